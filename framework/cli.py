@@ -1,0 +1,200 @@
+"""``run_deffe.py``: Deffe's single-dash command line, and what it adds.
+
+Every mistake a user can make ends in one line ``error: <file>:<where>: <what>;
+<hint>`` and exit status 2, with nothing written; ``-debug`` shows tracebacks.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import logging
+import sys
+from pathlib import Path
+
+from .config import load_config
+from .config.schema import reference
+from .errors import DeffeError
+from .store import DB_NAME, RunStore, move_aside
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line, exit status 2 (argparse prints usage otherwise)
+        raise DeffeError(message, hint="run_deffe.py -h lists the options")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="run_deffe.py", allow_abbrev=False,
+                description="Data-efficient design-space exploration: sample, evaluate, store, learn, explore.")
+    a = p.add_argument
+    a("-config", default="config.json", help="the JSON config (comments allowed) [config.json]")
+    g = p.add_argument_group("run")
+    g.add_argument("-seed", type=int, default=None, help="seed of every random choice (overrides framework.seed)")
+    g.add_argument("-jobs", type=int, default=None, help="evaluations in parallel, local processes (framework.jobs)")
+    g.add_argument("-fresh", action="store_true", help="start over: the old run directory is moved aside, not deleted")
+    g.add_argument("-retry-failed", dest="retry_failed", action="store_true",
+                   help="evaluate again the samples stored as failed or timed out")
+    g.add_argument("-no-run", dest="no_run", action="store_true",
+                   help="dry run: print what would be evaluated, write nothing")
+    g.add_argument("-quiet", action="store_true", help="no progress bar, warnings and errors only")
+    g.add_argument("-debug", action="store_true", help="tracebacks; evaluations in this process (no timeouts)")
+    g.add_argument("-show-defaults", dest="show_defaults", action="store_true",
+                   help="print every config key with its type, default and meaning, and exit")
+    s = p.add_argument_group("steps and budget")
+    s.add_argument("-samples-per-step", dest="samples_per_step", type=int, default=None,
+                   help="points proposed per step (exploration.samples_per_step)")
+    s.add_argument("-fixed-samples", dest="samples_per_step", type=int, help="Deffe's name of -samples-per-step")
+    s.add_argument("-custom-samples", dest="custom_samples", type=int, nargs="+", default=None,
+                   help="cumulative sample counts, one per step")
+    s.add_argument("-max-samples", dest="max_samples", type=int, default=None,
+                   help="budget: samples per exploration (exploration.max_samples)")
+    s.add_argument("-step-start", dest="step_start", type=int, default=None,
+                   help="evaluate from this step on (earlier steps use stored results only)")
+    s.add_argument("-step-end", dest="step_end", type=int, default=None, help="stop before this step")
+    d = p.add_argument_group("data")
+    d.add_argument("-pre-evaluated-data", dest="pre_evaluated_data", default=None,
+                   help="CSV of samples evaluated elsewhere, entered into the store (matched by value)")
+    d.add_argument("-only-preloaded-data-exploration", dest="only_preloaded_data_exploration",
+                   action="store_true", help="explore only the pre-evaluated data; evaluate nothing")
+    d.add_argument("-full-exploration", dest="full_exploration", action="store_true",
+                   help="with -only-preloaded-data-exploration: all the data in one step")
+    m = p.add_argument_group("model")
+    m.add_argument("-no-train", dest="no_train", action="store_true", help="do not train the model")
+    m.add_argument("-epochs", type=int, default=None)
+    m.add_argument("-loss", default=None)
+    m.add_argument("-train-batch-size", dest="train_batch_size", type=int, default=None,
+                   help="mini-batch size of model training")
+    m.add_argument("-batch-size", dest="deffe_batch_size", type=int, default=None,
+                   help="Deffe's overloaded option: read as -train-batch-size (use that, or -samples-per-step)")
+    m.add_argument("-train-test-split", dest="train_test_split", type=float, default=None)
+    m.add_argument("-validation-split", dest="validation_split", type=float, default=None)
+    return p
+
+
+def _fingerprints(config) -> dict[str, str]:
+    """What stored results depend on: the costs and how a point is evaluated."""
+    def digest(obj) -> str:
+        return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:16]
+    ev, ex = config.section("evaluate"), config.section("extract")
+    return {
+        "costs": digest(config.cost_names),
+        "evaluate": digest({k: ev.get(k) for k in ("plugin", "script", "function", "env", "interpreter", "options")}),
+        "extract": digest({k: ex.get(k) for k in ("plugin", "cost_output", "format", "regex",
+                                                    "sample_extract_script", "options")}),
+    }
+
+
+def check_fingerprints(store: RunStore, config, run_dir: Path) -> None:
+    changed = []
+    for part, fp in _fingerprints(config).items():
+        old = store.get_meta(f"fingerprint:{part}")
+        if old is None:
+            store.set_meta(f"fingerprint:{part}", fp)
+        elif old != fp:
+            changed.append(part)
+    if changed:
+        raise DeffeError(f"the stored run was made with different {' and '.join(changed)} settings",
+                         file=str(run_dir / DB_NAME),
+                         hint="run with -fresh to start over (the old run is moved aside), set another "
+                              "framework.run_directory, or restore the config")
+
+
+class TqdmHandler(logging.Handler):
+    """Log lines on stderr that do not break a progress bar being drawn."""
+
+    def emit(self, record):
+        try:
+            from tqdm import tqdm
+            tqdm.write(self.format(record), file=sys.stderr)
+        except Exception:  # noqa: BLE001 - logging must never raise
+            self.handleError(record)
+
+
+def _setup_logging(run_dir: Path | None, log_name: str, quiet: bool, debug: bool) -> logging.Logger:
+    log = logging.getLogger("deffe")
+    log.handlers.clear()
+    log.setLevel(logging.DEBUG)
+    log.propagate = False
+    err = TqdmHandler()
+    err.setLevel(logging.DEBUG if debug else (logging.WARNING if quiet else logging.INFO))
+    err.setFormatter(logging.Formatter("%(message)s"))
+    log.addHandler(err)
+    if run_dir is not None:
+        fh = logging.FileHandler(run_dir / log_name)
+        fh.setLevel(logging.DEBUG)
+        fh.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+        log.addHandler(fh)
+    return log
+
+
+def _apply_cli(config, args) -> None:
+    model = config.section("model")
+    if args.deffe_batch_size is not None and args.train_batch_size is None:
+        args.train_batch_size = args.deffe_batch_size
+    for key in ("epochs", "loss", "train_batch_size", "train_test_split", "validation_split"):
+        v = getattr(args, key, None)
+        if v is not None:
+            model[key] = v
+
+
+def run(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.show_defaults:
+        print(json.dumps(reference(), indent=2))
+        return 0
+    config = load_config(args.config)
+    _apply_cli(config, args)
+    fwcfg = config.section("framework")
+    seed = args.seed if args.seed is not None else fwcfg["seed"]
+    jobs = args.jobs if args.jobs is not None else fwcfg["jobs"]
+    if jobs < 1:
+        raise DeffeError(f"-jobs must be at least 1, got {jobs}")
+    run_dir = Path(fwcfg["run_directory"]).expanduser().absolute()
+    dry = args.no_run
+    from .driver import Driver
+    # every plugin is built once before anything is written: mistakes cost nothing
+    Driver(config, args, run_dir, RunStore(None), logging.getLogger("deffe.preflight"), seed, jobs,
+           dry_run=True, progress=False).preflight()
+    if args.fresh and not dry:
+        moved = move_aside(run_dir)
+        if moved:
+            print(f"previous run moved to {moved}", file=sys.stderr)
+    if dry:
+        store = RunStore(None)
+        log = _setup_logging(None, "", args.quiet, args.debug)
+    else:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        store = RunStore(run_dir / DB_NAME)
+        check_fingerprints(store, config, run_dir)
+        log = _setup_logging(run_dir, fwcfg["output_log"], args.quiet, args.debug)
+        interrupted = store.interrupted()
+        if interrupted:
+            log.info(f"resuming: {interrupted} sample(s) were in flight when the last run stopped; "
+                     "they are evaluated again")
+    for w in config.warnings:
+        log.warning(w)
+    driver = Driver(config, args, run_dir, store, log, seed, jobs, dry_run=dry,
+                    progress=fwcfg["progress"] and not args.quiet)
+    try:
+        driver.run()
+    finally:
+        store.close()
+    if not args.quiet:
+        for line in driver.summaries:
+            print(line)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    debug = "-debug" in (argv if argv is not None else sys.argv[1:])
+    try:
+        return run(argv)
+    except DeffeError as e:
+        if debug:
+            raise
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted: every finished evaluation is stored; run the same command again to resume",
+              file=sys.stderr)
+        return 130

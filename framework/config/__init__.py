@@ -1,0 +1,237 @@
+"""The validated config of a run: `load_config(path)` -> `Config`.
+
+Reading (comments, includes, merge) is in `loader`, keys and defaults in
+`schema`, structural checks in `validate`, Deffe's option strings in
+`deffe_args`, knobs and explore groups in `knobs`. Every mistake a user can
+make in a config is a `DeffeError` naming the file and the key path.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import DeffeError
+from ..space import DesignSpace
+from . import deffe_args, schema
+from .knobs import KnobEntry, build_entry, parse_explore_groups, select
+from .loader import ORIGIN, ensure_deffe_dir, load_tree
+from .validate import validate
+
+BUDGET_KEYS = ("samples_per_step", "initial_samples", "max_samples", "max_steps", "max_time")
+
+
+@dataclass(frozen=True)
+class Cost:
+    name: str
+    direction: str = "min"   # "min" or "max"
+    doc: str | None = None
+
+    @property
+    def sign(self) -> float:
+        """+1 for costs to minimise, -1 for costs to maximise."""
+        return 1.0 if self.direction == "min" else -1.0
+
+
+@dataclass
+class Explore:
+    """One entry of exploration.explore: its space, tables and budget."""
+
+    name: str
+    index: int
+    space: DesignSpace
+    settings: dict              # exploration-level budget keys, overridden by the entry
+    tables: dict[str, str]      # evaluation, prediction, output, exploration -> file name
+    pre_evaluated_data: str | None
+    file: str
+    where: str
+
+
+@dataclass
+class Config:
+    path: Path
+    data: dict
+    costs: list[Cost]
+    explores: list[Explore]
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def dir(self) -> Path:
+        return self.path.parent
+
+    @property
+    def cost_names(self) -> list[str]:
+        return [c.name for c in self.costs]
+
+    def section(self, name: str) -> dict:
+        return self.data[name]
+
+    def resolve(self, relative: str | None) -> Path | None:
+        """A file named in the config: relative to the config's directory."""
+        if relative is None:
+            return None
+        p = Path(relative).expanduser()
+        return p if p.is_absolute() else (self.dir / p)
+
+    def python_paths(self) -> list[Path]:
+        return [self.resolve(p) for p in self.data["python_path"]]
+
+    def digest(self, *sections: str) -> str:
+        """Fingerprint of some sections (what a stored run or a checkpoint depends on)."""
+        blob = json.dumps({s: _strip(self.data.get(s)) for s in sections}, sort_keys=True, default=str)
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def _strip(x: Any) -> Any:
+    if isinstance(x, dict):
+        return {k: _strip(v) for k, v in x.items() if k not in (ORIGIN, "_where")}
+    if isinstance(x, list):
+        return [_strip(v) for v in x]
+    return x
+
+
+def load_config(path: str | Path) -> Config:
+    try:
+        return _load_config(path)
+    except DeffeError as e:
+        raise e.located(file=str(path)) from None
+
+
+def _load_config(path: str | Path) -> Config:
+    ensure_deffe_dir()
+    path = Path(path)
+    shown = str(path)
+    raw = load_tree(path)
+    data = validate(raw, shown)
+    warnings = deffe_args.apply(data)
+    _expand_paths(data)
+    costs = _build_costs(data, shown)
+    entries = _build_entries(data)
+    explores = _build_explores(data, entries, costs, shown)
+    _check_sections(data, shown)
+    return Config(path=path.resolve(), data=data, costs=costs, explores=explores, warnings=warnings)
+
+
+def _expand_paths(data: dict) -> None:
+    import os
+    data["python_path"] = [os.path.expandvars(p) for p in data["python_path"]]
+    for section, keys in {"evaluate": ("script", "function", "plugin"), "extract": ("cost_output", "plugin",
+                          "sample_extract_script"), "sampling": ("plugin",), "model": ("plugin",),
+                          "exploration": ("plugin",), "framework": ("run_directory", "output_log")}.items():
+        for k in keys:
+            if isinstance(data[section].get(k), str):
+                data[section][k] = os.path.expandvars(data[section][k])
+    for e in data["exploration"]["explore"]:
+        for k in ("pre_evaluated_data", "evaluation_table", "ml_predict_table", "output_table",
+                  "exploration_table"):
+            if isinstance(e.get(k), str):
+                e[k] = os.path.expandvars(e[k])
+
+
+def _build_costs(data: dict, shown: str) -> list[Cost]:
+    costs: list[Cost] = []
+    seen: dict[str, str] = {}
+    for entry in data["costs"]:
+        file, where = entry.get(ORIGIN, shown), entry["_where"]
+        name = entry.get("name")
+        if not isinstance(name, str) or not name.strip():
+            raise DeffeError("a cost needs a name", file=file, where=where)
+        direction = entry.get("direction") or "min"
+        if "::" in name:
+            name, _, d = name.partition("::")
+            d = d.strip().lower()
+            if d not in ("min", "max"):
+                raise DeffeError(f"cost direction '{d}' must be min or max", file=file, where=where)
+            direction = d
+        name = name.strip()
+        if not re.match(r"^[A-Za-z_][A-Za-z0-9_.\-]*$", name):
+            raise DeffeError(f"cost name '{name}' must start with a letter or '_' and hold only letters, "
+                             "digits, '_', '.', '-'", file=file, where=where)
+        if name in seen:
+            raise DeffeError(f"cost '{name}' is listed twice (also at {seen[name]})", file=file, where=where)
+        seen[name] = where
+        costs.append(Cost(name, direction, entry.get("doc")))
+    if not costs:
+        raise DeffeError("no costs are listed", file=shown, where="costs",
+                         hint='name what each evaluation measures, e.g. "costs": ["exec_time"]')
+    return costs
+
+
+def _build_entries(data: dict) -> list[KnobEntry]:
+    entries = [build_entry(e, f"knobs[{i}]", False) for i, e in enumerate(data["knobs"])]
+    entries += [build_entry(e, f"scenarios[{i}]", True) for i, e in enumerate(data["scenarios"])]
+    if not entries:
+        raise DeffeError("no knobs are defined", file=data.get(ORIGIN), where="knobs",
+                         hint='add e.g. {"name": "param1", "values": "1,2-4,5"}')
+    return entries
+
+
+def _build_explores(data: dict, entries: list[KnobEntry], costs: list[Cost], shown: str) -> list[Explore]:
+    explo = data["exploration"]
+    items = explo["explore"] or [dict(schema_defaults_explore(), **{ORIGIN: shown, "_where": "exploration"})]
+    out: list[Explore] = []
+    names: dict[str, str] = {}
+    cost_names = {c.name for c in costs}
+    for i, e in enumerate(items):
+        file, where = e.get(ORIGIN, shown), e["_where"]
+        name = e.get("name") or f"explore_{i}"
+        if name in names:
+            raise DeffeError(f"exploration name '{name}' is used twice (also at {names[name]})",
+                             file=file, where=f"{where}.name")
+        names[name] = where
+        try:
+            if e.get("groups") is None:
+                tokens, overrides = None, {}
+            else:
+                tokens, overrides = parse_explore_groups(e["groups"], file, f"{where}.groups")
+            space = select(entries, tokens, overrides, file, where)
+        except DeffeError as err:
+            raise err.located(file=file) from None
+        clash = [n for n in space.names if n in cost_names]
+        if clash:
+            raise DeffeError(f"'{clash[0]}' is both a knob and a cost", file=file, where=where,
+                             hint="a table column can only be one of them")
+        settings = {k: explo.get(k) for k in BUDGET_KEYS + ("custom_samples",)}
+        for k in BUDGET_KEYS:
+            if e.get(k) is not None:
+                settings[k] = e[k]
+        tables = {"evaluation": e["evaluation_table"], "prediction": e["ml_predict_table"],
+                  "output": e["output_table"], "exploration": e["exploration_table"]}
+        out.append(Explore(name, i, space, settings, tables, e.get("pre_evaluated_data"), file, where))
+    return out
+
+
+def schema_defaults_explore() -> dict:
+    return {k: v.default for k, v in schema.EXPLORE.items() if not v.deffe}
+
+
+def _check_sections(data: dict, shown: str) -> None:
+    cs = data["exploration"].get("custom_samples")
+    if cs is not None:
+        if not cs or not all(isinstance(x, int) and not isinstance(x, bool) and x > 0 for x in cs):
+            raise DeffeError("custom_samples must be a list of positive integers", file=shown,
+                             where="exploration.custom_samples")
+        if any(b <= a for a, b in zip(cs, cs[1:])):
+            raise DeffeError("custom_samples are cumulative counts and must increase", file=shown,
+                             where="exploration.custom_samples")
+    ex = data["extract"]
+    if ex.get("format") == "regex" and not ex.get("regex"):
+        raise DeffeError("format 'regex' needs a 'regex' object (cost name -> pattern)", file=shown,
+                         where="extract.regex")
+    if ex.get("regex"):
+        for cost, pattern in ex["regex"].items():
+            if not isinstance(pattern, str):
+                raise DeffeError("a pattern must be text", file=shown, where=f"extract.regex.{cost}")
+            try:
+                compiled = re.compile(pattern)
+            except re.error as e:
+                raise DeffeError(f"bad regular expression ({e})", file=shown, where=f"extract.regex.{cost}") from None
+            if compiled.groups < 1:
+                raise DeffeError("the pattern needs a group ( ... ) around the value", file=shown,
+                                 where=f"extract.regex.{cost}")
+        unknown = [c for c in ex["regex"] if c not in [x["name"].partition("::")[0] for x in data["costs"]]]
+        if unknown:
+            raise DeffeError(f"'{unknown[0]}' is not a cost", file=shown, where=f"extract.regex.{unknown[0]}")

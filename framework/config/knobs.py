@@ -1,0 +1,204 @@
+"""From knob entries of the config to typed `Knob`s, and explore groups to spaces."""
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, replace
+
+from ..errors import DeffeError, did_you_mean
+from ..space import ArithLevels, DesignSpace, GeomLevels, Knob, ListLevels
+from ..values import format_value, parse_names, parse_values
+from .loader import ORIGIN
+
+
+@dataclass
+class KnobEntry:
+    """One knob or scenario entry of the config, expanded into its knobs."""
+
+    knobs: list[Knob]
+    groups: tuple[str, ...]       # as written (empty: in every exploration)
+    tokens: frozenset[str]        # what an explore group may name to select it
+    file: str
+    where: str
+
+
+def build_entry(entry: dict, where: str, scenario: bool) -> KnobEntry:
+    try:
+        return _build_entry(entry, where, scenario)
+    except DeffeError as e:
+        raise e.located(file=entry.get(ORIGIN)) from None
+
+
+def _build_entry(entry: dict, where: str, scenario: bool) -> KnobEntry:
+    file = entry.get(ORIGIN, "")
+    name = entry.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise DeffeError("every knob needs a 'name'", file=file, where=where)
+    name = name.strip()
+    if not re.match(r"^[A-Za-z_][A-Za-z0-9_.\-]*$", name):
+        raise DeffeError(f"knob name '{name}' must start with a letter or '_' and hold only letters, "
+                         "digits, '_', '.', '-'", file=file, where=f"{where}.name")
+    knob = _build_knob(entry, name, file, where, scenario)
+    groups = tuple(parse_names(entry.get("groups"), f"{where}.groups"))
+    count = entry.get("count")
+    if count is None:
+        knobs = [replace(knob, groups=groups)]
+    else:
+        knobs = [replace(knob, name=f"{name}_{i}", family=name, member=i, groups=groups,
+                         map=None) for i in range(count)]
+    tokens = frozenset(groups) | {name} | {k.name for k in knobs}
+    if knob.map:
+        tokens |= {knob.map}
+    return KnobEntry(knobs, groups, tokens, file, where)
+
+
+def _build_knob(entry: dict, name: str, file: str, where: str, scenario: bool) -> Knob:
+    kind = entry.get("type")
+    has_range = entry.get("min") is not None or entry.get("max") is not None
+    has_values = entry.get("values") is not None
+    log = bool(entry.get("log"))
+    step = entry.get("step")
+    if has_range and has_values:
+        raise DeffeError("give either 'values' or 'min'/'max', not both", file=file, where=where)
+    if not has_range and not has_values:
+        raise DeffeError(f"knob '{name}' has no 'values' (or 'min' and 'max')", file=file, where=where)
+
+    if has_range:
+        lo, hi = entry.get("min"), entry.get("max")
+        if lo is None or hi is None:
+            raise DeffeError("a range needs both 'min' and 'max'", file=file,
+                             where=f"{where}.{'max' if hi is None else 'min'}")
+        if lo > hi:
+            raise DeffeError(f"min ({lo:g}) is greater than max ({hi:g})", file=file, where=f"{where}.min")
+        if kind is None:
+            kind = "integer" if float(lo).is_integer() and float(hi).is_integer() and \
+                (step is None or float(step).is_integer()) else "real"
+        if kind not in ("integer", "real"):
+            raise DeffeError(f"a '{kind}' knob takes a list of 'values', not min/max", file=file,
+                             where=f"{where}.type", hint="use type integer or real for a range")
+        if log and lo <= 0:
+            raise DeffeError(f"a log range needs min > 0, got {lo:g}", file=file, where=f"{where}.min")
+        if step is not None and step <= 0:
+            raise DeffeError(f"step must be positive, got {step:g}", file=file, where=f"{where}.step")
+        if kind == "integer":
+            if not (float(lo).is_integer() and float(hi).is_integer()):
+                raise DeffeError("an integer range needs integer min and max", file=file, where=where)
+            lo, hi = int(lo), int(hi)
+        levels = None
+        if log and step is not None:
+            if step <= 1:
+                raise DeffeError(f"with 'log', step is a factor and must be > 1, got {step:g}",
+                                 file=file, where=f"{where}.step")
+            n = int(math.floor(math.log(hi / lo) / math.log(step) + 1e-9)) + 1
+            levels = GeomLevels(float(lo), float(step), n, kind == "integer")
+        elif step is not None:
+            if kind == "integer" and not float(step).is_integer():
+                raise DeffeError("an integer range needs an integer step", file=file, where=f"{where}.step")
+            n = int(math.floor((hi - lo) / step + 1e-9)) + 1
+            levels = ArithLevels(lo, step, n, kind == "integer")
+        elif kind == "integer":
+            levels = ArithLevels(lo, 1, hi - lo + 1, True)
+        encoding = entry.get("encoding") or "numeric"
+        if encoding == "onehot" and (levels is None or len(levels) > 4096):
+            raise DeffeError("one-hot encoding needs a short list of values", file=file,
+                             where=f"{where}.encoding")
+        return Knob(name=name, kind=kind, levels=levels, low=float(lo), high=float(hi), log=log,
+                    encoding=encoding, scenario=scenario, map=entry.get("map"))
+
+    values = parse_values(entry["values"], f"{where}.values")
+    if not values:
+        raise DeffeError(f"knob '{name}' has an empty list of values", file=file, where=f"{where}.values")
+    levels = ListLevels(values)
+    dup = levels.duplicates()
+    if dup:
+        raise DeffeError(f"value {format_value(dup[0])} is listed twice", file=file, where=f"{where}.values")
+    if step is not None:
+        raise DeffeError("'step' belongs to a min/max range, not to a list of values", file=file,
+                         where=f"{where}.step")
+    if kind is None:
+        kind = "ordinal" if levels.numeric else "categorical"
+    if kind in ("integer", "real"):
+        if not levels.numeric:
+            raise DeffeError(f"a '{kind}' knob takes numbers, got {next(v for v in values if isinstance(v, str))!r}",
+                             file=file, where=f"{where}.values")
+        if kind == "integer" and not all(float(v).is_integer() for v in values):
+            raise DeffeError("an integer knob takes integers", file=file, where=f"{where}.values")
+    if log and not (levels.numeric and all(float(v) > 0 for v in values)):
+        raise DeffeError("'log' needs positive numbers", file=file, where=f"{where}.log")
+    encoding = entry.get("encoding")
+    if encoding is None:
+        encoding = "onehot" if kind == "categorical" else ("numeric" if levels.numeric else "ordinal")
+    if encoding == "numeric" and not levels.numeric:
+        raise DeffeError("numeric encoding needs numbers", file=file, where=f"{where}.encoding",
+                         hint="use onehot or ordinal")
+    return Knob(name=name, kind=kind, levels=levels, log=log, encoding=encoding, scenario=scenario,
+                map=entry.get("map"))
+
+
+# ----------------------------------------------------------------------------- explores
+def parse_explore_groups(raw, file: str, where: str) -> tuple[list[str], dict[str, list]]:
+    """Group tokens of an explore entry and Deffe's value overrides ``name::v1;v2``."""
+    tokens: list[str] = []
+    overrides: dict[str, list] = {}
+    for i, tok in enumerate(parse_names(raw, where)):
+        if "::" in tok:
+            head, _, vals = tok.partition("::")
+            head = head.strip()
+            values = parse_values(vals, f"{where}[{i}]", delim=";")
+            if not values:
+                raise DeffeError(f"override '{tok}' gives no values", file=file, where=where)
+            overrides[head] = values
+            tokens.append(head)
+        else:
+            tokens.append(tok)
+    return tokens, overrides
+
+
+def select(entries: list[KnobEntry], tokens: list[str] | None, overrides: dict[str, list],
+           file: str, where: str) -> DesignSpace:
+    """The space of one exploration: the entries its groups select, overrides applied."""
+    chosen: list[Knob] = []
+    everything = tokens is None or "all" in tokens
+    wanted = set(tokens or [])
+    matched: set[str] = set()
+    seen: dict[str, KnobEntry] = {}
+    for e in entries:
+        hit = wanted & e.tokens
+        if not (everything or not e.groups or hit):
+            continue
+        matched |= hit
+        for k in e.knobs:
+            if k.name in seen:
+                other = seen[k.name]
+                raise DeffeError(f"two knobs named '{k.name}' are in the same exploration "
+                                 f"({other.where} in {other.file} and {e.where})", file=e.file, where=where,
+                                 hint="give them different groups or different names")
+            seen[k.name] = e
+            for tok in (k.name, k.family, *e.groups):
+                if tok in overrides:
+                    k = _override(k, overrides[tok], file, where, tok)
+                    matched.add(tok)
+                    break
+            chosen.append(k)
+    unknown = [t for t in wanted if t not in matched and t != "all"]
+    if unknown:
+        known = sorted({t for e in entries for t in e.tokens})
+        raise DeffeError(f"group '{unknown[0]}' matches no knob or scenario", file=file, where=f"{where}.groups",
+                         hint=did_you_mean(unknown[0], known) or f"known groups and names: {', '.join(known)}")
+    if not chosen:
+        raise DeffeError("this exploration selects no knob or scenario", file=file, where=where)
+    return DesignSpace(chosen)
+
+
+def _override(k: Knob, values: list, file: str, where: str, tok: str) -> Knob:
+    levels = ListLevels(values)
+    dup = levels.duplicates()
+    if dup:
+        raise DeffeError(f"override '{tok}::...' lists {format_value(dup[0])} twice", file=file, where=where)
+    if k.numeric and not levels.numeric:
+        raise DeffeError(f"override of '{k.name}' gives text to a numeric knob", file=file, where=where)
+    kind = k.kind if k.kind in ("categorical", "ordinal") or levels.numeric else "categorical"
+    encoding = k.encoding
+    if encoding == "numeric" and not levels.numeric:
+        encoding = "ordinal"
+    return replace(k, levels=levels, kind=kind, encoding=encoding)

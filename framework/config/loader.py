@@ -1,0 +1,162 @@
+"""Reading config files: comments, includes, $VARS, and the merge rules.
+
+* ``include`` names one file or a list, resolved relative to the including
+  file after ``$VARS`` are expanded (``$DEFFE_DIR`` is the checkout).
+* The including file wins. Objects merge key by key; lists of objects merge by
+  ``name`` (an entry of the including file updates the included entry of the
+  same name, new entries come after the included ones); lists of plain values
+  are the included ones followed by the including file's new ones.
+* A cycle of includes and a missing include are errors.
+
+Each object entry of a list remembers the file it came from (``ORIGIN`` key),
+so errors found after merging still name the right file.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import commentjson
+
+from ..errors import DeffeError
+
+ORIGIN = "__origin__"
+
+
+def repo_root() -> Path:
+    return Path(__file__).resolve().parents[2]
+
+
+def ensure_deffe_dir() -> None:
+    """``$DEFFE_DIR`` defaults to this checkout, as in Deffe."""
+    os.environ.setdefault("DEFFE_DIR", str(repo_root()))
+
+
+def read_json(path: Path, shown: str) -> Any:
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        raise DeffeError("file not found", file=shown) from None
+    except (IsADirectoryError, PermissionError, UnicodeDecodeError) as e:
+        raise DeffeError(f"cannot read the file ({e.__class__.__name__})", file=shown) from None
+    if not text.strip():
+        raise DeffeError("the file is empty", file=shown, hint="a config is a JSON object")
+    try:
+        return commentjson.loads(text)
+    except Exception as e:  # lark's errors carry line and column
+        line = getattr(e, "line", None)
+        col = getattr(e, "column", None)
+        where = f"{line}:{col}" if line is not None else None
+        if where is None:
+            where = _guess_line(e)
+        raise DeffeError("not valid JSON (comments with // or # are allowed)", file=shown,
+                         where=where, hint="check the brackets, commas and quotes there") from None
+
+
+def _guess_line(err: Exception) -> str | None:
+    cause = err.__context__
+    for e in (err, cause):
+        if e is not None and getattr(e, "line", None) is not None:
+            return f"{e.line}:{getattr(e, 'column', '?')}"
+    return None
+
+
+def load_tree(path: str | os.PathLike, _stack: tuple[Path, ...] = ()) -> dict:
+    """The merged data of a config file and everything it includes."""
+    ensure_deffe_dir()
+    p = Path(os.path.expandvars(str(path)))
+    shown = str(path)
+    real = p.resolve()
+    if real in _stack:
+        chain = " -> ".join(s.name for s in _stack + (real,))
+        raise DeffeError(f"include cycle: {chain}", file=shown, where="include",
+                         hint="remove one of these includes")
+    data = read_json(p, shown)
+    if not isinstance(data, dict):
+        raise DeffeError(f"a config must be a JSON object, not {type(data).__name__}", file=shown)
+    _mark_origin(data, shown)
+    includes = data.get("include")
+    if includes is None:
+        return data
+    if isinstance(includes, str):
+        includes = [includes]
+    if not isinstance(includes, list) or not all(isinstance(i, str) for i in includes):
+        raise DeffeError("'include' must be a file name or a list of file names", file=shown,
+                         where="include")
+    merged: dict = {}
+    for i, inc in enumerate(includes):
+        expanded = os.path.expandvars(inc)
+        inc_path = Path(expanded)
+        if not inc_path.is_absolute():
+            inc_path = p.parent / inc_path
+        if not inc_path.exists():
+            where = "include" if len(includes) == 1 and isinstance(data.get("include"), str) else f"include[{i}]"
+            unset = ""
+            if "$" in expanded:
+                unset = f" (is {expanded[expanded.index('$'):].split('/')[0]} set?)"
+            raise DeffeError(f"included file '{inc}' not found{unset}", file=shown, where=where)
+        sub = load_tree(inc_path, _stack + (real,))
+        merged = merge(sub, merged) if merged else sub
+    body = {k: v for k, v in data.items() if k != "include"}
+    return merge(body, merged)
+
+
+def _mark_origin(data: dict, shown: str) -> None:
+    for key in ("knobs", "scenarios", "costs"):
+        items = data.get(key)
+        if isinstance(items, list):
+            for item in items:
+                if isinstance(item, dict):
+                    item.setdefault(ORIGIN, shown)
+    explo = data.get("exploration")
+    if isinstance(explo, dict) and isinstance(explo.get("explore"), list):
+        for item in explo["explore"]:
+            if isinstance(item, dict):
+                item.setdefault(ORIGIN, shown)
+    data.setdefault(ORIGIN, shown)
+
+
+def merge(top: Any, base: Any) -> Any:
+    """``top`` (the including file) merged over ``base`` (what it includes)."""
+    if isinstance(top, dict) and isinstance(base, dict):
+        out = dict(base)
+        for k, v in top.items():
+            if k == ORIGIN:
+                out.setdefault(ORIGIN, v)
+                continue
+            out[k] = merge(v, base[k]) if k in base else v
+        if ORIGIN in top:
+            out[ORIGIN] = top[ORIGIN]
+        return out
+    if isinstance(top, list) and isinstance(base, list):
+        if any(isinstance(x, dict) for x in top + base):
+            return _merge_named(top, base)
+        return list(base) + [x for x in top if x not in base]
+    return top
+
+
+def _merge_named(top: list, base: list) -> list:
+    out = list(base)
+    positions: dict[Any, list[int]] = {}
+    for i, item in enumerate(out):
+        if isinstance(item, dict) and "name" in item:
+            positions.setdefault(_hashable(item["name"]), []).append(i)
+    for item in top:
+        name = _hashable(item.get("name")) if isinstance(item, dict) else None
+        hits = positions.get(name, []) if name is not None else []
+        if len(hits) == 1:
+            out[hits[0]] = merge(item, out[hits[0]])
+        else:
+            # a new entry, or a name used several times below (Deffe allows the same
+            # scenario name in different groups): keep them all, the including file last
+            out.append(item)
+    return out
+
+
+def _hashable(x: Any) -> Any:
+    try:
+        hash(x)
+        return x
+    except TypeError:
+        return repr(x)

@@ -1,0 +1,210 @@
+"""Every config key, its type and its default: the one place defaults live.
+
+`python3 framework/run_deffe.py -show-defaults` prints this table as JSON, and
+the README's config reference is written from it. Keys marked ``deffe`` exist
+for configs written for the original Deffe: they are accepted and mapped onto
+the structured keys (see `deffe_args.py`), the structured keys being the
+documented way.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Key:
+    type: str                 # str, int, number, bool, names, values, list, dict, any, str|list
+    default: Any = None
+    doc: str = ""
+    choices: tuple = ()
+    min: float | None = None
+    deffe: bool = False       # accepted for Deffe compatibility
+
+
+# Keys every plugin section has.
+_PLUGIN_COMMON = {
+    "plugin": Key("str", None, "module name, dotted module, or path of a .py file (relative to the config)"),
+    "options": Key("dict", {}, "free-form options read by a user plugin"),
+    "pyscript": Key("str", None, "Deffe's module of the block; mapped onto 'plugin'", deffe=True),
+    "arguments": Key("str", "", "Deffe's option string for the block (e.g. '-method lhs')", deffe=True),
+    "output_log": Key("str", None, "Deffe's log file of the block (we log to the run log)", deffe=True),
+    "slurm": Key("bool", False, "Deffe's per-block SLURM switch (SLURM executors come later)", deffe=True),
+    "batch_size": Key("int", None, "Deffe's parallel batch of a block; mapped onto framework.jobs", deffe=True),
+}
+
+TOP = {
+    "include": Key("str|list", None, "file(s) merged under this one; this file wins"),
+    "python_path": Key("str|list", [], "directories (relative to the config) searched for user plugins"),
+    "knobs": Key("list", [], "the design knobs"),
+    "scenarios": Key("list", [], "application scenarios: parameters that are not design decisions"),
+    "costs": Key("list", [], "names of the costs to measure; 'name::min' / 'name::max' give a direction"),
+    "sampling": Key("dict", {}, ""),
+    "evaluate": Key("dict", {}, ""),
+    "extract": Key("dict", {}, ""),
+    "model": Key("dict", {}, ""),
+    "exploration": Key("dict", {}, ""),
+    "framework": Key("dict", {}, ""),
+    "slurm": Key("dict", {}, ""),
+}
+
+KNOB = {
+    "name": Key("str", None, "name of the knob (a column of the tables, $name in scripts)"),
+    "values": Key("values", None, "a list, a scalar, or Deffe's string syntax '1,2-4,5'"),
+    "type": Key("str", None, "categorical | ordinal | integer | real (default: ordinal for numbers, categorical for text)",
+                choices=("categorical", "ordinal", "integer", "real")),
+    "min": Key("number", None, "lower bound of an integer or real range (inclusive)"),
+    "max": Key("number", None, "upper bound of an integer or real range (inclusive)"),
+    "step": Key("number", None, "step of a range; a factor when 'log' is true; a real range without step is continuous"),
+    "log": Key("bool", False, "log scale: sampling is log-uniform and the model feature is log(value)"),
+    "count": Key("int", None, "this entry stands for N like knobs named <name>_0 .. <name>_{N-1}", min=1),
+    "groups": Key("names", None, "groups the knob belongs to; a knob without groups is in every exploration"),
+    "map": Key("str", None, "another name for the knob in evaluate scripts ($map)"),
+    "encoding": Key("str", None, "model feature: numeric | onehot | ordinal (default by type)",
+                    choices=("numeric", "onehot", "ordinal")),
+    "doc": Key("str", None, "free text describing the knob"),
+}
+
+COST = {
+    "name": Key("str", None, "name of the cost"),
+    "direction": Key("str", "min", "min | max", choices=("min", "max")),
+    "doc": Key("str", None, "free text describing the cost"),
+}
+
+SAMPLING = {
+    **_PLUGIN_COMMON,
+    "plugin": Key("str", "random", "random | factorial | lhs | sobol | halton | full_factorial | "
+                                   "fractional_factorial | plackett_burman | box_behnken | central_composite | a user module"),
+    "method": Key("str", None, "same as 'plugin' (Deffe's -method)"),
+    "seed": Key("int", None, "seed of the sampler (default: framework.seed)"),
+    "scramble": Key("bool", True, "sobol / halton: scrambled (Owen) sequences"),
+    "levels": Key("int", 3, "factorial designs: levels taken from a continuous knob", min=2),
+    "resolution": Key("int", 3, "fractional_factorial: resolution of the 2-level design", min=3),
+    "face": Key("str", "ccf", "central_composite: ccf (faced) | cci (inscribed) | ccc (circumscribed, clipped)",
+                choices=("ccf", "cci", "ccc")),
+    "center": Key("int", 1, "central_composite: centre points (duplicates are dropped)", min=0),
+}
+
+EVALUATE = {
+    **_PLUGIN_COMMON,
+    "plugin": Key("str", "script", "script | python | placement | a user module"),
+    "script": Key("str", None, "script copied into each sample's directory, $name / ${name} substituted, and run there"),
+    "sample_evaluate_script": Key("str", None, "Deffe's name for 'script'", deffe=True),
+    "function": Key("str", None, "python: 'module:function' (module on python_path or a .py path) taking the point, returning costs"),
+    "timeout": Key("number", None, "seconds one evaluation may take before it is stopped and stored as 'timeout'", min=0),
+    "env": Key("dict", {}, "extra environment variables for the script"),
+    "interpreter": Key("str", None, "program that runs a non-.py script (default: sh, or the script's #! line)"),
+    "keep_directories": Key("bool", True, "keep each sample's run directory (Deffe's explore_<N>)"),
+}
+
+EXTRACT = {
+    **_PLUGIN_COMMON,
+    "plugin": Key("str", "cost_output", "cost_output | a user module (ignored when the evaluator returns costs itself)"),
+    "cost_output": Key("str", "results.out", "file, in the sample's directory, holding the costs"),
+    "format": Key("str", "auto", "auto | json | lines | regex", choices=("auto", "json", "lines", "regex")),
+    "regex": Key("dict", None, "cost name -> regular expression whose first group is the value"),
+    "sample_extract_script": Key("str", None, "script run in the sample's directory before reading cost_output", deffe=True),
+    "hold_evaluated_data": Key("bool", False, "Deffe option, accepted and unused", deffe=True),
+}
+
+MODEL = {
+    **_PLUGIN_COMMON,
+    "plugin": Key("str", None, "the surrogate model plugin; none: no training"),
+    "ml_model_script": Key("str", None, "Deffe's model script (keras_cnn.py, ...)", deffe=True),
+    "ml_arguments": Key("str", "", "Deffe's model option string ('-epochs 100 -loss ...')", deffe=True),
+    "epochs": Key("int", None, "training epochs", min=1),
+    "loss": Key("str", None, "training loss"),
+    "train_batch_size": Key("int", None, "mini-batch size of training", min=1),
+    "learning_rate": Key("number", None, "learning rate", min=0),
+    "validation_split": Key("number", None, "fraction of the training data held out for validation", min=0),
+    "train_test_split": Key("number", None, "fraction of the data used for training (the rest tests)", min=0),
+    "transfer_learning": Key("bool", None, "warm-start each step from the previous step's model (Deffe's -tl-samples)"),
+    "convs": Key("int", None, "Deffe CNN: number of convolution layers", min=0),
+}
+
+EXPLORE = {
+    "name": Key("str", None, "name of this exploration"),
+    "groups": Key("names", None, "groups (and knob names) it uses; 'name::v1;v2' overrides a knob's values"),
+    "pre_evaluated_data": Key("str", None, "CSV of rows evaluated elsewhere, loaded into the run store"),
+    "evaluation_table": Key("str", "deffe_evaluation.csv", "every evaluated sample"),
+    "ml_predict_table": Key("str", "deffe_prediction.csv", "points whose costs were predicted"),
+    "output_table": Key("str", "deffe_output.csv", "evaluated and predicted points together"),
+    "exploration_table": Key("str", "deffe_exploration.csv", "the result of the exploration (front / top-k)"),
+    "evaluation_predict_table": Key("str", None, "Deffe's name for 'output_table'", deffe=True),
+    "valid_costs": Key("names", None, "Deffe option, accepted and unused", deffe=True),
+    "samples_per_step": Key("int", None, "overrides exploration.samples_per_step", min=1),
+    "initial_samples": Key("int", None, "overrides exploration.initial_samples", min=1),
+    "max_samples": Key("int", None, "overrides exploration.max_samples", min=1),
+    "max_steps": Key("int", None, "overrides exploration.max_steps", min=1),
+    "max_time": Key("number", None, "overrides exploration.max_time", min=0),
+}
+
+EXPLORATION = {
+    **_PLUGIN_COMMON,
+    "plugin": Key("str", "sampling", "sampling (propose what the sampler gives, step by step) | a user module"),
+    "explore": Key("list", [], "the explorations to run, in order"),
+    "samples_per_step": Key("int", 20, "points proposed per step", min=1),
+    "initial_samples": Key("int", None, "points in the first step (default: samples_per_step)", min=1),
+    "custom_samples": Key("list", None, "cumulative sample counts per step (Deffe's -custom-samples)"),
+    "max_samples": Key("int", None, "budget: evaluated samples per exploration (none: the whole finite space)", min=1),
+    "max_steps": Key("int", None, "budget: steps per exploration", min=1),
+    "max_time": Key("number", None, "budget: wall seconds per exploration", min=0),
+}
+
+FRAMEWORK = {
+    "run_directory": Key("str", "explore", "run directory, relative to the current directory (as in Deffe)"),
+    "output_log": Key("str", "deffe.log", "log file in the run directory"),
+    "seed": Key("int", 0, "seed of every random choice of the run"),
+    "jobs": Key("int", 1, "evaluations run in parallel (local processes)", min=1),
+    "progress": Key("bool", True, "show a progress bar on stderr"),
+}
+
+SLURM = {
+    "nodes": Key("int", 1, "", min=1),
+    "cpus_per_task": Key("int", 1, "", min=1),
+    "constraint": Key("str", None, ""),
+    "partition": Key("str", None, ""),
+    "account": Key("str", None, ""),
+    "time": Key("str", None, "job time limit (SLURM syntax)"),
+    "mem": Key("str", None, "memory per job (SLURM syntax)"),
+    "pyscript": Key("str", None, "", deffe=True),
+    "user_script_configured": Key("bool", False, "", deffe=True),
+}
+
+SECTIONS = {
+    "sampling": SAMPLING,
+    "evaluate": EVALUATE,
+    "extract": EXTRACT,
+    "model": MODEL,
+    "exploration": EXPLORATION,
+    "framework": FRAMEWORK,
+    "slurm": SLURM,
+}
+
+# Deffe's framework modules and their built-in counterparts.
+DEFFE_PYSCRIPTS = {
+    "sampling": {"_sampling.py", "random_sampling.py", "smart_sampling.py"},
+    "evaluate": {"_evaluate.py", "evaluate.py"},
+    "extract": {"_extract.py", "extract.py"},
+    "model": {"_ml_model.py", "ml_model.py"},
+    "exploration": {"_exploration.py", "exploration.py", "dse_full_exploration.py"},
+    "slurm": {"deffe_slurm.py"},
+}
+
+
+def defaults() -> dict:
+    """The defaults of every section, as JSON-ready data."""
+    return {name: {k: v.default for k, v in spec.items() if not v.deffe}
+            for name, spec in SECTIONS.items()}
+
+
+def reference() -> dict:
+    """Every key with its type, default and meaning (for -show-defaults and the README)."""
+    def rows(spec):
+        return {k: {"type": v.type, "default": v.default, "doc": v.doc,
+                    **({"choices": list(v.choices)} if v.choices else {}),
+                    **({"deffe": True} if v.deffe else {})} for k, v in spec.items()}
+    out = {"top": rows(TOP), "knobs[]": rows(KNOB), "costs[]": rows(COST),
+           "exploration.explore[]": rows(EXPLORE)}
+    out.update({name: rows(spec) for name, spec in SECTIONS.items()})
+    return out

@@ -1,0 +1,193 @@
+"""Structural validation: unknown keys, wrong types, bad choices, out-of-range numbers.
+
+Runs on the merged config; every error names the file the key came from and
+its key path (``knobs[2].values``). Values are normalised on the way (Deffe
+wrote numbers and booleans as text: ``"400"``, ``"True"``) and the defaults of
+`schema.py` filled in, so the rest of the framework reads one clean structure.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import DeffeError, did_you_mean, join_hints
+from ..values import to_number
+from . import schema
+from .loader import ORIGIN
+
+_TYPE_NAMES = {
+    "str": "text", "int": "an integer", "number": "a number", "bool": "true or false",
+    "names": "a name or a list of names", "values": "a list, a number or a string of values",
+    "list": "a list", "dict": "an object", "str|list": "text or a list", "any": "anything",
+}
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__
+
+
+def coerce(value: Any, key: schema.Key, file: str, where: str) -> Any:
+    """The value checked against the key's type (and normalised), or a DeffeError."""
+    if value is None:
+        return None
+    t = key.type
+
+    def bad(extra: str | None = None):
+        raise DeffeError(f"expected {_TYPE_NAMES.get(t, t)}, got {_kind(value)}" +
+                         (f" ({value!r})" if isinstance(value, (str, int, float)) else ""),
+                         file=file, where=where, hint=extra)
+
+    if t == "any":
+        out = value
+    elif t == "str":
+        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+            bad()
+        out = str(value)
+    elif t == "int":
+        n = value
+        if isinstance(value, str):
+            n = to_number(value)
+        if isinstance(n, float) and n.is_integer():
+            n = int(n)
+        if isinstance(n, bool) or not isinstance(n, int):
+            bad()
+        out = n
+    elif t == "number":
+        n = to_number(value) if isinstance(value, str) else value
+        if isinstance(n, bool) or not isinstance(n, (int, float)):
+            bad()
+        out = n
+    elif t == "bool":
+        if isinstance(value, bool):
+            out = value
+        elif isinstance(value, str) and value.strip().lower() in ("true", "false", "yes", "no", "1", "0"):
+            out = value.strip().lower() in ("true", "yes", "1")
+        else:
+            bad()
+    elif t == "names":
+        if isinstance(value, str):
+            out = value
+        elif isinstance(value, list) and all(isinstance(v, str) for v in value):
+            out = value
+        else:
+            bad()
+    elif t == "values":
+        if isinstance(value, dict) or value is None:
+            bad()
+        out = value
+    elif t == "list":
+        if not isinstance(value, list):
+            bad()
+        out = value
+    elif t == "dict":
+        if not isinstance(value, dict):
+            bad()
+        out = value
+    elif t == "str|list":
+        if isinstance(value, str):
+            out = [value]
+        elif isinstance(value, list) and all(isinstance(v, str) for v in value):
+            out = value
+        else:
+            bad()
+    else:  # pragma: no cover - a schema mistake
+        raise AssertionError(t)
+    if key.choices and out not in key.choices:
+        raise DeffeError(f"'{out}' is not one of {', '.join(map(str, key.choices))}", file=file,
+                         where=where, hint=did_you_mean(out, key.choices))
+    if key.min is not None and isinstance(out, (int, float)) and out < key.min:
+        raise DeffeError(f"must be at least {key.min:g}, got {out}", file=file, where=where)
+    return out
+
+
+def check_keys(obj: dict, spec: dict[str, schema.Key], file: str, path: str,
+               fill_defaults: bool = True) -> dict:
+    """Unknown keys are errors (with a near-miss hint); known keys are type-checked."""
+    out: dict[str, Any] = {}
+    for k, v in obj.items():
+        if k == ORIGIN:
+            continue
+        where = f"{path}.{k}" if path else k
+        if k not in spec:
+            hint = did_you_mean(k, spec.keys())
+            raise DeffeError(f"unknown key '{k}'", file=file, where=where,
+                             hint=join_hints(hint, None if hint else f"known keys: {', '.join(sorted(spec))}"))
+        out[k] = coerce(v, spec[k], file, where)
+    if fill_defaults:
+        for k, key in spec.items():
+            if k not in out and not key.deffe:
+                out[k] = _copy(key.default)
+    return out
+
+
+def _copy(v: Any) -> Any:
+    if isinstance(v, dict):
+        return dict(v)
+    if isinstance(v, list):
+        return list(v)
+    return v
+
+
+def validate(data: dict, main_file: str) -> dict:
+    """The merged config, checked and normalised (defaults filled in)."""
+    file = data.get(ORIGIN, main_file)
+    top = check_keys(data, schema.TOP, file, "", fill_defaults=True)
+    top.pop("include", None)
+
+    for list_key in ("knobs", "scenarios"):
+        entries = []
+        for i, item in enumerate(top[list_key]):
+            where = f"{list_key}[{i}]"
+            if not isinstance(item, dict):
+                raise DeffeError(f"expected an object with 'name' and 'values', got {_kind(item)}",
+                                 file=file, where=where)
+            origin = item.get(ORIGIN, file)
+            entry = check_keys(item, schema.KNOB, origin, where, fill_defaults=False)
+            entry[ORIGIN] = origin
+            entries.append(entry)
+        top[list_key] = entries
+
+    costs = []
+    for i, item in enumerate(top["costs"]):
+        where = f"costs[{i}]"
+        if isinstance(item, str):
+            costs.append({"name": item, ORIGIN: file, "_where": where})
+        elif isinstance(item, dict):
+            origin = item.get(ORIGIN, file)
+            entry = check_keys(item, schema.COST, origin, where, fill_defaults=False)
+            entry[ORIGIN] = origin
+            entry["_where"] = where
+            costs.append(entry)
+        else:
+            raise DeffeError(f"a cost is a name or an object with 'name', got {_kind(item)}",
+                             file=file, where=where)
+    top["costs"] = costs
+
+    for name, spec in schema.SECTIONS.items():
+        section = top.get(name) or {}
+        top[name] = check_keys(section, spec, file, name)
+
+    explores = []
+    for i, item in enumerate(top["exploration"]["explore"]):
+        where = f"exploration.explore[{i}]"
+        if not isinstance(item, dict):
+            raise DeffeError(f"expected an object, got {_kind(item)}", file=file, where=where)
+        origin = item.get(ORIGIN, file)
+        entry = check_keys(item, schema.EXPLORE, origin, where, fill_defaults=True)
+        entry[ORIGIN] = origin
+        entry["_where"] = where
+        explores.append(entry)
+    top["exploration"]["explore"] = explores
+    top[ORIGIN] = file
+    return top

@@ -1,0 +1,129 @@
+"""What a plugin's ``GetObject(framework)`` receives.
+
+Attributes a plugin may read (the contract of "Writing a plugin" in the README):
+
+    config     the validated `Config` (``config.section("sampling")`` etc.)
+    args       the command-line options
+    run_dir    the run directory (a `Path`)
+    seed       the run's seed
+    log        a `logging.Logger` writing to the run log
+    explore    the current exploration (`Explore`: name, space, settings, tables)
+    space      its `DesignSpace`
+    encoding   its model features (`Encoding`)
+    costs      the costs (`Cost`: name, direction)
+    sampling   the sampling plugin object of this exploration (for explorations)
+    model      the model plugin object, or None when no model is trained
+    budget     the exploration's `Budget` (what is left)
+    history    what this exploration has evaluated so far (`History`)
+
+and ``rng(purpose)``: a numpy Generator seeded from the run seed, the
+exploration and the purpose, so every plugin draws its own repeatable stream.
+"""
+from __future__ import annotations
+
+import logging
+import math
+import time
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .config import Config, Cost, Explore
+from .protocols import Result
+from .space import DesignSpace, Encoding
+
+
+@dataclass
+class Budget:
+    """Limits of one exploration; None means no limit of that kind."""
+
+    max_samples: int | None = None
+    max_steps: int | None = None
+    max_time: float | None = None
+    started: float = field(default_factory=time.monotonic)
+    used_samples: int = 0
+    steps: int = 0
+
+    def remaining_samples(self) -> float:
+        return math.inf if self.max_samples is None else max(0, self.max_samples - self.used_samples)
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self.started
+
+    def exhausted(self) -> str | None:
+        """Why the budget is spent, or None."""
+        if self.max_samples is not None and self.used_samples >= self.max_samples:
+            return f"evaluation budget of {self.max_samples} samples reached"
+        if self.max_steps is not None and self.steps >= self.max_steps:
+            return f"step budget of {self.max_steps} steps reached"
+        if self.max_time is not None and self.elapsed() >= self.max_time:
+            return f"time budget of {self.max_time:g} s reached"
+        return None
+
+
+@dataclass
+class History:
+    """Everything an exploration has been told, in order (cached results included)."""
+
+    codes: list[np.ndarray] = field(default_factory=list)
+    results: list[Result] = field(default_factory=list)
+
+    def add(self, codes: np.ndarray, results: list[Result]) -> None:
+        self.codes.extend(np.atleast_2d(codes))
+        self.results.extend(results)
+
+    def __len__(self) -> int:
+        return len(self.results)
+
+    def arrays(self, cost_names: list[str]) -> tuple[np.ndarray, np.ndarray, list[str]]:
+        """(codes, costs with NaN where missing, statuses)."""
+        if not self.results:
+            return np.empty((0, 0)), np.empty((0, len(cost_names))), []
+        codes = np.vstack(self.codes)
+        costs = np.vstack([r.cost_vector(cost_names) for r in self.results])
+        return codes, costs, [r.status for r in self.results]
+
+
+class Framework:
+    def __init__(self, config: Config, args: Any, run_dir: Path, seed: int, log: logging.Logger):
+        self.config = config
+        self.args = args
+        self.run_dir = run_dir
+        self.seed = seed
+        self.log = log
+        self.costs: list[Cost] = config.costs
+        self.explore: Explore | None = None
+        self.space: DesignSpace | None = None
+        self.encoding: Encoding | None = None
+        self.sampling = None
+        self.model = None
+        self.budget = Budget()
+        self.history = History()
+
+    @property
+    def cost_names(self) -> list[str]:
+        return [c.name for c in self.costs]
+
+    def section(self, name: str) -> dict:
+        return self.config.section(name)
+
+    def enter(self, explore: Explore, budget: Budget) -> None:
+        self.explore = explore
+        self.space = explore.space
+        self.encoding = Encoding(explore.space)
+        self.budget = budget
+        self.history = History()
+        self.sampling = None
+        self.model = None
+
+    def rng(self, purpose: str) -> np.random.Generator:
+        name = self.explore.name if self.explore else ""
+        seq = np.random.SeedSequence([self.seed & 0xFFFFFFFF, zlib.crc32(name.encode()),
+                                      zlib.crc32(purpose.encode())])
+        return np.random.default_rng(seq)
+
+    def seed_for(self, purpose: str) -> int:
+        return int(self.rng(purpose).integers(0, 2 ** 31 - 1))

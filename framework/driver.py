@@ -1,0 +1,319 @@
+"""The exploration loop, in ask/tell form. The driver owns the loop and the store.
+
+For each explore entry:
+    ask    the exploration plugin proposes a batch of points
+    look   points already in the store are not evaluated again (any step, any rerun)
+    eval   the others go to the executor; each result is committed as it arrives
+    train  the model plugin fits every successful sample of the exploration
+    tell   the exploration is told what came back (stored results included)
+until the budget (samples, steps, time) is spent or the exploration is done.
+"""
+from __future__ import annotations
+
+import logging
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .config import Config, Explore
+from .context import Budget, Framework
+from .errors import DeffeError
+from .evaluation import run_sample
+from .executor import LocalExecutor
+from .plugins import make_plugin
+from .preload import load_csv
+from .progress import Progress
+from .protocols import Proposal, Result, Sample, TrainingData
+from .store import RunStore
+from .tables import write_tables
+
+
+class Driver:
+    def __init__(self, config: Config, args: Any, run_dir: Path, store: RunStore, log: logging.Logger,
+                 seed: int, jobs: int, dry_run: bool = False, progress: bool = True):
+        self.config = config
+        self.args = args
+        self.run_dir = run_dir
+        self.store = store
+        self.log = log
+        self.jobs = jobs
+        self.dry_run = dry_run
+        self.show_progress = progress
+        self.fw = Framework(config, args, run_dir, seed, log)
+        self.summaries: list[str] = []
+
+    # ------------------------------------------------------------------ plugins
+    def _plugin(self, block: str, name: str):
+        return make_plugin(block, name, self.fw, self.config.dir, self.config.python_paths(),
+                           file=self.config.data.get("__origin__"))
+
+    def _make_plugins(self) -> tuple[Any, Any, Any, Any]:
+        cfg = self.config
+        sampling = self._plugin("sampling", cfg.section("sampling")["plugin"])
+        sampling.Initialize()
+        self.fw.sampling = sampling
+        if getattr(self.args, "only_preloaded_data_exploration", False):
+            from .preloaded_sampler import PreloadedSampler
+            self.fw.sampling = PreloadedSampler(self.fw, self.store,
+                                                ordered=getattr(self.args, "full_exploration", False))
+            self.fw.sampling.Initialize()
+        model = None
+        model_name = cfg.section("model").get("plugin")
+        if model_name and not getattr(self.args, "no_train", False):
+            model = self._plugin("ml_model", model_name)
+            model.Initialize()
+        self.fw.model = model
+        evaluate = self._plugin("evaluate", cfg.section("evaluate")["plugin"])
+        evaluate.Initialize()
+        extract = self._plugin("extract", cfg.section("extract")["plugin"])
+        extract.Initialize()
+        exploration = self._plugin("exploration", cfg.section("exploration")["plugin"])
+        exploration.Initialize()
+        return exploration, evaluate, extract, model
+
+    # ------------------------------------------------------------------ budget
+    def _budget(self, explore: Explore) -> Budget:
+        s = dict(explore.settings)
+        a = self.args
+        if getattr(a, "max_samples", None) is not None:
+            s["max_samples"] = a.max_samples
+        if getattr(a, "full_exploration", False) and getattr(a, "only_preloaded_data_exploration", False):
+            s["max_steps"] = 1
+        budget = Budget(s.get("max_samples"), s.get("max_steps"), s.get("max_time"))
+        space = explore.space
+        if budget.max_samples is None and budget.max_steps is None and budget.max_time is None:
+            if not space.finite and not getattr(a, "only_preloaded_data_exploration", False):
+                raise DeffeError(f"exploration '{explore.name}' has a continuous knob and no budget",
+                                 file=explore.file, where=explore.where,
+                                 hint="set exploration.max_samples (or max_steps / max_time), or -max-samples")
+            if space.size and space.size > 1_000_000:
+                self.log.warning(f"exploration '{explore.name}': the space has {space.size:.3g} points and no "
+                                 "budget: every point will be evaluated; set exploration.max_samples")
+        return budget
+
+    # ------------------------------------------------------------------ run
+    def preflight(self) -> None:
+        """Build and initialise every plugin of every exploration once, before anything is written,
+        so that a mistake in the config or a plugin is reported with nothing on disk."""
+        for explore in self.config.explores:
+            self.fw.enter(explore, self._budget(explore))
+            self.fw.preloaded = []
+            self._make_plugins()
+        self.fw.enter(self.config.explores[0], Budget())
+
+    def run(self) -> None:
+        several = len(self.config.explores) > 1
+        for explore in self.config.explores:
+            self._run_explore(explore, several)
+
+    def _preload(self, explore: Explore) -> None:
+        sources = []
+        if explore.pre_evaluated_data:
+            sources.append((self.config.resolve(explore.pre_evaluated_data), explore.pre_evaluated_data))
+        cli = getattr(self.args, "pre_evaluated_data", None)
+        if cli:
+            sources.append((Path(cli), cli))
+        for path, shown in sources:
+            pre = load_csv(path, shown, explore.space, self.fw.cost_names)
+            keys = explore.space.keys(pre.codes) if len(pre.codes) else []
+            added = 0
+            for key, row, result in zip(keys, pre.codes, pre.results):
+                sid = self.store.add_evaluated(key, explore.name, explore.space.values(row), result, None) \
+                    if not self.dry_run else None
+                added += sid is not None
+            self.fw.preloaded.extend(pre.codes)
+            msg = f"{shown}: {len(pre.results)} rows read, {added} new in the store"
+            if pre.skipped:
+                msg += f", {pre.skipped} outside the space skipped (first: {pre.first_skip})"
+            self.log.info(msg)
+
+    def _run_explore(self, explore: Explore, several: bool) -> None:
+        fw, store, log = self.fw, self.store, self.log
+        fw.enter(explore, self._budget(explore))
+        fw.preloaded = []
+        self._preload(explore)
+        exploration, evaluate, extract, model = self._make_plugins()
+        cost_names = fw.cost_names
+        space = explore.space
+        log.info(f"exploration '{explore.name}': {len(space)} knobs "
+                 f"({', '.join(space.names)}), space of {space.size if space.finite else 'infinitely many'} points")
+
+        timeout = self.config.section("evaluate").get("timeout")
+        inline = bool(getattr(self.args, "debug", False))
+        only_pre = getattr(self.args, "only_preloaded_data_exploration", False)
+        step_start = getattr(self.args, "step_start", None) or 0
+        step_end = getattr(self.args, "step_end", None)
+        retry = getattr(self.args, "retry_failed", False)
+
+        def task(sample: Sample) -> Result:
+            return run_sample(evaluate, extract, sample, cost_names)
+
+        total = fw.budget.max_samples or (space.size if space.finite and space.size < 10 ** 12 else None)
+        if only_pre:
+            total = min(x for x in (total, len(fw.preloaded)) if x is not None) if fw.preloaded else total
+        progress = Progress(total, f"{explore.name}", enabled=self.show_progress and not self.dry_run)
+        counts = {"evaluated": 0, "cached": 0, "failed": 0}
+        reason = "the exploration finished"
+        executor = LocalExecutor(task, jobs=self.jobs, timeout=timeout, inline=inline)
+        try:
+            step = 0
+            while True:
+                why = fw.budget.exhausted()
+                if why:
+                    reason = why
+                    break
+                if step_end is not None and step >= step_end:
+                    reason = f"-step-end {step_end} reached"
+                    break
+                proposal = exploration.Run()
+                if proposal is None or len(np.atleast_2d(proposal.codes)) == 0:
+                    break
+                codes = np.atleast_2d(np.asarray(proposal.codes, dtype=float))
+                remaining = fw.budget.remaining_samples()
+                if remaining < len(codes):
+                    codes = codes[:int(remaining)]
+                evaluate_now = not self.dry_run and step >= step_start and not only_pre
+                results = self._evaluate_batch(explore, codes, step, executor, evaluate_now, retry,
+                                               progress, counts)
+                if proposal.predicted is not None and proposal.prediction is not None and not self.dry_run:
+                    self._store_predictions(explore, proposal, step)
+                fw.budget.used_samples += sum(1 for r in results if r.status != "skipped")
+                fw.budget.steps += 1
+                fw.history.add(codes, results)
+                if model is not None and (evaluate_now or only_pre):
+                    self._train(model, explore, step)
+                exploration.Tell(codes, results)
+                if not self.dry_run:
+                    write_tables(store, self.run_dir, explore, cost_names, several)
+                step += 1
+        finally:
+            executor.close()
+            progress.close()
+        finish = getattr(exploration, "Finish", None)
+        if callable(finish) and not self.dry_run:
+            finish()
+        if not self.dry_run:
+            paths = write_tables(store, self.run_dir, explore, cost_names, several)
+            where = paths["evaluation"]
+        else:
+            where = "(dry run: nothing written)"
+        summary = (f"exploration '{explore.name}': {reason}; {counts['evaluated']} evaluated now, "
+                   f"{counts['cached']} from the store, {counts['failed']} failed; table: {where}")
+        self.summaries.append(summary)
+        log.debug(summary)
+
+    # ------------------------------------------------------------------ one batch
+    def _evaluate_batch(self, explore: Explore, codes: np.ndarray, step: int, executor: LocalExecutor,
+                        evaluate_now: bool, retry: bool, progress, counts) -> list[Result]:
+        space, store, log = explore.space, self.store, self.log
+        keys = space.keys(codes)
+        stored = store.lookup(keys)
+        results: list[Result | None] = [None] * len(keys)
+        first_index: dict[str, int] = {}
+        pending: dict[int, tuple[int, int]] = {}  # task id -> (row in batch, sample id)
+        linked: list[int] = []
+        for i, key in enumerate(keys):
+            if key in first_index:  # the same point twice in one batch: evaluated once
+                continue
+            first_index[key] = i
+            s = stored.get(key)
+            usable = s is not None and s.status != "running" and not (retry and s.status in ("failed", "timeout"))
+            if usable:
+                results[i] = s.result()
+                linked.append(s.id)
+                counts["cached"] += 1
+                progress.update(cached=True)
+                continue
+            if not evaluate_now:
+                results[i] = Result("skipped", error="not evaluated (dry run / before -step-start / preloaded only)")
+                if self.dry_run:
+                    print(f"would evaluate: {_point_text(space.values(codes[i]))}")
+                continue
+            params = space.values(codes[i])
+            sid = store.start(key, explore.name, params, step)
+            linked.append(sid)
+            sample = Sample(sid, params, self.run_dir / f"explore_{sid}", explore.name,
+                            self.config.section("evaluate").get("timeout"))
+            tid = executor.submit(sample)
+            pending[tid] = (i, sid)
+        if linked:
+            store.link(explore.name, linked, step)
+        if pending:
+            try:
+                for tid, result in executor.results():
+                    i, sid = pending.pop(tid)
+                    store.finish(sid, result)
+                    results[i] = result
+                    counts["evaluated"] += 1
+                    if result.status != "ok":
+                        self._report(sid, space.values(codes[i]), result, counts)
+                    progress.update(failed=result.status in ("failed", "timeout"))
+            except BaseException:
+                executor.cancel_pending()
+                raise
+        # duplicates within the batch share the first occurrence's result
+        for i, key in enumerate(keys):
+            if results[i] is None:
+                results[i] = results[first_index[key]]
+        return results  # type: ignore[return-value]
+
+    QUIET_AFTER = 20  # failures shown on the terminal; the rest go to the log file only
+
+    def _report(self, sid: int, values: dict, result: Result, counts: dict) -> None:
+        counts["failed"] += result.status in ("failed", "timeout")
+        first = (result.error or "").strip().splitlines()
+        line = f"sample {sid} ({_point_text(values)}): {result.status}" + (f": {first[0]}" if first else "")
+        self.reported = getattr(self, "reported", 0) + 1
+        if self.reported <= self.QUIET_AFTER:
+            self.log.warning(line)
+            if self.reported == self.QUIET_AFTER:
+                self.log.warning("(further failures are written to the run log only)")
+        else:
+            self.log.debug(line)
+        if result.error and "\n" in result.error.strip():
+            self.log.debug(f"sample {sid} error:\n{result.error}")
+
+    def _store_predictions(self, explore: Explore, proposal: Proposal, step: int) -> None:
+        pcodes = np.atleast_2d(proposal.predicted)
+        keys = explore.space.keys(pcodes)
+        params = explore.space.decode(pcodes)
+        self.store.add_predictions(explore.name, keys, params, proposal.prediction.mean,
+                                   proposal.prediction.std, step)
+
+    # ------------------------------------------------------------------ model
+    def training_data(self, explore: Explore, step: int) -> TrainingData:
+        space, names = explore.space, self.fw.cost_names
+        rows, costs, status = [], [], []
+        for _st, s in self.store.explore_samples(explore.name):
+            try:
+                rows.append(space.code_row(s.params))
+            except DeffeError:
+                continue  # a point from before a change of the knob values
+            costs.append([s.costs.get(c, math.nan) for c in names])
+            status.append(s.status)
+        codes = np.array(rows, dtype=float).reshape(-1, len(space))
+        return TrainingData(codes, self.fw.encoding.transform(codes) if len(codes) else
+                            np.empty((0, self.fw.encoding.n_features), dtype=np.float32),
+                            np.array(costs, dtype=float).reshape(-1, len(names)), status, step)
+
+    def _train(self, model: Any, explore: Explore, step: int) -> None:
+        data = self.training_data(explore, step)
+        if sum(1 for s in data.status if s == "ok") < 2:
+            return
+        t0 = time.perf_counter()
+        report = model.Run(data) or {}
+        report = dict(report)
+        report.setdefault("train_seconds", time.perf_counter() - t0)
+        report.setdefault("samples", len(data.status))
+        self.store.record_step(explore.name, step, {"model": report})
+        self.log.info(f"step {step}: model trained on {report['samples']} samples "
+                      f"in {report['train_seconds']:.2f} s")
+
+
+def _point_text(values: dict) -> str:
+    from .values import format_value
+    text = ", ".join(f"{k}={format_value(v)}" for k, v in values.items())
+    return text if len(text) <= 160 else text[:157] + "..."

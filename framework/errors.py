@@ -1,0 +1,44 @@
+"""The one error type for everything a user can get wrong.
+
+The CLI prints ``error: <file>[:<where>]: <what>; <hint>`` on one line and exits
+with status 2. Code that raises it names the file and the place (a key path such
+as ``knobs[2].values``, a line number, a CSV row) so the user can go straight
+there.
+"""
+from __future__ import annotations
+
+import difflib
+from typing import Iterable
+
+
+class DeffeError(Exception):
+    def __init__(self, what: str, *, file: str | None = None, where: str | None = None,
+                 hint: str | None = None):
+        self.what = what
+        self.file = file
+        self.where = where
+        self.hint = hint
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        place = ":".join(str(p) for p in (self.file, self.where) if p not in (None, ""))
+        text = f"{place}: {self.what}" if place else self.what
+        if self.hint:
+            text += f"; {self.hint}"
+        return text
+
+    def located(self, file: str | None = None, where: str | None = None) -> "DeffeError":
+        """The same error with a file / place filled in where it was missing."""
+        return DeffeError(self.what, file=self.file or file, where=self.where or where,
+                          hint=self.hint)
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str | None:
+    """A ``did you mean 'x'?`` hint for a near miss, or None."""
+    close = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.6)
+    return f"did you mean '{close[0]}'?" if close else None
+
+
+def join_hints(*hints: str | None) -> str | None:
+    parts = [h for h in hints if h]
+    return "; ".join(parts) if parts else None

@@ -1,0 +1,222 @@
+"""Running evaluations: local worker processes with per-sample timeouts.
+
+Each worker is a forked process in its own session, so that a sample that
+overruns its timeout is stopped together with every process it started, and a
+sample that crashes its worker (segfault, ``os._exit``) costs that sample only:
+the worker is replaced and the run goes on. Results come back as they finish,
+in completion order; the driver commits each one to the store at once.
+
+With ``inline=True`` (``-debug``) samples run in the driver's own process, so
+that tracebacks and debuggers work; timeouts are not enforced then.
+"""
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import signal
+import time
+import traceback
+from collections import deque
+from dataclasses import dataclass
+from multiprocessing.connection import Connection, wait
+from typing import Any, Callable, Iterator
+
+from .protocols import Result
+
+TaskFn = Callable[[Any], Result]
+
+
+def _die_with_parent() -> None:
+    """Linux: the worker is killed when the driver dies (kill -9 included)."""
+    try:
+        import ctypes
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+def _worker_main(conn: Connection, inherited: list[Connection], task_fn: TaskFn) -> None:
+    for c in inherited:  # the driver's ends of every pipe: holding them would hide the driver's death
+        c.close()
+    os.setsid()  # own process group: a timeout kills the sample's children too
+    _die_with_parent()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the driver decides what happens on Ctrl-C
+    while True:
+        try:
+            msg = conn.recv()
+        except (EOFError, OSError):
+            return
+        if msg is None:
+            return
+        task_id, payload = msg
+        result = safe_call(task_fn, payload)
+        try:
+            conn.send((task_id, result))
+        except (BrokenPipeError, OSError):
+            return
+
+
+def safe_call(task_fn: TaskFn, payload: Any) -> Result:
+    t0 = time.perf_counter()
+    try:
+        result = task_fn(payload)
+    except BaseException as e:  # noqa: BLE001 - any failure of one sample is that sample's result
+        if isinstance(e, KeyboardInterrupt):
+            raise
+        tb = traceback.format_exc(limit=-6)
+        result = Result("failed", error=f"{type(e).__name__}: {e}\n{tb}")
+    if result.duration is None:
+        result.duration = time.perf_counter() - t0
+    return result
+
+
+@dataclass
+class _Worker:
+    process: Any
+    conn: Connection
+    task: tuple[int, float] | None = None  # (task id, start time)
+
+
+class LocalExecutor:
+    def __init__(self, task_fn: TaskFn, jobs: int = 1, timeout: float | None = None, inline: bool = False):
+        self.task_fn = task_fn
+        self.jobs = max(1, int(jobs))
+        self.timeout = timeout if timeout and timeout > 0 else None
+        self.inline = inline
+        self._ctx = mp.get_context("fork")
+        self._workers: list[_Worker] = []
+        self._queue: deque[tuple[int, Any]] = deque()
+        self._next_id = 0
+        self._done: deque[tuple[int, Result]] = deque()
+
+    # ---- lifecycle
+    def _spawn(self) -> _Worker:
+        parent, child = self._ctx.Pipe(duplex=True)
+        inherited = [w.conn for w in self._workers] + [parent]
+        p = self._ctx.Process(target=_worker_main, args=(child, inherited, self.task_fn), daemon=True)
+        p.start()
+        child.close()
+        return _Worker(p, parent)
+
+    def _ensure_workers(self) -> None:
+        while len(self._workers) < self.jobs:
+            self._workers.append(self._spawn())
+
+    def close(self) -> None:
+        for w in self._workers:
+            try:
+                if w.task is None:
+                    w.conn.send(None)
+            except (BrokenPipeError, OSError):
+                pass
+        deadline = time.time() + 2
+        for w in self._workers:
+            if w.task is not None:
+                self._kill(w)
+            w.process.join(max(0.0, deadline - time.time()))
+            if w.process.is_alive():
+                self._kill(w)
+            w.conn.close()
+        self._workers = []
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    @staticmethod
+    def _kill(w: _Worker) -> None:
+        try:
+            os.killpg(w.process.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass  # not (yet) a group leader: kill the worker itself
+        if w.process.is_alive():
+            w.process.kill()
+        w.process.join(1)
+
+    # ---- work
+    def submit(self, payload: Any) -> int:
+        task_id = self._next_id
+        self._next_id += 1
+        self._queue.append((task_id, payload))
+        return task_id
+
+    def pending(self) -> int:
+        return len(self._queue) + sum(1 for w in self._workers if w.task is not None) + len(self._done)
+
+    def results(self) -> Iterator[tuple[int, Result]]:
+        """Results of everything submitted, as they complete."""
+        if self.inline:
+            while self._queue:
+                task_id, payload = self._queue.popleft()
+                yield task_id, safe_call(self.task_fn, payload)
+            return
+        self._ensure_workers()
+        while self._queue or any(w.task is not None for w in self._workers):
+            self._dispatch()
+            yield from self._collect()
+
+    def cancel_pending(self) -> int:
+        """Drop queued (not started) tasks; returns how many."""
+        n = len(self._queue)
+        self._queue.clear()
+        return n
+
+    def _dispatch(self) -> None:
+        for i, w in enumerate(self._workers):
+            if not self._queue:
+                return
+            if w.task is None:
+                task_id, payload = self._queue.popleft()
+                try:
+                    w.conn.send((task_id, payload))
+                    w.task = (task_id, time.monotonic())
+                except (BrokenPipeError, OSError):
+                    self._queue.appendleft((task_id, payload))
+                    self._replace(i)
+
+    def _replace(self, i: int) -> None:
+        old = self._workers[i]
+        if old.process.is_alive():
+            self._kill(old)
+        old.conn.close()
+        self._workers[i] = self._spawn()
+
+    def _collect(self) -> Iterator[tuple[int, Result]]:
+        busy = [(i, w) for i, w in enumerate(self._workers) if w.task is not None]
+        if not busy:
+            return
+        wait_for = None
+        if self.timeout is not None:
+            now = time.monotonic()
+            wait_for = max(0.0, min(w.task[1] + self.timeout - now for _, w in busy))
+        handles = [w.conn for _, w in busy] + [w.process.sentinel for _, w in busy]
+        ready = wait(handles, timeout=wait_for)
+        now = time.monotonic()
+        for i, w in busy:
+            task_id, started = w.task
+            if w.conn in ready:
+                try:
+                    got_id, result = w.conn.recv()
+                except (EOFError, OSError):
+                    w.process.join(1)
+                    code = w.process.exitcode
+                    why = f"killed by signal {-code}" if code is not None and code < 0 else f"exit status {code}"
+                    self._replace(i)
+                    yield task_id, Result("failed", error=f"the evaluation process died ({why})",
+                                          duration=now - started)
+                    continue
+                w.task = None
+                yield got_id, result
+            elif w.process.sentinel in ready:
+                w.process.join(1)
+                code = w.process.exitcode
+                why = f"killed by signal {-code}" if code is not None and code < 0 else f"exit status {code}"
+                self._replace(i)
+                yield task_id, Result("failed", error=f"the evaluation process died ({why})", duration=now - started)
+            elif self.timeout is not None and now - started >= self.timeout:
+                self._replace(i)  # kills the worker's whole process group
+                yield task_id, Result("timeout", error=f"the evaluation took longer than {self.timeout:g} s "
+                                                         "and was stopped", duration=now - started)

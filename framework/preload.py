@@ -1,0 +1,91 @@
+"""Rows evaluated elsewhere (``-pre-evaluated-data CSV``) entering the run store.
+
+Values are matched by value, not by text: "1.0" in the CSV matches the knob
+value 1. Columns: every knob of the exploration (extra columns are ignored),
+every cost, and optionally ``status``. Rows whose values lie outside the
+exploration's space are skipped and counted; a cost that is not a number is an
+error naming its line.
+"""
+from __future__ import annotations
+
+import csv
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .errors import DeffeError
+from .protocols import STATUSES, Result
+from .space import DesignSpace
+from .values import to_number
+
+
+@dataclass
+class Preloaded:
+    codes: np.ndarray
+    results: list[Result]
+    skipped: int
+    first_skip: str | None
+
+
+def read_rows(path: Path, shown: str) -> tuple[list[str], list[tuple[int, list[str]]]]:
+    """Header and (line number, cells) of a CSV file."""
+    try:
+        with open(path, newline="") as fh:
+            reader = csv.reader(fh)
+            try:
+                header = next(reader)
+            except StopIteration:
+                raise DeffeError("the file is empty", file=shown) from None
+            rows = [(reader.line_num, row) for row in reader if any(c.strip() for c in row)]
+    except FileNotFoundError:
+        raise DeffeError("file not found", file=shown) from None
+    except (UnicodeDecodeError, csv.Error) as e:
+        raise DeffeError(f"not a readable CSV file ({e})", file=shown) from None
+    header = [h.strip() for h in header]
+    return header, rows
+
+
+def load_csv(path: Path, shown: str, space: DesignSpace, cost_names: list[str]) -> Preloaded:
+    header, rows = read_rows(path, shown)
+    col = {h: i for i, h in enumerate(header)}
+    missing = [n for n in space.names if n not in col]
+    if missing:
+        raise DeffeError(f"no column for knob{'s' if len(missing) > 1 else ''} {', '.join(missing)}",
+                         file=shown, where="line 1", hint=f"the columns are: {', '.join(header)}")
+    missing_costs = [c for c in cost_names if c not in col]
+    if missing_costs:
+        raise DeffeError(f"no column for cost{'s' if len(missing_costs) > 1 else ''} {', '.join(missing_costs)}",
+                         file=shown, where="line 1", hint=f"the columns are: {', '.join(header)}")
+    status_col = col.get("status")
+    codes, results = [], []
+    skipped, first_skip = 0, None
+    for line, cells in rows:
+        if len(cells) < len(header):
+            cells = cells + [""] * (len(header) - len(cells))
+        try:
+            row = space.code_row([cells[col[n]].strip() for n in space.names])
+        except DeffeError as e:
+            skipped += 1
+            if first_skip is None:
+                first_skip = f"line {line}: {e.what}"
+            continue
+        status = cells[status_col].strip() if status_col is not None else "ok"
+        status = status or "ok"
+        if status not in STATUSES:
+            raise DeffeError(f"status '{status}' is not one of {', '.join(STATUSES)}", file=shown,
+                             where=f"line {line}")
+        costs: dict[str, float] = {}
+        for c in cost_names:
+            text = cells[col[c]].strip()
+            if text == "" and status != "ok":
+                continue
+            n = to_number(text)
+            if n is None or (isinstance(n, float) and math.isnan(n)):
+                raise DeffeError(f"cost '{c}' is not a number: {text!r}", file=shown, where=f"line {line}")
+            costs[c] = float(n)
+        codes.append(row)
+        results.append(Result(status, costs, None, None, cached=True, origin="pre-evaluated"))
+    arr = np.array(codes, dtype=float).reshape(-1, len(space.names))
+    return Preloaded(arr, results, skipped, first_skip)

@@ -1,0 +1,35 @@
+"""Sampling restricted to pre-evaluated points (``-only-preloaded-data-exploration``).
+
+The exploration then runs on the data only, as in Deffe: steps draw from the
+preloaded points (in a seeded random order, or in file order with
+``-full-exploration``) and nothing is evaluated.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+
+class PreloadedSampler:
+    def __init__(self, framework, store, ordered: bool = False):
+        self.framework = framework
+        self.ordered = ordered
+        self.pos = 0
+        self.codes = np.empty((0, 0))
+
+    def Initialize(self) -> None:
+        rows = self.framework.preloaded
+        space = self.framework.space
+        codes = np.array(rows, dtype=float).reshape(-1, len(space))
+        # one row per point, first occurrence kept
+        _, first = np.unique(np.array(space.keys(codes)), return_index=True) if len(codes) else ([], [])
+        codes = codes[np.sort(first)] if len(codes) else codes
+        if not self.ordered and len(codes):
+            codes = codes[self.framework.rng("preloaded-order").permutation(len(codes))]
+        self.codes = codes
+
+    def Run(self, count: int) -> np.ndarray:
+        if self.ordered:
+            count = len(self.codes) - self.pos
+        out = self.codes[self.pos:self.pos + count]
+        self.pos += len(out)
+        return out

@@ -1,0 +1,162 @@
+"""Shared machinery of sampling plugins: new points only, seeded, never the whole space in memory.
+
+A sampler yields each point at most once. Its `Run(count)` returns up to
+``count`` new codes, fewer (possibly none) when it has nothing more to give.
+Subclasses only say how to draw candidates; this base removes points already
+given and stops when a finite space or design is used up.
+"""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from .space import DesignSpace
+
+PERMUTATION_LIMIT = 2_000_000   # spaces up to this size are shuffled as a whole
+
+
+class Sampler:
+    """Base of the built-in sampling plugins (GetObject(framework) -> a subclass)."""
+
+    name = "sampler"
+
+    def __init__(self, framework):
+        self.framework = framework
+        self.options = dict(framework.section("sampling"))
+        self.space: DesignSpace | None = None
+        self.rng: np.random.Generator | None = None
+        self._given: set[str] = set()
+        self.exhausted = False
+
+    def Initialize(self) -> None:
+        self.space = self.framework.space
+        seed = self.options.get("seed")
+        self.rng = np.random.default_rng(seed) if seed is not None else self.framework.rng(f"sampling:{self.name}")
+        self._given = set()
+        self.exhausted = False
+        self.setup()
+
+    def setup(self) -> None:
+        """Prepare the sequence (called by Initialize once the space is known)."""
+
+    def candidates(self, n: int) -> np.ndarray | None:
+        """About ``n`` candidate codes, or None when the sequence is finished."""
+        raise NotImplementedError
+
+    def Run(self, count: int) -> np.ndarray:
+        k = len(self.space)
+        out: list[np.ndarray] = []
+        got = 0
+        dry_rounds = 0
+        while got < count and not self.exhausted:
+            cand = self.candidates(count - got)
+            if cand is None:
+                self.exhausted = True
+                break
+            cand = np.atleast_2d(np.asarray(cand, dtype=float)).reshape(-1, k)
+            fresh = []
+            for row, key in zip(cand, self.space.keys(cand)):
+                if key not in self._given:
+                    self._given.add(key)
+                    fresh.append(row)
+                    if got + len(fresh) == count:
+                        break
+            if fresh:
+                out.append(np.array(fresh))
+                got += len(fresh)
+                dry_rounds = 0
+            else:
+                dry_rounds += 1
+                if dry_rounds >= 50:
+                    self.exhausted = self.on_dry()
+        return np.vstack(out) if out else np.empty((0, k))
+
+    def on_dry(self) -> bool:
+        """Candidates keep repeating points already given: True ends the sequence."""
+        return True
+
+    def given(self) -> int:
+        return len(self._given)
+
+
+class RandomSampler(Sampler):
+    """Uniform random points without replacement (log-uniform on log ranges)."""
+
+    name = "random"
+
+    def setup(self) -> None:
+        self._perm = None
+        self._pos = 0
+
+    def candidates(self, n):
+        space = self.space
+        if space.finite and space.size <= PERMUTATION_LIMIT:
+            if self._perm is None:
+                self._perm = self.rng.permutation(space.size)
+            if self._pos >= space.size:
+                return None
+            idx = self._perm[self._pos:self._pos + n]
+            self._pos += len(idx)
+            return space.point_at(idx)
+        if space.finite and space.size < 2 ** 62:
+            if self.given() >= space.size:
+                return None
+            return space.point_at(self.rng.integers(0, space.size, size=max(n, 1)))
+        return space.random(self.rng, max(n, 1))
+
+
+class UnitSampler(Sampler):
+    """Points from a sequence on the unit cube, mapped to the knobs' levels.
+
+    In a finite space a low-discrepancy sequence may keep landing on points
+    already given; the rest is then filled with random new points.
+    """
+
+    def setup(self) -> None:
+        self._fallback: RandomSampler | None = None
+        self._varying = [j for j, k in enumerate(self.space.knobs) if not (k.finite and k.size == 1)]
+
+    def unit_points(self, n: int) -> np.ndarray:
+        raise NotImplementedError
+
+    def candidates(self, n):
+        if self._fallback is not None:
+            return self._fallback.candidates(n)
+        k = len(self.space)
+        if not self._varying:
+            return None if self.given() else np.zeros((1, k))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # scipy's balance warnings for n not a power of 2
+            u_var = self.unit_points(n)
+        u = np.full((len(u_var), k), 0.5)
+        u[:, self._varying] = u_var
+        return self.space.from_unit(u)
+
+    def on_dry(self) -> bool:
+        if not self.space.finite:
+            return True
+        self.framework.log.info(f"sampling {self.name}: the sequence repeats points; filling with random new points")
+        fb = RandomSampler(self.framework)
+        fb.space, fb.rng, fb._given = self.space, self.rng, self._given
+        fb.setup()
+        self._fallback = fb
+        return False
+
+
+class DesignSampler(Sampler):
+    """A finite design computed once (factorial designs); its points in design order."""
+
+    def setup(self) -> None:
+        self._design = np.atleast_2d(self.design()).reshape(-1, len(self.space))
+        self._pos = 0
+
+    def design(self) -> np.ndarray:
+        raise NotImplementedError
+
+    def candidates(self, n):
+        if self._pos >= len(self._design):
+            return None
+        out = self._design[self._pos:self._pos + n]
+        self._pos += len(out)
+        return out

@@ -1,0 +1,413 @@
+"""The design space: typed knobs, mixed-radix indexing, and codes.
+
+A point is held as a *code*: one float per knob, the level index for a finite
+knob and the value itself for a continuous one. Codes are what samplers,
+search algorithms and the run store exchange; values are what users and
+evaluators see. A finite space is indexed in mixed radix (the last knob varies
+fastest, like ``itertools.product``) without ever materialising it: a space of
+10**30 points maps index <-> point with Python integers.
+"""
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+
+from .errors import DeffeError
+from .values import Value, format_value, value_key
+
+KINDS = ("categorical", "ordinal", "integer", "real")
+ENCODINGS = ("numeric", "onehot", "ordinal")
+
+
+# ----------------------------------------------------------------------------- levels
+class Levels:
+    """The finite values of a knob, in order. Subclasses avoid materialising ranges."""
+
+    numeric: bool = True
+
+    def __len__(self) -> int: raise NotImplementedError
+    def __getitem__(self, i: int) -> Value: raise NotImplementedError
+    def index(self, value: Any) -> int: raise NotImplementedError  # ValueError if absent
+
+    def __iter__(self):
+        return (self[i] for i in range(len(self)))
+
+    def numbers(self) -> np.ndarray:
+        """Float value of every level (numeric levels only)."""
+        return np.array([float(self[i]) for i in range(len(self))], dtype=float)
+
+
+class ListLevels(Levels):
+    def __init__(self, values: Sequence[Value]):
+        self.values = tuple(values)
+        self.numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool)
+                           for v in self.values)
+        self._keys: dict[tuple, int] = {}
+        for i, v in enumerate(self.values):
+            self._keys.setdefault(value_key(v), i)
+
+    def __len__(self): return len(self.values)
+    def __getitem__(self, i): return self.values[i]
+
+    def index(self, value):
+        try:
+            return self._keys[value_key(value)]
+        except (KeyError, TypeError):
+            raise ValueError(value) from None
+
+    def duplicates(self) -> list[Value]:
+        seen, dup = set(), []
+        for v in self.values:
+            k = value_key(v)
+            if k in seen:
+                dup.append(v)
+            seen.add(k)
+        return dup
+
+
+class ArithLevels(Levels):
+    """low, low+step, ... (n levels); integers stay integers."""
+
+    def __init__(self, low: float, step: float, n: int, integer: bool):
+        self.low, self.step, self.n, self.integer = low, step, n, integer
+
+    def __len__(self): return self.n
+
+    def __getitem__(self, i):
+        if not 0 <= i < self.n:
+            raise IndexError(i)
+        v = self.low + i * self.step
+        return int(round(v)) if self.integer else float(v)
+
+    def index(self, value):
+        key = value_key(value)
+        if key[0] != "n":
+            raise ValueError(value)
+        pos = (key[1] - self.low) / self.step
+        i = int(round(pos))
+        if 0 <= i < self.n and math.isclose(self[i], key[1], rel_tol=1e-9, abs_tol=1e-12):
+            return i
+        raise ValueError(value)
+
+    def numbers(self):
+        return self.low + np.arange(self.n) * self.step
+
+
+class GeomLevels(Levels):
+    """low, low*factor, low*factor**2, ... (n levels): a log range with a step factor."""
+
+    def __init__(self, low: float, factor: float, n: int, integer: bool):
+        self.low, self.factor, self.n, self.integer = low, factor, n, integer
+
+    def __len__(self): return self.n
+
+    def __getitem__(self, i):
+        if not 0 <= i < self.n:
+            raise IndexError(i)
+        v = self.low * self.factor ** i
+        return int(round(v)) if self.integer else float(v)
+
+    def index(self, value):
+        key = value_key(value)
+        if key[0] != "n" or key[1] <= 0:
+            raise ValueError(value)
+        i = int(round(math.log(key[1] / self.low) / math.log(self.factor)))
+        if 0 <= i < self.n and math.isclose(self[i], key[1], rel_tol=1e-9):
+            return i
+        raise ValueError(value)
+
+
+# ----------------------------------------------------------------------------- knobs
+@dataclass(frozen=True, eq=False)
+class Knob:
+    """One dimension of the space (a knob or a scenario of the config)."""
+
+    name: str
+    kind: str                                  # one of KINDS
+    levels: Levels | None                      # None: a continuous real range
+    low: float | None = None                   # bounds of a continuous range
+    high: float | None = None
+    log: bool = False
+    encoding: str = "numeric"                  # one of ENCODINGS
+    scenario: bool = False
+    map: str | None = None                     # Deffe's alias used in evaluate scripts
+    family: str | None = None                  # a repeated knob's name ("device")
+    member: int | None = None                  # its position in the family
+    groups: tuple[str, ...] = ()
+
+    @property
+    def finite(self) -> bool:
+        return self.levels is not None
+
+    @property
+    def size(self) -> int | None:
+        return len(self.levels) if self.levels is not None else None
+
+    @property
+    def numeric(self) -> bool:
+        return self.levels is None or self.levels.numeric
+
+    def value(self, code: float) -> Value:
+        """The value a code stands for."""
+        if self.levels is None:
+            return float(code)
+        return self.levels[int(code)]
+
+    def code(self, value: Any) -> float:
+        """The code of a value, matched by value ("1.0" matches 1). ValueError if outside."""
+        if self.levels is None:
+            key = value_key(value)
+            if key[0] != "n" or not (self.low <= key[1] <= self.high):
+                raise ValueError(value)
+            return float(key[1])
+        return float(self.levels.index(value))
+
+    def from_unit(self, u: np.ndarray) -> np.ndarray:
+        """Map points of [0, 1) to codes, uniform over levels (log-uniform for log ranges)."""
+        u = np.clip(np.asarray(u, dtype=float), 0.0, np.nextafter(1.0, 0.0))
+        if self.levels is None:
+            if self.log:
+                return np.exp(np.log(self.low) + u * (np.log(self.high) - np.log(self.low)))
+            return self.low + u * (self.high - self.low)
+        return np.floor(u * len(self.levels))
+
+    def to_unit(self, codes: np.ndarray) -> np.ndarray:
+        """Centre of each code's cell in [0, 1] (inverse of from_unit)."""
+        codes = np.asarray(codes, dtype=float)
+        if self.levels is None:
+            if self.log:
+                return (np.log(codes) - np.log(self.low)) / (np.log(self.high) - np.log(self.low))
+            return (codes - self.low) / (self.high - self.low)
+        return (codes + 0.5) / len(self.levels)
+
+    def describe(self) -> dict:
+        """What defines this knob's domain (for run signatures and checkpoints)."""
+        d: dict[str, Any] = {"name": self.name, "kind": self.kind, "encoding": self.encoding}
+        if self.levels is None:
+            d.update(low=self.low, high=self.high, log=self.log)
+        elif isinstance(self.levels, ListLevels):
+            d["values"] = [format_value(v) for v in self.levels.values]
+        else:
+            d["values"] = [format_value(self.levels[0]), format_value(self.levels[len(self.levels) - 1])]
+            d["count"] = len(self.levels)
+            d["spacing"] = type(self.levels).__name__
+        return d
+
+
+# ----------------------------------------------------------------------------- space
+class DesignSpace:
+    """An ordered set of knobs. Codes are float arrays of shape (n, len(knobs))."""
+
+    def __init__(self, knobs: Sequence[Knob]):
+        self.knobs: list[Knob] = list(knobs)
+        self.names: list[str] = [k.name for k in self.knobs]
+        self._pos = {n: i for i, n in enumerate(self.names)}
+        self.finite = all(k.finite for k in self.knobs)
+        self.radices: list[int | None] = [k.size for k in self.knobs]
+        if self.finite:
+            size = 1
+            for r in self.radices:
+                size *= r
+            self.size: int | None = size
+        else:
+            self.size = None
+        # place values of the mixed radix (last knob fastest)
+        self._place: list[int] = []
+        if self.finite:
+            p = 1
+            for r in reversed(self.radices):
+                self._place.append(p)
+                p *= r
+            self._place.reverse()
+
+    def __len__(self) -> int:
+        return len(self.knobs)
+
+    def __getitem__(self, name: str) -> Knob:
+        return self.knobs[self._pos[name]]
+
+    def position(self, name: str) -> int:
+        return self._pos[name]
+
+    # ---- mixed radix
+    def _small(self) -> bool:
+        return self.size is not None and self.size < 2 ** 62
+
+    def index_of(self, codes: np.ndarray) -> list[int] | np.ndarray:
+        """Index of each code row (int64 array for spaces below 2**62, else Python ints)."""
+        codes = np.atleast_2d(np.asarray(codes, dtype=float))
+        if not self.finite:
+            raise ValueError("a space with a continuous knob has no index")
+        if self._small():
+            place = np.array(self._place, dtype=np.int64)
+            return codes.astype(np.int64) @ place
+        return [sum(int(c) * p for c, p in zip(row, self._place)) for row in codes]
+
+    def point_at(self, indices: Iterable[int] | np.ndarray) -> np.ndarray:
+        """Code rows of the given indices (the inverse of index_of)."""
+        if not self.finite:
+            raise ValueError("a space with a continuous knob has no index")
+        if self._small():
+            idx = np.asarray(indices, dtype=np.int64).reshape(-1)
+            out = np.empty((idx.size, len(self.knobs)), dtype=float)
+            for j, (p, r) in enumerate(zip(self._place, self.radices)):
+                out[:, j] = (idx // p) % r
+            return out
+        rows = []
+        for index in indices:
+            index = int(index)
+            rows.append([(index // p) % r for p, r in zip(self._place, self.radices)])
+        return np.array(rows, dtype=float).reshape(-1, len(self.knobs))
+
+    # ---- values <-> codes
+    def values(self, code_row: Sequence[float]) -> dict[str, Value]:
+        return {k.name: k.value(c) for k, c in zip(self.knobs, code_row)}
+
+    def decode(self, codes: np.ndarray) -> list[dict[str, Value]]:
+        return [self.values(row) for row in np.atleast_2d(codes)]
+
+    def code_row(self, values: dict[str, Any] | Sequence[Any], where: str = "") -> np.ndarray:
+        """Codes of one point given by name (dict) or in knob order; DeffeError if outside."""
+        if isinstance(values, dict):
+            missing = [n for n in self.names if n not in values]
+            if missing:
+                raise DeffeError(f"missing value for {', '.join(missing)}", where=where or None)
+            seq = [values[n] for n in self.names]
+        else:
+            seq = list(values)
+            if len(seq) != len(self.knobs):
+                raise DeffeError(f"expected {len(self.knobs)} values, got {len(seq)}", where=where or None)
+        row = np.empty(len(self.knobs))
+        for j, (k, v) in enumerate(zip(self.knobs, seq)):
+            try:
+                row[j] = k.code(v)
+            except (ValueError, TypeError):
+                raise DeffeError(f"value {v!r} of '{k.name}' is outside its domain ({domain_text(k)})",
+                                 where=where or None) from None
+        return row
+
+    def from_unit(self, u: np.ndarray) -> np.ndarray:
+        u = np.atleast_2d(u)
+        return np.column_stack([k.from_unit(u[:, j]) for j, k in enumerate(self.knobs)]) \
+            if len(self.knobs) else np.empty((u.shape[0], 0))
+
+    def to_unit(self, codes: np.ndarray) -> np.ndarray:
+        codes = np.atleast_2d(codes)
+        return np.column_stack([k.to_unit(codes[:, j]) for j, k in enumerate(self.knobs)]) \
+            if len(self.knobs) else np.empty((codes.shape[0], 0))
+
+    def random(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        """n independent uniform points (with replacement)."""
+        return self.from_unit(rng.random((n, len(self.knobs))))
+
+    # ---- identity
+    def key(self, code_row: Sequence[float]) -> str:
+        """Text that identifies a point by its values and knob names, independent of order."""
+        items = []
+        for k, c in zip(self.knobs, code_row):
+            kind, v = value_key(k.value(c))
+            items.append((k.name, f"{kind}:{v!r}" if kind == "n" else f"{kind}:{v}"))
+        items.sort()
+        return json.dumps(items, separators=(",", ":"))
+
+    def keys(self, codes: np.ndarray) -> list[str]:
+        return [self.key(row) for row in np.atleast_2d(codes)]
+
+    def describe(self) -> list[dict]:
+        return [k.describe() for k in self.knobs]
+
+    def varying(self) -> list[Knob]:
+        """Knobs that take more than one value (Deffe's pruned parameters)."""
+        return [k for k in self.knobs if not (k.finite and k.size == 1)]
+
+    def families(self) -> dict[str, list[str]]:
+        """Repeated knobs: family name -> member knob names in order."""
+        out: dict[str, list[str]] = {}
+        for k in self.knobs:
+            if k.family is not None:
+                out.setdefault(k.family, []).append(k.name)
+        return out
+
+
+def domain_text(knob: Knob) -> str:
+    if knob.levels is None:
+        return f"{knob.low:g} to {knob.high:g}"
+    n = len(knob.levels)
+    if n <= 8:
+        return ", ".join(format_value(v) for v in knob.levels)
+    return f"{format_value(knob.levels[0])}, {format_value(knob.levels[1])}, ..., {format_value(knob.levels[n - 1])} ({n} values)"
+
+
+# ----------------------------------------------------------------------------- encoding
+@dataclass
+class Encoding:
+    """Features for models, owned here so that every model plugin sees the same ones.
+
+    Per knob: one-hot for categorical knobs, position/(n-1) for ordinal text,
+    and (t(v) - t(min)) / (t(max) - t(min)) for numbers (t = log for log
+    ranges). Knobs with a single value give no feature (Deffe's pruning).
+    """
+
+    space: DesignSpace
+    feature_names: list[str] = field(default_factory=list)
+    _columns: list[tuple] = field(default_factory=list, repr=False)
+
+    def __post_init__(self):
+        for j, k in enumerate(self.space.knobs):
+            if k.finite and k.size == 1:
+                continue
+            if k.encoding == "onehot":
+                self._columns.append(("onehot", j, k.size))
+                self.feature_names.extend(f"{k.name}={format_value(v)}" for v in k.levels)
+            elif k.encoding == "ordinal" or not k.numeric:
+                self._columns.append(("table", j, np.linspace(0.0, 1.0, k.size)))
+                self.feature_names.append(k.name)
+            elif k.levels is None:
+                self._columns.append(("range", j, k.low, k.high, k.log))
+                self.feature_names.append(k.name)
+            else:
+                nums = k.levels.numbers() if len(k.levels) <= 1_000_000 else None
+                if nums is None:
+                    lo, hi = float(k.levels[0]), float(k.levels[len(k.levels) - 1])
+                    self._columns.append(("linear-index", j, lo, hi, len(k.levels)))
+                else:
+                    t = np.log(nums) if (k.log and np.all(nums > 0)) else nums
+                    span = t.max() - t.min()
+                    table = (t - t.min()) / span if span > 0 else np.zeros_like(t)
+                    self._columns.append(("table", j, table))
+                self.feature_names.append(k.name)
+
+    @property
+    def n_features(self) -> int:
+        return len(self.feature_names)
+
+    def transform(self, codes: np.ndarray) -> np.ndarray:
+        codes = np.atleast_2d(np.asarray(codes, dtype=float))
+        out = np.empty((codes.shape[0], self.n_features), dtype=np.float32)
+        c = 0
+        for col in self._columns:
+            kind, j = col[0], col[1]
+            x = codes[:, j]
+            if kind == "onehot":
+                n = col[2]
+                out[:, c:c + n] = np.eye(n, dtype=np.float32)[x.astype(np.int64)]
+                c += n
+                continue
+            if kind == "table":
+                out[:, c] = col[2][x.astype(np.int64)]
+            elif kind == "range":
+                lo, hi, log = col[2], col[3], col[4]
+                out[:, c] = ((np.log(x) - np.log(lo)) / (np.log(hi) - np.log(lo))) if log \
+                    else (x - lo) / (hi - lo)
+            else:  # linear-index: a huge evenly spaced range
+                out[:, c] = x / max(col[4] - 1, 1)
+            c += 1
+        return out
+
+    def signature(self) -> dict:
+        """What a trained model depends on: checked when a checkpoint is loaded."""
+        return {"features": list(self.feature_names), "knobs": self.space.describe()}

@@ -1,0 +1,246 @@
+"""The run store: one SQLite database in the run directory.
+
+Every sample is recorded as it completes (one transaction each, WAL journal),
+so a run killed at any moment (kill -9) loses at most the evaluations in
+flight. Points are identified by their values (`DesignSpace.key`), so a point
+is evaluated once across steps, explorations and reruns. Only the driver
+writes here; plugins hand their values back to it.
+
+Tables
+  meta        key/value facts of the run (format, config fingerprints)
+  samples     one row per point: params, costs, status, error, timings
+  membership  which exploration asked for which sample, in which step (table order)
+  predictions predicted costs of points per exploration
+  steps       per-step records of an exploration (model statistics, notes)
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import sqlite3
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable
+
+from .errors import DeffeError
+from .protocols import Result
+
+FORMAT = 1
+DB_NAME = "deffe.db"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS samples (
+    id INTEGER PRIMARY KEY,
+    key TEXT NOT NULL UNIQUE,
+    explore TEXT NOT NULL,
+    params TEXT NOT NULL,
+    costs TEXT,
+    status TEXT NOT NULL,
+    error TEXT,
+    origin TEXT NOT NULL DEFAULT 'evaluated',
+    step INTEGER,
+    started REAL,
+    finished REAL,
+    duration REAL
+);
+CREATE TABLE IF NOT EXISTS membership (
+    explore TEXT NOT NULL,
+    sample INTEGER NOT NULL REFERENCES samples(id),
+    step INTEGER NOT NULL,
+    seq INTEGER NOT NULL,
+    PRIMARY KEY (explore, sample)
+);
+CREATE TABLE IF NOT EXISTS predictions (
+    explore TEXT NOT NULL,
+    key TEXT NOT NULL,
+    params TEXT NOT NULL,
+    mean TEXT NOT NULL,
+    std TEXT,
+    step INTEGER,
+    created REAL,
+    PRIMARY KEY (explore, key)
+);
+CREATE TABLE IF NOT EXISTS steps (
+    explore TEXT NOT NULL,
+    step INTEGER NOT NULL,
+    info TEXT NOT NULL,
+    PRIMARY KEY (explore, step)
+);
+"""
+
+
+def _dumps(x: Any) -> str:
+    # json writes NaN / Infinity and reads them back: infeasible costs survive the round trip
+    return json.dumps(x, separators=(",", ":"), default=str)
+
+
+def _loads_costs(text: str | None) -> dict[str, float]:
+    if not text:
+        return {}
+    return {k: float(v) for k, v in json.loads(text).items()}
+
+
+@dataclass
+class StoredSample:
+    id: int
+    key: str
+    explore: str
+    params: dict
+    costs: dict[str, float]
+    status: str
+    error: str | None
+    origin: str
+    duration: float | None
+
+    def result(self) -> Result:
+        return Result(self.status, dict(self.costs), self.error, self.duration, cached=True, origin=self.origin)
+
+
+class RunStore:
+    def __init__(self, path: Path | str | None):
+        """Open (or create) the store at ``path``; ``None`` gives a throwaway in-memory store."""
+        self.path = Path(path) if path is not None else None
+        target = str(self.path) if self.path is not None else ":memory:"
+        try:
+            self.db = sqlite3.connect(target, timeout=30, isolation_level=None)
+            self.db.execute("PRAGMA journal_mode=WAL" if self.path is not None else "PRAGMA journal_mode=MEMORY")
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            self.db.executescript(_SCHEMA)
+        except sqlite3.DatabaseError as e:
+            raise DeffeError(f"the run store is not a readable SQLite database ({e})", file=target,
+                             hint="move the run directory aside, or run with -fresh") from None
+        fmt = self.get_meta("format")
+        if fmt is None:
+            self.set_meta("format", str(FORMAT))
+        elif int(fmt) != FORMAT:
+            raise DeffeError(f"run store format {fmt} is not the supported format {FORMAT}", file=target,
+                             hint="run with -fresh to start a new run (the old one is moved aside)")
+
+    def close(self) -> None:
+        self.db.close()
+
+    # ---- meta
+    def get_meta(self, key: str) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        self.db.execute("INSERT INTO meta(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+                        (key, value))
+
+    # ---- samples
+    def _row(self, r) -> StoredSample:
+        return StoredSample(r[0], r[1], r[2], json.loads(r[3]), _loads_costs(r[4]), r[5], r[6], r[7], r[8])
+
+    _COLS = "id, key, explore, params, costs, status, error, origin, duration"
+
+    def lookup(self, keys: Iterable[str]) -> dict[str, StoredSample]:
+        keys = list(keys)
+        out: dict[str, StoredSample] = {}
+        for i in range(0, len(keys), 500):
+            chunk = keys[i:i + 500]
+            q = f"SELECT {self._COLS} FROM samples WHERE key IN ({','.join('?' * len(chunk))})"
+            for r in self.db.execute(q, chunk):
+                out[r[1]] = self._row(r)
+        return out
+
+    def start(self, key: str, explore: str, params: dict, step: int) -> int:
+        """Reserve a row for a point about to be evaluated; returns its id (reused after a crash)."""
+        now = time.time()
+        with self.db:
+            row = self.db.execute("SELECT id FROM samples WHERE key=?", (key,)).fetchone()
+            if row:
+                self.db.execute("UPDATE samples SET status='running', costs=NULL, error=NULL, started=?, "
+                                "finished=NULL, duration=NULL, step=? WHERE id=?", (now, step, row[0]))
+                return row[0]
+            cur = self.db.execute("INSERT INTO samples(key, explore, params, status, step, started) "
+                                  "VALUES(?, ?, ?, 'running', ?, ?)", (key, explore, _dumps(params), step, now))
+            return cur.lastrowid
+
+    def finish(self, sample_id: int, result: Result) -> None:
+        with self.db:
+            self.db.execute("UPDATE samples SET status=?, costs=?, error=?, finished=?, duration=?, origin=? "
+                            "WHERE id=?", (result.status, _dumps(result.costs), result.error, time.time(),
+                                           result.duration, result.origin, sample_id))
+
+    def add_evaluated(self, key: str, explore: str, params: dict, result: Result, step: int | None) -> int | None:
+        """Insert a point evaluated elsewhere (pre-evaluated data); None if the point is known."""
+        with self.db:
+            cur = self.db.execute(
+                "INSERT INTO samples(key, explore, params, costs, status, error, origin, step, finished) "
+                "VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(key) DO NOTHING",
+                (key, explore, _dumps(params), _dumps(result.costs), result.status, result.error,
+                 result.origin, step, time.time()))
+            return cur.lastrowid if cur.rowcount else None
+
+    def interrupted(self) -> int:
+        """Samples left 'running' by a run that was killed."""
+        return self.db.execute("SELECT COUNT(*) FROM samples WHERE status='running'").fetchone()[0]
+
+    # ---- membership
+    def link(self, explore: str, sample_ids: Iterable[int], step: int) -> None:
+        with self.db:
+            seq = self.db.execute("SELECT COALESCE(MAX(seq), -1) FROM membership WHERE explore=?",
+                                  (explore,)).fetchone()[0]
+            for sid in sample_ids:
+                exists = self.db.execute("SELECT 1 FROM membership WHERE explore=? AND sample=?",
+                                         (explore, sid)).fetchone()
+                if not exists:
+                    seq += 1
+                    self.db.execute("INSERT INTO membership(explore, sample, step, seq) VALUES(?, ?, ?, ?)",
+                                    (explore, sid, step, seq))
+
+    def explore_samples(self, explore: str, include_running: bool = False) -> list[tuple[int, StoredSample]]:
+        """The samples an exploration asked for, in the order it asked: (step, sample)."""
+        q = (f"SELECT m.step, {', '.join('s.' + c.strip() for c in self._COLS.split(','))} "
+             "FROM membership m JOIN samples s ON s.id = m.sample WHERE m.explore=? ORDER BY m.seq")
+        rows = [(r[0], self._row(r[1:])) for r in self.db.execute(q, (explore,))]
+        return rows if include_running else [(st, s) for st, s in rows if s.status != "running"]
+
+    def count(self, explore: str) -> int:
+        return self.db.execute("SELECT COUNT(*) FROM membership m JOIN samples s ON s.id=m.sample "
+                               "WHERE m.explore=? AND s.status != 'running'", (explore,)).fetchone()[0]
+
+    # ---- predictions
+    def add_predictions(self, explore: str, keys: list[str], params: list[dict], mean, std, step: int) -> None:
+        now = time.time()
+        with self.db:
+            for i, (k, p) in enumerate(zip(keys, params)):
+                self.db.execute(
+                    "INSERT INTO predictions(explore, key, params, mean, std, step, created) VALUES(?,?,?,?,?,?,?) "
+                    "ON CONFLICT(explore, key) DO UPDATE SET mean=excluded.mean, std=excluded.std, "
+                    "step=excluded.step, created=excluded.created",
+                    (explore, k, _dumps(p), _dumps(list(map(float, mean[i]))),
+                     None if std is None else _dumps(list(map(float, std[i]))), step, now))
+
+    def predictions(self, explore: str) -> list[tuple[dict, list[float], list[float] | None]]:
+        rows = self.db.execute("SELECT params, mean, std FROM predictions WHERE explore=? ORDER BY created, rowid",
+                               (explore,))
+        return [(json.loads(p), [float(x) for x in json.loads(m)], None if s is None else
+                 [float(x) for x in json.loads(s)]) for p, m, s in rows]
+
+    # ---- steps
+    def record_step(self, explore: str, step: int, info: dict) -> None:
+        with self.db:
+            self.db.execute("INSERT INTO steps(explore, step, info) VALUES(?,?,?) ON CONFLICT(explore, step) "
+                            "DO UPDATE SET info=excluded.info", (explore, step, _dumps(info)))
+
+    def steps(self, explore: str) -> list[tuple[int, dict]]:
+        return [(s, json.loads(i)) for s, i in
+                self.db.execute("SELECT step, info FROM steps WHERE explore=? ORDER BY step", (explore,))]
+
+
+def move_aside(run_dir: Path) -> Path | None:
+    """``-fresh``: move an existing run directory to ``<dir>.1``, ``<dir>.2``, ... (never delete)."""
+    if not run_dir.exists():
+        return None
+    n = 1
+    while True:
+        target = run_dir.with_name(f"{run_dir.name}.{n}")
+        if not target.exists():
+            os.replace(run_dir, target)
+            return target
+        n += 1

@@ -1,0 +1,144 @@
+"""Deffe's value syntax, parsed once, in the order written.
+
+A knob's ``values`` may be a list, a scalar, or a string:
+
+* ``"1,2-4,5"``   -> 1, 2, 3, 5   (a range ``a-b`` excludes ``b``, as in Deffe)
+* ``"0-100-25"``  -> 0, 25, 50, 75 (``a-b-step``)
+* ``"core[0-3]x"`` -> core0x, core1x, core2x (a range inside brackets keeps its prefix/postfix)
+* ``[1, 2, "10-12"]`` -> 1, 2, 10, 11
+* ``"$HOME/bin"`` -> environment variables expanded in plain values
+
+Numbers written as text become numbers ("4" -> 4, "2.5" -> 2.5) so that values
+compare by value everywhere; anything else stays text.
+"""
+from __future__ import annotations
+
+import math
+import os
+import re
+from typing import Any
+
+from .errors import DeffeError
+
+_RANGE = re.compile(r"^\s*(\d+)\s*-\s*(\d+)(?:\s*-\s*(\d+))?\s*$")
+_BRACKET = re.compile(r"^(.*)\[(.*)\](.*)$")
+_INT = re.compile(r"^[+-]?\d+$")
+_FLOAT = re.compile(r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$|^[+-]?(?:inf|nan)$", re.I)
+
+Value = int | float | str | bool
+
+
+def to_number(text: str) -> int | float | None:
+    """The number a piece of text spells, or None."""
+    t = text.strip()
+    if _INT.match(t):
+        return int(t)
+    if _FLOAT.match(t):
+        return float(t)
+    return None
+
+
+def typed(value: Any) -> Value:
+    """A JSON scalar as a knob value: numeric text becomes a number."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, (int, float)):
+        return value
+    if isinstance(value, str):
+        n = to_number(value)
+        return n if n is not None else value
+    raise TypeError(f"not a scalar: {value!r}")
+
+
+def _expand_piece(piece: str, where: str) -> list[Value]:
+    prefix, core, postfix = "", piece, ""
+    m = _BRACKET.match(piece)
+    if m:
+        prefix, core, postfix = m.group(1), m.group(2), m.group(3)
+    r = _RANGE.match(core)
+    if r:
+        start, end = int(r.group(1)), int(r.group(2))
+        step = int(r.group(3)) if r.group(3) else 1
+        if step == 0:
+            raise DeffeError(f"range '{piece}' has a step of 0", where=where)
+        out = [f"{prefix}{i}{postfix}" for i in range(start, end, step)]
+        if not out:
+            raise DeffeError(f"range '{piece}' is empty (the end is excluded, as in Deffe)",
+                             where=where, hint=f"write '{start}-{start + step}' for the single value {start}")
+        return [typed(v) for v in out] if not (prefix or postfix) else out
+    text = os.path.expandvars(piece.strip())
+    return [typed(text)] if text != "" else []
+
+
+def parse_values(raw: Any, where: str, delim: str = ",") -> list[Value]:
+    """Expand Deffe's value syntax into the list of values, in written order."""
+    if isinstance(raw, list):
+        out: list[Value] = []
+        for i, item in enumerate(raw):
+            if isinstance(item, str):
+                out.extend(parse_string(item, f"{where}[{i}]", delim))
+            elif isinstance(item, (int, float, bool)):
+                if isinstance(item, float) and math.isnan(item):
+                    raise DeffeError("NaN is not a value", where=f"{where}[{i}]")
+                out.append(item)
+            else:
+                raise DeffeError(f"a value must be a number or a string, not {type(item).__name__}",
+                                 where=f"{where}[{i}]")
+        return out
+    if isinstance(raw, str):
+        return parse_string(raw, where, delim)
+    if isinstance(raw, (int, float, bool)):
+        return [raw]
+    raise DeffeError(f"values must be a list, a number or a string, not {type(raw).__name__}",
+                     where=where)
+
+
+def parse_string(text: str, where: str, delim: str = ",") -> list[Value]:
+    out: list[Value] = []
+    for piece in re.split(r"\s*" + re.escape(delim) + r"\s*", text.strip()):
+        if piece == "":
+            continue
+        out.extend(_expand_piece(piece, where))
+    return out
+
+
+def parse_names(raw: Any, where: str) -> list[str]:
+    """A list of names: ``"a, b"`` or ``["a", "b"]`` (groups, costs)."""
+    if raw is None:
+        return []
+    if isinstance(raw, str):
+        return [p for p in re.split(r"\s*,\s*", raw.strip()) if p]
+    if isinstance(raw, list):
+        names: list[str] = []
+        for i, item in enumerate(raw):
+            if not isinstance(item, str):
+                raise DeffeError(f"expected a name (text), got {type(item).__name__}",
+                                 where=f"{where}[{i}]")
+            names.extend(parse_names(item, f"{where}[{i}]"))
+        return names
+    raise DeffeError(f"expected a name or a list of names, got {type(raw).__name__}", where=where)
+
+
+def value_key(value: Value) -> tuple:
+    """Identity of a value for matching: 1, 1.0, "1" and "1.0" are the same value."""
+    if isinstance(value, bool):
+        return ("b", value)
+    if isinstance(value, (int, float)):
+        f = float(value)
+        return ("n", 0.0 if f == 0 else f)
+    if isinstance(value, str):
+        n = to_number(value)
+        if n is not None:
+            f = float(n)
+            return ("n", 0.0 if f == 0 else f)
+        return ("s", value)
+    return ("s", str(value))
+
+
+def format_value(value: Value) -> str:
+    """How a value is written into scripts, CSV files and command lines."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return repr(value)  # shortest text that reads back as the same float
+    return str(value)

@@ -1,0 +1,150 @@
+"""Adapter of doepy's classical designs to the design space.
+
+doepy maps its coded levels to the values it is given, but under pandas 3 that
+mapping silently does nothing for full factorial, fractional factorial,
+Plackett-Burman and Box-Behnken (they return the codes 0, 1, 2 instead of
+the values asked for). So doepy is always handed identity level lists
+([0, 1], [0, 1, 2], [0 .. n-1]): whichever pandas runs, what comes back is a
+level code, and the mapping to knob values happens here, where it is tested.
+"""
+from __future__ import annotations
+
+import contextlib
+import io
+import warnings
+
+import numpy as np
+
+from framework.errors import DeffeError
+from framework.sampling import DesignSampler
+
+
+def _level_code(knob, position: float) -> float:
+    """Code of a knob at a position in [0, 1] of its range (0 = low end, 1 = high end)."""
+    position = float(np.clip(position, 0.0, 1.0))
+    if knob.finite:
+        return float(int(round(position * (knob.size - 1))))
+    if knob.log:
+        return float(np.exp(np.log(knob.low) + position * (np.log(knob.high) - np.log(knob.low))))
+    return float(knob.low + position * (knob.high - knob.low))
+
+
+class DoepySampler(DesignSampler):
+    kind = ""          # full_fact | frac_fact_res | plackett_burman | box_behnken | central_composite
+    min_factors = 1
+
+    @property
+    def name(self):
+        return self.kind
+
+    def build(self, doepy_build, factors):
+        raise NotImplementedError
+
+    def design(self) -> np.ndarray:
+        from doepy import build as doepy_build
+
+        space = self.space
+        varying = [j for j, k in enumerate(space.knobs) if not (k.finite and k.size == 1)]
+        if len(varying) < self.min_factors:
+            raise DeffeError(f"{self.kind} needs at least {self.min_factors} knobs that take several values; "
+                             f"exploration '{self.framework.explore.name}' has {len(varying)}",
+                             file=self.framework.config.data.get("__origin__"), where="sampling.plugin",
+                             hint="choose another sampling plugin")
+        self._varying = varying
+        factors = {f"f{j}": lv for j, lv in zip(varying, self.factor_levels(varying))}
+        try:
+            with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+                warnings.simplefilter("ignore")
+                frame = self.build(doepy_build, factors)
+        except DeffeError:
+            raise
+        except Exception as e:
+            raise DeffeError(f"{self.kind} design failed: {type(e).__name__}: {e}",
+                             file=self.framework.config.data.get("__origin__"), where="sampling") from None
+        coded = frame[list(factors)].to_numpy(dtype=float)
+        out = np.zeros((len(coded), len(space)))
+        for col, j in enumerate(varying):
+            out[:, j] = [self.to_code(space.knobs[j], c, col) for c in coded[:, col]]
+        return out
+
+    def factor_levels(self, varying):
+        raise NotImplementedError
+
+    def to_code(self, knob, coded, col):
+        raise NotImplementedError
+
+
+class TwoLevel(DoepySampler):
+    """Fractional factorial / Plackett-Burman: each knob at its low or high end."""
+
+    min_factors = 2
+
+    def factor_levels(self, varying):
+        return [[0, 1] for _ in varying]
+
+    def to_code(self, knob, coded, col):
+        return _level_code(knob, coded)
+
+
+class FullFactorial(DoepySampler):
+    kind = "full_fact"
+
+    def factor_levels(self, varying):
+        levels = int(self.options.get("levels") or 3)
+        self._levels = [self.space.knobs[j].size if self.space.knobs[j].finite else levels for j in varying]
+        return [list(range(n)) for n in self._levels]
+
+    def to_code(self, knob, coded, col):
+        if knob.finite:
+            return float(int(round(coded)))
+        return _level_code(knob, coded / (self._levels[col] - 1))
+
+    def build(self, doepy_build, factors):
+        return doepy_build.full_fact(factors)
+
+
+class FractionalFactorial(TwoLevel):
+    kind = "frac_fact_res"
+
+    def build(self, doepy_build, factors):
+        return doepy_build.frac_fact_res(factors, res=int(self.options.get("resolution") or 3))
+
+
+class PlackettBurman(TwoLevel):
+    kind = "plackett_burman"
+
+    def build(self, doepy_build, factors):
+        return doepy_build.plackett_burman(factors)
+
+
+class BoxBehnken(DoepySampler):
+    """Each knob at its low end, middle or high end (three levels)."""
+
+    kind = "box_behnken"
+    min_factors = 3
+
+    def factor_levels(self, varying):
+        return [[0, 1, 2] for _ in varying]
+
+    def to_code(self, knob, coded, col):
+        return _level_code(knob, coded / 2.0)
+
+    def build(self, doepy_build, factors):
+        return doepy_build.box_behnken(factors, center=max(1, int(self.options.get("center") or 1)))
+
+
+class CentralComposite(DoepySampler):
+    """Factorial corners, axial points and the centre; axial points beyond the range are clipped."""
+
+    kind = "central_composite"
+    min_factors = 2
+
+    def factor_levels(self, varying):
+        return [[0.0, 1.0] for _ in varying]
+
+    def to_code(self, knob, coded, col):
+        return _level_code(knob, coded)
+
+    def build(self, doepy_build, factors):
+        c = max(1, int(self.options.get("center") or 1))
+        return doepy_build.central_composite(factors, center=(c, c), face=self.options.get("face") or "ccf")

@@ -1,0 +1,178 @@
+"""Every config mistake: exit status 2, one line naming the file and the key path, nothing written."""
+import json
+
+import pytest
+
+from conftest import assert_user_error, run_deffe, write
+
+BASE = {
+    "knobs": [{"name": "a", "values": [1, 2]}, {"name": "b", "values": "x,y"}],
+    "costs": ["c"],
+    "evaluate": {"script": "run.sh"},
+}
+
+
+def config_with(tmp_path, patch=None, text=None, name="config.json"):
+    write(tmp_path / "run.sh", "echo 1 > results.out\n")
+    if text is None:
+        data = json.loads(json.dumps(BASE))
+        if patch:
+            patch(data)
+        text = json.dumps(data, indent=2)
+    return write(tmp_path / name, text)
+
+
+def check(tmp_path, patch, *fragments, text=None):
+    config_with(tmp_path, patch, text)
+    r = run_deffe("-config", "config.json", cwd=tmp_path)
+    line = assert_user_error(r, "config.json", *fragments)
+    assert not (tmp_path / "explore").exists(), "nothing may be written for a bad config"
+    return line
+
+
+def test_unknown_top_key_with_near_miss(tmp_path):
+    check(tmp_path, lambda d: d.update(knbos=[]), "knbos", "unknown key", "did you mean 'knobs'")
+
+
+def test_unknown_knob_key(tmp_path):
+    check(tmp_path, lambda d: d["knobs"][0].update(vales=[3]), "knobs[0].vales", "did you mean 'values'")
+
+
+def test_unknown_section_key(tmp_path):
+    check(tmp_path, lambda d: d.update(framework={"run_dir": "x"}), "framework.run_dir",
+          "did you mean 'run_directory'")
+
+
+def test_wrong_type(tmp_path):
+    check(tmp_path, lambda d: d["knobs"][0].update(groups=5), "knobs[0].groups", "expected")
+
+
+def test_wrong_type_in_section(tmp_path):
+    check(tmp_path, lambda d: d.update(framework={"jobs": "many"}), "framework.jobs", "integer")
+
+
+def test_bad_choice(tmp_path):
+    check(tmp_path, lambda d: d["knobs"][0].update(type="ordinall"), "knobs[0].type", "did you mean 'ordinal'")
+
+
+def test_number_below_minimum(tmp_path):
+    check(tmp_path, lambda d: d.update(framework={"jobs": 0}), "framework.jobs", "at least 1")
+
+
+def test_empty_value_list(tmp_path):
+    check(tmp_path, lambda d: d["knobs"][0].update(values=[]), "knobs[0].values", "empty")
+
+
+def test_empty_range(tmp_path):
+    check(tmp_path, lambda d: d["knobs"][0].update(values="5-5"), "knobs[0].values", "empty")
+
+
+def test_value_listed_twice(tmp_path):
+    check(tmp_path, lambda d: d["knobs"][0].update(values="1,2-4,3"), "knobs[0].values", "listed twice")
+
+
+def test_min_greater_than_max(tmp_path):
+    def patch(d):
+        d["knobs"][0] = {"name": "a", "type": "integer", "min": 10, "max": 2}
+    check(tmp_path, patch, "knobs[0].min", "greater than max")
+
+
+def test_log_range_needs_positive_min(tmp_path):
+    def patch(d):
+        d["knobs"][0] = {"name": "a", "type": "real", "min": 0, "max": 2, "log": True}
+    check(tmp_path, patch, "knobs[0].min", "log")
+
+
+def test_duplicate_knob_names_in_one_exploration(tmp_path):
+    check(tmp_path, lambda d: d["knobs"].append({"name": "a", "values": [3]}), "two knobs named 'a'")
+
+
+def test_same_name_in_disjoint_groups_is_allowed(tmp_path):
+    # Deffe's own test config defines the scenario "size" twice, in different groups
+    def patch(d):
+        d["scenarios"] = [{"name": "size", "groups": "g1", "values": [1, 2]},
+                          {"name": "size", "groups": "g2", "values": [3]}]
+        d["exploration"] = {"explore": [{"name": "e", "groups": "g1"}]}
+    config_with(tmp_path, patch)
+    r = run_deffe("-config", "config.json", "-no-run", cwd=tmp_path)
+    assert r.rc == 0, r
+
+
+def test_cost_listed_twice(tmp_path):
+    check(tmp_path, lambda d: d.update(costs=["c", "d", "c"]), "costs[2]", "listed twice")
+
+
+def test_no_costs(tmp_path):
+    check(tmp_path, lambda d: d.update(costs=[]), "costs", "no costs")
+
+
+def test_bad_cost_direction(tmp_path):
+    check(tmp_path, lambda d: d.update(costs=["c::minimum"]), "costs[0]", "min or max")
+
+
+def test_explore_group_matching_nothing(tmp_path):
+    def patch(d):
+        d["knobs"][0]["groups"] = "cache"
+        d["exploration"] = {"explore": [{"name": "e", "groups": "cahce"}]}
+    check(tmp_path, patch, "exploration.explore[0].groups", "matches no knob", "did you mean 'cache'")
+
+
+def test_invalid_json_names_the_line(tmp_path):
+    text = '{\n  "knobs": [\n    {"name": "a", "values": [1 2]}\n  ]\n}\n'
+    line = check(tmp_path, None, "not valid JSON", text=text)
+    assert "config.json:3:" in line
+
+
+def test_missing_config_file(tmp_path):
+    r = run_deffe("-config", "nope.json", cwd=tmp_path)
+    assert_user_error(r, "nope.json", "not found")
+
+
+def test_missing_include(tmp_path):
+    check(tmp_path, lambda d: d.update(include="base.json"), "include", "base.json", "not found")
+
+
+def test_include_cycle(tmp_path):
+    write(tmp_path / "a.json", '{"include": "b.json"}')
+    write(tmp_path / "b.json", '{"include": "a.json"}')
+    check(tmp_path, lambda d: d.update(include="a.json"), "include cycle")
+
+
+def test_missing_evaluate_script(tmp_path):
+    check(tmp_path, lambda d: d.update(evaluate={"script": "nothere.sh"}), "evaluate.script", "not found")
+
+
+def test_unknown_plugin_with_near_miss(tmp_path):
+    check(tmp_path, lambda d: d.update(sampling={"plugin": "lhss"}), "sampling.plugin", "not found",
+          "did you mean 'lhs'")
+
+
+def test_plugin_without_getobject(tmp_path):
+    write(tmp_path / "mysampler.py", "x = 1\n")
+    check(tmp_path, lambda d: d.update(python_path=["."], sampling={"plugin": "mysampler"}),
+          "sampling.plugin", "no GetObject")
+
+
+def test_plugin_object_without_required_method(tmp_path):
+    write(tmp_path / "mysampler.py", "class S:\n    def Initialize(self): pass\n\n"
+                                      "def GetObject(framework):\n    return S()\n")
+    check(tmp_path, lambda d: d.update(python_path=["."], sampling={"plugin": "mysampler"}),
+          "sampling.plugin", "no Run()")
+
+
+def test_plugin_that_fails_to_import(tmp_path):
+    write(tmp_path / "mysampler.py", "import not_a_module_anywhere\n")
+    check(tmp_path, lambda d: d.update(python_path=["."], sampling={"plugin": "mysampler"}),
+          "sampling.plugin", "failed to import", "ModuleNotFoundError")
+
+
+def test_continuous_knob_without_budget(tmp_path):
+    def patch(d):
+        d["knobs"][0] = {"name": "a", "type": "real", "min": 0.5, "max": 2}
+    check(tmp_path, patch, "continuous knob and no budget")
+
+
+def test_bad_command_line_option(tmp_path):
+    config_with(tmp_path)
+    r = run_deffe("-config", "config.json", "-frsh", cwd=tmp_path)
+    assert_user_error(r, "-frsh")

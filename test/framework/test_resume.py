@@ -1,0 +1,89 @@
+"""A run killed with kill -9 resumes: nothing finished is evaluated again; -fresh moves the run aside."""
+import json
+from collections import Counter
+
+from conftest import read_csv, run_deffe, write
+
+EVALUATOR = '''
+import os, signal
+
+def evaluate(point):
+    calls = os.path.join(os.environ["CALLS_DIR"], "calls.log")
+    with open(calls, "a") as fh:
+        fh.write(f"{point['a']},{point['b']}\\n")
+    with open(calls) as fh:
+        n = sum(1 for _ in fh)
+    if n == int(os.environ.get("KILL_AT", "0")):
+        os.kill(os.getppid(), signal.SIGKILL)   # the driver dies mid-run, like kill -9
+    return {"c": point["a"] * 10 + point["b"]}
+'''
+
+
+def setup(tmp_path):
+    write(tmp_path / "ev.py", EVALUATOR)
+    write(tmp_path / "config.json", json.dumps({
+        "python_path": ["."],
+        "knobs": [{"name": "a", "values": "0-8"}, {"name": "b", "values": "0-6"}],
+        "costs": ["c"],
+        "evaluate": {"plugin": "python", "function": "ev:evaluate"},
+        "exploration": {"samples_per_step": 7},
+    }))
+
+
+def test_kill_minus_nine_then_resume(tmp_path):
+    setup(tmp_path)
+    env = {"CALLS_DIR": str(tmp_path), "KILL_AT": "20"}
+    r = run_deffe("-config", "config.json", "-jobs", "2", cwd=tmp_path, env=env)
+    assert r.rc == -9, r  # the driver was killed
+    first = (tmp_path / "calls.log").read_text().splitlines()
+    assert 20 <= len(first) < 48
+    r = run_deffe("-config", "config.json", "-jobs", "2", cwd=tmp_path, env={"CALLS_DIR": str(tmp_path)})
+    assert r.rc == 0, r
+    rows = read_csv(tmp_path / "explore" / "deffe_evaluation.csv")
+    assert len(rows) == 48 and all(row["status"] == "ok" for row in rows)
+    assert all(float(row["c"]) == int(row["a"]) * 10 + int(row["b"]) for row in rows)
+    calls = Counter((tmp_path / "calls.log").read_text().splitlines())
+    assert len(calls) == 48
+    repeated = [p for p, n in calls.items() if n > 1]
+    # only evaluations in flight when the driver died may run twice (at most one per job)
+    assert len(repeated) <= 2, repeated
+    assert all(n <= 2 for n in calls.values())
+
+
+def test_fresh_moves_the_old_run_aside(tmp_path):
+    setup(tmp_path)
+    env = {"CALLS_DIR": str(tmp_path)}
+    assert run_deffe("-config", "config.json", cwd=tmp_path, env=env).rc == 0
+    r = run_deffe("-config", "config.json", "-fresh", cwd=tmp_path, env=env)
+    assert r.rc == 0, r
+    assert (tmp_path / "explore.1" / "deffe.db").is_file()
+    assert len(read_csv(tmp_path / "explore.1" / "deffe_evaluation.csv")) == 48
+    assert "48 evaluated now" in r.out
+
+
+def test_changed_costs_is_an_error_that_says_what_to_do(tmp_path):
+    setup(tmp_path)
+    assert run_deffe("-config", "config.json", cwd=tmp_path, env={"CALLS_DIR": str(tmp_path)}).rc == 0
+    cfg = json.loads((tmp_path / "config.json").read_text())
+    cfg["costs"] = ["c", "d"]
+    (tmp_path / "config.json").write_text(json.dumps(cfg))
+    r = run_deffe("-config", "config.json", cwd=tmp_path, env={"CALLS_DIR": str(tmp_path)})
+    assert r.rc == 2 and "different costs" in r.err and "-fresh" in r.err, r
+    assert len(read_csv(tmp_path / "explore" / "deffe_evaluation.csv")) == 48  # nothing lost
+
+
+def test_no_duplicate_evaluations_across_explorations(tmp_path):
+    setup(tmp_path)
+    cfg = json.loads((tmp_path / "config.json").read_text())
+    cfg["knobs"][1]["groups"] = "g"
+    cfg["knobs"][0]["groups"] = "g"
+    cfg["exploration"]["explore"] = [{"name": "one", "groups": "g"},
+                                     {"name": "two", "groups": "a, b::0;1;2"}]
+    (tmp_path / "config.json").write_text(json.dumps(cfg))
+    r = run_deffe("-config", "config.json", cwd=tmp_path, env={"CALLS_DIR": str(tmp_path)})
+    assert r.rc == 0, r
+    calls = Counter((tmp_path / "calls.log").read_text().splitlines())
+    assert len(calls) == 48 and max(calls.values()) == 1
+    two = read_csv(tmp_path / "explore" / "two-deffe_evaluation.csv")
+    assert len(two) == 24 and {int(r["b"]) for r in two} == {0, 1, 2}
+    assert "24 from the store" in r.out
