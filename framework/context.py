@@ -33,7 +33,8 @@ import numpy as np
 
 from .config import Config, Cost, Explore
 from .protocols import Result
-from .space import DesignSpace, Encoding
+from .encoding import Encoding
+from .space import DesignSpace
 
 
 @dataclass

@@ -39,13 +39,16 @@ def _build_entry(entry: dict, where: str, scenario: bool) -> KnobEntry:
         raise DeffeError(f"knob name '{name}' must start with a letter or '_' and hold only letters, "
                          "digits, '_', '.', '-'", file=file, where=f"{where}.name")
     knob = _build_knob(entry, name, file, where, scenario)
+    if entry.get("exchangeable") and entry.get("count") is None:
+        raise DeffeError("'exchangeable' describes a repeated knob: give 'count' too", file=file,
+                         where=f"{where}.exchangeable")
     groups = tuple(parse_names(entry.get("groups"), f"{where}.groups"))
     count = entry.get("count")
     if count is None:
         knobs = [replace(knob, groups=groups)]
     else:
         knobs = [replace(knob, name=f"{name}_{i}", family=name, member=i, groups=groups,
-                         map=None) for i in range(count)]
+                         map=None, exchangeable=bool(entry.get("exchangeable"))) for i in range(count)]
     tokens = frozenset(groups) | {name} | {k.name for k in knobs}
     if knob.map:
         tokens |= {knob.map}

@@ -60,6 +60,8 @@ KNOB = {
     "count": Key("int", None, "this entry stands for N like knobs named <name>_0 .. <name>_{N-1}", min=1),
     "groups": Key("names", None, "groups the knob belongs to; a knob without groups is in every exploration"),
     "map": Key("str", None, "another name for the knob in evaluate scripts ($map)"),
+    "exchangeable": Key("bool", False, "with count: the values are interchangeable labels (e.g. identical "
+                                       "devices), so points equal up to relabelling are alike to models"),
     "encoding": Key("str", None, "model feature: numeric | onehot | ordinal (default by type)",
                     choices=("numeric", "onehot", "ordinal")),
     "doc": Key("str", None, "free text describing the knob"),
