@@ -70,6 +70,7 @@ class Sampler:
                 dry_rounds += 1
                 if dry_rounds >= 50:
                     self.exhausted = self.on_dry()
+                    dry_rounds = 0
         return np.vstack(out) if out else np.empty((0, k))
 
     def on_dry(self) -> bool:
@@ -134,7 +135,7 @@ class UnitSampler(Sampler):
         return self.space.from_unit(u)
 
     def on_dry(self) -> bool:
-        if not self.space.finite:
+        if not self.space.finite or self._fallback is not None:
             return True
         self.framework.log.info(f"sampling {self.name}: the sequence repeats points; filling with random new points")
         fb = RandomSampler(self.framework)

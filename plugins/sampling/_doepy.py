@@ -107,7 +107,11 @@ class FractionalFactorial(TwoLevel):
     kind = "frac_fact_res"
 
     def build(self, doepy_build, factors):
-        return doepy_build.frac_fact_res(factors, res=int(self.options.get("resolution") or 3))
+        res = int(self.options.get("resolution") or 3)
+        if len(factors) <= res:
+            # too few knobs for a fraction of this resolution: every corner is the design
+            return doepy_build.full_fact(factors)
+        return doepy_build.frac_fact_res(factors, res=res)
 
 
 class PlackettBurman(TwoLevel):

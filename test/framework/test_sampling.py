@@ -1,0 +1,114 @@
+"""Sampling plugins: new points only, seeded, within the space, doepy designs give knob values."""
+import numpy as np
+import pytest
+
+from helpers import sampler
+
+KNOBS = [{"name": "a", "values": "1,2-4,5"}, {"name": "b", "values": ["x", "y"]},
+         {"name": "c", "type": "integer", "min": 16, "max": 512, "log": True, "step": 2}]
+ALL = ["random", "factorial", "lhs", "sobol", "halton", "full_factorial", "fractional_factorial",
+       "plackett_burman", "box_behnken", "central_composite"]
+
+
+def drain(s, step=7):
+    out = []
+    while True:
+        got = s.Run(step)
+        if len(got) == 0:
+            return np.vstack(out) if out else np.empty((0, 0))
+        out.append(got)
+
+
+@pytest.mark.parametrize("plugin", ALL)
+def test_points_are_new_valid_and_repeatable(tmp_path, plugin):
+    fw, s = sampler(tmp_path / "1", KNOBS, plugin, seed=3)
+    codes = drain(s)
+    keys = fw.space.keys(codes)
+    assert len(set(keys)) == len(keys), "a point was given twice"
+    for row in codes:  # every code is a level of its knob
+        for k, c in zip(fw.space.knobs, row):
+            assert c == int(c) and 0 <= c < k.size
+    _, again = sampler(tmp_path / "2", KNOBS, plugin, seed=3)
+    assert np.array_equal(drain(again), codes)
+
+
+@pytest.mark.parametrize("plugin", ["random", "factorial", "lhs", "sobol", "halton"])
+def test_exhaustive_samplers_cover_a_finite_space(tmp_path, plugin):
+    fw, s = sampler(tmp_path, KNOBS, plugin)
+    codes = drain(s, step=11)
+    assert len(codes) == fw.space.size == 4 * 2 * 6
+
+
+def test_random_depends_on_the_seed(tmp_path):
+    _, s1 = sampler(tmp_path / "1", KNOBS, "random", seed=1)
+    _, s2 = sampler(tmp_path / "2", KNOBS, "random", seed=2)
+    assert not np.array_equal(s1.Run(10), s2.Run(10))
+
+
+def test_factorial_is_index_order(tmp_path):
+    fw, s = sampler(tmp_path, KNOBS, "factorial")
+    codes = s.Run(5)
+    assert list(fw.space.index_of(codes)) == [0, 1, 2, 3, 4]
+
+
+def test_huge_space_samples_without_materialising(tmp_path):
+    knobs = [{"name": "d", "values": "0-10", "count": 30}]  # 10**30 points
+    fw, s = sampler(tmp_path, knobs, "random")
+    assert fw.space.size == 10 ** 30
+    codes = s.Run(1000)
+    assert codes.shape == (1000, 30) and len(set(fw.space.keys(codes))) == 1000
+    idx = fw.space.index_of(codes[:3])
+    assert all(isinstance(i, int) for i in idx) and max(idx) > 2 ** 64
+    assert np.array_equal(fw.space.point_at(idx), codes[:3])
+    _, f = sampler(tmp_path / "f", knobs, "factorial")
+    assert f.Run(3).tolist()[2][-1] == 2.0
+    _, l = sampler(tmp_path / "l", knobs, "lhs")
+    assert len(l.Run(50)) == 50
+
+
+def test_continuous_knobs(tmp_path):
+    knobs = [{"name": "lr", "type": "real", "min": 1e-4, "max": 1e-1, "log": True},
+             {"name": "m", "type": "real", "min": 0.5, "max": 0.99}]
+    for plugin in ("random", "lhs", "sobol", "halton"):
+        fw, s = sampler(tmp_path / plugin, knobs, plugin)
+        codes = s.Run(64)
+        assert codes.shape == (64, 2)
+        assert (codes[:, 0] >= 1e-4).all() and (codes[:, 0] <= 1e-1).all()
+        # log-uniform: about half of the points below the geometric middle 10**-2.5
+        assert 20 < (codes[:, 0] < 10 ** -2.5).sum() < 44
+
+
+def test_box_behnken_gives_the_values_asked_for(tmp_path):
+    # doepy under pandas 3 returns coded levels 0, 1, 2: the wrapper must give knob values
+    knobs = [{"name": "p", "values": [10, 20, 30]}, {"name": "q", "values": [100, 200, 300]},
+             {"name": "r", "type": "real", "min": 1.0, "max": 3.0}]
+    fw, s = sampler(tmp_path, knobs, "box_behnken")
+    points = fw.space.decode(drain(s))
+    assert {p["p"] for p in points} == {10, 20, 30}
+    assert {p["q"] for p in points} == {100, 200, 300}
+    assert {p["r"] for p in points} == {1.0, 2.0, 3.0}
+    assert len(points) == 13  # 12 edge midpoints + 1 centre for 3 factors
+
+
+def test_two_level_designs_use_the_ends(tmp_path):
+    knobs = [{"name": "p", "values": [1, 2, 3, 4]}, {"name": "q", "values": ["lo", "mid", "hi"]},
+             {"name": "r", "values": [7, 8]}, {"name": "s", "values": [0, 9]}]
+    for plugin in ("fractional_factorial", "plackett_burman"):
+        fw, s = sampler(tmp_path / plugin, knobs, plugin)
+        points = fw.space.decode(drain(s))
+        assert {p["p"] for p in points} == {1, 4}
+        assert {p["q"] for p in points} == {"lo", "hi"}
+
+
+def test_central_composite_clips_axial_points(tmp_path):
+    knobs = [{"name": "p", "type": "real", "min": 0.0, "max": 1.0}, {"name": "q", "values": [1, 2, 3, 4, 5]}]
+    fw, s = sampler(tmp_path, knobs, "central_composite", face="ccc")
+    points = fw.space.decode(drain(s))
+    assert all(0.0 <= p["p"] <= 1.0 for p in points)
+    assert {p["q"] for p in points} <= {1, 2, 3, 4, 5} and {1, 3, 5} <= {p["q"] for p in points}
+
+
+def test_design_with_too_few_knobs_is_a_clear_error(tmp_path):
+    from framework.errors import DeffeError
+    with pytest.raises(DeffeError, match="box_behnken needs at least 3"):
+        sampler(tmp_path, KNOBS[:2], "box_behnken")
