@@ -123,7 +123,7 @@ class Network:
     name: str
     layers: list[Layer]                       # topological order
     groups: list[Group] = field(default_factory=list)
-    input_names: tuple[str, ...] = ()         # layers that take no parents (data)
+    input_names: tuple[str, ...] = ()         # layers that take no parents (data): `input` ops
     source: str | None = None                 # file it came from, for messages
 
     # index by name, children lists: derived, rebuilt by build()
@@ -373,5 +373,7 @@ def _find_cycle(layers: list[Layer], position: dict[str, int], stuck: set[int]) 
         i = next(position[p] for p in layers[i].parents if position[p] in stuck)
     loop = path[seen[i]:]
     loop.reverse()  # parent -> child order reads as data flow
+    first = loop.index(min(loop))  # start from the layer written first
+    loop = loop[first:] + loop[:first]
     names = [layers[j].name for j in loop]
     return names + [names[0]]

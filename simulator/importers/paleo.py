@@ -1,0 +1,341 @@
+"""Paleo's network JSON (as also used by Exprimo) -> `Network`.
+
+    net = load_paleo_network("../shared/reference/paleo-nets/resnet50.json")
+
+Format (facts from Paleo's `graph.py` and layer classes):
+``{"name": ..., "layers": {NAME: {"type": ..., "parents": [...], ...}}}``,
+tensors NHWC, the batch is the first dimension of the `Input` tensor and
+becomes `Network.batch_size`.
+
+| Paleo type | op | keys |
+|---|---|---|
+| Input | `input` (tensor[1:]) | tensor [N, ...] |
+| Input with parents | `reshape` to tensor[1:] (Paleo starts a new tensor; here the edge is kept and the element count checked) | tensor |
+| Convolution | `conv2d` with bias | filter [kh, kw, Cin or -1, Cout], strides [1, sh, sw, 1], padding SAME / VALID / [ph, pw] |
+| Pooling / AvgPool | `pool2d` max / avg | ksize [1, kh, kw, 1], strides, padding |
+| InnerProduct | `linear`, flattening its input | num_outputs |
+| Concatenate | `concat` | dim, counted on NHWC with the batch (3 = channels) |
+| Dropout | `dropout`, rate = 1 - keep | dropout_keep_prob |
+| Elementwise | `add` of equal shapes | |
+| Softmax | `softmax`, output (classes,) | num_classes (optional, must match) |
+| Sigmoid | `sigmoid` (element-wise; Paleo's gives (N, 1)) | |
+| Reshape | `reshape` | output_shape [N or -1, ...] (one -1 inferred) |
+| Block | its sub-layers, named ``block/layer`` | layers, parents, endpoint |
+
+In a block, a sub-layer's parents name its siblings; empty parents mean the
+block's parents; a parent naming a block means its `endpoint`. Output sizes
+follow TensorFlow (VALID ceil((H-k+1)/s), SAME ceil(H/s)); explicit padding
+floor((H+2p-k)/s)+1. `activation_fn` / `normalizer_fn` are ignored, as
+Paleo ignores them. Exprimo's optional per-layer ``"device"`` is kept in
+`Network.file_placement` (layers without one are on device 0, Exprimo's
+default); `Network.file_placement_groups()` turns it into a placement.
+
+Natural blocks (`Layer.block`) are the Paleo blocks, so the default grouping
+is one group per top-level layer and per block when that gives at most 32
+groups, otherwise 16 groups of consecutive layers (see `simulator.grouping`).
+
+Bad input raises `SimulatorError` naming the file and the layer: invalid JSON
+(with line and column), a missing required key, an unknown layer type (with a
+suggestion), a missing parent, a cycle, inconsistent shapes.
+"""
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+from simulator.graph import Layer, Network, SimulatorError, did_you_mean
+from simulator.ops import (Activation, Concat, Conv2d, Dropout, Elementwise, Input, Linear, Pool2d,
+                           Reshape, Softmax)
+
+LAYER_TYPES = ("Input", "Convolution", "Pooling", "AvgPool", "InnerProduct", "Concatenate",
+               "Dropout", "Elementwise", "Softmax", "Sigmoid", "Reshape", "Block")
+# known to Paleo, not to this importer
+UNSUPPORTED = ("Deconvolution", "UpSampling2D", "ModelParallel", "Generic")
+
+
+def load_paleo_network(path: str | os.PathLike) -> Network:
+    """Read a Paleo network file."""
+    source = os.fspath(path)
+    try:
+        with open(source, encoding="utf-8") as f:
+            text = f.read()
+    except OSError as err:
+        raise SimulatorError(f"cannot read the file: {err.strerror}", source=source) from None
+    except UnicodeDecodeError:
+        raise SimulatorError("the file is not UTF-8 text", source=source) from None
+    default_name = os.path.splitext(os.path.basename(source))[0]
+    return parse_paleo_network(text, source=source, default_name=default_name)
+
+
+def parse_paleo_network(text: str, source: str = "<string>", default_name: str = "network") -> Network:
+    """Parse a Paleo network from JSON text (`source` names it in errors)."""
+    try:
+        doc = json.loads(text, object_pairs_hook=_no_duplicate_keys)
+    except json.JSONDecodeError as err:
+        raise SimulatorError(f"invalid JSON at line {err.lineno}, column {err.colno}: {err.msg}",
+                             source=source) from None
+    except _DuplicateKey as dup:
+        raise SimulatorError(f"duplicate key '{dup.key}' in a JSON object", source=source) from None
+    return _Importer(source).network(doc, default_name)
+
+
+class _DuplicateKey(Exception):
+    def __init__(self, key: str):
+        self.key = key
+
+
+def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict:
+    out: dict = {}
+    for key, value in pairs:
+        if key in out:
+            raise _DuplicateKey(key)
+        out[key] = value
+    return out
+
+
+class _Importer:
+    def __init__(self, source: str):
+        self.source = source
+        self.batch: int | None = None
+
+    def error(self, message: str, layer: str | None = None) -> SimulatorError:
+        return SimulatorError(message, source=self.source,
+                              where=f"layer '{layer}'" if layer is not None else None)
+
+    # ----------------------------------------------------------- structure
+    def network(self, doc: Any, default_name: str) -> Network:
+        if not isinstance(doc, dict):
+            raise self.error("the top level must be a JSON object with a 'layers' object")
+        if "layers" not in doc:
+            raise self.error("missing required key 'layers'")
+        specs = doc["layers"]
+        if not isinstance(specs, dict) or not specs:
+            raise self.error("'layers' must be a non-empty object of layers")
+        name = doc.get("name", default_name)
+        if not isinstance(name, str):
+            raise self.error("'name' must be a string")
+
+        endpoints = self.block_endpoints(specs)
+        flat: list[tuple[str, dict, tuple[str, ...], str]] = []  # name, spec, parents, block
+        for lname, spec in specs.items():
+            spec = self.spec(lname, spec)
+            if spec["type"] == "Block":
+                block_parents = tuple(self.resolve(p, endpoints, lname)
+                                      for p in self.parents(lname, spec))
+                subs = spec.get("layers")
+                if not isinstance(subs, dict) or not subs:
+                    raise self.error("a Block needs a non-empty 'layers' object", lname)
+                for sub_name, sub in subs.items():
+                    full = f"{lname}/{sub_name}"
+                    sub = self.spec(full, sub)
+                    if sub["type"] == "Block":
+                        raise self.error("nested blocks are not supported", full)
+                    own = self.parents(full, sub)
+                    parents = (tuple(self.resolve(f"{lname}/{p}", endpoints, full) for p in own)
+                               if own else block_parents)
+                    flat.append((full, sub, parents, lname))
+            else:
+                parents = tuple(self.resolve(p, endpoints, lname) for p in self.parents(lname, spec))
+                flat.append((lname, spec, parents, ""))
+
+        # the batch comes from the first parentless Input
+        for lname, spec, parents, _ in flat:
+            if spec["type"] == "Input" and not parents:
+                tensor = self.int_list(lname, spec, "tensor", min_len=1)
+                self.batch = tensor[0]
+                break
+        if self.batch is None:
+            raise self.error("the network has no Input layer without parents")
+
+        layers = [Layer(lname, self.op(lname, spec, parents), parents, block=block)
+                  for lname, spec, parents, block in flat]
+        devices = self.devices(flat)
+        net = Network.build(name, layers, source=self.source, batch_size=self.batch,
+                            file_placement=devices, meta={"format": "paleo"})
+        self.check_after_build(net, {n: s for n, s, _, _ in flat})
+        return net
+
+    def block_endpoints(self, specs: dict) -> dict[str, str | None]:
+        out: dict[str, str | None] = {}
+        for lname, spec in specs.items():
+            if isinstance(spec, dict) and spec.get("type") == "Block":
+                endpoint = spec.get("endpoint")
+                if endpoint is None:
+                    out[lname] = None
+                    continue
+                if not isinstance(endpoint, str):
+                    raise self.error("'endpoint' must be a layer name", lname)
+                subs = spec.get("layers")
+                if isinstance(subs, dict) and endpoint not in subs:
+                    raise self.error(f"endpoint '{endpoint}' is not a layer of the block"
+                                     + did_you_mean(endpoint, subs), lname)
+                out[lname] = f"{lname}/{endpoint}"
+        return out
+
+    def resolve(self, parent: str, endpoints: dict[str, str | None], layer: str) -> str:
+        if parent in endpoints:
+            if endpoints[parent] is None:
+                raise self.error(f"parent '{parent}' is a block without an 'endpoint'", layer)
+            return endpoints[parent]  # type: ignore[return-value]
+        return parent
+
+    def spec(self, lname: str, spec: Any) -> dict:
+        if not isinstance(spec, dict):
+            raise self.error("a layer must be a JSON object", lname)
+        if "type" not in spec:
+            raise self.error("missing required key 'type'", lname)
+        kind = spec["type"]
+        if not isinstance(kind, str):
+            raise self.error(f"'type' must be a string, not {kind!r}", lname)
+        if kind in UNSUPPORTED:
+            raise self.error(f"layer type '{kind}' is not supported by this importer", lname)
+        if kind not in LAYER_TYPES:
+            raise self.error(f"unknown layer type '{kind}'" + did_you_mean(kind, LAYER_TYPES), lname)
+        return spec
+
+    def parents(self, lname: str, spec: dict) -> list[str]:
+        if "parents" not in spec:
+            raise self.error("missing required key 'parents'", lname)
+        parents = spec["parents"]
+        if not isinstance(parents, list) or not all(isinstance(p, str) for p in parents):
+            raise self.error("'parents' must be a list of layer names", lname)
+        return parents
+
+    def devices(self, flat) -> dict[str, int] | None:
+        found = {}
+        for lname, spec, _, _ in flat:
+            if "device" in spec:
+                device = spec["device"]
+                if not isinstance(device, int) or isinstance(device, bool) or device < 0:
+                    raise self.error(f"'device' must be a device index, not {device!r}", lname)
+                found[lname] = device
+        if not found:
+            return None
+        return {lname: found.get(lname, 0) for lname, _, _, _ in flat}
+
+    # ------------------------------------------------------------- values
+    def require(self, lname: str, spec: dict, key: str) -> Any:
+        if key not in spec:
+            raise self.error(f"missing required key '{key}' for a {spec['type']} layer", lname)
+        return spec[key]
+
+    def int_list(self, lname: str, spec: dict, key: str, length: int | None = None,
+                 min_len: int = 0, allow_minus_one: bool = False) -> list[int]:
+        value = self.require(lname, spec, key)
+        ok = isinstance(value, list) and all(
+            isinstance(v, int) and not isinstance(v, bool) and (v > 0 or (allow_minus_one and v == -1))
+            for v in value)
+        if ok and length is not None:
+            ok = len(value) == length
+        if ok:
+            ok = len(value) >= min_len
+        if not ok:
+            size = f"{length} " if length is not None else ""
+            raise self.error(f"'{key}' must be a list of {size}positive integers"
+                             + (" (or -1)" if allow_minus_one else "") + f", got {value!r}", lname)
+        return value
+
+    def nhwc_pair(self, lname: str, spec: dict, key: str) -> tuple[int, int]:
+        value = self.int_list(lname, spec, key, length=4)
+        if value[0] != 1 or value[3] != 1:
+            raise self.error(f"'{key}' must be [1, h, w, 1], got {value}", lname)
+        return value[1], value[2]
+
+    def padding(self, lname: str, spec: dict):
+        value = self.require(lname, spec, "padding")
+        if value in ("SAME", "VALID"):
+            return value
+        if (isinstance(value, list) and len(value) == 2
+                and all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in value)):
+            return (value[0], value[1])
+        raise self.error(f"'padding' must be \"SAME\", \"VALID\" or [ph, pw], got {value!r}", lname)
+
+    def one_parent(self, lname: str, kind: str, parents: tuple[str, ...]) -> None:
+        if len(parents) != 1:
+            raise self.error(f"a {kind} layer takes one parent, got {len(parents)}", lname)
+
+    # ---------------------------------------------------------------- ops
+    def op(self, lname: str, spec: dict, parents: tuple[str, ...]):
+        kind = spec["type"]
+        try:
+            return self._op(lname, kind, spec, parents)
+        except SimulatorError as err:
+            if err.source:
+                raise
+            raise self.error(err.message, lname) from None
+
+    def _op(self, lname: str, kind: str, spec: dict, parents: tuple[str, ...]):
+        if kind == "Input":
+            tensor = self.int_list(lname, spec, "tensor", min_len=2)
+            if tensor[0] != self.batch:
+                raise self.error(f"input batch {tensor[0]} differs from the network's batch "
+                                 f"{self.batch}", lname)
+            if parents:
+                self.one_parent(lname, "Input", parents)
+                return Reshape(tuple(tensor[1:]))
+            return Input(tuple(tensor[1:]))
+        if kind == "Convolution":
+            self.one_parent(lname, kind, parents)
+            kh, kw, cin, cout = self.int_list(lname, spec, "filter", length=4, allow_minus_one=True)
+            if -1 in (kh, kw, cout):
+                raise self.error(f"only the input channels of 'filter' may be -1, got "
+                                 f"{spec['filter']}", lname)
+            return Conv2d(cout, (kh, kw), self.nhwc_pair(lname, spec, "strides"),
+                          self.padding(lname, spec), bias=True, in_channels=None if cin == -1 else cin)
+        if kind in ("Pooling", "AvgPool"):
+            self.one_parent(lname, kind, parents)
+            return Pool2d("max" if kind == "Pooling" else "avg", self.nhwc_pair(lname, spec, "ksize"),
+                          self.nhwc_pair(lname, spec, "strides"), self.padding(lname, spec))
+        if kind == "InnerProduct":
+            self.one_parent(lname, kind, parents)
+            outputs = self.require(lname, spec, "num_outputs")
+            if not isinstance(outputs, int) or isinstance(outputs, bool) or outputs < 1:
+                raise self.error(f"'num_outputs' must be a positive integer, got {outputs!r}", lname)
+            return Linear(outputs, bias=True, flatten=True)
+        if kind == "Concatenate":
+            if not parents:
+                raise self.error("a Concatenate layer needs parents", lname)
+            dim = self.require(lname, spec, "dim")
+            if not isinstance(dim, int) or isinstance(dim, bool):
+                raise self.error(f"'dim' must be an integer, got {dim!r}", lname)
+            if dim == 0:
+                raise self.error("cannot concatenate along the batch dimension (dim 0)", lname)
+            return Concat(axis=dim - 1 if dim > 0 else dim)
+        if kind == "Dropout":
+            self.one_parent(lname, kind, parents)
+            keep = self.require(lname, spec, "dropout_keep_prob")
+            if isinstance(keep, bool) or not isinstance(keep, (int, float)) or not 0 < keep <= 1:
+                raise self.error(f"'dropout_keep_prob' must be in (0, 1], got {keep!r}", lname)
+            return Dropout(1.0 - keep)
+        if kind == "Elementwise":
+            if len(parents) < 2:
+                raise self.error(f"an Elementwise layer needs at least two parents, got "
+                                 f"{len(parents)}", lname)
+            return Elementwise("add", same_shape=True)
+        if kind == "Softmax":
+            self.one_parent(lname, kind, parents)
+            classes = spec.get("num_classes")
+            if classes is not None and (not isinstance(classes, int) or isinstance(classes, bool)
+                                        or classes < 1):
+                raise self.error(f"'num_classes' must be a positive integer, got {classes!r}", lname)
+            return Softmax(flatten=True)
+        if kind == "Sigmoid":
+            self.one_parent(lname, kind, parents)
+            return Activation("sigmoid")
+        if kind == "Reshape":
+            self.one_parent(lname, kind, parents)
+            shape = self.int_list(lname, spec, "output_shape", min_len=2, allow_minus_one=True)
+            if shape[0] not in (-1, self.batch):
+                raise self.error(f"Reshape must keep the batch dimension first, got {shape}", lname)
+            return Reshape(tuple(shape[1:]))
+        raise self.error(f"layer type '{kind}' is not supported by this importer", lname)
+
+    def check_after_build(self, net: Network, specs: dict[str, dict]) -> None:
+        for layer in net.layers:
+            spec = specs[layer.name]
+            if spec["type"] == "Softmax" and spec.get("num_classes") is not None:
+                if spec["num_classes"] != layer.out_shape[0]:
+                    raise self.error(f"num_classes {spec['num_classes']} does not match the "
+                                     f"{layer.out_shape[0]} values of its input {layer.in_shapes[0]}",
+                                     layer.name)

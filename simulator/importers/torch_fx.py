@@ -1,0 +1,640 @@
+"""A `torch.nn.Module` -> `Network`, through `torch.fx`.
+
+    net = from_torch(model, torch.randn(32, 3, 224, 224))
+
+The module is traced with `torch.fx` (the supported layer modules below are
+kept as single nodes), run once on `sample_input` with `ShapeProp` (in eval
+mode, under `no_grad`, training flags restored afterwards) and each node is
+mapped to an op. The first dimension of the sample input is the batch: it
+becomes `Network.batch_size` and is dropped from every shape.
+
+Layouts: PyTorch images are NCHW, the simulator's are (H, W, C). A tensor
+produced by an image layer (Conv2d, BatchNorm2d, pooling) or a 4-D input is
+converted; any other tensor keeps PyTorch's axis order without the batch.
+Axis arguments (cat, softmax, mean, transpose, flatten) are translated. When
+a layer needs the other layout (a Linear on an image, a Conv2d on a viewed
+tensor) a free `reshape` view named ``<tensor>:nhwc`` / ``<tensor>:nchw`` is
+inserted. Free parameters read in `forward` (``self.pos``) become `parameter`
+layers (their leading size-1 axes dropped).
+
+Supported modules: Conv2d, Linear, BatchNorm1d/2d, LayerNorm, ReLU, GELU,
+Tanh, Sigmoid, Softmax, MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, Dropout,
+Embedding, Flatten, Identity, LSTM (batch_first), MultiheadAttention
+(batch_first, self-attention). Functions and methods: + - * / (tensors or
+scalars), cat, flatten, view / reshape, contiguous, relu, gelu, tanh,
+sigmoid, softmax, dropout, matmul / @ / bmm, transpose, permute, mean,
+split / chunk (each piece a `slice` view), ``x[:, i]``, and shape queries (``x.shape``, ``x.size()``). A module called
+twice shares its weights (counted once). The parameter count equals
+``sum(p.numel() for p in module.parameters())`` whenever every parameter is
+used by a supported layer; each module's count is checked against torch's.
+
+Anything else is one `SimulatorError` line naming the node and its target.
+"""
+from __future__ import annotations
+
+import operator
+from dataclasses import dataclass
+from typing import Any
+
+from simulator.graph import Layer, Network, SimulatorError
+from simulator.ops import (LSTM, Activation, AdaptiveAvgPool2d, BatchNorm, Concat, Conv2d,
+                           Dropout, Elementwise, Embedding, Flatten, Input, LayerNorm, Linear,
+                           MatMul, Mean, MultiHeadAttention, OpBase, Parameter, Pool2d, Reshape,
+                           Select, Slice, Softmax, Transpose)
+from simulator.ops.base import prod
+
+NCHW, PLAIN, SHARED = "nchw", "plain", "shared"
+
+
+@dataclass
+class _Tensor:
+    layer: str       # the layer that produces it
+    layout: str      # NCHW, PLAIN or SHARED (no batch axis)
+    torch_shape: tuple[int, ...]
+
+
+@dataclass
+class _Multi:
+    """A module output that is a tuple; element 0 is `first`."""
+
+    first: _Tensor
+    target: str
+
+
+@dataclass
+class _Split:
+    """The tuple returned by split / chunk: pieces of `source` along torch `dim`."""
+
+    source: _Tensor
+    dim: int
+    sizes: tuple[int, ...]
+
+
+@dataclass
+class _Other:
+    """A value that is not a tensor of the graph (a shape, a size, a flag)."""
+
+    what: str
+
+
+def from_torch(module, sample_input, name: str | None = None) -> Network:
+    """Trace `module` with torch.fx, propagate shapes from `sample_input` (a
+    tensor or a tuple of tensors, batch first) and build the `Network`."""
+    import torch
+    import torch.fx
+    from torch.fx.passes.shape_prop import ShapeProp
+
+    label = name or type(module).__name__
+    if not isinstance(module, torch.nn.Module):
+        raise SimulatorError(f"expected a torch.nn.Module, got {type(module).__name__}", source=label)
+    inputs = tuple(sample_input) if isinstance(sample_input, (tuple, list)) else (sample_input,)
+    if not inputs or not all(isinstance(t, torch.Tensor) and t.dim() >= 1 for t in inputs):
+        raise SimulatorError("sample_input must be a tensor (or tuple of tensors) with a batch "
+                             "dimension first", source=label)
+    batch = int(inputs[0].shape[0])
+    if any(int(t.shape[0]) != batch for t in inputs):
+        raise SimulatorError("sample inputs disagree on the batch size (first dimension)",
+                             source=label)
+
+    tracer = _Tracer()
+    try:
+        graph = tracer.trace(module)
+    except Exception as err:  # torch.fx raises many types; one line for the user
+        raise SimulatorError(f"torch.fx cannot trace the module: {_one_line(err)}",
+                             source=label) from None
+    gm = torch.fx.GraphModule(tracer.root, graph)
+    placeholders = [n for n in graph.nodes if n.op == "placeholder"]
+    if len(placeholders) != len(inputs):
+        raise SimulatorError(f"the module's forward takes {len(placeholders)} input(s), "
+                             f"sample_input has {len(inputs)}", source=label)
+    modes = {m: m.training for m in module.modules()}
+    try:
+        module.eval()
+        with torch.no_grad():
+            ShapeProp(gm).propagate(*inputs)
+    except Exception as err:
+        raise SimulatorError(f"running the module on the sample input failed: {_one_line(err)}",
+                             source=label) from None
+    finally:
+        for m, mode in modes.items():
+            m.training = mode
+
+    conv = _Converter(dict(module.named_modules()), dict(module.named_parameters()),
+                      dict(module.named_buffers()), batch, label)
+    for node in graph.nodes:
+        conv.visit(node)
+    conv.choose_blocks()
+    return Network.build(label, conv.layers, source=label, batch_size=batch,
+                         meta={"format": "torch.fx"})
+
+
+def _one_line(err: Exception) -> str:
+    text = str(err).strip().splitlines()
+    return f"{type(err).__name__}: {text[0] if text else ''}".rstrip(": ")
+
+
+def _supported_modules() -> dict:
+    import torch.nn as nn
+    return {
+        nn.Conv2d: "conv2d", nn.Linear: "linear", nn.BatchNorm1d: "batch_norm1d",
+        nn.BatchNorm2d: "batch_norm2d", nn.LayerNorm: "layer_norm", nn.ReLU: "relu",
+        nn.GELU: "gelu", nn.Tanh: "tanh", nn.Sigmoid: "sigmoid", nn.Softmax: "softmax",
+        nn.MaxPool2d: "max_pool", nn.AvgPool2d: "avg_pool",
+        nn.AdaptiveAvgPool2d: "adaptive_avg_pool", nn.Dropout: "dropout",
+        nn.Embedding: "embedding", nn.Flatten: "flatten", nn.Identity: "identity",
+        nn.LSTM: "lstm", nn.MultiheadAttention: "mha",
+    }
+
+
+def _make_tracer_class():
+    import torch.fx
+
+    class Tracer(torch.fx.Tracer):
+        """Keeps the supported layer modules as leaves, traces through the rest
+        (so a module outside the list shows up as the operations it is made of)."""
+
+        def is_leaf_module(self, m, qualname):  # noqa: D401
+            return type(m) in _supported_modules()
+
+    return Tracer
+
+
+class _Tracer:
+    def __init__(self):
+        self._impl = _make_tracer_class()()
+        self.root = None
+
+    def trace(self, module):
+        graph = self._impl.trace(module)
+        self.root = self._impl.root
+        return graph
+
+
+class _Converter:
+    def __init__(self, modules: dict, params: dict, buffers: dict, batch: int, source: str):
+        self.modules = modules
+        self.params = params
+        self.buffers = buffers
+        self.batch = batch
+        self.source = source
+        self.layers: list[Layer] = []
+        self.shapes: dict[str, tuple[int, ...]] = {}  # our per-sample shape of each layer
+        self.env: dict[Any, Any] = {}
+        self.owner: dict[Any, str] = {}  # module or attribute -> first layer that used it
+        self.stacks: dict[str, list[str]] = {}  # layer -> module path (outermost first)
+        self.names: set[str] = set()
+
+    # ------------------------------------------------------------- errors
+    def fail(self, node, message: str) -> SimulatorError:
+        target = node.target if isinstance(node.target, str) else getattr(
+            node.target, "__name__", repr(node.target))
+        return SimulatorError(message, source=self.source,
+                              where=f"node '{node.name}' ({node.op} {target})")
+
+    # ------------------------------------------------------------- layers
+    def unique(self, wanted: str) -> str:
+        name, k = wanted, 1
+        while name in self.names:
+            k += 1
+            name = f"{wanted}_{k}"
+        self.names.add(name)
+        return name
+
+    def add(self, node, name: str, op: OpBase, parents: list[_Tensor], layout: str,
+            expect: tuple[int, ...] | None, shares: str | None = None, stack=None) -> _Tensor:
+        """Add a layer, checking our inferred shape against torch's."""
+        in_shapes = [self.shapes[p.layer] for p in parents]
+        try:
+            ours = tuple(op.infer(in_shapes))
+        except SimulatorError as err:
+            raise self.fail(node, err.message) from None
+        full = expect if expect is not None else None
+        if full is not None:
+            theirs = self.per_sample(node, full, layout)
+            if ours != theirs:
+                raise self.fail(node, f"the simulator's output shape {ours} differs from "
+                                      f"PyTorch's {tuple(full)} (per sample {theirs})")
+        lname = self.unique(name)
+        self.layers.append(Layer(lname, op, tuple(p.layer for p in parents),
+                                 shares_weights_with=shares))
+        self.shapes[lname] = ours
+        self.stacks[lname] = stack if stack is not None else self.stack_of(node)
+        return _Tensor(lname, layout, tuple(full) if full is not None else ())
+
+    def per_sample(self, node, shape, layout: str) -> tuple[int, ...]:
+        shape = tuple(int(d) for d in shape)
+        if layout == SHARED:
+            while len(shape) > 1 and shape[0] == 1:
+                shape = shape[1:]
+            return shape
+        if not shape or shape[0] != self.batch:
+            raise self.fail(node, f"tensor of shape {shape} does not keep the batch "
+                                  f"({self.batch}) as its first dimension")
+        if layout == NCHW:
+            if len(shape) != 4:
+                raise self.fail(node, f"expected an NCHW image, got shape {shape}")
+            _, c, h, w = shape
+            return (h, w, c)
+        return shape[1:]
+
+    def stack_of(self, node) -> list[str]:
+        stack = node.meta.get("nn_module_stack") or {}
+        out = []
+        for value in stack.values():
+            path = value[0] if isinstance(value, tuple) else str(value)
+            if path:
+                out.append(path)
+        return out
+
+    def as_layout(self, node, t: _Tensor, layout: str) -> _Tensor:
+        """`t` in `layout`, inserting a free view when it is in the other one."""
+        if t.layout == layout or t.layout == SHARED:
+            return t
+        key = (t.layer, layout)
+        if key in self.env:
+            return self.env[key]
+        suffix = "nhwc" if layout == NCHW else "nchw"
+        target = self.per_sample(node, t.torch_shape, layout)
+        view = self.add(node, f"{t.layer}:{suffix}", Reshape(target), [t], layout, t.torch_shape,
+                        stack=self.stacks.get(t.layer))
+        self.env[key] = view
+        return view
+
+    def tensor(self, node, arg, layout: str | None = None) -> _Tensor:
+        value = self.env.get(arg) if hasattr(arg, "op") else None
+        if isinstance(value, _Tensor):
+            return self.as_layout(node, value, layout) if layout else value
+        if isinstance(value, _Multi):
+            raise self.fail(node, f"uses the whole tuple returned by {value.target}; only its "
+                                  "first element is supported")
+        what = value.what if isinstance(value, _Other) else repr(arg)
+        raise self.fail(node, f"expects a tensor input, got {what}")
+
+    def axis(self, node, t: _Tensor, dim: int) -> int:
+        """Our per-sample axis for torch dimension `dim` of `t`."""
+        rank = len(t.torch_shape)
+        if t.layout == SHARED:
+            raise self.fail(node, "axis arguments on parameter tensors are not supported")
+        if not -rank <= dim < rank:
+            raise self.fail(node, f"dimension {dim} is out of range for shape {t.torch_shape}")
+        dim %= rank
+        if dim == 0:
+            raise self.fail(node, "operations along the batch dimension are not supported")
+        return {1: 2, 2: 0, 3: 1}[dim] if t.layout == NCHW else dim - 1
+
+    # -------------------------------------------------------------- nodes
+    def visit(self, node) -> None:
+        if node.op == "output":
+            return
+        meta = node.meta.get("tensor_meta")
+        if node.op == "placeholder":
+            shape = tuple(meta.shape)
+            layout = NCHW if len(shape) == 4 else PLAIN
+            t = _Tensor(node.name, layout, shape)
+            self.names.add(node.name)
+            self.layers.append(Layer(node.name, Input(self.per_sample(node, shape, layout))))
+            self.shapes[node.name] = self.layers[-1].op.infer(())
+            self.stacks[node.name] = []
+            self.env[node] = t
+            return
+        if node.op == "get_attr":
+            self.env[node] = self.get_attr(node, meta)
+            return
+        if node.op == "call_module":
+            self.env[node] = self.call_module(node, meta)
+            return
+        self.env[node] = self.call_function(node, meta)
+
+    def get_attr(self, node, meta):
+        target = node.target
+        if meta is None or not hasattr(meta, "shape"):
+            return _Other(f"attribute {target}")
+        trainable = target in self.params
+        if not trainable and target not in self.buffers:
+            return _Other(f"attribute {target}")
+        shares = self.owner.get(("attr", target))
+        shape = self.per_sample(node, tuple(meta.shape), SHARED)
+        op = Parameter(shape, trainable=trainable)
+        t = self.add(node, target, op, [], SHARED, tuple(meta.shape), shares=shares)
+        self.owner.setdefault(("attr", target), t.layer)
+        return t
+
+    def call_module(self, node, meta):
+        m = self.modules[node.target]
+        kind = _supported_modules().get(type(m))
+        if kind is None:  # only leaves are call_module nodes; defensive
+            raise self.fail(node, f"unsupported module {type(m).__name__}")
+        args = node.args
+        shares = self.owner.get(("module", id(m)))
+        name = node.target if shares is None else node.name
+        expect = tuple(meta.shape) if hasattr(meta, "shape") else None
+
+        def done(op, parents, layout, out_shape=expect):
+            t = self.add(node, name, op, parents, layout, out_shape, shares=shares)
+            self.owner.setdefault(("module", id(m)), t.layer)
+            self.check_params(node, m, op, parents, shares)
+            return t
+
+        if len(args) != 1 and kind not in ("mha", "lstm"):
+            raise self.fail(node, f"{type(m).__name__} called with {len(args)} inputs")
+        if kind == "identity":
+            return self.tensor(node, args[0])
+        if kind == "conv2d":
+            x = self.tensor(node, args[0], NCHW)
+            if isinstance(m.padding, str):
+                padding = "SAME" if m.padding == "same" else (0, 0)
+            else:
+                padding = tuple(m.padding)
+            op = Conv2d(m.out_channels, tuple(m.kernel_size), tuple(m.stride), padding,
+                        tuple(m.dilation), m.groups, m.bias is not None, m.in_channels)
+            return done(op, [x], NCHW)
+        if kind == "linear":
+            x = self.tensor(node, args[0], PLAIN)
+            return done(Linear(m.out_features, bias=m.bias is not None), [x], PLAIN)
+        if kind == "batch_norm2d":
+            x = self.tensor(node, args[0], NCHW)
+            return done(BatchNorm(axis=-1, affine=m.affine), [x], NCHW)
+        if kind == "batch_norm1d":
+            x = self.tensor(node, args[0], PLAIN)
+            axis = -1 if len(x.torch_shape) == 2 else 0
+            return done(BatchNorm(axis=axis, affine=m.affine), [x], PLAIN)
+        if kind == "layer_norm":
+            x = self.tensor(node, args[0], PLAIN)
+            op = LayerNorm(len(m.normalized_shape), scale=m.weight is not None,
+                           bias=m.bias is not None)
+            return done(op, [x], PLAIN)
+        if kind in ("relu", "gelu", "tanh", "sigmoid"):
+            x = self.tensor(node, args[0])
+            return done(Activation(kind), [x], x.layout)
+        if kind == "softmax":
+            x = self.tensor(node, args[0])
+            return self.softmax(node, x, m.dim if m.dim is not None else -1, name, done)
+        if kind in ("max_pool", "avg_pool"):
+            x = self.tensor(node, args[0], NCHW)
+            if kind == "max_pool" and (m.return_indices or _pair(m.dilation) != (1, 1)):
+                raise self.fail(node, "MaxPool2d with return_indices or dilation is not supported")
+            stride = m.stride if m.stride else m.kernel_size
+            op = Pool2d("max" if kind == "max_pool" else "avg", _pair(m.kernel_size),
+                        _pair(stride), _pair(m.padding), ceil_mode=bool(m.ceil_mode))
+            return done(op, [x], NCHW)
+        if kind == "adaptive_avg_pool":
+            x = self.tensor(node, args[0], NCHW)
+            size = _pair(m.output_size) if not isinstance(m.output_size, tuple) else m.output_size
+            _, _, h, w = x.torch_shape
+            size = (size[0] or h, size[1] or w)
+            return done(AdaptiveAvgPool2d(size), [x], NCHW)
+        if kind == "dropout":
+            x = self.tensor(node, args[0])
+            return done(Dropout(float(m.p)), [x], x.layout)
+        if kind == "embedding":
+            x = self.tensor(node, args[0], PLAIN)
+            return done(Embedding(m.num_embeddings, m.embedding_dim), [x], PLAIN)
+        if kind == "flatten":
+            x = self.tensor(node, args[0])
+            return self.flatten(node, x, m.start_dim, m.end_dim, name, done)
+        if kind == "lstm":
+            if len(args) != 1 or node.kwargs:
+                raise self.fail(node, "LSTM with an initial state argument is not supported")
+            if not m.batch_first or m.proj_size:
+                raise self.fail(node, "only LSTM(batch_first=True) without proj_size is supported")
+            x = self.tensor(node, args[0], PLAIN)
+            op = LSTM(m.hidden_size, m.num_layers, m.bidirectional, 2 if m.bias else 0)
+            out = tuple(meta[0].shape)
+            return _Multi(done(op, [x], PLAIN, out), "LSTM")
+        if kind == "mha":
+            return self.mha(node, m, args, meta, name, done)
+        raise self.fail(node, f"unsupported module {type(m).__name__}")  # pragma: no cover
+
+    def mha(self, node, m, args, meta, name, done):
+        kwargs = dict(node.kwargs)
+        q, k, v = (list(args) + [kwargs.pop(n, None) for n in ("query", "key", "value")])[:3]
+        if not (q is k is v) or q is None:
+            raise self.fail(node, "only self-attention (query, key and value the same tensor) "
+                                  "is supported")
+        causal = bool(kwargs.pop("is_causal", False))
+        for flag in ("need_weights", "average_attn_weights"):
+            kwargs.pop(flag, None)
+        if kwargs.get("key_padding_mask", 0) is None:
+            del kwargs["key_padding_mask"]
+        mask = kwargs.pop("attn_mask", None)  # with is_causal it is the causal mask
+        if (mask is not None and not causal) or kwargs or len(args) > 3:
+            raise self.fail(node, "MultiheadAttention masks and extra arguments are not supported "
+                                  "(use is_causal=True for a causal mask)")
+        if not m.batch_first or not m._qkv_same_embed_dim or m.bias_k is not None \
+                or m.add_zero_attn:
+            raise self.fail(node, "only MultiheadAttention(batch_first=True) with equal q/k/v "
+                                  "widths and no bias_k/add_zero_attn is supported")
+        x = self.tensor(node, q, PLAIN)
+        op = MultiHeadAttention(m.num_heads, causal=causal, bias=m.in_proj_bias is not None)
+        return _Multi(done(op, [x], PLAIN, tuple(meta[0].shape)), "MultiheadAttention")
+
+    def check_params(self, node, m, op: OpBase, parents, shares) -> None:
+        if shares is not None:
+            return
+        ours = op.counts([self.shapes[p.layer] for p in parents],
+                         self.shapes[self.layers[-1].name]).params
+        theirs = sum(p.numel() for p in m.parameters())
+        if ours != theirs:
+            raise self.fail(node, f"the simulator counts {ours} parameters for "
+                                  f"{type(m).__name__}, PyTorch has {theirs}")
+
+    # ---------------------------------------------------------- functions
+    def call_function(self, node, meta):
+        import torch
+        import torch.nn.functional as F
+
+        fn = node.target
+        method = fn if node.op == "call_method" else None
+        expect = tuple(meta.shape) if hasattr(meta, "shape") else None
+        args, kwargs = node.args, dict(node.kwargs)
+        name = node.name
+
+        def done(op, parents, layout, out_shape=expect):
+            return self.add(node, name, op, parents, layout, out_shape)
+
+        if method in ("size", "dim") or fn in (getattr, len) or method == "numel":
+            return _Other(f"the value of {node.name}")
+        if fn is operator.getitem:
+            return self.getitem(node, args, meta, done)
+        if (method or fn) in ("split", "chunk", torch.split, torch.chunk):
+            x = self.tensor(node, args[0])
+            dim = args[2] if len(args) > 2 else kwargs.get("dim", 0)
+            if not isinstance(meta, (tuple, list)) or not isinstance(dim, int):
+                raise self.fail(node, "unsupported split (its pieces are not known tensors)")
+            self.axis(node, x, dim)  # rejects the batch dimension
+            return _Split(x, dim, tuple(int(m.shape[dim]) for m in meta))
+        if expect is None:
+            if meta is None and all(not isinstance(self.env.get(a), _Tensor)
+                                    for a in node.all_input_nodes):
+                return _Other(f"the value of {node.name}")  # arithmetic on sizes
+            raise self.fail(node, "unsupported operation (its result is not a single tensor)")
+
+        arith = {operator.add: "add", torch.add: "add", "add": "add", operator.iadd: "add",
+                 "add_": "add", operator.sub: "sub", torch.sub: "sub", "sub": "sub",
+                 operator.mul: "mul", torch.mul: "mul", "mul": "mul", operator.imul: "mul",
+                 operator.truediv: "div", torch.div: "div", "div": "div"}
+        acts = {F.relu: "relu", torch.relu: "relu", "relu": "relu", F.gelu: "gelu",
+                torch.tanh: "tanh", F.tanh: "tanh", "tanh": "tanh", torch.sigmoid: "sigmoid",
+                F.sigmoid: "sigmoid", "sigmoid": "sigmoid"}
+        key = method if method is not None else fn
+        if _hashable(key) and key in arith:
+            return self.arithmetic(node, arith[key], args, done)
+        if _hashable(key) and key in acts:
+            x = self.tensor(node, args[0])
+            return done(Activation(acts[key]), [x], x.layout)
+        if key in (torch.cat, torch.concat, "cat"):
+            tensors = args[0] if args else kwargs.get("tensors")
+            dim = args[1] if len(args) > 1 else kwargs.get("dim", 0)
+            ts = [self.tensor(node, a) for a in tensors]
+            layout = NCHW if all(t.layout == NCHW for t in ts) else PLAIN
+            ts = [self.as_layout(node, t, layout) for t in ts]
+            return done(Concat(axis=self.axis(node, ts[0], dim)), ts, layout)
+        if key in (torch.flatten, "flatten"):
+            x = self.tensor(node, args[0])
+            start = args[1] if len(args) > 1 else kwargs.get("start_dim", 0)
+            end = args[2] if len(args) > 2 else kwargs.get("end_dim", -1)
+            return self.flatten(node, x, start, end, name, done)
+        if key in ("view", "reshape", torch.reshape):
+            x = self.tensor(node, args[0])
+            return done(Reshape(self.per_sample(node, expect, PLAIN)), [x], PLAIN)
+        if key == "contiguous":
+            return self.tensor(node, args[0])
+        if key in (torch.matmul, operator.matmul, torch.bmm, "matmul", "bmm"):
+            a, b = (self.tensor(node, x, PLAIN) for x in args[:2])
+            return done(MatMul(), [a, b], PLAIN if PLAIN in (a.layout, b.layout) else SHARED)
+        if key in (F.softmax, torch.softmax, "softmax"):
+            x = self.tensor(node, args[0])
+            dim = args[1] if len(args) > 1 else kwargs.get("dim")
+            if dim is None:
+                raise self.fail(node, "softmax needs an explicit dim")
+            return self.softmax(node, x, dim, name, done)
+        if key in (F.dropout,):
+            x = self.tensor(node, args[0])
+            p = args[1] if len(args) > 1 else kwargs.get("p", 0.5)
+            return done(Dropout(float(p)), [x], x.layout)
+        if key in ("transpose", torch.transpose, "permute", torch.permute):
+            x = self.tensor(node, args[0])
+            rank = len(x.torch_shape)
+            if key in ("transpose", torch.transpose):
+                d0, d1 = (a % rank for a in args[1:3])
+                perm = list(range(rank))
+                perm[d0], perm[d1] = perm[d1], perm[d0]
+            else:
+                dims = args[1] if len(args) == 2 and isinstance(args[1], (tuple, list)) else args[1:]
+                perm = [d % rank for d in dims]
+            if perm[0] != 0:
+                raise self.fail(node, "moving the batch dimension is not supported")
+            ours = [self.axis(node, x, perm[j]) for j in range(1, rank)]
+            return done(Transpose(tuple(ours)), [x], PLAIN)
+        if key in (torch.mean, "mean"):
+            x = self.tensor(node, args[0])
+            dims = args[1] if len(args) > 1 else kwargs.get("dim")
+            if dims is None:
+                raise self.fail(node, "a mean over every dimension mixes the batch; give dim")
+            dims = [dims] if isinstance(dims, int) else list(dims)
+            keep = bool(args[2] if len(args) > 2 else kwargs.get("keepdim", False))
+            if not keep:  # the remaining axes keep PyTorch's order
+                x = self.as_layout(node, x, PLAIN)
+            axes = tuple(self.axis(node, x, d) for d in dims)
+            return done(Mean(axes, keep), [x], x.layout)
+        what = key if isinstance(key, str) else getattr(key, "__name__", repr(key))
+        raise self.fail(node, f"unsupported operation '{what}'")
+
+    def arithmetic(self, node, fn: str, args, done):
+        """Tensors are the inputs; scalars are constants of the operation."""
+        tensors = [a for a in args if hasattr(a, "op") and isinstance(self.env.get(a), _Tensor)]
+        for a in args:
+            if hasattr(a, "op") and isinstance(self.env.get(a), _Multi):
+                self.tensor(node, a)  # raises the right message
+        if not tensors:
+            return _Other(f"the value of {node.name}")
+        ts = [self.env[a] for a in tensors]
+        batched = [t for t in ts if t.layout != SHARED]
+        if not batched:
+            layout = SHARED
+        elif all(t.layout == NCHW for t in ts):
+            layout = NCHW
+        else:
+            layout = PLAIN
+        ts = [self.as_layout(node, t, layout) for t in ts] if layout != SHARED else ts
+        return done(Elementwise(fn), ts, layout)
+
+    def getitem(self, node, args, meta, done):
+        source, index = args
+        value = self.env.get(source) if hasattr(source, "op") else None
+        if isinstance(value, _Multi):
+            if index == 0:
+                return value.first
+            return _Other(f"element {index} of the {value.target} output")
+        if isinstance(value, _Split) and isinstance(index, int):
+            sizes = value.sizes
+            index %= len(sizes)
+            start = sum(sizes[:index])
+            axis = self.axis(node, value.source, value.dim)
+            return done(Slice(axis, start, start + sizes[index]), [value.source],
+                        value.source.layout)
+        if isinstance(value, _Tensor):
+            # x[:, i] on a batch-first tensor: one position of axis 1
+            if (isinstance(index, tuple) and len(index) == 2 and index[0] == slice(None)
+                    and isinstance(index[1], int)):
+                x = self.as_layout(node, value, PLAIN)
+                return done(Select(axis=0, index=index[1]), [x], PLAIN)
+            raise self.fail(node, f"indexing a tensor with {index!r} is not supported "
+                                  "(only x[:, i])")
+        return _Other(f"the value of {node.name}")
+
+    def softmax(self, node, x: _Tensor, dim: int, name: str, done):
+        x = self.as_layout(node, x, PLAIN)
+        if self.axis(node, x, dim) != len(x.torch_shape) - 2:
+            raise self.fail(node, "softmax over an axis other than the last is not supported")
+        return done(Softmax(), [x], PLAIN)
+
+    def flatten(self, node, x: _Tensor, start: int, end: int, name: str, done):
+        rank = len(x.torch_shape)
+        start, end = start % rank, end % rank
+        if start == 0:
+            raise self.fail(node, "flattening the batch dimension is not supported "
+                                  "(use start_dim=1)")
+        if start == 1 and end == rank - 1:
+            return done(Flatten(), [x], PLAIN)
+        x = self.as_layout(node, x, PLAIN)
+        shape = x.torch_shape
+        out = shape[1:start] + (prod(shape[start:end + 1]),) + shape[end + 1:]
+        return done(Reshape(out), [x], PLAIN)
+
+    # ------------------------------------------------------------- blocks
+    def choose_blocks(self) -> None:
+        """Natural blocks from the module hierarchy: the shallowest depth
+        whose blocks give 4..32 groups (else depth 1)."""
+        def blocks_at(depth: int) -> list[str]:
+            out = []
+            for layer in self.layers:
+                stack = self.stacks.get(layer.name, [])
+                out.append(stack[min(depth, len(stack)) - 1] if stack else "")
+            return out
+
+        chosen = blocks_at(1)
+        for depth in (1, 2, 3):
+            tags = blocks_at(depth)
+            runs = sum(1 for i, t in enumerate(tags) if i == 0 or t != tags[i - 1] or not t)
+            if 4 <= runs <= 32:
+                chosen = tags
+                break
+        for layer, tag in zip(self.layers, chosen):
+            layer.block = tag
+        # inputs join the block of the layer after them
+        for i, layer in enumerate(self.layers):
+            if layer.op.kind == "input" and not layer.block:
+                layer.block = next((l.block for l in self.layers[i + 1:] if l.block), "")
+
+
+def _pair(v) -> tuple[int, int]:
+    return (v, v) if isinstance(v, int) else (int(v[0]), int(v[1]))
+
+
+def _hashable(key) -> bool:
+    try:
+        hash(key)
+    except TypeError:
+        return False
+    return True

@@ -1,0 +1,68 @@
+"""The op catalogue: one small frozen dataclass per kind of layer.
+
+Each op has its attributes as fields and two methods:
+
+- ``infer(in_shapes) -> out_shape``: per-sample shapes, channels-last images
+  (H, W, C), sequences (T, D); a clear one-line `SimulatorError` on
+  inconsistent inputs;
+- ``counts(in_shapes, out_shape) -> Counts``: parameters, forward FLOPs, data-
+  gradient FLOPs (one entry per input), weight-gradient FLOPs, activation
+  elements read and written by the forward, and what the backward keeps.
+
+A multiply-add is 2 FLOPs. Each module's docstring is the table of its
+formulas:
+
+- `simulator.ops.conv`: conv2d, pool2d (max/avg), global_avg_pool, adaptive_avg_pool
+- `simulator.ops.dense`: linear, matmul, attention_scores, attention_context,
+  multi_head_attention, embedding, position_embedding
+- `simulator.ops.elementwise`: relu / gelu / tanh / sigmoid, add / sub / mul / div,
+  dropout, softmax
+- `simulator.ops.norm`: batch_norm, layer_norm
+- `simulator.ops.shape`: input, parameter, concat, reshape, flatten, transpose,
+  select, slice, mean
+- `simulator.ops.recurrent`: lstm_cell, lstm
+
+Paleo's own per-layer work for these ops is in `simulator.paleo_terms`.
+"""
+from simulator.ops.base import Counts, OpBase
+from simulator.ops.conv import AdaptiveAvgPool2d, Conv2d, GlobalAvgPool, Pool2d
+from simulator.ops.dense import (AttentionContext, AttentionScores, Embedding, Linear, MatMul,
+                                 MultiHeadAttention, PositionEmbedding)
+from simulator.ops.elementwise import ACTIVATIONS, Activation, Dropout, Elementwise, Softmax
+from simulator.ops.norm import BatchNorm, LayerNorm
+from simulator.ops.recurrent import LSTM, LSTMCell
+from simulator.ops.shape import (Concat, Flatten, Input, Mean, Parameter, Reshape, Select, Slice,
+                                 Transpose)
+
+
+def relu() -> Activation:
+    return Activation("relu")
+
+
+def gelu() -> Activation:
+    return Activation("gelu")
+
+
+def tanh() -> Activation:
+    return Activation("tanh")
+
+
+def sigmoid() -> Activation:
+    return Activation("sigmoid")
+
+
+def add(same_shape: bool = False) -> Elementwise:
+    return Elementwise("add", same_shape=same_shape)
+
+
+__all__ = [
+    "Counts", "OpBase",
+    "Conv2d", "Pool2d", "GlobalAvgPool", "AdaptiveAvgPool2d",
+    "Linear", "MatMul", "AttentionScores", "AttentionContext", "MultiHeadAttention",
+    "Embedding", "PositionEmbedding",
+    "ACTIVATIONS", "Activation", "Elementwise", "Dropout", "Softmax",
+    "BatchNorm", "LayerNorm",
+    "LSTM", "LSTMCell",
+    "Input", "Parameter", "Concat", "Reshape", "Flatten", "Transpose", "Select", "Slice", "Mean",
+    "relu", "gelu", "tanh", "sigmoid", "add",
+]

@@ -1,0 +1,210 @@
+"""Convolution and pooling over (H, W, C) images.
+
+Output sizes, per spatial axis, with window extent ke = d*(k-1)+1:
+  VALID (TensorFlow)   ceil((H - ke + 1) / s)
+  SAME  (TensorFlow)   ceil(H / s)
+  explicit p (PyTorch) floor((H + 2p - ke) / s) + 1   (ceil with ceil_mode, as torch pools)
+
+| op | params | forward | data gradient | weight gradient | saved |
+|---|---|---|---|---|---|
+| conv2d | kh*kw*(C/g)*K (+K bias) | 2*kh*kw*(C/g)*K*Ho*Wo (+Ho*Wo*K bias adds) | 2*kh*kw*(C/g)*K*Ho*Wo | same as data (+Ho*Wo*K for the bias) | input |
+| pool2d max | 0 | kh*kw per output element (compares) | 1 per output element (scatter) | 0 | input + indices (output-sized) |
+| pool2d avg | 0 | kh*kw per output element | kh*kw per output element | 0 | nothing |
+| global_avg_pool / adaptive_avg_pool | 0 | one add per input element in each window | same | 0 | nothing |
+
+Forward reads the input and writes the output (activation elements).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar, Union
+
+from simulator.graph import Shape
+from simulator.ops.base import Counts, OpBase, ceil_div, fail, need_rank, pair, positive, prod
+
+Padding = Union[str, tuple[int, int]]
+
+
+def normalize_padding(padding) -> Padding:
+    """'SAME' / 'VALID' (any case), an int, or a (ph, pw) pair."""
+    if isinstance(padding, str):
+        up = padding.upper()
+        if up not in ("SAME", "VALID"):
+            fail(f"padding must be 'SAME', 'VALID' or explicit sizes, not {padding!r}")
+        return up
+    ph, pw = pair(padding, "padding")
+    if ph < 0 or pw < 0:
+        fail(f"padding must not be negative, got {padding!r}")
+    return (ph, pw)
+
+
+def window_out(size: int, k: int, s: int, pad, d: int = 1, ceil_mode: bool = False) -> int:
+    """Output length along one axis (see the module docstring)."""
+    ke = d * (k - 1) + 1
+    if pad == "VALID":
+        return ceil_div(size - ke + 1, s)
+    if pad == "SAME":
+        return ceil_div(size, s)
+    span = size + 2 * pad - ke
+    if span < 0:
+        return 0
+    if not ceil_mode:
+        return span // s + 1
+    out = ceil_div(span, s) + 1
+    if (out - 1) * s >= size + pad:  # PyTorch: the last window must start inside the input
+        out -= 1
+    return out
+
+
+def _spatial(op, h: int, w: int, kernel, stride, padding, dilation=(1, 1), ceil_mode=False):
+    ph, pw = (padding, padding) if isinstance(padding, str) else padding
+    oh = window_out(h, kernel[0], stride[0], ph, dilation[0], ceil_mode)
+    ow = window_out(w, kernel[1], stride[1], pw, dilation[1], ceil_mode)
+    if oh < 1 or ow < 1:
+        pad_txt = padding if isinstance(padding, str) else f"{padding[0]}x{padding[1]}"
+        fail(f"{kernel[0]}x{kernel[1]} window does not fit the {h}x{w} input "
+             f"(padding {pad_txt}, stride {stride[0]}x{stride[1]})")
+    return oh, ow
+
+
+@dataclass(frozen=True)
+class Conv2d(OpBase):
+    """2-D convolution, channels-last; `in_channels=None` (or -1) is inferred."""
+
+    kind: ClassVar[str] = "conv2d"
+    out_channels: int
+    kernel: tuple[int, int] = (3, 3)
+    stride: tuple[int, int] = (1, 1)
+    padding: Padding = "VALID"
+    dilation: tuple[int, int] = (1, 1)
+    groups: int = 1
+    bias: bool = True
+    in_channels: int | None = None
+
+    def __post_init__(self):
+        positive(self.out_channels, "out_channels")
+        object.__setattr__(self, "kernel", pair(self.kernel, "kernel"))
+        object.__setattr__(self, "stride", pair(self.stride, "stride"))
+        object.__setattr__(self, "dilation", pair(self.dilation, "dilation"))
+        object.__setattr__(self, "padding", normalize_padding(self.padding))
+        for what in ("kernel", "stride", "dilation"):
+            for v in getattr(self, what):
+                positive(v, what)
+        positive(self.groups, "groups")
+        if self.in_channels == -1:
+            object.__setattr__(self, "in_channels", None)
+        if self.out_channels % self.groups:
+            fail(f"out_channels {self.out_channels} is not divisible by groups {self.groups}")
+
+    def _infer(self, ins: tuple[Shape, ...]) -> Shape:
+        (x,) = ins
+        need_rank(x, 3, "conv2d")
+        h, w, c = x
+        if self.in_channels is not None and self.in_channels != c:
+            fail(f"filter expects {self.in_channels} input channels, the input has {c}")
+        if c % self.groups:
+            fail(f"{c} input channels are not divisible by groups {self.groups}")
+        oh, ow = _spatial(self, h, w, self.kernel, self.stride, self.padding, self.dilation)
+        return (oh, ow, self.out_channels)
+
+    def macs(self, ins, out) -> int:
+        kh, kw = self.kernel
+        return kh * kw * (ins[0][2] // self.groups) * prod(out)
+
+    def counts(self, ins, out) -> Counts:
+        kh, kw = self.kernel
+        macs = self.macs(ins, out)
+        bias_ops = prod(out) if self.bias else 0
+        return Counts(
+            params=kh * kw * (ins[0][2] // self.groups) * self.out_channels
+            + (self.out_channels if self.bias else 0),
+            fwd=2 * macs + bias_ops,
+            dgrad=(2 * macs,),
+            wgrad=2 * macs + bias_ops,
+            read=prod(ins[0]),
+            write=prod(out),
+            saved_inputs=(0,),
+        )
+
+
+@dataclass(frozen=True)
+class Pool2d(OpBase):
+    """Max or average pooling; `stride=None` means stride = kernel."""
+
+    kind: ClassVar[str] = "pool2d"
+    mode: str = "max"
+    kernel: tuple[int, int] = (2, 2)
+    stride: tuple[int, int] | None = None
+    padding: Padding = "VALID"
+    ceil_mode: bool = False
+
+    def __post_init__(self):
+        if self.mode not in ("max", "avg"):
+            fail(f"pooling mode must be 'max' or 'avg', not {self.mode!r}")
+        object.__setattr__(self, "kernel", pair(self.kernel, "kernel"))
+        object.__setattr__(self, "stride", pair(self.kernel if self.stride is None else self.stride,
+                                                "stride"))
+        object.__setattr__(self, "padding", normalize_padding(self.padding))
+        for v in self.kernel + self.stride:
+            positive(v, "pooling kernel and stride")
+
+    def _infer(self, ins: tuple[Shape, ...]) -> Shape:
+        (x,) = ins
+        need_rank(x, 3, f"{self.mode} pooling")
+        h, w, c = x
+        oh, ow = _spatial(self, h, w, self.kernel, self.stride, self.padding,
+                          ceil_mode=self.ceil_mode)
+        return (oh, ow, c)
+
+    def counts(self, ins, out) -> Counts:
+        window = self.kernel[0] * self.kernel[1]
+        n_out = prod(out)
+        if self.mode == "max":
+            return Counts(fwd=window * n_out, dgrad=(n_out,), read=prod(ins[0]), write=n_out,
+                          saved_inputs=(0,), saved_private=n_out)
+        return Counts(fwd=window * n_out, dgrad=(window * n_out,), read=prod(ins[0]), write=n_out)
+
+
+@dataclass(frozen=True)
+class GlobalAvgPool(OpBase):
+    """Mean over H and W: (H, W, C) -> (1, 1, C), or (C,) with keepdims=False."""
+
+    kind: ClassVar[str] = "global_avg_pool"
+    keepdims: bool = True
+
+    def _infer(self, ins: tuple[Shape, ...]) -> Shape:
+        (x,) = ins
+        need_rank(x, 3, "global average pooling")
+        return (1, 1, x[2]) if self.keepdims else (x[2],)
+
+    def counts(self, ins, out) -> Counts:
+        n_in = prod(ins[0])
+        return Counts(fwd=n_in, dgrad=(n_in,), read=n_in, write=prod(out))
+
+
+def adaptive_windows(size: int, out: int) -> list[int]:
+    """Window lengths of PyTorch's adaptive pooling along one axis."""
+    return [ceil_div((i + 1) * size, out) - (i * size) // out for i in range(out)]
+
+
+@dataclass(frozen=True)
+class AdaptiveAvgPool2d(OpBase):
+    """PyTorch's adaptive average pooling to a fixed (oh, ow)."""
+
+    kind: ClassVar[str] = "adaptive_avg_pool"
+    output_size: tuple[int, int] = (1, 1)
+
+    def __post_init__(self):
+        object.__setattr__(self, "output_size", pair(self.output_size, "output_size"))
+        for v in self.output_size:
+            positive(v, "output_size")
+
+    def _infer(self, ins: tuple[Shape, ...]) -> Shape:
+        (x,) = ins
+        need_rank(x, 3, "adaptive average pooling")
+        return (self.output_size[0], self.output_size[1], x[2])
+
+    def counts(self, ins, out) -> Counts:
+        h, w, c = ins[0]
+        adds = sum(adaptive_windows(h, out[0])) * sum(adaptive_windows(w, out[1])) * c
+        return Counts(fwd=adds, dgrad=(adds,), read=prod(ins[0]), write=prod(out))

@@ -1,0 +1,234 @@
+"""Sources and shape ops: input data, free parameters, concat, reshape & co.
+
+None of these computes anything (0 FLOPs) except `mean`.
+
+| op | params | reads / writes | data gradient | notes |
+|---|---|---|---|---|
+| input | 0 | 0 / 0 (the data loader writes it) | - | a data source: no parents |
+| parameter | prod(shape) (0 for a buffer) | 0 / 0 | - | a free weight tensor (torch get_attr); its gradient is counted by the layers that use it |
+| concat | 0 | all inputs / output (a copy) | 0 (slices) | along one axis |
+| reshape, flatten | 0 | 0 / 0 (a view of input 0) | 0 | element count preserved |
+| transpose | 0 | input / output (a copy) | 0 | a permutation of the axes |
+| select | 0 | 0 / 0 (a view) | 0 | one index along an axis (BERT's [CLS] token) |
+| slice | 0 | 0 / 0 (a view) | 0 | positions start..stop-1 along an axis (a chunk of a split) |
+| mean | 0 | input / output | 1 per input element | FLOPs: 1 add per input element |
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from simulator.graph import Shape
+from simulator.ops.base import Counts, OpBase, fail, prod
+
+
+def _shape(value, what: str) -> Shape:
+    try:
+        shape = tuple(value)
+    except TypeError:
+        fail(f"{what} must be a list of sizes, not {value!r}")
+    for d in shape:
+        if not isinstance(d, int) or isinstance(d, bool) or d < 1:
+            fail(f"{what} must hold positive integers, got {list(shape)}")
+    return shape
+
+
+def _axis(axis: int, rank: int, what: str) -> int:
+    if not -rank <= axis < rank:
+        fail(f"{what}: axis {axis} is out of range for a {rank}-D input")
+    return axis % rank
+
+
+@dataclass(frozen=True)
+class Input(OpBase):
+    """Input data of a per-sample `shape` (ids or values)."""
+
+    kind: ClassVar[str] = "input"
+    min_inputs: ClassVar[int] = 0
+    max_inputs: ClassVar[int | None] = 0
+    shape: Shape = ()
+
+    def __post_init__(self):
+        object.__setattr__(self, "shape", _shape(self.shape, "input shape"))
+
+    def _infer(self, ins: tuple[Shape, ...]) -> Shape:
+        return self.shape
+
+    def counts(self, ins, out) -> Counts:
+        return Counts()
+
+
+@dataclass(frozen=True)
+class Parameter(OpBase):
+    """A free tensor read directly (shared by every sample): a parameter, or a
+    buffer (a constant, `trainable=False`, no parameters)."""
+
+    kind: ClassVar[str] = "parameter"
+    min_inputs: ClassVar[int] = 0
+    max_inputs: ClassVar[int | None] = 0
+    shape: Shape = ()
+    trainable: bool = True
+
+    def __post_init__(self):
+        object.__setattr__(self, "shape", _shape(self.shape, "parameter shape"))
+
+    def _infer(self, ins: tuple[Shape, ...]) -> Shape:
+        return self.shape
+
+    def counts(self, ins, out) -> Counts:
+        return Counts(params=prod(self.shape) if self.trainable else 0)
+
+
+@dataclass(frozen=True)
+class Concat(OpBase):
+    """Concatenation along `axis` (per-sample axes; -1 = channels)."""
+
+    kind: ClassVar[str] = "concat"
+    min_inputs: ClassVar[int] = 1
+    max_inputs: ClassVar[int | None] = None
+    axis: int = -1
+
+    def _infer(self, ins: tuple[Shape, ...]) -> Shape:
+        rank = len(ins[0])
+        if any(len(s) != rank for s in ins):
+            fail("concat of inputs with different ranks: " + ", ".join(str(s) for s in ins))
+        axis = _axis(self.axis, rank, "concat")
+        for s in ins[1:]:
+            if s[:axis] + s[axis + 1:] != ins[0][:axis] + ins[0][axis + 1:]:
+                fail(f"concat along axis {axis}: other axes differ: "
+                     + ", ".join(str(s) for s in ins))
+        return ins[0][:axis] + (sum(s[axis] for s in ins),) + ins[0][axis + 1:]
+
+    def counts(self, ins, out) -> Counts:
+        return Counts(dgrad=tuple(0.0 for _ in ins), read=sum(prod(s) for s in ins),
+                      write=prod(out))
+
+
+@dataclass(frozen=True)
+class Reshape(OpBase):
+    """A view with another shape; one size may be -1 (inferred)."""
+
+    kind: ClassVar[str] = "reshape"
+    shape: Shape = ()
+
+    def __post_init__(self):
+        shape = tuple(self.shape)
+        if sum(1 for d in shape if d == -1) > 1 or any(
+                not isinstance(d, int) or isinstance(d, bool) or (d < 1 and d != -1) for d in shape):
+            fail(f"reshape target must be positive sizes with at most one -1, got {list(shape)}")
+        object.__setattr__(self, "shape", shape)
+
+    def _infer(self, ins: tuple[Shape, ...]) -> Shape:
+        n = prod(ins[0])
+        known = prod(d for d in self.shape if d != -1)
+        if -1 in self.shape:
+            if n % known:
+                fail(f"cannot reshape {ins[0]} ({n} elements) to {list(self.shape)}")
+            return tuple(n // known if d == -1 else d for d in self.shape)
+        if known != n:
+            fail(f"cannot reshape {ins[0]} ({n} elements) to {self.shape} ({known} elements)")
+        return self.shape
+
+    def counts(self, ins, out) -> Counts:
+        return Counts(dgrad=(0.0,), view=True)
+
+
+@dataclass(frozen=True)
+class Flatten(OpBase):
+    """A view of the whole sample as one vector."""
+
+    kind: ClassVar[str] = "flatten"
+
+    def _infer(self, ins: tuple[Shape, ...]) -> Shape:
+        return (prod(ins[0]),)
+
+    def counts(self, ins, out) -> Counts:
+        return Counts(dgrad=(0.0,), view=True)
+
+
+@dataclass(frozen=True)
+class Transpose(OpBase):
+    """A copy with permuted axes: output axis i is input axis perm[i]."""
+
+    kind: ClassVar[str] = "transpose"
+    perm: tuple[int, ...] = ()
+
+    def __post_init__(self):
+        object.__setattr__(self, "perm", tuple(self.perm))
+
+    def _infer(self, ins: tuple[Shape, ...]) -> Shape:
+        (x,) = ins
+        if sorted(self.perm) != list(range(len(x))):
+            fail(f"transpose permutation {list(self.perm)} does not fit a {len(x)}-D input {x}")
+        return tuple(x[p] for p in self.perm)
+
+    def counts(self, ins, out) -> Counts:
+        n = prod(out)
+        return Counts(dgrad=(0.0,), read=n, write=n)
+
+
+@dataclass(frozen=True)
+class Select(OpBase):
+    """One position along `axis` (that axis disappears), as a view."""
+
+    kind: ClassVar[str] = "select"
+    axis: int = 0
+    index: int = 0
+
+    def _infer(self, ins: tuple[Shape, ...]) -> Shape:
+        (x,) = ins
+        axis = _axis(self.axis, len(x), "select")
+        if not -x[axis] <= self.index < x[axis]:
+            fail(f"select index {self.index} is out of range for axis {axis} of size {x[axis]}")
+        return x[:axis] + x[axis + 1:]
+
+    def counts(self, ins, out) -> Counts:
+        return Counts(dgrad=(0.0,), view=True)
+
+
+@dataclass(frozen=True)
+class Slice(OpBase):
+    """Positions `start` .. `stop - 1` along `axis`, as a view."""
+
+    kind: ClassVar[str] = "slice"
+    axis: int = -1
+    start: int = 0
+    stop: int = 1
+
+    def _infer(self, ins: tuple[Shape, ...]) -> Shape:
+        (x,) = ins
+        axis = _axis(self.axis, len(x), "slice")
+        if not 0 <= self.start < self.stop <= x[axis]:
+            fail(f"slice {self.start}:{self.stop} is out of range for axis {axis} of size {x[axis]}")
+        return x[:axis] + (self.stop - self.start,) + x[axis + 1:]
+
+    def counts(self, ins, out) -> Counts:
+        return Counts(dgrad=(0.0,), view=True)
+
+
+@dataclass(frozen=True)
+class Mean(OpBase):
+    """Mean over `axes` (per-sample axes), optionally keeping them as size 1."""
+
+    kind: ClassVar[str] = "mean"
+    axes: tuple[int, ...] = (-1,)
+    keepdims: bool = False
+
+    def __post_init__(self):
+        object.__setattr__(self, "axes", tuple(self.axes))
+        if not self.axes:
+            fail("mean needs at least one axis")
+
+    def _infer(self, ins: tuple[Shape, ...]) -> Shape:
+        (x,) = ins
+        axes = {_axis(a, len(x), "mean") for a in self.axes}
+        if self.keepdims:
+            return tuple(1 if i in axes else d for i, d in enumerate(x))
+        return tuple(d for i, d in enumerate(x) if i not in axes)
+
+    def counts(self, ins, out) -> Counts:
+        n = prod(ins[0])
+        return Counts(fwd=n, dgrad=(float(n),), read=n, write=prod(out))
+
+
+__all__ = ["Input", "Parameter", "Concat", "Reshape", "Flatten", "Transpose", "Select", "Slice", "Mean"]

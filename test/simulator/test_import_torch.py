@@ -1,0 +1,235 @@
+"""The torch.fx importer: parameter counts equal PyTorch's, FLOPs equal PyTorch's
+own FLOP counter, NCHW becomes (H, W, C), unsupported nodes are one clear line."""
+from __future__ import annotations
+
+import pytest
+
+torch = pytest.importorskip("torch")
+import torch.nn as nn  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
+
+from simulator.graph import SimulatorError  # noqa: E402
+from simulator.importers.torch_fx import from_torch  # noqa: E402
+
+
+class SmallCNN(nn.Module):
+    """Residual add, concat, pooling, batch norm, dropout."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 16, 3, padding=1)
+        self.bn1 = nn.BatchNorm2d(16)
+        self.conv2 = nn.Conv2d(16, 16, 3, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(16)
+        self.branch = nn.Conv2d(16, 8, 1)
+        self.pool = nn.MaxPool2d(2)
+        self.down = nn.Conv2d(24, 32, 3, stride=2, padding=1)
+        self.gap = nn.AdaptiveAvgPool2d(1)
+        self.drop = nn.Dropout(0.2)
+        self.fc = nn.Linear(32, 10)
+
+    def forward(self, x):
+        x = F.relu(self.bn1(self.conv1(x)))
+        x = torch.relu(x + self.bn2(self.conv2(x)))
+        x = torch.cat([x, self.branch(x)], dim=1)
+        x = self.down(self.pool(x))
+        return self.fc(self.drop(torch.flatten(self.gap(x), 1)))
+
+
+class MLP(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.net = nn.Sequential(nn.Flatten(), nn.Linear(784, 256), nn.ReLU(),
+                                 nn.Linear(256, 128), nn.Tanh(), nn.Linear(128, 10))
+
+    def forward(self, x):
+        return F.softmax(self.net(x), dim=-1)
+
+
+class TinyTransformer(nn.Module):
+    """A pre-LN block written out by hand: embeddings, a free position
+    parameter, split heads, scaled scores, softmax, context, MLP."""
+
+    def __init__(self, vocab=100, d=32, heads=4, t=16):
+        super().__init__()
+        self.heads = heads
+        self.emb = nn.Embedding(vocab, d)
+        self.pos = nn.Parameter(torch.zeros(1, t, d))
+        self.ln1, self.ln2 = nn.LayerNorm(d), nn.LayerNorm(d)
+        self.qkv, self.proj = nn.Linear(d, 3 * d), nn.Linear(d, d)
+        self.fc1, self.fc2 = nn.Linear(d, 4 * d), nn.Linear(4 * d, d)
+        self.head = nn.Linear(d, vocab)
+
+    def forward(self, ids):
+        x = self.emb(ids) + self.pos
+        b, t, d = x.shape
+        h, dh = self.heads, d // self.heads
+        q, k, v = self.qkv(self.ln1(x)).chunk(3, dim=-1)
+        q = q.view(b, t, h, dh).transpose(1, 2)
+        k = k.view(b, t, h, dh).transpose(1, 2)
+        v = v.view(b, t, h, dh).transpose(1, 2)
+        att = torch.softmax(q @ k.transpose(-2, -1) * dh ** -0.5, dim=-1)
+        ctx = (att @ v).transpose(1, 2).reshape(b, t, d)
+        x = x + self.proj(ctx)
+        x = x + self.fc2(F.gelu(self.fc1(self.ln2(x))))
+        return self.head(x)
+
+
+def torch_params(module) -> int:
+    return sum(p.numel() for p in module.parameters())
+
+
+def torch_gemm_flops(module, sample) -> float:
+    """FLOPs PyTorch's own counter attributes to conv / mm / bmm, per sample."""
+    module.eval()
+    with FlopCounterMode(display=False) as counter:
+        module(sample)
+    return counter.get_total_flops() / sample.shape[0]
+
+
+def our_gemm_flops(net) -> float:
+    total = 0.0
+    for l in net.layers:
+        if l.kind in ("conv2d", "linear", "matmul"):
+            bias = l.out_elems if getattr(l.op, "bias", False) else 0
+            total += l.fwd_flops - bias
+    return total
+
+
+@pytest.mark.parametrize("make,sample", [
+    (SmallCNN, lambda: torch.randn(2, 3, 16, 16)),
+    (MLP, lambda: torch.randn(4, 1, 28, 28)),
+    (TinyTransformer, lambda: torch.randint(0, 100, (2, 16))),
+], ids=["cnn", "mlp", "transformer"])
+def test_params_and_flops_equal_pytorchs(make, sample):
+    torch.manual_seed(0)
+    module, x = make(), sample()
+    net = from_torch(module, x)
+    assert net.params == torch_params(module)
+    assert our_gemm_flops(net) == torch_gemm_flops(module, x)
+    assert net.batch_size == x.shape[0]
+
+
+def test_cnn_layout_is_channels_last():
+    net = from_torch(SmallCNN(), torch.randn(2, 3, 16, 16))
+    assert net.layer("x").out_shape == (16, 16, 3)
+    assert net.layer("conv1").out_shape == (16, 16, 16)
+    assert net.layer("cat").out_shape == (16, 16, 24)   # cat(dim=1) is the channel axis
+    assert net.layer("down").out_shape == (4, 4, 32)
+    assert net.layer("flatten").out_shape == (32,)
+    assert net.layer("add").parents == ("relu", "bn2")
+    assert net.layer("conv1").params == 3 * 3 * 3 * 16 + 16
+
+
+def test_transformer_attention_nodes():
+    net = from_torch(TinyTransformer(), torch.randint(0, 100, (2, 16)))
+    assert net.layer("pos").kind == "parameter" and net.layer("pos").out_shape == (16, 32)
+    assert net.layer("softmax").out_shape == (4, 16, 16)     # (heads, T, T)
+    assert net.layer("matmul").out_shape == (4, 16, 16)
+    assert net.layer("matmul_1").out_shape == (4, 16, 8)     # (heads, T, D / heads)
+    assert net.layer("emb").out_shape == (16, 32)
+    pieces = [l for l in net.layers if l.kind == "slice"]
+    assert [(l.op.start, l.op.stop, l.out_shape) for l in pieces] == [
+        (0, 32, (16, 32)), (32, 64, (16, 32)), (64, 96, (16, 32))]
+    assert all(l.parents == ("qkv",) for l in pieces)
+
+
+class AttentionAndLSTM(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.mha = nn.MultiheadAttention(32, 4, batch_first=True)
+        self.lstm = nn.LSTM(32, 24, num_layers=2, bidirectional=True, batch_first=True)
+        self.norm = nn.BatchNorm1d(48)
+        self.out = nn.Linear(48, 5)
+
+    def forward(self, x):
+        a, _ = self.mha(x, x, x, need_weights=False)
+        h, _ = self.lstm(x + a)
+        return self.out(self.norm(h[:, -1]))
+
+
+def test_multihead_attention_and_lstm_params():
+    module = AttentionAndLSTM()
+    net = from_torch(module, torch.randn(3, 10, 32))
+    assert net.params == torch_params(module)
+    assert net.layer("mha").out_shape == (10, 32)
+    assert net.layer("lstm").out_shape == (10, 48)
+    assert [l.kind for l in net.layers][-3:] == ["select", "batch_norm", "linear"]
+
+
+class Shared(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.layer = nn.Linear(8, 8)
+
+    def forward(self, x):
+        return self.layer(F.relu(self.layer(x)))
+
+
+def test_module_called_twice_shares_its_weights():
+    module = Shared()
+    net = from_torch(module, torch.randn(2, 8))
+    assert net.params == torch_params(module) == 72
+    second = [l for l in net.layers if l.kind == "linear"][1]
+    assert second.shares_weights_with == "layer" and second.wgrad_flops > 0
+
+
+class ViewThenConv(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(10, 4 * 3 * 3)
+        self.conv = nn.Conv2d(4, 2, 3, padding=1)
+
+    def forward(self, z):
+        return self.conv(self.fc(z).view(-1, 4, 3, 3))
+
+
+def test_layout_view_is_inserted_for_a_conv_on_a_viewed_tensor():
+    net = from_torch(ViewThenConv(), torch.randn(2, 10))
+    assert net.layer("view:nhwc").out_shape == (3, 3, 4)
+    assert net.layer("view:nhwc").is_view
+    assert net.layer("conv").out_shape == (3, 3, 2)
+
+
+def test_training_mode_and_statistics_untouched():
+    module = SmallCNN().train()
+    before = module.bn1.running_mean.clone()
+    from_torch(module, torch.randn(2, 3, 16, 16) + 5)
+    assert module.training and module.bn1.training
+    assert torch.equal(module.bn1.running_mean, before)
+
+
+class Sorts(nn.Module):
+    def forward(self, x):
+        return torch.cumsum(x, dim=1)
+
+
+class Branches(nn.Module):
+    def forward(self, x):
+        return x if x.sum() > 0 else -x
+
+
+class SeqFirst(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lstm = nn.LSTM(4, 4)
+
+    def forward(self, x):
+        return self.lstm(x)[0]
+
+
+def test_unsupported_node_is_one_line_naming_node_and_target():
+    with pytest.raises(SimulatorError) as info:
+        from_torch(Sorts(), torch.randn(2, 5))
+    assert str(info.value) == ("Sorts: node 'cumsum' (call_function cumsum): "
+                               "unsupported operation 'cumsum'")
+    with pytest.raises(SimulatorError, match=r"^Branches: torch.fx cannot trace the module: "):
+        from_torch(Branches(), torch.randn(2, 5))
+    with pytest.raises(SimulatorError, match=r"node 'lstm' \(call_module lstm\): only "
+                                             r"LSTM\(batch_first=True\)"):
+        from_torch(SeqFirst(), torch.randn(3, 2, 4))
+    with pytest.raises(SimulatorError, match="sample_input must be a tensor"):
+        from_torch(MLP(), [[1.0]])
+    with pytest.raises(SimulatorError, match="forward takes 1 input"):
+        from_torch(MLP(), (torch.randn(2, 784), torch.randn(2, 784)))
