@@ -44,34 +44,52 @@ class Driver:
         self.show_progress = progress
         self.fw = Framework(config, args, run_dir, seed, log)
         self.summaries: list[str] = []
+        self._names: dict[int, tuple[str, str]] = {}
 
     # ------------------------------------------------------------------ plugins
     def _plugin(self, block: str, name: str):
-        return make_plugin(block, name, self.fw, self.config.dir, self.config.python_paths(),
-                           file=self.config.data.get("__origin__"))
+        obj = make_plugin(block, name, self.fw, self.config.dir, self.config.python_paths(),
+                          file=self.config.data.get("__origin__"))
+        self._names[id(obj)] = (block, name)
+        return obj
+
+    def _call(self, obj: Any, method: str, *args):
+        """Call a plugin method; its crash becomes one clear error (the stored results stay)."""
+        try:
+            return getattr(obj, method)(*args)
+        except (DeffeError, KeyboardInterrupt):
+            raise
+        except Exception as e:
+            if getattr(self.args, "debug", False):
+                raise
+            block, name = self._names.get(id(obj), ("?", type(obj).__name__))
+            section = {"ml_model": "model"}.get(block, block)
+            raise DeffeError(f"{block} plugin '{name}' failed in {method}(): {type(e).__name__}: {e}",
+                             file=self.config.data.get("__origin__"), where=f"{section}.plugin",
+                             hint="run with -debug for the traceback") from e
 
     def _make_plugins(self) -> tuple[Any, Any, Any, Any]:
         cfg = self.config
         sampling = self._plugin("sampling", cfg.section("sampling")["plugin"])
-        sampling.Initialize()
+        self._call(sampling, "Initialize")
         self.fw.sampling = sampling
         if getattr(self.args, "only_preloaded_data_exploration", False):
             from .preloaded_sampler import PreloadedSampler
             self.fw.sampling = PreloadedSampler(self.fw, self.store,
                                                 ordered=getattr(self.args, "full_exploration", False))
-            self.fw.sampling.Initialize()
+            self._call(self.fw.sampling, "Initialize")
         model = None
         model_name = cfg.section("model").get("plugin")
         if model_name and not getattr(self.args, "no_train", False):
             model = self._plugin("ml_model", model_name)
-            model.Initialize()
+            self._call(model, "Initialize")
         self.fw.model = model
         evaluate = self._plugin("evaluate", cfg.section("evaluate")["plugin"])
-        evaluate.Initialize()
+        self._call(evaluate, "Initialize")
         extract = self._plugin("extract", cfg.section("extract")["plugin"])
-        extract.Initialize()
+        self._call(extract, "Initialize")
         exploration = self._plugin("exploration", cfg.section("exploration")["plugin"])
-        exploration.Initialize()
+        self._call(exploration, "Initialize")
         return exploration, evaluate, extract, model
 
     # ------------------------------------------------------------------ budget
@@ -101,6 +119,8 @@ class Driver:
         for explore in self.config.explores:
             self.fw.enter(explore, self._budget(explore))
             self.fw.preloaded = []
+            for path, shown in self._preload_sources(explore):
+                load_csv(path, shown, explore.space, self.fw.cost_names)
             self._make_plugins()
         self.fw.enter(self.config.explores[0], Budget())
 
@@ -109,14 +129,17 @@ class Driver:
         for explore in self.config.explores:
             self._run_explore(explore, several)
 
-    def _preload(self, explore: Explore) -> None:
+    def _preload_sources(self, explore: Explore) -> list[tuple[Path, str]]:
         sources = []
         if explore.pre_evaluated_data:
             sources.append((self.config.resolve(explore.pre_evaluated_data), explore.pre_evaluated_data))
         cli = getattr(self.args, "pre_evaluated_data", None)
         if cli:
             sources.append((Path(cli), cli))
-        for path, shown in sources:
+        return sources
+
+    def _preload(self, explore: Explore) -> None:
+        for path, shown in self._preload_sources(explore):
             pre = load_csv(path, shown, explore.space, self.fw.cost_names)
             keys = explore.space.keys(pre.codes) if len(pre.codes) else []
             added = 0
@@ -125,7 +148,7 @@ class Driver:
                     if not self.dry_run else None
                 added += sid is not None
             self.fw.preloaded.extend(pre.codes)
-            msg = f"{shown}: {len(pre.results)} rows read, {added} new in the store"
+            msg = f"{shown}: {len(pre.results) + pre.skipped} rows read, {added} new in the store"
             if pre.skipped:
                 msg += f", {pre.skipped} outside the space skipped (first: {pre.first_skip})"
             self.log.info(msg)
@@ -168,10 +191,17 @@ class Driver:
                 if step_end is not None and step >= step_end:
                     reason = f"-step-end {step_end} reached"
                     break
-                proposal = exploration.Run()
+                proposal = self._call(exploration, "Run")
                 if proposal is None or len(np.atleast_2d(proposal.codes)) == 0:
                     break
                 codes = np.atleast_2d(np.asarray(proposal.codes, dtype=float))
+                bad = space.invalid(codes)
+                if bad:
+                    block, name = self._names.get(id(exploration), ("exploration", "?"))
+                    raise DeffeError(f"the exploration (plugin '{name}', with sampling plugin "
+                                     f"'{self.config.section('sampling')['plugin']}') proposed a point outside "
+                                     f"the space: {bad}", file=self.config.data.get("__origin__"),
+                                     where="exploration.plugin")
                 remaining = fw.budget.remaining_samples()
                 if remaining < len(codes):
                     codes = codes[:int(remaining)]
@@ -185,7 +215,7 @@ class Driver:
                 fw.history.add(codes, results)
                 if model is not None and (evaluate_now or only_pre):
                     self._train(model, explore, step)
-                exploration.Tell(codes, results)
+                self._call(exploration, "Tell", codes, results)
                 if not self.dry_run:
                     write_tables(store, self.run_dir, explore, cost_names, several)
                 step += 1
@@ -304,7 +334,7 @@ class Driver:
         if sum(1 for s in data.status if s == "ok") < 2:
             return
         t0 = time.perf_counter()
-        report = model.Run(data) or {}
+        report = self._call(model, "Run", data) or {}
         report = dict(report)
         report.setdefault("train_seconds", time.perf_counter() - t0)
         report.setdefault("samples", len(data.status))

@@ -57,6 +57,16 @@ def as_costs(raw: Any, cost_names: list[str], source: str) -> dict[str, float]:
     return out
 
 
+def _is_costs(output: Any) -> bool:
+    """Did the evaluator return costs itself (a dict, a number, or a list of numbers)?"""
+    if isinstance(output, Mapping):
+        return True
+    if isinstance(output, (int, float)) and not isinstance(output, bool):
+        return True
+    return isinstance(output, (list, tuple)) and len(output) > 0 and \
+        all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in output)
+
+
 def run_sample(evaluate: Any, extract: Any, sample: Sample, cost_names: list[str]) -> Result:
     t0 = time.perf_counter()
     try:
@@ -64,7 +74,7 @@ def run_sample(evaluate: Any, extract: Any, sample: Sample, cost_names: list[str
         if isinstance(output, EvaluationOutput):
             costs = as_costs(output.costs, cost_names, "the evaluator") if output.costs else {}
             return Result(output.status, costs, output.note, time.perf_counter() - t0)
-        if isinstance(output, Mapping):
+        if _is_costs(output):
             costs = as_costs(output, cost_names, "the evaluator")
         else:
             costs = as_costs(extract.Run(sample, output), cost_names, "the extract plugin")

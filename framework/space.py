@@ -305,6 +305,22 @@ class DesignSpace:
         """n independent uniform points (with replacement)."""
         return self.from_unit(rng.random((n, len(self.knobs))))
 
+    def invalid(self, codes: np.ndarray) -> str | None:
+        """Why some code rows are not points of this space, or None when all are."""
+        codes = np.asarray(codes, dtype=float)
+        if codes.ndim != 2 or codes.shape[1] != len(self.knobs):
+            return f"expected rows of {len(self.knobs)} codes, got an array of shape {codes.shape}"
+        for j, k in enumerate(self.knobs):
+            col = codes[:, j]
+            if k.finite:
+                bad = np.isnan(col) | (col != np.floor(col)) | (col < 0) | (col >= k.size)
+            else:
+                bad = np.isnan(col) | (col < k.low) | (col > k.high)
+            if bad.any():
+                i = int(np.flatnonzero(bad)[0])
+                return f"row {i}: {float(col[i]):g} is not a code of knob '{k.name}' ({domain_text(k)})"
+        return None
+
     # ---- identity
     def key(self, code_row: Sequence[float]) -> str:
         """Text that identifies a point by its values and knob names, independent of order."""

@@ -4,8 +4,9 @@
   file after ``$VARS`` are expanded (``$DEFFE_DIR`` is the checkout).
 * The including file wins. Objects merge key by key; lists of objects merge by
   ``name`` (an entry of the including file updates the included entry of the
-  same name, new entries come after the included ones); lists of plain values
-  are the included ones followed by the including file's new ones.
+  same name, new entries come after the included ones); other lists and
+  values are replaced, except ``python_path``, which keeps the included
+  directories after the including file's.
 * A cycle of includes and a missing include are errors.
 
 Each object entry of a list remembers the file it came from (``ORIGIN`` key),
@@ -76,6 +77,7 @@ def load_tree(path: str | os.PathLike, _stack: tuple[Path, ...] = ()) -> dict:
     if not isinstance(data, dict):
         raise DeffeError(f"a config must be a JSON object, not {type(data).__name__}", file=shown)
     _mark_origin(data, shown)
+    _anchor_python_path(data, p.parent)
     includes = data.get("include")
     if includes is None:
         return data
@@ -102,6 +104,16 @@ def load_tree(path: str | os.PathLike, _stack: tuple[Path, ...] = ()) -> dict:
     return merge(body, merged)
 
 
+def _anchor_python_path(data: dict, base: Path) -> None:
+    """python_path entries are relative to the file that writes them (an included template's own)."""
+    pp = data.get("python_path")
+    if isinstance(pp, str):
+        pp = [pp]
+    if isinstance(pp, list) and all(isinstance(x, str) for x in pp):
+        data["python_path"] = [str(base / os.path.expandvars(x)) if not Path(os.path.expandvars(x)).is_absolute()
+                               else os.path.expandvars(x) for x in pp]
+
+
 def _mark_origin(data: dict, shown: str) -> None:
     for key in ("knobs", "scenarios", "costs"):
         items = data.get(key)
@@ -117,7 +129,7 @@ def _mark_origin(data: dict, shown: str) -> None:
     data.setdefault(ORIGIN, shown)
 
 
-def merge(top: Any, base: Any) -> Any:
+def merge(top: Any, base: Any, key: str | None = None) -> Any:
     """``top`` (the including file) merged over ``base`` (what it includes)."""
     if isinstance(top, dict) and isinstance(base, dict):
         out = dict(base)
@@ -125,14 +137,15 @@ def merge(top: Any, base: Any) -> Any:
             if k == ORIGIN:
                 out.setdefault(ORIGIN, v)
                 continue
-            out[k] = merge(v, base[k]) if k in base else v
+            out[k] = merge(v, base[k], k) if k in base else v
         if ORIGIN in top:
             out[ORIGIN] = top[ORIGIN]
         return out
     if isinstance(top, list) and isinstance(base, list):
         if any(isinstance(x, dict) for x in top + base):
             return _merge_named(top, base)
-        return list(base) + [x for x in top if x not in base]
+        if key == "python_path":
+            return list(top) + [x for x in base if x not in top]
     return top
 
 

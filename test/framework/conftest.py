@@ -61,3 +61,14 @@ def assert_user_error(run, *fragments):
     for f in fragments:
         assert f in lines[0], (f, lines[0])
     return lines[0]
+
+
+def assert_runtime_error(run, *fragments):
+    """A mistake found while running: exit status 2, the last line is the one-line error, no traceback."""
+    assert run.rc == 2, run
+    assert "Traceback" not in run.err, run
+    last = run.err.strip().splitlines()[-1]
+    assert last.startswith("error: "), run
+    for f in fragments:
+        assert f in last, (f, last)
+    return last

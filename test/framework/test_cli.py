@@ -1,0 +1,138 @@
+"""Command-line behaviour: dry runs, steps and budgets, pre-evaluated data, user plugins."""
+import json
+
+from conftest import assert_runtime_error, assert_user_error, read_csv, run_deffe, write
+
+
+def simple(tmp_path, **extra):
+    data = {"python_path": ["."], "knobs": [{"name": "a", "values": "0-6"}, {"name": "b", "values": [1, 2]}],
+            "costs": ["t"], "evaluate": {"plugin": "python", "function": "ev:evaluate"},
+            "exploration": {"samples_per_step": 4}}
+    for k, v in extra.items():
+        data[k] = {**data.get(k, {}), **v} if isinstance(v, dict) else v
+    write(tmp_path / "ev.py", "def evaluate(p):\n    return {'t': p['a'] * 10 + p['b']}\n")
+    write(tmp_path / "config.json", json.dumps(data))
+
+
+def test_dry_run_prints_and_writes_nothing(tmp_path):
+    simple(tmp_path)
+    r = run_deffe("-config", "config.json", "-no-run", cwd=tmp_path)
+    assert r.rc == 0, r
+    assert r.out.count("would evaluate:") == 12
+    assert not (tmp_path / "explore").exists()
+
+
+def test_max_samples_and_steps(tmp_path):
+    simple(tmp_path)
+    r = run_deffe("-config", "config.json", "-max-samples", "6", cwd=tmp_path)
+    assert r.rc == 0 and "evaluation budget of 6 samples reached" in r.out, r
+    assert len(read_csv(tmp_path / "explore" / "deffe_evaluation.csv")) == 6
+    # the budget grows: the next run continues where the first stopped
+    r = run_deffe("-config", "config.json", "-max-samples", "10", cwd=tmp_path)
+    assert "4 evaluated now, 6 from the store" in r.out, r
+
+
+def test_step_end_and_custom_samples(tmp_path):
+    simple(tmp_path)
+    r = run_deffe("-config", "config.json", "-step-end", "2", cwd=tmp_path)
+    assert "-step-end 2 reached" in r.out and "8 evaluated now" in r.out, r
+    simple(tmp_path / "c")
+    r = run_deffe("-config", "config.json", "-custom-samples", "2", "5", "11", cwd=tmp_path / "c")
+    assert "11 evaluated now" in r.out, r
+    import sqlite3
+    db = sqlite3.connect(tmp_path / "c" / "explore" / "deffe.db")
+    per_step = [n for _, n in db.execute("SELECT step, COUNT(*) FROM membership GROUP BY step ORDER BY step")]
+    assert per_step == [2, 3, 6]
+
+
+def test_step_start_uses_stored_results_only_before_it(tmp_path):
+    simple(tmp_path)
+    r = run_deffe("-config", "config.json", "-step-start", "1", "-step-end", "2", cwd=tmp_path)
+    assert "4 evaluated now" in r.out, r  # step 0 skipped, step 1 evaluated
+
+
+def test_pre_evaluated_data_matched_by_value(tmp_path):
+    simple(tmp_path)
+    write(tmp_path / "pre.csv", "b,a,t,other\n1.0,0,100,x\n2,\"3.0\",555,y\n1,9,7,z\n")
+    r = run_deffe("-config", "config.json", "-pre-evaluated-data", "pre.csv", cwd=tmp_path)
+    assert r.rc == 0, r
+    assert "3 rows read, 2 new in the store, 1 outside the space skipped (first: line 4" in r.err
+    rows = {(int(x["a"]), int(x["b"])): x for x in read_csv(tmp_path / "explore" / "deffe_evaluation.csv")}
+    assert len(rows) == 12
+    assert rows[(0, 1)]["t"] == "100.0" and rows[(3, 2)]["t"] == "555.0"  # not evaluated again
+    assert rows[(4, 2)]["t"] == "42.0"
+    out = read_csv(tmp_path / "explore" / "deffe_output.csv")
+    assert {x["source"] for x in out} == {"evaluated", "pre-evaluated"}
+
+
+def test_only_preloaded_data_exploration(tmp_path):
+    simple(tmp_path)
+    write(tmp_path / "pre.csv", "a,b,t\n0,1,1\n1,1,2\n2,1,3\n")
+    r = run_deffe("-config", "config.json", "-pre-evaluated-data", "pre.csv", "-only-preloaded-data-exploration",
+                  cwd=tmp_path)
+    assert r.rc == 0 and "0 evaluated now, 3 from the store" in r.out, r
+
+
+def test_bad_pre_evaluated_data(tmp_path):
+    simple(tmp_path)
+    write(tmp_path / "pre.csv", "a,t\n0,1\n")
+    assert_user_error(run_deffe("-config", "config.json", "-pre-evaluated-data", "pre.csv", cwd=tmp_path),
+                      "pre.csv", "no column for knob b")
+    write(tmp_path / "pre.csv", "a,b,t\n0,1,1\n1,1,fast\n")
+    assert_user_error(run_deffe("-config", "config.json", "-pre-evaluated-data", "pre.csv", cwd=tmp_path),
+                      "pre.csv:line 3", "not a number")
+    assert not (tmp_path / "explore").exists()
+
+
+def test_user_plugin_by_path(tmp_path):
+    simple(tmp_path, sampling={"plugin": "plugins/corner.py"})
+    write(tmp_path / "plugins" / "corner.py",
+          "import numpy as np\n"
+          "class Corner:\n"
+          "    def __init__(self, fw): self.fw = fw; self.done = False\n"
+          "    def Initialize(self): pass\n"
+          "    def Run(self, n):\n"
+          "        if self.done: return np.empty((0, 2))\n"
+          "        self.done = True\n"
+          "        return np.array([[0, 0], [5, 1]], dtype=float)\n"
+          "def GetObject(framework): return Corner(framework)\n")
+    r = run_deffe("-config", "config.json", cwd=tmp_path)
+    assert r.rc == 0, r
+    rows = read_csv(tmp_path / "explore" / "deffe_evaluation.csv")
+    assert [(x["a"], x["b"], x["t"]) for x in rows] == [("0", "1", "1.0"), ("5", "2", "52.0")]
+
+
+def test_quiet_and_log_file(tmp_path):
+    simple(tmp_path)
+    r = run_deffe("-config", "config.json", "-quiet", cwd=tmp_path)
+    assert r.rc == 0 and r.out == "" and r.err == "", r
+    log = (tmp_path / "explore" / "deffe.log").read_text()
+    assert "exploration 'explore_0'" in log
+
+
+def test_show_defaults(tmp_path):
+    r = run_deffe("-show-defaults", cwd=tmp_path)
+    assert r.rc == 0 and json.loads(r.out)["framework"]["jobs"]["default"] == 1
+
+
+def test_help(tmp_path):
+    r = run_deffe("-h", cwd=tmp_path)
+    assert r.rc == 0 and "-pre-evaluated-data" in r.out and "-samples-per-step" in r.out
+
+
+def test_plugin_proposing_a_point_outside_the_space(tmp_path):
+    simple(tmp_path, sampling={"plugin": "bad.py"})
+    write(tmp_path / "bad.py", "import numpy as np\nclass S:\n    def Initialize(self): pass\n"
+                               "    def Run(self, n): return np.array([[7.0, 0.0]])\n"
+                               "def GetObject(fw): return S()\n")
+    assert_runtime_error(run_deffe("-config", "config.json", cwd=tmp_path), "outside the space",
+                      "knob 'a'", "sampling plugin 'bad.py'")
+
+
+def test_plugin_crash_is_one_clear_line(tmp_path):
+    simple(tmp_path, sampling={"plugin": "bad.py"})
+    write(tmp_path / "bad.py", "class S:\n    def Initialize(self): pass\n"
+                               "    def Run(self, n): return 1 / 0\n"
+                               "def GetObject(fw): return S()\n")
+    line = assert_runtime_error(run_deffe("-config", "config.json", cwd=tmp_path), "ZeroDivisionError", "-debug")
+    assert "Run()" in line

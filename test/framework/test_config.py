@@ -1,0 +1,139 @@
+"""Config reading: includes, $VARS, merges, Deffe's syntax and option strings, typed knobs."""
+import json
+import os
+
+import pytest
+
+from conftest import write
+from framework.config import load_config
+from framework.errors import DeffeError
+
+
+def cfg(tmp_path, data, name="config.json"):
+    write(tmp_path / name, json.dumps(data) if not isinstance(data, str) else data)
+    return load_config(tmp_path / name)
+
+
+def values(c, explore=0):
+    return {k.name: list(k.levels) if k.finite else (k.low, k.high) for k in c.explores[explore].space.knobs}
+
+
+def test_deffe_value_syntax_keeps_written_order(tmp_path):
+    c = cfg(tmp_path, {"knobs": [{"name": "a", "values": "5,1,2-4"}, {"name": "b", "values": "0-100-25"},
+                                 {"name": "c", "values": [9, "1-3", 0]}, {"name": "d", "values": "core[0-3]x"},
+                                 {"name": "e", "values": 7}], "costs": ["t"]})
+    assert values(c) == {"a": [5, 1, 2, 3], "b": [0, 25, 50, 75], "c": [9, 1, 2, 0],
+                         "d": ["core0x", "core1x", "core2x"], "e": [7]}
+
+
+def test_comments_are_allowed(tmp_path):
+    c = cfg(tmp_path, '{\n // a comment\n "knobs": [{"name": "a", "values": [1]}], # another\n "costs": ["t"]\n}\n')
+    assert values(c) == {"a": [1]}
+
+
+def test_include_relative_vars_and_merge_by_name(tmp_path, monkeypatch):
+    monkeypatch.setenv("MYDIR", str(tmp_path / "lib"))
+    write(tmp_path / "lib" / "base.json", json.dumps({
+        "python_path": ["base_plugins"],
+        "knobs": [{"name": "a", "values": [1, 2], "groups": "g"}, {"name": "b", "values": [3]}],
+        "costs": ["t"],
+        "framework": {"run_directory": "base_run", "jobs": 3},
+        "include": "more.json"}))
+    write(tmp_path / "lib" / "more.json", json.dumps({"scenarios": [{"name": "s", "values": [8]}]}))
+    c = cfg(tmp_path, {"include": "$MYDIR/base.json", "python_path": ["mine"],
+                       "knobs": [{"name": "a", "values": [5, 6]}, {"name": "z", "values": [0]}],
+                       "framework": {"run_directory": "mine"}})
+    assert values(c) == {"a": [5, 6], "b": [3], "z": [0], "s": [8]}
+    knob_a = c.explores[0].space["a"]
+    assert c.section("framework")["run_directory"] == "mine" and c.section("framework")["jobs"] == 3
+    assert c.data["python_path"] == [str(tmp_path / "mine"), str(tmp_path / "lib" / "base_plugins")]
+    assert knob_a.kind == "ordinal"
+
+
+def test_deffe_dir_defaults_to_the_checkout(tmp_path, monkeypatch):
+    monkeypatch.delenv("DEFFE_DIR", raising=False)
+    c = cfg(tmp_path, {"knobs": [{"name": "a", "values": "$DEFFE_DIR/x"}], "costs": ["t"]})
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    assert values(c)["a"] == [f"{root}/x"]
+
+
+def test_group_selection_and_overrides(tmp_path):
+    c = cfg(tmp_path, {
+        "knobs": [{"name": "p1", "groups": "set1, set2", "values": "1,2-4,5"},
+                  {"name": "p2", "groups": "set1", "values": [1, 2]},
+                  {"name": "p3", "groups": "set2", "values": [1, 2]},
+                  {"name": "free", "values": [0, 1]}],
+        "scenarios": [{"name": "size", "groups": "app1", "values": [16, 32]},
+                      {"name": "size", "groups": "app2", "values": "100-300-100"}],
+        "costs": ["t"],
+        "exploration": {"explore": [{"name": "e1", "groups": "set1, app1"},
+                                    {"name": "e2", "groups": "set2, app2, p1::7;8"},
+                                    {"groups": "p3, app1"}]}})
+    assert [e.name for e in c.explores] == ["e1", "e2", "explore_2"]
+    assert values(c, 0) == {"p1": [1, 2, 3, 5], "p2": [1, 2], "free": [0, 1], "size": [16, 32]}
+    assert values(c, 1) == {"p1": [7, 8], "p3": [1, 2], "free": [0, 1], "size": [100, 200]}
+    assert values(c, 2) == {"p3": [1, 2], "free": [0, 1], "size": [16, 32]}
+    assert c.explores[0].space.names == ["p1", "p2", "free", "size"]  # written order, scenarios last
+
+
+def test_typed_knobs(tmp_path):
+    c = cfg(tmp_path, {"knobs": [
+        {"name": "batch", "type": "integer", "min": 16, "max": 512, "log": True, "step": 2},
+        {"name": "threads", "type": "integer", "min": 1, "max": 8},
+        {"name": "lr", "type": "real", "min": 1e-4, "max": 1e-1, "log": True},
+        {"name": "frac", "type": "real", "min": 0.0, "max": 1.0, "step": 0.25},
+        {"name": "size", "type": "ordinal", "values": ["small", "medium", "large"]},
+        {"name": "device", "type": "categorical", "values": [0, 1, 2, 3], "count": 4, "exchangeable": True}],
+        "costs": ["t::min", {"name": "throughput", "direction": "max"}], "exploration": {"max_samples": 5}})
+    v = values(c)
+    assert v["batch"] == [16, 32, 64, 128, 256, 512]
+    assert v["threads"] == list(range(1, 9))
+    assert v["lr"] == (1e-4, 1e-1)
+    assert v["frac"] == [0.0, 0.25, 0.5, 0.75, 1.0]
+    assert [v[f"device_{i}"] for i in range(4)] == [[0, 1, 2, 3]] * 4
+    space = c.explores[0].space
+    assert space.families() == {"device": ["device_0", "device_1", "device_2", "device_3"]}
+    assert space["device_2"].exchangeable and space["device_2"].encoding == "onehot"
+    assert space["size"].encoding == "ordinal" and space["batch"].encoding == "numeric"
+    assert [(x.name, x.direction) for x in c.costs] == [("t", "min"), ("throughput", "max")]
+    # a point given by values matches by value: "1.0" is 1 and "32" is 32
+    row = space.code_row({"batch": "32", "threads": 1.0, "lr": "0.01", "frac": 0.5, "size": "large",
+                          "device_0": "1", "device_1": 0, "device_2": 3, "device_3": 2})
+    assert space.values(row)["batch"] == 32 and space.values(row)["device_0"] == 1
+
+
+def test_deffe_option_strings_are_mapped(tmp_path):
+    c = cfg(tmp_path, {
+        "knobs": [{"name": "a", "values": [1, 2]}], "costs": ["t"],
+        "sampling": {"pyscript": "_sampling.py", "arguments": "-method central_composite_cci -fixed-samples 4"},
+        "model": {"pyscript": "_ml_model.py", "ml_model_script": "keras_cnn.py",
+                  "ml_arguments": "-convs 2 -loss custom_mean_abs_log_loss -tl-samples -epochs 2000 "
+                                  "-batch-size 256 -train-test-split 1.0 -validation-split 0.4 -something 3"},
+        "evaluate": {"pyscript": "_evaluate.py", "sample_evaluate_script": "evaluate.sh", "slurm": "True",
+                     "batch_size": "400"},
+        "exploration": {"pyscript": "_exploration.py",
+                        "explore": [{"name": "x", "evaluation_predict_table": "deffe_eval_predict.csv"}]}})
+    s, m = c.section("sampling"), c.section("model")
+    assert (s["plugin"], s["face"]) == ("central_composite", "cci")
+    assert c.explores[0].settings["samples_per_step"] == 4
+    assert m["plugin"] == "torch_cnn" and m["epochs"] == 2000 and m["train_batch_size"] == 256
+    assert m["transfer_learning"] is True and m["validation_split"] == 0.4 and m["convs"] == 2
+    assert c.section("evaluate")["script"] == "evaluate.sh"
+    assert c.explores[0].tables["output"] == "deffe_eval_predict.csv"
+    assert any("-something 3" in w for w in c.warnings)
+
+
+def test_errors_name_the_included_file(tmp_path):
+    write(tmp_path / "base.json", json.dumps({"knobs": [{"name": "a", "values": []}]}))
+    with pytest.raises(DeffeError) as e:
+        cfg(tmp_path, {"include": "base.json", "costs": ["t"]})
+    assert "base.json" in str(e.value) and "knobs[0].values" in str(e.value)
+
+
+def test_show_defaults_lists_every_section():
+    from framework.config.schema import reference
+    ref = reference()
+    for section in ("sampling", "evaluate", "extract", "model", "exploration", "framework", "slurm",
+                    "knobs[]", "exploration.explore[]"):
+        assert section in ref
+    assert ref["framework"]["run_directory"]["default"] == "explore"

@@ -1,0 +1,126 @@
+"""Evaluations that fail, crash, hang or are infeasible never stop the run; extract formats."""
+import json
+
+from conftest import read_csv, run_deffe, write
+
+EVALUATOR = '''
+import os, time
+from framework.protocols import Infeasible
+
+def evaluate(point):
+    a = point["a"]
+    if a == 1:
+        raise ValueError("bad point")
+    if a == 2:
+        os._exit(3)                      # the evaluation process dies
+    if a == 3:
+        time.sleep(60)                   # hangs: stopped by the timeout
+    if a == 4:
+        raise Infeasible("out of memory", {"t": 99.0})
+    if a == 5:
+        return {"t": "not a number"}
+    if a == 6:
+        return {"other": 1}
+    return {"t": a * 2}
+'''
+
+
+def test_failures_are_stored_and_the_run_goes_on(tmp_path):
+    write(tmp_path / "ev.py", EVALUATOR)
+    write(tmp_path / "config.json", json.dumps({
+        "python_path": ["."],
+        "knobs": [{"name": "a", "values": "0-8"}],
+        "costs": ["t"],
+        "evaluate": {"plugin": "python", "function": "ev:evaluate", "timeout": 2},
+        "sampling": {"plugin": "factorial"},
+    }))
+    r = run_deffe("-config", "config.json", "-jobs", "2", cwd=tmp_path)
+    assert r.rc == 0, r
+    rows = {int(row["a"]): row for row in read_csv(tmp_path / "explore" / "deffe_evaluation.csv")}
+    assert len(rows) == 8
+    status = {a: row["status"] for a, row in rows.items()}
+    assert status == {0: "ok", 1: "failed", 2: "failed", 3: "timeout", 4: "infeasible", 5: "failed",
+                      6: "failed", 7: "ok"}
+    assert rows[7]["t"] == "14.0" and rows[4]["t"] == "99.0" and rows[1]["t"] == ""
+    import sqlite3
+    db = sqlite3.connect(tmp_path / "explore" / "deffe.db")
+    errors = dict(db.execute("SELECT json_extract(params, '$.a'), error FROM samples"))
+    assert errors[1].startswith("ValueError: bad point")
+    assert "died" in errors[2] and "exit status 3" in errors[2]
+    assert "longer than 2 s" in errors[3]
+    assert "not a number" in errors[5]
+    assert "no value for t" in errors[6]
+    # a failed sample is not evaluated again on a rerun, unless asked
+    r = run_deffe("-config", "config.json", cwd=tmp_path)
+    assert "0 evaluated now, 8 from the store" in r.out, r
+
+
+def test_retry_failed(tmp_path):
+    write(tmp_path / "ev.py", "def evaluate(p):\n    raise RuntimeError('no')\n")
+    write(tmp_path / "config.json", json.dumps({
+        "python_path": ["."], "knobs": [{"name": "a", "values": [1, 2]}], "costs": ["t"],
+        "evaluate": {"plugin": "python", "function": "ev:evaluate"}}))
+    assert run_deffe("-config", "config.json", cwd=tmp_path).rc == 0
+    write(tmp_path / "ev.py", "def evaluate(p):\n    return p['a']\n")
+    r = run_deffe("-config", "config.json", "-retry-failed", cwd=tmp_path)
+    assert "2 evaluated now" in r.out, r
+    assert [row["status"] for row in read_csv(tmp_path / "explore" / "deffe_evaluation.csv")] == ["ok", "ok"]
+
+
+def test_script_timeout_kills_the_script_and_its_children(tmp_path):
+    write(tmp_path / "config.json", json.dumps({
+        "knobs": [{"name": "a", "values": [1]}], "costs": ["t"],
+        "evaluate": {"script": "run.sh", "timeout": 1}}))
+    write(tmp_path / "run.sh", "sleep 30 &\nsleep 30\necho 1 > results.out\n")
+    r = run_deffe("-config", "config.json", cwd=tmp_path, timeout=20)
+    assert r.rc == 0, r
+    assert read_csv(tmp_path / "explore" / "deffe_evaluation.csv")[0]["status"] == "timeout"
+
+
+def test_failing_script_reports_its_exit_status_and_log(tmp_path):
+    write(tmp_path / "config.json", json.dumps({
+        "knobs": [{"name": "a", "values": [1]}], "costs": ["t"], "evaluate": {"script": "run.sh"}}))
+    write(tmp_path / "run.sh", "echo something broke\nexit 4\n")
+    r = run_deffe("-config", "config.json", cwd=tmp_path)
+    assert r.rc == 0 and "exited with status 4" in r.err and "something broke" in r.err, r
+
+
+def extract_case(tmp_path, text, extract, costs=("t", "m")):
+    write(tmp_path / "config.json", json.dumps({
+        "knobs": [{"name": "a", "values": [1]}], "costs": list(costs),
+        "evaluate": {"script": "run.sh"}, "extract": extract}))
+    write(tmp_path / "out.txt", text)
+    write(tmp_path / "run.sh", f"cp {tmp_path / 'out.txt'} results.out\n")
+    r = run_deffe("-config", "config.json", cwd=tmp_path)
+    assert r.rc == 0, r
+    return read_csv(tmp_path / "explore" / "deffe_evaluation.csv")[0]
+
+
+def test_extract_json(tmp_path):
+    row = extract_case(tmp_path, '{"m": 2.5, "t": 3, "extra": 1}', {"format": "json"})
+    assert (row["t"], row["m"], row["status"]) == ("3.0", "2.5", "ok")
+
+
+def test_extract_lines_in_cost_order(tmp_path):
+    row = extract_case(tmp_path, "3\n2.5\n", {})
+    assert (row["t"], row["m"]) == ("3.0", "2.5")
+
+
+def test_extract_name_value_lines(tmp_path):
+    row = extract_case(tmp_path, "m: 2.5\nt = 3\n", {"format": "lines"})
+    assert (row["t"], row["m"]) == ("3.0", "2.5")
+
+
+def test_extract_regex(tmp_path):
+    text = "run finished\ntime elapsed: 3.5 s\npeak memory 1024 MB\n"
+    row = extract_case(tmp_path, text, {"format": "regex",
+                                        "regex": {"t": r"time elapsed: ([0-9.]+)", "m": r"memory (\d+)"}})
+    assert (row["t"], row["m"]) == ("3.5", "1024.0")
+
+
+def test_extract_missing_file_is_a_failed_sample(tmp_path):
+    write(tmp_path / "config.json", json.dumps({
+        "knobs": [{"name": "a", "values": [1]}], "costs": ["t"], "evaluate": {"script": "run.sh"}}))
+    write(tmp_path / "run.sh", "true\n")
+    r = run_deffe("-config", "config.json", cwd=tmp_path)
+    assert r.rc == 0 and "results.out was not written" in r.err, r
