@@ -296,6 +296,9 @@ class Driver:
         counts["failed"] += result.status in ("failed", "timeout")
         first = (result.error or "").strip().splitlines()
         line = f"sample {sid} ({_point_text(values)}): {result.status}" + (f": {first[0]}" if first else "")
+        if result.status == "infeasible":  # an answer, not a failure
+            self.log.info(line)
+            return
         self.reported = getattr(self, "reported", 0) + 1
         if self.reported <= self.QUIET_AFTER:
             self.log.warning(line)

@@ -210,3 +210,26 @@ def reference() -> dict:
            "exploration.explore[]": rows(EXPLORE)}
     out.update({name: rows(spec) for name, spec in SECTIONS.items()})
     return out
+
+
+def markdown() -> str:
+    """The config reference as Markdown tables (pasted into the README; a test keeps them in sync)."""
+    import json as _json
+    out = []
+    for section, rows in reference().items():
+        out.append(f"#### `{section}`\n")
+        out.append("| key | type | default | meaning |")
+        out.append("|---|---|---|---|")
+        for key, r in rows.items():
+            default = "" if r["default"] in (None, "", [], {}) else f"`{_json.dumps(r['default'])}`"
+            doc = r["doc"] + (f" ({', '.join(r['choices'])})" if r.get("choices") and "|" not in r["doc"] else "")
+            if r.get("deffe"):
+                doc = "*Deffe:* " + doc
+            cell = lambda t: str(t).replace("|", "\\|")  # noqa: E731 - a pipe would end the cell
+            out.append(f"| `{key}` | {cell(r['type'])} | {cell(default)} | {cell(doc)} |")
+        out.append("")
+    return "\n".join(out)
+
+
+if __name__ == "__main__":
+    print(markdown())
