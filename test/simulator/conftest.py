@@ -11,7 +11,18 @@ REPO = Path(__file__).resolve().parents[2]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-REFERENCE = REPO.parent / "shared" / "reference"
+def _find_reference() -> Path:
+    """The shared reference data: $DEFFE_REFERENCE, else ../shared/reference next to the checkout."""
+    import os
+    candidates = [os.environ.get("DEFFE_REFERENCE"), REPO.parent / "shared" / "reference",
+                  Path("/work/shared/reference")]
+    for c in candidates:
+        if c and Path(c).is_dir():
+            return Path(c)
+    return REPO.parent / "shared" / "reference"
+
+
+REFERENCE = _find_reference()
 
 
 @pytest.fixture(scope="session")
