@@ -85,6 +85,7 @@ class Prediction:
     mean: np.ndarray                      # (n, c)
     std: np.ndarray | None = None         # (n, c) or None when the model gives no uncertainty
     feasible: np.ndarray | None = None    # (n,) probability that the point evaluates ok
+    members: np.ndarray | None = None     # (k, n, c) each ensemble member's prediction (Thompson sampling)
 
 
 @dataclass
