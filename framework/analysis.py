@@ -1,0 +1,273 @@
+"""Knob importance from evaluated data: which knobs, and which decisions, drive a cost.
+
+Two views, both on the codes of a `DesignSpace` and one cost:
+
+``permutation_importance(model, space, codes, y)``
+    How much a fitted model's error grows when one knob's column is shuffled
+    (Breiman 2001): the model's reliance on that knob. ``model`` is anything with
+    ``predict(codes) -> (n, m)``, a model plugin with ``Predict(codes).mean``, or a
+    callable ``f(codes) -> (n,)`` / ``(n, m)``.
+
+``lasso_credit(space, codes, y)``
+    The inlining project's sparse linear credit assignment: a lasso regression
+    of the cost on the *decisions*, one indicator per (knob, level) of each finite
+    knob (a continuous knob enters as its position in its range, 0..1). The L1
+    penalty (chosen by cross-validation unless ``alpha`` is given) leaves most
+    decisions at zero credit and gives the few that move the cost a coefficient
+    in cost units: what taking that decision adds to the cost. A knob's credit is
+    the spread of its decisions' credits (max - min over the levels seen): how
+    much the cost can change by choosing that knob's level alone.
+
+Each returns an `Importance`: ``table()`` prints it, ``plot(path)`` draws it
+(matplotlib, Agg backend, a PNG), ``by_family(space)`` sums repeated knobs
+(``device_0 .. device_49`` -> ``device``).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from .space import DesignSpace
+from .values import Value, format_value
+
+
+@dataclass
+class Decision:
+    """One (knob, value) decision and the cost credited to it."""
+
+    knob: str
+    value: Value
+    credit: float         # lasso coefficient, in cost units
+    count: int            # evaluated points that took this decision
+
+
+@dataclass
+class Importance:
+    """Importance of each knob for one cost."""
+
+    method: str                                   # "permutation" | "lasso"
+    cost: str
+    knobs: list[str]
+    scores: np.ndarray                            # (k,) one per knob, larger = more important
+    spread: np.ndarray | None = None              # (k,) std over permutation repeats
+    decisions: list[Decision] = field(default_factory=list)
+    note: str = ""                                # fit details (error, alpha, R^2)
+
+    def ranking(self) -> list[tuple[str, float]]:
+        """(knob, score), most important first (ties keep the knob order)."""
+        order = np.argsort(-self.scores, kind="stable")
+        return [(self.knobs[i], float(self.scores[i])) for i in order]
+
+    def top_decisions(self, n: int = 10) -> list[Decision]:
+        """The decisions with the largest |credit| (negligible credits, below 1e-3 of the largest, left out)."""
+        if not self.decisions:
+            return []
+        big = max(abs(d.credit) for d in self.decisions)
+        nz = [d for d in self.decisions if abs(d.credit) > 1e-3 * big]
+        return sorted(nz, key=lambda d: -abs(d.credit))[:n]
+
+    def by_family(self, space: DesignSpace) -> "Importance":
+        """Repeated knobs summed into one row per family (other knobs unchanged)."""
+        owner = {k.name: (k.family or k.name) for k in space.knobs}
+        names: list[str] = []
+        for n in self.knobs:
+            g = owner.get(n, n)
+            if g not in names:
+                names.append(g)
+        scores = np.zeros(len(names))
+        var = np.zeros(len(names)) if self.spread is not None else None
+        for i, n in enumerate(self.knobs):
+            j = names.index(owner.get(n, n))
+            scores[j] += self.scores[i]
+            if var is not None:
+                var[j] += self.spread[i] ** 2
+        return replace(self, knobs=names, scores=scores, spread=None if var is None else np.sqrt(var),
+                       note=(self.note + "; " if self.note else "") + "repeated knobs summed")
+
+    def table(self, top: int | None = None) -> str:
+        """A text table: rank, knob, score (and +- std), then the top decisions for lasso."""
+        label = {"permutation": "permutation importance, the increase of the mean squared error when "
+                                "the knob is shuffled",
+                 "lasso": "lasso credit, the cost range over the knob's decisions"}.get(self.method, self.method)
+        lines = [f"knob importance for {self.cost}: {label}"]
+        if self.note:
+            lines.append(f"  {self.note}")
+        rows = self.ranking()[:top] if top else self.ranking()
+        width = max([4] + [len(n) for n, _ in rows])
+        header = f"  {'rank':>4}  {'knob':<{width}}  {'score':>12}"
+        lines.append(header + (f"  {'+-':>10}" if self.spread is not None else ""))
+        index = {n: i for i, n in enumerate(self.knobs)}
+        for r, (name, score) in enumerate(rows, 1):
+            line = f"  {r:>4}  {name:<{width}}  {score:>12.5g}"
+            if self.spread is not None:
+                line += f"  {self.spread[index[name]]:>10.3g}"
+            lines.append(line)
+        decisions = self.top_decisions(10)
+        if decisions:
+            lines.append("  decisions with the largest credit (cost added by taking the decision):")
+            for d in decisions:
+                lines.append(f"    {d.knob}={format_value(d.value)}: {d.credit:+.5g}  ({d.count} points)")
+        return "\n".join(lines)
+
+    def plot(self, path: str | Path, top: int = 20) -> Path:
+        """Horizontal bars of the top knobs (and, for lasso, of the top decisions) to a PNG."""
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        rows = self.ranking()[:top][::-1]
+        decisions = self.top_decisions(top)[::-1]
+        panels = 2 if decisions else 1
+        fig, axes = plt.subplots(1, panels, figsize=(6.5 * panels, 0.6 + 0.32 * max(len(rows), len(decisions), 3)),
+                                 squeeze=False)
+        ax = axes[0, 0]
+        index = {n: i for i, n in enumerate(self.knobs)}
+        xerr = [self.spread[index[n]] for n, _ in rows] if self.spread is not None else None
+        ax.barh([n for n, _ in rows], [s for _, s in rows], xerr=xerr, color="tab:blue")
+        ax.set_title(f"{self.cost}: knob importance ({self.method})")
+        ax.set_xlabel("MSE increase when shuffled" if self.method == "permutation" else "cost range over decisions")
+        if decisions:
+            ax2 = axes[0, 1]
+            ax2.barh([f"{d.knob}={format_value(d.value)}" for d in decisions], [d.credit for d in decisions],
+                     color=["tab:red" if d.credit > 0 else "tab:green" for d in decisions])
+            ax2.axvline(0, color="black", linewidth=0.8)
+            ax2.set_title("decision credit (cost added)")
+        fig.tight_layout()
+        path = Path(path)
+        fig.savefig(path, dpi=110)
+        plt.close(fig)
+        return path
+
+
+# ----------------------------------------------------------------------------- permutation importance
+def _predictor(model: Any, column: int) -> Callable[[np.ndarray], np.ndarray]:
+    """A function codes -> (n,) predictions of one cost, from any of the accepted model kinds."""
+    if hasattr(model, "predict"):
+        fn = model.predict
+    elif hasattr(model, "Predict"):
+        fn = lambda c: model.Predict(c).mean  # noqa: E731 - a model plugin's Prediction
+    elif callable(model):
+        fn = model
+    else:
+        raise TypeError("model must have predict(codes), Predict(codes) or be callable")
+
+    def predict(codes: np.ndarray) -> np.ndarray:
+        out = np.asarray(fn(codes), dtype=float)
+        if out.ndim == 2:
+            out = out[:, column]
+        return out.reshape(-1)
+    return predict
+
+
+def _target(codes: np.ndarray, y: np.ndarray, column: int) -> tuple[np.ndarray, np.ndarray]:
+    codes = np.atleast_2d(np.asarray(codes, dtype=float))
+    y = np.asarray(y, dtype=float)
+    if y.ndim == 2:
+        y = y[:, column]
+    if len(y) != len(codes):
+        raise ValueError(f"{len(codes)} code rows but {len(y)} cost values")
+    ok = np.isfinite(y)
+    return codes[ok], y[ok]
+
+
+def permutation_importance(model: Any, space: DesignSpace, codes: np.ndarray, y: np.ndarray,
+                           cost: str = "cost", column: int = 0, repeats: int = 5, seed: int = 0) -> Importance:
+    """Mean increase of the model's squared error when each knob's column is shuffled.
+
+    ``y`` holds the true costs ((n,) or (n, m); rows with a non-finite cost are
+    dropped); ``column`` picks the cost when the model or ``y`` has several.
+    """
+    codes, y = _target(codes, y, column)
+    if len(y) < 2:
+        raise ValueError("permutation importance needs at least 2 points with a finite cost")
+    predict = _predictor(model, column)
+    rng = np.random.default_rng(seed)
+    base = float(np.mean((predict(codes) - y) ** 2))
+    k = len(space)
+    scores, spread = np.zeros(k), np.zeros(k)
+    for j in range(k):
+        batch = np.repeat(codes[None, :, :], repeats, axis=0)
+        for r in range(repeats):
+            batch[r, :, j] = codes[rng.permutation(len(codes)), j]
+        err = ((predict(batch.reshape(-1, k)).reshape(repeats, -1) - y[None, :]) ** 2).mean(axis=1) - base
+        scores[j], spread[j] = err.mean(), err.std()
+    var = float(np.var(y))
+    r2 = 1 - base / var if var > 0 else math.nan
+    return Importance("permutation", cost, list(space.names), scores, spread,
+                      note=f"{len(y)} points, {repeats} shuffles per knob; model MSE {base:.4g}, R^2 {r2:.3f}")
+
+
+# ----------------------------------------------------------------------------- lasso credit
+def decision_matrix(space: DesignSpace, codes: np.ndarray) -> tuple[np.ndarray, list[tuple[int, int | None]]]:
+    """Indicator features of the decisions: one column per (knob, level); a continuous knob's
+    position in its range as one column. Returns the matrix and each column's (knob, level)."""
+    codes = np.atleast_2d(codes)
+    cols: list[np.ndarray] = []
+    meta: list[tuple[int, int | None]] = []
+    for j, knob in enumerate(space.knobs):
+        if knob.finite:
+            if knob.size < 2:
+                continue
+            lv = codes[:, j].astype(np.int64)
+            for level in range(knob.size):
+                cols.append((lv == level).astype(float))
+                meta.append((j, level))
+        else:
+            cols.append(np.clip(knob.to_unit(codes[:, j]), 0.0, 1.0))
+            meta.append((j, None))
+    x = np.column_stack(cols) if cols else np.empty((len(codes), 0))
+    return x, meta
+
+
+def lasso_credit(space: DesignSpace, codes: np.ndarray, y: np.ndarray, cost: str = "cost", column: int = 0,
+                 alpha: float | None = None, log_cost: bool = False, seed: int = 0) -> Importance:
+    """Sparse linear credit assignment of the cost to decisions (see the module text).
+
+    ``alpha`` is the L1 weight (None: 5-fold cross-validation); ``log_cost`` fits
+    log(cost) (credits become log-ratios: for costs that scale multiplicatively).
+    """
+    from sklearn.linear_model import Lasso, LassoCV
+
+    codes, y = _target(codes, y, column)
+    if log_cost:
+        if (y <= 0).any():
+            raise ValueError("log_cost needs positive costs")
+        y = np.log(y)
+    if len(y) < 3:
+        raise ValueError("lasso credit needs at least 3 points with a finite cost")
+    x, meta = decision_matrix(space, codes)
+    if alpha is None:
+        folds = min(5, len(y))
+        fit = LassoCV(cv=folds, random_state=seed, max_iter=20000).fit(x, y)
+        alpha_used = float(fit.alpha_)
+        how = f"alpha {alpha_used:.4g} by {folds}-fold CV"
+    else:
+        fit = Lasso(alpha=alpha, max_iter=20000).fit(x, y)
+        alpha_used = float(alpha)
+        how = f"alpha {alpha_used:.4g}"
+    coef = np.asarray(fit.coef_, dtype=float)
+    r2 = float(fit.score(x, y))
+    counts = x.sum(axis=0)
+    scores = np.zeros(len(space))
+    decisions: list[Decision] = []
+    by_knob: dict[int, list[float]] = {}
+    for c, (j, level), n in zip(coef, meta, counts):
+        knob = space.knobs[j]
+        if level is None:
+            scores[j] = abs(c)
+            decisions.append(Decision(knob.name, f"{knob.low:g}..{knob.high:g} (per full range)", float(c), len(y)))
+            continue
+        if n == 0:
+            continue                      # a level never evaluated: no evidence either way
+        by_knob.setdefault(j, []).append(c)
+        decisions.append(Decision(knob.name, knob.levels[level], float(c), int(n)))
+    for j, cs in by_knob.items():
+        scores[j] = max(cs) - min(cs)
+    unit = "log(cost)" if log_cost else "cost units"
+    return Importance("lasso", cost, list(space.names), scores, None, decisions,
+                      note=f"{len(y)} points, {x.shape[1]} decisions, {how}, "
+                           f"{int((coef != 0).sum())} non-zero credits, R^2 {r2:.3f}, credits in {unit}")

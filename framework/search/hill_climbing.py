@@ -1,0 +1,114 @@
+"""Hill climbing over one-knob neighbourhoods, with random restarts.
+
+The neighbourhood of a point is every point one knob away (see
+`operators.neighbourhood`): another level of a finite knob (any level, or the
+adjacent ones for ordered knobs with ``neighbourhood="adjacent"``), or a step of
++-``step`` in the unit cube for a continuous knob.
+
+``strategy="best"`` (steepest descent) evaluates the whole neighbourhood as one
+batch and moves to its best point if that is strictly better. ``"first"``
+scans the neighbourhood in a random order, ``batch`` points at a time, and
+moves to the best improving point of the first batch that has one (with
+``batch=1`` this is classic first-improvement; larger batches trade a few
+evaluations for parallelism).
+
+At a local optimum (no neighbour strictly better) the continuous step is halved
+while it is above ``min_step``; then the climb restarts from a new random point
+(``restarts`` times, or until the budget ends). Every local optimum is kept in
+``optima``. Neighbours already evaluated, by this climb or an earlier one, come
+from the cache.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .base import Algorithm, Option
+from .operators import neighbourhood, varying_knobs
+
+
+class HillClimbing(Algorithm):
+    name = "hill_climbing"
+    uses_initial = True
+    MAX_IDLE = 10_000     # a climb through known points is normal; restarts always bring new ones
+    OPTIONS = {
+        "strategy": Option("str", "first", "best: move to the best of the whole neighbourhood; first: scan it "
+                                           "in random order, batch points at a time, move at the first "
+                                           "batch that improves", choices=("best", "first")),
+        "neighbourhood": Option("str", "all", "all: any other level of one knob; adjacent: one level up or "
+                                              "down for ordered knobs", choices=("all", "adjacent")),
+        "batch": Option("int", 8, "first-improvement: neighbours evaluated per step", min=1),
+        "step": Option("float", 0.1, "continuous knobs: neighbour distance in the unit cube", min=1e-9, max=1),
+        "min_step": Option("float", 0.01, "continuous knobs: the step is halved at a local optimum down to "
+                                          "this, before a restart", min=0, max=1),
+        "restarts": Option("int", None, "random restarts after local optima (null: until the budget ends)",
+                           min=0, nullable=True),
+        "initial_size": Option("int", 1, "start points; the first climb starts from the best", min=1),
+    }
+
+    def setup(self) -> None:
+        self.optima: list[tuple[np.ndarray, float]] = []
+        self.restarts_done = 0
+        self._continuous = any(not self.space.knobs[j].finite for j in varying_knobs(self.space))
+        self._step = self.o.step
+        self._phase = "start"
+        self._start = self.initial_points(self.o.initial_size)
+        self.current: np.ndarray | None = None
+        self.current_value = np.inf
+        self._order: np.ndarray | None = None
+        self._pos = 0
+
+    # ------------------------------------------------------------------ steps
+    def propose(self, n):
+        if self._phase == "start":
+            if not len(self._start):
+                self.reason = "no unvisited start point is left"
+                return None
+            return self._start
+        if self.o.strategy == "best":
+            return self._order
+        return self._order[self._pos:self._pos + self.o.batch]
+
+    def update(self, codes, values):
+        v = values[:, 0]
+        if self._phase == "start":
+            i = int(np.argmin(v))
+            self._move(codes[i], v[i])
+            self._phase = "climb"
+            return
+        i = int(np.argmin(v))
+        if v[i] < self.current_value:
+            self._move(codes[i], v[i])
+            return
+        if self.o.strategy == "first":
+            self._pos += self.o.batch
+            if self._pos < len(self._order):
+                return
+        self._local_optimum()
+
+    # ------------------------------------------------------------------ moves
+    def _move(self, code: np.ndarray, value: float) -> None:
+        self.current, self.current_value = code.copy(), float(value)
+        self._new_neighbourhood()
+
+    def _new_neighbourhood(self) -> None:
+        nb = neighbourhood(self.space, self.current, self.o.neighbourhood, self._step)
+        if self.o.strategy == "first":
+            nb = nb[self.rng.permutation(len(nb))]
+        self._order, self._pos = nb, 0
+        if not len(nb):
+            self._local_optimum()
+
+    def _local_optimum(self) -> None:
+        if self._continuous and self._step / 2 >= self.o.min_step:
+            self._step /= 2
+            self._new_neighbourhood()
+            return
+        self.optima.append((self.current.copy(), self.current_value))
+        if self.o.restarts is not None and self.restarts_done >= self.o.restarts:
+            self._phase = "finished"
+            self._finish(f"local optimum reached after {self.restarts_done} restart(s)")
+            return
+        self.restarts_done += 1
+        self._step = self.o.step
+        self._start = self.fresh_random(1)
+        self._phase = "start"

@@ -1,0 +1,180 @@
+"""Variation operators on codes of any design space: neighbourhoods, mutation, crossover.
+
+A *gene* is one knob. Finite knobs change level: uniformly to any other level,
+or (``level_move="adjacent"``) one level up or down when the levels are ordered
+(ordinal, integer and discretised real knobs; categorical knobs always move
+uniformly, their order means nothing), or ``"mixed"``: an ordered knob takes
+either move with probability 1/2 (small creeps to fine-tune, resets to jump). Continuous knobs move in the unit cube
+(`Knob.to_unit` / `from_unit`, so log ranges move log-uniformly): a Gaussian step
+of standard deviation ``step`` for mutation, exactly +-``step`` for neighbourhoods,
+reflected at the bounds. Knobs with a single level never change.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..space import DesignSpace, Knob
+
+LEVEL_MOVES = ("uniform", "adjacent", "mixed")
+LEVEL_MOVE_DOC = ("finite knobs: uniform (any other level), adjacent (an ordered knob moves one level) "
+                  "or mixed (either, half the time)")
+ORDERED_KINDS = ("ordinal", "integer", "real")
+_TOP = np.nextafter(1.0, 0.0)
+
+
+def is_ordered(knob: Knob) -> bool:
+    return knob.finite and knob.kind in ORDERED_KINDS
+
+
+def varying_knobs(space: DesignSpace) -> np.ndarray:
+    """Indices of the knobs that can change (more than one level, or a real range)."""
+    return np.array([j for j, k in enumerate(space.knobs)
+                     if (k.finite and k.size > 1) or (not k.finite and k.high > k.low)], dtype=int)
+
+
+def _reflect(u: np.ndarray) -> np.ndarray:
+    """Fold values into [0, 1) by reflection at 0 and 1."""
+    u = np.mod(u, 2.0)
+    u = np.where(u > 1.0, 2.0 - u, u)
+    return np.clip(u, 0.0, _TOP)
+
+
+def change_gene(knob: Knob, codes: np.ndarray, rng: np.random.Generator,
+                level_move: str = "uniform", step: float = 0.1) -> np.ndarray:
+    """New codes for one knob (a column): each differs from the old one where the knob allows."""
+    codes = np.asarray(codes, dtype=float)
+    n = len(codes)
+    if knob.finite:
+        size = knob.size
+        if size < 2:
+            return codes.copy()
+        cur = codes.astype(np.int64)
+        r = rng.integers(0, size - 1, size=n)
+        new = r + (r >= cur)                # uniform over the other levels
+        if is_ordered(knob) and level_move in ("adjacent", "mixed"):
+            step_ = cur + rng.choice(np.array([-1, 1]), size=n)
+            step_ = np.where(step_ < 0, 1, step_)
+            step_ = np.where(step_ >= size, size - 2, step_)
+            creep = np.ones(n, dtype=bool) if level_move == "adjacent" else rng.random(n) < 0.5
+            new = np.where(creep, step_, new)
+        return new.astype(float)
+    u = knob.to_unit(codes)
+    return knob.from_unit(_reflect(u + rng.normal(0.0, step, size=n)))
+
+
+def mutate(space: DesignSpace, codes: np.ndarray, rng: np.random.Generator, rate: float | None = None,
+           level_move: str = "uniform", step: float = 0.1, ensure_change: bool = True) -> np.ndarray:
+    """Per-gene mutation: each varying knob changes with probability ``rate`` (default 1/varying).
+
+    With ``ensure_change`` a row that drew no mutation gets one on a random gene,
+    so a mutant is never its parent.
+    """
+    out = np.array(codes, dtype=float, copy=True).reshape(-1, len(space))
+    var = varying_knobs(space)
+    if not len(var) or not len(out):
+        return out
+    rate = 1.0 / len(var) if rate is None else rate
+    mask = rng.random((len(out), len(var))) < rate
+    none = ~mask.any(axis=1) & ensure_change
+    mask[np.flatnonzero(none), rng.integers(0, len(var), size=int(none.sum()))] = True
+    for col, j in enumerate(var):
+        rows = np.flatnonzero(mask[:, col])
+        if len(rows):
+            out[rows, j] = change_gene(space.knobs[j], out[rows, j], rng, level_move, step)
+    return out
+
+
+def random_neighbour(space: DesignSpace, codes: np.ndarray, rng: np.random.Generator, moves: int = 1,
+                     level_move: str = "uniform", step: float = 0.1) -> np.ndarray:
+    """Each row with exactly ``moves`` distinct varying knobs changed (fewer if the space has fewer)."""
+    out = np.array(codes, dtype=float, copy=True).reshape(-1, len(space))
+    var = varying_knobs(space)
+    if not len(var):
+        return out
+    moves = max(1, min(moves, len(var)))
+    for i in range(len(out)):
+        for j in rng.choice(var, size=moves, replace=False):
+            out[i, j] = change_gene(space.knobs[j], out[i:i + 1, j], rng, level_move, step)[0]
+    return out
+
+
+def neighbourhood(space: DesignSpace, code: np.ndarray, mode: str = "all", step: float = 0.1) -> np.ndarray:
+    """Every point one knob away from ``code``.
+
+    Finite knobs: every other level (``mode="all"``), or the adjacent levels of an
+    ordered knob (``mode="adjacent"``; categorical knobs still offer every level).
+    Continuous knobs: +-``step`` in the unit cube, clipped to the range.
+    """
+    code = np.asarray(code, dtype=float).reshape(-1)
+    rows: list[np.ndarray] = []
+    for j in varying_knobs(space):
+        knob = space.knobs[j]
+        if knob.finite:
+            cur = int(code[j])
+            if mode == "adjacent" and is_ordered(knob):
+                levels = [lv for lv in (cur - 1, cur + 1) if 0 <= lv < knob.size]
+            else:
+                levels = [lv for lv in range(knob.size) if lv != cur]
+            for lv in levels:
+                r = code.copy()
+                r[j] = lv
+                rows.append(r)
+        else:
+            u = float(knob.to_unit(np.array([code[j]]))[0])
+            for d in (-step, step):
+                v = float(knob.from_unit(np.array([min(max(u + d, 0.0), _TOP)]))[0])
+                if v != code[j]:
+                    r = code.copy()
+                    r[j] = v
+                    rows.append(r)
+    return np.array(rows, dtype=float).reshape(-1, len(space))
+
+
+def neighbourhood_size(space: DesignSpace, mode: str = "all") -> int:
+    """How many points `neighbourhood` gives at most (continuous knobs count 2)."""
+    total = 0
+    for j in varying_knobs(space):
+        k = space.knobs[j]
+        total += 2 if not k.finite else (min(2, k.size - 1) if mode == "adjacent" and is_ordered(k) else k.size - 1)
+    return total
+
+
+CROSSOVERS = ("uniform", "one_point")
+
+
+def crossover(a: np.ndarray, b: np.ndarray, rng: np.random.Generator, kind: str = "uniform") -> np.ndarray:
+    """Children of parent rows ``a`` and ``b`` (n, k).
+
+    ``uniform``: each gene from either parent with probability 1/2. ``one_point``:
+    the genes before a random cut from ``a``, the rest from ``b``; knobs keep their
+    config order, so a repeated knob family (a placement) passes on whole segments.
+    """
+    a = np.atleast_2d(np.asarray(a, dtype=float))
+    b = np.atleast_2d(np.asarray(b, dtype=float))
+    n, k = a.shape
+    if kind == "uniform":
+        return np.where(rng.random((n, k)) < 0.5, a, b)
+    if kind == "one_point":
+        if k < 2:
+            return a.copy()
+        cut = rng.integers(1, k, size=n)
+        return np.where(np.arange(k)[None, :] < cut[:, None], a, b)
+    raise ValueError(f"unknown crossover {kind!r}; choose one of {', '.join(CROSSOVERS)}")
+
+
+def segment_mutation(space: DesignSpace, codes: np.ndarray, members: np.ndarray,
+                     rng: np.random.Generator, mean_length: float = 5.0) -> np.ndarray:
+    """Set a run of consecutive knobs of a sequence (``members``, knob indices) to one value.
+
+    For placements this moves a contiguous block of layers to one device at once
+    (Exprimo's "zone" mutation). Members must share their levels; the value is a
+    level of the first member.
+    """
+    out = np.array(codes, dtype=float, copy=True).reshape(-1, len(space))
+    L = len(members)
+    size = space.knobs[members[0]].size
+    for i in range(len(out)):
+        start = int(rng.integers(0, L))
+        length = min(int(rng.geometric(1.0 / max(mean_length, 1.0))), L - start)
+        out[i, members[start:start + length]] = float(rng.integers(0, size))
+    return out
