@@ -26,9 +26,11 @@ from .executor import LocalExecutor
 from .plugins import make_plugin
 from .preload import load_csv
 from .progress import Progress
+from .report import Tracker, exploration_table, front_text
 from .protocols import Proposal, Result, Sample, TrainingData
 from .store import RunStore
 from .tables import write_tables
+from .values import parse_names
 
 
 class Driver:
@@ -178,6 +180,10 @@ class Driver:
         if only_pre:
             total = min(x for x in (total, len(fw.preloaded)) if x is not None) if fw.preloaded else total
         progress = Progress(total, f"{explore.name}", enabled=self.show_progress and not self.dry_run)
+        objectives = parse_names(self.config.section("exploration").get("objectives"), "exploration.objectives") \
+            or cost_names
+        tracker = Tracker(fw.costs, self.config.constraints, objectives)
+        fw.training_report = None
         counts = {"evaluated": 0, "cached": 0, "failed": 0}
         reason = "the exploration finished"
         executor = LocalExecutor(task, jobs=self.jobs, timeout=timeout, inline=inline)
@@ -215,8 +221,11 @@ class Driver:
                 fw.history.add(codes, results)
                 if model is not None and (evaluate_now or only_pre):
                     self._train(model, explore, step)
+                    records = store.steps(explore.name)
+                    fw.training_report = records[-1][1].get("model") if records else None
                 self._call(exploration, "Tell", codes, results)
                 if not self.dry_run:
+                    self._track(tracker, explore, step)
                     write_tables(store, self.run_dir, explore, cost_names, several)
                 step += 1
         finally:
@@ -224,16 +233,24 @@ class Driver:
             progress.close()
         finish = getattr(exploration, "Finish", None)
         if callable(finish) and not self.dry_run:
-            finish()
-        if not self.dry_run:
-            paths = write_tables(store, self.run_dir, explore, cost_names, several)
-            where = paths["evaluation"]
-        else:
-            where = "(dry run: nothing written)"
-        summary = (f"exploration '{explore.name}': {reason}; {counts['evaluated']} evaluated now, "
-                   f"{counts['cached']} from the store, {counts['failed']} failed; table: {where}")
+            self._call(exploration, "Finish")
+        if self.dry_run:
+            self.summaries.append(f"exploration '{explore.name}': {reason} (dry run: nothing written)")
+            return
+        paths = write_tables(store, self.run_dir, explore, cost_names, several)
+        report = self._call(exploration, "Report") if callable(getattr(exploration, "Report", None)) else None
+        sec = self.config.section("exploration")
+        table, rows = exploration_table(store, self.run_dir, explore, fw.costs, self.config.constraints,
+                                        tracker.objectives, sec["top_k"], model, report, several)
+        why = (report or {}).get("finished") or reason
+        summary = (f"exploration '{explore.name}': {why}; {counts['evaluated']} evaluated now, "
+                   f"{counts['cached']} from the store, {counts['failed']} failed; tables: {paths['evaluation']}, "
+                   f"{table}\n{'front' if len(tracker.objectives) > 1 else 'best'} "
+                   f"({', '.join(tracker.objectives)}):\n{front_text(rows, space, fw.costs)}")
         self.summaries.append(summary)
         log.debug(summary)
+        if sec["analysis"]:
+            self._analyse(explore, model, tracker.objectives[0], several)
 
     # ------------------------------------------------------------------ one batch
     def _evaluate_batch(self, explore: Explore, codes: np.ndarray, step: int, executor: LocalExecutor,
@@ -315,6 +332,43 @@ class Driver:
         params = explore.space.decode(pcodes)
         self.store.add_predictions(explore.name, keys, params, proposal.prediction.mean,
                                    proposal.prediction.std, step)
+
+    def _track(self, tracker: Tracker, explore: Explore, step: int) -> None:
+        """Best value or hypervolume of the evaluated designs after this step, into the store."""
+        samples = [s for _st, s in self.store.explore_samples(explore.name)]
+        if not samples:
+            return
+        costs = np.array([[s.costs.get(c, math.nan) for c in self.fw.cost_names] for s in samples], dtype=float)
+        info = tracker.update(costs, [s.status for s in samples])
+        self.store.record_step(explore.name, step, info)
+
+    def _analyse(self, explore: Explore, model: Any, cost: str, several: bool) -> None:
+        """Knob importance (lasso credit, and permutation importance on the model), printed and plotted."""
+        from .analysis import lasso_credit, permutation_importance
+        data = self.training_data(explore, -1)
+        j = self.fw.cost_names.index(cost)
+        ok = np.array([st == "ok" for st in data.status], dtype=bool) & np.isfinite(data.costs[:, j])
+        if ok.sum() < 10 or len(explore.space.varying()) == 0:
+            return
+        codes, y = data.codes[ok], data.costs[ok, j]
+        prefix = f"{explore.name}-" if several else ""
+        lines = []
+        try:
+            credit = lasso_credit(explore.space, codes, y, cost=cost, log_cost=bool((y > 0).all()),
+                                  seed=self.fw.seed)
+            credit.plot(self.run_dir / f"{prefix}knob_importance_lasso.png")
+            lines.append(credit.table(top=10))
+            if model is not None:
+                perm = permutation_importance(model, explore.space, codes, y, cost=cost, column=j,
+                                              seed=self.fw.seed)
+                perm.plot(self.run_dir / f"{prefix}knob_importance_permutation.png")
+                lines.append(perm.table(top=10))
+        except (ValueError, np.linalg.LinAlgError) as e:
+            self.log.info(f"knob importance skipped: {e}")
+            return
+        text = "\n".join(lines)
+        (self.run_dir / f"{prefix}knob_importance.txt").write_text(text + "\n")
+        self.summaries.append(f"knob importance for {cost} (exploration '{explore.name}'):\n{text}")
 
     # ------------------------------------------------------------------ model
     def training_data(self, explore: Explore, step: int) -> TrainingData:

@@ -224,9 +224,13 @@ class RunStore:
 
     # ---- steps
     def record_step(self, explore: str, step: int, info: dict) -> None:
+        """Merge ``info`` into the record of a step (model statistics, best, hypervolume, ...)."""
         with self.db:
+            row = self.db.execute("SELECT info FROM steps WHERE explore=? AND step=?", (explore, step)).fetchone()
+            merged = dict(json.loads(row[0])) if row else {}
+            merged.update(info)
             self.db.execute("INSERT INTO steps(explore, step, info) VALUES(?,?,?) ON CONFLICT(explore, step) "
-                            "DO UPDATE SET info=excluded.info", (explore, step, _dumps(info)))
+                            "DO UPDATE SET info=excluded.info", (explore, step, _dumps(merged)))
 
     def steps(self, explore: str) -> list[tuple[int, dict]]:
         return [(s, json.loads(i)) for s, i in

@@ -36,6 +36,25 @@ class Cost:
         return 1.0 if self.direction == "min" else -1.0
 
 
+@dataclass(frozen=True)
+class Constraint:
+    """A condition on a cost that a design must meet: ``cost op bound``."""
+
+    cost: str
+    op: str          # <=, <, >=, >
+    bound: float
+    text: str
+
+    def holds(self, value: float) -> bool:
+        return {"<=": value <= self.bound, "<": value < self.bound,
+                ">=": value >= self.bound, ">": value > self.bound}[self.op]
+
+    @property
+    def upper(self) -> bool:
+        """The cost must stay below the bound (else above it)."""
+        return self.op in ("<=", "<")
+
+
 @dataclass
 class Explore:
     """One entry of exploration.explore: its space, tables and budget."""
@@ -57,6 +76,7 @@ class Config:
     costs: list[Cost]
     explores: list[Explore]
     warnings: list[str] = field(default_factory=list)
+    constraints: list[Constraint] = field(default_factory=list)
 
     @property
     def dir(self) -> Path:
@@ -109,10 +129,36 @@ def _load_config(path: str | Path) -> Config:
     warnings = deffe_args.apply(data)
     _expand_paths(data)
     costs = _build_costs(data, shown)
+    constraints = _build_constraints(data, costs, shown)
     entries = _build_entries(data)
     explores = _build_explores(data, entries, costs, shown)
-    _check_sections(data, shown)
-    return Config(path=path.resolve(), data=data, costs=costs, explores=explores, warnings=warnings)
+    _check_sections(data, costs, shown)
+    return Config(path=path.resolve(), data=data, costs=costs, explores=explores, warnings=warnings,
+                  constraints=constraints)
+
+
+_CONSTRAINT = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_.\-]*)\s*(<=|>=|<|>)\s*(\S+)\s*$")
+
+
+def _build_constraints(data: dict, costs: list[Cost], shown: str) -> list[Constraint]:
+    from ..values import to_number
+    names = [c.name for c in costs]
+    out = []
+    for i, text in enumerate(data["constraints"]):
+        where = f"constraints[{i}]"
+        if not isinstance(text, str):
+            raise DeffeError("a constraint is text such as 'peak_memory <= 16e9'", file=shown, where=where)
+        m = _CONSTRAINT.match(text)
+        bound = to_number(m.group(3)) if m else None
+        if not m or bound is None:
+            raise DeffeError(f"cannot read constraint {text!r}", file=shown, where=where,
+                             hint="write 'cost <= number' (or <, >=, >)")
+        if m.group(1) not in names:
+            from ..errors import did_you_mean
+            raise DeffeError(f"'{m.group(1)}' is not a cost", file=shown, where=where,
+                             hint=did_you_mean(m.group(1), names) or f"costs: {', '.join(names)}")
+        out.append(Constraint(m.group(1), m.group(2), float(bound), text.strip()))
+    return out
 
 
 def _expand_paths(data: dict) -> None:
@@ -208,7 +254,16 @@ def schema_defaults_explore() -> dict:
     return {k: v.default for k, v in schema.EXPLORE.items() if not v.deffe}
 
 
-def _check_sections(data: dict, shown: str) -> None:
+def _check_sections(data: dict, costs: list[Cost], shown: str) -> None:
+    objectives = data["exploration"].get("objectives")
+    if objectives is not None:
+        from ..errors import did_you_mean
+        from ..values import parse_names
+        names = [c.name for c in costs]
+        for o in parse_names(objectives, "exploration.objectives"):
+            if o not in names:
+                raise DeffeError(f"'{o}' is not a cost", file=shown, where="exploration.objectives",
+                                 hint=did_you_mean(o, names) or f"costs: {', '.join(names)}")
     cs = data["exploration"].get("custom_samples")
     if cs is not None:
         if not cs or not all(isinstance(x, int) and not isinstance(x, bool) and x > 0 for x in cs):

@@ -39,6 +39,7 @@ TOP = {
     "knobs": Key("list", [], "the design knobs"),
     "scenarios": Key("list", [], "application scenarios: parameters that are not design decisions"),
     "costs": Key("list", [], "names of the costs to measure; 'name::min' / 'name::max' give a direction"),
+    "constraints": Key("list", [], "conditions designs must meet, on costs: 'peak_memory <= 16e9'"),
     "sampling": Key("dict", {}, ""),
     "evaluate": Key("dict", {}, ""),
     "extract": Key("dict", {}, ""),
@@ -143,7 +144,8 @@ EXPLORE = {
 
 EXPLORATION = {
     **_PLUGIN_COMMON,
-    "plugin": Key("str", "sampling", "sampling (propose what the sampler gives, step by step) | a user module"),
+    "plugin": Key("str", "surrogate", "surrogate (model-guided) | sampling | random_search | exhaustive | "
+                                      "hill_climbing | annealing | genetic | map_elites | nsga2 | a user module"),
     "explore": Key("list", [], "the explorations to run, in order"),
     "samples_per_step": Key("int", 20, "points proposed per step", min=1),
     "initial_samples": Key("int", None, "points in the first step (default: samples_per_step)", min=1),
@@ -151,6 +153,24 @@ EXPLORATION = {
     "max_samples": Key("int", None, "budget: evaluated samples per exploration (none: the whole finite space)", min=1),
     "max_steps": Key("int", None, "budget: steps per exploration", min=1),
     "max_time": Key("number", None, "budget: wall seconds per exploration", min=0),
+    # the surrogate-guided exploration
+    "objectives": Key("names", None, "surrogate: the costs it optimises (default: every cost; several = a Pareto front)"),
+    "acquisition": Key("str", "ei", "surrogate: ei (expected improvement) | lcb (lower confidence bound) | "
+                                    "thompson | exploit", choices=("ei", "lcb", "thompson", "exploit")),
+    "kappa": Key("number", 2.0, "surrogate: weight of the uncertainty in lcb", min=0),
+    "multi_objective": Key("str", "hvi", "surrogate, several costs: hvi (hypervolume improvement) | parego "
+                                         "(random scalarisations)", choices=("hvi", "parego")),
+    "candidates": Key("int", 20000, "surrogate: model predictions spent searching the space per step", min=10),
+    "diversity": Key("number", 0.1, "surrogate: least fraction of knobs two points of one batch differ in", min=0),
+    "patience": Key("int", None, "stop after this many steps without improving the best (or the hypervolume)",
+                    min=1),
+    "accuracy_target": Key("number", None, "surrogate: once the model's hold-out error (MAPE, a fraction) is "
+                                           "below this, finish on predictions (after a confirmation step)", min=0),
+    "confirm": Key("int", 5, "surrogate: predicted-best points evaluated for real at the end", min=0),
+    "top_k": Key("int", 10, "rows of deffe_exploration.csv for one cost (the front for several)", min=1),
+    "analysis": Key("bool", True, "print and plot knob importance at the end of an exploration"),
+    "options": Key("dict", {}, "settings of a search-algorithm exploration (objective, population, ...) "
+                               "or of a user plugin"),
 }
 
 FRAMEWORK = {
@@ -231,5 +251,26 @@ def markdown() -> str:
     return "\n".join(out)
 
 
+START, END = "<!-- config-reference:start -->", "<!-- config-reference:end -->"
+
+
+def update_readme(path) -> bool:
+    """Rewrite the README's config reference (between the markers) from the schema; True if it changed."""
+    from pathlib import Path
+    p = Path(path)
+    text = p.read_text()
+    head, rest = text.split(START, 1)
+    _, tail = rest.split(END, 1)
+    new = f"{head}{START}\n{markdown().strip()}\n{END}{tail}"
+    if new != text:
+        p.write_text(new)
+    return new != text
+
+
 if __name__ == "__main__":
-    print(markdown())
+    import sys
+    if sys.argv[1:] == ["--update-readme"]:
+        from pathlib import Path
+        print("updated" if update_readme(Path(__file__).resolve().parents[2] / "README.md") else "up to date")
+    else:
+        print(markdown())

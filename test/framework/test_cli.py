@@ -7,7 +7,7 @@ from conftest import assert_runtime_error, assert_user_error, read_csv, run_deff
 def simple(tmp_path, **extra):
     data = {"python_path": ["."], "knobs": [{"name": "a", "values": "0-6"}, {"name": "b", "values": [1, 2]}],
             "costs": ["t"], "evaluate": {"plugin": "python", "function": "ev:evaluate"},
-            "exploration": {"samples_per_step": 4}}
+            "exploration": {"plugin": "sampling", "samples_per_step": 4}}
     for k, v in extra.items():
         data[k] = {**data.get(k, {}), **v} if isinstance(v, dict) else v
     write(tmp_path / "ev.py", "def evaluate(p):\n    return {'t': p['a'] * 10 + p['b']}\n")

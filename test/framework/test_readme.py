@@ -8,7 +8,7 @@ README = Path(__file__).resolve().parents[2] / "README.md"
 
 def test_readme_config_reference_matches_the_schema():
     assert markdown().strip() in README.read_text(), \
-        "README.md's config reference is stale: paste `python3 -m framework.config.schema` output in"
+        "README.md's config reference is stale: run python3 -m framework.config.schema --update-readme"
 
 
 def test_readme_gives_the_two_commands():
