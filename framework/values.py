@@ -137,6 +137,8 @@ def value_key(value: Value) -> tuple:
 
 def format_value(value: Value) -> str:
     """How a value is written into scripts, CSV files and command lines."""
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        value = value.item()  # numpy scalars print as plain numbers
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float):
