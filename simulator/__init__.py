@@ -1,0 +1,48 @@
+"""An analytical simulator of deep-learning training on a cluster.
+
+    import simulator as sim
+    net = sim.zoo.load("resnet50", batch_size=128)        # or sim.load_network("resnet50.json")
+    devices = sim.devices.preset("cpu+4xV100-pcie3")      # or sim.load_device_graph("malvik-4gpu.json")
+    result = sim.simulate(net, devices, [1] * len(net.groups))
+    print(result.step_time, result.throughput, result.peak_memory)
+
+Units are SI throughout: seconds, bytes, FLOP, FLOP/s, bytes/s.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from . import devices
+from .api import BatchResult, Result, Simulator, prepare, simulate, simulate_batch
+from .devices import Channel, Device, DeviceGraph
+from .graph import Layer, Network, SimulatorError
+from .importers.exprimo import load_device_graph
+from .settings import Settings
+from .trace import Trace
+
+
+def load_network(path: str) -> Network:
+    """A network from Paleo's JSON format (Exprimo's `nets/` files)."""
+    from .importers.paleo import load_paleo_network
+    return load_paleo_network(path)
+
+
+def from_torch(module: Any, sample_input: Any) -> Network:
+    """A network traced from a torch.nn.Module with torch.fx (imports torch)."""
+    from .importers.torch_fx import from_torch as _from_torch
+    return _from_torch(module, sample_input)
+
+
+def __getattr__(name: str) -> Any:
+    # the zoo is imported on first use: `import simulator` stays light
+    if name == "zoo":
+        import importlib
+        module = importlib.import_module(".zoo", __name__)
+        globals()["zoo"] = module
+        return module
+    raise AttributeError(f"module 'simulator' has no attribute {name!r}")
+
+
+__all__ = ["BatchResult", "Channel", "Device", "DeviceGraph", "Layer", "Network", "Result", "Settings",
+           "Simulator", "SimulatorError", "Trace", "devices", "from_torch", "load_device_graph",
+           "load_network", "prepare", "simulate", "simulate_batch", "zoo"]

@@ -1,0 +1,130 @@
+"""Command line: simulate one training step.
+
+    python -m simulator --network resnet50 --devices cpu+4xV100-pcie3 --placement 1
+    python -m simulator --network nets/resnet50.json --devices malvik-4gpu.json \\
+        --placement file --cost-model paleo --batch-size 128 --json
+    python -m simulator --network resnet50 --devices cpu+4xV100-pcie3 --groups 4 \\
+        --placement 1,2,3,4 --micro-batches 8 --schedule 1f1b --trace step.json
+
+--network: a zoo name or a Paleo JSON file. --devices: a preset name or an
+Exprimo device-graph file. --placement: a device index (everything there), a
+comma list (one device per group), `file` (the per-layer devices stored in a
+Paleo/Exprimo network file), or a JSON object {layer or group: device}.
+Bad input prints one line `error: ...` and exits with status 2.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from typing import Any, NoReturn, Sequence
+
+from .graph import SimulatorError
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:  # one line, status 2
+        print(f"error: {message}", file=sys.stderr)
+        raise SystemExit(2)
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="python -m simulator", description="Simulate one training step of a network "
+                "on a device graph under a placement.")
+    p.add_argument("--network", required=True, help="zoo name (e.g. resnet50) or Paleo JSON file")
+    p.add_argument("--devices", required=True, help="preset (e.g. cpu+4xV100-pcie3) or Exprimo JSON file")
+    p.add_argument("--placement", required=True,
+                   help="device index, comma list per group, 'file', or a JSON object")
+    p.add_argument("--groups", type=int, help="regroup the network into N groups of consecutive layers")
+    p.add_argument("--group-by", choices=["layers", "flops"], default="layers")
+    p.add_argument("--batch-size", type=int)
+    p.add_argument("--cost-model", choices=["roofline", "paleo"], default="roofline")
+    p.add_argument("--ppp-comp", type=float, default=0.9)
+    p.add_argument("--ppp-comm", type=float, default=0.25)
+    p.add_argument("--micro-batches", type=int, default=1)
+    p.add_argument("--schedule", choices=["gpipe", "1f1b"], default="gpipe")
+    p.add_argument("--replicas", type=int, default=1)
+    p.add_argument("--precision", choices=["fp32", "fp16", "bf16"], default="fp32")
+    p.add_argument("--optimizer", choices=["sgd", "momentum", "adam"], default="sgd")
+    p.add_argument("--memory", choices=["infeasible", "penalty", "ignore"], default="infeasible")
+    p.add_argument("--memory-penalty", type=float, default=10.0)
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.add_argument("--trace", metavar="FILE", help="write a Chrome trace (chrome://tracing, Perfetto)")
+    return p
+
+
+def _load_network(spec: str):
+    from . import load_network, zoo
+    if spec.endswith(".json") or os.path.sep in spec or os.path.exists(spec):
+        return load_network(spec)
+    return zoo.load(spec)
+
+
+def _load_devices(spec: str):
+    from . import devices, load_device_graph
+    if spec.endswith(".json") or os.path.sep in spec or os.path.exists(spec):
+        return load_device_graph(spec)
+    return devices.preset(spec)
+
+
+def _placement(spec: str, network) -> tuple[Any, Any]:
+    """(network, placement): `file` regroups the network by the file's devices."""
+    text = spec.strip()
+    if text == "file":
+        return network.file_placement_groups()
+    if text.startswith("{"):
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError as err:
+            raise SimulatorError(f"--placement is not valid JSON: {err.msg} (column {err.colno})") from None
+        if not isinstance(value, dict):
+            raise SimulatorError("--placement JSON must be an object {layer or group: device}")
+        return network, value
+    parts = [p.strip() for p in text.split(",")]
+    if any(not p for p in parts):
+        raise SimulatorError(f"--placement {spec!r}: empty entry in the comma list")
+    values = [int(p) if p.lstrip("-").isdigit() else p for p in parts]
+    return network, values[0] if len(values) == 1 else values
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    from .api import simulate
+    try:
+        network = _load_network(args.network)
+        if args.groups is not None:
+            network = network.regroup(args.groups, by=args.group_by)
+        devices = _load_devices(args.devices)
+        network, placement = _placement(args.placement, network)
+        settings = dict(cost_model=args.cost_model, batch_size=args.batch_size, ppp_comp=args.ppp_comp,
+                        ppp_comm=args.ppp_comm, micro_batches=args.micro_batches, schedule=args.schedule,
+                        replicas=args.replicas, precision=args.precision, optimizer=args.optimizer,
+                        memory=args.memory, memory_penalty=args.memory_penalty)
+        result = simulate(network, devices, placement, trace=bool(args.trace), **settings)
+        if args.trace:
+            result.save_trace(args.trace)
+    except SimulatorError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except OSError as err:
+        print(f"error: {err.filename or ''}: {err.strerror}", file=sys.stderr)
+        return 2
+    if args.json:
+        out = result.to_dict()
+        out.update(network=network.name, device_graph=devices.name, groups=len(network.groups),
+                   settings={k: v for k, v in settings.items()})
+        print(json.dumps(out))
+    else:
+        print(f"network        {network.name} ({len(network.layers)} layers, {len(network.groups)} groups)")
+        print(f"devices        {devices.name} ({len(devices.devices)} devices)")
+        print(f"cost model     {args.cost_model}, {args.precision}, {args.optimizer}, micro-batches "
+              f"{args.micro_batches} ({args.schedule}), replicas {args.replicas}")
+        print(result.table())
+        if args.trace:
+            print(f"trace          {args.trace}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,102 @@
+"""Exprimo's device-graph JSON -> DeviceGraph (SI units).
+
+Exprimo's units: channel bandwidth in Gbit/s, memory in GB (decimal: Exprimo
+checks `memory * 10**9`), clock in MHz, peak in GFLOP/s, memory bandwidth in
+GB/s. The Paleo cost model later applies Paleo's own mixed units (bytes / 2^30
+against these decimal GB/s figures) from the SI values, so nothing is lost here.
+
+A device's neighbour entry `{"device": j, "comm_channel": c}` means transfers
+from this device to j use channel c. Channels carry no latency in the format.
+Devices are named by kind in file order: cpu0, gpu0, gpu1, ...
+"""
+from __future__ import annotations
+
+import json
+import os
+
+from ..devices.model import Channel, Device, DeviceGraph
+from ..graph import SimulatorError
+
+
+def load_device_graph(path: str | os.PathLike) -> DeviceGraph:
+    path = os.fspath(path)
+    src = os.path.basename(path)
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = json.load(f)
+    except FileNotFoundError:
+        raise SimulatorError("no such file", source=path) from None
+    except json.JSONDecodeError as err:
+        raise SimulatorError(f"not valid JSON: {err.msg}", source=src, where=f"line {err.lineno}") from None
+    except OSError as err:
+        raise SimulatorError(f"cannot read: {err.strerror}", source=path) from None
+    if not isinstance(data, dict):
+        raise SimulatorError("expected a JSON object with 'devices' and 'comm_channels'", source=src)
+    for key in ("devices", "comm_channels"):
+        if not isinstance(data.get(key), list):
+            raise SimulatorError(f"missing list {key!r}", source=src)
+
+    channels = []
+    for i, ch in enumerate(data["comm_channels"]):
+        where = f"comm_channels[{i}]"
+        bw = _number(ch, "bandwidth", src, where)
+        kind = str(ch.get("type", "link")) if isinstance(ch, dict) else "link"
+        try:
+            channels.append(Channel(name=f"{kind}-{i}", kind=kind, bandwidth=bw * 1e9 / 8, latency=0.0))
+        except SimulatorError as err:
+            raise SimulatorError(err.message, source=src, where=where) from None
+
+    devices = []
+    counts: dict[str, int] = {}
+    links: dict[tuple[int, int], int] = {}
+    n = len(data["devices"])
+    for i, d in enumerate(data["devices"]):
+        where = f"devices[{i}]"
+        if not isinstance(d, dict):
+            raise SimulatorError("expected an object", source=src, where=where)
+        kind = str(d.get("type", "cpu")).lower()
+        if kind not in ("cpu", "gpu"):
+            raise SimulatorError(f"type must be 'cpu' or 'gpu', not {kind!r}", source=src, where=where)
+        peak = _number(d, "peak_gflops", src, where) * 1e9
+        name = f"{kind}{counts.get(kind, 0)}"
+        counts[kind] = counts.get(kind, 0) + 1
+        try:
+            devices.append(Device(
+                name=name, model=str(d.get("model", kind)), kind=kind,
+                peak_flops={"fp32": peak},  # the format gives one figure for all precisions
+                mem_bandwidth=_number(d, "mem_bandwidth", src, where, default=68) * 1e9,
+                memory=_number(d, "memory", src, where) * 1e9,
+                clock=_number(d, "clock", src, where) * 1e6))
+        except SimulatorError as err:
+            raise SimulatorError(err.message, source=src, where=where) from None
+        neigh = d.get("neighbours", [])
+        if not isinstance(neigh, list):
+            raise SimulatorError("'neighbours' must be a list", source=src, where=where)
+        for k, nb in enumerate(neigh):
+            w = f"{where}.neighbours[{k}]"
+            j = _index(nb, "device", n, src, w, "device", "devices")
+            c = _index(nb, "comm_channel", len(channels), src, w, "comm_channel", "channels")
+            if j == i:
+                raise SimulatorError("a device cannot be its own neighbour", source=src, where=w)
+            links[(i, j)] = c
+    return DeviceGraph(devices, channels, links, name=os.path.splitext(src)[0], source=src)
+
+
+def _number(obj, key: str, src: str, where: str, default: float | None = None) -> float:
+    if not isinstance(obj, dict) or key not in obj:
+        if default is not None:
+            return float(default)
+        raise SimulatorError(f"missing {key!r}", source=src, where=where)
+    v = obj[key]
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not v > 0:
+        raise SimulatorError(f"{key!r} must be a positive number, not {v!r}", source=src, where=where)
+    return float(v)
+
+
+def _index(obj, key: str, n: int, src: str, where: str, what: str, plural: str) -> int:
+    if not isinstance(obj, dict) or key not in obj:
+        raise SimulatorError(f"missing {key!r}", source=src, where=where)
+    v = obj[key]
+    if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v < n:
+        raise SimulatorError(f"{what} {v!r} does not exist ({n} {plural})", source=src, where=where)
+    return v

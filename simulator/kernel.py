@@ -1,0 +1,1008 @@
+"""The discrete-event simulation of one training step, compiled with numba.
+
+One kernel serves both entry points: `run_batch` loops over placements inside
+compiled code, so a batch of one placement and a placement in a batch go
+through exactly the same instructions and give bit-identical results.
+
+Semantics (see schedule.py for the full statement):
+- tasks: forward F(l, m, k) and backward B(l, m, k) of layer l, micro-batch
+  m, replica k, and one optimizer update U per (group, device, replica)
+  bucket of weights; a device runs one task at a time;
+- transfers: activations (once per consumer device), output gradients (once
+  per consumer device, summed there) and ring all-reduce chunks; each hop
+  waits for its channel, first come first served;
+- time: the simulation advances to the earliest completion; all completions
+  at that time are handled (devices by index, then channels by index), and
+  only then do idle devices pick a ready task (by priority key) and idle
+  channels start the transfer at the head of their queue.
+Keys (smaller first): class << 48 | micro-batch << 24 | order, with class
+F < B < U for gpipe and B < F < U for 1f1b; order is the layer index for F
+(topological order), L - 1 - layer for B (reverse order), the bucket for U.
+
+Speed (exact shortcuts of the rules above, never changes of them):
+- a completion strictly earlier than every other pending one (`fast_r`) is
+  handled without going through the completion heap;
+- when a layer's completion readies only the next layer of a chain (its only
+  consumer, whose only input it is) on the same device, nothing else is due at
+  that instant and no waiting task outranks it, the kernel starts it at once
+  and, while each such task ends before any other event, completes it in a
+  few lines instead of the general path (`chain_next`, `chain_prev`);
+- `run_batch` allocates the workspace once; `_simulate_all` allocates
+  nothing and is compiled without reference counting (`_nrt=False`), which
+  makes the helper calls cheap; byte counts are integers held in float64, so
+  memory sums are exact whatever the order of additions.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+KIND_F, KIND_B, KIND_U = 0, 1, 2
+X_ACT, X_GRAD, X_RING = 0, 1, 2
+STATUS_OK, STATUS_REPLICA, STATUS_DEADLOCK, STATUS_NO_ROUTE = 0, 1, 2, 3
+
+
+@njit(cache=True, _nrt=False)
+def _heap_push(heap, hsize, d, key):
+    i = hsize[d]
+    hsize[d] = i + 1
+    while i > 0:
+        parent = (i - 1) >> 1
+        if heap[d, parent] <= key:
+            break
+        heap[d, i] = heap[d, parent]
+        i = parent
+    heap[d, i] = key
+
+
+@njit(cache=True, _nrt=False)
+def _alloc(mem, peak, d, nbytes):
+    mem[d] += nbytes
+    if mem[d] > peak[d]:
+        peak[d] = mem[d]
+
+
+@njit(cache=True, _nrt=False)
+def _release_input(e, l, d, base, jb, par_ptr, par_idx, pl, act_uses, copy_uses,
+                   par_j, alloc_bytes, xfer_bytes, is_view, mem):
+    """Layer l on device d no longer needs the tensor of its input entry e.
+    Frees it when that was the last use; a freed view releases its own input."""
+    while True:
+        pp = par_idx[e]
+        if pl[pp] == pl[l]:
+            act_uses[base + pp] -= 1
+            if act_uses[base + pp] != 0:
+                return
+            mem[d] -= alloc_bytes[pp]
+            if is_view[pp] == 0:
+                return
+            e = par_ptr[pp]  # the view's storage is its input 0: release that in turn
+            l = pp
+        else:
+            j = par_j[e]
+            copy_uses[jb + j] -= 1
+            if copy_uses[jb + j] == 0:
+                mem[d] -= xfer_bytes[pp]
+            return
+
+
+@njit(cache=True, _nrt=False)
+def _free_output(l, d, base, jb, par_ptr, par_idx, pl, act_uses, copy_uses,
+                 par_j, alloc_bytes, xfer_bytes, is_view, mem):
+    """The output of l (on its device d) had no use left: free it (and a view's input use)."""
+    mem[d] -= alloc_bytes[l]
+    if is_view[l] == 1 and par_ptr[l + 1] > par_ptr[l]:
+        _release_input(par_ptr[l], l, d, base, jb, par_ptr, par_idx, pl, act_uses, copy_uses,
+                       par_j, alloc_bytes, xfer_bytes, is_view, mem)
+
+
+@njit(cache=True, _nrt=False)
+def _mark(r, dirty, dlist, st):
+    """Resource r (device d, or channel c as D + c) may be able to start something."""
+    if dirty[r] == 0:
+        dirty[r] = 1
+        dlist[st[0]] = r
+        st[0] += 1
+
+
+@njit(cache=True, _nrt=False)
+def _push_task(heap, hsize, d, key, dirty, dlist, st):
+    _heap_push(heap, hsize, d, key)
+    _mark(d, dirty, dlist, st)
+
+
+@njit(cache=True, _nrt=False)
+def _enqueue(x, ch, q_head, q_tail, xnext, D, dirty, dlist, st):
+    """Append transfer x to channel ch's FIFO queue."""
+    xnext[x] = -1
+    if q_tail[ch] < 0:
+        q_head[ch] = x
+    else:
+        xnext[q_tail[ch]] = x
+    q_tail[ch] = x
+    _mark(D + ch, dirty, dlist, st)
+
+
+@njit(cache=True, _nrt=False)
+def _ev_push(ev_t, ev_r, st, t, r):
+    """Completion heap ordered by (time, resource): devices by index, then channels."""
+    i = st[2]
+    st[2] = i + 1
+    while i > 0:
+        parent = (i - 1) >> 1
+        pt = ev_t[parent]
+        if pt < t or (pt == t and ev_r[parent] < r):
+            break
+        ev_t[i] = pt
+        ev_r[i] = ev_r[parent]
+        i = parent
+    ev_t[i] = t
+    ev_r[i] = r
+
+
+@njit(cache=True, _nrt=False)
+def _ev_pop(ev_t, ev_r, st):
+    r0 = ev_r[0]
+    n = st[2] - 1
+    st[2] = n
+    if n == 0:
+        return r0
+    t = ev_t[n]
+    r = ev_r[n]
+    i = 0
+    while True:
+        c = 2 * i + 1
+        if c >= n:
+            break
+        if c + 1 < n and (ev_t[c + 1] < ev_t[c] or (ev_t[c + 1] == ev_t[c] and ev_r[c + 1] < ev_r[c])):
+            c += 1
+        if ev_t[c] > t or (ev_t[c] == t and ev_r[c] > r):
+            break
+        ev_t[i] = ev_t[c]
+        ev_r[i] = ev_r[c]
+        i = c
+    ev_t[i] = t
+    ev_r[i] = r
+    return r0
+
+
+@njit(cache=True, _nrt=False)
+def _new_transfer(xi, xbytes, kind, l, j, m, k, src, dst, nbytes, route_ptr, route_chan,
+                  q_head, q_tail, xnext, D, dirty, dlist, st):
+    """Request a transfer now; returns False if there is no route from src to dst."""
+    r0 = route_ptr[src * D + dst]
+    if route_ptr[src * D + dst + 1] == r0:
+        return False
+    x = st[1]
+    st[1] = x + 1
+    xi[x, 0] = kind
+    xi[x, 1] = l
+    xi[x, 2] = j
+    xi[x, 3] = m
+    xi[x, 4] = k
+    xi[x, 5] = src
+    xi[x, 6] = dst
+    xi[x, 7] = 0  # hop
+    xbytes[x] = nbytes
+    _enqueue(x, route_chan[r0], q_head, q_tail, xnext, D, dirty, dlist, st)
+    return True
+
+
+@njit(cache=True)
+def run_batch(
+        # network (flat CSR)
+        par_ptr, par_idx, par_keep, ch_ptr, ch_idx, ch_slot, sinks, chain_next, chain_prev,
+        has_bwd, is_view, keep_out, layer_group, n_groups,
+        # costs
+        fwd_t, bwd_t, upd_t, xfer_bytes, alloc_bytes, private_bytes, grad_bytes, static_bytes,
+        # devices
+        route_ptr, route_chan, route_from, chan_spb, chan_lat, dev_floor, dev_model,
+        # settings
+        M, R, sched,
+        # placements (P, L): replica-0 device of every layer
+        placements,
+        # outputs
+        out_step, out_peak, out_busy, out_chan_busy, out_comm_bytes, out_status, out_err,
+        # trace (only read when trace_on)
+        trace_on, tr_i, tr_f, tr_count):
+    """Allocate the workspace once, then simulate every placement (`_simulate_all`)."""
+    L = par_ptr.shape[0] - 1
+    D = dev_floor.shape[0]
+    C = chan_spb.shape[0]
+    E = par_idx.shape[0]
+    NB = n_groups * D               # bucket ids: group * D + replica-0 device
+
+    # ---------------------------------------------------------- workspace
+    RML = R * M * L
+    fdep = np.zeros(RML, np.int64)
+    bdep = np.zeros(RML, np.int64)
+    act_uses = np.zeros(RML, np.int64)
+    gprim = np.zeros(RML, np.int64)
+    NJ = max(E, 1)
+    part = np.zeros(R * M * NJ, np.int64)
+    copy_uses = np.zeros(R * M * NJ, np.int64)
+    gpart = np.zeros(R * M * NJ, np.int64)
+    dst_ptr = np.zeros(L + 1, np.int64)
+    dst_dev = np.zeros(NJ, np.int64)
+    dst_nchild = np.zeros(NJ, np.int64)
+    dst_uses = np.zeros(NJ, np.int64)
+    par_j = np.zeros(NJ, np.int64)
+    act_uses0 = np.zeros(L, np.int64)
+    bdep0 = np.zeros(L, np.int64)
+    nparents = np.zeros(L, np.int64)
+    for l in range(L):
+        nparents[l] = par_ptr[l + 1] - par_ptr[l]
+    fwd_left_mb = np.zeros(R * M, np.int64)
+    used = np.zeros(D, np.int64)
+    taken = np.zeros(D, np.int64)
+    first_layer = np.zeros(D, np.int64)
+    repdev = np.zeros((R, D), np.int64)
+    dev_rep = np.zeros(D, np.int64)
+    limit = np.zeros(D, np.int64)
+    inflight = np.zeros(D, np.int64)
+    mb_started = np.zeros(D * M, np.int64)
+    mb_left = np.zeros(D * M, np.int64)
+    tasks_dev = np.zeros(D, np.int64)
+    fwd_left_dev = np.zeros(D, np.int64)
+    hcap = 2 * M * L + NB + 1
+    heap = np.zeros((D, hcap), np.int64)
+    hsize = np.zeros(D, np.int64)
+    dev_busy = np.zeros(D, np.int64)
+    dev_start = np.zeros(D, np.float64)
+    dev_key = np.zeros(D, np.int64)
+    mem = np.zeros(D, np.float64)
+    peak = np.zeros(D, np.float64)
+    busy = np.zeros(D, np.float64)
+    coll_cnt = np.zeros(NB, np.int64)
+    coll_bytes = np.zeros(NB, np.float64)
+    coll_upd = np.zeros((R, NB), np.float64)
+    coll_list = np.zeros(NB, np.int64)
+    xcap = 2 * M * R * E + 2 * R * R * NB + 1
+    # per transfer: kind, layer or bucket, consumer entry or ring step, micro-batch, replica,
+    # source, destination, hop
+    xi = np.zeros((xcap, 8), np.int64)
+    xnext = np.zeros(xcap, np.int64)
+    xbytes = np.zeros(xcap, np.float64)
+    q_head = np.zeros(C, np.int64)
+    q_tail = np.zeros(C, np.int64)
+    chan_busy = np.zeros(C, np.int64)
+    chan_start = np.zeros(C, np.float64)
+    chan_x = np.zeros(C, np.int64)
+    chan_time = np.zeros(C, np.float64)
+    ev_t = np.zeros(D + C + 1, np.float64)
+    ev_r = np.zeros(D + C + 1, np.int64)
+    dirty = np.zeros(D + C, np.int64)
+    dlist = np.zeros(D + C, np.int64)
+    st = np.zeros(3, np.int64)  # dirty count, transfer count, completion-heap size
+    _simulate_all(
+        par_ptr, par_idx, par_keep, ch_ptr, ch_idx, ch_slot, sinks, chain_next, chain_prev,
+        has_bwd, is_view, keep_out, layer_group, n_groups,
+        fwd_t, bwd_t, upd_t, xfer_bytes, alloc_bytes, private_bytes, grad_bytes, static_bytes,
+        route_ptr, route_chan, route_from, chan_spb, chan_lat, dev_floor, dev_model,
+        M, R, sched, placements,
+        out_step, out_peak, out_busy, out_chan_busy, out_comm_bytes, out_status, out_err,
+        trace_on, tr_i, tr_f, tr_count,
+        fdep, bdep, act_uses, gprim, part, copy_uses, gpart, dst_ptr, dst_dev, dst_nchild,
+        dst_uses, par_j, act_uses0, bdep0, nparents, fwd_left_mb, used, taken, first_layer, repdev,
+        dev_rep, limit, inflight, mb_started, mb_left, tasks_dev, fwd_left_dev, heap, hsize,
+        dev_busy, dev_start, dev_key, mem, peak, busy, coll_cnt, coll_bytes, coll_upd, coll_list,
+        xi, xnext, xbytes, q_head, q_tail, chan_busy, chan_start, chan_x, chan_time, ev_t, ev_r,
+        dirty, dlist, st)
+
+
+@njit(cache=True, _nrt=False)
+def _prepare_placement(
+        p, pl, par_ptr, par_keep, ch_ptr, ch_idx, ch_slot, has_bwd, keep_out, layer_group, n_groups,
+        upd_t, grad_bytes, static_bytes, dev_model, M, R, sched, out_err,
+        fdep, bdep, act_uses, gprim, part, copy_uses, gpart, dst_ptr, dst_dev, dst_nchild, dst_uses,
+        par_j, act_uses0, bdep0, nparents, fwd_left_mb, used, taken, first_layer, repdev, dev_rep,
+        limit, inflight, mb_started, mb_left, tasks_dev, fwd_left_dev, heap, hsize, dev_busy, mem,
+        peak, busy, coll_cnt, coll_bytes, coll_upd, coll_list, q_head, q_tail, chan_busy, chan_time,
+        dirty, dlist, st):
+    """Everything one placement needs before its first event: the replicas' device sets,
+    the 1f1b bounds, the consumers of every output, the weight buckets, the counters
+    and the first ready tasks. Returns (status, tasks to run, buckets)."""
+    L = par_ptr.shape[0] - 1
+    D = mem.shape[0]
+    C = q_head.shape[0]
+    NB = n_groups * D
+    NJ = max(part.shape[0] // (R * M), 1)
+    cls_f = 0 if sched == 0 else 1
+    status = STATUS_OK
+    # ------------------------------------------------ replica device sets
+    for d in range(D):
+        used[d] = 0
+        taken[d] = 0
+        first_layer[d] = L
+        dev_rep[d] = -1
+    for l in range(L):
+        d = pl[l]
+        used[d] = 1
+        taken[d] = 1
+        if first_layer[d] > l:
+            first_layer[d] = l
+    for d in range(D):
+        repdev[0, d] = d if used[d] == 1 else -1
+    for k in range(1, R):
+        for d in range(D):
+            repdev[k, d] = -1
+            if used[d] == 1:
+                e_found = -1
+                for e2 in range(D):
+                    if taken[e2] == 0 and dev_model[e2] == dev_model[d]:
+                        e_found = e2
+                        break
+                if e_found < 0:
+                    status = STATUS_REPLICA
+                    out_err[p, 0] = d
+                    out_err[p, 1] = k
+                    break
+                repdev[k, d] = e_found
+                taken[e_found] = 1
+        if status != STATUS_OK:
+            break
+    if status != STATUS_OK:
+        return status, 0, 0
+    for k in range(R):
+        for d in range(D):
+            if used[d] == 1:
+                dev_rep[repdev[k, d]] = k
+    # 1f1b: a device's stage is its rank by first layer; at most (stages - rank) in flight
+    nst = 0
+    for d in range(D):
+        nst += used[d]
+        limit[d] = 0
+    for d in range(D):
+        if used[d] == 1:
+            rank = 0
+            for d2 in range(D):
+                if used[d2] == 1 and first_layer[d2] < first_layer[d]:
+                    rank += 1
+            for k in range(R):
+                limit[repdev[k, d]] = nst - rank
+
+    # ------------------------------------------------ per-layer consumers
+    nj = 0
+    n_tasks = 0
+    for l in range(L):
+        dst_ptr[l] = nj
+        dl = pl[l]
+        uses = keep_out[l]
+        nlocal = 0
+        for e in range(ch_ptr[l], ch_ptr[l + 1]):
+            c = ch_idx[e]
+            slot = ch_slot[e]
+            dc = pl[c]
+            if dc == dl:
+                uses += 1 + par_keep[slot]
+                nlocal += 1
+            else:
+                j = -1
+                for q in range(dst_ptr[l], nj):
+                    if dst_dev[q] == dc:
+                        j = q
+                        break
+                if j < 0:
+                    j = nj
+                    dst_dev[j] = dc
+                    dst_nchild[j] = 0
+                    dst_uses[j] = 0
+                    nj += 1
+                dst_nchild[j] += 1
+                dst_uses[j] += 1 + par_keep[slot]
+                par_j[slot] = j
+        ndst = nj - dst_ptr[l]
+        act_uses0[l] = uses + ndst
+        if has_bwd[l] == 1:
+            if ch_ptr[l + 1] == ch_ptr[l]:
+                bdep0[l] = 1  # a sink: released by the end of the micro-batch's forward
+            else:
+                bdep0[l] = nlocal + ndst
+        else:
+            bdep0[l] = 0
+        n_tasks += R * M * (1 + has_bwd[l])
+    dst_ptr[L] = nj
+
+    # ------------------------------------------------ weight buckets
+    ncoll = 0
+    for l in range(L):
+        if grad_bytes[l] > 0.0 and has_bwd[l] == 1:
+            b = layer_group[l] * D + pl[l]
+            if coll_cnt[b] == 0:
+                coll_list[ncoll] = b
+                ncoll += 1
+                coll_bytes[b] = 0.0
+                for k in range(R):
+                    coll_upd[k, b] = 0.0
+            coll_cnt[b] += M * R
+            coll_bytes[b] += grad_bytes[l]
+            for k in range(R):
+                coll_upd[k, b] += upd_t[l, repdev[k, pl[l]]]
+    n_tasks += R * ncoll
+
+    # ------------------------------------------------ counters
+    for km in range(R * M):
+        base = km * L
+        for l in range(L):
+            fdep[base + l] = nparents[l]
+            bdep[base + l] = bdep0[l]
+            act_uses[base + l] = act_uses0[l]
+            gprim[base + l] = 0
+        jb = km * NJ
+        for j in range(nj):
+            part[jb + j] = dst_nchild[j]
+            copy_uses[jb + j] = dst_uses[j]
+            gpart[jb + j] = 0
+        fwd_left_mb[km] = L
+    for d in range(D):
+        mem[d] = 0.0
+        busy[d] = 0.0
+        dev_busy[d] = 0
+        hsize[d] = 0
+        inflight[d] = 0
+        tasks_dev[d] = 0
+        fwd_left_dev[d] = 0
+    for l in range(L):
+        for k in range(R):
+            d = repdev[k, pl[l]]
+            mem[d] += static_bytes[l]
+            fwd_left_dev[d] += M
+            tasks_dev[d] += 1 + has_bwd[l]
+    for d in range(D):
+        peak[d] = mem[d]
+        for m in range(M):
+            mb_started[d * M + m] = 0
+            mb_left[d * M + m] = tasks_dev[d]
+    for c in range(C):
+        q_head[c] = -1
+        q_tail[c] = -1
+        chan_busy[c] = 0
+        chan_time[c] = 0.0
+    for r in range(D + C):
+        dirty[r] = 0
+    st[0] = 0
+    st[1] = 0
+    st[2] = 0
+    for k in range(R):
+        for m in range(M):
+            for l in range(L):
+                if nparents[l] == 0:
+                    _push_task(heap, hsize, repdev[k, pl[l]], (cls_f << 48) + (m << 24) + l,
+                               dirty, dlist, st)
+
+    return status, n_tasks, ncoll
+
+
+@njit(cache=True, _nrt=False)
+def _simulate_all(
+        par_ptr, par_idx, par_keep, ch_ptr, ch_idx, ch_slot, sinks, chain_next, chain_prev,
+        has_bwd, is_view, keep_out, layer_group, n_groups,
+        fwd_t, bwd_t, upd_t, xfer_bytes, alloc_bytes, private_bytes, grad_bytes, static_bytes,
+        route_ptr, route_chan, route_from, chan_spb, chan_lat, dev_floor, dev_model,
+        M, R, sched, placements,
+        out_step, out_peak, out_busy, out_chan_busy, out_comm_bytes, out_status, out_err,
+        trace_on, tr_i, tr_f, tr_count,
+        fdep, bdep, act_uses, gprim, part, copy_uses, gpart, dst_ptr, dst_dev, dst_nchild,
+        dst_uses, par_j, act_uses0, bdep0, nparents, fwd_left_mb, used, taken, first_layer, repdev,
+        dev_rep, limit, inflight, mb_started, mb_left, tasks_dev, fwd_left_dev, heap, hsize,
+        dev_busy, dev_start, dev_key, mem, peak, busy, coll_cnt, coll_bytes, coll_upd, coll_list,
+        xi, xnext, xbytes, q_head, q_tail, chan_busy, chan_start, chan_x, chan_time, ev_t, ev_r,
+        dirty, dlist, st):
+    """The event simulation of every placement; allocates nothing (compiled without
+    reference counting)."""
+    P = placements.shape[0]
+    L = par_ptr.shape[0] - 1
+    D = dev_floor.shape[0]
+    C = chan_spb.shape[0]
+    NJ = max(par_idx.shape[0], 1)
+    MASK = (1 << 24) - 1            # key = class << 48 | micro-batch << 24 | order
+    gpipe = sched == 0
+    cls_f = 0 if gpipe else 1
+    cls_b = 1 if gpipe else 0
+    cls_u = 2
+    tr_cap = tr_i.shape[0]
+
+    for p in range(P):
+        pl = placements[p]
+        status, n_tasks, ncoll = _prepare_placement(
+            p, pl, par_ptr, par_keep, ch_ptr, ch_idx, ch_slot, has_bwd, keep_out, layer_group,
+            n_groups, upd_t, grad_bytes, static_bytes, dev_model, M, R, sched, out_err,
+            fdep, bdep, act_uses, gprim, part, copy_uses, gpart, dst_ptr, dst_dev, dst_nchild,
+            dst_uses, par_j, act_uses0, bdep0, nparents, fwd_left_mb, used, taken, first_layer,
+            repdev, dev_rep, limit, inflight, mb_started, mb_left, tasks_dev, fwd_left_dev, heap,
+            hsize, dev_busy, mem, peak, busy, coll_cnt, coll_bytes, coll_upd, coll_list, q_head,
+            q_tail, chan_busy, chan_time, dirty, dlist, st)
+        if status != STATUS_OK:
+            out_status[p] = status
+            out_step[p] = np.nan
+            continue
+        comm_bytes = 0.0
+
+        # ------------------------------------------------ event loop
+        t = 0.0
+        tmax = 0.0
+        done = 0
+        fast_r = -1    # a completion known to come strictly before all others (not on the heap)
+        fast_t = 0.0
+        while True:
+            # ---- dispatch: each idle resource that may have work starts it
+            lone = st[0] == 1
+            for di in range(st[0]):
+                rr = dlist[di]
+                dirty[rr] = 0
+                if rr < D:
+                    d = rr
+                    if dev_busy[d] == 1 or hsize[d] == 0:
+                        continue
+                    key = heap[d, 0]
+                    cls = key >> 48
+                    m = (key >> 24) & MASK
+                    pos = 0
+                    if cls == cls_f and not gpipe and mb_started[d * M + m] == 0 and inflight[d] >= limit[d]:
+                        pos = -1
+                        best = -1
+                        for i in range(hsize[d]):
+                            kk = heap[d, i]
+                            if (kk >> 48) != cls_f or mb_started[d * M + ((kk >> 24) & MASK)] == 1:
+                                if best < 0 or kk < best:
+                                    best = kk
+                                    pos = i
+                        if pos < 0:
+                            continue
+                    elif cls == cls_b and gpipe and fwd_left_dev[d] > 0:
+                        continue
+                    # remove heap entry `pos` (written out: a call here costs more than the work)
+                    key = heap[d, pos]
+                    hn = hsize[d] - 1
+                    hsize[d] = hn
+                    if pos < hn:
+                        last = heap[d, hn]
+                        i = pos
+                        while i > 0:
+                            parent = (i - 1) >> 1
+                            if heap[d, parent] <= last:
+                                break
+                            heap[d, i] = heap[d, parent]
+                            i = parent
+                        if i == pos:
+                            while True:
+                                c2 = 2 * i + 1
+                                if c2 >= hn:
+                                    break
+                                if c2 + 1 < hn and heap[d, c2 + 1] < heap[d, c2]:
+                                    c2 += 1
+                                if heap[d, c2] >= last:
+                                    break
+                                heap[d, i] = heap[d, c2]
+                                i = c2
+                        heap[d, i] = last
+                    cls = key >> 48
+                    m = (key >> 24) & MASK
+                    order = key & MASK
+                    k = dev_rep[d]
+                    base = (k * M + m) * L
+                    jb = (k * M + m) * NJ
+                    if cls == cls_u:
+                        dur = coll_upd[k, order]
+                    elif cls == cls_f:
+                        l = order
+                        if mb_started[d * M + m] == 0:
+                            mb_started[d * M + m] = 1
+                            inflight[d] += 1
+                        _alloc(mem, peak, d, alloc_bytes[l] + private_bytes[l])
+                        dur = fwd_t[l, d]
+                    else:
+                        l = L - 1 - order
+                        if mb_started[d * M + m] == 0:
+                            mb_started[d * M + m] = 1
+                            inflight[d] += 1
+                        if gprim[base + l] == 0:
+                            gprim[base + l] = 1
+                            _alloc(mem, peak, d, xfer_bytes[l])
+                        for e in range(par_ptr[l], par_ptr[l + 1]):
+                            pp = par_idx[e]
+                            if has_bwd[pp] == 0:
+                                continue
+                            if pl[pp] == pl[l]:
+                                if gprim[base + pp] == 0:
+                                    gprim[base + pp] = 1
+                                    _alloc(mem, peak, d, xfer_bytes[pp])
+                            else:
+                                j = par_j[e]
+                                if gpart[jb + j] == 0:
+                                    gpart[jb + j] = 1
+                                    _alloc(mem, peak, d, xfer_bytes[pp])
+                        dur = bwd_t[l, d]
+                    dev_busy[d] = 1
+                    dev_start[d] = t
+                    dev_key[d] = key
+                    busy[d] += dur
+                    if lone and (st[2] == 0 or t + dur < ev_t[0]):
+                        fast_r = d
+                        fast_t = t + dur
+                    else:
+                        _ev_push(ev_t, ev_r, st, t + dur, d)
+                else:
+                    c = rr - D
+                    if chan_busy[c] == 1 or q_head[c] < 0:
+                        continue
+                    x = q_head[c]
+                    q_head[c] = xnext[x]
+                    if q_head[c] < 0:
+                        q_tail[c] = -1
+                    h = route_ptr[xi[x, 5] * D + xi[x, 6]] + xi[x, 7]
+                    dur = chan_lat[c] + max(dev_floor[route_from[h]], xbytes[x] * chan_spb[c])
+                    if xi[x, 7] == 0:
+                        comm_bytes += xbytes[x]
+                        if xi[x, 0] == X_ACT:
+                            _alloc(mem, peak, xi[x, 6], xbytes[x])
+                        elif xi[x, 0] == X_GRAD:
+                            gi = (xi[x, 4] * M + xi[x, 3]) * L + xi[x, 1]
+                            if gprim[gi] == 0:
+                                gprim[gi] = 1
+                                _alloc(mem, peak, xi[x, 6], xbytes[x])
+                    chan_busy[c] = 1
+                    chan_start[c] = t
+                    chan_x[c] = x
+                    chan_time[c] += dur
+                    if lone and (st[2] == 0 or t + dur < ev_t[0]):
+                        fast_r = rr
+                        fast_t = t + dur
+                    else:
+                        _ev_push(ev_t, ev_r, st, t + dur, D + c)
+            st[0] = 0
+
+            # ---- advance to the next completion time
+            if fast_r >= 0:
+                t = fast_t
+            elif st[2] == 0:
+                if done < n_tasks and not gpipe:
+                    # The in-flight bound alone stalls every device (possible when a device
+                    # holds non-contiguous stages): let the stalled device run one more.
+                    forced = False
+                    for d in range(D):
+                        if hsize[d] > 0 and dev_busy[d] == 0:
+                            limit[d] += 1
+                            _mark(d, dirty, dlist, st)
+                            forced = True
+                            break
+                    if forced:
+                        continue
+                break
+            else:
+                t = ev_t[0]
+            if t > tmax:
+                tmax = t
+
+            # ---- every completion at time t: devices by index, then channels by index
+            while True:
+                if fast_r >= 0 and fast_t == t:
+                    rr = fast_r  # alone at time t: it was strictly earlier than the heap's top
+                    fast_r = -1
+                elif st[2] > 0 and ev_t[0] == t:
+                    rr = _ev_pop(ev_t, ev_r, st)
+                else:
+                    break
+                if rr < D:
+                    d = rr
+                    dev_busy[d] = 0
+                    nd0 = st[0]
+                    _mark(d, dirty, dlist, st)
+                    done += 1
+                    direct = -1  # the next layer of a chain, if it may start here at once
+                    key = dev_key[d]
+                    cls = key >> 48
+                    m = (key >> 24) & MASK
+                    order = key & MASK
+                    k = dev_rep[d]
+                    km = k * M + m
+                    base = km * L
+                    jb = km * NJ
+                    if trace_on and tr_count[0] < tr_cap:
+                        r = tr_count[0]
+                        tr_count[0] += 1
+                        tr_i[r, 0] = KIND_U if cls == cls_u else (KIND_F if cls == cls_f else KIND_B)
+                        tr_i[r, 1] = d
+                        tr_i[r, 2] = order if cls != cls_b else L - 1 - order
+                        tr_i[r, 3] = m
+                        tr_i[r, 4] = k
+                        tr_i[r, 5] = d
+                        tr_i[r, 6] = d
+                        tr_f[r, 0] = dev_start[d]
+                        tr_f[r, 1] = t
+                        tr_f[r, 2] = 0.0
+                    if cls == cls_u:
+                        continue
+                    if cls == cls_f:
+                        l = order
+                        for e in range(par_ptr[l], par_ptr[l + 1]):
+                            if is_view[l] == 1 and e == par_ptr[l]:
+                                continue  # a view keeps its input until its own output is freed
+                            _release_input(e, l, d, base, jb, par_ptr, par_idx, pl, act_uses, copy_uses,
+                                           par_j, alloc_bytes, xfer_bytes, is_view, mem)
+                        for e in range(ch_ptr[l], ch_ptr[l + 1]):
+                            c = ch_idx[e]
+                            if pl[c] == pl[l]:
+                                fdep[base + c] -= 1
+                                if fdep[base + c] == 0:
+                                    if c == chain_next[l]:
+                                        direct = (cls_f << 48) + (m << 24) + c
+                                    else:
+                                        _push_task(heap, hsize, d, (cls_f << 48) + (m << 24) + c,
+                                                   dirty, dlist, st)
+                        for j in range(dst_ptr[l], dst_ptr[l + 1]):
+                            dst = repdev[k, dst_dev[j]]
+                            if not _new_transfer(xi, xbytes, X_ACT, l, j, m, k, d, dst, xfer_bytes[l],
+                                                 route_ptr, route_chan, q_head, q_tail, xnext, D,
+                                                 dirty, dlist, st):
+                                status = STATUS_NO_ROUTE
+                                out_err[p, 0] = d
+                                out_err[p, 1] = dst
+                        if act_uses[base + l] == 0:
+                            _free_output(l, d, base, jb, par_ptr, par_idx, pl, act_uses, copy_uses,
+                                         par_j, alloc_bytes, xfer_bytes, is_view, mem)
+                        if has_bwd[l] == 0:
+                            mem[d] -= private_bytes[l]
+                        fwd_left_dev[d] -= 1
+                        fwd_left_mb[km] -= 1
+                        if fwd_left_mb[km] == 0:
+                            # the micro-batch's loss is known: its backward may start
+                            for si in range(sinks.shape[0]):
+                                s = sinks[si]
+                                bdep[base + s] -= 1
+                                if bdep[base + s] == 0:
+                                    _push_task(heap, hsize, repdev[k, pl[s]],
+                                               (cls_b << 48) + (m << 24) + (L - 1 - s), dirty, dlist, st)
+                    else:
+                        l = L - 1 - order
+                        mem[d] -= xfer_bytes[l] + private_bytes[l]  # own output gradient, private tensors
+                        for e in range(par_ptr[l], par_ptr[l + 1]):
+                            if par_keep[e] == 1:
+                                _release_input(e, l, d, base, jb, par_ptr, par_idx, pl, act_uses,
+                                               copy_uses, par_j, alloc_bytes, xfer_bytes,
+                                               is_view, mem)
+                        if keep_out[l] == 1:
+                            act_uses[base + l] -= 1
+                            if act_uses[base + l] == 0:
+                                _free_output(l, d, base, jb, par_ptr, par_idx, pl, act_uses, copy_uses,
+                                             par_j, alloc_bytes, xfer_bytes, is_view, mem)
+                        for e in range(par_ptr[l], par_ptr[l + 1]):
+                            pp = par_idx[e]
+                            if has_bwd[pp] == 0:
+                                continue
+                            if pl[pp] == pl[l]:
+                                bdep[base + pp] -= 1
+                                if bdep[base + pp] == 0:
+                                    if chain_next[pp] == l:
+                                        direct = (cls_b << 48) + (m << 24) + (L - 1 - pp)
+                                    else:
+                                        _push_task(heap, hsize, d, (cls_b << 48) + (m << 24) + (L - 1 - pp),
+                                                   dirty, dlist, st)
+                            else:
+                                j = par_j[e]
+                                part[jb + j] -= 1
+                                if part[jb + j] == 0:
+                                    dst = repdev[k, pl[pp]]
+                                    if not _new_transfer(xi, xbytes, X_GRAD, pp, j, m, k, d, dst,
+                                                         xfer_bytes[pp], route_ptr, route_chan, q_head,
+                                                         q_tail, xnext, D, dirty, dlist, st):
+                                        status = STATUS_NO_ROUTE
+                                        out_err[p, 0] = d
+                                        out_err[p, 1] = dst
+                        if grad_bytes[l] > 0.0:
+                            b = layer_group[l] * D + pl[l]
+                            coll_cnt[b] -= 1
+                            if coll_cnt[b] == 0:
+                                d0 = pl[l]
+                                if R == 1:
+                                    _push_task(heap, hsize, d0, (cls_u << 48) + b, dirty, dlist, st)
+                                else:
+                                    for k2 in range(R):
+                                        src = repdev[k2, d0]
+                                        dst = repdev[(k2 + 1) % R, d0]
+                                        if not _new_transfer(xi, xbytes, X_RING, b, 0, 0, k2, src, dst,
+                                                             coll_bytes[b] / R, route_ptr, route_chan,
+                                                             q_head, q_tail, xnext, D, dirty, dlist, st):
+                                            status = STATUS_NO_ROUTE
+                                            out_err[p, 0] = src
+                                            out_err[p, 1] = dst
+                    mb_left[d * M + m] -= 1
+                    if mb_left[d * M + m] == 0:
+                        inflight[d] -= 1
+                    if direct >= 0:
+                        # The successor in a chain starts right now if the generic dispatch would
+                        # start it now: nothing else happened (d is the only resource marked), no
+                        # other completion is due at t, and no waiting task on d outranks it.
+                        if (nd0 == 0 and st[0] == 1 and (st[2] == 0 or ev_t[0] > t)
+                                and (hsize[d] == 0 or heap[d, 0] > direct)):
+                            dirty[d] = 0
+                            st[0] = 0
+                            key = direct
+                            while True:
+                                # ---- start `key` on d at t (as the dispatch would)
+                                if (key >> 48) == cls_f:
+                                    c = key & MASK
+                                    _alloc(mem, peak, d, alloc_bytes[c] + private_bytes[c])
+                                    dur = fwd_t[c, d]
+                                else:
+                                    c = L - 1 - (key & MASK)
+                                    if gprim[base + c] == 0:
+                                        gprim[base + c] = 1
+                                        _alloc(mem, peak, d, xfer_bytes[c])
+                                    for e in range(par_ptr[c], par_ptr[c + 1]):
+                                        pp = par_idx[e]
+                                        if has_bwd[pp] == 0:
+                                            continue
+                                        if pl[pp] == pl[c]:
+                                            if gprim[base + pp] == 0:
+                                                gprim[base + pp] = 1
+                                                _alloc(mem, peak, d, xfer_bytes[pp])
+                                        else:
+                                            j = par_j[e]
+                                            if gpart[jb + j] == 0:
+                                                gpart[jb + j] = 1
+                                                _alloc(mem, peak, d, xfer_bytes[pp])
+                                    dur = bwd_t[c, d]
+                                dev_busy[d] = 1
+                                dev_start[d] = t
+                                dev_key[d] = key
+                                busy[d] += dur
+                                te = t + dur
+                                if not (st[2] == 0 or te < ev_t[0]):
+                                    _ev_push(ev_t, ev_r, st, te, d)
+                                    break
+                                # It ends before anything else happens. If its completion only
+                                # readies the next layer of its chain, and that layer would be
+                                # picked, complete it here in a few lines and go on.
+                                nxt = -1
+                                if (key >> 48) == cls_f:
+                                    c2 = chain_next[c]
+                                    if c2 >= 0 and pl[c2] == pl[c]:
+                                        nxt = (cls_f << 48) + (m << 24) + c2
+                                else:
+                                    c2 = chain_prev[c]
+                                    if c2 >= 0 and pl[c2] == pl[c] and has_bwd[c2] == 1:
+                                        if grad_bytes[c] > 0.0 and R > 1:
+                                            b = layer_group[c] * D + pl[c]
+                                            if coll_cnt[b] == 1:
+                                                c2 = -1  # its all-reduce would start: general path
+                                        if c2 >= 0:
+                                            nxt = (cls_b << 48) + (m << 24) + (L - 1 - c2)
+                                if nxt < 0 or (hsize[d] > 0 and heap[d, 0] < nxt):
+                                    fast_r = d
+                                    fast_t = te
+                                    break
+                                t = te
+                                if t > tmax:
+                                    tmax = t
+                                done += 1
+                                dev_busy[d] = 0
+                                if trace_on and tr_count[0] < tr_cap:
+                                    r = tr_count[0]
+                                    tr_count[0] += 1
+                                    tr_i[r, 0] = KIND_F if (key >> 48) == cls_f else KIND_B
+                                    tr_i[r, 1] = d
+                                    tr_i[r, 2] = c
+                                    tr_i[r, 3] = m
+                                    tr_i[r, 4] = k
+                                    tr_i[r, 5] = d
+                                    tr_i[r, 6] = d
+                                    tr_f[r, 0] = dev_start[d]
+                                    tr_f[r, 1] = t
+                                    tr_f[r, 2] = 0.0
+                                if (key >> 48) == cls_f:
+                                    # c's only input is its chain predecessor; c2 its only consumer
+                                    pp = par_idx[par_ptr[c]]
+                                    act_uses[base + pp] -= 1
+                                    if act_uses[base + pp] == 0:
+                                        mem[d] -= alloc_bytes[pp]
+                                    fdep[base + c2] -= 1
+                                    if has_bwd[c] == 0:
+                                        mem[d] -= private_bytes[c]
+                                    fwd_left_dev[d] -= 1
+                                    fwd_left_mb[km] -= 1
+                                else:
+                                    # c's only input is c2, whose backward it readies
+                                    mem[d] -= xfer_bytes[c] + private_bytes[c]
+                                    if par_keep[par_ptr[c]] == 1:
+                                        act_uses[base + c2] -= 1
+                                        if act_uses[base + c2] == 0:
+                                            mem[d] -= alloc_bytes[c2]
+                                    if keep_out[c] == 1:
+                                        act_uses[base + c] -= 1
+                                        if act_uses[base + c] == 0:
+                                            mem[d] -= alloc_bytes[c]
+                                    bdep[base + c2] -= 1
+                                    if grad_bytes[c] > 0.0:
+                                        b = layer_group[c] * D + pl[c]
+                                        coll_cnt[b] -= 1
+                                        if coll_cnt[b] == 0:  # R == 1 here: its update is ready
+                                            _heap_push(heap, hsize, d, (cls_u << 48) + b)
+                                mb_left[d * M + m] -= 1
+                                key = nxt
+                        else:
+                            _push_task(heap, hsize, d, direct, dirty, dlist, st)
+                else:
+                    c = rr - D
+                    chan_busy[c] = 0
+                    _mark(rr, dirty, dlist, st)
+                    x = chan_x[c]
+                    src = xi[x, 5]
+                    dstd = xi[x, 6]
+                    hop = xi[x, 7]
+                    h = route_ptr[src * D + dstd] + hop
+                    nh = route_ptr[src * D + dstd + 1] - route_ptr[src * D + dstd]
+                    kind = xi[x, 0]
+                    lx = xi[x, 1]
+                    mx = xi[x, 3]
+                    kx = xi[x, 4]
+                    base = (kx * M + mx) * L
+                    jb = (kx * M + mx) * NJ
+                    if trace_on and tr_count[0] < tr_cap:
+                        r = tr_count[0]
+                        tr_count[0] += 1
+                        tr_i[r, 0] = 3 + kind
+                        tr_i[r, 1] = c
+                        tr_i[r, 2] = lx
+                        tr_i[r, 3] = mx if kind != X_RING else xi[x, 2]
+                        tr_i[r, 4] = kx
+                        tr_i[r, 5] = route_from[h]
+                        tr_i[r, 6] = route_from[h + 1] if hop + 1 < nh else dstd
+                        tr_f[r, 0] = chan_start[c]
+                        tr_f[r, 1] = t
+                        tr_f[r, 2] = xbytes[x]
+                    if hop == 0:
+                        # the data has left the sender
+                        if kind == X_ACT:
+                            act_uses[base + lx] -= 1
+                            if act_uses[base + lx] == 0:
+                                _free_output(lx, src, base, jb, par_ptr, par_idx, pl, act_uses,
+                                             copy_uses, par_j, alloc_bytes, xfer_bytes,
+                                             is_view, mem)
+                        elif kind == X_GRAD:
+                            mem[src] -= xbytes[x]
+                    xi[x, 7] = hop + 1
+                    if hop + 1 < nh:
+                        _enqueue(x, route_chan[h + 1], q_head, q_tail, xnext, D, dirty, dlist, st)
+                        continue
+                    if kind == X_ACT:
+                        j = xi[x, 2]
+                        for e in range(ch_ptr[lx], ch_ptr[lx + 1]):
+                            cc = ch_idx[e]
+                            if pl[cc] == dst_dev[j]:
+                                fdep[base + cc] -= 1
+                                if fdep[base + cc] == 0:
+                                    _push_task(heap, hsize, dstd, (cls_f << 48) + (mx << 24) + cc,
+                                               dirty, dlist, st)
+                    elif kind == X_GRAD:
+                        bdep[base + lx] -= 1
+                        if bdep[base + lx] == 0:
+                            _push_task(heap, hsize, dstd, (cls_b << 48) + (mx << 24) + (L - 1 - lx),
+                                       dirty, dlist, st)
+                    else:
+                        b = lx
+                        step = xi[x, 2]
+                        d0 = b % D
+                        k2 = (kx + 1) % R
+                        if step + 1 < 2 * (R - 1):
+                            # the route exists: the same pair was checked at step 0
+                            _new_transfer(xi, xbytes, X_RING, b, step + 1, 0, k2, repdev[k2, d0],
+                                          repdev[(k2 + 1) % R, d0], xbytes[x], route_ptr, route_chan,
+                                          q_head, q_tail, xnext, D, dirty, dlist, st)
+                        else:
+                            _push_task(heap, hsize, dstd, (cls_u << 48) + b, dirty, dlist, st)
+            if status != STATUS_OK:
+                break
+
+        for i in range(ncoll):
+            coll_cnt[coll_list[i]] = 0  # leave the bucket counters clean for the next placement
+        if status == STATUS_OK and done != n_tasks:
+            status = STATUS_DEADLOCK
+        out_status[p] = status
+        out_step[p] = tmax if status == STATUS_OK else np.nan
+        for d in range(D):
+            out_peak[p, d] = peak[d]
+            out_busy[p, d] = busy[d]
+        for c in range(C):
+            out_chan_busy[p, c] = chan_time[c]
+        out_comm_bytes[p] = comm_bytes

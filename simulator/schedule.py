@@ -1,0 +1,186 @@
+"""The schedule of one training step, and the flat arrays the kernel runs on.
+
+What is simulated (the kernel, `simulator.kernel.run_batch`, implements it):
+
+Tasks. For every micro-batch m and replica k, each layer has a forward task
+and, if its output requires grad, a backward task (data gradient + weight
+gradient). Each bucket of weights (the layers of one group on one device)
+has one optimizer-update task per replica, after all its backward tasks and,
+with replicas, after its all-reduce. A device runs one task at a time.
+
+Dependencies. A forward needs each input: from the same device when its
+producer's forward is done, from another device when the transfer has
+arrived. The backward of micro-batch m starts at the layers that have no
+consumers (the loss) once *every* forward of m (of that replica) is done, as
+`loss.backward()` after the forward. A backward needs the gradient of its
+output from every consumer: local consumers' backwards, and one transfer per
+consumer device (the consumers on that device sum their contributions there
+first). Layers whose output needs no gradient (the data, layers before the
+first weights) have no backward and receive no gradient.
+
+Transfers. A layer's output goes once to each other device that consumes it.
+A transfer follows its route hop by hop (store and forward); each hop waits
+for its channel, first come first served in the order of request time, and
+takes latency + bytes / bandwidth (Paleo: max(one cycle of the sending
+device, bytes / 2^30 / (Gbit/s / 8) / ppp_comm)).
+
+Time order and priorities. Events are processed in strict time order: the
+simulation jumps to the earliest completion, handles every completion at that
+time (devices by index, then channels by index; this order also ranks
+transfers requested at the same instant), and only then lets each idle device
+start its best ready task and each idle channel the head of its queue. A
+device ranks ready tasks by (class, micro-batch, position): gpipe: forwards,
+then backwards, then updates; 1f1b: backwards, then forwards, then updates;
+lower micro-batch first; forwards in topological order, backwards in reverse
+topological order, updates by bucket.
+
+Pipelining. `micro_batches=m` splits the replica's batch into m equal
+micro-batches. gpipe: a device starts no backward before it has run all its
+forwards (all forwards, then all backwards). 1f1b: backward first, and a
+device at pipeline stage s (devices ranked by the first layer they hold) of
+p stages keeps at most p - s micro-batches in flight (started, not finished
+on that device); a blocked forward waits. If that bound alone would stall
+every device (possible only when a device holds non-contiguous stages), the
+stalled device's bound is raised by one.
+
+Replicas. `replicas=r` runs r copies of the placement on disjoint device
+sets, each with batch / r samples. Replica 0 uses the placement's devices;
+for replica k, each device used by the placement (in index order) is matched
+with the lowest-indexed device of the same model not used by earlier
+replicas (so on "cpu+4xV100-pcie3" a placement on gpu0, gpu1 has its second
+replica on gpu2, gpu3). A bucket's gradients are all-reduced with a ring over
+its r devices (replica order) as soon as every replica has finished the
+bucket's backwards: 2(r-1) steps, each sending bytes / r to the next device,
+a step starting when the previous chunk has arrived; it overlaps with the
+rest of the backward. Every replica then runs the bucket's update.
+
+Result. The step time is the latest completion of any task or transfer.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .costs import CostTables
+from .devices.model import DeviceGraph
+from .graph import Network
+
+SCHEDULE_CODES = {"gpipe": 0, "1f1b": 1}
+
+
+@dataclass
+class Plan:
+    """Everything the kernel reads that does not depend on the placement."""
+
+    arrays: tuple  # positional arguments of run_batch up to the placements (see build_plan)
+    n_layers: int
+    n_devices: int
+    n_channels: int
+    max_hops: int
+    n_edges: int
+    n_groups: int
+    replicas: int
+    micro_batches: int
+
+
+def device_models(devices: DeviceGraph) -> np.ndarray:
+    """An id per device; equal ids = interchangeable devices (for replica sets)."""
+    ids: dict[tuple, int] = {}
+    out = []
+    for d in devices.devices:
+        key = (d.model, d.kind, tuple(sorted(d.peak_flops.items())), d.mem_bandwidth, d.memory, d.clock)
+        out.append(ids.setdefault(key, len(ids)))
+    return np.array(out, dtype=np.int64)
+
+
+def route_tables(devices: DeviceGraph) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """CSR of routes: pair (a, b) -> hops [route_ptr[a*D+b], route_ptr[a*D+b+1]).
+    Unreachable pairs have no hops (the kernel reports them)."""
+    D = len(devices.devices)
+    routes = devices.routes()
+    ptr = np.zeros(D * D + 1, dtype=np.int64)
+    chans: list[int] = []
+    froms: list[int] = []
+    max_hops = 0
+    for a in range(D):
+        for b in range(D):
+            hops = routes.get((a, b), []) if a != b else []
+            for ch, sender in hops:
+                chans.append(ch)
+                froms.append(sender)
+            max_hops = max(max_hops, len(hops))
+            ptr[a * D + b + 1] = len(chans)
+    return ptr, np.array(chans, dtype=np.int64), np.array(froms, dtype=np.int64), max_hops
+
+
+def build_plan(network: Network, devices: DeviceGraph, costs: CostTables, settings) -> Plan:
+    L = len(network.layers)
+    idx = network.index
+    par_ptr = np.zeros(L + 1, dtype=np.int64)
+    par_idx: list[int] = []
+    par_keep: list[int] = []
+    children: list[list[tuple[int, int]]] = [[] for _ in range(L)]  # (child, parent entry)
+    for i, layer in enumerate(network.layers):
+        keep = set(costs.saved_slot[i]) if costs.has_bwd[i] else set()
+        for slot, pname in enumerate(layer.parents):
+            e = len(par_idx)
+            p = idx[pname]
+            par_idx.append(p)
+            par_keep.append(1 if slot in keep else 0)
+            children[p].append((i, e))
+        par_ptr[i + 1] = len(par_idx)
+    ch_ptr = np.zeros(L + 1, dtype=np.int64)
+    ch_idx: list[int] = []
+    ch_slot: list[int] = []
+    for i in range(L):
+        for c, e in children[i]:
+            ch_idx.append(c)
+            ch_slot.append(e)
+        ch_ptr[i + 1] = len(ch_idx)
+    has_bwd = costs.has_bwd.astype(np.int64)
+    sinks = np.array([i for i in range(L) if not children[i] and has_bwd[i]], dtype=np.int64)
+    # chain_next[l] = c when c is l's only consumer and l is c's only input: c's forward
+    # becomes ready exactly when l's ends (and l's backward when c's ends), a case the
+    # kernel dispatches directly when nothing else is due (same schedule, less work)
+    chain_next = np.full(L, -1, dtype=np.int64)
+    for i in range(L):
+        if len(children[i]) == 1:
+            c = children[i][0][0]
+            if par_ptr[c + 1] - par_ptr[c] == 1 and not costs.is_view[i] and not costs.is_view[c]:
+                chain_next[i] = c
+    chain_prev = np.full(L, -1, dtype=np.int64)
+    for i in np.flatnonzero(chain_next >= 0):
+        chain_prev[chain_next[i]] = i
+    keep_out = (costs.saves_output & costs.has_bwd).astype(np.int64)
+    group_of = np.full(L, -1, dtype=np.int64)
+    for g, group in enumerate(network.groups):
+        for i in group.layers:
+            group_of[i] = g
+    if (group_of < 0).any():  # layers outside every group get buckets of their own
+        extra = np.flatnonzero(group_of < 0)
+        group_of[extra] = len(network.groups) + np.arange(len(extra))
+    n_groups = int(group_of.max()) + 1 if L else 0
+    route_ptr, route_chan, route_from, max_hops = route_tables(devices)
+    i64 = lambda xs: np.asarray(xs, dtype=np.int64)
+    arrays = (
+        par_ptr, i64(par_idx), i64(par_keep), ch_ptr, i64(ch_idx), i64(ch_slot), sinks, chain_next, chain_prev,
+        has_bwd, costs.is_view.astype(np.int64), keep_out, group_of, n_groups,
+        np.ascontiguousarray(costs.fwd), np.ascontiguousarray(costs.bwd), np.ascontiguousarray(costs.upd),
+        costs.xfer_bytes, costs.alloc_bytes, costs.private_bytes, costs.grad_bytes, costs.static_bytes,
+        route_ptr, route_chan, route_from,
+        np.asarray(costs.chan_sec_per_byte, dtype=np.float64), np.asarray(costs.chan_latency, dtype=np.float64),
+        np.asarray(costs.dev_floor, dtype=np.float64), device_models(devices),
+        int(settings.micro_batches), int(settings.replicas), SCHEDULE_CODES[settings.schedule],
+    )
+    return Plan(arrays=arrays, n_layers=L, n_devices=len(devices.devices),
+                n_channels=len(devices.channels), max_hops=max(max_hops, 1), n_edges=len(par_idx),
+                n_groups=n_groups, replicas=settings.replicas, micro_batches=settings.micro_batches)
+
+
+def trace_capacity(plan: Plan) -> int:
+    """Enough rows for every task and every hop of one placement."""
+    L, M, R, D = plan.n_layers, plan.micro_batches, plan.replicas, plan.n_devices
+    tasks = 2 * L * M * R + plan.n_groups * D * R
+    transfers = 2 * M * R * plan.n_edges + 2 * R * R * plan.n_groups * D
+    return tasks + transfers * plan.max_hops + 1

@@ -1,0 +1,119 @@
+"""The settings of a simulation, validated once.
+
+Everything here is placement-independent: a `Simulator` is prepared for one
+(network, device graph, Settings) and then runs any number of placements.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Any, Mapping
+
+from .graph import SimulatorError
+
+COST_MODELS = ("roofline", "paleo")
+SCHEDULES = ("gpipe", "1f1b")
+PRECISIONS = ("fp32", "fp16", "bf16")
+OPTIMIZERS = ("sgd", "momentum", "adam")
+MEMORY_MODES = ("infeasible", "penalty", "ignore")
+
+# Roofline defaults (fractions of peak a well-tuned library reaches; see the readme).
+DEFAULT_COMPUTE_EFFICIENCY: dict[str, float] = {
+    "conv2d": 0.6, "linear": 0.7, "matmul": 0.7, "default": 0.5}
+DEFAULT_MEMORY_EFFICIENCY: dict[str, float] = {"default": 0.8}
+DEFAULT_DEVICE_EFFICIENCY: dict[str, float] = {"gpu": 1.0, "cpu": 0.5}
+DEFAULT_LAUNCH_OVERHEAD: dict[str, float] = {"gpu": 5e-6, "cpu": 2e-6}
+
+
+def _frozen(mapping: Mapping[str, float] | float | None, default: Mapping[str, float],
+            name: str) -> tuple[tuple[str, float], ...]:
+    """A mapping merged over its defaults, as a hashable sorted tuple."""
+    merged = dict(default)
+    if isinstance(mapping, (int, float)) and not isinstance(mapping, bool):
+        merged = {k: float(mapping) for k in merged} | {"default": float(mapping)}
+    elif mapping is not None:
+        if not isinstance(mapping, Mapping):
+            raise SimulatorError(f"{name} must be a number or a mapping, not {mapping!r}")
+        for k, v in mapping.items():
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not v >= 0:
+                raise SimulatorError(f"{name}[{k!r}] must be a number >= 0, not {v!r}")
+            merged[str(k)] = float(v)
+    return tuple(sorted(merged.items()))
+
+
+@dataclass(frozen=True)
+class Settings:
+    cost_model: str = "roofline"
+    batch_size: int | None = None     # None: the network's own batch size
+    ppp_comp: float = 0.9             # Paleo: fraction of peak compute (Exprimo's 0.9)
+    ppp_comm: float = 0.25            # Paleo: fraction of peak link bandwidth (Exprimo's 0.25)
+    micro_batches: int = 1
+    schedule: str = "gpipe"
+    replicas: int = 1
+    precision: str = "fp32"
+    optimizer: str = "sgd"
+    memory: str = "infeasible"
+    memory_penalty: float = 10.0      # "penalty": step_time * (1 + memory_penalty * overflow)
+    efficiency: tuple = ()            # roofline compute efficiency per op kind
+    memory_efficiency: tuple = ()     # roofline memory efficiency per op kind
+    device_efficiency: tuple = ()     # multiplier per device kind / model / name
+    launch_overhead: tuple = ()       # seconds per kernel, per device kind / model / name
+
+    @classmethod
+    def make(cls, **kwargs: Any) -> "Settings":
+        known = {f.name for f in fields(cls)}
+        for k in kwargs:
+            if k not in known:
+                raise SimulatorError(f"unknown setting {k!r} (settings: {', '.join(sorted(known))})")
+        kw = dict(kwargs)
+        kw["efficiency"] = _frozen(kw.get("efficiency"), DEFAULT_COMPUTE_EFFICIENCY, "efficiency")
+        kw["memory_efficiency"] = _frozen(kw.get("memory_efficiency"), DEFAULT_MEMORY_EFFICIENCY,
+                                          "memory_efficiency")
+        kw["device_efficiency"] = _frozen(kw.get("device_efficiency"), DEFAULT_DEVICE_EFFICIENCY,
+                                          "device_efficiency")
+        kw["launch_overhead"] = _frozen(kw.get("launch_overhead"), DEFAULT_LAUNCH_OVERHEAD,
+                                        "launch_overhead")
+        s = cls(**kw)
+        s.validate()
+        return s
+
+    def validate(self) -> None:
+        _choice("cost_model", self.cost_model, COST_MODELS)
+        _choice("schedule", self.schedule, SCHEDULES)
+        _choice("precision", self.precision, PRECISIONS)
+        _choice("optimizer", self.optimizer, OPTIMIZERS)
+        _choice("memory", self.memory, MEMORY_MODES)
+        _positive_int("micro_batches", self.micro_batches)
+        _positive_int("replicas", self.replicas)
+        if self.batch_size is not None:
+            _positive_int("batch_size", self.batch_size)
+        for name in ("ppp_comp", "ppp_comm"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 < v <= 1:
+                raise SimulatorError(f"{name} must be in (0, 1], not {v!r}")
+        if isinstance(self.memory_penalty, bool) or not isinstance(self.memory_penalty, (int, float)) \
+                or not self.memory_penalty >= 0:
+            raise SimulatorError(f"memory_penalty must be a number >= 0, not {self.memory_penalty!r}")
+        if self.cost_model == "paleo" and self.precision != "fp32":
+            raise SimulatorError("the paleo cost model counts 4-byte floats only; use precision='fp32' "
+                                 "or cost_model='roofline'")
+        for k, v in self.efficiency + self.memory_efficiency + self.device_efficiency:
+            if not v > 0:
+                raise SimulatorError(f"efficiency {k!r} must be > 0, not {v!r}")
+
+    def split_batch(self, batch: int) -> int:
+        """Samples per micro-batch per replica; the batch must divide evenly."""
+        parts = self.replicas * self.micro_batches
+        if batch % parts:
+            raise SimulatorError(f"batch size {batch} is not divisible by replicas x micro_batches "
+                                 f"= {self.replicas} x {self.micro_batches} = {parts}")
+        return batch // parts
+
+
+def _choice(name: str, value: Any, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise SimulatorError(f"{name} must be one of {', '.join(allowed)}, not {value!r}")
+
+
+def _positive_int(name: str, value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise SimulatorError(f"{name} must be an integer >= 1, not {value!r}")

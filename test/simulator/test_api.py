@@ -1,0 +1,151 @@
+"""The Python interface: simulate, results, traces, placements and bad input."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+import simulator as sim
+from simulator.devices import DeviceGraph
+from simulator.graph import SimulatorError
+from simulator.ops import Input
+from test_schedule_helpers import EXACT, Work, chain, gpu, net
+
+
+@pytest.fixture(scope="module")
+def resnet():
+    return sim.zoo.load("resnet18", batch_size=32)
+
+
+@pytest.fixture(scope="module")
+def machine():
+    return sim.devices.preset("cpu+4xV100-pcie3")
+
+
+def test_result_fields(resnet, machine):
+    G = len(resnet.groups)
+    r = sim.simulate(resnet, machine, [1] * (G // 2) + [2] * (G - G // 2))
+    assert r.step_time > 0 and r.feasible and r.step_time == r.raw_step_time
+    assert r.throughput == pytest.approx(32 / r.step_time)
+    assert isinstance(r.peak_memory, np.ndarray) and r.peak_memory.shape == (5,)
+    assert r.peak_memory[1] > r.peak_memory[2] > 0 == r.peak_memory[0]
+    assert (r.busy_time[1:3] > 0).all() and r.busy_time[0] == 0
+    assert r.comm_bytes > 0 and r.comm_time > 0 and r.channel_busy.shape == (4,)
+    d = r.to_dict()
+    assert json.loads(json.dumps(d))["devices"][1]["name"] == "gpu0"
+
+
+def test_placement_forms_agree(resnet, machine):
+    G = len(resnet.groups)
+    as_int = sim.simulate(resnet, machine, 2)
+    as_list = sim.simulate(resnet, machine, [2] * G)
+    as_names = sim.simulate(resnet, machine, ["gpu1"] * G)
+    as_dict = sim.simulate(resnet, machine, {"*": "gpu1"})
+    by_group = sim.simulate(resnet, machine, {g.name: 2 for g in resnet.groups})
+    assert as_int.step_time == as_list.step_time == as_names.step_time == as_dict.step_time \
+        == by_group.step_time
+    # a layer's own entry wins over its group's
+    first = resnet.groups[0]
+    split = sim.simulate(resnet, machine, {"*": 2, resnet.layers[first.layers[-1]].name: 3})
+    assert split.comm_bytes > 0 and split.busy_time[3] > 0
+
+
+def test_trace_is_chrome_trace_json(tmp_path, resnet, machine):
+    G = len(resnet.groups)
+    r = sim.simulate(resnet, machine, [1, 2] * (G // 2) + [1] * (G % 2), trace=True)
+    path = tmp_path / "trace.json"
+    r.save_trace(path)
+    data = json.loads(path.read_text())
+    events = [e for e in data["traceEvents"] if e["ph"] == "X"]
+    assert {"name", "cat", "ph", "ts", "dur", "pid", "tid", "args"} <= set(events[0])
+    cats = {e["cat"] for e in events}
+    assert {"forward", "backward", "update", "activation", "gradient"} <= cats
+    assert len([e for e in events if e["cat"] == "forward"]) == len(resnet.layers)
+    # the trace covers the step: its last event ends at the step time (microseconds)
+    assert max(e["ts"] + e["dur"] for e in events) == pytest.approx(r.step_time * 1e6)
+    names = {e["args"]["name"] for e in data["traceEvents"] if e["ph"] == "M" and e["name"] == "thread_name"}
+    assert {"gpu0", "gpu1"} <= names
+    with pytest.raises(SimulatorError, match="trace=True"):
+        sim.simulate(resnet, machine, 1).save_trace(tmp_path / "none.json")
+
+
+def test_prepared_simulator_is_reused_through_the_cache(resnet, machine):
+    a = sim.prepare(resnet, machine, batch_size=32)
+    assert sim.prepare(resnet, machine, batch_size=32) is a
+    assert sim.prepare(resnet, machine, batch_size=64) is not a
+    assert sim.prepare(resnet, "cpu+4xV100-pcie3") is sim.prepare(resnet, "cpu+4xV100-pcie3")
+
+
+def test_network_figures(resnet):
+    assert resnet.params == 11_689_512
+    assert resnet.forward_flops > 3.6e9 and len(resnet.groups) > 1
+
+
+@pytest.mark.parametrize("placement, message", [
+    (9, "placement: device 9 does not exist (5 devices: 0=cpu0, 1=gpu0"),
+    ("gpu7", "placement: no device named 'gpu7'"),
+    ([1, 2], "placement lists 2 devices but network 'resnet18' has"),
+    ({"conv1": 1, "layer9": 2}, "placement names 'layer9', which is neither a layer nor a group"),
+    ({"conv1": 1}, "placement does not say where to put"),
+    (1.5, "a placement is an int, a list (one device per group) or a dict"),
+])
+def test_bad_placements(resnet, machine, placement, message):
+    with pytest.raises(SimulatorError) as err:
+        sim.simulate(resnet, machine, placement)
+    assert message in str(err.value) and "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize("settings, message", [
+    (dict(micro_batches=0), "micro_batches must be an integer >= 1, not 0"),
+    (dict(micro_batches=3), "batch size 32 is not divisible by replicas x micro_batches = 1 x 3 = 3"),
+    (dict(replicas=2, micro_batches=32), "not divisible by replicas x micro_batches = 2 x 32 = 64"),
+    (dict(schedule="interleaved"), "schedule must be one of gpipe, 1f1b"),
+    (dict(memory="spill"), "memory must be one of infeasible, penalty, ignore"),
+    (dict(batch_size=0), "batch_size must be an integer >= 1, not 0"),
+])
+def test_bad_settings(resnet, machine, settings, message):
+    with pytest.raises(SimulatorError) as err:
+        sim.simulate(resnet, machine, 1, **settings)
+    assert message in str(err.value)
+
+
+def test_no_route_is_reported_when_a_placement_needs_it():
+    g = DeviceGraph([gpu("a"), gpu("b")], [], {})
+    spec = [("x", Input((1,)), ()), ("y", Work(), ("x",))]
+    n = net(spec)
+    assert sim.simulate(n, g, 1, **EXACT).feasible  # a graph in pieces is fine while unused
+    with pytest.raises(SimulatorError, match="no route between devices a and b"):
+        sim.simulate(n, g, {"x": 0, "y": 1}, **EXACT)
+
+
+def test_unknown_device_graph_inputs():
+    n = chain(2)
+    with pytest.raises(SimulatorError, match="preset 'cpu\\+4xV100-pcie9': unknown link 'pcie9'"):
+        sim.simulate(n, "cpu+4xV100-pcie9", 0)
+    with pytest.raises(SimulatorError, match="devices must be a DeviceGraph"):
+        sim.simulate(n, 42, 0)
+
+
+def test_deterministic(resnet, machine):
+    G = len(resnet.groups)
+    p = list(np.random.default_rng(3).integers(0, 5, G))
+    a = sim.simulate(resnet, machine, p, micro_batches=4, schedule="1f1b")
+    b = sim.Simulator(resnet, machine, micro_batches=4, schedule="1f1b").run(p)
+    assert a.step_time == b.step_time and (a.peak_memory == b.peak_memory).all()
+
+
+def test_paleo_networks_with_exprimo_graphs_end_to_end(paleo_nets, reference):
+    graphs = reference / "exprimo-device-graphs"
+    g = sim.load_device_graph(graphs / "malvik-4gpu.json")
+    alex = sim.load_network(paleo_nets / "alex_v2.json")
+    grouped, devices = alex.file_placement_groups()  # Exprimo's per-layer "device" fields
+    r = sim.simulate(grouped, g, devices, cost_model="paleo", batch_size=128)
+    assert r.feasible and r.step_time > 0
+    inception = sim.load_network(paleo_nets / "inception_v3.json")
+    G = len(inception.groups)
+    spread = [1 + i % 4 for i in range(G)]
+    assert sim.simulate(inception, g, spread, cost_model="paleo", batch_size=128).feasible
+    # 0.2 GB per GPU cannot hold Inception's activations at batch 128
+    small = sim.load_device_graph(graphs / "malvik-4gpu-reduced-alexnet.json")
+    assert not sim.simulate(inception, small, spread, cost_model="paleo", batch_size=128).feasible

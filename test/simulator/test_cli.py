@@ -1,0 +1,90 @@
+"""python -m simulator: tables, JSON, traces and one-line errors."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from simulator.__main__ import main
+
+from conftest import REPO
+
+
+def run(args, capsys):
+    """(exit status, stdout, stderr) of the CLI, whether it returns or exits."""
+    try:
+        code = main(args)
+    except SystemExit as stop:
+        code = stop.code
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_table_for_a_zoo_network_on_a_preset(capsys):
+    code, out, err = run(["--network", "resnet18", "--devices", "cpu+2xV100-pcie3", "--placement", "1",
+                          "--batch-size", "32"], capsys)
+    assert code == 0 and err == ""
+    assert "step time" in out and "throughput" in out and "gpu0" in out and "samples/s (batch 32)" in out
+
+
+def test_json_for_a_paleo_file_with_its_stored_placement(capsys, paleo_nets, reference):
+    code, out, _ = run(["--network", str(paleo_nets / "alex_v2.json"),
+                        "--devices", str(reference / "exprimo-device-graphs" / "malvik-4gpu.json"),
+                        "--placement", "file", "--cost-model", "paleo", "--batch-size", "128", "--json"],
+                       capsys)
+    data = json.loads(out)
+    assert code == 0 and data["feasible"] and data["step_time"] > 0
+    assert data["settings"]["cost_model"] == "paleo" and len(data["devices"]) == 5
+
+
+def test_placement_lists_dicts_and_settings(capsys, tmp_path):
+    trace = tmp_path / "t.json"
+    code, out, _ = run(["--network", "resnet18", "--devices", "cpu+4xV100-nvlink2", "--groups", "4",
+                        "--placement", "1,2,3,4", "--micro-batches", "4", "--schedule", "1f1b",
+                        "--batch-size", "32", "--json", "--trace", str(trace)], capsys)
+    assert code == 0 and json.loads(out)["comm_bytes"] > 0
+    assert json.loads(trace.read_text())["traceEvents"]
+    code, out, _ = run(["--network", "resnet18", "--devices", "cpu+4xV100-nvlink2",
+                        "--placement", '{"*": "gpu1", "fc": 2}', "--json"], capsys)
+    assert code == 0 and json.loads(out)["devices"][2]["busy_time"] > 0
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--network", "resnet51", "--devices", "cpu+1xV100-pcie3", "--placement", "1"],
+     "error: unknown zoo model 'resnet51' (did you mean 'resnet50'?)"),
+    (["--network", "resnet18", "--devices", "cpu+4xV10-pcie3", "--placement", "1"],
+     "error: device preset 'cpu+4xV10-pcie3': unknown GPU 'V10' (did you mean 'V100'?)"),
+    (["--network", "resnet18", "--devices", "cpu+1xV100-pcie3", "--placement", "7"],
+     "error: placement: device 7 does not exist"),
+    (["--network", "resnet18", "--devices", "cpu+1xV100-pcie3", "--placement", "1,1"],
+     "error: placement lists 2 devices but network 'resnet18' has"),
+    (["--network", "resnet18", "--devices", "cpu+1xV100-pcie3", "--placement", "{bad json"],
+     "error: --placement is not valid JSON"),
+    (["--network", "resnet18", "--devices", "cpu+1xV100-pcie3", "--placement", "1", "--micro-batches", "0"],
+     "error: micro_batches must be an integer >= 1, not 0"),
+    (["--network", "resnet18", "--devices", "cpu+1xV100-pcie3", "--placement", "1", "--batch-size", "100",
+      "--micro-batches", "8"], "error: batch size 100 is not divisible by replicas x micro_batches"),
+    (["--network", "resnet18", "--devices", "missing.json", "--placement", "1"],
+     "error: missing.json: no such file"),
+    (["--network", "resnet18", "--devices", "cpu+1xV100-pcie3", "--placement", "file"],
+     "has no per-layer device in its file"),
+    (["--network", "resnet18", "--devices", "cpu+1xV100-pcie3"],
+     "error: the following arguments are required: --placement"),
+    (["--network", "resnet18", "--devices", "cpu+1xV100-pcie3", "--placement", "1", "--schedule", "x"],
+     "error: argument --schedule: invalid choice"),
+])
+def test_bad_input_is_one_line_and_status_2(capsys, args, message):
+    code, out, err = run(args, capsys)
+    lines = [l for l in err.splitlines() if l]
+    assert code == 2 and out == ""
+    assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0]
+
+
+def test_module_entry_point_exit_status():
+    proc = subprocess.run([sys.executable, "-m", "simulator", "--network", "resnet18", "--devices",
+                           "cpu+1xV100-pcie3", "--placement", "3"], capture_output=True, text=True,
+                          cwd=REPO)
+    assert proc.returncode == 2 and proc.stderr.startswith("error: placement: device 3 does not exist")
+    assert "Traceback" not in proc.stderr

@@ -1,0 +1,125 @@
+"""Device graphs: presets, topologies, routing, Exprimo's device files."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+import simulator as sim
+from simulator.devices import Channel, DeviceGraph, preset, topology
+from simulator.graph import SimulatorError
+from test_schedule_helpers import gpu
+
+
+def test_preset_pcie_host_with_four_v100():
+    g = preset("cpu+4xV100-pcie3")
+    assert [d.name for d in g.devices] == ["cpu0", "gpu0", "gpu1", "gpu2", "gpu3"]
+    v100 = g.devices[1]
+    # V100 PCIe datasheet: 14 TFLOP/s fp32, 112 TFLOP/s tensor fp16, 900 GB/s, 32 GB
+    assert v100.peak_flops["fp32"] == 14e12 and v100.peak_flops["fp16"] == 112e12
+    assert v100.mem_bandwidth == 900e9 and v100.memory == 32e9
+    assert len(g.channels) == 4 and all(c.kind == "pcie3" for c in g.channels)
+    assert g.channels[0].bandwidth == pytest.approx(15.75e9)
+    # GPU i -> anything uses its own slot, as in Exprimo's files
+    assert g.route(1, 3) == [(0, 1)] and g.route(0, 2) == [(1, 0)]
+
+
+def test_nvlink_preset_uses_sxm_parts_and_nvlink_between_gpus():
+    g = preset("cpu+8xA100-nvlink3")
+    assert g.devices[1].model == "NVIDIA A100-SXM4-80GB"
+    assert g.devices[1].peak_flops["bf16"] == 312e12
+    ch, sender = g.route(1, 2)[0]
+    assert g.channels[ch].kind == "nvlink3" and g.channels[ch].bandwidth == 300e9 and sender == 1
+    # host traffic stays on PCIe 4
+    assert g.channels[g.route(0, 1)[0][0]].kind == "pcie4"
+
+
+def test_cluster_preset_links_nodes_over_infiniband():
+    g = preset("2x(cpu+8xH100-nvlink4)-ndr")
+    assert len(g.devices) == 18
+    a, b = g.index("n0.gpu3"), g.index("n1.gpu5")
+    (ch, _), = g.route(a, b)
+    assert g.channels[ch].kind == "ib-ndr" and g.channels[ch].bandwidth == 50e9
+    assert g.channels[ch].name == "n0.nic3"  # GPU i uses NIC i of its node
+    assert g.channels[g.route(g.index("n1.gpu0"), g.index("n1.gpu1"))[0][0]].kind == "nvlink4"
+
+
+def test_topology_function_matches_preset():
+    g = topology("nvlink", gpu="A100", n=8)
+    p = preset("cpu+8xA100-nvlink3")
+    assert [d.model for d in g.devices] == [d.model for d in p.devices]
+    assert [c.bandwidth for c in g.channels] == [c.bandwidth for c in p.channels]
+    assert topology("pcie", gpu="K80", n=2).devices[1].memory == 12e9
+    c = topology("cluster", nodes=3, gpu="V100", n=2, ib="edr", nics=1)
+    assert len(c.devices) == 9 and sum(ch.kind == "ib-edr" for ch in c.channels) == 3
+
+
+def test_precisions_without_a_fast_path_run_at_fp32_speed():
+    k80 = preset("cpu+1xK80-pcie3").devices[1]
+    assert k80.peak_flops["fp16"] == k80.peak_flops["fp32"] == k80.peak_flops["bf16"]
+
+
+@pytest.mark.parametrize("name, hint", [
+    ("cpu+4xV10-pcie3", "did you mean 'V100'"),
+    ("cpu+4V100-pcie3", "did you mean 'cpu+4xV100-pcie3'"),
+    ("cpu+8xA100-nvlink2", "A100-SXM4 uses nvlink3"),
+    ("cpu+2xK80-nvlink", "K80 has no NVLINK variant"),
+])
+def test_unknown_presets_say_what_is_wrong(name, hint):
+    with pytest.raises(SimulatorError, match="preset") as err:
+        preset(name)
+    assert hint in str(err.value) and "\n" not in str(err.value)
+
+
+def test_multi_hop_route_when_there_is_no_direct_link():
+    devs = [gpu("a"), gpu("b"), gpu("c")]
+    chans = [Channel("ab", "t", 10e9), Channel("bc", "t", 10e9), Channel("slow", "t", 1e6)]
+    g = DeviceGraph(devs, chans, {(0, 1): 0, (1, 0): 0, (1, 2): 1, (2, 1): 1})
+    assert g.route(0, 2) == [(0, 0), (1, 1)]  # a -> b on ab (sent by a), b -> c on bc (sent by b)
+    g2 = DeviceGraph(devs, chans, {(0, 1): 0, (1, 2): 1, (0, 2): 2})
+    assert g2.route(0, 2) == [(2, 0)]  # a direct link always wins
+
+
+def test_no_route_is_a_clear_error():
+    g = DeviceGraph([gpu("a"), gpu("b")], [], {})
+    with pytest.raises(SimulatorError, match="no route between devices a and b"):
+        g.route(0, 1)
+
+
+def test_exprimo_device_graph_is_converted_to_si(reference):
+    g = sim.load_device_graph(reference / "exprimo-device-graphs" / "malvik-4gpu.json")
+    cpu, v100 = g.devices[0], g.devices[1]
+    assert (cpu.kind, v100.kind) == ("cpu", "gpu")
+    assert v100.peak_flops["fp32"] == 14000e9       # GFLOP/s -> FLOP/s
+    assert v100.memory == 32e9                      # GB -> bytes (decimal, as Exprimo checks)
+    assert v100.clock == 1312e6                     # MHz -> Hz
+    assert v100.mem_bandwidth == 900e9              # GB/s -> bytes/s
+    assert g.channels[0].bandwidth == 128e9 / 8     # Gbit/s -> bytes/s
+    # a device's neighbour list names the channel its own sends use
+    assert g.route(2, 1) == [(1, 2)] and g.route(1, 2) == [(0, 1)]
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda d: d["devices"][1]["neighbours"].append({"device": 9, "comm_channel": 0}),
+     "devices[1].neighbours[4]: device 9 does not exist (5 devices)"),
+    (lambda d: d["devices"][2].update(peak_gflops=-1), "devices[2]: 'peak_gflops' must be a positive number"),
+    (lambda d: d["devices"][0].pop("clock"), "devices[0]: missing 'clock'"),
+    (lambda d: d["comm_channels"][3].update(bandwidth="fast"), "comm_channels[3]: 'bandwidth' must be"),
+])
+def test_bad_exprimo_files_name_the_file_and_the_place(reference, tmp_path, edit, message):
+    data = json.loads((reference / "exprimo-device-graphs" / "malvik-4gpu.json").read_text())
+    edit(data)
+    path = tmp_path / "broken.json"
+    path.write_text(json.dumps(data))
+    with pytest.raises(SimulatorError) as err:
+        sim.load_device_graph(path)
+    assert str(err.value).startswith("broken.json: ") and message in str(err.value)
+
+
+def test_unreadable_device_files(tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text("{\n  \"devices\": [,]\n}")
+    with pytest.raises(SimulatorError, match=r"bad.json: line 2: not valid JSON"):
+        sim.load_device_graph(bad)
+    with pytest.raises(SimulatorError, match="no such file"):
+        sim.load_device_graph(tmp_path / "missing.json")

@@ -1,0 +1,196 @@
+"""The event simulation against closed forms and hand-worked schedules."""
+from __future__ import annotations
+
+import pytest
+
+import simulator as sim
+from simulator.ops import Input
+from test_schedule_helpers import EXACT, PEAK, Work, chain, device_graph, net
+
+
+def events(result, kind=None, name=None):
+    return [e for e in result.trace.events
+            if (kind is None or e.kind == kind) and (name is None or e.name == name)]
+
+
+def test_a_chain_on_one_device_takes_the_sum_of_its_op_times():
+    n = chain(5, batch=4, fwd=1e9, dgrad=2e9, wgrad=3e9)
+    s = sim.Simulator(n, device_graph(2), **EXACT)
+    r = s.run(0)
+    total = s.costs.fwd[:, 0].sum() + s.costs.bwd[:, 0].sum() + s.costs.upd[:, 0].sum()
+    assert r.step_time == pytest.approx(total, rel=1e-12)
+    # by hand: 5 forwards of 4 GFLOP, backwards of 20 GFLOP (the first: weight gradient only, 12)
+    by_hand = (5 * 4e9 + 4 * 20e9 + 12e9) / PEAK + 5 * 2 * 1 / PEAK  # + 5 SGD updates of 1 weight
+    assert r.step_time == pytest.approx(by_hand, rel=1e-12)
+    assert r.busy_time[0] == pytest.approx(r.step_time, rel=1e-12) and r.busy_time[1] == 0
+    assert r.comm_bytes == 0
+
+
+def test_two_independent_branches_on_two_devices_overlap():
+    spec = [("x", Input((1,)), ()), ("a", Work(fwd=3e9, params=0), ("x",)),
+            ("y", Input((1,)), ()), ("b", Work(fwd=5e9, params=0), ("y",))]
+    n = net(spec, batch=1)
+    g = device_graph(2)
+    both = sim.simulate(n, g, {"x": 0, "a": 0, "y": 1, "b": 1}, **EXACT)
+    one = sim.simulate(n, g, 0, **EXACT)
+    assert one.step_time == pytest.approx(8e-3, rel=1e-12)      # 3 + 5 ms in sequence
+    assert both.step_time == pytest.approx(5e-3, rel=1e-12)     # max(3, 5) ms side by side
+
+
+def equal_stages(p: int, batch: int):
+    """input -> s0 -> ... -> s{p-1}, each stage 1 GFLOP forward and 3 GFLOP backward per
+    sample (stage 0 has no data gradient to compute, so its weight gradient is 3 GFLOP)."""
+    spec = [("x", Input((1,)), ())]
+    for i in range(p):
+        op = Work(fwd=1e9, dgrad=0, wgrad=3e9) if i == 0 else Work(fwd=1e9, dgrad=2e9, wgrad=1e9)
+        spec.append((f"s{i}", op, (spec[-1][0],)))
+    groups = {"g0": ["x", "s0"]} | {f"g{i}": [f"s{i}"] for i in range(1, p)}
+    return net(spec, batch=batch, groups=groups)
+
+
+@pytest.mark.parametrize("schedule", ["gpipe", "1f1b"])
+@pytest.mark.parametrize("p, m", [(4, 8), (3, 5), (2, 1), (1, 4)])
+def test_pipeline_bubble_fraction_is_p_minus_1_over_m_plus_p_minus_1(schedule, p, m):
+    # p equal stages, free communication: step = (m + p - 1) * (tf + tb) (+ the final update)
+    s = sim.Simulator(equal_stages(p, batch=m), device_graph(p, bandwidth=1e30),
+                      micro_batches=m, schedule=schedule, **EXACT)
+    assert set(s.costs.bwd[1:, 0]) == {3e9 / PEAK}
+    r = s.run(list(range(p)))
+    tf, tb = 1e9 / PEAK, 3e9 / PEAK
+    step = r.step_time - s.costs.upd[1, 0]  # stage 0 updates last, after its final backward
+    assert step == pytest.approx((m + p - 1) * (tf + tb), rel=1e-12)
+    bubble = 1 - m * (tf + tb) / step
+    assert bubble == pytest.approx((p - 1) / (m + p - 1), rel=1e-9, abs=1e-12)
+    assert r.busy_time[:p] == pytest.approx([m * (tf + tb) + s.costs.upd[1, 0]] * p, rel=1e-9)
+
+
+def test_gpipe_runs_all_forwards_first_and_1f1b_bounds_the_activations_in_flight():
+    p, m = 4, 8
+    n = chain(p, batch=m, width=1000, keep_input=True, fwd=1e9, dgrad=1e9, wgrad=1e9)
+    g = device_graph(p, bandwidth=1e30)
+    gp = sim.simulate(n, g, list(range(p)), micro_batches=m, schedule="gpipe", trace=True, **EXACT)
+    of = sim.simulate(n, g, list(range(p)), micro_batches=m, schedule="1f1b", trace=True, **EXACT)
+    first_bwd = min(e.start for e in events(gp, "backward") if e.resource == "gpu0")
+    last_fwd = max(e.end for e in events(gp, "forward") if e.resource == "gpu0")
+    assert first_bwd >= last_fwd
+    # stage 0 keeps l0's input (x's output) for every micro-batch it has started and not
+    # finished (l0's own output leaves for gpu1): gpipe holds all m of them, 1f1b at most p
+    act = 1000 * 4  # one micro-batch's activation (1 sample, 1000 floats)
+    assert gp.peak_memory[0] - of.peak_memory[0] == pytest.approx((m - p) * act, rel=1e-12)
+    assert of.step_time == pytest.approx(gp.step_time, rel=1e-12)  # same bubble
+
+
+def test_ring_all_reduce_time_matches_the_closed_form():
+    n_rep, params, lat, bw = 4, 1_000_000, 2e-6, 10e9
+    spec = [("x", Input((1,)), ()), ("w", Work(fwd=0, dgrad=0, wgrad=0, params=params), ("x",))]
+    n = net(spec, batch=n_rep, groups={"all": ["x", "w"]})
+    g = device_graph(n_rep, bandwidth=bw, latency=lat)
+    r = sim.simulate(n, g, 0, replicas=n_rep, trace=True, **EXACT)
+    ring = events(r, "all-reduce")
+    assert len(ring) == 2 * (n_rep - 1) * n_rep
+    nbytes = params * 4
+    duration = max(e.end for e in ring) - min(e.start for e in ring)
+    assert duration == pytest.approx(2 * (n_rep - 1) / n_rep * nbytes / bw + 2 * (n_rep - 1) * lat,
+                                     rel=1e-12)
+    # every replica updates its copy once, after the all-reduce
+    assert sorted(e.resource for e in events(r, "update")) == ["gpu0", "gpu1", "gpu2", "gpu3"]
+    assert min(e.start for e in events(r, "update")) >= max(e.end for e in ring)
+
+
+def test_all_reduce_overlaps_with_the_rest_of_the_backward():
+    # two weight buckets: the later layer's gradients are reduced while the earlier backward runs
+    n = chain(2, batch=2, fwd=1e9, dgrad=1e9, wgrad=1e9, params=1_000_000)
+    g = device_graph(2, bandwidth=100e9)
+    r = sim.simulate(n, g, [0, 0], replicas=2, trace=True, **EXACT)
+    ring_l1 = [e for e in events(r, "all-reduce") if e.name.startswith("g1")]
+    bwd_l0 = events(r, "backward", "l0")[0]
+    assert min(e.start for e in ring_l1) < bwd_l0.end
+
+
+def test_replicas_use_the_next_free_devices_of_the_same_model():
+    n = sim.zoo.load("resnet18", batch_size=32)
+    g = sim.devices.preset("cpu+4xV100-pcie3")
+    half = len(n.groups) // 2
+    r = sim.simulate(n, g, [1] * half + [2] * (len(n.groups) - half), replicas=2)
+    assert r.busy_time[0] == 0 and (r.busy_time[1:] > 0).all()
+    assert r.busy_time[3] == pytest.approx(r.busy_time[1]) and r.busy_time[4] == pytest.approx(r.busy_time[2])
+    with pytest.raises(sim.SimulatorError, match="replicas=2: no free device of model 'Intel Xeon"):
+        sim.simulate(n, g, 0, replicas=2)
+
+
+def test_a_tensor_is_sent_once_to_each_consuming_device():
+    spec = [("x", Input((1000,)), ()),
+            ("a", Work(width=1000), ("x",)), ("b", Work(width=10), ("a",)), ("c", Work(width=10), ("a",)),
+            ("d", Work(width=10), ("a",)), ("e", Work(width=10), ("b", "c", "d"))]
+    n = net(spec, batch=1)
+    r = sim.simulate(n, device_graph(3), {"x": 0, "a": 0, "b": 1, "c": 1, "d": 2, "e": 2},
+                     trace=True, **EXACT)
+    sends = [(e.src, e.dst) for e in events(r, "activation", "a")]
+    assert sorted(sends) == [("gpu0", "gpu1"), ("gpu0", "gpu2")]
+    # the gradient of a's output comes back once from each consumer device (b and c summed on gpu1)
+    grads = [(e.src, e.dst) for e in events(r, "gradient", "a")]
+    assert sorted(grads) == [("gpu1", "gpu0"), ("gpu2", "gpu0")]
+    assert all(e.bytes == 1000 * 4 for e in events(r, "gradient", "a"))  # the size of a's output
+    bwd_a = events(r, "backward", "a")[0]
+    assert bwd_a.start >= max(e.end for e in events(r, "gradient", "a"))
+
+
+def test_transfers_on_a_shared_channel_wait_their_turn():
+    # a (gpu0) and b (gpu1) both send 1 MB to gpu2 over one shared 1 GB/s channel
+    spec = [("x", Input((1,)), ()), ("y", Input((1,)), ()),
+            ("a", Work(fwd=1e9, width=250_000, params=0), ("x",)),
+            ("b", Work(fwd=1.5e9, width=250_000, params=0), ("y",)),
+            ("c", Work(fwd=1e9, params=0), ("a", "b"))]
+    n = net(spec)
+    r = sim.simulate(n, device_graph(3, bandwidth=1e9, shared=True),
+                     {"x": 0, "a": 0, "y": 1, "b": 1, "c": 2}, trace=True, **EXACT)
+    (ta,), (tb,) = events(r, "activation", "a"), events(r, "activation", "b")
+    assert (ta.start, ta.end) == pytest.approx((1e-3, 2e-3))     # requested at 1 ms, free channel
+    assert (tb.start, tb.end) == pytest.approx((2e-3, 3e-3))     # requested at 1.5 ms, waits for a
+    assert r.step_time == pytest.approx(4e-3)
+
+
+def test_events_are_processed_in_time_order_not_topological_order():
+    # a comes first in topological order but finishes late; b finishes early. Both send to
+    # gpu2 over one shared channel (5 ms per transfer). In time order b's transfer goes first
+    # ([1, 6] ms) and d can start at 6 ms; handling a's request first (topological order)
+    # would hold b's transfer until a's is done at 15 ms and d could start only at 20 ms.
+    spec = [("x", Input((1,)), ()), ("y", Input((1,)), ()),
+            ("a", Work(fwd=10e9, width=1_250_000, params=0), ("x",)),
+            ("b", Work(fwd=1e9, width=1_250_000, params=0), ("y",)),
+            ("c", Work(fwd=1e9, params=0), ("a",)),
+            ("d", Work(fwd=12e9, params=0), ("b",))]
+    n = net(spec)
+    r = sim.simulate(n, device_graph(3, bandwidth=1e9, shared=True),
+                     {"x": 0, "a": 0, "y": 1, "b": 1, "c": 2, "d": 2}, trace=True, **EXACT)
+    time_order = 6e-3 + 12e-3 + 1e-3        # d at [6, 18] ms, then c (ready at 15 ms) at [18, 19]
+    topological = 20e-3 + 12e-3             # c at [15, 16] ms, d at [20, 32] ms
+    assert r.step_time == pytest.approx(time_order, rel=1e-12)
+    assert r.step_time != pytest.approx(topological)
+    (tb,) = events(r, "activation", "b")
+    assert (tb.start, tb.end) == pytest.approx((1e-3, 6e-3))
+
+
+def test_ties_are_broken_by_the_documented_priority():
+    # two forwards become ready on gpu1 at the same instant: the lower layer index goes first
+    spec = [("x", Input((1,)), ()), ("a", Work(fwd=1e9, params=0), ("x",)),
+            ("p", Work(fwd=1e9, params=0), ("a",)), ("q", Work(fwd=1e9, params=0), ("a",))]
+    n = net(spec)
+    r = sim.simulate(n, device_graph(2, bandwidth=1e30), {"x": 0, "a": 0, "p": 1, "q": 1},
+                     trace=True, **EXACT)
+    assert [e.name for e in events(r, "forward") if e.resource == "gpu1"] == ["p", "q"]
+
+
+def test_a_multi_hop_route_stores_and_forwards():
+    from simulator.devices import Channel, DeviceGraph
+    from test_schedule_helpers import gpu
+    g = DeviceGraph([gpu("a"), gpu("b"), gpu("c")],
+                    [Channel("ab", "t", 1e9, 1e-6), Channel("bc", "t", 2e9, 1e-6)],
+                    {(0, 1): 0, (1, 0): 0, (1, 2): 1, (2, 1): 1})
+    spec = [("x", Input((1,)), ()), ("s", Work(fwd=0, width=250_000, params=0), ("x",)),
+            ("t", Work(fwd=0, params=0), ("s",))]
+    r = sim.simulate(net(spec), g, {"x": 0, "s": 0, "t": 2}, trace=True, **EXACT)
+    hop1, hop2 = events(r, "activation", "s")
+    assert (hop1.src, hop1.dst, hop2.src, hop2.dst) == ("a", "b", "b", "c")
+    assert hop1.end - hop1.start == pytest.approx(1e-6 + 1e-3)
+    assert hop2.start == hop1.end and hop2.end - hop2.start == pytest.approx(1e-6 + 0.5e-3)
