@@ -1,0 +1,19 @@
+"""A config written for the original Deffe (its own test config, keys and option strings) runs as it is."""
+import shutil
+from pathlib import Path
+
+from conftest import read_csv, run_deffe
+
+HERE = Path(__file__).resolve().parent / "deffe_config"
+
+
+def test_original_deffe_config_runs_unchanged(tmp_path):
+    for f in HERE.iterdir():
+        shutil.copy(f, tmp_path / f.name)
+    r = run_deffe("-config", "config.json", "-no-train", cwd=tmp_path)
+    assert r.rc == 0, r
+    rows = read_csv(tmp_path / "explore" / "deffe_evaluation.csv")
+    assert len(rows) == 40 and all(x["status"] == "ok" for x in rows)
+    assert all(float(x["exec_time"]) == int(x["param1"]) * int(x["param2"]) * int(x["size"]) for x in rows)
+    assert (tmp_path / "explore" / "deffe_eval_predict.csv").is_file()  # Deffe's name of the output table
+    assert "-convs" not in r.err  # options we share are mapped, not reported
