@@ -203,18 +203,35 @@ class GuidedExploration:
         return codes[front]
 
     def _local(self, count: int) -> np.ndarray:
-        """Points within the trust radius of the incumbents (changes to at most `radius` knobs)."""
+        """Points within the trust radius of the incumbents: up to `radius` knobs changed, or, along a
+        repeated knob (a sequence of like knobs), a run of up to 2 x `radius` members set to one value."""
         inc = self._incumbents(5)
         if not len(inc):
             return np.empty((0, self.k))
+        families = [[self.space.position(n) for n in names]
+                    for names in self.space.families().values() if len(names) > 1]
         per = max(count // len(inc), 1)
         out = []
         for row in inc:
             block = np.repeat(row[None, :], per, axis=0)
             changes = self.rng.integers(1, self.radius + 1, size=per)
+            fresh = self.space.from_unit(self.rng.random((per, self.k)))
             for i in range(per):
-                cols = self.rng.choice(self.k, size=min(changes[i], self.k), replace=False)
-                block[i, cols] = self.space.from_unit(self.rng.random((1, self.k)))[0, cols]
+                if families and i % 2:
+                    cols = families[int(self.rng.integers(len(families)))]
+                    length = int(self.rng.integers(1, min(len(cols), 2 * self.radius) + 1))
+                    start = int(self.rng.integers(0, len(cols) - length + 1))
+                    seg = cols[start:start + length]
+                    neighbours = [c for c in (cols[start - 1] if start else None,
+                                              cols[start + length] if start + length < len(cols) else None)
+                                  if c is not None]
+                    if neighbours and self.rng.random() < 0.5:  # extend the run next to it
+                        block[i, seg] = row[neighbours[int(self.rng.integers(len(neighbours)))]]
+                    else:
+                        block[i, seg] = fresh[i, seg[0]]
+                else:
+                    cols = self.rng.choice(self.k, size=min(changes[i], self.k), replace=False)
+                    block[i, cols] = fresh[i, cols]
             out.append(block)
         return np.vstack(out)
 
@@ -223,7 +240,8 @@ class GuidedExploration:
         inc = self._incumbents(20)
         algo = make("genetic", self.space, m=1, seed=int(self.rng.integers(2 ** 31)),
                     initial=inc if len(inc) else None,
-                    population=min(200, max(20, budget // 20)))
+                    population=min(200, max(20, budget // 20)),
+                    crossover="one_point" if self.space.families() else "uniform")
         looked: list[np.ndarray] = []
 
         def objective(codes: np.ndarray) -> np.ndarray:
