@@ -60,14 +60,37 @@ def build_parser() -> argparse.ArgumentParser:
                    help="with -only-preloaded-data-exploration: all the data in one step")
     m = p.add_argument_group("model")
     m.add_argument("-no-train", dest="no_train", action="store_true", help="do not train the model")
-    m.add_argument("-epochs", type=int, default=None)
-    m.add_argument("-loss", default=None)
+    m.add_argument("-epochs", type=int, default=None, help="most training epochs of the torch models (model.epochs)")
+    m.add_argument("-loss", default=None, help="training loss: mse, huber, mae, custom_mean_abs_log_loss, "
+                                               "custom_mean_abs_exp_loss (model.loss)")
     m.add_argument("-train-batch-size", dest="train_batch_size", type=int, default=None,
                    help="mini-batch size of model training")
     m.add_argument("-batch-size", dest="deffe_batch_size", type=int, default=None,
                    help="Deffe's overloaded option: read as -train-batch-size (use that, or -samples-per-step)")
-    m.add_argument("-train-test-split", dest="train_test_split", type=float, default=None)
-    m.add_argument("-validation-split", dest="validation_split", type=float, default=None)
+    m.add_argument("-train-test-split", dest="train_test_split", type=float, default=None,
+                   help="share of the evaluated points the model trains on; the rest is the hold-out it is "
+                        "measured on (model.train_test_split)")
+    m.add_argument("-validation-split", dest="validation_split", type=float, default=None,
+                   help="share of the training points kept for early stopping (model.validation_split)")
+    m.add_argument("-learning-rate", "-lr", dest="learning_rate", type=float, default=None,
+                   help="learning rate of the torch models (model.learning_rate)")
+    m.add_argument("-tl-samples", dest="tl_samples", action="store_true",
+                   help="transfer learning: each step starts from the previous step's model (model.transfer_learning)")
+    m.add_argument("-icp", default=None, metavar="FILE",
+                   help="a model checkpoint (.ckpt): training starts from it (model.initial_checkpoint); with "
+                        "-inference-only, the model that predicts")
+    m.add_argument("-freeze-layers", dest="freeze_layers", type=int, default=None, metavar="N",
+                   help="with -icp: keep the first N weight layers of the checkpoint fixed (model.freeze_layers)")
+    m.add_argument("-model-stats-output", dest="model_stats_output", default=None, metavar="FILE",
+                   help="CSV of per-epoch train, validation and test loss (Deffe's columns); also plots the "
+                        "learning curve and predicted against true costs into the run directory")
+    m.add_argument("-inference-only", dest="inference_only", action="store_true",
+                   help="predict the costs of the rows of -input with the model -icp, write -output; evaluate nothing")
+    m.add_argument("-input", default=None, metavar="CSV", help="-inference-only: the points to predict (a column per knob)")
+    m.add_argument("-output", default=None, metavar="CSV",
+                   help="-inference-only: where the predictions go [<input>-predicted.csv]")
+    m.add_argument("-strict", action="store_true",
+                   help="-inference-only: a bad input row is an error (default: reported and skipped)")
     return p
 
 
@@ -142,6 +165,9 @@ def run(argv: list[str] | None = None) -> int:
     if args.show_defaults:
         print(json.dumps(reference(), indent=2))
         return 0
+    if args.inference_only:
+        from .inference import run_inference
+        return run_inference(args)
     config = load_config(args.config)
     _apply_cli(config, args)
     fwcfg = config.section("framework")

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import math
-import time
 from pathlib import Path
 from typing import Any
 
@@ -387,17 +386,13 @@ class Driver:
                             np.array(costs, dtype=float).reshape(-1, len(names)), status, step)
 
     def _train(self, model: Any, explore: Explore, step: int) -> None:
-        data = self.training_data(explore, step)
-        if sum(1 for s in data.status if s == "ok") < 2:
-            return
-        t0 = time.perf_counter()
-        report = self._call(model, "Run", data) or {}
-        report = dict(report)
-        report.setdefault("train_seconds", time.perf_counter() - t0)
-        report.setdefault("samples", len(data.status))
-        self.store.record_step(explore.name, step, {"model": report})
-        self.log.info(f"step {step}: model trained on {report['samples']} samples "
-                      f"in {report['train_seconds']:.2f} s")
+        """Fit the model on everything evaluated, measure it on a hold-out, record (see training.py)."""
+        from .training import ModelTrainer
+        trainer = getattr(self, "_trainer", None)
+        if trainer is None:
+            trainer = self._trainer = ModelTrainer(self.fw, self.store, self.run_dir,
+                                                   len(self.config.explores) > 1, self.dry_run)
+        trainer.step(model, explore, step, self.training_data(explore, step), call=self._call)
 
 
 def _point_text(values: dict) -> str:

@@ -1,79 +1,397 @@
-"""Model features of a design space, owned by the framework so every model plugin sees the same ones."""
+"""Model features of a design space, owned by the framework so every model plugin sees the same ones.
+
+Per knob: one-hot for categorical knobs, position/(n-1) for ordinal text,
+and (t(v) - t(min)) / (t(max) - t(min)) for numbers (t = log for log
+ranges). Knobs with a single value give no feature (Deffe's pruning).
+
+Repeated knobs (``count: N`` in the config, a *family* such as ``device_0`` ..
+``device_15``) get features about how the members relate, because what often
+matters is which members share a value and where the value changes along the
+family (e.g. which layer groups share a device, and where a transfer happens):
+
+* every finite family of two or more members gets *transition* features
+  ``device_3==device_2``: 1 when a member has the same value as the previous one;
+* an ``exchangeable`` family (its values are interchangeable labels, e.g.
+  identical devices; ``exchangeable: [1, 2, 3, 4]`` makes only those values
+  interchangeable, the others keep labels of their own) is encoded so that points equal up to a relabelling of the
+  values get the same features, instead of one one-hot per member:
+  - canonical labels: the values are renamed by order of first appearance
+    along the family (``[2, 2, 0, 3, 0]`` becomes ``[0, 0, 1, 2, 1]``) and each
+    member's label is one-hot encoded (``device_3~1``: member 3 holds the
+    second distinct value); labels a member cannot take are not columns;
+  - shares: the fraction of the members holding the most used value, the
+    second most used, ... (``device:share0`` ...), i.e. how balanced the use
+    of the labels is;
+  - the transition features above.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from .space import DesignSpace
-from .values import format_value
+from .space import DesignSpace, Knob, domain_text
+from .values import format_value, value_key
+
+# Bumped whenever the meaning of a feature changes, so that a checkpoint made
+# under another encoding is refused even when the feature names agree.
+ENCODING_VERSION = 2
+_CHUNK = 65536  # rows encoded at a time in family blocks (bounds the temporaries)
+
+
+@dataclass
+class _Family:
+    """A repeated knob's members, with their codes mapped onto one shared list of values."""
+
+    name: str
+    positions: list[int]            # columns of the codes, in member order
+    tables: list[np.ndarray]        # per member: code -> index in the shared values
+    n_values: int
+    exchangeable: bool
+    fixed: np.ndarray | None = None  # per shared value: its own label (not exchangeable), or -1
+    label_columns: list[tuple[int, int]] = field(default_factory=list)  # (member, labels) one-hot blocks
+    n_shares: int = 0
+
+    @property
+    def n_fixed(self) -> int:
+        return 0 if self.fixed is None else int((self.fixed >= 0).sum())
+
+    @property
+    def n_exchangeable(self) -> int:
+        return self.n_values - self.n_fixed
+
+    def fixed_table(self) -> np.ndarray:
+        return np.full(self.n_values, -1, dtype=np.int64) if self.fixed is None else self.fixed
 
 
 @dataclass
 class Encoding:
-    """Features for models, owned here so that every model plugin sees the same ones.
-
-    Per knob: one-hot for categorical knobs, position/(n-1) for ordinal text,
-    and (t(v) - t(min)) / (t(max) - t(min)) for numbers (t = log for log
-    ranges). Knobs with a single value give no feature (Deffe's pruning).
-    """
+    """Features for models, owned here so that every model plugin sees the same ones."""
 
     space: DesignSpace
     feature_names: list[str] = field(default_factory=list)
     _columns: list[tuple] = field(default_factory=list, repr=False)
 
     def __post_init__(self):
+        families = _families(self.space)
+        member_of = {p: f for f in families.values() for p in f.positions}
+        self.knob_names: list[str] = []
+        self._scalars: list[tuple] = []
         for j, k in enumerate(self.space.knobs):
             if k.finite and k.size == 1:
                 continue
-            if k.encoding == "onehot":
-                self._columns.append(("onehot", j, k.size))
-                self.feature_names.extend(f"{k.name}={format_value(v)}" for v in k.levels)
-            elif k.encoding == "ordinal" or not k.numeric:
-                self._columns.append(("table", j, np.linspace(0.0, 1.0, k.size)))
-                self.feature_names.append(k.name)
-            elif k.levels is None:
-                self._columns.append(("range", j, k.low, k.high, k.log))
-                self.feature_names.append(k.name)
-            else:
-                nums = k.levels.numbers() if len(k.levels) <= 1_000_000 else None
-                if nums is None:
-                    lo, hi = float(k.levels[0]), float(k.levels[len(k.levels) - 1])
-                    self._columns.append(("linear-index", j, lo, hi, len(k.levels)))
-                else:
-                    t = np.log(nums) if (k.log and np.all(nums > 0)) else nums
-                    span = t.max() - t.min()
-                    table = (t - t.min()) / span if span > 0 else np.zeros_like(t)
-                    self._columns.append(("table", j, table))
-                self.feature_names.append(k.name)
+            fam = member_of.get(j)
+            self.knob_names.append(k.name)
+            self._scalars.append(("label", fam, fam.positions.index(j)) if fam is not None and fam.exchangeable
+                                 else _scalar_spec(j, k))
+        for j, k in enumerate(self.space.knobs):
+            fam = member_of.get(j)
+            if fam is None or not fam.exchangeable:  # an exchangeable family's block replaces its members'
+                self._add_knob(j, k)
+            if fam is not None and fam.positions[-1] == j:
+                self._add_family(fam)
 
+    # ------------------------------------------------------------------ building
+    def _add_knob(self, j: int, k: Knob) -> None:
+        if k.finite and k.size == 1:
+            return
+        if k.encoding == "onehot":
+            self._columns.append(("onehot", j, k.size))
+            self.feature_names.extend(f"{k.name}={format_value(v)}" for v in k.levels)
+        else:
+            self._columns.append(_scalar_spec(j, k))
+            self.feature_names.append(k.name)
+
+    def _add_family(self, fam: _Family) -> None:
+        knobs = [self.space.knobs[p] for p in fam.positions]
+        if fam.exchangeable:
+            for m in range(1 if fam.n_fixed == 0 else 0, len(knobs)):
+                labels = fam.n_fixed + min(m + 1, fam.n_exchangeable)
+                if labels > 1:
+                    fam.label_columns.append((m, labels))
+                    self.feature_names.extend(f"{knobs[m].name}~{c}" for c in range(labels))
+            fam.n_shares = min(len(knobs), fam.n_exchangeable)
+            self.feature_names.extend(f"{fam.name}:share{r}" for r in range(fam.n_shares))
+        self.feature_names.extend(f"{knobs[m].name}=={knobs[m - 1].name}" for m in range(1, len(knobs)))
+        self._columns.append(("family", fam))
+
+    # ------------------------------------------------------------------ use
     @property
     def n_features(self) -> int:
         return len(self.feature_names)
+
+    def check(self, codes: np.ndarray, first_row: int = 0) -> None:
+        """ValueError naming the first row that is not a point of the space (wrong columns included).
+
+        ``first_row``: the number of the first row in the messages (when checking a piece of a larger array).
+        """
+        codes = np.asarray(codes, dtype=float)
+        if codes.ndim != 2 or codes.shape[1] != len(self.space.knobs):
+            raise ValueError(f"expected rows of {len(self.space.knobs)} codes (one per knob: "
+                             f"{', '.join(self.space.names)}), got an array of shape {codes.shape}")
+        if len(codes) == 0:
+            return
+        # cheap reductions first (NaN fails every comparison); the failing row is looked for only on failure
+        lo, hi = codes.min(axis=0), codes.max(axis=0)
+        for j, k in enumerate(self.space.knobs):
+            if k.finite:
+                fine = lo[j] >= 0 and hi[j] <= k.size - 1
+            else:
+                fine = lo[j] >= k.low and hi[j] <= k.high
+            if fine and k.finite:
+                col = codes[:, j]
+                fine = bool(np.array_equal(col, np.floor(col)))
+            if fine:
+                continue
+            col = codes[:, j]
+            if k.finite:
+                bad = np.isnan(col) | (col != np.floor(col)) | (col < 0) | (col >= k.size)
+            else:
+                bad = np.isnan(col) | (col < k.low) | (col > k.high)
+            i = int(np.flatnonzero(bad)[0])
+            raise ValueError(f"row {first_row + i}: {float(col[i]):g} is not a code of knob '{k.name}' "
+                             f"({domain_text(k)})")
 
     def transform(self, codes: np.ndarray) -> np.ndarray:
         codes = np.atleast_2d(np.asarray(codes, dtype=float))
         out = np.empty((codes.shape[0], self.n_features), dtype=np.float32)
         c = 0
         for col in self._columns:
-            kind, j = col[0], col[1]
-            x = codes[:, j]
-            if kind == "onehot":
+            kind = col[0]
+            if kind == "family":
+                c = _encode_family(col[1], codes, out, c)
+            elif kind == "onehot":
                 n = col[2]
-                out[:, c:c + n] = np.eye(n, dtype=np.float32)[x.astype(np.int64)]
+                out[:, c:c + n] = np.eye(n, dtype=np.float32)[codes[:, col[1]].astype(np.int64)]
                 c += n
-                continue
-            if kind == "table":
-                out[:, c] = col[2][x.astype(np.int64)]
-            elif kind == "range":
-                lo, hi, log = col[2], col[3], col[4]
-                out[:, c] = ((np.log(x) - np.log(lo)) / (np.log(hi) - np.log(lo))) if log \
-                    else (x - lo) / (hi - lo)
-            else:  # linear-index: a huge evenly spaced range
-                out[:, c] = x / max(col[4] - 1, 1)
-            c += 1
+            else:
+                out[:, c] = _scalar(col, codes)
+                c += 1
+        return out
+
+    def knob_values(self, codes: np.ndarray) -> np.ndarray:
+        """One number in [0, 1] per knob that varies (`knob_names`), for models that read the knobs as a
+        sequence (Deffe's CNN): the scaled value, a categorical knob's position in its list, and for an
+        exchangeable family each member's label after renaming by first appearance."""
+        codes = np.atleast_2d(np.asarray(codes, dtype=float))
+        out = np.empty((codes.shape[0], len(self.knob_names)), dtype=np.float32)
+        labels: dict[str, np.ndarray] = {}
+        for c, spec in enumerate(self._scalars):
+            if spec[0] == "label":
+                fam, m = spec[1], spec[2]
+                if fam.name not in labels:
+                    vals = np.column_stack([t[codes[:, p].astype(np.int64)] for t, p in zip(fam.tables, fam.positions)])
+                    labels[fam.name] = canonical_labels(vals, fam.n_values, fam.fixed)
+                out[:, c] = labels[fam.name][:, m] / max(1, fam.n_values - 1)
+            else:
+                out[:, c] = _scalar(spec, codes)
         return out
 
     def signature(self) -> dict:
         """What a trained model depends on: checked when a checkpoint is loaded."""
-        return {"features": list(self.feature_names), "knobs": self.space.describe()}
+        families = {f.name: {"members": [self.space.knobs[p].name for p in f.positions],
+                             "exchangeable": f.exchangeable,
+                             "fixed": None if f.fixed is None else f.fixed.tolist()}
+                    for f in (col[1] for col in self._columns if col[0] == "family")}
+        return {"version": ENCODING_VERSION, "features": list(self.feature_names),
+                "knobs": self.space.describe(), "families": families}
+
+
+def _scalar_spec(j: int, k: Knob) -> tuple:
+    """One number in [0, 1] for a knob: its scaled value (log for log knobs), or its position in the list."""
+    if k.encoding in ("ordinal", "onehot") or not k.numeric:
+        return ("table", j, np.linspace(0.0, 1.0, k.size))
+    if k.levels is None:
+        return ("range", j, k.low, k.high, k.log)
+    nums = k.levels.numbers() if len(k.levels) <= 1_000_000 else None
+    if nums is None:
+        lo, hi = float(k.levels[0]), float(k.levels[len(k.levels) - 1])
+        return ("linear-index", j, lo, hi, len(k.levels))
+    t = np.log(nums) if (k.log and np.all(nums > 0)) else nums
+    span = t.max() - t.min()
+    return ("table", j, (t - t.min()) / span if span > 0 else np.zeros_like(t))
+
+
+def _scalar(spec: tuple, codes: np.ndarray) -> np.ndarray:
+    kind, j = spec[0], spec[1]
+    x = codes[:, j]
+    if kind == "table":
+        return spec[2][x.astype(np.int64)]
+    if kind == "range":
+        lo, hi, log = spec[2], spec[3], spec[4]
+        return ((np.log(x) - np.log(lo)) / (np.log(hi) - np.log(lo))) if log else (x - lo) / (hi - lo)
+    return x / max(spec[4] - 1, 1)  # linear-index: a huge evenly spaced range
+
+
+# ----------------------------------------------------------------------------- families
+def _families(space: DesignSpace) -> dict[str, _Family]:
+    """Finite repeated knobs with two or more members, their values shared by value."""
+    members: dict[str, list[int]] = {}
+    for j, k in enumerate(space.knobs):
+        if k.family is not None:
+            members.setdefault(k.family, []).append(j)
+    out: dict[str, _Family] = {}
+    for name, pos in members.items():
+        pos = sorted(pos, key=lambda p: (space.knobs[p].member is None, space.knobs[p].member, p))
+        knobs = [space.knobs[p] for p in pos]
+        if len(pos) < 2 or not all(k.finite for k in knobs) or max(k.size for k in knobs) > 1_000_000:
+            continue
+        shared: dict[tuple, int] = {}
+        tables = []
+        for k in knobs:  # members may differ when an explore overrides one member's values
+            tables.append(np.array([shared.setdefault(value_key(v), len(shared)) for v in k.levels],
+                                   dtype=np.int64))
+        if len(shared) < 2:
+            continue
+        exchangeable = all(k.exchangeable for k in knobs)
+        fixed = None
+        if exchangeable and any(k.exchangeable is not True for k in knobs):
+            # only the values listed are interchangeable; the others keep labels of their own
+            swap = set.intersection(*[set(k.exchangeable) for k in knobs if k.exchangeable is not True])
+            fixed = np.full(len(shared), -1, dtype=np.int64)
+            for key, idx in shared.items():
+                if key not in swap:
+                    fixed[idx] = int((fixed >= 0).sum())
+            if (fixed < 0).sum() < 2:
+                exchangeable, fixed = False, None
+        out[name] = _Family(name, pos, tables, len(shared), exchangeable, fixed)
+    return out
+
+
+def _encode_family(fam: _Family, codes: np.ndarray, out: np.ndarray, c: int) -> int:
+    n = codes.shape[0]
+    width = sum(labels for _m, labels in fam.label_columns) + fam.n_shares + len(fam.positions) - 1
+    kernel = _numba_kernel() if n >= _NUMBA_ROWS else None
+    if kernel is not None:
+        offsets = np.full(len(fam.positions), -1, dtype=np.int64)
+        k = 0
+        for m, nl in fam.label_columns:
+            offsets[m] = k
+            k += nl
+        size = max(len(t) for t in fam.tables)
+        tables = np.zeros((len(fam.tables), size), dtype=np.int64)
+        for i, t in enumerate(fam.tables):
+            tables[i, :len(t)] = t
+        kernel(np.ascontiguousarray(codes[:, fam.positions], dtype=np.float64), tables, fam.n_values,
+               fam.exchangeable, fam.fixed_table(), fam.n_fixed, offsets, k, fam.n_shares, out, c)
+        return c + width
+    for lo in range(0, n, _CHUNK):
+        hi = min(n, lo + _CHUNK)
+        vals = np.column_stack([t[codes[lo:hi, p].astype(np.int64)] for t, p in zip(fam.tables, fam.positions)])
+        block = out[lo:hi, c:c + width]
+        k = 0
+        if fam.exchangeable:
+            labels = canonical_labels(vals, fam.n_values, fam.fixed)
+            block[:, :sum(nl for _m, nl in fam.label_columns)] = 0.0
+            for m, nl in fam.label_columns:
+                block[np.arange(hi - lo), k + labels[:, m]] = 1.0
+                k += nl
+            nf = fam.n_fixed
+            swapped = np.where(labels >= nf, labels - nf, fam.n_exchangeable)  # fixed values: a spare bin
+            rows = np.arange(hi - lo)[:, None] * (fam.n_exchangeable + 1)
+            counts = np.bincount((swapped + rows).ravel(), minlength=(hi - lo) * (fam.n_exchangeable + 1))
+            counts = counts.reshape(hi - lo, fam.n_exchangeable + 1)[:, :fam.n_shares]
+            counts.sort(axis=1)
+            block[:, k:k + fam.n_shares] = counts[:, ::-1] / float(len(fam.positions))
+            k += fam.n_shares
+        block[:, k:] = vals[:, 1:] == vals[:, :-1]
+    return c + width
+
+
+# Large batches (a search scoring candidates) go through a compiled kernel; small ones stay in numpy
+# so that a short run does not pay for compiling it. Both give the same features (tested).
+_NUMBA_ROWS = 4096
+_KERNEL: list = []
+
+
+def _numba_kernel():
+    if not _KERNEL:
+        try:
+            import numba
+            _KERNEL.append(numba.njit(cache=True, nogil=True)(_family_rows))
+        except ImportError:  # numba missing: numpy does it, only slower
+            _KERNEL.append(None)
+    return _KERNEL[0]
+
+
+def canonical_labels(values: np.ndarray, n_values: int, fixed: np.ndarray | None = None) -> np.ndarray:
+    """Rename each row's values by order of first appearance: [2, 2, 0, 3, 0] -> [0, 0, 1, 2, 1].
+
+    ``values`` holds integers in [0, n_values). Two rows get the same labels
+    exactly when one is a relabelling of the other. With ``fixed`` (per value:
+    its own label, or -1), only the values marked -1 are renamed, after the
+    fixed labels: with value 0 fixed, [2, 2, 0, 3, 0] becomes [1, 1, 0, 2, 0].
+    """
+    values = np.asarray(values, dtype=np.int64)
+    n, m = values.shape
+    rows = np.arange(n)
+    fixed = np.full(n_values, -1, dtype=np.int64) if fixed is None else np.asarray(fixed, dtype=np.int64)
+    swap = fixed < 0
+    n_fixed = int((~swap).sum())
+    if n_values <= m:
+        # first position of each value (m when absent); a value's label is its rank by first position
+        first = np.empty((n, n_values), dtype=np.int32)
+        for v in range(n_values):
+            hit = values == v
+            at = hit.argmax(axis=1)
+            first[:, v] = np.where(hit[rows, at], at, m)
+        fs = first[:, swap]
+        label = np.empty((n, n_values), dtype=np.int64)
+        label[:, swap] = n_fixed + (fs[:, None, :] < fs[:, :, None]).sum(axis=2)
+        label[:, ~swap] = fixed[~swap]
+        return np.take_along_axis(label, values, axis=1)
+    # many possible values: compare members pairwise instead (m * m per row)
+    member_swaps = swap[values]
+    first = (values[:, :, None] == values[:, None, :]).argmax(axis=2)   # first member with the same value
+    new = (first == np.arange(m)) & member_swaps
+    label_of_first = n_fixed + np.cumsum(new, axis=1) - 1
+    out = np.take_along_axis(label_of_first, first, axis=1)
+    return np.where(member_swaps, out, fixed[values])
+
+
+def _family_rows(codes, tables, n_values, exchangeable, fixed, n_fixed, offsets, n_label_cols, n_shares, out, c0):
+    """One pass per row over a family's members (compiled by numba for large batches).
+
+    Writes the same block as the numpy path of `_encode_family`.
+    """
+    n, m = codes.shape
+    label_of = np.full(n_values, -1, dtype=np.int64)
+    counts = np.zeros(max(n_shares, 1), dtype=np.int64)
+    vals = np.empty(m, dtype=np.int64)
+    t0 = c0 + n_label_cols + n_shares
+    for i in range(n):
+        for j in range(m):
+            vals[j] = tables[j, int(codes[i, j])]
+        if exchangeable:
+            for q in range(n_label_cols):
+                out[i, c0 + q] = 0.0
+            for q in range(n_shares):
+                counts[q] = 0
+            nxt = n_fixed
+            for j in range(m):
+                v = vals[j]
+                if fixed[v] >= 0:  # a value that keeps its own label
+                    lab = fixed[v]
+                else:
+                    lab = label_of[v]
+                    if lab < 0:
+                        lab = nxt
+                        label_of[v] = lab
+                        nxt += 1
+                if offsets[j] >= 0:
+                    out[i, c0 + offsets[j] + lab] = 1.0
+                if lab >= n_fixed and lab - n_fixed < n_shares:
+                    counts[lab - n_fixed] += 1
+            for j in range(m):
+                label_of[vals[j]] = -1
+            for q in range(1, n_shares):  # insertion sort: a handful of values
+                x = counts[q]
+                r = q - 1
+                while r >= 0 and counts[r] > x:
+                    counts[r + 1] = counts[r]
+                    r -= 1
+                counts[r + 1] = x
+            for q in range(n_shares):
+                out[i, c0 + n_label_cols + q] = counts[n_shares - 1 - q] / m
+        for j in range(1, m):
+            out[i, t0 + j - 1] = 1.0 if vals[j] == vals[j - 1] else 0.0

@@ -138,7 +138,8 @@ class Knob:
     family: str | None = None                  # a repeated knob's name ("device")
     member: int | None = None                  # its position in the family
     groups: tuple[str, ...] = ()
-    exchangeable: bool = False                 # a family whose values are interchangeable labels
+    exchangeable: bool | tuple = False         # a family's values are interchangeable labels: all (True)
+                                               # or those whose value_key is listed
 
     @property
     def finite(self) -> bool:

@@ -39,6 +39,7 @@ DEFFE_MODELS = {
     "keras_cnn.py": "torch_cnn", "torch_cnn.py": "torch_cnn", "pytorch_cnn.py": "torch_cnn",
     "torch_wl_cnn.py": "torch_cnn", "keras_mlp.py": "torch_mlp", "torch_mlp.py": "torch_mlp",
     "sklearn_rf.py": "sklearn_rf", "random_forest.py": "sklearn_rf",
+    "sklearn_gbm.py": "sklearn_gbm", "gradient_boosting.py": "sklearn_gbm",
 }
 
 # option -> (structured key, kind); kind: int, float, str, flag, ints
@@ -57,6 +58,11 @@ MODEL_OPTIONS = {
     "-convs": ("convs", "int"),
     "-lr": ("learning_rate", "float"),
     "-learning-rate": ("learning_rate", "float"),
+    "-icp": ("initial_checkpoint", "str"),
+    "-tl_freeze_layers": ("freeze_layers", "int"),
+    "-freeze-layers": ("freeze_layers", "int"),
+    "-ensemble": ("ensemble", "int"),
+    "-epochs-patience": ("patience", "int"),
 }
 
 
@@ -140,14 +146,14 @@ def apply(cfg: dict) -> list[str]:
 
     model = cfg["model"]
     script = model.pop("ml_model_script", None)
-    if script and model.get("plugin") is None:
+    if script and model.get("plugin") in (None, _default_plugin("model")):
         model["plugin"] = DEFFE_MODELS.get(Path(script).name, script)
     margs = parse_option_string(model.pop("ml_arguments", "") or "", MODEL_OPTIONS, file,
                                 "model.ml_arguments", warnings)
     margs.update(parse_option_string(model.pop("arguments", "") or "", MODEL_OPTIONS, file,
                                      "model.arguments", warnings))
     for k, v in margs.items():
-        if model.get(k) is None:
+        if model.get(k) in (None, _schema_default("model", k)):
             model[k] = v
 
     ev = cfg["evaluate"]

@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 
 from ..errors import DeffeError, did_you_mean
 from ..space import ArithLevels, DesignSpace, GeomLevels, Knob, ListLevels
-from ..values import format_value, parse_names, parse_values
+from ..values import format_value, parse_names, parse_values, value_key
 from .loader import ORIGIN
 
 
@@ -39,7 +39,8 @@ def _build_entry(entry: dict, where: str, scenario: bool) -> KnobEntry:
         raise DeffeError(f"knob name '{name}' must start with a letter or '_' and hold only letters, "
                          "digits, '_', '.', '-'", file=file, where=f"{where}.name")
     knob = _build_knob(entry, name, file, where, scenario)
-    if entry.get("exchangeable") and entry.get("count") is None:
+    exchangeable = _exchangeable(entry.get("exchangeable"), knob, file, f"{where}.exchangeable")
+    if exchangeable and entry.get("count") is None:
         raise DeffeError("'exchangeable' describes a repeated knob: give 'count' too", file=file,
                          where=f"{where}.exchangeable")
     groups = tuple(parse_names(entry.get("groups"), f"{where}.groups"))
@@ -48,11 +49,33 @@ def _build_entry(entry: dict, where: str, scenario: bool) -> KnobEntry:
         knobs = [replace(knob, groups=groups)]
     else:
         knobs = [replace(knob, name=f"{name}_{i}", family=name, member=i, groups=groups,
-                         map=None, exchangeable=bool(entry.get("exchangeable"))) for i in range(count)]
+                         map=None, exchangeable=exchangeable) for i in range(count)]
     tokens = frozenset(groups) | {name} | {k.name for k in knobs}
     if knob.map:
         tokens |= {knob.map}
     return KnobEntry(knobs, groups, tokens, file, where)
+
+
+def _exchangeable(raw, knob: Knob, file: str, where: str):
+    """False, True (every value), or the value keys that are interchangeable labels."""
+    if raw is None or raw is False:
+        return False
+    if raw is True:
+        return True
+    if not isinstance(raw, list) or isinstance(raw, bool):
+        raise DeffeError("exchangeable is true, false or a list of the knob's values", file=file, where=where)
+    if not knob.finite:
+        raise DeffeError("a continuous knob has no labels to exchange", file=file, where=where)
+    keys = []
+    for v in raw:
+        try:
+            knob.levels.index(v)
+        except ValueError:
+            raise DeffeError(f"{v!r} is not a value of '{knob.name}'", file=file, where=where) from None
+        keys.append(value_key(v))
+    if len(set(keys)) < 2:
+        raise DeffeError("list at least two interchangeable values", file=file, where=where)
+    return tuple(keys)
 
 
 def _build_knob(entry: dict, name: str, file: str, where: str, scenario: bool) -> Knob:

@@ -61,8 +61,8 @@ KNOB = {
     "count": Key("int", None, "this entry stands for N like knobs named <name>_0 .. <name>_{N-1}", min=1),
     "groups": Key("names", None, "groups the knob belongs to; a knob without groups is in every exploration"),
     "map": Key("str", None, "another name for the knob in evaluate scripts ($map)"),
-    "exchangeable": Key("bool", False, "with count: the values are interchangeable labels (e.g. identical "
-                                       "devices), so points equal up to relabelling are alike to models"),
+    "exchangeable": Key("any", False, "with count: true, or the list of values that are interchangeable labels "
+                                      "(e.g. identical GPUs), so points equal up to relabelling are alike to models"),
     "encoding": Key("str", None, "model feature: numeric | onehot | ordinal (default by type)",
                     choices=("numeric", "onehot", "ordinal")),
     "doc": Key("str", None, "free text describing the knob"),
@@ -90,7 +90,7 @@ SAMPLING = {
 
 EVALUATE = {
     **_PLUGIN_COMMON,
-    "plugin": Key("str", "script", "script | python | placement | a user module"),
+    "plugin": Key("str", "script", "script | python | placement (the simulator) | a user module"),
     "script": Key("str", None, "script copied into each sample's directory, $name / ${name} substituted, and run there"),
     "sample_evaluate_script": Key("str", None, "Deffe's name for 'script'", deffe=True),
     "function": Key("str", None, "python: 'module:function' (module on python_path or a .py path) taking the point, returning costs"),
@@ -98,6 +98,32 @@ EVALUATE = {
     "env": Key("dict", {}, "extra environment variables for the script"),
     "interpreter": Key("str", None, "program that runs a non-.py script (default: sh, or the script's #! line)"),
     "keep_directories": Key("bool", True, "keep each sample's run directory (Deffe's explore_<N>)"),
+    "simulator": Key("dict", {}, "placement: the simulation settings (see evaluate.simulator below)"),
+}
+
+# evaluate.simulator: settings of the placement evaluator (any of the marked ones may also be a knob)
+PLACEMENT = {
+    "network": Key("str", "resnet50", "a zoo name (resnet50, inception_v3, gpt2, ...) or a Paleo JSON file"),
+    "network_config": Key("dict", {}, "zoo settings, e.g. {\"size\": \"medium\"} for gpt2"),
+    "devices": Key("str", "cpu+4xV100-pcie3", "a device preset or an Exprimo device-graph JSON file (knob too)"),
+    "memory_cap_gb": Key("number", None, "cap every GPU's memory at this many GB (knob too)", min=0),
+    "groups": Key("int", None, "layer groups a placement names a device for (default: the network's own)", min=1),
+    "grouping": Key("str", "layers", "how regrouping cuts the layers: layers (equal counts) | flops (balanced)",
+                    choices=("layers", "flops")),
+    "device_knob": Key("str", "device", "the repeated knob holding the device of each group"),
+    "default_device": Key("int", 1, "the device of every group when there is no device knob", min=0),
+    "cost_model": Key("str", None, "roofline (simulator default) | paleo (knob too)", choices=("roofline", "paleo")),
+    "batch_size": Key("int", None, "samples per training step (default: the network's; knob too)", min=1),
+    "ppp_comp": Key("number", None, "paleo: fraction of peak compute reached (simulator default 0.9)", min=0),
+    "ppp_comm": Key("number", None, "paleo: fraction of peak link bandwidth reached (default 0.25)", min=0),
+    "micro_batches": Key("int", None, "micro-batches in flight (pipelining; default 1; knob too)", min=1),
+    "schedule": Key("str", None, "pipeline schedule gpipe | 1f1b (knob too)", choices=("gpipe", "1f1b")),
+    "replicas": Key("int", None, "data-parallel replicas (default 1; knob too)", min=1),
+    "precision": Key("str", None, "fp32 | fp16 | bf16 (knob too)", choices=("fp32", "fp16", "bf16")),
+    "optimizer": Key("str", None, "sgd | momentum | adam (knob too)", choices=("sgd", "momentum", "adam")),
+    "memory": Key("str", None, "a placement that does not fit: infeasible (default) | penalty | ignore",
+                  choices=("infeasible", "penalty", "ignore")),
+    "memory_penalty": Key("number", None, "penalty: step time x (1 + this x overflow fraction)", min=0),
 }
 
 EXTRACT = {
@@ -112,17 +138,59 @@ EXTRACT = {
 
 MODEL = {
     **_PLUGIN_COMMON,
-    "plugin": Key("str", None, "the surrogate model plugin; none: no training"),
+    "plugin": Key("str", "torch_mlp", "the surrogate model: torch_mlp (deep ensemble of MLPs) | torch_cnn (Deffe's "
+                                      "1-D CNN, as an ensemble) | sklearn_rf | sklearn_gbm | a user module; "
+                                      "-no-train: none"),
     "ml_model_script": Key("str", None, "Deffe's model script (keras_cnn.py, ...)", deffe=True),
     "ml_arguments": Key("str", "", "Deffe's model option string ('-epochs 100 -loss ...')", deffe=True),
-    "epochs": Key("int", None, "training epochs", min=1),
-    "loss": Key("str", None, "training loss"),
-    "train_batch_size": Key("int", None, "mini-batch size of training", min=1),
-    "learning_rate": Key("number", None, "learning rate", min=0),
-    "validation_split": Key("number", None, "fraction of the training data held out for validation", min=0),
-    "train_test_split": Key("number", None, "fraction of the data used for training (the rest tests)", min=0),
-    "transfer_learning": Key("bool", None, "warm-start each step from the previous step's model (Deffe's -tl-samples)"),
-    "convs": Key("int", None, "Deffe CNN: number of convolution layers", min=0),
+    "epochs": Key("int", 1000, "torch: most training epochs (early stopping on the validation loss may end sooner)",
+                  min=1),
+    "loss": Key("str", "mse", "torch: mse | huber | mae (on the standardised, log by default, cost) | "
+                              "custom_mean_abs_log_loss | custom_mean_abs_exp_loss (Deffe's relative losses; "
+                              "positive costs only); Deffe's mean_squared_error and custom_mean_abs_loss are "
+                              "read as mse and custom_mean_abs_exp_loss",
+                choices=("mse", "huber", "mae", "custom_mean_abs_log_loss", "custom_mean_abs_exp_loss",
+                         "mean_squared_error", "mean_squared_error_int", "custom_mean_abs_loss")),
+    "train_batch_size": Key("int", 256, "torch: mini-batch size of training", min=1),
+    "learning_rate": Key("number", 0.01, "torch: Adam's learning rate", min=0),
+    "lr_schedule": Key("str", "cosine", "torch: cosine (decay to 1% over the epochs) | constant",
+                       choices=("cosine", "constant")),
+    "weight_decay": Key("number", 0.0, "torch: decoupled weight decay (AdamW)", min=0),
+    "patience": Key("int", 100, "torch: training stops after this many epochs in which no member's validation "
+                                "loss improved (each member keeps its best epoch's weights)", min=1),
+    "validation_split": Key("number", 0.2, "torch: fraction of the training data each ensemble member keeps "
+                                           "for early stopping (a different part for each member)", min=0),
+    "train_test_split": Key("number", 0.8, "fraction of the evaluated points the model trains on; the rest is a "
+                                           "hold-out, the same points at every step, on which MAPE, R^2, Kendall's "
+                                           "tau and top-k recall are measured (1: no hold-out)", min=0),
+    "ensemble": Key("int", 5, "torch: members of the deep ensemble (their spread is the std of a prediction)",
+                    min=1),
+    "hidden": Key("list", [32, 32, 32], "torch: widths of the hidden layers (torch_cnn: of its dense layers)"),
+    "activation": Key("str", "silu", "torch_mlp: silu | relu | tanh | gelu", choices=("silu", "relu", "tanh", "gelu")),
+    "dropout": Key("number", 0.0, "torch: dropout rate of the hidden layers (Deffe used 0.4)", min=0),
+    "convs": Key("int", 2, "torch_cnn: convolution layers (kernel 3, 32 then 64 channels, 'same' padding)", min=0),
+    "log_costs": Key("bool", True, "train on log(cost) for costs that are positive on every training point"),
+    "retrain_growth": Key("number", 0.1, "torch: a step that adds fewer successful samples than this fraction of "
+                                         "those of the last full training continues the current model for a "
+                                         "tenth of the epochs at a tenth of the learning rate (0: always train "
+                                         "anew)", min=0),
+    "transfer_learning": Key("bool", False, "torch: warm-start each step from the previous step's model "
+                                            "(Deffe's -tl-samples)"),
+    "initial_checkpoint": Key("str", None, "torch: start from this checkpoint (-icp), e.g. a model trained on "
+                                           "another network; its knobs and costs must match"),
+    "freeze_layers": Key("int", 0, "torch: with initial_checkpoint, keep the first N weight layers fixed "
+                                   "(-freeze-layers)", min=0),
+    "estimators": Key("int", 200, "sklearn_rf: trees; sklearn_gbm: boosting iterations", min=1),
+    "max_depth": Key("int", None, "sklearn_rf / sklearn_gbm: depth limit of the trees (none: no limit)", min=1),
+    "gbm_learning_rate": Key("number", 0.1, "sklearn_gbm: shrinkage of each boosting iteration", min=0),
+    "threads": Key("int", 0, "CPU threads for predicting large batches (0: every core); training uses one "
+                             "thread, which is fastest for small mini-batches", min=0),
+    "seed": Key("int", None, "seed of model training (default: framework.seed)"),
+    "top_k": Key("int", 10, "hold-out metric: recall of the k best points among the k predicted best", min=1),
+    "checkpoints": Key("bool", True, "write the model after each step to checkpoints/<explore>.ckpt in the run "
+                                     "directory"),
+    "plots": Key("bool", False, "plot the learning curve and predicted against true costs after each step "
+                                "(also on with -model-stats-output)"),
 }
 
 EXPLORE = {
@@ -227,7 +295,7 @@ def reference() -> dict:
                     **({"choices": list(v.choices)} if v.choices else {}),
                     **({"deffe": True} if v.deffe else {})} for k, v in spec.items()}
     out = {"top": rows(TOP), "knobs[]": rows(KNOB), "costs[]": rows(COST),
-           "exploration.explore[]": rows(EXPLORE)}
+           "exploration.explore[]": rows(EXPLORE), "evaluate.simulator": rows(PLACEMENT)}
     out.update({name: rows(spec) for name, spec in SECTIONS.items()})
     return out
 
@@ -251,26 +319,5 @@ def markdown() -> str:
     return "\n".join(out)
 
 
-START, END = "<!-- config-reference:start -->", "<!-- config-reference:end -->"
-
-
-def update_readme(path) -> bool:
-    """Rewrite the README's config reference (between the markers) from the schema; True if it changed."""
-    from pathlib import Path
-    p = Path(path)
-    text = p.read_text()
-    head, rest = text.split(START, 1)
-    _, tail = rest.split(END, 1)
-    new = f"{head}{START}\n{markdown().strip()}\n{END}{tail}"
-    if new != text:
-        p.write_text(new)
-    return new != text
-
-
 if __name__ == "__main__":
-    import sys
-    if sys.argv[1:] == ["--update-readme"]:
-        from pathlib import Path
-        print("updated" if update_readme(Path(__file__).resolve().parents[2] / "README.md") else "up to date")
-    else:
-        print(markdown())
+    print(markdown())

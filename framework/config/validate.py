@@ -178,6 +178,11 @@ def validate(data: dict, main_file: str) -> dict:
         section = top.get(name) or {}
         top[name] = check_keys(section, spec, file, name)
 
+    if top["evaluate"].get("simulator"):
+        top["evaluate"]["simulator"] = check_keys(top["evaluate"]["simulator"], schema.PLACEMENT, file,
+                                                  "evaluate.simulator")
+    else:
+        top["evaluate"]["simulator"] = {k: _copy(v.default) for k, v in schema.PLACEMENT.items()}
     explores = []
     for i, item in enumerate(top["exploration"]["explore"]):
         where = f"exploration.explore[{i}]"

@@ -1,0 +1,325 @@
+"""Training the surrogate in the loop: after each step, on everything evaluated so far.
+
+What one step does (`ModelTrainer.step`, called by the driver):
+
+* a hold-out the model never sees: each point is in it or not by a hash of its
+  values and the seed, so the same points are held out at every step and in a
+  rerun (``model.train_test_split``, default 0.8: one point in five held out);
+* the model plugin's ``Run`` gets the other points, failed and infeasible ones
+  included (they feed only its feasibility classifier);
+* on the hold-out's successful points, per cost: MAPE, R^2, Kendall's tau and
+  the recall of the k best points (``model.top_k``); with failed points in the
+  hold-out, the accuracy of the feasibility classifier;
+* the figures go to the run store (the step's ``model`` record, which the
+  exploration reads: ``holdout_mape`` is the worst cost's MAPE as a fraction)
+  and to ``model_metrics.csv`` in the run directory;
+* the model is written to ``checkpoints/<explore>.ckpt`` (``model.checkpoints``);
+* ``-model-stats-output FILE`` gets the per-epoch train, validation and test
+  (hold-out) losses in Deffe's columns, and plots of the learning curve and of
+  predicted against true costs go in the run directory.
+
+Model plugins may offer, besides ``Initialize``/``Run``/``Predict``:
+``SetMonitor(codes, costs)`` (a set to report the loss on each epoch, never
+trained on), ``Save(path)`` and ``Load(path)``; ``Run`` may return a
+``history`` list of per-epoch records (``epoch``, ``train_loss``,
+``val_loss``, ``test_loss``).
+"""
+from __future__ import annotations
+
+import csv
+import hashlib
+import math
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import DeffeError, did_you_mean
+from .metrics import evaluate
+from .protocols import TrainingData
+
+LOSSES = ("mse", "huber", "mae", "custom_mean_abs_log_loss", "custom_mean_abs_exp_loss")
+# Deffe's other loss names: its network predicted log(cost), so these are the same losses here
+LOSS_ALIASES = {"mean_squared_error": "mse", "mean_squared_error_int": "mse",
+                "custom_mean_abs_loss": "custom_mean_abs_exp_loss"}
+STATS_COLUMNS = ["Epoch", "TrainLoss", "ValLoss", "TestLoss", "Step", "TrainCount", "ValCount"]
+
+
+# ----------------------------------------------------------------------------- options
+def model_options(section: dict, args: Any = None, file: str | None = None) -> dict:
+    """The model section with the command line's model options applied, checked.
+
+    Options that `cli._apply_cli` does not copy into the config (-icp,
+    -freeze-layers, -tl-samples, -learning-rate) are read here.
+    """
+    opts = dict(section)
+    a = args
+    if a is not None:
+        if getattr(a, "icp", None) and not getattr(a, "inference_only", False):
+            opts["initial_checkpoint"] = a.icp
+        if getattr(a, "freeze_layers", None) is not None:
+            opts["freeze_layers"] = a.freeze_layers
+        if getattr(a, "tl_samples", False):
+            opts["transfer_learning"] = True
+        if getattr(a, "learning_rate", None) is not None:
+            opts["learning_rate"] = a.learning_rate
+    where = "model"
+    loss = opts["loss"] = LOSS_ALIASES.get(opts.get("loss"), opts.get("loss"))
+    if loss not in LOSSES:
+        raise DeffeError(f"loss '{loss}' is not one of {', '.join(LOSSES)}", file=file, where=f"{where}.loss",
+                         hint=did_you_mean(str(loss), LOSSES + tuple(LOSS_ALIASES)))
+    for key in ("train_test_split", "validation_split", "dropout"):
+        v = opts.get(key)
+        if v is None or not 0 <= float(v) <= 1 or (key == "train_test_split" and float(v) == 0):
+            raise DeffeError(f"{key} must be a fraction in {'(0, 1]' if key == 'train_test_split' else '[0, 1)'}, "
+                             f"got {v}", file=file, where=f"{where}.{key}")
+    if float(opts["validation_split"]) >= 1 or float(opts["dropout"]) >= 1:
+        bad = "validation_split" if float(opts["validation_split"]) >= 1 else "dropout"
+        raise DeffeError(f"{bad} must be below 1, got {opts[bad]}", file=file, where=f"{where}.{bad}")
+    hidden = opts.get("hidden")
+    if not isinstance(hidden, list) or not all(isinstance(h, int) and not isinstance(h, bool) and h >= 1
+                                               for h in hidden):
+        raise DeffeError(f"hidden must be a list of layer widths (positive integers), got {hidden!r}", file=file,
+                         where=f"{where}.hidden", hint='e.g. "hidden": [32, 32]')
+    fl = opts.get("freeze_layers")
+    opts["freeze_layers"] = max(0, int(fl)) if fl is not None else 0   # Deffe wrote -1 for "none"
+    for key in ("epochs", "train_batch_size", "ensemble", "patience", "estimators", "top_k"):
+        v = opts.get(key)
+        if v is None or int(v) < 1:
+            raise DeffeError(f"{key} must be a positive integer, got {v}", file=file, where=f"{where}.{key}")
+    return opts
+
+
+# ----------------------------------------------------------------------------- hold-out
+def holdout_mask(keys: list[str], train_fraction: float, seed: int) -> np.ndarray:
+    """True for points held out: a hash of each point's key, so membership never changes between steps."""
+    if train_fraction >= 1:
+        return np.zeros(len(keys), dtype=bool)
+    salt = str(int(seed)).encode()
+    out = np.empty(len(keys), dtype=bool)
+    for i, k in enumerate(keys):
+        h = hashlib.blake2b(k.encode(), digest_size=8, key=salt).digest()
+        out[i] = int.from_bytes(h, "big") / 2.0 ** 64 >= train_fraction
+    return out
+
+
+def _subset(data: TrainingData, rows: np.ndarray) -> TrainingData:
+    return TrainingData(data.codes[rows], data.features[rows], data.costs[rows],
+                        [data.status[i] for i in np.flatnonzero(rows)], data.step)
+
+
+# ----------------------------------------------------------------------------- the step
+class ModelTrainer:
+    """Trains the model after each step of an exploration and records how good it is."""
+
+    def __init__(self, fw: Any, store: Any, run_dir: Path, several: bool, dry_run: bool = False):
+        self.fw = fw
+        self.store = store
+        self.run_dir = Path(run_dir)
+        self.several = several
+        self.dry_run = dry_run
+        self.stats_started = False
+
+    def _prefix(self, explore: Any) -> str:
+        return f"{explore.name}-" if self.several else ""
+
+    def step(self, model: Any, explore: Any, step: int, data: TrainingData, call=None) -> dict | None:
+        """Train on ``data`` (all the exploration's samples), measure on the hold-out, record. None if too few."""
+        fw = self.fw
+        call = call or (lambda obj, method, *a: getattr(obj, method)(*a))
+        opts = model_options(fw.section("model"), fw.args, fw.config.data.get("__origin__"))
+        ok = np.array([s == "ok" for s in data.status], dtype=bool)
+        if ok.sum() < 2:
+            return None
+        space = explore.space
+        held = holdout_mask(space.keys(data.codes), float(opts["train_test_split"]), fw.seed)
+        if (ok & ~held).sum() < 2:   # too few to learn from yet: train on everything, measure nothing
+            held[:] = False
+        train = _subset(data, ~held)
+        test = _subset(data, held)
+        test_ok = np.array([s == "ok" for s in test.status], dtype=bool)
+        stats = bool(getattr(fw.args, "model_stats_output", None)) or bool(opts.get("plots"))
+        if stats and test_ok.any() and callable(getattr(model, "SetMonitor", None)):
+            # the per-epoch test loss costs a pass over the hold-out every epoch: only when it is shown
+            call(model, "SetMonitor", test.codes[test_ok], test.costs[test_ok])
+        t0 = time.perf_counter()
+        report = dict(call(model, "Run", train) or {})
+        seconds = time.perf_counter() - t0
+        history = report.pop("history", None) or []
+        report.setdefault("train_seconds", seconds)
+        report["samples"] = len(data.status)
+        report["train"] = int((~held).sum())
+        report["holdout"] = int(test_ok.sum())
+        report["failed"] = int((~ok).sum())
+
+        metrics: dict[str, dict] = {}
+        predicted = None
+        if test_ok.any():
+            predicted = call(model, "Predict", test.codes)
+            for j, cost in enumerate(fw.costs):
+                m = evaluate(test.costs[test_ok, j], predicted.mean[test_ok, j], int(opts["top_k"]),
+                             maximize=cost.direction == "max")
+                metrics[cost.name] = _finite(m.as_dict())
+            if (~test_ok).any() and predicted.feasible is not None:
+                guess = np.asarray(predicted.feasible) >= 0.5
+                report["feasibility_accuracy"] = float(np.mean(guess == test_ok))
+        report["metrics"] = metrics
+        worst = [m["mape"] for m in metrics.values() if m.get("mape") is not None]
+        report["holdout_mape"] = max(worst) if worst else None
+
+        if not self.dry_run:
+            ckpt = self._checkpoint(model, explore, opts, call)
+            if ckpt:
+                report["checkpoint"] = str(ckpt)
+        self.store.record_step(explore.name, step, {"model": report})
+        if not self.dry_run:
+            self._write_metrics(explore)
+            self._write_stats(history, step, report)
+            if opts.get("plots") or getattr(fw.args, "model_stats_output", None):
+                self._plot(explore, history, test, test_ok, predicted)
+        fw.log.info(_summary(step, report))
+        return report
+
+    # ------------------------------------------------------------------ outputs
+    def _checkpoint(self, model: Any, explore: Any, opts: dict, call) -> Path | None:
+        if not opts.get("checkpoints") or not callable(getattr(model, "Save", None)):
+            return None
+        path = self.run_dir / "checkpoints" / f"{explore.name}.ckpt"
+        call(model, "Save", path)
+        return path
+
+    def _write_metrics(self, explore: Any) -> None:
+        rows = []
+        for step, info in self.store.steps(explore.name):
+            rep = info.get("model")
+            if not rep:
+                continue
+            for cost, m in (rep.get("metrics") or {None: {}}).items():
+                rows.append([step, cost or "", rep.get("train"), rep.get("holdout"), rep.get("failed"),
+                             _pct(m.get("mape")), m.get("r2"), m.get("kendall_tau"), m.get("top_k_recall"),
+                             m.get("k"), rep.get("train_seconds"), rep.get("epochs"), rep.get("start")])
+        header = ["step", "cost", "train", "holdout", "failed", "mape_percent", "r2", "kendall_tau",
+                  "top_k_recall", "k", "train_seconds", "epochs", "start"]
+        _write_csv(self.run_dir / f"{self._prefix(explore)}model_metrics.csv", header, rows)
+
+    def _write_stats(self, history: list[dict], step: int, report: dict) -> None:
+        target = getattr(self.fw.args, "model_stats_output", None)
+        if not target or not history:
+            return
+        path = Path(target)
+        mode = "a" if self.stats_started else "w"
+        self.stats_started = True
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, mode, newline="") as fh:
+            w = csv.writer(fh)
+            if mode == "w":
+                w.writerow(STATS_COLUMNS)
+            for h in history:
+                w.writerow([h.get("epoch"), _num(h.get("train_loss")), _num(h.get("val_loss")),
+                            _num(h.get("test_loss")), step, report.get("train_count", report.get("train")),
+                            report.get("val_count", "")])
+
+    def _plot(self, explore: Any, history: list[dict], test: TrainingData, test_ok: np.ndarray,
+              predicted: Any) -> None:
+        prefix = self._prefix(explore)
+        steps = [(s, info["model"]) for s, info in self.store.steps(explore.name) if info.get("model")]
+        plot_learning_curve(history, steps, [c.name for c in self.fw.costs],
+                            self.run_dir / f"{prefix}model_learning_curve.png")
+        if predicted is not None:
+            plot_predicted_vs_true(test.costs[test_ok], predicted.mean[test_ok], [c.name for c in self.fw.costs],
+                                   self.run_dir / f"{prefix}model_predicted_vs_true.png",
+                                   title=f"hold-out of step {test.step}")
+
+
+# ----------------------------------------------------------------------------- helpers
+def _finite(d: dict) -> dict:
+    return {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in d.items()}
+
+
+def _pct(x) -> float | None:
+    return None if x is None else 100.0 * x
+
+
+def _num(x):
+    return "" if x is None or (isinstance(x, float) and not math.isfinite(x)) else f"{x:.6g}"
+
+
+def _write_csv(path: Path, header: list[str], rows: list[list]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    with open(tmp, "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(header)
+        for r in rows:
+            w.writerow(["" if v is None else (f"{v:.6g}" if isinstance(v, float) else v) for v in r])
+    os.replace(tmp, path)
+
+
+def _summary(step: int, report: dict) -> str:
+    text = (f"step {step}: model trained on {report['train']} of {report['samples']} samples "
+            f"in {report['train_seconds']:.2f} s")
+    parts = []
+    for cost, m in (report.get("metrics") or {}).items():
+        if m.get("mape") is not None:
+            tau = m.get("kendall_tau")
+            parts.append(f"{cost} MAPE {100 * m['mape']:.2f}%" + (f", tau {tau:.3f}" if tau is not None else ""))
+    if parts:
+        text += f"; hold-out of {report['holdout']}: " + "; ".join(parts)
+    return text
+
+
+def plot_learning_curve(history: list[dict], steps: list[tuple[int, dict]], costs: list[str], path: Path) -> None:
+    """Left: per-epoch losses of the last training. Right: hold-out MAPE against training samples, per step."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4))
+    if history:
+        ep = [h["epoch"] for h in history]
+        for key, label in (("train_loss", "train"), ("val_loss", "validation"), ("test_loss", "test (hold-out)")):
+            ys = [h.get(key) for h in history]
+            if any(y is not None for y in ys):
+                a.plot(ep, [np.nan if y is None else y for y in ys], label=label)
+        a.set_yscale("log")
+        a.legend()
+    a.set_xlabel("epoch")
+    a.set_ylabel("loss")
+    a.set_title("last training")
+    for cost in costs:
+        xs = [rep.get("train") for _s, rep in steps if (rep.get("metrics") or {}).get(cost, {}).get("mape") is not None]
+        ys = [100 * rep["metrics"][cost]["mape"] for _s, rep in steps
+              if (rep.get("metrics") or {}).get(cost, {}).get("mape") is not None]
+        if xs:
+            b.plot(xs, ys, marker="o", label=cost)
+    b.set_xlabel("training samples")
+    b.set_ylabel("hold-out MAPE (%)")
+    b.set_title("learning curve")
+    if costs:
+        b.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def plot_predicted_vs_true(true: np.ndarray, pred: np.ndarray, costs: list[str], path: Path,
+                           title: str = "") -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    c = len(costs)
+    fig, axes = plt.subplots(1, c, figsize=(4.5 * c, 4.2), squeeze=False)
+    for j, (ax, cost) in enumerate(zip(axes[0], costs)):
+        t, p = true[:, j], pred[:, j]
+        keep = np.isfinite(t) & np.isfinite(p)
+        ax.scatter(t[keep], p[keep], s=6, alpha=0.5)
+        if keep.any():
+            lo, hi = float(min(t[keep].min(), p[keep].min())), float(max(t[keep].max(), p[keep].max()))
+            ax.plot([lo, hi], [lo, hi], color="black", linewidth=0.8)
+        ax.set_xlabel(f"true {cost}")
+        ax.set_ylabel(f"predicted {cost}")
+        ax.set_title(f"{cost} {title}".strip())
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

@@ -1,0 +1,159 @@
+"""Evaluate ``placement``: the analytical simulator of DNN training as an evaluator.
+
+Settings go in ``evaluate.simulator`` (every key and its default is in
+``framework/config/schema.py``, ``PLACEMENT``): the network (a zoo name or a
+Paleo JSON file), the device graph (a preset or an Exprimo JSON file), the
+layer groups, the cost model and the training settings.
+
+Knobs the evaluator reads from each point:
+
+* the repeated knob ``device`` (``device_0 .. device_{G-1}``, one per layer
+  group; the name is ``simulator.device_knob``): the device index of each group;
+* any setting of ``simulator`` may also be a knob, to explore it: ``batch_size``,
+  ``micro_batches``, ``schedule``, ``replicas``, ``precision``, ``optimizer``,
+  ``cost_model``, ``devices``, ``memory_cap_gb``;
+* knobs named in a ``devices`` template: ``"devices": "cpu+{gpus}x{gpu}-{link}"``
+  with knobs ``gpus``, ``gpu`` (V100, A100, ...) and ``link`` (pcie3, nvlink3, ...)
+  explores the machine itself.
+
+Costs it gives: ``step_time`` (s), ``throughput`` (samples/s), ``peak_memory``
+(bytes, the largest over the devices), ``comm_bytes``, ``comm_time`` (s) and
+``feasible`` (1 or 0). A placement that does not fit in memory is
+``infeasible`` (its costs are stored, with the step time it would take), unless
+``simulator.memory`` is ``penalty``.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+import re
+from pathlib import Path
+from typing import Any
+
+from framework.errors import DeffeError, did_you_mean
+from framework.protocols import EvaluationOutput, Infeasible
+
+COSTS = ("step_time", "throughput", "peak_memory", "comm_bytes", "comm_time", "feasible")
+SIM_SETTINGS = ("cost_model", "batch_size", "ppp_comp", "ppp_comm", "micro_batches", "schedule", "replicas",
+                "precision", "optimizer", "memory", "memory_penalty")
+POINT_SETTINGS = ("batch_size", "micro_batches", "schedule", "replicas", "precision", "optimizer", "cost_model",
+                  "devices", "memory_cap_gb")
+
+
+class PlacementEvaluate:
+    def __init__(self, framework):
+        self.framework = framework
+
+    def Initialize(self) -> None:
+        import simulator as sim
+
+        self.sim = sim
+        fw = self.framework
+        self.file = fw.config.data.get("__origin__")
+        self.opts = dict(fw.section("evaluate")["simulator"])
+        unknown = [c for c in fw.cost_names if c not in COSTS]
+        if unknown:
+            raise DeffeError(f"the placement evaluator gives no cost '{unknown[0]}'", file=self.file,
+                             where="costs", hint=did_you_mean(unknown[0], COSTS) or f"costs: {', '.join(COSTS)}")
+        family = self.opts["device_knob"]
+        self.device_knobs = fw.space.families().get(family, [])
+        others = [k.name for k in fw.space.knobs if k.family != family]
+        self.template = [f for f in re.findall(r"\{(\w+)\}", self.opts["devices"])]
+        missing = [f for f in self.template if f not in others]
+        if missing:
+            raise DeffeError(f"the devices template names '{missing[0]}', which is not a knob", file=self.file,
+                             where="evaluate.simulator.devices")
+        stray = [n for n in others if n not in POINT_SETTINGS and n not in self.template]
+        if stray:
+            raise DeffeError(f"knob '{stray[0]}' means nothing to the placement evaluator", file=self.file,
+                             where="knobs", hint=f"it reads the repeated knob '{family}' and the settings "
+                                                 f"{', '.join(POINT_SETTINGS)}")
+        self.point_settings = [n for n in others if n in POINT_SETTINGS or n in self.template]
+        try:
+            self.network = self._network()
+        except self.sim.SimulatorError as e:
+            raise DeffeError(str(e), file=self.file, where="evaluate.simulator.network") from None
+        groups = len(self.network.groups)
+        if self.device_knobs and len(self.device_knobs) != groups:
+            raise DeffeError(f"'{family}' stands for {len(self.device_knobs)} layer groups, the network has "
+                             f"{groups}", file=self.file, where="knobs",
+                             hint=f"set its count to {groups}, or evaluate.simulator.groups to "
+                                  f"{len(self.device_knobs)}")
+        self._graphs: dict[Any, Any] = {}
+        self._prepared: dict[Any, Any] = {}
+        # every fixed part is checked now: a bad preset or setting is a config error, not a failed sample
+        self._prepare({n: fw.space[n].value(0) for n in self.point_settings})
+
+    # ------------------------------------------------------------------ fixed parts
+    def _resolve(self, name: str) -> str:
+        p = Path(name)
+        if p.suffix == ".json" and not p.is_absolute():
+            return str(self.framework.config.dir / p)
+        return name
+
+    def _network(self):
+        name = self.opts["network"]
+        if name.endswith(".json"):
+            net = self.sim.load_network(self._resolve(name))
+        else:
+            net = self.sim.zoo.load(name, **(self.opts.get("network_config") or {}))
+        if self.opts.get("groups"):
+            net = net.regroup(int(self.opts["groups"]), by=self.opts["grouping"])
+        return net
+
+    def _graph(self, name: str, cap_gb: float | None):
+        key = (name, cap_gb)
+        if key not in self._graphs:
+            g = self.sim.load_device_graph(self._resolve(name)) if name.endswith(".json") \
+                else self.sim.devices.preset(name)
+            if cap_gb is not None:
+                devices = [dataclasses.replace(d, memory=min(d.memory, cap_gb * 1e9)) if d.kind == "gpu" else d
+                           for d in g.devices]
+                g = self.sim.DeviceGraph(devices, g.channels, g.links, name=f"{g.name} (GPU memory {cap_gb:g} GB)")
+            self._graphs[key] = g
+        return self._graphs[key]
+
+    def _prepare(self, point_values: dict):
+        settings = {k: self.opts[k] for k in SIM_SETTINGS if self.opts.get(k) is not None}
+        settings.update({k: v for k, v in point_values.items() if k in SIM_SETTINGS})
+        devices = point_values.get("devices", self.opts["devices"])
+        if self.template:
+            from framework.values import format_value
+            devices = devices.format(**{f: format_value(point_values[f]) for f in self.template})
+        cap = point_values.get("memory_cap_gb", self.opts.get("memory_cap_gb"))
+        key = (devices, cap, tuple(sorted(settings.items())))
+        if key not in self._prepared:
+            try:
+                self._prepared[key] = self.sim.prepare(self.network, self._graph(devices, cap), **settings)
+            except self.sim.SimulatorError as e:
+                raise DeffeError(str(e), file=self.file, where="evaluate.simulator") from None
+        return self._prepared[key]
+
+    # ------------------------------------------------------------------ one point
+    def Run(self, sample):
+        values = sample.values
+        try:
+            simulator = self._prepare({n: values[n] for n in self.point_settings})
+        except DeffeError as e:  # a combination of knob values that names no machine / setting
+            raise Infeasible(e.what) from None
+        if self.device_knobs:
+            placement = [int(values[n]) for n in self.device_knobs]
+        else:
+            placement = int(self.opts["default_device"])
+        r = simulator.run(placement)
+        costs = {"step_time": float(r.raw_step_time if not r.feasible else r.step_time),
+                 "throughput": float(r.throughput), "peak_memory": float(max(r.peak_memory)),
+                 "comm_bytes": float(r.comm_bytes), "comm_time": float(r.comm_time),
+                 "feasible": 1.0 if r.feasible else 0.0}
+        costs = {k: v for k, v in costs.items() if k in self.framework.cost_names}
+        if not r.feasible and (self.opts.get("memory") or "infeasible") == "infeasible":
+            over = [f"{n} needs {m / 1e9:.2f} GB of {c / 1e9:.2f} GB" for n, m, c in
+                    zip(r.device_names, r.peak_memory, r.memory_capacity) if m > c]
+            raise Infeasible("out of memory: " + "; ".join(over), costs)
+        if not math.isfinite(costs.get("step_time", 0.0)):
+            return EvaluationOutput(costs, "infeasible", "the step time is infinite")
+        return costs
+
+
+def GetObject(framework):
+    return PlacementEvaluate(framework)

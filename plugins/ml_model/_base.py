@@ -1,0 +1,246 @@
+"""What every built-in model plugin shares: the framework's features, targets, feasibility, checkpoints.
+
+A plugin subclasses `SurrogateModel` and provides
+
+    _fit(X, Z, init)        train on features X (n, d) and standardised targets Z (n, c)
+    _members(X)             standardised predictions (k, n, c) of its k members (k = 1: one model)
+    _spread(X)              optional: (mean, std) in cost units when the members are not the uncertainty
+    _state() / _restore()   its weights, for checkpoints
+
+and gets ``Initialize``, ``Run``, ``Predict``, ``SetMonitor``, ``Save`` and
+``Load`` (the model block's contract, see framework/protocols.py and
+framework/training.py).
+"""
+from __future__ import annotations
+
+import io
+import os
+import pickle
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from framework.checkpoint import (CheckpointMeta, check_compatible, config_digest, read_checkpoint,
+                                  write_checkpoint)
+from framework.errors import DeffeError
+from framework.protocols import Prediction, TrainingData
+from framework.training import model_options
+
+from ._feasibility import Feasibility
+from ._targets import Targets
+
+PREDICT_CHUNK = 4096   # rows per piece of work: small enough to stay in the CPU's cache
+
+
+class SurrogateModel:
+    plugin = "?"
+
+    def __init__(self, framework: Any):
+        self.framework = framework
+        self.file = framework.config.data.get("__origin__")
+        self.opts = model_options(framework.section("model"), framework.args, self.file)
+        self.encoding = framework.encoding
+        self.cost_names = list(framework.cost_names)
+        seed = self.opts.get("seed")
+        self.seed = int(seed) if seed is not None else framework.seed_for("model")
+        self.targets: Targets | None = None
+        self.feasibility = Feasibility(self.seed)
+        self.fitted = False
+        self.step: int | None = None
+        self.samples: int | None = None
+        self.history: list[dict] = []
+        self.monitor: tuple[np.ndarray, np.ndarray] | None = None
+        self.initial: Path | None = None     # -icp: where the starting weights came from
+        self.runs = 0
+        self.continuing = False
+
+    # ------------------------------------------------------------------ contract
+    def Initialize(self) -> None:
+        if self.opts.get("freeze_layers") and not self.opts.get("initial_checkpoint"):
+            raise DeffeError("freeze_layers needs a checkpoint to start from", file=self.file,
+                             where="model.freeze_layers", hint="give -icp FILE (model.initial_checkpoint)")
+        icp = self.opts.get("initial_checkpoint")
+        if icp:
+            self._check_initial()
+            path = self._initial_path(icp)
+            self.Load(path, shown=str(icp))
+            self.initial = path
+            self.framework.log.debug(f"model: starting from {icp} (step {self.step}, {self.samples} samples)")
+
+    def Run(self, data: TrainingData) -> dict:
+        self._refuse(np.asarray(data.codes, dtype=float).reshape(len(data.status), -1))
+        X = self._inputs(data)
+        ok = np.array([s == "ok" for s in data.status], dtype=bool)
+        costs = np.asarray(data.costs, dtype=float)[ok]
+        if ok.sum() == 0:
+            raise DeffeError("no successful sample to train the model on", where="model.plugin")
+        self._check_costs(costs)
+        self.feasibility.fit(X, ok)
+        targets = Targets.fit(costs, bool(self.opts["log_costs"]))
+        self.continuing = (self._continues(int(ok.sum())) and self.targets is not None
+                           and np.array_equal(targets.log, self.targets.log))
+        if not self.continuing:   # a continued model keeps the scale its outputs were trained on
+            self.targets = targets
+        Z = self.targets.forward(costs)
+        monitor = None
+        if self.monitor is not None:
+            monitor = (self._encode(self.monitor[0]), self.targets.forward(self.monitor[1]))
+            self.monitor = None
+        report = dict(self._fit(X[ok], Z, monitor) or {})
+        self.history = report.pop("history_list", [])
+        self.fitted = True
+        self.step = data.step
+        self.samples = int(ok.sum())
+        self.runs += 1
+        report.update(plugin=self.plugin, log_costs=[bool(v) for v in self.targets.log],
+                      feasibility_classifier=self.feasibility.trained)
+        report["history"] = self.history
+        return report
+
+    def Predict(self, codes: np.ndarray) -> Prediction:
+        codes = np.asarray(codes, dtype=float)
+        if codes.ndim == 1 and len(self.encoding.space.knobs) > 0 and codes.size == len(self.encoding.space.knobs):
+            codes = codes.reshape(1, -1)
+        if codes.ndim != 2 or codes.shape[1] != len(self.encoding.space.knobs):
+            self._refuse(codes)
+        if not self.fitted:
+            raise DeffeError(f"model {self.plugin} is not trained yet", where="model.plugin",
+                             hint="predictions need at least one training step (or -icp FILE)")
+        n, c = len(codes), len(self.cost_names)
+        mean, std = np.empty((n, c)), np.empty((n, c))
+        feasible = np.empty(n)
+        k = self._member_count()
+        members = np.empty((k, n, c)) if k > 1 else None
+
+        def work(lo: int) -> None:  # each chunk writes its own rows: safe from several threads
+            hi = min(n, lo + PREDICT_CHUNK)
+            self._refuse(codes[lo:hi], lo)
+            X = self._encode(codes[lo:hi])
+            spread = self._spread(X)
+            if spread is not None:
+                mean[lo:hi], std[lo:hi] = spread
+            else:
+                m = self.targets.inverse(self._members(X))           # (k, rows, c) costs
+                mean[lo:hi] = m.mean(axis=0)
+                std[lo:hi] = m.std(axis=0)
+                if members is not None:
+                    members[:, lo:hi] = m
+            feasible[lo:hi] = self.feasibility.predict(X)
+
+        starts = range(0, n, PREDICT_CHUNK)
+        workers = min(len(starts), int(self.opts.get("threads") or 0) or os.cpu_count() or 1)
+        with self._predict_context():
+            if workers > 1:
+                # chunks in parallel threads (the libraries release the GIL), each library op on one thread:
+                # unlike a library's own thread team, this keeps its speed on a busy machine
+                from concurrent.futures import ThreadPoolExecutor
+                with ThreadPoolExecutor(workers) as pool:
+                    list(pool.map(work, starts))
+            else:
+                for lo in starts:
+                    work(lo)
+        return Prediction(mean, std, feasible, members)
+
+    def _refuse(self, codes: np.ndarray, first_row: int = 0) -> None:
+        """A DeffeError for codes that are not points of the space (wrong columns, values out of range)."""
+        try:
+            self.encoding.check(codes, first_row)
+        except ValueError as e:
+            raise DeffeError(f"model {self.plugin}: {e}", where="model.plugin") from None
+
+    def SetMonitor(self, codes: np.ndarray, costs: np.ndarray) -> None:
+        """Points whose loss is reported after every epoch (the hold-out); never trained on."""
+        self.monitor = (np.asarray(codes, dtype=float), np.asarray(costs, dtype=float))
+
+    # ------------------------------------------------------------------ checkpoints
+    def Save(self, path: str | os.PathLike) -> Path:
+        if not self.fitted:
+            raise DeffeError(f"model {self.plugin} is not trained: nothing to save", where="model.plugin")
+        fw = self.framework
+        meta = CheckpointMeta(plugin=self.plugin, signature=self.encoding.signature(), costs=self.cost_names,
+                              config_digest=config_digest(fw.config),
+                              explore=fw.explore.name if fw.explore is not None else "",
+                              step=self.step, samples=self.samples, info=self._info(), history=self.history)
+        payload = {"targets": self.targets.state(), "feasibility": self.feasibility, "model": self._state()}
+        buf = io.BytesIO()
+        pickle.dump(payload, buf, protocol=pickle.HIGHEST_PROTOCOL)
+        return write_checkpoint(path, meta, buf.getvalue())
+
+    def Load(self, path: str | os.PathLike, shown: str | None = None) -> CheckpointMeta:
+        shown = shown or str(path)
+        meta, payload = read_checkpoint(path, shown)
+        check_compatible(meta, self.encoding.signature(), self.cost_names, shown, plugin=self.plugin)
+        try:
+            state = pickle.loads(payload)
+            self._restore(state["model"], meta)
+        except DeffeError:
+            raise
+        except Exception as e:  # a truncated file, or written by an incompatible version of a library
+            raise DeffeError(f"cannot read the model's weights ({type(e).__name__}: {e})", file=shown) from None
+        self.targets = Targets.from_state(state["targets"])
+        self.feasibility = state["feasibility"]
+        self.history = list(meta.history)
+        self.fitted = True
+        self.step, self.samples = meta.step, meta.samples
+        return meta
+
+    # ------------------------------------------------------------------ helpers
+    def _initial_path(self, icp: str) -> Path:
+        if getattr(self.framework.args, "icp", None):
+            return Path(icp)                      # from the command line: relative to the current directory
+        return self.framework.config.resolve(icp)  # from the config: relative to the config file
+
+    def _check_initial(self) -> None:
+        """Plugins that cannot fine-tune say so here."""
+
+    def _check_costs(self, costs: np.ndarray) -> None:
+        loss = self.opts.get("loss")
+        if loss in ("custom_mean_abs_log_loss", "custom_mean_abs_exp_loss"):
+            bad = np.isfinite(costs) & (costs <= 0)
+            if bad.any():
+                j = int(np.flatnonzero(bad.any(axis=0))[0])
+                raise DeffeError(f"loss {loss} needs positive costs, and '{self.cost_names[j]}' has "
+                                 f"{float(costs[bad[:, j], j][0]):g}", file=self.file, where="model.loss",
+                                 hint="use mse or huber")
+
+    def _continues(self, samples: int) -> bool:
+        """Whether this training goes on from the current model instead of starting anew (see torch)."""
+        return False
+
+    def _inputs(self, data: TrainingData) -> np.ndarray:
+        """What the model learns from: the framework's features (checked against the encoding)."""
+        X = np.asarray(data.features, dtype=np.float32)
+        if X.ndim != 2 or X.shape[1] != self.encoding.n_features:
+            raise DeffeError(f"the training features have {X.shape[-1] if X.ndim else 0} columns, the encoding "
+                             f"gives {self.encoding.n_features}", where="model.plugin")
+        return X
+
+    def _encode(self, codes: np.ndarray) -> np.ndarray:
+        return self.encoding.transform(codes)
+
+    def _spread(self, X: np.ndarray):
+        return None
+
+    def _member_count(self) -> int:
+        return 1
+
+    def _predict_context(self):
+        import contextlib
+        return contextlib.nullcontext()
+
+    def _info(self) -> dict:
+        return {}
+
+    # subclasses
+    def _fit(self, X: np.ndarray, Z: np.ndarray, monitor) -> dict:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _members(self, X: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _state(self) -> Any:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _restore(self, state: Any, meta: CheckpointMeta) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError

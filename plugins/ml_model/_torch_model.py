@@ -1,0 +1,138 @@
+"""The torch plugins' shared part: a deep ensemble trained by `_trainer.py`, transfer learning, weights I/O.
+
+Where a step's training starts:
+* when the step added fewer successful samples than ``retrain_growth`` (10%) of
+  those of the last full training, from the current model, for a tenth of the
+  epochs at a tenth of the learning rate ("continued");
+* with ``transfer_learning`` (Deffe's -tl-samples), from the previous step's model;
+* otherwise, with ``initial_checkpoint`` (-icp), from that checkpoint, its first
+  ``freeze_layers`` weight layers kept fixed (at every step);
+* otherwise from a fresh seeded initialisation.
+The architecture of a checkpoint it starts from wins over the config's.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from framework.checkpoint import CheckpointMeta
+from framework.errors import DeffeError
+
+from ._base import SurrogateModel
+
+NET_BATCH = 4096     # rows per forward pass: the activations stay in the CPU's cache (several times faster)
+
+
+class TorchEnsemble(SurrogateModel):
+    net_batch = NET_BATCH
+
+    def __init__(self, framework: Any):
+        super().__init__(framework)
+        self.net = None
+        self.start_state: dict | None = None   # weights of the -icp checkpoint
+        self.start_config: dict | None = None
+        self.full_samples = 0                    # successful samples of the last full training
+
+    def _continues(self, samples: int) -> bool:
+        # a step that adds few samples (below `retrain_growth` of those of the last full training) goes on
+        # from the current model with a short schedule: exploration steps of a few points each would
+        # otherwise pay a full training per point
+        growth = float(self.opts.get("retrain_growth") or 0)
+        return (growth > 0 and self.net is not None and self.runs > 0 and self.full_samples > 0
+                and not self.opts.get("transfer_learning")
+                and samples - self.full_samples < growth * self.full_samples)
+
+    # subclasses: the architecture from the options
+    def _net_config(self, n_in: int, n_out: int) -> dict:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    # ------------------------------------------------------------------ training
+    def _fit(self, X: np.ndarray, Z: np.ndarray, monitor) -> dict:
+        import torch
+        from ._losses import make_loss
+        from ._nets import build
+        from ._trainer import FitSettings, fit_ensemble
+
+        o = self.opts
+        init_state, config, freeze = None, None, 0
+        epochs, lr = int(o["epochs"]), float(o["learning_rate"])
+        if self.continuing:
+            config, init_state, source = self.net.config, self._weights(), "continued"
+            freeze = int(o["freeze_layers"]) if self.start_state is not None else 0
+            epochs, lr = max(20, epochs // 10), lr / 10
+        elif o.get("transfer_learning") and self.net is not None and self.runs > 0:
+            config, init_state, source = self.net.config, self._weights(), "previous step"
+            freeze = int(o["freeze_layers"]) if self.start_state is not None else 0
+        elif self.start_state is not None:
+            config, init_state, source = self.start_config, self.start_state, "checkpoint"
+            freeze = int(o["freeze_layers"])
+        else:
+            source = "scratch"
+        if config is None:
+            config = self._net_config(X.shape[1], Z.shape[1])
+        n_layers = 1 + len(config["hidden"]) + config.get("convs", 0)
+        if freeze >= n_layers:
+            raise DeffeError(f"freeze_layers {freeze} would freeze every layer of the network ({n_layers} weight "
+                             f"layers)", file=self.file, where="model.freeze_layers",
+                             hint=f"freeze at most {n_layers - 1}")
+        seed = self.seed + 7919 * self.runs        # each step draws afresh, repeatably
+        net = build(config, seed)
+        if init_state is not None:
+            net.load_state_dict({k: torch.as_tensor(v) for k, v in init_state.items()})
+        loss_fn = make_loss(o["loss"], torch.as_tensor(self.targets.log),
+                            torch.as_tensor(self.targets.mean, dtype=torch.float32),
+                            torch.as_tensor(self.targets.std, dtype=torch.float32))
+        settings = FitSettings(epochs=epochs, batch_size=int(o["train_batch_size"]),
+                               learning_rate=lr, schedule=o["lr_schedule"],
+                               weight_decay=float(o["weight_decay"]), patience=int(o["patience"]),
+                               validation_split=float(o["validation_split"]), seed=seed, freeze=freeze)
+        history, summary = fit_ensemble(net, X, Z, settings, loss_fn, monitor)
+        self.net = net
+        if not self.continuing:
+            self.full_samples = len(X)
+        summary.update(members=config["members"], start=source, frozen_layers=freeze, history_list=history)
+        return summary
+
+    # ------------------------------------------------------------------ prediction
+    def _members(self, X: np.ndarray) -> np.ndarray:
+        import torch
+        X = torch.as_tensor(np.ascontiguousarray(X, dtype=np.float32))
+        step = self.net_batch
+        with torch.inference_mode():
+            parts = [self.net(X[lo:lo + step]) for lo in range(0, len(X), step)]
+        return torch.cat(parts, dim=1).numpy().astype(np.float64)
+
+    def _member_count(self) -> int:
+        return self.net.members if self.net is not None else 1
+
+    def _predict_context(self):
+        from ._trainer import torch_settings
+        return torch_settings(1, deterministic=False)   # parallel chunks, not parallel ops (see _base.Predict)
+
+    # ------------------------------------------------------------------ weights
+    def _weights(self) -> dict:
+        return {k: v.detach().cpu().numpy().copy() for k, v in self.net.state_dict().items()}
+
+    def _state(self) -> Any:
+        return {"config": dict(self.net.config), "weights": self._weights()}
+
+    def _restore(self, state: Any, meta: CheckpointMeta) -> None:
+        import torch
+        from ._nets import build
+        net = build(state["config"], self.seed)
+        net.load_state_dict({k: torch.as_tensor(v) for k, v in state["weights"].items()})
+        net.eval()
+        self.net = net
+        self.start_config = dict(state["config"])
+        self.start_state = state["weights"]
+
+    def Load(self, path, shown=None) -> CheckpointMeta:
+        meta = super().Load(path, shown)
+        if self.initial is None and not self.opts.get("initial_checkpoint"):
+            # loaded for inference only: not a starting point for training
+            self.start_state = self.start_config = None
+        return meta
+
+    def _info(self) -> dict:
+        return {"network": dict(self.net.config)} if self.net is not None else {}

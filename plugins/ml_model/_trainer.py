@@ -1,0 +1,222 @@
+"""Training a batched ensemble (see `_nets.py`): Adam(W), a learning-rate schedule, early stopping.
+
+Each member keeps a different random part of the training data for
+validation (``validation_split``), so together the members learn from every
+point; training stops once no member's validation loss has improved for
+``patience`` epochs, and every member ends with the weights of its own best
+epoch. Training is
+seeded and runs with torch's deterministic algorithms on one CPU thread (the
+fastest for small mini-batches, and the same result on any machine with the
+same libraries).
+"""
+from __future__ import annotations
+
+import contextlib
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from ._nets import layer_parameters
+
+
+@dataclass
+class FitSettings:
+    epochs: int
+    batch_size: int
+    learning_rate: float
+    schedule: str = "cosine"
+    weight_decay: float = 0.0
+    patience: int = 50
+    validation_split: float = 0.2
+    seed: int = 0
+    freeze: int = 0          # first weight layers kept fixed (transfer learning)
+
+
+@contextlib.contextmanager
+def torch_settings(threads: int, deterministic: bool = True):
+    """Threads and determinism for a block, restored afterwards (they are process-wide)."""
+    old_threads = torch.get_num_threads()
+    old_det = torch.are_deterministic_algorithms_enabled()
+    old_warn = torch.is_deterministic_algorithms_warn_only_enabled()
+    try:
+        if threads and threads != old_threads:
+            torch.set_num_threads(threads)
+        if deterministic:
+            _deterministic(True, False)
+        yield
+    finally:
+        if torch.get_num_threads() != old_threads:
+            torch.set_num_threads(old_threads)
+        if deterministic:
+            _deterministic(old_det, old_warn)
+
+
+def _deterministic(mode: bool, warn_only: bool) -> None:
+    # torch.use_deterministic_algorithms also configures the compiler (torch._inductor), whose import takes
+    # about 2 s; eager CPU training needs only the switch itself
+    switch = getattr(torch._C, "_set_deterministic_algorithms", None)
+    if switch is not None:
+        switch(mode, warn_only=warn_only)
+    else:  # pragma: no cover - another torch version
+        torch.use_deterministic_algorithms(mode, warn_only=warn_only)
+
+
+def validation_size(n: int, fraction: float) -> int:
+    """Points each member validates on: none when there are too few to spare."""
+    if fraction <= 0 or n < 5:
+        return 0
+    return int(min(max(1, round(n * fraction)), n - 2))
+
+
+def fit_ensemble(net: torch.nn.Module, X: np.ndarray, Z: np.ndarray, st: FitSettings, loss_fn,
+                 monitor: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[list[dict], dict]:
+    """Train ``net`` in place on features X (n, d) and standardised targets Z (n, c) (NaN = unknown).
+
+    Returns the per-epoch history and a summary (epochs run, best validation loss, ...).
+    """
+    k = net.members
+    n = len(X)
+    rng = np.random.default_rng(st.seed)
+    with torch.random.fork_rng(devices=[]), torch_settings(1):
+        torch.manual_seed(st.seed)              # dropout draws
+        Xt = torch.as_tensor(np.ascontiguousarray(X, dtype=np.float32))
+        Mt = torch.as_tensor(np.isfinite(Z).astype(np.float32))
+        Zt = torch.as_tensor(np.nan_to_num(Z, nan=0.0).astype(np.float32))
+        n_val = validation_size(n, st.validation_split)
+        orders = np.stack([rng.permutation(n) for _ in range(k)])
+        val_idx = torch.as_tensor(orders[:, :n_val])
+        train_rows = orders[:, n_val:]
+        n_train = train_rows.shape[1]
+        batch = max(1, min(st.batch_size, n_train))
+
+        frozen = set()
+        for layer in net.weight_layers()[:st.freeze]:
+            for p in layer_parameters(layer):
+                p.requires_grad_(False)
+                frozen.add(id(p))
+        params = [p for p in net.parameters() if id(p) not in frozen]
+        opt = AdamW(params, weight_decay=st.weight_decay)
+        if monitor is not None:
+            mX = torch.as_tensor(np.ascontiguousarray(monitor[0], dtype=np.float32))
+            mM = torch.as_tensor(np.isfinite(monitor[1]).astype(np.float32)).expand(k, -1, -1)
+            mZ = torch.as_tensor(np.nan_to_num(monitor[1], nan=0.0).astype(np.float32)).expand(k, -1, -1)
+
+        # dropout is the only layer that behaves differently in training: without it, no mode switches
+        modal = any(getattr(mod, "dropout", 0) for mod in net.modules())
+        whole = None
+        if batch >= n_train:
+            idx = torch.as_tensor(train_rows)
+            whole = (Xt[idx], Zt[idx], Mt[idx])
+        val = (Xt[val_idx], Zt[val_idx], Mt[val_idx]) if n_val else None
+        best = torch.full((k,), math.inf)
+        best_epoch = torch.zeros(k, dtype=torch.long)
+        best_state = {name: p.detach().clone() for name, p in net.named_parameters()}
+        since = torch.zeros(k, dtype=torch.long)
+        history: list[dict] = []
+        epoch = 0
+        for epoch in range(st.epochs):
+            lr = _lr(st, epoch)
+            if modal:
+                net.train()
+            total = 0.0
+            if whole is not None:   # one batch of everything: the same tensors every epoch
+                per_member = loss_fn(net(whole[0]), whole[1], whole[2])
+                opt.zero_grad()
+                per_member.sum().backward()
+                opt.step(lr)
+                total = float(per_member.detach().mean()) * n_train
+            else:
+                perm = np.stack([rng.permutation(row) for row in train_rows])
+                for s in range(0, n_train, batch):
+                    idx = torch.as_tensor(perm[:, s:s + batch])
+                    per_member = loss_fn(net(Xt[idx]), Zt[idx], Mt[idx])
+                    opt.zero_grad()
+                    per_member.sum().backward()
+                    opt.step(lr)
+                    total += float(per_member.detach().mean()) * idx.shape[1]
+            record = {"epoch": epoch + 1, "train_loss": total / n_train, "val_loss": None, "test_loss": None,
+                      "lr": lr}
+            if modal:
+                net.eval()
+            stop = False
+            with torch.no_grad():
+                if val is not None:
+                    vl = loss_fn(net(val[0]), val[1], val[2])
+                    record["val_loss"] = float(vl.mean())
+                    better = vl < best
+                    if better.any():
+                        best = torch.where(better, vl, best)
+                        best_epoch = torch.where(better, torch.full_like(best_epoch, epoch + 1), best_epoch)
+                        for name, p in net.named_parameters():
+                            keep = better.view(-1, *([1] * (p.dim() - 1)))
+                            best_state[name] = torch.where(keep, p.detach(), best_state[name])
+                    since = torch.where(better, torch.zeros_like(since), since + 1)
+                    stop = bool((since >= st.patience).all())
+                if monitor is not None:
+                    record["test_loss"] = float(loss_fn(net(mX), mZ, mM).mean())
+            history.append(record)
+            if stop:
+                break
+        if n_val:
+            with torch.no_grad():
+                for name, p in net.named_parameters():
+                    p.copy_(best_state[name])
+        for p in net.parameters():
+            p.requires_grad_(True)
+        net.eval()
+    summary = {"epochs": epoch + 1, "train_count": n_train, "val_count": n_val,
+               "best_val_loss": float(best.mean()) if n_val else None,
+               "best_epoch": float(best_epoch.float().mean()) if n_val else None,
+               "final_train_loss": history[-1]["train_loss"] if history else None}
+    return history, summary
+
+
+class AdamW:
+    """Adam with decoupled weight decay (Loshchilov & Hutter), as torch.optim.AdamW computes it.
+
+    Written out because creating a torch.optim optimizer imports torch's compiler (about 1.5 s), which
+    a short run would pay at every start; the update is elementwise, so members stay independent.
+    """
+
+    def __init__(self, params: list, weight_decay: float = 0.0, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8):
+        self.params = list(params)
+        self.wd, (self.b1, self.b2), self.eps = weight_decay, betas, eps
+        self.m = [torch.zeros_like(p) for p in self.params]
+        self.v = [torch.zeros_like(p) for p in self.params]
+        self.t = 0
+
+    def zero_grad(self) -> None:
+        for p in self.params:
+            p.grad = None
+
+    @torch.no_grad()
+    def step(self, lr: float) -> None:
+        self.t += 1
+        c1 = 1.0 - self.b1 ** self.t
+        c2 = 1.0 - self.b2 ** self.t
+        live = [(p, m, v) for p, m, v in zip(self.params, self.m, self.v) if p.grad is not None]
+        if not live:
+            return
+        ps, ms, vs = (list(x) for x in zip(*live))
+        gs = [p.grad for p in ps]
+        # the multi-tensor (foreach) kernels: one call per operation for all parameters
+        if self.wd:
+            torch._foreach_mul_(ps, 1.0 - lr * self.wd)
+        torch._foreach_mul_(ms, self.b1)
+        torch._foreach_add_(ms, gs, alpha=1.0 - self.b1)
+        torch._foreach_mul_(vs, self.b2)
+        torch._foreach_addcmul_(vs, gs, gs, value=1.0 - self.b2)
+        denom = torch._foreach_div(vs, c2)
+        torch._foreach_sqrt_(denom)
+        torch._foreach_add_(denom, self.eps)
+        torch._foreach_addcdiv_(ps, ms, denom, value=-lr / c1)
+
+
+def _lr(st: FitSettings, epoch: int) -> float:
+    if st.schedule == "constant" or st.epochs <= 1:
+        return st.learning_rate
+    floor = 0.01 * st.learning_rate
+    return floor + (st.learning_rate - floor) * 0.5 * (1.0 + math.cos(math.pi * epoch / (st.epochs - 1)))

@@ -1,0 +1,42 @@
+"""Model ``torch_cnn``: Deffe's 1-D convolutional network over the knob vector, as a deep ensemble.
+
+As in Deffe, the network reads the knobs as a one-channel sequence, one number
+per knob (`Encoding.knob_values`: the scaled value, a categorical knob's
+position in its list, an exchangeable family's labels renamed by first
+appearance): ``convs`` convolutions of width 3 (32, then 64 channels, tanh,
+'same' padding so that any number of knobs works, where Deffe's needed five),
+flattened, then dense layers of widths ``hidden`` (tanh, the last relu, as in
+Deffe's keras_cnn.py) and one linear output per cost.
+Training, uncertainty, feasibility and transfer learning are those of
+``torch_mlp``; ``freeze_layers`` counts the convolutions first, as Deffe's
+transfer between kernels froze its two convolution layers.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from framework.protocols import TrainingData
+
+from ._torch_model import TorchEnsemble
+
+
+class TorchCNN(TorchEnsemble):
+    plugin = "torch_cnn"
+    net_batch = 2048          # a convolution's activations are (rows, members * 64, knobs): keep them small
+
+    def _inputs(self, data: TrainingData) -> np.ndarray:
+        return self.encoding.knob_values(data.codes)
+
+    def _encode(self, codes: np.ndarray) -> np.ndarray:
+        return self.encoding.knob_values(codes)
+
+    def _net_config(self, n_in: int, n_out: int) -> dict:
+        o = self.opts
+        return {"kind": "cnn", "members": int(o["ensemble"]), "inputs": n_in, "convs": int(o["convs"]),
+                "hidden": list(o["hidden"]), "outputs": n_out, "dropout": float(o["dropout"])}
+
+
+def GetObject(framework: Any) -> TorchCNN:
+    return TorchCNN(framework)

@@ -1,0 +1,72 @@
+"""Checkpoints: what they record, and a clear error when they do not fit the config."""
+import numpy as np
+import pytest
+
+from framework.checkpoint import read_meta
+from framework.errors import DeffeError
+from ml_helpers import KNOBS, framework, model, synthetic
+
+
+@pytest.fixture(scope="module")
+def saved(tmp_path_factory):
+    d = tmp_path_factory.mktemp("ckpt")
+    fw = framework(d / "train")
+    m = model(fw, "torch_mlp")
+    data = synthetic(fw, 80)
+    data.step = 3
+    m.Run(data)
+    return m.Save(d / "model.ckpt"), fw
+
+
+def test_metadata(saved):
+    path, fw = saved
+    meta = read_meta(path)
+    assert meta.plugin == "torch_mlp" and meta.costs == ["f", "g"] and meta.step == 3 and meta.samples == 80
+    assert meta.signature == fw.encoding.signature() and len(meta.config_digest) == 16
+    assert meta.info["network"]["hidden"] == [16, 16] and meta.history[-1]["epoch"] >= 1
+
+
+def load_into(tmp_path, path, plugin="torch_mlp", **kw):
+    m = model(framework(tmp_path, **kw), plugin)
+    return m.Load(path)
+
+
+def test_other_knob_values_are_refused(tmp_path, saved):
+    knobs = [dict(KNOBS[0], values=[1, 2, 3]), *KNOBS[1:]]
+    with pytest.raises(DeffeError) as e:
+        load_into(tmp_path, saved[0], knobs=knobs)
+    assert "checkpoint does not fit this config: knob 'a' differs" in str(e.value)
+    assert "\n" not in str(e.value) and str(saved[0]) in str(e.value)
+
+
+def test_other_knobs_costs_or_plugin_are_refused(tmp_path, saved):
+    with pytest.raises(DeffeError, match="the config has a knob 'd'"):
+        load_into(tmp_path / "1", saved[0], knobs=KNOBS + [{"name": "d", "values": [1, 2]}])
+    with pytest.raises(DeffeError, match="it predicts the costs f, g, the config has f"):
+        load_into(tmp_path / "2", saved[0], costs=["f"])
+    with pytest.raises(DeffeError, match="it holds a 'torch_mlp' model, the config's model plugin is 'sklearn_rf'"):
+        load_into(tmp_path / "3", saved[0], plugin="sklearn_rf")
+
+
+def test_exchangeable_or_not_is_part_of_the_fit(tmp_path):
+    dev = {"name": "dev", "type": "categorical", "values": [0, 1, 2], "count": 4}
+    fw = framework(tmp_path / "a", knobs=[dev], costs=["t"])
+    m = model(fw, "sklearn_rf")
+    codes = fw.space.random(np.random.default_rng(0), 40)
+    from framework.protocols import TrainingData
+    m.Run(TrainingData(codes, fw.encoding.transform(codes), codes.sum(axis=1, keepdims=True) + 1, ["ok"] * 40, 0))
+    path = m.Save(tmp_path / "m.ckpt")
+    with pytest.raises(DeffeError, match="repeated knobs"):
+        load_into(tmp_path / "b", path, plugin="sklearn_rf", knobs=[dict(dev, exchangeable=True)], costs=["t"])
+
+
+def test_not_a_checkpoint_or_damaged(tmp_path, saved):
+    (tmp_path / "x.ckpt").write_text("hello")
+    with pytest.raises(DeffeError, match="not a model checkpoint of this framework"):
+        load_into(tmp_path / "a", tmp_path / "x.ckpt")
+    with pytest.raises(DeffeError, match="checkpoint file not found"):
+        load_into(tmp_path / "b", tmp_path / "missing.ckpt")
+    data = saved[0].read_bytes()
+    (tmp_path / "cut.ckpt").write_bytes(data[:-200])
+    with pytest.raises(DeffeError, match="cannot read the model's weights"):
+        load_into(tmp_path / "c", tmp_path / "cut.ckpt")

@@ -1,0 +1,74 @@
+"""Deffe's relative losses compute what they say; the framework-level options are checked."""
+import numpy as np
+import pytest
+import torch
+
+from framework.errors import DeffeError
+from ml_helpers import framework, model, synthetic
+from plugins.ml_model._losses import make_loss
+from plugins.ml_model._targets import Targets
+
+
+def test_deffe_losses_on_the_cost_itself():
+    costs = np.array([[2.0], [8.0], [5.0]])
+    tg = Targets.fit(costs, log_costs=True)
+    z = torch.as_tensor(tg.forward(costs), dtype=torch.float32)[None]          # (1 member, 3, 1)
+    predicted = np.array([[2.2], [6.0], [5.0]])
+    out = torch.as_tensor(tg.forward(predicted), dtype=torch.float32)[None]
+    mask = torch.ones_like(z)
+    args = (torch.as_tensor(tg.log), torch.as_tensor(tg.mean, dtype=torch.float32),
+            torch.as_tensor(tg.std, dtype=torch.float32))
+    exp_loss = make_loss("custom_mean_abs_exp_loss", *args)(out, z, mask)
+    assert float(exp_loss) == pytest.approx(np.mean(np.abs(predicted - costs) / costs), rel=1e-5)
+    log_loss = make_loss("custom_mean_abs_log_loss", *args)(out, z, mask)
+    expect = np.mean(np.abs(np.log(predicted) - np.log(costs)) / np.abs(np.log(costs)))
+    assert float(log_loss) == pytest.approx(expect, rel=1e-5)
+    mask[0, 1, 0] = 0.0                                                         # an unknown cost is left out
+    masked = make_loss("custom_mean_abs_exp_loss", *args)(out, z, mask)
+    assert float(masked) == pytest.approx(np.mean((np.abs(predicted - costs) / costs)[[0, 2]]), rel=1e-5)
+
+
+@pytest.mark.parametrize("loss", ["huber", "mae", "custom_mean_abs_exp_loss", "custom_mean_abs_log_loss"])
+def test_every_loss_trains(tmp_path, loss):
+    fw = framework(tmp_path, model={"loss": loss})
+    m = model(fw, "torch_mlp")
+    report = m.Run(synthetic(fw, 80))
+    assert report["final_train_loss"] < report["history"][0]["train_loss"]
+
+
+def test_relative_losses_need_positive_costs(tmp_path):
+    fw = framework(tmp_path, model={"loss": "custom_mean_abs_exp_loss"})
+    data = synthetic(fw, 30)
+    data.costs[4, 1] = -1.0
+    with pytest.raises(DeffeError, match="needs positive costs, and 'g' has -1"):
+        model(fw, "torch_mlp").Run(data)
+
+
+def test_bad_model_options_are_one_clear_error(tmp_path):
+    with pytest.raises(DeffeError, match="model.loss: 'mean_squared' is not one of"):
+        model(framework(tmp_path / "a", model={"loss": "mean_squared"}), "torch_mlp")
+    with pytest.raises(DeffeError, match="loss 'mean_square' is not one of .*did you mean 'mean_squared_error'"):
+        model(framework(tmp_path / "a2", model={"ml_arguments": "-loss mean_square"}), "torch_mlp")
+    deffe = model(framework(tmp_path / "a3", model={"ml_arguments": "-loss custom_mean_abs_loss"}), "torch_mlp")
+    assert deffe.opts["loss"] == "custom_mean_abs_exp_loss"
+    with pytest.raises(DeffeError, match="train_test_split must be a fraction"):
+        model(framework(tmp_path / "b", model={"train_test_split": 1.5}), "torch_mlp")
+    with pytest.raises(DeffeError, match="hidden must be a list of layer widths"):
+        model(framework(tmp_path / "c", model={"hidden": [16, 0]}), "torch_mlp")
+
+
+def test_targets_use_log_only_for_positive_costs():
+    tg = Targets.fit(np.array([[1.0, -2.0], [10.0, 3.0], [np.nan, 1.0]]), log_costs=True)
+    assert tg.log.tolist() == [True, False]
+    back = tg.inverse(tg.forward(np.array([[4.0, -1.0]])))
+    assert np.allclose(back, [[4.0, -1.0]])
+
+
+def test_a_cnn_works_with_a_single_knob(tmp_path):
+    fw = framework(tmp_path, knobs=[{"name": "n", "values": [1, 2, 4, 8, 16]}], costs=["t"],
+                   model={"plugin": "torch_cnn"})
+    m = model(fw, "torch_cnn")
+    codes = np.arange(5.0).reshape(-1, 1)
+    from framework.protocols import TrainingData
+    m.Run(TrainingData(codes, fw.encoding.transform(codes), 2.0 ** codes + 1, ["ok"] * 5, 0))
+    assert m.Predict(codes).mean.shape == (5, 1)

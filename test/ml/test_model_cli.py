@@ -1,0 +1,132 @@
+"""The model in the loop and inference-only, through the real command line."""
+import json
+import sqlite3
+
+import numpy as np
+import pytest
+
+from framework.training import holdout_mask
+from ml_helpers import FAST, KNOBS, one_line_error, read_csv, run_deffe
+
+FUNCS = '''
+from framework.protocols import Infeasible
+
+def evaluate(p):
+    if p["a"] == 8:
+        raise Infeasible("out of memory")
+    mult = {"x": 1, "y": 2, "z": 3}[p["b"]]
+    return {"f": p["a"] * p["c"] * mult, "g": p["a"] + 10 * p["c"]}
+'''
+
+
+def project(directory, knobs=None, model=None):
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "funcs.py").write_text(FUNCS)
+    cfg = {"knobs": knobs or KNOBS, "costs": ["f", "g"], "sampling": {"plugin": "random"},
+           "evaluate": {"plugin": "python", "function": "funcs:evaluate"},
+           "exploration": {"plugin": "sampling", "samples_per_step": 30, "max_samples": 90},
+           "model": {"plugin": "torch_mlp", **FAST, "epochs": 400, "top_k": 5, **(model or {})}}
+    (directory / "config.json").write_text(json.dumps(cfg))
+    return directory
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    d = project(tmp_path_factory.mktemp("loop"))
+    r = run_deffe("-config", "config.json", "-quiet", "-model-stats-output", "stats.csv", cwd=d)
+    assert r.returncode == 0, r.stderr
+    return d
+
+
+def test_metrics_per_step_in_a_table_and_the_store(trained):
+    rows = read_csv(trained / "explore" / "model_metrics.csv")
+    assert [(r["step"], r["cost"]) for r in rows] == [(s, c) for s in "012" for c in "fg"]
+    last = rows[-1]
+    assert int(last["train"]) + int(last["holdout"]) + int(last["failed"]) >= 80  # failures held out too
+    assert 0 < float(last["mape_percent"]) < 100 and -1 <= float(last["kendall_tau"]) <= 1
+    assert int(last["k"]) == 5 and 0 <= float(last["top_k_recall"]) <= 1
+    db = sqlite3.connect(trained / "explore" / "deffe.db")
+    reports = [json.loads(i)["model"] for (i,) in db.execute("SELECT info FROM steps ORDER BY step")]
+    assert all(0 < rep["holdout_mape"] < 1 for rep in reports)
+    assert reports[-1]["holdout_mape"] == pytest.approx(max(rep["mape"] for rep in reports[-1]["metrics"].values()))
+    assert reports[-1]["failed"] > 0 and reports[-1]["feasibility_classifier"] is True
+
+
+def test_stats_checkpoint_and_plots(trained):
+    stats = read_csv(trained / "stats.csv")
+    assert list(stats[0]) == ["Epoch", "TrainLoss", "ValLoss", "TestLoss", "Step", "TrainCount", "ValCount"]
+    assert {r["Step"] for r in stats} == {"0", "1", "2"}
+    assert all(float(r["TestLoss"]) >= 0 and float(r["ValLoss"]) >= 0 for r in stats)
+    assert (trained / "explore" / "checkpoints" / "explore_0.ckpt").stat().st_size > 0
+    for name in ("model_learning_curve.png", "model_predicted_vs_true.png"):
+        assert (trained / "explore" / name).read_bytes()[:4] == b"\x89PNG"
+
+
+def test_the_hold_out_is_the_same_points_at_every_step():
+    keys = [f"point-{i}" for i in range(1000)]
+    held = holdout_mask(keys, 0.8, seed=3)
+    assert 150 < held.sum() < 250
+    assert np.array_equal(holdout_mask(keys[:400], 0.8, seed=3), held[:400])   # a later step: more points
+    assert not np.array_equal(holdout_mask(keys, 0.8, seed=4), held)
+    assert not holdout_mask(keys, 1.0, seed=3).any()
+
+
+INPUT = "a,b,c,f,extra\n2,x,1.5,3.0,zz\n3,z,2.0,18.0,\n9,x,1.0,9.0,\n4,y,,1,\n5,q,1.0,,\n2,y,3.5,oops,\n6,x,0.5,,\n"
+
+
+def test_inference_predicts_good_rows_and_reports_bad_ones(trained):
+    (trained / "in.csv").write_text(INPUT)
+    r = run_deffe("-config", "config.json", "-inference-only", "-icp", "explore/checkpoints/explore_0.ckpt",
+                  "-input", "in.csv", "-output", "out.csv", cwd=trained)
+    assert r.returncode == 0, r.stderr
+    warnings = [l for l in r.stderr.splitlines() if l.startswith("warning:")]
+    assert [w.split(":")[2] for w in warnings] == ["line 4", "line 5", "line 6", "line 7"]
+    assert "value '9' of 'a' is outside its domain" in warnings[0] and "no value for 'c'" in warnings[1]
+    assert "value 'q' of 'b'" in warnings[2] and "cost 'f' is not a number: 'oops'" in warnings[3]
+    assert "3 rows predicted" in r.stdout and "4 bad rows skipped" in r.stdout
+    out = read_csv(trained / "out.csv")
+    assert list(out[0]) == ["a", "b", "c", "f", "predicted-f", "std-f", "error-f", "error-percent-f",
+                            "predicted-g", "std-g", "feasible"]
+    assert [(r["a"], r["b"], r["c"]) for r in out] == [("2", "x", "1.5"), ("3", "z", "2.0"), ("6", "x", "0.5")]
+    first = out[0]
+    err = float(first["predicted-f"]) - 3.0
+    assert float(first["error-f"]) == pytest.approx(err)
+    assert float(first["error-percent-f"]) == pytest.approx(100 * err / 3.0)
+    assert out[2]["f"] == "" and out[2]["error-f"] == ""                       # no true cost: no error
+    assert all(0 <= float(r["feasible"]) <= 1 for r in out)
+
+
+def test_inference_strict_and_missing_columns(trained):
+    (trained / "in.csv").write_text(INPUT)
+    r = run_deffe("-config", "config.json", "-inference-only", "-icp", "explore/checkpoints/explore_0.ckpt",
+                  "-input", "in.csv", "-output", "strict.csv", "-strict", cwd=trained)
+    one_line_error(r, "in.csv", "4 bad rows of 7", "line 4")
+    assert not (trained / "strict.csv").exists()
+    (trained / "nocol.csv").write_text("a,c\n1,1.0\n")
+    r = run_deffe("-config", "config.json", "-inference-only", "-icp", "explore/checkpoints/explore_0.ckpt",
+                  "-input", "nocol.csv", cwd=trained)
+    one_line_error(r, "nocol.csv:line 1", "no column for knob b")
+    r = run_deffe("-config", "config.json", "-inference-only", "-input", "nocol.csv", cwd=trained)
+    one_line_error(r, "-inference-only needs the model to predict with: -icp FILE")
+
+
+def test_a_checkpoint_for_other_knobs_is_refused_with_nothing_written(trained, tmp_path):
+    other = project(tmp_path / "other", knobs=[dict(KNOBS[0], values=[1, 2, 3, 4]), *KNOBS[1:]])
+    ckpt = trained / "explore" / "checkpoints" / "explore_0.ckpt"
+    r = run_deffe("-config", "config.json", "-icp", ckpt, cwd=other)
+    one_line_error(r, str(ckpt), "checkpoint does not fit this config: knob 'a' differs")
+    assert not (other / "explore").exists()
+    (other / "in.csv").write_text("a,b,c\n1,x,1.0\n")
+    r = run_deffe("-config", "config.json", "-inference-only", "-icp", ckpt, "-input", "in.csv", cwd=other)
+    one_line_error(r, "checkpoint does not fit this config", "knob 'a' differs")
+
+
+def test_fine_tuning_a_checkpoint_with_frozen_layers(trained, tmp_path):
+    d = project(tmp_path / "tune")
+    ckpt = trained / "explore" / "checkpoints" / "explore_0.ckpt"
+    r = run_deffe("-config", "config.json", "-quiet", "-icp", ckpt, "-freeze-layers", "1", "-tl-samples", cwd=d)
+    assert r.returncode == 0, r.stderr
+    db = sqlite3.connect(d / "explore" / "deffe.db")
+    reports = [json.loads(i)["model"] for (i,) in db.execute("SELECT info FROM steps ORDER BY step")]
+    assert [rep["start"] for rep in reports] == ["checkpoint", "previous step", "previous step"]
+    assert all(rep["frozen_layers"] == 1 for rep in reports)

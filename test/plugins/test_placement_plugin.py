@@ -1,0 +1,91 @@
+"""The placement evaluator: the simulator behind a config, costs equal to simulating directly."""
+import json
+
+import numpy as np
+
+import simulator as sim
+from plugin_helpers import REFERENCE, assert_user_error, read_csv, run_deffe, write
+
+
+def config(tmp_path, knobs, costs=("step_time", "throughput", "peak_memory", "comm_bytes", "feasible"),
+           max_samples=12, **simulator):
+    settings = {"network": "resnet50", "devices": "cpu+4xV100-pcie3", "groups": 8, "batch_size": 64}
+    settings.update(simulator)
+    write(tmp_path / "config.json", json.dumps({
+        "knobs": knobs, "costs": list(costs),
+        "evaluate": {"plugin": "placement", "simulator": settings},
+        "exploration": {"plugin": "sampling", "max_samples": max_samples},
+        "framework": {"seed": 5},
+    }))
+
+
+DEVICES = {"name": "device", "type": "categorical", "values": [0, 1, 2, 3, 4], "count": 8}
+
+
+def test_costs_equal_a_direct_simulation(tmp_path):
+    config(tmp_path, [DEVICES, {"name": "micro_batches", "values": [1, 4]},
+                      {"name": "precision", "values": ["fp32", "fp16"]},
+                      {"name": "gpu", "values": ["V100", "A100"]}],
+           devices="cpu+4x{gpu}-pcie4")
+    r = run_deffe("-config", "config.json", cwd=tmp_path)
+    assert r.rc == 0, r
+    rows = read_csv(tmp_path / "explore" / "deffe_evaluation.csv")
+    assert len(rows) == 12
+    net = sim.zoo.load("resnet50").regroup(8)
+    for row in rows:
+        placement = [int(row[f"device_{i}"]) for i in range(8)]
+        res = sim.simulate(net, sim.devices.preset(f"cpu+4x{row['gpu']}-pcie4"), placement, batch_size=64,
+                           micro_batches=int(row["micro_batches"]), precision=row["precision"])
+        assert float(row["step_time"]) == res.raw_step_time
+        assert float(row["peak_memory"]) == max(res.peak_memory)
+        assert float(row["comm_bytes"]) == res.comm_bytes
+        assert row["status"] == ("ok" if res.feasible else "infeasible")
+
+
+def test_memory_cap_makes_points_infeasible(tmp_path):
+    config(tmp_path, [{"name": "device", "type": "categorical", "values": [1], "count": 8},
+                      {"name": "memory_cap_gb", "values": [1, 40]}], max_samples=2)
+    assert run_deffe("-config", "config.json", cwd=tmp_path).rc == 0
+    status = {row["memory_cap_gb"]: row["status"] for row in read_csv(tmp_path / "explore" / "deffe_evaluation.csv")}
+    assert status == {"1": "infeasible", "40": "ok"}
+
+
+def test_paleo_network_on_an_exprimo_device_graph(tmp_path):
+    reference = REFERENCE
+    config(tmp_path, [{"name": "device", "type": "categorical", "values": [1, 2, 3, 4], "count": 16}],
+           costs=("step_time",), max_samples=4, network=str(reference / "paleo-nets" / "resnet50.json"),
+           devices=str(reference / "exprimo-device-graphs" / "malvik-4gpu.json"), groups=16, batch_size=128,
+           cost_model="paleo", ppp_comp=0.9, ppp_comm=0.25)
+    assert run_deffe("-config", "config.json", cwd=tmp_path).rc == 0
+    net = sim.load_network(str(reference / "paleo-nets" / "resnet50.json")).regroup(16)
+    g = sim.load_device_graph(str(reference / "exprimo-device-graphs" / "malvik-4gpu.json"))
+    rows = read_csv(tmp_path / "explore" / "deffe_evaluation.csv")
+    placements = np.array([[int(row[f"device_{i}"]) for i in range(16)] for row in rows])
+    batch = sim.simulate_batch(net, g, placements, cost_model="paleo", batch_size=128, ppp_comp=0.9, ppp_comm=0.25)
+    assert [float(row["step_time"]) for row in rows] == list(batch.step_time)
+
+
+def test_bad_settings_are_config_errors(tmp_path):
+    config(tmp_path, [DEVICES], costs=("step_time", "energy"))
+    assert_user_error(run_deffe("-config", "config.json", cwd=tmp_path), "costs", "no cost 'energy'")
+    config(tmp_path, [DEVICES, {"name": "colour", "values": ["red"]}])
+    assert_user_error(run_deffe("-config", "config.json", cwd=tmp_path), "knob 'colour' means nothing")
+    config(tmp_path, [dict(DEVICES, count=5)])
+    assert_user_error(run_deffe("-config", "config.json", cwd=tmp_path), "stands for 5 layer groups",
+                      "has 8")
+    config(tmp_path, [DEVICES], devices="cpu+4xV1000-pcie3")
+    assert_user_error(run_deffe("-config", "config.json", cwd=tmp_path), "evaluate.simulator", "V1000")
+    config(tmp_path, [DEVICES], network="resnet5")
+    assert_user_error(run_deffe("-config", "config.json", cwd=tmp_path), "evaluate.simulator.network",
+                      "resnet50")
+    config(tmp_path, [DEVICES], micro_batches=0)
+    assert_user_error(run_deffe("-config", "config.json", cwd=tmp_path), "evaluate.simulator.micro_batches")
+    assert not (tmp_path / "explore").exists()
+
+
+def test_a_machine_that_does_not_exist_is_infeasible(tmp_path):
+    config(tmp_path, [DEVICES, {"name": "link", "values": ["pcie3", "nvlink3"]}], devices="cpu+4xV100-{link}",
+           max_samples=20)
+    assert run_deffe("-config", "config.json", cwd=tmp_path).rc == 0
+    rows = read_csv(tmp_path / "explore" / "deffe_evaluation.csv")
+    assert {row["status"] for row in rows if row["link"] == "nvlink3"} == {"infeasible"}
