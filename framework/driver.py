@@ -344,7 +344,7 @@ class Driver:
     def _analyse(self, explore: Explore, model: Any, cost: str, several: bool) -> None:
         """Knob importance (lasso credit, and permutation importance on the model), printed and plotted."""
         from .analysis import lasso_credit, permutation_importance
-        data = self.training_data(explore, -1)
+        data = self.training_data(explore, -1, everything=True)
         j = self.fw.cost_names.index(cost)
         ok = np.array([st == "ok" for st in data.status], dtype=bool) & np.isfinite(data.costs[:, j])
         if ok.sum() < 10 or len(explore.space.varying()) == 0:
@@ -370,16 +370,38 @@ class Driver:
         self.summaries.append(f"knob importance for {cost} (exploration '{explore.name}'):\n{text}")
 
     # ------------------------------------------------------------------ model
-    def training_data(self, explore: Explore, step: int) -> TrainingData:
+    def training_data(self, explore: Explore, step: int, everything: bool = False) -> TrainingData:
+        """What the model learns from: the points this run's exploration has been told so far (so that
+        a resumed run trains on what the first run had at the same step), plus pre-evaluated data;
+        ``everything``: every sample of the exploration in the store (the end-of-run analysis)."""
         space, names = explore.space, self.fw.cost_names
         rows, costs, status = [], [], []
-        for _st, s in self.store.explore_samples(explore.name):
-            try:
-                rows.append(space.code_row(s.params))
-            except DeffeError:
-                continue  # a point from before a change of the knob values
-            costs.append([s.costs.get(c, math.nan) for c in names])
-            status.append(s.status)
+        seen: set[str] = set()
+
+        def add(row, cost_of, st):
+            key = space.key(row)
+            if key not in seen:
+                seen.add(key)
+                rows.append(row)
+                costs.append([cost_of(c) for c in names])
+                status.append(st)
+
+        if everything:
+            for _st, s in self.store.explore_samples(explore.name):
+                try:
+                    add(space.code_row(s.params), lambda c: s.costs.get(c, math.nan), s.status)
+                except DeffeError:
+                    continue  # a point from before a change of the knob values
+        else:
+            for row, r in zip(self.fw.history.codes, self.fw.history.results):
+                if r.status != "skipped":
+                    add(row, lambda c: r.costs.get(c, math.nan), r.status)
+            if self.fw.preloaded and not getattr(self.args, "only_preloaded_data_exploration", False):
+                pre = self.store.lookup(space.keys(np.array(self.fw.preloaded)))
+                for row in self.fw.preloaded:
+                    s = pre.get(space.key(row))
+                    if s is not None:
+                        add(row, lambda c: s.costs.get(c, math.nan), s.status)
         codes = np.array(rows, dtype=float).reshape(-1, len(space))
         return TrainingData(codes, self.fw.encoding.transform(codes) if len(codes) else
                             np.empty((0, self.fw.encoding.n_features), dtype=np.float32),
