@@ -11,7 +11,7 @@ five devices: 5**16 = 1.5e11 placements.
 Methods, same budget of simulator evaluations, several seeds:
   surrogate  this project's default exploration, run through run_deffe.py (the
              placement evaluator, a torch ensemble surrogate, GPUs declared
-             exchangeable)
+             exchangeable, memory_use <= 1 as a constraint, 10 points a step)
   tpe        Optuna's TPE sampler (a benchmark dependency only)
   random     uniform random placements
   annealing, genetic  this project's search algorithms on the simulator itself
@@ -23,7 +23,7 @@ best known step time (null when the median run never does) and of the best
 found. A plot of the median curves is saved next to the table. The last line is
 JSON: {"problems": {PROBLEM: {METHOD: {"evals_to_1pct": N or null, "best": X}}}}.
 
-    python3 bench/exploration.py [--seeds 3] [--budget 1500] [--surrogate-budget 300] [--quick]
+    python3 bench/exploration.py [--seeds 3] [--budget 3000] [--surrogate-budget 300] [--quick]
 """
 from __future__ import annotations
 
@@ -123,11 +123,14 @@ def run_surrogate(p: Problem, seed: int, budget: int, workdir: Path) -> tuple[np
     config = {
         "knobs": [{"name": "device", "type": "categorical", "values": DEVICES, "count": GROUPS,
                    "exchangeable": [1, 2, 3, 4]}],
-        "costs": ["step_time::min"],
+        # memory_use (peak / capacity of the fullest device) as a constraint: the model learns where
+        # the memory limit lies from the placements that overflow it, which a bare failure would not say
+        "costs": ["step_time::min", "memory_use"],
+        "constraints": ["memory_use <= 1"],
         "evaluate": {"plugin": "placement", "simulator": dict(
             network=str(p.net_path), devices=str(p.dev_path), groups=GROUPS, **SETTINGS)},
-        "exploration": {"plugin": "surrogate", "max_samples": budget, "samples_per_step": 20,
-                        "analysis": False},
+        "exploration": {"plugin": "surrogate", "max_samples": budget, "samples_per_step": 10,
+                        "objectives": ["step_time"], "analysis": False},
         "framework": {"run_directory": "run", "seed": seed},
     }
     (d / "config.json").write_text(json.dumps(config, indent=2))
@@ -178,7 +181,7 @@ def median_or_none(xs: list[int | None]) -> float | None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", type=int, default=3)
-    ap.add_argument("--budget", type=int, default=1500, help="evaluations of tpe, random and the search algorithms")
+    ap.add_argument("--budget", type=int, default=3000, help="evaluations of tpe, random and the search algorithms")
     ap.add_argument("--surrogate-budget", type=int, default=300, help="evaluations of the surrogate exploration")
     ap.add_argument("--best-known-effort", type=int, default=60000)
     ap.add_argument("--problems", nargs="+", default=list(PROBLEMS))

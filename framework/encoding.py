@@ -6,23 +6,32 @@ ranges). Knobs with a single value give no feature (Deffe's pruning).
 
 Repeated knobs (``count: N`` in the config, a *family* such as ``device_0`` ..
 ``device_15``) get features about how the members relate, because what often
-matters is which members share a value and where the value changes along the
-family (e.g. which layer groups share a device, and where a transfer happens):
+matters is which members share a value (e.g. which layer groups share a
+device, so that no transfer happens between them and their loads add up):
 
 * every finite family of two or more members gets *transition* features
-  ``device_3==device_2``: 1 when a member has the same value as the previous one;
+  ``device_3==device_2``: 1 when a member has the same value as the previous
+  one (pairs further apart were tried: on placements they made the models
+  worse, 120 more features for 16 members);
 * an ``exchangeable`` family (its values are interchangeable labels, e.g.
   identical devices; ``exchangeable: [1, 2, 3, 4]`` makes only those values
-  interchangeable, the others keep labels of their own) is encoded so that points equal up to a relabelling of the
-  values get the same features, instead of one one-hot per member:
+  interchangeable, the others keep labels of their own) is encoded so that
+  points equal up to a relabelling of the values get the same features:
   - canonical labels: the values are renamed by order of first appearance
     along the family (``[2, 2, 0, 3, 0]`` becomes ``[0, 0, 1, 2, 1]``) and each
     member's label is one-hot encoded (``device_3~1``: member 3 holds the
-    second distinct value); labels a member cannot take are not columns;
-  - shares: the fraction of the members holding the most used value, the
-    second most used, ... (``device:share0`` ...), i.e. how balanced the use
-    of the labels is;
-  - the transition features above.
+    second distinct value; a value with a label of its own: ``device_3=0``);
+  - shares: the fraction of the members holding the most used interchangeable
+    value, the second most used, ... (``device:share0`` ...), i.e. how
+    balanced the use of the labels is;
+  - the transition features above, which do not depend on the labels at all.
+
+  Renaming by first appearance makes a small move (emptying a device) rename
+  every later member, so a model may see such neighbours as far apart.
+  ``relabelled`` gives the same features under random relabellings, for
+  models that learn the interchangeability itself (the torch models train on
+  them, see ``model.relabellings``): a device's load is then the same
+  function of its one-hot column whatever its label.
 """
 from __future__ import annotations
 
@@ -35,7 +44,7 @@ from .values import format_value, value_key
 
 # Bumped whenever the meaning of a feature changes, so that a checkpoint made
 # under another encoding is refused even when the feature names agree.
-ENCODING_VERSION = 2
+ENCODING_VERSION = 3
 _CHUNK = 65536  # rows encoded at a time in family blocks (bounds the temporaries)
 
 
@@ -49,7 +58,7 @@ class _Family:
     n_values: int
     exchangeable: bool
     fixed: np.ndarray | None = None  # per shared value: its own label (not exchangeable), or -1
-    label_columns: list[tuple[int, int]] = field(default_factory=list)  # (member, labels) one-hot blocks
+    n_label: int = 0                # per member one-hot columns (fixed values + "interchangeable")
     n_shares: int = 0
 
     @property
@@ -104,15 +113,17 @@ class Encoding:
 
     def _add_family(self, fam: _Family) -> None:
         knobs = [self.space.knobs[p] for p in fam.positions]
+        m = len(knobs)
         if fam.exchangeable:
-            for m in range(1 if fam.n_fixed == 0 else 0, len(knobs)):
-                labels = fam.n_fixed + min(m + 1, fam.n_exchangeable)
-                if labels > 1:
-                    fam.label_columns.append((m, labels))
-                    self.feature_names.extend(f"{knobs[m].name}~{c}" for c in range(labels))
-            fam.n_shares = min(len(knobs), fam.n_exchangeable)
+            fam.n_label = fam.n_values
+            own = {int(fam.fixed[v]): v for v in range(fam.n_values) if fam.fixed is not None and fam.fixed[v] >= 0}
+            texts = ([f"={format_value(_value_of(knobs, fam, own[q]))}" for q in range(fam.n_fixed)]
+                     + [f"~{q}" for q in range(fam.n_exchangeable)])
+            for k in knobs:
+                self.feature_names.extend(f"{k.name}{t}" for t in texts)
+            fam.n_shares = min(m, fam.n_exchangeable)
             self.feature_names.extend(f"{fam.name}:share{r}" for r in range(fam.n_shares))
-        self.feature_names.extend(f"{knobs[m].name}=={knobs[m - 1].name}" for m in range(1, len(knobs)))
+        self.feature_names.extend(f"{knobs[j].name}=={knobs[j - 1].name}" for j in range(1, m))
         self._columns.append(("family", fam))
 
     # ------------------------------------------------------------------ use
@@ -167,6 +178,39 @@ class Encoding:
             else:
                 out[:, c] = _scalar(col, codes)
                 c += 1
+        return out
+
+    @property
+    def exchangeable(self) -> bool:
+        """Whether some family's values are interchangeable labels (then `relabelled` differs from `transform`)."""
+        return any(col[1].exchangeable for col in self._columns if col[0] == "family")
+
+    def relabelled(self, codes: np.ndarray, views: int, rng: np.random.Generator) -> np.ndarray:
+        """(views, n, d) features: view 0 is `transform`; each other view renames, row by row, the
+        interchangeable labels of every exchangeable family by a random permutation (the same point
+        as the model sees it under another naming of the identical devices). Only the label columns
+        change: shares and co-location features do not depend on the names."""
+        x = self.transform(codes)
+        out = np.repeat(x[None], max(1, views), axis=0)
+        n = len(x)
+        c = 0
+        for col in self._columns:
+            if col[0] != "family":
+                c += col[2] if col[0] == "onehot" else 1
+                continue
+            fam = col[1]
+            if fam.n_label and fam.n_exchangeable > 1:
+                m, nl, nf = len(fam.positions), fam.n_label, fam.n_fixed
+                block = x[:, c:c + m * nl].reshape(n, m, nl)
+                for v in range(1, views):
+                    perm = np.argsort(rng.random((n, fam.n_exchangeable)), axis=1) + nf   # old label -> new
+                    moved = np.empty_like(block)
+                    moved[:, :, :nf] = block[:, :, :nf]
+                    rows = np.arange(n)[:, None]
+                    for q in range(fam.n_exchangeable):
+                        moved[rows[:, 0], :, perm[:, q]] = block[:, :, nf + q]
+                    out[v, :, c:c + m * nl] = moved.reshape(n, m * nl)
+            c += _family_width(fam)
         return out
 
     def knob_values(self, codes: np.ndarray) -> np.ndarray:
@@ -258,43 +302,53 @@ def _families(space: DesignSpace) -> dict[str, _Family]:
     return out
 
 
+def _value_of(knobs: list[Knob], fam: _Family, shared: int):
+    """The value behind a shared value index (the first member that has it)."""
+    for k, table in zip(knobs, fam.tables):
+        hit = np.flatnonzero(table == shared)
+        if len(hit):
+            return k.levels[int(hit[0])]
+    return shared
+
+
+def _family_width(fam: _Family) -> int:
+    m = len(fam.positions)
+    return fam.n_label * m + fam.n_shares + m - 1
+
+
 def _encode_family(fam: _Family, codes: np.ndarray, out: np.ndarray, c: int) -> int:
     n = codes.shape[0]
-    width = sum(labels for _m, labels in fam.label_columns) + fam.n_shares + len(fam.positions) - 1
+    width = _family_width(fam)
     kernel = _numba_kernel() if n >= _NUMBA_ROWS else None
     if kernel is not None:
-        offsets = np.full(len(fam.positions), -1, dtype=np.int64)
-        k = 0
-        for m, nl in fam.label_columns:
-            offsets[m] = k
-            k += nl
         size = max(len(t) for t in fam.tables)
         tables = np.zeros((len(fam.tables), size), dtype=np.int64)
         for i, t in enumerate(fam.tables):
             tables[i, :len(t)] = t
         kernel(np.ascontiguousarray(codes[:, fam.positions], dtype=np.float64), tables, fam.n_values,
-               fam.exchangeable, fam.fixed_table(), fam.n_fixed, offsets, k, fam.n_shares, out, c)
+               fam.fixed_table(), fam.n_fixed, fam.n_label, fam.n_shares, out, c)
         return c + width
+    m = len(fam.positions)
+    fixed = fam.fixed_table()
     for lo in range(0, n, _CHUNK):
         hi = min(n, lo + _CHUNK)
+        rows = hi - lo
         vals = np.column_stack([t[codes[lo:hi, p].astype(np.int64)] for t, p in zip(fam.tables, fam.positions)])
         block = out[lo:hi, c:c + width]
         k = 0
-        if fam.exchangeable:
+        if fam.n_label:
             labels = canonical_labels(vals, fam.n_values, fam.fixed)
-            block[:, :sum(nl for _m, nl in fam.label_columns)] = 0.0
-            for m, nl in fam.label_columns:
-                block[np.arange(hi - lo), k + labels[:, m]] = 1.0
-                k += nl
-            nf = fam.n_fixed
-            swapped = np.where(labels >= nf, labels - nf, fam.n_exchangeable)  # fixed values: a spare bin
-            rows = np.arange(hi - lo)[:, None] * (fam.n_exchangeable + 1)
-            counts = np.bincount((swapped + rows).ravel(), minlength=(hi - lo) * (fam.n_exchangeable + 1))
-            counts = counts.reshape(hi - lo, fam.n_exchangeable + 1)[:, :fam.n_shares]
-            counts.sort(axis=1)
-            block[:, k:k + fam.n_shares] = counts[:, ::-1] / float(len(fam.positions))
+            block[:, :fam.n_label * m] = 0.0
+            block[np.arange(rows)[:, None], np.arange(m)[None, :] * fam.n_label + labels] = 1.0
+            k += fam.n_label * m
+        if fam.n_shares:
+            swap = fixed[vals] < 0
+            at = np.where(swap, vals, fam.n_values) + np.arange(rows)[:, None] * (fam.n_values + 1)
+            counts = np.bincount(at.ravel(), minlength=rows * (fam.n_values + 1)).reshape(rows, -1)[:, :-1]
+            counts = -np.sort(-counts, axis=1)[:, :fam.n_shares]
+            block[:, k:k + fam.n_shares] = counts / float(m)
             k += fam.n_shares
-        block[:, k:] = vals[:, 1:] == vals[:, :-1]
+        block[:, k:k + m - 1] = vals[:, 1:] == vals[:, :-1]
     return c + width
 
 
@@ -349,49 +403,52 @@ def canonical_labels(values: np.ndarray, n_values: int, fixed: np.ndarray | None
     return np.where(member_swaps, out, fixed[values])
 
 
-def _family_rows(codes, tables, n_values, exchangeable, fixed, n_fixed, offsets, n_label_cols, n_shares, out, c0):
+def _family_rows(codes, tables, n_values, fixed, n_fixed, n_label, n_shares, out, c0):
     """One pass per row over a family's members (compiled by numba for large batches).
 
     Writes the same block as the numpy path of `_encode_family`.
     """
     n, m = codes.shape
+    counts = np.zeros(n_values, dtype=np.int64)
     label_of = np.full(n_values, -1, dtype=np.int64)
-    counts = np.zeros(max(n_shares, 1), dtype=np.int64)
     vals = np.empty(m, dtype=np.int64)
-    t0 = c0 + n_label_cols + n_shares
     for i in range(n):
         for j in range(m):
             vals[j] = tables[j, int(codes[i, j])]
-        if exchangeable:
-            for q in range(n_label_cols):
-                out[i, c0 + q] = 0.0
-            for q in range(n_shares):
-                counts[q] = 0
+        c = c0
+        if n_label > 0:
+            for q in range(n_label * m):
+                out[i, c + q] = 0.0
             nxt = n_fixed
             for j in range(m):
                 v = vals[j]
                 if fixed[v] >= 0:  # a value that keeps its own label
                     lab = fixed[v]
-                else:
+                else:              # renamed by order of first appearance
                     lab = label_of[v]
                     if lab < 0:
                         lab = nxt
                         label_of[v] = lab
                         nxt += 1
-                if offsets[j] >= 0:
-                    out[i, c0 + offsets[j] + lab] = 1.0
-                if lab >= n_fixed and lab - n_fixed < n_shares:
-                    counts[lab - n_fixed] += 1
+                out[i, c + j * n_label + lab] = 1.0
             for j in range(m):
                 label_of[vals[j]] = -1
-            for q in range(1, n_shares):  # insertion sort: a handful of values
+            c += n_label * m
+        if n_shares > 0:
+            for v in range(n_values):
+                counts[v] = 0
+            for j in range(m):
+                if fixed[vals[j]] < 0:
+                    counts[vals[j]] += 1
+            for q in range(1, n_values):  # insertion sort, largest first: a handful of values
                 x = counts[q]
                 r = q - 1
-                while r >= 0 and counts[r] > x:
+                while r >= 0 and counts[r] < x:
                     counts[r + 1] = counts[r]
                     r -= 1
                 counts[r + 1] = x
             for q in range(n_shares):
-                out[i, c0 + n_label_cols + q] = counts[n_shares - 1 - q] / m
+                out[i, c + q] = counts[q] / m
+            c += n_shares
         for j in range(1, m):
-            out[i, t0 + j - 1] = 1.0 if vals[j] == vals[j - 1] else 0.0
+            out[i, c + j - 1] = 1.0 if vals[j] == vals[j - 1] else 0.0

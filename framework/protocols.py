@@ -97,6 +97,7 @@ class TrainingData:
     costs: np.ndarray          # (n, c) NaN where missing
     status: list[str]          # per row
     step: int
+    fresh: bool = False        # train anew: never go on from the current weights (they saw other data)
 
 
 @dataclass

@@ -170,6 +170,19 @@ MODEL = {
     "dropout": Key("number", 0.0, "torch: dropout rate of the hidden layers (Deffe used 0.4)", min=0),
     "convs": Key("int", 2, "torch_cnn: convolution layers (kernel 3, 32 then 64 channels, 'same' padding)", min=0),
     "log_costs": Key("bool", True, "train on log(cost) for costs that are positive on every training point"),
+    "learn_infeasible": Key("any", None, "which costs the regressors also learn from infeasible points whose "
+                                         "evaluator measured them: true (all), false (none), a list of costs; "
+                                         "default: the costs of the constraints (a placement too large for "
+                                         "memory shows where the memory limit lies; its step time, often "
+                                         "lower than any that fits, would only mislead the search)"),
+    "relabellings": Key("int", 32, "torch_mlp, with an exchangeable repeated knob: random relabellings of the "
+                                  "interchangeable values each training point is also seen under (one drawn "
+                                  "per point and epoch), so that the network learns they are interchangeable "
+                                  "(0: the canonical naming only)", min=0),
+    "refit": Key("bool", False, "after measuring on the hold-out, train once more on every point, so that the "
+                                "exploration's model has seen all the data (the figures describe the model "
+                                "without the hold-out); costs a second full training each step, which the "
+                                "exploration benchmark did not repay"),
     "retrain_growth": Key("number", 0.1, "torch: a step that adds fewer successful samples than this fraction of "
                                          "those of the last full training continues the current model for a "
                                          "tenth of the epochs at a tenth of the learning rate (0: always train "

@@ -17,8 +17,9 @@ Knobs the evaluator reads from each point:
   explores the machine itself.
 
 Costs it gives: ``step_time`` (s), ``throughput`` (samples/s), ``peak_memory``
-(bytes, the largest over the devices), ``comm_bytes``, ``comm_time`` (s) and
-``feasible`` (1 or 0). A placement that does not fit in memory is
+(bytes, the largest over the devices), ``memory_use`` (the largest fraction of
+its capacity any device needs: above 1 does not fit), ``comm_bytes``,
+``comm_time`` (s) and ``feasible`` (1 or 0). A placement that does not fit in memory is
 ``infeasible`` (its costs are stored, with the step time it would take), unless
 ``simulator.memory`` is ``penalty``.
 """
@@ -33,7 +34,7 @@ from typing import Any
 from framework.errors import DeffeError, did_you_mean
 from framework.protocols import EvaluationOutput, Infeasible
 
-COSTS = ("step_time", "throughput", "peak_memory", "comm_bytes", "comm_time", "feasible")
+COSTS = ("step_time", "throughput", "peak_memory", "memory_use", "comm_bytes", "comm_time", "feasible")
 SIM_SETTINGS = ("cost_model", "batch_size", "ppp_comp", "ppp_comm", "micro_batches", "schedule", "replicas",
                 "precision", "optimizer", "memory", "memory_penalty")
 POINT_SETTINGS = ("batch_size", "micro_batches", "schedule", "replicas", "precision", "optimizer", "cost_model",
@@ -143,6 +144,7 @@ class PlacementEvaluate:
         r = simulator.run(placement)
         costs = {"step_time": float(r.raw_step_time if not r.feasible else r.step_time),
                  "throughput": float(r.throughput), "peak_memory": float(max(r.peak_memory)),
+                 "memory_use": _memory_use(r.peak_memory, r.memory_capacity),
                  "comm_bytes": float(r.comm_bytes), "comm_time": float(r.comm_time),
                  "feasible": 1.0 if r.feasible else 0.0}
         costs = {k: v for k, v in costs.items() if k in self.framework.cost_names}
@@ -153,6 +155,13 @@ class PlacementEvaluate:
         if not math.isfinite(costs.get("step_time", 0.0)):
             return EvaluationOutput(costs, "infeasible", "the step time is infinite")
         return costs
+
+
+def _memory_use(peak, capacity) -> float:
+    """The largest fraction of its memory a device needs; a continuous cost a model can learn, unlike
+    'fits or not' (devices of unknown capacity do not count)."""
+    use = [float(m) / float(c) for m, c in zip(peak, capacity) if c and math.isfinite(c) and c > 0]
+    return max(use) if use else 0.0
 
 
 def GetObject(framework):

@@ -31,6 +31,7 @@ from ._feasibility import Feasibility
 from ._targets import Targets
 
 PREDICT_CHUNK = 4096   # rows per piece of work: small enough to stay in the CPU's cache
+MAX_VIEW_FLOATS = 50_000_000   # relabelled training views held at once (200 MB)
 
 
 class SurrogateModel:
@@ -57,6 +58,7 @@ class SurrogateModel:
 
     # ------------------------------------------------------------------ contract
     def Initialize(self) -> None:
+        self._infeasible_costs()   # a wrong cost name is an error before anything is evaluated
         if self.opts.get("freeze_layers") and not self.opts.get("initial_checkpoint"):
             raise DeffeError("freeze_layers needs a checkpoint to start from", file=self.file,
                              where="model.freeze_layers", hint="give -icp FILE (model.initial_checkpoint)")
@@ -72,13 +74,13 @@ class SurrogateModel:
         self._refuse(np.asarray(data.codes, dtype=float).reshape(len(data.status), -1))
         X = self._inputs(data)
         ok = np.array([s == "ok" for s in data.status], dtype=bool)
-        costs = np.asarray(data.costs, dtype=float)[ok]
         if ok.sum() == 0:
             raise DeffeError("no successful sample to train the model on", where="model.plugin")
+        learn, costs = self._learned(data, ok)
         self._check_costs(costs)
         self.feasibility.fit(X, ok)
         targets = Targets.fit(costs, bool(self.opts["log_costs"]))
-        self.continuing = (self._continues(int(ok.sum())) and self.targets is not None
+        self.continuing = (not data.fresh and self._continues(int(learn.sum())) and self.targets is not None
                            and np.array_equal(targets.log, self.targets.log))
         if not self.continuing:   # a continued model keeps the scale its outputs were trained on
             self.targets = targets
@@ -87,11 +89,11 @@ class SurrogateModel:
         if self.monitor is not None:
             monitor = (self._encode(self.monitor[0]), self.targets.forward(self.monitor[1]))
             self.monitor = None
-        report = dict(self._fit(X[ok], Z, monitor) or {})
+        report = dict(self._fit(self._training_views(data, learn, X), Z, monitor) or {})
         self.history = report.pop("history_list", [])
         self.fitted = True
         self.step = data.step
-        self.samples = int(ok.sum())
+        self.samples = int(learn.sum())
         self.runs += 1
         report.update(plugin=self.plugin, log_costs=[bool(v) for v in self.targets.log],
                       feasibility_classifier=self.feasibility.trained)
@@ -203,6 +205,48 @@ class SurrogateModel:
                 raise DeffeError(f"loss {loss} needs positive costs, and '{self.cost_names[j]}' has "
                                  f"{float(costs[bad[:, j], j][0]):g}", file=self.file, where="model.loss",
                                  hint="use mse or huber")
+
+    def _learned(self, data: TrainingData, ok: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The rows the regressors learn from and their costs (NaN: not learned). The successful rows,
+        and infeasible rows for the costs ``learn_infeasible`` names (by default those of the
+        constraints: where the limit lies is learned from both sides of it; an objective is learned
+        where designs run, a placement that does not fit being often faster than any that does).
+        Failed and timed-out rows never: their costs, if any, are not measurements."""
+        costs = np.asarray(data.costs, dtype=float)
+        cols = np.array([c in self._infeasible_costs() for c in self.cost_names], dtype=bool)
+        infeasible = np.array([s == "infeasible" for s in data.status], dtype=bool)
+        partial = np.where(cols, costs, np.nan)
+        extra = infeasible & np.isfinite(partial).any(axis=1)
+        learn = ok | extra
+        return learn, np.where(extra[:, None], partial, costs)[learn]
+
+    def _infeasible_costs(self) -> list[str]:
+        """The costs ``learn_infeasible`` names (checked: a name that is no cost is an error)."""
+        which = self.opts.get("learn_infeasible")
+        if which is None:
+            which = [c.cost for c in getattr(self.framework.config, "constraints", [])]
+        elif which is True:
+            which = list(self.cost_names)
+        elif which is False:
+            which = []
+        elif isinstance(which, str):
+            which = [which]
+        unknown = [c for c in which if c not in self.cost_names]
+        if unknown:
+            raise DeffeError(f"learn_infeasible names '{unknown[0]}', which is not a cost", file=self.file,
+                             where="model.learn_infeasible", hint=f"costs: {', '.join(self.cost_names)}")
+        return list(which)
+
+    def _training_views(self, data: TrainingData, learn: np.ndarray, X: np.ndarray) -> np.ndarray:
+        """The features the regressors learn from: (n, d), or (views, n, d) with ``relabellings`` and an
+        exchangeable family, for the plugins that learn from several views (``views = True``)."""
+        r = int(self.opts.get("relabellings") or 0)
+        if not (getattr(self, "views", False) and r > 0 and self.encoding.exchangeable):
+            return X[learn]
+        rng = np.random.default_rng(self.seed + 104729 * self.runs)
+        codes = np.asarray(data.codes, dtype=float).reshape(len(data.status), -1)[learn]
+        r = min(r, max(1, MAX_VIEW_FLOATS // max(1, X.size)))   # bounded memory on large data sets
+        return self.encoding.relabelled(codes, r + 1, rng)
 
     def _continues(self, samples: int) -> bool:
         """Whether this training goes on from the current model instead of starting anew (see torch)."""

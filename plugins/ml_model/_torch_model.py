@@ -70,7 +70,7 @@ class TorchEnsemble(SurrogateModel):
         else:
             source = "scratch"
         if config is None:
-            config = self._net_config(X.shape[1], Z.shape[1])
+            config = self._net_config(X.shape[-1], Z.shape[1])
         n_layers = 1 + len(config["hidden"]) + config.get("convs", 0)
         if freeze >= n_layers:
             raise DeffeError(f"freeze_layers {freeze} would freeze every layer of the network ({n_layers} weight "
@@ -90,7 +90,7 @@ class TorchEnsemble(SurrogateModel):
         history, summary = fit_ensemble(net, X, Z, settings, loss_fn, monitor)
         self.net = net
         if not self.continuing:
-            self.full_samples = len(X)
+            self.full_samples = X.shape[-2]
         summary.update(members=config["members"], start=source, frozen_layers=freeze, history_list=history)
         return summary
 

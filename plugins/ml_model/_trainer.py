@@ -74,14 +74,24 @@ def fit_ensemble(net: torch.nn.Module, X: np.ndarray, Z: np.ndarray, st: FitSett
                  monitor: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[list[dict], dict]:
     """Train ``net`` in place on features X (n, d) and standardised targets Z (n, c) (NaN = unknown).
 
-    Returns the per-epoch history and a summary (epochs run, best validation loss, ...).
+    X may also be (views, n, d): the same points seen in several ways (relabellings of interchangeable
+    values); every epoch each member sees each training point in a view drawn at random, and
+    validates on view 0. Returns the per-epoch history and a summary (epochs run, best validation loss, ...).
     """
     k = net.members
-    n = len(X)
+    n = X.shape[-2]
     rng = np.random.default_rng(st.seed)
     with torch.random.fork_rng(devices=[]), torch_settings(1):
         torch.manual_seed(st.seed)              # dropout draws
-        Xt = torch.as_tensor(np.ascontiguousarray(X, dtype=np.float32))
+        Xv = torch.as_tensor(np.ascontiguousarray(X if X.ndim == 3 else X[None], dtype=np.float32))
+        n_views = Xv.shape[0]
+        Xt = Xv[0]
+
+        def rows_of(idx: np.ndarray) -> torch.Tensor:   # features of (member, row) picks, a view each
+            if n_views == 1:
+                return Xt[torch.as_tensor(idx)]
+            return Xv[torch.as_tensor(rng.integers(n_views, size=idx.shape)), torch.as_tensor(idx)]
+
         Mt = torch.as_tensor(np.isfinite(Z).astype(np.float32))
         Zt = torch.as_tensor(np.nan_to_num(Z, nan=0.0).astype(np.float32))
         n_val = validation_size(n, st.validation_split)
@@ -108,7 +118,7 @@ def fit_ensemble(net: torch.nn.Module, X: np.ndarray, Z: np.ndarray, st: FitSett
         whole = None
         if batch >= n_train:
             idx = torch.as_tensor(train_rows)
-            whole = (Xt[idx], Zt[idx], Mt[idx])
+            whole = (Xt[idx] if n_views == 1 else None, Zt[idx], Mt[idx])
         val = (Xt[val_idx], Zt[val_idx], Mt[val_idx]) if n_val else None
         best = torch.full((k,), math.inf)
         best_epoch = torch.zeros(k, dtype=torch.long)
@@ -122,7 +132,8 @@ def fit_ensemble(net: torch.nn.Module, X: np.ndarray, Z: np.ndarray, st: FitSett
                 net.train()
             total = 0.0
             if whole is not None:   # one batch of everything: the same tensors every epoch
-                per_member = loss_fn(net(whole[0]), whole[1], whole[2])
+                inputs = whole[0] if whole[0] is not None else rows_of(train_rows)
+                per_member = loss_fn(net(inputs), whole[1], whole[2])
                 opt.zero_grad()
                 per_member.sum().backward()
                 opt.step(lr)
@@ -130,8 +141,9 @@ def fit_ensemble(net: torch.nn.Module, X: np.ndarray, Z: np.ndarray, st: FitSett
             else:
                 perm = np.stack([rng.permutation(row) for row in train_rows])
                 for s in range(0, n_train, batch):
-                    idx = torch.as_tensor(perm[:, s:s + batch])
-                    per_member = loss_fn(net(Xt[idx]), Zt[idx], Mt[idx])
+                    rows = perm[:, s:s + batch]
+                    idx = torch.as_tensor(rows)
+                    per_member = loss_fn(net(rows_of(rows)), Zt[idx], Mt[idx])
                     opt.zero_grad()
                     per_member.sum().backward()
                     opt.step(lr)

@@ -7,7 +7,10 @@ with Adam(W), a cosine learning-rate schedule and early stopping on its own
 validation part. A prediction is the members' mean; their standard deviation
 is its uncertainty, and the members themselves are handed to explorations
 (``Prediction.members``) for Thompson sampling. A feasibility classifier trained
-on failed and successful samples gives ``Prediction.feasible``.
+on failed and successful samples gives ``Prediction.feasible``. With an
+exchangeable repeated knob, every epoch shows each training point under a
+random relabelling of the interchangeable values (``relabellings`` views), so
+that the network learns the interchangeability instead of a naming.
 """
 from __future__ import annotations
 
@@ -18,6 +21,7 @@ from ._torch_model import TorchEnsemble
 
 class TorchMLP(TorchEnsemble):
     plugin = "torch_mlp"
+    views = True        # learns interchangeable devices from relabelled views (model.relabellings)
 
     def _net_config(self, n_in: int, n_out: int) -> dict:
         o = self.opts

@@ -34,13 +34,39 @@ def test_exchangeable_features_are_invariant_to_relabelling_and_nothing_else():
 
 
 def test_exchangeable_feature_names_and_values():
-    enc = Encoding(DesignSpace(family(members=4)))
-    assert enc.feature_names == ["device_1~0", "device_1~1", "device_2~0", "device_2~1", "device_2~2",
-                                 "device_3~0", "device_3~1", "device_3~2", "device_3~3",
-                                 "device:share0", "device:share1", "device:share2", "device:share3",
-                                 "device_1==device_0", "device_2==device_1", "device_3==device_2"]
-    x = enc.transform(np.array([[3, 3, 0, 3]]))     # labels 0 0 1 0: three on one device, one on another
-    assert x[0].tolist() == [1, 0, 0, 1, 0, 1, 0, 0, 0, 0.75, 0.25, 0, 0, 1, 0, 0]
+    enc = Encoding(DesignSpace(family(members=3)))
+    assert enc.feature_names == ["device_0~0", "device_0~1", "device_0~2", "device_0~3",
+                                 "device_1~0", "device_1~1", "device_1~2", "device_1~3",
+                                 "device_2~0", "device_2~1", "device_2~2", "device_2~3",
+                                 "device:share0", "device:share1", "device:share2",
+                                 "device_1==device_0", "device_2==device_1"]
+    x = enc.transform(np.array([[3, 3, 0]]))     # labels 0 0 1: two on one device, one on another
+    assert np.allclose(x[0], [1, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 2 / 3, 1 / 3, 0, 1, 0])
+
+
+def test_relabelled_views_rename_the_labels_and_nothing_else():
+    from framework.values import value_key
+    swap = tuple(value_key(v) for v in (1, 2, 3, 4))   # GPUs alike, the CPU (0) not
+    knobs = [Knob(f"device_{i}", "categorical", ListLevels([0, 1, 2, 3, 4]), encoding="onehot", family="device",
+                  member=i, exchangeable=swap) for i in range(6)] + [Knob("lr", "real", None, low=0, high=1)]
+    enc = Encoding(DesignSpace(knobs))
+    rng = np.random.default_rng(3)
+    codes = np.column_stack([rng.integers(0, 5, size=(50, 6)), rng.random(50)])
+    views = enc.relabelled(codes, 6, rng)
+    assert views.shape == (6, 50, enc.n_features) and np.array_equal(views[0], enc.transform(codes))
+    label = [i for i, n in enumerate(enc.feature_names) if "~" in n]
+    rest = [i for i in range(enc.n_features) if i not in label]
+    assert np.array_equal(views[:, :, rest], np.repeat(views[:1, :, rest], 6, axis=0))
+    assert not np.array_equal(views[1][:, label], views[0][:, label])
+    # each view is the features of a relabelled point: the canonical form of which is the original
+    cpu = [i for i, n in enumerate(enc.feature_names) if n.endswith("=0")]
+    for v in views[1:]:
+        assert np.array_equal(v[:, cpu], views[0][:, cpu])                    # the CPU keeps its label
+        blocks = v[:, :6 * 5].reshape(50, 6, 5)
+        assert np.all(blocks.sum(axis=2) == 1)                                # one label per member
+        same = np.all(blocks[:, 1:] == blocks[:, :-1], axis=2)                # who shares with the previous
+        assert np.array_equal(same.astype(float), v[:, [enc.feature_names.index(f"device_{j}==device_{j - 1}")
+                                                         for j in range(1, 6)]])
 
 
 def test_a_plain_family_keeps_its_one_hot_and_gains_transitions():
