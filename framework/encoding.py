@@ -189,28 +189,22 @@ class Encoding:
         """(views, n, d) features: view 0 is `transform`; each other view renames, row by row, the
         interchangeable labels of every exchangeable family by a random permutation (the same point
         as the model sees it under another naming of the identical devices). Only the label columns
-        change: shares and co-location features do not depend on the names."""
+        change: shares and transitions do not depend on the names."""
         x = self.transform(codes)
         out = np.repeat(x[None], max(1, views), axis=0)
         n = len(x)
         c = 0
         for col in self._columns:
-            if col[0] != "family":
-                c += col[2] if col[0] == "onehot" else 1
-                continue
-            fam = col[1]
-            if fam.n_label and fam.n_exchangeable > 1:
+            fam = col[1] if col[0] == "family" else None
+            if fam is not None and fam.n_label and fam.n_exchangeable > 1:
                 m, nl, nf = len(fam.positions), fam.n_label, fam.n_fixed
                 block = x[:, c:c + m * nl].reshape(n, m, nl)
+                own = np.broadcast_to(np.arange(nf), (n, nf))   # fixed values keep their columns
                 for v in range(1, views):
-                    perm = np.argsort(rng.random((n, fam.n_exchangeable)), axis=1) + nf   # old label -> new
-                    moved = np.empty_like(block)
-                    moved[:, :, :nf] = block[:, :, :nf]
-                    rows = np.arange(n)[:, None]
-                    for q in range(fam.n_exchangeable):
-                        moved[rows[:, 0], :, perm[:, q]] = block[:, :, nf + q]
-                    out[v, :, c:c + m * nl] = moved.reshape(n, m * nl)
-            c += _family_width(fam)
+                    new_of = np.argsort(rng.random((n, fam.n_exchangeable)), axis=1)   # old label -> new
+                    source = np.concatenate([own, nf + np.argsort(new_of, axis=1)], axis=1)  # new <- old
+                    out[v, :, c:c + m * nl] = np.take_along_axis(block, source[:, None, :], axis=2).reshape(n, -1)
+            c += _family_width(fam) if fam is not None else (col[2] if col[0] == "onehot" else 1)
         return out
 
     def knob_values(self, codes: np.ndarray) -> np.ndarray:

@@ -213,7 +213,8 @@ class SurrogateModel:
         where designs run, a placement that does not fit being often faster than any that does).
         Failed and timed-out rows never: their costs, if any, are not measurements."""
         costs = np.asarray(data.costs, dtype=float)
-        cols = np.array([c in self._infeasible_costs() for c in self.cost_names], dtype=bool)
+        named = self._infeasible_costs()
+        cols = np.array([c in named for c in self.cost_names], dtype=bool)
         infeasible = np.array([s == "infeasible" for s in data.status], dtype=bool)
         partial = np.where(cols, costs, np.nan)
         extra = infeasible & np.isfinite(partial).any(axis=1)
