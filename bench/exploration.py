@@ -30,7 +30,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import subprocess
 import sys
 import tempfile
@@ -43,6 +42,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import simulator as sim  # noqa: E402
+from simulator.data import DATA  # noqa: E402
 from framework.search import make, minimize  # noqa: E402
 from framework.space import DesignSpace, Knob, ListLevels  # noqa: E402
 
@@ -56,16 +56,9 @@ PROBLEMS = {
 }
 
 
-def reference_dir() -> Path:
-    for c in (os.environ.get("DEFFE_REFERENCE"), ROOT.parent / "shared" / "reference", "/work/shared/reference"):
-        if c and Path(c).is_dir():
-            return Path(c)
-    sys.exit("reference data not found: set DEFFE_REFERENCE")
-
-
 class Problem:
     def __init__(self, name: str):
-        ref = reference_dir()
+        ref = DATA  # the files bundled with the simulator
         net_file, dev_file = PROBLEMS[name]
         self.name = name
         self.net_path, self.dev_path = ref / net_file, ref / dev_file

@@ -33,8 +33,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 import simulator as sim  # noqa: E402
-
-REFERENCE = Path(os.environ.get("DEFFE_REFERENCE", REPO.parent / "shared" / "reference"))
+from simulator.data import DEVICE_GRAPHS, NETWORKS, path  # noqa: E402  the files bundled with the simulator
 BATCH = 1024
 
 
@@ -91,12 +90,12 @@ def main() -> None:
     n_single, n_batches = (300, 2) if args.quick else (2048, 6)
     jit_cold = jit_seconds(cache=False)
     jit_warm = jit_seconds(cache=True)
-    devices = sim.load_device_graph(REFERENCE / "exprimo-device-graphs" / "malvik-4gpu.json")
+    devices = sim.load_device_graph(path("malvik-4gpu.json", DEVICE_GRAPHS))
     nets = {
         "resnet50 (zoo)": sim.zoo.load("resnet50").regroup(16),
-        "resnet50 (paleo)": sim.load_network(REFERENCE / "paleo-nets" / "resnet50.json").regroup(16),
+        "resnet50 (paleo)": sim.load_network(path("resnet50.json", NETWORKS)).regroup(16),
         "inception_v3 (zoo)": sim.zoo.load("inception_v3").regroup(16),
-        "inception_v3 (paleo)": sim.load_network(REFERENCE / "paleo-nets" / "inception_v3.json").regroup(16),
+        "inception_v3 (paleo)": sim.load_network(path("inception_v3.json", NETWORKS)).regroup(16),
     }
     rows = {}
     print(f"{'network':22s} {'cost model':10s} {'layers':>6s} {'one by one /s':>14s} "

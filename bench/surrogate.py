@@ -44,7 +44,6 @@ import argparse
 import hashlib
 import json
 import logging
-import os
 import sys
 import tempfile
 import time
@@ -61,7 +60,7 @@ from framework.metrics import evaluate  # noqa: E402
 from framework.plugins import make_plugin  # noqa: E402
 from framework.protocols import TrainingData  # noqa: E402
 
-REFERENCE = Path(os.environ.get("DEFFE_REFERENCE", REPO.parent / "shared" / "reference"))
+from simulator.data import DATA as REFERENCE  # noqa: E402  the files bundled with the simulator
 RESULTS = REPO / "bench" / "results"
 SETTINGS = {
     "network": "paleo-nets/resnet50.json",

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import devices
+from . import data, devices
 from .api import BatchResult, Result, Simulator, prepare, simulate, simulate_batch
 from .devices import Channel, Device, DeviceGraph
 from .graph import Layer, Network, SimulatorError
@@ -22,7 +22,8 @@ from .trace import Trace
 
 
 def load_network(path: str) -> Network:
-    """A network from Paleo's JSON format (Exprimo's `nets/` files)."""
+    """A network from Paleo's JSON format (Exprimo's `nets/` files): a path, or the name of a bundled
+    network (`simulator.data`: alex_v2.json, inception_v3.json, mnist.json, resnet34.json, resnet50.json)."""
     from .importers.paleo import load_paleo_network
     return load_paleo_network(path)
 
@@ -44,5 +45,5 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = ["BatchResult", "Channel", "Device", "DeviceGraph", "Layer", "Network", "Result", "Settings",
-           "Simulator", "SimulatorError", "Trace", "devices", "from_torch", "load_device_graph",
+           "Simulator", "SimulatorError", "Trace", "data", "devices", "from_torch", "load_device_graph",
            "load_network", "prepare", "simulate", "simulate_batch", "zoo"]

@@ -1,15 +1,19 @@
 """Command line: simulate one training step.
 
     python -m simulator --network resnet50 --devices cpu+4xV100-pcie3 --placement 1
-    python -m simulator --network nets/resnet50.json --devices malvik-4gpu.json \\
+    python -m simulator --network resnet50.json --devices malvik-4gpu.json \\
         --placement file --cost-model paleo --batch-size 128 --json
     python -m simulator --network resnet50 --devices cpu+4xV100-pcie3 --groups 4 \\
         --placement 1,2,3,4 --micro-batches 8 --schedule 1f1b --trace step.json
 
 --network: a zoo name or a Paleo JSON file. --devices: a preset name or an
-Exprimo device-graph file. --placement: a device index (everything there), a
-comma list (one device per group), `file` (the per-layer devices stored in a
-Paleo/Exprimo network file), or a JSON object {layer or group: device}.
+Exprimo device-graph file. A file name that names no file in the current
+directory is looked up among the bundled files (`simulator/data/`: networks
+alex_v2.json, inception_v3.json, mnist.json, resnet34.json, resnet50.json;
+device graphs malvik-4gpu.json, malvik.json, cluster1.json, ...).
+--placement: a device index (everything there), a comma list (one device per
+group), `file` (the per-layer devices stored in a Paleo/Exprimo network
+file), or a JSON object {layer or group: device}.
 Bad input prints one line `error: ...` and exits with status 2.
 """
 from __future__ import annotations
@@ -32,8 +36,10 @@ class _Parser(argparse.ArgumentParser):
 def _parser() -> argparse.ArgumentParser:
     p = _Parser(prog="python -m simulator", description="Simulate one training step of a network "
                 "on a device graph under a placement.")
-    p.add_argument("--network", required=True, help="zoo name (e.g. resnet50) or Paleo JSON file")
-    p.add_argument("--devices", required=True, help="preset (e.g. cpu+4xV100-pcie3) or Exprimo JSON file")
+    p.add_argument("--network", required=True, help="zoo name (e.g. resnet50), Paleo JSON file or bundled "
+                   "file name (e.g. inception_v3.json)")
+    p.add_argument("--devices", required=True, help="preset (e.g. cpu+4xV100-pcie3), Exprimo JSON file or "
+                   "bundled file name (e.g. malvik-4gpu.json)")
     p.add_argument("--placement", required=True,
                    help="device index, comma list per group, 'file', or a JSON object")
     p.add_argument("--groups", type=int, help="regroup the network into N groups of consecutive layers")
@@ -127,4 +133,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        status = main()
+        sys.stdout.flush()
+    except BrokenPipeError:  # the reader went away (`... | head -1`): stop quietly, as the Python docs advise
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        status = 1
+    sys.exit(status)

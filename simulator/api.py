@@ -173,6 +173,11 @@ class Simulator:
             raise SimulatorError("a layer is placed on a device that does not exist")
         return self._finish(self._kernel(per_layer, False))
 
+    def compile_kernel(self) -> None:
+        """Compile the event kernel now, or load it from numba's disk cache (`kernel.is_cached()` tells
+        which); runs no placement. Processes forked afterwards inherit the compiled code."""
+        self.run_layers(np.zeros((0, len(self._layer_names)), dtype=np.int64))
+
     def _kernel(self, per_layer: np.ndarray, trace: bool) -> dict:
         P = per_layer.shape[0]
         D, C = self.plan.n_devices, self.plan.n_channels
@@ -237,12 +242,14 @@ def _resolve_devices(devices: Any) -> DeviceGraph:
     if isinstance(devices, (str, os.PathLike)):
         text = os.fspath(devices)
         if text.endswith(".json") or os.path.sep in text:
+            from .data import DEVICE_GRAPHS, locate
             from .importers.exprimo import load_device_graph
+            path = locate(text, DEVICE_GRAPHS)  # a bare name may be a bundled graph
             try:
-                stamp = os.stat(text).st_mtime_ns  # a changed file is read again
+                stamp = os.stat(path).st_mtime_ns  # a changed file is read again
             except OSError:
-                return load_device_graph(text)  # reports the missing file
-            return _memo(("devfile", os.path.abspath(text), stamp), lambda: load_device_graph(text))
+                return load_device_graph(path)  # reports the unreadable file
+            return _memo(("devfile", os.path.abspath(path), stamp), lambda: load_device_graph(path))
         from .devices import preset
         return _memo(("preset", text), lambda: preset(text))
     raise SimulatorError(f"devices must be a DeviceGraph, a preset name or a device-graph file, "

@@ -8,24 +8,25 @@ against these decimal GB/s figures) from the SI values, so nothing is lost here.
 A device's neighbour entry `{"device": j, "comm_channel": c}` means transfers
 from this device to j use channel c. Channels carry no latency in the format.
 Devices are named by kind in file order: cpu0, gpu0, gpu1, ...
+A bare file name that names no file is looked up among the bundled graphs
+(`simulator/data/exprimo-device-graphs/`): `load_device_graph("malvik-4gpu.json")`.
 """
 from __future__ import annotations
 
 import json
 import os
 
+from .. import data as bundled
 from ..devices.model import Channel, Device, DeviceGraph
 from ..graph import SimulatorError
 
 
 def load_device_graph(path: str | os.PathLike) -> DeviceGraph:
-    path = os.fspath(path)
+    path = bundled.locate(path, bundled.DEVICE_GRAPHS)
     src = os.path.basename(path)
     try:
         with open(path, encoding="utf-8") as f:
             data = json.load(f)
-    except FileNotFoundError:
-        raise SimulatorError("no such file", source=path) from None
     except json.JSONDecodeError as err:
         raise SimulatorError(f"not valid JSON: {err.msg}", source=src, where=f"line {err.lineno}") from None
     except OSError as err:

@@ -1,6 +1,7 @@
 """Paleo's network JSON (as also used by Exprimo) -> `Network`.
 
-    net = load_paleo_network("../shared/reference/paleo-nets/resnet50.json")
+    net = load_paleo_network("resnet50.json")    # a file here, else the bundled network of that name
+    net = load_paleo_network("nets/my_net.json")
 
 Format (facts from Paleo's `graph.py` and layer classes):
 ``{"name": ..., "layers": {NAME: {"type": ..., "parents": [...], ...}}}``,
@@ -44,6 +45,7 @@ import json
 import os
 from typing import Any
 
+from simulator import data as bundled
 from simulator.graph import Layer, Network, SimulatorError, did_you_mean
 from simulator.ops import (Activation, Concat, Conv2d, Dropout, Elementwise, Input, Linear, Pool2d,
                            Reshape, Softmax)
@@ -55,8 +57,8 @@ UNSUPPORTED = ("Deconvolution", "UpSampling2D", "ModelParallel", "Generic")
 
 
 def load_paleo_network(path: str | os.PathLike) -> Network:
-    """Read a Paleo network file."""
-    source = os.fspath(path)
+    """Read a Paleo network file (a bare name that names no file: the bundled network of that name)."""
+    source = bundled.locate(path, bundled.NETWORKS)
     try:
         with open(source, encoding="utf-8") as f:
             text = f.read()

@@ -1,5 +1,6 @@
 """Shared fixtures for the simulator tests: the repo root on sys.path and the
-reference data folder (read in place, never copied)."""
+data bundled with the simulator (`simulator/data/`: `paleo-nets/`,
+`exprimo-device-graphs/`), read in place."""
 from __future__ import annotations
 
 import sys
@@ -11,27 +12,21 @@ REPO = Path(__file__).resolve().parents[2]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-def _find_reference() -> Path:
-    """The shared reference data: $DEFFE_REFERENCE, else ../shared/reference next to the checkout."""
-    import os
-    candidates = [os.environ.get("DEFFE_REFERENCE"), REPO.parent / "shared" / "reference",
-                  Path("/work/shared/reference")]
-    for c in candidates:
-        if c and Path(c).is_dir():
-            return Path(c)
-    return REPO.parent / "shared" / "reference"
+from simulator.data import DATA, DEVICE_GRAPHS, NETWORKS  # noqa: E402
 
-
-REFERENCE = _find_reference()
+REFERENCE = DATA  # the folder names are those of the shared reference data they were copied from
 
 
 @pytest.fixture(scope="session")
 def reference() -> Path:
-    if not REFERENCE.is_dir():
-        pytest.fail(f"reference data not found at {REFERENCE}")
     return REFERENCE
 
 
 @pytest.fixture(scope="session")
 def paleo_nets(reference) -> Path:
-    return reference / "paleo-nets"
+    return reference / NETWORKS
+
+
+@pytest.fixture(scope="session")
+def device_graphs(reference) -> Path:
+    return reference / DEVICE_GRAPHS

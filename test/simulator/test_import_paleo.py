@@ -226,7 +226,7 @@ def test_error_blocks(tmp_path):
 
 
 def test_error_no_file_and_not_an_object(tmp_path):
-    with pytest.raises(SimulatorError, match=r"missing.json: cannot read the file"):
+    with pytest.raises(SimulatorError, match=r"missing.json: no such file \(bundled networks: alex_v2.json, "):
         load_paleo_network(tmp_path / "missing.json")
     path = tmp_path / "list.json"
     path.write_text("[1, 2]")

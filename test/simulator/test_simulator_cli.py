@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -37,6 +38,18 @@ def test_json_for_a_paleo_file_with_its_stored_placement(capsys, paleo_nets, ref
     data = json.loads(out)
     assert code == 0 and data["feasible"] and data["step_time"] > 0
     assert data["settings"]["cost_model"] == "paleo" and len(data["devices"]) == 5
+
+
+def test_bundled_file_names_work_from_any_directory(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run(["--network", "inception_v3.json", "--devices", "malvik-4gpu.json", "--placement", "1",
+                          "--cost-model", "paleo", "--json"], capsys)
+    assert code == 0 and err == ""
+    data = json.loads(out)
+    assert data["network"] == "Inception v3" and data["device_graph"] == "malvik-4gpu"
+    code, out, err = run(["--network", "resnet50", "--devices", "malvik-8gpu.json", "--placement", "1"], capsys)
+    assert code == 2 and out == "" and err.count("\n") == 1
+    assert err.startswith("error: malvik-8gpu.json: no such file (bundled device graphs: ") and "malvik-4gpu.json" in err
 
 
 def test_placement_lists_dicts_and_settings(capsys, tmp_path):
@@ -88,3 +101,16 @@ def test_module_entry_point_exit_status():
                           cwd=REPO)
     assert proc.returncode == 2 and proc.stderr.startswith("error: placement: device 3 does not exist")
     assert "Traceback" not in proc.stderr
+
+
+def test_a_reader_that_goes_away_ends_the_output_quietly():
+    # `python -m simulator ... --json | head -1`: the pipe closes before (or while) the simulator writes
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        proc = subprocess.run([sys.executable, "-m", "simulator", "--network", "resnet18", "--devices",
+                               "cpu+1xV100-pcie3", "--placement", "1", "--json"], stdout=write_end,
+                              stderr=subprocess.PIPE, text=True, cwd=REPO)
+    finally:
+        os.close(write_end)
+    assert proc.stderr == "" and proc.returncode == 1

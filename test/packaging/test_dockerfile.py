@@ -1,0 +1,71 @@
+"""The Dockerfile and Makefile.docker: what they run exists and is what the README runs."""
+import json
+import re
+import shlex
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def instructions() -> list[tuple[str, str]]:
+    """(INSTRUCTION, arguments) of the Dockerfile, continuation lines joined, comments dropped."""
+    text = re.sub(r"\\\n", " ", (ROOT / "Dockerfile").read_text())
+    out = []
+    for line in text.splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            word, _, rest = line.partition(" ")
+            out.append((word.upper(), rest.strip()))
+    return out
+
+
+def makefile_targets() -> dict[str, list[str]]:
+    targets, current = {}, None
+    for line in (ROOT / "Makefile.docker").read_text().splitlines():
+        m = re.match(r"^([A-Za-z_][\w-]*):(?!=)", line)
+        if m:
+            current = targets.setdefault(m.group(1), [])
+        elif line.startswith("\t") and current is not None:
+            current.append(line.strip())
+    return targets
+
+
+def test_the_image_installs_the_pinned_requirements_with_cpu_torch_then_the_repository():
+    steps = instructions()
+    assert steps[0] == ("FROM", "python:3.11-slim")
+    copies = [i for i, (w, a) in enumerate(steps) if w == "COPY"]
+    first = steps[copies[0]][1].split()
+    assert first[0] == "requirements.txt"
+    pip_r = [i for i, (w, a) in enumerate(steps) if w == "RUN" and "pip install -r" in a]
+    assert len(pip_r) == 1 and copies[0] < pip_r[0]
+    run = shlex.split(steps[pip_r[0]][1])
+    assert run[run.index("-r") + 1] == first[1]  # the copied requirements.txt
+    assert run[run.index("--extra-index-url") + 1] == "https://download.pytorch.org/whl/cpu"
+    repo = [i for i in copies if steps[i][1].split()[0] == "."]
+    assert len(repo) == 1 and pip_r[0] < repo[0]
+    dest = steps[repo[0]][1].split()[1]
+    assert any(w == "RUN" and shlex.split(a)[:4] == ["pip", "install", "--no-deps", dest]
+               for w, a in steps[repo[0]:])
+
+
+def test_the_default_command_runs_the_main_example():
+    steps = dict((w, a) for w, a in instructions())
+    dest = next(a.split()[1] for w, a in instructions() if w == "COPY" and a.split()[0] == ".")
+    cmd = json.loads(steps["CMD"])
+    assert cmd[:2] == ["run_deffe", "-config"]
+    config = Path(cmd[2])
+    assert config.is_absolute() and config.is_relative_to(dest)
+    in_repo = ROOT / config.relative_to(dest)
+    assert in_repo == ROOT / "example" / "config.json" and in_repo.is_file()
+    assert "python3 framework/run_deffe.py -config example/config.json" in (ROOT / "README.md").read_text()
+    assert steps["WORKDIR"] == steps["VOLUME"]  # run directories go to the mounted volume
+
+
+def test_makefile_builds_runs_and_tests():
+    targets = makefile_targets()
+    assert {"build", "run", "test"} <= set(targets)
+    assert any(c.startswith("docker build ") for c in targets["build"])
+    volume = dict(instructions())["VOLUME"]
+    assert any(c.startswith("docker run ") and re.search(rf"-v \S+:{re.escape(volume)}(\s|$)", c)
+               for c in targets["run"])
+    assert any(c.startswith("docker run ") and c.endswith(" python3 -m pytest -q") for c in targets["test"])
