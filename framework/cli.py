@@ -12,10 +12,11 @@ import logging
 import sys
 from pathlib import Path
 
-from .config import load_config
+from .config import ensure_deffe_dir, load_config
 from .config.schema import reference
 from .errors import DeffeError
 from .store import DB_NAME, RunStore, move_aside
+from .threads import limit as limit_threads
 
 
 class _Parser(argparse.ArgumentParser):
@@ -24,7 +25,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="run_deffe.py", allow_abbrev=False,
+    p = _Parser(prog=Path(sys.argv[0]).name or "run_deffe.py", allow_abbrev=False,
                 description="Data-efficient design-space exploration: sample, evaluate, store, learn, explore.")
     a = p.add_argument
     a("-config", default="config.json", help="the JSON config (comments allowed) [config.json]")
@@ -88,10 +89,41 @@ def build_parser() -> argparse.ArgumentParser:
                    help="predict the costs of the rows of -input with the model -icp, write -output; evaluate nothing")
     m.add_argument("-input", default=None, metavar="CSV", help="-inference-only: the points to predict (a column per knob)")
     m.add_argument("-output", default=None, metavar="CSV",
-                   help="-inference-only: where the predictions go [<input>-predicted.csv]")
+                   help="-inference-only: where the predictions go [<input>-predicted.csv, next to the input]")
     m.add_argument("-strict", action="store_true",
                    help="-inference-only: a bad input row is an error (default: reported and skipped)")
     return p
+
+
+def check_args(args: argparse.Namespace) -> None:
+    """Every number on the command line obeys the rules of the config key it stands for."""
+    from .config import schema
+    model, fw = schema.MODEL, schema.FRAMEWORK
+    ints = {"jobs": ("-jobs", fw["jobs"].min), "samples_per_step": ("-samples-per-step", 1),
+            "max_samples": ("-max-samples", 1), "epochs": ("-epochs", model["epochs"].min),
+            "train_batch_size": ("-train-batch-size", 1), "deffe_batch_size": ("-batch-size", 1),
+            "step_start": ("-step-start", 0), "step_end": ("-step-end", 1),
+            "freeze_layers": ("-freeze-layers", -1)}   # Deffe wrote -1 for "no layer frozen"
+    for dest, (flag, least) in ints.items():
+        v = getattr(args, dest, None)
+        if v is not None and v < least:
+            raise DeffeError(f"must be at least {least:g}, got {v}", where=flag)
+    fractions = {"train_test_split": ("-train-test-split", 0.0, 1.0, "(0, 1]"),
+                 "validation_split": ("-validation-split", 0.0, 1.0, "[0, 1)")}
+    for dest, (flag, lo, hi, text) in fractions.items():
+        v = getattr(args, dest, None)
+        if v is not None and not (lo < v <= hi if text == "(0, 1]" else lo <= v < hi):
+            raise DeffeError(f"must be a fraction in {text}, got {v:g}", where=flag)
+    if args.learning_rate is not None and not args.learning_rate > 0:
+        raise DeffeError(f"must be above 0, got {args.learning_rate:g}", where="-learning-rate")
+    custom = args.custom_samples
+    if custom is not None:
+        if any(n < 1 for n in custom) or any(b <= a for a, b in zip(custom, custom[1:])):
+            raise DeffeError(f"cumulative sample counts must be positive and increasing, got "
+                             f"{' '.join(map(str, custom))}", where="-custom-samples", hint="e.g. 20 40 80")
+    if args.step_start is not None and args.step_end is not None and args.step_end <= args.step_start:
+        raise DeffeError(f"-step-end {args.step_end} is not after -step-start {args.step_start}",
+                         where="-step-end")
 
 
 def _fingerprints(config) -> dict[str, str]:
@@ -162,6 +194,7 @@ def _apply_cli(config, args) -> None:
 
 def run(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    check_args(args)
     if args.show_defaults:
         print(json.dumps(reference(), indent=2))
         return 0
@@ -173,20 +206,23 @@ def run(argv: list[str] | None = None) -> int:
     fwcfg = config.section("framework")
     seed = args.seed if args.seed is not None else fwcfg["seed"]
     jobs = args.jobs if args.jobs is not None else fwcfg["jobs"]
-    if jobs < 1:
-        raise DeffeError(f"-jobs must be at least 1, got {jobs}")
+    threads = limit_threads(config.section("model").get("threads") or jobs)
     run_dir = Path(fwcfg["run_directory"]).expanduser().absolute()
     dry = args.no_run
     from .driver import Driver
-    # every plugin is built once before anything is written: mistakes cost nothing
+    # every plugin is built once before anything is written: mistakes cost nothing (what it logs, such as
+    # a compilation that takes a while, goes to the terminal)
+    _setup_logging(None, "", args.quiet, args.debug)
     Driver(config, args, run_dir, RunStore(None), logging.getLogger("deffe.preflight"), seed, jobs,
-           dry_run=True, progress=False).preflight()
+           dry_run=True, progress=False, threads=threads).preflight()
     if args.fresh and not dry:
         moved = move_aside(run_dir)
         if moved:
             print(f"previous run moved to {moved}", file=sys.stderr)
-    if dry:
-        store = RunStore(None)
+    if dry:   # what a real run would do: from a copy of the stored run, if any; nothing is written
+        stored = run_dir / DB_NAME
+        store = RunStore.snapshot(stored) if stored.exists() and not args.fresh else RunStore(None)
+        check_fingerprints(store, config, run_dir)
         log = _setup_logging(None, "", args.quiet, args.debug)
     else:
         run_dir.mkdir(parents=True, exist_ok=True)
@@ -200,7 +236,7 @@ def run(argv: list[str] | None = None) -> int:
     for w in config.warnings:
         log.warning(w)
     driver = Driver(config, args, run_dir, store, log, seed, jobs, dry_run=dry,
-                    progress=fwcfg["progress"] and not args.quiet)
+                    progress=fwcfg["progress"] and not args.quiet, threads=threads)
     try:
         driver.run()
     finally:
@@ -212,6 +248,8 @@ def run(argv: list[str] | None = None) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The command line (``run_deffe`` when installed, ``framework/run_deffe.py`` in a checkout)."""
+    ensure_deffe_dir()
     debug = "-debug" in (argv if argv is not None else sys.argv[1:])
     try:
         return run(argv)

@@ -6,6 +6,7 @@ Attributes a plugin may read (the contract of "Writing a plugin" in the README):
     args       the command-line options
     run_dir    the run directory (a `Path`)
     seed       the run's seed
+    threads    the threads the driver's libraries may use (``model.threads``, else ``-jobs``)
     log        a `logging.Logger` writing to the run log
     explore    the current exploration (`Explore`: name, space, settings, tables)
     space      its `DesignSpace`
@@ -89,8 +90,10 @@ class History:
 
 
 class Framework:
-    def __init__(self, config: Config, args: Any, run_dir: Path, seed: int, log: logging.Logger):
+    def __init__(self, config: Config, args: Any, run_dir: Path, seed: int, log: logging.Logger,
+                 threads: int = 1):
         self.config = config
+        self.threads = threads
         self.args = args
         self.run_dir = run_dir
         self.seed = seed

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import math
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -32,9 +33,59 @@ from .tables import write_tables
 from .values import parse_names
 
 
+@dataclass
+class Tally:
+    """What one run of an exploration did with the samples it was told (one line of the summary)."""
+
+    evaluated: int = 0     # evaluated now (retries included)
+    reused: int = 0        # found in the store
+    failed: int = 0        # failed or timed out, evaluated now or found so
+    infeasible: int = 0
+    retried: int = 0       # stored failures evaluated again (-retry-failed)
+    would: int = 0         # dry run: points a real run would evaluate
+
+    def add(self, result: Result, reused: bool) -> None:
+        if reused:
+            self.reused += 1
+        else:
+            self.evaluated += 1
+        self.failed += result.status in ("failed", "timeout")
+        self.infeasible += result.status == "infeasible"
+
+    def text(self) -> str:
+        parts = [f"{self.evaluated} evaluated now"]
+        if self.retried:
+            parts[0] += f" ({self.retried} of them retried failures)"
+        parts.append(f"{self.reused} from the store")
+        parts.append(f"{self.failed} failed")
+        if self.infeasible:
+            parts.append(f"{self.infeasible} infeasible")
+        return ", ".join(parts)
+
+
+@dataclass
+class CrashWatch:
+    """Whether every evaluation of the run so far crashed with one and the same exception."""
+
+    least: int = 3          # evaluations that must have failed alike before the run stops
+    count: int = 0
+    first: str | None = None
+    same: bool = True
+
+    def note(self, result: Result) -> None:
+        crash = result.crash if result.status == "failed" else None
+        if self.count == 0:
+            self.first = crash
+        self.count += 1
+        self.same = self.same and crash is not None and crash == self.first
+
+    def broken(self) -> bool:
+        return self.same and self.count >= self.least
+
+
 class Driver:
     def __init__(self, config: Config, args: Any, run_dir: Path, store: RunStore, log: logging.Logger,
-                 seed: int, jobs: int, dry_run: bool = False, progress: bool = True):
+                 seed: int, jobs: int, dry_run: bool = False, progress: bool = True, threads: int = 1):
         self.config = config
         self.args = args
         self.run_dir = run_dir
@@ -43,9 +94,11 @@ class Driver:
         self.jobs = jobs
         self.dry_run = dry_run
         self.show_progress = progress
-        self.fw = Framework(config, args, run_dir, seed, log)
+        self.fw = Framework(config, args, run_dir, seed, log, threads)
         self.summaries: list[str] = []
         self._names: dict[int, tuple[str, str]] = {}
+        self.crashes = CrashWatch()
+        self.reported = 0   # failures shown on the terminal
 
     # ------------------------------------------------------------------ plugins
     def _plugin(self, block: str, name: str):
@@ -87,6 +140,9 @@ class Driver:
         self.fw.model = model
         evaluate = self._plugin("evaluate", cfg.section("evaluate")["plugin"])
         self._call(evaluate, "Initialize")
+        units = getattr(evaluate, "units", None) or {}   # an evaluator may say the units of its costs
+        self.fw.costs = [c if c.unit or not units.get(c.name) else replace(c, unit=units[c.name])
+                         for c in cfg.costs]
         extract = self._plugin("extract", cfg.section("extract")["plugin"])
         self._call(extract, "Initialize")
         exploration = self._plugin("exploration", cfg.section("exploration")["plugin"])
@@ -171,6 +227,9 @@ class Driver:
         step_start = getattr(self.args, "step_start", None) or 0
         step_end = getattr(self.args, "step_end", None)
         retry = getattr(self.args, "retry_failed", False)
+        # an exploration whose proposals do not depend on the results (the sampling exploration) can be
+        # listed step by step in a dry run; for the others only the next batch is known
+        adaptive = getattr(exploration, "adaptive", True)
 
         def task(sample: Sample) -> Result:
             return run_sample(evaluate, extract, sample, cost_names)
@@ -183,8 +242,10 @@ class Driver:
             or cost_names
         tracker = Tracker(fw.costs, self.config.constraints, objectives)
         fw.training_report = None
-        counts = {"evaluated": 0, "cached": 0, "failed": 0}
+        tally = Tally()
+        told: list[int] = []          # ids of the stored samples this run's exploration was told, in order
         reason = "the exploration finished"
+        finished = cut_short = False
         executor = LocalExecutor(task, jobs=self.jobs, timeout=timeout, inline=inline)
         try:
             step = 0
@@ -195,6 +256,7 @@ class Driver:
                     break
                 if step_end is not None and step >= step_end:
                     reason = f"-step-end {step_end} reached"
+                    cut_short = True
                     break
                 proposal = self._call(exploration, "Run")
                 if proposal is None or len(np.atleast_2d(proposal.codes)) == 0:
@@ -210,15 +272,26 @@ class Driver:
                 remaining = fw.budget.remaining_samples()
                 if remaining < len(codes):
                     codes = codes[:int(remaining)]
-                evaluate_now = not self.dry_run and step >= step_start and not only_pre
+                evaluate_now = step >= step_start and not only_pre
+                if evaluate_now and model is not None and fw.training_report and not self.dry_run:
+                    self._predict_batch(model, explore, codes, step)
+                would_before = tally.would
                 results = self._evaluate_batch(explore, codes, step, executor, evaluate_now, retry,
-                                               progress, counts)
+                                               progress, tally, told)
+                would = tally.would - would_before
                 if proposal.predicted is not None and proposal.prediction is not None and not self.dry_run:
                     self._store_predictions(explore, proposal, step)
-                fw.budget.used_samples += sum(1 for r in results if r.status != "skipped")
+                fw.budget.used_samples += sum(1 for r in results if r.status != "skipped") + would
                 fw.budget.steps += 1
+                if would and adaptive:
+                    reason = (f"step {step} would evaluate {would} new point{'s' if would > 1 else ''}; "
+                              "the steps after it depend on their results")
+                    break
+                self._stop_if_broken(explore, several)
                 fw.history.add(codes, results)
-                if model is not None and (evaluate_now or only_pre):
+                # a dry run trains as the real run would only where the next proposals depend on the model
+                if model is not None and (evaluate_now or only_pre) and not would and \
+                        (adaptive or not self.dry_run):
                     self._train(model, explore, step)
                     records = store.steps(explore.name)
                     fw.training_report = records[-1][1].get("model") if records else None
@@ -227,34 +300,40 @@ class Driver:
                     self._track(tracker, explore, step)
                     write_tables(store, self.run_dir, explore, cost_names, several)
                 step += 1
+            finished = True
         finally:
             executor.close()
             progress.close()
-        finish = getattr(exploration, "Finish", None)
-        if callable(finish) and not self.dry_run:
-            self._call(exploration, "Finish")
         if self.dry_run:
+            if not tally.would:
+                reason += "; nothing to evaluate"
             self.summaries.append(f"exploration '{explore.name}': {reason} (dry run: nothing written)")
             return
+        if finished and not cut_short:
+            # the exploration's tables list what this run's exploration was told: samples an earlier run
+            # asked for and this one did not (its course changed with -retry-failed, say) stay in the store
+            store.keep_members(explore.name, told)
+        finish = getattr(exploration, "Finish", None)
+        if callable(finish):
+            self._call(exploration, "Finish")
         paths = write_tables(store, self.run_dir, explore, cost_names, several)
         report = self._call(exploration, "Report") if callable(getattr(exploration, "Report", None)) else None
         sec = self.config.section("exploration")
         table, rows = exploration_table(store, self.run_dir, explore, fw.costs, self.config.constraints,
                                         tracker.objectives, sec["top_k"], model, report, several)
         why = (report or {}).get("finished") or reason
-        summary = (f"exploration '{explore.name}': {why}; {counts['evaluated']} evaluated now, "
-                   f"{counts['cached']} from the store, {counts['failed']} failed; tables: {paths['evaluation']}, "
+        summary = (f"exploration '{explore.name}': {why}; {tally.text()}; tables: {paths['evaluation']}, "
                    f"{table}\n{'front' if len(tracker.objectives) > 1 else 'best'} "
                    f"({', '.join(tracker.objectives)}):\n{front_text(rows, space, fw.costs)}")
         self.summaries.append(summary)
         log.debug(summary)
         if sec["analysis"]:
-            self._analyse(explore, model, tracker.objectives[0], several)
+            self._analyse(explore, model, several)
 
     # ------------------------------------------------------------------ one batch
     def _evaluate_batch(self, explore: Explore, codes: np.ndarray, step: int, executor: LocalExecutor,
-                        evaluate_now: bool, retry: bool, progress, counts) -> list[Result]:
-        space, store, log = explore.space, self.store, self.log
+                        evaluate_now: bool, retry: bool, progress, tally: Tally, told: list[int]) -> list[Result]:
+        space, store = explore.space, self.store
         keys = space.keys(codes)
         stored = store.lookup(keys)
         results: list[Result | None] = [None] * len(keys)
@@ -266,20 +345,24 @@ class Driver:
                 continue
             first_index[key] = i
             s = stored.get(key)
-            usable = s is not None and s.status != "running" and not (retry and s.status in ("failed", "timeout"))
-            if usable:
+            again = s is not None and retry and s.status in ("failed", "timeout")
+            if s is not None and s.status != "running" and not again:
                 results[i] = s.result()
                 linked.append(s.id)
-                counts["cached"] += 1
+                tally.add(results[i], reused=True)
                 progress.update(cached=True)
                 continue
             if not evaluate_now:
-                results[i] = Result("skipped", error="not evaluated (dry run / before -step-start / preloaded only)")
-                if self.dry_run:
-                    print(f"would evaluate: {_point_text(space.values(codes[i]))}")
+                results[i] = Result("skipped", error="not evaluated (before -step-start / preloaded only)")
                 continue
             params = space.values(codes[i])
+            if self.dry_run:
+                results[i] = Result("skipped", error="not evaluated (dry run)")
+                tally.would += 1
+                print(f"would evaluate: {_point_text(params, limit=None)}")
+                continue
             sid = store.start(key, explore.name, params, step)
+            tally.retried += again
             linked.append(sid)
             sample = Sample(sid, params, self.run_dir / f"explore_{sid}", explore.name,
                             self.config.section("evaluate").get("timeout"))
@@ -287,15 +370,17 @@ class Driver:
             pending[tid] = (i, sid)
         if linked:
             store.link(explore.name, linked, step)
+            told.extend(linked)
         if pending:
             try:
                 for tid, result in executor.results():
                     i, sid = pending.pop(tid)
                     store.finish(sid, result)
                     results[i] = result
-                    counts["evaluated"] += 1
+                    tally.add(result, reused=False)
+                    self.crashes.note(result)
                     if result.status != "ok":
-                        self._report(sid, space.values(codes[i]), result, counts)
+                        self._report(sid, space.values(codes[i]), result)
                     progress.update(failed=result.status in ("failed", "timeout"))
             except BaseException:
                 executor.cancel_pending()
@@ -306,16 +391,30 @@ class Driver:
                 results[i] = results[first_index[key]]
         return results  # type: ignore[return-value]
 
+    # ------------------------------------------------------------------ failures
+    def _stop_if_broken(self, explore: Explore, several: bool) -> None:
+        """Every evaluation so far crashed with the same exception (a bug in a plugin, not a bad point):
+        stop with one error line instead of spending the whole budget on it."""
+        watch = self.crashes
+        if not watch.broken():
+            return
+        write_tables(self.store, self.run_dir, explore, self.fw.cost_names, several)
+        plugin = self.config.section("evaluate")["plugin"]
+        raise DeffeError(f"every evaluation so far ({watch.count}) failed with the same error: {watch.first}",
+                         file=self.config.data.get("__origin__"), where="evaluate.plugin",
+                         hint=f"a bug in the {plugin} evaluation rather than bad points; the failures are stored "
+                              "(deffe_evaluation.csv, deffe.log); fix it and rerun with -retry-failed, or run "
+                              "with -debug for the traceback")
+
     QUIET_AFTER = 20  # failures shown on the terminal; the rest go to the log file only
 
-    def _report(self, sid: int, values: dict, result: Result, counts: dict) -> None:
-        counts["failed"] += result.status in ("failed", "timeout")
+    def _report(self, sid: int, values: dict, result: Result) -> None:
         first = (result.error or "").strip().splitlines()
         line = f"sample {sid} ({_point_text(values)}): {result.status}" + (f": {first[0]}" if first else "")
         if result.status == "infeasible":  # an answer, not a failure
             self.log.info(line)
             return
-        self.reported = getattr(self, "reported", 0) + 1
+        self.reported += 1
         if self.reported <= self.QUIET_AFTER:
             self.log.warning(line)
             if self.reported == self.QUIET_AFTER:
@@ -324,6 +423,18 @@ class Driver:
             self.log.debug(line)
         if result.error and "\n" in result.error.strip():
             self.log.debug(f"sample {sid} error:\n{result.error}")
+
+    def _predict_batch(self, model: Any, explore: Explore, codes: np.ndarray, step: int) -> None:
+        """What the model expects of the points about to be evaluated (deffe_prediction.csv): how good
+        its guesses were can be read next to the true costs."""
+        keys = explore.space.keys(codes)
+        stored = self.store.lookup(keys)
+        new = [i for i, k in enumerate(keys) if k not in stored]
+        if not new:
+            return
+        pred = self._call(model, "Predict", codes[new])
+        self.store.add_predictions(explore.name, [keys[i] for i in new], explore.space.decode(codes[new]),
+                                   pred.mean, pred.std, step)
 
     def _store_predictions(self, explore: Explore, proposal: Proposal, step: int) -> None:
         pcodes = np.atleast_2d(proposal.predicted)
@@ -341,33 +452,41 @@ class Driver:
         info = tracker.update(costs, [s.status for s in samples])
         self.store.record_step(explore.name, step, info)
 
-    def _analyse(self, explore: Explore, model: Any, cost: str, several: bool) -> None:
-        """Knob importance (lasso credit, and permutation importance on the model), printed and plotted."""
+    def _analyse(self, explore: Explore, model: Any, several: bool) -> None:
+        """Knob importance for every cost (lasso credit, and permutation importance on the model): the full
+        tables to knob_importance.txt and plots, one line per cost to the terminal."""
         from .analysis import lasso_credit, permutation_importance
         data = self.training_data(explore, -1, everything=True)
-        j = self.fw.cost_names.index(cost)
-        ok = np.array([st == "ok" for st in data.status], dtype=bool) & np.isfinite(data.costs[:, j])
-        if ok.sum() < 10 or len(explore.space.varying()) == 0:
+        space = explore.space
+        if len(space.varying()) == 0:
             return
-        codes, y = data.codes[ok], data.costs[ok, j]
         prefix = f"{explore.name}-" if several else ""
-        lines = []
-        try:
-            credit = lasso_credit(explore.space, codes, y, cost=cost, log_cost=bool((y > 0).all()),
-                                  seed=self.fw.seed)
-            credit.plot(self.run_dir / f"{prefix}knob_importance_lasso.png")
-            lines.append(credit.table(top=10))
-            if model is not None:
-                perm = permutation_importance(model, explore.space, codes, y, cost=cost, column=j,
-                                              seed=self.fw.seed)
-                perm.plot(self.run_dir / f"{prefix}knob_importance_permutation.png")
-                lines.append(perm.table(top=10))
-        except (ValueError, np.linalg.LinAlgError) as e:
-            self.log.info(f"knob importance skipped: {e}")
+        tables, lines = [], []
+        for j, cost in enumerate(self.fw.cost_names):
+            ok = np.array([st == "ok" for st in data.status], dtype=bool) & np.isfinite(data.costs[:, j])
+            if ok.sum() < 10 or np.ptp(data.costs[ok, j]) == 0:
+                continue
+            codes, y = data.codes[ok], data.costs[ok, j]
+            try:
+                credit = lasso_credit(space, codes, y, cost=cost, log_cost=bool((y > 0).all()), seed=self.fw.seed)
+                credit.plot(self.run_dir / f"{prefix}knob_importance_lasso_{cost}.png")
+                tables.append(credit.table(top=10))
+                shown = credit
+                if model is not None:
+                    perm = permutation_importance(model, space, codes, y, cost=cost, column=j, seed=self.fw.seed)
+                    perm.plot(self.run_dir / f"{prefix}knob_importance_permutation_{cost}.png")
+                    tables.append(perm.table(top=10))
+                    shown = perm
+            except (ValueError, np.linalg.LinAlgError) as e:
+                self.log.info(f"knob importance for {cost} skipped: {e}")
+                continue
+            lines.append(f"  {cost}: {_shares(shown.by_family(space))}")
+        if not tables:
             return
-        text = "\n".join(lines)
-        (self.run_dir / f"{prefix}knob_importance.txt").write_text(text + "\n")
-        self.summaries.append(f"knob importance for {cost} (exploration '{explore.name}'):\n{text}")
+        path = self.run_dir / f"{prefix}knob_importance.txt"
+        path.write_text("\n\n".join(tables) + "\n")
+        how = "the model's reliance on each knob" if model is not None else "the lasso credit of each knob"
+        self.summaries.append(f"knobs that matter ({how}, as shares; details in {path.name}):\n" + "\n".join(lines))
 
     # ------------------------------------------------------------------ model
     def training_data(self, explore: Explore, step: int, everything: bool = False) -> TrainingData:
@@ -417,7 +536,17 @@ class Driver:
         trainer.step(model, explore, step, self.training_data(explore, step), call=self._call)
 
 
-def _point_text(values: dict) -> str:
+def _shares(importance: Any, top: int = 5) -> str:
+    """'micro_batches 52%, device 30%, ...': each knob's share of the total importance (negative = 0)."""
+    ranking = [(name, max(0.0, score)) for name, score in importance.ranking()]
+    total = sum(score for _n, score in ranking)
+    if total <= 0:
+        return "no knob stands out"
+    parts = [f"{name} {100 * score / total:.0f}%" for name, score in ranking[:top] if score > 0]
+    return ", ".join(parts) + (", ..." if sum(1 for _n, s in ranking if s > 0) > top else "")
+
+
+def _point_text(values: dict, limit: int | None = 160) -> str:
     from .values import format_value
     text = ", ".join(f"{k}={format_value(v)}" for k, v in values.items())
-    return text if len(text) <= 160 else text[:157] + "..."
+    return text if limit is None or len(text) <= limit else text[:limit - 3] + "..."

@@ -21,7 +21,8 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from typing import Any, Callable, Iterator
 
-from .protocols import Result
+from .protocols import EvaluationFailed, Result
+from .threads import limit as limit_threads
 
 TaskFn = Callable[[Any], Result]
 
@@ -42,6 +43,7 @@ def _worker_main(conn: Connection, inherited: list[Connection], task_fn: TaskFn)
     os.setsid()  # own process group: a timeout kills the sample's children too
     _die_with_parent()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the driver decides what happens on Ctrl-C
+    limit_threads(1)  # -jobs workers in parallel: one core each
     while True:
         try:
             msg = conn.recv()
@@ -61,11 +63,14 @@ def safe_call(task_fn: TaskFn, payload: Any) -> Result:
     t0 = time.perf_counter()
     try:
         result = task_fn(payload)
+    except EvaluationFailed as e:
+        result = Result("failed", error=str(e))
     except BaseException as e:  # noqa: BLE001 - any failure of one sample is that sample's result
         if isinstance(e, KeyboardInterrupt):
             raise
         tb = traceback.format_exc(limit=-6)
-        result = Result("failed", error=f"{type(e).__name__}: {e}\n{tb}")
+        crash = f"{type(e).__name__}: {e}"
+        result = Result("failed", error=f"{crash}\n{tb}", crash=crash)
     if result.duration is None:
         result.duration = time.perf_counter() - t0
     return result

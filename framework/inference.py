@@ -15,10 +15,8 @@ bad row an error (exit status 2, nothing written).
 """
 from __future__ import annotations
 
-import csv
 import logging
 import math
-import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +31,8 @@ from .encoding import Encoding
 from .errors import DeffeError
 from .plugins import make_plugin
 from .preload import read_rows
+from .tables import csv_writer, write_csv
+from .threads import limit as limit_threads
 from .values import format_value, to_number
 
 SHOW_BAD = 20   # bad rows listed on the terminal; the count says how many more
@@ -68,7 +68,9 @@ def run_inference(args: Any) -> int:
                          hint="fix the rows, or leave out -strict to predict the good rows")
     fwcfg = config.section("framework")
     seed = args.seed if args.seed is not None else fwcfg["seed"]
-    fw = Framework(config, args, Path(fwcfg["run_directory"]).expanduser().absolute(), seed, log)
+    jobs = args.jobs if args.jobs is not None else fwcfg["jobs"]
+    threads = limit_threads(config.section("model").get("threads") or jobs)
+    fw = Framework(config, args, Path(fwcfg["run_directory"]).expanduser().absolute(), seed, log, threads)
     fw.enter(explore, Budget())
     model = make_plugin("ml_model", meta.plugin, fw, config.dir, config.python_paths(),
                         file=config.data.get("__origin__"))
@@ -84,7 +86,8 @@ def run_inference(args: Any) -> int:
     codes = np.array(rows.codes, dtype=float).reshape(-1, len(space))
     truth = np.array(rows.truth, dtype=float).reshape(-1, len(costs))
     pred = model.Predict(codes) if len(codes) else None
-    output = Path(args.output) if args.output else Path(f"{Path(args.input).stem}-predicted.csv")
+    source = Path(args.input)
+    output = Path(args.output) if args.output else source.with_name(f"{source.stem}-predicted.csv")
     show_feasible = bool(getattr(getattr(model, "feasibility", None), "trained", False))
     write_output(output, space, costs, codes, pred, truth, has_truth, show_feasible)
 
@@ -195,28 +198,24 @@ def write_output(path: Path, space: Any, costs: list[str], codes: np.ndarray, pr
             header += [f"error-{c}", f"error-percent-{c}"]
     if show_feasible:
         header.append("feasible")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    with open(tmp, "w", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(header)
-        for i, row in enumerate(codes):
-            cells = [format_value(k.value(c)) for k, c in zip(space.knobs, row)]
-            for j in range(len(costs)):
-                p = float(pred.mean[i, j])
-                t = float(truth[i, j])
-                if has_truth[j]:
-                    cells.append(_num(t))
-                cells.append(_num(p))
-                if with_std:
-                    cells.append(_num(float(pred.std[i, j])))
-                if has_truth[j]:
-                    err = p - t if math.isfinite(t) else math.nan
-                    cells += [_num(err), _num(100.0 * err / t if math.isfinite(t) and t != 0 else math.nan)]
-            if show_feasible:
-                cells.append(_num(float(pred.feasible[i])))
-            w.writerow(cells)
-    os.replace(tmp, path)
+    rows = []
+    for i, row in enumerate(codes):
+        cells = [format_value(k.value(c)) for k, c in zip(space.knobs, row)]
+        for j in range(len(costs)):
+            p = float(pred.mean[i, j])
+            t = float(truth[i, j])
+            if has_truth[j]:
+                cells.append(_num(t))
+            cells.append(_num(p))
+            if with_std:
+                cells.append(_num(float(pred.std[i, j])))
+            if has_truth[j]:
+                err = p - t if math.isfinite(t) else math.nan
+                cells += [_num(err), _num(100.0 * err / t if math.isfinite(t) and t != 0 else math.nan)]
+        if show_feasible:
+            cells.append(_num(float(pred.feasible[i])))
+        rows.append(cells)
+    write_csv(path, header, rows, str)
 
 
 def _num(x: float) -> str:
@@ -227,8 +226,8 @@ def write_stats(path: Path, meta: Any) -> None:
     """The checkpoint's own training history, in the columns of -model-stats-output."""
     from .training import STATS_COLUMNS
     path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", newline="") as fh:
-        w = csv.writer(fh)
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        w = csv_writer(fh)
         w.writerow(STATS_COLUMNS)
         for h in meta.history:
             w.writerow([h.get("epoch"), *(("" if h.get(k) is None else f"{h[k]:.6g}")

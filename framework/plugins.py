@@ -119,5 +119,6 @@ def make_plugin(block: str, name: str, framework: Any, config_dir: Path, python_
     if missing:
         raise DeffeError(f"plugin '{name}' for {block}: its object has no {', '.join(m + '()' for m in missing)}",
                          file=file, where=where,
-                         hint=f"a {block} plugin's object needs {', '.join(m + '()' for m in methods)}")
+                         hint=f"{'an' if block[0] in 'aeiou' else 'a'} {block} plugin's object needs "
+                              f"{', '.join(m + '()' for m in methods)}")
     return obj

@@ -32,7 +32,8 @@ class Preloaded:
 def read_rows(path: Path, shown: str) -> tuple[list[str], list[tuple[int, list[str]]]]:
     """Header and (line number, cells) of a CSV file."""
     try:
-        with open(path, newline="") as fh:
+        # utf-8-sig: a CSV saved by Excel starts with a byte-order mark, which is not part of the first column
+        with open(path, newline="", encoding="utf-8-sig") as fh:
             reader = csv.reader(fh)
             try:
                 header = next(reader)

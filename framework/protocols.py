@@ -49,6 +49,7 @@ class Result:
     duration: float | None = None        # seconds of evaluation
     cached: bool = False                 # taken from the store, not evaluated now
     origin: str = "evaluated"            # evaluated | pre-evaluated
+    crash: str | None = None             # failed by an unexpected exception of a plugin: "TypeError: ..."
 
     @property
     def ok(self) -> bool:
@@ -56,6 +57,12 @@ class Result:
 
     def cost_vector(self, names: list[str]) -> np.ndarray:
         return np.array([float(self.costs.get(n, math.nan)) for n in names], dtype=float)
+
+
+class EvaluationFailed(Exception):
+    """Raised by an evaluate or extract plugin for a sample that failed in a way it expected (a script's
+    non-zero exit status, a missing output): stored as ``failed`` with the message, without a traceback.
+    Any other exception is a crash of the plugin, stored with its traceback."""
 
 
 class Infeasible(Exception):

@@ -22,7 +22,7 @@ from .search.pareto import hypervolume, pareto_front, reference_point
 from .space import DesignSpace
 from .store import RunStore
 from .tables import table_path, write_csv
-from .values import format_value
+from .values import format_value, quantity_text
 
 
 def signed(costs: np.ndarray, signs: np.ndarray) -> np.ndarray:
@@ -128,25 +128,57 @@ def exploration_table(store: RunStore, run_dir: Path, explore, costs: list[Cost]
 
 
 def front_text(rows: list[list], space: DesignSpace, costs: list[Cost], limit: int = 10) -> str:
-    """A few lines showing the best designs (for the terminal)."""
+    """The best designs for the terminal: each design's costs (with units) on one line, its knobs on the next.
+
+    Nothing is cut off. The knobs that differ between the designs shown come first (they are what the
+    choice is about); knobs set alike in all of them are listed once. A repeated knob (``device_0`` ..
+    ``device_15``) is shown as one list.
+    """
     if not rows:
         return "  (no feasible design evaluated)"
     names = [c.name for c in costs]
     k = len(space.names)
+    shown = rows[:limit]
+    groups = _knob_groups(space)
+    texts = [[_group_text(row[:k], space, members) for _label, members in groups] for row in shown]
+    varying = [g for g in range(len(groups)) if len({t[g] for t in texts}) > 1 or len(shown) == 1]
+    same = [g for g in range(len(groups)) if g not in varying]
     lines = []
-    for row in rows[:limit]:
-        knobs = ", ".join(f"{n}={format_value(v)}" for n, v in zip(space.names, row[:k]))
-        if len(knobs) > 90:
-            knobs = knobs[:87] + "..."
+    if same:
+        lines.append("  every design below has " + ", ".join(f"{groups[g][0]}={texts[0][g]}" for g in same))
+    for row, text in zip(shown, texts):
         true = row[k:k + len(names)]
         pred = row[k + len(names):k + 2 * len(names)]
         vals = []
-        for n, t, p in zip(names, true, pred):
+        for cost, t, p in zip(costs, true, pred):
             if isinstance(t, float) and math.isfinite(t):
-                vals.append(f"{n}={t:.6g}")
+                vals.append(f"{cost.name}={quantity_text(t, cost.unit)}")
             elif isinstance(p, float) and math.isfinite(p):
-                vals.append(f"{n}~{p:.6g} (predicted)")
-        lines.append(f"  {row[-1]:>3}. {', '.join(vals)}  [{knobs}]")
+                vals.append(f"{cost.name}~{quantity_text(p, cost.unit)} (predicted)")
+        lines.append(f"  {row[-1]:>3}. {', '.join(vals)}")
+        if varying:
+            lines.append("       " + ", ".join(f"{groups[g][0]}={text[g]}" for g in varying))
     if len(rows) > limit:
         lines.append(f"  ... {len(rows) - limit} more in the table")
     return "\n".join(lines)
+
+
+def _knob_groups(space: DesignSpace) -> list[tuple[str, list[int]]]:
+    """(label, knob positions): a repeated knob's members together under the family name."""
+    groups: list[tuple[str, list[int]]] = []
+    family_at: dict[str, int] = {}
+    for i, knob in enumerate(space.knobs):
+        if knob.family is None:
+            groups.append((knob.name, [i]))
+        elif knob.family in family_at:
+            groups[family_at[knob.family]][1].append(i)
+        else:
+            family_at[knob.family] = len(groups)
+            groups.append((knob.family, [i]))
+    return groups
+
+
+def _group_text(values: list, space: DesignSpace, members: list[int]) -> str:
+    if len(members) == 1 and space.knobs[members[0]].family is None:
+        return format_value(values[members[0]])
+    return "[" + " ".join(format_value(values[i]) for i in members) + "]"

@@ -16,7 +16,6 @@ Tables
 from __future__ import annotations
 
 import json
-import math
 import os
 import sqlite3
 import time
@@ -112,12 +111,35 @@ class RunStore:
         except sqlite3.DatabaseError as e:
             raise DeffeError(f"the run store is not a readable SQLite database ({e})", file=target,
                              hint="move the run directory aside, or run with -fresh") from None
+        self._check_format(target)
+
+    def _check_format(self, shown: str) -> None:
         fmt = self.get_meta("format")
         if fmt is None:
             self.set_meta("format", str(FORMAT))
         elif int(fmt) != FORMAT:
-            raise DeffeError(f"run store format {fmt} is not the supported format {FORMAT}", file=target,
+            raise DeffeError(f"run store format {fmt} is not the supported format {FORMAT}", file=shown,
                              hint="run with -fresh to start a new run (the old one is moved aside)")
+
+    @classmethod
+    def snapshot(cls, path: Path) -> "RunStore":
+        """An in-memory copy of the store at ``path`` (a dry run reads it and writes nothing to disk)."""
+        store = cls(None)
+        path = Path(path).absolute()
+        # a store closed cleanly is one file, read without creating the -shm / -wal files a connection would;
+        # one left by a killed run has its last transactions in the -wal file, which only a reader sees
+        wal = path.with_name(path.name + "-wal").exists()
+        try:
+            src = sqlite3.connect(f"file:{path}?{'mode=ro' if wal else 'immutable=1'}", uri=True, timeout=30)
+            try:
+                src.backup(store.db)
+            finally:
+                src.close()
+        except sqlite3.DatabaseError as e:
+            raise DeffeError(f"the run store is not a readable SQLite database ({e})", file=str(path),
+                             hint="move the run directory aside, or run with -fresh") from None
+        store._check_format(str(path))
+        return store
 
     def close(self) -> None:
         self.db.close()
@@ -193,6 +215,20 @@ class RunStore:
                     self.db.execute("INSERT INTO membership(explore, sample, step, seq) VALUES(?, ?, ?, ?)",
                                     (explore, sid, step, seq))
 
+    def keep_members(self, explore: str, sample_ids: Iterable[int]) -> int:
+        """Make the exploration's samples exactly ``sample_ids`` (what a finished run was told), renumbered
+        in that order; the samples themselves stay in the store. Returns how many left the exploration."""
+        ids = list(dict.fromkeys(sample_ids))
+        with self.db:
+            old = dict(self.db.execute("SELECT sample, step FROM membership WHERE explore=? ORDER BY seq",
+                                       (explore,)))
+            if list(old) == ids:
+                return 0
+            self.db.execute("DELETE FROM membership WHERE explore=?", (explore,))
+            self.db.executemany("INSERT INTO membership(explore, sample, step, seq) VALUES(?, ?, ?, ?)",
+                                [(explore, sid, old.get(sid, 0), seq) for seq, sid in enumerate(ids)])
+        return len(set(old) - set(ids))
+
     def explore_samples(self, explore: str, include_running: bool = False) -> list[tuple[int, StoredSample]]:
         """The samples an exploration asked for, in the order it asked: (step, sample)."""
         q = (f"SELECT m.step, {', '.join('s.' + c.strip() for c in self._COLS.split(','))} "
@@ -216,11 +252,12 @@ class RunStore:
                     (explore, k, _dumps(p), _dumps(list(map(float, mean[i]))),
                      None if std is None else _dumps(list(map(float, std[i]))), step, now))
 
-    def predictions(self, explore: str) -> list[tuple[dict, list[float], list[float] | None]]:
-        rows = self.db.execute("SELECT params, mean, std FROM predictions WHERE explore=? ORDER BY created, rowid",
-                               (explore,))
-        return [(json.loads(p), [float(x) for x in json.loads(m)], None if s is None else
-                 [float(x) for x in json.loads(s)]) for p, m, s in rows]
+    def predictions(self, explore: str) -> list[tuple[str, dict, list[float], list[float] | None]]:
+        """(key, params, predicted costs, their std or None) of the points the exploration's model predicted."""
+        rows = self.db.execute("SELECT key, params, mean, std FROM predictions WHERE explore=? "
+                               "ORDER BY created, rowid", (explore,))
+        return [(k, json.loads(p), [float(x) for x in json.loads(m)], None if s is None else
+                 [float(x) for x in json.loads(s)]) for k, p, m, s in rows]
 
     # ---- steps
     def record_step(self, explore: str, step: int, info: dict) -> None:

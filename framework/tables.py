@@ -18,14 +18,15 @@ import csv
 import math
 import os
 from pathlib import Path
-from typing import Iterable
+from typing import Any, Callable, Iterable
 
 from .config import Explore
 from .store import RunStore
 from .values import format_value
 
 
-def _cell(v) -> str:
+def cell(v) -> str:
+    """A value as a CSV cell: empty for None or NaN, numbers as they read back."""
     if v is None:
         return ""
     if isinstance(v, float) and math.isnan(v):
@@ -33,14 +34,27 @@ def _cell(v) -> str:
     return format_value(v)
 
 
-def write_csv(path: Path, header: list[str], rows: Iterable[list]) -> None:
+def cost_cell(v) -> str:
+    """A cost as a CSV cell: a whole number without '.0' (512, not 512.0), other numbers as they read back."""
+    if isinstance(v, float) and v.is_integer() and abs(v) < 2 ** 53:
+        return str(int(v))
+    return cell(v)
+
+
+def csv_writer(fh):
+    """Every CSV file of a run: Unix line ends (the csv module writes \\r\\n by default)."""
+    return csv.writer(fh, lineterminator="\n")
+
+
+def write_csv(path: Path, header: list[str], rows: Iterable[list], fmt: Callable[[Any], str] = cell) -> None:
+    """Write a table atomically: a run killed while writing leaves the previous complete file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    with open(tmp, "w", newline="") as fh:
-        w = csv.writer(fh)
+    with open(tmp, "w", newline="", encoding="utf-8") as fh:
+        w = csv_writer(fh)
         w.writerow(header)
         for row in rows:
-            w.writerow([_cell(v) for v in row])
+            w.writerow([fmt(v) for v in row])
     os.replace(tmp, path)
 
 
@@ -56,27 +70,29 @@ def write_tables(store: RunStore, run_dir: Path, explore: Explore, cost_names: l
                  several: bool) -> dict[str, Path]:
     names = explore.space.names
     samples = store.explore_samples(explore.name)
-    eval_rows = [[s.params.get(n) for n in names] + [s.costs.get(c) for c in cost_names] + [s.status]
+    n, c = len(names), len(cost_names)
+
+    def fmt(row: list) -> list[str]:   # knob values as they are, costs as costs, the rest as text
+        return [cell(v) for v in row[:n]] + [cost_cell(v) for v in row[n:n + 2 * c]] + \
+            [cell(v) for v in row[n + 2 * c:]]
+
+    eval_rows = [fmt([s.params.get(k) for k in names] + [s.costs.get(k) for k in cost_names] + [s.status])
                  for _step, s in samples]
     paths = {k: table_path(run_dir, explore, k, several) for k in ("evaluation", "prediction", "output")}
-    write_csv(paths["evaluation"], names + cost_names + ["status"], eval_rows)
+    write_csv(paths["evaluation"], names + cost_names + ["status"], eval_rows, str)
 
+    # every prediction the model made of a point before (or instead of) its evaluation
     preds = store.predictions(explore.name)
-    with_std = any(std is not None for _p, _m, std in preds)
-    pred_header = names + [f"predicted-{c}" for c in cost_names]
-    if with_std:
-        pred_header += [f"std-{c}" for c in cost_names]
-    pred_rows = []
-    for params, mean, std in preds:
-        row = [params.get(n) for n in names] + list(mean)
-        if with_std:
-            row += list(std) if std is not None else [None] * len(cost_names)
-        pred_rows.append(row)
-    write_csv(paths["prediction"], pred_header, pred_rows)
+    pred_rows = [fmt([params.get(k) for k in names] + list(mean) + (list(std) if std is not None else [None] * c))
+                 for _key, params, mean, std in preds]
+    write_csv(paths["prediction"], names + [f"predicted-{k}" for k in cost_names] + [f"std-{k}" for k in cost_names],
+              pred_rows, str)
 
-    out_rows = [[s.params.get(n) for n in names] + [s.costs.get(c) for c in cost_names] + [s.status, s.origin]
+    # evaluated points with their true costs, and the points only predicted
+    evaluated = {s.key for _step, s in samples}
+    out_rows = [fmt([s.params.get(k) for k in names] + [s.costs.get(k) for k in cost_names] + [s.status, s.origin])
                 for _step, s in samples]
-    out_rows += [[params.get(n) for n in names] + list(mean) + ["predicted", "predicted"]
-                 for params, mean, _std in preds]
-    write_csv(paths["output"], names + cost_names + ["status", "source"], out_rows)
+    out_rows += [fmt([params.get(k) for k in names] + list(mean) + ["predicted", "predicted"])
+                 for key, params, mean, _std in preds if key not in evaluated]
+    write_csv(paths["output"], names + cost_names + ["status", "source"], out_rows, str)
     return paths

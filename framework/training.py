@@ -26,10 +26,8 @@ trained on), ``Save(path)`` and ``Load(path)``; ``Run`` may return a
 """
 from __future__ import annotations
 
-import csv
 import hashlib
 import math
-import os
 import time
 from pathlib import Path
 from typing import Any
@@ -39,6 +37,7 @@ import numpy as np
 from .errors import DeffeError, did_you_mean
 from .metrics import evaluate
 from .protocols import TrainingData
+from .tables import csv_writer, write_csv
 
 LOSSES = ("mse", "huber", "mae", "custom_mean_abs_log_loss", "custom_mean_abs_exp_loss")
 # Deffe's other loss names: its network predicted log(cost), so these are the same losses here
@@ -218,8 +217,8 @@ class ModelTrainer:
         mode = "a" if self.stats_started else "w"
         self.stats_started = True
         path.parent.mkdir(parents=True, exist_ok=True)
-        with open(path, mode, newline="") as fh:
-            w = csv.writer(fh)
+        with open(path, mode, newline="", encoding="utf-8") as fh:
+            w = csv_writer(fh)
             if mode == "w":
                 w.writerow(STATS_COLUMNS)
             for h in history:
@@ -253,14 +252,7 @@ def _num(x):
 
 
 def _write_csv(path: Path, header: list[str], rows: list[list]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    with open(tmp, "w", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(header)
-        for r in rows:
-            w.writerow(["" if v is None else (f"{v:.6g}" if isinstance(v, float) else v) for v in r])
-    os.replace(tmp, path)
+    write_csv(path, header, rows, lambda v: "" if v is None else (f"{v:.6g}" if isinstance(v, float) else str(v)))
 
 
 def _summary(step: int, report: dict) -> str:

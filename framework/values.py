@@ -144,3 +144,24 @@ def format_value(value: Value) -> str:
     if isinstance(value, float):
         return repr(value)  # shortest text that reads back as the same float
     return str(value)
+
+
+# units whose values read best with an SI prefix (0.000231 s -> 231 us, 5.8e9 B -> 5.8 GB)
+_PREFIXED = {"s", "B", "FLOP", "FLOP/s", "B/s", "Hz", "W", "J", "bit/s"}
+_PREFIXES = ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k"), (1.0, ""), (1e-3, "m"), (1e-6, "u"), (1e-9, "n"))
+
+
+def quantity_text(value: float, unit: str | None = None, digits: int = 4) -> str:
+    """A measured number for people: its unit, an SI prefix where the unit takes one (no kiloseconds)."""
+    v = float(value)
+    if not math.isfinite(v):
+        return f"{v:g}" + (f" {unit}" if unit else "")
+    if not unit:
+        return f"{v:.{digits}g}"
+    if unit in _PREFIXED and v != 0:
+        for factor, prefix in _PREFIXES:
+            if abs(v) >= factor or factor == 1e-9:
+                if unit == "s" and factor > 1:
+                    continue
+                return f"{v / factor:.{digits}g} {prefix}{unit}"
+    return f"{v:.{digits}g} {unit}"

@@ -29,6 +29,7 @@ class Cost:
     name: str
     direction: str = "min"   # "min" or "max"
     doc: str | None = None
+    unit: str | None = None  # for people: "s", "B", "samples/s" (SI prefixes are added when shown)
 
     @property
     def sign(self) -> float:
@@ -199,7 +200,7 @@ def _build_costs(data: dict, shown: str) -> list[Cost]:
         if name in seen:
             raise DeffeError(f"cost '{name}' is listed twice (also at {seen[name]})", file=file, where=where)
         seen[name] = where
-        costs.append(Cost(name, direction, entry.get("doc")))
+        costs.append(Cost(name, direction, entry.get("doc"), entry.get("unit")))
     if not costs:
         raise DeffeError("no costs are listed", file=shown, where="costs",
                          hint='name what each evaluation measures, e.g. "costs": ["exec_time"]')

@@ -72,6 +72,8 @@ COST = {
     "name": Key("str", None, "name of the cost"),
     "direction": Key("str", "min", "min | max", choices=("min", "max")),
     "doc": Key("str", None, "free text describing the cost"),
+    "unit": Key("str", None, "unit of the cost, for people: s, B, FLOP, samples/s, ... (s and B get SI prefixes "
+                             "when shown: 412 ms, 5.83 GB); default: what the evaluator says, if anything"),
 }
 
 SAMPLING = {
@@ -196,8 +198,9 @@ MODEL = {
     "estimators": Key("int", 200, "sklearn_rf: trees; sklearn_gbm: boosting iterations", min=1),
     "max_depth": Key("int", None, "sklearn_rf / sklearn_gbm: depth limit of the trees (none: no limit)", min=1),
     "gbm_learning_rate": Key("number", 0.1, "sklearn_gbm: shrinkage of each boosting iteration", min=0),
-    "threads": Key("int", 0, "CPU threads for predicting large batches (0: every core); training uses one "
-                             "thread, which is fastest for small mini-batches", min=0),
+    "threads": Key("int", 0, "CPU threads of the driver's libraries: the model's training and prediction, the "
+                             "exploration's search (0: as many as -jobs); torch training itself uses one, the "
+                             "fastest for small mini-batches", min=0),
     "seed": Key("int", None, "seed of model training (default: framework.seed)"),
     "top_k": Key("int", 10, "hold-out metric: recall of the k best points among the k predicted best", min=1),
     "checkpoints": Key("bool", True, "write the model after each step to checkpoints/<explore>.ckpt in the run "
@@ -258,7 +261,8 @@ FRAMEWORK = {
     "run_directory": Key("str", "explore", "run directory, relative to the current directory (as in Deffe)"),
     "output_log": Key("str", "deffe.log", "log file in the run directory"),
     "seed": Key("int", 0, "seed of every random choice of the run"),
-    "jobs": Key("int", 1, "evaluations run in parallel (local processes)", min=1),
+    "jobs": Key("int", 1, "evaluations run in parallel (local processes, one thread each); also the threads "
+                          "of the model unless model.threads says otherwise", min=1),
     "progress": Key("bool", True, "show a progress bar on stderr"),
 }
 

@@ -48,6 +48,12 @@ def coerce(value: Any, key: schema.Key, file: str, where: str) -> Any:
                          (f" ({value!r})" if isinstance(value, (str, int, float)) else ""),
                          file=file, where=where, hint=extra)
 
+    if isinstance(value, str) and t in ("int", "number", "bool") and not key.deffe:
+        # Deffe's own keys were written as text ("400", "True") and are read so; ours take JSON's own types,
+        # so that "5" where a number belongs is not silently a different thing than the user meant
+        bad(f"write {value.strip()} without quotes" if to_number(value) is not None or
+            value.strip().lower() in ("true", "false") else None)
+
     if t == "any":
         out = value
     elif t == "str":

@@ -170,6 +170,8 @@ def hypervolume_improvement(front: np.ndarray, candidates: np.ndarray, ref: np.n
         np.empty((0, len(ref)))
     ref = np.asarray(ref, dtype=float).reshape(-1)
     c = _as_values(candidates)
+    if len(ref) == 2:
+        return _hvi2(f, c, ref)
     out = np.zeros(len(c))
     for i, p in enumerate(c):
         if not (np.isfinite(p).all() and (p < ref).all()):
@@ -180,6 +182,22 @@ def hypervolume_improvement(front: np.ndarray, candidates: np.ndarray, ref: np.n
             box -= _hv(limited, ref) if len(limited) else 0.0
         out[i] = max(box, 0.0)
     return out
+
+
+def _hvi2(front: np.ndarray, cands: np.ndarray, ref: np.ndarray) -> np.ndarray:
+    """Two objectives, every candidate at once: the front's staircase splits [-inf, ref_x] into strips
+    (left of its first point: nothing dominated; from its j-th point to the next: dominated above y_j);
+    a candidate (x, y) adds, in each strip it covers, the strip's width times the height between y and
+    what the front already dominates there (or ref_y)."""
+    f = front[np.argsort(front[:, 0], kind="stable")]           # x ascending, so y descending
+    edges = np.concatenate([[-np.inf], f[:, 0], [ref[0]]])       # strip j is [edges[j], edges[j+1])
+    tops = np.concatenate([[ref[1]], f[:, 1]])                   # undominated up to here in strip j
+    ok = np.isfinite(cands).all(axis=1) & (cands < ref).all(axis=1)
+    x = np.where(ok, cands[:, 0], ref[0])[:, None]
+    y = np.where(ok, cands[:, 1], ref[1])[:, None]
+    width = np.clip(np.minimum(edges[1:], ref[0]) - np.maximum(edges[:-1], x), 0.0, None)
+    height = np.clip(np.minimum(tops, ref[1]) - y, 0.0, None)
+    return np.where(ok, (width * height).sum(axis=1), 0.0)
 
 
 def reference_point(values: np.ndarray, margin: float = 0.1) -> np.ndarray:

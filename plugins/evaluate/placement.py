@@ -3,7 +3,14 @@
 Settings go in ``evaluate.simulator`` (every key and its default is in
 ``framework/config/schema.py``, ``PLACEMENT``): the network (a zoo name or a
 Paleo JSON file), the device graph (a preset or an Exprimo JSON file), the
-layer groups, the cost model and the training settings.
+layer groups, the cost model and the training settings. A JSON file is
+relative to the config file; a bare file name that names no file there is a
+file bundled with the simulator (``resnet50.json``, ``malvik-4gpu.json``, ...:
+``simulator/data/``).
+
+The simulator's kernel is compiled (or loaded from numba's disk cache) in
+``Initialize``, in the driver, so that the forked workers inherit it; the first
+compile on a machine takes 10 to 30 s and says so.
 
 Knobs the evaluator reads from each point:
 
@@ -28,13 +35,13 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
-from pathlib import Path
 from typing import Any
 
 from framework.errors import DeffeError, did_you_mean
 from framework.protocols import EvaluationOutput, Infeasible
 
 COSTS = ("step_time", "throughput", "peak_memory", "memory_use", "comm_bytes", "comm_time", "feasible")
+UNITS = {"step_time": "s", "throughput": "samples/s", "peak_memory": "B", "comm_bytes": "B", "comm_time": "s"}
 SIM_SETTINGS = ("cost_model", "batch_size", "ppp_comp", "ppp_comm", "micro_batches", "schedule", "replicas",
                 "precision", "optimizer", "memory", "memory_penalty")
 POINT_SETTINGS = ("batch_size", "micro_batches", "schedule", "replicas", "precision", "optimizer", "cost_model",
@@ -42,6 +49,7 @@ POINT_SETTINGS = ("batch_size", "micro_batches", "schedule", "replicas", "precis
 
 
 class PlacementEvaluate:
+    units = UNITS   # how the driver shows these costs (memory_use is a fraction of the capacity)
     def __init__(self, framework):
         self.framework = framework
 
@@ -83,19 +91,21 @@ class PlacementEvaluate:
         self._graphs: dict[Any, Any] = {}
         self._prepared: dict[Any, Any] = {}
         # every fixed part is checked now: a bad preset or setting is a config error, not a failed sample
-        self._prepare({n: fw.space[n].value(0) for n in self.point_settings})
+        prepared = self._prepare({n: fw.space[n].value(0) for n in self.point_settings})
+        from simulator import kernel
+        if not kernel.is_cached():
+            fw.log.info("compiling the simulator (once per machine, 10 to 30 s; later runs load it from the cache)")
+        prepared.compile_kernel()  # here, in the driver: the forked workers inherit the compiled kernel
 
     # ------------------------------------------------------------------ fixed parts
-    def _resolve(self, name: str) -> str:
-        p = Path(name)
-        if p.suffix == ".json" and not p.is_absolute():
-            return str(self.framework.config.dir / p)
-        return name
+    def _resolve(self, name: str, kind: str) -> str:
+        """A JSON file relative to the config file, else the bundled file of that name."""
+        return self.sim.data.locate(name, kind, base=self.framework.config.dir)
 
     def _network(self):
         name = self.opts["network"]
         if name.endswith(".json"):
-            net = self.sim.load_network(self._resolve(name))
+            net = self.sim.load_network(self._resolve(name, self.sim.data.NETWORKS))
         else:
             net = self.sim.zoo.load(name, **(self.opts.get("network_config") or {}))
         if self.opts.get("groups"):
@@ -105,8 +115,10 @@ class PlacementEvaluate:
     def _graph(self, name: str, cap_gb: float | None):
         key = (name, cap_gb)
         if key not in self._graphs:
-            g = self.sim.load_device_graph(self._resolve(name)) if name.endswith(".json") \
-                else self.sim.devices.preset(name)
+            if name.endswith(".json"):
+                g = self.sim.load_device_graph(self._resolve(name, self.sim.data.DEVICE_GRAPHS))
+            else:
+                g = self.sim.devices.preset(name)
             if cap_gb is not None:
                 devices = [dataclasses.replace(d, memory=min(d.memory, cap_gb * 1e9)) if d.kind == "gpu" else d
                            for d in g.devices]

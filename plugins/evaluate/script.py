@@ -31,6 +31,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from framework.errors import DeffeError
+from framework.protocols import EvaluationFailed
+from framework.threads import user_environment
 from framework.values import format_value
 
 SAFE = re.compile(r"^[A-Za-z0-9_.,:+=@%/\-]+$")
@@ -38,8 +40,8 @@ REFERENCE = re.compile(r"\$(\{)?([A-Za-z_][A-Za-z0-9_]*)(?(1)\})")
 LOG = "evaluate.log"
 
 
-class ScriptFailed(Exception):
-    pass
+class ScriptFailed(EvaluationFailed):
+    """The script could not run or exited with a non-zero status: a failed sample."""
 
 
 @dataclass
@@ -125,7 +127,7 @@ class ScriptEvaluate:
         if self.is_python:
             for name, v in sample.values.items():
                 argv += [f"--{name}", format_value(v)]
-        env = dict(os.environ)
+        env = user_environment(os.environ)   # the thread settings the user gave, not the driver's budget
         env.update(self.env_extra)
         env["DEFFE_SAMPLE_DIR"] = str(d)
         env["DEFFE_SAMPLE_ID"] = str(sample.id)

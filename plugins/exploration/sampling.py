@@ -12,6 +12,8 @@ from framework.protocols import Proposal
 
 
 class SamplingExploration:
+    adaptive = False   # its proposals do not depend on the results: a dry run can list every step
+
     def __init__(self, framework):
         self.framework = framework
 

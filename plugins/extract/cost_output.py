@@ -19,11 +19,12 @@ import re
 import subprocess
 from pathlib import Path
 
+from framework.protocols import EvaluationFailed
 from framework.values import to_number
 
 
-class ExtractFailed(Exception):
-    pass
+class ExtractFailed(EvaluationFailed):
+    """The costs could not be read from the sample's output: a failed sample."""
 
 
 def parse_lines(text: str, cost_names: list[str], source: str):

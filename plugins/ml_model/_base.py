@@ -55,6 +55,8 @@ class SurrogateModel:
         self.initial: Path | None = None     # -icp: where the starting weights came from
         self.runs = 0
         self.continuing = False
+        # the run's thread budget (model.threads, else -jobs): prediction splits large batches across it
+        self.threads = max(1, int(self.opts.get("threads") or getattr(framework, "threads", 1) or 1))
 
     # ------------------------------------------------------------------ contract
     def Initialize(self) -> None:
@@ -131,7 +133,7 @@ class SurrogateModel:
             feasible[lo:hi] = self.feasibility.predict(X)
 
         starts = range(0, n, PREDICT_CHUNK)
-        workers = min(len(starts), int(self.opts.get("threads") or 0) or os.cpu_count() or 1)
+        workers = min(len(starts), self.threads)
         with self._predict_context():
             if workers > 1:
                 # chunks in parallel threads (the libraries release the GIL), each library op on one thread:

@@ -3,7 +3,7 @@ import json
 import math
 import sqlite3
 
-from framework_helpers import read_csv, run_deffe, write
+from cli_helpers import read_csv, run_deffe, write
 
 # f(a..f) has its minimum 1.0 at p=q=r=s=t=u=7 in a space of 10**6 points
 EVALUATOR = '''

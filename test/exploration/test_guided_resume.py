@@ -1,7 +1,7 @@
 """A guided run with a real model resumes value for value: a rerun evaluates nothing new."""
 import json
 
-from framework_helpers import read_csv, run_deffe, write
+from cli_helpers import read_csv, run_deffe, write
 
 
 def test_rerun_of_a_model_guided_run_evaluates_nothing_again(tmp_path):

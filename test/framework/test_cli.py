@@ -1,7 +1,9 @@
 """Command-line behaviour: dry runs, steps and budgets, pre-evaluated data, user plugins."""
 import json
 
-from conftest import assert_runtime_error, assert_user_error, read_csv, run_deffe, write
+import pytest
+
+from cli_helpers import assert_runtime_error, assert_user_error, read_csv, run_deffe, write
 
 
 def simple(tmp_path, **extra):
@@ -59,8 +61,8 @@ def test_pre_evaluated_data_matched_by_value(tmp_path):
     assert "3 rows read, 2 new in the store, 1 outside the space skipped (first: line 4" in r.err
     rows = {(int(x["a"]), int(x["b"])): x for x in read_csv(tmp_path / "explore" / "deffe_evaluation.csv")}
     assert len(rows) == 12
-    assert rows[(0, 1)]["t"] == "100.0" and rows[(3, 2)]["t"] == "555.0"  # not evaluated again
-    assert rows[(4, 2)]["t"] == "42.0"
+    assert rows[(0, 1)]["t"] == "100" and rows[(3, 2)]["t"] == "555"  # not evaluated again
+    assert rows[(4, 2)]["t"] == "42"
     out = read_csv(tmp_path / "explore" / "deffe_output.csv")
     assert {x["source"] for x in out} == {"evaluated", "pre-evaluated"}
 
@@ -99,7 +101,7 @@ def test_user_plugin_by_path(tmp_path):
     r = run_deffe("-config", "config.json", cwd=tmp_path)
     assert r.rc == 0, r
     rows = read_csv(tmp_path / "explore" / "deffe_evaluation.csv")
-    assert [(x["a"], x["b"], x["t"]) for x in rows] == [("0", "1", "1.0"), ("5", "2", "52.0")]
+    assert [(x["a"], x["b"], x["t"]) for x in rows] == [("0", "1", "1"), ("5", "2", "52")]
 
 
 def test_quiet_and_log_file(tmp_path):
@@ -136,3 +138,40 @@ def test_plugin_crash_is_one_clear_line(tmp_path):
                                "def GetObject(fw): return S()\n")
     line = assert_runtime_error(run_deffe("-config", "config.json", cwd=tmp_path), "ZeroDivisionError", "-debug")
     assert "Run()" in line
+
+
+def test_a_csv_saved_by_excel_with_a_byte_order_mark_is_read(tmp_path):
+    simple(tmp_path)
+    (tmp_path / "pre.csv").write_bytes("a,b,t\r\n0,1,100\r\n3,2,555\r\n".encode("utf-8-sig"))
+    r = run_deffe("-config", "config.json", "-pre-evaluated-data", "pre.csv", cwd=tmp_path)
+    assert r.rc == 0 and "2 rows read, 2 new in the store" in r.err, r
+    rows = {(x["a"], x["b"]): x["t"] for x in read_csv(tmp_path / "explore" / "deffe_evaluation.csv")}
+    assert rows[("0", "1")] == "100" and rows[("3", "2")] == "555"
+
+
+@pytest.mark.parametrize("flags,message", [
+    (["-max-samples", "-5"], "-max-samples: must be at least 1, got -5"),
+    (["-samples-per-step", "0"], "-samples-per-step: must be at least 1, got 0"),
+    (["-fixed-samples", "0"], "-samples-per-step: must be at least 1, got 0"),
+    (["-jobs", "0"], "-jobs: must be at least 1, got 0"),
+    (["-epochs", "0"], "-epochs: must be at least 1, got 0"),
+    (["-custom-samples", "10", "5"], "-custom-samples: cumulative sample counts must be positive and increasing"),
+    (["-train-test-split", "1.5"], "-train-test-split: must be a fraction in (0, 1], got 1.5"),
+    (["-validation-split", "1"], "-validation-split: must be a fraction in [0, 1), got 1"),
+    (["-learning-rate", "-0.1"], "-learning-rate: must be above 0, got -0.1"),
+    (["-step-start", "2", "-step-end", "1"], "-step-end 1 is not after -step-start 2"),
+    (["-max-samples", "five"], "argument -max-samples: invalid int value: 'five'"),
+])
+def test_every_number_on_the_command_line_is_checked(tmp_path, flags, message):
+    simple(tmp_path)
+    assert_user_error(run_deffe("-config", "config.json", *flags, cwd=tmp_path), message)
+    assert not (tmp_path / "explore").exists()
+
+
+def test_a_number_written_as_text_is_refused_in_our_keys_and_read_in_deffes(tmp_path):
+    simple(tmp_path, exploration={"max_samples": "5"})
+    assert_user_error(run_deffe("-config", "config.json", cwd=tmp_path),
+                      "config.json:exploration.max_samples: expected an integer, got text ('5'); "
+                      "write 5 without quotes")
+    simple(tmp_path, evaluate={"batch_size": "2", "slurm": "False"})   # Deffe wrote its own keys so
+    assert run_deffe("-config", "config.json", "-max-samples", "4", cwd=tmp_path).rc == 0

@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from conftest import write
+from cli_helpers import write
 from framework.config import load_config
 from framework.errors import DeffeError
 

@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from conftest import assert_user_error, run_deffe, write
+from cli_helpers import assert_user_error, run_deffe, write
 
 BASE = {
     "knobs": [{"name": "a", "values": [1, 2]}, {"name": "b", "values": "x,y"}],

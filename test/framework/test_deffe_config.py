@@ -2,7 +2,7 @@
 import shutil
 from pathlib import Path
 
-from conftest import read_csv, run_deffe
+from cli_helpers import read_csv, run_deffe
 
 HERE = Path(__file__).resolve().parent / "deffe_config"
 

@@ -1,7 +1,7 @@
 """A seed makes a run repeatable value for value; another seed gives another sequence."""
 import json
 
-from conftest import read_csv, run_deffe, write
+from cli_helpers import read_csv, run_deffe, write
 
 
 def run(tmp_path, name, method, seed):
@@ -13,7 +13,7 @@ def run(tmp_path, name, method, seed):
         "costs": ["f"],
         "sampling": {"plugin": method},
         "evaluate": {"script": "run.sh"},
-        "exploration": {"samples_per_step": 5, "max_samples": 15},
+        "exploration": {"plugin": "sampling", "samples_per_step": 5, "max_samples": 15},
     }))
     write(d / "run.sh", "echo $a > results.out\n")
     r = run_deffe("-config", "config.json", "-seed", seed, cwd=d)

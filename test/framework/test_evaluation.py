@@ -1,7 +1,8 @@
 """Evaluations that fail, crash, hang or are infeasible never stop the run; extract formats."""
 import json
+from pathlib import Path
 
-from conftest import read_csv, run_deffe, write
+from cli_helpers import read_csv, run_deffe, write
 
 EVALUATOR = '''
 import os, time
@@ -41,7 +42,7 @@ def test_failures_are_stored_and_the_run_goes_on(tmp_path):
     status = {a: row["status"] for a, row in rows.items()}
     assert status == {0: "ok", 1: "failed", 2: "failed", 3: "timeout", 4: "infeasible", 5: "failed",
                       6: "failed", 7: "ok"}
-    assert rows[7]["t"] == "14.0" and rows[4]["t"] == "99.0" and rows[1]["t"] == ""
+    assert rows[7]["t"] == "14" and rows[4]["t"] == "99" and rows[1]["t"] == ""
     import sqlite3
     db = sqlite3.connect(tmp_path / "explore" / "deffe.db")
     errors = dict(db.execute("SELECT json_extract(params, '$.a'), error FROM samples"))
@@ -71,10 +72,22 @@ def test_script_timeout_kills_the_script_and_its_children(tmp_path):
     write(tmp_path / "config.json", json.dumps({
         "knobs": [{"name": "a", "values": [1]}], "costs": ["t"],
         "evaluate": {"script": "run.sh", "timeout": 1}}))
-    write(tmp_path / "run.sh", "sleep 30 &\nsleep 30\necho 1 > results.out\n")
-    r = run_deffe("-config", "config.json", cwd=tmp_path, timeout=20)
+    write(tmp_path / "run.sh", "sleep 300 &\necho $! > $DEFFE_SAMPLE_DIR/child.pid\nsleep 300\n"
+                               "echo 1 > results.out\n")
+    r = run_deffe("-config", "config.json", cwd=tmp_path)
     assert r.rc == 0, r
     assert read_csv(tmp_path / "explore" / "deffe_evaluation.csv")[0]["status"] == "timeout"
+    child = int(next((tmp_path / "explore").glob("explore_*/child.pid")).read_text())
+    assert not _alive(child), "the script's background child outlived the timeout"
+
+
+def _alive(pid: int) -> bool:
+    """Whether a process runs (a zombie waiting for its reaper has ended)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return state not in ("Z", "X")
 
 
 def test_failing_script_reports_its_exit_status_and_log(tmp_path):
@@ -98,24 +111,24 @@ def extract_case(tmp_path, text, extract, costs=("t", "m")):
 
 def test_extract_json(tmp_path):
     row = extract_case(tmp_path, '{"m": 2.5, "t": 3, "extra": 1}', {"format": "json"})
-    assert (row["t"], row["m"], row["status"]) == ("3.0", "2.5", "ok")
+    assert (row["t"], row["m"], row["status"]) == ("3", "2.5", "ok")
 
 
 def test_extract_lines_in_cost_order(tmp_path):
     row = extract_case(tmp_path, "3\n2.5\n", {})
-    assert (row["t"], row["m"]) == ("3.0", "2.5")
+    assert (row["t"], row["m"]) == ("3", "2.5")
 
 
 def test_extract_name_value_lines(tmp_path):
     row = extract_case(tmp_path, "m: 2.5\nt = 3\n", {"format": "lines"})
-    assert (row["t"], row["m"]) == ("3.0", "2.5")
+    assert (row["t"], row["m"]) == ("3", "2.5")
 
 
 def test_extract_regex(tmp_path):
     text = "run finished\ntime elapsed: 3.5 s\npeak memory 1024 MB\n"
     row = extract_case(tmp_path, text, {"format": "regex",
                                         "regex": {"t": r"time elapsed: ([0-9.]+)", "m": r"memory (\d+)"}})
-    assert (row["t"], row["m"]) == ("3.5", "1024.0")
+    assert (row["t"], row["m"]) == ("3.5", "1024")
 
 
 def test_extract_missing_file_is_a_failed_sample(tmp_path):

@@ -1,7 +1,7 @@
 """Knob values never reach a shell as code: they are passed as data."""
 import json
 
-from conftest import read_csv, run_deffe, write
+from cli_helpers import read_csv, run_deffe, write
 
 NASTY = ["x; touch pwned1", "$(touch pwned2)", "`touch pwned3`", "a b", "it's", 'say "hi"', "a|touch pwned4",
          "&& touch pwned5", "plain"]

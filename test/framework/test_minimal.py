@@ -1,7 +1,7 @@
 """The bare-minimal case of the original Deffe, end to end through the real CLI."""
 import itertools
 
-from conftest import read_csv, run_deffe
+from cli_helpers import read_csv, run_deffe
 
 
 def test_minimal_case_evaluates_every_point_with_the_right_cost(minimal):
@@ -38,4 +38,4 @@ def test_output_and_prediction_tables(minimal):
     out = read_csv(minimal / "explore" / "deffe_output.csv")
     assert len(out) == 40 and {r["source"] for r in out} == {"evaluated"}
     pred = (minimal / "explore" / "deffe_prediction.csv").read_text().splitlines()
-    assert pred[0] == "param1,param2,size,predicted-exec_time"
+    assert pred[0] == "param1,param2,size,predicted-exec_time,std-exec_time"

@@ -2,7 +2,7 @@
 import json
 from collections import Counter
 
-from conftest import read_csv, run_deffe, write
+from cli_helpers import read_csv, run_deffe, write
 
 EVALUATOR = '''
 import os, signal

@@ -1,12 +1,8 @@
 """Helpers for the model tests: a real Framework for a config, synthetic data, the CLI in a subprocess."""
 from __future__ import annotations
 
-import csv
 import json
 import logging
-import os
-import subprocess
-import sys
 from argparse import Namespace
 from pathlib import Path
 
@@ -18,7 +14,6 @@ from framework.plugins import make_plugin
 from framework.protocols import TrainingData
 
 ROOT = Path(__file__).resolve().parents[2]
-RUN_DEFFE = ROOT / "framework" / "run_deffe.py"
 PLUGINS = ("torch_mlp", "torch_cnn", "sklearn_rf", "sklearn_gbm")
 # small and quick: the suite checks behaviour, the benchmark measures accuracy
 FAST = {"epochs": 60, "patience": 20, "ensemble": 3, "hidden": [16, 16], "estimators": 25}
@@ -70,26 +65,3 @@ def synthetic(fw: Framework, n: int, seed: int = 0, fail_when=None) -> TrainingD
         status = ["failed" if x else "ok" for x in bad]
     return TrainingData(codes, fw.encoding.transform(codes), costs, status, 0)
 
-
-def run_deffe(*args, cwd, timeout=300):
-    env = dict(os.environ)
-    env.pop("DEFFE_DIR", None)
-    proc = subprocess.run([sys.executable, str(RUN_DEFFE), *map(str, args)], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=timeout)
-    return proc
-
-
-def read_csv(path: Path) -> list[dict]:
-    with open(path, newline="") as fh:
-        return list(csv.DictReader(fh))
-
-
-def one_line_error(proc, *fragments) -> str:
-    """Exit status 2 and one 'error:' line naming the fragments, no traceback."""
-    assert proc.returncode == 2, (proc.returncode, proc.stdout, proc.stderr)
-    lines = [l for l in proc.stderr.strip().splitlines() if l.strip()]
-    assert len(lines) == 1 and lines[0].startswith("error: "), proc.stderr
-    assert "Traceback" not in proc.stderr
-    for f in fragments:
-        assert f in lines[0], (f, lines[0])
-    return lines[0]

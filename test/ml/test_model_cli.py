@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from framework.training import holdout_mask
-from ml_helpers import FAST, KNOBS, one_line_error, read_csv, run_deffe
+from cli_helpers import assert_user_error as one_line_error, read_csv, run_deffe
+from ml_helpers import FAST, KNOBS
 
 FUNCS = '''
 from framework.protocols import Infeasible
@@ -130,3 +131,15 @@ def test_fine_tuning_a_checkpoint_with_frozen_layers(trained, tmp_path):
     reports = [json.loads(i)["model"] for (i,) in db.execute("SELECT info FROM steps ORDER BY step")]
     assert [rep["start"] for rep in reports] == ["checkpoint", "previous step", "previous step"]
     assert all(rep["frozen_layers"] == 1 for rep in reports)
+
+
+def test_inference_reads_an_excel_csv_and_writes_next_to_it(trained):
+    folder = trained / "points"
+    folder.mkdir(exist_ok=True)
+    (folder / "excel.csv").write_bytes("a,b,c\r\n2,x,1.5\r\n3,z,2.0\r\n".encode("utf-8-sig"))
+    r = run_deffe("-config", "config.json", "-inference-only", "-icp", "explore/checkpoints/explore_0.ckpt",
+                  "-input", "points/excel.csv", cwd=trained)
+    assert r.returncode == 0 and "2 rows predicted" in r.stdout, r
+    assert not (trained / "excel-predicted.csv").exists()
+    out = folder / "excel-predicted.csv"
+    assert [row["a"] for row in read_csv(out)] == ["2", "3"] and b"\r\n" not in out.read_bytes()

@@ -52,10 +52,10 @@ def test_memory_cap_makes_points_infeasible(tmp_path):
 
 def test_paleo_network_on_an_exprimo_device_graph(tmp_path):
     reference = REFERENCE
+    # bare names that name no file next to the config: the files bundled with the simulator
     config(tmp_path, [{"name": "device", "type": "categorical", "values": [1, 2, 3, 4], "count": 16}],
-           costs=("step_time",), max_samples=4, network=str(reference / "paleo-nets" / "resnet50.json"),
-           devices=str(reference / "exprimo-device-graphs" / "malvik-4gpu.json"), groups=16, batch_size=128,
-           cost_model="paleo", ppp_comp=0.9, ppp_comm=0.25)
+           costs=("step_time",), max_samples=4, network="resnet50.json", devices="malvik-4gpu.json", groups=16,
+           batch_size=128, cost_model="paleo", ppp_comp=0.9, ppp_comm=0.25)
     assert run_deffe("-config", "config.json", cwd=tmp_path).rc == 0
     net = sim.load_network(str(reference / "paleo-nets" / "resnet50.json")).regroup(16)
     g = sim.load_device_graph(str(reference / "exprimo-device-graphs" / "malvik-4gpu.json"))
@@ -63,6 +63,18 @@ def test_paleo_network_on_an_exprimo_device_graph(tmp_path):
     placements = np.array([[int(row[f"device_{i}"]) for i in range(16)] for row in rows])
     batch = sim.simulate_batch(net, g, placements, cost_model="paleo", batch_size=128, ppp_comp=0.9, ppp_comm=0.25)
     assert [float(row["step_time"]) for row in rows] == list(batch.step_time)
+
+
+def test_a_file_next_to_the_config_wins_over_a_bundled_one(tmp_path):
+    doc = json.loads((REFERENCE / "exprimo-device-graphs" / "malvik-4gpu.json").read_text())
+    for d in doc["devices"][1:]:
+        d["memory"] = 0.001  # 1 MB GPUs: nothing fits
+    write(tmp_path / "malvik-4gpu.json", json.dumps(doc))
+    config(tmp_path, [dict(DEVICES, values=[1, 2, 3, 4])], max_samples=2, devices="malvik-4gpu.json")
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    assert run_deffe("-config", "../config.json", cwd=run_dir).rc == 0  # relative to the config, not the cwd
+    assert {row["status"] for row in read_csv(run_dir / "explore" / "deffe_evaluation.csv")} == {"infeasible"}
 
 
 def test_bad_settings_are_config_errors(tmp_path):
@@ -78,6 +90,9 @@ def test_bad_settings_are_config_errors(tmp_path):
     config(tmp_path, [DEVICES], network="resnet5")
     assert_user_error(run_deffe("-config", "config.json", cwd=tmp_path), "evaluate.simulator.network",
                       "resnet50")
+    config(tmp_path, [DEVICES], devices="malvik-8gpu.json")
+    assert_user_error(run_deffe("-config", "config.json", cwd=tmp_path), "evaluate.simulator",
+                      "malvik-8gpu.json: no such file (bundled device graphs: ", "malvik-4gpu.json")
     config(tmp_path, [DEVICES], micro_batches=0)
     assert_user_error(run_deffe("-config", "config.json", cwd=tmp_path), "evaluate.simulator.micro_batches")
     assert not (tmp_path / "explore").exists()

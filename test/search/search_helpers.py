@@ -1,19 +1,11 @@
 """Spaces, objectives and a CLI runner shared by the search tests."""
 from __future__ import annotations
 
-import csv
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import numpy as np
 
 from framework.search import row_keys
 from framework.space import ArithLevels, DesignSpace, Knob, ListLevels
 
-ROOT = Path(__file__).resolve().parents[2]
-RUN_DEFFE = ROOT / "framework" / "run_deffe.py"
 
 
 def integer_knob(name: str, n: int) -> Knob:
@@ -67,35 +59,3 @@ def unique_rows(codes: np.ndarray) -> bool:
     keys = row_keys(codes)
     return len(set(keys)) == len(keys)
 
-
-# ----------------------------------------------------------------------------- CLI
-class Run:
-    def __init__(self, proc):
-        self.rc, self.out, self.err = proc.returncode, proc.stdout, proc.stderr
-
-    def __repr__(self):
-        return f"<rc={self.rc}\nstdout={self.out}\nstderr={self.err}>"
-
-
-def run_deffe(*args, cwd, timeout=120) -> Run:
-    env = dict(os.environ)
-    env.pop("DEFFE_DIR", None)
-    proc = subprocess.run([sys.executable, str(RUN_DEFFE), *map(str, args)], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=timeout)
-    return Run(proc)
-
-
-def read_csv(path) -> list[dict]:
-    with open(path, newline="") as fh:
-        return list(csv.DictReader(fh))
-
-
-def assert_user_error(run: Run, *fragments: str) -> str:
-    """Exit status 2, one line on stderr starting with 'error:', no traceback."""
-    assert run.rc == 2, run
-    lines = [line for line in run.err.strip().splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("error: "), run
-    assert "Traceback" not in run.err
-    for f in fragments:
-        assert f in lines[0], (f, lines[0])
-    return lines[0]

@@ -117,6 +117,20 @@ def test_hypervolume_improvement_is_the_difference():
     assert hvi[-2] == 0.0 and hvi[-1] == 0.0          # a point of the front; a point outside ref
 
 
+@pytest.mark.parametrize("seed", range(5))
+def test_hypervolume_improvement_of_two_objectives_is_the_difference(seed):
+    # two objectives take a vectorised path: the same answer, points of the front, dominated, outside and NaN
+    rng = np.random.default_rng(seed)
+    front = rng.random((int(rng.integers(0, 9)), 2))
+    ref = np.array([1.0, 1.1])
+    cands = np.vstack([rng.random((40, 2)) * 1.2 - 0.1, front[:2], [[0.5, math.nan], [1.0, 0.2], [-5, -5]]])
+    hvi = hypervolume_improvement(front, cands, ref)
+    base = hypervolume(front, ref) if len(front) else 0.0
+    for c, gain in zip(cands, hvi):
+        want = hypervolume(np.vstack([front, c]), ref) - base if np.isfinite(c).all() else 0.0
+        assert gain == pytest.approx(max(want, 0.0), abs=1e-12)
+
+
 def test_reference_point():
     ref = reference_point(np.array([[1, 10], [3, 10], [INF, 0]]), margin=0.5)
     assert ref.tolist() == [4.0, 15.0]                # 3 + 0.5 * 2; 10 + 0.5 * |10| where f2 does not vary

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from framework.search.pareto import hypervolume, pareto_front, reference_point
-from search_helpers import assert_user_error, read_csv, run_deffe
+from cli_helpers import assert_user_error, read_csv, run_deffe
 
 FUNCTIONS = '''
 TARGET = {"a": 3, "b": 7, "d": 1}
@@ -42,9 +42,11 @@ BOWL_KNOBS = [{"name": "a", "values": DIGITS}, {"name": "b", "values": DIGITS},
 
 
 def setup(tmp_path, knobs, costs, function, exploration, seed=11):
+    """A search exploration with no model: these algorithms search the real evaluator, and training a
+    surrogate after each of their small steps (what a run does by default) would only slow the tests."""
     (tmp_path / "funcs.py").write_text(FUNCTIONS)
     config = {"python_path": ["."], "knobs": knobs, "costs": costs,
-              "evaluate": {"plugin": "python", "function": f"funcs:{function}"},
+              "evaluate": {"plugin": "python", "function": f"funcs:{function}"}, "model": {"plugin": None},
               "exploration": exploration, "framework": {"seed": seed, "progress": False}}
     (tmp_path / "config.json").write_text(json.dumps(config, indent=1))
     return tmp_path

@@ -1,0 +1,61 @@
+"""The thread budget: every library that spawns threads stays inside what the user gave.
+
+The user says how many cores a run may use with ``-jobs`` (``framework.jobs``)
+and, for the model, ``model.threads``. Left alone, BLAS, OpenMP (scikit-learn's
+histogram boosting, torch), torch's own pool and numba each start one thread
+per core; on a busy 2-core machine that made one classifier fit 50 times
+slower than on one thread. So:
+
+* the driver process runs its libraries on ``threads`` threads (``-jobs``
+  unless ``model.threads`` says otherwise): `limit` caps every thread pool
+  already loaded (threadpoolctl), torch's and numba's when they are loaded, and
+  sets the usual environment variables so that libraries loaded later start
+  within the budget too (numba reads its variable once, at import);
+* each evaluation worker runs on one thread: ``-jobs`` workers in parallel use
+  ``-jobs`` cores;
+* scripts an evaluation starts get the environment the user started the
+  driver with (`user_environment`): how many threads an external program uses
+  is the user's business (set ``evaluate.env``).
+
+The framework names no library here by import: torch and numba are only
+touched when something else has already imported them.
+"""
+from __future__ import annotations
+
+import os
+import sys
+
+ENV_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS",
+            "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS", "NUMBA_NUM_THREADS")
+
+# the values the user started us with, before `limit` changed them (None: unset)
+_USER_ENV = {k: os.environ.get(k) for k in ENV_VARS}
+
+
+def limit(threads: int) -> int:
+    """Hold every thread pool of this process, and of libraries loaded later, to ``threads`` threads."""
+    n = max(1, int(threads))
+    for k in ENV_VARS:
+        if k == "NUMBA_NUM_THREADS" and "numba" in sys.modules:
+            continue   # numba reads it once at import; changing it later makes numba refuse to start
+        os.environ[k] = str(n)
+    from threadpoolctl import threadpool_limits
+    threadpool_limits(limits=n)
+    torch = sys.modules.get("torch")
+    if torch is not None and hasattr(torch, "set_num_threads"):
+        if torch.get_num_threads() != n:
+            torch.set_num_threads(n)
+    # numba: NUMBA_NUM_THREADS above caps it when it is imported later; once imported, its pool starts
+    # only for parallel kernels (the simulator's are serial), and numba.set_num_threads would start it
+    return n
+
+
+def user_environment(env: dict[str, str]) -> dict[str, str]:
+    """``env`` with the thread variables as the user had them (for programs we start, not our libraries)."""
+    out = dict(env)
+    for k, v in _USER_ENV.items():
+        if v is None:
+            out.pop(k, None)
+        else:
+            out[k] = v
+    return out

@@ -1,0 +1,80 @@
+"""One clear count of what a run evaluated, reused, retried and saw fail; a broken plugin stops the run early."""
+import json
+import re
+import sqlite3
+
+from cli_helpers import assert_runtime_error, read_csv, run_deffe, write
+
+FLAKY = '''
+import os
+def evaluate(p):
+    if p["a"] % 4 == 0 and not os.path.exists("healed"):
+        raise RuntimeError(f"no luck with {p['a']}")      # a different message for every point
+    return {"t": (p["a"] - 17) ** 2 + p["b"]}
+'''
+
+
+def flaky(tmp_path, **exploration):
+    write(tmp_path / "ev.py", FLAKY)
+    write(tmp_path / "config.json", json.dumps({
+        "python_path": ["."], "knobs": [{"name": "a", "values": "0-40"}, {"name": "b", "values": "0-10"}],
+        "costs": ["t"], "evaluate": {"plugin": "python", "function": "ev:evaluate"},
+        "model": {"epochs": 30, "ensemble": 2},
+        "exploration": {"initial_samples": 12, "samples_per_step": 6, "max_samples": 30, **exploration},
+        "framework": {"seed": 5}}))
+
+
+def statuses(tmp_path) -> list[str]:
+    return [row["status"] for row in read_csv(tmp_path / "explore" / "deffe_evaluation.csv")]
+
+
+def test_the_summary_counts_the_failures_it_reuses(tmp_path):
+    flaky(tmp_path)
+    r = run_deffe("-config", "config.json", cwd=tmp_path)
+    assert r.rc == 0, r
+    failed = statuses(tmp_path).count("failed")
+    assert failed > 0
+    assert f"30 evaluated now, 0 from the store, {failed} failed" in r.out, r
+    again = run_deffe("-config", "config.json", cwd=tmp_path)
+    assert f"0 evaluated now, 30 from the store, {failed} failed" in again.out, again
+
+
+def test_retrying_failures_keeps_the_exploration_within_its_budget(tmp_path):
+    flaky(tmp_path)
+    assert run_deffe("-config", "config.json", cwd=tmp_path).rc == 0
+    failed = statuses(tmp_path).count("failed")
+    (tmp_path / "healed").write_text("")
+    r = run_deffe("-config", "config.json", "-retry-failed", cwd=tmp_path)
+    assert r.rc == 0, r
+    after = statuses(tmp_path)
+    assert len(after) == 30 and "failed" not in after, after            # the budget, not 30 + the new course
+    retried = re.search(r"\((\d+) of them retried failures\)", r.out)
+    assert retried and 1 <= int(retried.group(1)) <= failed and ", 0 failed" in r.out, r
+    with sqlite3.connect(tmp_path / "explore" / "deffe.db") as db:       # nothing was thrown away
+        assert db.execute("SELECT COUNT(*) FROM samples").fetchone()[0] >= 30
+
+
+def test_a_plugin_that_crashes_alike_on_every_point_stops_the_run(tmp_path):
+    # the mistake of the README's first plugin: the evaluator gets a Sample, not a dict
+    write(tmp_path / "broken.py", "class E:\n    def __init__(self, fw):\n        pass\n"
+                                  "    def Initialize(self):\n        pass\n"
+                                  "    def Run(self, sample):\n        return {'t': sample['a']}\n"
+                                  "def GetObject(fw):\n    return E(fw)\n")
+    write(tmp_path / "config.json", json.dumps({
+        "python_path": ["."], "knobs": [{"name": "a", "values": "0-100"}], "costs": ["t"],
+        "evaluate": {"plugin": "broken"}, "exploration": {"plugin": "sampling", "samples_per_step": 5}}))
+    r = run_deffe("-config", "config.json", cwd=tmp_path)
+    line = assert_runtime_error(r, "config.json:evaluate.plugin", "every evaluation so far (5) failed with "
+                                   "the same error: TypeError: 'Sample' object is not subscriptable")
+    assert "-retry-failed" in line
+    assert statuses(tmp_path) == ["failed"] * 5                          # stored, and only the first step
+
+
+def test_points_that_fail_each_their_own_way_do_not_stop_the_run(tmp_path):
+    write(tmp_path / "ev.py", "def evaluate(p):\n    raise ValueError(f'point {p[\"a\"]} is bad')\n")
+    write(tmp_path / "config.json", json.dumps({
+        "python_path": ["."], "knobs": [{"name": "a", "values": "0-10"}], "costs": ["t"],
+        "evaluate": {"plugin": "python", "function": "ev:evaluate"}, "model": {"plugin": None},
+        "exploration": {"plugin": "sampling", "samples_per_step": 5}}))
+    r = run_deffe("-config", "config.json", cwd=tmp_path)
+    assert r.rc == 0 and "10 evaluated now, 0 from the store, 10 failed" in r.out, r

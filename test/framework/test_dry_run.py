@@ -1,0 +1,63 @@
+"""-no-run shows what a real run would evaluate next, from what the run directory holds, and always ends."""
+import json
+
+from cli_helpers import read_csv, run_deffe, write
+
+EVALUATOR = "def evaluate(p):\n    return {'t': (p['a'] - 3) ** 2 + p['b'] + 0.1 * p['c']}\n"
+
+
+def guided(tmp_path, **exploration):
+    """A model-guided exploration of a space far larger than its budget."""
+    write(tmp_path / "ev.py", EVALUATOR)
+    write(tmp_path / "config.json", json.dumps({
+        "python_path": ["."],
+        "knobs": [{"name": "a", "values": "0-100"}, {"name": "b", "values": "0-100"},
+                  {"name": "c", "values": "0-100"}],
+        "costs": ["t"], "evaluate": {"plugin": "python", "function": "ev:evaluate"},
+        "model": {"epochs": 30, "ensemble": 2},
+        "exploration": {"initial_samples": 8, "samples_per_step": 4, "max_samples": 16, **exploration},
+        "framework": {"seed": 3}}))
+
+
+def would(run) -> list[str]:
+    return [line for line in run.out.splitlines() if line.startswith("would evaluate:")]
+
+
+def test_a_budgeted_guided_run_shows_its_first_batch_and_ends(tmp_path):
+    guided(tmp_path)
+    r = run_deffe("-config", "config.json", "-no-run", cwd=tmp_path)
+    assert r.rc == 0, r
+    lines = would(r)
+    assert len(lines) == 8 and len(set(lines)) == 8           # the initial design, no repeats
+    assert "step 0 would evaluate 8 new points" in r.out and "depend on their results" in r.out
+    assert not (tmp_path / "explore").exists()
+
+
+def test_a_dry_run_of_a_finished_run_lists_nothing(tmp_path):
+    guided(tmp_path)
+    assert run_deffe("-config", "config.json", cwd=tmp_path).rc == 0
+    before = sorted(p.name for p in (tmp_path / "explore").iterdir())
+    r = run_deffe("-config", "config.json", "-no-run", cwd=tmp_path)
+    assert r.rc == 0, r
+    assert would(r) == [] and "nothing to evaluate" in r.out, r
+    assert sorted(p.name for p in (tmp_path / "explore").iterdir()) == before
+
+
+def test_a_dry_run_of_a_stopped_run_lists_the_points_the_real_run_evaluates_next(tmp_path):
+    guided(tmp_path)
+    assert run_deffe("-config", "config.json", "-max-samples", "8", cwd=tmp_path).rc == 0
+    r = run_deffe("-config", "config.json", "-no-run", cwd=tmp_path)
+    assert r.rc == 0, r
+    shown = {line.removeprefix("would evaluate: ") for line in would(r)}
+    assert len(shown) == 4, r                                 # the next step of the guided search
+    assert run_deffe("-config", "config.json", cwd=tmp_path).rc == 0
+    rows = read_csv(tmp_path / "explore" / "deffe_evaluation.csv")
+    evaluated_next = {f"a={x['a']}, b={x['b']}, c={x['c']}" for x in rows[8:12]}
+    assert shown == evaluated_next
+
+
+def test_a_sampling_exploration_is_listed_step_by_step_within_its_budget(tmp_path):
+    guided(tmp_path, plugin="sampling")
+    r = run_deffe("-config", "config.json", "-no-run", "-max-samples", "11", cwd=tmp_path)
+    assert r.rc == 0, r
+    assert len(would(r)) == 11 and len(set(would(r))) == 11

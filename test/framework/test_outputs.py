@@ -1,0 +1,84 @@
+"""What a run leaves for people: the printed front, knob importance for every cost, and its tables."""
+import json
+
+import numpy as np
+
+from cli_helpers import read_csv, run_deffe, write
+from framework.config import Cost
+from framework.report import front_text
+from framework.space import DesignSpace, Knob, ListLevels
+
+EVALUATOR = '''
+def evaluate(p):
+    devices = [p[f"device_{i}"] for i in range(6)]
+    time = (1.0 + max(devices.count(d) for d in set(devices))) / p["micro_batches"] * (1.3 if p["schedule"] == "gpipe" else 1.0)
+    return {"step_time": time * 1e-3, "peak_memory": 1e9 * (len(set(devices)) + p["micro_batches"]), "ops": 512}
+'''
+
+
+def placement_like(tmp_path):
+    write(tmp_path / "ev.py", EVALUATOR)
+    write(tmp_path / "config.json", json.dumps({
+        "python_path": ["."],
+        "knobs": [{"name": "device", "values": [1, 2, 3, 4], "count": 6, "type": "categorical"},
+                  {"name": "micro_batches", "values": [1, 2, 4, 8]}, {"name": "schedule", "values": ["gpipe", "1f1b"]}],
+        "costs": [{"name": "step_time", "unit": "s"}, {"name": "peak_memory", "unit": "B"}, "ops"],
+        "evaluate": {"plugin": "python", "function": "ev:evaluate"},
+        "model": {"epochs": 60, "ensemble": 2},
+        "exploration": {"initial_samples": 16, "samples_per_step": 8, "max_samples": 32,
+                        "objectives": ["step_time", "peak_memory"]},
+        "framework": {"seed": 2}}))
+
+
+def test_the_printed_front_shows_every_knob_that_differs_with_units(tmp_path):
+    placement_like(tmp_path)
+    r = run_deffe("-config", "config.json", cwd=tmp_path)
+    assert r.rc == 0, r
+    front = r.out[r.out.index("front (step_time, peak_memory):"):]
+    assert "..." not in front.split("knobs that matter")[0]          # nothing cut off
+    assert "micro_batches=" in front and "device=[" in front
+    assert " ms" in front and " GB" in front                         # 0.00025 s and 3e9 B, for people
+
+
+def test_knob_importance_is_given_for_every_cost(tmp_path):
+    placement_like(tmp_path)
+    r = run_deffe("-config", "config.json", cwd=tmp_path)
+    assert r.rc == 0, r
+    tail = r.out[r.out.index("knobs that matter"):]
+    assert "\n  step_time: " in tail and "\n  peak_memory: " in tail, r
+    text = (tmp_path / "explore" / "knob_importance.txt").read_text()
+    assert "knob importance for step_time" in text and "knob importance for peak_memory" in text
+    assert (tmp_path / "explore" / "knob_importance_lasso_peak_memory.png").is_file()
+
+
+def test_tables_have_predictions_with_their_spread_unix_lines_and_whole_numbers(tmp_path):
+    placement_like(tmp_path)
+    assert run_deffe("-config", "config.json", cwd=tmp_path).rc == 0
+    explore = tmp_path / "explore"
+    pred = read_csv(explore / "deffe_prediction.csv")
+    assert len(pred) >= 8                                             # the batches the model saw coming
+    assert {"predicted-step_time", "std-step_time", "std-peak_memory"} <= set(pred[0])
+    assert all(float(row["std-step_time"]) >= 0 for row in pred)
+    for name in ("deffe_evaluation.csv", "deffe_prediction.csv", "deffe_output.csv", "deffe_exploration.csv",
+                 "model_metrics.csv"):
+        assert b"\r\n" not in (explore / name).read_bytes(), name
+    rows = read_csv(explore / "deffe_evaluation.csv")
+    assert {row["ops"] for row in rows} == {"512"}                    # not 512.0
+    out = read_csv(explore / "deffe_output.csv")
+    assert len(out) == len(rows) == 32                                # predicted points that were evaluated: once
+
+
+def test_front_text_puts_what_differs_first_and_shows_repeated_knobs_as_one_list():
+    space = DesignSpace([Knob(f"device_{i}", "categorical", ListLevels([0, 1]), family="device", member=i)
+                         for i in range(3)] + [Knob("micro_batches", "ordinal", ListLevels([1, 8])),
+                                               Knob("precision", "categorical", ListLevels(["fp16", "fp32"]))])
+    costs = [Cost("step_time", unit="s"), Cost("peak_memory", unit="B")]
+    rows = [[0, 1, 1, 8, "fp16", 0.0123, 6.5e9, np.nan, np.nan, "evaluated", 1],
+            [0, 0, 1, 1, "fp16", np.nan, np.nan, 0.031, 2.1e9, "predicted", 2]]
+    text = front_text(rows, space, costs)
+    assert text.splitlines() == [
+        "  every design below has precision=fp16",
+        "    1. step_time=12.3 ms, peak_memory=6.5 GB",
+        "       device=[0 1 1], micro_batches=8",
+        "    2. step_time~31 ms (predicted), peak_memory~2.1 GB (predicted)",
+        "       device=[0 0 1], micro_batches=1"]
