@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import math
+import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -258,9 +259,14 @@ class Driver:
                     reason = f"-step-end {step_end} reached"
                     cut_short = True
                     break
+                t0 = time.perf_counter()
                 proposal = self._call(exploration, "Run")
                 if proposal is None or len(np.atleast_2d(proposal.codes)) == 0:
                     break
+                seconds = time.perf_counter() - t0   # searching the model can take a while: say so
+                (log.info if seconds >= 1 else log.debug)(
+                    f"step {step}: {len(np.atleast_2d(proposal.codes))} points proposed in {seconds:.2f} s"
+                    + (f" ({proposal.note})" if proposal.note else ""))
                 codes = np.atleast_2d(np.asarray(proposal.codes, dtype=float))
                 bad = space.invalid(codes)
                 if bad:

@@ -140,6 +140,16 @@ def test_plugin_crash_is_one_clear_line(tmp_path):
     assert "Run()" in line
 
 
+@pytest.mark.parametrize("block,section", [("evaluate", "evaluate"), ("exploration", "exploration"),
+                                           ("sampling", "sampling")])
+def test_a_plugin_object_without_its_methods_is_named_in_plain_english(tmp_path, block, section):
+    simple(tmp_path, **{section: {"plugin": "lazy.py"}})
+    write(tmp_path / "lazy.py", "class L:\n    pass\ndef GetObject(fw): return L()\n")
+    article = "an" if block[0] in "aeiou" else "a"
+    assert_user_error(run_deffe("-config", "config.json", cwd=tmp_path), f"{section}.plugin",
+                      f"its object has no Initialize()", f"; {article} {block} plugin's object needs Initialize()")
+
+
 def test_a_csv_saved_by_excel_with_a_byte_order_mark_is_read(tmp_path):
     simple(tmp_path)
     (tmp_path / "pre.csv").write_bytes("a,b,t\r\n0,1,100\r\n3,2,555\r\n".encode("utf-8-sig"))
