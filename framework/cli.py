@@ -9,9 +9,11 @@ import argparse
 import hashlib
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 
+from . import deffe_cli
 from .config import ensure_deffe_dir, load_config
 from .config.schema import reference
 from .errors import DeffeError
@@ -67,7 +69,8 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("-train-batch-size", dest="train_batch_size", type=int, default=None,
                    help="mini-batch size of model training")
     m.add_argument("-batch-size", dest="deffe_batch_size", type=int, default=None,
-                   help="Deffe's overloaded option: read as -train-batch-size (use that, or -samples-per-step)")
+                   help="Deffe's overloaded option: the training mini-batch, the evaluations in parallel and the "
+                        "first step's size (our separate flags say which they mean)")
     m.add_argument("-train-test-split", dest="train_test_split", type=float, default=None,
                    help="share of the evaluated points the model trains on; the rest is the hold-out it is "
                         "measured on (model.train_test_split)")
@@ -77,7 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="learning rate of the torch models (model.learning_rate)")
     m.add_argument("-tl-samples", dest="tl_samples", action="store_true",
                    help="transfer learning: each step starts from the previous step's model (model.transfer_learning)")
-    m.add_argument("-icp", default=None, metavar="FILE",
+    m.add_argument("-icp", default=None, nargs="*", metavar="FILE",
                    help="a model checkpoint (.ckpt): training starts from it (model.initial_checkpoint); with "
                         "-inference-only, the model that predicts")
     m.add_argument("-freeze-layers", dest="freeze_layers", type=int, default=None, metavar="N",
@@ -92,6 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="-inference-only: where the predictions go [<input>-predicted.csv, next to the input]")
     m.add_argument("-strict", action="store_true",
                    help="-inference-only: a bad input row is an error (default: reported and skipped)")
+    deffe_cli.add_flags(p)
     return p
 
 
@@ -183,9 +187,8 @@ def _setup_logging(run_dir: Path | None, log_name: str, quiet: bool, debug: bool
 
 
 def _apply_cli(config, args) -> None:
+    config.warnings.extend(deffe_cli.apply(config, args))
     model = config.section("model")
-    if args.deffe_batch_size is not None and args.train_batch_size is None:
-        args.train_batch_size = args.deffe_batch_size
     for key in ("epochs", "loss", "train_batch_size", "train_test_split", "validation_split"):
         v = getattr(args, key, None)
         if v is not None:
@@ -195,14 +198,26 @@ def _apply_cli(config, args) -> None:
 def run(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     check_args(args)
+    if isinstance(args.icp, list):   # Deffe: -icp FILE [FILE ...], one per cost; ours hold every cost
+        args.icp = args.icp[0] if len(args.icp) == 1 else (args.icp or None)
     if args.show_defaults:
         print(json.dumps(reference(), indent=2))
         return 0
+    # Deffe's directories, for $VARS in the config's values as for its scripts: where the run was started,
+    # and the config's own directory
+    os.environ["DEFFE_EXP_DIR"] = os.getcwd()
+    os.environ["DEFFE_CONFIG_DIR"] = str(Path(args.config).expanduser().absolute().parent)
     if args.inference_only:
         from .inference import run_inference
         return run_inference(args)
     config = load_config(args.config)
+    config.find_pre_evaluated_data()
     _apply_cli(config, args)
+    if args.model_extract_dir:   # Deffe: measure checkpoints on the data, write the statistics, run nothing
+        for w in config.warnings:
+            print(f"warning: {w}", file=sys.stderr)
+        from .inference import evaluate_checkpoints
+        return evaluate_checkpoints(config, args, args.model_extract_dir, args.model_stats_output)
     fwcfg = config.section("framework")
     seed = args.seed if args.seed is not None else fwcfg["seed"]
     jobs = args.jobs if args.jobs is not None else fwcfg["jobs"]
@@ -213,7 +228,9 @@ def run(argv: list[str] | None = None) -> int:
     # every plugin is built once before anything is written: mistakes cost nothing (what it logs, such as
     # a compilation that takes a while, goes to the terminal)
     _setup_logging(None, "", args.quiet, args.debug)
-    Driver(config, args, run_dir, RunStore(None), logging.getLogger("deffe.preflight"), seed, jobs,
+    preflight_log = logging.getLogger("deffe.preflight")
+    preflight_log.filters = [lambda record: record.levelno < logging.WARNING]   # the run says them again
+    Driver(config, args, run_dir, RunStore(None), preflight_log, seed, jobs,
            dry_run=True, progress=False, threads=threads).preflight()
     if args.fresh and not dry:
         moved = move_aside(run_dir)

@@ -138,7 +138,8 @@ class Driver:
         if model_name and not getattr(self.args, "no_train", False):
             model = self._plugin("ml_model", model_name)
             self._call(model, "Initialize")
-        self.fw.model = model
+        # Deffe's -no-inference: the model trains, and its predictions choose nothing
+        self.fw.model = None if getattr(self.args, "no_inference", False) else model
         evaluate = self._plugin("evaluate", cfg.section("evaluate")["plugin"])
         self._call(evaluate, "Initialize")
         units = getattr(evaluate, "units", None) or {}   # an evaluator may say the units of its costs
@@ -189,8 +190,8 @@ class Driver:
 
     def _preload_sources(self, explore: Explore) -> list[tuple[Path, str]]:
         sources = []
-        if explore.pre_evaluated_data:
-            sources.append((self.config.resolve(explore.pre_evaluated_data), explore.pre_evaluated_data))
+        if explore.pre_evaluated_data:   # found by Config.find_pre_evaluated_data
+            sources.append((Path(explore.pre_evaluated_data), explore.pre_evaluated_data))
         cli = getattr(self.args, "pre_evaluated_data", None)
         if cli:
             sources.append((Path(cli), cli))
@@ -279,7 +280,7 @@ class Driver:
                 if remaining < len(codes):
                     codes = codes[:int(remaining)]
                 evaluate_now = step >= step_start and not only_pre
-                if evaluate_now and model is not None and fw.training_report and not self.dry_run:
+                if evaluate_now and fw.model is not None and fw.training_report and not self.dry_run:
                     self._predict_batch(model, explore, codes, step)
                 would_before = tally.would
                 results = self._evaluate_batch(explore, codes, step, executor, evaluate_now, retry,
@@ -304,7 +305,7 @@ class Driver:
                 self._call(exploration, "Tell", codes, results)
                 if not self.dry_run:
                     self._track(tracker, explore, step)
-                    write_tables(store, self.run_dir, explore, cost_names, several)
+                    self._write_tables(explore, several)
                 step += 1
             finished = True
         finally:
@@ -322,7 +323,7 @@ class Driver:
         finish = getattr(exploration, "Finish", None)
         if callable(finish):
             self._call(exploration, "Finish")
-        paths = write_tables(store, self.run_dir, explore, cost_names, several)
+        paths = self._write_tables(explore, several)
         report = self._call(exploration, "Report") if callable(getattr(exploration, "Report", None)) else None
         sec = self.config.section("exploration")
         table, rows = exploration_table(store, self.run_dir, explore, fw.costs, self.config.constraints,
@@ -404,7 +405,7 @@ class Driver:
         watch = self.crashes
         if not watch.broken():
             return
-        write_tables(self.store, self.run_dir, explore, self.fw.cost_names, several)
+        self._write_tables(explore, several)
         plugin = self.config.section("evaluate")["plugin"]
         raise DeffeError(f"every evaluation so far ({watch.count}) failed with the same error: {watch.first}",
                          file=self.config.data.get("__origin__"), where="evaluate.plugin",
@@ -429,6 +430,17 @@ class Driver:
             self.log.debug(line)
         if result.error and "\n" in result.error.strip():
             self.log.debug(f"sample {sid} error:\n{result.error}")
+
+    def _write_tables(self, explore: Explore, several: bool) -> dict[str, Path]:
+        """Our tables in the run directory, and the original Deffe's where it wrote them (deffe_tables.py)."""
+        paths = write_tables(self.store, self.run_dir, explore, self.fw.cost_names, several)
+        if self.config.deffe_tables:
+            from .deffe_tables import write_deffe_tables
+            ours = {p.resolve() for p in paths.values()}
+            if not any((Path.cwd() / name).resolve() in ours for name in explore.deffe_tables.values()):
+                write_deffe_tables(self.store, self.run_dir, explore, self.fw.cost_names, several,
+                                   predicts=self.fw.model is not None)
+        return paths
 
     def _predict_batch(self, model: Any, explore: Explore, codes: np.ndarray, step: int) -> None:
         """What the model expects of the points about to be evaluated (deffe_prediction.csv): how good

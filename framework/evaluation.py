@@ -21,13 +21,23 @@ class CostError(Exception):
 
 
 def as_costs(raw: Any, cost_names: list[str], source: str) -> dict[str, float]:
-    """The costs of `raw` (mapping, number, or sequence in cost order) as floats."""
+    """The costs of `raw` (mapping by cost name, number, or sequence in cost order) as floats."""
+    def key(cost: str) -> Any:
+        """The key holding `cost`: the exact name, else the one equal but for case (Deffe lower-cased both)."""
+        if cost in raw:
+            return cost
+        alike = [k for k in raw if isinstance(k, str) and k.lower() == cost.lower()]
+        if len(alike) > 1:
+            raise CostError(f"{source} gave {' and '.join(map(repr, alike))}: which one is '{cost}'?")
+        return alike[0] if alike else None
+
     if isinstance(raw, Mapping):
-        missing = [c for c in cost_names if c not in raw]
+        keys = {c: key(c) for c in cost_names}
+        missing = [c for c, k in keys.items() if k is None]
         if missing:
             raise CostError(f"{source} gave no value for {', '.join(missing)} "
                             f"(it gave: {', '.join(map(str, raw)) or 'nothing'})")
-        items = [(c, raw[c]) for c in cost_names]
+        items = [(c, raw[k]) for c, k in keys.items()]
     elif isinstance(raw, (int, float)) and not isinstance(raw, bool):
         if len(cost_names) != 1:
             raise CostError(f"{source} gave one number for {len(cost_names)} costs")

@@ -105,7 +105,10 @@ class LocalExecutor:
         return _Worker(p, parent)
 
     def _ensure_workers(self) -> None:
-        while len(self._workers) < self.jobs:
+        # as many workers as there is work for, up to -jobs: a Deffe config's "batch_size": "400" does not
+        # start 400 processes for a step of 10
+        busy = sum(1 for w in self._workers if w.task is not None)
+        while len(self._workers) < min(self.jobs, len(self._queue) + busy):
             self._workers.append(self._spawn())
 
     def close(self) -> None:

@@ -5,13 +5,20 @@ nothing. The input needs a column per knob (and scenario) of the exploration
 the model was trained on; extra columns are ignored. The output has, per row:
 the knob columns, then per cost ``predicted-<cost>`` and ``std-<cost>`` (when
 the model gives an uncertainty) and, when the input holds the true cost,
-``<cost>``, ``error-<cost>`` (predicted - true) and ``error-percent-<cost>``
-(100 * error / true); ``feasible`` (the probability that the point evaluates
-ok) when the model's feasibility classifier was trained on failures.
+``<cost>``; ``error-<cost>`` = |true - predicted| and ``error-percent-<cost>``
+= |true - predicted| / true (a fraction, despite its name), both as the
+original Deffe wrote them; ``signed-error-<cost>`` = predicted - true and
+``percent-error-<cost>`` = 100 * signed error / true; ``feasible`` (the
+probability that the point evaluates ok) when the model's feasibility
+classifier was trained on failures.
 
 A bad row (an empty cell, a value outside a knob's domain, a cost that is not
 a number) is reported with its line number and skipped; ``-strict`` makes any
 bad row an error (exit status 2, nothing written).
+
+`evaluate_checkpoints` is Deffe's ``-model-extract-dir DIR``: every checkpoint
+of a directory measured on the pre-evaluated data, a row per checkpoint and
+cost.
 """
 from __future__ import annotations
 
@@ -24,13 +31,14 @@ from typing import Any
 
 import numpy as np
 
-from .checkpoint import incompatibility, read_meta
+from .checkpoint import KERAS_SUFFIXES, match, one_checkpoint, read_meta
 from .config import Config, Explore, load_config
 from .context import Budget, Framework
 from .encoding import Encoding
 from .errors import DeffeError
+from .metrics import evaluate
 from .plugins import make_plugin
-from .preload import read_rows
+from .preload import cells_of, find_column, match_columns, read_rows
 from .tables import csv_writer, write_csv
 from .threads import limit as limit_threads
 from .values import format_value, to_number
@@ -49,15 +57,16 @@ class Rows:
 
 
 def run_inference(args: Any) -> int:
-    if not args.icp:
+    icp = one_checkpoint(args.icp)
+    if not icp:
         raise DeffeError("-inference-only needs the model to predict with: -icp FILE",
                          hint="a .ckpt file from a run directory's checkpoints/")
     if not args.input:
         raise DeffeError("-inference-only needs the points to predict: -input CSV")
     config = load_config(args.config)
     log = _logger(args)
-    meta = read_meta(args.icp)
-    explore = pick_explore(config, meta, args.icp)
+    meta = read_meta(icp)
+    explore = pick_explore(config, meta, icp)
     space, costs = explore.space, config.cost_names
     # the input is read and checked before the model is loaded: its mistakes cost nothing
     rows, has_truth = read_input(Path(args.input), args.input, space, costs)
@@ -66,18 +75,7 @@ def run_inference(args: Any) -> int:
         raise DeffeError(f"{len(rows.bad)} bad row{'s' if len(rows.bad) > 1 else ''} of "
                          f"{len(rows.bad) + len(rows.lines)} (first: line {line}: {what})", file=args.input,
                          hint="fix the rows, or leave out -strict to predict the good rows")
-    fwcfg = config.section("framework")
-    seed = args.seed if args.seed is not None else fwcfg["seed"]
-    jobs = args.jobs if args.jobs is not None else fwcfg["jobs"]
-    threads = limit_threads(config.section("model").get("threads") or jobs)
-    fw = Framework(config, args, Path(fwcfg["run_directory"]).expanduser().absolute(), seed, log, threads)
-    fw.enter(explore, Budget())
-    model = make_plugin("ml_model", meta.plugin, fw, config.dir, config.python_paths(),
-                        file=config.data.get("__origin__"))
-    if not callable(getattr(model, "Load", None)):
-        raise DeffeError(f"model plugin '{meta.plugin}' cannot load checkpoints (it has no Load(path))",
-                         file=args.icp)
-    model.Load(args.icp)
+    model = load_model(config, args, explore, meta, icp, log, _threads(config, args))
     for line, what in rows.bad[:SHOW_BAD]:
         log.warning(f"warning: {args.input}:line {line}: {what}; row skipped")
     if len(rows.bad) > SHOW_BAD:
@@ -127,37 +125,53 @@ def _logger(args: Any) -> logging.Logger:
     return log
 
 
+def _threads(config: Config, args: Any) -> int:
+    jobs = args.jobs if getattr(args, "jobs", None) is not None else config.section("framework")["jobs"]
+    return limit_threads(config.section("model").get("threads") or jobs)
+
+
+def load_model(config: Config, args: Any, explore: Explore, meta: Any, path: str | Path, log: logging.Logger,
+               threads: int) -> Any:
+    """The checkpoint's model plugin, for this exploration, with the checkpoint loaded."""
+    fwcfg = config.section("framework")
+    seed = args.seed if getattr(args, "seed", None) is not None else fwcfg["seed"]
+    fw = Framework(config, args, Path(fwcfg["run_directory"]).expanduser().absolute(), seed, log, threads)
+    fw.enter(explore, Budget())
+    model = make_plugin("ml_model", meta.plugin, fw, config.dir, config.python_paths(),
+                        file=config.data.get("__origin__"))
+    if not callable(getattr(model, "Load", None)):
+        raise DeffeError(f"model plugin '{meta.plugin}' cannot load checkpoints (it has no Load(path))",
+                         file=str(path))
+    model.Load(path)
+    return model
+
+
 def pick_explore(config: Config, meta: Any, shown: str) -> Explore:
-    """The exploration the checkpoint fits: the one it was trained in, else the first one it fits."""
+    """The exploration the checkpoint fits: the one it was trained in, else the first one it fits; one whose
+    knobs and costs have the checkpoint's names before one of the same shape under other names."""
     named = [e for e in config.explores if e.name == meta.explore]
-    for e in named + [e for e in config.explores if e not in named]:
-        if incompatibility(meta, Encoding(e.space).signature(), config.cost_names) is None:
-            return e
-    first = named[0] if named else config.explores[0]
-    why = incompatibility(meta, Encoding(first.space).signature(), config.cost_names)
-    raise DeffeError(f"checkpoint does not fit this config (exploration '{first.name}'): {why}", file=shown,
-                     hint="use the config the model was trained with, or a checkpoint trained on these knobs")
+    fits = [(e, match(meta, Encoding(e.space).signature(), config.cost_names))
+            for e in named + [e for e in config.explores if e not in named]]
+    fine = [e for e, fit in fits if fit.why is None]
+    exact = [e for e, fit in fits if fit.why is None and fit.note() is None]
+    if fine:
+        return (exact or fine)[0]
+    first, fit = fits[0]
+    raise DeffeError(f"checkpoint does not fit this config (exploration '{first.name}'): {fit.why}", file=shown,
+                     hint="use the config the model was trained with, or a checkpoint trained on these knobs "
+                          "(or on inputs of the same shape)")
 
 
 def read_input(path: Path, shown: str, space: Any, costs: list[str]) -> tuple[Rows, list[bool]]:
     header, raw = read_rows(path, shown)
-    col = {h: i for i, h in enumerate(header)}
-    missing = [n for n in space.names if n not in col]
-    if missing:
-        raise DeffeError(f"no column for knob{'s' if len(missing) > 1 else ''} {', '.join(missing)}",
-                         file=shown, where="line 1", hint=f"the columns are: {', '.join(header)}")
-    has_truth = [c in col for c in costs]
+    knob_cols = match_columns(header, space, shown)
+    cost_cols = {c: find_column(header, c) for c in costs}
+    has_truth = [cost_cols[c] is not None for c in costs]
     out = Rows()
     for line, cells in raw:
         cells = cells + [""] * (len(header) - len(cells))
-        values = []
-        problem = None
-        for name in space.names:
-            text = cells[col[name]].strip()
-            if text == "":
-                problem = f"no value for '{name}'"
-                break
-            values.append(text)
+        values = cells_of(cells, knob_cols, space)
+        problem = next((f"no value for '{n}'" for n, v in zip(space.names, values) if v == ""), None)
         if problem is None:
             try:
                 row = space.code_row(values)
@@ -166,7 +180,7 @@ def read_input(path: Path, shown: str, space: Any, costs: list[str]) -> tuple[Ro
         truth = []
         if problem is None:
             for c, present in zip(costs, has_truth):
-                text = cells[col[c]].strip() if present else ""
+                text = cells[cost_cols[c]].strip() if present else ""
                 if text == "":
                     truth.append(math.nan)
                     continue
@@ -195,7 +209,7 @@ def write_output(path: Path, space: Any, costs: list[str], codes: np.ndarray, pr
         if with_std:
             header.append(f"std-{c}")
         if has_truth[j]:
-            header += [f"error-{c}", f"error-percent-{c}"]
+            header += [f"error-{c}", f"error-percent-{c}", f"signed-error-{c}", f"percent-error-{c}"]
     if show_feasible:
         header.append("feasible")
     rows = []
@@ -210,8 +224,11 @@ def write_output(path: Path, space: Any, costs: list[str], codes: np.ndarray, pr
             if with_std:
                 cells.append(_num(float(pred.std[i, j])))
             if has_truth[j]:
-                err = p - t if math.isfinite(t) else math.nan
-                cells += [_num(err), _num(100.0 * err / t if math.isfinite(t) and t != 0 else math.nan)]
+                err = p - t                                 # NaN without a true cost
+                # Deffe's error-<cost> = |true - predicted| and error-percent-<cost> = that / true (a fraction,
+                # despite its name); then ours: signed, and in percent
+                cells += [_num(abs(err)), _num(abs(err) / t if t != 0 else math.nan), _num(err),
+                          _num(100.0 * err / t if t != 0 else math.nan)]
         if show_feasible:
             cells.append(_num(float(pred.feasible[i])))
         rows.append(cells)
@@ -233,3 +250,88 @@ def write_stats(path: Path, meta: Any) -> None:
             w.writerow([h.get("epoch"), *(("" if h.get(k) is None else f"{h[k]:.6g}")
                                           for k in ("train_loss", "val_loss", "test_loss")),
                         meta.step, meta.samples, ""])
+
+
+# ----------------------------------------------------------------------------- -model-extract-dir
+EVALUATE_COLUMNS = ["file", "step", "samples", "cost", "rows", "mape_percent", "r2", "kendall_tau",
+                    "Epoch", "CostIndex", "TrainLoss", "ValLoss", "TestLoss"]
+EVALUATE_OUTPUT = "evaluate-model-output.csv"   # Deffe's default -model-stats-output with -model-extract-dir
+
+
+def evaluate_checkpoints(config: Config, args: Any, directory: str | Path, output: str | Path | None = None) -> int:
+    """Deffe's ``-model-extract-dir DIR``: every checkpoint (``*.ckpt``, sorted) of DIR measured on the
+    pre-evaluated data (``-pre-evaluated-data``, else the exploration's ``pre_evaluated_data``), one row
+    per checkpoint and cost in ``output`` (default ``evaluate-model-output.csv``): the checkpoint's step
+    and samples, the rows with a true cost, MAPE (%), R^2, Kendall's tau; and Deffe's columns from its
+    training history: Epoch (of the lowest validation loss, near the weights kept), CostIndex, TrainLoss,
+    ValLoss, TestLoss (the hold-out's, when it was recorded). Every row of the data counts, including
+    those the checkpoint was trained on. Keras ``.hdf5`` files are skipped with one warning."""
+    log = _logger(args)
+    folder = Path(directory)
+    if not folder.is_dir():
+        raise DeffeError("no such directory", file=str(directory), hint="-model-extract-dir DIR: a directory of "
+                                                                      ".ckpt files, e.g. a run's checkpoints/")
+    keras = [p for p in folder.iterdir() if p.suffix.lower() in KERAS_SUFFIXES]
+    if keras:
+        log.warning(f"warning: {directory}: {len(keras)} Keras checkpoint{'s' if len(keras) > 1 else ''} of the "
+                    f"original Deffe (.hdf5) skipped: reading {'them' if len(keras) > 1 else 'it'} needs TensorFlow")
+    files = sorted(folder.glob("*.ckpt"))
+    if not files:
+        raise DeffeError("no checkpoint (.ckpt) to evaluate", file=str(directory),
+                         hint="give a directory of .ckpt files, e.g. a run's checkpoints/")
+    costs = config.cost_names
+    threads = _threads(config, args)
+    data: dict[tuple, tuple[Rows, list[bool], str]] = {}
+    table = []
+    for path in files:
+        meta = read_meta(path)
+        explore = pick_explore(config, meta, str(path))
+        source, shown = _evaluation_data(config, args, explore)
+        if (explore.name, source) not in data:
+            rows, has_truth = read_input(source, shown, explore.space, costs)
+            if not any(has_truth):
+                raise DeffeError(f"no column for the cost{'s' if len(costs) > 1 else ''} {', '.join(costs)}: "
+                                 "nothing to measure the checkpoints against", file=shown, where="line 1")
+            if rows.bad:
+                line, what = rows.bad[0]
+                log.warning(f"warning: {shown}: {len(rows.bad)} bad row{'s' if len(rows.bad) > 1 else ''} "
+                            f"skipped (first: line {line}: {what})")
+            data[explore.name, source] = rows, has_truth, shown
+        rows, has_truth, shown = data[explore.name, source]
+        model = load_model(config, args, explore, meta, path, log, threads)
+        codes = np.array(rows.codes, dtype=float).reshape(-1, len(explore.space))
+        truth = np.array(rows.truth, dtype=float).reshape(-1, len(costs))
+        pred = model.Predict(codes).mean if len(codes) else np.empty((0, len(costs)))
+        epoch = _kept_epoch(meta.history)
+        for j, cost in enumerate(costs):
+            m = evaluate(truth[:, j], pred[:, j]) if has_truth[j] else None
+            figures = [m.n, 100 * m.mape, m.r2, m.kendall_tau] if m else [None] * 4
+            table.append([str(path), meta.step, meta.samples, cost, *figures, epoch.get("epoch"), j,
+                          epoch.get("train_loss"), epoch.get("val_loss"), epoch.get("test_loss")])
+    out = Path(output or EVALUATE_OUTPUT)
+    write_csv(out, EVALUATE_COLUMNS, table,
+              lambda v: "" if v is None or (isinstance(v, float) and not math.isfinite(v))
+              else (f"{v:.6g}" if isinstance(v, float) else str(v)))
+    if not getattr(args, "quiet", False):
+        print(f"{len(files)} checkpoint{'s' if len(files) > 1 else ''} evaluated on "
+              f"{', '.join(dict.fromkeys(shown for _r, _h, shown in data.values()))} -> {out}")
+    return 0
+
+
+def _evaluation_data(config: Config, args: Any, explore: Explore) -> tuple[Path, str]:
+    given = getattr(args, "pre_evaluated_data", None)
+    if given:
+        return Path(given), given
+    if explore.pre_evaluated_data:
+        return config.resolve(explore.pre_evaluated_data), explore.pre_evaluated_data
+    raise DeffeError(f"-model-extract-dir needs data to measure the checkpoints on (exploration "
+                     f"'{explore.name}' has no pre_evaluated_data)", file=explore.file, where=explore.where,
+                     hint="give -pre-evaluated-data CSV")
+
+
+def _kept_epoch(history: list[dict]) -> dict:
+    """The record of a training history nearest the weights a checkpoint keeps: the lowest validation loss."""
+    scored = [h for h in history if h.get("val_loss") is not None]
+    if scored:
+        return min(scored, key=lambda h: h["val_loss"])
+    return history[-1] if history else {}

@@ -5,6 +5,11 @@ value 1. Columns: every knob of the exploration (extra columns are ignored),
 every cost, and optionally ``status``. Rows whose values lie outside the
 exploration's space are skipped and counted; a cost that is not a number is an
 error naming its line.
+
+Files written by the original Deffe are read as it read them (`match_columns`):
+``, `` separators, a column named by a knob's ``map`` alias, headers in another
+case (``CPU_Cycles``), and no column for a knob that takes one value in the
+exploration (Deffe's tables may leave out a single-valued scenario).
 """
 from __future__ import annotations
 
@@ -18,7 +23,7 @@ import numpy as np
 from .errors import DeffeError
 from .protocols import STATUSES, Result
 from .space import DesignSpace
-from .values import to_number
+from .values import format_value, to_number
 
 
 @dataclass
@@ -34,7 +39,7 @@ def read_rows(path: Path, shown: str) -> tuple[list[str], list[tuple[int, list[s
     try:
         # utf-8-sig: a CSV saved by Excel starts with a byte-order mark, which is not part of the first column
         with open(path, newline="", encoding="utf-8-sig") as fh:
-            reader = csv.reader(fh)
+            reader = csv.reader(fh, skipinitialspace=True)   # Deffe wrote ", " between cells
             try:
                 header = next(reader)
             except StopIteration:
@@ -48,25 +53,55 @@ def read_rows(path: Path, shown: str) -> tuple[list[str], list[tuple[int, list[s
     return header, rows
 
 
-def load_csv(path: Path, shown: str, space: DesignSpace, cost_names: list[str]) -> Preloaded:
-    header, rows = read_rows(path, shown)
-    col = {h: i for i, h in enumerate(header)}
-    missing = [n for n in space.names if n not in col]
+def find_column(header: list[str], *names: str) -> int | None:
+    """The column of the first name found: as written, else in another case."""
+    for name in names:
+        if name in header:
+            return header.index(name)
+    lower = [h.lower() for h in header]
+    for name in names:
+        if name.lower() in lower:
+            return lower.index(name.lower())
+    return None
+
+
+def match_columns(header: list[str], space: DesignSpace, shown: str) -> dict[str, int | None]:
+    """Knob name -> its column (None: not in the file, and the knob has one value, which every row takes)."""
+    cols: dict[str, int | None] = {}
+    missing = []
+    for knob in space.knobs:
+        i = find_column(header, knob.name, *([knob.map] if knob.map else []))
+        if i is None and not (knob.finite and knob.size == 1):
+            missing.append(knob.name)
+        cols[knob.name] = i
     if missing:
         raise DeffeError(f"no column for knob{'s' if len(missing) > 1 else ''} {', '.join(missing)}",
                          file=shown, where="line 1", hint=f"the columns are: {', '.join(header)}")
-    missing_costs = [c for c in cost_names if c not in col]
+    return cols
+
+
+def cells_of(cells: list[str], cols: dict[str, int | None], space: DesignSpace) -> list[str]:
+    """A row's text per knob (a knob without a column takes its one value)."""
+    return [cells[cols[k.name]].strip() if cols[k.name] is not None else format_value(k.value(0))
+            for k in space.knobs]
+
+
+def load_csv(path: Path, shown: str, space: DesignSpace, cost_names: list[str]) -> Preloaded:
+    header, rows = read_rows(path, shown)
+    knob_cols = match_columns(header, space, shown)
+    cost_cols = {c: find_column(header, c) for c in cost_names}
+    missing_costs = [c for c, i in cost_cols.items() if i is None]
     if missing_costs:
         raise DeffeError(f"no column for cost{'s' if len(missing_costs) > 1 else ''} {', '.join(missing_costs)}",
                          file=shown, where="line 1", hint=f"the columns are: {', '.join(header)}")
-    status_col = col.get("status")
+    status_col = find_column(header, "status")
     codes, results = [], []
     skipped, first_skip = 0, None
     for line, cells in rows:
         if len(cells) < len(header):
             cells = cells + [""] * (len(header) - len(cells))
         try:
-            row = space.code_row([cells[col[n]].strip() for n in space.names])
+            row = space.code_row(cells_of(cells, knob_cols, space))
         except DeffeError as e:
             skipped += 1
             if first_skip is None:
@@ -79,7 +114,7 @@ def load_csv(path: Path, shown: str, space: DesignSpace, cost_names: list[str]) 
                              where=f"line {line}")
         costs: dict[str, float] = {}
         for c in cost_names:
-            text = cells[col[c]].strip()
+            text = cells[cost_cols[c]].strip()
             if text == "" and status != "ok":
                 continue
             n = to_number(text)

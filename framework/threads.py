@@ -33,8 +33,9 @@ _USER_ENV = {k: os.environ.get(k) for k in ENV_VARS}
 
 
 def limit(threads: int) -> int:
-    """Hold every thread pool of this process, and of libraries loaded later, to ``threads`` threads."""
-    n = max(1, int(threads))
+    """Hold every thread pool of this process, and of libraries loaded later, to ``threads`` threads (never
+    more than the cores: 400 parallel evaluations of a Deffe config do not make 400 BLAS threads)."""
+    n = max(1, min(int(threads), os.cpu_count() or 1))
     for k in ENV_VARS:
         if k == "NUMBA_NUM_THREADS" and "numba" in sys.modules:
             continue   # numba reads it once at import; changing it later makes numba refuse to start

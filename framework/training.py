@@ -34,6 +34,7 @@ from typing import Any
 
 import numpy as np
 
+from .checkpoint import one_checkpoint
 from .errors import DeffeError, did_you_mean
 from .metrics import evaluate
 from .protocols import TrainingData
@@ -57,7 +58,7 @@ def model_options(section: dict, args: Any = None, file: str | None = None) -> d
     a = args
     if a is not None:
         if getattr(a, "icp", None) and not getattr(a, "inference_only", False):
-            opts["initial_checkpoint"] = a.icp
+            opts["initial_checkpoint"] = one_checkpoint(a.icp)   # Deffe's -icp took a file per cost
         if getattr(a, "freeze_layers", None) is not None:
             opts["freeze_layers"] = a.freeze_layers
         if getattr(a, "tl_samples", False):

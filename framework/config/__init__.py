@@ -19,6 +19,7 @@ from ..space import DesignSpace
 from . import deffe_args, schema
 from .knobs import KnobEntry, build_entry, parse_explore_groups, select
 from .loader import ORIGIN, ensure_deffe_dir, load_tree
+from . import validate as validate_mod
 from .validate import validate
 
 BUDGET_KEYS = ("samples_per_step", "initial_samples", "max_samples", "max_steps", "max_time")
@@ -68,6 +69,7 @@ class Explore:
     pre_evaluated_data: str | None
     file: str
     where: str
+    deffe_tables: dict[str, str] = field(default_factory=dict)   # the original's tables: kind -> file name
 
 
 @dataclass
@@ -78,6 +80,15 @@ class Config:
     explores: list[Explore]
     warnings: list[str] = field(default_factory=list)
     constraints: list[Constraint] = field(default_factory=list)
+    deffe_keys: list[str] = field(default_factory=list)   # keys only the original Deffe's configs use
+
+    @property
+    def deffe_tables(self) -> bool:
+        """Whether to write the original's tables too (framework.deffe_tables; auto: a Deffe config)."""
+        setting = self.data["framework"].get("deffe_tables", "auto")
+        if isinstance(setting, str) and setting.strip().lower() == "auto":
+            return bool(self.deffe_keys)
+        return str(setting).strip().lower() in ("true", "1", "yes")
 
     @property
     def dir(self) -> Path:
@@ -96,6 +107,19 @@ class Config:
             return None
         p = Path(relative).expanduser()
         return p if p.is_absolute() else (self.dir / p)
+
+    def find_pre_evaluated_data(self) -> None:
+        """Each exploration's ``pre_evaluated_data``, looked for next to the config, then in the current
+        directory (where Deffe looked first); a file in neither is left out with a warning, as Deffe does."""
+        for e in self.explores:
+            if not e.pre_evaluated_data:
+                continue
+            looked = [self.resolve(e.pre_evaluated_data), Path(e.pre_evaluated_data).absolute()]
+            found = next((p for p in looked if p.is_file()), None)
+            if found is None:
+                self.warnings.append(f"{e.file}:{e.where}.pre_evaluated_data: {e.pre_evaluated_data} not found "
+                                     f"(looked at {looked[0]} and {looked[1]}); going on without it")
+            e.pre_evaluated_data = str(found) if found else None
 
     def python_paths(self) -> list[Path]:
         return [self.resolve(p) for p in self.data["python_path"]]
@@ -126,6 +150,7 @@ def _load_config(path: str | Path) -> Config:
     path = Path(path)
     shown = str(path)
     raw = load_tree(path)
+    deffe_keys = validate_mod.deffe_keys(raw)
     data = validate(raw, shown)
     warnings = deffe_args.apply(data)
     _expand_paths(data)
@@ -135,7 +160,7 @@ def _load_config(path: str | Path) -> Config:
     explores = _build_explores(data, entries, costs, shown)
     _check_sections(data, costs, shown)
     return Config(path=path.resolve(), data=data, costs=costs, explores=explores, warnings=warnings,
-                  constraints=constraints)
+                  constraints=constraints, deffe_keys=deffe_keys)
 
 
 _CONSTRAINT = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_.\-]*)\s*(<=|>=|<|>)\s*(\S+)\s*$")
@@ -173,7 +198,7 @@ def _expand_paths(data: dict) -> None:
                 data[section][k] = os.path.expandvars(data[section][k])
     for e in data["exploration"]["explore"]:
         for k in ("pre_evaluated_data", "evaluation_table", "ml_predict_table", "output_table",
-                  "exploration_table"):
+                  "exploration_table", "evaluation_predict_table", "all_table"):
             if isinstance(e.get(k), str):
                 e[k] = os.path.expandvars(e[k])
 
@@ -247,7 +272,10 @@ def _build_explores(data: dict, entries: list[KnobEntry], costs: list[Cost], sho
                 settings[k] = e[k]
         tables = {"evaluation": e["evaluation_table"], "prediction": e["ml_predict_table"],
                   "output": e["output_table"], "exploration": e["exploration_table"]}
-        out.append(Explore(name, i, space, settings, tables, e.get("pre_evaluated_data"), file, where))
+        deffe = {"evaluation": e["evaluation_table"], "prediction": e["ml_predict_table"],
+                 "eval_predict": e.get("evaluation_predict_table") or "deffe_eval_predict.csv",
+                 "all": e.get("all_table") or "deffe_output.csv"}
+        out.append(Explore(name, i, space, settings, tables, e.get("pre_evaluated_data"), file, where, deffe))
     return out
 
 

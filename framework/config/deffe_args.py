@@ -9,6 +9,7 @@ on), so that an old config keeps working.
 """
 from __future__ import annotations
 
+import os
 import shlex
 from pathlib import Path
 
@@ -34,6 +35,11 @@ DEFFE_METHODS = {
     "central_composite_cci": ("central_composite", {"face": "cci"}),
     "central_composite_ccc": ("central_composite", {"face": "ccc"}),
 }
+# Deffe's methods we do not have -> the nearest we do (a warning says so)
+DEFFE_METHODS_NEAREST = {"onedim": "random", "smart": "random", "onedim_with_smart": "random",
+                         "random_k_means": "lhs", "maximin": "lhs"}
+# Deffe's ml_model_type -> our model plugin
+DEFFE_MODEL_TYPES = {"keras_cnn": "torch_cnn", "torch_cnn": "torch_cnn", "sklearn": "sklearn_rf"}
 
 DEFFE_MODELS = {
     "keras_cnn.py": "torch_cnn", "torch_cnn.py": "torch_cnn", "pytorch_cnn.py": "torch_cnn",
@@ -127,34 +133,8 @@ def apply(cfg: dict) -> list[str]:
             if Path(script).name not in builtins:
                 sec["plugin"] = script  # a user module standing in for the block
 
-    sampling = cfg["sampling"]
-    args = parse_option_string(sampling.pop("arguments", "") or "", SAMPLING_OPTIONS, file,
-                               "sampling.arguments", warnings)
-    method = sampling.pop("method", None) or args.pop("method", None)
-    if method:
-        if method in DEFFE_METHODS:
-            plugin, extra = DEFFE_METHODS[method]
-            sampling["plugin"] = plugin
-            for k, v in extra.items():
-                sampling[k] = v
-        else:
-            sampling["plugin"] = method
-    explo = cfg["exploration"]
-    for key in ("samples_per_step", "custom_samples"):
-        if key in args and explo.get(key) in (None, _schema_default("exploration", key)):
-            explo[key] = args[key]
-
-    model = cfg["model"]
-    script = model.pop("ml_model_script", None)
-    if script and model.get("plugin") in (None, _default_plugin("model")):
-        model["plugin"] = DEFFE_MODELS.get(Path(script).name, script)
-    margs = parse_option_string(model.pop("ml_arguments", "") or "", MODEL_OPTIONS, file,
-                                "model.ml_arguments", warnings)
-    margs.update(parse_option_string(model.pop("arguments", "") or "", MODEL_OPTIONS, file,
-                                     "model.arguments", warnings))
-    for k, v in margs.items():
-        if model.get(k) in (None, _schema_default("model", k)):
-            model[k] = v
+    _sampling(cfg, file, warnings)
+    _model(cfg, file, warnings)
 
     ev = cfg["evaluate"]
     legacy = ev.pop("sample_evaluate_script", None)
@@ -164,16 +144,92 @@ def apply(cfg: dict) -> list[str]:
         text = cfg[section].pop("arguments", "") or ""
         if text.strip():
             parse_option_string(text, {}, file, f"{section}.arguments", warnings)
+    # Deffe's parallel batch of evaluate and extract: that many evaluations at once
+    batches = [int(cfg[s]["batch_size"]) for s in ("evaluate", "extract") if cfg[s].get("batch_size")]
+    if batches and cfg["framework"].get("jobs") == _schema_default("framework", "jobs"):
+        cfg["framework"]["jobs"] = max(batches)
+        if max(batches) > (os.cpu_count() or 1):
+            warnings.append(f"{file}:evaluate.batch_size: {max(batches)} evaluations in parallel on "
+                            f"{os.cpu_count()} cores (Deffe's batch size); give -jobs N for fewer")
+    for section in ("evaluate", "extract"):
+        slurm = cfg[section].get("slurm")
+        if slurm not in (None, False) and str(slurm).lower() != "false":
+            warnings.append(f"{file}:{section}.slurm: SLURM executors are not here yet: the evaluations run "
+                            f"locally, {cfg['framework']['jobs']} at a time (-jobs N)")
+            break
     for section in ("sampling", "evaluate", "extract", "model", "exploration"):
-        for k in ("output_log", "batch_size", "slurm"):
+        for k in ("batch_size", "slurm", "hold_evaluated_data", "output_flow", "batch"):
             cfg[section].pop(k, None)
-    cfg["extract"].pop("hold_evaluated_data", None)
-    for e in explo["explore"]:
-        legacy_table = e.pop("evaluation_predict_table", None)
-        if legacy_table and e.get("output_table") == _schema_default_explore("output_table"):
-            e["output_table"] = legacy_table
+        if section not in ("evaluate", "extract"):   # their output_log names each sample's log
+            cfg[section].pop("output_log", None)
+    for entry in cfg["knobs"] + cfg["scenarios"]:
+        entry.pop("base", None)
+        entry.pop("onedim_combination", None)
+    for e in cfg["exploration"]["explore"]:
         e.pop("valid_costs", None)
     return warnings
+
+
+def _sampling(cfg: dict, file: str, warnings: list[str]) -> None:
+    sampling = cfg["sampling"]
+    args = parse_option_string(sampling.pop("arguments", "") or "", SAMPLING_OPTIONS, file,
+                               "sampling.arguments", warnings)
+    method = sampling.pop("method", None) or args.pop("method", None)
+    if method in DEFFE_METHODS_NEAREST:
+        warnings.append(f"{file}:sampling: Deffe's sampling method '{method}' is not here: "
+                        f"'{DEFFE_METHODS_NEAREST[method]}' is used instead")
+        method = DEFFE_METHODS_NEAREST[method]
+    if method:
+        if method in DEFFE_METHODS:
+            plugin, extra = DEFFE_METHODS[method]
+            sampling["plugin"] = plugin
+            for k, v in extra.items():
+                sampling[k] = v
+        else:
+            sampling["plugin"] = method
+    for key in ("validate_module", "optimize_sample_sequence_module"):
+        if sampling.pop(key, None):
+            warnings.append(f"{file}:sampling.{key}: Deffe's sample-filtering and reordering modules are not "
+                            "supported here (ignored); the surrogate exploration chooses what to evaluate")
+    sampling.pop("cost_objective", None)
+    explo = cfg["exploration"]
+    for key in ("samples_per_step", "custom_samples"):
+        if key in args and explo.get(key) in (None, _schema_default("exploration", key)):
+            explo[key] = args[key]
+    if "samples_per_step" in args:
+        explo["_deffe_fixed_samples"] = args["samples_per_step"]   # Deffe's -fixed-samples: steps of that size
+
+
+def _model(cfg: dict, file: str, warnings: list[str]) -> None:
+    model = cfg["model"]
+    script = model.pop("ml_model_script", None)
+    kind = model.pop("ml_model_type", None)
+    if model.get("plugin") in (None, _default_plugin("model")):
+        if script:
+            model["plugin"] = DEFFE_MODELS.get(Path(script).name, script)
+        elif kind in DEFFE_MODEL_TYPES:
+            model["plugin"] = DEFFE_MODEL_TYPES[kind]
+    if model.pop("exclude_costs", None):
+        warnings.append(f"{file}:model.exclude_costs: ignored: the model learns every cost")
+    margs = parse_option_string(model.pop("ml_arguments", "") or "", MODEL_OPTIONS, file,
+                                "model.ml_arguments", warnings)
+    if script and Path(script).name == "keras_cnn.py" and int(margs.get("freeze_layers", -1)) > 0:
+        margs["freeze_layers"] = keras_frozen_weight_layers(int(margs["freeze_layers"]), int(margs.get("convs", 2)))
+    margs.update(parse_option_string(model.pop("arguments", "") or "", MODEL_OPTIONS, file,
+                                     "model.arguments", warnings))
+    for k, v in margs.items():
+        if model.get(k) in (None, _schema_default("model", k)):
+            model[k] = v
+
+
+def keras_frozen_weight_layers(n: int, convs: int) -> int:
+    """Deffe's Keras CNN froze ``model.layers[:n]``, counting its input, reshape and dropout layers; here
+    ``freeze_layers`` counts weight layers. Its weight layers sat at these positions of ``model.layers``
+    (with 2 convolutions: input, reshape, conv, dropout, conv, dropout, reshape, dense, dropout, dense,
+    dense; without: input, then dense and dropout in turn), so its -freeze-layers 5 froze the two
+    convolutions: 2 here."""
+    positions = (2, 4, 7, 9, 10) if convs == 2 else (1, 3, 5, 7, 8)
+    return sum(1 for p in positions if p < n)
 
 
 def _default_plugin(section: str):
@@ -183,8 +239,3 @@ def _default_plugin(section: str):
 def _schema_default(section: str, key: str):
     from .schema import SECTIONS
     return SECTIONS[section][key].default
-
-
-def _schema_default_explore(key: str):
-    from .schema import EXPLORE
-    return EXPLORE[key].default

@@ -29,8 +29,10 @@ _PLUGIN_COMMON = {
     "pyscript": Key("str", None, "Deffe's module of the block; mapped onto 'plugin'", deffe=True),
     "arguments": Key("str", "", "Deffe's option string for the block (e.g. '-method lhs')", deffe=True),
     "output_log": Key("str", None, "Deffe's log file of the block (we log to the run log)", deffe=True),
-    "slurm": Key("bool", False, "Deffe's per-block SLURM switch (SLURM executors come later)", deffe=True),
-    "batch_size": Key("int", None, "Deffe's parallel batch of a block; mapped onto framework.jobs", deffe=True),
+    "slurm": Key("any", False, "Deffe's per-block SLURM switch: true, or an object of SLURM settings (SLURM "
+                              "executors come later; -no-slurm turns it off)", deffe=True),
+    "batch_size": Key("int", None, "Deffe's parallel batch of a block: evaluate's and extract's become "
+                                   "framework.jobs", deffe=True),
 }
 
 TOP = {
@@ -66,6 +68,8 @@ KNOB = {
     "encoding": Key("str", None, "model feature: numeric | onehot | ordinal (default by type)",
                     choices=("numeric", "onehot", "ordinal")),
     "doc": Key("str", None, "free text describing the knob"),
+    "base": Key("any", None, "Deffe's base value for its 'onedim' sampling; accepted and unused", deffe=True),
+    "onedim_combination": Key("any", None, "Deffe's 'onedim' sampling option; accepted and unused", deffe=True),
 }
 
 COST = {
@@ -88,19 +92,35 @@ SAMPLING = {
     "face": Key("str", "ccf", "central_composite: ccf (faced) | cci (inscribed) | ccc (circumscribed, clipped)",
                 choices=("ccf", "cci", "ccc")),
     "center": Key("int", 1, "central_composite: centre points (duplicates are dropped)", min=0),
+    "validate_module": Key("str", None, "Deffe's module that filters samples; not supported (warned)", deffe=True),
+    "optimize_sample_sequence_module": Key("str", None, "Deffe's module that reorders samples; not supported "
+                                                        "(warned): the surrogate exploration does this", deffe=True),
+    "cost_objective": Key("names", None, "Deffe's costs of that module; accepted and unused", deffe=True),
 }
 
 EVALUATE = {
     **_PLUGIN_COMMON,
     "plugin": Key("str", "script", "script | python | placement (the simulator) | a user module"),
-    "script": Key("str", None, "script copied into each sample's directory, $name / ${name} substituted, and run there"),
+    "script": Key("str", None, "script run for each sample in its directory: a .py in place with the point as "
+                               "--name value arguments, any other as a copy with $name / ${name} substituted"),
     "sample_evaluate_script": Key("str", None, "Deffe's name for 'script'", deffe=True),
     "function": Key("str", None, "python: 'module:function' (module on python_path or a .py path) taking the point, returning costs"),
     "timeout": Key("number", None, "seconds one evaluation may take before it is stopped and stored as 'timeout'", min=0),
     "env": Key("dict", {}, "extra environment variables for the script"),
-    "interpreter": Key("str", None, "program that runs a non-.py script (default: sh, or the script's #! line)"),
+    "interpreter": Key("str", None, "program that runs a non-.py script (default: its #! line, else bash, else sh)"),
     "keep_directories": Key("bool", True, "keep each sample's run directory (Deffe's explore_<N>)"),
     "simulator": Key("dict", {}, "placement: the simulation settings (see evaluate.simulator below)"),
+    "output_log": Key("str", "evaluate.log", "script: the log of each sample's scripts, in its directory"),
+    "sample_evaluate_arguments": Key("str", None, "script, .py: fixed arguments before the point's --name value "
+                                                  "arguments (Deffe's key)"),
+    "sample_evaluate_excludes": Key("str", None, "script, .py: comma list of names not passed as arguments "
+                                                 "(Deffe's key)"),
+    "source_scripts": Key("str|list", [], "script: shell scripts (relative to the config) that bash sources before "
+                                          "the script; what they export reaches it (Deffe's key)"),
+    "hold_evaluated_data": Key("bool", False, "Deffe option: every result is kept in the run store anyway",
+                               deffe=True),
+    "output_flow": Key("int", None, "Deffe's pipeline flow of a block; accepted and unused", deffe=True),
+    "batch": Key("int", None, "Deffe option; accepted and unused", deffe=True),
 }
 
 # evaluate.simulator: settings of the placement evaluator (any of the marked ones may also be a knob)
@@ -134,8 +154,14 @@ EXTRACT = {
     "cost_output": Key("str", "results.out", "file, in the sample's directory, holding the costs"),
     "format": Key("str", "auto", "auto | json | lines | regex", choices=("auto", "json", "lines", "regex")),
     "regex": Key("dict", None, "cost name -> regular expression whose first group is the value"),
-    "sample_extract_script": Key("str", None, "script run in the sample's directory before reading cost_output", deffe=True),
-    "hold_evaluated_data": Key("bool", False, "Deffe option, accepted and unused", deffe=True),
+    "sample_extract_script": Key("str", None, "script run in the sample's directory before reading "
+                                              "cost_output (Deffe's extract.sh; skipped when it does not exist)"),
+    "sample_extract_arguments": Key("str", None, "a .py extract script: fixed arguments (Deffe's key)"),
+    "sample_extract_excludes": Key("str", None, "a .py extract script: names not passed (Deffe's key)"),
+    "output_log": Key("str", "extract.log", "the log of the extract script, in the sample's directory"),
+    "hold_evaluated_data": Key("bool", False, "Deffe option: every result is kept in the run store anyway",
+                               deffe=True),
+    "output_flow": Key("int", None, "Deffe's pipeline flow of a block; accepted and unused", deffe=True),
 }
 
 MODEL = {
@@ -145,6 +171,10 @@ MODEL = {
                                       "-no-train: none"),
     "ml_model_script": Key("str", None, "Deffe's model script (keras_cnn.py, ...)", deffe=True),
     "ml_arguments": Key("str", "", "Deffe's model option string ('-epochs 100 -loss ...')", deffe=True),
+    "ml_model_type": Key("str", None, "Deffe's model type (keras_cnn | torch_cnn | sklearn): mapped onto 'plugin'",
+                         deffe=True),
+    "exclude_costs": Key("names", None, "Deffe option; accepted and unused (the model learns every cost)",
+                         deffe=True),
     "epochs": Key("int", 1000, "torch: most training epochs (early stopping on the validation loss may end sooner)",
                   min=1),
     "loss": Key("str", "mse", "torch: mse | huber | mae (on the standardised, log by default, cost) | "
@@ -217,8 +247,12 @@ EXPLORE = {
     "ml_predict_table": Key("str", "deffe_prediction.csv", "points whose costs were predicted"),
     "output_table": Key("str", "deffe_output.csv", "evaluated and predicted points together"),
     "exploration_table": Key("str", "deffe_exploration.csv", "the result of the exploration (front / top-k)"),
-    "evaluation_predict_table": Key("str", None, "Deffe's name for 'output_table'", deffe=True),
-    "valid_costs": Key("names", None, "Deffe option, accepted and unused", deffe=True),
+    "evaluation_predict_table": Key("str", "deffe_eval_predict.csv", "Deffe's table of evaluated and predicted "
+                                                                     "points (framework.deffe_tables)", deffe=True),
+    "all_table": Key("str", "deffe_output.csv", "Deffe's table of every point, pre-evaluated ones included "
+                                                "(framework.deffe_tables)", deffe=True),
+    "valid_costs": Key("names", None, "Deffe option: the costs its model learned; accepted and unused (ours "
+                                      "learns every cost)", deffe=True),
     "samples_per_step": Key("int", None, "overrides exploration.samples_per_step", min=1),
     "initial_samples": Key("int", None, "overrides exploration.initial_samples", min=1),
     "max_samples": Key("int", None, "overrides exploration.max_samples", min=1),
@@ -264,6 +298,10 @@ FRAMEWORK = {
     "jobs": Key("int", 1, "evaluations run in parallel (local processes, one thread each); also the threads "
                           "of the model unless model.threads says otherwise", min=1),
     "progress": Key("bool", True, "show a progress bar on stderr"),
+    "deffe_tables": Key("any", "auto", "also write the original Deffe's tables where it wrote them (the explore "
+                                       "entry's table names, relative to the current directory, ', '-separated, "
+                                       "with EvaluateTime, ExtractTime, RunDir): true | false | auto (when the "
+                                       "config uses Deffe's own keys)"),
 }
 
 SLURM = {
@@ -274,8 +312,13 @@ SLURM = {
     "account": Key("str", None, ""),
     "time": Key("str", None, "job time limit (SLURM syntax)"),
     "mem": Key("str", None, "memory per job (SLURM syntax)"),
-    "pyscript": Key("str", None, "", deffe=True),
-    "user_script_configured": Key("bool", False, "", deffe=True),
+    "exclude": Key("str", None, "nodes not to use (SLURM syntax)"),
+    "nodelist": Key("str", None, "nodes to use (SLURM syntax)"),
+    "mail_type": Key("str", None, "SLURM mail events"),
+    "mail_user": Key("str", None, "SLURM mail address"),
+    "source_scripts": Key("str|list", [], "scripts sourced in each job before the evaluation"),
+    "pyscript": Key("str", None, "Deffe's SLURM module; accepted", deffe=True),
+    "user_script_configured": Key("bool", False, "Deffe option; accepted and unused", deffe=True),
 }
 
 SECTIONS = {

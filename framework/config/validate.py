@@ -202,3 +202,23 @@ def validate(data: dict, main_file: str) -> dict:
     top["exploration"]["explore"] = explores
     top[ORIGIN] = file
     return top
+
+
+def deffe_keys(data: dict) -> list[str]:
+    """The key paths of a (merged, raw) config that only the original Deffe's configs use: such a config
+    gets Deffe's own outputs too (framework.deffe_tables: auto)."""
+    found = []
+
+    def scan(obj: Any, spec: dict[str, schema.Key], path: str) -> None:
+        if isinstance(obj, dict):
+            found.extend(f"{path}{k}" for k in obj if k in spec and spec[k].deffe)
+
+    for name, spec in schema.SECTIONS.items():
+        scan(data.get(name), spec, f"{name}.")
+    for list_key in ("knobs", "scenarios"):
+        for i, item in enumerate(data.get(list_key) or []):
+            scan(item, schema.KNOB, f"{list_key}[{i}].")
+    explore = (data.get("exploration") or {}).get("explore") if isinstance(data.get("exploration"), dict) else None
+    for i, item in enumerate(explore or []):
+        scan(item, schema.EXPLORE, f"exploration.explore[{i}].")
+    return found

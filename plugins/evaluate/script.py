@@ -1,22 +1,45 @@
-"""Evaluate ``script``: Deffe's per-sample run directory and script.
+"""Evaluate ``script``: Deffe's per-sample run directory and scripts.
 
 For each sample, in ``<run_directory>/explore_<id>/``:
 
-* ``param.json`` holds the point (knob name -> value, plus ``dir`` and ``index``);
-* the script is copied there with ``$name`` / ``${name}`` (knob names and their
-  ``map`` aliases, and ``$evaluate_index``) replaced by the point's values;
-* it runs there: a ``.py`` script with the driver's own Python, given the point
-  as ``--name value`` arguments (as in Deffe); any other script with its ``#!``
-  interpreter, else ``sh``. Its output goes to ``evaluate.log``.
+* ``param.json`` holds the point (knob name and ``map`` alias -> value, plus
+  ``dir`` and ``index``);
+* a script other than ``.py`` is copied there with ``$name`` / ``${name}``
+  replaced by the point's values (knob and scenario names, their ``map``
+  aliases, ``$evaluate_index``, ``$DEFFE_DIR``, ``$DEFFE_EXP_DIR``: the
+  directory the driver was started in, ``$DEFFE_CONFIG_DIR``: the config's),
+  and runs there with its ``#!`` interpreter (``evaluate.interpreter`` wins),
+  else ``bash`` as in Deffe (``sh`` where bash is not installed);
+* a ``.py`` script runs in place, as in Deffe, with the driver's own Python in
+  the sample's directory: ``python <script> <sample_evaluate_arguments>
+  --name value ...`` for every knob, scenario and ``map`` alias, and
+  ``--evaluate_index <id>``, as Deffe gave them (a strict parser must know
+  them all, or use ``sample_evaluate_excludes``); a true value
+  (``true`` or the text ``True``) is the bare flag ``--name``, a false one is
+  left out, as are the names of ``sample_evaluate_excludes``.
+  ``source_scripts`` (relative to the config) are sourced by bash first; what
+  they export reaches the script;
+  ``$name`` in those fixed arguments is replaced too (no shell sees them);
+* a knob or scenario named (or mapped to) ``command_file`` or
+  ``command_option`` names a script (Deffe's gem5 examples: it writes the
+  application's options for the evaluate script), found as given from where
+  the driver was started, else in the config's directory; it runs the same
+  way, just before the evaluate script. Both write to ``output_log``
+  (``evaluate.log``), and a non-zero exit status of either is a failed sample.
+
+The three ``DEFFE_*`` directories are also in every script's environment, with
+``DEFFE_SAMPLE_DIR``, ``DEFFE_SAMPLE_ID`` and ``evaluate.env``. The extract
+plugin runs Deffe's extract script with the same rules (`Scripts`).
 
 Knob values never reach a shell as code. Values made only of plain characters
 (letters, digits, ``_ . , : + = @ % / -``) are written into the copy as they
 are; any other value (``x; touch pwned``) is written as a reference to an
-environment variable (``${DEFFE_KNOB_<name>}``) that holds it, so the shell
-expands it as data. Scripts run from an argument list, never through a shell
-command line. (Inside single quotes such a reference is not expanded: quote
-with double quotes.) In a ``.py`` script only plain values are substituted;
-every value reaches it as an argument.
+environment variable (``${DEFFE_KNOB_<name>}``, or the ``DEFFE_*`` directory's
+own variable) that holds it, so the shell expands it as data. Scripts run
+from an argument list, never through a shell command line; the source scripts
+are sourced by a fixed bash text that receives their paths and the command as
+arguments. (Inside single quotes such a reference is not expanded: quote with
+double quotes.)
 """
 from __future__ import annotations
 
@@ -29,15 +52,22 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from framework.errors import DeffeError
 from framework.protocols import EvaluationFailed
 from framework.threads import user_environment
-from framework.values import format_value
+from framework.values import format_value, parse_names
 
 SAFE = re.compile(r"^[A-Za-z0-9_.,:+=@%/\-]+$")
 REFERENCE = re.compile(r"\$(\{)?([A-Za-z_][A-Za-z0-9_]*)(?(1)\})")
-LOG = "evaluate.log"
+DIRS = ("DEFFE_DIR", "DEFFE_EXP_DIR", "DEFFE_CONFIG_DIR")   # in the environment under their own names
+COMMAND_NAMES = ("command_file", "command_option")       # Deffe's scripts run before the evaluate script
+# Sources $2..$(n+1), then runs the rest of the arguments; the sourced scripts see no arguments of ours
+SOURCE = ('_deffe_n=$1; shift; _deffe_sources=("${@:1:_deffe_n}"); shift "$_deffe_n"\n'
+          '_deffe_argv=("$@"); set --\n'
+          'for _deffe_f in "${_deffe_sources[@]}"; do . "$_deffe_f"; done\n'
+          'exec "${_deffe_argv[@]}"\n')
 
 
 class ScriptFailed(EvaluationFailed):
@@ -51,7 +81,7 @@ class ScriptOutput:
     log: Path
 
 
-def substitute(text: str, values: dict[str, str], shell: bool) -> str:
+def substitute(text: str, values: dict[str, str]) -> str:
     """The script text with $name / ${name} of known names replaced (see module doc)."""
     def repl(m: re.Match) -> str:
         name = m.group(2)
@@ -60,7 +90,7 @@ def substitute(text: str, values: dict[str, str], shell: bool) -> str:
         v = values[name]
         if SAFE.match(v):
             return v
-        return "${DEFFE_KNOB_%s}" % name if shell else m.group(0)
+        return "${%s}" % (name if name in DIRS else f"DEFFE_KNOB_{name}")
     return REFERENCE.sub(repl, text)
 
 
@@ -72,6 +102,107 @@ def tail(path: Path, lines: int = 3) -> str:
     return " | ".join(text[-lines:])
 
 
+def split_words(text: str | None, file: str | None, where: str) -> list[str]:
+    """Deffe's sample_*_arguments, split like a shell."""
+    try:
+        return shlex.split(text or "")
+    except ValueError as e:
+        raise DeffeError(f"cannot split the arguments {text!r} ({e})", file=file, where=where) from None
+
+
+def flag_arguments(point: dict[str, Any], excludes: set[str]) -> list[str]:
+    """``--name value`` for each entry of the point, as Deffe passed them to a .py script."""
+    out: list[str] = []
+    for name, v in point.items():
+        if name in excludes or v is False or v == "False":
+            continue
+        out += [f"--{name}"] if v is True or v == "True" else [f"--{name}", format_value(v)]
+    return out
+
+
+@dataclass
+class Context:
+    """One sample as its scripts see it."""
+    point: dict[str, Any]     # name -> value: knobs, scenarios, their aliases, evaluate_index
+    texts: dict[str, str]     # what $name stands for: the point's values as text, the DEFFE_* directories
+    env: dict[str, str]       # the scripts' environment
+
+
+class Scripts:
+    """How Deffe ran the scripts of a sample; shared by evaluate and extract. Made in Initialize (in the driver)."""
+
+    def __init__(self, framework):
+        cfg = framework.config
+        # Deffe's variables: the directory the driver was started in, and the config's
+        self.dirs = {"DEFFE_EXP_DIR": str(Path.cwd()), "DEFFE_CONFIG_DIR": str(cfg.dir)}
+        if os.environ.get("DEFFE_DIR"):
+            self.dirs["DEFFE_DIR"] = os.environ["DEFFE_DIR"]
+        self.alias = {k.name: k.map for k in framework.space.knobs if k.map and k.map != k.name}
+        self.bash = shutil.which("bash")
+        env = framework.section("evaluate").get("env") or {}
+        self.env_extra = {str(k): str(v) for k, v in env.items()}
+        self._texts: dict[Path, str] = {}
+
+    def context(self, sample) -> Context:
+        point: dict[str, Any] = {}
+        for name, v in sample.values.items():
+            point[name] = v
+            if name in self.alias:
+                point.setdefault(self.alias[name], v)
+        point["evaluate_index"] = sample.id
+        texts = {**self.dirs, **{k: format_value(v) for k, v in point.items()}}
+        env = user_environment(os.environ)   # the thread settings the user gave, not the driver's budget
+        env.update(self.env_extra)
+        env.update(self.dirs)
+        env["DEFFE_SAMPLE_DIR"] = str(Path(sample.directory).resolve())
+        env["DEFFE_SAMPLE_ID"] = str(sample.id)
+        for name, v in texts.items():
+            if name not in DIRS and not SAFE.match(v):
+                env[f"DEFFE_KNOB_{name}"] = v
+        return Context(point, texts, env)
+
+    def text(self, path: Path) -> str:
+        if path not in self._texts:
+            self._texts[path] = path.read_text(errors="replace")
+        return self._texts[path]
+
+    def command(self, path: Path, directory: Path, ctx: Context, fixed: list[str] = (),
+                excludes: set[str] = frozenset(), interpreter: str | None = None) -> list[str]:
+        """The argument list that runs `path` for a sample: a .py script in place with the point as
+        arguments, as Deffe; any other as its substituted copy in `directory`."""
+        text = self.text(path)
+        if path.suffix == ".py":
+            # $name in the fixed arguments: a value, else an environment variable; no shell sees them
+            ref = lambda m: ctx.texts.get(m.group(2), ctx.env.get(m.group(2), m.group(0)))  # noqa: E731
+            return [sys.executable, str(path), *(REFERENCE.sub(ref, w) for w in fixed),
+                    *flag_arguments(ctx.point, excludes)]
+        copy = directory / path.name
+        copy.write_text(substitute(text, ctx.texts))
+        copy.chmod(path.stat().st_mode | 0o100)
+        if interpreter:
+            program = shlex.split(interpreter)
+        else:
+            first = text.splitlines()[0] if text else ""
+            program = shlex.split(first[2:]) if first.startswith("#!") else []
+        return (program or [self.bash or "sh"]) + [str(copy)]   # Deffe ran every script with bash
+
+    def sourced(self, sources: list[Path], argv: list[str]) -> list[str]:
+        """`argv` run after bash sourced `sources` (Deffe's 'source s ; python3 ...')."""
+        if not sources:
+            return argv
+        return [self.bash, "-c", SOURCE, "bash", str(len(sources)), *map(str, sources), *argv]
+
+    @staticmethod
+    def run(argv: list[str], directory: Path, env: dict[str, str], out) -> int:
+        try:
+            return subprocess.run(argv, cwd=directory, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                  stdin=subprocess.DEVNULL).returncode
+        except FileNotFoundError:
+            raise ScriptFailed(f"cannot run {argv[0]!r} (not found)") from None
+        except PermissionError:
+            raise ScriptFailed(f"cannot run {argv[0]!r} (permission denied)") from None
+
+
 class ScriptEvaluate:
     def __init__(self, framework):
         self.framework = framework
@@ -79,75 +210,73 @@ class ScriptEvaluate:
 
     def Initialize(self) -> None:
         cfg = self.framework.config
+        origin = cfg.data.get("__origin__")
         name = self.options.get("script")
         if not name:
-            raise DeffeError("the script evaluator needs a script", file=cfg.data.get("__origin__"),
+            raise DeffeError("the script evaluator needs a script", file=origin,
                              where="evaluate.script", hint='e.g. "evaluate": {"script": "evaluate.sh"}')
         path = Path(name)
         if not path.is_absolute():
             path = cfg.dir / name
         if not path.is_file():
-            raise DeffeError(f"evaluate script '{name}' not found (looked at {path})",
-                             file=cfg.data.get("__origin__"), where="evaluate.script")
+            raise DeffeError(f"evaluate script '{name}' not found (looked at {path})", file=origin,
+                             where="evaluate.script")
         self.path = path
-        self.text = path.read_text(errors="replace")
-        self.is_python = path.suffix == ".py"
-        self.command = self._command()
-        self.env_extra = {str(k): str(v) for k, v in (self.options.get("env") or {}).items()}
-        self.aliases = {k.map: k.name for k in self.framework.space.knobs if k.map}
+        self.scripts = Scripts(self.framework)
+        self.log_name = self.options.get("output_log") or "evaluate.log"
+        self.fixed = split_words(self.options.get("sample_evaluate_arguments"), origin,
+                                 "evaluate.sample_evaluate_arguments")
+        self.excludes = set(parse_names(self.options.get("sample_evaluate_excludes"),
+                                        "evaluate.sample_evaluate_excludes"))
+        sources = self.options.get("source_scripts") or []
+        self.sources = [cfg.resolve(os.path.expandvars(s)) for s in parse_names(sources, "evaluate.source_scripts")]
+        for s in self.sources:
+            if not s.is_file():
+                raise DeffeError(f"source script '{s}' not found", file=origin, where="evaluate.source_scripts")
+        if self.sources and not self.scripts.bash:
+            raise DeffeError("source_scripts are sourced by bash, which is not installed", file=origin,
+                             where="evaluate.source_scripts")
+        # every command file a point can name must exist: one error now, not a failed sample each
+        for knob in self.framework.space.knobs:
+            if {knob.name, knob.map} & set(COMMAND_NAMES) and knob.levels is not None:
+                for v in knob.levels:
+                    if not self._command_file(v).is_file():
+                        raise DeffeError(f"{knob.name}: command script '{v}' not found (looked at "
+                                         f"{self._command_file(v)})", file=origin,
+                                         where="scenarios" if knob.scenario else "knobs")
 
-    def _command(self) -> list[str]:
-        if self.is_python:
-            return [sys.executable]
-        interp = self.options.get("interpreter")
-        if interp:
-            return shlex.split(interp)
-        first = self.text.splitlines()[0] if self.text else ""
-        if first.startswith("#!"):
-            return shlex.split(first[2:].strip())
-        return ["sh"]
+    def _command_file(self, value) -> Path:
+        """A command script named by a point: as given (from where the driver started), else in the config's
+        directory, as in Deffe."""
+        p = Path(self.scripts.dirs["DEFFE_EXP_DIR"]) / format_value(value)
+        return p if p.is_file() else self.framework.config.dir / format_value(value)
 
     def Run(self, sample):
         d: Path = Path(sample.directory).resolve()
         if d.exists():
             shutil.rmtree(d)  # left by an evaluation that was killed: start clean
         d.mkdir(parents=True)
-        texts = {name: format_value(v) for name, v in sample.values.items()}
-        for alias, name in self.aliases.items():
-            texts.setdefault(alias, texts[name])
-        texts["evaluate_index"] = str(sample.id)
-        params = dict(sample.values)
+        s = self.scripts
+        ctx = s.context(sample)
+        params = {k: v for k, v in ctx.point.items() if k != "evaluate_index"}   # with the aliases, as Deffe
         params.update(dir=d.name, index=str(sample.id))
         (d / "param.json").write_text(json.dumps(params, indent=2, default=str))
-        copy = d / self.path.name
-        copy.write_text(substitute(self.text, texts, shell=not self.is_python))
-        copy.chmod(self.path.stat().st_mode | 0o100)
-
-        argv = self.command + [str(copy)]
-        if self.is_python:
-            for name, v in sample.values.items():
-                argv += [f"--{name}", format_value(v)]
-        env = user_environment(os.environ)   # the thread settings the user gave, not the driver's budget
-        env.update(self.env_extra)
-        env["DEFFE_SAMPLE_DIR"] = str(d)
-        env["DEFFE_SAMPLE_ID"] = str(sample.id)
-        for name, v in texts.items():
-            if not SAFE.match(v):
-                env[f"DEFFE_KNOB_{name}"] = v
-        log = d / LOG
+        runs = [(f"command script '{ctx.texts[n]}'", s.command(self._command_file(ctx.point[n]), d, ctx))
+                for n in COMMAND_NAMES if n in ctx.point]
+        argv = s.command(self.path, d, ctx, self.fixed, self.excludes, self.options.get("interpreter"))
+        runs.append(("the script", s.sourced(self.sources, argv)))
+        log = d / self.log_name
+        log.parent.mkdir(parents=True, exist_ok=True)
         with open(log, "wb") as out:
-            try:
-                proc = subprocess.run(argv, cwd=d, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                      stdin=subprocess.DEVNULL)
-            except FileNotFoundError:
-                raise ScriptFailed(f"cannot run {argv[0]!r} (not found)") from None
-            except PermissionError:
-                raise ScriptFailed(f"cannot run {argv[0]!r} (permission denied)") from None
-        if proc.returncode != 0:
+            for what, argv in runs:
+                status = s.run(argv, d, ctx.env, out)
+                if status != 0:
+                    break
+        if status != 0:
             last = tail(log)
-            raise ScriptFailed(f"the script exited with status {proc.returncode}"
-                               + (f"; {LOG} ends: {last}" if last else ""))
-        return ScriptOutput(d, proc.returncode, log)
+            raise ScriptFailed(f"{what} exited with status {status}"
+                               + (f"; {self.log_name} ends: {last}" if last else ""))
+        return ScriptOutput(d, status, log)
 
 
 def GetObject(framework):

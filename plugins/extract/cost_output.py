@@ -2,25 +2,36 @@
 
 ``format`` of the file (``cost_output``, default ``results.out``):
 
-* ``json``  an object keyed by cost name, a list in cost order, or a number;
-* ``lines`` one value per line in cost order, or ``name value`` / ``name: value``
-  / ``name=value`` lines;
+* ``json``  an object keyed by cost name (matched without regard to case when
+  no key matches exactly, as Deffe lower-cased both), a list in cost order, or
+  a number;
+* ``lines`` one number per line in cost order: the first as many lines as there
+  are costs, as in Deffe (its gem5 ``extract.sh`` writes two lines for one
+  cost); or ``name value`` / ``name: value`` / ``name=value`` lines;
 * ``regex`` ``regex`` maps each cost to a pattern whose first group is the value
   (searched in the file, multi-line);
-* ``auto``  (default) JSON if it parses, else the regex form when patterns are
-  given, else lines.
+* ``auto``  (default) a JSON object or list if the file is one, else the regex
+  form when patterns are given, else lines.
 
-Deffe's ``sample_extract_script`` (if set) runs first in the sample's directory.
+Fewer numbers than costs is a failed sample (Deffe stored 0 for the missing ones).
+
+Deffe's ``sample_extract_script`` (when it exists; Deffe configs name
+``extract.sh`` even when there is none) runs first in the sample's directory,
+with the evaluate script's rules (see `plugins.evaluate.script`): a substituted
+copy run by its ``#!`` line or bash, or a ``.py`` run in place with the point as
+arguments (``sample_extract_arguments``, ``sample_extract_excludes``; no
+``--evaluate_index``, which Deffe did not give it). Its output goes to
+``output_log`` (``extract.log``) there; a non-zero exit status is a failed sample.
 """
 from __future__ import annotations
 
 import json
 import re
-import subprocess
 from pathlib import Path
 
 from framework.protocols import EvaluationFailed
-from framework.values import to_number
+from framework.values import parse_names, to_number
+from plugins.evaluate.script import Scripts, split_words, tail
 
 
 class ExtractFailed(EvaluationFailed):
@@ -31,8 +42,13 @@ def parse_lines(text: str, cost_names: list[str], source: str):
     lines = [l.strip() for l in text.splitlines() if l.strip() and not l.strip().startswith("#")]
     if not lines:
         raise ExtractFailed(f"{source} is empty")
-    if all(to_number(l) is not None for l in lines):
-        return [to_number(l) for l in lines]
+    numbers = [to_number(l) for l in lines]
+    n = len(cost_names)
+    if all(x is not None for x in numbers[:n]):
+        if len(numbers) < n:
+            raise ExtractFailed(f"{source} has {len(numbers)} number(s) for {n} costs ({', '.join(cost_names)}): "
+                                "one number per line in cost order")
+        return numbers[:n]   # later lines are ignored, as in Deffe
     pairs = {}
     for l in lines:
         m = re.match(r"^([A-Za-z_][\w.\-]*)\s*[:=\s]\s*(\S+)\s*$", l)
@@ -49,33 +65,53 @@ class CostOutputExtract:
         self.options = framework.section("extract")
 
     def Initialize(self) -> None:
+        cfg = self.framework.config
+        origin = cfg.data.get("__origin__")
         self.file = self.options.get("cost_output") or "results.out"
         self.format = self.options.get("format") or "auto"
         self.patterns = {c: re.compile(p, re.MULTILINE) for c, p in (self.options.get("regex") or {}).items()}
-        script = self.options.get("sample_extract_script")
-        self.script = None
-        if script:
-            p = Path(script)
-            p = p if p.is_absolute() else self.framework.config.dir / p
-            self.script = p if p.is_file() else None  # Deffe configs name extract.sh even when unused
         self.cost_names = self.framework.cost_names
+        script = self.options.get("sample_extract_script")
+        self.script = cfg.resolve(script) if script else None
+        if self.script is None or not self.script.is_file():
+            self.script = None   # Deffe configs name extract.sh even when there is none
+            return
+        self.scripts = Scripts(self.framework)
+        self.log_name = self.options.get("output_log") or "extract.log"
+        self.fixed = split_words(self.options.get("sample_extract_arguments"), origin,
+                                 "extract.sample_extract_arguments")
+        self.excludes = set(parse_names(self.options.get("sample_extract_excludes"),
+                                        "extract.sample_extract_excludes")) | {"evaluate_index"}
+
+    def _run_script(self, sample, d: Path) -> str | None:
+        """Run the extract script in the sample's directory; what went wrong, if it exited non-zero."""
+        s = self.scripts
+        d.mkdir(parents=True, exist_ok=True)
+        ctx = s.context(sample)
+        argv = s.command(self.script, d, ctx, self.fixed, self.excludes)
+        log = d / self.log_name
+        log.parent.mkdir(parents=True, exist_ok=True)
+        with open(log, "wb") as out:
+            status = s.run(argv, d, ctx.env, out)
+        if status != 0:   # Deffe read the costs whatever the status: only when there are none does it count
+            last = tail(log)
+            return (f"the extract script exited with status {status}"
+                    + (f"; {self.log_name} ends: {last}" if last else ""))
+        return None
 
     def Run(self, sample, output):
-        d = Path(sample.directory)
-        if self.script is not None:
-            proc = subprocess.run(["sh", str(self.script)], cwd=d, stdout=subprocess.DEVNULL,
-                                  stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
-            if proc.returncode != 0:
-                raise ExtractFailed(f"extract script exited with status {proc.returncode}: "
-                                    f"{proc.stderr.decode(errors='replace').strip()[-200:]}")
+        d = Path(sample.directory).resolve()
+        trouble = self._run_script(sample, d) if self.script is not None else None
         path = d / self.file
         if not path.is_file():
-            raise ExtractFailed(f"{self.file} was not written in {d}")
+            raise ExtractFailed(trouble or f"{self.file} was not written in {d}")
         text = path.read_text(errors="replace")
         fmt = self.format
         if fmt in ("json", "auto"):
             try:
-                return json.loads(text)
+                data = json.loads(text)
+                if fmt == "json" or isinstance(data, (dict, list)):
+                    return data
             except ValueError:
                 if fmt == "json":
                     raise ExtractFailed(f"{self.file} is not valid JSON") from None

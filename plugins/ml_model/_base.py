@@ -61,10 +61,11 @@ class SurrogateModel:
     # ------------------------------------------------------------------ contract
     def Initialize(self) -> None:
         self._infeasible_costs()   # a wrong cost name is an error before anything is evaluated
-        if self.opts.get("freeze_layers") and not self.opts.get("initial_checkpoint"):
-            raise DeffeError("freeze_layers needs a checkpoint to start from", file=self.file,
-                             where="model.freeze_layers", hint="give -icp FILE (model.initial_checkpoint)")
         icp = self.opts.get("initial_checkpoint")
+        if self.opts.get("freeze_layers") and not icp:   # as Deffe: nothing to freeze, nothing to stop for
+            self.framework.log.warning(f"warning: freeze_layers {self.opts['freeze_layers']} is ignored: there is "
+                                       "no checkpoint to start from (-icp)")
+            self.opts["freeze_layers"] = 0
         if icp:
             self._check_initial()
             path = self._initial_path(icp)
@@ -174,7 +175,8 @@ class SurrogateModel:
     def Load(self, path: str | os.PathLike, shown: str | None = None) -> CheckpointMeta:
         shown = shown or str(path)
         meta, payload = read_checkpoint(path, shown)
-        check_compatible(meta, self.encoding.signature(), self.cost_names, shown, plugin=self.plugin)
+        check_compatible(meta, self.encoding.signature(), self.cost_names, shown, plugin=self.plugin,
+                         log=self.framework.log)
         try:
             state = pickle.loads(payload)
             self._restore(state["model"], meta)

@@ -1,6 +1,5 @@
 """The surrogate-guided exploration, with a stand-in model whose quality the test controls."""
 import json
-import math
 import sqlite3
 
 from cli_helpers import read_csv, run_deffe, write

@@ -147,7 +147,7 @@ def test_a_plugin_object_without_its_methods_is_named_in_plain_english(tmp_path,
     write(tmp_path / "lazy.py", "class L:\n    pass\ndef GetObject(fw): return L()\n")
     article = "an" if block[0] in "aeiou" else "a"
     assert_user_error(run_deffe("-config", "config.json", cwd=tmp_path), f"{section}.plugin",
-                      f"its object has no Initialize()", f"; {article} {block} plugin's object needs Initialize()")
+                      "its object has no Initialize()", f"; {article} {block} plugin's object needs Initialize()")
 
 
 def test_a_csv_saved_by_excel_with_a_byte_order_mark_is_read(tmp_path):

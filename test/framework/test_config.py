@@ -119,8 +119,11 @@ def test_deffe_option_strings_are_mapped(tmp_path):
     assert m["plugin"] == "torch_cnn" and m["epochs"] == 2000 and m["train_batch_size"] == 256
     assert m["transfer_learning"] is True and m["validation_split"] == 0.4 and m["convs"] == 2
     assert c.section("evaluate")["script"] == "evaluate.sh"
-    assert c.explores[0].tables["output"] == "deffe_eval_predict.csv"
+    assert c.explores[0].deffe_tables["eval_predict"] == "deffe_eval_predict.csv"   # Deffe's table, its name
+    assert c.explores[0].deffe_tables["all"] == "deffe_output.csv" and c.deffe_tables
+    assert c.section("framework")["jobs"] == 400                                       # Deffe's parallel batch
     assert any("-something 3" in w for w in c.warnings)
+    assert any("SLURM executors are not here yet" in w for w in c.warnings)
 
 
 def test_errors_name_the_included_file(tmp_path):

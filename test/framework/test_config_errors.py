@@ -1,8 +1,6 @@
 """Every config mistake: exit status 2, one line naming the file and the key path, nothing written."""
 import json
 
-import pytest
-
 from cli_helpers import assert_user_error, run_deffe, write
 
 BASE = {

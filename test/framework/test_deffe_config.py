@@ -15,5 +15,8 @@ def test_original_deffe_config_runs_unchanged(tmp_path):
     rows = read_csv(tmp_path / "explore" / "deffe_evaluation.csv")
     assert len(rows) == 40 and all(x["status"] == "ok" for x in rows)
     assert all(float(x["exec_time"]) == int(x["param1"]) * int(x["param2"]) * int(x["size"]) for x in rows)
-    assert (tmp_path / "explore" / "deffe_eval_predict.csv").is_file()  # Deffe's name of the output table
+    # and Deffe's own tables where it wrote them: the current directory, ", " between cells, its columns
+    deffe = (tmp_path / "deffe_eval_predict.csv").read_text().splitlines()
+    assert deffe[0] == "param1, param2, size, exec_time, EvaluateTime, ExtractTime, RunDir" and len(deffe) == 41
+    assert (tmp_path / "deffe_evaluation.csv").is_file() and (tmp_path / "deffe_output.csv").is_file()
     assert "-convs" not in r.err  # options we share are mapped, not reported

@@ -14,6 +14,7 @@ def run(tmp_path, name, method, seed):
         "sampling": {"plugin": method},
         "evaluate": {"script": "run.sh"},
         "exploration": {"plugin": "sampling", "samples_per_step": 5, "max_samples": 15},
+        "model": {"plugin": None},   # the samplers' determinism; a seeded model has tests of its own
     }))
     write(d / "run.sh", "echo $a > results.out\n")
     r = run_deffe("-config", "config.json", "-seed", seed, cwd=d)

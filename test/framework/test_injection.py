@@ -36,6 +36,7 @@ def test_python_script_gets_values_as_arguments(tmp_path):
     }))
     write(tmp_path / "run.py", "import argparse\np = argparse.ArgumentParser()\n"
                                "p.add_argument('--word')\np.add_argument('--k', type=int)\n"
+                               "p.add_argument('--evaluate_index')\n"
                                "a = p.parse_args()\nopen('got.txt', 'w').write(a.word)\n"
                                "open('results.out', 'w').write(str(len(a.word) * a.k))\n")
     r = run_deffe("-config", "config.json", cwd=tmp_path)

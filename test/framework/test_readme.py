@@ -1,5 +1,4 @@
 """The README's generated parts (config reference, search options) match the code."""
-from pathlib import Path
 
 from framework.docs import PARTS, README, render
 

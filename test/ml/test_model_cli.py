@@ -87,13 +87,15 @@ def test_inference_predicts_good_rows_and_reports_bad_ones(trained):
     assert "3 rows predicted" in r.stdout and "4 bad rows skipped" in r.stdout
     out = read_csv(trained / "out.csv")
     assert list(out[0]) == ["a", "b", "c", "f", "predicted-f", "std-f", "error-f", "error-percent-f",
-                            "predicted-g", "std-g", "feasible"]
+                            "signed-error-f", "percent-error-f", "predicted-g", "std-g", "feasible"]
     assert [(r["a"], r["b"], r["c"]) for r in out] == [("2", "x", "1.5"), ("3", "z", "2.0"), ("6", "x", "0.5")]
-    first = out[0]
-    err = float(first["predicted-f"]) - 3.0
-    assert float(first["error-f"]) == pytest.approx(err)
-    assert float(first["error-percent-f"]) == pytest.approx(100 * err / 3.0)
-    assert out[2]["f"] == "" and out[2]["error-f"] == ""                       # no true cost: no error
+    for row, true in zip(out[:2], (3.0, 18.0)):
+        err = float(row["predicted-f"]) - true
+        assert float(row["error-f"]) == pytest.approx(abs(err))                 # Deffe: |true - predicted|
+        assert float(row["error-percent-f"]) == pytest.approx(abs(err) / true)  # Deffe: a fraction
+        assert float(row["signed-error-f"]) == pytest.approx(err)
+        assert float(row["percent-error-f"]) == pytest.approx(100 * err / true)
+    assert out[2]["f"] == "" and out[2]["error-f"] == "" and out[2]["signed-error-f"] == ""   # no true cost
     assert all(0 <= float(r["feasible"]) <= 1 for r in out)
 
 

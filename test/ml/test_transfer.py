@@ -6,7 +6,6 @@ import pytest
 
 from framework.errors import DeffeError
 from framework.metrics import mape
-from framework.protocols import TrainingData
 from ml_helpers import framework, model, synthetic
 
 
@@ -74,9 +73,7 @@ def test_fine_tuning_beats_scratch_on_a_related_task(tmp_path, source):
     assert errors["tuned"] < 0.7 * errors["scratch"], errors
 
 
-def test_freezing_needs_a_checkpoint_and_a_layer_left(tmp_path, source):
-    with pytest.raises(DeffeError, match="freeze_layers needs a checkpoint"):
-        model(framework(tmp_path / "a", model={"freeze_layers": 1}), "torch_mlp")
+def test_freezing_needs_a_layer_left(tmp_path, source):   # without a checkpoint: test_deffe_transfer.py
     m = model(framework(tmp_path / "b", args=Namespace(icp=str(source), freeze_layers=3)), "torch_mlp")
     with pytest.raises(DeffeError, match="would freeze every layer of the network"):
         m.Run(synthetic(m.framework, 20))

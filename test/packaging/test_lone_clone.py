@@ -12,7 +12,7 @@ OUTSIDE = re.compile("|".join(["shared" + "/reference", "DEFFE_" + "REFERENCE", 
 
 
 def repository_files():
-    skip = {".git", "__pycache__", ".pytest_cache", ".hypothesis", "build", "dist"}
+    skip = {".git", "__pycache__", ".pytest_cache", ".hypothesis", "build", "dist", ".bin"}   # .bin: setup.source
     for path in ROOT.rglob("*"):
         rel = path.relative_to(ROOT)
         if path.is_file() and not skip & set(rel.parts) and not rel.parts[0].startswith("explore") \

@@ -4,7 +4,8 @@ import json
 import numpy as np
 
 import simulator as sim
-from plugin_helpers import REFERENCE, assert_user_error, read_csv, run_deffe, write
+from cli_helpers import assert_user_error, read_csv, run_deffe, write
+from simulator.data import DATA as REFERENCE
 
 
 def config(tmp_path, knobs, costs=("step_time", "throughput", "peak_memory", "comm_bytes", "feasible"),

@@ -1,0 +1,104 @@
+"""The original Deffe's command-line flags, read as it read them.
+
+Deffe's ``run_deffe.py`` (and the scripts of its README and ``test/run_deffe.sh``)
+pass flags this driver does not need under their own name; they are accepted
+so that a Deffe command line runs unchanged:
+
+* some mean the same here: ``-init-batch-samples``, ``-batch-size`` (Deffe's
+  overloaded batch: the first steps' size, the evaluations in parallel, and the
+  training mini-batch), ``-evaluate-batch-size`` / ``-extract-batch-size``
+  (evaluations in parallel), ``-mlmodel-batch-size``, ``-sampling-method``,
+  ``-no-inference``, ``-model-extract-dir``, ``-input`` without
+  ``-inference-only`` (explore those rows: ``-pre-evaluated-data`` +
+  ``-only-preloaded-data-exploration``);
+* some have nothing left to do: ``-no-slurm`` (evaluations run locally
+  anyway), ``-hold-evaluated-data`` (every result is stored), ``-load-train-test``
+  (the hold-out is the same at every step by construction);
+* the rest change nothing here and say so in one warning each.
+
+Deffe's step sizes: its first step evaluated ``init`` points for training plus
+``2 x init`` for validation (``init`` from ``-init-batch-samples``, else
+``-batch-size``), and each later step ``2 x init`` more, unless
+``-fixed-samples N`` (the command line or the sampling arguments) set every
+later step to N and the first to ``init``.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+from typing import Any
+
+from .config.deffe_args import DEFFE_METHODS, DEFFE_METHODS_NEAREST
+
+# flags that change nothing here, and why (one warning each when given)
+IGNORED = {
+    "pipeline": "-pipeline: evaluations and training run in steps (asynchronous exploration comes with the "
+                "executors)",
+    "disable_threading": "-disable-threading: no threads to disable (evaluations run in processes, -jobs N)",
+    "validate_module": "-validate-module: Deffe's sample-filtering module is not supported",
+    "bounds_no_check": "-bounds-no-check: values are checked against the knobs' domains when they are read",
+    "evaluate_out_flow": "-evaluate-out-flow: results are stored as each evaluation completes",
+    "emulate_preload_feed": "-emulate-preload-feed: pre-evaluated data is used as it is read",
+}
+
+
+def add_flags(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("the original Deffe's flags (see 'Coming from Deffe' in the README)")
+    a = g.add_argument
+    a("-init-batch-samples", dest="init_batch_samples", type=int, default=None, metavar="N",
+      help="Deffe: points of the first step (then 2N per step, or -fixed-samples)")
+    a("-evaluate-batch-size", "-extract-batch-size", dest="evaluate_batch_size", type=int, default=None,
+      metavar="N", help="Deffe: evaluations in parallel (as -jobs)")
+    a("-mlmodel-batch-size", dest="mlmodel_batch_size", type=int, default=None, metavar="N",
+      help="Deffe: training mini-batch (as -train-batch-size)")
+    a("-sampling-method", dest="sampling_method", default=None, metavar="METHOD",
+      help="Deffe: the sampling method (random, lhs, halton, ...; as sampling.plugin)")
+    a("-no-inference", dest="no_inference", action="store_true",
+      help="Deffe: the model's predictions choose nothing (the exploration samples); with -no-train: no model")
+    a("-model-extract-dir", dest="model_extract_dir", default=None, metavar="DIR",
+      help="Deffe: measure every checkpoint in DIR on the pre-evaluated data; rows to -model-stats-output")
+    a("-no-slurm", dest="no_slurm", action="store_true", help="Deffe: do not submit to SLURM")
+    a("-hold-evaluated-data", dest="hold_evaluated_data", action="store_true",
+      help="Deffe: keep evaluated data (always done: the run store)")
+    a("-load-train-test", dest="load_train_test", action="store_true",
+      help="Deffe: reuse the saved train/test split (the hold-out is the same at every step here)")
+    a("-step-increment", dest="step_increment", type=int, default=None, metavar="N", help="Deffe: steps taken at once")
+    for flag, dest in (("-pipeline", "pipeline"), ("-disable-threading", "disable_threading"),
+                       ("-bounds-no-check", "bounds_no_check"), ("-emulate-preload-feed", "emulate_preload_feed")):
+        a(flag, dest=dest, action="store_true", help=argparse.SUPPRESS)
+    a("-validate-module", "-validate-samples", dest="validate_module", action="store_true", help=argparse.SUPPRESS)
+    a("-evaluate-out-flow", "-extract-out-flow", dest="evaluate_out_flow", type=int, default=None,
+      help=argparse.SUPPRESS)
+
+
+def apply(config: Any, args: argparse.Namespace) -> list[str]:
+    """Read Deffe's flags into the config and the other flags; return the warnings to show."""
+    warnings = [text for dest, text in IGNORED.items() if getattr(args, dest, None)]
+    if args.step_increment not in (None, 1):
+        warnings.append(f"-step-increment {args.step_increment}: steps are taken one at a time")
+    batch = args.deffe_batch_size
+    if args.train_batch_size is None:
+        args.train_batch_size = args.mlmodel_batch_size or batch
+    if args.jobs is None and (args.evaluate_batch_size or batch):
+        args.jobs = args.evaluate_batch_size or batch
+    method = args.sampling_method
+    if method:
+        method = DEFFE_METHODS_NEAREST.get(method, method)
+        plugin, extra = DEFFE_METHODS.get(method, (method, {}))
+        config.section("sampling").update(plugin=plugin, **extra)
+    init = args.init_batch_samples or batch
+    if init:
+        fixed = args.samples_per_step or config.section("exploration").get("_deffe_fixed_samples")
+        for explore in config.explores:
+            explore.settings["initial_samples"] = init if fixed else 3 * init
+        if args.samples_per_step is None:
+            args.samples_per_step = fixed or 2 * init
+    if args.input and not args.inference_only:   # Deffe: explore the rows of -input
+        args.pre_evaluated_data = args.pre_evaluated_data or args.input
+        args.only_preloaded_data_exploration = True
+    if args.no_inference and args.no_train:
+        config.section("model")["plugin"] = None
+    if args.jobs and (args.evaluate_batch_size or batch) and args.jobs > (os.cpu_count() or 1):
+        warnings.append(f"{args.jobs} evaluations in parallel on {os.cpu_count()} cores (Deffe's batch size); "
+                        "give -jobs N for fewer")
+    return warnings

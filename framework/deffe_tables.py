@@ -1,0 +1,70 @@
+"""The original Deffe's tables, where it wrote them, for the scripts that read them.
+
+Deffe wrote, for each exploration, into the current directory (the names its
+explore entry gives, relative to where it was started):
+
+    evaluation_table          deffe_evaluation.csv   the points it evaluated
+    ml_predict_table          deffe_prediction.csv   the points its model predicted
+    evaluation_predict_table  deffe_eval_predict.csv both
+    all_table                 deffe_output.csv       both, and the pre-evaluated points
+
+each with one column per knob and scenario in the order of their names, the
+costs (lower case, as Deffe read them), and ``EvaluateTime``, ``ExtractTime``
+and ``RunDir``, cells separated by ``", "``. These are written from the run
+store next to our own tables (which stay in the run directory) when
+``framework.deffe_tables`` says so (by default for a config that uses Deffe's
+own keys). Where Deffe wrote a failed evaluation as a row of zeros, the row is
+left out here: the run directory's tables have it with its status.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from .config import Explore
+from .store import RunStore
+from .tables import cell, cost_cell
+
+EXTRA = ["EvaluateTime", "ExtractTime", "RunDir"]
+
+
+def write_deffe_tables(store: RunStore, run_dir: Path, explore: Explore, cost_names: list[str], several: bool,
+                       predicts: bool) -> list[Path]:
+    """Write the four tables (the prediction table only when a model ``predicts``); return their paths."""
+    names = sorted(explore.space.names)
+    header = names + [c.lower() for c in cost_names] + EXTRA
+
+    def row(params: dict, costs: list, seconds: float | None, directory: str) -> str:
+        cells = [cell(params.get(n)) for n in names] + [cost_cell(v) for v in costs]
+        cells += [f"{seconds:.3f}" if seconds is not None else "0.0", "0.0", directory]
+        return ", ".join(cells)
+
+    evaluated, pre_evaluated, known = [], [], set()
+    for _step, s in store.explore_samples(explore.name):
+        known.add(s.key)
+        if s.status != "ok":
+            continue
+        directory = run_dir / f"explore_{s.id}"
+        line = row(s.params, [s.costs.get(c) for c in cost_names], s.duration,
+                   str(directory) if directory.is_dir() else "")
+        (pre_evaluated if s.origin == "pre-evaluated" else evaluated).append(line)
+    predictions = store.predictions(explore.name)
+    predicted = [row(params, mean, None, "") for _key, params, mean, _std in predictions]
+    only_predicted = [row(params, mean, None, "") for key, params, mean, _std in predictions if key not in known]
+
+    tables = {"evaluation": evaluated, "eval_predict": evaluated + only_predicted,
+              "all": pre_evaluated + evaluated + only_predicted}
+    if predicts:   # every prediction, evaluated later or not
+        tables["prediction"] = predicted
+    paths = []
+    for kind, lines in tables.items():
+        name = Path(explore.deffe_tables[kind])
+        if several and not name.is_absolute():
+            name = name.with_name(f"{explore.name}-{name.name}")
+        path = name if name.is_absolute() else Path.cwd() / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+        tmp.write_text("".join(f"{line}\n" for line in [", ".join(header), *lines]), encoding="utf-8")
+        os.replace(tmp, path)
+        paths.append(path)
+    return paths

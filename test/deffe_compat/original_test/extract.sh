@@ -1,0 +1,2 @@
+#! /bin/bash
+# Nothing to post-process: the evaluation wrote results.out itself.

@@ -1,0 +1,61 @@
+"""The original Deffe's test case and light tests, run with its command lines, store the costs it stores.
+
+The files under original_test/ are written in the style of the original's test/
+(the same knobs, groups, scenario with a `map`, evaluate.sh calling evaluate.py
+with single-dash options, a config that names evaluate.py itself, and
+run_deffe.sh with the original's command lines); evaluate.py records what it was
+given. The runs go through bash after `source setup.source`, as Deffe's README
+says.
+"""
+import json
+import sqlite3
+from pathlib import Path
+
+from deffe_shell import copy_case, deffe_table, shell
+from cli_helpers import read_csv
+
+
+def test_the_bare_minimal_case_stores_param1_x_param2_x_options(tmp_path):
+    case = copy_case("original_test", tmp_path)
+    r = shell("run_deffe -config config.json", case)
+    assert r.rc == 0, r
+    rows = read_csv(case / "explore" / "deffe_evaluation.csv")
+    assert len(rows) == 40 and {x["status"] for x in rows} == {"ok"}
+    for x in rows:   # the scenario 'size' reaches the script as $options, its map alias
+        assert float(x["exec_time"]) == int(x["param1"]) * int(x["param2"]) * int(x["size"]), x
+    # what the script was given: the values substituted, the directories Deffe exports
+    seen = [json.loads(p.read_text()) for p in (case / "explore").glob("explore_*/seen.json")]
+    assert len(seen) == 40
+    assert all(s["env"]["DEFFE_EXP_DIR"] == str(case) and s["env"]["DEFFE_CONFIG_DIR"] == str(case) for s in seen)
+    assert all(a in s["argv"] for s in seen for a in ("-cwd", "-options", "-evaluate_index"))
+    # the missing pre_evaluated_data is a warning, as in Deffe, not an error
+    assert "output_application1_deffe.csv not found" in r.err and "going on without it" in r.err
+    # Deffe's own tables, where it wrote them
+    table = deffe_table(case / "deffe_evaluation.csv")
+    assert list(table[0]) == ["param1", "param2", "size", "exec_time", "EvaluateTime", "ExtractTime", "RunDir"]
+    assert sorted((x["param1"], x["param2"], x["size"], float(x["exec_time"])) for x in table) == \
+        sorted((x["param1"], x["param2"], x["size"], float(x["exec_time"])) for x in rows)
+    assert all(Path(x["RunDir"]).parent == case / "explore" and Path(x["RunDir"]).is_dir() for x in table)
+    assert len(deffe_table(case / "deffe_eval_predict.csv")) >= 40 and (case / "deffe_output.csv").is_file()
+
+
+def test_run_deffe_sh_runs_the_light_tests_with_the_originals_flags(tmp_path):
+    case = copy_case("original_test", tmp_path)
+    r = shell("sh run_deffe.sh", case)
+    assert r.rc == 0, r
+    assert "Traceback" not in r.err, r
+    # each run's summary went through the script's `| grep -v seconds | tail -n +4` into test<N>.txt
+    assert all("exec_time=" in (case / f"test{n}.txt").read_text() for n in (1, 2, 3))
+    # every evaluation of the three runs is in the store, with Deffe's cost
+    with sqlite3.connect(case / "explore" / "deffe.db") as db:
+        stored = [(json.loads(p), json.loads(c)) for p, c in db.execute("SELECT params, costs FROM samples")]
+    assert len(stored) == 40 + 80 + 80
+    for params, costs in stored:
+        assert costs["exec_time"] == params["param1"] * params["param2"] * params["size"], params
+    # light test 2 reads Deffe's group overrides: param1::7;8 wins over set1, set2::4 sets param3
+    assert {(p["param1"], p["param3"]) for p, _c in stored if "param4" in p and p["param2"] in (1, 2)
+            and p["param3"] == 4} >= {(7, 4), (8, 4)}
+    # the first step was -init-batch-samples 10, each later one Deffe's template's -fixed-samples 1
+    with sqlite3.connect(case / "explore" / "deffe.db") as db:
+        steps = [n for (n,) in db.execute("SELECT COUNT(*) FROM membership GROUP BY step ORDER BY step")]
+    assert steps[0] == 10 and set(steps[1:]) == {1}, steps
