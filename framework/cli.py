@@ -158,6 +158,29 @@ def check_fingerprints(store: RunStore, config, run_dir: Path) -> None:
                               "framework.run_directory, or restore the config")
 
 
+def _stored_run_fits(store: RunStore, config, run_dir: Path, dry: bool) -> bool:
+    """Whether the stored run was made with these costs and evaluate/extract settings (then it is resumed).
+
+    If not, a config of ours stops with the error that says so. A config written for the original Deffe
+    starts anew, as Deffe always did (its test/run_deffe.sh runs three configs with two evaluate scripts in
+    one run directory): the stored run is moved aside, nothing is deleted."""
+    try:
+        check_fingerprints(store, config, run_dir)
+        return True
+    except DeffeError as e:
+        if not config.deffe_keys:
+            raise
+        if dry:
+            print(f"warning: {e.what}: this run would start anew, as Deffe's runs did (the stored run moved "
+                  "aside)", file=sys.stderr)
+            return False
+        store.close()
+        moved = move_aside(run_dir)
+        print(f"warning: {e.what}: this run starts anew, as Deffe's runs did; the stored run is kept in {moved}",
+              file=sys.stderr)
+        return False
+
+
 class TqdmHandler(logging.Handler):
     """Log lines on stderr that do not break a progress bar being drawn."""
 
@@ -239,19 +262,25 @@ def run(argv: list[str] | None = None) -> int:
     if dry:   # what a real run would do: from a copy of the stored run, if any; nothing is written
         stored = run_dir / DB_NAME
         store = RunStore.snapshot(stored) if stored.exists() and not args.fresh else RunStore(None)
-        check_fingerprints(store, config, run_dir)
+        if not _stored_run_fits(store, config, run_dir, dry=True):
+            store.close()
+            store = RunStore(None)
         log = _setup_logging(None, "", args.quiet, args.debug)
     else:
         run_dir.mkdir(parents=True, exist_ok=True)
         store = RunStore(run_dir / DB_NAME)
-        check_fingerprints(store, config, run_dir)
+        if not _stored_run_fits(store, config, run_dir, dry=False):
+            store.close()
+            run_dir.mkdir(parents=True, exist_ok=True)
+            store = RunStore(run_dir / DB_NAME)
+            check_fingerprints(store, config, run_dir)
         log = _setup_logging(run_dir, fwcfg["output_log"], args.quiet, args.debug)
         interrupted = store.interrupted()
         if interrupted:
             log.info(f"resuming: {interrupted} sample(s) were in flight when the last run stopped; "
                      "they are evaluated again")
     for w in config.warnings:
-        log.warning(w)
+        log.warning(w if w.startswith("warning:") else f"warning: {w}")
     driver = Driver(config, args, run_dir, store, log, seed, jobs, dry_run=dry,
                     progress=fwcfg["progress"] and not args.quiet, threads=threads)
     try:

@@ -156,8 +156,8 @@ def quantity_text(value: float, unit: str | None = None, digits: int = 4) -> str
     v = float(value)
     if not math.isfinite(v):
         return f"{v:g}" + (f" {unit}" if unit else "")
-    if not unit:
-        return f"{v:.{digits}g}"
+    if not unit:   # a count (cycles, instructions) in full, anything else to `digits` places
+        return f"{int(v):,}" if v.is_integer() and abs(v) < 1e15 else f"{v:.{digits}g}"
     if unit in _PREFIXED and v != 0:
         for factor, prefix in _PREFIXES:
             if abs(v) >= factor or factor == 1e-9:

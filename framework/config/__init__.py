@@ -114,11 +114,11 @@ class Config:
         for e in self.explores:
             if not e.pre_evaluated_data:
                 continue
-            looked = [self.resolve(e.pre_evaluated_data), Path(e.pre_evaluated_data).absolute()]
+            looked = list(dict.fromkeys([self.resolve(e.pre_evaluated_data), Path(e.pre_evaluated_data).absolute()]))
             found = next((p for p in looked if p.is_file()), None)
             if found is None:
                 self.warnings.append(f"{e.file}:{e.where}.pre_evaluated_data: {e.pre_evaluated_data} not found "
-                                     f"(looked at {looked[0]} and {looked[1]}); going on without it")
+                                     f"(looked at {' and '.join(map(str, looked))}); going on without it")
             e.pre_evaluated_data = str(found) if found else None
 
     def python_paths(self) -> list[Path]:

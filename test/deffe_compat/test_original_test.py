@@ -46,9 +46,13 @@ def test_run_deffe_sh_runs_the_light_tests_with_the_originals_flags(tmp_path):
     assert "Traceback" not in r.err, r
     # each run's summary went through the script's `| grep -v seconds | tail -n +4` into test<N>.txt
     assert all("exec_time=" in (case / f"test{n}.txt").read_text() for n in (1, 2, 3))
-    # every evaluation of the three runs is in the store, with Deffe's cost
-    with sqlite3.connect(case / "explore" / "deffe.db") as db:
-        stored = [(json.loads(p), json.loads(c)) for p, c in db.execute("SELECT params, costs FROM samples")]
+    # light test 1 names evaluate.py, 2 and 3 the template's evaluate.sh: as in Deffe, whose runs always
+    # started anew, the second run moves the first one's store aside instead of refusing to go on
+    assert r.err.count("this run starts anew") == 1 and (case / "explore.1" / "deffe.db").is_file(), r
+    stored = []
+    for run_dir in ("explore.1", "explore"):   # every evaluation of the three runs, with Deffe's cost
+        with sqlite3.connect(case / run_dir / "deffe.db") as db:
+            stored += [(json.loads(p), json.loads(c)) for p, c in db.execute("SELECT params, costs FROM samples")]
     assert len(stored) == 40 + 80 + 80
     for params, costs in stored:
         assert costs["exec_time"] == params["param1"] * params["param2"] * params["size"], params
