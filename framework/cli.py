@@ -6,10 +6,10 @@ Every mistake a user can make ends in one line ``error: <file>:<where>: <what>;
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import logging
 import os
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -17,6 +17,7 @@ from . import deffe_cli
 from .config import ensure_deffe_dir, load_config
 from .config.schema import reference
 from .errors import DeffeError
+from .guard import RunLock, check_fingerprints, fingerprints, stored_run_fits
 from .store import DB_NAME, RunStore, move_aside
 from .threads import limit as limit_threads
 
@@ -37,6 +38,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("-fresh", action="store_true", help="start over: the old run directory is moved aside, not deleted")
     g.add_argument("-retry-failed", dest="retry_failed", action="store_true",
                    help="evaluate again the samples stored as failed or timed out")
+    g.add_argument("-keep-results", dest="keep_results", action="store_true",
+                   help="resume although the evaluate/extract settings or the files they read changed: the stored "
+                        "results still hold (e.g. a fix that only made failures work; with -retry-failed)")
     g.add_argument("-no-run", dest="no_run", action="store_true",
                    help="dry run: print what would be evaluated, write nothing")
     g.add_argument("-quiet", action="store_true", help="no progress bar, warnings and errors only")
@@ -83,6 +87,10 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("-icp", default=None, nargs="*", metavar="FILE",
                    help="a model checkpoint (.ckpt): training starts from it (model.initial_checkpoint); with "
                         "-inference-only, the model that predicts")
+    m.add_argument("-trust-pickle", dest="trust_pickle", action="store_true",
+                   help="read old (format 1) checkpoints given with -icp, model.initial_checkpoint, -inference-only "
+                        "or -model-extract-dir: their weights are Python pickle data, which can run any code when "
+                        "loaded; only for files from a source you trust (model.trust_pickle)")
     m.add_argument("-freeze-layers", dest="freeze_layers", type=int, default=None, metavar="N",
                    help="with -icp: keep the first N weight layers of the checkpoint fixed (model.freeze_layers)")
     m.add_argument("-model-stats-output", dest="model_stats_output", default=None, metavar="FILE",
@@ -130,55 +138,31 @@ def check_args(args: argparse.Namespace) -> None:
                          where="-step-end")
 
 
-def _fingerprints(config) -> dict[str, str]:
-    """What stored results depend on: the costs and how a point is evaluated."""
-    def digest(obj) -> str:
-        return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:16]
-    ev, ex = config.section("evaluate"), config.section("extract")
-    return {
-        "costs": digest(config.cost_names),
-        "evaluate": digest({k: ev.get(k) for k in ("plugin", "script", "function", "env", "interpreter", "options")}),
-        "extract": digest({k: ex.get(k) for k in ("plugin", "cost_output", "format", "regex",
-                                                    "sample_extract_script", "options")}),
-    }
+def _open_run(run_dir: Path, config, parts: dict[str, str], fresh: bool, keep: bool) -> tuple[RunStore, RunLock]:
+    """The run directory locked for this run, and its store (resumed, or started anew: -fresh, or a Deffe
+    config whose stored run was made with other settings; the old one is moved aside, never deleted)."""
+    lock = RunLock(run_dir).acquire()
+    if fresh and (run_dir / DB_NAME).exists():
+        moved = move_aside(run_dir)   # the lock file goes with it; this run locks the new directory
+        lock.release()
+        print(f"previous run moved to {moved}", file=sys.stderr)
+        lock = RunLock(run_dir).acquire()
+    store = RunStore(run_dir / DB_NAME)
+    if not stored_run_fits(store, config, parts, run_dir, dry=False, keep=keep):
+        lock.release()
+        lock = RunLock(run_dir).acquire()
+        store = RunStore(run_dir / DB_NAME)
+        check_fingerprints(store, parts, run_dir)
+    return store, lock
 
 
-def check_fingerprints(store: RunStore, config, run_dir: Path) -> None:
-    changed = []
-    for part, fp in _fingerprints(config).items():
-        old = store.get_meta(f"fingerprint:{part}")
-        if old is None:
-            store.set_meta(f"fingerprint:{part}", fp)
-        elif old != fp:
-            changed.append(part)
-    if changed:
-        raise DeffeError(f"the stored run was made with different {' and '.join(changed)} settings",
-                         file=str(run_dir / DB_NAME),
-                         hint="run with -fresh to start over (the old run is moved aside), set another "
-                              "framework.run_directory, or restore the config")
-
-
-def _stored_run_fits(store: RunStore, config, run_dir: Path, dry: bool) -> bool:
-    """Whether the stored run was made with these costs and evaluate/extract settings (then it is resumed).
-
-    If not, a config of ours stops with the error that says so. A config written for the original Deffe
-    starts anew, as Deffe always did (its test/run_deffe.sh runs three configs with two evaluate scripts in
-    one run directory): the stored run is moved aside, nothing is deleted."""
-    try:
-        check_fingerprints(store, config, run_dir)
-        return True
-    except DeffeError as e:
-        if not config.deffe_keys:
-            raise
-        if dry:
-            print(f"warning: {e.what}: this run would start anew, as Deffe's runs did (the stored run moved "
-                  "aside)", file=sys.stderr)
-            return False
-        store.close()
-        moved = move_aside(run_dir)
-        print(f"warning: {e.what}: this run starts anew, as Deffe's runs did; the stored run is kept in {moved}",
-              file=sys.stderr)
-        return False
+def _unwritable(run_dir: Path, e: Exception) -> DeffeError:
+    """A full disk, a read-only or vanished run directory: one line, and the way on."""
+    what = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
+    where = getattr(e, "filename", None) or str(run_dir)
+    return DeffeError(f"cannot write the run directory ({what})", file=str(where),
+                      hint="every result committed before is kept: free space or make it writable, then run "
+                           "the same command to resume")
 
 
 class TqdmHandler(logging.Handler):
@@ -253,28 +237,23 @@ def run(argv: list[str] | None = None) -> int:
     _setup_logging(None, "", args.quiet, args.debug)
     preflight_log = logging.getLogger("deffe.preflight")
     preflight_log.filters = [lambda record: record.levelno < logging.WARNING]   # the run says them again
-    Driver(config, args, run_dir, RunStore(None), preflight_log, seed, jobs,
-           dry_run=True, progress=False, threads=threads).preflight()
-    if args.fresh and not dry:
-        moved = move_aside(run_dir)
-        if moved:
-            print(f"previous run moved to {moved}", file=sys.stderr)
+    plugins = Driver(config, args, run_dir, RunStore(None), preflight_log, seed, jobs,
+                     dry_run=True, progress=False, threads=threads).preflight()
+    parts = fingerprints(config, plugins)
+    lock = None
     if dry:   # what a real run would do: from a copy of the stored run, if any; nothing is written
         stored = run_dir / DB_NAME
         store = RunStore.snapshot(stored) if stored.exists() and not args.fresh else RunStore(None)
-        if not _stored_run_fits(store, config, run_dir, dry=True):
+        if not stored_run_fits(store, config, parts, run_dir, dry=True, keep=args.keep_results):
             store.close()
             store = RunStore(None)
         log = _setup_logging(None, "", args.quiet, args.debug)
     else:
-        run_dir.mkdir(parents=True, exist_ok=True)
-        store = RunStore(run_dir / DB_NAME)
-        if not _stored_run_fits(store, config, run_dir, dry=False):
-            store.close()
-            run_dir.mkdir(parents=True, exist_ok=True)
-            store = RunStore(run_dir / DB_NAME)
-            check_fingerprints(store, config, run_dir)
-        log = _setup_logging(run_dir, fwcfg["output_log"], args.quiet, args.debug)
+        try:
+            store, lock = _open_run(run_dir, config, parts, args.fresh, args.keep_results)
+            log = _setup_logging(run_dir, fwcfg["output_log"], args.quiet, args.debug)
+        except (OSError, sqlite3.Error) as e:
+            raise _unwritable(run_dir, e) from None
         interrupted = store.interrupted()
         if interrupted:
             log.info(f"resuming: {interrupted} sample(s) were in flight when the last run stopped; "
@@ -285,8 +264,12 @@ def run(argv: list[str] | None = None) -> int:
                     progress=fwcfg["progress"] and not args.quiet, threads=threads)
     try:
         driver.run()
+    except (OSError, sqlite3.Error) as e:   # the run directory's own files: the plugins' errors are wrapped
+        raise _unwritable(run_dir, e) from None
     finally:
         store.close()
+        if lock is not None:
+            lock.release()
     if not args.quiet:
         for line in driver.summaries:
             print(line)

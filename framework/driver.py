@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import math
+import shutil
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -58,7 +59,8 @@ class Tally:
         if self.retried:
             parts[0] += f" ({self.retried} of them retried failures)"
         parts.append(f"{self.reused} from the store")
-        parts.append(f"{self.failed} failed")
+        told = self.evaluated + self.reused
+        parts.append(f"{self.failed} failed" + (f" ({100 * self.failed / told:.0f}%)" if self.failed and told else ""))
         if self.infeasible:
             parts.append(f"{self.infeasible} infeasible")
         return ", ".join(parts)
@@ -100,6 +102,9 @@ class Driver:
         self._names: dict[int, tuple[str, str]] = {}
         self.crashes = CrashWatch()
         self.reported = 0   # failures shown on the terminal
+        evaluate = config.section("evaluate")
+        self.retries = int(evaluate.get("retries") or 0)
+        self.keep_directories = evaluate.get("keep_directories", True) is not False
 
     # ------------------------------------------------------------------ plugins
     def _plugin(self, block: str, name: str):
@@ -172,16 +177,19 @@ class Driver:
         return budget
 
     # ------------------------------------------------------------------ run
-    def preflight(self) -> None:
+    def preflight(self) -> dict[str, Any]:
         """Build and initialise every plugin of every exploration once, before anything is written,
-        so that a mistake in the config or a plugin is reported with nothing on disk."""
+        so that a mistake in the config or a plugin is reported with nothing on disk. Returns the evaluate
+        and extract plugins (what they read is part of the run's fingerprint)."""
+        built: dict[str, Any] = {}
         for explore in self.config.explores:
             self.fw.enter(explore, self._budget(explore))
             self.fw.preloaded = []
             for path, shown in self._preload_sources(explore):
                 load_csv(path, shown, explore.space, self.fw.cost_names)
-            self._make_plugins()
+            _exploration, built["evaluate"], built["extract"], _model = self._make_plugins()
         self.fw.enter(self.config.explores[0], Budget())
+        return built
 
     def run(self) -> None:
         several = len(self.config.explores) > 1
@@ -345,7 +353,7 @@ class Driver:
         stored = store.lookup(keys)
         results: list[Result | None] = [None] * len(keys)
         first_index: dict[str, int] = {}
-        pending: dict[int, tuple[int, int]] = {}  # task id -> (row in batch, sample id)
+        pending: dict[int, tuple[int, int, Sample, int]] = {}  # task id -> (row in batch, sample id, sample, try)
         linked: list[int] = []
         for i, key in enumerate(keys):
             if key in first_index:  # the same point twice in one batch: evaluated once
@@ -374,15 +382,23 @@ class Driver:
             sample = Sample(sid, params, self.run_dir / f"explore_{sid}", explore.name,
                             self.config.section("evaluate").get("timeout"))
             tid = executor.submit(sample)
-            pending[tid] = (i, sid)
+            pending[tid] = (i, sid, sample, 1)
         if linked:
             store.link(explore.name, linked, step)
             told.extend(linked)
         if pending:
             try:
                 for tid, result in executor.results():
-                    i, sid = pending.pop(tid)
+                    i, sid, sample, attempt = pending.pop(tid)
+                    result = self._valid(result)
+                    if result.status in ("failed", "timeout") and attempt <= self.retries:
+                        self.log.debug(f"sample {sid}: {result.status} (try {attempt}); trying again")
+                        pending[executor.submit(sample)] = (i, sid, sample, attempt + 1)
+                        continue
+                    if attempt > 1 and result.status in ("failed", "timeout"):
+                        result.error = f"{result.error or result.status} (after {attempt} tries)"
                     store.finish(sid, result)
+                    self._tidy(sample, result)
                     results[i] = result
                     tally.add(result, reused=False)
                     self.crashes.note(result)
@@ -398,6 +414,23 @@ class Driver:
                 results[i] = results[first_index[key]]
         return results  # type: ignore[return-value]
 
+    # ------------------------------------------------------------------ results
+    def _valid(self, result: Result) -> Result:
+        """A measurement outside its cost's valid range (costs[].min / max) makes the sample failed."""
+        if result.status != "ok":
+            return result
+        for cost in self.fw.costs:
+            why = cost.invalid(result.costs[cost.name]) if cost.name in result.costs else None
+            if why:
+                return Result("failed", {}, f"{why}: not a valid measurement", result.duration)
+        return result
+
+    def _tidy(self, sample: Sample, result: Result) -> None:
+        """evaluate.keep_directories false: a sample's directory goes once its costs are stored; a failed
+        sample's stays, for diagnosis."""
+        if not self.keep_directories and result.status in ("ok", "infeasible"):
+            shutil.rmtree(sample.directory, ignore_errors=True)
+
     # ------------------------------------------------------------------ failures
     def _stop_if_broken(self, explore: Explore, several: bool) -> None:
         """Every evaluation so far crashed with the same exception (a bug in a plugin, not a bad point):
@@ -410,8 +443,8 @@ class Driver:
         raise DeffeError(f"every evaluation so far ({watch.count}) failed with the same error: {watch.first}",
                          file=self.config.data.get("__origin__"), where="evaluate.plugin",
                          hint=f"a bug in the {plugin} evaluation rather than bad points; the failures are stored "
-                              "(deffe_evaluation.csv, deffe.log); fix it and rerun with -retry-failed, or run "
-                              "with -debug for the traceback")
+                              "(deffe_evaluation.csv, deffe.log); fix it and rerun with -retry-failed "
+                              "-keep-results, or run with -debug for the traceback")
 
     QUIET_AFTER = 20  # failures shown on the terminal; the rest go to the log file only
 

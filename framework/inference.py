@@ -25,6 +25,7 @@ from __future__ import annotations
 import logging
 import math
 import sys
+from array import array
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,8 +38,8 @@ from .context import Budget, Framework
 from .encoding import Encoding
 from .errors import DeffeError
 from .metrics import evaluate
-from .plugins import make_plugin
-from .preload import cells_of, find_column, match_columns, read_rows
+from .plugins import builtin_names, make_plugin
+from .preload import cells_of, cost_columns, match_columns, read_rows
 from .tables import csv_writer, write_csv
 from .threads import limit as limit_threads
 from .values import format_value, to_number
@@ -48,11 +49,11 @@ SHOW_BAD = 20   # bad rows listed on the terminal; the count says how many more
 
 @dataclass
 class Rows:
-    """The good rows of an input file and what was wrong with the others."""
+    """The good rows of an input file, as numbers one row after another, and what was wrong with the others."""
 
-    lines: list[int] = field(default_factory=list)
-    codes: list[np.ndarray] = field(default_factory=list)
-    truth: list[list[float]] = field(default_factory=list)
+    lines: array = field(default_factory=lambda: array("q"))
+    codes: array = field(default_factory=lambda: array("d"))   # len(space) codes per row
+    truth: array = field(default_factory=lambda: array("d"))   # a true cost per cost and row (NaN: none given)
     bad: list[tuple[int, str]] = field(default_factory=list)
 
 
@@ -72,8 +73,8 @@ def run_inference(args: Any) -> int:
     rows, has_truth = read_input(Path(args.input), args.input, space, costs)
     if rows.bad and args.strict:
         line, what = rows.bad[0]
-        raise DeffeError(f"{len(rows.bad)} bad row{'s' if len(rows.bad) > 1 else ''} of "
-                         f"{len(rows.bad) + len(rows.lines)} (first: line {line}: {what})", file=args.input,
+        raise DeffeError(f"{what} (the first of {len(rows.bad)} bad row{'s' if len(rows.bad) > 1 else ''} of "
+                         f"{len(rows.bad) + len(rows.lines)})", file=args.input, where=f"line {line}",
                          hint="fix the rows, or leave out -strict to predict the good rows")
     model = load_model(config, args, explore, meta, icp, log, _threads(config, args))
     for line, what in rows.bad[:SHOW_BAD]:
@@ -132,7 +133,14 @@ def _threads(config: Config, args: Any) -> int:
 
 def load_model(config: Config, args: Any, explore: Explore, meta: Any, path: str | Path, log: logging.Logger,
                threads: int) -> Any:
-    """The checkpoint's model plugin, for this exploration, with the checkpoint loaded."""
+    """The checkpoint's model plugin, for this exploration, with the checkpoint loaded. The plugin named in the
+    checkpoint's header must be a built-in model or the config's ``model.plugin``: a file never chooses which
+    module is imported (and run)."""
+    configured = config.section("model").get("plugin")
+    if meta.plugin != configured and meta.plugin not in builtin_names("ml_model"):
+        raise DeffeError(f"the checkpoint's model plugin '{meta.plugin[:60]}' is neither a built-in model nor the "
+                         f"config's model.plugin ('{configured}'): loading it would import a module the file chose",
+                         file=str(path), hint="if you trust that module, name it in the config's model.plugin")
     fwcfg = config.section("framework")
     seed = args.seed if getattr(args, "seed", None) is not None else fwcfg["seed"]
     fw = Framework(config, args, Path(fwcfg["run_directory"]).expanduser().absolute(), seed, log, threads)
@@ -163,9 +171,10 @@ def pick_explore(config: Config, meta: Any, shown: str) -> Explore:
 
 
 def read_input(path: Path, shown: str, space: Any, costs: list[str]) -> tuple[Rows, list[bool]]:
+    """The rows of an input file, read one at a time (a file of any size is never held whole)."""
     header, raw = read_rows(path, shown)
     knob_cols = match_columns(header, space, shown)
-    cost_cols = {c: find_column(header, c) for c in costs}
+    cost_cols = cost_columns(header, costs, shown)
     has_truth = [cost_cols[c] is not None for c in costs]
     out = Rows()
     for line, cells in raw:
@@ -174,7 +183,7 @@ def read_input(path: Path, shown: str, space: Any, costs: list[str]) -> tuple[Ro
         problem = next((f"no value for '{n}'" for n, v in zip(space.names, values) if v == ""), None)
         if problem is None:
             try:
-                row = space.code_row(values)
+                row = space.code_list(values)
             except DeffeError as e:
                 problem = e.what
         truth = []
@@ -184,18 +193,28 @@ def read_input(path: Path, shown: str, space: Any, costs: list[str]) -> tuple[Ro
                 if text == "":
                     truth.append(math.nan)
                     continue
-                n = to_number(text)
+                n = _number(text)
                 if n is None:
-                    problem = f"cost '{c}' is not a number: {text!r}"
+                    problem = f"cost '{c}' is not a number: {text[:40]!r}"
                     break
-                truth.append(float(n))
+                truth.append(n)
         if problem is not None:
             out.bad.append((line, problem))
             continue
         out.lines.append(line)
-        out.codes.append(row)
-        out.truth.append(truth)
+        out.codes.extend(row)
+        out.truth.extend(truth)
     return out, has_truth
+
+
+def _number(text: str) -> float | None:
+    """A true cost: a number, not NaN (an empty cell says there is none)."""
+    n = to_number(text)
+    try:
+        f = float(n) if n is not None else math.nan
+    except OverflowError:   # an integer beyond any float
+        return None
+    return None if math.isnan(f) else f
 
 
 def write_output(path: Path, space: Any, costs: list[str], codes: np.ndarray, pred: Any, truth: np.ndarray,

@@ -7,7 +7,12 @@ A plugin is named in its config section by ``plugin``:
 2. a module name (``my_sampler``): a ``<name>.py`` or package in a
    ``python_path`` directory (so a user module can stand in for a built-in);
 3. a built-in of the block: ``plugins/<block>/<name>.py``;
-4. an importable dotted module (``mypackage.sampler``).
+4. a dotted module (``mypackage.sampler``) inside a ``python_path`` directory.
+
+Code is loaded only from the built-ins, the config's own directory and the
+``python_path`` directories: a config from elsewhere cannot make the driver
+import a module from anywhere else on the machine (a path leading out of
+those folders is refused, and a dotted name is looked for in them only).
 
 The framework never imports ``plugins`` by itself: built-ins are found by
 name, like any other plugin.
@@ -58,17 +63,27 @@ def _load_file(path: Path, block: str) -> ModuleType:
     return module
 
 
+def _inside(path: Path, roots: list[Path]) -> bool:
+    path = path.resolve()
+    return any(path.is_relative_to(r.resolve()) for r in roots)
+
+
 def find_module(block: str, name: str, config_dir: Path, python_paths: list[Path],
                 file: str | None, where: str) -> ModuleType:
     """The module a plugin name stands for; DeffeError if none."""
     _add_python_paths(python_paths)
+    roots = [config_dir, *python_paths]
     looked: list[str] = []
     try:
         if name.endswith(".py") or "/" in name or "\\" in name:
-            for base in [config_dir, *python_paths]:
+            for base in roots:
                 candidate = (base / name) if not Path(name).is_absolute() else Path(name)
                 looked.append(str(candidate))
                 if candidate.is_file():
+                    if not _inside(candidate, roots):
+                        raise DeffeError(f"plugin file '{name}' for {block} is outside the config's directory "
+                                         "and python_path", file=file, where=where,
+                                         hint=f"add its directory to python_path to trust it ({candidate.parent})")
                     return _load_file(candidate, block)
             raise DeffeError(f"plugin file '{name}' for {block} not found", file=file, where=where,
                              hint=f"looked at {', '.join(looked)}")
@@ -79,16 +94,14 @@ def find_module(block: str, name: str, config_dir: Path, python_paths: list[Path
         if (PLUGIN_ROOT / block / f"{name}.py").is_file():
             return importlib.import_module(f"plugins.{block}.{name}")
         if "." in name:
-            try:
-                return importlib.import_module(name)
-            except ModuleNotFoundError as e:
-                if e.name and name.startswith(e.name):
-                    pass
-                else:
-                    raise
+            parts = name.split(".")
+            for base in python_paths:   # a dotted module, looked for in the python_path directories only
+                stem = base.joinpath(*parts)
+                if stem.with_suffix(".py").is_file() or (stem / "__init__.py").is_file():
+                    return importlib.import_module(name)
     except DeffeError:
         raise
-    except Exception as e:  # the user's module failed while importing
+    except (Exception, SystemExit) as e:  # the user's module failed (or called exit) while importing
         raise DeffeError(f"plugin '{name}' for {block} failed to import: {type(e).__name__}: {e}",
                          file=file, where=where, hint="run with -debug for the traceback") from e
     builtins = builtin_names(block)

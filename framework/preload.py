@@ -4,7 +4,8 @@ Values are matched by value, not by text: "1.0" in the CSV matches the knob
 value 1. Columns: every knob of the exploration (extra columns are ignored),
 every cost, and optionally ``status``. Rows whose values lie outside the
 exploration's space are skipped and counted; a cost that is not a number is an
-error naming its line.
+error naming its line. The file is read row by row and the rows kept are held
+as numbers, so a file of millions of rows needs memory for its numbers only.
 
 Files written by the original Deffe are read as it read them (`match_columns`):
 ``, `` separators, a column named by a knob's ``map`` alias, headers in another
@@ -15,6 +16,9 @@ from __future__ import annotations
 
 import csv
 import math
+import re
+from array import array
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,28 +33,86 @@ from .values import format_value, to_number
 @dataclass
 class Preloaded:
     codes: np.ndarray
-    results: list[Result]
+    results: Sequence[Result]
     skipped: int
     first_skip: str | None
 
 
-def read_rows(path: Path, shown: str) -> tuple[list[str], list[tuple[int, list[str]]]]:
-    """Header and (line number, cells) of a CSV file."""
+class PreloadedResults(Sequence):
+    """The results of the rows read, held as numbers (a `Result` is made when a row is looked at), so that a
+    file of a million rows does not become a million dicts."""
+
+    def __init__(self, statuses: bytes, costs: np.ndarray, cost_names: list[str]):
+        self.statuses, self.costs, self.cost_names = statuses, costs, cost_names
+
+    def __len__(self) -> int:
+        return len(self.statuses)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        costs = {c: float(v) for c, v in zip(self.cost_names, self.costs[i]) if not math.isnan(v)}
+        return Result(STATUSES[self.statuses[i]], costs, None, None, cached=True, origin="pre-evaluated")
+
+
+_UNDECODED = re.compile("[\udc80-\udcff]")   # bytes that are not UTF-8, as surrogateescape keeps them
+
+
+def read_rows(path: Path, shown: str) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
+    """Header and (line number, cells) of each row of a CSV file that holds a cell. The rows are read as they
+    are iterated: a file of any size is never held whole."""
     try:
-        # utf-8-sig: a CSV saved by Excel starts with a byte-order mark, which is not part of the first column
-        with open(path, newline="", encoding="utf-8-sig") as fh:
-            reader = csv.reader(fh, skipinitialspace=True)   # Deffe wrote ", " between cells
-            try:
-                header = next(reader)
-            except StopIteration:
-                raise DeffeError("the file is empty", file=shown) from None
-            rows = [(reader.line_num, row) for row in reader if any(c.strip() for c in row)]
+        # utf-8-sig: a CSV saved by Excel starts with a byte-order mark, which is not part of the first column;
+        # bytes that are not UTF-8 are kept (as surrogates) until their line is known
+        fh = open(path, newline="", encoding="utf-8-sig", errors="surrogateescape")
     except FileNotFoundError:
         raise DeffeError("file not found", file=shown) from None
-    except (UnicodeDecodeError, csv.Error) as e:
-        raise DeffeError(f"not a readable CSV file ({e})", file=shown) from None
-    header = [h.strip() for h in header]
-    return header, rows
+    except IsADirectoryError:
+        raise DeffeError("is a directory, not a CSV file", file=shown) from None
+    except (OSError, ValueError) as e:   # no permission, a name the system refuses
+        raise DeffeError(f"cannot read the file ({getattr(e, 'strerror', None) or e})", file=shown) from None
+    reader = csv.reader(_utf8_lines(fh, shown), skipinitialspace=True)   # Deffe wrote ", " between cells
+    try:
+        header = _next_row(reader, shown)
+        if header is None:
+            raise DeffeError("the file is empty", file=shown, hint="the first line of a CSV file names its columns")
+        if not any(h.strip() for h in header):
+            raise DeffeError("the first line is empty", file=shown, where="line 1",
+                             hint="the first line of a CSV file names its columns")
+    except BaseException:
+        fh.close()
+        raise
+    return [h.strip() for h in header], _body(fh, reader, shown)
+
+
+def _next_row(reader, shown: str) -> list[str] | None:
+    try:
+        row = next(reader)
+    except StopIteration:
+        return None
+    except csv.Error as e:
+        raise DeffeError(f"not a readable CSV row ({e})", file=shown, where=f"line {reader.line_num}") from None
+    except OSError as e:
+        raise DeffeError(f"cannot read the file ({e.strerror or e})", file=shown,
+                         where=f"line {reader.line_num + 1}") from None
+    return row
+
+
+def _utf8_lines(fh, shown: str) -> Iterator[str]:
+    """The lines of a file; a line holding bytes that are not UTF-8 is an error naming it."""
+    for n, line in enumerate(fh, 1):
+        if _UNDECODED.search(line):
+            raise DeffeError("not UTF-8 text", file=shown, where=f"line {n}",
+                             hint="save the file as UTF-8 (Excel: 'CSV UTF-8')")
+        yield line
+
+
+def _body(fh, reader, shown: str) -> Iterator[tuple[int, list[str]]]:
+    with fh:
+        while (row := _next_row(reader, shown)) is not None:
+            text = "".join(row)
+            if text and not text.isspace():   # a row of empty cells is no row
+                yield reader.line_num, row
 
 
 def find_column(header: list[str], *names: str) -> int | None:
@@ -77,7 +139,24 @@ def match_columns(header: list[str], space: DesignSpace, shown: str) -> dict[str
     if missing:
         raise DeffeError(f"no column for knob{'s' if len(missing) > 1 else ''} {', '.join(missing)}",
                          file=shown, where="line 1", hint=f"the columns are: {', '.join(header)}")
+    _no_twins(header, cols.values(), shown)
     return cols
+
+
+def cost_columns(header: list[str], names: list[str], shown: str) -> dict[str, int | None]:
+    """Cost name -> its column (None: not in the file)."""
+    cols = {c: find_column(header, c) for c in names}
+    _no_twins(header, cols.values(), shown)
+    return cols
+
+
+def _no_twins(header: list[str], columns, shown: str) -> None:
+    """A column the rows are read from must be the only one of its name."""
+    for i in columns:
+        if i is not None and header.count(header[i]) > 1:
+            where = [str(k + 1) for k, h in enumerate(header) if h == header[i]]
+            raise DeffeError(f"column '{header[i]}' appears {len(where)} times (columns {', '.join(where)})",
+                             file=shown, where="line 1", hint="rename or remove all but one of them")
 
 
 def cells_of(cells: list[str], cols: dict[str, int | None], space: DesignSpace) -> list[str]:
@@ -89,19 +168,20 @@ def cells_of(cells: list[str], cols: dict[str, int | None], space: DesignSpace) 
 def load_csv(path: Path, shown: str, space: DesignSpace, cost_names: list[str]) -> Preloaded:
     header, rows = read_rows(path, shown)
     knob_cols = match_columns(header, space, shown)
-    cost_cols = {c: find_column(header, c) for c in cost_names}
+    cost_cols = cost_columns(header, cost_names, shown)
     missing_costs = [c for c, i in cost_cols.items() if i is None]
     if missing_costs:
         raise DeffeError(f"no column for cost{'s' if len(missing_costs) > 1 else ''} {', '.join(missing_costs)}",
                          file=shown, where="line 1", hint=f"the columns are: {', '.join(header)}")
-    status_col = find_column(header, "status")
-    codes, results = [], []
+    status_col = cost_columns(header, ["status"], shown)["status"]
+    codes, costs = array("d"), array("d")   # the rows kept, as numbers
+    statuses = bytearray()
     skipped, first_skip = 0, None
     for line, cells in rows:
         if len(cells) < len(header):
             cells = cells + [""] * (len(header) - len(cells))
         try:
-            row = space.code_row(cells_of(cells, knob_cols, space))
+            row = space.code_list(cells_of(cells, knob_cols, space))
         except DeffeError as e:
             skipped += 1
             if first_skip is None:
@@ -112,16 +192,25 @@ def load_csv(path: Path, shown: str, space: DesignSpace, cost_names: list[str]) 
         if status not in STATUSES:
             raise DeffeError(f"status '{status}' is not one of {', '.join(STATUSES)}", file=shown,
                              where=f"line {line}")
-        costs: dict[str, float] = {}
         for c in cost_names:
             text = cells[cost_cols[c]].strip()
             if text == "" and status != "ok":
+                costs.append(math.nan)   # not measured
                 continue
             n = to_number(text)
             if n is None or (isinstance(n, float) and math.isnan(n)):
                 raise DeffeError(f"cost '{c}' is not a number: {text!r}", file=shown, where=f"line {line}")
-            costs[c] = float(n)
-        codes.append(row)
-        results.append(Result(status, costs, None, None, cached=True, origin="pre-evaluated"))
-    arr = np.array(codes, dtype=float).reshape(-1, len(space.names))
+            costs.append(_float(n, c, text, shown, line))
+        codes.extend(row)
+        statuses.append(STATUSES.index(status))
+    arr = np.frombuffer(codes, dtype=float).reshape(-1, len(space.names))
+    results = PreloadedResults(bytes(statuses), np.frombuffer(costs, dtype=float).reshape(-1, len(cost_names)),
+                               list(cost_names))
     return Preloaded(arr, results, skipped, first_skip)
+
+
+def _float(n: int | float, cost: str, text: str, shown: str, line: int) -> float:
+    try:
+        return float(n)
+    except OverflowError:   # an integer beyond any float
+        raise DeffeError(f"cost '{cost}' is too large: {text[:40]!r}", file=shown, where=f"line {line}") from None

@@ -47,13 +47,19 @@ class ListLevels(Levels):
         self.numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool)
                            for v in self.values)
         self._keys: dict[tuple, int] = {}
+        self._texts: dict[str, int] = {}   # a level's own text (what a CSV holds): a shortcut past value_key
         for i, v in enumerate(self.values):
             self._keys.setdefault(value_key(v), i)
+            text = format_value(v)
+            if value_key(text) == value_key(v):
+                self._texts.setdefault(text, self._keys[value_key(v)])
 
     def __len__(self): return len(self.values)
     def __getitem__(self, i): return self.values[i]
 
     def index(self, value):
+        if isinstance(value, str) and value in self._texts:
+            return self._texts[value]
         try:
             return self._keys[value_key(value)]
         except (KeyError, TypeError):
@@ -173,8 +179,10 @@ class Knob:
         u = np.clip(np.asarray(u, dtype=float), 0.0, np.nextafter(1.0, 0.0))
         if self.levels is None:
             if self.log:
-                return np.exp(np.log(self.low) + u * (np.log(self.high) - np.log(self.low)))
-            return self.low + u * (self.high - self.low)
+                codes = np.exp(np.log(self.low) + u * (np.log(self.high) - np.log(self.low)))
+            else:
+                codes = self.low + u * (self.high - self.low)
+            return np.clip(codes, self.low, self.high)   # exp(log(low)) may round below low
         return np.floor(u * len(self.levels))
 
     def to_unit(self, codes: np.ndarray) -> np.ndarray:
@@ -291,6 +299,15 @@ class DesignSpace:
                 raise DeffeError(f"value {v!r} of '{k.name}' is outside its domain ({domain_text(k)})",
                                  where=where or None) from None
         return row
+
+    def code_list(self, values: Sequence[Any]) -> list[float]:
+        """Codes of one point given in knob order, as a list: what a reader of many rows keeps."""
+        if len(values) == len(self.knobs):
+            try:
+                return [k.code(v) for k, v in zip(self.knobs, values)]
+            except (ValueError, TypeError):
+                pass
+        return self.code_row(values).tolist()   # the DeffeError that names the value
 
     def from_unit(self, u: np.ndarray) -> np.ndarray:
         u = np.atleast_2d(u)

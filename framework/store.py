@@ -108,6 +108,8 @@ class RunStore:
             self.db.execute("PRAGMA journal_mode=WAL" if self.path is not None else "PRAGMA journal_mode=MEMORY")
             self.db.execute("PRAGMA synchronous=NORMAL")
             self.db.executescript(_SCHEMA)
+        except sqlite3.OperationalError:
+            raise   # cannot be opened for writing (read-only, full disk): the caller says what to do
         except sqlite3.DatabaseError as e:
             raise DeffeError(f"the run store is not a readable SQLite database ({e})", file=target,
                              hint="move the run directory aside, or run with -fresh") from None

@@ -23,9 +23,11 @@ from .errors import DeffeError
 _RANGE = re.compile(r"^\s*(\d+)\s*-\s*(\d+)(?:\s*-\s*(\d+))?\s*$")
 _BRACKET = re.compile(r"^(.*)\[(.*)\](.*)$")
 _INT = re.compile(r"^[+-]?\d+$")
+_CONTROL = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f]")   # control characters but the tab
 _FLOAT = re.compile(r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$|^[+-]?(?:inf|nan)$", re.I)
 
 Value = int | float | str | bool
+MAX_LISTED = 1_000_000   # values one range of the string syntax may list
 
 
 def to_number(text: str) -> int | float | None:
@@ -51,6 +53,21 @@ def typed(value: Any) -> Value:
 
 
 def _expand_piece(piece: str, where: str) -> list[Value]:
+    return [_plain(v, where) for v in _expand(piece, where)]
+
+
+def _plain(value: Value, where: str) -> Value:
+    """A value as it can be written into a table, a script and a command line: text without control
+    characters (a line end), numbers finite."""
+    if isinstance(value, str) and _CONTROL.search(value):
+        raise DeffeError(f"value {value!r} holds a control character", where=where,
+                         hint="a knob's text values are one line of printable text")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise DeffeError(f"{value!r} is not a value", where=where, hint="a knob's numbers are finite")
+    return value
+
+
+def _expand(piece: str, where: str) -> list[Value]:
     prefix, core, postfix = "", piece, ""
     m = _BRACKET.match(piece)
     if m:
@@ -61,6 +78,10 @@ def _expand_piece(piece: str, where: str) -> list[Value]:
         step = int(r.group(3)) if r.group(3) else 1
         if step == 0:
             raise DeffeError(f"range '{piece}' has a step of 0", where=where)
+        if len(range(start, end, step)) > MAX_LISTED:
+            raise DeffeError(f"range '{piece}' lists {len(range(start, end, step)):,} values", where=where,
+                             hint=f'list at most {MAX_LISTED:,}; a long range is a knob of its own: '
+                                  f'{{"type": "integer", "min": {start}, "max": {end - 1}}}')
         out = [f"{prefix}{i}{postfix}" for i in range(start, end, step)]
         if not out:
             raise DeffeError(f"range '{piece}' is empty (the end is excluded, as in Deffe)",
@@ -78,9 +99,7 @@ def parse_values(raw: Any, where: str, delim: str = ",") -> list[Value]:
             if isinstance(item, str):
                 out.extend(parse_string(item, f"{where}[{i}]", delim))
             elif isinstance(item, (int, float, bool)):
-                if isinstance(item, float) and math.isnan(item):
-                    raise DeffeError("NaN is not a value", where=f"{where}[{i}]")
-                out.append(item)
+                out.append(_plain(item, f"{where}[{i}]"))
             else:
                 raise DeffeError(f"a value must be a number or a string, not {type(item).__name__}",
                                  where=f"{where}[{i}]")
@@ -88,7 +107,7 @@ def parse_values(raw: Any, where: str, delim: str = ",") -> list[Value]:
     if isinstance(raw, str):
         return parse_string(raw, where, delim)
     if isinstance(raw, (int, float, bool)):
-        return [raw]
+        return [_plain(raw, where)]
     raise DeffeError(f"values must be a list, a number or a string, not {type(raw).__name__}",
                      where=where)
 

@@ -12,6 +12,10 @@ from __future__ import annotations
 
 from typing import Any
 
+# the version of the cost model: raise it whenever a change gives other costs for the same inputs, so that
+# runs stored with the old ones are not resumed as if they were the new
+__version__ = "0.1.0"
+
 from . import data, devices
 from .api import BatchResult, Result, Simulator, prepare, simulate, simulate_batch
 from .devices import Channel, Device, DeviceGraph

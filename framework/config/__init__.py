@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +19,7 @@ from ..errors import DeffeError
 from ..space import DesignSpace
 from . import deffe_args, schema
 from .knobs import KnobEntry, build_entry, parse_explore_groups, select
-from .loader import ORIGIN, ensure_deffe_dir, load_tree
+from .loader import ORIGIN, ensure_deffe_dir, load_tree, origin_of
 from . import validate as validate_mod
 from .validate import validate
 
@@ -31,6 +32,16 @@ class Cost:
     direction: str = "min"   # "min" or "max"
     doc: str | None = None
     unit: str | None = None  # for people: "s", "B", "samples/s" (SI prefixes are added when shown)
+    low: float | None = None   # valid range of a measurement: outside it, the sample failed
+    high: float | None = None
+
+    def invalid(self, value: float) -> str | None:
+        """Why a measured value cannot be this cost, or None."""
+        if self.low is not None and value < self.low:
+            return f"{self.name} = {value:g} is below its minimum {self.low:g}"
+        if self.high is not None and value > self.high:
+            return f"{self.name} = {value:g} is above its maximum {self.high:g}"
+        return None
 
     @property
     def sign(self) -> float:
@@ -142,7 +153,17 @@ def load_config(path: str | Path) -> Config:
     try:
         return _load_config(path)
     except DeffeError as e:
-        raise e.located(file=str(path)) from None
+        e = e.located(file=str(path))
+        # one line, whatever text of the file the message quotes (a key holding a line end)
+        raise DeffeError(_one_line(e.what), file=_one_line(e.file), where=_one_line(e.where),
+                         hint=_one_line(e.hint)) from None
+
+
+_CONTROL = re.compile("[\x00-\x1f\x7f]")
+
+
+def _one_line(text: str | None) -> str | None:
+    return None if text is None else _CONTROL.sub(lambda m: repr(m.group())[1:-1], text)
 
 
 def _load_config(path: str | Path) -> Config:
@@ -155,10 +176,10 @@ def _load_config(path: str | Path) -> Config:
     warnings = deffe_args.apply(data)
     _expand_paths(data)
     costs = _build_costs(data, shown)
-    constraints = _build_constraints(data, costs, shown)
+    constraints = _build_constraints(data, costs, origin_of(raw, "constraints", shown))
     entries = _build_entries(data)
     explores = _build_explores(data, entries, costs, shown)
-    _check_sections(data, costs, shown)
+    _check_sections(data, costs, raw, shown)
     return Config(path=path.resolve(), data=data, costs=costs, explores=explores, warnings=warnings,
                   constraints=constraints, deffe_keys=deffe_keys)
 
@@ -167,7 +188,6 @@ _CONSTRAINT = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_.\-]*)\s*(<=|>=|<|>)\s*(\S+)
 
 
 def _build_constraints(data: dict, costs: list[Cost], shown: str) -> list[Constraint]:
-    from ..values import to_number
     names = [c.name for c in costs]
     out = []
     for i, text in enumerate(data["constraints"]):
@@ -175,7 +195,7 @@ def _build_constraints(data: dict, costs: list[Cost], shown: str) -> list[Constr
         if not isinstance(text, str):
             raise DeffeError("a constraint is text such as 'peak_memory <= 16e9'", file=shown, where=where)
         m = _CONSTRAINT.match(text)
-        bound = to_number(m.group(3)) if m else None
+        bound = _finite_number(m.group(3)) if m else None
         if not m or bound is None:
             raise DeffeError(f"cannot read constraint {text!r}", file=shown, where=where,
                              hint="write 'cost <= number' (or <, >=, >)")
@@ -183,8 +203,18 @@ def _build_constraints(data: dict, costs: list[Cost], shown: str) -> list[Constr
             from ..errors import did_you_mean
             raise DeffeError(f"'{m.group(1)}' is not a cost", file=shown, where=where,
                              hint=did_you_mean(m.group(1), names) or f"costs: {', '.join(names)}")
-        out.append(Constraint(m.group(1), m.group(2), float(bound), text.strip()))
+        out.append(Constraint(m.group(1), m.group(2), bound, text.strip()))
     return out
+
+
+def _finite_number(text: str) -> float | None:
+    from ..values import to_number
+    n = to_number(text)
+    try:
+        f = float(n) if n is not None else math.nan
+    except OverflowError:   # an integer beyond any float
+        return None
+    return f if math.isfinite(f) else None
 
 
 def _expand_paths(data: dict) -> None:
@@ -225,7 +255,10 @@ def _build_costs(data: dict, shown: str) -> list[Cost]:
         if name in seen:
             raise DeffeError(f"cost '{name}' is listed twice (also at {seen[name]})", file=file, where=where)
         seen[name] = where
-        costs.append(Cost(name, direction, entry.get("doc"), entry.get("unit")))
+        low, high = entry.get("min"), entry.get("max")
+        if low is not None and high is not None and low > high:
+            raise DeffeError(f"min {low:g} is above max {high:g}", file=file, where=where)
+        costs.append(Cost(name, direction, entry.get("doc"), entry.get("unit"), low, high))
     if not costs:
         raise DeffeError("no costs are listed", file=shown, where="costs",
                          hint='name what each evaluation measures, e.g. "costs": ["exec_time"]')
@@ -249,7 +282,14 @@ def _build_explores(data: dict, entries: list[KnobEntry], costs: list[Cost], sho
     cost_names = {c.name for c in costs}
     for i, e in enumerate(items):
         file, where = e.get(ORIGIN, shown), e["_where"]
-        name = e.get("name") or f"explore_{i}"
+        name = e.get("name")
+        if name is None:
+            name = f"explore_{i}"
+        problem = _not_a_file_name(name)
+        if problem:
+            raise DeffeError(f"exploration name {name!r} {problem}", file=file, where=f"{where}.name",
+                             hint="the name becomes a file name (its tables, its checkpoint): use letters, "
+                                  "digits, '_', '-', '.'")
         if name in names:
             raise DeffeError(f"exploration name '{name}' is used twice (also at {names[name]})",
                              file=file, where=f"{where}.name")
@@ -279,11 +319,29 @@ def _build_explores(data: dict, entries: list[KnobEntry], costs: list[Cost], sho
     return out
 
 
+def _not_a_file_name(name: str) -> str | None:
+    """Why a name cannot be a plain file name of the run directory, or None."""
+    if not name.strip():
+        return "is empty"
+    if name in (".", "..") or "/" in name or "\\" in name:
+        return "is a path, not a plain file name"
+    if name != name.strip():
+        return "starts or ends with a space"
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in name):
+        return "holds a control character"
+    if len(name.encode("utf-8", "surrogatepass")) > 200:
+        return "is longer than 200 bytes"
+    return None
+
+
 def schema_defaults_explore() -> dict:
     return {k: v.default for k, v in schema.EXPLORE.items() if not v.deffe}
 
 
-def _check_sections(data: dict, costs: list[Cost], shown: str) -> None:
+def _check_sections(data: dict, costs: list[Cost], raw: dict, shown: str) -> None:
+    def at(section: str, key: str) -> str:   # the file that wrote the key
+        return origin_of(raw.get(section), key, origin_of(raw, section, shown))
+
     objectives = data["exploration"].get("objectives")
     if objectives is not None:
         from ..errors import did_you_mean
@@ -291,31 +349,33 @@ def _check_sections(data: dict, costs: list[Cost], shown: str) -> None:
         names = [c.name for c in costs]
         for o in parse_names(objectives, "exploration.objectives"):
             if o not in names:
-                raise DeffeError(f"'{o}' is not a cost", file=shown, where="exploration.objectives",
+                raise DeffeError(f"'{o}' is not a cost", file=at("exploration", "objectives"),
+                                 where="exploration.objectives",
                                  hint=did_you_mean(o, names) or f"costs: {', '.join(names)}")
     cs = data["exploration"].get("custom_samples")
     if cs is not None:
         if not cs or not all(isinstance(x, int) and not isinstance(x, bool) and x > 0 for x in cs):
-            raise DeffeError("custom_samples must be a list of positive integers", file=shown,
-                             where="exploration.custom_samples")
+            raise DeffeError("custom_samples must be a list of positive integers",
+                             file=at("exploration", "custom_samples"), where="exploration.custom_samples")
         if any(b <= a for a, b in zip(cs, cs[1:])):
-            raise DeffeError("custom_samples are cumulative counts and must increase", file=shown,
-                             where="exploration.custom_samples")
+            raise DeffeError("custom_samples are cumulative counts and must increase",
+                             file=at("exploration", "custom_samples"), where="exploration.custom_samples")
     ex = data["extract"]
     if ex.get("format") == "regex" and not ex.get("regex"):
-        raise DeffeError("format 'regex' needs a 'regex' object (cost name -> pattern)", file=shown,
-                         where="extract.regex")
+        raise DeffeError("format 'regex' needs a 'regex' object (cost name -> pattern)",
+                         file=at("extract", "format"), where="extract.regex")
     if ex.get("regex"):
+        file = at("extract", "regex")
         for cost, pattern in ex["regex"].items():
             if not isinstance(pattern, str):
-                raise DeffeError("a pattern must be text", file=shown, where=f"extract.regex.{cost}")
+                raise DeffeError("a pattern must be text", file=file, where=f"extract.regex.{cost}")
             try:
                 compiled = re.compile(pattern)
             except re.error as e:
-                raise DeffeError(f"bad regular expression ({e})", file=shown, where=f"extract.regex.{cost}") from None
+                raise DeffeError(f"bad regular expression ({e})", file=file, where=f"extract.regex.{cost}") from None
             if compiled.groups < 1:
-                raise DeffeError("the pattern needs a group ( ... ) around the value", file=shown,
+                raise DeffeError("the pattern needs a group ( ... ) around the value", file=file,
                                  where=f"extract.regex.{cost}")
         unknown = [c for c in ex["regex"] if c not in [x["name"].partition("::")[0] for x in data["costs"]]]
         if unknown:
-            raise DeffeError(f"'{unknown[0]}' is not a cost", file=shown, where=f"extract.regex.{unknown[0]}")
+            raise DeffeError(f"'{unknown[0]}' is not a cost", file=file, where=f"extract.regex.{unknown[0]}")

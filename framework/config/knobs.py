@@ -11,6 +11,10 @@ from ..values import format_value, parse_names, parse_values, value_key
 from .loader import ORIGIN
 
 
+MAX_LEVELS = 2 ** 53   # levels of a range: its codes (floats) hold every level index exactly
+MAX_COUNT = 10_000     # knobs one repeated entry (count) stands for
+
+
 @dataclass
 class KnobEntry:
     """One knob or scenario entry of the config, expanded into its knobs."""
@@ -45,6 +49,9 @@ def _build_entry(entry: dict, where: str, scenario: bool) -> KnobEntry:
                          where=f"{where}.exchangeable")
     groups = tuple(parse_names(entry.get("groups"), f"{where}.groups"))
     count = entry.get("count")
+    if count is not None and count > MAX_COUNT:
+        raise DeffeError(f"count {count:,} makes too many knobs", file=file, where=f"{where}.count",
+                         hint=f"a repeated knob stands for at most {MAX_COUNT:,} knobs")
     if count is None:
         knobs = [replace(knob, groups=groups)]
     else:
@@ -110,6 +117,9 @@ def _build_knob(entry: dict, name: str, file: str, where: str, scenario: bool) -
             if not (float(lo).is_integer() and float(hi).is_integer()):
                 raise DeffeError("an integer range needs integer min and max", file=file, where=where)
             lo, hi = int(lo), int(hi)
+        if not math.isfinite(float(hi) - float(lo)) or (log and not math.isfinite(float(hi) / float(lo))):
+            raise DeffeError(f"the range from {lo:g} to {hi:g} is too wide for floating point", file=file,
+                             where=where, hint="narrow it")
         levels = None
         if log and step is not None:
             if step <= 1:
@@ -120,10 +130,14 @@ def _build_knob(entry: dict, name: str, file: str, where: str, scenario: bool) -
         elif step is not None:
             if kind == "integer" and not float(step).is_integer():
                 raise DeffeError("an integer range needs an integer step", file=file, where=f"{where}.step")
-            n = int(math.floor((hi - lo) / step + 1e-9)) + 1
+            count = (hi - lo) / step
+            n = int(math.floor(count + 1e-9)) + 1 if count < MAX_LEVELS else MAX_LEVELS + 1
             levels = ArithLevels(lo, step, n, kind == "integer")
         elif kind == "integer":
             levels = ArithLevels(lo, 1, hi - lo + 1, True)
+        if levels is not None and levels.n > MAX_LEVELS:
+            raise DeffeError(f"the range from {lo:g} to {hi:g} has more than 2**53 values", file=file, where=where,
+                             hint="use a larger step, or a real range without step")
         encoding = entry.get("encoding") or "numeric"
         if encoding == "onehot" and (levels is None or len(levels) > 4096):
             raise DeffeError("one-hot encoding needs a short list of values", file=file,

@@ -21,8 +21,10 @@ from typing import Any
 import commentjson
 
 from ..errors import DeffeError
+from .schema import SECTIONS
 
 ORIGIN = "__origin__"
+KEYS = "__keys__"   # in an object whose keys are checked: key -> the file that wrote it
 
 
 def repo_root() -> Path:
@@ -36,11 +38,16 @@ def ensure_deffe_dir() -> None:
 
 def read_json(path: Path, shown: str) -> Any:
     try:
-        text = path.read_text()
+        text = path.read_text(encoding="utf-8-sig")   # a byte-order mark (Windows editors) is not JSON
     except FileNotFoundError:
         raise DeffeError("file not found", file=shown) from None
-    except (IsADirectoryError, PermissionError, UnicodeDecodeError) as e:
-        raise DeffeError(f"cannot read the file ({e.__class__.__name__})", file=shown) from None
+    except UnicodeDecodeError as e:
+        before = e.object[:e.start]
+        line, column = before.count(b"\n") + 1, e.start - before.rfind(b"\n")
+        raise DeffeError(f"not UTF-8 text (byte {e.object[e.start:e.start + 1]!r})", file=shown,
+                         where=f"{line}:{column}", hint="save the config as UTF-8") from None
+    except (OSError, ValueError) as e:   # a directory, no permission, a name the system refuses
+        raise DeffeError(f"cannot read the file ({getattr(e, 'strerror', None) or e})", file=shown) from None
     if not text.strip():
         raise DeffeError("the file is empty", file=shown, hint="a config is a JSON object")
     try:
@@ -63,16 +70,12 @@ def _guess_line(err: Exception) -> str | None:
     return None
 
 
-def load_tree(path: str | os.PathLike, _stack: tuple[Path, ...] = ()) -> dict:
+def load_tree(path: str | os.PathLike, _stack: tuple[Path, ...] = (), _shown: str | None = None) -> dict:
     """The merged data of a config file and everything it includes."""
     ensure_deffe_dir()
     p = Path(os.path.expandvars(str(path)))
-    shown = str(path)
+    shown = _shown or str(path)
     real = p.resolve()
-    if real in _stack:
-        chain = " -> ".join(s.name for s in _stack + (real,))
-        raise DeffeError(f"include cycle: {chain}", file=shown, where="include",
-                         hint="remove one of these includes")
     data = read_json(p, shown)
     if not isinstance(data, dict):
         raise DeffeError(f"a config must be a JSON object, not {type(data).__name__}", file=shown)
@@ -92,26 +95,32 @@ def load_tree(path: str | os.PathLike, _stack: tuple[Path, ...] = ()) -> dict:
         inc_path = Path(expanded)
         if not inc_path.is_absolute():
             inc_path = p.parent / inc_path
+        where = "include" if isinstance(data.get("include"), str) else f"include[{i}]"
         if not inc_path.exists():
-            where = "include" if len(includes) == 1 and isinstance(data.get("include"), str) else f"include[{i}]"
             unset = ""
             if "$" in expanded:
                 unset = f" (is {expanded[expanded.index('$'):].split('/')[0]} set?)"
             raise DeffeError(f"included file '{inc}' not found{unset}", file=shown, where=where)
-        sub = load_tree(inc_path, _stack + (real,))
+        if inc_path.is_dir():
+            raise DeffeError(f"included file '{inc}' is a directory", file=shown, where=where)
+        if inc_path.resolve() in _stack + (real,):
+            chain = " -> ".join(s.name for s in _stack + (real, inc_path.resolve()))
+            raise DeffeError(f"include cycle: {chain}", file=shown, where=where,
+                             hint="remove one of these includes")
+        sub = load_tree(inc_path, _stack + (real,), os.path.normpath(inc_path))   # shown without a/../
         merged = merge(sub, merged) if merged else sub
     body = {k: v for k, v in data.items() if k != "include"}
     return merge(body, merged)
 
 
 def _anchor_python_path(data: dict, base: Path) -> None:
-    """python_path entries are relative to the file that writes them (an included template's own)."""
+    """python_path entries are relative to the file that writes them (an included template's own): they
+    become absolute paths, without ``a/../`` (a config in a sub-directory may include ``../base.json``)."""
     pp = data.get("python_path")
     if isinstance(pp, str):
         pp = [pp]
     if isinstance(pp, list) and all(isinstance(x, str) for x in pp):
-        data["python_path"] = [str(base / os.path.expandvars(x)) if not Path(os.path.expandvars(x)).is_absolute()
-                               else os.path.expandvars(x) for x in pp]
+        data["python_path"] = [os.path.abspath(base / os.path.expandvars(x)) for x in pp]
 
 
 def _mark_origin(data: dict, shown: str) -> None:
@@ -127,6 +136,20 @@ def _mark_origin(data: dict, shown: str) -> None:
             if isinstance(item, dict):
                 item.setdefault(ORIGIN, shown)
     data.setdefault(ORIGIN, shown)
+    # every key of the top level, of the sections and of evaluate.simulator remembers its file, so that an
+    # error in an included file names that file
+    objects = [data] + [data[s] for s in SECTIONS if isinstance(data.get(s), dict)]
+    if isinstance(data.get("evaluate"), dict) and isinstance(data["evaluate"].get("simulator"), dict):
+        objects.append(data["evaluate"]["simulator"])
+    for obj in objects:
+        obj[KEYS] = {k: shown for k in obj if k not in (ORIGIN, KEYS)}
+
+
+def origin_of(obj: Any, key: str, default: str) -> str:
+    """The file that wrote ``obj[key]`` (``obj`` an object of the merged config)."""
+    if isinstance(obj, dict):
+        return obj.get(KEYS, {}).get(key) or default
+    return default
 
 
 def merge(top: Any, base: Any, key: str | None = None) -> Any:
@@ -155,10 +178,14 @@ def _merge_named(top: list, base: list) -> list:
     for i, item in enumerate(out):
         if isinstance(item, dict) and "name" in item:
             positions.setdefault(_hashable(item["name"]), []).append(i)
+    written: dict[Any, int] = {}
+    for item in top:
+        if isinstance(item, dict) and "name" in item:
+            written[_hashable(item["name"])] = written.get(_hashable(item["name"]), 0) + 1
     for item in top:
         name = _hashable(item.get("name")) if isinstance(item, dict) else None
         hits = positions.get(name, []) if name is not None else []
-        if len(hits) == 1:
+        if len(hits) == 1 and written[name] == 1:
             out[hits[0]] = merge(item, out[hits[0]])
         else:
             # a new entry, or a name used several times below (Deffe allows the same

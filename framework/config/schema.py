@@ -78,6 +78,9 @@ COST = {
     "doc": Key("str", None, "free text describing the cost"),
     "unit": Key("str", None, "unit of the cost, for people: s, B, FLOP, samples/s, ... (s and B get SI prefixes "
                              "when shown: 412 ms, 5.83 GB); default: what the evaluator says, if anything"),
+    "min": Key("number", None, "smallest valid value: a sample whose cost is below it failed (a negative time "
+                               "is garbage, not a measurement)"),
+    "max": Key("number", None, "largest valid value: a sample whose cost is above it failed"),
 }
 
 SAMPLING = {
@@ -108,7 +111,11 @@ EVALUATE = {
     "timeout": Key("number", None, "seconds one evaluation may take before it is stopped and stored as 'timeout'", min=0),
     "env": Key("dict", {}, "extra environment variables for the script"),
     "interpreter": Key("str", None, "program that runs a non-.py script (default: its #! line, else bash, else sh)"),
-    "keep_directories": Key("bool", True, "keep each sample's run directory (Deffe's explore_<N>)"),
+    "keep_directories": Key("bool", True, "keep each sample's run directory (Deffe's explore_<N>); false: it is "
+                                          "removed once the sample's costs are stored (failed samples keep "
+                                          "theirs, for diagnosis)"),
+    "retries": Key("int", 0, "an evaluation that fails or times out is evaluated again, up to this many more "
+                             "times, before it is stored as failed", min=0),
     "simulator": Key("dict", {}, "placement: the simulation settings (see evaluate.simulator below)"),
     "output_log": Key("str", "evaluate.log", "script: the log of each sample's scripts, in its directory"),
     "sample_evaluate_arguments": Key("str", None, "script, .py: fixed arguments before the point's --name value "
@@ -232,6 +239,10 @@ MODEL = {
                              "exploration's search (0: as many as -jobs); torch training itself uses one, the "
                              "fastest for small mini-batches", min=0),
     "seed": Key("int", None, "seed of model training (default: framework.seed)"),
+    "trust_pickle": Key("bool", False, "read old (format 1) checkpoints, whose weights are Python pickle data that "
+                                       "can run any code when loaded (-trust-pickle); only for files from a source "
+                                       "you trust. Checkpoints written now hold only numbers and JSON and need no "
+                                       "trust"),
     "top_k": Key("int", 10, "hold-out metric: recall of the k best points among the k predicted best", min=1),
     "checkpoints": Key("bool", True, "write the model after each step to checkpoints/<explore>.ckpt in the run "
                                      "directory"),

@@ -7,12 +7,13 @@ wrote numbers and booleans as text: ``"400"``, ``"True"``) and the defaults of
 """
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from ..errors import DeffeError, did_you_mean, join_hints
 from ..values import to_number
 from . import schema
-from .loader import ORIGIN
+from .loader import KEYS, ORIGIN, origin_of
 
 _TYPE_NAMES = {
     "str": "text", "int": "an integer", "number": "a number", "bool": "true or false",
@@ -37,10 +38,18 @@ def _kind(value: Any) -> str:
     return type(value).__name__
 
 
+def _finite(n: int | float) -> bool:
+    try:
+        return math.isfinite(n)
+    except OverflowError:   # an integer beyond any float
+        return False
+
+
 def coerce(value: Any, key: schema.Key, file: str, where: str) -> Any:
-    """The value checked against the key's type (and normalised), or a DeffeError."""
+    """The value checked against the key's type (and normalised), or a DeffeError. null is no value: a list
+    or an object takes its default (null elsewhere can mean "none", as model.plugin: null does)."""
     if value is None:
-        return None
+        return _copy(key.default) if key.type in ("list", "dict", "str|list") else None
     t = key.type
 
     def bad(extra: str | None = None):
@@ -73,6 +82,8 @@ def coerce(value: Any, key: schema.Key, file: str, where: str) -> Any:
         n = to_number(value) if isinstance(value, str) else value
         if isinstance(n, bool) or not isinstance(n, (int, float)):
             bad()
+        if not _finite(n):
+            raise DeffeError(f"expected a finite number, got {n!r}", file=file, where=where)
         out = n
     elif t == "bool":
         if isinstance(value, bool):
@@ -122,14 +133,15 @@ def check_keys(obj: dict, spec: dict[str, schema.Key], file: str, path: str,
     """Unknown keys are errors (with a near-miss hint); known keys are type-checked."""
     out: dict[str, Any] = {}
     for k, v in obj.items():
-        if k == ORIGIN:
+        if k in (ORIGIN, KEYS):
             continue
         where = f"{path}.{k}" if path else k
-        if k not in spec:
+        origin = origin_of(obj, k, file)
+        if not isinstance(k, str) or k not in spec:
             hint = did_you_mean(k, spec.keys())
-            raise DeffeError(f"unknown key '{k}'", file=file, where=where,
+            raise DeffeError(f"unknown key '{k}'", file=origin, where=where,
                              hint=join_hints(hint, None if hint else f"known keys: {', '.join(sorted(spec))}"))
-        out[k] = coerce(v, spec[k], file, where)
+        out[k] = coerce(v, spec[k], origin, where)
     if fill_defaults:
         for k, key in spec.items():
             if k not in out and not key.deffe:
@@ -157,7 +169,7 @@ def validate(data: dict, main_file: str) -> dict:
             where = f"{list_key}[{i}]"
             if not isinstance(item, dict):
                 raise DeffeError(f"expected an object with 'name' and 'values', got {_kind(item)}",
-                                 file=file, where=where)
+                                 file=origin_of(data, list_key, file), where=where)
             origin = item.get(ORIGIN, file)
             entry = check_keys(item, schema.KNOB, origin, where, fill_defaults=False)
             entry[ORIGIN] = origin
@@ -168,7 +180,7 @@ def validate(data: dict, main_file: str) -> dict:
     for i, item in enumerate(top["costs"]):
         where = f"costs[{i}]"
         if isinstance(item, str):
-            costs.append({"name": item, ORIGIN: file, "_where": where})
+            costs.append({"name": item, ORIGIN: origin_of(data, "costs", file), "_where": where})
         elif isinstance(item, dict):
             origin = item.get(ORIGIN, file)
             entry = check_keys(item, schema.COST, origin, where, fill_defaults=False)
@@ -177,7 +189,7 @@ def validate(data: dict, main_file: str) -> dict:
             costs.append(entry)
         else:
             raise DeffeError(f"a cost is a name or an object with 'name', got {_kind(item)}",
-                             file=file, where=where)
+                             file=origin_of(data, "costs", file), where=where)
     top["costs"] = costs
 
     for name, spec in schema.SECTIONS.items():
@@ -193,7 +205,8 @@ def validate(data: dict, main_file: str) -> dict:
     for i, item in enumerate(top["exploration"]["explore"]):
         where = f"exploration.explore[{i}]"
         if not isinstance(item, dict):
-            raise DeffeError(f"expected an object, got {_kind(item)}", file=file, where=where)
+            raise DeffeError(f"expected an object, got {_kind(item)}",
+                             file=origin_of(data.get("exploration"), "explore", file), where=where)
         origin = item.get(ORIGIN, file)
         entry = check_keys(item, schema.EXPLORE, origin, where, fill_defaults=True)
         entry[ORIGIN] = origin
@@ -213,12 +226,15 @@ def deffe_keys(data: dict) -> list[str]:
         if isinstance(obj, dict):
             found.extend(f"{path}{k}" for k in obj if k in spec and spec[k].deffe)
 
+    def items(x: Any) -> list:   # a list of the raw config (validate says what is wrong with anything else)
+        return x if isinstance(x, list) else []
+
     for name, spec in schema.SECTIONS.items():
         scan(data.get(name), spec, f"{name}.")
     for list_key in ("knobs", "scenarios"):
-        for i, item in enumerate(data.get(list_key) or []):
+        for i, item in enumerate(items(data.get(list_key))):
             scan(item, schema.KNOB, f"{list_key}[{i}].")
-    explore = (data.get("exploration") or {}).get("explore") if isinstance(data.get("exploration"), dict) else None
-    for i, item in enumerate(explore or []):
+    explore = data["exploration"].get("explore") if isinstance(data.get("exploration"), dict) else None
+    for i, item in enumerate(items(explore)):
         scan(item, schema.EXPLORE, f"exploration.explore[{i}].")
     return found

@@ -38,6 +38,7 @@ import re
 from typing import Any
 
 from framework.errors import DeffeError, did_you_mean
+from framework.guard import file_digests
 from framework.protocols import EvaluationOutput, Infeasible
 
 COSTS = ("step_time", "throughput", "peak_memory", "memory_use", "comm_bytes", "comm_time", "feasible")
@@ -96,6 +97,18 @@ class PlacementEvaluate:
         if not kernel.is_cached():
             fw.log.info("compiling the simulator (once per machine, 10 to 30 s; later runs load it from the cache)")
         prepared.compile_kernel()  # here, in the driver: the forked workers inherit the compiled kernel
+
+    def Fingerprint(self) -> dict:
+        """The simulator's version and the network and device files it reads (settings are in the config)."""
+        names = [self.opts["network"], self.opts["devices"]]
+        for setting in ("network", "devices"):
+            if setting in self.framework.space.names:
+                knob = self.framework.space[setting]
+                names += [str(knob.value(i)) for i in range(knob.size)] if knob.finite else []
+        kinds = {self.opts["network"]: self.sim.data.NETWORKS}
+        files = [self._resolve(n, kinds.get(n, self.sim.data.DEVICE_GRAPHS)) for n in names
+                 if str(n).endswith(".json") and "{" not in str(n)]
+        return {"simulator": self.sim.__version__, "files": file_digests(files)}
 
     # ------------------------------------------------------------------ fixed parts
     def _resolve(self, name: str, kind: str) -> str:

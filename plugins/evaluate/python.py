@@ -12,6 +12,7 @@ from __future__ import annotations
 import inspect
 
 from framework.errors import DeffeError
+from framework.guard import file_digests
 from framework.plugins import find_module
 
 
@@ -40,6 +41,13 @@ class PythonEvaluate:
             self.wants_sample = "sample" in inspect.signature(fn).parameters
         except (TypeError, ValueError):
             self.wants_sample = False
+
+    def Fingerprint(self) -> dict:
+        """The source of the module holding the function: a changed model gives other costs."""
+        try:
+            return file_digests([inspect.getsourcefile(self.fn)])
+        except TypeError:   # a builtin: nothing to read
+            return {}
 
     def Run(self, sample):
         if self.wants_sample:

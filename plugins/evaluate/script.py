@@ -55,6 +55,7 @@ from pathlib import Path
 from typing import Any
 
 from framework.errors import DeffeError
+from framework.guard import file_digests
 from framework.protocols import EvaluationFailed
 from framework.threads import user_environment
 from framework.values import format_value, parse_names
@@ -244,6 +245,12 @@ class ScriptEvaluate:
                         raise DeffeError(f"{knob.name}: command script '{v}' not found (looked at "
                                          f"{self._command_file(v)})", file=origin,
                                          where="scenarios" if knob.scenario else "knobs")
+
+    def Fingerprint(self) -> dict:
+        """What the costs depend on besides the config: the text of every script a sample runs."""
+        commands = [self._command_file(v) for k in self.framework.space.knobs
+                    if {k.name, k.map} & set(COMMAND_NAMES) and k.levels is not None for v in k.levels]
+        return file_digests([self.path, *self.sources, *commands])
 
     def _command_file(self, value) -> Path:
         """A command script named by a point: as given (from where the driver started), else in the config's

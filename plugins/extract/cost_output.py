@@ -29,6 +29,7 @@ import json
 import re
 from pathlib import Path
 
+from framework.guard import file_digests
 from framework.protocols import EvaluationFailed
 from framework.values import parse_names, to_number
 from plugins.evaluate.script import Scripts, split_words, tail
@@ -82,6 +83,10 @@ class CostOutputExtract:
                                  "extract.sample_extract_arguments")
         self.excludes = set(parse_names(self.options.get("sample_extract_excludes"),
                                         "extract.sample_extract_excludes")) | {"evaluate_index"}
+
+    def Fingerprint(self) -> dict:
+        """The extract script's text, when there is one."""
+        return file_digests([self.script]) if self.script is not None else {}
 
     def _run_script(self, sample, d: Path) -> str | None:
         """Run the extract script in the sample's directory; what went wrong, if it exited non-zero."""

@@ -10,18 +10,28 @@ A plugin subclasses `SurrogateModel` and provides
 and gets ``Initialize``, ``Run``, ``Predict``, ``SetMonitor``, ``Save`` and
 ``Load`` (the model block's contract, see framework/protocols.py and
 framework/training.py).
+
+Checkpoints (framework/checkpoint.py) hold numbers and JSON only: ``_state()``
+returns a tree of dicts (string keys), lists, None, bools, numbers, strings and
+numpy arrays of numbers or fixed-width text (anything else is refused when
+saving), and ``_restore(state, meta)`` gets it back as a `State` whose getters
+check every type and shape (raise `PayloadError` for anything else: ``Load``
+makes it a one-line error naming the file). What cannot be stored as arrays is
+stored as what it was fitted on and fitted again in ``_restore`` (the
+scikit-learn estimators, the feasibility classifier). An old checkpoint (format
+1, pickle) is read only with ``-trust-pickle`` / ``model.trust_pickle``; its
+state then goes to ``_restore_pickled``.
 """
 from __future__ import annotations
 
-import io
 import os
-import pickle
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from framework.checkpoint import (CheckpointMeta, check_compatible, config_digest, read_checkpoint,
+from framework.checkpoint import (DAMAGED_HINT, PICKLE_FORMAT, CheckpointMeta, PayloadError, State,
+                                  check_compatible, config_digest, read_checkpoint, read_state, trusts_pickle,
                                   write_checkpoint)
 from framework.errors import DeffeError
 from framework.protocols import Prediction, TrainingData
@@ -55,6 +65,8 @@ class SurrogateModel:
         self.initial: Path | None = None     # -icp: where the starting weights came from
         self.runs = 0
         self.continuing = False
+        self.pickled = False                 # loaded from an old pickle checkpoint, not trained since
+        self.loading: str | None = None      # the checkpoint being loaded (for messages of _restore)
         # the run's thread budget (model.threads, else -jobs): prediction splits large batches across it
         self.threads = max(1, int(self.opts.get("threads") or getattr(framework, "threads", 1) or 1))
 
@@ -82,6 +94,7 @@ class SurrogateModel:
         learn, costs = self._learned(data, ok)
         self._check_costs(costs)
         self.feasibility.fit(X, ok)
+        self.pickled = False
         targets = Targets.fit(costs, bool(self.opts["log_costs"]))
         self.continuing = (not data.fresh and self._continues(int(learn.sum())) and self.targets is not None
                            and np.array_equal(targets.log, self.targets.log))
@@ -162,34 +175,60 @@ class SurrogateModel:
     def Save(self, path: str | os.PathLike) -> Path:
         if not self.fitted:
             raise DeffeError(f"model {self.plugin} is not trained: nothing to save", where="model.plugin")
+        if self.pickled:
+            raise DeffeError(f"model {self.plugin} was loaded from an old (pickle) checkpoint and has not been "
+                             "trained since: it cannot be written in the format that holds only numbers",
+                             file=str(path), hint="train it first (a step of a run), then it is saved")
         fw = self.framework
         meta = CheckpointMeta(plugin=self.plugin, signature=self.encoding.signature(), costs=self.cost_names,
                               config_digest=config_digest(fw.config),
                               explore=fw.explore.name if fw.explore is not None else "",
                               step=self.step, samples=self.samples, info=self._info(), history=self.history)
-        payload = {"targets": self.targets.state(), "feasibility": self.feasibility, "model": self._state()}
-        buf = io.BytesIO()
-        pickle.dump(payload, buf, protocol=pickle.HIGHEST_PROTOCOL)
-        return write_checkpoint(path, meta, buf.getvalue())
+        state = {"targets": self.targets.state(), "feasibility": self.feasibility.state(), "model": self._state()}
+        try:
+            return write_checkpoint(path, meta, state)
+        except TypeError as e:   # a plugin's state holding something else than numbers, text and arrays
+            raise DeffeError(f"model {self.plugin}: its state cannot be written to a checkpoint ({e})",
+                             file=str(path), where="model.plugin") from None
 
     def Load(self, path: str | os.PathLike, shown: str | None = None) -> CheckpointMeta:
+        """Load a checkpoint: nothing in the file is executed (old pickle checkpoints only when trusted)."""
         shown = shown or str(path)
-        meta, payload = read_checkpoint(path, shown)
+        trust = trusts_pickle(self.framework.section("model"), self.framework.args)
+        meta, payload = read_checkpoint(path, shown, trust_pickle=trust)
         check_compatible(meta, self.encoding.signature(), self.cost_names, shown, plugin=self.plugin,
                          log=self.framework.log)
+        tree = read_state(meta, payload, shown, trust_pickle=trust, log=self.framework.log)
+        self.loading = shown
         try:
-            state = pickle.loads(payload)
-            self._restore(state["model"], meta)
+            if meta.format == PICKLE_FORMAT:
+                self._restore_pickled(tree, meta)
+            else:
+                st = State(tree)
+                targets = Targets.from_checked(st.sub("targets"), len(self.cost_names))
+                feasibility = Feasibility.from_checked(st.sub("feasibility"), self._input_width())
+                self._restore(st.sub("model"), meta)
+                self.targets, self.feasibility = targets, feasibility
         except DeffeError:
             raise
-        except Exception as e:  # a truncated file, or written by an incompatible version of a library
-            raise DeffeError(f"cannot read the model's weights ({type(e).__name__}: {e})", file=shown) from None
-        self.targets = Targets.from_state(state["targets"])
-        self.feasibility = state["feasibility"]
+        except PayloadError as e:
+            raise DeffeError(f"cannot read the model's weights: {e}", file=shown, hint=DAMAGED_HINT) from None
+        except Exception as e:  # a value the checks let through and a library refused
+            raise DeffeError(f"cannot read the model's weights ({type(e).__name__}: "
+                             f"{' '.join(str(e).split())[:200]})", file=shown, hint=DAMAGED_HINT) from None
+        finally:
+            self.loading = None
+        self.pickled = meta.format == PICKLE_FORMAT
         self.history = list(meta.history)
         self.fitted = True
         self.step, self.samples = meta.step, meta.samples
         return meta
+
+    def _restore_pickled(self, state: dict, meta: CheckpointMeta) -> None:
+        """The dict of an old (pickle) checkpoint, read with -trust-pickle: targets, feasibility, model."""
+        self.targets = Targets.from_state(state["targets"])
+        self.feasibility = Feasibility.from_pickled(state["feasibility"], self.seed)
+        self._restore(State(state["model"], "model"), meta)
 
     # ------------------------------------------------------------------ helpers
     def _initial_path(self, icp: str) -> Path:
@@ -268,6 +307,10 @@ class SurrogateModel:
     def _encode(self, codes: np.ndarray) -> np.ndarray:
         return self.encoding.transform(codes)
 
+    def _input_width(self) -> int:
+        """Columns of what the model reads (`_inputs`, `_encode`): checked in a checkpoint's arrays."""
+        return self.encoding.n_features
+
     def _spread(self, X: np.ndarray):
         return None
 
@@ -291,5 +334,5 @@ class SurrogateModel:
     def _state(self) -> Any:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def _restore(self, state: Any, meta: CheckpointMeta) -> None:  # pragma: no cover - abstract
+    def _restore(self, state: State, meta: CheckpointMeta) -> None:  # pragma: no cover - abstract
         raise NotImplementedError

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -44,8 +45,21 @@ class Targets:
             return np.where(self.log, np.exp(np.minimum(t, 700.0)), t)
 
     def state(self) -> dict:
-        return {"log": self.log.tolist(), "mean": self.mean.tolist(), "std": self.std.tolist()}
+        """For a checkpoint: three arrays (stored bit for bit)."""
+        return {"log": self.log.copy(), "mean": self.mean.astype(float), "std": self.std.astype(float)}
 
     @classmethod
     def from_state(cls, d: dict) -> "Targets":
+        """From `state` or the lists of an old (pickle) checkpoint."""
         return cls(np.array(d["log"], dtype=bool), np.array(d["mean"], dtype=float), np.array(d["std"], dtype=float))
+
+    @classmethod
+    def from_checked(cls, st: Any, costs: int) -> "Targets":
+        """From a checkpoint's `State`: each array checked (PayloadError naming the one that is wrong)."""
+        from framework.checkpoint import PayloadError
+        log = st.array("log", "b", (costs,))
+        mean = st.array("mean", "f", (costs,)).astype(float)
+        std = st.array("std", "f", (costs,)).astype(float)
+        if not (np.all(np.isfinite(mean)) and np.all(np.isfinite(std)) and np.all(std > 0)):
+            raise PayloadError(f"'{st.path}': the scale of the costs is not finite and positive")
+        return cls(log.astype(bool), mean, std)

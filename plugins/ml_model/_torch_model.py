@@ -9,6 +9,12 @@ Where a step's training starts:
   ``freeze_layers`` weight layers kept fixed (at every step);
 * otherwise from a fresh seeded initialisation.
 The architecture of a checkpoint it starts from wins over the config's.
+
+A checkpoint holds the network's config (JSON, checked key by key) and its
+weights, the ``state_dict`` tensors as float32 arrays; loading builds the
+network from the config, checks each array's name and shape against it (on
+torch's meta device: nothing allocated for a config the arrays do not match)
+and copies the weights in, so the predictions are the same bit for bit.
 """
 from __future__ import annotations
 
@@ -16,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from framework.checkpoint import CheckpointMeta
+from framework.checkpoint import CheckpointMeta, PayloadError, State, quoted
 from framework.errors import DeffeError
 
 from ._base import SurrogateModel
@@ -117,15 +123,65 @@ class TorchEnsemble(SurrogateModel):
     def _state(self) -> Any:
         return {"config": dict(self.net.config), "weights": self._weights()}
 
-    def _restore(self, state: Any, meta: CheckpointMeta) -> None:
+    def _restore(self, state: State, meta: CheckpointMeta) -> None:
         import torch
         from ._nets import build
-        net = build(state["config"], self.seed)
-        net.load_state_dict({k: torch.as_tensor(v) for k, v in state["weights"].items()})
+        config = self._checked_config(state.sub("config"))
+        weights = state.sub("weights")
+        try:
+            with torch.device("meta"):   # shapes only: nothing allocated for a config the arrays do not match
+                shapes = {k: tuple(v.shape) for k, v in build(config, 0).state_dict().items()}
+        except RuntimeError as e:
+            raise PayloadError(f"'{state.path}/config' describes a network that cannot be built "
+                               f"({' '.join(str(e).split())[:100]})") from None
+        extra = [k for k in weights.keys() if k not in shapes]
+        if extra:
+            raise PayloadError(f"{quoted(weights.path + '/' + extra[0])} is no weight of the network its config "
+                               "describes")
+        arrays = {k: np.asarray(weights.array(k, "f", shape), dtype=np.float32) for k, shape in shapes.items()}
+        net = build(config, self.seed)
+        net.load_state_dict({k: torch.as_tensor(v) for k, v in arrays.items()})
         net.eval()
         self.net = net
-        self.start_config = dict(state["config"])
-        self.start_state = state["weights"]
+        self.start_config = dict(config)
+        self.start_state = arrays
+
+    def _checked_config(self, st: State) -> dict:
+        """The network's config from a checkpoint: each key of the plugin's architecture, of its type, and
+        inputs / outputs that fit this model (PayloadError otherwise)."""
+        from ._nets import ACTIVATIONS
+        kind = st.value("kind", str, "'mlp' or 'cnn'")
+        want = self._net_config(1, 1)["kind"]
+        if kind != want:
+            raise PayloadError(f"'{st.path}/kind' is {quoted(kind)}, a {self.plugin} network is '{want}'")
+        keys = {"mlp": ("kind", "members", "inputs", "hidden", "outputs", "activation", "dropout"),
+                "cnn": ("kind", "members", "inputs", "convs", "hidden", "outputs", "dropout")}[kind]
+        for k in st.keys():
+            if k not in keys:
+                raise PayloadError(f"'{st.path}' has the key {quoted(k)}, which is not one of {', '.join(keys)}")
+        config: dict = {"kind": kind}
+        for k in ("members", "inputs", "outputs") + (("convs",) if kind == "cnn" else ()):
+            config[k] = st.value(k, int, "an integer")
+            if config[k] < (0 if k == "convs" else 1):
+                raise PayloadError(f"'{st.path}/{k}' is {config[k]}, expected a positive integer")
+        hidden = st.value("hidden", list, "a list of layer widths")
+        if not all(isinstance(h, int) and not isinstance(h, bool) and h >= 1 for h in hidden):
+            raise PayloadError(f"'{st.path}/hidden' is {str(hidden)[:60]}, expected a list of positive integers")
+        config["hidden"] = list(hidden)
+        if kind == "mlp":
+            config["activation"] = st.value("activation", str, "an activation")
+            if config["activation"] not in ACTIVATIONS:
+                raise PayloadError(f"'{st.path}/activation' is {quoted(config['activation'])}, expected one of "
+                                   f"{', '.join(ACTIVATIONS)}")
+        config["dropout"] = st.value("dropout", float, "a number") if st.has("dropout") else 0.0
+        if not 0 <= config["dropout"] < 1:
+            raise PayloadError(f"'{st.path}/dropout' is {config['dropout']}, expected a fraction below 1")
+        if config["inputs"] != self._input_width():
+            raise PayloadError(f"the network reads {config['inputs']} inputs, this model gives it "
+                               f"{self._input_width()}")
+        if config["outputs"] != len(self.cost_names):
+            raise PayloadError(f"the network has {config['outputs']} outputs, for {len(self.cost_names)} costs")
+        return config
 
     def Load(self, path, shown=None) -> CheckpointMeta:
         meta = super().Load(path, shown)

@@ -4,7 +4,8 @@
 ``gbm_learning_rate`` (0.1) on the framework's features and the standardised
 (log) costs. Its uncertainty comes from two more boosted models fitted to the
 16% and 84% quantiles: std = (q84 - q16) / 2, which is one standard deviation
-for a normal error.
+for a normal error. A checkpoint holds the data and settings the three models
+per cost were fitted on; loading boosts them again (see _sklearn_model.py).
 """
 from __future__ import annotations
 
@@ -19,21 +20,19 @@ QUANTILES = (0.16, 0.84)
 
 class SklearnGBM(SklearnModel):
     plugin = "sklearn_gbm"
+    SETTINGS = ("max_iter", "learning_rate", "max_depth", "min_samples_leaf", "early_stopping", "random_state",
+                "loss", "quantile")
+    PER_COST = 1 + len(QUANTILES)
 
-    def _make(self, n: int, seed: int, quantile: float | None = None) -> Any:
+    def _settings(self, n: int, seed: int) -> list[dict]:
+        base = {"max_iter": int(self.opts["estimators"]), "learning_rate": float(self.opts["gbm_learning_rate"]),
+                "max_depth": self.opts.get("max_depth"), "min_samples_leaf": min(20, max(1, n // 10)),
+                "early_stopping": False, "random_state": int(seed)}
+        return [base] + [{**base, "loss": "quantile", "quantile": q} for q in QUANTILES]
+
+    def _estimator(self, settings: dict) -> Any:
         from sklearn.ensemble import HistGradientBoostingRegressor
-        extra = {"loss": "quantile", "quantile": quantile} if quantile is not None else {}
-        return HistGradientBoostingRegressor(max_iter=int(self.opts["estimators"]),
-                                             learning_rate=float(self.opts["gbm_learning_rate"]),
-                                             max_depth=self.opts.get("max_depth"),
-                                             min_samples_leaf=min(20, max(1, n // 10)),
-                                             early_stopping=False, random_state=seed, **extra)
-
-    def _fit_one(self, X: np.ndarray, z: np.ndarray, seed: int) -> Any:
-        models = [self._make(len(z), seed)] + [self._make(len(z), seed, q) for q in QUANTILES]
-        for m in models:
-            m.fit(X, z)
-        return models
+        return HistGradientBoostingRegressor(**settings)
 
     def _members(self, X: np.ndarray) -> np.ndarray:
         return np.stack([m[0].predict(X) for m in self.models], axis=-1)[None]

@@ -9,7 +9,8 @@ flattened, then dense layers of widths ``hidden`` (tanh, the last relu, as in
 Deffe's keras_cnn.py) and one linear output per cost.
 Training, uncertainty, feasibility and transfer learning are those of
 ``torch_mlp``; ``freeze_layers`` counts the convolutions first, as Deffe's
-transfer between kernels froze its two convolution layers.
+transfer between kernels froze its two convolution layers. A checkpoint holds
+the network's config (JSON) and its weights as float32 arrays, as torch_mlp's.
 """
 from __future__ import annotations
 
@@ -31,6 +32,9 @@ class TorchCNN(TorchEnsemble):
 
     def _encode(self, codes: np.ndarray) -> np.ndarray:
         return self.encoding.knob_values(codes)
+
+    def _input_width(self) -> int:
+        return len(self.encoding.knob_names)
 
     def _net_config(self, n_in: int, n_out: int) -> dict:
         o = self.opts

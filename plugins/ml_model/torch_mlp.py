@@ -11,6 +11,8 @@ on failed and successful samples gives ``Prediction.feasible``. With an
 exchangeable repeated knob, every epoch shows each training point under a
 random relabelling of the interchangeable values (``relabellings`` views), so
 that the network learns the interchangeability instead of a naming.
+A checkpoint holds the network's config (JSON) and its weights as float32
+arrays (see _torch_model.py): loading runs nothing from the file.
 """
 from __future__ import annotations
 

@@ -14,6 +14,7 @@ store-and-forward: each hop waits for its channel in turn.
 from __future__ import annotations
 
 import heapq
+import math
 from dataclasses import dataclass, field
 
 from ..graph import SimulatorError
@@ -44,10 +45,10 @@ class Device:
                 # A device without a faster path for a precision runs it at fp32 speed.
                 self.peak_flops[p] = self.peak_flops["fp32"]
         for attr in ("mem_bandwidth", "memory", "clock"):
-            if not getattr(self, attr) > 0:
-                raise SimulatorError(f"{attr} must be > 0", where=f"device {self.name!r}")
-        if not all(v > 0 for v in self.peak_flops.values()):
-            raise SimulatorError("peak FLOP/s must be > 0", where=f"device {self.name!r}")
+            if not 0 < getattr(self, attr) < math.inf:
+                raise SimulatorError(f"{attr} must be > 0 and finite", where=f"device {self.name!r}")
+        if not all(0 < v < math.inf for v in self.peak_flops.values()):
+            raise SimulatorError("peak FLOP/s must be > 0 and finite", where=f"device {self.name!r}")
 
 
 @dataclass
@@ -60,10 +61,10 @@ class Channel:
     latency: float = 0.0
 
     def __post_init__(self) -> None:
-        if not self.bandwidth > 0:
-            raise SimulatorError("bandwidth must be > 0", where=f"channel {self.name!r}")
-        if self.latency < 0:
-            raise SimulatorError("latency must be >= 0", where=f"channel {self.name!r}")
+        if not 0 < self.bandwidth < math.inf:
+            raise SimulatorError("bandwidth must be > 0 and finite", where=f"channel {self.name!r}")
+        if not 0 <= self.latency < math.inf:
+            raise SimulatorError("latency must be >= 0 and finite", where=f"channel {self.name!r}")
 
 
 Hop = tuple[int, int]  # (channel index, index of the device that sends on it)

@@ -14,6 +14,7 @@ A bare file name that names no file is looked up among the bundled graphs
 from __future__ import annotations
 
 import json
+import math
 import os
 
 from .. import data as bundled
@@ -29,8 +30,12 @@ def load_device_graph(path: str | os.PathLike) -> DeviceGraph:
             data = json.load(f)
     except json.JSONDecodeError as err:
         raise SimulatorError(f"not valid JSON: {err.msg}", source=src, where=f"line {err.lineno}") from None
+    except UnicodeDecodeError:
+        raise SimulatorError("the file is not UTF-8 text", source=src) from None
     except OSError as err:
         raise SimulatorError(f"cannot read: {err.strerror}", source=path) from None
+    except (ValueError, RecursionError) as err:   # an integer of thousands of digits, nesting too deep
+        raise SimulatorError(f"not valid JSON: {str(err).split(';')[0]}", source=src) from None
     if not isinstance(data, dict):
         raise SimulatorError("expected a JSON object with 'devices' and 'comm_channels'", source=src)
     for key in ("devices", "comm_channels"):
@@ -89,9 +94,13 @@ def _number(obj, key: str, src: str, where: str, default: float | None = None) -
             return float(default)
         raise SimulatorError(f"missing {key!r}", source=src, where=where)
     v = obj[key]
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or not v > 0:
+    try:
+        f = float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else math.nan
+    except OverflowError:   # an integer beyond any float
+        f = math.inf
+    if not 0 < f < math.inf:
         raise SimulatorError(f"{key!r} must be a positive number, not {v!r}", source=src, where=where)
-    return float(v)
+    return f
 
 
 def _index(obj, key: str, n: int, src: str, where: str, what: str, plural: str) -> int:

@@ -54,6 +54,17 @@ LAYER_TYPES = ("Input", "Convolution", "Pooling", "AvgPool", "InnerProduct", "Co
                "Dropout", "Elementwise", "Softmax", "Sigmoid", "Reshape", "Block")
 # known to Paleo, not to this importer
 UNSUPPORTED = ("Deconvolution", "UpSampling2D", "ModelParallel", "Generic")
+MAX_INT = 2 ** 31 - 1   # a size, count or index above this is no network's (and overflows numpy's int64)
+
+
+def _integer(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _short(v: Any) -> str:
+    """A value for a message: at most 60 characters of its repr."""
+    text = repr(v)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def load_paleo_network(path: str | os.PathLike) -> Network:
@@ -79,6 +90,8 @@ def parse_paleo_network(text: str, source: str = "<string>", default_name: str =
                              source=source) from None
     except _DuplicateKey as dup:
         raise SimulatorError(f"duplicate key '{dup.key}' in a JSON object", source=source) from None
+    except (ValueError, RecursionError) as err:   # an integer of thousands of digits, nesting too deep
+        raise SimulatorError(f"invalid JSON: {str(err).split(';')[0]}", source=source) from None
     return _Importer(source).network(doc, default_name)
 
 
@@ -209,8 +222,8 @@ class _Importer:
         for lname, spec, _, _ in flat:
             if "device" in spec:
                 device = spec["device"]
-                if not isinstance(device, int) or isinstance(device, bool) or device < 0:
-                    raise self.error(f"'device' must be a device index, not {device!r}", lname)
+                if not _integer(device) or not 0 <= device <= MAX_INT:
+                    raise self.error(f"'device' must be a device index, not {_short(device)}", lname)
                 found[lname] = device
         if not found:
             return None
@@ -226,7 +239,7 @@ class _Importer:
                  min_len: int = 0, allow_minus_one: bool = False) -> list[int]:
         value = self.require(lname, spec, key)
         ok = isinstance(value, list) and all(
-            isinstance(v, int) and not isinstance(v, bool) and (v > 0 or (allow_minus_one and v == -1))
+            _integer(v) and (v > 0 or (allow_minus_one and v == -1))
             for v in value)
         if ok and length is not None:
             ok = len(value) == length
@@ -235,7 +248,9 @@ class _Importer:
         if not ok:
             size = f"{length} " if length is not None else ""
             raise self.error(f"'{key}' must be a list of {size}positive integers"
-                             + (" (or -1)" if allow_minus_one else "") + f", got {value!r}", lname)
+                             + (" (or -1)" if allow_minus_one else "") + f", got {_short(value)}", lname)
+        if any(v > MAX_INT for v in value):
+            raise self.error(f"'{key}' holds a size above {MAX_INT}: {_short(value)}", lname)
         return value
 
     def nhwc_pair(self, lname: str, spec: dict, key: str) -> tuple[int, int]:
@@ -249,7 +264,7 @@ class _Importer:
         if value in ("SAME", "VALID"):
             return value
         if (isinstance(value, list) and len(value) == 2
-                and all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in value)):
+                and all(_integer(v) and 0 <= v <= MAX_INT for v in value)):
             return (value[0], value[1])
         raise self.error(f"'padding' must be \"SAME\", \"VALID\" or [ph, pw], got {value!r}", lname)
 
@@ -292,15 +307,16 @@ class _Importer:
         if kind == "InnerProduct":
             self.one_parent(lname, kind, parents)
             outputs = self.require(lname, spec, "num_outputs")
-            if not isinstance(outputs, int) or isinstance(outputs, bool) or outputs < 1:
-                raise self.error(f"'num_outputs' must be a positive integer, got {outputs!r}", lname)
+            if not _integer(outputs) or not 0 < outputs <= MAX_INT:
+                raise self.error(f"'num_outputs' must be a positive integer (at most {MAX_INT}), got "
+                                 f"{_short(outputs)}", lname)
             return Linear(outputs, bias=True, flatten=True)
         if kind == "Concatenate":
             if not parents:
                 raise self.error("a Concatenate layer needs parents", lname)
             dim = self.require(lname, spec, "dim")
-            if not isinstance(dim, int) or isinstance(dim, bool):
-                raise self.error(f"'dim' must be an integer, got {dim!r}", lname)
+            if not _integer(dim) or abs(dim) > MAX_INT:
+                raise self.error(f"'dim' must be an integer, got {_short(dim)}", lname)
             if dim == 0:
                 raise self.error("cannot concatenate along the batch dimension (dim 0)", lname)
             return Concat(axis=dim - 1 if dim > 0 else dim)
@@ -318,9 +334,8 @@ class _Importer:
         if kind == "Softmax":
             self.one_parent(lname, kind, parents)
             classes = spec.get("num_classes")
-            if classes is not None and (not isinstance(classes, int) or isinstance(classes, bool)
-                                        or classes < 1):
-                raise self.error(f"'num_classes' must be a positive integer, got {classes!r}", lname)
+            if classes is not None and (not _integer(classes) or not 0 < classes <= MAX_INT):
+                raise self.error(f"'num_classes' must be a positive integer, got {_short(classes)}", lname)
             return Softmax(flatten=True)
         if kind == "Sigmoid":
             self.one_parent(lname, kind, parents)

@@ -63,8 +63,10 @@ def test_retry_failed(tmp_path):
         "evaluate": {"plugin": "python", "function": "ev:evaluate"}}))
     assert run_deffe("-config", "config.json", cwd=tmp_path).rc == 0
     write(tmp_path / "ev.py", "def evaluate(p):\n    return p['a']\n")
-    r = run_deffe("-config", "config.json", "-retry-failed", cwd=tmp_path)
-    assert "2 evaluated now" in r.out, r
+    r = run_deffe("-config", "config.json", "-retry-failed", cwd=tmp_path)   # the evaluator changed: refused
+    assert r.rc == 2 and "different evaluate settings" in r.err and "-keep-results" in r.err, r
+    r = run_deffe("-config", "config.json", "-retry-failed", "-keep-results", cwd=tmp_path)
+    assert "2 evaluated now" in r.out and "its results are kept" in r.err, r
     assert [row["status"] for row in read_csv(tmp_path / "explore" / "deffe_evaluation.csv")] == ["ok", "ok"]
 
 

@@ -3,14 +3,13 @@ own FLOP counter, NCHW becomes (H, W, C), unsupported nodes are one clear line."
 from __future__ import annotations
 
 import pytest
+import torch   # a hard dependency: a broken install must fail here, not be skipped
+import torch.nn as nn
+import torch.nn.functional as F
+from torch.utils.flop_counter import FlopCounterMode
 
-torch = pytest.importorskip("torch")
-import torch.nn as nn  # noqa: E402
-import torch.nn.functional as F  # noqa: E402
-from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
-
-from simulator.graph import SimulatorError  # noqa: E402
-from simulator.importers.torch_fx import from_torch  # noqa: E402
+from simulator.graph import SimulatorError
+from simulator.importers.torch_fx import from_torch
 
 
 class SmallCNN(nn.Module):

@@ -1,0 +1,139 @@
+"""What keeps a run directory trustworthy: one driver at a time, and stored results only reused for the
+same question.
+
+* `RunLock`: a run holds an exclusive lock on ``<run_directory>/deffe.lock``
+  while it writes; a second driver started on the same directory stops with
+  one line saying which one holds it (a lock of the operating system: a driver
+  killed with kill -9 releases it, nothing stale is left behind).
+* `fingerprints`: what the stored costs depend on: the cost names, the whole
+  evaluate and extract sections (the simulator's settings included), and what
+  the evaluate and extract plugins say they read (`Fingerprint()`: the text of
+  scripts, the source of a Python evaluator, the network and device files of
+  the simulator). A stored run made with other ones is not resumed.
+"""
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from .errors import DeffeError
+from .store import DB_NAME, RunStore, move_aside
+
+LOCK_NAME = "deffe.lock"
+# keys of the evaluate and extract sections that do not change a cost
+NOT_COSTS = {"evaluate": {"timeout", "keep_directories", "output_log", "retries", "pyscript", "arguments",
+                          "batch_size", "slurm"},
+             "extract": {"output_log", "pyscript", "arguments", "batch_size", "slurm", "hold_evaluated_data"}}
+
+
+class RunLock:
+    """An exclusive lock on a run directory for the life of a run."""
+
+    def __init__(self, run_dir: Path):
+        self.path = Path(run_dir) / LOCK_NAME
+        self.fh = None
+
+    def acquire(self) -> "RunLock":
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fh = open(self.path, "a+")
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            fh.seek(0)
+            holder = fh.read().strip() or "another run_deffe"
+            fh.close()
+            raise DeffeError(f"{holder} is running in this run directory", file=str(self.path.parent),
+                             hint="wait for it to finish, or give this run another framework.run_directory") \
+                from None
+        fh.seek(0)
+        fh.truncate()
+        fh.write(f"run_deffe (pid {os.getpid()}, started {time.strftime('%Y-%m-%d %H:%M:%S')})\n")
+        fh.flush()
+        self.fh = fh
+        return self
+
+    def release(self) -> None:
+        if self.fh is not None:
+            fcntl.flock(self.fh, fcntl.LOCK_UN)
+            self.fh.close()
+            self.fh = None
+
+
+def file_digests(paths: Any) -> list[list[str]]:
+    """[file name, digest of its bytes] of the files a plugin's results depend on (for its Fingerprint()): by
+    name and content, not by where they are, so that a project moved or copied with its run resumes."""
+    out = []
+    for p in paths:
+        p = Path(p)
+        try:
+            out.append([p.name, hashlib.sha256(p.read_bytes()).hexdigest()[:16]])
+        except OSError:
+            out.append([p.name, "unreadable"])
+    return sorted(out)
+
+
+def _digest(obj: Any) -> str:
+    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def fingerprints(config: Any, plugins: dict[str, Any] | None = None) -> dict[str, str]:
+    """The fingerprint of each part the stored results depend on: costs, evaluate, extract."""
+    out = {"costs": _digest(config.cost_names)}
+    for section in ("evaluate", "extract"):
+        settings = {k: v for k, v in config.section(section).items() if k not in NOT_COSTS[section]}
+        plugin = (plugins or {}).get(section)
+        said = plugin.Fingerprint() if callable(getattr(plugin, "Fingerprint", None)) else None
+        out[section] = _digest({"settings": settings, "plugin": said})
+    return out
+
+
+def check_fingerprints(store: RunStore, parts: dict[str, str], run_dir: Path, keep: bool = False) -> None:
+    """Record the fingerprints of a new run; stop when a stored run's differ (``keep``, -keep-results: the user
+    says its results still hold, e.g. after fixing a bug that only made samples fail; then say so and go on)."""
+    changed = []
+    for part, fp in parts.items():
+        old = store.get_meta(f"fingerprint:{part}")
+        if old is None or (old != fp and keep):
+            store.set_meta(f"fingerprint:{part}", fp)
+        if old is not None and old != fp:
+            changed.append(part)
+    if changed and keep:
+        print(f"warning: the {' and '.join(changed)} settings (or what they read) changed since the stored run; "
+              "its results are kept, as -keep-results says", file=sys.stderr)
+    elif changed:
+        raise DeffeError(f"the stored run was made with different {' and '.join(changed)} settings (or "
+                         f"{'scripts, files' if 'costs' not in changed else 'costs'} they read)",
+                         file=str(run_dir / DB_NAME),
+                         hint="run with -fresh to start over (the old run is moved aside), or -keep-results if "
+                              "the stored results still hold (a fix that only made failures work: with "
+                              "-retry-failed); or restore the config")
+
+
+def stored_run_fits(store: RunStore, config: Any, parts: dict[str, str], run_dir: Path, dry: bool,
+                    keep: bool = False) -> bool:
+    """Whether the stored run was made with these costs and evaluate/extract settings (then it is resumed).
+
+    If not, a config of ours stops with the error that says so. A config written for the original Deffe
+    starts anew, as Deffe always did (its test/run_deffe.sh runs three configs with two evaluate scripts in
+    one run directory): the stored run is moved aside, nothing is deleted."""
+    try:
+        check_fingerprints(store, parts, run_dir, keep)
+        return True
+    except DeffeError as e:
+        if not config.deffe_keys:
+            raise
+        if dry:
+            print(f"warning: {e.what}: this run would start anew, as Deffe's runs did (the stored run moved "
+                  "aside)", file=sys.stderr)
+            return False
+        store.close()
+        moved = move_aside(run_dir)
+        print(f"warning: {e.what}: this run starts anew, as Deffe's runs did; the stored run is kept in {moved}",
+              file=sys.stderr)
+        return False

@@ -1,0 +1,5 @@
+"""A plugin module without GetObject(framework)."""
+
+
+def make():
+    return None

@@ -1,0 +1,2 @@
+"""A plugin module that fails when it is imported."""
+raise RuntimeError("this module refuses to load")

@@ -1,0 +1,3 @@
+"""A plugin module that is not Python."""
+def GetObject(framework:
+    return None

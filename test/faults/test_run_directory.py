@@ -1,0 +1,150 @@
+"""The run directory: one driver at a time, a full disk or a read-only directory said in one line with the
+store still resumable, every result stored exactly once under load, sample directories kept or not, and a
+stored run never reused for another question."""
+import json
+import os
+import resource
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+
+from cli_helpers import RUN_DEFFE, assert_runtime_error, assert_user_error, deffe_env, read_csv, run_deffe, write
+
+
+def python_config(folder, evaluator="def evaluate(p):\n    return {'t': p['a'] * 100 + p['b']}\n", **sections):
+    write(folder / "ev.py", evaluator)
+    config = {"python_path": ["."], "knobs": [{"name": "a", "values": "0-40"}, {"name": "b", "values": "0-50"}],
+              "costs": ["t"], "evaluate": {"plugin": "python", "function": "ev:evaluate"},
+              "model": {"plugin": None}, "exploration": {"plugin": "sampling", "samples_per_step": 50}}
+    for k, v in sections.items():
+        config[k] = {**config.get(k, {}), **v}
+    write(folder / "config.json", json.dumps(config))
+    return folder
+
+
+def stored(folder):
+    with sqlite3.connect(folder / "explore" / "deffe.db") as db:
+        return db.execute("SELECT COUNT(*), COUNT(DISTINCT key) FROM samples WHERE status='ok'").fetchone()
+
+
+def test_a_second_driver_on_the_same_run_directory_refuses(tmp_path):
+    python_config(tmp_path, "import os, time\ndef evaluate(p):\n"
+                            "    while not os.path.exists('release'):\n        time.sleep(0.05)\n"
+                            "    return {'t': p['a']}\n", exploration={"max_samples": 2})
+    first = subprocess.Popen([sys.executable, str(RUN_DEFFE), "-config", "config.json", "-quiet"], cwd=tmp_path,
+                             env=deffe_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        while not (tmp_path / "explore" / "deffe.db").exists() or first.poll() is not None:
+            time.sleep(0.05)   # the first driver has locked the directory and opened its store
+        second = run_deffe("-config", "config.json", cwd=tmp_path)
+        line = assert_runtime_error(second, "explore", "run_deffe (pid", "is running in this run directory",
+                                    "another framework.run_directory")
+        assert str(first.pid) in line
+    finally:
+        (tmp_path / "release").write_text("")
+        first.wait()
+    assert first.returncode == 0, first.stderr.read()
+    assert run_deffe("-config", "config.json", cwd=tmp_path).rc == 0     # the lock went with the first driver
+
+
+def limited(max_bytes):
+    def apply():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)   # a write past the limit fails (EFBIG) instead of killing
+        resource.setrlimit(resource.RLIMIT_FSIZE, (max_bytes, max_bytes))
+    return apply
+
+
+def test_a_full_disk_is_one_line_and_the_run_resumes_afterwards(tmp_path):
+    python_config(tmp_path, exploration={"max_samples": 500, "samples_per_step": 10})
+    # no file of the run may grow past 2 MB: the store's journal reaches it after some hundred commits
+    full = subprocess.run([sys.executable, str(RUN_DEFFE), "-config", "config.json"], cwd=tmp_path, env=deffe_env(),
+                          capture_output=True, text=True, preexec_fn=limited(2_000_000))
+    assert full.returncode == 2 and "Traceback" not in full.stderr, full.stderr
+    last = full.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: ") and "cannot write the run directory" in last and "resume" in last, last
+    before = stored(tmp_path)[0]
+    assert before > 0                                                   # what was committed is there
+    r = run_deffe("-config", "config.json", cwd=tmp_path)                # space again: it resumes
+    assert r.rc == 0 and f"{500 - before} evaluated now, {before} from the store" in r.out, r
+    assert stored(tmp_path) == (500, 500)
+
+
+def read_only(argv: list[str], directory) -> list[str]:
+    """``argv`` run with ``directory`` read-only: for root, whom permissions do not stop, a read-only bind
+    mount in a mount namespace of its own; for a user, the permissions."""
+    if os.geteuid() != 0:
+        for p in [directory, *directory.iterdir()]:
+            p.chmod(0o555 if p.is_dir() else 0o444)
+        return argv
+    script = f'mount --bind "{directory}" "{directory}" && mount -o remount,bind,ro "{directory}" && exec "$@"'
+    return ["unshare", "--mount", "sh", "-c", script, "sh", *argv]
+
+
+def test_a_read_only_run_directory_is_one_line_and_nothing_is_lost(tmp_path):
+    python_config(tmp_path, exploration={"max_samples": 100})
+    assert run_deffe("-config", "config.json", cwd=tmp_path).rc == 0
+    python_config(tmp_path, exploration={"max_samples": 200})            # a bigger budget: there is work to write
+    run_dir = tmp_path / "explore"
+    before = {p.name: p.read_bytes() for p in run_dir.iterdir() if p.is_file()}
+    try:
+        r = subprocess.run(read_only([sys.executable, str(RUN_DEFFE), "-config", "config.json"], run_dir),
+                           cwd=tmp_path, env=deffe_env(), capture_output=True, text=True)
+    finally:
+        for p in [run_dir, *run_dir.iterdir()]:
+            p.chmod(0o755 if p.is_dir() else 0o644)
+    assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
+    last = r.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: ") and "cannot write the run directory" in last, last
+    assert {p.name: p.read_bytes() for p in run_dir.iterdir() if p.is_file() and p.name in before} == before
+    r = run_deffe("-config", "config.json", cwd=tmp_path)                 # writable again: it goes on
+    assert r.rc == 0 and "100 evaluated now, 100 from the store" in r.out, r
+
+
+def test_eight_workers_and_two_thousand_evaluations_store_each_result_once(tmp_path):
+    python_config(tmp_path, exploration={"max_samples": 2000, "samples_per_step": 250})
+    r = run_deffe("-config", "config.json", "-jobs", "8", cwd=tmp_path)
+    assert r.rc == 0 and "2000 evaluated now" in r.out, r
+    assert stored(tmp_path) == (2000, 2000)
+    rows = read_csv(tmp_path / "explore" / "deffe_evaluation.csv")
+    assert len(rows) == 2000 and all(float(x["t"]) == int(x["a"]) * 100 + int(x["b"]) for x in rows)
+
+
+def test_sample_directories_go_once_stored_unless_they_failed(tmp_path):
+    write(tmp_path / "run.sh", "if [ $a = 3 ]; then exit 1; fi\necho $a > results.out\n")
+    write(tmp_path / "config.json", json.dumps({
+        "knobs": [{"name": "a", "values": "0-6"}], "costs": ["t"],
+        "evaluate": {"script": "run.sh", "keep_directories": False}, "model": {"plugin": None},
+        "exploration": {"plugin": "sampling"}}))
+    assert run_deffe("-config", "config.json", cwd=tmp_path).rc == 0
+    kept = [p for p in (tmp_path / "explore").glob("explore_*")]
+    assert len(kept) == 1 and (kept[0] / "evaluate.log").is_file()       # the failed one, for diagnosis
+
+
+def test_a_changed_simulator_network_is_not_reused_as_if_it_were_the_same(tmp_path):
+    def config(network):
+        write(tmp_path / "config.json", json.dumps({
+            "knobs": [{"name": "micro_batches", "values": [1, 2]}], "costs": ["step_time"],
+            "evaluate": {"plugin": "placement", "simulator": {"network": network, "devices": "cpu+4xV100-pcie3"}},
+            "model": {"plugin": None}, "exploration": {"plugin": "sampling"}}))
+    config("resnet18")
+    assert run_deffe("-config", "config.json", cwd=tmp_path).rc == 0
+    config("resnet50")
+    assert_user_error(run_deffe("-config", "config.json", cwd=tmp_path), "deffe.db",
+                      "the stored run was made with different evaluate settings", "-fresh")
+
+
+def test_a_changed_script_or_evaluator_source_is_not_reused(tmp_path):
+    write(tmp_path / "run.sh", "echo 1 > results.out\n")
+    write(tmp_path / "config.json", json.dumps({
+        "knobs": [{"name": "a", "values": [1, 2]}], "costs": ["t"], "evaluate": {"script": "run.sh"},
+        "model": {"plugin": None}, "exploration": {"plugin": "sampling"}}))
+    assert run_deffe("-config", "config.json", cwd=tmp_path).rc == 0
+    assert run_deffe("-config", "config.json", cwd=tmp_path).rc == 0        # the same script: resumed
+    write(tmp_path / "run.sh", "echo 2 > results.out\n")
+    assert_user_error(run_deffe("-config", "config.json", cwd=tmp_path), "different evaluate settings")
+    python_config(tmp_path / "py")
+    assert run_deffe("-config", "config.json", cwd=tmp_path / "py").rc == 0
+    python_config(tmp_path / "py", "def evaluate(p):\n    return {'t': p['a'] * 1000 + p['b']}\n")
+    assert_user_error(run_deffe("-config", "config.json", cwd=tmp_path / "py"), "different evaluate settings")
