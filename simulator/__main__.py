@@ -55,8 +55,19 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--optimizer", choices=["sgd", "momentum", "adam"], default="sgd")
     p.add_argument("--memory", choices=["infeasible", "penalty", "ignore"], default="infeasible")
     p.add_argument("--memory-penalty", type=float, default=10.0)
+    p.add_argument("--training-algorithm", default="backprop",
+                   choices=["backprop", "feedback_alignment", "direct_feedback_alignment", "memory_efficient_dfa"])
+    p.add_argument("--memory-budget", type=float,
+                   help="bytes a device may hold, or a fraction of its memory if <= 1 (default: its memory)")
+    p.add_argument("--remat", default="off", help="off | all | comma list of devices that rematerialise "
+                   "(DTR) when over their budget")
+    p.add_argument("--remat-heuristic", default="dtr_eq",
+                   choices=["dtr", "dtr_eq", "dtr_local", "msps", "lru", "largest", "random"])
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.add_argument("--trace", metavar="FILE", help="write a Chrome trace (chrome://tracing, Perfetto)")
+    p.add_argument("--memory-timeline", metavar="PREFIX",
+                   help="write each device's memory timeline (ZPP-MEM format) to PREFIX.<device>.txt "
+                        "and a plot to PREFIX.png")
     return p
 
 
@@ -106,10 +117,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = dict(cost_model=args.cost_model, batch_size=args.batch_size, ppp_comp=args.ppp_comp,
                         ppp_comm=args.ppp_comm, micro_batches=args.micro_batches, schedule=args.schedule,
                         replicas=args.replicas, precision=args.precision, optimizer=args.optimizer,
-                        memory=args.memory, memory_penalty=args.memory_penalty)
-        result = simulate(network, devices, placement, trace=bool(args.trace), **settings)
+                        memory=args.memory, memory_penalty=args.memory_penalty,
+                        training_algorithm=args.training_algorithm, remat_heuristic=args.remat_heuristic)
+        if args.memory_budget is not None:
+            settings["memory_budget"] = args.memory_budget
+        if args.remat != "off":
+            settings["remat"] = "all" if args.remat == "all" else [d.strip() for d in args.remat.split(",")]
+        want_trace = bool(args.trace or args.memory_timeline)
+        result = simulate(network, devices, placement, trace=want_trace, **settings)
         if args.trace:
             result.save_trace(args.trace)
+        if args.memory_timeline:
+            result.memory.save(args.memory_timeline)
+            result.memory.plot(args.memory_timeline + ".png")
     except SimulatorError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
@@ -129,6 +149,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(result.table())
         if args.trace:
             print(f"trace          {args.trace}")
+        if args.memory_timeline:
+            print(f"memory         {args.memory_timeline}.<device>.txt, {args.memory_timeline}.png")
     return 0
 
 

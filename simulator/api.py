@@ -25,8 +25,10 @@ from . import kernel
 from .costs import build_costs
 from .devices.model import DeviceGraph
 from .graph import Network, SimulatorError
-from .memory import apply_memory_policy
+from .memory import apply_memory_policy, apply_training_algorithm
+from .memory_timeline import MemoryTimeline, memory_timeline, plan_arrays
 from .placement import batch_layer_devices, layer_devices
+from .remat_placement import apply_remat, budgets, remat_mask
 from .schedule import build_plan, trace_capacity
 from .settings import Settings
 from .trace import Trace
@@ -49,6 +51,10 @@ class Result:
     device_names: list[str] = field(default_factory=list)
     memory_capacity: np.ndarray = field(default_factory=lambda: np.zeros(0))
     trace: Trace | None = None
+    memory: MemoryTimeline | None = None  # with trace=True: every allocation and free, per device
+    memory_budget: np.ndarray = field(default_factory=lambda: np.zeros(0))   # (devices,) bytes it may hold
+    remat_overhead: np.ndarray = field(default_factory=lambda: np.zeros(0))  # (devices,) s of recompute
+    remat_used: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))  # (devices,)
 
     def save_trace(self, path: str | os.PathLike) -> None:
         if self.trace is None:
@@ -65,7 +71,15 @@ class Result:
             "devices": [{"name": n, "busy_time": float(b), "peak_memory": float(m), "memory": float(c)}
                         for n, b, m, c in zip(self.device_names, self.busy_time, self.peak_memory,
                                               self.memory_capacity)],
-        }
+        } | self._remat_dict()
+
+    def _remat_dict(self) -> dict:
+        if not self.remat_used.any():
+            return {}
+        finite = lambda x: None if not np.isfinite(x) else float(x)
+        return {"remat": [{"name": n, "budget": float(b), "overhead_s": finite(o)}
+                          for n, b, o, u in zip(self.device_names, self.memory_budget, self.remat_overhead,
+                                                self.remat_used) if u]}
 
     def table(self) -> str:
         step = "inf" if not np.isfinite(self.step_time) else f"{self.step_time * 1e3:.4f} ms"
@@ -79,6 +93,10 @@ class Result:
         for n, b, m, c in zip(self.device_names, self.busy_time, self.peak_memory, self.memory_capacity):
             util = b / self.raw_step_time if self.raw_step_time > 0 else 0.0
             lines.append(f"{n:12s} {b * 1e3:12.4f} {util:6.1%} {m / 1e6:12.2f} {c / 1e6:12.0f}")
+        for n, bud, o, u in zip(self.device_names, self.memory_budget, self.remat_overhead, self.remat_used):
+            if u:
+                lines.append(f"remat on {n}: budget {bud / 1e6:.2f} MB, "
+                             + (f"+{o * 1e3:.4f} ms of recompute" if np.isfinite(o) else "out of memory"))
         return "\n".join(lines)
 
 
@@ -98,6 +116,9 @@ class BatchResult:
     batch_size: int
     device_names: list[str] = field(default_factory=list)
     memory_capacity: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    memory_budget: np.ndarray = field(default_factory=lambda: np.zeros(0))       # (devices,)
+    remat_overhead: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))  # (P, devices)
+    remat_used: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=bool))  # (P, devices)
 
     def __len__(self) -> int:
         return len(self.step_time)
@@ -108,7 +129,9 @@ class BatchResult:
                       busy_time=self.busy_time[i], comm_bytes=float(self.comm_bytes[i]),
                       comm_time=float(self.comm_time[i]), channel_busy=self.channel_busy[i],
                       raw_step_time=float(self.raw_step_time[i]), batch_size=self.batch_size,
-                      device_names=self.device_names, memory_capacity=self.memory_capacity)
+                      device_names=self.device_names, memory_capacity=self.memory_capacity,
+                      memory_budget=self.memory_budget, remat_overhead=self.remat_overhead[i],
+                      remat_used=self.remat_used[i])
 
 
 class Simulator:
@@ -139,9 +162,18 @@ class Simulator:
             raise SimulatorError(f"network '{network.name}' has no batch size: pass batch_size=...")
         self.batch_size = int(batch)
         self.costs = build_costs(network, devices, self.settings, self.batch_size)
+        self.direct_grad, self.bwd_alloc = apply_training_algorithm(
+            self.costs, network, self.settings.training_algorithm, self.settings.precision)
         self.plan = build_plan(network, devices, self.costs, self.settings)
+        arrays = plan_arrays(self.plan)
+        if self.direct_grad:  # every backward waits for its micro-batch's loss only: all are "sinks"
+            arrays["sinks"] = np.flatnonzero(self.costs.has_bwd).astype(np.int64)
+        self._kernel_args = (*arrays.values(), int(self.direct_grad),
+                             np.ascontiguousarray(self.bwd_alloc, dtype=np.float64))
         self.device_names = [d.name for d in devices.devices]
         self.capacity = np.array([d.memory for d in devices.devices], dtype=np.float64)
+        self.budget = budgets(self.settings.memory_budget, self.capacity, self.device_names)
+        self.remat_mask = remat_mask(self.settings.remat, self.device_names)
         self._layer_names = [l.name for l in network.layers]
         D = len(devices.devices)
         self._bucket_names = [f"{g.name}@{self.device_names[d]}" for g in network.groups for d in range(D)]
@@ -151,18 +183,23 @@ class Simulator:
         """Simulate one placement (an int, a list per group, or a dict)."""
         per_layer = layer_devices(placement, self.network, self.devices)[None, :]
         out = self._kernel(per_layer, trace)
-        res = self._finish(out)
+        res = self._finish(out, per_layer)
         single = res[0]
         if trace:
+            single.trace = self._trace(out)
             n = int(out["tr_count"][0])
-            single.trace = Trace.from_arrays(out["tr_i"][:n], out["tr_f"][:n], self._layer_names,
-                                             self._bucket_names, self.device_names,
-                                             [c.name for c in self.devices.channels])
+            single.memory = memory_timeline(self, per_layer[0], out["tr_i"][:n], out["tr_f"][:n])
         return single
+
+    def _trace(self, out: dict) -> Trace:
+        n = int(out["tr_count"][0])
+        return Trace.from_arrays(out["tr_i"][:n, :7], out["tr_f"][:n], self._layer_names, self._bucket_names,
+                                 self.device_names, [c.name for c in self.devices.channels])
 
     def run_batch(self, placements: Any) -> BatchResult:
         """Simulate an integer array of placements (placements x groups)."""
-        return self._finish(self._kernel(batch_layer_devices(placements, self.network, self.devices), False))
+        per_layer = batch_layer_devices(placements, self.network, self.devices)
+        return self._finish(self._kernel(per_layer, False), per_layer)
 
     def run_layers(self, per_layer: np.ndarray) -> BatchResult:
         """Simulate placements given as the device of every layer (P x layers)."""
@@ -171,7 +208,7 @@ class Simulator:
             raise SimulatorError(f"expected a (placements x {len(self.network.layers)}) array")
         if per_layer.size and (per_layer.min() < 0 or per_layer.max() >= len(self.devices.devices)):
             raise SimulatorError("a layer is placed on a device that does not exist")
-        return self._finish(self._kernel(per_layer, False))
+        return self._finish(self._kernel(per_layer, False), per_layer)
 
     def compile_kernel(self) -> None:
         """Compile the event kernel now, or load it from numba's disk cache (`kernel.is_cached()` tells
@@ -184,12 +221,15 @@ class Simulator:
         out = {
             "step": np.empty(P), "peak": np.empty((P, D)), "busy": np.empty((P, D)),
             "chan": np.empty((P, C)), "comm": np.empty(P), "status": np.zeros(P, dtype=np.int64),
-            "err": np.zeros((P, 2), dtype=np.int64), "tr_count": np.zeros(1, dtype=np.int64),
+            "err": np.zeros((P, 2), dtype=np.int64),
+            # records written; then the sequence counter of starts and ends and the start of each resource's
+            # current task (for the order of the memory timeline)
+            "tr_count": np.zeros(2 + D + C, dtype=np.int64),
         }
         cap = trace_capacity(self.plan) if trace else 0
-        out["tr_i"] = np.zeros((cap, 7), dtype=np.int64)
+        out["tr_i"] = np.zeros((cap, 10), dtype=np.int64)  # 7 of the Trace, start and end order, transfer id
         out["tr_f"] = np.zeros((cap, 3), dtype=np.float64)
-        kernel.run_batch(*self.plan.arrays, per_layer,
+        kernel.run_batch(*self._kernel_args, per_layer,
                          out["step"], out["peak"], out["busy"], out["chan"], out["comm"],
                          out["status"], out["err"], trace, out["tr_i"], out["tr_f"], out["tr_count"])
         bad = np.flatnonzero(out["status"])
@@ -211,16 +251,22 @@ class Simulator:
                                  f"{self.device_names[b]}", source=self.devices.source)
         raise RuntimeError(f"{prefix}internal error: the schedule stalled (status {status})")
 
-    def _finish(self, out: dict) -> BatchResult:
+    def _finish(self, out: dict, per_layer: np.ndarray) -> BatchResult:
         s = self.settings
         raw = out["step"]
-        step, feasible = apply_memory_policy(raw, out["peak"], self.capacity, s.memory, s.memory_penalty)
+        P, D = out["peak"].shape
+        overhead = np.zeros((P, D))
+        used = np.zeros((P, D), dtype=bool)
+        if self.remat_mask.any():
+            raw, out["peak"], out["busy"], overhead, used = apply_remat(self, per_layer, out)
+        step, feasible = apply_memory_policy(raw, out["peak"], self.budget, s.memory, s.memory_penalty)
         with np.errstate(divide="ignore"):
             thr = np.where(np.isfinite(step) & (step > 0), self.batch_size / np.where(step > 0, step, 1.0), 0.0)
         return BatchResult(step_time=step, throughput=thr, peak_memory=out["peak"], feasible=feasible,
                            busy_time=out["busy"], comm_bytes=out["comm"], comm_time=out["chan"].sum(axis=1),
                            channel_busy=out["chan"], raw_step_time=raw, batch_size=self.batch_size,
-                           device_names=self.device_names, memory_capacity=self.capacity)
+                           device_names=self.device_names, memory_capacity=self.capacity,
+                           memory_budget=self.budget, remat_overhead=overhead, remat_used=used)
 
 
 # ---------------------------------------------------------------- the cache
@@ -288,7 +334,13 @@ def simulate(network: Network, devices: Any, placement: Any, *, trace: bool = Fa
     micro_batches, schedule ("gpipe" | "1f1b"), replicas, precision ("fp32" |
     "fp16" | "bf16"), optimizer ("sgd" | "momentum" | "adam"), memory
     ("infeasible" | "penalty" | "ignore"), memory_penalty, efficiency,
-    memory_efficiency, device_efficiency, launch_overhead.
+    memory_efficiency, device_efficiency, launch_overhead, training_algorithm
+    ("backprop" | "feedback_alignment" | "direct_feedback_alignment" |
+    "memory_efficient_dfa"), memory_budget (bytes, or a fraction of each
+    device's memory if <= 1; or {device: value, "*": value}), remat ("off" |
+    "all" | [devices]: rematerialise over the budget), remat_heuristic.
+    With trace=True the result has `.trace` (events) and `.memory` (the
+    memory timeline of every device).
     """
     return prepare(network, devices, **settings).run(placement, trace=trace)
 

@@ -15,6 +15,14 @@ Semantics (see schedule.py for the full statement):
   at that time are handled (devices by index, then channels by index), and
   only then do idle devices pick a ready task (by priority key) and idle
   channels start the transfer at the head of their queue.
+- training algorithms without a backward chain (direct_grad = 1, DFA; see
+  simulator/memory.py): every backward waits only for its micro-batch's loss,
+  holds bwd_alloc bytes while it runs, and neither allocates nor sends
+  gradients for its parents;
+- with a trace, each record also has the order of its start and of its end
+  among all starts and ends (columns 7, 8; tr_count[1] counts them) and, for
+  a transfer hop, the transfer's id (column 9): the memory timeline replays
+  that order (simulator/memory_timeline.py).
 Keys (smaller first): class << 48 | micro-batch << 24 | order, with class
 F < B < U for gpipe and B < F < U for 1f1b; order is the layer index for F
 (topological order), L - 1 - layer for B (reverse order), the bucket for U.
@@ -199,6 +207,9 @@ def run_batch(
         route_ptr, route_chan, route_from, chan_spb, chan_lat, dev_floor, dev_model,
         # settings
         M, R, sched,
+        # training algorithm: direct_grad = 1 when no gradient flows between layers (DFA: every backward
+        # is released by its micro-batch's loss); bwd_alloc (L,) bytes a backward holds while it runs
+        direct_grad, bwd_alloc,
         # placements (P, L): replica-0 device of every layer
         placements,
         # outputs
@@ -279,7 +290,7 @@ def run_batch(
         has_bwd, is_view, keep_out, layer_group, n_groups,
         fwd_t, bwd_t, upd_t, xfer_bytes, alloc_bytes, private_bytes, grad_bytes, static_bytes,
         route_ptr, route_chan, route_from, chan_spb, chan_lat, dev_floor, dev_model,
-        M, R, sched, placements,
+        M, R, sched, direct_grad, bwd_alloc, placements,
         out_step, out_peak, out_busy, out_chan_busy, out_comm_bytes, out_status, out_err,
         trace_on, tr_i, tr_f, tr_count,
         fdep, bdep, act_uses, gprim, part, copy_uses, gpart, dst_ptr, dst_dev, dst_nchild,
@@ -293,7 +304,7 @@ def run_batch(
 @njit(cache=True, _nrt=False)
 def _prepare_placement(
         p, pl, par_ptr, par_keep, ch_ptr, ch_idx, ch_slot, has_bwd, keep_out, layer_group, n_groups,
-        upd_t, grad_bytes, static_bytes, dev_model, M, R, sched, out_err,
+        upd_t, grad_bytes, static_bytes, dev_model, M, R, sched, direct_grad, out_err,
         fdep, bdep, act_uses, gprim, part, copy_uses, gpart, dst_ptr, dst_dev, dst_nchild, dst_uses,
         par_j, act_uses0, bdep0, nparents, fwd_left_mb, used, taken, first_layer, repdev, dev_rep,
         limit, inflight, mb_started, mb_left, tasks_dev, fwd_left_dev, heap, hsize, dev_busy, mem,
@@ -394,8 +405,8 @@ def _prepare_placement(
         ndst = nj - dst_ptr[l]
         act_uses0[l] = uses + ndst
         if has_bwd[l] == 1:
-            if ch_ptr[l + 1] == ch_ptr[l]:
-                bdep0[l] = 1  # a sink: released by the end of the micro-batch's forward
+            if ch_ptr[l + 1] == ch_ptr[l] or direct_grad == 1:
+                bdep0[l] = 1  # a sink (direct_grad: any layer): released by its micro-batch's loss
             else:
                 bdep0[l] = nlocal + ndst
         else:
@@ -479,7 +490,7 @@ def _simulate_all(
         has_bwd, is_view, keep_out, layer_group, n_groups,
         fwd_t, bwd_t, upd_t, xfer_bytes, alloc_bytes, private_bytes, grad_bytes, static_bytes,
         route_ptr, route_chan, route_from, chan_spb, chan_lat, dev_floor, dev_model,
-        M, R, sched, placements,
+        M, R, sched, direct_grad, bwd_alloc, placements,
         out_step, out_peak, out_busy, out_chan_busy, out_comm_bytes, out_status, out_err,
         trace_on, tr_i, tr_f, tr_count,
         fdep, bdep, act_uses, gprim, part, copy_uses, gpart, dst_ptr, dst_dev, dst_nchild,
@@ -506,7 +517,7 @@ def _simulate_all(
         pl = placements[p]
         status, n_tasks, ncoll = _prepare_placement(
             p, pl, par_ptr, par_keep, ch_ptr, ch_idx, ch_slot, has_bwd, keep_out, layer_group,
-            n_groups, upd_t, grad_bytes, static_bytes, dev_model, M, R, sched, out_err,
+            n_groups, upd_t, grad_bytes, static_bytes, dev_model, M, R, sched, direct_grad, out_err,
             fdep, bdep, act_uses, gprim, part, copy_uses, gpart, dst_ptr, dst_dev, dst_nchild,
             dst_uses, par_j, act_uses0, bdep0, nparents, fwd_left_mb, used, taken, first_layer,
             repdev, dev_rep, limit, inflight, mb_started, mb_left, tasks_dev, fwd_left_dev, heap,
@@ -596,10 +607,12 @@ def _simulate_all(
                         if mb_started[d * M + m] == 0:
                             mb_started[d * M + m] = 1
                             inflight[d] += 1
-                        if gprim[base + l] == 0:
+                        if direct_grad == 1:
+                            _alloc(mem, peak, d, bwd_alloc[l])  # no gradient buffers: its own tensors
+                        elif gprim[base + l] == 0:
                             gprim[base + l] = 1
                             _alloc(mem, peak, d, xfer_bytes[l])
-                        for e in range(par_ptr[l], par_ptr[l + 1]):
+                        for e in range(par_ptr[l], par_ptr[l + 1] if direct_grad == 0 else par_ptr[l]):
                             pp = par_idx[e]
                             if has_bwd[pp] == 0:
                                 continue
@@ -617,6 +630,9 @@ def _simulate_all(
                     dev_start[d] = t
                     dev_key[d] = key
                     busy[d] += dur
+                    if trace_on:  # the order of starts and ends, for the memory timeline
+                        tr_count[1] += 1
+                        tr_count[2 + d] = tr_count[1]
                     if lone and (st[2] == 0 or t + dur < ev_t[0]):
                         fast_r = d
                         fast_t = t + dur
@@ -645,6 +661,9 @@ def _simulate_all(
                     chan_start[c] = t
                     chan_x[c] = x
                     chan_time[c] += dur
+                    if trace_on:
+                        tr_count[1] += 1
+                        tr_count[2 + D + c] = tr_count[1]
                     if lone and (st[2] == 0 or t + dur < ev_t[0]):
                         fast_r = rr
                         fast_t = t + dur
@@ -708,6 +727,9 @@ def _simulate_all(
                         tr_i[r, 4] = k
                         tr_i[r, 5] = d
                         tr_i[r, 6] = d
+                        tr_i[r, 7] = tr_count[2 + d]
+                        tr_count[1] += 1
+                        tr_i[r, 8] = tr_count[1]
                         tr_f[r, 0] = dev_start[d]
                         tr_f[r, 1] = t
                         tr_f[r, 2] = 0.0
@@ -755,7 +777,10 @@ def _simulate_all(
                                                (cls_b << 48) + (m << 24) + (L - 1 - s), dirty, dlist, st)
                     else:
                         l = L - 1 - order
-                        mem[d] -= xfer_bytes[l] + private_bytes[l]  # own output gradient, private tensors
+                        if direct_grad == 1:
+                            mem[d] -= bwd_alloc[l] + private_bytes[l]
+                        else:
+                            mem[d] -= xfer_bytes[l] + private_bytes[l]  # own output gradient, private tensors
                         for e in range(par_ptr[l], par_ptr[l + 1]):
                             if par_keep[e] == 1:
                                 _release_input(e, l, d, base, jb, par_ptr, par_idx, pl, act_uses,
@@ -766,7 +791,7 @@ def _simulate_all(
                             if act_uses[base + l] == 0:
                                 _free_output(l, d, base, jb, par_ptr, par_idx, pl, act_uses, copy_uses,
                                              par_j, alloc_bytes, xfer_bytes, is_view, mem)
-                        for e in range(par_ptr[l], par_ptr[l + 1]):
+                        for e in range(par_ptr[l], par_ptr[l + 1] if direct_grad == 0 else par_ptr[l]):
                             pp = par_idx[e]
                             if has_bwd[pp] == 0:
                                 continue
@@ -847,6 +872,9 @@ def _simulate_all(
                                 dev_start[d] = t
                                 dev_key[d] = key
                                 busy[d] += dur
+                                if trace_on:
+                                    tr_count[1] += 1
+                                    tr_count[2 + d] = tr_count[1]
                                 te = t + dur
                                 if not (st[2] == 0 or te < ev_t[0]):
                                     _ev_push(ev_t, ev_r, st, te, d)
@@ -861,7 +889,7 @@ def _simulate_all(
                                         nxt = (cls_f << 48) + (m << 24) + c2
                                 else:
                                     c2 = chain_prev[c]
-                                    if c2 >= 0 and pl[c2] == pl[c] and has_bwd[c2] == 1:
+                                    if c2 >= 0 and pl[c2] == pl[c] and has_bwd[c2] == 1 and direct_grad == 0:
                                         if grad_bytes[c] > 0.0 and R > 1:
                                             b = layer_group[c] * D + pl[c]
                                             if coll_cnt[b] == 1:
@@ -887,6 +915,9 @@ def _simulate_all(
                                     tr_i[r, 4] = k
                                     tr_i[r, 5] = d
                                     tr_i[r, 6] = d
+                                    tr_i[r, 7] = tr_count[2 + d]
+                                    tr_count[1] += 1
+                                    tr_i[r, 8] = tr_count[1]
                                     tr_f[r, 0] = dev_start[d]
                                     tr_f[r, 1] = t
                                     tr_f[r, 2] = 0.0
@@ -948,6 +979,10 @@ def _simulate_all(
                         tr_i[r, 4] = kx
                         tr_i[r, 5] = route_from[h]
                         tr_i[r, 6] = route_from[h + 1] if hop + 1 < nh else dstd
+                        tr_i[r, 7] = tr_count[2 + D + c]
+                        tr_count[1] += 1
+                        tr_i[r, 8] = tr_count[1]
+                        tr_i[r, 9] = x  # links the hops of one transfer (its final destination)
                         tr_f[r, 0] = chan_start[c]
                         tr_f[r, 1] = t
                         tr_f[r, 2] = xbytes[x]

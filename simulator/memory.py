@@ -33,6 +33,41 @@ A placement whose peak exceeds a device's capacity:
     (1 + memory_penalty * overflow), overflow = max over devices of
     (peak - capacity) / capacity: a continuous, graded signal for search;
   memory="ignore": feasible is still reported, step_time is untouched.
+
+A memory budget (`memory_budget`, bytes or a fraction of each device's
+memory) lowers what a device may hold; with `remat` a device whose peak is
+over its budget rematerialises instead of failing (simulator/remat_placement.py).
+
+Training algorithms (`training_algorithm`; ZPP-MEM's BP, FA, DFA and MEM-DFA).
+W_l is a layer's weight matrix, h_l its output (width n_l per sample), e the
+error at the output (n_out per sample); "feedback matrices" are fixed random
+matrices stored in the compute precision for the whole step (static bytes).
+  backprop (default): as above.
+  feedback_alignment (FA, Lillicrap et al. 2016): the backward pass sends the
+    error through a fixed random B_l of W_l's shape instead of W_l^T. The chain
+    of the backward, what is saved and the arithmetic are those of backprop
+    (B_l e has the cost of W_l^T e), so time and activations are unchanged; a
+    layer with a weight matrix (not a normalisation's scale and shift) holds
+    one more matrix of its weights' size.
+  direct_feedback_alignment (DFA, Nokland 2016): each layer gets B_l e with a
+    B_l of n_out x n_l straight from the output error, so no gradient flows
+    between layers: every backward may start as soon as its micro-batch's loss
+    is known (no backward chain; across a pipeline, all stages update at once),
+    and a backward holds only its own projected error (n_l per sample) instead
+    of the output gradient plus its parents' gradients. Activations are still
+    saved from the forward to the layer's update, as in backprop. The backward
+    is costed as backprop's (data gradient replaced by the projection; an
+    upper bound for convolutions, whose projection is cheaper). The error
+    vector itself (n_out per sample) is tiny and its broadcast is not costed.
+  memory_efficient_dfa (ME-DFA, ZPP-MEM's MEM-DFA): a first forward computes
+    the error without saving anything for later (inference memory); a second
+    forward recomputes each layer and applies its DFA update at once, so only
+    that layer's input, output and projected error are alive. Modelled as DFA
+    with nothing saved by the forward, a backward that costs one more forward
+    (recompute + update) and holds input + output + projected error. The
+    second pass's forward chain between devices is not modelled (its tasks are
+    released by the loss like DFA's): exact on one device, optimistic across a
+    pipeline.
 """
 from __future__ import annotations
 
@@ -41,6 +76,9 @@ import numpy as np
 from .devices.model import BYTES_PER_ELEMENT
 
 OPTIMIZER_STATES = {"sgd": 0, "momentum": 1, "adam": 2}
+# layers whose parameters are per-channel scales and shifts, not weight matrices: FA and DFA
+# give them no feedback matrix
+NO_FEEDBACK_KINDS = ("batch_norm", "layer_norm")
 
 
 def bytes_per_param(precision: str, optimizer: str) -> float:
@@ -66,3 +104,33 @@ def apply_memory_policy(step_time: np.ndarray, peak: np.ndarray, capacity: np.nd
     else:
         out = step_time.copy()
     return out, feasible
+
+
+def apply_training_algorithm(costs, network, algorithm: str, precision: str) -> tuple[int, np.ndarray]:
+    """Adjust the cost tables (in place) to `algorithm`; returns (direct_grad, bwd_alloc) for the kernel:
+    direct_grad = 1 when no gradient flows between layers, bwd_alloc = bytes a backward holds while it runs
+    (used only with direct_grad). See the module docstring for the reasoning."""
+    L = len(network.layers)
+    bwd_alloc = np.zeros(L)
+    if algorithm == "backprop":
+        return 0, bwd_alloc
+    s = BYTES_PER_ELEMENT[precision]
+    weighted = np.array([l.params > 0 and l.op.kind not in NO_FEEDBACK_KINDS for l in network.layers], dtype=bool)
+    weighted &= costs.has_bwd.astype(bool)
+    if algorithm == "feedback_alignment":
+        costs.static_bytes = costs.static_bytes + np.where(weighted, costs.grad_bytes, 0.0)  # B_l ~ W_l
+        return 0, bwd_alloc
+    consumed = {p for l in network.layers for p in l.parents}
+    n_out = sum(float(l.out_elems) for l in network.layers if l.name not in consumed)
+    width = np.array([float(l.out_elems) for l in network.layers])
+    costs.static_bytes = costs.static_bytes + np.where(weighted, n_out * width * s, 0.0)  # B_l: n_out x n_l
+    bwd_alloc = costs.xfer_bytes.copy()  # the projected error B_l e
+    if algorithm == "memory_efficient_dfa":
+        parents_bytes = np.array([sum(costs.xfer_bytes[network.index[p]] for p in l.parents)
+                                  for l in network.layers])
+        bwd_alloc = bwd_alloc + costs.xfer_bytes + parents_bytes  # recomputed output and inputs
+        costs.bwd = costs.bwd + costs.fwd  # the second forward, layer by layer
+        costs.saved_slot = [()] * L
+        costs.saves_output = np.zeros(L, dtype=bool)
+        costs.private_bytes = np.zeros(L)
+    return 1, np.where(costs.has_bwd, bwd_alloc, 0.0)

@@ -15,6 +15,8 @@ SCHEDULES = ("gpipe", "1f1b")
 PRECISIONS = ("fp32", "fp16", "bf16")
 OPTIMIZERS = ("sgd", "momentum", "adam")
 MEMORY_MODES = ("infeasible", "penalty", "ignore")
+TRAINING_ALGORITHMS = ("backprop", "feedback_alignment", "direct_feedback_alignment", "memory_efficient_dfa")
+REMAT_HEURISTICS = ("dtr", "dtr_eq", "dtr_local", "msps", "lru", "largest", "random")  # simulator.remat's
 
 # Roofline defaults (fractions of peak a well-tuned library reaches; see the readme).
 DEFAULT_COMPUTE_EFFICIENCY: dict[str, float] = {
@@ -57,6 +59,11 @@ class Settings:
     memory_efficiency: tuple = ()     # roofline memory efficiency per op kind
     device_efficiency: tuple = ()     # multiplier per device kind / model / name
     launch_overhead: tuple = ()       # seconds per kernel, per device kind / model / name
+    training_algorithm: str = "backprop"  # see simulator/memory.py
+    memory_budget: tuple = ()         # ((device name or "*", bytes, or a fraction of its memory if <= 1), ...)
+    remat: tuple = ()                 # devices that may rematerialise over their budget; ("*",) = all
+    remat_heuristic: str = "dtr_eq"   # eviction heuristic of simulator.remat
+
 
     @classmethod
     def make(cls, **kwargs: Any) -> "Settings":
@@ -72,6 +79,8 @@ class Settings:
                                           "device_efficiency")
         kw["launch_overhead"] = _frozen(kw.get("launch_overhead"), DEFAULT_LAUNCH_OVERHEAD,
                                         "launch_overhead")
+        kw["memory_budget"] = _budget(kw.get("memory_budget"))
+        kw["remat"] = _remat_devices(kw.get("remat"))
         s = cls(**kw)
         s.validate()
         return s
@@ -82,6 +91,8 @@ class Settings:
         _choice("precision", self.precision, PRECISIONS)
         _choice("optimizer", self.optimizer, OPTIMIZERS)
         _choice("memory", self.memory, MEMORY_MODES)
+        _choice("training_algorithm", self.training_algorithm, TRAINING_ALGORITHMS)
+        _choice("remat_heuristic", self.remat_heuristic, REMAT_HEURISTICS)
         _positive_int("micro_batches", self.micro_batches)
         _positive_int("replicas", self.replicas)
         if self.batch_size is not None:
@@ -107,6 +118,35 @@ class Settings:
             raise SimulatorError(f"batch size {batch} is not divisible by replicas x micro_batches "
                                  f"= {self.replicas} x {self.micro_batches} = {parts}")
         return batch // parts
+
+
+def _budget(value: Any) -> tuple[tuple[str, float], ...]:
+    """memory_budget: None, one number for every device, or {device name or "*": number}. A number
+    <= 1 is a fraction of the device's memory, above 1 a count of bytes."""
+    if value is None or value == ():
+        return ()
+    items = value.items() if isinstance(value, Mapping) else (("*", value),) if not isinstance(value, tuple) \
+        else value
+    out = []
+    for k, v in items:
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not v > 0 or v == float("inf"):
+            raise SimulatorError(f"memory_budget[{str(k)!r}] must be a number > 0 (bytes, or a fraction "
+                                 f"of the device's memory if <= 1), not {v!r}")
+        out.append((str(k), float(v)))
+    return tuple(sorted(out))
+
+
+def _remat_devices(value: Any) -> tuple[str, ...]:
+    """remat: off (None, False, "off", []), all (True, "all", "*") or a list of device names / indices."""
+    if value is None or value is False or value == "off" or value == () or value == []:
+        return ()
+    if value is True or value in ("all", "*"):
+        return ("*",)
+    if isinstance(value, (str, int)) and not isinstance(value, bool):
+        value = [value]
+    if not isinstance(value, (list, tuple)):
+        raise SimulatorError(f"remat must be 'off', 'all' or a list of devices, not {value!r}")
+    return tuple(str(v) for v in value)
 
 
 def _choice(name: str, value: Any, allowed: tuple[str, ...]) -> None:

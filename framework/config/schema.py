@@ -153,6 +153,17 @@ PLACEMENT = {
     "memory": Key("str", None, "a placement that does not fit: infeasible (default) | penalty | ignore",
                   choices=("infeasible", "penalty", "ignore")),
     "memory_penalty": Key("number", None, "penalty: step time x (1 + this x overflow fraction)", min=0),
+    "training_algorithm": Key("str", None, "backprop (default) | feedback_alignment | direct_feedback_alignment | "
+                                           "memory_efficient_dfa: what the backward keeps and waits for (knob too)",
+                              choices=("backprop", "feedback_alignment", "direct_feedback_alignment",
+                                       "memory_efficient_dfa")),
+    "memory_budget": Key("any", None, "memory a device may hold: bytes, or a fraction of its memory if <= 1; one "
+                                      "number or {device name or \"*\": number} (knob too, as a number)"),
+    "remat": Key("any", None, "devices over their budget rematerialise (DTR) instead of failing: off (default) | "
+                              "all | [device names] (knob too)"),
+    "remat_heuristic": Key("str", None, "eviction heuristic of the rematerialisation: dtr_eq (default) | dtr | "
+                                        "dtr_local | msps | lru | largest | random (knob too)",
+                           choices=("dtr", "dtr_eq", "dtr_local", "msps", "lru", "largest", "random")),
 }
 
 EXTRACT = {

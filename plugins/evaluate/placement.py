@@ -18,15 +18,20 @@ Knobs the evaluator reads from each point:
   group; the name is ``simulator.device_knob``): the device index of each group;
 * any setting of ``simulator`` may also be a knob, to explore it: ``batch_size``,
   ``micro_batches``, ``schedule``, ``replicas``, ``precision``, ``optimizer``,
-  ``cost_model``, ``devices``, ``memory_cap_gb``;
+  ``cost_model``, ``devices``, ``memory_cap_gb``, ``training_algorithm``,
+  ``memory_budget`` (bytes, or a fraction of each device's memory if <= 1),
+  ``remat`` (``off`` | ``all``: a device over its budget rematerialises, see
+  ``simulator/remat_placement.py``) and ``remat_heuristic``;
 * knobs named in a ``devices`` template: ``"devices": "cpu+{gpus}x{gpu}-{link}"``
   with knobs ``gpus``, ``gpu`` (V100, A100, ...) and ``link`` (pcie3, nvlink3, ...)
   explores the machine itself.
 
 Costs it gives: ``step_time`` (s), ``throughput`` (samples/s), ``peak_memory``
 (bytes, the largest over the devices), ``memory_use`` (the largest fraction of
-its capacity any device needs: above 1 does not fit), ``comm_bytes``,
-``comm_time`` (s) and ``feasible`` (1 or 0). A placement that does not fit in memory is
+its budget any device needs, its memory unless ``memory_budget``: above 1 does
+not fit), ``comm_bytes``,
+``comm_time`` (s), ``remat_time`` (s of recompute added by rematerialisation) and
+``feasible`` (1 or 0). A placement that does not fit in memory is
 ``infeasible`` (its costs are stored, with the step time it would take), unless
 ``simulator.memory`` is ``penalty``.
 """
@@ -41,12 +46,15 @@ from framework.errors import DeffeError, did_you_mean
 from framework.guard import file_digests
 from framework.protocols import EvaluationOutput, Infeasible
 
-COSTS = ("step_time", "throughput", "peak_memory", "memory_use", "comm_bytes", "comm_time", "feasible")
-UNITS = {"step_time": "s", "throughput": "samples/s", "peak_memory": "B", "comm_bytes": "B", "comm_time": "s"}
+COSTS = ("step_time", "throughput", "peak_memory", "memory_use", "comm_bytes", "comm_time", "remat_time",
+         "feasible")
+UNITS = {"step_time": "s", "throughput": "samples/s", "peak_memory": "B", "comm_bytes": "B", "comm_time": "s",
+         "remat_time": "s"}
 SIM_SETTINGS = ("cost_model", "batch_size", "ppp_comp", "ppp_comm", "micro_batches", "schedule", "replicas",
-                "precision", "optimizer", "memory", "memory_penalty")
+                "precision", "optimizer", "memory", "memory_penalty", "training_algorithm", "memory_budget",
+                "remat", "remat_heuristic")
 POINT_SETTINGS = ("batch_size", "micro_batches", "schedule", "replicas", "precision", "optimizer", "cost_model",
-                  "devices", "memory_cap_gb")
+                  "devices", "memory_cap_gb", "training_algorithm", "memory_budget", "remat", "remat_heuristic")
 
 
 class PlacementEvaluate:
@@ -147,7 +155,7 @@ class PlacementEvaluate:
             from framework.values import format_value
             devices = devices.format(**{f: format_value(point_values[f]) for f in self.template})
         cap = point_values.get("memory_cap_gb", self.opts.get("memory_cap_gb"))
-        key = (devices, cap, tuple(sorted(settings.items())))
+        key = (devices, cap, repr(sorted(settings.items())))  # repr: a budget may be a dict
         if key not in self._prepared:
             try:
                 self._prepared[key] = self.sim.prepare(self.network, self._graph(devices, cap), **settings)
@@ -169,13 +177,15 @@ class PlacementEvaluate:
         r = simulator.run(placement)
         costs = {"step_time": float(r.raw_step_time if not r.feasible else r.step_time),
                  "throughput": float(r.throughput), "peak_memory": float(max(r.peak_memory)),
-                 "memory_use": _memory_use(r.peak_memory, r.memory_capacity),
+                 "memory_use": _memory_use(r.peak_memory, r.memory_budget),
                  "comm_bytes": float(r.comm_bytes), "comm_time": float(r.comm_time),
+                 "remat_time": float(sum(o for o in r.remat_overhead if math.isfinite(o))),
                  "feasible": 1.0 if r.feasible else 0.0}
         costs = {k: v for k, v in costs.items() if k in self.framework.cost_names}
         if not r.feasible and (self.opts.get("memory") or "infeasible") == "infeasible":
-            over = [f"{n} needs {m / 1e9:.2f} GB of {c / 1e9:.2f} GB" for n, m, c in
-                    zip(r.device_names, r.peak_memory, r.memory_capacity) if m > c]
+            over = [f"{n} needs {m / 1e9:.2f} GB of {c / 1e9:.2f} GB"
+                    + (" (rematerialising does not fit either)" if used else "") for n, m, c, used in
+                    zip(r.device_names, r.peak_memory, r.memory_budget, r.remat_used) if m > c]
             raise Infeasible("out of memory: " + "; ".join(over), costs)
         if not math.isfinite(costs.get("step_time", 0.0)):
             return EvaluationOutput(costs, "infeasible", "the step time is infinite")

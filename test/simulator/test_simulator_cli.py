@@ -5,12 +5,13 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 from simulator.__main__ import main
 
-from conftest import REPO
+REPO = Path(__file__).resolve().parents[2]
 
 
 def run(args, capsys):
@@ -114,3 +115,23 @@ def test_a_reader_that_goes_away_ends_the_output_quietly():
     finally:
         os.close(write_end)
     assert proc.stderr == "" and proc.returncode == 1
+
+
+def test_memory_timeline_and_rematerialisation_from_the_command_line(capsys, tmp_path):
+    prefix = tmp_path / "r18"
+    args = ["--network", "resnet18", "--devices", "cpu+2xV100-pcie3", "--placement", "1", "--batch-size", "64",
+            "--memory-timeline", str(prefix), "--json"]
+    code, out, err = run(args, capsys)
+    full = json.loads(out)
+    assert code == 0 and err == ""
+    rows = (tmp_path / "r18.gpu0.txt").read_text().splitlines()
+    in_use = [int(r.split()[1]) for r in rows]
+    assert max(in_use) == full["devices"][1]["peak_memory"] and (tmp_path / "r18.png").stat().st_size > 0
+    # a budget of 60% of that peak: infeasible alone, feasible with rematerialisation at a price in time
+    budget = str(0.6 * full["devices"][1]["peak_memory"])
+    code, out, _ = run(args[:-3] + ["--json", "--memory-budget", budget], capsys)
+    assert code == 0 and not json.loads(out)["feasible"]
+    code, out, _ = run(args[:-3] + ["--json", "--memory-budget", budget, "--remat", "all"], capsys)
+    remat = json.loads(out)
+    assert code == 0 and remat["feasible"] and remat["step_time"] > full["step_time"]
+    assert remat["devices"][1]["peak_memory"] <= float(budget)

@@ -1,0 +1,184 @@
+"""Evaluate ``remat``: replay an operator trace under a memory budget (DTR, ``simulator.remat``).
+
+Settings go in ``evaluate.options``; each may also be a knob (the knob wins):
+
+* ``trace``: a DTR log (JSON lines, or DTR's ``logs.zip`` with ``model``), a
+  Paleo network JSON file (relative to the config), or a zoo network name
+  (``resnet50``, ...). Networks become traces with ``trace_from_network`` on
+  ``device`` (default a V100) with ``cost_model``, ``precision`` and ``batch_size``;
+* ``model``: the model inside ``logs.zip`` (``resnet32``, ``lstm``, ...);
+* ``budget_ratio`` (default 0.5): the budget as a fraction of the trace's own
+  peak without a budget;
+* ``heuristic`` (default ``dtr_eq``): dtr, dtr_eq, dtr_local, msps, lru, largest, random;
+* ``runtime`` (default ``eager_free``): ``eager_free`` (a released tensor is
+  freed at once), ``banish`` (also forget evicted tensors nothing can need) or
+  ``lazy`` (released tensors stay until evicted);
+* ``thrash_limit`` (default 2): a replay beyond this overhead stops (thrashing); ``seed`` (random).
+
+Costs: ``overhead`` (compute with the budget / compute without), ``peak_memory``
+(bytes held at most), ``feasible`` (1, or 0 when the replay ran out of memory or
+thrashed: the point is then ``infeasible``), ``compute_time`` (s), ``budget``
+(bytes), ``evictions``, ``remats``. The fingerprint holds the simulator's
+version and the digest of every trace file the config names, so a changed log
+is never mistaken for the one the stored results came from.
+"""
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+from framework.errors import DeffeError, did_you_mean
+from framework.guard import file_digests
+from framework.protocols import Infeasible
+
+COSTS = ("overhead", "peak_memory", "feasible", "compute_time", "budget", "evictions", "remats")
+UNITS = {"peak_memory": "B", "compute_time": "s", "budget": "B"}
+DEFAULTS = {"trace": None, "model": None, "batch_size": None, "device": None, "cost_model": "roofline",
+            "precision": "fp32", "budget_ratio": 0.5, "heuristic": "dtr_eq", "runtime": "eager_free",
+            "thrash_limit": 2.0, "seed": 0}
+KNOBS = ("trace", "model", "batch_size", "budget_ratio", "heuristic", "runtime", "thrash_limit", "seed")
+RUNTIMES = {"eager_free": dict(eager_free=True, banish=False), "banish": dict(eager_free=True, banish=True),
+            "lazy": dict(eager_free=False, banish=False)}
+LOG_SUFFIXES = (".zip", ".log", ".jsonl", ".txt")
+
+
+class RematEvaluate:
+    units = UNITS
+
+    def __init__(self, framework):
+        self.framework = framework
+
+    def Initialize(self) -> None:
+        import simulator as sim
+        from simulator import remat
+        self.sim, self.remat = sim, remat
+        fw = self.framework
+        self.file = fw.config.data.get("__origin__")
+        options = dict(fw.section("evaluate").get("options") or {})
+        unknown = [k for k in options if k not in DEFAULTS]
+        if unknown:
+            raise DeffeError(f"'{unknown[0]}' means nothing to the remat evaluator", file=self.file,
+                             where=f"evaluate.options.{unknown[0]}",
+                             hint=did_you_mean(unknown[0], DEFAULTS) or f"options: {', '.join(DEFAULTS)}")
+        self.opts = DEFAULTS | options
+        bad = [c for c in fw.cost_names if c not in COSTS]
+        if bad:
+            raise DeffeError(f"the remat evaluator gives no cost '{bad[0]}'", file=self.file, where="costs",
+                             hint=did_you_mean(bad[0], COSTS) or f"costs: {', '.join(COSTS)}")
+        names = [k.name for k in fw.space.knobs]
+        stray = [n for n in names if n not in KNOBS]
+        if stray:
+            raise DeffeError(f"knob '{stray[0]}' means nothing to the remat evaluator", file=self.file,
+                             where="knobs", hint=f"its knobs: {', '.join(KNOBS)}")
+        self.knobs = names
+        self._traces: dict[tuple, Any] = {}
+        # every value the run can meet is checked now: a bad file or name is a config error, not a failed point
+        for values in self._fixed_combinations():
+            self._check(values)
+            self._trace(values)
+
+    def _values_of(self, name: str) -> list:
+        if name in self.knobs:
+            knob = self.framework.space[name]
+            return [knob.value(i) for i in range(knob.size)] if knob.finite else [self.opts[name]]
+        return [self.opts[name]]
+
+    def _fixed_combinations(self):
+        for trace in self._values_of("trace"):
+            for model in self._values_of("model"):
+                for batch in self._values_of("batch_size"):
+                    yield self.opts | {"trace": trace, "model": model, "batch_size": batch}
+
+    def _where(self, name: str) -> str:
+        return "knobs" if name in self.knobs else f"evaluate.options.{name}"
+
+    def _check(self, v: dict) -> None:
+        if v["trace"] in (None, ""):
+            raise DeffeError("the remat evaluator needs a trace", file=self.file, where="evaluate.options.trace",
+                             hint="a DTR log, a Paleo network JSON file or a zoo network name")
+        for ratio in self._values_of("budget_ratio"):
+            if isinstance(ratio, bool) or not isinstance(ratio, (int, float)) or not ratio >= 0:
+                raise DeffeError(f"budget_ratio must be a number >= 0, not {ratio!r}", file=self.file,
+                                 where=self._where("budget_ratio"))
+        for h in self._values_of("heuristic"):
+            if h not in self.remat.HEURISTICS:
+                raise DeffeError(f"unknown heuristic {h!r}", file=self.file, where=self._where("heuristic"),
+                                 hint=did_you_mean(str(h), self.remat.HEURISTICS)
+                                 or f"heuristics: {', '.join(self.remat.HEURISTICS)}")
+        for rt in self._values_of("runtime"):
+            if rt not in RUNTIMES:
+                raise DeffeError(f"unknown runtime {rt!r}", file=self.file, where=self._where("runtime"),
+                                 hint=f"runtimes: {', '.join(RUNTIMES)}")
+
+    def _path(self, trace: str) -> Path | None:
+        """The file a trace names (relative to the config), or None for a zoo name."""
+        p = Path(str(trace))
+        p = p if p.is_absolute() else Path(self.framework.config.dir) / p
+        if p.exists() or str(trace).endswith((".json",) + LOG_SUFFIXES):
+            return p
+        return None
+
+    def _trace(self, v: dict):
+        key = (str(v["trace"]), v["model"], v["batch_size"])
+        if key in self._traces:
+            return self._traces[key]
+        sim, remat = self.sim, self.remat
+        path = self._path(v["trace"])
+        where = self._where("trace")
+        try:
+            if path is None:
+                if str(v["trace"]) not in sim.zoo.names():
+                    raise DeffeError(f"'{v['trace']}' is neither a file nor a zoo network", file=self.file,
+                                     where=where, hint=did_you_mean(str(v["trace"]), sim.zoo.names())
+                                     or f"zoo: {', '.join(sim.zoo.names())}")
+                trace = self._from_network(sim.zoo.load(str(v["trace"]), batch_size=v["batch_size"]), v)
+            elif not path.exists():
+                raise DeffeError(f"trace file {path.name} does not exist", file=self.file, where=where)
+            elif path.suffix == ".json" and _is_paleo(path):
+                trace = self._from_network(sim.load_network(str(path)), v)
+            else:
+                trace = remat.load_dtr_log(path, v["model"])
+        except sim.SimulatorError as e:
+            raise DeffeError(str(e), file=self.file, where=where) from None
+        self._traces[key] = trace
+        return trace
+
+    def _from_network(self, net, v: dict):
+        return self.remat.trace_from_network(net, device=v["device"], cost_model=v["cost_model"],
+                                             precision=v["precision"], batch_size=v["batch_size"])
+
+    def Fingerprint(self) -> dict:
+        """The simulator's version and the bytes of every trace file (a changed log gives other costs)."""
+        files = [self._path(t) for t in self._values_of("trace")]
+        return {"simulator": self.sim.__version__, "files": file_digests([f for f in files if f is not None])}
+
+    def Run(self, sample):
+        v = self.opts | {k: sample.values[k] for k in self.knobs}
+        trace = self._trace(v)
+        peak, _ = self.remat.baseline(trace)
+        budget = float(v["budget_ratio"]) * peak
+        r = self.remat.replay(trace, budget, v["heuristic"], seed=int(v["seed"]),
+                              thrash_limit=float(v["thrash_limit"]), **RUNTIMES[v["runtime"]])
+        costs = {"overhead": r.overhead, "peak_memory": float(r.peak_bytes), "feasible": 1.0 if r.ok else 0.0,
+                 "compute_time": r.compute_s, "budget": budget, "evictions": float(r.evictions),
+                 "remats": float(r.remats)}
+        costs = {k: float(x) for k, x in costs.items() if k in self.framework.cost_names and math.isfinite(x)}
+        if not r.ok:
+            raise Infeasible(("out of memory" if r.oom else "thrashing") + f" at {budget / 1e6:.1f} MB "
+                             f"({v['budget_ratio']:g} of {peak / 1e6:.1f} MB)", costs)
+        return costs
+
+
+def _is_paleo(path: Path) -> bool:
+    """A Paleo network is one JSON object with "layers"; a DTR log is JSON lines."""
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, OSError, UnicodeDecodeError):
+        return False
+    return isinstance(doc, dict) and "layers" in doc
+
+
+def GetObject(framework):
+    return RematEvaluate(framework)

@@ -1,0 +1,210 @@
+"""Memory-aware placement: a device over its memory budget rematerialises instead of failing.
+
+    r = sim.simulate(net, devices, placement, memory_budget=0.5, remat="all", remat_heuristic="dtr_eq")
+    r.remat_used, r.remat_overhead        # (devices,) whether remat was needed, seconds it adds
+
+With `remat` on for a device (settings `remat="all"` or a list of devices)
+and its peak above its budget (`memory_budget`: bytes, or a fraction of its
+memory if <= 1; the device's memory by default):
+
+1. its op trace is built from the simulated schedule (`simulate(...,
+   trace=True)`): the forwards and backwards that ran on it, in the order they
+   ran, with the simulator's per-layer seconds and bytes (`TraceBuilder`):
+   a forward reads its inputs and makes its output (a view aliases its input)
+   and its private tensors; a backward reads what its layer saved and its
+   output gradient and makes its parents' gradients (a second contribution to
+   a gradient reads the first and replaces it). A tensor received from
+   another device is a constant there (pinned while referenced: remaking it
+   would need the sender), as is the loss gradient; each tensor is released
+   after its last use on the device. Weights are static and not in the trace.
+2. the trace is replayed (`simulator.remat.replay`) under the budget left for
+   dynamic memory, in proportion: budget' = (budget - static) / (peak -
+   static) x the trace's own unbounded peak. The trace approximates the
+   schedule's bookkeeping (it has no transfer buffers), so the ratio, not the
+   bytes, is what carries over.
+3. if the replay does not run out of memory (or thrash beyond 2x), the device
+   fits: its peak becomes static + the replay's peak scaled back, and the
+   recompute seconds (replay compute - baseline compute) are added to its
+   busy time and to the step time. Adding them to the step is the
+   approximation: recompute happens inside the device's backward, which in a
+   pipeline may or may not be on the critical path; adding every device's
+   recompute is an upper bound (exact when the devices run one after the
+   other, as a pipeline with one micro-batch does).
+   Otherwise the device keeps its peak and the placement stays infeasible.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+import numpy as np
+
+from .graph import SimulatorError
+
+
+def budgets(setting: tuple, capacity: np.ndarray, names: list[str]) -> np.ndarray:
+    """(devices,) bytes each device may hold: its memory, or less with `memory_budget`."""
+    out = capacity.astype(np.float64).copy()
+    values = dict(setting)
+    unknown = [k for k in values if k != "*" and k not in names]
+    if unknown:
+        raise SimulatorError(f"memory_budget names device {unknown[0]!r}, which does not exist "
+                             f"(devices: {', '.join(names)})")
+    for d, name in enumerate(names):
+        v = values.get(name, values.get("*"))
+        if v is not None:
+            out[d] = min(out[d], v * capacity[d] if v <= 1 else v)
+    return out
+
+
+def remat_mask(setting: tuple, names: list[str]) -> np.ndarray:
+    """(devices,) bool: the devices that may rematerialise."""
+    mask = np.zeros(len(names), dtype=bool)
+    for item in setting:
+        if item == "*":
+            mask[:] = True
+        elif item in names:
+            mask[names.index(item)] = True
+        elif item.lstrip("-").isdigit() and 0 <= int(item) < len(names):
+            mask[int(item)] = True
+        else:
+            raise SimulatorError(f"remat names device {item!r}, which does not exist (devices: {', '.join(names)})")
+    return mask
+
+
+def device_trace(sim, trace, device: int):
+    """The op trace of what ran on `device` in a traced step (see the module docstring)."""
+    from .remat import TraceBuilder
+    net, c = sim.network, sim.costs
+    name = sim.device_names[device]
+    events = [e for e in trace.events if e.resource == name and e.kind in ("forward", "backward")]
+    from .memory_timeline import plan_arrays
+    plan = plan_arrays(sim.plan)
+    kept, par_ptr = plan["par_keep"], plan["par_ptr"]  # whether a backward keeps the input of each entry
+    parents = [[net.index[p] for p in layer.parents] for layer in net.layers]
+    direct = bool(sim.direct_grad)
+
+    # pass 1: the ops as keys, to know each tensor's last use
+    ops: list[tuple] = []  # (name, arg keys, [(key, nbytes, alias key)], seconds)
+    local_fwd = {(net.index[e.name], e.micro_batch, e.replica) for e in events if e.kind == "forward"}
+    for e in events:
+        l, m, k = net.index[e.name], e.micro_batch, e.replica
+        act = lambda p: ("act", p, m, k)  # noqa: E731
+        if e.kind == "forward":
+            args = [act(p) for p in parents[l]]
+            outs = [(act(l), 0 if c.is_view[l] else int(c.xfer_bytes[l]), args[0] if c.is_view[l] and args else None)]
+            if c.has_bwd[l] and c.private_bytes[l] > 0:
+                outs.append((("priv", l, m, k), int(c.private_bytes[l]), None))
+            ops.append((f"forward {e.name} mb{m}", args, outs, float(c.fwd[l, device])))
+            continue
+        args = [act(p) for slot, p in enumerate(parents[l]) if kept[par_ptr[l] + slot]]
+        if c.saves_output[l]:
+            args.append(act(l))
+        if c.private_bytes[l] > 0:
+            args.append(("priv", l, m, k))
+        outs = []
+        if direct:
+            outs.append((("tmp", l, m, k), int(sim.bwd_alloc[l]), None))
+        else:
+            args.append(("grad", l, m, k))
+            for p in parents[l]:
+                if c.has_bwd[p]:
+                    g = ("grad", p, m, k) if (p, m, k) in local_fwd else ("sent", p, m, k, l)
+                    outs.append((g, int(c.xfer_bytes[p]), None))
+        ops.append((f"backward {e.name} mb{m}", args, outs, float(c.bwd[l, device])))
+
+    last: dict[tuple, int] = {}
+    for i, (_, args, outs, _) in enumerate(ops):
+        for key in args:
+            last[key] = i
+        for key, _, _ in outs:
+            last.setdefault(key, i)
+
+    # pass 2: emit, releasing every reference after its last use
+    b = TraceBuilder(name=f"{sim.network.name} on {name}")
+    ref: dict[tuple, int] = {}
+    for i, (op_name, args, outs, seconds) in enumerate(ops):
+        arg_refs = []
+        for key in args:
+            if key not in ref:  # received from another device, or the loss gradient: not remade here
+                nbytes = int(c.xfer_bytes[key[1]])
+                ref[key] = b.constant(f"{key[0]} {net.layers[key[1]].name} mb{key[2]}", nbytes)
+            if ref[key] not in arg_refs:
+                arg_refs.append(ref[key])
+        replaced = []
+        for key, _, _ in outs:
+            if key in ref and key[0] == "grad":  # a second contribution reads and replaces the first
+                if ref[key] not in arg_refs:
+                    arg_refs.append(ref[key])
+                replaced.append(ref.pop(key))
+        spec = [(nbytes, ref[alias] if alias is not None else None) for _, nbytes, alias in outs]
+        new = b.call(op_name, arg_refs, spec, seconds)
+        for r in replaced:
+            b.release(r)
+        for (key, _, _), r in zip(outs, new):
+            ref[key] = r
+            if key[0] in ("sent", "tmp"):
+                last[key] = i
+        for key in list(ref):
+            if last.get(key, -1) <= i:
+                b.release(ref.pop(key))
+    for r in ref.values():
+        b.release(r)
+    return b.build()
+
+
+def _static_per_device(sim, per_layer: np.ndarray) -> np.ndarray:
+    from .memory_timeline import plan_arrays, replica_devices
+    D = len(sim.device_names)
+    plan = plan_arrays(sim.plan)
+    rep = replica_devices(per_layer, plan["dev_model"], sim.settings.replicas, D)
+    out = np.zeros(D)
+    static = plan["static_bytes"]
+    for k in range(sim.settings.replicas):
+        for l, d in enumerate(per_layer):
+            out[rep[k, d]] += static[l]
+    return out
+
+
+def remat_device(sim, trace, device: int, peak: float, budget: float, static: float) -> tuple[bool, float, float]:
+    """(fits, peak after, seconds of recompute) for one device over its budget."""
+    from .remat import baseline, replay
+    if budget <= static or peak <= static:
+        return False, peak, float("inf")
+    op_trace = device_trace(sim, trace, device)
+    trace_peak, _ = baseline(op_trace)
+    if trace_peak <= 0:
+        return False, peak, float("inf")
+    ratio = (budget - static) / (peak - static)
+    r = replay(op_trace, ratio * trace_peak, sim.settings.remat_heuristic)
+    if not r.ok:
+        return False, peak, float("inf")
+    after = static + (peak - static) * r.peak_bytes / trace_peak
+    return True, min(after, budget), max(r.compute_s - r.baseline_compute_s, 0.0)
+
+
+def apply_remat(sim, per_layer: np.ndarray, out: dict) -> tuple[Any, ...]:
+    """(raw step, peak, busy, overhead, used) after rematerialising where it is needed and allowed."""
+    raw = out["step"].copy()
+    peak = out["peak"].copy()
+    busy = out["busy"].copy()
+    P, D = peak.shape
+    overhead = np.zeros((P, D))
+    used = np.zeros((P, D), dtype=bool)
+    need = (peak > sim.budget[None, :]) & sim.remat_mask[None, :]
+    for p in np.flatnonzero(need.any(axis=1)):
+        traced = sim._kernel(per_layer[p:p + 1], True)
+        trace = sim._trace(traced)
+        static = _static_per_device(sim, per_layer[p])
+        extra = defaultdict(float)
+        for d in np.flatnonzero(need[p]):
+            fits, after, seconds = remat_device(sim, trace, int(d), float(peak[p, d]), float(sim.budget[d]),
+                                                float(static[d]))
+            used[p, d] = True
+            overhead[p, d] = seconds
+            if fits:
+                peak[p, d] = after
+                extra[d] = seconds
+        busy[p] += np.array([extra.get(d, 0.0) for d in range(D)])
+        raw[p] += sum(extra.values())
+    return raw, peak, busy, overhead, used

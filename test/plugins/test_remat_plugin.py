@@ -1,0 +1,156 @@
+"""The remat evaluator (DTR replay of a trace) and the placement evaluator's memory knobs, end to end:
+costs equal a direct call of the simulator, bad input is one line, a changed trace file is noticed."""
+import json
+
+import pytest
+
+import simulator as sim
+from cli_helpers import read_csv, run_deffe, write
+from simulator import remat
+
+
+def dtr_log(n: int = 10, nbytes: int = 1000) -> str:
+    """A small DTR log: a forward chain that keeps every activation and a backward that uses them in
+    reverse, the shape rematerialisation is made for."""
+    lines = [{"INSTRUCTION": "ANNOTATE", "ANNOTATION": "START"},
+             {"INSTRUCTION": "CONSTANT", "NAME": "x"}, {"INSTRUCTION": "MEMORY", "NAME": "x", "MEMORY": nbytes}]
+    prev = "x"
+    for i in range(n):
+        lines += [{"INSTRUCTION": "CALL", "NAME": "relu", "ARGS": [prev], "RESULT": [f"y{i}"], "TIME": 1000},
+                  {"INSTRUCTION": "MEMORY", "NAME": f"y{i}", "MEMORY": nbytes},
+                  {"INSTRUCTION": "ALIAS", "NAME": f"y{i}", "ALIAS": -1}]
+        prev = f"y{i}"
+    grad = "y%d" % (n - 1)
+    for i in reversed(range(n - 1)):
+        lines += [{"INSTRUCTION": "CALL", "NAME": "relu_backward", "ARGS": [f"y{i}", grad], "RESULT": [f"g{i}"],
+                   "TIME": 2000},
+                  {"INSTRUCTION": "MEMORY", "NAME": f"g{i}", "MEMORY": nbytes},
+                  {"INSTRUCTION": "ALIAS", "NAME": f"g{i}", "ALIAS": -1},
+                  {"INSTRUCTION": "RELEASE", "NAME": grad}, {"INSTRUCTION": "RELEASE", "NAME": f"y{i}"}]
+        grad = f"g{i}"
+    return "\n".join(json.dumps(x) for x in lines) + "\n"
+
+
+def remat_config(tmp_path, knobs, options, costs=("overhead", "peak_memory", "feasible"), max_samples=6):
+    write(tmp_path / "config.json", json.dumps({
+        "knobs": knobs, "costs": list(costs),
+        "evaluate": {"plugin": "remat", "options": options},
+        "model": {"plugin": None},  # no surrogate: the costs are what is tested
+        "exploration": {"plugin": "sampling", "max_samples": max_samples},
+        "framework": {"seed": 3},
+    }))
+
+
+def test_remat_costs_equal_a_direct_replay(tmp_path):
+    write(tmp_path / "chain.log", dtr_log())
+    remat_config(tmp_path, [{"name": "budget_ratio", "values": [0.3, 0.6, 1.0]},
+                            {"name": "heuristic", "values": ["dtr_eq", "lru"]}], {"trace": "chain.log"})
+    r = run_deffe("-config", "config.json", cwd=tmp_path)
+    assert r.rc == 0, r
+    rows = read_csv(tmp_path / "explore" / "deffe_evaluation.csv")
+    assert len(rows) == 6
+    trace = remat.load_dtr_log(tmp_path / "chain.log")
+    peak, _ = remat.baseline(trace)
+    for row in rows:
+        direct = remat.replay(trace, float(row["budget_ratio"]) * peak, row["heuristic"])
+        assert row["status"] == ("ok" if direct.ok else "infeasible")
+        if direct.ok:
+            assert float(row["overhead"]) == direct.overhead
+            assert float(row["peak_memory"]) == direct.peak_bytes
+    full = [row for row in rows if row["budget_ratio"] == "1.0"]
+    assert full and all(float(row["overhead"]) == 1.0 for row in full)
+    tight = [row for row in rows if row["budget_ratio"] == "0.3" and row["status"] == "ok"]
+    assert all(float(row["overhead"]) > 1.0 for row in tight)
+
+
+def test_a_zoo_network_as_the_trace_and_runtime_variants(tmp_path):
+    remat_config(tmp_path, [{"name": "runtime", "values": ["eager_free", "banish", "lazy"]}],
+                 {"trace": "resnet18", "batch_size": 8, "budget_ratio": 0.6}, max_samples=3)
+    assert run_deffe("-config", "config.json", cwd=tmp_path).rc == 0
+    rows = read_csv(tmp_path / "explore" / "deffe_evaluation.csv")
+    trace = remat.trace_from_network(sim.zoo.load("resnet18", batch_size=8), batch_size=8)
+    peak, _ = remat.baseline(trace)
+    variants = {"eager_free": {}, "banish": {"banish": True}, "lazy": {"eager_free": False}}
+    for row in rows:
+        direct = remat.replay(trace, 0.6 * peak, "dtr_eq", **variants[row["runtime"]])
+        assert row["status"] == ("ok" if direct.ok else "infeasible")
+        if direct.ok:
+            assert float(row["overhead"]) == direct.overhead
+
+
+def test_a_changed_trace_file_changes_the_fingerprint(tmp_path):
+    write(tmp_path / "chain.log", dtr_log())
+    remat_config(tmp_path, [{"name": "budget_ratio", "values": [0.5, 1.0]}], {"trace": "chain.log"}, max_samples=2)
+    assert run_deffe("-config", "config.json", cwd=tmp_path).rc == 0
+    assert run_deffe("-config", "config.json", cwd=tmp_path).rc == 0  # same file: the stored run is resumed
+    write(tmp_path / "chain.log", dtr_log(nbytes=2000))
+    again = run_deffe("-config", "config.json", cwd=tmp_path)
+    assert again.rc == 2 and "different evaluate settings" in again.err
+
+
+@pytest.mark.parametrize("options, knobs, message", [
+    ({"trace": "nothere.log"}, [], "evaluate.options.trace: trace file nothere.log does not exist"),
+    ({"trace": "resnet5"}, [], "'resnet5' is neither a file nor a zoo network"),
+    ({"trace": "resnet18", "heuristic": "best"}, [], "evaluate.options.heuristic: unknown heuristic 'best'"),
+    ({"trace": "resnet18"}, [{"name": "runtime", "values": ["eager", "banish"]}], "knobs: unknown runtime 'eager'"),
+    ({"trace": "resnet18", "budget": 3}, [], "'budget' means nothing to the remat evaluator"),
+    ({"trace": "broken.log"}, [], "broken.log"),
+])
+def test_bad_input_is_one_line(tmp_path, options, knobs, message):
+    write(tmp_path / "broken.log", '{"INSTRUCTION": "CALL", "NAME": "f", "ARGS": ["nobody"], "RESULT": ["y"], '
+                                   '"TIME": 1}\n')
+    remat_config(tmp_path, knobs or [{"name": "seed", "values": [0]}], options, max_samples=1)
+    r = run_deffe("-config", "config.json", cwd=tmp_path)
+    assert r.rc == 2, r
+    lines = [line for line in r.err.splitlines() if line.startswith("error:")]
+    assert len(lines) == 1 and message in lines[0] and "Traceback" not in r.err, r.err
+
+
+def placement_config(tmp_path, knobs, **simulator):
+    settings = {"network": "resnet18", "devices": "cpu+4xV100-pcie3", "groups": 4, "batch_size": 64}
+    settings.update(simulator)
+    write(tmp_path / "config.json", json.dumps({
+        "knobs": knobs, "costs": ["step_time", "peak_memory", "remat_time", "feasible"],
+        "evaluate": {"plugin": "placement", "simulator": settings},
+        "model": {"plugin": None},
+        "exploration": {"plugin": "sampling", "max_samples": 8},
+        "framework": {"seed": 5},
+    }))
+
+
+def test_placement_memory_knobs_equal_a_direct_simulation(tmp_path):
+    placement_config(tmp_path, [
+        {"name": "device", "type": "categorical", "values": [1, 2], "count": 4},
+        {"name": "memory_budget", "values": [0.05, 1.0]},
+        {"name": "remat", "values": ["off", "all"]},
+        {"name": "training_algorithm", "values": ["backprop", "memory_efficient_dfa"]}])
+    r = run_deffe("-config", "config.json", cwd=tmp_path)
+    assert r.rc == 0, r
+    rows = read_csv(tmp_path / "explore" / "deffe_evaluation.csv")
+    net = sim.zoo.load("resnet18").regroup(4)
+    seen = set()
+    for row in rows:
+        placement = [int(row[f"device_{i}"]) for i in range(4)]
+        res = sim.simulate(net, "cpu+4xV100-pcie3", placement, batch_size=64,
+                           memory_budget=float(row["memory_budget"]), remat=row["remat"],
+                           training_algorithm=row["training_algorithm"])
+        assert row["status"] == ("ok" if res.feasible else "infeasible")
+        assert float(row["peak_memory"]) == max(res.peak_memory)
+        if res.feasible:
+            assert float(row["step_time"]) == res.step_time
+            assert float(row["remat_time"]) == res.remat_overhead.sum()
+        seen.add((row["remat"], res.feasible, bool(res.remat_used.any())))
+    assert len(rows) == 8
+
+
+@pytest.mark.parametrize("setting, message", [
+    ({"memory_budget": -1}, "memory_budget['*'] must be a number > 0"),
+    ({"remat": ["gpu9"]}, "remat names device 'gpu9'"),
+    ({"training_algorithm": "dfa"}, "training_algorithm"),
+])
+def test_placement_bad_memory_settings_are_one_line(tmp_path, setting, message):
+    placement_config(tmp_path, [{"name": "device", "type": "categorical", "values": [1, 2], "count": 4}], **setting)
+    r = run_deffe("-config", "config.json", cwd=tmp_path)
+    assert r.rc == 2, r
+    lines = [line for line in r.err.splitlines() if line.startswith("error:")]
+    assert len(lines) == 1 and message in lines[0] and "evaluate.simulator" in lines[0], r.err

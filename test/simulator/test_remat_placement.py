@@ -1,0 +1,95 @@
+"""Memory-aware placement (simulator/remat_placement.py): a device over its budget rematerialises."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import simulator as sim
+from simulator.remat import baseline
+from simulator.remat_placement import _static_per_device, device_trace
+
+DEVICES = "cpu+4xV100-pcie3"
+
+
+@pytest.fixture(scope="module")
+def net():
+    return sim.zoo.load("resnet18", batch_size=64).regroup(4)
+
+
+def test_off_by_default_changes_nothing(net):
+    plain = sim.simulate(net, DEVICES, [1, 1, 2, 2], micro_batches=2)
+    off = sim.simulate(net, DEVICES, [1, 1, 2, 2], micro_batches=2, remat="off", remat_heuristic="lru")
+    assert off.raw_step_time == plain.raw_step_time
+    assert off.peak_memory.tolist() == plain.peak_memory.tolist()
+    assert not off.remat_used.any() and not plain.remat_used.any()
+    assert plain.memory_budget.tolist() == plain.memory_capacity.tolist()
+
+
+def test_device_trace_matches_the_schedule(net):
+    # the op trace of a device, replayed without a budget, computes what the device computed (its busy
+    # time but the optimizer updates) and holds what the kernel counted beyond the static bytes
+    s = sim.prepare(net, DEVICES, micro_batches=2)
+    placement = [1, 1, 2, 2]
+    r = s.run(placement, trace=True)
+    static = _static_per_device(s, sim.placement.layer_devices(placement, net, s.devices))
+    for d in (1, 2):
+        peak, seconds = baseline(device_trace(s, r.trace, d))
+        updates = sum(e.end - e.start for e in r.trace.events
+                      if e.resource == s.device_names[d] and e.kind == "update")
+        assert seconds == pytest.approx(r.busy_time[d] - updates, rel=1e-9)
+        assert peak == r.peak_memory[d] - static[d]
+
+
+def test_a_budget_below_the_peak_is_infeasible_without_remat_and_feasible_with_it(net):
+    plain = sim.simulate(net, DEVICES, 1)
+    budget = 0.8 * plain.peak_memory[1]
+    no = sim.simulate(net, DEVICES, 1, memory_budget={"gpu0": budget})
+    assert not no.feasible and no.step_time == np.inf
+    yes = sim.simulate(net, DEVICES, 1, memory_budget={"gpu0": budget}, remat="all")
+    assert yes.feasible
+    assert yes.remat_used.tolist() == [False, True, False, False, False]
+    assert 0 < yes.remat_overhead[1] < np.inf
+    assert yes.peak_memory[1] <= budget
+    assert yes.step_time == pytest.approx(plain.raw_step_time + yes.remat_overhead[1], rel=1e-12)
+    assert yes.busy_time[1] == pytest.approx(plain.busy_time[1] + yes.remat_overhead[1], rel=1e-12)
+    # less memory costs more recompute
+    tighter = sim.simulate(net, DEVICES, 1, memory_budget={"gpu0": 0.5 * plain.peak_memory[1]}, remat="all")
+    assert tighter.feasible and tighter.remat_overhead[1] > yes.remat_overhead[1]
+
+
+def test_only_the_devices_named_rematerialise(net):
+    plain = sim.simulate(net, DEVICES, [1, 1, 2, 2])
+    budget = {"gpu0": 0.8 * plain.peak_memory[1], "gpu1": 0.8 * plain.peak_memory[2]}
+    r = sim.simulate(net, DEVICES, [1, 1, 2, 2], memory_budget=budget, remat=["gpu0"])
+    assert r.remat_used.tolist() == [False, True, False, False, False]
+    assert not r.feasible  # gpu1 is still over its budget
+
+
+def test_fraction_of_capacity_and_an_impossible_budget(net):
+    s = sim.prepare(net, DEVICES, memory_budget=0.25)
+    assert s.budget[1] == 0.25 * s.capacity[1]
+    # a budget below the weights themselves cannot be met by rematerialising activations
+    r = sim.simulate(net, DEVICES, 1, memory_budget={"gpu0": 1e6}, remat="all")
+    assert not r.feasible and r.remat_used[1] and r.remat_overhead[1] == np.inf
+
+
+def test_batches_rematerialise_row_by_row(net):
+    plain = sim.simulate(net, DEVICES, 1)
+    budget = {"gpu0": 0.8 * plain.peak_memory[1]}
+    b = sim.simulate_batch(net, DEVICES, np.array([[1, 1, 1, 1], [2, 2, 2, 2]]), memory_budget=budget,
+                           remat="all")
+    assert b.remat_used[0].tolist() == [False, True, False, False, False]
+    assert not b.remat_used[1].any()  # gpu1's budget is its memory: nothing to do
+    one = sim.simulate(net, DEVICES, 1, memory_budget=budget, remat="all")
+    assert b.step_time[0] == one.step_time and b[0].remat_overhead[1] == one.remat_overhead[1]
+
+
+@pytest.mark.parametrize("settings, message", [
+    (dict(memory_budget={"gpu9": 1e9}), "memory_budget names device 'gpu9'"),
+    (dict(memory_budget=-1), "memory_budget"),
+    (dict(remat=["tpu"]), "remat names device 'tpu'"),
+    (dict(remat_heuristic="best"), "remat_heuristic must be one of"),
+])
+def test_bad_settings_are_one_line_errors(net, settings, message):
+    with pytest.raises(sim.SimulatorError, match=message):
+        sim.simulate(net, DEVICES, 1, **settings)
