@@ -3,7 +3,6 @@
 Memory timelines of a VGG-16 pipeline (gpipe, 1f1b), peak memory and step time of the four
 training algorithms, step time against memory budget with rematerialisation. Prints the figures
 as one JSON line."""
-import dataclasses
 import json
 import sys
 

@@ -20,7 +20,7 @@ Two views, both on the codes of a `DesignSpace` and one cost:
 
 Each returns an `Importance`: ``table()`` prints it, ``plot(path)`` draws it
 (matplotlib, Agg backend, a PNG), ``by_family(space)`` sums repeated knobs
-(``device_0 .. device_49`` -> ``device``).
+(``device_0 .. device_49`` -> ``device``) and leaves out the scenarios.
 """
 from __future__ import annotations
 
@@ -70,23 +70,32 @@ class Importance:
         nz = [d for d in self.decisions if abs(d.credit) > 1e-3 * big]
         return sorted(nz, key=lambda d: -abs(d.credit))[:n]
 
-    def by_family(self, space: DesignSpace) -> "Importance":
-        """Repeated knobs summed into one row per family (other knobs unchanged)."""
+    def by_family(self, space: DesignSpace, scenarios: bool = False) -> "Importance":
+        """Repeated knobs summed into one row per family (other knobs unchanged). Scenarios (problem
+        sizes, ...) are left out unless ``scenarios``: they are conditions, not choices, and the question
+        is which of the choices matter (a problem size would otherwise take most of the share)."""
         owner = {k.name: (k.family or k.name) for k in space.knobs}
+        dropped = set() if scenarios else {k.name for k in space.knobs if k.scenario}
         names: list[str] = []
         for n in self.knobs:
+            if n in dropped:
+                continue
             g = owner.get(n, n)
             if g not in names:
                 names.append(g)
         scores = np.zeros(len(names))
         var = np.zeros(len(names)) if self.spread is not None else None
         for i, n in enumerate(self.knobs):
+            if n in dropped:
+                continue
             j = names.index(owner.get(n, n))
             scores[j] += self.scores[i]
             if var is not None:
                 var[j] += self.spread[i] ** 2
+        note = "repeated knobs summed" + ("; scenarios left out" if dropped & set(self.knobs) else "")
         return replace(self, knobs=names, scores=scores, spread=None if var is None else np.sqrt(var),
-                       note=(self.note + "; " if self.note else "") + "repeated knobs summed")
+                       note=(self.note + "; " if self.note else "") + note,
+                       decisions=[d for d in self.decisions if d.knob not in dropped])
 
     def table(self, top: int | None = None) -> str:
         """A text table: rank, knob, score (and +- std), then the top decisions for lasso."""

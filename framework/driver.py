@@ -28,7 +28,7 @@ from .executor import LocalExecutor
 from .plugins import make_plugin
 from .preload import load_csv
 from .progress import Progress
-from .report import Tracker, exploration_table, front_text
+from .report import Tracker, exploration_table, front_text, scenario_labels
 from .protocols import Proposal, Result, Sample, TrainingData
 from .store import RunStore
 from .tables import write_tables
@@ -500,7 +500,9 @@ class Driver:
         if not samples:
             return
         costs = np.array([[s.costs.get(c, math.nan) for c in self.fw.cost_names] for s in samples], dtype=float)
-        info = tracker.update(costs, [s.status for s in samples])
+        # per scenario too: one best over problem sizes whose costs differ by orders of magnitude says little
+        info = tracker.update(costs, [s.status for s in samples],
+                              scenario_labels(explore.space, [s.params for s in samples]))
         self.store.record_step(explore.name, step, info)
 
     def _analyse(self, explore: Explore, model: Any, several: bool) -> None:

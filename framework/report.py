@@ -11,6 +11,7 @@ predicted without evaluating them.
 from __future__ import annotations
 
 import math
+import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from .config import Constraint, Cost
+from .scenarios import ScenarioSet
 from .search.pareto import hypervolume, pareto_front, reference_point
 from .space import DesignSpace
 from .store import RunStore
@@ -39,6 +41,8 @@ class Tracker:
     objectives: list[str]
     ref: np.ndarray | None = None
     history: list[float] = field(default_factory=list)
+    scenario_refs: dict[str, np.ndarray] = field(default_factory=dict)
+    scenario_history: dict[str, list[float]] = field(default_factory=dict)
 
     def __post_init__(self):
         names = [c.name for c in self.costs]
@@ -53,27 +57,57 @@ class Tracker:
             ok &= np.array([c.holds(v) if np.isfinite(v) else False for v in col], dtype=bool)
         return ok & np.isfinite(costs[:, self.idx]).all(axis=1)
 
-    def update(self, costs: np.ndarray, status: list[str]) -> dict:
+    def update(self, costs: np.ndarray, status: list[str], scenarios: list[str] | None = None) -> dict:
+        """The step's record; with ``scenarios`` (each sample's scenario label, see `scenario_labels`) the
+        best or hypervolume of each scenario too, under "scenarios" (each with its own reference point):
+        the combined figure mixes problem sizes whose costs differ by orders of magnitude."""
         costs = np.asarray(costs, dtype=float).reshape(len(status), len(self.costs))
+        info = self._summary(costs, status, None, self.history)
+        if scenarios is not None and len(set(scenarios)) > 1:
+            labels = np.array(scenarios, dtype=object)
+            info["scenarios"] = {}
+            for label in dict.fromkeys(scenarios):
+                mine = labels == label
+                info["scenarios"][label] = self._summary(costs[mine], [s for s, m in zip(status, mine) if m],
+                                                         label, self.scenario_history.setdefault(label, []))
+        return info
+
+    def _summary(self, costs: np.ndarray, status: list[str], label: str | None, history: list[float]) -> dict:
         ok = self.feasible(costs, status)
         if not ok.any():
             return {"feasible": 0}
         v = signed(costs[ok][:, self.idx], self.signs)
         if len(self.idx) == 1:
             best = float(self.signs[0] * v[:, 0].min())
-            self.history.append(best)
+            history.append(best)
             return {"feasible": int(ok.sum()), "best": best}
-        if self.ref is None:
-            self.ref = reference_point(v)
-        hv = hypervolume(v, self.ref)
-        self.history.append(hv)
+        if label is None:
+            if self.ref is None:
+                self.ref = reference_point(v)
+            ref = self.ref
+        else:
+            ref = self.scenario_refs.setdefault(label, reference_point(v))
+        hv = hypervolume(v, ref)
+        history.append(hv)
         return {"feasible": int(ok.sum()), "hypervolume": hv, "front": int(len(pareto_front(v)))}
+
+
+def scenario_labels(space: DesignSpace, params: list[dict]) -> list[str] | None:
+    """Each point's scenario label ('size=512'), for `Tracker.update`; None without scenarios."""
+    knobs = [k for k in space.knobs if k.scenario and not (k.finite and k.size == 1)]
+    if not knobs:
+        return None
+    return [", ".join(f"{k.name}={format_value(p.get(k.name))}" for k in knobs) for p in params]
 
 
 def exploration_table(store: RunStore, run_dir: Path, explore, costs: list[Cost], constraints: list[Constraint],
                       objectives: list[str], top_k: int, model: Any = None, report: dict | None = None,
                       several: bool = False) -> tuple[Path, list[list]]:
-    """Write deffe_exploration.csv; return its path and rows (for printing)."""
+    """Write deffe_exploration.csv; return its path and rows (for printing).
+
+    With scenarios (conditions a design must serve, see scenarios.py) the table holds one front (or
+    top-k) per scenario combination, in the order of the combinations, with a ``scenario`` column
+    ('size=512') and the rank counted within each; without, one front as before."""
     space: DesignSpace = explore.space
     names = [c.name for c in costs]
     tracker = Tracker(costs, constraints, objectives)
@@ -89,42 +123,52 @@ def exploration_table(store: RunStore, run_dir: Path, explore, costs: list[Cost]
     codes = np.array(codes, dtype=float).reshape(-1, len(space))
     cost_arr = np.array(cost_rows, dtype=float).reshape(-1, len(names))
     ok = tracker.feasible(cost_arr, status) if len(status) else np.zeros(0, dtype=bool)
-    chosen = np.flatnonzero(ok)
-    if len(chosen):
-        v = signed(cost_arr[chosen][:, tracker.idx], tracker.signs)
-        if len(tracker.idx) == 1:
-            chosen = chosen[np.argsort(v[:, 0], kind="stable")[:top_k]]
-        else:
-            front = chosen[pareto_front(v)]
-            v_front = signed(cost_arr[front][:, tracker.idx], tracker.signs)
-            chosen = front[np.lexsort(v_front.T[::-1])]
-    rows_codes = [codes[i] for i in chosen]
-    true = [cost_arr[i] for i in chosen]
-    kinds = ["evaluated"] * len(chosen)
+    scen = ScenarioSet.from_report(space, report) or ScenarioSet.observed(space, codes)
+    where = scen.index(codes) if len(codes) else np.zeros(0, dtype=int)
+    pred_codes = np.empty((0, len(space)))
     if report and report.get("predicted_codes") is not None:
         keys_done = {space.key(c) for c in codes}
-        pred = report["prediction"]
-        for c, mean in zip(report["predicted_codes"], pred.mean):
-            if space.key(c) in keys_done:
-                continue
-            rows_codes.append(c)
-            true.append(np.full(len(names), math.nan))
-            kinds.append("predicted")
+        pred_codes = np.array([c for c in report["predicted_codes"] if space.key(c) not in keys_done],
+                              dtype=float).reshape(-1, len(space))
+    pred_where = scen.index(pred_codes) if len(pred_codes) else np.zeros(0, dtype=int)
+    rows_codes, true, kinds, groups = [], [], [], []
+    for s in range(len(scen)):
+        chosen = _best_rows(np.flatnonzero(ok & (where == s)), cost_arr, tracker, top_k)
+        extra = [c for c, w in zip(pred_codes, pred_where) if w == s]
+        rows_codes += [codes[i] for i in chosen] + extra
+        true += [cost_arr[i] for i in chosen] + [np.full(len(names), math.nan)] * len(extra)
+        kinds += ["evaluated"] * len(chosen) + ["predicted"] * len(extra)
+        groups += [s] * (len(chosen) + len(extra))
     predicted = None
     if model is not None and rows_codes:
         try:
             predicted = model.Predict(np.array(rows_codes)).mean
         except Exception:  # noqa: BLE001 - a model that cannot predict leaves the column empty
             predicted = None
-    header = space.names + names + [f"predicted-{c}" for c in names] + ["source", "rank"]
-    rows = []
-    for r, (c, t, kind) in enumerate(zip(rows_codes, true, kinds)):
+    header = space.names + names + [f"predicted-{c}" for c in names] + \
+        (["scenario"] if scen.active else []) + ["source", "rank"]
+    rows, rank = [], {}
+    for r, (c, t, kind, s) in enumerate(zip(rows_codes, true, kinds, groups)):
         values = space.values(c)
         p = predicted[r] if predicted is not None else [math.nan] * len(names)
-        rows.append([values[n] for n in space.names] + list(t) + list(p) + [kind, r + 1])
+        rank[s] = rank.get(s, 0) + 1
+        rows.append([values[n] for n in space.names] + list(t) + list(p) +
+                    ([scen.label(s)] if scen.active else []) + [kind, rank[s]])
     path = table_path(run_dir, explore, "exploration", several)
     write_csv(path, header, rows)
     return path, rows
+
+
+def _best_rows(idx: np.ndarray, cost_arr: np.ndarray, tracker: Tracker, top_k: int) -> np.ndarray:
+    """Of the feasible rows idx: the top_k best (one objective) or the front, in order of the costs."""
+    if not len(idx):
+        return idx
+    v = signed(cost_arr[idx][:, tracker.idx], tracker.signs)
+    if len(tracker.idx) == 1:
+        return idx[np.argsort(v[:, 0], kind="stable")[:top_k]]
+    front = idx[pareto_front(v)]
+    v_front = signed(cost_arr[front][:, tracker.idx], tracker.signs)
+    return front[np.lexsort(v_front.T[::-1])]
 
 
 def front_text(rows: list[list], space: DesignSpace, costs: list[Cost], limit: int = 10) -> str:
@@ -132,14 +176,36 @@ def front_text(rows: list[list], space: DesignSpace, costs: list[Cost], limit: i
 
     Nothing is cut off. The knobs that differ between the designs shown come first (they are what the
     choice is about); knobs set alike in all of them are listed once. A repeated knob (``device_0`` ..
-    ``device_15``) is shown as one list.
+    ``device_15``) is shown as one list. With scenarios, one section per scenario combination (rows of
+    exploration_table carry its label before source and rank), each with its own front.
     """
+    scenario_knobs = [j for j, k in enumerate(space.knobs) if k.scenario and not (k.finite and k.size == 1)]
+    if not scenario_knobs:
+        return _front_lines(rows, space, costs, limit, [])
+    scen = ScenarioSet.of(space)
+    # every combination of finite scenarios gets its section, one without a feasible design too
+    sections: dict[str, list[list]] = {} if scen.representative else {scen.label(s): [] for s in range(len(scen))}
+    for row in rows:
+        sections.setdefault(str(row[-3]), []).append(row)
+    if not sections:
+        return "  (no feasible design evaluated in any scenario)"
+    lines = []
+    for label, group in sections.items():
+        n_eval = sum(1 for row in group if row[-2] == "evaluated")
+        lines.append(f"  {label} ({n_eval} evaluated design{'s' if n_eval != 1 else ''}):")
+        lines.append(textwrap.indent(_front_lines(group, space, costs, limit, scenario_knobs), "  "))
+    return "\n".join(lines)
+
+
+def _front_lines(rows: list[list], space: DesignSpace, costs: list[Cost], limit: int,
+                 hidden: list[int]) -> str:
+    """The designs of one front; knobs at positions `hidden` (the scenario of a section) are left out."""
     if not rows:
         return "  (no feasible design evaluated)"
     names = [c.name for c in costs]
     k = len(space.names)
     shown = rows[:limit]
-    groups = _knob_groups(space)
+    groups = [(label, members) for label, members in _knob_groups(space) if not set(members) <= set(hidden)]
     texts = [[_group_text(row[:k], space, members) for _label, members in groups] for row in shown]
     varying = [g for g in range(len(groups)) if len({t[g] for t in texts}) > 1 or len(shown) == 1]
     same = [g for g in range(len(groups)) if g not in varying]

@@ -12,7 +12,10 @@ What one step does (`ModelTrainer.step`, called by the driver):
   hold-out, the accuracy of the feasibility classifier;
 * the figures go to the run store (the step's ``model`` record, which the
   exploration reads: ``holdout_mape`` is the worst cost's MAPE as a fraction)
-  and to ``model_metrics.csv`` in the run directory;
+  and to ``model_metrics.csv`` in the run directory, with the model that
+  predicts (``model``: for ``auto``, the candidate it chose) and, at a step
+  where a model chose among candidates, each one's out-of-sample score
+  (``selection``, see `selection_text`);
 * the model is written to ``checkpoints/<explore>.ckpt`` (``model.checkpoints``);
 * ``-model-stats-output FILE`` gets the per-epoch train, validation and test
   (hold-out) losses in Deffe's columns, and plots of the learning curve and of
@@ -205,9 +208,10 @@ class ModelTrainer:
             for cost, m in (rep.get("metrics") or {None: {}}).items():
                 rows.append([step, cost or "", rep.get("train"), rep.get("holdout"), rep.get("failed"),
                              _pct(m.get("mape")), m.get("r2"), m.get("kendall_tau"), m.get("top_k_recall"),
-                             m.get("k"), rep.get("train_seconds"), rep.get("epochs"), rep.get("start")])
+                             m.get("k"), rep.get("train_seconds"), rep.get("epochs"), rep.get("start"),
+                             rep.get("chosen") or rep.get("plugin"), selection_text(rep.get("selection"))])
         header = ["step", "cost", "train", "holdout", "failed", "mape_percent", "r2", "kendall_tau",
-                  "top_k_recall", "k", "train_seconds", "epochs", "start"]
+                  "top_k_recall", "k", "train_seconds", "epochs", "start", "model", "selection"]
         _write_csv(self.run_dir / f"{self._prefix(explore)}model_metrics.csv", header, rows)
 
     def _write_stats(self, history: list[dict], step: int, report: dict) -> None:
@@ -240,6 +244,24 @@ class ModelTrainer:
 
 
 # ----------------------------------------------------------------------------- helpers
+def selection_text(selection: dict | None) -> str:
+    """A model's choice among candidates, for one cell: 'name score=0.12 mape=8.1% (5-fold); ...'.
+
+    ``selection`` is what a choosing model (``auto``) reports at a step where it chose: per candidate its
+    out-of-sample ``score`` (lower is better), ``mape`` (a fraction) and ``protocol``, or a ``note`` saying why
+    it was not scored. Empty at steps that kept the previous choice."""
+    parts = []
+    for name, s in (selection or {}).items():
+        if s.get("score") is None:
+            parts.append(f"{name} ({s.get('note', 'not scored')})")
+            continue
+        text = f"{name} score={s['score']:.4g}"
+        if s.get("mape") is not None:
+            text += f" mape={100 * s['mape']:.3g}%"
+        parts.append(text + (f" ({s['protocol']})" if s.get("protocol") else ""))
+    return "; ".join(parts)
+
+
 def _finite(d: dict) -> dict:
     return {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in d.items()}
 
@@ -257,7 +279,8 @@ def _write_csv(path: Path, header: list[str], rows: list[list]) -> None:
 
 
 def _summary(step: int, report: dict) -> str:
-    text = (f"step {step}: model trained on {report['train']} of {report['samples']} samples "
+    chosen = f" ({report['chosen']})" if report.get("chosen") else ""
+    text = (f"step {step}: model{chosen} trained on {report['train']} of {report['samples']} samples "
             f"in {report['train_seconds']:.2f} s")
     parts = []
     for cost, m in (report.get("metrics") or {}).items():

@@ -184,9 +184,20 @@ EXTRACT = {
 
 MODEL = {
     **_PLUGIN_COMMON,
-    "plugin": Key("str", "torch_mlp", "the surrogate model: torch_mlp (deep ensemble of MLPs) | torch_cnn (Deffe's "
-                                      "1-D CNN, as an ensemble) | sklearn_rf | sklearn_gbm | a user module; "
-                                      "-no-train: none"),
+    "plugin": Key("str", "auto", "the surrogate model: auto (chooses per problem among model.candidates by "
+                                 "cross-validation or a hold-out, see plugins/ml_model/auto.py) | torch_mlp (deep "
+                                 "ensemble of MLPs) | torch_cnn (Deffe's 1-D CNN, as an ensemble) | sklearn_rf | "
+                                 "sklearn_gbm | sklearn_gp (Gaussian process) | a user module; -no-train: none"),
+    "candidates": Key("names", ["torch_mlp", "sklearn_rf", "sklearn_gbm", "sklearn_gp"],
+                      "auto: the models it chooses among (built-in model plugins other than auto)"),
+    "redecide_growth": Key("number", 2.0, "auto: the choice is made again once the training samples have grown by "
+                                          "this factor since it was last made (in between, only the chosen model "
+                                          "trains)", min=1),
+    "bound_margin": Key("number", 0.25, "every model: predictions are kept within the range of the training costs "
+                                        "(log scale for positive costs) widened by this fraction of its width, "
+                                        "smoothly (tanh) so that their order is kept", min=0),
+    "gp_max_points": Key("int", 300, "sklearn_gp: most training points (a seeded subset beyond it: the fit costs "
+                                     "the cube of the points)", min=2),
     "ml_model_script": Key("str", None, "Deffe's model script (keras_cnn.py, ...)", deffe=True),
     "ml_arguments": Key("str", "", "Deffe's model option string ('-epochs 100 -loss ...')", deffe=True),
     "ml_model_type": Key("str", None, "Deffe's model type (keras_cnn | torch_cnn | sklearn): mapped onto 'plugin'",
@@ -302,12 +313,14 @@ EXPLORATION = {
                                          "(random scalarisations)", choices=("hvi", "parego")),
     "candidates": Key("int", 20000, "surrogate: model predictions spent searching the space per step", min=10),
     "diversity": Key("number", 0.1, "surrogate: least fraction of knobs two points of one batch differ in", min=0),
-    "patience": Key("int", None, "stop after this many steps without improving the best (or the hypervolume)",
-                    min=1),
+    "patience": Key("int", None, "stop after this many steps without improving the best (or the hypervolume), "
+                                  "counted per scenario combination", min=1),
     "accuracy_target": Key("number", None, "surrogate: once the model's hold-out error (MAPE, a fraction) is "
                                            "below this, finish on predictions (after a confirmation step)", min=0),
-    "confirm": Key("int", 5, "surrogate: predicted-best points evaluated for real at the end", min=0),
-    "top_k": Key("int", 10, "rows of deffe_exploration.csv for one cost (the front for several)", min=1),
+    "confirm": Key("int", 5, "surrogate: the last evaluations of the budget go to the predicted-best points not "
+                             "evaluated yet, this many per scenario combination (0: none)", min=0),
+    "top_k": Key("int", 10, "rows of deffe_exploration.csv for one cost (the front for several), per "
+                           "scenario combination", min=1),
     "analysis": Key("bool", True, "print and plot knob importance at the end of an exploration"),
     "options": Key("dict", {}, "settings of a search-algorithm exploration (objective, population, ...) "
                                "or of a user plugin"),

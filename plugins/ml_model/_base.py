@@ -9,7 +9,10 @@ A plugin subclasses `SurrogateModel` and provides
 
 and gets ``Initialize``, ``Run``, ``Predict``, ``SetMonitor``, ``Save`` and
 ``Load`` (the model block's contract, see framework/protocols.py and
-framework/training.py).
+framework/training.py). Every prediction goes back to costs through
+``Targets.inverse``, which keeps it within the range of the training costs
+widened by ``model.bound_margin`` (see _targets.py): no plugin can predict
+1e28 cycles after seeing 1e7 to 1e10.
 
 Checkpoints (framework/checkpoint.py) hold numbers and JSON only: ``_state()``
 returns a tree of dicts (string keys), lists, None, bools, numbers, strings and
@@ -25,6 +28,7 @@ state then goes to ``_restore_pickled``.
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -95,11 +99,13 @@ class SurrogateModel:
         self._check_costs(costs)
         self.feasibility.fit(X, ok)
         self.pickled = False
-        targets = Targets.fit(costs, bool(self.opts["log_costs"]))
+        targets = Targets.fit(costs, bool(self.opts["log_costs"]), self.opts.get("bound_margin"))
         self.continuing = (not data.fresh and self._continues(int(learn.sum())) and self.targets is not None
                            and np.array_equal(targets.log, self.targets.log))
         if not self.continuing:   # a continued model keeps the scale its outputs were trained on
             self.targets = targets
+        else:                     # ... and predicts within the range of everything it has now seen
+            self.targets = replace(self.targets, low=targets.low, high=targets.high, margin=targets.margin)
         Z = self.targets.forward(costs)
         monitor = None
         if self.monitor is not None:

@@ -1,10 +1,23 @@
-"""What the regressors learn: each cost standardised, on a log scale when it is positive."""
+"""What the regressors learn: each cost standardised, on a log scale when it is positive; and the range in which
+predictions are kept.
+
+The bound on predictions: in the learned scale t (log of the cost when the cost is positive, else the cost), the
+training values span [t_min, t_max], of width w. A prediction above t_max is brought back to
+t_max + m w tanh((t - t_max) / (m w)), and below t_min likewise, m being ``model.bound_margin`` (default 0.25).
+Inside the range nothing changes; outside, a prediction can go at most m w beyond it (a factor exp(m w) of the
+cost on a log scale) and keeps its order (tanh is increasing), so that a search over predictions still tells a
+point predicted better than anything seen from one predicted better still. Why: a regressor extrapolating
+its log output without limit predicted 4e28 cycles for 2.6e8 on the real kmeans table; no design measured in a
+run is ever that far from what was seen. Bound-free targets (an old checkpoint) have an infinite range.
+"""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
+
+DEFAULT_MARGIN = 0.25
 
 
 @dataclass
@@ -14,9 +27,12 @@ class Targets:
     log: np.ndarray     # (c,) bool
     mean: np.ndarray    # (c,)
     std: np.ndarray     # (c,)
+    low: np.ndarray | None = None    # (c,) t_min, t_max of the training costs (None: unbounded)
+    high: np.ndarray | None = None
+    margin: float = DEFAULT_MARGIN   # m: how far beyond the range (a fraction of its width) predictions go
 
     @classmethod
-    def fit(cls, costs: np.ndarray, log_costs: bool) -> "Targets":
+    def fit(cls, costs: np.ndarray, log_costs: bool, margin: float = None) -> "Targets":
         costs = np.asarray(costs, dtype=float)
         c = costs.shape[1]
         log = np.zeros(c, dtype=bool)
@@ -29,24 +45,56 @@ class Targets:
                 mean[j] = float(t.mean())
                 s = float(t.std())
                 std[j] = s if s > 1e-12 * max(1.0, abs(mean[j])) else 1.0
-        return cls(log, mean, std)
+        return cls(log, mean, std, margin=DEFAULT_MARGIN if margin is None else float(margin)).ranged(costs)
 
-    def forward(self, costs: np.ndarray) -> np.ndarray:
-        costs = np.asarray(costs, dtype=float)
+    def ranged(self, costs: np.ndarray) -> "Targets":
+        """The same scale with the range of these costs (a continued model keeps its scale, not its range)."""
+        t = self._scale(np.asarray(costs, dtype=float))
+        c = len(self.log)
+        low, high = np.full(c, -np.inf), np.full(c, np.inf)
+        for j in range(c):
+            col = t[:, j][np.isfinite(t[:, j])]
+            if col.size:
+                low[j], high[j] = float(col.min()), float(col.max())
+        return replace(self, low=low, high=high)
+
+    def _scale(self, costs: np.ndarray) -> np.ndarray:
+        """Costs to the learned scale t (log where `log`), NaN where a cost is missing or not positive."""
         with np.errstate(invalid="ignore", divide="ignore"):
             t = np.where(self.log, np.log(np.where(self.log, costs, 1.0)), costs)
-        t = np.where(np.isfinite(costs), t, np.nan)
-        return (t - self.mean) / self.std
+        return np.where(np.isfinite(costs), t, np.nan)
 
-    def inverse(self, z: np.ndarray) -> np.ndarray:
-        """Standardised values (..., c) back to costs."""
+    def bound(self, t: np.ndarray) -> np.ndarray:
+        """Predictions in the learned scale (..., c) brought into the range widened by the margin (see above)."""
+        if self.low is None or self.high is None:
+            return t
+        width = np.where(np.isfinite(self.high - self.low), self.high - self.low, 0.0)
+        reach = self.margin * width
+        safe = np.where(reach > 0, reach, 1.0)
+        with np.errstate(invalid="ignore", over="ignore"):
+            above = np.where(reach > 0, self.high + reach * np.tanh((t - self.high) / safe), self.high)
+            below = np.where(reach > 0, self.low + reach * np.tanh((t - self.low) / safe), self.low)
+        out = np.where(t > self.high, above, np.where(t < self.low, below, t))
+        return np.where(np.isnan(t), t, out)
+
+    def forward(self, costs: np.ndarray) -> np.ndarray:
+        return (self._scale(np.asarray(costs, dtype=float)) - self.mean) / self.std
+
+    def inverse(self, z: np.ndarray, bounded: bool = True) -> np.ndarray:
+        """Standardised values (..., c) back to costs, kept in the range (see above) unless ``bounded`` is False."""
         t = np.asarray(z, dtype=float) * self.std + self.mean
+        if bounded:
+            t = self.bound(t)
         with np.errstate(over="ignore"):
             return np.where(self.log, np.exp(np.minimum(t, 700.0)), t)
 
     def state(self) -> dict:
-        """For a checkpoint: three arrays (stored bit for bit)."""
-        return {"log": self.log.copy(), "mean": self.mean.astype(float), "std": self.std.astype(float)}
+        """For a checkpoint: arrays (stored bit for bit) and the margin."""
+        d = {"log": self.log.copy(), "mean": self.mean.astype(float), "std": self.std.astype(float),
+             "margin": float(self.margin)}
+        if self.low is not None:
+            d.update(low=self.low.astype(float), high=self.high.astype(float))
+        return d
 
     @classmethod
     def from_state(cls, d: dict) -> "Targets":
@@ -62,4 +110,12 @@ class Targets:
         std = st.array("std", "f", (costs,)).astype(float)
         if not (np.all(np.isfinite(mean)) and np.all(np.isfinite(std)) and np.all(std > 0)):
             raise PayloadError(f"'{st.path}': the scale of the costs is not finite and positive")
-        return cls(log.astype(bool), mean, std)
+        out = cls(log.astype(bool), mean, std)
+        if st.has("low") or st.has("high"):    # written before predictions were bounded: none
+            low = st.array("low", "f", (costs,)).astype(float)
+            high = st.array("high", "f", (costs,)).astype(float)
+            margin = st.value("margin", float, "a number") if st.has("margin") else DEFAULT_MARGIN
+            if np.isnan(low).any() or np.isnan(high).any() or np.any(low > high) or not 0 <= margin < 1e6:
+                raise PayloadError(f"'{st.path}': the range of the costs is not an interval with a margin >= 0")
+            out = replace(out, low=low, high=high, margin=float(margin))
+        return out

@@ -28,6 +28,8 @@ class SklearnGBM(SklearnModel):
         base = {"max_iter": int(self.opts["estimators"]), "learning_rate": float(self.opts["gbm_learning_rate"]),
                 "max_depth": self.opts.get("max_depth"), "min_samples_leaf": min(20, max(1, n // 10)),
                 "early_stopping": False, "random_state": int(seed)}
+        if getattr(self, "point_only", False):   # scored by auto: the quantile models would not be used
+            return [base]
         return [base] + [{**base, "loss": "quantile", "quantile": q} for q in QUANTILES]
 
     def _estimator(self, settings: dict) -> Any:

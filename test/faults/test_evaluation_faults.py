@@ -83,7 +83,7 @@ def test_a_run_where_a_third_fails_completes_and_learns_only_measurements(tmp_pa
     write(tmp_path / "config.json", json.dumps({
         "python_path": ["."], "knobs": [{"name": "a", "values": "0-30"}, {"name": "b", "values": "0-30"}],
         "costs": ["t"], "evaluate": {"plugin": "python", "function": "ev:evaluate"},
-        "model": {"epochs": 40, "ensemble": 2},
+        "model": {"plugin": "torch_mlp", "epochs": 40, "ensemble": 2},
         "exploration": {"initial_samples": 30, "samples_per_step": 15, "max_samples": 60}}))
     r = run_deffe("-config", "config.json", cwd=tmp_path)
     assert r.rc == 0, r

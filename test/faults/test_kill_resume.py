@@ -40,7 +40,7 @@ def setup(folder):
         "python_path": ["."],
         "knobs": [{"name": "a", "values": "0-10"}, {"name": "b", "values": "0-10"}, {"name": "c", "values": "0-10"}],
         "costs": ["t", "m"], "evaluate": {"plugin": "python", "function": "ev:evaluate"},
-        "model": {"epochs": 30, "ensemble": 2},
+        "model": {"plugin": "torch_mlp", "epochs": 30, "ensemble": 2},
         "exploration": {"initial_samples": 10, "samples_per_step": 10, "max_samples": 60, "analysis": False},
         "framework": {"seed": 4, "progress": False}}))
     (folder / "faults").mkdir()

@@ -19,7 +19,7 @@ def flaky(tmp_path, **exploration):
     write(tmp_path / "config.json", json.dumps({
         "python_path": ["."], "knobs": [{"name": "a", "values": "0-40"}, {"name": "b", "values": "0-10"}],
         "costs": ["t"], "evaluate": {"plugin": "python", "function": "ev:evaluate"},
-        "model": {"epochs": 30, "ensemble": 2},
+        "model": {"plugin": "torch_mlp", "epochs": 30, "ensemble": 2},
         "exploration": {"initial_samples": 12, "samples_per_step": 6, "max_samples": 30, **exploration},
         "framework": {"seed": 5}}))
 

@@ -24,7 +24,7 @@ def placement_like(tmp_path):
                   {"name": "micro_batches", "values": [1, 2, 4, 8]}, {"name": "schedule", "values": ["gpipe", "1f1b"]}],
         "costs": [{"name": "step_time", "unit": "s"}, {"name": "peak_memory", "unit": "B"}, "ops"],
         "evaluate": {"plugin": "python", "function": "ev:evaluate"},
-        "model": {"epochs": 60, "ensemble": 2},
+        "model": {"plugin": "torch_mlp", "epochs": 60, "ensemble": 2},
         "exploration": {"initial_samples": 16, "samples_per_step": 8, "max_samples": 32,
                         "objectives": ["step_time", "peak_memory"]},
         "framework": {"seed": 2}}))

@@ -27,7 +27,7 @@ def setup(tmp_path):
         "costs": ["c"],
         "evaluate": {"plugin": "python", "function": "ev:evaluate"},
         "exploration": {"samples_per_step": 7},
-        "model": {"epochs": 50, "ensemble": 2},   # resuming is the subject, not the model
+        "model": {"plugin": "torch_mlp", "epochs": 50, "ensemble": 2},   # resuming is the subject, not the model
     }))
 
 

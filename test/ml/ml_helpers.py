@@ -14,7 +14,7 @@ from framework.plugins import make_plugin
 from framework.protocols import TrainingData
 
 ROOT = Path(__file__).resolve().parents[2]
-PLUGINS = ("torch_mlp", "torch_cnn", "sklearn_rf", "sklearn_gbm")
+PLUGINS = ("torch_mlp", "torch_cnn", "sklearn_rf", "sklearn_gbm", "sklearn_gp", "auto")
 # small and quick: the suite checks behaviour, the benchmark measures accuracy
 FAST = {"epochs": 60, "patience": 20, "ensemble": 3, "hidden": [16, 16], "estimators": 25}
 

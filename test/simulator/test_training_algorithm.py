@@ -2,7 +2,6 @@
 direct feedback alignment and memory-efficient DFA, on a hand-worked chain and on zoo networks."""
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
 import simulator as sim

@@ -1,0 +1,140 @@
+"""The methods of bench/exploration.py. Each takes a Problem, a seed and a budget of evaluations and
+returns the step time of every evaluation in order (inf where the point does not fit) and its wall time.
+
+Information every method gets: the design space (knobs and their levels), the objective step_time and
+the constraint memory_use <= 1 (or, for a method that takes one number, the penalised step time of the
+simulator's memory="penalty" rule, see exploration_problems.MEMORY_PENALTY).
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import sqlite3
+import subprocess
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from exploration_problems import ROOT, Problem
+
+from framework.search import make, minimize  # noqa: E402
+
+
+def _finite(values) -> np.ndarray:
+    return np.asarray(values, dtype=float)
+
+
+# ----------------------------------------------------------------------------- ours, on the simulator
+def run_random(p: Problem, seed: int, budget: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return p.feasible_values(p.random_codes(rng, budget))
+
+
+def run_search(p: Problem, seed: int, budget: int, name: str, **options) -> np.ndarray:
+    """One of framework.search's algorithms on the penalised step time; returns feasible step times."""
+    algo = make(name, p.space, m=1, seed=seed, **options)
+    res = minimize(algo, lambda codes: p.penalised(codes)[:, None], budget)
+    codes = np.vstack(res.codes) if isinstance(res.codes, list) else np.asarray(res.codes)
+    return p.feasible_values(codes)
+
+
+def run_annealing(p: Problem, seed: int, budget: int) -> np.ndarray:
+    return run_search(p, seed, budget, "annealing", k=8, steps=max(1, budget // 8))
+
+
+def run_genetic(p: Problem, seed: int, budget: int) -> np.ndarray:
+    return run_search(p, seed, budget, "genetic", population=40)
+
+
+# ----------------------------------------------------------------------------- Optuna
+def _optuna():
+    import optuna
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
+    warnings.filterwarnings("ignore", category=FutureWarning, module="optuna")
+    return optuna
+
+
+def optuna_sampler(name: str, seed: int):
+    optuna = _optuna()
+    if name == "tpe":
+        # the multivariate TPE with group decomposition (Optuna's recommendation for dependent
+        # parameters), defaults otherwise (n_startup_trials=10, n_ei_candidates=24); constraints are
+        # read from trial.set_constraint (c-TPE, Optuna >= 5: constraints_func is deprecated)
+        return optuna.samplers.TPESampler(seed=seed, multivariate=True, group=True)
+    if name == "gp":
+        # defaults; the simulator is deterministic, which the docs say to declare
+        return optuna.samplers.GPSampler(seed=seed, deterministic_objective=True)
+    if name == "nsga2":
+        return optuna.samplers.NSGAIISampler(seed=seed)   # defaults: population 50, uniform crossover
+    raise ValueError(name)
+
+
+def run_optuna(p: Problem, seed: int, budget: int, sampler: str) -> np.ndarray:
+    """Ask/tell with an Optuna sampler. Device knobs are categorical, training settings integers over
+    their (ordered) levels. Every trial returns the simulated step time and sets the constraint
+    memory_use - 1 <= 0, Optuna's documented way. A point asked again is answered from a cache and not
+    counted: the budget is of distinct evaluations, as for every other method."""
+    optuna = _optuna()
+    study = optuna.create_study(direction="minimize", sampler=optuna_sampler(sampler, seed))
+    g = p.spec.groups
+    cache: dict[tuple, tuple[float, float, bool]] = {}
+    values: list[float] = []
+    trials = 0
+    while len(values) < budget and trials < 5 * budget:
+        trial = study.ask()
+        trials += 1
+        code = [p.levels[i].index(trial.suggest_categorical(n, p.levels[i])) for i, n in enumerate(p.knob_names[:g])]
+        code += [trial.suggest_int(n, 0, len(p.levels[g + j]) - 1) for j, n in enumerate(p.knob_names[g:])]
+        key = tuple(code)
+        if key not in cache:
+            raw, mem, ok = p.evaluate(np.array([code]))
+            cache[key] = (float(raw[0]), float(mem[0]), bool(ok[0]))
+            values.append(cache[key][0] if cache[key][2] else math.inf)
+        raw, mem, ok = cache[key]
+        trial.set_constraint("memory_use", mem - 1.0 if ok or mem > 1 else 1.0)
+        study.tell(trial, raw if math.isfinite(raw) else None,
+                   state=None if math.isfinite(raw) else optuna.trial.TrialState.FAIL)
+    return np.array(values)
+
+
+# ----------------------------------------------------------------------------- the surrogate
+def run_surrogate(p: Problem, seed: int, budget: int, workdir: Path) -> np.ndarray:
+    d = workdir / f"{p.name}-surrogate-{seed}"
+    d.mkdir(parents=True, exist_ok=True)
+    (d / "config.json").write_text(json.dumps(p.deffe_config(seed, budget), indent=2))
+    env = dict(os.environ)
+    env.update(_SURROGATE_ENV)
+    proc = subprocess.run([sys.executable, str(ROOT / "framework" / "run_deffe.py"), "-config", "config.json",
+                           "-quiet", "-fresh"], cwd=d, capture_output=True, text=True, env=env)
+    if proc.returncode != 0:
+        raise RuntimeError(f"surrogate run failed:\n{proc.stderr[-3000:]}")
+    db = sqlite3.connect(d / "run" / "deffe.db")
+    rows = db.execute("SELECT s.status, json_extract(s.costs, '$.step_time') FROM membership m "
+                      "JOIN samples s ON s.id = m.sample ORDER BY m.seq").fetchall()
+    db.close()
+    return np.array([float(v) if st == "ok" and v is not None else math.inf for st, v in rows])
+
+
+_SURROGATE_ENV: dict[str, str] = {}   # the environment the benchmark started with (exploration.py fills it)
+
+METHODS = {
+    "surrogate": None,   # needs a work directory: see exploration.py
+    "tpe": lambda p, s, b: run_optuna(p, s, b, "tpe"),
+    "gp": lambda p, s, b: run_optuna(p, s, b, "gp"),
+    "nsga2": lambda p, s, b: run_optuna(p, s, b, "nsga2"),
+    "random": run_random,
+    "annealing": run_annealing,
+    "genetic": run_genetic,
+}
+OPTUNA = ("tpe", "gp", "nsga2")
+
+
+def timed(fn, *args) -> tuple[np.ndarray, float]:
+    t0 = time.perf_counter()
+    v = fn(*args)
+    return _finite(v), time.perf_counter() - t0

@@ -1,0 +1,292 @@
+"""How the guided exploration searches its model for one scenario: candidates, scores, batches.
+
+Split from ``guided.py`` (which owns the ask/tell loop, the budget and the
+confirmation step) along the seam "what to evaluate next within one scenario
+combination". Every method takes the scenario index ``s`` and keeps the
+scenario columns of the space fixed at that combination: the design knobs are
+searched, the scenario is a given (see ``scenarios.py``). Without scenarios
+there is one combination, s = 0, and nothing is fixed.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .acquisition import probability_below, utility, weigh
+from .errors import DeffeError
+from .protocols import Prediction
+from .search import make, minimize
+from .search.base import row_keys
+from .search.pareto import hypervolume_improvement, non_dominated_sort, pareto_front
+
+
+class ModelSearch:
+    """Mixin of `GuidedExploration`: candidate points, acquisition scores and batch selection."""
+
+    # ------------------------------------------------------------------ candidates
+    def _candidates(self, s: int, budget: int, kind: str | None = None) -> np.ndarray:
+        """Points of scenario s worth scoring, none evaluated yet: a search of the model, local moves,
+        random points (a finite scenario slice no larger than the budget is scored whole)."""
+        space, scen = self.space, self.scen
+        budget = max(int(budget), 1)
+        if space.finite and space.size // len(scen) <= budget:
+            allc = space.point_at(np.arange(space.size))
+            if scen.active:
+                allc = allc[scen.index(allc) == s]
+            return self._unseen(allc)
+        parts = [scen.fix(space.random(self.rng, max(budget // 5, 1)), s)]
+        parts.append(self._local(max(budget // 4, 1), s))
+        parts.append(self._searched(max(budget // 2, 1), s, kind))
+        cand = np.vstack([p for p in parts if len(p)])
+        return self._unseen(cand)
+
+    def _unseen(self, cand: np.ndarray) -> np.ndarray:
+        keys = row_keys(cand)
+        keep, seen = [], set()
+        for i, key in enumerate(keys):
+            if key not in self.keys and key not in seen:
+                seen.add(key)
+                keep.append(i)
+        return cand[keep]
+
+    def _incumbents(self, count: int, s: int) -> np.ndarray:
+        """The best evaluated points of scenario s (the front's, for several costs)."""
+        codes, y, ok = self._arrays(s)
+        if not ok.any():
+            return codes[:0]
+        idx = np.flatnonzero(ok)
+        if self.m == 1:
+            order = idx[np.argsort(y[idx, 0], kind="stable")]
+            return codes[order[:count]]
+        front = idx[pareto_front(y[idx])]
+        if len(front) > count:
+            front = self.rng.choice(front, size=count, replace=False)
+        return codes[front]
+
+    def _local(self, count: int, s: int) -> np.ndarray:
+        """Points within the trust radius of the incumbents: up to `radius` design knobs changed, or,
+        along a repeated knob (a sequence of like knobs), a run of up to 2 x `radius` members set to one
+        value. Without incumbents of its own (a scenario the initial design missed), a scenario starts
+        from the incumbents of the others: good designs often carry over."""
+        inc = self._incumbents(5, s)
+        if not len(inc):
+            others = [self._incumbents(5, t) for t in range(len(self.scen)) if t != s]
+            inc = self.scen.fix(np.vstack(others), s) if others and sum(map(len, others)) else inc
+        if not len(inc):
+            return np.empty((0, self.k))
+        radius = self.tracks[s].radius
+        design = np.array(self.scen.design_columns)
+        families = [[self.space.position(n) for n in names]
+                    for names in self.space.families().values() if len(names) > 1]
+        per = max(count // len(inc), 1)
+        out = []
+        for row in inc:
+            block = np.repeat(row[None, :], per, axis=0)
+            changes = self.rng.integers(1, radius + 1, size=per)
+            fresh = self.space.from_unit(self.rng.random((per, self.k)))
+            for i in range(per):
+                if families and i % 2:
+                    cols = families[int(self.rng.integers(len(families)))]
+                    length = int(self.rng.integers(1, min(len(cols), 2 * radius) + 1))
+                    start = int(self.rng.integers(0, len(cols) - length + 1))
+                    seg = cols[start:start + length]
+                    neighbours = [c for c in (cols[start - 1] if start else None,
+                                              cols[start + length] if start + length < len(cols) else None)
+                                  if c is not None]
+                    if neighbours and self.rng.random() < 0.5:  # extend the run next to it
+                        block[i, seg] = row[neighbours[int(self.rng.integers(len(neighbours)))]]
+                    else:
+                        block[i, seg] = fresh[i, seg[0]]
+                elif len(design):
+                    cols = design[self.rng.choice(len(design), size=min(changes[i], len(design)), replace=False)]
+                    block[i, cols] = fresh[i, cols]
+            out.append(block)
+        return np.vstack(out)
+
+    def _searched(self, budget: int, s: int, kind: str | None = None) -> np.ndarray:
+        """A genetic search of the model's score within scenario s; every point it looked at is a
+        candidate. (The algorithm may move the scenario columns; the objective puts them back.)"""
+        inc = self._incumbents(20, s)
+        algo = make("genetic", self.space, m=1, seed=int(self.rng.integers(2 ** 31)),
+                    initial=inc if len(inc) else None,
+                    population=min(200, max(20, budget // 20)),
+                    crossover="one_point" if self.space.families() else "uniform")
+        looked: list[np.ndarray] = []
+        kind = kind or ("lcb" if self.acq == "thompson" else self.acq)
+
+        def objective(codes: np.ndarray) -> np.ndarray:
+            codes = self.scen.fix(codes, s)
+            looked.append(codes)
+            scores, _ = self._scores(codes, s, kind=kind)
+            return -scores[:, None]
+
+        minimize(algo, objective, budget)
+        return np.vstack(looked) if looked else np.empty((0, self.k))
+
+    # ------------------------------------------------------------------ scores
+    def _predict(self, codes: np.ndarray) -> Prediction:
+        pred = self.framework.model.Predict(codes)
+        if pred.mean.shape != (len(codes), len(self.framework.cost_names)):
+            raise DeffeError(f"the model predicted shape {pred.mean.shape} for {len(codes)} points and "
+                             f"{len(self.framework.cost_names)} costs", where="model.plugin")
+        return pred
+
+    def _p_ok(self, pred: Prediction) -> np.ndarray:
+        n = len(pred.mean)
+        p = np.ones(n) if pred.feasible is None else np.clip(np.asarray(pred.feasible, dtype=float), 0, 1)
+        for c, j in zip(self.constraints, self.con_idx):
+            mu = pred.mean[:, j]
+            sd = np.zeros(n) if pred.std is None else pred.std[:, j]
+            below = probability_below(mu, sd, c.bound)
+            p = p * (below if c.upper else 1.0 - below)
+        return p
+
+    def _moments(self, pred: Prediction) -> tuple[np.ndarray, np.ndarray]:
+        mus, sds = [], []
+        for q, j in enumerate(self.obj_idx):
+            members = None if pred.members is None else pred.members[:, :, j]
+            std = None if pred.std is None else pred.std[:, j]
+            mu, sd = self.scales[q].moments(pred.mean[:, j], std, members)
+            mus.append(mu)
+            sds.append(sd)
+        return np.column_stack(mus), np.column_stack(sds)
+
+    def _scores(self, codes: np.ndarray, s: int, kind: str | None = None,
+                pred: Prediction | None = None) -> tuple[np.ndarray, Prediction]:
+        """One score per candidate of scenario s (higher is better), against that scenario's best."""
+        kind = kind or self.acq
+        pred = self._predict(codes) if pred is None else pred
+        mu, sd = self._moments(pred)
+        p_ok = self._p_ok(pred)
+        track = self.tracks[s]
+        if self.m == 1:
+            if kind == "thompson":
+                draw = self._draw(pred, mu, sd)
+                score = utility("thompson", mu[:, 0], sd[:, 0], track.best_value, draw=draw)
+            else:
+                score = utility(kind, mu[:, 0], sd[:, 0], track.best_value, kappa=self.kappa)
+            return weigh(kind, score, p_ok), pred
+        optimistic = mu - (0.0 if kind == "exploit" else self.kappa) * sd
+        if self.mo == "hvi" and track.ref is not None:
+            front = self._front_values(s)
+            score = hypervolume_improvement(front, optimistic, track.ref) if len(front) else -optimistic.sum(1)
+            score = np.where(np.isfinite(score), score, 0.0)
+            return weigh("ei", score, p_ok), pred
+        return weigh("lcb", -self._chebyshev(optimistic, s), p_ok), pred
+
+    def _draw(self, pred: Prediction, mu: np.ndarray, sd: np.ndarray) -> np.ndarray:
+        """One Thompson draw: a random ensemble member, or N(mu, sd)."""
+        if pred.members is not None and len(pred.members) > 1:
+            j = self.obj_idx[0]
+            member = pred.members[int(self.rng.integers(len(pred.members))), :, j]
+            return self.scales[0].values(member)
+        return mu[:, 0] + sd[:, 0] * self.rng.standard_normal(len(mu))
+
+    def _chebyshev(self, values: np.ndarray, s: int, weights: np.ndarray | None = None) -> np.ndarray:
+        """ParEGO's augmented Chebyshev scalarisation of objectives normalised by what was evaluated
+        in scenario s (the scales of two problem sizes differ by orders of magnitude)."""
+        _, y, ok = self._arrays(s)
+        fin = y[ok] if ok.any() else values
+        lo, hi = np.nanmin(fin, axis=0), np.nanmax(fin, axis=0)
+        z = (values - lo) / np.where(hi > lo, hi - lo, 1.0)
+        w = self.rng.dirichlet(np.ones(self.m)) if weights is None else weights
+        return np.max(w * z, axis=1) + 0.05 * (z @ w)
+
+    # ------------------------------------------------------------------ batch selection
+    def _select(self, cand: np.ndarray, scores: np.ndarray, n: int, s: int) -> np.ndarray:
+        """The n best scores, no two closer than `diversity` (relaxed when too few remain)."""
+        if self.m > 1 and self.mo == "parego":
+            return self._select_parego(cand, n, s)
+        order = np.argsort(-scores, kind="stable")
+        if self.acq == "thompson" and self.m == 1 and n > 1:
+            return self._select_thompson(cand, n)
+        return self._diverse(cand, order, n)
+
+    def _diverse(self, cand: np.ndarray, order: np.ndarray, n: int) -> np.ndarray:
+        """Diversity counts the design knobs only: within a scenario the scenario columns are all alike."""
+        cols = np.array(self.scen.design_columns, dtype=int)
+        if not len(cols):
+            return cand[order[:n]]
+        sub = cand[:, cols]
+        unit = self.space.to_unit(cand)[:, cols]
+        finite = np.array([self.space.knobs[j].finite for j in cols])
+        need = self.diversity
+        while True:
+            picked: list[int] = []
+            for i in order:
+                if len(picked) >= n:
+                    break
+                if picked and need > 0:
+                    diff = np.where(finite, sub[picked] != sub[i], np.abs(unit[picked] - unit[i]) > 0.1)
+                    if diff.mean(axis=1).min() < need:
+                        continue
+                picked.append(int(i))
+            if len(picked) >= min(n, len(cand)) or need <= 0:
+                return cand[picked]
+            need = need / 2 if need > 1.0 / len(cols) else 0.0
+
+    def _select_thompson(self, cand: np.ndarray, n: int) -> np.ndarray:
+        """Each slot of the batch takes the best point of its own draw of the model."""
+        pred = self._predict(cand)
+        mu, sd = self._moments(pred)
+        p_ok = self._p_ok(pred)
+        picked: list[int] = []
+        for _ in range(n):
+            draw = self._draw(pred, mu, sd)
+            score = weigh("thompson", -draw, p_ok)
+            score[picked] = -math.inf
+            picked.append(int(np.argmax(score)))
+        return cand[sorted(set(picked), key=picked.index)]
+
+    def _select_parego(self, cand: np.ndarray, n: int, s: int) -> np.ndarray:
+        """Each slot scalarises the objectives with its own random weights."""
+        pred = self._predict(cand)
+        mu, sd = self._moments(pred)
+        p_ok = self._p_ok(pred)
+        optimistic = mu - self.kappa * sd
+        picked: list[int] = []
+        for _ in range(n):
+            score = weigh("lcb", -self._chebyshev(optimistic, s), p_ok)
+            score[picked] = -math.inf
+            picked.append(int(np.argmax(score)))
+        return cand[picked]
+
+    # ------------------------------------------------------------------ the predicted best
+    def _predicted_best(self, cand: np.ndarray, pred: Prediction, n: int, s: int) -> np.ndarray:
+        """Indices of the n candidates the model predicts best for scenario s, best first: what the
+        confirmation step evaluates. No exploration bonus, no diversity rule.
+
+        One cost: by predicted value (on the cost's scale), pushed down by the risk of failing or
+        breaking a constraint. Several costs: greedily, the largest hypervolume improvement of the
+        predicted costs over the scenario's evaluated front and the points already picked (times the
+        probability that the point is fine); once nothing improves it, the rest in order of the
+        predicted non-dominated fronts."""
+        n = min(n, len(cand))
+        if n <= 0:
+            return np.zeros(0, dtype=int)
+        mu, _ = self._moments(pred)
+        p_ok = self._p_ok(pred)
+        if self.m == 1:
+            score = weigh("exploit", -mu[:, 0], p_ok)
+            return np.argsort(-score, kind="stable")[:n]
+        ranks = non_dominated_sort(np.where(p_ok[:, None] >= 0.5, mu, np.inf))
+        order = np.concatenate(ranks) if ranks else np.arange(len(cand))
+        pool = order[:max(4 * n, 200)]
+        track = self.tracks[s]
+        front = self._front_values(s)
+        ref = track.ref if track.ref is not None else \
+            np.nanmax(np.where(np.isfinite(mu[pool]), mu[pool], np.nan), axis=0) + 1.0
+        picked: list[int] = []
+        while len(picked) < n:
+            rest = [i for i in pool if i not in picked]
+            if not rest:
+                break
+            gain = hypervolume_improvement(front, mu[rest], ref) * p_ok[rest]
+            best = int(np.argmax(gain))
+            if not gain[best] > 0:
+                break
+            picked.append(rest[best])
+            front = np.vstack([front, mu[rest[best]][None, :]]) if len(front) else mu[rest[best]][None, :]
+        picked += [int(i) for i in order if i not in picked][:n - len(picked)]
+        return np.array(picked, dtype=int)

@@ -1,0 +1,247 @@
+"""Model ``auto`` (the default): chooses, per problem, the candidate model that predicts best out of sample.
+
+Why choose rather than always train one model: no model wins everywhere. On the
+real gem5 kmeans table (40 points) the random forest's leave-one-out median
+error was 10%, the deep ensemble's 63%; on placements with 1,000 points the
+deep ensemble was twice as accurate as the forest and the boosting. A choice
+measured on the problem at hand follows the data instead of a guess.
+
+How it chooses (``_select``): the candidates (``model.candidates``: torch_mlp,
+sklearn_rf, sklearn_gbm, sklearn_gp) are trained on part of the step's training
+data and predict the rest, on the standardised (log) costs, with the bound on
+predictions that the final model has (see _targets.py):
+
+* up to ``LOO_POINTS`` (10) samples by leave-one-out, up to ``CV_POINTS`` (49)
+  by 5-fold cross-validation (every point is predicted once: one split of a
+  few dozen points would decide by chance);
+* from 50 on, by one seeded hold-out of a quarter of them: the deep ensemble,
+  a candidate from ``TORCH_MIN`` (50) samples on, is the costly one, and it
+  then trains once more, not five times (on the main example, five folds of it
+  at 55 samples made one step take three minutes on a busy machine);
+* the deep ensemble is no candidate below 50 samples: a few dozen points
+  cannot fit it reliably (kmeans above), and its trainings on every early step
+  would cost more than the model is worth.
+
+The score is the mean absolute error of the standardised (log) cost over the
+points predicted, averaged over the costs (for a positive cost, about the mean
+relative error divided by the spread of the log costs: it ranks candidates as
+a relative error does, and one absurd prediction cannot dominate it as it
+dominates a MAPE). The lowest score wins; the winner is then trained on all the
+step's data and predicts (with its members, for the deep ensemble: Thompson
+sampling keeps working). Selection, not a weighted stack: with a few dozen
+held-out predictions the weights of a stack are themselves noise, and one
+model keeps the members, spread and checkpoints of a real plugin.
+
+The choice is kept across steps and made again only when the training samples
+have grown by ``model.redecide_growth`` (2) since it was made: in between, only
+the chosen model trains (a continued deep ensemble stays continued). Each step's
+report names the chosen model, and, at a step that chose, the score and MAPE of
+every candidate (model_metrics.csv: ``model``, ``selection``).
+
+With the deep ensemble's own options (``transfer_learning``,
+``initial_checkpoint`` / -icp, ``freeze_layers``) there is nothing to choose:
+those are torch_mlp's, and auto is torch_mlp. A checkpoint holds the choice and
+the chosen model's state (that plugin's format, under ``model``).
+"""
+from __future__ import annotations
+
+import importlib
+import re
+from typing import Any
+
+import numpy as np
+
+from framework.checkpoint import CheckpointMeta, PayloadError, State
+from framework.errors import DeffeError
+
+from ._base import SurrogateModel
+
+CANDIDATES = ("torch_mlp", "sklearn_rf", "sklearn_gbm", "sklearn_gp")
+LOO_POINTS = 10     # up to this many samples: leave-one-out
+CV_POINTS = 49      # up to this many samples: k-fold cross-validation; beyond: one hold-out
+FOLDS = 5
+HOLDOUT = 0.25
+SELECTION_TREES = 50   # trees of a forest being scored (it then predicts with model.estimators)
+TORCH_MIN = 50      # the deep ensemble is a candidate from this many samples on
+TORCH_ONLY = ("transfer_learning", "initial_checkpoint", "freeze_layers")
+
+
+class AutoModel(SurrogateModel):
+    plugin = "auto"
+    views = True        # the deep ensemble learns from relabelled views; the others read the canonical one
+
+    def __init__(self, framework: Any):
+        super().__init__(framework)
+        self.names = self._candidate_names()
+        self.choice: str | None = None
+        self.chosen: SurrogateModel | None = None
+        self.decided_at = 0                  # training samples when the choice was made
+        self.scores: dict[str, dict] = {}    # of the last choice
+
+    def _candidate_names(self) -> list[str]:
+        if any(self.opts.get(k) for k in TORCH_ONLY):
+            return ["torch_mlp"]
+        names = self.opts.get("candidates") or list(CANDIDATES)
+        if isinstance(names, str):
+            names = [n for n in re.split(r"[,\s]+", names) if n]
+        unknown = [n for n in names if n not in CANDIDATES]
+        if unknown or not names:
+            raise DeffeError(f"auto: '{unknown[0] if unknown else ''}' is not a model it can choose",
+                             file=self.file, where="model.candidates", hint=f"candidates: {', '.join(CANDIDATES)}")
+        return list(dict.fromkeys(names))
+
+    def _make(self, name: str) -> SurrogateModel:
+        model = importlib.import_module(f"{__package__}.{name}").GetObject(self.framework)
+        model.seed = self.seed
+        model.targets = self.targets
+        return model
+
+    # ------------------------------------------------------------------ training
+    def _due(self, samples: int) -> bool:
+        growth = float(self.opts.get("redecide_growth") or 2.0)
+        return self.choice is None or self.chosen is None or samples >= growth * self.decided_at
+
+    def _continues(self, samples: int) -> bool:
+        return not self._due(samples) and self.chosen._continues(samples)
+
+    def _fit(self, X: np.ndarray, Z: np.ndarray, monitor) -> dict:
+        n = X.shape[-2]
+        decided = self._due(n)
+        if decided and len(self.names) == 1:
+            self.scores = {self.names[0]: {"score": None, "note": "the only candidate"}}
+        elif decided:
+            self.scores = self._select(X, Z)
+            tried = {k: v for k, v in self.scores.items() if v.get("score") is not None}
+            choice = min(tried, key=lambda k: tried[k]["score"]) if tried else self._fallback(n)
+            if choice != self.choice or self.chosen is None:
+                self.chosen = self._make(choice)
+            self.choice, self.decided_at = choice, n
+        model = self.chosen
+        model.targets, model.runs, model.continuing = self.targets, self.runs, self.continuing
+        report = dict(model._fit(self._view(X, model), Z, monitor) or {})
+        model.runs = self.runs + 1
+        report.update(chosen=self.choice, decided=decided)
+        if decided:
+            report["selection"] = {k: dict(v) for k, v in self.scores.items()}
+        return report
+
+    def _fallback(self, n: int) -> str:
+        """The choice when nothing could be scored (too few points to split): the forest, when a candidate."""
+        eligible = [c for c in self.names if c != "torch_mlp" or n >= TORCH_MIN] or self.names
+        return "sklearn_rf" if "sklearn_rf" in eligible else eligible[0]
+
+    @staticmethod
+    def _view(X: np.ndarray, model: SurrogateModel) -> np.ndarray:
+        """Relabelled views (views, n, d) for a model that learns from them, the canonical view for the others."""
+        return X if X.ndim == 2 or getattr(model, "views", False) else X[0]
+
+    def _select(self, X: np.ndarray, Z: np.ndarray) -> dict[str, dict]:
+        """Each candidate's out-of-sample score and MAPE (see the module's docstring); None where not tried."""
+        n = X.shape[-2]
+        rng = np.random.default_rng(self.seed + 7919 * self.runs + 1)
+        order = rng.permutation(n)
+        if n <= LOO_POINTS:     # every point left out once: on so few, how folds fall would decide
+            folds = [order[i:i + 1] for i in range(n)] if n >= 4 else []
+            protocol = "leave-one-out"
+        elif n <= CV_POINTS:
+            folds = np.array_split(order, FOLDS)
+            protocol = f"{FOLDS}-fold"
+        else:
+            folds = [order[:max(1, int(round(HOLDOUT * n)))]]
+            protocol = f"hold-out of {len(folds[0])}"
+        costs = self.targets.inverse(Z, bounded=False)
+        out: dict[str, dict] = {}
+        for name in self.names:
+            if name == "torch_mlp" and n < TORCH_MIN:
+                out[name] = {"score": None, "note": f"not tried below {TORCH_MIN} samples"}
+                continue
+            if not folds:
+                out[name] = {"score": None, "note": "too few samples to score"}
+                continue
+            pred = np.full(Z.shape, np.nan)
+            for test in folds:
+                train = np.setdiff1d(np.arange(n), test)
+                fold_targets = self.targets.ranged(costs[train])   # the bound of a model of these rows only
+                model = self._make(name)
+                model.targets, model.runs, model.continuing = fold_targets, self.runs, False
+                model.point_only = True     # no uncertainty models: only the prediction is scored
+                if name == "sklearn_rf":    # the mean of 50 trees predicts as the mean of 200, at a quarter of the cost
+                    model.opts = {**model.opts, "estimators": min(int(model.opts["estimators"]), SELECTION_TREES)}
+                model._fit(self._view(X[..., train, :], model), Z[train], None)
+                z = model._members(X[0][test] if X.ndim == 3 else X[test]).mean(axis=0)
+                pred[test] = (fold_targets.bound(z * self.targets.std + self.targets.mean)
+                              - self.targets.mean) / self.targets.std
+            out[name] = _scores(Z, pred, self.targets) | {"protocol": protocol}
+        return out
+
+    # ------------------------------------------------------------------ prediction
+    def _members(self, X: np.ndarray) -> np.ndarray:
+        return self.chosen._members(X)
+
+    def _spread(self, X: np.ndarray):
+        self.chosen.targets = self.targets
+        return self.chosen._spread(X)
+
+    def _member_count(self) -> int:
+        return self.chosen._member_count() if self.chosen is not None else 1
+
+    def _predict_context(self):
+        return self.chosen._predict_context()
+
+    # ------------------------------------------------------------------ checkpoints
+    def _state(self) -> Any:
+        return {"choice": self.choice, "decided_at": int(self.decided_at), "model": self.chosen._state()}
+
+    def _restore(self, state: State, meta: CheckpointMeta) -> None:
+        choice = state.value("choice", str, "the name of the chosen model")
+        if choice not in CANDIDATES:
+            raise PayloadError(f"'{state.path}/choice' is '{choice[:40]}', which is not one of {', '.join(CANDIDATES)}")
+        decided_at = state.value("decided_at", int, "a number of samples")
+        model = self._make(choice)
+        model.loading = self.loading
+        model._restore(state.sub("model"), meta)
+        self.chosen, self.choice, self.decided_at = model, choice, max(0, decided_at)
+
+    def Load(self, path, shown=None) -> CheckpointMeta:
+        """An auto checkpoint, or one of a candidate plugin (e.g. torch_mlp's, to start from with -icp): then
+        that model is the choice, with the targets and feasibility it was saved with."""
+        from framework.checkpoint import read_meta
+        meta = read_meta(path, shown)
+        if meta.plugin not in CANDIDATES:
+            return super().Load(path, shown)
+        model = self._make(meta.plugin)
+        model.initial = self.initial
+        meta = model.Load(path, shown)
+        self.chosen, self.choice, self.decided_at = model, meta.plugin, int(meta.samples or 0)
+        self.targets, self.feasibility, self.pickled = model.targets, model.feasibility, model.pickled
+        self.history, self.fitted, self.step, self.samples = list(meta.history), True, meta.step, meta.samples
+        return meta
+
+    def _check_initial(self) -> None:
+        self.chosen = self.chosen or self._make("torch_mlp")
+        self.chosen._check_initial()
+
+    def _info(self) -> dict:
+        return {"chosen": self.choice, **(self.chosen._info() if self.chosen is not None else {})}
+
+
+def _scores(Z: np.ndarray, pred: np.ndarray, targets: Any) -> dict:
+    """Mean absolute error of the standardised costs (averaged over costs) and MAPE in cost units (worst cost)."""
+    errs, mapes = [], []
+    for j in range(Z.shape[1]):
+        ok = np.isfinite(Z[:, j]) & np.isfinite(pred[:, j])
+        if not ok.any():
+            continue
+        errs.append(float(np.mean(np.abs(pred[ok, j] - Z[ok, j]))))
+        true = targets.inverse(Z[ok])[:, j]
+        guess = targets.inverse(pred[ok], bounded=False)[:, j]
+        nz = true != 0
+        if nz.any():
+            mapes.append(float(np.mean(np.abs(guess[nz] - true[nz]) / np.abs(true[nz]))))
+    if not errs:
+        return {"score": None, "note": "nothing to score"}
+    return {"score": float(np.mean(errs)), "mape": max(mapes) if mapes else None}
+
+
+def GetObject(framework: Any) -> AutoModel:
+    return AutoModel(framework)

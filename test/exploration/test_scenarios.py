@@ -1,0 +1,266 @@
+"""Scenarios are conditions a design must serve, not choices: every scenario value gets guided points,
+its own best (or front), and the model is shared. A stand-in model (exact up to a chosen noise) keeps the
+runs fast; the cost of the bigger problem sizes is larger, so a search that treated the scenario as a knob
+would spend everything on the smallest size (as it did before scenarios were served one by one)."""
+import itertools
+import json
+import sqlite3
+
+import numpy as np
+
+from cli_helpers import read_csv, run_deffe, write
+from framework.scenarios import MAX_SCENARIOS, ScenarioSet, balanced_shares
+from framework.space import DesignSpace, Knob, ListLevels
+
+# the best design moves with the problem size, and the cost grows with it
+EVALUATOR = '''
+OPT = {1: (2, 2, 2), 2: (5, 5, 5), 8: (9, 9, 9)}
+
+def f(p):
+    o = OPT[p["size"]]
+    return p["size"] ** 2 * (1.0 + sum((p[k] - c) ** 2 for k, c in zip("pqr", o)))
+
+def g(p):
+    return p["size"] * (1.0 + p["p"] + p["q"])
+
+def evaluate(p):
+    return {"f": f(p), "g": g(p)}
+'''
+
+MODEL = '''
+import numpy as np
+from framework.protocols import Prediction
+import ev
+
+class Oracle:
+    def __init__(self, fw):
+        self.fw = fw
+    def Initialize(self):
+        self.rng = np.random.default_rng(0)
+        self.error = float(self.fw.section("model")["options"].get("error", 0.0))
+    def Run(self, data):
+        return {"holdout_mape": self.error, "samples": len(data.status)}
+    def Predict(self, codes):
+        true = np.array([[ev.f(p), ev.g(p)] for p in self.fw.space.decode(codes)])
+        mean = true * (1 + self.error * self.rng.standard_normal(true.shape))
+        return Prediction(mean, np.abs(true) * max(self.error, 1e-3), None, None)
+
+def GetObject(fw):
+    return Oracle(fw)
+'''
+
+# a sampling plugin whose initial design misses every size but the first
+ONE_SIZE = '''
+import numpy as np
+
+class OneSize:
+    def __init__(self, fw):
+        self.fw = fw
+    def Initialize(self):
+        self.space, self.rng, self.given = self.fw.space, self.fw.rng("one"), set()
+    def Run(self, count):
+        out = []
+        while len(out) < count:
+            row = self.space.random(self.rng, 1)[0]
+            row[self.space.position("size")] = 0
+            if self.space.key(row) not in self.given:
+                self.given.add(self.space.key(row))
+                out.append(row)
+        return np.array(out).reshape(-1, len(self.space))
+
+def GetObject(fw):
+    return OneSize(fw)
+'''
+
+SIZES = (1, 2, 8)
+
+
+def setup(tmp_path, costs=("f",), error=0.05, sampling=None, **exploration):
+    write(tmp_path / "ev.py", EVALUATOR)
+    write(tmp_path / "oracle.py", MODEL)
+    write(tmp_path / "one_size.py", ONE_SIZE)
+    cfg = {
+        "python_path": ["."],
+        "knobs": [{"name": n, "values": "0-11"} for n in "pqr"],
+        "scenarios": [{"name": "size", "values": list(SIZES)}],
+        "costs": list(costs) + [c for c in ("f", "g") if c not in costs],
+        "evaluate": {"plugin": "python", "function": "ev:evaluate"},
+        "model": {"plugin": "oracle", "options": {"error": error}},
+        "exploration": {"plugin": "surrogate", "samples_per_step": 12, "max_samples": 90, "confirm": 2,
+                        "objectives": list(costs), "analysis": False, **exploration},
+        "framework": {"seed": 5},
+    }
+    if sampling:
+        cfg["sampling"] = {"plugin": sampling}
+    write(tmp_path / "config.json", json.dumps(cfg))
+
+
+def steps_of(run_dir):
+    """{step: [points]} in the order the exploration asked for them."""
+    db = sqlite3.connect(run_dir / "deffe.db")
+    rows = db.execute("SELECT m.step, s.params FROM membership m JOIN samples s ON s.id = m.sample "
+                      "ORDER BY m.seq").fetchall()
+    out = {}
+    for step, params in rows:
+        out.setdefault(step, []).append(json.loads(params))
+    return out
+
+
+def true_best(size):
+    import importlib.util
+    spec = importlib.util.spec_from_loader("ev_true", loader=None)
+    ev = importlib.util.module_from_spec(spec)
+    exec(EVALUATOR, ev.__dict__)
+    return min(ev.f({"p": p, "q": q, "r": r, "size": size}) for p, q, r in itertools.product(range(11), repeat=3))
+
+
+def test_every_scenario_gets_guided_points_and_its_own_best(tmp_path):
+    setup(tmp_path)
+    r = run_deffe("-config", "config.json", cwd=tmp_path)
+    assert r.rc == 0, r
+    steps = steps_of(tmp_path / "explore")
+    guided = [p for step, pts in steps.items() if step > 0 for p in pts]
+    per_size = {s: sum(p["size"] == s for p in guided) for s in SIZES}
+    assert min(per_size.values()) >= 20, per_size               # shared alike: 12 a step, 3 sizes
+    assert max(per_size.values()) - min(per_size.values()) <= 2, per_size
+    # one top-k per size, ranked within it, each best at (or next to) the true best of its size
+    table = read_csv(tmp_path / "explore" / "deffe_exploration.csv")
+    assert [row["scenario"] for row in table] == sorted((row["scenario"] for row in table),
+                                                        key=lambda t: SIZES.index(int(t.split("=")[1])))
+    for size in SIZES:
+        rows = [row for row in table if row["scenario"] == f"size={size}"]
+        assert rows and rows[0]["rank"] == "1" and all(row["size"] == str(size) for row in rows)
+        assert float(rows[0]["f"]) <= true_best(size) * 2, (size, rows[0])   # optimum or one step from it
+    # the summary has one section per size
+    for size in SIZES:
+        assert f"  size={size} (" in r.out, r.out
+
+
+def test_a_scenario_the_initial_design_missed_is_served_by_the_guided_steps(tmp_path):
+    setup(tmp_path, sampling="one_size.py", max_samples=60)
+    r = run_deffe("-config", "config.json", cwd=tmp_path)
+    assert r.rc == 0, r
+    steps = steps_of(tmp_path / "explore")
+    assert {p["size"] for p in steps[0]} == {1}
+    first = steps[1]                                             # the missed sizes come first
+    assert {p["size"] for p in first} == {2, 8}
+    table = read_csv(tmp_path / "explore" / "deffe_exploration.csv")
+    assert {row["scenario"] for row in table} == {f"size={s}" for s in SIZES}
+
+
+def test_several_costs_give_a_front_per_scenario(tmp_path):
+    setup(tmp_path, costs=("f", "g"), max_samples=72)
+    r = run_deffe("-config", "config.json", cwd=tmp_path)
+    assert r.rc == 0, r
+    table = read_csv(tmp_path / "explore" / "deffe_exploration.csv")
+    for size in SIZES:
+        pts = [(float(x["f"]), float(x["g"])) for x in table if x["scenario"] == f"size={size}"]
+        assert len(pts) >= 2, (size, table)
+        for p in pts:   # mutually non-dominated within the scenario
+            assert not any(q[0] <= p[0] and q[1] <= p[1] and q != p for q in pts)
+    assert "front (f, g):" in r.out and "  size=8 (" in r.out
+
+
+def test_scenario_sets():
+    def knob(name, values, scenario=False):
+        return Knob(name, "ordinal", ListLevels(values), scenario=scenario)
+    # no scenario, or a single-valued one: inactive, one combination
+    space = DesignSpace([knob("a", [1, 2]), knob("n", [64], scenario=True)])
+    scen = ScenarioSet.of(space)
+    assert not scen.active and len(scen) == 1 and scen.design_columns == [0, 1]
+    # two scenarios: every combination, the first varying slowest
+    space = DesignSpace([knob("a", [1, 2, 3]), knob("n", [64, 128], scenario=True),
+                         knob("t", [1, 4], scenario=True)])
+    scen = ScenarioSet.of(space)
+    assert scen.combos.tolist() == [[0, 0], [0, 1], [1, 0], [1, 1]]
+    assert [scen.label(s) for s in range(4)] == ["n=64, t=1", "n=64, t=4", "n=128, t=1", "n=128, t=4"]
+    codes = scen.fix(np.array([[2, 0, 0], [1, 1, 1]], dtype=float), 2)
+    assert codes.tolist() == [[2, 1, 0], [1, 1, 0]] and scen.index(codes).tolist() == [2, 2]
+    # a continuous scenario: MAX_SCENARIOS representatives, the same for the same seed; points snap to them
+    space = DesignSpace([knob("a", [1, 2]), Knob("load", "real", None, low=1.0, high=10.0, scenario=True)])
+    one = ScenarioSet.of(space, np.random.default_rng(3))
+    assert one.representative and len(one) == MAX_SCENARIOS
+    assert np.array_equal(one.combos, ScenarioSet.of(space, np.random.default_rng(3)).combos)
+    assert ((one.combos >= 1) & (one.combos <= 10)).all() and len(np.unique(one.combos)) == MAX_SCENARIOS
+    snapped = one.snap(np.array([[0, 5.123456], [1, 9.99]]))
+    assert (one.index(snapped) >= 0).all()
+    # slots go to the scenario with the fewest points; a missed scenario first
+    assert balanced_shares(6, [10, 0, 0], [0, 1, 2]) == {1: 3, 2: 3}
+    assert balanced_shares(7, [4, 4, 4], [0, 1, 2]) == {0: 3, 1: 2, 2: 2}
+    assert balanced_shares(4, [0, 0, 0], [1, 2]) == {1: 2, 2: 2}   # a stalled scenario (0) gets none
+
+
+def test_step_records_and_knob_shares_per_scenario():
+    from framework.analysis import Importance
+    from framework.config import Cost
+    from framework.report import Tracker, scenario_labels
+    space = DesignSpace([Knob("a", "ordinal", ListLevels([1, 2])),
+                         Knob("size", "ordinal", ListLevels([512, 2048]), scenario=True)])
+    params = [{"a": 1, "size": 512}, {"a": 2, "size": 512}, {"a": 1, "size": 2048}]
+    labels = scenario_labels(space, params)
+    assert labels == ["size=512", "size=512", "size=2048"]
+    tracker = Tracker([Cost("t")], [], ["t"])
+    info = tracker.update(np.array([[3.0], [2.0], [40.0]]), ["ok", "ok", "ok"], labels)
+    assert info["best"] == 2.0 and info["scenarios"] == {"size=512": {"feasible": 2, "best": 2.0},
+                                                         "size=2048": {"feasible": 1, "best": 40.0}}
+    assert "scenarios" not in Tracker([Cost("t")], [], ["t"]).update(np.array([[1.0]]), ["ok"], None)
+    # the shares of the knobs that matter are of the choices: the problem size is left out
+    imp = Importance("lasso", "t", ["a", "size"], np.array([1.0, 9.0]))
+    shares = imp.by_family(space)
+    assert shares.knobs == ["a"] and "scenarios left out" in shares.note
+    assert imp.by_family(space, scenarios=True).knobs == ["a", "size"]
+
+
+def test_a_continuous_scenario_is_served_through_representatives(tmp_path):
+    write(tmp_path / "ev.py", "def f(p):\n"
+                              "    return p['load'] * (1 + (p['p'] - 3) ** 2 + (p['q'] - 2 * p['load']) ** 2)\n"
+                              "def g(p):\n    return 1.0\n"
+                              "def evaluate(p):\n    return {'f': f(p), 'g': g(p)}\n")
+    write(tmp_path / "oracle.py", MODEL)
+    write(tmp_path / "config.json", json.dumps({
+        "python_path": ["."],
+        "knobs": [{"name": n, "values": "0-11"} for n in "pq"],
+        "scenarios": [{"name": "load", "type": "real", "min": 1, "max": 4}],
+        "costs": ["f", "g"],
+        "evaluate": {"plugin": "python", "function": "ev:evaluate"},
+        "model": {"plugin": "oracle", "options": {"error": 0.0}},
+        "exploration": {"samples_per_step": 8, "max_samples": 48, "confirm": 1, "objectives": ["f"],
+                        "candidates": 2000, "analysis": False},
+        "framework": {"seed": 1},
+    }))
+    r = run_deffe("-config", "config.json", cwd=tmp_path)
+    assert r.rc == 0, r
+    steps = steps_of(tmp_path / "explore")
+    loads = {p["load"] for pts in steps.values() for p in pts}
+    assert 1 < len(loads) <= MAX_SCENARIOS             # every point (the initial design too) at a representative
+    assert len(steps[max(steps)]) == 8                 # the confirmation: one step's worth, shared
+    table = read_csv(tmp_path / "explore" / "deffe_exploration.csv")
+    assert {row["scenario"] for row in table} == {f"load={row['load']}" for row in table}
+    assert len({row["scenario"] for row in table}) == len(loads)
+
+
+def test_the_summary_has_a_section_for_every_scenario_even_without_a_feasible_design():
+    from framework.config import Cost
+    from framework.report import front_text
+    space = DesignSpace([Knob("a", "ordinal", ListLevels([1, 2])),
+                         Knob("size", "ordinal", ListLevels([512, 2048]), scenario=True)])
+    rows = [[2, 512, 3.0, 3.1, "size=512", "evaluated", 1], [1, 512, 4.0, 4.2, "size=512", "evaluated", 2]]
+    text = front_text(rows, space, [Cost("t")])
+    assert text.splitlines()[0] == "  size=512 (2 evaluated designs):"
+    assert "      1. t=3\n         a=2" in text and "size=512, a" not in text.replace("  size=512 (", "")
+    assert text.endswith("  size=2048 (0 evaluated designs):\n    (no feasible design evaluated)")
+
+
+def test_finishing_on_predictions_gives_a_predicted_front_per_scenario(tmp_path):
+    setup(tmp_path, error=0.0, accuracy_target=0.01, max_samples=200, top_k=4)
+    r = run_deffe("-config", "config.json", cwd=tmp_path)
+    assert r.rc == 0 and "finishing on predictions" in r.out, r
+    steps = steps_of(tmp_path / "explore")
+    assert sorted(p["size"] for p in steps[max(steps)]) == [1, 1, 2, 2, 8, 8]   # confirm 2 each, then done
+    assert sum(map(len, steps.values())) < 200
+    table = read_csv(tmp_path / "explore" / "deffe_exploration.csv")
+    for size in SIZES:
+        mine = [row for row in table if row["scenario"] == f"size={size}"]
+        assert {row["source"] for row in mine} == {"evaluated", "predicted"}, mine
+        assert [int(row["rank"]) for row in mine] == list(range(1, len(mine) + 1))
+        assert all(row["size"] == str(size) for row in mine)

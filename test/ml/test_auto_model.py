@@ -1,0 +1,112 @@
+"""The default model ``auto``: it chooses among candidates by what it measures out of sample, says so, keeps its
+choice between steps, and is at least as good as the forest on the real gem5 measurements of the original Deffe.
+"""
+from argparse import Namespace
+
+import numpy as np
+import pytest
+
+from framework.metrics import mape
+from framework.protocols import TrainingData
+from framework.training import selection_text
+from ml_helpers import framework, model, synthetic
+
+CANDIDATES = {"torch_mlp", "sklearn_rf", "sklearn_gbm", "sklearn_gp"}
+
+
+def grow(fw, data, n, seed):
+    """``data`` and n more points of the synthetic function."""
+    more = synthetic(fw, n, seed)
+    return TrainingData(np.vstack([data.codes, more.codes]), np.vstack([data.features, more.features]),
+                        np.vstack([data.costs, more.costs]), data.status + more.status, data.step + 1)
+
+
+def test_auto_records_its_choice_and_every_candidates_score(tmp_path):
+    fw = framework(tmp_path)
+    m = model(fw, "auto")
+    report = m.Run(synthetic(fw, 30))
+    sel = report["selection"]
+    assert set(sel) == CANDIDATES and report["decided"] is True
+    assert sel["torch_mlp"]["score"] is None and "below 50 samples" in sel["torch_mlp"]["note"]
+    scored = {k: v for k, v in sel.items() if v["score"] is not None}
+    assert set(scored) == CANDIDATES - {"torch_mlp"}
+    assert all(v["protocol"] == "5-fold" and v["score"] > 0 and v["mape"] > 0 for v in scored.values())
+    assert report["chosen"] == min(scored, key=lambda k: scored[k]["score"])     # the best score wins
+    text = selection_text(sel)
+    assert text.startswith("torch_mlp (not tried below 50 samples); sklearn_rf score=") and "(5-fold)" in text
+    # from 50 samples on the deep ensemble is scored too, on one hold-out beyond 60
+    report = m.Run(grow(fw, synthetic(fw, 30), 40, seed=1))
+    assert report["decided"] is True and report["selection"]["torch_mlp"]["score"] is not None
+    assert report["selection"]["torch_mlp"]["protocol"] == "hold-out of 18"
+
+
+def test_the_choice_is_kept_until_the_data_has_doubled(tmp_path):
+    fw = framework(tmp_path)
+    m = model(fw, "auto")
+    data = synthetic(fw, 24)
+    first = m.Run(data)
+    data = grow(fw, data, 12, seed=1)                  # 36 < 2 x 24: train the chosen model only
+    second = m.Run(data)
+    assert second["decided"] is False and "selection" not in second and second["chosen"] == first["chosen"]
+    data = grow(fw, data, 12, seed=2)                  # 48 >= 2 x 24: choose again
+    assert m.Run(data)["decided"] is True
+
+
+def test_on_a_smooth_function_of_few_knobs_auto_is_accurate(tmp_path):
+    fw = framework(tmp_path)
+    m = model(fw, "auto")
+    report = m.Run(synthetic(fw, 40))
+    test = synthetic(fw, 200, seed=5)
+    p = m.Predict(test.codes)
+    errors = [mape(test.costs[:, j], p.mean[:, j]) for j in range(2)]
+    # f = a c (1, 2, 3 by b), g = a + 10 c from 40 points: the Gaussian process all but interpolates them
+    assert report["chosen"] == "sklearn_gp" and max(errors) < 0.05, (report["chosen"], errors)
+    # and better than any other candidate trained on the same points
+    for other in ("sklearn_rf", "sklearn_gbm"):
+        o = model(framework(tmp_path / other), other)
+        o.Run(synthetic(fw, 40))
+        q = o.Predict(test.codes)
+        assert max(errors) < max(mape(test.costs[:, j], q.mean[:, j]) for j in range(2)), other
+
+
+def test_on_a_step_function_auto_chooses_trees(tmp_path):
+    """Another kind of problem: a cost that jumps at one knob's value and ignores the others."""
+    fw = framework(tmp_path, costs=["f"])
+    m = model(fw, "auto")
+    data = synthetic(fw, 40)
+    a, c = data.codes[:, 0] + 1, data.codes[:, 2]
+    data.costs = np.where((a >= 5) & (c > 2.0), 100.0, 1.0)[:, None]
+    report = m.Run(data)
+    assert report["chosen"] in ("sklearn_rf", "sklearn_gbm"), report["selection"]
+
+
+def test_a_checkpoint_of_auto_holds_its_choice_and_loads_safely(tmp_path):
+    fw = framework(tmp_path)
+    m = model(fw, "auto")
+    m.Run(synthetic(fw, 30))
+    path = m.Save(tmp_path / "auto.ckpt")
+    again = model(framework(tmp_path / "other"), "auto")
+    meta = again.Load(path)
+    assert meta.plugin == "auto" and meta.info["chosen"] == m.choice and again.choice == m.choice
+    codes = synthetic(fw, 50, seed=2).codes
+    a, b = m.Predict(codes), again.Predict(codes)
+    assert a.mean.tobytes() == b.mean.tobytes() and a.std.tobytes() == b.std.tobytes()
+
+
+def test_auto_starts_from_a_torch_checkpoint_given_with_icp(tmp_path):
+    fw = framework(tmp_path / "src")
+    src = model(fw, "torch_mlp")
+    src.Run(synthetic(fw, 60))
+    path = src.Save(tmp_path / "torch.ckpt")
+    m = model(framework(tmp_path / "dst", args=Namespace(icp=str(path))), "auto")
+    assert m.names == ["torch_mlp"] and m.choice == "torch_mlp"      # -icp: the deep ensemble's option
+    codes = synthetic(fw, 20, seed=3).codes
+    assert m.Predict(codes).mean.tobytes() == src.Predict(codes).mean.tobytes()
+    report = m.Run(synthetic(fw, 40, seed=4))
+    assert report["chosen"] == "torch_mlp" and report["start"] == "checkpoint"
+
+
+def test_unknown_candidates_are_a_config_error(tmp_path):
+    from framework.errors import DeffeError
+    with pytest.raises(DeffeError, match="auto: 'svm' is not a model it can choose"):
+        model(framework(tmp_path, model={"candidates": ["sklearn_rf", "svm"]}), "auto")

@@ -1,0 +1,86 @@
+"""Predictions stay in a sane range around the costs seen in training, for every model plugin.
+
+The rule (plugins/ml_model/_targets.py): in the learned scale t (log cost when positive), a prediction beyond
+the training range [t_min, t_max] of width w is brought back smoothly (tanh) to at most m w beyond it
+(m = model.bound_margin, 0.25), keeping its order.
+"""
+import numpy as np
+import pytest
+
+from framework.protocols import TrainingData
+from ml_helpers import PLUGINS, framework, model
+from plugins.ml_model._targets import Targets
+
+# one real knob x in [0, 10]; the cost exp(2x) + 1 grows by e^20 across the space: a model trained on x <= 4
+# that extrapolates its log-cost output linearly predicts ~e^20 at x = 10 (the training maximum is e^8)
+ONE_KNOB = [{"name": "x", "type": "real", "min": 0.0, "max": 10.0}]
+
+
+def exponential(fw, n, lo, hi, seed=0):
+    rng = np.random.default_rng(seed)
+    codes = rng.uniform(lo, hi, (n, 1))
+    costs = np.exp(2 * codes) + 1.0
+    return TrainingData(codes, fw.encoding.transform(codes), costs, ["ok"] * n, 0)
+
+
+def test_the_bound_is_the_identity_inside_smooth_and_ordered_outside():
+    tg = Targets.fit(np.array([[1.0, -3.0], [100.0, 5.0], [10.0, 1.0]]), log_costs=True)
+    assert list(tg.log) == [True, False] and tg.margin == 0.25
+    inside = tg.forward(np.array([[2.0, 0.0], [99.0, 4.9]]))
+    assert np.allclose(tg.inverse(inside), [[2.0, 0.0], [99.0, 4.9]])
+    far = tg.forward(np.array([[1e30, 1e9], [1e3, 9.0], [1e-20, -1e9], [1e4, 12.0]]))
+    out = tg.inverse(far)
+    w = np.log(100.0)
+    assert out[0, 0] < 100.0 * np.exp(0.25 * w) * (1 + 1e-12) and out[0, 1] < 5.0 + 0.25 * 8 + 1e-9
+    assert out[2, 0] > np.exp(-0.25 * w) * (1 - 1e-12) and out[2, 1] > -3.0 - 0.25 * 8 - 1e-9
+    assert 100.0 < out[1, 0] < out[3, 0] and 5.0 < out[1, 1] < out[3, 1]   # the order is kept beyond the range
+    assert tg.inverse(far, bounded=False)[0, 0] > 1e29                # what an unbounded model would say
+
+
+def test_old_targets_without_a_range_are_unbounded():
+    tg = Targets(np.array([True]), np.array([0.0]), np.array([1.0]))
+    assert tg.inverse(np.array([[50.0]]))[0, 0] == pytest.approx(np.exp(50.0))
+
+
+@pytest.mark.parametrize("plugin", PLUGINS)
+def test_no_plugin_extrapolates_beyond_the_margin(tmp_path, plugin):
+    fw = framework(tmp_path, knobs=ONE_KNOB, costs=["f"], model={"epochs": 300, "patience": 300})
+    m = model(fw, plugin)
+    m.Run(exponential(fw, 40, 0.0, 4.0))
+    x = np.linspace(0.0, 10.0, 41).reshape(-1, 1)
+    p = m.Predict(x)
+    t_min, t_max = np.log(np.exp(0.0) + 1.0), np.log(np.exp(8.0) + 1.0)   # about the training range
+    reach = 0.25 * (t_max - t_min)
+    assert np.all(np.log(p.mean) <= t_max + reach + 1e-9) and np.all(np.log(p.mean) >= t_min - reach - 1e-9)
+    assert np.all(np.isfinite(p.std)) and np.all(p.std >= 0)
+    if plugin == "torch_mlp":
+        # a network extrapolates its log output about linearly: unbounded, its prediction at x = 10 lies far
+        # beyond what the bound lets through (the test would fail without the bound)
+        z = m._members(fw.encoding.transform(x[-1:])).mean(axis=0)
+        unbounded = float(np.log(m.targets.inverse(z, bounded=False))[0, 0])
+        assert unbounded > t_max + 2 * reach
+
+
+def test_a_continued_model_predicts_within_the_range_of_everything_it_saw(tmp_path):
+    fw = framework(tmp_path, knobs=ONE_KNOB, costs=["f"], model={"retrain_growth": 0.5})
+    m = model(fw, "torch_mlp")
+    first = exponential(fw, 40, 0.0, 4.0)
+    m.Run(first)
+    more = exponential(fw, 8, 4.0, 5.0, seed=1)    # 20% more: the model continues, its scale is kept
+    both = TrainingData(np.vstack([first.codes, more.codes]), np.vstack([first.features, more.features]),
+                        np.vstack([first.costs, more.costs]), ["ok"] * 48, 1)
+    report = m.Run(both)
+    assert report["start"] == "continued"
+    assert m.targets.high[0] == pytest.approx(np.log(np.exp(2 * more.codes.max()) + 1.0))
+
+
+def test_the_margin_is_an_option_and_survives_a_checkpoint(tmp_path):
+    fw = framework(tmp_path, knobs=ONE_KNOB, costs=["f"], model={"bound_margin": 0.0})
+    m = model(fw, "sklearn_gp")
+    m.Run(exponential(fw, 30, 0.0, 4.0))
+    p = m.Predict(np.array([[10.0]]))
+    assert p.mean[0, 0] <= np.exp(8.0) + 1.0 + 1e-6                 # margin 0: never beyond the largest seen
+    path = m.Save(tmp_path / "gp.ckpt")
+    again = model(framework(tmp_path / "other", knobs=ONE_KNOB, costs=["f"]), "sklearn_gp")
+    again.Load(path)
+    assert again.targets.margin == 0.0 and np.array_equal(again.Predict(np.array([[10.0]])).mean, p.mean)
