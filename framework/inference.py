@@ -42,7 +42,7 @@ from .plugins import builtin_names, make_plugin
 from .preload import cells_of, cost_columns, match_columns, read_rows
 from .tables import csv_writer, write_csv
 from .threads import limit as limit_threads
-from .values import format_value, to_number
+from .values import format_value, to_float
 
 SHOW_BAD = 20   # bad rows listed on the terminal; the count says how many more
 
@@ -209,12 +209,8 @@ def read_input(path: Path, shown: str, space: Any, costs: list[str]) -> tuple[Ro
 
 def _number(text: str) -> float | None:
     """A true cost: a number, not NaN (an empty cell says there is none)."""
-    n = to_number(text)
-    try:
-        f = float(n) if n is not None else math.nan
-    except OverflowError:   # an integer beyond any float
-        return None
-    return None if math.isnan(f) else f
+    f = to_float(text)
+    return None if f is None or math.isnan(f) else f
 
 
 def write_output(path: Path, space: Any, costs: list[str], codes: np.ndarray, pred: Any, truth: np.ndarray,

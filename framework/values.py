@@ -40,6 +40,16 @@ def to_number(text: str) -> int | float | None:
     return None
 
 
+def to_float(text: str) -> float | None:
+    """The float a piece of text spells (NaN when it spells no number), or None for an integer beyond
+    any float: callers decide which of NaN and inf they accept."""
+    n = to_number(text)
+    try:
+        return float(n) if n is not None else math.nan
+    except OverflowError:
+        return None
+
+
 def typed(value: Any) -> Value:
     """A JSON scalar as a knob value: numeric text becomes a number."""
     if isinstance(value, bool):

@@ -208,13 +208,9 @@ def _build_constraints(data: dict, costs: list[Cost], shown: str) -> list[Constr
 
 
 def _finite_number(text: str) -> float | None:
-    from ..values import to_number
-    n = to_number(text)
-    try:
-        f = float(n) if n is not None else math.nan
-    except OverflowError:   # an integer beyond any float
-        return None
-    return f if math.isfinite(f) else None
+    from ..values import to_float
+    f = to_float(text)
+    return f if f is not None and math.isfinite(f) else None
 
 
 def _expand_paths(data: dict) -> None:

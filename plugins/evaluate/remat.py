@@ -24,7 +24,6 @@ is never mistaken for the one the stored results came from.
 """
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 from typing import Any
@@ -136,7 +135,7 @@ class RematEvaluate:
                 trace = self._from_network(sim.zoo.load(str(v["trace"]), batch_size=v["batch_size"]), v)
             elif not path.exists():
                 raise DeffeError(f"trace file {path.name} does not exist", file=self.file, where=where)
-            elif path.suffix == ".json" and _is_paleo(path):
+            elif path.suffix == ".json" and not remat.is_dtr_log(path):
                 trace = self._from_network(sim.load_network(str(path)), v)
             else:
                 trace = remat.load_dtr_log(path, v["model"])
@@ -169,15 +168,6 @@ class RematEvaluate:
             raise Infeasible(("out of memory" if r.oom else "thrashing") + f" at {budget / 1e6:.1f} MB "
                              f"({v['budget_ratio']:g} of {peak / 1e6:.1f} MB)", costs)
         return costs
-
-
-def _is_paleo(path: Path) -> bool:
-    """A Paleo network is one JSON object with "layers"; a DTR log is JSON lines."""
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except (ValueError, OSError, UnicodeDecodeError):
-        return False
-    return isinstance(doc, dict) and "layers" in doc
 
 
 def GetObject(framework):

@@ -53,21 +53,11 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def _is_dtr_log(path: str) -> bool:
-    """A DTR log is JSON lines of instructions; a Paleo network is one JSON document."""
-    try:
-        with open(path) as f:
-            first = f.readline()
-        return '"INSTRUCTION"' in first
-    except (OSError, UnicodeDecodeError):
-        return True  # let the log reader say what is wrong with it
-
-
 def _load(args):
-    from .dtr_log import load_dtr_log
+    from .dtr_log import is_dtr_log, load_dtr_log
     from .from_network import trace_from_network
     path = args.trace
-    if path.endswith(".json") and not (os.path.exists(path) and _is_dtr_log(path)):
+    if path.endswith(".json") and not (os.path.exists(path) and is_dtr_log(path)):
         if args.model is not None:
             raise SimulatorError("--model applies to logs.zip, not to networks", source=path)
         from .. import load_network

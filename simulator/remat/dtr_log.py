@@ -29,6 +29,17 @@ from .trace import OpTrace, TraceBuilder
 _KNOWN = {"CONSTANT", "MEMORY", "CALL", "ALIAS", "MUTATE", "COPY", "COPY_FROM", "RELEASE", "ANNOTATE"}
 
 
+def is_dtr_log(path: str | os.PathLike) -> bool:
+    """Whether a file is a DTR log (JSON lines of instructions) rather than a Paleo network (one JSON
+    document); an unreadable file counts as a log, so that the log reader says what is wrong with it."""
+    try:
+        with open(path) as f:
+            first = f.readline()
+        return '"INSTRUCTION"' in first
+    except (OSError, UnicodeDecodeError):
+        return True
+
+
 def _zip_member(path: str, model: str | None) -> tuple[str, str]:
     """(member name, model key) of `model` in DTR's logs.zip."""
     try:
