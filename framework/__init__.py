@@ -3,3 +3,20 @@
 config -> DesignSpace -> driver loop (ask / evaluate / store / train / tell) -> tables.
 See DESIGN.md in the shared folder and the README.
 """
+
+# The Python API (framework/api.py): ``from framework import explore, load_run``. Imported on first use,
+# so that the command line and the evaluation workers, which import framework.*, do not load pandas.
+__all__ = ["explore", "load_run", "Run", "Exploration", "Model", "DeffeError"]
+
+
+def __getattr__(name: str):
+    if name in ("explore", "load_run", "Run", "Exploration"):
+        from . import api
+        return getattr(api, name)
+    if name == "Model":
+        from .api_model import Model
+        return Model
+    if name == "DeffeError":
+        from .errors import DeffeError
+        return DeffeError
+    raise AttributeError(f"module 'framework' has no attribute '{name}'")

@@ -35,6 +35,11 @@ def build_parser() -> argparse.ArgumentParser:
     g = p.add_argument_group("run")
     g.add_argument("-seed", type=int, default=None, help="seed of every random choice (overrides framework.seed)")
     g.add_argument("-jobs", type=int, default=None, help="evaluations in parallel, local processes (framework.jobs)")
+    g.add_argument("-executor", choices=("local", "dask", "slurm"), default=None,
+                   help="where evaluations run: local processes, a Dask cluster, SLURM jobs (framework.executor)")
+    g.add_argument("-async", dest="asynchronous", action="store_true",
+                   help="asynchronous exploration: every worker busy, the model retrains in the background "
+                        "(framework.asynchronous; Deffe's -pipeline)")
     g.add_argument("-fresh", action="store_true", help="start over: the old run directory is moved aside, not deleted")
     g.add_argument("-retry-failed", dest="retry_failed", action="store_true",
                    help="evaluate again the samples stored as failed or timed out")
@@ -47,6 +52,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("-debug", action="store_true", help="tracebacks; evaluations in this process (no timeouts)")
     g.add_argument("-show-defaults", dest="show_defaults", action="store_true",
                    help="print every config key with its type, default and meaning, and exit")
+    g.add_argument("-report", metavar="RUN_DIR", default=None,
+                   help="rebuild the reports of the run in RUN_DIR (deffe_report.html, deffe_report.xlsx, "
+                        "report_*.png) from its tables and store, print their paths, and exit; evaluates nothing")
     s = p.add_argument_group("steps and budget")
     s.add_argument("-samples-per-step", dest="samples_per_step", type=int, default=None,
                    help="points proposed per step (exploration.samples_per_step)")
@@ -202,7 +210,14 @@ def _apply_cli(config, args) -> None:
             model[key] = v
 
 
-def run(argv: list[str] | None = None) -> int:
+def reports_wanted() -> bool:
+    """DEFFE_REPORTS=off skips the end-of-run reports whatever the config says (batch runs, the test suite:
+    building them takes about a second, mostly drawing plots)."""
+    return os.environ.get("DEFFE_REPORTS", "").strip().lower() not in ("0", "off", "false", "no")
+
+
+def run(argv: list[str] | None = None, config=None) -> int:
+    """The command line's work; ``config``: a config already loaded (the Python API's dict), else -config's."""
     args = build_parser().parse_args(argv)
     check_args(args)
     if isinstance(args.icp, list):   # Deffe: -icp FILE [FILE ...], one per cost; ours hold every cost
@@ -210,6 +225,9 @@ def run(argv: list[str] | None = None) -> int:
     if args.show_defaults:
         print(json.dumps(reference(), indent=2))
         return 0
+    if args.report:   # from the run directory alone: no config is read, nothing is evaluated
+        from .reports import build_reports_cli
+        return build_reports_cli(args.report)
     # Deffe's directories, for $VARS in the config's values as for its scripts: where the run was started,
     # and the config's own directory
     os.environ["DEFFE_EXP_DIR"] = os.getcwd()
@@ -217,7 +235,7 @@ def run(argv: list[str] | None = None) -> int:
     if args.inference_only:
         from .inference import run_inference
         return run_inference(args)
-    config = load_config(args.config)
+    config = load_config(args.config) if config is None else config
     config.find_pre_evaluated_data()
     _apply_cli(config, args)
     if args.model_extract_dir:   # Deffe: measure checkpoints on the data, write the statistics, run nothing
@@ -264,6 +282,9 @@ def run(argv: list[str] | None = None) -> int:
                     progress=fwcfg["progress"] and not args.quiet, threads=threads)
     try:
         driver.run()
+        if not dry and fwcfg.get("report_files", True) and reports_wanted():
+            from .reports import reports_after_run   # under the lock: no other driver writes meanwhile
+            reports_after_run(run_dir, log)
     except (OSError, sqlite3.Error) as e:   # the run directory's own files: the plugins' errors are wrapped
         raise _unwritable(run_dir, e) from None
     finally:

@@ -104,6 +104,7 @@ class Framework:
         self.encoding: Encoding | None = None
         self.sampling = None
         self.model = None
+        self.ask_limit: int | None = None   # asynchronous exploration: points wanted from the next ask
         self.budget = Budget()
         self.history = History()
 

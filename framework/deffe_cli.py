@@ -32,8 +32,6 @@ from .config.deffe_args import DEFFE_METHODS, DEFFE_METHODS_NEAREST
 
 # flags that change nothing here, and why (one warning each when given)
 IGNORED = {
-    "pipeline": "-pipeline: evaluations and training run in steps (asynchronous exploration comes with the "
-                "executors)",
     "disable_threading": "-disable-threading: no threads to disable (evaluations run in processes, -jobs N)",
     "validate_module": "-validate-module: Deffe's sample-filtering module is not supported",
     "bounds_no_check": "-bounds-no-check: values are checked against the knobs' domains when they are read",
@@ -63,7 +61,9 @@ def add_flags(p: argparse.ArgumentParser) -> None:
     a("-load-train-test", dest="load_train_test", action="store_true",
       help="Deffe: reuse the saved train/test split (the hold-out is the same at every step here)")
     a("-step-increment", dest="step_increment", type=int, default=None, metavar="N", help="Deffe: steps taken at once")
-    for flag, dest in (("-pipeline", "pipeline"), ("-disable-threading", "disable_threading"),
+    a("-pipeline", dest="pipeline", action="store_true",
+      help="Deffe: evaluations, training and exploration overlap (as -async)")
+    for flag, dest in (("-disable-threading", "disable_threading"),
                        ("-bounds-no-check", "bounds_no_check"), ("-emulate-preload-feed", "emulate_preload_feed")):
         a(flag, dest=dest, action="store_true", help=argparse.SUPPRESS)
     a("-validate-module", "-validate-samples", dest="validate_module", action="store_true", help=argparse.SUPPRESS)

@@ -1,17 +1,28 @@
-"""Parts of the README written from the code, so that they cannot go stale.
+"""Parts of the documentation written from the code, so that they cannot go stale.
 
-    python3 -m framework.docs            rewrite them in README.md
-    python3 -m framework.docs --check    exit 1 if README.md is stale (a test does this too)
+    python3 -m framework.docs            rewrite them in README.md and docs/*.md
+    python3 -m framework.docs --check    exit 1 if any page is stale (a test does this too)
 
-Each part sits between ``<!-- NAME:start -->`` and ``<!-- NAME:end -->``.
+Each part sits between ``<!-- NAME:start -->`` and ``<!-- NAME:end -->``, in
+whichever page holds those markers (the config reference is in docs/config.md,
+the search options in docs/exploration.md). The headings of a part sit one
+level below the heading the markers are under, wherever the page puts them.
 """
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+ROOT = Path(__file__).resolve().parents[1]
+README = ROOT / "README.md"
+DOCS = ROOT / "docs"
+
+
+def pages() -> list[Path]:
+    """Every Markdown page of the documentation: README.md, then docs/*.md in name order."""
+    return [p for p in (README, *sorted(DOCS.glob("*.md"))) if p.is_file()]
 
 
 def config_reference() -> str:
@@ -37,23 +48,66 @@ def search_options() -> str:
 
 PARTS = {"config-reference": config_reference, "search-options": search_options}
 
+_HEADING = re.compile(r"^(#{1,6}) ")
+
+
+def _heading_level(text: str) -> int:
+    """The level of the last Markdown heading of `text` outside code blocks (0: none)."""
+    level, fence = 0, False
+    for line in text.splitlines():
+        if line.startswith("```"):
+            fence = not fence
+        elif not fence and (m := _HEADING.match(line)):
+            level = len(m.group(1))
+    return level
+
+
+def _relevel(part: str, parent: int) -> str:
+    """The part with its headings moved so that its top ones are one level below `parent`."""
+    levels = [len(m.group(1)) for line in part.splitlines() if (m := _HEADING.match(line))]
+    if not levels or not parent:
+        return part
+    shift = parent + 1 - min(levels)
+    return "\n".join("#" * min(6, len(m.group(1)) + shift) + line[len(m.group(1)):]
+                     if (m := _HEADING.match(line)) else line for line in part.splitlines())
+
 
 def render(text: str) -> str:
+    """`text` (one page) with every generated part it holds written anew."""
     for name, make in PARTS.items():
         start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
         if start not in text:
             continue
         head, rest = text.split(start, 1)
         _, tail = rest.split(end, 1)
-        text = f"{head}{start}\n{make()}\n{end}{tail}"
+        text = f"{head}{start}\n{_relevel(make(), _heading_level(head))}\n{end}{tail}"
     return text
 
 
+def holding_markers() -> list[Path]:
+    """The pages that hold at least one generated part."""
+    return [p for p in pages() if any(f"<!-- {name}:start -->" in p.read_text() for name in PARTS)]
+
+
+def stale() -> list[Path]:
+    """The pages whose generated parts differ from what the code writes now."""
+    return [p for p in holding_markers() if render(p.read_text()) != p.read_text()]
+
+
+def main(argv: list[str]) -> int:
+    check = "--check" in argv
+    changed = stale()
+    for page in changed:
+        name = page.relative_to(ROOT)
+        if check:
+            print(f"{name} is stale: run python3 -m framework.docs", file=sys.stderr)
+        else:
+            page.write_text(render(page.read_text()))
+            print(f"{name} updated")
+    if not changed and not check:
+        print("documentation up to date")
+    return 1 if check and changed else 0
+
+
 if __name__ == "__main__":
-    current = README.read_text()
-    new = render(current)
-    if "--check" in sys.argv[1:]:
-        sys.exit(0 if new == current else 1)
-    if new != current:
-        README.write_text(new)
-    print("README.md updated" if new != current else "README.md up to date")
+    sys.exit(main(sys.argv[1:]))

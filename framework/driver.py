@@ -24,14 +24,18 @@ from .config import Config, Explore
 from .context import Budget, Framework
 from .errors import DeffeError
 from .evaluation import run_sample
+from .async_loop import AsyncRun
 from .executor import LocalExecutor
+from .executors import executor_kind, make_executor
 from .plugins import make_plugin
 from .preload import load_csv
-from .progress import Progress
+from .progress import Progress, best_text
+from .remote import PluginTask
 from .report import Tracker, exploration_table, front_text, scenario_labels
 from .protocols import Proposal, Result, Sample, TrainingData
 from .store import RunStore
-from .tables import write_tables
+from .run_data import manifest, write_manifest
+from .tables import table_path, write_tables
 from .values import parse_names
 
 
@@ -101,6 +105,7 @@ class Driver:
         self.summaries: list[str] = []
         self._names: dict[int, tuple[str, str]] = {}
         self.crashes = CrashWatch()
+        self._table_paths: dict[str, dict[str, Path]] = {}
         self.reported = 0   # failures shown on the terminal
         evaluate = config.section("evaluate")
         self.retries = int(evaluate.get("retries") or 0)
@@ -244,10 +249,16 @@ class Driver:
         def task(sample: Sample) -> Result:
             return run_sample(evaluate, extract, sample, cost_names)
 
+        kind = executor_kind(self.config, self.args)
+        remote = PluginTask(self.config, self.args, self.run_dir, self.fw.seed, explore.index,
+                            self.config.digest("evaluate", "extract")) if kind != "local" else None
+        asynchronous = self._asynchronous()
+
         total = fw.budget.max_samples or (space.size if space.finite and space.size < 10 ** 12 else None)
         if only_pre:
             total = min(x for x in (total, len(fw.preloaded)) if x is not None) if fw.preloaded else total
-        progress = Progress(total, f"{explore.name}", enabled=self.show_progress and not self.dry_run)
+        progress = Progress(total, f"{explore.name}", enabled=self.show_progress and not self.dry_run,
+                            max_time=fw.budget.max_time)
         objectives = parse_names(self.config.section("exploration").get("objectives"), "exploration.objectives") \
             or cost_names
         tracker = Tracker(fw.costs, self.config.constraints, objectives)
@@ -256,10 +267,16 @@ class Driver:
         told: list[int] = []          # ids of the stored samples this run's exploration was told, in order
         reason = "the exploration finished"
         finished = cut_short = False
-        executor = LocalExecutor(task, jobs=self.jobs, timeout=timeout, inline=inline)
+        executor = make_executor(kind, remote, task, jobs=self.jobs, timeout=timeout, inline=inline,
+                                 config=self.config, run_dir=self.run_dir, log=log) \
+            if not self.dry_run else LocalExecutor(task, jobs=self.jobs, timeout=timeout, inline=inline)
         try:
             step = 0
-            while True:
+            if asynchronous:
+                runner = AsyncRun(self, explore, exploration, model, executor, progress, tally, told, tracker)
+                reason = runner.run()
+                model = runner.final_model
+            while not asynchronous:
                 why = fw.budget.exhausted()
                 if why:
                     reason = why
@@ -310,9 +327,10 @@ class Driver:
                     self._train(model, explore, step)
                     records = store.steps(explore.name)
                     fw.training_report = records[-1][1].get("model") if records else None
+                    progress.model((fw.training_report or {}).get("holdout_mape"))
                 self._call(exploration, "Tell", codes, results)
                 if not self.dry_run:
-                    self._track(tracker, explore, step)
+                    progress.best(best_text(self._track(tracker, explore, step), fw.costs, tracker.objectives))
                     self._write_tables(explore, several)
                 step += 1
             finished = True
@@ -345,6 +363,24 @@ class Driver:
         if sec["analysis"]:
             self._analyse(explore, model, several)
 
+    def _asynchronous(self) -> bool:
+        """framework.asynchronous, -async or Deffe's -pipeline; never for a dry run, pre-evaluated data only
+        or step windows (they are defined by synchronous steps)."""
+        a = self.args
+        wanted = bool(self.config.section("framework").get("asynchronous")) or \
+            bool(getattr(a, "asynchronous", False)) or bool(getattr(a, "pipeline", False))
+        if not wanted or self.dry_run:
+            return False
+        blockers = [flag for flag, on in (("-only-preloaded-data-exploration",
+                                           getattr(a, "only_preloaded_data_exploration", False)),
+                                          ("-step-start", getattr(a, "step_start", None)),
+                                          ("-step-end", getattr(a, "step_end", None))) if on]
+        if blockers:
+            self.log.warning(f"warning: {blockers[0]} runs in synchronous steps: the asynchronous "
+                             "exploration is off for this run")
+            return False
+        return True
+
     # ------------------------------------------------------------------ one batch
     def _evaluate_batch(self, explore: Explore, codes: np.ndarray, step: int, executor: LocalExecutor,
                         evaluate_now: bool, retry: bool, progress, tally: Tally, told: list[int]) -> list[Result]:
@@ -376,12 +412,10 @@ class Driver:
                 tally.would += 1
                 print(f"would evaluate: {_point_text(params, limit=None)}")
                 continue
-            sid = store.start(key, explore.name, params, step)
+            sid, sample = self._start_sample(explore, key, params, step)
             tally.retried += again
             linked.append(sid)
-            sample = Sample(sid, params, self.run_dir / f"explore_{sid}", explore.name,
-                            self.config.section("evaluate").get("timeout"))
-            tid = executor.submit(sample)
+            tid = executor.submit(sample, key=str(sid))
             pending[tid] = (i, sid, sample, 1)
         if linked:
             store.link(explore.name, linked, step)
@@ -390,21 +424,11 @@ class Driver:
             try:
                 for tid, result in executor.results():
                     i, sid, sample, attempt = pending.pop(tid)
-                    result = self._valid(result)
-                    if result.status in ("failed", "timeout") and attempt <= self.retries:
-                        self.log.debug(f"sample {sid}: {result.status} (try {attempt}); trying again")
-                        pending[executor.submit(sample)] = (i, sid, sample, attempt + 1)
+                    result = self._commit(sample, result, attempt, progress, tally)
+                    if result is None:   # failed, with tries left
+                        pending[executor.submit(sample, key=str(sid))] = (i, sid, sample, attempt + 1)
                         continue
-                    if attempt > 1 and result.status in ("failed", "timeout"):
-                        result.error = f"{result.error or result.status} (after {attempt} tries)"
-                    store.finish(sid, result)
-                    self._tidy(sample, result)
                     results[i] = result
-                    tally.add(result, reused=False)
-                    self.crashes.note(result)
-                    if result.status != "ok":
-                        self._report(sid, space.values(codes[i]), result)
-                    progress.update(failed=result.status in ("failed", "timeout"))
             except BaseException:
                 executor.cancel_pending()
                 raise
@@ -413,6 +437,30 @@ class Driver:
             if results[i] is None:
                 results[i] = results[first_index[key]]
         return results  # type: ignore[return-value]
+
+    def _start_sample(self, explore: Explore, key: str, params: dict, step: int) -> tuple[int, Sample]:
+        """Reserve the point's row in the store (status running) and describe it for the evaluator."""
+        sid = self.store.start(key, explore.name, params, step)
+        return sid, Sample(sid, params, self.run_dir / f"explore_{sid}", explore.name,
+                           self.config.section("evaluate").get("timeout"))
+
+    def _commit(self, sample: Sample, result: Result, attempt: int, progress, tally: Tally) -> Result | None:
+        """Store one evaluation's result as it arrives; None when it failed and is to be tried again."""
+        result = self._valid(result)
+        failed = result.status in ("failed", "timeout")
+        if failed and attempt <= self.retries:
+            self.log.debug(f"sample {sample.id}: {result.status} (try {attempt}); trying again")
+            return None
+        if attempt > 1 and failed:
+            result.error = f"{result.error or result.status} (after {attempt} tries)"
+        self.store.finish(sample.id, result)
+        self._tidy(sample, result)
+        tally.add(result, reused=False)
+        self.crashes.note(result)
+        if result.status != "ok":
+            self._report(sample.id, sample.values, result)
+        progress.update(failed=failed)
+        return result
 
     # ------------------------------------------------------------------ results
     def _valid(self, result: Result) -> Result:
@@ -467,6 +515,7 @@ class Driver:
     def _write_tables(self, explore: Explore, several: bool) -> dict[str, Path]:
         """Our tables in the run directory, and the original Deffe's where it wrote them (deffe_tables.py)."""
         paths = write_tables(self.store, self.run_dir, explore, self.fw.cost_names, several)
+        self._write_manifest(explore, paths, several)
         if self.config.deffe_tables:
             from .deffe_tables import write_deffe_tables
             ours = {p.resolve() for p in paths.values()}
@@ -474,6 +523,17 @@ class Driver:
                 write_deffe_tables(self.store, self.run_dir, explore, self.fw.cost_names, several,
                                    predicts=self.fw.model is not None)
         return paths
+
+    def _write_manifest(self, explore: Explore, paths: dict[str, Path], several: bool) -> None:
+        """deffe_run.json: what reports and the Python API need to read the run back (run_data.py)."""
+        self._table_paths[explore.name] = {
+            **{k: Path(v) for k, v in paths.items()},
+            "exploration": table_path(self.run_dir, explore, "exploration", several),
+            "model_metrics": self.run_dir / f"{explore.name + '-' if several else ''}model_metrics.csv"}
+        objectives = parse_names(self.config.section("exploration").get("objectives"),
+                                 "exploration.objectives") or self.fw.cost_names
+        write_manifest(self.run_dir, manifest(self.config, self.fw.costs, self.config.explores,
+                                              self._table_paths, objectives))
 
     def _predict_batch(self, model: Any, explore: Explore, codes: np.ndarray, step: int) -> None:
         """What the model expects of the points about to be evaluated (deffe_prediction.csv): how good
@@ -498,12 +558,13 @@ class Driver:
         """Best value or hypervolume of the evaluated designs after this step, into the store."""
         samples = [s for _st, s in self.store.explore_samples(explore.name)]
         if not samples:
-            return
+            return None
         costs = np.array([[s.costs.get(c, math.nan) for c in self.fw.cost_names] for s in samples], dtype=float)
         # per scenario too: one best over problem sizes whose costs differ by orders of magnitude says little
         info = tracker.update(costs, [s.status for s in samples],
                               scenario_labels(explore.space, [s.params for s in samples]))
         self.store.record_step(explore.name, step, info)
+        return info
 
     def _analyse(self, explore: Explore, model: Any, several: bool) -> None:
         """Knob importance for every cost (lasso credit, and permutation importance on the model): the full
@@ -579,14 +640,17 @@ class Driver:
                             np.empty((0, self.fw.encoding.n_features), dtype=np.float32),
                             np.array(costs, dtype=float).reshape(-1, len(names)), status, step)
 
-    def _train(self, model: Any, explore: Explore, step: int) -> None:
-        """Fit the model on everything evaluated, measure it on a hold-out, record (see training.py)."""
+    def _trainer_for(self):
         from .training import ModelTrainer
         trainer = getattr(self, "_trainer", None)
         if trainer is None:
             trainer = self._trainer = ModelTrainer(self.fw, self.store, self.run_dir,
                                                    len(self.config.explores) > 1, self.dry_run)
-        trainer.step(model, explore, step, self.training_data(explore, step), call=self._call)
+        return trainer
+
+    def _train(self, model: Any, explore: Explore, step: int) -> None:
+        """Fit the model on everything evaluated, measure it on a hold-out, record (see training.py)."""
+        self._trainer_for().step(model, explore, step, self.training_data(explore, step), call=self._call)
 
 
 def _shares(importance: Any, top: int = 5) -> str:

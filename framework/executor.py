@@ -145,7 +145,8 @@ class LocalExecutor:
         w.process.join(1)
 
     # ---- work
-    def submit(self, payload: Any) -> int:
+    def submit(self, payload: Any, key: str | None = None) -> int:
+        """Queue one evaluation; ``key`` (the sample's store id) matters to remote executors only."""
         task_id = self._next_id
         self._next_id += 1
         self._queue.append((task_id, payload))

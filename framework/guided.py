@@ -112,6 +112,8 @@ class GuidedExploration(ModelSearch):
         self.tracks = [Track(radius) for _ in range(len(self.scen))]
         self.step = 0
         self.keys: set[bytes] = set()
+        self.pending_keys: set[bytes] = set()    # points being evaluated (asynchronous exploration)
+        self.pending_codes = np.empty((0, self.k))
         self.codes: list[np.ndarray] = []
         self.raw: list[np.ndarray] = []          # costs (n, c) as evaluated, NaN where missing
         self.ok: list[bool] = []                 # evaluated fine and meets the constraints
@@ -137,7 +139,8 @@ class GuidedExploration(ModelSearch):
                 return None
             self.per_step = self.initial = max(self.custom[self.step] - self.asked, 1)
         if self.step == 0 or not self._model_ready():
-            n = self.initial if self.step == 0 else self.per_step
+            limit = getattr(fw, "ask_limit", None)   # asynchronous: as many as there are free workers
+            n = self.initial if self.step == 0 else min(self.per_step, limit or self.per_step)
             codes = fw.sampling.Run(n)
             if len(codes) == 0:
                 return None
@@ -195,7 +198,8 @@ class GuidedExploration(ModelSearch):
         of a sample budget; 0 when this step must be the confirmation (the budget allows no other)."""
         budget = self.framework.budget
         reserve = self._reserve()
-        n = min(self.per_step, budget.remaining_samples() - reserve)
+        limit = getattr(self.framework, "ask_limit", None)   # asynchronous: as many as there are free workers
+        n = min(self.per_step if limit is None else min(self.per_step, limit), budget.remaining_samples() - reserve)
         if reserve and budget.max_steps is not None and budget.steps >= budget.max_steps - 1:
             return 0
         if reserve and budget.max_time is not None and self.step_seconds is not None and \
@@ -253,6 +257,15 @@ class GuidedExploration(ModelSearch):
         if self.predicted is not None:
             proposal.predicted, proposal.prediction = self.predicted
         return proposal
+
+    # ------------------------------------------------------------------ asynchronous exploration
+    def Pending(self, codes: np.ndarray) -> None:
+        """The points still being evaluated when the driver asks for more (asynchronous exploration): never
+        proposed again, and new points keep the diversity distance from them, as from each other in a batch.
+        A stand-in for fantasised outcomes that needs no refit of the model."""
+        codes = np.asarray(codes, dtype=float).reshape(-1, self.k)
+        self.pending_codes = codes
+        self.pending_keys = set(row_keys(codes)) if len(codes) else set()
 
     # ------------------------------------------------------------------ tell
     def Tell(self, codes: np.ndarray, results: list[Result]) -> None:

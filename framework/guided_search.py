@@ -45,7 +45,7 @@ class ModelSearch:
         keys = row_keys(cand)
         keep, seen = [], set()
         for i, key in enumerate(keys):
-            if key not in self.keys and key not in seen:
+            if key not in self.keys and key not in seen and key not in self.pending_keys:
                 seen.add(key)
                 keep.append(i)
         return cand[keep]
@@ -211,14 +211,20 @@ class ModelSearch:
         sub = cand[:, cols]
         unit = self.space.to_unit(cand)[:, cols]
         finite = np.array([self.space.knobs[j].finite for j in cols])
+        # the points still being evaluated (asynchronous exploration) count as picked already: a new point
+        # keeps its distance from them as from the rest of its batch
+        busy = self.pending_codes[:, cols] if len(self.pending_codes) else np.empty((0, len(cols)))
+        busy_unit = self.space.to_unit(self.pending_codes)[:, cols] if len(self.pending_codes) else busy
         need = self.diversity
         while True:
             picked: list[int] = []
             for i in order:
                 if len(picked) >= n:
                     break
-                if picked and need > 0:
-                    diff = np.where(finite, sub[picked] != sub[i], np.abs(unit[picked] - unit[i]) > 0.1)
+                if (picked or len(busy)) and need > 0:
+                    near = np.vstack([sub[picked], busy]) if len(busy) else sub[picked]
+                    near_unit = np.vstack([unit[picked], busy_unit]) if len(busy) else unit[picked]
+                    diff = np.where(finite, near != sub[i], np.abs(near_unit - unit[i]) > 0.1)
                     if diff.mean(axis=1).min() < need:
                         continue
                 picked.append(int(i))

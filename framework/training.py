@@ -130,6 +130,12 @@ class ModelTrainer:
 
     def step(self, model: Any, explore: Any, step: int, data: TrainingData, call=None) -> dict | None:
         """Train on ``data`` (all the exploration's samples), measure on the hold-out, record. None if too few."""
+        fitted = self.fit(model, explore, data, call)
+        return None if fitted is None else self.record(model, explore, step, fitted, call)
+
+    def fit(self, model: Any, explore: Any, data: TrainingData, call=None) -> dict | None:
+        """Train and measure, touching neither the store nor the run directory: the asynchronous exploration
+        runs this in a background thread. Returns what `record` needs, or None if too few points."""
         fw = self.fw
         call = call or (lambda obj, method, *a: getattr(obj, method)(*a))
         opts = model_options(fw.section("model"), fw.args, fw.config.data.get("__origin__"))
@@ -177,7 +183,15 @@ class ModelTrainer:
             t0 = time.perf_counter()
             call(model, "Run", data)
             report["refit_seconds"] = time.perf_counter() - t0
+        return {"report": report, "history": history, "test": test, "test_ok": test_ok, "predicted": predicted,
+                "opts": opts}
 
+    def record(self, model: Any, explore: Any, step: int, fitted: dict, call=None) -> dict:
+        """Checkpoint, store, tables, plots and the log line of a fitted model (the driver's thread)."""
+        fw = self.fw
+        call = call or (lambda obj, method, *a: getattr(obj, method)(*a))
+        report, history, opts = fitted["report"], fitted["history"], fitted["opts"]
+        test, test_ok, predicted = fitted["test"], fitted["test_ok"], fitted["predicted"]
         if not self.dry_run:
             ckpt = self._checkpoint(model, explore, opts, call)
             if ckpt:

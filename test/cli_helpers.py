@@ -50,6 +50,9 @@ def deffe_env(env: dict | None = None) -> dict:
     from framework.threads import user_environment
     e = user_environment(os.environ)
     e.pop("DEFFE_DIR", None)
+    # the end-of-run reports cost about a second per run, mostly plots: only the tests of the reports (and
+    # the one that checks a plain run writes them) ask for them, by passing DEFFE_REPORTS themselves
+    e["DEFFE_REPORTS"] = "off"
     if env:
         e.update({k: str(v) for k, v in env.items()})
     return e

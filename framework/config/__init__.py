@@ -92,6 +92,7 @@ class Config:
     warnings: list[str] = field(default_factory=list)
     constraints: list[Constraint] = field(default_factory=list)
     deffe_keys: list[str] = field(default_factory=list)   # keys only the original Deffe's configs use
+    text: str | None = None   # a config given as a dict: its JSON (there is no file to read it from)
 
     @property
     def deffe_tables(self) -> bool:
@@ -149,11 +150,15 @@ def _strip(x: Any) -> Any:
     return x
 
 
-def load_config(path: str | Path) -> Config:
+def load_config(path: str | Path, data: dict | None = None) -> Config:
+    """The config of file ``path``; or, given ``data`` (a JSON-like dict), that config as if it were the
+    file ``path`` (which need not exist: its directory is where relative names resolve; errors name
+    the file ``<config dict>``)."""
+    shown = str(path) if data is None else DICT_SHOWN
     try:
-        return _load_config(path)
+        return _load_config(path, data, shown)
     except DeffeError as e:
-        e = e.located(file=str(path))
+        e = e.located(file=shown)
         # one line, whatever text of the file the message quotes (a key holding a line end)
         raise DeffeError(_one_line(e.what), file=_one_line(e.file), where=_one_line(e.where),
                          hint=_one_line(e.hint)) from None
@@ -166,11 +171,13 @@ def _one_line(text: str | None) -> str | None:
     return None if text is None else _CONTROL.sub(lambda m: repr(m.group())[1:-1], text)
 
 
-def _load_config(path: str | Path) -> Config:
+DICT_SHOWN = "<config dict>"
+
+
+def _load_config(path: str | Path, given: dict | None, shown: str) -> Config:
     ensure_deffe_dir()
     path = Path(path)
-    shown = str(path)
-    raw = load_tree(path)
+    raw = load_tree(path, _shown=shown, data=given)
     deffe_keys = validate_mod.deffe_keys(raw)
     data = validate(raw, shown)
     warnings = deffe_args.apply(data)
@@ -180,8 +187,9 @@ def _load_config(path: str | Path) -> Config:
     entries = _build_entries(data)
     explores = _build_explores(data, entries, costs, shown)
     _check_sections(data, costs, raw, shown)
+    text = None if given is None else json.dumps(given, indent=1, default=str)
     return Config(path=path.resolve(), data=data, costs=costs, explores=explores, warnings=warnings,
-                  constraints=constraints, deffe_keys=deffe_keys)
+                  constraints=constraints, deffe_keys=deffe_keys, text=text)
 
 
 _CONSTRAINT = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_.\-]*)\s*(<=|>=|<|>)\s*(\S+)\s*$")

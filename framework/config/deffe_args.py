@@ -151,11 +151,14 @@ def apply(cfg: dict) -> list[str]:
         if max(batches) > (os.cpu_count() or 1):
             warnings.append(f"{file}:evaluate.batch_size: {max(batches)} evaluations in parallel on "
                             f"{os.cpu_count()} cores (Deffe's batch size); give -jobs N for fewer")
+    # Deffe's per-block "slurm": "True": the samples go out as SLURM jobs with the slurm section's settings
+    # (-no-slurm turns it off again, as in Deffe; see cli.py)
     for section in ("evaluate", "extract"):
         slurm = cfg[section].get("slurm")
-        if slurm not in (None, False) and str(slurm).lower() != "false":
-            warnings.append(f"{file}:{section}.slurm: SLURM executors are not here yet: the evaluations run "
-                            f"locally, {cfg['framework']['jobs']} at a time (-jobs N)")
+        if slurm not in (None, False) and str(slurm).strip().lower() not in ("false", "0", "no", ""):
+            if isinstance(slurm, dict):
+                cfg["slurm"] = {**slurm, **cfg.get("slurm", {})}
+            cfg["framework"]["executor"] = "slurm"
             break
     for section in ("sampling", "evaluate", "extract", "model", "exploration"):
         for k in ("batch_size", "slurm", "hold_evaluated_data", "output_flow", "batch"):

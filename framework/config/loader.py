@@ -14,6 +14,7 @@ so errors found after merging still name the right file.
 """
 from __future__ import annotations
 
+import copy
 import os
 from pathlib import Path
 from typing import Any
@@ -48,6 +49,11 @@ def read_json(path: Path, shown: str) -> Any:
                          where=f"{line}:{column}", hint="save the config as UTF-8") from None
     except (OSError, ValueError) as e:   # a directory, no permission, a name the system refuses
         raise DeffeError(f"cannot read the file ({getattr(e, 'strerror', None) or e})", file=shown) from None
+    return read_json_text(text, shown)
+
+
+def read_json_text(text: str, shown: str) -> Any:
+    """A config's text (JSON with comments) as data; ``shown`` names it in errors."""
     if not text.strip():
         raise DeffeError("the file is empty", file=shown, hint="a config is a JSON object")
     try:
@@ -70,13 +76,15 @@ def _guess_line(err: Exception) -> str | None:
     return None
 
 
-def load_tree(path: str | os.PathLike, _stack: tuple[Path, ...] = (), _shown: str | None = None) -> dict:
-    """The merged data of a config file and everything it includes."""
+def load_tree(path: str | os.PathLike, _stack: tuple[Path, ...] = (), _shown: str | None = None,
+              data: dict | None = None) -> dict:
+    """The merged data of a config file and everything it includes. With ``data`` (a config given as a
+    Python dict, `framework.explore`), ``path`` is only where it stands: relative names resolve there."""
     ensure_deffe_dir()
     p = Path(os.path.expandvars(str(path)))
     shown = _shown or str(path)
     real = p.resolve()
-    data = read_json(p, shown)
+    data = read_json(p, shown) if data is None else copy.deepcopy(data)   # the caller's dict stays as it was
     if not isinstance(data, dict):
         raise DeffeError(f"a config must be a JSON object, not {type(data).__name__}", file=shown)
     _mark_origin(data, shown)

@@ -29,8 +29,9 @@ _PLUGIN_COMMON = {
     "pyscript": Key("str", None, "Deffe's module of the block; mapped onto 'plugin'", deffe=True),
     "arguments": Key("str", "", "Deffe's option string for the block (e.g. '-method lhs')", deffe=True),
     "output_log": Key("str", None, "Deffe's log file of the block (we log to the run log)", deffe=True),
-    "slurm": Key("any", False, "Deffe's per-block SLURM switch: true, or an object of SLURM settings (SLURM "
-                              "executors come later; -no-slurm turns it off)", deffe=True),
+    "slurm": Key("any", False, "Deffe's per-block SLURM switch: true sends the samples out as SLURM jobs with "
+                              "the slurm section's settings (framework.executor 'slurm'); -no-slurm turns it "
+                              "off", deffe=True),
     "batch_size": Key("int", None, "Deffe's parallel batch of a block: evaluate's and extract's become "
                                    "framework.jobs", deffe=True),
 }
@@ -333,6 +334,18 @@ FRAMEWORK = {
     "jobs": Key("int", 1, "evaluations run in parallel (local processes, one thread each); also the threads "
                           "of the model unless model.threads says otherwise", min=1),
     "progress": Key("bool", True, "show a progress bar on stderr"),
+    "report_files": Key("bool", True, "write deffe_report.xlsx, deffe_report.html and the report_*.png plots "
+                                      "into the run directory at the end of a run (run_deffe.py -report DIR "
+                                      "rebuilds them any time)"),
+    "executor": Key("str", "local", "where evaluations run: local worker processes (-jobs N at once), a Dask "
+                                    "cluster (framework.dask) or SLURM jobs through submitit (the slurm section); "
+                                    "-executor on the command line", choices=("local", "dask", "slurm")),
+    "dask": Key("dict", {}, "the Dask executor: address (tcp://host:port of a running scheduler; without it a "
+                            "local cluster of 'workers' processes, default -jobs, is started for the run) and "
+                            "workers; at most -jobs evaluations are in flight"),
+    "asynchronous": Key("bool", False, "keep every worker busy: propose a new point as each result arrives and "
+                                       "retrain the model in the background (Deffe's -pipeline; -async); the "
+                                       "default synchronous steps are what a seeded run reproduces exactly"),
     "deffe_tables": Key("any", "auto", "also write the original Deffe's tables where it wrote them (the explore "
                                        "entry's table names, relative to the current directory, ', '-separated, "
                                        "with EvaluateTime, ExtractTime, RunDir): true | false | auto (when the "

@@ -17,6 +17,12 @@ Options understood here (besides the algorithm's own, see ``ALGORITHMS[name].OPT
     seed        the algorithm's seed (default: derived from framework.seed and the exploration)
 Random and exhaustive search take ``batch`` from the exploration's ``samples_per_step``
 unless ``options.batch`` is given.
+
+Scenarios (``scenarios.py``) are conditions, not choices: with scenarios, one search of the design knobs
+runs per scenario combination (its own seed, start points and population), each step asks every search
+still going, and each is told the results of its own scenario only. So every problem size gets its own
+best designs, as with the surrogate exploration; a search does not drift to the scenario whose costs
+happen to be smallest.
 """
 from __future__ import annotations
 
@@ -27,6 +33,8 @@ import numpy as np
 
 from ..errors import DeffeError, did_you_mean
 from ..protocols import Proposal, Result
+from ..scenarios import ScenarioSet
+from ..space import DesignSpace
 from ..values import format_value
 from . import ALGORITHMS
 from .base import Algorithm, OptionError
@@ -78,17 +86,27 @@ class SearchExploration:
         settings = dict(options)
         if "batch" in cls.OPTIONS and "batch" not in settings and not cls.uses_initial:
             settings["batch"] = self._samples_per_step()
-        initial = None
-        if cls.uses_initial and fw.sampling is not None:
-            count = self._initial_count(cls, settings)
-            if count:
-                initial = np.asarray(fw.sampling.Run(count), dtype=float).reshape(-1, len(fw.space))
-        try:
-            self.algorithm = cls(fw.space, m=len(self.columns), seed=seed, initial=initial, **settings)
-        except OptionError as e:
-            raise DeffeError(e.what, file=file, where=f"exploration.options.{e.name}", hint=e.hint) from None
-        except ValueError as e:
-            raise DeffeError(f"exploration '{fw.explore.name}': {e}", file=file, where="exploration.plugin") from None
+        self.scen = ScenarioSet.of(fw.space, fw.rng("scenarios"))
+        # one search per scenario combination, over the design knobs only (see the module's docstring)
+        space = DesignSpace([fw.space.knobs[j] for j in self.scen.design_columns]) if self.scen.active \
+            else fw.space
+        self.searches: list[Algorithm] = []
+        for s in range(len(self.scen)):
+            initial = None
+            if cls.uses_initial and fw.sampling is not None:
+                count = self._initial_count(cls, settings)
+                if count:
+                    initial = np.asarray(fw.sampling.Run(count), dtype=float).reshape(-1, len(fw.space))
+                    initial = initial[:, self.scen.design_columns] if self.scen.active else initial
+            try:
+                self.searches.append(cls(space, m=len(self.columns), seed=seed + s, initial=initial, **settings))
+            except OptionError as e:
+                raise DeffeError(e.what, file=file, where=f"exploration.options.{e.name}", hint=e.hint) from None
+            except ValueError as e:
+                raise DeffeError(f"exploration '{fw.explore.name}': {e}", file=file,
+                                 where="exploration.plugin") from None
+        self.algorithm = self.searches[0]
+        self.halted: list[str | None] = [None] * len(self.searches)   # why each search stopped
         self.step = 0
 
     def _samples_per_step(self) -> int:
@@ -127,16 +145,33 @@ class SearchExploration:
 
     # ------------------------------------------------------------------ Run / Tell
     def Run(self) -> Proposal | None:
-        algo = self.algorithm
         if self.stopped:
             return None
-        codes = algo.ask()
-        if not len(codes):
-            why = algo.reason if algo.done else "waiting for values that never came (a batch cut short)"
-            self.stopped = why
-            self.framework.log.info(f"{algo.name}: {why}")
+        batches = []
+        for s, algo in enumerate(self.searches):
+            if self.halted[s]:
+                continue
+            codes = algo.ask()
+            if not len(codes):
+                why = algo.reason if algo.done else "waiting for values that never came (a batch cut short)"
+                self.halted[s] = why
+                where = f" ({self.scen.label(s)})" if self.scen.active else ""
+                self.framework.log.info(f"{algo.name}{where}: {why}")
+                continue
+            batches.append(self._full(codes, s))
+        if not batches:
+            self.stopped = self.halted[0] if len(self.searches) == 1 else \
+                f"{self.algorithm.name}: every scenario's search stopped"
             return None
-        return Proposal(codes, note=f"{algo.name} step {self.step}")
+        return Proposal(np.vstack(batches), note=f"{self.algorithm.name} step {self.step}")
+
+    def _full(self, codes: np.ndarray, s: int) -> np.ndarray:
+        """A scenario search's points (design knobs) as points of the whole space, in scenario s."""
+        if not self.scen.active:
+            return codes
+        full = np.zeros((len(codes), len(self.framework.space)))
+        full[:, self.scen.design_columns] = codes
+        return self.scen.fix(full, s)
 
     def Tell(self, codes: np.ndarray, results: list[Result]) -> None:
         codes = np.atleast_2d(np.asarray(codes, dtype=float))
@@ -152,24 +187,40 @@ class SearchExploration:
             if r.status == "ok":
                 v = r.cost_vector(names)[self.columns] * self.signs
                 values[row] = np.where(np.isfinite(v), v, math.inf)
-        self.algorithm.tell(codes[told], values)
+        codes = codes[told]
+        where = self.scen.index(codes)
+        for s, algo in enumerate(self.searches):
+            mine = where == s
+            if mine.any():
+                part = codes[mine][:, self.scen.design_columns] if self.scen.active else codes[mine]
+                algo.tell(part, values[mine])
+
+    def Report(self) -> dict:
+        """The scenario combinations served (the exploration table gives a front per combination)."""
+        if not self.scen.active:
+            return {}
+        return {"scenario_codes": self.scen.combos.tolist(), "scenario_representative": self.scen.representative}
 
     def Finish(self) -> None:
         """Log what the search found (the driver writes the tables)."""
-        algo, log = self.algorithm, self.framework.log
-        if algo is None:
+        log = self.framework.log
+        if self.algorithm is None:
             return
-        space = self.framework.space
+        for s, algo in enumerate(self.searches):
+            self._log_found(algo, log, f" ({self.scen.label(s)})" if self.scen.active else "", s)
+
+    def _log_found(self, algo: Algorithm, log: Any, where: str, s: int) -> None:
         if algo.m == 1:
             best = algo.best
             if best is None:
-                log.info(f"{algo.name}: no successful evaluation")
+                log.info(f"{algo.name}{where}: no successful evaluation")
                 return
             code, value = best
-            point = ", ".join(f"{k}={format_value(v)}" for k, v in space.values(code).items())
+            full = self._full(np.atleast_2d(code), s)[0]
+            point = ", ".join(f"{k}={format_value(v)}" for k, v in self.framework.space.values(full).items())
             cost = self.objective_names[0]
-            log.info(f"{algo.name}: best {cost} = {value * self.signs[0]:.6g} at {point}")
+            log.info(f"{algo.name}{where}: best {cost} = {value * self.signs[0]:.6g} at {point}")
         else:
             codes, _ = algo.front
-            log.info(f"{algo.name}: {len(codes)} non-dominated point(s) over "
+            log.info(f"{algo.name}{where}: {len(codes)} non-dominated point(s) over "
                      f"{', '.join(self.objective_names)}")

@@ -39,10 +39,10 @@ def test_each_flag_of_the_original_is_accepted(tmp_path, flags):
 
 def test_flags_that_change_nothing_here_say_so(tmp_path):
     setup(tmp_path)
-    r = run_deffe("-config", "config.json", "-no-run", "-pipeline", "-disable-threading", "-bounds-no-check",
+    r = run_deffe("-config", "config.json", "-no-run", "-disable-threading", "-bounds-no-check",
                   "-step-increment", "2", cwd=tmp_path)
     assert r.rc == 0, r
-    for text in ("-pipeline:", "-disable-threading:", "-bounds-no-check:", "-step-increment 2:"):
+    for text in ("-disable-threading:", "-bounds-no-check:", "-step-increment 2:"):
         assert text in r.err, (text, r.err)
 
 

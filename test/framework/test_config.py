@@ -123,7 +123,7 @@ def test_deffe_option_strings_are_mapped(tmp_path):
     assert c.explores[0].deffe_tables["all"] == "deffe_output.csv" and c.deffe_tables
     assert c.section("framework")["jobs"] == 400                                       # Deffe's parallel batch
     assert any("-something 3" in w for w in c.warnings)
-    assert any("SLURM executors are not here yet" in w for w in c.warnings)
+    assert c.section("framework")["executor"] == "slurm"   # Deffe's "slurm": "True": the samples go to SLURM
 
 
 def test_errors_name_the_included_file(tmp_path):

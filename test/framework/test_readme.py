@@ -1,19 +1,64 @@
-"""The README's generated parts (config reference, search options) match the code."""
+"""The README and the pages of docs/: the commands, the generated parts (config reference, search
+options) match the code, and the pages hold what the README sends a reader to."""
+import subprocess
+import sys
 
-from framework.docs import PARTS, README, render
+from framework.docs import DOCS, PARTS, README, ROOT, holding_markers, pages, render
 
 
-def test_readme_generated_parts_are_current():
-    text = README.read_text()
-    for name in PARTS:
-        assert f"<!-- {name}:start -->" in text, name
-    assert render(text) == text, "README.md is stale: run python3 -m framework.docs"
+def test_generated_parts_are_current_on_every_page():
+    held = {}
+    for page in pages():
+        text = page.read_text()
+        for name in PARTS:
+            assert text.count(f"<!-- {name}:start -->") == text.count(f"<!-- {name}:end -->") <= 1, (page, name)
+            if f"<!-- {name}:start -->" in text:
+                held.setdefault(name, []).append(page.name)
+        assert render(text) == text, f"{page.relative_to(ROOT)} is stale: run python3 -m framework.docs"
+    # each part is written once, where the reference now lives
+    assert held == {"config-reference": ["config.md"], "search-options": ["exploration.md"]}
+
+
+def test_the_docs_check_command_passes_and_sees_every_page_with_markers():
+    assert {p.name for p in holding_markers()} == {"config.md", "exploration.md"}
+    r = subprocess.run([sys.executable, "-m", "framework.docs", "--check"], cwd=ROOT, capture_output=True,
+                       text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+
+
+def test_the_check_fails_on_a_stale_page_and_keeps_headings_under_their_parent(tmp_path, monkeypatch):
+    import framework.docs as docs
+    (tmp_path / "docs").mkdir()
+    page = tmp_path / "docs" / "ref.md"
+    page.write_text("# Ref\n\n## Reference\n\n<!-- config-reference:start -->\nold\n<!-- config-reference:end -->\n")
+    (tmp_path / "README.md").write_text("# Readme\n")
+    monkeypatch.setattr(docs, "ROOT", tmp_path)
+    monkeypatch.setattr(docs, "README", tmp_path / "README.md")
+    monkeypatch.setattr(docs, "DOCS", tmp_path / "docs")
+    assert docs.main(["--check"]) == 1 and "old" in page.read_text()
+    assert docs.main([]) == 0 and docs.main(["--check"]) == 0
+    text = page.read_text()
+    assert "\n### `top`\n" in text and "\n#### " not in text   # one level below "## Reference"
 
 
 def test_readme_gives_the_two_commands():
     text = README.read_text()
     assert "python3 framework/run_deffe.py -config example/config.json" in text
     assert "python3 -m pytest -q" in text
+    assert len(text.splitlines()) <= 220, "the README is for a newcomer: the reference goes to docs/"
+
+
+def test_the_readme_sends_the_reader_to_every_page_of_docs():
+    text = README.read_text()
+    section = text[text.index("## Where to go next"):]
+    for page in sorted(DOCS.glob("*.md")):
+        assert f"](docs/{page.name})" in section, page.name
+
+
+def test_every_page_of_docs_starts_with_a_title_and_a_link_back_to_the_readme():
+    for page in sorted(DOCS.glob("*.md")):
+        lines = page.read_text().splitlines()
+        assert lines[0].startswith("# ") and lines[1] == "" and "](../README.md)" in lines[2], page.name
 
 
 def test_the_readme_install_line_gets_the_cpu_torch_that_requirements_pin():
@@ -29,8 +74,8 @@ def test_the_readme_install_line_gets_the_cpu_torch_that_requirements_pin():
 def test_the_objects_plugins_receive_and_return_are_documented_field_by_field():
     import dataclasses
     from framework import protocols
-    text = README.read_text()
-    section = text[text.index("### What the blocks receive and return"):text.index("A **code** is one float")]
+    text = (DOCS / "plugins.md").read_text()
+    section = text[text.index("# What the blocks receive and return"):text.index("A **code** is one float")]
     for record in (protocols.Sample, protocols.Result, protocols.TrainingData, protocols.Prediction,
                    protocols.Proposal, protocols.EvaluationOutput):
         for field in dataclasses.fields(record):

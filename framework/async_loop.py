@@ -1,0 +1,346 @@
+"""Asynchronous exploration: the workers never wait for the model.
+
+The synchronous loop (driver.py) runs in steps: propose a batch, evaluate all of it, train, tell. Its
+workers idle twice per step: while the slowest sample of the batch finishes, and while the model
+trains. Here, instead:
+
+* every worker is kept busy: as soon as one is free (and one more, ``lookahead``, is queued so that a
+  worker finishing while the driver thinks finds work), the exploration is asked for as many points as
+  there are free places (``Framework.ask_limit``);
+* each result is stored the moment it arrives (as always) and told to the exploration before it is
+  asked again;
+* the model retrains in a background thread once ``retrain_after`` new results (default: as many as
+  workers) came in since the last training started. It trains a second instance of the model plugin, so
+  the exploration keeps predicting with the last model meanwhile; the two swap when training ends;
+* the points still being evaluated are given to the exploration (``Pending(codes)``, when it has it):
+  the surrogate exploration never proposes them again and keeps new points at its diversity distance
+  from them.
+
+A seeded asynchronous run is not reproducible exactly (what the exploration knows when it is asked
+depends on which evaluation finished first); the synchronous default is. A resumed asynchronous run tells
+the exploration everything stored for it first, then goes on.
+"""
+from __future__ import annotations
+
+import math
+import time
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .errors import DeffeError
+from .progress import best_text
+from .protocols import Result, Sample
+
+
+@dataclass
+class InFlight:
+    code: np.ndarray
+    sample: Sample
+    attempt: int = 1
+
+
+@dataclass
+class Utilisation:
+    """Busy worker-seconds over available worker-seconds, measured by the driver (bench/executors.py)."""
+
+    workers: int
+    started: float = field(default_factory=time.monotonic)
+    busy: float = 0.0
+
+    def add(self, seconds: float | None) -> None:
+        self.busy += float(seconds or 0.0)
+
+    def fraction(self) -> float:
+        wall = time.monotonic() - self.started
+        return self.busy / (wall * self.workers) if wall > 0 else math.nan
+
+
+class AsyncRun:
+    """One exploration run asynchronously; the driver's synchronous `_run_explore` hands over to it."""
+
+    def __init__(self, driver: Any, explore: Any, exploration: Any, model: Any, executor: Any, progress: Any,
+                 tally: Any, told: list[int], tracker: Any):
+        self.d, self.explore, self.exploration = driver, explore, exploration
+        self.model, self.executor, self.progress = model, executor, progress
+        self.tally, self.told, self.tracker = tally, told, tracker
+        self.fw = driver.fw
+        self.space = explore.space
+        fwcfg = driver.config.section("framework")
+        self.workers = max(1, int(driver.jobs))
+        # as many queued as running: a worker that finishes while the driver asks finds work, and each ask
+        # (a search of the model, which can take a second) proposes a worker's worth of points at once
+        self.lookahead = self.workers
+        self.retrain_after = max(1, int(fwcfg.get("retrain_after") or self.workers))
+        self.in_flight: dict[int, InFlight] = {}
+        self.queue: deque[np.ndarray] = deque()
+        self.untold: list[tuple[np.ndarray, Result]] = []
+        self.new_results = 0
+        self.step = 0
+        self.spare = None            # the model instance being trained in the background
+        self.training: Future | None = None
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="deffe-train") if model else None
+        self.usage = Utilisation(self.workers)
+        self.final_model = model     # the instance trained last (the two swap)
+        self.trained_once = False
+        self.no_first_model = False         # the first training had too little to learn from: go on without
+        self.recorded = -1                  # the last step a training was recorded under
+        self.trained_on = -1                # results told when the last training took its data
+        self.first_ids: set[int] = set()   # samples of the first proposal (the initial design)
+        self.done = False            # the exploration has nothing more to propose
+        self.reason = "the exploration finished"
+
+    # ------------------------------------------------------------------ the loop
+    def run(self) -> str:
+        self._resume()
+        results = None
+        try:
+            while True:
+                self._fill()
+                if not self.in_flight:
+                    self._tell()
+                    if self.training is not None:   # nothing to wait for but the model
+                        self._swap()
+                        continue
+                    if self._first_model_pending():
+                        if not self._start_training(force=True):
+                            self.no_first_model = True
+                        continue
+                    if self.done or not self.queue:
+                        break
+                    continue
+                if results is None:
+                    results = self.executor.results()
+                try:
+                    tid, result = next(results)
+                except StopIteration:
+                    results = None
+                    continue
+                self._arrived(tid, result)
+                if self.training is not None and self.training.done():
+                    self._swap()
+                self._start_training()
+        except BaseException:
+            self.executor.cancel_pending()
+            if self.training is not None:
+                try:
+                    self.training.result()   # a background fit must not outlive the run's plugins
+                except Exception:  # noqa: BLE001 - the run stops with its own error, which wins
+                    pass
+            raise
+        finally:
+            if self.pool is not None:
+                self.pool.shutdown(wait=True)
+        if self.training is not None:   # the last background training counts: recorded like the others
+            self._swap()
+        self._tell()
+        self._final_training()
+        self.d.log.info(f"asynchronous exploration: worker utilisation {self.usage.fraction():.0%} "
+                        f"({self.workers} workers)")
+        self.d.async_utilisation = self.usage.fraction()
+        return self.reason
+
+    # ------------------------------------------------------------------ proposing
+    def _free(self) -> int:
+        return self.workers + self.lookahead - len(self.in_flight)
+
+    def _fill(self) -> None:
+        while self._free() > 0:
+            # ask again only once the queued points are all out (no more in flight than workers): asking
+            # for one point as each result arrives would spend the driver's time searching the model
+            if not self.queue and (len(self.in_flight) > self.workers or self._first_model_pending()
+                                   or not self._ask()):
+                return
+            self._submit(self.queue.popleft())
+
+    def _ask(self) -> bool:
+        """Ask the exploration for as many points as there are free places; False when none come."""
+        budget = self.fw.budget
+        if self.done:
+            return False
+        why = budget.exhausted()
+        if why:
+            self.reason, self.done = why, True
+            return False
+        self._tell()
+        pending = getattr(self.exploration, "Pending", None)
+        if callable(pending):
+            codes = np.array([f.code for f in self.in_flight.values()], dtype=float).reshape(-1, len(self.space))
+            self.d._call(self.exploration, "Pending", codes)
+        self.fw.ask_limit = max(1, min(self._free(), int(budget.remaining_samples())))
+        try:
+            proposal = self.d._call(self.exploration, "Run")
+        finally:
+            self.fw.ask_limit = None
+        if proposal is None or len(np.atleast_2d(proposal.codes)) == 0:
+            self.done = True
+            return False
+        codes = np.atleast_2d(np.asarray(proposal.codes, dtype=float))
+        bad = self.space.invalid(codes)
+        if bad:
+            raise DeffeError(f"the exploration proposed a point outside the space: {bad}",
+                             file=self.d.config.data.get("__origin__"), where="exploration.plugin")
+        codes = codes[:int(budget.remaining_samples())]
+        if self.fw.model is not None and self.fw.training_report:
+            self.d._predict_batch(self.fw.model, self.explore, codes, self.step)
+        if proposal.predicted is not None and proposal.prediction is not None:
+            self.d._store_predictions(self.explore, proposal, self.step)
+        budget.steps += 1
+        self.step += 1
+        self.d.log.debug(f"asynchronous ask {self.step}: {len(codes)} point(s)"
+                         + (f" ({proposal.note})" if proposal.note else ""))
+        self.queue.extend(codes)
+        return len(codes) > 0
+
+    def _submit(self, code: np.ndarray) -> None:
+        """Evaluate one point, or take it from the store; the budget counts it now (not when it returns),
+        so that the points in flight never overshoot it."""
+        d, store = self.d, self.d.store
+        key = self.space.key(code)
+        if any(self.space.key(f.code) == key for f in self.in_flight.values()):
+            return   # proposed twice (an exploration without Pending): evaluated once
+        s = store.lookup([key]).get(key)
+        self.fw.budget.used_samples += 1
+        again = getattr(d.args, "retry_failed", False) and s is not None and s.status in ("failed", "timeout")
+        if s is not None and s.status != "running" and not again:
+            result = s.result()
+            store.link(self.explore.name, [s.id], self.step)
+            self.told.append(s.id)
+            self.tally.add(result, reused=True)
+            self.progress.update(cached=True)
+            self.untold.append((code, result))
+            return
+        sid, sample = d._start_sample(self.explore, key, self.space.values(code), self.step)
+        store.link(self.explore.name, [sid], self.step)
+        self.told.append(sid)
+        tid = self.executor.submit(sample, key=str(sid))
+        self.in_flight[tid] = InFlight(code, sample)
+        if self.step == 1:
+            self.first_ids.add(sid)
+
+    # ------------------------------------------------------------------ results
+    def _arrived(self, tid: int, result: Result) -> None:
+        f = self.in_flight.pop(tid)
+        self.usage.add(result.duration)
+        committed = self.d._commit(f.sample, result, f.attempt, self.progress, self.tally)
+        if committed is None:   # failed, tries left
+            new = self.executor.submit(f.sample, key=str(f.sample.id))
+            self.in_flight[new] = InFlight(f.code, f.sample, f.attempt + 1)
+            return
+        self.d._stop_if_broken(self.explore, len(self.d.config.explores) > 1)
+        self.untold.append((f.code, committed))
+        self.new_results += 1
+
+    def _tell(self) -> None:
+        if not self.untold:
+            return
+        codes = np.array([c for c, _ in self.untold], dtype=float).reshape(-1, len(self.space))
+        results = [r for _, r in self.untold]
+        self.untold = []
+        self.fw.history.add(codes, results)
+        self.d._call(self.exploration, "Tell", codes, results)
+
+    def _resume(self) -> None:
+        """A resumed run: the exploration first learns everything stored for this exploration."""
+        stored = [(s.id, s) for _st, s in self.d.store.explore_samples(self.explore.name)
+                  if s.status != "running"]
+        if not stored:
+            return
+        codes, kept = [], []
+        for sid, s in stored:
+            try:
+                codes.append(self.space.code_row(s.params))
+            except DeffeError:
+                continue   # a point from before a change of the knob values
+            kept.append((sid, s))
+        for code, (sid, s) in zip(codes, kept):
+            self.untold.append((np.asarray(code, dtype=float), s.result()))
+            self.told.append(sid)
+            self.tally.add(self.untold[-1][1], reused=True)
+            self.progress.update(cached=True)
+        self.fw.budget.used_samples += len(kept)
+        self.d.log.info(f"resuming asynchronously: {len(kept)} stored sample(s) told to the exploration")
+        self._tell()
+        if self.model is not None:
+            self.d._train(self.model, self.explore, self._record_step())
+            self._publish(self.model)
+            self.trained_once = True
+            self.trained_on = len(self.fw.history)
+
+    # ------------------------------------------------------------------ training in the background
+    def _first_model_pending(self) -> bool:
+        """The initial design is out and no model was trained yet: the exploration waits for the first model
+        rather than fill the workers with random points (one training's wait, once per run)."""
+        return self.model is not None and not self.d.dry_run and not self.fw.training_report and \
+            not self.no_first_model and self.step >= 1 and not self.queue
+
+    def _start_training(self, force: bool = False) -> bool:
+        """Train the spare model instance in the background on everything told so far, once enough new
+        results came in (``retrain_after``) since the last training started; False if nothing started."""
+        if self.model is None or self.d.dry_run or self.training is not None:
+            return False
+        # the first model waits for the whole first proposal (the initial design): a model of its first two
+        # points would steer nothing and cost a training
+        first_batch_out = self.trained_once or (self.step > 1 or not self.queue) and not self.in_flight_from_first()
+        if not force and not (self.new_results >= self.retrain_after and first_batch_out):
+            return False
+        self.trained_once = True
+        self._tell()   # the model learns what the exploration was told: one history for both
+        data = self.d.training_data(self.explore, self.step)
+        self.trained_on = len(self.fw.history)
+        if self.spare is None:
+            self.spare = self.d._plugin("ml_model", self.d.config.section("model").get("plugin"))
+            self.d._call(self.spare, "Initialize")
+        self.new_results = 0
+        self.training = self.pool.submit(self.d._trainer_for().fit, self.spare, self.explore, data, self.d._call)
+        return True
+
+    def _record_step(self) -> int:
+        """The step a training is recorded under: the asks so far, but never one recorded already (two
+        trainings may end between two asks; the store keeps one record per step)."""
+        self.recorded = max(self.step, self.recorded + 1)
+        return self.recorded
+
+    def in_flight_from_first(self) -> bool:
+        return any(f.sample.id in self.first_ids for f in self.in_flight.values())
+
+    def _swap(self) -> None:
+        """The freshly trained instance serves the exploration; the other one trains next time (waits for
+        the training to end)."""
+        fitted = self.training.result()   # a plugin's error is raised here, in the driver's thread
+        self.training = None
+        if fitted is None:   # too few successful points to learn from yet
+            if not self.fw.training_report:
+                self.no_first_model = True
+            return
+        trained, self.spare = self.spare, self.fw.model if self.fw.model is not None else self.model
+        self.d._trainer_for().record(trained, self.explore, self._record_step(), fitted, call=self.d._call)
+        self._publish(trained)
+        if not self.d.dry_run:
+            self._track()
+            self.d._write_tables(self.explore, len(self.d.config.explores) > 1)
+
+    def _track(self) -> None:
+        info = self.d._track(self.tracker, self.explore, self.recorded)
+        self.progress.best(best_text(info, self.fw.costs, self.tracker.objectives))
+
+    def _publish(self, model: Any) -> None:
+        self.fw.model = None if getattr(self.d.args, "no_inference", False) else model
+        records = self.d.store.steps(self.explore.name)
+        self.fw.training_report = records[-1][1].get("model") if records else None
+        self.progress.model((self.fw.training_report or {}).get("holdout_mape"))
+        self.final_model = model
+
+    def _final_training(self) -> None:
+        """The run ends with a model of everything evaluated (as a synchronous run does)."""
+        if self.model is None or self.d.dry_run:
+            return
+        model = self.final_model
+        if self.trained_on != len(self.fw.history):   # results came in after the last training started
+            self.d._train(model, self.explore, self._record_step())
+            self._publish(model)
+        self._track()
+

@@ -1,0 +1,63 @@
+"""Reports of a run, built from its run directory alone (the manifest deffe_run.json, the tables, the store):
+
+* ``deffe_report.xlsx``  every table of the run in one workbook (xlsx.py)
+* ``report_*.png``        the front, progress, predicted against true, learning curves, knob importance,
+                          memory timelines (plots.py)
+* ``deffe_report.html``   one self-contained page with the summary, the front as a sortable table and the
+                          plots (html.py)
+
+``run_deffe.py -report RUN_DIR`` rebuilds them without evaluating anything (`build_reports_cli`); a run
+builds them at its end (`reports_after_run`).
+"""
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from pathlib import Path
+
+from ..errors import DeffeError
+from ..run_data import load_run
+from .content import explorations
+
+__all__ = ["build_reports", "build_reports_cli", "reports_after_run"]
+
+
+def build_reports(run_dir: str | os.PathLike) -> dict[str, Path]:
+    """Write every report of the run in ``run_dir`` into it; {name: path}: "xlsx", "html", and each plot
+    by its file name without .png. A directory that is not a run raises DeffeError."""
+    from .html import NAME as HTML, write_html
+    from .plots import write_plots
+    from .xlsx import NAME as XLSX, write_xlsx
+    run = load_run(run_dir)
+    explored = explorations(run)
+    try:
+        plots = write_plots(run, explored)
+        out = {"xlsx": write_xlsx(run, explored, run.run_dir / XLSX)}
+        out["html"] = write_html(run, explored, plots, run.run_dir / HTML)
+    except OSError as e:   # a full disk, a read-only run directory
+        raise DeffeError(f"cannot write the reports ({e.strerror or e})", file=str(getattr(e, "filename", None)
+                                                                                 or run.run_dir)) from None
+    return {**out, **plots}
+
+
+def build_reports_cli(run_dir: str | os.PathLike) -> int:
+    """``run_deffe.py -report RUN_DIR``: rebuild the reports, print their paths; exit status 0."""
+    paths = build_reports(run_dir)
+    for path in paths.values():
+        print(path)
+    return 0
+
+
+def reports_after_run(run_dir: str | os.PathLike, log: logging.Logger | None = None) -> dict[str, Path]:
+    """The reports at the end of a run (framework.report_files): a report that cannot be built is a
+    warning, never the run's failure — every result is stored, and ``-report`` builds them again later."""
+    log = log or logging.getLogger("deffe")
+    try:
+        paths = build_reports(run_dir)
+    except Exception as e:  # noqa: BLE001 - the run's results are safe whatever a plot does
+        log.warning(f"warning: reports not written: {e}; run_deffe.py -report {run_dir} tries again")
+        log.debug("report failure", exc_info=sys.exc_info())
+        return {}
+    log.info(f"reports: {paths['html']}, {paths['xlsx'].name} and {len(paths) - 2} plot(s) in the run directory")
+    return paths

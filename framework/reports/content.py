@@ -1,0 +1,288 @@
+"""What every report shows, derived once from a run read back (run_data.RunData): which evaluations are
+feasible, the counts, the best designs, progress per evaluation, predictions next to true costs, the knob
+importance tables. Generic over knobs and costs: nothing here knows what a design is.
+"""
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..run_data import ExploreData, RunData
+from ..search.pareto import hypervolume, reference_point
+from ..values import format_value, quantity_text, value_key
+
+# the constraint syntax of the config ('peak_memory <= 16e9'), read back from the manifest's text
+_CONSTRAINT = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_.\-]*)\s*(<=|>=|<|>)\s*(\S+)\s*$")
+_OPS = {"<=": np.less_equal, "<": np.less, ">=": np.greater_equal, ">": np.greater}
+MAX_SCENARIO_LINES = 8   # more scenario curves in one plot are unreadable: then only the overall one
+
+
+@dataclass
+class Explored:
+    """One exploration with what the reports derive from it."""
+
+    data: ExploreData
+    prefix: str                 # '' for a run of one exploration, else a short name for sheets and files
+    feasible: pd.Series         # per evaluation: status ok, every constraint met, every objective known
+    scenario: pd.Series | None  # per evaluation: its scenario label ('size=16'), None without scenarios
+
+
+def explorations(run: RunData) -> list[Explored]:
+    """Every exploration of the run; with several, each gets a distinct short prefix."""
+    several = len(run.explores) > 1
+    out, used = [], set()
+    for i, ex in enumerate(run.explores.values(), start=1):
+        prefix = ""
+        if several:
+            # short: a sheet name holds 31 characters, 'knob importance' and a space take 16
+            prefix = re.sub(r"[^A-Za-z0-9_.-]+", "_", ex.name)[:14] or f"e{i}"
+            if prefix in used:   # two names alike in their first characters
+                prefix = f"{prefix[:10]}_{i}"
+            used.add(prefix)
+        out.append(Explored(ex, prefix, feasible_mask(run, ex.evaluations), scenario_labels(ex)))
+    return out
+
+
+def cost_unit(run: RunData, name: str) -> str | None:
+    return next((c.get("unit") for c in run.costs if c["name"] == name), None)
+
+
+def cost_sign(run: RunData, name: str) -> float:
+    """+1 for a cost to minimise, -1 for one to maximise: signed costs are always minimised."""
+    direction = next((c.get("direction") for c in run.costs if c["name"] == name), "min")
+    return -1.0 if direction == "max" else 1.0
+
+
+def feasible_mask(run: RunData, ev: pd.DataFrame) -> pd.Series:
+    """The evaluations that count as designs: status ok, every constraint met, every objective a number
+    (as the driver's Tracker decides)."""
+    if ev.empty:
+        return pd.Series([], dtype=bool)
+    ok = ev["status"].astype(str).eq("ok") if "status" in ev else pd.Series(True, index=ev.index)
+    for text in run.constraints:
+        m = _CONSTRAINT.match(text)
+        if not m or m.group(1) not in ev:
+            continue
+        try:
+            bound = float(m.group(3))
+        except ValueError:
+            continue
+        values = pd.to_numeric(ev[m.group(1)], errors="coerce").to_numpy(dtype=float)
+        with np.errstate(invalid="ignore"):
+            ok &= pd.Series(_OPS[m.group(2)](values, bound) & np.isfinite(values), index=ev.index)
+    for o in run.objectives:
+        if o in ev:
+            ok &= pd.Series(np.isfinite(pd.to_numeric(ev[o], errors="coerce").to_numpy(dtype=float)),
+                            index=ev.index)
+        else:
+            ok &= False
+    return ok.astype(bool)
+
+
+def scenario_labels(ex: ExploreData) -> pd.Series | None:
+    """Each evaluation's scenario ('size=16'), as report.scenario_labels writes it; scenario knobs held at
+    one value take no part."""
+    ev = ex.evaluations
+    knobs = [k for k in ex.scenarios if k in ev and ev[k].nunique(dropna=False) > 1]
+    if not knobs or ev.empty:
+        return None
+    return pd.Series([", ".join(f"{k}={format_value(row[k])}" for k in knobs) for _i, row in ev.iterrows()],
+                     index=ev.index, dtype=object)
+
+
+def counts(ex: Explored) -> dict[str, int]:
+    """Evaluated, feasible, and how the others ended (infeasible, failed, timed out, constraint broken)."""
+    ev = ex.data.evaluations
+    status = ev["status"].astype(str) if "status" in ev else pd.Series([], dtype=str)
+    out = {"evaluated": int(len(ev)), "feasible": int(ex.feasible.sum()),
+           "infeasible": int(status.eq("infeasible").sum()),
+           "failed": int((~status.isin(["ok", "infeasible"])).sum())}
+    out["constraint violated"] = int(status.eq("ok").sum()) - out["feasible"]
+    if "status" in ev:
+        for s, n in status.value_counts().items():
+            if s not in ("ok", "infeasible"):
+                out[f"  status {s}"] = int(n)
+    return out
+
+
+def best_designs(run: RunData, ex: Explored) -> pd.DataFrame:
+    """The feasible evaluation best in each objective (with scenarios, in each scenario too): a row per
+    objective (and scenario), its knobs and every cost."""
+    ev = ex.data.evaluations
+    if ev.empty or not ex.feasible.any():
+        return pd.DataFrame()
+    groups = [("", ex.feasible)]
+    if ex.scenario is not None:
+        groups = [(label, ex.feasible & ex.scenario.eq(label))
+                  for label in sorted(dict.fromkeys(ex.scenario), key=natural)]
+    rows = []
+    for label, mask in groups:
+        if not mask.any():
+            continue
+        for o in run.objectives:
+            signed = pd.to_numeric(ev.loc[mask, o], errors="coerce") * cost_sign(run, o)
+            i = signed.idxmin()
+            rows.append({"best in": o, **({"scenario": label} if label else {}),
+                         **{k: ev.at[i, k] for k in ex.data.knobs if k in ev},
+                         **{c: ev.at[i, c] for c in run.cost_names if c in ev}})
+    return pd.DataFrame(rows)
+
+
+def best_so_far(run: RunData, ex: Explored, mask: pd.Series | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(evaluation number from 1, best feasible value of the first objective so far) of the evaluations
+    in `mask` (all by default); NaN before the first feasible one."""
+    ev = ex.data.evaluations
+    o = run.objectives[0]
+    sel = ex.feasible if mask is None else (ex.feasible & mask)
+    sign = cost_sign(run, o)
+    v = np.where(sel.to_numpy(), pd.to_numeric(ev[o], errors="coerce").to_numpy(dtype=float) * sign, np.inf)
+    best = np.minimum.accumulate(v) if len(v) else v
+    best = np.where(np.isfinite(best), best * sign, np.nan)
+    return np.arange(1, len(v) + 1), best
+
+
+def hypervolume_progress(run: RunData, ex: Explored) -> tuple[np.ndarray, np.ndarray, str]:
+    """(evaluations, hypervolume, where from) for several objectives: the run's own per-step figures
+    (recorded by the driver, its reference point) at the evaluation count each step ended at; without
+    them, computed here after each evaluation with a reference point from every feasible design."""
+    steps = [s for s in ex.data.steps if finite(s.get("hypervolume"))]
+    if steps and len(ex.data.sample_steps):
+        ends = np.array(ex.data.sample_steps)
+        x = np.array([int((ends <= s["step"]).sum()) for s in steps])
+        return x, np.array([float(s["hypervolume"]) for s in steps]), "per step, as recorded by the run"
+    ev = ex.data.evaluations
+    if ev.empty or not ex.feasible.any():
+        return np.zeros(0), np.zeros(0), ""
+    signed = np.column_stack([pd.to_numeric(ev[o], errors="coerce").to_numpy(dtype=float) * cost_sign(run, o)
+                              for o in run.objectives])
+    ok = ex.feasible.to_numpy()
+    ref = reference_point(signed[ok])
+    n = len(ev)
+    xs = np.unique(np.linspace(1, n, min(n, 200)).round().astype(int))   # at most 200 points: fast on any run
+    hv = [hypervolume(signed[:k][ok[:k]], ref) if ok[:k].any() else np.nan for k in xs]
+    return xs, np.array(hv, dtype=float), "after each evaluation, reference point from all feasible designs"
+
+
+def predicted_vs_true(run: RunData, ex: ExploreData) -> pd.DataFrame:
+    """Every prediction next to the true cost of the same point (matched by knob values: 4 and 4.0 are the
+    same value), for the costs both tables hold; only evaluations with status ok."""
+    pred, ev = ex.predictions, ex.evaluations
+    knobs = [k for k in ex.knobs if k in pred and k in ev]
+    if pred.empty or ev.empty or not knobs:
+        return pd.DataFrame()
+    ok = ev[ev["status"].astype(str).eq("ok")] if "status" in ev else ev
+    true = {tuple(value_key(v) for v in row): i for i, row in zip(ok.index, ok[knobs].itertuples(index=False))}
+    rows = []
+    for i, row in zip(pred.index, pred[knobs].itertuples(index=False)):
+        j = true.get(tuple(value_key(v) for v in row))
+        if j is None:
+            continue
+        for c in run.cost_names:
+            if f"predicted-{c}" in pred and c in ok:
+                p, t = pred.at[i, f"predicted-{c}"], ok.at[j, c]
+                if finite(p) and finite(t):
+                    rows.append({"cost": c, "predicted": float(p), "true": float(t)})
+    return pd.DataFrame(rows, columns=["cost", "predicted", "true"])
+
+
+def learning_table(ex: ExploreData) -> pd.DataFrame:
+    """The model's hold-out accuracy per step and cost: model_metrics.csv, or the store's step records."""
+    mm = ex.model_metrics
+    if mm is not None and not mm.empty and {"step", "cost"} <= set(mm.columns):
+        return mm
+    rows = []
+    for s in ex.steps:
+        model = s.get("model") or {}
+        for cost, m in (model.get("metrics") or {}).items():
+            rows.append({"step": s["step"], "cost": cost, "train": model.get("train"),
+                         "holdout": model.get("holdout"),
+                         "mape_percent": 100 * m["mape"] if finite(m.get("mape")) else math.nan,
+                         "r2": m.get("r2"), "kendall_tau": m.get("kendall_tau"),
+                         "top_k_recall": m.get("top_k_recall"), "model": model.get("chosen")})
+    return pd.DataFrame(rows)
+
+
+_IMPORTANCE_HEAD = re.compile(r"^knob importance for (?P<cost>.+?): (?P<method>[^,]+)")
+_IMPORTANCE_ROW = re.compile(r"^\s+(?P<rank>\d+)\s+(?P<knob>\S+)\s+(?P<score>\S+)(?:\s+(?P<spread>\S+))?\s*$")
+
+
+def knob_importance(path: Path | None) -> pd.DataFrame:
+    """The rank tables of knob_importance.txt: cost, method, rank, knob, score, +- (permutation)."""
+    if path is None or not path.is_file():
+        return pd.DataFrame()
+    rows, head, in_table = [], None, False
+    for line in path.read_text(errors="replace").splitlines():
+        m = _IMPORTANCE_HEAD.match(line)
+        if m:
+            head, in_table = m.groupdict(), False
+            continue
+        if head and line.strip().startswith("rank"):
+            in_table = True
+            continue
+        r = _IMPORTANCE_ROW.match(line) if in_table else None
+        if r is None:
+            in_table = False
+            continue
+        score = _number(r["score"])
+        if score is None:
+            in_table = False
+            continue
+        rows.append({"cost": head["cost"], "method": head["method"], "rank": int(r["rank"]), "knob": r["knob"],
+                     "score": score, "+-": _number(r["spread"]) if r["spread"] else math.nan})
+    return pd.DataFrame(rows, columns=["cost", "method", "rank", "knob", "score", "+-"])
+
+
+def memory_timelines(run_dir: Path, limit: int = 16) -> list[Path]:
+    """Memory timeline files in the run directory (``*memory_timeline*.txt`` or ``.csv``), at most `limit`."""
+    found = sorted(p for p in run_dir.glob("*memory_timeline*") if p.suffix in (".txt", ".csv") and p.is_file())
+    return found[:limit]
+
+
+def read_timeline(path: Path) -> tuple[np.ndarray, np.ndarray, str, str]:
+    """(time, value, x label, y label) of a timeline file: a CSV's first two numeric columns, or the first
+    two numbers of each line of a text file (ZPP-MEM's `timestamp bytes_in_use delta op`)."""
+    if path.suffix == ".csv":
+        df = pd.read_csv(path)
+        num = [c for c in df.columns if pd.api.types.is_numeric_dtype(df[c])]
+        if len(num) < 2:
+            return np.zeros(0), np.zeros(0), "", ""
+        return df[num[0]].to_numpy(dtype=float), df[num[1]].to_numpy(dtype=float), str(num[0]), str(num[1])
+    xs, ys = [], []
+    for line in path.read_text(errors="replace").splitlines():
+        parts = line.split()
+        x, y = (_number(parts[0]), _number(parts[1])) if len(parts) >= 2 else (None, None)
+        if x is not None and y is not None:
+            xs.append(x)
+            ys.append(y)
+    return np.array(xs), np.array(ys), "time (as written)", "in use"
+
+
+def cost_text(run: RunData, name: str, value) -> str:
+    """A cost for people: with its unit ('206.6 ms'); empty where there is none."""
+    return quantity_text(float(value), cost_unit(run, name)) if finite(value) else ""
+
+
+def natural(text: str) -> list:
+    """Sort key of labels with numbers in them: 'size=16' before 'size=128'."""
+    return [(0, int(p), "") if p.isdigit() else (1, 0, p) for p in re.split(r"(\d+)", str(text))]
+
+
+def finite(x) -> bool:
+    try:
+        return math.isfinite(float(x))
+    except (TypeError, ValueError):
+        return False
+
+
+def _number(text: str | None) -> float | None:
+    try:
+        v = float(text)
+    except (TypeError, ValueError):
+        return None
+    return v if math.isfinite(v) else None
+

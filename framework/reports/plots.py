@@ -1,0 +1,284 @@
+"""The report's plots: PNG files ``report_*.png`` in the run directory.
+
+Figures are drawn with matplotlib's object API on the Agg canvas, never through pyplot: no global figure
+state, no display needed, safe next to other code of the process that uses pyplot. A plot without data
+(no model, one objective for the front, no memory timeline) is not drawn rather than drawn empty.
+"""
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter
+
+from ..run_data import RunData
+from ..search.pareto import pareto_front
+from ..values import quantity_text
+from . import content as c
+from .content import Explored
+
+DPI = 110
+FRONT_COLOR, EVAL_COLOR, BAD_COLOR, PRED_COLOR = "#c0392b", "#9aa5b1", "#e67e22", "#2471a3"
+MAX_PAIRS = 6   # objective pairs drawn for more than two objectives (the first four objectives)
+
+
+def plot_name(prefix: str, kind: str) -> str:
+    return f"report_{prefix + '_' if prefix else ''}{kind}.png"
+
+
+def write_plots(run: RunData, explored: list[Explored]) -> dict[str, Path]:
+    """Every plot there is data for; returns {key: path}, keys as the file names without .png. A plot of an
+    earlier build that has no data now (a model no longer trained) is removed: the directory shows what the
+    page shows."""
+    out: dict[str, Path] = {}
+    kinds = (("front", _front), ("progress", _progress), ("predicted", _predicted), ("learning", _learning),
+             ("knob_importance", _importance))
+    stale = {p for p in run.run_dir.glob("report_*.png")
+             if any(p.stem.endswith(k) for k, _draw in kinds) or p.stem == "report_memory_timeline"}
+    for ex in explored:
+        for kind, draw in kinds:
+            fig = draw(run, ex)
+            if fig is not None:
+                path = run.run_dir / plot_name(ex.prefix, kind)
+                _save(fig, path)
+                out[path.stem] = path
+    fig = _memory(run.run_dir)
+    if fig is not None:
+        path = run.run_dir / plot_name("", "memory_timeline")
+        _save(fig, path)
+        out[path.stem] = path
+    for p in stale - set(out.values()):
+        p.unlink(missing_ok=True)
+    return out
+
+
+def _save(fig: Figure, path: Path) -> None:
+    FigureCanvasAgg(fig)
+    fig.tight_layout()
+    tmp = path.with_name(path.name + ".tmp")
+    fig.savefig(tmp, dpi=DPI, format="png")
+    tmp.replace(path)   # a report being read never sees half a picture
+
+
+def _axis(ax, which: str, run: RunData, cost: str) -> None:
+    """Label an axis with the cost and show its ticks as quantities ('200 ms', '4 GB')."""
+    unit = c.cost_unit(run, cost)
+    direction = "maximised" if c.cost_sign(run, cost) < 0 else "minimised"   # not "(min)": read as minutes
+    getattr(ax, f"set_{which}label")(f"{cost}, {direction}")
+    fmt = FuncFormatter(lambda v, _pos: quantity_text(v, unit, 3))
+    (ax.xaxis if which == "x" else ax.yaxis).set_major_formatter(fmt)
+
+
+def _numeric(df: pd.DataFrame, col: str) -> np.ndarray:
+    return pd.to_numeric(df[col], errors="coerce").to_numpy(dtype=float) if col in df else \
+        np.full(len(df), np.nan)
+
+
+def _wide(values: np.ndarray) -> bool:
+    """Positive values over more than two decades read better on a log scale."""
+    v = values[np.isfinite(values)]
+    return len(v) > 1 and (v > 0).all() and v.max() / v.min() > 100
+
+
+def _front(run: RunData, ex: Explored) -> Figure | None:
+    objs = [o for o in run.objectives if o in ex.data.evaluations][:4]
+    ev = ex.data.evaluations
+    if len(objs) < 2 or not ex.feasible.any():
+        return None
+    pairs = list(itertools.combinations(objs, 2))[:MAX_PAIRS]
+    cols = min(len(pairs), 3)
+    rows = (len(pairs) + cols - 1) // cols
+    fig = Figure(figsize=(6.4 * cols, 4.8 * rows))
+    front = ex.data.front
+    evaluated_front = front[front["source"].astype(str).eq("evaluated")] if "source" in front else front
+    only_predicted = front[front["source"].astype(str).eq("predicted")] if "source" in front else front.iloc[:0]
+    feas = ex.feasible.to_numpy()
+    for n, (a, b) in enumerate(pairs, start=1):
+        ax = fig.add_subplot(rows, cols, n)
+        xa, xb = _numeric(ev, a), _numeric(ev, b)
+        ax.scatter(xa[feas], xb[feas], s=14, color=EVAL_COLOR, label=f"evaluated ({int(feas.sum())})", zorder=2)
+        if (~feas).any():
+            ax.scatter(xa[~feas], xb[~feas], s=18, marker="x", color=BAD_COLOR, zorder=2,
+                       label="infeasible or against a constraint")
+        # the front of this pair of objectives, drawn from the table the run wrote (with more than two
+        # objectives a point of the whole front need not be on the front of a pair: all are marked)
+        fa, fb = _numeric(evaluated_front, a), _numeric(evaluated_front, b)
+        ax.scatter(fa, fb, s=36, color=FRONT_COLOR, edgecolor="black", linewidth=0.5, zorder=4,
+                   label=f"front ({len(evaluated_front)})")
+        if len(objs) == 2 and "scenario" not in front:
+            signed = np.column_stack([fa * c.cost_sign(run, a), fb * c.cost_sign(run, b)])
+            keep = pareto_front(signed)
+            order = keep[np.argsort(fa[keep])]
+            ax.step(fa[order], fb[order], where="post", color=FRONT_COLOR, linewidth=1, zorder=3)
+        pa, pb = _numeric(evaluated_front, f"predicted-{a}"), _numeric(evaluated_front, f"predicted-{b}")
+        has = np.isfinite(pa) & np.isfinite(pb)
+        if has.any():
+            ax.scatter(pa[has], pb[has], s=36, facecolor="none", edgecolor=PRED_COLOR, zorder=4,
+                       label="front, as the model predicted it")
+            for x0, y0, x1, y1 in zip(fa[has], fb[has], pa[has], pb[has]):
+                ax.plot([x0, x1], [y0, y1], color=PRED_COLOR, linewidth=0.6, alpha=0.6, zorder=3)
+        qa, qb = _numeric(only_predicted, f"predicted-{a}"), _numeric(only_predicted, f"predicted-{b}")
+        if np.isfinite(qa).any():
+            ax.scatter(qa, qb, s=40, marker="^", facecolor="none", edgecolor=PRED_COLOR, zorder=4,
+                       label="predicted only, not evaluated")
+        _axis(ax, "x", run, a)
+        _axis(ax, "y", run, b)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7, loc="best")
+    fig.suptitle(f"Pareto front{_of(ex)}")
+    return fig
+
+
+def _of(ex: Explored) -> str:
+    return f" of {ex.data.name}" if ex.prefix else ""
+
+
+def _progress(run: RunData, ex: Explored) -> Figure | None:
+    ev = ex.data.evaluations
+    if ev.empty or not run.objectives or not ex.feasible.any():
+        return None
+    fig = Figure(figsize=(7.5, 4.5))
+    ax = fig.add_subplot(1, 1, 1)
+    if len(run.objectives) == 1:
+        o = run.objectives[0]
+        y = _numeric(ev, o)
+        n = np.arange(1, len(ev) + 1)
+        feas = ex.feasible.to_numpy()
+        ax.scatter(n[feas], y[feas], s=10, color=EVAL_COLOR, label="each feasible evaluation", zorder=2)
+        labels = sorted(dict.fromkeys(ex.scenario), key=c.natural) if ex.scenario is not None else []
+        if 1 < len(labels) <= c.MAX_SCENARIO_LINES:   # problem sizes apart: one best each
+            for label in labels:
+                x, best = c.best_so_far(run, ex, ex.scenario.eq(label))
+                ax.step(x, best, where="post", linewidth=1.5, label=f"best, {label}", zorder=3)
+        else:
+            x, best = c.best_so_far(run, ex)
+            ax.step(x, best, where="post", color=FRONT_COLOR, linewidth=1.8, label="best so far", zorder=3)
+        if _wide(y[feas]):
+            ax.set_yscale("log")
+        _axis(ax, "y", run, o)
+        ax.set_title(f"best {o} against evaluations{_of(ex)}")
+    else:
+        x, hv, how = c.hypervolume_progress(run, ex)
+        if not len(x):
+            return None
+        ax.plot(x, hv, marker="o" if len(x) <= 50 else None, color=FRONT_COLOR)
+        ax.set_ylabel("hypervolume of the front")
+        ax.set_title(f"hypervolume against evaluations{_of(ex)}\n({how})", fontsize=10)
+    ax.set_xlabel("evaluations")
+    ax.grid(alpha=0.3)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=7, loc="best")
+    return fig
+
+
+def _predicted(run: RunData, ex: Explored) -> Figure | None:
+    df = c.predicted_vs_true(run, ex.data)
+    if df.empty:
+        return None
+    costs = [k for k in run.cost_names if k in set(df["cost"])]
+    fig = Figure(figsize=(5 * len(costs), 4.6))
+    for n, cost in enumerate(costs, start=1):
+        d = df[df["cost"] == cost]
+        ax = fig.add_subplot(1, len(costs), n)
+        t, p = d["true"].to_numpy(), d["predicted"].to_numpy()
+        ax.scatter(t, p, s=14, color=PRED_COLOR, zorder=3)
+        lo, hi = float(min(t.min(), p.min())), float(max(t.max(), p.max()))
+        ax.plot([lo, hi], [lo, hi], color="black", linewidth=0.8, linestyle="--", label="predicted = true")
+        if _wide(np.r_[t, p]):
+            ax.set_xscale("log")
+            ax.set_yscale("log")
+        with np.errstate(divide="ignore", invalid="ignore"):
+            mape = float(np.nanmean(np.abs(p - t) / np.abs(t))) * 100
+        _axis(ax, "x", run, cost)
+        ax.set_xlabel(f"true {cost}")
+        _axis(ax, "y", run, cost)
+        ax.set_ylabel(f"predicted {cost}")
+        ax.set_title(f"{cost}: {len(d)} points, MAPE {mape:.3g}%" if np.isfinite(mape) else cost, fontsize=10)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7, loc="best")
+    fig.suptitle(f"predicted before evaluation, against true{_of(ex)}")
+    return fig
+
+
+def _learning(run: RunData, ex: Explored) -> Figure | None:
+    lt = c.learning_table(ex.data)
+    if lt.empty or "step" not in lt:
+        return None
+    metrics = [(col, label) for col, label in (("mape_percent", "hold-out MAPE (%)"),
+                                               ("kendall_tau", "hold-out Kendall tau (ranking)"))
+               if col in lt and pd.to_numeric(lt[col], errors="coerce").notna().any()]
+    if not metrics:
+        return None
+    # the number of points the model had (train + hold-out) says more than the step number
+    sizes = pd.to_numeric(lt.get("train"), errors="coerce") + pd.to_numeric(lt.get("holdout"), errors="coerce") \
+        if {"train", "holdout"} <= set(lt.columns) else None
+    use_sizes = sizes is not None and sizes.notna().all()
+    fig = Figure(figsize=(6 * len(metrics), 4.2))
+    for n, (col, label) in enumerate(metrics, start=1):
+        ax = fig.add_subplot(1, len(metrics), n)
+        for cost in dict.fromkeys(lt["cost"]):
+            mine = lt["cost"] == cost
+            x = (sizes[mine] if use_sizes else lt.loc[mine, "step"]).to_numpy(dtype=float)
+            ax.plot(x, pd.to_numeric(lt.loc[mine, col], errors="coerce").to_numpy(dtype=float), marker="o",
+                    label=str(cost))
+        ax.set_xlabel("points the model had (train + hold-out)" if use_sizes else "step")
+        ax.set_ylabel(label)
+        if col == "kendall_tau":
+            ax.set_ylim(-1.05, 1.05)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7, loc="best")
+    fig.suptitle(f"model accuracy per step{_of(ex)}")
+    return fig
+
+
+def _importance(run: RunData, ex: Explored) -> Figure | None:
+    ki = c.knob_importance(ex.data.knob_importance)
+    if ki.empty:
+        return None
+    costs = list(dict.fromkeys(ki["cost"]))
+    bars = int(ki.groupby(["cost", "method"]).size().max())
+    fig = Figure(figsize=(5.5 * len(costs), max(3.0, 1.2 + 0.35 * bars)))
+    for n, cost in enumerate(costs, start=1):
+        mine = ki[ki["cost"] == cost]
+        methods = list(dict.fromkeys(mine["method"]))
+        # the model's reliance (permutation) where there is one, else the lasso credit
+        method = next((m for m in methods if "permutation" in m), methods[0])
+        d = mine[mine["method"] == method].sort_values("rank", ascending=False)
+        ax = fig.add_subplot(1, len(costs), n)
+        ax.barh(d["knob"].astype(str), d["score"].to_numpy(dtype=float), color=PRED_COLOR,
+                xerr=d["+-"].to_numpy(dtype=float) if d["+-"].notna().any() else None)
+        ax.set_title(f"{cost}: {method}", fontsize=9)
+        ax.set_xlabel("increase of the model's squared error when the knob is shuffled" if "permutation" in method
+                      else "score (knob_importance.txt)", fontsize=8)
+        ax.grid(alpha=0.3, axis="x")
+    fig.suptitle(f"knob importance{_of(ex)}")
+    return fig
+
+
+def _memory(run_dir: Path) -> Figure | None:
+    files = c.memory_timelines(run_dir)
+    lines = []
+    for f in files:
+        try:
+            x, y, xl, yl = c.read_timeline(f)
+        except (OSError, ValueError, pd.errors.ParserError, pd.errors.EmptyDataError):
+            continue   # a file that only matches the name: not a timeline
+        if len(x):
+            lines.append((f, x, y, xl, yl))
+    if not lines:
+        return None
+    fig = Figure(figsize=(8, 4.5))
+    ax = fig.add_subplot(1, 1, 1)
+    for f, x, y, _xl, _yl in lines:
+        # a step plot: a value holds until the next change
+        ax.step(x, y, where="post", linewidth=1, label=f"{f.name} (peak {quantity_text(np.nanmax(y))})")
+    ax.set_xlabel(lines[0][3])
+    ax.set_ylabel(lines[0][4])
+    ax.set_title("memory timelines")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, loc="best")
+    return fig

@@ -1,0 +1,204 @@
+"""The Python API (framework.explore / load_run / Run / Model): the command line's runs, in a process that
+stays as it was."""
+import json
+import logging
+import math
+import os
+import shutil
+from pathlib import Path
+
+import commentjson
+import numpy as np
+import pandas as pd
+import pytest
+
+import framework
+from cli_helpers import ROOT, run_deffe
+from framework.errors import DeffeError
+
+MINIMAL = ROOT / "test" / "config.json"
+
+
+def minimal_dict() -> dict:
+    """test/config.json as a dict, its files named by absolute paths (it is used from other directories)."""
+    cfg = commentjson.loads(MINIMAL.read_text())
+    cfg["python_path"] = [str(ROOT / "test")]
+    cfg["evaluate"]["script"] = str(ROOT / "test" / "evaluate.sh")
+    return cfg
+
+
+def minimal_copy(where: Path) -> Path:
+    where.mkdir(parents=True, exist_ok=True)
+    for name in ("config.json", "evaluate.sh"):
+        shutil.copy(ROOT / "test" / name, where / name)
+    return where / "config.json"
+
+
+LEARNABLE = '''
+def evaluate(point):
+    a, b = float(point["a"]), float(point["b"])
+    return {"cost": 10.0 + 2.0 * a + 0.5 * b * b}
+'''
+
+
+def learnable_dict(tmp_path: Path) -> dict:
+    (tmp_path / "learnable_cost.py").write_text(LEARNABLE)
+    return {"python_path": ["."],
+            "knobs": [{"name": "a", "values": "0-8"}, {"name": "b", "values": [0, 1, 2, 3, 4, 5]}],
+            "costs": [{"name": "cost", "unit": "s"}],
+            "evaluate": {"plugin": "python", "function": "learnable_cost:evaluate"},
+            "exploration": {"samples_per_step": 24, "max_samples": 24},
+            "model": {"plugin": "sklearn_gp", "train_test_split": 1.0},
+            "framework": {"run_directory": "explore", "seed": 3}}
+
+
+def test_explore_from_a_dict_gives_the_runs_tables(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    run = framework.explore(minimal_dict(), run_dir=tmp_path / "r", max_samples=10, no_train=True)
+    assert run.run_dir == tmp_path / "r" and run.costs == ["exec_time"]
+    ev = run.evaluations
+    assert list(ev.columns) == ["param1", "param2", "size", "exec_time", "status"] and len(ev) == 10
+    assert (ev["exec_time"] == ev["param1"] * ev["param2"] * ev["size"]).all()
+    assert not run.front.empty and list(run.explores) == ["application1_explore"]
+    assert run.explores["application1_explore"].evaluations is ev
+    assert run.model is None   # -no-train: no checkpoint
+    assert sorted(os.listdir(tmp_path)) == ["r"]   # the dict left no file behind
+    # the manifest keeps the dict's text: the run rebuilds its config without any file
+    assert json.loads(run.data.config_text)["costs"] == ["exec_time"]
+
+
+def test_relative_names_of_a_dict_resolve_against_base_dir(tmp_path, monkeypatch):
+    minimal_copy(tmp_path / "proj")
+    monkeypatch.chdir(tmp_path)
+    cfg = commentjson.loads(MINIMAL.read_text())   # evaluate.sh, python_path ".", run_directory "explore"
+    run = framework.explore(cfg, base_dir=tmp_path / "proj", max_samples=4, no_train=True)
+    assert run.run_dir == tmp_path / "proj" / "explore" and len(run.evaluations) == 4
+    assert (run.evaluations["status"] == "ok").all()
+
+
+def test_explore_from_a_path_resumes_and_load_run_reads_it_back(tmp_path, monkeypatch):
+    config = minimal_copy(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    first = framework.explore(str(config), max_samples=6, no_train=True)
+    assert first.run_dir == tmp_path / "explore" and len(first.evaluations) == 6
+    again = framework.explore(config, max_samples=6, no_train=True)   # resumed: the same rows
+    pd.testing.assert_frame_equal(again.evaluations, first.evaluations)
+    loaded = framework.load_run(tmp_path / "explore")
+    pd.testing.assert_frame_equal(loaded.front, first.front)
+    assert "exec_time" in repr(loaded)
+
+
+def test_api_and_command_line_write_the_same_tables(tmp_path):
+    cli_dir, api_dir = tmp_path / "cli", tmp_path / "api"
+    minimal_copy(cli_dir)
+    config = minimal_copy(api_dir)
+    r = run_deffe("-config", "config.json", "-max-samples", "12", "-seed", "5", cwd=cli_dir)
+    assert r.rc == 0, r
+    run = framework.explore(config, run_dir=api_dir / "explore", max_samples=12, seed=5)
+    tables = sorted(p.name for p in (cli_dir / "explore").glob("*.csv"))
+    assert "deffe_evaluation.csv" in tables and "deffe_exploration.csv" in tables
+    for name in tables:
+        if name == "model_metrics.csv":   # holds the training's seconds
+            continue
+        assert (api_dir / "explore" / name).read_text() == (cli_dir / "explore" / name).read_text(), name
+    cli_metrics = pd.read_csv(cli_dir / "explore" / "model_metrics.csv")
+    assert list(run.model_metrics.columns) == list(cli_metrics.columns)
+    assert run.model_metrics["mape_percent"].tolist() == cli_metrics["mape_percent"].tolist()
+
+
+def test_model_predicts_the_evaluated_costs(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    run = framework.explore(learnable_dict(tmp_path))
+    ev = run.evaluations
+    assert len(ev) == 24 and (ev["status"] == "ok").all()
+    model = run.model
+    assert model is run.model and model.knobs == ["a", "b"] and model.costs == ["cost"]
+    # knob columns by name (another order, extra columns ignored); the result has them in knob order
+    points = ev[["status", "b", "cost", "a"]].copy()
+    pred = model.predict(points)
+    assert list(pred.columns[:2]) == ["a", "b"] and "predicted-cost" in pred and "std-cost" in pred
+    assert list(pred.index) == list(points.index)
+    got, truth = pred["predicted-cost"].to_numpy(), ev["cost"].to_numpy()
+    assert np.isfinite(got).all() and np.allclose(got, truth, rtol=0.05)
+    unseen = model.predict(pd.DataFrame({"a": [4], "b": [2]}))["predicted-cost"].iloc[0]
+    assert math.isfinite(unseen) and abs(unseen - 20.0) / 20.0 < 0.25
+    assert model.predict(pd.DataFrame({"a": [], "b": []})).empty
+    # read back from the run directory alone (the dict's text is in the manifest): the same predictions
+    loaded = framework.load_run(run.run_dir).model
+    assert loaded is not model and loaded.config.path.name == "<config dict>"
+    pd.testing.assert_frame_equal(loaded.predict(points), pred)
+
+
+def test_a_loaded_run_predicts_with_the_config_it_ran_with(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    config = tmp_path / "learnable.json"
+    config.write_text(json.dumps(learnable_dict(tmp_path)))
+    first = framework.explore(config, max_samples=12).model.predict(pd.DataFrame({"a": [1, 7], "b": [5, 0]}))
+    # the file changes afterwards (a knob renamed): the run keeps the text it ran with
+    config.write_text(config.read_text().replace('"b"', '"beta"'))
+    run = framework.load_run(tmp_path / "explore")
+    assert run.model.knobs == ["a", "b"]
+    pd.testing.assert_frame_equal(run.model.predict(pd.DataFrame({"a": [1, 7], "b": [5, 0]})), first)
+
+
+def test_a_missing_knob_or_a_bad_value_names_it(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    model = framework.explore(learnable_dict(tmp_path), max_samples=12).model
+    with pytest.raises(DeffeError, match=r"predict\(\):columns: no column for knob b"):
+        model.predict(pd.DataFrame({"a": [1, 2]}))
+    with pytest.raises(DeffeError, match=r"predict\(\):row 1: .*99"):
+        model.predict(pd.DataFrame({"a": [1, 99], "b": [1, 1]}))
+    twice = pd.DataFrame([[1, 2, "x", "y"]], columns=["a", "b", "note", "note"])   # other columns: ignored
+    assert list(model.predict(twice).columns[:3]) == ["a", "b", "predicted-cost"]
+
+
+def test_seed_decides_the_run(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    runs = [framework.explore(minimal_dict(), run_dir=tmp_path / name, seed=seed, max_samples=8, no_train=True)
+            for name, seed in (("a", 1), ("b", 1), ("c", 2))]
+    pd.testing.assert_frame_equal(runs[0].evaluations, runs[1].evaluations)
+    assert not runs[0].evaluations.equals(runs[2].evaluations)
+
+
+def test_bad_input_is_a_deffe_error_not_an_exit(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    bad = minimal_dict()
+    bad["knobs"][0]["values"] = "5-1"
+    with pytest.raises(DeffeError, match=r"^<config dict>:knobs\[0\]"):
+        framework.explore(bad, run_dir=tmp_path / "r")
+    with pytest.raises(DeffeError, match="file not found"):
+        framework.explore(tmp_path / "nothing.json")
+    with pytest.raises(DeffeError, match="did you mean 'epochs'"):
+        framework.explore(minimal_dict(), epoch=3)
+    with pytest.raises(DeffeError, match="must be at least 1"):
+        framework.explore(minimal_dict(), run_dir=tmp_path / "r", max_samples=0)
+    with pytest.raises(DeffeError, match="not an option"):
+        framework.explore(minimal_dict(), no_run=True)   # a dry run makes no run to return
+    with pytest.raises(DeffeError, match="not a run directory"):
+        framework.load_run(tmp_path)
+    assert not (tmp_path / "r" / "deffe.db").exists()
+
+
+def _process_state():
+    from threadpoolctl import threadpool_info
+    deffe = logging.getLogger("deffe")
+    return {"cwd": os.getcwd(), "root": list(logging.getLogger().handlers),
+            "deffe": (list(deffe.handlers), deffe.level, deffe.propagate),
+            "env": {k: os.environ.get(k) for k in ("OMP_NUM_THREADS", "DEFFE_CONFIG_DIR", "DEFFE_EXP_DIR")},
+            "pools": [p["num_threads"] for p in threadpool_info()]}
+
+
+def test_calls_leave_the_process_as_it_was(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("OMP_NUM_THREADS", "7")   # what a user set; the run limits it to -jobs meanwhile
+    before = _process_state()
+    one = framework.explore(minimal_dict(), run_dir=tmp_path / "one", max_samples=5, no_train=True, jobs=2)
+    assert _process_state() == before
+    two = framework.explore(minimal_dict(), run_dir=tmp_path / "two", max_samples=3, no_train=True)
+    assert _process_state() == before
+    # each run logged into its own file only, and holds none open
+    assert len(one.evaluations) == 5 and len(two.evaluations) == 3
+    log_one = (tmp_path / "one" / "deffe.log").read_text()
+    assert str(tmp_path / "two") not in log_one and "exploration 'application1_explore'" in log_one
+    opened = [h for h in logging.getLogger("deffe").handlers if isinstance(h, logging.FileHandler)]
+    assert not opened

@@ -1,0 +1,109 @@
+"""Asynchronous exploration (framework.asynchronous, -async, Deffe's -pipeline): workers never wait for
+the model, every point is evaluated once, the budget holds exactly, and a resumed run goes on from the
+store."""
+import json
+import sqlite3
+
+import numpy as np
+
+from cli_helpers import read_csv, run_deffe, write
+
+EVALUATOR = '''
+import time
+
+def evaluate(p):
+    time.sleep(0.2)   # the model trains while evaluations run; results arrive out of order
+    return {"cost": 1.0 + (p["p"] - 14) ** 2 + 3 * (p["q"] - 5) ** 2 + 0.5 * (p["r"] - 17) ** 2}
+'''
+
+
+def setup(directory, budget, extra=None, plugin="surrogate"):
+    write(directory / "bowl.py", EVALUATOR)
+    write(directory / "config.json", json.dumps({
+        "python_path": ["."],
+        "knobs": [{"name": n, "values": "0-20"} for n in "pqr"],
+        "costs": ["cost"],
+        "evaluate": {"plugin": "python", "function": "bowl:evaluate"},
+        "model": {"plugin": "sklearn_rf"},
+        "exploration": {"plugin": plugin, "initial_samples": 8, "samples_per_step": 4, "max_samples": budget},
+        "framework": {"seed": 3, "jobs": 2, **(extra or {})},
+    }))
+
+
+def stored(directory):
+    db = sqlite3.connect(directory / "explore" / "deffe.db")
+    try:
+        return db.execute("SELECT key, status FROM samples").fetchall()
+    finally:
+        db.close()
+
+
+def test_async_run_spends_the_budget_exactly_and_evaluates_every_point_once(tmp_path):
+    setup(tmp_path, 24, {"asynchronous": True})
+    r = run_deffe("-config", "config.json", cwd=tmp_path)
+    assert r.rc == 0, r
+    rows = stored(tmp_path)
+    assert len(rows) == 24 and len({k for k, _ in rows}) == 24
+    assert all(s == "ok" for _, s in rows)
+    table = read_csv(tmp_path / "explore" / "deffe_evaluation.csv")
+    assert len(table) == 24
+    log = (tmp_path / "explore" / "deffe.log").read_text()
+    assert "asynchronous exploration: worker utilisation" in log
+    # the model trained in the background during the run, and once more on everything at the end
+    metrics = read_csv(tmp_path / "explore" / "model_metrics.csv")
+    assert len(metrics) >= 2
+    assert int(metrics[-1]["train"]) + int(metrics[-1]["holdout"]) >= 20
+
+
+def test_async_exploration_beats_its_initial_design(tmp_path):
+    """It still explores with the model: the best of the guided points is better than the initial design's."""
+    setup(tmp_path, 30, {"asynchronous": True})
+    r = run_deffe("-config", "config.json", cwd=tmp_path)
+    assert r.rc == 0, r
+    costs = [float(x["cost"]) for x in read_csv(tmp_path / "explore" / "deffe_evaluation.csv")]
+    assert min(costs[8:]) < min(costs[:8])
+
+
+def test_deffe_pipeline_flag_and_async_flag_run_asynchronously(tmp_path):
+    setup(tmp_path, 12)
+    r = run_deffe("-config", "config.json", "-pipeline", cwd=tmp_path)
+    assert r.rc == 0, r
+    assert "asynchronous exploration" in (tmp_path / "explore" / "deffe.log").read_text()
+    assert "-pipeline" not in r.err   # no longer an ignored flag
+
+
+def test_a_resumed_async_run_reuses_the_store_and_only_adds_what_the_budget_allows(tmp_path):
+    setup(tmp_path, 16, {"asynchronous": True})
+    assert run_deffe("-config", "config.json", cwd=tmp_path).rc == 0
+    first = {k for k, _ in stored(tmp_path)}
+    r = run_deffe("-config", "config.json", "-max-samples", "22", cwd=tmp_path)
+    assert r.rc == 0, r
+    after = {k for k, _ in stored(tmp_path)}
+    assert first <= after and len(after) == 22
+    assert "16 from the store" in r.out
+
+
+def test_pending_points_are_never_proposed_again_and_keep_their_distance():
+    """The surrogate exploration's Pending(): in-flight points are excluded from candidates and count as
+    already picked for the diversity rule."""
+    from framework.guided import GuidedExploration
+    from framework.space import DesignSpace, Knob, ListLevels
+
+    space = DesignSpace([Knob(n, "integer", ListLevels(list(range(10)))) for n in "ab"])
+    g = GuidedExploration.__new__(GuidedExploration)
+    g.space, g.k = space, 2
+    g.keys = set()
+    g.diversity = 0.5
+
+    class Scen:
+        design_columns = [0, 1]
+    g.scen = Scen()
+    busy = np.array([[3.0, 3.0], [7.0, 7.0]])
+    g.Pending(busy)
+    cand = np.array([[3.0, 3.0], [3.0, 4.0], [5.0, 5.0], [7.0, 7.0], [1.0, 2.0]])
+    unseen = g._unseen(cand)
+    assert not any((unseen == b).all(axis=1).any() for b in busy)
+    # (3, 4) differs from the point in flight (3, 3) in half its design knobs: below a distance of 0.75
+    g.diversity = 0.75
+    picked = g._diverse(unseen, np.arange(len(unseen)), 2)
+    assert [list(p) for p in picked] == [[5.0, 5.0], [1.0, 2.0]]

@@ -1,0 +1,111 @@
+"""``run_deffe.py -report RUN_DIR``: every report rebuilt from the run directory, nothing evaluated; and the
+function a run calls at its end."""
+import json
+import logging
+import shutil
+import sqlite3
+
+import commentjson
+
+from cli_helpers import ROOT, assert_user_error, run_deffe
+from framework.reports import reports_after_run
+
+
+def _report_files(run_dir):
+    return sorted(run_dir.glob("report_*.png")) + sorted(run_dir.glob("deffe_report.*"))
+
+
+def _stored(run_dir):
+    db = sqlite3.connect(run_dir / "deffe.db")
+    try:
+        return (db.execute("SELECT COUNT(*) FROM samples").fetchone()[0],
+                db.execute("SELECT COUNT(*) FROM predictions").fetchone()[0],
+                db.execute("SELECT COUNT(*) FROM steps").fetchone()[0])
+    finally:
+        db.close()
+
+
+def test_report_rebuilds_every_report_and_evaluates_nothing(minimal_run, tmp_path):
+    before = _report_files(minimal_run)
+    assert len(before) >= 6
+    for p in before:
+        p.unlink()
+    stored, table = _stored(minimal_run), (minimal_run / "deffe_evaluation.csv").read_bytes()
+    # from another directory, with no config there: the run directory is all it needs
+    r = run_deffe("-report", minimal_run, cwd=tmp_path)
+    assert r.rc == 0, r
+    printed = r.out.split()
+    assert sorted(printed) == sorted(str(p) for p in before)
+    assert _report_files(minimal_run) == before
+    assert _stored(minimal_run) == stored
+    assert (minimal_run / "deffe_evaluation.csv").read_bytes() == table
+    assert not any(tmp_path.iterdir())   # nothing written where it was started
+
+
+def test_report_on_a_directory_that_is_not_a_run(tmp_path):
+    r = run_deffe("-report", tmp_path, cwd=tmp_path)
+    assert_user_error(r, str(tmp_path), "not a run directory")
+    assert not any(tmp_path.iterdir())
+
+
+def test_report_on_a_missing_directory(tmp_path):
+    r = run_deffe("-report", tmp_path / "nowhere", cwd=tmp_path)
+    assert_user_error(r, str(tmp_path / "nowhere"))
+
+
+def test_the_flag_is_listed():
+    r = run_deffe("-h", cwd=".")
+    assert r.rc == 0 and "-report RUN_DIR" in r.out
+
+
+class _Lines(logging.Handler):
+    def __init__(self):
+        super().__init__(logging.DEBUG)
+        self.records = []
+
+    def emit(self, record):
+        self.records.append(record)
+
+
+def _logger(name):
+    log = logging.getLogger(name)
+    log.propagate = False
+    handler = _Lines()
+    log.addHandler(handler)
+    log.setLevel(logging.DEBUG)
+    return log, handler
+
+
+def test_after_a_run_a_failure_to_build_is_a_warning(tmp_path):
+    log, lines = _logger("test_report_cli.failure")
+    assert reports_after_run(tmp_path, log) == {}
+    warnings = [r.getMessage() for r in lines.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1 and warnings[0].startswith("warning: reports not written: ")
+    assert f"-report {tmp_path}" in warnings[0]
+
+
+def test_after_a_run_the_reports_are_built(minimal_run):
+    log, lines = _logger("test_report_cli.success")
+    paths = reports_after_run(minimal_run, log)
+    assert paths["html"] == minimal_run / "deffe_report.html" and paths["xlsx"].is_file()
+    assert not [r for r in lines.records if r.levelno >= logging.WARNING]
+
+
+def test_a_run_writes_its_reports_unless_told_not_to(tmp_path):
+    """What a user gets by default (the suite turns the reports off with DEFFE_REPORTS=off elsewhere)."""
+    for name in ("config.json", "evaluate.sh"):
+        shutil.copy(ROOT / "test" / name, tmp_path / name)
+    r = run_deffe("-config", "config.json", "-quiet", "-max-samples", "12", cwd=tmp_path,
+                  env={"DEFFE_REPORTS": ""})
+    assert r.rc == 0, r
+    run = tmp_path / "explore"
+    assert (run / "deffe_report.html").is_file() and (run / "deffe_report.xlsx").is_file()
+    assert list(run.glob("report_*.png"))
+    data = commentjson.loads((tmp_path / "config.json").read_text())
+    data.setdefault("framework", {})["report_files"] = False
+    data["framework"]["run_directory"] = "quiet"
+    (tmp_path / "config.json").write_text(json.dumps(data))
+    r = run_deffe("-config", "config.json", "-quiet", "-max-samples", "12", cwd=tmp_path,
+                  env={"DEFFE_REPORTS": ""})
+    assert r.rc == 0, r
+    assert not (tmp_path / "quiet" / "deffe_report.html").exists()

@@ -1,0 +1,86 @@
+"""The report's plots (report_*.png): which exist for which run, and that each is a real picture."""
+import json
+import shutil
+import struct
+import zlib
+
+from framework.reports import build_reports
+from framework.run_data import MANIFEST, load_run
+
+
+def assert_png(path, least_bytes=8000):
+    """A whole PNG of a real size: signature, a correct IHDR, the IEND chunk last."""
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", path
+    length, kind = struct.unpack(">I4s", data[8:16])
+    assert kind == b"IHDR" and length == 13
+    ihdr = data[16:29]
+    assert struct.unpack(">I", data[29:33])[0] == zlib.crc32(b"IHDR" + ihdr)
+    width, height = struct.unpack(">II", ihdr[:8])
+    assert width >= 400 and height >= 250, (path, width, height)
+    assert data[-12:] == b"\x00\x00\x00\x00IEND\xaeB`\x82", path
+    assert len(data) >= least_bytes, (path, len(data))
+
+
+def test_one_objective_run(minimal_run):
+    for kind in ("progress", "predicted", "learning", "knob_importance"):
+        assert_png(minimal_run / f"report_{kind}.png")
+    # one objective: no front to draw (the best-so-far curve is the progress plot); no timeline files
+    assert not (minimal_run / "report_front.png").exists()
+    assert not (minimal_run / "report_memory_timeline.png").exists()
+
+
+def test_two_objectives_each_exploration_its_plots(two_cost_run):
+    for prefix in ("first", "second_one"):
+        for kind in ("front", "progress", "predicted", "learning", "knob_importance"):
+            assert_png(two_cost_run / f"report_{prefix}_{kind}.png")
+    assert not (two_cost_run / "report_front.png").exists()
+
+
+def _copy(run_dir, to):
+    """A copy of a run, its manifest naming the copy's tables (a run made there)."""
+    shutil.copytree(run_dir, to, ignore=shutil.ignore_patterns("explore_*", "checkpoints", "report_*"))
+    m = json.loads((to / MANIFEST).read_text())
+    for e in m["explores"]:
+        e["tables"] = {k: str(to / type(to)(v).name) for k, v in e["tables"].items()}
+    (to / MANIFEST).write_text(json.dumps(m))
+    return to
+
+
+def test_memory_timelines_are_plotted_when_the_run_directory_holds_them(minimal_run, tmp_path):
+    run = _copy(minimal_run, tmp_path / "run")
+    # ZPP-MEM's text format (simulator/memory_timeline.py): timestamp bytes_in_use delta op
+    (run / "step_memory_timeline.gpu0.txt").write_text(
+        "0.000 1000 1000 static\n1.500 5000 4000 forward/l0/mb0\n2.250 3000 -2000 forward/l0/mb0/end\n")
+    (run / "other_memory_timeline.csv").write_text("time_us,bytes\n0,10\n1,400\n2,20\n")
+    (run / "memory_timeline_notes.txt").write_text("no numbers here\n")   # matches the name only: skipped
+    paths = build_reports(run)
+    assert_png(paths["report_memory_timeline"], least_bytes=5000)
+    assert paths["report_memory_timeline"] == run / "report_memory_timeline.png"
+    assert "Memory timelines" in (run / "deffe_report.html").read_text()
+    # the files gone, the next build removes its plot: the directory shows what the page shows
+    for f in run.glob("*memory_timeline*.*[tv]"):
+        f.unlink()
+    assert "report_memory_timeline" not in build_reports(run)
+    assert not (run / "report_memory_timeline.png").exists()
+    assert "Memory timelines" not in (run / "deffe_report.html").read_text()
+
+
+def test_a_moved_run_directory_is_read_from_where_it_is_now(minimal_run, tmp_path):
+    made = _copy(minimal_run, tmp_path / "made_here")
+    moved = made.rename(tmp_path / "moved_there")
+    run = load_run(moved)
+    assert run.first().files["evaluation"] == moved / "deffe_evaluation.csv"
+    assert len(run.first().evaluations) == 40
+    assert set(build_reports(moved)) >= {"xlsx", "html", "report_progress"}
+
+
+def test_without_the_store_the_tables_are_enough(two_cost_run, tmp_path):
+    """No deffe.db (copied without it): the hypervolume is computed from the evaluations instead."""
+    run = _copy(two_cost_run, tmp_path / "run")
+    for f in run.glob("deffe.db*"):
+        f.unlink()
+    paths = build_reports(run)
+    for prefix in ("first", "second_one"):
+        assert_png(paths[f"report_{prefix}_progress"])
+        assert_png(paths[f"report_{prefix}_learning"])   # from model_metrics.csv
