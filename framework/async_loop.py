@@ -1,20 +1,22 @@
 """Asynchronous exploration: the workers never wait for the model.
 
 The synchronous loop (driver.py) runs in steps: propose a batch, evaluate all of it, train, tell. Its
-workers idle twice per step: while the slowest sample of the batch finishes, and while the model
-trains. Here, instead:
+workers idle twice per step: while the slowest sample of the batch finishes, and while the model trains
+and the exploration searches it. Here, instead:
 
-* every worker is kept busy: as soon as one is free (and one more, ``lookahead``, is queued so that a
-  worker finishing while the driver thinks finds work), the exploration is asked for as many points as
-  there are free places (``Framework.ask_limit``);
-* each result is stored the moment it arrives (as always) and told to the exploration before it is
-  asked again;
-* the model retrains in a background thread once ``retrain_after`` new results (default: as many as
-  workers) came in since the last training started. It trains a second instance of the model plugin, so
-  the exploration keeps predicting with the last model meanwhile; the two swap when training ends;
+* points wait in a queue for free workers: a step's worth, plus what covers the next ask (workers x the
+  time an ask takes / the time an evaluation takes, both measured as the run goes); the exploration is
+  asked before the queue runs dry, in a thread of its own, while the driver goes on dispatching and
+  storing results (``Framework.ask_limit`` says how many points are wanted);
+* each result is stored the moment it arrives and told to the exploration before it is asked again
+  (never while an ask runs: the exploration is used by one thread at a time);
+* the model retrains once ``retrain_after`` new results (default: as many as workers) came in since the
+  last training started, in a process of its own (train_process.py: a thread would share the interpreter
+  lock with the ask, and both ran five to ten times slower on two cores); its trained state is copied
+  into the driver's instance between two asks;
 * the points still being evaluated are given to the exploration (``Pending(codes)``, when it has it):
   the surrogate exploration never proposes them again and keeps new points at its diversity distance
-  from them.
+  from them; a search algorithm waiting for a generation's last values proposes nothing until they come.
 
 A seeded asynchronous run is not reproducible exactly (what the exploration knows when it is asked
 depends on which evaluation finished first); the synchronous default is. A resumed asynchronous run tells
@@ -26,6 +28,7 @@ import math
 import time
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import wait as wait_futures
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,6 +36,7 @@ import numpy as np
 
 from .errors import DeffeError
 from .progress import best_text
+from .train_process import TrainingProcess
 from .protocols import Result, Sample
 
 
@@ -71,20 +75,29 @@ class AsyncRun:
         self.space = explore.space
         fwcfg = driver.config.section("framework")
         self.workers = max(1, int(driver.jobs))
-        # as many queued as running: a worker that finishes while the driver asks finds work, and each ask
-        # (a search of the model, which can take a second) proposes a worker's worth of points at once
-        self.lookahead = self.workers
+        # points queued beyond the running ones: a step's worth (samples_per_step, or a worker's worth if that
+        # is more) proposed at once, plus what covers the next ask: asking (a search of the model) can take
+        # seconds, and the workers must not run dry meanwhile (see _cover)
+        per_step = getattr(driver.args, "samples_per_step", None) or explore.settings.get("samples_per_step") or 1
+        self.base = max(self.workers, int(per_step))
+        self.ask_seconds: float | None = None    # how long asking takes, and an evaluation (moving averages)
+        self.eval_seconds: float | None = None
         self.retrain_after = max(1, int(fwcfg.get("retrain_after") or self.workers))
         self.in_flight: dict[int, InFlight] = {}
         self.queue: deque[np.ndarray] = deque()
         self.untold: list[tuple[np.ndarray, Result]] = []
         self.new_results = 0
         self.step = 0
-        self.spare = None            # the model instance being trained in the background
         self.training: Future | None = None
-        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="deffe-train") if model else None
+        # the model trains in a process of its own (train_process.py), started now: its imports take a few
+        # seconds, which the first evaluations cover
+        self.trainer = TrainingProcess(model, self.fw, driver.config, driver.args, driver.run_dir, explore.index,
+                                       driver.fw.threads) if model is not None and not driver.dry_run else None
+        self.think_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="deffe-ask")
+        self.thinking: Future | None = None   # the exploration's ask running in the asking thread
+        self.wait_for_result = False          # the exploration had nothing to propose until a result comes
         self.usage = Utilisation(self.workers)
-        self.final_model = model     # the instance trained last (the two swap)
+        self.final_model = model     # the model of the run (trained in the training process, copied here)
         self.trained_once = False
         self.no_first_model = False         # the first training had too little to learn from: go on without
         self.recorded = -1                  # the last step a training was recorded under
@@ -99,17 +112,21 @@ class AsyncRun:
         results = None
         try:
             while True:
+                self._collect_ask()
                 self._fill()
                 if not self.in_flight:
+                    if self.thinking is not None:   # nothing to wait for but the exploration's next points
+                        wait_futures([self.thinking])
+                        continue
                     self._tell()
-                    if self.training is not None:   # nothing to wait for but the model
+                    if self.training is not None:   # ... or the model
                         self._swap()
                         continue
                     if self._first_model_pending():
                         if not self._start_training(force=True):
                             self.no_first_model = True
                         continue
-                    if self.done or not self.queue:
+                    if self.done or not self._start_ask():
                         break
                     continue
                 if results is None:
@@ -120,22 +137,27 @@ class AsyncRun:
                     results = None
                     continue
                 self._arrived(tid, result)
-                if self.training is not None and self.training.done():
+                if self.training is not None and self.training.done() and self.thinking is None:
                     self._swap()
                 self._start_training()
         except BaseException:
             self.executor.cancel_pending()
-            if self.training is not None:
+            if self.thinking is not None:
                 try:
-                    self.training.result()   # a background fit must not outlive the run's plugins
+                    self.thinking.result()   # a plugin call in a thread must not outlive the run's plugins
                 except Exception:  # noqa: BLE001 - the run stops with its own error, which wins
                     pass
+            if self.trainer is not None:
+                self.trainer.close()
             raise
         finally:
-            if self.pool is not None:
-                self.pool.shutdown(wait=True)
-        if self.training is not None:   # the last background training counts: recorded like the others
-            self._swap()
+            self.think_pool.shutdown(wait=True)
+        try:
+            if self.training is not None:   # the last background training counts: recorded like the others
+                self._swap()
+        finally:
+            if self.trainer is not None:
+                self.trainer.close()
         self._tell()
         self._final_training()
         self.d.log.info(f"asynchronous exploration: worker utilisation {self.usage.fraction():.0%} "
@@ -144,40 +166,77 @@ class AsyncRun:
         return self.reason
 
     # ------------------------------------------------------------------ proposing
+    def _cover(self) -> int:
+        """Points that keep the workers busy while the exploration is asked: workers x ask time / evaluation
+        time (the workers' own count until both were measured), at most four steps' worth."""
+        if not self.ask_seconds or not self.eval_seconds:
+            return self.workers
+        return min(math.ceil(self.workers * self.ask_seconds / self.eval_seconds), 4 * self.base)
+
     def _free(self) -> int:
-        return self.workers + self.lookahead - len(self.in_flight)
+        return self.workers + self._cover() + self.base - len(self.in_flight)
 
     def _fill(self) -> None:
-        while self._free() > 0:
-            # ask again only once the queued points are all out (no more in flight than workers): asking
-            # for one point as each result arrives would spend the driver's time searching the model
-            if not self.queue and (len(self.in_flight) > self.workers or self._first_model_pending()
-                                   or not self._ask()):
-                return
+        """Send queued points to free places; once the queue is dry and the points waiting for a worker no
+        more than cover the next ask, ask for the next points (in the asking thread: the driver goes on
+        dispatching and storing meanwhile)."""
+        while self._free() > 0 and self.queue:
             self._submit(self.queue.popleft())
+        if not self.queue and len(self.in_flight) <= self.workers + self._cover():
+            self._start_ask()
 
-    def _ask(self) -> bool:
-        """Ask the exploration for as many points as there are free places; False when none come."""
-        budget = self.fw.budget
-        if self.done:
+    @staticmethod
+    def _average(old: float | None, new: float) -> float:
+        return new if old is None else 0.5 * old + 0.5 * new
+
+    def _start_ask(self) -> bool:
+        """Ask the exploration, in the asking thread, for as many points as there are free places; False when
+        no ask starts (one runs already, the budget is spent, the exploration is done or waits for results)."""
+        if self.thinking is not None or self.done or self.wait_for_result:
             return False
+        budget = self.fw.budget
         why = budget.exhausted()
         if why:
             self.reason, self.done = why, True
             return False
+        if self.training is not None and self.training.done():
+            self._swap()   # the newest model, before the exploration uses it
         self._tell()
-        pending = getattr(self.exploration, "Pending", None)
-        if callable(pending):
-            codes = np.array([f.code for f in self.in_flight.values()], dtype=float).reshape(-1, len(self.space))
-            self.d._call(self.exploration, "Pending", codes)
-        self.fw.ask_limit = max(1, min(self._free(), int(budget.remaining_samples())))
+        codes = np.array([f.code for f in self.in_flight.values()], dtype=float).reshape(-1, len(self.space))
+        limit = max(1, min(max(self._free(), self.base), int(budget.remaining_samples())))
+        self.thinking = self.think_pool.submit(self._think, codes, limit)
+        return True
+
+    def _think(self, pending: np.ndarray, limit: int):
+        """The asking thread: the exploration is used by no other thread meanwhile (the driver tells it
+        results and swaps models only between asks)."""
+        if callable(getattr(self.exploration, "Pending", None)):
+            self.d._call(self.exploration, "Pending", pending)
+        self.fw.ask_limit = limit
+        t0 = time.monotonic()
         try:
-            proposal = self.d._call(self.exploration, "Run")
+            return self.d._call(self.exploration, "Run"), time.monotonic() - t0
         finally:
             self.fw.ask_limit = None
-        if proposal is None or len(np.atleast_2d(proposal.codes)) == 0:
+
+    def _collect_ask(self) -> None:
+        """A finished ask's points join the queue (checked, trimmed to the budget, predictions stored)."""
+        if self.thinking is None or not self.thinking.done():
+            return
+        proposal, seconds = self.thinking.result()   # an exploration's error is raised here, in this thread
+        self.thinking = None
+        if self.step > 0:   # the first ask is the initial design: no search, no measure of what asks take
+            self.ask_seconds = self._average(self.ask_seconds, seconds)
+        budget = self.fw.budget
+        if proposal is None:
             self.done = True
-            return False
+            return
+        if np.size(proposal.codes) == 0:   # nothing now (a search waiting for the points in flight) ...
+            if self.in_flight:
+                self.wait_for_result = True
+            else:
+                self.done = True           # ... and nothing will come: it is finished
+            return
         codes = np.atleast_2d(np.asarray(proposal.codes, dtype=float))
         bad = self.space.invalid(codes)
         if bad:
@@ -193,7 +252,6 @@ class AsyncRun:
         self.d.log.debug(f"asynchronous ask {self.step}: {len(codes)} point(s)"
                          + (f" ({proposal.note})" if proposal.note else ""))
         self.queue.extend(codes)
-        return len(codes) > 0
 
     def _submit(self, code: np.ndarray) -> None:
         """Evaluate one point, or take it from the store; the budget counts it now (not when it returns),
@@ -225,6 +283,9 @@ class AsyncRun:
     def _arrived(self, tid: int, result: Result) -> None:
         f = self.in_flight.pop(tid)
         self.usage.add(result.duration)
+        if result.duration:
+            self.eval_seconds = self._average(self.eval_seconds, result.duration)
+        self.wait_for_result = False
         committed = self.d._commit(f.sample, result, f.attempt, self.progress, self.tally)
         if committed is None:   # failed, tries left
             new = self.executor.submit(f.sample, key=str(f.sample.id))
@@ -272,16 +333,17 @@ class AsyncRun:
 
     # ------------------------------------------------------------------ training in the background
     def _first_model_pending(self) -> bool:
-        """The initial design is out and no model was trained yet: the exploration waits for the first model
-        rather than fill the workers with random points (one training's wait, once per run)."""
+        """The initial design is out and no model was trained yet: with nothing in flight, the first training
+        starts now (the exploration meanwhile proposes from the sampler: the workers do not wait for it;
+        waiting was measured worse, in utilisation and in the best found, on bench/executors.py)."""
         return self.model is not None and not self.d.dry_run and not self.fw.training_report and \
             not self.no_first_model and self.step >= 1 and not self.queue
 
     def _start_training(self, force: bool = False) -> bool:
-        """Train the spare model instance in the background on everything told so far, once enough new
+        """Train the model in the training process on everything told so far, once enough new
         results came in (``retrain_after``) since the last training started; False if nothing started."""
-        if self.model is None or self.d.dry_run or self.training is not None:
-            return False
+        if self.model is None or self.d.dry_run or self.training is not None or self.thinking is not None:
+            return False   # (while the exploration is asked, it must not be told results: next time)
         # the first model waits for the whole first proposal (the initial design): a model of its first two
         # points would steer nothing and cost a training
         first_batch_out = self.trained_once or (self.step > 1 or not self.queue) and not self.in_flight_from_first()
@@ -291,11 +353,8 @@ class AsyncRun:
         self._tell()   # the model learns what the exploration was told: one history for both
         data = self.d.training_data(self.explore, self.step)
         self.trained_on = len(self.fw.history)
-        if self.spare is None:
-            self.spare = self.d._plugin("ml_model", self.d.config.section("model").get("plugin"))
-            self.d._call(self.spare, "Initialize")
         self.new_results = 0
-        self.training = self.pool.submit(self.d._trainer_for().fit, self.spare, self.explore, data, self.d._call)
+        self.training = self.trainer.fit(data)
         return True
 
     def _record_step(self) -> int:
@@ -308,17 +367,16 @@ class AsyncRun:
         return any(f.sample.id in self.first_ids for f in self.in_flight.values())
 
     def _swap(self) -> None:
-        """The freshly trained instance serves the exploration; the other one trains next time (waits for
-        the training to end)."""
-        fitted = self.training.result()   # a plugin's error is raised here, in the driver's thread
+        """The model trained in the training process serves the exploration from now on (waits for the
+        training to end; only between asks: the asking thread predicts with this instance)."""
+        fitted = self.training.result()   # copies the trained state into self.model; a failure raises here
         self.training = None
         if fitted is None:   # too few successful points to learn from yet
             if not self.fw.training_report:
                 self.no_first_model = True
             return
-        trained, self.spare = self.spare, self.fw.model if self.fw.model is not None else self.model
-        self.d._trainer_for().record(trained, self.explore, self._record_step(), fitted, call=self.d._call)
-        self._publish(trained)
+        self.d._trainer_for().record(self.model, self.explore, self._record_step(), fitted, call=self.d._call)
+        self._publish(self.model)
         if not self.d.dry_run:
             self._track()
             self.d._write_tables(self.explore, len(self.d.config.explores) > 1)
@@ -338,7 +396,7 @@ class AsyncRun:
         """The run ends with a model of everything evaluated (as a synchronous run does)."""
         if self.model is None or self.d.dry_run:
             return
-        model = self.final_model
+        model = self.model
         if self.trained_on != len(self.fw.history):   # results came in after the last training started
             self.d._train(model, self.explore, self._record_step())
             self._publish(model)

@@ -167,6 +167,19 @@ class LocalExecutor:
             self._dispatch()
             yield from self._collect()
 
+    def kill_running(self) -> int:
+        """Kill the process group of every sample running now (safe from another thread: it only signals;
+        the thread collecting results then sees each worker die); returns how many."""
+        killed = 0
+        for w in list(self._workers):
+            if w.task is not None:
+                try:
+                    os.killpg(w.process.pid, signal.SIGKILL)
+                    killed += 1
+                except (ProcessLookupError, PermissionError):
+                    pass
+        return killed
+
     def cancel_pending(self) -> int:
         """Drop queued (not started) tasks; returns how many."""
         n = len(self._queue)

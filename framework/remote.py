@@ -11,9 +11,11 @@ directory and the run directory (a shared filesystem on a cluster).
 from __future__ import annotations
 
 import logging
+import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
+from .errors import DeffeError
 from .protocols import Result, Sample
 
 # per worker process: (config identity, exploration) -> (evaluate, extract, cost names)
@@ -54,3 +56,19 @@ class PluginTask:
         from .evaluation import run_sample
         evaluate, extract, cost_names = self._plugins()
         return run_sample(evaluate, extract, sample, cost_names)
+
+
+def pickle_task(task_fn: Callable, to: str) -> bytes:
+    """The task as bytes for another process (cloudpickle). Plugins loaded from a file live under a made-up
+    module name (plugins.py, _load_file) that a worker cannot import: their code travels with the task.
+    ``to`` names the receivers in the error ("Dask workers", "SLURM jobs")."""
+    import cloudpickle
+    for name, module in list(sys.modules.items()):
+        if name.startswith("deffe_user_") and module is not None:
+            cloudpickle.register_pickle_by_value(module)
+    try:
+        return cloudpickle.dumps(task_fn)
+    except Exception as e:  # noqa: BLE001 - whatever the plugins hold that cannot travel
+        raise DeffeError(f"the evaluation cannot be sent to {to}: {type(e).__name__}: {e}",
+                         where="framework.executor",
+                         hint="the evaluate and extract plugins must be picklable; use the local executor") from e

@@ -8,9 +8,15 @@ Works from a plain checkout: the checkout is put on the import path here, and
 import os
 import sys
 
-_ROOT = os.path.dirname(os.path.dirname(os.path.realpath(__file__)))
-if _ROOT not in sys.path:
-    sys.path.insert(0, _ROOT)
+_HERE = os.path.dirname(os.path.realpath(__file__))
+_ROOT = os.path.dirname(_HERE)
+# Python puts this script's folder (framework/) first on the path: there, `import plugins` would find
+# framework/plugins.py instead of the plugins package. The checkout goes first instead (also when
+# PYTHONPATH already names it, as on Dask workers and in SLURM jobs).
+sys.path[:] = [p for p in sys.path if os.path.realpath(p or os.curdir) != _HERE]
+if _ROOT in sys.path:
+    sys.path.remove(_ROOT)
+sys.path.insert(0, _ROOT)
 
 from framework.cli import main  # noqa: E402
 

@@ -343,6 +343,8 @@ FRAMEWORK = {
     "dask": Key("dict", {}, "the Dask executor: address (tcp://host:port of a running scheduler; without it a "
                             "local cluster of 'workers' processes, default -jobs, is started for the run) and "
                             "workers; at most -jobs evaluations are in flight"),
+    "retrain_after": Key("int", None, "asynchronous exploration: new results between two trainings of the model "
+                                      "(default: the number of workers, -jobs)", min=1),
     "asynchronous": Key("bool", False, "keep every worker busy: propose a new point as each result arrives and "
                                        "retrain the model in the background (Deffe's -pipeline; -async); the "
                                        "default synchronous steps are what a seeded run reproduces exactly"),

@@ -118,8 +118,10 @@ def write_html(run: RunData, explored: list[Explored], plots: dict[str, Path], p
 def _summary(run: RunData, explored: list[Explored]) -> str:
     costs = pd.DataFrame([{"cost": k["name"], "direction": k.get("direction", "min"), "unit": k.get("unit") or "",
                            "objective": "yes" if k["name"] in run.objectives else "no"} for k in run.costs])
+    # one objective: the table holds the top-k designs, not a front
+    best = "front" if len(run.objectives) > 1 else "top designs"
     rows = [{"exploration": ex.data.name, **{k.strip(): v for k, v in c.counts(ex).items()},
-             "front": int((ex.data.front["source"].astype(str) == "evaluated").sum())
+             best: int((ex.data.front["source"].astype(str) == "evaluated").sum())
              if "source" in ex.data.front else len(ex.data.front)} for ex in explored]
     return ("<h2 id=\"summary\">Summary</h2>"
             + "<h3>Costs</h3>" + _table(costs, run, sortable=False)

@@ -107,6 +107,7 @@ class SearchExploration:
                                  where="exploration.plugin") from None
         self.algorithm = self.searches[0]
         self.halted: list[str | None] = [None] * len(self.searches)   # why each search stopped
+        self.pending = False   # points in flight (asynchronous exploration, see Pending)
         self.step = 0
 
     def _samples_per_step(self) -> int:
@@ -147,11 +148,14 @@ class SearchExploration:
     def Run(self) -> Proposal | None:
         if self.stopped:
             return None
-        batches = []
+        batches, waiting = [], False
         for s, algo in enumerate(self.searches):
             if self.halted[s]:
                 continue
             codes = algo.ask()
+            if not len(codes) and not algo.done and self.pending:
+                waiting = True   # asynchronous: its next step needs the values of points still in flight
+                continue
             if not len(codes):
                 why = algo.reason if algo.done else "waiting for values that never came (a batch cut short)"
                 self.halted[s] = why
@@ -159,11 +163,18 @@ class SearchExploration:
                 self.framework.log.info(f"{algo.name}{where}: {why}")
                 continue
             batches.append(self._full(codes, s))
+        if not batches and waiting:
+            return Proposal(np.empty((0, len(self.framework.space))), note="waiting for results in flight")
         if not batches:
             self.stopped = self.halted[0] if len(self.searches) == 1 else \
                 f"{self.algorithm.name}: every scenario's search stopped"
             return None
         return Proposal(np.vstack(batches), note=f"{self.algorithm.name} step {self.step}")
+
+    def Pending(self, codes: np.ndarray) -> None:
+        """Asynchronous exploration: the points still being evaluated. A generation (or a batch of moves)
+        whose values are not all in makes the search wait, which is not the end of the search."""
+        self.pending = len(np.atleast_2d(codes)) > 0 and np.size(codes) > 0
 
     def _full(self, codes: np.ndarray, s: int) -> np.ndarray:
         """A scenario search's points (design knobs) as points of the whole space, in scenario s."""

@@ -17,7 +17,8 @@ from cli_helpers import read_csv
 
 def test_the_bare_minimal_case_stores_param1_x_param2_x_options(tmp_path):
     case = copy_case("original_test", tmp_path)
-    r = shell("run_deffe -config config.json", case)
+    # its evaluate and extract say "slurm": "True": -no-slurm runs them here, as Deffe's run_deffe.sh does
+    r = shell("run_deffe -config config.json -no-slurm", case)
     assert r.rc == 0, r
     rows = read_csv(case / "explore" / "deffe_evaluation.csv")
     assert len(rows) == 40 and {x["status"] for x in rows} == {"ok"}
@@ -63,3 +64,18 @@ def test_run_deffe_sh_runs_the_light_tests_with_the_originals_flags(tmp_path):
     with sqlite3.connect(case / "explore" / "deffe.db") as db:
         steps = [n for (n,) in db.execute("SELECT COUNT(*) FROM membership GROUP BY step ORDER BY step")]
     assert steps[0] == 10 and set(steps[1:]) == {1}, steps
+
+
+def test_without_no_slurm_a_machine_without_slurm_is_told_so_in_one_line(tmp_path):
+    """Deffe's "slurm": "True" means SLURM jobs: with no controller to talk to, one line says so and how to
+    evaluate here instead, before any sample is sent anywhere."""
+    case = copy_case("original_test", tmp_path)
+    r = shell("env -u SLURM_CONF run_deffe -config config.json", case)
+    assert r.rc == 2, r
+    line = r.err.strip().splitlines()[-1]
+    assert line.startswith("error: slurm: ") and "SLURM is not reachable from here" in line and "-no-slurm" in line
+    db = sqlite3.connect(case / "explore" / "deffe.db")
+    try:
+        assert db.execute("SELECT COUNT(*) FROM samples WHERE status != 'running'").fetchone()[0] == 0
+    finally:
+        db.close()

@@ -107,3 +107,13 @@ def test_pending_points_are_never_proposed_again_and_keep_their_distance():
     g.diversity = 0.75
     picked = g._diverse(unseen, np.arange(len(unseen)), 2)
     assert [list(p) for p in picked] == [[5.0, 5.0], [1.0, 2.0]]
+
+
+def test_a_generational_search_waits_for_its_generation_instead_of_stopping(tmp_path):
+    """A genetic algorithm's next generation needs every value of the last: asked while some are in flight
+    it has nothing to propose yet, which must not end the exploration."""
+    setup(tmp_path, 30, {"asynchronous": True}, plugin="genetic")
+    r = run_deffe("-config", "config.json", "-no-train", cwd=tmp_path)
+    assert r.rc == 0, r
+    rows = stored(tmp_path)
+    assert len(rows) == 30 and len({k for k, _ in rows}) == 30

@@ -185,3 +185,18 @@ def test_a_number_written_as_text_is_refused_in_our_keys_and_read_in_deffes(tmp_
                       "write 5 without quotes")
     simple(tmp_path, evaluate={"batch_size": "2", "slurm": "False"})   # Deffe wrote its own keys so
     assert run_deffe("-config", "config.json", "-max-samples", "4", cwd=tmp_path).rc == 0
+
+
+def test_the_driver_runs_with_the_checkout_on_pythonpath(tmp_path):
+    """As on a Dask worker or in a SLURM job, where PYTHONPATH names the checkout: framework/ (the script's
+    own folder, which Python puts first on the path) must not hide the plugins package behind
+    framework/plugins.py."""
+    from cli_helpers import ROOT
+    write(tmp_path / "ev.py", "def evaluate(p):\n    return {'t': p['a'] + 1}\n")
+    write(tmp_path / "config.json", json.dumps({
+        "python_path": ["."], "knobs": [{"name": "a", "values": "0-5"}], "costs": ["t"],
+        "evaluate": {"plugin": "python", "function": "ev:evaluate"},
+        "exploration": {"plugin": "sampling", "max_samples": 4}}))
+    r = run_deffe("-config", "config.json", "-no-train", cwd=tmp_path, env={"PYTHONPATH": str(ROOT)}, real=True)
+    assert r.rc == 0, r
+    assert len(read_csv(tmp_path / "explore" / "deffe_evaluation.csv")) == 4

@@ -10,7 +10,8 @@ HERE = Path(__file__).resolve().parent / "deffe_config"
 def test_original_deffe_config_runs_unchanged(tmp_path):
     for f in HERE.iterdir():
         shutil.copy(f, tmp_path / f.name)
-    r = run_deffe("-config", "config.json", "-no-train", cwd=tmp_path)
+    # its evaluate and extract say "slurm": "True": -no-slurm evaluates here, as with the original
+    r = run_deffe("-config", "config.json", "-no-train", "-no-slurm", cwd=tmp_path)
     assert r.rc == 0, r
     rows = read_csv(tmp_path / "explore" / "deffe_evaluation.csv")
     assert len(rows) == 40 and all(x["status"] == "ok" for x in rows)

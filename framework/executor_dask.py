@@ -1,0 +1,430 @@
+"""Running evaluations on a Dask cluster (``framework.executor: "dask"``).
+
+`DaskExecutor` has the interface of `LocalExecutor`: the driver submits
+samples and takes their results as they complete. Each sample is one Dask task;
+inside it the sample runs in a process of its own, through a one-worker
+`LocalExecutor` that the worker keeps for its next samples, so that what the
+local executor guarantees holds on a cluster too: a sample that overruns its
+timeout is stopped together with every process it started (a simulator's shell
+script), and a sample that crashes its process costs that sample only.
+
+Without an address the executor starts a cluster of single-threaded worker
+processes on this machine and shuts it down when it closes; with
+``tcp://host:port`` it uses the workers of a running scheduler. The workers
+import the task function's code by name (``framework``, ``plugins``, the
+user's modules on the python path): they need the same Python environment and
+the project on their path. Plugins the framework loaded from a file are sent by
+value.
+
+A local cluster's workers are started with multiprocessing's "spawn": a script
+that makes a DaskExecutor itself needs the ``if __name__ == "__main__":`` guard
+(``run_deffe`` has it).
+
+Dask runs a task again when its worker died (that is right for the samples
+that were only waiting on that worker), but an evaluation is not run twice
+behind the driver's back: a task that finds its sample already started reports
+the worker's death as the sample's failure, and the driver decides about
+retrying (``evaluate.retries``).
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing as mp
+import signal
+import threading
+import time
+import uuid
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Iterator
+
+import cloudpickle
+import dask
+from distributed import Client, Event, LocalCluster, as_completed
+from distributed.comm import connect
+from distributed.diagnostics.plugin import WorkerPlugin
+from distributed.scheduler import KilledWorker
+
+from .errors import DeffeError
+from .executor import LocalExecutor, TaskFn
+from .remote import pickle_task
+from .protocols import Result
+from .threads import limit as limit_threads
+
+CONNECT_TIMEOUT = 10.0   # seconds to reach a scheduler before saying it cannot be reached
+STOP_WAIT = 3.0          # seconds close() gives the tasks of the samples it killed to end
+WORKER_DIED = "the Dask worker running the evaluation died"
+DAEMONIC = "the Dask worker is a daemonic process and cannot start the evaluation's process"
+DAEMON_HINT = ("start the workers with DASK_DISTRIBUTED__WORKER__DAEMON=False in their environment "
+               "(or 'dask worker --no-nanny')")
+
+# Dask's own loggers: at INFO they report every worker start and connection on the terminal
+_NOISY_LOGGERS = ("distributed", "dask", "tornado", "bokeh")
+
+
+# ----------------------------------------------------------------------------- worker side
+# Each thread of a Dask worker runs its samples through a one-process LocalExecutor that it keeps for the next
+# sample of the same run, as a local worker serves sample after sample: a task function that builds its plugins
+# once per process (remote.PluginTask: a simulator prepares its network once) builds them once per worker
+# thread, not once per sample. The executors are keyed by the token of the DaskExecutor that sent the samples.
+_task_fns: dict[str, TaskFn] = {}                                  # token -> its unpickled task function
+_idle: dict[str, list[tuple[LocalExecutor, float]]] = {}          # token -> executors free (since when)
+_busy: dict[str, set[LocalExecutor]] = {}                          # token -> executors running a sample
+_stopped: set[str] = set()                                         # tokens of closed DaskExecutors
+_lock = threading.Lock()
+IDLE_REAP = 600.0   # seconds after which a run's idle processes go: its driver died without closing it
+
+
+def _task_fn(token: str, blob: bytes) -> TaskFn:
+    fn = _task_fns.get(token)
+    if fn is None:
+        fn = _task_fns[token] = cloudpickle.loads(blob)
+    return fn
+
+
+def _started_before(marker: str) -> bool:
+    """True when this sample was started already, on a worker that died: Dask runs such a task again (up to
+    the scheduler's ``allowed-failures``), and a second run behind the driver's back is not what it asked for."""
+    event = Event(marker)
+    if event.is_set():
+        event.clear()   # nothing runs under this name again: the scheduler forgets it
+        return True
+    event.set()
+    return False
+
+
+def _take(token: str, blob: bytes, timeout: float | None) -> LocalExecutor:
+    with _lock:
+        idle = _idle.get(token)
+        executor = idle.pop()[0] if idle else None
+    if executor is None:
+        executor = LocalExecutor(_task_fn(token, blob), jobs=1, timeout=timeout)
+    with _lock:
+        _busy.setdefault(token, set()).add(executor)
+    return executor
+
+
+def _give_back(token: str, executor: LocalExecutor) -> None:
+    with _lock:
+        _busy.get(token, set()).discard(executor)
+        keep = token not in _stopped
+        if keep:
+            _idle.setdefault(token, []).append((executor, time.monotonic()))
+    if not keep:   # its DaskExecutor closed while this sample ran
+        executor.close()
+
+
+def _reap_idle() -> None:
+    """Close the executors of runs that sent nothing for IDLE_REAP seconds (a driver killed before it could
+    close its DaskExecutor): a long-lived worker does not keep their processes forever."""
+    now = time.monotonic()
+    with _lock:
+        old = [(token, e) for token, idle in _idle.items() for e, since in idle if now - since > IDLE_REAP]
+        for token, executor in old:
+            _idle[token] = [(e, since) for e, since in _idle[token] if e is not executor]
+    for _, executor in old:
+        executor.close()
+
+
+def _run_sample(token: str, blob: bytes, payload: Any, timeout: float | None, marker: str) -> Result:
+    """One sample, in a process of its own (the Dask task's body)."""
+    if mp.current_process().daemon:   # a worker that joined after the executor checked them
+        return Result("failed", error=f"{DAEMONIC}; {DAEMON_HINT}")
+    if _started_before(marker):
+        return Result("failed", error=f"{WORKER_DIED} (Dask would have run it again)")
+    _reap_idle()
+    limit_threads(1)   # the worker's own thread pools: the sample's process inherits them
+    try:
+        executor = _take(token, blob, timeout)
+    except Exception as e:  # noqa: BLE001 - a worker without the plugins' code fails each sample it gets
+        Event(marker).clear()
+        return Result("failed", error=f"the Dask worker cannot load the evaluation: {type(e).__name__}: {e}",
+                      crash=f"{type(e).__name__}: {e}")
+    try:
+        executor.submit(payload)
+        result = next(r for _, r in executor.results())
+    except BaseException:
+        with _lock:
+            _busy.get(token, set()).discard(executor)
+        executor.close()
+        raise
+    _give_back(token, executor)
+    Event(marker).clear()
+    return result
+
+
+def _stop_samples(token: str) -> int:
+    """Close a closing DaskExecutor's executors here, killing the process groups of the samples still
+    running (its driver stops waiting for them); how many were killed."""
+    with _lock:
+        _stopped.add(token)
+        _task_fns.pop(token, None)
+        idle = [e for e, _ in _idle.pop(token, [])]
+        busy = list(_busy.get(token, ()))
+    for executor in idle:
+        executor.close()
+    # the task's thread then sees its sample's process die and gives the executor back, which closes it
+    return sum(executor.kill_running() for executor in busy)
+
+
+class _IgnoreCtrlC(WorkerPlugin):
+    """A local cluster's workers are in the driver's process group: Ctrl-C on the terminal reaches them too,
+    and each would die with a traceback while the driver stops them in order. The driver decides, as it does
+    for its local workers. (A plugin: it applies to workers restarted later as well.)"""
+
+    def setup(self, worker) -> None:
+        if threading.current_thread() is threading.main_thread():   # where signal handlers can be set
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _is_daemonic() -> bool:
+    return bool(mp.current_process().daemon)
+
+
+# ----------------------------------------------------------------------------- driver side
+def quiet_dask_logs(level: int = logging.WARNING) -> None:
+    for name in _NOISY_LOGGERS:
+        logging.getLogger(name).setLevel(level)
+
+
+def _pickle_task(task_fn: TaskFn) -> bytes:
+    return pickle_task(task_fn, "Dask workers")
+
+
+def _unreachable(address: str, e: BaseException) -> DeffeError:
+    if isinstance(e, MemoryError):   # an absurd frame length: some other service answered
+        why = "what answers there does not speak Dask's protocol"
+    else:
+        why = str(e).splitlines()[0] if str(e) else type(e).__name__
+    return DeffeError(f"cannot reach the Dask scheduler at {address} ({why})", where="framework.dask.address",
+                      hint="start it with 'dask scheduler' and check the host and port (tcp://host:port, the "
+                           "scheduler's port, not its dashboard's)")
+
+
+def _reach(address: str) -> None:
+    """DeffeError unless a Dask server answers at ``address``. Tried before making the Client: a Client that
+    fails half-way (a malformed address, another service on the port) lingers and holds up the interpreter's
+    exit with a traceback."""
+    async def handshake() -> None:
+        comm = await connect(address, timeout=CONNECT_TIMEOUT)
+        await comm.close()
+
+    # a thread of its own: the caller may have an event loop running already (a notebook)
+    with ThreadPoolExecutor(1) as pool:
+        try:
+            pool.submit(asyncio.run, handshake()).result()
+        except Exception as e:  # noqa: BLE001 - refused, timed out, bad address, not speaking Dask
+            raise _unreachable(address, e) from e
+
+
+def _check_workers(client: Client, address: str) -> None:
+    """DeffeError for workers that would fail every sample: better said once, before the run, than per sample.
+    (Workers that join later are not checked; their samples fail with the same message.)"""
+    answers = client.run(_is_daemonic, on_error="return")
+    broken = {w: a for w, a in answers.items() if isinstance(a, BaseException)}
+    if broken:
+        worker, error = sorted(broken.items())[0]
+        # the worker's exception comes back wrapped in a plain Exception when it could not be unpickled
+        why = str(error) if type(error) is Exception else f"{type(error).__name__}: {error}"
+        raise DeffeError(f"the Dask worker at {worker} (of {address}) cannot run the framework's code: {why}",
+                         where="framework.dask.address",
+                         hint="start the workers in the driver's Python environment, with the project's directory "
+                              "on their PYTHONPATH")
+    daemonic = sorted(w for w, yes in answers.items() if yes is True)
+    if daemonic:
+        raise DeffeError(f"{DAEMONIC} (the workers at {', '.join(daemonic)} of {address})",
+                         where="framework.dask.address", hint=DAEMON_HINT)
+
+
+class DaskExecutor:
+    """`LocalExecutor`'s interface on a Dask cluster: a local one it starts (``workers`` processes, ``jobs``
+    when not given) or the one at ``address``; at most ``jobs`` samples in flight (None: one per worker
+    thread of the cluster), the rest queued here."""
+
+    def __init__(self, task_fn: TaskFn, jobs: int | None = 1, timeout: float | None = None,
+                 address: str | None = None, workers: int | None = None, log: logging.Logger | None = None):
+        self.log = log or logging.getLogger("deffe")
+        self.timeout = timeout if timeout and timeout > 0 else None
+        self.address = address
+        self._token = uuid.uuid4().hex[:12]
+        self._blob = _pickle_task(task_fn)
+        self._queue: deque[tuple[int, Any, str | None]] = deque()
+        self._running: dict[str, tuple[int, Any, float]] = {}   # Dask key -> (task id, future, submit time)
+        self._next_id = 0
+        self._completed: as_completed | None = None             # while results() iterates
+        self._cluster: LocalCluster | None = None
+        self._closed = False
+        quiet_dask_logs()
+        # in force while the executor lives: a local cluster's nannies (in this process) read it each time
+        # they start a worker, a restart after a worker's death included
+        self._config = dask.config.set({
+            "distributed.worker.daemon": False,             # the worker forks each sample's process
+            "distributed.comm.timeouts.connect": f"{CONNECT_TIMEOUT}s",
+            # a local cluster's scheduler runs in the driver's process, which holds the GIL for seconds
+            # (minutes) while it trains a model: that delays the scheduler harmlessly and is not worth a
+            # warning, and must not make it drop workers whose heartbeats it could not read meanwhile
+            "distributed.admin.tick.limit": "1h",
+            "distributed.scheduler.worker-ttl": None,
+        })
+        try:
+            self.client = self._connect(address) if address else self._start_cluster(workers or jobs or 1)
+            self._every_thread = not jobs   # as many in flight as the cluster has threads, which may change
+            self.jobs = max(1, int(jobs)) if jobs else self._cluster_threads()
+        except BaseException:
+            self._shutdown()
+            raise
+
+    # ---- lifecycle
+    def _start_cluster(self, workers: int) -> Client:
+        self._cluster = LocalCluster(n_workers=max(1, int(workers)), threads_per_worker=1, processes=True,
+                                     host="127.0.0.1", dashboard_address="127.0.0.1:0", memory_limit=0,
+                                     silence_logs=logging.WARNING)
+        client = Client(self._cluster, set_as_default=False)
+        client.register_plugin(_IgnoreCtrlC(), name="deffe-ignore-ctrl-c")
+        return client
+
+    def _connect(self, address: str) -> Client:
+        _reach(address)
+        try:
+            client = Client(address, timeout=CONNECT_TIMEOUT, set_as_default=False)
+        except Exception as e:  # noqa: BLE001 - a scheduler that went away since _reach
+            raise _unreachable(address, e) from e
+        try:
+            _check_workers(client, address)
+        except BaseException:
+            client.close()
+            raise
+        return client
+
+    def _cluster_threads(self) -> int:
+        return max(1, sum(self.client.nthreads().values()))
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self._queue.clear()
+        self._stop_running()
+        self._shutdown()
+
+    def _stop_running(self) -> None:
+        # cancelling a Dask task does not stop a running one: its processes are killed on the workers, then
+        # its task ends at once (cancelling it while it still runs makes the worker log a warning)
+        futures = [f for _, f, _ in self._running.values()]
+        self._running.clear()
+        if self.client.status != "running":
+            return   # the scheduler is gone: nothing to reach
+        try:
+            self.client.run(_stop_samples, self._token, on_error="ignore")
+            deadline = time.monotonic() + STOP_WAIT
+            while not all(f.done() for f in futures) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            if futures:
+                self.client.cancel(futures)
+        except Exception as e:  # noqa: BLE001 - closing goes on; the scheduler may be gone already
+            self.log.debug(f"dask: stopping the running samples: {type(e).__name__}: {e}")
+
+    def _shutdown(self) -> None:
+        client = getattr(self, "client", None)
+        # on a busy machine a local worker can be slow to exit and its nanny (in this process) warns that it
+        # killed it: the shutdown is ours, its warnings are noise
+        quiet_dask_logs(logging.ERROR)
+        try:
+            for part in (client, self._cluster):
+                if part is not None:
+                    try:
+                        part.close()
+                    except Exception as e:  # noqa: BLE001 - a scheduler gone already is closed enough
+                        self.log.debug(f"dask: closing {type(part).__name__}: {type(e).__name__}: {e}")
+        finally:
+            quiet_dask_logs()
+            self._config.__exit__(None, None, None)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    # ---- work
+    def submit(self, payload: Any, key: str | None = None) -> int:
+        task_id = self._next_id
+        self._next_id += 1
+        self._queue.append((task_id, payload, key))
+        self._dispatch()
+        return task_id
+
+    def pending(self) -> int:
+        return len(self._queue) + len(self._running)
+
+    def cancel_pending(self) -> int:
+        """Drop the tasks not sent to the cluster yet; returns how many."""
+        n = len(self._queue)
+        self._queue.clear()
+        return n
+
+    def results(self) -> Iterator[tuple[int, Result]]:
+        """Results of everything submitted, as they complete (tasks submitted meanwhile included)."""
+        if self._every_thread:
+            self.jobs = self._cluster_threads()
+        self._completed = as_completed([f for _, f, _ in self._running.values()], loop=self.client.loop)
+        try:
+            while True:
+                self._dispatch()
+                if not self._running:
+                    return
+                future = next(self._completed)
+                task_id, _, submitted = self._running.pop(future.key)
+                if future.status in ("cancelled", "lost") and self._scheduler_gone():
+                    raise self._lost()
+                yield task_id, self._outcome(future, time.monotonic() - submitted)
+        finally:
+            self._completed = None
+
+    def _dispatch(self) -> None:
+        """Send queued samples to the cluster while fewer than ``jobs`` are there: the rest wait here, where
+        cancel_pending can still drop them."""
+        if self._queue and self.client.status not in ("running", "connecting"):
+            raise self._lost()
+        while self._queue and len(self._running) < self.jobs:
+            task_id, payload, key = self._queue.popleft()
+            name = f"deffe-{key if key is not None else 'sample'}-{self._token}-{task_id}"
+            future = self.client.submit(_run_sample, self._token, self._blob, payload, self.timeout,
+                                        f"{name}-started", key=name, pure=False, retries=0)
+            self._running[future.key] = (task_id, future, time.monotonic())
+            if self._completed is not None:
+                self._completed.add(future)
+
+    def _scheduler_gone(self) -> bool:
+        """True when the client gave up reconnecting to the scheduler (a restarted scheduler that is back in
+        time only cancelled what it had)."""
+        deadline = time.monotonic() + CONNECT_TIMEOUT + 5
+        while self.client.status == "connecting" and time.monotonic() < deadline:
+            time.sleep(0.1)
+        return self.client.status != "running"
+
+    def _lost(self) -> DeffeError:
+        # the whole run stops: the samples in flight stay 'running' in the store and a resumed run evaluates
+        # them, where failing them would have spent the driver's retries on a network outage
+        at = f" at {self.address}" if self.address else ""
+        return DeffeError(f"lost the connection to the Dask scheduler{at}",
+                          where="framework.dask.address" if self.address else None,
+                          hint="the samples it was running are evaluated again when the run is resumed")
+
+    @staticmethod
+    def _outcome(future, seconds: float) -> Result:
+        if future.status == "finished":
+            try:
+                return future.result()
+            except Exception as e:  # noqa: BLE001 - the result was lost on the way back (its worker died)
+                return Result("failed", error=f"{WORKER_DIED} before its result was fetched ({e})",
+                              duration=seconds)
+        if future.status in ("cancelled", "lost"):
+            return Result("failed", error=f"the Dask task was {future.status} (the scheduler restarted?)",
+                          duration=seconds)
+        error = future.exception()
+        if isinstance(error, KilledWorker):
+            return Result("failed", error=f"{WORKER_DIED} ({error})", duration=seconds)
+        crash = f"{type(error).__name__}: {error}"
+        return Result("failed", error=f"the Dask task failed: {crash}", crash=crash, duration=seconds)

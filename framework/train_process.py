@@ -1,0 +1,143 @@
+"""Model training in a process of its own, for the asynchronous exploration.
+
+Training in a thread of the driver would share the interpreter lock with the thread that searches the
+model for the next points: on two cores both ran five to ten times slower than alone (measured with
+bench/executors.py), and the workers waited for the proposals. So the model trains in a child process
+started once per exploration ('spawn': a fork of a driver with threads running could inherit a held
+lock). The child builds its own instance of the model plugin from the config, as an evaluation worker
+builds its plugins (remote.py), and keeps it from one training to the next (a model that decides from
+what it saw before, such as ``auto``, goes on deciding). After each fit it sends back the instance's
+state and what the driver records (training.ModelTrainer.fit); the driver copies the state into its
+own instance, the one the exploration predicts with. The reference to the framework object is not
+sent: each side's instance keeps its own (pickle's persistent ids).
+"""
+from __future__ import annotations
+
+import io
+import logging
+import multiprocessing as mp
+import pickle
+import traceback
+from multiprocessing.connection import Connection
+from typing import Any
+
+from .errors import DeffeError
+
+_FRAMEWORK = "framework"   # the persistent id standing for the framework object in a pickled state
+
+
+class _Out(pickle.Pickler):
+    def __init__(self, buf: io.BytesIO, fw: Any):
+        super().__init__(buf, protocol=pickle.HIGHEST_PROTOCOL)
+        self.fw = fw
+
+    def persistent_id(self, obj: Any) -> str | None:
+        return _FRAMEWORK if obj is self.fw else None
+
+
+class _In(pickle.Unpickler):
+    def __init__(self, buf: io.BytesIO, fw: Any):
+        super().__init__(buf)
+        self.fw = fw
+
+    def persistent_load(self, pid: Any) -> Any:
+        if pid != _FRAMEWORK:
+            raise pickle.UnpicklingError(f"unknown persistent id {pid!r}")
+        return self.fw
+
+
+def _child(conn: Connection, config: Any, args: Any, run_dir: Any, seed: int, explore_index: int,
+           threads: int) -> None:
+    """The training process: one model instance, fitted on each TrainingData the driver sends."""
+    from .context import Budget, Framework
+    from .plugins import make_plugin
+    from .threads import limit
+    from .training import ModelTrainer
+    limit(threads)
+    failure = None
+    try:
+        fw = Framework(config, args, run_dir, seed, logging.getLogger("deffe.training"), threads)
+        explore = config.explores[explore_index]
+        fw.enter(explore, Budget())
+        model = make_plugin("ml_model", config.section("model")["plugin"], fw, config.dir, config.python_paths(),
+                            file=config.data.get("__origin__"))
+        model.Initialize()
+        trainer = ModelTrainer(fw, None, run_dir, len(config.explores) > 1, dry_run=True)
+    except BaseException as e:  # noqa: BLE001 - the answer to every fit: the driver stops with it
+        failure = f"{type(e).__name__}: {e}"
+    while True:
+        try:
+            data = conn.recv()
+        except (EOFError, OSError):
+            return
+        if data is None:
+            return
+        if failure is not None:
+            conn.send(("error", failure))
+            continue
+        try:
+            fitted = trainer.fit(model, explore, data)
+            buf = io.BytesIO()
+            _Out(buf, fw).dump((vars(model), fitted))
+            conn.send(("ok", buf.getvalue()))
+        except BaseException as e:  # noqa: BLE001 - a plugin's failure is the driver's error to report
+            conn.send(("error", f"{type(e).__name__}: {e}\n{traceback.format_exc(limit=-4)}"))
+
+
+class Fit:
+    """One training under way in the training process (the interface of a Future the loop uses)."""
+
+    def __init__(self, owner: "TrainingProcess"):
+        self.owner = owner
+
+    def done(self) -> bool:
+        return self.owner.conn.poll()
+
+    def result(self) -> dict | None:
+        """Wait for the fit; copy the trained state into the driver's model; what `ModelTrainer.record`
+        needs (None if there were too few points to learn from)."""
+        return self.owner.receive()
+
+
+class TrainingProcess:
+    def __init__(self, model: Any, fw: Any, config: Any, args: Any, run_dir: Any, explore_index: int,
+                 threads: int):
+        self.model, self.fw = model, fw
+        ctx = mp.get_context("spawn")
+        self.conn, child = ctx.Pipe(duplex=True)
+        self.process = ctx.Process(target=_child, args=(child, config, args, run_dir, fw.seed, explore_index,
+                                                        threads), daemon=True, name="deffe-training")
+        self.process.start()
+        child.close()
+
+    def fit(self, data: Any) -> Fit:
+        self.conn.send(data)
+        return Fit(self)
+
+    def _recv(self) -> tuple[str, Any]:
+        try:
+            return self.conn.recv()
+        except (EOFError, OSError):
+            code = self.process.exitcode
+            raise DeffeError(f"the model's training process died (exit status {code})", where="model.plugin",
+                             hint="run without framework.asynchronous to see the error in the driver") from None
+
+    def receive(self) -> dict | None:
+        kind, payload = self._recv()
+        if kind == "error":
+            raise DeffeError(f"the model plugin failed in training: {payload.splitlines()[0]}",
+                             where="model.plugin", hint="run with -debug for the traceback")
+        state, fitted = _In(io.BytesIO(payload), self.fw).load()
+        vars(self.model).update(state)
+        return fitted
+
+    def close(self) -> None:
+        try:
+            self.conn.send(None)
+        except (BrokenPipeError, OSError):
+            pass
+        self.process.join(5)
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join(2)
+        self.conn.close()
