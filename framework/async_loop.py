@@ -43,6 +43,7 @@ from .protocols import Result, Sample
 @dataclass
 class InFlight:
     code: np.ndarray
+    key: str                 # the point's key in the store (space.key(code))
     sample: Sample
     attempt: int = 1
 
@@ -97,7 +98,6 @@ class AsyncRun:
         self.thinking: Future | None = None   # the exploration's ask running in the asking thread
         self.wait_for_result = False          # the exploration had nothing to propose until a result comes
         self.usage = Utilisation(self.workers)
-        self.final_model = model     # the model of the run (trained in the training process, copied here)
         self.trained_once = False
         self.no_first_model = False         # the first training had too little to learn from: go on without
         self.recorded = -1                  # the last step a training was recorded under
@@ -162,7 +162,6 @@ class AsyncRun:
         self._final_training()
         self.d.log.info(f"asynchronous exploration: worker utilisation {self.usage.fraction():.0%} "
                         f"({self.workers} workers)")
-        self.d.async_utilisation = self.usage.fraction()
         return self.reason
 
     # ------------------------------------------------------------------ proposing
@@ -258,7 +257,7 @@ class AsyncRun:
         so that the points in flight never overshoot it."""
         d, store = self.d, self.d.store
         key = self.space.key(code)
-        if any(self.space.key(f.code) == key for f in self.in_flight.values()):
+        if any(f.key == key for f in self.in_flight.values()):
             return   # proposed twice (an exploration without Pending): evaluated once
         s = store.lookup([key]).get(key)
         self.fw.budget.used_samples += 1
@@ -275,7 +274,7 @@ class AsyncRun:
         store.link(self.explore.name, [sid], self.step)
         self.told.append(sid)
         tid = self.executor.submit(sample, key=str(sid))
-        self.in_flight[tid] = InFlight(code, sample)
+        self.in_flight[tid] = InFlight(code, key, sample)
         if self.step == 1:
             self.first_ids.add(sid)
 
@@ -289,7 +288,7 @@ class AsyncRun:
         committed = self.d._commit(f.sample, result, f.attempt, self.progress, self.tally)
         if committed is None:   # failed, tries left
             new = self.executor.submit(f.sample, key=str(f.sample.id))
-            self.in_flight[new] = InFlight(f.code, f.sample, f.attempt + 1)
+            self.in_flight[new] = InFlight(f.code, f.key, f.sample, f.attempt + 1)
             return
         self.d._stop_if_broken(self.explore, len(self.d.config.explores) > 1)
         self.untold.append((f.code, committed))
@@ -390,7 +389,6 @@ class AsyncRun:
         records = self.d.store.steps(self.explore.name)
         self.fw.training_report = records[-1][1].get("model") if records else None
         self.progress.model((self.fw.training_report or {}).get("holdout_mape"))
-        self.final_model = model
 
     def _final_training(self) -> None:
         """The run ends with a model of everything evaluated (as a synchronous run does)."""

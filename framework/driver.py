@@ -259,9 +259,7 @@ class Driver:
             total = min(x for x in (total, len(fw.preloaded)) if x is not None) if fw.preloaded else total
         progress = Progress(total, f"{explore.name}", enabled=self.show_progress and not self.dry_run,
                             max_time=fw.budget.max_time)
-        objectives = parse_names(self.config.section("exploration").get("objectives"), "exploration.objectives") \
-            or cost_names
-        tracker = Tracker(fw.costs, self.config.constraints, objectives)
+        tracker = Tracker(fw.costs, self.config.constraints, self._objectives())
         fw.training_report = None
         tally = Tally()
         told: list[int] = []          # ids of the stored samples this run's exploration was told, in order
@@ -275,7 +273,6 @@ class Driver:
             if asynchronous:
                 runner = AsyncRun(self, explore, exploration, model, executor, progress, tally, told, tracker)
                 reason = runner.run()
-                model = runner.final_model
             while not asynchronous:
                 why = fw.budget.exhausted()
                 if why:
@@ -530,10 +527,13 @@ class Driver:
             **{k: Path(v) for k, v in paths.items()},
             "exploration": table_path(self.run_dir, explore, "exploration", several),
             "model_metrics": self.run_dir / f"{explore.name + '-' if several else ''}model_metrics.csv"}
-        objectives = parse_names(self.config.section("exploration").get("objectives"),
-                                 "exploration.objectives") or self.fw.cost_names
         write_manifest(self.run_dir, manifest(self.config, self.fw.costs, self.config.explores,
-                                              self._table_paths, objectives))
+                                              self._table_paths, self._objectives()))
+
+    def _objectives(self) -> list[str]:
+        """The costs the front (or the best) is over: exploration.objectives, else every cost."""
+        return parse_names(self.config.section("exploration").get("objectives"), "exploration.objectives") \
+            or self.fw.cost_names
 
     def _predict_batch(self, model: Any, explore: Explore, codes: np.ndarray, step: int) -> None:
         """What the model expects of the points about to be evaluated (deffe_prediction.csv): how good

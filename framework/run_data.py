@@ -11,7 +11,6 @@ The tables are the run's CSV files (what a user sees), the per-step records come
 from __future__ import annotations
 
 import json
-import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +23,6 @@ from .store import DB_NAME, RunStore
 
 MANIFEST = "deffe_run.json"
 MANIFEST_FORMAT = 1
-TABLE_KINDS = ("evaluation", "prediction", "output", "exploration")
 
 
 def manifest(config: Any, costs: list, explores: list, table_paths: dict[str, dict[str, Path]],
@@ -167,12 +165,3 @@ def _moved(path: Path, run_dir: Path) -> Path:
 
 def _existing(path: Path) -> Path | None:
     return path if path.is_file() else None
-
-
-def finite_or_none(x: Any) -> float | None:
-    """A number for JSON and HTML: NaN and infinities become None."""
-    try:
-        v = float(x)
-    except (TypeError, ValueError):
-        return None
-    return v if math.isfinite(v) else None
