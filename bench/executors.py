@@ -10,7 +10,8 @@ Part 2, synchronous against asynchronous exploration: the surrogate exploration 
 ``auto``, which takes seconds to train at these sizes) on a function of four knobs whose best is known
 (1.0), evaluations of 1 s, 2 workers, 60 evaluations. Per mode and seed: the worker utilisation (busy
 worker-seconds from the store over wall time x workers) and the evaluations until a design as good as the
-best the synchronous run found with that seed was evaluated. Medians over the seeds.
+best the synchronous run found with that seed was evaluated, and until a design as good as the worse of the
+two modes' bests (a target both reach). Medians over the seeds.
 
     python3 bench/executors.py [--seeds 3] [--executors local,dask,slurm] [--short 1000] [--long 100]
                                [--skip-throughput] [--skip-exploration]
@@ -177,25 +178,35 @@ def main() -> None:
     # the target of a seed: the best the synchronous run found; each mode's evaluations until it had a design
     # at least that good (the synchronous run needs some number up to its budget; asynchronous: that many or
     # fewer is the goal, None if it never gets there)
-    print(f"{'mode':6} {'seed':>4} {'wall s':>7} {'utilisation':>11} {'best':>7} {'target':>7} {'to target':>9}")
+    # The synchronous run's best is a strict target: a mode that ends elsewhere misses it even when it found
+    # better designs earlier in other seeds. So each seed also has a common target, the worse of the two
+    # modes' bests (both get there), and the evaluations each mode needs to reach it.
+    print(f"{'mode':6} {'seed':>4} {'wall s':>7} {'utilisation':>11} {'best':>7} {'target':>7} {'to target':>9} "
+          f"{'common':>7} {'to common':>9}")
     runs: dict[str, list[dict]] = {"sync": [], "async": []}
     for seed in range(1, args.seeds + 1):
         pair = {mode: exploration(mode, seed) for mode in ("sync", "async")}
         target = pair["sync"]["best"]
+        common = max(r["best"] for r in pair.values())
         for mode, r in pair.items():
             r["to_target"] = to_target(r["costs"], target)
+            r["to_common"] = to_target(r["costs"], common)
             runs[mode].append(r)
             print(f"{mode:6} {seed:>4} {r['wall_s']:>7.1f} {r['utilisation']:>11.0%} {r['best']:>7.2f} "
-                  f"{target:>7.2f} {str(r['to_target']):>9}")
+                  f"{target:>7.2f} {str(r['to_target']):>9} {common:>7.2f} {r['to_common']:>9}")
     for mode, rs in runs.items():
         reached = [r["to_target"] for r in rs if r["to_target"] is not None]
         out[f"utilisation_{mode}"] = round(statistics.median(r["utilisation"] for r in rs), 3)
         out[f"to_target_{mode}"] = statistics.median(reached) if reached else None
         out[f"reached_{mode}"] = f"{len(reached)}/{len(rs)}"
         out[f"wall_{mode}_s"] = round(statistics.median(r["wall_s"] for r in rs), 1)
+        out[f"best_{mode}"] = statistics.median(r["best"] for r in rs)
+        out[f"to_common_{mode}"] = statistics.median(r["to_common"] for r in rs)
     print(f"median utilisation: sync {out['utilisation_sync']:.0%}, async {out['utilisation_async']:.0%}; "
           f"evaluations to the target: sync {out['to_target_sync']} ({out['reached_sync']} reached), "
-          f"async {out['to_target_async']} ({out['reached_async']} reached)")
+          f"async {out['to_target_async']} ({out['reached_async']} reached); to the common target: sync "
+          f"{out['to_common_sync']}, async {out['to_common_async']}; median best: sync {out['best_sync']:g}, "
+          f"async {out['best_async']:g}")
     print(json.dumps(out))
 
 

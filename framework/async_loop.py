@@ -36,9 +36,12 @@ import numpy as np
 
 from .errors import DeffeError
 from .progress import best_text
+from .threads import limit as limit_threads
 from .train_process import TrainingProcess
 from .protocols import Result, Sample
 
+MIN_EFFORT = 0.1   # an ask searches at least a tenth of what a synchronous step does (see AsyncRun._effort)
+ASK_GUESS = 4.0    # seconds of a full-effort ask before one was measured (2 to 4 s measured on 2 busy cores)
 
 @dataclass
 class InFlight:
@@ -83,6 +86,8 @@ class AsyncRun:
         self.base = max(self.workers, int(per_step))
         self.ask_seconds: float | None = None    # how long asking takes, and an evaluation (moving averages)
         self.eval_seconds: float | None = None
+        self.full_ask_seconds: float | None = None   # ... an ask at full search effort (see _effort)
+        self.effort = 1.0                            # the share of its search effort the running ask spends
         self.retrain_after = max(1, int(fwcfg.get("retrain_after") or self.workers))
         self.in_flight: dict[int, InFlight] = {}
         self.queue: deque[np.ndarray] = deque()
@@ -90,10 +95,15 @@ class AsyncRun:
         self.new_results = 0
         self.step = 0
         self.training: Future | None = None
-        # the model trains in a process of its own (train_process.py), started now: its imports take a few
-        # seconds, which the first evaluations cover
+        # the model trains in a process of its own (train_process.py) while the exploration is asked here: the
+        # two share the thread budget (half each). Each with the whole budget, 4 threads on 2 cores made a
+        # training 4-6x and an ask 10x slower than alone, and the workers waited (bench/executors.py: worker
+        # utilisation 74% -> 96% on one seed). Started now: its imports take a few seconds, which the first
+        # evaluations cover.
+        self.threads = driver.fw.threads
+        self.shared_threads = max(1, self.threads // 2)
         self.trainer = TrainingProcess(model, self.fw, driver.config, driver.args, driver.run_dir, explore.index,
-                                       driver.fw.threads) if model is not None and not driver.dry_run else None
+                                       self.shared_threads) if model is not None and not driver.dry_run else None
         self.think_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="deffe-ask")
         self.thinking: Future | None = None   # the exploration's ask running in the asking thread
         self.wait_for_result = False          # the exploration had nothing to propose until a result comes
@@ -108,6 +118,19 @@ class AsyncRun:
 
     # ------------------------------------------------------------------ the loop
     def run(self) -> str:
+        if self.trainer is not None:
+            self._hold_threads(self.shared_threads)
+        try:
+            return self._run()
+        finally:
+            self._hold_threads(self.threads)
+
+    def _hold_threads(self, n: int) -> None:
+        limit_threads(n)
+        if self.model is not None and hasattr(self.model, "threads"):
+            self.model.threads = n
+
+    def _run(self) -> str:
         self._resume()
         results = None
         try:
@@ -159,6 +182,7 @@ class AsyncRun:
             if self.trainer is not None:
                 self.trainer.close()
         self._tell()
+        self._hold_threads(self.threads)   # nothing trains beside it any more
         self._final_training()
         self.d.log.info(f"asynchronous exploration: worker utilisation {self.usage.fraction():.0%} "
                         f"({self.workers} workers)")
@@ -171,6 +195,17 @@ class AsyncRun:
         if not self.ask_seconds or not self.eval_seconds:
             return self.workers
         return min(math.ceil(self.workers * self.ask_seconds / self.eval_seconds), 4 * self.base)
+
+    def _effort(self) -> float:
+        """The share of its search effort (the surrogate's `candidates`) the next ask may spend, so that an ask
+        takes no longer than the workers need to evaluate a step's worth of points (80% of it): an ask that
+        outlasts them leaves the workers idle, however many points are queued ahead, because each ask yields
+        only a step's worth. At least MIN_EFFORT. (On 2 cores an ask of the default 20,000 predictions of a
+        forest took about 3 s, while 2 workers evaluated a step of 4 one-second points in 2 s.)"""
+        if not self.eval_seconds:
+            return 1.0
+        target = 0.8 * self.base * self.eval_seconds / self.workers
+        return min(1.0, max(MIN_EFFORT, target / (self.full_ask_seconds or ASK_GUESS)))
 
     def _free(self) -> int:
         return self.workers + self._cover() + self.base - len(self.in_flight)
@@ -201,22 +236,28 @@ class AsyncRun:
         if self.training is not None and self.training.done():
             self._swap()   # the newest model, before the exploration uses it
         self._tell()
+        # between two asks is when a training can start (it must not tell the exploration results during an
+        # ask): when asks follow each other closely, a training started only as results arrive would wait
+        # for a gap that never comes, and the exploration would go on with its first model
+        self._start_training()
         codes = np.array([f.code for f in self.in_flight.values()], dtype=float).reshape(-1, len(self.space))
         limit = max(1, min(max(self._free(), self.base), int(budget.remaining_samples())))
-        self.thinking = self.think_pool.submit(self._think, codes, limit)
+        self.effort = self._effort()
+        self.thinking = self.think_pool.submit(self._think, codes, limit, self.effort)
         return True
 
-    def _think(self, pending: np.ndarray, limit: int):
+    def _think(self, pending: np.ndarray, limit: int, effort: float):
         """The asking thread: the exploration is used by no other thread meanwhile (the driver tells it
         results and swaps models only between asks)."""
         if callable(getattr(self.exploration, "Pending", None)):
             self.d._call(self.exploration, "Pending", pending)
         self.fw.ask_limit = limit
+        self.fw.ask_effort = None if effort >= 1.0 else effort
         t0 = time.monotonic()
         try:
             return self.d._call(self.exploration, "Run"), time.monotonic() - t0
         finally:
-            self.fw.ask_limit = None
+            self.fw.ask_limit = self.fw.ask_effort = None
 
     def _collect_ask(self) -> None:
         """A finished ask's points join the queue (checked, trimmed to the budget, predictions stored)."""
@@ -226,6 +267,8 @@ class AsyncRun:
         self.thinking = None
         if self.step > 0:   # the first ask is the initial design: no search, no measure of what asks take
             self.ask_seconds = self._average(self.ask_seconds, seconds)
+            if self.fw.training_report:   # an ask with a model to search (not the sampler's points)
+                self.full_ask_seconds = self._average(self.full_ask_seconds, seconds / self.effort)
         budget = self.fw.budget
         if proposal is None:
             self.done = True

@@ -105,6 +105,7 @@ class Framework:
         self.sampling = None
         self.model = None
         self.ask_limit: int | None = None   # asynchronous exploration: points wanted from the next ask
+        self.ask_effort: float | None = None  # ... and the share of its search effort it may spend (None: all)
         self.budget = Budget()
         self.history = History()
 

@@ -160,7 +160,7 @@ class GuidedExploration(ModelSearch):
         if n <= 0:
             return self._finish("the rest of the budget confirms the predicted best")
         shares = balanced_shares(n, self._counts(), serve)
-        budget = max(self.budget_candidates // max(len(shares), 1), 1)
+        budget = max(self._candidate_budget() // max(len(shares), 1), 1)
         batch = []
         for s, count in shares.items():
             cand = self._candidates(s, budget)
@@ -178,6 +178,12 @@ class GuidedExploration(ModelSearch):
         if self.scen.active:
             text += "; " + ", ".join(f"{self.scen.label(s)}: {c}" for s, c in shares.items())
         return text
+
+    def _candidate_budget(self) -> int:
+        """Model predictions this step may spend (`candidates`); an asynchronous run may ask for less, so that
+        proposing keeps pace with the workers (async_loop.AsyncRun._effort)."""
+        effort = getattr(self.framework, "ask_effort", None)
+        return self.budget_candidates if effort is None else max(int(self.budget_candidates * effort), 10)
 
     def _stalled(self, s: int) -> bool:
         return bool(self.patience) and self.tracks[s].stale >= self.patience
@@ -239,7 +245,7 @@ class GuidedExploration(ModelSearch):
         for s in everyone:
             if not shares.get(s) and not keep:
                 continue
-            cand = self._candidates(s, self.budget_candidates // len(everyone), kind="exploit")
+            cand = self._candidates(s, self._candidate_budget() // len(everyone), kind="exploit")
             if not len(cand):
                 continue
             pred = self._predict(cand)

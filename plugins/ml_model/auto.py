@@ -26,11 +26,13 @@ The score is the mean absolute error of the standardised (log) cost over the
 points predicted, averaged over the costs (for a positive cost, about the mean
 relative error divided by the spread of the log costs: it ranks candidates as
 a relative error does, and one absurd prediction cannot dominate it as it
-dominates a MAPE). The lowest score wins; the winner is then trained on all the
-step's data and predicts (with its members, for the deep ensemble: Thompson
-sampling keeps working). Selection, not a weighted stack: with a few dozen
-held-out predictions the weights of a stack are themselves noise, and one
-model keeps the members, spread and checkpoints of a real plugin.
+dominates a MAPE). The average of the two best-scored candidates (their
+standardised predictions, equal weights; see _blend.py) is scored on the same
+held-out predictions, with nothing trained again, and competes as one more
+choice (``model.blend``, default true). The lowest score wins; the winner is
+then trained on all the step's data and predicts (with its members, for the
+deep ensemble alone: Thompson sampling keeps working). No weighted stack: with
+a few dozen held-out predictions its weights are themselves noise.
 
 The choice is kept across steps and made again only when the training samples
 have grown by ``model.redecide_growth`` (2) since it was made: in between, only
@@ -64,6 +66,7 @@ HOLDOUT = 0.25
 SELECTION_TREES = 50   # trees of a forest being scored (it then predicts with model.estimators)
 TORCH_MIN = 50      # the deep ensemble is a candidate from this many samples on
 TORCH_ONLY = ("transfer_learning", "initial_checkpoint", "freeze_layers")
+BLEND = "+"         # the choice "a+b": the average of candidates a and b (_blend.py)
 
 
 class AutoModel(SurrogateModel):
@@ -91,6 +94,10 @@ class AutoModel(SurrogateModel):
         return list(dict.fromkeys(names))
 
     def _make(self, name: str) -> SurrogateModel:
+        if BLEND in name:   # the average of two candidates (_blend.py)
+            from ._blend import Blend
+            names = name.split(BLEND)
+            return Blend(names, [self._make(n) for n in names])
         model = importlib.import_module(f"{__package__}.{name}").GetObject(self.framework)
         model.seed = self.seed
         model.targets = self.targets
@@ -151,6 +158,7 @@ class AutoModel(SurrogateModel):
             protocol = f"hold-out of {len(folds[0])}"
         costs = self.targets.inverse(Z, bounded=False)
         out: dict[str, dict] = {}
+        preds: dict[str, np.ndarray] = {}
         for name in self.names:
             if name == "torch_mlp" and n < TORCH_MIN:
                 out[name] = {"score": None, "note": f"not tried below {TORCH_MIN} samples"}
@@ -159,6 +167,7 @@ class AutoModel(SurrogateModel):
                 out[name] = {"score": None, "note": "too few samples to score"}
                 continue
             pred = np.full(Z.shape, np.nan)
+            preds[name] = pred
             for test in folds:
                 train = np.setdiff1d(np.arange(n), test)
                 fold_targets = self.targets.ranged(costs[train])   # the bound of a model of these rows only
@@ -172,6 +181,13 @@ class AutoModel(SurrogateModel):
                 pred[test] = (fold_targets.bound(z * self.targets.std + self.targets.mean)
                               - self.targets.mean) / self.targets.std
             out[name] = _scores(Z, pred, self.targets) | {"protocol": protocol}
+        scored = sorted((v["score"], k) for k, v in out.items() if v.get("score") is not None)
+        if self.opts.get("blend", True) and len(scored) >= 2:
+            # the average of the two best, scored on the same predictions (nothing trained again)
+            a, b = scored[0][1], scored[1][1]
+            both = np.isfinite(preds[a]) & np.isfinite(preds[b])
+            blend = np.where(both, (preds[a] + preds[b]) / 2, np.nan)
+            out[a + BLEND + b] = _scores(Z, blend, self.targets) | {"protocol": protocol}
         return out
 
     # ------------------------------------------------------------------ prediction
@@ -194,7 +210,7 @@ class AutoModel(SurrogateModel):
 
     def _restore(self, state: State, meta: CheckpointMeta) -> None:
         choice = state.value("choice", str, "the name of the chosen model")
-        if choice not in CANDIDATES:
+        if not choice or any(part not in CANDIDATES for part in choice.split(BLEND)) or choice.count(BLEND) > 1:
             raise PayloadError(f"'{state.path}/choice' is '{choice[:40]}', which is not one of {', '.join(CANDIDATES)}")
         decided_at = state.value("decided_at", int, "a number of samples")
         model = self._make(choice)

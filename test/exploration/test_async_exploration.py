@@ -12,13 +12,13 @@ EVALUATOR = '''
 import time
 
 def evaluate(p):
-    time.sleep(0.2)   # the model trains while evaluations run; results arrive out of order
+    time.sleep(SLEEP)   # the model trains while evaluations run; results arrive out of order
     return {"cost": 1.0 + (p["p"] - 14) ** 2 + 3 * (p["q"] - 5) ** 2 + 0.5 * (p["r"] - 17) ** 2}
 '''
 
 
-def setup(directory, budget, extra=None, plugin="surrogate"):
-    write(directory / "bowl.py", EVALUATOR)
+def setup(directory, budget, extra=None, plugin="surrogate", sleep=0.2):
+    write(directory / "bowl.py", EVALUATOR.replace("SLEEP", repr(sleep)))
     write(directory / "config.json", json.dumps({
         "python_path": ["."],
         "knobs": [{"name": n, "values": "0-20"} for n in "pqr"],
@@ -62,6 +62,38 @@ def test_async_exploration_beats_its_initial_design(tmp_path):
     assert r.rc == 0, r
     costs = [float(x["cost"]) for x in read_csv(tmp_path / "explore" / "deffe_evaluation.csv")]
     assert min(costs[8:]) < min(costs[:8])
+
+
+def test_the_model_keeps_retraining_when_one_ask_follows_another(tmp_path):
+    """Evaluations far shorter than an ask keep the asking thread busy from one ask to the next. Trainings
+    start between two asks, so the model still follows the results (a training that waited for a result to
+    arrive while no ask ran happened once in such a run, and the exploration searched its first model)."""
+    setup(tmp_path, 100, {"asynchronous": True}, sleep=0.1)
+    r = run_deffe("-config", "config.json", cwd=tmp_path)
+    assert r.rc == 0, r
+    metrics = read_csv(tmp_path / "explore" / "model_metrics.csv")
+    during = [m for m in metrics[:-1] if int(m["train"]) + int(m["holdout"]) < 100]
+    assert len(during) >= 6, [(m["step"], m["train"]) for m in metrics]
+
+
+def test_an_ask_spends_less_search_effort_when_it_would_outlast_the_workers():
+    """The share of the surrogate's candidate budget an asynchronous ask may spend: all of it when the
+    workers take longer over a step's points than a full ask takes, less in proportion when not, never below
+    MIN_EFFORT; before an ask was measured, a guess."""
+    from framework.async_loop import ASK_GUESS, MIN_EFFORT, AsyncRun
+
+    run = AsyncRun.__new__(AsyncRun)
+    run.base, run.workers = 4, 2
+    run.eval_seconds, run.full_ask_seconds = None, None
+    assert run._effort() == 1.0                       # nothing measured: the whole search
+    run.eval_seconds = 60.0
+    assert run._effort() == 1.0                       # minutes per evaluation: asks are cheap by comparison
+    run.eval_seconds, run.full_ask_seconds = 1.0, 3.2
+    assert abs(run._effort() - 0.8 * 4 * 1.0 / 2 / 3.2) < 1e-12   # 80% of a step's 2 s of work
+    run.full_ask_seconds = 1000.0
+    assert run._effort() == MIN_EFFORT
+    run.full_ask_seconds = None
+    assert abs(run._effort() - 0.8 * 4 * 1.0 / 2 / ASK_GUESS) < 1e-12
 
 
 def test_deffe_pipeline_flag_and_async_flag_run_asynchronously(tmp_path):

@@ -26,10 +26,15 @@ def test_auto_records_its_choice_and_every_candidates_score(tmp_path):
     m = model(fw, "auto")
     report = m.Run(synthetic(fw, 30))
     sel = report["selection"]
-    assert set(sel) == CANDIDATES and report["decided"] is True
+    singles = {k: v for k, v in sel.items() if "+" not in k}
+    assert set(singles) == CANDIDATES and report["decided"] is True
     assert sel["torch_mlp"]["score"] is None and "below 50 samples" in sel["torch_mlp"]["note"]
-    scored = {k: v for k, v in sel.items() if v["score"] is not None}
+    scored = {k: v for k, v in singles.items() if v["score"] is not None}
     assert set(scored) == CANDIDATES - {"torch_mlp"}
+    # the average of the two best single candidates is one more choice, scored on the same folds
+    first, second = sorted(scored, key=lambda k: scored[k]["score"])[:2]
+    assert set(sel) - set(singles) == {f"{first}+{second}"}
+    scored[f"{first}+{second}"] = sel[f"{first}+{second}"]
     assert all(v["protocol"] == "5-fold" and v["score"] > 0 and v["mape"] > 0 for v in scored.values())
     assert report["chosen"] == min(scored, key=lambda k: scored[k]["score"])     # the best score wins
     text = selection_text(sel)
@@ -91,6 +96,40 @@ def test_a_checkpoint_of_auto_holds_its_choice_and_loads_safely(tmp_path):
     codes = synthetic(fw, 50, seed=2).codes
     a, b = m.Predict(codes), again.Predict(codes)
     assert a.mean.tobytes() == b.mean.tobytes() and a.std.tobytes() == b.std.tobytes()
+
+
+def test_the_average_of_two_candidates_predicts_between_them_and_survives_a_checkpoint(tmp_path):
+    """Where the forest and the boosting predict about as well (their average scored best on the folds), the
+    choice is their average: each prediction lies between theirs, and a checkpoint gives it back bit for bit.
+    Without model.blend only single candidates are chosen."""
+    fw = framework(tmp_path, model={"candidates": ["sklearn_rf", "sklearn_gbm"]})
+    m = model(fw, "auto")
+    data = synthetic(fw, 30)
+    report = m.Run(data)
+    assert report["chosen"] == "sklearn_gbm+sklearn_rf", report["selection"]
+    codes = synthetic(fw, 50, seed=2).codes
+    p = m.Predict(codes)
+    parts = []
+    for name in ("sklearn_rf", "sklearn_gbm"):
+        alone = model(framework(tmp_path / name, model={"candidates": ["sklearn_rf", "sklearn_gbm"]}), name)
+        alone.Run(data)
+        # its point prediction as auto scores and averages it: the standardised (log) output, back in costs
+        # (a forest's Predict gives the mean of its trees' costs instead, a little higher)
+        parts.append(alone.targets.inverse(alone._members(alone._encode(codes)).mean(axis=0)))
+    low, high = np.minimum(*parts), np.maximum(*parts)
+    assert np.all(p.mean >= low * (1 - 1e-9)) and np.all(p.mean <= high * (1 + 1e-9))
+    assert np.mean((p.mean > low) & (p.mean < high)) > 0.5          # strictly between, mostly
+    assert np.all(p.std > 0)
+    path = m.Save(tmp_path / "blend.ckpt")
+    again = model(framework(tmp_path / "other"), "auto")
+    meta = again.Load(path)
+    assert meta.info["chosen"] == "sklearn_gbm+sklearn_rf" and again.choice == "sklearn_gbm+sklearn_rf"
+    q = again.Predict(codes)
+    assert q.mean.tobytes() == p.mean.tobytes() and q.std.tobytes() == p.std.tobytes()
+    single = model(framework(tmp_path / "single", model={"candidates": ["sklearn_rf", "sklearn_gbm"],
+                                                         "blend": False}), "auto")
+    report = single.Run(data)
+    assert report["chosen"] in ("sklearn_rf", "sklearn_gbm") and not any("+" in k for k in report["selection"])
 
 
 def test_auto_starts_from_a_torch_checkpoint_given_with_icp(tmp_path):
