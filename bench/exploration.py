@@ -69,7 +69,8 @@ RESULTS = ROOT / "bench" / "results"
 RUNS = RESULTS / "exploration-runs"
 ALL_METHODS = ["surrogate", "tpe", "gp", "nsga2", "random", "annealing", "genetic"]
 # bump when a method's settings change, so that cached runs (--reuse) are not mixed with new ones
-METHOD_VERSION = {"surrogate": 1, "tpe": 1, "gp": 1, "nsga2": 1, "random": 1, "annealing": 1, "genetic": 1}
+# surrogate 2: auto may choose the average of its two best candidates (model.blend)
+METHOD_VERSION = {"surrogate": 2, "tpe": 1, "gp": 1, "nsga2": 1, "random": 1, "annealing": 1, "genetic": 1}
 
 
 # ----------------------------------------------------------------------------- best known

@@ -43,6 +43,7 @@ from .protocols import Result, Sample
 MIN_EFFORT = 0.1   # an ask searches at least a tenth of what a synchronous step does (see AsyncRun._effort)
 ASK_GUESS = 4.0    # seconds of a full-effort ask before one was measured (2 to 4 s measured on 2 busy cores)
 
+
 @dataclass
 class InFlight:
     code: np.ndarray
