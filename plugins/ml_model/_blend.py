@@ -34,10 +34,6 @@ class Blend:
         self.runs = 0
         self.continuing = False
 
-    @property
-    def plugin(self) -> str:
-        return "+".join(self.names)
-
     def _share(self) -> None:
         for p in self.parts:
             p.targets, p.runs = self.targets, self.runs
@@ -63,12 +59,9 @@ class Blend:
             out["train_seconds"] = float(sum(seconds))
         return out
 
-    def _z(self, part: Any, X: np.ndarray) -> np.ndarray:
-        return part._members(X).mean(axis=0)
-
     def _members(self, X: np.ndarray) -> np.ndarray:
         self._share()
-        return np.mean([self._z(p, X) for p in self.parts], axis=0)[None]
+        return np.mean([p._members(X).mean(axis=0) for p in self.parts], axis=0)[None]
 
     def _spread(self, X: np.ndarray):
         self._share()
