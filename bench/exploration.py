@@ -70,7 +70,8 @@ RUNS = RESULTS / "exploration-runs"
 ALL_METHODS = ["surrogate", "tpe", "gp", "nsga2", "random", "annealing", "genetic"]
 # bump when a method's settings change, so that cached runs (--reuse) are not mixed with new ones
 # surrogate 2: auto may choose the average of its two best candidates (model.blend)
-METHOD_VERSION = {"surrogate": 2, "tpe": 1, "gp": 1, "nsga2": 1, "random": 1, "annealing": 1, "genetic": 1}
+# surrogate 3: auto chooses per cost (a candidate or an average for each cost)
+METHOD_VERSION = {"surrogate": 3, "tpe": 1, "gp": 1, "nsga2": 1, "random": 1, "annealing": 1, "genetic": 1}
 
 
 # ----------------------------------------------------------------------------- best known

@@ -262,14 +262,19 @@ def selection_text(selection: dict | None) -> str:
     """A model's choice among candidates, for one cell: 'name score=0.12 mape=8.1% (5-fold); ...'.
 
     ``selection`` is what a choosing model (``auto``) reports at a step where it chose: per candidate its
-    out-of-sample ``score`` (lower is better), ``mape`` (a fraction) and ``protocol``, or a ``note`` saying why
-    it was not scored. Empty at steps that kept the previous choice."""
+    out-of-sample ``score`` (lower is better; with ``costs``, per cost by name), ``mape`` (a fraction) and
+    ``protocol`` (with ``for``: the costs an average competes for), or a ``note`` saying why it was not scored.
+    Empty at steps that kept the previous choice."""
     parts = []
     for name, s in (selection or {}).items():
         if s.get("score") is None:
             parts.append(f"{name} ({s.get('note', 'not scored')})")
             continue
         text = f"{name} score={s['score']:.4g}"
+        if len(s.get("costs") or {}) > 1:   # per cost too: each cost takes the entry best for it
+            text += " [" + ", ".join(f"{c} {v:.4g}" for c, v in s["costs"].items() if v is not None) + "]"
+        if s.get("for"):
+            text += f" [for {', '.join(s['for'])}]"
         if s.get("mape") is not None:
             text += f" mape={100 * s['mape']:.3g}%"
         parts.append(text + (f" ({s['protocol']})" if s.get("protocol") else ""))

@@ -5,6 +5,7 @@ A plugin subclasses `SurrogateModel` and provides
     _fit(X, Z, init)        train on features X (n, d) and standardised targets Z (n, c)
     _members(X)             standardised predictions (k, n, c) of its k members (k = 1: one model)
     _spread(X)              optional: (mean, std) in cost units when the members are not the uncertainty
+                            (``spread_mean_is_point``: that mean is the members' point prediction, in costs)
     _state() / _restore()   its weights, for checkpoints
 
 and gets ``Initialize``, ``Run``, ``Predict``, ``SetMonitor``, ``Save`` and
@@ -50,6 +51,7 @@ MAX_VIEW_FLOATS = 50_000_000   # relabelled training views held at once (200 MB)
 
 class SurrogateModel:
     plugin = "?"
+    spread_mean_is_point = False   # True where _spread's mean is inverse(_members(X).mean(axis=0))
 
     def __init__(self, framework: Any):
         self.framework = framework

@@ -57,6 +57,7 @@ from framework.checkpoint import CheckpointMeta, PayloadError, State
 from framework.errors import DeffeError
 
 from ._base import SurrogateModel
+from ._blend import BLEND, Blend, parts_of
 
 CANDIDATES = ("torch_mlp", "sklearn_rf", "sklearn_gbm", "sklearn_gp")
 LOO_POINTS = 10     # up to this many samples: leave-one-out
@@ -66,7 +67,6 @@ HOLDOUT = 0.25
 SELECTION_TREES = 50   # trees of a forest being scored (it then predicts with model.estimators)
 TORCH_MIN = 50      # the deep ensemble is a candidate from this many samples on
 TORCH_ONLY = ("transfer_learning", "initial_checkpoint", "freeze_layers")
-BLEND = "+"         # the choice "a+b": the average of candidates a and b (_blend.py)
 
 
 class AutoModel(SurrogateModel):
@@ -76,7 +76,8 @@ class AutoModel(SurrogateModel):
     def __init__(self, framework: Any):
         super().__init__(framework)
         self.names = self._candidate_names()
-        self.choice: str | None = None
+        self.choice: str | None = None       # what model_metrics.csv shows: "torch_mlp", "a+b", "cost=a; cost=b"
+        self.choices: list[str] = []         # per cost: a candidate or "a+b"
         self.chosen: SurrogateModel | None = None
         self.decided_at = 0                  # training samples when the choice was made
         self.scores: dict[str, dict] = {}    # of the last choice
@@ -93,11 +94,19 @@ class AutoModel(SurrogateModel):
                              file=self.file, where="model.candidates", hint=f"candidates: {', '.join(CANDIDATES)}")
         return list(dict.fromkeys(names))
 
+    def _make_choice(self, choices: list[str]):
+        """The model of per-cost choices: one candidate's model when it serves every cost alone, else a
+        Blend of the candidates needed (_blend.py)."""
+        if len(set(choices)) == 1 and BLEND not in choices[0]:
+            return self._make(choices[0])
+        return Blend(choices, [self._make(n) for n in parts_of(choices)])
+
+    def _label(self, choices: list[str]) -> str:
+        if len(set(choices)) == 1:
+            return choices[0]
+        return "; ".join(f"{cost}={choice}" for cost, choice in zip(self.cost_names, choices))
+
     def _make(self, name: str) -> SurrogateModel:
-        if BLEND in name:   # the average of two candidates (_blend.py)
-            from ._blend import Blend
-            names = name.split(BLEND)
-            return Blend(names, [self._make(n) for n in names])
         model = importlib.import_module(f"{__package__}.{name}").GetObject(self.framework)
         model.seed = self.seed
         model.targets = self.targets
@@ -118,19 +127,39 @@ class AutoModel(SurrogateModel):
             self.scores = {self.names[0]: {"score": None, "note": "the only candidate"}}
         elif decided:
             self.scores = self._select(X, Z)
-            tried = {k: v for k, v in self.scores.items() if v.get("score") is not None}
-            choice = min(tried, key=lambda k: tried[k]["score"]) if tried else self._fallback(n)
-            if choice != self.choice or self.chosen is None:
-                self.chosen = self._make(choice)
-            self.choice, self.decided_at = choice, n
+            choices = self._choose(self.scores, Z.shape[1]) or [self._fallback(n)] * Z.shape[1]
+            if choices != self.choices or self.chosen is None:
+                self.chosen = self._make_choice(choices)
+            self.choices, self.choice, self.decided_at = choices, self._label(choices), n
         model = self.chosen
         model.targets, model.runs, model.continuing = self.targets, self.runs, self.continuing
         report = dict(model._fit(self._view(X, model), Z, monitor) or {})
         model.runs = self.runs + 1
         report.update(chosen=self.choice, decided=decided)
         if decided:
-            report["selection"] = {k: dict(v) for k, v in self.scores.items()}
+            report["selection"] = {k: self._named(v) for k, v in self.scores.items()}
         return report
+
+    def _named(self, score: dict) -> dict:
+        """A candidate's scores for the report, per cost by name ("costs"; "for": the costs an average is for)."""
+        out = dict(score)
+        if score.get("costs") is not None:
+            out["costs"] = dict(zip(self.cost_names, score["costs"]))
+        if "for" in score:
+            out["for"] = [self.cost_names[j] for j in score["for"]]
+        return out
+
+    @staticmethod
+    def _choose(scores: dict[str, dict], costs: int) -> list[str] | None:
+        """Per cost, the entry (candidate or average) with the lowest score on that cost; None if none scored."""
+        choices = []
+        for j in range(costs):
+            tried = {k: v["costs"][j] for k, v in scores.items()
+                     if v.get("costs") and v["costs"][j] is not None and j in v.get("for", [j])}
+            if not tried:
+                return None
+            choices.append(min(tried, key=tried.get))
+        return choices
 
     def _fallback(self, n: int) -> str:
         """The choice when nothing could be scored (too few points to split): the forest, when a candidate."""
@@ -181,13 +210,19 @@ class AutoModel(SurrogateModel):
                 pred[test] = (fold_targets.bound(z * self.targets.std + self.targets.mean)
                               - self.targets.mean) / self.targets.std
             out[name] = _scores(Z, pred, self.targets) | {"protocol": protocol}
-        scored = sorted((v["score"], k) for k, v in out.items() if v.get("score") is not None)
-        if self.opts.get("blend", True) and len(scored) >= 2:
-            # the average of the two best, scored on the same predictions (nothing trained again)
-            a, b = scored[0][1], scored[1][1]
-            both = np.isfinite(preds[a]) & np.isfinite(preds[b])
-            blend = np.where(both, (preds[a] + preds[b]) / 2, np.nan)
-            out[a + BLEND + b] = _scores(Z, blend, self.targets) | {"protocol": protocol}
+        if self.opts.get("blend", True):
+            # per cost, the average of its two best, scored on the same predictions (nothing trained again)
+            for j in range(Z.shape[1]):
+                scored = sorted((v["costs"][j], k) for k, v in out.items()
+                                if BLEND not in k and v.get("costs") and v["costs"][j] is not None)
+                if len(scored) < 2:
+                    continue
+                a, b = sorted((scored[0][1], scored[1][1]), key=self.names.index)   # one name per pair
+                if a + BLEND + b not in out:
+                    both = np.isfinite(preds[a]) & np.isfinite(preds[b])
+                    blend = np.where(both, (preds[a] + preds[b]) / 2, np.nan)
+                    out[a + BLEND + b] = _scores(Z, blend, self.targets) | {"protocol": protocol, "for": []}
+                out[a + BLEND + b]["for"].append(j)
         return out
 
     # ------------------------------------------------------------------ prediction
@@ -206,17 +241,28 @@ class AutoModel(SurrogateModel):
 
     # ------------------------------------------------------------------ checkpoints
     def _state(self) -> Any:
-        return {"choice": self.choice, "decided_at": int(self.decided_at), "model": self.chosen._state()}
+        return {"choice": self.choice, "choices": list(self.choices), "decided_at": int(self.decided_at),
+                "model": self.chosen._state()}
 
     def _restore(self, state: State, meta: CheckpointMeta) -> None:
-        choice = state.value("choice", str, "the name of the chosen model")
-        if not choice or any(part not in CANDIDATES for part in choice.split(BLEND)) or choice.count(BLEND) > 1:
-            raise PayloadError(f"'{state.path}/choice' is '{choice[:40]}', which is not one of {', '.join(CANDIDATES)}")
+        costs = len(self.cost_names)
+        if state.has("choices"):
+            choices = state.value("choices", list, f"a list of {costs} model names, one per cost")
+        else:   # written before per-cost choices: one choice for every cost
+            choices = [state.value("choice", str, "the name of the chosen model")] * costs
+        for i, choice in enumerate(choices):
+            if (not isinstance(choice, str) or not choice or choice.count(BLEND) > 1
+                    or any(part not in CANDIDATES for part in choice.split(BLEND))):
+                raise PayloadError(f"'{state.path}/choices' item {i + 1} is '{str(choice)[:40]}', which is not one "
+                                   f"of {', '.join(CANDIDATES)} or two of them joined by '{BLEND}'")
+        if len(choices) != costs:
+            raise PayloadError(f"'{state.path}/choices' has {len(choices)} items; the run has {costs} costs")
         decided_at = state.value("decided_at", int, "a number of samples")
-        model = self._make(choice)
+        model = self._make_choice(choices)
         model.loading = self.loading
         model._restore(state.sub("model"), meta)
-        self.chosen, self.choice, self.decided_at = model, choice, max(0, decided_at)
+        self.chosen, self.choices, self.choice = model, choices, self._label(choices)
+        self.decided_at = max(0, decided_at)
 
     def Load(self, path, shown=None) -> CheckpointMeta:
         """An auto checkpoint, or one of a candidate plugin (e.g. torch_mlp's, to start from with -icp): then
@@ -229,6 +275,7 @@ class AutoModel(SurrogateModel):
         model.initial = self.initial
         meta = model.Load(path, shown)
         self.chosen, self.choice, self.decided_at = model, meta.plugin, int(meta.samples or 0)
+        self.choices = [meta.plugin] * len(self.cost_names)
         self.targets, self.feasibility, self.pickled = model.targets, model.feasibility, model.pickled
         self.history, self.fitted, self.step, self.samples = list(meta.history), True, meta.step, meta.samples
         return meta
@@ -247,6 +294,7 @@ def _scores(Z: np.ndarray, pred: np.ndarray, targets: Any) -> dict:
     for j in range(Z.shape[1]):
         ok = np.isfinite(Z[:, j]) & np.isfinite(pred[:, j])
         if not ok.any():
+            errs.append(None)
             continue
         errs.append(float(np.mean(np.abs(pred[ok, j] - Z[ok, j]))))
         true = targets.inverse(Z[ok])[:, j]
@@ -254,9 +302,10 @@ def _scores(Z: np.ndarray, pred: np.ndarray, targets: Any) -> dict:
         nz = true != 0
         if nz.any():
             mapes.append(float(np.mean(np.abs(guess[nz] - true[nz]) / np.abs(true[nz]))))
-    if not errs:
+    if not any(e is not None for e in errs):
         return {"score": None, "note": "nothing to score"}
-    return {"score": float(np.mean(errs)), "mape": max(mapes) if mapes else None}
+    return {"score": float(np.mean([e for e in errs if e is not None])), "costs": errs,
+            "mape": max(mapes) if mapes else None}
 
 
 def GetObject(framework: Any) -> AutoModel:

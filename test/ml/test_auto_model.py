@@ -31,12 +31,21 @@ def test_auto_records_its_choice_and_every_candidates_score(tmp_path):
     assert sel["torch_mlp"]["score"] is None and "below 50 samples" in sel["torch_mlp"]["note"]
     scored = {k: v for k, v in singles.items() if v["score"] is not None}
     assert set(scored) == CANDIDATES - {"torch_mlp"}
-    # the average of the two best single candidates is one more choice, scored on the same folds
-    first, second = sorted(scored, key=lambda k: scored[k]["score"])[:2]
-    assert set(sel) - set(singles) == {f"{first}+{second}"}
-    scored[f"{first}+{second}"] = sel[f"{first}+{second}"]
-    assert all(v["protocol"] == "5-fold" and v["score"] > 0 and v["mape"] > 0 for v in scored.values())
-    assert report["chosen"] == min(scored, key=lambda k: scored[k]["score"])     # the best score wins
+    # per cost, the average of that cost's two best single candidates is one more choice, on the same folds
+    blends = {k: v for k, v in sel.items() if "+" in k}
+    for cost in ("f", "g"):
+        pair = sorted(scored, key=lambda k: scored[k]["costs"][cost])[:2]
+        first, second = sorted(pair, key=["torch_mlp", "sklearn_rf", "sklearn_gbm", "sklearn_gp"].index)
+        assert cost in blends[f"{first}+{second}"]["for"]
+    assert sorted(c for v in blends.values() for c in v["for"]) == ["f", "g"]
+    entries = {**scored, **blends}
+    assert all(v["protocol"] == "5-fold" and v["score"] > 0 and v["mape"] > 0 for v in entries.values())
+    assert all(v["score"] == pytest.approx(np.mean(list(v["costs"].values()))) for v in entries.values())
+    # each cost's choice is the entry with the lowest score on that cost
+    best = [min((k for k, v in entries.items() if cost in v.get("for", [cost])),
+                key=lambda k: entries[k]["costs"][cost]) for cost in ("f", "g")]
+    assert m.choices == best
+    assert report["chosen"] == (best[0] if best[0] == best[1] else f"f={best[0]}; g={best[1]}")
     text = selection_text(sel)
     assert text.startswith("torch_mlp (not tried below 50 samples); sklearn_rf score=") and "(5-fold)" in text
     # from 50 samples on the deep ensemble is scored too, on one hold-out beyond 60
@@ -85,6 +94,33 @@ def test_on_a_step_function_auto_chooses_trees(tmp_path):
     assert report["chosen"] in ("sklearn_rf", "sklearn_gbm"), report["selection"]
 
 
+def test_each_cost_gets_the_model_that_predicts_it_best(tmp_path):
+    """A cost that jumps at one knob's value (trees predict it) beside a smooth one (the GP all but
+    interpolates it): each cost is predicted by its own choice, as the model of that choice alone predicts
+    it, and a checkpoint gives the combination back bit for bit."""
+    fw = framework(tmp_path)
+    m = model(fw, "auto")
+    data = synthetic(fw, 40)
+    a, c = data.codes[:, 0] + 1, data.codes[:, 2]
+    data.costs[:, 0] = np.where((a >= 5) & (c > 2.0), 100.0, 1.0)
+    report = m.Run(data)
+    f, g = m.choices
+    assert f in ("sklearn_rf", "sklearn_gbm", "sklearn_rf+sklearn_gbm", "sklearn_rf+sklearn_gbm"), report
+    assert g == "sklearn_gp" and report["chosen"] == f"f={f}; g=sklearn_gp"
+    codes = synthetic(fw, 60, seed=3).codes
+    p = m.Predict(codes)
+    alone = model(framework(tmp_path / "gp"), "sklearn_gp")
+    alone.Run(data)
+    assert np.allclose(p.mean[:, 1], alone.Predict(codes).mean[:, 1], rtol=1e-9)
+    assert np.all(p.std > 0)
+    path = m.Save(tmp_path / "per-cost.ckpt")
+    again = model(framework(tmp_path / "other"), "auto")
+    meta = again.Load(path)
+    assert meta.info["chosen"] == report["chosen"] and again.choices == m.choices
+    q = again.Predict(codes)
+    assert q.mean.tobytes() == p.mean.tobytes() and q.std.tobytes() == p.std.tobytes()
+
+
 def test_a_checkpoint_of_auto_holds_its_choice_and_loads_safely(tmp_path):
     fw = framework(tmp_path)
     m = model(fw, "auto")
@@ -99,14 +135,15 @@ def test_a_checkpoint_of_auto_holds_its_choice_and_loads_safely(tmp_path):
 
 
 def test_the_average_of_two_candidates_predicts_between_them_and_survives_a_checkpoint(tmp_path):
-    """Where the forest and the boosting predict about as well (their average scored best on the folds), the
-    choice is their average: each prediction lies between theirs, and a checkpoint gives it back bit for bit.
-    Without model.blend only single candidates are chosen."""
+    """Where the forest and the boosting predict a cost about as well (their average scored best on the folds),
+    that cost's choice is their average: each prediction lies between theirs, and a checkpoint gives it back
+    bit for bit. Without model.blend only single candidates are chosen."""
     fw = framework(tmp_path, model={"candidates": ["sklearn_rf", "sklearn_gbm"]})
     m = model(fw, "auto")
     data = synthetic(fw, 30)
     report = m.Run(data)
-    assert report["chosen"] == "sklearn_gbm+sklearn_rf", report["selection"]
+    averaged = [j for j, choice in enumerate(m.choices) if choice == "sklearn_rf+sklearn_gbm"]
+    assert averaged, report["selection"]
     codes = synthetic(fw, 50, seed=2).codes
     p = m.Predict(codes)
     parts = []
@@ -116,20 +153,22 @@ def test_the_average_of_two_candidates_predicts_between_them_and_survives_a_chec
         # its point prediction as auto scores and averages it: the standardised (log) output, back in costs
         # (a forest's Predict gives the mean of its trees' costs instead, a little higher)
         parts.append(alone.targets.inverse(alone._members(alone._encode(codes)).mean(axis=0)))
-    low, high = np.minimum(*parts), np.maximum(*parts)
-    assert np.all(p.mean >= low * (1 - 1e-9)) and np.all(p.mean <= high * (1 + 1e-9))
-    assert np.mean((p.mean > low) & (p.mean < high)) > 0.5          # strictly between, mostly
+    low, high = np.minimum(*parts)[:, averaged], np.maximum(*parts)[:, averaged]
+    mean = p.mean[:, averaged]
+    assert np.all(mean >= low * (1 - 1e-9)) and np.all(mean <= high * (1 + 1e-9))
+    assert np.mean((mean > low) & (mean < high)) > 0.5          # strictly between, mostly
     assert np.all(p.std > 0)
     path = m.Save(tmp_path / "blend.ckpt")
     again = model(framework(tmp_path / "other"), "auto")
     meta = again.Load(path)
-    assert meta.info["chosen"] == "sklearn_gbm+sklearn_rf" and again.choice == "sklearn_gbm+sklearn_rf"
+    assert meta.info["chosen"] == report["chosen"] and again.choices == m.choices
     q = again.Predict(codes)
     assert q.mean.tobytes() == p.mean.tobytes() and q.std.tobytes() == p.std.tobytes()
     single = model(framework(tmp_path / "single", model={"candidates": ["sklearn_rf", "sklearn_gbm"],
                                                          "blend": False}), "auto")
     report = single.Run(data)
-    assert report["chosen"] in ("sklearn_rf", "sklearn_gbm") and not any("+" in k for k in report["selection"])
+    assert all(c in ("sklearn_rf", "sklearn_gbm") for c in single.choices)
+    assert not any("+" in k for k in report["selection"])
 
 
 def test_auto_starts_from_a_torch_checkpoint_given_with_icp(tmp_path):
