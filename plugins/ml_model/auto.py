@@ -1,4 +1,5 @@
-"""Model ``auto`` (the default): chooses, per problem, the candidate model that predicts best out of sample.
+"""Model ``auto`` (the default): chooses, per problem and per cost, the candidate model that predicts best out
+of sample.
 
 Why choose rather than always train one model: no model wins everywhere. On the
 real gem5 kmeans table (40 points) the random forest's leave-one-out median
@@ -22,28 +23,34 @@ predictions that the final model has (see _targets.py):
   cannot fit it reliably (kmeans above), and its trainings on every early step
   would cost more than the model is worth.
 
-The score is the mean absolute error of the standardised (log) cost over the
-points predicted, averaged over the costs (for a positive cost, about the mean
-relative error divided by the spread of the log costs: it ranks candidates as
-a relative error does, and one absurd prediction cannot dominate it as it
-dominates a MAPE). The average of the two best-scored candidates (their
-standardised predictions, equal weights; see _blend.py) is scored on the same
-held-out predictions, with nothing trained again, and competes as one more
-choice (``model.blend``, default true). The lowest score wins; the winner is
-then trained on all the step's data and predicts (with its members, for the
-deep ensemble alone: Thompson sampling keeps working). No weighted stack: with
-a few dozen held-out predictions its weights are themselves noise.
+The score, per cost, is the mean absolute error of the standardised (log) cost
+over the points predicted (for a positive cost, about the mean relative error
+divided by the spread of the log costs: it ranks candidates as a relative error
+does, and one absurd prediction cannot dominate it as it dominates a MAPE).
+Each cost chooses on its own score (why: see _blend.py). Per cost, the average
+of its two best-scored candidates (their standardised predictions, equal
+weights) is scored on the same held-out predictions, with nothing trained
+again, and competes as one more choice (``model.blend``, default true). The
+lowest score wins; the candidates chosen are then trained, each once, on all
+the step's data and predict (one candidate for every cost alone is its own
+model, with its members for the deep ensemble: Thompson sampling keeps
+working; anything else is a `Blend`). No weighted stack: with a few dozen
+held-out predictions its weights are themselves noise.
 
 The choice is kept across steps and made again only when the training samples
 have grown by ``model.redecide_growth`` (2) since it was made: in between, only
 the chosen model trains (a continued deep ensemble stays continued). Each step's
-report names the chosen model, and, at a step that chose, the score and MAPE of
-every candidate (model_metrics.csv: ``model``, ``selection``).
+report names the choice ("torch_mlp", "sklearn_rf+sklearn_gbm", or per cost
+"step_time=torch_mlp; memory_use=sklearn_gp"), and, at a step that chose, the
+scores (overall and per cost) and MAPE of every candidate (model_metrics.csv:
+``model``, ``selection``).
 
 With the deep ensemble's own options (``transfer_learning``,
 ``initial_checkpoint`` / -icp, ``freeze_layers``) there is nothing to choose:
 those are torch_mlp's, and auto is torch_mlp. A checkpoint holds the choice and
-the chosen model's state (that plugin's format, under ``model``).
+the chosen models' states (under ``model``: the one plugin's format, or a
+Blend's ``parts`` and ``models``); a checkpoint of one choice for every cost
+(before per-cost choices) loads as that choice for each.
 """
 from __future__ import annotations
 
@@ -123,11 +130,13 @@ class AutoModel(SurrogateModel):
     def _fit(self, X: np.ndarray, Z: np.ndarray, monitor) -> dict:
         n = X.shape[-2]
         decided = self._due(n)
-        if decided and len(self.names) == 1:
-            self.scores = {self.names[0]: {"score": None, "note": "the only candidate"}}
-        elif decided:
-            self.scores = self._select(X, Z)
-            choices = self._choose(self.scores, Z.shape[1]) or [self._fallback(n)] * Z.shape[1]
+        if decided:
+            if len(self.names) == 1:   # nothing to choose (e.g. candidates: [sklearn_rf], or -icp)
+                self.scores = {self.names[0]: {"score": None, "note": "the only candidate"}}
+                choices = [self.names[0]] * Z.shape[1]
+            else:
+                self.scores = self._select(X, Z)
+                choices = self._choose(self.scores, Z.shape[1]) or [self._fallback(n)] * Z.shape[1]
             if choices != self.choices or self.chosen is None:
                 self.chosen = self._make_choice(choices)
             self.choices, self.choice, self.decided_at = choices, self._label(choices), n

@@ -134,6 +134,35 @@ def test_a_checkpoint_of_auto_holds_its_choice_and_loads_safely(tmp_path):
     assert a.mean.tobytes() == b.mean.tobytes() and a.std.tobytes() == b.std.tobytes()
 
 
+def test_with_deffes_transfer_learning_auto_is_the_deep_ensemble_and_trains(tmp_path):
+    """Deffe's configs set transfer_learning; with it there is nothing to choose, and the first step trains
+    (it once failed there: nothing was chosen when there was one candidate)."""
+    fw = framework(tmp_path, model={"transfer_learning": True, "epochs": 20})
+    m = model(fw, "auto")
+    report = m.Run(synthetic(fw, 30))
+    assert report["chosen"] == "torch_mlp" and m.choices == ["torch_mlp", "torch_mlp"]
+    assert report["selection"] == {"torch_mlp": {"score": None, "note": "the only candidate"}}
+    p = m.Predict(synthetic(fw, 20, seed=4).codes)
+    assert p.members is not None and len(p.members) > 1 and np.all(np.isfinite(p.mean))   # the members
+
+
+def test_a_state_with_one_choice_for_every_cost_still_loads_and_bad_choices_are_refused(tmp_path):
+    """Checkpoints written before per-cost choices hold one ``choice`` and no ``choices``: that choice serves
+    every cost. A ``choices`` list that names no candidate, or has the wrong length, is a PayloadError."""
+    from framework.checkpoint import PayloadError, State
+    fw = framework(tmp_path, model={"candidates": ["sklearn_rf"]})
+    m = model(fw, "auto")
+    m.Run(synthetic(fw, 30))
+    old = {"choice": "sklearn_rf", "decided_at": 30, "model": m.chosen._state()}
+    again = model(framework(tmp_path / "other"), "auto")
+    again._restore(State(old), None)
+    assert again.choices == ["sklearn_rf", "sklearn_rf"] and again.choice == "sklearn_rf"
+    for bad, said in ((["sklearn_rf", "keras"], "item 2 is 'keras'"), (["sklearn_rf"], "has 1 items; the run has 2"),
+                      (["sklearn_rf+sklearn_gp+sklearn_gbm"] * 2, "item 1")):
+        with pytest.raises(PayloadError, match=said):
+            model(framework(tmp_path / "bad"), "auto")._restore(State({**old, "choices": bad}), None)
+
+
 def test_the_average_of_two_candidates_predicts_between_them_and_survives_a_checkpoint(tmp_path):
     """Where the forest and the boosting predict a cost about as well (their average scored best on the folds),
     that cost's choice is their average: each prediction lies between theirs, and a checkpoint gives it back
