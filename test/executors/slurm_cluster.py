@@ -169,7 +169,8 @@ class SlurmCluster:
         out = self.run("squeue", "-h", "-r", "-t", "all", "-o", "%i|%T")
         return dict(line.split("|", 1) for line in out.split())
 
-    def wait_state(self, job_id: str, states: set[str], timeout: float = 30) -> str:
+    def wait_state(self, job_id: str, states: set[str | None], timeout: float = 30) -> str | None:
+        """The job's state once it is one of ``states`` (None: not in the listing)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             state = self.jobs().get(job_id)
