@@ -74,16 +74,19 @@ class Blend:
             out["train_seconds"] = float(sum(seconds))
         return out
 
-    def _part_predictions(self, X: np.ndarray) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    def _part_predictions(self, X: np.ndarray, every_point: bool = False) -> list[tuple]:
         """Each part's standardised point prediction z (n, c), and its prediction and standard deviation in
-        cost units (n, c) as that model alone predicts them."""
+        cost units (n, c) as that model alone predicts them. z is None for a part with a spread of its own
+        that is in no average (unless ``every_point``): a forest used alone need not predict twice."""
         self._share()
+        averaged = {i for use in self.uses if len(use) > 1 for i in use}
         out = []
-        for p in self.parts:
+        for i, p in enumerate(self.parts):
             spread = p._spread(X)
             if spread is not None:
                 # a part whose spread carries its point prediction predicts once (boosting: three models, not four)
-                z = self.targets.forward(spread[0]) if p.spread_mean_is_point else p._members(X).mean(axis=0)
+                z = (self.targets.forward(spread[0]) if p.spread_mean_is_point
+                     else p._members(X).mean(axis=0) if every_point or i in averaged else None)
                 out.append((z, spread[0], spread[1]))
                 continue
             members = p._members(X)
@@ -91,23 +94,23 @@ class Blend:
             out.append((members.mean(axis=0), costs.mean(axis=0), costs.std(axis=0)))
         return out
 
-    def _averaged(self, preds) -> np.ndarray:
-        """Per cost, the mean of the standardised predictions of the parts it uses (n, c)."""
-        return np.column_stack([np.mean([preds[i][0][:, j] for i in use], axis=0)
-                                for j, use in enumerate(self.uses)])
-
     def _members(self, X: np.ndarray) -> np.ndarray:
-        return self._averaged(self._part_predictions(X))[None]
+        preds = self._part_predictions(X, every_point=True)
+        return np.column_stack([np.mean([preds[i][0][:, j] for i in use], axis=0)
+                                for j, use in enumerate(self.uses)])[None]
 
     def _spread(self, X: np.ndarray):
         """Per cost: a part used alone gives what it predicts alone; an average, the average of the parts'
         standardised predictions back in costs, with the mean of their standard deviations."""
         preds = self._part_predictions(X)
-        mean = self.targets.inverse(self._averaged(preds))
-        std = np.empty_like(mean)
+        shape = np.shape(preds[0][2])   # (n, c)
+        z, mean, std = np.zeros(shape), np.empty(shape), np.empty(shape)
         for j, use in enumerate(self.uses):
-            if len(use) == 1:
-                mean[:, j] = preds[use[0]][1][:, j]
+            if len(use) > 1:
+                z[:, j] = np.mean([preds[i][0][:, j] for i in use], axis=0)
+        back = self.targets.inverse(z)
+        for j, use in enumerate(self.uses):
+            mean[:, j] = back[:, j] if len(use) > 1 else preds[use[0]][1][:, j]
             std[:, j] = np.mean([preds[i][2][:, j] for i in use], axis=0)
         return mean, std
 

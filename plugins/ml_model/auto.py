@@ -83,8 +83,7 @@ class AutoModel(SurrogateModel):
     def __init__(self, framework: Any):
         super().__init__(framework)
         self.names = self._candidate_names()
-        self.choice: str | None = None       # what model_metrics.csv shows: "torch_mlp", "a+b", "cost=a; cost=b"
-        self.choices: list[str] = []         # per cost: a candidate or "a+b"
+        self.choices: list[str] = []         # per cost: a candidate or "a+b"; empty until the first choice
         self.chosen: SurrogateModel | None = None
         self.decided_at = 0                  # training samples when the choice was made
         self.scores: dict[str, dict] = {}    # of the last choice
@@ -108,10 +107,14 @@ class AutoModel(SurrogateModel):
             return self._make(choices[0])
         return Blend(choices, [self._make(n) for n in parts_of(choices)])
 
-    def _label(self, choices: list[str]) -> str:
-        if len(set(choices)) == 1:
-            return choices[0]
-        return "; ".join(f"{cost}={choice}" for cost, choice in zip(self.cost_names, choices))
+    @property
+    def choice(self) -> str | None:
+        """What model_metrics.csv shows: "torch_mlp", "a+b", or per cost "cost=a; cost=b"."""
+        if not self.choices:
+            return None
+        if len(set(self.choices)) == 1:
+            return self.choices[0]
+        return "; ".join(f"{cost}={choice}" for cost, choice in zip(self.cost_names, self.choices))
 
     def _make(self, name: str) -> SurrogateModel:
         model = importlib.import_module(f"{__package__}.{name}").GetObject(self.framework)
@@ -139,7 +142,7 @@ class AutoModel(SurrogateModel):
                 choices = self._choose(self.scores, Z.shape[1]) or [self._fallback(n)] * Z.shape[1]
             if choices != self.choices or self.chosen is None:
                 self.chosen = self._make_choice(choices)
-            self.choices, self.choice, self.decided_at = choices, self._label(choices), n
+            self.choices, self.decided_at = choices, n
         model = self.chosen
         model.targets, model.runs, model.continuing = self.targets, self.runs, self.continuing
         report = dict(model._fit(self._view(X, model), Z, monitor) or {})
@@ -270,8 +273,7 @@ class AutoModel(SurrogateModel):
         model = self._make_choice(choices)
         model.loading = self.loading
         model._restore(state.sub("model"), meta)
-        self.chosen, self.choices, self.choice = model, choices, self._label(choices)
-        self.decided_at = max(0, decided_at)
+        self.chosen, self.choices, self.decided_at = model, choices, max(0, decided_at)
 
     def Load(self, path, shown=None) -> CheckpointMeta:
         """An auto checkpoint, or one of a candidate plugin (e.g. torch_mlp's, to start from with -icp): then
@@ -283,7 +285,7 @@ class AutoModel(SurrogateModel):
         model = self._make(meta.plugin)
         model.initial = self.initial
         meta = model.Load(path, shown)
-        self.chosen, self.choice, self.decided_at = model, meta.plugin, int(meta.samples or 0)
+        self.chosen, self.decided_at = model, int(meta.samples or 0)
         self.choices = [meta.plugin] * len(self.cost_names)
         self.targets, self.feasibility, self.pickled = model.targets, model.feasibility, model.pickled
         self.history, self.fitted, self.step, self.samples = list(meta.history), True, meta.step, meta.samples
