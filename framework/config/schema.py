@@ -193,7 +193,7 @@ MODEL = {
                       "auto: the models it chooses among (built-in model plugins other than auto)"),
     "blend": Key("bool", True, "auto: per cost, the average of its two best candidates is one more choice, "
                                "taken when it predicts that cost's held-out points better than each"),
-    "redecide_growth": Key("number", 1.25, "auto: the choice is made again once the training samples have grown by "
+    "redecide_growth": Key("number", 2.0, "auto: the choice is made again once the training samples have grown by "
                                           "this factor since it was last made (in between, only the chosen model "
                                           "trains)", min=1),
     "bound_margin": Key("number", 0.25, "every model: predictions are kept within the range of the training costs "

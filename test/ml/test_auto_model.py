@@ -64,26 +64,26 @@ def test_auto_records_its_choice_and_every_candidates_score(tmp_path):
     assert report["selection"]["torch_mlp"]["protocol"] == "hold-out of 18"
 
 
-def test_the_choice_is_kept_until_the_data_has_grown_by_a_quarter(tmp_path):
+def test_the_choice_is_kept_until_the_data_has_doubled(tmp_path):
     fw = framework(tmp_path)
     m = model(fw, "auto")
     data = synthetic(fw, 24)
     first = m.Run(data)
-    data = grow(fw, data, 5, seed=1)                   # 29 < 1.25 x 24: train the chosen model only
+    data = grow(fw, data, 12, seed=1)                  # 36 < 2 x 24: train the chosen model only
     second = m.Run(data)
     assert second["decided"] is False and "selection" not in second and second["chosen"] == first["chosen"]
-    data = grow(fw, data, 1, seed=2)                   # 30 >= 1.25 x 24: choose again
+    data = grow(fw, data, 12, seed=2)                  # 48 >= 2 x 24: choose again
     assert m.Run(data)["decided"] is True
 
 
 def test_redecide_growth_sets_how_long_a_choice_is_kept(tmp_path):
-    fw = framework(tmp_path, model={"plugin": "auto", "redecide_growth": 2.0})
+    fw = framework(tmp_path, model={"plugin": "auto", "redecide_growth": 1.25})
     m = model(fw, "auto")
     data = synthetic(fw, 24)
     m.Run(data)
-    data = grow(fw, data, 12, seed=1)                  # 36 < 2 x 24
+    data = grow(fw, data, 5, seed=1)                   # 29 < 1.25 x 24
     assert m.Run(data)["decided"] is False
-    data = grow(fw, data, 12, seed=2)                  # 48 >= 2 x 24
+    data = grow(fw, data, 1, seed=2)                   # 30 >= 1.25 x 24
     assert m.Run(data)["decided"] is True
 
 
