@@ -27,8 +27,8 @@ cache and not counted).
 "Best known": the best feasible step time of long searches of the simulator (cached in bench/results/:
 4 genetic searches, and the surrogate exploration with the simulator itself as its model,
 bench/reference/simulator_as_model.py) and of every run of this benchmark. The second also shows how
-far the search alone gets with a perfect model, i.e. how much of a method's shortfall is its model's. Per method and problem: the median over seeds of
-the evaluations to within 1% of it (a run that never gets there counts as infinite: the median is
+far the search alone gets with a perfect model, i.e. how much of a method's shortfall is its model's.
+Per method and problem: the median over seeds of the evaluations to within 1% of it (a run that never gets there counts as infinite: the median is
 "not reached" when more than half the runs miss) with the min-max over seeds, how many seeds reach it,
 the median best found and the median wall time. The goal: the surrogate within 1% in a tenth of the
 evaluations of the best Optuna sampler, on every problem. Last line: JSON.
@@ -86,8 +86,8 @@ def best_known(p: Problem, effort: int, budget: int, workdir: Path) -> tuple[flo
     bench/results/best-known-<problem>.json: 4 genetic searches of `effort` evaluations (penalised
     objective; a cached search of at least this effort is used), and the surrogate exploration run with
     the simulator as its model (ORACLE_SEEDS, the surrogate's budget of evaluations, 20,000 exact
-    predictions a step). Returns the best and, per kind, what it found (the oracle's runs are also how
-    far the search alone gets: see oracle_summary)."""
+    predictions a step). Returns the best and, per kind, what it found (the oracle's runs, evaluation by
+    evaluation, also say how far the search alone gets)."""
     RESULTS.mkdir(parents=True, exist_ok=True)
     cache = RESULTS / f"best-known-{p.name}.json"
     data = json.loads(cache.read_text()) if cache.exists() else {}

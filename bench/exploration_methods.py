@@ -103,16 +103,21 @@ def run_optuna(p: Problem, seed: int, budget: int, sampler: str) -> np.ndarray:
 
 
 # ----------------------------------------------------------------------------- the surrogate
-def run_surrogate(p: Problem, seed: int, budget: int, workdir: Path, oracle: bool = False) -> np.ndarray:
-    """The surrogate exploration through run_deffe.py; with oracle, its model is the simulator itself
+def surrogate_config(p: Problem, seed: int, budget: int, oracle: bool = False) -> dict:
+    """The surrogate exploration's config; with oracle, its model is the simulator itself
     (bench/reference/simulator_as_model.py): what the search does with a perfect model."""
-    d = workdir / f"{p.name}-{'oracle' if oracle else 'surrogate'}-{seed}"
-    d.mkdir(parents=True, exist_ok=True)
     config = p.deffe_config(seed, budget)
     if oracle:
         config["python_path"] = [str(ROOT / "bench" / "reference")]
         config["model"] = {"plugin": "simulator_as_model", "options": {"problem": p.name}}
-    (d / "config.json").write_text(json.dumps(config, indent=2))
+    return config
+
+
+def run_surrogate(p: Problem, seed: int, budget: int, workdir: Path, oracle: bool = False) -> np.ndarray:
+    """The surrogate exploration through run_deffe.py (see surrogate_config)."""
+    d = workdir / f"{p.name}-{'oracle' if oracle else 'surrogate'}-{seed}"
+    d.mkdir(parents=True, exist_ok=True)
+    (d / "config.json").write_text(json.dumps(surrogate_config(p, seed, budget, oracle), indent=2))
     env = dict(os.environ)
     env.update(_SURROGATE_ENV)
     proc = subprocess.run([sys.executable, str(ROOT / "framework" / "run_deffe.py"), "-config", "config.json",

@@ -45,8 +45,9 @@ problems: it ended the stalls of two ResNet-50 seeds (18.5% and 14.6% off the
 best, with the forest chosen at 119 samples and kept to 238; 2.3% and 2.2%
 with 1.25), but reached 1% of the best no more often (6 runs of 20 either
 way) and ended further off in the median on GPT-2 and VGG-16; see
-docs/exploration.md. Each step's
-report names the choice ("torch_mlp", "sklearn_rf+sklearn_gbm", or per cost
+docs/exploration.md.
+
+Each step's report names the choice ("torch_mlp", "sklearn_rf+sklearn_gbm", or per cost
 "step_time=torch_mlp; memory_use=sklearn_gp"), and, at a step that chose, the
 scores (overall and per cost) and MAPE of every candidate (model_metrics.csv:
 ``model``, ``selection``).
@@ -80,7 +81,6 @@ HOLDOUT = 0.25
 SELECTION_TREES = 50   # trees of a forest being scored (it then predicts with model.estimators)
 TORCH_MIN = 50      # the deep ensemble is a candidate from this many samples on
 TORCH_ONLY = ("transfer_learning", "initial_checkpoint", "freeze_layers")
-REDECIDE_GROWTH = 2.0   # the schema's default of model.redecide_growth
 
 
 class AutoModel(SurrogateModel):
@@ -131,7 +131,7 @@ class AutoModel(SurrogateModel):
 
     # ------------------------------------------------------------------ training
     def _due(self, samples: int) -> bool:
-        growth = float(self.opts.get("redecide_growth") or REDECIDE_GROWTH)
+        growth = float(self.opts["redecide_growth"])   # the schema fills its default
         return self.choice is None or self.chosen is None or samples >= growth * self.decided_at
 
     def _continues(self, samples: int) -> bool:

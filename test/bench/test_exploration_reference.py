@@ -21,6 +21,7 @@ sys.path.append(str(REPO / "bench"))   # after the repository: bench/simulator.p
 sys.path.append(str(REPO / "bench" / "reference"))
 
 import simulator_as_model  # noqa: E402
+from exploration_methods import surrogate_config  # noqa: E402
 from exploration_problems import Problem  # noqa: E402
 
 PROBLEM = "vgg16_2node_dp"   # the fastest to simulate (0.1 ms a point)
@@ -42,11 +43,8 @@ def test_the_plugin_predicts_what_the_simulator_computes():
 
 
 def test_the_search_with_a_perfect_model_beats_its_initial_design(tmp_path):
-    p = Problem(PROBLEM)
-    config = p.deffe_config(seed=1, budget=40)
+    config = surrogate_config(Problem(PROBLEM), seed=1, budget=40, oracle=True)
     config["exploration"].update(initial_samples=10, candidates=1500)
-    config["python_path"] = [str(REPO / "bench" / "reference")]
-    config["model"] = {"plugin": "simulator_as_model", "options": {"problem": PROBLEM}}
     (tmp_path / "config.json").write_text(json.dumps(config))
     proc = subprocess.run([sys.executable, str(REPO / "framework" / "run_deffe.py"), "-config", "config.json",
                            "-quiet"], cwd=tmp_path, capture_output=True, text=True, timeout=600)
