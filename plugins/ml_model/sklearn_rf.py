@@ -1,8 +1,9 @@
 """Model ``sklearn_rf``: a random forest per cost (scikit-learn), the spread of its trees as uncertainty.
 
 ``estimators`` trees (default 200), ``max_depth`` (default: none), on the
-framework's features and the standardised (log) costs. A prediction is the mean
-over the trees of their predicted costs, its std their standard deviation.
+framework's features and the standardised (log) costs. A prediction is the
+mean of the trees' predictions on that scale (for log costs, the geometric mean
+of their costs: see _base.py), its std the standard deviation of their costs.
 A checkpoint holds the data and settings the forests were fitted on; loading
 grows the same trees again (see _sklearn_model.py), on the model's ``threads``.
 """
@@ -18,6 +19,7 @@ from ._sklearn_model import SklearnModel
 class SklearnRF(SklearnModel):
     plugin = "sklearn_rf"
     SETTINGS = ("n_estimators", "max_depth", "random_state")
+    spread_mean_is_point = True
 
     def _settings(self, n: int, seed: int) -> list[dict]:
         return [{"n_estimators": int(self.opts["estimators"]), "max_depth": self.opts.get("max_depth"),
@@ -37,7 +39,7 @@ class SklearnRF(SklearnModel):
     def _spread(self, X: np.ndarray):
         z = np.stack([np.stack([t.predict(X) for t in m[0].estimators_]) for m in self.models], axis=-1)
         costs = self.targets.inverse(z)                     # (trees, n, c)
-        return costs.mean(axis=0), costs.std(axis=0)
+        return self.targets.inverse(z.mean(axis=0)), costs.std(axis=0)
 
 
 def GetObject(framework: Any) -> SklearnRF:

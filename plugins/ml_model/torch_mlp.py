@@ -1,10 +1,11 @@
-"""Model ``torch_mlp`` (the default): a deep ensemble of multi-layer perceptrons.
+"""Model ``torch_mlp``: a deep ensemble of multi-layer perceptrons.
 
 Each of ``ensemble`` members (default 5) is an MLP over the framework's
 features with ``hidden`` layers (default three of 32, SiLU), one output per
 cost, trained on the standardised log of each positive cost (``log_costs``)
 with Adam(W), a cosine learning-rate schedule and early stopping on its own
-validation part. A prediction is the members' mean; their standard deviation
+validation part. A prediction is the members' mean on the scale they learned
+(for log costs, their geometric mean: see _base.py); their standard deviation
 is its uncertainty, and the members themselves are handed to explorations
 (``Prediction.members``) for Thompson sampling. A feasibility classifier trained
 on failed and successful samples gives ``Prediction.feasible``. With an

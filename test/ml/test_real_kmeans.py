@@ -41,8 +41,8 @@ def fit_predict(fw, plugin, codes, y, train, test):
 def test_on_real_kmeans_auto_is_no_worse_than_the_forest_and_never_absurd(tmp_path):
     fw, codes, y = kmeans(tmp_path)
     n = len(y)
-    # leave-one-out on 6 seeded points (all 40, and 100 random splits, take minutes: figures in the README;
-    # there the medians are 5.6% for the Gaussian process auto chooses here and 10% for the forest)
+    # leave-one-out on 6 seeded points (all 40, and repeated random splits, take minutes: the figures are
+    # bench/surrogate.py's, in docs/models.md)
     left_out = np.random.default_rng(0).choice(n, 6, replace=False)
     errors = {}
     for plugin in ("auto", "sklearn_rf"):
