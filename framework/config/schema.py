@@ -192,7 +192,8 @@ MODEL = {
     "candidates": Key("names", ["torch_mlp", "sklearn_rf", "sklearn_gbm", "sklearn_gp"],
                       "auto: the models it chooses among (built-in model plugins other than auto)"),
     "blend": Key("bool", True, "auto: per cost, the average of its two best candidates is one more choice, "
-                               "taken when it predicts that cost's held-out points better than each"),
+                               "taken when it predicts that cost's held-out points better than each (up to 49 "
+                               "samples: unless one candidate scores below 0.7 times the average's score)"),
     "redecide_growth": Key("number", 2.0, "auto: the choice is made again once the training samples have grown by "
                                           "this factor since it was last made (in between, only the chosen model "
                                           "trains)", min=1),
