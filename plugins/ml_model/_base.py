@@ -5,7 +5,7 @@ A plugin subclasses `SurrogateModel` and provides
     _fit(X, Z, init)        train on features X (n, d) and standardised targets Z (n, c)
     _members(X)             standardised predictions (k, n, c) of its k members (k = 1: one model)
     _spread(X)              optional: (mean, std) in cost units when the members are not the uncertainty
-                            (``spread_mean_is_point``: that mean is the members' point prediction, in costs)
+                            (the mean: the members' point prediction, inverse(_members(X).mean(axis=0)))
     _state() / _restore()   its weights, for checkpoints
 
 and gets ``Initialize``, ``Run``, ``Predict``, ``SetMonitor``, ``Save`` and
@@ -52,13 +52,19 @@ from framework.training import model_options
 from ._feasibility import Feasibility
 from ._targets import Targets
 
+def summarise_members(targets: Targets, z: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Members' standardised predictions z (k, n, c) -> their point prediction (their mean on the learned
+    scale, back in costs), the standard deviation of their costs, and their costs (see the docstring)."""
+    costs = targets.inverse(z)
+    return targets.inverse(z.mean(axis=0)), costs.std(axis=0), costs
+
+
 PREDICT_CHUNK = 4096   # rows per piece of work: small enough to stay in the CPU's cache
 MAX_VIEW_FLOATS = 50_000_000   # relabelled training views held at once (200 MB)
 
 
 class SurrogateModel:
     plugin = "?"
-    spread_mean_is_point = False   # True where _spread's mean is inverse(_members(X).mean(axis=0))
 
     def __init__(self, framework: Any):
         self.framework = framework
@@ -154,10 +160,7 @@ class SurrogateModel:
             if spread is not None:
                 mean[lo:hi], std[lo:hi] = spread
             else:
-                z = self._members(X)                                  # (k, rows, c) standardised
-                m = self.targets.inverse(z)                           # ... and in costs
-                mean[lo:hi] = self.targets.inverse(z.mean(axis=0))    # the point: see _point below
-                std[lo:hi] = m.std(axis=0)
+                mean[lo:hi], std[lo:hi], m = summarise_members(self.targets, self._members(X))
                 if members is not None:
                     members[:, lo:hi] = m
             feasible[lo:hi] = self.feasibility.predict(X)

@@ -27,6 +27,8 @@ import numpy as np
 
 from framework.checkpoint import CheckpointMeta, State
 
+from ._base import summarise_members
+
 BLEND = "+"         # a choice "a+b": the average of candidates a and b
 
 
@@ -74,28 +76,23 @@ class Blend:
             out["train_seconds"] = float(sum(seconds))
         return out
 
-    def _part_predictions(self, X: np.ndarray, every_point: bool = False) -> list[tuple]:
+    def _part_predictions(self, X: np.ndarray) -> list[tuple]:
         """Each part's standardised point prediction z (n, c), and its prediction and standard deviation in
-        cost units (n, c) as that model alone predicts them. z is None for a part with a spread of its own
-        that is in no average (unless ``every_point``): a forest used alone need not predict twice."""
+        cost units (n, c) as that model alone predicts them."""
         self._share()
-        averaged = {i for use in self.uses if len(use) > 1 for i in use}
         out = []
-        for i, p in enumerate(self.parts):
+        for p in self.parts:
             spread = p._spread(X)
             if spread is not None:
-                # a part whose spread carries its point prediction predicts once (boosting: three models, not four)
-                z = (self.targets.forward(spread[0]) if p.spread_mean_is_point
-                     else p._members(X).mean(axis=0) if every_point or i in averaged else None)
-                out.append((z, spread[0], spread[1]))
+                # a spread carries the part's point prediction: it predicts once (boosting: three models, not four)
+                out.append((self.targets.forward(spread[0]), spread[0], spread[1]))
                 continue
             members = p._members(X)
-            costs = self.targets.inverse(members)
-            out.append((members.mean(axis=0), costs.mean(axis=0), costs.std(axis=0)))
+            out.append((members.mean(axis=0), *summarise_members(self.targets, members)[:2]))
         return out
 
     def _members(self, X: np.ndarray) -> np.ndarray:
-        preds = self._part_predictions(X, every_point=True)
+        preds = self._part_predictions(X)
         return np.column_stack([np.mean([preds[i][0][:, j] for i in use], axis=0)
                                 for j, use in enumerate(self.uses)])[None]
 

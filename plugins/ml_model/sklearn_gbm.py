@@ -20,7 +20,6 @@ QUANTILES = (0.16, 0.84)
 
 class SklearnGBM(SklearnModel):
     plugin = "sklearn_gbm"
-    spread_mean_is_point = True
     SETTINGS = ("max_iter", "learning_rate", "max_depth", "min_samples_leaf", "early_stopping", "random_state",
                 "loss", "quantile")
     PER_COST = 1 + len(QUANTILES)

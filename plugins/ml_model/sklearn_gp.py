@@ -104,7 +104,6 @@ def even_scale(x: np.ndarray, levels: np.ndarray) -> np.ndarray:
 
 class SklearnGP(SklearnModel):
     plugin = "sklearn_gp"
-    spread_mean_is_point = True
     SETTINGS = ("nu", "ard", "restarts", "random_state", "max_iter")
 
     def _settings(self, n: int, seed: int) -> list[dict]:

@@ -13,13 +13,13 @@ from typing import Any
 
 import numpy as np
 
+from ._base import summarise_members
 from ._sklearn_model import SklearnModel
 
 
 class SklearnRF(SklearnModel):
     plugin = "sklearn_rf"
     SETTINGS = ("n_estimators", "max_depth", "random_state")
-    spread_mean_is_point = True
 
     def _settings(self, n: int, seed: int) -> list[dict]:
         return [{"n_estimators": int(self.opts["estimators"]), "max_depth": self.opts.get("max_depth"),
@@ -38,8 +38,7 @@ class SklearnRF(SklearnModel):
 
     def _spread(self, X: np.ndarray):
         z = np.stack([np.stack([t.predict(X) for t in m[0].estimators_]) for m in self.models], axis=-1)
-        costs = self.targets.inverse(z)                     # (trees, n, c)
-        return self.targets.inverse(z.mean(axis=0)), costs.std(axis=0)
+        return summarise_members(self.targets, z)[:2]       # the trees as members
 
 
 def GetObject(framework: Any) -> SklearnRF:
