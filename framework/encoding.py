@@ -207,6 +207,49 @@ class Encoding:
             c += _family_width(fam) if fam is not None else (col[2] if col[0] == "onehot" else 1)
         return out
 
+    def member_slots(self) -> list[dict]:
+        """Where each repeated knob's members show their values among the features, for models that pool
+        over the values (e.g. the load each device gets from the groups placed on it).
+
+        Per family whose members have one feature per value (an exchangeable family's labels, or one-hot
+        members): ``slots`` (members x values) the feature column that is 1 when that member holds that
+        value (an exchangeable family: that label), -1 for a value the member cannot hold, -2 for the
+        value of a member with one value only (no feature: always 1); ``columns`` every feature column
+        describing the family (labels or one-hots, shares, transitions). Families with a member encoded
+        as a number are left out (a scaled number says nothing per value)."""
+        out = []
+        starts, c = {}, 0
+        for col in self._columns:
+            if col[0] == "family":
+                starts[col[1].name] = (c, _family_width(col[1]))
+                c += _family_width(col[1])
+            else:
+                starts[("knob", col[1])] = (c, col[2] if col[0] == "onehot" else 1, col[0])
+                c += col[2] if col[0] == "onehot" else 1
+        for fam in (col[1] for col in self._columns if col[0] == "family"):
+            m = len(fam.positions)
+            f0, width = starts[fam.name]
+            columns = list(range(f0, f0 + width))
+            if fam.n_label:
+                slots = f0 + np.arange(m)[:, None] * fam.n_label + np.arange(fam.n_label)[None, :]
+            else:
+                slots = np.full((m, fam.n_values), -1, dtype=np.int64)
+                numeric = False
+                for i, (p, table) in enumerate(zip(fam.positions, fam.tables)):
+                    if len(table) == 1:
+                        slots[i, table[0]] = -2
+                        continue
+                    k0, size, kind = starts[("knob", p)]
+                    numeric = kind != "onehot"
+                    if numeric:
+                        break
+                    slots[i, table] = k0 + np.arange(size)
+                    columns.extend(range(k0, k0 + size))
+                if numeric:
+                    continue
+            out.append({"name": fam.name, "slots": slots.astype(np.int64), "columns": sorted(columns)})
+        return out
+
     def knob_values(self, codes: np.ndarray) -> np.ndarray:
         """One number in [0, 1] per knob that varies (`knob_names`), for models that read the knobs as a
         sequence (Deffe's CNN): the scaled value, a categorical knob's position in its list, and for an

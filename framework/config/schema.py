@@ -244,6 +244,13 @@ MODEL = {
                                   "interchangeable values each training point is also seen under (one drawn "
                                   "per point and epoch), so that the network learns they are interchangeable "
                                   "(0: the canonical naming only)", min=0),
+    "family_pooling": Key("bool", True, "torch_mlp, with a repeated knob: the network also reads what each of the "
+                                        "knob's values (e.g. each device) receives from the members holding it, "
+                                        "through learned per-member weights, pooled by max and mean over the "
+                                        "values, from pooling_samples training points on (false: the features "
+                                        "only)"),
+    "pooling_samples": Key("int", 500, "torch_mlp: the fewest training points with which family_pooling is "
+                                       "used (below, its extra weights made the network worse)", min=0),
     "refit": Key("bool", False, "after measuring on the hold-out, train once more on every point, so that the "
                                 "exploration's model has seen all the data (the figures describe the model "
                                 "without the hold-out); costs a second full training each step, which the "

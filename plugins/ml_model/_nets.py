@@ -51,22 +51,33 @@ class BatchedMLP(nn.Module):
     kind = "mlp"
 
     def __init__(self, k: int, n_in: int, hidden: list[int], n_out: int, activation: str = "silu",
-                 dropout: float = 0.0, seed: int = 0):
+                 dropout: float = 0.0, seed: int = 0, pooling: dict | None = None):
         super().__init__()
         gen = torch.Generator().manual_seed(int(seed))
-        dims = [n_in, *hidden, n_out]
         self.members = k
         self.act = ACTIVATIONS[activation]
         self.dropout = float(dropout)
+        self.pool = None
+        if pooling:   # a repeated knob's values pooled (see _pooling.py), handed to the first layer
+            from ._pooling import BatchedFamilyPooling
+            self.pool = BatchedFamilyPooling(k, n_in, pooling["families"], pooling["other"],
+                                             pooling["channels"], pooling["width"], self.act, gen)
+        dims = [n_in + (self.pool.out_dim if self.pool is not None else 0), *hidden, n_out]
         self.dense = nn.ModuleList(BatchedDense(k, a, b, gen) for a, b in zip(dims[:-1], dims[1:]))
         self.config = {"kind": self.kind, "members": k, "inputs": n_in, "hidden": list(hidden),
                        "outputs": n_out, "activation": activation, "dropout": self.dropout}
+        if pooling:
+            self.config["pooling"] = pooling
 
     def weight_layers(self) -> list[nn.Module]:
-        return list(self.dense)
+        return ([self.pool] if self.pool is not None else []) + list(self.dense)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h = x
+        if self.pool is not None:
+            if h.dim() == 2:
+                h = h.unsqueeze(0).expand(self.members, *h.shape)
+            h = torch.cat([h, self.pool(h)], dim=-1)
         last = len(self.dense) - 1
         for i, layer in enumerate(self.dense):
             h = layer(h)
@@ -144,11 +155,17 @@ def build(config: dict, seed: int) -> nn.Module:
     """A network from its `config` record (as saved in a checkpoint)."""
     if config["kind"] == "mlp":
         return BatchedMLP(config["members"], config["inputs"], config["hidden"], config["outputs"],
-                          config.get("activation", "silu"), config.get("dropout", 0.0), seed)
+                          config.get("activation", "silu"), config.get("dropout", 0.0), seed,
+                          config.get("pooling"))
     if config["kind"] == "cnn":
         return BatchedCNN(config["members"], config["inputs"], config["convs"], config["hidden"],
                           config["outputs"], config.get("dropout", 0.0), seed)
     raise ValueError(f"unknown network kind {config['kind']!r}")
+
+
+def weight_layer_count(config: dict) -> int:
+    """How many weight layers a network of this config has (what freeze_layers counts)."""
+    return 1 + len(config["hidden"]) + config.get("convs", 0) + (1 if config.get("pooling") else 0)
 
 
 def layer_parameters(layer) -> list[nn.Parameter]:

@@ -50,14 +50,14 @@ class TorchEnsemble(SurrogateModel):
                 and samples - self.full_samples < growth * self.full_samples)
 
     # subclasses: the architecture from the options
-    def _net_config(self, n_in: int, n_out: int) -> dict:  # pragma: no cover - abstract
+    def _net_config(self, n_in: int, n_out: int, samples: int = 0) -> dict:  # pragma: no cover - abstract
         raise NotImplementedError
 
     # ------------------------------------------------------------------ training
     def _fit(self, X: np.ndarray, Z: np.ndarray, monitor) -> dict:
         import torch
         from ._losses import make_loss
-        from ._nets import build
+        from ._nets import build, weight_layer_count
         from ._trainer import FitSettings, fit_ensemble
 
         o = self.opts
@@ -76,8 +76,8 @@ class TorchEnsemble(SurrogateModel):
         else:
             source = "scratch"
         if config is None:
-            config = self._net_config(X.shape[-1], Z.shape[1])
-        n_layers = 1 + len(config["hidden"]) + config.get("convs", 0)
+            config = self._net_config(X.shape[-1], Z.shape[1], X.shape[-2])
+        n_layers = weight_layer_count(config)
         if freeze >= n_layers:
             raise DeffeError(f"freeze_layers {freeze} would freeze every layer of the network ({n_layers} weight "
                              f"layers)", file=self.file, where="model.freeze_layers",
@@ -154,7 +154,7 @@ class TorchEnsemble(SurrogateModel):
         want = self._net_config(1, 1)["kind"]
         if kind != want:
             raise PayloadError(f"'{st.path}/kind' is {quoted(kind)}, a {self.plugin} network is '{want}'")
-        keys = {"mlp": ("kind", "members", "inputs", "hidden", "outputs", "activation", "dropout"),
+        keys = {"mlp": ("kind", "members", "inputs", "hidden", "outputs", "activation", "dropout", "pooling"),
                 "cnn": ("kind", "members", "inputs", "convs", "hidden", "outputs", "dropout")}[kind]
         for k in st.keys():
             if k not in keys:
@@ -181,6 +181,8 @@ class TorchEnsemble(SurrogateModel):
                                f"{self._input_width()}")
         if config["outputs"] != len(self.cost_names):
             raise PayloadError(f"the network has {config['outputs']} outputs, for {len(self.cost_names)} costs")
+        if st.has("pooling"):
+            config["pooling"] = _checked_pooling(st.sub("pooling"), config["inputs"])
         return config
 
     def Load(self, path, shown=None) -> CheckpointMeta:
@@ -192,3 +194,29 @@ class TorchEnsemble(SurrogateModel):
 
     def _info(self) -> dict:
         return {"network": dict(self.net.config)} if self.net is not None else {}
+
+
+def _checked_pooling(st: State, inputs: int) -> dict:
+    """The pooling block's settings from a checkpoint: feature columns within the network's inputs."""
+    for k in st.keys():
+        if k not in ("families", "other", "channels", "width"):
+            raise PayloadError(f"'{st.path}' has the key {quoted(k)}, which is not one of families, other, "
+                               "channels, width")
+    out: dict = {}
+    for k in ("channels", "width"):
+        out[k] = st.value(k, int, "a positive integer")
+        if not 1 <= out[k] <= 4096:
+            raise PayloadError(f"'{st.path}/{k}' is {out[k]}, expected a positive integer up to 4096")
+    other = st.value("other", list, "a list of feature columns")
+    if not all(isinstance(c, int) and not isinstance(c, bool) and 0 <= c < inputs for c in other):
+        raise PayloadError(f"'{st.path}/other' holds something other than feature columns 0..{inputs - 1}")
+    families = st.value("families", list, "a list of slot tables")
+    for i, slots in enumerate(families):
+        rows = slots if isinstance(slots, list) and slots else [None]
+        width = len(rows[0]) if isinstance(rows[0], list) else 0
+        if not (width >= 1 and all(isinstance(r, list) and len(r) == width and all(
+                isinstance(c, int) and not isinstance(c, bool) and -2 <= c < inputs for c in r) for r in rows)):
+            raise PayloadError(f"'{st.path}/families' entry {i} is not a table of feature columns "
+                               f"(-2..{inputs - 1}) of equal rows")
+    out.update(families=families, other=other)
+    return out

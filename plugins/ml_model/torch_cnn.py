@@ -36,7 +36,7 @@ class TorchCNN(TorchEnsemble):
     def _input_width(self) -> int:
         return len(self.encoding.knob_names)
 
-    def _net_config(self, n_in: int, n_out: int) -> dict:
+    def _net_config(self, n_in: int, n_out: int, samples: int = 0) -> dict:
         o = self.opts
         return {"kind": "cnn", "members": int(o["ensemble"]), "inputs": n_in, "convs": int(o["convs"]),
                 "hidden": list(o["hidden"]), "outputs": n_out, "dropout": float(o["dropout"])}
