@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._pooling import CHANNELS
+from ._pooling import CHANNELS, WIDTH
 from ._torch_model import TorchEnsemble
 
 
@@ -43,7 +43,7 @@ class TorchMLP(TorchEnsemble):
             described = set().union(*(f["columns"] for f in families))
             config["pooling"] = {"families": [f["slots"].tolist() for f in families],
                                  "other": [c for c in range(n_in) if c not in described],
-                                 "channels": CHANNELS, "width": int(o["hidden"][0]) if o["hidden"] else 32}
+                                 "channels": CHANNELS, "width": WIDTH}
         return config
 
 
