@@ -308,6 +308,12 @@ class Driver:
                 results = self._evaluate_batch(explore, codes, step, executor, evaluate_now, retry,
                                                progress, tally, told)
                 would = tally.would - would_before
+                if only_pre and results and all(r.status == "skipped" for r in results):
+                    # nothing it proposes can be evaluated: without this a search of the whole space would
+                    # propose points outside the data for ever
+                    reason = (f"step {step} proposed no pre-evaluated point (-only-preloaded-data-exploration "
+                              "evaluates nothing)")
+                    break
                 if proposal.predicted is not None and proposal.prediction is not None and not self.dry_run:
                     self._store_predictions(explore, proposal, step)
                 fw.budget.used_samples += sum(1 for r in results if r.status != "skipped") + would

@@ -30,6 +30,12 @@ class ModelSearch:
         random points (a finite scenario slice no larger than the budget is scored whole)."""
         space, scen = self.space, self.scen
         budget = max(int(budget), 1)
+        pool = getattr(self.framework.sampling, "pool", None)
+        if pool is not None:   # -only-preloaded-data-exploration: the data's points, nothing else
+            cand = self._unseen(pool[scen.index(pool) == s] if scen.active else pool)
+            if len(cand) > budget:
+                cand = cand[np.sort(self.rng.choice(len(cand), budget, replace=False))]
+            return cand
         if space.finite and space.size // len(scen) <= budget:
             allc = space.point_at(np.arange(space.size))
             if scen.active:

@@ -2,7 +2,10 @@
 
 The exploration then runs on the data only, as in Deffe: steps draw from the
 preloaded points (in a seeded random order, or in file order with
-``-full-exploration``) and nothing is evaluated.
+``-full-exploration``) and nothing is evaluated. A model-guided exploration
+chooses its later steps among the preloaded points it has not used yet
+(``pool``) instead of searching the whole space: a point outside the data
+could not be evaluated.
 """
 from __future__ import annotations
 
@@ -26,6 +29,11 @@ class PreloadedSampler:
         if not self.ordered and len(codes):
             codes = codes[self.framework.rng("preloaded-order").permutation(len(codes))]
         self.codes = codes
+
+    @property
+    def pool(self) -> np.ndarray:
+        """Every point an exploration may propose: the preloaded ones."""
+        return self.codes
 
     def Run(self, count: int) -> np.ndarray:
         if self.ordered:

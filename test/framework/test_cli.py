@@ -75,6 +75,37 @@ def test_only_preloaded_data_exploration(tmp_path):
     assert r.rc == 0 and "0 evaluated now, 3 from the store" in r.out, r
 
 
+def test_a_guided_exploration_of_preloaded_data_walks_the_data_and_ends(tmp_path):
+    # a space far too large to enumerate: the guided steps must choose among the data's points (before,
+    # they searched the whole space and proposed points outside the data for ever)
+    knobs = [{"name": f"k{i}", "values": "0-9"} for i in range(8)]
+    data = {"knobs": knobs, "costs": ["t"], "evaluate": {"plugin": "python", "function": "ev:evaluate"},
+            "python_path": ["."], "exploration": {"samples_per_step": 10},
+            "model": {"plugin": "sklearn_rf", "estimators": 10, "train_test_split": 1.0}}
+    write(tmp_path / "ev.py", "def evaluate(p):\n    raise RuntimeError('nothing is evaluated here')\n")
+    write(tmp_path / "config.json", json.dumps(data))
+    import numpy as np
+    rows = np.random.default_rng(5).integers(0, 9, size=(60, 8)).tolist()   # "0-9": 0 to 8, as in Deffe
+    write(tmp_path / "pre.csv", ",".join(f"k{i}" for i in range(8)) + ",t\n" +
+          "".join(",".join(map(str, row)) + f",{1 + sum(row)}\n" for row in rows))
+    r = run_deffe("-config", "config.json", "-pre-evaluated-data", "pre.csv", "-only-preloaded-data-exploration",
+                  cwd=tmp_path)
+    distinct = len({tuple(row) for row in rows})
+    assert r.rc == 0 and f"0 evaluated now, {distinct} from the store" in r.out, r
+    out = read_csv(tmp_path / "explore" / "deffe_evaluation.csv")
+    assert len(out) == distinct
+
+
+def test_an_exploration_proposing_nothing_of_the_data_stops_with_a_reason(tmp_path):
+    simple(tmp_path, exploration={"plugin": "random_search"}, knobs=[{"name": "a", "values": "0-999"},
+                                                                     {"name": "b", "values": "0-999"}])
+    write(tmp_path / "pre.csv", "a,b,t\n0,1,1\n1,1,2\n2,1,3\n")
+    r = run_deffe("-config", "config.json", "-pre-evaluated-data", "pre.csv", "-only-preloaded-data-exploration",
+                  "-max-samples", "50", cwd=tmp_path)
+    assert r.rc == 0, r
+    assert "proposed no pre-evaluated point" in r.out + r.err, r
+
+
 def test_bad_pre_evaluated_data(tmp_path):
     simple(tmp_path)
     write(tmp_path / "pre.csv", "a,t\n0,1\n")
