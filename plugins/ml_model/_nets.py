@@ -75,9 +75,10 @@ class BatchedMLP(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h = x
         if self.pool is not None:
+            pooled = self.pool(h)
             if h.dim() == 2:
                 h = h.unsqueeze(0).expand(self.members, *h.shape)
-            h = torch.cat([h, self.pool(h)], dim=-1)
+            h = torch.cat([h, pooled], dim=-1)
         last = len(self.dense) - 1
         for i, layer in enumerate(self.dense):
             h = layer(h)

@@ -68,28 +68,45 @@ class BatchedFamilyPooling(nn.Module):
         self.out_dim = 2 * width * len(families)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        k, n = x.shape[0], x.shape[1]
-        padded = torch.cat([x, x.new_zeros(k, n, 1), x.new_ones(k, n, 1)], dim=-1)
+        """x: (n, d) features shared by every member (prediction: the members' one-hot columns are read
+        once, not k times) or (k, n, d) one batch per member (training)."""
+        shared = x.dim() == 2
+        k = self.k
+        n = x.shape[-2]
+        lead = x.shape[:-1]
+        padded = torch.cat([x, x.new_zeros(*lead, 1), x.new_ones(*lead, 1)], dim=-1)
         other = x.index_select(-1, self.other) if self.n_other else None
+        if other is not None and shared:
+            other = other.unsqueeze(0).expand(k, n, self.n_other)
+        # per member of the family, per value: (k, n, ...) or, shared, (n, ...)
+        sums = "nms,kmc->knsc" if shared else "knms,kmc->knsc"
         out = []
         for i, (a, b, phi) in enumerate(zip(self.weights, self.crossings, self.phi)):
-            held = padded[..., getattr(self, f"slots{i}")]                     # (k, n, members, values)
-            load = torch.einsum("knms,kmc->knsc", held, F.softplus(a))
-            if held.shape[2] > 1:
-                same = (held[:, :, 1:] * held[:, :, :-1]).sum(-1, keepdim=True)    # neighbours share a value
-                ends = (held[:, :, 1:] + held[:, :, :-1]) * (1.0 - same)
-                traffic = torch.einsum("knms,kmc->knsc", ends, F.softplus(b))
+            held = padded[..., getattr(self, f"slots{i}")]                     # (..., n, members, values)
+            values = held.shape[-1]
+            load = torch.einsum(sums, held, F.softplus(a))
+            if held.shape[-2] > 1:
+                same = (held[..., 1:, :] * held[..., :-1, :]).sum(-1, keepdim=True)  # neighbours share a value
+                ends = (held[..., 1:, :] + held[..., :-1, :]) * (1.0 - same)
+                traffic = torch.einsum(sums, ends, F.softplus(b))
             else:
                 traffic = torch.zeros_like(load)
-            used = (held.sum(2) > 0).to(x.dtype).unsqueeze(-1)                   # (k, n, values, 1)
+            used = (held.sum(-2) > 0).to(x.dtype).unsqueeze(-1)                  # (..., n, values, 1)
+            if shared:
+                used = used.unsqueeze(0).expand(k, n, values, 1)
             parts = [load, traffic, used]
             if other is not None:
-                parts.append(other.unsqueeze(2).expand(k, n, held.shape[3], self.n_other))
-            h = torch.cat(parts, dim=-1).reshape(k, n * held.shape[3], -1)
+                parts.append(other.unsqueeze(2).expand(k, n, values, self.n_other))
+            h = torch.cat(parts, dim=-1).reshape(k, n * values, -1)
             for layer in phi:
                 h = self.act(layer(h))
-            h = h.reshape(k, n, held.shape[3], self.width)
+            h = h.reshape(k, n, values, self.width)
             busiest = (h + (used - 1.0) * 1e4).max(dim=2).values                  # over used values only
             mean = (h * used).sum(2) / used.sum(2).clamp(min=1.0)
             out += [busiest, mean]
         return torch.cat(out, dim=-1)
+
+    def rows_per_pass(self, budget: int = 1 << 24) -> int:
+        """Rows one prediction pass may hold: the members' one-hot tables take members x values numbers per row."""
+        widest = max((getattr(self, f"slots{i}").numel() for i in range(len(self.phi))), default=1)
+        return max(64, budget // max(widest, 1))

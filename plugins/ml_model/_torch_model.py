@@ -105,6 +105,8 @@ class TorchEnsemble(SurrogateModel):
         import torch
         X = torch.as_tensor(np.ascontiguousarray(X, dtype=np.float32))
         step = self.net_batch
+        if getattr(self.net, "pool", None) is not None:   # a wide repeated knob: smaller passes
+            step = min(step, self.net.pool.rows_per_pass())
         with torch.inference_mode():
             parts = [self.net(X[lo:lo + step]) for lo in range(0, len(X), step)]
         return torch.cat(parts, dim=1).numpy().astype(np.float64)

@@ -68,6 +68,9 @@ def test_pooling_does_not_depend_on_the_names_of_interchangeable_values():
         renamed = block(views)                          # member i sees relabelling i
     assert not torch.equal(views[0], views[1])
     assert torch.allclose(same, renamed, atol=1e-5)
+    with torch.no_grad():   # features shared by the members (prediction) read once: the same numbers
+        assert torch.allclose(block(views[0]), same, atol=1e-6)
+    assert block.rows_per_pass(1 << 20) == (1 << 20) // (8 * 5)
 
 
 def _bins(n, seed):
@@ -140,7 +143,9 @@ def test_a_checkpoints_pooling_entry_is_checked(tmp_path):
 
 
 def test_freezing_counts_the_pooling_block_as_the_first_layer():
-    net = BatchedMLP(2, 5, [8], 1, pooling={"families": [[[0, 1], [2, 3]]], "other": [4], "channels": 2,
-                                            "width": 4})
+    # two repeated knobs, one block each: the device of 2 groups and the precision of 2 groups
+    net = BatchedMLP(2, 9, [8], 1, pooling={"families": [[[0, 1], [2, 3]], [[4, 5], [6, 7]]], "other": [8],
+                                            "channels": 2, "width": 4})
     assert net.weight_layers()[0] is net.pool and len(net.weight_layers()) == 3
-    assert net(torch.zeros(7, 5)).shape == (2, 7, 1)
+    assert net.pool.out_dim == 16
+    assert net(torch.zeros(7, 9)).shape == (2, 7, 1) and net(torch.zeros(2, 7, 9)).shape == (2, 7, 1)
