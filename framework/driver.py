@@ -176,7 +176,8 @@ class Driver:
                 raise DeffeError(f"exploration '{explore.name}' has a continuous knob and no budget",
                                  file=explore.file, where=explore.where,
                                  hint="set exploration.max_samples (or max_steps / max_time), or -max-samples")
-            if space.size and space.size > 1_000_000:
+            # with the data only, the data bounds the run: nothing else would be evaluated
+            if space.size and space.size > 1_000_000 and not getattr(a, "only_preloaded_data_exploration", False):
                 self.log.warning(f"exploration '{explore.name}': the space has {space.size:.3g} points and no "
                                  "budget: every point will be evaluated; set exploration.max_samples")
         return budget

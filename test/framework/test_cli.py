@@ -94,6 +94,7 @@ def test_a_guided_exploration_of_preloaded_data_walks_the_data_and_ends(tmp_path
     assert r.rc == 0 and f"0 evaluated now, {distinct} from the store" in r.out, r
     out = read_csv(tmp_path / "explore" / "deffe_evaluation.csv")
     assert len(out) == distinct
+    assert "every point will be evaluated" not in r.out + r.err     # the data bounds the run
 
 
 def test_an_exploration_proposing_nothing_of_the_data_stops_with_a_reason(tmp_path):
