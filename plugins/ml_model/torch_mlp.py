@@ -36,7 +36,7 @@ class TorchMLP(TorchEnsemble):
                   "outputs": n_out, "activation": o["activation"], "dropout": float(o["dropout"])}
         # below pooling_samples the block's extra weights cost more than they teach: on the suite's
         # problems it was worse than the plain network at 50 and 250 points (ResNet-50 5.6% against 2.2%,
-        # 0.65% against 0.47%), level or better from 1,000 (GPT-2 4.2% against 7.6%)
+        # 0.65% against 0.47%), level or better from 1,000 (GPT-2 3.9% against 7.6%)
         pooled = o.get("family_pooling", True) and samples >= int(o.get("pooling_samples", 500))
         families = self.encoding.member_slots() if pooled else []
         if families and n_in == self.encoding.n_features:
