@@ -204,7 +204,7 @@ class Encoding:
                     new_of = np.argsort(rng.random((n, fam.n_exchangeable)), axis=1)   # old label -> new
                     source = np.concatenate([own, nf + np.argsort(new_of, axis=1)], axis=1)  # new <- old
                     out[v, :, c:c + m * nl] = np.take_along_axis(block, source[:, None, :], axis=2).reshape(n, -1)
-            c += _family_width(fam) if fam is not None else (col[2] if col[0] == "onehot" else 1)
+            c += _column_width(col)
         return out
 
     def member_slots(self) -> list[dict]:
@@ -217,36 +217,28 @@ class Encoding:
         value of a member with one value only (no feature: always 1); ``columns`` every feature column
         describing the family (labels or one-hots, shares, transitions). Families with a member encoded
         as a number are left out (a scaled number says nothing per value)."""
-        out = []
-        starts, c = {}, 0
+        start, c = {}, 0          # first feature column of each family (by name) and knob (by position)
         for col in self._columns:
-            if col[0] == "family":
-                starts[col[1].name] = (c, _family_width(col[1]))
-                c += _family_width(col[1])
-            else:
-                starts[("knob", col[1])] = (c, col[2] if col[0] == "onehot" else 1, col[0])
-                c += col[2] if col[0] == "onehot" else 1
+            start[col[1].name if col[0] == "family" else col[1]] = c
+            c += _column_width(col)
+        onehot = {col[1]: col[2] for col in self._columns if col[0] == "onehot"}   # knob -> its width
+        out = []
         for fam in (col[1] for col in self._columns if col[0] == "family"):
-            m = len(fam.positions)
-            f0, width = starts[fam.name]
-            columns = list(range(f0, f0 + width))
+            m, f0 = len(fam.positions), start[fam.name]
+            columns = list(range(f0, f0 + _family_width(fam)))
             if fam.n_label:
                 slots = f0 + np.arange(m)[:, None] * fam.n_label + np.arange(fam.n_label)[None, :]
             else:
+                members = [(i, p, t) for i, (p, t) in enumerate(zip(fam.positions, fam.tables)) if len(t) > 1]
+                if any(p not in onehot for _, p, _ in members):
+                    continue
                 slots = np.full((m, fam.n_values), -1, dtype=np.int64)
-                numeric = False
-                for i, (p, table) in enumerate(zip(fam.positions, fam.tables)):
+                for i, table in enumerate(fam.tables):
                     if len(table) == 1:
                         slots[i, table[0]] = -2
-                        continue
-                    k0, size, kind = starts[("knob", p)]
-                    numeric = kind != "onehot"
-                    if numeric:
-                        break
-                    slots[i, table] = k0 + np.arange(size)
-                    columns.extend(range(k0, k0 + size))
-                if numeric:
-                    continue
+                for i, p, table in members:
+                    slots[i, table] = start[p] + np.arange(onehot[p])
+                    columns.extend(range(start[p], start[p] + onehot[p]))
             out.append({"name": fam.name, "slots": slots.astype(np.int64), "columns": sorted(columns)})
         return out
 
@@ -346,6 +338,13 @@ def _value_of(knobs: list[Knob], fam: _Family, shared: int):
         if len(hit):
             return k.levels[int(hit[0])]
     return shared
+
+
+def _column_width(col: tuple) -> int:
+    """Feature columns of one entry of ``Encoding._columns``."""
+    if col[0] == "family":
+        return _family_width(col[1])
+    return col[2] if col[0] == "onehot" else 1
 
 
 def _family_width(fam: _Family) -> int:

@@ -42,7 +42,7 @@ WIDTH = 16     # of phi's two layers; the block hands 2 x WIDTH numbers per repe
 
 
 class BatchedFamilyPooling(nn.Module):
-    """k members' pooling blocks; input (k, n, d) features, output (k, n, 2 x width x families)."""
+    """k members' pooling blocks; input (n, d) or (k, n, d) features, output (k, n, 2 x width x families)."""
 
     def __init__(self, k: int, n_in: int, families: list, other: list[int], channels: int, width: int,
                  activation, gen: torch.Generator):
@@ -52,7 +52,6 @@ class BatchedFamilyPooling(nn.Module):
         self.n_other = len(other)
         self.register_buffer("other", torch.as_tensor(other, dtype=torch.long).reshape(-1), persistent=False)
         self.weights, self.crossings, self.phi = nn.ParameterList(), nn.ParameterList(), nn.ModuleList()
-        self.slots: list[torch.Tensor] = []
         for i, slots in enumerate(families):
             s = torch.as_tensor(slots, dtype=torch.long)
             # -1: a value the member cannot hold (reads a 0 appended to the features); -2: a member's only
@@ -81,8 +80,8 @@ class BatchedFamilyPooling(nn.Module):
         # per member of the family, per value: (k, n, ...) or, shared, (n, ...)
         sums = "nms,kmc->knsc" if shared else "knms,kmc->knsc"
         out = []
-        for i, (a, b, phi) in enumerate(zip(self.weights, self.crossings, self.phi)):
-            held = padded[..., getattr(self, f"slots{i}")]                     # (..., n, members, values)
+        for slots, a, b, phi in zip(self._tables(), self.weights, self.crossings, self.phi):
+            held = padded[..., slots]                     # (..., n, members, values)
             values = held.shape[-1]
             load = torch.einsum(sums, held, F.softplus(a))
             if held.shape[-2] > 1:
@@ -106,7 +105,11 @@ class BatchedFamilyPooling(nn.Module):
             out += [busiest, mean]
         return torch.cat(out, dim=-1)
 
+    def _tables(self) -> list[torch.Tensor]:
+        """Per family, (members, values) feature columns (buffers, so that they follow the module's device)."""
+        return [getattr(self, f"slots{i}") for i in range(len(self.phi))]
+
     def rows_per_pass(self, budget: int = 1 << 24) -> int:
         """Rows one prediction pass may hold: the members' one-hot tables take members x values numbers per row."""
-        widest = max((getattr(self, f"slots{i}").numel() for i in range(len(self.phi))), default=1)
+        widest = max((t.numel() for t in self._tables()), default=1)
         return max(64, budget // max(widest, 1))
