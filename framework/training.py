@@ -90,6 +90,8 @@ def model_options(section: dict, args: Any = None, file: str | None = None) -> d
     opts["freeze_layers"] = max(0, int(fl)) if fl is not None else 0   # Deffe wrote -1 for "none"
     for key in ("epochs", "train_batch_size", "ensemble", "patience", "estimators", "top_k"):
         v = opts.get(key)
+        if v is None and key == "train_batch_size":   # automatic (see the torch plugins' batch_size_for)
+            continue
         if v is None or int(v) < 1:
             raise DeffeError(f"{key} must be a positive integer, got {v}", file=file, where=f"{where}.{key}")
     return opts

@@ -216,7 +216,9 @@ MODEL = {
                               "read as mse and custom_mean_abs_exp_loss",
                 choices=("mse", "huber", "mae", "custom_mean_abs_log_loss", "custom_mean_abs_exp_loss",
                          "mean_squared_error", "mean_squared_error_int", "custom_mean_abs_loss")),
-    "train_batch_size": Key("int", 256, "torch: mini-batch size of training", min=1),
+    "train_batch_size": Key("int", None, "torch: mini-batch size of training (null: 256 below 500 training "
+                                         "points; from 500 on, a 32nd of the points, between 32 and 256, so "
+                                         "that an epoch takes at least 32 steps)", min=1),
     "learning_rate": Key("number", 0.01, "torch: Adam's learning rate", min=0),
     "lr_schedule": Key("str", "cosine", "torch: cosine (decay to 1% over the epochs) | constant",
                        choices=("cosine", "constant")),

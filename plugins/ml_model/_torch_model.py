@@ -32,6 +32,7 @@ NET_BATCH = 4096     # rows per forward pass: the activations stay in the CPU's 
 
 class TorchEnsemble(SurrogateModel):
     net_batch = NET_BATCH
+    default_batch: int | None = None   # train_batch_size when the config leaves it null (None: batch_size_for's rule)
 
     def __init__(self, framework: Any):
         super().__init__(framework)
@@ -58,7 +59,7 @@ class TorchEnsemble(SurrogateModel):
         import torch
         from ._losses import make_loss
         from ._nets import build, weight_layer_count
-        from ._trainer import FitSettings, fit_ensemble
+        from ._trainer import FitSettings, batch_size_for, fit_ensemble
 
         o = self.opts
         init_state, config, freeze = None, None, 0
@@ -89,15 +90,16 @@ class TorchEnsemble(SurrogateModel):
         loss_fn = make_loss(o["loss"], torch.as_tensor(self.targets.log),
                             torch.as_tensor(self.targets.mean, dtype=torch.float32),
                             torch.as_tensor(self.targets.std, dtype=torch.float32))
-        settings = FitSettings(epochs=epochs, batch_size=int(o["train_batch_size"]),
-                               learning_rate=lr, schedule=o["lr_schedule"],
+        batch = batch_size_for(X.shape[-2], o.get("train_batch_size") or self.default_batch)
+        settings = FitSettings(epochs=epochs, batch_size=batch, learning_rate=lr, schedule=o["lr_schedule"],
                                weight_decay=float(o["weight_decay"]), patience=int(o["patience"]),
                                validation_split=float(o["validation_split"]), seed=seed, freeze=freeze)
         history, summary = fit_ensemble(net, X, Z, settings, loss_fn, monitor)
         self.net = net
         if not self.continuing:
             self.full_samples = X.shape[-2]
-        summary.update(members=config["members"], start=source, frozen_layers=freeze, history_list=history)
+        summary.update(members=config["members"], start=source, frozen_layers=freeze, batch=batch,
+                       history_list=history)
         return summary
 
     # ------------------------------------------------------------------ prediction
