@@ -90,6 +90,20 @@ class CrashWatch:
         return self.same and self.count >= self.least
 
 
+class _NotEvaluating:
+    """Stands for an evaluate or extract block that could not be built in a run that evaluates nothing
+    (-only-preloaded-data-exploration); asked to run after all, it says why it cannot."""
+
+    def __init__(self, block: str, why: DeffeError):
+        self.block, self.why = block, why
+
+    def Initialize(self) -> None:
+        pass
+
+    def Run(self, *args) -> Any:
+        raise self.why
+
+
 class Driver:
     def __init__(self, config: Config, args: Any, run_dir: Path, store: RunStore, log: logging.Logger,
                  seed: int, jobs: int, dry_run: bool = False, progress: bool = True, threads: int = 1):
@@ -150,16 +164,29 @@ class Driver:
             self._call(model, "Initialize")
         # Deffe's -no-inference: the model trains, and its predictions choose nothing
         self.fw.model = None if getattr(self.args, "no_inference", False) else model
-        evaluate = self._plugin("evaluate", cfg.section("evaluate")["plugin"])
-        self._call(evaluate, "Initialize")
+        evaluate = self._evaluation_block("evaluate")
         units = getattr(evaluate, "units", None) or {}   # an evaluator may say the units of its costs
         self.fw.costs = [c if c.unit or not units.get(c.name) else replace(c, unit=units[c.name])
                          for c in cfg.costs]
-        extract = self._plugin("extract", cfg.section("extract")["plugin"])
-        self._call(extract, "Initialize")
+        extract = self._evaluation_block("extract")
         exploration = self._plugin("exploration", cfg.section("exploration")["plugin"])
         self._call(exploration, "Initialize")
         return exploration, evaluate, extract, model
+
+    def _evaluation_block(self, block: str) -> Any:
+        """The evaluate or extract plugin, initialised. With -only-preloaded-data-exploration nothing is
+        evaluated, so one that cannot be built (Deffe's evaluate script or a simulator that is not on this
+        machine, next to data measured elsewhere) is not needed: say so and go on without it."""
+        try:
+            obj = self._plugin(block, self.config.section(block)["plugin"])
+            self._call(obj, "Initialize")
+            return obj
+        except DeffeError as e:
+            if not getattr(self.args, "only_preloaded_data_exploration", False):
+                raise
+            self.log.warning(f"{block} block not usable ({e.what}); not needed with "
+                             "-only-preloaded-data-exploration, which evaluates nothing")
+            return _NotEvaluating(block, e)
 
     # ------------------------------------------------------------------ budget
     def _budget(self, explore: Explore) -> Budget:

@@ -97,6 +97,22 @@ def test_a_guided_exploration_of_preloaded_data_walks_the_data_and_ends(tmp_path
     assert "every point will be evaluated" not in r.out + r.err     # the data bounds the run
 
 
+def test_data_measured_elsewhere_needs_no_evaluator_here(tmp_path):
+    # Deffe's gem5 configs name an evaluate script that is not on the machine holding the measurements
+    data = {"knobs": [{"name": "a", "values": [1, 2, 3, 4]}, {"name": "b", "values": [1, 2, 3]}], "costs": ["c"],
+            "evaluate": {"plugin": "script", "script": "run_gem5.sh"}}
+    write(tmp_path / "config.json", json.dumps(data))
+    write(tmp_path / "pre.csv", "a,b,c\n" + "".join(f"{a},{b},{a * b + 1}\n" for a in range(1, 5) for b in (1, 2, 3)))
+    r = run_deffe("-config", "config.json", "-pre-evaluated-data", "pre.csv", "-only-preloaded-data-exploration",
+                  cwd=tmp_path)
+    assert r.rc == 0 and "0 evaluated now, 12 from the store" in r.out, r
+    assert "run_gem5.sh' not found" in r.out + r.err and "evaluates nothing" in r.out + r.err
+    # a run that would evaluate still stops at the missing script, before anything is written
+    write(tmp_path / "other.json", json.dumps({**data, "framework": {"run_directory": "other"}}))
+    assert_user_error(run_deffe("-config", "other.json", cwd=tmp_path), "other.json", "run_gem5.sh")
+    assert not (tmp_path / "other").exists()
+
+
 def test_an_exploration_proposing_nothing_of_the_data_stops_with_a_reason(tmp_path):
     simple(tmp_path, exploration={"plugin": "random_search"}, knobs=[{"name": "a", "values": "0-999"},
                                                                      {"name": "b", "values": "0-999"}])
