@@ -355,7 +355,7 @@ class Driver:
                 # a dry run trains as the real run would only where the next proposals depend on the model
                 if model is not None and (evaluate_now or only_pre) and not would and \
                         (adaptive or not self.dry_run):
-                    self._train(model, explore, step)
+                    self._train(model, explore, step, final=self._spent(only_pre))
                     records = store.steps(explore.name)
                     fw.training_report = records[-1][1].get("model") if records else None
                     progress.model((fw.training_report or {}).get("holdout_mape"))
@@ -682,9 +682,20 @@ class Driver:
                                                    len(self.config.explores) > 1, self.dry_run)
         return trainer
 
-    def _train(self, model: Any, explore: Explore, step: int) -> None:
-        """Fit the model on everything evaluated, measure it on a hold-out, record (see training.py)."""
-        self._trainer_for().step(model, explore, step, self.training_data(explore, step), call=self._call)
+    def _train(self, model: Any, explore: Explore, step: int, final: bool = False) -> None:
+        """Fit the model on everything evaluated, measure it on a hold-out, record (see training.py).
+        ``final``: no step follows (the model a user keeps; a model may then choose its form again)."""
+        data = self.training_data(explore, step)
+        data.final = final
+        self._trainer_for().step(model, explore, step, data, call=self._call)
+
+    def _spent(self, only_pre: bool) -> bool:
+        """Whether the budget is spent after this step (or, with pre-evaluated data only, the data)."""
+        fw = self.fw
+        if fw.budget.exhausted():
+            return True
+        pool = getattr(fw.sampling, "pool", None)
+        return bool(only_pre and pool is not None and fw.budget.used_samples >= len(pool))
 
 
 def _shares(importance: Any, top: int = 5) -> str:

@@ -105,6 +105,7 @@ class TrainingData:
     status: list[str]          # per row
     step: int
     fresh: bool = False        # train anew: never go on from the current weights (they saw other data)
+    final: bool = False        # the exploration's last training: the model it ends with (saved, used for inference)
 
 
 @dataclass

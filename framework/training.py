@@ -112,7 +112,7 @@ def holdout_mask(keys: list[str], train_fraction: float, seed: int) -> np.ndarra
 
 def _subset(data: TrainingData, rows: np.ndarray) -> TrainingData:
     return TrainingData(data.codes[rows], data.features[rows], data.costs[rows],
-                        [data.status[i] for i in np.flatnonzero(rows)], data.step)
+                        [data.status[i] for i in np.flatnonzero(rows)], data.step, final=data.final)
 
 
 # ----------------------------------------------------------------------------- the step

@@ -196,7 +196,7 @@ MODEL = {
                                "samples: unless one candidate scores below 0.7 times the average's score)"),
     "redecide_growth": Key("number", 2.0, "auto: the choice is made again once the training samples have grown by "
                                           "this factor since it was last made (in between, only the chosen model "
-                                          "trains)", min=1),
+                                          "trains), and at an exploration's last training", min=1),
     "bound_margin": Key("number", 0.25, "every model: predictions are kept within the range of the training costs "
                                         "(log scale for positive costs) widened by this fraction of its width, "
                                         "smoothly (tanh) so that their order is kept", min=0),

@@ -84,6 +84,7 @@ class SurrogateModel:
         self.initial: Path | None = None     # -icp: where the starting weights came from
         self.runs = 0
         self.continuing = False
+        self.final = False      # this training is the exploration's last (TrainingData.final)
         self.pickled = False                 # loaded from an old pickle checkpoint, not trained since
         self.loading: str | None = None      # the checkpoint being loaded (for messages of _restore)
         # the run's thread budget (model.threads, else -jobs): prediction splits large batches across it
@@ -115,6 +116,7 @@ class SurrogateModel:
         self.feasibility.fit(X, ok)
         self.pickled = False
         targets = Targets.fit(costs, bool(self.opts["log_costs"]), self.opts.get("bound_margin"))
+        self.final = bool(getattr(data, "final", False))
         self.continuing = (not data.fresh and self._continues(int(learn.sum())) and self.targets is not None
                            and np.array_equal(targets.log, self.targets.log))
         if not self.continuing:   # a continued model keeps the scale its outputs were trained on

@@ -53,7 +53,10 @@ problems: it ended the stalls of two ResNet-50 seeds (18.5% and 14.6% off the
 best, with the forest chosen at 119 samples and kept to 238; 2.3% and 2.2%
 with 1.25), but reached 1% of the best no more often (6 runs of 20 either
 way) and ended further off in the median on GPT-2 and VGG-16; see
-docs/exploration.md.
+docs/exploration.md. The exploration's last training (``TrainingData.final``: its
+budget or its pre-evaluated data is spent) chooses again whenever samples were
+added since the choice, so that the model a run saves, and -inference-only uses,
+was chosen on all the data.
 
 Each step's report names the choice ("torch_mlp", "sklearn_rf+sklearn_gbm", or per cost
 "step_time=torch_mlp; memory_use=sklearn_gp"), and, at a step that chose, the
@@ -141,7 +144,8 @@ class AutoModel(SurrogateModel):
     # ------------------------------------------------------------------ training
     def _due(self, samples: int) -> bool:
         growth = float(self.opts["redecide_growth"])   # the schema fills its default
-        return self.choice is None or self.chosen is None or samples >= growth * self.decided_at
+        return (self.choice is None or self.chosen is None or samples >= growth * self.decided_at
+                or (self.final and samples > self.decided_at))
 
     def _continues(self, samples: int) -> bool:
         return not self._due(samples) and self.chosen._continues(samples)

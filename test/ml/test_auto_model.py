@@ -81,6 +81,18 @@ def test_the_choice_is_kept_until_the_data_has_doubled(tmp_path):
     assert m.Run(data)["decided"] is True
 
 
+def test_the_last_training_of_an_exploration_chooses_again_on_all_its_data(tmp_path):
+    fw = framework(tmp_path)
+    m = model(fw, "auto")
+    data = synthetic(fw, 24)
+    m.Run(data)
+    data = grow(fw, data, 6, seed=1)                   # 30 < 2 x 24, but no step follows: the model kept
+    data.final = True
+    assert m.Run(data)["decided"] is True
+    data.final = True                                  # the same data again: nothing new to choose on
+    assert m.Run(data)["decided"] is False
+
+
 def test_redecide_growth_sets_how_long_a_choice_is_kept(tmp_path):
     fw = framework(tmp_path, model={"plugin": "auto", "redecide_growth": 1.25})
     m = model(fw, "auto")

@@ -145,3 +145,23 @@ def test_inference_reads_an_excel_csv_and_writes_next_to_it(trained):
     assert not (trained / "excel-predicted.csv").exists()
     out = folder / "excel-predicted.csv"
     assert [row["a"] for row in read_csv(out)] == ["2", "3"] and b"\r\n" not in out.read_bytes()
+
+
+def test_a_run_over_pre_evaluated_data_ends_with_a_choice_made_on_all_of_it(tmp_path):
+    # auto chooses again once its samples have doubled; the last step's model is the one a user keeps
+    # (-inference-only), so that step chooses again on everything, however few points it added
+    data = {"knobs": [{"name": "a", "values": "0-9"}, {"name": "b", "values": "0-9"}], "costs": ["t"],
+            "evaluate": {"plugin": "python", "function": "ev:evaluate"}, "python_path": ["."],
+            "exploration": {"samples_per_step": 20},
+            "model": {"plugin": "auto", "epochs": 30, "patience": 10, "ensemble": 2, "hidden": [8],
+                      "estimators": 10}}
+    (tmp_path / "ev.py").write_text("def evaluate(p):\n    raise RuntimeError('nothing is evaluated here')\n")
+    (tmp_path / "config.json").write_text(json.dumps(data))
+    (tmp_path / "pre.csv").write_text("a,b,t\n" + "".join(f"{a},{b},{1 + a * a + 3 * b}\n"
+                                                          for a in range(9) for b in range(9)))
+    r = run_deffe("-config", "config.json", "-pre-evaluated-data", "pre.csv", "-only-preloaded-data-exploration",
+                  cwd=tmp_path)
+    assert r.rc == 0, r
+    rows = read_csv(tmp_path / "explore" / "model_metrics.csv")
+    chosen_at = [int(row["train"]) for row in rows if row["selection"]]
+    assert int(rows[-1]["train"]) == chosen_at[-1] and chosen_at[-1] < 2 * chosen_at[-2], chosen_at
