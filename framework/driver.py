@@ -94,8 +94,8 @@ class _NotEvaluating:
     """Stands for an evaluate or extract block that could not be built in a run that evaluates nothing
     (-only-preloaded-data-exploration); asked to run after all, it says why it cannot."""
 
-    def __init__(self, block: str, why: DeffeError):
-        self.block, self.why = block, why
+    def __init__(self, why: DeffeError):
+        self.why = why
 
     def Initialize(self) -> None:
         pass
@@ -186,7 +186,7 @@ class Driver:
                 raise
             self.log.warning(f"{block} block not usable ({e.what}); not needed with "
                              "-only-preloaded-data-exploration, which evaluates nothing")
-            return _NotEvaluating(block, e)
+            return _NotEvaluating(e)
 
     # ------------------------------------------------------------------ budget
     def _budget(self, explore: Explore) -> Budget:

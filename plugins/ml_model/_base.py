@@ -116,7 +116,7 @@ class SurrogateModel:
         self.feasibility.fit(X, ok)
         self.pickled = False
         targets = Targets.fit(costs, bool(self.opts["log_costs"]), self.opts.get("bound_margin"))
-        self.final = bool(getattr(data, "final", False))
+        self.final = data.final
         self.continuing = (not data.fresh and self._continues(int(learn.sum())) and self.targets is not None
                            and np.array_equal(targets.log, self.targets.log))
         if not self.continuing:   # a continued model keeps the scale its outputs were trained on
