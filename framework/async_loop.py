@@ -435,12 +435,13 @@ class AsyncRun:
         self.progress.model((self.fw.training_report or {}).get("holdout_mape"))
 
     def _final_training(self) -> None:
-        """The run ends with a model of everything evaluated (as a synchronous run does)."""
+        """The run ends with a model of everything evaluated (as a synchronous run does), trained as the
+        final one (``TrainingData.final``: a model may choose its form again on all the data)."""
         if self.model is None or self.d.dry_run:
             return
         model = self.model
         if self.trained_on != len(self.fw.history):   # results came in after the last training started
-            self.d._train(model, self.explore, self._record_step())
+            self.d._train(model, self.explore, self._record_step(), final=True)
             self._publish(model)
         self._track()
 

@@ -55,6 +55,20 @@ def test_async_run_spends_the_budget_exactly_and_evaluates_every_point_once(tmp_
     assert int(metrics[-1]["train"]) + int(metrics[-1]["holdout"]) >= 20
 
 
+def test_the_last_training_of_an_async_run_is_the_final_one(tmp_path):
+    """As in a synchronous run, the model the run ends with (the one -inference-only uses) is trained as the
+    final one: auto chooses again on everything, though its samples have not doubled since its last choice."""
+    setup(tmp_path, 28, {"asynchronous": True})
+    config = json.loads((tmp_path / "config.json").read_text())
+    config["model"] = {"plugin": "auto", "estimators": 10}
+    write(tmp_path / "config.json", json.dumps(config))
+    r = run_deffe("-config", "config.json", cwd=tmp_path)
+    assert r.rc == 0, r
+    rows = read_csv(tmp_path / "explore" / "model_metrics.csv")
+    seen = [int(m["train"]) + int(m["holdout"]) for m in rows]
+    assert seen[-1] >= 26 and rows[-1]["selection"], [(n, bool(m["selection"])) for n, m in zip(seen, rows)]
+
+
 def test_async_exploration_beats_its_initial_design(tmp_path):
     """It still explores with the model: the best of the guided points is better than the initial design's."""
     setup(tmp_path, 30, {"asynchronous": True})
