@@ -4,7 +4,9 @@ same question.
 * `RunLock`: a run holds an exclusive lock on ``<run_directory>/deffe.lock``
   while it writes; a second driver started on the same directory stops with
   one line saying which one holds it (a lock of the operating system: a driver
-  killed with kill -9 releases it, nothing stale is left behind).
+  killed with kill -9 releases it, nothing stale is left behind; the evaluation
+  workers it forked close their copies, so one still finishing a point does
+  not hold it).
 * `fingerprints`: what the stored costs depend on: the cost names, the whole
   evaluate and extract sections (the simulator's settings included), and what
   the evaluate and extract plugins say they read (`Fingerprint()`: the text of
@@ -32,6 +34,27 @@ NOT_COSTS = {"evaluate": {"timeout", "keep_directories", "output_log", "retries"
              "extract": {"output_log", "pyscript", "arguments", "batch_size", "slurm", "hold_evaluated_data"}}
 
 
+_HELD: list["RunLock"] = []   # locks this process holds: a forked child lets go of its copies
+
+
+def _forget_locks_in_child() -> None:
+    """In a forked child (an evaluation worker): close the inherited copies of the lock files. An flock lock
+    lasts while any descriptor of it is open, so a worker still finishing its point after the driver was
+    killed would otherwise keep the run directory locked, and the driver restarted at once would be refused.
+    Closing a copy never releases the parent's lock."""
+    for lock in _HELD:
+        fh, lock.fh = lock.fh, None
+        if fh is not None:
+            try:
+                fh.close()
+            except OSError:
+                pass
+    _HELD.clear()
+
+
+os.register_at_fork(after_in_child=_forget_locks_in_child)
+
+
 class RunLock:
     """An exclusive lock on a run directory for the life of a run."""
 
@@ -56,9 +79,12 @@ class RunLock:
         fh.write(f"run_deffe (pid {os.getpid()}, started {time.strftime('%Y-%m-%d %H:%M:%S')})\n")
         fh.flush()
         self.fh = fh
+        _HELD.append(self)
         return self
 
     def release(self) -> None:
+        if self in _HELD:
+            _HELD.remove(self)
         if self.fh is not None:
             fcntl.flock(self.fh, fcntl.LOCK_UN)
             self.fh.close()

@@ -49,6 +49,28 @@ def test_a_second_driver_on_the_same_run_directory_refuses(tmp_path):
     assert run_deffe("-config", "config.json", cwd=tmp_path).rc == 0     # the lock went with the first driver
 
 
+def test_a_killed_driver_leaves_no_lock_behind_in_its_evaluation_workers(tmp_path):
+    """The evaluation workers are forked from the driver: one still busy with its point after the driver was
+    killed with kill -9 must not keep the run directory locked, or the run restarted at once is refused."""
+    from framework.guard import RunLock
+    python_config(tmp_path, "import os, time\ndef evaluate(p):\n    open('started', 'w').close()\n"
+                            "    while not os.path.exists('release'):\n        time.sleep(0.05)\n"
+                            "    return {'t': p['a']}\n", exploration={"max_samples": 2})
+    first = subprocess.Popen([sys.executable, str(RUN_DEFFE), "-config", "config.json", "-quiet"], cwd=tmp_path,
+                             env=deffe_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        while not (tmp_path / "started").exists() and first.poll() is None:
+            time.sleep(0.05)   # a worker is evaluating
+        first.kill()
+        first.wait()
+        lock = RunLock(tmp_path / "explore").acquire()   # the orphaned worker is still waiting for 'release'
+        lock.release()
+    finally:
+        (tmp_path / "release").write_text("")
+        if first.poll() is None:
+            first.kill()
+
+
 def limited(max_bytes):
     def apply():
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)   # a write past the limit fails (EFBIG) instead of killing
