@@ -93,6 +93,7 @@ class AsyncRun:
         self.in_flight: dict[int, InFlight] = {}
         self.queue: deque[np.ndarray] = deque()
         self.untold: list[tuple[np.ndarray, Result]] = []
+        self.guided_keys: set[str] = set()   # points a search on the model proposed (Proposal.guided)
         self.new_results = 0
         self.step = 0
         self.training: Future | None = None
@@ -294,6 +295,8 @@ class AsyncRun:
         self.step += 1
         self.d.log.debug(f"asynchronous ask {self.step}: {len(codes)} point(s)"
                          + (f" ({proposal.note})" if proposal.note else ""))
+        if proposal.guided:
+            self.guided_keys.update(self.space.keys(codes))
         self.queue.extend(codes)
 
     def _submit(self, code: np.ndarray) -> None:
@@ -344,7 +347,7 @@ class AsyncRun:
         codes = np.array([c for c, _ in self.untold], dtype=float).reshape(-1, len(self.space))
         results = [r for _, r in self.untold]
         self.untold = []
-        self.fw.history.add(codes, results)
+        self.fw.history.add(codes, results, guided=[k in self.guided_keys for k in self.space.keys(codes)])
         self.d._call(self.exploration, "Tell", codes, results)
 
     def _resume(self) -> None:

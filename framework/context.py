@@ -72,10 +72,12 @@ class History:
 
     codes: list[np.ndarray] = field(default_factory=list)
     results: list[Result] = field(default_factory=list)
+    guided: list[bool] = field(default_factory=list)   # per row: proposed by a search on the model
 
-    def add(self, codes: np.ndarray, results: list[Result]) -> None:
+    def add(self, codes: np.ndarray, results: list[Result], guided: bool | list[bool] = False) -> None:
         self.codes.extend(np.atleast_2d(codes))
         self.results.extend(results)
+        self.guided.extend(guided if isinstance(guided, list) else [bool(guided)] * len(results))
 
     def __len__(self) -> int:
         return len(self.results)

@@ -351,7 +351,7 @@ class Driver:
                               "the steps after it depend on their results")
                     break
                 self._stop_if_broken(explore, several)
-                fw.history.add(codes, results)
+                fw.history.add(codes, results, guided=proposal.guided)
                 # a dry run trains as the real run would only where the next proposals depend on the model
                 if model is not None and (evaluate_now or only_pre) and not would and \
                         (adaptive or not self.dry_run):
@@ -644,14 +644,16 @@ class Driver:
         space, names = explore.space, self.fw.cost_names
         rows, costs, status = [], [], []
         seen: set[str] = set()
+        guided: list[bool] = []   # per row: chosen by a search on the model (Proposal.guided)
 
-        def add(row, cost_of, st):
+        def add(row, cost_of, st, by_model=False):
             key = space.key(row)
             if key not in seen:
                 seen.add(key)
                 rows.append(row)
                 costs.append([cost_of(c) for c in names])
                 status.append(st)
+                guided.append(by_model)
 
         if everything:
             for _st, s in self.store.explore_samples(explore.name):
@@ -660,9 +662,10 @@ class Driver:
                 except DeffeError:
                     continue  # a point from before a change of the knob values
         else:
-            for row, r in zip(self.fw.history.codes, self.fw.history.results):
+            flags = self.fw.history.guided
+            for i, (row, r) in enumerate(zip(self.fw.history.codes, self.fw.history.results)):
                 if r.status != "skipped":
-                    add(row, lambda c: r.costs.get(c, math.nan), r.status)
+                    add(row, lambda c: r.costs.get(c, math.nan), r.status, i < len(flags) and flags[i])
             if self.fw.preloaded and not getattr(self.args, "only_preloaded_data_exploration", False):
                 pre = self.store.lookup(space.keys(np.array(self.fw.preloaded)))
                 for row in self.fw.preloaded:
@@ -670,9 +673,12 @@ class Driver:
                     if s is not None:
                         add(row, lambda c: s.costs.get(c, math.nan), s.status)
         codes = np.array(rows, dtype=float).reshape(-1, len(space))
-        return TrainingData(codes, self.fw.encoding.transform(codes) if len(codes) else
+        data = TrainingData(codes, self.fw.encoding.transform(codes) if len(codes) else
                             np.empty((0, self.fw.encoding.n_features), dtype=np.float32),
                             np.array(costs, dtype=float).reshape(-1, len(names)), status, step)
+        # how many of the last rows a search on the model chose, in order (none when pre-evaluated rows follow)
+        data.guided_tail = len(guided) - max((i + 1 for i, g in enumerate(guided) if not g), default=0)
+        return data
 
     def _trainer_for(self):
         from .training import ModelTrainer

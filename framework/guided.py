@@ -169,7 +169,7 @@ class GuidedExploration(ModelSearch):
                 batch.append(self._select(cand, scores, count, s))
         if not batch:
             return None
-        return Proposal(np.vstack(batch), note=f"step {self.step}: {self._describe(shares)}")
+        return Proposal(np.vstack(batch), note=f"step {self.step}: {self._describe(shares)}", guided=True)
 
     def _describe(self, shares: dict[int, int]) -> str:
         how = self.acq if self.m == 1 else self.mo
@@ -259,7 +259,7 @@ class GuidedExploration(ModelSearch):
         batch = np.vstack(picks) if picks else np.empty((0, self.k))
         if not len(batch):
             return None
-        proposal = Proposal(batch, note=f"confirmation: {why}")
+        proposal = Proposal(batch, note=f"confirmation: {why}", guided=True)
         if self.predicted is not None:
             proposal.predicted, proposal.prediction = self.predicted
         return proposal

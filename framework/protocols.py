@@ -106,6 +106,7 @@ class TrainingData:
     step: int
     fresh: bool = False        # train anew: never go on from the current weights (they saw other data)
     final: bool = False        # the exploration's last training: the model it ends with (saved, used for inference)
+    guided_tail: int = 0       # the last rows were chosen, in this order, by a search on a model of the rows before
 
 
 @dataclass
@@ -116,6 +117,7 @@ class Proposal:
     predicted: np.ndarray | None = None          # points whose costs were predicted only
     prediction: Prediction | None = None         # their predicted costs
     note: str | None = None
+    guided: bool = False                         # chosen by a search on the model (not a sampler's design)
 
 
 # ----------------------------------------------------------------------------- protocols

@@ -85,6 +85,7 @@ class SurrogateModel:
         self.runs = 0
         self.continuing = False
         self.final = False      # this training is the exploration's last (TrainingData.final)
+        self.guided_tail = 0    # the last rows learned from were chosen in order by a search on the model
         self.pickled = False                 # loaded from an old pickle checkpoint, not trained since
         self.loading: str | None = None      # the checkpoint being loaded (for messages of _restore)
         # the run's thread budget (model.threads, else -jobs): prediction splits large batches across it
@@ -117,6 +118,8 @@ class SurrogateModel:
         self.pickled = False
         targets = Targets.fit(costs, bool(self.opts["log_costs"]), self.opts.get("bound_margin"))
         self.final = data.final
+        tail = min(int(data.guided_tail), len(learn))
+        self.guided_tail = int(learn[len(learn) - tail:].sum()) if tail else 0
         self.continuing = (not data.fresh and self._continues(int(learn.sum())) and self.targets is not None
                            and np.array_equal(targets.log, self.targets.log))
         if not self.continuing:   # a continued model keeps the scale its outputs were trained on

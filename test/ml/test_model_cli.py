@@ -1,5 +1,6 @@
 """The model in the loop and inference-only, through the real command line."""
 import json
+import re
 import sqlite3
 
 import numpy as np
@@ -165,3 +166,29 @@ def test_a_run_over_pre_evaluated_data_ends_with_a_choice_made_on_all_of_it(tmp_
     rows = read_csv(tmp_path / "explore" / "model_metrics.csv")
     chosen_at = [int(row["train"]) for row in rows if row["selection"]]
     assert int(rows[-1]["train"]) == chosen_at[-1] and chosen_at[-1] < 2 * chosen_at[-2], chosen_at
+
+
+@pytest.mark.parametrize("exploration", ["surrogate", "sampling"])
+def test_auto_measures_a_guided_exploration_on_its_latest_points(tmp_path, exploration):
+    # the guided exploration's history is a sequence (each step chosen on a model of the earlier ones): auto
+    # scores its candidates on the latest quarter; a sampler's points get a random quarter, and so does the
+    # final training, whose model answers -inference-only about any points
+    project(tmp_path, knobs=[{"name": "a", "values": "0-29"}, {"name": "c", "values": "0-29"}],
+            model={"plugin": "auto", "estimators": 10, "epochs": 30, "patience": 10})
+    cfg = json.loads((tmp_path / "config.json").read_text())
+    (tmp_path / "ev.py").write_text("def evaluate(p):\n    return {'g': 1 + (p['a'] - 3) ** 2 + 2 * p['c']}\n")
+    cfg["costs"], cfg["evaluate"]["function"] = ["g"], "ev:evaluate"
+    cfg["exploration"] = {"plugin": exploration, "initial_samples": 40, "samples_per_step": 20, "max_samples": 100}
+    (tmp_path / "config.json").write_text(json.dumps(cfg))
+    r = run_deffe("-config", "config.json", cwd=tmp_path)
+    assert r.returncode == 0, r
+    rows = read_csv(tmp_path / "explore" / "model_metrics.csv")
+    chosen = [(int(row["train"]), re.search(r"\((hold-out of [^)]*|5-fold)\)", row["selection"]).group(1))
+              for row in rows if row["selection"]]
+    assert chosen[0][1] == "5-fold" and int(rows[-1]["train"]) + int(rows[-1]["holdout"]) == 100, chosen
+    middle, final = chosen[1:-1], chosen[-1]
+    assert middle and final[0] == int(rows[-1]["train"]), chosen
+    quarter = [f"hold-out of {round(n / 4)}" for n, _ in middle]
+    latest = [f"hold-out of the last {round(n / 4)}" for n, _ in middle]
+    assert [p for _, p in middle] == (latest if exploration == "surrogate" else quarter), chosen
+    assert final[1] == f"hold-out of {round(final[0] / 4)}", chosen
