@@ -75,7 +75,7 @@ ALL_METHODS = ["surrogate", "tpe", "gp", "nsga2", "random", "annealing", "geneti
 # surrogate 3: auto chooses per cost (a candidate or an average for each cost)
 # surrogate 4: choosing again at 1.25x the samples (measured, not kept; docs/exploration.md)
 # surrogate 5: an ensemble predicts its members' mean on the learned scale; up to 49 samples auto averages
-# surrogate 6: auto scores its candidates on the latest guided points; boosting a candidate from 50 samples
+# surrogate 6: boosting a candidate of auto from 50 samples (scoring on the latest points was tried as an option)
 METHOD_VERSION = {"surrogate": 6, "tpe": 1, "gp": 1, "nsga2": 1, "random": 1, "annealing": 1, "genetic": 1}
 
 

@@ -194,6 +194,11 @@ MODEL = {
     "blend": Key("bool", True, "auto: per cost, the average of its two best candidates is one more choice, "
                                "taken when it predicts that cost's held-out points better than each (up to 49 "
                                "samples: unless one candidate scores below 0.7 times the average's score)"),
+    "selection_holdout": Key("str", "random", "auto, from 50 samples: the hold-out its candidates are scored on: "
+                                              "random (a seeded quarter) | latest (in the guided exploration, the "
+                                              "latest quarter of the points, except at its last training; "
+                                              "measured, not the default: docs/exploration.md)",
+                             choices=("random", "latest")),
     "redecide_growth": Key("number", 2.0, "auto: the choice is made again once the training samples have grown by "
                                           "this factor since it was last made (in between, only the chosen model "
                                           "trains), and at an exploration's last training", min=1),

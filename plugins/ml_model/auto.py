@@ -15,17 +15,17 @@ predictions that the final model has (see _targets.py):
 * up to ``LOO_POINTS`` (10) samples by leave-one-out, up to ``CV_POINTS`` (49)
   by 5-fold cross-validation (every point is predicted once: one split of a
   few dozen points would decide by chance);
-* from 50 on, by one hold-out of a quarter of them: the latest quarter when a
-  search on the model chose those rows, in order (``TrainingData.guided_tail``:
-  the guided exploration's steps after its initial design), else a seeded
-  random quarter (a sampler's design, pre-evaluated data: their order may be a
-  table's sort; and the final training, whose model answers -inference-only
-  about any points). A search asks the model
-  about points near those it chose last, not about a random part of what it has
-  seen, and on points clustered where it has been, a random hold-out favours
-  trees that interpolate their neighbours, while the deep ensemble predicted the
-  next steps' points better (exploration runs of ResNet-50 placements, see
-  docs/exploration.md). The deep ensemble,
+* from 50 on, by one hold-out of a quarter of them: a seeded random quarter;
+  with ``model.selection_holdout: latest``, in the guided exploration, the
+  latest quarter when a search on the model chose those rows, in order
+  (``TrainingData.guided_tail``; never a sampler's design, pre-evaluated data,
+  whose order may be a table's sort, or the final training, whose model answers
+  -inference-only about any points). The idea: a search asks the model about
+  points near those it chose last, and on points clustered where it has been a
+  random hold-out favours trees that interpolate their neighbours. Measured on
+  the exploration benchmark (10 seeds of 4 problems, docs/exploration.md) it
+  was no better than the random quarter (ResNet-50 reached 1% of the best less
+  often), so it is not the default. The deep ensemble,
   a candidate from 50 samples on, is the costly one, and it then trains once
   more, not five times (on the main example, five folds of it at 55 samples
   made one step take three minutes on a busy machine);
@@ -240,7 +240,8 @@ class AutoModel(SurrogateModel):
         elif n <= CV_POINTS:
             folds = np.array_split(order, FOLDS)
             protocol = f"{FOLDS}-fold"
-        elif self.guided_tail >= max(1, int(round(HOLDOUT * n))) and not self.final:
+        elif (self.opts.get("selection_holdout") == "latest" and not self.final
+              and self.guided_tail >= max(1, int(round(HOLDOUT * n)))):
             # the latest points a search on the model chose: what it asks about next resembles them most (the
             # final model is asked about any points, with -inference-only: it is scored on a random quarter)
             held = max(1, int(round(HOLDOUT * n)))

@@ -73,30 +73,33 @@ def test_auto_records_its_choice_and_every_candidates_score(tmp_path):
         assert report["selection"][name]["protocol"] == "hold-out of 18"
 
 
-def test_in_an_exploration_the_choice_is_measured_on_the_latest_points(tmp_path):
-    """Points a search on the model chose, each step after the earlier ones (TrainingData.guided_tail): the
-    candidates are scored on how they predict the latest quarter from the rest (the points the search asks
-    about next resemble those), not on a random quarter."""
+def test_with_selection_holdout_latest_the_choice_is_measured_on_the_latest_points(tmp_path):
+    """model.selection_holdout "latest": on points a search on the model chose, each step after the earlier
+    ones (TrainingData.guided_tail), the candidates are scored on how they predict the latest quarter from the
+    rest, not on a random quarter (the default)."""
+    latest = {"selection_holdout": "latest"}
     fw = framework(tmp_path)
     data = grow(fw, synthetic(fw, 30), 40, seed=1)
     data.guided_tail = 40
-    m = model(fw, "auto")
+    default = model(framework(tmp_path / "default"), "auto").Run(data)["selection"]
+    assert {v["protocol"] for v in default.values() if v.get("score") is not None} == {"hold-out of 18"}
+    m = model(framework(tmp_path / "latest", model=latest), "auto")
     report = m.Run(data)
     sel = report["selection"]
     assert {v["protocol"] for v in sel.values() if v.get("score") is not None} == {"hold-out of the last 18"}
     # which rows were held out shows in a cost measured on the first 52 rows only: nothing to score it on
     data.costs[52:, 1] = np.nan
-    sel = model(framework(tmp_path / "latest"), "auto").Run(data)["selection"]
+    sel = model(framework(tmp_path / "latest2", model=latest), "auto").Run(data)["selection"]
     assert all(v["costs"]["g"] is None and v["costs"]["f"] > 0 for v in sel.values() if v.get("score") is not None)
     # when fewer than a quarter of the rows were chosen on the model (pre-evaluated data, a sampler's design in
     # the order it was written) the hold-out is a seeded random quarter
     data.guided_tail = 17
-    sel = model(framework(tmp_path / "random"), "auto").Run(data)["selection"]
+    sel = model(framework(tmp_path / "random", model=latest), "auto").Run(data)["selection"]
     scored = [v for v in sel.values() if v.get("score") is not None]
     assert {v["protocol"] for v in scored} == {"hold-out of 18"} and all(v["costs"]["g"] > 0 for v in scored)
     # ... and so is the final training's: its model answers -inference-only about any points, not the next step
     data.guided_tail, data.final = 40, True
-    sel = model(framework(tmp_path / "final"), "auto").Run(data)["selection"]
+    sel = model(framework(tmp_path / "final", model=latest), "auto").Run(data)["selection"]
     assert {v["protocol"] for v in sel.values() if v.get("score") is not None} == {"hold-out of 18"}
 
 

@@ -170,11 +170,11 @@ def test_a_run_over_pre_evaluated_data_ends_with_a_choice_made_on_all_of_it(tmp_
 
 @pytest.mark.parametrize("exploration", ["surrogate", "sampling"])
 def test_auto_measures_a_guided_exploration_on_its_latest_points(tmp_path, exploration):
-    # the guided exploration's history is a sequence (each step chosen on a model of the earlier ones): auto
-    # scores its candidates on the latest quarter; a sampler's points get a random quarter, and so does the
+    # with model.selection_holdout "latest", the guided exploration's history is a sequence (each step chosen on
+    # a model of the earlier ones): auto scores its candidates on the latest quarter; a sampler's points get a random quarter, and so does the
     # final training, whose model answers -inference-only about any points
     project(tmp_path, knobs=[{"name": "a", "values": "0-29"}, {"name": "c", "values": "0-29"}],
-            model={"plugin": "auto", "estimators": 10, "epochs": 30, "patience": 10})
+            model={"plugin": "auto", "estimators": 10, "epochs": 30, "patience": 10, "selection_holdout": "latest"})
     cfg = json.loads((tmp_path / "config.json").read_text())
     (tmp_path / "ev.py").write_text("def evaluate(p):\n    return {'g': 1 + (p['a'] - 3) ** 2 + 2 * p['c']}\n")
     cfg["costs"], cfg["evaluate"]["function"] = ["g"], "ev:evaluate"
