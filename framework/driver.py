@@ -662,10 +662,10 @@ class Driver:
                 except DeffeError:
                     continue  # a point from before a change of the knob values
         else:
-            flags = self.fw.history.guided
-            for i, (row, r) in enumerate(zip(self.fw.history.codes, self.fw.history.results)):
+            history = self.fw.history
+            for row, r, by_model in zip(history.codes, history.results, history.guided):
                 if r.status != "skipped":
-                    add(row, lambda c: r.costs.get(c, math.nan), r.status, i < len(flags) and flags[i])
+                    add(row, lambda c: r.costs.get(c, math.nan), r.status, by_model)
             if self.fw.preloaded and not getattr(self.args, "only_preloaded_data_exploration", False):
                 pre = self.store.lookup(space.keys(np.array(self.fw.preloaded)))
                 for row in self.fw.preloaded:

@@ -108,6 +108,10 @@ class TrainingData:
     final: bool = False        # the exploration's last training: the model it ends with (saved, used for inference)
     guided_tail: int = 0       # the last rows were chosen, in this order, by a search on a model of the rows before
 
+    def guided_tail_of(self, keep: np.ndarray) -> int:
+        """``guided_tail`` of the rows that ``keep`` (a boolean mask over the rows) keeps."""
+        return int(keep[len(keep) - self.guided_tail:].sum()) if self.guided_tail else 0
+
 
 @dataclass
 class Proposal:

@@ -113,7 +113,7 @@ def holdout_mask(keys: list[str], train_fraction: float, seed: int) -> np.ndarra
 def _subset(data: TrainingData, rows: np.ndarray) -> TrainingData:
     return TrainingData(data.codes[rows], data.features[rows], data.costs[rows],
                         [data.status[i] for i in np.flatnonzero(rows)], data.step, final=data.final,
-                        guided_tail=int(rows[len(rows) - data.guided_tail:].sum()) if data.guided_tail else 0)
+                        guided_tail=data.guided_tail_of(rows))
 
 
 # ----------------------------------------------------------------------------- the step

@@ -118,8 +118,7 @@ class SurrogateModel:
         self.pickled = False
         targets = Targets.fit(costs, bool(self.opts["log_costs"]), self.opts.get("bound_margin"))
         self.final = data.final
-        tail = min(int(data.guided_tail), len(learn))
-        self.guided_tail = int(learn[len(learn) - tail:].sum()) if tail else 0
+        self.guided_tail = data.guided_tail_of(learn)
         self.continuing = (not data.fresh and self._continues(int(learn.sum())) and self.targets is not None
                            and np.array_equal(targets.log, self.targets.log))
         if not self.continuing:   # a continued model keeps the scale its outputs were trained on

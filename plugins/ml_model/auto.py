@@ -234,6 +234,7 @@ class AutoModel(SurrogateModel):
         n = X.shape[-2]
         rng = np.random.default_rng(self.seed + 7919 * self.runs + 1)
         order = rng.permutation(n)
+        held = max(1, int(round(HOLDOUT * n)))   # the hold-out from CV_POINTS + 1 samples on
         if n <= LOO_POINTS:     # every point left out once: on so few, how folds fall would decide
             folds = [order[i:i + 1] for i in range(n)] if n >= 4 else []
             protocol = "leave-one-out"
@@ -241,15 +242,14 @@ class AutoModel(SurrogateModel):
             folds = np.array_split(order, FOLDS)
             protocol = f"{FOLDS}-fold"
         elif (self.opts.get("selection_holdout") == "latest" and not self.final
-              and self.guided_tail >= max(1, int(round(HOLDOUT * n)))):
+              and self.guided_tail >= held):
             # the latest points a search on the model chose: what it asks about next resembles them most (the
             # final model is asked about any points, with -inference-only: it is scored on a random quarter)
-            held = max(1, int(round(HOLDOUT * n)))
             folds = [np.arange(n - held, n)]
             protocol = f"hold-out of the last {held}"
         else:
-            folds = [order[:max(1, int(round(HOLDOUT * n)))]]
-            protocol = f"hold-out of {len(folds[0])}"
+            folds = [order[:held]]
+            protocol = f"hold-out of {held}"
         costs = self.targets.inverse(Z, bounded=False)
         out: dict[str, dict] = {}
         preds: dict[str, np.ndarray] = {}

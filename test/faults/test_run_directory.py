@@ -29,12 +29,17 @@ def stored(folder):
         return db.execute("SELECT COUNT(*), COUNT(DISTINCT key) FROM samples WHERE status='ok'").fetchone()
 
 
+def held_driver(folder):
+    """A driver started in the background whose evaluations mark 'started' and wait for a file 'release'."""
+    python_config(folder, "import os, time\ndef evaluate(p):\n    open('started', 'w').close()\n"
+                          "    while not os.path.exists('release'):\n        time.sleep(0.05)\n"
+                          "    return {'t': p['a']}\n", exploration={"max_samples": 2})
+    return subprocess.Popen([sys.executable, str(RUN_DEFFE), "-config", "config.json", "-quiet"], cwd=folder,
+                            env=deffe_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
 def test_a_second_driver_on_the_same_run_directory_refuses(tmp_path):
-    python_config(tmp_path, "import os, time\ndef evaluate(p):\n"
-                            "    while not os.path.exists('release'):\n        time.sleep(0.05)\n"
-                            "    return {'t': p['a']}\n", exploration={"max_samples": 2})
-    first = subprocess.Popen([sys.executable, str(RUN_DEFFE), "-config", "config.json", "-quiet"], cwd=tmp_path,
-                             env=deffe_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    first = held_driver(tmp_path)
     try:
         while not (tmp_path / "explore" / "deffe.db").exists() or first.poll() is not None:
             time.sleep(0.05)   # the first driver has locked the directory and opened its store
@@ -53,11 +58,7 @@ def test_a_killed_driver_leaves_no_lock_behind_in_its_evaluation_workers(tmp_pat
     """The evaluation workers are forked from the driver: one still busy with its point after the driver was
     killed with kill -9 must not keep the run directory locked, or the run restarted at once is refused."""
     from framework.guard import RunLock
-    python_config(tmp_path, "import os, time\ndef evaluate(p):\n    open('started', 'w').close()\n"
-                            "    while not os.path.exists('release'):\n        time.sleep(0.05)\n"
-                            "    return {'t': p['a']}\n", exploration={"max_samples": 2})
-    first = subprocess.Popen([sys.executable, str(RUN_DEFFE), "-config", "config.json", "-quiet"], cwd=tmp_path,
-                             env=deffe_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    first = held_driver(tmp_path)
     try:
         while not (tmp_path / "started").exists() and first.poll() is None:
             time.sleep(0.05)   # a worker is evaluating
