@@ -213,7 +213,7 @@ MODEL = {
                          deffe=True),
     "exclude_costs": Key("names", None, "Deffe option; accepted and unused (the model learns every cost)",
                          deffe=True),
-    "epochs": Key("int", 1000, "torch: most training epochs (early stopping on the validation loss may end sooner)",
+    "epochs": Key("int", 1000, "torch: training epochs (with a validation_split, early stopping may end sooner)",
                   min=1),
     "loss": Key("str", "mse", "torch: mse | huber | mae (on the standardised, log by default, cost) | "
                               "custom_mean_abs_log_loss | custom_mean_abs_exp_loss (Deffe's relative losses; "
@@ -228,10 +228,12 @@ MODEL = {
     "lr_schedule": Key("str", "cosine", "torch: cosine (decay to 1% over the epochs) | constant",
                        choices=("cosine", "constant")),
     "weight_decay": Key("number", 0.0, "torch: decoupled weight decay (AdamW)", min=0),
-    "patience": Key("int", 100, "torch: training stops after this many epochs in which no member's validation "
-                                "loss improved (each member keeps its best epoch's weights)", min=1),
-    "validation_split": Key("number", 0.2, "torch: fraction of the training data each ensemble member keeps "
-                                           "for early stopping (a different part for each member)", min=0),
+    "patience": Key("int", 100, "torch, with a validation_split: training stops after this many epochs in "
+                                "which no member's validation loss improved (each member keeps its best "
+                                "epoch's weights)", min=1),
+    "validation_split": Key("number", 0.0, "torch: fraction of the training data each ensemble member keeps "
+                                           "for early stopping (a different part for each member); 0: every "
+                                           "member trains on all of it for all the epochs", min=0),
     "train_test_split": Key("number", 0.8, "fraction of the evaluated points the model trains on; the rest is a "
                                            "hold-out, the same points at every step, on which MAPE, R^2, Kendall's "
                                            "tau and top-k recall are measured (1: no hold-out)", min=0),

@@ -217,7 +217,8 @@ def write_points(path, fw, data):
 
 
 def test_every_checkpoint_of_a_directory_measured_on_the_data(tmp_path, kmeans, capsys, monkeypatch):
-    fw = kernel_framework(tmp_path / "train")
+    # Deffe's -validation-split: the net's checkpoint records a validation loss (none without one)
+    fw = kernel_framework(tmp_path / "train", model_section={"validation_split": 0.2})
     folder = tmp_path / "checkpoints"
     for step, n in ((2, 80), (1, 30)):
         m = model(fw, "torch_mlp" if step == 2 else "sklearn_rf")

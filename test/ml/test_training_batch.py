@@ -16,7 +16,11 @@ def test_torch_mlp_trains_600_points_in_batches_of_32_unless_told_otherwise(tmp_
     fast = {"epochs": 3, "patience": 3, "ensemble": 2, "hidden": [8]}
     fw = framework(tmp_path / "auto", model=fast)
     report = model(fw, "torch_mlp").Run(synthetic(fw, 600))
-    assert report["batch"] == 32 and report["train_count"] == 480     # 15 steps an epoch, not 2
+    assert report["batch"] == 32 and report["train_count"] == 600     # 19 steps an epoch, not 3
+    assert report["val_count"] == 0                                   # every member trains on all the points
+    fw = framework(tmp_path / "val", model={**fast, "validation_split": 0.2})
+    report = model(fw, "torch_mlp").Run(synthetic(fw, 600))
+    assert report["train_count"] == 480 and report["val_count"] == 120  # Deffe's -validation-split keeps a part
     fw = framework(tmp_path / "set", model={**fast, "train_batch_size": 256})
     assert model(fw, "torch_mlp").Run(synthetic(fw, 600))["batch"] == 256
     fw = framework(tmp_path / "few", model=fast)
