@@ -75,11 +75,13 @@ def model_options(section: dict, args: Any = None, file: str | None = None) -> d
                          hint=did_you_mean(str(loss), LOSSES + tuple(LOSS_ALIASES)))
     for key in ("train_test_split", "validation_split", "dropout"):
         v = opts.get(key)
+        if v is None and key == "validation_split":   # automatic (see the torch plugins' validation_split_for)
+            continue
         if v is None or not 0 <= float(v) <= 1 or (key == "train_test_split" and float(v) == 0):
             raise DeffeError(f"{key} must be a fraction in {'(0, 1]' if key == 'train_test_split' else '[0, 1)'}, "
                              f"got {v}", file=file, where=f"{where}.{key}")
-    if float(opts["validation_split"]) >= 1 or float(opts["dropout"]) >= 1:
-        bad = "validation_split" if float(opts["validation_split"]) >= 1 else "dropout"
+    if float(opts["validation_split"] or 0) >= 1 or float(opts["dropout"]) >= 1:
+        bad = "validation_split" if float(opts["validation_split"] or 0) >= 1 else "dropout"
         raise DeffeError(f"{bad} must be below 1, got {opts[bad]}", file=file, where=f"{where}.{bad}")
     hidden = opts.get("hidden")
     if not isinstance(hidden, list) or not all(isinstance(h, int) and not isinstance(h, bool) and h >= 1

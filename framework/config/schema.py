@@ -231,9 +231,10 @@ MODEL = {
     "patience": Key("int", 100, "torch, with a validation_split: training stops after this many epochs in "
                                 "which no member's validation loss improved (each member keeps its best "
                                 "epoch's weights)", min=1),
-    "validation_split": Key("number", 0.0, "torch: fraction of the training data each ensemble member keeps "
-                                           "for early stopping (a different part for each member); 0: every "
-                                           "member trains on all of it for all the epochs", min=0),
+    "validation_split": Key("number", None, "torch: fraction of the training data each ensemble member keeps "
+                                            "for early stopping (a different part for each member); 0: every "
+                                            "member trains on all of it for all the epochs; null (automatic): "
+                                            "0.2 below 50 training points, 0 from 50", min=0),
     "train_test_split": Key("number", 0.8, "fraction of the evaluated points the model trains on; the rest is a "
                                            "hold-out, the same points at every step, on which MAPE, R^2, Kendall's "
                                            "tau and top-k recall are measured (1: no hold-out)", min=0),

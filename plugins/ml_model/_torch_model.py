@@ -59,7 +59,7 @@ class TorchEnsemble(SurrogateModel):
         import torch
         from ._losses import make_loss
         from ._nets import build, weight_layer_count
-        from ._trainer import FitSettings, batch_size_for, fit_ensemble
+        from ._trainer import FitSettings, batch_size_for, fit_ensemble, validation_split_for
 
         o = self.opts
         init_state, config, freeze = None, None, 0
@@ -93,7 +93,8 @@ class TorchEnsemble(SurrogateModel):
         batch = batch_size_for(X.shape[-2], o.get("train_batch_size") or self.default_batch)
         settings = FitSettings(epochs=epochs, batch_size=batch, learning_rate=lr, schedule=o["lr_schedule"],
                                weight_decay=float(o["weight_decay"]), patience=int(o["patience"]),
-                               validation_split=float(o["validation_split"]), seed=seed, freeze=freeze)
+                               validation_split=validation_split_for(X.shape[-2], o.get("validation_split")),
+                               seed=seed, freeze=freeze)
         history, summary = fit_ensemble(net, X, Z, settings, loss_fn, monitor)
         self.net = net
         if not self.continuing:

@@ -58,9 +58,13 @@ def test_stats_checkpoint_and_plots(trained):
     stats = read_csv(trained / "stats.csv")
     assert list(stats[0]) == ["Epoch", "TrainLoss", "ValLoss", "TestLoss", "Step", "TrainCount", "ValCount"]
     assert {r["Step"] for r in stats} == {"0", "1", "2"}
-    # no validation part by default: every member trains on all the points, so there is no validation loss
-    assert all(float(r["TestLoss"]) >= 0 and float(r["TrainLoss"]) >= 0 and r["ValLoss"] == "" and
-               r["ValCount"] == "0" for r in stats)
+    assert all(float(r["TestLoss"]) >= 0 and float(r["TrainLoss"]) >= 0 for r in stats)
+    # the automatic validation part: a fifth below 50 training points (early stopping), none from 50 on
+    small = [r for r in stats if int(r["TrainCount"]) + int(r["ValCount"]) < 50]
+    large = [r for r in stats if int(r["TrainCount"]) + int(r["ValCount"]) >= 50]
+    assert small and large
+    assert all(float(r["ValLoss"]) >= 0 and int(r["ValCount"]) > 0 for r in small)
+    assert all(r["ValLoss"] == "" and r["ValCount"] == "0" for r in large)
     assert (trained / "explore" / "checkpoints" / "explore_0.ckpt").stat().st_size > 0
     for name in ("model_learning_curve.png", "model_predicted_vs_true.png"):
         assert (trained / "explore" / name).read_bytes()[:4] == b"\x89PNG"

@@ -2,7 +2,7 @@
 import pytest
 
 from ml_helpers import framework, model, synthetic
-from plugins.ml_model._trainer import batch_size_for
+from plugins.ml_model._trainer import batch_size_for, validation_split_for
 
 
 @pytest.mark.parametrize("samples, batch", [(10, 256), (499, 256), (500, 32), (1000, 32), (4000, 125),
@@ -25,6 +25,19 @@ def test_torch_mlp_trains_600_points_in_batches_of_32_unless_told_otherwise(tmp_
     assert model(fw, "torch_mlp").Run(synthetic(fw, 600))["batch"] == 256
     fw = framework(tmp_path / "few", model=fast)
     assert model(fw, "torch_mlp").Run(synthetic(fw, 120))["batch"] == 256
+
+
+@pytest.mark.parametrize("samples, configured, split", [(49, None, 0.2), (50, None, 0.0), (1000, None, 0.0),
+                                                        (30, 0.0, 0.0), (1000, 0.23, 0.23)])
+def test_early_stopping_below_50_points_unless_told_otherwise(samples, configured, split):
+    assert validation_split_for(samples, configured) == split
+
+
+def test_torch_mlp_on_30_points_keeps_a_validation_part(tmp_path):
+    fast = {"epochs": 3, "patience": 3, "ensemble": 2, "hidden": [8]}
+    fw = framework(tmp_path, model=fast)
+    report = model(fw, "torch_mlp").Run(synthetic(fw, 30))
+    assert report["val_count"] == 6 and report["train_count"] == 24
 
 
 def test_deffe_cnn_keeps_deffes_batch_of_256(tmp_path):
