@@ -234,7 +234,8 @@ MODEL = {
     "validation_split": Key("number", None, "torch: fraction of the training data each ensemble member keeps "
                                             "for early stopping (a different part for each member); 0: every "
                                             "member trains on all of it for all the epochs; null (automatic): "
-                                            "0.2 below 50 training points, 0 from 50", min=0),
+                                            "torch_mlp 0.2 below 50 training points, 0 from 50; torch_cnn 0.2",
+                        min=0),
     "train_test_split": Key("number", 0.8, "fraction of the evaluated points the model trains on; the rest is a "
                                            "hold-out, the same points at every step, on which MAPE, R^2, Kendall's "
                                            "tau and top-k recall are measured (1: no hold-out)", min=0),

@@ -33,6 +33,8 @@ NET_BATCH = 4096     # rows per forward pass: the activations stay in the CPU's 
 class TorchEnsemble(SurrogateModel):
     net_batch = NET_BATCH
     default_batch: int | None = None   # train_batch_size when the config leaves it null (None: batch_size_for's rule)
+    # validation_split when the config leaves it null (None: validation_split_for's rule)
+    default_validation: float | None = None
 
     def __init__(self, framework: Any):
         super().__init__(framework)
@@ -55,6 +57,10 @@ class TorchEnsemble(SurrogateModel):
         raise NotImplementedError
 
     # ------------------------------------------------------------------ training
+    def _validation_setting(self) -> float | None:
+        configured = self.opts.get("validation_split")
+        return self.default_validation if configured is None else configured
+
     def _fit(self, X: np.ndarray, Z: np.ndarray, monitor) -> dict:
         import torch
         from ._losses import make_loss
@@ -93,7 +99,7 @@ class TorchEnsemble(SurrogateModel):
         batch = batch_size_for(X.shape[-2], o.get("train_batch_size") or self.default_batch)
         settings = FitSettings(epochs=epochs, batch_size=batch, learning_rate=lr, schedule=o["lr_schedule"],
                                weight_decay=float(o["weight_decay"]), patience=int(o["patience"]),
-                               validation_split=validation_split_for(X.shape[-2], o.get("validation_split")),
+                               validation_split=validation_split_for(X.shape[-2], self._validation_setting()),
                                seed=seed, freeze=freeze)
         history, summary = fit_ensemble(net, X, Z, settings, loss_fn, monitor)
         self.net = net
