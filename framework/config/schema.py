@@ -260,8 +260,9 @@ MODEL = {
                                         "through learned per-member weights, pooled by max and mean over the "
                                         "values, from pooling_samples training points on (false: the features "
                                         "only)"),
-    "pooling_samples": Key("int", 500, "torch_mlp: the fewest training points with which family_pooling is "
-                                       "used (below, its extra weights made the network worse)", min=0),
+    "pooling_samples": Key("int", 50, "torch_mlp: the fewest training points with which family_pooling is "
+                                      "used (below, the deep ensemble keeps a validation part and is not "
+                                      "auto's candidate; the block was not measured there)", min=0),
     "refit": Key("bool", False, "after measuring on the hold-out, train once more on every point, so that the "
                                 "exploration's model has seen all the data (the figures describe the model "
                                 "without the hold-out); costs a second full training each step, which the "
