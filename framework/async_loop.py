@@ -113,7 +113,6 @@ class AsyncRun:
         self.trained_once = False
         self.no_first_model = False         # the first training had too little to learn from: go on without
         self.recorded = -1                  # the last step a training was recorded under
-        self.trained_on = -1                # results told when the last training took its data
         self.first_ids: set[int] = set()   # samples of the first proposal (the initial design)
         self.done = False            # the exploration has nothing more to propose
         self.reason = "the exploration finished"
@@ -375,7 +374,6 @@ class AsyncRun:
             self.d._train(self.model, self.explore, self._record_step())
             self._publish(self.model)
             self.trained_once = True
-            self.trained_on = len(self.fw.history)
 
     # ------------------------------------------------------------------ training in the background
     def _first_model_pending(self) -> bool:
@@ -398,7 +396,6 @@ class AsyncRun:
         self.trained_once = True
         self._tell()   # the model learns what the exploration was told: one history for both
         data = self.d.training_data(self.explore, self.step)
-        self.trained_on = len(self.fw.history)
         self.new_results = 0
         self.training = self.trainer.fit(data)
         return True
@@ -443,8 +440,10 @@ class AsyncRun:
         if self.model is None or self.d.dry_run:
             return
         model = self.model
-        if self.trained_on != len(self.fw.history):   # results came in after the last training started
-            self.d._train(model, self.explore, self._record_step(), final=True)
-            self._publish(model)
+        # Even when the last background training saw every result: it was not trained as the final one, so
+        # a model that chooses its form again at the end (auto) would keep an older choice. A synchronous run
+        # trains its last step as the final one; so does this.
+        self.d._train(model, self.explore, self._record_step(), final=True)
+        self._publish(model)
         self._track()
 
