@@ -91,11 +91,9 @@ def test_the_final_training_runs_even_when_the_last_background_training_saw_ever
     run.model, run.step, run.recorded, run.explore = object(), 5, 5, SimpleNamespace(name="explore")
     run.d = SimpleNamespace(dry_run=False, args=SimpleNamespace(),
                             _train=lambda model, explore, step, final=False: trainings.append((step, final)),
-                            store=SimpleNamespace(steps=lambda name: []), _track=lambda *a: {})
-    run.fw = SimpleNamespace(history=[1] * 28, model=None, training_report=None, costs=["cost"])
-    run.trained_on = 28   # (what the code before this fix compared with: the last training saw all 28)
-    run.progress = SimpleNamespace(model=lambda mape: None, best=lambda text: None)
-    run.tracker = SimpleNamespace(objectives=[])
+                            store=SimpleNamespace(steps=lambda name: []))
+    run.fw = SimpleNamespace(history=[1] * 28, model=None, training_report=None)   # all 28 results trained on
+    run.progress = SimpleNamespace(model=lambda mape: None)
     run._track = lambda: None
     run._final_training()
     assert trainings == [(6, True)]
