@@ -78,7 +78,9 @@ ALL_METHODS = ["surrogate", "tpe", "gp", "nsga2", "random", "annealing", "geneti
 # surrogate 6: boosting a candidate of auto from 50 samples (scoring on the latest points was tried as an option)
 # surrogate 7: the deep ensemble trains without a validation part (every member on all the points)
 # surrogate 8: the deep ensemble pools what each device receives from 50 training points (was 500)
-METHOD_VERSION = {"surrogate": 8, "tpe": 1, "gp": 1, "nsga2": 1, "random": 1, "annealing": 1, "genetic": 1}
+# surrogate 9: the pooled network reads the device knobs only through the block (auto also tries it reading them
+#              directly, torch_mlp:direct); numbers of a value list also give their place in the list (':rank')
+METHOD_VERSION = {"surrogate": 9, "tpe": 1, "gp": 1, "nsga2": 1, "random": 1, "annealing": 1, "genetic": 1}
 
 
 # ----------------------------------------------------------------------------- best known

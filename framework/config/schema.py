@@ -190,7 +190,8 @@ MODEL = {
                                  "ensemble of MLPs) | torch_cnn (Deffe's 1-D CNN, as an ensemble) | sklearn_rf | "
                                  "sklearn_gbm | sklearn_gp (Gaussian process) | a user module; -no-train: none"),
     "candidates": Key("names", ["torch_mlp", "sklearn_rf", "sklearn_gbm", "sklearn_gp"],
-                      "auto: the models it chooses among (built-in model plugins other than auto)"),
+                      "auto: the models it chooses among (built-in model plugins other than auto); with a "
+                      "repeated knob, torch_mlp is tried as itself and as torch_mlp:direct (family_direct)"),
     "blend": Key("bool", True, "auto: per cost, the average of its two best candidates is one more choice, "
                                "taken when it predicts that cost's held-out points better than each (up to 49 "
                                "samples: unless one candidate scores below 0.7 times the average's score)"),
@@ -260,6 +261,9 @@ MODEL = {
                                         "through learned per-member weights, pooled by max and mean over the "
                                         "values, from pooling_samples training points on (false: the features "
                                         "only)"),
+    "family_direct": Key("bool", False, "torch_mlp, with family_pooling: the network also reads the repeated "
+                                        "knob's own features (labels, shares, transitions) directly, not only "
+                                        "through the pooling block; auto tries both (torch_mlp:direct)"),
     "pooling_samples": Key("int", 50, "torch_mlp: the fewest training points with which family_pooling is "
                                       "used (below, the deep ensemble keeps a validation part and is not "
                                       "auto's candidate; the block was not measured there)", min=0),

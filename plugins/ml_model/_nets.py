@@ -62,7 +62,12 @@ class BatchedMLP(nn.Module):
             from ._pooling import BatchedFamilyPooling
             self.pool = BatchedFamilyPooling(k, n_in, pooling["families"], pooling["other"],
                                              pooling["channels"], pooling["width"], self.act, gen)
-        dims = [n_in + (self.pool.out_dim if self.pool is not None else 0), *hidden, n_out]
+        # the columns the first dense layer reads as they are (all, unless the pooling block names them)
+        direct = (pooling or {}).get("direct")
+        self.register_buffer("direct", None if direct is None else torch.as_tensor(direct, dtype=torch.long),
+                             persistent=False)
+        n_direct = n_in if direct is None else len(direct)
+        dims = [n_direct + (self.pool.out_dim if self.pool is not None else 0), *hidden, n_out]
         self.dense = nn.ModuleList(BatchedDense(k, a, b, gen) for a, b in zip(dims[:-1], dims[1:]))
         self.config = {"kind": self.kind, "members": k, "inputs": n_in, "hidden": list(hidden),
                        "outputs": n_out, "activation": activation, "dropout": self.dropout}
@@ -76,6 +81,8 @@ class BatchedMLP(nn.Module):
         h = x
         if self.pool is not None:
             pooled = self.pool(h)
+            if self.direct is not None:
+                h = h.index_select(-1, self.direct)
             if h.dim() == 2:
                 h = h.unsqueeze(0).expand(self.members, *h.shape)
             h = torch.cat([h, pooled], dim=-1)

@@ -210,9 +210,9 @@ class TorchEnsemble(SurrogateModel):
 def _checked_pooling(st: State, inputs: int) -> dict:
     """The pooling block's settings from a checkpoint: feature columns within the network's inputs."""
     for k in st.keys():
-        if k not in ("families", "other", "channels", "width"):
+        if k not in ("families", "other", "direct", "channels", "width"):
             raise PayloadError(f"'{st.path}' has the key {quoted(k)}, which is not one of families, other, "
-                               "channels, width")
+                               "direct, channels, width")
     out: dict = {}
     for k in ("channels", "width"):
         out[k] = st.value(k, int, "a positive integer")
@@ -221,6 +221,11 @@ def _checked_pooling(st: State, inputs: int) -> dict:
     other = st.value("other", list, "a list of feature columns")
     if not all(isinstance(c, int) and not isinstance(c, bool) and 0 <= c < inputs for c in other):
         raise PayloadError(f"'{st.path}/other' holds something other than feature columns 0..{inputs - 1}")
+    if st.has("direct"):   # absent in checkpoints before 2026-12-03: the network read every column
+        direct = st.value("direct", list, "a list of feature columns")
+        if not all(isinstance(c, int) and not isinstance(c, bool) and 0 <= c < inputs for c in direct):
+            raise PayloadError(f"'{st.path}/direct' holds something other than feature columns 0..{inputs - 1}")
+        out["direct"] = direct
     families = st.value("families", list, "a list of slot tables")
     for i, slots in enumerate(families):
         rows = slots if isinstance(slots, list) and slots else [None]

@@ -10,7 +10,13 @@ measured on the problem at hand follows the data instead of a guess.
 How it chooses (``_select``): the candidates (``model.candidates``: torch_mlp,
 sklearn_rf, sklearn_gbm, sklearn_gp) are trained on part of the step's training
 data and predict the rest, on the standardised (log) costs, with the bound on
-predictions that the final model has (see _targets.py):
+predictions that the final model has (see _targets.py). With a repeated knob
+the deep ensemble is two candidates: ``torch_mlp`` reads the knob's features
+only through its pooling block, ``torch_mlp:direct`` (``family_direct``) also
+reads them directly; neither wins on every placement problem (torch_mlp.py,
+DIRECT_NOTE). A fold of the deep ensemble is trained as the network that will
+be trained on all the samples (pooled, without a validation part, from the
+sizes where those apply: ``_as_on_all_points``).
 
 * up to ``LOO_POINTS`` (10) samples by leave-one-out, up to ``CV_POINTS`` (49)
   by 5-fold cross-validation (every point is predicted once: one split of a
@@ -103,13 +109,18 @@ from ._base import SurrogateModel
 from ._blend import BLEND, Blend, parts_of
 
 CANDIDATES = ("torch_mlp", "sklearn_rf", "sklearn_gbm", "sklearn_gp")
+# A candidate's variant: (plugin, options). With a repeated knob, the deep ensemble's pooling block is the only
+# way its features reach the network (torch_mlp's default) or one beside them (family_direct): neither wins on
+# every problem (plugins/ml_model/torch_mlp.py, DIRECT_NOTE), so each is a candidate of its own.
+VARIANTS = {"torch_mlp:direct": ("torch_mlp", {"family_direct": True})}
+NAMES = CANDIDATES + tuple(VARIANTS)
 LOO_POINTS = 10     # up to this many samples: leave-one-out
 CV_POINTS = 49      # up to this many samples: k-fold cross-validation; beyond: one hold-out
 FOLDS = 5
 HOLDOUT = 0.25
 SELECTION_TREES = 50   # trees of a forest being scored (it then predicts with model.estimators)
 # Candidates that need data: from this many samples on (see the module's docstring)
-MIN_SAMPLES = {"torch_mlp": 50, "sklearn_gbm": 50}
+MIN_SAMPLES = {"torch_mlp": 50, "torch_mlp:direct": 50, "sklearn_gbm": 50}
 CLEARLY = 0.7       # up to CV_POINTS samples, a candidate alone beats the average only below this share of its score
 TORCH_ONLY = ("transfer_learning", "initial_checkpoint", "freeze_layers")
 
@@ -132,11 +143,19 @@ class AutoModel(SurrogateModel):
         names = self.opts.get("candidates") or list(CANDIDATES)
         if isinstance(names, str):
             names = [n for n in re.split(r"[,\s]+", names) if n]
-        unknown = [n for n in names if n not in CANDIDATES]
+        unknown = [n for n in names if n not in NAMES]
         if unknown or not names:
             raise DeffeError(f"auto: '{unknown[0] if unknown else ''}' is not a model it can choose",
-                             file=self.file, where="model.candidates", hint=f"candidates: {', '.join(CANDIDATES)}")
-        return list(dict.fromkeys(names))
+                             file=self.file, where="model.candidates", hint=f"candidates: {', '.join(NAMES)}")
+        names = list(dict.fromkeys(names))
+        if ("torch_mlp" in names and "torch_mlp:direct" not in names and self._pooled()
+                and not self.opts.get("family_direct")):
+            names.insert(names.index("torch_mlp") + 1, "torch_mlp:direct")
+        return names
+
+    def _pooled(self) -> bool:
+        """Whether the deep ensemble may pool a repeated knob (then its two variants differ)."""
+        return bool(self.opts.get("family_pooling", True)) and bool(self.encoding.member_slots())
 
     def _make_choice(self, choices: list[str]):
         """The model of per-cost choices: one candidate's model when it serves every cost alone, else a
@@ -155,7 +174,9 @@ class AutoModel(SurrogateModel):
         return "; ".join(f"{cost}={choice}" for cost, choice in zip(self.cost_names, self.choices))
 
     def _make(self, name: str) -> SurrogateModel:
-        model = importlib.import_module(f"{__package__}.{name}").GetObject(self.framework)
+        plugin, options = VARIANTS.get(name, (name, {}))
+        model = importlib.import_module(f"{__package__}.{plugin}").GetObject(self.framework)
+        model.opts = {**model.opts, **options}
         model.seed = self.seed
         model.targets = self.targets
         return model
@@ -257,6 +278,9 @@ class AutoModel(SurrogateModel):
             if n < MIN_SAMPLES.get(name, 0):
                 out[name] = {"score": None, "note": f"not tried below {MIN_SAMPLES[name]} samples"}
                 continue
+            if name in VARIANTS and n < int(self.opts.get("pooling_samples", 50)):
+                out[name] = {"score": None, "note": "the same network as torch_mlp below pooling_samples"}
+                continue
             if not folds:
                 out[name] = {"score": None, "note": "too few samples to score"}
                 continue
@@ -266,6 +290,8 @@ class AutoModel(SurrogateModel):
                 train = np.setdiff1d(np.arange(n), test)
                 fold_targets = self.targets.ranged(costs[train])   # the bound of a model of these rows only
                 model = self._make(name)
+                if model.plugin == "torch_mlp":
+                    model.opts = _as_on_all_points(model.opts, n, len(train))
                 model.targets, model.runs, model.continuing = fold_targets, self.runs, False
                 model.point_only = True     # no uncertainty models: only the prediction is scored
                 if name == "sklearn_rf":    # the mean of 50 trees predicts as the mean of 200, at a quarter of the cost
@@ -317,9 +343,9 @@ class AutoModel(SurrogateModel):
             choices = [state.value("choice", str, "the name of the chosen model")] * costs
         for i, choice in enumerate(choices):
             if (not isinstance(choice, str) or not choice or choice.count(BLEND) > 1
-                    or any(part not in CANDIDATES for part in choice.split(BLEND))):
+                    or any(part not in NAMES for part in choice.split(BLEND))):
                 raise PayloadError(f"'{state.path}/choices' item {i + 1} is '{str(choice)[:40]}', which is not one "
-                                   f"of {', '.join(CANDIDATES)} or two of them joined by '{BLEND}'")
+                                   f"of {', '.join(NAMES)} or two of them joined by '{BLEND}'")
         if len(choices) != costs:
             raise PayloadError(f"'{state.path}/choices' has {len(choices)} items; the run has {costs} costs")
         decided_at = state.value("decided_at", int, "a number of samples")
@@ -350,6 +376,22 @@ class AutoModel(SurrogateModel):
 
     def _info(self) -> dict:
         return {"chosen": self.choice, **(self.chosen._info() if self.chosen is not None else {})}
+
+
+def _as_on_all_points(opts: dict, n: int, fold: int) -> dict:
+    """The deep ensemble's options for a fold of ``fold`` of the ``n`` samples, so that it is scored as the
+    network that will be trained on all n: with the pooling block (and without a validation part) when n has
+    reached the sizes from which they apply, though the fold has not. Otherwise, at 50 samples, the folds
+    of 37 scored a plain network and the chosen model was a pooled one; torch_mlp and torch_mlp:direct,
+    alike without the block, could not be told apart."""
+    from ._trainer import EARLY_STOPPING_BELOW
+    out = dict(opts)
+    pool_at = int(out.get("pooling_samples", 50))
+    if n >= pool_at > fold:
+        out["pooling_samples"] = fold
+    if out.get("validation_split") is None and n >= EARLY_STOPPING_BELOW > fold:
+        out["validation_split"] = 0.0
+    return out
 
 
 def _scores(Z: np.ndarray, pred: np.ndarray, targets: Any) -> dict:

@@ -72,7 +72,12 @@ class ScaledGP:
                 m, sd = float(X[:, j].mean()), float(X[:, j].std())
                 u = np.array([m - sd, m + sd]) if sd > 1e-12 else u[:1]
             self.levels.append(u)
-        length = np.ones(X.shape[1]) if self.ard else 1.0
+        # columns alike on the even scale say the same twice (a knob's value and its place in the list,
+        # framework/encoding.py): the first is kept, as the process cannot tell them apart on these points
+        self.keep = list(range(X.shape[1]))
+        E = self.even(X)
+        self.keep = [j for j in range(E.shape[1]) if not any(np.array_equal(E[:, j], E[:, i]) for i in range(j))]
+        length = np.ones(len(self.keep)) if self.ard else 1.0
         kernel = (ConstantKernel(1.0, (1e-3, 1e3)) * Matern(length, (1e-2, 1e3), nu=self.nu)
                   + WhiteKernel(1e-2, (1e-8, 1.0)))
         self.gp = GaussianProcessRegressor(kernel, optimizer=self._optimizer, normalize_y=False,
@@ -83,7 +88,7 @@ class ScaledGP:
         return self
 
     def even(self, X: np.ndarray) -> np.ndarray:
-        return np.column_stack([even_scale(X[:, j], u) for j, u in enumerate(self.levels)])
+        return np.column_stack([even_scale(X[:, j], self.levels[j]) for j in self.keep])
 
     def predict(self, X: np.ndarray, return_std: bool = False):
         return self.gp.predict(self.even(np.asarray(X, dtype=float)), return_std=return_std)
@@ -107,7 +112,9 @@ class SklearnGP(SklearnModel):
     SETTINGS = ("nu", "ard", "restarts", "random_state", "max_iter")
 
     def _settings(self, n: int, seed: int) -> list[dict]:
-        return [{"nu": 2.5, "ard": self._input_width() <= ARD_FEATURES,
+        # a knob's place in its list (the ':rank' features) is dropped as a duplicate: not counted here
+        distinct = sum(not n.endswith(":rank") for n in self.encoding.feature_names[:self._input_width()])
+        return [{"nu": 2.5, "ard": distinct <= ARD_FEATURES,
                  "restarts": RESTARTS if n <= RESTART_POINTS else 0, "random_state": int(seed), "max_iter": MAX_ITER}]
 
     def _estimator(self, settings: dict) -> Any:

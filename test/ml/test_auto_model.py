@@ -292,3 +292,41 @@ def test_on_few_samples_auto_takes_the_average_unless_one_candidate_is_clearly_b
     assert AutoModel._choose(scores, 2) == ["sklearn_rf", "sklearn_rf"]
     # below: cost 0's forest is not clearly ahead of the average (0.30 >= 0.7 x 0.33); cost 1's is (0.10 < 0.14)
     assert AutoModel._choose(scores, 2, average_first=True) == ["sklearn_rf+sklearn_gbm", "sklearn_rf"]
+
+
+def test_the_gp_drops_a_column_that_repeats_another_on_its_even_scale():
+    from plugins.ml_model.sklearn_gp import ScaledGP
+    rng = np.random.default_rng(0)
+    levels = np.array([1.0, 2.0, 4.0, 8.0, 16.0])
+    x = levels[rng.integers(0, 5, 40)]
+    rank = np.searchsorted(levels, x) / 4.0           # the encoding's ':rank' column of the same knob
+    other = rng.random(40)
+    X = np.column_stack([x / 16, rank, other])
+    z = np.log(x) + other
+    twice = ScaledGP(2.5, True, 0, 0).fit(X, z)
+    once = ScaledGP(2.5, True, 0, 0).fit(X[:, [0, 2]], z)
+    assert twice.keep == [0, 2] and len(twice.gp.kernel_.k1.k2.length_scale) == 2
+    assert np.allclose(twice.predict(X), once.predict(X[:, [0, 2]]))
+
+
+def test_with_a_repeated_knob_the_deep_ensemble_is_scored_with_and_without_direct_features(tmp_path):
+    # 12 items on 4 interchangeable bins, cost: the heaviest bin's load; at 50 samples (hold-out folds of 37)
+    # both variants are scored as the pooled networks that would be trained on all 50, so they differ
+    from framework.protocols import TrainingData
+    knobs = [{"name": "item", "type": "categorical", "values": [0, 1, 2, 3], "count": 12, "exchangeable": True}]
+    fw = framework(tmp_path, knobs=knobs, costs=["c"], model={"epochs": 100, "candidates": ["torch_mlp", "sklearn_rf"]})
+    m = model(fw, "auto")
+    assert m.names == ["torch_mlp", "torch_mlp:direct", "sklearn_rf"]
+    rng = np.random.default_rng(3)
+    codes = rng.integers(0, 4, size=(50, 12)).astype(float)
+    w = np.arange(1.0, 13.0)
+    y = np.stack([(w * (codes == b)).sum(axis=1) for b in range(4)], axis=1).max(axis=1)
+    report = m.Run(TrainingData(codes, fw.encoding.transform(codes), y[:, None], ["ok"] * 50, 0))
+    sel = report["selection"]
+    assert sel["torch_mlp"]["score"] is not None and sel["torch_mlp:direct"]["score"] is not None
+    assert sel["torch_mlp"]["score"] != sel["torch_mlp:direct"]["score"]
+    chosen = m.chosen if "+" not in m.choice else None
+    if chosen is not None and m.choice.startswith("torch_mlp"):
+        assert ("direct" in chosen.net.config["pooling"]) is (m.choice == "torch_mlp")
+    # no repeated knob: one deep ensemble
+    assert "torch_mlp:direct" not in model(framework(tmp_path / "plain"), "auto").names

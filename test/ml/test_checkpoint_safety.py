@@ -460,7 +460,7 @@ def test_damaged_or_crafted_payloads_torch(tmp_path, mlp):
         "clf value": (lambda t: t["feasibility"]["classifier"]["settings"].update(max_iter=[1]),
                       "'feasibility/classifier/settings/max_iter' is [1], expected a number"),
         "features": (lambda t: t["feasibility"]["classifier"].update(features=np.zeros((4, 2), dtype=np.float32)),
-                     "array 'feasibility/classifier/features' has shape (4, 2), expected (n, 5)"),
+                     "array 'feasibility/classifier/features' has shape (4, 2), expected (n, 6)"),
         "no model": (lambda t: t.pop("model"), "'model' is missing"),
     }
     bad = {n: (write_raw(tmp_path / f"{n}.ckpt", header, zip_payload(e)), x) for n, (e, x) in zips.items()}

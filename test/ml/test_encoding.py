@@ -152,3 +152,17 @@ def test_only_the_listed_values_are_exchangeable():
         [[1, 1, 0, 2, 0]]
     assert canonical_labels(np.array([[2, 2, 0, 3, 0]]), 50, np.array([0] + [-1] * 49)).tolist() == \
         [[1, 1, 0, 2, 0]]
+
+
+def test_a_list_of_numbers_also_gives_its_place_in_the_list():
+    knobs = [Knob("mb", "ordinal", ListLevels([1, 2, 4, 8, 16])), Knob("even", "ordinal", ListLevels([0, 5, 10])),
+             Knob("s", "categorical", ListLevels(["a", "b", "c"]), encoding="onehot"),
+             Knob("r", "real", None, low=1.0, high=2.0)]
+    enc = Encoding(DesignSpace(knobs))
+    assert enc.feature_names == ["mb", "mb:rank", "even", "even:rank", "s=a", "s=b", "s=c", "r"]
+    x = enc.transform(np.array([[0, 0, 0, 1.0], [1, 1, 1, 1.5], [4, 2, 2, 2.0]]))
+    assert Encoding(DesignSpace([Knob("s", "categorical", ListLevels([1, 2, 4]), encoding="ordinal")])).feature_names \
+        == ["s"]                                # a list read as positions already has no second number
+    assert np.allclose(x[:, 0], [0, 1 / 15, 1]) and np.allclose(x[:, 1], [0, 0.25, 1])   # doublings: 2 sits at 1/4
+    assert np.allclose(x[:, 2], x[:, 3])      # evenly spaced: the same number twice (the shape follows the kinds)
+    assert enc.knob_names == ["mb", "even", "s", "r"]    # one number per knob (torch_cnn) is unchanged

@@ -149,3 +149,32 @@ def test_freezing_counts_the_pooling_block_as_the_first_layer():
     assert net.weight_layers()[0] is net.pool and len(net.weight_layers()) == 3
     assert net.pool.out_dim == 16
     assert net(torch.zeros(7, 9)).shape == (2, 7, 1) and net(torch.zeros(2, 7, 9)).shape == (2, 7, 1)
+
+
+def test_a_pooled_network_reads_the_familys_columns_only_through_the_block(tmp_path):
+    train, test = _bins(120, 3), _bins(50, 4)
+    _, m = _mape_of(tmp_path, True, train, test)
+    pooling = m.net.config["pooling"]
+    assert pooling["direct"] == pooling["other"] == [m.encoding.feature_names.index("t")]
+    assert m.net.dense[0].weight.shape[1] == 1 + m.net.pool.out_dim
+    # changing a member's label columns behind the block's back changes nothing: the dense layers never read them
+    x = torch.as_tensor(m.encoding.transform(test[0]))
+    slots = {int(c) for row in pooling["families"][0] for c in row if c >= 0}
+    out = m.net(x)
+    m.net.pool.forward = lambda h, f=m.net.pool.forward: f(x)    # the block sees the true columns
+    y = x.clone()
+    y[:, sorted(slots)] = 0.5
+    assert torch.allclose(m.net(y), out)
+
+
+def test_a_checkpoint_without_direct_columns_reads_every_column(tmp_path):
+    # written before the block was the only way in: the first dense layer reads all the features
+    from framework.checkpoint import State
+    from plugins.ml_model._torch_model import _checked_pooling
+    old = {"families": [[[0, 1], [2, 3]]], "other": [4], "channels": 2, "width": 4}
+    pooling = _checked_pooling(State(old, "state/config/pooling"), 5)
+    assert "direct" not in pooling
+    net = BatchedMLP(2, 5, [8], 1, pooling=pooling)
+    assert net.dense[0].weight.shape[1] == 5 + net.pool.out_dim
+    with pytest.raises(PayloadError, match="direct"):
+        _checked_pooling(State({**old, "direct": [7]}, "state/config/pooling"), 5)
