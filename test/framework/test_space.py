@@ -55,6 +55,7 @@ def test_encoding_per_kind():
                          knob("s", ["lo", "mid", "hi"], "ordinal", "ordinal"), knob("fixed", [7]),
                          Knob("lr", "real", None, low=1e-4, high=1e-2, log=True)])
     enc = Encoding(space)
-    assert enc.feature_names == ["a", "b=x", "b=y", "s", "lr"]  # single-valued knobs give no feature
-    x = enc.transform(np.array([[2, 1, 2, 0, 1e-3]]))  # codes: a is level 2 (value 3)
-    assert np.allclose(x, [[0.5, 0, 1, 1.0, 0.5]])
+    # single-valued knobs give no feature; a list of numbers also gives its place in the list
+    assert enc.feature_names == ["a", "a:rank", "b=x", "b=y", "s", "lr"]
+    x = enc.transform(np.array([[2, 1, 2, 0, 1e-3]]))  # codes: a is level 2 (value 3) of 4
+    assert np.allclose(x, [[0.5, 2 / 3, 0, 1, 1.0, 0.5]])
