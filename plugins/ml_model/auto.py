@@ -112,7 +112,8 @@ CANDIDATES = ("torch_mlp", "sklearn_rf", "sklearn_gbm", "sklearn_gp")
 # A candidate's variant: (plugin, options). With a repeated knob, the deep ensemble's pooling block is the only
 # way its features reach the network (torch_mlp's default) or one beside them (family_direct): neither wins on
 # every problem (plugins/ml_model/torch_mlp.py, DIRECT_NOTE), so each is a candidate of its own.
-VARIANTS = {"torch_mlp:direct": ("torch_mlp", {"family_direct": True})}
+DIRECT = "torch_mlp:direct"
+VARIANTS = {DIRECT: ("torch_mlp", {"family_direct": True})}
 NAMES = CANDIDATES + tuple(VARIANTS)
 LOO_POINTS = 10     # up to this many samples: leave-one-out
 CV_POINTS = 49      # up to this many samples: k-fold cross-validation; beyond: one hold-out
@@ -120,7 +121,7 @@ FOLDS = 5
 HOLDOUT = 0.25
 SELECTION_TREES = 50   # trees of a forest being scored (it then predicts with model.estimators)
 # Candidates that need data: from this many samples on (see the module's docstring)
-MIN_SAMPLES = {"torch_mlp": 50, "torch_mlp:direct": 50, "sklearn_gbm": 50}
+MIN_SAMPLES = {"torch_mlp": 50, DIRECT: 50, "sklearn_gbm": 50}
 CLEARLY = 0.7       # up to CV_POINTS samples, a candidate alone beats the average only below this share of its score
 TORCH_ONLY = ("transfer_learning", "initial_checkpoint", "freeze_layers")
 
@@ -148,9 +149,8 @@ class AutoModel(SurrogateModel):
             raise DeffeError(f"auto: '{unknown[0] if unknown else ''}' is not a model it can choose",
                              file=self.file, where="model.candidates", hint=f"candidates: {', '.join(NAMES)}")
         names = list(dict.fromkeys(names))
-        if ("torch_mlp" in names and "torch_mlp:direct" not in names and self._pooled()
-                and not self.opts.get("family_direct")):
-            names.insert(names.index("torch_mlp") + 1, "torch_mlp:direct")
+        if "torch_mlp" in names and DIRECT not in names and self._pooled() and not self.opts.get("family_direct"):
+            names.insert(names.index("torch_mlp") + 1, DIRECT)
         return names
 
     def _pooled(self) -> bool:

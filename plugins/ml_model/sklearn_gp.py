@@ -74,9 +74,8 @@ class ScaledGP:
             self.levels.append(u)
         # columns alike on the even scale say the same twice (a knob's value and its place in the list,
         # framework/encoding.py): the first is kept, as the process cannot tell them apart on these points
-        self.keep = list(range(X.shape[1]))
-        E = self.even(X)
-        self.keep = [j for j in range(E.shape[1]) if not any(np.array_equal(E[:, j], E[:, i]) for i in range(j))]
+        even = np.column_stack([even_scale(X[:, j], u) for j, u in enumerate(self.levels)])
+        self.keep = sorted(np.unique(even, axis=1, return_index=True)[1].tolist())
         length = np.ones(len(self.keep)) if self.ard else 1.0
         kernel = (ConstantKernel(1.0, (1e-3, 1e3)) * Matern(length, (1e-2, 1e3), nu=self.nu)
                   + WhiteKernel(1e-2, (1e-8, 1.0)))
