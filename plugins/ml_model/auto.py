@@ -79,8 +79,9 @@ with 1.25), but reached 1% of the best no more often (6 runs of 20 either
 way) and ended further off in the median on GPT-2 and VGG-16; see
 docs/exploration.md. The exploration's last training (``TrainingData.final``: its
 budget or its pre-evaluated data is spent) chooses again whenever samples were
-added since the choice, so that the model a run saves, and -inference-only uses,
-was chosen on all the data.
+added since the choice, or the choice was scored on the latest quarter, so that
+the model a run saves, and -inference-only uses, was chosen on all the data and
+on a random quarter of it.
 
 Each step's report names the choice ("torch_mlp", "sklearn_rf+sklearn_gbm", or per cost
 "step_time=torch_mlp; memory_use=sklearn_gp"), and, at a step that chose, the
@@ -136,6 +137,7 @@ class AutoModel(SurrogateModel):
         self.choices: list[str] = []         # per cost: a candidate or "a+b"; empty until the first choice
         self.chosen: SurrogateModel | None = None
         self.decided_at = 0                  # training samples when the choice was made
+        self.decided_on_tail = False         # ... scored on the latest quarter (selection_holdout: latest)
         self.scores: dict[str, dict] = {}    # of the last choice
 
     def _candidate_names(self) -> list[str]:
@@ -185,7 +187,9 @@ class AutoModel(SurrogateModel):
     def _due(self, samples: int) -> bool:
         growth = float(self.opts["redecide_growth"])   # the schema fills its default
         return (self.choice is None or self.chosen is None or samples >= growth * self.decided_at
-                or (self.final and samples > self.decided_at))
+                or (self.final and (samples > self.decided_at or self.decided_on_tail)))
+        # the final training chooses again on new samples, or when the choice in place was scored on the latest
+        # quarter: the final model answers -inference-only about any points, so it is scored on a random one
 
     def _continues(self, samples: int) -> bool:
         return not self._due(samples) and self.chosen._continues(samples)
@@ -204,6 +208,8 @@ class AutoModel(SurrogateModel):
             if choices != self.choices or self.chosen is None:
                 self.chosen = self._make_choice(choices)
             self.choices, self.decided_at = choices, n
+            self.decided_on_tail = any(str(v.get("protocol", "")).startswith("hold-out of the last")
+                                       for v in self.scores.values())
         model = self.chosen
         model.targets, model.runs, model.continuing = self.targets, self.runs, self.continuing
         report = dict(model._fit(self._view(X, model), Z, monitor) or {})

@@ -101,6 +101,17 @@ def test_with_selection_holdout_latest_the_choice_is_measured_on_the_latest_poin
     data.guided_tail, data.final = 40, True
     sel = model(framework(tmp_path / "final", model=latest), "auto").Run(data)["selection"]
     assert {v["protocol"] for v in sel.values() if v.get("score") is not None} == {"hold-out of 18"}
+    # a choice scored on the latest quarter is made again at the final training, even on the same samples
+    # (an asynchronous run's last background training may have seen them all)
+    data.costs[52:, 1] = data.costs[52:, 0]
+    data.final = False
+    assert m.Run(data)["decided"] is False           # 70 < 2 x 70: kept
+    data.final = True
+    final = m.Run(data)
+    assert final["decided"] is True
+    assert {v["protocol"] for v in final["selection"].values() if v.get("score") is not None} == {"hold-out of 18"}
+    data.final = True                                # chosen on a random quarter now: nothing new to choose on
+    assert m.Run(data)["decided"] is False
 
 
 def test_the_choice_is_kept_until_the_data_has_doubled(tmp_path):
