@@ -186,10 +186,10 @@ class AutoModel(SurrogateModel):
     # ------------------------------------------------------------------ training
     def _due(self, samples: int) -> bool:
         growth = float(self.opts["redecide_growth"])   # the schema fills its default
-        return (self.choice is None or self.chosen is None or samples >= growth * self.decided_at
-                or (self.final and (samples > self.decided_at or self.decided_on_tail)))
         # the final training chooses again on new samples, or when the choice in place was scored on the latest
         # quarter: the final model answers -inference-only about any points, so it is scored on a random one
+        return (self.choice is None or self.chosen is None or samples >= growth * self.decided_at
+                or (self.final and (samples > self.decided_at or self.decided_on_tail)))
 
     def _continues(self, samples: int) -> bool:
         return not self._due(samples) and self.chosen._continues(samples)
@@ -198,6 +198,7 @@ class AutoModel(SurrogateModel):
         n = X.shape[-2]
         decided = self._due(n)
         if decided:
+            self.decided_on_tail = False   # _select sets it when it scores on the latest quarter
             if len(self.names) == 1:   # nothing to choose (e.g. candidates: [sklearn_rf], or -icp)
                 self.scores = {self.names[0]: {"score": None, "note": "the only candidate"}}
                 choices = [self.names[0]] * Z.shape[1]
@@ -208,8 +209,6 @@ class AutoModel(SurrogateModel):
             if choices != self.choices or self.chosen is None:
                 self.chosen = self._make_choice(choices)
             self.choices, self.decided_at = choices, n
-            self.decided_on_tail = any(str(v.get("protocol", "")).startswith("hold-out of the last")
-                                       for v in self.scores.values())
         model = self.chosen
         model.targets, model.runs, model.continuing = self.targets, self.runs, self.continuing
         report = dict(model._fit(self._view(X, model), Z, monitor) or {})
@@ -274,6 +273,7 @@ class AutoModel(SurrogateModel):
             # final model is asked about any points, with -inference-only: it is scored on a random quarter)
             folds = [np.arange(n - held, n)]
             protocol = f"hold-out of the last {held}"
+            self.decided_on_tail = True
         else:
             folds = [order[:held]]
             protocol = f"hold-out of {held}"
