@@ -90,9 +90,10 @@ scores (overall and per cost) and MAPE of every candidate (model_metrics.csv:
 
 With the deep ensemble's own options (``transfer_learning``,
 ``initial_checkpoint`` / -icp, ``freeze_layers``) there is nothing to choose:
-those are torch_mlp's, and auto is torch_mlp. A checkpoint holds the choice and
-the chosen models' states (under ``model``: the one plugin's format, or a
-Blend's ``parts`` and ``models``); a checkpoint of one choice for every cost
+those are torch_mlp's, and auto is torch_mlp. A checkpoint holds the choice, the samples it was made on, whether it was
+scored on the latest quarter (so that a resumed run's final training chooses
+again), and the chosen models' states (under ``model``: the one plugin's
+format, or a Blend's ``parts`` and ``models``); a checkpoint of one choice for every cost
 (before per-cost choices) loads as that choice for each.
 """
 from __future__ import annotations
@@ -339,7 +340,7 @@ class AutoModel(SurrogateModel):
     # ------------------------------------------------------------------ checkpoints
     def _state(self) -> Any:
         return {"choice": self.choice, "choices": list(self.choices), "decided_at": int(self.decided_at),
-                "model": self.chosen._state()}
+                "decided_on_tail": bool(self.decided_on_tail), "model": self.chosen._state()}
 
     def _restore(self, state: State, meta: CheckpointMeta) -> None:
         costs = len(self.cost_names)
@@ -355,10 +356,14 @@ class AutoModel(SurrogateModel):
         if len(choices) != costs:
             raise PayloadError(f"'{state.path}/choices' has {len(choices)} items; the run has {costs} costs")
         decided_at = state.value("decided_at", int, "a number of samples")
+        # a resumed run's final training must still know that the choice was scored on the latest quarter
+        # (written before this was kept: false, the random quarter)
+        on_tail = state.value("decided_on_tail", bool, "true or false") if state.has("decided_on_tail") else False
         model = self._make_choice(choices)
         model.loading = self.loading
         model._restore(state.sub("model"), meta)
         self.chosen, self.choices, self.decided_at = model, choices, max(0, decided_at)
+        self.decided_on_tail = on_tail
 
     def Load(self, path, shown=None) -> CheckpointMeta:
         """An auto checkpoint, or one of a candidate plugin (e.g. torch_mlp's, to start from with -icp): then

@@ -87,6 +87,12 @@ def test_with_selection_holdout_latest_the_choice_is_measured_on_the_latest_poin
     report = m.Run(data)
     sel = report["selection"]
     assert {v["protocol"] for v in sel.values() if v.get("score") is not None} == {"hold-out of the last 18"}
+    # a resumed run remembers it (its final training must choose again, on a random quarter)
+    resumed = model(framework(tmp_path / "resumed", model=latest), "auto")
+    resumed.Load(m.Save(tmp_path / "latest.ckpt"))
+    assert m.decided_on_tail is True and resumed.decided_on_tail is True and resumed._due(70) is False
+    resumed.final = True
+    assert resumed._due(70) is True
     # which rows were held out shows in a cost measured on the first 52 rows only: nothing to score it on
     data.costs[52:, 1] = np.nan
     sel = model(framework(tmp_path / "latest2", model=latest), "auto").Run(data)["selection"]
@@ -235,10 +241,13 @@ def test_a_state_with_one_choice_for_every_cost_still_loads_and_bad_choices_are_
     again = model(framework(tmp_path / "other"), "auto")
     again._restore(State(old), None)
     assert again.choices == ["sklearn_rf", "sklearn_rf"] and again.choice == "sklearn_rf"
+    assert again.decided_on_tail is False   # not kept then: scored on a random quarter
     for bad, said in ((["sklearn_rf", "keras"], "item 2 is 'keras'"), (["sklearn_rf"], "has 1 items; the run has 2"),
                       (["sklearn_rf+sklearn_gp+sklearn_gbm"] * 2, "item 1")):
         with pytest.raises(PayloadError, match=said):
             model(framework(tmp_path / "bad"), "auto")._restore(State({**old, "choices": bad}), None)
+    with pytest.raises(PayloadError, match="decided_on_tail' is 'yes', expected true or false"):
+        model(framework(tmp_path / "bad"), "auto")._restore(State({**old, "decided_on_tail": "yes"}), None)
 
 
 def test_the_average_of_two_candidates_predicts_between_them_and_survives_a_checkpoint(tmp_path):
