@@ -72,8 +72,10 @@ def test_the_last_training_of_an_async_run_is_the_final_one(tmp_path):
 
 
 def test_async_exploration_beats_its_initial_design(tmp_path):
-    """It still explores with the model: the best of the guided points is better than the initial design's."""
-    setup(tmp_path, 30, {"asynchronous": True})
+    """It still explores with the model: the best of the guided points is better than the initial design's.
+    (A budget of 40: with 30, 5 of the 22 guided points beat the initial design's best, a thin margin when a
+    loaded machine cuts the asks' search effort; with 40, 11 of 32.)"""
+    setup(tmp_path, 40, {"asynchronous": True})
     r = run_deffe("-config", "config.json", cwd=tmp_path)
     assert r.rc == 0, r
     costs = [float(x["cost"]) for x in read_csv(tmp_path / "explore" / "deffe_evaluation.csv")]
