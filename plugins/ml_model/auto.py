@@ -90,11 +90,12 @@ scores (overall and per cost) and MAPE of every candidate (model_metrics.csv:
 
 With the deep ensemble's own options (``transfer_learning``,
 ``initial_checkpoint`` / -icp, ``freeze_layers``) there is nothing to choose:
-those are torch_mlp's, and auto is torch_mlp. A checkpoint holds the choice, the samples it was made on, whether it was
-scored on the latest quarter (so that a resumed run's final training chooses
-again), and the chosen models' states (under ``model``: the one plugin's
-format, or a Blend's ``parts`` and ``models``); a checkpoint of one choice for every cost
-(before per-cost choices) loads as that choice for each.
+those are torch_mlp's, and auto is torch_mlp. A checkpoint holds the choice,
+the samples it was made on, whether it was scored on the latest quarter (so
+that a resumed run's final training chooses again), and the chosen models'
+states (under ``model``: the one plugin's format, or a Blend's ``parts`` and
+``models``); a checkpoint of one choice for every cost (before per-cost
+choices) loads as that choice for each.
 """
 from __future__ import annotations
 
