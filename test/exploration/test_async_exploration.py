@@ -112,7 +112,13 @@ def test_the_model_keeps_retraining_when_one_ask_follows_another(tmp_path):
     assert r.rc == 0, r
     metrics = read_csv(tmp_path / "explore" / "model_metrics.csv")
     during = [m for m in metrics[:-1] if int(m["train"]) + int(m["holdout"]) < 100]
-    assert len(during) >= 6, [(m["step"], m["train"]) for m in metrics]
+    # Once the first model exists, trainings follow the asks (about one per ask on an idle machine); the
+    # bug trained once and searched that model through every later ask. On a loaded machine the first
+    # training (the one that loads the libraries) may outlast all the evaluations (7.7 s against 5 s,
+    # 2026-12-04, under four busy processes): then few asks are left to follow, and fewer are asked for.
+    assert during, [(m["step"], m["train"]) for m in metrics]
+    first, last = int(during[0]["step"]), int(metrics[-1]["step"])
+    assert len(during) >= min(6, 1 + (last - first) // 2), [(m["step"], m["train"]) for m in metrics]
 
 
 def test_an_ask_spends_less_search_effort_when_it_would_outlast_the_workers():
