@@ -233,8 +233,10 @@ class Encoding:
         members): ``slots`` (members x values) the feature column that is 1 when that member holds that
         value (an exchangeable family: that label), -1 for a value the member cannot hold, -2 for the
         value of a member with one value only (no feature: always 1); ``columns`` every feature column
-        describing the family (labels or one-hots, shares, transitions). Families with a member encoded
-        as a number are left out (a scaled number says nothing per value)."""
+        describing the family (labels or one-hots, shares, transitions); ``own`` per value its index among
+        the values that are themselves (a fixed label such as the CPU next to interchangeable GPUs, or any
+        value of a family not declared exchangeable), -1 for an interchangeable label. Families with a
+        member encoded as a number are left out (a scaled number says nothing per value)."""
         start, c = {}, 0          # first feature column of each family (by name) and knob (by position)
         for col in self._columns:
             start[col[1].name if col[0] == "family" else col[1]] = c
@@ -246,7 +248,10 @@ class Encoding:
             columns = list(range(f0, f0 + _family_width(fam)))
             if fam.n_label:
                 slots = f0 + np.arange(m)[:, None] * fam.n_label + np.arange(fam.n_label)[None, :]
+                # the label columns hold the fixed values first, then the interchangeable labels
+                own = [q if q < fam.n_fixed else -1 for q in range(fam.n_label)]
             else:
+                own = list(range(fam.n_values))
                 members = [(i, p, t) for i, (p, t) in enumerate(zip(fam.positions, fam.tables)) if len(t) > 1]
                 if any(p not in onehot for _, p, _ in members):
                     continue
@@ -257,7 +262,7 @@ class Encoding:
                 for i, p, table in members:
                     slots[i, table] = start[p] + np.arange(onehot[p])
                     columns.extend(range(start[p], start[p] + onehot[p]))
-            out.append({"name": fam.name, "slots": slots.astype(np.int64), "columns": sorted(columns)})
+            out.append({"name": fam.name, "slots": slots.astype(np.int64), "columns": sorted(columns), "own": own})
         return out
 
     def knob_values(self, codes: np.ndarray) -> np.ndarray:

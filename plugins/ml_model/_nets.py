@@ -61,7 +61,8 @@ class BatchedMLP(nn.Module):
         if pooling:   # a repeated knob's values pooled (see _pooling.py), handed to the first layer
             from ._pooling import BatchedFamilyPooling
             self.pool = BatchedFamilyPooling(k, n_in, pooling["families"], pooling["other"],
-                                             pooling["channels"], pooling["width"], self.act, gen)
+                                             pooling["channels"], pooling["width"], self.act, gen,
+                                             pooling.get("own"))
         # the columns the first dense layer reads as they are (all, unless the pooling block names them)
         direct = (pooling or {}).get("direct")
         self.register_buffer("direct", None if direct is None else torch.as_tensor(direct, dtype=torch.long),

@@ -19,7 +19,11 @@ values, Zaheer et al. 2017), per ensemble member and per repeated knob:
   used[s] = 1 when some member holds s;
 * phi (two dense layers of 16) maps each value's (load, traffic, used, the other
   knobs' features) to a vector, the knobs besides the family being what
-  makes a load heavy or light (micro-batches, precision, a memory cap);
+  makes a load heavy or light (micro-batches, precision, a memory cap); a value
+  that is itself, not one of interchangeable labels (the CPU beside four
+  exchangeable GPUs; every device of a family not declared exchangeable), also
+  tells phi which it is (a one-hot of its own), since the same load costs
+  another time and another share of memory there;
 * the vectors are pooled over the values that are used by max (the
   bottleneck) and by mean, and handed to the network beside the features.
 
@@ -45,7 +49,7 @@ class BatchedFamilyPooling(nn.Module):
     """k members' pooling blocks; input (n, d) or (k, n, d) features, output (k, n, 2 x width x families)."""
 
     def __init__(self, k: int, n_in: int, families: list, other: list[int], channels: int, width: int,
-                 activation, gen: torch.Generator):
+                 activation, gen: torch.Generator, own: list | None = None):
         from ._nets import BatchedDense
         super().__init__()
         self.k, self.n_in, self.act = k, n_in, activation
@@ -59,9 +63,16 @@ class BatchedFamilyPooling(nn.Module):
             s = torch.where(s >= 0, s, n_in - 1 - s)
             self.register_buffer(f"slots{i}", s, persistent=False)
             m = s.shape[0]
+            # which value is which, for values that are themselves (-1: an interchangeable label); checkpoints
+            # before 2026-12-04 have no such table: their phi reads no identity
+            ids = [int(v) for v in own[i]] if own else [-1] * s.shape[1]
+            n_own = max(ids, default=-1) + 1
+            table = [[1.0 if v == j else 0.0 for j in range(n_own)] for v in ids]   # plain lists: built on meta too
+            self.register_buffer(f"own{i}", torch.as_tensor(table, dtype=torch.float32).reshape(len(ids), n_own),
+                                 persistent=False)
             self.weights.append(nn.Parameter(0.5 * torch.randn((k, m, channels), generator=gen)))
             self.crossings.append(nn.Parameter(0.5 * torch.randn((k, max(m - 1, 1), channels), generator=gen)))
-            self.phi.append(nn.ModuleList([BatchedDense(k, 2 * channels + 1 + self.n_other, width, gen),
+            self.phi.append(nn.ModuleList([BatchedDense(k, 2 * channels + 1 + n_own + self.n_other, width, gen),
                                            BatchedDense(k, width, width, gen)]))
         self.width = width
         self.out_dim = 2 * width * len(families)
@@ -80,7 +91,7 @@ class BatchedFamilyPooling(nn.Module):
         # per member of the family, per value: (k, n, ...) or, shared, (n, ...)
         sums = "nms,kmc->knsc" if shared else "knms,kmc->knsc"
         out = []
-        for slots, a, b, phi in zip(self._tables(), self.weights, self.crossings, self.phi):
+        for i, (slots, a, b, phi) in enumerate(zip(self._tables(), self.weights, self.crossings, self.phi)):
             held = padded[..., slots]                     # (..., n, members, values)
             values = held.shape[-1]
             load = torch.einsum(sums, held, F.softplus(a))
@@ -94,6 +105,9 @@ class BatchedFamilyPooling(nn.Module):
             if shared:
                 used = used.unsqueeze(0).expand(k, n, values, 1)
             parts = [load, traffic, used]
+            ident = getattr(self, f"own{i}")                                      # (values, own values)
+            if ident.shape[1]:
+                parts.append(ident.expand(k, n, values, ident.shape[1]))
             if other is not None:
                 parts.append(other.unsqueeze(2).expand(k, n, values, self.n_other))
             h = torch.cat(parts, dim=-1).reshape(k, n * values, -1)

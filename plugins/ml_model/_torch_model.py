@@ -210,9 +210,9 @@ class TorchEnsemble(SurrogateModel):
 def _checked_pooling(st: State, inputs: int) -> dict:
     """The pooling block's settings from a checkpoint: feature columns within the network's inputs."""
     for k in st.keys():
-        if k not in ("families", "other", "direct", "channels", "width"):
+        if k not in ("families", "other", "direct", "channels", "width", "own"):
             raise PayloadError(f"'{st.path}' has the key {quoted(k)}, which is not one of families, other, "
-                               "direct, channels, width")
+                               "direct, channels, width, own")
     out: dict = {}
     for k in ("channels", "width"):
         out[k] = st.value(k, int, "a positive integer")
@@ -234,5 +234,14 @@ def _checked_pooling(st: State, inputs: int) -> dict:
                 isinstance(c, int) and not isinstance(c, bool) and -2 <= c < inputs for c in r) for r in rows)):
             raise PayloadError(f"'{st.path}/families' entry {i} is not a table of feature columns "
                                f"(-2..{inputs - 1}) of equal rows")
+    if st.has("own"):   # absent in checkpoints before 2026-12-04: phi read no value's identity
+        own = st.value("own", list, "a list of value tables")
+        if len(own) != len(families) or not all(
+                isinstance(o, list) and len(o) == len(f[0]) and all(
+                    isinstance(v, int) and not isinstance(v, bool) and -1 <= v < len(o) for v in o)
+                for o, f in zip(own, families)):
+            raise PayloadError(f"'{st.path}/own' is not one list per family of each value's own index "
+                               "(-1 for an interchangeable label)")
+        out["own"] = own
     out.update(families=families, other=other)
     return out

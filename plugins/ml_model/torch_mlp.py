@@ -50,7 +50,7 @@ class TorchMLP(TorchEnsemble):
             # placement is the whole problem: ResNet-50 at 50 points 2.8% -> 8.7%, Inception-V3 at 1,000
             # 0.23% -> 0.36%. So auto tries both (torch_mlp:direct reads them directly too; docs/models.md).
             config["pooling"] = {"families": [f["slots"].tolist() for f in families], "other": other,
-                                 "channels": CHANNELS, "width": WIDTH}
+                                 "channels": CHANNELS, "width": WIDTH, "own": [f["own"] for f in families]}
             if not o.get("family_direct", False):
                 config["pooling"]["direct"] = other
         return config
