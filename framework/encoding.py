@@ -251,10 +251,10 @@ class Encoding:
                 # the label columns hold the fixed values first, then the interchangeable labels
                 own = [q if q < fam.n_fixed else -1 for q in range(fam.n_label)]
             else:
-                own = list(range(fam.n_values))
                 members = [(i, p, t) for i, (p, t) in enumerate(zip(fam.positions, fam.tables)) if len(t) > 1]
                 if any(p not in onehot for _, p, _ in members):
                     continue
+                own = list(range(fam.n_values))   # not declared exchangeable: every value is itself
                 slots = np.full((m, fam.n_values), -1, dtype=np.int64)
                 for i, table in enumerate(fam.tables):
                     if len(table) == 1:
