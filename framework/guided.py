@@ -19,7 +19,10 @@ confirmation step.
   evaluated front is tracked step by step.
 * Constraints on costs and the model's feasibility classifier weigh every
   score by the probability that the point runs and meets the constraints;
-  the front and the best only count feasible points.
+  the front and the best only count feasible points. While every failure so
+  far broke a constraint by its recorded costs (a placement over its memory
+  cap), the classifier is left out: it would count the constraint's risk twice
+  and sink the designs on the constraint's edge, where the best often are.
 * Scenarios (``scenarios.py``) are conditions, not choices: each step's batch
   is shared among the scenario combinations (each slot to the combination with
   the fewest points so far), and each combination has its own best (or front,
@@ -117,6 +120,7 @@ class GuidedExploration(ModelSearch):
         self.codes: list[np.ndarray] = []
         self.raw: list[np.ndarray] = []          # costs (n, c) as evaluated, NaN where missing
         self.ok: list[bool] = []                 # evaluated fine and meets the constraints
+        self.unexplained = 0                     # failures that broke no constraint by their recorded costs
         self.where: list[int] = []               # scenario combination of each row, -1 for none
         self.scales: list[ObjectiveScale] | None = None
         self.finished: str | None = None
@@ -288,6 +292,8 @@ class GuidedExploration(ModelSearch):
             self.raw.append(r.cost_vector(names))
             meets = all(c.holds(r.costs.get(c.cost, math.nan)) for c in self.constraints)
             self.ok.append(r.status == "ok" and meets)
+            if r.status != "ok" and not self._explained(r):
+                self.unexplained += 1
             self.where.append(int(s))
             touched.add(int(s))
         if self.scales is None and any(self.ok):
@@ -297,6 +303,17 @@ class GuidedExploration(ModelSearch):
         self.step += 1
         for s in sorted(touched - {-1}):   # a scenario that got no point this step did not stall
             self._progress(s)
+
+    def _explained(self, r: Result) -> bool:
+        """Whether a failed point broke a constraint by the costs it recorded (the constraints say why)."""
+        for c in self.constraints:
+            try:
+                v = float(r.costs.get(c.cost, math.nan))
+            except (TypeError, ValueError):
+                continue
+            if math.isfinite(v) and not c.holds(v):
+                return True
+        return False
 
     def _arrays(self, s: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Codes, objective values (on their scales) and feasibility of what was evaluated: every row,

@@ -140,7 +140,8 @@ class ModelSearch:
 
     def _p_ok(self, pred: Prediction) -> np.ndarray:
         n = len(pred.mean)
-        p = np.ones(n) if pred.feasible is None else np.clip(np.asarray(pred.feasible, dtype=float), 0, 1)
+        use = pred.feasible is not None and (self.unexplained or not self.constraints)
+        p = np.clip(np.asarray(pred.feasible, dtype=float), 0, 1) if use else np.ones(n)
         for c, j in zip(self.constraints, self.con_idx):
             mu = pred.mean[:, j]
             sd = np.zeros(n) if pred.std is None else pred.std[:, j]
