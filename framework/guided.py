@@ -289,10 +289,11 @@ class GuidedExploration(ModelSearch):
                 continue
             self.keys.add(key)
             self.codes.append(row)
-            self.raw.append(r.cost_vector(names))
+            raw = r.cost_vector(names)
+            self.raw.append(raw)
             meets = all(c.holds(r.costs.get(c.cost, math.nan)) for c in self.constraints)
             self.ok.append(r.status == "ok" and meets)
-            if r.status != "ok" and not self._explained(r):
+            if r.status != "ok" and not self._explained(raw):
                 self.unexplained += 1
             self.where.append(int(s))
             touched.add(int(s))
@@ -304,16 +305,9 @@ class GuidedExploration(ModelSearch):
         for s in sorted(touched - {-1}):   # a scenario that got no point this step did not stall
             self._progress(s)
 
-    def _explained(self, r: Result) -> bool:
+    def _explained(self, raw: np.ndarray) -> bool:
         """Whether a failed point broke a constraint by the costs it recorded (the constraints say why)."""
-        for c in self.constraints:
-            try:
-                v = float(r.costs.get(c.cost, math.nan))
-            except (TypeError, ValueError):
-                continue
-            if math.isfinite(v) and not c.holds(v):
-                return True
-        return False
+        return any(math.isfinite(raw[j]) and not c.holds(raw[j]) for c, j in zip(self.constraints, self.con_idx))
 
     def _arrays(self, s: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Codes, objective values (on their scales) and feasibility of what was evaluated: every row,
