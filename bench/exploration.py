@@ -73,7 +73,7 @@ ALL_METHODS = ["surrogate", "tpe", "gp", "nsga2", "random", "annealing", "geneti
 # bump when a method's settings change, so that cached runs (--reuse) are not mixed with new ones
 # surrogate 2: auto may choose the average of its two best candidates (model.blend)
 # surrogate 3: auto chooses per cost (a candidate or an average for each cost)
-# surrogate 4: choosing again at 1.25x the samples (measured, not kept; docs/exploration.md)
+# surrogate 4: choosing again at 1.25x the samples (measured, not kept; docs/exploration-versions.md)
 # surrogate 5: an ensemble predicts its members' mean on the learned scale; up to 49 samples auto averages
 # surrogate 6: boosting a candidate of auto from 50 samples (scoring on the latest points was tried as an option)
 # surrogate 7: the deep ensemble trains without a validation part (every member on all the points)

@@ -198,7 +198,7 @@ MODEL = {
     "selection_holdout": Key("str", "random", "auto, from 50 samples: the hold-out its candidates are scored on: "
                                               "random (a seeded quarter) | latest (in the guided exploration, the "
                                               "latest quarter of the points, except at its last training; "
-                                              "measured, not the default: docs/exploration.md)",
+                                              "measured, not the default: docs/exploration-versions.md)",
                              choices=("random", "latest")),
     "redecide_growth": Key("number", 2.0, "auto: the choice is made again once the training samples have grown by "
                                           "this factor since it was last made (in between, only the chosen model "
