@@ -82,7 +82,8 @@ ALL_METHODS = ["surrogate", "tpe", "gp", "nsga2", "random", "annealing", "geneti
 #              directly, torch_mlp:direct); numbers of a value list also give their place in the list (':rank')
 # surrogate 10: the pooling block gives a value that is itself (the CPU beside interchangeable GPUs) its identity
 # surrogate 11: the feasibility classifier is left out while the constraints explain every failure
-METHOD_VERSION = {"surrogate": 11, "tpe": 1, "gp": 1, "nsga2": 1, "random": 1, "annealing": 1, "genetic": 1}
+# surrogate 12: the values of a family not declared exchangeable get no identity in the pooling block
+METHOD_VERSION = {"surrogate": 12, "tpe": 1, "gp": 1, "nsga2": 1, "random": 1, "annealing": 1, "genetic": 1}
 
 
 # ----------------------------------------------------------------------------- best known

@@ -39,6 +39,12 @@ Speed (exact shortcuts of the rules above, never changes of them):
   nothing and is compiled without reference counting (`_nrt=False`), which
   makes the helper calls cheap; byte counts are integers held in float64, so
   memory sums are exact whatever the order of additions.
+
+Why one file of about a thousand lines: numba's disk cache (``cache=True``)
+is invalidated when the file of the cached function changes, not when an
+njit function it calls from another module does (extending it was proposed
+in numba pull requests 8396 and 9563, neither merged). Split across modules,
+an edit to a helper could leave `run_batch` running its stale compiled copy.
 """
 from __future__ import annotations
 

@@ -21,9 +21,10 @@ values, Zaheer et al. 2017), per ensemble member and per repeated knob:
   knobs' features) to a vector, the knobs besides the family being what
   makes a load heavy or light (micro-batches, precision, a memory cap); a value
   that is itself, not one of interchangeable labels (the CPU beside four
-  exchangeable GPUs; every device of a family not declared exchangeable), also
-  tells phi which it is (a one-hot of its own), since the same load costs
-  another time and another share of memory there;
+  exchangeable GPUs), also tells phi which it is (a one-hot of its own), since
+  the same load costs another time and another share of memory there (the
+  values of a family not declared exchangeable do not: see
+  ``Encoding.member_slots``);
 * the vectors are pooled over the values that are used by max (the
   bottleneck) and by mean, and handed to the network beside the features.
 

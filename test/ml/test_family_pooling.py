@@ -62,8 +62,10 @@ def test_slots_say_which_values_are_themselves():
     assert fam["own"] == [0, -1, -1, -1, -1]
     (fam,) = Encoding(DesignSpace(_devices(6, [1, 2, 3]))).member_slots()
     assert fam["own"] == [-1, -1, -1]
+    # nothing declared: nothing says which values differ, and the block tells none apart (a model that needs
+    # to reads the one-hot columns directly: torch_mlp:direct)
     (fam,) = Encoding(DesignSpace(_devices(6, [1, 2, 3], exchangeable=False))).member_slots()
-    assert fam["own"] == [0, 1, 2]
+    assert fam["own"] == [-1, -1, -1]
 
 
 def test_pooling_does_not_depend_on_the_names_of_interchangeable_values():
