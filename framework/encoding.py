@@ -236,11 +236,9 @@ class Encoding:
         describing the family (labels or one-hots, shares, transitions); ``own`` per value its index among
         the values that are themselves (a fixed label such as the CPU next to interchangeable GPUs), -1
         for an interchangeable label and for every value of a family not declared exchangeable: there
-        nothing says which values differ, and telling each apart cost more than it gave (the BERT problem
-        of bench/surrogate.py, whose four GPUs are alike but for the node a replica lands on: 7.6% against
-        6.0% MAPE from 50 points, 2.50% against 2.36% from 1,000); a model that needs them reads the
-        one-hot columns directly (``torch_mlp:direct``). Families with a member encoded as a number are
-        left out (a scaled number says nothing per value)."""
+        the config says nothing of which values differ, and a model that needs to tell them apart has their
+        one-hot columns (why, measured: docs/models.md, "What each value receives"). Families with a
+        member encoded as a number are left out (a scaled number says nothing per value)."""
         start, c = {}, 0          # first feature column of each family (by name) and knob (by position)
         for col in self._columns:
             start[col[1].name if col[0] == "family" else col[1]] = c
