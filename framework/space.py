@@ -12,12 +12,15 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass
-from typing import Any, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
 import numpy as np
 
 from .errors import DeffeError
 from .values import Value, format_value, value_key
+
+if TYPE_CHECKING:   # the encoding imports this module
+    from .encoding import Encoding
 
 KINDS = ("categorical", "ordinal", "integer", "real")
 ENCODINGS = ("numeric", "onehot", "ordinal")

@@ -322,7 +322,6 @@ def _prepare_placement(
     L = par_ptr.shape[0] - 1
     D = mem.shape[0]
     C = q_head.shape[0]
-    NB = n_groups * D
     NJ = max(part.shape[0] // (R * M), 1)
     cls_f = 0 if sched == 0 else 1
     status = STATUS_OK

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..devices.model import BYTES_PER_ELEMENT, DeviceGraph
-from ..graph import Network, SimulatorError
+from ..graph import Network
 from ..memory import bytes_per_param
 from . import paleo, roofline
 

@@ -48,7 +48,6 @@ def reference_sim(s: sim.Simulator, pl: list[int]) -> tuple[float, list[float]]:
             taken.add(e)
         rep.append(m_)
     dev = lambda l, k: rep[k][pl[l]]  # noqa: E731
-    owner = {rep[k][d]: k for k in range(R) for d in used}
     first = {d: min(l for l in range(L) if pl[l] == d) for d in used}
     limit = {}
     for d in used:
