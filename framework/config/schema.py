@@ -326,7 +326,8 @@ EXPLORATION = {
                                       "hill_climbing | annealing | genetic | map_elites | nsga2 | a user module"),
     "explore": Key("list", [], "the explorations to run, in order"),
     "samples_per_step": Key("int", 20, "points proposed per step", min=1),
-    "initial_samples": Key("int", None, "points in the first step (default: samples_per_step)", min=1),
+    "initial_samples": Key("int", None, "points in the first step (default: samples_per_step; surrogate: "
+                                        "max(samples_per_step, 2 x knobs + 2))", min=1),
     "custom_samples": Key("list", None, "cumulative sample counts per step (Deffe's -custom-samples)"),
     "max_samples": Key("int", None, "budget: evaluated samples per exploration (none: the whole finite space)", min=1),
     "max_steps": Key("int", None, "budget: steps per exploration", min=1),
