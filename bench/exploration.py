@@ -21,8 +21,8 @@ the constraint memory_use <= 1:
   random     uniform random designs
   annealing, genetic  this project's search algorithms on the simulator, on the one number rule for a
              design that does not fit: the simulator's memory="penalty" step time (x (1 + 10 x overflow))
-A budget counts distinct designs evaluated (an Optuna trial that repeats a design is answered from a
-cache and not counted).
+A budget counts distinct designs evaluated (an Optuna trial that repeats a design, or a renaming of one where
+the GPUs are exchangeable, is answered from a cache and not counted).
 
 "Best known": the best feasible step time of long searches of the simulator (cached in bench/results/:
 4 genetic searches, and the surrogate exploration with the simulator itself as its model,
@@ -83,12 +83,15 @@ ALL_METHODS = ["surrogate", "tpe", "gp", "nsga2", "random", "annealing", "geneti
 # surrogate 10: the pooling block gives a value that is itself (the CPU beside interchangeable GPUs) its identity
 # surrogate 11: the feasibility classifier is left out while the constraints explain every failure
 # surrogate 12: the values of a family not declared exchangeable get no identity in the pooling block
-METHOD_VERSION = {"surrogate": 12, "tpe": 1, "gp": 1, "nsga2": 1, "random": 1, "annealing": 1, "genetic": 1}
+# surrogate 13: never proposes a renaming of a design evaluated or in its batch (exchangeable GPUs)
+# tpe, gp, nsga2 2: a renaming of a design evaluated is answered from the cache (Problem.design_key)
+METHOD_VERSION = {"surrogate": 13, "tpe": 2, "gp": 2, "nsga2": 2, "random": 1, "annealing": 1, "genetic": 1}
 
 
 # ----------------------------------------------------------------------------- best known
 ORACLE_SEEDS = (100, 101)
-ORACLE_VERSION = 1   # bump when the guided search (framework/guided*.py) changes what it proposes
+ORACLE_VERSION = 2   # bump when the guided search (framework/guided*.py) changes what it proposes
+# (2: no renamed copies)
 
 
 def best_known(p: Problem, effort: int, budget: int, workdir: Path) -> tuple[float, dict]:

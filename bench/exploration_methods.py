@@ -77,8 +77,9 @@ def optuna_sampler(name: str, seed: int):
 def run_optuna(p: Problem, seed: int, budget: int, sampler: str) -> np.ndarray:
     """Ask/tell with an Optuna sampler. Device knobs are categorical, training settings integers over
     their (ordered) levels. Every trial returns the simulated step time and sets the constraint
-    memory_use - 1 <= 0, Optuna's documented way. A point asked again is answered from a cache and not
-    counted: the budget is of distinct evaluations, as for every other method."""
+    memory_use - 1 <= 0, Optuna's documented way. A point asked again, or a renaming of one evaluated
+    where the GPUs are exchangeable (Problem.design_key), is answered from a cache and not counted: the
+    budget is of distinct designs, as for the surrogate exploration, told the same."""
     optuna = _optuna()
     study = optuna.create_study(direction="minimize", sampler=optuna_sampler(sampler, seed))
     g = p.spec.groups
@@ -90,7 +91,7 @@ def run_optuna(p: Problem, seed: int, budget: int, sampler: str) -> np.ndarray:
         trials += 1
         code = [p.levels[i].index(trial.suggest_categorical(n, p.levels[i])) for i, n in enumerate(p.knob_names[:g])]
         code += [trial.suggest_int(n, 0, len(p.levels[g + j]) - 1) for j, n in enumerate(p.knob_names[g:])]
-        key = tuple(code)
+        key = p.design_key(code)
         if key not in cache:
             raw, mem, ok = p.evaluate(np.array([code]))
             cache[key] = (float(raw[0]), float(mem[0]), bool(ok[0]))

@@ -25,6 +25,7 @@ if str(ROOT) not in sys.path:
 
 import simulator as sim  # noqa: E402
 from simulator.data import DATA  # noqa: E402
+from framework.encoding import canonical_labels  # noqa: E402
 from framework.space import DesignSpace, Knob, ListLevels  # noqa: E402
 
 # one rule for every method that needs a number for a placement that does not fit: the simulator's
@@ -153,6 +154,21 @@ class Problem:
         """The one number for methods that need one: the simulator's memory="penalty" rule."""
         raw, mem, ok = self.evaluate(codes)
         return raw * (1.0 + MEMORY_PENALTY * np.maximum(0.0, mem - 1.0))
+
+    def design_key(self, code) -> tuple:
+        """A design's identity. Where the GPUs are exchangeable, a placement and its renamings (the GPUs
+        permuted) are one design: every method that keeps a record of what it evaluated (the Optuna
+        samplers' cache, the surrogate exploration) counts a renamed copy as evaluated already."""
+        code = np.asarray(code, dtype=np.int64)
+        g = self.spec.groups
+        if not self.spec.exchangeable:
+            return tuple(int(c) for c in code)
+        ex = self.spec.exchangeable
+        own = [i for i, v in enumerate(self.device_values) if not (ex is True or v in ex)]   # e.g. the CPU
+        fixed = np.full(len(self.device_values), -1, dtype=np.int64)
+        fixed[own] = np.arange(len(own))
+        labels = canonical_labels(code[None, :g], len(self.device_values), fixed)[0]
+        return tuple(int(c) for c in labels) + tuple(int(c) for c in code[g:])
 
     # ------------------------------------------------------------------ identity and config
     def digest(self) -> str:

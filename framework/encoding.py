@@ -430,6 +430,34 @@ def _numba_kernel():
     return _KERNEL[0]
 
 
+class Relabelling:
+    """The canonical naming of a space's interchangeable values: one code row per design, not per naming.
+
+    A family declared ``exchangeable`` (identical devices) has many code rows for one design: renaming
+    the devices changes the codes, not the costs. ``canonical`` replaces each such family's members by
+    their labels in order of first appearance (fixed values keep their own), so that two rows are equal
+    exactly when one is a renaming of the other. The rows it returns are identities, not codes to
+    evaluate: explorations compare and deduplicate with them and keep proposing the codes themselves.
+    """
+
+    def __init__(self, space: DesignSpace):
+        self.families = [f for f in _families(space).values() if f.exchangeable]
+
+    @property
+    def active(self) -> bool:
+        return bool(self.families)
+
+    def canonical(self, codes: np.ndarray) -> np.ndarray:
+        codes = np.atleast_2d(np.asarray(codes, dtype=float))
+        if not self.families or not len(codes):
+            return codes
+        out = codes.copy()
+        for fam in self.families:
+            vals = np.column_stack([t[codes[:, p].astype(np.int64)] for t, p in zip(fam.tables, fam.positions)])
+            out[:, fam.positions] = canonical_labels(vals, fam.n_values, fam.fixed)
+        return out
+
+
 def canonical_labels(values: np.ndarray, n_values: int, fixed: np.ndarray | None = None) -> np.ndarray:
     """Rename each row's values by order of first appearance: [2, 2, 0, 3, 0] -> [0, 0, 1, 2, 1].
 

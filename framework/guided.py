@@ -57,10 +57,10 @@ from typing import Any
 import numpy as np
 
 from .acquisition import ObjectiveScale
+from .encoding import Relabelling
 from .guided_search import ModelSearch
 from .protocols import Prediction, Proposal, Result
 from .scenarios import ScenarioSet, balanced_shares
-from .search.base import row_keys
 from .search.pareto import hypervolume, pareto_front, reference_point
 from .values import parse_names
 
@@ -114,7 +114,10 @@ class GuidedExploration(ModelSearch):
         radius = max(1, len(self.scen.design_columns) // 4)
         self.tracks = [Track(radius) for _ in range(len(self.scen))]
         self.step = 0
-        self.keys: set[bytes] = set()
+        # a design is evaluated once, whatever the naming of its interchangeable values (its relabelled
+        # copies score the same on a model that cannot tell them apart, and would fill a batch)
+        self.relabel = Relabelling(self.space)
+        self.keys: set[bytes] = set()            # designs evaluated (canonical naming: see _keys)
         self.pending_keys: set[bytes] = set()    # points being evaluated (asynchronous exploration)
         self.pending_codes = np.empty((0, self.k))
         self.codes: list[np.ndarray] = []
@@ -275,7 +278,7 @@ class GuidedExploration(ModelSearch):
         A stand-in for fantasised outcomes that needs no refit of the model."""
         codes = np.asarray(codes, dtype=float).reshape(-1, self.k)
         self.pending_codes = codes
-        self.pending_keys = set(row_keys(codes)) if len(codes) else set()
+        self.pending_keys = set(self._keys(codes)) if len(codes) else set()
 
     # ------------------------------------------------------------------ tell
     def Tell(self, codes: np.ndarray, results: list[Result]) -> None:
@@ -284,7 +287,7 @@ class GuidedExploration(ModelSearch):
         names = self.framework.cost_names
         where = self.scen.index(codes) if len(codes) else np.zeros(0, dtype=int)
         touched: set[int] = set()
-        for row, key, r, s in zip(codes, row_keys(codes), results, where):
+        for row, key, r, s in zip(codes, self._keys(codes), results, where):
             if r.status == "skipped" or key in self.keys:
                 continue
             self.keys.add(key)

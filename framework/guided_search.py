@@ -47,8 +47,12 @@ class ModelSearch:
         cand = np.vstack([p for p in parts if len(p)])
         return self._unseen(cand)
 
+    def _keys(self, codes: np.ndarray) -> list[bytes]:
+        """One key per design: relabelled copies of a point (interchangeable values renamed) share it."""
+        return row_keys(self.relabel.canonical(codes))
+
     def _unseen(self, cand: np.ndarray) -> np.ndarray:
-        keys = row_keys(cand)
+        keys = self._keys(cand)
         keep, seen = [], set()
         for i, key in enumerate(keys):
             if key not in self.keys and key not in seen and key not in self.pending_keys:
@@ -218,10 +222,15 @@ class ModelSearch:
         sub = cand[:, cols]
         unit = self.space.to_unit(cand)[:, cols]
         finite = np.array([self.space.knobs[j].finite for j in cols])
+        # with interchangeable values, the distance is the smaller of the codes' and of the canonical
+        # namings' (relabelled copies are at distance 0; finite knobs only, where the labels live)
+        canon = self.relabel.canonical(cand)[:, cols] if self.relabel.active else None
         # the points still being evaluated (asynchronous exploration) count as picked already: a new point
         # keeps its distance from them as from the rest of its batch
         busy = self.pending_codes[:, cols] if len(self.pending_codes) else np.empty((0, len(cols)))
         busy_unit = self.space.to_unit(self.pending_codes)[:, cols] if len(self.pending_codes) else busy
+        busy_canon = None if canon is None else \
+            (self.relabel.canonical(self.pending_codes)[:, cols] if len(self.pending_codes) else busy)
         need = self.diversity
         while True:
             picked: list[int] = []
@@ -231,8 +240,12 @@ class ModelSearch:
                 if (picked or len(busy)) and need > 0:
                     near = np.vstack([sub[picked], busy]) if len(busy) else sub[picked]
                     near_unit = np.vstack([unit[picked], busy_unit]) if len(busy) else unit[picked]
-                    diff = np.where(finite, near != sub[i], np.abs(near_unit - unit[i]) > 0.1)
-                    if diff.mean(axis=1).min() < need:
+                    diff = np.where(finite, near != sub[i], np.abs(near_unit - unit[i]) > 0.1).mean(axis=1)
+                    if canon is not None:
+                        near_canon = np.vstack([canon[picked], busy_canon]) if len(busy) else canon[picked]
+                        renamed = np.where(finite, near_canon != canon[i], np.abs(near_unit - unit[i]) > 0.1)
+                        diff = np.minimum(diff, renamed.mean(axis=1))
+                    if diff.min() < need:
                         continue
                 picked.append(int(i))
             if len(picked) >= min(n, len(cand)) or need <= 0:

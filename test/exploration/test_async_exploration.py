@@ -163,12 +163,14 @@ def test_a_resumed_async_run_reuses_the_store_and_only_adds_what_the_budget_allo
 def test_pending_points_are_never_proposed_again_and_keep_their_distance():
     """The surrogate exploration's Pending(): in-flight points are excluded from candidates and count as
     already picked for the diversity rule."""
+    from framework.encoding import Relabelling
     from framework.guided import GuidedExploration
     from framework.space import DesignSpace, Knob, ListLevels
 
     space = DesignSpace([Knob(n, "integer", ListLevels(list(range(10)))) for n in "ab"])
     g = GuidedExploration.__new__(GuidedExploration)
     g.space, g.k = space, 2
+    g.relabel = Relabelling(space)
     g.keys = set()
     g.diversity = 0.5
 
