@@ -25,8 +25,9 @@ if str(ROOT) not in sys.path:
 
 import simulator as sim  # noqa: E402
 from simulator.data import DATA  # noqa: E402
-from framework.encoding import canonical_labels  # noqa: E402
+from framework.encoding import Relabelling  # noqa: E402
 from framework.space import DesignSpace, Knob, ListLevels  # noqa: E402
+from framework.values import value_key  # noqa: E402
 
 # one rule for every method that needs a number for a placement that does not fit: the simulator's
 # own memory="penalty" mode (step time x (1 + MEMORY_PENALTY x overflow), overflow = memory_use - 1)
@@ -113,6 +114,11 @@ class Problem:
                  for i in range(s.groups)]
         knobs += [Knob(n, "ordinal", ListLevels(list(v))) for n, v in s.extra.items()]
         self.space = DesignSpace(knobs)
+        # the placement's renamings, for design_key: the device knobs as the surrogate's config declares them
+        ex = s.exchangeable
+        family = [Knob(f"device_{i}", "categorical", ListLevels(list(s.device_values)), family="device", member=i,
+                       exchangeable=True if ex is True else tuple(value_key(v) for v in ex)) for i in range(s.groups)]
+        self._renaming = Relabelling(DesignSpace(family)) if ex else None
         self.knob_names = [k.name for k in knobs]
         self.levels = [list(s.device_values)] * s.groups + [list(v) for v in s.extra.values()]
         self._sims: dict[tuple, object] = {}
@@ -160,15 +166,10 @@ class Problem:
         permuted) are one design: every method that keeps a record of what it evaluated (the Optuna
         samplers' cache, the surrogate exploration) counts a renamed copy as evaluated already."""
         code = np.asarray(code, dtype=np.int64)
-        g = self.spec.groups
-        if not self.spec.exchangeable:
-            return tuple(int(c) for c in code)
-        ex = self.spec.exchangeable
-        own = [i for i, v in enumerate(self.device_values) if not (ex is True or v in ex)]   # e.g. the CPU
-        fixed = np.full(len(self.device_values), -1, dtype=np.int64)
-        fixed[own] = np.arange(len(own))
-        labels = canonical_labels(code[None, :g], len(self.device_values), fixed)[0]
-        return tuple(int(c) for c in labels) + tuple(int(c) for c in code[g:])
+        if self._renaming is not None:
+            g = self.spec.groups
+            code = np.concatenate([self._renaming.canonical(code[None, :g])[0], code[g:]])
+        return tuple(int(c) for c in code)
 
     # ------------------------------------------------------------------ identity and config
     def digest(self) -> str:

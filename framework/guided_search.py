@@ -229,8 +229,7 @@ class ModelSearch:
         # keeps its distance from them as from the rest of its batch
         busy = self.pending_codes[:, cols] if len(self.pending_codes) else np.empty((0, len(cols)))
         busy_unit = self.space.to_unit(self.pending_codes)[:, cols] if len(self.pending_codes) else busy
-        busy_canon = None if canon is None else \
-            (self.relabel.canonical(self.pending_codes)[:, cols] if len(self.pending_codes) else busy)
+        busy_canon = None if canon is None else self.relabel.canonical(self.pending_codes)[:, cols]
         need = self.diversity
         while True:
             picked: list[int] = []
@@ -240,11 +239,11 @@ class ModelSearch:
                 if (picked or len(busy)) and need > 0:
                     near = np.vstack([sub[picked], busy]) if len(busy) else sub[picked]
                     near_unit = np.vstack([unit[picked], busy_unit]) if len(busy) else unit[picked]
-                    diff = np.where(finite, near != sub[i], np.abs(near_unit - unit[i]) > 0.1).mean(axis=1)
+                    far = np.abs(near_unit - unit[i]) > 0.1          # real knobs: the same either way
+                    diff = np.where(finite, near != sub[i], far).mean(axis=1)
                     if canon is not None:
                         near_canon = np.vstack([canon[picked], busy_canon]) if len(busy) else canon[picked]
-                        renamed = np.where(finite, near_canon != canon[i], np.abs(near_unit - unit[i]) > 0.1)
-                        diff = np.minimum(diff, renamed.mean(axis=1))
+                        diff = np.minimum(diff, np.where(finite, near_canon != canon[i], far).mean(axis=1))
                     if diff.min() < need:
                         continue
                 picked.append(int(i))
