@@ -206,8 +206,8 @@ class AutoModel(SurrogateModel):
                 choices = [self.names[0]] * Z.shape[1]
             else:
                 self.scores = self._select(X, Z)
-                choices = (self._choose(self.scores, Z.shape[1], average_first=n <= CV_POINTS)
-                           or [self._fallback(n)] * Z.shape[1])
+                choices = self._choose(self.scores, Z.shape[1], average_first=n <= CV_POINTS) or [None] * Z.shape[1]
+                choices = [c or self._fallback(n) for c in choices]   # a cost nothing scored: the fallback
             if choices != self.choices or self.chosen is None:
                 self.chosen = self._make_choice(choices)
             self.choices, self.decided_at = choices, n
@@ -233,19 +233,21 @@ class AutoModel(SurrogateModel):
     def _choose(scores: dict[str, dict], costs: int, average_first: bool = False) -> list[str] | None:
         """Per cost, the entry (candidate or average) with the lowest score on that cost; with
         ``average_first`` (few samples), the average of its two best unless one candidate scores clearly
-        better (below ``CLEARLY`` times the average's score). None if none scored."""
-        choices = []
+        better (below ``CLEARLY`` times the average's score). None for a cost nothing scored (every point of it
+        held out with the only others that have it), and None instead of the list if no cost was scored."""
+        choices: list = []
         for j in range(costs):
             tried = {k: v["costs"][j] for k, v in scores.items()
                      if v.get("costs") and v["costs"][j] is not None and j in v.get("for", [j])}
             if not tried:
-                return None
+                choices.append(None)
+                continue
             best = min(tried, key=tried.get)
             averages = [k for k in tried if BLEND in k]
             if average_first and averages and BLEND not in best and tried[best] >= CLEARLY * tried[averages[0]]:
                 best = averages[0]
             choices.append(best)
-        return choices
+        return choices if any(choices) else None
 
     def _fallback(self, n: int) -> str:
         """The choice when nothing could be scored (too few points to split): the forest, when a candidate."""
@@ -279,6 +281,7 @@ class AutoModel(SurrogateModel):
         else:
             folds = [order[:held]]
             protocol = f"hold-out of {held}"
+        folds = _trainable(folds, Z)
         costs = self.targets.inverse(Z, bounded=False)
         out: dict[str, dict] = {}
         preds: dict[str, np.ndarray] = {}
@@ -404,6 +407,22 @@ def _as_on_all_points(opts: dict, n: int, fold: int) -> dict:
     if out.get("validation_split") is None and n >= EARLY_STOPPING_BELOW > fold:
         out["validation_split"] = 0.0
     return out
+
+
+def _trainable(folds: list[np.ndarray], Z: np.ndarray) -> list[np.ndarray]:
+    """The folds whose training part has a value of every cost the data has: an objective is learned from the
+    designs that ran only (infeasible ones teach the constraints' costs), so when few ran, a fold may hold out
+    all of them (34 placements, 2 of them fitting), and no model of that cost can be trained without them."""
+    n = Z.shape[0]
+    known = np.isfinite(Z)
+    needed = known.any(axis=0)
+    keep = []
+    for test in folds:
+        train = np.ones(n, dtype=bool)
+        train[test] = False
+        if known[train][:, needed].any(axis=0).all():
+            keep.append(test)
+    return keep
 
 
 def _scores(Z: np.ndarray, pred: np.ndarray, targets: Any) -> dict:

@@ -350,3 +350,33 @@ def test_with_a_repeated_knob_the_deep_ensemble_is_scored_with_and_without_direc
         assert ("direct" in chosen.net.config["pooling"]) is (m.choice == "torch_mlp")
     # no repeated knob: one deep ensemble
     assert "torch_mlp:direct" not in model(framework(tmp_path / "plain"), "auto").names
+
+
+def test_when_few_designs_ran_auto_scores_only_folds_that_keep_one_of_them_for_training(tmp_path):
+    """Inception-V3 on 16 GPUs, seed 19: 32 of the 34 initial placements did not fit. Their memory is learned,
+    their step time is not; a fold that held out both placements that fit had no step time to train on, and
+    the run stopped with scikit-learn's "Found array with 0 sample(s)"."""
+    fw = framework(tmp_path, model={"learn_infeasible": ["g"]})
+    data = synthetic(fw, 34, seed=3)
+    status = ["infeasible"] * 34
+    status[5] = status[21] = "ok"
+    data = TrainingData(data.codes, data.features, data.costs, status, 0)
+    m = model(fw, "auto")
+    report = m.Run(data)
+    for name in ("sklearn_rf", "sklearn_gp"):
+        entry = report["selection"][name]
+        assert entry["protocol"] == "5-fold" and entry["score"] is not None
+        # the folds kept score both costs: f on the ok point a fold held out while keeping the other one
+        assert entry["costs"]["f"] is not None and entry["costs"]["g"] is not None
+    p = m.Predict(data.codes)
+    assert np.isfinite(p.mean).all()
+    # with one design that ran, no fold can both train on it and hold out another: f falls back to the forest
+    # (as with too few samples to score), g still gets the choice its scores make
+    status = ["infeasible"] * 34
+    status[5] = "ok"
+    m = model(fw, "auto")
+    report = m.Run(TrainingData(data.codes, data.features, data.costs, status, 0))
+    assert report["selection"]["sklearn_gp"]["costs"]["f"] is None
+    g_scores = {k: v["costs"]["g"] for k, v in report["selection"].items() if v.get("costs")}
+    assert m.choices[0] == "sklearn_rf" and m.choices[1] == min(g_scores, key=g_scores.get) == "sklearn_gp"
+    assert np.isfinite(m.Predict(data.codes).mean).all()
