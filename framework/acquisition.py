@@ -24,6 +24,7 @@ import numpy as np
 from scipy.stats import norm
 
 ACQUISITIONS = ("ei", "lcb", "thompson", "exploit")
+TIE_BREAK = 1e-9   # expected improvements on the log scale this small are a 1e-7 % gain: none
 
 
 def expected_improvement(mu: np.ndarray, sigma: np.ndarray, best: float, xi: float = 0.0) -> np.ndarray:
@@ -121,6 +122,11 @@ def weigh(kind: str, score: np.ndarray, p_ok: np.ndarray) -> np.ndarray:
     """
     p_ok = np.clip(np.asarray(p_ok, dtype=float), 0.0, 1.0)
     if kind == "ei":
-        return score * p_ok
+        out = score * p_ok
+        if not np.any(out > 0):
+            # no point is expected to improve (a model of the one point that ran predicts its value everywhere,
+            # with no spread): the chance of running still orders them, on a scale below any real improvement
+            return TIE_BREAK * p_ok
+        return out
     span = float(np.nanmax(score) - np.nanmin(score)) if np.isfinite(score).any() else 1.0
     return score - (1.0 - p_ok) * 10.0 * max(span, 1e-9)

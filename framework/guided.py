@@ -123,6 +123,7 @@ class GuidedExploration(ModelSearch):
         self.codes: list[np.ndarray] = []
         self.raw: list[np.ndarray] = []          # costs (n, c) as evaluated, NaN where missing
         self.ok: list[bool] = []                 # evaluated fine and meets the constraints
+        self.ran: list[bool] = []                # evaluated fine (status ok), constraints or not
         self.unexplained = 0                     # failures that broke no constraint by their recorded costs
         self.where: list[int] = []               # scenario combination of each row, -1 for none
         self.scales: list[ObjectiveScale] | None = None
@@ -296,6 +297,7 @@ class GuidedExploration(ModelSearch):
             self.raw.append(raw)
             meets = all(c.holds(r.costs.get(c.cost, math.nan)) for c in self.constraints)
             self.ok.append(r.status == "ok" and meets)
+            self.ran.append(r.status == "ok")
             if r.status != "ok" and not self._explained(raw):
                 self.unexplained += 1
             self.where.append(int(s))

@@ -142,16 +142,56 @@ class ModelSearch:
                              f"{len(self.framework.cost_names)} costs", where="model.plugin")
         return pred
 
-    def _p_ok(self, pred: Prediction) -> np.ndarray:
+    def _p_ok(self, pred: Prediction, codes: np.ndarray | None = None) -> np.ndarray:
+        """The probability that each point runs and meets every constraint. Failures no constraint explains
+        bring in the model's classifier, or, while it says one rate everywhere (too few points of an outcome
+        to learn from) or the model has none, the estimate from the distances to the points that ran and
+        failed (`_near_runs`)."""
         n = len(pred.mean)
         use = pred.feasible is not None and (self.unexplained or not self.constraints)
         p = np.clip(np.asarray(pred.feasible, dtype=float), 0, 1) if use else np.ones(n)
+        if codes is not None and self.unexplained and (pred.feasible is None or np.ptp(p) == 0):
+            p = self._near_runs(codes)
         for c, j in zip(self.constraints, self.con_idx):
             mu = pred.mean[:, j]
             sd = np.zeros(n) if pred.std is None else pred.std[:, j]
             below = probability_below(mu, sd, c.bound)
             p = p * (below if c.upper else 1.0 - below)
         return p
+
+    def _near_runs(self, codes: np.ndarray) -> np.ndarray:
+        """The chance that each point runs, from its distance to the points that ran and those that failed.
+        Where most designs fail (a compiler rejecting most configurations), the few that ran show where the
+        next ones will; the model's classifier needs a few points of each outcome and predicts one rate
+        everywhere until then, and the search drew its points as blindly as random sampling until a third
+        one happened to run (test/exploration/test_few_runs.py).
+
+        A kernel estimate: each evaluated point votes for its outcome with weight exp(-(d / h)^2), d the mean
+        per-knob distance on the unit scale (0 or 1 for a categorical knob), h the median distance of the
+        evaluated points to their nearest neighbour; the overall rate of success (Laplace's rule) votes with
+        weight 1, so far from everything the estimate is that rate."""
+        cols = np.array(self.scen.design_columns or list(range(self.k)), dtype=int)
+        categorical = np.array([self.space.knobs[j].kind == "categorical" for j in cols])
+
+        def distances(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+            d = np.zeros((len(x), len(y)))
+            for c in range(len(cols)):      # column by column: (points, evaluated) stays small
+                diff = x[:, c, None] - y[None, :, c]
+                d += (diff != 0) if categorical[c] else np.abs(diff)
+            return d / len(cols)
+
+        n = len(self.codes)
+        if getattr(self, "_near_cache", (None,))[0] != n:   # once per step: the search asks many times
+            b = self.space.to_unit(np.array(self.codes).reshape(-1, self.k))[:, cols]
+            own = distances(b, b)
+            np.fill_diagonal(own, np.inf)
+            nearest = own.min(axis=1)
+            h = float(np.median(nearest)) if n > 1 and np.isfinite(nearest).all() else 1.0
+            self._near_cache = (n, b, max(h, 1.0 / (4 * len(cols))), np.array(self.ran, dtype=float))
+        _, b, h, ran = self._near_cache
+        w = np.exp(-(distances(self.space.to_unit(codes)[:, cols], b) / h) ** 2)
+        rate = (ran.sum() + 1.0) / (len(ran) + 2.0)
+        return (w @ ran + rate) / (w.sum(axis=1) + 1.0)
 
     def _moments(self, pred: Prediction) -> tuple[np.ndarray, np.ndarray]:
         mus, sds = [], []
@@ -169,7 +209,7 @@ class ModelSearch:
         kind = kind or self.acq
         pred = self._predict(codes) if pred is None else pred
         mu, sd = self._moments(pred)
-        p_ok = self._p_ok(pred)
+        p_ok = self._p_ok(pred, codes)
         track = self.tracks[s]
         if self.m == 1:
             if kind == "thompson":
@@ -255,7 +295,7 @@ class ModelSearch:
         """Each slot of the batch takes the best point of its own draw of the model."""
         pred = self._predict(cand)
         mu, sd = self._moments(pred)
-        p_ok = self._p_ok(pred)
+        p_ok = self._p_ok(pred, cand)
         picked: list[int] = []
         for _ in range(n):
             draw = self._draw(pred, mu, sd)
@@ -268,7 +308,7 @@ class ModelSearch:
         """Each slot scalarises the objectives with its own random weights."""
         pred = self._predict(cand)
         mu, sd = self._moments(pred)
-        p_ok = self._p_ok(pred)
+        p_ok = self._p_ok(pred, cand)
         optimistic = mu - self.kappa * sd
         picked: list[int] = []
         for _ in range(n):
@@ -291,7 +331,7 @@ class ModelSearch:
         if n <= 0:
             return np.zeros(0, dtype=int)
         mu, _ = self._moments(pred)
-        p_ok = self._p_ok(pred)
+        p_ok = self._p_ok(pred, cand)
         if self.m == 1:
             score = weigh("exploit", -mu[:, 0], p_ok)
             return np.argsort(-score, kind="stable")[:n]

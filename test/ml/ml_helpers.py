@@ -36,8 +36,8 @@ def write_config(directory: Path, knobs=None, costs=None, model=None, **sections
 
 
 def framework(directory: Path, knobs=None, costs=None, model=None, args: Namespace | None = None,
-              seed: int = 0) -> Framework:
-    path = write_config(directory, knobs, costs, model)
+              seed: int = 0, **sections) -> Framework:
+    path = write_config(directory, knobs, costs, model, **sections)
     cfg = load_config(path)
     fw = Framework(cfg, args or Namespace(), directory / "explore", seed, logging.getLogger("test.ml"))
     fw.enter(cfg.explores[0], Budget())

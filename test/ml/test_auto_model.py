@@ -183,6 +183,27 @@ def test_on_a_step_function_auto_chooses_trees(tmp_path):
     assert report["chosen"] in ("sklearn_rf", "sklearn_gbm"), report["selection"]
 
 
+def test_a_cost_a_constraint_bounds_is_modelled_by_the_deep_ensemble_once_it_is_a_candidate(tmp_path):
+    """The search asks about a constrained cost beyond the data, where trees call designs feasible: from 50
+    samples such a cost takes the deep ensemble even where trees score best on the hold-out (the step function
+    above); model.constraint_model "any" chooses it as any other cost, and below 50 samples nothing changes."""
+    data = synthetic(framework(tmp_path / "d", costs=["f"]), 60)
+    a, c = data.codes[:, 0] + 1, data.codes[:, 2]
+    data.costs = np.where((a >= 5) & (c > 2.0), 100.0, 1.0)[:, None]
+    fw = framework(tmp_path / "bounded", costs=["f"], constraints=["f <= 50"])
+    m = model(fw, "auto")
+    report = m.Run(data)
+    sel = report["selection"]
+    assert m.choices == ["torch_mlp"], report["chosen"]
+    assert min(sel, key=lambda k: sel[k]["score"] if sel[k]["score"] is not None else np.inf) != "torch_mlp"
+    free = model(framework(tmp_path / "any", costs=["f"], constraints=["f <= 50"],
+                           model={"constraint_model": "any"}), "auto")
+    assert free.Run(data)["chosen"] in ("sklearn_rf", "sklearn_gbm")
+    few = model(fw, "auto")
+    few.Run(TrainingData(data.codes[:40], data.features[:40], data.costs[:40], data.status[:40], 0))
+    assert "torch_mlp" not in few.choices[0]
+
+
 def test_each_cost_gets_the_model_that_predicts_it_best(tmp_path):
     """A cost that jumps at one knob's value (trees predict it) beside a smooth one (the GP all but
     interpolates it): each cost is predicted by its own choice, as the model of that choice alone predicts
