@@ -200,11 +200,11 @@ MODEL = {
                                               "latest quarter of the points, except at its last training; "
                                               "measured, not the default: docs/exploration-versions.md)",
                              choices=("random", "latest")),
-    "constraint_model": Key("str", "network", "auto, from 50 samples: the model of a cost a constraint bounds: "
-                                              "network (the better of the deep ensemble's variants: the search "
-                                              "asks about designs beyond the data, where trees call them "
-                                              "feasible; plugins/ml_model/auto.py, CONSTRAINT_NOTE) | any (chosen "
-                                              "as every other cost)", choices=("network", "any")),
+    "constraint_model": Key("str", "any", "auto, from 50 samples: the model of a cost a constraint bounds: any "
+                                          "(chosen as every other cost) | network (the better of the deep "
+                                          "ensemble's variants: the search asks about designs beyond the data, "
+                                          "where trees call them feasible; measured, not the default: "
+                                          "plugins/ml_model/auto.py, CONSTRAINT_NOTE)", choices=("any", "network")),
     "redecide_growth": Key("number", 2.0, "auto: the choice is made again once the training samples have grown by "
                                           "this factor since it was last made (in between, only the chosen model "
                                           "trains), and at an exploration's last training", min=1),

@@ -183,21 +183,21 @@ def test_on_a_step_function_auto_chooses_trees(tmp_path):
     assert report["chosen"] in ("sklearn_rf", "sklearn_gbm"), report["selection"]
 
 
-def test_a_cost_a_constraint_bounds_is_modelled_by_the_deep_ensemble_once_it_is_a_candidate(tmp_path):
-    """The search asks about a constrained cost beyond the data, where trees call designs feasible: from 50
-    samples such a cost takes the deep ensemble even where trees score best on the hold-out (the step function
-    above); model.constraint_model "any" chooses it as any other cost, and below 50 samples nothing changes."""
+def test_with_constraint_model_network_a_bounded_cost_takes_the_deep_ensemble_once_it_is_a_candidate(tmp_path):
+    """The search asks about a constrained cost beyond the data, where trees call designs feasible: with
+    model.constraint_model "network", from 50 samples such a cost takes the deep ensemble even where trees score
+    best on the hold-out (the step function above); by default ("any") it is chosen as any other cost, and
+    below 50 samples nothing changes."""
     data = synthetic(framework(tmp_path / "d", costs=["f"]), 60)
     a, c = data.codes[:, 0] + 1, data.codes[:, 2]
     data.costs = np.where((a >= 5) & (c > 2.0), 100.0, 1.0)[:, None]
-    fw = framework(tmp_path / "bounded", costs=["f"], constraints=["f <= 50"])
+    fw = framework(tmp_path / "bounded", costs=["f"], constraints=["f <= 50"], model={"constraint_model": "network"})
     m = model(fw, "auto")
     report = m.Run(data)
     sel = report["selection"]
     assert m.choices == ["torch_mlp"], report["chosen"]
     assert min(sel, key=lambda k: sel[k]["score"] if sel[k]["score"] is not None else np.inf) != "torch_mlp"
-    free = model(framework(tmp_path / "any", costs=["f"], constraints=["f <= 50"],
-                           model={"constraint_model": "any"}), "auto")
+    free = model(framework(tmp_path / "any", costs=["f"], constraints=["f <= 50"]), "auto")
     assert free.Run(data)["chosen"] in ("sklearn_rf", "sklearn_gbm")
     few = model(fw, "auto")
     few.Run(TrainingData(data.codes[:40], data.features[:40], data.costs[:40], data.status[:40], 0))
