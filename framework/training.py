@@ -145,7 +145,7 @@ class ModelTrainer:
         call = call or (lambda obj, method, *a: getattr(obj, method)(*a))
         opts = model_options(fw.section("model"), fw.args, fw.config.data.get("__origin__"))
         ok = np.array([s == "ok" for s in data.status], dtype=bool)
-        if not ok.any():
+        if not ok.any() or len(ok) < 2:   # one design that ran is enough beside others that failed; alone, nothing
             return None
         space = explore.space
         held = holdout_mask(space.keys(data.codes), float(opts["train_test_split"]), fw.seed)
