@@ -124,6 +124,7 @@ class GuidedExploration(ModelSearch):
         self.raw: list[np.ndarray] = []          # costs (n, c) as evaluated, NaN where missing
         self.ok: list[bool] = []                 # evaluated fine and meets the constraints
         self.ran: list[bool] = []                # evaluated fine (status ok), constraints or not
+        self.near_cache: tuple | None = None     # _near_runs' evaluated points and kernel width, per count
         self.unexplained = 0                     # failures that broke no constraint by their recorded costs
         self.where: list[int] = []               # scenario combination of each row, -1 for none
         self.scales: list[ObjectiveScale] | None = None

@@ -181,14 +181,14 @@ class ModelSearch:
             return d / len(cols)
 
         n = len(self.codes)
-        if getattr(self, "_near_cache", (None,))[0] != n:   # once per step: the search asks many times
+        if self.near_cache is None or self.near_cache[0] != n:   # once per step: the search asks many times
             b = self.space.to_unit(np.array(self.codes).reshape(-1, self.k))[:, cols]
             own = distances(b, b)
             np.fill_diagonal(own, np.inf)
             nearest = own.min(axis=1)
             h = float(np.median(nearest)) if n > 1 and np.isfinite(nearest).all() else 1.0
-            self._near_cache = (n, b, max(h, 1.0 / (4 * len(cols))), np.array(self.ran, dtype=float))
-        _, b, h, ran = self._near_cache
+            self.near_cache = (n, b, max(h, 1.0 / (4 * len(cols))), np.array(self.ran, dtype=float))
+        _, b, h, ran = self.near_cache
         w = np.exp(-(distances(self.space.to_unit(codes)[:, cols], b) / h) ** 2)
         rate = (ran.sum() + 1.0) / (len(ran) + 2.0)
         return (w @ ran + rate) / (w.sum(axis=1) + 1.0)

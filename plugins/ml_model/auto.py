@@ -221,9 +221,9 @@ class AutoModel(SurrogateModel):
                 choices = [self.names[0]] * Z.shape[1]
             else:
                 self.scores = self._select(X, Z)
-                choices = self._choose(self.scores, Z.shape[1], average_first=n <= CV_POINTS,
-                                       network_costs=self._network_costs()) or [None] * Z.shape[1]
-                choices = [c or self._fallback(n) for c in choices]   # a cost nothing scored: the fallback
+                choices = [c or self._fallback(n)   # a cost nothing scored: the fallback
+                           for c in self._choose(self.scores, Z.shape[1], average_first=n <= CV_POINTS,
+                                                 network_costs=self._network_costs())]
             if choices != self.choices or self.chosen is None:
                 self.chosen = self._make_choice(choices)
             self.choices, self.decided_at = choices, n
@@ -255,12 +255,12 @@ class AutoModel(SurrogateModel):
 
     @staticmethod
     def _choose(scores: dict[str, dict], costs: int, average_first: bool = False,
-                network_costs: set[int] | frozenset = frozenset()) -> list[str] | None:
+                network_costs: set[int] | frozenset = frozenset()) -> list[str | None]:
         """Per cost, the entry (candidate or average) with the lowest score on that cost; with
         ``average_first`` (few samples), the average of its two best unless one candidate scores clearly
-        better (below ``CLEARLY`` times the average's score). None for a cost nothing scored (every point of it
-        held out with the only others that have it), and None instead of the list if no cost was scored."""
-        choices: list = []
+        better (below ``CLEARLY`` times the average's score). None for a cost nothing scored (too few points to
+        split, or every point of it held out with the only others that have it)."""
+        choices: list[str | None] = []
         for j in range(costs):
             tried = {k: v["costs"][j] for k, v in scores.items()
                      if v.get("costs") and v["costs"][j] is not None and j in v.get("for", [j])}
@@ -275,7 +275,7 @@ class AutoModel(SurrogateModel):
             if average_first and averages and BLEND not in best and tried[best] >= CLEARLY * tried[averages[0]]:
                 best = averages[0]
             choices.append(best)
-        return choices if any(choices) else None
+        return choices
 
     def _fallback(self, n: int) -> str:
         """The choice when nothing could be scored (too few points to split): the forest, when a candidate."""
