@@ -104,21 +104,26 @@ def run_optuna(p: Problem, seed: int, budget: int, sampler: str) -> np.ndarray:
 
 
 # ----------------------------------------------------------------------------- the surrogate
-def surrogate_config(p: Problem, seed: int, budget: int, oracle: bool = False) -> dict:
+def surrogate_config(p: Problem, seed: int, budget: int, oracle: bool = False,
+                     exploration: dict | None = None) -> dict:
     """The surrogate exploration's config; with oracle, its model is the simulator itself
-    (bench/reference/simulator_as_model.py): what the search does with a perfect model."""
+    (bench/reference/simulator_as_model.py): what the search does with a perfect model; ``exploration``:
+    options of the exploration section to set (bench/feasibility.py)."""
     config = p.deffe_config(seed, budget)
+    config["exploration"].update(exploration or {})
     if oracle:
         config["python_path"] = [str(ROOT / "bench" / "reference")]
         config["model"] = {"plugin": "simulator_as_model", "options": {"problem": p.name}}
     return config
 
 
-def run_surrogate(p: Problem, seed: int, budget: int, workdir: Path, oracle: bool = False) -> np.ndarray:
-    """The surrogate exploration through run_deffe.py (see surrogate_config)."""
+def run_surrogate(p: Problem, seed: int, budget: int, workdir: Path, oracle: bool = False,
+                  exploration: dict | None = None) -> np.ndarray:
+    """The surrogate exploration through run_deffe.py (see surrogate_config): the step time of each evaluation
+    in order, inf where the placement did not run (over its memory cap, or failed)."""
     d = workdir / f"{p.name}-{'oracle' if oracle else 'surrogate'}-{seed}"
     d.mkdir(parents=True, exist_ok=True)
-    (d / "config.json").write_text(json.dumps(surrogate_config(p, seed, budget, oracle), indent=2))
+    (d / "config.json").write_text(json.dumps(surrogate_config(p, seed, budget, oracle, exploration), indent=2))
     env = dict(os.environ)
     env.update(_SURROGATE_ENV)
     proc = subprocess.run([sys.executable, str(ROOT / "framework" / "run_deffe.py"), "-config", "config.json",

@@ -101,6 +101,7 @@ class GuidedExploration(ModelSearch):
         self.patience = sec.get("patience")
         self.accuracy_target = sec.get("accuracy_target")
         self.confirm = int(sec["confirm"])
+        self.seek_feasible = bool(sec["seek_feasible"])
         self.top_k = int(sec["top_k"])
         s = fw.explore.settings
         self.per_step = getattr(fw.args, "samples_per_step", None) or s["samples_per_step"]
@@ -147,6 +148,11 @@ class GuidedExploration(ModelSearch):
             if self.step >= len(self.custom):
                 return None
             self.per_step = self.initial = max(self.custom[self.step] - self.asked, 1)
+        if self.step > 0 and self._seeking_feasible() and self._step_size() > 0:
+            codes, modelled = self._feasibility_batch(self._step_size())
+            if len(codes):
+                return Proposal(codes, note=f"step {self.step}: towards a design that meets the constraints",
+                                guided=modelled)
         if self.step == 0 or not self._model_ready():
             limit = getattr(fw, "ask_limit", None)   # asynchronous: as many as there are free workers
             n = self.initial if self.step == 0 else min(self.per_step, limit or self.per_step)

@@ -13,9 +13,10 @@ import math
 
 import numpy as np
 
-from .acquisition import probability_below, utility, weigh
+from .acquisition import TIE_BREAK, probability_below, utility, weigh
 from .errors import DeffeError
 from .protocols import Prediction
+from .scenarios import balanced_shares
 from .search import make, minimize
 from .search.base import row_keys
 from .search.pareto import hypervolume_improvement, non_dominated_sort, pareto_front
@@ -61,10 +62,12 @@ class ModelSearch:
         return cand[keep]
 
     def _incumbents(self, count: int, s: int) -> np.ndarray:
-        """The best evaluated points of scenario s (the front's, for several costs)."""
+        """The best evaluated points of scenario s (the front's, for several costs); while no design of any
+        scenario meets the constraints, those that miss them by the least (`_violations`; once one does,
+        a scenario without its own starts from the others', `_local`)."""
         codes, y, ok = self._arrays(s)
         if not ok.any():
-            return codes[:0]
+            return codes[:0] if any(self.ok) else self._least_violating(count, s)
         idx = np.flatnonzero(ok)
         if self.m == 1:
             order = idx[np.argsort(y[idx, 0], kind="stable")]
@@ -74,7 +77,7 @@ class ModelSearch:
             front = self.rng.choice(front, size=count, replace=False)
         return codes[front]
 
-    def _local(self, count: int, s: int) -> np.ndarray:
+    def _local(self, count: int, s: int, radius: int | None = None) -> np.ndarray:
         """Points within the trust radius of the incumbents: up to `radius` design knobs changed, or,
         along a repeated knob (a sequence of like knobs), a run of up to 2 x `radius` members set to one
         value. Without incumbents of its own (a scenario the initial design missed), a scenario starts
@@ -85,7 +88,7 @@ class ModelSearch:
             inc = self.scen.fix(np.vstack(others), s) if others and sum(map(len, others)) else inc
         if not len(inc):
             return np.empty((0, self.k))
-        radius = self.tracks[s].radius
+        radius = radius or self.tracks[s].radius
         design = np.array(self.scen.design_columns)
         families = [[self.space.position(n) for n in names]
                     for names in self.space.families().values() if len(names) > 1]
@@ -133,6 +136,78 @@ class ModelSearch:
 
         minimize(algo, objective, budget)
         return np.vstack(looked) if looked else np.empty((0, self.k))
+
+    # ------------------------------------------------------------------ before a design meets the constraints
+    def _violations(self, raw: np.ndarray) -> np.ndarray:
+        """Per row of costs (evaluated or predicted), by how much it misses the constraints: the sum of each
+        constraint's shortfall relative to its bound (0 where all hold; inf where a constraint's cost is
+        missing, as for a design that failed before it was measured)."""
+        raw = np.atleast_2d(np.asarray(raw, dtype=float))
+        total = np.zeros(len(raw))
+        for c, j in zip(self.constraints, self.con_idx):
+            excess = (raw[:, j] - c.bound) if c.upper else (c.bound - raw[:, j])
+            scale = abs(c.bound) if c.bound else 1.0
+            total += np.where(np.isfinite(raw[:, j]), np.maximum(excess, 0.0) / scale, np.inf)
+        return total
+
+    def _least_violating(self, count: int, s: int) -> np.ndarray:
+        """The evaluated points of scenario s that miss the constraints by the least (none without
+        constraints, or where no design has its constraints' costs measured)."""
+        if not self.constraints or not self.codes:
+            return np.empty((0, self.k))
+        codes = np.array(self.codes).reshape(-1, self.k)
+        v = self._violations(np.array(self.raw).reshape(len(self.codes), -1))
+        mine = (np.array(self.where) == s) if self.scen.active else np.ones(len(v), dtype=bool)
+        idx = np.flatnonzero(mine & np.isfinite(v) & (v > 0))
+        return codes[idx[np.argsort(v[idx], kind="stable")[:count]]]
+
+    def _seeking_feasible(self) -> bool:
+        """No evaluated design meets the constraints yet, and some missed them by a measured amount: the
+        search heads for where they hold before it optimises anything (`_feasibility_batch`). Not without a
+        model (-no-train): the exploration then proposes what the sampler gives, as documented; nor with
+        ``seek_feasible: false``."""
+        return (self.seek_feasible and self.framework.model is not None and bool(self.constraints)
+                and not any(self.ok)
+                and any(len(self._least_violating(1, s)) for s in range(len(self.scen))))
+
+    def _feasibility_batch(self, n: int) -> tuple[np.ndarray, bool]:
+        """n points to evaluate while no design meets the constraints, and whether a model chose them.
+
+        The objective means nothing yet: without a design that meets the constraints there is no best to
+        improve on, and the exploration used to propose what the sampler gives until one turned up. As in constrained Bayesian optimisation (Gardner et
+        al., ICML 2014), the points are those most likely to meet the constraints: the model's probability,
+        its predicted shortfall breaking ties, searched from the designs that missed by the least. Where no
+        model could be trained (every design failed: a placement that does not fit stores its memory but
+        does not run), three quarters of the points are moves of one knob (or one run of a repeated knob)
+        from those designs, a descent on the measured shortfall, the rest the sampler's, in case the way to
+        feasibility lies elsewhere. One knob, not the trust radius: on GPT-2 with a 15 GB cap (16 knobs,
+        radius 4) moves of up to four knobs from the least overloaded placements found a fit later than the
+        sampler did in 2 of 4 seeds; one knob at a time, sooner in all 6 seeds whose initial design held
+        none (bench/feasibility.py)."""
+        fw = self.framework
+        trained = fw.model is not None and getattr(fw, "training_report", None) is not None
+        shares = balanced_shares(n, self._counts(), list(range(len(self.scen))))
+        budget = max(self._candidate_budget() // max(len(shares), 1), 1)
+        batch = []
+        for s, count in shares.items():
+            if not count:
+                continue
+            if trained:
+                cand = self._candidates(s, budget, kind="feasible")
+                if len(cand):
+                    scores, _ = self._scores(cand, s, kind="feasible")
+                    batch.append(self._diverse(cand, np.argsort(-scores, kind="stable"), count))
+                continue
+            local = self._unseen(self._local(8 * count, s, radius=1))
+            take = count - count // 4
+            batch.append(self._diverse(local, self.rng.permutation(len(local)), take))
+        picked = np.vstack(batch) if batch else np.empty((0, self.k))
+        if len(picked) < n:
+            extra = np.atleast_2d(fw.sampling.Run(n - len(picked)))
+            if extra.size:
+                extra = self.scen.snap(extra) if self.scen.representative else extra
+                picked = self._unseen(np.vstack([picked, extra]))[:n]   # picked first; no design twice
+        return picked, trained
 
     # ------------------------------------------------------------------ scores
     def _predict(self, codes: np.ndarray) -> Prediction:
@@ -208,8 +283,10 @@ class ModelSearch:
         """One score per candidate of scenario s (higher is better), against that scenario's best."""
         kind = kind or self.acq
         pred = self._predict(codes) if pred is None else pred
-        mu, sd = self._moments(pred)
         p_ok = self._p_ok(pred, codes)
+        if kind == "feasible":   # no design meets the constraints yet: the likeliest to (_feasibility_batch)
+            return p_ok + TIE_BREAK / (1.0 + self._violations(pred.mean)), pred
+        mu, sd = self._moments(pred)
         track = self.tracks[s]
         if self.m == 1:
             if kind == "thompson":
