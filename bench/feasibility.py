@@ -1,15 +1,18 @@
 """Before any design meets the constraints: how soon the surrogate exploration finds one.
 
-The problem: GPT-2 large on 8 A100s, as ``gpt2_8gpu`` of bench/exploration.py, but with the GPUs capped at
-15 GB instead of 24: about 0.7% of random placements fit, so the initial design (34 placements) usually
-holds none. Each seed runs the default exploration twice through run_deffe.py, alike but for
+The problems: two of bench/exploration.py's with their GPUs capped so tight that under 1% of random
+placements fit, and the initial design (2 x knobs + 2 placements) usually holds none: ``gpt2_8gpu``
+(GPT-2 large on 8 exchangeable A100s, 16 knobs) capped at 15 GB instead of 24 (0.7% fit), and
+``vgg16_2node_dp`` (VGG-16 on 4 GPUs that are not exchangeable, plus data-parallel replicas and
+micro-batches: 18 knobs) at 1.4 GB instead of 4 (0.75%). Each seed runs the default exploration twice through run_deffe.py, alike but for
 ``exploration.seek_feasible``: true (the default: head for where the constraint holds, from the placements
 that missed it by the least) and false (what the exploration did before: propose the sampler's points until
 one fits). Per seed: evaluations to the first placement that fits, how many fit, and the best step time
 within the budget. The verdict counts the seeds whose initial design held no fit (on the others both runs
 are the same run).
 
-    python bench/feasibility.py                    # seeds 0-7, budget 150, two runs at a time
+    python bench/feasibility.py                    # GPT-2, seeds 0-7, budget 150, two runs at a time
+    python bench/feasibility.py --problem vgg16_2node_dp
     python bench/feasibility.py --seeds 4 --budget 100 --jobs 1
 
 The last line is JSON: {"problem", "cap_gb", "budget", "random_fit_share", "seeds", "variants": {"seek" |
@@ -38,14 +41,18 @@ sys.path.insert(0, str(ROOT))
 import exploration_problems as problems  # noqa: E402
 from exploration_methods import run_surrogate  # noqa: E402
 
-CAP_GB = 15.0
-INITIAL = 34          # the exploration's initial design on 16 knobs: 2 x 16 + 2
+CAPS_GB = {"gpt2_8gpu": 15.0, "vgg16_2node_dp": 1.4}
 VARIANTS = {"seek": True, "sampler": False}
 
 
-def problem() -> problems.Problem:
-    problems.SPECS["gpt2_8gpu"] = dataclasses.replace(problems.SPECS["gpt2_8gpu"], memory_cap_gb=CAP_GB)
-    return problems.Problem("gpt2_8gpu")
+def problem(name: str) -> problems.Problem:
+    problems.SPECS[name] = dataclasses.replace(problems.SPECS[name], memory_cap_gb=CAPS_GB[name])
+    return problems.Problem(name)
+
+
+def initial_size(p: problems.Problem) -> int:
+    """The exploration's initial design: 2 x knobs + 2 (its default, samples_per_step 10 being fewer)."""
+    return 2 * (p.spec.groups + len(p.spec.extra)) + 2
 
 
 def run(p: problems.Problem, seed: int, budget: int, seek: bool, workdir: Path) -> dict:
@@ -54,7 +61,7 @@ def run(p: problems.Problem, seed: int, budget: int, seek: bool, workdir: Path) 
                       exploration={"seek_feasible": seek})
     fits = np.isfinite(v)   # a placement over its cap is stored as infeasible: no step time
     return {"first_fit": int(np.argmax(fits)) + 1 if fits.any() else None, "fitting": int(fits.sum()),
-            "best": float(v[fits].min()) if fits.any() else None, "initial_fit": bool(fits[:INITIAL].any())}
+            "best": float(v[fits].min()) if fits.any() else None, "initial_fit": bool(fits[:initial_size(p)].any())}
 
 
 def random_fit_share(p: problems.Problem, n: int = 4000) -> float:
@@ -64,14 +71,15 @@ def random_fit_share(p: problems.Problem, n: int = 4000) -> float:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--problem", default="gpt2_8gpu", choices=list(CAPS_GB))
     ap.add_argument("--seeds", type=int, default=8)
     ap.add_argument("--budget", type=int, default=150)
     ap.add_argument("--jobs", type=int, default=2, help="explorations run at a time")
     ap.add_argument("--workdir", default=str(ROOT / "bench" / "results" / "feasibility-runs"))
     a = ap.parse_args()
-    p = problem()
+    p = problem(a.problem)
     share = random_fit_share(p)
-    workdir = Path(a.workdir)
+    workdir = Path(a.workdir) / a.problem
     seeds = list(range(a.seeds))
     jobs = [(seed, name) for seed in seeds for name in VARIANTS]
     with ThreadPoolExecutor(max(1, a.jobs)) as pool:   # each run is a process of its own
@@ -83,7 +91,7 @@ def main() -> None:
         best = "-" if r["best"] is None else f"{r['best']:.4f}"
         return f"{first:>5} {r['fitting']:>4} {best:>8}"
 
-    print(f"GPT-2 large, 8 A100 capped at {CAP_GB:g} GB: {100 * share:.2f}% of random placements fit; "
+    print(f"{a.problem}, GPUs capped at {CAPS_GB[a.problem]:g} GB: {100 * share:.2f}% of random placements fit; "
           f"budget {a.budget}")
     print(f"{'seed':>4}  {'seek: first fits best':>22}  {'sampler: first fits best':>25}  initial fit")
     for seed in seeds:
@@ -114,7 +122,7 @@ def main() -> None:
           "None); found within the budget: seek "
           f"{summary['found']['seek']}, sampler {summary['found']['sampler']}; seek sooner in {summary['sooner']}, "
           f"better best in {summary['better_best']}")
-    print(json.dumps({"problem": "gpt2_8gpu", "cap_gb": CAP_GB, "budget": a.budget, "random_fit_share": share,
+    print(json.dumps({"problem": a.problem, "cap_gb": CAPS_GB[a.problem], "budget": a.budget, "random_fit_share": share,
                       "seeds": seeds,
                       "variants": {n: {k: [res[n][s][k] for s in seeds] for k in ("first_fit", "fitting", "best")}
                                    for n in VARIANTS},

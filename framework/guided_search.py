@@ -176,14 +176,16 @@ class ModelSearch:
         The objective means nothing yet: without a design that meets the constraints there is no best to
         improve on, and the exploration used to propose what the sampler gives until one turned up. As in constrained Bayesian optimisation (Gardner et
         al., ICML 2014), the points are those most likely to meet the constraints: the model's probability,
-        its predicted shortfall breaking ties, searched from the designs that missed by the least. Where no
-        model could be trained (every design failed: a placement that does not fit stores its memory but
-        does not run), three quarters of the points are moves of one knob (or one run of a repeated knob)
-        from those designs, a descent on the measured shortfall, the rest the sampler's, in case the way to
-        feasibility lies elsewhere. One knob, not the trust radius: on GPT-2 with a 15 GB cap (16 knobs,
-        radius 4) moves of up to four knobs from the least overloaded placements found a fit later than the
-        sampler did in 2 of 4 seeds; one knob at a time, sooner in all 6 seeds whose initial design held
-        none (bench/feasibility.py)."""
+        its predicted shortfall breaking ties, searched from the designs that missed by the least. The model
+        is trained though no design ran (a placement that does not fit stores its memory but does not run):
+        the built-in models learn the constraints' costs from the designs that missed (CanLearn). Where no
+        model could be trained (a model plugin without CanLearn), three quarters of the points are moves of
+        one knob (or one run of a repeated knob) from those designs, a descent on the measured shortfall,
+        the rest the sampler's, in case the way to feasibility lies elsewhere. One knob, not the trust
+        radius: on GPT-2 with a 15 GB cap (16 knobs, radius 4) moves of up to four knobs from the least
+        overloaded placements found a fit later than the sampler did in 2 of 4 seeds; one knob at a time,
+        sooner in all 6 seeds whose initial design held none (bench/feasibility.py); the model's search,
+        sooner still (docs/exploration.md)."""
         fw = self.framework
         trained = fw.model is not None and getattr(fw, "training_report", None) is not None
         shares = balanced_shares(n, self._counts(), list(range(len(self.scen))))

@@ -85,6 +85,11 @@ def run_inference(args: Any) -> int:
     codes = np.array(rows.codes, dtype=float).reshape(-1, len(space))
     truth = np.array(rows.truth, dtype=float).reshape(-1, len(costs))
     pred = model.Predict(codes) if len(codes) else None
+    if pred is not None:   # a model trained before any design ran knows the constraints' costs only
+        unknown = [c for j, c in enumerate(costs) if np.isnan(pred.mean[:, j]).all()]
+        if unknown:
+            log.warning(f"warning: {icp}: the model never saw a value of {', '.join(unknown)} (no design of its "
+                        "training data ran): left empty")
     source = Path(args.input)
     output = Path(args.output) if args.output else source.with_name(f"{source.stem}-predicted.csv")
     show_feasible = bool(getattr(getattr(model, "feasibility", None), "trained", False))

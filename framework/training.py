@@ -145,8 +145,13 @@ class ModelTrainer:
         call = call or (lambda obj, method, *a: getattr(obj, method)(*a))
         opts = model_options(fw.section("model"), fw.args, fw.config.data.get("__origin__"))
         ok = np.array([s == "ok" for s in data.status], dtype=bool)
-        if not ok.any() or len(ok) < 2:   # one design that ran is enough beside others that failed; alone, nothing
+        if len(ok) < 2:
             return None
+        if not ok.any():   # one design that ran is enough beside others that failed; none, only for a model that
+            # learns the constraints' costs from the designs that missed them (CanLearn; a plugin without it: no)
+            can = getattr(model, "CanLearn", None)
+            if not callable(can) or not call(model, "CanLearn", data):
+                return None
         space = explore.space
         held = holdout_mask(space.keys(data.codes), float(opts["train_test_split"]), fw.seed)
         if (ok & ~held).sum() < 2:   # too few to learn from yet: train on everything, measure nothing

@@ -110,9 +110,9 @@ class SurrogateModel:
         self._refuse(np.asarray(data.codes, dtype=float).reshape(len(data.status), -1))
         X = self._inputs(data)
         ok = np.array([s == "ok" for s in data.status], dtype=bool)
-        if ok.sum() == 0:
-            raise DeffeError("no successful sample to train the model on", where="model.plugin")
         learn, costs = self._learned(data, ok)
+        if not learn.any():
+            raise DeffeError("no successful sample to train the model on", where="model.plugin")
         self._check_costs(costs)
         self.feasibility.fit(X, ok)
         self.pickled = False
@@ -252,6 +252,14 @@ class SurrogateModel:
         self.targets = Targets.from_state(state["targets"])
         self.feasibility = Feasibility.from_pickled(state["feasibility"], self.seed)
         self._restore(State(state["model"], "model"), meta)
+
+    def CanLearn(self, data: TrainingData) -> bool:
+        """Whether ``data`` teaches something though no design in it ran: the costs ``learn_infeasible`` names,
+        measured on designs that missed the constraints (a placement over its memory cap has its memory use).
+        The objectives stay unknown (predicted as NaN) until a design runs; the constraints' costs tell a
+        search where the designs that fit lie (guided exploration, ``seek_feasible``)."""
+        ok = np.array([s == "ok" for s in data.status], dtype=bool)
+        return bool(self._learned(data, ok)[0].any())
 
     # ------------------------------------------------------------------ helpers
     def _initial_path(self, icp: str) -> Path:

@@ -66,6 +66,9 @@ class SklearnModel(SurrogateModel):
         models = []
         for j, per_cost in enumerate(settings):
             rows = np.isfinite(Z[:, j])
+            if not rows.any():   # no value of this cost yet (no design ran): nothing to fit, predicted as NaN
+                models.append([Unlearned(s.get("n_estimators", 1)) for s in per_cost])
+                continue
             ests = [self._estimator(s) for s in per_cost]
             for est in ests:
                 self._fit_one(est, X[rows], Z[rows, j], threads)
@@ -96,8 +99,8 @@ class SklearnModel(SurrogateModel):
                 raise PayloadError(f"'{state.path}/settings/{j}' is not a list of {self.PER_COST} estimator settings")
             st = State({str(i): s for i, s in enumerate(ests)}, f"{state.path}/settings/{j}")
             settings.append([check_settings(st, str(i), self.SETTINGS) for i in range(len(ests))])
-            if not np.isfinite(Z[:, j]).any():
-                raise PayloadError(f"array '{state.path}/targets' has no value of cost {j + 1} to fit")
+        if not np.isfinite(Z).any():   # one cost may have none (trained before any design ran), not all
+            raise PayloadError(f"array '{state.path}/targets' has no value of any cost to fit")
         if np.isinf(Z).any() or not np.isfinite(X).all():
             raise PayloadError(f"'{state.path}': the features or targets hold infinite values")
         written = state.value("sklearn", str, "a version") if state.has("sklearn") else "?"
@@ -117,3 +120,15 @@ class SklearnModel(SurrogateModel):
 
     def _members(self, X: np.ndarray) -> np.ndarray:
         return np.stack([m[0].predict(X) for m in self.models], axis=-1)[None]
+
+
+class Unlearned:
+    """The estimator of a cost no training point had a value of: it predicts NaN (and, as a forest, has
+    ``trees`` members that do)."""
+
+    def __init__(self, trees: int = 1):
+        self.estimators_ = [self] * max(1, int(trees))
+
+    def predict(self, X: np.ndarray, return_std: bool = False):
+        nan = np.full(len(X), np.nan)
+        return (nan, nan.copy()) if return_std else nan

@@ -8,7 +8,8 @@ Inside the range nothing changes; outside, a prediction can go at most m w beyon
 cost on a log scale) and keeps its order (tanh is increasing), so that a search over predictions still tells a
 point predicted better than anything seen from one predicted better still. Why: a regressor extrapolating
 its log output without limit predicted 4e28 cycles for 2.6e8 on the real kmeans table; no design measured in a
-run is ever that far from what was seen. Bound-free targets (an old checkpoint) have an infinite range.
+run is ever that far from what was seen. Bound-free targets (an old checkpoint) have an infinite range. A cost no
+training point had a value of (trained before any design ran) is predicted as NaN.
 """
 from __future__ import annotations
 
@@ -75,7 +76,10 @@ class Targets:
             above = np.where(reach > 0, self.high + reach * np.tanh((t - self.high) / safe), self.high)
             below = np.where(reach > 0, self.low + reach * np.tanh((t - self.low) / safe), self.low)
         out = np.where(t > self.high, above, np.where(t < self.low, below, t))
-        return np.where(np.isnan(t), t, out)
+        # a cost of which no training point had a value (no design ran yet, only the constraints' costs of those
+        # that did not fit were learned) is predicted as unknown, not as whatever an untrained output says
+        unseen = np.isneginf(self.low) & np.isposinf(self.high)
+        return np.where(np.isnan(t) | unseen, np.nan, out)
 
     def forward(self, costs: np.ndarray) -> np.ndarray:
         return (self._scale(np.asarray(costs, dtype=float)) - self.mean) / self.std

@@ -188,9 +188,13 @@ class AutoModel(SurrogateModel):
         """What model_metrics.csv shows: "torch_mlp", "a+b", or per cost "cost=a; cost=b"."""
         if not self.choices:
             return None
-        if len(set(self.choices)) == 1:
-            return self.choices[0]
-        return "; ".join(f"{cost}={choice}" for cost, choice in zip(self.cost_names, self.choices))
+        t = self.targets   # a cost no training point had a value of (no design ran yet) has no model to speak of
+        unseen = (np.isneginf(t.low) & np.isposinf(t.high)) if t is not None and t.low is not None else \
+            np.zeros(len(self.choices), dtype=bool)
+        shown = ["not learned yet" if u else c for c, u in zip(self.choices, unseen)]
+        if len(set(shown)) == 1:
+            return shown[0]
+        return "; ".join(f"{cost}={choice}" for cost, choice in zip(self.cost_names, shown))
 
     def _make(self, name: str) -> SurrogateModel:
         plugin, options = VARIANTS.get(name, (name, {}))

@@ -483,8 +483,8 @@ def test_damaged_or_crafted_payloads_sklearn(tmp_path, forest):
         "n_jobs": (lambda t: t["model"]["settings"][0][0].update(n_jobs=-1),
                    "has the setting 'n_jobs', which is not one of n_estimators, max_depth, random_state"),
         "bad value": (lambda t: t["model"]["settings"][0][0].update(n_estimators="many"), "n_estimators"),
-        "nothing to fit": (lambda t: t["model"]["targets"].__setitem__((slice(None), 0), np.nan),
-                           "has no value of cost 1 to fit"),
+        "nothing to fit": (lambda t: t["model"]["targets"].__setitem__(slice(None), np.nan),
+                           "has no value of any cost to fit"),
         "infinite": (lambda t: t["model"]["features"].__setitem__((0, 0), np.inf), "infinite values"),
     }
     for name, (change, expected) in cases.items():
