@@ -119,8 +119,10 @@ class SurrogateModel:
         targets = Targets.fit(costs, bool(self.opts["log_costs"]), self.opts.get("bound_margin"))
         self.final = data.final
         self.guided_tail = data.guided_tail_of(learn)
+        # (a cost first seen now, e.g. the objective once a design ran, has an untrained output: train anew)
         self.continuing = (not data.fresh and self._continues(int(learn.sum())) and self.targets is not None
-                           and np.array_equal(targets.log, self.targets.log))
+                           and np.array_equal(targets.log, self.targets.log)
+                           and not (self.targets.unseen & ~targets.unseen).any())
         if not self.continuing:   # a continued model keeps the scale its outputs were trained on
             self.targets = targets
         else:                     # ... and predicts within the range of everything it has now seen

@@ -59,6 +59,14 @@ class Targets:
                 low[j], high[j] = float(col.min()), float(col.max())
         return replace(self, low=low, high=high)
 
+    @property
+    def unseen(self) -> np.ndarray:
+        """(c,) bool: the costs no training point had a value of (no design ran yet: only the constraints'
+        costs of the designs that missed them were learned). Their range is infinite both ways."""
+        if self.low is None or self.high is None:
+            return np.zeros(len(self.log), dtype=bool)
+        return np.isneginf(self.low) & np.isposinf(self.high)
+
     def _scale(self, costs: np.ndarray) -> np.ndarray:
         """Costs to the learned scale t (log where `log`), NaN where a cost is missing or not positive."""
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -76,10 +84,9 @@ class Targets:
             above = np.where(reach > 0, self.high + reach * np.tanh((t - self.high) / safe), self.high)
             below = np.where(reach > 0, self.low + reach * np.tanh((t - self.low) / safe), self.low)
         out = np.where(t > self.high, above, np.where(t < self.low, below, t))
-        # a cost of which no training point had a value (no design ran yet, only the constraints' costs of those
-        # that did not fit were learned) is predicted as unknown, not as whatever an untrained output says
-        unseen = np.isneginf(self.low) & np.isposinf(self.high)
-        return np.where(np.isnan(t) | unseen, np.nan, out)
+        # a cost of which no training point had a value is predicted as unknown, not as whatever an untrained
+        # output says
+        return np.where(np.isnan(t) | self.unseen, np.nan, out)
 
     def forward(self, costs: np.ndarray) -> np.ndarray:
         return (self._scale(np.asarray(costs, dtype=float)) - self.mean) / self.std

@@ -188,9 +188,8 @@ class AutoModel(SurrogateModel):
         """What model_metrics.csv shows: "torch_mlp", "a+b", or per cost "cost=a; cost=b"."""
         if not self.choices:
             return None
-        t = self.targets   # a cost no training point had a value of (no design ran yet) has no model to speak of
-        unseen = (np.isneginf(t.low) & np.isposinf(t.high)) if t is not None and t.low is not None else \
-            np.zeros(len(self.choices), dtype=bool)
+        # a cost no training point had a value of (no design ran yet) has no model to speak of
+        unseen = self.targets.unseen if self.targets is not None else np.zeros(len(self.choices), dtype=bool)
         shown = ["not learned yet" if u else c for c, u in zip(self.choices, unseen)]
         if len(set(shown)) == 1:
             return shown[0]

@@ -52,3 +52,20 @@ def test_without_a_constraint_on_the_cost_nothing_is_learned(tmp_path):
     fw = framework(tmp_path)
     m = model(fw, "auto")
     assert not m.CanLearn(overloaded(fw, 30))
+
+
+def test_the_first_designs_that_run_train_the_objective_anew(tmp_path):
+    # a few points more than the last training would have it continue (retrain_growth); but its objective output
+    # never trained: continuing it for a tenth of the epochs would leave it near its initialisation
+    fw = framework(tmp_path, model={"log_costs": False}, **CONSTRAINED)
+    m = model(fw, "torch_mlp")
+    missed = overloaded(fw, 60)
+    m.Run(missed)
+    codes = fw.space.random(np.random.default_rng(5), 3)
+    a, b, c = codes[:, 0] + 1, codes[:, 1], codes[:, 2]
+    ran = np.column_stack([a * c * (1 + b), np.full(3, 5.0)])
+    data = TrainingData(np.vstack([missed.codes, codes]), fw.encoding.transform(np.vstack([missed.codes, codes])),
+                        np.vstack([missed.costs, ran]), missed.status + ["ok"] * 3, 1)
+    m.Run(data)
+    assert not m.continuing
+    assert np.isfinite(m.Predict(codes).mean).all()
