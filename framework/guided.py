@@ -178,10 +178,12 @@ class GuidedExploration(ModelSearch):
         budget = max(self._candidate_budget() // max(len(shares), 1), 1)
         batch = []
         for s, count in shares.items():
-            cand = self._candidates(s, budget)
+            kind = "feasible" if self._seeking_in(s) else None   # no design of s meets the constraints yet
+            cand = self._candidates(s, budget, kind)
             if len(cand):
-                scores, _ = self._scores(cand, s)
-                batch.append(self._select(cand, scores, count, s))
+                scores, _ = self._scores(cand, s, kind)
+                batch.append(self._diverse(cand, np.argsort(-scores, kind="stable"), count) if kind
+                             else self._select(cand, scores, count, s))
         if not batch:
             return None
         return Proposal(np.vstack(batch), note=f"step {self.step}: {self._describe(shares)}", guided=True)
@@ -191,7 +193,8 @@ class GuidedExploration(ModelSearch):
         radii = sorted({self.tracks[s].radius for s in shares})
         text = f"{how}, trust radius {'/'.join(map(str, radii))}"
         if self.scen.active:
-            text += "; " + ", ".join(f"{self.scen.label(s)}: {c}" for s, c in shares.items())
+            text += "; " + ", ".join(f"{self.scen.label(s)}: {c}" + (" towards the constraints" if self._seeking_in(s)
+                                                                       else "") for s, c in shares.items())
         return text
 
     def _candidate_budget(self) -> int:

@@ -62,12 +62,20 @@ class ModelSearch:
         return cand[keep]
 
     def _incumbents(self, count: int, s: int) -> np.ndarray:
-        """The best evaluated points of scenario s (the front's, for several costs); while no design of any
-        scenario meets the constraints, those that miss them by the least (`_violations`; once one does,
-        a scenario without its own starts from the others', `_local`)."""
+        """The best evaluated points of scenario s (the front's, for several costs); while none of scenario s
+        meets the constraints, those that miss them by the least (`_violations`), and once a design of
+        another scenario does, the best of the others too (set to scenario s: good designs often carry
+        over). A scenario with no design of its own measured starts from the others' (`_local`)."""
         codes, y, ok = self._arrays(s)
         if not ok.any():
-            return codes[:0] if any(self.ok) else self._least_violating(count, s)
+            if not any(self.ok):
+                return self._least_violating(count, s)
+            if not self._seeking_in(s):
+                return codes[:0]
+            own = self._least_violating(count, s)
+            others = [self._incumbents(count, t) for t in range(len(self.scen))
+                      if t != s and self._arrays(t)[2].any()]
+            return np.vstack([own] + [self.scen.fix(o, s) for o in others if len(o)])
         idx = np.flatnonzero(ok)
         if self.m == 1:
             order = idx[np.argsort(y[idx, 0], kind="stable")]
@@ -169,6 +177,14 @@ class ModelSearch:
         return (self.seek_feasible and self.framework.model is not None and bool(self.constraints)
                 and not any(self.ok)
                 and any(len(self._least_violating(1, s)) for s in range(len(self.scen))))
+
+    def _seeking_in(self, s: int) -> bool:
+        """While designs of other scenarios meet the constraints and none of scenario s does (a larger problem
+        size that few designs fit), its share of a step heads for where they hold in s, as the whole step
+        does before any design meets them (`_feasibility_batch`): the best of the other scenarios need not
+        fit it, and without a design that fits there is no best of s to improve on."""
+        return (self.seek_feasible and bool(self.constraints) and self.scen.active
+                and not self._arrays(s)[2].any() and len(self._least_violating(1, s)) > 0)
 
     def _feasibility_batch(self, n: int) -> tuple[np.ndarray, bool]:
         """n points to evaluate while no design meets the constraints, and whether a model chose them.

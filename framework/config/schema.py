@@ -345,10 +345,11 @@ EXPLORATION = {
     "multi_objective": Key("str", "hvi", "surrogate, several costs: hvi (hypervolume improvement) | parego "
                                          "(random scalarisations)", choices=("hvi", "parego")),
     "candidates": Key("int", 20000, "surrogate: model predictions spent searching the space per step", min=10),
-    "seek_feasible": Key("bool", True, "surrogate: while no evaluated design meets the constraints, head for "
-                                       "where they hold (from the designs that missed by the least; with a "
-                                       "trained model, its likeliest candidates); false: propose what the "
-                                       "sampler gives until one does (docs/exploration.md)"),
+    "seek_feasible": Key("bool", True, "surrogate: while no evaluated design meets the constraints (of any "
+                                       "scenario combination, or of one), head for where they hold there (the "
+                                       "model's likeliest candidates, from the designs that missed by the "
+                                       "least); false: propose what the sampler gives until one does "
+                                       "(docs/exploration.md)"),
     "diversity": Key("number", 0.1, "surrogate: least fraction of knobs two points of one batch differ in", min=0),
     "patience": Key("int", None, "stop after this many steps without improving the best (or the hypervolume), "
                                   "counted per scenario combination", min=1),

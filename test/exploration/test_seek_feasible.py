@@ -30,14 +30,18 @@ def evaluate(p):
 '''
 
 
-def setup(tmp_path, mode: str, seed: int, **exploration) -> None:
+def setup(tmp_path, mode: str, seed: int, scenarios: list | None = None, **exploration) -> None:
     """The evaluator (MODE "raise": a design over the bound raises with its load; "never": every design does)
-    and the config, with these exploration settings over the tests' own."""
+    and the config, with these exploration settings over the tests' own. With scenarios (a scenario "size"),
+    the load is size times the sum."""
     source = EVALUATOR.replace('MODE == "raise" and load > 12', 'MODE == "never" or MODE == "raise" and load > 12')
+    if scenarios:
+        source = source.replace("sum(p[k] for k", 'p["size"] * sum(p[k] for k')
     write(tmp_path / "ev.py", f"MODE = {mode!r}\n" + source)
     write(tmp_path / "config.json", json.dumps({
         "python_path": ["."],
         "knobs": [{"name": n, "values": "0-10"} for n in "pqrstu"],
+        **({"scenarios": scenarios} if scenarios else {}),
         "costs": ["f", "load"],
         "constraints": ["load <= 12"],
         "evaluate": {"plugin": "python", "function": "ev:evaluate"},
@@ -87,3 +91,16 @@ def test_a_run_where_nothing_ever_fits_keeps_a_model_of_the_constraint_only(tmp_
     assert [row["predicted-f"] for row in rows] == ["", ""]
     low, high = (float(row["predicted-load"]) for row in rows)
     assert low < 12 < high   # the load was learned from the designs that missed: 0 for all zeros, 54 for nines
+
+
+def test_a_scenario_no_design_fits_yet_heads_for_where_the_constraint_holds_in_it(tmp_path):
+    # scenario size 3 triples the load: "load <= 12" needs p + ... + u <= 4 there (0.02% of the designs),
+    # against 12 at size 1. The best designs of size 1 (all knobs near 2) overload size 3 three times over;
+    # before, the exploration proposed them and their neighbours for size 3, and none of its 50 fitted
+    setup(tmp_path, "raise", seed=3, scenarios=[{"name": "size", "values": [1, 3]}], max_samples=100)
+    r = run_deffe("-config", "config.json", cwd=tmp_path)
+    assert r.rc == 0, r
+    rows = read_csv(tmp_path / "explore" / "deffe_evaluation.csv")
+    fits = [r for r in rows if float(r["size"]) * sum(float(r[k]) for k in "pqrstu") <= 12]
+    assert sum(r["size"] == "3" for r in fits) >= 10, [(r["size"], r["load"]) for r in rows]
+    assert sum(r["size"] == "1" for r in fits) >= 10
