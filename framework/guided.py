@@ -176,24 +176,27 @@ class GuidedExploration(ModelSearch):
             return self._finish("the rest of the budget confirms the predicted best")
         shares = balanced_shares(n, self._counts(), serve)
         budget = max(self._candidate_budget() // max(len(shares), 1), 1)
+        seeking = {s for s in shares if self._seeking_in(s)}   # no design of s meets the constraints yet
         batch = []
         for s, count in shares.items():
-            kind = "feasible" if self._seeking_in(s) else None   # no design of s meets the constraints yet
-            cand = self._candidates(s, budget, kind)
-            if len(cand):
-                scores, _ = self._scores(cand, s, kind)
-                batch.append(self._diverse(cand, np.argsort(-scores, kind="stable"), count) if kind
-                             else self._select(cand, scores, count, s))
+            cand = self._candidates(s, budget, "feasible" if s in seeking else None)
+            if not len(cand):
+                continue
+            if s in seeking:
+                batch.append(self._likeliest_feasible(cand, s, count))
+            else:
+                scores, _ = self._scores(cand, s)
+                batch.append(self._select(cand, scores, count, s))
         if not batch:
             return None
-        return Proposal(np.vstack(batch), note=f"step {self.step}: {self._describe(shares)}", guided=True)
+        return Proposal(np.vstack(batch), note=f"step {self.step}: {self._describe(shares, seeking)}", guided=True)
 
-    def _describe(self, shares: dict[int, int]) -> str:
+    def _describe(self, shares: dict[int, int], seeking: set[int]) -> str:
         how = self.acq if self.m == 1 else self.mo
         radii = sorted({self.tracks[s].radius for s in shares})
         text = f"{how}, trust radius {'/'.join(map(str, radii))}"
         if self.scen.active:
-            text += "; " + ", ".join(f"{self.scen.label(s)}: {c}" + (" towards the constraints" if self._seeking_in(s)
+            text += "; " + ", ".join(f"{self.scen.label(s)}: {c}" + (" towards the constraints" if s in seeking
                                                                        else "") for s, c in shares.items())
         return text
 

@@ -213,8 +213,7 @@ class ModelSearch:
             if trained:
                 cand = self._candidates(s, budget, kind="feasible")
                 if len(cand):
-                    scores, _ = self._scores(cand, s, kind="feasible")
-                    batch.append(self._diverse(cand, np.argsort(-scores, kind="stable"), count))
+                    batch.append(self._likeliest_feasible(cand, s, count))
                 continue
             local = self._unseen(self._local(8 * count, s, radius=1))
             take = count - count // 4
@@ -226,6 +225,12 @@ class ModelSearch:
                 extra = self.scen.snap(extra) if self.scen.representative else extra
                 picked = self._unseen(np.vstack([picked, extra]))[:n]   # picked first; no design twice
         return picked, trained
+
+    def _likeliest_feasible(self, cand: np.ndarray, s: int, count: int) -> np.ndarray:
+        """The count candidates of scenario s likeliest to meet the constraints (`_scores` kind "feasible"),
+        no two too close (`_diverse`)."""
+        scores, _ = self._scores(cand, s, kind="feasible")
+        return self._diverse(cand, np.argsort(-scores, kind="stable"), count)
 
     # ------------------------------------------------------------------ scores
     def _predict(self, codes: np.ndarray) -> Prediction:
