@@ -203,6 +203,8 @@ def _setup_logging(run_dir: Path | None, log_name: str, quiet: bool, debug: bool
 
 def _apply_cli(config, args) -> None:
     config.warnings.extend(deffe_cli.apply(config, args))
+    if args.only_preloaded_data_exploration:   # nothing is evaluated: Deffe's batch sizes start no process
+        config.warnings[:] = [w for w in config.warnings if "evaluations in parallel" not in w]
     model = config.section("model")
     for key in ("epochs", "loss", "train_batch_size", "train_test_split", "validation_split"):
         v = getattr(args, key, None)

@@ -277,7 +277,9 @@ class Driver:
         def task(sample: Sample) -> Result:
             return run_sample(evaluate, extract, sample, cost_names)
 
-        kind = executor_kind(self.config, self.args)
+        # with only the pre-evaluated data nothing is evaluated: a cluster config (Deffe's "slurm": "True")
+        # runs its preloaded exploration on a laptop, as Deffe's own README runs it, without -no-slurm
+        kind = "local" if only_pre else executor_kind(self.config, self.args)
         remote = PluginTask(self.config, self.args, self.run_dir, self.fw.seed, explore.index,
                             self.config.digest("evaluate", "extract")) if kind != "local" else None
         asynchronous = self._asynchronous()

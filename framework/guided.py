@@ -111,7 +111,7 @@ class GuidedExploration(ModelSearch):
         self.rng = fw.rng("surrogate")
         self.space = fw.space
         self.k = len(self.space)
-        self.scen = ScenarioSet.of(self.space, fw.rng("scenarios"))
+        self.scen = ScenarioSet.of(self.space, fw.rng("scenarios"), getattr(fw.sampling, "pool", None))
         radius = max(1, len(self.scen.design_columns) // 4)
         self.tracks = [Track(radius) for _ in range(len(self.scen))]
         self.step = 0
@@ -159,7 +159,8 @@ class GuidedExploration(ModelSearch):
             codes = fw.sampling.Run(n)
             if len(codes) == 0:
                 return None
-            if self.scen.representative:   # the initial design serves the representative scenarios
+            # the initial design serves the representative scenarios (preloaded points stay what they are)
+            if self.scen.representative and getattr(fw.sampling, "pool", None) is None:
                 codes = self.scen.snap(codes)
             return Proposal(codes, note="initial design" if self.step == 0 else "sampling (no model yet)")
         serve = [s for s in range(len(self.scen)) if not self._stalled(s)]

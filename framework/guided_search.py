@@ -222,7 +222,8 @@ class ModelSearch:
         if len(picked) < n:
             extra = np.atleast_2d(fw.sampling.Run(n - len(picked)))
             if extra.size:
-                extra = self.scen.snap(extra) if self.scen.representative else extra
+                if self.scen.representative and getattr(fw.sampling, "pool", None) is None:
+                    extra = self.scen.snap(extra)
                 picked = self._unseen(np.vstack([picked, extra]))[:n]   # picked first; no design twice
         return picked, trained
 

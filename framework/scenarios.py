@@ -42,10 +42,22 @@ class ScenarioSet:
     representative: bool = False  # True: a sample of a larger (or continuous) set of combinations
 
     @staticmethod
-    def of(space: DesignSpace, rng: np.random.Generator | None = None) -> "ScenarioSet":
+    def of(space: DesignSpace, rng: np.random.Generator | None = None,
+           pool: np.ndarray | None = None) -> "ScenarioSet":
+        """The combinations an exploration serves. ``pool``: the only points it may propose
+        (-only-preloaded-data-exploration), whose combinations are then the ones served."""
         columns = [j for j, k in enumerate(space.knobs) if k.scenario and not (k.finite and k.size == 1)]
         if not columns:
             return ScenarioSet(space, [], np.empty((1, 0)))
+        if pool is not None and len(pool):
+            # a combination without data cannot be served, and one the data hold must not be snapped to a
+            # representative it lacks (Deffe's kmeans table: 4 object counts of a range of 1,000)
+            seen = np.unique(np.asarray(pool, dtype=float)[:, columns], axis=0)
+            if len(seen) <= MAX_SCENARIOS:
+                return ScenarioSet(space, columns, seen)
+            rng = rng if rng is not None else np.random.default_rng(0)
+            pick = np.sort(rng.choice(len(seen), MAX_SCENARIOS, replace=False))
+            return ScenarioSet(space, columns, seen[pick], representative=True)
         knobs = [space.knobs[j] for j in columns]
         count = 1
         for k in knobs:
