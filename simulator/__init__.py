@@ -27,7 +27,8 @@ from .trace import Trace
 
 def load_network(path: str) -> Network:
     """A network from Paleo's JSON format (Exprimo's `nets/` files): a path, or the name of a bundled
-    network (`simulator.data`: alex_v2.json, inception_v3.json, mnist.json, resnet34.json, resnet50.json)."""
+    network (`simulator.data`: alex_v2.json, alex_v2_2gpu.json, alex_v2_8gpu.json, inception_v3.json, mnist.json,
+    resnet34.json, resnet50.json)."""
     from .importers.paleo import load_paleo_network
     return load_paleo_network(path)
 

@@ -9,7 +9,8 @@
 --network: a zoo name or a Paleo JSON file. --devices: a preset name or an
 Exprimo device-graph file. A file name that names no file in the current
 directory is looked up among the bundled files (`simulator/data/`: networks
-alex_v2.json, inception_v3.json, mnist.json, resnet34.json, resnet50.json;
+alex_v2.json, alex_v2_2gpu.json, alex_v2_8gpu.json, inception_v3.json, mnist.json,
+resnet34.json, resnet50.json;
 device graphs malvik-4gpu.json, malvik.json, cluster1.json, ...).
 --placement: a device index (everything there), a comma list (one device per
 group), `file` (the per-layer devices stored in a Paleo/Exprimo network

@@ -22,9 +22,14 @@ becomes `Network.batch_size`.
 | Sigmoid | `sigmoid` (element-wise; Paleo's gives (N, 1)) | |
 | Reshape | `reshape` | output_shape [N or -1, ...] (one -1 inferred) |
 | Block | its sub-layers, named ``block/layer`` | layers, parents, endpoint |
+| ModelParallel | its sub-layers once per split, ``block/layer@s``; a convolution's output channels divided among the splits (Paleo's `split_model`) | splits, layers, parents |
 
 In a block, a sub-layer's parents name its siblings; empty parents mean the
-block's parents; a parent naming a block means its `endpoint`. Output sizes
+block's parents; a parent naming a block means its `endpoint`. In a
+ModelParallel block (Paleo's AlexNet on 2 to 8 GPUs), ``layer@self`` is the
+same split's copy and ``layer@all`` every split's copy (a layer outside the
+block names ``block/layer@all``); each split is a natural block of its own,
+so that the splits can go to different devices. Output sizes
 follow TensorFlow (VALID ceil((H-k+1)/s), SAME ceil(H/s)); explicit padding
 floor((H+2p-k)/s)+1. `activation_fn` / `normalizer_fn` are ignored, as
 Paleo ignores them. Exprimo's optional per-layer ``"device"`` is kept in
@@ -51,9 +56,11 @@ from simulator.ops import (Activation, Concat, Conv2d, Dropout, Elementwise, Inp
                            Reshape, Softmax)
 
 LAYER_TYPES = ("Input", "Convolution", "Pooling", "AvgPool", "InnerProduct", "Concatenate",
-               "Dropout", "Elementwise", "Softmax", "Sigmoid", "Reshape", "Block")
+               "Dropout", "Elementwise", "Softmax", "Sigmoid", "Reshape", "Block", "ModelParallel")
+BLOCKS = ("Block", "ModelParallel")
+SPLIT = "__splits__"   # set on a convolution of a ModelParallel block: its share of the output channels
 # known to Paleo, not to this importer
-UNSUPPORTED = ("Deconvolution", "UpSampling2D", "ModelParallel", "Generic")
+UNSUPPORTED = ("Deconvolution", "UpSampling2D", "Generic")
 MAX_INT = 2 ** 31 - 1   # a size, count or index above this is no network's (and overflows numpy's int64)
 
 
@@ -132,26 +139,31 @@ class _Importer:
             raise self.error("'name' must be a string")
 
         endpoints = self.block_endpoints(specs)
+        splits = self.split_counts(specs)
         flat: list[tuple[str, dict, tuple[str, ...], str]] = []  # name, spec, parents, block
         for lname, spec in specs.items():
             spec = self.spec(lname, spec)
-            if spec["type"] == "Block":
-                block_parents = tuple(self.resolve(p, endpoints, lname)
-                                      for p in self.parents(lname, spec))
+            if spec["type"] in BLOCKS:
+                kind = spec["type"]
+                block_parents = self.expand(self.parents(lname, spec), endpoints, splits, lname)
                 subs = spec.get("layers")
                 if not isinstance(subs, dict) or not subs:
-                    raise self.error("a Block needs a non-empty 'layers' object", lname)
-                for sub_name, sub in subs.items():
-                    full = f"{lname}/{sub_name}"
-                    sub = self.spec(full, sub)
-                    if sub["type"] == "Block":
-                        raise self.error("nested blocks are not supported", full)
-                    own = self.parents(full, sub)
-                    parents = (tuple(self.resolve(f"{lname}/{p}", endpoints, full) for p in own)
-                               if own else block_parents)
-                    flat.append((full, sub, parents, lname))
+                    raise self.error(f"a {kind} needs a non-empty 'layers' object", lname)
+                copies = splits[f"{lname}/{next(iter(subs))}"] if kind == "ModelParallel" else None
+                for s in range(copies or 1):
+                    for sub_name, sub in subs.items():
+                        full = f"{lname}/{sub_name}" + (f"@{s}" if copies else "")
+                        sub = self.spec(full, sub)
+                        if sub["type"] in BLOCKS:
+                            raise self.error("nested blocks are not supported", full)
+                        own = self.parents(full, sub)
+                        parents = (self.expand([f"{lname}/{p}" for p in own], endpoints, splits, full,
+                                               s if copies else None) if own else block_parents)
+                        if copies and sub["type"] == "Convolution":
+                            sub = dict(sub, **{SPLIT: copies})
+                        flat.append((full, sub, parents, f"{lname}@{s}" if copies else lname))
             else:
-                parents = tuple(self.resolve(p, endpoints, lname) for p in self.parents(lname, spec))
+                parents = self.expand(self.parents(lname, spec), endpoints, splits, lname)
                 flat.append((lname, spec, parents, ""))
 
         # the batch comes from the first parentless Input
@@ -187,6 +199,45 @@ class _Importer:
                                      + did_you_mean(endpoint, subs), lname)
                 out[lname] = f"{lname}/{endpoint}"
         return out
+
+    def split_counts(self, specs: dict) -> dict[str, int]:
+        """``block/layer`` -> its number of copies, for the layers of ModelParallel blocks."""
+        out: dict[str, int] = {}
+        for lname, spec in specs.items():
+            if isinstance(spec, dict) and spec.get("type") == "ModelParallel":
+                count = spec.get("splits", 1)
+                if not _integer(count) or not 0 < count <= 1024:
+                    raise self.error(f"'splits' must be a positive integer (at most 1024), got {_short(count)}",
+                                     lname)
+                if "endpoint" in spec:
+                    raise self.error("a ModelParallel block has no single endpoint: name "
+                                     "'<block>/<layer>@all' as the parent", lname)
+                if isinstance(spec.get("layers"), dict):
+                    out.update({f"{lname}/{sub}": count for sub in spec["layers"]})
+        return out
+
+    def expand(self, parents: list[str], endpoints: dict[str, str | None], splits: dict[str, int], layer: str,
+               split: int | None = None) -> tuple[str, ...]:
+        """Parent names as layers: a block's endpoint; ``x@all`` every copy of a split layer, ``x@self`` the
+        copy of the split being built (Paleo's graph.py)."""
+        out: list[str] = []
+        for p in parents:
+            base, _, which = p.rpartition("@") if p.endswith(("@all", "@self")) else (p, "", "")
+            if which and base not in splits:
+                raise self.error(f"parent '{p}': '{base}' is not a layer of a ModelParallel block", layer)
+            if which == "all":
+                out.extend(f"{base}@{i}" for i in range(splits[base]))
+            elif which == "self":
+                if split is None:
+                    raise self.error(f"parent '{p}': '@self' is only meaningful inside its ModelParallel block; "
+                                     f"name '{base}@all'", layer)
+                out.append(f"{base}@{split}")
+            elif p in splits:
+                raise self.error(f"parent '{p}' is split by a ModelParallel block: name '{p}@all' "
+                                 "(every split) or, inside the block, '@self'", layer)
+            else:
+                out.append(self.resolve(p, endpoints, layer))
+        return tuple(out)
 
     def resolve(self, parent: str, endpoints: dict[str, str | None], layer: str) -> str:
         if parent in endpoints:
@@ -298,6 +349,10 @@ class _Importer:
             if -1 in (kh, kw, cout):
                 raise self.error(f"only the input channels of 'filter' may be -1, got "
                                  f"{spec['filter']}", lname)
+            if spec.get(SPLIT):   # a model-parallel copy computes its share of the channels (Paleo floors it)
+                if cout < spec[SPLIT]:
+                    raise self.error(f"{cout} output channels cannot be split {spec[SPLIT]} ways", lname)
+                cout //= spec[SPLIT]
             return Conv2d(cout, (kh, kw), self.nhwc_pair(lname, spec, "strides"),
                           self.padding(lname, spec), bias=True, in_channels=None if cin == -1 else cin)
         if kind in ("Pooling", "AvgPool"):

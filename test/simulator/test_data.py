@@ -9,7 +9,7 @@ import simulator as sim
 from simulator import data
 from simulator.graph import SimulatorError
 
-SHIPPED_NETWORKS = ["alex_v2.json", "inception_v3.json", "mnist.json", "resnet34.json", "resnet50.json"]
+SHIPPED_NETWORKS = ["alex_v2.json", "alex_v2_2gpu.json", "alex_v2_8gpu.json", "inception_v3.json", "mnist.json", "resnet34.json", "resnet50.json"]
 
 
 def test_the_bundled_files_and_their_notices_are_there():

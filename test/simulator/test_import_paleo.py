@@ -11,6 +11,8 @@ from simulator.paleo_terms import paleo_work
 
 FILES = {  # file: (layers, batch in the file, default groups)
     "alex_v2.json": (15, 128, 15),
+    "alex_v2_2gpu.json": (22, 128, 16),   # Paleo's: fc6-fc7 in a ModelParallel block of 2 splits
+    "alex_v2_8gpu.json": (52, 128, 28),
     "inception_v3.json": (126, 64, 21),  # 9 top-level layers + 12 blocks
     "mnist.json": (9, 128, 9),
     "resnet34.json": (58, 1, 16),
@@ -236,3 +238,46 @@ def test_error_no_file_and_not_an_object(tmp_path):
                     ' "a": {"type": "Input", "tensor": [1, 2], "parents": []}}}')
     with pytest.raises(SimulatorError, match="duplicate key 'a'"):
         load_paleo_network(path)
+
+
+def test_model_parallel_block_splits_the_channels_and_each_split_can_go_to_its_own_device(paleo_nets, tmp_path):
+    import simulator as sim
+    doc = json.loads((paleo_nets / "alex_v2_2gpu.json").read_text())
+    doc["layers"]["parallel_fc67"]["splits"] = 1
+    (tmp_path / "one.json").write_text(json.dumps(doc))
+    one = sim.load_network(tmp_path / "one.json")
+    net = load_paleo_network(paleo_nets / "alex_v2_2gpu.json")
+    assert net.layer("parallel_fc67/fc6@0").out_shape == (1, 1, 2048)       # 4096 channels, split in two
+    assert net.layer("parallel_fc67/concat6@1").parents == ("parallel_fc67/dropout6@0", "parallel_fc67/dropout6@1")
+    assert net.layer("parallel_fc67/fc7@1").parents == ("parallel_fc67/concat6@1",)
+    assert net.layer("concat7").out_shape == (1, 1, 4096)
+    assert net.layer("parallel_fc67/fc7@1").block == "parallel_fc67@1"
+    # the same work as the unsplit network on one GPU; spread over two GPUs, the fully connected part is faster
+    g = sim.devices.preset("cpu+4xV100-pcie3")
+    alone = sim.simulate(one, g, [1] * len(one.groups), cost_model="paleo").step_time
+    together = sim.simulate(net, g, [1] * len(net.groups), cost_model="paleo").step_time
+    spread = sim.simulate(net, g, [2 if "@1" in gr.name else 1 for gr in net.groups], cost_model="paleo").step_time
+    assert together == pytest.approx(alone, rel=0.01) and spread < 0.95 * together
+
+
+def test_error_model_parallel(tmp_path):
+    layers = base_layers()
+    layers["mp"] = {"type": "ModelParallel", "splits": 2, "parents": ["pool"],
+                    "layers": {"c": {"type": "Convolution", "parents": [], "filter": [1, 1, -1, 4],
+                                     "strides": [1, 1, 1, 1], "padding": "SAME"},
+                               "d": {"type": "Dropout", "parents": ["c@self"], "dropout_keep_prob": 0.5}}}
+    layers["cat"] = {"type": "Concatenate", "parents": ["mp/d@all"], "dim": 3}
+    net = load_paleo_network(write(tmp_path, layers))
+    assert net.layer("cat").out_shape == (8, 8, 4)   # 2 copies of 4 / 2 channels
+    layers["cat"]["parents"] = ["mp/d"]
+    assert error_of(tmp_path, layers) == ("layer 'cat': parent 'mp/d' is split by a ModelParallel block: name "
+                                          "'mp/d@all' (every split) or, inside the block, '@self'")
+    layers["cat"]["parents"] = ["mp/d@self"]
+    assert "'@self' is only meaningful inside its ModelParallel block" in error_of(tmp_path, layers)
+    layers["cat"]["parents"] = ["pool@all"]
+    assert error_of(tmp_path, layers) == "layer 'cat': parent 'pool@all': 'pool' is not a layer of a ModelParallel block"
+    layers["cat"]["parents"] = ["mp/d@all"]
+    layers["mp"]["splits"] = 0
+    assert error_of(tmp_path, layers) == "layer 'mp': 'splits' must be a positive integer (at most 1024), got 0"
+    layers["mp"]["splits"] = 8
+    assert error_of(tmp_path, layers) == "layer 'mp/c@0': 4 output channels cannot be split 8 ways"
