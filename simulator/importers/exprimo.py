@@ -8,6 +8,9 @@ against these decimal GB/s figures) from the SI values, so nothing is lost here.
 A device's neighbour entry `{"device": j, "comm_channel": c}` means transfers
 from this device to j use channel c. Channels carry no latency in the format.
 Devices are named by kind in file order: cpu0, gpu0, gpu1, ...
+A neighbour entry naming the device itself is ignored, as Exprimo ignores it
+(its `colocrl-2.json` lists device 2 as its own neighbour where device 0 was
+meant); a pair with no direct link goes through neighbours (`DeviceGraph`).
 A bare file name that names no file is looked up among the bundled graphs
 (`simulator/data/exprimo-device-graphs/`): `load_device_graph("malvik-4gpu.json")`.
 """
@@ -82,8 +85,8 @@ def load_device_graph(path: str | os.PathLike) -> DeviceGraph:
             w = f"{where}.neighbours[{k}]"
             j = _index(nb, "device", n, src, w, "device", "devices")
             c = _index(nb, "comm_channel", len(channels), src, w, "comm_channel", "channels")
-            if j == i:
-                raise SimulatorError("a device cannot be its own neighbour", source=src, where=w)
+            if j == i:   # Exprimo's own colocrl-2.json has one; Exprimo never reads it (no transfer to itself)
+                continue
             links[(i, j)] = c
     return DeviceGraph(devices, channels, links, name=os.path.splitext(src)[0], source=src)
 

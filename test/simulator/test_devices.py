@@ -99,6 +99,17 @@ def test_exprimo_device_graph_is_converted_to_si(reference):
     assert g.route(2, 1) == [(1, 2)] and g.route(1, 2) == [(0, 1)]
 
 
+def test_a_device_listed_as_its_own_neighbour_is_read_as_exprimo_reads_it(reference, tmp_path):
+    # Exprimo's colocrl-2.json: the second K80 lists itself where the CPU was meant; Exprimo loads it
+    data = json.loads((reference / "exprimo-device-graphs" / "malvik.json").read_text())
+    data["devices"][2]["neighbours"] = [{"device": 1, "comm_channel": 0}, {"device": 2, "comm_channel": 0}]
+    path = tmp_path / "colocrl-2-like.json"
+    path.write_text(json.dumps(data))
+    g = sim.load_device_graph(path)
+    assert (2, 2) not in g.links
+    assert g.route(2, 0) == [(g.links[(2, 1)], 2), (g.links[(1, 0)], 1)]   # through the other GPU
+
+
 @pytest.mark.parametrize("edit, message", [
     (lambda d: d["devices"][1]["neighbours"].append({"device": 9, "comm_channel": 0}),
      "devices[1].neighbours[4]: device 9 does not exist (5 devices)"),
