@@ -14,7 +14,8 @@ resnet34.json, resnet50.json;
 device graphs malvik-4gpu.json, malvik.json, cluster1.json, ...).
 --placement: a device index (everything there), a comma list (one device per
 group), `file` (the per-layer devices stored in a Paleo/Exprimo network
-file), or a JSON object {layer or group: device}.
+file), a JSON object {layer or group: device}, or a JSON file of one (Exprimo's
+nets/device_assignments/ files; names of other networks' layers are ignored).
 Bad input prints one line `error: ...` and exits with status 2.
 """
 from __future__ import annotations
@@ -42,7 +43,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--devices", required=True, help="preset (e.g. cpu+4xV100-pcie3), Exprimo JSON file or "
                    "bundled file name (e.g. malvik-4gpu.json)")
     p.add_argument("--placement", required=True,
-                   help="device index, comma list per group, 'file', or a JSON object")
+                   help="device index, comma list per group, 'file', a JSON object or a JSON file of one")
     p.add_argument("--groups", type=int, help="regroup the network into N groups of consecutive layers")
     p.add_argument("--group-by", choices=["layers", "flops"], default="layers")
     p.add_argument("--batch-size", type=int)
@@ -86,6 +87,32 @@ def _load_devices(spec: str):
     return devices.preset(spec)
 
 
+def _placement_file(path: str, network) -> dict:
+    """A file's {layer or group: device} (Exprimo's nets/device_assignments/). Exprimo's files assign the
+    layers of several networks at once (its resnet50-handplaced.json names 230 layers, 74 of them
+    ResNet-50's) and its code applies what the network has: names of no layer or group are dropped, with a
+    note, when the rest places every layer (else the placement's own error says which are missing)."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            value = json.load(f)
+    except json.JSONDecodeError as err:
+        raise SimulatorError(f"not valid JSON: {err.msg}", source=path, where=f"line {err.lineno}") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise SimulatorError(f"cannot read the placement file: {getattr(err, 'strerror', None) or err}",
+                             source=path) from None
+    if not isinstance(value, dict):
+        raise SimulatorError("a placement file must hold a JSON object {layer or group: device}", source=path)
+    known = set(network.index) | {g.name for g in network.groups} | {"*"}
+    own = {k: v for k, v in value.items() if k in known}
+    named = {network.index[k] for k in own if k in network.index}
+    named |= {i for g in network.groups if g.name in own for i in g.layers}
+    if len(own) < len(value) and ("*" in own or len(named) == len(network.layers)):
+        print(f"note: {path}: {len(value) - len(own)} of its {len(value)} names are not layers of "
+              f"'{network.name}' (ignored)", file=sys.stderr)
+        return own
+    return value
+
+
 def _placement(spec: str, network) -> tuple[Any, Any]:
     """(network, placement): `file` regroups the network by the file's devices."""
     text = spec.strip()
@@ -99,6 +126,8 @@ def _placement(spec: str, network) -> tuple[Any, Any]:
         if not isinstance(value, dict):
             raise SimulatorError("--placement JSON must be an object {layer or group: device}")
         return network, value
+    if text.endswith(".json") or os.path.isfile(text):
+        return network, _placement_file(text, network)
     parts = [p.strip() for p in text.split(",")]
     if any(not p for p in parts):
         raise SimulatorError(f"--placement {spec!r}: empty entry in the comma list")

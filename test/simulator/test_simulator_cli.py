@@ -41,6 +41,27 @@ def test_json_for_a_paleo_file_with_its_stored_placement(capsys, paleo_nets, ref
     assert data["settings"]["cost_model"] == "paleo" and len(data["devices"]) == 5
 
 
+def test_an_exprimo_assignment_file_places_the_layers_it_names_of_this_network(capsys, paleo_nets, tmp_path):
+    # Exprimo's nets/device_assignments/ files name the layers of several networks at once
+    net = json.loads((paleo_nets / "mnist.json").read_text())["layers"]
+    names = {name: (1 if i % 2 else 2) for i, name in enumerate(net)}
+    path = tmp_path / "mnist.json"
+    path.write_text(json.dumps({**names, "res2a_branch1": 1, "Conv2d_1a_3x3": 2}))
+    base = ["--network", "mnist.json", "--devices", "malvik.json", "--cost-model", "paleo", "--json"]
+    code, out, err = run(base + ["--placement", str(path)], capsys)
+    assert code == 0 and f"note: {path}: 2 of its {len(names) + 2} names are not layers of" in err, err
+    code, same, _ = run(base + ["--placement", json.dumps(names)], capsys)
+    assert json.loads(out)["step_time"] == json.loads(same)["step_time"]
+    # a file that leaves a layer of this network out is an error that names what it misses, as a dict is
+    del names[next(iter(names))]
+    path.write_text(json.dumps({**names, "res2a_branch1": 1}))
+    code, _, err = run(base + ["--placement", str(path)], capsys)
+    assert code == 2 and "error: placement names 'res2a_branch1', which is neither a layer" in err, err
+    path.write_text("[1, 2]")
+    code, _, err = run(base + ["--placement", str(path)], capsys)
+    assert code == 2 and err == f"error: {path}: a placement file must hold a JSON object {{layer or group: device}}\n"
+
+
 def test_bundled_file_names_work_from_any_directory(capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     code, out, err = run(["--network", "inception_v3.json", "--devices", "malvik-4gpu.json", "--placement", "1",
