@@ -199,7 +199,9 @@ def load_csv(path: Path, shown: str, space: DesignSpace, cost_names: list[str]) 
                 continue
             n = to_number(text)
             if n is None or (isinstance(n, float) and math.isnan(n)):
-                raise DeffeError(f"cost '{c}' is not a number: {text!r}", file=shown, where=f"line {line}")
+                raise DeffeError(f"cost '{c}' is not a number: {text!r}", file=shown, where=f"line {line}",
+                                 hint="a row that was not measured says so in a 'status' column "
+                                      "(failed, infeasible or timeout), its costs left empty; or leave it out")
             costs.append(_float(n, c, text, shown, line))
         codes.extend(row)
         statuses.append(STATUSES.index(status))
