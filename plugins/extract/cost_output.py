@@ -106,6 +106,18 @@ class CostOutputExtract:
 
     def Run(self, sample, output):
         d = Path(sample.directory).resolve()
+        try:
+            return self._read(sample, d)
+        except ExtractFailed as e:
+            # a script that exits 0 after its simulator failed (Deffe's evaluate_gem5.sh when gem5 is not
+            # there) leaves no costs: what its log ends with says why
+            log = self.framework.section("evaluate").get("output_log") or "evaluate.log"
+            last = tail(d / log, lines=1)
+            if last and log not in str(e):
+                raise ExtractFailed(f"{e}; {log} ends: {last}") from None
+            raise
+
+    def _read(self, sample, d: Path):
         trouble = self._run_script(sample, d) if self.script is not None else None
         path = d / self.file
         if not path.is_file():

@@ -64,6 +64,17 @@ def test_a_failing_extract_script_fails_the_sample_only_without_costs(tmp_path, 
     assert "extract.log ends: no stats found" in result.error
 
 
+def test_no_costs_after_a_script_that_exited_0_says_what_its_log_ends_with(tmp_path, monkeypatch):
+    # Deffe's evaluate_gem5.sh exits 0 when gem5 is not there: the reason is in its log, not its status
+    script = "echo starting gem5\n/nowhere/gem5.opt --config x\necho done > /dev/null\n"
+    result, _ = run(tmp_path, monkeypatch, {"evaluate.sh": script})
+    assert result.status == "failed" and result.error.startswith("results.out was not written in "), result
+    assert "; evaluate.log ends: " in result.error, result.error
+    assert result.error.endswith("evaluate.sh: line 2: /nowhere/gem5.opt: No such file or directory"), result.error
+    result, _ = run(tmp_path / "b", monkeypatch, {"evaluate.sh": script + "touch results.out\n"})
+    assert "results.out is empty; evaluate.log ends: " in result.error, result
+
+
 def test_the_first_lines_are_the_costs_as_in_deffe(tmp_path, monkeypatch):
     # Deffe's gem5 extract.sh writes cycles and seconds for the one cost
     result, _ = run(tmp_path, monkeypatch, {"evaluate.sh": "printf '5400000\\n0.0054\\n' > results.out\n"})
