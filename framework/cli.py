@@ -202,8 +202,10 @@ def _setup_logging(run_dir: Path | None, log_name: str, quiet: bool, debug: bool
 
 
 def _apply_cli(config, args) -> None:
+    chosen = args.jobs is not None   # -jobs N: the user has set the evaluations in parallel
     config.warnings.extend(deffe_cli.apply(config, args))
-    if args.only_preloaded_data_exploration:   # nothing is evaluated: Deffe's batch sizes start no process
+    # nothing is evaluated with the data only, and -jobs overrides Deffe's batch sizes: no warning of them
+    if args.only_preloaded_data_exploration or chosen:
         config.warnings[:] = [w for w in config.warnings if "evaluations in parallel" not in w]
     model = config.section("model")
     for key in ("epochs", "loss", "train_batch_size", "train_test_split", "validation_split"):

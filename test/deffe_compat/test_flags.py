@@ -90,3 +90,11 @@ def test_deffes_keras_layer_count_for_frozen_layers_becomes_weight_layers(tmp_pa
         "model": {"ml_model_script": "keras_cnn.py", "ml_arguments": "-convs 2 -freeze-layers 5 -epochs 10"}}))
     model = load_config(tmp_path / "config.json").section("model")
     assert model["plugin"] == "torch_cnn" and model["freeze_layers"] == 2     # its two convolutions, as in Deffe
+
+
+def test_deffes_batch_size_beyond_the_cores_warns_unless_jobs_is_given(tmp_path):
+    setup(tmp_path, evaluate={"plugin": "python", "function": "ev:evaluate", "batch_size": "400"})
+    r = run_deffe("-config", "config.json", "-no-run", cwd=tmp_path)
+    assert r.rc == 0 and "400 evaluations in parallel on" in r.err and "give -jobs N for fewer" in r.err, r
+    r = run_deffe("-config", "config.json", "-no-run", "-jobs", "2", cwd=tmp_path)
+    assert r.rc == 0 and "in parallel" not in r.err, r
