@@ -15,6 +15,7 @@ exploration (Deffe's tables may leave out a single-valued scenario).
 from __future__ import annotations
 
 import csv
+import itertools
 import math
 import re
 from array import array
@@ -71,7 +72,14 @@ def read_rows(path: Path, shown: str) -> tuple[list[str], Iterator[tuple[int, li
         raise DeffeError("is a directory, not a CSV file", file=shown) from None
     except (OSError, ValueError) as e:   # no permission, a name the system refuses
         raise DeffeError(f"cannot read the file ({getattr(e, 'strerror', None) or e})", file=shown) from None
-    reader = csv.reader(_utf8_lines(fh, shown), skipinitialspace=True)   # Deffe wrote ", " between cells
+    lines = _utf8_lines(fh, shown)
+    try:
+        first = next(lines, "")
+    except BaseException:
+        fh.close()
+        raise
+    reader = csv.reader(itertools.chain([first], lines), delimiter=separator(first),
+                        skipinitialspace=True)   # Deffe wrote ", " between cells
     try:
         header = _next_row(reader, shown)
         if header is None:
@@ -83,6 +91,15 @@ def read_rows(path: Path, shown: str) -> tuple[list[str], Iterator[tuple[int, li
         fh.close()
         raise
     return [h.strip() for h in header], _body(fh, reader, shown)
+
+
+def separator(header: str) -> str:
+    """The cells' separator, from the header line: a comma, else a semicolon (Excel's CSV where the decimal
+    mark is a comma), else a tab (a sheet's cells pasted as text)."""
+    for sep in (",", ";", "\t"):
+        if sep in header:
+            return sep
+    return ","
 
 
 def _next_row(reader, shown: str) -> list[str] | None:
