@@ -78,7 +78,7 @@ def read_rows(path: Path, shown: str) -> tuple[list[str], Iterator[tuple[int, li
     except BaseException:
         fh.close()
         raise
-    reader = csv.reader(itertools.chain([first], lines), delimiter=separator(first),
+    reader = csv.reader(itertools.chain([first] if first else [], lines), delimiter=separator(first),
                         skipinitialspace=True)   # Deffe wrote ", " between cells
     try:
         header = _next_row(reader, shown)
