@@ -254,8 +254,8 @@ def _build_costs(data: dict, shown: str) -> list[Cost]:
             direction = d
         name = name.strip()
         if not re.match(r"^[A-Za-z_][A-Za-z0-9_.\-]*$", name):
-            raise DeffeError(f"cost name '{name}' must start with a letter or '_' and hold only letters, "
-                             "digits, '_', '.', '-'", file=file, where=where)
+            raise DeffeError(f"cost name '{name}' must start with an ASCII letter or '_' and hold only ASCII "
+                             "letters, digits, '_', '.', '-'", file=file, where=where)
         if name in seen:
             raise DeffeError(f"cost '{name}' is listed twice (also at {seen[name]})", file=file, where=where)
         seen[name] = where

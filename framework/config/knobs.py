@@ -40,8 +40,9 @@ def _build_entry(entry: dict, where: str, scenario: bool) -> KnobEntry:
         raise DeffeError("every knob needs a 'name'", file=file, where=where)
     name = name.strip()
     if not re.match(r"^[A-Za-z_][A-Za-z0-9_.\-]*$", name):
-        raise DeffeError(f"knob name '{name}' must start with a letter or '_' and hold only letters, "
-                         "digits, '_', '.', '-'", file=file, where=f"{where}.name")
+        raise DeffeError(f"knob name '{name}' must start with an ASCII letter or '_' and hold only ASCII "
+                         "letters, digits, '_', '.', '-' (a script gets it as a shell variable)",
+                         file=file, where=f"{where}.name")
     knob = _build_knob(entry, name, file, where, scenario)
     exchangeable = _exchangeable(entry.get("exchangeable"), knob, file, f"{where}.exchangeable")
     if exchangeable and entry.get("count") is None:
