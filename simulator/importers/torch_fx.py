@@ -18,11 +18,11 @@ inserted. Free parameters read in `forward` (``self.pos``) become `parameter`
 layers (their leading size-1 axes dropped).
 
 Supported modules: Conv2d, Linear, BatchNorm1d/2d, LayerNorm, ReLU, GELU,
-Tanh, Sigmoid, Softmax, MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, Dropout,
+Tanh, Sigmoid, SiLU, Softmax, MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, Dropout,
 Embedding, Flatten, Identity, LSTM (batch_first), MultiheadAttention
 (batch_first, self-attention). Functions and methods: + - * / (tensors or
 scalars), cat, flatten, view / reshape, contiguous, relu, gelu, tanh,
-sigmoid, softmax, dropout, matmul / @ / bmm, transpose, permute, mean,
+sigmoid, silu, softmax, dropout, matmul / @ / bmm, transpose, permute, mean,
 split / chunk (each piece a `slice` view), ``x[:, i]``, and shape queries (``x.shape``, ``x.size()``). A module called
 twice shares its weights (counted once). The parameter count equals
 ``sum(p.numel() for p in module.parameters())`` whenever every parameter is
@@ -138,7 +138,7 @@ def _supported_modules() -> dict:
     return {
         nn.Conv2d: "conv2d", nn.Linear: "linear", nn.BatchNorm1d: "batch_norm1d",
         nn.BatchNorm2d: "batch_norm2d", nn.LayerNorm: "layer_norm", nn.ReLU: "relu",
-        nn.GELU: "gelu", nn.Tanh: "tanh", nn.Sigmoid: "sigmoid", nn.Softmax: "softmax",
+        nn.GELU: "gelu", nn.Tanh: "tanh", nn.Sigmoid: "sigmoid", nn.SiLU: "silu", nn.Softmax: "softmax",
         nn.MaxPool2d: "max_pool", nn.AvgPool2d: "avg_pool",
         nn.AdaptiveAvgPool2d: "adaptive_avg_pool", nn.Dropout: "dropout",
         nn.Embedding: "embedding", nn.Flatten: "flatten", nn.Identity: "identity",
@@ -363,7 +363,7 @@ class _Converter:
             op = LayerNorm(len(m.normalized_shape), scale=m.weight is not None,
                            bias=m.bias is not None)
             return done(op, [x], PLAIN)
-        if kind in ("relu", "gelu", "tanh", "sigmoid"):
+        if kind in ("relu", "gelu", "tanh", "sigmoid", "silu"):
             x = self.tensor(node, args[0])
             return done(Activation(kind), [x], x.layout)
         if kind == "softmax":
@@ -475,7 +475,7 @@ class _Converter:
                  operator.truediv: "div", torch.div: "div", "div": "div"}
         acts = {F.relu: "relu", torch.relu: "relu", "relu": "relu", F.gelu: "gelu",
                 torch.tanh: "tanh", F.tanh: "tanh", "tanh": "tanh", torch.sigmoid: "sigmoid",
-                F.sigmoid: "sigmoid", "sigmoid": "sigmoid"}
+                F.sigmoid: "sigmoid", "sigmoid": "sigmoid", F.silu: "silu"}
         key = method if method is not None else fn
         if _hashable(key) and key in arith:
             return self.arithmetic(node, arith[key], args, done)

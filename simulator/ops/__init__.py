@@ -15,7 +15,7 @@ formulas:
 - `simulator.ops.conv`: conv2d, pool2d (max/avg), global_avg_pool, adaptive_avg_pool
 - `simulator.ops.dense`: linear, matmul, attention_scores, attention_context,
   multi_head_attention, embedding, position_embedding
-- `simulator.ops.elementwise`: relu / gelu / tanh / sigmoid, add / sub / mul / div,
+- `simulator.ops.elementwise`: relu / gelu / tanh / sigmoid / silu, add / sub / mul / div,
   dropout, softmax
 - `simulator.ops.norm`: batch_norm, layer_norm
 - `simulator.ops.shape`: input, parameter, concat, reshape, flatten, transpose,
@@ -51,6 +51,10 @@ def sigmoid() -> Activation:
     return Activation("sigmoid")
 
 
+def silu() -> Activation:
+    return Activation("silu")
+
+
 def add(same_shape: bool = False) -> Elementwise:
     return Elementwise("add", same_shape=same_shape)
 
@@ -64,5 +68,5 @@ __all__ = [
     "BatchNorm", "LayerNorm",
     "LSTM", "LSTMCell",
     "Input", "Parameter", "Concat", "Reshape", "Flatten", "Transpose", "Select", "Slice", "Mean",
-    "relu", "gelu", "tanh", "sigmoid", "add",
+    "relu", "gelu", "tanh", "sigmoid", "silu", "add",
 ]

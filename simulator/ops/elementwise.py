@@ -9,6 +9,7 @@ FLOPs per element count every arithmetic operation and every transcendental
 | sigmoid | 4 (neg, exp, add, div) | 3: g*y*(1-y) | output |
 | tanh | 1 | 3: g*(1-y*y) | output |
 | gelu (tanh form) | 9: 0.5*x*(1+tanh(c*(x+a*x^3))) | 18 (recomputes tanh) | input |
+| silu (swish) | 5: x*sigmoid(x) | 9: g*s*(1+x*(1-s)), s recomputed | input |
 | add / sub of k inputs | k-1 | 0 (passes through; a broadcast input costs one add per output element to reduce) | nothing |
 | mul of k inputs | k-1 (1 with a constant) | k-1 per input (+1 if broadcast) | inputs (nothing with a constant) |
 | div | 1 | numerator 1, denominator 3 (+1 if broadcast) | inputs (nothing with a constant) |
@@ -31,6 +32,7 @@ ACTIVATIONS: dict[str, tuple[int, int, str]] = {
     "sigmoid": (4, 3, "out"),
     "tanh": (1, 3, "out"),
     "gelu": (9, 18, "in"),
+    "silu": (5, 9, "in"),
 }
 
 SOFTMAX_FWD = 5

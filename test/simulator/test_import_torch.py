@@ -232,3 +232,20 @@ def test_unsupported_node_is_one_line_naming_node_and_target():
         from_torch(MLP(), [[1.0]])
     with pytest.raises(SimulatorError, match="forward takes 1 input"):
         from_torch(MLP(), (torch.randn(2, 784), torch.randn(2, 784)))
+
+
+def test_silu_as_a_module_and_as_a_function():
+    # SiLU (swish): EfficientNet's activation, and the gate of LLaMA's SwiGLU feed-forward
+    class SwiGLU(nn.Module):
+        def __init__(self, d=16):
+            super().__init__()
+            self.gate, self.up, self.down = nn.Linear(d, 4 * d), nn.Linear(d, 4 * d), nn.Linear(4 * d, d)
+            self.act = nn.SiLU()
+
+        def forward(self, x):
+            return self.down(F.silu(self.gate(x)) * self.up(x)) + self.act(x)
+    module, x = SwiGLU(), torch.randn(2, 16)
+    net = from_torch(module, x)
+    acts = [l for l in net.layers if l.kind == "silu"]
+    assert len(acts) == 2 and acts[0].out_shape == (64,) and acts[0].fwd_flops == 5 * 64
+    assert net.params == torch_params(module) and our_gemm_flops(net) == torch_gemm_flops(module, x)
