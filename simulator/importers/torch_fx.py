@@ -22,7 +22,8 @@ Tanh, Sigmoid, SiLU, Softmax, MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, Dropout,
 Embedding, Flatten, Identity, LSTM (batch_first), MultiheadAttention
 (batch_first, self-attention). Functions and methods: + - * / (tensors or
 scalars), cat, flatten, view / reshape, contiguous, relu, gelu, tanh,
-sigmoid, silu, softmax, dropout, matmul / @ / bmm, transpose, permute, mean,
+sigmoid, silu, softmax, dropout, matmul / @ / bmm, scaled_dot_product_attention
+(without attn_mask; is_causal and dropout_p counted), transpose, permute, mean,
 split / chunk (each piece a `slice` view), ``x[:, i]``, and shape queries (``x.shape``, ``x.size()``). A module called
 twice shares its weights (counted once). The parameter count equals
 ``sum(p.numel() for p in module.parameters())`` whenever every parameter is
@@ -499,6 +500,8 @@ class _Converter:
             return done(Reshape(self.per_sample(node, expect, PLAIN)), [x], PLAIN)
         if key == "contiguous":
             return self.tensor(node, args[0])
+        if key is getattr(F, "scaled_dot_product_attention", None):
+            return self.sdpa(node, args, kwargs, name, expect, done)
         if key in (torch.matmul, operator.matmul, torch.bmm, "matmul", "bmm"):
             a, b = (self.tensor(node, x, PLAIN) for x in args[:2])
             return done(MatMul(), [a, b], PLAIN if PLAIN in (a.layout, b.layout) else SHARED)
@@ -582,6 +585,28 @@ class _Converter:
             raise self.fail(node, f"indexing a tensor with {index!r} is not supported "
                                   "(only x[:, i])")
         return _Other(f"the value of {node.name}")
+
+    def sdpa(self, node, args, kwargs, name: str, expect, done):
+        """F.scaled_dot_product_attention(q, k, v) as the layers it computes: the scores Q K^T, their scaling
+        (and the causal mask: one addition per score), softmax, dropout when training asks for it, P V."""
+        names = ("query", "key", "value", "attn_mask", "dropout_p", "is_causal", "scale")
+        given = dict(zip(names, args), **kwargs)
+        if given.get("attn_mask") is not None:
+            raise self.fail(node, "scaled_dot_product_attention with an attn_mask is not supported "
+                                  "(is_causal=True is)")
+        if given.get("enable_gqa"):
+            raise self.fail(node, "scaled_dot_product_attention with enable_gqa is not supported")
+        q, k, v = (self.tensor(node, given.get(n), PLAIN) for n in names[:3])
+        scores = tuple(q.torch_shape[:-1]) + (int(k.torch_shape[-2]),)
+        s = self.add(node, f"{name}:scores", MatMul(transpose_b=True), [q, k], PLAIN, scores)
+        s = self.add(node, f"{name}:scale", Elementwise("mul"), [s], PLAIN, scores)
+        if given.get("is_causal"):
+            s = self.add(node, f"{name}:mask", Elementwise("add"), [s], PLAIN, scores)
+        p = self.add(node, f"{name}:probs", Softmax(), [s], PLAIN, scores)
+        rate = float(given.get("dropout_p") or 0.0)
+        if rate > 0:
+            p = self.add(node, f"{name}:dropout", Dropout(rate), [p], PLAIN, scores)
+        return done(MatMul(), [p, v], PLAIN)
 
     def softmax(self, node, x: _Tensor, dim: int, name: str, done):
         x = self.as_layout(node, x, PLAIN)

@@ -249,3 +249,33 @@ def test_silu_as_a_module_and_as_a_function():
     acts = [l for l in net.layers if l.kind == "silu"]
     assert len(acts) == 2 and acts[0].out_shape == (64,) and acts[0].fwd_flops == 5 * 64
     assert net.params == torch_params(module) and our_gemm_flops(net) == torch_gemm_flops(module, x)
+
+
+def test_scaled_dot_product_attention_costs_what_the_written_out_attention_costs():
+    class Attention(nn.Module):
+        def __init__(self, d=32, heads=4, fused=True):
+            super().__init__()
+            self.qkv, self.proj, self.heads, self.fused = nn.Linear(d, 3 * d), nn.Linear(d, d), heads, fused
+
+        def forward(self, x):
+            b, t, d = x.shape
+            h = self.heads
+            q, k, v = self.qkv(x).chunk(3, dim=-1)
+            q, k, v = (q.view(b, t, h, d // h).transpose(1, 2), k.view(b, t, h, d // h).transpose(1, 2),
+                       v.view(b, t, h, d // h).transpose(1, 2))
+            if self.fused:
+                ctx = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+            else:
+                ctx = torch.softmax(q @ k.transpose(-2, -1) * (d // self.heads) ** -0.5, dim=-1) @ v
+            return self.proj(ctx.transpose(1, 2).reshape(b, t, d))
+    x = torch.randn(2, 16, 32)
+    fused, plain = from_torch(Attention(), x), from_torch(Attention(fused=False), x)
+    assert fused.params == plain.params and our_gemm_flops(fused) == our_gemm_flops(plain)
+    assert [l.kind for l in fused.layers if l.name.startswith("scaled_dot_product_attention")] == [
+        "matmul", "mul", "add", "softmax", "matmul"]   # the causal mask: one addition per score
+    assert sum(l.fwd_flops for l in fused.layers) == sum(l.fwd_flops for l in plain.layers) + 4 * 16 * 16
+    with pytest.raises(SimulatorError, match="attn_mask is not supported"):
+        class Masked(Attention):
+            def forward(self, x):
+                return F.scaled_dot_product_attention(x, x, x, attn_mask=torch.ones(16, 16, dtype=torch.bool))
+        from_torch(Masked(), x)
