@@ -17,8 +17,9 @@ tensor) a free `reshape` view named ``<tensor>:nhwc`` / ``<tensor>:nchw`` is
 inserted. Free parameters read in `forward` (``self.pos``) become `parameter`
 layers (their leading size-1 axes dropped).
 
-Supported modules: Conv2d, Linear, BatchNorm1d/2d, LayerNorm, ReLU, GELU,
-Tanh, Sigmoid, SiLU, Softmax, MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, Dropout,
+Supported modules: Conv2d, Linear, BatchNorm1d/2d, LayerNorm, RMSNorm, ReLU, GELU,
+Tanh, Sigmoid, SiLU, LeakyReLU, ReLU6 / Hardtanh, Hardsigmoid, Hardswish, ELU,
+Softplus, Mish, Softmax, MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, Dropout,
 Embedding, Flatten, Identity, LSTM (batch_first), MultiheadAttention
 (batch_first, self-attention). Functions and methods: + - * / (tensors or
 scalars), cat, flatten, view / reshape, contiguous, relu, gelu, tanh,
@@ -41,7 +42,7 @@ from simulator.graph import Layer, Network, SimulatorError
 from simulator.ops import (LSTM, Activation, AdaptiveAvgPool2d, BatchNorm, Concat, Conv2d,
                            Dropout, Elementwise, Embedding, Flatten, Input, LayerNorm, Linear,
                            MatMul, Mean, MultiHeadAttention, OpBase, Parameter, Pool2d, Reshape,
-                           Select, Slice, Softmax, Transpose)
+                           RMSNorm, Select, Slice, Softmax, Transpose)
 from simulator.ops.base import prod
 
 NCHW, PLAIN, SHARED = "nchw", "plain", "shared"
@@ -144,6 +145,7 @@ def _supported_modules() -> dict:
         nn.AdaptiveAvgPool2d: "adaptive_avg_pool", nn.Dropout: "dropout",
         nn.Embedding: "embedding", nn.Flatten: "flatten", nn.Identity: "identity",
         nn.LSTM: "lstm", nn.MultiheadAttention: "mha",
+        **({nn.RMSNorm: "rms_norm"} if hasattr(nn, "RMSNorm") else {}),
     }
 
 
@@ -364,6 +366,9 @@ class _Converter:
             op = LayerNorm(len(m.normalized_shape), scale=m.weight is not None,
                            bias=m.bias is not None)
             return done(op, [x], PLAIN)
+        if kind == "rms_norm":
+            x = self.tensor(node, args[0], PLAIN)
+            return done(RMSNorm(len(m.normalized_shape), scale=m.weight is not None), [x], PLAIN)
         if kind in ("relu", "gelu", "tanh", "sigmoid", "silu"):
             x = self.tensor(node, args[0])
             return done(Activation(kind), [x], x.layout)
@@ -476,7 +481,9 @@ class _Converter:
                  operator.truediv: "div", torch.div: "div", "div": "div"}
         acts = {F.relu: "relu", torch.relu: "relu", "relu": "relu", F.gelu: "gelu",
                 torch.tanh: "tanh", F.tanh: "tanh", "tanh": "tanh", torch.sigmoid: "sigmoid",
-                F.sigmoid: "sigmoid", "sigmoid": "sigmoid", F.silu: "silu"}
+                F.sigmoid: "sigmoid", "sigmoid": "sigmoid", F.silu: "silu", F.leaky_relu: "leaky_relu",
+                F.hardtanh: "hardtanh", F.relu6: "hardtanh", F.hardsigmoid: "hardsigmoid",
+                F.hardswish: "hardswish", F.elu: "elu", F.softplus: "softplus", F.mish: "mish"}
         key = method if method is not None else fn
         if _hashable(key) and key in arith:
             return self.arithmetic(node, arith[key], args, done)

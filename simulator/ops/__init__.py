@@ -15,7 +15,8 @@ formulas:
 - `simulator.ops.conv`: conv2d, pool2d (max/avg), global_avg_pool, adaptive_avg_pool
 - `simulator.ops.dense`: linear, matmul, attention_scores, attention_context,
   multi_head_attention, embedding, position_embedding
-- `simulator.ops.elementwise`: relu / gelu / tanh / sigmoid / silu, add / sub / mul / div,
+- `simulator.ops.elementwise`: relu / gelu / tanh / sigmoid / silu (and leaky_relu, hardtanh,
+  hardsigmoid, hardswish, elu, softplus, mish), add / sub / mul / div,
   dropout, softmax
 - `simulator.ops.norm`: batch_norm, layer_norm
 - `simulator.ops.shape`: input, parameter, concat, reshape, flatten, transpose,
@@ -29,7 +30,7 @@ from simulator.ops.conv import AdaptiveAvgPool2d, Conv2d, GlobalAvgPool, Pool2d
 from simulator.ops.dense import (AttentionContext, AttentionScores, Embedding, Linear, MatMul,
                                  MultiHeadAttention, PositionEmbedding)
 from simulator.ops.elementwise import ACTIVATIONS, Activation, Dropout, Elementwise, Softmax
-from simulator.ops.norm import BatchNorm, LayerNorm
+from simulator.ops.norm import BatchNorm, LayerNorm, RMSNorm
 from simulator.ops.recurrent import LSTM, LSTMCell
 from simulator.ops.shape import (Concat, Flatten, Input, Mean, Parameter, Reshape, Select, Slice,
                                  Transpose)
@@ -65,7 +66,7 @@ __all__ = [
     "Linear", "MatMul", "AttentionScores", "AttentionContext", "MultiHeadAttention",
     "Embedding", "PositionEmbedding",
     "ACTIVATIONS", "Activation", "Elementwise", "Dropout", "Softmax",
-    "BatchNorm", "LayerNorm",
+    "BatchNorm", "LayerNorm", "RMSNorm",
     "LSTM", "LSTMCell",
     "Input", "Parameter", "Concat", "Reshape", "Flatten", "Transpose", "Select", "Slice", "Mean",
     "relu", "gelu", "tanh", "sigmoid", "silu", "add",

@@ -10,6 +10,13 @@ FLOPs per element count every arithmetic operation and every transcendental
 | tanh | 1 | 3: g*(1-y*y) | output |
 | gelu (tanh form) | 9: 0.5*x*(1+tanh(c*(x+a*x^3))) | 18 (recomputes tanh) | input |
 | silu (swish) | 5: x*sigmoid(x) | 9: g*s*(1+x*(1-s)), s recomputed | input |
+| leaky_relu | 2 (compare, scale) | 2 | input |
+| hardtanh (relu6 and other clamps) | 2 (two compares) | 2 | input |
+| hardsigmoid | 4: clamp(x/6 + 1/2) | 3 | input |
+| hardswish | 5: x*hardsigmoid(x) | 5 | input |
+| elu | 4 (compare, exp, sub, scale) | 3: g*(y+alpha) on the negative side | output |
+| softplus | 3: log(1+exp(x)) | 5: g*sigmoid(x) | input |
+| mish | 5: x*tanh(softplus(x)) | 12 (recomputes softplus and tanh) | input |
 | add / sub of k inputs | k-1 | 0 (passes through; a broadcast input costs one add per output element to reduce) | nothing |
 | mul of k inputs | k-1 (1 with a constant) | k-1 per input (+1 if broadcast) | inputs (nothing with a constant) |
 | div | 1 | numerator 1, denominator 3 (+1 if broadcast) | inputs (nothing with a constant) |
@@ -33,6 +40,13 @@ ACTIVATIONS: dict[str, tuple[int, int, str]] = {
     "tanh": (1, 3, "out"),
     "gelu": (9, 18, "in"),
     "silu": (5, 9, "in"),
+    "leaky_relu": (2, 2, "in"),
+    "hardtanh": (2, 2, "in"),
+    "hardsigmoid": (4, 3, "in"),
+    "hardswish": (5, 5, "in"),
+    "elu": (4, 3, "out"),
+    "softplus": (3, 5, "in"),
+    "mish": (5, 12, "in"),
 }
 
 SOFTMAX_FWD = 5

@@ -7,6 +7,7 @@ rows normalised separately (layer norm: the product of the other axes).
 |---|---|---|---|---|---|
 | batch_norm | 2*C (gamma, beta; running statistics are buffers, not parameters) | 7: mean, centre, square, variance sum, normalise, scale, shift | 8 | 3: dgamma (mul, add), dbeta (add) | input + mean and 1/std (2*C) |
 | layer_norm | 2*prod(normalised shape) (gamma, beta; each optional) | 7 | 8 | 3 with both, 2 gamma only, 1 beta only | input + mean and 1/std (2*R) |
+| rms_norm | prod(normalised shape) (gamma, optional) | 4: square, sum, normalise, scale | 6 | 2: dgamma (mul, add) | input + 1/rms (R) |
 """
 from __future__ import annotations
 
@@ -68,3 +69,32 @@ class LayerNorm(OpBase):
         return Counts(params=width * (int(self.scale) + int(self.bias)), fwd=NORM_FWD * n,
                       dgrad=(NORM_DGRAD * n,), wgrad=per_elem_w * n, read=n, write=n,
                       saved_inputs=(0,), saved_private=2 * rows)
+
+
+RMS_FWD = 4
+RMS_DGRAD = 6
+
+
+@dataclass(frozen=True)
+class RMSNorm(OpBase):
+    """Root-mean-square normalisation over the last `dims` axes (LLaMA's; no mean subtracted, no bias)."""
+
+    kind: ClassVar[str] = "rms_norm"
+    dims: int = 1
+    scale: bool = True
+
+    def __post_init__(self):
+        positive(self.dims, "dims")
+
+    def _infer(self, ins: tuple[Shape, ...]) -> Shape:
+        (x,) = ins
+        if len(x) < self.dims:
+            fail(f"RMS norm over {self.dims} axes needs a {self.dims}-D input, got {x}")
+        return x
+
+    def counts(self, ins, out) -> Counts:
+        n = prod(out)
+        width = prod(out[len(out) - self.dims:])
+        return Counts(params=width if self.scale else 0, fwd=RMS_FWD * n, dgrad=(RMS_DGRAD * n,),
+                      wgrad=2 * n if self.scale else 0, read=n, write=n, saved_inputs=(0,),
+                      saved_private=n // width)

@@ -279,3 +279,33 @@ def test_scaled_dot_product_attention_costs_what_the_written_out_attention_costs
             def forward(self, x):
                 return F.scaled_dot_product_attention(x, x, x, attn_mask=torch.ones(16, 16, dtype=torch.bool))
         from_torch(Masked(), x)
+
+
+@pytest.mark.parametrize("module, kind", [
+    (nn.LeakyReLU(0.1), "leaky_relu"), (nn.ReLU6(), "hardtanh"), (nn.Hardtanh(-2, 2), "hardtanh"),
+    (nn.Hardsigmoid(), "hardsigmoid"), (nn.Hardswish(), "hardswish"), (nn.ELU(), "elu"),
+    (nn.Softplus(), "softplus"), (nn.Mish(), "mish")], ids=lambda v: v if isinstance(v, str) else "")
+def test_more_activations_of_mobile_and_recent_networks(module, kind):
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc, self.act = nn.Linear(8, 8), module
+
+        def forward(self, x):
+            return self.act(self.fc(x))
+    net = from_torch(Net(), torch.randn(2, 8))
+    assert net.layers[-1].kind == kind and net.layers[-1].out_shape == (8,) and net.layers[-1].fwd_flops > 0
+
+
+def test_rms_norm_of_llama_blocks():
+    class Block(nn.Module):
+        def __init__(self, d=16):
+            super().__init__()
+            self.norm, self.fc = nn.RMSNorm(d), nn.Linear(d, d)
+
+        def forward(self, x):
+            return x + self.fc(self.norm(x))
+    module, x = Block(), torch.randn(2, 5, 16)
+    net = from_torch(module, x)
+    norm = next(l for l in net.layers if l.kind == "rms_norm")
+    assert net.params == torch_params(module) and norm.params == 16 and norm.fwd_flops == 4 * 5 * 16
