@@ -17,7 +17,7 @@ tensor) a free `reshape` view named ``<tensor>:nhwc`` / ``<tensor>:nchw`` is
 inserted. Free parameters read in `forward` (``self.pos``) become `parameter`
 layers (their leading size-1 axes dropped).
 
-Supported modules: Conv2d, Linear, BatchNorm1d/2d, LayerNorm, RMSNorm, ReLU, GELU,
+Supported modules: Conv2d, Linear, BatchNorm1d/2d, GroupNorm, InstanceNorm2d, LayerNorm, RMSNorm, ReLU, GELU,
 Tanh, Sigmoid, SiLU, LeakyReLU, ReLU6 / Hardtanh, Hardsigmoid, Hardswish, ELU,
 Softplus, Mish, Softmax, MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, Dropout,
 Embedding, Flatten, Identity, LSTM (batch_first), MultiheadAttention
@@ -40,7 +40,7 @@ from typing import Any
 
 from simulator.graph import Layer, Network, SimulatorError
 from simulator.ops import (LSTM, Activation, AdaptiveAvgPool2d, BatchNorm, Concat, Conv2d,
-                           Dropout, Elementwise, Embedding, Flatten, Input, LayerNorm, Linear,
+                           Dropout, Elementwise, Embedding, Flatten, GroupNorm, Input, LayerNorm, Linear,
                            MatMul, Mean, MultiHeadAttention, OpBase, Parameter, Pool2d, Reshape,
                            RMSNorm, Select, Slice, Softmax, Transpose)
 from simulator.ops.base import prod
@@ -144,7 +144,8 @@ def _supported_modules() -> dict:
         nn.MaxPool2d: "max_pool", nn.AvgPool2d: "avg_pool",
         nn.AdaptiveAvgPool2d: "adaptive_avg_pool", nn.Dropout: "dropout",
         nn.Embedding: "embedding", nn.Flatten: "flatten", nn.Identity: "identity",
-        nn.LSTM: "lstm", nn.MultiheadAttention: "mha",
+        nn.LSTM: "lstm", nn.MultiheadAttention: "mha", nn.GroupNorm: "group_norm",
+        nn.InstanceNorm2d: "instance_norm2d",
         **({nn.RMSNorm: "rms_norm"} if hasattr(nn, "RMSNorm") else {}),
     }
 
@@ -357,6 +358,16 @@ class _Converter:
         if kind == "batch_norm2d":
             x = self.tensor(node, args[0], NCHW)
             return done(BatchNorm(axis=-1, affine=m.affine), [x], NCHW)
+        if kind in ("group_norm", "instance_norm2d"):
+            x = self.tensor(node, args[0], NCHW)
+            if len(x.torch_shape) != 4:
+                raise self.fail(node, f"{type(m).__name__} of a tensor of shape {tuple(x.torch_shape)}: only "
+                                      "images (N, C, H, W) are supported")
+            if kind == "group_norm":
+                return done(GroupNorm(m.num_groups, affine=m.affine), [x], NCHW)
+            if m.track_running_stats:
+                raise self.fail(node, "InstanceNorm2d(track_running_stats=True) is not supported")
+            return done(GroupNorm(m.num_features, affine=m.affine), [x], NCHW)
         if kind == "batch_norm1d":
             x = self.tensor(node, args[0], PLAIN)
             axis = -1 if len(x.torch_shape) == 2 else 0

@@ -18,7 +18,7 @@ formulas:
 - `simulator.ops.elementwise`: relu / gelu / tanh / sigmoid / silu (and leaky_relu, hardtanh,
   hardsigmoid, hardswish, elu, softplus, mish), add / sub / mul / div,
   dropout, softmax
-- `simulator.ops.norm`: batch_norm, layer_norm
+- `simulator.ops.norm`: batch_norm, layer_norm, group_norm, rms_norm
 - `simulator.ops.shape`: input, parameter, concat, reshape, flatten, transpose,
   select, slice, mean
 - `simulator.ops.recurrent`: lstm_cell, lstm
@@ -30,7 +30,7 @@ from simulator.ops.conv import AdaptiveAvgPool2d, Conv2d, GlobalAvgPool, Pool2d
 from simulator.ops.dense import (AttentionContext, AttentionScores, Embedding, Linear, MatMul,
                                  MultiHeadAttention, PositionEmbedding)
 from simulator.ops.elementwise import ACTIVATIONS, Activation, Dropout, Elementwise, Softmax
-from simulator.ops.norm import BatchNorm, LayerNorm, RMSNorm
+from simulator.ops.norm import BatchNorm, GroupNorm, LayerNorm, RMSNorm
 from simulator.ops.recurrent import LSTM, LSTMCell
 from simulator.ops.shape import (Concat, Flatten, Input, Mean, Parameter, Reshape, Select, Slice,
                                  Transpose)
@@ -66,7 +66,7 @@ __all__ = [
     "Linear", "MatMul", "AttentionScores", "AttentionContext", "MultiHeadAttention",
     "Embedding", "PositionEmbedding",
     "ACTIVATIONS", "Activation", "Elementwise", "Dropout", "Softmax",
-    "BatchNorm", "LayerNorm", "RMSNorm",
+    "BatchNorm", "GroupNorm", "LayerNorm", "RMSNorm",
     "LSTM", "LSTMCell",
     "Input", "Parameter", "Concat", "Reshape", "Flatten", "Transpose", "Select", "Slice", "Mean",
     "relu", "gelu", "tanh", "sigmoid", "silu", "add",

@@ -7,6 +7,7 @@ rows normalised separately (layer norm: the product of the other axes).
 |---|---|---|---|---|---|
 | batch_norm | 2*C (gamma, beta; running statistics are buffers, not parameters) | 7: mean, centre, square, variance sum, normalise, scale, shift | 8 | 3: dgamma (mul, add), dbeta (add) | input + mean and 1/std (2*C) |
 | layer_norm | 2*prod(normalised shape) (gamma, beta; each optional) | 7 | 8 | 3 with both, 2 gamma only, 1 beta only | input + mean and 1/std (2*R) |
+| group_norm | 2*C (gamma, beta; optional) | 7 | 8 | 3 | input + mean and 1/std (2*G) |
 | rms_norm | prod(normalised shape) (gamma, optional) | 4: square, sum, normalise, scale | 6 | 2: dgamma (mul, add) | input + 1/rms (R) |
 """
 from __future__ import annotations
@@ -69,6 +70,31 @@ class LayerNorm(OpBase):
         return Counts(params=width * (int(self.scale) + int(self.bias)), fwd=NORM_FWD * n,
                       dgrad=(NORM_DGRAD * n,), wgrad=per_elem_w * n, read=n, write=n,
                       saved_inputs=(0,), saved_private=2 * rows)
+
+
+@dataclass(frozen=True)
+class GroupNorm(OpBase):
+    """Group normalisation of a channels-last image: the channels in `groups` groups, each normalised over
+    its channels and the spatial axes (InstanceNorm: one group per channel)."""
+
+    kind: ClassVar[str] = "group_norm"
+    groups: int = 1
+    affine: bool = True
+
+    def __post_init__(self):
+        positive(self.groups, "groups")
+
+    def _infer(self, ins: tuple[Shape, ...]) -> Shape:
+        (x,) = ins
+        if not x or x[-1] % self.groups:
+            fail(f"group norm: {x[-1] if x else 0} channels do not split into {self.groups} groups")
+        return x
+
+    def counts(self, ins, out) -> Counts:
+        n, c = prod(out), out[-1]
+        return Counts(params=2 * c if self.affine else 0, fwd=NORM_FWD * n, dgrad=(NORM_DGRAD * n,),
+                      wgrad=3 * n if self.affine else 0, read=n, write=n, saved_inputs=(0,),
+                      saved_private=2 * self.groups)
 
 
 RMS_FWD = 4

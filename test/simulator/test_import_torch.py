@@ -10,6 +10,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from simulator.graph import SimulatorError
 from simulator.importers.torch_fx import from_torch
+from simulator.ops import GroupNorm
 
 
 class SmallCNN(nn.Module):
@@ -309,3 +310,20 @@ def test_rms_norm_of_llama_blocks():
     net = from_torch(module, x)
     norm = next(l for l in net.layers if l.kind == "rms_norm")
     assert net.params == torch_params(module) and norm.params == 16 and norm.fwd_flops == 4 * 5 * 16
+
+
+def test_group_and_instance_norm_of_images():
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv, self.gn, self.inorm = nn.Conv2d(3, 8, 3, padding=1), nn.GroupNorm(2, 8), nn.InstanceNorm2d(8)
+
+        def forward(self, x):
+            return self.inorm(torch.relu(self.gn(self.conv(x))))
+    module, x = Net(), torch.randn(2, 3, 6, 6)
+    net = from_torch(module, x)
+    gn, inorm = (l for l in net.layers if l.kind == "group_norm")
+    assert (gn.op.groups, inorm.op.groups) == (2, 8) and gn.out_shape == (6, 6, 8)
+    assert gn.params == 16 and inorm.params == 0 and net.params == torch_params(module)
+    with pytest.raises(SimulatorError, match="channels do not split into 3 groups"):
+        GroupNorm(3).infer([(6, 6, 8)])
