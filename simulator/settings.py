@@ -71,7 +71,8 @@ class Settings:
         for k in kwargs:
             if k not in known:
                 raise SimulatorError(f"unknown setting {k!r} (settings: {', '.join(sorted(known))})")
-        kw = dict(kwargs)
+        # numbers taken out of numpy arrays (np.float64, np.int64) are the numbers they hold
+        kw = {k: _plain(v) for k, v in kwargs.items()}
         kw["efficiency"] = _frozen(kw.get("efficiency"), DEFAULT_COMPUTE_EFFICIENCY, "efficiency")
         kw["memory_efficiency"] = _frozen(kw.get("memory_efficiency"), DEFAULT_MEMORY_EFFICIENCY,
                                           "memory_efficiency")
@@ -118,6 +119,17 @@ class Settings:
             raise SimulatorError(f"batch size {batch} is not divisible by replicas x micro_batches "
                                  f"= {self.replicas} x {self.micro_batches} = {parts}")
         return batch // parts
+
+
+def _plain(value: Any) -> Any:
+    """A numpy scalar as the Python number it holds (inside a dict or list too); anything else as it is."""
+    if hasattr(value, "item") and getattr(value, "shape", None) == ():
+        return value.item()
+    if isinstance(value, Mapping):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
 
 
 def _budget(value: Any) -> tuple[tuple[str, float], ...]:

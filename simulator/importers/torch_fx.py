@@ -19,7 +19,8 @@ layers (their leading size-1 axes dropped).
 
 Supported modules: Conv2d, Linear, BatchNorm1d/2d, GroupNorm, InstanceNorm2d, LayerNorm, RMSNorm, ReLU, GELU,
 Tanh, Sigmoid, SiLU, LeakyReLU, ReLU6 / Hardtanh, Hardsigmoid, Hardswish, ELU,
-Softplus, Mish, Softmax, MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, Dropout,
+Softplus, Mish, Softmax, MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, Upsample (nearest,
+bilinear), Dropout,
 Embedding, Flatten, Identity, LSTM (batch_first), MultiheadAttention
 (batch_first, self-attention). Functions and methods: + - * / (tensors or
 scalars), cat, flatten, view / reshape, contiguous, relu, gelu, tanh,
@@ -42,7 +43,7 @@ from simulator.graph import Layer, Network, SimulatorError
 from simulator.ops import (LSTM, Activation, AdaptiveAvgPool2d, BatchNorm, Concat, Conv2d,
                            Dropout, Elementwise, Embedding, Flatten, GroupNorm, Input, LayerNorm, Linear,
                            MatMul, Mean, MultiHeadAttention, OpBase, Parameter, Pool2d, Reshape,
-                           RMSNorm, Select, Slice, Softmax, Transpose)
+                           RMSNorm, Select, Slice, Softmax, Transpose, Upsample)
 from simulator.ops.base import prod
 
 NCHW, PLAIN, SHARED = "nchw", "plain", "shared"
@@ -518,6 +519,15 @@ class _Converter:
             return done(Reshape(self.per_sample(node, expect, PLAIN)), [x], PLAIN)
         if key == "contiguous":
             return self.tensor(node, args[0])
+        if key is F.interpolate:   # nn.Upsample too: its output size is the traced one
+            mode = args[3] if len(args) > 3 else kwargs.get("mode", "nearest")
+            mode = {"nearest-exact": "nearest"}.get(mode, mode)
+            if mode not in ("nearest", "bilinear"):
+                raise self.fail(node, f"interpolate mode {mode!r} is not supported (nearest and bilinear are)")
+            x = self.tensor(node, args[0], NCHW)
+            if len(x.torch_shape) != 4 or expect is None or len(expect) != 4:
+                raise self.fail(node, "interpolate of other tensors than images (N, C, H, W) is not supported")
+            return done(Upsample((int(expect[2]), int(expect[3])), mode), [x], NCHW)
         if key is getattr(F, "scaled_dot_product_attention", None):
             return self.sdpa(node, args, kwargs, name, expect, done)
         if key in (torch.matmul, operator.matmul, torch.bmm, "matmul", "bmm"):

@@ -11,6 +11,8 @@ Output sizes, per spatial axis, with window extent ke = d*(k-1)+1:
 | pool2d max | 0 | kh*kw per output element (compares) | 1 per output element (scatter) | 0 | input + indices (output-sized) |
 | pool2d avg | 0 | kh*kw per output element | kh*kw per output element | 0 | nothing |
 | global_avg_pool / adaptive_avg_pool | 0 | one add per input element in each window | same | 0 | nothing |
+| upsample nearest | 0 | 0 (a copy) | one add per output element (summed back into the input) | 0 | nothing |
+| upsample bilinear | 0 | 7 per output element (4 weights, 3 adds) | 7 per output element | 0 | nothing |
 
 Forward reads the input and writes the output (activation elements).
 """
@@ -163,6 +165,33 @@ class Pool2d(OpBase):
             return Counts(fwd=window * n_out, dgrad=(n_out,), read=prod(ins[0]), write=n_out,
                           saved_inputs=(0,), saved_private=n_out)
         return Counts(fwd=window * n_out, dgrad=(window * n_out,), read=prod(ins[0]), write=n_out)
+
+
+@dataclass(frozen=True)
+class Upsample(OpBase):
+    """Resizing of an (H, W, C) image to `size` (torch's interpolate / nn.Upsample), nearest or bilinear."""
+
+    kind: ClassVar[str] = "upsample"
+    size: tuple[int, int] = (1, 1)
+    mode: str = "nearest"
+
+    def __post_init__(self):
+        if self.mode not in ("nearest", "bilinear"):
+            fail(f"upsampling mode must be 'nearest' or 'bilinear', not {self.mode!r}")
+        object.__setattr__(self, "size", pair(self.size, "size"))
+        for v in self.size:
+            positive(v, "upsampled size")
+
+    def _infer(self, ins: tuple[Shape, ...]) -> Shape:
+        (x,) = ins
+        need_rank(x, 3, "upsampling")
+        return (self.size[0], self.size[1], x[2])
+
+    def counts(self, ins, out) -> Counts:
+        n_out = prod(out)
+        per = 0 if self.mode == "nearest" else 7
+        return Counts(fwd=per * n_out, dgrad=((1 if self.mode == "nearest" else 7) * n_out,),
+                      read=prod(ins[0]), write=n_out)
 
 
 @dataclass(frozen=True)

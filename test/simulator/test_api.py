@@ -149,3 +149,17 @@ def test_paleo_networks_with_exprimo_graphs_end_to_end(paleo_nets, reference):
     # 0.2 GB per GPU cannot hold Inception's activations at batch 128
     small = sim.load_device_graph(graphs / "malvik-4gpu-reduced-alexnet.json")
     assert not sim.simulate(inception, small, spread, cost_model="paleo", batch_size=128).feasible
+
+
+def test_settings_taken_out_of_numpy_arrays_are_numbers():
+    # a sweep writes budgets and batch sizes from numpy arrays: np.float64 / np.int64, not float / int
+    import numpy as np
+    net = sim.zoo.load("resnet18")
+    base = sim.simulate(net, "cpu+2xV100-pcie3", 1, batch_size=32, micro_batches=2)
+    same = sim.simulate(net, "cpu+2xV100-pcie3", 1, batch_size=np.int64(32), micro_batches=np.int64(2))
+    assert same.step_time == base.step_time
+    budget = np.array([0.7 * max(base.peak_memory)], dtype=np.float32)   # np.float32 is no float subclass
+    a = sim.simulate(net, "cpu+2xV100-pcie3", 1, batch_size=32, memory_budget=budget[0].item(), remat="all")
+    b = sim.simulate(net, "cpu+2xV100-pcie3", 1, batch_size=32, memory_budget=budget[0], remat="all")
+    c = sim.simulate(net, "cpu+2xV100-pcie3", 1, batch_size=32, memory_budget={"gpu0": budget[0]}, remat="all")
+    assert a.step_time == b.step_time == c.step_time and a.feasible

@@ -327,3 +327,23 @@ def test_group_and_instance_norm_of_images():
     assert gn.params == 16 and inorm.params == 0 and net.params == torch_params(module)
     with pytest.raises(SimulatorError, match="channels do not split into 3 groups"):
         GroupNorm(3).infer([(6, 6, 8)])
+
+
+def test_upsampling_of_a_decoder():
+    class Decoder(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.up, self.conv = nn.Upsample(scale_factor=2), nn.Conv2d(4, 4, 3, padding=1)
+
+        def forward(self, x):
+            return self.conv(self.up(x)) + F.interpolate(x, size=(8, 8), mode="bilinear")
+    net = from_torch(Decoder(), torch.randn(2, 4, 4, 4))
+    nearest, bilinear = (l for l in net.layers if l.kind == "upsample")
+    assert nearest.out_shape == bilinear.out_shape == (8, 8, 4)
+    assert (nearest.op.mode, nearest.fwd_flops, bilinear.op.mode, bilinear.fwd_flops) == ("nearest", 0, "bilinear",
+                                                                                          7 * 8 * 8 * 4)
+    with pytest.raises(SimulatorError, match="interpolate mode 'bicubic' is not supported"):
+        class Bicubic(nn.Module):
+            def forward(self, x):
+                return F.interpolate(x, scale_factor=2, mode="bicubic")
+        from_torch(Bicubic(), torch.randn(2, 4, 4, 4))
