@@ -17,7 +17,8 @@ tensor) a free `reshape` view named ``<tensor>:nhwc`` / ``<tensor>:nchw`` is
 inserted. Free parameters read in `forward` (``self.pos``) become `parameter`
 layers (their leading size-1 axes dropped).
 
-Supported modules: Conv2d, Linear, BatchNorm1d/2d, GroupNorm, InstanceNorm2d, LayerNorm, RMSNorm, ReLU, GELU,
+Supported modules: Conv2d, ConvTranspose2d, Linear, BatchNorm1d/2d, GroupNorm, InstanceNorm2d,
+LayerNorm, RMSNorm, ReLU, GELU,
 Tanh, Sigmoid, SiLU, LeakyReLU, ReLU6 / Hardtanh, Hardsigmoid, Hardswish, ELU,
 Softplus, Mish, Softmax, MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, Upsample (nearest,
 bilinear), Dropout,
@@ -40,7 +41,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from simulator.graph import Layer, Network, SimulatorError
-from simulator.ops import (LSTM, Activation, AdaptiveAvgPool2d, BatchNorm, Concat, Conv2d,
+from simulator.ops import (LSTM, Activation, AdaptiveAvgPool2d, BatchNorm, Concat, Conv2d, ConvTranspose2d,
                            Dropout, Elementwise, Embedding, Flatten, GroupNorm, Input, LayerNorm, Linear,
                            MatMul, Mean, MultiHeadAttention, OpBase, Parameter, Pool2d, Reshape,
                            RMSNorm, Select, Slice, Softmax, Transpose, Upsample)
@@ -139,7 +140,8 @@ def _one_line(err: Exception) -> str:
 def _supported_modules() -> dict:
     import torch.nn as nn
     return {
-        nn.Conv2d: "conv2d", nn.Linear: "linear", nn.BatchNorm1d: "batch_norm1d",
+        nn.Conv2d: "conv2d", nn.ConvTranspose2d: "conv_transpose2d", nn.Linear: "linear",
+        nn.BatchNorm1d: "batch_norm1d",
         nn.BatchNorm2d: "batch_norm2d", nn.LayerNorm: "layer_norm", nn.ReLU: "relu",
         nn.GELU: "gelu", nn.Tanh: "tanh", nn.Sigmoid: "sigmoid", nn.SiLU: "silu", nn.Softmax: "softmax",
         nn.MaxPool2d: "max_pool", nn.AvgPool2d: "avg_pool",
@@ -352,6 +354,14 @@ class _Converter:
                 padding = tuple(m.padding)
             op = Conv2d(m.out_channels, tuple(m.kernel_size), tuple(m.stride), padding,
                         tuple(m.dilation), m.groups, m.bias is not None, m.in_channels)
+            return done(op, [x], NCHW)
+        if kind == "conv_transpose2d":
+            x = self.tensor(node, args[0], NCHW)
+            if len(args) > 1 or node.kwargs.get("output_size") is not None:
+                raise self.fail(node, "ConvTranspose2d with an output_size is not supported")
+            op = ConvTranspose2d(m.out_channels, tuple(m.kernel_size), tuple(m.stride), tuple(m.padding),
+                                 tuple(m.output_padding), tuple(m.dilation), m.groups, m.bias is not None,
+                                 m.in_channels)
             return done(op, [x], NCHW)
         if kind == "linear":
             x = self.tensor(node, args[0], PLAIN)

@@ -8,6 +8,7 @@ Output sizes, per spatial axis, with window extent ke = d*(k-1)+1:
 | op | params | forward | data gradient | weight gradient | saved |
 |---|---|---|---|---|---|
 | conv2d | kh*kw*(C/g)*K (+K bias) | 2*kh*kw*(C/g)*K*Ho*Wo (+Ho*Wo*K bias adds) | 2*kh*kw*(C/g)*K*Ho*Wo | same as data (+Ho*Wo*K for the bias) | input |
+| conv_transpose2d | kh*kw*C*(K/g) (+K bias) | 2*kh*kw*(C/g)*K*H*W over the input's pixels (+Ho*Wo*K bias adds) | 2*kh*kw*(C/g)*K*H*W (a convolution) | same as data (+Ho*Wo*K) | input |
 | pool2d max | 0 | kh*kw per output element (compares) | 1 per output element (scatter) | 0 | input + indices (output-sized) |
 | pool2d avg | 0 | kh*kw per output element | kh*kw per output element | 0 | nothing |
 | global_avg_pool / adaptive_avg_pool | 0 | one add per input element in each window | same | 0 | nothing |
@@ -127,6 +128,60 @@ class Conv2d(OpBase):
             write=prod(out),
             saved_inputs=(0,),
         )
+
+
+@dataclass(frozen=True)
+class ConvTranspose2d(OpBase):
+    """Transposed 2-D convolution (torch's ConvTranspose2d), channels-last: every input pixel scatters a
+    kernel-sized window into the output, of size (H - 1)*s - 2p + d*(k - 1) + output_padding + 1."""
+
+    kind: ClassVar[str] = "conv_transpose2d"
+    out_channels: int
+    kernel: tuple[int, int] = (2, 2)
+    stride: tuple[int, int] = (1, 1)
+    padding: tuple[int, int] = (0, 0)
+    output_padding: tuple[int, int] = (0, 0)
+    dilation: tuple[int, int] = (1, 1)
+    groups: int = 1
+    bias: bool = True
+    in_channels: int | None = None
+
+    def __post_init__(self):
+        positive(self.out_channels, "out_channels")
+        for what in ("kernel", "stride", "padding", "output_padding", "dilation"):
+            object.__setattr__(self, what, pair(getattr(self, what), what))
+        for what in ("kernel", "stride", "dilation"):
+            for v in getattr(self, what):
+                positive(v, what)
+        if min(self.padding + self.output_padding) < 0:
+            fail(f"padding and output_padding must be >= 0, got {self.padding} and {self.output_padding}")
+        positive(self.groups, "groups")
+        if self.out_channels % self.groups:
+            fail(f"out_channels {self.out_channels} is not divisible by groups {self.groups}")
+
+    def _infer(self, ins: tuple[Shape, ...]) -> Shape:
+        (x,) = ins
+        need_rank(x, 3, "conv_transpose2d")
+        h, w, c = x
+        if self.in_channels is not None and self.in_channels != c:
+            fail(f"filter expects {self.in_channels} input channels, the input has {c}")
+        if c % self.groups:
+            fail(f"{c} input channels are not divisible by groups {self.groups}")
+        size = tuple((n - 1) * s - 2 * p + d * (k - 1) + op + 1 for n, s, p, d, k, op in
+                     zip((h, w), self.stride, self.padding, self.dilation, self.kernel, self.output_padding))
+        if min(size) < 1:
+            fail(f"transposed convolution of a {h}x{w} input gives an empty output {size}")
+        return (size[0], size[1], self.out_channels)
+
+    def counts(self, ins, out) -> Counts:
+        kh, kw = self.kernel
+        c = ins[0][2]
+        macs = kh * kw * (c // self.groups) * self.out_channels * ins[0][0] * ins[0][1]
+        bias_ops = prod(out) if self.bias else 0
+        return Counts(params=kh * kw * c * (self.out_channels // self.groups) + (self.out_channels if self.bias
+                                                                                   else 0),
+                      fwd=2 * macs + bias_ops, dgrad=(2 * macs,), wgrad=2 * macs + bias_ops,
+                      read=prod(ins[0]), write=prod(out), saved_inputs=(0,))
 
 
 @dataclass(frozen=True)

@@ -347,3 +347,23 @@ def test_upsampling_of_a_decoder():
             def forward(self, x):
                 return F.interpolate(x, scale_factor=2, mode="bicubic")
         from_torch(Bicubic(), torch.randn(2, 4, 4, 4))
+
+
+@pytest.mark.parametrize("layer", [nn.ConvTranspose2d(8, 4, 2, stride=2),
+                                   nn.ConvTranspose2d(8, 6, 3, stride=2, padding=1, output_padding=1, groups=2),
+                                   nn.ConvTranspose2d(8, 4, 3, dilation=2, bias=False)],
+                         ids=["2x2", "grouped", "dilated"])
+def test_transposed_convolution_has_torchs_shape_parameters_and_flops(layer):
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.up = layer
+
+        def forward(self, x):
+            return self.up(x)
+    module, x = Net(), torch.randn(2, 8, 5, 5)
+    net = from_torch(module, x)   # the output shape is checked against torch's when imported
+    up = net.layers[-1]
+    bias = up.out_elems if layer.bias is not None else 0
+    assert up.kind == "conv_transpose2d" and net.params == torch_params(module)
+    assert up.fwd_flops - bias == torch_gemm_flops(module, x)
