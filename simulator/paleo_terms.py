@@ -36,6 +36,10 @@ GPU and cuDNN):
   Cout), VALID if the layer is VALID else padded by the pads above. FLOPs =
   2*Ho'*Wo'*N*oh*ow*Cout*Cin*(1-holes); memory: padded transposed input,
   filter term *(1-holes), output Cin*oh*ow*Cout.
+- Transposed convolution (an extension: Paleo's Deconv2D profiles it as the
+  data gradient of the convolution it transposes, which its files never
+  use): in each phase 2*kh*kw*(Cin/g)*Cout*H*W*N FLOPs over the input's pixels,
+  terms the tensor read, the filter and the tensor written.
 - Inner product (InnerProduct, flattening its input to [N, D]): forward
   2*N*D*K with terms input, weights D*K (no bias), output; data gradient
   [N,K] x [K,D]: 2*N*K*D, terms output, weights, input; weight gradient
@@ -69,8 +73,8 @@ import math
 from typing import NamedTuple
 
 from simulator.graph import Layer, SimulatorError
-from simulator.ops import (AdaptiveAvgPool2d, AttentionContext, AttentionScores, Conv2d, Dropout,
-                           GlobalAvgPool, Linear, LSTM, LSTMCell, MatMul, MultiHeadAttention,
+from simulator.ops import (AdaptiveAvgPool2d, AttentionContext, AttentionScores, Conv2d, ConvTranspose2d,
+                           Dropout, GlobalAvgPool, Linear, LSTM, LSTMCell, MatMul, MultiHeadAttention,
                            Pool2d)
 from simulator.ops.base import prod
 
@@ -179,6 +183,23 @@ def _conv(layer: Layer, n: int, phase: str) -> list[PaleoWork]:
         fh, fw, fph, fpw = _paleo_out(h, exp_h, 1, ph), _paleo_out(w, exp_w, 1, pw), ph, pw
     return [_gemm_conv([cin, h, w, n], [exp_h, exp_w, n, k], [cin, fh, fw, k], fph, fpw,
                        holes_filters=holes)]
+
+
+def _conv_transpose(layer: Layer, n: int, phase: str) -> list[PaleoWork]:
+    """A transposed convolution (Paleo's Deconv2D computes it as the data gradient of the convolution it
+    transposes): in each phase the GEMM of kh*kw*(C/g)*K multiply-adds per input pixel, and its three
+    terms, the tensor read, the filter and the tensor written."""
+    op = layer.op
+    (h, w, c), (oh, ow, k) = layer.in_shapes[0], layer.out_shape
+    kh, kw = (d * (q - 1) + 1 for q, d in zip(op.kernel, op.dilation))
+    cin = c // op.groups
+    flops = float(2 * kh * kw * cin * k * h * w * n)
+    small, large, filt = n * h * w * c * BYTES_FLOAT, n * oh * ow * k * BYTES_FLOAT, kh * kw * cin * k * BYTES_FLOAT
+    if phase == "forward":
+        return [PaleoWork(flops, (float(small), float(filt), float(large)))]
+    if phase == "data_grad":
+        return [PaleoWork(flops, (float(large), float(filt), float(small)))]
+    return [PaleoWork(flops, (float(small), float(large), float(filt)))]
 
 
 # -------------------------------------------------------------- inner product
@@ -300,6 +321,7 @@ def _lstm(layer: Layer, n: int, phase: str) -> list[PaleoWork]:
 
 _DISPATCH = (
     (Conv2d, _conv),
+    (ConvTranspose2d, _conv_transpose),
     (Linear, _linear),
     (Pool2d, _pool),
     (GlobalAvgPool, _pool),

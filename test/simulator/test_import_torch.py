@@ -367,3 +367,20 @@ def test_transposed_convolution_has_torchs_shape_parameters_and_flops(layer):
     bias = up.out_elems if layer.bias is not None else 0
     assert up.kind == "conv_transpose2d" and net.params == torch_params(module)
     assert up.fwd_flops - bias == torch_gemm_flops(module, x)
+
+
+def test_transposed_convolution_costs_time_under_both_cost_models():
+    import simulator as sim
+
+    class Generator(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.up = nn.ConvTranspose2d(64, 32, 4, stride=2, padding=1)
+
+        def forward(self, x):
+            return self.up(x)
+    net = from_torch(Generator(), torch.randn(16, 64, 32, 32))
+    for model in ("paleo", "roofline"):
+        times = [sim.simulate(net, "cpu+1xV100-pcie3", 1, cost_model=model, batch_size=b).step_time
+                 for b in (16, 64)]
+        assert times[1] > 2 * times[0] > 0, (model, times)   # the work grows with the batch
