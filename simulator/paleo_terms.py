@@ -40,6 +40,8 @@ GPU and cuDNN):
   data gradient of the convolution it transposes, which its files never
   use): in each phase 2*kh*kw*(Cin/g)*Cout*H*W*N FLOPs over the input's pixels,
   terms the tensor read, the filter and the tensor written.
+- 1-D convolution (an extension; torch's Conv1d): 2*k*(Cin/g)*Cout*Lo*N FLOPs
+  in each phase, the same three terms.
 - Inner product (InnerProduct, flattening its input to [N, D]): forward
   2*N*D*K with terms input, weights D*K (no bias), output; data gradient
   [N,K] x [K,D]: 2*N*K*D, terms output, weights, input; weight gradient
@@ -73,7 +75,7 @@ import math
 from typing import NamedTuple
 
 from simulator.graph import Layer, SimulatorError
-from simulator.ops import (AdaptiveAvgPool2d, AttentionContext, AttentionScores, Conv2d, ConvTranspose2d,
+from simulator.ops import (AdaptiveAvgPool2d, AttentionContext, AttentionScores, Conv1d, Conv2d, ConvTranspose2d,
                            Dropout, GlobalAvgPool, Linear, LSTM, LSTMCell, MatMul, MultiHeadAttention,
                            Pool2d)
 from simulator.ops.base import prod
@@ -202,6 +204,18 @@ def _conv_transpose(layer: Layer, n: int, phase: str) -> list[PaleoWork]:
     return [PaleoWork(flops, (float(small), float(large), float(filt)))]
 
 
+def _conv1d(layer: Layer, n: int, phase: str) -> list[PaleoWork]:
+    """A 1-D convolution (an extension: Paleo has none) as the GEMM of its output positions: 2*k*(C/g)*K*Lo*N
+    FLOPs in each phase, terms the tensor read, the filter and the tensor written."""
+    op = layer.op
+    (c, length), (k, out) = layer.in_shapes[0], layer.out_shape
+    cin = c // op.groups
+    flops = float(2 * op.kernel * cin * k * out * n)
+    x, y, filt = n * c * length * BYTES_FLOAT, n * k * out * BYTES_FLOAT, op.kernel * cin * k * BYTES_FLOAT
+    terms = {"forward": (x, filt, y), "data_grad": (y, filt, x), "weight_grad": (x, y, filt)}[phase]
+    return [PaleoWork(flops, tuple(float(t) for t in terms))]
+
+
 # -------------------------------------------------------------- inner product
 def _inner(x, wt, y) -> PaleoWork:
     """Paleo's `_innerproduct(X, W, Y)`: 2*prod(X)*W[-1]; terms X, W, Y."""
@@ -322,6 +336,7 @@ def _lstm(layer: Layer, n: int, phase: str) -> list[PaleoWork]:
 _DISPATCH = (
     (Conv2d, _conv),
     (ConvTranspose2d, _conv_transpose),
+    (Conv1d, _conv1d),
     (Linear, _linear),
     (Pool2d, _pool),
     (GlobalAvgPool, _pool),

@@ -17,7 +17,7 @@ tensor) a free `reshape` view named ``<tensor>:nhwc`` / ``<tensor>:nchw`` is
 inserted. Free parameters read in `forward` (``self.pos``) become `parameter`
 layers (their leading size-1 axes dropped).
 
-Supported modules: Conv2d, ConvTranspose2d, Linear, BatchNorm1d/2d, GroupNorm, InstanceNorm2d,
+Supported modules: Conv1d, Conv2d, ConvTranspose2d, Linear, BatchNorm1d/2d, GroupNorm, InstanceNorm2d,
 LayerNorm, RMSNorm, ReLU, GELU,
 Tanh, Sigmoid, SiLU, LeakyReLU, ReLU6 / Hardtanh, Hardsigmoid, Hardswish, ELU,
 Softplus, Mish, Softmax, MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, Upsample (nearest,
@@ -41,7 +41,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from simulator.graph import Layer, Network, SimulatorError
-from simulator.ops import (LSTM, Activation, AdaptiveAvgPool2d, BatchNorm, Concat, Conv2d, ConvTranspose2d,
+from simulator.ops import (LSTM, Activation, AdaptiveAvgPool2d, BatchNorm, Concat, Conv1d, Conv2d, ConvTranspose2d,
                            Dropout, Elementwise, Embedding, Flatten, GroupNorm, Input, LayerNorm, Linear,
                            MatMul, Mean, MultiHeadAttention, OpBase, Parameter, Pool2d, Reshape,
                            RMSNorm, Select, Slice, Softmax, Transpose, Upsample)
@@ -140,7 +140,7 @@ def _one_line(err: Exception) -> str:
 def _supported_modules() -> dict:
     import torch.nn as nn
     return {
-        nn.Conv2d: "conv2d", nn.ConvTranspose2d: "conv_transpose2d", nn.Linear: "linear",
+        nn.Conv2d: "conv2d", nn.ConvTranspose2d: "conv_transpose2d", nn.Conv1d: "conv1d", nn.Linear: "linear",
         nn.BatchNorm1d: "batch_norm1d",
         nn.BatchNorm2d: "batch_norm2d", nn.LayerNorm: "layer_norm", nn.ReLU: "relu",
         nn.GELU: "gelu", nn.Tanh: "tanh", nn.Sigmoid: "sigmoid", nn.SiLU: "silu", nn.Softmax: "softmax",
@@ -355,6 +355,17 @@ class _Converter:
             op = Conv2d(m.out_channels, tuple(m.kernel_size), tuple(m.stride), padding,
                         tuple(m.dilation), m.groups, m.bias is not None, m.in_channels)
             return done(op, [x], NCHW)
+        if kind == "conv1d":
+            x = self.tensor(node, args[0], PLAIN)
+            if len(x.torch_shape) != 3:
+                raise self.fail(node, f"Conv1d of a tensor of shape {tuple(x.torch_shape)}: only (N, C, L) is "
+                                      "supported")
+            if m.padding_mode != "zeros":
+                raise self.fail(node, f"Conv1d(padding_mode={m.padding_mode!r}) is not supported")
+            padding = m.padding if isinstance(m.padding, str) else m.padding[0]
+            op = Conv1d(m.out_channels, m.kernel_size[0], m.stride[0], 0 if padding == "valid" else padding,
+                        m.dilation[0], m.groups, m.bias is not None, m.in_channels)
+            return done(op, [x], PLAIN)
         if kind == "conv_transpose2d":
             x = self.tensor(node, args[0], NCHW)
             if len(args) > 1 or node.kwargs.get("output_size") is not None:

@@ -8,6 +8,7 @@ Output sizes, per spatial axis, with window extent ke = d*(k-1)+1:
 | op | params | forward | data gradient | weight gradient | saved |
 |---|---|---|---|---|---|
 | conv2d | kh*kw*(C/g)*K (+K bias) | 2*kh*kw*(C/g)*K*Ho*Wo (+Ho*Wo*K bias adds) | 2*kh*kw*(C/g)*K*Ho*Wo | same as data (+Ho*Wo*K for the bias) | input |
+| conv1d (channels first: (C, L) -> (K, Lo), as torch) | k*(C/g)*K (+K bias) | 2*k*(C/g)*K*Lo (+Lo*K bias adds) | 2*k*(C/g)*K*Lo | same as data (+Lo*K) | input |
 | conv_transpose2d | kh*kw*C*(K/g) (+K bias) | 2*kh*kw*(C/g)*K*H*W over the input's pixels (+Ho*Wo*K bias adds) | 2*kh*kw*(C/g)*K*H*W (a convolution) | same as data (+Ho*Wo*K) | input |
 | pool2d max | 0 | kh*kw per output element (compares) | 1 per output element (scatter) | 0 | input + indices (output-sized) |
 | pool2d avg | 0 | kh*kw per output element | kh*kw per output element | 0 | nothing |
@@ -128,6 +129,54 @@ class Conv2d(OpBase):
             write=prod(out),
             saved_inputs=(0,),
         )
+
+
+@dataclass(frozen=True)
+class Conv1d(OpBase):
+    """1-D convolution over a (C, L) sequence, channels first as torch's Conv1d (audio, temporal
+    convolutions); `padding` a number of positions on each side, or "same"."""
+
+    kind: ClassVar[str] = "conv1d"
+    out_channels: int
+    kernel: int = 3
+    stride: int = 1
+    padding: int | str = 0
+    dilation: int = 1
+    groups: int = 1
+    bias: bool = True
+    in_channels: int | None = None
+
+    def __post_init__(self):
+        for what in ("out_channels", "kernel", "stride", "dilation", "groups"):
+            positive(getattr(self, what), what)
+        if self.padding != "same" and (isinstance(self.padding, bool) or not isinstance(self.padding, int)
+                                       or self.padding < 0):
+            fail(f"conv1d padding must be a number of positions >= 0 or 'same', not {self.padding!r}")
+        if self.out_channels % self.groups:
+            fail(f"out_channels {self.out_channels} is not divisible by groups {self.groups}")
+
+    def _infer(self, ins: tuple[Shape, ...]) -> Shape:
+        (x,) = ins
+        need_rank(x, 2, "conv1d")
+        c, n = x
+        if self.in_channels is not None and self.in_channels != c:
+            fail(f"filter expects {self.in_channels} input channels, the input has {c}")
+        if c % self.groups:
+            fail(f"{c} input channels are not divisible by groups {self.groups}")
+        if self.padding == "same":
+            return (self.out_channels, n)
+        out = (n + 2 * self.padding - self.dilation * (self.kernel - 1) - 1) // self.stride + 1
+        if out < 1:
+            fail(f"a kernel of extent {self.dilation * (self.kernel - 1) + 1} does not fit a sequence of {n}")
+        return (self.out_channels, out)
+
+    def counts(self, ins, out) -> Counts:
+        macs = self.kernel * (ins[0][0] // self.groups) * prod(out)
+        bias_ops = prod(out) if self.bias else 0
+        return Counts(params=self.kernel * (ins[0][0] // self.groups) * self.out_channels
+                      + (self.out_channels if self.bias else 0),
+                      fwd=2 * macs + bias_ops, dgrad=(2 * macs,), wgrad=2 * macs + bias_ops,
+                      read=prod(ins[0]), write=prod(out), saved_inputs=(0,))
 
 
 @dataclass(frozen=True)

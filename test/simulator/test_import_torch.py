@@ -384,3 +384,24 @@ def test_transposed_convolution_costs_time_under_both_cost_models():
         times = [sim.simulate(net, "cpu+1xV100-pcie3", 1, cost_model=model, batch_size=b).step_time
                  for b in (16, 64)]
         assert times[1] > 2 * times[0] > 0, (model, times)   # the work grows with the batch
+
+
+@pytest.mark.parametrize("layer", [nn.Conv1d(8, 16, 5), nn.Conv1d(8, 16, 3, stride=2, padding=1, groups=4),
+                                   nn.Conv1d(8, 16, 3, padding="same", dilation=2, bias=False)],
+                         ids=["plain", "strided-grouped", "same-dilated"])
+def test_one_dimensional_convolution_has_torchs_shape_parameters_and_flops(layer):
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = layer
+
+        def forward(self, x):
+            return torch.relu(self.conv(x))
+    module, x = Net(), torch.randn(2, 8, 20)
+    net = from_torch(module, x)   # the output shape is checked against torch's when imported
+    conv = next(l for l in net.layers if l.kind == "conv1d")
+    bias = conv.out_elems if layer.bias is not None else 0
+    assert net.params == torch_params(module) and conv.fwd_flops - bias == torch_gemm_flops(module, x)
+    import simulator as sim
+    for model in ("paleo", "roofline"):
+        assert sim.simulate(net, "cpu+1xV100-pcie3", 1, cost_model=model).step_time > 0
