@@ -15,6 +15,7 @@ from pathlib import Path
 
 from . import deffe_cli
 from .config import ensure_deffe_dir, load_config
+from .config.deffe_args import BATCH_WARNING
 from .config.schema import reference
 from .errors import DeffeError
 from .guard import RunLock, check_fingerprints, fingerprints, stored_run_fits
@@ -206,7 +207,7 @@ def _apply_cli(config, args) -> None:
     config.warnings.extend(deffe_cli.apply(config, args))
     # nothing is evaluated with the data only, and -jobs overrides Deffe's batch sizes: no warning of them
     if args.only_preloaded_data_exploration or chosen:
-        config.warnings[:] = [w for w in config.warnings if "evaluations in parallel" not in w]
+        config.warnings[:] = [w for w in config.warnings if BATCH_WARNING not in w]
     model = config.section("model")
     for key in ("epochs", "loss", "train_batch_size", "train_test_split", "validation_split"):
         v = getattr(args, key, None)

@@ -28,7 +28,7 @@ import argparse
 import os
 from typing import Any
 
-from .config.deffe_args import DEFFE_METHODS, DEFFE_METHODS_NEAREST
+from .config.deffe_args import DEFFE_METHODS, DEFFE_METHODS_NEAREST, batch_warning
 
 # flags that change nothing here, and why (one warning each when given)
 IGNORED = {
@@ -99,6 +99,5 @@ def apply(config: Any, args: argparse.Namespace) -> list[str]:
     if args.no_inference and args.no_train:
         config.section("model")["plugin"] = None
     if args.jobs and (args.evaluate_batch_size or batch) and args.jobs > (os.cpu_count() or 1):
-        warnings.append(f"{args.jobs} evaluations in parallel on {os.cpu_count()} cores (Deffe's batch size); "
-                        "give -jobs N for fewer")
+        warnings.append(batch_warning(args.jobs))
     return warnings

@@ -159,10 +159,7 @@ class GuidedExploration(ModelSearch):
             codes = fw.sampling.Run(n)
             if len(codes) == 0:
                 return None
-            # the initial design serves the representative scenarios (preloaded points stay what they are)
-            if self.scen.representative and getattr(fw.sampling, "pool", None) is None:
-                codes = self.scen.snap(codes)
-            return Proposal(codes, note="initial design" if self.step == 0 else "sampling (no model yet)")
+            return Proposal(self._sampled(codes), note="initial design" if self.step == 0 else "sampling (no model yet)")
         serve = [s for s in range(len(self.scen)) if not self._stalled(s)]
         if not serve:
             stale = min(t.stale for t in self.tracks)

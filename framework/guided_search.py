@@ -48,6 +48,13 @@ class ModelSearch:
         cand = np.vstack([p for p in parts if len(p)])
         return self._unseen(cand)
 
+    def _sampled(self, codes: np.ndarray) -> np.ndarray:
+        """The sampler's points for the scenarios served: moved to the nearest representative combination,
+        unless they are pre-evaluated data, which stay what they are (nothing else can be evaluated)."""
+        if self.scen.representative and getattr(self.framework.sampling, "pool", None) is None:
+            return self.scen.snap(codes)
+        return codes
+
     def _keys(self, codes: np.ndarray) -> list[bytes]:
         """One key per design: relabelled copies of a point (interchangeable values renamed) share it."""
         return row_keys(self.relabel.canonical(codes))
@@ -222,9 +229,7 @@ class ModelSearch:
         if len(picked) < n:
             extra = np.atleast_2d(fw.sampling.Run(n - len(picked)))
             if extra.size:
-                if self.scen.representative and getattr(fw.sampling, "pool", None) is None:
-                    extra = self.scen.snap(extra)
-                picked = self._unseen(np.vstack([picked, extra]))[:n]   # picked first; no design twice
+                picked = self._unseen(np.vstack([picked, self._sampled(extra)]))[:n]   # picked first; no design twice
         return picked, trained
 
     def _likeliest_feasible(self, cand: np.ndarray, s: int, count: int) -> np.ndarray:

@@ -193,7 +193,7 @@ def _conv_transpose(layer: Layer, n: int, phase: str) -> list[PaleoWork]:
     terms, the tensor read, the filter and the tensor written."""
     op = layer.op
     (h, w, c), (oh, ow, k) = layer.in_shapes[0], layer.out_shape
-    kh, kw = (d * (q - 1) + 1 for q, d in zip(op.kernel, op.dilation))
+    kh, kw = _extent(op)
     cin = c // op.groups
     flops = float(2 * kh * kw * cin * k * h * w * n)
     small, large, filt = n * h * w * c * BYTES_FLOAT, n * oh * ow * k * BYTES_FLOAT, kh * kw * cin * k * BYTES_FLOAT

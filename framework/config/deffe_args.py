@@ -72,6 +72,14 @@ MODEL_OPTIONS = {
 }
 
 
+BATCH_WARNING = "evaluations in parallel on"   # marks the warning below (-jobs N and preloaded runs drop it)
+
+
+def batch_warning(jobs: int) -> str:
+    """The warning of Deffe's batch size beyond the cores: that many evaluations would run at once."""
+    return f"{jobs} {BATCH_WARNING} {os.cpu_count()} cores (Deffe's batch size); give -jobs N for fewer"
+
+
 def parse_option_string(text: str, options: dict, file: str, where: str,
                         warnings: list[str]) -> dict:
     """Structured values of the options we share; the others become warnings."""
@@ -149,8 +157,7 @@ def apply(cfg: dict) -> list[str]:
     if batches and cfg["framework"].get("jobs") == _schema_default("framework", "jobs"):
         cfg["framework"]["jobs"] = max(batches)
         if max(batches) > (os.cpu_count() or 1):
-            warnings.append(f"{file}:evaluate.batch_size: {max(batches)} evaluations in parallel on "
-                            f"{os.cpu_count()} cores (Deffe's batch size); give -jobs N for fewer")
+            warnings.append(f"{file}:evaluate.batch_size: {batch_warning(max(batches))}")
     # Deffe's per-block "slurm": "True": the samples go out as SLURM jobs with the slurm section's settings
     # (-no-slurm turns it off again, as in Deffe; see cli.py)
     for section in ("evaluate", "extract"):

@@ -60,6 +60,20 @@ def window_out(size: int, k: int, s: int, pad, d: int = 1, ceil_mode: bool = Fal
     return out
 
 
+def _check_out_channels(op) -> None:
+    """A convolution's output channels split evenly among its groups."""
+    if op.out_channels % op.groups:
+        fail(f"out_channels {op.out_channels} is not divisible by groups {op.groups}")
+
+
+def _check_in_channels(op, c: int) -> None:
+    """The input's c channels are the filter's, and split evenly among the groups."""
+    if op.in_channels is not None and op.in_channels != c:
+        fail(f"filter expects {op.in_channels} input channels, the input has {c}")
+    if c % op.groups:
+        fail(f"{c} input channels are not divisible by groups {op.groups}")
+
+
 def _spatial(op, h: int, w: int, kernel, stride, padding, dilation=(1, 1), ceil_mode=False):
     ph, pw = (padding, padding) if isinstance(padding, str) else padding
     oh = window_out(h, kernel[0], stride[0], ph, dilation[0], ceil_mode)
@@ -97,17 +111,13 @@ class Conv2d(OpBase):
         positive(self.groups, "groups")
         if self.in_channels == -1:
             object.__setattr__(self, "in_channels", None)
-        if self.out_channels % self.groups:
-            fail(f"out_channels {self.out_channels} is not divisible by groups {self.groups}")
+        _check_out_channels(self)
 
     def _infer(self, ins: tuple[Shape, ...]) -> Shape:
         (x,) = ins
         need_rank(x, 3, "conv2d")
         h, w, c = x
-        if self.in_channels is not None and self.in_channels != c:
-            fail(f"filter expects {self.in_channels} input channels, the input has {c}")
-        if c % self.groups:
-            fail(f"{c} input channels are not divisible by groups {self.groups}")
+        _check_in_channels(self, c)
         oh, ow = _spatial(self, h, w, self.kernel, self.stride, self.padding, self.dilation)
         return (oh, ow, self.out_channels)
 
@@ -152,17 +162,13 @@ class Conv1d(OpBase):
         if self.padding != "same" and (isinstance(self.padding, bool) or not isinstance(self.padding, int)
                                        or self.padding < 0):
             fail(f"conv1d padding must be a number of positions >= 0 or 'same', not {self.padding!r}")
-        if self.out_channels % self.groups:
-            fail(f"out_channels {self.out_channels} is not divisible by groups {self.groups}")
+        _check_out_channels(self)
 
     def _infer(self, ins: tuple[Shape, ...]) -> Shape:
         (x,) = ins
         need_rank(x, 2, "conv1d")
         c, n = x
-        if self.in_channels is not None and self.in_channels != c:
-            fail(f"filter expects {self.in_channels} input channels, the input has {c}")
-        if c % self.groups:
-            fail(f"{c} input channels are not divisible by groups {self.groups}")
+        _check_in_channels(self, c)
         if self.padding == "same":
             return (self.out_channels, n)
         out = (n + 2 * self.padding - self.dilation * (self.kernel - 1) - 1) // self.stride + 1
@@ -205,17 +211,13 @@ class ConvTranspose2d(OpBase):
         if min(self.padding + self.output_padding) < 0:
             fail(f"padding and output_padding must be >= 0, got {self.padding} and {self.output_padding}")
         positive(self.groups, "groups")
-        if self.out_channels % self.groups:
-            fail(f"out_channels {self.out_channels} is not divisible by groups {self.groups}")
+        _check_out_channels(self)
 
     def _infer(self, ins: tuple[Shape, ...]) -> Shape:
         (x,) = ins
         need_rank(x, 3, "conv_transpose2d")
         h, w, c = x
-        if self.in_channels is not None and self.in_channels != c:
-            fail(f"filter expects {self.in_channels} input channels, the input has {c}")
-        if c % self.groups:
-            fail(f"{c} input channels are not divisible by groups {self.groups}")
+        _check_in_channels(self, c)
         size = tuple((n - 1) * s - 2 * p + d * (k - 1) + op + 1 for n, s, p, d, k, op in
                      zip((h, w), self.stride, self.padding, self.dilation, self.kernel, self.output_padding))
         if min(size) < 1:
