@@ -8,10 +8,12 @@ micro-batches; cache sizes of 1 to 256 kB; GPU memory caps of 2 to 32 GB),
 whose small values crowd at 0 on the linear scale (micro-batches 1 and 2: 0
 and 0.07), yet 1 against 2 is often the largest step (no pipeline against
 one). On 1,000 placements of an LSTM with memory caps the deep ensemble's
-MAPE fell from 3.5% to 3.2% with it. Every list gets it, evenly spaced or not
-(then it repeats the value), so that the features' shape depends on the knobs'
-kinds, not on their values: Deffe's transfer across kernels starts a model on
-a knob of other values matched by position. Trees split either column alike;
+MAPE fell from 3.5% to 3.2% with it. Every list gets a second feature, evenly spaced or
+not, so that the features' shape depends on the knobs' kinds, not on their
+values: Deffe's transfer across kernels starts a model on a knob of other
+values matched by position. Where the place would repeat the value (evenly
+spaced, positive numbers: Deffe's problem sizes "100-100100-100"), it is the
+log-scaled value instead, ``<knob>:log`` (see ``_second_spec``). Trees split either column alike;
 the GP puts every feature on an even scale and drops the duplicate. Knobs with
 a single value give no feature (Deffe's pruning).
 
@@ -55,7 +57,7 @@ from .values import format_value, value_key
 
 # Bumped whenever the meaning of a feature changes, so that a checkpoint made
 # under another encoding is refused even when the feature names agree.
-ENCODING_VERSION = 3
+ENCODING_VERSION = 4
 _CHUNK = 65536  # rows encoded at a time in family blocks (bounds the temporaries)
 
 
@@ -103,7 +105,7 @@ class Encoding:
             fam = member_of.get(j)
             self.knob_names.append(k.name)
             self._scalars.append(("label", fam, fam.positions.index(j)) if fam is not None and fam.exchangeable
-                                 else _scalar_spec(j, k))
+                                 else _sequence_spec(j, k))
         for j, k in enumerate(self.space.knobs):
             fam = member_of.get(j)
             if fam is None or not fam.exchangeable:  # an exchangeable family's block replaces its members'
@@ -126,8 +128,8 @@ class Encoding:
                 # a list of numbers also gives its place in the list (see the module's docstring); every
                 # such list, evenly spaced or not, so that the inputs' shape does not depend on the values
                 # (Deffe's transfer across kernels matches knobs of other values by position)
-                self._columns.append(("table", j, np.linspace(0.0, 1.0, k.size)))
-                self.feature_names.append(f"{k.name}:rank")
+                self._columns.append(_second_spec(j, k, spec))
+                self.feature_names.append(f"{k.name}:{'log' if self._columns[-1][0] == 'log' else 'rank'}")
 
     def _add_family(self, fam: _Family) -> None:
         knobs = [self.space.knobs[p] for p in fam.positions]
@@ -270,8 +272,9 @@ class Encoding:
 
     def knob_values(self, codes: np.ndarray) -> np.ndarray:
         """One number in [0, 1] per knob that varies (`knob_names`), for models that read the knobs as a
-        sequence (Deffe's CNN): the scaled value, a categorical knob's position in its list, and for an
-        exchangeable family each member's label after renaming by first appearance."""
+        sequence (Deffe's CNN): the scaled value (log-scaled for an evenly spaced list of positive numbers),
+        a categorical knob's position in its list, and for an exchangeable family each member's label after
+        renaming by first appearance."""
         codes = np.atleast_2d(np.asarray(codes, dtype=float))
         out = np.empty((codes.shape[0], len(self.knob_names)), dtype=np.float32)
         labels: dict[str, np.ndarray] = {}
@@ -311,10 +314,35 @@ def _scalar_spec(j: int, k: Knob) -> tuple:
     return ("table", j, (t - t.min()) / span if span > 0 else np.zeros_like(t))
 
 
+def _sequence_spec(j: int, k: Knob) -> tuple:
+    """A knob's one number for the models that read one per knob (Deffe's CNN): its scaled value, on the log
+    scale where its list is evenly spaced and positive (see ``_second_spec``)."""
+    spec = _scalar_spec(j, k)
+    if spec[0] == "table" and k.numeric and k.encoding not in ("ordinal", "onehot"):
+        second = _second_spec(j, k, spec)
+        if second[0] == "log":
+            return second
+    return spec
+
+
+def _second_spec(j: int, k: Knob, first: tuple) -> tuple:
+    """A numeric list's second feature: its place in the list, or, where that would repeat the scaled
+    value (an evenly spaced list of positive numbers, such as Deffe's problem sizes "100-100100-100"), its
+    log-scaled value. Costs often follow a power of a size: on the log scale 100, 1,000 and 10,000 objects
+    are evenly apart, where linearly the first two are 0 and 0.009 of a feature that the networks and the
+    GP read at their own smooth scale (trees are indifferent to either)."""
+    rank = np.linspace(0.0, 1.0, k.size)
+    nums = k.levels.numbers() if k.size <= 1_000_000 else None
+    if nums is None or k.size < 3 or not np.allclose(first[2], rank, atol=1e-9) or not np.all(nums > 0):
+        return ("table", j, rank)
+    t = np.log(nums)
+    return ("log", j, (t - t.min()) / (t.max() - t.min()))
+
+
 def _scalar(spec: tuple, codes: np.ndarray) -> np.ndarray:
     kind, j = spec[0], spec[1]
     x = codes[:, j]
-    if kind == "table":
+    if kind in ("table", "log"):
         return spec[2][x.astype(np.int64)]
     if kind == "range":
         lo, hi, log = spec[2], spec[3], spec[4]

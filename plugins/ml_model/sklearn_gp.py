@@ -111,8 +111,9 @@ class SklearnGP(SklearnModel):
     SETTINGS = ("nu", "ard", "restarts", "random_state", "max_iter")
 
     def _settings(self, n: int, seed: int) -> list[dict]:
-        # a knob's place in its list (the ':rank' features) is dropped as a duplicate: not counted here
-        distinct = sum(not n.endswith(":rank") for n in self.encoding.feature_names[:self._input_width()])
+        # a knob's place in its list or log value (':rank', ':log') is, on the even scale, a duplicate
+        # of its value, dropped: not counted here
+        distinct = sum(not n.endswith((":rank", ":log")) for n in self.encoding.feature_names[:self._input_width()])
         return [{"nu": 2.5, "ard": distinct <= ARD_FEATURES,
                  "restarts": RESTARTS if n <= RESTART_POINTS else 0, "random_state": int(seed), "max_iter": MAX_ITER}]
 

@@ -166,3 +166,16 @@ def test_a_list_of_numbers_also_gives_its_place_in_the_list():
     assert np.allclose(x[:, 0], [0, 1 / 15, 1]) and np.allclose(x[:, 1], [0, 0.25, 1])   # doublings: 2 sits at 1/4
     assert np.allclose(x[:, 2], x[:, 3])      # evenly spaced: the same number twice (the shape follows the kinds)
     assert enc.knob_names == ["mb", "even", "s", "r"]    # one number per knob (torch_cnn) is unchanged
+
+
+def test_an_evenly_spaced_list_of_positive_sizes_gives_its_log_value():
+    # Deffe's problem sizes "100-100100-100": 100, 1,000 and 10,000 objects must be apart for a network (on the
+    # linear scale the first two are 0 and 0.0009); a list with 0 in it has no log and keeps its place
+    knobs = [Knob("objects", "ordinal", ListLevels(list(range(100, 100100, 100)))),
+             Knob("zero", "ordinal", ListLevels([0, 5, 10]))]
+    enc = Encoding(DesignSpace(knobs))
+    assert enc.feature_names == ["objects", "objects:log", "zero", "zero:rank"]
+    x = enc.transform(np.array([[0, 0], [9, 1], [99, 2]]))       # 100, 1,000 and 10,000 objects
+    assert np.allclose(x[:, 1], [0, 1 / 3, 2 / 3]) and x[1, 0] < 0.01
+    assert np.allclose(enc.knob_values(np.array([[0, 0], [9, 1], [99, 2]]))[:, 0], x[:, 1])  # the CNN reads the log
+    assert np.allclose(enc.knob_values(np.array([[0, 0], [9, 1], [99, 2]]))[:, 1], [0, 0.5, 1])
