@@ -66,7 +66,7 @@ Extensions for ops Paleo lacks (marked as such; not Paleo's numbers):
   gradient is one GEMM per operand);
 - an LSTM is, per layer and direction, the input GEMM [N*T, Din] x [Din, 4H]
   and the recurrent GEMMs [N, H] x [H, 4H] over T steps as one item (weights
-  read once per step).
+  read once per step); a GRU the same with 3H.
 Embeddings, position embeddings, shape ops: no work.
 """
 from __future__ import annotations
@@ -320,13 +320,13 @@ def _lstm(layer: Layer, n: int, phase: str) -> list[PaleoWork]:
     else:
         assert isinstance(op, LSTM)
         (t, din), layers, dirs = layer.in_shapes[0], op.num_layers, op.directions
-    hid = op.hidden
+    hid, g = op.hidden, op.cell.gates     # a GRU (a subclass of LSTM) has 3 gate blocks
     items: list[PaleoWork] = []
     for l in range(layers):
         width = din if l == 0 else hid * dirs
         for _ in range(dirs):
-            items += _gemm_phases([n * t, width], [width, 4 * hid], [n * t, 4 * hid], phase)
-            rec = _gemm_phases([n * t, hid], [hid, 4 * hid], [n * t, 4 * hid], phase)
+            items += _gemm_phases([n * t, width], [width, g * hid], [n * t, g * hid], phase)
+            rec = _gemm_phases([n * t, hid], [hid, g * hid], [n * t, g * hid], phase)
             # the recurrent weights are read once per step
             items += [PaleoWork(w.flops, (w.mem_bytes[0], w.mem_bytes[1] * t, w.mem_bytes[2]))
                       if phase != "weight_grad" else w for w in rec]

@@ -22,7 +22,7 @@ LayerNorm, RMSNorm, ReLU, GELU,
 Tanh, Sigmoid, SiLU, LeakyReLU, ReLU6 / Hardtanh, Hardsigmoid, Hardswish, ELU,
 Softplus, Mish, Softmax, MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, Upsample (nearest,
 bilinear), Dropout,
-Embedding, Flatten, Identity, LSTM (batch_first), MultiheadAttention
+Embedding, Flatten, Identity, LSTM and GRU (batch_first), MultiheadAttention
 (batch_first, self-attention). Functions and methods: + - * / (tensors or
 scalars), cat, flatten, view / reshape, contiguous, relu, gelu, tanh,
 sigmoid, silu, softmax, dropout, matmul / @ / bmm, scaled_dot_product_attention
@@ -41,7 +41,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from simulator.graph import Layer, Network, SimulatorError
-from simulator.ops import (LSTM, Activation, AdaptiveAvgPool2d, BatchNorm, Concat, Conv1d, Conv2d, ConvTranspose2d,
+from simulator.ops import (GRU, LSTM, Activation, AdaptiveAvgPool2d, BatchNorm, Concat, Conv1d, Conv2d, ConvTranspose2d,
                            Dropout, Elementwise, Embedding, Flatten, GroupNorm, Input, LayerNorm, Linear,
                            MatMul, Mean, MultiHeadAttention, OpBase, Parameter, Pool2d, Reshape,
                            RMSNorm, Select, Slice, Softmax, Transpose, Upsample)
@@ -147,7 +147,7 @@ def _supported_modules() -> dict:
         nn.MaxPool2d: "max_pool", nn.AvgPool2d: "avg_pool",
         nn.AdaptiveAvgPool2d: "adaptive_avg_pool", nn.Dropout: "dropout",
         nn.Embedding: "embedding", nn.Flatten: "flatten", nn.Identity: "identity",
-        nn.LSTM: "lstm", nn.MultiheadAttention: "mha", nn.GroupNorm: "group_norm",
+        nn.LSTM: "lstm", nn.GRU: "gru", nn.MultiheadAttention: "mha", nn.GroupNorm: "group_norm",
         nn.InstanceNorm2d: "instance_norm2d",
         **({nn.RMSNorm: "rms_norm"} if hasattr(nn, "RMSNorm") else {}),
     }
@@ -342,7 +342,7 @@ class _Converter:
             self.check_params(node, m, op, parents, shares)
             return t
 
-        if len(args) != 1 and kind not in ("mha", "lstm"):
+        if len(args) != 1 and kind not in ("mha", "lstm", "gru"):
             raise self.fail(node, f"{type(m).__name__} called with {len(args)} inputs")
         if kind == "identity":
             return self.tensor(node, args[0])
@@ -431,15 +431,17 @@ class _Converter:
         if kind == "flatten":
             x = self.tensor(node, args[0])
             return self.flatten(node, x, m.start_dim, m.end_dim, name, done)
-        if kind == "lstm":
+        if kind in ("lstm", "gru"):
+            what = type(m).__name__
             if len(args) != 1 or node.kwargs:
-                raise self.fail(node, "LSTM with an initial state argument is not supported")
-            if not m.batch_first or m.proj_size:
-                raise self.fail(node, "only LSTM(batch_first=True) without proj_size is supported")
+                raise self.fail(node, f"{what} with an initial state argument is not supported")
+            if not m.batch_first or getattr(m, "proj_size", 0):
+                raise self.fail(node, f"only {what}(batch_first=True)"
+                                      f"{' without proj_size' if kind == 'lstm' else ''} is supported")
             x = self.tensor(node, args[0], PLAIN)
-            op = LSTM(m.hidden_size, m.num_layers, m.bidirectional, 2 if m.bias else 0)
+            op = (LSTM if kind == "lstm" else GRU)(m.hidden_size, m.num_layers, m.bidirectional, 2 if m.bias else 0)
             out = tuple(meta[0].shape)
-            return _Multi(done(op, [x], PLAIN, out), "LSTM")
+            return _Multi(done(op, [x], PLAIN, out), what)
         if kind == "mha":
             return self.mha(node, m, args, meta, name, done)
         raise self.fail(node, f"unsupported module {type(m).__name__}")  # pragma: no cover

@@ -21,7 +21,7 @@ formulas:
 - `simulator.ops.norm`: batch_norm, layer_norm, group_norm, rms_norm
 - `simulator.ops.shape`: input, parameter, concat, reshape, flatten, transpose,
   select, slice, mean
-- `simulator.ops.recurrent`: lstm_cell, lstm
+- `simulator.ops.recurrent`: lstm_cell, lstm, gru
 
 Paleo's own per-layer work for these ops is in `simulator.paleo_terms`.
 """
@@ -31,7 +31,7 @@ from simulator.ops.dense import (AttentionContext, AttentionScores, Embedding, L
                                  MultiHeadAttention, PositionEmbedding)
 from simulator.ops.elementwise import ACTIVATIONS, Activation, Dropout, Elementwise, Softmax
 from simulator.ops.norm import BatchNorm, GroupNorm, LayerNorm, RMSNorm
-from simulator.ops.recurrent import LSTM, LSTMCell
+from simulator.ops.recurrent import GRU, LSTM, LSTMCell
 from simulator.ops.shape import (Concat, Flatten, Input, Mean, Parameter, Reshape, Select, Slice,
                                  Transpose)
 
@@ -67,7 +67,7 @@ __all__ = [
     "Embedding", "PositionEmbedding",
     "ACTIVATIONS", "Activation", "Elementwise", "Dropout", "Softmax",
     "BatchNorm", "GroupNorm", "LayerNorm", "RMSNorm",
-    "LSTM", "LSTMCell",
+    "LSTM", "LSTMCell", "GRU",
     "Input", "Parameter", "Concat", "Reshape", "Flatten", "Transpose", "Select", "Slice", "Mean",
     "relu", "gelu", "tanh", "sigmoid", "silu", "add",
 ]

@@ -1,4 +1,4 @@
-"""LSTM: one cell step, and a (stacked, optionally bidirectional) layer over a sequence.
+"""LSTM and GRU: one LSTM cell step, and a (stacked, optionally bidirectional) layer over a sequence.
 
 Per time step of one direction of one layer, with input width Din, hidden
 size H and b bias vectors per gate block (PyTorch: b = 2, b_ih and b_hh;
@@ -14,6 +14,20 @@ TensorFlow/Keras and the original formulation: b = 1):
 
 A sequence of T steps is T times a step. The frameworks run the recurrent
 GEMM even when the initial state is zero, so it is always counted.
+
+A GRU (PyTorch's nn.GRU: reset gate r, update gate z, candidate n) has three
+gate blocks where the LSTM has four, and no cell state:
+
+| quantity | formula |
+|---|---|
+| params | 3H*(Din + H) + b*3H |
+| forward | 2*3H*(Din + H) (gate GEMMs) + b*3H + 15H (2 sigmoids at 4, 1 tanh at 1, n = tanh(x_n + r*h_n): 2, h = (1-z)*n + z*h: 4) |
+| data gradient | 2*3H*Din towards x + 2*3H*H towards h + 30H |
+| weight gradient | 2*3H*(Din + H) + b*3H |
+| saved | the step's input and output, and privately r, z, n and the recurrent part of n, h_n (4H) |
+
+The recurrent part of n is a GEMM of its own (r multiplies it before the sum),
+so the GEMM work is that of one [Din + H, 3H] product, as counted.
 """
 from __future__ import annotations
 
@@ -23,22 +37,36 @@ from typing import ClassVar
 from simulator.graph import Shape
 from simulator.ops.base import Counts, OpBase, fail, positive
 
-CELL_FWD = 18  # element-wise FLOPs per hidden unit and step
-CELL_BWD = 36
+@dataclass(frozen=True)
+class Cell:
+    """What distinguishes one recurrent cell from another (the tables above)."""
+
+    gates: int          # gate blocks of width H: their GEMMs are [Din + H, gates * H]
+    fwd: int            # element-wise FLOPs per hidden unit and step
+    bwd: int
+    private: int        # elements per hidden unit and step the backward keeps besides input and output
+    states: int         # state vectors a step reads and writes (h, c for the LSTM)
 
 
-def step_counts(din: int, h: int, bias_vectors: int) -> Counts:
+LSTM_CELL = Cell(gates=4, fwd=18, bwd=36, private=6, states=2)
+GRU_CELL = Cell(gates=3, fwd=15, bwd=30, private=4, states=1)
+CELL_FWD = LSTM_CELL.fwd
+CELL_BWD = LSTM_CELL.bwd
+
+
+def step_counts(din: int, h: int, bias_vectors: int, cell: Cell = LSTM_CELL) -> Counts:
     """One step of one direction of one layer (input x of width din)."""
-    gemm = 2 * 4 * h * (din + h)
-    bias = bias_vectors * 4 * h
+    g = cell.gates
+    gemm = 2 * g * h * (din + h)
+    bias = bias_vectors * g * h
     return Counts(
-        params=4 * h * (din + h) + bias,
-        fwd=gemm + bias + CELL_FWD * h,
-        dgrad=(2 * 4 * h * din + CELL_BWD * h, 2 * 4 * h * h),
+        params=g * h * (din + h) + bias,
+        fwd=gemm + bias + cell.fwd * h,
+        dgrad=(2 * g * h * din + cell.bwd * h, 2 * g * h * h),
         wgrad=gemm + bias,
-        read=din + 2 * h,
-        write=2 * h,
-        saved_private=6 * h,
+        read=din + cell.states * h,
+        write=cell.states * h,
+        saved_private=cell.private * h,
     )
 
 
@@ -52,6 +80,7 @@ class LSTMCell(OpBase):
     """One LSTM step: x (Din,) [, h (H,), c (H,)] -> new h (H,)."""
 
     kind: ClassVar[str] = "lstm_cell"
+    cell: ClassVar[Cell] = LSTM_CELL
     min_inputs: ClassVar[int] = 1
     max_inputs: ClassVar[int | None] = 3
     hidden: int = 1
@@ -86,6 +115,7 @@ class LSTM(OpBase):
     """
 
     kind: ClassVar[str] = "lstm"
+    cell: ClassVar[Cell] = LSTM_CELL
     min_inputs: ClassVar[int] = 1
     max_inputs: ClassVar[int | None] = 2
     hidden: int = 1
@@ -104,10 +134,10 @@ class LSTM(OpBase):
 
     def _infer(self, ins: tuple[Shape, ...]) -> Shape:
         if len(ins[0]) != 2:
-            fail(f"LSTM expects a sequence (T, Din) per sample, got {ins[0]}")
+            fail(f"{self.kind.upper()} expects a sequence (T, Din) per sample, got {ins[0]}")
         width = self.hidden * self.directions
         if len(ins) == 2 and (len(ins[1]) != 2 or ins[1][1] != width):
-            fail(f"LSTM initial state must come from a (T, {width}) sequence, got {ins[1]}")
+            fail(f"{self.kind.upper()} initial state must come from a (T, {width}) sequence, got {ins[1]}")
         return (ins[0][0], width)
 
     def counts(self, ins, out) -> Counts:
@@ -115,7 +145,7 @@ class LSTM(OpBase):
         width = self.hidden * self.directions
         total = dict(params=0, fwd=0.0, dgrad=0.0, wgrad=0.0, read=0.0, write=0.0, private=0.0)
         for layer in range(self.num_layers):
-            c = step_counts(din if layer == 0 else width, self.hidden, self.bias_vectors)
+            c = step_counts(din if layer == 0 else width, self.hidden, self.bias_vectors, self.cell)
             for _ in range(self.directions):
                 total["params"] += c.params
                 total["fwd"] += t * c.fwd
@@ -130,3 +160,11 @@ class LSTM(OpBase):
         return Counts(params=total["params"], fwd=total["fwd"], dgrad=dgrad, wgrad=total["wgrad"],
                       read=total["read"], write=total["write"], saved_inputs=(0,),
                       saves_output=True, saved_private=total["private"])
+
+
+@dataclass(frozen=True)
+class GRU(LSTM):
+    """A GRU over a sequence: (T, Din) -> (T, H * directions), all steps' h (PyTorch's nn.GRU)."""
+
+    kind: ClassVar[str] = "gru"
+    cell: ClassVar[Cell] = GRU_CELL

@@ -405,3 +405,44 @@ def test_one_dimensional_convolution_has_torchs_shape_parameters_and_flops(layer
     import simulator as sim
     for model in ("paleo", "roofline"):
         assert sim.simulate(net, "cpu+1xV100-pcie3", 1, cost_model=model).step_time > 0
+
+
+class Recurrent(nn.Module):
+    def __init__(self, cell, **kw):
+        super().__init__()
+        self.rnn = cell(16, 32, batch_first=True, **kw)
+        self.out = nn.Linear(32 * (2 if kw.get("bidirectional") else 1), 4)
+
+    def forward(self, x):
+        h, _ = self.rnn(x)
+        return self.out(h[:, -1])
+
+
+@pytest.mark.parametrize("kw", [{}, {"num_layers": 2, "bidirectional": True}, {"bias": False}],
+                         ids=["plain", "stacked-bidirectional", "no-bias"])
+def test_gru_has_torchs_parameters_and_three_gate_blocks_of_work(kw):
+    import simulator as sim
+    gru = from_torch(Recurrent(nn.GRU, **kw), torch.randn(2, 10, 16))
+    lstm = from_torch(Recurrent(nn.LSTM, **kw), torch.randn(2, 10, 16))
+    assert gru.params == torch_params(Recurrent(nn.GRU, **kw))
+    layer = gru.layer("rnn")
+    assert layer.kind == "gru" and layer.out_shape == (10, 32 * (2 if kw.get("bidirectional") else 1))
+    if not kw:   # one layer, one direction: T steps of the gate GEMMs, bias adds and 15 element-wise per unit
+        h, d, t = 32, 16, 10
+        assert layer.fwd_flops == t * (2 * 3 * h * (d + h) + 2 * 3 * h + 15 * h)
+    for model in ("paleo", "roofline"):
+        g = sim.simulate(gru, "cpu+1xV100-pcie3", 1, cost_model=model, batch_size=256).step_time
+        s = sim.simulate(lstm, "cpu+1xV100-pcie3", 1, cost_model=model, batch_size=256).step_time
+        assert 0 < g < s, (model, g, s)   # three gate blocks cost less than the LSTM's four
+
+
+def test_a_gru_over_time_major_input_is_refused_by_name():
+    class TimeMajor(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.rnn = nn.GRU(16, 32)    # torch's default: (T, N, D)
+
+        def forward(self, x):
+            return self.rnn(x)[0]
+    with pytest.raises(SimulatorError, match=r"rnn.*only GRU\(batch_first=True\) is supported"):
+        from_torch(TimeMajor(), torch.randn(10, 2, 16))
