@@ -21,14 +21,14 @@ Supported modules: Conv1d, Conv2d, ConvTranspose2d, Linear, BatchNorm1d/2d, Grou
 LayerNorm, RMSNorm, ReLU, GELU,
 Tanh, Sigmoid, SiLU, LeakyReLU, ReLU6 / Hardtanh, Hardsigmoid, Hardswish, ELU,
 Softplus, Mish, Softmax, MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, Upsample (nearest,
-bilinear), Dropout,
+bilinear, bicubic), Dropout,
 Embedding, Flatten, Identity, LSTM and GRU (batch_first), MultiheadAttention
 (batch_first, self-attention). Functions and methods: + - * / (tensors or
 scalars), cat, flatten, view / reshape, contiguous, relu, gelu, tanh,
 sigmoid, silu, softmax, dropout, matmul / @ / bmm, scaled_dot_product_attention
-(without attn_mask; is_causal and dropout_p counted), transpose, permute, mean,
-split / chunk (each piece a `slice` view), ``x[:, i]``, and shape queries (``x.shape``, ``x.size()``). A module called
-twice shares its weights (counted once). The parameter count equals
+(is_causal, an attn_mask that is a buffer, parameter or network tensor, and
+dropout_p counted), transpose, permute, mean, split / chunk (each piece a
+`slice` view), ``x[:, i]``, and shape queries (``x.shape``, ``x.size()``). A module called twice shares its weights (counted once). The parameter count equals
 ``sum(p.numel() for p in module.parameters())`` whenever every parameter is
 used by a supported layer; each module's count is checked against torch's.
 
@@ -46,6 +46,7 @@ from simulator.ops import (GRU, LSTM, Activation, AdaptiveAvgPool2d, BatchNorm, 
                            MatMul, Mean, MultiHeadAttention, OpBase, Parameter, Pool2d, Reshape,
                            RMSNorm, Select, Slice, Softmax, Transpose, Upsample)
 from simulator.ops.base import prod
+from simulator.ops.conv import UPSAMPLE_FLOPS
 
 NCHW, PLAIN, SHARED = "nchw", "plain", "shared"
 
@@ -545,8 +546,9 @@ class _Converter:
         if key is F.interpolate:   # nn.Upsample too: its output size is the traced one
             mode = args[3] if len(args) > 3 else kwargs.get("mode", "nearest")
             mode = {"nearest-exact": "nearest"}.get(mode, mode)
-            if mode not in ("nearest", "bilinear"):
-                raise self.fail(node, f"interpolate mode {mode!r} is not supported (nearest and bilinear are)")
+            if mode not in UPSAMPLE_FLOPS:
+                raise self.fail(node, f"interpolate mode {mode!r} is not supported (nearest, bilinear and bicubic "
+                                      "are)")
             x = self.tensor(node, args[0], NCHW)
             if len(x.torch_shape) != 4 or expect is None or len(expect) != 4:
                 raise self.fail(node, "interpolate of other tensors than images (N, C, H, W) is not supported")
@@ -639,12 +641,12 @@ class _Converter:
 
     def sdpa(self, node, args, kwargs, name: str, expect, done):
         """F.scaled_dot_product_attention(q, k, v) as the layers it computes: the scores Q K^T, their scaling
-        (and the causal mask: one addition per score), softmax, dropout when training asks for it, P V."""
+        (and the causal mask, or an attn_mask, each one addition per score), softmax, dropout when training asks for it, P V."""
         names = ("query", "key", "value", "attn_mask", "dropout_p", "is_causal", "scale")
         given = dict(zip(names, args), **kwargs)
-        if given.get("attn_mask") is not None:
-            raise self.fail(node, "scaled_dot_product_attention with an attn_mask is not supported "
-                                  "(is_causal=True is)")
+        mask = given.get("attn_mask")
+        if mask is not None:
+            mask = self.tensor(node, mask)   # a buffer, a parameter or a tensor of the network
         if given.get("enable_gqa"):
             raise self.fail(node, "scaled_dot_product_attention with enable_gqa is not supported")
         q, k, v = (self.tensor(node, given.get(n), PLAIN) for n in names[:3])
@@ -653,6 +655,8 @@ class _Converter:
         s = self.add(node, f"{name}:scale", Elementwise("mul"), [s], PLAIN, scores)
         if given.get("is_causal"):
             s = self.add(node, f"{name}:mask", Elementwise("add"), [s], PLAIN, scores)
+        if mask is not None:
+            s = self.add(node, f"{name}:attn_mask", Elementwise("add"), [s, mask], PLAIN, scores)
         p = self.add(node, f"{name}:probs", Softmax(), [s], PLAIN, scores)
         rate = float(given.get("dropout_p") or 0.0)
         if rate > 0:

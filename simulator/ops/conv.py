@@ -15,6 +15,7 @@ Output sizes, per spatial axis, with window extent ke = d*(k-1)+1:
 | global_avg_pool / adaptive_avg_pool | 0 | one add per input element in each window | same | 0 | nothing |
 | upsample nearest | 0 | 0 (a copy) | one add per output element (summed back into the input) | 0 | nothing |
 | upsample bilinear | 0 | 7 per output element (4 weights, 3 adds) | 7 per output element | 0 | nothing |
+| upsample bicubic | 0 | 31 per output element (16 weights, 15 adds) | 31 per output element | 0 | nothing |
 
 Forward reads the input and writes the output (activation elements).
 """
@@ -273,17 +274,21 @@ class Pool2d(OpBase):
         return Counts(fwd=window * n_out, dgrad=(window * n_out,), read=prod(ins[0]), write=n_out)
 
 
+UPSAMPLE_FLOPS = {"nearest": 0, "bilinear": 7, "bicubic": 31}   # per output element (the table above)
+
+
 @dataclass(frozen=True)
 class Upsample(OpBase):
-    """Resizing of an (H, W, C) image to `size` (torch's interpolate / nn.Upsample), nearest or bilinear."""
+    """Resizing of an (H, W, C) image to `size` (torch's interpolate / nn.Upsample), nearest, bilinear or
+    bicubic."""
 
     kind: ClassVar[str] = "upsample"
     size: tuple[int, int] = (1, 1)
     mode: str = "nearest"
 
     def __post_init__(self):
-        if self.mode not in ("nearest", "bilinear"):
-            fail(f"upsampling mode must be 'nearest' or 'bilinear', not {self.mode!r}")
+        if self.mode not in UPSAMPLE_FLOPS:
+            fail(f"upsampling mode must be 'nearest', 'bilinear' or 'bicubic', not {self.mode!r}")
         object.__setattr__(self, "size", pair(self.size, "size"))
         for v in self.size:
             positive(v, "upsampled size")
@@ -295,8 +300,9 @@ class Upsample(OpBase):
 
     def counts(self, ins, out) -> Counts:
         n_out = prod(out)
-        per = 0 if self.mode == "nearest" else 7
-        return Counts(fwd=per * n_out, dgrad=((1 if self.mode == "nearest" else 7) * n_out,),
+        per = UPSAMPLE_FLOPS[self.mode]
+        # nearest: the gradient of a copy is a sum over the outputs that copied an input, 1 per output
+        return Counts(fwd=per * n_out, dgrad=(max(per, 1) * n_out,),
                       read=prod(ins[0]), write=n_out)
 
 

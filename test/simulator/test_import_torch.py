@@ -275,11 +275,24 @@ def test_scaled_dot_product_attention_costs_what_the_written_out_attention_costs
     assert [l.kind for l in fused.layers if l.name.startswith("scaled_dot_product_attention")] == [
         "matmul", "mul", "add", "softmax", "matmul"]   # the causal mask: one addition per score
     assert sum(l.fwd_flops for l in fused.layers) == sum(l.fwd_flops for l in plain.layers) + 4 * 16 * 16
-    with pytest.raises(SimulatorError, match="attn_mask is not supported"):
-        class Masked(Attention):
-            def forward(self, x):
-                return F.scaled_dot_product_attention(x, x, x, attn_mask=torch.ones(16, 16, dtype=torch.bool))
-        from_torch(Masked(), x)
+
+    class Masked(Attention):   # a mask kept as a buffer (GPT-style tril) costs what the causal mask costs
+        def __init__(self):
+            super().__init__()
+            self.register_buffer("mask", torch.tril(torch.ones(16, 16, dtype=torch.bool)))
+
+        def forward(self, x):
+            b, t, d = x.shape
+            q, k, v = self.qkv(x).chunk(3, dim=-1)
+            q, k, v = (y.view(b, t, 4, d // 4).transpose(1, 2) for y in (q, k, v))
+            ctx = F.scaled_dot_product_attention(q, k, v, attn_mask=self.mask)
+            return self.proj(ctx.transpose(1, 2).reshape(b, t, d))
+    masked = from_torch(Masked(), x)
+    assert masked.params == torch_params(Masked()) == fused.params
+    assert [l.kind for l in masked.layers if l.name.startswith("scaled_dot_product_attention")] == [
+        "matmul", "mul", "add", "softmax", "matmul"]
+    assert sum(l.fwd_flops for l in masked.layers) == sum(l.fwd_flops for l in fused.layers)
+    assert masked.layer("scaled_dot_product_attention:attn_mask").parents[1] == "mask"
 
 
 @pytest.mark.parametrize("module, kind", [
@@ -342,11 +355,17 @@ def test_upsampling_of_a_decoder():
     assert nearest.out_shape == bilinear.out_shape == (8, 8, 4)
     assert (nearest.op.mode, nearest.fwd_flops, bilinear.op.mode, bilinear.fwd_flops) == ("nearest", 0, "bilinear",
                                                                                           7 * 8 * 8 * 4)
-    with pytest.raises(SimulatorError, match="interpolate mode 'bicubic' is not supported"):
-        class Bicubic(nn.Module):
+
+    class Bicubic(nn.Module):
+        def forward(self, x):
+            return F.interpolate(x, scale_factor=2, mode="bicubic")
+    (bicubic,) = (l for l in from_torch(Bicubic(), torch.randn(2, 4, 4, 4)).layers if l.kind == "upsample")
+    assert (bicubic.op.mode, bicubic.out_shape, bicubic.fwd_flops) == ("bicubic", (8, 8, 4), 31 * 8 * 8 * 4)
+    with pytest.raises(SimulatorError, match="interpolate mode 'area' is not supported"):
+        class Area(nn.Module):
             def forward(self, x):
-                return F.interpolate(x, scale_factor=2, mode="bicubic")
-        from_torch(Bicubic(), torch.randn(2, 4, 4, 4))
+                return F.interpolate(x, scale_factor=2, mode="area")
+        from_torch(Area(), torch.randn(2, 4, 4, 4))
 
 
 @pytest.mark.parametrize("layer", [nn.ConvTranspose2d(8, 4, 2, stride=2),
