@@ -46,6 +46,7 @@ class Progress:
         self.best_text: str | None = None
         self.mape: float | None = None
         self.last_line = self.started   # when the last plain line was written
+        self.last_text: str | None = None   # ... and what it said
         self.terminal = enabled and _isatty(self.stream)
         self.width = width
         self.bar = tqdm(total=total, desc=label, unit="sample", file=self.stream, disable=not self.terminal,
@@ -71,8 +72,8 @@ class Progress:
         self._show()
 
     def close(self) -> None:
-        if self.enabled and not self.terminal and self.done:
-            self._write_line()
+        if self.enabled and not self.terminal and self.done and self.status_line() != self.last_text:
+            self._write_line()   # the last line, unless the one just written says the same
         self.bar.close()
 
     # ------------------------------------------------------------------ what is shown
@@ -149,7 +150,8 @@ class Progress:
 
     def _write_line(self) -> None:
         self.last_line = self.clock()
-        print(self.status_line(), file=self.stream, flush=True)
+        self.last_text = self.status_line()
+        print(self.last_text, file=self.stream, flush=True)
 
     def _columns(self) -> int:
         if self.width:

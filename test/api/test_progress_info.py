@@ -45,6 +45,16 @@ def test_a_log_file_gets_plain_lines_at_most_every_interval_and_one_at_the_end()
                                      "best exec_time 1.2 ms, model MAPE 4.1%, 45s elapsed, about 56s left")
 
 
+def test_the_end_does_not_repeat_the_line_just_written():
+    p, clock, out = plain(total=2)
+    clock.t += 10
+    p.update()
+    clock.t += 30
+    p.update()              # the interval has passed: this one writes the line, and the end says nothing new
+    p.close()
+    assert out.getvalue().splitlines() == ["explore_a: 2/2 samples (2 evaluated), 40s elapsed"]
+
+
 def test_time_left_is_the_smaller_of_the_sample_pace_and_the_time_budget():
     p, clock, _ = plain(total=100, max_time=600)
     assert p.seconds_left() == 600
