@@ -25,12 +25,19 @@ bilinear, bicubic), Dropout,
 Embedding, Flatten, Identity, LSTM and GRU (batch_first), MultiheadAttention
 (batch_first, self-attention). Functions and methods: + - * / (tensors or
 scalars), cat, flatten, view / reshape, contiguous, relu, gelu, tanh,
-sigmoid, silu, softmax, dropout, matmul / @ / bmm, scaled_dot_product_attention
+sigmoid, silu, softmax, dropout, layer_norm (its affine as a multiply and an add),
+max_pool2d / avg_pool2d / adaptive_avg_pool2d, torchvision's stochastic_depth (a
+dropout), a parameter's expand to the batch (a class token), matmul / @ / bmm,
+scaled_dot_product_attention
 (is_causal, an attn_mask that is a buffer, parameter or network tensor, and
 dropout_p counted), transpose, permute, mean, split / chunk (each piece a
-`slice` view), ``x[:, i]``, and shape queries (``x.shape``, ``x.size()``). A module called twice shares its weights (counted once). The parameter count equals
+`slice` view), ``x[:, i]``, and shape queries (``x.shape``, ``x.size()``). A module called
+twice shares its weights (counted once). The parameter count equals
 ``sum(p.numel() for p in module.parameters())`` whenever every parameter is
-used by a supported layer; each module's count is checked against torch's.
+used by a supported layer (not so for modules the traced forward skips, such as
+GoogLeNet's and Inception-V3's auxiliary classifiers in eval mode); each
+module's count is checked against torch's. Of torchvision 0.28's classification
+networks, all import but MaxViT (einsum) and Swin (relative position bias).
 
 Anything else is one `SimulatorError` line naming the node and its target.
 """
@@ -526,6 +533,18 @@ class _Converter:
         if _hashable(key) and key in acts:
             x = self.tensor(node, args[0])
             return done(Activation(acts[key]), [x], x.layout)
+        if key is F.layer_norm:
+            return self.layer_norm(node, args, kwargs, name, expect)
+        if key in (F.max_pool2d, F.avg_pool2d, F.adaptive_avg_pool2d):
+            return self.pool(node, key, args, kwargs, done)
+        if key is F.dropout or _is_stochastic_depth(key):
+            # torchvision's stochastic depth drops whole residual branches per sample while training: as
+            # dropout, a mask multiplied in (the simulator models training)
+            x = self.tensor(node, args[0])
+            rate = args[1] if len(args) > 1 else kwargs.get("p", 0.5)
+            return done(Dropout(float(rate)), [x], x.layout)
+        if method == "expand":
+            return self.expand(node, args, expect, done)
         if key in (torch.cat, torch.concat, "cat"):
             tensors = args[0] if args else kwargs.get("tensors")
             dim = args[1] if len(args) > 1 else kwargs.get("dim", 0)
@@ -564,10 +583,6 @@ class _Converter:
             if dim is None:
                 raise self.fail(node, "softmax needs an explicit dim")
             return self.softmax(node, x, dim, name, done)
-        if key in (F.dropout,):
-            x = self.tensor(node, args[0])
-            p = args[1] if len(args) > 1 else kwargs.get("p", 0.5)
-            return done(Dropout(float(p)), [x], x.layout)
         if key in ("transpose", torch.transpose, "permute", torch.permute):
             x = self.tensor(node, args[0])
             rank = len(x.torch_shape)
@@ -663,6 +678,57 @@ class _Converter:
             p = self.add(node, f"{name}:dropout", Dropout(rate), [p], PLAIN, scores)
         return done(MatMul(), [p, v], PLAIN)
 
+    def layer_norm(self, node, args, kwargs, name: str, expect):
+        """F.layer_norm(x, shape, weight, bias): the normalisation, then the affine with the weight and bias
+        tensors as they are read (parameters of a module traced through, such as torchvision's LayerNorm2d,
+        are layers of their own: counted once there)."""
+        given = dict(zip(("input", "normalized_shape", "weight", "bias", "eps"), args), **kwargs)
+        shape = given.get("normalized_shape")
+        dims = 1 if isinstance(shape, int) else len(shape)
+        x = self.tensor(node, given["input"], PLAIN)
+        weight, bias = given.get("weight"), given.get("bias")
+        steps = [("mul", weight), ("add", bias)]
+        steps = [(fn, self.tensor(node, t)) for fn, t in steps if t is not None]
+        y = self.add(node, f"{name}:norm" if steps else name, LayerNorm(dims, scale=False, bias=False), [x],
+                     PLAIN, expect)
+        for i, (fn, t) in enumerate(steps):
+            last = i == len(steps) - 1
+            y = self.add(node, name if last else f"{name}:{fn}", Elementwise(fn), [y, t], PLAIN, expect)
+        return y
+
+    def pool(self, node, fn, args, kwargs, done):
+        """F.max_pool2d / F.avg_pool2d / F.adaptive_avg_pool2d, as their modules."""
+        import torch.nn.functional as F
+        x = self.tensor(node, args[0], NCHW)
+        if fn is F.adaptive_avg_pool2d:
+            size = args[1] if len(args) > 1 else kwargs["output_size"]
+            size = _pair(size) if not isinstance(size, (tuple, list)) else tuple(size)
+            _, _, h, w = x.torch_shape
+            return done(AdaptiveAvgPool2d((size[0] or h, size[1] or w)), [x], NCHW)
+        names = (("input", "kernel_size", "stride", "padding", "dilation", "ceil_mode", "return_indices")
+                 if fn is F.max_pool2d else ("input", "kernel_size", "stride", "padding", "ceil_mode"))
+        given = dict(zip(names, args), **kwargs)
+        if given.get("return_indices") or _pair(given.get("dilation", 1)) != (1, 1):
+            raise self.fail(node, "max_pool2d with return_indices or dilation is not supported")
+        if fn is F.avg_pool2d and given.get("divisor_override"):
+            raise self.fail(node, "avg_pool2d with divisor_override is not supported")
+        kernel = _pair(given["kernel_size"])
+        stride = _pair(given.get("stride") or kernel)
+        op = Pool2d("max" if fn is F.max_pool2d else "avg", kernel, stride, _pair(given.get("padding", 0)),
+                    ceil_mode=bool(given.get("ceil_mode", False)))
+        return done(op, [x], NCHW)
+
+    def expand(self, node, args, expect, done):
+        """A parameter expanded to the batch (a ViT's class token, ``token.expand(n, -1, -1)``): each sample
+        reads it, as from a view; expanding anything else is not supported."""
+        x = self.tensor(node, args[0])
+        if x.layout != SHARED or expect is None or expect[0] != self.batch:
+            raise self.fail(node, "only expanding a parameter to the batch (its first dimension) is supported")
+        theirs = tuple(int(d) for d in x.torch_shape)
+        if len(theirs) != len(expect) or any(a != b for a, b in zip(theirs[1:], expect[1:])) or theirs[0] != 1:
+            raise self.fail(node, "only expanding a parameter's leading 1 to the batch is supported")
+        return done(Reshape(self.per_sample(node, expect, PLAIN)), [x], PLAIN)
+
     def softmax(self, node, x: _Tensor, dim: int, name: str, done):
         x = self.as_layout(node, x, PLAIN)
         if self.axis(node, x, dim) != len(x.torch_shape) - 2:
@@ -710,6 +776,12 @@ class _Converter:
 
 def _pair(v) -> tuple[int, int]:
     return (v, v) if isinstance(v, int) else (int(v[0]), int(v[1]))
+
+
+def _is_stochastic_depth(fn) -> bool:
+    """torchvision.ops.stochastic_depth, recognised without importing torchvision."""
+    return (getattr(fn, "__name__", None) == "stochastic_depth"
+            and str(getattr(fn, "__module__", "")).startswith("torchvision"))
 
 
 def _hashable(key) -> bool:

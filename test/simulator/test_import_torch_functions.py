@@ -1,0 +1,142 @@
+"""The torch.fx importer on the function forms that torchvision's networks call (ConvNeXt's LayerNorm2d,
+DenseNet's and MobileNetV2's pooling, EfficientNet's stochastic depth, ViT's class token): each costs what
+the module form costs (F.layer_norm's affine as the two element-wise operations it is), and the parameters
+are torch's."""
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.fx
+import torch.nn as nn
+import torch.nn.functional as F
+
+from simulator.graph import SimulatorError
+from simulator.importers.torch_fx import from_torch
+
+
+def stochastic_depth(input, p, mode, training=True):   # torchvision.ops.stochastic_depth's signature
+    return input
+
+
+stochastic_depth.__module__ = "torchvision.ops.stochastic_depth"
+torch.fx.wrap("stochastic_depth")     # a leaf of the trace, as torchvision makes it
+
+
+def torch_params(module) -> int:
+    return sum(p.numel() for p in module.parameters())
+
+
+def fwd(net) -> float:
+    return sum(l.fwd_flops for l in net.layers)
+
+
+class LayerNorm2d(nn.LayerNorm):
+    """torchvision's ConvNeXt: a LayerNorm over the channels of an image, by F.layer_norm."""
+
+    def forward(self, x):
+        x = x.permute(0, 2, 3, 1)
+        x = F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+        return x.permute(0, 3, 1, 2)
+
+
+class ChannelsLast(nn.Module):
+    def __init__(self, norm):
+        super().__init__()
+        self.conv, self.norm = nn.Conv2d(3, 8, 3, padding=1), norm
+
+    def forward(self, x):
+        return self.norm(self.conv(x).permute(0, 2, 3, 1))
+
+
+class Channels(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv, self.norm = nn.Conv2d(3, 8, 3, padding=1), LayerNorm2d(8)
+
+    def forward(self, x):
+        return self.norm(self.conv(x))
+
+
+@pytest.mark.parametrize("affine", [True, False])
+def test_functional_layer_norm_costs_what_the_module_costs(affine):
+    x = torch.randn(2, 3, 6, 6)
+    func = Channels()
+    func.norm = LayerNorm2d(8, elementwise_affine=affine)
+    module = ChannelsLast(nn.LayerNorm(8, elementwise_affine=affine))
+    a, b = from_torch(func, x), from_torch(module, x)
+    assert a.params == torch_params(func) == b.params == torch_params(module)
+    # the module's 7 FLOPs per element hold its scale and shift; the function's affine is the weight's multiply
+    # and the bias's add as written, one FLOP each per element more
+    assert fwd(a) == fwd(b) + (2 * 6 * 6 * 8 if affine else 0)
+    kinds = [l.kind for l in a.layers if l.name.startswith("layer_norm")]
+    assert kinds == (["layer_norm", "mul", "add"] if affine else ["layer_norm"])
+
+
+class Pools(nn.Module):
+    def __init__(self, functional):
+        super().__init__()
+        self.functional = functional
+        self.mods = nn.ModuleList([nn.MaxPool2d(3, 2, 1), nn.AvgPool2d(2, ceil_mode=True), nn.AdaptiveAvgPool2d(1)])
+
+    def forward(self, x):
+        if self.functional:
+            x = F.max_pool2d(x, 3, 2, 1)
+            x = F.avg_pool2d(x, kernel_size=2, ceil_mode=True)
+            return torch.flatten(F.adaptive_avg_pool2d(x, (1, 1)), 1)
+        for m in self.mods:
+            x = m(x)
+        return torch.flatten(x, 1)
+
+
+def test_functional_pooling_costs_what_the_modules_cost():
+    x = torch.randn(2, 4, 15, 15)
+    a, b = from_torch(Pools(True), x), from_torch(Pools(False), x)
+    assert [l.out_shape for l in a.layers] == [l.out_shape for l in b.layers]
+    assert fwd(a) == fwd(b) > 0
+    with pytest.raises(SimulatorError, match="max_pool2d with return_indices or dilation is not supported"):
+        class Dilated(nn.Module):
+            def forward(self, x):
+                return F.max_pool2d(x, 3, dilation=2)
+        from_torch(Dilated(), x)
+
+
+class Block(nn.Module):
+    def __init__(self, drop):
+        super().__init__()
+        self.fc, self.drop = nn.Linear(8, 8), drop
+
+    def forward(self, x):
+        y = self.fc(x)
+        return x + (stochastic_depth(y, 0.2, "row", self.training) if self.drop else F.dropout(y, 0.2))
+
+
+def test_stochastic_depth_is_a_dropout_of_the_branch():
+    net = from_torch(Block(True), torch.randn(2, 8))
+    ref = from_torch(Block(False), torch.randn(2, 8))
+    assert [l.kind for l in net.layers] == [l.kind for l in ref.layers] == ["input", "linear", "dropout", "add"]
+    assert fwd(net) == fwd(ref) and net.layers[2].op.rate == 0.2
+
+
+class ClassToken(nn.Module):
+    """A ViT's class token, expanded to the batch and put before the patches."""
+
+    def __init__(self):
+        super().__init__()
+        self.cls = nn.Parameter(torch.zeros(1, 1, 16))
+        self.fc = nn.Linear(16, 16)
+
+    def forward(self, x):
+        tokens = torch.cat([self.cls.expand(x.shape[0], -1, -1), x], dim=1)
+        return self.fc(tokens)
+
+
+def test_a_class_token_expanded_to_the_batch():
+    net = from_torch(ClassToken(), torch.randn(2, 9, 16))
+    assert net.params == torch_params(ClassToken())
+    assert net.layer("fc").out_shape == (10, 16)
+
+    class Broadcast(nn.Module):
+        def forward(self, x):
+            return x.expand(-1, 4, -1)
+    with pytest.raises(SimulatorError, match="only expanding a parameter to the batch"):
+        from_torch(Broadcast(), torch.randn(2, 1, 16))
