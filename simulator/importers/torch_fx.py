@@ -20,10 +20,12 @@ layers (their leading size-1 axes dropped).
 Supported modules: Conv1d, Conv2d, ConvTranspose2d, Linear, BatchNorm1d/2d, GroupNorm, InstanceNorm2d,
 LayerNorm, RMSNorm, ReLU, GELU,
 Tanh, Sigmoid, SiLU, LeakyReLU, ReLU6 / Hardtanh, Hardsigmoid, Hardswish, ELU,
-Softplus, Mish, Softmax, MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, Upsample (nearest,
-bilinear, bicubic), Dropout,
+Softplus, Mish, Softmax and LogSoftmax (costed as a softmax), MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, Upsample (nearest,
+bilinear, bicubic), Dropout / Dropout1d / Dropout2d (a mask, whatever its shape),
 Embedding, Flatten, Identity, LSTM and GRU (batch_first), MultiheadAttention
-(batch_first, self-attention). Functions and methods: + - * / (tensors or
+(batch_first, self-attention), TransformerEncoderLayer and TransformerEncoder
+(batch_first; written out as their layers by torch_blocks.py; a supported module
+given as the network itself is traced inside a parent named after its class). Functions and methods: + - * / (tensors or
 scalars), cat, flatten, view / reshape, contiguous, relu, gelu, tanh,
 sigmoid, silu, softmax, dropout, layer_norm (its affine as a multiply and an add),
 max_pool2d / avg_pool2d / adaptive_avg_pool2d, torchvision's stochastic_depth (a
@@ -108,6 +110,7 @@ def from_torch(module, sample_input, name: str | None = None) -> Network:
         raise SimulatorError("sample inputs disagree on the batch size (first dimension)",
                              source=label)
 
+    module = _rooted(module)
     tracer = _Tracer()
     try:
         graph = tracer.trace(module)
@@ -153,9 +156,11 @@ def _supported_modules() -> dict:
         nn.BatchNorm2d: "batch_norm2d", nn.LayerNorm: "layer_norm", nn.ReLU: "relu",
         nn.GELU: "gelu", nn.Tanh: "tanh", nn.Sigmoid: "sigmoid", nn.SiLU: "silu", nn.Softmax: "softmax",
         nn.MaxPool2d: "max_pool", nn.AvgPool2d: "avg_pool",
-        nn.AdaptiveAvgPool2d: "adaptive_avg_pool", nn.Dropout: "dropout",
+        nn.AdaptiveAvgPool2d: "adaptive_avg_pool", nn.Dropout: "dropout", nn.Dropout1d: "dropout",
+        nn.Dropout2d: "dropout", nn.LogSoftmax: "softmax",
         nn.Embedding: "embedding", nn.Flatten: "flatten", nn.Identity: "identity",
-        nn.LSTM: "lstm", nn.GRU: "gru", nn.MultiheadAttention: "mha", nn.GroupNorm: "group_norm",
+        nn.LSTM: "lstm", nn.GRU: "gru", nn.MultiheadAttention: "mha",
+        nn.TransformerEncoderLayer: "encoder_layer", nn.TransformerEncoder: "encoder", nn.GroupNorm: "group_norm",
         nn.InstanceNorm2d: "instance_norm2d",
         **({nn.RMSNorm: "rms_norm"} if hasattr(nn, "RMSNorm") else {}),
     }
@@ -350,6 +355,18 @@ class _Converter:
             self.check_params(node, m, op, parents, shares)
             return t
 
+        if kind in ("encoder_layer", "encoder"):   # composite: written out in torch_blocks.py
+            from . import torch_blocks
+            x = self.tensor(node, args[0], PLAIN)
+            build = torch_blocks.encoder_layer if kind == "encoder_layer" else torch_blocks.encoder
+            stack = self.stack_of(node)
+            stack = stack if stack and stack[-1] == node.target else stack + [node.target]
+            out = build(self, node, m, x, node.target if shares is None else node.name,
+                        torch_blocks.masked(self, node, args), stack)
+            if expect is not None and self.shapes[out.layer] != self.per_sample(node, expect, PLAIN):
+                raise self.fail(node, f"the simulator's output shape {self.shapes[out.layer]} differs from "
+                                      f"PyTorch's {expect}")
+            return _Tensor(out.layer, PLAIN, expect)
         if len(args) != 1 and kind not in ("mha", "lstm", "gru"):
             raise self.fail(node, f"{type(m).__name__} called with {len(args)} inputs")
         if kind == "identity":
@@ -537,7 +554,7 @@ class _Converter:
             return self.layer_norm(node, args, kwargs, name, expect)
         if key in (F.max_pool2d, F.avg_pool2d, F.adaptive_avg_pool2d):
             return self.pool(node, key, args, kwargs, done)
-        if key is F.dropout or _is_stochastic_depth(key):
+        if key in (F.dropout, F.dropout1d, F.dropout2d) or _is_stochastic_depth(key):
             # torchvision's stochastic depth drops whole residual branches per sample while training: as
             # dropout, a mask multiplied in (the simulator models training)
             x = self.tensor(node, args[0])
@@ -577,7 +594,7 @@ class _Converter:
         if key in (torch.matmul, operator.matmul, torch.bmm, "matmul", "bmm"):
             a, b = (self.tensor(node, x, PLAIN) for x in args[:2])
             return done(MatMul(), [a, b], PLAIN if PLAIN in (a.layout, b.layout) else SHARED)
-        if key in (F.softmax, torch.softmax, "softmax"):
+        if key in (F.softmax, torch.softmax, "softmax", F.log_softmax, torch.log_softmax, "log_softmax"):
             x = self.tensor(node, args[0])
             dim = args[1] if len(args) > 1 else kwargs.get("dim")
             if dim is None:
@@ -656,7 +673,8 @@ class _Converter:
 
     def sdpa(self, node, args, kwargs, name: str, expect, done):
         """F.scaled_dot_product_attention(q, k, v) as the layers it computes: the scores Q K^T, their scaling
-        (and the causal mask, or an attn_mask, each one addition per score), softmax, dropout when training asks for it, P V."""
+        (and the causal mask, or an attn_mask, each one addition per score), softmax, dropout when training
+        asks for it, P V."""
         names = ("query", "key", "value", "attn_mask", "dropout_p", "is_causal", "scale")
         given = dict(zip(names, args), **kwargs)
         mask = given.get("attn_mask")
@@ -760,9 +778,11 @@ class _Converter:
             return out
 
         chosen = blocks_at(1)
+        inputs = [layer.op.kind == "input" for layer in self.layers]   # they join the block after them
         for depth in (1, 2, 3):
-            tags = blocks_at(depth)
+            tags = [t for t, is_input in zip(blocks_at(depth), inputs) if not is_input] or [""]
             runs = sum(1 for i, t in enumerate(tags) if i == 0 or t != tags[i - 1] or not t)
+            tags = blocks_at(depth)
             if 4 <= runs <= 32:
                 chosen = tags
                 break
@@ -772,6 +792,28 @@ class _Converter:
         for i, layer in enumerate(self.layers):
             if layer.op.kind == "input" and not layer.block:
                 layer.block = next((l.block for l in self.layers[i + 1:] if l.block), "")
+
+
+def _rooted(module):
+    """A module the importer keeps whole (an LSTM, an encoder layer, ...) given as the network itself: torch.fx
+    traces the root's forward, not the leaf's, so it goes in a parent named after its class."""
+    import torch.nn as nn
+    kind = _supported_modules().get(type(module))
+    if kind is None:
+        return module
+    attr = type(module).__name__.lower()
+
+    class Root(nn.Module):
+        def forward(self, x):
+            leaf = getattr(self, attr)
+            if kind == "mha":
+                return leaf(x, x, x, need_weights=False)[0]
+            out = leaf(x)
+            return out[0] if kind in ("lstm", "gru") else out
+
+    root = Root()
+    root.add_module(attr, module)
+    return root
 
 
 def _pair(v) -> tuple[int, int]:

@@ -140,3 +140,26 @@ def test_a_class_token_expanded_to_the_batch():
             return x.expand(-1, 4, -1)
     with pytest.raises(SimulatorError, match="only expanding a parameter to the batch"):
         from_torch(Broadcast(), torch.randn(2, 1, 16))
+
+
+def test_channel_dropout_and_log_softmax_cost_as_dropout_and_softmax():
+    class Channel(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv, self.drop = nn.Conv2d(3, 4, 3), nn.Dropout2d(0.1)
+
+        def forward(self, x):
+            return F.log_softmax(torch.flatten(F.dropout2d(self.drop(self.conv(x)), 0.2), 1), dim=-1)
+
+    class Plain(Channel):
+        def __init__(self):
+            super().__init__()
+            self.drop = nn.Dropout(0.1)
+
+        def forward(self, x):
+            return F.softmax(torch.flatten(F.dropout(self.drop(self.conv(x)), 0.2), 1), dim=-1)
+    x = torch.randn(2, 3, 8, 8)
+    a, b = from_torch(Channel(), x), from_torch(Plain(), x)
+    assert [l.kind for l in a.layers] == [l.kind for l in b.layers] and fwd(a) == fwd(b)
+    assert from_torch(nn.Sequential(nn.Linear(4, 4), nn.LogSoftmax(dim=1)), torch.randn(2, 4)).layers[-1].kind \
+        == "softmax"

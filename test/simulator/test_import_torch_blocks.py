@@ -1,0 +1,97 @@
+"""The torch.fx importer on torch's composite layers (nn.TransformerEncoderLayer, nn.TransformerEncoder),
+which torch.fx cannot trace through: written out as the layers they compute, each encoder layer a block;
+and on a leaf module given as the network itself."""
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from simulator.graph import SimulatorError
+from simulator.importers.torch_fx import from_torch
+
+
+def torch_params(module) -> int:
+    return sum(p.numel() for p in module.parameters())
+
+
+def fwd(net) -> float:
+    return sum(l.fwd_flops for l in net.layers)
+
+
+class WrittenOut(nn.Module):
+    """What nn.TransformerEncoderLayer computes, written with the modules the importer traces through."""
+
+    def __init__(self, layer: nn.TransformerEncoderLayer):
+        super().__init__()
+        self.layer = layer
+
+    def forward(self, x):
+        m = self.layer
+        if m.norm_first:
+            h = m.norm1(x)
+            x = x + m.dropout1(m.self_attn(h, h, h, need_weights=False)[0])
+            return x + m.dropout2(m.linear2(m.dropout(F.gelu(m.linear1(m.norm2(x))))))
+        x = m.norm1(x + m.dropout1(m.self_attn(x, x, x, need_weights=False)[0]))
+        return m.norm2(x + m.dropout2(m.linear2(m.dropout(F.gelu(m.linear1(x))))))
+
+
+@pytest.mark.parametrize("norm_first", [False, True], ids=["post-norm", "pre-norm"])
+def test_an_encoder_layer_costs_what_its_written_out_form_costs(norm_first):
+    layer = nn.TransformerEncoderLayer(32, 4, 64, activation="gelu", batch_first=True, norm_first=norm_first)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.enc = layer
+
+        def forward(self, x):
+            return self.enc(x)
+    x = torch.randn(2, 10, 32)
+    whole, written = from_torch(Net(), x), from_torch(WrittenOut(layer), x)
+    assert whole.params == written.params == torch_params(layer)
+    assert fwd(whole) == fwd(written) > 0
+    assert sorted(l.kind for l in whole.layers) == sorted(l.kind for l in written.layers)
+
+
+class Model(nn.Module):
+    def __init__(self, causal=False):
+        super().__init__()
+        self.causal = causal
+        self.emb = nn.Embedding(100, 32)
+        self.enc = nn.TransformerEncoder(nn.TransformerEncoderLayer(32, 4, 64, batch_first=True), 3,
+                                         norm=nn.LayerNorm(32), enable_nested_tensor=False)
+        self.out = nn.Linear(32, 100)
+
+    def forward(self, t):
+        h = self.emb(t)
+        h = self.enc(h, mask=nn.Transformer.generate_square_subsequent_mask(10), is_causal=True) if self.causal \
+            else self.enc(h)
+        return self.out(h)
+
+
+def test_an_encoder_is_its_layers_each_a_block_and_a_mask_costs_an_addition_per_score():
+    t = torch.randint(0, 100, (2, 10))
+    net = from_torch(Model(), t)
+    assert net.params == torch_params(Model())
+    assert [g.name for g in net.groups] == ["emb", "enc.layers.0", "enc.layers.1", "enc.layers.2", "enc.norm",
+                                             "out"]
+    masked = from_torch(Model(causal=True), t)
+    assert fwd(masked) == fwd(net) + 3 * 4 * 10 * 10        # 3 layers, 4 heads, 10 x 10 scores
+    assert all(l.op.causal for l in masked.layers if l.kind == "multi_head_attention")
+
+
+def test_a_leaf_module_given_as_the_network_itself():
+    enc = nn.TransformerEncoder(nn.TransformerEncoderLayer(16, 2, 32, batch_first=True), 4,
+                                enable_nested_tensor=False)
+    net = from_torch(enc, torch.randn(2, 5, 16))
+    assert net.params == torch_params(enc)
+    assert [g.name for g in net.groups] == [f"transformerencoder.layers.{i}" for i in range(4)]
+    lstm = from_torch(nn.LSTM(8, 16, batch_first=True), torch.randn(2, 5, 8))
+    assert lstm.params == torch_params(nn.LSTM(8, 16)) and lstm.layers[-1].out_shape == (5, 16)
+
+
+def test_an_encoder_layer_over_time_major_input_is_refused_by_name():
+    with pytest.raises(SimulatorError, match=r"only TransformerEncoderLayer\(batch_first=True\) is supported"):
+        from_torch(nn.TransformerEncoderLayer(16, 2, 32), torch.randn(5, 2, 16))
