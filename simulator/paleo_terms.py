@@ -75,9 +75,9 @@ import math
 from typing import NamedTuple
 
 from simulator.graph import Layer, SimulatorError
-from simulator.ops import (AdaptiveAvgPool2d, AttentionContext, AttentionScores, Conv1d, Conv2d, ConvTranspose2d,
-                           Dropout, GlobalAvgPool, Linear, LSTM, LSTMCell, MatMul, MultiHeadAttention,
-                           Pool2d)
+from simulator.ops import (AdaptiveAvgPool1d, AdaptiveAvgPool2d, AttentionContext, AttentionScores, Conv1d, Conv2d,
+                           ConvTranspose2d, Dropout, GlobalAvgPool, Linear, LSTM, LSTMCell, MatMul,
+                           MultiHeadAttention, Pool1d, Pool2d)
 from simulator.ops.base import prod
 
 BYTES_FLOAT = 4
@@ -263,6 +263,16 @@ def _pool(layer: Layer, n: int, phase: str) -> list[PaleoWork]:
     return [_pool_item(n, layer.in_shapes[0], out, kh, kw)]
 
 
+def _pool1d(layer: Layer, n: int, phase: str) -> list[PaleoWork]:
+    """A 1-D pooling of (C, L) as the 2-D one of a 1 x L image (extension, as conv1d)."""
+    if phase == "weight_grad":
+        return []
+    op = layer.op
+    (c, length), (_, out) = layer.in_shapes[0], layer.out_shape
+    k = op.kernel if isinstance(op, Pool1d) else math.ceil(length / out)
+    return [_pool_item(n, (1, length, c), (1, out, c), 1, k)]
+
+
 def _dropout(layer: Layer, n: int, phase: str) -> list[PaleoWork]:
     if phase == "weight_grad":
         return []
@@ -341,6 +351,8 @@ _DISPATCH = (
     (Pool2d, _pool),
     (GlobalAvgPool, _pool),
     (AdaptiveAvgPool2d, _pool),
+    (Pool1d, _pool1d),
+    (AdaptiveAvgPool1d, _pool1d),
     (Dropout, _dropout),
     (MatMul, _matmul),
     (AttentionScores, _attention_scores),

@@ -20,7 +20,8 @@ layers (their leading size-1 axes dropped).
 Supported modules: Conv1d, Conv2d, ConvTranspose2d, Linear, BatchNorm1d/2d, GroupNorm, InstanceNorm2d,
 LayerNorm, RMSNorm, ReLU, GELU,
 Tanh, Sigmoid, SiLU, LeakyReLU, ReLU6 / Hardtanh, Hardsigmoid, Hardswish, ELU,
-Softplus, Mish, Softmax and LogSoftmax (costed as a softmax), MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, Upsample (nearest,
+Softplus, Mish, Softmax and LogSoftmax (costed as a softmax), MaxPool1d/2d,
+AvgPool1d/2d, AdaptiveAvgPool1d/2d, Upsample (nearest,
 bilinear, bicubic), Dropout / Dropout1d / Dropout2d (a mask, whatever its shape),
 Embedding, Flatten, Identity, LSTM and GRU (batch_first), MultiheadAttention
 (batch_first, self-attention), TransformerEncoderLayer and TransformerEncoder
@@ -28,7 +29,7 @@ Embedding, Flatten, Identity, LSTM and GRU (batch_first), MultiheadAttention
 given as the network itself is traced inside a parent named after its class). Functions and methods: + - * / (tensors or
 scalars), cat, flatten, view / reshape, contiguous, relu, gelu, tanh,
 sigmoid, silu, softmax, dropout, layer_norm (its affine as a multiply and an add),
-max_pool2d / avg_pool2d / adaptive_avg_pool2d, torchvision's stochastic_depth (a
+max_pool1d/2d / avg_pool1d/2d / adaptive_avg_pool1d/2d, torchvision's stochastic_depth (a
 dropout), a parameter's expand to the batch (a class token), matmul / @ / bmm,
 scaled_dot_product_attention
 (is_causal, an attn_mask that is a buffer, parameter or network tensor, and
@@ -50,9 +51,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from simulator.graph import Layer, Network, SimulatorError
-from simulator.ops import (GRU, LSTM, Activation, AdaptiveAvgPool2d, BatchNorm, Concat, Conv1d, Conv2d, ConvTranspose2d,
+from simulator.ops import (GRU, LSTM, Activation, AdaptiveAvgPool1d, AdaptiveAvgPool2d, BatchNorm, Concat, Conv1d,
+                           Conv2d, ConvTranspose2d,
                            Dropout, Elementwise, Embedding, Flatten, GroupNorm, Input, LayerNorm, Linear,
-                           MatMul, Mean, MultiHeadAttention, OpBase, Parameter, Pool2d, Reshape,
+                           MatMul, Mean, MultiHeadAttention, OpBase, Parameter, Pool1d, Pool2d, Reshape,
                            RMSNorm, Select, Slice, Softmax, Transpose, Upsample)
 from simulator.ops.base import prod
 from simulator.ops.conv import UPSAMPLE_FLOPS
@@ -156,7 +158,8 @@ def _supported_modules() -> dict:
         nn.BatchNorm2d: "batch_norm2d", nn.LayerNorm: "layer_norm", nn.ReLU: "relu",
         nn.GELU: "gelu", nn.Tanh: "tanh", nn.Sigmoid: "sigmoid", nn.SiLU: "silu", nn.Softmax: "softmax",
         nn.MaxPool2d: "max_pool", nn.AvgPool2d: "avg_pool",
-        nn.AdaptiveAvgPool2d: "adaptive_avg_pool", nn.Dropout: "dropout", nn.Dropout1d: "dropout",
+        nn.AdaptiveAvgPool2d: "adaptive_avg_pool", nn.MaxPool1d: "max_pool1d", nn.AvgPool1d: "avg_pool1d",
+        nn.AdaptiveAvgPool1d: "adaptive_avg_pool1d", nn.Dropout: "dropout", nn.Dropout1d: "dropout",
         nn.Dropout2d: "dropout", nn.LogSoftmax: "softmax",
         nn.Embedding: "embedding", nn.Flatten: "flatten", nn.Identity: "identity",
         nn.LSTM: "lstm", nn.GRU: "gru", nn.MultiheadAttention: "mha",
@@ -441,6 +444,19 @@ class _Converter:
             op = Pool2d("max" if kind == "max_pool" else "avg", _pair(m.kernel_size),
                         _pair(stride), _pair(m.padding), ceil_mode=bool(m.ceil_mode))
             return done(op, [x], NCHW)
+        if kind in ("max_pool1d", "avg_pool1d", "adaptive_avg_pool1d"):
+            import torch.nn.functional as F
+            fn = {"max_pool1d": F.max_pool1d, "avg_pool1d": F.avg_pool1d}.get(kind, F.adaptive_avg_pool1d)
+            if kind == "adaptive_avg_pool1d":
+                settings = {"output_size": m.output_size}
+            else:
+                settings = {"kernel_size": m.kernel_size, "stride": m.stride, "padding": m.padding,
+                            "ceil_mode": m.ceil_mode}
+                if kind == "max_pool1d":
+                    settings.update(dilation=m.dilation, return_indices=m.return_indices)
+                else:
+                    settings.update(count_include_pad=m.count_include_pad)
+            return self.pool1d(node, fn, (args[0],), settings, done)
         if kind == "adaptive_avg_pool":
             x = self.tensor(node, args[0], NCHW)
             size = _pair(m.output_size) if not isinstance(m.output_size, tuple) else m.output_size
@@ -554,6 +570,8 @@ class _Converter:
             return self.layer_norm(node, args, kwargs, name, expect)
         if key in (F.max_pool2d, F.avg_pool2d, F.adaptive_avg_pool2d):
             return self.pool(node, key, args, kwargs, done)
+        if key in (F.max_pool1d, F.avg_pool1d, F.adaptive_avg_pool1d):
+            return self.pool1d(node, key, args, kwargs, done)
         if key in (F.dropout, F.dropout1d, F.dropout2d) or _is_stochastic_depth(key):
             # torchvision's stochastic depth drops whole residual branches per sample while training: as
             # dropout, a mask multiplied in (the simulator models training)
@@ -735,6 +753,29 @@ class _Converter:
         op = Pool2d("max" if fn is F.max_pool2d else "avg", kernel, stride, _pair(given.get("padding", 0)),
                     ceil_mode=bool(given.get("ceil_mode", False)))
         return done(op, [x], NCHW)
+
+    def pool1d(self, node, fn, args, kwargs, done):
+        """F.max_pool1d / F.avg_pool1d / F.adaptive_avg_pool1d (and their modules) over (N, C, L)."""
+        import torch.nn.functional as F
+        x = self.tensor(node, args[0], PLAIN)
+        if len(x.torch_shape) != 3:
+            raise self.fail(node, f"1-D pooling of a tensor of shape {tuple(x.torch_shape)}: only (N, C, L) is "
+                                  "supported")
+        if fn is F.adaptive_avg_pool1d:
+            size = args[1] if len(args) > 1 else kwargs["output_size"]
+            size = size[0] if isinstance(size, (tuple, list)) else size
+            return done(AdaptiveAvgPool1d(int(size or x.torch_shape[2])), [x], PLAIN)
+        names = (("input", "kernel_size", "stride", "padding", "dilation", "ceil_mode", "return_indices")
+                 if fn is F.max_pool1d else ("input", "kernel_size", "stride", "padding", "ceil_mode"))
+        given = dict(zip(names, args), **kwargs)
+        one = (lambda v: int(v[0]) if isinstance(v, (tuple, list)) else int(v))
+        if given.get("return_indices") or one(given.get("dilation", 1)) != 1:
+            raise self.fail(node, "max_pool1d with return_indices or dilation is not supported")
+        kernel = one(given["kernel_size"])
+        stride = one(given.get("stride") or kernel)
+        op = Pool1d("max" if fn is F.max_pool1d else "avg", kernel, stride, one(given.get("padding", 0)),
+                    ceil_mode=bool(given.get("ceil_mode", False)))
+        return done(op, [x], PLAIN)
 
     def expand(self, node, args, expect, done):
         """A parameter expanded to the batch (a ViT's class token, ``token.expand(n, -1, -1)``): each sample

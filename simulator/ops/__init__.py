@@ -12,7 +12,8 @@ Each op has its attributes as fields and two methods:
 A multiply-add is 2 FLOPs. Each module's docstring is the table of its
 formulas:
 
-- `simulator.ops.conv`: conv1d, conv2d, conv_transpose2d, pool2d (max/avg), global_avg_pool, adaptive_avg_pool, upsample
+- `simulator.ops.conv`: conv1d, conv2d, conv_transpose2d, pool1d and pool2d (max/avg), global_avg_pool,
+  adaptive_avg_pool, adaptive_avg_pool1d, upsample
 - `simulator.ops.dense`: linear, matmul, attention_scores, attention_context,
   multi_head_attention, embedding, position_embedding
 - `simulator.ops.elementwise`: relu / gelu / tanh / sigmoid / silu (and leaky_relu, hardtanh,
@@ -26,7 +27,8 @@ formulas:
 Paleo's own per-layer work for these ops is in `simulator.paleo_terms`.
 """
 from simulator.ops.base import Counts, OpBase
-from simulator.ops.conv import AdaptiveAvgPool2d, Conv1d, Conv2d, ConvTranspose2d, GlobalAvgPool, Pool2d, Upsample
+from simulator.ops.conv import (AdaptiveAvgPool1d, AdaptiveAvgPool2d, Conv1d, Conv2d, ConvTranspose2d, GlobalAvgPool,
+                                Pool1d, Pool2d, Upsample)
 from simulator.ops.dense import (AttentionContext, AttentionScores, Embedding, Linear, MatMul,
                                  MultiHeadAttention, PositionEmbedding)
 from simulator.ops.elementwise import ACTIVATIONS, Activation, Dropout, Elementwise, Softmax
@@ -62,7 +64,8 @@ def add(same_shape: bool = False) -> Elementwise:
 
 __all__ = [
     "Counts", "OpBase",
-    "Conv1d", "Conv2d", "ConvTranspose2d", "Pool2d", "GlobalAvgPool", "AdaptiveAvgPool2d", "Upsample",
+    "Conv1d", "Conv2d", "ConvTranspose2d", "Pool1d", "Pool2d", "GlobalAvgPool", "AdaptiveAvgPool1d",
+    "AdaptiveAvgPool2d", "Upsample",
     "Linear", "MatMul", "AttentionScores", "AttentionContext", "MultiHeadAttention",
     "Embedding", "PositionEmbedding",
     "ACTIVATIONS", "Activation", "Elementwise", "Dropout", "Softmax",

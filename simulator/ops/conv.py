@@ -12,7 +12,8 @@ Output sizes, per spatial axis, with window extent ke = d*(k-1)+1:
 | conv_transpose2d | kh*kw*C*(K/g) (+K bias) | 2*kh*kw*(C/g)*K*H*W over the input's pixels (+Ho*Wo*K bias adds) | 2*kh*kw*(C/g)*K*H*W (a convolution) | same as data (+Ho*Wo*K) | input |
 | pool2d max | 0 | kh*kw per output element (compares) | 1 per output element (scatter) | 0 | input + indices (output-sized) |
 | pool2d avg | 0 | kh*kw per output element | kh*kw per output element | 0 | nothing |
-| global_avg_pool / adaptive_avg_pool | 0 | one add per input element in each window | same | 0 | nothing |
+| pool1d max / avg (channels first: (C, L) -> (C, Lo), as torch) | 0 | k per output element | 1 (max) or k (avg) per output element | 0 | max: input + indices |
+| global_avg_pool / adaptive_avg_pool (and adaptive_avg_pool1d) | 0 | one add per input element in each window | same | 0 | nothing |
 | upsample nearest | 0 | 0 (a copy) | one add per output element (summed back into the input) | 0 | nothing |
 | upsample bilinear | 0 | 7 per output element (4 weights, 3 adds) | 7 per output element | 0 | nothing |
 | upsample bicubic | 0 | 31 per output element (16 weights, 15 adds) | 31 per output element | 0 | nothing |
@@ -272,6 +273,62 @@ class Pool2d(OpBase):
             return Counts(fwd=window * n_out, dgrad=(n_out,), read=prod(ins[0]), write=n_out,
                           saved_inputs=(0,), saved_private=n_out)
         return Counts(fwd=window * n_out, dgrad=(window * n_out,), read=prod(ins[0]), write=n_out)
+
+
+@dataclass(frozen=True)
+class Pool1d(OpBase):
+    """Max or average pooling of a (C, L) sequence, channels first as torch (after a Conv1d);
+    `stride=None` means stride = kernel, `padding` is torch's on both ends."""
+
+    kind: ClassVar[str] = "pool1d"
+    mode: str = "max"
+    kernel: int = 2
+    stride: int | None = None
+    padding: int = 0
+    ceil_mode: bool = False
+
+    def __post_init__(self):
+        if self.mode not in ("max", "avg"):
+            fail(f"pooling mode must be 'max' or 'avg', not {self.mode!r}")
+        object.__setattr__(self, "stride", self.kernel if self.stride is None else self.stride)
+        for v in (self.kernel, self.stride):
+            positive(v, "pooling kernel and stride")
+
+    def _infer(self, ins: tuple[Shape, ...]) -> Shape:
+        (x,) = ins
+        need_rank(x, 2, f"1-D {self.mode} pooling")
+        c, length = x
+        _, out = _spatial(self, 1, length, (1, self.kernel), (1, self.stride), (0, self.padding),
+                          ceil_mode=self.ceil_mode)
+        return (c, out)
+
+    def counts(self, ins, out) -> Counts:
+        n_out = prod(out)
+        if self.mode == "max":
+            return Counts(fwd=self.kernel * n_out, dgrad=(n_out,), read=prod(ins[0]), write=n_out,
+                          saved_inputs=(0,), saved_private=n_out)
+        return Counts(fwd=self.kernel * n_out, dgrad=(self.kernel * n_out,), read=prod(ins[0]), write=n_out)
+
+
+@dataclass(frozen=True)
+class AdaptiveAvgPool1d(OpBase):
+    """PyTorch's adaptive average pooling of a (C, L) sequence to a fixed length."""
+
+    kind: ClassVar[str] = "adaptive_avg_pool1d"
+    output_size: int = 1
+
+    def __post_init__(self):
+        positive(self.output_size, "output_size")
+
+    def _infer(self, ins: tuple[Shape, ...]) -> Shape:
+        (x,) = ins
+        need_rank(x, 2, "1-D adaptive average pooling")
+        return (x[0], self.output_size)
+
+    def counts(self, ins, out) -> Counts:
+        c, length = ins[0]
+        adds = sum(adaptive_windows(length, out[1])) * c
+        return Counts(fwd=adds, dgrad=(adds,), read=prod(ins[0]), write=prod(out))
 
 
 UPSAMPLE_FLOPS = {"nearest": 0, "bilinear": 7, "bicubic": 31}   # per output element (the table above)

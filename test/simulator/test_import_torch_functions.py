@@ -163,3 +163,35 @@ def test_channel_dropout_and_log_softmax_cost_as_dropout_and_softmax():
     assert [l.kind for l in a.layers] == [l.kind for l in b.layers] and fwd(a) == fwd(b)
     assert from_torch(nn.Sequential(nn.Linear(4, 4), nn.LogSoftmax(dim=1)), torch.randn(2, 4)).layers[-1].kind \
         == "softmax"
+
+
+class Audio(nn.Module):
+    """A 1-D CNN over (N, C, L) signals: convolutions, 1-D pooling, a global average, a classifier."""
+
+    def __init__(self, functional):
+        super().__init__()
+        self.functional = functional
+        self.c1, self.c2, self.fc = nn.Conv1d(1, 8, 9, padding=4), nn.Conv1d(8, 16, 5), nn.Linear(16, 4)
+        self.pools = nn.ModuleList([nn.MaxPool1d(4, 2, 1), nn.AvgPool1d(3, ceil_mode=True),
+                                    nn.AdaptiveAvgPool1d(1)])
+
+    def forward(self, x):
+        x = F.relu(self.c1(x))
+        x = F.max_pool1d(x, 4, 2, 1) if self.functional else self.pools[0](x)
+        x = F.relu(self.c2(x))
+        x = F.avg_pool1d(x, 3, ceil_mode=True) if self.functional else self.pools[1](x)
+        x = F.adaptive_avg_pool1d(x, 1) if self.functional else self.pools[2](x)
+        return self.fc(torch.flatten(x, 1))
+
+
+def test_one_dimensional_pooling_of_a_signal_network():
+    import simulator as sim
+    x = torch.randn(2, 1, 100)
+    a, b = from_torch(Audio(True), x), from_torch(Audio(False), x)
+    assert [l.kind for l in a.layers] == [l.kind for l in b.layers] and fwd(a) == fwd(b)
+    pools = [l for l in a.layers if l.kind in ("pool1d", "adaptive_avg_pool1d")]
+    assert [l.out_shape for l in pools] == [(8, 50), (16, 16), (16, 1)]      # torch's sizes (checked on import)
+    assert pools[0].fwd_flops == 4 * 8 * 50 and pools[2].fwd_flops == 16 * 16   # one add per input element
+    assert a.params == torch_params(Audio(True))
+    for model in ("paleo", "roofline"):
+        assert sim.simulate(a, "cpu+1xV100-pcie3", 1, cost_model=model).step_time > 0
