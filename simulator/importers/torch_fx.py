@@ -30,7 +30,7 @@ given as the network itself is traced inside a parent named after its class). Fu
 scalars), cat, flatten, view / reshape, contiguous, relu, gelu, tanh,
 sigmoid, silu, softmax, dropout, layer_norm (its affine as a multiply and an add),
 max_pool1d/2d / avg_pool1d/2d / adaptive_avg_pool1d/2d, torchvision's stochastic_depth (a
-dropout), a parameter's expand to the batch (a class token), matmul / @ / bmm,
+dropout), pad (any mode: a copy), a parameter's expand to the batch (a class token), matmul / @ / bmm,
 scaled_dot_product_attention
 (is_causal, an attn_mask that is a buffer, parameter or network tensor, and
 dropout_p counted), transpose, permute, mean, split / chunk (each piece a
@@ -54,7 +54,7 @@ from simulator.graph import Layer, Network, SimulatorError
 from simulator.ops import (GRU, LSTM, Activation, AdaptiveAvgPool1d, AdaptiveAvgPool2d, BatchNorm, Concat, Conv1d,
                            Conv2d, ConvTranspose2d,
                            Dropout, Elementwise, Embedding, Flatten, GroupNorm, Input, LayerNorm, Linear,
-                           MatMul, Mean, MultiHeadAttention, OpBase, Parameter, Pool1d, Pool2d, Reshape,
+                           MatMul, Mean, MultiHeadAttention, OpBase, Pad, Parameter, Pool1d, Pool2d, Reshape,
                            RMSNorm, Select, Slice, Softmax, Transpose, Upsample)
 from simulator.ops.base import prod
 from simulator.ops.conv import UPSAMPLE_FLOPS
@@ -580,6 +580,8 @@ class _Converter:
             return done(Dropout(float(rate)), [x], x.layout)
         if method == "expand":
             return self.expand(node, args, expect, done)
+        if key is F.pad:
+            return self.pad(node, args, kwargs, done)
         if key in (torch.cat, torch.concat, "cat"):
             tensors = args[0] if args else kwargs.get("tensors")
             dim = args[1] if len(args) > 1 else kwargs.get("dim", 0)
@@ -776,6 +778,24 @@ class _Converter:
         op = Pool1d("max" if fn is F.max_pool1d else "avg", kernel, stride, one(given.get("padding", 0)),
                     ceil_mode=bool(given.get("ceil_mode", False)))
         return done(op, [x], PLAIN)
+
+    def pad(self, node, args, kwargs, done):
+        """F.pad (nn.ZeroPad2d, ConstantPad*, ReflectionPad*, ...): a copy into the larger tensor, whatever
+        the mode. torch's pairs run from the last dimension backwards."""
+        x = self.tensor(node, args[0])
+        spec = args[1] if len(args) > 1 else kwargs.get("pad")
+        rank = len(x.torch_shape)
+        if not isinstance(spec, (tuple, list)) or len(spec) % 2 or len(spec) // 2 > rank:
+            raise self.fail(node, f"pad {spec!r} is not a list of (before, after) pairs for a {rank}-D tensor")
+        if x.layout == SHARED:
+            raise self.fail(node, "padding a parameter tensor is not supported")
+        pairs = [(0, 0)] * rank
+        for i in range(len(spec) // 2):
+            pairs[rank - 1 - i] = (int(spec[2 * i]), int(spec[2 * i + 1]))
+        if pairs[0] != (0, 0):
+            raise self.fail(node, "padding the batch dimension is not supported")
+        order = (2, 3, 1) if x.layout == NCHW else range(1, rank)   # torch's axes of our per-sample ones
+        return done(Pad(tuple(pairs[a] for a in order)), [x], x.layout)
 
     def expand(self, node, args, expect, done):
         """A parameter expanded to the batch (a ViT's class token, ``token.expand(n, -1, -1)``): each sample

@@ -12,6 +12,7 @@ None of these computes anything (0 FLOPs) except `mean`.
 | select | 0 | 0 / 0 (a view) | 0 | one index along an axis (BERT's [CLS] token) |
 | slice | 0 | 0 / 0 (a view) | 0 | positions start..stop-1 along an axis (a chunk of a split) |
 | mean | 0 | input / output | 1 per input element | FLOPs: 1 add per input element |
+| pad | 0 | input / output (a copy into a larger tensor) | 0 (a slice) | constant padding: (before, after) per axis |
 """
 from __future__ import annotations
 
@@ -204,6 +205,32 @@ class Slice(OpBase):
 
     def counts(self, ins, out) -> Counts:
         return Counts(dgrad=(0.0,), view=True)
+
+
+@dataclass(frozen=True)
+class Pad(OpBase):
+    """Constant (zero) padding: `pads` holds (before, after) for each per-sample axis, outermost first."""
+
+    kind: ClassVar[str] = "pad"
+    pads: tuple[tuple[int, int], ...] = ()
+
+    def __post_init__(self):
+        try:
+            pads = tuple((int(a), int(b)) for a, b in self.pads)
+        except (TypeError, ValueError):
+            fail(f"pads must be (before, after) pairs, not {self.pads!r}")
+        if any(a < 0 or b < 0 for a, b in pads):
+            fail(f"pads must not be negative (cropping is a slice), got {list(pads)}")
+        object.__setattr__(self, "pads", pads)
+
+    def _infer(self, ins: tuple[Shape, ...]) -> Shape:
+        (x,) = ins
+        if len(self.pads) != len(x):
+            fail(f"pad: {len(self.pads)} (before, after) pairs for a {len(x)}-D input {x}")
+        return tuple(d + a + b for d, (a, b) in zip(x, self.pads))
+
+    def counts(self, ins, out) -> Counts:
+        return Counts(dgrad=(0.0,), read=prod(ins[0]), write=prod(out))
 
 
 @dataclass(frozen=True)

@@ -195,3 +195,24 @@ def test_one_dimensional_pooling_of_a_signal_network():
     assert a.params == torch_params(Audio(True))
     for model in ("paleo", "roofline"):
         assert sim.simulate(a, "cpu+1xV100-pcie3", 1, cost_model=model).step_time > 0
+
+
+def test_padding_is_a_copy_into_the_larger_tensor_along_torchs_axes():
+    class Padded(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.pad, self.conv, self.c1 = nn.ZeroPad2d((1, 2, 3, 0)), nn.Conv2d(3, 4, 3), nn.Conv1d(4, 4, 3)
+
+        def forward(self, x):
+            y = self.conv(self.pad(x))                           # (N, 4, 8 + 3 - 2, 8 + 3 - 2)
+            y = torch.flatten(y, 2)                              # (N, 4, 81)
+            return self.c1(F.pad(y, (2, 2), mode="replicate"))
+    net = from_torch(Padded(), torch.randn(2, 3, 8, 8))
+    pads = [l for l in net.layers if l.kind == "pad"]
+    assert [l.out_shape for l in pads] == [(11, 11, 3), (4, 85)]   # (H, W, C): top 3, left 1, right 2
+    assert all(l.fwd_flops == 0 for l in pads) and net.params == torch_params(Padded())
+    with pytest.raises(SimulatorError, match="padding the batch dimension is not supported"):
+        class Batch(nn.Module):
+            def forward(self, x):
+                return F.pad(x, (0, 0, 1, 1))
+        from_torch(Batch(), torch.randn(2, 8))
