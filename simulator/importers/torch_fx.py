@@ -24,7 +24,7 @@ Softplus, Mish, Softmax and LogSoftmax (costed as a softmax), MaxPool1d/2d,
 AvgPool1d/2d, AdaptiveAvgPool1d/2d, Upsample (nearest,
 bilinear, bicubic), Dropout / Dropout1d / Dropout2d (a mask, whatever its shape),
 Embedding, Flatten, Identity, LSTM and GRU (batch_first), MultiheadAttention
-(batch_first, self-attention), TransformerEncoderLayer and TransformerEncoder
+(batch_first, self-attention; a mask one addition per score), TransformerEncoderLayer and TransformerEncoder
 (batch_first; written out as their layers by torch_blocks.py; a supported module
 given as the network itself is traced inside a parent named after its class). Functions and methods: + - * / (tensors or
 scalars), cat, flatten, view / reshape, contiguous, relu, gelu, tanh,
@@ -496,12 +496,13 @@ class _Converter:
         causal = bool(kwargs.pop("is_causal", False))
         for flag in ("need_weights", "average_attn_weights"):
             kwargs.pop(flag, None)
-        if kwargs.get("key_padding_mask", 0) is None:
-            del kwargs["key_padding_mask"]
-        mask = kwargs.pop("attn_mask", None)  # with is_causal it is the causal mask
-        if (mask is not None and not causal) or kwargs or len(args) > 3:
-            raise self.fail(node, "MultiheadAttention masks and extra arguments are not supported "
-                                  "(use is_causal=True for a causal mask)")
+        # a mask (attn_mask, with is_causal or not; key_padding_mask) is one addition per score, what the op's
+        # causal flag counts: the scores are computed in full either way
+        masks = [kwargs.pop(k, None) for k in ("attn_mask", "key_padding_mask")]
+        causal = causal or any(m is not None for m in masks)
+        if kwargs or len(args) > 3:
+            raise self.fail(node, f"MultiheadAttention arguments {', '.join(kwargs) or 'beyond query, key and value'} "
+                                  "are not supported")
         if not m.batch_first or not m._qkv_same_embed_dim or m.bias_k is not None \
                 or m.add_zero_attn:
             raise self.fail(node, "only MultiheadAttention(batch_first=True) with equal q/k/v "

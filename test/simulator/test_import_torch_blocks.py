@@ -95,3 +95,21 @@ def test_a_leaf_module_given_as_the_network_itself():
 def test_an_encoder_layer_over_time_major_input_is_refused_by_name():
     with pytest.raises(SimulatorError, match=r"only TransformerEncoderLayer\(batch_first=True\) is supported"):
         from_torch(nn.TransformerEncoderLayer(16, 2, 32), torch.randn(5, 2, 16))
+
+
+def test_multihead_attention_with_a_mask_costs_an_addition_per_score():
+    class Attention(nn.Module):
+        def __init__(self, how):
+            super().__init__()
+            self.how, self.mha = how, nn.MultiheadAttention(16, 2, batch_first=True)
+            self.register_buffer("mask", torch.triu(torch.ones(6, 6, dtype=torch.bool), diagonal=1))
+
+        def forward(self, x):
+            if self.how == "attn_mask":
+                return self.mha(x, x, x, attn_mask=self.mask, need_weights=False)[0]
+            if self.how == "causal":
+                return self.mha(x, x, x, attn_mask=self.mask, is_causal=True, need_weights=False)[0]
+            return self.mha(x, x, x, need_weights=False)[0]
+    x = torch.randn(2, 6, 16)
+    plain, masked, causal = (from_torch(Attention(h), x) for h in ("none", "attn_mask", "causal"))
+    assert fwd(masked) == fwd(causal) == fwd(plain) + 2 * 6 * 6
