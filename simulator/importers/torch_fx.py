@@ -30,7 +30,7 @@ given as the network itself is traced inside a parent named after its class). Fu
 scalars), cat, flatten, view / reshape, contiguous, relu, gelu, tanh,
 sigmoid, silu, softmax, dropout, layer_norm (its affine as a multiply and an add),
 max_pool1d/2d / avg_pool1d/2d / adaptive_avg_pool1d/2d, torchvision's stochastic_depth (a
-dropout), pad (any mode: a copy), a parameter's expand to the batch (a class token), matmul / @ / bmm,
+dropout), prelu (a leaky ReLU; its slopes a parameter layer), pad (any mode: a copy), a parameter's expand to the batch (a class token), matmul / @ / bmm,
 scaled_dot_product_attention
 (is_causal, an attn_mask that is a buffer, parameter or network tensor, and
 dropout_p counted), transpose, permute, mean, split / chunk (each piece a
@@ -581,6 +581,11 @@ class _Converter:
             return done(Dropout(float(rate)), [x], x.layout)
         if method == "expand":
             return self.expand(node, args, expect, done)
+        if key in (F.prelu, torch.prelu):
+            # max(0, x) + a * min(0, x): a leaky ReLU whose slopes are learned (the weight, a parameter layer of
+            # its own, is counted there)
+            x = self.tensor(node, args[0])
+            return done(Activation("leaky_relu"), [x], x.layout)
         if key is F.pad:
             return self.pad(node, args, kwargs, done)
         if key in (torch.cat, torch.concat, "cat"):

@@ -216,3 +216,9 @@ def test_padding_is_a_copy_into_the_larger_tensor_along_torchs_axes():
             def forward(self, x):
                 return F.pad(x, (0, 0, 1, 1))
         from_torch(Batch(), torch.randn(2, 8))
+
+
+def test_prelu_is_a_leaky_relu_with_its_slopes_counted():
+    m = nn.Sequential(nn.Conv2d(3, 8, 3), nn.PReLU(8), nn.Flatten(), nn.Linear(8 * 6 * 6, 4))
+    net = from_torch(m, torch.randn(2, 3, 8, 8))
+    assert net.params == torch_params(m) and "leaky_relu" in [l.kind for l in net.layers]
