@@ -17,30 +17,26 @@ tensor) a free `reshape` view named ``<tensor>:nhwc`` / ``<tensor>:nchw`` is
 inserted. Free parameters read in `forward` (``self.pos``) become `parameter`
 layers (their leading size-1 axes dropped).
 
-Supported modules: Conv1d, Conv2d, ConvTranspose2d, Linear, BatchNorm1d/2d, GroupNorm, InstanceNorm2d,
-LayerNorm, RMSNorm, ReLU, GELU,
-Tanh, Sigmoid, SiLU, LeakyReLU, ReLU6 / Hardtanh, Hardsigmoid, Hardswish, ELU,
-Softplus, Mish, Softmax and LogSoftmax (costed as a softmax), MaxPool1d/2d,
-AvgPool1d/2d, AdaptiveAvgPool1d/2d, Upsample (nearest,
-bilinear, bicubic), Dropout / Dropout1d / Dropout2d (a mask, whatever its shape),
-Embedding, Flatten, Identity, LSTM and GRU (batch_first), MultiheadAttention
-(batch_first, self-attention; a mask one addition per score), TransformerEncoderLayer and TransformerEncoder
-(batch_first; written out as their layers by torch_blocks.py; a supported module
-given as the network itself is traced inside a parent named after its class). Functions and methods: + - * / (tensors or
-scalars), cat, flatten, view / reshape, contiguous, relu, gelu, tanh,
-sigmoid, silu, softmax, dropout, layer_norm (its affine as a multiply and an add),
-max_pool1d/2d / avg_pool1d/2d / adaptive_avg_pool1d/2d, torchvision's stochastic_depth (a
-dropout), prelu (a leaky ReLU; its slopes a parameter layer), pad (any mode: a copy), a parameter's expand to the batch (a class token), matmul / @ / bmm,
-scaled_dot_product_attention
-(is_causal, an attn_mask that is a buffer, parameter or network tensor, and
-dropout_p counted), transpose, permute, mean, split / chunk (each piece a
-`slice` view), ``x[:, i]``, and shape queries (``x.shape``, ``x.size()``). A module called
-twice shares its weights (counted once). The parameter count equals
-``sum(p.numel() for p in module.parameters())`` whenever every parameter is
-used by a supported layer (not so for modules the traced forward skips, such as
-GoogLeNet's and Inception-V3's auxiliary classifiers in eval mode); each
-module's count is checked against torch's. Of torchvision 0.28's classification
-networks, all import but MaxViT (einsum) and Swin (relative position bias).
+Supported modules: Conv1d, Conv2d, ConvTranspose2d, Linear, BatchNorm1d/2d, GroupNorm,
+InstanceNorm2d, LayerNorm, RMSNorm, ReLU, GELU, Tanh, Sigmoid, SiLU, LeakyReLU, ReLU6 / Hardtanh,
+Hardsigmoid, Hardswish, ELU, Softplus, Mish, Softmax and LogSoftmax (costed as a softmax),
+MaxPool1d/2d, AvgPool1d/2d, AdaptiveAvgPool1d/2d, Upsample (nearest, bilinear, bicubic), Dropout /
+Dropout1d / Dropout2d (a mask, whatever its shape), Embedding, Flatten, Identity, LSTM and GRU
+(batch_first), MultiheadAttention (batch_first, self-attention; a mask one addition per score),
+TransformerEncoderLayer and TransformerEncoder (batch_first; written out as their layers by
+torch_blocks.py; a supported module given as the network itself is traced inside a parent named
+after its class). Functions and methods: + - * / (tensors or scalars), cat, flatten, view / reshape,
+contiguous, relu, gelu, tanh, sigmoid, silu, softmax, dropout, layer_norm (its affine as a multiply
+and an add), max_pool1d/2d / avg_pool1d/2d / adaptive_avg_pool1d/2d, torchvision's stochastic_depth
+(a dropout), prelu (a leaky ReLU; its slopes a parameter layer), pad (any mode: a copy), a
+parameter's expand to the batch (a class token), matmul / @ / bmm, scaled_dot_product_attention
+(is_causal, an attn_mask that is a buffer, parameter or network tensor, and dropout_p counted),
+transpose, permute, mean, split / chunk (each piece a `slice` view), ``x[:, i]``, and shape queries
+(``x.shape``, ``x.size()``). A module called twice shares its weights (counted once). The parameter
+count equals ``sum(p.numel() for p in module.parameters())`` whenever every parameter is used by a
+supported layer (not so for modules the traced forward skips, such as GoogLeNet's and Inception-V3's
+auxiliary classifiers in eval mode); each module's count is checked against torch's. Of torchvision
+0.28's classification networks, all import but MaxViT (einsum) and Swin (relative position bias).
 
 Anything else is one `SimulatorError` line naming the node and its target.
 """
