@@ -82,7 +82,7 @@ def encoder_layer(conv, node, m, x, name: str, causal: bool, stack: list[str]):
 
 def _sub(conv, node, module: Any, name: str, op, parents, stack: list[str]):
     """One layer of the block; a submodule met before (a layer object reused) shares its weights."""
-    from .torch_fx import PLAIN
+    from .torch_nodes import PLAIN
     shares = conv.owner.get(("module", id(module))) if module is not None else None
     t = conv.add(node, name, op, parents, PLAIN, None, shares=shares, stack=stack)
     if module is not None:

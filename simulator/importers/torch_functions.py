@@ -1,0 +1,329 @@
+"""The torch.fx importer's function and method nodes (``call_function`` / ``call_method``): arithmetic,
+activations, shapes, attention, normalisation, pooling and padding written as functions (see torch_fx.py for
+the list). A mixin of the converter: it relies on its ``tensor``, ``add``, ``axis``, ``as_layout``,
+``per_sample``, ``fail`` and ``batch``."""
+from __future__ import annotations
+
+import operator
+
+from simulator.ops import (Activation, AdaptiveAvgPool1d, AdaptiveAvgPool2d, Concat, Dropout, Elementwise,
+                           Flatten, LayerNorm, MatMul, Mean, Pad, Pool1d, Pool2d, Reshape, Select, Slice, Softmax,
+                           Transpose, Upsample)
+from simulator.ops.base import prod
+from simulator.ops.conv import UPSAMPLE_FLOPS
+
+from .torch_nodes import (NCHW, PLAIN, SHARED, _hashable, _is_stochastic_depth, _Multi, _Other, _pair, _Split,
+                          _Tensor)
+
+
+class FunctionNodes:
+    def call_function(self, node, meta):
+        import torch
+        import torch.nn.functional as F
+
+        fn = node.target
+        method = fn if node.op == "call_method" else None
+        expect = tuple(meta.shape) if hasattr(meta, "shape") else None
+        args, kwargs = node.args, dict(node.kwargs)
+        name = node.name
+
+        def done(op, parents, layout, out_shape=expect):
+            return self.add(node, name, op, parents, layout, out_shape)
+
+        if method in ("size", "dim") or fn in (getattr, len) or method == "numel":
+            return _Other(f"the value of {node.name}")
+        if fn is operator.getitem:
+            return self.getitem(node, args, meta, done)
+        if (method or fn) in ("split", "chunk", torch.split, torch.chunk):
+            x = self.tensor(node, args[0])
+            dim = args[2] if len(args) > 2 else kwargs.get("dim", 0)
+            if not isinstance(meta, (tuple, list)) or not isinstance(dim, int):
+                raise self.fail(node, "unsupported split (its pieces are not known tensors)")
+            self.axis(node, x, dim)  # rejects the batch dimension
+            return _Split(x, dim, tuple(int(m.shape[dim]) for m in meta))
+        if expect is None:
+            if meta is None and all(not isinstance(self.env.get(a), _Tensor)
+                                    for a in node.all_input_nodes):
+                return _Other(f"the value of {node.name}")  # arithmetic on sizes
+            raise self.fail(node, "unsupported operation (its result is not a single tensor)")
+
+        arith = {operator.add: "add", torch.add: "add", "add": "add", operator.iadd: "add",
+                 "add_": "add", operator.sub: "sub", torch.sub: "sub", "sub": "sub",
+                 operator.mul: "mul", torch.mul: "mul", "mul": "mul", operator.imul: "mul",
+                 operator.truediv: "div", torch.div: "div", "div": "div"}
+        acts = {F.relu: "relu", torch.relu: "relu", "relu": "relu", F.gelu: "gelu",
+                torch.tanh: "tanh", F.tanh: "tanh", "tanh": "tanh", torch.sigmoid: "sigmoid",
+                F.sigmoid: "sigmoid", "sigmoid": "sigmoid", F.silu: "silu", F.leaky_relu: "leaky_relu",
+                F.hardtanh: "hardtanh", F.relu6: "hardtanh", F.hardsigmoid: "hardsigmoid",
+                F.hardswish: "hardswish", F.elu: "elu", F.softplus: "softplus", F.mish: "mish"}
+        key = method if method is not None else fn
+        if _hashable(key) and key in arith:
+            return self.arithmetic(node, arith[key], args, done)
+        if _hashable(key) and key in acts:
+            x = self.tensor(node, args[0])
+            return done(Activation(acts[key]), [x], x.layout)
+        if key is F.layer_norm:
+            return self.layer_norm(node, args, kwargs, name, expect)
+        if key in (F.max_pool2d, F.avg_pool2d, F.adaptive_avg_pool2d):
+            return self.pool(node, key, args, kwargs, done)
+        if key in (F.max_pool1d, F.avg_pool1d, F.adaptive_avg_pool1d):
+            return self.pool1d(node, key, args, kwargs, done)
+        if key in (F.dropout, F.dropout1d, F.dropout2d) or _is_stochastic_depth(key):
+            # torchvision's stochastic depth drops whole residual branches per sample while training: as
+            # dropout, a mask multiplied in (the simulator models training)
+            x = self.tensor(node, args[0])
+            rate = args[1] if len(args) > 1 else kwargs.get("p", 0.5)
+            return done(Dropout(float(rate)), [x], x.layout)
+        if method == "expand":
+            return self.expand(node, args, expect, done)
+        if key in (F.prelu, torch.prelu):
+            # max(0, x) + a * min(0, x): a leaky ReLU whose slopes are learned (the weight, a parameter layer of
+            # its own, is counted there)
+            x = self.tensor(node, args[0])
+            return done(Activation("leaky_relu"), [x], x.layout)
+        if key is F.pad:
+            return self.pad(node, args, kwargs, done)
+        if key in (torch.cat, torch.concat, "cat"):
+            tensors = args[0] if args else kwargs.get("tensors")
+            dim = args[1] if len(args) > 1 else kwargs.get("dim", 0)
+            ts = [self.tensor(node, a) for a in tensors]
+            layout = NCHW if all(t.layout == NCHW for t in ts) else PLAIN
+            ts = [self.as_layout(node, t, layout) for t in ts]
+            return done(Concat(axis=self.axis(node, ts[0], dim)), ts, layout)
+        if key in (torch.flatten, "flatten"):
+            x = self.tensor(node, args[0])
+            start = args[1] if len(args) > 1 else kwargs.get("start_dim", 0)
+            end = args[2] if len(args) > 2 else kwargs.get("end_dim", -1)
+            return self.flatten(node, x, start, end, name, done)
+        if key in ("view", "reshape", torch.reshape):
+            x = self.tensor(node, args[0])
+            return done(Reshape(self.per_sample(node, expect, PLAIN)), [x], PLAIN)
+        if key == "contiguous":
+            return self.tensor(node, args[0])
+        if key is F.interpolate:   # nn.Upsample too: its output size is the traced one
+            mode = args[3] if len(args) > 3 else kwargs.get("mode", "nearest")
+            mode = {"nearest-exact": "nearest"}.get(mode, mode)
+            if mode not in UPSAMPLE_FLOPS:
+                raise self.fail(node, f"interpolate mode {mode!r} is not supported (nearest, bilinear and bicubic "
+                                      "are)")
+            x = self.tensor(node, args[0], NCHW)
+            if len(x.torch_shape) != 4 or expect is None or len(expect) != 4:
+                raise self.fail(node, "interpolate of other tensors than images (N, C, H, W) is not supported")
+            return done(Upsample((int(expect[2]), int(expect[3])), mode), [x], NCHW)
+        if key is getattr(F, "scaled_dot_product_attention", None):
+            return self.sdpa(node, args, kwargs, name, expect, done)
+        if key in (torch.matmul, operator.matmul, torch.bmm, "matmul", "bmm"):
+            a, b = (self.tensor(node, x, PLAIN) for x in args[:2])
+            return done(MatMul(), [a, b], PLAIN if PLAIN in (a.layout, b.layout) else SHARED)
+        if key in (F.softmax, torch.softmax, "softmax", F.log_softmax, torch.log_softmax, "log_softmax"):
+            x = self.tensor(node, args[0])
+            dim = args[1] if len(args) > 1 else kwargs.get("dim")
+            if dim is None:
+                raise self.fail(node, "softmax needs an explicit dim")
+            return self.softmax(node, x, dim, name, done)
+        if key in ("transpose", torch.transpose, "permute", torch.permute):
+            x = self.tensor(node, args[0])
+            rank = len(x.torch_shape)
+            if key in ("transpose", torch.transpose):
+                d0, d1 = (a % rank for a in args[1:3])
+                perm = list(range(rank))
+                perm[d0], perm[d1] = perm[d1], perm[d0]
+            else:
+                dims = args[1] if len(args) == 2 and isinstance(args[1], (tuple, list)) else args[1:]
+                perm = [d % rank for d in dims]
+            if perm[0] != 0:
+                raise self.fail(node, "moving the batch dimension is not supported")
+            ours = [self.axis(node, x, perm[j]) for j in range(1, rank)]
+            return done(Transpose(tuple(ours)), [x], PLAIN)
+        if key in (torch.mean, "mean"):
+            x = self.tensor(node, args[0])
+            dims = args[1] if len(args) > 1 else kwargs.get("dim")
+            if dims is None:
+                raise self.fail(node, "a mean over every dimension mixes the batch; give dim")
+            dims = [dims] if isinstance(dims, int) else list(dims)
+            keep = bool(args[2] if len(args) > 2 else kwargs.get("keepdim", False))
+            if not keep:  # the remaining axes keep PyTorch's order
+                x = self.as_layout(node, x, PLAIN)
+            axes = tuple(self.axis(node, x, d) for d in dims)
+            return done(Mean(axes, keep), [x], x.layout)
+        what = key if isinstance(key, str) else getattr(key, "__name__", repr(key))
+        raise self.fail(node, f"unsupported operation '{what}'")
+
+    def arithmetic(self, node, fn: str, args, done):
+        """Tensors are the inputs; scalars are constants of the operation."""
+        tensors = [a for a in args if hasattr(a, "op") and isinstance(self.env.get(a), _Tensor)]
+        for a in args:
+            if hasattr(a, "op") and isinstance(self.env.get(a), _Multi):
+                self.tensor(node, a)  # raises the right message
+        if not tensors:
+            return _Other(f"the value of {node.name}")
+        ts = [self.env[a] for a in tensors]
+        batched = [t for t in ts if t.layout != SHARED]
+        if not batched:
+            layout = SHARED
+        elif all(t.layout == NCHW for t in ts):
+            layout = NCHW
+        else:
+            layout = PLAIN
+        ts = [self.as_layout(node, t, layout) for t in ts] if layout != SHARED else ts
+        return done(Elementwise(fn), ts, layout)
+
+    def getitem(self, node, args, meta, done):
+        source, index = args
+        value = self.env.get(source) if hasattr(source, "op") else None
+        if isinstance(value, _Multi):
+            if index == 0:
+                return value.first
+            return _Other(f"element {index} of the {value.target} output")
+        if isinstance(value, _Split) and isinstance(index, int):
+            sizes = value.sizes
+            index %= len(sizes)
+            start = sum(sizes[:index])
+            axis = self.axis(node, value.source, value.dim)
+            return done(Slice(axis, start, start + sizes[index]), [value.source],
+                        value.source.layout)
+        if isinstance(value, _Tensor):
+            # x[:, i] on a batch-first tensor: one position of axis 1
+            if (isinstance(index, tuple) and len(index) == 2 and index[0] == slice(None)
+                    and isinstance(index[1], int)):
+                x = self.as_layout(node, value, PLAIN)
+                return done(Select(axis=0, index=index[1]), [x], PLAIN)
+            raise self.fail(node, f"indexing a tensor with {index!r} is not supported "
+                                  "(only x[:, i])")
+        return _Other(f"the value of {node.name}")
+
+    def sdpa(self, node, args, kwargs, name: str, expect, done):
+        """F.scaled_dot_product_attention(q, k, v) as the layers it computes: the scores Q K^T, their scaling
+        (and the causal mask, or an attn_mask, each one addition per score), softmax, dropout when training
+        asks for it, P V."""
+        names = ("query", "key", "value", "attn_mask", "dropout_p", "is_causal", "scale")
+        given = dict(zip(names, args), **kwargs)
+        mask = given.get("attn_mask")
+        if mask is not None:
+            mask = self.tensor(node, mask)   # a buffer, a parameter or a tensor of the network
+        if given.get("enable_gqa"):
+            raise self.fail(node, "scaled_dot_product_attention with enable_gqa is not supported")
+        q, k, v = (self.tensor(node, given.get(n), PLAIN) for n in names[:3])
+        scores = tuple(q.torch_shape[:-1]) + (int(k.torch_shape[-2]),)
+        s = self.add(node, f"{name}:scores", MatMul(transpose_b=True), [q, k], PLAIN, scores)
+        s = self.add(node, f"{name}:scale", Elementwise("mul"), [s], PLAIN, scores)
+        if given.get("is_causal"):
+            s = self.add(node, f"{name}:mask", Elementwise("add"), [s], PLAIN, scores)
+        if mask is not None:
+            s = self.add(node, f"{name}:attn_mask", Elementwise("add"), [s, mask], PLAIN, scores)
+        p = self.add(node, f"{name}:probs", Softmax(), [s], PLAIN, scores)
+        rate = float(given.get("dropout_p") or 0.0)
+        if rate > 0:
+            p = self.add(node, f"{name}:dropout", Dropout(rate), [p], PLAIN, scores)
+        return done(MatMul(), [p, v], PLAIN)
+
+    def layer_norm(self, node, args, kwargs, name: str, expect):
+        """F.layer_norm(x, shape, weight, bias): the normalisation, then the affine with the weight and bias
+        tensors as they are read (parameters of a module traced through, such as torchvision's LayerNorm2d,
+        are layers of their own: counted once there)."""
+        given = dict(zip(("input", "normalized_shape", "weight", "bias", "eps"), args), **kwargs)
+        shape = given.get("normalized_shape")
+        dims = 1 if isinstance(shape, int) else len(shape)
+        x = self.tensor(node, given["input"], PLAIN)
+        weight, bias = given.get("weight"), given.get("bias")
+        steps = [("mul", weight), ("add", bias)]
+        steps = [(fn, self.tensor(node, t)) for fn, t in steps if t is not None]
+        y = self.add(node, f"{name}:norm" if steps else name, LayerNorm(dims, scale=False, bias=False), [x],
+                     PLAIN, expect)
+        for i, (fn, t) in enumerate(steps):
+            last = i == len(steps) - 1
+            y = self.add(node, name if last else f"{name}:{fn}", Elementwise(fn), [y, t], PLAIN, expect)
+        return y
+
+    def pool(self, node, fn, args, kwargs, done):
+        """F.max_pool2d / F.avg_pool2d / F.adaptive_avg_pool2d, as their modules."""
+        import torch.nn.functional as F
+        x = self.tensor(node, args[0], NCHW)
+        if fn is F.adaptive_avg_pool2d:
+            size = args[1] if len(args) > 1 else kwargs["output_size"]
+            size = _pair(size) if not isinstance(size, (tuple, list)) else tuple(size)
+            _, _, h, w = x.torch_shape
+            return done(AdaptiveAvgPool2d((size[0] or h, size[1] or w)), [x], NCHW)
+        names = (("input", "kernel_size", "stride", "padding", "dilation", "ceil_mode", "return_indices")
+                 if fn is F.max_pool2d else ("input", "kernel_size", "stride", "padding", "ceil_mode"))
+        given = dict(zip(names, args), **kwargs)
+        if given.get("return_indices") or _pair(given.get("dilation", 1)) != (1, 1):
+            raise self.fail(node, "max_pool2d with return_indices or dilation is not supported")
+        if fn is F.avg_pool2d and given.get("divisor_override"):
+            raise self.fail(node, "avg_pool2d with divisor_override is not supported")
+        kernel = _pair(given["kernel_size"])
+        stride = _pair(given.get("stride") or kernel)
+        op = Pool2d("max" if fn is F.max_pool2d else "avg", kernel, stride, _pair(given.get("padding", 0)),
+                    ceil_mode=bool(given.get("ceil_mode", False)))
+        return done(op, [x], NCHW)
+
+    def pool1d(self, node, fn, args, kwargs, done):
+        """F.max_pool1d / F.avg_pool1d / F.adaptive_avg_pool1d (and their modules) over (N, C, L)."""
+        import torch.nn.functional as F
+        x = self.tensor(node, args[0], PLAIN)
+        if len(x.torch_shape) != 3:
+            raise self.fail(node, f"1-D pooling of a tensor of shape {tuple(x.torch_shape)}: only (N, C, L) is "
+                                  "supported")
+        if fn is F.adaptive_avg_pool1d:
+            size = args[1] if len(args) > 1 else kwargs["output_size"]
+            size = size[0] if isinstance(size, (tuple, list)) else size
+            return done(AdaptiveAvgPool1d(int(size or x.torch_shape[2])), [x], PLAIN)
+        names = (("input", "kernel_size", "stride", "padding", "dilation", "ceil_mode", "return_indices")
+                 if fn is F.max_pool1d else ("input", "kernel_size", "stride", "padding", "ceil_mode"))
+        given = dict(zip(names, args), **kwargs)
+        one = (lambda v: int(v[0]) if isinstance(v, (tuple, list)) else int(v))
+        if given.get("return_indices") or one(given.get("dilation", 1)) != 1:
+            raise self.fail(node, "max_pool1d with return_indices or dilation is not supported")
+        kernel = one(given["kernel_size"])
+        stride = one(given.get("stride") or kernel)
+        op = Pool1d("max" if fn is F.max_pool1d else "avg", kernel, stride, one(given.get("padding", 0)),
+                    ceil_mode=bool(given.get("ceil_mode", False)))
+        return done(op, [x], PLAIN)
+
+    def pad(self, node, args, kwargs, done):
+        """F.pad (nn.ZeroPad2d, ConstantPad*, ReflectionPad*, ...): a copy into the larger tensor, whatever
+        the mode. torch's pairs run from the last dimension backwards."""
+        x = self.tensor(node, args[0])
+        spec = args[1] if len(args) > 1 else kwargs.get("pad")
+        rank = len(x.torch_shape)
+        if not isinstance(spec, (tuple, list)) or len(spec) % 2 or len(spec) // 2 > rank:
+            raise self.fail(node, f"pad {spec!r} is not a list of (before, after) pairs for a {rank}-D tensor")
+        if x.layout == SHARED:
+            raise self.fail(node, "padding a parameter tensor is not supported")
+        pairs = [(0, 0)] * rank
+        for i in range(len(spec) // 2):
+            pairs[rank - 1 - i] = (int(spec[2 * i]), int(spec[2 * i + 1]))
+        if pairs[0] != (0, 0):
+            raise self.fail(node, "padding the batch dimension is not supported")
+        order = (2, 3, 1) if x.layout == NCHW else range(1, rank)   # torch's axes of our per-sample ones
+        return done(Pad(tuple(pairs[a] for a in order)), [x], x.layout)
+
+    def expand(self, node, args, expect, done):
+        """A parameter expanded to the batch (a ViT's class token, ``token.expand(n, -1, -1)``): each sample
+        reads it, as from a view; expanding anything else is not supported."""
+        x = self.tensor(node, args[0])
+        if x.layout != SHARED or expect is None or expect[0] != self.batch:
+            raise self.fail(node, "only expanding a parameter to the batch (its first dimension) is supported")
+        theirs = tuple(int(d) for d in x.torch_shape)
+        if len(theirs) != len(expect) or any(a != b for a, b in zip(theirs[1:], expect[1:])) or theirs[0] != 1:
+            raise self.fail(node, "only expanding a parameter's leading 1 to the batch is supported")
+        return done(Reshape(self.per_sample(node, expect, PLAIN)), [x], PLAIN)
+
+    def softmax(self, node, x: _Tensor, dim: int, name: str, done):
+        x = self.as_layout(node, x, PLAIN)
+        if self.axis(node, x, dim) != len(x.torch_shape) - 2:
+            raise self.fail(node, "softmax over an axis other than the last is not supported")
+        return done(Softmax(), [x], PLAIN)
+
+    def flatten(self, node, x: _Tensor, start: int, end: int, name: str, done):
+        rank = len(x.torch_shape)
+        start, end = start % rank, end % rank
+        if start == 0:
+            raise self.fail(node, "flattening the batch dimension is not supported "
+                                  "(use start_dim=1)")
+        if start == 1 and end == rank - 1:
+            return done(Flatten(), [x], PLAIN)
+        x = self.as_layout(node, x, PLAIN)
+        shape = x.torch_shape
+        out = shape[1:start] + (prod(shape[start:end + 1]),) + shape[end + 1:]
+        return done(Reshape(out), [x], PLAIN)

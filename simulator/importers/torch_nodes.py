@@ -1,0 +1,55 @@
+"""The values the torch.fx importer passes between graph nodes, and small helpers its parts share."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+NCHW, PLAIN, SHARED = "nchw", "plain", "shared"
+
+
+@dataclass
+class _Tensor:
+    layer: str       # the layer that produces it
+    layout: str      # NCHW, PLAIN or SHARED (no batch axis)
+    torch_shape: tuple[int, ...]
+
+
+@dataclass
+class _Multi:
+    """A module output that is a tuple; element 0 is `first`."""
+
+    first: _Tensor
+    target: str
+
+
+@dataclass
+class _Split:
+    """The tuple returned by split / chunk: pieces of `source` along torch `dim`."""
+
+    source: _Tensor
+    dim: int
+    sizes: tuple[int, ...]
+
+
+@dataclass
+class _Other:
+    """A value that is not a tensor of the graph (a shape, a size, a flag)."""
+
+    what: str
+
+
+def _pair(v) -> tuple[int, int]:
+    return (v, v) if isinstance(v, int) else (int(v[0]), int(v[1]))
+
+
+def _is_stochastic_depth(fn) -> bool:
+    """torchvision.ops.stochastic_depth, recognised without importing torchvision."""
+    return (getattr(fn, "__name__", None) == "stochastic_depth"
+            and str(getattr(fn, "__module__", "")).startswith("torchvision"))
+
+
+def _hashable(key) -> bool:
+    try:
+        hash(key)
+    except TypeError:
+        return False
+    return True
