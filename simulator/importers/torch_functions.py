@@ -17,6 +17,8 @@ from .torch_nodes import (NCHW, PLAIN, SHARED, _hashable, _is_stochastic_depth, 
 
 
 class FunctionNodes:
+    """The converter's handling of call_function and call_method nodes."""
+
     def call_function(self, node, meta):
         import torch
         import torch.nn.functional as F
