@@ -66,7 +66,7 @@ class FunctionNodes:
             return done(Activation(acts[key]), [x], x.layout)
         if key is F.layer_norm:
             return self.layer_norm(node, args, kwargs, name, expect)
-        if key in (F.max_pool2d, F.avg_pool2d, F.adaptive_avg_pool2d):
+        if key in (F.max_pool2d, F.avg_pool2d, F.adaptive_avg_pool2d, F.adaptive_max_pool2d):
             return self.pool(node, key, args, kwargs, done)
         if key in (F.max_pool1d, F.avg_pool1d, F.adaptive_avg_pool1d):
             return self.pool1d(node, key, args, kwargs, done)
@@ -97,7 +97,7 @@ class FunctionNodes:
             start = args[1] if len(args) > 1 else kwargs.get("start_dim", 0)
             end = args[2] if len(args) > 2 else kwargs.get("end_dim", -1)
             return self.flatten(node, x, start, end, name, done)
-        if key in ("view", "reshape", torch.reshape):
+        if key in ("view", "reshape", torch.reshape, "unflatten", torch.unflatten):
             x = self.tensor(node, args[0])
             return done(Reshape(self.per_sample(node, expect, PLAIN)), [x], PLAIN)
         if key == "contiguous":
@@ -238,7 +238,7 @@ class FunctionNodes:
         return y
 
     def pool(self, node, fn, args, kwargs, done):
-        """F.max_pool2d / F.avg_pool2d / F.adaptive_avg_pool2d, as their modules."""
+        """F.max_pool2d / F.avg_pool2d / F.adaptive_avg_pool2d / F.adaptive_max_pool2d, as their modules."""
         import torch.nn.functional as F
         x = self.tensor(node, args[0], NCHW)
         if fn is F.adaptive_avg_pool2d:
@@ -246,6 +246,16 @@ class FunctionNodes:
             size = _pair(size) if not isinstance(size, (tuple, list)) else tuple(size)
             _, _, h, w = x.torch_shape
             return done(AdaptiveAvgPool2d((size[0] or h, size[1] or w)), [x], NCHW)
+        if fn is F.adaptive_max_pool2d:
+            size = args[1] if len(args) > 1 else kwargs["output_size"]
+            size = _pair(size) if not isinstance(size, (tuple, list)) else tuple(size)
+            _, _, h, w = x.torch_shape
+            oh, ow = size[0] or h, size[1] or w
+            if h % oh or w % ow or args[2:] or kwargs.get("return_indices"):
+                raise self.fail(node, f"adaptive max pooling of {h}x{w} to {oh}x{ow}: only sizes that divide the "
+                                      "input, without return_indices, are supported")
+            window = (h // oh, w // ow)   # then it is a plain max pooling
+            return done(Pool2d("max", window, window, (0, 0)), [x], NCHW)
         names = (("input", "kernel_size", "stride", "padding", "dilation", "ceil_mode", "return_indices")
                  if fn is F.max_pool2d else ("input", "kernel_size", "stride", "padding", "ceil_mode"))
         given = dict(zip(names, args), **kwargs)

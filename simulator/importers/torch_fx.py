@@ -20,7 +20,7 @@ layers (their leading size-1 axes dropped).
 Supported modules: Conv1d, Conv2d, ConvTranspose2d, Linear, BatchNorm1d/2d, GroupNorm,
 InstanceNorm2d, LayerNorm, RMSNorm, ReLU, GELU, Tanh, Sigmoid, SiLU, LeakyReLU, ReLU6 / Hardtanh,
 Hardsigmoid, Hardswish, ELU, Softplus, Mish, Softmax and LogSoftmax (costed as a softmax),
-MaxPool1d/2d, AvgPool1d/2d, AdaptiveAvgPool1d/2d, Upsample (nearest, bilinear, bicubic), Dropout /
+MaxPool1d/2d, AvgPool1d/2d, AdaptiveAvgPool1d/2d, AdaptiveMaxPool2d (sizes that divide), Unflatten, Upsample (nearest, bilinear, bicubic), Dropout /
 Dropout1d / Dropout2d (a mask, whatever its shape), Embedding, Flatten, Identity, LSTM and GRU
 (batch_first), MultiheadAttention (batch_first, self-attention; a mask one addition per score),
 TransformerEncoderLayer and TransformerEncoder (batch_first; written out as their layers by

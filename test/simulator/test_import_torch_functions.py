@@ -222,3 +222,14 @@ def test_prelu_is_a_leaky_relu_with_its_slopes_counted():
     m = nn.Sequential(nn.Conv2d(3, 8, 3), nn.PReLU(8), nn.Flatten(), nn.Linear(8 * 6 * 6, 4))
     net = from_torch(m, torch.randn(2, 3, 8, 8))
     assert net.params == torch_params(m) and "leaky_relu" in [l.kind for l in net.layers]
+
+
+def test_unflatten_and_adaptive_max_pooling():
+    m = nn.Sequential(nn.Linear(8, 48), nn.Unflatten(1, (3, 4, 4)), nn.Conv2d(3, 6, 1), nn.AdaptiveMaxPool2d(2),
+                      nn.Flatten(), nn.Linear(24, 2))
+    net = from_torch(m, torch.randn(2, 8))
+    pool = next(l for l in net.layers if l.kind == "pool2d")
+    assert (pool.op.mode, pool.op.kernel, pool.out_shape) == ("max", (2, 2), (2, 2, 6))
+    assert net.params == torch_params(m)
+    with pytest.raises(SimulatorError, match="only sizes that divide the input"):
+        from_torch(nn.Sequential(nn.Conv2d(3, 4, 1), nn.AdaptiveMaxPool2d(3)), torch.randn(2, 3, 8, 8))
