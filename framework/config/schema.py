@@ -133,8 +133,11 @@ EVALUATE = {
 
 # evaluate.simulator: settings of the placement evaluator (any of the marked ones may also be a knob)
 PLACEMENT = {
-    "network": Key("str", "resnet50", "a zoo name (resnet50, inception_v3, gpt2, ...) or a Paleo JSON file"),
-    "network_config": Key("dict", {}, "zoo settings, e.g. {\"size\": \"medium\"} for gpt2"),
+    "network": Key("str", "resnet50", "a zoo name (resnet50, inception_v3, gpt2, ...), a Paleo JSON file, or "
+                   "'module:function' (a Python file by the config or on python_path) returning a PyTorch model "
+                   "and a sample input (batch first), or a simulator Network"),
+    "network_config": Key("dict", {}, "zoo settings, e.g. {\"size\": \"medium\"} for gpt2; for "
+                          "'module:function', its keyword arguments"),
     "devices": Key("str", "cpu+4xV100-pcie3", "a device preset or an Exprimo device-graph JSON file (knob too)"),
     "memory_cap_gb": Key("number", None, "cap every GPU's memory at this many GB (knob too)", min=0),
     "groups": Key("int", None, "layer groups a placement names a device for (default: the network's own)", min=1),

@@ -1,8 +1,9 @@
 """Evaluate ``placement``: the analytical simulator of DNN training as an evaluator.
 
 Settings go in ``evaluate.simulator`` (every key and its default is in
-``framework/config/schema.py``, ``PLACEMENT``): the network (a zoo name or a
-Paleo JSON file), the device graph (a preset or an Exprimo JSON file), the
+``framework/config/schema.py``, ``PLACEMENT``): the network (a zoo name, a
+Paleo JSON file, or ``module:function`` returning a PyTorch model and a sample
+input), the device graph (a preset or an Exprimo JSON file), the
 layer groups, the cost model and the training settings. A JSON file is
 relative to the config file; a bare file name that names no file there is a
 file bundled with the simulator (``resnet50.json``, ``malvik-4gpu.json``, ...:
@@ -44,6 +45,7 @@ from typing import Any
 
 from framework.errors import DeffeError, did_you_mean
 from framework.guard import file_digests
+from framework.plugins import find_module
 from framework.protocols import EvaluationOutput, Infeasible
 
 COSTS = ("step_time", "throughput", "peak_memory", "memory_use", "comm_bytes", "comm_time", "remat_time",
@@ -116,6 +118,7 @@ class PlacementEvaluate:
         kinds = {self.opts["network"]: self.sim.data.NETWORKS}
         files = [self._resolve(n, kinds.get(n, self.sim.data.DEVICE_GRAPHS)) for n in names
                  if str(n).endswith(".json") and "{" not in str(n)]
+        files += [self.network_source] if getattr(self, "network_source", None) else []   # a model's Python file
         return {"simulator": self.sim.__version__, "files": file_digests(files)}
 
     # ------------------------------------------------------------------ fixed parts
@@ -127,11 +130,35 @@ class PlacementEvaluate:
         name = self.opts["network"]
         if name.endswith(".json"):
             net = self.sim.load_network(self._resolve(name, self.sim.data.NETWORKS))
+        elif ":" in name:
+            net = self._user_network(name)
         else:
             net = self.sim.zoo.load(name, **(self.opts.get("network_config") or {}))
         if self.opts.get("groups"):
             net = net.regroup(int(self.opts["groups"]), by=self.opts["grouping"])
         return net
+
+    def _user_network(self, spec: str):
+        """'module:function': the function (given network_config as keyword arguments) returns a PyTorch model
+        and a sample input, traced by the simulator's torch.fx importer, or a simulator Network."""
+        cfg, where = self.framework.config, "evaluate.simulator.network"
+        module_name, _, func_name = spec.rpartition(":")
+        module = find_module("evaluate", module_name, cfg.dir, cfg.python_paths() + [cfg.dir], self.file, where)
+        fn = getattr(module, func_name, None)
+        if not callable(fn):
+            raise DeffeError(f"module '{module_name}' has no function '{func_name}'", file=self.file, where=where)
+        self.network_source = getattr(module, "__file__", None)
+        try:
+            built = fn(**(self.opts.get("network_config") or {}))
+        except Exception as e:   # the user's code: one line, not a traceback
+            raise DeffeError(f"{spec} failed: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}",
+                             file=self.file, where=where) from None
+        if isinstance(built, self.sim.Network):
+            return built
+        if isinstance(built, tuple) and len(built) == 2:
+            return self.sim.from_torch(*built)
+        raise DeffeError(f"{spec} returned {type(built).__name__}; it must return (PyTorch model, sample input) or "
+                         "a simulator Network", file=self.file, where=where)
 
     def _graph(self, name: str, cap_gb: float | None):
         key = (name, cap_gb)

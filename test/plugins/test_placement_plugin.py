@@ -105,3 +105,51 @@ def test_a_machine_that_does_not_exist_is_infeasible(tmp_path):
     assert run_deffe("-config", "config.json", cwd=tmp_path).rc == 0
     rows = read_csv(tmp_path / "explore" / "deffe_evaluation.csv")
     assert {row["status"] for row in rows if row["link"] == "nvlink3"} == {"infeasible"}
+
+
+MODEL = '''import torch
+import torch.nn as nn
+
+
+def build(width=32, blocks=4):
+    layers = [nn.Linear(16, width)] + [nn.Sequential(nn.Linear(width, width), nn.ReLU()) for _ in range(blocks)]
+    return nn.Sequential(*layers, nn.Linear(width, 10)), torch.randn(2, 16)
+'''
+
+
+def user_config(tmp_path, network, max_samples=4, **extra):
+    write(tmp_path / "config.json", json.dumps({
+        "knobs": [{"name": "device", "type": "categorical", "values": [1, 2], "count": 6}], "costs": ["step_time"],
+        "evaluate": {"plugin": "placement", "simulator": {"network": network, "devices": "cpu+2xV100-pcie3",
+                                                          "batch_size": 64, **extra}},
+        "exploration": {"plugin": "sampling", "max_samples": max_samples}, "framework": {"seed": 5}}))
+
+
+def test_a_users_pytorch_model_as_the_network(tmp_path):
+    # 'module:function' next to the config: the function returns the model and a sample input, traced by
+    # the simulator's torch.fx importer; network_config is its keyword arguments
+    write(tmp_path / "mynet.py", MODEL)
+    user_config(tmp_path, "mynet:build", network_config={"width": 64})
+    r = run_deffe("-config", "config.json", cwd=tmp_path)
+    assert r.rc == 0, r
+    space = {}
+    exec(MODEL, space)
+    net = sim.from_torch(*space["build"](width=64))
+    assert len(net.groups) == 6
+    rows = read_csv(tmp_path / "explore" / "deffe_evaluation.csv")
+    assert len(rows) == 4
+    for row in rows:
+        placement = [int(row[f"device_{i}"]) for i in range(6)]
+        res = sim.simulate(net, sim.devices.preset("cpu+2xV100-pcie3"), placement, batch_size=64)
+        assert float(row["step_time"]) == res.raw_step_time
+
+
+def test_a_users_model_function_that_fails_or_is_missing_is_one_line(tmp_path):
+    write(tmp_path / "mynet.py", MODEL)
+    user_config(tmp_path, "mynet:build", network_config={"depth": 3})
+    assert_user_error(run_deffe("-config", "config.json", cwd=tmp_path), "config.json",
+                      "evaluate.simulator.network", "mynet:build failed: TypeError")
+    user_config(tmp_path, "mynet:make")
+    assert_user_error(run_deffe("-config", "config.json", cwd=tmp_path), "module 'mynet' has no function 'make'")
+    user_config(tmp_path, "nonet:build")
+    assert_user_error(run_deffe("-config", "config.json", cwd=tmp_path), "nonet")
