@@ -6,7 +6,8 @@
     python -m simulator --network resnet50 --devices cpu+4xV100-pcie3 --groups 4 \\
         --placement 1,2,3,4 --micro-batches 8 --schedule 1f1b --trace step.json
 
---network: a zoo name or a Paleo JSON file. --devices: a preset name or an
+--network: a zoo name, a Paleo JSON file, or file.py:function returning a
+PyTorch model and a sample input. --devices: a preset name or an
 Exprimo device-graph file. A file name that names no file in the current
 directory is looked up among the bundled files (`simulator/data/`: networks
 alex_v2.json, alex_v2_2gpu.json, alex_v2_8gpu.json, inception_v3.json, mnist.json,
@@ -38,8 +39,9 @@ class _Parser(argparse.ArgumentParser):
 def _parser() -> argparse.ArgumentParser:
     p = _Parser(prog="python -m simulator", description="Simulate one training step of a network "
                 "on a device graph under a placement.")
-    p.add_argument("--network", required=True, help="zoo name (e.g. resnet50), Paleo JSON file or bundled "
-                   "file name (e.g. inception_v3.json)")
+    p.add_argument("--network", required=True, help="zoo name (e.g. resnet50), Paleo JSON file, bundled "
+                   "file name (e.g. inception_v3.json) or file.py:function returning a PyTorch model and a sample "
+                   "input")
     p.add_argument("--devices", required=True, help="preset (e.g. cpu+4xV100-pcie3), Exprimo JSON file or "
                    "bundled file name (e.g. malvik-4gpu.json)")
     p.add_argument("--placement", required=True,
@@ -75,9 +77,44 @@ def _parser() -> argparse.ArgumentParser:
 
 def _load_network(spec: str):
     from . import load_network, zoo
-    if spec.endswith(".json") or os.path.sep in spec or os.path.exists(spec):
+    if spec.endswith(".json") or (os.path.exists(spec) and ":" not in spec):
+        return load_network(spec)
+    if ":" in spec:
+        return _user_network(spec)
+    if os.path.sep in spec:
         return load_network(spec)
     return zoo.load(spec)
+
+
+def _user_network(spec: str):
+    """'file.py:function' or 'module:function': the function returns a PyTorch model and a sample input
+    (traced with torch.fx) or a Network, as the placement evaluator's network setting."""
+    import importlib
+    import importlib.util
+    from .graph import Network
+    from .importers.torch_fx import from_torch
+    where, _, name = spec.rpartition(":")
+    try:
+        if where.endswith(".py"):
+            if not os.path.isfile(where):
+                raise SimulatorError(f"no file {where}")
+            loader = importlib.util.spec_from_file_location(os.path.basename(where)[:-3], where)
+            module = importlib.util.module_from_spec(loader)
+            loader.loader.exec_module(module)
+        else:
+            sys.path.insert(0, os.getcwd())
+            module = importlib.import_module(where)
+        built = getattr(module, name)()
+    except SimulatorError:
+        raise
+    except Exception as e:   # the user's code: one line
+        raise SimulatorError(f"{spec}: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}") from None
+    if isinstance(built, Network):
+        return built
+    if isinstance(built, tuple) and len(built) == 2:
+        return from_torch(*built)
+    raise SimulatorError(f"{spec} returned {type(built).__name__}; it must return (PyTorch model, sample input) "
+                         "or a Network")
 
 
 def _load_devices(spec: str):

@@ -156,3 +156,23 @@ def test_memory_timeline_and_rematerialisation_from_the_command_line(capsys, tmp
     remat = json.loads(out)
     assert code == 0 and remat["feasible"] and remat["step_time"] > full["step_time"]
     assert remat["devices"][1]["peak_memory"] <= float(budget)
+
+
+MODEL = """import torch
+import torch.nn as nn
+
+
+def build():
+    return nn.Sequential(nn.Linear(16, 64), nn.ReLU(), nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 4)), \\
+        torch.randn(2, 16)
+"""
+
+
+def test_a_pytorch_model_from_a_python_file(capsys, tmp_path):
+    (tmp_path / "mynet.py").write_text(MODEL)
+    code, out, err = run(["--network", f"{tmp_path / 'mynet.py'}:build", "--devices", "cpu+2xV100-pcie3",
+                          "--placement", "1", "--json"], capsys)
+    assert code == 0 and err == "" and json.loads(out)["step_time"] > 0
+    code, _, err = run(["--network", f"{tmp_path / 'mynet.py'}:make", "--devices", "cpu+2xV100-pcie3",
+                        "--placement", "1"], capsys)
+    assert code == 2 and err.startswith("error: ") and "has no attribute 'make'" in err and len(err.splitlines()) == 1
