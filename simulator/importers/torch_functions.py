@@ -7,8 +7,8 @@ from __future__ import annotations
 import operator
 
 from simulator.ops import (Activation, AdaptiveAvgPool1d, AdaptiveAvgPool2d, Concat, Dropout, Elementwise,
-                           Flatten, LayerNorm, MatMul, Mean, Pad, Pool1d, Pool2d, Reshape, Select, Slice, Softmax,
-                           Transpose, Upsample)
+                           Flatten, LayerNorm, MatMul, Mean, Pad, PixelShuffle, Pool1d, Pool2d, Reshape, Select,
+                           Slice, Softmax, Transpose, Upsample)
 from simulator.ops.base import prod
 from simulator.ops.conv import UPSAMPLE_FLOPS
 
@@ -83,6 +83,11 @@ class FunctionNodes:
             # its own, is counted there)
             x = self.tensor(node, args[0])
             return done(Activation("leaky_relu"), [x], x.layout)
+        if key in (F.pixel_shuffle, F.pixel_unshuffle, torch.pixel_shuffle, torch.pixel_unshuffle):
+            x = self.tensor(node, args[0], NCHW)
+            factor = args[1] if len(args) > 1 else kwargs.get("upscale_factor", kwargs.get("downscale_factor"))
+            inverse = key in (F.pixel_unshuffle, torch.pixel_unshuffle)
+            return done(PixelShuffle(int(factor), inverse), [x], NCHW)
         if key is F.pad:
             return self.pad(node, args, kwargs, done)
         if key in (torch.cat, torch.concat, "cat"):

@@ -28,7 +28,8 @@ torch_blocks.py; a supported module given as the network itself is traced inside
 after its class). Functions and methods: + - * / (tensors or scalars), cat, flatten, view / reshape,
 contiguous, relu, gelu, tanh, sigmoid, silu, softmax, dropout, layer_norm (its affine as a multiply
 and an add), max_pool1d/2d / avg_pool1d/2d / adaptive_avg_pool1d/2d, torchvision's stochastic_depth
-(a dropout), prelu (a leaky ReLU; its slopes a parameter layer), pad (any mode: a copy), a
+(a dropout), prelu (a leaky ReLU; its slopes a parameter layer), pad (any mode: a copy),
+pixel_shuffle / pixel_unshuffle, a
 parameter's expand to the batch (a class token), matmul / @ / bmm, scaled_dot_product_attention
 (is_causal, an attn_mask that is a buffer, parameter or network tensor, and dropout_p counted),
 transpose, permute, mean, split / chunk (each piece a `slice` view), ``x[:, i]``, and shape queries

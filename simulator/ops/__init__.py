@@ -21,7 +21,7 @@ formulas:
   dropout, softmax
 - `simulator.ops.norm`: batch_norm, layer_norm, group_norm, rms_norm
 - `simulator.ops.shape`: input, parameter, concat, reshape, flatten, transpose,
-  select, slice, mean, pad
+  select, slice, mean, pad, pixel_shuffle
 - `simulator.ops.recurrent`: lstm_cell, lstm, gru
 
 Paleo's own per-layer work for these ops is in `simulator.paleo_terms`.
@@ -34,7 +34,7 @@ from simulator.ops.dense import (AttentionContext, AttentionScores, Embedding, L
 from simulator.ops.elementwise import ACTIVATIONS, Activation, Dropout, Elementwise, Softmax
 from simulator.ops.norm import BatchNorm, GroupNorm, LayerNorm, RMSNorm
 from simulator.ops.recurrent import GRU, LSTM, LSTMCell
-from simulator.ops.shape import (Concat, Flatten, Input, Mean, Pad, Parameter, Reshape, Select, Slice,
+from simulator.ops.shape import (Concat, Flatten, Input, Mean, Pad, Parameter, PixelShuffle, Reshape, Select, Slice,
                                  Transpose)
 
 
@@ -71,6 +71,6 @@ __all__ = [
     "ACTIVATIONS", "Activation", "Elementwise", "Dropout", "Softmax",
     "BatchNorm", "GroupNorm", "LayerNorm", "RMSNorm",
     "LSTM", "LSTMCell", "GRU",
-    "Input", "Parameter", "Concat", "Reshape", "Flatten", "Transpose", "Select", "Slice", "Mean", "Pad",
+    "Input", "Parameter", "Concat", "Reshape", "Flatten", "Transpose", "Select", "Slice", "Mean", "Pad", "PixelShuffle",
     "relu", "gelu", "tanh", "sigmoid", "silu", "add",
 ]

@@ -13,6 +13,7 @@ None of these computes anything (0 FLOPs) except `mean`.
 | slice | 0 | 0 / 0 (a view) | 0 | positions start..stop-1 along an axis (a chunk of a split) |
 | mean | 0 | input / output | 1 per input element | FLOPs: 1 add per input element |
 | pad | 0 | input / output (a copy into a larger tensor) | 0 (a slice) | constant padding: (before, after) per axis |
+| pixel_shuffle | 0 | input / output (a copy) | 0 | (H, W, C*r*r) -> (H*r, W*r, C), or back (unshuffle) |
 """
 from __future__ import annotations
 
@@ -162,6 +163,38 @@ class Transpose(OpBase):
         if sorted(self.perm) != list(range(len(x))):
             fail(f"transpose permutation {list(self.perm)} does not fit a {len(x)}-D input {x}")
         return tuple(x[p] for p in self.perm)
+
+    def counts(self, ins, out) -> Counts:
+        n = prod(out)
+        return Counts(dgrad=(0.0,), read=n, write=n)
+
+
+@dataclass(frozen=True)
+class PixelShuffle(OpBase):
+    """torch's pixel shuffle of an (H, W, C) image by `factor` r: (H, W, C*r*r) -> (H*r, W*r, C), a copy;
+    `inverse` for the unshuffle: (H*r, W*r, C) -> (H, W, C*r*r)."""
+
+    kind: ClassVar[str] = "pixel_shuffle"
+    factor: int = 2
+    inverse: bool = False
+
+    def __post_init__(self):
+        if not isinstance(self.factor, int) or isinstance(self.factor, bool) or self.factor < 1:
+            fail(f"pixel shuffle factor must be a positive integer, not {self.factor!r}")
+
+    def _infer(self, ins: tuple[Shape, ...]) -> Shape:
+        (x,) = ins
+        if len(x) != 3:
+            fail(f"pixel shuffle expects an (H, W, C) image, got {x}")
+        h, w, c = x
+        r = self.factor
+        if self.inverse:
+            if h % r or w % r:
+                fail(f"pixel unshuffle by {r}: {h}x{w} does not divide")
+            return (h // r, w // r, c * r * r)
+        if c % (r * r):
+            fail(f"pixel shuffle by {r}: {c} channels are not a multiple of {r * r}")
+        return (h * r, w * r, c // (r * r))
 
     def counts(self, ins, out) -> Counts:
         n = prod(out)

@@ -233,3 +233,12 @@ def test_unflatten_and_adaptive_max_pooling():
     assert net.params == torch_params(m)
     with pytest.raises(SimulatorError, match="only sizes that divide the input"):
         from_torch(nn.Sequential(nn.Conv2d(3, 4, 1), nn.AdaptiveMaxPool2d(3)), torch.randn(2, 3, 8, 8))
+
+
+def test_pixel_shuffle_and_unshuffle_move_channels_into_space_and_back():
+    m = nn.Sequential(nn.Conv2d(3, 12, 3, padding=1), nn.PixelShuffle(2), nn.Conv2d(3, 4, 3, padding=1),
+                      nn.PixelUnshuffle(2))
+    net = from_torch(m, torch.randn(2, 3, 8, 8))      # each shape checked against torch's on import
+    shuffles = [l for l in net.layers if l.kind == "pixel_shuffle"]
+    assert [l.out_shape for l in shuffles] == [(16, 16, 3), (8, 8, 16)]
+    assert all(l.fwd_flops == 0 for l in shuffles) and net.params == torch_params(m)
