@@ -19,7 +19,7 @@ layers (their leading size-1 axes dropped).
 
 Supported modules: Conv1d, Conv2d, ConvTranspose2d, Linear, BatchNorm1d/2d, GroupNorm,
 InstanceNorm2d, LayerNorm, RMSNorm, ReLU, GELU, Tanh, Sigmoid, SiLU, LeakyReLU, ReLU6 / Hardtanh,
-Hardsigmoid, Hardswish, ELU, Softplus, Mish, Softmax and LogSoftmax (costed as a softmax),
+Hardsigmoid, Hardswish, ELU, Softplus, Mish, Softmax, Softmax2d and LogSoftmax (costed as a softmax),
 MaxPool1d/2d, AvgPool1d/2d, AdaptiveAvgPool1d/2d, AdaptiveMaxPool2d (sizes that divide), Unflatten, Upsample (nearest, bilinear, bicubic), Dropout /
 Dropout1d / Dropout2d (a mask, whatever its shape), Embedding, Flatten, Identity, LSTM and GRU
 (batch_first), MultiheadAttention (batch_first, self-attention; a mask one addition per score),
@@ -48,7 +48,7 @@ from typing import Any
 from simulator.graph import Layer, Network, SimulatorError
 from simulator.ops import (GRU, LSTM, Activation, AdaptiveAvgPool2d, BatchNorm, Conv1d, Conv2d, ConvTranspose2d,
                            Dropout, Embedding, GroupNorm, Input, LayerNorm, Linear, MultiHeadAttention, OpBase,
-                           Parameter, Pool2d, Reshape, RMSNorm)
+                           Parameter, Pool2d, Reshape, RMSNorm, Softmax)
 
 from .torch_functions import FunctionNodes
 from .torch_nodes import NCHW, PLAIN, SHARED, _Multi, _Other, _pair, _Tensor
@@ -121,7 +121,7 @@ def _supported_modules() -> dict:
         nn.MaxPool2d: "max_pool", nn.AvgPool2d: "avg_pool",
         nn.AdaptiveAvgPool2d: "adaptive_avg_pool", nn.MaxPool1d: "max_pool1d", nn.AvgPool1d: "avg_pool1d",
         nn.AdaptiveAvgPool1d: "adaptive_avg_pool1d", nn.Dropout: "dropout", nn.Dropout1d: "dropout",
-        nn.Dropout2d: "dropout", nn.LogSoftmax: "softmax",
+        nn.Dropout2d: "dropout", nn.LogSoftmax: "softmax", nn.Softmax2d: "softmax2d",
         nn.Embedding: "embedding", nn.Flatten: "flatten", nn.Identity: "identity",
         nn.LSTM: "lstm", nn.GRU: "gru", nn.MultiheadAttention: "mha",
         nn.TransformerEncoderLayer: "encoder_layer", nn.TransformerEncoder: "encoder", nn.GroupNorm: "group_norm",
@@ -394,6 +394,9 @@ class _Converter(FunctionNodes):
         if kind in ("relu", "gelu", "tanh", "sigmoid", "silu"):
             x = self.tensor(node, args[0])
             return done(Activation(kind), [x], x.layout)
+        if kind == "softmax2d":   # over the channels of an image: our (H, W, C)'s last axis
+            x = self.tensor(node, args[0], NCHW)
+            return done(Softmax(), [x], NCHW)
         if kind == "softmax":
             x = self.tensor(node, args[0])
             return self.softmax(node, x, m.dim if m.dim is not None else -1, name, done)

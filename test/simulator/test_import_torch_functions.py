@@ -242,3 +242,10 @@ def test_pixel_shuffle_and_unshuffle_move_channels_into_space_and_back():
     shuffles = [l for l in net.layers if l.kind == "pixel_shuffle"]
     assert [l.out_shape for l in shuffles] == [(16, 16, 3), (8, 8, 16)]
     assert all(l.fwd_flops == 0 for l in shuffles) and net.params == torch_params(m)
+
+
+def test_softmax2d_is_over_the_channels():
+    m = nn.Sequential(nn.Conv2d(3, 5, 1), nn.Softmax2d())
+    net = from_torch(m, torch.randn(2, 3, 4, 4))
+    (soft,) = (l for l in net.layers if l.kind == "softmax")
+    assert soft.out_shape == (4, 4, 5) and soft.fwd_flops > 0
