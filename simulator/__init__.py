@@ -39,6 +39,12 @@ def from_torch(module: Any, sample_input: Any) -> Network:
     return _from_torch(module, sample_input)
 
 
+def from_built(built: Any, spec: str) -> Network:
+    """The network a user's 'module:function' returned: a Network, or (PyTorch model, sample input)."""
+    from .importers.torch_fx import from_built as _from_built
+    return _from_built(built, spec)
+
+
 def __getattr__(name: str) -> Any:
     # the zoo is imported on first use: `import simulator` stays light
     if name == "zoo":
@@ -50,5 +56,5 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = ["BatchResult", "Channel", "Device", "DeviceGraph", "Layer", "Network", "Result", "Settings",
-           "Simulator", "SimulatorError", "Trace", "data", "devices", "from_torch", "load_device_graph",
+           "Simulator", "SimulatorError", "Trace", "data", "devices", "from_built", "from_torch", "load_device_graph",
            "load_network", "prepare", "simulate", "simulate_batch", "zoo"]

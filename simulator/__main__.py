@@ -91,13 +91,12 @@ def _user_network(spec: str):
     (traced with torch.fx) or a Network, as the placement evaluator's network setting."""
     import importlib
     import importlib.util
-    from .graph import Network
-    from .importers.torch_fx import from_torch
+    from .importers.torch_fx import from_built
     where, _, name = spec.rpartition(":")
+    if where.endswith(".py") and not os.path.isfile(where):
+        raise SimulatorError(f"no file {where}")
     try:
         if where.endswith(".py"):
-            if not os.path.isfile(where):
-                raise SimulatorError(f"no file {where}")
             loader = importlib.util.spec_from_file_location(os.path.basename(where)[:-3], where)
             module = importlib.util.module_from_spec(loader)
             loader.loader.exec_module(module)
@@ -105,16 +104,9 @@ def _user_network(spec: str):
             sys.path.insert(0, os.getcwd())
             module = importlib.import_module(where)
         built = getattr(module, name)()
-    except SimulatorError:
-        raise
     except Exception as e:   # the user's code: one line
         raise SimulatorError(f"{spec}: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}") from None
-    if isinstance(built, Network):
-        return built
-    if isinstance(built, tuple) and len(built) == 2:
-        return from_torch(*built)
-    raise SimulatorError(f"{spec} returned {type(built).__name__}; it must return (PyTorch model, sample input) "
-                         "or a Network")
+    return from_built(built, spec)
 
 
 def _load_devices(spec: str):

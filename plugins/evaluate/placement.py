@@ -153,12 +153,7 @@ class PlacementEvaluate:
         except Exception as e:   # the user's code: one line, not a traceback
             raise DeffeError(f"{spec} failed: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}",
                              file=self.file, where=where) from None
-        if isinstance(built, self.sim.Network):
-            return built
-        if isinstance(built, tuple) and len(built) == 2:
-            return self.sim.from_torch(*built)
-        raise DeffeError(f"{spec} returned {type(built).__name__}; it must return (PyTorch model, sample input) or "
-                         "a simulator Network", file=self.file, where=where)
+        return self.sim.from_built(built, spec)   # a SimulatorError: Initialize names the setting
 
     def _graph(self, name: str, cap_gb: float | None):
         key = (name, cap_gb)

@@ -87,12 +87,7 @@ def _sub(conv, node, module: Any, name: str, op, parents, stack: list[str]):
     t = conv.add(node, name, op, parents, PLAIN, None, shares=shares, stack=stack)
     if module is not None:
         conv.owner.setdefault(("module", id(module)), t.layer)
-        if shares is None:
-            ours = op.counts([conv.shapes[p.layer] for p in parents], conv.shapes[t.layer]).params
-            theirs = sum(p.numel() for p in module.parameters())
-            if ours != theirs:
-                raise conv.fail(node, f"the simulator counts {ours} parameters for {name} "
-                                      f"({type(module).__name__}), PyTorch has {theirs}")
+        conv.check_params(node, module, op, parents, shares)
     return t
 
 

@@ -261,11 +261,7 @@ class FunctionNodes:
                                       "input, without return_indices, are supported")
             window = (h // oh, w // ow)   # then it is a plain max pooling
             return done(Pool2d("max", window, window, (0, 0)), [x], NCHW)
-        names = (("input", "kernel_size", "stride", "padding", "dilation", "ceil_mode", "return_indices")
-                 if fn is F.max_pool2d else ("input", "kernel_size", "stride", "padding", "ceil_mode"))
-        given = dict(zip(names, args), **kwargs)
-        if given.get("return_indices") or _pair(given.get("dilation", 1)) != (1, 1):
-            raise self.fail(node, "max_pool2d with return_indices or dilation is not supported")
+        given = self.pool_arguments(node, fn is F.max_pool2d, "max_pool2d", args, kwargs)
         if fn is F.avg_pool2d and given.get("divisor_override"):
             raise self.fail(node, "avg_pool2d with divisor_override is not supported")
         kernel = _pair(given["kernel_size"])
@@ -273,6 +269,17 @@ class FunctionNodes:
         op = Pool2d("max" if fn is F.max_pool2d else "avg", kernel, stride, _pair(given.get("padding", 0)),
                     ceil_mode=bool(given.get("ceil_mode", False)))
         return done(op, [x], NCHW)
+
+    def pool_arguments(self, node, is_max: bool, what: str, args, kwargs) -> dict:
+        """torch's max / average pooling arguments by name; a max pooling with indices or dilation fails."""
+        names = (("input", "kernel_size", "stride", "padding", "dilation", "ceil_mode", "return_indices")
+                 if is_max else ("input", "kernel_size", "stride", "padding", "ceil_mode"))
+        given = dict(zip(names, args), **kwargs)
+        dilation = given.get("dilation", 1)
+        dilations = dilation if isinstance(dilation, (tuple, list)) else (dilation,)
+        if given.get("return_indices") or any(int(d) != 1 for d in dilations):
+            raise self.fail(node, f"{what} with return_indices or dilation is not supported")
+        return given
 
     def pool1d(self, node, fn, args, kwargs, done):
         """F.max_pool1d / F.avg_pool1d / F.adaptive_avg_pool1d (and their modules) over (N, C, L)."""
@@ -285,12 +292,8 @@ class FunctionNodes:
             size = args[1] if len(args) > 1 else kwargs["output_size"]
             size = size[0] if isinstance(size, (tuple, list)) else size
             return done(AdaptiveAvgPool1d(int(size or x.torch_shape[2])), [x], PLAIN)
-        names = (("input", "kernel_size", "stride", "padding", "dilation", "ceil_mode", "return_indices")
-                 if fn is F.max_pool1d else ("input", "kernel_size", "stride", "padding", "ceil_mode"))
-        given = dict(zip(names, args), **kwargs)
+        given = self.pool_arguments(node, fn is F.max_pool1d, "max_pool1d", args, kwargs)
         one = (lambda v: int(v[0]) if isinstance(v, (tuple, list)) else int(v))
-        if given.get("return_indices") or one(given.get("dilation", 1)) != 1:
-            raise self.fail(node, "max_pool1d with return_indices or dilation is not supported")
         kernel = one(given["kernel_size"])
         stride = one(given.get("stride") or kernel)
         op = Pool1d("max" if fn is F.max_pool1d else "avg", kernel, stride, one(given.get("padding", 0)),

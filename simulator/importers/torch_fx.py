@@ -19,17 +19,17 @@ layers (their leading size-1 axes dropped).
 
 Supported modules: Conv1d, Conv2d, ConvTranspose2d, Linear, BatchNorm1d/2d, GroupNorm,
 InstanceNorm2d, LayerNorm, RMSNorm, ReLU, GELU, Tanh, Sigmoid, SiLU, LeakyReLU, ReLU6 / Hardtanh,
-Hardsigmoid, Hardswish, ELU, Softplus, Mish, Softmax, Softmax2d and LogSoftmax (costed as a softmax),
-MaxPool1d/2d, AvgPool1d/2d, AdaptiveAvgPool1d/2d, AdaptiveMaxPool2d (sizes that divide), Unflatten, Upsample (nearest, bilinear, bicubic), Dropout /
-Dropout1d / Dropout2d (a mask, whatever its shape), Embedding, Flatten, Identity, LSTM and GRU
-(batch_first), MultiheadAttention (batch_first, self-attention; a mask one addition per score),
-TransformerEncoderLayer and TransformerEncoder (batch_first; written out as their layers by
-torch_blocks.py; a supported module given as the network itself is traced inside a parent named
-after its class). Functions and methods: + - * / (tensors or scalars), cat, flatten, view / reshape,
-contiguous, relu, gelu, tanh, sigmoid, silu, softmax, dropout, layer_norm (its affine as a multiply
-and an add), max_pool1d/2d / avg_pool1d/2d / adaptive_avg_pool1d/2d, torchvision's stochastic_depth
-(a dropout), prelu (a leaky ReLU; its slopes a parameter layer), pad (any mode: a copy),
-pixel_shuffle / pixel_unshuffle, a
+Hardsigmoid, Hardswish, ELU, Softplus, Mish, Softmax, Softmax2d and LogSoftmax (costed as a
+softmax), MaxPool1d/2d, AvgPool1d/2d, AdaptiveAvgPool1d/2d, AdaptiveMaxPool2d (sizes that divide),
+Unflatten, Upsample (nearest, bilinear, bicubic), Dropout / Dropout1d / Dropout2d (a mask, whatever
+its shape), Embedding, Flatten, Identity, LSTM and GRU (batch_first), MultiheadAttention
+(batch_first, self-attention; a mask one addition per score), TransformerEncoderLayer and
+TransformerEncoder (batch_first; written out as their layers by torch_blocks.py; a supported module
+given as the network itself is traced inside a parent named after its class). Functions and methods:
++ - * / (tensors or scalars), cat, flatten, view / reshape, contiguous, relu, gelu, tanh, sigmoid,
+silu, softmax, dropout, layer_norm (its affine as a multiply and an add), max_pool1d/2d /
+avg_pool1d/2d / adaptive_avg_pool1d/2d, torchvision's stochastic_depth (a dropout), prelu (a leaky
+ReLU; its slopes a parameter layer), pad (any mode: a copy), pixel_shuffle / pixel_unshuffle, a
 parameter's expand to the batch (a class token), matmul / @ / bmm, scaled_dot_product_attention
 (is_causal, an attn_mask that is a buffer, parameter or network tensor, and dropout_p counted),
 transpose, permute, mean, split / chunk (each piece a `slice` view), ``x[:, i]``, and shape queries
@@ -104,6 +104,17 @@ def from_torch(module, sample_input, name: str | None = None) -> Network:
     conv.choose_blocks()
     return Network.build(label, conv.layers, source=label, batch_size=batch,
                          meta={"format": "torch.fx"})
+
+
+def from_built(built, spec: str) -> Network:
+    """What a user's network function returned (`spec`, 'module:function'): a Network, or a PyTorch model and
+    its sample input, traced here."""
+    if isinstance(built, Network):
+        return built
+    if isinstance(built, tuple) and len(built) == 2:
+        return from_torch(*built)
+    raise SimulatorError(f"{spec} returned {type(built).__name__}; it must return (PyTorch model, sample input) "
+                         "or a Network")
 
 
 def _one_line(err: Exception) -> str:

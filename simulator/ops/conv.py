@@ -267,12 +267,15 @@ class Pool2d(OpBase):
         return (oh, ow, c)
 
     def counts(self, ins, out) -> Counts:
-        window = self.kernel[0] * self.kernel[1]
-        n_out = prod(out)
-        if self.mode == "max":
-            return Counts(fwd=window * n_out, dgrad=(n_out,), read=prod(ins[0]), write=n_out,
-                          saved_inputs=(0,), saved_private=n_out)
-        return Counts(fwd=window * n_out, dgrad=(window * n_out,), read=prod(ins[0]), write=n_out)
+        return _pool_counts(self.mode, self.kernel[0] * self.kernel[1], prod(ins[0]), prod(out))
+
+
+def _pool_counts(mode: str, window: int, n_in: int, n_out: int) -> Counts:
+    """Max or average pooling of any rank: `window` elements per output (the table above)."""
+    if mode == "max":
+        return Counts(fwd=window * n_out, dgrad=(n_out,), read=n_in, write=n_out, saved_inputs=(0,),
+                      saved_private=n_out)
+    return Counts(fwd=window * n_out, dgrad=(window * n_out,), read=n_in, write=n_out)
 
 
 @dataclass(frozen=True)
@@ -303,11 +306,7 @@ class Pool1d(OpBase):
         return (c, out)
 
     def counts(self, ins, out) -> Counts:
-        n_out = prod(out)
-        if self.mode == "max":
-            return Counts(fwd=self.kernel * n_out, dgrad=(n_out,), read=prod(ins[0]), write=n_out,
-                          saved_inputs=(0,), saved_private=n_out)
-        return Counts(fwd=self.kernel * n_out, dgrad=(self.kernel * n_out,), read=prod(ins[0]), write=n_out)
+        return _pool_counts(self.mode, self.kernel, prod(ins[0]), prod(out))
 
 
 @dataclass(frozen=True)
