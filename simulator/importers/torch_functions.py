@@ -12,8 +12,8 @@ from simulator.ops import (Activation, AdaptiveAvgPool1d, AdaptiveAvgPool2d, Con
 from simulator.ops.base import prod
 from simulator.ops.conv import UPSAMPLE_FLOPS
 
-from .torch_nodes import (NCHW, PLAIN, SHARED, _hashable, _is_stochastic_depth, _Multi, _Other, _pair, _Split,
-                          _Tensor)
+from .torch_nodes import (NCHW, PLAIN, SHARED, _Const, _hashable, _is_stochastic_depth, _Moved, _Multi, _Other,
+                          _pair, _Split, _Tensor, _Unbound)
 
 
 class FunctionNodes:
@@ -34,8 +34,19 @@ class FunctionNodes:
 
         if method in ("size", "dim") or fn in (getattr, len) or method == "numel":
             return _Other(f"the value of {node.name}")
+        constant = self.fold(node, meta, method if method is not None else fn)
+        if constant is not None:
+            return constant
         if fn is operator.getitem:
             return self.getitem(node, args, meta, done)
+        if (method or fn) in ("unbind", torch.unbind):
+            dim = args[1] if len(args) > 1 else kwargs.get("dim", 0)
+            value = self.env.get(args[0])
+            if isinstance(value, _Moved) and dim == 0:
+                return _Unbound(value, 0)
+            x = self.tensor(node, args[0])
+            self.axis(node, x, dim)   # rejects the batch dimension
+            return _Unbound(x, dim)
         if (method or fn) in ("split", "chunk", torch.split, torch.chunk):
             x = self.tensor(node, args[0])
             dim = args[2] if len(args) > 2 else kwargs.get("dim", 0)
@@ -59,6 +70,9 @@ class FunctionNodes:
                 F.hardtanh: "hardtanh", F.relu6: "hardtanh", F.hardsigmoid: "hardsigmoid",
                 F.hardswish: "hardswish", F.elu: "elu", F.softplus: "softplus", F.mish: "mish"}
         key = method if method is not None else fn
+        value = self.tensor_function(node, meta, key, args, kwargs, expect, done)
+        if value is not None:
+            return value
         if _hashable(key) and key in arith:
             return self.arithmetic(node, arith[key], args, done)
         if _hashable(key) and key in acts:
@@ -104,6 +118,8 @@ class FunctionNodes:
             return self.flatten(node, x, start, end, name, done)
         if key in ("view", "reshape", torch.reshape, "unflatten", torch.unflatten):
             x = self.tensor(node, args[0])
+            if x.layout == SHARED:   # a parameter's (or a constant's) view
+                return done(Reshape(self.per_sample(node, expect, SHARED) or (1,)), [x], SHARED)
             return done(Reshape(self.per_sample(node, expect, PLAIN)), [x], PLAIN)
         if key == "contiguous":
             return self.tensor(node, args[0])
@@ -128,20 +144,25 @@ class FunctionNodes:
             if dim is None:
                 raise self.fail(node, "softmax needs an explicit dim")
             return self.softmax(node, x, dim, name, done)
-        if key in ("transpose", torch.transpose, "permute", torch.permute):
+        swaps = ("transpose", torch.transpose, "swapaxes", torch.swapaxes, "swapdims", torch.swapdims)
+        if key in swaps + ("permute", torch.permute):
             x = self.tensor(node, args[0])
             rank = len(x.torch_shape)
-            if key in ("transpose", torch.transpose):
+            if key in swaps:
                 d0, d1 = (a % rank for a in args[1:3])
                 perm = list(range(rank))
                 perm[d0], perm[d1] = perm[d1], perm[d0]
             else:
                 dims = args[1] if len(args) == 2 and isinstance(args[1], (tuple, list)) else args[1:]
                 perm = [d % rank for d in dims]
-            if perm[0] != 0:
-                raise self.fail(node, "moving the batch dimension is not supported")
-            ours = [self.axis(node, x, perm[j]) for j in range(1, rank)]
-            return done(Transpose(tuple(ours)), [x], PLAIN)
+            lead = self.lead(x)   # the axes before ours: the batch, or a parameter's leading size-1 axes
+            if x.layout != SHARED and perm[0] != 0:
+                return _Moved(x, tuple(perm))
+            if sorted(perm[:lead]) != list(range(lead)):
+                raise self.fail(node, "moving the batch dimension is not supported" if x.layout != SHARED else
+                                "moving a parameter's leading size-1 axes is not supported")
+            ours = [self.axis(node, x, perm[j]) for j in range(lead, rank)]
+            return done(Transpose(tuple(ours)), [x], PLAIN if x.layout != SHARED else SHARED)
         if key in (torch.mean, "mean"):
             x = self.tensor(node, args[0])
             dims = args[1] if len(args) > 1 else kwargs.get("dim")
@@ -158,13 +179,13 @@ class FunctionNodes:
 
     def arithmetic(self, node, fn: str, args, done):
         """Tensors are the inputs; scalars are constants of the operation."""
-        tensors = [a for a in args if hasattr(a, "op") and isinstance(self.env.get(a), _Tensor)]
+        tensors = [a for a in args if hasattr(a, "op") and isinstance(self.env.get(a), (_Tensor, _Const))]
         for a in args:
-            if hasattr(a, "op") and isinstance(self.env.get(a), _Multi):
+            if hasattr(a, "op") and isinstance(self.env.get(a), (_Multi, _Moved)):
                 self.tensor(node, a)  # raises the right message
         if not tensors:
             return _Other(f"the value of {node.name}")
-        ts = [self.env[a] for a in tensors]
+        ts = [self.tensor(node, a) for a in tensors]
         batched = [t for t in ts if t.layout != SHARED]
         if not batched:
             layout = SHARED
@@ -182,6 +203,14 @@ class FunctionNodes:
             if index == 0:
                 return value.first
             return _Other(f"element {index} of the {value.target} output")
+        if isinstance(value, _Moved) and isinstance(index, int):
+            return self.pick(node, value, index, done)
+        if isinstance(value, _Unbound) and isinstance(index, int):
+            if isinstance(value.source, _Moved):
+                return self.pick(node, value.source, index, done)
+            x = self.as_layout(node, value.source, PLAIN)
+            axis = self.axis(node, x, value.dim)
+            return done(Select(axis, index % self.shapes[x.layer][axis]), [x], PLAIN)
         if isinstance(value, _Split) and isinstance(index, int):
             sizes = value.sizes
             index %= len(sizes)
@@ -190,14 +219,24 @@ class FunctionNodes:
             return done(Slice(axis, start, start + sizes[index]), [value.source],
                         value.source.layout)
         if isinstance(value, _Tensor):
-            # x[:, i] on a batch-first tensor: one position of axis 1
-            if (isinstance(index, tuple) and len(index) == 2 and index[0] == slice(None)
-                    and isinstance(index[1], int)):
-                x = self.as_layout(node, value, PLAIN)
-                return done(Select(axis=0, index=index[1]), [x], PLAIN)
-            raise self.fail(node, f"indexing a tensor with {index!r} is not supported "
-                                  "(only x[:, i])")
+            return self.index(node, value, index, tuple(meta.shape), done)
         return _Other(f"the value of {node.name}")
+
+    def pick(self, node, moved: _Moved, i: int, done):
+        """Element i of a permute that moved the batch (qkv.permute(2, 0, 3, 1, 4)[i]): the position i of the
+        source's axis that came first, then the rest of the permutation, which must put the batch first again."""
+        x = self.as_layout(node, moved.source, PLAIN)
+        first = moved.perm[0]
+        axis = self.axis(node, x, first)
+        rest = [p - (p > first) for p in moved.perm[1:]]   # torch axes of the selected tensor
+        if rest[0] != 0:
+            raise self.fail(node, "moving the batch dimension is not supported")
+        perm = tuple(r - 1 for r in rest[1:])
+        select = Select(axis, i % self.shapes[x.layer][axis])
+        if perm == tuple(range(len(perm))):
+            return done(select, [x], PLAIN)
+        picked = self.add(node, f"{node.name}:select", select, [x], PLAIN, None)
+        return done(Transpose(perm), [picked], PLAIN)
 
     def sdpa(self, node, args, kwargs, name: str, expect, done):
         """F.scaled_dot_product_attention(q, k, v) as the layers it computes: the scores Q K^T, their scaling
@@ -327,7 +366,8 @@ class FunctionNodes:
         theirs = tuple(int(d) for d in x.torch_shape)
         if len(theirs) != len(expect) or any(a != b for a, b in zip(theirs[1:], expect[1:])) or theirs[0] != 1:
             raise self.fail(node, "only expanding a parameter's leading 1 to the batch is supported")
-        return done(Reshape(self.per_sample(node, expect, PLAIN)), [x], PLAIN)
+        return self.add(node, node.name, Reshape(self.per_sample(node, expect, PLAIN)), [x], PLAIN, expect,
+                        to_batch=True)
 
     def softmax(self, node, x: _Tensor, dim: int, name: str, done):
         x = self.as_layout(node, x, PLAIN)

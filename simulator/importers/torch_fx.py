@@ -32,12 +32,19 @@ avg_pool1d/2d / adaptive_avg_pool1d/2d, torchvision's stochastic_depth (a dropou
 ReLU; its slopes a parameter layer), pad (any mode: a copy), pixel_shuffle / pixel_unshuffle, a
 parameter's expand to the batch (a class token), matmul / @ / bmm, scaled_dot_product_attention
 (is_causal, an attn_mask that is a buffer, parameter or network tensor, and dropout_p counted),
-transpose, permute, mean, split / chunk (each piece a `slice` view), ``x[:, i]``, and shape queries
-(``x.shape``, ``x.size()``). A module called twice shares its weights (counted once). The parameter
+transpose / swapaxes, permute (one that moves the batch only to be indexed back, timm's
+``qkv.permute(2, 0, 3, 1, 4)`` then ``[0]`` or ``unbind(0)``), mean, sum, split / chunk / unbind (each
+piece a `slice` or `select` view), unsqueeze / squeeze, indexing with integers, slices, ``...`` and
+``None``, einsum of one or two operands, F.linear, masked_fill and where (a product with the mask),
+comparisons (one operation per element), element-wise math (exp, log, sqrt, pow, clamp, ...: one
+operation per element), ``*_like`` (a tensor written once), casts (free), buffers and tensors made in
+forward (constants: torch_tensors.py), a parameter table read through a constant index (a relative
+position bias: an embedding lookup), and shape queries (``x.shape``, ``x.size()``). A module called twice shares its weights (counted once). The parameter
 count equals ``sum(p.numel() for p in module.parameters())`` whenever every parameter is used by a
 supported layer (not so for modules the traced forward skips, such as GoogLeNet's and Inception-V3's
 auxiliary classifiers in eval mode); each module's count is checked against torch's. Of torchvision
-0.28's classification networks, all import but MaxViT (einsum) and Swin (relative position bias).
+0.28's classification networks, all import but the Swin transformers (their attention is a function torch.fx
+keeps whole).
 
 Anything else is one `SimulatorError` line naming the node and its target.
 """
@@ -51,7 +58,8 @@ from simulator.ops import (GRU, LSTM, Activation, AdaptiveAvgPool2d, BatchNorm, 
                            Parameter, Pool2d, Reshape, RMSNorm, Softmax)
 
 from .torch_functions import FunctionNodes
-from .torch_nodes import NCHW, PLAIN, SHARED, _Multi, _Other, _pair, _Tensor
+from .torch_nodes import NCHW, PLAIN, SHARED, _Const, _Moved, _Multi, _Other, _pair, _Tensor
+from .torch_tensors import TensorNodes
 
 
 def from_torch(module, sample_input, name: str | None = None) -> Network:
@@ -59,7 +67,6 @@ def from_torch(module, sample_input, name: str | None = None) -> Network:
     tensor or a tuple of tensors, batch first) and build the `Network`."""
     import torch
     import torch.fx
-    from torch.fx.passes.shape_prop import ShapeProp
 
     label = name or type(module).__name__
     if not isinstance(module, torch.nn.Module):
@@ -89,7 +96,7 @@ def from_torch(module, sample_input, name: str | None = None) -> Network:
     try:
         module.eval()
         with torch.no_grad():
-            ShapeProp(gm).propagate(*inputs)
+            _shape_prop(gm).propagate(*inputs)
     except Exception as err:
         raise SimulatorError(f"running the module on the sample input failed: {_one_line(err)}",
                              source=label) from None
@@ -104,6 +111,22 @@ def from_torch(module, sample_input, name: str | None = None) -> Network:
     conv.choose_blocks()
     return Network.build(label, conv.layers, source=label, batch_size=batch,
                          meta={"format": "torch.fx"})
+
+
+def _shape_prop(gm):
+    """torch's ShapeProp, which also keeps the numbers the sample run computed (sizes read with x.size(), used as
+    slice bounds) in node.meta["value"]."""
+    from torch.fx.passes.shape_prop import ShapeProp
+
+    class Values(ShapeProp):
+        def run_node(self, n):
+            result = super().run_node(n)
+            if isinstance(result, (int, float)) or (isinstance(result, tuple) and result
+                                                    and all(isinstance(v, int) for v in result)):
+                n.meta["value"] = result
+            return result
+
+    return Values(gm)
 
 
 def from_built(built, spec: str) -> Network:
@@ -146,7 +169,10 @@ def _make_tracer_class():
 
     class Tracer(torch.fx.Tracer):
         """Keeps the supported layer modules as leaves, traces through the rest
-        (so a module outside the list shows up as the operations it is made of)."""
+        (so a module outside the list shows up as the operations it is made of). Buffers read in forward
+        are traced as values (a causal mask sliced to the sequence's length), not as fixed tensors."""
+
+        proxy_buffer_attributes = True
 
         def is_leaf_module(self, m, qualname):  # noqa: D401
             return type(m) in _supported_modules()
@@ -165,7 +191,7 @@ class _Tracer:
         return graph
 
 
-class _Converter(FunctionNodes):
+class _Converter(FunctionNodes, TensorNodes):
     def __init__(self, modules: dict, params: dict, buffers: dict, batch: int, source: str):
         self.modules = modules
         self.params = params
@@ -196,9 +222,12 @@ class _Converter(FunctionNodes):
         return name
 
     def add(self, node, name: str, op: OpBase, parents: list[_Tensor], layout: str,
-            expect: tuple[int, ...] | None, shares: str | None = None, stack=None) -> _Tensor:
-        """Add a layer, checking our inferred shape against torch's."""
+            expect: tuple[int, ...] | None, shares: str | None = None, stack=None, to_batch: bool = False) -> _Tensor:
+        """Add a layer, checking our inferred shape against torch's. A layer of parameters and constants alone
+        is the same for every sample (layout SHARED) unless it spreads them to the batch (`to_batch`)."""
         in_shapes = [self.shapes[p.layer] for p in parents]
+        if parents and not to_batch and all(p.layout == SHARED for p in parents):
+            layout = SHARED
         try:
             ours = tuple(op.infer(in_shapes))
         except SimulatorError as err:
@@ -257,25 +286,39 @@ class _Converter(FunctionNodes):
 
     def tensor(self, node, arg, layout: str | None = None) -> _Tensor:
         value = self.env.get(arg) if hasattr(arg, "op") else None
+        if isinstance(value, _Const):
+            value = self.materialize(node, value)
         if isinstance(value, _Tensor):
             return self.as_layout(node, value, layout) if layout else value
         if isinstance(value, _Multi):
             raise self.fail(node, f"uses the whole tuple returned by {value.target}; only its "
                                   "first element is supported")
+        if isinstance(value, _Moved):
+            raise self.fail(node, "moving the batch dimension is not supported (only to index it back, as in "
+                                  "qkv.permute(2, 0, 3, 1, 4)[0] or .unbind(0))")
         what = value.what if isinstance(value, _Other) else repr(arg)
         raise self.fail(node, f"expects a tensor input, got {what}")
 
     def axis(self, node, t: _Tensor, dim: int) -> int:
         """Our per-sample axis for torch dimension `dim` of `t`."""
         rank = len(t.torch_shape)
-        if t.layout == SHARED:
-            raise self.fail(node, "axis arguments on parameter tensors are not supported")
         if not -rank <= dim < rank:
             raise self.fail(node, f"dimension {dim} is out of range for shape {t.torch_shape}")
         dim %= rank
+        if t.layout == SHARED:
+            if dim < self.lead(t):
+                raise self.fail(node, "operations along a parameter's leading size-1 axes are not supported")
+            return dim - self.lead(t)
         if dim == 0:
             raise self.fail(node, "operations along the batch dimension are not supported")
         return {1: 2, 2: 0, 3: 1}[dim] if t.layout == NCHW else dim - 1
+
+    def lead(self, t: _Tensor) -> int:
+        """How many of t's torch axes come before our per-sample ones: the batch, or the leading size-1 axes of a
+        parameter (dropped from its shape)."""
+        if t.layout != SHARED:
+            return 1
+        return len(t.torch_shape) - len(self.shapes[t.layer])
 
     # -------------------------------------------------------------- nodes
     def visit(self, node) -> None:
@@ -307,6 +350,8 @@ class _Converter(FunctionNodes):
         trainable = target in self.params
         if not trainable and target not in self.buffers:
             return _Other(f"attribute {target}")
+        if not trainable:   # a buffer: a constant, a layer where the network reads it
+            return _Const(target, tuple(int(d) for d in meta.shape), self.stack_of(node))
         shares = self.owner.get(("attr", target))
         shape = self.per_sample(node, tuple(meta.shape), SHARED)
         op = Parameter(shape, trainable=trainable)

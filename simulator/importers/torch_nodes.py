@@ -37,6 +37,35 @@ class _Other:
     what: str
 
 
+@dataclass
+class _Moved:
+    """A permute that moved the batch away from the front (``qkv.permute(2, 0, 3, 1, 4)``): kept unmade until it
+    is indexed back (``[0]``, ``unbind(0)``), which puts the batch first again."""
+
+    source: _Tensor
+    perm: tuple[int, ...]
+
+
+@dataclass
+class _Unbound:
+    """The tuple returned by ``unbind(dim)``: its element i is ``source`` at position i of `dim`."""
+
+    source: object   # _Tensor or _Moved
+    dim: int
+
+
+@dataclass
+class _Const:
+    """A constant tensor (see torch_tensors.py): its torch `shape` (or the shapes of a tuple's `parts`), and its
+    layer once a layer reads it."""
+
+    name: str
+    shape: tuple[int, ...] | None
+    stack: list
+    parts: tuple | None = None
+    tensor: _Tensor | None = None
+
+
 def _pair(v) -> tuple[int, int]:
     return (v, v) if isinstance(v, int) else (int(v[0]), int(v[1]))
 

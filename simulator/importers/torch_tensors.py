@@ -1,0 +1,317 @@
+"""The torch.fx importer's tensor plumbing beyond layers: constants made in ``forward``, indexing, einsum, masks,
+comparisons and casts. A mixin of the converter, beside FunctionNodes (torch_functions.py).
+
+**Constants.** A buffer read in ``forward`` (``self.mask``), a tensor made there from sizes alone
+(``torch.arange(T)``, ``torch.ones(T, T)``, ``x.new_zeros(...)``) and whatever is computed from such tensors only
+(``mask[:, :, :T, :T] == 0``, ``torch.tril(...)``) are constants: computed without the network's inputs, so
+they cost nothing per step here. Such a value is kept as a ``_Const`` and becomes one ``parameter`` layer
+(``trainable=False``: memory, no parameters) only where a layer of the network reads it, so a chain of
+operations on a buffer is one layer, not one per operation. Its per-sample shape drops leading size-1 axes,
+and a leading axis the size of the batch when it has at least two axes (``torch.zeros(B, d)``): it is read as
+the same values for every sample.
+
+**Indexing** ``x[...]`` of a network tensor or a parameter: integers (a ``select`` view), slices of step 1 (a
+``slice`` view), ``...`` and ``None`` (a ``reshape`` view) on any axis but the batch; bounds may come from
+``x.size()`` (their values are read from the sample run). Indexing with tensors (a gather) is refused.
+
+**einsum** of one or two operands is written as the layers torch computes it with: the operands permuted
+(``transpose``, a copy, where the order changes) and viewed as matrices, one ``matmul``, the result viewed and
+permuted back. The batch (the sample) must be the first subscript of each operand that has it and of the
+output; sums over a subscript of one operand, repeated subscripts (diagonals) and ``...`` are refused.
+"""
+from __future__ import annotations
+
+import operator
+
+from simulator.ops import Elementwise, Embedding, MatMul, Mean, Parameter, Reshape, Select, Slice, Transpose
+from simulator.ops.base import prod
+
+from .torch_nodes import NCHW, PLAIN, SHARED, _Const, _hashable, _Multi, _Split, _Tensor
+
+
+def _factories():
+    import torch
+    made = {torch.arange, torch.zeros, torch.ones, torch.full, torch.empty, torch.eye, torch.tensor,
+            torch.linspace, torch.rand, torch.randn, torch.randint, torch.as_tensor}
+    return made | {"new_zeros", "new_ones", "new_full", "new_empty", "new_tensor"}
+
+
+def _likes():
+    import torch
+    return {torch.zeros_like, torch.ones_like, torch.full_like, torch.empty_like, torch.rand_like,
+            torch.randn_like, torch.randint_like, "zero_"}
+
+
+def _comparisons():
+    import torch
+    return {operator.eq, operator.ne, operator.lt, operator.le, operator.gt, operator.ge, operator.invert,
+            torch.eq, torch.ne, torch.lt, torch.le, torch.gt, torch.ge, torch.logical_not, torch.logical_and,
+            torch.logical_or, "eq", "ne", "lt", "le", "gt", "ge", "logical_not", "logical_and", "logical_or",
+            operator.and_, operator.or_}
+
+
+def _unary():
+    import torch
+    names = ("exp", "log", "sqrt", "rsqrt", "abs", "neg", "pow", "square", "sin", "cos", "clamp", "clamp_min",
+             "clamp_max", "clip", "reciprocal", "sign", "log1p", "expm1", "erf", "floor", "ceil", "round")
+    return {operator.pow, operator.neg, operator.abs} | set(names) | {getattr(torch, n) for n in names}
+
+
+# casts and copies that change neither shape nor cost in the model (precision is a setting of the simulation)
+_SAME = {"float", "half", "bfloat16", "double", "bool", "long", "int", "to", "type", "type_as", "detach",
+         "clone", "requires_grad_", "cuda", "cpu"}
+
+
+class TensorNodes:
+    """Constants, indexing, einsum, masks, comparisons and casts (see the module's docstring)."""
+
+    # ------------------------------------------------------------- constants
+    def fold(self, node, meta, key):
+        """A `_Const` when the node's result is a constant (see the module docstring), else None."""
+        values = [self.env.get(a) for a in node.all_input_nodes]
+        graph = [v for v in values if isinstance(v, (_Tensor, _Const, _Multi, _Split))]
+        factory = _hashable(key) and key in _factories()
+        if not (factory or graph and all(isinstance(v, _Const) for v in graph)):
+            return None   # a *_like of a network tensor is not a constant: it is made per step
+        if hasattr(meta, "shape"):
+            return _Const(node.name, tuple(int(d) for d in meta.shape), self.stack_of(node))
+        if isinstance(meta, (tuple, list)) and all(hasattr(m, "shape") for m in meta):
+            return _Const(node.name, None, self.stack_of(node),
+                          tuple(tuple(int(d) for d in m.shape) for m in meta))
+        return None
+
+    def const_shape(self, shape: tuple[int, ...]) -> tuple[int, ...]:
+        """A constant's per-sample shape: leading size-1 axes dropped, and a leading batch-sized axis of a tensor
+        of two axes or more."""
+        if len(shape) >= 2 and self.batch > 1 and shape[0] == self.batch:
+            shape = shape[1:]
+        while shape and shape[0] == 1:
+            shape = shape[1:]
+        return shape
+
+    def materialize(self, node, c: _Const) -> _Tensor:
+        """The constant as a layer (once: every reader shares it)."""
+        if c.parts is not None:
+            raise self.fail(node, f"uses the whole tuple of constants {c.name}; index it first")
+        if c.tensor is None:
+            shape = self.const_shape(c.shape)
+            t = self.add(node, c.name, Parameter(shape or (1,), trainable=False), [], SHARED, None,
+                         stack=c.stack)
+            c.tensor = _Tensor(t.layer, SHARED, c.shape)
+        return c.tensor
+
+    # ------------------------------------------------------------- the functions of this mixin
+    def tensor_function(self, node, meta, key, args, kwargs, expect, done):
+        """The node's value when it is one of this mixin's functions, else None."""
+        import torch
+        import torch.nn.functional as F
+
+        method = key if node.op == "call_method" else None
+        if _hashable(key) and key in _likes():      # a new tensor the size of x: written once
+            x = self.tensor(node, args[0])
+            return done(Elementwise("mul"), [x], x.layout)
+        if method in _SAME:
+            return self.tensor(node, args[0])
+        if _hashable(key) and key in _unary():   # x.exp(), x ** 2, x.clamp(0, 1): one operation per element
+            if any(hasattr(a, "op") and isinstance(self.env.get(a), (_Tensor, _Const)) for a in args[1:]):
+                return self.arithmetic(node, "mul", args, done)   # a tensor exponent or bound
+            x = self.tensor(node, args[0])
+            return done(Elementwise("mul"), [x], x.layout)
+        if _hashable(key) and key in _comparisons():   # a mask: one operation per element
+            return self.arithmetic(node, "sub", args, done)
+        if key in ("masked_fill", "masked_fill_", torch.masked_fill):
+            # the gradient flows where the mask is false: a product with the mask, forward and backward
+            return self.arithmetic(node, "mul", args[:2], done)
+        if key is torch.where and len(args) == 3:
+            return self.arithmetic(node, "mul", args, done)
+        if key in ("unsqueeze", "squeeze", torch.unsqueeze, torch.squeeze):
+            x = self.tensor(node, args[0])
+            dim = args[1] if len(args) > 1 else kwargs.get("dim")
+            rank = len(x.torch_shape) + (1 if key in ("unsqueeze", torch.unsqueeze) else 0)
+            if x.layout != SHARED and dim is not None and int(dim) % max(rank, 1) == 0:
+                raise self.fail(node, f"{getattr(key, '__name__', key)} of the batch dimension is not supported")
+            x = self.as_layout(node, x, PLAIN)
+            return done(Reshape(self.per_sample(node, expect, x.layout) or (1,)), [x], x.layout)
+        if key in (torch.sum, "sum"):
+            x = self.tensor(node, args[0])
+            dims = args[1] if len(args) > 1 else kwargs.get("dim")
+            if dims is None:
+                raise self.fail(node, "a sum over every dimension mixes the batch; give dim")
+            dims = [dims] if isinstance(dims, int) else list(dims)
+            keep = bool(args[2] if len(args) > 2 else kwargs.get("keepdim", False))
+            x = self.as_layout(node, x, PLAIN) if not keep else x
+            # counted as a mean: the same reads and one addition per element (the division is not counted)
+            return done(Mean(tuple(self.axis(node, x, d) for d in dims), keep), [x], x.layout)
+        if key is F.linear:
+            given = dict(zip(("input", "weight", "bias"), args), **kwargs)
+            x, w = self.tensor(node, given["input"], PLAIN), self.tensor(node, given["weight"])
+            if given.get("bias") is None:
+                return done(MatMul(transpose_b=True), [x, w], PLAIN)
+            y = self.add(node, f"{node.name}:matmul", MatMul(transpose_b=True), [x, w], PLAIN, expect)
+            return done(Elementwise("add"), [y, self.tensor(node, given["bias"])], PLAIN)
+        if key is torch.einsum:
+            return self.einsum(node, args, expect, done)
+        return None
+
+    # ------------------------------------------------------------- indexing
+    def concrete(self, node, value):
+        """An index with the values torch had in the sample run (sizes read with x.size())."""
+        if hasattr(value, "op"):
+            if "tensor_meta" in value.meta or isinstance(self.env.get(value), (_Tensor, _Const)):
+                raise self.fail(node, "indexing with a tensor or a list (a gather) is not supported")
+            if "value" not in value.meta:
+                raise self.fail(node, f"indexing with {value.name}, whose value is not a number")
+            return value.meta["value"]
+        if isinstance(value, slice):
+            return slice(*(self.concrete(node, v) for v in (value.start, value.stop, value.step)))
+        if isinstance(value, (tuple, list)):
+            return type(value)(self.concrete(node, v) for v in value)
+        return value
+
+    def index(self, node, x: _Tensor, index, expect, done):
+        """x[...] with integers, slices of step 1, ... and None (see the module docstring)."""
+        import torch
+        if hasattr(index, "op") and isinstance(self.env.get(index), _Const) and x.layout == SHARED:
+            return self.gather(node, x, self.env[index], expect)
+        index = self.concrete(node, index)
+        items = list(index) if isinstance(index, tuple) else [index]
+        if any(isinstance(i, (torch.Tensor, list)) or hasattr(i, "op") for i in items):
+            raise self.fail(node, "indexing with a tensor or a list (a gather) is not supported")
+        rank = len(x.torch_shape)
+        used = sum(1 for i in items if i is not None and i is not Ellipsis)
+        if used > rank or sum(1 for i in items if i is Ellipsis) > 1:
+            raise self.fail(node, f"index {index!r} does not fit a tensor of shape {tuple(x.torch_shape)}")
+        if Ellipsis in items:
+            at = items.index(Ellipsis)
+            items[at:at + 1] = [slice(None)] * (rank - used)
+        items += [slice(None)] * (rank - sum(1 for i in items if i is not None))
+        x = self.as_layout(node, x, PLAIN)
+        lead = self.lead(x) if x.layout == SHARED else 0   # our axes of a parameter skip its leading size-1 axes
+        steps, shape, dim = [], list(x.torch_shape), 0   # (select | slice, torch axis now, start, stop)
+        for item in items:
+            if item is None:
+                continue
+            size = shape[dim]
+            if isinstance(item, slice):
+                start, stop, step = item.indices(size)
+                if step != 1:
+                    raise self.fail(node, f"slices with a step ({item!r}) are not supported")
+                if (start, stop) != (0, size):
+                    steps.append(("slice", dim, start, max(start, stop)))
+                    shape[dim] = max(0, stop - start)
+                dim += 1
+            elif isinstance(item, int):
+                steps.append(("select", dim, item % size if size else item, None))
+                del shape[dim]
+            else:
+                raise self.fail(node, f"indexing with {item!r} is not supported")
+        ops, ours, kept = [], self.shapes[x.layer], list(range(rank))   # kept: x's torch axes still there
+        for what, dim, a, b in steps:
+            axis_of = kept[dim]
+            if (x.layout != SHARED and axis_of == 0) or (x.layout == SHARED and axis_of < lead):
+                raise self.fail(node, "indexing the batch dimension is not supported" if x.layout != SHARED
+                                else "indexing a parameter's leading size-1 axes is not supported")
+            axis = dim - 1 if x.layout != SHARED else dim - sum(1 for k in kept[:dim] if k < lead)
+            op = Slice(axis, a, b) if what == "slice" else Select(axis, a)
+            ours = op.infer((ours,))
+            ops.append((what, op))
+            if what == "select":
+                del kept[dim]
+        theirs = self.per_sample(node, expect, x.layout)
+        if ours != theirs:   # axes added by None
+            ops.append(("view", Reshape(theirs or (1,))))
+        current = x
+        for n, (what, op) in enumerate(ops):
+            last = n == len(ops) - 1
+            current = self.add(node, node.name if last else f"{node.name}:{what}{n}", op, [current], x.layout,
+                               None)
+        return _Tensor(current.layer, x.layout, tuple(expect))
+
+    def gather(self, node, table: _Tensor, ids: _Const, expect):
+        """A parameter's rows picked by a constant index (a relative position bias: table[index]): a lookup, as an
+        embedding whose weights are the parameter's (counted there)."""
+        owner = next(l for l in self.layers if l.name == table.layer)
+        if not isinstance(owner.op, Parameter) or not owner.op.trainable or len(table.torch_shape) < 1:
+            raise self.fail(node, "indexing with a tensor or a list (a gather) is not supported")
+        rows, width = int(table.torch_shape[0]), prod(table.torch_shape[1:])
+        t = self.add(node, f"{node.name}:lookup", Embedding(rows, width), [self.materialize(node, ids)], SHARED, None,
+                     shares=owner.shares_weights_with or owner.name)
+        return self.add(node, node.name, Reshape(self.per_sample(node, expect, SHARED) or (1,)), [t], SHARED, expect)
+
+    # ------------------------------------------------------------- einsum
+    def einsum(self, node, args, expect, done):
+        equation, operands = args[0], list(args[1:])
+        if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
+            operands = list(operands[0])
+        if not isinstance(equation, str) or "..." in equation or "->" not in equation:
+            raise self.fail(node, f"einsum {equation!r}: give the output subscripts (->) and no ...")
+        ins, out = equation.replace(" ", "").split("->")
+        subs = ins.split(",")
+        if len(subs) != len(operands) or not 1 <= len(operands) <= 2:
+            raise self.fail(node, f"einsum {equation!r}: only one or two operands are supported")
+        ts = [self.as_layout(node, self.tensor(node, a), PLAIN) for a in operands]
+        batched = [t.layout != SHARED for t in ts]
+        sample = None
+        if any(batched):
+            firsts = {s[0] for s, b in zip(subs, batched) if b}
+            if len(firsts) != 1 or not out or out[0] not in firsts:
+                raise self.fail(node, f"einsum {equation!r}: the batch must be the first subscript of every "
+                                      "operand that has it and of the output")
+            sample = firsts.pop()
+        letters, sizes = [], {}
+        for s, t, b in zip(subs, ts, batched):
+            if b:
+                s = s[1:]
+            ours = self.shapes[t.layer]
+            if len(set(s)) != len(s) or len(s) != len(ours) or (sample is not None and sample in s):
+                raise self.fail(node, f"einsum {equation!r}: subscripts {s!r} do not fit shape {ours} (repeated "
+                                      "subscripts, a parameter with leading size-1 axes or the batch inside "
+                                      "are not supported)")
+            for letter, size in zip(s, ours):
+                if sizes.setdefault(letter, size) != size and 1 not in (size, sizes[letter]):
+                    raise self.fail(node, f"einsum {equation!r}: subscript {letter} is {sizes[letter]} and {size}")
+            letters.append(s)
+        out = out[1:] if sample is not None else out
+        if any(letter not in sizes for letter in out):
+            raise self.fail(node, f"einsum {equation!r}: an output subscript is in no operand")
+        layout = PLAIN if any(batched) else SHARED
+        if len(ts) == 1:
+            if sorted(out) != sorted(letters[0]):
+                raise self.fail(node, f"einsum {equation!r}: sums over a subscript are not supported")
+            perm = tuple(letters[0].index(c) for c in out)
+            return done(Transpose(perm), ts, layout) if perm != tuple(range(len(perm))) else ts[0]
+        (la, lb), (a, b) = letters, ts
+        if any(c not in out and c not in other for s, other in ((la, lb), (lb, la)) for c in s):
+            raise self.fail(node, f"einsum {equation!r}: sums over a subscript of one operand are not supported")
+        batch = [c for c in out if c in la and c in lb]
+        left = [c for c in out if c in la and c not in lb]
+        right = [c for c in out if c in lb and c not in la]
+        inner = [c for c in la if c in lb and c not in out]
+        name = node.name
+
+        def matrix(t, subs_of, order, rows, cols, tag):
+            perm = tuple(subs_of.index(c) for c in order)
+            if perm != tuple(range(len(perm))):
+                t = self.add(node, f"{name}:{tag}", Transpose(perm), [t], t.layout, None)
+            shape = tuple(sizes[c] for c in batch) + (prod(sizes[c] for c in rows), prod(sizes[c] for c in cols))
+            if self.shapes[t.layer] != shape:
+                t = self.add(node, f"{name}:{tag}_view", Reshape(shape), [t], t.layout, None)
+            return t
+
+        a = matrix(a, la, batch + left + inner, left, inner, "a")
+        b = matrix(b, lb, batch + inner + right, inner, right, "b")
+        natural = batch + left + right
+        grouped = tuple(sizes[c] for c in natural)
+        perm = tuple(natural.index(c) for c in out)
+        tail = ([("view", Reshape(grouped))] if len(left) != 1 or len(right) != 1 else []) + \
+               ([("out", Transpose(perm))] if perm != tuple(range(len(perm))) else [])
+        steps = [("matmul", MatMul())] + tail
+        t = None
+        for n, (tag, op) in enumerate(steps):
+            if n == len(steps) - 1:
+                return done(op, [a, b] if t is None else [t], layout)
+            t = self.add(node, f"{name}:{tag}", op, [a, b] if t is None else [t], layout, None)
+        return None  # pragma: no cover
+
+
+__all__ = ["TensorNodes", "NCHW"]

@@ -1,0 +1,230 @@
+"""The torch.fx importer on models as users write them by hand (a minGPT block, an LSTM classifier reading its
+last step, attention written with einsum, a VAE's sampling): buffers sliced to the input's length, tensors
+made in forward, indexing, einsum, masks and element-wise math. Each imports with torch's parameter count
+and costs what its layers compute."""
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from simulator.graph import SimulatorError
+from simulator.importers.torch_fx import from_torch
+
+
+def torch_params(module) -> int:
+    return sum(p.numel() for p in module.parameters())
+
+
+def fwd(net) -> float:
+    return sum(l.fwd_flops for l in net.layers)
+
+
+class CausalSelfAttention(nn.Module):
+    """minGPT's attention: a causal mask kept as a buffer for the longest sequence and sliced to this one's."""
+
+    def __init__(self, d=32, heads=4, longest=16):
+        super().__init__()
+        self.qkv, self.proj, self.heads = nn.Linear(d, 3 * d), nn.Linear(d, d), heads
+        self.register_buffer("bias", torch.tril(torch.ones(longest, longest)).view(1, 1, longest, longest))
+
+    def forward(self, x):
+        B, T, C = x.size()
+        q, k, v = self.qkv(x).split(C, dim=2)
+        q, k, v = (t.view(B, T, self.heads, C // self.heads).transpose(1, 2) for t in (q, k, v))
+        att = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(k.size(-1)))
+        att = att.masked_fill(self.bias[:, :, :T, :T] == 0, float("-inf"))
+        y = F.softmax(att, dim=-1) @ v
+        return self.proj(y.transpose(1, 2).contiguous().view(B, T, C))
+
+
+class TinyGPT(nn.Module):
+    def __init__(self, vocab=50, d=32, longest=16):
+        super().__init__()
+        self.wte, self.wpe = nn.Embedding(vocab, d), nn.Embedding(longest, d)
+        self.blocks = nn.ModuleList([CausalSelfAttention(d, 4, longest) for _ in range(2)])
+        self.head = nn.Linear(d, vocab)
+
+    def forward(self, idx):
+        pos = torch.arange(0, idx.size(1), dtype=torch.long, device=idx.device).unsqueeze(0)
+        x = self.wte(idx) + self.wpe(pos)
+        for block in self.blocks:
+            x = x + block(x)
+        return self.head(x)
+
+
+def test_a_causal_mask_buffer_sliced_to_the_sequence_and_positions_made_in_forward():
+    model, T, d = TinyGPT(), 12, 32
+    net = from_torch(model, torch.randint(0, 50, (4, T)))
+    assert net.params == torch_params(model)
+    masks = [l for l in net.layers if l.op.kind == "parameter"]
+    # the positions (arange) and one mask per block (the buffer sliced and compared: one layer, read once)
+    assert [l.out_shape for l in masks] == [(T,), (T, T), (T, T)]
+    assert all(not l.op.trainable and l.params == 0 for l in masks)
+    assert net.layer("wpe").out_shape == (T, d)     # the same positions for every sample
+    fills = [l for l in net.layers if l.name.startswith("masked_fill")]
+    assert len(fills) == 2 and all(l.fwd_flops == 4 * T * T for l in fills)   # one per score
+    scores = [l for l in net.layers if l.op.kind == "matmul"]
+    assert [l.fwd_flops for l in scores] == [2 * 4 * T * T * (d // 4)] * 4    # Q K^T and P V per block
+
+
+def test_indexing_the_last_step_none_ellipsis_and_bounds_from_sizes():
+    class LastStep(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lstm, self.fc = nn.LSTM(8, 16, batch_first=True, bidirectional=True), nn.Linear(32, 3)
+
+        def forward(self, x):
+            out, _ = self.lstm(x)
+            return self.fc(out[:, -1, :])
+
+    model = LastStep()
+    net = from_torch(model, torch.randn(2, 10, 8))
+    assert net.params == torch_params(model)
+    assert net.layer("fc").out_shape == (3,)
+
+    class Views(nn.Module):
+        def forward(self, x):
+            half = x.size(2) // 2
+            return x[..., :half] + x[:, None, :, half:].squeeze(1)
+
+    net = from_torch(Views(), torch.randn(2, 5, 6))
+    kinds = [l.op.kind for l in net.layers]
+    assert kinds.count("slice") == 2 and net.layers[-1].out_shape == (5, 3)
+
+    class Batch(nn.Module):
+        def forward(self, x):
+            return x[1:]
+
+    with pytest.raises(SimulatorError, match="indexing the batch dimension is not supported"):
+        from_torch(Batch(), torch.randn(3, 4))
+
+    class Gather(nn.Module):
+        def forward(self, x):
+            return x[:, torch.tensor([0, 2])]
+
+    with pytest.raises(SimulatorError, match="a gather"):
+        from_torch(Gather(), torch.randn(3, 4))
+
+    class Strided(nn.Module):
+        def forward(self, x):
+            return x[:, ::2]
+
+    with pytest.raises(SimulatorError, match="step"):
+        from_torch(Strided(), torch.randn(3, 4))
+
+
+def test_einsum_costs_what_the_matmul_it_is_costs():
+    class Attention(nn.Module):
+        def __init__(self, d=16):
+            super().__init__()
+            self.w = nn.Parameter(torch.randn(d, 24))
+
+        def forward(self, x):
+            scores = torch.einsum("bid,bjd->bij", x, x).softmax(-1)
+            mixed = torch.einsum("bij,bjd->bid", scores, x)
+            return torch.einsum("bld,de->ble", mixed, self.w)
+
+    model, T, d = Attention(), 10, 16
+    net = from_torch(model, torch.randn(3, T, d))
+    assert net.params == torch_params(model)
+    products = [l for l in net.layers if l.op.kind == "matmul"]
+    assert [l.fwd_flops for l in products] == [2 * T * T * d, 2 * T * T * d, 2 * T * d * 24]
+    assert net.layers[-1].out_shape == (T, 24)
+    # the first has K transposed (a copy); the other two multiply as they are
+    assert [l.op.kind for l in net.layers].count("transpose") == 1
+
+    class Heads(nn.Module):
+        def forward(self, q):   # scores per head, and a permuted output
+            return torch.einsum("bhqd,bhkd->bkqh", q, q)
+
+    net = from_torch(Heads(), torch.randn(2, 4, 5, 8))
+    assert net.layers[-1].out_shape == (5, 5, 4)
+    assert sum(l.fwd_flops for l in net.layers if l.op.kind == "matmul") == 2 * 4 * 5 * 5 * 8
+
+    class Sum(nn.Module):
+        def forward(self, x):
+            return torch.einsum("bij->bi", x)
+
+    with pytest.raises(SimulatorError, match="sums over a subscript"):
+        from_torch(Sum(), torch.randn(2, 3, 4))
+
+
+def test_sampling_noise_and_elementwise_math():
+    class VAE(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.enc, self.mu, self.logvar, self.dec = nn.Linear(20, 16), nn.Linear(16, 4), nn.Linear(16, 4), \
+                nn.Linear(4, 20)
+
+        def forward(self, x):
+            h = F.relu(self.enc(x))
+            mu, logvar = self.mu(h), self.logvar(h)
+            z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
+            return torch.sigmoid(self.dec(z)), mu, logvar
+
+    model = VAE()
+    net = from_torch(model, torch.randn(8, 20))
+    assert net.params == torch_params(model)
+    kinds = {l.name: l.op.kind for l in net.layers}
+    assert kinds["randn_like"] == "mul" and kinds["exp"] == "mul"
+    assert fwd(net) == pytest.approx(2 * (20 * 16 + 16 * 4 * 2 + 4 * 20), rel=0.3)
+
+
+def test_a_relative_position_bias_table_looked_up_by_a_buffer_index():
+    class WindowAttention(nn.Module):
+        """Swin's and MaxViT's bias: a learned table of (2w-1)^2 rows x heads, read through a fixed index."""
+
+        def __init__(self, w=4, heads=2, d=8):
+            super().__init__()
+            self.table = nn.Parameter(torch.zeros((2 * w - 1) ** 2, heads))
+            coords = torch.stack(torch.meshgrid(torch.arange(w), torch.arange(w), indexing="ij")).flatten(1)
+            rel = (coords[:, :, None] - coords[:, None, :]).permute(1, 2, 0) + (w - 1)
+            self.register_buffer("index", rel[..., 0] * (2 * w - 1) + rel[..., 1])
+            self.w, self.heads, self.qkv = w, heads, nn.Linear(d, 3 * d)
+
+        def forward(self, x):   # x: (B, w*w, d)
+            n = self.w * self.w
+            bias = self.table[self.index.view(-1)].view(n, n, -1).permute(2, 0, 1).unsqueeze(0)
+            q, k, v = self.qkv(x).view(x.size(0), n, 3, self.heads, -1).permute(2, 0, 3, 1, 4)
+            return F.softmax(q @ k.transpose(-2, -1) + bias, dim=-1) @ v
+
+    model = WindowAttention()
+    net = from_torch(model, torch.randn(2, 16, 8))
+    assert net.params == torch_params(model)    # the table once, though the lookup reads it
+    lookup = next(l for l in net.layers if l.op.kind == "embedding")
+    assert lookup.out_shape == (256, 2) and lookup.params == 0 and lookup.shares_weights_with == "table"
+    assert net.layers[-1].out_shape == (2, 16, 4)
+
+
+def test_timm_attention_moves_the_batch_and_indexes_it_back():
+    class Attention(nn.Module):
+        """timm's ViT attention: q, k and v picked from a permute that puts them before the batch."""
+
+        def __init__(self, d=16, heads=2):
+            super().__init__()
+            self.qkv, self.proj, self.heads = nn.Linear(d, 3 * d), nn.Linear(d, d), heads
+
+        def forward(self, x):
+            B, N, C = x.shape
+            qkv = self.qkv(x).reshape(B, N, 3, self.heads, C // self.heads).permute(2, 0, 3, 1, 4)
+            q, k, v = qkv.unbind(0)
+            y = F.softmax(q @ k.transpose(-2, -1), dim=-1) @ v
+            return self.proj(y.transpose(1, 2).reshape(B, N, C))
+
+    model = Attention()
+    net = from_torch(model, torch.randn(2, 5, 16))
+    assert net.params == torch_params(model)
+    products = [l for l in net.layers if l.op.kind == "matmul"]
+    assert [l.fwd_flops for l in products] == [2 * 2 * 5 * 5 * 8] * 2
+    assert net.layers[-1].out_shape == (5, 16)
+
+    class Moved(nn.Module):
+        def forward(self, x):
+            return x.permute(1, 0, 2) * 2
+
+    with pytest.raises(SimulatorError, match="moving the batch dimension is not supported"):
+        from_torch(Moved(), torch.randn(2, 5, 16))
