@@ -13,7 +13,7 @@ from simulator.ops.base import prod
 from simulator.ops.conv import UPSAMPLE_FLOPS
 
 from .torch_nodes import (NCHW, PLAIN, SHARED, _Const, _hashable, _is_stochastic_depth, _Moved, _Multi, _Other,
-                          _pair, _Split, _Tensor, _Unbound)
+                          _pair, _Split, _State, _Tensor, _Unbound)
 
 
 class FunctionNodes:
@@ -39,6 +39,8 @@ class FunctionNodes:
             return constant
         if fn is operator.getitem:
             return self.getitem(node, args, meta, done)
+        if (method or fn) in ("max", "min", torch.max, torch.min) and isinstance(meta, (tuple, list)):
+            return self.reduce(node, args, kwargs, None, values_of=tuple(meta[0].shape))   # (values, indices)
         if (method or fn) in ("unbind", torch.unbind):
             dim = args[1] if len(args) > 1 else kwargs.get("dim", 0)
             value = self.env.get(args[0])
@@ -202,7 +204,14 @@ class FunctionNodes:
         if isinstance(value, _Multi):
             if index == 0:
                 return value.first
+            if index == 1 and value.rnn is not None:
+                return _State(value, "hc" if value.rnn[0] == "lstm" else "h")
             return _Other(f"element {index} of the {value.target} output")
+        if isinstance(value, _State) and isinstance(index, int):
+            if value.part == "hc":
+                return _State(value.source, "hc"[index])
+            if value.part == "h":
+                return self.final_state(node, value.source, index, done)
         if isinstance(value, _Moved) and isinstance(index, int):
             return self.pick(node, value, index, done)
         if isinstance(value, _Unbound) and isinstance(index, int):
@@ -221,6 +230,22 @@ class FunctionNodes:
         if isinstance(value, _Tensor):
             return self.index(node, value, index, tuple(meta.shape), done)
         return _Other(f"the value of {node.name}")
+
+    def final_state(self, node, rnn: _Multi, i: int, done):
+        """h_n[i] of an RNN's last layer: the forward direction's is the output's last step, the backward
+        direction's its first step (the second half of the features)."""
+        _, layers, dirs, hidden = rnn.rnn
+        i %= layers * dirs
+        if i < (layers - 1) * dirs:
+            raise self.fail(node, f"h_n[{i}] is the state of a layer before the last of {rnn.target}: only the last "
+                                  "layer's (h_n[-1], and h_n[-2] when bidirectional) are supported")
+        backward = dirs == 2 and i % 2 == 1
+        x = rnn.first
+        if dirs == 1:
+            return done(Select(0, -1 % self.shapes[x.layer][0]), [x], PLAIN)
+        step = self.add(node, f"{node.name}:step", Select(0, 0 if backward else self.shapes[x.layer][0] - 1), [x],
+                        PLAIN, None)
+        return done(Slice(0, hidden if backward else 0, 2 * hidden if backward else hidden), [step], PLAIN)
 
     def pick(self, node, moved: _Moved, i: int, done):
         """Element i of a permute that moved the batch (qkv.permute(2, 0, 3, 1, 4)[i]): the position i of the

@@ -58,7 +58,7 @@ from simulator.ops import (GRU, LSTM, Activation, AdaptiveAvgPool2d, BatchNorm, 
                            Parameter, Pool2d, Reshape, RMSNorm, Softmax)
 
 from .torch_functions import FunctionNodes
-from .torch_nodes import NCHW, PLAIN, SHARED, _Const, _Moved, _Multi, _Other, _pair, _Tensor
+from .torch_nodes import NCHW, PLAIN, SHARED, _Const, _Moved, _Multi, _Other, _pair, _State, _Tensor
 from .torch_tensors import TensorNodes
 
 
@@ -293,6 +293,9 @@ class _Converter(FunctionNodes, TensorNodes):
         if isinstance(value, _Multi):
             raise self.fail(node, f"uses the whole tuple returned by {value.target}; only its "
                                   "first element is supported")
+        if isinstance(value, _State):
+            raise self.fail(node, f"uses the final state of {value.source.target} as a tensor: only h_n[i] of its "
+                                  "last layer (or the state as another RNN's initial state) is supported")
         if isinstance(value, _Moved):
             raise self.fail(node, "moving the batch dimension is not supported (only to index it back, as in "
                                   "qkv.permute(2, 0, 3, 1, 4)[0] or .unbind(0))")
@@ -405,8 +408,6 @@ class _Converter(FunctionNodes, TensorNodes):
             if len(x.torch_shape) != 3:
                 raise self.fail(node, f"Conv1d of a tensor of shape {tuple(x.torch_shape)}: only (N, C, L) is "
                                       "supported")
-            if m.padding_mode != "zeros":
-                raise self.fail(node, f"Conv1d(padding_mode={m.padding_mode!r}) is not supported")
             padding = m.padding if isinstance(m.padding, str) else m.padding[0]
             op = Conv1d(m.out_channels, m.kernel_size[0], m.stride[0], 0 if padding == "valid" else padding,
                         m.dilation[0], m.groups, m.bias is not None, m.in_channels)
@@ -494,18 +495,34 @@ class _Converter(FunctionNodes, TensorNodes):
             return self.flatten(node, x, m.start_dim, m.end_dim, name, done)
         if kind in ("lstm", "gru"):
             what = type(m).__name__
-            if len(args) != 1 or node.kwargs:
-                raise self.fail(node, f"{what} with an initial state argument is not supported")
+            if len(args) > 2 or node.kwargs:
+                raise self.fail(node, f"{what} arguments beyond the input and the initial state are not supported")
             if not m.batch_first or getattr(m, "proj_size", 0):
                 raise self.fail(node, f"only {what}(batch_first=True)"
                                       f"{' without proj_size' if kind == 'lstm' else ''} is supported")
             x = self.tensor(node, args[0], PLAIN)
             op = (LSTM if kind == "lstm" else GRU)(m.hidden_size, m.num_layers, m.bidirectional, 2 if m.bias else 0)
+            parents = [x] + self.initial_state(node, args[1] if len(args) > 1 else None, m)
             out = tuple(meta[0].shape)
-            return _Multi(done(op, [x], PLAIN, out), what)
+            dirs = 2 if m.bidirectional else 1
+            return _Multi(done(op, parents, PLAIN, out), what, (kind, m.num_layers, dirs, m.hidden_size))
         if kind == "mha":
             return self.mha(node, m, args, meta, name, done)
         raise self.fail(node, f"unsupported module {type(m).__name__}")  # pragma: no cover
+
+    def initial_state(self, node, state, m) -> list[_Tensor]:
+        """The parent an RNN's initial state adds: the RNN whose final state it is (an encoder's, for a
+        decoder), when it is as wide as this one's; a state made otherwise (zeros, a learned one) is read once
+        and not counted."""
+        if isinstance(state, (tuple, list)):
+            state = state[0] if state else None
+        value = self.env.get(state) if hasattr(state, "op") else None
+        if isinstance(value, _State) and value.part in ("h", "hc"):
+            source = value.source.first
+            width = m.hidden_size * (2 if m.bidirectional else 1)
+            if self.shapes[source.layer][-1] == width:
+                return [source]
+        return []
 
     def mha(self, node, m, args, meta, name, done):
         kwargs = dict(node.kwargs)

@@ -15,10 +15,23 @@ class _Tensor:
 
 @dataclass
 class _Multi:
-    """A module output that is a tuple; element 0 is `first`."""
+    """A module output that is a tuple; element 0 is `first`. For an LSTM / GRU, `rnn` is (kind, layers,
+    directions, hidden): element 1 is its final state (see _State)."""
 
     first: _Tensor
     target: str
+    rnn: tuple | None = None
+
+
+@dataclass
+class _State:
+    """An LSTM's or GRU's final state h_n (part "h"), c_n ("c") or the pair (h_n, c_n) ("hc"): of shape
+    (layers x directions, batch, hidden), batch second. Only its last layer's rows are in the output
+    sequence `source` (h_n[-1] is the last step's output, or the backward direction's first), so those are
+    what can be read; the state also initialises another RNN (the dependency of a decoder on its encoder)."""
+
+    source: _Multi
+    part: str
 
 
 @dataclass

@@ -23,10 +23,11 @@ from __future__ import annotations
 
 import operator
 
-from simulator.ops import Elementwise, Embedding, MatMul, Mean, Parameter, Reshape, Select, Slice, Transpose
+from simulator.ops import (Concat, Elementwise, Embedding, MatMul, Mean, Parameter, Reshape, RMSNorm, Select,
+                           Slice, Transpose)
 from simulator.ops.base import prod
 
-from .torch_nodes import NCHW, PLAIN, SHARED, _Const, _hashable, _Multi, _Split, _Tensor
+from .torch_nodes import NCHW, PLAIN, SHARED, _Const, _hashable, _Moved, _Multi, _Split, _State, _Tensor, _Unbound
 
 
 def _factories():
@@ -69,7 +70,7 @@ class TensorNodes:
     def fold(self, node, meta, key):
         """A `_Const` when the node's result is a constant (see the module docstring), else None."""
         values = [self.env.get(a) for a in node.all_input_nodes]
-        graph = [v for v in values if isinstance(v, (_Tensor, _Const, _Multi, _Split))]
+        graph = [v for v in values if isinstance(v, (_Tensor, _Const, _Multi, _Split, _State, _Moved, _Unbound))]
         factory = _hashable(key) and key in _factories()
         if not (factory or graph and all(isinstance(v, _Const) for v in graph)):
             return None   # a *_like of a network tensor is not a constant: it is made per step
@@ -132,16 +133,23 @@ class TensorNodes:
                 raise self.fail(node, f"{getattr(key, '__name__', key)} of the batch dimension is not supported")
             x = self.as_layout(node, x, PLAIN)
             return done(Reshape(self.per_sample(node, expect, x.layout) or (1,)), [x], x.layout)
-        if key in (torch.sum, "sum"):
-            x = self.tensor(node, args[0])
-            dims = args[1] if len(args) > 1 else kwargs.get("dim")
-            if dims is None:
-                raise self.fail(node, "a sum over every dimension mixes the batch; give dim")
-            dims = [dims] if isinstance(dims, int) else list(dims)
-            keep = bool(args[2] if len(args) > 2 else kwargs.get("keepdim", False))
-            x = self.as_layout(node, x, PLAIN) if not keep else x
-            # counted as a mean: the same reads and one addition per element (the division is not counted)
-            return done(Mean(tuple(self.axis(node, x, d) for d in dims), keep), [x], x.layout)
+        if key in (torch.sum, "sum", torch.amax, "amax", torch.amin, "amin"):
+            return self.reduce(node, args, kwargs, done)
+        if key in (torch.stack, "stack"):
+            tensors = args[0] if args else kwargs.get("tensors")
+            dim = args[1] if len(args) > 1 else kwargs.get("dim", 0)
+            ts = [self.as_layout(node, self.tensor(node, a), PLAIN) for a in tensors]
+            if any(t.layout == SHARED for t in ts) or dim % (len(ts[0].torch_shape) + 1) == 0:
+                raise self.fail(node, "stack: only network tensors along a dimension after the batch are supported")
+            one = self.per_sample(node, tuple(expect[:dim]) + (1,) + tuple(expect[dim + 1:]), PLAIN)
+            views = [self.add(node, f"{node.name}:in{i}", Reshape(one), [t], PLAIN, None) for i, t in enumerate(ts)]
+            return done(Concat(axis=dim % len(expect) - 1), views, PLAIN)
+        if key is F.normalize:
+            given = dict(zip(("input", "p", "dim"), args), **kwargs)
+            x = self.tensor(node, given["input"], PLAIN)
+            if given.get("dim", 1) % len(x.torch_shape) != len(x.torch_shape) - 1 or given.get("p", 2.0) != 2:
+                raise self.fail(node, "normalize: only the L2 norm over the last dimension is supported")
+            return done(RMSNorm(1, scale=False), [x], PLAIN)   # x / ||x||: the work of an RMS norm
         if key is F.linear:
             given = dict(zip(("input", "weight", "bias"), args), **kwargs)
             x, w = self.tensor(node, given["input"], PLAIN), self.tensor(node, given["weight"])
@@ -152,6 +160,21 @@ class TensorNodes:
         if key is torch.einsum:
             return self.einsum(node, args, expect, done)
         return None
+
+    def reduce(self, node, args, kwargs, done, values_of: str | None = None):
+        """sum / amax / amin (and the values of max / min along a dim, `values_of`) over some dimensions:
+        counted as a mean (the same reads and one operation per element; the division is not counted)."""
+        x = self.tensor(node, args[0])
+        dims = args[1] if len(args) > 1 else kwargs.get("dim")
+        if dims is None:
+            raise self.fail(node, "a reduction over every dimension mixes the batch; give dim")
+        dims = [dims] if isinstance(dims, int) else list(dims)
+        keep = bool(args[2] if len(args) > 2 else kwargs.get("keepdim", False))
+        x = self.as_layout(node, x, PLAIN) if not keep else x
+        op = Mean(tuple(self.axis(node, x, d) for d in dims), keep)
+        if values_of is None:
+            return done(op, [x], x.layout)
+        return _Multi(self.add(node, node.name, op, [x], x.layout, values_of), "max")
 
     # ------------------------------------------------------------- indexing
     def concrete(self, node, value):

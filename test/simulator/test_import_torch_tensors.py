@@ -228,3 +228,69 @@ def test_timm_attention_moves_the_batch_and_indexes_it_back():
 
     with pytest.raises(SimulatorError, match="moving the batch dimension is not supported"):
         from_torch(Moved(), torch.randn(2, 5, 16))
+
+
+def test_an_rnn_final_state_classifies_and_initialises_a_decoder():
+    class Classifier(nn.Module):
+        def __init__(self, bidirectional):
+            super().__init__()
+            self.lstm = nn.LSTM(8, 16, num_layers=2, batch_first=True, bidirectional=bidirectional)
+            self.fc = nn.Linear(16 * (2 if bidirectional else 1), 3)
+
+        def forward(self, x):
+            out, (h, c) = self.lstm(x)
+            if self.lstm.bidirectional:
+                return self.fc(torch.cat([h[-2], h[-1]], dim=1))
+            return self.fc(h[-1])
+
+    for bidirectional in (False, True):
+        model = Classifier(bidirectional)
+        net = from_torch(model, torch.randn(2, 7, 8))
+        assert net.params == torch_params(model)
+        assert net.layer("fc").in_shapes[0] == (16 * (2 if bidirectional else 1),)
+
+    class Seq2Seq(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb, self.out = nn.Embedding(100, 8), nn.Linear(16, 100)
+            self.enc, self.dec = nn.GRU(8, 16, batch_first=True), nn.GRU(8, 16, batch_first=True)
+
+        def forward(self, src, tgt):
+            _, h = self.enc(self.emb(src))
+            y, _ = self.dec(self.emb(tgt), h)
+            return self.out(y)
+
+    model = Seq2Seq()
+    net = from_torch(model, (torch.randint(0, 100, (2, 9)), torch.randint(0, 100, (2, 5))))
+    assert net.params == torch_params(model)
+    assert net.layer("dec").parents[1] == "enc"    # the decoder waits for the encoder's final state
+
+    class Inner(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lstm = nn.LSTM(8, 16, num_layers=2, batch_first=True)
+
+        def forward(self, x):
+            return self.lstm(x)[1][0][0]
+
+    with pytest.raises(SimulatorError, match="a layer before the last"):
+        from_torch(Inner(), torch.randn(2, 7, 8))
+
+
+def test_max_over_time_stack_and_normalize():
+    class TextCNN(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb, self.fc = nn.Embedding(50, 12), nn.Linear(16, 4)
+            self.convs = nn.ModuleList([nn.Conv1d(12, 8, k, padding=1, padding_mode="reflect") for k in (3, 4)])
+
+        def forward(self, x):
+            e = self.emb(x).transpose(1, 2)
+            pooled = torch.stack([torch.max(F.relu(c(e)), dim=2)[0] for c in self.convs], dim=1)
+            return F.normalize(self.fc(pooled.flatten(1)), dim=-1)
+
+    model = TextCNN()
+    net = from_torch(model, torch.randint(0, 50, (3, 20)))
+    assert net.params == torch_params(model)
+    assert net.layer("stack").out_shape == (2, 8)
+    assert [l.op.kind for l in net.layers].count("mean") == 2 and net.layers[-1].op.kind == "rms_norm"
