@@ -22,10 +22,12 @@ InstanceNorm2d, LayerNorm, RMSNorm, ReLU, GELU, Tanh, Sigmoid, SiLU, LeakyReLU, 
 Hardsigmoid, Hardswish, ELU, Softplus, Mish, Softmax, Softmax2d and LogSoftmax (costed as a
 softmax), MaxPool1d/2d, AvgPool1d/2d, AdaptiveAvgPool1d/2d, AdaptiveMaxPool2d (sizes that divide),
 Unflatten, Upsample (nearest, bilinear, bicubic), Dropout / Dropout1d / Dropout2d (a mask, whatever
-its shape), Embedding, Flatten, Identity, LSTM and GRU (batch_first), MultiheadAttention
-(batch_first, self-attention; a mask one addition per score), TransformerEncoderLayer and
-TransformerEncoder (batch_first; written out as their layers by torch_blocks.py; a supported module
-given as the network itself is traced inside a parent named after its class). Functions and methods:
+its shape), Embedding, Flatten, Identity, LSTM and GRU (batch_first; an initial state that is another
+RNN's final state makes it wait for that one; h_n[-1] of the last layer is a view of the output),
+MultiheadAttention (batch_first, self-attention; a mask one addition per score), TransformerEncoderLayer,
+TransformerEncoder, TransformerDecoderLayer, TransformerDecoder and Transformer (batch_first; written
+out as their layers by torch_blocks.py, the cross-attention as its projections and products; a
+supported module given as the network itself is traced inside a parent named after its class). Functions and methods:
 + - * / (tensors or scalars), cat, flatten, view / reshape, contiguous, relu, gelu, tanh, sigmoid,
 silu, softmax, dropout, layer_norm (its affine as a multiply and an add), max_pool1d/2d /
 avg_pool1d/2d / adaptive_avg_pool1d/2d, torchvision's stochastic_depth (a dropout), prelu (a leaky
@@ -158,7 +160,9 @@ def _supported_modules() -> dict:
         nn.Dropout2d: "dropout", nn.LogSoftmax: "softmax", nn.Softmax2d: "softmax2d",
         nn.Embedding: "embedding", nn.Flatten: "flatten", nn.Identity: "identity",
         nn.LSTM: "lstm", nn.GRU: "gru", nn.MultiheadAttention: "mha",
-        nn.TransformerEncoderLayer: "encoder_layer", nn.TransformerEncoder: "encoder", nn.GroupNorm: "group_norm",
+        nn.TransformerEncoderLayer: "encoder_layer", nn.TransformerEncoder: "encoder",
+        nn.TransformerDecoderLayer: "decoder_layer", nn.TransformerDecoder: "decoder", nn.Transformer: "transformer",
+        nn.GroupNorm: "group_norm",
         nn.InstanceNorm2d: "instance_norm2d",
         **({nn.RMSNorm: "rms_norm"} if hasattr(nn, "RMSNorm") else {}),
     }
@@ -390,6 +394,16 @@ class _Converter(FunctionNodes, TensorNodes):
                 raise self.fail(node, f"the simulator's output shape {self.shapes[out.layer]} differs from "
                                       f"PyTorch's {expect}")
             return _Tensor(out.layer, PLAIN, expect)
+        if kind in ("decoder_layer", "decoder", "transformer"):   # composites of two inputs: torch_blocks.py
+            from . import torch_blocks
+            stack = self.stack_of(node)
+            stack = stack if stack and stack[-1] == node.target else stack + [node.target]
+            out = torch_blocks.decoder_call(self, node, kind, m, args, node.target if shares is None else node.name,
+                                            stack)
+            if expect is not None and self.shapes[out.layer] != self.per_sample(node, expect, PLAIN):
+                raise self.fail(node, f"the simulator's output shape {self.shapes[out.layer]} differs from "
+                                      f"PyTorch's {expect}")
+            return _Tensor(out.layer, PLAIN, expect)
         if len(args) != 1 and kind not in ("mha", "lstm", "gru"):
             raise self.fail(node, f"{type(m).__name__} called with {len(args)} inputs")
         if kind == "identity":
@@ -594,6 +608,15 @@ def _rooted(module):
     if kind is None:
         return module
     attr = type(module).__name__.lower()
+
+    if kind in ("decoder_layer", "decoder", "transformer"):   # two inputs: (tgt, memory) or (src, tgt)
+        class Pair(nn.Module):
+            def forward(self, x, y):
+                return getattr(self, attr)(x, y)
+
+        root = Pair()
+        root.add_module(attr, module)
+        return root
 
     class Root(nn.Module):
         def forward(self, x):

@@ -113,3 +113,55 @@ def test_multihead_attention_with_a_mask_costs_an_addition_per_score():
     x = torch.randn(2, 6, 16)
     plain, masked, causal = (from_torch(Attention(h), x) for h in ("none", "attn_mask", "causal"))
     assert fwd(masked) == fwd(causal) == fwd(plain) + 2 * 6 * 6
+
+
+@pytest.mark.parametrize("norm_first", [False, True], ids=["post-norm", "pre-norm"])
+def test_a_decoder_layer_attends_to_the_memory_and_costs_torchs_products(norm_first):
+    d, heads, T, S, B = 16, 4, 6, 9, 2
+    layer = nn.TransformerDecoderLayer(d, heads, 32, dropout=0.0, batch_first=True, norm_first=norm_first)
+    tgt, memory = torch.randn(B, T, d), torch.randn(B, S, d)
+    net = from_torch(layer, (tgt, memory))
+    assert net.params == torch_params(layer)
+    cross = {l.name.rsplit(".", 1)[-1]: l for l in net.layers if ".multihead_attn." in l.name}
+    assert cross["kv_proj"].parents == (net.layers[1].name,)   # the keys and values are the memory's
+    # the queries, keys and values, the scores and the context, the output: 2 FLOPs per multiply-add, plus biases
+    assert [cross[k].fwd_flops for k in ("q_proj", "kv_proj", "scores", "context", "out_proj")] == \
+        [2 * T * d * d + T * d, 2 * S * d * 2 * d + S * 2 * d, 2 * T * S * d, 2 * T * S * d, 2 * T * d * d + T * d]
+    assert cross["scores"].out_shape == (heads, T, S) and cross["probs"].op.kind == "softmax"
+    names = [l.name.rsplit(".", 1)[-1] for l in net.layers]
+    order = ["norm1", "self_attn", "add1"] if norm_first else ["self_attn", "add1", "norm1"]
+    assert [n for n in names if n in order] == order
+
+
+def test_a_transformer_is_its_encoder_then_its_decoder_each_layer_a_block():
+    d, T, S, B = 16, 5, 7, 2
+    model = nn.Transformer(d, 2, num_encoder_layers=2, num_decoder_layers=3, dim_feedforward=32, dropout=0.1,
+                           batch_first=True)
+    src, tgt = torch.randn(B, S, d), torch.randn(B, T, d)
+    net = from_torch(model, (src, tgt))
+    assert net.params == torch_params(model)
+    blocks = [b for b in dict.fromkeys(l.block for l in net.layers)]
+    assert [b.rsplit(".", 2)[-2] + "." + b.rsplit(".", 1)[-1] for b in blocks if ".layers." in b] == \
+        ["layers.0", "layers.1"] + ["layers.0", "layers.1", "layers.2"]
+    memory = "transformer.encoder.norm"
+    assert all(l.parents == (memory,) for l in net.layers if l.name.endswith("multihead_attn.kv_proj"))
+    assert net.layers[-1].name == "transformer.decoder.norm" and net.layers[-1].out_shape == (T, d)
+
+
+def test_a_decoder_mask_costs_an_addition_per_score():
+    class Masked(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.dec = nn.TransformerDecoder(nn.TransformerDecoderLayer(8, 2, 16, batch_first=True), 1)
+
+        def forward(self, tgt, memory):
+            mask = nn.Transformer.generate_square_subsequent_mask(tgt.size(1))
+            return self.dec(tgt, memory, tgt_mask=mask, memory_key_padding_mask=None)
+
+    net = from_torch(Masked(), (torch.randn(2, 4, 8), torch.randn(2, 3, 8)))
+    assert net.layer("dec.layers.0.self_attn").op.causal
+    assert not any(l.name.endswith("multihead_attn.mask") for l in net.layers)
+
+    time_major = nn.TransformerDecoderLayer(8, 2, 16)
+    with pytest.raises(SimulatorError, match=r"only TransformerDecoderLayer\(batch_first=True\)"):
+        from_torch(time_major, (torch.randn(4, 2, 8), torch.randn(4, 2, 8)))
