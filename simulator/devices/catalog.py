@@ -63,6 +63,39 @@ GPUS: dict[str, DeviceSpec] = {
     # 3.35 TB/s HBM3, boost 1980 MHz.
     "H100-SXM5": DeviceSpec("NVIDIA H100-SXM5-80GB", "gpu", 67 * T, 989 * T, 989 * T,
                             3350 * G, 80 * G, 1980e6, "pcie5", "nvlink4"),
+    # H200 datasheet (SXM): 67 fp32, 989 fp16/bf16 dense (1979 with sparsity), 141 GB HBM3e at 4.8 TB/s,
+    # NVLink 900 GB/s (450 per direction); the boost clock of the H100 SXM5 it shares its GH100 with.
+    "H200-SXM5": DeviceSpec("NVIDIA H200-SXM5-141GB", "gpu", 67 * T, 989 * T, 989 * T,
+                           4800 * G, 141 * G, 1980e6, "pcie5", "nvlink4"),
+    # H200 NVL datasheet (PCIe): 60 fp32, 835 fp16/bf16 dense (1671 with sparsity), 141 GB at 4.8 TB/s;
+    # clock: the H100 PCIe's boost (not on the datasheet).
+    "H200-NVL": DeviceSpec("NVIDIA H200-NVL-141GB", "gpu", 60 * T, 835 * T, 835 * T,
+                           4800 * G, 141 * G, 1755e6, "pcie5", None),
+    # T4 datasheet: 8.1 fp32, 65 fp16 tensor (mixed precision), no bf16 path; 16 GB GDDR6, 320 GB/s
+    # (256-bit at 10 Gbit/s), boost 1590 MHz, PCIe 3.0.
+    "T4": DeviceSpec("NVIDIA T4-16GB", "gpu", 8.1 * T, 65 * T, 8.1 * T, 320 * G, 16 * G, 1590e6, "pcie3", None),
+    # A10 datasheet: 31.2 fp32, 125 fp16/bf16 tensor dense (250 with sparsity), 24 GB GDDR6 at 600 GB/s,
+    # boost 1695 MHz, PCIe 4.0.
+    "A10": DeviceSpec("NVIDIA A10-24GB", "gpu", 31.2 * T, 125 * T, 125 * T, 600 * G, 24 * G, 1695e6, "pcie4",
+                      None),
+    # A40 datasheet: 37.4 fp32, 149.7 fp16/bf16 tensor dense, 48 GB GDDR6 at 696 GB/s, boost 1740 MHz.
+    "A40": DeviceSpec("NVIDIA A40-48GB", "gpu", 37.4 * T, 149.7 * T, 149.7 * T, 696 * G, 48 * G, 1740e6, "pcie4",
+                      None),
+    # L4 datasheet: 30.3 fp32, 121 fp16/bf16 tensor dense (242 with sparsity), 24 GB at 300 GB/s, boost 2040 MHz.
+    "L4": DeviceSpec("NVIDIA L4-24GB", "gpu", 30.3 * T, 121 * T, 121 * T, 300 * G, 24 * G, 2040e6, "pcie4", None),
+    # L40S datasheet: 91.6 fp32, 362 fp16/bf16 tensor dense (733 with sparsity), 48 GB GDDR6 at 864 GB/s,
+    # boost 2520 MHz.
+    "L40S": DeviceSpec("NVIDIA L40S-48GB", "gpu", 91.6 * T, 362 * T, 362 * T, 864 * G, 48 * G, 2520e6, "pcie4",
+                       None),
+    # AMD Instinct MI250X datasheet: per module 95.7 fp32 matrix (47.9 vector), 383 fp16/bf16 matrix, 128 GB
+    # HBM2e at 3.2768 TB/s, peak engine clock 1700 MHz, for two GCDs; software sees each GCD as one GPU (a
+    # Frontier node's 4 modules are 8 GPUs): half of each. fp32 GEMMs run on the matrix cores.
+    "MI250X": DeviceSpec("AMD Instinct MI250X (one GCD)", "gpu", 47.85 * T, 191.5 * T, 191.5 * T,
+                         1638.4 * G, 64 * G, 1700e6, "pcie4", None),
+    # AMD Instinct MI300X datasheet: 163.4 fp32 matrix (81.7 vector), 1307.4 fp16/bf16 dense, 192 GB HBM3 at
+    # 5.3 TB/s, peak engine clock 2100 MHz, PCIe 5.0.
+    "MI300X": DeviceSpec("AMD Instinct MI300X", "gpu", 163.4 * T, 1307.4 * T, 1307.4 * T, 5300 * G, 192 * G,
+                         2100e6, "pcie5", None),
 }
 
 # Short names resolve to the variant that fits the link: PCIe -> the PCIe card,
@@ -73,6 +106,14 @@ GPU_FAMILIES: dict[str, dict[str, str]] = {
     "V100": {"pcie": "V100-PCIE", "nvlink": "V100-SXM2"},
     "A100": {"pcie": "A100-PCIE", "nvlink": "A100-SXM4"},
     "H100": {"pcie": "H100-PCIE", "nvlink": "H100-SXM5"},
+    "H200": {"pcie": "H200-NVL", "nvlink": "H200-SXM5"},
+    "T4": {"pcie": "T4"},
+    "A10": {"pcie": "A10"},
+    "A40": {"pcie": "A40"},
+    "L4": {"pcie": "L4"},
+    "L40S": {"pcie": "L40S"},
+    "MI250X": {"pcie": "MI250X"},
+    "MI300X": {"pcie": "MI300X"},
 }
 
 CPUS: dict[str, DeviceSpec] = {
@@ -111,5 +152,6 @@ LINKS: dict[str, LinkSpec] = {
 }
 
 # The host CPU that goes with each GPU generation in the presets.
-HOST_FOR = {"K80": "Xeon-6132", "P100": "Xeon-6132", "V100": "Xeon-6132",
-            "A100": "Xeon-8380", "H100": "Xeon-8380"}
+HOST_FOR = {"K80": "Xeon-6132", "P100": "Xeon-6132", "V100": "Xeon-6132", "T4": "Xeon-6132",
+            "A100": "Xeon-8380", "H100": "Xeon-8380", "H200": "Xeon-8380", "A10": "Xeon-8380", "A40": "Xeon-8380",
+            "L4": "Xeon-8380", "L40S": "Xeon-8380", "MI250X": "Xeon-8380", "MI300X": "Xeon-8380"}

@@ -174,9 +174,9 @@ def _canonical_presets() -> list[str]:
         spec_pcie = GPUS[variants["pcie"]]
         for n in (1, 2, 4, 8):
             names.append(f"cpu+{n}x{fam}-{spec_pcie.pcie}")
-            if fam in ("V100", "A100", "H100"):
+            if "nvlink" in variants:
                 names.append(f"cpu+{n}x{fam}-{GPUS[variants['nvlink']].nvlink}")
-    for fam in ("V100", "A100", "H100"):
+    for fam in ("V100", "A100", "H100", "H200"):
         nv = GPUS[GPU_FAMILIES[fam]["nvlink"]].nvlink
         for ib in IB_KINDS:
             names.append(f"2x(cpu+8x{fam}-{nv})-{ib}")

@@ -59,11 +59,29 @@ def test_precisions_without_a_fast_path_run_at_fp32_speed():
     assert k80.peak_flops["fp16"] == k80.peak_flops["fp32"] == k80.peak_flops["bf16"]
 
 
+@pytest.mark.parametrize("name, model, fp32, fp16, memory", [
+    ("cpu+4xT4-pcie3", "NVIDIA T4-16GB", 8.1e12, 65e12, 16e9),
+    ("cpu+4xL40S-pcie4", "NVIDIA L40S-48GB", 91.6e12, 362e12, 48e9),
+    ("cpu+2xH200-pcie5", "NVIDIA H200-NVL-141GB", 60e12, 835e12, 141e9),
+    ("cpu+8xH200-nvlink4", "NVIDIA H200-SXM5-141GB", 67e12, 989e12, 141e9),
+    ("cpu+8xMI250X-pcie4", "AMD Instinct MI250X (one GCD)", 47.85e12, 191.5e12, 64e9),
+    ("cpu+8xMI300X-pcie5", "AMD Instinct MI300X", 163.4e12, 1307.4e12, 192e9),
+])
+def test_gpus_of_other_generations_and_vendors_by_their_datasheets(name, model, fp32, fp16, memory):
+    g = preset(name)
+    gpu = g.devices[1]
+    assert (gpu.model, gpu.peak_flops["fp32"], gpu.peak_flops["fp16"], gpu.memory) == (model, fp32, fp16, memory)
+    assert name in sim.devices.PRESETS
+    net = sim.zoo.load("resnet50", batch_size=32)
+    assert sim.simulate(net, g, 1).step_time > 0
+
+
 @pytest.mark.parametrize("name, hint", [
     ("cpu+4xV10-pcie3", "did you mean 'V100'"),
     ("cpu+4V100-pcie3", "did you mean 'cpu+4xV100-pcie3'"),
     ("cpu+8xA100-nvlink2", "A100-SXM4 uses nvlink3"),
     ("cpu+2xK80-nvlink", "K80 has no NVLINK variant"),
+    ("cpu+2xMI300X-nvlink", "MI300X has no NVLINK variant"),
 ])
 def test_unknown_presets_say_what_is_wrong(name, hint):
     with pytest.raises(SimulatorError, match="preset") as err:
