@@ -1,0 +1,86 @@
+"""The simulator against measured training throughput: ResNet-50 on V100 and A100 machines, 1 and 8 GPUs.
+
+The measurements are NVIDIA's published DeepLearningExamples figures (bench/data/measured/, with their
+source). Each row is simulated as it was run: the zoo's ResNet-50 (torchvision's v1.5) on the
+machine's preset, the per-GPU batch, SGD with momentum, fp32 or AMP (the simulator's fp16 with
+tensor-core rates), one replica per GPU (data parallel, gradients all-reduced by a ring over NVLink),
+with both cost models (Paleo's only for fp32: it has no other). Nothing is fitted to these figures:
+the roofline model runs with its default efficiencies.
+
+It prints a table (measured, simulated, their ratio) and the scaling from 1 to 8 GPUs, measured and
+simulated, then one JSON line.
+
+    python bench/simulator_real.py
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+import statistics
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+import simulator as sim  # noqa: E402
+
+DATA = REPO / "bench" / "data" / "measured" / "resnet50_training_dle.csv"
+PRECISION = {"fp32": "fp32", "amp": "fp16"}
+
+
+def simulate(row: dict, cost_model: str) -> float:
+    net = sim.zoo.load("resnet50", batch_size=256)
+    gpus, batch = int(row["gpus"]), int(row["batch_per_gpu"])
+    result = sim.simulate(net, row["preset"], 1, batch_size=batch * gpus, replicas=gpus,
+                          precision=PRECISION[row["precision"]], optimizer="momentum", cost_model=cost_model)
+    if not result.feasible:
+        return float("nan")
+    return float(result.throughput)
+
+
+def main() -> int:
+    argparse.ArgumentParser(description=__doc__.split("\n")[0]).parse_args()
+    rows = list(csv.DictReader(DATA.open()))
+    out = []
+    print(f"{'system':30s} {'GPUs':>4s} {'prec':>4s} {'batch':>5s} {'measured':>9s} {'roofline':>9s} {'ratio':>6s} "
+          f"{'paleo':>9s} {'ratio':>6s}")
+    for row in rows:
+        measured = float(row["measured_img_per_s"])
+        roof = simulate(row, "roofline")
+        paleo = simulate(row, "paleo") if row["precision"] == "fp32" else float("nan")
+        out.append({**row, "roofline": roof, "paleo": paleo, "roofline_ratio": roof / measured,
+                    "paleo_ratio": paleo / measured})
+        pal = f"{paleo:9.0f} {paleo / measured:6.2f}" if not math.isnan(paleo) else f"{'-':>9s} {'-':>6s}"
+        print(f"{row['system']:30s} {row['gpus']:>4s} {row['precision']:>4s} {row['batch_per_gpu']:>5s} "
+              f"{measured:9.0f} {roof:9.0f} {roof / measured:6.2f} {pal}")
+    print("\nscaling from 1 to 8 GPUs (throughput ratio):")
+    scaling = []
+    for r8 in (r for r in out if r["gpus"] == "8"):
+        r1 = next(r for r in out if r["gpus"] == "1" and r["system"] == r8["system"]
+                  and r["precision"] == r8["precision"])
+        m = float(r8["measured_img_per_s"]) / float(r1["measured_img_per_s"])
+        s = r8["roofline"] / r1["roofline"]
+        scaling.append({"system": r8["system"], "precision": r8["precision"], "measured": m, "roofline": s})
+        print(f"  {r8['system']:30s} {r8['precision']:>4s}: measured {m:.2f}x, roofline {s:.2f}x")
+    ratios = [r["roofline_ratio"] for r in out]
+    paleo = [r["paleo_ratio"] for r in out if not math.isnan(r["paleo_ratio"])]
+    summary = {
+        "rows": len(out),
+        "roofline_ratio_median": statistics.median(ratios), "roofline_ratio_min": min(ratios),
+        "roofline_ratio_max": max(ratios),
+        "roofline_median_abs_error_pct": 100 * statistics.median(abs(x - 1) for x in ratios),
+        "paleo_ratio_median": statistics.median(paleo) if paleo else None,
+        "scaling": scaling,
+    }
+    print(f"\nroofline / measured: median {summary['roofline_ratio_median']:.2f} "
+          f"({summary['roofline_ratio_min']:.2f} to {summary['roofline_ratio_max']:.2f}); "
+          f"paleo / measured (fp32): median {summary['paleo_ratio_median']:.2f}")
+    print(json.dumps(summary))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
