@@ -41,7 +41,8 @@ GPU and cuDNN):
   use): in each phase 2*kh*kw*(Cin/g)*Cout*H*W*N FLOPs over the input's pixels,
   terms the tensor read, the filter and the tensor written.
 - 1-D convolution (an extension; torch's Conv1d): 2*k*(Cin/g)*Cout*Lo*N FLOPs
-  in each phase, the same three terms.
+  in each phase, the same three terms; a 3-D convolution (Conv3d) likewise,
+  2*kd*kh*kw*(Cin/g)*Cout*Do*Ho*Wo*N.
 - Inner product (InnerProduct, flattening its input to [N, D]): forward
   2*N*D*K with terms input, weights D*K (no bias), output; data gradient
   [N,K] x [K,D]: 2*N*K*D, terms output, weights, input; weight gradient
@@ -75,9 +76,9 @@ import math
 from typing import NamedTuple
 
 from simulator.graph import Layer, SimulatorError
-from simulator.ops import (AdaptiveAvgPool1d, AdaptiveAvgPool2d, AttentionContext, AttentionScores, Conv1d, Conv2d,
-                           ConvTranspose2d, Dropout, GlobalAvgPool, Linear, LSTM, LSTMCell, MatMul,
-                           MultiHeadAttention, Pool1d, Pool2d)
+from simulator.ops import (AdaptiveAvgPool1d, AdaptiveAvgPool2d, AdaptiveAvgPool3d, AttentionContext, AttentionScores,
+                           Conv1d, Conv2d, Conv3d, ConvTranspose2d, Dropout, GlobalAvgPool, Linear, LSTM, LSTMCell,
+                           MatMul, MultiHeadAttention, Pool1d, Pool2d, Pool3d)
 from simulator.ops.base import prod
 
 BYTES_FLOAT = 4
@@ -216,6 +217,19 @@ def _conv1d(layer: Layer, n: int, phase: str) -> list[PaleoWork]:
     return [PaleoWork(flops, tuple(float(t) for t in terms))]
 
 
+def _conv3d(layer: Layer, n: int, phase: str) -> list[PaleoWork]:
+    """A 3-D convolution (an extension, as conv1d): 2*kd*kh*kw*(C/g)*K*Do*Ho*Wo*N FLOPs in each phase, terms the
+    tensor read, the filter and the tensor written."""
+    op = layer.op
+    (c, *_), (k, *out) = layer.in_shapes[0], layer.out_shape
+    cin = c // op.groups
+    flops = float(2 * prod(op.kernel) * cin * k * prod(out) * n)
+    x, y = n * prod(layer.in_shapes[0]) * BYTES_FLOAT, n * prod(layer.out_shape) * BYTES_FLOAT
+    filt = prod(op.kernel) * cin * k * BYTES_FLOAT
+    terms = {"forward": (x, filt, y), "data_grad": (y, filt, x), "weight_grad": (x, y, filt)}[phase]
+    return [PaleoWork(flops, tuple(float(t) for t in terms))]
+
+
 # -------------------------------------------------------------- inner product
 def _inner(x, wt, y) -> PaleoWork:
     """Paleo's `_innerproduct(X, W, Y)`: 2*prod(X)*W[-1]; terms X, W, Y."""
@@ -271,6 +285,19 @@ def _pool1d(layer: Layer, n: int, phase: str) -> list[PaleoWork]:
     (c, length), (_, out) = layer.in_shapes[0], layer.out_shape
     k = op.kernel if isinstance(op, Pool1d) else math.ceil(length / out)
     return [_pool_item(n, (1, length, c), (1, out, c), 1, k)]
+
+
+def _pool3d(layer: Layer, n: int, phase: str) -> list[PaleoWork]:
+    """A 3-D pooling of (C, D, H, W) as a 2-D one over D*H x W with the window's volume (extension)."""
+    if phase == "weight_grad":
+        return []
+    op = layer.op
+    (c, d, h, w), (_, od, oh, ow) = layer.in_shapes[0], layer.out_shape
+    if isinstance(op, Pool3d):
+        kd, kh, kw = op.kernel
+    else:   # adaptive: the largest window
+        kd, kh, kw = math.ceil(d / od), math.ceil(h / oh), math.ceil(w / ow)
+    return [_pool_item(n, (d * h, w, c), (od * oh, ow, c), kd * kh, kw)]
 
 
 def _dropout(layer: Layer, n: int, phase: str) -> list[PaleoWork]:
@@ -347,6 +374,9 @@ _DISPATCH = (
     (Conv2d, _conv),
     (ConvTranspose2d, _conv_transpose),
     (Conv1d, _conv1d),
+    (Conv3d, _conv3d),
+    (Pool3d, _pool3d),
+    (AdaptiveAvgPool3d, _pool3d),
     (Linear, _linear),
     (Pool2d, _pool),
     (GlobalAvgPool, _pool),

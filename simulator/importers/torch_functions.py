@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import operator
 
-from simulator.ops import (Activation, AdaptiveAvgPool1d, AdaptiveAvgPool2d, Concat, Dropout, Elementwise,
-                           Flatten, LayerNorm, MatMul, Mean, Pad, PixelShuffle, Pool1d, Pool2d, Reshape, Select,
-                           Slice, Softmax, Transpose, Upsample)
+from simulator.ops import (Activation, AdaptiveAvgPool1d, AdaptiveAvgPool2d, AdaptiveAvgPool3d, Concat, Dropout,
+                           Elementwise, Flatten, LayerNorm, MatMul, Mean, Pad, PixelShuffle, Pool1d, Pool2d, Pool3d,
+                           Reshape, Select, Slice, Softmax, Transpose, Upsample)
 from simulator.ops.base import prod
 from simulator.ops.conv import UPSAMPLE_FLOPS
 
@@ -86,6 +86,8 @@ class FunctionNodes:
             return self.pool(node, key, args, kwargs, done)
         if key in (F.max_pool1d, F.avg_pool1d, F.adaptive_avg_pool1d):
             return self.pool1d(node, key, args, kwargs, done)
+        if key in (F.max_pool3d, F.avg_pool3d, F.adaptive_avg_pool3d):
+            return self.pool3d(node, key, args, kwargs, done)
         if key in (F.dropout, F.dropout1d, F.dropout2d) or _is_stochastic_depth(key):
             # torchvision's stochastic depth drops whole residual branches per sample while training: as
             # dropout, a mask multiplied in (the simulator models training)
@@ -362,6 +364,26 @@ class FunctionNodes:
         stride = one(given.get("stride") or kernel)
         op = Pool1d("max" if fn is F.max_pool1d else "avg", kernel, stride, one(given.get("padding", 0)),
                     ceil_mode=bool(given.get("ceil_mode", False)))
+        return done(op, [x], PLAIN)
+
+    def pool3d(self, node, fn, args, kwargs, done):
+        """F.max_pool3d / F.avg_pool3d / F.adaptive_avg_pool3d (and their modules) over (N, C, D, H, W)."""
+        import torch.nn.functional as F
+        x = self.tensor(node, args[0], PLAIN)
+        if len(x.torch_shape) != 5:
+            raise self.fail(node, f"3-D pooling of a tensor of shape {tuple(x.torch_shape)}: only (N, C, D, H, W) is "
+                                  "supported")
+        volume = tuple(x.torch_shape[2:])
+        if fn is F.adaptive_avg_pool3d:
+            size = args[1] if len(args) > 1 else kwargs["output_size"]
+            size = (size,) * 3 if not isinstance(size, (tuple, list)) else tuple(size)
+            return done(AdaptiveAvgPool3d(tuple(s or v for s, v in zip(size, volume))), [x], PLAIN)
+        given = self.pool_arguments(node, fn is F.max_pool3d, "max_pool3d", args, kwargs)
+        if fn is F.avg_pool3d and given.get("divisor_override"):
+            raise self.fail(node, "avg_pool3d with divisor_override is not supported")
+        kernel = given["kernel_size"]
+        op = Pool3d("max" if fn is F.max_pool3d else "avg", kernel, given.get("stride") or kernel,
+                    given.get("padding", 0), ceil_mode=bool(given.get("ceil_mode", False)))
         return done(op, [x], PLAIN)
 
     def pad(self, node, args, kwargs, done):

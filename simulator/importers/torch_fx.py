@@ -22,15 +22,17 @@ InstanceNorm2d, LayerNorm, RMSNorm, ReLU, GELU, Tanh, Sigmoid, SiLU, LeakyReLU, 
 Hardsigmoid, Hardswish, ELU, Softplus, Mish, Softmax, Softmax2d and LogSoftmax (costed as a
 softmax), MaxPool1d/2d, AvgPool1d/2d, AdaptiveAvgPool1d/2d, AdaptiveMaxPool2d (sizes that divide),
 Unflatten, Upsample (nearest, bilinear, bicubic), Dropout / Dropout1d / Dropout2d (a mask, whatever
-its shape), Embedding, Flatten, Identity, LSTM and GRU (batch_first; an initial state that is another
+its shape), Conv3d, BatchNorm3d, MaxPool3d / AvgPool3d, AdaptiveAvgPool3d and Dropout3d (volumes (C, D, H,
+W), channels first as torch's), Embedding, Flatten, Identity, LSTM and GRU (batch_first; an initial state that is another
 RNN's final state makes it wait for that one; h_n[-1] of the last layer is a view of the output),
 MultiheadAttention (batch_first, self-attention; a mask one addition per score), TransformerEncoderLayer,
 TransformerEncoder, TransformerDecoderLayer, TransformerDecoder and Transformer (batch_first; written
 out as their layers by torch_blocks.py, the cross-attention as its projections and products; a
-supported module given as the network itself is traced inside a parent named after its class). Functions and methods:
+supported module given as the network itself is traced inside a parent named after its class). A subclass
+of a supported module that keeps its forward counts as that module. Functions and methods:
 + - * / (tensors or scalars), cat, flatten, view / reshape, contiguous, relu, gelu, tanh, sigmoid,
-silu, softmax, dropout, layer_norm (its affine as a multiply and an add), max_pool1d/2d /
-avg_pool1d/2d / adaptive_avg_pool1d/2d, torchvision's stochastic_depth (a dropout), prelu (a leaky
+silu, softmax, dropout, layer_norm (its affine as a multiply and an add), max_pool1d/2d/3d /
+avg_pool1d/2d/3d / adaptive_avg_pool1d/2d/3d, torchvision's stochastic_depth (a dropout), prelu (a leaky
 ReLU; its slopes a parameter layer), pad (any mode: a copy), pixel_shuffle / pixel_unshuffle, a
 parameter's expand to the batch (a class token), matmul / @ / bmm, scaled_dot_product_attention
 (is_causal, an attn_mask that is a buffer, parameter or network tensor, and dropout_p counted),
@@ -55,7 +57,8 @@ from __future__ import annotations
 from typing import Any
 
 from simulator.graph import Layer, Network, SimulatorError
-from simulator.ops import (GRU, LSTM, Activation, AdaptiveAvgPool2d, BatchNorm, Conv1d, Conv2d, ConvTranspose2d,
+from simulator.ops import (GRU, LSTM, Activation, AdaptiveAvgPool2d, BatchNorm, Conv1d, Conv2d, Conv3d,
+                           ConvTranspose2d,
                            Dropout, Embedding, GroupNorm, Input, LayerNorm, Linear, MultiHeadAttention, OpBase,
                            Parameter, Pool2d, Reshape, RMSNorm, Softmax)
 
@@ -156,7 +159,9 @@ def _supported_modules() -> dict:
         nn.GELU: "gelu", nn.Tanh: "tanh", nn.Sigmoid: "sigmoid", nn.SiLU: "silu", nn.Softmax: "softmax",
         nn.MaxPool2d: "max_pool", nn.AvgPool2d: "avg_pool",
         nn.AdaptiveAvgPool2d: "adaptive_avg_pool", nn.MaxPool1d: "max_pool1d", nn.AvgPool1d: "avg_pool1d",
-        nn.AdaptiveAvgPool1d: "adaptive_avg_pool1d", nn.Dropout: "dropout", nn.Dropout1d: "dropout",
+        nn.AdaptiveAvgPool1d: "adaptive_avg_pool1d", nn.Conv3d: "conv3d", nn.BatchNorm3d: "batch_norm3d",
+        nn.MaxPool3d: "max_pool3d", nn.AvgPool3d: "avg_pool3d", nn.AdaptiveAvgPool3d: "adaptive_avg_pool3d",
+        nn.Dropout3d: "dropout", nn.Dropout: "dropout", nn.Dropout1d: "dropout",
         nn.Dropout2d: "dropout", nn.LogSoftmax: "softmax", nn.Softmax2d: "softmax2d",
         nn.Embedding: "embedding", nn.Flatten: "flatten", nn.Identity: "identity",
         nn.LSTM: "lstm", nn.GRU: "gru", nn.MultiheadAttention: "mha",
@@ -166,6 +171,19 @@ def _supported_modules() -> dict:
         nn.InstanceNorm2d: "instance_norm2d",
         **({nn.RMSNorm: "rms_norm"} if hasattr(nn, "RMSNorm") else {}),
     }
+
+
+def _kind(m) -> str | None:
+    """The importer's name for a supported module: its class, or a subclass that keeps the class's forward
+    (torchvision's Conv3DSimple is an nn.Conv3d with another constructor)."""
+    supported = _supported_modules()
+    kind = supported.get(type(m))
+    if kind is not None:
+        return kind
+    for base in type(m).__mro__[1:]:
+        if base in supported:
+            return supported[base] if type(m).forward is base.forward else None
+    return None
 
 
 def _make_tracer_class():
@@ -179,7 +197,7 @@ def _make_tracer_class():
         proxy_buffer_attributes = True
 
         def is_leaf_module(self, m, qualname):  # noqa: D401
-            return type(m) in _supported_modules()
+            return _kind(m) is not None
 
     return Tracer
 
@@ -368,7 +386,7 @@ class _Converter(FunctionNodes, TensorNodes):
 
     def call_module(self, node, meta):
         m = self.modules[node.target]
-        kind = _supported_modules().get(type(m))
+        kind = _kind(m)
         if kind is None:  # only leaves are call_module nodes; defensive
             raise self.fail(node, f"unsupported module {type(m).__name__}")
         args = node.args
@@ -426,6 +444,33 @@ class _Converter(FunctionNodes, TensorNodes):
             op = Conv1d(m.out_channels, m.kernel_size[0], m.stride[0], 0 if padding == "valid" else padding,
                         m.dilation[0], m.groups, m.bias is not None, m.in_channels)
             return done(op, [x], PLAIN)
+        if kind == "conv3d":
+            x = self.tensor(node, args[0], PLAIN)
+            if len(x.torch_shape) != 5:
+                raise self.fail(node, f"Conv3d of a tensor of shape {tuple(x.torch_shape)}: only (N, C, D, H, W) is "
+                                      "supported")
+            if isinstance(m.padding, str):
+                padding = tuple((k - 1) * d // 2 for k, d in zip(m.kernel_size, m.dilation)) \
+                    if m.padding == "same" else (0, 0, 0)
+            else:
+                padding = tuple(m.padding)
+            op = Conv3d(m.out_channels, tuple(m.kernel_size), tuple(m.stride), padding, tuple(m.dilation),
+                        m.groups, m.bias is not None, m.in_channels)
+            return done(op, [x], PLAIN)
+        if kind == "batch_norm3d":
+            x = self.tensor(node, args[0], PLAIN)
+            return done(BatchNorm(axis=0, affine=m.affine), [x], PLAIN)
+        if kind in ("max_pool3d", "avg_pool3d", "adaptive_avg_pool3d"):
+            import torch.nn.functional as F
+            fn = {"max_pool3d": F.max_pool3d, "avg_pool3d": F.avg_pool3d}.get(kind, F.adaptive_avg_pool3d)
+            if kind == "adaptive_avg_pool3d":
+                settings = {"output_size": m.output_size}
+            else:
+                settings = {"kernel_size": m.kernel_size, "stride": m.stride, "padding": m.padding,
+                            "ceil_mode": m.ceil_mode}
+                if kind == "max_pool3d":
+                    settings.update(dilation=m.dilation, return_indices=m.return_indices)
+            return self.pool3d(node, fn, (args[0],), settings, done)
         if kind == "conv_transpose2d":
             x = self.tensor(node, args[0], NCHW)
             if len(args) > 1 or node.kwargs.get("output_size") is not None:
@@ -604,7 +649,7 @@ def _rooted(module):
     """A module the importer keeps whole (an LSTM, an encoder layer, ...) given as the network itself: torch.fx
     traces the root's forward, not the leaf's, so it goes in a parent named after its class."""
     import torch.nn as nn
-    kind = _supported_modules().get(type(module))
+    kind = _kind(module)
     if kind is None:
         return module
     attr = type(module).__name__.lower()

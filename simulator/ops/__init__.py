@@ -14,6 +14,7 @@ formulas:
 
 - `simulator.ops.conv`: conv1d, conv2d, conv_transpose2d, pool1d and pool2d (max/avg), global_avg_pool,
   adaptive_avg_pool, adaptive_avg_pool1d, upsample
+- `simulator.ops.conv3d`: conv3d, pool3d (max/avg), adaptive_avg_pool3d over (C, D, H, W) volumes
 - `simulator.ops.dense`: linear, matmul, attention_scores, attention_context,
   multi_head_attention, embedding, position_embedding
 - `simulator.ops.elementwise`: relu / gelu / tanh / sigmoid / silu (and leaky_relu, hardtanh,
@@ -29,6 +30,7 @@ Paleo's own per-layer work for these ops is in `simulator.paleo_terms`.
 from simulator.ops.base import Counts, OpBase
 from simulator.ops.conv import (AdaptiveAvgPool1d, AdaptiveAvgPool2d, Conv1d, Conv2d, ConvTranspose2d, GlobalAvgPool,
                                 Pool1d, Pool2d, Upsample)
+from simulator.ops.conv3d import AdaptiveAvgPool3d, Conv3d, Pool3d
 from simulator.ops.dense import (AttentionContext, AttentionScores, Embedding, Linear, MatMul,
                                  MultiHeadAttention, PositionEmbedding)
 from simulator.ops.elementwise import ACTIVATIONS, Activation, Dropout, Elementwise, Softmax
@@ -65,7 +67,7 @@ def add(same_shape: bool = False) -> Elementwise:
 __all__ = [
     "Counts", "OpBase",
     "Conv1d", "Conv2d", "ConvTranspose2d", "Pool1d", "Pool2d", "GlobalAvgPool", "AdaptiveAvgPool1d",
-    "AdaptiveAvgPool2d", "Upsample",
+    "AdaptiveAvgPool2d", "Upsample", "Conv3d", "Pool3d", "AdaptiveAvgPool3d",
     "Linear", "MatMul", "AttentionScores", "AttentionContext", "MultiHeadAttention",
     "Embedding", "PositionEmbedding",
     "ACTIVATIONS", "Activation", "Elementwise", "Dropout", "Softmax",

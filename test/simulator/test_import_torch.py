@@ -465,3 +465,36 @@ def test_a_gru_over_time_major_input_is_refused_by_name():
             return self.rnn(x)[0]
     with pytest.raises(SimulatorError, match=r"rnn.*only GRU\(batch_first=True\) is supported"):
         from_torch(TimeMajor(), torch.randn(10, 2, 16))
+
+
+class Conv3DSimple(nn.Conv3d):
+    """torchvision's video ResNets: an nn.Conv3d subclass with its own constructor and torch's forward."""
+
+    def __init__(self, cin, cout, stride=1):
+        super().__init__(cin, cout, (3, 3, 3), stride=stride, padding=1, bias=False)
+
+
+@pytest.mark.parametrize("layer", [nn.Conv3d(3, 8, 3), nn.Conv3d(4, 8, (1, 3, 3), stride=(1, 2, 2), padding=(0, 1, 1),
+                                                                     groups=2),
+                                   nn.Conv3d(3, 8, 3, padding="same", dilation=2, bias=False), Conv3DSimple(3, 8, 2)],
+                         ids=["plain", "strided-grouped", "same-dilated", "subclass"])
+def test_volumes_have_torchs_shapes_parameters_and_flops(layer):
+    class Clip(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv, self.bn = layer, nn.BatchNorm3d(8)
+            self.pool, self.head = nn.MaxPool3d((1, 2, 2), ceil_mode=True), nn.AdaptiveAvgPool3d(1)
+            self.fc = nn.Linear(8, 5)
+
+        def forward(self, x):
+            x = F.avg_pool3d(self.pool(torch.relu(self.bn(self.conv(x)))), 1)
+            return self.fc(torch.flatten(self.head(x), 1))
+    module, x = Clip(), torch.randn(2, layer.in_channels, 6, 11, 11)
+    net = from_torch(module, x)   # every output shape is checked against torch's when imported
+    conv = next(l for l in net.layers if l.kind == "conv3d")
+    bias = conv.out_elems if layer.bias is not None else 0
+    assert net.params == torch_params(module) and conv.fwd_flops - bias == torch_gemm_flops(module, x) - 2 * 8 * 5
+    assert [l.kind for l in net.layers if "pool" in l.kind] == ["pool3d", "pool3d", "adaptive_avg_pool3d"]
+    import simulator as sim
+    for model in ("paleo", "roofline"):
+        assert sim.simulate(net, "cpu+1xV100-pcie3", 1, cost_model=model).step_time > 0

@@ -93,3 +93,23 @@ def test_bad_phase_and_batch():
         paleo_work(conv, 2, "backward")
     with pytest.raises(SimulatorError, match="batch size"):
         paleo_work(conv, 0, "forward")
+
+
+def test_volumes_are_gemms_and_poolings_of_their_windows():
+    from simulator.ops import AdaptiveAvgPool3d, Conv3d, Pool3d
+    net = Network.build("t", [
+        Layer("data", Input((2, 4, 6, 6))),
+        Layer("conv", Conv3d(4, 3, 1, 1), ("data",)),
+        Layer("pool", Pool3d("max", (1, 2, 2)), ("conv",)),
+        Layer("head", AdaptiveAvgPool3d(1), ("pool",)),
+    ])
+    conv = net.layer("conv")
+    assert conv.out_shape == (4, 4, 6, 6) and conv.params == 3 * 3 * 3 * 2 * 4 + 4
+    [work] = paleo_work(conv, 2, "forward")
+    macs = 27 * 2 * 4 * 4 * 6 * 6
+    assert work.flops == 2 * macs * 2 and conv.fwd_flops == 2 * macs + 4 * 4 * 6 * 6
+    assert work.mem_bytes == (2 * 2 * 4 * 6 * 6 * 4, 27 * 2 * 4 * 4, 2 * 4 * 4 * 6 * 6 * 4)
+    [pool] = paleo_work(net.layer("pool"), 2, "forward")
+    assert net.layer("pool").out_shape == (4, 4, 3, 3) and pool.flops == 2 * 4 * 4 * 4 * 3 * 3 * 2
+    assert net.layer("head").out_shape == (4, 1, 1, 1) and net.layer("head").fwd_flops == 4 * 4 * 3 * 3
+    assert paleo_work(net.layer("head"), 2, "weight_grad") == []
