@@ -5,7 +5,11 @@
 The module is traced with `torch.fx` (the supported layer modules below are
 kept as single nodes), run once on `sample_input` with `ShapeProp` (in eval
 mode, under `no_grad`, training flags restored afterwards) and each node is
-mapped to an op. The first dimension of the sample input is the batch: it
+mapped to an op. A forward torch.fx cannot trace symbolically (Python control
+flow on sizes or values, ``x.view(*shape)`` with a computed shape, dtype
+queries) is traced again, on a copy of the module, running each operation on
+the sample input (torch_concrete.py): sizes, dtypes and branches become those
+of the sample input. The first dimension of the sample input is the batch: it
 becomes `Network.batch_size` and is dropped from every shape.
 
 Layouts: PyTorch images are NCHW, the simulator's are (H, W, C). A tensor
@@ -54,6 +58,8 @@ Anything else is one `SimulatorError` line naming the node and its target.
 """
 from __future__ import annotations
 
+import contextlib
+import io
 from typing import Any
 
 from simulator.graph import Layer, Network, SimulatorError
@@ -90,9 +96,20 @@ def from_torch(module, sample_input, name: str | None = None) -> Network:
     try:
         graph = tracer.trace(module)
     except Exception as err:  # torch.fx raises many types; one line for the user
-        raise SimulatorError(f"torch.fx cannot trace the module: {_one_line(err)}",
-                             source=label) from None
+        # a forward that asks its tensors about their sizes or types in Python: trace again knowing the values
+        # of the sample input (torch_concrete.py), on a copy (the forward runs, in the module's mode)
+        import copy
+        tracer = _Tracer(inputs)
+        try:
+            graph = tracer.trace(copy.deepcopy(module))
+        except Exception as again:
+            raise SimulatorError(f"torch.fx cannot trace the module: {_one_line(err)}; traced on the sample "
+                                 f"input: {_one_line(again)}", source=label) from None
     gm = torch.fx.GraphModule(tracer.root, graph)
+    if tracer.concrete:   # what only decided a branch in Python (x.sum() > 0) is not a layer
+        gm.graph.eliminate_dead_code()
+        gm.recompile()
+        graph = gm.graph
     placeholders = [n for n in graph.nodes if n.op == "placeholder"]
     if len(placeholders) != len(inputs):
         raise SimulatorError(f"the module's forward takes {len(placeholders)} input(s), "
@@ -101,10 +118,14 @@ def from_torch(module, sample_input, name: str | None = None) -> Network:
     try:
         module.eval()
         with torch.no_grad():
-            _shape_prop(gm).propagate(*inputs)
+            with contextlib.redirect_stderr(io.StringIO()):   # torch's ShapeProp prints the traceback it raises
+                _shape_prop(gm).propagate(*inputs)
     except Exception as err:
-        raise SimulatorError(f"running the module on the sample input failed: {_one_line(err)}",
-                             source=label) from None
+        # ShapeProp wraps the error in one naming the node: say both, shortly
+        cause = err.__cause__ if isinstance(err.__cause__, Exception) else err
+        where = next((n.name for n in graph.nodes if n.name in str(err).split("node=%")[-1].split(" ")[:1]), None)
+        raise SimulatorError(f"running the module on the sample input failed{f' at node {where!r}' if where else ''}: "
+                             f"{_one_line(cause)}", source=label) from None
     finally:
         for m, mode in modes.items():
             m.training = mode
@@ -203,8 +224,16 @@ def _make_tracer_class():
 
 
 class _Tracer:
-    def __init__(self):
-        self._impl = _make_tracer_class()()
+    """torch.fx's symbolic tracer with the importer's leaves, or, given the sample inputs, the tracer that runs
+    what it records on them (torch_concrete.py)."""
+
+    def __init__(self, inputs: tuple | None = None):
+        self.concrete = inputs is not None
+        if inputs is None:
+            self._impl = _make_tracer_class()()
+        else:
+            from .torch_concrete import concrete_tracer_class
+            self._impl = concrete_tracer_class(_make_tracer_class())(inputs)
         self.root = None
 
     def trace(self, module):
@@ -373,9 +402,7 @@ class _Converter(FunctionNodes, TensorNodes):
         if meta is None or not hasattr(meta, "shape"):
             return _Other(f"attribute {target}")
         trainable = target in self.params
-        if not trainable and target not in self.buffers:
-            return _Other(f"attribute {target}")
-        if not trainable:   # a buffer: a constant, a layer where the network reads it
+        if not trainable:   # a buffer, or a tensor torch.fx keeps as a constant: a layer where the network reads it
             return _Const(target, tuple(int(d) for d in meta.shape), self.stack_of(node))
         shares = self.owner.get(("attr", target))
         shape = self.per_sample(node, tuple(meta.shape), SHARED)

@@ -6,9 +6,9 @@ comparisons and casts. A mixin of the converter, beside FunctionNodes (torch_fun
 (``mask[:, :, :T, :T] == 0``, ``torch.tril(...)``) are constants: computed without the network's inputs, so
 they cost nothing per step here. Such a value is kept as a ``_Const`` and becomes one ``parameter`` layer
 (``trainable=False``: memory, no parameters) only where a layer of the network reads it, so a chain of
-operations on a buffer is one layer, not one per operation. Its per-sample shape drops leading size-1 axes,
-and a leading axis the size of the batch when it has at least two axes (``torch.zeros(B, d)``): it is read as
-the same values for every sample.
+operations on a buffer is one layer, not one per operation. One with at least two axes whose first is the
+batch's size (``torch.zeros(ids.size())``) holds a row per sample; any other is the same for every sample
+(its leading size-1 axes dropped).
 
 **Indexing** ``x[...]`` of a network tensor or a parameter: integers (a ``select`` view), slices of step 1 (a
 ``slice`` view), ``...`` and ``None`` (a ``reshape`` view) on any axis but the batch; bounds may come from
@@ -81,24 +81,23 @@ class TensorNodes:
                           tuple(tuple(int(d) for d in m.shape) for m in meta))
         return None
 
-    def const_shape(self, shape: tuple[int, ...]) -> tuple[int, ...]:
-        """A constant's per-sample shape: leading size-1 axes dropped, and a leading batch-sized axis of a tensor
-        of two axes or more."""
-        if len(shape) >= 2 and self.batch > 1 and shape[0] == self.batch:
-            shape = shape[1:]
-        while shape and shape[0] == 1:
-            shape = shape[1:]
-        return shape
+    def batched_const(self, shape) -> bool:
+        """Whether a constant holds one row per sample: at least two axes, the first the batch's size (token type
+        ids made with torch.zeros(ids.size()), noise of torch.randn(B, d))."""
+        return shape is not None and len(shape) >= 2 and self.batch > 1 and shape[0] == self.batch
 
     def materialize(self, node, c: _Const) -> _Tensor:
-        """The constant as a layer (once: every reader shares it)."""
+        """The constant as a layer (once: every reader shares it): per sample when it has the batch first, else
+        the same for every sample."""
         if c.parts is not None:
             raise self.fail(node, f"uses the whole tuple of constants {c.name}; index it first")
         if c.tensor is None:
-            shape = self.const_shape(c.shape)
-            t = self.add(node, c.name, Parameter(shape or (1,), trainable=False), [], SHARED, None,
-                         stack=c.stack)
-            c.tensor = _Tensor(t.layer, SHARED, c.shape)
+            layout = PLAIN if self.batched_const(c.shape) else SHARED
+            shape = c.shape[1:] if layout == PLAIN else c.shape
+            while layout == SHARED and shape and shape[0] == 1:
+                shape = shape[1:]
+            t = self.add(node, c.name, Parameter(shape or (1,), trainable=False), [], layout, None, stack=c.stack)
+            c.tensor = _Tensor(t.layer, layout, c.shape)
         return c.tensor
 
     # ------------------------------------------------------------- the functions of this mixin

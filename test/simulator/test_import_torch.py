@@ -224,8 +224,9 @@ def test_unsupported_node_is_one_line_naming_node_and_target():
         from_torch(Sorts(), torch.randn(2, 5))
     assert str(info.value) == ("Sorts: node 'cumsum' (call_function cumsum): "
                                "unsupported operation 'cumsum'")
-    with pytest.raises(SimulatorError, match=r"^Branches: torch.fx cannot trace the module: "):
-        from_torch(Branches(), torch.randn(2, 5))
+    # control flow on values follows the sample input (traced with its values)
+    assert [l.kind for l in from_torch(Branches(), torch.ones(2, 5)).layers] == ["input"]
+    assert [l.kind for l in from_torch(Branches(), -torch.ones(2, 5)).layers] == ["input", "mul"]
     with pytest.raises(SimulatorError, match=r"node 'lstm' \(call_module lstm\): only "
                                              r"LSTM\(batch_first=True\)"):
         from_torch(SeqFirst(), torch.randn(3, 2, 4))

@@ -294,3 +294,66 @@ def test_max_over_time_stack_and_normalize():
     assert net.params == torch_params(model)
     assert net.layer("stack").out_shape == (2, 8)
     assert [l.op.kind for l in net.layers].count("mean") == 2 and net.layers[-1].op.kind == "rms_norm"
+
+
+class AsksItsTensors(nn.Module):
+    """What symbolic tracing cannot follow: Python control flow on a size, a view to a computed shape, a dtype
+    query, token types made from the input's size (Hugging Face's BERT is written so)."""
+
+    def __init__(self):
+        super().__init__()
+        self.ids, self.types, self.norm = nn.Embedding(50, 16), nn.Embedding(2, 16), nn.BatchNorm1d(16)
+        self.long, self.short = nn.Linear(16, 16), nn.Linear(16, 16)
+        self.register_buffer("calls", torch.zeros(1))
+
+    def forward(self, ids, mask):
+        types = torch.zeros(ids.size(), dtype=torch.long, device=ids.device)
+        x = self.ids(ids) + self.types(types)
+        x = self.norm(x.transpose(1, 2)).transpose(1, 2)
+        x = self.long(x) if x.size(1) > 4 else self.short(x)      # control flow on a size
+        heads = x.view(*(x.size()[:-1] + (4, 4))).permute(0, 2, 1, 3)
+        scores = heads @ heads.transpose(-1, -2)
+        bias = (1.0 - mask[:, None, None, :].to(dtype=x.dtype)) * torch.finfo(x.dtype).min
+        self.calls.add_(1)                                        # an in-place update of a buffer
+        return F.softmax(scores + bias, dim=-1)
+
+
+def test_a_forward_that_asks_its_tensors_is_traced_with_the_sample_inputs_values():
+    model = AsksItsTensors()
+    with pytest.raises(Exception):
+        torch.fx.symbolic_trace(model)   # what the importer tries first
+    state = {k: v.clone() for k, v in model.state_dict().items()}
+    ids, mask = torch.randint(0, 50, (3, 6)), torch.ones(3, 6, dtype=torch.long)
+    net = from_torch(model, (ids, mask))
+    assert net.params == torch_params(model) - 16 * 16 - 16      # the branch not taken is not counted
+    assert any(l.name == "long" for l in net.layers) and not any(l.name == "short" for l in net.layers)
+    assert net.layer("types").out_shape == (6, 16)                # per sample, from the zeros made in forward
+    assert net.layers[-1].out_shape == (4, 6, 6)
+    # the user's model is as it was: no running statistics updated, the buffer not incremented
+    assert all(torch.equal(v, state[k]) for k, v in model.state_dict().items())
+    short = from_torch(model, (ids[:, :3], mask[:, :3]))          # another length, the other branch
+    assert any(l.name == "short" for l in short.layers)
+
+
+def test_a_forward_that_cannot_run_on_its_sample_still_fails_in_one_line():
+    class Broken(AsksItsTensors):
+        def forward(self, ids, mask):
+            if ids.size(1) > 2:
+                raise ValueError("boom\nsecond line")
+            return self.ids(ids)
+
+    with pytest.raises(SimulatorError, match="cannot trace the module.*sample input: ValueError: boom") as err:
+        from_torch(Broken(), (torch.randint(0, 50, (3, 6)), torch.ones(3, 6)))
+    assert "\n" not in str(err.value)
+
+
+def test_a_sample_input_the_forward_cannot_take_names_the_node_and_torchs_reason(capfd):
+    class Viewer(nn.Module):
+        def forward(self, x):
+            return x.view(3, 7)
+
+    with pytest.raises(SimulatorError) as err:
+        from_torch(Viewer(), torch.randn(2, 5))
+    assert str(err.value) == ("Viewer: running the module on the sample input failed at node 'view': RuntimeError: "
+                              "shape '[3, 7]' is invalid for input of size 10")
+    assert "Traceback" not in capfd.readouterr().err
