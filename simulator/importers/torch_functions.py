@@ -39,6 +39,9 @@ class FunctionNodes:
             return constant
         if fn is operator.getitem:
             return self.getitem(node, args, meta, done)
+        from . import torch_swin
+        if torch_swin.is_swin(fn):
+            return torch_swin.call(self, node, fn, args, kwargs, tuple(meta.shape), done)
         if (method or fn) in ("max", "min", torch.max, torch.min) and isinstance(meta, (tuple, list)):
             return self.reduce(node, args, kwargs, None, values_of=tuple(meta[0].shape))   # (values, indices)
         if (method or fn) in ("unbind", torch.unbind):

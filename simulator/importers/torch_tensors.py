@@ -249,11 +249,13 @@ class TensorNodes:
                                None)
         return _Tensor(current.layer, x.layout, tuple(expect))
 
-    def gather(self, node, table: _Tensor, ids: _Const, expect):
+    def gather(self, node, table: _Tensor, ids: _Const, expect, allow_computed: bool = False):
         """A parameter's rows picked by a constant index (a relative position bias: table[index]): a lookup, as an
-        embedding whose weights are the parameter's (counted there)."""
+        embedding whose weights are the parameter's (counted there). With `allow_computed`, the table may be a
+        tensor computed from parameters (Swin v2's), whose own layers hold the weights."""
         owner = next(l for l in self.layers if l.name == table.layer)
-        if not isinstance(owner.op, Parameter) or not owner.op.trainable or len(table.torch_shape) < 1:
+        parameter = isinstance(owner.op, Parameter) and owner.op.trainable
+        if not (parameter or allow_computed and table.layout == SHARED) or len(table.torch_shape) < 1:
             raise self.fail(node, "indexing with a tensor or a list (a gather) is not supported")
         rows, width = int(table.torch_shape[0]), prod(table.torch_shape[1:])
         t = self.add(node, f"{node.name}:lookup", Embedding(rows, width), [self.materialize(node, ids)], SHARED, None,

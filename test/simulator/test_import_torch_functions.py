@@ -249,3 +249,60 @@ def test_softmax2d_is_over_the_channels():
     net = from_torch(m, torch.randn(2, 3, 4, 4))
     (soft,) = (l for l in net.layers if l.kind == "softmax")
     assert soft.out_shape == (4, 4, 5) and soft.fwd_flops > 0
+
+
+# torchvision's Swin keeps three functions whole (torch.fx.wrap); stand-ins with their names, module and
+# signatures (torch runs them for the shapes; the importer writes out what torchvision's compute)
+def _patch_merging_pad(x):
+    x = F.pad(x, (0, 0, 0, x.shape[-2] % 2, 0, x.shape[-3] % 2))
+    return torch.cat([x[..., i::2, j::2, :] for i in (0, 1) for j in (0, 1)], -1)
+
+
+def _get_relative_position_bias(table, index, window_size):
+    n = window_size[0] * window_size[1]
+    return table[index].view(n, n, -1).permute(2, 0, 1).contiguous().unsqueeze(0)
+
+
+def shifted_window_attention(input, qkv_weight, proj_weight, relative_position_bias, window_size, num_heads,
+                             shift_size, attention_dropout=0.0, dropout=0.0, qkv_bias=None, proj_bias=None,
+                             logit_scale=None, training=True):
+    return F.linear(F.linear(input, qkv_weight, qkv_bias)[..., :input.shape[-1]], proj_weight, proj_bias)
+
+
+for _f in (_patch_merging_pad, _get_relative_position_bias, shifted_window_attention):
+    _f.__module__ = "torchvision.models.swin_transformer"
+    torch.fx.wrap(_f.__name__)
+
+
+class SwinBlock(nn.Module):
+    def __init__(self, c=8, heads=2, window=4, shift=2):
+        super().__init__()
+        self.qkv, self.proj, self.merge = nn.Linear(c, 3 * c), nn.Linear(c, c), nn.Linear(4 * c, 2 * c, bias=False)
+        self.table = nn.Parameter(torch.zeros((2 * window - 1) ** 2, heads))
+        self.register_buffer("index", torch.randint(0, (2 * window - 1) ** 2, (window ** 4,)))
+        self.heads, self.window, self.shift = heads, window, shift
+
+    def forward(self, x):
+        bias = _get_relative_position_bias(self.table, self.index, [self.window, self.window])
+        x = x + shifted_window_attention(x, self.qkv.weight, self.proj.weight, bias, [self.window, self.window],
+                                         self.heads, [self.shift, self.shift], qkv_bias=self.qkv.bias,
+                                         proj_bias=self.proj.bias)
+        return self.merge(_patch_merging_pad(x))
+
+
+def test_swin_window_attention_and_patch_merging_are_written_out():
+    model = SwinBlock()
+    net = from_torch(model, torch.randn(2, 7, 9, 8))
+    assert net.params == torch_params(model)
+    layers = {l.name: l for l in net.layers}
+    attn = [l for l in net.layers if l.name.startswith("shifted_window_attention:")]
+    # padded to 8 x 12: 6 windows of 16 tokens; 2 heads of 4 channels
+    qkv = next(l for l in attn if l.name.startswith("shifted_window_attention:qkv") and l.kind == "matmul")
+    assert qkv.out_shape == (6, 16, 24) and qkv.fwd_flops == 2 * 6 * 16 * 8 * 24
+    scores = next(l for l in attn if ":scores" in l.name)
+    assert scores.out_shape == (6, 2, 16, 16) and scores.fwd_flops == 2 * 6 * 2 * 16 * 16 * 4
+    assert [l.kind for l in attn].count("transpose") == 6   # windows in and out, heads in and out, the two rolls
+    assert any(":mask" in l.name for l in attn) and layers["shifted_window_attention"].out_shape == (7, 9, 8)
+    lookup = next(l for l in net.layers if l.kind == "embedding")
+    assert lookup.shares_weights_with == "table" and lookup.params == 0
+    assert layers["_patch_merging_pad"].kind == "pixel_shuffle" and layers["merge"].out_shape == (4, 5, 16)
