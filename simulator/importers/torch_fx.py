@@ -43,7 +43,8 @@ parameter's expand to the batch (a class token), matmul / @ / bmm, scaled_dot_pr
 transpose / swapaxes, permute (one that moves the batch only to be indexed back, timm's
 ``qkv.permute(2, 0, 3, 1, 4)`` then ``[0]`` or ``unbind(0)``), mean, sum, split / chunk / unbind (each
 piece a `slice` or `select` view), unsqueeze / squeeze, indexing with integers, slices, ``...`` and
-``None``, einsum of one or two operands, F.linear, masked_fill and where (a product with the mask),
+``None``, einsum of one or two operands, F.linear, F.conv1d/2d/3d with a weight read in forward (its
+layer holds the weights), std / var / amax / amin (as a mean), masked_fill and where (a product with the mask),
 comparisons (one operation per element), element-wise math (exp, log, sqrt, pow, clamp, ...: one
 operation per element), ``*_like`` (a tensor written once), casts (free), buffers and tensors made in
 forward (constants: torch_tensors.py), a parameter table read through a constant index (a relative

@@ -132,7 +132,7 @@ class TensorNodes:
                 raise self.fail(node, f"{getattr(key, '__name__', key)} of the batch dimension is not supported")
             x = self.as_layout(node, x, PLAIN)
             return done(Reshape(self.per_sample(node, expect, x.layout) or (1,)), [x], x.layout)
-        if key in (torch.sum, "sum", torch.amax, "amax", torch.amin, "amin"):
+        if key in (torch.sum, "sum", torch.amax, "amax", torch.amin, "amin", torch.std, "std", torch.var, "var"):
             return self.reduce(node, args, kwargs, done)
         if key in (torch.stack, "stack"):
             tensors = args[0] if args else kwargs.get("tensors")
@@ -158,17 +158,58 @@ class TensorNodes:
             return done(Elementwise("add"), [y, self.tensor(node, given["bias"])], PLAIN)
         if key is torch.einsum:
             return self.einsum(node, args, expect, done)
+        if key in (F.conv1d, F.conv2d, F.conv3d):
+            return self.conv_function(node, key, args, kwargs, done)
         return None
 
+    def conv_function(self, node, fn, args, kwargs, done):
+        """F.conv1d / conv2d / conv3d with a weight tensor read in forward (weight standardisation, a fixed
+        blur kernel, a modulated convolution): the convolution, whose weights are that tensor's layer (counted
+        there; a constant has none)."""
+        import torch.nn.functional as F
+        from simulator.ops import Conv1d, Conv2d, Conv3d
+        given = dict(zip(("input", "weight", "bias", "stride", "padding", "dilation", "groups"), args), **kwargs)
+        rank = {F.conv1d: 1, F.conv2d: 2, F.conv3d: 3}[fn]
+        w = self.tensor(node, given["weight"])
+        if w.layout != SHARED or len(w.torch_shape) != rank + 2:
+            raise self.fail(node, f"conv{rank}d with a weight that is not a parameter or constant of {rank + 2} axes")
+        k, per_group, *kernel = (int(d) for d in w.torch_shape)
+        groups = int(given.get("groups", 1))
+
+        def spread(v):
+            return tuple(v) if isinstance(v, (tuple, list)) else (int(v),) * rank
+
+        stride, dilation = spread(given.get("stride", 1)), spread(given.get("dilation", 1))
+        padding = given.get("padding", 0)
+        if isinstance(padding, str):
+            padding = tuple((kk - 1) * d // 2 for kk, d in zip(kernel, dilation)) if padding == "same" \
+                else (0,) * rank
+        padding = spread(padding)
+        bias = given.get("bias") is not None
+        if rank == 2:
+            x = self.tensor(node, given["input"], NCHW)
+            op = Conv2d(k, tuple(kernel), stride, padding, dilation, groups, bias, per_group * groups)
+            layout = NCHW
+        else:
+            x = self.tensor(node, given["input"], PLAIN)
+            layout = PLAIN
+            op = (Conv1d(k, kernel[0], stride[0], padding[0], dilation[0], groups, bias, per_group * groups)
+                  if rank == 1 else Conv3d(k, tuple(kernel), stride, padding, dilation, groups, bias,
+                                           per_group * groups))
+        return self.add(node, node.name, op, [x], layout, tuple(node.meta["tensor_meta"].shape), shares=w.layer)
+
     def reduce(self, node, args, kwargs, done, values_of: str | None = None):
-        """sum / amax / amin (and the values of max / min along a dim, `values_of`) over some dimensions:
-        counted as a mean (the same reads and one operation per element; the division is not counted)."""
+        """sum / amax / amin / std / var (and the values of max / min along a dim, `values_of`) over some
+        dimensions: counted as a mean (the same reads and one operation per element; a std's second pass and
+        the division are not counted)."""
         x = self.tensor(node, args[0])
         dims = args[1] if len(args) > 1 else kwargs.get("dim")
         if dims is None:
             raise self.fail(node, "a reduction over every dimension mixes the batch; give dim")
         dims = [dims] if isinstance(dims, int) else list(dims)
-        keep = bool(args[2] if len(args) > 2 else kwargs.get("keepdim", False))
+        spread = getattr(node.target, "__name__", node.target) in ("std", "var")   # (dim, unbiased, keepdim)
+        at = 3 if spread else 2
+        keep = bool(args[at] if len(args) > at else kwargs.get("keepdim", False))
         x = self.as_layout(node, x, PLAIN) if not keep else x
         op = Mean(tuple(self.axis(node, x, d) for d in dims), keep)
         if values_of is None:

@@ -357,3 +357,32 @@ def test_a_sample_input_the_forward_cannot_take_names_the_node_and_torchs_reason
     assert str(err.value) == ("Viewer: running the module on the sample input failed at node 'view': RuntimeError: "
                               "shape '[3, 7]' is invalid for input of size 10")
     assert "Traceback" not in capfd.readouterr().err
+
+
+def test_convolutions_called_as_functions_with_their_weights():
+    class StdConv(nn.Conv2d):
+        """Weight standardisation (BiT, timm's StdConv2d): the weight normalised in forward, then F.conv2d."""
+
+        def forward(self, x):
+            w = self.weight
+            w = (w - w.mean(dim=(1, 2, 3), keepdim=True)) / (w.std(dim=(1, 2, 3), keepdim=True) + 1e-5)
+            return F.conv2d(x, w, self.bias, self.stride, self.padding, self.dilation, self.groups)
+
+    class Blur(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = StdConv(3, 8, 3, padding=1)
+            self.register_buffer("kernel", torch.ones(8, 1, 3, 3) / 9)
+            self.temporal = nn.Parameter(torch.randn(4, 8, 5))
+
+        def forward(self, x):
+            y = F.conv2d(self.conv(x), self.kernel, padding="same", groups=8)   # a fixed depthwise blur
+            return F.conv1d(y.flatten(2), self.temporal, stride=2)
+
+    model = Blur()
+    net = from_torch(model, torch.randn(2, 3, 10, 10))
+    assert net.params == torch_params(model)
+    convs = [l for l in net.layers if l.kind in ("conv2d", "conv1d")]
+    assert [l.kind for l in convs] == ["conv2d", "conv2d", "conv1d"] and all(l.params == 0 for l in convs)
+    assert convs[0].fwd_flops == 2 * 27 * 8 * 100 + 8 * 100 and convs[1].fwd_flops == 2 * 9 * 8 * 100
+    assert convs[2].out_shape == (4, 48) and convs[2].fwd_flops == 2 * 5 * 8 * 4 * 48
