@@ -1,5 +1,7 @@
 """bench/simulator_real.py: the measured throughput table loads, every row simulates as it was run, and the
-roofline model stays within the accuracy docs/simulator.md states for one GPU."""
+roofline model stays within the accuracy docs/simulator.md states: fp32 within 25% of the measurements on one
+GPU, mixed precision optimistic by less than 2x, never slower than measured by more than the one-GPU error
+on 8 GPUs nor faster than 8 times one GPU."""
 from __future__ import annotations
 
 import csv
@@ -18,16 +20,19 @@ def _bench():
     return module
 
 
-def test_every_measured_row_simulates_and_one_gpu_is_within_the_documented_error():
+def test_every_measured_row_simulates_within_the_documented_error():
     bench = _bench()
     rows = list(csv.DictReader(bench.DATA.open()))
-    assert len(rows) == 10 and {r["precision"] for r in rows} == {"fp32", "amp"}
+    assert len(rows) == 18 and {r["network"] for r in rows} == {"resnet50", "bert_large"}
+    ours = {id(r): bench.simulate(r, "roofline") for r in rows}
     for row in rows:
-        ours = bench.simulate(row, "roofline")
-        measured = float(row["measured_img_per_s"])
+        measured = float(row["measured_per_s"])
         if row["gpus"] == "1":
-            assert ours == pytest.approx(measured, rel=0.25), row
-        else:   # data parallel: never slower than measured by more than the one-GPU error, never above 8x one GPU
-            one = next(r for r in rows if r["gpus"] == "1" and r["system"] == row["system"]
-                       and r["precision"] == row["precision"])
-            assert 0.75 * measured < ours <= 8 * bench.simulate(one, "roofline") * 1.0001, row
+            if row["precision"] == "fp32":
+                assert ours[id(row)] == pytest.approx(measured, rel=0.25), row
+            else:
+                assert measured < ours[id(row)] < 2 * measured, row
+        else:
+            one = next(r for r in rows if r["gpus"] == "1" and all(r[k] == row[k] for k in
+                                                                   ("network", "seq_len", "system", "precision")))
+            assert 0.75 * measured < ours[id(row)] <= 8 * ours[id(one)] * 1.0001, row
