@@ -29,7 +29,8 @@ Unflatten, Upsample (nearest, bilinear, bicubic), Dropout / Dropout1d / Dropout2
 its shape), Conv3d, BatchNorm3d, MaxPool3d / AvgPool3d, AdaptiveAvgPool3d and Dropout3d (volumes (C, D, H,
 W), channels first as torch's), Embedding, Flatten, Identity, LSTM and GRU (batch_first; an initial state that is another
 RNN's final state makes it wait for that one; h_n[-1] of the last layer is a view of the output),
-MultiheadAttention (batch_first, self-attention; a mask one addition per score), TransformerEncoderLayer,
+MultiheadAttention (batch_first; self-attention as one layer, cross-attention, key and value one
+tensor, written out; a mask one addition per score), TransformerEncoderLayer,
 TransformerEncoder, TransformerDecoderLayer, TransformerDecoder and Transformer (batch_first; written
 out as their layers by torch_blocks.py, the cross-attention as its projections and products; a
 supported module given as the network itself is traced inside a parent named after its class). A subclass
@@ -614,9 +615,8 @@ class _Converter(FunctionNodes, TensorNodes):
     def mha(self, node, m, args, meta, name, done):
         kwargs = dict(node.kwargs)
         q, k, v = (list(args) + [kwargs.pop(n, None) for n in ("query", "key", "value")])[:3]
-        if not (q is k is v) or q is None:
-            raise self.fail(node, "only self-attention (query, key and value the same tensor) "
-                                  "is supported")
+        if q is None or k is not v:
+            raise self.fail(node, "only attention whose key and value are the same tensor is supported")
         causal = bool(kwargs.pop("is_causal", False))
         for flag in ("need_weights", "average_attn_weights"):
             kwargs.pop(flag, None)
@@ -632,6 +632,12 @@ class _Converter(FunctionNodes, TensorNodes):
             raise self.fail(node, "only MultiheadAttention(batch_first=True) with equal q/k/v "
                                   "widths and no bias_k/add_zero_attn is supported")
         x = self.tensor(node, q, PLAIN)
+        if q is not k:   # cross-attention (a decoder reading an encoder, DETR's queries): written out
+            from . import torch_blocks
+            stack = self.stack_of(node)
+            stack = stack if stack and stack[-1] == node.target else stack + [node.target]
+            out = torch_blocks.cross_attention(self, node, m, x, self.tensor(node, k, PLAIN), name, causal, stack)
+            return _Multi(_Tensor(out.layer, PLAIN, tuple(meta[0].shape)), "MultiheadAttention")
         op = MultiHeadAttention(m.num_heads, causal=causal, bias=m.in_proj_bias is not None)
         return _Multi(done(op, [x], PLAIN, tuple(meta[0].shape)), "MultiheadAttention")
 

@@ -165,3 +165,31 @@ def test_a_decoder_mask_costs_an_addition_per_score():
     time_major = nn.TransformerDecoderLayer(8, 2, 16)
     with pytest.raises(SimulatorError, match=r"only TransformerDecoderLayer\(batch_first=True\)"):
         from_torch(time_major, (torch.randn(4, 2, 8), torch.randn(4, 2, 8)))
+
+
+def test_multihead_attention_across_two_sequences_is_written_out():
+    class Queries(nn.Module):
+        """DETR-style: learned queries attend to the image's tokens."""
+
+        def __init__(self, d=16, queries=5):
+            super().__init__()
+            self.queries = nn.Parameter(torch.randn(1, queries, d))
+            self.attn = nn.MultiheadAttention(d, 4, batch_first=True)
+
+        def forward(self, tokens):
+            q = self.queries.expand(tokens.size(0), -1, -1)
+            return self.attn(q, tokens, tokens, need_weights=False)[0]
+
+    model = Queries()
+    net = from_torch(model, torch.randn(2, 9, 16))
+    assert net.params == torch_params(model)
+    scores = net.layer("attn.scores")
+    assert scores.out_shape == (4, 5, 9) and scores.fwd_flops == 2 * 5 * 9 * 16
+    assert net.layers[-1].out_shape == (5, 16)
+
+    class KeyNotValue(Queries):
+        def forward(self, tokens):
+            return self.attn(tokens, tokens, tokens * 2)[0]
+
+    with pytest.raises(SimulatorError, match="key and value are the same tensor"):
+        from_torch(KeyNotValue(), torch.randn(2, 9, 16))
