@@ -16,6 +16,17 @@ from .torch_nodes import (NCHW, PLAIN, SHARED, _Const, _hashable, _is_stochastic
                           _pair, _Split, _State, _Tensor, _Unbound)
 
 
+# element-wise functions (operators, torch functions and methods by name) that broadcast their inputs: an
+# expanded view feeding only these need not be made
+ELEMENTWISE = {operator.add, operator.sub, operator.mul, operator.truediv, operator.iadd, operator.imul}
+ELEMENTWISE_NAMES = {"add", "sub", "mul", "div", "add_", "mul_", "masked_fill", "where"}
+
+
+def _broadcasts(user) -> bool:
+    return (_hashable(user.target) and user.target in ELEMENTWISE) or \
+        getattr(user.target, "__name__", user.target) in ELEMENTWISE_NAMES
+
+
 class FunctionNodes:
     """The converter's handling of call_function and call_method nodes."""
 
@@ -97,7 +108,7 @@ class FunctionNodes:
             x = self.tensor(node, args[0])
             rate = args[1] if len(args) > 1 else kwargs.get("p", 0.5)
             return done(Dropout(float(rate)), [x], x.layout)
-        if method == "expand":
+        if method in ("expand", "expand_as"):
             return self.expand(node, args, expect, done)
         if key in (F.prelu, torch.prelu):
             # max(0, x) + a * min(0, x): a leaky ReLU whose slopes are learned (the weight, a parameter layer of
@@ -409,8 +420,11 @@ class FunctionNodes:
 
     def expand(self, node, args, expect, done):
         """A parameter expanded to the batch (a ViT's class token, ``token.expand(n, -1, -1)``): each sample
-        reads it, as from a view; expanding anything else is not supported."""
+        reads it, as from a view. A network tensor expanded only to be combined element-wise (squeeze-and-
+        excitation's ``x * y.expand_as(x)``) is what broadcasting reads: the tensor itself."""
         x = self.tensor(node, args[0])
+        if x.layout != SHARED and node.users and all(_broadcasts(u) for u in node.users):
+            return x
         if x.layout != SHARED or expect is None or expect[0] != self.batch:
             raise self.fail(node, "only expanding a parameter to the batch (its first dimension) is supported")
         theirs = tuple(int(d) for d in x.torch_shape)

@@ -39,7 +39,8 @@ of a supported module that keeps its forward counts as that module. Functions an
 silu, softmax, dropout, layer_norm (its affine as a multiply and an add), max_pool1d/2d/3d /
 avg_pool1d/2d/3d / adaptive_avg_pool1d/2d/3d, torchvision's stochastic_depth (a dropout), prelu (a leaky
 ReLU; its slopes a parameter layer), pad (any mode: a copy), pixel_shuffle / pixel_unshuffle, a
-parameter's expand to the batch (a class token), matmul / @ / bmm, scaled_dot_product_attention
+parameter's expand to the batch (a class token), a network tensor's expand / expand_as feeding only
+element-wise operations (the tensor, broadcast: squeeze-and-excitation), matmul / @ / bmm, scaled_dot_product_attention
 (is_causal, an attn_mask that is a buffer, parameter or network tensor, and dropout_p counted),
 transpose / swapaxes, permute (one that moves the batch only to be indexed back, timm's
 ``qkv.permute(2, 0, 3, 1, 4)`` then ``[0]`` or ``unbind(0)``), mean, sum, split / chunk / unbind (each

@@ -386,3 +386,28 @@ def test_convolutions_called_as_functions_with_their_weights():
     assert [l.kind for l in convs] == ["conv2d", "conv2d", "conv1d"] and all(l.params == 0 for l in convs)
     assert convs[0].fwd_flops == 2 * 27 * 8 * 100 + 8 * 100 and convs[1].fwd_flops == 2 * 9 * 8 * 100
     assert convs[2].out_shape == (4, 48) and convs[2].fwd_flops == 2 * 5 * 8 * 4 * 48
+
+
+def test_an_expanded_view_combined_element_wise_is_the_tensor_broadcast():
+    class SqueezeExcite(nn.Module):
+        def __init__(self, c=16):
+            super().__init__()
+            self.conv, self.fc1, self.fc2 = nn.Conv2d(3, c, 3, padding=1), nn.Linear(c, 4), nn.Linear(4, c)
+
+        def forward(self, x):
+            x = self.conv(x)
+            b, c, _, _ = x.size()
+            y = torch.sigmoid(self.fc2(F.relu(self.fc1(F.adaptive_avg_pool2d(x, 1).view(b, c))))).view(b, c, 1, 1)
+            return torch.mul(x, y.expand_as(x)) + y.expand(b, c, 8, 8)
+
+    net = from_torch(SqueezeExcite(), torch.randn(2, 3, 8, 8))
+    assert not any(l.name.startswith("expand") for l in net.layers)
+    assert net.layers[-1].out_shape == (16, 8, 8) and net.layers[-1].fwd_flops == 16 * 64
+
+    class Concatenated(SqueezeExcite):
+        def forward(self, x):
+            y = self.conv(x)
+            return torch.cat([y, y[:, :, :1].expand(-1, -1, 8, -1)], dim=1)
+
+    with pytest.raises(SimulatorError, match="expand"):
+        from_torch(Concatenated(), torch.randn(2, 3, 8, 8))
