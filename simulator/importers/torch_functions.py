@@ -12,8 +12,8 @@ from simulator.ops import (Activation, AdaptiveAvgPool1d, AdaptiveAvgPool2d, Ada
 from simulator.ops.base import prod
 from simulator.ops.conv import UPSAMPLE_FLOPS
 
-from .torch_nodes import (NCHW, PLAIN, SHARED, _Const, _hashable, _is_stochastic_depth, _Moved, _Multi, _Other,
-                          _pair, _Split, _State, _Tensor, _Unbound)
+from .torch_nodes import (NCHW, PLAIN, SHARED, _Const, _hashable, _is_stochastic_depth, _Merged, _Moved, _Multi,
+                          _Other, _pair, _Split, _State, _Tensor, _Unbound)
 
 
 # element-wise functions (operators, torch functions and methods by name) that broadcast their inputs: an
@@ -136,6 +136,9 @@ class FunctionNodes:
             return self.flatten(node, x, start, end, name, done)
         if key in ("view", "reshape", torch.reshape, "unflatten", torch.unflatten):
             x = self.tensor(node, args[0])
+            merged = self.merging(node, x, expect)
+            if merged is not None:
+                return merged
             if x.layout == SHARED:   # a parameter's (or a constant's) view
                 return done(Reshape(self.per_sample(node, expect, SHARED) or (1,)), [x], SHARED)
             return done(Reshape(self.per_sample(node, expect, PLAIN)), [x], PLAIN)
@@ -153,7 +156,7 @@ class FunctionNodes:
             return done(Upsample((int(expect[2]), int(expect[3])), mode), [x], NCHW)
         if key is getattr(F, "scaled_dot_product_attention", None):
             return self.sdpa(node, args, kwargs, name, expect, done)
-        if key in (torch.matmul, operator.matmul, torch.bmm, "matmul", "bmm"):
+        if key in (torch.matmul, operator.matmul, torch.bmm, "matmul", "bmm", torch.mm, "mm"):
             a, b = (self.tensor(node, x, PLAIN) for x in args[:2])
             return done(MatMul(), [a, b], PLAIN if PLAIN in (a.layout, b.layout) else SHARED)
         if key in (F.softmax, torch.softmax, "softmax", F.log_softmax, torch.log_softmax, "log_softmax"):
@@ -262,6 +265,16 @@ class FunctionNodes:
         step = self.add(node, f"{node.name}:step", Select(0, 0 if backward else self.shapes[x.layer][0] - 1), [x],
                         PLAIN, None)
         return done(Slice(0, hidden if backward else 0, 2 * hidden if backward else hidden), [step], PLAIN)
+
+    def merging(self, node, x: _Tensor, expect):
+        """`x` viewed with the batch merged into the axes after it (x.view(-1, C)), or None."""
+        if x.layout == SHARED or expect is None or not expect or expect[0] == self.batch:
+            return None
+        shape = tuple(int(d) for d in x.torch_shape)
+        for k in range(2, len(shape)):
+            if prod(shape[:k]) == expect[0] and shape[k:] == tuple(int(d) for d in expect[1:]):
+                return _Merged(self.as_layout(node, x, PLAIN), shape[:k])
+        return None
 
     def pick(self, node, moved: _Moved, i: int, done):
         """Element i of a permute that moved the batch (qkv.permute(2, 0, 3, 1, 4)[i]): the position i of the

@@ -45,7 +45,9 @@ element-wise operations (the tensor, broadcast: squeeze-and-excitation), matmul 
 transpose / swapaxes, permute (one that moves the batch only to be indexed back, timm's
 ``qkv.permute(2, 0, 3, 1, 4)`` then ``[0]`` or ``unbind(0)``), mean, sum, split / chunk / unbind (each
 piece a `slice` or `select` view), unsqueeze / squeeze, indexing with integers, slices, ``...`` and
-``None``, einsum of one or two operands, F.linear, F.conv1d/2d/3d with a weight read in forward (its
+``None``, einsum of one or two operands, rows that merge the batch with the next axes (``x.view(-1, C)``) through
+row-wise operations until a view puts the batch first again (Hugging Face's Conv1D: addmm), F.linear,
+F.conv1d/2d/3d with a weight read in forward (its
 layer holds the weights), std / var / amax / amin (as a mean), masked_fill and where (a product with the mask),
 comparisons (one operation per element), element-wise math (exp, log, sqrt, pow, clamp, ...: one
 operation per element), ``*_like`` (a tensor written once), casts (free), buffers and tensors made in
@@ -66,13 +68,14 @@ import io
 from typing import Any
 
 from simulator.graph import Layer, Network, SimulatorError
+from simulator.ops.base import prod
 from simulator.ops import (GRU, LSTM, Activation, AdaptiveAvgPool2d, BatchNorm, Conv1d, Conv2d, Conv3d,
                            ConvTranspose2d,
                            Dropout, Embedding, GroupNorm, Input, LayerNorm, Linear, MultiHeadAttention, OpBase,
                            Parameter, Pool2d, Reshape, RMSNorm, Softmax)
 
 from .torch_functions import FunctionNodes
-from .torch_nodes import NCHW, PLAIN, SHARED, _Const, _Moved, _Multi, _Other, _pair, _State, _Tensor
+from .torch_nodes import NCHW, PLAIN, SHARED, _Const, _Merged, _Moved, _Multi, _Other, _pair, _State, _Tensor
 from .torch_tensors import TensorNodes
 
 
@@ -342,6 +345,8 @@ class _Converter(FunctionNodes, TensorNodes):
         value = self.env.get(arg) if hasattr(arg, "op") else None
         if isinstance(value, _Const):
             value = self.materialize(node, value)
+        if isinstance(value, _Merged):
+            value = value.source
         if isinstance(value, _Tensor):
             return self.as_layout(node, value, layout) if layout else value
         if isinstance(value, _Multi):
@@ -395,10 +400,45 @@ class _Converter(FunctionNodes, TensorNodes):
         if node.op == "get_attr":
             self.env[node] = self.get_attr(node, meta)
             return
+        merged = next((v for v in (self.env.get(a) for a in node.all_input_nodes) if isinstance(v, _Merged)), None)
+        if merged is not None and hasattr(meta, "shape") and len(meta.shape) and \
+                int(meta.shape[0]) == prod(merged.prefix) and not self.unmerges(node, meta):
+            # a row-wise operation on merged rows: converted on the tensor itself, its result merged again
+            rank = len(meta.shape)
+            meta = meta._replace(shape=tuple(merged.prefix) + tuple(int(d) for d in meta.shape[1:]))
+            node.meta["tensor_meta"] = meta
+            self.dims_from_the_end(node, rank)
+            value = self.call_module(node, meta) if node.op == "call_module" else self.call_function(node, meta)
+            self.env[node] = _Merged(value, merged.prefix) if isinstance(value, _Tensor) else value
+            return
         if node.op == "call_module":
             self.env[node] = self.call_module(node, meta)
             return
         self.env[node] = self.call_function(node, meta)
+
+    def dims_from_the_end(self, node, rank: int) -> None:
+        """A dimension argument given on merged rows, counted from the front, counted from the end instead
+        (which the tensor itself shares); the merged rows' own dimension 0 is refused."""
+        name = getattr(node.target, "__name__", node.target)
+        slot = {"softmax": 1, "log_softmax": 1, "mean": 1, "sum": 1, "amax": 1, "amin": 1, "std": 1, "var": 1,
+                "normalize": 2}.get(name)
+        if slot is None:
+            return
+        args, kwargs = list(node.args), dict(node.kwargs)
+        dim = kwargs.get("dim", args[slot] if len(args) > slot else None)
+        if not isinstance(dim, int) or dim < 0:
+            return
+        if dim == 0:
+            raise self.fail(node, "an operation along rows that merge the batch with other axes is not supported")
+        if "dim" in kwargs:
+            kwargs["dim"] = dim - rank
+        else:
+            args[slot] = dim - rank
+        node.args, node.kwargs = tuple(args), kwargs
+
+    def unmerges(self, node, meta) -> bool:
+        """A view of merged rows that puts the batch first again (HF's x.view(size_out))."""
+        return node.target in ("view", "reshape") and int(meta.shape[0]) == self.batch
 
     def get_attr(self, node, meta):
         target = node.target

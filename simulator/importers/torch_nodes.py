@@ -68,6 +68,17 @@ class _Unbound:
 
 
 @dataclass
+class _Merged:
+    """A network tensor viewed with the batch merged into the axes after it (``x.view(-1, C)``: rows of
+    B x T), kept as the tensor itself while only row-wise operations (a linear layer, addmm / mm with a
+    weight, element-wise ones) follow, until a view puts the batch first again. `prefix` is the torch shape
+    of the merged axes (B, T)."""
+
+    source: _Tensor
+    prefix: tuple[int, ...]
+
+
+@dataclass
 class _Const:
     """A constant tensor (see torch_tensors.py): its torch `shape` (or the shapes of a tuple's `parts`), and its
     layer once a layer reads it."""

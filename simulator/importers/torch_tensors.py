@@ -156,6 +156,14 @@ class TensorNodes:
                 return done(MatMul(transpose_b=True), [x, w], PLAIN)
             y = self.add(node, f"{node.name}:matmul", MatMul(transpose_b=True), [x, w], PLAIN, expect)
             return done(Elementwise("add"), [y, self.tensor(node, given["bias"])], PLAIN)
+        if key in (torch.addmm, "addmm"):   # bias + mat1 @ mat2 (Hugging Face's Conv1D)
+            given = dict(zip(("input", "mat1", "mat2"), args), **kwargs)
+            if given.get("beta", 1) != 1 or given.get("alpha", 1) != 1:
+                raise self.fail(node, "addmm with beta or alpha other than 1 is not supported")
+            a, b = self.tensor(node, given["mat1"], PLAIN), self.tensor(node, given["mat2"])
+            y = self.add(node, f"{node.name}:matmul", MatMul(), [a, b], PLAIN if PLAIN in (a.layout, b.layout)
+                         else SHARED, None)
+            return done(Elementwise("add"), [y, self.tensor(node, given["input"])], y.layout)
         if key is torch.einsum:
             return self.einsum(node, args, expect, done)
         if key in (F.conv1d, F.conv2d, F.conv3d):

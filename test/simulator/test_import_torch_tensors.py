@@ -411,3 +411,44 @@ def test_an_expanded_view_combined_element_wise_is_the_tensor_broadcast():
 
     with pytest.raises(SimulatorError, match="expand"):
         from_torch(Concatenated(), torch.randn(2, 3, 8, 8))
+
+
+class Conv1D(nn.Module):
+    """Hugging Face's GPT-2 projection: a linear layer over rows that merge the batch and the tokens, by addmm."""
+
+    def __init__(self, nf, nx):
+        super().__init__()
+        self.nf, self.weight, self.bias = nf, nn.Parameter(torch.randn(nx, nf)), nn.Parameter(torch.zeros(nf))
+
+    def forward(self, x):
+        size_out = x.size()[:-1] + (self.nf,)
+        return torch.addmm(self.bias, x.view(-1, x.size(-1)), self.weight).view(size_out)
+
+
+def test_rows_that_merge_the_batch_with_the_tokens_until_a_view_restores_it():
+    class LanguageModel(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb, self.proj = nn.Embedding(100, 16), Conv1D(32, 16)
+            self.rnn, self.dec = nn.LSTM(32, 24, batch_first=True), nn.Linear(24, 100)
+
+        def forward(self, x):
+            out, _ = self.rnn(self.proj(self.emb(x)))
+            decoded = F.relu(self.dec(out.reshape(-1, out.size(2))))        # (B*T, vocab)
+            return F.log_softmax(decoded, dim=1).view(x.size(0), x.size(1), -1)
+
+    model = LanguageModel()
+    net = from_torch(model, torch.randint(0, 100, (3, 7)))
+    assert net.params == torch_params(model)
+    assert net.layer("proj.weight").params == 16 * 32
+    assert next(l for l in net.layers if l.name.startswith("addmm")).fwd_flops == 2 * 7 * 16 * 32
+    assert net.layer("dec").out_shape == (7, 100) and net.layer("dec").fwd_flops == 2 * 7 * 24 * 100 + 7 * 100
+    assert net.layers[-1].out_shape == (7, 100)
+
+    class AlongRows(LanguageModel):
+        def forward(self, x):
+            out, _ = self.rnn(self.proj(self.emb(x)))
+            return F.softmax(self.dec(out.reshape(-1, out.size(2))), dim=0)
+
+    with pytest.raises(SimulatorError, match="rows that merge the batch"):
+        from_torch(AlongRows(), torch.randint(0, 100, (3, 7)))
