@@ -1,0 +1,116 @@
+"""The torch importer on networks nobody tuned it for: which import, with torch's parameter count, and how
+their matrix products compare with torch's own FLOP counter.
+
+Two sets: the hand-written networks of bench/reference/user_models.py (always), and, when torchvision is
+installed (it is not a dependency of the project), its classification, video and segmentation networks
+with random weights. Per network: imported or the one-line error, layers, parameters (ours and
+``sum(p.numel())``), and the ratio of our convolution / linear / matmul forward FLOPs to what
+``torch.utils.flop_counter.FlopCounterMode`` counts for the same forward in training mode (ours count the
+biases and a fused attention's softmax too; torch does not count an LSTM's products on a CPU, which are
+left out of both; the ratio is shown, not judged). Then one JSON line.
+
+    python bench/importer.py                 # the hand-written set (a minute)
+    python bench/importer.py --torchvision   # and torchvision's networks (about ten minutes)
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+import warnings
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench" / "reference"))
+
+# the layers whose work torch's counter sees (a GRU's products it counts, an LSTM's on a CPU it does not)
+PRODUCTS = ("conv1d", "conv2d", "conv3d", "conv_transpose2d", "linear", "matmul", "multi_head_attention", "gru")
+
+
+def measure(name: str, build) -> dict:
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from simulator.importers.torch_fx import from_torch
+    model, sample = build()
+    inputs = sample if isinstance(sample, tuple) else (sample,)
+    row = {"network": name, "ok": False}
+    start = time.perf_counter()
+    try:
+        net = from_torch(model, sample, name=name)
+    except Exception as err:   # the one-line error is the result
+        row["error"] = str(err)
+        return row
+    row.update(ok=True, seconds=time.perf_counter() - start, layers=len(net.layers), params=net.params,
+               torch_params=sum(p.numel() for p in model.parameters()))
+    model.train()
+    for m in model.modules():
+        if isinstance(m, torch.nn.Dropout):
+            m.p = 0.0
+    try:
+        with FlopCounterMode(display=False) as counter:
+            model(*inputs)
+        theirs = counter.get_total_flops()
+        ours = sum(l.fwd_flops for l in net.layers if l.op.kind in PRODUCTS) * net.batch_size
+        row["products_ratio"] = ours / theirs if theirs else None
+    except Exception:   # a forward that does not run in training mode: no ratio
+        row["products_ratio"] = None
+    return row
+
+
+def torchvision_builders():
+    import torch
+    torch.library.register_fake = lambda *a, **k: (lambda f: f)   # torchvision's fake kernels, not needed here
+    import torchvision.models as M
+    import torchvision.models.segmentation as S
+    import torchvision.models.video as V
+    out = []
+    for n in M.list_models(module=M):
+        size = 299 if "inception" in n else 224
+        out.append((n, lambda n=n, size=size: (M.get_model(n, weights=None), torch.randn(2, 3, size, size))))
+    for n in ("r3d_18", "mc3_18", "r2plus1d_18", "s3d"):
+        size = 224 if n == "s3d" else 112
+        out.append((n, lambda n=n, size=size: (getattr(V, n)(), torch.randn(2, 3, 16, size, size))))
+    for n in ("fcn_resnet50", "deeplabv3_resnet50", "deeplabv3_mobilenet_v3_large", "lraspp_mobilenet_v3_large"):
+        out.append((n, lambda n=n: (getattr(S, n)(weights=None, weights_backbone=None),
+                                    torch.randn(2, 3, 224, 224))))
+    return out
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--torchvision", action="store_true", help="also torchvision's networks (if installed)")
+    args = parser.parse_args()
+    warnings.simplefilter("ignore")
+    import user_models
+    sets = {"hand-written": [(n, getattr(user_models, n)) for n in user_models.MODELS]}
+    if args.torchvision:
+        try:
+            sets["torchvision"] = torchvision_builders()
+        except ImportError:
+            print("torchvision is not installed: its networks are skipped")
+    summary = {}
+    for label, builders in sets.items():
+        print(f"\n{label}\n{'network':32s} {'result':>8s} {'layers':>7s} {'params':>12s} {'torch':>12s} {'products':>9s}")
+        rows = [measure(n, b) for n, b in builders]
+        for r in rows:
+            if not r["ok"]:
+                print(f"{r['network']:32s} {'FAIL':>8s}  {r['error'][:150]}")
+                continue
+            ratio = f"{r['products_ratio']:.3f}" if r["products_ratio"] else "-"
+            print(f"{r['network']:32s} {'ok':>8s} {r['layers']:7d} {r['params']:12,d} {r['torch_params']:12,d} "
+                  f"{ratio:>9s}")
+        ok = [r for r in rows if r["ok"]]
+        summary[label] = {"networks": len(rows), "imported": len(ok),
+                          "params_equal": sum(r["params"] == r["torch_params"] for r in ok),
+                          "failed": {r["network"]: r["error"] for r in rows if not r["ok"]}}
+        print(f"{label}: {len(ok)} of {len(rows)} import; parameters equal torch's in "
+              f"{summary[label]['params_equal']}")
+    print(json.dumps(summary))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
