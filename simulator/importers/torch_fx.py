@@ -68,14 +68,12 @@ import io
 from typing import Any
 
 from simulator.graph import Layer, Network, SimulatorError
+from simulator.ops import Input, OpBase, Parameter, Reshape
 from simulator.ops.base import prod
-from simulator.ops import (GRU, LSTM, Activation, AdaptiveAvgPool2d, BatchNorm, Conv1d, Conv2d, Conv3d,
-                           ConvTranspose2d,
-                           Dropout, Embedding, GroupNorm, Input, LayerNorm, Linear, MultiHeadAttention, OpBase,
-                           Parameter, Pool2d, Reshape, RMSNorm, Softmax)
 
 from .torch_functions import FunctionNodes
-from .torch_nodes import NCHW, PLAIN, SHARED, _Const, _Merged, _Moved, _Multi, _Other, _pair, _State, _Tensor
+from .torch_modules import ModuleNodes, _kind
+from .torch_nodes import NCHW, PLAIN, SHARED, _Const, _Merged, _Moved, _Multi, _Other, _State, _Tensor
 from .torch_tensors import TensorNodes
 
 
@@ -177,42 +175,6 @@ def _one_line(err: Exception) -> str:
     return f"{type(err).__name__}: {text[0] if text else ''}".rstrip(": ")
 
 
-def _supported_modules() -> dict:
-    import torch.nn as nn
-    return {
-        nn.Conv2d: "conv2d", nn.ConvTranspose2d: "conv_transpose2d", nn.Conv1d: "conv1d", nn.Linear: "linear",
-        nn.BatchNorm1d: "batch_norm1d",
-        nn.BatchNorm2d: "batch_norm2d", nn.LayerNorm: "layer_norm", nn.ReLU: "relu",
-        nn.GELU: "gelu", nn.Tanh: "tanh", nn.Sigmoid: "sigmoid", nn.SiLU: "silu", nn.Softmax: "softmax",
-        nn.MaxPool2d: "max_pool", nn.AvgPool2d: "avg_pool",
-        nn.AdaptiveAvgPool2d: "adaptive_avg_pool", nn.MaxPool1d: "max_pool1d", nn.AvgPool1d: "avg_pool1d",
-        nn.AdaptiveAvgPool1d: "adaptive_avg_pool1d", nn.Conv3d: "conv3d", nn.BatchNorm3d: "batch_norm3d",
-        nn.MaxPool3d: "max_pool3d", nn.AvgPool3d: "avg_pool3d", nn.AdaptiveAvgPool3d: "adaptive_avg_pool3d",
-        nn.Dropout3d: "dropout", nn.Dropout: "dropout", nn.Dropout1d: "dropout",
-        nn.Dropout2d: "dropout", nn.LogSoftmax: "softmax", nn.Softmax2d: "softmax2d",
-        nn.Embedding: "embedding", nn.Flatten: "flatten", nn.Identity: "identity",
-        nn.LSTM: "lstm", nn.GRU: "gru", nn.MultiheadAttention: "mha",
-        nn.TransformerEncoderLayer: "encoder_layer", nn.TransformerEncoder: "encoder",
-        nn.TransformerDecoderLayer: "decoder_layer", nn.TransformerDecoder: "decoder", nn.Transformer: "transformer",
-        nn.GroupNorm: "group_norm",
-        nn.InstanceNorm2d: "instance_norm2d",
-        **({nn.RMSNorm: "rms_norm"} if hasattr(nn, "RMSNorm") else {}),
-    }
-
-
-def _kind(m) -> str | None:
-    """The importer's name for a supported module: its class, or a subclass that keeps the class's forward
-    (torchvision's Conv3DSimple is an nn.Conv3d with another constructor)."""
-    supported = _supported_modules()
-    kind = supported.get(type(m))
-    if kind is not None:
-        return kind
-    for base in type(m).__mro__[1:]:
-        if base in supported:
-            return supported[base] if type(m).forward is base.forward else None
-    return None
-
-
 def _make_tracer_class():
     import torch.fx
 
@@ -248,7 +210,7 @@ class _Tracer:
         return graph
 
 
-class _Converter(FunctionNodes, TensorNodes):
+class _Converter(ModuleNodes, FunctionNodes, TensorNodes):
     def __init__(self, modules: dict, params: dict, buffers: dict, batch: int, source: str):
         self.modules = modules
         self.params = params
@@ -454,243 +416,7 @@ class _Converter(FunctionNodes, TensorNodes):
         self.owner.setdefault(("attr", target), t.layer)
         return t
 
-    def call_module(self, node, meta):
-        m = self.modules[node.target]
-        kind = _kind(m)
-        if kind is None:  # only leaves are call_module nodes; defensive
-            raise self.fail(node, f"unsupported module {type(m).__name__}")
-        args = node.args
-        shares = self.owner.get(("module", id(m)))
-        name = node.target if shares is None else node.name
-        expect = tuple(meta.shape) if hasattr(meta, "shape") else None
 
-        def done(op, parents, layout, out_shape=expect):
-            t = self.add(node, name, op, parents, layout, out_shape, shares=shares)
-            self.owner.setdefault(("module", id(m)), t.layer)
-            self.check_params(node, m, op, parents, shares)
-            return t
-
-        if kind in ("encoder_layer", "encoder"):   # composite: written out in torch_blocks.py
-            from . import torch_blocks
-            x = self.tensor(node, args[0], PLAIN)
-            build = torch_blocks.encoder_layer if kind == "encoder_layer" else torch_blocks.encoder
-            stack = self.stack_of(node)
-            stack = stack if stack and stack[-1] == node.target else stack + [node.target]
-            out = build(self, node, m, x, node.target if shares is None else node.name,
-                        torch_blocks.masked(self, node, args), stack)
-            if expect is not None and self.shapes[out.layer] != self.per_sample(node, expect, PLAIN):
-                raise self.fail(node, f"the simulator's output shape {self.shapes[out.layer]} differs from "
-                                      f"PyTorch's {expect}")
-            return _Tensor(out.layer, PLAIN, expect)
-        if kind in ("decoder_layer", "decoder", "transformer"):   # composites of two inputs: torch_blocks.py
-            from . import torch_blocks
-            stack = self.stack_of(node)
-            stack = stack if stack and stack[-1] == node.target else stack + [node.target]
-            out = torch_blocks.decoder_call(self, node, kind, m, args, node.target if shares is None else node.name,
-                                            stack)
-            if expect is not None and self.shapes[out.layer] != self.per_sample(node, expect, PLAIN):
-                raise self.fail(node, f"the simulator's output shape {self.shapes[out.layer]} differs from "
-                                      f"PyTorch's {expect}")
-            return _Tensor(out.layer, PLAIN, expect)
-        if len(args) != 1 and kind not in ("mha", "lstm", "gru"):
-            raise self.fail(node, f"{type(m).__name__} called with {len(args)} inputs")
-        if kind == "identity":
-            return self.tensor(node, args[0])
-        if kind == "conv2d":
-            x = self.tensor(node, args[0], NCHW)
-            if isinstance(m.padding, str):
-                padding = "SAME" if m.padding == "same" else (0, 0)
-            else:
-                padding = tuple(m.padding)
-            op = Conv2d(m.out_channels, tuple(m.kernel_size), tuple(m.stride), padding,
-                        tuple(m.dilation), m.groups, m.bias is not None, m.in_channels)
-            return done(op, [x], NCHW)
-        if kind == "conv1d":
-            x = self.tensor(node, args[0], PLAIN)
-            if len(x.torch_shape) != 3:
-                raise self.fail(node, f"Conv1d of a tensor of shape {tuple(x.torch_shape)}: only (N, C, L) is "
-                                      "supported")
-            padding = m.padding if isinstance(m.padding, str) else m.padding[0]
-            op = Conv1d(m.out_channels, m.kernel_size[0], m.stride[0], 0 if padding == "valid" else padding,
-                        m.dilation[0], m.groups, m.bias is not None, m.in_channels)
-            return done(op, [x], PLAIN)
-        if kind == "conv3d":
-            x = self.tensor(node, args[0], PLAIN)
-            if len(x.torch_shape) != 5:
-                raise self.fail(node, f"Conv3d of a tensor of shape {tuple(x.torch_shape)}: only (N, C, D, H, W) is "
-                                      "supported")
-            if isinstance(m.padding, str):
-                padding = tuple((k - 1) * d // 2 for k, d in zip(m.kernel_size, m.dilation)) \
-                    if m.padding == "same" else (0, 0, 0)
-            else:
-                padding = tuple(m.padding)
-            op = Conv3d(m.out_channels, tuple(m.kernel_size), tuple(m.stride), padding, tuple(m.dilation),
-                        m.groups, m.bias is not None, m.in_channels)
-            return done(op, [x], PLAIN)
-        if kind == "batch_norm3d":
-            x = self.tensor(node, args[0], PLAIN)
-            return done(BatchNorm(axis=0, affine=m.affine), [x], PLAIN)
-        if kind in ("max_pool3d", "avg_pool3d", "adaptive_avg_pool3d"):
-            import torch.nn.functional as F
-            fn = {"max_pool3d": F.max_pool3d, "avg_pool3d": F.avg_pool3d}.get(kind, F.adaptive_avg_pool3d)
-            if kind == "adaptive_avg_pool3d":
-                settings = {"output_size": m.output_size}
-            else:
-                settings = {"kernel_size": m.kernel_size, "stride": m.stride, "padding": m.padding,
-                            "ceil_mode": m.ceil_mode}
-                if kind == "max_pool3d":
-                    settings.update(dilation=m.dilation, return_indices=m.return_indices)
-            return self.pool3d(node, fn, (args[0],), settings, done)
-        if kind == "conv_transpose2d":
-            x = self.tensor(node, args[0], NCHW)
-            if len(args) > 1 or node.kwargs.get("output_size") is not None:
-                raise self.fail(node, "ConvTranspose2d with an output_size is not supported")
-            op = ConvTranspose2d(m.out_channels, tuple(m.kernel_size), tuple(m.stride), tuple(m.padding),
-                                 tuple(m.output_padding), tuple(m.dilation), m.groups, m.bias is not None,
-                                 m.in_channels)
-            return done(op, [x], NCHW)
-        if kind == "linear":
-            x = self.tensor(node, args[0], PLAIN)
-            return done(Linear(m.out_features, bias=m.bias is not None), [x], PLAIN)
-        if kind == "batch_norm2d":
-            x = self.tensor(node, args[0], NCHW)
-            return done(BatchNorm(axis=-1, affine=m.affine), [x], NCHW)
-        if kind in ("group_norm", "instance_norm2d"):
-            x = self.tensor(node, args[0], NCHW)
-            if len(x.torch_shape) != 4:
-                raise self.fail(node, f"{type(m).__name__} of a tensor of shape {tuple(x.torch_shape)}: only "
-                                      "images (N, C, H, W) are supported")
-            if kind == "group_norm":
-                return done(GroupNorm(m.num_groups, affine=m.affine), [x], NCHW)
-            if m.track_running_stats:
-                raise self.fail(node, "InstanceNorm2d(track_running_stats=True) is not supported")
-            return done(GroupNorm(m.num_features, affine=m.affine), [x], NCHW)
-        if kind == "batch_norm1d":
-            x = self.tensor(node, args[0], PLAIN)
-            axis = -1 if len(x.torch_shape) == 2 else 0
-            return done(BatchNorm(axis=axis, affine=m.affine), [x], PLAIN)
-        if kind == "layer_norm":
-            x = self.tensor(node, args[0], PLAIN)
-            op = LayerNorm(len(m.normalized_shape), scale=m.weight is not None,
-                           bias=m.bias is not None)
-            return done(op, [x], PLAIN)
-        if kind == "rms_norm":
-            x = self.tensor(node, args[0], PLAIN)
-            return done(RMSNorm(len(m.normalized_shape), scale=m.weight is not None), [x], PLAIN)
-        if kind in ("relu", "gelu", "tanh", "sigmoid", "silu"):
-            x = self.tensor(node, args[0])
-            return done(Activation(kind), [x], x.layout)
-        if kind == "softmax2d":   # over the channels of an image: our (H, W, C)'s last axis
-            x = self.tensor(node, args[0], NCHW)
-            return done(Softmax(), [x], NCHW)
-        if kind == "softmax":
-            x = self.tensor(node, args[0])
-            return self.softmax(node, x, m.dim if m.dim is not None else -1, name, done)
-        if kind in ("max_pool", "avg_pool"):
-            x = self.tensor(node, args[0], NCHW)
-            if kind == "max_pool" and (m.return_indices or _pair(m.dilation) != (1, 1)):
-                raise self.fail(node, "MaxPool2d with return_indices or dilation is not supported")
-            stride = m.stride if m.stride else m.kernel_size
-            op = Pool2d("max" if kind == "max_pool" else "avg", _pair(m.kernel_size),
-                        _pair(stride), _pair(m.padding), ceil_mode=bool(m.ceil_mode))
-            return done(op, [x], NCHW)
-        if kind in ("max_pool1d", "avg_pool1d", "adaptive_avg_pool1d"):
-            import torch.nn.functional as F
-            fn = {"max_pool1d": F.max_pool1d, "avg_pool1d": F.avg_pool1d}.get(kind, F.adaptive_avg_pool1d)
-            if kind == "adaptive_avg_pool1d":
-                settings = {"output_size": m.output_size}
-            else:
-                settings = {"kernel_size": m.kernel_size, "stride": m.stride, "padding": m.padding,
-                            "ceil_mode": m.ceil_mode}
-                if kind == "max_pool1d":
-                    settings.update(dilation=m.dilation, return_indices=m.return_indices)
-                else:
-                    settings.update(count_include_pad=m.count_include_pad)
-            return self.pool1d(node, fn, (args[0],), settings, done)
-        if kind == "adaptive_avg_pool":
-            x = self.tensor(node, args[0], NCHW)
-            size = _pair(m.output_size) if not isinstance(m.output_size, tuple) else m.output_size
-            _, _, h, w = x.torch_shape
-            size = (size[0] or h, size[1] or w)
-            return done(AdaptiveAvgPool2d(size), [x], NCHW)
-        if kind == "dropout":
-            x = self.tensor(node, args[0])
-            return done(Dropout(float(m.p)), [x], x.layout)
-        if kind == "embedding":
-            x = self.tensor(node, args[0], PLAIN)
-            return done(Embedding(m.num_embeddings, m.embedding_dim), [x], PLAIN)
-        if kind == "flatten":
-            x = self.tensor(node, args[0])
-            return self.flatten(node, x, m.start_dim, m.end_dim, name, done)
-        if kind in ("lstm", "gru"):
-            what = type(m).__name__
-            if len(args) > 2 or node.kwargs:
-                raise self.fail(node, f"{what} arguments beyond the input and the initial state are not supported")
-            if not m.batch_first or getattr(m, "proj_size", 0):
-                raise self.fail(node, f"only {what}(batch_first=True)"
-                                      f"{' without proj_size' if kind == 'lstm' else ''} is supported")
-            x = self.tensor(node, args[0], PLAIN)
-            op = (LSTM if kind == "lstm" else GRU)(m.hidden_size, m.num_layers, m.bidirectional, 2 if m.bias else 0)
-            parents = [x] + self.initial_state(node, args[1] if len(args) > 1 else None, m)
-            out = tuple(meta[0].shape)
-            dirs = 2 if m.bidirectional else 1
-            return _Multi(done(op, parents, PLAIN, out), what, (kind, m.num_layers, dirs, m.hidden_size))
-        if kind == "mha":
-            return self.mha(node, m, args, meta, name, done)
-        raise self.fail(node, f"unsupported module {type(m).__name__}")  # pragma: no cover
-
-    def initial_state(self, node, state, m) -> list[_Tensor]:
-        """The parent an RNN's initial state adds: the RNN whose final state it is (an encoder's, for a
-        decoder), when it is as wide as this one's; a state made otherwise (zeros, a learned one) is read once
-        and not counted."""
-        if isinstance(state, (tuple, list)):
-            state = state[0] if state else None
-        value = self.env.get(state) if hasattr(state, "op") else None
-        if isinstance(value, _State) and value.part in ("h", "hc"):
-            source = value.source.first
-            width = m.hidden_size * (2 if m.bidirectional else 1)
-            if self.shapes[source.layer][-1] == width:
-                return [source]
-        return []
-
-    def mha(self, node, m, args, meta, name, done):
-        kwargs = dict(node.kwargs)
-        q, k, v = (list(args) + [kwargs.pop(n, None) for n in ("query", "key", "value")])[:3]
-        if q is None or k is not v:
-            raise self.fail(node, "only attention whose key and value are the same tensor is supported")
-        causal = bool(kwargs.pop("is_causal", False))
-        for flag in ("need_weights", "average_attn_weights"):
-            kwargs.pop(flag, None)
-        # a mask (attn_mask, with is_causal or not; key_padding_mask) is one addition per score, what the op's
-        # causal flag counts: the scores are computed in full either way
-        masks = [kwargs.pop(k, None) for k in ("attn_mask", "key_padding_mask")]
-        causal = causal or any(m is not None for m in masks)
-        if kwargs or len(args) > 3:
-            raise self.fail(node, f"MultiheadAttention arguments {', '.join(kwargs) or 'beyond query, key and value'} "
-                                  "are not supported")
-        if not m.batch_first or not m._qkv_same_embed_dim or m.bias_k is not None \
-                or m.add_zero_attn:
-            raise self.fail(node, "only MultiheadAttention(batch_first=True) with equal q/k/v "
-                                  "widths and no bias_k/add_zero_attn is supported")
-        x = self.tensor(node, q, PLAIN)
-        if q is not k:   # cross-attention (a decoder reading an encoder, DETR's queries): written out
-            from . import torch_blocks
-            stack = self.stack_of(node)
-            stack = stack if stack and stack[-1] == node.target else stack + [node.target]
-            out = torch_blocks.cross_attention(self, node, m, x, self.tensor(node, k, PLAIN), name, causal, stack)
-            return _Multi(_Tensor(out.layer, PLAIN, tuple(meta[0].shape)), "MultiheadAttention")
-        op = MultiHeadAttention(m.num_heads, causal=causal, bias=m.in_proj_bias is not None)
-        return _Multi(done(op, [x], PLAIN, tuple(meta[0].shape)), "MultiheadAttention")
-
-    def check_params(self, node, m, op: OpBase, parents, shares) -> None:
-        if shares is not None:
-            return
-        ours = op.counts([self.shapes[p.layer] for p in parents],
-                         self.shapes[self.layers[-1].name]).params
-        theirs = sum(p.numel() for p in m.parameters())
-        if ours != theirs:
-            raise self.fail(node, f"the simulator counts {ours} parameters for "
-                                  f"{type(m).__name__}, PyTorch has {theirs}")
 
     # ------------------------------------------------------------- blocks
     def choose_blocks(self) -> None:
