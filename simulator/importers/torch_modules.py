@@ -4,6 +4,8 @@ list), each mapped to its op with its parameter count checked against torch's; t
 ``tensor``, ``add``, ``axis``, ``per_sample``, ``stack_of``, ``fail``, ``owner`` and ``shapes``."""
 from __future__ import annotations
 
+import functools
+
 from simulator.ops import (GRU, LSTM, Activation, AdaptiveAvgPool2d, BatchNorm, Conv1d, Conv2d, Conv3d,
                            ConvTranspose2d, Dropout, Embedding, GroupNorm, LayerNorm, Linear, MultiHeadAttention, OpBase,
                            Pool2d, RMSNorm, Softmax)
@@ -11,6 +13,7 @@ from simulator.ops import (GRU, LSTM, Activation, AdaptiveAvgPool2d, BatchNorm, 
 from .torch_nodes import NCHW, PLAIN, _Multi, _pair, _State, _Tensor
 
 
+@functools.lru_cache(maxsize=1)
 def _supported_modules() -> dict:
     import torch.nn as nn
     return {
