@@ -74,6 +74,8 @@ class FunctionNodes:
             if meta is None and all(not isinstance(self.env.get(a), _Tensor)
                                     for a in node.all_input_nodes):
                 return _Other(f"the value of {node.name}")  # arithmetic on sizes
+            if node.users and all(u.op == "output" for u in node.users):
+                return _Other("the network's outputs")   # a structure of outputs (Inception's in training)
             raise self.fail(node, "unsupported operation (its result is not a single tensor)")
 
         arith = {operator.add: "add", torch.add: "add", "add": "add", operator.iadd: "add",

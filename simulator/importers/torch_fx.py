@@ -55,7 +55,7 @@ forward (constants: torch_tensors.py), a parameter table read through a constant
 position bias: an embedding lookup), and shape queries (``x.shape``, ``x.size()``). A module called twice shares its weights (counted once). The parameter
 count equals ``sum(p.numel() for p in module.parameters())`` whenever every parameter is used by a
 supported layer (not so for modules the traced forward skips, such as GoogLeNet's and Inception-V3's
-auxiliary classifiers in eval mode); each module's count is checked against torch's. torchvision's Swin
+auxiliary classifiers in eval mode: the forward is traced in the mode the module is in); each module's count is checked against torch's. torchvision's Swin
 functions that torch.fx keeps whole (window attention, relative position bias, patch merging) are written
 out by torch_swin.py. All 80 of torchvision 0.28's classification networks import.
 
@@ -420,30 +420,59 @@ class _Converter(ModuleNodes, FunctionNodes, TensorNodes):
 
     # ------------------------------------------------------------- blocks
     def choose_blocks(self) -> None:
-        """Natural blocks from the module hierarchy: the shallowest depth
-        whose blocks give 4..32 groups (else depth 1)."""
+        """Natural blocks from the module hierarchy, to place as groups: at the shallowest depth (1 to 4) whose
+        blocks give 4..32 groups with none holding more than half the forward work, else at the depth of
+        4..32 groups whose largest holds the least (else depth 1). A layer outside every module at that depth
+        (a function called in the network's own forward: a reshape, a class token's concatenation) joins the
+        block before it, and the inputs the block after them, so they do not make groups of their own."""
+        work = [float(self.layer_counts(layer).fwd) for layer in self.layers]
+        total = sum(work) or 1.0
+        inputs = [layer.op.kind == "input" for layer in self.layers]
+
         def blocks_at(depth: int) -> list[str]:
-            out = []
+            out, last = [], ""
             for layer in self.layers:
                 stack = self.stacks.get(layer.name, [])
-                out.append(stack[min(depth, len(stack)) - 1] if stack else "")
+                tag = stack[min(depth, len(stack)) - 1] if stack else ""
+                if not tag and layer.op.kind != "input":
+                    tag = last
+                out.append(tag)
+                last = tag or last
+            for i in range(len(out) - 1, -1, -1):   # inputs, and function layers before any block: the next
+                if not out[i] and i + 1 < len(out):
+                    out[i] = out[i + 1]
             return out
 
-        chosen = blocks_at(1)
-        inputs = [layer.op.kind == "input" for layer in self.layers]   # they join the block after them
-        for depth in (1, 2, 3):
-            tags = [t for t, is_input in zip(blocks_at(depth), inputs) if not is_input] or [""]
-            runs = sum(1 for i, t in enumerate(tags) if i == 0 or t != tags[i - 1] or not t)
+        def runs(tags: list[str]) -> list[float]:
+            shares: list[float] = []
+            previous = None
+            for tag, w, is_input in zip(tags, work, inputs):
+                if is_input:
+                    continue
+                if tag != previous or not tag:
+                    shares.append(0.0)
+                shares[-1] += w / total
+                previous = tag
+            return shares or [1.0]
+
+        chosen, best = blocks_at(1), None
+        for depth in (1, 2, 3, 4):
             tags = blocks_at(depth)
-            if 4 <= runs <= 32:
-                chosen = tags
+            shares = runs(tags)
+            if not 4 <= len(shares) <= 32:
+                continue
+            if max(shares) <= 0.5:
+                chosen, best = tags, None
                 break
+            if best is None or max(shares) < best[0]:
+                best = (max(shares), tags)
+        if best is not None:
+            chosen = best[1]
         for layer, tag in zip(self.layers, chosen):
             layer.block = tag
-        # inputs join the block of the layer after them
-        for i, layer in enumerate(self.layers):
-            if layer.op.kind == "input" and not layer.block:
-                layer.block = next((l.block for l in self.layers[i + 1:] if l.block), "")
+
+    def layer_counts(self, layer: Layer):
+        return layer.op.counts(tuple(self.shapes[p] for p in layer.parents), self.shapes[layer.name])
 
 
 def _rooted(module):

@@ -499,3 +499,47 @@ def test_volumes_have_torchs_shapes_parameters_and_flops(layer):
     import simulator as sim
     for model in ("paleo", "roofline"):
         assert sim.simulate(net, "cpu+1xV100-pcie3", 1, cost_model=model).step_time > 0
+
+
+def test_groups_are_modules_at_the_depth_where_none_holds_most_of_the_work():
+    class Stage(nn.Module):
+        def __init__(self, c):
+            super().__init__()
+            self.blocks = nn.Sequential(*[nn.Sequential(nn.Linear(c, c), nn.ReLU()) for _ in range(6)])
+
+        def forward(self, x):
+            return self.blocks(x)
+
+    class Net(nn.Module):   # one stage holds nearly all the work; the token and head are small
+        def __init__(self):
+            super().__init__()
+            self.stem, self.features, self.norm, self.head = nn.Linear(8, 64), Stage(64), nn.LayerNorm(64), \
+                nn.Linear(64, 4)
+
+        def forward(self, x):
+            x = self.features(self.stem(x).view(x.size(0), 64))   # a function in the network's own forward
+            return self.head(self.norm(x))
+
+    net = from_torch(Net(), torch.randn(2, 8))
+    assert [g.name for g in net.groups] == ["stem", "features.blocks.0", "features.blocks.1", "features.blocks.2",
+                                            "features.blocks.3", "features.blocks.4", "features.blocks.5",
+                                            "norm", "head"]
+    assert "view" in [net.layers[i].name for i in net.groups[0].layers]   # the view joins the group before it
+
+
+def test_a_structure_of_outputs_is_the_networks_outputs():
+    from collections import namedtuple
+    Outputs = namedtuple("Outputs", ["logits", "aux"])
+
+    class WithAux(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.body, self.head, self.aux = nn.Linear(8, 16), nn.Linear(16, 4), nn.Linear(16, 4)
+
+        def forward(self, x):
+            h = torch.relu(self.body(x))
+            return Outputs(self.head(h), self.aux(h)) if self.training else self.head(h)
+
+    model = WithAux()
+    assert from_torch(model, torch.randn(2, 8)).params == torch_params(model)          # training: the aux head
+    assert from_torch(model.eval(), torch.randn(2, 8)).params == torch_params(model) - 16 * 4 - 4
