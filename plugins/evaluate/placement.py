@@ -109,7 +109,8 @@ class PlacementEvaluate:
         prepared.compile_kernel()  # here, in the driver: the forked workers inherit the compiled kernel
 
     def Fingerprint(self) -> dict:
-        """The simulator's version and the network and device files it reads (settings are in the config)."""
+        """The simulator's version and the network and device files it reads (settings are in the config); for a
+        user's PyTorch model, its file and the version of the importer that converts it."""
         names = [self.opts["network"], self.opts["devices"]]
         for setting in ("network", "devices"):
             if setting in self.framework.space.names:
@@ -119,7 +120,11 @@ class PlacementEvaluate:
         files = [self._resolve(n, kinds.get(n, self.sim.data.DEVICE_GRAPHS)) for n in names
                  if str(n).endswith(".json") and "{" not in str(n)]
         files += [self.network_source] if getattr(self, "network_source", None) else []   # a model's Python file
-        return {"simulator": self.sim.__version__, "files": file_digests(files)}
+        found = {"simulator": self.sim.__version__, "files": file_digests(files)}
+        if getattr(self, "network_source", None):   # a PyTorch model: how the importer converts it counts too
+            from simulator.importers.torch_fx import IMPORTER_VERSION
+            found["torch_importer"] = IMPORTER_VERSION
+        return found
 
     # ------------------------------------------------------------------ fixed parts
     def _resolve(self, name: str, kind: str) -> str:

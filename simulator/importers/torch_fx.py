@@ -77,6 +77,11 @@ from .torch_nodes import NCHW, PLAIN, SHARED, _Const, _Merged, _Moved, _Multi, _
 from .torch_tensors import TensorNodes
 
 
+# raised whenever a PyTorch model converts differently (other layers, costs or default groups): a run that
+# stored results for a user's model under an older conversion is then refused, not silently resumed
+IMPORTER_VERSION = 2
+
+
 def from_torch(module, sample_input, name: str | None = None) -> Network:
     """Trace `module` with torch.fx, propagate shapes from `sample_input` (a
     tensor or a tuple of tensors, batch first) and build the `Network`."""

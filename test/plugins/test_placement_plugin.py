@@ -153,3 +153,32 @@ def test_a_users_model_function_that_fails_or_is_missing_is_one_line(tmp_path):
     assert_user_error(run_deffe("-config", "config.json", cwd=tmp_path), "module 'mynet' has no function 'make'")
     user_config(tmp_path, "nonet:build")
     assert_user_error(run_deffe("-config", "config.json", cwd=tmp_path), "nonet")
+
+
+def test_a_users_model_is_fingerprinted_with_the_importer_that_converts_it(tmp_path, monkeypatch):
+    # results stored under another conversion of the model (an older importer: other layers or groups) are
+    # not reused silently; a zoo network's fingerprint does not depend on the importer
+    import logging
+    from argparse import Namespace
+
+    import simulator.importers.torch_fx as torch_fx
+    from framework.config import load_config
+    from framework.context import Budget, Framework
+    from framework.guard import fingerprints
+    from plugins.evaluate import placement
+
+    write(tmp_path / "mynet.py", MODEL)
+
+    def evaluate_fingerprint(network, **extra):
+        user_config(tmp_path, network, **extra)
+        config = load_config(tmp_path / "config.json")
+        fw = Framework(config, Namespace(), tmp_path / "explore", 0, logging.getLogger("test.fingerprint"))
+        fw.enter(config.explores[0], Budget())
+        plugin = placement.GetObject(fw)
+        plugin.Initialize()
+        return fingerprints(config, {"evaluate": plugin})["evaluate"]
+
+    user, zoo = evaluate_fingerprint("mynet:build"), evaluate_fingerprint("resnet18", groups=6)
+    monkeypatch.setattr(torch_fx, "IMPORTER_VERSION", torch_fx.IMPORTER_VERSION + 1)
+    assert evaluate_fingerprint("mynet:build") != user
+    assert evaluate_fingerprint("resnet18", groups=6) == zoo
