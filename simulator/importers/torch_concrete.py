@@ -51,37 +51,33 @@ def concrete_tracer_class(base):
                 return getattr(value, k)
             return super().__getattr__(k)
 
-        def __len__(self):
+        def _known(self, convert, otherwise):
+            """`convert` of the value the sample run gave, else what torch.fx's proxy does (`otherwise`)."""
             value = self._value()
-            if value is _MISSING:
-                raise RuntimeError("'len' is not supported in symbolic tracing by default")
-            return len(value)
+            return otherwise() if value is _MISSING else convert(value)
+
+        def _unknown(self, what: str):
+            def fail():
+                raise TypeError(f"{what} of a traced value")
+            return fail
+
+        def __len__(self):
+            return self._known(len, super().__len__)
 
         def __iter__(self):
-            value = self._value()
-            if value is _MISSING:
-                return super().__iter__()
-            return iter([self[i] for i in range(len(value))])
+            return self._known(lambda v: iter([self[i] for i in range(len(v))]), super().__iter__)
 
         def __bool__(self):
-            value = self._value()
-            return super().__bool__() if value is _MISSING else bool(value)
+            return self._known(bool, super().__bool__)
 
         def __index__(self):
-            value = self._value()
-            return super().__index__() if value is _MISSING else int(value)
+            return self._known(int, super().__index__)
 
         def __int__(self):
-            value = self._value()
-            if value is _MISSING:
-                raise TypeError("int() of a traced value")
-            return int(value)
+            return self._known(int, self._unknown("int()"))
 
         def __float__(self):
-            value = self._value()
-            if value is _MISSING:
-                raise TypeError("float() of a traced value")
-            return float(value)
+            return self._known(float, self._unknown("float()"))
 
     class ConcreteTracer(base):
         def __init__(self, inputs: tuple):

@@ -10,7 +10,7 @@ from simulator.ops import (GRU, LSTM, Activation, AdaptiveAvgPool2d, BatchNorm, 
                            ConvTranspose2d, Dropout, Embedding, GroupNorm, LayerNorm, Linear, MultiHeadAttention, OpBase,
                            Pool2d, RMSNorm, Softmax)
 
-from .torch_nodes import NCHW, PLAIN, _Multi, _pair, _State, _Tensor
+from .torch_nodes import NCHW, PLAIN, _Multi, _pair, _State, _Tensor, torch_padding
 
 
 @functools.lru_cache(maxsize=1)
@@ -48,6 +48,23 @@ def _kind(m) -> str | None:
         if base in supported:
             return supported[base] if type(m).forward is base.forward else None
     return None
+
+
+def _pool_call(m, kind: str, x):
+    """A 1-D or 3-D pooling module on input `x` as the function call it makes, (function, (x,), keyword
+    settings), for the converter's function-form pooling."""
+    import torch.nn.functional as F
+    rank = kind[-2:]   # "1d" | "3d"
+    mode = kind.split("_pool")[0]   # "max" | "avg" | "adaptive_avg"
+    fn = getattr(F, f"{mode}_pool{rank}")
+    if mode == "adaptive_avg":
+        return fn, (x,), {"output_size": m.output_size}
+    settings = {"kernel_size": m.kernel_size, "stride": m.stride, "padding": m.padding, "ceil_mode": m.ceil_mode}
+    if mode == "max":
+        settings.update(dilation=m.dilation, return_indices=m.return_indices)
+    else:
+        settings.update(count_include_pad=m.count_include_pad)
+    return fn, (x,), settings
 
 
 class ModuleNodes:
@@ -118,11 +135,7 @@ class ModuleNodes:
             if len(x.torch_shape) != 5:
                 raise self.fail(node, f"Conv3d of a tensor of shape {tuple(x.torch_shape)}: only (N, C, D, H, W) is "
                                       "supported")
-            if isinstance(m.padding, str):
-                padding = tuple((k - 1) * d // 2 for k, d in zip(m.kernel_size, m.dilation)) \
-                    if m.padding == "same" else (0, 0, 0)
-            else:
-                padding = tuple(m.padding)
+            padding = torch_padding(m.padding, m.kernel_size, m.dilation)
             op = Conv3d(m.out_channels, tuple(m.kernel_size), tuple(m.stride), padding, tuple(m.dilation),
                         m.groups, m.bias is not None, m.in_channels)
             return done(op, [x], PLAIN)
@@ -130,16 +143,7 @@ class ModuleNodes:
             x = self.tensor(node, args[0], PLAIN)
             return done(BatchNorm(axis=0, affine=m.affine), [x], PLAIN)
         if kind in ("max_pool3d", "avg_pool3d", "adaptive_avg_pool3d"):
-            import torch.nn.functional as F
-            fn = {"max_pool3d": F.max_pool3d, "avg_pool3d": F.avg_pool3d}.get(kind, F.adaptive_avg_pool3d)
-            if kind == "adaptive_avg_pool3d":
-                settings = {"output_size": m.output_size}
-            else:
-                settings = {"kernel_size": m.kernel_size, "stride": m.stride, "padding": m.padding,
-                            "ceil_mode": m.ceil_mode}
-                if kind == "max_pool3d":
-                    settings.update(dilation=m.dilation, return_indices=m.return_indices)
-            return self.pool3d(node, fn, (args[0],), settings, done)
+            return self.pool3d(node, *_pool_call(m, kind, args[0]), done)
         if kind == "conv_transpose2d":
             x = self.tensor(node, args[0], NCHW)
             if len(args) > 1 or node.kwargs.get("output_size") is not None:
@@ -194,18 +198,7 @@ class ModuleNodes:
                         _pair(stride), _pair(m.padding), ceil_mode=bool(m.ceil_mode))
             return done(op, [x], NCHW)
         if kind in ("max_pool1d", "avg_pool1d", "adaptive_avg_pool1d"):
-            import torch.nn.functional as F
-            fn = {"max_pool1d": F.max_pool1d, "avg_pool1d": F.avg_pool1d}.get(kind, F.adaptive_avg_pool1d)
-            if kind == "adaptive_avg_pool1d":
-                settings = {"output_size": m.output_size}
-            else:
-                settings = {"kernel_size": m.kernel_size, "stride": m.stride, "padding": m.padding,
-                            "ceil_mode": m.ceil_mode}
-                if kind == "max_pool1d":
-                    settings.update(dilation=m.dilation, return_indices=m.return_indices)
-                else:
-                    settings.update(count_include_pad=m.count_include_pad)
-            return self.pool1d(node, fn, (args[0],), settings, done)
+            return self.pool1d(node, *_pool_call(m, kind, args[0]), done)
         if kind == "adaptive_avg_pool":
             x = self.tensor(node, args[0], NCHW)
             size = _pair(m.output_size) if not isinstance(m.output_size, tuple) else m.output_size

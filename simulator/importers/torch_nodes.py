@@ -90,6 +90,16 @@ class _Const:
     tensor: _Tensor | None = None
 
 
+def torch_padding(padding, kernel, dilation) -> tuple[int, ...]:
+    """torch's convolution padding per axis: "valid" none, "same" half the dilated kernel (odd kernels), else as
+    given."""
+    if padding == "same":
+        return tuple((k - 1) * d // 2 for k, d in zip(kernel, dilation))
+    if padding == "valid":
+        return (0,) * len(kernel)
+    return tuple(padding)
+
+
 def _pair(v) -> tuple[int, int]:
     return (v, v) if isinstance(v, int) else (int(v[0]), int(v[1]))
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 from simulator.ops import Dropout, Elementwise, MatMul, Pad, PixelShuffle, Reshape, RMSNorm, Select, Slice, Softmax, \
     Transpose
 
-from .torch_nodes import PLAIN, SHARED, _Tensor
+from .torch_nodes import PLAIN, SHARED
 
 NAMES = ("_patch_merging_pad", "_get_relative_position_bias", "shifted_window_attention")
 
@@ -135,4 +135,4 @@ def _shifted_window_attention(conv, node, args, kwargs, expect, done):
     return done(Reshape((h, w, c)), [y], PLAIN)
 
 
-__all__ = ["is_swin", "call", "_Tensor"]
+__all__ = ["is_swin", "call"]

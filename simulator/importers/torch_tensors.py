@@ -27,7 +27,8 @@ from simulator.ops import (Concat, Elementwise, Embedding, MatMul, Mean, Paramet
                            Slice, Transpose)
 from simulator.ops.base import prod
 
-from .torch_nodes import NCHW, PLAIN, SHARED, _Const, _hashable, _Moved, _Multi, _Split, _State, _Tensor, _Unbound
+from .torch_nodes import (NCHW, PLAIN, SHARED, _Const, _hashable, _Moved, _Multi, _Split, _State, _Tensor, _Unbound,
+                          torch_padding)
 
 
 def _factories():
@@ -189,10 +190,7 @@ class TensorNodes:
 
         stride, dilation = spread(given.get("stride", 1)), spread(given.get("dilation", 1))
         padding = given.get("padding", 0)
-        if isinstance(padding, str):
-            padding = tuple((kk - 1) * d // 2 for kk, d in zip(kernel, dilation)) if padding == "same" \
-                else (0,) * rank
-        padding = spread(padding)
+        padding = torch_padding(padding, kernel, dilation) if isinstance(padding, str) else spread(padding)
         bias = given.get("bias") is not None
         if rank == 2:
             x = self.tensor(node, given["input"], NCHW)
@@ -387,4 +385,4 @@ class TensorNodes:
         return None  # pragma: no cover
 
 
-__all__ = ["TensorNodes", "NCHW"]
+__all__ = ["TensorNodes"]

@@ -76,6 +76,14 @@ def _check_in_channels(op, c: int) -> None:
         fail(f"{c} input channels are not divisible by groups {op.groups}")
 
 
+def conv_counts(op, weights: int, macs: int, ins, out) -> Counts:
+    """A convolution's row of the table: `weights` filter parameters (the bias comes from `op`), `macs`
+    multiply-adds; the data gradient and the weight gradient are as many again, the bias one add per output."""
+    bias_ops = prod(out) if op.bias else 0
+    return Counts(params=weights + (op.out_channels if op.bias else 0), fwd=2 * macs + bias_ops, dgrad=(2 * macs,),
+                  wgrad=2 * macs + bias_ops, read=prod(ins[0]), write=prod(out), saved_inputs=(0,))
+
+
 def _spatial(op, h: int, w: int, kernel, stride, padding, dilation=(1, 1), ceil_mode=False):
     ph, pw = (padding, padding) if isinstance(padding, str) else padding
     oh = window_out(h, kernel[0], stride[0], ph, dilation[0], ceil_mode)
@@ -129,18 +137,8 @@ class Conv2d(OpBase):
 
     def counts(self, ins, out) -> Counts:
         kh, kw = self.kernel
-        macs = self.macs(ins, out)
-        bias_ops = prod(out) if self.bias else 0
-        return Counts(
-            params=kh * kw * (ins[0][2] // self.groups) * self.out_channels
-            + (self.out_channels if self.bias else 0),
-            fwd=2 * macs + bias_ops,
-            dgrad=(2 * macs,),
-            wgrad=2 * macs + bias_ops,
-            read=prod(ins[0]),
-            write=prod(out),
-            saved_inputs=(0,),
-        )
+        return conv_counts(self, kh * kw * (ins[0][2] // self.groups) * self.out_channels, self.macs(ins, out),
+                           ins, out)
 
 
 @dataclass(frozen=True)
@@ -179,12 +177,8 @@ class Conv1d(OpBase):
         return (self.out_channels, out)
 
     def counts(self, ins, out) -> Counts:
-        macs = self.kernel * (ins[0][0] // self.groups) * prod(out)
-        bias_ops = prod(out) if self.bias else 0
-        return Counts(params=self.kernel * (ins[0][0] // self.groups) * self.out_channels
-                      + (self.out_channels if self.bias else 0),
-                      fwd=2 * macs + bias_ops, dgrad=(2 * macs,), wgrad=2 * macs + bias_ops,
-                      read=prod(ins[0]), write=prod(out), saved_inputs=(0,))
+        per_output = self.kernel * (ins[0][0] // self.groups)
+        return conv_counts(self, per_output * self.out_channels, per_output * prod(out), ins, out)
 
 
 @dataclass(frozen=True)
@@ -230,11 +224,7 @@ class ConvTranspose2d(OpBase):
         kh, kw = self.kernel
         c = ins[0][2]
         macs = kh * kw * (c // self.groups) * self.out_channels * ins[0][0] * ins[0][1]
-        bias_ops = prod(out) if self.bias else 0
-        return Counts(params=kh * kw * c * (self.out_channels // self.groups) + (self.out_channels if self.bias
-                                                                                   else 0),
-                      fwd=2 * macs + bias_ops, dgrad=(2 * macs,), wgrad=2 * macs + bias_ops,
-                      read=prod(ins[0]), write=prod(out), saved_inputs=(0,))
+        return conv_counts(self, kh * kw * c * (self.out_channels // self.groups), macs, ins, out)
 
 
 @dataclass(frozen=True)

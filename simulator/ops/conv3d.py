@@ -15,7 +15,8 @@ from typing import ClassVar
 
 from simulator.graph import Shape
 from simulator.ops.base import Counts, OpBase, fail, need_rank, positive, prod
-from simulator.ops.conv import _check_in_channels, _check_out_channels, _pool_counts, adaptive_windows, window_out
+from simulator.ops.conv import (_check_in_channels, _check_out_channels, _pool_counts, adaptive_windows,
+                                conv_counts, window_out)
 
 Triple = tuple[int, int, int]
 
@@ -79,11 +80,7 @@ class Conv3d(OpBase):
 
     def counts(self, ins, out) -> Counts:
         per_output = prod(self.kernel) * (ins[0][0] // self.groups)
-        macs = per_output * prod(out)
-        bias_ops = prod(out) if self.bias else 0
-        return Counts(params=per_output * self.out_channels + (self.out_channels if self.bias else 0),
-                      fwd=2 * macs + bias_ops, dgrad=(2 * macs,), wgrad=2 * macs + bias_ops,
-                      read=prod(ins[0]), write=prod(out), saved_inputs=(0,))
+        return conv_counts(self, per_output * self.out_channels, per_output * prod(out), ins, out)
 
 
 @dataclass(frozen=True)
