@@ -34,12 +34,12 @@ def measure(name: str, build) -> dict:
     from torch.utils.flop_counter import FlopCounterMode
 
     from simulator.importers.torch_fx import from_torch
-    model, sample = build()
+    model, sample, *batch_dim = build()   # a third item: the batch's dimension of a sequence-first input
     inputs = sample if isinstance(sample, tuple) else (sample,)
     row = {"network": name, "ok": False}
     start = time.perf_counter()
     try:
-        net = from_torch(model, sample, name=name)
+        net = from_torch(model, sample, name=name, batch_dim=batch_dim[0] if batch_dim else 0)
     except Exception as err:   # the one-line error is the result
         row["error"] = str(err)
         return row

@@ -33,14 +33,16 @@ def load_network(path: str) -> Network:
     return load_paleo_network(path)
 
 
-def from_torch(module: Any, sample_input: Any) -> Network:
-    """A network traced from a torch.nn.Module with torch.fx (imports torch)."""
+def from_torch(module: Any, sample_input: Any, name: str | None = None, batch_dim: int = 0) -> Network:
+    """A network traced from a torch.nn.Module with torch.fx (imports torch); `batch_dim` 1 for a
+    sequence-first sample input (T, N, ...)."""
     from .importers.torch_fx import from_torch as _from_torch
-    return _from_torch(module, sample_input)
+    return _from_torch(module, sample_input, name=name, batch_dim=batch_dim)
 
 
 def from_built(built: Any, spec: str) -> Network:
-    """The network a user's 'module:function' returned: a Network, or (PyTorch model, sample input)."""
+    """The network a user's 'module:function' returned: a Network, (PyTorch model, sample input) or
+    (PyTorch model, sample input, batch dimension)."""
     from .importers.torch_fx import from_built as _from_built
     return _from_built(built, spec)
 

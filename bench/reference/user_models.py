@@ -3,8 +3,11 @@ U-Net, a VAE, an LSTM classifier, a temporal convolution network, nn.Transformer
 convolution, group/instance norms, a GRU seq2seq, a text CNN, stacked heads, a char-RNN with an initial
 state, a transformer decoder over a memory, a reflect-padded 1-D residual block, Hugging Face-style BERT and
 GPT-2 blocks, a DCGAN generator, PointNet, squeeze-and-excitation, MLP-Mixer, a graph convolution, a
-diffusion U-Net with timestep embeddings, DeiT and a word language model. Each builder returns (model,
-sample input). Written for this project (no third-party code)."""
+diffusion U-Net with timestep embeddings, DeiT and a word language model; and, in torch's default layout for
+recurrent and attention layers (sequence first), the word language model and its transformer as PyTorch's
+examples write them and a CLIP-style text tower that permutes the batch second around its blocks. Each builder
+returns (model, sample input), or (model, sample input, 1) for a sequence-first input. Written for this
+project (no third-party code)."""
 import math
 
 import torch
@@ -314,6 +317,52 @@ class WordLM(nn.Module):   # batch-first variant of PyTorch's word_language_mode
 def wordlm(): return WordLM(), torch.randint(0, 1000, (8, 35))
 
 
+class WordLMSeqFirst(nn.Module):   # PyTorch's word_language_model as written there: ids (T, N), time-major LSTM
+    def __init__(self):
+        super().__init__(); self.drop = nn.Dropout(0.2); self.enc = nn.Embedding(1000, 64); self.rnn = nn.LSTM(64, 128, 2, dropout=0.2); self.dec = nn.Linear(128, 1000)
+    def forward(self, x):
+        out, _ = self.rnn(self.drop(self.enc(x)))
+        return F.log_softmax(self.dec(self.drop(out)).view(-1, 1000), dim=1)
+def wordlm_seqfirst(): return WordLMSeqFirst(), torch.randint(0, 1000, (35, 8)), 1
+
+class PosEncoding(nn.Module):   # a sinusoidal table kept as a (max_len, 1, d) buffer, sliced to the sequence
+    def __init__(self, d, max_len=512):
+        super().__init__(); pos = torch.arange(max_len).float().unsqueeze(1); div = torch.exp(torch.arange(0, d, 2).float() * (-math.log(10000.0) / d))
+        pe = torch.zeros(max_len, d); pe[:, 0::2] = torch.sin(pos * div); pe[:, 1::2] = torch.cos(pos * div); self.register_buffer("pe", pe.unsqueeze(1)); self.drop = nn.Dropout(0.1)
+    def forward(self, x): return self.drop(x + self.pe[:x.size(0)])
+
+class TransformerLMSeqFirst(nn.Module):   # the word_language_model's TransformerModel: time-major, causal mask
+    def __init__(self, d=128):
+        super().__init__(); self.d = d; self.enc = nn.Embedding(1000, d); self.pos = PosEncoding(d)
+        self.tf = nn.TransformerEncoder(nn.TransformerEncoderLayer(d, 4, 256, 0.1), 2, enable_nested_tensor=False); self.dec = nn.Linear(d, 1000)
+    def forward(self, src):
+        mask = nn.Transformer.generate_square_subsequent_mask(src.size(0))
+        return F.log_softmax(self.dec(self.tf(self.pos(self.enc(src) * math.sqrt(self.d)), mask)), dim=-1)
+def transformer_lm_seqfirst(): return TransformerLMSeqFirst(), torch.randint(0, 1000, (35, 8)), 1
+
+class CLIPBlock(nn.Module):
+    def __init__(self, d):
+        super().__init__(); self.attn = nn.MultiheadAttention(d, 8); self.ln_1 = nn.LayerNorm(d); self.ln_2 = nn.LayerNorm(d)
+        self.mlp = nn.Sequential(nn.Linear(d, 4 * d), nn.GELU(), nn.Linear(4 * d, d))
+    def forward(self, x, mask):
+        h = self.ln_1(x); x = x + self.attn(h, h, h, need_weights=False, attn_mask=mask)[0]
+        return x + self.mlp(self.ln_2(x))
+
+class CLIPText(nn.Module):   # tokens batch-first, permuted to (L, N, D) for time-major attention, and back
+    def __init__(self, d=128, ctx=77):
+        super().__init__(); self.tok = nn.Embedding(1000, d); self.pos = nn.Parameter(torch.randn(ctx, d) * 0.01)
+        self.blocks = nn.ModuleList([CLIPBlock(d) for _ in range(3)]); self.ln = nn.LayerNorm(d); self.proj = nn.Parameter(torch.randn(d, 64) * 0.02)
+        self.register_buffer("mask", torch.full((ctx, ctx), float("-inf")).triu(1))
+    def forward(self, text):
+        x = (self.tok(text) + self.pos).permute(1, 0, 2)
+        for b in self.blocks:
+            x = b(x, self.mask)
+        x = self.ln(x.permute(1, 0, 2))
+        return x[:, -1, :] @ self.proj
+def clip_text(): return CLIPText(), torch.randint(0, 1000, (8, 77))
+
+
 MODELS = ["minigpt", "unet", "vae", "textlstm", "tcn", "seq2seq", "einsum_attn", "conv3d", "groupnorm", "seq2seq_gru",
           "textcnn", "stacker", "charrnn", "decoder_only", "resblock1d", "hfbert", "dcgan", "pointnet", "seblock",
-          "mixer", "gcn", "tinyunet", "deit", "hfgpt2", "wordlm"]
+          "mixer", "gcn", "tinyunet", "deit", "hfgpt2", "wordlm", "wordlm_seqfirst", "transformer_lm_seqfirst",
+          "clip_text"]

@@ -135,7 +135,8 @@ EVALUATE = {
 PLACEMENT = {
     "network": Key("str", "resnet50", "a zoo name (resnet50, inception_v3, gpt2, ...), a Paleo JSON file, or "
                    "'module:function' (a Python file by the config or on python_path) returning a PyTorch model "
-                   "and a sample input (batch first), or a simulator Network"),
+                   "and a sample input (batch first; add a third item, 1, for a sequence-first input), or a simulator "
+                   "Network"),
     "network_config": Key("dict", {}, "zoo settings, e.g. {\"size\": \"medium\"} for gpt2; for "
                           "'module:function', its keyword arguments"),
     "devices": Key("str", "cpu+4xV100-pcie3", "a device preset or an Exprimo device-graph JSON file (knob too)"),

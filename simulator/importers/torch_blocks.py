@@ -23,8 +23,8 @@ writes each out here as the layers it computes, named after the submodules:
 
 A mask (``src_mask`` / ``mask`` / ``tgt_mask``, a key padding mask,
 ``is_causal``) costs what the causal mask costs, one addition per attention
-score. Dropouts of rate 0 are left out. Only ``batch_first=True`` is
-supported, as for nn.MultiheadAttention.
+score. Dropouts of rate 0 are left out. With ``batch_first=False`` (torch's
+default) they read sequence-first tensors (torch_seqfirst.py).
 """
 from __future__ import annotations
 
@@ -125,10 +125,9 @@ def decoder_layer(conv, node, m, x, memory, name: str, given: dict, stack: list[
 
 def cross_attention(conv, node, attn, x, memory, name: str, masked: bool, stack: list[str]):
     """nn.MultiheadAttention(x, memory, memory) written out as its layers (see the docstring)."""
-    if not getattr(attn, "batch_first", False) or not attn._qkv_same_embed_dim or attn.bias_k is not None \
-            or attn.add_zero_attn:
-        raise conv.fail(node, "the cross-attention must be batch_first with equal q/k/v widths, no "
-                              "bias_k/add_zero_attn")
+    if not attn._qkv_same_embed_dim or attn.bias_k is not None or attn.add_zero_attn:
+        raise conv.fail(node, "the cross-attention must have equal q/k/v widths, no bias_k/add_zero_attn")
+    conv.layout_check(node, "the cross-attention MultiheadAttention", attn.batch_first)
     if ("module", id(attn)) in conv.owner:
         raise conv.fail(node, "a cross-attention module used twice is not supported")
     d, heads, bias = attn.embed_dim, attn.num_heads, attn.in_proj_bias is not None
@@ -198,8 +197,7 @@ def _blocks(conv, node, m, name: str, causal: bool, stack: list[str], what: str)
     """An encoder or decoder layer's self-attention block (with dropout1) and feed-forward block (without its
     last dropout, which is dropout2 in an encoder layer and dropout3 in a decoder layer)."""
     attn = m.self_attn
-    if not getattr(attn, "batch_first", False):
-        raise conv.fail(node, f"only {type(m).__name__}(batch_first=True) is supported")
+    conv.layout_check(node, type(m).__name__, attn.batch_first)
     if not attn._qkv_same_embed_dim or attn.bias_k is not None or attn.add_zero_attn:
         raise conv.fail(node, f"the {what}'s attention must have equal q/k/v widths, no bias_k/add_zero_attn")
     act = _activation(conv, node, m.activation)

@@ -27,11 +27,11 @@ Hardsigmoid, Hardswish, ELU, Softplus, Mish, Softmax, Softmax2d and LogSoftmax (
 softmax), MaxPool1d/2d, AvgPool1d/2d, AdaptiveAvgPool1d/2d, AdaptiveMaxPool2d (sizes that divide),
 Unflatten, Upsample (nearest, bilinear, bicubic), Dropout / Dropout1d / Dropout2d (a mask, whatever
 its shape), Conv3d, BatchNorm3d, MaxPool3d / AvgPool3d, AdaptiveAvgPool3d and Dropout3d (volumes (C, D, H,
-W), channels first as torch's), Embedding, Flatten, Identity, LSTM and GRU (batch_first; an initial state that is another
+W), channels first as torch's), Embedding, Flatten, Identity, LSTM and GRU (an initial state that is another
 RNN's final state makes it wait for that one; h_n[-1] of the last layer is a view of the output),
-MultiheadAttention (batch_first; self-attention as one layer, cross-attention, key and value one
+MultiheadAttention (self-attention as one layer, cross-attention, key and value one
 tensor, written out; a mask one addition per score), TransformerEncoderLayer,
-TransformerEncoder, TransformerDecoderLayer, TransformerDecoder and Transformer (batch_first; written
+TransformerEncoder, TransformerDecoderLayer, TransformerDecoder and Transformer (written
 out as their layers by torch_blocks.py, the cross-attention as its projections and products; a
 supported module given as the network itself is traced inside a parent named after its class). A subclass
 of a supported module that keeps its forward counts as that module. Functions and methods:
@@ -57,7 +57,9 @@ count equals ``sum(p.numel() for p in module.parameters())`` whenever every para
 supported layer (not so for modules the traced forward skips, such as GoogLeNet's and Inception-V3's
 auxiliary classifiers in eval mode: the forward is traced in the mode the module is in); each module's count is checked against torch's. torchvision's Swin
 functions that torch.fx keeps whole (window attention, relative position bias, patch merging) are written
-out by torch_swin.py. All 80 of torchvision 0.28's classification networks import.
+out by torch_swin.py. All 80 of torchvision 0.28's classification networks import. The recurrent and attention
+modules with torch's default ``batch_first=False`` read sequence-first tensors: an input given with
+``batch_dim=1`` or a batch the model moves second (torch_seqfirst.py).
 
 Anything else is one `SimulatorError` line naming the node and its target.
 """
@@ -74,6 +76,7 @@ from simulator.ops.base import prod
 from .torch_functions import FunctionNodes
 from .torch_modules import ModuleNodes, _kind
 from .torch_nodes import NCHW, PLAIN, SHARED, _Const, _Merged, _Moved, _Multi, _Other, _State, _Tensor
+from .torch_seqfirst import SeqFirstNodes
 from .torch_tensors import TensorNodes
 
 
@@ -82,22 +85,28 @@ from .torch_tensors import TensorNodes
 IMPORTER_VERSION = 2
 
 
-def from_torch(module, sample_input, name: str | None = None) -> Network:
+def from_torch(module, sample_input, name: str | None = None, batch_dim: int = 0) -> Network:
     """Trace `module` with torch.fx, propagate shapes from `sample_input` (a
-    tensor or a tuple of tensors, batch first) and build the `Network`."""
+    tensor or a tuple of tensors, batch first; with ``batch_dim=1`` sequence-first,
+    (T, N, ...), as PyTorch's recurrent and attention layers read by default) and
+    build the `Network`."""
     import torch
     import torch.fx
 
     label = name or type(module).__name__
     if not isinstance(module, torch.nn.Module):
         raise SimulatorError(f"expected a torch.nn.Module, got {type(module).__name__}", source=label)
+    if batch_dim not in (0, 1):
+        raise SimulatorError(f"batch_dim must be 0 (batch first) or 1 (sequence first), not {batch_dim!r}",
+                             source=label)
     inputs = tuple(sample_input) if isinstance(sample_input, (tuple, list)) else (sample_input,)
-    if not inputs or not all(isinstance(t, torch.Tensor) and t.dim() >= 1 for t in inputs):
-        raise SimulatorError("sample_input must be a tensor (or tuple of tensors) with a batch "
-                             "dimension first", source=label)
-    batch = int(inputs[0].shape[0])
-    if any(int(t.shape[0]) != batch for t in inputs):
-        raise SimulatorError("sample inputs disagree on the batch size (first dimension)",
+    where = "first" if batch_dim == 0 else "second"
+    if not inputs or not all(isinstance(t, torch.Tensor) and t.dim() > batch_dim for t in inputs):
+        raise SimulatorError(f"sample_input must be a tensor (or tuple of tensors) with a batch "
+                             f"dimension {where}", source=label)
+    batch = int(inputs[0].shape[batch_dim])
+    if any(int(t.shape[batch_dim]) != batch for t in inputs):
+        raise SimulatorError(f"sample inputs disagree on the batch size ({where} dimension)",
                              source=label)
 
     module = _rooted(module)
@@ -140,7 +149,7 @@ def from_torch(module, sample_input, name: str | None = None) -> Network:
             m.training = mode
 
     conv = _Converter(dict(module.named_modules()), dict(module.named_parameters()),
-                      dict(module.named_buffers()), batch, label)
+                      dict(module.named_buffers()), batch, label, batch_dim)
     for node in graph.nodes:
         conv.visit(node)
     conv.choose_blocks()
@@ -166,13 +175,15 @@ def _shape_prop(gm):
 
 def from_built(built, spec: str) -> Network:
     """What a user's network function returned (`spec`, 'module:function'): a Network, or a PyTorch model and
-    its sample input, traced here."""
+    its sample input (and, for a sequence-first input, the batch's dimension, 1), traced here."""
     if isinstance(built, Network):
         return built
     if isinstance(built, tuple) and len(built) == 2:
         return from_torch(*built)
-    raise SimulatorError(f"{spec} returned {type(built).__name__}; it must return (PyTorch model, sample input) "
-                         "or a Network")
+    if isinstance(built, tuple) and len(built) == 3 and built[2] in (0, 1) and not isinstance(built[2], bool):
+        return from_torch(built[0], built[1], batch_dim=built[2])
+    raise SimulatorError(f"{spec} returned {type(built).__name__}; it must return (PyTorch model, sample input), "
+                         "(PyTorch model, sample input, batch dimension) or a Network")
 
 
 def _one_line(err: Exception) -> str:
@@ -215,8 +226,8 @@ class _Tracer:
         return graph
 
 
-class _Converter(ModuleNodes, FunctionNodes, TensorNodes):
-    def __init__(self, modules: dict, params: dict, buffers: dict, batch: int, source: str):
+class _Converter(ModuleNodes, FunctionNodes, TensorNodes, SeqFirstNodes):
+    def __init__(self, modules: dict, params: dict, buffers: dict, batch: int, source: str, batch_dim: int = 0):
         self.modules = modules
         self.params = params
         self.buffers = buffers
@@ -228,6 +239,9 @@ class _Converter(ModuleNodes, FunctionNodes, TensorNodes):
         self.owner: dict[Any, str] = {}  # module or attribute -> first layer that used it
         self.stacks: dict[str, list[str]] = {}  # layer -> module path (outermost first)
         self.names: set[str] = set()
+        self.batch_dim = batch_dim   # 1: the inputs are sequence-first (torch_seqfirst.py)
+        self.seq: set = set()        # the fx nodes whose tensors are sequence-first
+        self.seq_mode = False        # converting a node that reads one, as if its batch were first
 
     # ------------------------------------------------------------- errors
     def fail(self, node, message: str) -> SimulatorError:
@@ -356,7 +370,12 @@ class _Converter(ModuleNodes, FunctionNodes, TensorNodes):
         meta = node.meta.get("tensor_meta")
         if node.op == "placeholder":
             shape = tuple(meta.shape)
-            layout = NCHW if len(shape) == 4 else PLAIN
+            layout = NCHW if len(shape) == 4 and not self.batch_dim else PLAIN
+            if self.batch_dim:   # sequence-first: kept as its batch-first twin
+                self._seq_shaped(node, shape)
+                shape = (shape[1], shape[0]) + shape[2:]
+                node.meta["tensor_meta"] = meta._replace(shape=type(meta.shape)(shape))
+                self.seq.add(node)
             t = _Tensor(node.name, layout, shape)
             self.names.add(node.name)
             self.layers.append(Layer(node.name, Input(self.per_sample(node, shape, layout))))
@@ -367,6 +386,11 @@ class _Converter(ModuleNodes, FunctionNodes, TensorNodes):
         if node.op == "get_attr":
             self.env[node] = self.get_attr(node, meta)
             return
+        if not self.seq_first_visit(node, meta):
+            self.env[node] = self.dispatch(node, meta)
+
+    def dispatch(self, node, meta):
+        """The node's value: a row-wise operation on merged rows, a module or a function."""
         merged = next((v for v in (self.env.get(a) for a in node.all_input_nodes) if isinstance(v, _Merged)), None)
         if merged is not None and hasattr(meta, "shape") and len(meta.shape) and \
                 int(meta.shape[0]) == prod(merged.prefix) and not self.unmerges(node, meta):
@@ -376,12 +400,10 @@ class _Converter(ModuleNodes, FunctionNodes, TensorNodes):
             node.meta["tensor_meta"] = meta
             self.dims_from_the_end(node, rank)
             value = self.call_module(node, meta) if node.op == "call_module" else self.call_function(node, meta)
-            self.env[node] = _Merged(value, merged.prefix) if isinstance(value, _Tensor) else value
-            return
+            return _Merged(value, merged.prefix) if isinstance(value, _Tensor) else value
         if node.op == "call_module":
-            self.env[node] = self.call_module(node, meta)
-            return
-        self.env[node] = self.call_function(node, meta)
+            return self.call_module(node, meta)
+        return self.call_function(node, meta)
 
     def dims_from_the_end(self, node, rank: int) -> None:
         """A dimension argument given on merged rows, counted from the front, counted from the end instead

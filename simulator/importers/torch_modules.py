@@ -218,9 +218,9 @@ class ModuleNodes:
             what = type(m).__name__
             if len(args) > 2 or node.kwargs:
                 raise self.fail(node, f"{what} arguments beyond the input and the initial state are not supported")
-            if not m.batch_first or getattr(m, "proj_size", 0):
-                raise self.fail(node, f"only {what}(batch_first=True)"
-                                      f"{' without proj_size' if kind == 'lstm' else ''} is supported")
+            if getattr(m, "proj_size", 0):
+                raise self.fail(node, f"{what}(proj_size=...) is not supported")
+            self.layout_check(node, what, m.batch_first)
             x = self.tensor(node, args[0], PLAIN)
             op = (LSTM if kind == "lstm" else GRU)(m.hidden_size, m.num_layers, m.bidirectional, 2 if m.bias else 0)
             parents = [x] + self.initial_state(node, args[1] if len(args) > 1 else None, m)
@@ -260,10 +260,10 @@ class ModuleNodes:
         if kwargs or len(args) > 3:
             raise self.fail(node, f"MultiheadAttention arguments {', '.join(kwargs) or 'beyond query, key and value'} "
                                   "are not supported")
-        if not m.batch_first or not m._qkv_same_embed_dim or m.bias_k is not None \
-                or m.add_zero_attn:
-            raise self.fail(node, "only MultiheadAttention(batch_first=True) with equal q/k/v "
-                                  "widths and no bias_k/add_zero_attn is supported")
+        if not m._qkv_same_embed_dim or m.bias_k is not None or m.add_zero_attn:
+            raise self.fail(node, "only MultiheadAttention with equal q/k/v widths and no bias_k/add_zero_attn "
+                                  "is supported")
+        self.layout_check(node, "MultiheadAttention", m.batch_first)
         x = self.tensor(node, q, PLAIN)
         if q is not k:   # cross-attention (a decoder reading an encoder, DETR's queries): written out
             from . import torch_blocks

@@ -19,7 +19,7 @@ from simulator.importers.torch_fx import from_torch  # noqa: E402
 def test_a_hand_written_network_imports_with_torchs_parameters(name):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        model, sample = getattr(user_models, name)()
-        net = from_torch(model, sample, name=name)
+        model, sample, *batch_dim = getattr(user_models, name)()
+        net = from_torch(model, sample, name=name, batch_dim=batch_dim[0] if batch_dim else 0)
     assert net.params == sum(p.numel() for p in model.parameters())
     assert 2 <= len(net.groups) <= 32

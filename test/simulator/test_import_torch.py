@@ -227,8 +227,9 @@ def test_unsupported_node_is_one_line_naming_node_and_target():
     # control flow on values follows the sample input (traced with its values)
     assert [l.kind for l in from_torch(Branches(), torch.ones(2, 5)).layers] == ["input"]
     assert [l.kind for l in from_torch(Branches(), -torch.ones(2, 5)).layers] == ["input", "mul"]
-    with pytest.raises(SimulatorError, match=r"node 'lstm' \(call_module lstm\): only "
-                                             r"LSTM\(batch_first=True\)"):
+    with pytest.raises(SimulatorError, match=r"node 'lstm' \(call_module lstm\): LSTM\(batch_first=False\) reads "
+                                             r"\(sequence, batch, features\) but is given a tensor whose first axis is "
+                                             r"the batch"):
         from_torch(SeqFirst(), torch.randn(3, 2, 4))
     with pytest.raises(SimulatorError, match="sample_input must be a tensor"):
         from_torch(MLP(), [[1.0]])
@@ -464,8 +465,11 @@ def test_a_gru_over_time_major_input_is_refused_by_name():
 
         def forward(self, x):
             return self.rnn(x)[0]
-    with pytest.raises(SimulatorError, match=r"rnn.*only GRU\(batch_first=True\) is supported"):
+    with pytest.raises(SimulatorError, match=r"rnn.*GRU\(batch_first=False\) reads \(sequence, batch, features\)"):
         from_torch(TimeMajor(), torch.randn(10, 2, 16))
+    # given as what it is, sequence-first, it is the batch-first GRU
+    net = from_torch(TimeMajor(), torch.randn(10, 2, 16), batch_dim=1)
+    assert net.batch_size == 2 and net.layer("rnn").out_shape == (10, 32)
 
 
 class Conv3DSimple(nn.Conv3d):

@@ -92,8 +92,9 @@ def test_a_leaf_module_given_as_the_network_itself():
     assert lstm.params == torch_params(nn.LSTM(8, 16)) and lstm.layers[-1].out_shape == (5, 16)
 
 
-def test_an_encoder_layer_over_time_major_input_is_refused_by_name():
-    with pytest.raises(SimulatorError, match=r"only TransformerEncoderLayer\(batch_first=True\) is supported"):
+def test_a_time_major_encoder_layer_given_batch_first_input_is_refused_by_name():
+    with pytest.raises(SimulatorError, match=r"TransformerEncoderLayer\(batch_first=False\) reads \(sequence, batch, "
+                                             r"features\) but is given a tensor whose first axis is the batch"):
         from_torch(nn.TransformerEncoderLayer(16, 2, 32), torch.randn(5, 2, 16))
 
 
@@ -163,7 +164,7 @@ def test_a_decoder_mask_costs_an_addition_per_score():
     assert not any(l.name.endswith("multihead_attn.mask") for l in net.layers)
 
     time_major = nn.TransformerDecoderLayer(8, 2, 16)
-    with pytest.raises(SimulatorError, match=r"only TransformerDecoderLayer\(batch_first=True\)"):
+    with pytest.raises(SimulatorError, match=r"TransformerDecoderLayer\(batch_first=False\) reads"):
         from_torch(time_major, (torch.randn(4, 2, 8), torch.randn(4, 2, 8)))
 
 

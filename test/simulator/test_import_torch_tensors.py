@@ -224,7 +224,7 @@ def test_timm_attention_moves_the_batch_and_indexes_it_back():
 
     class Moved(nn.Module):
         def forward(self, x):
-            return x.permute(1, 0, 2) * 2
+            return x.permute(1, 2, 0) * 2   # the batch last (second would be sequence-first: supported)
 
     with pytest.raises(SimulatorError, match="moving the batch dimension is not supported"):
         from_torch(Moved(), torch.randn(2, 5, 16))
