@@ -5,7 +5,9 @@ state, a transformer decoder over a memory, a reflect-padded 1-D residual block,
 GPT-2 blocks, a DCGAN generator, PointNet, squeeze-and-excitation, MLP-Mixer, a graph convolution, a
 diffusion U-Net with timestep embeddings, DeiT and a word language model; and, in torch's default layout for
 recurrent and attention layers (sequence first), the word language model and its transformer as PyTorch's
-examples write them and a CLIP-style text tower that permutes the batch second around its blocks. Each builder
+examples write them and a CLIP-style text tower that permutes the batch second around its blocks; a LLaMA-style
+decoder (RMSNorm, rotary positions, grouped-query attention by Hugging Face's repeat_kv, SwiGLU); Show, Attend and
+Tell's decoder (an LSTMCell looped over time). Each builder
 returns (model, sample input), or (model, sample input, 1) for a sequence-first input. Written for this
 project (no third-party code)."""
 import math
@@ -362,7 +364,67 @@ class CLIPText(nn.Module):   # tokens batch-first, permuted to (L, N, D) for tim
 def clip_text(): return CLIPText(), torch.randint(0, 1000, (8, 77))
 
 
+class LlamaRMSNorm(nn.Module):
+    def __init__(self, d, eps=1e-6):
+        super().__init__(); self.eps = eps; self.weight = nn.Parameter(torch.ones(d))
+    def forward(self, x): return self.weight * (x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + self.eps))
+
+def rotate_half(x):
+    return torch.cat((-x[..., x.shape[-1] // 2:], x[..., :x.shape[-1] // 2]), dim=-1)
+
+class LlamaAttention(nn.Module):   # grouped-query attention (8 query heads, 2 key/value heads), rotary positions
+    def __init__(self, d=256, h=8, kv=2):
+        super().__init__(); self.h, self.kv, self.hd = h, kv, d // h
+        self.q_proj = nn.Linear(d, d, bias=False); self.k_proj = nn.Linear(d, kv * self.hd, bias=False); self.v_proj = nn.Linear(d, kv * self.hd, bias=False); self.o_proj = nn.Linear(d, d, bias=False)
+        self.register_buffer("inv_freq", 1.0 / (10000 ** (torch.arange(0, self.hd, 2).float() / self.hd)), persistent=False)
+    def repeat_kv(self, x):
+        b, h, s, d = x.shape; n = self.h // self.kv
+        return x[:, :, None, :, :].expand(b, h, n, s, d).reshape(b, h * n, s, d)
+    def forward(self, x):
+        B, T, C = x.shape
+        q = self.q_proj(x).view(B, T, self.h, self.hd).transpose(1, 2)
+        k = self.k_proj(x).view(B, T, self.kv, self.hd).transpose(1, 2); v = self.v_proj(x).view(B, T, self.kv, self.hd).transpose(1, 2)
+        freqs = torch.outer(torch.arange(T, dtype=torch.float32), self.inv_freq); emb = torch.cat((freqs, freqs), dim=-1)
+        cos, sin = emb.cos()[None, None], emb.sin()[None, None]
+        q, k = q * cos + rotate_half(q) * sin, k * cos + rotate_half(k) * sin
+        y = F.scaled_dot_product_attention(q, self.repeat_kv(k), self.repeat_kv(v), is_causal=True)
+        return self.o_proj(y.transpose(1, 2).contiguous().view(B, T, C))
+
+class LlamaLayer(nn.Module):
+    def __init__(self, d=256, hid=688):
+        super().__init__(); self.input_layernorm = LlamaRMSNorm(d); self.self_attn = LlamaAttention(d); self.post_attention_layernorm = LlamaRMSNorm(d)
+        self.gate_proj = nn.Linear(d, hid, bias=False); self.up_proj = nn.Linear(d, hid, bias=False); self.down_proj = nn.Linear(hid, d, bias=False)
+    def forward(self, x):
+        x = x + self.self_attn(self.input_layernorm(x)); h = self.post_attention_layernorm(x)
+        return x + self.down_proj(F.silu(self.gate_proj(h)) * self.up_proj(h))
+
+class Llama(nn.Module):   # a LLaMA-style decoder as Hugging Face writes it: RMSNorm, RoPE, GQA by repeat_kv, SwiGLU
+    def __init__(self):
+        super().__init__(); self.embed_tokens = nn.Embedding(1000, 256); self.layers = nn.ModuleList([LlamaLayer() for _ in range(4)]); self.norm = LlamaRMSNorm(256); self.lm_head = nn.Linear(256, 1000, bias=False)
+    def forward(self, ids):
+        x = self.embed_tokens(ids)
+        for layer in self.layers: x = layer(x)
+        return self.lm_head(self.norm(x))
+def llama(): return Llama(), torch.randint(0, 1000, (4, 128))
+
+
+class AttendDecoder(nn.Module):   # Show, Attend and Tell's decoder: an LSTMCell looped over time, soft attention
+    def __init__(self, enc=256, emb=64, hid=128, vocab=1000):
+        super().__init__(); self.embedding = nn.Embedding(vocab, emb); self.init_h = nn.Linear(enc, hid); self.init_c = nn.Linear(enc, hid)
+        self.enc_att = nn.Linear(enc, 64); self.dec_att = nn.Linear(hid, 64); self.full_att = nn.Linear(64, 1); self.f_beta = nn.Linear(hid, enc)
+        self.decode_step = nn.LSTMCell(emb + enc, hid); self.fc = nn.Linear(hid, vocab)
+    def forward(self, feats, caps):   # feats (N, pixels, enc), caps (N, T)
+        mean = feats.mean(dim=1); h, c = self.init_h(mean), self.init_c(mean); emb = self.embedding(caps); outs = []
+        for t in range(caps.size(1)):
+            alpha = F.softmax(self.full_att(F.relu(self.enc_att(feats) + self.dec_att(h).unsqueeze(1))).squeeze(2), dim=1)
+            awe = torch.sigmoid(self.f_beta(h)) * (feats * alpha.unsqueeze(2)).sum(dim=1)
+            h, c = self.decode_step(torch.cat([emb[:, t, :], awe], dim=1), (h, c))
+            outs.append(self.fc(F.dropout(h, 0.5, self.training)))
+        return torch.stack(outs, dim=1)
+def attend_decoder(): return AttendDecoder(), (torch.randn(8, 49, 256), torch.randint(0, 1000, (8, 12)))
+
+
 MODELS = ["minigpt", "unet", "vae", "textlstm", "tcn", "seq2seq", "einsum_attn", "conv3d", "groupnorm", "seq2seq_gru",
           "textcnn", "stacker", "charrnn", "decoder_only", "resblock1d", "hfbert", "dcgan", "pointnet", "seblock",
           "mixer", "gcn", "tinyunet", "deit", "hfgpt2", "wordlm", "wordlm_seqfirst", "transformer_lm_seqfirst",
-          "clip_text"]
+          "clip_text", "llama", "attend_decoder"]

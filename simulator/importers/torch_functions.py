@@ -8,7 +8,7 @@ import operator
 
 from simulator.ops import (Activation, AdaptiveAvgPool1d, AdaptiveAvgPool2d, AdaptiveAvgPool3d, Concat, Dropout,
                            Elementwise, Flatten, LayerNorm, MatMul, Mean, Pad, PixelShuffle, Pool1d, Pool2d, Pool3d,
-                           Reshape, Select, Slice, Softmax, Transpose, Upsample)
+                           Repeat, Reshape, Select, Slice, Softmax, Transpose, Upsample)
 from simulator.ops.base import prod
 from simulator.ops.conv import UPSAMPLE_FLOPS
 
@@ -112,6 +112,11 @@ class FunctionNodes:
             return done(Dropout(float(rate)), [x], x.layout)
         if method in ("expand", "expand_as"):
             return self.expand(node, args, expect, done)
+        if key in ("repeat", "repeat_interleave", torch.repeat_interleave):
+            x = self.tensor(node, args[0])
+            if x.layout == SHARED:
+                return done(Repeat(self.per_sample(node, expect, SHARED) or (1,)), [x], SHARED)
+            return self.repeat(node, x, expect, done)
         if key in (F.prelu, torch.prelu):
             # max(0, x) + a * min(0, x): a leaky ReLU whose slopes are learned (the weight, a parameter layer of
             # its own, is counted there)
@@ -223,7 +228,7 @@ class FunctionNodes:
         source, index = args
         value = self.env.get(source) if hasattr(source, "op") else None
         if isinstance(value, _Multi):
-            if index == 0:
+            if index == 0 or (index == 1 and value.target == "LSTMCell"):   # a cell's c: its step's layer
                 return value.first
             if index == 1 and value.rnn is not None:
                 return _State(value, "hc" if value.rnn[0] == "lstm" else "h")
@@ -297,15 +302,20 @@ class FunctionNodes:
     def sdpa(self, node, args, kwargs, name: str, expect, done):
         """F.scaled_dot_product_attention(q, k, v) as the layers it computes: the scores Q K^T, their scaling
         (and the causal mask, or an attn_mask, each one addition per score), softmax, dropout when training
-        asks for it, P V."""
+        asks for it, P V; with enable_gqa, fewer key and value heads repeated to the query's first."""
         names = ("query", "key", "value", "attn_mask", "dropout_p", "is_causal", "scale")
         given = dict(zip(names, args), **kwargs)
         mask = given.get("attn_mask")
         if mask is not None:
             mask = self.tensor(node, mask)   # a buffer, a parameter or a tensor of the network
-        if given.get("enable_gqa"):
-            raise self.fail(node, "scaled_dot_product_attention with enable_gqa is not supported")
         q, k, v = (self.tensor(node, given.get(n), PLAIN) for n in names[:3])
+        if given.get("enable_gqa") and len(q.torch_shape) >= 3 and q.torch_shape[-3] != k.torch_shape[-3]:
+            # grouped-query attention: each key and value head serves several query heads; costed as torch's
+            # reference computes it, the heads repeated (repeat_interleave) before the products
+            k, v = (self.add(node, f"{name}:{what}_heads", Repeat(self.shapes[t.layer][:-3] + (
+                        int(q.torch_shape[-3]),) + self.shapes[t.layer][-2:]), [t], t.layout,
+                        tuple(t.torch_shape[:-3]) + (int(q.torch_shape[-3]),) + tuple(t.torch_shape[-2:]))
+                    for what, t in (("k", k), ("v", v)))
         scores = tuple(q.torch_shape[:-1]) + (int(k.torch_shape[-2]),)
         s = self.add(node, f"{name}:scores", MatMul(transpose_b=True), [q, k], PLAIN, scores)
         s = self.add(node, f"{name}:scale", Elementwise("mul"), [s], PLAIN, scores)
@@ -440,6 +450,9 @@ class FunctionNodes:
         x = self.tensor(node, args[0])
         if x.layout != SHARED and node.users and all(_broadcasts(u) for u in node.users):
             return x
+        if x.layout != SHARED and expect is not None and len(expect) == len(x.torch_shape) and \
+                expect[0] == self.batch:   # written to memory by what reads it (repeat_kv's reshape): a copy
+            return self.repeat(node, x, expect, done)
         if x.layout != SHARED or expect is None or expect[0] != self.batch:
             raise self.fail(node, "only expanding a parameter to the batch (its first dimension) is supported")
         theirs = tuple(int(d) for d in x.torch_shape)
@@ -447,6 +460,15 @@ class FunctionNodes:
             raise self.fail(node, "only expanding a parameter's leading 1 to the batch is supported")
         return self.add(node, node.name, Reshape(self.per_sample(node, expect, PLAIN)), [x], PLAIN, expect,
                         to_batch=True)
+
+    def repeat(self, node, x: _Tensor, expect, done):
+        """A network tensor copied with axes repeated (``expand`` then ``reshape``, ``repeat``,
+        ``repeat_interleave``: grouped-query attention's keys and values, one per query head); the batch is
+        not repeated."""
+        if expect is None or len(expect) != len(x.torch_shape) or expect[0] != self.batch:
+            raise self.fail(node, "repeating the batch dimension (or adding axes) is not supported")
+        x = self.as_layout(node, x, PLAIN)
+        return done(Repeat(self.per_sample(node, expect, PLAIN)), [x], PLAIN)
 
     def softmax(self, node, x: _Tensor, dim: int, name: str, done):
         x = self.as_layout(node, x, PLAIN)

@@ -28,7 +28,8 @@ softmax), MaxPool1d/2d, AvgPool1d/2d, AdaptiveAvgPool1d/2d, AdaptiveMaxPool2d (s
 Unflatten, Upsample (nearest, bilinear, bicubic), Dropout / Dropout1d / Dropout2d (a mask, whatever
 its shape), Conv3d, BatchNorm3d, MaxPool3d / AvgPool3d, AdaptiveAvgPool3d and Dropout3d (volumes (C, D, H,
 W), channels first as torch's), Embedding, Flatten, Identity, LSTM and GRU (an initial state that is another
-RNN's final state makes it wait for that one; h_n[-1] of the last layer is a view of the output),
+RNN's final state makes it wait for that one; h_n[-1] of the last layer is a view of the output), LSTMCell and
+GRUCell (one step layer per call, a decoder's loop over time unrolled; a state the network computed is a parent),
 MultiheadAttention (self-attention as one layer, cross-attention, key and value one
 tensor, written out; a mask one addition per score), TransformerEncoderLayer,
 TransformerEncoder, TransformerDecoderLayer, TransformerDecoder and Transformer (written
@@ -40,8 +41,10 @@ silu, softmax, dropout, layer_norm (its affine as a multiply and an add), max_po
 avg_pool1d/2d/3d / adaptive_avg_pool1d/2d/3d, torchvision's stochastic_depth (a dropout), prelu (a leaky
 ReLU; its slopes a parameter layer), pad (any mode: a copy), pixel_shuffle / pixel_unshuffle, a
 parameter's expand to the batch (a class token), a network tensor's expand / expand_as feeding only
-element-wise operations (the tensor, broadcast: squeeze-and-excitation), matmul / @ / bmm, scaled_dot_product_attention
-(is_causal, an attn_mask that is a buffer, parameter or network tensor, and dropout_p counted),
+element-wise operations (the tensor, broadcast: squeeze-and-excitation), read otherwise, or repeat /
+repeat_interleave (a repeat layer, a copy: grouped-query attention's keys and values), matmul / @ / bmm,
+scaled_dot_product_attention (is_causal, an attn_mask that is a buffer, parameter or network tensor, dropout_p,
+enable_gqa counted),
 transpose / swapaxes, permute (one that moves the batch only to be indexed back, timm's
 ``qkv.permute(2, 0, 3, 1, 4)`` then ``[0]`` or ``unbind(0)``), mean, sum, split / chunk / unbind (each
 piece a `slice` or `select` view), unsqueeze / squeeze, indexing with integers, slices, ``...`` and

@@ -7,10 +7,10 @@ from __future__ import annotations
 import functools
 
 from simulator.ops import (GRU, LSTM, Activation, AdaptiveAvgPool2d, BatchNorm, Conv1d, Conv2d, Conv3d,
-                           ConvTranspose2d, Dropout, Embedding, GroupNorm, LayerNorm, Linear, MultiHeadAttention, OpBase,
-                           Pool2d, RMSNorm, Softmax)
+                           ConvTranspose2d, Dropout, Embedding, GroupNorm, GRUCell, LayerNorm, Linear, LSTMCell,
+                           MultiHeadAttention, OpBase, Pool2d, RMSNorm, Softmax)
 
-from .torch_nodes import NCHW, PLAIN, _Multi, _pair, _State, _Tensor, torch_padding
+from .torch_nodes import NCHW, PLAIN, SHARED, _Multi, _pair, _State, _Tensor, torch_padding
 
 
 @functools.lru_cache(maxsize=1)
@@ -28,7 +28,7 @@ def _supported_modules() -> dict:
         nn.Dropout3d: "dropout", nn.Dropout: "dropout", nn.Dropout1d: "dropout",
         nn.Dropout2d: "dropout", nn.LogSoftmax: "softmax", nn.Softmax2d: "softmax2d",
         nn.Embedding: "embedding", nn.Flatten: "flatten", nn.Identity: "identity",
-        nn.LSTM: "lstm", nn.GRU: "gru", nn.MultiheadAttention: "mha",
+        nn.LSTM: "lstm", nn.GRU: "gru", nn.LSTMCell: "lstm_cell", nn.GRUCell: "gru_cell", nn.MultiheadAttention: "mha",
         nn.TransformerEncoderLayer: "encoder_layer", nn.TransformerEncoder: "encoder",
         nn.TransformerDecoderLayer: "decoder_layer", nn.TransformerDecoder: "decoder", nn.Transformer: "transformer",
         nn.GroupNorm: "group_norm",
@@ -108,7 +108,7 @@ class ModuleNodes:
                 raise self.fail(node, f"the simulator's output shape {self.shapes[out.layer]} differs from "
                                       f"PyTorch's {expect}")
             return _Tensor(out.layer, PLAIN, expect)
-        if len(args) != 1 and kind not in ("mha", "lstm", "gru"):
+        if len(args) != 1 and kind not in ("mha", "lstm", "gru", "lstm_cell", "gru_cell"):
             raise self.fail(node, f"{type(m).__name__} called with {len(args)} inputs")
         if kind == "identity":
             return self.tensor(node, args[0])
@@ -227,9 +227,37 @@ class ModuleNodes:
             out = tuple(meta[0].shape)
             dirs = 2 if m.bidirectional else 1
             return _Multi(done(op, parents, PLAIN, out), what, (kind, m.num_layers, dirs, m.hidden_size))
+        if kind in ("lstm_cell", "gru_cell"):
+            return self.cell_step(node, m, kind, args, meta, done)
         if kind == "mha":
             return self.mha(node, m, args, meta, name, done)
         raise self.fail(node, f"unsupported module {type(m).__name__}")  # pragma: no cover
+
+    def cell_step(self, node, m, kind: str, args, meta, done):
+        """One step of an nn.LSTMCell / nn.GRUCell (a decoder's loop over time, unrolled by the trace; the module
+        called again shares its weights). Its state is a parent when the network computed it (the previous
+        step, or an initial state made from the encoder); zeros made in forward are not. An LSTM cell's c is
+        its step's layer too (the op keeps it inside)."""
+        what = type(m).__name__
+        state = args[1] if len(args) > 1 else node.kwargs.get("hx")
+        if len(args) > 2 or any(k != "hx" for k in node.kwargs):
+            raise self.fail(node, f"{what} arguments beyond the input and the state are not supported")
+        x = self.tensor(node, args[0], PLAIN)
+        if len(x.torch_shape) != 2:
+            raise self.fail(node, f"{what} of a tensor of shape {tuple(x.torch_shape)}: only (N, features) is "
+                                  "supported")
+        parents = [x]
+        for s in (state if isinstance(state, (tuple, list)) else (state,)):
+            value = self.env.get(s) if hasattr(s, "op") else None
+            if isinstance(value, _Multi):
+                value = value.first
+            if isinstance(value, _Tensor) and value.layout != SHARED and value.layer not in \
+                    [p.layer for p in parents[1:]]:
+                parents.append(value)
+        op = (LSTMCell if kind == "lstm_cell" else GRUCell)(m.hidden_size, 2 if m.bias else 0)
+        out = tuple(meta.shape) if hasattr(meta, "shape") else tuple(meta[0].shape)
+        step = done(op, parents, PLAIN, out)
+        return _Multi(step, what) if kind == "lstm_cell" else step
 
     def initial_state(self, node, state, m) -> list[_Tensor]:
         """The parent an RNN's initial state adds: the RNN whose final state it is (an encoder's, for a

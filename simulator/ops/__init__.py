@@ -23,7 +23,7 @@ formulas:
 - `simulator.ops.norm`: batch_norm, layer_norm, group_norm, rms_norm
 - `simulator.ops.shape`: input, parameter, concat, reshape, flatten, transpose,
   select, slice, mean, pad, pixel_shuffle
-- `simulator.ops.recurrent`: lstm_cell, lstm, gru
+- `simulator.ops.recurrent`: lstm_cell, gru_cell, lstm, gru
 
 Paleo's own per-layer work for these ops is in `simulator.paleo_terms`.
 """
@@ -35,9 +35,9 @@ from simulator.ops.dense import (AttentionContext, AttentionScores, Embedding, L
                                  MultiHeadAttention, PositionEmbedding)
 from simulator.ops.elementwise import ACTIVATIONS, Activation, Dropout, Elementwise, Softmax
 from simulator.ops.norm import BatchNorm, GroupNorm, LayerNorm, RMSNorm
-from simulator.ops.recurrent import GRU, LSTM, LSTMCell
-from simulator.ops.shape import (Concat, Flatten, Input, Mean, Pad, Parameter, PixelShuffle, Reshape, Select, Slice,
-                                 Transpose)
+from simulator.ops.recurrent import GRU, LSTM, GRUCell, LSTMCell
+from simulator.ops.shape import (Concat, Flatten, Input, Mean, Pad, Parameter, PixelShuffle, Repeat, Reshape, Select,
+                                 Slice, Transpose)
 
 
 def relu() -> Activation:
@@ -72,7 +72,7 @@ __all__ = [
     "Embedding", "PositionEmbedding",
     "ACTIVATIONS", "Activation", "Elementwise", "Dropout", "Softmax",
     "BatchNorm", "GroupNorm", "LayerNorm", "RMSNorm",
-    "LSTM", "LSTMCell", "GRU",
-    "Input", "Parameter", "Concat", "Reshape", "Flatten", "Transpose", "Select", "Slice", "Mean", "Pad", "PixelShuffle",
+    "LSTM", "LSTMCell", "GRU", "GRUCell",
+    "Input", "Parameter", "Concat", "Reshape", "Flatten", "Transpose", "Select", "Slice", "Mean", "Pad", "PixelShuffle", "Repeat",
     "relu", "gelu", "tanh", "sigmoid", "silu", "add",
 ]

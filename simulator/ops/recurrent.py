@@ -1,4 +1,5 @@
-"""LSTM and GRU: one LSTM cell step, and a (stacked, optionally bidirectional) layer over a sequence.
+"""LSTM and GRU: one cell step (LSTMCell, GRUCell), and a (stacked, optionally bidirectional) layer over a
+sequence.
 
 Per time step of one direction of one layer, with input width Din, hidden
 size H and b bias vectors per gate block (PyTorch: b = 2, b_ih and b_hh;
@@ -91,19 +92,29 @@ class LSTMCell(OpBase):
         _bias_vectors(self.bias_vectors)
 
     def _infer(self, ins: tuple[Shape, ...]) -> Shape:
+        what = self.kind.split("_")[0].upper()
         if len(ins[0]) != 1:
-            fail(f"LSTM cell expects a vector input (Din,) per sample, got {ins[0]}")
+            fail(f"{what} cell expects a vector input (Din,) per sample, got {ins[0]}")
         for s in ins[1:]:
             if s != (self.hidden,):
-                fail(f"LSTM cell state must have shape ({self.hidden},), got {s}")
+                fail(f"{what} cell state must have shape ({self.hidden},), got {s}")
         return (self.hidden,)
 
     def counts(self, ins, out) -> Counts:
-        c = step_counts(ins[0][0], self.hidden, self.bias_vectors)
+        c = step_counts(ins[0][0], self.hidden, self.bias_vectors, self.cell)
         dgrad = (c.dgrad[0], c.dgrad[1], float(self.hidden))[:len(ins)]
         return Counts(params=c.params, fwd=c.fwd, dgrad=dgrad, wgrad=c.wgrad, read=c.read,
                       write=self.hidden, saved_inputs=tuple(range(len(ins))), saves_output=True,
                       saved_private=c.saved_private)
+
+
+@dataclass(frozen=True)
+class GRUCell(LSTMCell):
+    """One GRU step: x (Din,) [, h (H,)] -> new h (H,) (PyTorch's nn.GRUCell)."""
+
+    kind: ClassVar[str] = "gru_cell"
+    cell: ClassVar[Cell] = GRU_CELL
+    max_inputs: ClassVar[int | None] = 2
 
 
 @dataclass(frozen=True)

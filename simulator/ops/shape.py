@@ -14,6 +14,7 @@ None of these computes anything (0 FLOPs) except `mean`.
 | mean | 0 | input / output | 1 per input element | FLOPs: 1 add per input element |
 | pad | 0 | input / output (a copy into a larger tensor) | 0 (a slice) | constant padding: (before, after) per axis |
 | pixel_shuffle | 0 | input / output (a copy) | 0 | (H, W, C*r*r) -> (H*r, W*r, C), or back (unshuffle) |
+| repeat | 0 | input / output (a copy) | 1 add per output element (the copies' gradients summed) | each axis repeated a whole number of times (expand then reshape, repeat, repeat_interleave: grouped-query attention's keys and values) |
 """
 from __future__ import annotations
 
@@ -267,6 +268,27 @@ class Pad(OpBase):
 
 
 @dataclass(frozen=True)
+class Repeat(OpBase):
+    """The input copied to `shape`, each axis repeated a whole number of times (torch's expand written to memory
+    by a reshape, repeat, repeat_interleave): a copy forward; backward sums the copies' gradients."""
+
+    kind: ClassVar[str] = "repeat"
+    shape: Shape = ()
+
+    def __post_init__(self):
+        object.__setattr__(self, "shape", _shape(self.shape, "repeat shape"))
+
+    def _infer(self, ins: tuple[Shape, ...]) -> Shape:
+        (x,) = ins
+        if len(x) != len(self.shape) or any(o % i for i, o in zip(x, self.shape)):
+            fail(f"repeat of {x} to {self.shape}: each axis must be repeated a whole number of times")
+        return self.shape
+
+    def counts(self, ins, out) -> Counts:
+        return Counts(dgrad=(float(prod(out)),), read=prod(ins[0]), write=prod(out))
+
+
+@dataclass(frozen=True)
 class Mean(OpBase):
     """Mean over `axes` (per-sample axes), optionally keeping them as size 1."""
 
@@ -291,4 +313,5 @@ class Mean(OpBase):
         return Counts(fwd=n, dgrad=(float(n),), read=n, write=prod(out))
 
 
-__all__ = ["Input", "Parameter", "Concat", "Reshape", "Flatten", "Transpose", "Select", "Slice", "Mean"]
+__all__ = ["Input", "Parameter", "Concat", "Reshape", "Flatten", "Transpose", "Select", "Slice", "Mean", "Pad",
+           "PixelShuffle", "Repeat"]

@@ -138,8 +138,14 @@ def test_a_class_token_expanded_to_the_batch():
     class Broadcast(nn.Module):
         def forward(self, x):
             return x.expand(-1, 4, -1)
+    repeat = from_torch(Broadcast(), torch.randn(2, 1, 16)).layers[-1]   # a network tensor's: the copy
+    assert (repeat.kind, repeat.in_shapes, repeat.out_shape) == ("repeat", ((1, 16),), (4, 16))
+
+    class Stacked(nn.Module):
+        def forward(self, x):
+            return x.expand(3, -1, -1, -1)   # the batch second
     with pytest.raises(SimulatorError, match="only expanding a parameter to the batch"):
-        from_torch(Broadcast(), torch.randn(2, 1, 16))
+        from_torch(Stacked(), torch.randn(2, 1, 16))
 
 
 def test_channel_dropout_and_log_softmax_cost_as_dropout_and_softmax():

@@ -409,8 +409,11 @@ def test_an_expanded_view_combined_element_wise_is_the_tensor_broadcast():
             y = self.conv(x)
             return torch.cat([y, y[:, :, :1].expand(-1, -1, 8, -1)], dim=1)
 
-    with pytest.raises(SimulatorError, match="expand"):
-        from_torch(Concatenated(), torch.randn(2, 3, 8, 8))
+    # read by a concatenation, the expanded view is written out: a copy of the repeated rows
+    net = from_torch(Concatenated(), torch.randn(2, 3, 8, 8))
+    repeat = next(l for l in net.layers if l.name == "expand")
+    assert repeat.kind == "repeat" and repeat.in_shapes == ((16, 1, 8),) and repeat.out_shape == (16, 8, 8)
+    assert net.layers[-1].out_shape == (32, 8, 8)
 
 
 class Conv1D(nn.Module):
@@ -452,3 +455,92 @@ def test_rows_that_merge_the_batch_with_the_tokens_until_a_view_restores_it():
 
     with pytest.raises(SimulatorError, match="rows that merge the batch"):
         from_torch(AlongRows(), torch.randint(0, 100, (3, 7)))
+
+
+class GroupedQueryAttention(nn.Module):
+    """LLaMA's attention with fewer key and value heads than query heads (grouped-query attention), each
+    key / value head repeated for its group the four ways models write it."""
+
+    def __init__(self, how, d=64, heads=8, kv_heads=2):
+        super().__init__()
+        self.how, self.heads, self.kv_heads, self.hd = how, heads, kv_heads, d // heads
+        self.q_proj = nn.Linear(d, d, bias=False)
+        self.k_proj = nn.Linear(d, kv_heads * self.hd, bias=False)
+        self.v_proj = nn.Linear(d, kv_heads * self.hd, bias=False)
+        self.o_proj = nn.Linear(d, d, bias=False)
+
+    def repeat_kv(self, x):
+        n = self.heads // self.kv_heads
+        if self.how == "expand":   # Hugging Face's repeat_kv
+            b, h, s, d = x.shape
+            return x[:, :, None, :, :].expand(b, h, n, s, d).reshape(b, h * n, s, d)
+        if self.how == "repeat_interleave":
+            return torch.repeat_interleave(x, n, dim=1)
+        return x.repeat_interleave(n, dim=1)
+
+    def forward(self, x):
+        B, T, C = x.shape
+        q = self.q_proj(x).view(B, T, self.heads, self.hd).transpose(1, 2)
+        k = self.k_proj(x).view(B, T, self.kv_heads, self.hd).transpose(1, 2)
+        v = self.v_proj(x).view(B, T, self.kv_heads, self.hd).transpose(1, 2)
+        if self.how == "enable_gqa":
+            y = F.scaled_dot_product_attention(q, k, v, is_causal=True, enable_gqa=True)
+        else:
+            y = F.scaled_dot_product_attention(q, self.repeat_kv(k), self.repeat_kv(v), is_causal=True)
+        return self.o_proj(y.transpose(1, 2).reshape(B, T, C))
+
+
+def test_grouped_query_attention_repeats_the_key_and_value_heads():
+    nets = {how: from_torch(GroupedQueryAttention(how), torch.randn(2, 10, 64))
+            for how in ("expand", "repeat_interleave", "method", "enable_gqa")}
+    for net in nets.values():
+        assert net.params == torch_params(GroupedQueryAttention("expand"))
+        repeats = [l for l in net.layers if l.kind == "repeat"]   # 2 heads of 10 x 8, each made 4: 8 heads
+        assert [l.fwd_write for l in repeats] == [8 * 10 * 8] * 2 and [l.fwd_flops for l in repeats] == [0, 0]
+        products = [l for l in net.layers if l.kind == "matmul"]
+        assert [l.fwd_flops for l in products] == [2 * 8 * 10 * 10 * 8] * 2   # per query head, as torch computes
+    forward = {how: net.forward_flops for how, net in nets.items()}
+    assert len(set(forward.values())) == 1, forward
+
+
+class CellDecoder(nn.Module):
+    """A decoder written as a loop over time with nn.LSTMCell / nn.GRUCell (Show, Attend and Tell's style): its
+    state starts from the encoder's mean (LSTM) or from zeros made in forward (GRU), each step reads the
+    previous one, the outputs are stacked."""
+
+    def __init__(self, cell):
+        super().__init__()
+        self.cell_kind = cell
+        self.init_h, self.init_c = nn.Linear(24, 16), nn.Linear(24, 16)
+        self.step = nn.LSTMCell(8 + 24, 16) if cell == "lstm" else nn.GRUCell(8 + 24, 16, bias=False)
+        self.embedding, self.fc = nn.Embedding(50, 8), nn.Linear(16, 50)
+
+    def forward(self, feats, caps):
+        mean = feats.mean(dim=1)
+        h, c = (self.init_h(mean), self.init_c(mean)) if self.cell_kind == "lstm" else \
+            (torch.zeros(caps.size(0), 16), None)
+        emb, outs = self.embedding(caps), []
+        for t in range(caps.size(1)):
+            x = torch.cat([emb[:, t, :], mean], dim=1)
+            if self.cell_kind == "lstm":
+                h, c = self.step(x, (h, c))
+            else:
+                h = self.step(x, h)
+            outs.append(self.fc(h))
+        return torch.stack(outs, dim=1)
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_a_decoder_loop_of_rnn_cells_is_one_step_layer_per_time_step(cell):
+    model = CellDecoder(cell)
+    net = from_torch(model, (torch.randn(3, 5, 24), torch.randint(0, 50, (3, 4))))
+    steps = [l for l in net.layers if l.kind == f"{cell}_cell"]
+    assert [l.name for l in steps] == ["step", "step_1", "step_2", "step_3"]
+    first = ("cat", "init_h", "init_c") if cell == "lstm" else ("cat",)   # zeros made in forward: no parent
+    assert steps[0].parents == first and [l.parents for l in steps[1:]] == [
+        (f"cat_{t}", steps[t - 1].name) for t in range(1, 4)]
+    gates = 4 if cell == "lstm" else 3
+    assert steps[0].params == gates * 16 * (32 + 16) + (2 * gates * 16 if cell == "lstm" else 0)
+    assert all(l.shares_weights_with == "step" for l in steps[1:])
+    used = sum(p.numel() for n, p in model.named_parameters() if cell == "lstm" or not n.startswith("init_"))
+    assert net.params == used and net.layers[-1].out_shape == (4, 50)

@@ -4,10 +4,10 @@ from __future__ import annotations
 import pytest
 
 from simulator.graph import SimulatorError
-from simulator.ops import (LSTM, Activation, AdaptiveAvgPool2d, AttentionContext, AttentionScores,
+from simulator.ops import (LSTM, Activation, GRUCell, AdaptiveAvgPool2d, AttentionContext, AttentionScores,
                            BatchNorm, Concat, Conv2d, Dropout, Elementwise, Embedding, Flatten,
                            GlobalAvgPool, Input, LayerNorm, Linear, LSTMCell, MatMul, Mean,
-                           MultiHeadAttention, Parameter, Pool2d, PositionEmbedding, Reshape,
+                           MultiHeadAttention, Parameter, Pool2d, PositionEmbedding, Repeat, Reshape,
                            Select, Slice, Softmax, Transpose)
 
 
@@ -185,6 +185,11 @@ def test_shape_ops():
     with pytest.raises(SimulatorError, match="slice 90:100 is out of range"):
         Slice(axis=-1, start=90, stop=100).infer([(16, 96)])
     assert Mean((0, 1)).infer([(5, 5, 8)]) == (8,)
+    # 2 key heads repeated for 8 query heads: a copy of 8 x 64 x 16 elements, whose gradient sums the copies
+    out, c = run(Repeat((2, 4, 64, 16)), (2, 1, 64, 16))
+    assert out == (2, 4, 64, 16) and (c.read, c.write, c.fwd, c.dgrad) == (2048, 8192, 0, (8192.0,))
+    with pytest.raises(SimulatorError, match=r"repeat of \(2, 3\) to \(4, 4\): each axis must be repeated a whole"):
+        Repeat((4, 4)).infer([(2, 3)])
 
 
 def test_lstm_cell_and_layer():
@@ -193,6 +198,12 @@ def test_lstm_cell_and_layer():
     assert out == (h,)
     assert c.params == 4 * h * (din + h) + 8 * h  # PyTorch: b_ih and b_hh
     assert c.fwd == 2 * 4 * h * (din + h) + 8 * h + 18 * h
+    # a GRU step (nn.GRUCell): three gate blocks, no cell state
+    out, g = run(GRUCell(h), (din,), (h,))
+    assert out == (h,) and g.params == 3 * h * (din + h) + 6 * h and g.fwd == 2 * 3 * h * (din + h) + 6 * h + 15 * h
+    assert g.dgrad == (2 * 3 * h * din + 30 * h, 2 * 3 * h * h) and g.read == din + h
+    with pytest.raises(SimulatorError, match=r"GRU cell state must have shape \(20,\)"):
+        GRUCell(h).infer([(din,), (h + 1,)])
     t = 7
     out, layer = run(LSTM(h, num_layers=2, bidirectional=True), (t, din))
     assert out == (t, 2 * h)
