@@ -28,7 +28,7 @@ sys.path.insert(0, str(REPO / "bench" / "reference"))
 # the layers whose work torch's counter sees (a GRU's and the cells' products it counts, an LSTM's on a CPU it
 # does not)
 PRODUCTS = ("conv1d", "conv2d", "conv3d", "conv_transpose2d", "linear", "matmul", "multi_head_attention", "gru",
-            "lstm_cell", "gru_cell")
+            "lstm_cell", "gru_cell", "rnn", "rnn_cell")
 
 
 def measure(name: str, build) -> dict:

@@ -30,6 +30,7 @@ its shape), Conv3d, BatchNorm3d, MaxPool3d / AvgPool3d, AdaptiveAvgPool3d and Dr
 W), channels first as torch's), Embedding, Flatten, Identity, LSTM and GRU (an initial state that is another
 RNN's final state makes it wait for that one; h_n[-1] of the last layer is a view of the output), LSTMCell and
 GRUCell (one step layer per call, a decoder's loop over time unrolled; a state the network computed is a parent),
+RNN and RNNCell (Elman, tanh or ReLU),
 MultiheadAttention (self-attention as one layer, cross-attention, key and value one
 tensor, written out; a mask one addition per score), TransformerEncoderLayer,
 TransformerEncoder, TransformerDecoderLayer, TransformerDecoder and Transformer (written
@@ -529,7 +530,7 @@ def _rooted(module):
             if kind == "mha":
                 return leaf(x, x, x, need_weights=False)[0]
             out = leaf(x)
-            return out[0] if kind in ("lstm", "gru") else out
+            return out[0] if kind in ("lstm", "gru", "rnn", "lstm_cell") else out
 
     root = Root()
     root.add_module(attr, module)

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import functools
 
-from simulator.ops import (GRU, LSTM, Activation, AdaptiveAvgPool2d, BatchNorm, Conv1d, Conv2d, Conv3d,
+from simulator.ops import (GRU, LSTM, RNN, Activation, AdaptiveAvgPool2d, BatchNorm, Conv1d, Conv2d, Conv3d,
                            ConvTranspose2d, Dropout, Embedding, GroupNorm, GRUCell, LayerNorm, Linear, LSTMCell,
-                           MultiHeadAttention, OpBase, Pool2d, RMSNorm, Softmax)
+                           MultiHeadAttention, OpBase, Pool2d, RMSNorm, RNNCell, Softmax)
 
 from .torch_nodes import NCHW, PLAIN, SHARED, _Multi, _pair, _State, _Tensor, torch_padding
 
@@ -28,7 +28,8 @@ def _supported_modules() -> dict:
         nn.Dropout3d: "dropout", nn.Dropout: "dropout", nn.Dropout1d: "dropout",
         nn.Dropout2d: "dropout", nn.LogSoftmax: "softmax", nn.Softmax2d: "softmax2d",
         nn.Embedding: "embedding", nn.Flatten: "flatten", nn.Identity: "identity",
-        nn.LSTM: "lstm", nn.GRU: "gru", nn.LSTMCell: "lstm_cell", nn.GRUCell: "gru_cell", nn.MultiheadAttention: "mha",
+        nn.LSTM: "lstm", nn.GRU: "gru", nn.LSTMCell: "lstm_cell", nn.GRUCell: "gru_cell",
+        nn.RNN: "rnn", nn.RNNCell: "rnn_cell", nn.MultiheadAttention: "mha",
         nn.TransformerEncoderLayer: "encoder_layer", nn.TransformerEncoder: "encoder",
         nn.TransformerDecoderLayer: "decoder_layer", nn.TransformerDecoder: "decoder", nn.Transformer: "transformer",
         nn.GroupNorm: "group_norm",
@@ -108,7 +109,7 @@ class ModuleNodes:
                 raise self.fail(node, f"the simulator's output shape {self.shapes[out.layer]} differs from "
                                       f"PyTorch's {expect}")
             return _Tensor(out.layer, PLAIN, expect)
-        if len(args) != 1 and kind not in ("mha", "lstm", "gru", "lstm_cell", "gru_cell"):
+        if len(args) != 1 and kind not in ("mha", "lstm", "gru", "rnn", "lstm_cell", "gru_cell", "rnn_cell"):
             raise self.fail(node, f"{type(m).__name__} called with {len(args)} inputs")
         if kind == "identity":
             return self.tensor(node, args[0])
@@ -214,7 +215,7 @@ class ModuleNodes:
         if kind == "flatten":
             x = self.tensor(node, args[0])
             return self.flatten(node, x, m.start_dim, m.end_dim, name, done)
-        if kind in ("lstm", "gru"):
+        if kind in ("lstm", "gru", "rnn"):
             what = type(m).__name__
             if len(args) > 2 or node.kwargs:
                 raise self.fail(node, f"{what} arguments beyond the input and the initial state are not supported")
@@ -222,19 +223,20 @@ class ModuleNodes:
                 raise self.fail(node, f"{what}(proj_size=...) is not supported")
             self.layout_check(node, what, m.batch_first)
             x = self.tensor(node, args[0], PLAIN)
-            op = (LSTM if kind == "lstm" else GRU)(m.hidden_size, m.num_layers, m.bidirectional, 2 if m.bias else 0)
+            op = {"lstm": LSTM, "gru": GRU, "rnn": RNN}[kind](m.hidden_size, m.num_layers, m.bidirectional,
+                                                           2 if m.bias else 0)
             parents = [x] + self.initial_state(node, args[1] if len(args) > 1 else None, m)
             out = tuple(meta[0].shape)
             dirs = 2 if m.bidirectional else 1
             return _Multi(done(op, parents, PLAIN, out), what, (kind, m.num_layers, dirs, m.hidden_size))
-        if kind in ("lstm_cell", "gru_cell"):
+        if kind in ("lstm_cell", "gru_cell", "rnn_cell"):
             return self.cell_step(node, m, kind, args, meta, done)
         if kind == "mha":
             return self.mha(node, m, args, meta, name, done)
         raise self.fail(node, f"unsupported module {type(m).__name__}")  # pragma: no cover
 
     def cell_step(self, node, m, kind: str, args, meta, done):
-        """One step of an nn.LSTMCell / nn.GRUCell (a decoder's loop over time, unrolled by the trace; the module
+        """One step of an nn.LSTMCell / nn.GRUCell / nn.RNNCell (a decoder's loop over time, unrolled by the trace; the module
         called again shares its weights). Its state is a parent when the network computed it (the previous
         step, or an initial state made from the encoder); zeros made in forward are not. An LSTM cell's c is
         its step's layer too (the op keeps it inside)."""
@@ -254,7 +256,7 @@ class ModuleNodes:
             if isinstance(value, _Tensor) and value.layout != SHARED and value.layer not in \
                     [p.layer for p in parents[1:]]:
                 parents.append(value)
-        op = (LSTMCell if kind == "lstm_cell" else GRUCell)(m.hidden_size, 2 if m.bias else 0)
+        op = {"lstm_cell": LSTMCell, "gru_cell": GRUCell, "rnn_cell": RNNCell}[kind](m.hidden_size, 2 if m.bias else 0)
         out = tuple(meta.shape) if hasattr(meta, "shape") else tuple(meta[0].shape)
         step = done(op, parents, PLAIN, out)
         return _Multi(step, what) if kind == "lstm_cell" else step

@@ -23,7 +23,7 @@ formulas:
 - `simulator.ops.norm`: batch_norm, layer_norm, group_norm, rms_norm
 - `simulator.ops.shape`: input, parameter, concat, reshape, flatten, transpose,
   select, slice, mean, pad, pixel_shuffle
-- `simulator.ops.recurrent`: lstm_cell, gru_cell, lstm, gru
+- `simulator.ops.recurrent`: lstm_cell, gru_cell, rnn_cell, lstm, gru, rnn
 
 Paleo's own per-layer work for these ops is in `simulator.paleo_terms`.
 """
@@ -35,7 +35,7 @@ from simulator.ops.dense import (AttentionContext, AttentionScores, Embedding, L
                                  MultiHeadAttention, PositionEmbedding)
 from simulator.ops.elementwise import ACTIVATIONS, Activation, Dropout, Elementwise, Softmax
 from simulator.ops.norm import BatchNorm, GroupNorm, LayerNorm, RMSNorm
-from simulator.ops.recurrent import GRU, LSTM, GRUCell, LSTMCell
+from simulator.ops.recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
 from simulator.ops.shape import (Concat, Flatten, Input, Mean, Pad, Parameter, PixelShuffle, Repeat, Reshape, Select,
                                  Slice, Transpose)
 
@@ -72,7 +72,7 @@ __all__ = [
     "Embedding", "PositionEmbedding",
     "ACTIVATIONS", "Activation", "Elementwise", "Dropout", "Softmax",
     "BatchNorm", "GroupNorm", "LayerNorm", "RMSNorm",
-    "LSTM", "LSTMCell", "GRU", "GRUCell",
+    "LSTM", "LSTMCell", "GRU", "GRUCell", "RNN", "RNNCell",
     "Input", "Parameter", "Concat", "Reshape", "Flatten", "Transpose", "Select", "Slice", "Mean", "Pad", "PixelShuffle", "Repeat",
     "relu", "gelu", "tanh", "sigmoid", "silu", "add",
 ]

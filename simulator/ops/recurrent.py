@@ -29,6 +29,10 @@ gate blocks where the LSTM has four, and no cell state:
 
 The recurrent part of n is a GEMM of its own (r multiplies it before the sum),
 so the GEMM work is that of one [Din + H, 3H] product, as counted.
+
+A plain (Elman) RNN (nn.RNN, nn.RNNCell: h = tanh(W x + U h + b), or ReLU) has one gate block: params
+H*(Din + H) + b*H, forward 2H*(Din + H) + b*H + H (the activation at 1), data gradient 2H*Din + 2H towards
+x and 2H*H towards h; the backward needs only the step's output (tanh' = 1 - h^2), nothing private.
 """
 from __future__ import annotations
 
@@ -51,6 +55,7 @@ class Cell:
 
 LSTM_CELL = Cell(gates=4, fwd=18, bwd=36, private=6, states=2)
 GRU_CELL = Cell(gates=3, fwd=15, bwd=30, private=4, states=1)
+RNN_CELL = Cell(gates=1, fwd=1, bwd=2, private=0, states=1)   # Elman: h = tanh(W x + U h + b), its output kept
 CELL_FWD = LSTM_CELL.fwd
 CELL_BWD = LSTM_CELL.bwd
 
@@ -118,6 +123,15 @@ class GRUCell(LSTMCell):
 
 
 @dataclass(frozen=True)
+class RNNCell(LSTMCell):
+    """One plain RNN step: x (Din,) [, h (H,)] -> new h (H,) (PyTorch's nn.RNNCell)."""
+
+    kind: ClassVar[str] = "rnn_cell"
+    cell: ClassVar[Cell] = RNN_CELL
+    max_inputs: ClassVar[int | None] = 2
+
+
+@dataclass(frozen=True)
 class LSTM(OpBase):
     """An LSTM over a sequence: (T, Din) -> (T, H * directions), all steps' h.
 
@@ -179,3 +193,11 @@ class GRU(LSTM):
 
     kind: ClassVar[str] = "gru"
     cell: ClassVar[Cell] = GRU_CELL
+
+
+@dataclass(frozen=True)
+class RNN(LSTM):
+    """A plain (Elman) RNN over a sequence: (T, Din) -> (T, H * directions), all steps' h (PyTorch's nn.RNN)."""
+
+    kind: ClassVar[str] = "rnn"
+    cell: ClassVar[Cell] = RNN_CELL

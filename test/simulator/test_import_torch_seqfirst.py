@@ -238,3 +238,26 @@ def test_dimension_arguments_over_time_follow_the_layout():
     net = from_torch(AttentionPooling(), torch.randn(30, 4, 16), batch_dim=1)
     assert net.layer("cat").out_shape == (60, 64)   # two sequences end to end
     same_network(net, from_torch(AttentionPooling(batch_first=True), torch.randn(4, 30, 16)))
+
+
+class NameClassifier(nn.Module):
+    """PyTorch's character-level name classification tutorial: one-hot letters (T, N, 57) through a time-major
+    nn.RNN, the final hidden state classified."""
+
+    def __init__(self):
+        super().__init__()
+        self.rnn = nn.RNN(57, 128)
+        self.h2o = nn.Linear(128, 18)
+        self.softmax = nn.LogSoftmax(dim=1)
+
+    def forward(self, line):
+        _, hidden = self.rnn(line)
+        return self.softmax(self.h2o(hidden[0]))
+
+
+def test_a_plain_rnn_over_time_major_letters_classifies_its_final_state():
+    model = NameClassifier()
+    net = from_torch(model, torch.randn(11, 4, 57), batch_dim=1)
+    assert [l.kind for l in net.layers] == ["input", "rnn", "select", "linear", "softmax"]
+    assert net.params == torch_params(model) and net.layer("rnn").out_shape == (11, 128)
+    assert net.layers[2].op.index == 10   # hidden[0] of the one layer: the last step's output

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from simulator.graph import SimulatorError
-from simulator.ops import (LSTM, Activation, GRUCell, AdaptiveAvgPool2d, AttentionContext, AttentionScores,
+from simulator.ops import (LSTM, RNN, Activation, GRUCell, RNNCell, AdaptiveAvgPool2d, AttentionContext, AttentionScores,
                            BatchNorm, Concat, Conv2d, Dropout, Elementwise, Embedding, Flatten,
                            GlobalAvgPool, Input, LayerNorm, Linear, LSTMCell, MatMul, Mean,
                            MultiHeadAttention, Parameter, Pool2d, PositionEmbedding, Repeat, Reshape,
@@ -204,6 +204,12 @@ def test_lstm_cell_and_layer():
     assert g.dgrad == (2 * 3 * h * din + 30 * h, 2 * 3 * h * h) and g.read == din + h
     with pytest.raises(SimulatorError, match=r"GRU cell state must have shape \(20,\)"):
         GRUCell(h).infer([(din,), (h + 1,)])
+    # a plain RNN (nn.RNN, nn.RNNCell): one gate block, the activation at one FLOP, nothing private kept
+    out, r = run(RNNCell(h), (din,))
+    assert out == (h,) and r.params == h * (din + h) + 2 * h and r.fwd == 2 * h * (din + h) + 2 * h + h
+    assert r.saved_private == 0
+    out, seq = run(RNN(h, num_layers=2), (7, din))
+    assert out == (7, h) and seq.params == r.params + h * (2 * h) + 2 * h
     t = 7
     out, layer = run(LSTM(h, num_layers=2, bidirectional=True), (t, din))
     assert out == (t, 2 * h)
