@@ -1,9 +1,9 @@
 """The torch importer on networks nobody tuned it for: which import, with torch's parameter count, and how
 their matrix products compare with torch's own FLOP counter.
 
-Two sets: the hand-written networks of bench/reference/user_models.py (always), and, when torchvision is
+Three sets: the hand-written networks of bench/reference/user_models.py (always), and, when torchvision is
 installed (it is not a dependency of the project), its classification, video and segmentation networks
-with random weights. Per network: imported or the one-line error, layers, parameters (ours and
+with random weights; when transformers is, 18 of Hugging Face's model families from small configs. Per network: imported or the one-line error, layers, parameters (ours and
 ``sum(p.numel())``), and the ratio of our convolution / linear / matmul forward FLOPs to what
 ``torch.utils.flop_counter.FlopCounterMode`` counts for the same forward in training mode (ours count the
 biases and a fused attention's softmax too; torch does not count an LSTM's products on a CPU, which are
@@ -11,6 +11,7 @@ left out of both; the ratio is shown, not judged). Then one JSON line.
 
     python bench/importer.py                 # the hand-written set (a minute)
     python bench/importer.py --torchvision   # and torchvision's networks (about ten minutes)
+    python bench/importer.py --transformers  # and Hugging Face's model families (a minute)
 """
 from __future__ import annotations
 
@@ -81,9 +82,68 @@ def torchvision_builders():
     return out
 
 
+def transformers_builders():
+    """Hugging Face's model families (transformers is not a dependency), each from a small config with random
+    weights, behind the wrapper a user writes (token ids or pixels in, the first output out)."""
+    import logging
+
+    import torch
+    import transformers as T
+    logging.disable(logging.WARNING)
+    T.logging.set_verbosity_error()
+
+    class FirstOutput(torch.nn.Module):
+        def __init__(self, model, key):
+            super().__init__()
+            self.model, self.key = model, key
+
+        def forward(self, x):
+            return self.model(**{self.key: x})[0]
+
+    ids = {"vocab_size": 500}
+    tiny = dict(num_hidden_layers=2, hidden_size=64, num_attention_heads=4, intermediate_size=128,
+                max_position_embeddings=64, **ids)
+    decoders = dict(tiny, num_key_value_heads=2)
+    text = [
+        ("gpt2", T.GPT2LMHeadModel, T.GPT2Config(n_layer=2, n_embd=64, n_head=4, n_positions=64, **ids)),
+        ("bert", T.BertForMaskedLM, T.BertConfig(**tiny)),
+        ("roberta", T.RobertaForMaskedLM, T.RobertaConfig(**tiny)),
+        ("distilbert", T.DistilBertForMaskedLM, T.DistilBertConfig(n_layers=2, dim=64, n_heads=4, hidden_dim=128,
+                                                                   max_position_embeddings=64, **ids)),
+        ("albert", T.AlbertForMaskedLM, T.AlbertConfig(embedding_size=32, **tiny)),
+        ("electra", T.ElectraForMaskedLM, T.ElectraConfig(embedding_size=32, **tiny)),
+        ("t5_encoder", T.T5EncoderModel, T.T5Config(num_layers=2, d_model=64, num_heads=4, d_kv=16, d_ff=128, **ids)),
+        ("opt", T.OPTForCausalLM, T.OPTConfig(ffn_dim=128, word_embed_proj_dim=64, **{
+            k: v for k, v in tiny.items() if k != "intermediate_size"})),
+        ("gpt_neox", T.GPTNeoXForCausalLM, T.GPTNeoXConfig(**tiny)),
+        ("phi", T.PhiForCausalLM, T.PhiConfig(**tiny)),
+        ("llama", T.LlamaForCausalLM, T.LlamaConfig(**decoders)),
+        ("mistral", T.MistralForCausalLM, T.MistralConfig(**decoders)),
+        ("qwen2", T.Qwen2ForCausalLM, T.Qwen2Config(**decoders)),
+        ("gemma", T.GemmaForCausalLM, T.GemmaConfig(head_dim=16, **dict(decoders, num_key_value_heads=1))),
+        ("mixtral", T.MixtralForCausalLM, T.MixtralConfig(num_local_experts=4, num_experts_per_tok=2, **decoders)),
+    ]
+    out = [(n, lambda c=c, cfg=cfg: (FirstOutput(c(cfg).eval(), "input_ids"), torch.randint(0, 500, (2, 24))))
+           for n, c, cfg in text]
+    vision = [
+        ("vit", T.ViTForImageClassification, T.ViTConfig(num_hidden_layers=2, hidden_size=64, num_attention_heads=4,
+                                                         intermediate_size=128, image_size=32, patch_size=8,
+                                                         num_labels=10), 32),
+        ("convnext", T.ConvNextForImageClassification, T.ConvNextConfig(depths=[1, 1, 1, 1], num_labels=10,
+                                                                        hidden_sizes=[16, 32, 64, 128]), 64),
+        ("swin", T.SwinForImageClassification, T.SwinConfig(image_size=32, patch_size=4, embed_dim=16, depths=[1, 1],
+                                                            num_heads=[2, 4], window_size=4, num_labels=10), 32),
+    ]
+    out += [(n, lambda c=c, cfg=cfg, size=size: (FirstOutput(c(cfg).eval(), "pixel_values"),
+                                                 torch.randn(2, 3, size, size))) for n, c, cfg, size in vision]
+    return out
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--torchvision", action="store_true", help="also torchvision's networks (if installed)")
+    parser.add_argument("--transformers", action="store_true",
+                        help="also Hugging Face's model families from small configs (if installed)")
     args = parser.parse_args()
     warnings.simplefilter("ignore")
     import user_models
@@ -93,6 +153,11 @@ def main() -> int:
             sets["torchvision"] = torchvision_builders()
         except ImportError:
             print("torchvision is not installed: its networks are skipped")
+    if args.transformers:
+        try:
+            sets["transformers"] = transformers_builders()
+        except ImportError:
+            print("transformers is not installed: its models are skipped")
     summary = {}
     for label, builders in sets.items():
         print(f"\n{label}\n{'network':32s} {'result':>8s} {'layers':>7s} {'params':>12s} {'torch':>12s} {'products':>9s}")

@@ -132,6 +132,11 @@ class FunctionNodes:
         if key in (torch.cat, torch.concat, "cat"):
             tensors = args[0] if args else kwargs.get("tensors")
             dim = args[1] if len(args) > 1 else kwargs.get("dim", 0)
+            # an empty constant adds nothing (Hugging Face's key-value cache starts as torch.tensor([]))
+            tensors = [a for a in tensors if not (isinstance(self.env.get(a), _Const) and self.env[a].shape is not None
+                                                  and 0 in self.env[a].shape)]
+            if len(tensors) == 1:
+                return self.tensor(node, tensors[0])
             ts = [self.tensor(node, a) for a in tensors]
             layout = NCHW if all(t.layout == NCHW for t in ts) else PLAIN
             ts = [self.as_layout(node, t, layout) for t in ts]
@@ -183,6 +188,8 @@ class FunctionNodes:
             else:
                 dims = args[1] if len(args) == 2 and isinstance(args[1], (tuple, list)) else args[1:]
                 perm = [d % rank for d in dims]
+                if node.meta.get("merged_permute"):   # of merged rows: the merged axes stay in front
+                    perm = list(range(rank - len(perm))) + perm
             lead = self.lead(x)   # the axes before ours: the batch, or a parameter's leading size-1 axes
             if x.layout != SHARED and perm[0] != 0:
                 return _Moved(x, tuple(perm))
@@ -207,7 +214,7 @@ class FunctionNodes:
 
     def arithmetic(self, node, fn: str, args, done):
         """Tensors are the inputs; scalars are constants of the operation."""
-        tensors = [a for a in args if hasattr(a, "op") and isinstance(self.env.get(a), (_Tensor, _Const))]
+        tensors = [a for a in args if hasattr(a, "op") and isinstance(self.env.get(a), (_Tensor, _Const, _Merged))]
         for a in args:
             if hasattr(a, "op") and isinstance(self.env.get(a), (_Multi, _Moved)):
                 self.tensor(node, a)  # raises the right message
@@ -255,6 +262,12 @@ class FunctionNodes:
                         value.source.layout)
         if isinstance(value, _Tensor):
             return self.index(node, value, index, tuple(meta.shape), done)
+        if isinstance(value, _Merged):   # rows merging the batch with other axes, indexed past the rows
+            items = list(index) if isinstance(index, tuple) else [index]
+            if not items or items[0] != slice(None) or Ellipsis in items:
+                raise self.fail(node, "indexing rows that merge the batch with other axes is not supported")
+            return self.index(node, value.source, (slice(None),) * len(value.prefix) + tuple(items[1:]),
+                              tuple(meta.shape), done)
         return _Other(f"the value of {node.name}")
 
     def final_state(self, node, rnn: _Multi, i: int, done):

@@ -46,6 +46,9 @@ element-wise operations (the tensor, broadcast: squeeze-and-excitation), read ot
 repeat_interleave (a repeat layer, a copy: grouped-query attention's keys and values), matmul / @ / bmm,
 scaled_dot_product_attention (is_causal, an attn_mask that is a buffer, parameter or network tensor, dropout_p,
 enable_gqa counted),
+F.embedding of a parameter (a subclass of nn.Embedding with its own forward), gather from a constant table by a
+network index, cumsum (positions counted from the ids), tied weights (a module whose weight is another's shares
+it; its own bias is a parameter layer added), modules made outside the model (traced through),
 transpose / swapaxes, permute (one that moves the batch only to be indexed back, timm's
 ``qkv.permute(2, 0, 3, 1, 4)`` then ``[0]`` or ``unbind(0)``), mean, sum, split / chunk / unbind (each
 piece a `slice` or `select` view), unsqueeze / squeeze, indexing with integers, slices, ``...`` and
@@ -86,7 +89,7 @@ from .torch_tensors import TensorNodes
 
 # raised whenever a PyTorch model converts differently (other layers, costs or default groups): a run that
 # stored results for a user's model under an older conversion is then refused, not silently resumed
-IMPORTER_VERSION = 2
+IMPORTER_VERSION = 3
 
 
 def from_torch(module, sample_input, name: str | None = None, batch_dim: int = 0) -> Network:
@@ -208,6 +211,15 @@ def _make_tracer_class():
         def is_leaf_module(self, m, qualname):  # noqa: D401
             return _kind(m) is not None
 
+        def call_module(self, m, forward, args, kwargs):
+            # a module made outside the model's tree (Hugging Face's hub kernels wrap functions such as
+            # apply_rotary_pos_emb in one): traced through, as the function it stands for
+            try:
+                self.path_of_module(m)
+            except NameError:
+                return forward(*args, **kwargs)
+            return super().call_module(m, forward, args, kwargs)
+
     return Tracer
 
 
@@ -235,6 +247,7 @@ class _Converter(ModuleNodes, FunctionNodes, TensorNodes, SeqFirstNodes):
         self.modules = modules
         self.params = params
         self.buffers = buffers
+        self.param_ids = {id(p) for p in params.values()}
         self.batch = batch
         self.source = source
         self.layers: list[Layer] = []
@@ -411,22 +424,32 @@ class _Converter(ModuleNodes, FunctionNodes, TensorNodes, SeqFirstNodes):
 
     def dims_from_the_end(self, node, rank: int) -> None:
         """A dimension argument given on merged rows, counted from the front, counted from the end instead
-        (which the tensor itself shares); the merged rows' own dimension 0 is refused."""
+        (which the tensor itself shares); the merged rows' own dimension 0 is refused, and a permute must keep
+        the rows first."""
         name = getattr(node.target, "__name__", node.target)
-        slot = {"softmax": 1, "log_softmax": 1, "mean": 1, "sum": 1, "amax": 1, "amin": 1, "std": 1, "var": 1,
-                "normalize": 2}.get(name)
-        if slot is None:
-            return
         args, kwargs = list(node.args), dict(node.kwargs)
-        dim = kwargs.get("dim", args[slot] if len(args) > slot else None)
-        if not isinstance(dim, int) or dim < 0:
+        if name == "permute":
+            dims = list(args[1] if len(args) == 2 and isinstance(args[1], (tuple, list)) else args[1:])
+            if not dims or dims[0] % rank != 0:
+                raise self.fail(node, "a permute that moves rows merging the batch with other axes is not supported")
+            # the rows' axis stands for the merged ones, which keep their places at the front
+            node.args = (args[0], *[d % rank - rank for d in dims[1:]])
+            node.meta["merged_permute"] = True
             return
-        if dim == 0:
-            raise self.fail(node, "an operation along rows that merge the batch with other axes is not supported")
-        if "dim" in kwargs:
-            kwargs["dim"] = dim - rank
-        else:
-            args[slot] = dim - rank
+        slots = {"softmax": (1,), "log_softmax": (1,), "mean": (1,), "sum": (1,), "amax": (1,), "amin": (1,),
+                 "std": (1,), "var": (1,), "normalize": (2,), "transpose": (1, 2), "swapaxes": (1, 2)}.get(name, ())
+        for slot in slots:
+            key = "dim" if len(slots) == 1 and "dim" in kwargs else None
+            dim = kwargs[key] if key else args[slot] if len(args) > slot else None
+            if not isinstance(dim, int) or dim < 0:
+                continue
+            if dim == 0:
+                raise self.fail(node, "an operation along rows that merge the batch with other axes is not "
+                                      "supported")
+            if key:
+                kwargs[key] = dim - rank
+            else:
+                args[slot] = dim - rank
         node.args, node.kwargs = tuple(args), kwargs
 
     def unmerges(self, node, meta) -> bool:
@@ -437,16 +460,19 @@ class _Converter(ModuleNodes, FunctionNodes, TensorNodes, SeqFirstNodes):
         target = node.target
         if meta is None or not hasattr(meta, "shape"):
             return _Other(f"attribute {target}")
-        trainable = target in self.params
+        prefix, _, attr = target.rpartition(".")
+        value = getattr(self.modules.get(prefix), attr, None)
+        # a parameter, under its own name or another (a tied weight read as lm_head.weight is the embedding's)
+        trainable = target in self.params or id(value) in self.param_ids
         if not trainable:   # a buffer, or a tensor torch.fx keeps as a constant: a layer where the network reads it
             return _Const(target, tuple(int(d) for d in meta.shape), self.stack_of(node))
-        shares = self.owner.get(("attr", target))
+        shares = self.owner.get(("attr", target)) or self.owner.get(("param", id(value)))
         shape = self.per_sample(node, tuple(meta.shape), SHARED)
         op = Parameter(shape, trainable=trainable)
         t = self.add(node, target, op, [], SHARED, tuple(meta.shape), shares=shares)
         self.owner.setdefault(("attr", target), t.layer)
+        self.owner.setdefault(("param", id(value)), t.layer)
         return t
-
 
 
     # ------------------------------------------------------------- blocks

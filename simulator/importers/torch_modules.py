@@ -7,8 +7,9 @@ from __future__ import annotations
 import functools
 
 from simulator.ops import (GRU, LSTM, RNN, Activation, AdaptiveAvgPool2d, BatchNorm, Conv1d, Conv2d, Conv3d,
-                           ConvTranspose2d, Dropout, Embedding, GroupNorm, GRUCell, LayerNorm, Linear, LSTMCell,
-                           MultiHeadAttention, OpBase, Pool2d, RMSNorm, RNNCell, Softmax)
+                           ConvTranspose2d, Dropout, Elementwise, Embedding, GroupNorm, GRUCell, LayerNorm, Linear,
+                           LSTMCell, MultiHeadAttention, OpBase, Parameter, Pool2d, RMSNorm, RNNCell,
+                           Softmax)
 
 from .torch_nodes import NCHW, PLAIN, SHARED, _Multi, _pair, _State, _Tensor, torch_padding
 
@@ -80,10 +81,15 @@ class ModuleNodes:
         shares = self.owner.get(("module", id(m)))
         name = node.target if shares is None else node.name
         expect = tuple(meta.shape) if hasattr(meta, "shape") else None
+        tied = self.tied(m) if shares is None else {}
+        if tied and set(tied) == {n for n, _ in m.named_parameters(recurse=False)} and len(set(tied.values())) == 1:
+            shares = next(iter(tied.values()))   # every weight is another layer's (a language model's tied head)
 
         def done(op, parents, layout, out_shape=expect):
             t = self.add(node, name, op, parents, layout, out_shape, shares=shares)
             self.owner.setdefault(("module", id(m)), t.layer)
+            for p in m.parameters():
+                self.owner.setdefault(("param", id(p)), t.layer)
             self.check_params(node, m, op, parents, shares)
             return t
 
@@ -155,6 +161,8 @@ class ModuleNodes:
             return done(op, [x], NCHW)
         if kind == "linear":
             x = self.tensor(node, args[0], PLAIN)
+            if shares is None and "weight" in tied:   # the weight tied to another layer's, the bias its own
+                return self.tied_linear(node, m, x, tied["weight"], name, expect)
             return done(Linear(m.out_features, bias=m.bias is not None), [x], PLAIN)
         if kind == "batch_norm2d":
             x = self.tensor(node, args[0], NCHW)
@@ -234,6 +242,25 @@ class ModuleNodes:
         if kind == "mha":
             return self.mha(node, m, args, meta, name, done)
         raise self.fail(node, f"unsupported module {type(m).__name__}")  # pragma: no cover
+
+    def tied(self, m) -> dict:
+        """The module's own parameters that are already another layer's weights (tied: the same tensor, as a
+        masked language model's decoder holds the word embeddings), by name -> that layer."""
+        found = {}
+        for n, p in m.named_parameters(recurse=False):
+            layer = self.owner.get(("param", id(p)))
+            if layer is not None:
+                found[n] = layer
+        return found
+
+    def tied_linear(self, node, m, x, owner: str, name: str, expect):
+        """A linear layer whose weight is `owner`'s and whose bias is its own: the product sharing the weight,
+        then the bias, a parameter layer of its own, added."""
+        t = self.add(node, name, Linear(m.out_features, bias=False), [x], PLAIN, None, shares=owner)
+        self.owner.setdefault(("module", id(m)), t.layer)
+        bias = self.add(node, f"{name}.bias", Parameter((m.out_features,)), [], SHARED, None)
+        self.owner.setdefault(("param", id(m.bias)), bias.layer)
+        return self.add(node, f"{name}:bias", Elementwise("add"), [t, bias], PLAIN, expect)
 
     def cell_step(self, node, m, kind: str, args, meta, done):
         """One step of an nn.LSTMCell / nn.GRUCell / nn.RNNCell (a decoder's loop over time, unrolled by the trace; the module

@@ -10,8 +10,8 @@ operations on a buffer is one layer, not one per operation. One with at least tw
 batch's size (``torch.zeros(ids.size())``) holds a row per sample; any other is the same for every sample
 (its leading size-1 axes dropped).
 
-**Indexing** ``x[...]`` of a network tensor or a parameter: integers (a ``select`` view), slices of step 1 (a
-``slice`` view), ``...`` and ``None`` (a ``reshape`` view) on any axis but the batch; bounds may come from
+**Indexing** ``x[...]`` of a network tensor or a parameter: integers (a ``select`` view), slices (a ``slice``
+view, strided with a step: Swin's patch merging ``x[:, 0::2, 0::2, :]``), ``...`` and ``None`` (a ``reshape`` view) on any axis but the batch; bounds may come from
 ``x.size()`` (their values are read from the sample run). Indexing with tensors (a gather) is refused.
 
 **einsum** of one or two operands is written as the layers torch computes it with: the operands permuted
@@ -55,7 +55,8 @@ def _comparisons():
 def _unary():
     import torch
     names = ("exp", "log", "sqrt", "rsqrt", "abs", "neg", "pow", "square", "sin", "cos", "clamp", "clamp_min",
-             "clamp_max", "clip", "reciprocal", "sign", "log1p", "expm1", "erf", "floor", "ceil", "round")
+             "clamp_max", "clip", "reciprocal", "sign", "log1p", "expm1", "erf", "floor", "ceil", "round", "cumsum",
+             "cumprod")
     return {operator.pow, operator.neg, operator.abs} | set(names) | {getattr(torch, n) for n in names}
 
 
@@ -93,6 +94,8 @@ class TensorNodes:
         if c.parts is not None:
             raise self.fail(node, f"uses the whole tuple of constants {c.name}; index it first")
         if c.tensor is None:
+            if 0 in c.shape:
+                raise self.fail(node, f"reads the empty constant {c.name} of shape {c.shape}")
             layout = PLAIN if self.batched_const(c.shape) else SHARED
             shape = c.shape[1:] if layout == PLAIN else c.shape
             while layout == SHARED and shape and shape[0] == 1:
@@ -120,6 +123,17 @@ class TensorNodes:
             return done(Elementwise("mul"), [x], x.layout)
         if _hashable(key) and key in _comparisons():   # a mask: one operation per element
             return self.arithmetic(node, "sub", args, done)
+        if key is F.embedding:
+            return self.embedding_function(node, args, kwargs, expect, done)
+        if key in (torch.gather, "gather"):
+            # values of a constant table picked per sample (RoBERTa's token types by position): one read per
+            # element of the index; a gather from a network tensor is not modelled
+            source = self.env.get(args[0]) if hasattr(args[0], "op") else None
+            index = args[2] if len(args) > 2 else kwargs.get("index")
+            if not isinstance(source, _Const) or not isinstance(self.env.get(index), _Tensor):
+                raise self.fail(node, "gather is only supported from a constant table (a buffer) by a network index")
+            x = self.tensor(node, index)
+            return done(Elementwise("mul"), [x], x.layout)
         if key in ("masked_fill", "masked_fill_", torch.masked_fill):
             # the gradient flows where the mask is false: a product with the mask, forward and backward
             return self.arithmetic(node, "mul", args[:2], done)
@@ -256,32 +270,32 @@ class TensorNodes:
         items += [slice(None)] * (rank - sum(1 for i in items if i is not None))
         x = self.as_layout(node, x, PLAIN)
         lead = self.lead(x) if x.layout == SHARED else 0   # our axes of a parameter skip its leading size-1 axes
-        steps, shape, dim = [], list(x.torch_shape), 0   # (select | slice, torch axis now, start, stop)
+        steps, shape, dim = [], list(x.torch_shape), 0   # (select | slice, torch axis now, start, stop, step)
         for item in items:
             if item is None:
                 continue
             size = shape[dim]
             if isinstance(item, slice):
                 start, stop, step = item.indices(size)
-                if step != 1:
-                    raise self.fail(node, f"slices with a step ({item!r}) are not supported")
-                if (start, stop) != (0, size):
-                    steps.append(("slice", dim, start, max(start, stop)))
-                    shape[dim] = max(0, stop - start)
+                if step < 1:
+                    raise self.fail(node, f"slices with a negative step ({item!r}) are not supported")
+                if (start, stop, step) != (0, size, 1):
+                    steps.append(("slice", dim, start, max(start, stop), step))
+                    shape[dim] = len(range(start, stop, step))
                 dim += 1
             elif isinstance(item, int):
-                steps.append(("select", dim, item % size if size else item, None))
+                steps.append(("select", dim, item % size if size else item, None, 1))
                 del shape[dim]
             else:
                 raise self.fail(node, f"indexing with {item!r} is not supported")
         ops, ours, kept = [], self.shapes[x.layer], list(range(rank))   # kept: x's torch axes still there
-        for what, dim, a, b in steps:
+        for what, dim, a, b, step in steps:
             axis_of = kept[dim]
             if (x.layout != SHARED and axis_of == 0) or (x.layout == SHARED and axis_of < lead):
                 raise self.fail(node, "indexing the batch dimension is not supported" if x.layout != SHARED
                                 else "indexing a parameter's leading size-1 axes is not supported")
             axis = dim - 1 if x.layout != SHARED else dim - sum(1 for k in kept[:dim] if k < lead)
-            op = Slice(axis, a, b) if what == "slice" else Select(axis, a)
+            op = Slice(axis, a, b, step) if what == "slice" else Select(axis, a)
             ours = op.infer((ours,))
             ops.append((what, op))
             if what == "select":
@@ -295,6 +309,24 @@ class TensorNodes:
             current = self.add(node, node.name if last else f"{node.name}:{what}{n}", op, [current], x.layout,
                                None)
         return _Tensor(current.layer, x.layout, tuple(expect))
+
+    def embedding_function(self, node, args, kwargs, expect, done):
+        """F.embedding(ids, weight): a lookup whose weights are the parameter's (a subclass of nn.Embedding with a
+        forward of its own, such as a scaled or offset position embedding, calls it): an embedding layer sharing
+        them; constant ids (positions made in forward) pick the same rows for every sample."""
+        ids = args[0] if args else kwargs.get("input")
+        weight = args[1] if len(args) > 1 else kwargs.get("weight")
+        table = self.env.get(weight) if hasattr(weight, "op") else None
+        owner = next((l for l in self.layers if isinstance(table, _Tensor) and l.name == table.layer), None)
+        if owner is None or not (isinstance(owner.op, Parameter) and owner.op.trainable):
+            raise self.fail(node, "F.embedding of a weight that is not a parameter is not supported")
+        index = self.env.get(ids) if hasattr(ids, "op") else None
+        if isinstance(index, _Const) and not self.batched_const(index.shape):
+            return self.gather(node, table, index, expect)
+        x = self.tensor(node, ids, PLAIN)
+        rows, width = (int(d) for d in table.torch_shape[-2:])
+        return self.add(node, node.name, Embedding(rows, width), [x], PLAIN, expect,
+                        shares=owner.shares_weights_with or owner.name)
 
     def gather(self, node, table: _Tensor, ids: _Const, expect, allow_computed: bool = False):
         """A parameter's rows picked by a constant index (a relative position bias: table[index]): a lookup, as an

@@ -10,7 +10,7 @@ None of these computes anything (0 FLOPs) except `mean`.
 | reshape, flatten | 0 | 0 / 0 (a view of input 0) | 0 | element count preserved |
 | transpose | 0 | input / output (a copy) | 0 | a permutation of the axes |
 | select | 0 | 0 / 0 (a view) | 0 | one index along an axis (BERT's [CLS] token) |
-| slice | 0 | 0 / 0 (a view) | 0 | positions start..stop-1 along an axis (a chunk of a split) |
+| slice | 0 | 0 / 0 (a view) | 0 | positions start..stop-1 along an axis (a chunk of a split), every step-th |
 | mean | 0 | input / output | 1 per input element | FLOPs: 1 add per input element |
 | pad | 0 | input / output (a copy into a larger tensor) | 0 (a slice) | constant padding: (before, after) per axis |
 | pixel_shuffle | 0 | input / output (a copy) | 0 | (H, W, C*r*r) -> (H*r, W*r, C), or back (unshuffle) |
@@ -223,19 +223,22 @@ class Select(OpBase):
 
 @dataclass(frozen=True)
 class Slice(OpBase):
-    """Positions `start` .. `stop - 1` along `axis`, as a view."""
+    """Positions `start`, `start + step`, ... before `stop` along `axis`, as a (strided) view."""
 
     kind: ClassVar[str] = "slice"
     axis: int = -1
     start: int = 0
     stop: int = 1
+    step: int = 1
 
     def _infer(self, ins: tuple[Shape, ...]) -> Shape:
         (x,) = ins
         axis = _axis(self.axis, len(x), "slice")
         if not 0 <= self.start < self.stop <= x[axis]:
             fail(f"slice {self.start}:{self.stop} is out of range for axis {axis} of size {x[axis]}")
-        return x[:axis] + (self.stop - self.start,) + x[axis + 1:]
+        if not isinstance(self.step, int) or self.step < 1:
+            fail(f"slice step must be a positive integer, not {self.step!r}")
+        return x[:axis] + (-(-(self.stop - self.start) // self.step),) + x[axis + 1:]
 
     def counts(self, ins, out) -> Counts:
         return Counts(dgrad=(0.0,), view=True)

@@ -1,0 +1,152 @@
+"""The torch.fx importer on what Hugging Face's model code does (written here without the library, which is not a
+dependency): tied embedding and output weights, a function wrapped in a module made outside the model, a
+key-value cache that starts empty, a scaled or offset embedding calling F.embedding, positions counted from the
+token ids, a constant table gathered by position, residual sums and window attention on rows that merge the
+batch with other axes, and strided slices."""
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from simulator.importers.torch_fx import from_torch
+
+
+def torch_params(module) -> int:
+    return sum(p.numel() for p in module.parameters())   # a tied tensor once
+
+
+class TiedLM(nn.Module):
+    """A language model whose output layer is the word embeddings (GPT-2, LLaMA with tie_word_embeddings), and a
+    masked-LM head whose decoder holds them with a bias of its own (BERT, RoBERTa)."""
+
+    def __init__(self, head="full"):
+        super().__init__()
+        self.head = head
+        self.wte = nn.Embedding(100, 16)
+        self.ln = nn.LayerNorm(16)
+        self.lm_head = nn.Linear(16, 100, bias=head == "bias")
+        self.lm_head.weight = self.wte.weight
+
+    def forward(self, ids):
+        h = self.ln(self.wte(ids))
+        return F.linear(h, self.lm_head.weight) if self.head == "function" else self.lm_head(h)
+
+
+def test_tied_input_and_output_weights_are_counted_once():
+    for head in ("full", "bias", "function"):
+        model = TiedLM(head)
+        net = from_torch(model, torch.randint(0, 100, (2, 7)))
+        assert net.params == torch_params(model), head
+        assert net.layers[-1].out_shape == (7, 100)
+    full = from_torch(TiedLM("full"), torch.randint(0, 100, (2, 7)))
+    assert full.layer("lm_head").shares_weights_with == "wte" and full.layer("lm_head").params == 0
+    bias = from_torch(TiedLM("bias"), torch.randint(0, 100, (2, 7)))
+    assert bias.layer("lm_head").shares_weights_with == "wte" and bias.layer("lm_head.bias").params == 100
+    assert bias.layers[-1].kind == "add" and bias.layers[-1].parents == ("lm_head", "lm_head.bias")
+
+
+class Rotate(nn.Module):
+    def forward(self, x):
+        return torch.cat((-x[..., x.shape[-1] // 2:], x[..., :x.shape[-1] // 2]), dim=-1)
+
+
+_ROTATE = Rotate()   # a module made outside the model, as Hugging Face's hub kernels wrap apply_rotary_pos_emb
+
+
+class CachedAttention(nn.Module):
+    """Rotary queries through the outside module, and keys appended to a cache that starts as torch.tensor([])."""
+
+    def __init__(self):
+        super().__init__()
+        self.q, self.k = nn.Linear(16, 16), nn.Linear(16, 16)
+
+    def forward(self, x):
+        cache = torch.tensor([])
+        q = self.q(x) + _ROTATE(self.q(x))
+        k = torch.cat([cache, self.k(x)], dim=-2)
+        return q @ k.transpose(-1, -2)
+
+
+def test_a_module_outside_the_model_is_traced_through_and_an_empty_cache_adds_nothing():
+    net = from_torch(CachedAttention(), torch.randn(2, 5, 16))
+    assert [l.kind for l in net.layers if l.kind in ("concat", "parameter")] == ["concat"]   # only the rotation's
+    assert net.layers[-1].out_shape == (5, 5) and net.params == torch_params(CachedAttention())
+
+
+class ScaledEmbedding(nn.Embedding):
+    """Gemma's scaled word embedding: a subclass of nn.Embedding with a forward of its own."""
+
+    def forward(self, ids):
+        return super().forward(ids) * 4.0
+
+
+class OffsetPositions(nn.Embedding):
+    """OPT's learned positions: counted from an attention mask made in forward, offset by 2."""
+
+    def forward(self, mask):
+        positions = (torch.cumsum(mask, dim=1) * mask).long() - 1
+        return super().forward(positions + 2)
+
+
+class PositionsFromIds(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.words, self.positions = ScaledEmbedding(50, 8), OffsetPositions(20, 8)
+        self.roberta_positions = nn.Embedding(20, 8, padding_idx=1)
+        self.types = nn.Embedding(2, 8)
+        self.register_buffer("token_type_ids", torch.zeros(1, 20, dtype=torch.long))
+
+    def forward(self, ids):
+        mask = torch.ones(ids.shape[0], ids.shape[1], dtype=torch.long)
+        # RoBERTa's positions, counted over the non-padding tokens of the ids themselves
+        not_pad = ids.ne(1).int()
+        positions = torch.cumsum(not_pad, dim=1).type_as(not_pad) * not_pad + 1
+        types = torch.gather(self.token_type_ids.expand(ids.shape[0], -1), dim=1, index=positions.long())
+        return self.words(ids) + self.positions(mask) + self.roberta_positions(positions.long()) + self.types(types)
+
+
+def test_embeddings_called_as_functions_positions_from_the_ids_and_a_gathered_table():
+    model = PositionsFromIds()
+    net = from_torch(model, torch.randint(2, 50, (3, 9)))
+    assert net.params == torch_params(model)
+    lookups = [l for l in net.layers if l.kind == "embedding"]
+    assert {l.out_shape for l in lookups} == {(9, 8)} and len(lookups) == 4
+    own = {l.name: l.shares_weights_with for l in lookups}
+    assert own["embedding"] == "words.weight" and own["embedding_1"] == "positions.weight"
+    cumsum = net.layer("cumsum")
+    assert cumsum.out_shape == (9,) and cumsum.fwd_flops == 9   # one addition per position
+
+
+class WindowAttention(nn.Module):
+    """Swin's window attention as Hugging Face writes it: windows of the batch's images as rows (B * windows,
+    tokens, C), their heads permuted, a residual sum on the rows, and patch merging by strided slices."""
+
+    def __init__(self, c=16, heads=2, window=4):
+        super().__init__()
+        self.c, self.heads, self.window = c, heads, window
+        self.qkv, self.proj = nn.Linear(c, 3 * c), nn.Linear(c, c)
+        self.reduction = nn.Linear(4 * c, 2 * c)
+
+    def forward(self, x):   # (B, H, W, C)
+        b, h, w, c = x.shape
+        ws = self.window
+        win = x.view(b, h // ws, ws, w // ws, ws, c).permute(0, 1, 3, 2, 4, 5).contiguous().view(-1, ws, ws, c)
+        win = win.view(-1, ws * ws, c)
+        qkv = self.qkv(win).view(-1, ws * ws, 3, self.heads, c // self.heads).permute(0, 2, 3, 1, 4)
+        q, k, v = qkv[:, 0], qkv[:, 1], qkv[:, 2]
+        a = F.softmax(q @ k.transpose(-2, -1), dim=-1) @ v
+        out = win + self.proj(a.transpose(1, 2).reshape(-1, ws * ws, c))
+        y = out.view(b, h // ws, w // ws, ws, ws, c).permute(0, 1, 3, 2, 4, 5).reshape(b, h, w, c)
+        merged = torch.cat([y[:, 0::2, 0::2, :], y[:, 1::2, 0::2, :], y[:, 0::2, 1::2, :], y[:, 1::2, 1::2, :]], -1)
+        return self.reduction(merged)
+
+
+def test_window_attention_on_merged_rows_and_patch_merging_by_strided_slices():
+    model = WindowAttention()
+    net = from_torch(model, torch.randn(2, 8, 8, 16))
+    assert net.params == torch_params(model)
+    products = [l for l in net.layers if l.kind == "matmul"]
+    assert [l.out_shape for l in products] == [(2, 2, 2, 16, 16), (2, 2, 2, 16, 8)]   # per window, per head
+    assert net.layer("add").out_shape == (2, 2, 16, 16)   # the residual sum, on the windows' rows
+    assert net.layer("cat").out_shape == (4, 4, 64) and net.layers[-1].out_shape == (4, 4, 32)
