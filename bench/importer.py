@@ -3,7 +3,7 @@ their matrix products compare with torch's own FLOP counter.
 
 Three sets: the hand-written networks of bench/reference/user_models.py (always), and, when torchvision is
 installed (it is not a dependency of the project), its classification, video and segmentation networks
-with random weights; when transformers is, 18 of Hugging Face's model families from small configs. Per network: imported or the one-line error, layers, parameters (ours and
+with random weights; when transformers is, 22 of Hugging Face's model families from small configs. Per network: imported or the one-line error, layers, parameters (ours and
 ``sum(p.numel())``), and the ratio of our convolution / linear / matmul forward FLOPs to what
 ``torch.utils.flop_counter.FlopCounterMode`` counts for the same forward in training mode (ours count the
 biases and a fused attention's softmax too; torch does not count an LSTM's products on a CPU, which are
@@ -136,6 +136,32 @@ def transformers_builders():
     ]
     out += [(n, lambda c=c, cfg=cfg, size=size: (FirstOutput(c(cfg).eval(), "pixel_values"),
                                                  torch.randn(2, 3, size, size))) for n, c, cfg, size in vision]
+
+    class Translation(torch.nn.Module):   # an encoder-decoder: source (ids or audio features) and target ids
+        def __init__(self, model, key):
+            super().__init__()
+            self.model, self.key = model, key
+
+        def forward(self, src, tgt):
+            return self.model(**{self.key: src}, decoder_input_ids=tgt)[0]
+
+    special = dict(pad_token_id=1, bos_token_id=0, eos_token_id=2, decoder_start_token_id=2, **ids)
+    sizes = dict(encoder_layers=2, decoder_layers=2, d_model=64, encoder_attention_heads=4, decoder_attention_heads=4,
+                 encoder_ffn_dim=128, decoder_ffn_dim=128)
+    pairs = [
+        ("t5", T.T5ForConditionalGeneration, T.T5Config(num_layers=2, d_model=64, num_heads=4, d_kv=16, d_ff=128,
+                                                        **ids), "input_ids"),
+        ("bart", T.BartForConditionalGeneration, T.BartConfig(max_position_embeddings=64, **sizes, **special),
+         "input_ids"),
+        ("marian", T.MarianMTModel, T.MarianConfig(max_position_embeddings=64, **sizes, **special), "input_ids"),
+        ("whisper", T.WhisperForConditionalGeneration, T.WhisperConfig(num_mel_bins=16, max_source_positions=50,
+                                                                       max_target_positions=32, **sizes, **special),
+         "input_features"),
+    ]
+    for n, c, cfg, key in pairs:
+        src = (lambda: torch.randn(2, 16, 100)) if key == "input_features" else (lambda: torch.randint(0, 500, (2, 20)))
+        out.append((n, lambda c=c, cfg=cfg, key=key, src=src: (
+            Translation(c(cfg).eval(), key), (src(), torch.randint(0, 500, (2, 12))))))
     return out
 
 

@@ -321,7 +321,7 @@ class TensorNodes:
         if owner is None or not (isinstance(owner.op, Parameter) and owner.op.trainable):
             raise self.fail(node, "F.embedding of a weight that is not a parameter is not supported")
         index = self.env.get(ids) if hasattr(ids, "op") else None
-        if isinstance(index, _Const) and not self.batched_const(index.shape):
+        if isinstance(index, _Const):
             return self.gather(node, table, index, expect)
         x = self.tensor(node, ids, PLAIN)
         rows, width = (int(d) for d in table.torch_shape[-2:])
@@ -337,9 +337,11 @@ class TensorNodes:
         if not (parameter or allow_computed and table.layout == SHARED) or len(table.torch_shape) < 1:
             raise self.fail(node, "indexing with a tensor or a list (a gather) is not supported")
         rows, width = int(table.torch_shape[0]), prod(table.torch_shape[1:])
-        t = self.add(node, f"{node.name}:lookup", Embedding(rows, width), [self.materialize(node, ids)], SHARED, None,
+        index = self.materialize(node, ids)   # per sample when it has a row per sample (Whisper's position ids)
+        t = self.add(node, f"{node.name}:lookup", Embedding(rows, width), [index], index.layout, None,
                      shares=owner.shares_weights_with or owner.name)
-        return self.add(node, node.name, Reshape(self.per_sample(node, expect, SHARED) or (1,)), [t], SHARED, expect)
+        return self.add(node, node.name, Reshape(self.per_sample(node, expect, index.layout) or (1,)), [t],
+                        index.layout, expect)
 
     # ------------------------------------------------------------- einsum
     def einsum(self, node, args, expect, done):
