@@ -1,9 +1,10 @@
 """The torch importer on networks nobody tuned it for: which import, with torch's parameter count, and how
 their matrix products compare with torch's own FLOP counter.
 
-Three sets: the hand-written networks of bench/reference/user_models.py (always), and, when torchvision is
+Four sets: the hand-written networks of bench/reference/user_models.py (always), and, when torchvision is
 installed (it is not a dependency of the project), its classification, video and segmentation networks
-with random weights; when transformers is, 22 of Hugging Face's model families from small configs. Per network: imported or the one-line error, layers, parameters (ours and
+with random weights; when transformers is, 22 of Hugging Face's model families from small configs; when timm
+is, 50 of its models, one per family. Per network: imported or the one-line error, layers, parameters (ours and
 ``sum(p.numel())``), and the ratio of our convolution / linear / matmul forward FLOPs to what
 ``torch.utils.flop_counter.FlopCounterMode`` counts for the same forward in training mode (ours count the
 biases and a fused attention's softmax too; torch does not count an LSTM's products on a CPU, which are
@@ -12,6 +13,7 @@ left out of both; the ratio is shown, not judged). Then one JSON line.
     python bench/importer.py                 # the hand-written set (a minute)
     python bench/importer.py --torchvision   # and torchvision's networks (about ten minutes)
     python bench/importer.py --transformers  # and Hugging Face's model families (a minute)
+    python bench/importer.py --timm          # and 50 of timm's models, one per family (two minutes)
 """
 from __future__ import annotations
 
@@ -165,9 +167,33 @@ def transformers_builders():
     return out
 
 
+# timm's families, one model each (the first 50 names chosen by kind: CNNs, vision transformers, hybrids, MLPs)
+TIMM = ["resnet50d", "efficientnet_b0", "convnext_tiny", "vit_small_patch16_224", "deit_small_patch16_224",
+        "swin_tiny_patch4_window7_224", "regnety_016", "mobilenetv3_large_100", "cait_xxs24_224", "levit_128s",
+        "mixer_s16_224", "resmlp_12_224", "poolformer_s12", "maxvit_tiny_tf_224", "coatnet_0_rw_224",
+        "efficientformer_l1", "edgenext_small", "fastvit_t8", "eva02_tiny_patch14_224", "beit_base_patch16_224",
+        "xcit_tiny_12_p16_224", "twins_svt_small", "pvt_v2_b0", "crossvit_tiny_240", "convmixer_768_32", "densenet121",
+        "inception_v3", "rexnet_100", "ghostnet_100", "mobilevit_s", "hrnet_w18_small", "dla34", "res2net50_26w_4s",
+        "skresnet18", "nfnet_l0", "cspresnet50", "dpn68", "ecaresnet50d", "gcvit_xxtiny", "nest_tiny",
+        "tnt_s_patch16_224", "volo_d1_224", "visformer_small", "hgnetv2_b0", "repvgg_a0", "tresnet_m",
+        "vit_base_patch16_clip_224", "focalnet_tiny_srf", "inception_next_tiny", "mambaout_femto"]
+
+
+def timm_builders():
+    import torch
+    torch.library.register_fake = lambda *a, **k: (lambda f: f)   # torchvision's fake kernels, not needed here
+    import timm
+
+    def build(name):
+        model = timm.create_model(name, pretrained=False)
+        return model, torch.randn(2, *model.default_cfg.get("input_size", (3, 224, 224)))
+    return [(n, lambda n=n: build(n)) for n in TIMM]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--torchvision", action="store_true", help="also torchvision's networks (if installed)")
+    parser.add_argument("--timm", action="store_true", help="also 50 of timm's models, one per family (if installed)")
     parser.add_argument("--transformers", action="store_true",
                         help="also Hugging Face's model families from small configs (if installed)")
     args = parser.parse_args()
@@ -179,6 +205,11 @@ def main() -> int:
             sets["torchvision"] = torchvision_builders()
         except ImportError:
             print("torchvision is not installed: its networks are skipped")
+    if args.timm:
+        try:
+            sets["timm"] = timm_builders()
+        except ImportError:
+            print("timm is not installed: its models are skipped")
     if args.transformers:
         try:
             sets["transformers"] = transformers_builders()

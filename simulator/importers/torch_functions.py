@@ -7,7 +7,7 @@ from __future__ import annotations
 import operator
 
 from simulator.ops import (Activation, AdaptiveAvgPool1d, AdaptiveAvgPool2d, AdaptiveAvgPool3d, Concat, Dropout,
-                           Elementwise, Flatten, LayerNorm, MatMul, Mean, Pad, PixelShuffle, Pool1d, Pool2d, Pool3d,
+                           Elementwise, Flatten, MatMul, Mean, Pad, PixelShuffle, Pool1d, Pool2d, Pool3d,
                            Repeat, Reshape, Select, Slice, Softmax, Transpose, Upsample)
 from simulator.ops.base import prod
 from simulator.ops.conv import UPSAMPLE_FLOPS
@@ -96,8 +96,8 @@ class FunctionNodes:
         if _hashable(key) and key in acts:
             x = self.tensor(node, args[0])
             return done(Activation(acts[key]), [x], x.layout)
-        if key is F.layer_norm:
-            return self.layer_norm(node, args, kwargs, name, expect)
+        if key in (F.layer_norm, F.batch_norm, F.group_norm):
+            return self.norm_function(node, key, args, kwargs, name, expect)
         if key in (F.max_pool2d, F.avg_pool2d, F.adaptive_avg_pool2d, F.adaptive_max_pool2d):
             return self.pool(node, key, args, kwargs, done)
         if key in (F.max_pool1d, F.avg_pool1d, F.adaptive_avg_pool1d):
@@ -112,6 +112,21 @@ class FunctionNodes:
             return done(Dropout(float(rate)), [x], x.layout)
         if method in ("expand", "expand_as"):
             return self.expand(node, args, expect, done)
+        if key in (torch.addcmul, "addcmul"):   # input + value * t1 * t2 (ResMLP's affine): two operations
+            given = dict(zip(("input", "tensor1", "tensor2"), args), **kwargs)
+            ts = [self.tensor(node, given[k]) for k in ("input", "tensor1", "tensor2")]
+            layout = SHARED if all(t.layout == SHARED for t in ts) else PLAIN
+            ts = [self.as_layout(node, t, PLAIN) for t in ts]
+            product = self.add(node, f"{name}:mul", Elementwise("mul"), ts[1:], layout, None)
+            return done(Elementwise("add"), [ts[0], product], layout)
+        if key in (torch.roll, "roll"):   # a shifted copy (Swin's shifted windows)
+            x = self.as_layout(node, self.tensor(node, args[0]), PLAIN)
+            dims = args[2] if len(args) > 2 else kwargs.get("dims")
+            if dims is None:
+                raise self.fail(node, "roll over the flattened tensor (no dims) moves values across the batch")
+            for d in (dims if isinstance(dims, (tuple, list)) else (dims,)):
+                self.axis(node, x, d)   # rejects the batch dimension
+            return done(Transpose(tuple(range(len(self.shapes[x.layer])))), [x], PLAIN)
         if key in ("repeat", "repeat_interleave", torch.repeat_interleave):
             x = self.tensor(node, args[0])
             if x.layout == SHARED:
@@ -146,7 +161,7 @@ class FunctionNodes:
             start = args[1] if len(args) > 1 else kwargs.get("start_dim", 0)
             end = args[2] if len(args) > 2 else kwargs.get("end_dim", -1)
             return self.flatten(node, x, start, end, name, done)
-        if key in ("view", "reshape", torch.reshape, "unflatten", torch.unflatten):
+        if key in ("view", "reshape", torch.reshape, "unflatten", torch.unflatten, "view_as", "reshape_as"):
             x = self.tensor(node, args[0])
             merged = self.merging(node, x, expect)
             if merged is not None:
@@ -179,6 +194,11 @@ class FunctionNodes:
             return self.softmax(node, x, dim, name, done)
         swaps = ("transpose", torch.transpose, "swapaxes", torch.swapaxes, "swapdims", torch.swapdims)
         if key in swaps + ("permute", torch.permute):
+            rows = self.env.get(args[0])
+            dims = args[1] if len(args) == 2 and isinstance(args[1], (tuple, list)) else args[1:]
+            if isinstance(rows, _Merged) and key in ("permute", torch.permute) and dims and dims[0] != 0 \
+                    and not node.meta.get("merged_permute"):
+                return self.moved_rows(node, rows, args)   # the rows moved (timm's Swin qkv.permute(2, 0, ...))
             x = self.tensor(node, args[0])
             rank = len(x.torch_shape)
             if key in swaps:
@@ -290,20 +310,43 @@ class FunctionNodes:
         """`x` viewed with the batch merged into the axes after it (x.view(-1, C)), or None."""
         if x.layout == SHARED or expect is None or not expect or expect[0] == self.batch:
             return None
-        shape = tuple(int(d) for d in x.torch_shape)
+        shape, rest = tuple(int(d) for d in x.torch_shape), tuple(int(d) for d in expect[1:])
         for k in range(2, len(shape)):
-            if prod(shape[:k]) == expect[0] and shape[k:] == tuple(int(d) for d in expect[1:]):
-                return _Merged(self.as_layout(node, x, PLAIN), shape[:k])
+            if prod(shape[:k]) == expect[0] and prod(shape[k:]) == prod(rest):
+                x = self.as_layout(node, x, PLAIN)
+                if shape[k:] != rest:   # the axes after the rows viewed too (windows' (ws, ws, C) as (ws * ws, C))
+                    x = self.add(node, f"{node.name}:rows", Reshape(shape[1:k] + rest), [x], PLAIN, shape[:k] + rest)
+                return _Merged(x, shape[:k])
         return None
+
+    def moved_rows(self, node, rows: _Merged, args):
+        """A permute of merged rows that moves them (qkv.permute(2, 0, 3, 1, 4) on windows' rows): kept unmade
+        as the permute of the tensor itself, the rows' axis standing for the merged ones."""
+        k = len(rows.prefix)
+        dims = args[1] if len(args) == 2 and isinstance(args[1], (tuple, list)) else args[1:]
+        rank = len(rows.source.torch_shape) - k + 1
+        perm = []
+        for d in dims:
+            d %= rank
+            perm += list(range(k)) if d == 0 else [d + k - 1]
+        return _Moved(rows.source, tuple(perm), rows.prefix)
 
     def pick(self, node, moved: _Moved, i: int, done):
         """Element i of a permute that moved the batch (qkv.permute(2, 0, 3, 1, 4)[i]): the position i of the
-        source's axis that came first, then the rest of the permutation, which must put the batch first again."""
+        source's axis that came first, then the rest of the permutation, which must put the batch first again.
+        Of moved merged rows, the piece is merged rows again."""
+        if moved.prefix is not None:
+            meta = node.meta["tensor_meta"]
+            expect = tuple(moved.prefix) + tuple(int(d) for d in meta.shape[1:])
+
+            def done(op, parents, layout):   # noqa: F811 (the piece's shape with the rows unmerged)
+                return _Merged(self.add(node, node.name, op, parents, layout, expect), moved.prefix)
         x = self.as_layout(node, moved.source, PLAIN)
         first = moved.perm[0]
         axis = self.axis(node, x, first)
         rest = [p - (p > first) for p in moved.perm[1:]]   # torch axes of the selected tensor
-        if rest[0] != 0:
+        k = len(moved.prefix) if moved.prefix is not None else 1
+        if rest[:k] != list(range(k)):
             raise self.fail(node, "moving the batch dimension is not supported")
         perm = tuple(r - 1 for r in rest[1:])
         select = Select(axis, i % self.shapes[x.layer][axis])
@@ -341,24 +384,6 @@ class FunctionNodes:
         if rate > 0:
             p = self.add(node, f"{name}:dropout", Dropout(rate), [p], PLAIN, scores)
         return done(MatMul(), [p, v], PLAIN)
-
-    def layer_norm(self, node, args, kwargs, name: str, expect):
-        """F.layer_norm(x, shape, weight, bias): the normalisation, then the affine with the weight and bias
-        tensors as they are read (parameters of a module traced through, such as torchvision's LayerNorm2d,
-        are layers of their own: counted once there)."""
-        given = dict(zip(("input", "normalized_shape", "weight", "bias", "eps"), args), **kwargs)
-        shape = given.get("normalized_shape")
-        dims = 1 if isinstance(shape, int) else len(shape)
-        x = self.tensor(node, given["input"], PLAIN)
-        weight, bias = given.get("weight"), given.get("bias")
-        steps = [("mul", weight), ("add", bias)]
-        steps = [(fn, self.tensor(node, t)) for fn, t in steps if t is not None]
-        y = self.add(node, f"{name}:norm" if steps else name, LayerNorm(dims, scale=False, bias=False), [x],
-                     PLAIN, expect)
-        for i, (fn, t) in enumerate(steps):
-            last = i == len(steps) - 1
-            y = self.add(node, name if last else f"{name}:{fn}", Elementwise(fn), [y, t], PLAIN, expect)
-        return y
 
     def pool(self, node, fn, args, kwargs, done):
         """F.max_pool2d / F.avg_pool2d / F.adaptive_avg_pool2d / F.adaptive_max_pool2d, as their modules."""
@@ -443,8 +468,11 @@ class FunctionNodes:
         the mode. torch's pairs run from the last dimension backwards."""
         x = self.tensor(node, args[0])
         spec = args[1] if len(args) > 1 else kwargs.get("pad")
+        if isinstance(spec, (tuple, list)):   # sizes computed from x.size() (timm's Swin pads to whole windows)
+            spec = [v.meta.get("value", v) if hasattr(v, "op") else v for v in spec]
         rank = len(x.torch_shape)
-        if not isinstance(spec, (tuple, list)) or len(spec) % 2 or len(spec) // 2 > rank:
+        if not isinstance(spec, (tuple, list)) or len(spec) % 2 or len(spec) // 2 > rank or \
+                not all(isinstance(v, int) for v in spec):
             raise self.fail(node, f"pad {spec!r} is not a list of (before, after) pairs for a {rank}-D tensor")
         if x.layout == SHARED:
             raise self.fail(node, "padding a parameter tensor is not supported")
@@ -485,8 +513,7 @@ class FunctionNodes:
 
     def softmax(self, node, x: _Tensor, dim: int, name: str, done):
         x = self.as_layout(node, x, PLAIN)
-        if self.axis(node, x, dim) != len(x.torch_shape) - 2:
-            raise self.fail(node, "softmax over an axis other than the last is not supported")
+        self.axis(node, x, dim)   # any axis but the batch: the same work per element (SKNet's over its branches)
         return done(Softmax(), [x], PLAIN)
 
     def flatten(self, node, x: _Tensor, start: int, end: int, name: str, done):

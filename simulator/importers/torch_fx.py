@@ -46,6 +46,8 @@ element-wise operations (the tensor, broadcast: squeeze-and-excitation), read ot
 repeat_interleave (a repeat layer, a copy: grouped-query attention's keys and values), matmul / @ / bmm,
 scaled_dot_product_attention (is_causal, an attn_mask that is a buffer, parameter or network tensor, dropout_p,
 enable_gqa counted),
+F.batch_norm / F.group_norm (torch_norms.py), roll (a copy), addcmul, view_as / reshape_as, softmax over any
+axis but the batch, optional forward arguments (left at their defaults),
 F.embedding of a parameter (a subclass of nn.Embedding with its own forward), gather from a constant table by a
 network index, cumsum (positions counted from the ids), tied weights (a module whose weight is another's shares
 it; its own bias is a parameter layer added), modules made outside the model (traced through),
@@ -83,6 +85,7 @@ from simulator.ops.base import prod
 from .torch_functions import FunctionNodes
 from .torch_modules import ModuleNodes, _kind
 from .torch_nodes import NCHW, PLAIN, SHARED, _Const, _Merged, _Moved, _Multi, _Other, _State, _Tensor
+from .torch_norms import NormFunctions
 from .torch_seqfirst import SeqFirstNodes
 from .torch_tensors import TensorNodes
 
@@ -119,14 +122,14 @@ def from_torch(module, sample_input, name: str | None = None, batch_dim: int = 0
     module = _rooted(module)
     tracer = _Tracer()
     try:
-        graph = tracer.trace(module)
+        graph = tracer.trace(module, len(inputs))
     except Exception as err:  # torch.fx raises many types; one line for the user
         # a forward that asks its tensors about their sizes or types in Python: trace again knowing the values
         # of the sample input (torch_concrete.py), on a copy (the forward runs, in the module's mode)
         import copy
         tracer = _Tracer(inputs)
         try:
-            graph = tracer.trace(copy.deepcopy(module))
+            graph = tracer.trace(copy.deepcopy(module), len(inputs))
         except Exception as again:
             raise SimulatorError(f"torch.fx cannot trace the module: {_one_line(err)}; traced on the sample "
                                  f"input: {_one_line(again)}", source=label) from None
@@ -135,6 +138,9 @@ def from_torch(module, sample_input, name: str | None = None, batch_dim: int = 0
         gm.graph.eliminate_dead_code()
         gm.recompile()
         graph = gm.graph
+    placeholders = [n for n in graph.nodes if n.op == "placeholder"]
+    for extra in placeholders[len(inputs):]:   # an optional argument left at its default
+        _drop_guards(graph, extra)
     placeholders = [n for n in graph.nodes if n.op == "placeholder"]
     if len(placeholders) != len(inputs):
         raise SimulatorError(f"the module's forward takes {len(placeholders)} input(s), "
@@ -158,7 +164,13 @@ def from_torch(module, sample_input, name: str | None = None, batch_dim: int = 0
     conv = _Converter(dict(module.named_modules()), dict(module.named_parameters()),
                       dict(module.named_buffers()), batch, label, batch_dim)
     for node in graph.nodes:
-        conv.visit(node)
+        try:
+            conv.visit(node)
+        except SimulatorError:
+            raise
+        except Exception as err:   # the importer's own failure on a node it did not foresee: one line naming it
+            raise conv.fail(node, f"cannot be converted ({_one_line(err)})") from None
+    conv.drop_unread_parameters()
     conv.choose_blocks()
     return Network.build(label, conv.layers, source=label, batch_size=batch,
                          meta={"format": "torch.fx"})
@@ -236,18 +248,47 @@ class _Tracer:
             self._impl = concrete_tracer_class(_make_tracer_class())(inputs)
         self.root = None
 
-    def trace(self, module):
-        graph = self._impl.trace(module)
+    def trace(self, module, given: int = 1):
+        graph = self._impl.trace(module, concrete_args=_defaults_after(module, given) or None)
         self.root = self._impl.root
         return graph
 
 
-class _Converter(ModuleNodes, FunctionNodes, TensorNodes, SeqFirstNodes):
+def _drop_guards(graph, placeholder) -> None:
+    """Remove an argument fixed at its default (torch.fx's concrete_args), with the checks torch.fx adds on it
+    (``_assert_is_none``, ``_assert(x == default)``), when nothing else reads it."""
+    found, todo = [], [placeholder]
+    while todo:
+        n = todo.pop()
+        if n not in found:
+            found.append(n)
+            todo.extend(n.users)
+    if any(u.op == "output" for n in found for u in n.users):
+        return
+    for n in reversed(sorted(found, key=lambda n: list(graph.nodes).index(n))):
+        graph.erase_node(n)
+
+
+def _defaults_after(module, given: int) -> dict:
+    """The forward's optional arguments after the `given` inputs, at their defaults (timm's ViT: forward(x,
+    attn_mask=None)), so that they are not inputs of the traced graph."""
+    import inspect
+    try:
+        params = list(inspect.signature(module.forward).parameters.values())
+    except (TypeError, ValueError):
+        return {}
+    kinds = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    return {p.name: p.default for p in params[given:] if p.kind in kinds and p.default is not inspect.Parameter.empty}
+
+
+class _Converter(ModuleNodes, FunctionNodes, TensorNodes, SeqFirstNodes, NormFunctions):
     def __init__(self, modules: dict, params: dict, buffers: dict, batch: int, source: str, batch_dim: int = 0):
         self.modules = modules
         self.params = params
         self.buffers = buffers
         self.param_ids = {id(p) for p in params.values()}
+        self.attr_params: dict[str, int] = {}   # parameter layer made by get_attr -> id of its tensor
+        self.module_params: set[int] = set()     # ids of the tensors a module's layer counts
         self.batch = batch
         self.source = source
         self.layers: list[Layer] = []
@@ -472,8 +513,18 @@ class _Converter(ModuleNodes, FunctionNodes, TensorNodes, SeqFirstNodes):
         t = self.add(node, target, op, [], SHARED, tuple(meta.shape), shares=shares)
         self.owner.setdefault(("attr", target), t.layer)
         self.owner.setdefault(("param", id(value)), t.layer)
+        self.attr_params[t.layer] = id(value)
         return t
 
+
+    def drop_unread_parameters(self) -> None:
+        """A parameter read in forward only to be asked about (``conv.weight.dtype``) before its module is called
+        is no layer of its own: nothing reads it, nothing shares it, and the module's layer counts it."""
+        read = {p for layer in self.layers for p in layer.parents}
+        shared = {l.shares_weights_with for l in self.layers}
+        self.layers = [l for l in self.layers if not (
+            l.name in self.attr_params and self.attr_params[l.name] in self.module_params
+            and l.name not in read and l.name not in shared)]
 
     # ------------------------------------------------------------- blocks
     def choose_blocks(self) -> None:

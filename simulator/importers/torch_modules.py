@@ -90,6 +90,8 @@ class ModuleNodes:
             self.owner.setdefault(("module", id(m)), t.layer)
             for p in m.parameters():
                 self.owner.setdefault(("param", id(p)), t.layer)
+                if shares is None:
+                    self.module_params.add(id(p))
             self.check_params(node, m, op, parents, shares)
             return t
 

@@ -57,6 +57,7 @@ class _Moved:
 
     source: _Tensor
     perm: tuple[int, ...]
+    prefix: tuple[int, ...] | None = None   # of merged rows (_Merged): the picked pieces are merged rows too
 
 
 @dataclass

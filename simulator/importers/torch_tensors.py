@@ -155,6 +155,7 @@ class TensorNodes:
             ts = [self.as_layout(node, self.tensor(node, a), PLAIN) for a in tensors]
             if any(t.layout == SHARED for t in ts) or dim % (len(ts[0].torch_shape) + 1) == 0:
                 raise self.fail(node, "stack: only network tensors along a dimension after the batch are supported")
+            dim %= len(expect)   # counted on the result: stack(..., -1) adds the last axis
             one = self.per_sample(node, tuple(expect[:dim]) + (1,) + tuple(expect[dim + 1:]), PLAIN)
             views = [self.add(node, f"{node.name}:in{i}", Reshape(one), [t], PLAIN, None) for i, t in enumerate(ts)]
             return done(Concat(axis=dim % len(expect) - 1), views, PLAIN)

@@ -1,0 +1,151 @@
+"""The torch.fx importer on what timm's model code does (written here without the library, which is not a
+dependency): norms called as functions by subclasses of the torch.nn norms, optional forward arguments, shifted
+windows (roll, padding to whole windows with sizes read from the input, q/k/v permuted out of the windows' rows),
+ResMLP's addcmul, SKNet's softmax over its branches, rotary embeddings stacked on the last axis, views shaped as
+another tensor, a weight asked only for its dtype, and a node the importer does not foresee."""
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from simulator.graph import SimulatorError
+from simulator.importers.torch_fx import from_torch
+
+
+def torch_params(module) -> int:
+    return sum(p.numel() for p in module.parameters())
+
+
+class BatchNormAct2d(nn.BatchNorm2d):
+    """timm's BatchNormAct2d: nn.BatchNorm2d with a forward of its own calling F.batch_norm, then an activation."""
+
+    def forward(self, x):
+        x = F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias, self.training,
+                         self.momentum, self.eps)
+        return F.relu(x)
+
+
+class GroupNorm1(nn.GroupNorm):
+    def forward(self, x):
+        return F.group_norm(x, self.num_groups, self.weight, self.bias, self.eps)
+
+
+class BatchNorm1dAct(nn.BatchNorm1d):
+    def forward(self, x):
+        return F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias, False, 0.1, self.eps)
+
+
+class Norms(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3, padding=1)
+        self.bn, self.gn = BatchNormAct2d(8), GroupNorm1(1, 8)
+        self.conv1d = nn.Conv1d(8, 6, 1)
+        self.bn1d, self.bn_flat = BatchNorm1dAct(6), BatchNorm1dAct(6 * 64)
+
+    def forward(self, x):
+        x = self.gn(self.bn(self.conv(x)))
+        y = self.bn1d(self.conv1d(x.flatten(2)))   # (N, C, L): per channel
+        return self.bn_flat(y.flatten(1))
+
+
+def test_norms_called_as_functions_are_the_norm_then_the_affine():
+    model = Norms()
+    net = from_torch(model, torch.randn(2, 3, 8, 8))
+    assert net.params == torch_params(model)
+    norms = [l for l in net.layers if l.kind in ("batch_norm", "group_norm")]
+    assert [(l.kind, l.out_shape, l.params) for l in norms] == [
+        ("batch_norm", (8, 8, 8), 0), ("group_norm", (8, 8, 8), 0), ("batch_norm", (6, 64), 0),
+        ("batch_norm", (384,), 0)]
+    assert norms[2].op.axis == 0   # channels first: per channel, over the positions
+    # the affine of (N, C, L) multiplies each channel: its weight viewed (C, 1)
+    assert net.layer("batch_norm_1:mul_view").out_shape == (6, 1)
+
+
+class ViTBlock(nn.Module):
+    """timm's ViT: forward(x, attn_mask=None, is_causal=False), the optional arguments left at their defaults."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(16, 16)
+
+    def forward(self, x, attn_mask=None, is_causal: bool = False):
+        if attn_mask is not None or is_causal:
+            x = x * 2
+        return self.fc(x)
+
+
+def test_optional_forward_arguments_stay_at_their_defaults():
+    net = from_torch(ViTBlock(), torch.randn(2, 5, 16))
+    assert [l.kind for l in net.layers] == ["input", "linear"]
+
+
+class ShiftedWindows(nn.Module):
+    """timm's Swin block: the image padded to whole windows (sizes from the input), shifted by roll, windows as
+    rows, q/k/v permuted out of them (``permute(2, 0, 3, 1, 4)`` then ``unbind(0)``), the heads' attention."""
+
+    def __init__(self, c=16, heads=2, ws=4):
+        super().__init__()
+        self.c, self.heads, self.ws = c, heads, ws
+        self.qkv, self.proj = nn.Linear(c, 3 * c), nn.Linear(c, c)
+
+    def forward(self, x):   # (B, C, H, W), channels last from here on
+        x = x.permute(0, 2, 3, 1)
+        b, h, w, c = x.shape
+        ws = self.ws
+        x = F.pad(x, (0, 0, 0, (ws - w % ws) % ws, 0, (ws - h % ws) % ws))
+        hp, wp = x.shape[1], x.shape[2]
+        x = torch.roll(x, shifts=(-2, -2), dims=(1, 2))
+        win = x.view(b, hp // ws, ws, wp // ws, ws, c).permute(0, 1, 3, 2, 4, 5).reshape(-1, ws * ws, c)
+        q, k, v = self.qkv(win).reshape(-1, ws * ws, 3, self.heads, c // self.heads).permute(2, 0, 3, 1, 4).unbind(0)
+        a = (q @ k.transpose(-2, -1)).softmax(dim=-1) @ v
+        return self.proj(a.transpose(1, 2).reshape(-1, ws * ws, c))
+
+
+def test_shifted_windows_with_q_k_v_permuted_out_of_the_windows_rows():
+    model = ShiftedWindows()
+    net = from_torch(model, torch.randn(2, 16, 6, 7))   # padded to 8 x 8: 2 x 2 windows of 4 x 4
+    assert net.layer("pad").out_shape == (8, 8, 16) and net.layer("roll").out_shape == (8, 8, 16)
+    assert net.layer("roll").fwd_write == 8 * 8 * 16   # a shifted copy
+    products = [l.out_shape for l in net.layers if l.kind == "matmul"]
+    assert products == [(2, 2, 2, 16, 16), (2, 2, 2, 16, 8)]   # per window, per head
+    assert net.params == torch_params(model) and net.layers[-1].out_shape == (2, 2, 16, 16)
+
+
+class Odds(nn.Module):
+    """ResMLP's affine by addcmul, SKNet's softmax over its branches, a rotary embedding stacked on the last
+    axis, a view shaped as another tensor, and a weight asked only for its dtype."""
+
+    def __init__(self):
+        super().__init__()
+        self.alpha, self.beta = nn.Parameter(torch.ones(8)), nn.Parameter(torch.zeros(8))
+        self.proj = nn.Linear(8, 8)
+
+    def forward(self, x):   # (N, T, 8)
+        x = torch.addcmul(self.beta, self.alpha, x)
+        branches = torch.stack([x, x * 2], dim=1)                 # (N, 2, T, 8)
+        x = (branches * branches.softmax(dim=1)).sum(dim=1)       # over the branches
+        rotated = torch.stack([-x[..., 1::2], x[..., ::2]], -1).reshape_as(x)
+        return self.proj(rotated.to(self.proj.weight.dtype))
+
+
+def test_addcmul_softmax_over_branches_rotary_stack_reshape_as_and_a_dtype_query():
+    model = Odds()
+    net = from_torch(model, torch.randn(2, 5, 8))
+    assert net.params == torch_params(model)   # proj.weight read for its dtype: counted once, by proj
+    assert [l.kind for l in net.layers if l.name.startswith("addcmul")] == ["mul", "add"]
+    assert net.layer("softmax").out_shape == (2, 5, 8)
+    assert net.layer("stack_1").out_shape == (5, 4, 2) and net.layer("reshape_as").out_shape == (5, 8)
+
+
+def test_a_node_the_importer_does_not_foresee_is_one_line_naming_it(monkeypatch):
+    from simulator.importers.torch_functions import FunctionNodes
+
+    def broken(self, node, args, kwargs, done):
+        raise TypeError("int() argument must be a real number, not 'Node'")
+    monkeypatch.setattr(FunctionNodes, "pad", broken)   # as the padding of computed sizes once failed
+    with pytest.raises(SimulatorError, match=r"^ShiftedWindows: node 'pad' \(call_function pad\): cannot be converted "
+                                             r"\(TypeError: int\(\) argument must be a real number, not 'Node'\)$"):
+        from_torch(ShiftedWindows(), torch.randn(2, 16, 6, 7))
