@@ -519,9 +519,12 @@ class FunctionNodes:
     def flatten(self, node, x: _Tensor, start: int, end: int, name: str, done):
         rank = len(x.torch_shape)
         start, end = start % rank, end % rank
-        if start == 0:
-            raise self.fail(node, "flattening the batch dimension is not supported "
-                                  "(use start_dim=1)")
+        if start == 0:   # the batch merged with the next axes: rows (LeViT's x.flatten(0, 1) for a BatchNorm1d)
+            merged = self.merging(node, x, node.meta["tensor_meta"].shape) if end < rank - 1 else None
+            if merged is None:
+                raise self.fail(node, "flattening the batch dimension is not supported "
+                                      "(use start_dim=1)")
+            return merged
         if start == 1 and end == rank - 1:
             return done(Flatten(), [x], PLAIN)
         x = self.as_layout(node, x, PLAIN)

@@ -11,7 +11,7 @@ from simulator.ops import (GRU, LSTM, RNN, Activation, AdaptiveAvgPool2d, BatchN
                            LSTMCell, MultiHeadAttention, OpBase, Parameter, Pool2d, RMSNorm, RNNCell,
                            Softmax)
 
-from .torch_nodes import NCHW, PLAIN, SHARED, _Multi, _pair, _State, _Tensor, torch_padding
+from .torch_nodes import NCHW, PLAIN, SHARED, _Merged, _Multi, _pair, _State, _Tensor, torch_padding
 
 
 @functools.lru_cache(maxsize=1)
@@ -180,8 +180,9 @@ class ModuleNodes:
                 raise self.fail(node, "InstanceNorm2d(track_running_stats=True) is not supported")
             return done(GroupNorm(m.num_features, affine=m.affine), [x], NCHW)
         if kind == "batch_norm1d":
+            rows = isinstance(self.env.get(args[0]), _Merged)   # (rows, C): the features are the last axis
             x = self.tensor(node, args[0], PLAIN)
-            axis = -1 if len(x.torch_shape) == 2 else 0
+            axis = -1 if len(x.torch_shape) == 2 or rows else 0
             return done(BatchNorm(axis=axis, affine=m.affine), [x], PLAIN)
         if kind == "layer_norm":
             x = self.tensor(node, args[0], PLAIN)

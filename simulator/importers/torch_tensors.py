@@ -257,6 +257,10 @@ class TensorNodes:
         import torch
         if hasattr(index, "op") and isinstance(self.env.get(index), _Const) and x.layout == SHARED:
             return self.gather(node, x, self.env[index], expect)
+        if isinstance(index, tuple) and x.layout == SHARED and index and hasattr(index[-1], "op") and \
+                isinstance(self.env.get(index[-1]), _Const) and all(i == slice(None) for i in index[:-1]):
+            # a parameter's columns picked by a constant index (LeViT's attention_biases[:, idxs])
+            return self.gather(node, x, self.env[index[-1]], expect, axis=len(index) - 1)
         index = self.concrete(node, index)
         items = list(index) if isinstance(index, tuple) else [index]
         if any(isinstance(i, (torch.Tensor, list)) or hasattr(i, "op") for i in items):
@@ -329,7 +333,7 @@ class TensorNodes:
         return self.add(node, node.name, Embedding(rows, width), [x], PLAIN, expect,
                         shares=owner.shares_weights_with or owner.name)
 
-    def gather(self, node, table: _Tensor, ids: _Const, expect, allow_computed: bool = False):
+    def gather(self, node, table: _Tensor, ids: _Const, expect, allow_computed: bool = False, axis: int = 0):
         """A parameter's rows picked by a constant index (a relative position bias: table[index]): a lookup, as an
         embedding whose weights are the parameter's (counted there). With `allow_computed`, the table may be a
         tensor computed from parameters (Swin v2's), whose own layers hold the weights."""
@@ -337,7 +341,8 @@ class TensorNodes:
         parameter = isinstance(owner.op, Parameter) and owner.op.trainable
         if not (parameter or allow_computed and table.layout == SHARED) or len(table.torch_shape) < 1:
             raise self.fail(node, "indexing with a tensor or a list (a gather) is not supported")
-        rows, width = int(table.torch_shape[0]), prod(table.torch_shape[1:])
+        rows = int(table.torch_shape[axis])   # along `axis` (0: rows); the other axes' values travel with each
+        width = prod(table.torch_shape) // rows
         index = self.materialize(node, ids)   # per sample when it has a row per sample (Whisper's position ids)
         t = self.add(node, f"{node.name}:lookup", Embedding(rows, width), [index], index.layout, None,
                      shares=owner.shares_weights_with or owner.name)

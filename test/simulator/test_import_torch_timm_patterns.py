@@ -149,3 +149,33 @@ def test_a_node_the_importer_does_not_foresee_is_one_line_naming_it(monkeypatch)
     with pytest.raises(SimulatorError, match=r"^ShiftedWindows: node 'pad' \(call_function pad\): cannot be converted "
                                              r"\(TypeError: int\(\) argument must be a real number, not 'Node'\)$"):
         from_torch(ShiftedWindows(), torch.randn(2, 16, 6, 7))
+
+
+class LeViTAttention(nn.Module):
+    """LeViT's pieces: a linear layer normalised by a BatchNorm1d over rows that merge the batch with the tokens
+    (``bn(x.flatten(0, 1)).reshape_as(x)``), and an attention bias picked from a parameter's columns by a
+    constant index (``attention_biases[:, attention_bias_idxs]``)."""
+
+    def __init__(self, d=16, heads=2, n=9):
+        super().__init__()
+        self.qk, self.bn = nn.Linear(d, 2 * d, bias=False), nn.BatchNorm1d(2 * d)
+        self.heads = heads
+        self.attention_biases = nn.Parameter(torch.zeros(heads, 5))
+        self.register_buffer("attention_bias_idxs", torch.randint(0, 5, (n, n)))
+
+    def forward(self, x):   # (N, T, d)
+        x = self.qk(x)
+        x = self.bn(x.flatten(0, 1)).reshape_as(x)
+        q, k = x.view(x.shape[0], x.shape[1], self.heads, -1).transpose(1, 2).chunk(2, dim=-1)
+        return q @ k.transpose(-2, -1) + self.attention_biases[:, self.attention_bias_idxs]
+
+
+def test_a_batch_norm_over_merged_rows_and_a_bias_gathered_by_columns():
+    model = LeViTAttention()
+    net = from_torch(model, torch.randn(2, 9, 16))
+    assert net.params == torch_params(model)
+    bn = net.layer("bn")
+    assert bn.out_shape == (9, 32) and bn.params == 2 * 32 and bn.op.axis == -1   # per feature, over the rows
+    lookup = next(l for l in net.layers if l.kind == "embedding")
+    assert lookup.shares_weights_with == "attention_biases" and lookup.params == 0
+    assert net.layers[-1].out_shape == (2, 9, 9)
