@@ -311,12 +311,19 @@ class FunctionNodes:
         if x.layout == SHARED or expect is None or not expect or expect[0] == self.batch:
             return None
         shape, rest = tuple(int(d) for d in x.torch_shape), tuple(int(d) for d in expect[1:])
-        for k in range(2, len(shape)):
-            if prod(shape[:k]) == expect[0] and prod(shape[k:]) == prod(rest):
-                x = self.as_layout(node, x, PLAIN)
-                if shape[k:] != rest:   # the axes after the rows viewed too (windows' (ws, ws, C) as (ws * ws, C))
-                    x = self.add(node, f"{node.name}:rows", Reshape(shape[1:k] + rest), [x], PLAIN, shape[:k] + rest)
-                return _Merged(x, shape[:k])
+        rows = int(expect[0])
+        if prod(shape) // rows != prod(rest) or prod(shape) % rows:
+            return None
+        for k in range(1, len(shape)):
+            before = prod(shape[:k])
+            if rows % before or shape[k] % (rows // before) or rows // before == 1:
+                continue
+            # the rows end at the end of axis k, or inside it (MobileViT's B * C * patches_h splits H)
+            prefix = shape[:k] + (rows // before,)
+            x = self.as_layout(node, x, PLAIN)
+            if prefix != shape[:k + 1] or shape[k + 1:] != rest:   # the axes after the rows viewed too
+                x = self.add(node, f"{node.name}:rows", Reshape(prefix[1:] + rest), [x], PLAIN, prefix + rest)
+            return _Merged(x, prefix)
         return None
 
     def moved_rows(self, node, rows: _Merged, args):

@@ -179,3 +179,30 @@ def test_a_batch_norm_over_merged_rows_and_a_bias_gathered_by_columns():
     lookup = next(l for l in net.layers if l.kind == "embedding")
     assert lookup.shares_weights_with == "attention_biases" and lookup.params == 0
     assert net.layers[-1].out_shape == (2, 9, 9)
+
+
+class MobileViTUnfold(nn.Module):
+    """MobileViT's unfolding of a feature map into patches: rows that merge the batch with the channels and the
+    patch rows (splitting H), then the pixels of each patch position as a sequence, a linear layer, and back."""
+
+    def __init__(self, c=8):
+        super().__init__()
+        self.conv, self.lin = nn.Conv2d(3, c, 3, padding=1), nn.Linear(c, c)
+
+    def forward(self, x):
+        x = self.conv(x)
+        b, c, h, w = x.shape
+        nh, nw = h // 2, w // 2
+        x = x.reshape(b * c * nh, 2, nw, 2).transpose(1, 2)
+        x = x.reshape(b, c, nh * nw, 4).transpose(1, 3).reshape(b * 4, nh * nw, c)
+        x = self.lin(x)
+        x = x.contiguous().view(b, 4, nh * nw, -1).transpose(1, 3).reshape(b * c * nh, nw, 2, 2)
+        return x.transpose(1, 2).reshape(b, c, h, w)
+
+
+def test_mobilevit_patches_are_rows_that_split_an_axis():
+    model = MobileViTUnfold()
+    net = from_torch(model, torch.randn(2, 3, 6, 8))
+    assert net.params == torch_params(model)
+    assert net.layer("lin").out_shape == (4, 12, 8)   # per sample: 4 pixel positions x 12 patches x C
+    assert net.layers[-1].out_shape == (8, 6, 8)   # (C, H, W): a view of rows, in torch's order
