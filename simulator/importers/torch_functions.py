@@ -272,14 +272,22 @@ class FunctionNodes:
                 return self.pick(node, value.source, index, done)
             x = self.as_layout(node, value.source, PLAIN)
             axis = self.axis(node, x, value.dim)
-            return done(Select(axis, index % self.shapes[x.layer][axis]), [x], PLAIN)
+            select = Select(axis, index % self.shapes[x.layer][axis])
+            if value.prefix is not None:   # a piece of merged rows: merged rows
+                expect = tuple(value.prefix) + tuple(int(d) for d in meta.shape[1:])
+                return _Merged(self.add(node, node.name, select, [x], PLAIN, expect), value.prefix)
+            return done(select, [x], PLAIN)
         if isinstance(value, _Split) and isinstance(index, int):
             sizes = value.sizes
             index %= len(sizes)
             start = sum(sizes[:index])
             axis = self.axis(node, value.source, value.dim)
-            return done(Slice(axis, start, start + sizes[index]), [value.source],
-                        value.source.layout)
+            piece = Slice(axis, start, start + sizes[index])
+            if value.prefix is not None:   # a piece of merged rows: merged rows
+                expect = tuple(value.prefix) + tuple(int(d) for d in meta.shape[1:])
+                return _Merged(self.add(node, node.name, piece, [value.source], value.source.layout, expect),
+                               value.prefix)
+            return done(piece, [value.source], value.source.layout)
         if isinstance(value, _Tensor):
             return self.index(node, value, index, tuple(meta.shape), done)
         if isinstance(value, _Merged):   # rows merging the batch with other axes, indexed past the rows

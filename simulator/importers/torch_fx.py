@@ -84,7 +84,8 @@ from simulator.ops.base import prod
 
 from .torch_functions import FunctionNodes
 from .torch_modules import ModuleNodes, _kind
-from .torch_nodes import NCHW, PLAIN, SHARED, _Const, _Merged, _Moved, _Multi, _Other, _State, _Tensor
+from .torch_nodes import (NCHW, PLAIN, SHARED, _Const, _Merged, _Moved, _Multi, _Other, _Split, _State, _Tensor,
+                          _Unbound)
 from .torch_norms import NormFunctions
 from .torch_seqfirst import SeqFirstNodes
 from .torch_tensors import TensorNodes
@@ -459,6 +460,19 @@ class _Converter(ModuleNodes, FunctionNodes, TensorNodes, SeqFirstNodes, NormFun
             self.dims_from_the_end(node, rank)
             value = self.call_module(node, meta) if node.op == "call_module" else self.call_function(node, meta)
             return _Merged(value, merged.prefix) if isinstance(value, _Tensor) else value
+        if merged is not None and getattr(node.target, "__name__", node.target) in ("split", "chunk", "unbind") and \
+                isinstance(meta, (tuple, list)) and meta and all(
+                    hasattr(m, "shape") and len(m.shape) and int(m.shape[0]) == prod(merged.prefix) for m in meta):
+            # merged rows split along a later axis (MaxViT's q, k, v by chunk): pieces of merged rows
+            rank = len(meta[0].shape) + (getattr(node.target, "__name__", node.target) == "unbind")   # the input's
+            meta = type(meta)(m._replace(shape=tuple(merged.prefix) + tuple(int(d) for d in m.shape[1:]))
+                              for m in meta)
+            node.meta["tensor_meta"] = meta
+            self.dims_from_the_end(node, rank)
+            value = self.call_function(node, meta)
+            if isinstance(value, (_Split, _Unbound)):
+                value.prefix = merged.prefix
+            return value
         if node.op == "call_module":
             return self.call_module(node, meta)
         return self.call_function(node, meta)
@@ -478,7 +492,8 @@ class _Converter(ModuleNodes, FunctionNodes, TensorNodes, SeqFirstNodes, NormFun
             node.meta["merged_permute"] = True
             return
         slots = {"softmax": (1,), "log_softmax": (1,), "mean": (1,), "sum": (1,), "amax": (1,), "amin": (1,),
-                 "std": (1,), "var": (1,), "normalize": (2,), "transpose": (1, 2), "swapaxes": (1, 2)}.get(name, ())
+                 "std": (1,), "var": (1,), "normalize": (2,), "transpose": (1, 2), "swapaxes": (1, 2),
+                 "split": (2,), "chunk": (2,), "unbind": (1,)}.get(name, ())
         for slot in slots:
             key = "dim" if len(slots) == 1 and "dim" in kwargs else None
             dim = kwargs[key] if key else args[slot] if len(args) > slot else None

@@ -41,6 +41,7 @@ class _Split:
     source: _Tensor
     dim: int
     sizes: tuple[int, ...]
+    prefix: tuple[int, ...] | None = None   # of merged rows (_Merged): the pieces are merged rows too
 
 
 @dataclass
@@ -66,6 +67,7 @@ class _Unbound:
 
     source: object   # _Tensor or _Moved
     dim: int
+    prefix: tuple[int, ...] | None = None   # of merged rows (_Merged): the pieces are merged rows too
 
 
 @dataclass

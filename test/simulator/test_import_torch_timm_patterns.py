@@ -206,3 +206,34 @@ def test_mobilevit_patches_are_rows_that_split_an_axis():
     assert net.params == torch_params(model)
     assert net.layer("lin").out_shape == (4, 12, 8)   # per sample: 4 pixel positions x 12 patches x C
     assert net.layers[-1].out_shape == (8, 6, 8)   # (C, H, W): a view of rows, in torch's order
+
+
+class GridAttention(nn.Module):
+    """MaxViT's attention on windows as rows: q, k and v split from one projection by chunk (head first) or
+    unbind (after a transpose), each piece merged rows again."""
+
+    def __init__(self, how, c=16, heads=2):
+        super().__init__()
+        self.how, self.heads, self.dh = how, heads, c // heads
+        self.qkv, self.proj = nn.Linear(c, 3 * c), nn.Linear(c, c)
+
+    def forward(self, x):   # (B, C, H, W) -> windows (B * 4, 4, 4, C)
+        b, c, h, w = x.shape
+        win = x.permute(0, 2, 3, 1).reshape(b, 2, 4, 2, 4, c).transpose(2, 3).reshape(-1, 4, 4, c)
+        rows = win.shape[0]
+        if self.how == "chunk":
+            q, k, v = self.qkv(win).view(rows, -1, self.heads, self.dh * 3).transpose(1, 2).chunk(3, dim=3)
+        else:
+            q, k, v = self.qkv(win).reshape(rows, -1, 3, self.heads, self.dh).transpose(1, 3).unbind(2)
+        a = F.scaled_dot_product_attention(q, k, v)
+        return self.proj(a.transpose(1, 2).reshape(rows, 16, c))
+
+
+@pytest.mark.parametrize("how", ["chunk", "unbind"])
+def test_q_k_v_split_from_windows_rows_are_rows(how):
+    model = GridAttention(how)
+    net = from_torch(model, torch.randn(2, 16, 8, 8))
+    assert net.params == torch_params(model)
+    products = [l.out_shape for l in net.layers if l.kind == "matmul"]
+    assert products == [(2, 2, 2, 16, 16), (2, 2, 2, 16, 8)]   # per window, per head: 16 tokens
+    assert net.layers[-1].out_shape == (2, 2, 16, 16)
