@@ -450,6 +450,7 @@ class _Converter(ModuleNodes, FunctionNodes, TensorNodes, SeqFirstNodes, NormFun
 
     def dispatch(self, node, meta):
         """The node's value: a row-wise operation on merged rows, a module or a function."""
+        self.same_rows(node)
         merged = next((v for v in (self.env.get(a) for a in node.all_input_nodes) if isinstance(v, _Merged)), None)
         if merged is not None and hasattr(meta, "shape") and len(meta.shape) and \
                 int(meta.shape[0]) == prod(merged.prefix) and not self.unmerges(node, meta):
@@ -476,6 +477,18 @@ class _Converter(ModuleNodes, FunctionNodes, TensorNodes, SeqFirstNodes, NormFun
         if node.op == "call_module":
             return self.call_module(node, meta)
         return self.call_function(node, meta)
+
+    def same_rows(self, node) -> None:
+        """Merged rows read together but merged from other axes (timm's Swin: the attention's rows are (B, 64)
+        windows after its mask is added, the values' (B, 8, 8)): viewed as the first one's, a free view."""
+        rows = [(a, self.env[a]) for a in node.all_input_nodes if isinstance(self.env.get(a), _Merged)]
+        for a, value in rows[1:]:
+            first = rows[0][1].prefix
+            if value.prefix != first and prod(value.prefix) == prod(first):
+                rest = tuple(value.source.torch_shape[len(value.prefix):])
+                view = self.add(node, f"{a.name}:rows", Reshape(tuple(first[1:]) + rest), [value.source], PLAIN,
+                                tuple(first) + rest)
+                self.env[a] = _Merged(view, tuple(first))
 
     def dims_from_the_end(self, node, rank: int) -> None:
         """A dimension argument given on merged rows, counted from the front, counted from the end instead

@@ -86,9 +86,10 @@ class ShiftedWindows(nn.Module):
     """timm's Swin block: the image padded to whole windows (sizes from the input), shifted by roll, windows as
     rows, q/k/v permuted out of them (``permute(2, 0, 3, 1, 4)`` then ``unbind(0)``), the heads' attention."""
 
-    def __init__(self, c=16, heads=2, ws=4):
+    def __init__(self, c=16, heads=2, ws=4, masked=False):
         super().__init__()
-        self.c, self.heads, self.ws = c, heads, ws
+        self.c, self.heads, self.ws, self.masked = c, heads, ws, masked
+        self.register_buffer("mask", torch.zeros(4, ws * ws, ws * ws))
         self.qkv, self.proj = nn.Linear(c, 3 * c), nn.Linear(c, c)
 
     def forward(self, x):   # (B, C, H, W), channels last from here on
@@ -100,18 +101,26 @@ class ShiftedWindows(nn.Module):
         x = torch.roll(x, shifts=(-2, -2), dims=(1, 2))
         win = x.view(b, hp // ws, ws, wp // ws, ws, c).permute(0, 1, 3, 2, 4, 5).reshape(-1, ws * ws, c)
         q, k, v = self.qkv(win).reshape(-1, ws * ws, 3, self.heads, c // self.heads).permute(2, 0, 3, 1, 4).unbind(0)
-        a = (q @ k.transpose(-2, -1)).softmax(dim=-1) @ v
+        a = q @ k.transpose(-2, -1)
+        if self.masked:   # the shifted windows' mask, per window: the scores' rows become (B, windows)
+            windows = self.mask.shape[0]
+            a = a.view(-1, windows, self.heads, ws * ws, ws * ws) + self.mask.unsqueeze(1).unsqueeze(0)
+            a = a.view(-1, self.heads, ws * ws, ws * ws)
+        a = a.softmax(dim=-1) @ v
         return self.proj(a.transpose(1, 2).reshape(-1, ws * ws, c))
 
 
-def test_shifted_windows_with_q_k_v_permuted_out_of_the_windows_rows():
-    model = ShiftedWindows()
+@pytest.mark.parametrize("masked", [False, True])
+def test_shifted_windows_with_q_k_v_permuted_out_of_the_windows_rows(masked):
+    model = ShiftedWindows(masked=masked)
     net = from_torch(model, torch.randn(2, 16, 6, 7))   # padded to 8 x 8: 2 x 2 windows of 4 x 4
     assert net.layer("pad").out_shape == (8, 8, 16) and net.layer("roll").out_shape == (8, 8, 16)
     assert net.layer("roll").fwd_write == 8 * 8 * 16   # a shifted copy
     products = [l.out_shape for l in net.layers if l.kind == "matmul"]
-    assert products == [(2, 2, 2, 16, 16), (2, 2, 2, 16, 8)]   # per window, per head
-    assert net.params == torch_params(model) and net.layers[-1].out_shape == (2, 2, 16, 16)
+    # per window (2 x 2, or 4 once the mask made them one axis), per head
+    assert [p[-3:] for p in products] == [(2, 16, 16), (2, 16, 8)] and [p[:-3] for p in products][0] == (2, 2)
+    assert [int(torch.tensor(p[:-3]).prod()) for p in products] == [4, 4]
+    assert net.params == torch_params(model) and net.layers[-1].out_shape[-2:] == (16, 16)
 
 
 class Odds(nn.Module):
