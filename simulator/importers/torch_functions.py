@@ -8,7 +8,7 @@ import operator
 
 from simulator.ops import (Activation, AdaptiveAvgPool1d, AdaptiveAvgPool2d, AdaptiveAvgPool3d, Concat, Dropout,
                            Elementwise, Flatten, MatMul, Mean, Pad, PixelShuffle, Pool1d, Pool2d, Pool3d,
-                           Repeat, Reshape, Select, Slice, Softmax, Transpose, Upsample)
+                           Repeat, Reshape, Select, Slice, Softmax, Transpose, Unfold, Upsample)
 from simulator.ops.base import prod
 from simulator.ops.conv import UPSAMPLE_FLOPS
 
@@ -112,6 +112,18 @@ class FunctionNodes:
             return done(Dropout(float(rate)), [x], x.layout)
         if method in ("expand", "expand_as"):
             return self.expand(node, args, expect, done)
+        if key in (F.unfold, F.fold):   # im2col and back (TNT's pixel patches, VOLO's outlook attention)
+            names = ("input", "output_size", "kernel_size", "dilation", "padding", "stride") if key is F.fold else \
+                ("input", "kernel_size", "dilation", "padding", "stride")
+            given = dict(zip(names, args), **kwargs)
+            settings = {k: _pair(given.get(k, d)) for k, d in (("kernel_size", 1), ("dilation", 1), ("padding", 0),
+                                                                ("stride", 1))}
+            common = dict(kernel=settings["kernel_size"], stride=settings["stride"], padding=settings["padding"],
+                          dilation=settings["dilation"])
+            if key is F.unfold:
+                return done(Unfold(**common), [self.tensor(node, given["input"], NCHW)], PLAIN)
+            _, c, h, w = expect
+            return done(Unfold(**common, fold=True, size=(h, w, c)), [self.tensor(node, given["input"], PLAIN)], NCHW)
         if key in (torch.addcmul, "addcmul"):   # input + value * t1 * t2 (ResMLP's affine): two operations
             given = dict(zip(("input", "tensor1", "tensor2"), args), **kwargs)
             ts = [self.tensor(node, given[k]) for k in ("input", "tensor1", "tensor2")]

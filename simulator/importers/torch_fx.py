@@ -46,7 +46,7 @@ element-wise operations (the tensor, broadcast: squeeze-and-excitation), read ot
 repeat_interleave (a repeat layer, a copy: grouped-query attention's keys and values), matmul / @ / bmm,
 scaled_dot_product_attention (is_causal, an attn_mask that is a buffer, parameter or network tensor, dropout_p,
 enable_gqa counted),
-F.batch_norm / F.group_norm (torch_norms.py), roll (a copy), addcmul, view_as / reshape_as, softmax over any
+F.batch_norm / F.group_norm (torch_norms.py), roll (a copy), F.unfold / F.fold, addcmul, view_as / reshape_as, softmax over any
 axis but the batch, optional forward arguments (left at their defaults),
 F.embedding of a parameter (a subclass of nn.Embedding with its own forward), gather from a constant table by a
 network index, cumsum (positions counted from the ids), tied weights (a module whose weight is another's shares

@@ -37,7 +37,7 @@ from simulator.ops.elementwise import ACTIVATIONS, Activation, Dropout, Elementw
 from simulator.ops.norm import BatchNorm, GroupNorm, LayerNorm, RMSNorm
 from simulator.ops.recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
 from simulator.ops.shape import (Concat, Flatten, Input, Mean, Pad, Parameter, PixelShuffle, Repeat, Reshape, Select,
-                                 Slice, Transpose)
+                                 Slice, Transpose, Unfold)
 
 
 def relu() -> Activation:
@@ -73,6 +73,6 @@ __all__ = [
     "ACTIVATIONS", "Activation", "Elementwise", "Dropout", "Softmax",
     "BatchNorm", "GroupNorm", "LayerNorm", "RMSNorm",
     "LSTM", "LSTMCell", "GRU", "GRUCell", "RNN", "RNNCell",
-    "Input", "Parameter", "Concat", "Reshape", "Flatten", "Transpose", "Select", "Slice", "Mean", "Pad", "PixelShuffle", "Repeat",
+    "Input", "Parameter", "Concat", "Reshape", "Flatten", "Transpose", "Select", "Slice", "Mean", "Pad", "PixelShuffle", "Repeat", "Unfold",
     "relu", "gelu", "tanh", "sigmoid", "silu", "add",
 ]

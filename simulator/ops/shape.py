@@ -14,6 +14,7 @@ None of these computes anything (0 FLOPs) except `mean`.
 | mean | 0 | input / output | 1 per input element | FLOPs: 1 add per input element |
 | pad | 0 | input / output (a copy into a larger tensor) | 0 (a slice) | constant padding: (before, after) per axis |
 | pixel_shuffle | 0 | input / output (a copy) | 0 | (H, W, C*r*r) -> (H*r, W*r, C), or back (unshuffle) |
+| unfold | 0 | input / output (a copy of every kernel window) | 1 add per output element (the windows folded back) | F.unfold (im2col); with fold=True F.fold: one add per column element |
 | repeat | 0 | input / output (a copy) | 1 add per output element (the copies' gradients summed) | each axis repeated a whole number of times (expand then reshape, repeat, repeat_interleave: grouped-query attention's keys and values) |
 """
 from __future__ import annotations
@@ -292,6 +293,47 @@ class Repeat(OpBase):
 
 
 @dataclass(frozen=True)
+class Unfold(OpBase):
+    """torch's F.unfold (im2col) of a channels-last image (H, W, C): every kernel window's values as a column,
+    (C * kh * kw, L) for L windows, a copy; its gradient adds the overlapping windows back (F.fold). With
+    `fold`, the inverse: columns (C * kh * kw, L) summed into the image `size` (H, W, C)."""
+
+    kind: ClassVar[str] = "unfold"
+    kernel: tuple[int, int] = (1, 1)
+    stride: tuple[int, int] = (1, 1)
+    padding: tuple[int, int] = (0, 0)
+    dilation: tuple[int, int] = (1, 1)
+    fold: bool = False
+    size: tuple[int, int, int] = (1, 1, 1)   # the image of a fold
+
+    def _windows(self, h: int, w: int) -> tuple[int, int]:
+        return tuple((n + 2 * p - d * (k - 1) - 1) // s + 1 for n, p, d, k, s in zip(
+            (h, w), self.padding, self.dilation, self.kernel, self.stride))
+
+    def _infer(self, ins: tuple[Shape, ...]) -> Shape:
+        (x,) = ins
+        kh, kw = self.kernel
+        if self.fold:
+            h, w, c = self.size
+            lh, lw = self._windows(h, w)
+            if x != (c * kh * kw, lh * lw):
+                fail(f"fold of {x} to an image {self.size}: expected columns ({c * kh * kw}, {lh * lw})")
+            return tuple(self.size)
+        if len(x) != 3:
+            fail(f"unfold expects an image (H, W, C), got {x}")
+        lh, lw = self._windows(x[0], x[1])
+        if lh < 1 or lw < 1:
+            fail(f"unfold: a kernel of {self.kernel} does not fit the image {x}")
+        return (x[2] * kh * kw, lh * lw)
+
+    def counts(self, ins, out) -> Counts:
+        n_in, n_out = prod(ins[0]), prod(out)
+        if self.fold:   # the columns added into the image
+            return Counts(fwd=float(n_in), dgrad=(0.0,), read=n_in, write=n_out)
+        return Counts(dgrad=(float(n_out),), read=n_in, write=n_out)
+
+
+@dataclass(frozen=True)
 class Mean(OpBase):
     """Mean over `axes` (per-sample axes), optionally keeping them as size 1."""
 
@@ -317,4 +359,4 @@ class Mean(OpBase):
 
 
 __all__ = ["Input", "Parameter", "Concat", "Reshape", "Flatten", "Transpose", "Select", "Slice", "Mean", "Pad",
-           "PixelShuffle", "Repeat"]
+           "PixelShuffle", "Repeat", "Unfold"]

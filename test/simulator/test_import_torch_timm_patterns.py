@@ -246,3 +246,25 @@ def test_q_k_v_split_from_windows_rows_are_rows(how):
     products = [l.out_shape for l in net.layers if l.kind == "matmul"]
     assert products == [(2, 2, 2, 16, 16), (2, 2, 2, 16, 8)]   # per window, per head: 16 tokens
     assert net.layers[-1].out_shape == (2, 2, 16, 16)
+
+
+class Outlook(nn.Module):
+    """VOLO's outlook attention in miniature: the image's 3 x 3 windows unfolded into columns (nn.Unfold, traced
+    through to F.unfold), weighed, and folded back into the image (F.fold) by summing the overlaps."""
+
+    def __init__(self, c=4):
+        super().__init__()
+        self.unfold = nn.Unfold(kernel_size=3, padding=1)
+        self.w = nn.Parameter(torch.ones(c * 9, 1))
+
+    def forward(self, x):   # (N, C, H, W)
+        cols = self.unfold(x) * self.w
+        return F.fold(cols, output_size=x.shape[-2:], kernel_size=3, padding=1)
+
+
+def test_unfold_and_fold_are_a_copy_into_columns_and_their_sum_back():
+    net = from_torch(Outlook(), torch.randn(2, 4, 5, 6))
+    unfold, fold = net.layer("unfold"), net.layer("fold")
+    assert unfold.out_shape == (36, 30) and unfold.fwd_write == 36 * 30 and unfold.fwd_flops == 0
+    assert fold.out_shape == (5, 6, 4) and fold.fwd_flops == 36 * 30   # channels last, as every image
+    assert net.params == 36

@@ -7,7 +7,7 @@ from simulator.graph import SimulatorError
 from simulator.ops import (LSTM, RNN, Activation, GRUCell, RNNCell, AdaptiveAvgPool2d, AttentionContext, AttentionScores,
                            BatchNorm, Concat, Conv2d, Dropout, Elementwise, Embedding, Flatten,
                            GlobalAvgPool, Input, LayerNorm, Linear, LSTMCell, MatMul, Mean,
-                           MultiHeadAttention, Parameter, Pool2d, PositionEmbedding, Repeat, Reshape,
+                           MultiHeadAttention, Parameter, Pool2d, PositionEmbedding, Repeat, Reshape, Unfold,
                            Select, Slice, Softmax, Transpose)
 
 
@@ -190,6 +190,13 @@ def test_shape_ops():
     assert out == (2, 4, 64, 16) and (c.read, c.write, c.fwd, c.dgrad) == (2048, 8192, 0, (8192.0,))
     with pytest.raises(SimulatorError, match=r"repeat of \(2, 3\) to \(4, 4\): each axis must be repeated a whole"):
         Repeat((4, 4)).infer([(2, 3)])
+    # im2col of a 5 x 6 x 4 image by 3 x 3 windows, stride 2: 2 x 3 windows of 36 values; fold sums them back
+    out, c = run(Unfold(kernel=(3, 3), stride=(2, 2)), (5, 6, 4))
+    assert out == (36, 4) and (c.read, c.write, c.fwd, c.dgrad) == (120, 144, 0, (144.0,))
+    out, f = run(Unfold(kernel=(3, 3), stride=(2, 2), fold=True, size=(5, 6, 4)), (36, 4))
+    assert out == (5, 6, 4) and f.fwd == 144
+    with pytest.raises(SimulatorError, match=r"fold of \(36, 5\) to an image \(5, 6, 4\): expected columns \(36, 4\)"):
+        Unfold(kernel=(3, 3), stride=(2, 2), fold=True, size=(5, 6, 4)).infer([(36, 5)])
 
 
 def test_lstm_cell_and_layer():
