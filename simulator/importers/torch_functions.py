@@ -210,7 +210,7 @@ class FunctionNodes:
             dims = args[1] if len(args) == 2 and isinstance(args[1], (tuple, list)) else args[1:]
             if isinstance(rows, _Merged) and key in ("permute", torch.permute) and dims and dims[0] != 0 \
                     and not node.meta.get("merged_permute"):
-                return self.moved_rows(node, rows, args)   # the rows moved (timm's Swin qkv.permute(2, 0, ...))
+                return self.moved_rows(node, rows, dims)   # the rows moved (timm's Swin qkv.permute(2, 0, ...))
             x = self.tensor(node, args[0])
             rank = len(x.torch_shape)
             if key in swaps:
@@ -218,7 +218,6 @@ class FunctionNodes:
                 perm = list(range(rank))
                 perm[d0], perm[d1] = perm[d1], perm[d0]
             else:
-                dims = args[1] if len(args) == 2 and isinstance(args[1], (tuple, list)) else args[1:]
                 perm = [d % rank for d in dims]
                 if node.meta.get("merged_permute"):   # of merged rows: the merged axes stay in front
                     perm = list(range(rank - len(perm))) + perm
@@ -284,22 +283,15 @@ class FunctionNodes:
                 return self.pick(node, value.source, index, done)
             x = self.as_layout(node, value.source, PLAIN)
             axis = self.axis(node, x, value.dim)
-            select = Select(axis, index % self.shapes[x.layer][axis])
-            if value.prefix is not None:   # a piece of merged rows: merged rows
-                expect = tuple(value.prefix) + tuple(int(d) for d in meta.shape[1:])
-                return _Merged(self.add(node, node.name, select, [x], PLAIN, expect), value.prefix)
-            return done(select, [x], PLAIN)
+            done = self.rows_done(node, value.prefix, meta) if value.prefix is not None else done
+            return done(Select(axis, index % self.shapes[x.layer][axis]), [x], PLAIN)
         if isinstance(value, _Split) and isinstance(index, int):
             sizes = value.sizes
             index %= len(sizes)
             start = sum(sizes[:index])
             axis = self.axis(node, value.source, value.dim)
-            piece = Slice(axis, start, start + sizes[index])
-            if value.prefix is not None:   # a piece of merged rows: merged rows
-                expect = tuple(value.prefix) + tuple(int(d) for d in meta.shape[1:])
-                return _Merged(self.add(node, node.name, piece, [value.source], value.source.layout, expect),
-                               value.prefix)
-            return done(piece, [value.source], value.source.layout)
+            done = self.rows_done(node, value.prefix, meta) if value.prefix is not None else done
+            return done(Slice(axis, start, start + sizes[index]), [value.source], value.source.layout)
         if isinstance(value, _Tensor):
             return self.index(node, value, index, tuple(meta.shape), done)
         if isinstance(value, _Merged):   # rows merging the batch with other axes, indexed past the rows
@@ -346,11 +338,19 @@ class FunctionNodes:
             return _Merged(x, prefix)
         return None
 
-    def moved_rows(self, node, rows: _Merged, args):
+    def rows_done(self, node, prefix: tuple, meta):
+        """`done` for a piece of merged rows (a split's, an unbind's, a moved permute's), which is merged rows
+        itself: its layer checked against torch's shape with the rows spelled as the axes they merge."""
+        expect = tuple(prefix) + tuple(int(d) for d in meta.shape[1:])
+
+        def done(op, parents, layout):
+            return _Merged(self.add(node, node.name, op, parents, layout, expect), prefix)
+        return done
+
+    def moved_rows(self, node, rows: _Merged, dims):
         """A permute of merged rows that moves them (qkv.permute(2, 0, 3, 1, 4) on windows' rows): kept unmade
         as the permute of the tensor itself, the rows' axis standing for the merged ones."""
         k = len(rows.prefix)
-        dims = args[1] if len(args) == 2 and isinstance(args[1], (tuple, list)) else args[1:]
         rank = len(rows.source.torch_shape) - k + 1
         perm = []
         for d in dims:
@@ -363,11 +363,7 @@ class FunctionNodes:
         source's axis that came first, then the rest of the permutation, which must put the batch first again.
         Of moved merged rows, the piece is merged rows again."""
         if moved.prefix is not None:
-            meta = node.meta["tensor_meta"]
-            expect = tuple(moved.prefix) + tuple(int(d) for d in meta.shape[1:])
-
-            def done(op, parents, layout):   # noqa: F811 (the piece's shape with the rows unmerged)
-                return _Merged(self.add(node, node.name, op, parents, layout, expect), moved.prefix)
+            done = self.rows_done(node, moved.prefix, node.meta["tensor_meta"])
         x = self.as_layout(node, moved.source, PLAIN)
         first = moved.perm[0]
         axis = self.axis(node, x, first)

@@ -87,7 +87,7 @@ from .torch_modules import ModuleNodes, _kind
 from .torch_nodes import (NCHW, PLAIN, SHARED, _Const, _Merged, _Moved, _Multi, _Other, _Split, _State, _Tensor,
                           _Unbound)
 from .torch_norms import NormFunctions
-from .torch_seqfirst import SeqFirstNodes
+from .torch_seqfirst import SeqFirstNodes, swapped_meta
 from .torch_tensors import TensorNodes
 
 
@@ -266,8 +266,9 @@ def _drop_guards(graph, placeholder) -> None:
             todo.extend(n.users)
     if any(u.op == "output" for n in found for u in n.users):
         return
-    for n in reversed(sorted(found, key=lambda n: list(graph.nodes).index(n))):
-        graph.erase_node(n)
+    for n in reversed(list(graph.nodes)):   # users before what they read
+        if n in found:
+            graph.erase_node(n)
 
 
 def _defaults_after(module, given: int) -> dict:
@@ -432,8 +433,8 @@ class _Converter(ModuleNodes, FunctionNodes, TensorNodes, SeqFirstNodes, NormFun
             layout = NCHW if len(shape) == 4 and not self.batch_dim else PLAIN
             if self.batch_dim:   # sequence-first: kept as its batch-first twin
                 self._seq_shaped(node, shape)
-                shape = (shape[1], shape[0]) + shape[2:]
-                node.meta["tensor_meta"] = meta._replace(shape=type(meta.shape)(shape))
+                node.meta["tensor_meta"] = swapped_meta(meta)
+                shape = tuple(node.meta["tensor_meta"].shape)
                 self.seq.add(node)
             t = _Tensor(node.name, layout, shape)
             self.names.add(node.name)
@@ -452,23 +453,24 @@ class _Converter(ModuleNodes, FunctionNodes, TensorNodes, SeqFirstNodes, NormFun
         """The node's value: a row-wise operation on merged rows, a module or a function."""
         self.same_rows(node)
         merged = next((v for v in (self.env.get(a) for a in node.all_input_nodes) if isinstance(v, _Merged)), None)
+        rows = prod(merged.prefix) if merged is not None else None
+
+        def unmerged(m):   # the metadata with the rows spelled as the axes they merge
+            return m._replace(shape=tuple(merged.prefix) + tuple(int(d) for d in m.shape[1:]))
         if merged is not None and hasattr(meta, "shape") and len(meta.shape) and \
-                int(meta.shape[0]) == prod(merged.prefix) and not self.unmerges(node, meta):
+                int(meta.shape[0]) == rows and not self.unmerges(node, meta):
             # a row-wise operation on merged rows: converted on the tensor itself, its result merged again
             rank = len(meta.shape)
-            meta = meta._replace(shape=tuple(merged.prefix) + tuple(int(d) for d in meta.shape[1:]))
-            node.meta["tensor_meta"] = meta
+            meta = node.meta["tensor_meta"] = unmerged(meta)
             self.dims_from_the_end(node, rank)
             value = self.call_module(node, meta) if node.op == "call_module" else self.call_function(node, meta)
             return _Merged(value, merged.prefix) if isinstance(value, _Tensor) else value
-        if merged is not None and getattr(node.target, "__name__", node.target) in ("split", "chunk", "unbind") and \
-                isinstance(meta, (tuple, list)) and meta and all(
-                    hasattr(m, "shape") and len(m.shape) and int(m.shape[0]) == prod(merged.prefix) for m in meta):
+        target = getattr(node.target, "__name__", node.target)
+        if merged is not None and target in ("split", "chunk", "unbind") and isinstance(meta, (tuple, list)) and \
+                meta and all(hasattr(m, "shape") and len(m.shape) and int(m.shape[0]) == rows for m in meta):
             # merged rows split along a later axis (MaxViT's q, k, v by chunk): pieces of merged rows
-            rank = len(meta[0].shape) + (getattr(node.target, "__name__", node.target) == "unbind")   # the input's
-            meta = type(meta)(m._replace(shape=tuple(merged.prefix) + tuple(int(d) for d in m.shape[1:]))
-                              for m in meta)
-            node.meta["tensor_meta"] = meta
+            rank = len(meta[0].shape) + (target == "unbind")   # the input's
+            meta = node.meta["tensor_meta"] = type(meta)(unmerged(m) for m in meta)
             self.dims_from_the_end(node, rank)
             value = self.call_function(node, meta)
             if isinstance(value, (_Split, _Unbound)):

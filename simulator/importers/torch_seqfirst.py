@@ -47,6 +47,11 @@ def _swap(shape) -> tuple:
     return (shape[1], shape[0]) + shape[2:] if len(shape) >= 2 else shape
 
 
+def swapped_meta(meta):
+    """torch.fx's tensor metadata with axes 0 and 1 exchanged: a sequence-first tensor's batch-first twin."""
+    return meta._replace(shape=type(meta.shape)(_swap(meta.shape)))
+
+
 def _other(d: int, rank: int) -> int:
     """Torch dimension `d` of a sequence-first tensor of `rank` axes, on its batch-first twin."""
     if isinstance(d, int) and -rank <= d < rank and d % rank in (0, 1):
@@ -117,12 +122,12 @@ class SeqFirstNodes:
                     _name(node.target) not in _REORDERS + ("view", "reshape"):
                 raise self.fail(node, f"the result {tuple(meta.shape)} of an operation on a sequence-first tensor "
                                       "keeps the batch neither first nor second")
-            swapped = meta._replace(shape=type(meta.shape)(_swap(meta.shape))) if seq_out else meta
+            swapped = swapped_meta(meta) if seq_out else meta
         elif isinstance(meta, (tuple, list)) and meta:
             parts = [meta[0]] if module else list(meta)
             flags = [hasattr(m, "shape") and self._seq_shaped(node, m.shape) for m in parts]
             seq_out = any(flags)
-            swap = [m._replace(shape=type(m.shape)(_swap(m.shape))) if f else m for m, f in zip(parts, flags)]
+            swap = [swapped_meta(m) if f else m for m, f in zip(parts, flags)]
             swapped = type(meta)(swap + list(meta[len(parts):]))
         else:
             seq_out, swapped = False, meta
@@ -133,7 +138,7 @@ class SeqFirstNodes:
             self._translate(node, rank)
             saved = {a: self.env[a] for a in node.all_input_nodes if a in self.env}
             for a, value in saved.items():
-                self.env[a] = self._aligned(node, value, swapped, rank)
+                self.env[a] = self._aligned(node, value, rank)
             self.seq_mode = True
             try:
                 value = self.dispatch(node, swapped)
@@ -173,7 +178,7 @@ class SeqFirstNodes:
         items[0], items[1] = items[1], items[0]
         return tuple(items)
 
-    def _aligned(self, node, value, meta, rank: int):
+    def _aligned(self, node, value, rank: int):
         """A constant or parameter that broadcasts with the node's sequence-first tensors, with its axes 0 and 1
         exchanged when they line up with the sequence and the batch (same rank)."""
         if not rank or not isinstance(value, (_Const, _Tensor)):
@@ -225,7 +230,7 @@ class SeqFirstNodes:
         q = [0, perm[0]] + list(perm[2:])
         shape = a.meta["tensor_meta"].shape
         if self._seq_shaped(a, shape):
-            a.meta["tensor_meta"] = a.meta["tensor_meta"]._replace(shape=type(shape)(_swap(shape)))
+            a.meta["tensor_meta"] = swapped_meta(a.meta["tensor_meta"])
         return self._permuted(a, moved.source, q, _swap(shape))
 
     def _permuted(self, node, x: _Tensor, q, expect) -> _Tensor:
