@@ -41,6 +41,7 @@ def measure(name: str, build) -> dict:
     from simulator.importers.torch_fx import from_torch
     model, sample, *batch_dim = build()   # a third item: the batch's dimension of a sequence-first input
     inputs = sample if isinstance(sample, tuple) else (sample,)
+    named = sample if isinstance(sample, dict) else {}   # inputs by name (Hugging Face's encoder-decoders)
     row = {"network": name, "ok": False}
     start = time.perf_counter()
     try:
@@ -56,7 +57,7 @@ def measure(name: str, build) -> dict:
             m.p = 0.0
     try:
         with FlopCounterMode(display=False) as counter:
-            model(*inputs)
+            model(**named) if named else model(*inputs)
         theirs = counter.get_total_flops()
         ours = sum(l.fwd_flops for l in net.layers if l.op.kind in PRODUCTS) * net.batch_size
         row["products_ratio"] = ours / theirs if theirs else None
@@ -86,21 +87,14 @@ def torchvision_builders():
 
 def transformers_builders():
     """Hugging Face's model families (transformers is not a dependency), each from a small config with random
-    weights, behind the wrapper a user writes (token ids or pixels in, the first output out)."""
+    weights, given to from_torch as they are: token ids or pixels by position, an encoder-decoder's source and
+    target ids by name (a dict)."""
     import logging
 
     import torch
     import transformers as T
     logging.disable(logging.WARNING)
     T.logging.set_verbosity_error()
-
-    class FirstOutput(torch.nn.Module):
-        def __init__(self, model, key):
-            super().__init__()
-            self.model, self.key = model, key
-
-        def forward(self, x):
-            return self.model(**{self.key: x})[0]
 
     ids = {"vocab_size": 500}
     tiny = dict(num_hidden_layers=2, hidden_size=64, num_attention_heads=4, intermediate_size=128,
@@ -125,8 +119,7 @@ def transformers_builders():
         ("gemma", T.GemmaForCausalLM, T.GemmaConfig(head_dim=16, **dict(decoders, num_key_value_heads=1))),
         ("mixtral", T.MixtralForCausalLM, T.MixtralConfig(num_local_experts=4, num_experts_per_tok=2, **decoders)),
     ]
-    out = [(n, lambda c=c, cfg=cfg: (FirstOutput(c(cfg).eval(), "input_ids"), torch.randint(0, 500, (2, 24))))
-           for n, c, cfg in text]
+    out = [(n, lambda c=c, cfg=cfg: (c(cfg).eval(), torch.randint(0, 500, (2, 24)))) for n, c, cfg in text]
     vision = [
         ("vit", T.ViTForImageClassification, T.ViTConfig(num_hidden_layers=2, hidden_size=64, num_attention_heads=4,
                                                          intermediate_size=128, image_size=32, patch_size=8,
@@ -136,16 +129,8 @@ def transformers_builders():
         ("swin", T.SwinForImageClassification, T.SwinConfig(image_size=32, patch_size=4, embed_dim=16, depths=[1, 1],
                                                             num_heads=[2, 4], window_size=4, num_labels=10), 32),
     ]
-    out += [(n, lambda c=c, cfg=cfg, size=size: (FirstOutput(c(cfg).eval(), "pixel_values"),
-                                                 torch.randn(2, 3, size, size))) for n, c, cfg, size in vision]
-
-    class Translation(torch.nn.Module):   # an encoder-decoder: source (ids or audio features) and target ids
-        def __init__(self, model, key):
-            super().__init__()
-            self.model, self.key = model, key
-
-        def forward(self, src, tgt):
-            return self.model(**{self.key: src}, decoder_input_ids=tgt)[0]
+    out += [(n, lambda c=c, cfg=cfg, size=size: (c(cfg).eval(), torch.randn(2, 3, size, size)))
+            for n, c, cfg, size in vision]
 
     special = dict(pad_token_id=1, bos_token_id=0, eos_token_id=2, decoder_start_token_id=2, **ids)
     sizes = dict(encoder_layers=2, decoder_layers=2, d_model=64, encoder_attention_heads=4, decoder_attention_heads=4,
@@ -163,7 +148,7 @@ def transformers_builders():
     for n, c, cfg, key in pairs:
         src = (lambda: torch.randn(2, 16, 100)) if key == "input_features" else (lambda: torch.randint(0, 500, (2, 20)))
         out.append((n, lambda c=c, cfg=cfg, key=key, src=src: (
-            Translation(c(cfg).eval(), key), (src(), torch.randint(0, 500, (2, 12))))))
+            c(cfg).eval(), {key: src(), "decoder_input_ids": torch.randint(0, 500, (2, 12))})))
     return out
 
 

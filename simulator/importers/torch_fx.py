@@ -76,9 +76,11 @@ from __future__ import annotations
 
 import contextlib
 import io
+import types
+from collections.abc import Mapping
 from typing import Any
 
-from simulator.graph import Layer, Network, SimulatorError
+from simulator.graph import Layer, Network, SimulatorError, did_you_mean
 from simulator.ops import Input, OpBase, Parameter, Reshape
 from simulator.ops.base import prod
 
@@ -98,9 +100,10 @@ IMPORTER_VERSION = 3
 
 def from_torch(module, sample_input, name: str | None = None, batch_dim: int = 0) -> Network:
     """Trace `module` with torch.fx, propagate shapes from `sample_input` (a
-    tensor or a tuple of tensors, batch first; with ``batch_dim=1`` sequence-first,
-    (T, N, ...), as PyTorch's recurrent and attention layers read by default) and
-    build the `Network`."""
+    tensor, a tuple of tensors passed by position, or a dict of tensors passed by
+    name, as ``{"input_ids": ids}``; batch first, or with ``batch_dim=1``
+    sequence-first, (T, N, ...), as PyTorch's recurrent and attention layers read
+    by default) and build the `Network`."""
     import torch
     import torch.fx
 
@@ -110,17 +113,19 @@ def from_torch(module, sample_input, name: str | None = None, batch_dim: int = 0
     if batch_dim not in (0, 1):
         raise SimulatorError(f"batch_dim must be 0 (batch first) or 1 (sequence first), not {batch_dim!r}",
                              source=label)
-    inputs = tuple(sample_input) if isinstance(sample_input, (tuple, list)) else (sample_input,)
+    keywords = list(sample_input) if isinstance(sample_input, Mapping) else None   # inputs by name
+    inputs = (tuple(sample_input.values()) if keywords is not None else tuple(sample_input)
+              if isinstance(sample_input, (tuple, list)) else (sample_input,))
     where = "first" if batch_dim == 0 else "second"
     if not inputs or not all(isinstance(t, torch.Tensor) and t.dim() > batch_dim for t in inputs):
-        raise SimulatorError(f"sample_input must be a tensor (or tuple of tensors) with a batch "
+        raise SimulatorError(f"sample_input must be a tensor (or a tuple or dict of tensors) with a batch "
                              f"dimension {where}", source=label)
     batch = int(inputs[0].shape[batch_dim])
     if any(int(t.shape[batch_dim]) != batch for t in inputs):
         raise SimulatorError(f"sample inputs disagree on the batch size ({where} dimension)",
                              source=label)
 
-    module = _rooted(module)
+    module = _positional(_rooted(module), len(inputs), label, keywords)
     tracer = _Tracer()
     try:
         graph = tracer.trace(module, len(inputs))
@@ -611,6 +616,61 @@ class _Converter(ModuleNodes, FunctionNodes, TensorNodes, SeqFirstNodes, NormFun
 
     def layer_counts(self, layer: Layer):
         return layer.op.counts(tuple(self.shapes[p] for p in layer.parents), self.shapes[layer.name])
+
+
+def _positional(module, n: int, label: str, keywords: list[str] | None = None):
+    """The module as torch.fx can trace it with these n sample inputs.
+
+    A forward whose code takes ``*args`` (Hugging Face's models: their forward is a decorator's ``def
+    wrapper(self, *args, **kwargs)`` around the real one) gives torch.fx no inputs to name, and sample inputs
+    given by name (``{"input_ids": ..., "decoder_input_ids": ...}``) must reach the forward by name. Either way
+    the module is traced as a shallow copy of itself (the same submodules and parameters, so the same names)
+    whose forward takes the n inputs and calls the real one with them, its other arguments at their defaults:
+    what a user's two-line wrapper did."""
+    import copy
+    import inspect
+    cls = type(module)
+    code = getattr(getattr(cls, "forward", None), "__code__", None)
+    if keywords is None and (code is None or not code.co_flags & inspect.CO_VARARGS):
+        return module
+    try:
+        params = list(inspect.signature(module.forward).parameters.values())
+    except (TypeError, ValueError):
+        params = []
+    if keywords is not None:
+        takes = {p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+        # **kwargs takes any name, but a forward that also names its inputs (Hugging Face's: input_ids, ...)
+        # takes its tensors by those names: another name there is a typo
+        anything = not takes and any(p.kind == p.VAR_KEYWORD for p in params)
+        unknown = [k for k in keywords if not (isinstance(k, str) and k.isidentifier()) or
+                   (k not in takes and not anything)]
+        if unknown:
+            named = [p.name for p in params if p.name in takes]
+            hint = did_you_mean(str(unknown[0]), named) or f" (it takes {', '.join(named[:8]) or 'no names'})"
+            raise SimulatorError(f"sample_input names {unknown[0]!r}, which {cls.__name__}.forward does not take"
+                                 f"{hint}", source=label)
+
+    def call(self, *xs):
+        out = cls.forward(self, **dict(zip(keywords, xs))) if keywords is not None else cls.forward(self, *xs)
+        # a ModelOutput (a dict: logits, the cache of keys and values, ...): its first entry, as model(...)[0]
+        # reads it; torch.fx could not return the cache object
+        return next(iter(out.values())) if isinstance(out, Mapping) else out
+    arities = {1: lambda self, a: call(self, a), 2: lambda self, a, b: call(self, a, b),
+               3: lambda self, a, b, c: call(self, a, b, c), 4: lambda self, a, b, c, d: call(self, a, b, c, d)}
+    if n not in arities:
+        raise SimulatorError(f"{n} sample inputs for a forward that takes *args or inputs by name (at most 4): "
+                             "wrap the module in one whose forward names its inputs", source=label)
+    forward = arities[n]
+    # the inputs named as the real forward names them (input_ids, pixel_values): torch.fx names the graph's
+    # inputs, and so the network's input layers, after the forward's code
+    named = keywords if keywords is not None else [
+        p.name for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)][:n]
+    if len(named) == n and len(set(named)) == n and "self" not in named:
+        forward = types.FunctionType(forward.__code__.replace(co_varnames=("self", *named)), forward.__globals__,
+                                     "forward", None, forward.__closure__)
+    root = copy.copy(module)
+    root.__class__ = type(cls.__name__, (cls,), {"forward": forward})
+    return root
 
 
 def _rooted(module):

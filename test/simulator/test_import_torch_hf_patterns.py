@@ -2,13 +2,19 @@
 dependency): tied embedding and output weights, a function wrapped in a module made outside the model, a
 key-value cache that starts empty, a scaled or offset embedding calling F.embedding, positions counted from the
 token ids, a constant table gathered by position, residual sums and window attention on rows that merge the
-batch with other axes, and strided slices."""
+batch with other axes, and strided slices; and a model given as it is (a decorated forward taking *args, a dict
+of outputs with a cache object, inputs by name)."""
 from __future__ import annotations
 
+import functools
+from collections import OrderedDict
+
+import pytest
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from simulator.graph import SimulatorError
 from simulator.importers.torch_fx import from_torch
 
 
@@ -168,3 +174,115 @@ def test_a_table_read_by_position_ids_with_a_row_per_sample_is_a_lookup_per_samp
     lookup = next(l for l in net.layers if l.kind == "embedding")
     assert lookup.out_shape == (12, 8) and lookup.shares_weights_with == "table" and lookup.params == 0
     assert net.params == 30 * 8 and net.layers[-1].out_shape == (12, 8)
+
+
+# ----------------------------------------------------------------------------- a model given as it is
+def _decorated(forward):
+    """As Hugging Face decorates its models' forward (can_return_tuple, check_model_inputs): a wrapper taking
+    *args and **kwargs, its signature the real one's (functools.wraps)."""
+    @functools.wraps(forward)
+    def wrapper(self, *args, **kwargs):
+        return forward(self, *args, **kwargs)
+    return wrapper
+
+
+class ModelOutput(OrderedDict):
+    """A dict of outputs, read by position too, as transformers' ModelOutput."""
+
+    def __getitem__(self, key):
+        return list(self.values())[key] if isinstance(key, int) else super().__getitem__(key)
+
+
+class Cache:
+    """A cache object returned beside the logits (torch.fx cannot return it)."""
+
+    def __init__(self, keys):
+        self.keys = keys
+
+
+class ToyLM(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.embed = nn.Embedding(100, 16)
+        self.block = nn.Linear(16, 16)
+        self.head = nn.Linear(16, 100)
+
+    @_decorated
+    def forward(self, input_ids=None, attention_mask=None, inputs_embeds=None, use_cache=True, **kwargs):
+        if (input_ids is None) == (inputs_embeds is None):
+            raise ValueError("You must specify exactly one of input_ids or inputs_embeds")
+        h = self.embed(input_ids) if inputs_embeds is None else inputs_embeds
+        k = self.block(h)
+        return ModelOutput(logits=self.head(torch.relu(k)), past_key_values=Cache(k) if use_cache else None)
+
+
+class ToySeq2Seq(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.embed = nn.Embedding(100, 16)
+        self.encoder = nn.Linear(16, 16)
+        self.decoder = nn.Linear(16, 16)
+        self.head = nn.Linear(16, 100)
+
+    @_decorated
+    def forward(self, input_ids=None, attention_mask=None, decoder_input_ids=None, **kwargs):
+        memory = self.encoder(self.embed(input_ids)).mean(1, keepdim=True)
+        return ModelOutput(logits=self.head(self.decoder(self.embed(decoder_input_ids)) + memory))
+
+
+class FirstOutput(nn.Module):
+    """The wrapper a user had to write before."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+
+    def forward(self, x):
+        return self.model(input_ids=x)[0]
+
+
+def _layers(net):
+    return [(type(layer.op).__name__, layer.out_shape, layer.params) for layer in net.layers]
+
+
+def test_a_model_whose_forward_takes_args_imports_as_it_is_like_its_wrapper():
+    ids = torch.randint(0, 100, (2, 7))
+    model = ToyLM()
+    net = from_torch(model, ids)
+    wrapped = from_torch(FirstOutput(model), ids)
+    assert _layers(net) == _layers(wrapped)
+    assert net.params == torch_params(model)
+    # the module's own names, without a wrapper's prefix; the input named as the forward names it
+    assert net.layers[0].name == "input_ids" and net.layer("embed").kind == "embedding"
+    assert {layer.name for layer in wrapped.layers} >= {"model.embed", "model.head"}
+    assert model.forward(input_ids=ids)["logits"].shape == (2, 7, 100)   # the model itself left as it was
+
+
+def test_sample_inputs_given_by_name_reach_the_forward_by_name():
+    src, tgt = torch.randint(0, 100, (2, 9)), torch.randint(0, 100, (2, 5))
+    net = from_torch(ToySeq2Seq(), {"input_ids": src, "decoder_input_ids": tgt})
+    assert [layer.name for layer in net.layers[:2]] == ["input_ids", "decoder_input_ids"]
+    assert net.layers[-1].out_shape == (5, 100) and net.params == torch_params(ToySeq2Seq())
+    # by position, the second tensor is the attention mask, as the forward's order says
+    with pytest.raises(SimulatorError):
+        from_torch(ToySeq2Seq(), (src, tgt))
+
+
+def test_inputs_by_name_that_the_forward_does_not_take_are_refused_in_one_line():
+    class Plain(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(4, 2)
+
+        def forward(self, x):
+            return self.fc(x)
+
+    with pytest.raises(SimulatorError, match=r"sample_input names 'y', which Plain.forward does not take \(it "
+                                             r"takes x\)"):
+        from_torch(Plain(), {"y": torch.randn(2, 4)})
+    with pytest.raises(SimulatorError, match=r"names 'decoder_ids', .* \(did you mean 'decoder_input_ids'\?\)"):
+        from_torch(ToySeq2Seq(), {"input_ids": torch.randint(0, 100, (2, 9)),
+                                  "decoder_ids": torch.randint(0, 100, (2, 5))})
+    assert from_torch(Plain(), {"x": torch.randn(2, 4)}).layers[-1].out_shape == (2,)
+    with pytest.raises(SimulatorError, match="at most 4"):
+        from_torch(ToyLM(), tuple(torch.randint(0, 100, (2, 7)) for _ in range(5)))
