@@ -3,8 +3,9 @@ their matrix products compare with torch's own FLOP counter.
 
 Four sets: the hand-written networks of bench/reference/user_models.py (always), and, when torchvision is
 installed (it is not a dependency of the project), its classification, video and segmentation networks
-with random weights; when transformers is, 22 of Hugging Face's model families from small configs; when timm
-is, 50 of its models, one per family. Per network: imported or the one-line error, layers, parameters (ours and
+with random weights; when transformers is, 22 of Hugging Face's model families from small configs, given as
+they are (and two given a tokenizer's output, attention mask included); when timm is, 50 of its models, one
+per family. Per network: imported or the one-line error, layers, parameters (ours and
 ``sum(p.numel())``), and the ratio of our convolution / linear / matmul forward FLOPs to what
 ``torch.utils.flop_counter.FlopCounterMode`` counts for the same forward in training mode (ours count the
 biases and a fused attention's softmax too; torch does not count an LSTM's products on a CPU, which are
@@ -88,7 +89,7 @@ def torchvision_builders():
 def transformers_builders():
     """Hugging Face's model families (transformers is not a dependency), each from a small config with random
     weights, given to from_torch as they are: token ids or pixels by position, an encoder-decoder's source and
-    target ids by name (a dict)."""
+    target ids by name (a dict); and BERT and LLaMA given a tokenizer's output for two texts, one padded."""
     import logging
 
     import torch
@@ -149,6 +150,17 @@ def transformers_builders():
         src = (lambda: torch.randn(2, 16, 100)) if key == "input_features" else (lambda: torch.randint(0, 500, (2, 20)))
         out.append((n, lambda c=c, cfg=cfg, key=key, src=src: (
             c(cfg).eval(), {key: src(), "decoder_input_ids": torch.randint(0, 500, (2, 12))})))
+
+    def tokenized(names):   # what a tokenizer returns for two texts, the second padded
+        mask = torch.ones(2, 24, dtype=torch.long)
+        mask[1, 17:] = 0
+        given = {"input_ids": torch.randint(0, 500, (2, 24)), "token_type_ids": torch.zeros(2, 24, dtype=torch.long),
+                 "attention_mask": mask}
+        return {k: given[k] for k in names}
+    out += [("bert_tokenized", lambda: (T.BertForMaskedLM(T.BertConfig(**tiny)).eval(),
+                                        tokenized(("input_ids", "token_type_ids", "attention_mask")))),
+            ("llama_tokenized", lambda: (T.LlamaForCausalLM(T.LlamaConfig(**decoders)).eval(),
+                                         tokenized(("input_ids", "attention_mask"))))]
     return out
 
 

@@ -81,7 +81,11 @@ class FunctionNodes:
         arith = {operator.add: "add", torch.add: "add", "add": "add", operator.iadd: "add",
                  "add_": "add", operator.sub: "sub", torch.sub: "sub", "sub": "sub",
                  operator.mul: "mul", torch.mul: "mul", "mul": "mul", operator.imul: "mul",
-                 operator.truediv: "div", torch.div: "div", "div": "div"}
+                 operator.truediv: "div", torch.div: "div", "div": "div",
+                 # boolean masks combined (Hugging Face's padding mask and its causal one): one operation per
+                 # element, as a product (and) or a sum (or)
+                 operator.and_: "mul", "__and__": "mul", torch.logical_and: "mul", "logical_and": "mul",
+                 operator.or_: "add", "__or__": "add", torch.logical_or: "add", "logical_or": "add"}
         acts = {F.relu: "relu", torch.relu: "relu", "relu": "relu", F.gelu: "gelu",
                 torch.tanh: "tanh", F.tanh: "tanh", "tanh": "tanh", torch.sigmoid: "sigmoid",
                 F.sigmoid: "sigmoid", "sigmoid": "sigmoid", F.silu: "silu", F.leaky_relu: "leaky_relu",

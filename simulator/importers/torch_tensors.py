@@ -261,6 +261,12 @@ class TensorNodes:
                 isinstance(self.env.get(index[-1]), _Const) and all(i == slice(None) for i in index[:-1]):
             # a parameter's columns picked by a constant index (LeViT's attention_biases[:, idxs])
             return self.gather(node, x, self.env[index[-1]], expect, axis=len(index) - 1)
+        if isinstance(index, tuple) and x.layout != SHARED and self.per_sample_gather(node, x, index, expect):
+            # each sample's elements picked by constant indices, the first one per sample along the batch (Hugging
+            # Face's padding mask: mask[batch_arange[:, None, None, None], kv_arange[None, None, None, :]]): as many
+            # elements out as in, a copy as a view costs it
+            return done(Reshape(self.per_sample(node, expect, PLAIN) or (1,)), [self.as_layout(node, x, PLAIN)],
+                        PLAIN)
         index = self.concrete(node, index)
         items = list(index) if isinstance(index, tuple) else [index]
         if any(isinstance(i, (torch.Tensor, list)) or hasattr(i, "op") for i in items):
@@ -332,6 +338,18 @@ class TensorNodes:
         rows, width = (int(d) for d in table.torch_shape[-2:])
         return self.add(node, node.name, Embedding(rows, width), [x], PLAIN, expect,
                         shares=owner.shares_weights_with or owner.name)
+
+    def per_sample_gather(self, node, x: _Tensor, index: tuple, expect) -> bool:
+        """x[i0, i1, ...] with constant index tensors only, i0 one entry per sample, each sample keeping as many
+        elements as it had."""
+        consts = [self.env.get(i) if hasattr(i, "op") else None for i in index]
+        if not consts or not all(isinstance(c, _Const) and c.shape is not None for c in consts):
+            return False
+        first = tuple(consts[0].shape)
+        if not first or first[0] != self.batch or prod(first) != self.batch or expect is None:
+            return False
+        out = tuple(int(d) for d in expect)
+        return bool(out) and out[0] == self.batch and prod(out) == prod(x.torch_shape)
 
     def gather(self, node, table: _Tensor, ids: _Const, expect, allow_computed: bool = False, axis: int = 0):
         """A parameter's rows picked by a constant index (a relative position bias: table[index]): a lookup, as an

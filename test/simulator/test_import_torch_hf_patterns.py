@@ -286,3 +286,44 @@ def test_inputs_by_name_that_the_forward_does_not_take_are_refused_in_one_line()
     assert from_torch(Plain(), {"x": torch.randn(2, 4)}).layers[-1].out_shape == (2,)
     with pytest.raises(SimulatorError, match="at most 4"):
         from_torch(ToyLM(), tuple(torch.randint(0, 100, (2, 7)) for _ in range(5)))
+
+
+class MaskedEncoder(nn.Module):
+    """Hugging Face's mask from the tokenizer's attention_mask: each sample's row picked by index tensors along
+    the batch and the keys, and-ed with a causal mask, then read by scaled_dot_product_attention."""
+
+    def __init__(self):
+        super().__init__()
+        self.embed = nn.Embedding(100, 16)
+        self.qkv = nn.Linear(16, 48)
+
+    @_decorated
+    def forward(self, input_ids=None, attention_mask=None):
+        h = self.embed(input_ids)
+        b, n = input_ids.shape
+        if attention_mask is None:
+            attention_mask = torch.ones(b, n, dtype=torch.long)
+        padding = attention_mask.to(torch.bool)[torch.arange(b)[:, None, None, None], torch.arange(n)[None, None, None, :]]
+        causal = torch.ones(n, n, dtype=torch.bool).tril()[None, None]
+        mask = (causal & padding).expand(b, 1, n, n)
+        q, k, v = self.qkv(h).view(b, n, 3, 2, 8).permute(2, 0, 3, 1, 4)
+        return F.scaled_dot_product_attention(q, k, v, attn_mask=mask).transpose(1, 2).reshape(b, n, 16)
+
+
+def test_an_attention_mask_given_as_an_input_is_read_per_sample():
+    ids = torch.randint(0, 100, (2, 6))
+    mask = torch.ones(2, 6, dtype=torch.long)
+    mask[1, 4:] = 0
+    net = from_torch(MaskedEncoder(), {"input_ids": ids, "attention_mask": mask})
+    assert net.params == torch_params(MaskedEncoder())   # the causal constant is no weight
+    # each sample's own mask picked (as many elements out as in: a view), and-ed with the causal mask once per
+    # element, added to the scores
+    picked = next(layer for layer in net.layers if layer.parents == ("attention_mask",))
+    assert picked.kind == "reshape" and picked.out_shape == (1, 1, 6)
+    both = next(layer for layer in net.layers if picked.name in layer.parents)
+    assert both.kind == "mul" and both.out_shape == (1, 6, 6)
+    assert net.layer("scaled_dot_product_attention:attn_mask").kind == "add"
+    # the same layers less the mask's when it is left out
+    plain = from_torch(MaskedEncoder(), ids)
+    assert "scaled_dot_product_attention:attn_mask" in [layer.name for layer in plain.layers]
+    assert net.layer("scaled_dot_product_attention").fwd_flops == plain.layer("scaled_dot_product_attention").fwd_flops

@@ -109,6 +109,13 @@ def test_indexing_the_last_step_none_ellipsis_and_bounds_from_sizes():
     with pytest.raises(SimulatorError, match="a gather"):
         from_torch(Gather(), torch.randn(3, 4))
 
+    class Fewer(nn.Module):   # per sample along the batch, but fewer elements out than in: a real gather
+        def forward(self, x):
+            return x[torch.arange(3)[:, None], torch.tensor([[0, 2]])]
+
+    with pytest.raises(SimulatorError, match="a gather"):
+        from_torch(Fewer(), torch.randn(3, 4))
+
     class Strided(nn.Module):   # every other position (Swin's patch merging): a strided view
         def forward(self, x):
             return torch.cat([x[:, 0::2], x[:, 1::2]], dim=1), x[:, 1:4:2]
