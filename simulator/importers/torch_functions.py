@@ -13,7 +13,7 @@ from simulator.ops.base import prod
 from simulator.ops.conv import UPSAMPLE_FLOPS
 
 from .torch_nodes import (NCHW, PLAIN, SHARED, _Const, _hashable, _is_stochastic_depth, _Merged, _Moved, _Multi,
-                          _Other, _pair, _Split, _State, _Tensor, _Unbound)
+                          _Other, _pair, _Split, _Stacked, _State, _Tensor, _Unbound)
 
 
 # element-wise functions (operators, torch functions and methods by name) that broadcast their inputs: an
@@ -147,7 +147,8 @@ class FunctionNodes:
             x = self.tensor(node, args[0])
             if x.layout == SHARED:
                 return done(Repeat(self.per_sample(node, expect, SHARED) or (1,)), [x], SHARED)
-            return self.repeat(node, x, expect, done)
+            rows = self.interleaved_rows(node, key, x, args, kwargs, expect)
+            return rows if rows is not None else self.repeat(node, x, expect, done)
         if key in (F.prelu, torch.prelu):
             # max(0, x) + a * min(0, x): a leaky ReLU whose slopes are learned (the weight, a parameter layer of
             # its own, is counted there)
@@ -234,6 +235,8 @@ class FunctionNodes:
             ours = [self.axis(node, x, perm[j]) for j in range(lead, rank)]
             return done(Transpose(tuple(ours)), [x], PLAIN if x.layout != SHARED else SHARED)
         if key in (torch.mean, "mean"):
+            if isinstance(self.env.get(args[0]), _Stacked):   # the mean of stacked tensors (checked at the stack)
+                return self.stacked_sum(node, self.env[args[0]], True, done)
             x = self.tensor(node, args[0])
             dims = args[1] if len(args) > 1 else kwargs.get("dim")
             if dims is None:
@@ -528,6 +531,23 @@ class FunctionNodes:
             raise self.fail(node, "only expanding a parameter's leading 1 to the batch is supported")
         return self.add(node, node.name, Reshape(self.per_sample(node, expect, PLAIN)), [x], PLAIN, expect,
                         to_batch=True)
+
+    def interleaved_rows(self, node, key, x: _Tensor, args, kwargs, expect):
+        """``x.repeat_interleave(r, dim=0)``: each sample's tensor copied r times, next to each other (GCViT's
+        global query, one per window of its image): rows merging the batch with the r copies, or None."""
+        if key == "repeat":
+            return None
+        given = dict(zip(("input", "repeats", "dim"), args), **kwargs)
+        r = self.concrete(node, given.get("repeats"))
+        if given.get("dim") != 0 or not isinstance(r, int) or r < 2 or expect is None or \
+                int(expect[0]) != self.batch * r:
+            return None
+        x = self.as_layout(node, x, PLAIN)
+        ours = self.shapes[x.layer]
+        rest = tuple(int(d) for d in x.torch_shape[1:])
+        one = self.add(node, f"{node.name}:one", Reshape((1,) + ours), [x], PLAIN, (self.batch, 1) + rest)
+        copies = self.add(node, node.name, Repeat((r,) + ours), [one], PLAIN, (self.batch, r) + rest)
+        return _Merged(copies, (self.batch, r))
 
     def repeat(self, node, x: _Tensor, expect, done):
         """A network tensor copied with axes repeated (``expand`` then ``reshape``, ``repeat``,

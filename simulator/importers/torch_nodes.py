@@ -71,6 +71,14 @@ class _Unbound:
 
 
 @dataclass
+class _Stacked:
+    """``torch.stack(xs, dim=0)`` of network tensors, before the batch, read only by a mean or sum over that
+    dimension (CrossViT averages its two heads' logits so): the tensors themselves, to be added up."""
+
+    parts: tuple
+
+
+@dataclass
 class _Merged:
     """A network tensor viewed with the batch merged into the axes after it (``x.view(-1, C)``: rows of
     B x T), kept as the tensor itself while only row-wise operations (a linear layer, addmm / mm with a

@@ -27,7 +27,8 @@ from simulator.ops import (Concat, Elementwise, Embedding, MatMul, Mean, Paramet
                            Slice, Transpose)
 from simulator.ops.base import prod
 
-from .torch_nodes import (NCHW, PLAIN, SHARED, _Const, _hashable, _Moved, _Multi, _Split, _State, _Tensor, _Unbound,
+from .torch_nodes import (NCHW, PLAIN, SHARED, _Const, _hashable, _Moved, _Multi, _Split, _Stacked, _State, _Tensor,
+                          _Unbound,
                           torch_padding)
 
 
@@ -153,6 +154,9 @@ class TensorNodes:
             tensors = args[0] if args else kwargs.get("tensors")
             dim = args[1] if len(args) > 1 else kwargs.get("dim", 0)
             ts = [self.as_layout(node, self.tensor(node, a), PLAIN) for a in tensors]
+            if not any(t.layout == SHARED for t in ts) and dim % (len(ts[0].torch_shape) + 1) == 0 and \
+                    node.users and all(_reduces_first_axis(u) for u in node.users):
+                return _Stacked(tuple(ts))
             if any(t.layout == SHARED for t in ts) or dim % (len(ts[0].torch_shape) + 1) == 0:
                 raise self.fail(node, "stack: only network tensors along a dimension after the batch are supported")
             dim %= len(expect)   # counted on the result: stack(..., -1) adds the last axis
@@ -219,10 +223,23 @@ class TensorNodes:
                                            per_group * groups))
         return self.add(node, node.name, op, [x], layout, tuple(node.meta["tensor_meta"].shape), shares=w.layer)
 
+    def stacked_sum(self, node, stacked: _Stacked, mean: bool, done):
+        """The mean or sum over the stacking dimension of stacked tensors: their sum (one addition per element
+        and tensor), scaled for a mean."""
+        total = stacked.parts[0]
+        last = len(stacked.parts) - 1
+        for i, t in enumerate(stacked.parts[1:], start=1):
+            if i == last and not mean:
+                return done(Elementwise("add"), [total, t], PLAIN)
+            total = self.add(node, f"{node.name}:add{i}", Elementwise("add"), [total, t], PLAIN, None)
+        return done(Elementwise("mul"), [total], PLAIN)
+
     def reduce(self, node, args, kwargs, done, values_of: str | None = None):
         """sum / amax / amin / std / var (and the values of max / min along a dim, `values_of`) over some
         dimensions: counted as a mean (the same reads and one operation per element; a std's second pass and
         the division are not counted)."""
+        if isinstance(self.env.get(args[0]), _Stacked):
+            return self.stacked_sum(node, self.env[args[0]], False, done)
         x = self.tensor(node, args[0])
         dims = args[1] if len(args) > 1 else kwargs.get("dim")
         if dims is None:
@@ -444,3 +461,14 @@ class TensorNodes:
 
 
 __all__ = ["TensorNodes"]
+
+
+def _reduces_first_axis(node) -> bool:
+    """node is a mean or sum over dimension 0 alone, its input's first argument, not keeping it."""
+    import torch
+    key = node.target
+    if not (_hashable(key) and key in (torch.mean, "mean", torch.sum, "sum")):
+        return False
+    dims = node.args[1] if len(node.args) > 1 else node.kwargs.get("dim")
+    keep = node.args[2] if len(node.args) > 2 else node.kwargs.get("keepdim", False)
+    return dims in (0, (0,), [0]) and not keep and len(node.args) > 0 and hasattr(node.args[0], "op")

@@ -2,7 +2,8 @@
 dependency): norms called as functions by subclasses of the torch.nn norms, optional forward arguments, shifted
 windows (roll, padding to whole windows with sizes read from the input, q/k/v permuted out of the windows' rows),
 ResMLP's addcmul, SKNet's softmax over its branches, rotary embeddings stacked on the last axis, views shaped as
-another tensor, a weight asked only for its dtype, and a node the importer does not foresee."""
+another tensor, a weight asked only for its dtype, a node the importer does not foresee, CrossViT's heads
+averaged over a stack before the batch, and GCViT's query per image repeated for each window."""
 from __future__ import annotations
 
 import pytest
@@ -268,3 +269,60 @@ def test_unfold_and_fold_are_a_copy_into_columns_and_their_sum_back():
     assert unfold.out_shape == (36, 30) and unfold.fwd_write == 36 * 30 and unfold.fwd_flops == 0
     assert fold.out_shape == (5, 6, 4) and fold.fwd_flops == 36 * 30   # channels last, as every image
     assert net.params == 36
+
+
+class TwoHeads(nn.Module):
+    """CrossViT's heads: one per branch, their logits stacked before the batch and averaged (or summed)."""
+
+    def __init__(self, how="mean"):
+        super().__init__()
+        self.how = how
+        self.heads = nn.ModuleList(nn.Linear(8, 5) for _ in range(3))
+
+    def forward(self, x):
+        stacked = torch.stack([head(x) for head in self.heads], dim=0)
+        if self.how == "mean":
+            return torch.mean(stacked, dim=0)
+        if self.how == "sum":
+            return stacked.sum(0)
+        return stacked[1]   # read otherwise: the batch moved behind, refused
+
+
+def test_tensors_stacked_before_the_batch_and_averaged_are_added_up():
+    x = torch.randn(2, 8)
+    mean = from_torch(TwoHeads("mean"), x)
+    kinds = [layer.kind for layer in mean.layers]
+    assert kinds.count("linear") == 3 and kinds.count("add") == 2 and kinds[-1] == "mul"
+    assert mean.layers[-1].out_shape == (5,) and mean.params == torch_params(TwoHeads())
+    total = from_torch(TwoHeads("sum"), x)
+    assert [layer.kind for layer in total.layers][-2:] == ["add", "add"] and total.layers[-1].out_shape == (5,)
+    with pytest.raises(SimulatorError, match="stack: only network tensors along a dimension after the batch"):
+        from_torch(TwoHeads("pick"), x)
+
+
+class GlobalQuery(nn.Module):
+    """GCViT's global attention: windows as rows merging the batch with the windows, and one query per image
+    repeated for each of its windows (repeat_interleave along the batch)."""
+
+    def __init__(self):
+        super().__init__()
+        self.kv = nn.Linear(8, 16)
+        self.q = nn.Linear(8, 8)
+
+    def forward(self, x):                                   # (B, 4 windows, 3 tokens, 8)
+        b = x.shape[0]
+        windows = x.reshape(-1, 3, 8)                       # (B * 4, 3, 8)
+        k, v = self.kv(windows).chunk(2, dim=-1)
+        q = self.q(x.mean(1))                               # (B, 3, 8): one per image
+        q = q.repeat_interleave(windows.shape[0] // b, dim=0)
+        out = (q @ k.transpose(-2, -1)).softmax(-1) @ v
+        return out.reshape(b, 4, 3, 8)
+
+
+def test_a_query_per_image_repeated_for_each_window_is_rows_of_copies():
+    net = from_torch(GlobalQuery(), torch.randn(2, 4, 3, 8))
+    copies = net.layer("repeat_interleave")
+    assert copies.kind == "repeat" and copies.out_shape == (4, 3, 8)   # per image: its 4 windows' queries
+    assert net.layers[-1].out_shape == (4, 3, 8) and net.params == torch_params(GlobalQuery())
+    scores = next(layer for layer in net.layers if layer.kind == "matmul")
+    assert scores.parents[0] == "repeat_interleave"
