@@ -3,8 +3,8 @@ their matrix products compare with torch's own FLOP counter.
 
 Four sets: the hand-written networks of bench/reference/user_models.py (always), and, when torchvision is
 installed (it is not a dependency of the project), its classification, video and segmentation networks
-with random weights; when transformers is, 22 of Hugging Face's model families from small configs, given as
-they are (and two given a tokenizer's output, attention mask included); when timm is, 50 of its models, one
+with random weights; when transformers is, 26 of Hugging Face's model families from small configs (five of
+them mixtures of experts), given as they are (and two given a tokenizer's output, attention mask included); when timm is, 50 of its models, one
 per family. Per network: imported or the one-line error, layers, parameters (ours and
 ``sum(p.numel())``), and the ratio of our convolution / linear / matmul forward FLOPs to what
 ``torch.utils.flop_counter.FlopCounterMode`` counts for the same forward in training mode (ours count the
@@ -97,6 +97,12 @@ def transformers_builders():
     logging.disable(logging.WARNING)
     T.logging.set_verbosity_error()
 
+    def eager(config):
+        # the experts run one by one (not torch's grouped matrix product, which torch's FLOP counter does not see),
+        # so that the products can be compared; the importer keeps the bank of experts whole either way
+        config._experts_implementation = "eager"
+        return config
+
     ids = {"vocab_size": 500}
     tiny = dict(num_hidden_layers=2, hidden_size=64, num_attention_heads=4, intermediate_size=128,
                 max_position_embeddings=64, **ids)
@@ -118,7 +124,16 @@ def transformers_builders():
         ("mistral", T.MistralForCausalLM, T.MistralConfig(**decoders)),
         ("qwen2", T.Qwen2ForCausalLM, T.Qwen2Config(**decoders)),
         ("gemma", T.GemmaForCausalLM, T.GemmaConfig(head_dim=16, **dict(decoders, num_key_value_heads=1))),
-        ("mixtral", T.MixtralForCausalLM, T.MixtralConfig(num_local_experts=4, num_experts_per_tok=2, **decoders)),
+        ("mixtral", T.MixtralForCausalLM, eager(T.MixtralConfig(num_local_experts=4, num_experts_per_tok=2,
+                                                                **decoders))),
+        ("qwen2_moe", T.Qwen2MoeForCausalLM, eager(T.Qwen2MoeConfig(
+            num_experts=8, num_experts_per_tok=2, moe_intermediate_size=32, shared_expert_intermediate_size=64,
+            **decoders))),
+        ("qwen3_moe", T.Qwen3MoeForCausalLM, eager(T.Qwen3MoeConfig(num_experts=8, num_experts_per_tok=2,
+                                                                    moe_intermediate_size=32, **decoders))),
+        ("olmoe", T.OlmoeForCausalLM, eager(T.OlmoeConfig(num_experts=8, num_experts_per_tok=2, **decoders))),
+        ("granitemoe", T.GraniteMoeForCausalLM, eager(T.GraniteMoeConfig(num_local_experts=4, num_experts_per_tok=2,
+                                                                         **decoders))),
     ]
     out = [(n, lambda c=c, cfg=cfg: (c(cfg).eval(), torch.randint(0, 500, (2, 24)))) for n, c, cfg in text]
     vision = [

@@ -63,6 +63,8 @@ class FunctionNodes:
             x = self.tensor(node, args[0])
             self.axis(node, x, dim)   # rejects the batch dimension
             return _Unbound(x, dim)
+        if (method or fn) in ("topk", torch.topk):   # a router's k experts per token (torch_experts.py)
+            return self.topk(node, args, kwargs, meta)
         if (method or fn) in ("split", "chunk", torch.split, torch.chunk):
             x = self.tensor(node, args[0])
             dim = args[2] if len(args) > 2 else kwargs.get("dim", 0)

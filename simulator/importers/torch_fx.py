@@ -66,7 +66,13 @@ count equals ``sum(p.numel() for p in module.parameters())`` whenever every para
 supported layer (not so for modules the traced forward skips, such as GoogLeNet's and Inception-V3's
 auxiliary classifiers in eval mode: the forward is traced in the mode the module is in); each module's count is checked against torch's. torchvision's Swin
 functions that torch.fx keeps whole (window attention, relative position bias, patch merging) are written
-out by torch_swin.py. All 80 of torchvision 0.28's classification networks import. The recurrent and attention
+out by torch_swin.py. A bank of experts in Hugging Face's layout (3-D ``gate_up_proj`` / ``down_proj`` called
+with the router's top-k indices and weights) is kept whole and written as k experts' work per token
+(torch_experts.py); topk (a router's values). A model whose forward takes ``*args`` (Hugging Face's decorated
+forwards) is traced through a copy taking the sample inputs, given by position or by name (a dict).
+Per-sample index tensors that keep each sample's elements (a padding mask's rows), boolean and / or, tensors
+stacked before the batch only to be averaged or summed over it, and repeat_interleave along the batch (rows
+of copies). All 80 of torchvision 0.28's classification networks import. The recurrent and attention
 modules with torch's default ``batch_first=False`` read sequence-first tensors: an input given with
 ``batch_dim=1`` or a batch the model moves second (torch_seqfirst.py).
 
@@ -84,6 +90,7 @@ from simulator.graph import Layer, Network, SimulatorError, did_you_mean
 from simulator.ops import Input, OpBase, Parameter, Reshape
 from simulator.ops.base import prod
 
+from .torch_experts import ExpertNodes
 from .torch_functions import FunctionNodes
 from .torch_modules import ModuleNodes, _kind
 from .torch_nodes import (NCHW, PLAIN, SHARED, _Const, _Merged, _Moved, _Multi, _Other, _Split, _State, _Tensor,
@@ -288,7 +295,7 @@ def _defaults_after(module, given: int) -> dict:
     return {p.name: p.default for p in params[given:] if p.kind in kinds and p.default is not inspect.Parameter.empty}
 
 
-class _Converter(ModuleNodes, FunctionNodes, TensorNodes, SeqFirstNodes, NormFunctions):
+class _Converter(ModuleNodes, FunctionNodes, TensorNodes, SeqFirstNodes, NormFunctions, ExpertNodes):
     def __init__(self, modules: dict, params: dict, buffers: dict, batch: int, source: str, batch_dim: int = 0):
         self.modules = modules
         self.params = params

@@ -49,7 +49,8 @@ def _kind(m) -> str | None:
     for base in type(m).__mro__[1:]:
         if base in supported:
             return supported[base] if type(m).forward is base.forward else None
-    return None
+    from .torch_experts import experts_layout
+    return "experts" if experts_layout(m) is not None else None
 
 
 def _pool_call(m, kind: str, x):
@@ -117,6 +118,9 @@ class ModuleNodes:
                 raise self.fail(node, f"the simulator's output shape {self.shapes[out.layer]} differs from "
                                       f"PyTorch's {expect}")
             return _Tensor(out.layer, PLAIN, expect)
+        if kind == "experts":   # a mixture of experts' bank (torch_experts.py)
+            from .torch_experts import experts_layout
+            return self.experts(node, m, experts_layout(m), args, node.kwargs, expect)
         if len(args) != 1 and kind not in ("mha", "lstm", "gru", "rnn", "lstm_cell", "gru_cell", "rnn_cell"):
             raise self.fail(node, f"{type(m).__name__} called with {len(args)} inputs")
         if kind == "identity":
