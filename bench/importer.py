@@ -3,7 +3,7 @@ their matrix products compare with torch's own FLOP counter.
 
 Four sets: the hand-written networks of bench/reference/user_models.py (always), and, when torchvision is
 installed (it is not a dependency of the project), its classification, video and segmentation networks
-with random weights; when transformers is, 26 of Hugging Face's model families from small configs (five of
+with random weights; when transformers is, 27 of Hugging Face's model families from small configs (six of
 them mixtures of experts), given as they are (and two given a tokenizer's output, attention mask included); when timm is, 50 of its models, one
 per family. Per network: imported or the one-line error, layers, parameters (ours and
 ``sum(p.numel())``), and the ratio of our convolution / linear / matmul forward FLOPs to what
@@ -134,6 +134,10 @@ def transformers_builders():
         ("olmoe", T.OlmoeForCausalLM, eager(T.OlmoeConfig(num_experts=8, num_experts_per_tok=2, **decoders))),
         ("granitemoe", T.GraniteMoeForCausalLM, eager(T.GraniteMoeConfig(num_local_experts=4, num_experts_per_tok=2,
                                                                          **decoders))),
+        ("deepseek_v3", T.DeepseekV3ForCausalLM, eager(T.DeepseekV3Config(
+            n_routed_experts=8, num_experts_per_tok=2, moe_intermediate_size=32, n_group=2, topk_group=1,
+            first_k_dense_replace=1, q_lora_rank=32, kv_lora_rank=16, qk_rope_head_dim=8, qk_nope_head_dim=8,
+            v_head_dim=16, **dict(decoders, num_key_value_heads=4)))),
     ]
     out = [(n, lambda c=c, cfg=cfg: (c(cfg).eval(), torch.randint(0, 500, (2, 24)))) for n, c, cfg in text]
     vision = [

@@ -65,15 +65,36 @@ class ExpertNodes:
         """torch.topk over the last axis (a router's k experts per token): the values, a slice's worth of
         output; the indices only route tokens, which the experts' work does not depend on."""
         given = dict(zip(("input", "k", "dim", "largest", "sorted"), args), **kwargs)
-        source = self.env.get(given["input"])
-        prefix = source.prefix if isinstance(source, _Merged) else None
-        x = self.as_layout(node, self.tensor(node, given["input"]), PLAIN)
         dim, k = given.get("dim", -1), given["k"]
         if not isinstance(k, int) or dim % len(meta[0].shape) != len(meta[0].shape) - 1:
             raise self.fail(node, "topk: only a number k of values over the last dimension is supported")
-        done = self.rows_done(node, prefix, meta[0]) if prefix is not None else \
-            (lambda op, parents, layout: self.add(node, node.name, op, parents, layout, tuple(meta[0].shape)))
-        return _Multi(done(Slice(-1, 0, k), [x], PLAIN), "topk")
+        return _Multi(self.picked(node, given["input"], k, meta[0]), "topk")
+
+    def picked(self, node, source, k: int, meta):
+        """k values of each row of `source` picked along its last axis (by topk, or gathered by a router's
+        indices): a slice's worth of output, merged rows kept merged."""
+        value = self.env.get(source)
+        prefix = value.prefix if isinstance(value, _Merged) else None
+        x = self.as_layout(node, self.tensor(node, source), PLAIN)
+        done = self.rows_done(node, prefix, meta) if prefix is not None else \
+            (lambda op, parents, layout: self.add(node, node.name, op, parents, layout, tuple(meta.shape)))
+        return done(Slice(-1, 0, k), [x], PLAIN)
+
+    def routed_gather(self, node, args, kwargs, meta):
+        """scores.gather(-1, indices) with a router's top-k indices (DeepSeek's weights of its chosen experts):
+        as topk's values, or None when it is another gather."""
+        given = dict(zip(("input", "dim", "index"), args), **kwargs)
+        index = self.env.get(given.get("index"))
+        source = self.env.get(given.get("input"))
+        if not isinstance(index, _Other) or not isinstance(source, (_Tensor, _Merged)) or not hasattr(meta, "shape"):
+            return None
+        # the rank torch sees: merged rows count as one axis (the metadata here spells them out)
+        rank = len(meta.shape) - (len(source.prefix) - 1 if isinstance(source, _Merged) else 0)
+        if not isinstance(given.get("dim"), int) or given["dim"] % rank != rank - 1:
+            return None
+        # on merged rows the converter has spelled the rows out in `meta` and merges the result again
+        x = self.as_layout(node, self.tensor(node, given["input"]), PLAIN)
+        return self.add(node, node.name, Slice(-1, 0, int(meta.shape[-1])), [x], PLAIN, tuple(meta.shape))
 
     def experts(self, node, m, layout: tuple[int, int, int, bool], args, kwargs, expect):
         """The bank of experts called with (tokens, top-k indices, top-k weights): see the module docstring."""

@@ -27,9 +27,8 @@ from simulator.ops import (Concat, Elementwise, Embedding, MatMul, Mean, Paramet
                            Slice, Transpose)
 from simulator.ops.base import prod
 
-from .torch_nodes import (NCHW, PLAIN, SHARED, _Const, _hashable, _Moved, _Multi, _Split, _Stacked, _State, _Tensor,
-                          _Unbound,
-                          torch_padding)
+from .torch_nodes import (NCHW, PLAIN, SHARED, _Const, _hashable, _Merged, _Moved, _Multi, _Split, _Stacked, _State,
+                          _Tensor, _Unbound, torch_padding)
 
 
 def _factories():
@@ -73,7 +72,8 @@ class TensorNodes:
     def fold(self, node, meta, key):
         """A `_Const` when the node's result is a constant (see the module docstring), else None."""
         values = [self.env.get(a) for a in node.all_input_nodes]
-        graph = [v for v in values if isinstance(v, (_Tensor, _Const, _Multi, _Split, _State, _Moved, _Unbound))]
+        graph = [v for v in values if isinstance(v, (_Tensor, _Const, _Multi, _Split, _State, _Moved, _Unbound,
+                                                     _Merged, _Stacked))]
         factory = _hashable(key) and key in _factories()
         if not (factory or graph and all(isinstance(v, _Const) for v in graph)):
             return None   # a *_like of a network tensor is not a constant: it is made per step
@@ -128,7 +128,10 @@ class TensorNodes:
             return self.embedding_function(node, args, kwargs, expect, done)
         if key in (torch.gather, "gather"):
             # values of a constant table picked per sample (RoBERTa's token types by position): one read per
-            # element of the index; a gather from a network tensor is not modelled
+            # element of the index; a gather from a network tensor is not modelled, but for a router's picks
+            routed = self.routed_gather(node, args, kwargs, meta)
+            if routed is not None:
+                return routed
             source = self.env.get(args[0]) if hasattr(args[0], "op") else None
             index = args[2] if len(args) > 2 else kwargs.get("index")
             if not isinstance(source, _Const) or not isinstance(self.env.get(index), _Tensor):

@@ -157,3 +157,32 @@ def test_a_module_of_expert_weights_computing_every_expert_is_traced_as_it_is():
     net = from_torch(Net(), torch.randn(2, 3, H))
     assert not any(layer.name.startswith("experts:dispatch") for layer in net.layers)
     assert net.params == torch_params(Net())
+
+
+class GroupRouter(nn.Module):
+    """DeepSeek-V3's router: sigmoid scores plus a bias buffer choose the experts; the chosen experts' weights are
+    gathered from the scores by the chosen indices."""
+
+    def __init__(self):
+        super().__init__()
+        self.weight = nn.Parameter(torch.randn(E, H) * 0.1)
+        self.register_buffer("correction", torch.zeros(E))
+
+    def forward(self, hidden_states):
+        scores = F.linear(hidden_states, self.weight).sigmoid()
+        choice = scores + self.correction          # merged rows plus a constant: still the network's
+        index = torch.topk(choice, K, dim=-1)[1]
+        weights = scores.gather(1, index)
+        return None, weights / weights.sum(dim=-1, keepdim=True), index
+
+
+def test_a_router_that_gathers_its_chosen_experts_weights():
+    model = MoeLM().eval()
+    model.moe.gate = GroupRouter()
+    net = from_torch(model, torch.randint(0, 100, (2, 7)))
+    assert net.params == torch_params(model)
+    gather = net.layer("gather")
+    assert gather.kind == "slice" and gather.out_shape == (7, K)
+    # the bias buffer is added to the network's scores per sample, not folded into a constant
+    assert net.layer("add").kind == "add" and net.layer("add").out_shape == (7, E)
+    assert net.layer("moe.experts:weights").parents == ("truediv",)
