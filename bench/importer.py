@@ -15,6 +15,7 @@ left out of both; the ratio is shown, not judged). Then one JSON line.
     python bench/importer.py --torchvision   # and torchvision's networks (about ten minutes)
     python bench/importer.py --transformers  # and Hugging Face's model families (a minute)
     python bench/importer.py --timm          # and 50 of timm's models, one per family (two minutes)
+    python bench/importer.py --transformers-sweep   # and every causal LM family of transformers (ten minutes)
 """
 from __future__ import annotations
 
@@ -40,7 +41,11 @@ def measure(name: str, build) -> dict:
     from torch.utils.flop_counter import FlopCounterMode
 
     from simulator.importers.torch_fx import from_torch
-    model, sample, *batch_dim = build()   # a third item: the batch's dimension of a sequence-first input
+    from importer_hf_sweep import Unbuilt
+    try:
+        model, sample, *batch_dim = build()   # a third item: the batch's dimension of a sequence-first input
+    except Unbuilt as err:   # --transformers-sweep: a family its shrunken config does not build
+        return {"network": name, "ok": False, "built": False, "error": str(err)}
     inputs = sample if isinstance(sample, tuple) else (sample,)
     named = sample if isinstance(sample, dict) else {}   # inputs by name (Hugging Face's encoder-decoders)
     row = {"network": name, "ok": False}
@@ -212,6 +217,9 @@ def main() -> int:
     parser.add_argument("--timm", action="store_true", help="also 50 of timm's models, one per family (if installed)")
     parser.add_argument("--transformers", action="store_true",
                         help="also Hugging Face's model families from small configs (if installed)")
+    parser.add_argument("--transformers-sweep", action="store_true",
+                        help="also every causal language model family of transformers, from shrunken default configs "
+                             "(bench/importer_hf_sweep.py; about ten minutes)")
     args = parser.parse_args()
     warnings.simplefilter("ignore")
     import user_models
@@ -231,23 +239,33 @@ def main() -> int:
             sets["transformers"] = transformers_builders()
         except ImportError:
             print("transformers is not installed: its models are skipped")
+    if args.transformers_sweep:
+        try:
+            from importer_hf_sweep import causal_lm_builders
+            sets["transformers sweep"] = causal_lm_builders()
+        except ImportError:
+            print("transformers is not installed: its sweep is skipped")
     summary = {}
     for label, builders in sets.items():
         print(f"\n{label}\n{'network':32s} {'result':>8s} {'layers':>7s} {'params':>12s} {'torch':>12s} {'products':>9s}")
         rows = [measure(n, b) for n, b in builders]
         for r in rows:
             if not r["ok"]:
-                print(f"{r['network']:32s} {'FAIL':>8s}  {r['error'][:150]}")
+                print(f"{r['network']:32s} {'UNBUILT' if r.get('built') is False else 'FAIL':>8s}  {r['error'][:150]}")
                 continue
             ratio = f"{r['products_ratio']:.3f}" if r["products_ratio"] else "-"
             print(f"{r['network']:32s} {'ok':>8s} {r['layers']:7d} {r['params']:12,d} {r['torch_params']:12,d} "
                   f"{ratio:>9s}")
         ok = [r for r in rows if r["ok"]]
-        summary[label] = {"networks": len(rows), "imported": len(ok),
+        built = [r for r in rows if r.get("built") is not False]
+        summary[label] = {"networks": len(built), "imported": len(ok),
                           "params_equal": sum(r["params"] == r["torch_params"] for r in ok),
-                          "failed": {r["network"]: r["error"] for r in rows if not r["ok"]}}
-        print(f"{label}: {len(ok)} of {len(rows)} import; parameters equal torch's in "
-              f"{summary[label]['params_equal']}")
+                          "failed": {r["network"]: r["error"] for r in built if not r["ok"]}}
+        if len(built) < len(rows):
+            summary[label]["not_built"] = len(rows) - len(built)
+        print(f"{label}: {len(ok)} of {len(built)} import; parameters equal torch's in "
+              f"{summary[label]['params_equal']}" + (f"; {len(rows) - len(built)} not built from a shrunken "
+                                                     f"config" if len(built) < len(rows) else ""))
     print(json.dumps(summary))
     return 0
 

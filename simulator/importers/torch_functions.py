@@ -53,8 +53,14 @@ class FunctionNodes:
         from . import torch_swin
         if torch_swin.is_swin(fn):
             return torch_swin.call(self, node, fn, args, kwargs, tuple(meta.shape), done)
-        if (method or fn) in ("max", "min", torch.max, torch.min) and isinstance(meta, (tuple, list)):
+        if (method or fn) in ("max", "min", torch.max, torch.min) and isinstance(meta, (tuple, list)) and \
+                not hasattr(meta, "shape"):
             return self.reduce(node, args, kwargs, None, values_of=tuple(meta[0].shape))   # (values, indices)
+        if (method or fn) in ("max", "min", "maximum", "minimum", torch.max, torch.min, torch.maximum, torch.minimum) \
+                and len(args) > 1 and hasattr(args[1], "op"):
+            # of two tensors, element by element (XGLM's scores bounded below by the dtype's minimum): one
+            # operation per element, the gradient to whichever was larger, as a product's
+            return self.arithmetic(node, "mul", args[:2], done)
         if (method or fn) in ("unbind", torch.unbind):
             dim = args[1] if len(args) > 1 else kwargs.get("dim", 0)
             value = self.env.get(args[0])
@@ -65,7 +71,7 @@ class FunctionNodes:
             return _Unbound(x, dim)
         if (method or fn) in ("topk", torch.topk):   # a router's k experts per token (torch_experts.py)
             return self.topk(node, args, kwargs, meta)
-        if (method or fn) in ("split", "chunk", torch.split, torch.chunk):
+        if (method or fn) in ("split", "chunk", "tensor_split", torch.split, torch.chunk, torch.tensor_split):
             x = self.tensor(node, args[0])
             dim = args[2] if len(args) > 2 else kwargs.get("dim", 0)
             if not isinstance(meta, (tuple, list)) or not isinstance(dim, int):
@@ -163,7 +169,7 @@ class FunctionNodes:
             return done(PixelShuffle(int(factor), inverse), [x], NCHW)
         if key is F.pad:
             return self.pad(node, args, kwargs, done)
-        if key in (torch.cat, torch.concat, "cat"):
+        if key in (torch.cat, torch.concat, torch.concatenate, "cat", "concat", "concatenate"):
             tensors = args[0] if args else kwargs.get("tensors")
             dim = args[1] if len(args) > 1 else kwargs.get("dim", 0)
             # an empty constant adds nothing (Hugging Face's key-value cache starts as torch.tensor([]))

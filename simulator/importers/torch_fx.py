@@ -478,7 +478,7 @@ class _Converter(ModuleNodes, FunctionNodes, TensorNodes, SeqFirstNodes, NormFun
             value = self.call_module(node, meta) if node.op == "call_module" else self.call_function(node, meta)
             return _Merged(value, merged.prefix) if isinstance(value, _Tensor) else value
         target = getattr(node.target, "__name__", node.target)
-        if merged is not None and target in ("split", "chunk", "unbind") and isinstance(meta, (tuple, list)) and \
+        if merged is not None and target in ("split", "chunk", "tensor_split", "unbind") and isinstance(meta, (tuple, list)) and \
                 meta and all(hasattr(m, "shape") and len(m.shape) and int(m.shape[0]) == rows for m in meta):
             # merged rows split along a later axis (MaxViT's q, k, v by chunk): pieces of merged rows
             rank = len(meta[0].shape) + (target == "unbind")   # the input's
@@ -657,8 +657,14 @@ def _positional(module, n: int, label: str, keywords: list[str] | None = None):
             raise SimulatorError(f"sample_input names {unknown[0]!r}, which {cls.__name__}.forward does not take"
                                  f"{hint}", source=label)
 
+    # training keeps no cache of keys and values (Hugging Face's decoders make one by default, an object torch.fx
+    # cannot return, and its hybrids' linear-attention caches fail on the trace)
+    extra = {"use_cache": False} if any(p.name == "use_cache" for p in params) and \
+        "use_cache" not in (keywords or ()) else {}
+
     def call(self, *xs):
-        out = cls.forward(self, **dict(zip(keywords, xs))) if keywords is not None else cls.forward(self, *xs)
+        out = cls.forward(self, **dict(zip(keywords, xs)), **extra) if keywords is not None else \
+            cls.forward(self, *xs, **extra)
         # a ModelOutput (a dict: logits, the cache of keys and values, ...): its first entry, as model(...)[0]
         # reads it; torch.fx could not return the cache object
         return next(iter(out.values())) if isinstance(out, Mapping) else out

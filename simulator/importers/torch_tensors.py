@@ -57,7 +57,9 @@ def _unary():
     names = ("exp", "log", "sqrt", "rsqrt", "abs", "neg", "pow", "square", "sin", "cos", "clamp", "clamp_min",
              "clamp_max", "clip", "reciprocal", "sign", "log1p", "expm1", "erf", "floor", "ceil", "round", "cumsum",
              "cumprod")
-    return {operator.pow, operator.neg, operator.abs} | set(names) | {getattr(torch, n) for n in names}
+    import torch.nn.functional as F
+    return {operator.pow, operator.neg, operator.abs, F.logsigmoid, "log_sigmoid"} | set(names) | \
+        {getattr(torch, n) for n in names}
 
 
 # casts and copies that change neither shape nor cost in the model (precision is a setting of the simulation)
@@ -115,7 +117,7 @@ class TensorNodes:
         if _hashable(key) and key in _likes():      # a new tensor the size of x: written once
             x = self.tensor(node, args[0])
             return done(Elementwise("mul"), [x], x.layout)
-        if method in _SAME:
+        if method in _SAME or key in (torch.clone, torch.Tensor.detach, torch.detach):
             return self.tensor(node, args[0])
         if _hashable(key) and key in _unary():   # x.exp(), x ** 2, x.clamp(0, 1): one operation per element
             if any(hasattr(a, "op") and isinstance(self.env.get(a), (_Tensor, _Const)) for a in args[1:]):
@@ -153,6 +155,11 @@ class TensorNodes:
             return done(Reshape(self.per_sample(node, expect, x.layout) or (1,)), [x], x.layout)
         if key in (torch.sum, "sum", torch.amax, "amax", torch.amin, "amin", torch.std, "std", torch.var, "var"):
             return self.reduce(node, args, kwargs, done)
+        if key in (torch.norm, "norm", torch.linalg.vector_norm):   # a vector norm over some axes: as a mean
+            names = ("input", "ord", "dim", "keepdim") if key is torch.linalg.vector_norm else \
+                ("input", "p", "dim", "keepdim")
+            given = dict(zip(names, args), **kwargs)
+            return self.reduce(node, (given["input"], given.get("dim"), given.get("keepdim", False)), {}, done)
         if key in (torch.stack, "stack"):
             tensors = args[0] if args else kwargs.get("tensors")
             dim = args[1] if len(args) > 1 else kwargs.get("dim", 0)
@@ -179,14 +186,24 @@ class TensorNodes:
                 return done(MatMul(transpose_b=True), [x, w], PLAIN)
             y = self.add(node, f"{node.name}:matmul", MatMul(transpose_b=True), [x, w], PLAIN, expect)
             return done(Elementwise("add"), [y, self.tensor(node, given["bias"])], PLAIN)
-        if key in (torch.addmm, "addmm"):   # bias + mat1 @ mat2 (Hugging Face's Conv1D)
-            given = dict(zip(("input", "mat1", "mat2"), args), **kwargs)
-            if given.get("beta", 1) != 1 or given.get("alpha", 1) != 1:
-                raise self.fail(node, "addmm with beta or alpha other than 1 is not supported")
-            a, b = self.tensor(node, given["mat1"], PLAIN), self.tensor(node, given["mat2"])
-            y = self.add(node, f"{node.name}:matmul", MatMul(), [a, b], PLAIN if PLAIN in (a.layout, b.layout)
-                         else SHARED, None)
-            return done(Elementwise("add"), [y, self.tensor(node, given["input"])], y.layout)
+        if key in (torch.addmm, "addmm", torch.baddbmm, "baddbmm"):
+            # beta * input + alpha * (mat1 @ mat2): Hugging Face's Conv1D (addmm), BLOOM's ALiBi scores (baddbmm,
+            # the bias plus the scaled products); a scale other than 1 is one more operation per element
+            batched = key in (torch.baddbmm, "baddbmm")
+            given = dict(zip(("input", "batch1", "batch2") if batched else ("input", "mat1", "mat2"), args), **kwargs)
+            first, second = ("batch1", "batch2") if batched else ("mat1", "mat2")
+            a, b = self.tensor(node, given[first], PLAIN), self.tensor(node, given[second])
+            layout = PLAIN if PLAIN in (a.layout, b.layout) else SHARED
+            y = self.add(node, f"{node.name}:matmul", MatMul(), [a, b], layout, None)
+            if given.get("alpha", 1) != 1:
+                y = self.add(node, f"{node.name}:alpha", Elementwise("mul"), [y], layout, None)
+            beta = given.get("beta", 1)
+            if beta == 0:
+                return done(Reshape(self.per_sample(node, expect, y.layout) or (1,)), [y], y.layout)
+            bias = self.tensor(node, given["input"])
+            if beta != 1:
+                bias = self.add(node, f"{node.name}:beta", Elementwise("mul"), [bias], bias.layout, None)
+            return done(Elementwise("add"), [y, bias], y.layout)
         if key is torch.einsum:
             return self.einsum(node, args, expect, done)
         if key in (F.conv1d, F.conv2d, F.conv3d):
@@ -275,6 +292,10 @@ class TensorNodes:
     def index(self, node, x: _Tensor, index, expect, done):
         """x[...] with integers, slices of step 1, ... and None (see the module docstring)."""
         import torch
+        if expect is not None and 0 in tuple(expect):
+            # nothing picked (a partial rotary embedding's pass-through part when it rotates every channel): an
+            # empty constant, which a concatenation drops and anything else refuses
+            return _Const(node.name, tuple(int(d) for d in expect), self.stack_of(node))
         if hasattr(index, "op") and isinstance(self.env.get(index), _Const) and x.layout == SHARED:
             return self.gather(node, x, self.env[index], expect)
         if isinstance(index, tuple) and x.layout == SHARED and index and hasattr(index[-1], "op") and \

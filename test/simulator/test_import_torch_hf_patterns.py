@@ -327,3 +327,75 @@ def test_an_attention_mask_given_as_an_input_is_read_per_sample():
     plain = from_torch(MaskedEncoder(), ids)
     assert "scaled_dot_product_attention:attn_mask" in [layer.name for layer in plain.layers]
     assert net.layer("scaled_dot_product_attention").fwd_flops == plain.layer("scaled_dot_product_attention").fwd_flops
+
+
+class PartialRotary(nn.Module):
+    """A partial rotary embedding whose rotated part is every channel (MiniMax-M2's, Sarvam's): the pass-through
+    slice is empty and concatenated back; scores bounded below by a constant with torch.max of two tensors
+    (XGLM); a state-space model's projections split with tensor_split (Mamba); torch.clone (RoCBert)."""
+
+    def __init__(self):
+        super().__init__()
+        self.qkv = nn.Linear(8, 24)
+        self.register_buffer("floor", torch.tensor(-1e4))
+
+    def forward(self, x):
+        q, k, v = torch.tensor_split(self.qkv(x), 3, dim=-1)
+        rot, rest = q[..., :8], q[..., 8:]                 # rest is empty
+        q = torch.cat([torch.roll(rot, 1, dims=-1), rest], dim=-1)
+        scores = torch.max(q @ k.transpose(-2, -1), self.floor)
+        return torch.clone(scores.softmax(-1) @ v)
+
+
+def test_an_empty_slice_concatenated_back_tensor_split_max_of_two_and_clone():
+    net = from_torch(PartialRotary(), torch.randn(2, 5, 8))
+    kinds = [layer.kind for layer in net.layers]
+    assert kinds.count("slice") == 3 and "concat" not in kinds    # q, k and v; the empty part is no layer
+    assert net.layer("max_1").kind == "mul" and net.layer("max_1").out_shape == (5, 5)
+    assert net.layers[-1].out_shape == (5, 8) and net.params == torch_params(PartialRotary())
+
+
+class ALiBi(nn.Module):
+    """BLOOM's scores: the ALiBi bias plus the scaled products, with baddbmm."""
+
+    def __init__(self, alpha=0.25, beta=1.0):
+        super().__init__()
+        self.alpha, self.beta = alpha, beta
+        self.qk = nn.Linear(8, 16)
+        self.bias = nn.Parameter(torch.zeros(1, 5, 5))
+
+    def forward(self, x):
+        q, k = self.qk(x).chunk(2, dim=-1)
+        return torch.baddbmm(self.bias.expand(x.shape[0], 5, 5), q, k.transpose(1, 2), beta=self.beta,
+                             alpha=self.alpha)
+
+
+def test_baddbmm_scales_its_product_and_its_input():
+    x = torch.randn(2, 5, 8)
+    plain = from_torch(ALiBi(1.0, 1.0), x)
+    scaled = from_torch(ALiBi(0.25, 0.5), x)
+    assert [layer.kind for layer in plain.layers if layer.name.startswith("baddbmm")] == ["matmul", "add"]
+    assert [layer.name.split(":")[-1] for layer in scaled.layers if layer.name.startswith("baddbmm")] == \
+        ["matmul", "alpha", "beta", "baddbmm"]
+    assert scaled.layers[-1].out_shape == (5, 5)
+
+
+class CachedByDefault(nn.Module):
+    """A decoder whose forward makes a cache object unless told use_cache=False (as Hugging Face's do)."""
+
+    def __init__(self):
+        super().__init__()
+        self.embed = nn.Embedding(100, 8)
+        self.proj = nn.Linear(8, 8)
+
+    @_decorated
+    def forward(self, input_ids=None, use_cache=True):
+        h = self.proj(self.embed(input_ids))
+        if use_cache:
+            raise ValueError("the cache cannot be traced")
+        return ModelOutput(last_hidden_state=h)
+
+
+def test_a_model_given_as_it_is_is_traced_without_its_cache():
+    net = from_torch(CachedByDefault(), torch.randint(0, 100, (2, 4)))
+    assert net.layers[-1].name == "proj"
