@@ -248,8 +248,10 @@ def main() -> int:
     summary = {}
     for label, builders in sets.items():
         print(f"\n{label}\n{'network':32s} {'result':>8s} {'layers':>7s} {'params':>12s} {'torch':>12s} {'products':>9s}")
-        rows = [measure(n, b) for n, b in builders]
-        for r in rows:
+        rows = []
+        for n, b in builders:   # each row as it is measured
+            r = measure(n, b)
+            rows.append(r)
             if not r["ok"]:
                 print(f"{r['network']:32s} {'UNBUILT' if r.get('built') is False else 'FAIL':>8s}  {r['error'][:150]}")
                 continue
