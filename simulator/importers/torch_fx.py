@@ -632,8 +632,8 @@ def _positional(module, n: int, label: str, keywords: list[str] | None = None):
     wrapper(self, *args, **kwargs)`` around the real one) gives torch.fx no inputs to name, and sample inputs
     given by name (``{"input_ids": ..., "decoder_input_ids": ...}``) must reach the forward by name. Either way
     the module is traced as a shallow copy of itself (the same submodules and parameters, so the same names)
-    whose forward takes the n inputs and calls the real one with them, its other arguments at their defaults:
-    what a user's two-line wrapper did."""
+    whose forward takes the n inputs and calls the real one with them, its other arguments at their defaults
+    (but ``use_cache=False``: see below): what a user's two-line wrapper did."""
     import copy
     import inspect
     cls = type(module)
