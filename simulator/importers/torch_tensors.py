@@ -153,7 +153,8 @@ class TensorNodes:
                 raise self.fail(node, f"{getattr(key, '__name__', key)} of the batch dimension is not supported")
             x = self.as_layout(node, x, PLAIN)
             return done(Reshape(self.per_sample(node, expect, x.layout) or (1,)), [x], x.layout)
-        if key in (torch.sum, "sum", torch.amax, "amax", torch.amin, "amin", torch.std, "std", torch.var, "var"):
+        if key in (torch.sum, "sum", torch.amax, "amax", torch.amin, "amin", torch.std, "std", torch.var, "var",
+                   torch.logsumexp, "logsumexp"):
             return self.reduce(node, args, kwargs, done)
         if key in (torch.norm, "norm", torch.linalg.vector_norm):   # a vector norm over some axes: as a mean
             names = ("input", "ord", "dim", "keepdim") if key is torch.linalg.vector_norm else \

@@ -554,19 +554,20 @@ def test_a_decoder_loop_of_rnn_cells_is_one_step_layer_per_time_step(cell):
     assert net.params == used and net.layers[-1].out_shape == (4, 50)
 
 
-def test_vector_norms_log_sigmoid_and_concatenate():
-    class Gates(nn.Module):   # xLSTM's gates (log-sigmoid), a norm over the features, torch.concatenate
+def test_vector_norms_logsumexp_log_sigmoid_and_concatenate():
+    class Gates(nn.Module):   # xLSTM's gates (log-sigmoid, logsumexp), a norm over the features, torch.concatenate
         def __init__(self):
             super().__init__()
             self.fc = nn.Linear(6, 6)
 
         def forward(self, x):
             h = F.logsigmoid(self.fc(x))
-            scale = h.norm(dim=-1, keepdim=True) + torch.linalg.vector_norm(x, dim=-1, keepdim=True)
+            scale = h.norm(dim=-1, keepdim=True) + torch.linalg.vector_norm(x, dim=-1, keepdim=True) + \
+                torch.logsumexp(h, dim=-1, keepdim=True)
             return torch.concatenate([h / scale, x], dim=-1)
 
     net = from_torch(Gates(), torch.randn(2, 3, 6))
     kinds = {layer.name: layer.kind for layer in net.layers}
-    assert kinds["norm"] == "mean" and kinds["linalg_vector_norm"] == "mean"
+    assert kinds["norm"] == "mean" and kinds["linalg_vector_norm"] == "mean" and kinds["logsumexp"] == "mean"
     assert kinds["log_sigmoid"] == "mul" and net.layers[-1].kind == "concat"
     assert net.layers[-1].out_shape == (3, 12)
