@@ -4,8 +4,8 @@ their matrix products compare with torch's own FLOP counter.
 Four sets: the hand-written networks of bench/reference/user_models.py (always), and, when torchvision is
 installed (it is not a dependency of the project), its classification, video and segmentation networks
 with random weights; when transformers is, 27 of Hugging Face's model families from small configs (six of
-them mixtures of experts), given as they are (and two given a tokenizer's output, attention mask included); when timm is, 50 of its models, one
-per family. Per network: imported or the one-line error, layers, parameters (ours and
+them mixtures of experts), given as they are (and two given a tokenizer's output, attention mask included);
+when timm is, 50 of its models, one per family. Per network: imported or the one-line error, layers, parameters (ours and
 ``sum(p.numel())``), and the ratio of our convolution / linear / matmul forward FLOPs to what
 ``torch.utils.flop_counter.FlopCounterMode`` counts for the same forward in training mode (ours count the
 biases and a fused attention's softmax too; torch does not count an LSTM's products on a CPU, which are

@@ -478,8 +478,8 @@ class _Converter(ModuleNodes, FunctionNodes, TensorNodes, SeqFirstNodes, NormFun
             value = self.call_module(node, meta) if node.op == "call_module" else self.call_function(node, meta)
             return _Merged(value, merged.prefix) if isinstance(value, _Tensor) else value
         target = getattr(node.target, "__name__", node.target)
-        if merged is not None and target in ("split", "chunk", "tensor_split", "unbind") and isinstance(meta, (tuple, list)) and \
-                meta and all(hasattr(m, "shape") and len(m.shape) and int(m.shape[0]) == rows for m in meta):
+        if merged is not None and target in ("split", "chunk", "tensor_split", "unbind") and \
+                isinstance(meta, (tuple, list)) and meta and all(hasattr(m, "shape") and len(m.shape) and int(m.shape[0]) == rows for m in meta):
             # merged rows split along a later axis (MaxViT's q, k, v by chunk): pieces of merged rows
             rank = len(meta[0].shape) + (target == "unbind")   # the input's
             meta = node.meta["tensor_meta"] = type(meta)(unmerged(m) for m in meta)
@@ -520,7 +520,7 @@ class _Converter(ModuleNodes, FunctionNodes, TensorNodes, SeqFirstNodes, NormFun
             return
         slots = {"softmax": (1,), "log_softmax": (1,), "mean": (1,), "sum": (1,), "amax": (1,), "amin": (1,),
                  "std": (1,), "var": (1,), "normalize": (2,), "transpose": (1, 2), "swapaxes": (1, 2),
-                 "split": (2,), "chunk": (2,), "unbind": (1,)}.get(name, ())
+                 "split": (2,), "chunk": (2,), "tensor_split": (2,), "unbind": (1,)}.get(name, ())
         for slot in slots:
             key = "dim" if len(slots) == 1 and "dim" in kwargs else None
             dim = kwargs[key] if key else args[slot] if len(args) > slot else None

@@ -485,9 +485,6 @@ class TensorNodes:
         return None  # pragma: no cover
 
 
-__all__ = ["TensorNodes"]
-
-
 def _reduces_first_axis(node) -> bool:
     """node is a mean or sum over dimension 0 alone, its input's first argument, not keeping it."""
     import torch
@@ -497,3 +494,6 @@ def _reduces_first_axis(node) -> bool:
     dims = node.args[1] if len(node.args) > 1 else node.kwargs.get("dim")
     keep = node.args[2] if len(node.args) > 2 else node.kwargs.get("keepdim", False)
     return dims in (0, (0,), [0]) and not keep and len(node.args) > 0 and hasattr(node.args[0], "op")
+
+
+__all__ = ["TensorNodes"]
