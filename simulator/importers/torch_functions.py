@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import operator
 
-from simulator.ops import (Activation, AdaptiveAvgPool1d, AdaptiveAvgPool2d, AdaptiveAvgPool3d, Concat, Dropout,
+from simulator.ops import (FFT, Activation, AdaptiveAvgPool1d, AdaptiveAvgPool2d, AdaptiveAvgPool3d, Concat, Dropout,
                            Elementwise, Flatten, MatMul, Mean, Pad, PixelShuffle, Pool1d, Pool2d, Pool3d,
                            Repeat, Reshape, Select, Slice, Softmax, Transpose, Unfold, Upsample)
 from simulator.ops.base import prod
@@ -43,6 +43,9 @@ class FunctionNodes:
         def done(op, parents, layout, out_shape=expect):
             return self.add(node, name, op, parents, layout, out_shape)
 
+        if fn is getattr and len(args) == 2 and args[1] in ("real", "imag", "data", "T", "mT") and \
+                hasattr(meta, "shape") and isinstance(self.env.get(args[0]), (_Tensor, _Const, _Merged)):
+            return self.attribute(node, args[0], args[1], expect, done)
         if method in ("size", "dim") or fn in (getattr, len) or method == "numel":
             return _Other(f"the value of {node.name}")
         constant = self.fold(node, meta, method if method is not None else fn)
@@ -90,6 +93,9 @@ class FunctionNodes:
                  "add_": "add", operator.sub: "sub", torch.sub: "sub", "sub": "sub",
                  operator.mul: "mul", torch.mul: "mul", "mul": "mul", operator.imul: "mul",
                  operator.truediv: "div", torch.div: "div", "div": "div",
+                 # the same under their long names (ConvBERT's torch.multiply)
+                 torch.multiply: "mul", "multiply": "mul", torch.subtract: "sub", "subtract": "sub",
+                 torch.divide: "div", "divide": "div", torch.true_divide: "div", "true_divide": "div",
                  # boolean masks combined (Hugging Face's padding mask and its causal one): one operation per
                  # element, as a product (and) or a sum (or)
                  operator.and_: "mul", "__and__": "mul", torch.logical_and: "mul", "logical_and": "mul",
@@ -178,6 +184,8 @@ class FunctionNodes:
             if len(tensors) == 1:
                 return self.tensor(node, tensors[0])
             ts = [self.tensor(node, a) for a in tensors]
+            if all(t.layout == SHARED for t in ts):
+                ts, dim = self.shared_from(node, ts, dim)
             layout = NCHW if all(t.layout == NCHW for t in ts) else PLAIN
             ts = [self.as_layout(node, t, layout) for t in ts]
             return done(Concat(axis=self.axis(node, ts[0], dim)), ts, layout)
@@ -205,7 +213,12 @@ class FunctionNodes:
             x = self.tensor(node, args[0], NCHW)
             if len(x.torch_shape) != 4 or expect is None or len(expect) != 4:
                 raise self.fail(node, "interpolate of other tensors than images (N, C, H, W) is not supported")
-            return done(Upsample((int(expect[2]), int(expect[3])), mode), [x], NCHW)
+            size = (int(expect[2]), int(expect[3]))
+            if x.layout == SHARED:   # a parameter resized (PVT's position embeddings for another image size)
+                return self.resized_parameter(node, x, size, mode, expect)
+            return done(Upsample(size, mode), [x], NCHW)
+        if key in (torch.fft.fft, torch.fft.ifft, torch.fft.fft2, torch.fft.ifft2, torch.fft.fftn, torch.fft.ifftn):
+            return self.fourier(node, key, args, kwargs, expect, done)
         if key is getattr(F, "scaled_dot_product_attention", None):
             return self.sdpa(node, args, kwargs, name, expect, done)
         if key in (torch.matmul, operator.matmul, torch.bmm, "matmul", "bmm", torch.mm, "mm"):
@@ -234,14 +247,7 @@ class FunctionNodes:
                 perm = [d % rank for d in dims]
                 if node.meta.get("merged_permute"):   # of merged rows: the merged axes stay in front
                     perm = list(range(rank - len(perm))) + perm
-            lead = self.lead(x)   # the axes before ours: the batch, or a parameter's leading size-1 axes
-            if x.layout != SHARED and perm[0] != 0:
-                return _Moved(x, tuple(perm))
-            if sorted(perm[:lead]) != list(range(lead)):
-                raise self.fail(node, "moving the batch dimension is not supported" if x.layout != SHARED else
-                                "moving a parameter's leading size-1 axes is not supported")
-            ours = [self.axis(node, x, perm[j]) for j in range(lead, rank)]
-            return done(Transpose(tuple(ours)), [x], PLAIN if x.layout != SHARED else SHARED)
+            return self.transposed(node, x, perm, expect, done)
         if key in (torch.mean, "mean"):
             if isinstance(self.env.get(args[0]), _Stacked):   # the mean of stacked tensors (checked at the stack)
                 return self.stacked_sum(node, self.env[args[0]], True, done)
@@ -571,9 +577,85 @@ class FunctionNodes:
         self.axis(node, x, dim)   # any axis but the batch: the same work per element (SKNet's over its branches)
         return done(Softmax(), [x], PLAIN)
 
+    def shared_from(self, node, ts: list, dim: int):
+        """Parameters joined along `dim` where some have a size-1 axis there (PVT's class token's position
+        beside the patches'), which their shapes drop: each viewed from `dim` on, joined along their first axis."""
+        rank = len(ts[0].torch_shape)
+        k = dim % rank if -rank <= dim < rank else dim
+        if not isinstance(k, int) or not all(int(d) == 1 for t in ts for d in t.torch_shape[:k]) or \
+                all(self.lead(t) <= k for t in ts):
+            return ts, dim
+        out = []
+        for t in ts:
+            tail = tuple(int(d) for d in t.torch_shape[k:])
+            if self.shapes[t.layer] != tail:
+                view = self.add(node, f"{node.name}:from{k}", Reshape(tail), [t], SHARED, None)
+                t = _Tensor(view.layer, SHARED, t.torch_shape)
+            out.append(t)
+        return out, k
+
+    def attribute(self, node, arg, attr: str, expect, done):
+        """A tensor's attribute that is a tensor: its real or imaginary part or its data (the same values as far
+        as the work goes: FNet keeps the real part of its Fourier transform), or transposed (Falcon's
+        input @ self.weight.T)."""
+        if attr in ("real", "imag", "data"):
+            return self.env[arg]
+        x = self.tensor(node, arg)
+        rank = len(x.torch_shape)
+        perm = list(reversed(range(rank))) if attr == "T" else list(range(rank - 2)) + [rank - 1, rank - 2]
+        return self.transposed(node, x, perm, expect, done)
+
+    def fourier(self, node, key, args, kwargs, expect, done):
+        """torch.fft's complex transforms over some axes, the sizes kept (FNet's fftn over the tokens and the
+        features)."""
+        import torch
+        given = dict(zip(("input", "size", "dim", "norm"), args), **kwargs)
+        x = self.as_layout(node, self.tensor(node, given["input"]), PLAIN)
+        if given.get("size", given.get("n", given.get("s"))) is not None or expect is None or \
+                tuple(int(d) for d in expect) != tuple(int(d) for d in x.torch_shape):
+            raise self.fail(node, "a Fourier transform that pads or crops (n or s given) is not supported")
+        dims = given.get("dim")
+        if dims is None:
+            dims = {torch.fft.fft: -1, torch.fft.ifft: -1, torch.fft.fft2: (-2, -1), torch.fft.ifft2: (-2, -1)}.get(key)
+        if dims is None:
+            raise self.fail(node, "a Fourier transform over every dimension mixes the batch; give dim")
+        dims = (dims,) if isinstance(dims, int) else tuple(dims)
+        return done(FFT(tuple(self.axis(node, x, d) for d in dims)), [x], PLAIN)
+
+    def transposed(self, node, x: _Tensor, perm: list, expect, done):
+        """x with its torch axes in the order `perm` (permute, transpose, .T, .mT)."""
+        rank = len(x.torch_shape)
+        lead = self.lead(x)   # the axes before ours: the batch, or a parameter's leading size-1 axes
+        if x.layout != SHARED and perm[0] != 0:
+            return _Moved(x, tuple(perm))
+        if x.layout == SHARED and sorted(perm[:lead]) != list(range(lead)):
+            # a parameter's size-1 axes moved among its others (DeBERTa's q_bias[None, None, :] viewed as
+            # heads and permuted): permuted at its full rank, then its leading size-1 axes dropped again
+            full = tuple(int(d) for d in x.torch_shape)
+            whole = self.add(node, f"{node.name}:full", Reshape(full), [x], SHARED, None)
+            moved = self.add(node, f"{node.name}:moved", Transpose(tuple(perm)), [whole], SHARED, None)
+            return done(Reshape(self.per_sample(node, expect, SHARED)), [moved], SHARED)
+        if sorted(perm[:lead]) != list(range(lead)):
+            raise self.fail(node, "moving the batch dimension is not supported")
+        ours = [self.axis(node, x, perm[j]) for j in range(lead, rank)]
+        return done(Transpose(tuple(ours)), [x], PLAIN if x.layout != SHARED else SHARED)
+
+    def resized_parameter(self, node, x: _Tensor, size: tuple, mode: str, expect):
+        """interpolate of a parameter (1, C, H, W), the same for every sample: the simulator's resizing works on
+        (H, W, C), so the channels go last and back around it."""
+        if int(x.torch_shape[0]) != 1 or len(self.shapes[x.layer]) != 3:
+            raise self.fail(node, "interpolate of a parameter is supported for one image (1, C, H, W) only")
+        c, h, w = (int(d) for d in x.torch_shape[1:])
+        hwc = self.add(node, f"{node.name}:hwc", Transpose((1, 2, 0)), [x], SHARED, (h, w, c))
+        resized = self.add(node, f"{node.name}:resize", Upsample(size, mode), [hwc], SHARED, size + (c,))
+        return self.add(node, node.name, Transpose((2, 0, 1)), [resized], SHARED, expect)
+
     def flatten(self, node, x: _Tensor, start: int, end: int, name: str, done):
         rank = len(x.torch_shape)
         start, end = start % rank, end % rank
+        if start == 0 and prod(int(d) for d in x.torch_shape[1:end + 1]) == 1:   # axes of one: a plain view
+            x = self.as_layout(node, x, PLAIN)
+            return done(Reshape(tuple(int(d) for d in x.torch_shape[end + 1:])), [x], PLAIN)
         if start == 0:   # the batch merged with the next axes: rows (LeViT's x.flatten(0, 1) for a BatchNorm1d)
             merged = self.merging(node, x, node.meta["tensor_meta"].shape) if end < rank - 1 else None
             if merged is None:

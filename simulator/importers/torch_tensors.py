@@ -56,7 +56,7 @@ def _unary():
     import torch
     names = ("exp", "log", "sqrt", "rsqrt", "abs", "neg", "pow", "square", "sin", "cos", "clamp", "clamp_min",
              "clamp_max", "clip", "reciprocal", "sign", "log1p", "expm1", "erf", "floor", "ceil", "round", "cumsum",
-             "cumprod")
+             "cumprod", "acos", "asin", "atan", "tan", "log2", "log10", "exp2", "trunc")
     import torch.nn.functional as F
     return {operator.pow, operator.neg, operator.abs, F.logsigmoid, "log_sigmoid"} | set(names) | \
         {getattr(torch, n) for n in names}
@@ -154,8 +154,8 @@ class TensorNodes:
             x = self.as_layout(node, x, PLAIN)
             return done(Reshape(self.per_sample(node, expect, x.layout) or (1,)), [x], x.layout)
         if key in (torch.sum, "sum", torch.amax, "amax", torch.amin, "amin", torch.std, "std", torch.var, "var",
-                   torch.logsumexp, "logsumexp"):
-            return self.reduce(node, args, kwargs, done)
+                   torch.logsumexp, "logsumexp", torch.argmax, "argmax", torch.argmin, "argmin"):
+            return self.reduce(node, args, kwargs, done)   # argmax / argmin: the position, read as a reduction
         if key in (torch.norm, "norm", torch.linalg.vector_norm):   # a vector norm over some axes: as a mean
             names = ("input", "ord", "dim", "keepdim") if key is torch.linalg.vector_norm else \
                 ("input", "p", "dim", "keepdim")
@@ -303,6 +303,11 @@ class TensorNodes:
                 isinstance(self.env.get(index[-1]), _Const) and all(i == slice(None) for i in index[:-1]):
             # a parameter's columns picked by a constant index (LeViT's attention_biases[:, idxs])
             return self.gather(node, x, self.env[index[-1]], expect, axis=len(index) - 1)
+        if isinstance(index, tuple) and x.layout != SHARED and self.picked_per_sample(node, x, index, expect):
+            # one position per sample, found by the network (Hugging Face's sequence classification with a decoder:
+            # logits[arange(batch), last_non_pad_token], the position an argmax over the token ids): a row's copy,
+            # which position does not change the work (the index's layers run before, as they did)
+            return done(Select(0, 0), [self.as_layout(node, x, PLAIN)], PLAIN)
         if isinstance(index, tuple) and x.layout != SHARED and self.per_sample_gather(node, x, index, expect):
             # each sample's elements picked by constant indices, the first one per sample along the batch (Hugging
             # Face's padding mask: mask[batch_arange[:, None, None, None], kv_arange[None, None, None, :]]): as many
@@ -380,6 +385,17 @@ class TensorNodes:
         rows, width = (int(d) for d in table.torch_shape[-2:])
         return self.add(node, node.name, Embedding(rows, width), [x], PLAIN, expect,
                         shares=owner.shares_weights_with or owner.name)
+
+    def picked_per_sample(self, node, x: _Tensor, index: tuple, expect) -> bool:
+        """x[arange(batch), i] with i a network tensor of one position per sample."""
+        if len(index) != 2 or not all(hasattr(i, "op") for i in index) or expect is None:
+            return False
+        rows, at = self.env.get(index[0]), self.env.get(index[1])
+        if not (isinstance(rows, _Const) and rows.shape == (self.batch,) and isinstance(at, _Tensor) and
+                at.layout != SHARED and tuple(int(d) for d in at.torch_shape) == (self.batch,)):
+            return False
+        return len(x.torch_shape) >= 2 and tuple(int(d) for d in expect) == (self.batch,) + tuple(
+            int(d) for d in x.torch_shape[2:])
 
     def per_sample_gather(self, node, x: _Tensor, index: tuple, expect) -> bool:
         """x[i0, i1, ...] with constant index tensors only, i0 one entry per sample, each sample keeping as many

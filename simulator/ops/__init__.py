@@ -24,6 +24,7 @@ formulas:
 - `simulator.ops.shape`: input, parameter, concat, reshape, flatten, transpose,
   select, slice, mean, pad, pixel_shuffle
 - `simulator.ops.recurrent`: lstm_cell, gru_cell, rnn_cell, lstm, gru, rnn
+- `simulator.ops.spectral`: fft
 
 Paleo's own per-layer work for these ops is in `simulator.paleo_terms`.
 """
@@ -38,6 +39,7 @@ from simulator.ops.norm import BatchNorm, GroupNorm, LayerNorm, RMSNorm
 from simulator.ops.recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
 from simulator.ops.shape import (Concat, Flatten, Input, Mean, Pad, Parameter, PixelShuffle, Repeat, Reshape, Select,
                                  Slice, Transpose, Unfold)
+from simulator.ops.spectral import FFT
 
 
 def relu() -> Activation:
@@ -74,5 +76,6 @@ __all__ = [
     "BatchNorm", "GroupNorm", "LayerNorm", "RMSNorm",
     "LSTM", "LSTMCell", "GRU", "GRUCell", "RNN", "RNNCell",
     "Input", "Parameter", "Concat", "Reshape", "Flatten", "Transpose", "Select", "Slice", "Mean", "Pad", "PixelShuffle", "Repeat", "Unfold",
+    "FFT",
     "relu", "gelu", "tanh", "sigmoid", "silu", "add",
 ]

@@ -399,3 +399,103 @@ class CachedByDefault(nn.Module):
 def test_a_model_given_as_it_is_is_traced_without_its_cache():
     net = from_torch(CachedByDefault(), torch.randint(0, 100, (2, 4)))
     assert net.layers[-1].name == "proj"
+
+
+class PositionsResized(nn.Module):
+    """PVT's position embeddings made for an 8 x 8 grid, resized to the image's 4 x 4 patches and joined after the
+    class token's own; DeBERTa's query bias viewed as heads (its size-1 axes moved); LeViT's batch norm over
+    x.flatten(0, 1) where one token is left; torch.multiply and acos."""
+
+    def __init__(self, c=8, heads=2):
+        super().__init__()
+        self.heads = heads
+        self.patch = nn.Conv2d(3, c, 4, stride=4)
+        self.cls = nn.Parameter(torch.randn(1, 1, c))
+        self.pos = nn.Parameter(torch.randn(1, 1 + 64, c))
+        self.qkv = nn.Linear(c, 3 * c)
+        self.q_bias = nn.Parameter(torch.zeros(c))
+        self.pool = nn.Linear(17, 1)
+        self.bn = nn.BatchNorm1d(c)
+
+    def forward(self, img):
+        b, c = img.shape[0], self.pos.shape[-1]
+        x = self.patch(img).flatten(2).transpose(1, 2)                              # (B, 16, C)
+        grid = self.pos[:, 1:].reshape(1, 8, 8, c).permute(0, 3, 1, 2)
+        grid = F.interpolate(grid, size=(4, 4), mode="bilinear").reshape(1, c, 16).permute(0, 2, 1)
+        x = torch.cat((self.cls.expand(b, -1, -1), x), dim=1) + torch.cat((self.pos[:, :1], grid), dim=1)
+        q, k, v = self.qkv(x).view(b, 17, self.heads, 3 * c // self.heads).permute(0, 2, 1, 3).chunk(3, dim=-1)
+        q = q + self.q_bias[None, None, :].view(1, 1, self.heads, -1).permute(0, 2, 1, 3)
+        x = torch.multiply(q @ k.transpose(-1, -2), 0.5).softmax(-1) @ v               # (B, heads, 17, C / heads)
+        x = self.pool(x.transpose(1, 2).reshape(b, 17, c).transpose(1, 2)).transpose(1, 2)   # (B, 1, C)
+        return torch.acos(torch.tanh(self.bn(x.flatten(0, 1)).reshape_as(x)))
+
+
+def test_parameters_resized_joined_and_permuted_and_one_token_flattened_with_the_batch():
+    model = PositionsResized().eval()
+    net = from_torch(model, torch.randn(2, 3, 16, 16))
+    assert net.params == torch_params(model)
+    kinds = {layer.name: layer.kind for layer in net.layers}
+    assert kinds["interpolate:resize"] == "upsample" and kinds["interpolate"] == "transpose"
+    shapes = {layer.name: layer.out_shape for layer in net.layers}
+    assert shapes["interpolate"] == (8, 4, 4) and shapes["cat_1"] == (17, 8)   # the positions: one per token
+    assert shapes["permute_3"] == (2, 1, 4)   # the query bias per head, for every token
+    assert kinds["multiply"] == "mul" and kinds["acos"] == "mul" and shapes["flatten_1"] == (8,)
+    assert net.layers[-1].out_shape == (1, 8)
+
+
+class LastTokenClassifier(nn.Module):
+    """Hugging Face's sequence classification on a decoder: the logits of each sample's last token that is not
+    padding, found by an argmax over the token ids."""
+
+    def __init__(self, pad=0):
+        super().__init__()
+        self.pad = pad
+        self.embed = nn.Embedding(50, 16)
+        self.body = nn.Linear(16, 16)
+        self.score = nn.Linear(16, 3, bias=False)
+
+    def forward(self, ids):
+        logits = self.score(torch.relu(self.body(self.embed(ids))))
+        not_pad = (ids != self.pad).to(torch.int32)
+        last = (torch.arange(ids.shape[-1], dtype=torch.int32) * not_pad).argmax(-1)
+        return logits[torch.arange(ids.shape[0]), last]
+
+
+def test_the_logits_of_each_samples_last_token_found_by_argmax():
+    ids = torch.randint(1, 50, (4, 7))
+    ids[1, 5:] = 0
+    model = LastTokenClassifier()
+    net = from_torch(model, ids)
+    assert net.params == torch_params(model)
+    kinds = {layer.name: layer for layer in net.layers}
+    assert kinds["argmax"].kind == "mean" and kinds["argmax"].out_shape == ()   # a position per sample
+    picked = net.layers[-1]
+    assert picked.kind == "select" and picked.parents == ("score",) and picked.out_shape == (3,)
+
+
+class FourierMixer(nn.Module):
+    """FNet's token mixing (the real part of a Fourier transform over the tokens and the features) and Falcon's
+    linear layer written as input @ self.weight.T."""
+
+    def __init__(self):
+        super().__init__()
+        self.weight = nn.Parameter(torch.randn(32, 16))
+        self.norm = nn.LayerNorm(16)
+
+    def forward(self, x):
+        mixed = self.norm(x + torch.fft.fftn(x, dim=(1, 2)).real)
+        return mixed @ self.weight.T
+
+
+def test_a_fourier_transform_its_real_part_and_a_weight_transposed_by_attribute():
+    model = FourierMixer()
+    net = from_torch(model, torch.randn(2, 8, 16))
+    assert net.params == torch_params(model)
+    layers = {layer.name: layer for layer in net.layers}
+    assert layers["fft_fftn"].kind == "fft" and layers["fft_fftn"].fwd_flops == 5 * 128 * 7   # 5 N log2(8 * 16)
+    assert layers["add"].parents == ("x", "fft_fftn")   # the real part: the transform's values
+    assert layers["getattr_2"].kind == "transpose" and layers["getattr_2"].out_shape == (16, 32)
+    assert net.layers[-1].kind == "matmul" and net.layers[-1].out_shape == (8, 32)
+    with pytest.raises(SimulatorError, match="over every dimension mixes the batch"):
+        from_torch(type("Everything", (nn.Module,), {"forward": lambda self, x: torch.fft.fftn(x).real})(),
+                   torch.randn(2, 8, 16))

@@ -228,3 +228,15 @@ def test_lstm_cell_and_layer():
     assert layer.fwd == t * 2 * (step1 + step2)
     with pytest.raises(SimulatorError, match="sequence"):
         LSTM(h).infer([(din,)])
+
+
+def test_fourier_transform_hand_worked():
+    from simulator.ops import FFT
+    op = FFT((0, 1))   # FNet's mixing of 16 tokens of 64 features
+    assert op.infer([(16, 64)]) == (16, 64)
+    c = op.counts([(16, 64)], (16, 64))
+    assert c.fwd == 5 * 1024 * 10 and c.dgrad == (5 * 1024 * 10,)   # 5 N log2(16 * 64)
+    assert (c.read, c.write, c.params, c.saved_inputs, c.saves_output) == (1024, 1024, 0, (), False)
+    assert FFT((-1,)).counts([(16, 64)], (16, 64)).fwd == 5 * 1024 * 6
+    with pytest.raises(SimulatorError, match="fft axis 2 is out of range"):
+        FFT((2,)).infer([(16, 64)])
