@@ -540,9 +540,15 @@ class FunctionNodes:
             return self.repeat(node, x, expect, done)
         if x.layout != SHARED or expect is None or expect[0] != self.batch:
             raise self.fail(node, "only expanding a parameter to the batch (its first dimension) is supported")
-        theirs = tuple(int(d) for d in x.torch_shape)
-        if len(theirs) != len(expect) or any(a != b for a, b in zip(theirs[1:], expect[1:])) or theirs[0] != 1:
-            raise self.fail(node, "only expanding a parameter's leading 1 to the batch is supported")
+        theirs, wanted = tuple(int(d) for d in x.torch_shape), tuple(int(d) for d in expect)
+        if len(theirs) != len(wanted) or theirs[0] != 1 or any(a not in (b, 1) for a, b in zip(theirs, wanted)):
+            raise self.fail(node, "only expanding a parameter's size-1 axes (its first to the batch) is supported")
+        if theirs[1:] != wanted[1:]:
+            # other size-1 axes spread too (attention sinks, one logit per head, sinks.reshape(1, -1, 1, 1)
+            # .expand(batch, -1, tokens, -1) beside the scores): copied once, then read by each sample
+            if self.shapes[x.layer] != theirs[1:]:
+                x = self.add(node, f"{node.name}:full", Reshape(theirs[1:]), [x], SHARED, None)
+            x = self.add(node, f"{node.name}:spread", Repeat(wanted[1:]), [x], SHARED, None)
         return self.add(node, node.name, Reshape(self.per_sample(node, expect, PLAIN)), [x], PLAIN, expect,
                         to_batch=True)
 

@@ -499,3 +499,32 @@ def test_a_fourier_transform_its_real_part_and_a_weight_transposed_by_attribute(
     with pytest.raises(SimulatorError, match="over every dimension mixes the batch"):
         from_torch(type("Everything", (nn.Module,), {"forward": lambda self, x: torch.fft.fftn(x).real})(),
                    torch.randn(2, 8, 16))
+
+
+class AttentionSinks(nn.Module):
+    """GPT-OSS's and MiMo's attention sinks: a learned logit per head, spread to every sample and query and
+    joined to the scores as one more key, dropped after the softmax."""
+
+    def __init__(self, heads=2, width=8):
+        super().__init__()
+        self.heads = heads
+        self.qkv = nn.Linear(width, 3 * width)
+        self.sinks = nn.Parameter(torch.zeros(heads))
+
+    def forward(self, x):
+        b, t, c = x.shape
+        q, k, v = self.qkv(x).view(b, t, 3, self.heads, c // self.heads).permute(2, 0, 3, 1, 4)
+        scores = q @ k.transpose(-1, -2)
+        sinks = self.sinks.reshape(1, -1, 1, 1).expand(b, -1, t, -1)
+        probs = torch.cat([scores, sinks], dim=-1).softmax(-1)[..., :-1]
+        return (probs @ v).transpose(1, 2).reshape(b, t, c)
+
+
+def test_a_parameter_spread_over_the_batch_and_other_axes_attention_sinks():
+    model = AttentionSinks()
+    net = from_torch(model, torch.randn(3, 5, 8))
+    assert net.params == torch_params(model)
+    layers = {layer.name: layer for layer in net.layers}
+    assert layers["expand:spread"].kind == "repeat" and layers["expand:spread"].out_shape == (2, 5, 1)
+    assert layers["expand"].out_shape == (2, 5, 1) and layers["cat"].out_shape == (2, 5, 6)
+    assert net.layers[-1].out_shape == (5, 8)
