@@ -530,10 +530,11 @@ class FunctionNodes:
 
     def expand(self, node, args, expect, done):
         """A parameter expanded to the batch (a ViT's class token, ``token.expand(n, -1, -1)``): each sample
-        reads it, as from a view. A network tensor expanded only to be combined element-wise (squeeze-and-
-        excitation's ``x * y.expand_as(x)``) is what broadcasting reads: the tensor itself."""
+        reads it, as from a view. A tensor expanded only to be combined element-wise (squeeze-and-excitation's
+        ``x * y.expand_as(x)``, a bias's ``bias.expand_as(residual)``) is what broadcasting reads: the tensor
+        itself."""
         x = self.tensor(node, args[0])
-        if x.layout != SHARED and node.users and all(_broadcasts(u) for u in node.users):
+        if node.users and all(_broadcasts(u) for u in node.users):   # a parameter too (GPT-NeoX-Japanese's bias)
             return x
         if x.layout != SHARED and expect is not None and len(expect) == len(x.torch_shape) and \
                 expect[0] == self.batch:   # written to memory by what reads it (repeat_kv's reshape): a copy

@@ -466,6 +466,8 @@ class _Converter(ModuleNodes, FunctionNodes, TensorNodes, SeqFirstNodes, NormFun
         self.same_rows(node)
         merged = next((v for v in (self.env.get(a) for a in node.all_input_nodes) if isinstance(v, _Merged)), None)
         rows = prod(merged.prefix) if merged is not None else None
+        if merged is not None:
+            self.constant_rows(node, merged.prefix)
 
         def unmerged(m):   # the metadata with the rows spelled as the axes they merge
             return m._replace(shape=tuple(merged.prefix) + tuple(int(d) for d in m.shape[1:]))
@@ -503,6 +505,16 @@ class _Converter(ModuleNodes, FunctionNodes, TensorNodes, SeqFirstNodes, NormFun
                 view = self.add(node, f"{a.name}:rows", Reshape(tuple(first[1:]) + rest), [value.source], PLAIN,
                                 tuple(first) + rest)
                 self.env[a] = _Merged(view, tuple(first))
+
+    def constant_rows(self, node, prefix: tuple) -> None:
+        """A constant with a row for each of the merged rows it meets (BLOOM's ALiBi bias, (batch x heads, 1,
+        keys), made from an attention mask of ones, added to the scores): the same for every sample, so one
+        sample's rows, (1, heads, 1, keys), which the scores per sample broadcast."""
+        for a in node.all_input_nodes:
+            value = self.env.get(a)
+            if isinstance(value, _Const) and value.shape and value.parts is None and \
+                    int(value.shape[0]) == prod(prefix) and prod(prefix) != self.batch:
+                self.env[a] = _Const(value.name, (1,) + tuple(prefix[1:]) + tuple(value.shape[1:]), value.stack)
 
     def dims_from_the_end(self, node, rank: int) -> None:
         """A dimension argument given on merged rows, counted from the front, counted from the end instead

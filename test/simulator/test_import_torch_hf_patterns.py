@@ -528,3 +528,36 @@ def test_a_parameter_spread_over_the_batch_and_other_axes_attention_sinks():
     assert layers["expand:spread"].kind == "repeat" and layers["expand:spread"].out_shape == (2, 5, 1)
     assert layers["expand"].out_shape == (2, 5, 1) and layers["cat"].out_shape == (2, 5, 6)
     assert net.layers[-1].out_shape == (5, 8)
+
+
+class AlibiScores(nn.Module):
+    """BLOOM's attention: scores on rows that merge the batch with the heads, plus an ALiBi bias made in forward
+    from a mask of ones (a constant with a row per batch entry and head); and GPT-NeoX-Japanese's bias expanded
+    to the residual's shape before it is added."""
+
+    def __init__(self, heads=2, width=8):
+        super().__init__()
+        self.heads = heads
+        self.qkv = nn.Linear(width, 3 * width)
+        self.bias = nn.Parameter(torch.zeros(width))
+
+    def forward(self, x):
+        b, t, c = x.shape
+        mask = torch.ones(b, t)
+        slopes = torch.tensor([0.5, 0.25])
+        alibi = (slopes[None, :, None] * (mask.cumsum(-1) - 1)[:, None, :]).reshape(b * self.heads, 1, t)
+        q, k, v = self.qkv(x).view(b, t, 3, self.heads, c // self.heads).permute(2, 0, 3, 1, 4)
+        q, k, v = (y.reshape(b * self.heads, t, c // self.heads) for y in (q, k, v))
+        probs = torch.baddbmm(alibi, q, k.transpose(1, 2), beta=1.0, alpha=0.5).softmax(-1)
+        out = (probs @ v).view(b, self.heads, t, -1).transpose(1, 2).reshape(b, t, c)
+        return out + self.bias.expand_as(x)
+
+
+def test_a_constant_with_a_row_per_merged_row_and_a_bias_expanded_to_be_added():
+    model = AlibiScores()
+    net = from_torch(model, torch.randn(3, 5, 8))
+    assert net.params == torch_params(model)
+    layers = {layer.name: layer for layer in net.layers}
+    assert layers["baddbmm"].out_shape == (2, 5, 5)   # per sample: the heads' scores, each with its bias
+    assert layers["_tensor_constant0"].out_shape == (2, 1, 5)   # the bias of one sample's rows
+    assert net.layers[-1].parents == ("reshape_3", "bias") and net.layers[-1].out_shape == (5, 8)
