@@ -36,6 +36,12 @@ class _unpatched:
         return False
 
 
+def assigned(x, key, value):
+    """``x[key] = value``, returning x (what reads x after the assignment reads this call's result)."""
+    x[key] = value
+    return x
+
+
 def concrete_tracer_class(base):
     """A subclass of the importer's tracer class `base` that runs what it records on the sample inputs."""
     import torch
@@ -79,10 +85,14 @@ def concrete_tracer_class(base):
         def __float__(self):
             return self._known(float, self._unknown("float()"))
 
+        def __setitem__(self, key, value):   # x[key] = value: recorded as a function returning the changed x
+            self.tracer.create_proxy("call_function", assigned, (self, key, value), {})
+
     class ConcreteTracer(base):
         def __init__(self, inputs: tuple):
             super().__init__()
-            self.inputs = list(inputs)
+            # copies: x[key] = value on an input changes the tensor the sample run reads, not the user's
+            self.inputs = [t.clone() if isinstance(t, torch.Tensor) else t for t in inputs]
             self.values: dict[Any, Any] = {}
             self.placeholders = 0
 

@@ -12,8 +12,9 @@ from simulator.ops import (FFT, Activation, AdaptiveAvgPool1d, AdaptiveAvgPool2d
 from simulator.ops.base import prod
 from simulator.ops.conv import UPSAMPLE_FLOPS
 
-from .torch_nodes import (NCHW, PLAIN, SHARED, _Const, _hashable, _is_stochastic_depth, _Merged, _Moved, _Multi,
-                          _Other, _pair, _Split, _Stacked, _State, _Tensor, _Unbound)
+from .torch_concrete import assigned
+from .torch_nodes import (NCHW, PLAIN, SHARED, _Complex, _Const, _hashable, _is_stochastic_depth, _Merged, _Moved,
+                          _Multi, _Other, _pair, _Split, _Stacked, _State, _Tensor, _Unbound)
 
 
 # element-wise functions (operators, torch functions and methods by name) that broadcast their inputs: an
@@ -51,6 +52,11 @@ class FunctionNodes:
         constant = self.fold(node, meta, method if method is not None else fn)
         if constant is not None:
             return constant
+        if fn in (torch.view_as_complex, torch.view_as_real) or \
+                any(isinstance(self.env.get(a), _Complex) for a in node.all_input_nodes):
+            return self.complex_numbers(node, method or fn, args, meta)
+        if fn is assigned:
+            return self.assignment(node, args, done)
         if fn is operator.getitem:
             return self.getitem(node, args, meta, done)
         from . import torch_swin
@@ -525,7 +531,16 @@ class FunctionNodes:
             pairs[rank - 1 - i] = (int(spec[2 * i]), int(spec[2 * i + 1]))
         if pairs[0] != (0, 0):
             raise self.fail(node, "padding the batch dimension is not supported")
-        order = (2, 3, 1) if x.layout == NCHW else range(1, rank)   # torch's axes of our per-sample ones
+        order = list((2, 3, 1) if x.layout == NCHW else range(1, rank))   # torch's axes of our per-sample ones
+        for axis, a in enumerate(order):   # a negative size crops (RWKV's time shift: ZeroPad2d((0, 0, 1, -1)))
+            before, after = pairs[a]
+            if before < 0 or after < 0:
+                size = self.shapes[x.layer][axis]
+                start, stop = max(-before, 0), size - max(-after, 0)
+                if start >= stop:
+                    raise self.fail(node, f"pad {spec!r} crops away every element of dimension {a}")
+                x = self.add(node, f"{node.name}:crop{axis}", Slice(axis, start, stop), [x], x.layout, None)
+                pairs[a] = (max(before, 0), max(after, 0))
         return done(Pad(tuple(pairs[a] for a in order)), [x], x.layout)
 
     def expand(self, node, args, expect, done):
@@ -611,6 +626,36 @@ class FunctionNodes:
         rank = len(x.torch_shape)
         perm = list(reversed(range(rank))) if attr == "T" else list(range(rank - 2)) + [rank - 1, rank - 2]
         return self.transposed(node, x, perm, expect, done)
+
+    def assignment(self, node, args, done):
+        """x[key] = value (the concrete tracer's `assigned`): a scalar or a constant written into x leaves x's
+        tensor as it is (Hugging Face's shift_tokens_right sets the first token); a network tensor's values, at
+        slices of x, are padded into place and added (its ids shifted by one)."""
+        x_arg, key, value = args
+        x = self.tensor(node, x_arg)
+        v = self.env.get(value) if hasattr(value, "op") else None
+        if not isinstance(v, (_Tensor, _Merged)):
+            return x
+        items = list(key) if isinstance(key, tuple) else [key]
+        if len(items) > len(x.torch_shape) or items[0] != slice(None) or not all(
+                isinstance(i, int) or isinstance(i, slice) and i.step in (None, 1) for i in items):
+            raise self.fail(node, "assigning a network tensor is supported at integers and slices after the batch "
+                                  "only (x[:, 1:] = y, x[:, t] = y)")
+        x = self.as_layout(node, x, PLAIN)
+        values = self.as_layout(node, self.tensor(node, value), PLAIN)
+        ours = self.shapes[x.layer]
+        pads, region = [], []
+        for axis, size in enumerate(ours):
+            item = items[axis + 1] if axis + 1 < len(items) else slice(None)
+            start, stop = (item % size, item % size + 1) if isinstance(item, int) else item.indices(size)[:2]
+            pads.append((start, size - max(start, stop)))
+            region.append(max(stop - start, 0))
+        if self.shapes[values.layer] != tuple(region):   # an integer's axis dropped from the values: back, of 1
+            if prod(self.shapes[values.layer]) != prod(region):
+                raise self.fail(node, f"assigning values of shape {self.shapes[values.layer]} to {key!r} of {ours}")
+            values = self.add(node, f"{node.name}:values", Reshape(tuple(region)), [values], PLAIN, None)
+        placed = self.add(node, f"{node.name}:placed", Pad(tuple(pads)), [values], PLAIN, None)
+        return done(Elementwise("add"), [x, placed], PLAIN)
 
     def fourier(self, node, key, args, kwargs, expect, done):
         """torch.fft's complex transforms over some axes, the sizes kept (FNet's fftn over the tokens and the

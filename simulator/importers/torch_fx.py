@@ -72,7 +72,15 @@ with the router's top-k indices and weights) is kept whole and written as k expe
 forwards) is traced through a copy taking the sample inputs, given by position or by name (a dict).
 Per-sample index tensors that keep each sample's elements (a padding mask's rows), boolean and / or, tensors
 stacked before the batch only to be averaged or summed over it, and repeat_interleave along the batch (rows
-of copies). All 80 of torchvision 0.28's classification networks import. The recurrent and attention
+of copies). In-place methods (``out.add_(y)``, ``mask.scatter_(...)``) change what later nodes read, even
+where Python discards their result. scatter / scatter_ (a scalar written at an index leaves the tensor as it
+is; a tensor's values are padded into place and added), argmax / argmin (a reduction) and ``x[arange(B), i]``
+with ``i`` one position per sample (a row's select), torch.fft's complex transforms keeping their sizes (an
+`fft` layer; ``.real`` / ``.imag`` the values themselves), complex numbers as rotary embeddings
+(``view_as_complex``, a product, ``view_as_real``: the real pairs), ``.T`` / ``.mT``, parameters resized
+(interpolate), stacked, joined or permuted around their leading size-1 axes, a parameter spread over the batch
+and its other size-1 axes (attention sinks), and a constant with a row per row merging the batch with the heads
+(ALiBi: one sample's rows). All 80 of torchvision 0.28's classification networks import. The recurrent and attention
 modules with torch's default ``batch_first=False`` read sequence-first tensors: an input given with
 ``batch_dim=1`` or a batch the model moves second (torch_seqfirst.py).
 
@@ -93,8 +101,8 @@ from simulator.ops.base import prod
 from .torch_experts import ExpertNodes
 from .torch_functions import FunctionNodes
 from .torch_modules import ModuleNodes, _kind
-from .torch_nodes import (NCHW, PLAIN, SHARED, _Const, _Merged, _Moved, _Multi, _Other, _Split, _State, _Tensor,
-                          _Unbound)
+from .torch_nodes import (NCHW, PLAIN, SHARED, _Complex, _Const, _Merged, _Moved, _Multi, _Other, _Split, _State,
+                          _Tensor, _Unbound)
 from .torch_norms import NormFunctions
 from .torch_seqfirst import SeqFirstNodes, swapped_meta
 from .torch_tensors import TensorNodes
@@ -147,6 +155,7 @@ def from_torch(module, sample_input, name: str | None = None, batch_dim: int = 0
             raise SimulatorError(f"torch.fx cannot trace the module: {_one_line(err)}; traced on the sample "
                                  f"input: {_one_line(again)}", source=label) from None
     gm = torch.fx.GraphModule(tracer.root, graph)
+    _thread_in_place(gm.graph)
     if tracer.concrete:   # what only decided a branch in Python (x.sum() > 0) is not a layer
         gm.graph.eliminate_dead_code()
         gm.recompile()
@@ -402,6 +411,9 @@ class _Converter(ModuleNodes, FunctionNodes, TensorNodes, SeqFirstNodes, NormFun
             value = value.source
         if isinstance(value, _Tensor):
             return self.as_layout(node, value, layout) if layout else value
+        if isinstance(value, _Complex):
+            raise self.fail(node, "complex numbers are supported only as rotary embeddings: view_as_complex, a "
+                                  "product, view_as_real")
         if isinstance(value, _Multi):
             raise self.fail(node, f"uses the whole tuple returned by {value.target}; only its "
                                   "first element is supported")
@@ -635,6 +647,24 @@ class _Converter(ModuleNodes, FunctionNodes, TensorNodes, SeqFirstNodes, NormFun
 
     def layer_counts(self, layer: Layer):
         return layer.op.counts(tuple(self.shapes[p] for p in layer.parents), self.shapes[layer.name])
+
+
+def _thread_in_place(graph) -> None:
+    """x.add_(y) changes x (and so does x[key] = y, recorded by the concrete tracer as a call of `assigned`): what
+    reads x after it reads the call's result. fx records the call, but where
+    Python discards its result (Llama-4's out.add_(routed_experts)) nothing would read it: the work it ends
+    would be dead code, and what follows would read x as it was."""
+    import torch
+
+    from .torch_concrete import assigned
+    order = {n: i for i, n in enumerate(graph.nodes)}
+    for node in list(graph.nodes):
+        in_place = node.op == "call_method" and isinstance(node.target, str) and node.target.endswith("_") and \
+            not node.target.endswith("__")
+        if (in_place or node.op == "call_function" and node.target is assigned) and node.args and \
+                isinstance(node.args[0], torch.fx.Node):
+            at = order[node]
+            node.args[0].replace_all_uses_with(node, delete_user_cb=lambda user, at=at: order.get(user, -1) > at)
 
 
 def _positional(module, n: int, label: str, keywords: list[str] | None = None):

@@ -79,6 +79,14 @@ class _Stacked:
 
 
 @dataclass
+class _Complex:
+    """A network tensor viewed as complex numbers (``torch.view_as_complex(x)`` of x (..., n, 2): rotary
+    embeddings written as Meta's LLaMA does), kept as its real pairs, `pairs`, until ``torch.view_as_real``."""
+
+    pairs: object
+
+
+@dataclass
 class _Merged:
     """A network tensor viewed with the batch merged into the axes after it (``x.view(-1, C)``: rows of
     B x T), kept as the tensor itself while only row-wise operations (a linear layer, addmm / mm with a

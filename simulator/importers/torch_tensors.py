@@ -23,12 +23,12 @@ from __future__ import annotations
 
 import operator
 
-from simulator.ops import (Concat, Elementwise, Embedding, MatMul, Mean, Parameter, Reshape, RMSNorm, Select,
+from simulator.ops import (Concat, Elementwise, Embedding, MatMul, Mean, Pad, Parameter, Reshape, RMSNorm, Select,
                            Slice, Transpose)
 from simulator.ops.base import prod
 
-from .torch_nodes import (NCHW, PLAIN, SHARED, _Const, _hashable, _Merged, _Moved, _Multi, _Split, _Stacked, _State,
-                          _Tensor, _Unbound, torch_padding)
+from .torch_nodes import (NCHW, PLAIN, SHARED, _Complex, _Const, _hashable, _Merged, _Moved, _Multi, _Split,
+                          _Stacked, _State, _Tensor, _Unbound, torch_padding)
 
 
 def _factories():
@@ -75,7 +75,7 @@ class TensorNodes:
         """A `_Const` when the node's result is a constant (see the module docstring), else None."""
         values = [self.env.get(a) for a in node.all_input_nodes]
         graph = [v for v in values if isinstance(v, (_Tensor, _Const, _Multi, _Split, _State, _Moved, _Unbound,
-                                                     _Merged, _Stacked))]
+                                                     _Merged, _Stacked, _Complex))]
         factory = _hashable(key) and key in _factories()
         if not (factory or graph and all(isinstance(v, _Const) for v in graph)):
             return None   # a *_like of a network tensor is not a constant: it is made per step
@@ -126,6 +126,8 @@ class TensorNodes:
             return done(Elementwise("mul"), [x], x.layout)
         if _hashable(key) and key in _comparisons():   # a mask: one operation per element
             return self.arithmetic(node, "sub", args, done)
+        if key in ("scatter", "scatter_", torch.scatter, "scatter_add", "scatter_add_", torch.scatter_add):
+            return self.scatter(node, args, kwargs, done)
         if key is F.embedding:
             return self.embedding_function(node, args, kwargs, expect, done)
         if key in (torch.gather, "gather"):
@@ -168,6 +170,8 @@ class TensorNodes:
             if not any(t.layout == SHARED for t in ts) and dim % (len(ts[0].torch_shape) + 1) == 0 and \
                     node.users and all(_reduces_first_axis(u) for u in node.users):
                 return _Stacked(tuple(ts))
+            if all(t.layout == SHARED for t in ts):   # parameters (RoFormer's sines, each twice: stack([sin, sin]))
+                return self.stacked_parameters(node, ts, dim, expect, done)
             if any(t.layout == SHARED for t in ts) or dim % (len(ts[0].torch_shape) + 1) == 0:
                 raise self.fail(node, "stack: only network tensors along a dimension after the batch are supported")
             dim %= len(expect)   # counted on the result: stack(..., -1) adds the last axis
@@ -254,6 +258,71 @@ class TensorNodes:
                 return done(Elementwise("add"), [total, t], PLAIN)
             total = self.add(node, f"{node.name}:add{i}", Elementwise("add"), [total, t], PLAIN, None)
         return done(Elementwise("mul"), [total], PLAIN)
+
+    def scatter(self, node, args, kwargs, done):
+        """x.scatter(dim, index, src or value): a router's picks written back (Llama-4's top scores into a tensor
+        of -inf, DeepSeek-V3's chosen groups as ones in a mask). Which positions depends on the data, the work
+        does not: a scalar written at the index leaves x's tensor as it is (a few elements written, a mask's);
+        a tensor's values are a copy of them into x's shape (a pad along dim, its gradient a slice), added to x."""
+        given = dict(zip(("input", "dim", "index", "src"), args), **kwargs)
+        src = given.get("src", given.get("value"))
+        x = self.tensor(node, given["input"])
+        if not (hasattr(src, "op") and isinstance(self.env.get(src), (_Tensor, _Const))):
+            return x
+        values = self.as_layout(node, self.tensor(node, src), PLAIN)
+        x = self.as_layout(node, x, PLAIN)
+        axis = self.axis(node, x, given["dim"])
+        ours, theirs = self.shapes[values.layer], self.shapes[x.layer]
+        if len(ours) != len(theirs) or any(a != b for i, (a, b) in enumerate(zip(ours, theirs)) if i != axis) or \
+                ours[axis] > theirs[axis]:
+            raise self.fail(node, f"scatter of values {ours} into {theirs}: only values shaped as the input but "
+                                  "along dim are supported")
+        pads = tuple((0, theirs[i] - ours[i]) if i == axis else (0, 0) for i in range(len(ours)))
+        placed = self.add(node, f"{node.name}:placed", Pad(pads), [values], PLAIN, None)
+        return done(Elementwise("add"), [x, placed], PLAIN)
+
+    def complex_numbers(self, node, key, args, meta):
+        """Complex numbers as Meta's LLaMA writes its rotary embeddings: view_as_complex(x) of the pairs (..., n, 2),
+        multiplied by constant rotations (or other complex tensors), view_as_real back. Kept as the real pairs; a
+        product is one multiplication per real element (a complex product costs three: a sixth of one rotary
+        embedding's 6 FLOPs per pair is left out, next to the attention's products)."""
+        import torch
+        value = self.env.get(args[0]) if args and hasattr(args[0], "op") else None
+        if key is torch.view_as_complex:
+            x = self.tensor(node, args[0])
+            if not x.torch_shape or int(x.torch_shape[-1]) != 2:
+                raise self.fail(node, "view_as_complex of a tensor whose last dimension is not 2")
+            return _Complex(x)
+        if key is torch.view_as_real and isinstance(value, _Complex):
+            return value.pairs
+        if key in (operator.mul, torch.mul, "mul") and hasattr(meta, "shape"):
+            parents = []
+            for a in args[:2]:
+                v = self.env.get(a) if hasattr(a, "op") else None
+                if isinstance(v, _Complex):
+                    parents.append(self.as_layout(node, v.pairs, PLAIN))
+                elif isinstance(v, _Const) and v.shape is not None:   # a rotation: its pairs
+                    parents.append(self.materialize(node, _Const(v.name, tuple(v.shape) + (2,), v.stack)))
+                elif v is not None:
+                    break
+            else:
+                expect = tuple(int(d) for d in meta.shape) + (2,)
+                layout = PLAIN if any(p.layout != SHARED for p in parents) else SHARED
+                return _Complex(self.add(node, node.name, Elementwise("mul"), parents, layout, expect))
+        raise self.fail(node, "complex numbers are supported only as rotary embeddings: view_as_complex, a product, "
+                              "view_as_real")
+
+    def stacked_parameters(self, node, ts: list, dim: int, expect, done):
+        """Tensors of parameters stacked along a new axis: each viewed with that axis of size 1, joined along it
+        (the same for every sample)."""
+        dim %= len(expect)
+        one = tuple(int(d) for d in expect[:dim]) + (1,) + tuple(int(d) for d in expect[dim + 1:])
+        ours = self.per_sample(node, one, SHARED)
+        lead = len(one) - len(ours)
+        if dim < lead:
+            raise self.fail(node, "stack: parameters stacked along their leading axes are not supported")
+        views = [self.add(node, f"{node.name}:in{i}", Reshape(ours), [t], SHARED, None) for i, t in enumerate(ts)]
+        return done(Concat(axis=dim - lead), views, SHARED)
 
     def reduce(self, node, args, kwargs, done, values_of: str | None = None):
         """sum / amax / amin / std / var (and the values of max / min along a dim, `values_of`) over some

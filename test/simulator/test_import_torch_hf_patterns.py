@@ -561,3 +561,111 @@ def test_a_constant_with_a_row_per_merged_row_and_a_bias_expanded_to_be_added():
     assert layers["baddbmm"].out_shape == (2, 5, 5)   # per sample: the heads' scores, each with its bias
     assert layers["_tensor_constant0"].out_shape == (2, 1, 5)   # the bias of one sample's rows
     assert net.layers[-1].parents == ("reshape_3", "bias") and net.layers[-1].out_shape == (5, 8)
+
+
+class InPlaceRouter(nn.Module):
+    """Llama-4's and DeepSeek-V3's routers, reduced: scores written back with scatter_ into a tensor of -inf, a
+    mask of chosen groups made with scatter_(dim, index, 1), and a branch added in place to the shared one
+    (out.add_(routed)) whose result Python discards."""
+
+    def __init__(self):
+        super().__init__()
+        self.router = nn.Linear(8, 4)
+        self.shared = nn.Linear(8, 8)
+        self.routed = nn.Linear(8, 8)
+
+    def forward(self, x):
+        logits = self.router(x)
+        top, idx = logits.topk(2, dim=-1)
+        scores = torch.full_like(logits, float("-inf")).scatter_(-1, idx, top).sigmoid()
+        mask = torch.zeros_like(logits)
+        mask.scatter_(-1, idx, 1)
+        out = self.shared(x)
+        out.add_(self.routed(x) * (scores * mask).sum(-1, keepdim=True))
+        return out
+
+
+def test_an_in_place_addition_whose_result_is_discarded_still_feeds_what_follows_and_scatter():
+    model = InPlaceRouter()
+    net = from_torch(model, torch.randn(2, 5, 8))
+    assert net.params == torch_params(model)   # the routed branch is not dead code
+    layers = {layer.name: layer for layer in net.layers}
+    assert net.layers[-1].name == "add_" and net.layers[-1].parents == ("shared", "mul_1")
+    assert layers["scatter_:placed"].kind == "pad" and layers["scatter_:placed"].out_shape == (5, 4)
+    assert layers["scatter_"].parents == ("full_like", "scatter_:placed")   # the top scores written back
+    assert "scatter__1" not in layers and layers["mul"].parents == ("sigmoid", "zeros_like")   # a mask's ones
+
+
+class MetaRotary(nn.Module):
+    """Rotary embeddings as Meta's LLaMA reference code writes them (complex numbers), and RoFormer's sines
+    stacked twice from a table of positions."""
+
+    def __init__(self, heads=2, width=8, tokens=6):
+        super().__init__()
+        self.heads = heads
+        self.q = nn.Linear(width, width)
+        angles = torch.outer(torch.arange(tokens).float(), torch.ones(width // heads // 2))
+        self.register_buffer("freqs_cis", torch.polar(torch.ones_like(angles), angles))
+        self.positions = nn.Parameter(torch.randn(tokens, width // heads), requires_grad=False)
+
+    def forward(self, x):
+        b, t, c = x.shape
+        q = self.q(x).view(b, t, self.heads, -1)
+        rotated = torch.view_as_complex(q.float().reshape(b, t, self.heads, -1, 2))
+        q = torch.view_as_real(rotated * self.freqs_cis[None, :, None, :]).flatten(3)
+        sin = torch.stack([self.positions[:, ::2], self.positions[:, ::2]], dim=-1).reshape_as(self.positions)
+        return q * sin[None, :, None, :]
+
+
+def test_rotary_embeddings_in_complex_numbers_and_stacked_parameters():
+    model = MetaRotary()
+    net = from_torch(model, torch.randn(3, 6, 8))
+    layers = {layer.name: layer for layer in net.layers}
+    assert layers["mul"].kind == "mul" and layers["mul"].out_shape == (6, 2, 2, 2)   # the pairs, rotated
+    assert layers["flatten"].out_shape == (6, 2, 4)
+    assert layers["stack"].kind == "concat" and layers["stack"].out_shape == (6, 2, 2)
+    assert net.layers[-1].out_shape == (6, 2, 4)
+    assert net.params == torch_params(model)
+    with pytest.raises(SimulatorError, match="complex numbers are supported only as rotary embeddings"):
+        from_torch(type("Angle", (nn.Module,), {"forward": lambda self, x: torch.view_as_complex(x).abs()})(),
+                   torch.randn(2, 4, 2))
+
+
+class ShiftedAndAssigned(nn.Module):
+    """BART's shift_tokens_right (ids assigned to a slice of a new tensor, the first token set), RWKV's time shift
+    (ZeroPad2d with a negative size: one step padded before, the last cropped) and its loop writing each step's
+    result with output[:, t] = ..."""
+
+    def __init__(self):
+        super().__init__()
+        self.embed = nn.Embedding(50, 8)
+        self.shift = nn.ZeroPad2d((0, 0, 1, -1))
+        self.mix = nn.Linear(8, 8)
+
+    def forward(self, ids):
+        shifted = ids.new_zeros(ids.shape)
+        shifted[:, 1:] = ids[:, :-1].clone()
+        shifted[:, 0] = 2
+        x = self.embed(shifted)
+        x = self.mix(x + self.shift(x))
+        out = torch.zeros_like(x)
+        for t in range(x.size(1)):
+            out[:, t] = torch.tanh(x[:, t])
+        return out
+
+
+def test_assignments_to_slices_and_steps_and_a_pad_that_crops():
+    model = ShiftedAndAssigned()
+    ids = torch.randint(0, 50, (2, 5))
+    net = from_torch(model, ids)
+    assert net.params == torch_params(model)
+    layers = {layer.name: layer for layer in net.layers}
+    assert layers["assigned:placed"].kind == "pad" and layers["assigned:placed"].out_shape == (5,)
+    assert "assigned_1" not in layers   # the first token set to a number: the tensor as it was
+    assert layers["pad:crop0"].kind == "slice" and layers["pad:crop0"].out_shape == (4, 8)
+    assert layers["pad"].kind == "pad" and layers["pad"].out_shape == (5, 8)
+    steps = [l for l in net.layers if l.name.startswith("assigned_") and ":" not in l.name]
+    assert len(steps) == 5 and net.layers[-1].name == steps[-1].name and net.layers[-1].out_shape == (5, 8)
+    ids_before = ids.clone()
+    from_torch(model, ids)
+    assert torch.equal(ids, ids_before)   # the sample input is not changed by the trace
