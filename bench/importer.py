@@ -15,7 +15,9 @@ left out of both; the ratio is shown, not judged). Then one JSON line.
     python bench/importer.py --torchvision   # and torchvision's networks (about ten minutes)
     python bench/importer.py --transformers  # and Hugging Face's model families (a minute)
     python bench/importer.py --timm          # and 50 of timm's models, one per family (two minutes)
-    python bench/importer.py --transformers-sweep   # and every causal LM family of transformers (ten minutes)
+    python bench/importer.py --transformers-sweep   # and every family of transformers with a causal LM, image
+                                                    # classification, masked LM or sequence classification head
+                                                    # (twenty minutes)
 """
 from __future__ import annotations
 
@@ -218,8 +220,9 @@ def main() -> int:
     parser.add_argument("--transformers", action="store_true",
                         help="also Hugging Face's model families from small configs (if installed)")
     parser.add_argument("--transformers-sweep", action="store_true",
-                        help="also every causal language model family of transformers, from shrunken default configs "
-                             "(bench/importer_hf_sweep.py; about ten minutes)")
+                        help="also every family of transformers with a causal language model, image classification, "
+                             "masked language model or sequence classification head, from shrunken default configs "
+                             "(bench/importer_hf_sweep.py; about twenty minutes)")
     args = parser.parse_args()
     warnings.simplefilter("ignore")
     import user_models
@@ -241,8 +244,9 @@ def main() -> int:
             print("transformers is not installed: its models are skipped")
     if args.transformers_sweep:
         try:
-            from importer_hf_sweep import causal_lm_builders
-            sets["transformers sweep"] = causal_lm_builders()
+            from importer_hf_sweep import HEADS, sweep_builders
+            for head in HEADS:
+                sets[f"transformers sweep, {head}"] = sweep_builders(head)
         except ImportError:
             print("transformers is not installed: its sweep is skipped")
     summary = {}

@@ -1,11 +1,13 @@
-"""Every causal language model family of the installed transformers, from a shrunken default config, for
-``python bench/importer.py --transformers-sweep``: an outside check on model code nobody picked for the importer.
+"""Every family of transformers with a causal language model, image classification, masked language model or
+sequence classification head, from a shrunken default config, for ``python bench/importer.py
+--transformers-sweep``: an outside check on model code nobody picked for the importer.
 
 Each family's config class is built with its defaults overridden where it has the usual size keys (2 layers, width
-64, 4 heads, a vocabulary of 500, 4 experts of which 2 per token, ...); a family whose config refuses that, or
-whose model does not build from it, is reported as not built (a limit of this shrinking, not of the importer);
-one that still has more than 30 million parameters (counted on torch's meta device first: some defaults hold
-billions) is skipped (a CPU-only run). Token ids (2, 16) in.
+64, 4 heads, a vocabulary of 500, 4 experts of which 2 per token, images of 64 x 64 in 10 classes, ...); a family
+whose config refuses that, whose model does not build from it or whose forward fails on the sample input is
+reported as not built (a limit of this shrinking, not of the importer); one that still has more than 30 million
+parameters (counted on torch's meta device first: some defaults hold billions) is skipped (a CPU-only run). Token
+ids (2, 16) in, or images (2, C, 64, 64).
 """
 from __future__ import annotations
 
@@ -28,12 +30,7 @@ def _small(config_class):
         cfg = config_class(**SMALL)
     except Exception:
         cfg = config_class()
-    for key, value in SMALL.items():
-        if hasattr(cfg, key):
-            try:
-                setattr(cfg, key, value)
-            except Exception:
-                pass
+    _set(cfg, **SMALL)
     if isinstance(getattr(cfg, "layer_types", None), list):
         try:
             cfg.layer_types = cfg.layer_types[:SMALL["num_hidden_layers"]]
@@ -42,30 +39,65 @@ def _small(config_class):
     return cfg
 
 
-def causal_lm_builders() -> list:
+HEADS = {"causal LM": "MODEL_FOR_CAUSAL_LM_MAPPING_NAMES",
+         "image classification": "MODEL_FOR_IMAGE_CLASSIFICATION_MAPPING_NAMES",
+         "masked LM": "MODEL_FOR_MASKED_LM_MAPPING_NAMES",
+         "sequence classification": "MODEL_FOR_SEQUENCE_CLASSIFICATION_MAPPING_NAMES"}
+
+
+def sweep_builders(head: str) -> list:
+    """(family, build) for every family of transformers with `head` (a key of HEADS)."""
+    import copy
+
     import torch
     import transformers as T
+    from transformers.models.auto import modeling_auto
     from transformers.models.auto.configuration_auto import CONFIG_MAPPING_NAMES
-    from transformers.models.auto.modeling_auto import MODEL_FOR_CAUSAL_LM_MAPPING_NAMES
+    images = head == "image classification"
+
+    def sample(cfg):
+        if not images:
+            return torch.randint(3, 400, (2, 16))
+        side = getattr(cfg, "image_size", 64)
+        side = side if isinstance(side, int) else side[0]
+        return torch.randn(2, getattr(cfg, "num_channels", 3), side, side)
 
     def build(model_name: str, config_name: str):
         try:
             cfg = _small(getattr(T, config_name))
+            if images:
+                _set(cfg, image_size=64, num_labels=10)
+            if head == "sequence classification":   # a decoder's classifier finds each sample's last token by it
+                _set(cfg, pad_token_id=1)
             with torch.device("meta"):   # counted first without memory: some defaults hold billions
                 size = sum(p.numel() for p in getattr(T, model_name)(cfg).parameters())
             if size > LIMIT:
                 raise Unbuilt(f"{size:,} parameters from the shrunken config")
             model = getattr(T, model_name)(cfg).eval()
+            x = sample(cfg)
+            with torch.no_grad():   # on a copy: a forward may cache what it computed from parameters (LeViT)
+                copy.deepcopy(model)(x)
         except Unbuilt:
             raise
         except Exception as err:
             raise Unbuilt(f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"[:150]) from None
-        return model, torch.randint(3, 400, (2, 16))
+        return model, x
 
+    mapping = getattr(modeling_auto, HEADS[head])
     out = []
-    for family in sorted(MODEL_FOR_CAUSAL_LM_MAPPING_NAMES):
-        model_name, config_name = MODEL_FOR_CAUSAL_LM_MAPPING_NAMES[family], CONFIG_MAPPING_NAMES.get(family)
+    for family in sorted(mapping):
+        model_name, config_name = mapping[family], CONFIG_MAPPING_NAMES.get(family)
+        model_name = model_name[0] if isinstance(model_name, tuple) else model_name
         if family in SKIP or not hasattr(T, model_name) or config_name is None or not hasattr(T, config_name):
             continue
         out.append((family, lambda m=model_name, c=config_name: build(m, c)))
     return out
+
+
+def _set(cfg, **values):
+    for key, value in values.items():
+        if hasattr(cfg, key):
+            try:
+                setattr(cfg, key, value)
+            except Exception:
+                pass

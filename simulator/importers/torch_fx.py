@@ -110,7 +110,7 @@ from .torch_tensors import TensorNodes
 
 # raised whenever a PyTorch model converts differently (other layers, costs or default groups): a run that
 # stored results for a user's model under an older conversion is then refused, not silently resumed
-IMPORTER_VERSION = 3
+IMPORTER_VERSION = 4
 
 
 def from_torch(module, sample_input, name: str | None = None, batch_dim: int = 0) -> Network:
