@@ -544,7 +544,7 @@ class _Converter(ModuleNodes, FunctionNodes, TensorNodes, SeqFirstNodes, NormFun
             return
         slots = {"softmax": (1,), "log_softmax": (1,), "mean": (1,), "sum": (1,), "amax": (1,), "amin": (1,),
                  "std": (1,), "var": (1,), "normalize": (2,), "transpose": (1, 2), "swapaxes": (1, 2),
-                 "split": (2,), "chunk": (2,), "tensor_split": (2,), "unbind": (1,)}.get(name, ())
+                 "split": (2,), "chunk": (2,), "tensor_split": (2,), "unbind": (1,), "gather": (1,)}.get(name, ())
         for slot in slots:
             key = "dim" if len(slots) == 1 and "dim" in kwargs else None
             dim = kwargs[key] if key else args[slot] if len(args) > slot else None

@@ -23,8 +23,8 @@ from __future__ import annotations
 
 import operator
 
-from simulator.ops import (Concat, Elementwise, Embedding, MatMul, Mean, Pad, Parameter, Reshape, RMSNorm, Select,
-                           Slice, Transpose)
+from simulator.ops import (Concat, Elementwise, Embedding, Gather, MatMul, Mean, Pad, Parameter, Reshape, RMSNorm,
+                           Select, Slice, Transpose)
 from simulator.ops.base import prod
 
 from .torch_nodes import (NCHW, PLAIN, SHARED, _Complex, _Const, _hashable, _Merged, _Moved, _Multi, _Split,
@@ -138,8 +138,13 @@ class TensorNodes:
                 return routed
             source = self.env.get(args[0]) if hasattr(args[0], "op") else None
             index = args[2] if len(args) > 2 else kwargs.get("index")
+            if isinstance(source, (_Tensor, _Merged)) and (source.layout != SHARED if isinstance(source, _Tensor)
+                                                           else True) or \
+                    isinstance(source, _Tensor) and isinstance(self.env.get(index), _Const):
+                return self.gathered(node, args[0], args[1] if len(args) > 1 else kwargs.get("dim"), expect, done)
             if not isinstance(source, _Const) or not isinstance(self.env.get(index), _Tensor):
-                raise self.fail(node, "gather is only supported from a constant table (a buffer) by a network index")
+                raise self.fail(node, "gather is only supported from a network tensor, or from a constant table (a "
+                                      "buffer) by a network index")
             x = self.tensor(node, index)
             return done(Elementwise("mul"), [x], x.layout)
         if key in ("masked_fill", "masked_fill_", torch.masked_fill):
@@ -154,7 +159,8 @@ class TensorNodes:
             if x.layout != SHARED and dim is not None and int(dim) % max(rank, 1) == 0:
                 raise self.fail(node, f"{getattr(key, '__name__', key)} of the batch dimension is not supported")
             x = self.as_layout(node, x, PLAIN)
-            return done(Reshape(self.per_sample(node, expect, x.layout) or (1,)), [x], x.layout)
+            shape = self.per_sample(node, expect, x.layout)   # () for one number per sample (mBART's EOS token)
+            return done(Reshape(shape if shape or x.layout != SHARED else (1,)), [x], x.layout)
         if key in (torch.sum, "sum", torch.amax, "amax", torch.amin, "amin", torch.std, "std", torch.var, "var",
                    torch.logsumexp, "logsumexp", torch.argmax, "argmax", torch.argmin, "argmin"):
             return self.reduce(node, args, kwargs, done)   # argmax / argmin: the position, read as a reduction
@@ -258,6 +264,25 @@ class TensorNodes:
                 return done(Elementwise("add"), [total, t], PLAIN)
             total = self.add(node, f"{node.name}:add{i}", Elementwise("add"), [total, t], PLAIN, None)
         return done(Elementwise("mul"), [total], PLAIN)
+
+    def gathered(self, node, source, dim, expect, done):
+        """torch.gather from a network tensor along an axis after the batch (or from rows merging the batch with
+        other axes: ProphetNet's relative positions), or from a tensor computed from parameters by a constant
+        index (Funnel's position embeddings): a `gather` layer of the index's shape (which elements, the index
+        decides; the work does not depend on it)."""
+        x = self.tensor(node, source)
+        if not isinstance(dim, int) or expect is None:
+            raise self.fail(node, "gather needs a dim given as a number")
+        self.axis(node, x, dim)   # rejects the batch dimension
+        if x.layout == SHARED:
+            shape = self.per_sample(node, expect, SHARED)
+            if len(shape) != len(self.shapes[x.layer]):
+                raise self.fail(node, "gather from a parameter's tensor along its leading size-1 axes")
+            return done(Gather(shape), [x], SHARED)
+        x = self.as_layout(node, x, PLAIN)
+        if len(expect) != len(x.torch_shape) or int(expect[0]) != self.batch:
+            raise self.fail(node, "gather: the index must keep the batch first and the input's rank")
+        return done(Gather(self.per_sample(node, expect, PLAIN)), [x], PLAIN)
 
     def scatter(self, node, args, kwargs, done):
         """x.scatter(dim, index, src or value): a router's picks written back (Llama-4's top scores into a tensor

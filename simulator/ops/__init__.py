@@ -22,7 +22,7 @@ formulas:
   dropout, softmax
 - `simulator.ops.norm`: batch_norm, layer_norm, group_norm, rms_norm
 - `simulator.ops.shape`: input, parameter, concat, reshape, flatten, transpose,
-  select, slice, mean, pad, pixel_shuffle
+  select, slice, mean, pad, pixel_shuffle, repeat, gather, unfold
 - `simulator.ops.recurrent`: lstm_cell, gru_cell, rnn_cell, lstm, gru, rnn
 - `simulator.ops.spectral`: fft
 
@@ -37,8 +37,8 @@ from simulator.ops.dense import (AttentionContext, AttentionScores, Embedding, L
 from simulator.ops.elementwise import ACTIVATIONS, Activation, Dropout, Elementwise, Softmax
 from simulator.ops.norm import BatchNorm, GroupNorm, LayerNorm, RMSNorm
 from simulator.ops.recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
-from simulator.ops.shape import (Concat, Flatten, Input, Mean, Pad, Parameter, PixelShuffle, Repeat, Reshape, Select,
-                                 Slice, Transpose, Unfold)
+from simulator.ops.shape import (Concat, Flatten, Gather, Input, Mean, Pad, Parameter, PixelShuffle, Repeat, Reshape,
+                                 Select, Slice, Transpose, Unfold)
 from simulator.ops.spectral import FFT
 
 
@@ -76,6 +76,6 @@ __all__ = [
     "BatchNorm", "GroupNorm", "LayerNorm", "RMSNorm",
     "LSTM", "LSTMCell", "GRU", "GRUCell", "RNN", "RNNCell",
     "Input", "Parameter", "Concat", "Reshape", "Flatten", "Transpose", "Select", "Slice", "Mean", "Pad", "PixelShuffle", "Repeat", "Unfold",
-    "FFT",
+    "Gather", "FFT",
     "relu", "gelu", "tanh", "sigmoid", "silu", "add",
 ]

@@ -15,6 +15,7 @@ None of these computes anything (0 FLOPs) except `mean`.
 | pad | 0 | input / output (a copy into a larger tensor) | 0 (a slice) | constant padding: (before, after) per axis |
 | pixel_shuffle | 0 | input / output (a copy) | 0 | (H, W, C*r*r) -> (H*r, W*r, C), or back (unshuffle) |
 | unfold | 0 | input / output (a copy of every kernel window) | 1 add per output element (the windows folded back) | F.unfold (im2col); with fold=True F.fold: one add per column element |
+| gather | 0 | output / output (a copy of the picked elements) | 1 add per output element (added back where they were picked) | torch.gather from a network tensor by an index computed elsewhere: the output has the index's shape |
 | repeat | 0 | input / output (a copy) | 1 add per output element (the copies' gradients summed) | each axis repeated a whole number of times (expand then reshape, repeat, repeat_interleave: grouped-query attention's keys and values) |
 """
 from __future__ import annotations
@@ -293,6 +294,29 @@ class Repeat(OpBase):
 
 
 @dataclass(frozen=True)
+class Gather(OpBase):
+    """Elements of the input picked along an axis by an index the network computed elsewhere (torch.gather:
+    ProphetNet's and Funnel's relative-position scores, a token per sample): the output, of `shape`, has the
+    index's shape, the input's rank; a copy forward, whose gradient is added back where it was picked."""
+
+    kind: ClassVar[str] = "gather"
+    shape: Shape = ()
+
+    def __post_init__(self):
+        object.__setattr__(self, "shape", _shape(self.shape, "gather shape"))
+
+    def _infer(self, ins: tuple[Shape, ...]) -> Shape:
+        (x,) = ins
+        if len(x) != len(self.shape):
+            fail(f"gather of {self.shape} from {x}: the index must have the input's rank")
+        return self.shape
+
+    def counts(self, ins, out) -> Counts:
+        n = prod(out)
+        return Counts(dgrad=(float(n),), read=n, write=n)
+
+
+@dataclass(frozen=True)
 class Unfold(OpBase):
     """torch's F.unfold (im2col) of a channels-last image (H, W, C): every kernel window's values as a column,
     (C * kh * kw, L) for L windows, a copy; its gradient adds the overlapping windows back (F.fold). With
@@ -359,4 +383,4 @@ class Mean(OpBase):
 
 
 __all__ = ["Input", "Parameter", "Concat", "Reshape", "Flatten", "Transpose", "Select", "Slice", "Mean", "Pad",
-           "PixelShuffle", "Repeat", "Unfold"]
+           "PixelShuffle", "Repeat", "Gather", "Unfold"]

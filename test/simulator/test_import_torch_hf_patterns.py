@@ -669,3 +669,34 @@ def test_assignments_to_slices_and_steps_and_a_pad_that_crops():
     ids_before = ids.clone()
     from_torch(model, ids)
     assert torch.equal(ids, ids_before)   # the sample input is not changed by the trace
+
+
+class RelativeGather(nn.Module):
+    """ProphetNet's relative-position scores gathered from rows that merge the batch with the heads and queries,
+    Funnel's position embeddings gathered from a table computed in forward, and mBART's EOS token picked per
+    sample with gather(1, index).squeeze()."""
+
+    def __init__(self, heads=2, buckets=4):
+        super().__init__()
+        self.heads, self.buckets = heads, buckets
+        self.rel = nn.Linear(8, heads * buckets)
+        self.table = nn.Parameter(torch.randn(10, 8))
+
+    def forward(self, x, ids):
+        b, t, _ = x.shape
+        rel = self.rel(x).view(b, t, self.buckets, self.heads).permute(0, 3, 1, 2).reshape(-1, self.buckets)
+        buckets = (torch.arange(t)[None, :] - torch.arange(t)[:, None]).clamp(0, self.buckets - 1)
+        scores = torch.gather(rel, dim=1, index=buckets.repeat(b * self.heads, 1)).view(b, self.heads, t, t)
+        positions = torch.gather(torch.tanh(self.table), 0, torch.arange(t)[:, None].expand(t, 8))
+        eos = ids.gather(1, (ids.ne(0).sum(dim=1) - 1).unsqueeze(-1)).squeeze()
+        return scores.sum(1) @ (x + positions), eos
+
+
+def test_gathers_from_merged_rows_from_a_computed_table_and_one_number_per_sample():
+    model = RelativeGather()
+    net = from_torch(model, (torch.randn(3, 5, 8), torch.randint(1, 50, (3, 5))))
+    assert net.params == torch_params(model)
+    layers = {layer.name: layer for layer in net.layers}
+    assert layers["gather"].kind == "gather" and layers["gather"].out_shape == (2, 5, 5)   # per sample: heads
+    assert layers["gather_1"].kind == "gather" and layers["gather_1"].out_shape == (5, 8)   # the same for all
+    assert layers["squeeze"].out_shape == ()

@@ -240,3 +240,13 @@ def test_fourier_transform_hand_worked():
     assert FFT((-1,)).counts([(16, 64)], (16, 64)).fwd == 5 * 1024 * 6
     with pytest.raises(SimulatorError, match="fft axis 2 is out of range"):
         FFT((2,)).infer([(16, 64)])
+
+
+def test_gather_hand_worked():
+    from simulator.ops import Gather
+    op = Gather((4, 6))   # 6 picks per row of 4 from a (4, 10) tensor
+    assert op.infer([(4, 10)]) == (4, 6)
+    c = op.counts([(4, 10)], (4, 6))
+    assert (c.fwd, c.dgrad, c.read, c.write, c.params) == (0.0, (24.0,), 24, 24, 0)
+    with pytest.raises(SimulatorError, match="the index must have the input's rank"):
+        Gather((4,)).infer([(4, 10)])
