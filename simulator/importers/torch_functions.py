@@ -102,6 +102,9 @@ class FunctionNodes:
                  # the same under their long names (ConvBERT's torch.multiply)
                  torch.multiply: "mul", "multiply": "mul", torch.subtract: "sub", "subtract": "sub",
                  torch.divide: "div", "divide": "div", torch.true_divide: "div", "true_divide": "div",
+                 # on ids (CANINE hashes its characters: (ids + 1) * prime % buckets): one operation per element
+                 operator.mod: "div", torch.remainder: "div", "remainder": "div", torch.fmod: "div", "fmod": "div",
+                 operator.floordiv: "div", torch.floor_divide: "div", "floor_divide": "div",
                  # boolean masks combined (Hugging Face's padding mask and its causal one): one operation per
                  # element, as a product (and) or a sum (or)
                  operator.and_: "mul", "__and__": "mul", torch.logical_and: "mul", "logical_and": "mul",
