@@ -700,3 +700,20 @@ def test_gathers_from_merged_rows_from_a_computed_table_and_one_number_per_sampl
     assert layers["gather"].kind == "gather" and layers["gather"].out_shape == (2, 5, 5)   # per sample: heads
     assert layers["gather_1"].kind == "gather" and layers["gather_1"].out_shape == (5, 8)   # the same for all
     assert layers["squeeze"].out_shape == ()
+
+
+def test_ids_hashed_with_remainder_and_floor_division():
+    class Hashed(nn.Module):   # CANINE's hash embeddings: each id hashed into the buckets of several tables
+        def __init__(self):
+            super().__init__()
+            self.tables = nn.ModuleList(nn.Embedding(16, 4) for _ in range(2))
+
+        def forward(self, ids):
+            return torch.cat([t(((ids + 1) * p) % 16 + torch.floor_divide(ids, 1000))
+                              for t, p in zip(self.tables, (31, 43))], dim=-1)
+
+    model = Hashed()
+    net = from_torch(model, torch.randint(0, 500, (2, 6)))
+    kinds = {layer.name: layer.kind for layer in net.layers}
+    assert kinds["mod"] == "div" and kinds["floor_divide"] == "div" and net.params == torch_params(model)
+    assert net.layers[-1].out_shape == (6, 8)
