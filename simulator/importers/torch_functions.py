@@ -560,6 +560,8 @@ class FunctionNodes:
         if x.layout != SHARED or expect is None or expect[0] != self.batch:
             raise self.fail(node, "only expanding a parameter to the batch (its first dimension) is supported")
         theirs, wanted = tuple(int(d) for d in x.torch_shape), tuple(int(d) for d in expect)
+        theirs = (1,) * (len(wanted) - len(theirs)) + theirs   # axes added in front (CLIP's class_embedding
+        # .expand(batch, 1, -1) of a vector), as broadcasting adds them
         if len(theirs) != len(wanted) or theirs[0] != 1 or any(a not in (b, 1) for a, b in zip(theirs, wanted)):
             raise self.fail(node, "only expanding a parameter's size-1 axes (its first to the batch) is supported")
         if theirs[1:] != wanted[1:]:

@@ -94,6 +94,9 @@ class ModuleNodes:
                 if shares is None:
                     self.module_params.add(id(p))
             self.check_params(node, m, op, parents, shares)
+            extra = _reparametrized(m) if shares is None else 0
+            if extra:   # weight norm's magnitudes: a parameter layer of their own, updated as the weight is
+                self.add(node, f"{name}.weight_g", Parameter((extra,)), [], SHARED, None)
             return t
 
         if kind in ("encoder_layer", "encoder"):   # composite: written out in torch_blocks.py
@@ -173,6 +176,10 @@ class ModuleNodes:
         if kind == "batch_norm2d":
             x = self.tensor(node, args[0], NCHW)
             return done(BatchNorm(axis=-1, affine=m.affine), [x], NCHW)
+        if kind == "group_norm" and self.env.get(args[0]) is not None and \
+                len(getattr(self.env.get(args[0]), "torch_shape", ())) == 3:   # a sequence (N, C, L): wav2vec 2.0
+            x = self.tensor(node, args[0], PLAIN)
+            return done(GroupNorm(m.num_groups, affine=m.affine, axis=0), [x], PLAIN)
         if kind in ("group_norm", "instance_norm2d"):
             x = self.tensor(node, args[0], NCHW)
             if len(x.torch_shape) != 4:
@@ -343,7 +350,19 @@ class ModuleNodes:
             return
         ours = op.counts([self.shapes[p.layer] for p in parents],
                          self.shapes[self.layers[-1].name]).params
-        theirs = sum(p.numel() for p in m.parameters())
+        theirs = sum(p.numel() for p in m.parameters()) - _reparametrized(m)
         if ours != theirs:
             raise self.fail(node, f"the simulator counts {ours} parameters for "
                                   f"{type(m).__name__}, PyTorch has {theirs}")
+
+
+def _reparametrized(m) -> int:
+    """Parameters a module's weight parametrization holds beyond the weight's size: weight norm keeps the weight
+    as a direction v of its size and magnitudes g, one per output (torch.nn.utils.parametrizations.weight_norm,
+    or the older weight_norm's weight_g / weight_v: wav2vec 2.0's positional convolution)."""
+    extra = 0
+    for attr, originals in (getattr(m, "parametrizations", None) or {}).items():
+        extra += sum(p.numel() for p in originals.parameters()) - getattr(m, attr).numel()
+    if hasattr(m, "weight_g") and hasattr(m, "weight_v") and "weight_g" in dict(m.named_parameters(recurse=False)):
+        extra += m.weight_g.numel()
+    return extra

@@ -75,23 +75,26 @@ class LayerNorm(OpBase):
 @dataclass(frozen=True)
 class GroupNorm(OpBase):
     """Group normalisation of a channels-last image: the channels in `groups` groups, each normalised over
-    its channels and the spatial axes (InstanceNorm: one group per channel)."""
+    its channels and the spatial axes (InstanceNorm: one group per channel); the channels on `axis` (0 for a
+    channels-first sequence (C, L): wav2vec 2.0's first convolution)."""
 
     kind: ClassVar[str] = "group_norm"
     groups: int = 1
     affine: bool = True
+    axis: int = -1
 
     def __post_init__(self):
         positive(self.groups, "groups")
 
     def _infer(self, ins: tuple[Shape, ...]) -> Shape:
         (x,) = ins
-        if not x or x[-1] % self.groups:
-            fail(f"group norm: {x[-1] if x else 0} channels do not split into {self.groups} groups")
+        if not x or not -len(x) <= self.axis < len(x) or x[self.axis] % self.groups:
+            fail(f"group norm: {x[self.axis] if x and -len(x) <= self.axis < len(x) else 0} channels do not "
+                 f"split into {self.groups} groups")
         return x
 
     def counts(self, ins, out) -> Counts:
-        n, c = prod(out), out[-1]
+        n, c = prod(out), out[self.axis]
         return Counts(params=2 * c if self.affine else 0, fwd=NORM_FWD * n, dgrad=(NORM_DGRAD * n,),
                       wgrad=3 * n if self.affine else 0, read=n, write=n, saved_inputs=(0,),
                       saved_private=2 * self.groups)

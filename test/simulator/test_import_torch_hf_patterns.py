@@ -717,3 +717,32 @@ def test_ids_hashed_with_remainder_and_floor_division():
     kinds = {layer.name: layer.kind for layer in net.layers}
     assert kinds["mod"] == "div" and kinds["floor_divide"] == "div" and net.params == torch_params(model)
     assert net.layers[-1].out_shape == (6, 8)
+
+
+class SpeechFrontEnd(nn.Module):
+    """wav2vec 2.0's front end: a convolution over the waveform and a group norm over its channels (N, C, L), a
+    positional convolution under weight norm (magnitudes g beside the weight's direction), and CLIP's class
+    embedding, a vector, expanded to (batch, 1, width) in front of the frames."""
+
+    def __init__(self, width=16):
+        super().__init__()
+        self.conv = nn.Conv1d(1, width, 10, stride=5, bias=False)
+        self.norm = nn.GroupNorm(width, width)
+        self.pos = nn.utils.parametrizations.weight_norm(nn.Conv1d(width, width, 4, padding=2, groups=4), dim=2)
+        self.cls = nn.Parameter(torch.randn(width))
+
+    def forward(self, wave):
+        x = F.gelu(self.norm(self.conv(wave[:, None])))                 # (N, C, L)
+        x = (x + F.gelu(self.pos(x)[:, :, :-1])).transpose(1, 2)         # (N, L, C)
+        return torch.cat([self.cls.expand(x.shape[0], 1, -1), x], dim=1)
+
+
+def test_a_group_norm_over_a_sequence_weight_norm_and_a_vector_expanded_to_the_batch():
+    model = SpeechFrontEnd()
+    net = from_torch(model, torch.randn(2, 400))
+    assert net.params == torch_params(model)   # weight norm's magnitudes counted
+    layers = {layer.name: layer for layer in net.layers}
+    assert layers["norm"].kind == "group_norm" and layers["norm"].out_shape == (16, 79)
+    assert layers["norm"].params == 32   # per channel, not per position
+    assert layers["pos.weight_g"].kind == "parameter" and layers["pos.weight_g"].params == 4
+    assert layers["expand"].out_shape == (1, 16) and net.layers[-1].out_shape == (80, 16)
