@@ -4,7 +4,9 @@ their matrix products compare with torch's own FLOP counter.
 Four sets: the hand-written networks of bench/reference/user_models.py (always), and, when torchvision is
 installed (it is not a dependency of the project), its classification, video and segmentation networks
 with random weights; when transformers is, 27 of Hugging Face's model families from small configs (six of
-them mixtures of experts), given as they are (and two given a tokenizer's output, attention mask included);
+them mixtures of experts), given as they are, three other heads and inputs (wav2vec 2.0 on a waveform, CLIP's
+vision tower, SegFormer's segmentation) and three models given a tokenizer's output, attention mask included
+(BERT, LLaMA, and LLaMA as a sequence classifier);
 when timm is, 50 of its models, one per family. Per network: imported or the one-line error, layers, parameters (ours and
 ``sum(p.numel())``), and the ratio of our convolution / linear / matmul forward FLOPs to what
 ``torch.utils.flop_counter.FlopCounterMode`` counts for the same forward in training mode (ours count the
@@ -13,7 +15,7 @@ left out of both; the ratio is shown, not judged). Then one JSON line.
 
     python bench/importer.py                 # the hand-written set (a minute)
     python bench/importer.py --torchvision   # and torchvision's networks (about ten minutes)
-    python bench/importer.py --transformers  # and Hugging Face's model families (a minute)
+    python bench/importer.py --transformers  # and Hugging Face's model families and heads (a minute)
     python bench/importer.py --timm          # and 50 of timm's models, one per family (two minutes)
     python bench/importer.py --transformers-sweep   # and every family of transformers with a causal LM, image
                                                     # classification, masked LM or sequence classification head
@@ -96,7 +98,8 @@ def torchvision_builders():
 def transformers_builders():
     """Hugging Face's model families (transformers is not a dependency), each from a small config with random
     weights, given to from_torch as they are: token ids or pixels by position, an encoder-decoder's source and
-    target ids by name (a dict); and BERT and LLaMA given a tokenizer's output for two texts, one padded."""
+    target ids by name (a dict); three other heads and inputs (a waveform, a vision tower, a segmentation map); and
+    BERT, LLaMA and LLaMA's sequence classifier given a tokenizer's output for two texts, one padded."""
     import logging
 
     import torch
@@ -180,13 +183,29 @@ def transformers_builders():
     def tokenized(names):   # what a tokenizer returns for two texts, the second padded
         mask = torch.ones(2, 24, dtype=torch.long)
         mask[1, 17:] = 0
-        given = {"input_ids": torch.randint(0, 500, (2, 24)), "token_type_ids": torch.zeros(2, 24, dtype=torch.long),
-                 "attention_mask": mask}
+        ids = torch.randint(1, 500, (2, 24))
+        ids[1, 17:] = 0   # the padding token
+        given = {"input_ids": ids, "token_type_ids": torch.zeros(2, 24, dtype=torch.long), "attention_mask": mask}
         return {k: given[k] for k in names}
+    speech = dict(num_hidden_layers=2, hidden_size=64, num_attention_heads=4, intermediate_size=128, conv_dim=(32, 32),
+                  conv_stride=(5, 2), conv_kernel=(10, 3), num_conv_pos_embeddings=16, num_conv_pos_embedding_groups=4,
+                  vocab_size=32)
+    heads = [   # other heads and inputs: speech (a waveform), a vision tower, a segmentation map
+        ("wav2vec2_ctc", lambda: (T.Wav2Vec2ForCTC(T.Wav2Vec2Config(**speech)).eval(), torch.randn(2, 4000))),
+        ("clip_vision", lambda: (T.CLIPVisionModel(T.CLIPVisionConfig(
+            num_hidden_layers=2, hidden_size=64, num_attention_heads=4, intermediate_size=128, image_size=32,
+            patch_size=8)).eval(), torch.randn(2, 3, 32, 32))),
+        ("segformer_segmentation", lambda: (T.SegformerForSemanticSegmentation(T.SegformerConfig(num_labels=5)).eval(),
+                                            torch.randn(2, 3, 64, 64))),
+    ]
+    out += heads
     out += [("bert_tokenized", lambda: (T.BertForMaskedLM(T.BertConfig(**tiny)).eval(),
                                         tokenized(("input_ids", "token_type_ids", "attention_mask")))),
             ("llama_tokenized", lambda: (T.LlamaForCausalLM(T.LlamaConfig(**decoders)).eval(),
-                                         tokenized(("input_ids", "attention_mask"))))]
+                                         tokenized(("input_ids", "attention_mask")))),
+            # a reward model's head: the logits of each text's last token that is not padding
+            ("llama_classifier_tokenized", lambda: (T.LlamaForSequenceClassification(T.LlamaConfig(
+                pad_token_id=0, num_labels=3, **decoders)).eval(), tokenized(("input_ids", "attention_mask"))))]
     return out
 
 
