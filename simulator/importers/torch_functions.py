@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import operator
 
-from simulator.ops import (FFT, Activation, AdaptiveAvgPool1d, AdaptiveAvgPool2d, AdaptiveAvgPool3d, Concat, Dropout,
+from simulator.ops import (Activation, AdaptiveAvgPool1d, AdaptiveAvgPool2d, AdaptiveAvgPool3d, Concat, Dropout,
                            Elementwise, Flatten, MatMul, Mean, Pad, PixelShuffle, Pool1d, Pool2d, Pool3d,
                            Repeat, Reshape, Select, Slice, Softmax, Transpose, Unfold, Upsample)
 from simulator.ops.base import prod
@@ -631,53 +631,6 @@ class FunctionNodes:
         rank = len(x.torch_shape)
         perm = list(reversed(range(rank))) if attr == "T" else list(range(rank - 2)) + [rank - 1, rank - 2]
         return self.transposed(node, x, perm, expect, done)
-
-    def assignment(self, node, args, done):
-        """x[key] = value (the concrete tracer's `assigned`): a scalar or a constant written into x leaves x's
-        tensor as it is (Hugging Face's shift_tokens_right sets the first token); a network tensor's values, at
-        slices of x, are padded into place and added (its ids shifted by one)."""
-        x_arg, key, value = args
-        x = self.tensor(node, x_arg)
-        v = self.env.get(value) if hasattr(value, "op") else None
-        if not isinstance(v, (_Tensor, _Merged)):
-            return x
-        items = list(key) if isinstance(key, tuple) else [key]
-        if len(items) > len(x.torch_shape) or items[0] != slice(None) or not all(
-                isinstance(i, int) or isinstance(i, slice) and i.step in (None, 1) for i in items):
-            raise self.fail(node, "assigning a network tensor is supported at integers and slices after the batch "
-                                  "only (x[:, 1:] = y, x[:, t] = y)")
-        x = self.as_layout(node, x, PLAIN)
-        values = self.as_layout(node, self.tensor(node, value), PLAIN)
-        ours = self.shapes[x.layer]
-        pads, region = [], []
-        for axis, size in enumerate(ours):
-            item = items[axis + 1] if axis + 1 < len(items) else slice(None)
-            start, stop = (item % size, item % size + 1) if isinstance(item, int) else item.indices(size)[:2]
-            pads.append((start, size - max(start, stop)))
-            region.append(max(stop - start, 0))
-        if self.shapes[values.layer] != tuple(region):   # an integer's axis dropped from the values: back, of 1
-            if prod(self.shapes[values.layer]) != prod(region):
-                raise self.fail(node, f"assigning values of shape {self.shapes[values.layer]} to {key!r} of {ours}")
-            values = self.add(node, f"{node.name}:values", Reshape(tuple(region)), [values], PLAIN, None)
-        placed = self.add(node, f"{node.name}:placed", Pad(tuple(pads)), [values], PLAIN, None)
-        return done(Elementwise("add"), [x, placed], PLAIN)
-
-    def fourier(self, node, key, args, kwargs, expect, done):
-        """torch.fft's complex transforms over some axes, the sizes kept (FNet's fftn over the tokens and the
-        features)."""
-        import torch
-        given = dict(zip(("input", "size", "dim", "norm"), args), **kwargs)
-        x = self.as_layout(node, self.tensor(node, given["input"]), PLAIN)
-        if given.get("size", given.get("n", given.get("s"))) is not None or expect is None or \
-                tuple(int(d) for d in expect) != tuple(int(d) for d in x.torch_shape):
-            raise self.fail(node, "a Fourier transform that pads or crops (n or s given) is not supported")
-        dims = given.get("dim")
-        if dims is None:
-            dims = {torch.fft.fft: -1, torch.fft.ifft: -1, torch.fft.fft2: (-2, -1), torch.fft.ifft2: (-2, -1)}.get(key)
-        if dims is None:
-            raise self.fail(node, "a Fourier transform over every dimension mixes the batch; give dim")
-        dims = (dims,) if isinstance(dims, int) else tuple(dims)
-        return done(FFT(tuple(self.axis(node, x, d) for d in dims)), [x], PLAIN)
 
     def transposed(self, node, x: _Tensor, perm: list, expect, done):
         """x with its torch axes in the order `perm` (permute, transpose, .T, .mT)."""

@@ -74,7 +74,8 @@ Per-sample index tensors that keep each sample's elements (a padding mask's rows
 stacked before the batch only to be averaged or summed over it, and repeat_interleave along the batch (rows
 of copies). In-place methods (``out.add_(y)``, ``mask.scatter_(...)``) change what later nodes read, even
 where Python discards their result. scatter / scatter_ (a scalar written at an index leaves the tensor as it
-is; a tensor's values are padded into place and added), argmax / argmin (a reduction) and ``x[arange(B), i]``
+is; a tensor's values are padded into place and added; torch_writes.py, with gather, x[key] = y, the picks per
+sample and the complex numbers), argmax / argmin (a reduction) and ``x[arange(B), i]``
 with ``i`` one position per sample (a row's select), torch.fft's complex transforms keeping their sizes (an
 `fft` layer; ``.real`` / ``.imag`` the values themselves), complex numbers as rotary embeddings
 (``view_as_complex``, a product, ``view_as_real``: the real pairs), ``.T`` / ``.mT``, parameters resized
@@ -106,6 +107,7 @@ from .torch_nodes import (NCHW, PLAIN, SHARED, _Complex, _Const, _Merged, _Moved
 from .torch_norms import NormFunctions
 from .torch_seqfirst import SeqFirstNodes, swapped_meta
 from .torch_tensors import TensorNodes
+from .torch_writes import WriteNodes
 
 
 # raised whenever a PyTorch model converts differently (other layers, costs or default groups): a run that
@@ -304,7 +306,8 @@ def _defaults_after(module, given: int) -> dict:
     return {p.name: p.default for p in params[given:] if p.kind in kinds and p.default is not inspect.Parameter.empty}
 
 
-class _Converter(ModuleNodes, FunctionNodes, TensorNodes, SeqFirstNodes, NormFunctions, ExpertNodes):
+class _Converter(ModuleNodes, FunctionNodes, TensorNodes, WriteNodes, SeqFirstNodes, NormFunctions,
+                 ExpertNodes):
     def __init__(self, modules: dict, params: dict, buffers: dict, batch: int, source: str, batch_dim: int = 0):
         self.modules = modules
         self.params = params

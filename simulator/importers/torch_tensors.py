@@ -23,8 +23,8 @@ from __future__ import annotations
 
 import operator
 
-from simulator.ops import (Concat, Elementwise, Embedding, Gather, MatMul, Mean, Pad, Parameter, Reshape, RMSNorm,
-                           Select, Slice, Transpose)
+from simulator.ops import (Concat, Elementwise, Embedding, MatMul, Mean, Parameter, Reshape, RMSNorm, Select, Slice,
+                           Transpose)
 from simulator.ops.base import prod
 
 from .torch_nodes import (NCHW, PLAIN, SHARED, _Complex, _Const, _hashable, _Merged, _Moved, _Multi, _Split,
@@ -265,78 +265,6 @@ class TensorNodes:
             total = self.add(node, f"{node.name}:add{i}", Elementwise("add"), [total, t], PLAIN, None)
         return done(Elementwise("mul"), [total], PLAIN)
 
-    def gathered(self, node, source, dim, expect, done):
-        """torch.gather from a network tensor along an axis after the batch (or from rows merging the batch with
-        other axes: ProphetNet's relative positions), or from a tensor computed from parameters by a constant
-        index (Funnel's position embeddings): a `gather` layer of the index's shape (which elements, the index
-        decides; the work does not depend on it)."""
-        x = self.tensor(node, source)
-        if not isinstance(dim, int) or expect is None:
-            raise self.fail(node, "gather needs a dim given as a number")
-        self.axis(node, x, dim)   # rejects the batch dimension
-        if x.layout == SHARED:
-            shape = self.per_sample(node, expect, SHARED)
-            if len(shape) != len(self.shapes[x.layer]):
-                raise self.fail(node, "gather from a parameter's tensor along its leading size-1 axes")
-            return done(Gather(shape), [x], SHARED)
-        x = self.as_layout(node, x, PLAIN)
-        if len(expect) != len(x.torch_shape) or int(expect[0]) != self.batch:
-            raise self.fail(node, "gather: the index must keep the batch first and the input's rank")
-        return done(Gather(self.per_sample(node, expect, PLAIN)), [x], PLAIN)
-
-    def scatter(self, node, args, kwargs, done):
-        """x.scatter(dim, index, src or value): a router's picks written back (Llama-4's top scores into a tensor
-        of -inf, DeepSeek-V3's chosen groups as ones in a mask). Which positions depends on the data, the work
-        does not: a scalar written at the index leaves x's tensor as it is (a few elements written, a mask's);
-        a tensor's values are a copy of them into x's shape (a pad along dim, its gradient a slice), added to x."""
-        given = dict(zip(("input", "dim", "index", "src"), args), **kwargs)
-        src = given.get("src", given.get("value"))
-        x = self.tensor(node, given["input"])
-        if not (hasattr(src, "op") and isinstance(self.env.get(src), (_Tensor, _Const))):
-            return x
-        values = self.as_layout(node, self.tensor(node, src), PLAIN)
-        x = self.as_layout(node, x, PLAIN)
-        axis = self.axis(node, x, given["dim"])
-        ours, theirs = self.shapes[values.layer], self.shapes[x.layer]
-        if len(ours) != len(theirs) or any(a != b for i, (a, b) in enumerate(zip(ours, theirs)) if i != axis) or \
-                ours[axis] > theirs[axis]:
-            raise self.fail(node, f"scatter of values {ours} into {theirs}: only values shaped as the input but "
-                                  "along dim are supported")
-        pads = tuple((0, theirs[i] - ours[i]) if i == axis else (0, 0) for i in range(len(ours)))
-        placed = self.add(node, f"{node.name}:placed", Pad(pads), [values], PLAIN, None)
-        return done(Elementwise("add"), [x, placed], PLAIN)
-
-    def complex_numbers(self, node, key, args, meta):
-        """Complex numbers as Meta's LLaMA writes its rotary embeddings: view_as_complex(x) of the pairs (..., n, 2),
-        multiplied by constant rotations (or other complex tensors), view_as_real back. Kept as the real pairs; a
-        product is one multiplication per real element (a complex product costs three: a sixth of one rotary
-        embedding's 6 FLOPs per pair is left out, next to the attention's products)."""
-        import torch
-        value = self.env.get(args[0]) if args and hasattr(args[0], "op") else None
-        if key is torch.view_as_complex:
-            x = self.tensor(node, args[0])
-            if not x.torch_shape or int(x.torch_shape[-1]) != 2:
-                raise self.fail(node, "view_as_complex of a tensor whose last dimension is not 2")
-            return _Complex(x)
-        if key is torch.view_as_real and isinstance(value, _Complex):
-            return value.pairs
-        if key in (operator.mul, torch.mul, "mul") and hasattr(meta, "shape"):
-            parents = []
-            for a in args[:2]:
-                v = self.env.get(a) if hasattr(a, "op") else None
-                if isinstance(v, _Complex):
-                    parents.append(self.as_layout(node, v.pairs, PLAIN))
-                elif isinstance(v, _Const) and v.shape is not None:   # a rotation: its pairs
-                    parents.append(self.materialize(node, _Const(v.name, tuple(v.shape) + (2,), v.stack)))
-                elif v is not None:
-                    break
-            else:
-                expect = tuple(int(d) for d in meta.shape) + (2,)
-                layout = PLAIN if any(p.layout != SHARED for p in parents) else SHARED
-                return _Complex(self.add(node, node.name, Elementwise("mul"), parents, layout, expect))
-        raise self.fail(node, "complex numbers are supported only as rotary embeddings: view_as_complex, a product, "
-                              "view_as_real")
-
     def stacked_parameters(self, node, ts: list, dim: int, expect, done):
         """Tensors of parameters stacked along a new axis: each viewed with that axis of size 1, joined along it
         (the same for every sample)."""
@@ -479,17 +407,6 @@ class TensorNodes:
         rows, width = (int(d) for d in table.torch_shape[-2:])
         return self.add(node, node.name, Embedding(rows, width), [x], PLAIN, expect,
                         shares=owner.shares_weights_with or owner.name)
-
-    def picked_per_sample(self, node, x: _Tensor, index: tuple, expect) -> bool:
-        """x[arange(batch), i] with i a network tensor of one position per sample."""
-        if len(index) != 2 or not all(hasattr(i, "op") for i in index) or expect is None:
-            return False
-        rows, at = self.env.get(index[0]), self.env.get(index[1])
-        if not (isinstance(rows, _Const) and rows.shape == (self.batch,) and isinstance(at, _Tensor) and
-                at.layout != SHARED and tuple(int(d) for d in at.torch_shape) == (self.batch,)):
-            return False
-        return len(x.torch_shape) >= 2 and tuple(int(d) for d in expect) == (self.batch,) + tuple(
-            int(d) for d in x.torch_shape[2:])
 
     def per_sample_gather(self, node, x: _Tensor, index: tuple, expect) -> bool:
         """x[i0, i1, ...] with constant index tensors only, i0 one entry per sample, each sample keeping as many
