@@ -3,7 +3,8 @@
 Hugging Face's MoE models (Mixtral, Qwen-MoE, DeepSeek, OLMoE, Granite-MoE, ...: 67 families in transformers
 5) keep a layer's experts as one module of 3-D weights, ``gate_up_proj`` (E, 2I, H) (or ``up_proj`` (E, I, H),
 without a gate) and ``down_proj`` (E, H, I), called with the tokens, the router's top-k expert indices and
-their weights. Which token goes to which expert depends on the data (the module loops over the experts the
+their weights (GPT-OSS stores them (in, out): (E, H, 2I) and (E, I, H), with biases, and names the last two
+``router_indices`` and ``routing_weights``). Which token goes to which expert depends on the data (the module loops over the experts the
 sample hit, which torch.fx cannot trace); the step's work, on average, does not: each token runs k experts.
 So the module is kept whole and written as the work of balanced routing:
 
@@ -25,11 +26,14 @@ from simulator.ops import Activation, Elementwise, MatMul, Mean, Parameter, Repe
 from .torch_nodes import PLAIN, SHARED, _Merged, _Multi, _Other, _Tensor
 
 _ACTIVATIONS = ("silu", "gelu", "relu", "tanh", "sigmoid")
-ROUTED = ("hidden_states", "top_k_index", "top_k_weights")   # what a bank of experts is called with
+# what a bank of experts is called with: the tokens, the router's top-k indices and their weights
+ROUTINGS = (("hidden_states", "top_k_index", "top_k_weights"), ("hidden_states", "router_indices", "routing_weights"))
 
 
-def experts_layout(m) -> tuple[int, int, int, bool] | None:
-    """(experts, hidden, inner, gated) when `m` is a bank of experts in Hugging Face's layout, else None."""
+def experts_layout(m) -> tuple[int, int, int, bool, bool, tuple] | None:
+    """(experts, hidden, inner, gated, transposed, the forward's three argument names) when `m` is a bank of
+    experts in Hugging Face's layout (or GPT-OSS's: ``gate_up_proj`` (E, H, 2I) and ``down_proj`` (E, I, H),
+    called with ``router_indices`` and ``routing_weights``), else None."""
     import torch.nn as nn
     own = dict(m.named_parameters(recurse=False))
     down = own.get("down_proj")
@@ -38,17 +42,21 @@ def experts_layout(m) -> tuple[int, int, int, bool] | None:
     if not isinstance(down, nn.Parameter) or first is None or down.dim() != 3 or first.dim() != 3 or \
             any(True for c in m.children() for _ in c.parameters()):   # an activation module is no weight
         return None
-    e, h, i = (int(d) for d in down.shape)
     gated = gate_up is not None
-    if tuple(first.shape) != (e, 2 * i if gated else i, h):
+    e, a, b = (int(d) for d in down.shape)
+    if tuple(first.shape) == (e, 2 * b if gated else b, a):
+        h, i, transposed = a, b, False
+    elif tuple(first.shape) == (e, b, 2 * a if gated else a):   # x @ W: the weights stored (in, out)
+        h, i, transposed = b, a, True
+    else:
         return None
     extra = set(own) - {"down_proj", "gate_up_proj", "up_proj", "gate_up_proj_bias", "up_proj_bias", "down_proj_bias"}
     # and called with the routing (a module of such weights computing every expert for every token is traced)
     try:
-        names = [p.name for p in inspect.signature(m.forward).parameters.values()][:3]
+        names = tuple(p.name for p in inspect.signature(m.forward).parameters.values())[:3]
     except (TypeError, ValueError):
         return None
-    return None if extra or names != list(ROUTED) else (e, h, i, gated)
+    return None if extra or names not in ROUTINGS else (e, h, i, gated, transposed, names)
 
 
 def _activation(m) -> str:
@@ -98,15 +106,15 @@ class ExpertNodes:
 
     def experts(self, node, m, layout: tuple[int, int, int, bool], args, kwargs, expect):
         """The bank of experts called with (tokens, top-k indices, top-k weights): see the module docstring."""
-        e, h, inner, gated = layout
-        given = dict(zip(ROUTED, args), **kwargs)
-        if set(given) != set(ROUTED):
+        e, h, inner, gated, transposed, routed_as = layout
+        given = dict(zip(routed_as, args), **kwargs)
+        if set(given) != set(routed_as):
             raise self.fail(node, f"{type(m).__name__} is called with {sorted(given)}; a bank of experts takes the "
                                   "tokens, the top-k expert indices and their weights")
         if ("module", id(m)) in self.owner:
             raise self.fail(node, f"{type(m).__name__} called twice: a bank of experts is supported once")
-        x = self.as_layout(node, self.tensor(node, given["hidden_states"]), PLAIN)
-        w = self.weights_of(node, given["top_k_weights"])
+        x = self.as_layout(node, self.tensor(node, given[routed_as[0]]), PLAIN)
+        w = self.weights_of(node, given[routed_as[2]])
         tokens = self.shapes[x.layer]
         k = self.shapes[w.layer][-1]
         if not tokens or tokens[-1] != h or self.shapes[w.layer][:-1] != tokens[:-1]:
@@ -135,8 +143,8 @@ class ExpertNodes:
         routed = add(":dispatch", Repeat(tokens[:-1] + (k, h)), [one])
         width = 2 * inner if gated else inner
         proj = "gate_up_proj" if gated else "up_proj"
-        hidden = biased(add(f":{proj}_matmul", MatMul(transpose_b=True), [routed, bank(proj, (e, width, h))]),
-                        f"{proj}_bias", width)
+        hidden = biased(add(f":{proj}_matmul", MatMul(transpose_b=not transposed),
+                            [routed, bank(proj, (e, h, width) if transposed else (e, width, h))]), f"{proj}_bias", width)
         act = Activation(_activation(m))
         if gated:
             gate = add(":gate", Slice(-1, 0, inner), [hidden])
@@ -144,8 +152,8 @@ class ExpertNodes:
             hidden = add(":glu", Elementwise("mul"), [add(":act", act, [gate]), up])
         else:
             hidden = add(":act", act, [hidden])
-        out = biased(add(":down_proj_matmul", MatMul(transpose_b=True), [hidden, bank("down_proj", (e, h, inner))]),
-                     "down_proj_bias", h)
+        out = biased(add(":down_proj_matmul", MatMul(transpose_b=not transposed),
+                         [hidden, bank("down_proj", (e, inner, h) if transposed else (e, h, inner))]), "down_proj_bias", h)
         scale = add(":weights", Reshape(tokens[:-1] + (k, 1)), [w])
         out = add(":weighted", Elementwise("mul"), [out, scale])
         t = add("", Mean((len(tokens) - 1,)), [out], expect)

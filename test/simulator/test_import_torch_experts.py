@@ -186,3 +186,51 @@ def test_a_router_that_gathers_its_chosen_experts_weights():
     # the bias buffer is added to the network's scores per sample, not folded into a constant
     assert net.layer("add").kind == "add" and net.layer("add").out_shape == (7, E)
     assert net.layer("moe.experts:weights").parents == ("truediv",)
+
+
+class GptOssExperts(nn.Module):
+    """GPT-OSS's bank: weights stored (in, out), gate_up_proj (E, H, 2I) and down_proj (E, I, H), with biases, gate
+    and up interleaved, called with router_indices and routing_weights."""
+
+    def __init__(self):
+        super().__init__()
+        self.gate_up_proj = nn.Parameter(torch.randn(E, H, 2 * INNER) * 0.1)
+        self.gate_up_proj_bias = nn.Parameter(torch.zeros(E, 2 * INNER))
+        self.down_proj = nn.Parameter(torch.randn(E, INNER, H) * 0.1)
+        self.down_proj_bias = nn.Parameter(torch.zeros(E, H))
+
+    def forward(self, hidden_states, router_indices=None, routing_weights=None):
+        out = torch.zeros_like(hidden_states)
+        hit = F.one_hot(router_indices, num_classes=E).permute(2, 1, 0)
+        for expert in range(E):
+            pos, token = torch.where(hit[expert])
+            h = hidden_states[token] @ self.gate_up_proj[expert] + self.gate_up_proj_bias[expert]
+            gate, up = h[..., ::2], h[..., 1::2]
+            h = ((up + 1) * gate * torch.sigmoid(gate)) @ self.down_proj[expert] + self.down_proj_bias[expert]
+            out.index_add_(0, token, h * routing_weights[token, pos, None])
+        return out
+
+
+def test_a_bank_of_experts_stored_input_by_output_with_other_argument_names():
+    class Block(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.gate = Router()
+            self.experts = GptOssExperts()
+
+        def forward(self, x):
+            rows = x.view(-1, H)
+            _, weights, index = self.gate(rows)
+            return self.experts(rows, index, weights).view(x.shape)
+
+    model = Block().eval()
+    x = torch.randn(2, 7, H)
+    net = from_torch(model, x)
+    assert net.params == torch_params(model)
+    assert net.layer("experts.gate_up_proj").out_shape == (E, H, 2 * INNER)
+    products = sum(layer.fwd_flops for layer in net.layers if layer.kind == "matmul" and "experts" in layer.name)
+    assert products == 7 * K * 2 * (H * 2 * INNER + INNER * H)   # per sample: 7 tokens, k experts each
+    with FlopCounterMode(display=False) as counter:
+        model(x)
+    router = 2 * 14 * H * E
+    assert 2 * products + router == counter.get_total_flops()   # the batch of 2: what its tokens ran
