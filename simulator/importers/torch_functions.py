@@ -168,6 +168,11 @@ class FunctionNodes:
             return done(Transpose(tuple(range(len(self.shapes[x.layer])))), [x], PLAIN)
         if key in ("repeat", "repeat_interleave", torch.repeat_interleave):
             x = self.tensor(node, args[0])
+            if x.layout == SHARED and key == "repeat" and expect is not None and len(expect) == len(x.torch_shape) \
+                    and int(x.torch_shape[0]) == 1 and int(expect[0]) == self.batch != 1:
+                # a tensor of parameters copied for every sample (WavLM's relative position bias, one per head,
+                # repeated to the batch)
+                return self.spread_to_batch(node, x, tuple(int(d) for d in x.torch_shape), expect)
             if x.layout == SHARED:
                 return done(Repeat(self.per_sample(node, expect, SHARED) or (1,)), [x], SHARED)
             rows = self.interleaved_rows(node, key, x, args, kwargs, expect)
@@ -564,9 +569,14 @@ class FunctionNodes:
         # .expand(batch, 1, -1) of a vector), as broadcasting adds them
         if len(theirs) != len(wanted) or theirs[0] != 1 or any(a not in (b, 1) for a, b in zip(theirs, wanted)):
             raise self.fail(node, "only expanding a parameter's size-1 axes (its first to the batch) is supported")
+        return self.spread_to_batch(node, x, theirs, expect)
+
+    def spread_to_batch(self, node, x: _Tensor, theirs: tuple, expect):
+        """A tensor of parameters (torch shape `theirs`, 1 first) given to every sample: copied once along any
+        other axes it grows on (attention sinks, one logit per head, sinks.reshape(1, -1, 1, 1).expand(batch,
+        -1, tokens, -1) beside the scores), then read by each sample."""
+        wanted = tuple(int(d) for d in expect)
         if theirs[1:] != wanted[1:]:
-            # other size-1 axes spread too (attention sinks, one logit per head, sinks.reshape(1, -1, 1, 1)
-            # .expand(batch, -1, tokens, -1) beside the scores): copied once, then read by each sample
             if self.shapes[x.layer] != theirs[1:]:
                 x = self.add(node, f"{node.name}:full", Reshape(theirs[1:]), [x], SHARED, None)
             x = self.add(node, f"{node.name}:spread", Repeat(wanted[1:]), [x], SHARED, None)

@@ -746,3 +746,25 @@ def test_a_group_norm_over_a_sequence_weight_norm_and_a_vector_expanded_to_the_b
     assert layers["norm"].params == 32   # per channel, not per position
     assert layers["pos.weight_g"].kind == "parameter" and layers["pos.weight_g"].params == 4
     assert layers["expand"].out_shape == (1, 16) and net.layers[-1].out_shape == (80, 16)
+
+
+def test_a_bias_made_from_parameters_repeated_to_the_batch():
+    class RelativeBias(nn.Module):   # WavLM's relative position bias: one per head, repeated for every sample
+        def __init__(self, heads=2, tokens=5):
+            super().__init__()
+            self.table = nn.Embedding(9, heads)
+            self.register_buffer("buckets", (torch.arange(tokens)[None, :] - torch.arange(tokens)[:, None]) + 4)
+            self.qk = nn.Linear(8, 16)
+
+        def forward(self, x):
+            b, t, _ = x.shape
+            bias = self.table(self.buckets).permute(2, 0, 1).unsqueeze(0).repeat(b, 1, 1, 1)   # (B, H, T, T)
+            q, k = self.qk(x).view(b, t, 2, 2, 4).permute(2, 0, 3, 1, 4)
+            return (q @ k.transpose(-1, -2) + bias).softmax(-1)
+
+    model = RelativeBias()
+    net = from_torch(model, torch.randn(3, 5, 8))
+    assert net.params == torch_params(model)
+    layers = {layer.name: layer for layer in net.layers}
+    assert layers["repeat"].kind == "reshape" and layers["repeat"].out_shape == (2, 5, 5)   # each sample reads it
+    assert net.layers[-1].out_shape == (2, 5, 5)
