@@ -18,8 +18,8 @@ left out of both; the ratio is shown, not judged). Then one JSON line.
     python bench/importer.py --transformers  # and Hugging Face's model families and heads (a minute)
     python bench/importer.py --timm          # and 50 of timm's models, one per family (two minutes)
     python bench/importer.py --transformers-sweep   # and every family of transformers with a causal LM, image
-                                                    # classification, masked LM or sequence classification head
-                                                    # (twenty minutes)
+                                                    # classification, masked LM, sequence classification, CTC or
+                                                    # audio classification head (twenty minutes)
 """
 from __future__ import annotations
 
@@ -187,9 +187,7 @@ def transformers_builders():
         ids[1, 17:] = 0   # the padding token
         given = {"input_ids": ids, "token_type_ids": torch.zeros(2, 24, dtype=torch.long), "attention_mask": mask}
         return {k: given[k] for k in names}
-    speech = dict(num_hidden_layers=2, hidden_size=64, num_attention_heads=4, intermediate_size=128, conv_dim=(32, 32),
-                  conv_stride=(5, 2), conv_kernel=(10, 3), num_conv_pos_embeddings=16, num_conv_pos_embedding_groups=4,
-                  vocab_size=32)
+    from importer_hf_sweep import SPEECH as speech   # 2 convolutions and 2 layers of width 64
     heads = [   # other heads and inputs: speech (a waveform), a vision tower, a segmentation map
         ("wav2vec2_ctc", lambda: (T.Wav2Vec2ForCTC(T.Wav2Vec2Config(**speech)).eval(), torch.randn(2, 4000))),
         ("clip_vision", lambda: (T.CLIPVisionModel(T.CLIPVisionConfig(
@@ -240,8 +238,9 @@ def main() -> int:
                         help="also Hugging Face's model families from small configs (if installed)")
     parser.add_argument("--transformers-sweep", action="store_true",
                         help="also every family of transformers with a causal language model, image classification, "
-                             "masked language model or sequence classification head, from shrunken default configs "
-                             "(bench/importer_hf_sweep.py; about twenty minutes)")
+                             "masked language model, sequence classification, speech recognition (CTC) or audio "
+                             "classification head, from shrunken default configs (bench/importer_hf_sweep.py; about "
+                             "twenty minutes)")
     args = parser.parse_args()
     warnings.simplefilter("ignore")
     import user_models

@@ -1,13 +1,14 @@
-"""Every family of transformers with a causal language model, image classification, masked language model or
-sequence classification head, from a shrunken default config, for ``python bench/importer.py
---transformers-sweep``: an outside check on model code nobody picked for the importer.
+"""Every family of transformers with a causal language model, image classification, masked language model,
+sequence classification, speech recognition (CTC) or audio classification head, from a shrunken default config,
+for ``python bench/importer.py --transformers-sweep``: an outside check on model code nobody picked for the
+importer.
 
 Each family's config class is built with its defaults overridden where it has the usual size keys (2 layers, width
 64, 4 heads, a vocabulary of 500, 4 experts of which 2 per token, images of 64 x 64 in 10 classes, ...); a family
 whose config refuses that, whose model does not build from it or whose forward fails on the sample input is
 reported as not built (a limit of this shrinking, not of the importer); one that still has more than 30 million
 parameters (counted on torch's meta device first: some defaults hold billions) is skipped (a CPU-only run). Token
-ids (2, 16) in, or images (2, C, 64, 64).
+ids (2, 16) in, images (2, C, 64, 64), or waveforms (2, 4000) (speech: 2 convolutions and 2 layers of width 64).
 """
 from __future__ import annotations
 
@@ -42,7 +43,13 @@ def _small(config_class):
 HEADS = {"causal LM": "MODEL_FOR_CAUSAL_LM_MAPPING_NAMES",
          "image classification": "MODEL_FOR_IMAGE_CLASSIFICATION_MAPPING_NAMES",
          "masked LM": "MODEL_FOR_MASKED_LM_MAPPING_NAMES",
-         "sequence classification": "MODEL_FOR_SEQUENCE_CLASSIFICATION_MAPPING_NAMES"}
+         "sequence classification": "MODEL_FOR_SEQUENCE_CLASSIFICATION_MAPPING_NAMES",
+         "speech recognition (CTC)": "MODEL_FOR_CTC_MAPPING_NAMES",
+         "audio classification": "MODEL_FOR_AUDIO_CLASSIFICATION_MAPPING_NAMES"}
+# speech models' sizes, given to the config's constructor (its number of convolutions follows conv_dim there)
+SPEECH = dict(num_hidden_layers=2, hidden_size=64, num_attention_heads=4, intermediate_size=128, conv_dim=(32, 32),
+              conv_stride=(5, 2), conv_kernel=(10, 3), num_conv_pos_embeddings=16, num_conv_pos_embedding_groups=4,
+              vocab_size=32)
 
 
 def sweep_builders(head: str) -> list:
@@ -54,8 +61,11 @@ def sweep_builders(head: str) -> list:
     from transformers.models.auto import modeling_auto
     from transformers.models.auto.configuration_auto import CONFIG_MAPPING_NAMES
     images = head == "image classification"
+    speech = head in ("speech recognition (CTC)", "audio classification")
 
     def sample(cfg):
+        if speech:
+            return torch.randn(2, 4000)   # a waveform
         if not images:
             return torch.randint(3, 400, (2, 16))
         side = getattr(cfg, "image_size", 64)
@@ -64,7 +74,13 @@ def sweep_builders(head: str) -> list:
 
     def build(model_name: str, config_name: str):
         try:
-            cfg = _small(getattr(T, config_name))
+            cfg = None
+            if speech:
+                try:
+                    cfg = getattr(T, config_name)(**SPEECH)
+                except Exception:
+                    pass
+            cfg = cfg or _small(getattr(T, config_name))
             if images:
                 _set(cfg, image_size=64, num_labels=10)
             if head == "sequence classification":   # a decoder's classifier finds each sample's last token by it
