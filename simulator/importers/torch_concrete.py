@@ -5,8 +5,9 @@ torch.fx traces with proxies that stand for any input, so a forward that asks ab
 size) cannot be traced. The importer converts the network for one sample input anyway, so this tracer runs
 every operation on the sample input as it records it, and answers those questions with the real values:
 sizes, shapes, dtypes, devices, lengths and truth values become constants of the recorded graph, which is
-then the network for that input's shapes (what the importer builds in any case). Parameters and buffers are
-read from copies, so an in-place operation in forward does not change the user's model.
+then the network for that input's shapes (what the importer builds in any case). Parameters, buffers and the
+sample inputs are read from copies, so an in-place operation in forward changes neither the user's model nor
+the user's tensors.
 """
 from __future__ import annotations
 

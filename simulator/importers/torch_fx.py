@@ -174,7 +174,8 @@ def from_torch(module, sample_input, name: str | None = None, batch_dim: int = 0
         module.eval()
         with torch.no_grad():
             with contextlib.redirect_stderr(io.StringIO()):   # torch's ShapeProp prints the traceback it raises
-                _shape_prop(gm).propagate(*inputs)
+                # on copies: a forward that writes into its input (x[:, 0] = ...) must not change the user's
+                _shape_prop(gm).propagate(*(t.clone() if isinstance(t, torch.Tensor) else t for t in inputs))
     except Exception as err:
         # ShapeProp wraps the error in one naming the node: say both, shortly
         cause = err.__cause__ if isinstance(err.__cause__, Exception) else err

@@ -768,3 +768,19 @@ def test_a_bias_made_from_parameters_repeated_to_the_batch():
     layers = {layer.name: layer for layer in net.layers}
     assert layers["repeat"].kind == "reshape" and layers["repeat"].out_shape == (2, 5, 5)   # each sample reads it
     assert net.layers[-1].out_shape == (2, 5, 5)
+
+
+def test_a_forward_that_writes_into_its_input_leaves_the_users_tensor_alone():
+    class MarksFirst(nn.Module):   # the first token replaced in place, as a model's own preprocessing may
+        def __init__(self):
+            super().__init__()
+            self.embed = nn.Embedding(50, 4)
+
+        def forward(self, ids):
+            ids[:, 0] = 1
+            return self.embed(ids)
+
+    ids = torch.randint(2, 50, (2, 5))
+    before = ids.clone()
+    net = from_torch(MarksFirst(), ids)
+    assert torch.equal(ids, before) and net.layers[-1].out_shape == (5, 4)
