@@ -143,6 +143,7 @@ def from_torch(module, sample_input, name: str | None = None, batch_dim: int = 0
                              source=label)
 
     module = _positional(_rooted(module), len(inputs), label, keywords)
+    buffers = dict(module.named_buffers())
     tracer = _Tracer()
     try:
         graph = tracer.trace(module, len(inputs))
@@ -150,12 +151,18 @@ def from_torch(module, sample_input, name: str | None = None, batch_dim: int = 0
         # a forward that asks its tensors about their sizes or types in Python: trace again knowing the values
         # of the sample input (torch_concrete.py), on a copy (the forward runs, in the module's mode)
         import copy
+        _buffers_restored(module, buffers)
         tracer = _Tracer(inputs)
         try:
             graph = tracer.trace(copy.deepcopy(module), len(inputs))
         except Exception as again:
             raise SimulatorError(f"torch.fx cannot trace the module: {_one_line(err)}; traced on the sample "
                                  f"input: {_one_line(again)}", source=label) from None
+        finally:
+            _buffers_restored(module, buffers)
+    finally:
+        _buffers_restored(module, buffers)
+    _buffers_restored(tracer.root, buffers)
     gm = torch.fx.GraphModule(tracer.root, graph)
     _thread_in_place(gm.graph)
     if tracer.concrete:   # what only decided a branch in Python (x.sum() > 0) is not a layer
@@ -651,6 +658,21 @@ class _Converter(ModuleNodes, FunctionNodes, TensorNodes, WriteNodes, SeqFirstNo
 
     def layer_counts(self, layer: Layer):
         return layer.op.counts(tuple(self.shapes[p] for p in layer.parents), self.shapes[layer.name])
+
+
+def _buffers_restored(root, buffers: dict) -> None:
+    """A forward that reassigns a buffer (CTRL's ``self.pos_encoding = self.pos_encoding.to(device)``) leaves a
+    proxy of the trace where the tensor was: in the user's model when torch.fx traced it, in the copy the
+    concrete tracer ran. The tensors the model had before the trace (`buffers`, by name) are put back."""
+    import torch
+    for name, tensor in buffers.items():
+        *path, last = name.split(".")
+        try:
+            owner = root.get_submodule(".".join(path))
+        except AttributeError:
+            continue
+        if not isinstance(owner._buffers.get(last, tensor), torch.Tensor):
+            owner._buffers[last] = tensor
 
 
 def _thread_in_place(graph) -> None:

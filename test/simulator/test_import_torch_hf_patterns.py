@@ -784,3 +784,20 @@ def test_a_forward_that_writes_into_its_input_leaves_the_users_tensor_alone():
     before = ids.clone()
     net = from_torch(MarksFirst(), ids)
     assert torch.equal(ids, before) and net.layers[-1].out_shape == (5, 4)
+
+
+def test_a_forward_that_reassigns_a_buffer():
+    class Positions(nn.Module):   # CTRL: self.pos_encoding = self.pos_encoding.to(device, dtype) in forward
+        def __init__(self):
+            super().__init__()
+            self.register_buffer("table", torch.randn(10, 8))
+            self.proj = nn.Linear(8, 8)
+
+        def forward(self, x):
+            self.table = self.table.to(device=x.device, dtype=x.dtype)
+            return self.proj(x + self.table[torch.arange(x.shape[1]), :])
+
+    model = Positions()
+    net = from_torch(model, torch.randn(2, 5, 8))
+    assert net.params == torch_params(model) and net.layers[-1].out_shape == (5, 8)
+    assert isinstance(model.table, torch.Tensor) and model.table.shape == (10, 8)   # the user's buffer is intact
