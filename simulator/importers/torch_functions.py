@@ -618,9 +618,10 @@ class FunctionNodes:
         """Parameters joined along `dim` where some have a size-1 axis there (PVT's class token's position
         beside the patches'), which their shapes drop: each viewed from `dim` on, joined along their first axis."""
         rank = len(ts[0].torch_shape)
-        k = dim % rank if -rank <= dim < rank else dim
-        if not isinstance(k, int) or not all(int(d) == 1 for t in ts for d in t.torch_shape[:k]) or \
-                all(self.lead(t) <= k for t in ts):
+        if not isinstance(dim, int) or not -rank <= dim < rank:
+            return ts, dim   # refused where the axis is read
+        k = dim % rank
+        if not all(int(d) == 1 for t in ts for d in t.torch_shape[:k]) or all(self.lead(t) <= k for t in ts):
             return ts, dim
         out = []
         for t in ts:

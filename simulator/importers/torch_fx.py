@@ -99,6 +99,7 @@ from simulator.graph import Layer, Network, SimulatorError, did_you_mean
 from simulator.ops import Input, OpBase, Parameter, Reshape
 from simulator.ops.base import prod
 
+from .torch_concrete import assigned
 from .torch_experts import ExpertNodes
 from .torch_functions import FunctionNodes
 from .torch_modules import ModuleNodes, _kind
@@ -158,8 +159,6 @@ def from_torch(module, sample_input, name: str | None = None, batch_dim: int = 0
         except Exception as again:
             raise SimulatorError(f"torch.fx cannot trace the module: {_one_line(err)}; traced on the sample "
                                  f"input: {_one_line(again)}", source=label) from None
-        finally:
-            _buffers_restored(module, buffers)
     finally:
         _buffers_restored(module, buffers)
     _buffers_restored(tracer.root, buffers)
@@ -504,7 +503,8 @@ class _Converter(ModuleNodes, FunctionNodes, TensorNodes, WriteNodes, SeqFirstNo
             return _Merged(value, merged.prefix) if isinstance(value, _Tensor) else value
         target = getattr(node.target, "__name__", node.target)
         if merged is not None and target in ("split", "chunk", "tensor_split", "unbind") and \
-                isinstance(meta, (tuple, list)) and meta and all(hasattr(m, "shape") and len(m.shape) and int(m.shape[0]) == rows for m in meta):
+                isinstance(meta, (tuple, list)) and meta and \
+                all(hasattr(m, "shape") and len(m.shape) and int(m.shape[0]) == rows for m in meta):
             # merged rows split along a later axis (MaxViT's q, k, v by chunk): pieces of merged rows
             rank = len(meta[0].shape) + (target == "unbind")   # the input's
             meta = node.meta["tensor_meta"] = type(meta)(unmerged(m) for m in meta)
@@ -681,8 +681,6 @@ def _thread_in_place(graph) -> None:
     Python discards its result (Llama-4's out.add_(routed_experts)) nothing would read it: the work it ends
     would be dead code, and what follows would read x as it was."""
     import torch
-
-    from .torch_concrete import assigned
     order = {n: i for i, n in enumerate(graph.nodes)}
     for node in list(graph.nodes):
         in_place = node.op == "call_method" and isinstance(node.target, str) and node.target.endswith("_") and \

@@ -176,8 +176,8 @@ class ModuleNodes:
         if kind == "batch_norm2d":
             x = self.tensor(node, args[0], NCHW)
             return done(BatchNorm(axis=-1, affine=m.affine), [x], NCHW)
-        if kind == "group_norm" and self.env.get(args[0]) is not None and \
-                len(getattr(self.env.get(args[0]), "torch_shape", ())) == 3:   # a sequence (N, C, L): wav2vec 2.0
+        if kind == "group_norm" and len(getattr(self.env.get(args[0]), "torch_shape", ())) == 3:
+            # a sequence (N, C, L), its channels first: wav2vec 2.0's first convolution
             x = self.tensor(node, args[0], PLAIN)
             return done(GroupNorm(m.num_groups, affine=m.affine, axis=0), [x], PLAIN)
         if kind in ("group_norm", "instance_norm2d"):

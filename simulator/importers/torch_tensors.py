@@ -138,9 +138,8 @@ class TensorNodes:
                 return routed
             source = self.env.get(args[0]) if hasattr(args[0], "op") else None
             index = args[2] if len(args) > 2 else kwargs.get("index")
-            if isinstance(source, (_Tensor, _Merged)) and (source.layout != SHARED if isinstance(source, _Tensor)
-                                                           else True) or \
-                    isinstance(source, _Tensor) and isinstance(self.env.get(index), _Const):
+            if isinstance(source, _Merged) or isinstance(source, _Tensor) and (
+                    source.layout != SHARED or isinstance(self.env.get(index), _Const)):
                 return self.gathered(node, args[0], args[1] if len(args) > 1 else kwargs.get("dim"), expect, done)
             if not isinstance(source, _Const) or not isinstance(self.env.get(index), _Tensor):
                 raise self.fail(node, "gather is only supported from a network tensor, or from a constant table (a "
