@@ -17,6 +17,18 @@ SMALL = dict(num_hidden_layers=2, hidden_size=64, num_attention_heads=4, num_key
              vocab_size=500, max_position_embeddings=128, n_layer=2, n_embd=64, n_head=4, d_model=64, n_positions=128,
              num_layers=2, ffn_dim=128, head_dim=16, moe_intermediate_size=32, num_experts=4, num_local_experts=4,
              n_routed_experts=4, num_experts_per_tok=2)
+# set only where the config already has them (a constructor may keep unknown keys, which some model code reads):
+# partial rotary and latent-attention (MLA) dimensions that fit the heads of 16, encoder-decoder sizes, and where
+# a hybrid's attention and expert layers sit (so that its two layers hold one of each kind)
+SMALL_IF_PRESENT = dict(rotary_dim=8, kv_lora_rank=32, q_lora_rank=32, qk_rope_head_dim=16, qk_nope_head_dim=16,
+                        v_head_dim=16, qk_head_dim=32, encoder_layers=2, decoder_layers=2, encoder_attention_heads=4,
+                        decoder_attention_heads=4, encoder_ffn_dim=128, decoder_ffn_dim=128, attn_layer_period=2,
+                        attn_layer_offset=1, expert_layer_period=2, expert_layer_offset=1, attn_layer_indices=[1],
+                        hybrid_layer_ids=[1])
+# sizes a family names its own way (Mamba-2's heads times their width must be twice the model's width)
+FAMILY_SIZES = {"mamba2": dict(num_heads=8)}
+# the per-layer kinds of a hybrid, cut to two layers
+LAYER_KINDS = ("layer_types", "layers_block_type", "block_types")
 # families that take minutes to build even shrunken (byte-level patching)
 SKIP = {"blt"}
 LIMIT = 30_000_000
@@ -27,17 +39,70 @@ class Unbuilt(Exception):
 
 
 def _small(config_class):
-    try:
-        cfg = config_class(**SMALL)
+    try:   # a hybrid's default holds its kinds of layers; a config built for two layers may hold one kind only
+        full = config_class()
     except Exception:
-        cfg = config_class()
-    _set(cfg, **SMALL)
-    if isinstance(getattr(cfg, "layer_types", None), list):
+        full = None
+    # given to the constructor, which derives settings from them (a rope per kind of layer)
+    kinds = {key: _two_kinds(getattr(full, key)) for key in LAYER_KINDS
+             if isinstance(getattr(full, key, None), list) and getattr(full, key)}
+    for sizes in (dict(SMALL, **kinds), SMALL):
         try:
-            cfg.layer_types = cfg.layer_types[:SMALL["num_hidden_layers"]]
+            cfg = config_class(**sizes)
+            break
         except Exception:
-            pass
+            cfg = None
+    cfg = cfg if cfg is not None else full if full is not None else config_class()
+    _shrink(cfg, full)
     return cfg
+
+
+def _shrink(cfg, full, depth=0):
+    """The sizes of SMALL and SMALL_IF_PRESENT on `cfg` and on its sub-configs (a multimodal model's text and
+    vision parts), two layers of different kinds for a hybrid (as `full`, the default, has them), and special
+    token ids inside the vocabulary."""
+    _set(cfg, **SMALL, **SMALL_IF_PRESENT)
+    if hasattr(cfg, "kv_lora_rank"):   # latent attention (MLA) expands its keys to every head
+        _set(cfg, num_key_value_heads=SMALL["num_attention_heads"])
+    for key in LAYER_KINDS:
+        kinds = getattr(full, key, None)
+        kinds = kinds if isinstance(kinds, list) and kinds else getattr(cfg, key, None)
+        if isinstance(kinds, list) and kinds:
+            _set(cfg, **{key: _two_kinds(kinds)})
+    from transformers import PretrainedConfig
+    vocab = getattr(cfg, "vocab_size", None)
+    for key, value in list(vars(cfg).items()):
+        if isinstance(value, PretrainedConfig):
+            if depth < 2:
+                _shrink(value, getattr(full, key, None), depth + 1)
+        elif key.endswith("token_id") and isinstance(vocab, int) and isinstance(value, int) and value >= vocab:
+            _set(cfg, **{key: 1 if key == "pad_token_id" else 2})   # the sample's tokens are 3 to 399
+
+
+def _staged(config_class):
+    """A hierarchical vision model (Swin, ConvNeXt: `depths`, one per stage) with its stages of one block each,
+    widths 32, 64, 128, ... and one head per 32 channels, or None for a model without stages. The shared size
+    keys give its per-stage lists and its width one value each, which do not fit together."""
+    cfg = config_class()
+    depths = getattr(cfg, "depths", None)
+    if not isinstance(depths, (list, tuple)) or not depths:
+        return None
+    n = len(depths)
+    widths = [32 * 2 ** i for i in range(n)]
+    _set(cfg, depths=[1] * n, embed_dim=32, hidden_sizes=widths, hidden_size=widths[-1], num_layers=n,
+         window_size=2)   # windows that tile every stage of 64 x 64 images (16 x 16 patches down to 2 x 2)
+    if isinstance(getattr(cfg, "num_heads", None), (list, tuple)):
+        _set(cfg, num_heads=[w // 32 for w in widths])
+    return cfg
+
+
+def _two_kinds(kinds: list) -> list:
+    """Two layers of a hybrid's per-layer kinds: the first, then an attention layer of another kind if there is
+    one (the attention mask is built from such a layer), else the first of another kind."""
+    first = kinds[0]
+    others = [k for k in kinds if k != first]
+    attention = [k for k in others if "attention" in str(k)]
+    return [first, (attention or others or [first])[0]]
 
 
 HEADS = {"causal LM": "MODEL_FOR_CAUSAL_LM_MAPPING_NAMES",
@@ -67,24 +132,47 @@ def sweep_builders(head: str) -> list:
         if speech:
             return torch.randn(2, 4000)   # a waveform
         if not images:
-            return torch.randint(3, 400, (2, 16))
+            tokens = torch.randint(3, 400, (2, 16))
+            eos = getattr(cfg, "eos_token_id", None)
+            if head == "sequence classification" and isinstance(eos, int) and 0 <= eos < 400:
+                tokens[:, -1] = eos   # an encoder-decoder's classifier reads each sample's last <eos> (BART)
+            return tokens
         side = getattr(cfg, "image_size", 64)
         side = side if isinstance(side, int) else side[0]
         return torch.randn(2, getattr(cfg, "num_channels", 3), side, side)
 
-    def build(model_name: str, config_name: str):
+    def build(family: str, model_name: str, config_name: str):
+        # a family may map to the causal LM of its text part (Llama4ForCausalLM takes a Llama4TextConfig)
+        config_class = getattr(getattr(T, model_name), "config_class", None) or getattr(T, config_name)
+        try:
+            return attempt(family, model_name, config_class, _small)
+        except Unbuilt:
+            if not images or _staged(config_class) is None:
+                raise
+        return attempt(family, model_name, config_class, _staged)   # a hierarchical vision model
+
+    def attempt(family: str, model_name: str, config_class, shrink):
         try:
             cfg = None
             if speech:
                 try:
-                    cfg = getattr(T, config_name)(**SPEECH)
+                    cfg = config_class(**SPEECH)
                 except Exception:
                     pass
-            cfg = cfg or _small(getattr(T, config_name))
+            cfg = cfg or shrink(config_class)
             if images:
-                _set(cfg, image_size=64, num_labels=10)
+                _set(cfg, num_labels=10)
+                _set_all(cfg, image_size=64)   # a CLIP's vision part has its own
             if head == "sequence classification":   # a decoder's classifier finds each sample's last token by it
                 _set(cfg, pad_token_id=1)
+                if getattr(cfg, "pad_token_id", None) is None:   # a multimodal config may have none to set
+                    try:
+                        cfg.pad_token_id = 1
+                    except Exception:
+                        pass
+            if head == "causal LM":   # an encoder's causal LM head (BertLMHeadModel) wants a decoder
+                _set(cfg, is_decoder=True)
+            _set(cfg, **FAMILY_SIZES.get(family, {}))
             with torch.device("meta"):   # counted first without memory: some defaults hold billions
                 size = sum(p.numel() for p in getattr(T, model_name)(cfg).parameters())
             if size > LIMIT:
@@ -100,14 +188,24 @@ def sweep_builders(head: str) -> list:
         return model, x
 
     mapping = getattr(modeling_auto, HEADS[head])
-    out = []
+    out, models = [], set()
     for family in sorted(mapping):
         model_name, config_name = mapping[family], CONFIG_MAPPING_NAMES.get(family)
         model_name = model_name[0] if isinstance(model_name, tuple) else model_name
-        if family in SKIP or not hasattr(T, model_name) or config_name is None or not hasattr(T, config_name):
+        if family in SKIP or not hasattr(T, model_name) or config_name is None or not hasattr(T, config_name) \
+                or model_name in models:   # llama4 and llama4_text: one model class, measured once
             continue
-        out.append((family, lambda m=model_name, c=config_name: build(m, c)))
+        models.add(model_name)
+        out.append((family, lambda f=family, m=model_name, c=config_name: build(f, m, c)))
     return out
+
+
+def _set_all(cfg, **values):
+    """_set on `cfg` and on its sub-configs."""
+    _set(cfg, **values)
+    for value in list(vars(cfg).values()):
+        if hasattr(value, "to_dict") and hasattr(value, "model_type"):
+            _set(value, **values)
 
 
 def _set(cfg, **values):
