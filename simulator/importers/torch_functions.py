@@ -8,7 +8,7 @@ import operator
 
 from simulator.ops import (Activation, AdaptiveAvgPool1d, AdaptiveAvgPool2d, AdaptiveAvgPool3d, Concat, Dropout,
                            Elementwise, Flatten, MatMul, Mean, Pad, PixelShuffle, Pool1d, Pool2d, Pool3d,
-                           Repeat, Reshape, Select, Slice, Softmax, Transpose, Unfold, Upsample)
+                           Repeat, Reshape, Select, Slice, Softmax, Transpose, TriangularSolve, Unfold, Upsample)
 from simulator.ops.base import prod
 from simulator.ops.conv import UPSAMPLE_FLOPS
 
@@ -47,6 +47,9 @@ class FunctionNodes:
         if fn is getattr and len(args) == 2 and args[1] in ("real", "imag", "data", "T", "mT") and \
                 hasattr(meta, "shape") and isinstance(self.env.get(args[0]), (_Tensor, _Const, _Merged)):
             return self.attribute(node, args[0], args[1], expect, done)
+        if fn is getattr and len(args) == 2 and args[1] in ("values", "indices") and \
+                isinstance(self.env.get(args[0]), _Multi):   # x.topk(k).indices, x.max(dim).values: by position
+            return self.getitem(node, (args[0], ("values", "indices").index(args[1])), meta, done)
         if method in ("size", "dim") or fn in (getattr, len) or method == "numel":
             return _Other(f"the value of {node.name}")
         constant = self.fold(node, meta, method if method is not None else fn)
@@ -238,6 +241,12 @@ class FunctionNodes:
         if key in (torch.matmul, operator.matmul, torch.bmm, "matmul", "bmm", torch.mm, "mm"):
             a, b = (self.tensor(node, x, PLAIN) for x in args[:2])
             return done(MatMul(), [a, b], PLAIN if PLAIN in (a.layout, b.layout) else SHARED)
+        if key is torch.linalg.solve_triangular:   # A X = B, A triangular (Gated DeltaNet's chunked delta rule)
+            given = dict(zip(("A", "B"), args), **kwargs)
+            if not given.get("left", True):
+                raise self.fail(node, "solve_triangular with left=False (X A = B) is not supported")
+            a, b = (self.tensor(node, given[x], PLAIN) for x in ("A", "B"))
+            return done(TriangularSolve(), [a, b], PLAIN if PLAIN in (a.layout, b.layout) else SHARED)
         if key in (F.softmax, torch.softmax, "softmax", F.log_softmax, torch.log_softmax, "log_softmax"):
             x = self.tensor(node, args[0])
             dim = args[1] if len(args) > 1 else kwargs.get("dim")

@@ -27,8 +27,8 @@ from simulator.ops import (Concat, Elementwise, Embedding, MatMul, Mean, Paramet
                            Transpose)
 from simulator.ops.base import prod
 
-from .torch_nodes import (NCHW, PLAIN, SHARED, _Complex, _Const, _hashable, _Merged, _Moved, _Multi, _Split,
-                          _Stacked, _State, _Tensor, _Unbound, torch_padding)
+from .torch_nodes import (NCHW, PLAIN, SHARED, _Complex, _Const, _hashable, _Merged, _Moved, _Multi, _Other,
+                          _Split, _Stacked, _State, _Tensor, _Unbound, torch_padding)
 
 
 def _factories():
@@ -56,7 +56,7 @@ def _unary():
     import torch
     names = ("exp", "log", "sqrt", "rsqrt", "abs", "neg", "pow", "square", "sin", "cos", "clamp", "clamp_min",
              "clamp_max", "clip", "reciprocal", "sign", "log1p", "expm1", "erf", "floor", "ceil", "round", "cumsum",
-             "cumprod", "acos", "asin", "atan", "tan", "log2", "log10", "exp2", "trunc")
+             "cumprod", "acos", "asin", "atan", "tan", "log2", "log10", "exp2", "trunc", "tril", "triu")
     import torch.nn.functional as F
     return {operator.pow, operator.neg, operator.abs, F.logsigmoid, "log_sigmoid"} | set(names) | \
         {getattr(torch, n) for n in names}
@@ -118,12 +118,16 @@ class TensorNodes:
             x = self.tensor(node, args[0])
             return done(Elementwise("mul"), [x], x.layout)
         if method in _SAME or key in (torch.clone, torch.Tensor.detach, torch.detach):
+            if hasattr(args[0], "op") and isinstance(self.env.get(args[0]), _Other):
+                return self.env[args[0]]   # a router's top-k indices cast (.long()) are still its indices
             return self.tensor(node, args[0])
         if _hashable(key) and key in _unary():   # x.exp(), x ** 2, x.clamp(0, 1): one operation per element
             if any(hasattr(a, "op") and isinstance(self.env.get(a), (_Tensor, _Const)) for a in args[1:]):
                 return self.arithmetic(node, "mul", args, done)   # a tensor exponent or bound
             x = self.tensor(node, args[0])
             return done(Elementwise("mul"), [x], x.layout)
+        if key in ("copysign", torch.copysign):   # x's magnitudes with y's signs: one operation per element
+            return self.arithmetic(node, "mul", args, done)
         if _hashable(key) and key in _comparisons():   # a mask: one operation per element
             return self.arithmetic(node, "sub", args, done)
         if key in ("scatter", "scatter_", torch.scatter, "scatter_add", "scatter_add_", torch.scatter_add):

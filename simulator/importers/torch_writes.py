@@ -90,6 +90,9 @@ class WriteNodes:
         if not isinstance(v, (_Tensor, _Merged)):
             return x
         items = list(key) if isinstance(key, tuple) else [key]
+        if items.count(Ellipsis) == 1:   # x[..., i, :i] = y (Kimi's forward substitution): full slices for the dots
+            at = items.index(Ellipsis)
+            items[at:at + 1] = [slice(None)] * max(len(x.torch_shape) - len(items) + 1, 0)
         if len(items) > len(x.torch_shape) or items[0] != slice(None) or not all(
                 isinstance(i, int) or isinstance(i, slice) and i.step in (None, 1) for i in items):
             raise self.fail(node, "assigning a network tensor is supported at integers and slices after the batch "

@@ -33,7 +33,7 @@ from simulator.ops.conv import (AdaptiveAvgPool1d, AdaptiveAvgPool2d, Conv1d, Co
                                 Pool1d, Pool2d, Upsample)
 from simulator.ops.conv3d import AdaptiveAvgPool3d, Conv3d, Pool3d
 from simulator.ops.dense import (AttentionContext, AttentionScores, Embedding, Linear, MatMul,
-                                 MultiHeadAttention, PositionEmbedding)
+                                 MultiHeadAttention, PositionEmbedding, TriangularSolve)
 from simulator.ops.elementwise import ACTIVATIONS, Activation, Dropout, Elementwise, Softmax
 from simulator.ops.norm import BatchNorm, GroupNorm, LayerNorm, RMSNorm
 from simulator.ops.recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
@@ -70,7 +70,7 @@ __all__ = [
     "Counts", "OpBase",
     "Conv1d", "Conv2d", "ConvTranspose2d", "Pool1d", "Pool2d", "GlobalAvgPool", "AdaptiveAvgPool1d",
     "AdaptiveAvgPool2d", "Upsample", "Conv3d", "Pool3d", "AdaptiveAvgPool3d",
-    "Linear", "MatMul", "AttentionScores", "AttentionContext", "MultiHeadAttention",
+    "Linear", "MatMul", "TriangularSolve", "AttentionScores", "AttentionContext", "MultiHeadAttention",
     "Embedding", "PositionEmbedding",
     "ACTIVATIONS", "Activation", "Elementwise", "Dropout", "Softmax",
     "BatchNorm", "GroupNorm", "LayerNorm", "RMSNorm",

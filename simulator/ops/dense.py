@@ -8,6 +8,7 @@ vocabulary size. A multiply-add is 2 FLOPs.
 |---|---|---|---|---|---|
 | linear | Din*Dout (+Dout) | 2*T*Din*Dout (+T*Dout bias) | 2*T*Din*Dout | 2*T*Din*Dout (+T*Dout) | input |
 | matmul A(..,M,K) B(..,K,N) | 0 | 2*B*M*K*N | A: 2*B*M*K*N, B: 2*B*M*K*N | 0 | both inputs |
+| triangular_solve A(..,N,N) B(..,N,K) | 0 | B*N*N*K | A: B*N*N*K, B: B*N*N*K | 0 | both inputs |
 | attention_scores qkv(T,3D) -> (h,T,T) | 0 | 2*T*T*D + h*T*T (scale) (+h*T*T mask if causal) | 4*T*T*D + h*T*T | 0 | qkv |
 | attention_context P(h,T,T), qkv -> (T,D) | 0 | 2*T*T*D | P: 2*T*T*D, qkv: 2*T*T*D | 0 | P, qkv |
 | multi_head_attention (T,D) -> (T,D), fused | 4*D*D (+4*D) | the sum of its parts | the sum of its parts | the sum of its parts | input + qkv, P, context |
@@ -121,6 +122,29 @@ class MatMul(OpBase):
         macs = prod(batch) * m * k * n
         return Counts(fwd=2 * macs, dgrad=(2 * macs, 2 * macs), read=prod(ins[0]) + prod(ins[1]),
                       write=prod(out), saved_inputs=(0, 1))
+
+
+@dataclass(frozen=True)
+class TriangularSolve(MatMul):
+    """X with A X = B for a triangular A (.., N, N) and B (.., N, K), batch axes broadcast (torch.linalg.
+    solve_triangular: the chunked delta rule of Gated DeltaNet, Qwen3-Next's linear attention). Substitution
+    costs a multiply-add for each of the N (N - 1) / 2 entries of A's triangle and each of the K columns: N*N*K
+    FLOPs, half a product's; the gradient towards B is one more solve (with A transposed), towards A a product
+    kept to A's triangle, N*N*K each."""
+
+    kind: ClassVar[str] = "triangular_solve"
+
+    def dims(self, ins):
+        a, b = ins
+        if len(a) < 2 or a[-1] != a[-2] or len(b) < 2:
+            fail(f"triangular_solve needs a square A (.., N, N) and B (.., N, K), got {a} and {b}")
+        return super().dims(ins)
+
+    def counts(self, ins, out) -> Counts:
+        batch, n, _, k, _ = self.dims(ins)
+        flops = prod(batch) * n * n * k
+        return Counts(fwd=flops, dgrad=(flops, flops), read=prod(ins[0]) // 2 + prod(ins[1]), write=prod(out),
+                      saved_inputs=(0, 1))
 
 
 def _qkv(x: Shape, heads: int, what: str) -> tuple[int, int]:

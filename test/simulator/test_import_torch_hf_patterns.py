@@ -801,3 +801,62 @@ def test_a_forward_that_reassigns_a_buffer():
     net = from_torch(model, torch.randn(2, 5, 8))
     assert net.params == torch_params(model) and net.layers[-1].out_shape == (5, 8)
     assert isinstance(model.table, torch.Tensor) and model.table.shape == (10, 8)   # the user's buffer is intact
+
+
+class SparseIndexer(nn.Module):
+    """DeepSeek-V3.2's sparse attention: an indexer scores the keys, the top k per query (`.topk(k).indices`,
+    cast to int32 and back) mark which keys attention may see, and scores are bounded by `.max(-1).values`."""
+
+    def __init__(self, width=8, k=3):
+        super().__init__()
+        self.q, self.key, self.k = nn.Linear(width, width), nn.Linear(width, width), k
+
+    def forward(self, x):
+        q, key = self.q(x), self.key(x)
+        index = (q @ key.transpose(-1, -2)).relu()
+        chosen = index.topk(self.k, dim=-1).indices.to(torch.int32)
+        hidden = torch.ones_like(index, dtype=torch.bool).scatter(-1, chosen.long(), False)
+        scores = (q @ key.transpose(-1, -2)).masked_fill(hidden, float("-inf"))
+        scores = scores - scores.max(dim=-1, keepdim=True).values
+        return scores.softmax(-1) @ x
+
+
+def test_top_k_indices_and_max_values_read_by_attribute_name():
+    model = SparseIndexer()
+    net = from_torch(model, torch.randn(2, 6, 8))
+    assert net.params == torch_params(model) and net.layers[-1].out_shape == (6, 8)
+    layers = {layer.name: layer for layer in net.layers}
+    assert layers["topk"].out_shape == (6, 3)   # the indexer's choice is computed
+    # .max(...).values: the maximum itself, subtracted from the scores (it was dropped from the subtraction)
+    assert layers["max_1"].out_shape == (6, 1) and layers["sub"].parents == ("masked_fill", "max_1")
+
+
+class ChunkedDeltaRule(nn.Module):
+    """Gated DeltaNet's chunked delta rule as Qwen3-Next's and Kimi's torch code write it: a unit lower-triangular
+    system per chunk (tril of a product) solved by torch.linalg.solve_triangular, and rows written by forward
+    substitution (x[..., i, :i] = y)."""
+
+    def __init__(self, width=8, chunk=4):
+        super().__init__()
+        self.k, self.v, self.chunk = nn.Linear(width, width), nn.Linear(width, width), chunk
+
+    def forward(self, x):
+        b, t, d = x.shape
+        k = self.k(x).reshape(b, t // self.chunk, self.chunk, d)
+        v = self.v(x).reshape(b, t // self.chunk, self.chunk, d)
+        system = (k @ k.transpose(-1, -2)).tril(-1)
+        new_values = torch.linalg.solve_triangular(system + torch.eye(self.chunk), v, upper=False,
+                                                   unitriangular=True)
+        system[..., 1, :1] = system[..., 1, :1] + new_values[..., 1, :1]
+        return (new_values + system @ v).reshape(b, t, d).copysign(x)   # Kolibri's signs
+
+
+def test_a_triangular_solve_and_a_row_written_after_an_ellipsis():
+    model = ChunkedDeltaRule()
+    net = from_torch(model, torch.randn(2, 8, 8))
+    assert net.params == torch_params(model) and net.layers[-1].out_shape == (8, 8)
+    solve = next(layer for layer in net.layers if layer.kind == "triangular_solve")
+    assert solve.out_shape == (2, 4, 8) and solve.fwd_flops == 2 * 4 * 4 * 8   # N*N*K per chunk: half a product
+    placed = next(layer for layer in net.layers if layer.name.endswith(":placed"))
+    assert placed.kind == "pad" and placed.out_shape == (2, 4, 4)   # one row's first entry put in place
+    assert net.layer("tril").kind == "mul" and net.layer("copysign").parents == ("reshape_2", "x")
