@@ -198,6 +198,8 @@ class FunctionNodes:
             # an empty constant adds nothing (Hugging Face's key-value cache starts as torch.tensor([]))
             tensors = [a for a in tensors if not (isinstance(self.env.get(a), _Const) and self.env[a].shape is not None
                                                   and 0 in self.env[a].shape)]
+            if tensors and all(isinstance(self.env.get(a), _Other) for a in tensors):
+                return _Other(f"the value of {node.name}")   # a router's indices joined (PhiMoE's two maxima)
             if len(tensors) == 1:
                 return self.tensor(node, tensors[0])
             ts = [self.tensor(node, a) for a in tensors]

@@ -286,16 +286,29 @@ class TensorNodes:
         the division are not counted)."""
         if isinstance(self.env.get(args[0]), _Stacked):
             return self.stacked_sum(node, self.env[args[0]], False, done)
+        rows = self.env.get(args[0]) if hasattr(args[0], "op") else None
+        merged = rows.prefix if isinstance(rows, _Merged) else None   # a router's logits over tokens (B*T, E)
+        first = (values_of or tuple(getattr(node.meta.get("tensor_meta"), "shape", ())) or (None,))[0]
+        merged = merged if merged is not None and len(merged) > 1 and first == prod(merged) else None
         x = self.tensor(node, args[0])
         dims = args[1] if len(args) > 1 else kwargs.get("dim")
         if dims is None:
             raise self.fail(node, "a reduction over every dimension mixes the batch; give dim")
         dims = [dims] if isinstance(dims, int) else list(dims)
+        if merged is not None:   # the dims of the merged view, on the tensor itself
+            rank = len(x.torch_shape) - len(merged) + 1
+            if any(d % rank == 0 for d in dims):
+                raise self.fail(node, "a reduction over rows that merge the batch with other axes is not supported")
+            dims = [d % rank + len(merged) - 1 for d in dims]
         spread = getattr(node.target, "__name__", node.target) in ("std", "var")   # (dim, unbiased, keepdim)
         at = 3 if spread else 2
         keep = bool(args[at] if len(args) > at else kwargs.get("keepdim", False))
         x = self.as_layout(node, x, PLAIN) if not keep else x
         op = Mean(tuple(self.axis(node, x, d) for d in dims), keep)
+        if merged is not None:   # merged rows again, their layer checked with the rows spelled out
+            shape = values_of if values_of is not None else tuple(node.meta["tensor_meta"].shape)
+            out = _Merged(self.add(node, node.name, op, [x], x.layout, tuple(merged) + tuple(shape[1:])), merged)
+            return out if values_of is None else _Multi(out, "max")
         if values_of is None:
             return done(op, [x], x.layout)
         return _Multi(self.add(node, node.name, op, [x], x.layout, values_of), "max")

@@ -860,3 +860,30 @@ def test_a_triangular_solve_and_a_row_written_after_an_ellipsis():
     placed = next(layer for layer in net.layers if layer.name.endswith(":placed"))
     assert placed.kind == "pad" and placed.out_shape == (2, 4, 4)   # one row's first entry put in place
     assert net.layer("tril").kind == "mul" and net.layer("copysign").parents == ("reshape_2", "x")
+
+
+class SparseMixerRouter(nn.Module):
+    """PhiMoE's router: over the tokens as rows (x.view(-1, D)), the best expert by max(dim=-1), then the best of
+    the others, their indices joined (what the bank of experts is given) and their scores weighting the output."""
+
+    def __init__(self, width=8, experts=4):
+        super().__init__()
+        self.router, self.up = nn.Linear(width, experts, bias=False), nn.Linear(width, width)
+
+    def forward(self, x):
+        b, t, d = x.shape
+        rows = x.reshape(-1, d)
+        logits = self.router(rows)
+        top, first = logits.max(dim=-1, keepdim=True)
+        second_score, second = logits.scatter(-1, first, float("-inf")).max(dim=-1, keepdim=True)
+        chosen = torch.cat((first, second), dim=-1)
+        weights = torch.cat((top, second_score), dim=-1).softmax(-1).sum(-1, keepdim=True)
+        return (self.up(rows) * weights).reshape(b, t, d), chosen   # as a router returns its choice
+
+
+def test_maxima_over_rows_that_merge_the_batch_and_their_indices_joined():
+    model = SparseMixerRouter()
+    net = from_torch(model, torch.randn(2, 5, 8))
+    assert net.params == torch_params(model) and net.layers[-1].out_shape == (5, 8)
+    assert net.layer("max_1").out_shape == (5, 1) and net.layer("max_2").out_shape == (5, 1)   # per token
+    assert net.layer("mul").parents == ("up", "sum_1")
