@@ -27,6 +27,11 @@ def _broadcasts(user) -> bool:
     return (_hashable(user.target) and user.target in ELEMENTWISE) or \
         getattr(user.target, "__name__", user.target) in ELEMENTWISE_NAMES
 
+# what a router does with its chosen positions before the experts read them: casts, views, masks (Zaya marks a
+# dropped choice with masked_fill)
+_ON_INDICES = {"to", "long", "int", "flatten", "reshape", "view", "masked_fill", "unsqueeze", "squeeze", "contiguous",
+               "clone", "detach"}
+
 
 class FunctionNodes:
     """The converter's handling of call_function and call_method nodes."""
@@ -37,6 +42,9 @@ class FunctionNodes:
 
         fn = node.target
         method = fn if node.op == "call_method" else None
+        source = self.env.get(node.args[0]) if node.args and hasattr(node.args[0], "op") else None
+        if isinstance(source, _Other) and source.indices and (method or getattr(fn, "__name__", None)) in _ON_INDICES:
+            return _Other(f"the value of {node.name}", indices=True)   # still the router's chosen positions
         expect = tuple(meta.shape) if hasattr(meta, "shape") else None
         args, kwargs = node.args, dict(node.kwargs)
         name = node.name
@@ -198,8 +206,8 @@ class FunctionNodes:
             # an empty constant adds nothing (Hugging Face's key-value cache starts as torch.tensor([]))
             tensors = [a for a in tensors if not (isinstance(self.env.get(a), _Const) and self.env[a].shape is not None
                                                   and 0 in self.env[a].shape)]
-            if tensors and all(isinstance(self.env.get(a), _Other) for a in tensors):
-                return _Other(f"the value of {node.name}")   # a router's indices joined (PhiMoE's two maxima)
+            if tensors and all(isinstance(self.env.get(a), _Other) for a in tensors):   # PhiMoE's two maxima
+                return _Other(f"the value of {node.name}", indices=all(self.env[a].indices for a in tensors))
             if len(tensors) == 1:
                 return self.tensor(node, tensors[0])
             ts = [self.tensor(node, a) for a in tensors]
@@ -316,7 +324,8 @@ class FunctionNodes:
                 return value.first
             if index == 1 and value.rnn is not None:
                 return _State(value, "hc" if value.rnn[0] == "lstm" else "h")
-            return _Other(f"element {index} of the {value.target} output")
+            return _Other(f"element {index} of the {value.target} output",
+                          indices=index == 1 and value.target in ("topk", "max"))
         if isinstance(value, _State) and isinstance(index, int):
             if value.part == "hc":
                 return _State(value.source, "hc"[index])

@@ -46,9 +46,11 @@ class _Split:
 
 @dataclass
 class _Other:
-    """A value that is not a tensor of the graph (a shape, a size, a flag)."""
+    """A value that is not a tensor of the graph (a shape, a size, a flag), or, with `indices`, a router's
+    chosen positions (topk's or max's indices): integers that steer the work but add none of their own."""
 
     what: str
+    indices: bool = False
 
 
 @dataclass

@@ -27,8 +27,8 @@ from simulator.ops import (Concat, Elementwise, Embedding, MatMul, Mean, Paramet
                            Transpose)
 from simulator.ops.base import prod
 
-from .torch_nodes import (NCHW, PLAIN, SHARED, _Complex, _Const, _hashable, _Merged, _Moved, _Multi, _Other,
-                          _Split, _Stacked, _State, _Tensor, _Unbound, torch_padding)
+from .torch_nodes import (NCHW, PLAIN, SHARED, _Complex, _Const, _hashable, _Merged, _Moved, _Multi, _Split,
+                          _Stacked, _State, _Tensor, _Unbound, torch_padding)
 
 
 def _factories():
@@ -118,8 +118,6 @@ class TensorNodes:
             x = self.tensor(node, args[0])
             return done(Elementwise("mul"), [x], x.layout)
         if method in _SAME or key in (torch.clone, torch.Tensor.detach, torch.detach):
-            if hasattr(args[0], "op") and isinstance(self.env.get(args[0]), _Other):
-                return self.env[args[0]]   # a router's top-k indices cast (.long()) are still its indices
             return self.tensor(node, args[0])
         if _hashable(key) and key in _unary():   # x.exp(), x ** 2, x.clamp(0, 1): one operation per element
             if any(hasattr(a, "op") and isinstance(self.env.get(a), (_Tensor, _Const)) for a in args[1:]):

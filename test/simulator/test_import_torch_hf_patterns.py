@@ -887,3 +887,24 @@ def test_maxima_over_rows_that_merge_the_batch_and_their_indices_joined():
     assert net.params == torch_params(model) and net.layers[-1].out_shape == (5, 8)
     assert net.layer("max_1").out_shape == (5, 1) and net.layer("max_2").out_shape == (5, 1)   # per token
     assert net.layer("mul").parents == ("up", "sum_1")
+
+
+class DroppingRouter(nn.Module):
+    """Zaya's router: the top 2 of 5 experts per token, a choice of the last (a "no expert" slot) marked -1 with
+    masked_fill, the indices reshaped to rows of 2 for the experts."""
+
+    def __init__(self, width=8, experts=5):
+        super().__init__()
+        self.router, self.out = nn.Linear(width, experts), nn.Linear(width, width)
+
+    def forward(self, x):
+        weights, chosen = self.router(x).softmax(-1).topk(2, dim=-1)
+        chosen = chosen.masked_fill(chosen == 4, -1).reshape(-1, 2).long()
+        return self.out(x) * weights.sum(-1, keepdim=True), chosen
+
+
+def test_a_routers_indices_masked_and_reshaped_stay_indices():
+    model = DroppingRouter()
+    net = from_torch(model, torch.randn(2, 5, 8))
+    assert net.params == torch_params(model) and net.layers[-1].name == "mul"
+    assert net.layer("mul").parents == ("out", "sum_1") and net.layer("topk").out_shape == (5, 2)
