@@ -7,7 +7,7 @@ from __future__ import annotations
 import operator
 
 from simulator.ops import (Activation, AdaptiveAvgPool1d, AdaptiveAvgPool2d, AdaptiveAvgPool3d, Concat, Dropout,
-                           Elementwise, Flatten, MatMul, Mean, Pad, PixelShuffle, Pool1d, Pool2d, Pool3d,
+                           Elementwise, Flatten, Gather, MatMul, Mean, Pad, PixelShuffle, Pool1d, Pool2d, Pool3d,
                            Repeat, Reshape, Select, Slice, Softmax, Transpose, TriangularSolve, Unfold, Upsample)
 from simulator.ops.base import prod
 from simulator.ops.conv import UPSAMPLE_FLOPS
@@ -251,6 +251,14 @@ class FunctionNodes:
         if key in (torch.matmul, operator.matmul, torch.bmm, "matmul", "bmm", torch.mm, "mm"):
             a, b = (self.tensor(node, x, PLAIN) for x in args[:2])
             return done(MatMul(), [a, b], PLAIN if PLAIN in (a.layout, b.layout) else SHARED)
+        if key in (F.glu, "glu"):   # a gated linear unit: the first half times the sigmoid of the second
+            x = self.as_layout(node, self.tensor(node, args[0]), PLAIN)
+            axis = self.axis(node, x, args[1] if len(args) > 1 else kwargs.get("dim", -1))
+            half = self.shapes[x.layer][axis] // 2
+            value = self.add(node, f"{name}:value", Slice(axis, 0, half), [x], PLAIN, None)
+            gate = self.add(node, f"{name}:gate", Slice(axis, half, 2 * half), [x], PLAIN, None)
+            gate = self.add(node, f"{name}:sigmoid", Activation("sigmoid"), [gate], PLAIN, None)
+            return done(Elementwise("mul"), [value, gate], PLAIN)
         if key is torch.linalg.solve_triangular:   # A X = B, A triangular (Gated DeltaNet's chunked delta rule)
             given = dict(zip(("A", "B"), args), **kwargs)
             if not given.get("left", True):
@@ -348,7 +356,8 @@ class FunctionNodes:
             done = self.rows_done(node, value.prefix, meta) if value.prefix is not None else done
             return done(Slice(axis, start, start + sizes[index]), [value.source], value.source.layout)
         if isinstance(value, _Tensor):
-            return self.index(node, value, index, tuple(meta.shape), done)
+            rows = self.masked_rows(node, value, index, meta)
+            return rows if rows is not None else self.index(node, value, index, tuple(meta.shape), done)
         if isinstance(value, _Merged):   # rows merging the batch with other axes, indexed past the rows
             items = list(index) if isinstance(index, tuple) else [index]
             if not items or items[0] != slice(None) or Ellipsis in items:
@@ -356,6 +365,27 @@ class FunctionNodes:
             return self.index(node, value.source, (slice(None),) * len(value.prefix) + tuple(items[1:]),
                               tuple(meta.shape), done)
         return _Other(f"the value of {node.name}")
+
+    def masked_rows(self, node, x: _Tensor, index, meta):
+        """x[mask, :] with a boolean mask over x's batch and next axis (BART's classifier reads each sample's
+        <eos> tokens, as many in every sample): the same n rows of every sample, gathered, as rows that merge
+        the batch with the n; None for another index."""
+        import torch
+        items = index if isinstance(index, tuple) else (index,)
+        mask = items[0] if items else None
+        spec = mask.meta.get("tensor_meta") if hasattr(mask, "op") else None
+        if spec is None or getattr(spec, "dtype", None) != torch.bool or not hasattr(meta, "shape") or \
+                any(i != slice(None) for i in items[1:]) or len(spec.shape) != 2 or len(x.torch_shape) < 2:
+            return None
+        if tuple(spec.shape) != tuple(x.torch_shape[:2]):
+            return None
+        batch, rows = int(x.torch_shape[0]), int(meta.shape[0])
+        if rows % batch or not rows:
+            raise self.fail(node, "a boolean mask picking a different number of rows in each sample is not "
+                                  "supported")
+        x = self.as_layout(node, x, PLAIN)
+        picked = (rows // batch,) + tuple(int(d) for d in meta.shape[1:])
+        return _Merged(self.add(node, node.name, Gather(picked), [x], PLAIN, (batch,) + picked), (batch, picked[0]))
 
     def final_state(self, node, rnn: _Multi, i: int, done):
         """h_n[i] of an RNN's last layer: the forward direction's is the output's last step, the backward

@@ -908,3 +908,39 @@ def test_a_routers_indices_masked_and_reshaped_stay_indices():
     net = from_torch(model, torch.randn(2, 5, 8))
     assert net.params == torch_params(model) and net.layers[-1].name == "mul"
     assert net.layer("mul").parents == ("out", "sum_1") and net.layer("topk").out_shape == (5, 2)
+
+
+def test_a_gated_linear_unit_over_channels():
+    class ConformerConv(nn.Module):   # the Conformer's convolution module: a pointwise conv to 2C, GLU over C
+        def __init__(self, channels=8):
+            super().__init__()
+            self.pointwise, self.glu = nn.Conv1d(channels, 2 * channels, 1), nn.GLU(dim=1)
+
+        def forward(self, x):
+            return self.glu(self.pointwise(x.transpose(1, 2))) + F.glu(x.repeat(1, 1, 2), -1).transpose(1, 2)
+
+    model = ConformerConv()
+    net = from_torch(model, torch.randn(2, 6, 8))
+    assert net.params == torch_params(model) and net.layers[-1].out_shape == (8, 6)
+    assert net.layer("glu").kind == "mul" and net.layer("glu").parents == ("glu:value", "glu:sigmoid")
+    assert net.layer("glu:gate").out_shape == (8, 6) and net.layer("glu:sigmoid").kind == "sigmoid"
+
+
+def test_the_rows_a_boolean_mask_picks_in_every_sample():
+    class EosClassifier(nn.Module):   # BART's classifier: the hidden state of each sample's last <eos> token
+        def __init__(self):
+            super().__init__()
+            self.embed, self.head = nn.Embedding(50, 8), nn.Linear(8, 3)
+
+        def forward(self, ids):
+            hidden = self.embed(ids)
+            picked = hidden[ids.eq(2), :]
+            return self.head(picked.view(hidden.size(0), -1, hidden.size(-1))[:, -1, :])
+
+    ids = torch.randint(3, 50, (3, 9))
+    ids[:, 4], ids[:, -1] = 2, 2   # two <eos> in every sample
+    model = EosClassifier()
+    net = from_torch(model, ids)
+    assert net.params == torch_params(model) and net.layers[-1].out_shape == (3,)
+    gathered = next(layer for layer in net.layers if layer.kind == "gather")
+    assert gathered.out_shape == (2, 8) and gathered.parents == ("embed",)   # two rows of each sample
