@@ -695,7 +695,9 @@ def _positional(module, n: int, label: str, keywords: list[str] | None = None):
     """The module as torch.fx can trace it with these n sample inputs.
 
     A forward whose code takes ``*args`` (Hugging Face's models: their forward is a decorator's ``def
-    wrapper(self, *args, **kwargs)`` around the real one) gives torch.fx no inputs to name, and sample inputs
+    wrapper(self, *args, **kwargs)`` around the real one) gives torch.fx no inputs to name, one that takes
+    ``**kwargs`` and passes them on (RoFormer's ``self.roformer(..., **kwargs)``) has torch.fx unpack a
+    proxy, which it cannot, and sample inputs
     given by name (``{"input_ids": ..., "decoder_input_ids": ...}``) must reach the forward by name. Either way
     the module is traced as a shallow copy of itself (the same submodules and parameters, so the same names)
     whose forward takes the n inputs and calls the real one with them, its other arguments at their defaults
@@ -704,7 +706,7 @@ def _positional(module, n: int, label: str, keywords: list[str] | None = None):
     import inspect
     cls = type(module)
     code = getattr(getattr(cls, "forward", None), "__code__", None)
-    if keywords is None and (code is None or not code.co_flags & inspect.CO_VARARGS):
+    if keywords is None and (code is None or not code.co_flags & (inspect.CO_VARARGS | inspect.CO_VARKEYWORDS)):
         return module
     try:
         params = list(inspect.signature(module.forward).parameters.values())

@@ -944,3 +944,25 @@ def test_the_rows_a_boolean_mask_picks_in_every_sample():
     assert net.params == torch_params(model) and net.layers[-1].out_shape == (3,)
     gathered = next(layer for layer in net.layers if layer.kind == "gather")
     assert gathered.out_shape == (2, 8) and gathered.parents == ("embed",)   # two rows of each sample
+
+
+def test_a_forward_that_passes_its_keyword_arguments_on():
+    class Encoder(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.proj = nn.Linear(8, 8)
+
+        def forward(self, x, mask=None, **kwargs):
+            return self.proj(x) if mask is None else self.proj(x * mask)
+
+    class ForMaskedLM(nn.Module):   # RoFormer's and XLM's heads: self.encoder(x, mask=mask, **kwargs)
+        def __init__(self):
+            super().__init__()
+            self.encoder, self.head = Encoder(), nn.Linear(8, 20)
+
+        def forward(self, x, mask=None, labels=None, **kwargs):
+            return self.head(self.encoder(x, mask=mask, **kwargs))
+
+    model = ForMaskedLM()
+    net = from_torch(model, torch.randn(2, 5, 8))
+    assert net.params == torch_params(model) and [layer.name for layer in net.layers] == ["x", "encoder.proj", "head"]
