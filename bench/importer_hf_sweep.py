@@ -81,18 +81,18 @@ def _shrink(cfg, full, depth=0):
 
 def _staged(config_class):
     """A hierarchical vision model (Swin, ConvNeXt: `depths`, one per stage) with its stages of one block each,
-    widths 32, 64, 128, ... and one head per 32 channels, or None for a model without stages. The shared size
+    widths 32, 64, 128, ... and one head per 16 channels, or None for a model without stages. The shared size
     keys give its per-stage lists and its width one value each, which do not fit together."""
     cfg = config_class()
     depths = getattr(cfg, "depths", None)
     if not isinstance(depths, (list, tuple)) or not depths:
         return None
     n = len(depths)
-    widths = [32 * 2 ** i for i in range(n)]
+    widths = [32 * 2 ** i for i in range(n)]   # two heads of 16 at the first stage (Swin-T: three of 32)
     _set(cfg, depths=[1] * n, embed_dim=32, hidden_sizes=widths, hidden_size=widths[-1], num_layers=n,
          window_size=2)   # windows that tile every stage of 64 x 64 images (16 x 16 patches down to 2 x 2)
     if isinstance(getattr(cfg, "num_heads", None), (list, tuple)):
-        _set(cfg, num_heads=[w // 32 for w in widths])
+        _set(cfg, num_heads=[w // 16 for w in widths])
     return cfg
 
 

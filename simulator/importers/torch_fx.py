@@ -362,9 +362,13 @@ class _Converter(ModuleNodes, FunctionNodes, TensorNodes, WriteNodes, SeqFirstNo
         except SimulatorError as err:
             raise self.fail(node, err.message) from None
         full = expect if expect is not None else None
+        squeezed = None
         if full is not None:
             theirs = self.per_sample(node, full, layout)
-            if ours != theirs:
+            if layout == SHARED and ours != theirs and len(ours) > len(theirs) and \
+                    ours[len(ours) - len(theirs):] == theirs and set(ours[:len(ours) - len(theirs)]) == {1}:
+                squeezed = theirs   # a shared tensor's leading axes of 1 (one head's bias, permuted to the front)
+            elif ours != theirs:
                 raise self.fail(node, f"the simulator's output shape {ours} differs from "
                                       f"PyTorch's {tuple(full)} (per sample {theirs})")
         lname = self.unique(name)
@@ -372,6 +376,9 @@ class _Converter(ModuleNodes, FunctionNodes, TensorNodes, WriteNodes, SeqFirstNo
                                  shares_weights_with=shares))
         self.shapes[lname] = ours
         self.stacks[lname] = stack if stack is not None else self.stack_of(node)
+        if squeezed is not None:   # kept as shared tensors are, without them: a view
+            return self.add(node, f"{name}:squeezed", Reshape(squeezed), [_Tensor(lname, SHARED, ())], SHARED,
+                            expect, stack=stack)
         return _Tensor(lname, layout, tuple(full) if full is not None else ())
 
     def per_sample(self, node, shape, layout: str) -> tuple[int, ...]:

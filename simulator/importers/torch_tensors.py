@@ -334,7 +334,8 @@ class TensorNodes:
             # empty constant, which a concatenation drops and anything else refuses
             return _Const(node.name, tuple(int(d) for d in expect), self.stack_of(node))
         if hasattr(index, "op") and isinstance(self.env.get(index), _Const) and x.layout == SHARED:
-            return self.gather(node, x, self.env[index], expect)
+            # a table of parameters, or one computed from them (Swin v2's continuous position bias)
+            return self.gather(node, x, self.env[index], expect, allow_computed=True)
         if isinstance(index, tuple) and x.layout == SHARED and index and hasattr(index[-1], "op") and \
                 isinstance(self.env.get(index[-1]), _Const) and all(i == slice(None) for i in index[:-1]):
             # a parameter's columns picked by a constant index (LeViT's attention_biases[:, idxs])

@@ -966,3 +966,31 @@ def test_a_forward_that_passes_its_keyword_arguments_on():
     model = ForMaskedLM()
     net = from_torch(model, torch.randn(2, 5, 8))
     assert net.params == torch_params(model) and [layer.name for layer in net.layers] == ["x", "encoder.proj", "head"]
+
+
+class OneHeadBias(nn.Module):
+    """Swin's relative position bias with one head: the table's rows picked by a constant index, viewed as
+    (window, window, heads) and permuted to (heads, window, window), whose leading 1 a shared tensor drops."""
+
+    def __init__(self, heads=1, window=4, computed=False):
+        super().__init__()
+        self.register_buffer("index", torch.randint(0, 9, (window, window)))
+        self.qk, self.heads, self.window = nn.Linear(8, 8), heads, window
+        self.register_buffer("coords", torch.randn(9, 2))
+        # Swin v2: the table computed from coordinates by a small network
+        self.mlp = nn.Linear(2, heads) if computed else None
+        self.table = None if computed else nn.Parameter(torch.randn(9, heads))
+
+    def forward(self, x):
+        table = self.mlp(self.coords) if self.mlp is not None else self.table
+        bias = table[self.index.view(-1)].view(self.window, self.window, -1).permute(2, 0, 1).contiguous()
+        q = self.qk(x).view(x.shape[0], self.window, self.heads, -1).transpose(1, 2)
+        return q @ q.transpose(-1, -2) + bias.unsqueeze(0)
+
+
+@pytest.mark.parametrize("heads, computed", [(1, False), (2, False), (2, True)])
+def test_a_shared_tensor_permuted_to_a_leading_axis_of_one_and_a_computed_table(heads, computed):
+    model = OneHeadBias(heads, computed=computed)
+    net = from_torch(model, torch.randn(3, 4, 8))
+    assert net.params == torch_params(model) and net.layers[-1].out_shape == (heads, 4, 4)
+    assert net.layer("add").parents[1] == "unsqueeze"
