@@ -25,8 +25,10 @@ SMALL_IF_PRESENT = dict(rotary_dim=8, kv_lora_rank=32, q_lora_rank=32, qk_rope_h
                         decoder_attention_heads=4, encoder_ffn_dim=128, decoder_ffn_dim=128, attn_layer_period=2,
                         attn_layer_offset=1, expert_layer_period=2, expert_layer_offset=1, attn_layer_indices=[1],
                         hybrid_layer_ids=[1])
-# sizes a family names its own way (Mamba-2's heads times their width must be twice the model's width)
-FAMILY_SIZES = {"mamba2": dict(num_heads=8)}
+# sizes a family names its own way (Mamba-2's heads times their width must be twice the model's width;
+# EfficientNet's default is B7, 64 million parameters: B0's coefficients)
+FAMILY_SIZES = {"mamba2": dict(num_heads=8),
+                "efficientnet": dict(width_coefficient=1.0, depth_coefficient=1.0, hidden_dim=1280)}
 # the per-layer kinds of a hybrid, cut to two layers
 LAYER_KINDS = ("layer_types", "layers_block_type", "block_types")
 # families that take minutes to build even shrunken (byte-level patching)

@@ -52,11 +52,11 @@ def window_out(size: int, k: int, s: int, pad, d: int = 1, ceil_mode: bool = Fal
     if pad == "SAME":
         return ceil_div(size, s)
     span = size + 2 * pad - ke
-    if span < 0:
-        return 0
     if not ceil_mode:
-        return span // s + 1
-    out = ceil_div(span, s) + 1
+        return span // s + 1 if span >= 0 else 0
+    # PyTorch: rounding up, a window larger than the input still gives one output (Hugging Face's EfficientNet
+    # pools its last 2 x 2 map with a 1280 x 1280 window, ceil_mode=True)
+    out = max(ceil_div(span, s) + 1, 0)
     if (out - 1) * s >= size + pad:  # PyTorch: the last window must start inside the input
         out -= 1
     return out
@@ -257,7 +257,13 @@ class Pool2d(OpBase):
         return (oh, ow, c)
 
     def counts(self, ins, out) -> Counts:
-        return _pool_counts(self.mode, self.kernel[0] * self.kernel[1], prod(ins[0]), prod(out))
+        # a window larger than the (padded) input reads the input's elements only
+        if isinstance(self.padding, str):
+            window = self.kernel[0] * self.kernel[1]
+        else:
+            h, w, _ = ins[0]
+            window = min(self.kernel[0], h + 2 * self.padding[0]) * min(self.kernel[1], w + 2 * self.padding[1])
+        return _pool_counts(self.mode, window, prod(ins[0]), prod(out))
 
 
 def _pool_counts(mode: str, window: int, n_in: int, n_out: int) -> Counts:

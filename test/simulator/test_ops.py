@@ -69,6 +69,12 @@ def test_max_and_avg_pool_hand_worked():
     # PyTorch ceil_mode: 8x8, k3 s2 -> ceil(5/2) + 1 = 4
     assert Pool2d("max", 3, 2, 0, ceil_mode=True).infer([(8, 8, 1)]) == (4, 4, 1)
     assert Pool2d("max", 3, 2, 0).infer([(8, 8, 1)]) == (3, 3, 1)
+    # rounding up, a window larger than the input still gives one output, which reads the input alone (Hugging
+    # Face's EfficientNet pools its last map with a window of 1280); without it, PyTorch refuses
+    out, c = run(Pool2d("avg", 1280, None, 0, ceil_mode=True), (2, 2, 8))
+    assert out == (1, 1, 8) and c.fwd == 4 * 8
+    with pytest.raises(SimulatorError, match="does not fit"):
+        Pool2d("avg", 1280, None, 0).infer([(2, 2, 8)])
 
 
 def test_global_and_adaptive_pool():
