@@ -47,6 +47,8 @@ class FunctionNodes:
             return _Other(f"the value of {node.name}", indices=True)   # still the router's chosen positions
         expect = tuple(meta.shape) if hasattr(meta, "shape") else None
         args, kwargs = node.args, dict(node.kwargs)
+        if "axis" in kwargs and "dim" not in kwargs:   # NumPy's name, which torch takes too (I-BERT's x.mean(axis=2))
+            kwargs["dim"] = kwargs.pop("axis")
         name = node.name
 
         def done(op, parents, layout, out_shape=expect):

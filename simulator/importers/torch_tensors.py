@@ -533,7 +533,7 @@ def _reduces_first_axis(node) -> bool:
     key = node.target
     if not (_hashable(key) and key in (torch.mean, "mean", torch.sum, "sum")):
         return False
-    dims = node.args[1] if len(node.args) > 1 else node.kwargs.get("dim")
+    dims = node.args[1] if len(node.args) > 1 else node.kwargs.get("dim", node.kwargs.get("axis"))
     keep = node.args[2] if len(node.args) > 2 else node.kwargs.get("keepdim", False)
     return dims in (0, (0,), [0]) and not keep and len(node.args) > 0 and hasattr(node.args[0], "op")
 

@@ -994,3 +994,19 @@ def test_a_shared_tensor_permuted_to_a_leading_axis_of_one_and_a_computed_table(
     net = from_torch(model, torch.randn(3, 4, 8))
     assert net.params == torch_params(model) and net.layers[-1].out_shape == (heads, 4, 4)
     assert net.layer("add").parents[1] == "unsqueeze"
+
+
+def test_reductions_given_numpys_axis_keyword():
+    class IntLayerNorm(nn.Module):   # I-BERT's layer norm: x.mean(axis=2, keepdim=True)
+        def __init__(self):
+            super().__init__()
+            self.proj = nn.Linear(8, 8)
+
+        def forward(self, x):
+            y = self.proj(x)
+            centred = y - y.mean(axis=2, keepdim=True)
+            return centred / (centred ** 2).sum(axis=-1, keepdim=True).sqrt()
+
+    net = from_torch(IntLayerNorm(), torch.randn(2, 5, 8))
+    assert net.layer("mean").out_shape == (5, 1) and net.layer("sum_1").out_shape == (5, 1)
+    assert net.layers[-1].out_shape == (5, 8)
