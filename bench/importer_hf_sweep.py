@@ -1,10 +1,13 @@
 """Every family of transformers with a causal language model, image classification, masked language model,
-sequence classification, speech recognition (CTC) or audio classification head, from a shrunken default config,
-for ``python bench/importer.py --transformers-sweep``: an outside check on model code nobody picked for the
-importer.
+sequence classification, speech recognition (CTC), audio classification or semantic segmentation head, from a
+shrunken default config, for ``python bench/importer.py --transformers-sweep``: an outside check on model code
+nobody picked for the importer.
 
 Each family's config class is built with its defaults overridden where it has the usual size keys (2 layers, width
-64, 4 heads, a vocabulary of 500, 4 experts of which 2 per token, images of 64 x 64 in 10 classes, ...); a family
+64, 4 heads, a vocabulary of 500, 4 experts of which 2 per token, images of 64 x 64 in 10 classes, ...), on its
+sub-configs too (a multimodal model's text part), with the sizes that must agree with those (latent attention,
+partial rotary embeddings, encoder-decoder layers, a hybrid's two kinds of layers, a hierarchical vision model's
+stages) and special token ids inside the vocabulary; a family
 whose config refuses that, whose model does not build from it or whose forward fails on the sample input is
 reported as not built (a limit of this shrinking, not of the importer); one that still has more than 30 million
 parameters (counted on torch's meta device first: some defaults hold billions) is skipped (a CPU-only run). Token
@@ -112,7 +115,8 @@ HEADS = {"causal LM": "MODEL_FOR_CAUSAL_LM_MAPPING_NAMES",
          "masked LM": "MODEL_FOR_MASKED_LM_MAPPING_NAMES",
          "sequence classification": "MODEL_FOR_SEQUENCE_CLASSIFICATION_MAPPING_NAMES",
          "speech recognition (CTC)": "MODEL_FOR_CTC_MAPPING_NAMES",
-         "audio classification": "MODEL_FOR_AUDIO_CLASSIFICATION_MAPPING_NAMES"}
+         "audio classification": "MODEL_FOR_AUDIO_CLASSIFICATION_MAPPING_NAMES",
+         "semantic segmentation": "MODEL_FOR_SEMANTIC_SEGMENTATION_MAPPING_NAMES"}
 # speech models' sizes, given to the config's constructor (its number of convolutions follows conv_dim there)
 SPEECH = dict(num_hidden_layers=2, hidden_size=64, num_attention_heads=4, intermediate_size=128, conv_dim=(32, 32),
               conv_stride=(5, 2), conv_kernel=(10, 3), num_conv_pos_embeddings=16, num_conv_pos_embedding_groups=4,
@@ -127,7 +131,7 @@ def sweep_builders(head: str) -> list:
     import transformers as T
     from transformers.models.auto import modeling_auto
     from transformers.models.auto.configuration_auto import CONFIG_MAPPING_NAMES
-    images = head == "image classification"
+    images = head in ("image classification", "semantic segmentation")
     speech = head in ("speech recognition (CTC)", "audio classification")
 
     def sample(cfg):
@@ -211,9 +215,11 @@ def _set_all(cfg, **values):
 
 
 def _set(cfg, **values):
+    """Each value set where `cfg` has the key and takes it (a config may refuse to read or to set one: Gemma 4's
+    per-layer head_dim)."""
     for key, value in values.items():
-        if hasattr(cfg, key):
-            try:
+        try:
+            if hasattr(cfg, key):
                 setattr(cfg, key, value)
-            except Exception:
-                pass
+        except Exception:
+            pass
