@@ -14,7 +14,7 @@ from simulator.ops.conv import UPSAMPLE_FLOPS
 
 from .torch_concrete import assigned
 from .torch_nodes import (NCHW, PLAIN, SHARED, _Complex, _Const, _hashable, _is_stochastic_depth, _Merged, _Moved,
-                          _Multi, _Other, _pair, _Split, _Stacked, _State, _Tensor, _Unbound)
+                          _Multi, _Other, _pair, _Pieces, _Split, _Stacked, _State, _Tensor, _Unbound)
 
 
 # element-wise functions (operators, torch functions and methods by name) that broadcast their inputs: an
@@ -206,6 +206,8 @@ class FunctionNodes:
             tensors = args[0] if args else kwargs.get("tensors")
             dim = args[1] if len(args) > 1 else kwargs.get("dim", 0)
             # an empty constant adds nothing (Hugging Face's key-value cache starts as torch.tensor([]))
+            if hasattr(tensors, "op") and isinstance(self.env.get(tensors), _Pieces):   # torch.cat(chunks[1:])
+                return self.pieces_joined(node, self.env[tensors], dim, done)
             tensors = [a for a in tensors if not (isinstance(self.env.get(a), _Const) and self.env[a].shape is not None
                                                   and 0 in self.env[a].shape)]
             if tensors and all(isinstance(self.env.get(a), _Other) for a in tensors):   # PhiMoE's two maxima
@@ -350,6 +352,18 @@ class FunctionNodes:
             axis = self.axis(node, x, value.dim)
             done = self.rows_done(node, value.prefix, meta) if value.prefix is not None else done
             return done(Select(axis, index % self.shapes[x.layer][axis]), [x], PLAIN)
+        if isinstance(value, _Split) and isinstance(index, slice) and value.prefix is None:
+            pieces = []
+            for i in range(len(value.sizes))[index]:
+                start = sum(value.sizes[:i])
+                axis = self.axis(node, value.source, value.dim)
+                shape = list(value.source.torch_shape)
+                shape[value.dim] = value.sizes[i]
+                pieces.append(self.add(node, f"{node.name}:{i}", Slice(axis, start, start + value.sizes[i]),
+                                       [value.source], value.source.layout, tuple(shape)))
+            return _Pieces(tuple(pieces))
+        if isinstance(value, _Pieces) and isinstance(index, int):
+            return value.tensors[index]
         if isinstance(value, _Split) and isinstance(index, int):
             sizes = value.sizes
             index %= len(sizes)
@@ -367,6 +381,13 @@ class FunctionNodes:
             return self.index(node, value.source, (slice(None),) * len(value.prefix) + tuple(items[1:]),
                               tuple(meta.shape), done)
         return _Other(f"the value of {node.name}")
+
+    def pieces_joined(self, node, pieces: _Pieces, dim: int, done):
+        """torch.cat of some pieces of a split: a concatenation of their layers."""
+        ts = [self.as_layout(node, t, PLAIN) for t in pieces.tensors]
+        if len(ts) == 1:
+            return ts[0]
+        return done(Concat(axis=self.axis(node, ts[0], dim)), ts, PLAIN)
 
     def masked_rows(self, node, x: _Tensor, index, meta):
         """x[mask, :] with a boolean mask over x's batch and next axis (BART's classifier reads each sample's

@@ -45,6 +45,13 @@ class _Split:
 
 
 @dataclass
+class _Pieces:
+    """Some pieces of a split taken together (ProphetNet's ``chunks[1:]``, then stacked): each a layer already."""
+
+    tensors: tuple
+
+
+@dataclass
 class _Other:
     """A value that is not a tensor of the graph (a shape, a size, a flag), or, with `indices`, a router's
     chosen positions (topk's or max's indices): integers that steer the work but add none of their own."""

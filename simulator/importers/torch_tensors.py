@@ -27,8 +27,8 @@ from simulator.ops import (Concat, Elementwise, Embedding, MatMul, Mean, Paramet
                            Transpose)
 from simulator.ops.base import prod
 
-from .torch_nodes import (NCHW, PLAIN, SHARED, _Complex, _Const, _hashable, _Merged, _Moved, _Multi, _Split,
-                          _Stacked, _State, _Tensor, _Unbound, torch_padding)
+from .torch_nodes import (NCHW, PLAIN, SHARED, _Complex, _Const, _hashable, _Merged, _Moved, _Multi, _Pieces,
+                          _Split, _Stacked, _State, _Tensor, _Unbound, torch_padding)
 
 
 def _factories():
@@ -173,7 +173,9 @@ class TensorNodes:
         if key in (torch.stack, "stack"):
             tensors = args[0] if args else kwargs.get("tensors")
             dim = args[1] if len(args) > 1 else kwargs.get("dim", 0)
-            ts = [self.as_layout(node, self.tensor(node, a), PLAIN) for a in tensors]
+            pieces = self.env.get(tensors) if hasattr(tensors, "op") else None   # torch.stack(chunks[1:], 1)
+            ts = [self.as_layout(node, t, PLAIN) for t in pieces.tensors] if isinstance(pieces, _Pieces) else \
+                [self.as_layout(node, self.tensor(node, a), PLAIN) for a in tensors]
             if not any(t.layout == SHARED for t in ts) and dim % (len(ts[0].torch_shape) + 1) == 0 and \
                     node.users and all(_reduces_first_axis(u) for u in node.users):
                 return _Stacked(tuple(ts))

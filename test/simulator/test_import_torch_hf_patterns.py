@@ -1010,3 +1010,24 @@ def test_reductions_given_numpys_axis_keyword():
     net = from_torch(IntLayerNorm(), torch.randn(2, 5, 8))
     assert net.layer("mean").out_shape == (5, 1) and net.layer("sum_1").out_shape == (5, 1)
     assert net.layers[-1].out_shape == (5, 8)
+
+
+def test_some_pieces_of_a_split_stacked_and_joined():
+    class NgramStreams(nn.Module):   # ProphetNet: the main stream, then the predicting streams stacked
+        def __init__(self):
+            super().__init__()
+            self.proj = nn.Linear(8, 24)
+
+        def forward(self, x):
+            streams = self.proj(x).chunk(3, dim=-1)
+            rest = streams[1:]
+            return torch.stack(rest, 1).sum(1) + torch.cat(rest, -1)[..., :8] + streams[0] + rest[0]
+
+    model = NgramStreams()
+    net = from_torch(model, torch.randn(2, 5, 8))
+    assert net.params == torch_params(model) and net.layers[-1].out_shape == (5, 8)
+    assert [net.layer(f"getitem:{i}").out_shape for i in (1, 2)] == [(5, 8), (5, 8)]   # the last two thirds
+    stacked = net.layer("stack")
+    assert stacked.kind == "concat" and stacked.out_shape == (2, 5, 8)
+    assert net.layer("cat").parents == ("getitem:1", "getitem:2") and net.layer("cat").out_shape == (5, 16)
+    assert net.layers[-1].parents == ("add_1", "getitem:1")   # rest[0]: the first piece taken, not a new one
