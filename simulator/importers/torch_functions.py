@@ -186,6 +186,17 @@ class FunctionNodes:
                 # a tensor of parameters copied for every sample (WavLM's relative position bias, one per head,
                 # repeated to the batch)
                 return self.spread_to_batch(node, x, tuple(int(d) for d in x.torch_shape), expect)
+            copies = tuple(self.concrete(node, args[1:])) if key == "repeat" else ()
+            copies = tuple(copies[0]) if len(copies) == 1 and isinstance(copies[0], (tuple, list)) else copies
+            if x.layout == SHARED and expect is not None and len(expect) == len(x.torch_shape) and copies and \
+                    copies[0] == self.batch != 1 and all(c == 1 for c in copies[1:]) and \
+                    int(expect[0]) == self.batch * int(x.torch_shape[0]):
+                # a tensor of parameters with a row per head repeated for every sample, as rows merging the batch
+                # with the heads (DeBERTa's and SEW-D's relative position keys beside queries of batch x heads)
+                heads = int(x.torch_shape[0])
+                spread = self.spread_to_batch(node, x, (1,) + tuple(int(d) for d in x.torch_shape),
+                                              (self.batch,) + tuple(int(d) for d in x.torch_shape))
+                return _Merged(spread, (self.batch, heads))
             if x.layout == SHARED:
                 return done(Repeat(self.per_sample(node, expect, SHARED) or (1,)), [x], SHARED)
             rows = self.interleaved_rows(node, key, x, args, kwargs, expect)

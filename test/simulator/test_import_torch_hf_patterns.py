@@ -1031,3 +1031,29 @@ def test_some_pieces_of_a_split_stacked_and_joined():
     assert stacked.kind == "concat" and stacked.out_shape == (2, 5, 8)
     assert net.layer("cat").parents == ("getitem:1", "getitem:2") and net.layer("cat").out_shape == (5, 16)
     assert net.layers[-1].parents == ("add_1", "getitem:1")   # rest[0]: the first piece taken, not a new one
+
+
+class RelativeKeys(nn.Module):
+    """DeBERTa's (SEW-D's) disentangled attention: relative position embeddings projected to keys per head, the
+    heads repeated for every sample (.repeat(batch, 1, 1)) beside queries of batch x heads rows."""
+
+    def __init__(self, width=8, heads=2, span=6):
+        super().__init__()
+        self.rel, self.pos_key, self.query = nn.Parameter(torch.randn(span, width)), nn.Linear(width, width), \
+            nn.Linear(width, width)
+        self.heads = heads
+
+    def forward(self, x):
+        b, t, d = x.shape
+        h = self.heads
+        q = self.query(x).view(b, t, h, d // h).permute(0, 2, 1, 3).reshape(-1, t, d // h)
+        keys = self.pos_key(self.rel).view(-1, h, d // h).permute(1, 0, 2)
+        keys = keys.repeat(q.size(0) // h, 1, 1)
+        return torch.bmm(q, keys.transpose(-1, -2)).view(b, h, t, -1)
+
+
+def test_a_parameter_tensor_repeated_for_every_sample_beside_rows_of_batch_and_heads():
+    model = RelativeKeys()
+    net = from_torch(model, torch.randn(3, 5, 8))
+    assert net.params == torch_params(model) and net.layers[-1].out_shape == (2, 5, 6)
+    assert net.layer("repeat").out_shape == (2, 6, 4) and net.layer("bmm").out_shape == (2, 5, 6)   # per sample
