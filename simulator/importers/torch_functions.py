@@ -179,6 +179,20 @@ class FunctionNodes:
             for d in (dims if isinstance(dims, (tuple, list)) else (dims,)):
                 self.axis(node, x, d)   # rejects the batch dimension
             return done(Transpose(tuple(range(len(self.shapes[x.layer])))), [x], PLAIN)
+        if key in (torch.flip, "flip"):   # a reversed copy (a causal convolution's taps in Inkling's order)
+            x = self.as_layout(node, self.tensor(node, args[0]), PLAIN)
+            dims = args[1] if len(args) > 1 else kwargs.get("dims")
+            for d in (dims if isinstance(dims, (tuple, list)) else (dims,)):
+                self.axis(node, x, d)   # rejects the batch dimension
+            return done(Transpose(tuple(range(len(self.shapes[x.layer])))), [x], PLAIN)
+        if method == "unfold" and len(args) == 4 and expect is not None:
+            # x.unfold(dim, size, step): the windows along dim as a new last axis (a short convolution written
+            # as windows times weights); torch's view is copied by what reads it: counted as the copy here
+            x = self.as_layout(node, self.tensor(node, args[0]), PLAIN)
+            self.axis(node, x, args[1])   # rejects the batch dimension
+            ours = self.shapes[x.layer]
+            one = self.add(node, f"{name}:one", Reshape(ours + (1,)), [x], PLAIN, None)
+            return done(Gather(self.per_sample(node, expect, PLAIN)), [one], PLAIN)
         if key in ("repeat", "repeat_interleave", torch.repeat_interleave):
             x = self.tensor(node, args[0])
             if x.layout == SHARED and key == "repeat" and expect is not None and len(expect) == len(x.torch_shape) \

@@ -1057,3 +1057,21 @@ def test_a_parameter_tensor_repeated_for_every_sample_beside_rows_of_batch_and_h
     net = from_torch(model, torch.randn(3, 5, 8))
     assert net.params == torch_params(model) and net.layers[-1].out_shape == (2, 5, 6)
     assert net.layer("repeat").out_shape == (2, 6, 4) and net.layer("bmm").out_shape == (2, 5, 6)   # per sample
+
+
+def test_windows_unfolded_along_the_tokens_and_flipped():
+    class ShortConv(nn.Module):   # Inkling's short convolution: windows of 3 tokens, taps reversed, weighted
+        def __init__(self, width=8, taps=3):
+            super().__init__()
+            self.weight, self.taps = nn.Parameter(torch.randn(width, taps)), taps
+
+        def forward(self, x):
+            padded = F.pad(x.transpose(1, 2), (self.taps - 1, 0))
+            windows = padded.unfold(-1, self.taps, 1).flip(-1).transpose(1, 2)
+            return (windows * self.weight).sum(-1)
+
+    model = ShortConv()
+    net = from_torch(model, torch.randn(2, 5, 8))
+    assert net.params == torch_params(model) and net.layers[-1].out_shape == (5, 8)
+    assert net.layer("unfold").kind == "gather" and net.layer("unfold").out_shape == (8, 5, 3)
+    assert net.layer("flip").out_shape == (8, 5, 3) and net.layer("flip").parents == ("unfold",)
