@@ -414,27 +414,6 @@ class FunctionNodes:
             return ts[0]
         return done(Concat(axis=self.axis(node, ts[0], dim)), ts, PLAIN)
 
-    def masked_rows(self, node, x: _Tensor, index, meta):
-        """x[mask, :] with a boolean mask over x's batch and next axis (BART's classifier reads each sample's
-        <eos> tokens, as many in every sample): the same n rows of every sample, gathered, as rows that merge
-        the batch with the n; None for another index."""
-        import torch
-        items = index if isinstance(index, tuple) else (index,)
-        mask = items[0] if items else None
-        spec = mask.meta.get("tensor_meta") if hasattr(mask, "op") else None
-        if spec is None or getattr(spec, "dtype", None) != torch.bool or not hasattr(meta, "shape") or \
-                any(i != slice(None) for i in items[1:]) or len(spec.shape) != 2 or len(x.torch_shape) < 2:
-            return None
-        if tuple(spec.shape) != tuple(x.torch_shape[:2]):
-            return None
-        batch, rows = int(x.torch_shape[0]), int(meta.shape[0])
-        if rows % batch or not rows:
-            raise self.fail(node, "a boolean mask picking a different number of rows in each sample is not "
-                                  "supported")
-        x = self.as_layout(node, x, PLAIN)
-        picked = (rows // batch,) + tuple(int(d) for d in meta.shape[1:])
-        return _Merged(self.add(node, node.name, Gather(picked), [x], PLAIN, (batch,) + picked), (batch, picked[0]))
-
     def final_state(self, node, rnn: _Multi, i: int, done):
         """h_n[i] of an RNN's last layer: the forward direction's is the output's last step, the backward
         direction's its first step (the second half of the features)."""

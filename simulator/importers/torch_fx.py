@@ -68,8 +68,12 @@ auxiliary classifiers in eval mode: the forward is traced in the mode the module
 functions that torch.fx keeps whole (window attention, relative position bias, patch merging) are written
 out by torch_swin.py. A bank of experts in Hugging Face's layout (3-D ``gate_up_proj`` / ``down_proj`` called
 with the router's top-k indices and weights) is kept whole and written as k experts' work per token
-(torch_experts.py); topk (a router's values). A model whose forward takes ``*args`` (Hugging Face's decorated
-forwards) is traced through a copy taking the sample inputs, given by position or by name (a dict).
+(torch_experts.py); topk (a router's values; its indices, and max's, stay indices through casts, views,
+masked_fill and cat), ``.values`` / ``.indices`` by name. A model whose forward takes ``*args`` (Hugging Face's
+decorated forwards) or passes its ``**kwargs`` on is traced through a copy taking the sample inputs, given by
+position or by name (a dict). torch.linalg.solve_triangular (a `triangular_solve` layer), tril / triu, copysign,
+F.glu, ``x.unfold(dim, size, step)`` and flip (copies), NumPy's ``axis=`` for ``dim=``, ``x[mask, :]`` with a
+boolean mask picking as many rows in every sample (a gather), and some pieces of a split stacked or joined.
 Per-sample index tensors that keep each sample's elements (a padding mask's rows), boolean and / or, tensors
 stacked before the batch only to be averaged or summed over it, and repeat_interleave along the batch (rows
 of copies). In-place methods (``out.add_(y)``, ``mask.scatter_(...)``) change what later nodes read, even

@@ -10,6 +10,8 @@ work does not, so each is written as the copy it costs.
   tensor's values are padded into place and added;
 - ``x[key] = y`` (recorded by the concrete tracer, torch_concrete.py, as a call of `assigned`): the same, at
   integers and slices after the batch;
+- ``x[mask, :]`` with a boolean mask over the batch and the tokens that picks as many rows in every sample
+  (BART's classifier: each text's <eos> tokens): a `gather`, as rows merging the batch with the picks;
 - complex numbers as rotary embeddings (``view_as_complex``, a product, ``view_as_real``), kept as their real
   pairs, and torch.fft's transforms that keep their sizes: an `fft` layer.
 
@@ -112,6 +114,27 @@ class WriteNodes:
             values = self.add(node, f"{node.name}:values", Reshape(tuple(region)), [values], PLAIN, None)
         placed = self.add(node, f"{node.name}:placed", Pad(tuple(pads)), [values], PLAIN, None)
         return done(Elementwise("add"), [x, placed], PLAIN)
+
+    def masked_rows(self, node, x: _Tensor, index, meta):
+        """x[mask, :] with a boolean mask over x's batch and next axis (BART's classifier reads each sample's
+        <eos> tokens, as many in every sample): the same n rows of every sample, gathered, as rows that merge
+        the batch with the n; None for another index."""
+        import torch
+        items = index if isinstance(index, tuple) else (index,)
+        mask = items[0] if items else None
+        spec = mask.meta.get("tensor_meta") if hasattr(mask, "op") else None
+        if spec is None or getattr(spec, "dtype", None) != torch.bool or not hasattr(meta, "shape") or \
+                any(i != slice(None) for i in items[1:]) or len(spec.shape) != 2 or len(x.torch_shape) < 2:
+            return None
+        if tuple(spec.shape) != tuple(x.torch_shape[:2]):
+            return None
+        batch, rows = int(x.torch_shape[0]), int(meta.shape[0])
+        if rows % batch or not rows:
+            raise self.fail(node, "a boolean mask picking a different number of rows in each sample is not "
+                                  "supported")
+        x = self.as_layout(node, x, PLAIN)
+        picked = (rows // batch,) + tuple(int(d) for d in meta.shape[1:])
+        return _Merged(self.add(node, node.name, Gather(picked), [x], PLAIN, (batch,) + picked), (batch, picked[0]))
 
     def complex_numbers(self, node, key, args, meta):
         """Complex numbers as Meta's LLaMA writes its rotary embeddings: view_as_complex(x) of the pairs (..., n, 2),
