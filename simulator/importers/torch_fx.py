@@ -116,8 +116,10 @@ from .torch_writes import WriteNodes
 
 
 # raised whenever a PyTorch model converts differently (other layers, costs or default groups): a run that
-# stored results for a user's model under an older conversion is then refused, not silently resumed
-IMPORTER_VERSION = 4
+# stored results for a user's model under an older conversion is then refused, not silently resumed. 5: a
+# forward that passes **kwargs on is traced with use_cache=False (RWKV: 2 layers fewer), and x.max(d).values
+# is the maximum (it had been dropped from what used it)
+IMPORTER_VERSION = 5
 
 
 def from_torch(module, sample_input, name: str | None = None, batch_dim: int = 0) -> Network:
