@@ -64,7 +64,8 @@ Extensions for ops Paleo lacks (marked as such; not Paleo's numbers):
 - global / adaptive average pooling is a pooling with the whole window;
 - matmul, attention scores/context and the fused attention are GEMMs with the
   inner-product pattern (terms: both operands and the result; the data
-  gradient is one GEMM per operand);
+  gradient is one GEMM per operand); a triangular solve is such a GEMM of
+  half the FLOPs (the triangle of A);
 - an LSTM is, per layer and direction, the input GEMM [N*T, Din] x [Din, 4H]
   and the recurrent GEMMs [N, H] x [H, 4H] over T steps as one item (weights
   read once per step); a GRU the same with 3H.
@@ -78,7 +79,7 @@ from typing import NamedTuple
 from simulator.graph import Layer, SimulatorError
 from simulator.ops import (AdaptiveAvgPool1d, AdaptiveAvgPool2d, AdaptiveAvgPool3d, AttentionContext, AttentionScores,
                            Conv1d, Conv2d, Conv3d, ConvTranspose2d, Dropout, GlobalAvgPool, Linear, LSTM, LSTMCell,
-                           MatMul, MultiHeadAttention, Pool1d, Pool2d, Pool3d)
+                           MatMul, MultiHeadAttention, Pool1d, Pool2d, Pool3d, TriangularSolve)
 from simulator.ops.base import prod
 
 BYTES_FLOAT = 4
@@ -315,6 +316,13 @@ def _matmul(layer: Layer, n: int, phase: str) -> list[PaleoWork]:
     return _batched_gemm(b, m, k, cols, phase)
 
 
+def _triangular_solve(layer: Layer, n: int, phase: str) -> list[PaleoWork]:
+    """A X = B: the GEMM A @ X's terms, half its FLOPs (A's triangle), forward and per operand backward."""
+    op: TriangularSolve = layer.op  # type: ignore[assignment]
+    batch, m, k, cols, _ = op.dims(layer.in_shapes)
+    return [PaleoWork(w.flops / 2, w.mem_bytes) for w in _batched_gemm(n * prod(batch), m, k, cols, phase)]
+
+
 def _batched_gemm(b: int, m: int, k: int, cols: int, phase: str) -> list[PaleoWork]:
     """A (b,m,k) @ B (b,k,cols) as one GEMM of b*m rows; both operands take gradients."""
     a_, b_, c_ = b * m * k, b * k * cols, b * m * cols
@@ -384,6 +392,7 @@ _DISPATCH = (
     (Pool1d, _pool1d),
     (AdaptiveAvgPool1d, _pool1d),
     (Dropout, _dropout),
+    (TriangularSolve, _triangular_solve),   # before MatMul, its base class
     (MatMul, _matmul),
     (AttentionScores, _attention_scores),
     (AttentionContext, _attention_context),

@@ -200,7 +200,7 @@ class FunctionNodes:
                 # a tensor of parameters copied for every sample (WavLM's relative position bias, one per head,
                 # repeated to the batch)
                 return self.spread_to_batch(node, x, tuple(int(d) for d in x.torch_shape), expect)
-            copies = tuple(self.concrete(node, args[1:])) if key == "repeat" else ()
+            copies = tuple(self.concrete(node, args[1:])) if key == "repeat" and x.layout == SHARED else ()
             copies = tuple(copies[0]) if len(copies) == 1 and isinstance(copies[0], (tuple, list)) else copies
             if x.layout == SHARED and expect is not None and len(expect) == len(x.torch_shape) and copies and \
                     copies[0] == self.batch != 1 and all(c == 1 for c in copies[1:]) and \

@@ -113,3 +113,15 @@ def test_volumes_are_gemms_and_poolings_of_their_windows():
     assert net.layer("pool").out_shape == (4, 4, 3, 3) and pool.flops == 2 * 4 * 4 * 4 * 3 * 3 * 2
     assert net.layer("head").out_shape == (4, 1, 1, 1) and net.layer("head").fwd_flops == 4 * 4 * 3 * 3
     assert paleo_work(net.layer("head"), 2, "weight_grad") == []
+
+
+def test_a_triangular_solve_is_half_the_product_it_stands_for():
+    from simulator.ops import MatMul, TriangularSolve
+    layers = [Layer("a", Input((3, 4, 4))), Layer("b", Input((3, 4, 5)))]
+    solve = Network.build("t", layers + [Layer("solve", TriangularSolve(), ("a", "b"))]).layer("solve")
+    product = Network.build("t", layers + [Layer("product", MatMul(), ("a", "b"))]).layer("product")
+    for phase in ("forward", "data_grad"):
+        ours, gemm = paleo_work(solve, 2, phase), paleo_work(product, 2, phase)
+        assert [w.flops for w in ours] == [w.flops / 2 for w in gemm] and \
+            [w.mem_bytes for w in ours] == [w.mem_bytes for w in gemm]
+    assert paleo_work(solve, 2, "forward")[0].flops == 2 * 3 * 4 * 4 * 5 == solve.fwd_flops * 2
