@@ -74,14 +74,19 @@ def _shrink(cfg, full, depth=0):
         kinds = kinds if isinstance(kinds, list) and kinds else getattr(cfg, key, None)
         if isinstance(kinds, list) and kinds:
             _set(cfg, **{key: _two_kinds(kinds)})
-    from transformers import PretrainedConfig
+    if depth < 2:
+        for key, sub in _sub_configs(cfg):
+            _shrink(sub, getattr(full, key, None), depth + 1)
     vocab = getattr(cfg, "vocab_size", None)
     for key, value in list(vars(cfg).items()):
-        if isinstance(value, PretrainedConfig):
-            if depth < 2:
-                _shrink(value, getattr(full, key, None), depth + 1)
-        elif key.endswith("token_id") and isinstance(vocab, int) and isinstance(value, int) and value >= vocab:
+        if key.endswith("token_id") and isinstance(vocab, int) and isinstance(value, int) and value >= vocab:
             _set(cfg, **{key: 1 if key == "pad_token_id" else 2})   # the sample's tokens are 3 to 399
+
+
+def _sub_configs(cfg) -> list:
+    """(name, config) of the configs `cfg` holds (a multimodal model's text_config, vision_config)."""
+    from transformers import PretrainedConfig
+    return [(key, value) for key, value in list(vars(cfg).items()) if isinstance(value, PretrainedConfig)]
 
 
 def _staged(config_class):
@@ -209,9 +214,8 @@ def sweep_builders(head: str) -> list:
 def _set_all(cfg, **values):
     """_set on `cfg` and on its sub-configs."""
     _set(cfg, **values)
-    for value in list(vars(cfg).values()):
-        if hasattr(value, "to_dict") and hasattr(value, "model_type"):
-            _set(value, **values)
+    for _, sub in _sub_configs(cfg):
+        _set(sub, **values)
 
 
 def _set(cfg, **values):

@@ -172,19 +172,12 @@ class FunctionNodes:
             product = self.add(node, f"{name}:mul", Elementwise("mul"), ts[1:], layout, None)
             return done(Elementwise("add"), [ts[0], product], layout)
         if key in (torch.roll, "roll"):   # a shifted copy (Swin's shifted windows)
-            x = self.as_layout(node, self.tensor(node, args[0]), PLAIN)
             dims = args[2] if len(args) > 2 else kwargs.get("dims")
             if dims is None:
                 raise self.fail(node, "roll over the flattened tensor (no dims) moves values across the batch")
-            for d in (dims if isinstance(dims, (tuple, list)) else (dims,)):
-                self.axis(node, x, d)   # rejects the batch dimension
-            return done(Transpose(tuple(range(len(self.shapes[x.layer])))), [x], PLAIN)
+            return self.reordered_copy(node, args[0], dims, done)
         if key in (torch.flip, "flip"):   # a reversed copy (a causal convolution's taps in Inkling's order)
-            x = self.as_layout(node, self.tensor(node, args[0]), PLAIN)
-            dims = args[1] if len(args) > 1 else kwargs.get("dims")
-            for d in (dims if isinstance(dims, (tuple, list)) else (dims,)):
-                self.axis(node, x, d)   # rejects the batch dimension
-            return done(Transpose(tuple(range(len(self.shapes[x.layer])))), [x], PLAIN)
+            return self.reordered_copy(node, args[0], args[1] if len(args) > 1 else kwargs.get("dims"), done)
         if method == "unfold" and len(args) == 4 and expect is not None:
             # x.unfold(dim, size, step): the windows along dim as a new last axis (a short convolution written
             # as windows times weights); torch's view is copied by what reads it: counted as the copy here
@@ -380,22 +373,16 @@ class FunctionNodes:
         if isinstance(value, _Split) and isinstance(index, slice) and value.prefix is None:
             pieces = []
             for i in range(len(value.sizes))[index]:
-                start = sum(value.sizes[:i])
-                axis = self.axis(node, value.source, value.dim)
                 shape = list(value.source.torch_shape)
                 shape[value.dim] = value.sizes[i]
-                pieces.append(self.add(node, f"{node.name}:{i}", Slice(axis, start, start + value.sizes[i]),
-                                       [value.source], value.source.layout, tuple(shape)))
+                pieces.append(self.add(node, f"{node.name}:{i}", self.piece(node, value, i), [value.source],
+                                       value.source.layout, tuple(shape)))
             return _Pieces(tuple(pieces))
         if isinstance(value, _Pieces) and isinstance(index, int):
             return value.tensors[index]
         if isinstance(value, _Split) and isinstance(index, int):
-            sizes = value.sizes
-            index %= len(sizes)
-            start = sum(sizes[:index])
-            axis = self.axis(node, value.source, value.dim)
             done = self.rows_done(node, value.prefix, meta) if value.prefix is not None else done
-            return done(Slice(axis, start, start + sizes[index]), [value.source], value.source.layout)
+            return done(self.piece(node, value, index % len(value.sizes)), [value.source], value.source.layout)
         if isinstance(value, _Tensor):
             rows = self.masked_rows(node, value, index, meta)
             return rows if rows is not None else self.index(node, value, index, tuple(meta.shape), done)
@@ -406,6 +393,18 @@ class FunctionNodes:
             return self.index(node, value.source, (slice(None),) * len(value.prefix) + tuple(items[1:]),
                               tuple(meta.shape), done)
         return _Other(f"the value of {node.name}")
+
+    def piece(self, node, split: _Split, i: int) -> Slice:
+        """The slice that is piece i of a split."""
+        start = sum(split.sizes[:i])
+        return Slice(self.axis(node, split.source, split.dim), start, start + split.sizes[i])
+
+    def reordered_copy(self, node, x_arg, dims, done):
+        """A copy whose elements are moved along axes after the batch (roll, flip): the work of a transpose."""
+        x = self.as_layout(node, self.tensor(node, x_arg), PLAIN)
+        for d in (dims if isinstance(dims, (tuple, list)) else (dims,)):
+            self.axis(node, x, d)   # rejects the batch dimension
+        return done(Transpose(tuple(range(len(self.shapes[x.layer])))), [x], PLAIN)
 
     def pieces_joined(self, node, pieces: _Pieces, dim: int, done):
         """torch.cat of some pieces of a split: a concatenation of their layers."""
