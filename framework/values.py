@@ -111,8 +111,10 @@ def parse_values(raw: Any, where: str, delim: str = ",") -> list[Value]:
             elif isinstance(item, (int, float, bool)):
                 out.append(_plain(item, f"{where}[{i}]"))
             else:
-                raise DeffeError(f"a value must be a number or a string, not {type(item).__name__}",
-                                 where=f"{where}[{i}]")
+                # in the words of JSON, not of Python: null, a list, an object
+                kind = "null" if item is None else "a list" if isinstance(item, list) else (
+                    "an object" if isinstance(item, dict) else type(item).__name__)
+                raise DeffeError(f"a value must be a number or a string, not {kind}", where=f"{where}[{i}]")
         return out
     if isinstance(raw, str):
         return parse_string(raw, where, delim)

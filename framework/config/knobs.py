@@ -36,8 +36,9 @@ def build_entry(entry: dict, where: str, scenario: bool) -> KnobEntry:
 def _build_entry(entry: dict, where: str, scenario: bool) -> KnobEntry:
     file = entry.get(ORIGIN, "")
     name = entry.get("name")
+    what = "scenario" if scenario else "knob"
     if not isinstance(name, str) or not name.strip():
-        raise DeffeError("every knob needs a 'name'", file=file, where=where)
+        raise DeffeError(f"every {what} needs a 'name'", file=file, where=where)
     name = name.strip()
     if not re.match(r"^[A-Za-z_][A-Za-z0-9_.\-]*$", name):
         raise DeffeError(f"knob name '{name}' must start with an ASCII letter or '_' and hold only ASCII "
@@ -95,7 +96,7 @@ def _build_knob(entry: dict, name: str, file: str, where: str, scenario: bool) -
     if has_range and has_values:
         raise DeffeError("give either 'values' or 'min'/'max', not both", file=file, where=where)
     if not has_range and not has_values:
-        raise DeffeError(f"knob '{name}' has no 'values' (or 'min' and 'max')", file=file, where=where)
+        raise DeffeError(f"{what} '{name}' has no 'values' (or 'min' and 'max')", file=file, where=where)
 
     if has_range:
         lo, hi = entry.get("min"), entry.get("max")

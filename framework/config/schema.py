@@ -20,6 +20,7 @@ class Key:
     choices: tuple = ()
     min: float | None = None
     deffe: bool = False       # accepted for Deffe compatibility
+    nullable: bool = False    # null means "none" (model.plugin: no model), not "the default"
 
 
 # Keys every plugin section has.
@@ -192,7 +193,8 @@ MODEL = {
     "plugin": Key("str", "auto", "the surrogate model: auto (chooses per problem among model.candidates by "
                                  "cross-validation or a hold-out, see plugins/ml_model/auto.py) | torch_mlp (deep "
                                  "ensemble of MLPs) | torch_cnn (Deffe's 1-D CNN, as an ensemble) | sklearn_rf | "
-                                 "sklearn_gbm | sklearn_gp (Gaussian process) | a user module; -no-train: none"),
+                                 "sklearn_gbm | sklearn_gp (Gaussian process) | a user module; null or -no-train: "
+                                 "none", nullable=True),
     "candidates": Key("names", ["torch_mlp", "sklearn_rf", "sklearn_gbm", "sklearn_gp"],
                       "auto: the models it chooses among (built-in model plugins other than auto); with a "
                       "repeated knob, torch_mlp is tried as itself and as torch_mlp:direct (family_direct)"),

@@ -46,10 +46,11 @@ def _finite(n: int | float) -> bool:
 
 
 def coerce(value: Any, key: schema.Key, file: str, where: str) -> Any:
-    """The value checked against the key's type (and normalised), or a DeffeError. null is no value: a list
-    or an object takes its default (null elsewhere can mean "none", as model.plugin: null does)."""
+    """The value checked against the key's type (and normalised), or a DeffeError. null is no value: the key
+    takes its default (framework.seed: null is seed 0, not None handed to every plugin), except where null
+    says "none" (``Key.nullable``: model.plugin: null trains no model)."""
     if value is None:
-        return _copy(key.default) if key.type in ("list", "dict", "str|list") else None
+        return None if key.nullable else _copy(key.default)
     t = key.type
 
     def bad(extra: str | None = None):

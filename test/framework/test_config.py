@@ -140,3 +140,31 @@ def test_show_defaults_lists_every_section():
                     "knobs[]", "exploration.explore[]"):
         assert section in ref
     assert ref["framework"]["run_directory"]["default"] == "explore"
+
+
+def test_null_takes_the_default_except_where_it_means_none(tmp_path):
+    # null is "not given": framework.seed: null is seed 0 (it reached the plugins as None and the sampler failed
+    # on `None & 0xFFFFFFFF`); exploration.kappa: null, the default kappa; model.plugin: null, no model at all
+    base = {"knobs": [{"name": "a", "values": [1, 2, 3]}], "costs": ["t"]}
+    c = cfg(tmp_path, {**base, "framework": {"seed": None, "jobs": None},
+                       "exploration": {"kappa": None, "candidates": None}, "model": {"candidates": None}})
+    assert c.data["framework"]["seed"] == 0 and c.data["framework"]["jobs"] == 1
+    assert c.data["exploration"]["kappa"] == 2.0 and c.data["exploration"]["candidates"] == 20000
+    assert c.data["model"]["candidates"] == ["torch_mlp", "sklearn_rf", "sklearn_gbm", "sklearn_gp"]
+    assert c.data["model"]["plugin"] == "auto"
+    assert cfg(tmp_path, {**base, "model": {"plugin": None}}, "b.json").data["model"]["plugin"] is None
+
+
+def test_a_run_with_seed_null_is_the_run_with_seed_0(tmp_path):
+    from cli_helpers import read_csv, run_deffe
+    write(tmp_path / "f.py", "def f(p):\n    return {'t': p['a'] * p['b']}\n")
+    for name, seed in (("null", None), ("zero", 0)):
+        write(tmp_path / f"{name}.json", json.dumps({
+            "knobs": [{"name": "a", "values": list(range(1, 9))}, {"name": "b", "values": [1, 2, 3]}],
+            "costs": ["t"], "evaluate": {"plugin": "python", "function": "f:f"},
+            "exploration": {"plugin": "random_search", "max_samples": 6},
+            "framework": {"seed": seed, "run_directory": name}}))
+        r = run_deffe("-config", f"{name}.json", "-no-train", cwd=tmp_path)
+        assert r.rc == 0, r
+    rows = [[(row["a"], row["b"]) for row in read_csv(tmp_path / d / "deffe_evaluation.csv")] for d in ("null", "zero")]
+    assert rows[0] == rows[1] and len(rows[0]) == 6

@@ -53,6 +53,15 @@ def test_bad_choice(tmp_path):
     check(tmp_path, lambda d: d["knobs"][0].update(type="ordinall"), "knobs[0].type", "did you mean 'ordinal'")
 
 
+def test_a_scenario_is_called_a_scenario(tmp_path):
+    check(tmp_path, lambda d: d.update(scenarios=[{"values": [1, 2]}]), "scenarios[0]", "every scenario needs a 'name'")
+
+
+def test_a_null_value_is_named_as_json_names_it(tmp_path):
+    check(tmp_path, lambda d: d["knobs"][0]["values"].append(None), "knobs[0].values[2]",
+          "a value must be a number or a string, not null")
+
+
 def test_number_below_minimum(tmp_path):
     check(tmp_path, lambda d: d.update(framework={"jobs": 0}), "framework.jobs", "at least 1")
 
