@@ -18,7 +18,8 @@ from .devices.model import DeviceGraph
 from .graph import Network, SimulatorError, did_you_mean
 
 
-def _device_index(value: Any, devices: DeviceGraph, where: str) -> int:
+def device_index(value: Any, devices: DeviceGraph, where: str = "placement") -> int:
+    """The index of a device given as an index or a name ("gpu0"), or a SimulatorError saying which exist."""
     n = len(devices.devices)
     if isinstance(value, str):
         for i, d in enumerate(devices.devices):
@@ -55,7 +56,7 @@ def layer_devices(placement: Any, network: Network, devices: DeviceGraph) -> np.
     """The device of every layer, for one placement (int, list or dict)."""
     L = len(network.layers)
     if isinstance(placement, (int, np.integer, str)) and not isinstance(placement, bool):
-        return np.full(L, _device_index(placement, devices, "placement"), dtype=np.int64)
+        return np.full(L, device_index(placement, devices, "placement"), dtype=np.int64)
     if isinstance(placement, Mapping):
         return _from_dict(placement, network, devices)
     if isinstance(placement, np.ndarray) and placement.ndim != 1:
@@ -66,7 +67,7 @@ def layer_devices(placement: Any, network: Network, devices: DeviceGraph) -> np.
         if len(placement) != G:
             raise SimulatorError(f"placement lists {len(placement)} devices but network "
                                  f"'{network.name}' has {G} groups")
-        per_group = np.array([_device_index(v, devices, f"placement[{g}]")
+        per_group = np.array([device_index(v, devices, f"placement[{g}]")
                               for g, v in enumerate(placement)], dtype=np.int64)
         return per_group[group_index(network)]
     raise SimulatorError(f"a placement is an int, a list (one device per group) or a dict, "
@@ -82,11 +83,11 @@ def _from_dict(placement: Mapping, network: Network, devices: DeviceGraph) -> np
     for key, value in placement.items():
         name = str(key)
         if name == "*":
-            default = _device_index(value, devices, "placement['*']")
+            default = device_index(value, devices, "placement['*']")
         elif name in network.index:
-            layer_entries.append((network.index[name], _device_index(value, devices, f"placement[{name!r}]")))
+            layer_entries.append((network.index[name], device_index(value, devices, f"placement[{name!r}]")))
         elif name in group_names:
-            out[list(group_names[name].layers)] = _device_index(value, devices, f"placement[{name!r}]")
+            out[list(group_names[name].layers)] = device_index(value, devices, f"placement[{name!r}]")
         else:
             raise SimulatorError(f"placement names {name!r}, which is neither a layer nor a group of "
                                  f"network '{network.name}'"

@@ -78,6 +78,8 @@ def coerce(value: Any, key: schema.Key, file: str, where: str) -> Any:
             n = int(n)
         if isinstance(n, bool) or not isinstance(n, int):
             bad()
+        if abs(n) >= 2 ** 63:   # 1e300 is integral too; no count, size or seed is that large
+            raise DeffeError(f"expected an integer below 2^63, got {value!r}", file=file, where=where)
         out = n
     elif t == "number":
         n = to_number(value) if isinstance(value, str) else value

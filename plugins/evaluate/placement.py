@@ -16,7 +16,8 @@ compile on a machine takes 10 to 30 s and says so.
 Knobs the evaluator reads from each point:
 
 * the repeated knob ``device`` (``device_0 .. device_{G-1}``, one per layer
-  group; the name is ``simulator.device_knob``): the device index of each group;
+  group; the name is ``simulator.device_knob``): the device of each group, by index or by name
+  (``gpu0``, as the device graph names it);
 * any setting of ``simulator`` may also be a knob, to explore it: ``batch_size``,
   ``micro_batches``, ``schedule``, ``replicas``, ``precision``, ``optimizer``,
   ``cost_model``, ``devices``, ``memory_cap_gb``, ``training_algorithm``,
@@ -103,6 +104,8 @@ class PlacementEvaluate:
         self._prepared: dict[Any, Any] = {}
         # every fixed part is checked now: a bad preset or setting is a config error, not a failed sample
         prepared = self._prepare({n: fw.space[n].value(0) for n in self.point_settings})
+        if self.device_knobs and "devices" not in self.point_settings and not self.template:
+            self._check_devices(prepared.devices, family)
         from simulator import kernel
         if not kernel.is_cached():
             fw.log.info("compiling the simulator (once per machine, 10 to 30 s; later runs load it from the cache)")
@@ -125,6 +128,25 @@ class PlacementEvaluate:
             from simulator.importers.torch_fx import IMPORTER_VERSION
             found["torch_importer"] = IMPORTER_VERSION
         return found
+
+    def _check_devices(self, graph, family: str) -> None:
+        """Every value of the device knob names a device of the (fixed) graph, by index or by name: a value
+        that names none is a config error now, not a failed evaluation of every placement that uses it."""
+        from simulator.placement import device_index
+        seen = set()
+        for name in self.device_knobs:
+            knob = self.framework.space[name]
+            for i in range(knob.size if knob.finite else 0):
+                value = knob.value(i)
+                if repr(value) in seen:
+                    continue
+                seen.add(repr(value))
+                try:
+                    device_index(_device_value(value), graph, f"value {value!r}")
+                except self.sim.SimulatorError as e:
+                    raise DeffeError(f"knob '{family}': {e}", file=self.file, where="knobs",
+                                     hint=f"its values are devices of '{self.opts['devices']}', by index or "
+                                          "by name") from None
 
     # ------------------------------------------------------------------ fixed parts
     def _resolve(self, name: str, kind: str) -> str:
@@ -198,10 +220,15 @@ class PlacementEvaluate:
         except DeffeError as e:  # a combination of knob values that names no machine / setting
             raise Infeasible(e.what) from None
         if self.device_knobs:
-            placement = [int(values[n]) for n in self.device_knobs]
+            placement = [_device_value(values[n]) for n in self.device_knobs]
         else:
             placement = int(self.opts["default_device"])
-        r = simulator.run(placement)
+        try:
+            r = simulator.run(placement)
+        except self.sim.SimulatorError as e:
+            # only where the machine is a knob (Initialize checked the devices of a fixed one): a placement on
+            # a device this machine lacks (device 6 of 4 GPUs) is a design that cannot run, not a failure
+            raise Infeasible(str(e)) from None
         costs = {"step_time": float(r.raw_step_time if not r.feasible else r.step_time),
                  "throughput": float(r.throughput), "peak_memory": float(max(r.peak_memory)),
                  "memory_use": _memory_use(r.peak_memory, r.memory_budget),
@@ -217,6 +244,16 @@ class PlacementEvaluate:
         if not math.isfinite(costs.get("step_time", 0.0)):
             return EvaluationOutput(costs, "infeasible", "the step time is infinite")
         return costs
+
+
+def _device_value(value):
+    """A device knob's value as the simulator takes it: an index (1, 1.0, "1") or a device name ("gpu0")."""
+    if isinstance(value, str):
+        text = value.strip()
+        return int(text) if text.lstrip("-").isdigit() else text
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value   # an index as it is; anything else, the simulator's error names
 
 
 def _memory_use(peak, capacity) -> float:

@@ -62,6 +62,13 @@ def test_a_null_value_is_named_as_json_names_it(tmp_path):
           "a value must be a number or a string, not null")
 
 
+def test_an_integer_too_large_is_said_so_in_its_own_words(tmp_path):
+    # before: a 301-digit number in the error of whatever used it
+    line = check(tmp_path, lambda d: d.update(framework={"jobs": 1e300}), "framework.jobs",
+                 "expected an integer below 2^63, got 1e+300")
+    assert len(line) < 200
+
+
 def test_number_below_minimum(tmp_path):
     check(tmp_path, lambda d: d.update(framework={"jobs": 0}), "framework.jobs", "at least 1")
 

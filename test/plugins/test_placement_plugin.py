@@ -107,6 +107,42 @@ def test_a_machine_that_does_not_exist_is_infeasible(tmp_path):
     assert {row["status"] for row in rows if row["link"] == "nvlink3"} == {"infeasible"}
 
 
+def test_devices_by_name_give_the_costs_of_their_indices(tmp_path):
+    rows = {}
+    for kind, values in (("names", ["gpu0", "gpu1", "gpu2"]), ("indices", [1, 2, 3])):
+        (tmp_path / kind).mkdir()
+        config(tmp_path / kind, [{"name": "device", "type": "categorical", "values": values, "count": 8}],
+               costs=("step_time", "peak_memory"), max_samples=6)
+        assert run_deffe("-config", "config.json", cwd=tmp_path / kind).rc == 0
+        rows[kind] = read_csv(tmp_path / kind / "explore" / "deffe_evaluation.csv")
+    assert {r["status"] for r in rows["names"]} == {"ok"} and len(rows["names"]) == 6
+    # the same seed draws the same positions in the two lists: gpu0 is device 1, and so on
+    for by_name, by_index in zip(rows["names"], rows["indices"]):
+        assert [by_name[f"device_{i}"] for i in range(8)] == [f"gpu{int(by_index[f'device_{i}']) - 1}"
+                                                               for i in range(8)]
+        assert by_name["step_time"] == by_index["step_time"] and by_name["peak_memory"] == by_index["peak_memory"]
+
+
+def test_a_device_value_the_machine_lacks_is_a_config_error(tmp_path):
+    # it failed every placement that used it, one evaluation at a time
+    config(tmp_path, [{"name": "device", "type": "categorical", "values": [1, 2, 9], "count": 8}])
+    assert_user_error(run_deffe("-config", "config.json", cwd=tmp_path), "knobs", "knob 'device'", "device 9",
+                      "5 devices: 0=cpu0, 1=gpu0")
+    config(tmp_path, [{"name": "device", "type": "categorical", "values": ["gpu0", "gpu4"], "count": 8}])
+    assert_user_error(run_deffe("-config", "config.json", cwd=tmp_path), "knob 'device'", "no device named 'gpu4'")
+    assert not (tmp_path / "explore").exists()
+
+
+def test_a_placement_on_a_device_the_chosen_machine_lacks_is_infeasible(tmp_path):
+    config(tmp_path, [{"name": "device", "type": "categorical", "values": [1, 2, 3, 4], "count": 8},
+                      {"name": "gpus", "values": [2, 4]}], devices="cpu+{gpus}xV100-pcie3", max_samples=16)
+    assert run_deffe("-config", "config.json", cwd=tmp_path).rc == 0
+    rows = read_csv(tmp_path / "explore" / "deffe_evaluation.csv")
+    beyond = [r for r in rows if r["gpus"] == "2" and max(int(r[f"device_{i}"]) for i in range(8)) > 2]
+    assert beyond and {r["status"] for r in beyond} == {"infeasible"}
+    assert {r["status"] for r in rows if r["gpus"] == "4"} <= {"ok", "infeasible"}
+
+
 MODEL = '''import torch
 import torch.nn as nn
 
