@@ -88,6 +88,10 @@ def model_options(section: dict, args: Any = None, file: str | None = None) -> d
                                                for h in hidden):
         raise DeffeError(f"hidden must be a list of layer widths (positive integers), got {hidden!r}", file=file,
                          where=f"{where}.hidden", hint='e.g. "hidden": [32, 32]')
+    for key in ("learning_rate", "gbm_learning_rate"):   # 0 trains nothing (scikit-learn refuses it mid-run)
+        v = opts.get(key)
+        if v is not None and not float(v) > 0:
+            raise DeffeError(f"{key} must be above 0, got {v}", file=file, where=f"{where}.{key}")
     fl = opts.get("freeze_layers")
     opts["freeze_layers"] = max(0, int(fl)) if fl is not None else 0   # Deffe wrote -1 for "none"
     for key in ("epochs", "train_batch_size", "ensemble", "patience", "estimators", "top_k"):

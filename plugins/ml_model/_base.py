@@ -308,6 +308,10 @@ class SurrogateModel:
             which = []
         elif isinstance(which, str):
             which = [which]
+        if not isinstance(which, list) or not all(isinstance(c, str) for c in which):
+            raise DeffeError(f"learn_infeasible is true, false, a cost or a list of costs, not {which!r}",
+                             file=self.file, where="model.learn_infeasible",
+                             hint=f"costs: {', '.join(self.cost_names)}")
         unknown = [c for c in which if c not in self.cost_names]
         if unknown:
             raise DeffeError(f"learn_infeasible names '{unknown[0]}', which is not a cost", file=self.file,

@@ -55,6 +55,14 @@ def test_bad_model_options_are_one_clear_error(tmp_path):
         model(framework(tmp_path / "b", model={"train_test_split": 1.5}), "torch_mlp")
     with pytest.raises(DeffeError, match="hidden must be a list of layer widths"):
         model(framework(tmp_path / "c", model={"hidden": [16, 0]}), "torch_mlp")
+    # scikit-learn refused a boosting rate of 0 in the middle of a run, as a plugin failure
+    with pytest.raises(DeffeError, match=r"model.gbm_learning_rate: gbm_learning_rate must be above 0, got 0"):
+        model(framework(tmp_path / "d", model={"gbm_learning_rate": 0}), "sklearn_gbm")
+    with pytest.raises(DeffeError, match=r"model.learning_rate: learning_rate must be above 0, got 0"):
+        model(framework(tmp_path / "e", model={"learning_rate": 0}), "torch_mlp")
+    # a number where costs belong was a TypeError inside the plugin
+    with pytest.raises(DeffeError, match=r"model.learn_infeasible: learn_infeasible is true, false, a cost or a list"):
+        model(framework(tmp_path / "f", model={"learn_infeasible": 5}), "auto")
 
 
 def test_targets_use_log_only_for_positive_costs():
