@@ -177,6 +177,16 @@ class Knob:
             return float(key[1])
         return float(self.levels.index(value))
 
+    def at_position(self, position: np.ndarray) -> np.ndarray:
+        """Codes of a continuous knob at positions of [0, 1] along its range (log scale for a log range),
+        0 and 1 its very ends: exp(log(100)) is 100.00000000000004, outside a range that ends at 100."""
+        p = np.clip(np.asarray(position, dtype=float), 0.0, 1.0)
+        if self.log:
+            codes = np.exp(np.log(self.low) + p * (np.log(self.high) - np.log(self.low)))
+        else:
+            codes = self.low + p * (self.high - self.low)
+        return np.where(p == 0.0, self.low, np.where(p == 1.0, self.high, np.clip(codes, self.low, self.high)))
+
     def from_unit(self, u: np.ndarray) -> np.ndarray:
         """Map points of [0, 1) to codes, uniform over levels (log-uniform for log ranges)."""
         u = np.clip(np.asarray(u, dtype=float), 0.0, np.nextafter(1.0, 0.0))

@@ -24,9 +24,7 @@ def _level_code(knob, position: float) -> float:
     position = float(np.clip(position, 0.0, 1.0))
     if knob.finite:
         return float(int(round(position * (knob.size - 1))))
-    if knob.log:
-        return float(np.exp(np.log(knob.low) + position * (np.log(knob.high) - np.log(knob.low))))
-    return float(knob.low + position * (knob.high - knob.low))
+    return float(knob.at_position(position))
 
 
 class DoepySampler(DesignSampler):

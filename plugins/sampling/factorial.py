@@ -18,8 +18,7 @@ class FactorialSampler(DesignSampler):
             if k.finite:
                 self._codes.append(None)
             else:
-                self._codes.append(k.from_unit(np.linspace(0.0, 1.0, levels)) if not k.log else
-                                   np.exp(np.linspace(np.log(k.low), np.log(k.high), levels)))
+                self._codes.append(k.at_position(np.linspace(0.0, 1.0, levels)))
         self._radices = [k.size if k.finite else len(c) for k, c in zip(self.space.knobs, self._codes)]
         self._size = 1
         for r in self._radices:

@@ -78,6 +78,20 @@ def test_continuous_knobs(tmp_path):
         assert 20 < (codes[:, 0] < 10 ** -2.5).sum() < 44
 
 
+@pytest.mark.parametrize("plugin", ALL)
+def test_continuous_knobs_stay_in_their_range_in_every_design(tmp_path, plugin):
+    # factorial's log-spaced levels ended at exp(log(100)) = 100.00000000000004, outside a range ending at 100:
+    # the run stopped with "proposed a point outside the space"
+    knobs = [{"name": "x", "type": "real", "min": 1, "max": 2},
+             {"name": "y", "type": "real", "min": 1, "max": 100, "log": True},
+             {"name": "z", "type": "real", "min": 0.001, "max": 0.3, "log": True}]
+    fw, s = sampler(tmp_path, knobs, plugin)
+    codes = s.Run(40)
+    assert len(codes) and fw.space.invalid(codes) is None
+    for j, k in enumerate(fw.space.knobs):
+        assert (codes[:, j] >= k.low).all() and (codes[:, j] <= k.high).all()
+
+
 def test_box_behnken_gives_the_values_asked_for(tmp_path):
     # doepy under pandas 3 returns coded levels 0, 1, 2: the wrapper must give knob values
     knobs = [{"name": "p", "values": [10, 20, 30]}, {"name": "q", "values": [100, 200, 300]},
