@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -53,9 +54,9 @@ class Model:
     def predict(self, points: pd.DataFrame) -> pd.DataFrame:
         """``predicted-<cost>`` (and ``std-<cost>`` when the model gives an uncertainty, ``feasible`` when it
         learned failures) per row of ``points``, which holds a column per knob, found by name; other columns
-        are ignored. The result has the index of ``points`` and the knob columns first."""
-        if not isinstance(points, pd.DataFrame):
-            points = pd.DataFrame(points)
+        are ignored (or one design: a dict of values, or a row of ``run.evaluations``). The result has the index
+        of ``points`` and the knob columns first."""
+        points = _as_frame(points)
         codes = self.codes(points)
         pred = self.plugin.Predict(codes) if len(codes) else None
         found = self._found([str(c) for c in points.columns])
@@ -92,3 +93,14 @@ class Model:
             return match_columns(header, self.explore.space, SHOWN)
         except DeffeError as e:
             raise DeffeError(e.what, file=SHOWN, where="columns", hint=e.hint) from None
+
+
+def _as_frame(points) -> pd.DataFrame:
+    """Points as a DataFrame; one design may come as a dict of values or as a row (a Series) of a table."""
+    if isinstance(points, pd.DataFrame):
+        return points
+    if isinstance(points, pd.Series):
+        return points.to_frame().T        # run.evaluations.iloc[3]: its row label stays the index
+    if isinstance(points, Mapping) and points and all(np.ndim(v) == 0 for v in points.values()):
+        return pd.DataFrame([dict(points)])
+    return pd.DataFrame(points)

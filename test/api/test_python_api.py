@@ -123,6 +123,13 @@ def test_model_predicts_the_evaluated_costs(tmp_path, monkeypatch):
     unseen = model.predict(pd.DataFrame({"a": [4], "b": [2]}))["predicted-cost"].iloc[0]
     assert math.isfinite(unseen) and abs(unseen - 20.0) / 20.0 < 0.25
     assert model.predict(pd.DataFrame({"a": [], "b": []})).empty
+    # one design as a dict of values (pandas refused a dict of scalars) or as a row of the table (read as a
+    # table of columns 'a', 'b', ...: "no column for knobs a, b")
+    one = model.predict({"a": 4, "b": 2})
+    assert len(one) == 1 and math.isclose(one["predicted-cost"].iloc[0], unseen, rel_tol=1e-8)
+    row = model.predict(ev.iloc[3])
+    assert list(row.index) == [ev.index[3]]
+    assert math.isclose(row["predicted-cost"].iloc[0], pred["predicted-cost"].iloc[3], rel_tol=1e-8)
     # read back from the run directory alone (the dict's text is in the manifest): the same predictions
     loaded = framework.load_run(run.run_dir).model
     assert loaded is not model and loaded.config.path.name == "<config dict>"
