@@ -124,7 +124,9 @@ def check_args(args: argparse.Namespace) -> None:
             "max_samples": ("-max-samples", 1), "epochs": ("-epochs", model["epochs"].min),
             "train_batch_size": ("-train-batch-size", 1), "deffe_batch_size": ("-batch-size", 1),
             "step_start": ("-step-start", 0), "step_end": ("-step-end", 1),
-            "freeze_layers": ("-freeze-layers", -1)}   # Deffe wrote -1 for "no layer frozen"
+            "freeze_layers": ("-freeze-layers", -1),   # Deffe wrote -1 for "no layer frozen"
+            "init_batch_samples": ("-init-batch-samples", 1), "evaluate_batch_size": ("-evaluate-batch-size", 1),
+            "mlmodel_batch_size": ("-mlmodel-batch-size", 1)}
     for dest, (flag, least) in ints.items():
         v = getattr(args, dest, None)
         if v is not None and v < least:

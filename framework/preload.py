@@ -155,9 +155,20 @@ def match_columns(header: list[str], space: DesignSpace, shown: str) -> dict[str
         cols[knob.name] = i
     if missing:
         raise DeffeError(f"no column for knob{'s' if len(missing) > 1 else ''} {', '.join(missing)}",
-                         file=shown, where="line 1", hint=f"the columns are: {', '.join(header)}")
+                         file=shown, where="line 1", hint=_columns_hint(header))
     _no_twins(header, cols.values(), shown)
     return cols
+
+
+def _columns_hint(header: list[str], budget: int = 160) -> str:
+    """The header, short enough for one line: a JSON file given as a CSV has its whole text as line 1."""
+    shown: list[str] = []
+    for h in header:
+        h = h if len(h) <= 40 else h[:37] + "..."
+        if shown and sum(len(x) + 2 for x in shown) + len(h) > budget:
+            return f"the columns are: {', '.join(shown)}, ... ({len(header)} columns)"
+        shown.append(h)
+    return f"the columns are: {', '.join(shown)}"
 
 
 def cost_columns(header: list[str], names: list[str], shown: str) -> dict[str, int | None]:
@@ -189,7 +200,7 @@ def load_csv(path: Path, shown: str, space: DesignSpace, cost_names: list[str]) 
     missing_costs = [c for c, i in cost_cols.items() if i is None]
     if missing_costs:
         raise DeffeError(f"no column for cost{'s' if len(missing_costs) > 1 else ''} {', '.join(missing_costs)}",
-                         file=shown, where="line 1", hint=f"the columns are: {', '.join(header)}")
+                         file=shown, where="line 1", hint=_columns_hint(header))
     status_col = cost_columns(header, ["status"], shown)["status"]
     codes, costs = array("d"), array("d")   # the rows kept, as numbers
     statuses = bytearray()

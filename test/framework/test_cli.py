@@ -207,6 +207,16 @@ def test_a_csv_saved_by_excel_with_a_byte_order_mark_is_read(tmp_path):
     assert rows[("0", "1")] == "100" and rows[("3", "2")] == "555"
 
 
+def test_a_file_that_is_no_table_is_named_in_one_short_line(tmp_path):
+    # the config itself given as data: its whole text is "line 1", and the hint listed every piece of it
+    simple(tmp_path)
+    write(tmp_path / "big.json", json.dumps({"knobs": [{"name": f"k{i}", "values": list(range(40))}
+                                                      for i in range(30)]}))
+    line = assert_user_error(run_deffe("-config", "config.json", "-pre-evaluated-data", "big.json", cwd=tmp_path),
+                             "big.json:line 1: no column for knobs a, b", "the columns are: ", "columns)")
+    assert len(line) < 300
+
+
 @pytest.mark.parametrize("flags,message", [
     (["-max-samples", "-5"], "-max-samples: must be at least 1, got -5"),
     (["-samples-per-step", "0"], "-samples-per-step: must be at least 1, got 0"),
@@ -219,6 +229,10 @@ def test_a_csv_saved_by_excel_with_a_byte_order_mark_is_read(tmp_path):
     (["-learning-rate", "-0.1"], "-learning-rate: must be above 0, got -0.1"),
     (["-step-start", "2", "-step-end", "1"], "-step-end 1 is not after -step-start 2"),
     (["-max-samples", "five"], "argument -max-samples: invalid int value: 'five'"),
+    # Deffe's: 0 was taken as "not given"
+    (["-init-batch-samples", "0"], "-init-batch-samples: must be at least 1, got 0"),
+    (["-evaluate-batch-size", "0"], "-evaluate-batch-size: must be at least 1, got 0"),
+    (["-mlmodel-batch-size", "-2"], "-mlmodel-batch-size: must be at least 1, got -2"),
 ])
 def test_every_number_on_the_command_line_is_checked(tmp_path, flags, message):
     simple(tmp_path)
