@@ -17,7 +17,12 @@ from .values import to_number
 
 
 class CostError(Exception):
-    pass
+    """Costs that cannot be read. ``systematic``: the plugin ran and gave costs under other names, which no
+    point will change (a cost the config names and the evaluator never gives): a crash, not a bad point."""
+
+    def __init__(self, message: str, systematic: bool = False):
+        super().__init__(message)
+        self.systematic = systematic
 
 
 def as_costs(raw: Any, cost_names: list[str], source: str) -> dict[str, float]:
@@ -36,7 +41,7 @@ def as_costs(raw: Any, cost_names: list[str], source: str) -> dict[str, float]:
         missing = [c for c, k in keys.items() if k is None]
         if missing:
             raise CostError(f"{source} gave no value for {', '.join(missing)} "
-                            f"(it gave: {', '.join(map(str, raw)) or 'nothing'})")
+                            f"(it gave: {', '.join(map(str, raw)) or 'nothing'})", systematic=bool(raw))
         items = [(c, raw[k]) for c, k in keys.items()]
     elif isinstance(raw, (int, float)) and not isinstance(raw, bool):
         if len(cost_names) != 1:
@@ -93,4 +98,4 @@ def run_sample(evaluate: Any, extract: Any, sample: Sample, cost_names: list[str
         costs = {k: float(v) for k, v in e.costs.items()}
         return Result("infeasible", costs, str(e), time.perf_counter() - t0)
     except CostError as e:
-        return Result("failed", {}, str(e), time.perf_counter() - t0)
+        return Result("failed", {}, str(e), time.perf_counter() - t0, crash=str(e) if e.systematic else None)

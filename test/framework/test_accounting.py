@@ -70,6 +70,23 @@ def test_a_plugin_that_crashes_alike_on_every_point_stops_the_run(tmp_path):
     assert statuses(tmp_path) == ["failed"] * 5                          # stored, and only the first step
 
 
+def test_an_evaluator_that_never_gives_a_cost_the_config_names_stops_the_run(tmp_path):
+    # costs under other names (a typo in the config or the evaluator) failed every point of the budget, quietly
+    write(tmp_path / "ev.py", "def evaluate(p):\n    return {'time': p['a'], 'mem': 1}\n")
+    write(tmp_path / "config.json", json.dumps({
+        "python_path": ["."], "knobs": [{"name": "a", "values": "0-100"}], "costs": ["tme", "mem"],
+        "evaluate": {"plugin": "python", "function": "ev:evaluate"}, "model": {"plugin": None},
+        "exploration": {"plugin": "sampling", "samples_per_step": 5, "max_samples": 40}}))
+    r = run_deffe("-config", "config.json", cwd=tmp_path)
+    assert_runtime_error(r, "config.json:evaluate.plugin", "every evaluation so far (5) failed with the same error: "
+                            "the evaluator gave no value for tme (it gave: time, mem)")
+    assert statuses(tmp_path) == ["failed"] * 5
+    # an evaluator that gives nothing for some points is a run of bad points, not a broken one
+    write(tmp_path / "ev.py", "def evaluate(p):\n    return {} if p['a'] % 2 else {'tme': p['a'], 'mem': 1}\n")
+    r = run_deffe("-config", "config.json", "-fresh", cwd=tmp_path)
+    assert r.rc == 0, r
+
+
 def test_points_that_fail_each_their_own_way_do_not_stop_the_run(tmp_path):
     write(tmp_path / "ev.py", "def evaluate(p):\n    raise ValueError(f'point {p[\"a\"]} is bad')\n")
     write(tmp_path / "config.json", json.dumps({
