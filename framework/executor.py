@@ -83,11 +83,17 @@ class _Worker:
     task: tuple[int, float] | None = None  # (task id, start time)
 
 
+def evaluation_timeout(timeout: float | None) -> float | None:
+    """The evaluate.timeout in seconds, or None for no limit: 0, none, and anything beyond 1e9 s (31 years;
+    1e300 overflowed the operating system's wait: OverflowError mid-run)."""
+    return float(timeout) if timeout and 0 < timeout < 1e9 else None
+
+
 class LocalExecutor:
     def __init__(self, task_fn: TaskFn, jobs: int = 1, timeout: float | None = None, inline: bool = False):
         self.task_fn = task_fn
         self.jobs = max(1, int(jobs))
-        self.timeout = timeout if timeout and timeout > 0 else None
+        self.timeout = evaluation_timeout(timeout)
         self.inline = inline
         self._ctx = mp.get_context("fork")
         self._workers: list[_Worker] = []

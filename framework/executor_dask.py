@@ -47,7 +47,7 @@ from distributed.diagnostics.plugin import WorkerPlugin
 from distributed.scheduler import KilledWorker
 
 from .errors import DeffeError
-from .executor import LocalExecutor, TaskFn
+from .executor import LocalExecutor, TaskFn, evaluation_timeout
 from .remote import pickle_task
 from .protocols import Result
 from .threads import limit as limit_threads
@@ -245,7 +245,7 @@ class DaskExecutor:
     def __init__(self, task_fn: TaskFn, jobs: int | None = 1, timeout: float | None = None,
                  address: str | None = None, workers: int | None = None, log: logging.Logger | None = None):
         self.log = log or logging.getLogger("deffe")
-        self.timeout = timeout if timeout and timeout > 0 else None
+        self.timeout = evaluation_timeout(timeout)
         self.address = address
         self._token = uuid.uuid4().hex[:12]
         self._blob = _pickle_task(task_fn)

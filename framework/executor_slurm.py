@@ -57,7 +57,7 @@ from submitit.helpers import Checkpointable
 
 from .config.schema import SLURM
 from .errors import DeffeError, did_you_mean
-from .executor import LocalExecutor, TaskFn
+from .executor import LocalExecutor, TaskFn, evaluation_timeout
 from .remote import pickle_task
 from .protocols import Result
 from .threads import ENV_VARS, user_environment
@@ -352,7 +352,7 @@ class SlurmExecutor:
         params = slurm_parameters(settings, max(1, int(jobs)))   # a mistake in the settings is said first
         check_reachable()
         self.jobs = max(1, int(jobs))
-        self.timeout = timeout if timeout and timeout > 0 else None
+        self.timeout = evaluation_timeout(timeout)
         self.poll_interval = max(0.05, float(poll_interval))
         self.result_grace = RESULT_GRACE
         self.folder = Path(folder).absolute()

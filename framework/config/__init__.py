@@ -338,6 +338,20 @@ def _not_a_file_name(name: str) -> str | None:
     return None
 
 
+def _not_a_run_directory(path: str) -> str | None:
+    """Why a run directory is a mistake rather than a place, or None: "" would put the run store among the
+    config's own files, "/" at the root of the machine; a newline or a space at either end is a typo."""
+    if not path.strip():
+        return "is empty (\".\" is the current directory)"
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in path):
+        return "holds a control character"
+    if path != path.strip():
+        return "starts or ends with a space"
+    if Path(path).expanduser().anchor and Path(path).expanduser().resolve() == Path(Path(path).anchor):
+        return "is the root of the file system"
+    return None
+
+
 def schema_defaults_explore() -> dict:
     return {k: v.default for k, v in schema.EXPLORE.items() if not v.deffe}
 
@@ -356,6 +370,11 @@ def _check_sections(data: dict, costs: list[Cost], raw: dict, shown: str) -> Non
                 raise DeffeError(f"'{o}' is not a cost", file=at("exploration", "objectives"),
                                  where="exploration.objectives",
                                  hint=did_you_mean(o, names) or f"costs: {', '.join(names)}")
+    run_dir = data["framework"].get("run_directory")
+    why = _not_a_run_directory(run_dir) if isinstance(run_dir, str) else None
+    if why:
+        raise DeffeError(f"run_directory {run_dir!r} {why}", file=at("framework", "run_directory"),
+                         where="framework.run_directory", hint="e.g. \"run_directory\": \"explore\"")
     cs = data["exploration"].get("custom_samples")
     if cs is not None:
         if not cs or not all(isinstance(x, int) and not isinstance(x, bool) and x > 0 for x in cs):

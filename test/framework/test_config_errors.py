@@ -69,6 +69,14 @@ def test_an_integer_too_large_is_said_so_in_its_own_words(tmp_path):
     assert len(line) < 200
 
 
+def test_a_run_directory_that_is_a_mistake(tmp_path):
+    # "" put the run store among the config's files, "/" at the root of the machine, "a\nb" made a directory
+    # whose name holds a newline: each ran
+    for value, why in (("", "is empty"), ("/", "is the root of the file system"),
+                       ("a\nb", "holds a control character"), ("run ", "starts or ends with a space")):
+        check(tmp_path, lambda d: d.update(framework={"run_directory": value}), "framework.run_directory", why)
+
+
 def test_number_below_minimum(tmp_path):
     check(tmp_path, lambda d: d.update(framework={"jobs": 0}), "framework.jobs", "at least 1")
 

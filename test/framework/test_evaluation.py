@@ -139,3 +139,15 @@ def test_extract_missing_file_is_a_failed_sample(tmp_path):
     write(tmp_path / "run.sh", "true\n")
     r = run_deffe("-config", "config.json", cwd=tmp_path)
     assert r.rc == 0 and "results.out was not written" in r.err, r
+
+
+def test_a_timeout_beyond_any_wait_is_no_limit(tmp_path):
+    # 1e300 s overflowed the operating system's wait in the middle of the run: OverflowError, a traceback
+    write(tmp_path / "ev.py", "def evaluate(p):\n    return {'t': p['a']}\n")
+    write(tmp_path / "config.json", json.dumps({
+        "python_path": ["."], "knobs": [{"name": "a", "values": "0-4"}], "costs": ["t"],
+        "evaluate": {"plugin": "python", "function": "ev:evaluate", "timeout": 1e300}, "model": {"plugin": None},
+        "sampling": {"plugin": "factorial"}}))
+    r = run_deffe("-config", "config.json", "-jobs", "2", cwd=tmp_path)
+    assert r.rc == 0 and "Traceback" not in r.err, r
+    assert {row["status"] for row in read_csv(tmp_path / "explore" / "deffe_evaluation.csv")} == {"ok"}
