@@ -34,7 +34,10 @@ def to_number(text: str) -> int | float | None:
     """The number a piece of text spells, or None."""
     t = text.strip()
     if _INT.match(t):
-        return int(t)
+        try:
+            return int(t)
+        except ValueError:   # beyond Python's 4,300 digits for an int from text: no float holds it either
+            return float(t)
     if _FLOAT.match(t):
         return float(t)
     return None

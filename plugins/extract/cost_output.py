@@ -122,7 +122,7 @@ class CostOutputExtract:
         path = d / self.file
         if not path.is_file():
             raise ExtractFailed(trouble or f"{self.file} was not written in {d}")
-        text = path.read_text(errors="replace")
+        text = path.read_text(encoding="utf-8-sig", errors="replace")   # a Windows tool's byte-order mark too
         fmt = self.format
         if fmt in ("json", "auto"):
             try:

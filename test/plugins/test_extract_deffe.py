@@ -84,6 +84,15 @@ def test_the_first_lines_are_the_costs_as_in_deffe(tmp_path, monkeypatch):
     assert result.status == "ok" and result.costs == {"t": 1.0, "u": 2.0}, result
 
 
+def test_a_byte_order_mark_or_a_number_too_long_for_python_is_read(tmp_path, monkeypatch):
+    # a Windows tool's results file began with a BOM: the first number was not one, every sample failed
+    result, _ = run(tmp_path, monkeypatch, {"evaluate.sh": "printf '\\357\\273\\2779\\r\\n' > results.out\n"})
+    assert result.status == "ok" and result.costs == {"t": 9.0}, result
+    # 5,000 digits: Python refuses int() of more than 4,300, and the ValueError crashed every sample alike
+    result, _ = run(tmp_path, monkeypatch, {"evaluate.sh": f"printf '{'9' * 5000}' > results.out\n"})
+    assert result.status == "ok" and result.costs == {"t": float("inf")}, result
+
+
 def test_fewer_numbers_than_costs_is_a_failed_sample(tmp_path, monkeypatch):
     result, _ = run(tmp_path, monkeypatch, {"evaluate.sh": "echo 7 > results.out\n"}, costs=("t", "u"))
     assert result.status == "failed" and result.costs == {}, result
