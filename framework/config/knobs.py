@@ -96,7 +96,8 @@ def _build_knob(entry: dict, name: str, file: str, where: str, scenario: bool) -
     if has_range and has_values:
         raise DeffeError("give either 'values' or 'min'/'max', not both", file=file, where=where)
     if not has_range and not has_values:
-        raise DeffeError(f"{what} '{name}' has no 'values' (or 'min' and 'max')", file=file, where=where)
+        raise DeffeError(f"{'scenario' if scenario else 'knob'} '{name}' has no 'values' (or 'min' and 'max')",
+                         file=file, where=where)
 
     if has_range:
         lo, hi = entry.get("min"), entry.get("max")

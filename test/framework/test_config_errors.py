@@ -55,6 +55,9 @@ def test_bad_choice(tmp_path):
 
 def test_a_scenario_is_called_a_scenario(tmp_path):
     check(tmp_path, lambda d: d.update(scenarios=[{"values": [1, 2]}]), "scenarios[0]", "every scenario needs a 'name'")
+    check(tmp_path, lambda d: d.update(scenarios=[{"name": "size"}]), "scenarios[0]",
+          "scenario 'size' has no 'values' (or 'min' and 'max')")
+    check(tmp_path, lambda d: d["knobs"].append({"name": "c"}), "knobs[2]", "knob 'c' has no 'values'")
 
 
 def test_a_null_value_is_named_as_json_names_it(tmp_path):
