@@ -73,7 +73,9 @@ class SurrogateModel:
         self.encoding = framework.encoding
         self.cost_names = list(framework.cost_names)
         seed = self.opts.get("seed")
-        self.seed = int(seed) if seed is not None else framework.seed_for("model")
+        # scikit-learn takes seeds of 0 to 2^32 - 1 and numpy none below 0: any integer the config allows
+        # (framework.seed takes -1) is folded into 0 .. 2^31 - 1, where the seeds of every earlier run were
+        self.seed = int(seed) % 2 ** 31 if seed is not None else framework.seed_for("model")
         self.targets: Targets | None = None
         self.feasibility = Feasibility(self.seed)
         self.fitted = False

@@ -20,10 +20,11 @@ def test_inputs_that_once_broke_a_run_end_cleanly(tmp_path):
     # factorial put a log knob's last level above its range (the base config's z ends at 100)
     sampler = copy.deepcopy(fuzz_inputs.BASE)
     sampler["sampling"] = {"plugin": "factorial"}
+    # a negative sampling.seed or model.seed (framework.seed takes -1): numpy and scikit-learn refused it mid-run
     todo = [case("framework", "seed", None), case("model", "gbm_learning_rate", 0),
-            ("sampling.plugin=factorial", sampler)]
+            ("sampling.plugin=factorial", sampler), case("sampling", "seed", -1), case("model", "seed", -1)]
     results = [fuzz_inputs.run_case(c, tmp_path, 300) for c in todo]
-    assert [r["verdict"] for r in results] == ["ran", "error", "ran"], results
+    assert [r["verdict"] for r in results] == ["ran", "error", "ran", "ran", "ran"], results
     assert "gbm_learning_rate must be above 0" in results[1]["last"]
 
 
