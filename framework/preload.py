@@ -163,11 +163,13 @@ def match_columns(header: list[str], space: DesignSpace, shown: str) -> dict[str
 def _columns_hint(header: list[str], budget: int = 160) -> str:
     """The header, short enough for one line: a JSON file given as a CSV has its whole text as line 1."""
     shown: list[str] = []
+    length = 0
     for h in header:
         h = h if len(h) <= 40 else h[:37] + "..."
-        if shown and sum(len(x) + 2 for x in shown) + len(h) > budget:
+        if shown and length + len(h) > budget:
             return f"the columns are: {', '.join(shown)}, ... ({len(header)} columns)"
         shown.append(h)
+        length += len(h) + 2
     return f"the columns are: {', '.join(shown)}"
 
 

@@ -177,25 +177,26 @@ class Knob:
             return float(key[1])
         return float(self.levels.index(value))
 
-    def at_position(self, position: np.ndarray) -> np.ndarray:
-        """Codes of a continuous knob at positions of [0, 1] along its range (log scale for a log range),
-        0 and 1 its very ends: exp(log(100)) is 100.00000000000004, outside a range that ends at 100."""
-        p = np.clip(np.asarray(position, dtype=float), 0.0, 1.0)
+    def _along(self, p: np.ndarray) -> np.ndarray:
+        """A continuous knob's codes at fractions p of its range (of its log range for a log knob), within it:
+        exp(log(low)) may round below low."""
         if self.log:
             codes = np.exp(np.log(self.low) + p * (np.log(self.high) - np.log(self.low)))
         else:
             codes = self.low + p * (self.high - self.low)
-        return np.where(p == 0.0, self.low, np.where(p == 1.0, self.high, np.clip(codes, self.low, self.high)))
+        return np.clip(codes, self.low, self.high)
+
+    def at_position(self, position: np.ndarray) -> np.ndarray:
+        """Codes of a continuous knob at positions of [0, 1] along its range, 0 and 1 its very ends:
+        exp(log(100)) is 100.00000000000004, outside a range that ends at 100 (clipped to it here)."""
+        p = np.clip(np.asarray(position, dtype=float), 0.0, 1.0)
+        return np.where(p == 0.0, self.low, np.where(p == 1.0, self.high, self._along(p)))
 
     def from_unit(self, u: np.ndarray) -> np.ndarray:
         """Map points of [0, 1) to codes, uniform over levels (log-uniform for log ranges)."""
         u = np.clip(np.asarray(u, dtype=float), 0.0, np.nextafter(1.0, 0.0))
         if self.levels is None:
-            if self.log:
-                codes = np.exp(np.log(self.low) + u * (np.log(self.high) - np.log(self.low)))
-            else:
-                codes = self.low + u * (self.high - self.low)
-            return np.clip(codes, self.low, self.high)   # exp(log(low)) may round below low
+            return self._along(u)
         return np.floor(u * len(self.levels))
 
     def to_unit(self, codes: np.ndarray) -> np.ndarray:

@@ -30,6 +30,23 @@ Value = int | float | str | bool
 MAX_LISTED = 1_000_000   # values one range of the string syntax may list
 
 
+def json_kind(value: Any) -> str:
+    """What a JSON value is, in the words of JSON rather than of Python (null, not NoneType)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__
+
+
 def to_number(text: str) -> int | float | None:
     """The number a piece of text spells, or None."""
     t = text.strip()
@@ -114,10 +131,8 @@ def parse_values(raw: Any, where: str, delim: str = ",") -> list[Value]:
             elif isinstance(item, (int, float, bool)):
                 out.append(_plain(item, f"{where}[{i}]"))
             else:
-                # in the words of JSON, not of Python: null, a list, an object
-                kind = "null" if item is None else "a list" if isinstance(item, list) else (
-                    "an object" if isinstance(item, dict) else type(item).__name__)
-                raise DeffeError(f"a value must be a number or a string, not {kind}", where=f"{where}[{i}]")
+                raise DeffeError(f"a value must be a number or a string, not {json_kind(item)}",
+                                 where=f"{where}[{i}]")
         return out
     if isinstance(raw, str):
         return parse_string(raw, where, delim)

@@ -347,7 +347,8 @@ def _not_a_run_directory(path: str) -> str | None:
         return "holds a control character"
     if path != path.strip():
         return "starts or ends with a space"
-    if Path(path).expanduser().anchor and Path(path).expanduser().resolve() == Path(Path(path).anchor):
+    p = Path(path).expanduser()
+    if p.is_absolute() and p.resolve() == Path(p.anchor):
         return "is the root of the file system"
     return None
 

@@ -11,7 +11,7 @@ import math
 from typing import Any
 
 from ..errors import DeffeError, did_you_mean, join_hints
-from ..values import to_number
+from ..values import json_kind as _kind, to_number
 from . import schema
 from .loader import KEYS, ORIGIN, origin_of
 
@@ -20,22 +20,6 @@ _TYPE_NAMES = {
     "names": "a name or a list of names", "values": "a list, a number or a string of values",
     "list": "a list", "dict": "an object", "str|list": "text or a list", "any": "anything",
 }
-
-
-def _kind(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, (int, float)):
-        return "a number"
-    if isinstance(value, str):
-        return "text"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, dict):
-        return "an object"
-    return type(value).__name__
 
 
 def _finite(n: int | float) -> bool:

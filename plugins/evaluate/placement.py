@@ -247,13 +247,9 @@ class PlacementEvaluate:
 
 
 def _device_value(value):
-    """A device knob's value as the simulator takes it: an index (1, 1.0, "1") or a device name ("gpu0")."""
-    if isinstance(value, str):
-        text = value.strip()
-        return int(text) if text.lstrip("-").isdigit() else text
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return value   # an index as it is; anything else, the simulator's error names
+    """A device knob's value as the simulator takes it (an index, "1" or a name such as "gpu0", which
+    simulator.placement.device_index reads): an integral float (1.0) as the index it stands for."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
 
 
 def _memory_use(peak, capacity) -> float:
