@@ -97,10 +97,8 @@ class Config:
     @property
     def deffe_tables(self) -> bool:
         """Whether to write the original's tables too (framework.deffe_tables; auto: a Deffe config)."""
-        setting = self.data["framework"].get("deffe_tables", "auto")
-        if isinstance(setting, str) and setting.strip().lower() == "auto":
-            return bool(self.deffe_keys)
-        return str(setting).strip().lower() in ("true", "1", "yes")
+        setting = self.data["framework"].get("deffe_tables", "auto")   # validated: "auto" or a bool
+        return bool(self.deffe_keys) if setting == "auto" else bool(setting)
 
     @property
     def dir(self) -> Path:

@@ -14,7 +14,7 @@ from typing import Any
 
 @dataclass(frozen=True)
 class Key:
-    type: str                 # str, int, number, bool, names, values, list, dict, any, str|list
+    type: str                 # str, int, number, bool, bool|auto, names, values, list, dict, any, str|list
     default: Any = None
     doc: str = ""
     choices: tuple = ()
@@ -391,7 +391,7 @@ FRAMEWORK = {
     "asynchronous": Key("bool", False, "keep every worker busy: propose a new point as each result arrives and "
                                        "retrain the model in the background (Deffe's -pipeline; -async); the "
                                        "default synchronous steps are what a seeded run reproduces exactly"),
-    "deffe_tables": Key("any", "auto", "also write the original Deffe's tables where it wrote them (the explore "
+    "deffe_tables": Key("bool|auto", "auto", "also write the original Deffe's tables where it wrote them (the explore "
                                        "entry's table names, relative to the current directory, ', '-separated, "
                                        "with EvaluateTime, ExtractTime, RunDir): true | false | auto (when the "
                                        "config uses Deffe's own keys)"),

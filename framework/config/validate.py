@@ -17,6 +17,7 @@ from .loader import KEYS, ORIGIN, origin_of
 
 _TYPE_NAMES = {
     "str": "text", "int": "an integer", "number": "a number", "bool": "true or false",
+    "bool|auto": "true, false or \"auto\"",
     "names": "a name or a list of names", "values": "a list, a number or a string of values",
     "list": "a list", "dict": "an object", "str|list": "text or a list", "any": "anything",
 }
@@ -72,6 +73,16 @@ def coerce(value: Any, key: schema.Key, file: str, where: str) -> Any:
         if not _finite(n):
             raise DeffeError(f"expected a finite number, got {n!r}", file=file, where=where)
         out = n
+    elif t == "bool|auto":
+        # 'auto' or a switch; anything else ("maybe", 2) is a mistake, not a silent false
+        if isinstance(value, str) and value.strip().lower() == "auto":
+            out = "auto"
+        elif isinstance(value, bool):
+            out = value
+        elif isinstance(value, str) and value.strip().lower() in ("true", "false", "yes", "no", "1", "0"):
+            out = value.strip().lower() in ("true", "yes", "1")
+        else:
+            bad()
     elif t == "bool":
         if isinstance(value, bool):
             out = value

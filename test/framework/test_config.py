@@ -168,3 +168,13 @@ def test_a_run_with_seed_null_is_the_run_with_seed_0(tmp_path):
         assert r.rc == 0, r
     rows = [[(row["a"], row["b"]) for row in read_csv(tmp_path / d / "deffe_evaluation.csv")] for d in ("null", "zero")]
     assert rows[0] == rows[1] and len(rows[0]) == 6
+
+
+def test_deffe_tables_is_a_switch_or_auto(tmp_path):
+    base = {"knobs": [{"name": "a", "values": [1]}], "costs": ["t"]}
+    for setting, expected in (("auto", False), (True, True), ("yes", True), (False, False), ("0", False)):
+        assert cfg(tmp_path, {**base, "framework": {"deffe_tables": setting}}).deffe_tables is expected
+    for setting in ("maybe", 2, [True]):   # once read as false without a word
+        with pytest.raises(DeffeError) as e:
+            cfg(tmp_path, {**base, "framework": {"deffe_tables": setting}})
+        assert "framework.deffe_tables" in str(e.value) and '"auto"' in str(e.value)
