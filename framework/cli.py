@@ -28,6 +28,16 @@ class _Parser(argparse.ArgumentParser):
         raise DeffeError(message, hint="run_deffe.py -h lists the options")
 
 
+class _Spelled(argparse.Action):
+    """Stores the value and the flag as the user spelled it: an error about -fixed-samples names -fixed-samples."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        setattr(namespace, self.dest, values)
+        spelled = dict(getattr(namespace, "spelled_flags", None) or {})
+        spelled[self.dest] = option_string
+        namespace.spelled_flags = spelled
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog=Path(sys.argv[0]).name or "run_deffe.py", allow_abbrev=False,
                 description="Data-efficient design-space exploration: sample, evaluate, store, learn, explore.")
@@ -57,9 +67,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="rebuild the reports of the run in RUN_DIR (deffe_report.html, deffe_report.xlsx, "
                         "report_*.png) from its tables and store, print their paths, and exit; evaluates nothing")
     s = p.add_argument_group("steps and budget")
-    s.add_argument("-samples-per-step", dest="samples_per_step", type=int, default=None,
+    s.add_argument("-samples-per-step", dest="samples_per_step", type=int, default=None, action=_Spelled,
                    help="points proposed per step (exploration.samples_per_step)")
-    s.add_argument("-fixed-samples", dest="samples_per_step", type=int, help="Deffe's name of -samples-per-step")
+    s.add_argument("-fixed-samples", dest="samples_per_step", type=int, action=_Spelled, help="Deffe's name of -samples-per-step")
     s.add_argument("-custom-samples", dest="custom_samples", type=int, nargs="+", default=None,
                    help="cumulative sample counts, one per step")
     s.add_argument("-max-samples", dest="max_samples", type=int, default=None,
@@ -89,7 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "measured on (model.train_test_split)")
     m.add_argument("-validation-split", dest="validation_split", type=float, default=None,
                    help="share of the training points kept for early stopping (model.validation_split)")
-    m.add_argument("-learning-rate", "-lr", dest="learning_rate", type=float, default=None,
+    m.add_argument("-learning-rate", "-lr", dest="learning_rate", type=float, default=None, action=_Spelled,
                    help="learning rate of the torch models (model.learning_rate)")
     m.add_argument("-tl-samples", dest="tl_samples", action="store_true",
                    help="transfer learning: each step starts from the previous step's model (model.transfer_learning)")
@@ -120,6 +130,7 @@ def check_args(args: argparse.Namespace) -> None:
     """Every number on the command line obeys the rules of the config key it stands for."""
     from .config import schema
     model, fw = schema.MODEL, schema.FRAMEWORK
+    spelled = getattr(args, "spelled_flags", None) or {}
     ints = {"jobs": ("-jobs", fw["jobs"].min), "samples_per_step": ("-samples-per-step", 1),
             "max_samples": ("-max-samples", 1), "epochs": ("-epochs", model["epochs"].min),
             "train_batch_size": ("-train-batch-size", 1), "deffe_batch_size": ("-batch-size", 1),
@@ -130,7 +141,7 @@ def check_args(args: argparse.Namespace) -> None:
     for dest, (flag, least) in ints.items():
         v = getattr(args, dest, None)
         if v is not None and v < least:
-            raise DeffeError(f"must be at least {least:g}, got {v}", where=flag)
+            raise DeffeError(f"must be at least {least:g}, got {v}", where=spelled.get(dest, flag))
     fractions = {"train_test_split": ("-train-test-split", 0.0, 1.0, "(0, 1]"),
                  "validation_split": ("-validation-split", 0.0, 1.0, "[0, 1)")}
     for dest, (flag, lo, hi, text) in fractions.items():
@@ -138,7 +149,8 @@ def check_args(args: argparse.Namespace) -> None:
         if v is not None and not (lo < v <= hi if text == "(0, 1]" else lo <= v < hi):
             raise DeffeError(f"must be a fraction in {text}, got {v:g}", where=flag)
     if args.learning_rate is not None and not args.learning_rate > 0:
-        raise DeffeError(f"must be above 0, got {args.learning_rate:g}", where="-learning-rate")
+        raise DeffeError(f"must be above 0, got {args.learning_rate:g}",
+                         where=spelled.get("learning_rate", "-learning-rate"))
     custom = args.custom_samples
     if custom is not None:
         if any(n < 1 for n in custom) or any(b <= a for a, b in zip(custom, custom[1:])):

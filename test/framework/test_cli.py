@@ -220,13 +220,14 @@ def test_a_file_that_is_no_table_is_named_in_one_short_line(tmp_path):
 @pytest.mark.parametrize("flags,message", [
     (["-max-samples", "-5"], "-max-samples: must be at least 1, got -5"),
     (["-samples-per-step", "0"], "-samples-per-step: must be at least 1, got 0"),
-    (["-fixed-samples", "0"], "-samples-per-step: must be at least 1, got 0"),
+    (["-fixed-samples", "0"], "-fixed-samples: must be at least 1, got 0"),   # the flag as typed
     (["-jobs", "0"], "-jobs: must be at least 1, got 0"),
     (["-epochs", "0"], "-epochs: must be at least 1, got 0"),
     (["-custom-samples", "10", "5"], "-custom-samples: cumulative sample counts must be positive and increasing"),
     (["-train-test-split", "1.5"], "-train-test-split: must be a fraction in (0, 1], got 1.5"),
     (["-validation-split", "1"], "-validation-split: must be a fraction in [0, 1), got 1"),
     (["-learning-rate", "-0.1"], "-learning-rate: must be above 0, got -0.1"),
+    (["-lr", "0"], "-lr: must be above 0, got 0"),
     (["-step-start", "2", "-step-end", "1"], "-step-end 1 is not after -step-start 2"),
     (["-max-samples", "five"], "argument -max-samples: invalid int value: 'five'"),
     # Deffe's: 0 was taken as "not given"
