@@ -199,6 +199,21 @@ class TqdmHandler(logging.Handler):
             self.handleError(record)
 
 
+class _RunLogHandler(logging.FileHandler):
+    """The run's log file. When it cannot be written (a full disk, a device like /dev/full) the run goes on and
+    says so once on stderr, instead of a traceback of the logging module for every message after."""
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        err = sys.exc_info()[1]
+        logging.getLogger("deffe").removeHandler(self)
+        try:
+            self.close()
+        except OSError:
+            pass
+        sys.stderr.write(f"warning: {self.baseFilename}: the run log cannot be written "
+                         f"({getattr(err, 'strerror', None) or err}); the run goes on without it\n")
+
+
 def _setup_logging(run_dir: Path | None, log_name: str, quiet: bool, debug: bool) -> logging.Logger:
     log = logging.getLogger("deffe")
     log.handlers.clear()
@@ -209,7 +224,7 @@ def _setup_logging(run_dir: Path | None, log_name: str, quiet: bool, debug: bool
     err.setFormatter(logging.Formatter("%(message)s"))
     log.addHandler(err)
     if run_dir is not None:
-        fh = logging.FileHandler(run_dir / log_name)
+        fh = _RunLogHandler(run_dir / log_name)
         fh.setLevel(logging.DEBUG)
         fh.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
         log.addHandler(fh)

@@ -263,3 +263,28 @@ def test_the_driver_runs_with_the_checkout_on_pythonpath(tmp_path):
     r = run_deffe("-config", "config.json", "-no-train", cwd=tmp_path, env={"PYTHONPATH": str(ROOT)}, real=True)
     assert r.rc == 0, r
     assert len(read_csv(tmp_path / "explore" / "deffe_evaluation.csv")) == 4
+
+
+def test_a_run_log_that_cannot_be_written_is_one_warning_and_the_run_goes_on(tmp_path, capsys):
+    import errno
+    from framework.cli import _setup_logging
+
+    class FullDisk:
+        def write(self, text):
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        def flush(self):
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        def close(self):
+            pass
+
+    log = _setup_logging(tmp_path, "deffe.log", quiet=False, debug=False)
+    log.handlers[-1].stream = FullDisk()
+    for i in range(3):
+        log.info(f"message {i}")
+    err = capsys.readouterr().err
+    assert "Logging error" not in err and "Traceback" not in err
+    assert err.count("the run log cannot be written (No space left on device)") == 1
+    assert "message 2" in err   # stderr still gets every message
+    log.handlers.clear()
