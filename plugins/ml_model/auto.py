@@ -160,12 +160,15 @@ class AutoModel(SurrogateModel):
     def _candidate_names(self) -> list[str]:
         if any(self.opts.get(k) for k in TORCH_ONLY):
             return ["torch_mlp"]
-        names = self.opts.get("candidates") or list(CANDIDATES)
+        names = self.opts.get("candidates")
+        if names is None:   # null is the default, as for every key
+            names = list(CANDIDATES)
         if isinstance(names, str):
             names = [n for n in re.split(r"[,\s]+", names) if n]
         unknown = [n for n in names if n not in NAMES]
-        if unknown or not names:
-            raise DeffeError(f"auto: '{unknown[0] if unknown else ''}' is not a model it can choose",
+        if unknown or not names:   # an empty list is a mistake, not "the default" nor "no model"
+            raise DeffeError(f"auto: '{unknown[0]}' is not a model it can choose" if unknown else
+                             "auto: the list names no model to choose among",
                              file=self.file, where="model.candidates", hint=f"candidates: {', '.join(NAMES)}")
         names = list(dict.fromkeys(names))
         if "torch_mlp" in names and DIRECT not in names and self._pooled() and not self.opts.get("family_direct"):

@@ -321,6 +321,10 @@ def test_unknown_candidates_are_a_config_error(tmp_path):
     from framework.errors import DeffeError
     with pytest.raises(DeffeError, match="auto: 'svm' is not a model it can choose"):
         model(framework(tmp_path, model={"candidates": ["sklearn_rf", "svm"]}), "auto")
+    for empty in ([], "", " , "):   # once read as the default list without a word
+        with pytest.raises(DeffeError, match="auto: the list names no model to choose among"):
+            model(framework(tmp_path, model={"candidates": empty}), "auto")
+    assert model(framework(tmp_path, model={"candidates": None}), "auto").names[:2] == ["torch_mlp", "sklearn_rf"]
 
 
 def test_on_few_samples_auto_takes_the_average_unless_one_candidate_is_clearly_better():
