@@ -178,3 +178,24 @@ def test_deffe_tables_is_a_switch_or_auto(tmp_path):
         with pytest.raises(DeffeError) as e:
             cfg(tmp_path, {**base, "framework": {"deffe_tables": setting}})
         assert "framework.deffe_tables" in str(e.value) and '"auto"' in str(e.value)
+
+
+def test_a_long_value_list_is_read_by_the_standard_parser(tmp_path, monkeypatch):
+    """commentjson's parser took 12 GB for a list of 40,000 values and was killed at 100,000: a config it is
+    not needed for (comments and trailing commas are blanked out first) never reaches it."""
+    import commentjson
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("commentjson parsed a config the standard parser reads")
+    monkeypatch.setattr(commentjson, "loads", refuse)
+    n = 100_000
+    text = ('{\n // a comment, "not": "a key"\n "knobs": [{"name": "a", "values": [' +
+            ", ".join(map(str, range(n))) + ',]},  # trailing comma and comment\n'
+            ' {"name": "b", "values": ["x // y", "#z", "q\\"#]"],},],\n "costs": ["t"],\n}\n')
+    c = cfg(tmp_path, text)
+    assert values(c)["a"][:3] == [0, 1, 2] and len(values(c)["a"]) == n
+    assert values(c)["b"] == ["x // y", "#z", 'q"#]']
+    write(tmp_path / "long_broken.json", '{"knobs": [' + ", ".join(["1"] * n) + ' 2]}')
+    with pytest.raises(DeffeError) as e:   # too long for commentjson: the standard parser's position
+        load_config(tmp_path / "long_broken.json")
+    assert "long_broken.json:1:" in str(e.value) and "not valid JSON" in str(e.value)
