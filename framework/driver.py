@@ -35,6 +35,7 @@ from .report import Tracker, exploration_table, front_text, scenario_labels
 from .protocols import Proposal, Result, Sample, TrainingData
 from .store import RunStore
 from .run_data import manifest, write_manifest
+from .space import count_text
 from .tables import table_path, write_tables
 from .values import parse_names
 
@@ -205,7 +206,7 @@ class Driver:
                                  hint="set exploration.max_samples (or max_steps / max_time), or -max-samples")
             # with the data only, the data bounds the run: nothing else would be evaluated
             if space.size and space.size > 1_000_000 and not getattr(a, "only_preloaded_data_exploration", False):
-                self.log.warning(f"exploration '{explore.name}': the space has {space.size:.3g} points and no "
+                self.log.warning(f"exploration '{explore.name}': the space has {count_text(space.size)} points and no "
                                  "budget: every point will be evaluated; set exploration.max_samples")
         return budget
 
@@ -262,7 +263,7 @@ class Driver:
         cost_names = fw.cost_names
         space = explore.space
         log.info(f"exploration '{explore.name}': {len(space)} knobs "
-                 f"({', '.join(space.names)}), space of {space.size if space.finite else 'infinitely many'} points")
+                 f"({', '.join(space.names)}), space of {count_text(space.size) if space.finite else 'infinitely many'} points")
 
         timeout = self.config.section("evaluate").get("timeout")
         inline = bool(getattr(self.args, "debug", False))

@@ -247,4 +247,8 @@ def _knob_groups(space: DesignSpace) -> list[tuple[str, list[int]]]:
 def _group_text(values: list, space: DesignSpace, members: list[int]) -> str:
     if len(members) == 1 and space.knobs[members[0]].family is None:
         return format_value(values[members[0]])
+    if len(members) > 64:   # a knob repeated thousands of times: its ends, on one line (the tables hold it all)
+        head, tail = members[:24], members[-8:]
+        return ("[" + " ".join(format_value(values[i]) for i in head) + f" ... ({len(members) - 32} more) " +
+                " ".join(format_value(values[i]) for i in tail) + "]")
     return "[" + " ".join(format_value(values[i]) for i in members) + "]"

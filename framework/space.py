@@ -222,6 +222,18 @@ class Knob:
         return d
 
 
+def count_text(n: int) -> str:
+    """A count of points for a message: as it is up to 12 digits, else '1.3e+3494' (Python refuses to write
+    an int of more than 4,300 digits, and a float holds none beyond 1e308: a knob with count 5,000 has more)."""
+    if n < 10 ** 12:
+        return str(n)
+    exponent = math.floor(math.log10(n))
+    mantissa = 10 ** (math.log10(n) - exponent)
+    if mantissa >= 9.995:   # rounds up to 10.0
+        mantissa, exponent = 1.0, exponent + 1
+    return f"{mantissa:.2f}".rstrip("0").rstrip(".") + f"e+{exponent}"
+
+
 # ----------------------------------------------------------------------------- space
 class DesignSpace:
     """An ordered set of knobs. Codes are float arrays of shape (n, len(knobs))."""

@@ -288,3 +288,17 @@ def test_a_run_log_that_cannot_be_written_is_one_warning_and_the_run_goes_on(tmp
     assert err.count("the run log cannot be written (No space left on device)") == 1
     assert "message 2" in err   # stderr still gets every message
     log.handlers.clear()
+
+
+def test_a_knob_repeated_thousands_of_times_runs_and_prints_its_space_and_front_in_short(tmp_path):
+    """count 5,000 (config.md allows 10,000): the space's size has 5,001 digits, which Python refuses to write
+    (it was a traceback), and the front printed 5,000 values a line."""
+    simple(tmp_path, knobs=[{"name": "d", "values": "0-10", "count": 5000}],
+           exploration={"plugin": "sampling", "samples_per_step": 2, "max_samples": 2})
+    write(tmp_path / "ev.py", "def evaluate(p):\n    return {'t': sum(p[f'd_{i}'] for i in range(5000))}\n")
+    run = run_deffe("-config", "config.json", "-jobs", "1", cwd=tmp_path)
+    assert run.rc == 0, run
+    assert "space of 1e+5000 points" in run.err
+    front = [line for line in run.out.splitlines() if line.strip().startswith("d=[")]
+    assert front and all("(4968 more)" in line and len(line) < 200 for line in front)
+    assert len(read_csv(tmp_path / "explore" / "deffe_evaluation.csv")) == 2
