@@ -256,6 +256,7 @@ def _build_costs(data: dict, shown: str) -> list[Cost]:
                              "letters, digits, '_', '.', '-'", file=file, where=where)
         if name in seen:
             raise DeffeError(f"cost '{name}' is listed twice (also at {seen[name]})", file=file, where=where)
+        _not_a_table_column(name, "cost", file, where)
         seen[name] = where
         low, high = entry.get("min"), entry.get("max")
         if low is not None and high is not None and low > high:
@@ -267,9 +268,27 @@ def _build_costs(data: dict, shown: str) -> list[Cost]:
     return costs
 
 
+# the columns the run's tables write beside the knobs and the costs (tables.py, report.py, inference.py, and
+# the original Deffe's tables, deffe_tables.py): a knob or cost of that name made a table with a column twice,
+# which the driver then refused to read back (-pre-evaluated-data of its own table)
+TABLE_COLUMNS = ("status", "source", "rank", "scenario", "feasible", "EvaluateTime", "ExtractTime", "RunDir")
+TABLE_PREFIXES = ("predicted-", "std-")
+
+
+def _not_a_table_column(name: str, what: str, file: str | None, where: str) -> None:
+    if name in TABLE_COLUMNS or name.startswith(TABLE_PREFIXES):
+        raise DeffeError(f"a {what} cannot be named '{name}': the run's tables have a column of that name",
+                         file=file, where=where, hint=f"rename the {what} (the tables' own columns: "
+                         f"{', '.join(TABLE_COLUMNS)}, predicted-<cost>, std-<cost>)")
+
+
 def _build_entries(data: dict) -> list[KnobEntry]:
     entries = [build_entry(e, f"knobs[{i}]", False) for i, e in enumerate(data["knobs"])]
     entries += [build_entry(e, f"scenarios[{i}]", True) for i, e in enumerate(data["scenarios"])]
+    for entry in entries:
+        for knob in entry.knobs:
+            _not_a_table_column(knob.name, "scenario" if entry.where.startswith("scenarios") else "knob",
+                                entry.file, f"{entry.where}.name")
     if not entries:
         raise DeffeError("no knobs are defined", file=data.get(ORIGIN), where="knobs",
                          hint='add e.g. {"name": "param1", "values": "1,2-4,5"}')

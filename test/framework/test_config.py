@@ -199,3 +199,18 @@ def test_a_long_value_list_is_read_by_the_standard_parser(tmp_path, monkeypatch)
     with pytest.raises(DeffeError) as e:   # too long for commentjson: the standard parser's position
         load_config(tmp_path / "long_broken.json")
     assert "long_broken.json:1:" in str(e.value) and "not valid JSON" in str(e.value)
+
+
+@pytest.mark.parametrize("section,name", [("knobs", "status"), ("knobs", "rank"), ("scenarios", "source"),
+                                          ("knobs", "predicted-t"), ("costs", "status"), ("costs", "std-x")])
+def test_a_knob_or_cost_cannot_take_the_name_of_a_column_the_tables_write(tmp_path, section, name):
+    """A knob 'status' made deffe_evaluation.csv 'status,b,t,status', a table the driver refused to read back."""
+    data = {"knobs": [{"name": "b", "values": [1, 2]}], "scenarios": [], "costs": ["t"]}
+    if section == "costs":
+        data["costs"] = ["t", name]
+    else:
+        data[section].append({"name": name, "values": [1, 2]})
+    with pytest.raises(DeffeError) as e:
+        cfg(tmp_path, data)
+    assert f"cannot be named '{name}': the run's tables have a column of that name" in str(e.value)
+    assert {"knobs": "knobs[1].name", "scenarios": "scenarios[0].name", "costs": "costs[1]"}[section] in str(e.value)
