@@ -138,6 +138,8 @@ def _build_knob(entry: dict, name: str, file: str, where: str, scenario: bool) -
             levels = ArithLevels(lo, step, n, kind == "integer")
         elif kind == "integer":
             levels = ArithLevels(lo, 1, hi - lo + 1, True)
+        elif lo == hi:   # a real range of one value is that value (a continuous range of width 0 has no scale)
+            levels = ArithLevels(float(lo), 1.0, 1, False)
         if levels is not None and levels.n > MAX_LEVELS:
             raise DeffeError(f"the range from {lo:g} to {hi:g} has more than 2**53 values", file=file, where=where,
                              hint="use a larger step, or a real range without step")

@@ -214,3 +214,12 @@ def test_a_knob_or_cost_cannot_take_the_name_of_a_column_the_tables_write(tmp_pa
         cfg(tmp_path, data)
     assert f"cannot be named '{name}': the run's tables have a column of that name" in str(e.value)
     assert {"knobs": "knobs[1].name", "scenarios": "scenarios[0].name", "costs": "costs[1]"}[section] in str(e.value)
+
+
+def test_a_real_range_of_one_value_is_that_value(tmp_path):
+    """min == max of a real knob without step was a continuous range of width 0: its model feature divided by
+    0 (NaN inputs, every torch prediction empty) and the space was 'infinitely many points'."""
+    c = cfg(tmp_path, {"knobs": [{"name": "a", "type": "real", "min": 1.5, "max": 1.5},
+                                 {"name": "b", "values": [1, 2]}], "costs": ["t"]})
+    space = c.explores[0].space
+    assert values(c)["a"] == [1.5] and space.finite and space.size == 2
