@@ -242,6 +242,15 @@ def _override(k: Knob, values: list, file: str, where: str, tok: str) -> Knob:
         raise DeffeError(f"override '{tok}::...' lists {format_value(dup[0])} twice", file=file, where=where)
     if k.numeric and not levels.numeric:
         raise DeffeError(f"override of '{k.name}' gives text to a numeric knob", file=file, where=where)
+    # the rules of the knob's own values hold for the values an exploration gives it
+    if k.kind == "integer" and not all(float(v).is_integer() for v in values):
+        bad = next(v for v in values if not float(v).is_integer())
+        raise DeffeError(f"override of '{k.name}' gives {format_value(bad)} to an integer knob", file=file,
+                         where=where)
+    if k.log and not all(float(v) > 0 for v in values):
+        bad = next(v for v in values if not float(v) > 0)
+        raise DeffeError(f"override of '{k.name}' gives {format_value(bad)} to a log knob, which takes "
+                         "positive numbers", file=file, where=where)
     kind = k.kind if k.kind in ("categorical", "ordinal") or levels.numeric else "categorical"
     encoding = k.encoding
     if encoding == "numeric" and not levels.numeric:

@@ -223,3 +223,16 @@ def test_a_real_range_of_one_value_is_that_value(tmp_path):
                                  {"name": "b", "values": [1, 2]}], "costs": ["t"]})
     space = c.explores[0].space
     assert values(c)["a"] == [1.5] and space.finite and space.size == 2
+
+
+@pytest.mark.parametrize("knob,groups,message", [
+    ({"name": "a", "type": "integer", "min": 0, "max": 10}, "a::2;3;2.5", "gives 2.5 to an integer knob"),
+    ({"name": "a", "type": "real", "min": 1, "max": 100, "log": True}, "a::0;4", "gives 0 to a log knob"),
+])
+def test_an_explore_override_obeys_the_rules_of_the_knobs_own_values(tmp_path, knob, groups, message):
+    with pytest.raises(DeffeError) as e:
+        cfg(tmp_path, {"knobs": [knob], "costs": ["t"],
+                       "exploration": {"explore": [{"name": "e1", "groups": groups}]}})
+    assert message in str(e.value) and "exploration.explore[0]" in str(e.value)
+    c = cfg(tmp_path, {"knobs": [knob], "costs": ["t"], "exploration": {"explore": [{"name": "e1", "groups": "a::2;4"}]}})
+    assert values(c)["a"] == [2, 4]
