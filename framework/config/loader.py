@@ -196,15 +196,22 @@ def origin_of(obj: Any, key: str, default: str) -> str:
     return default
 
 
-def merge(top: Any, base: Any, key: str | None = None) -> Any:
+# the keys where null is a value of its own, not "not given" (schema: Key.nullable)
+NULL_MEANS_NONE = {(section, name) for section, keys in SECTIONS.items() for name, k in keys.items()
+                   if k.nullable}
+
+
+def merge(top: Any, base: Any, key: str | None = None, parent: str | None = None) -> Any:
     """``top`` (the including file) merged over ``base`` (what it includes)."""
+    if top is None and base is not None and (parent, key) not in NULL_MEANS_NONE:
+        return base   # null is "not given" (config.md): what the included file gives stands
     if isinstance(top, dict) and isinstance(base, dict):
         out = dict(base)
         for k, v in top.items():
             if k == ORIGIN:
                 out.setdefault(ORIGIN, v)
                 continue
-            out[k] = merge(v, base[k], k) if k in base else v
+            out[k] = merge(v, base[k], k, key) if k in base else v
         if ORIGIN in top:
             out[ORIGIN] = top[ORIGIN]
         return out

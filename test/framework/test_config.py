@@ -236,3 +236,18 @@ def test_an_explore_override_obeys_the_rules_of_the_knobs_own_values(tmp_path, k
     assert message in str(e.value) and "exploration.explore[0]" in str(e.value)
     c = cfg(tmp_path, {"knobs": [knob], "costs": ["t"], "exploration": {"explore": [{"name": "e1", "groups": "a::2;4"}]}})
     assert values(c)["a"] == [2, 4]
+
+
+def test_null_in_an_including_file_leaves_the_included_value(tmp_path):
+    """null is 'not given' (config.md): it deleted what the included file gave (the run directory, the budget,
+    the scenarios), except model.plugin, where null says 'no model'."""
+    write(tmp_path / "base.json", json.dumps({
+        "knobs": [{"name": "a", "values": [1, 2]}], "scenarios": [{"name": "s", "values": [1, 2]}],
+        "costs": ["t"], "framework": {"run_directory": "runs"}, "exploration": {"max_samples": 5},
+        "model": {"plugin": "sklearn_rf"}}))
+    c = cfg(tmp_path, {"include": "base.json", "framework": None, "exploration": {"max_samples": None},
+                       "scenarios": None, "model": {"plugin": None}})
+    assert c.section("framework")["run_directory"] == "runs"
+    assert c.explores[0].settings["max_samples"] == 5
+    assert values(c)["s"] == [1, 2]
+    assert c.section("model")["plugin"] is None
