@@ -95,6 +95,11 @@ def coerce(value: Any, key: schema.Key, file: str, where: str) -> Any:
             out = value
         elif isinstance(value, list) and all(isinstance(v, str) for v in value):
             out = value
+        elif isinstance(value, list):   # the element that is not a name, not "got a list"
+            i = next(i for i, v in enumerate(value) if not isinstance(v, str))
+            raise DeffeError(f"expected a name, got {_kind(value[i])}" +
+                             (f" ({value[i]!r})" if isinstance(value[i], (int, float)) else ""),
+                             file=file, where=f"{where}[{i}]", hint="write names as text")
         else:
             bad()
     elif t == "values":

@@ -251,3 +251,10 @@ def test_null_in_an_including_file_leaves_the_included_value(tmp_path):
     assert c.explores[0].settings["max_samples"] == 5
     assert values(c)["s"] == [1, 2]
     assert c.section("model")["plugin"] is None
+
+
+def test_a_list_of_names_with_something_else_names_that_element(tmp_path):
+    with pytest.raises(DeffeError) as e:   # was "expected a name or a list of names, got a list"
+        cfg(tmp_path, {"knobs": [{"name": "a", "values": [1]}], "costs": ["t"],
+                       "exploration": {"explore": [{"name": "e", "groups": ["a", 3]}]}})
+    assert "explore[0].groups[1]: expected a name, got a number (3)" in str(e.value)
