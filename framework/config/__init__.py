@@ -283,8 +283,8 @@ def _not_a_table_column(name: str, what: str, file: str | None, where: str) -> N
 
 
 def _build_entries(data: dict) -> list[KnobEntry]:
-    entries = [build_entry(e, f"knobs[{i}]", False) for i, e in enumerate(data["knobs"])]
-    entries += [build_entry(e, f"scenarios[{i}]", True) for i, e in enumerate(data["scenarios"])]
+    entries = [build_entry(e, e.pop("_where", f"knobs[{i}]"), False) for i, e in enumerate(data["knobs"])]
+    entries += [build_entry(e, e.pop("_where", f"scenarios[{i}]"), True) for i, e in enumerate(data["scenarios"])]
     for entry in entries:
         for knob in entry.knobs:
             _not_a_table_column(knob.name, "scenario" if entry.where.startswith("scenarios") else "knob",

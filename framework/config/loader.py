@@ -24,10 +24,13 @@ from typing import Any
 import commentjson
 
 from ..errors import DeffeError
+from ..values import json_kind
 from .schema import SECTIONS
 
 ORIGIN = "__origin__"
 KEYS = "__keys__"   # in an object whose keys are checked: key -> the file that wrote it
+POSITION = "__position__"   # in an entry of a list: its index in the file that wrote it (errors name that one)
+LISTS = ("knobs", "scenarios", "costs")
 
 
 def repo_root() -> Path:
@@ -168,17 +171,27 @@ def _anchor_python_path(data: dict, base: Path) -> None:
 
 
 def _mark_origin(data: dict, shown: str) -> None:
-    for key in ("knobs", "scenarios", "costs"):
+    for key in LISTS:
         items = data.get(key)
         if isinstance(items, list):
-            for item in items:
+            for i, item in enumerate(items):
                 if isinstance(item, dict):
                     item.setdefault(ORIGIN, shown)
+                    item.setdefault(POSITION, i)
+                elif key != "costs" or not isinstance(item, str):
+                    # said here, where its index is this file's (the merged list counts the included entries)
+                    raise DeffeError(f"expected an object with 'name' and 'values', got {json_kind(item)}" if
+                                     key != "costs" else f"a cost is a name or an object with 'name', got "
+                                     f"{json_kind(item)}", file=shown, where=f"{key}[{i}]")
     explo = data.get("exploration")
     if isinstance(explo, dict) and isinstance(explo.get("explore"), list):
-        for item in explo["explore"]:
+        for i, item in enumerate(explo["explore"]):
             if isinstance(item, dict):
                 item.setdefault(ORIGIN, shown)
+                item.setdefault(POSITION, i)
+            else:
+                raise DeffeError(f"expected an object, got {json_kind(item)}", file=shown,
+                                 where=f"exploration.explore[{i}]")
     data.setdefault(ORIGIN, shown)
     # every key of the top level, of the sections and of evaluate.simulator remembers its file, so that an
     # error in an included file names that file
@@ -186,7 +199,7 @@ def _mark_origin(data: dict, shown: str) -> None:
     if isinstance(data.get("evaluate"), dict) and isinstance(data["evaluate"].get("simulator"), dict):
         objects.append(data["evaluate"]["simulator"])
     for obj in objects:
-        obj[KEYS] = {k: shown for k in obj if k not in (ORIGIN, KEYS)}
+        obj[KEYS] = {k: shown for k in obj if k not in (ORIGIN, KEYS, POSITION)}
 
 
 def origin_of(obj: Any, key: str, default: str) -> str:

@@ -13,7 +13,7 @@ from typing import Any
 from ..errors import DeffeError, did_you_mean, join_hints
 from ..values import json_kind as _kind, to_number
 from . import schema
-from .loader import KEYS, ORIGIN, origin_of
+from .loader import KEYS, ORIGIN, POSITION, origin_of
 
 _TYPE_NAMES = {
     "str": "text", "int": "an integer", "number": "a number", "bool": "true or false",
@@ -136,7 +136,7 @@ def check_keys(obj: dict, spec: dict[str, schema.Key], file: str, path: str,
     """Unknown keys are errors (with a near-miss hint); known keys are type-checked."""
     out: dict[str, Any] = {}
     for k, v in obj.items():
-        if k in (ORIGIN, KEYS):
+        if k in (ORIGIN, KEYS, POSITION):
             continue
         where = f"{path}.{k}" if path else k
         origin = origin_of(obj, k, file)
@@ -160,6 +160,11 @@ def _copy(v: Any) -> Any:
     return v
 
 
+def _position(item: Any, i: int) -> int:
+    """An entry's index in the file that wrote it (the merged list puts the included file's entries first)."""
+    return item.get(POSITION, i) if isinstance(item, dict) else i
+
+
 def validate(data: dict, main_file: str) -> dict:
     """The merged config, checked and normalised (defaults filled in)."""
     file = data.get(ORIGIN, main_file)
@@ -169,19 +174,20 @@ def validate(data: dict, main_file: str) -> dict:
     for list_key in ("knobs", "scenarios"):
         entries = []
         for i, item in enumerate(top[list_key]):
-            where = f"{list_key}[{i}]"
+            where = f"{list_key}[{_position(item, i)}]"
             if not isinstance(item, dict):
                 raise DeffeError(f"expected an object with 'name' and 'values', got {_kind(item)}",
                                  file=origin_of(data, list_key, file), where=where)
             origin = item.get(ORIGIN, file)
             entry = check_keys(item, schema.KNOB, origin, where, fill_defaults=False)
             entry[ORIGIN] = origin
+            entry["_where"] = where
             entries.append(entry)
         top[list_key] = entries
 
     costs = []
     for i, item in enumerate(top["costs"]):
-        where = f"costs[{i}]"
+        where = f"costs[{_position(item, i)}]"
         if isinstance(item, str):
             costs.append({"name": item, ORIGIN: origin_of(data, "costs", file), "_where": where})
         elif isinstance(item, dict):
@@ -206,7 +212,7 @@ def validate(data: dict, main_file: str) -> dict:
         top["evaluate"]["simulator"] = {k: _copy(v.default) for k, v in schema.PLACEMENT.items()}
     explores = []
     for i, item in enumerate(top["exploration"]["explore"]):
-        where = f"exploration.explore[{i}]"
+        where = f"exploration.explore[{_position(item, i)}]"
         if not isinstance(item, dict):
             raise DeffeError(f"expected an object, got {_kind(item)}",
                              file=origin_of(data.get("exploration"), "explore", file), where=where)

@@ -258,3 +258,19 @@ def test_a_list_of_names_with_something_else_names_that_element(tmp_path):
         cfg(tmp_path, {"knobs": [{"name": "a", "values": [1]}], "costs": ["t"],
                        "exploration": {"explore": [{"name": "e", "groups": ["a", 3]}]}})
     assert "explore[0].groups[1]: expected a name, got a number (3)" in str(e.value)
+
+
+def test_an_error_in_a_list_names_the_entry_by_its_index_in_its_own_file(tmp_path):
+    """The merged list puts the included file's entries first: errors named cfg.json:knobs[2] in a file with
+    one knob."""
+    write(tmp_path / "base.json", json.dumps({"knobs": [{"name": "a", "values": [1]}, {"name": "b", "values": [2]}],
+                                              "costs": ["t"]}))
+    for knob, message in (("a", "config.json:knobs[0]: expected an object"),
+                          ({"name": "c", "values": []}, "config.json:knobs[0].values: knob 'c' has an empty list"),
+                          ({"name": "c", "vals": [1]}, "config.json:knobs[0].vals: unknown key")):
+        with pytest.raises(DeffeError) as e:
+            cfg(tmp_path, {"include": "base.json", "knobs": [knob]})
+        assert message in str(e.value)
+    with pytest.raises(DeffeError) as e:
+        cfg(tmp_path, {"include": "base.json", "costs": [{"name": "u", "min": 2, "max": 1}]})
+    assert "config.json:costs[0]: min 2 is above max 1" in str(e.value)
