@@ -156,10 +156,10 @@ class GuidedExploration(ModelSearch):
         if self.step == 0 or not self._model_ready():
             limit = getattr(fw, "ask_limit", None)   # asynchronous: as many as there are free workers
             n = self.initial if self.step == 0 else min(self.per_step, limit or self.per_step)
-            codes = fw.sampling.Run(n)
+            codes = self._from_sampler(n)
             if len(codes) == 0:
                 return None
-            return Proposal(self._sampled(codes), note="initial design" if self.step == 0 else "sampling (no model yet)")
+            return Proposal(codes, note="initial design" if self.step == 0 else "sampling (no model yet)")
         serve = [s for s in range(len(self.scen)) if not self._stalled(s)]
         if not serve:
             stale = min(t.stale for t in self.tracks)

@@ -55,6 +55,21 @@ class ModelSearch:
             return self.scen.snap(codes)
         return codes
 
+    def _from_sampler(self, n: int, picked: np.ndarray | None = None) -> np.ndarray:
+        """``picked`` topped up to n points with the sampler's, none evaluated, pending or there twice: a
+        sampler knows only its own points, so it gives again what the guided steps evaluated, and moving its
+        points to the representative scenario combinations (`_sampled`) makes some of them one. The sampler
+        is asked again while it gives new points (it never repeats its own), so the step is not short."""
+        out = np.empty((0, self.k)) if picked is None else picked
+        for _round in range(100):   # a sampler that breaks its promise and repeats itself cannot loop forever
+            if len(out) >= n:
+                break
+            codes = self.framework.sampling.Run(n - len(out))
+            if codes is None or len(codes) == 0:   # it has no more points (None: "none", plugins.md)
+                break
+            out = self._unseen(np.vstack([out, self._sampled(np.atleast_2d(np.asarray(codes, dtype=float)))]))
+        return out[:n]
+
     def _keys(self, codes: np.ndarray) -> list[bytes]:
         """One key per design: relabelled copies of a point (interchangeable values renamed) share it."""
         return row_keys(self.relabel.canonical(codes))
@@ -226,11 +241,7 @@ class ModelSearch:
             take = count - count // 4
             batch.append(self._diverse(local, self.rng.permutation(len(local)), take))
         picked = np.vstack(batch) if batch else np.empty((0, self.k))
-        if len(picked) < n:
-            extra = np.atleast_2d(fw.sampling.Run(n - len(picked)))
-            if extra.size:
-                picked = self._unseen(np.vstack([picked, self._sampled(extra)]))[:n]   # picked first; no design twice
-        return picked, trained
+        return self._from_sampler(n, picked), trained   # picked first; no design twice
 
     def _likeliest_feasible(self, cand: np.ndarray, s: int, count: int) -> np.ndarray:
         """The count candidates of scenario s likeliest to meet the constraints (`_scores` kind "feasible"),

@@ -264,3 +264,20 @@ def test_finishing_on_predictions_gives_a_predicted_front_per_scenario(tmp_path)
         assert {row["source"] for row in mine} == {"evaluated", "predicted"}, mine
         assert [int(row["rank"]) for row in mine] == list(range(1, len(mine) + 1))
         assert all(row["size"] == str(size) for row in mine)
+
+
+def test_a_continuous_scenario_spends_the_whole_budget_on_distinct_points(tmp_path):
+    """More than 32 scenario values: the sampler's points are moved to the 32 representative combinations,
+    which made some of them one; the initial design lost them (10 proposed, 8 trained on) and the run ended
+    at 39 of 40 samples. The sampler is now asked again for as many new points as were merged."""
+    write(tmp_path / "f.py", "def ev(p):\n    return {'t': (p['a'] - 4) ** 2 + p['b'] + p['r'] / 50}\n")
+    write(tmp_path / "config.json", json.dumps({
+        "python_path": ["."], "knobs": [{"name": "a", "values": "0-10"}, {"name": "b", "values": [1, 2, 3]}],
+        "scenarios": [{"name": "r", "type": "integer", "min": 0, "max": 99}], "costs": ["t"],
+        "evaluate": {"plugin": "python", "function": "f:ev"}, "model": {"plugin": "sklearn_rf"},
+        "exploration": {"samples_per_step": 10, "max_samples": 40}}))
+    run = run_deffe("-config", "config.json", "-jobs", "1", cwd=tmp_path)
+    assert run.rc == 0, run
+    rows = read_csv(tmp_path / "explore" / "deffe_evaluation.csv")
+    assert len(rows) == 40 and len({(r["a"], r["b"], r["r"]) for r in rows}) == 40
+    assert "40 evaluated now, 0 from the store" in run.out + run.err

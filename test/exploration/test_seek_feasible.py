@@ -104,3 +104,23 @@ def test_a_scenario_no_design_fits_yet_heads_for_where_the_constraint_holds_in_i
     fits = [r for r in rows if float(r["size"]) * sum(float(r[k]) for k in "pqrstu") <= 12]
     assert sum(r["size"] == "3" for r in fits) >= 10, [(r["size"], r["load"]) for r in rows]
     assert sum(r["size"] == "1" for r in fits) >= 10
+
+
+def test_while_nothing_meets_the_constraints_no_point_is_proposed_twice(tmp_path):
+    """A constraint no design meets: after a step towards the constraints the exploration fell back to the
+    sampler, which gave again points the guided steps had evaluated ('22 evaluated now, 2 from the store'
+    in a fresh run, 22 of 24 rows)."""
+    import json
+    from cli_helpers import read_csv, run_deffe, write
+    write(tmp_path / "f.py", "def ev(p):\n    a, b = p['a'], p['b']\n"
+                             "    return {'t': (a - 4) ** 2 + b, 'm': a * b + 1}\n")
+    write(tmp_path / "config.json", json.dumps({
+        "python_path": ["."], "knobs": [{"name": "a", "values": "0-10"}, {"name": "b", "values": [1, 2, 3]}],
+        "costs": ["t", "m"], "constraints": ["m <= 0"], "evaluate": {"plugin": "python", "function": "f:ev"},
+        "model": {"plugin": "sklearn_rf"},
+        "exploration": {"samples_per_step": 8, "max_samples": 24, "objectives": ["t"]}}))
+    run = run_deffe("-config", "config.json", "-jobs", "1", cwd=tmp_path)
+    assert run.rc == 0, run
+    rows = read_csv(tmp_path / "explore" / "deffe_evaluation.csv")
+    assert len(rows) == 24 and len({(r["a"], r["b"]) for r in rows}) == 24
+    assert "24 evaluated now, 0 from the store" in run.out + run.err
