@@ -151,3 +151,58 @@ def test_a_timeout_beyond_any_wait_is_no_limit(tmp_path):
     r = run_deffe("-config", "config.json", "-jobs", "2", cwd=tmp_path)
     assert r.rc == 0 and "Traceback" not in r.err, r
     assert {row["status"] for row in read_csv(tmp_path / "explore" / "deffe_evaluation.csv")} == {"ok"}
+
+
+RETURNS = '''
+from decimal import Decimal
+import numpy as np
+from framework.protocols import EvaluationOutput
+
+def evaluate(p):
+    a = p["a"]
+    return [
+        lambda: np.float32(2.5),                         # 0: numbers, from numpy or Decimal
+        lambda: np.int64(7),                             # 1
+        lambda: np.array([3.5]),                         # 2
+        lambda: np.array(4.0),                           # 3
+        lambda: Decimal("2.5"),                          # 4
+        lambda: [np.float64(1.5)],                       # 5
+        lambda: EvaluationOutput({"t": 1.0}, status="crashed"),   # 6: no status of the protocol
+        lambda: EvaluationOutput({}),                    # 7: ok without its cost
+        lambda: EvaluationOutput(None),                  # 8
+        lambda: float("inf"),                            # 9: no measurement
+        lambda: {"t": float("-inf")},                    # 10
+        lambda: "done",                                  # 11: not costs, and nothing for extract to read
+        lambda: None,                                    # 12
+        lambda: EvaluationOutput({"t": float("inf")}, status="infeasible", note="never ends"),   # 13
+    ][a]()
+'''
+
+
+def test_what_a_python_evaluator_returns_is_read_or_the_sample_fails_saying_why(tmp_path):
+    # numpy numbers and Decimal were "not costs": every sample failed with "results.out was not written in
+    # .../explore_1", a directory that does not exist; an unknown status or an 'ok' without costs was stored
+    # as it came, and an infinite cost as a measurement
+    write(tmp_path / "ev.py", RETURNS)
+    write(tmp_path / "config.json", json.dumps({
+        "python_path": ["."], "knobs": [{"name": "a", "values": "0-14"}], "costs": ["t"],
+        "evaluate": {"plugin": "python", "function": "ev:evaluate"}, "model": {"plugin": None},
+        "sampling": {"plugin": "factorial"}}))
+    r = run_deffe("-config", "config.json", "-jobs", "2", cwd=tmp_path)
+    assert r.rc == 0 and "Traceback" not in r.err, r
+    import sqlite3
+    with sqlite3.connect(tmp_path / "explore" / "deffe.db") as db:
+        rows = {json.loads(p)["a"]: (s, json.loads(c or "{}"), e or "")
+                for p, s, c, e in db.execute("SELECT params, status, costs, error FROM samples")}
+    assert {a: rows[a][:2] for a in range(6)} == {
+        0: ("ok", {"t": 2.5}), 1: ("ok", {"t": 7.0}), 2: ("ok", {"t": 3.5}), 3: ("ok", {"t": 4.0}),
+        4: ("ok", {"t": 2.5}), 5: ("ok", {"t": 1.5})}
+    assert rows[6][0] == "failed" and "status 'crashed'" in rows[6][2] and "not one of ok" in rows[6][2]
+    assert rows[7] == rows[8] == ("failed", {}, "the evaluator gave no value for t (it gave: nothing)")
+    assert rows[9] == rows[10] == ("failed", {}, "the evaluator: cost 't' is infinite")
+    assert rows[11][0] == "failed" and rows[11][2].startswith("the evaluator returned a str ('done'), not costs")
+    assert rows[12][0] == "failed" and rows[12][2].startswith("the evaluator returned None, not costs")
+    assert "results.out" not in rows[11][2] + rows[12][2]
+    assert rows[13] == ("infeasible", {"t": float("inf")}, "never ends")
+    assert "14 evaluated now, 0 from the store, 7 failed" in r.out, r
+
