@@ -206,3 +206,22 @@ def test_what_a_python_evaluator_returns_is_read_or_the_sample_fails_saying_why(
     assert rows[13] == ("infeasible", {"t": float("inf")}, "never ends")
     assert "14 evaluated now, 0 from the store, 7 failed" in r.out, r
 
+
+def test_a_keyboard_interrupt_raised_by_an_evaluation_is_that_sample_failing(tmp_path):
+    # it printed "Process ForkProcess-N: Traceback ..." for every such sample and was stored as "the
+    # evaluation process died (exit status 1)"; a Ctrl-C of the driver still stops the run
+    # (test/faults/test_kill_resume.py)
+    write(tmp_path / "ev.py", "def evaluate(p):\n    if p['a'] % 2:\n        raise KeyboardInterrupt\n"
+                              "    return {'t': p['a']}\n")
+    write(tmp_path / "config.json", json.dumps({
+        "python_path": ["."], "knobs": [{"name": "a", "values": "0-4"}], "costs": ["t"],
+        "evaluate": {"plugin": "python", "function": "ev:evaluate"}, "model": {"plugin": None},
+        "sampling": {"plugin": "factorial"}}))
+    r = run_deffe("-config", "config.json", "-jobs", "2", cwd=tmp_path)
+    assert r.rc == 0 and "Traceback" not in r.err + r.out, r
+    rows = {int(row["a"]): row["status"] for row in read_csv(tmp_path / "explore" / "deffe_evaluation.csv")}
+    assert rows == {0: "ok", 1: "failed", 2: "ok", 3: "failed"}
+    import sqlite3
+    with sqlite3.connect(tmp_path / "explore" / "deffe.db") as db:
+        errors = [e for (e,) in db.execute("SELECT error FROM samples WHERE status = 'failed'")]
+    assert len(errors) == 2 and all(e.startswith("KeyboardInterrupt\n") for e in errors), errors
