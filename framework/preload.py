@@ -7,6 +7,9 @@ exploration's space are skipped and counted; a cost that is not a number is an
 error naming its line. The file is read row by row and the rows kept are held
 as numbers, so a file of millions of rows needs memory for its numbers only.
 
+A file with ';' between cells (Excel where the decimal mark is a comma) has its numbers' decimal commas
+read as points: ``12,5`` is 12.5.
+
 Files written by the original Deffe are read as it read them (`match_columns`):
 ``, `` separators, a column named by a knob's ``map`` alias, headers in another
 case (``CPU_Cycles``), and no column for a knob that takes one value in the
@@ -78,7 +81,8 @@ def read_rows(path: Path, shown: str) -> tuple[list[str], Iterator[tuple[int, li
     except BaseException:
         fh.close()
         raise
-    reader = csv.reader(itertools.chain([first] if first else [], lines), delimiter=separator(first),
+    sep = separator(first)
+    reader = csv.reader(itertools.chain([first] if first else [], lines), delimiter=sep,
                         skipinitialspace=True)   # Deffe wrote ", " between cells
     try:
         header = _next_row(reader, shown)
@@ -90,7 +94,7 @@ def read_rows(path: Path, shown: str) -> tuple[list[str], Iterator[tuple[int, li
     except BaseException:
         fh.close()
         raise
-    return [h.strip() for h in header], _body(fh, reader, shown)
+    return [h.strip() for h in header], _body(fh, reader, shown, decimal_comma=sep == ";")
 
 
 def separator(header: str) -> str:
@@ -124,11 +128,19 @@ def _utf8_lines(fh, shown: str) -> Iterator[str]:
         yield line
 
 
-def _body(fh, reader, shown: str) -> Iterator[tuple[int, list[str]]]:
+# a number written with a decimal comma (12,5  -0,25  1,5e-3), as Excel writes it where ';' separates cells
+_DECIMAL_COMMA = re.compile(r"\s*[+-]?(\d+,\d*|,\d+)([eE][+-]?\d+)?\s*")
+
+
+def _body(fh, reader, shown: str, decimal_comma: bool = False) -> Iterator[tuple[int, list[str]]]:
+    """The rows; with ``decimal_comma`` (cells separated by ';') a cell that is a number with a decimal comma
+    reads as that number with a point: '12,5' is 12.5."""
     with fh:
         while (row := _next_row(reader, shown)) is not None:
             text = "".join(row)
             if text and not text.isspace():   # a row of empty cells is no row
+                if decimal_comma and "," in text:
+                    row = [c.replace(",", ".") if "," in c and _DECIMAL_COMMA.fullmatch(c) else c for c in row]
                 yield reader.line_num, row
 
 
