@@ -131,6 +131,10 @@ def test_bad_pre_evaluated_data(tmp_path):
     write(tmp_path / "pre.csv", "a,b,t\n0,1,1\n1,1,fast\n")
     assert_user_error(run_deffe("-config", "config.json", "-pre-evaluated-data", "pre.csv", cwd=tmp_path),
                       "pre.csv:line 3", "not a number")
+    # an infinite cost was stored ok, the best design or a cost to learn
+    write(tmp_path / "pre.csv", "a,b,t\n0,1,1\n1,1,-inf\n")
+    assert_user_error(run_deffe("-config", "config.json", "-pre-evaluated-data", "pre.csv", cwd=tmp_path),
+                      "pre.csv:line 3", "cost 't' is infinite: '-inf'")
     assert not (tmp_path / "explore").exists()
 
 
