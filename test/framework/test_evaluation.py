@@ -225,3 +225,19 @@ def test_a_keyboard_interrupt_raised_by_an_evaluation_is_that_sample_failing(tmp
     with sqlite3.connect(tmp_path / "explore" / "deffe.db") as db:
         errors = [e for (e,) in db.execute("SELECT error FROM samples WHERE status = 'failed'")]
     assert len(errors) == 2 and all(e.startswith("KeyboardInterrupt\n") for e in errors), errors
+
+
+def test_an_evaluator_whose_every_status_is_unknown_stops_the_run_naming_it(tmp_path):
+    # the rows were stored with status 'crashed' and the summary said "0 failed"
+    write(tmp_path / "ev.py", "from framework.protocols import EvaluationOutput\ndef evaluate(p):\n"
+                              "    return EvaluationOutput({'t': 1.0}, status='crashed')\n")
+    write(tmp_path / "config.json", json.dumps({
+        "python_path": ["."], "knobs": [{"name": "a", "values": "0-8"}], "costs": ["t"],
+        "evaluate": {"plugin": "python", "function": "ev:evaluate"}, "model": {"plugin": None},
+        "exploration": {"plugin": "sampling", "samples_per_step": 4}}))
+    r = run_deffe("-config", "config.json", "-jobs", "1", cwd=tmp_path)
+    assert r.rc == 2 and "Traceback" not in r.err, r
+    error = [line for line in r.err.splitlines() if line.startswith("error:")]
+    assert len(error) == 1 and "the evaluator returned the status 'crashed', which is not one of ok, failed, " \
+        "timeout, infeasible" in error[0], r
+    assert {row["status"] for row in read_csv(tmp_path / "explore" / "deffe_evaluation.csv")} == {"failed"}
