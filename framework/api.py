@@ -40,6 +40,8 @@ def explore(config: dict | str | os.PathLike, *, run_dir: str | os.PathLike | No
     options by their long name with ``_`` for ``-``: ``epochs=50``, ``no_train=True``,
     ``custom_samples=[20, 40]``, ``retry_failed=True``.
     """
+    _path_arg(run_dir, "run_dir", "explore()")
+    _path_arg(base_dir, "base_dir", "explore()")
     base = Path(base_dir if base_dir is not None else os.getcwd()).expanduser().absolute()
     argv = _argv(dict(options, seed=seed, jobs=jobs, max_samples=max_samples, fresh=fresh, quiet=quiet))
     from . import cli
@@ -59,7 +61,20 @@ def explore(config: dict | str | os.PathLike, *, run_dir: str | os.PathLike | No
 def load_run(run_dir: str | os.PathLike) -> "Run":
     """A run directory written by `explore` or ``run_deffe.py`` (it needs the run's deffe_run.json only, not
     the config file: the manifest holds the config's text)."""
+    _path_arg(run_dir, "run_dir", "load_run()", required=True)
     return Run(run_data.load_run(run_dir))
+
+
+def _path_arg(value: Any, name: str, where: str, required: bool = False) -> None:
+    """A directory argument is a path (text or a Path); anything else is the caller's mistake, named."""
+    if value is None and not required:
+        return
+    if not isinstance(value, (str, os.PathLike)):
+        raise DeffeError(f"{name} is a directory's path (a str or a Path), not {_kind(value)}", where=where)
+
+
+def _kind(value: Any) -> str:
+    return "None" if value is None else f"{type(value).__name__} {value!r}"[:80]
 
 
 def _load(config: dict | str | os.PathLike, base: Path) -> Config:
@@ -73,8 +88,11 @@ def _load(config: dict | str | os.PathLike, base: Path) -> Config:
 
 
 def _plain(config: dict) -> dict:
-    """The dict as JSON would give it: paths become text, numpy numbers plain numbers, tuples lists."""
+    """The dict as JSON would give it: paths become text, numpy numbers plain numbers, numpy arrays (and
+    pandas Series) and tuples lists."""
     def other(x: Any) -> Any:
+        if hasattr(x, "tolist"):   # a numpy array or number (a 1-element array's .item() was the only way)
+            return x.tolist()
         return x.item() if hasattr(x, "item") else (os.fspath(x) if isinstance(x, os.PathLike) else str(x))
     return json.loads(json.dumps(config, default=other))
 

@@ -103,4 +103,11 @@ def _as_frame(points) -> pd.DataFrame:
         return points.to_frame().T        # run.evaluations.iloc[3]: its row label stays the index
     if isinstance(points, Mapping) and points and all(np.ndim(v) == 0 for v in points.values()):
         return pd.DataFrame([dict(points)])
-    return pd.DataFrame(points)
+    wanted = "the points are a DataFrame with a column per knob, a dict of one design's values, or a row " \
+             "of run.evaluations"
+    if isinstance(points, (str, bytes)) or np.ndim(points) == 0 and not isinstance(points, Mapping):
+        raise DeffeError(f"{wanted}, not {type(points).__name__} {points!r}"[:200], file=SHOWN)
+    try:
+        return pd.DataFrame(points)
+    except (ValueError, TypeError) as e:
+        raise DeffeError(f"{wanted}, not this {type(points).__name__} ({e})", file=SHOWN) from None

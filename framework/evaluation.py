@@ -8,11 +8,15 @@ failure becomes the sample's result; nothing here stops the run.
 from __future__ import annotations
 
 import math
+import numbers
 import time
+from decimal import Decimal
 from collections.abc import Mapping
 from typing import Any
 
-from .protocols import EvaluationOutput, Infeasible, Result, Sample
+import numpy as np
+
+from .protocols import STATUSES, EvaluationOutput, Infeasible, Result, Sample
 from .values import to_number
 
 
@@ -25,8 +29,22 @@ class CostError(Exception):
         self.systematic = systematic
 
 
-def as_costs(raw: Any, cost_names: list[str], source: str) -> dict[str, float]:
-    """The costs of `raw` (mapping by cost name, number, or sequence in cost order) as floats."""
+def _is_number(v: Any) -> bool:
+    """One number: int, float, Decimal, a numpy scalar (np.float32, np.int64), a 0-d array; not a bool."""
+    if isinstance(v, (bool, np.bool_)):
+        return False
+    if isinstance(v, np.ndarray):
+        return v.ndim == 0 and v.dtype.kind in "iuf"
+    return isinstance(v, (numbers.Real, Decimal))
+
+
+def _is_array(v: Any) -> bool:
+    return isinstance(v, np.ndarray) and v.ndim >= 1 and v.dtype.kind in "iuf"
+
+
+def as_costs(raw: Any, cost_names: list[str], source: str, finite: bool = True) -> dict[str, float]:
+    """The costs of `raw` (mapping by cost name, number, or sequence or numpy array in cost order) as floats.
+    ``finite``: an infinite cost is no measurement (an infeasible point's may be infinite)."""
     def key(cost: str) -> Any:
         """The key holding `cost`: the exact name, else the one equal but for case (Deffe lower-cased both)."""
         if cost in raw:
@@ -43,19 +61,22 @@ def as_costs(raw: Any, cost_names: list[str], source: str) -> dict[str, float]:
             raise CostError(f"{source} gave no value for {', '.join(missing)} "
                             f"(it gave: {', '.join(map(str, raw)) or 'nothing'})", systematic=bool(raw))
         items = [(c, raw[k]) for c, k in keys.items()]
-    elif isinstance(raw, (int, float)) and not isinstance(raw, bool):
+    elif _is_number(raw):
         if len(cost_names) != 1:
             raise CostError(f"{source} gave one number for {len(cost_names)} costs")
         items = [(cost_names[0], raw)]
-    elif isinstance(raw, (list, tuple)):
+    elif isinstance(raw, (list, tuple)) or _is_array(raw):
+        if isinstance(raw, np.ndarray) and raw.ndim > 1:
+            raise CostError(f"{source} gave an array of shape {raw.shape}, not costs "
+                            f"(one value per cost, in cost order: {', '.join(cost_names)})")
         if len(raw) != len(cost_names):
             raise CostError(f"{source} gave {len(raw)} values for {len(cost_names)} costs")
         items = list(zip(cost_names, raw))
     else:
-        raise CostError(f"{source} gave {type(raw).__name__}, not costs")
+        raise CostError(f"{source} gave {describe(raw)}, not costs")
     out: dict[str, float] = {}
     for name, v in items:
-        if isinstance(v, bool):
+        if isinstance(v, (bool, np.bool_)):
             v = float(v)
         if isinstance(v, str):
             n = to_number(v)
@@ -65,21 +86,47 @@ def as_costs(raw: Any, cost_names: list[str], source: str) -> dict[str, float]:
         try:
             f = float(v)
         except (TypeError, ValueError):
-            raise CostError(f"{source}: cost '{name}' is not a number: {v!r}") from None
+            raise CostError(f"{source}: cost '{name}' is not a number: {_short(v)}") from None
+        except OverflowError:   # an integer (or Decimal) beyond any float
+            raise CostError(f"{source}: cost '{name}' is too large: {_short(v)}") from None
         if math.isnan(f):
             raise CostError(f"{source}: cost '{name}' is NaN")
+        if finite and math.isinf(f):
+            raise CostError(f"{source}: cost '{name}' is infinite")
         out[name] = f
     return out
 
 
-def _is_costs(output: Any) -> bool:
-    """Did the evaluator return costs itself (a dict, a number, or a list of numbers)?"""
-    if isinstance(output, Mapping):
+def _short(v: Any) -> str:
+    text = repr(v)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def describe(v: Any) -> str:
+    """What a plugin returned, for a message: its type and (short) value."""
+    if v is None:
+        return "None"
+    t = type(v)
+    name = t.__name__ if t.__module__ == "builtins" else f"{t.__module__.split('.')[0]}.{t.__name__}"
+    if isinstance(v, np.ndarray):
+        return f"a {name} of shape {v.shape} and dtype {v.dtype}"
+    return f"a {name} ({_short(v)})"
+
+
+def is_costs(output: Any) -> bool:
+    """Did the evaluator return costs itself (a dict, a number, a list of numbers, a numeric numpy array)?"""
+    if isinstance(output, Mapping) or _is_number(output) or _is_array(output):
         return True
-    if isinstance(output, (int, float)) and not isinstance(output, bool):
-        return True
-    return isinstance(output, (list, tuple)) and len(output) > 0 and \
-        all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in output)
+    return isinstance(output, (list, tuple)) and len(output) > 0 and all(_is_number(v) for v in output)
+
+
+def _status(output: EvaluationOutput) -> str:
+    """The status an `EvaluationOutput` sets; one not of the protocol is the plugin's mistake."""
+    status = output.status
+    if not isinstance(status, str) or status not in STATUSES:
+        raise CostError(f"the evaluator returned the status {status!r}, which is not one of "
+                        f"{', '.join(STATUSES)}", systematic=True)
+    return status
 
 
 def run_sample(evaluate: Any, extract: Any, sample: Sample, cost_names: list[str]) -> Result:
@@ -87,9 +134,13 @@ def run_sample(evaluate: Any, extract: Any, sample: Sample, cost_names: list[str
     try:
         output = evaluate.Run(sample)
         if isinstance(output, EvaluationOutput):
-            costs = as_costs(output.costs, cost_names, "the evaluator") if output.costs else {}
-            return Result(output.status, costs, output.note, time.perf_counter() - t0)
-        if _is_costs(output):
+            status = _status(output)
+            if status == "ok":   # a measurement: every cost, finite
+                costs = as_costs(output.costs if output.costs is not None else {}, cost_names, "the evaluator")
+            else:                # failed, timeout, infeasible: the costs it has, if any (infinite ones too)
+                costs = as_costs(output.costs, cost_names, "the evaluator", finite=False) if output.costs else {}
+            return Result(status, costs, output.note, time.perf_counter() - t0)
+        if is_costs(output):
             costs = as_costs(output, cost_names, "the evaluator")
         else:
             costs = as_costs(extract.Run(sample, output), cost_names, "the extract plugin")

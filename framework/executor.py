@@ -52,24 +52,27 @@ def _worker_main(conn: Connection, inherited: list[Connection], task_fn: TaskFn)
         if msg is None:
             return
         task_id, payload = msg
-        result = safe_call(task_fn, payload)
+        result = safe_call(task_fn, payload, in_worker=True)
         try:
             conn.send((task_id, result))
         except (BrokenPipeError, OSError):
             return
 
 
-def safe_call(task_fn: TaskFn, payload: Any) -> Result:
+def safe_call(task_fn: TaskFn, payload: Any, in_worker: bool = False) -> Result:
+    """The result of one task; any exception is the sample's failure. A KeyboardInterrupt too in a worker
+    process, which ignores Ctrl-C (the driver decides): there only the evaluation itself can raise it. In the
+    driver's own process (-debug) it is a Ctrl-C and stops the run."""
     t0 = time.perf_counter()
     try:
         result = task_fn(payload)
     except EvaluationFailed as e:
         result = Result("failed", error=str(e))
     except BaseException as e:  # noqa: BLE001 - any failure of one sample is that sample's result
-        if isinstance(e, KeyboardInterrupt):
+        if isinstance(e, KeyboardInterrupt) and not in_worker:
             raise
         tb = traceback.format_exc(limit=-6)
-        crash = f"{type(e).__name__}: {e}"
+        crash = f"{type(e).__name__}: {e}" if str(e) else type(e).__name__
         result = Result("failed", error=f"{crash}\n{tb}", crash=crash)
     if result.duration is None:
         result.duration = time.perf_counter() - t0

@@ -3,8 +3,9 @@ user's process (a notebook, a script running several), which must look the same 
 
 The command line sets these for the life of its process and never needs them back: the ``deffe``
 loggers' handlers (one holds the run's log file open), the thread limits of the libraries
-(`threads.limit`) and the environment variables they and the config's ``$VARS`` read, and, in case a
-plugin changed it, the working directory.
+(`threads.limit`) and the environment (the variables the limits and the config's ``$VARS`` read, and
+those a library sets when imported: scikit-learn's ``KMP_*``), and, in case a plugin changed it, the
+working directory.
 """
 from __future__ import annotations
 
@@ -14,18 +15,15 @@ import os
 import sys
 from typing import Iterator
 
-from .threads import ENV_VARS
-
 # the loggers the command line sets up (cli._setup_logging, the preflight's filter, inference's own)
 LOGGERS = ("deffe", "deffe.preflight", "deffe.inference")
-ENV = ENV_VARS + ("DEFFE_EXP_DIR", "DEFFE_CONFIG_DIR")
 
 
 @contextlib.contextmanager
 def preserved() -> Iterator[None]:
     """Run the body, then restore the loggers, thread limits, environment and working directory."""
     cwd = os.getcwd()
-    env = {k: os.environ.get(k) for k in ENV}
+    env = dict(os.environ)   # every variable: the run's own (DEFFE_DIR, ...) and its libraries' (KMP_...)
     loggers = {name: _logger_state(logging.getLogger(name)) for name in LOGGERS}
     root = _logger_state(logging.getLogger())
     torch = sys.modules.get("torch")
@@ -41,10 +39,10 @@ def preserved() -> Iterator[None]:
         for name, state in loggers.items():
             _restore_logger(logging.getLogger(name), state)
         _restore_logger(logging.getLogger(), root)
+        for k in [k for k in os.environ if k not in env]:
+            del os.environ[k]
         for k, v in env.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
+            if os.environ.get(k) != v:
                 os.environ[k] = v
         if os.getcwd() != cwd:
             os.chdir(cwd)

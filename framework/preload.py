@@ -3,9 +3,16 @@
 Values are matched by value, not by text: "1.0" in the CSV matches the knob
 value 1. Columns: every knob of the exploration (extra columns are ignored),
 every cost, and optionally ``status``. Rows whose values lie outside the
-exploration's space are skipped and counted; a cost that is not a number is an
-error naming its line. The file is read row by row and the rows kept are held
+exploration's space are skipped and counted; a cost that is not a number, or a
+measured (ok) cost that is infinite, is an error naming its line; a measured
+cost outside its valid range (``costs[].min``/``max``) makes the row failed, as
+it makes an evaluation failed. A point given again with other costs keeps its
+first row (the store is never overwritten), and the reader says which lines it
+did not take (`Preloaded.notes`). The file is read row by row and the rows kept are held
 as numbers, so a file of millions of rows needs memory for its numbers only.
+
+A file with ';' between cells (Excel where the decimal mark is a comma) has its numbers' decimal commas
+read as points: ``12,5`` is 12.5.
 
 Files written by the original Deffe are read as it read them (`match_columns`):
 ``, `` separators, a column named by a knob's ``map`` alias, headers in another
@@ -20,7 +27,8 @@ import math
 import re
 from array import array
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from typing import Any
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -37,14 +45,25 @@ class Preloaded:
     results: Sequence[Result]
     skipped: int
     first_skip: str | None
+    lines: Sequence[int] = ()                                  # the line of each row kept
+    notes: list[str] = field(default_factory=list)             # what the reader warns of, one line each
+
+
+def result_text(result: Result, names: Sequence[str]) -> str:
+    """A row's outcome for a message: 't=10, m=2' when measured, else its status."""
+    if result.status != "ok":
+        return result.status
+    return ", ".join(f"{c}={result.costs[c]:g}" for c in names if c in result.costs)
 
 
 class PreloadedResults(Sequence):
     """The results of the rows read, held as numbers (a `Result` is made when a row is looked at), so that a
     file of a million rows does not become a million dicts."""
 
-    def __init__(self, statuses: bytes, costs: np.ndarray, cost_names: list[str]):
+    def __init__(self, statuses: bytes, costs: np.ndarray, cost_names: list[str],
+                 errors: dict[int, str] | None = None):
         self.statuses, self.costs, self.cost_names = statuses, costs, cost_names
+        self.errors = errors or {}   # row -> why it is failed, for the few rows the reader made failed
 
     def __len__(self) -> int:
         return len(self.statuses)
@@ -53,7 +72,9 @@ class PreloadedResults(Sequence):
         if isinstance(i, slice):
             return [self[j] for j in range(*i.indices(len(self)))]
         costs = {c: float(v) for c, v in zip(self.cost_names, self.costs[i]) if not math.isnan(v)}
-        return Result(STATUSES[self.statuses[i]], costs, None, None, cached=True, origin="pre-evaluated")
+        i = range(len(self))[i]   # a negative index counts from the end
+        return Result(STATUSES[self.statuses[i]], costs, self.errors.get(i), None, cached=True,
+                      origin="pre-evaluated")
 
 
 _UNDECODED = re.compile("[\udc80-\udcff]")   # bytes that are not UTF-8, as surrogateescape keeps them
@@ -78,7 +99,8 @@ def read_rows(path: Path, shown: str) -> tuple[list[str], Iterator[tuple[int, li
     except BaseException:
         fh.close()
         raise
-    reader = csv.reader(itertools.chain([first] if first else [], lines), delimiter=separator(first),
+    sep = separator(first)
+    reader = csv.reader(itertools.chain([first] if first else [], lines), delimiter=sep,
                         skipinitialspace=True)   # Deffe wrote ", " between cells
     try:
         header = _next_row(reader, shown)
@@ -90,7 +112,7 @@ def read_rows(path: Path, shown: str) -> tuple[list[str], Iterator[tuple[int, li
     except BaseException:
         fh.close()
         raise
-    return [h.strip() for h in header], _body(fh, reader, shown)
+    return [h.strip() for h in header], _body(fh, reader, shown, decimal_comma=sep == ";")
 
 
 def separator(header: str) -> str:
@@ -124,11 +146,19 @@ def _utf8_lines(fh, shown: str) -> Iterator[str]:
         yield line
 
 
-def _body(fh, reader, shown: str) -> Iterator[tuple[int, list[str]]]:
+# a number written with a decimal comma (12,5  -0,25  1,5e-3), as Excel writes it where ';' separates cells
+_DECIMAL_COMMA = re.compile(r"\s*[+-]?(\d+,\d*|,\d+)([eE][+-]?\d+)?\s*")
+
+
+def _body(fh, reader, shown: str, decimal_comma: bool = False) -> Iterator[tuple[int, list[str]]]:
+    """The rows; with ``decimal_comma`` (cells separated by ';') a cell that is a number with a decimal comma
+    reads as that number with a point: '12,5' is 12.5."""
     with fh:
         while (row := _next_row(reader, shown)) is not None:
             text = "".join(row)
             if text and not text.isspace():   # a row of empty cells is no row
+                if decimal_comma and "," in text:
+                    row = [c.replace(",", ".") if "," in c and _DECIMAL_COMMA.fullmatch(c) else c for c in row]
                 yield reader.line_num, row
 
 
@@ -195,7 +225,12 @@ def cells_of(cells: list[str], cols: dict[str, int | None], space: DesignSpace) 
             for k in space.knobs]
 
 
-def load_csv(path: Path, shown: str, space: DesignSpace, cost_names: list[str]) -> Preloaded:
+def load_csv(path: Path, shown: str, space: DesignSpace, costs: Sequence[Any]) -> Preloaded:
+    """The rows of a pre-evaluated data file. ``costs``: the config's costs (`config.Cost`, whose valid range
+    then applies: a measurement outside it makes the row failed, as it makes an evaluation failed), or their
+    names."""
+    cost_names = [c if isinstance(c, str) else c.name for c in costs]
+    ranges = [None if isinstance(c, str) else c for c in costs]
     header, rows = read_rows(path, shown)
     knob_cols = match_columns(header, space, shown)
     cost_cols = cost_columns(header, cost_names, shown)
@@ -204,8 +239,10 @@ def load_csv(path: Path, shown: str, space: DesignSpace, cost_names: list[str]) 
         raise DeffeError(f"no column for cost{'s' if len(missing_costs) > 1 else ''} {', '.join(missing_costs)}",
                          file=shown, where="line 1", hint=_columns_hint(header))
     status_col = cost_columns(header, ["status"], shown)["status"]
-    codes, costs = array("d"), array("d")   # the rows kept, as numbers
+    codes, values = array("d"), array("d")   # the rows kept, as numbers
+    lines = array("I")   # 4 bytes a row
     statuses = bytearray()
+    errors: dict[int, str] = {}
     skipped, first_skip = 0, None
     for line, cells in rows:
         if len(cells) < len(header):
@@ -222,23 +259,127 @@ def load_csv(path: Path, shown: str, space: DesignSpace, cost_names: list[str]) 
         if status not in STATUSES:
             raise DeffeError(f"status '{status}' is not one of {', '.join(STATUSES)}", file=shown,
                              where=f"line {line}")
+        measured = []
         for c in cost_names:
             text = cells[cost_cols[c]].strip()
             if text == "" and status != "ok":
-                costs.append(math.nan)   # not measured
+                measured.append(math.nan)   # not measured
                 continue
             n = to_number(text)
             if n is None or (isinstance(n, float) and math.isnan(n)):
                 raise DeffeError(f"cost '{c}' is not a number: {text!r}", file=shown, where=f"line {line}",
-                                 hint="a row that was not measured says so in a 'status' column "
-                                      "(failed, infeasible or timeout), its costs left empty; or leave it out")
-            costs.append(_float(n, c, text, shown, line))
+                                 hint=NOT_MEASURED)
+            f = _float(n, c, text, shown, line)
+            if math.isinf(f) and status == "ok":
+                raise DeffeError(f"cost '{c}' is infinite: {text[:40]!r}", file=shown, where=f"line {line}",
+                                 hint=NOT_MEASURED)
+            measured.append(f)
+        if status == "ok":
+            why = next((w for cost, v in zip(ranges, measured) if cost is not None and (w := cost.invalid(v))),
+                       None)
+            if why:   # as an evaluation's (driver._valid): failed, its costs no measurement
+                status, measured = "failed", [math.nan] * len(cost_names)
+                errors[len(statuses)] = f"{why}: not a valid measurement ({shown}, line {line})"
+        values.extend(measured)
         codes.extend(row)
+        lines.append(line)
         statuses.append(STATUSES.index(status))
     arr = np.frombuffer(codes, dtype=float).reshape(-1, len(space.names))
-    results = PreloadedResults(bytes(statuses), np.frombuffer(costs, dtype=float).reshape(-1, len(cost_names)),
-                               list(cost_names))
-    return Preloaded(arr, results, skipped, first_skip)
+    cost_arr = np.frombuffer(values, dtype=float).reshape(-1, len(cost_names))
+    results = PreloadedResults(bytes(statuses), cost_arr, list(cost_names), errors)
+    notes = []
+    if errors:
+        first = min(errors)
+        notes.append(f"{_rows(len(errors))} outside a cost's valid range stored as failed (first: line "
+                     f"{lines[first]}: {errors[first].split(': not a valid')[0]})")
+    notes += _repeats(arr, results, lines, cost_names)
+    return Preloaded(arr, results, skipped, first_skip, lines, notes)
+
+
+def other_than_stored(pre: Preloaded, rows: Sequence[int], stored: Sequence[Result], names: list[str]) -> str | None:
+    """The note for rows of the data (indices into ``pre``) whose point the store already held (``stored``,
+    in the same order) with other costs or another status: the store is never overwritten, the stored
+    result stays. None when they all agree."""
+    other = [(i, s) for i, s in zip(rows, stored) if not _same(pre.results[i], s, names)]
+    if not other:
+        return None
+    shown = "; ".join(f"line {pre.lines[i]}: {result_text(pre.results[i], names)} where the store holds "
+                      f"{result_text(s, names)}" for i, s in other[:3])
+    return (f"{_rows(len(other))} give{'s' if len(other) == 1 else ''} other costs than the store holds for "
+            f"{'its' if len(other) == 1 else 'their'} point, whose stored costs are kept "
+            f"({shown}{'; ...' if len(other) > 3 else ''})")
+
+
+def _same(a: Result, b: Result, names: list[str]) -> bool:
+    if a.status != b.status:
+        return False
+    return all(a.costs.get(c) == b.costs.get(c) or (c in a.costs and c in b.costs and math.isnan(a.costs[c])
+                                                     and math.isnan(b.costs[c])) for c in names)
+
+
+NOT_MEASURED = ("a row that was not measured says so in a 'status' column (failed, infeasible or timeout), "
+                "its costs left empty; or leave it out")
+
+
+def _rows(n: int) -> str:
+    return f"{n} row{'s' if n != 1 else ''}"
+
+
+def _repeats(codes: np.ndarray, results: PreloadedResults, lines: Sequence[int], names: list[str]) -> list[str]:
+    """A point given again with other costs (or another status): the first row stays (the store keeps the
+    first result of a point, never overwritten); say which rows were not taken. Repeats of the same costs are
+    silent."""
+    n = len(codes)
+    if n < 2:
+        return []
+    # rows of the same codes are the same point: group them by sorting the rows as bytes (a view, no copy)
+    rows = np.ascontiguousarray(codes).view(np.dtype((np.void, codes.itemsize * codes.shape[1]))).ravel()
+    index = np.int32 if n < 2 ** 31 else np.int64   # half the memory of the indices, as a file has rows
+    key = np.zeros(n, dtype=np.uint64)        # a hash of each row's bytes: the same point, the same key
+    for j in range(codes.shape[1]):           # splitmix64 of each code's bits, combined
+        z = codes[:, j].view(np.uint64).copy()
+        z ^= z >> np.uint64(30)
+        z *= np.uint64(0xBF58476D1CE4E5B9)
+        z ^= z >> np.uint64(27)
+        z *= np.uint64(0x94D049BB133111EB)
+        z ^= z >> np.uint64(31)
+        key *= np.uint64(0x9E3779B97F4A7C15)
+        key ^= z
+        del z
+    order = np.argsort(key, kind="stable").astype(index)   # within a point, its rows in file order
+    del key   # rows of one key are compared below: two points of one key (a collision) are told apart
+    repeat = np.empty(n - 1, dtype=bool)      # the sorted row before is the same point
+    for start in range(0, n - 1, 1 << 20):    # in chunks: no copy of every row at once
+        end = min(n - 1, start + (1 << 20))
+        repeat[start:end] = rows[order[start + 1:end + 1]] == rows[order[start:end]]
+    if not repeat.any():
+        return []
+    first = np.arange(n, dtype=index)
+    first[1:][repeat] = 0
+    np.maximum.accumulate(first, out=first)   # the sorted position of the first row of each point
+    again = np.flatnonzero(repeat).astype(index) + 1
+    del repeat
+    later = order[again]
+    earlier = order[first[again]]
+    del order, first, again
+    statuses = np.frombuffer(results.statuses, dtype=np.uint8)
+    same = statuses[later] == statuses[earlier]
+    for j in range(results.costs.shape[1]):
+        a, b = results.costs[later, j], results.costs[earlier, j]
+        same &= (a == b) | (np.isnan(a) & np.isnan(b))
+    other = np.flatnonzero(~same)
+    if not len(other):
+        return []
+    later, earlier = later[other], earlier[other]
+    keep = np.argsort(later, kind="stable")   # in the file's order
+    later, earlier = later[keep], earlier[keep]
+    other = later
+    pairs = [(int(i), int(j)) for i, j in zip(later[:3], earlier[:3])]
+    shown = "; ".join(f"line {lines[i]}: {result_text(results[i], names)} where line {lines[j]} gave "
+                      f"{result_text(results[j], names)}" for i, j in pairs)
+    more = "; ..." if len(other) > 3 else ""
+    return [f"{_rows(len(other))} give{'s' if len(other) == 1 else ''} other costs for a point of an earlier row, "
+            f"whose costs are kept ({shown}{more})"]
 
 
 def _float(n: int | float, cost: str, text: str, shown: str, line: int) -> float:

@@ -29,6 +29,7 @@ import json
 import re
 from pathlib import Path
 
+from framework.evaluation import describe
 from framework.guard import file_digests
 from framework.protocols import EvaluationFailed
 from framework.values import parse_names, to_number
@@ -106,6 +107,11 @@ class CostOutputExtract:
 
     def Run(self, sample, output):
         d = Path(sample.directory).resolve()
+        if not d.is_dir() and self.script is None:
+            # nothing ran in a directory of the sample (a python evaluator): there is no file to read, and
+            # what the evaluator returned is what went wrong
+            raise ExtractFailed(f"the evaluator returned {describe(output)}, not costs (a dict by cost name, "
+                                "a number for one cost, or a list in cost order)")
         try:
             return self._read(sample, d)
         except ExtractFailed as e:

@@ -159,6 +159,28 @@ def test_a_missing_knob_or_a_bad_value_names_it(tmp_path, monkeypatch):
     assert list(model.predict(twice).columns[:3]) == ["a", "b", "predicted-cost"]
 
 
+def test_numpy_values_in_a_config_dict_are_lists_and_numbers(tmp_path, monkeypatch):
+    # np.arange(...) as a knob's values was "ValueError: can only convert an array of size 1"
+    monkeypatch.chdir(tmp_path)
+    cfg = learnable_dict(tmp_path)
+    cfg["knobs"] = [{"name": "a", "values": np.arange(0, 4)}, {"name": "b", "values": np.array([1.5, 2.5])}]
+    cfg["exploration"] = {"samples_per_step": np.int64(8), "max_samples": np.int64(8)}
+    cfg["model"] = {"plugin": None}
+    run = framework.explore(cfg)
+    assert len(run.evaluations) == 8
+    assert sorted(set(run.evaluations["a"])) == [0, 1, 2, 3] and sorted(set(run.evaluations["b"])) == [1.5, 2.5]
+
+
+def test_predict_names_what_it_takes(tmp_path, monkeypatch):
+    # a text was "ValueError: DataFrame constructor not properly called!"
+    monkeypatch.chdir(tmp_path)
+    model = framework.explore(learnable_dict(tmp_path), max_samples=12).model
+    for bad in ("a=1", 3, None):
+        with pytest.raises(DeffeError, match=r"^predict\(\): the points are a DataFrame with a column per knob, .*, not "):
+            model.predict(bad)
+    assert len(model.predict([{"a": 1, "b": 2}, {"a": 2, "b": 3}])) == 2
+
+
 def test_seed_decides_the_run(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     runs = [framework.explore(minimal_dict(), run_dir=tmp_path / name, seed=seed, max_samples=8, no_train=True)
@@ -183,6 +205,12 @@ def test_bad_input_is_a_deffe_error_not_an_exit(tmp_path, monkeypatch):
         framework.explore(minimal_dict(), no_run=True)   # a dry run makes no run to return
     with pytest.raises(DeffeError, match="not a run directory"):
         framework.load_run(tmp_path)
+    # arguments of the wrong type were a TypeError from deep inside (Path(5))
+    with pytest.raises(DeffeError, match=r"^explore\(\): run_dir is a directory's path \(a str or a Path\), not int 5"):
+        framework.explore(minimal_dict(), run_dir=5)
+    for bad in (None, 5):
+        with pytest.raises(DeffeError, match=r"^load_run\(\): run_dir is a directory's path"):
+            framework.load_run(bad)
     assert not (tmp_path / "r" / "deffe.db").exists()
 
 
@@ -191,13 +219,14 @@ def _process_state():
     deffe = logging.getLogger("deffe")
     return {"cwd": os.getcwd(), "root": list(logging.getLogger().handlers),
             "deffe": (list(deffe.handlers), deffe.level, deffe.propagate),
-            "env": {k: os.environ.get(k) for k in ("OMP_NUM_THREADS", "DEFFE_CONFIG_DIR", "DEFFE_EXP_DIR")},
+            "env": dict(os.environ),
             "pools": [p["num_threads"] for p in threadpool_info()]}
 
 
 def test_calls_leave_the_process_as_it_was(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("OMP_NUM_THREADS", "7")   # what a user set; the run limits it to -jobs meanwhile
+    monkeypatch.delenv("DEFFE_DIR", raising=False)   # the run sets it for its config's $VARS: it stayed set
     before = _process_state()
     one = framework.explore(minimal_dict(), run_dir=tmp_path / "one", max_samples=5, no_train=True, jobs=2)
     assert _process_state() == before

@@ -131,6 +131,10 @@ def test_bad_pre_evaluated_data(tmp_path):
     write(tmp_path / "pre.csv", "a,b,t\n0,1,1\n1,1,fast\n")
     assert_user_error(run_deffe("-config", "config.json", "-pre-evaluated-data", "pre.csv", cwd=tmp_path),
                       "pre.csv:line 3", "not a number")
+    # an infinite cost was stored ok, the best design or a cost to learn
+    write(tmp_path / "pre.csv", "a,b,t\n0,1,1\n1,1,-inf\n")
+    assert_user_error(run_deffe("-config", "config.json", "-pre-evaluated-data", "pre.csv", cwd=tmp_path),
+                      "pre.csv:line 3", "cost 't' is infinite: '-inf'")
     assert not (tmp_path / "explore").exists()
 
 
@@ -205,6 +209,17 @@ def test_a_csv_saved_by_excel_with_a_byte_order_mark_is_read(tmp_path):
     assert r.rc == 0 and "2 rows read, 2 new in the store" in r.err, r
     rows = {(x["a"], x["b"]): x["t"] for x in read_csv(tmp_path / "explore" / "deffe_evaluation.csv")}
     assert rows[("0", "1")] == "100" and rows[("3", "2")] == "555"
+
+
+def test_an_excel_csv_with_semicolons_reads_decimal_commas(tmp_path):
+    # Excel where the decimal mark is a comma: "cost 't' is not a number: '12,5'"
+    simple(tmp_path, knobs=[{"name": "a", "values": "0-6"}, {"name": "b", "values": [1, 2.5]}])
+    (tmp_path / "pre.csv").write_bytes("a;b;t\r\n0;1;12,5\r\n3;2,5;-0,25\r\n4;1;1,5e3\r\n".encode("utf-8-sig"))
+    r = run_deffe("-config", "config.json", "-pre-evaluated-data", "pre.csv", "-only-preloaded-data-exploration",
+                  "-no-train", cwd=tmp_path)
+    assert r.rc == 0 and "3 rows read, 3 new in the store" in r.err, r
+    rows = {(x["a"], x["b"]): x["t"] for x in read_csv(tmp_path / "explore" / "deffe_evaluation.csv")}
+    assert rows == {("0", "1"): "12.5", ("3", "2.5"): "-0.25", ("4", "1"): "1500"}
 
 
 def test_a_file_that_is_no_table_is_named_in_one_short_line(tmp_path):

@@ -151,3 +151,93 @@ def test_a_timeout_beyond_any_wait_is_no_limit(tmp_path):
     r = run_deffe("-config", "config.json", "-jobs", "2", cwd=tmp_path)
     assert r.rc == 0 and "Traceback" not in r.err, r
     assert {row["status"] for row in read_csv(tmp_path / "explore" / "deffe_evaluation.csv")} == {"ok"}
+
+
+RETURNS = '''
+from decimal import Decimal
+import numpy as np
+from framework.protocols import EvaluationOutput
+
+def evaluate(p):
+    a = p["a"]
+    return [
+        lambda: np.float32(2.5),                         # 0: numbers, from numpy or Decimal
+        lambda: np.int64(7),                             # 1
+        lambda: np.array([3.5]),                         # 2
+        lambda: np.array(4.0),                           # 3
+        lambda: Decimal("2.5"),                          # 4
+        lambda: [np.float64(1.5)],                       # 5
+        lambda: EvaluationOutput({"t": 1.0}, status="crashed"),   # 6: no status of the protocol
+        lambda: EvaluationOutput({}),                    # 7: ok without its cost
+        lambda: EvaluationOutput(None),                  # 8
+        lambda: float("inf"),                            # 9: no measurement
+        lambda: {"t": float("-inf")},                    # 10
+        lambda: "done",                                  # 11: not costs, and nothing for extract to read
+        lambda: None,                                    # 12
+        lambda: EvaluationOutput({"t": float("inf")}, status="infeasible", note="never ends"),   # 13
+    ][a]()
+'''
+
+
+def test_what_a_python_evaluator_returns_is_read_or_the_sample_fails_saying_why(tmp_path):
+    # numpy numbers and Decimal were "not costs": every sample failed with "results.out was not written in
+    # .../explore_1", a directory that does not exist; an unknown status or an 'ok' without costs was stored
+    # as it came, and an infinite cost as a measurement
+    write(tmp_path / "ev.py", RETURNS)
+    write(tmp_path / "config.json", json.dumps({
+        "python_path": ["."], "knobs": [{"name": "a", "values": "0-14"}], "costs": ["t"],
+        "evaluate": {"plugin": "python", "function": "ev:evaluate"}, "model": {"plugin": None},
+        "sampling": {"plugin": "factorial"}}))
+    r = run_deffe("-config", "config.json", "-jobs", "2", cwd=tmp_path)
+    assert r.rc == 0 and "Traceback" not in r.err, r
+    import sqlite3
+    with sqlite3.connect(tmp_path / "explore" / "deffe.db") as db:
+        rows = {json.loads(p)["a"]: (s, json.loads(c or "{}"), e or "")
+                for p, s, c, e in db.execute("SELECT params, status, costs, error FROM samples")}
+    assert {a: rows[a][:2] for a in range(6)} == {
+        0: ("ok", {"t": 2.5}), 1: ("ok", {"t": 7.0}), 2: ("ok", {"t": 3.5}), 3: ("ok", {"t": 4.0}),
+        4: ("ok", {"t": 2.5}), 5: ("ok", {"t": 1.5})}
+    assert rows[6][0] == "failed" and "status 'crashed'" in rows[6][2] and "not one of ok" in rows[6][2]
+    assert rows[7] == rows[8] == ("failed", {}, "the evaluator gave no value for t (it gave: nothing)")
+    assert rows[9] == rows[10] == ("failed", {}, "the evaluator: cost 't' is infinite")
+    assert rows[11][0] == "failed" and rows[11][2].startswith("the evaluator returned a str ('done'), not costs")
+    assert rows[12][0] == "failed" and rows[12][2].startswith("the evaluator returned None, not costs")
+    assert "results.out" not in rows[11][2] + rows[12][2]
+    assert rows[13] == ("infeasible", {"t": float("inf")}, "never ends")
+    assert "14 evaluated now, 0 from the store, 7 failed" in r.out, r
+
+
+def test_a_keyboard_interrupt_raised_by_an_evaluation_is_that_sample_failing(tmp_path):
+    # it printed "Process ForkProcess-N: Traceback ..." for every such sample and was stored as "the
+    # evaluation process died (exit status 1)"; a Ctrl-C of the driver still stops the run
+    # (test/faults/test_kill_resume.py)
+    write(tmp_path / "ev.py", "def evaluate(p):\n    if p['a'] % 2:\n        raise KeyboardInterrupt\n"
+                              "    return {'t': p['a']}\n")
+    write(tmp_path / "config.json", json.dumps({
+        "python_path": ["."], "knobs": [{"name": "a", "values": "0-4"}], "costs": ["t"],
+        "evaluate": {"plugin": "python", "function": "ev:evaluate"}, "model": {"plugin": None},
+        "sampling": {"plugin": "factorial"}}))
+    r = run_deffe("-config", "config.json", "-jobs", "2", cwd=tmp_path)
+    assert r.rc == 0 and "Traceback" not in r.err + r.out, r
+    rows = {int(row["a"]): row["status"] for row in read_csv(tmp_path / "explore" / "deffe_evaluation.csv")}
+    assert rows == {0: "ok", 1: "failed", 2: "ok", 3: "failed"}
+    import sqlite3
+    with sqlite3.connect(tmp_path / "explore" / "deffe.db") as db:
+        errors = [e for (e,) in db.execute("SELECT error FROM samples WHERE status = 'failed'")]
+    assert len(errors) == 2 and all(e.startswith("KeyboardInterrupt\n") for e in errors), errors
+
+
+def test_an_evaluator_whose_every_status_is_unknown_stops_the_run_naming_it(tmp_path):
+    # the rows were stored with status 'crashed' and the summary said "0 failed"
+    write(tmp_path / "ev.py", "from framework.protocols import EvaluationOutput\ndef evaluate(p):\n"
+                              "    return EvaluationOutput({'t': 1.0}, status='crashed')\n")
+    write(tmp_path / "config.json", json.dumps({
+        "python_path": ["."], "knobs": [{"name": "a", "values": "0-8"}], "costs": ["t"],
+        "evaluate": {"plugin": "python", "function": "ev:evaluate"}, "model": {"plugin": None},
+        "exploration": {"plugin": "sampling", "samples_per_step": 4}}))
+    r = run_deffe("-config", "config.json", "-jobs", "1", cwd=tmp_path)
+    assert r.rc == 2 and "Traceback" not in r.err, r
+    error = [line for line in r.err.splitlines() if line.startswith("error:")]
+    assert len(error) == 1 and "the evaluator returned the status 'crashed', which is not one of ok, failed, " \
+        "timeout, infeasible" in error[0], r
+    assert {row["status"] for row in read_csv(tmp_path / "explore" / "deffe_evaluation.csv")} == {"failed"}

@@ -157,15 +157,17 @@ def test_inference_reads_an_excel_csv_and_writes_next_to_it(trained):
 def test_inference_reads_semicolon_and_tab_separated_files(trained):
     # Excel writes ';' between cells where the decimal mark is a comma; cells pasted from a sheet have tabs
     (trained / "semi.csv").write_bytes("a;b;c\r\n2;x;1.5\r\n3;z;2.0\r\n".encode("utf-8-sig"))
+    # and with decimal commas (there the rows were all bad: "0 rows predicted; 2 bad rows skipped")
+    (trained / "decimal.csv").write_bytes("a;b;c\r\n2;x;1,5\r\n3;z;2,0\r\n".encode("utf-8-sig"))
     (trained / "tabs.csv").write_text("a\tb\tc\n2\tx\t1.5\n3\tz\t2.0\n")
     (trained / "commas.csv").write_text("a,b,c\n2,x,1.5\n3,z,2.0\n")
     out = {}
-    for name in ("semi", "tabs", "commas"):
+    for name in ("semi", "decimal", "tabs", "commas"):
         r = run_deffe("-config", "config.json", "-inference-only", "-icp", "explore/checkpoints/explore_0.ckpt",
                       "-input", f"{name}.csv", "-output", f"{name}-out.csv", cwd=trained)
         assert r.returncode == 0 and "2 rows predicted" in r.stdout, r
         out[name] = [row["predicted-f"] for row in read_csv(trained / f"{name}-out.csv")]
-    assert out["semi"] == out["tabs"] == out["commas"]
+    assert out["semi"] == out["decimal"] == out["tabs"] == out["commas"]
 
 
 def test_a_run_over_pre_evaluated_data_ends_with_a_choice_made_on_all_of_it(tmp_path):

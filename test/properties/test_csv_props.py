@@ -23,6 +23,7 @@ TEXT = st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc"), whiteli
                                                                   math.isfinite(float(to_number(t)))))
 SPECIAL = st.sampled_from(['a,b', 'say "hi"', '"', ',', "'", "ünïcødé", "日本", "🙂", "x;y", "tab\tin", "a, b"])
 COST = st.one_of(st.floats(allow_nan=False), st.integers(-10 ** 15, 10 ** 15).map(float))
+MEASURED = st.one_of(st.floats(allow_nan=False, allow_infinity=False), st.integers(-10 ** 15, 10 ** 15).map(float))
 
 
 @st.composite
@@ -45,7 +46,8 @@ def tables(draw, statuses=STATUSES):
     for _ in range(draw(st.integers(0, 12))):
         index = draw(st.integers(0, space.size - 1))
         status = draw(st.sampled_from(statuses))
-        values = [draw(COST) if status == "ok" else draw(st.one_of(st.none(), COST)) for _ in costs]
+        # a measurement is finite (an infinite one is an error); a failed or infeasible row's cost may be inf
+        values = [draw(MEASURED) if status == "ok" else draw(st.one_of(st.none(), COST)) for _ in costs]
         rows.append((space.point_at([index])[0], values, status))
     return space, costs, rows
 
