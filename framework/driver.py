@@ -28,7 +28,7 @@ from .async_loop import AsyncRun
 from .executor import LocalExecutor
 from .executors import executor_kind, make_executor
 from .plugins import make_plugin
-from .preload import load_csv
+from .preload import load_csv, other_than_stored
 from .progress import Progress, best_text
 from .remote import PluginTask
 from .report import Tracker, exploration_table, front_text, scenario_labels
@@ -220,7 +220,7 @@ class Driver:
             self.fw.enter(explore, self._budget(explore))
             self.fw.preloaded = []
             for path, shown in self._preload_sources(explore):
-                load_csv(path, shown, explore.space, self.fw.cost_names)
+                load_csv(path, shown, explore.space, self.fw.costs)
             _exploration, built["evaluate"], built["extract"], _model = self._make_plugins()
         self.fw.enter(self.config.explores[0], Budget())
         return built
@@ -241,18 +241,28 @@ class Driver:
 
     def _preload(self, explore: Explore) -> None:
         for path, shown in self._preload_sources(explore):
-            pre = load_csv(path, shown, explore.space, self.fw.cost_names)
+            pre = load_csv(path, shown, explore.space, self.fw.costs)
             keys = explore.space.keys(pre.codes) if len(pre.codes) else []
-            added = 0
-            for key, row, result in zip(keys, pre.codes, pre.results):
+            added, new, known = 0, set(), []
+            for i, (key, row, result) in enumerate(zip(keys, pre.codes, pre.results)):
                 sid = self.store.add_evaluated(key, explore.name, explore.space.values(row), result, None) \
                     if not self.dry_run else None
                 added += sid is not None
+                if sid is not None:
+                    new.add(key)
+                elif not self.dry_run and key not in new:   # held before this file (a repeat in it: a note)
+                    known.append(i)
             self.fw.preloaded.extend(pre.codes)
-            msg = f"{shown}: {len(pre.results) + pre.skipped} rows read, {added} new in the store"
+            read = len(pre.results) + pre.skipped
+            msg = f"{shown}: {read} row{'s' if read != 1 else ''} read, {added} new in the store"
             if pre.skipped:
                 msg += f", {pre.skipped} outside the space skipped (first: {pre.first_skip})"
             self.log.info(msg)
+            stored = self.store.lookup([keys[i] for i in known]) if known else {}
+            clash = other_than_stored(pre, known, [stored[keys[i]].result() for i in known], self.fw.cost_names) \
+                if known else None
+            for note in pre.notes + ([clash] if clash else []):
+                self.log.warning(f"warning: {shown}: {note}")
 
     def _run_explore(self, explore: Explore, several: bool) -> None:
         fw, store, log = self.fw, self.store, self.log

@@ -123,6 +123,30 @@ def test_an_exploration_proposing_nothing_of_the_data_stops_with_a_reason(tmp_pa
     assert "proposed no pre-evaluated point" in r.out + r.err, r
 
 
+def test_pre_evaluated_rows_out_of_range_or_repeated_with_other_costs_are_said(tmp_path):
+    # t=-44 under "min": 0 was stored ok and became the best; repeats with other costs were resolved silently,
+    # and a later file's new costs for a stored point too ("1 rows read, 0 new")
+    simple(tmp_path, costs=[{"name": "t", "min": 0}])
+    write(tmp_path / "pre.csv", "a,b,t\n1,2,10\n1,2,99\n1.0,2,50\n4,2,-44\n3,1,30\n")
+    r = run_deffe("-config", "config.json", "-pre-evaluated-data", "pre.csv", "-only-preloaded-data-exploration",
+                  "-no-train", cwd=tmp_path)
+    assert r.rc == 0, r
+    assert "pre.csv: 5 rows read, 3 new in the store" in r.err, r
+    assert ("warning: pre.csv: 1 row outside a cost's valid range stored as failed (first: line 5: t = -44 is "
+            "below its minimum 0)") in r.err, r
+    assert ("warning: pre.csv: 2 rows give other costs for a point of an earlier row, whose costs are kept "
+            "(line 3: t=99 where line 2 gave t=10; line 4: t=50 where line 2 gave t=10)") in r.err, r
+    rows = {(x["a"], x["b"]): (x["t"], x["status"]) for x in read_csv(tmp_path / "explore" / "deffe_evaluation.csv")}
+    assert rows == {("1", "2"): ("10", "ok"), ("4", "2"): ("", "failed"), ("3", "1"): ("30", "ok")}
+    assert "best t 10" in r.err + r.out, r
+    write(tmp_path / "again.csv", "a,b,t\n1,2,77\n")
+    r = run_deffe("-config", "config.json", "-pre-evaluated-data", "again.csv", "-only-preloaded-data-exploration",
+                  "-no-train", cwd=tmp_path)
+    assert "again.csv: 1 row read, 0 new in the store" in r.err, r
+    assert ("warning: again.csv: 1 row gives other costs than the store holds for its point, whose stored costs "
+            "are kept (line 2: t=77 where the store holds t=10)") in r.err, r
+
+
 def test_bad_pre_evaluated_data(tmp_path):
     simple(tmp_path)
     write(tmp_path / "pre.csv", "a,t\n0,1\n")
