@@ -34,6 +34,7 @@ from typing import Any
 
 import numpy as np
 
+from .contract import checked
 from .errors import DeffeError
 from .progress import best_text
 from .threads import limit as limit_threads
@@ -280,12 +281,7 @@ class AsyncRun:
             else:
                 self.done = True           # ... and nothing will come: it is finished
             return
-        codes = np.atleast_2d(np.asarray(proposal.codes, dtype=float))
-        bad = self.space.invalid(codes)
-        if bad:
-            raise DeffeError(f"the exploration proposed a point outside the space: {bad}",
-                             file=self.d.config.data.get("__origin__"), where="exploration.plugin")
-        codes = codes[:int(budget.remaining_samples())]
+        codes = proposal.codes[:int(budget.remaining_samples())]   # checked by the driver's _call
         if self.fw.model is not None and self.fw.training_report:
             self.d._predict_batch(self.fw.model, self.explore, codes, self.step)
         if proposal.predicted is not None and proposal.prediction is not None:
@@ -429,7 +425,7 @@ class AsyncRun:
         self.progress.best(best_text(info, self.fw.costs, self.tracker.objectives))
 
     def _publish(self, model: Any) -> None:
-        self.fw.model = None if getattr(self.d.args, "no_inference", False) else model
+        self.fw.model = None if getattr(self.d.args, "no_inference", False) else checked(self.d, model, "Predict")
         records = self.d.store.steps(self.explore.name)
         self.fw.training_report = records[-1][1].get("model") if records else None
         self.progress.model((self.fw.training_report or {}).get("holdout_mape"))

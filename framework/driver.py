@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from .config import Config, Explore
+from .contract import CHECKS, Broken, checked, units_of
 from .context import Budget, Framework
 from .errors import DeffeError
 from .evaluation import run_sample
@@ -78,11 +79,14 @@ class CrashWatch:
     count: int = 0
     first: str | None = None
     same: bool = True
+    block: str = "evaluate"  # the plugin that crashed first: evaluate, or extract by its traceback
 
     def note(self, result: Result) -> None:
         crash = result.crash if result.status == "failed" else None
         if self.count == 0:
             self.first = crash
+            # run_sample's line that calls the extract plugin, in the traceback the executor stored
+            self.block = "extract" if crash and "extract.Run(" in (result.error or "") else "evaluate"
         self.count += 1
         self.same = self.same and crash is not None and crash == self.first
 
@@ -133,45 +137,66 @@ class Driver:
         return obj
 
     def _call(self, obj: Any, method: str, *args):
-        """Call a plugin method; its crash becomes one clear error (the stored results stay)."""
+        """Call a plugin method; its crash (an exception, sys.exit() too) or an answer that breaks its block's
+        contract (contract.py) becomes one clear error naming the plugin (the stored results stay)."""
+        obj = getattr(obj, "_deffe_plugin", obj)   # a contract.Checked stand-in: the plugin itself
+        block, name = self._names.get(id(obj), ("?", type(obj).__name__))
         try:
-            return getattr(obj, method)(*args)
+            value = getattr(obj, method)(*args)
         except (DeffeError, KeyboardInterrupt):
             raise
-        except Exception as e:
+        except (Exception, SystemExit) as e:
             if getattr(self.args, "debug", False):
                 raise
-            block, name = self._names.get(id(obj), ("?", type(obj).__name__))
-            section = {"ml_model": "model"}.get(block, block)
-            raise DeffeError(f"{block} plugin '{name}' failed in {method}(): {type(e).__name__}: {e}",
-                             file=self.config.data.get("__origin__"), where=f"{section}.plugin",
-                             hint="run with -debug for the traceback") from e
+            raise self._plugin_error(block, name, f"failed in {method}(): {type(e).__name__}: {e}",
+                                     "run with -debug for the traceback") from e
+        check = CHECKS.get((block, method))
+        if check is None:
+            return value
+        try:
+            return check(value, args, self.fw)
+        except Broken as e:
+            raise self._plugin_error(block, name, f"{method}() {e.what}", e.hint) from None
+
+    def _plugin_error(self, block: str, name: str, what: str, hint: str | None) -> DeffeError:
+        section = {"ml_model": "model"}.get(block, block)
+        return DeffeError(f"{block} plugin '{name}': {what}" if not what.startswith("failed in")
+                          else f"{block} plugin '{name}' {what}", file=self.config.data.get("__origin__"),
+                          where=f"{section}.plugin", hint=hint)
 
     def _make_plugins(self) -> tuple[Any, Any, Any, Any]:
         cfg = self.config
         sampling = self._plugin("sampling", cfg.section("sampling")["plugin"])
         self._call(sampling, "Initialize")
-        self.fw.sampling = sampling
         if getattr(self.args, "only_preloaded_data_exploration", False):
             from .preloaded_sampler import PreloadedSampler
-            self.fw.sampling = PreloadedSampler(self.fw, self.store,
-                                                ordered=getattr(self.args, "full_exploration", False))
-            self._call(self.fw.sampling, "Initialize")
+            sampling = PreloadedSampler(self.fw, self.store, ordered=getattr(self.args, "full_exploration", False))
+            self._call(sampling, "Initialize")
+        # the exploration calls the sampler and the model itself: through the driver, which checks their answers
+        # and names them when they fail
+        self.fw.sampling = checked(self, sampling, "Run")
         model = None
         model_name = cfg.section("model").get("plugin")
         if model_name and not getattr(self.args, "no_train", False):
             model = self._plugin("ml_model", model_name)
             self._call(model, "Initialize")
         # Deffe's -no-inference: the model trains, and its predictions choose nothing
-        self.fw.model = None if getattr(self.args, "no_inference", False) else model
+        self.fw.model = None if getattr(self.args, "no_inference", False) else checked(self, model, "Predict")
         evaluate = self._evaluation_block("evaluate")
-        units = getattr(evaluate, "units", None) or {}   # an evaluator may say the units of its costs
+        units = self._units(evaluate)   # an evaluator may say the units of its costs
         self.fw.costs = [c if c.unit or not units.get(c.name) else replace(c, unit=units[c.name])
                          for c in cfg.costs]
         extract = self._evaluation_block("extract")
         exploration = self._plugin("exploration", cfg.section("exploration")["plugin"])
         self._call(exploration, "Initialize")
         return exploration, evaluate, extract, model
+
+    def _units(self, evaluate: Any) -> dict[str, str]:
+        try:
+            return units_of(getattr(evaluate, "units", None))
+        except Broken as e:
+            block, name = self._names.get(id(evaluate), ("evaluate", type(evaluate).__name__))
+            raise self._plugin_error(block, name, f"its units attribute {e.what}", e.hint) from None
 
     def _evaluation_block(self, block: str) -> Any:
         """The evaluate or extract plugin, initialised. With -only-preloaded-data-exploration nothing is
@@ -313,21 +338,14 @@ class Driver:
                     cut_short = True
                     break
                 t0 = time.perf_counter()
-                proposal = self._call(exploration, "Run")
-                if proposal is None or len(np.atleast_2d(proposal.codes)) == 0:
+                proposal = self._call(exploration, "Run")   # checked: None, or codes of points of the space
+                if proposal is None or len(proposal.codes) == 0:
                     break
                 seconds = time.perf_counter() - t0   # searching the model can take a while: say so
                 (log.info if seconds >= 1 else log.debug)(
-                    f"step {step}: {len(np.atleast_2d(proposal.codes))} points proposed in {seconds:.2f} s"
+                    f"step {step}: {len(proposal.codes)} points proposed in {seconds:.2f} s"
                     + (f" ({proposal.note})" if proposal.note else ""))
-                codes = np.atleast_2d(np.asarray(proposal.codes, dtype=float))
-                bad = space.invalid(codes)
-                if bad:
-                    block, name = self._names.get(id(exploration), ("exploration", "?"))
-                    raise DeffeError(f"the exploration (plugin '{name}', with sampling plugin "
-                                     f"'{self.config.section('sampling')['plugin']}') proposed a point outside "
-                                     f"the space: {bad}", file=self.config.data.get("__origin__"),
-                                     where="exploration.plugin")
+                codes = proposal.codes
                 remaining = fw.budget.remaining_samples()
                 if remaining < len(codes):
                     codes = codes[:int(remaining)]
@@ -520,10 +538,11 @@ class Driver:
         if not watch.broken():
             return
         self._write_tables(explore, several)
-        plugin = self.config.section("evaluate")["plugin"]
+        plugin = self.config.section(watch.block)["plugin"]
+        culprit = f"the {plugin} evaluation" if watch.block == "evaluate" else f"the extract plugin '{plugin}'"
         raise DeffeError(f"every evaluation so far ({watch.count}) failed with the same error: {watch.first}",
-                         file=self.config.data.get("__origin__"), where="evaluate.plugin",
-                         hint=f"a bug in the {plugin} evaluation rather than bad points; the failures are stored "
+                         file=self.config.data.get("__origin__"), where=f"{watch.block}.plugin",
+                         hint=f"a bug in {culprit} rather than bad points; the failures are stored "
                               "(deffe_evaluation.csv, deffe.log); fix it and rerun with -retry-failed "
                               "-keep-results, or run with -debug for the traceback")
 
