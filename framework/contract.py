@@ -156,10 +156,10 @@ def proposal_of(value: Any, space: Any, c: int) -> Proposal | None:
 
 
 def sampled(value: Any, space: Any, count: int) -> np.ndarray:
-    """A sampler's Run(count): codes of points of the space; None: none."""
+    """A sampler's Run(count): codes of at most ``count`` points (more are cut to ``count``); None: none."""
     if value is None:
         return np.empty((0, len(space)))
-    return codes_of(value, space)
+    return codes_of(value, space)[:max(int(count), 0)]
 
 
 def report_of(value: Any, method: str = "Run()") -> dict | None:

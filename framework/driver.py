@@ -125,6 +125,7 @@ class Driver:
         self.crashes = CrashWatch()
         self._table_paths: dict[str, dict[str, Path]] = {}
         self.reported = 0   # failures shown on the terminal
+        self.counted: set[str] = set()   # keys of the points the exploration's budget counted (see _fresh)
         evaluate = config.section("evaluate")
         self.retries = int(evaluate.get("retries") or 0)
         self.keep_directories = evaluate.get("keep_directories", True) is not False
@@ -282,6 +283,7 @@ class Driver:
         fw, store, log = self.fw, self.store, self.log
         fw.enter(explore, self._budget(explore))
         fw.preloaded = []
+        self.counted: set[str] = set()   # keys of the points the budget counted (see _fresh)
         self._preload(explore)
         exploration, evaluate, extract, model = self._make_plugins()
         cost_names = fw.cost_names
@@ -345,10 +347,10 @@ class Driver:
                 (log.info if seconds >= 1 else log.debug)(
                     f"step {step}: {len(proposal.codes)} points proposed in {seconds:.2f} s"
                     + (f" ({proposal.note})" if proposal.note else ""))
-                codes = proposal.codes
-                remaining = fw.budget.remaining_samples()
-                if remaining < len(codes):
-                    codes = codes[:int(remaining)]
+                codes, new = self._fresh(space, proposal.codes, fw.budget.remaining_samples())
+                if not new:
+                    reason = f"step {step} proposed only points already evaluated in this run"
+                    break
                 evaluate_now = step >= step_start and not only_pre
                 if evaluate_now and fw.model is not None and fw.training_report and not self.dry_run:
                     self._predict_batch(model, explore, codes, step)
@@ -364,7 +366,7 @@ class Driver:
                     break
                 if proposal.predicted is not None and proposal.prediction is not None and not self.dry_run:
                     self._store_predictions(explore, proposal, step)
-                fw.budget.used_samples += sum(1 for r in results if r.status != "skipped") + would
+                fw.budget.used_samples += self._count(space.keys(codes), results) + would
                 fw.budget.steps += 1
                 if would and adaptive:
                     reason = (f"step {step} would evaluate {would} new point{'s' if would > 1 else ''}; "
@@ -431,6 +433,35 @@ class Driver:
                              "exploration is off for this run")
             return False
         return True
+
+    # ------------------------------------------------------------------ the budget's samples
+    def _fresh(self, space: Any, codes: np.ndarray, remaining: float) -> tuple[np.ndarray, int]:
+        """A proposal's rows to evaluate or look up: each point once, and no more points the budget has not
+        counted yet than ``remaining`` (a point the exploration was told already in this run is not counted
+        again); and how many of them the budget has not counted."""
+        keep: list[int] = []
+        seen: set[str] = set()
+        new = 0
+        for i, key in enumerate(space.keys(codes)):
+            if key in seen:
+                continue
+            seen.add(key)
+            if key not in self.counted:
+                if new >= remaining:
+                    continue
+                new += 1
+            keep.append(i)
+        return codes[keep], new
+
+    def _count(self, keys: list[str], results: list[Result]) -> int:
+        """The budget's samples of a step: the points evaluated or found in the store that it had not counted
+        yet in this run (the budget counts distinct points: a max_samples of 60 is 60 rows)."""
+        added = 0
+        for key, result in zip(keys, results):
+            if result.status != "skipped" and key not in self.counted:
+                self.counted.add(key)
+                added += 1
+        return added
 
     # ------------------------------------------------------------------ one batch
     def _evaluate_batch(self, explore: Explore, codes: np.ndarray, step: int, executor: LocalExecutor,

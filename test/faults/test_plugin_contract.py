@@ -155,6 +155,20 @@ def test_a_sampler_returning_text_or_ragged_rows_is_named(tmp_path, returned):
     assert_runtime_error(run(tmp_path), "sampling plugin 'sp': Run() proposed a point outside the space")
 
 
+def test_a_sampler_returning_more_than_asked_is_cut_to_the_step(tmp_path):
+    # 10 rows for a step of 4: the step evaluated 10 (cut only to the budget)
+    setup(tmp_path, sp="    def Run(self, count):\n        self.step += 1\n"
+                             "        return np.column_stack([np.arange(10) % 12, 1.0 + np.arange(10) + 10 * self.step])\n")
+    r = run(tmp_path)
+    assert r.rc == 0, r
+    rows = read_csv(tmp_path / "explore" / "deffe_evaluation.csv")
+    assert len(rows) == 12
+    import sqlite3
+    with sqlite3.connect(tmp_path / "explore" / "deffe.db") as db:
+        steps = [n for (n,) in db.execute("select count(*) from samples group by step order by step")]
+    assert steps == [4, 4, 4], steps
+
+
 def test_an_extract_plugin_that_always_crashes_is_the_one_named(tmp_path):
     # "evaluate.plugin: ... a bug in the python evaluation": the extract plugin was never named
     setup(tmp_path, exp="    def Run(self, sample, output): raise RuntimeError('extract boom')\n")
@@ -182,3 +196,24 @@ def test_an_exploration_report_that_is_no_dict_is_named(tmp_path):
     setup(tmp_path, xp=STEPS + TELL + "    def Report(self): return ['done']\n")
     assert_runtime_error(run(tmp_path), "exploration plugin 'xp': Report() returned a list, not a dict")
     assert len(read_csv(tmp_path / "explore" / "deffe_evaluation.csv")) == 12   # the results stay
+
+
+@pytest.mark.parametrize("flags", [(), ("-async",)])
+def test_a_point_proposed_several_times_in_a_step_is_one_sample_of_the_budget(tmp_path, flags):
+    # "evaluation budget of 12 samples reached; 9 evaluated now": 9 rows for a max_samples of 12
+    setup(tmp_path, xp="    def Run(self):\n        self.step += 1\n"
+                                "        if self.step == 1: return Proposal(np.array([[1.0, 50.0]] * 4))\n"
+                                "        return Proposal(np.array([[i % 12, 1.0 + i * 0.5 + self.step * 7] "
+                                "for i in range(4)]))\n" + TELL)
+    r = run(tmp_path, *flags)
+    assert r.rc == 0 and "evaluation budget of 12 samples reached; 12 evaluated now" in r.out, r
+    assert len(read_csv(tmp_path / "explore" / "deffe_evaluation.csv")) == 12
+
+
+@pytest.mark.parametrize("flags", [(), ("-async",)])
+def test_a_sampler_that_only_repeats_itself_ends_the_exploration(tmp_path, flags):
+    # it ended at the budget with 1 row; it must still end, with its reason
+    setup(tmp_path, sp="    def Run(self, count): return [[1, 5]] * count\n")
+    r = run(tmp_path, *flags)
+    assert r.rc == 0 and "proposed only points already evaluated in this run; 1 evaluated now" in r.out, r
+    assert len(read_csv(tmp_path / "explore" / "deffe_evaluation.csv")) == 1
