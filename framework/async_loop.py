@@ -34,6 +34,7 @@ from typing import Any
 
 import numpy as np
 
+from .contract import checked
 from .errors import DeffeError
 from .progress import best_text
 from .threads import limit as limit_threads
@@ -280,12 +281,16 @@ class AsyncRun:
             else:
                 self.done = True           # ... and nothing will come: it is finished
             return
-        codes = np.atleast_2d(np.asarray(proposal.codes, dtype=float))
-        bad = self.space.invalid(codes)
-        if bad:
-            raise DeffeError(f"the exploration proposed a point outside the space: {bad}",
-                             file=self.d.config.data.get("__origin__"), where="exploration.plugin")
-        codes = codes[:int(budget.remaining_samples())]
+        # checked by the driver's _call (codes of points of the space); each point once, the budget's new ones
+        # at most what it has left (a point told already, or in flight, is not counted again)
+        codes, new = self.d._fresh(self.space, proposal.codes, budget.remaining_samples())
+        if not new:   # only points it was told or is being told: as if it had proposed nothing
+            if self.in_flight:
+                self.wait_for_result = True
+            else:
+                self.done = True
+                self.reason = "the exploration proposed only points already evaluated in this run"
+            return
         if self.fw.model is not None and self.fw.training_report:
             self.d._predict_batch(self.fw.model, self.explore, codes, self.step)
         if proposal.predicted is not None and proposal.prediction is not None:
@@ -306,7 +311,9 @@ class AsyncRun:
         if any(f.key == key for f in self.in_flight.values()):
             return   # proposed twice (an exploration without Pending): evaluated once
         s = store.lookup([key]).get(key)
-        self.fw.budget.used_samples += 1
+        if key not in d.counted:
+            d.counted.add(key)
+            self.fw.budget.used_samples += 1
         again = getattr(d.args, "retry_failed", False) and s is not None and s.status in ("failed", "timeout")
         if s is not None and s.status != "running" and not again:
             result = s.result()
@@ -367,7 +374,9 @@ class AsyncRun:
             self.told.append(sid)
             self.tally.add(self.untold[-1][1], reused=True)
             self.progress.update(cached=True)
-        self.fw.budget.used_samples += len(kept)
+        keys = set(self.space.keys(np.array(codes, dtype=float).reshape(-1, len(self.space))))
+        self.d.counted.update(keys)
+        self.fw.budget.used_samples += len(keys)
         self.d.log.info(f"resuming asynchronously: {len(kept)} stored sample(s) told to the exploration")
         self._tell()
         if self.model is not None:
@@ -429,7 +438,7 @@ class AsyncRun:
         self.progress.best(best_text(info, self.fw.costs, self.tracker.objectives))
 
     def _publish(self, model: Any) -> None:
-        self.fw.model = None if getattr(self.d.args, "no_inference", False) else model
+        self.fw.model = None if getattr(self.d.args, "no_inference", False) else checked(self.d, model, "Predict")
         records = self.d.store.steps(self.explore.name)
         self.fw.training_report = records[-1][1].get("model") if records else None
         self.progress.model((self.fw.training_report or {}).get("holdout_mape"))

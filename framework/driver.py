@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from .config import Config, Explore
+from .contract import CHECKS, Broken, checked, units_of
 from .context import Budget, Framework
 from .errors import DeffeError
 from .evaluation import run_sample
@@ -79,11 +80,14 @@ class CrashWatch:
     count: int = 0
     first: str | None = None
     same: bool = True
+    block: str = "evaluate"  # the plugin that crashed first: evaluate, or extract by its traceback
 
     def note(self, result: Result) -> None:
         crash = result.crash if result.status == "failed" else None
         if self.count == 0:
             self.first = crash
+            # run_sample's line that calls the extract plugin, in the traceback the executor stored
+            self.block = "extract" if crash and "extract.Run(" in (result.error or "") else "evaluate"
         self.count += 1
         self.same = self.same and crash is not None and crash == self.first
 
@@ -122,6 +126,7 @@ class Driver:
         self.crashes = CrashWatch()
         self._table_paths: dict[str, dict[str, Path]] = {}
         self.reported = 0   # failures shown on the terminal
+        self.counted: set[str] = set()   # keys of the points the exploration's budget counted (see _fresh)
         evaluate = config.section("evaluate")
         self.retries = int(evaluate.get("retries") or 0)
         self.keep_directories = evaluate.get("keep_directories", True) is not False
@@ -134,45 +139,66 @@ class Driver:
         return obj
 
     def _call(self, obj: Any, method: str, *args):
-        """Call a plugin method; its crash becomes one clear error (the stored results stay)."""
+        """Call a plugin method; its crash (an exception, sys.exit() too) or an answer that breaks its block's
+        contract (contract.py) becomes one clear error naming the plugin (the stored results stay)."""
+        obj = getattr(obj, "_deffe_plugin", obj)   # a contract.Checked stand-in: the plugin itself
+        block, name = self._names.get(id(obj), ("?", type(obj).__name__))
         try:
-            return getattr(obj, method)(*args)
+            value = getattr(obj, method)(*args)
         except (DeffeError, KeyboardInterrupt):
             raise
-        except Exception as e:
+        except (Exception, SystemExit) as e:
             if getattr(self.args, "debug", False):
                 raise
-            block, name = self._names.get(id(obj), ("?", type(obj).__name__))
-            section = {"ml_model": "model"}.get(block, block)
-            raise DeffeError(f"{block} plugin '{name}' failed in {method}(): {type(e).__name__}: {e}",
-                             file=self.config.data.get("__origin__"), where=f"{section}.plugin",
-                             hint="run with -debug for the traceback") from e
+            raise self._plugin_error(block, name, f"failed in {method}(): {type(e).__name__}: {e}",
+                                     "run with -debug for the traceback") from e
+        check = CHECKS.get((block, method))
+        if check is None:
+            return value
+        try:
+            return check(value, args, self.fw)
+        except Broken as e:
+            raise self._plugin_error(block, name, f"{method}() {e.what}", e.hint) from None
+
+    def _plugin_error(self, block: str, name: str, what: str, hint: str | None) -> DeffeError:
+        section = {"ml_model": "model"}.get(block, block)
+        return DeffeError(f"{block} plugin '{name}': {what}" if not what.startswith("failed in")
+                          else f"{block} plugin '{name}' {what}", file=self.config.data.get("__origin__"),
+                          where=f"{section}.plugin", hint=hint)
 
     def _make_plugins(self) -> tuple[Any, Any, Any, Any]:
         cfg = self.config
         sampling = self._plugin("sampling", cfg.section("sampling")["plugin"])
         self._call(sampling, "Initialize")
-        self.fw.sampling = sampling
         if getattr(self.args, "only_preloaded_data_exploration", False):
             from .preloaded_sampler import PreloadedSampler
-            self.fw.sampling = PreloadedSampler(self.fw, self.store,
-                                                ordered=getattr(self.args, "full_exploration", False))
-            self._call(self.fw.sampling, "Initialize")
+            sampling = PreloadedSampler(self.fw, self.store, ordered=getattr(self.args, "full_exploration", False))
+            self._call(sampling, "Initialize")
+        # the exploration calls the sampler and the model itself: through the driver, which checks their answers
+        # and names them when they fail
+        self.fw.sampling = checked(self, sampling, "Run")
         model = None
         model_name = cfg.section("model").get("plugin")
         if model_name and not getattr(self.args, "no_train", False):
             model = self._plugin("ml_model", model_name)
             self._call(model, "Initialize")
         # Deffe's -no-inference: the model trains, and its predictions choose nothing
-        self.fw.model = None if getattr(self.args, "no_inference", False) else model
+        self.fw.model = None if getattr(self.args, "no_inference", False) else checked(self, model, "Predict")
         evaluate = self._evaluation_block("evaluate")
-        units = getattr(evaluate, "units", None) or {}   # an evaluator may say the units of its costs
+        units = self._units(evaluate)   # an evaluator may say the units of its costs
         self.fw.costs = [c if c.unit or not units.get(c.name) else replace(c, unit=units[c.name])
                          for c in cfg.costs]
         extract = self._evaluation_block("extract")
         exploration = self._plugin("exploration", cfg.section("exploration")["plugin"])
         self._call(exploration, "Initialize")
         return exploration, evaluate, extract, model
+
+    def _units(self, evaluate: Any) -> dict[str, str]:
+        try:
+            return units_of(getattr(evaluate, "units", None))
+        except Broken as e:
+            block, name = self._names.get(id(evaluate), ("evaluate", type(evaluate).__name__))
+            raise self._plugin_error(block, name, f"its units attribute {e.what}", e.hint) from None
 
     def _evaluation_block(self, block: str) -> Any:
         """The evaluate or extract plugin, initialised. With -only-preloaded-data-exploration nothing is
@@ -268,6 +294,7 @@ class Driver:
         fw, store, log = self.fw, self.store, self.log
         fw.enter(explore, self._budget(explore))
         fw.preloaded = []
+        self.counted: set[str] = set()   # keys of the points the budget counted (see _fresh)
         self._preload(explore)
         exploration, evaluate, extract, model = self._make_plugins()
         cost_names = fw.cost_names
@@ -324,24 +351,17 @@ class Driver:
                     cut_short = True
                     break
                 t0 = time.perf_counter()
-                proposal = self._call(exploration, "Run")
-                if proposal is None or len(np.atleast_2d(proposal.codes)) == 0:
+                proposal = self._call(exploration, "Run")   # checked: None, or codes of points of the space
+                if proposal is None or len(proposal.codes) == 0:
                     break
                 seconds = time.perf_counter() - t0   # searching the model can take a while: say so
                 (log.info if seconds >= 1 else log.debug)(
-                    f"step {step}: {len(np.atleast_2d(proposal.codes))} points proposed in {seconds:.2f} s"
+                    f"step {step}: {len(proposal.codes)} points proposed in {seconds:.2f} s"
                     + (f" ({proposal.note})" if proposal.note else ""))
-                codes = np.atleast_2d(np.asarray(proposal.codes, dtype=float))
-                bad = space.invalid(codes)
-                if bad:
-                    block, name = self._names.get(id(exploration), ("exploration", "?"))
-                    raise DeffeError(f"the exploration (plugin '{name}', with sampling plugin "
-                                     f"'{self.config.section('sampling')['plugin']}') proposed a point outside "
-                                     f"the space: {bad}", file=self.config.data.get("__origin__"),
-                                     where="exploration.plugin")
-                remaining = fw.budget.remaining_samples()
-                if remaining < len(codes):
-                    codes = codes[:int(remaining)]
+                codes, new = self._fresh(space, proposal.codes, fw.budget.remaining_samples())
+                if not new:
+                    reason = f"step {step} proposed only points already evaluated in this run"
+                    break
                 evaluate_now = step >= step_start and not only_pre
                 if evaluate_now and fw.model is not None and fw.training_report and not self.dry_run:
                     self._predict_batch(model, explore, codes, step)
@@ -357,7 +377,7 @@ class Driver:
                     break
                 if proposal.predicted is not None and proposal.prediction is not None and not self.dry_run:
                     self._store_predictions(explore, proposal, step)
-                fw.budget.used_samples += sum(1 for r in results if r.status != "skipped") + would
+                fw.budget.used_samples += self._count(space.keys(codes), results) + would
                 fw.budget.steps += 1
                 if would and adaptive:
                     reason = (f"step {step} would evaluate {would} new point{'s' if would > 1 else ''}; "
@@ -424,6 +444,35 @@ class Driver:
                              "exploration is off for this run")
             return False
         return True
+
+    # ------------------------------------------------------------------ the budget's samples
+    def _fresh(self, space: Any, codes: np.ndarray, remaining: float) -> tuple[np.ndarray, int]:
+        """A proposal's rows to evaluate or look up: each point once, and no more points the budget has not
+        counted yet than ``remaining`` (a point the exploration was told already in this run is not counted
+        again); and how many of them the budget has not counted."""
+        keep: list[int] = []
+        seen: set[str] = set()
+        new = 0
+        for i, key in enumerate(space.keys(codes)):
+            if key in seen:
+                continue
+            seen.add(key)
+            if key not in self.counted:
+                if new >= remaining:
+                    continue
+                new += 1
+            keep.append(i)
+        return codes[keep], new
+
+    def _count(self, keys: list[str], results: list[Result]) -> int:
+        """The budget's samples of a step: the points evaluated or found in the store that it had not counted
+        yet in this run (the budget counts distinct points: a max_samples of 60 is 60 rows)."""
+        added = 0
+        for key, result in zip(keys, results):
+            if result.status != "skipped" and key not in self.counted:
+                self.counted.add(key)
+                added += 1
+        return added
 
     # ------------------------------------------------------------------ one batch
     def _evaluate_batch(self, explore: Explore, codes: np.ndarray, step: int, executor: LocalExecutor,
@@ -531,10 +580,11 @@ class Driver:
         if not watch.broken():
             return
         self._write_tables(explore, several)
-        plugin = self.config.section("evaluate")["plugin"]
+        plugin = self.config.section(watch.block)["plugin"]
+        culprit = f"the {plugin} evaluation" if watch.block == "evaluate" else f"the extract plugin '{plugin}'"
         raise DeffeError(f"every evaluation so far ({watch.count}) failed with the same error: {watch.first}",
-                         file=self.config.data.get("__origin__"), where="evaluate.plugin",
-                         hint=f"a bug in the {plugin} evaluation rather than bad points; the failures are stored "
+                         file=self.config.data.get("__origin__"), where=f"{watch.block}.plugin",
+                         hint=f"a bug in {culprit} rather than bad points; the failures are stored "
                               "(deffe_evaluation.csv, deffe.log); fix it and rerun with -retry-failed "
                               "-keep-results, or run with -debug for the traceback")
 

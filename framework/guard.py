@@ -114,9 +114,22 @@ def fingerprints(config: Any, plugins: dict[str, Any] | None = None) -> dict[str
     for section in ("evaluate", "extract"):
         settings = {k: v for k, v in config.section(section).items() if k not in NOT_COSTS[section]}
         plugin = (plugins or {}).get(section)
-        said = plugin.Fingerprint() if callable(getattr(plugin, "Fingerprint", None)) else None
+        said = _fingerprint(plugin, section, config) if callable(getattr(plugin, "Fingerprint", None)) else None
         out[section] = _digest({"settings": settings, "plugin": said})
     return out
+
+
+def _fingerprint(plugin: Any, section: str, config: Any) -> Any:
+    """What the plugin's optional Fingerprint() says; its crash is one line naming it."""
+    try:
+        return plugin.Fingerprint()
+    except DeffeError:
+        raise
+    except (Exception, SystemExit) as e:
+        raise DeffeError(f"{section} plugin '{config.section(section).get('plugin')}' failed in Fingerprint(): "
+                         f"{type(e).__name__}: {e}", file=config.data.get("__origin__"), where=f"{section}.plugin",
+                         hint="Fingerprint() returns what the costs depend on besides the config (e.g. "
+                              "framework.guard.file_digests(paths)); fix it or remove it") from e
 
 
 def check_fingerprints(store: RunStore, parts: dict[str, str], run_dir: Path, keep: bool = False) -> None:

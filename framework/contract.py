@@ -1,0 +1,213 @@
+"""What crosses the plugin boundary, checked where it crosses (the driver's `_call`).
+
+A plugin's answer that breaks its block's contract (protocols.py) is a mistake of the plugin: one line
+naming the plugin and what is wrong, not a traceback wherever the framework first trips over it. Each
+function here takes what a method returned and gives it back in the form the framework uses (codes as a
+float array, a Prediction of float arrays), or raises `Broken` with what is wrong, in words; the driver
+adds the plugin's name (`Driver._call`).
+
+    sampling     Run(count)        codes of at most `count` points of the space; None: no more
+    exploration  Run()             a Proposal (codes in the space, predicted points with their
+                                   prediction) or None; Report() a dict or None
+    ml_model     Run(data)         a dict or None; Predict(codes) a Prediction for those codes
+    evaluate     units             a dict cost name -> unit
+"""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+
+from .protocols import Prediction, Proposal
+
+
+class Broken(Exception):
+    """A plugin's answer breaks its contract; the message says how (after the method's name)."""
+
+    def __init__(self, what: str, hint: str | None = None):
+        super().__init__(what)
+        self.what, self.hint = what, hint
+
+
+def _kind(value: Any) -> str:
+    t = type(value)
+    return "None" if value is None else (t.__name__ if t.__module__ == "builtins" else f"{t.__module__}.{t.__name__}")
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    text = " ".join(repr(value).split())   # one line (an array's repr has several)
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def codes_of(value: Any, space: Any, what: str = "proposed") -> np.ndarray:
+    """Rows of codes of points of ``space`` as a float array (n, k); Broken if they are not."""
+    k = len(space)
+    try:
+        arr = np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        arr = None
+    if arr is None or arr.dtype == object:
+        raise Broken(f"{what} a point outside the space: {_not_rows(value, k)}",
+                     hint=f"codes are numbers, one row of {k} per point (see docs/plugins.md)")
+    if arr.size == 0:
+        return np.empty((0, k))
+    arr = np.atleast_2d(arr)
+    bad = space.invalid(arr)
+    if bad:
+        raise Broken(f"{what} a point outside the space: {bad}",
+                     hint=f"codes are numbers, one row of {k} per point: a level's index for a finite "
+                          "knob, the value for a continuous one (see docs/plugins.md)")
+    return arr
+
+
+def _not_rows(value: Any, k: int) -> str:
+    """Why ``value`` cannot be read as rows of numbers (text, rows of different lengths)."""
+    try:
+        rows = list(value)
+    except TypeError:
+        return f"a {_kind(value)} is not rows of codes"
+    for i, row in enumerate(rows):
+        try:
+            r = np.asarray(row, dtype=float)
+        except (TypeError, ValueError):
+            return f"row {i}: {_short(row)} is not a row of numbers"
+        if r.ndim != 1 or len(r) != k:
+            return f"row {i}: {_short(row)} is not a row of {k} codes"
+    return f"{_short(value)} is not rows of {k} numbers"
+
+
+def _floats(value: Any, name: str, shape: tuple[int, ...], shown: str, lead: str) -> np.ndarray:
+    arr = np.asarray(value, dtype=float) if _numeric(value) else None
+    if arr is None:
+        raise Broken(f"{lead} a Prediction whose {name} is not numbers ({_short(value)})", hint=_PREDICTION_HINT)
+    if arr.shape != shape:
+        raise Broken(f"{lead} a Prediction whose {name} has shape {arr.shape}, not {shown} = {shape}",
+                     hint=_PREDICTION_HINT)
+    return arr
+
+
+_PREDICTION_HINT = ("a framework.protocols.Prediction(mean, std, feasible, members) of n points and c costs has "
+                    "mean (n, c), std (n, c) or None, feasible (n,) or None, members (k, n, c) or None "
+                    "(see docs/plugins.md)")
+
+
+def prediction_of(value: Any, n: int, c: int, lead: str = "returned") -> Prediction:
+    """A Prediction of ``n`` points and ``c`` costs, its fields float arrays; Broken if it is not one.
+    ``std``: not negative (NaN only where the mean is NaN: nothing is known there); ``feasible``: a
+    probability."""
+    if not isinstance(value, Prediction):
+        raise Broken(f"{lead} a {_kind(value)}, not a Prediction", hint=_PREDICTION_HINT)
+    mean = _floats(value.mean, "mean", (n, c), "(n, c)", lead)
+    std = feasible = members = None
+    if value.std is not None:
+        std = _floats(value.std, "std", (n, c), "(n, c)", lead)
+        wrong = (std < 0) | (np.isnan(std) & ~np.isnan(mean))
+        if wrong.any():
+            i, j = (int(x[0]) for x in np.nonzero(wrong))
+            raise Broken(f"{lead} a Prediction whose std is {std[i, j]:g} (row {i}, cost {j}): a standard "
+                         "deviation is 0 or more", hint=_PREDICTION_HINT)
+    if value.feasible is not None:
+        feasible = _floats(value.feasible, "feasible", (n,), "(n,)", lead)
+        wrong = ~((feasible >= 0) & (feasible <= 1))
+        if wrong.any():
+            i = int(np.flatnonzero(wrong)[0])
+            raise Broken(f"{lead} a Prediction whose feasible is {feasible[i]:g} (row {i}): a probability "
+                         "is between 0 and 1", hint=_PREDICTION_HINT)
+    if value.members is not None:
+        members = np.asarray(value.members, dtype=float) if _numeric(value.members) else None
+        if members is None or members.ndim != 3:
+            raise Broken(f"{lead} a Prediction whose members are not a (k, n, c) array of numbers "
+                         f"({_short(value.members)})", hint=_PREDICTION_HINT)
+        members = _floats(members, "members", (len(members), n, c), "(k, n, c)", lead)
+    return Prediction(mean, std, feasible, members)
+
+
+def _numeric(value: Any) -> bool:
+    try:
+        return np.asarray(value, dtype=float).dtype != object
+    except (TypeError, ValueError):
+        return False
+
+
+_PROPOSAL_HINT = ("Run() returns framework.protocols.Proposal(codes) with the points to evaluate, or None when "
+                  "done (see docs/plugins.md)")
+
+
+def proposal_of(value: Any, space: Any, c: int) -> Proposal | None:
+    """An exploration's Run(): None, or a Proposal of codes in the space (and predicted points with a
+    Prediction of them)."""
+    if value is None:
+        return None
+    if not isinstance(value, Proposal):
+        raise Broken(f"returned a {_kind(value)}, not a Proposal", hint=_PROPOSAL_HINT)
+    codes = codes_of(value.codes, space)
+    predicted = prediction = None
+    if value.predicted is not None or value.prediction is not None:
+        if value.predicted is None or value.prediction is None:
+            raise Broken("returned a Proposal with " + ("a prediction but no predicted points"
+                                                        if value.predicted is None else
+                                                        "predicted points but no prediction"),
+                         hint="Proposal(codes, predicted, prediction): prediction is a Prediction of the "
+                              "predicted points (see docs/plugins.md)")
+        predicted = codes_of(value.predicted, space, what="predicted")
+        prediction = prediction_of(value.prediction, len(predicted), c,
+                                   lead=f"returned a Proposal of {len(predicted)} predicted points whose prediction is")
+    return Proposal(codes, predicted, prediction, value.note, bool(value.guided))
+
+
+def sampled(value: Any, space: Any, count: int) -> np.ndarray:
+    """A sampler's Run(count): codes of at most ``count`` points (more are cut to ``count``); None: none."""
+    if value is None:
+        return np.empty((0, len(space)))
+    return codes_of(value, space)[:max(int(count), 0)]
+
+
+def report_of(value: Any, method: str = "Run()") -> dict | None:
+    """A model's training report, or an exploration's Report(): a dict, or None."""
+    if value is None or isinstance(value, dict):
+        return value
+    raise Broken(f"returned a {_kind(value)}, not a dict (or None)",
+                 hint=f"{method} returns a dict of what it reports, or None (see docs/plugins.md)")
+
+
+def units_of(value: Any) -> dict[str, str]:
+    """An evaluate plugin's ``units`` attribute: a dict cost name -> unit."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict) or not all(isinstance(u, str) or u is None for u in value.values()):
+        raise Broken(f"is {_short(value)}, not a dict of cost name -> unit",
+                     hint='units = {"step_time": "s"} names the unit of each cost it measures')
+    return value
+
+
+class Checked:
+    """A plugin as another plugin sees it (``framework.sampling``, ``framework.model``): its ``methods`` go
+    through the driver's ``_call`` (their answers checked, the plugin named when they fail); anything else is
+    the plugin's own."""
+
+    def __init__(self, driver: Any, plugin: Any, methods: tuple[str, ...]):
+        self._deffe_plugin, self._driver, self._methods = plugin, driver, methods
+
+    def __getattr__(self, attr: str) -> Any:
+        if attr in ("_deffe_plugin", "_driver", "_methods"):   # not set yet (a copy being made)
+            raise AttributeError(attr)
+        if attr in self._methods:
+            return lambda *args: self._driver._call(self._deffe_plugin, attr, *args)
+        return getattr(self._deffe_plugin, attr)
+
+
+def checked(driver: Any, plugin: Any, *methods: str) -> Any:
+    """``plugin`` as other plugins see it (see `Checked`); None stays None."""
+    return None if plugin is None else Checked(driver, plugin, methods)
+
+
+# (block, method) -> the check of what the method returned, given the call's arguments and the driver's
+# framework object (its space and costs)
+CHECKS: dict[tuple[str, str], Callable[[Any, tuple, Any], Any]] = {
+    ("sampling", "Run"): lambda value, args, fw: sampled(value, fw.space, args[0]),
+    ("exploration", "Run"): lambda value, args, fw: proposal_of(value, fw.space, len(fw.cost_names)),
+    ("exploration", "Report"): lambda value, args, fw: report_of(value, "Report()"),
+    ("ml_model", "Run"): lambda value, args, fw: report_of(value),
+    ("ml_model", "Predict"): lambda value, args, fw: prediction_of(value, len(np.atleast_2d(args[0])),
+                                                                   len(fw.cost_names)),
+}

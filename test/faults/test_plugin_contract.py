@@ -1,0 +1,219 @@
+"""A user plugin that breaks its block's contract (framework/contract.py): one line naming the plugin, exit
+status 2, never a traceback; a plugin that calls sys.exit() is a crash like any other."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from cli_helpers import assert_runtime_error, assert_user_error, read_csv, run_deffe, write
+
+HEAD = "import sys\nimport numpy as np\nfrom framework.protocols import Proposal, Prediction\n"
+
+
+def setup(tmp_path, xp=None, mp=None, sp=None, evp=None, exp=None, **cfg):
+    """Knobs x (12 levels) and z (real 1..100), cost t; a plugin of the exploration (xp), model (mp),
+    sampling (sp), evaluate (evp), extract (exp) block given by the body of its class; ``cfg``: sections."""
+    data = {"python_path": ["."],
+            "knobs": [{"name": "x", "values": list(range(1, 13))}, {"name": "z", "type": "real", "min": 1, "max": 100}],
+            "costs": ["t"], "evaluate": {"plugin": "python", "function": "ev:evaluate"},
+            "model": {"plugin": None},
+            "exploration": {"plugin": "sampling", "samples_per_step": 4, "max_samples": 12}}
+    write(tmp_path / "ev.py", "def evaluate(p):\n    return {'t': p['x'] * p['z']}\n")
+    for block, body, name in (("exploration", xp, "xp"), ("model", mp, "mp"), ("sampling", sp, "sp"),
+                              ("evaluate", evp, "evp"), ("extract", exp, "exp")):
+        if body is None:
+            continue
+        write(tmp_path / f"{name}.py", HEAD + "class P:\n    def __init__(self, fw): self.fw = fw; self.step = 0\n"
+                                           "    def Initialize(self): pass\n" + body + "def GetObject(fw): return P(fw)\n")
+        data[block] = {**data.get(block, {}), "plugin": name}
+    for k, v in cfg.items():
+        data[k] = {**data.get(k, {}), **v}
+    write(tmp_path / "cfg.json", json.dumps(data))
+
+
+def run(tmp_path, *flags):
+    return run_deffe("-config", "cfg.json", "-jobs", "1", *flags, cwd=tmp_path)
+
+
+# an exploration whose Run proposes 4 new points a step
+STEPS = ("    def Run(self):\n        self.step += 1\n"
+         "        return Proposal(np.array([[i % 12, 1.0 + i * 0.5 + self.step * 7] for i in range(4)]))\n")
+TELL = "    def Tell(self, codes, results): pass\n"
+PREDICT = "    def Predict(self, codes): return Prediction(np.zeros((len(codes), 1)), np.ones((len(codes), 1)))\n"
+SURROGATE = {"exploration": {"plugin": "surrogate", "samples_per_step": 4, "max_samples": 16}}
+
+
+@pytest.mark.parametrize("case", ["tell", "model", "init"])
+def test_a_plugin_calling_sys_exit_is_a_one_line_error(tmp_path, case):
+    # the run ended quietly with the plugin's exit status: 0 after 4 of 12 samples, or 5 with nothing printed
+    if case == "tell":
+        setup(tmp_path, xp=STEPS + "    def Tell(self, codes, results): sys.exit(0)\n")
+        fragments = ("exploration plugin 'xp' failed in Tell(): SystemExit: 0",)
+    elif case == "model":
+        setup(tmp_path, mp="    def Run(self, data):\n        self.step += 1\n"
+                              "        if self.step >= 2: sys.exit(0)\n        return {}\n" + PREDICT, **SURROGATE)
+        fragments = ("ml_model plugin 'mp' failed in Run(): SystemExit: 0",)
+    else:
+        setup(tmp_path, evp="    def Initialize(self): sys.exit(5)\n    def Run(self, s): return 1.0\n")
+        r = run(tmp_path)
+        assert_user_error(r, "evaluate plugin 'evp' failed in Initialize(): SystemExit: 5")
+        assert not (tmp_path / "explore").exists()
+        return
+    assert_runtime_error(run(tmp_path), *fragments)
+
+
+def test_the_python_api_raises_a_deffe_error_for_a_plugin_calling_sys_exit(tmp_path, monkeypatch):
+    import framework
+    from framework.errors import DeffeError
+    setup(tmp_path, xp=STEPS + "    def Tell(self, codes, results): sys.exit(0)\n")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(DeffeError, match=r"exploration plugin 'xp' failed in Tell\(\): SystemExit: 0"):
+        framework.explore(tmp_path / "cfg.json", run_dir=tmp_path / "r")
+
+
+@pytest.mark.parametrize("flags", [(), ("-async",)])
+@pytest.mark.parametrize("returned,fragment", [
+    ("np.array([[1.0, 2.0 + self.step]])", "Run() returned a numpy.ndarray, not a Proposal"),
+    ("[[1.0, 2.0]]", "Run() returned a list, not a Proposal"),
+    ("{'codes': [[1.0, 2.0]]}", "Run() returned a dict, not a Proposal"),
+    ("Proposal([['a', 'b']])", "Run() proposed a point outside the space: row 0: ['a', 'b'] is not a row of numbers"),
+    ("Proposal([[1.0, 2.0], [3.0]])", "Run() proposed a point outside the space: row 1: [3.0] is not a row of 2"),
+    ("Proposal([[99.0, 2.0]])", "Run() proposed a point outside the space: row 0: 99 is not a code of knob 'x'"),
+])
+def test_an_exploration_returning_no_proposal_or_bad_codes_is_named(tmp_path, returned, fragment, flags):
+    # a traceback (AttributeError: no attribute 'codes', could not convert string to float, inhomogeneous
+    # shape); with -async the message outside the space did not name the plugin
+    setup(tmp_path, xp=f"    def Run(self):\n        self.step += 1\n        return {returned}\n" + TELL)
+    assert_runtime_error(run(tmp_path, *flags), "exploration.plugin:", f"exploration plugin 'xp': {fragment}")
+
+
+@pytest.mark.parametrize("extra,fragment", [
+    ("predicted=np.zeros((3, 5)), prediction=Prediction(np.zeros((2, 1)))",
+     "Run() predicted a point outside the space: expected rows of 2 codes"),
+    ("predicted=np.array([[99.0, 999.0]]), prediction=Prediction(np.zeros((1, 1)))",
+     "Run() predicted a point outside the space: row 0: 99 is not a code of knob 'x'"),
+    ("predicted=c[:2], prediction=[[1.0], [2.0]]", "prediction is a list, not a Prediction"),
+    ("predicted=c[:2], prediction=Prediction(np.zeros((3, 1)))", "mean has shape (3, 1), not (n, c) = (2, 1)"),
+])
+def test_a_proposal_with_a_malformed_prediction_is_named_before_anything_is_evaluated(tmp_path, extra, fragment):
+    # IndexError / AttributeError tracebacks, after the step's evaluations were stored
+    setup(tmp_path, xp="    def Run(self):\n"
+                                "        c = np.array([[i % 12, 1.0 + i] for i in range(4)], dtype=float)\n"
+                                f"        return Proposal(c, {extra})\n" + TELL)
+    assert_runtime_error(run(tmp_path), "exploration plugin 'xp':", fragment)
+    table = tmp_path / "explore" / "deffe_evaluation.csv"
+    assert not table.exists() or read_csv(table) == []
+
+
+@pytest.mark.parametrize("predict,fragment", [
+    ("Prediction(np.zeros((len(codes) + 3, 2)))", "Predict() returned a Prediction whose mean has shape"),
+    ("Prediction(np.zeros(len(codes)))", "Predict() returned a Prediction whose mean has shape"),
+    ("[[0.0]] * len(codes)", "Predict() returned a list, not a Prediction"),
+    ("np.zeros((len(codes), 1))", "Predict() returned a numpy.ndarray, not a Prediction"),
+    ("None", "Predict() returned a None, not a Prediction"),
+    ("Prediction(np.full((len(codes), 1), 'a'))", "Predict() returned a Prediction whose mean is not numbers"),
+    ("Prediction(np.zeros((len(codes), 1)), -np.ones((len(codes), 1)))", "whose std is -1"),
+    ("Prediction(np.zeros((len(codes), 1)), np.full((len(codes), 1), np.nan))", "whose std is nan"),
+    ("Prediction(np.zeros((len(codes), 1)), None, np.full(len(codes), 2.0))", "whose feasible is 2"),
+    ("Prediction(np.zeros((len(codes), 1)), None, np.ones((len(codes), 3)))", "whose feasible has shape"),
+    ("Prediction(np.zeros((len(codes), 1)), None, None, np.zeros((len(codes), 1)))", "whose members are not"),
+])
+def test_a_model_predicting_the_wrong_thing_is_named(tmp_path, predict, fragment):
+    # tracebacks from the driver's training, or a broadcast error blamed on the surrogate exploration; a
+    # negative or NaN std and a feasibility outside [0, 1] were used without a word
+    setup(tmp_path, mp=f"    def Run(self, data): return {{}}\n    def Predict(self, codes): return {predict}\n",
+          **SURROGATE)
+    assert_runtime_error(run(tmp_path), "model.plugin:", "ml_model plugin 'mp':", fragment)
+
+
+def test_a_model_whose_run_returns_no_dict_is_named(tmp_path):
+    setup(tmp_path, mp="    def Run(self, data): return [1, 2]\n" + PREDICT, **SURROGATE)
+    assert_runtime_error(run(tmp_path), "ml_model plugin 'mp': Run() returned a list, not a dict")
+
+
+@pytest.mark.parametrize("exploration", ["surrogate", "genetic", "hill_climbing"])
+def test_a_sampler_that_crashes_under_another_exploration_is_the_one_named(tmp_path, exploration):
+    # "exploration plugin 'surrogate' failed in Run(): ZeroDivisionError" ('genetic' ... in Initialize())
+    setup(tmp_path, sp="    def Run(self, count): return 1 / 0\n",
+          exploration={"plugin": exploration}, model={"plugin": "sklearn_rf"})
+    assert_runtime_error(run(tmp_path), "sampling.plugin:", "sampling plugin 'sp' failed in Run(): ZeroDivisionError")
+
+
+@pytest.mark.parametrize("exploration", ["sampling", "surrogate"])
+def test_a_sampler_returning_none_has_no_more_points(tmp_path, exploration):
+    # under the surrogate: "object of type 'NoneType' has no len()" blamed on the surrogate
+    setup(tmp_path, sp="    def Run(self, count): return None\n", exploration={"plugin": exploration},
+          model={"plugin": "sklearn_rf"})
+    r = run(tmp_path)
+    assert r.rc == 0 and "the exploration finished; 0 evaluated now" in r.out, r
+
+
+@pytest.mark.parametrize("returned", ["[['a', 'b']] * count", "[[1.0, 2.0], [3.0]]"])
+def test_a_sampler_returning_text_or_ragged_rows_is_named(tmp_path, returned):
+    setup(tmp_path, sp=f"    def Run(self, count): return {returned}\n")
+    assert_runtime_error(run(tmp_path), "sampling plugin 'sp': Run() proposed a point outside the space")
+
+
+def test_a_sampler_returning_more_than_asked_is_cut_to_the_step(tmp_path):
+    # 10 rows for a step of 4: the step evaluated 10 (cut only to the budget)
+    setup(tmp_path, sp="    def Run(self, count):\n        self.step += 1\n"
+                             "        return np.column_stack([np.arange(10) % 12, 1.0 + np.arange(10) + 10 * self.step])\n")
+    r = run(tmp_path)
+    assert r.rc == 0, r
+    rows = read_csv(tmp_path / "explore" / "deffe_evaluation.csv")
+    assert len(rows) == 12
+    import sqlite3
+    with sqlite3.connect(tmp_path / "explore" / "deffe.db") as db:
+        steps = [n for (n,) in db.execute("select count(*) from samples group by step order by step")]
+    assert steps == [4, 4, 4], steps
+
+
+def test_an_extract_plugin_that_always_crashes_is_the_one_named(tmp_path):
+    # "evaluate.plugin: ... a bug in the python evaluation": the extract plugin was never named
+    setup(tmp_path, exp="    def Run(self, sample, output): raise RuntimeError('extract boom')\n")
+    write(tmp_path / "ev.py", "def evaluate(p):\n    return 'output'\n")
+    assert_runtime_error(run(tmp_path), "cfg.json:extract.plugin:", "RuntimeError: extract boom",
+                         "a bug in the extract plugin 'exp'")
+
+
+def test_an_evaluate_plugin_whose_fingerprint_crashes_is_named(tmp_path):
+    setup(tmp_path, evp="    def Run(self, s): return {'t': s.values['x'] * s.values['z']}\n"
+                             "    def Fingerprint(self): raise RuntimeError('fp boom')\n")
+    assert_user_error(run(tmp_path), "evaluate plugin 'evp' failed in Fingerprint(): RuntimeError: fp boom")
+    assert not (tmp_path / "explore").exists()
+
+
+@pytest.mark.parametrize("units", ["'s'", "['s']"])
+def test_evaluate_units_that_are_no_dict_are_named(tmp_path, units):
+    setup(tmp_path, evp="    def Run(self, s): return {'t': s.values['x'] * s.values['z']}\n"
+                             f"    units = {units}\n")
+    assert_user_error(run(tmp_path), "evaluate plugin 'evp': its units attribute is", "not a dict")
+    assert not (tmp_path / "explore").exists()
+
+
+def test_an_exploration_report_that_is_no_dict_is_named(tmp_path):
+    setup(tmp_path, xp=STEPS + TELL + "    def Report(self): return ['done']\n")
+    assert_runtime_error(run(tmp_path), "exploration plugin 'xp': Report() returned a list, not a dict")
+    assert len(read_csv(tmp_path / "explore" / "deffe_evaluation.csv")) == 12   # the results stay
+
+
+@pytest.mark.parametrize("flags", [(), ("-async",)])
+def test_a_point_proposed_several_times_in_a_step_is_one_sample_of_the_budget(tmp_path, flags):
+    # "evaluation budget of 12 samples reached; 9 evaluated now": 9 rows for a max_samples of 12
+    setup(tmp_path, xp="    def Run(self):\n        self.step += 1\n"
+                                "        if self.step == 1: return Proposal(np.array([[1.0, 50.0]] * 4))\n"
+                                "        return Proposal(np.array([[i % 12, 1.0 + i * 0.5 + self.step * 7] "
+                                "for i in range(4)]))\n" + TELL)
+    r = run(tmp_path, *flags)
+    assert r.rc == 0 and "evaluation budget of 12 samples reached; 12 evaluated now" in r.out, r
+    assert len(read_csv(tmp_path / "explore" / "deffe_evaluation.csv")) == 12
+
+
+@pytest.mark.parametrize("flags", [(), ("-async",)])
+def test_a_sampler_that_only_repeats_itself_ends_the_exploration(tmp_path, flags):
+    # it ended at the budget with 1 row; it must still end, with its reason
+    setup(tmp_path, sp="    def Run(self, count): return [[1, 5]] * count\n")
+    r = run(tmp_path, *flags)
+    assert r.rc == 0 and "proposed only points already evaluated in this run; 1 evaluated now" in r.out, r
+    assert len(read_csv(tmp_path / "explore" / "deffe_evaluation.csv")) == 1
