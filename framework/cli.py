@@ -161,7 +161,8 @@ def check_args(args: argparse.Namespace) -> None:
                          where="-step-end")
 
 
-def _open_run(run_dir: Path, config, parts: dict[str, str], fresh: bool, keep: bool) -> tuple[RunStore, RunLock]:
+def _open_run(run_dir: Path, config, parts: dict[str, str], fresh: bool, keep: bool,
+              reads=()) -> tuple[RunStore, RunLock]:
     """The run directory locked for this run, and its store (resumed, or started anew: -fresh, or a Deffe
     config whose stored run was made with other settings; the old one is moved aside, never deleted)."""
     lock = RunLock(run_dir).acquire()
@@ -171,7 +172,7 @@ def _open_run(run_dir: Path, config, parts: dict[str, str], fresh: bool, keep: b
         print(f"previous run moved to {moved}", file=sys.stderr)
         lock = RunLock(run_dir).acquire()
     store = RunStore(run_dir / DB_NAME)
-    if not stored_run_fits(store, config, parts, run_dir, dry=False, keep=keep):
+    if not stored_run_fits(store, config, parts, run_dir, dry=False, keep=keep, reads=reads):
         lock.release()
         lock = RunLock(run_dir).acquire()
         store = RunStore(run_dir / DB_NAME)
@@ -271,13 +272,36 @@ def run(argv: list[str] | None = None, config=None) -> int:
         return run_inference(args)
     config = load_config(args.config) if config is None else config
     config.find_pre_evaluated_data()
+    return _run_config(args, config)
+
+
+def _run_config(args: argparse.Namespace, config) -> int:
+    """A run of the config (or Deffe's -model-extract-dir) with the command line applied."""
+    from . import outputs
     _apply_cli(config, args)
+    fwcfg = config.section("framework")
+    run_dir = Path(fwcfg["run_directory"]).expanduser().absolute()
+    dry = args.no_run
     if args.model_extract_dir:   # Deffe: measure checkpoints on the data, write the statistics, run nothing
         for w in config.warnings:
             print(f"warning: {w}", file=sys.stderr)
-        from .inference import evaluate_checkpoints
+        from .inference import EVALUATE_OUTPUT, evaluate_checkpoints
+        stats = args.model_stats_output or EVALUATE_OUTPUT
+        outputs.check_outputs(outputs.inputs(config, args, run_dir),
+                              [outputs.Item("the -model-stats-output file", stats, Path(stats),
+                                            "-model-stats-output")], probe=not dry)
         return evaluate_checkpoints(config, args, args.model_extract_dir, args.model_stats_output)
-    fwcfg = config.section("framework")
+    # one check before anything is read, written or moved: what the run writes is none of what it reads
+    reads = outputs.inputs(config, args, run_dir)
+    if args.model_stats_output:
+        outputs.check_outputs(reads, [outputs.Item("the -model-stats-output file", args.model_stats_output,
+                                                   Path(args.model_stats_output), "-model-stats-output")],
+                              probe=not dry)
+    if config.deffe_tables:
+        config.warnings.extend(outputs.skip_deffe_tables(config, reads))
+    stored = run_dir / DB_NAME
+    if args.fresh and stored.exists():   # (a dry run says what the real one would refuse)
+        outputs.check_move(run_dir, reads)
     seed = args.seed if args.seed is not None else fwcfg["seed"]
     jobs = args.jobs if args.jobs is not None else fwcfg["jobs"]
     threads = limit_threads(config.section("model").get("threads") or jobs)
@@ -294,15 +318,14 @@ def run(argv: list[str] | None = None, config=None) -> int:
     parts = fingerprints(config, plugins)
     lock = None
     if dry:   # what a real run would do: from a copy of the stored run, if any; nothing is written
-        stored = run_dir / DB_NAME
         store = RunStore.snapshot(stored) if stored.exists() and not args.fresh else RunStore(None)
-        if not stored_run_fits(store, config, parts, run_dir, dry=True, keep=args.keep_results):
+        if not stored_run_fits(store, config, parts, run_dir, dry=True, keep=args.keep_results, reads=reads):
             store.close()
             store = RunStore(None)
         log = _setup_logging(None, "", args.quiet, args.debug)
     else:
         try:
-            store, lock = _open_run(run_dir, config, parts, args.fresh, args.keep_results)
+            store, lock = _open_run(run_dir, config, parts, args.fresh, args.keep_results, reads)
             log = _setup_logging(run_dir, fwcfg["output_log"], args.quiet, args.debug)
         except (OSError, sqlite3.Error) as e:
             raise _unwritable(run_dir, e) from None

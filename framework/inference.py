@@ -66,6 +66,9 @@ def run_inference(args: Any) -> int:
         raise DeffeError("-inference-only needs the points to predict: -input CSV")
     config = load_config(args.config)
     log = _logger(args)
+    source = Path(args.input)
+    output = Path(args.output) if args.output else source.with_name(f"{source.stem}-predicted.csv")
+    _check_outputs(config, args, output)
     meta = read_meta(icp)
     explore = pick_explore(config, meta, icp)
     space, costs = explore.space, config.cost_names
@@ -90,8 +93,6 @@ def run_inference(args: Any) -> int:
         if unknown:
             log.warning(f"warning: {icp}: the model never saw a value of {', '.join(unknown)} (no design of its "
                         "training data ran): left empty")
-    source = Path(args.input)
-    output = Path(args.output) if args.output else source.with_name(f"{source.stem}-predicted.csv")
     show_feasible = bool(getattr(getattr(model, "feasibility", None), "trained", False))
     write_output(output, space, costs, codes, pred, truth, has_truth, show_feasible)
 
@@ -117,6 +118,21 @@ def run_inference(args: Any) -> int:
     if not args.quiet:
         print("; ".join(summary))
     return 0
+
+
+def _check_outputs(config: Config, args: Any, output: Path) -> None:
+    """Before anything is read or predicted: what inference writes is none of the files it reads (the input,
+    the checkpoint, the config, the run store), and can be written."""
+    from . import outputs
+    run_dir = Path(config.section("framework")["run_directory"]).expanduser().absolute()
+    writes = [outputs.Item("the -output file", str(output), output, "-output")]
+    stats = getattr(args, "model_stats_output", None)
+    if stats:
+        writes.append(outputs.Item("the -model-stats-output file", stats, Path(stats), "-model-stats-output"))
+    if stats or config.section("model").get("plots"):   # the plot of predicted against true costs, if any
+        plot = output.with_name(f"{output.stem}-predicted-vs-true.png")
+        writes.append(outputs.Item("the plot of -output", str(plot), plot, "-output"))
+    outputs.check_outputs(outputs.inputs(config, args, run_dir), writes, probe=not getattr(args, "no_run", False))
 
 
 def _logger(args: Any) -> logging.Logger:
