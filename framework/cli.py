@@ -302,6 +302,8 @@ def _run_config(args: argparse.Namespace, config) -> int:
     stored = run_dir / DB_NAME
     if args.fresh and stored.exists():   # (a dry run says what the real one would refuse)
         outputs.check_move(run_dir, reads)
+    if args.pre_evaluated_data:   # a pipe (/dev/stdin, <(...)) is read once, then from a copy
+        args.pre_evaluated_file = outputs.spool(args.pre_evaluated_data)
     seed = args.seed if args.seed is not None else fwcfg["seed"]
     jobs = args.jobs if args.jobs is not None else fwcfg["jobs"]
     threads = limit_threads(config.section("model").get("threads") or jobs)

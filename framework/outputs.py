@@ -227,3 +227,24 @@ def check_move(run_dir: Path, reads: Iterable[Item], why: str = "-fresh") -> Non
                              hint="give the run a directory of its own (framework.run_directory), copy the file "
                                   "out of it first, or move the old run yourself")
 
+
+# ----------------------------------------------------------------------------- data from a pipe
+def spool(path: str) -> str | None:
+    """A file that can be read once only (a pipe, /dev/stdin, <(...)) copied into a temporary file, which is
+    read as often as needed (and removed at exit); None for a regular file (or one that is not there)."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return None
+    if stat.S_ISREG(mode) or stat.S_ISDIR(mode):
+        return None
+    import atexit
+    fd, tmp = tempfile.mkstemp(prefix="deffe-data-", suffix=".csv")
+    atexit.register(lambda: os.path.exists(tmp) and os.unlink(tmp))
+    with open(path, "rb") as src, os.fdopen(fd, "wb") as dst:
+        while True:
+            chunk = src.read(1 << 20)
+            if not chunk:
+                break
+            dst.write(chunk)
+    return tmp

@@ -241,6 +241,18 @@ def test_every_number_on_the_command_line_is_checked(tmp_path, flags, message):
     assert not (tmp_path / "explore").exists()
 
 
+def test_pre_evaluated_data_from_a_pipe_is_read_once(tmp_path):
+    import subprocess
+    import sys
+    from cli_helpers import RUN_DEFFE, deffe_env
+    simple(tmp_path)
+    p = subprocess.run([sys.executable, str(RUN_DEFFE), "-config", "config.json", "-pre-evaluated-data", "/dev/stdin",
+                        "-only-preloaded-data-exploration", "-no-train"], input="a,b,t\n0,1,1\n1,1,2\n2,1,3\n",
+                       cwd=tmp_path, env=deffe_env(), capture_output=True, text=True, timeout=900)
+    assert p.returncode == 0 and "0 evaluated now, 3 from the store" in p.stdout, p
+    assert len(read_csv(tmp_path / "explore" / "deffe_evaluation.csv")) == 3
+
+
 def test_a_number_written_as_text_is_refused_in_our_keys_and_read_in_deffes(tmp_path):
     simple(tmp_path, exploration={"max_samples": "5"})
     assert_user_error(run_deffe("-config", "config.json", cwd=tmp_path),
