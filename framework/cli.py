@@ -290,7 +290,7 @@ def _run_config(args: argparse.Namespace, config) -> int:
         outputs.check_outputs(outputs.inputs(config, args, run_dir),
                               [outputs.Item("the -model-stats-output file", stats, Path(stats),
                                             "-model-stats-output")], probe=not dry)
-        return evaluate_checkpoints(config, args, args.model_extract_dir, args.model_stats_output)
+        return evaluate_checkpoints(config, args, args.model_extract_dir, args.model_stats_output, dry=dry)
     # one check before anything is read, written or moved: what the run writes is none of what it reads
     reads = outputs.inputs(config, args, run_dir)
     if args.model_stats_output:

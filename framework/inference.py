@@ -85,6 +85,11 @@ def run_inference(args: Any) -> int:
     if len(rows.bad) > SHOW_BAD:
         log.warning(f"warning: {args.input}: {len(rows.bad) - SHOW_BAD} more bad rows skipped")
 
+    if getattr(args, "no_run", False):   # a dry run: what would be written, and nothing written
+        stats = getattr(args, "model_stats_output", None)
+        print(f"-no-run: {len(rows.lines)} row{'s' if len(rows.lines) != 1 else ''} would be predicted -> {output}"
+              + (f"; the checkpoint's training history -> {stats}" if stats else "") + "; nothing is written")
+        return 0
     codes = np.array(rows.codes, dtype=float).reshape(-1, len(space))
     truth = np.array(rows.truth, dtype=float).reshape(-1, len(costs))
     pred = model.Predict(codes) if len(codes) else None
@@ -294,14 +299,16 @@ EVALUATE_COLUMNS = ["file", "step", "samples", "cost", "rows", "mape_percent", "
 EVALUATE_OUTPUT = "evaluate-model-output.csv"   # Deffe's default -model-stats-output with -model-extract-dir
 
 
-def evaluate_checkpoints(config: Config, args: Any, directory: str | Path, output: str | Path | None = None) -> int:
+def evaluate_checkpoints(config: Config, args: Any, directory: str | Path, output: str | Path | None = None,
+                         dry: bool = False) -> int:
     """Deffe's ``-model-extract-dir DIR``: every checkpoint (``*.ckpt``, sorted) of DIR measured on the
     pre-evaluated data (``-pre-evaluated-data``, else the exploration's ``pre_evaluated_data``), one row
     per checkpoint and cost in ``output`` (default ``evaluate-model-output.csv``): the checkpoint's step
     and samples, the rows with a true cost, MAPE (%), R^2, Kendall's tau; and Deffe's columns from its
     training history: Epoch (of the lowest validation loss, near the weights kept), CostIndex, TrainLoss,
     ValLoss, TestLoss (the hold-out's, when it was recorded). Every row of the data counts, including
-    those the checkpoint was trained on. Keras ``.hdf5`` files are skipped with one warning."""
+    those the checkpoint was trained on. Keras ``.hdf5`` files are skipped with one warning. ``dry`` (-no-run):
+    everything but the writing."""
     log = _logger(args)
     folder = Path(directory)
     if not folder.is_dir():
@@ -345,6 +352,10 @@ def evaluate_checkpoints(config: Config, args: Any, directory: str | Path, outpu
             table.append([str(path), meta.step, meta.samples, cost, *figures, epoch.get("epoch"), j,
                           epoch.get("train_loss"), epoch.get("val_loss"), epoch.get("test_loss")])
     out = Path(output or EVALUATE_OUTPUT)
+    if dry:   # -no-run: every checkpoint measured, nothing written
+        print(f"-no-run: {len(files)} checkpoint{'s' if len(files) > 1 else ''} measured; {len(table)} rows would "
+              f"be written to {out}; nothing is written")
+        return 0
     write_csv(out, EVALUATE_COLUMNS, table,
               lambda v: "" if v is None or (isinstance(v, float) and not math.isfinite(v))
               else (f"{v:.6g}" if isinstance(v, float) else str(v)))

@@ -247,6 +247,17 @@ def test_an_inference_output_that_cannot_be_written_is_one_line_before_predictin
     assert not (trained / "fine.csv").exists()
 
 
+def test_no_run_with_inference_or_model_extract_dir_writes_nothing(trained):
+    (trained / "in.csv").write_text("a,b,c,f,g\n2,x,1.5,3,17\n3,z,2.0,18,23\n")
+    r = run_deffe("-config", "config.json", "-inference-only", "-icp", CKPT, "-input", "in.csv",
+                  "-output", "dry.csv", "-no-run", cwd=trained)
+    assert r.rc == 0 and "2 rows would be predicted -> dry.csv" in r.out, r
+    r = run_deffe("-config", "config.json", "-model-extract-dir", "explore/checkpoints", "-pre-evaluated-data",
+                  "in.csv", "-model-stats-output", "dry-stats.csv", "-no-run", cwd=trained)
+    assert r.rc == 0 and "would be written to dry-stats.csv" in r.out, r
+    assert not (trained / "dry.csv").exists() and not (trained / "dry-stats.csv").exists()
+
+
 def test_model_stats_output_never_writes_over_the_data(trained, tmp_path):
     d = project(tmp_path / "stats")
     data = "a,b,c,f,g\n2,x,1.5,3,17\n3,z,2.0,18,23\n1,y,1.0,2,11\n"
