@@ -151,6 +151,11 @@ def check_args(args: argparse.Namespace) -> None:
     if args.learning_rate is not None and not args.learning_rate > 0:
         raise DeffeError(f"must be above 0, got {args.learning_rate:g}",
                          where=spelled.get("learning_rate", "-learning-rate"))
+    if args.loss is not None and args.loss not in model["loss"].choices:
+        from .errors import did_you_mean
+        known = [c for c in model["loss"].choices]
+        raise DeffeError(f"'{args.loss}' is not a loss: one of {', '.join(known[:5])} (or Deffe's "
+                         f"{', '.join(known[5:])})", where="-loss", hint=did_you_mean(args.loss, known))
     custom = args.custom_samples
     if custom is not None:
         if any(n < 1 for n in custom) or any(b <= a for a, b in zip(custom, custom[1:])):
@@ -159,6 +164,39 @@ def check_args(args: argparse.Namespace) -> None:
     if args.step_start is not None and args.step_end is not None and args.step_end <= args.step_start:
         raise DeffeError(f"-step-end {args.step_end} is not after -step-start {args.step_start}",
                          where="-step-end")
+
+
+def flag_keys(args: argparse.Namespace) -> dict[str, str]:
+    """The config keys the command line set, and the flag (as the user spelled it) that set each: an error
+    about such a key is about the flag, not about the config file, which may not even have the key."""
+    spelled = getattr(args, "spelled_flags", None) or {}
+    given = {"model.epochs": ("epochs", "-epochs"), "model.loss": ("loss", "-loss"),
+             "model.train_test_split": ("train_test_split", "-train-test-split"),
+             "model.validation_split": ("validation_split", "-validation-split"),
+             "model.learning_rate": ("learning_rate", spelled.get("learning_rate", "-learning-rate")),
+             "model.freeze_layers": ("freeze_layers", "-freeze-layers"),
+             "model.initial_checkpoint": ("icp", "-icp"), "model.transfer_learning": ("tl_samples", "-tl-samples"),
+             "sampling.plugin": ("sampling_method", "-sampling-method"),
+             "exploration.samples_per_step": ("samples_per_step", spelled.get("samples_per_step",
+                                                                               "-samples-per-step")),
+             "exploration.max_samples": ("max_samples", "-max-samples"), "framework.seed": ("seed", "-seed"),
+             "framework.jobs": ("jobs", "-jobs"), "framework.executor": ("executor", "-executor")}
+    out = {key: flag for key, (dest, flag) in given.items() if getattr(args, dest, None) not in (None, False, [])}
+    batch = next((f for d, f in (("train_batch_size", "-train-batch-size"), ("mlmodel_batch_size",
+                  "-mlmodel-batch-size"), ("deffe_batch_size", "-batch-size")) if getattr(args, d, None)), None)
+    if batch:
+        out["model.train_batch_size"] = batch
+    return out
+
+
+def blame_flag(e: DeffeError, flags: dict[str, str], config) -> DeffeError:
+    """An error placed at a config key the command line set names the flag instead."""
+    from .outputs import config_files, same_file
+    flag = flags.get(e.where or "")
+    if flag is None or (e.file is not None and not any(same_file(Path(e.file), Path(f))
+                                                       for f in config_files(config))):
+        return e
+    return DeffeError(e.what, where=flag, hint=e.hint)
 
 
 def _open_run(run_dir: Path, config, parts: dict[str, str], fresh: bool, keep: bool,
@@ -272,7 +310,11 @@ def run(argv: list[str] | None = None, config=None) -> int:
         return run_inference(args)
     config = load_config(args.config) if config is None else config
     config.find_pre_evaluated_data()
-    return _run_config(args, config)
+    flags = flag_keys(args)
+    try:
+        return _run_config(args, config)
+    except DeffeError as e:
+        raise blame_flag(e, flags, config) from None
 
 
 def _run_config(args: argparse.Namespace, config) -> int:
