@@ -19,7 +19,7 @@ from .config.deffe_args import BATCH_WARNING
 from .config.schema import reference
 from .errors import DeffeError
 from .guard import RunLock, check_fingerprints, fingerprints, stored_run_fits
-from .store import DB_NAME, RunStore, move_aside
+from .store import DB_NAME, RunStore, check_store_file, move_aside
 from .threads import limit as limit_threads
 
 
@@ -344,6 +344,10 @@ def _run_config(args: argparse.Namespace, config) -> int:
     stored = run_dir / DB_NAME
     if args.fresh and stored.exists():   # (a dry run says what the real one would refuse)
         outputs.check_move(run_dir, reads)
+    if not args.fresh:
+        empty = check_store_file(stored)
+        if empty:
+            config.warnings.append(empty)
     if args.pre_evaluated_data:   # a pipe (/dev/stdin, <(...)) is read once, then from a copy
         args.pre_evaluated_file = outputs.spool(args.pre_evaluated_data)
     seed = args.seed if args.seed is not None else fwcfg["seed"]
@@ -362,7 +366,8 @@ def _run_config(args: argparse.Namespace, config) -> int:
     parts = fingerprints(config, plugins)
     lock = None
     if dry:   # what a real run would do: from a copy of the stored run, if any; nothing is written
-        store = RunStore.snapshot(stored) if stored.exists() and not args.fresh else RunStore(None)
+        store = RunStore.snapshot(stored) if stored.is_file() and stored.stat().st_size and not args.fresh \
+            else RunStore(None)
         if not stored_run_fits(store, config, parts, run_dir, dry=True, keep=args.keep_results, reads=reads):
             store.close()
             store = RunStore(None)

@@ -126,3 +126,24 @@ def test_fresh_never_moves_away_the_data_it_reads(tmp_path):
     assert_user_error(r, "error: -pre-evaluated-data: the run directory explore holds the -pre-evaluated-data file")
     assert not (tmp_path / "explore.1").exists() and len(read_csv(tmp_path / "explore" / "deffe_evaluation.csv")) == 4
 
+
+def test_an_empty_run_store_is_started_anew_only_when_nothing_else_is_there(tmp_path):
+    small(tmp_path)
+    assert run_deffe("-config", "config.json", cwd=tmp_path).rc == 0
+    (tmp_path / "explore" / "deffe.db").write_bytes(b"")   # cut short by a full disk
+    r = run_deffe("-config", "config.json", cwd=tmp_path)
+    assert_user_error(r, "deffe.db: the run store is empty (0 bytes", "-fresh")
+    assert len(read_csv(tmp_path / "explore" / "deffe_evaluation.csv")) == 4   # the tables still hold the results
+    alone = tmp_path / "alone"
+    small(alone)
+    write(alone / "explore" / "deffe.db", "")
+    r = run_deffe("-config", "config.json", cwd=alone)
+    assert r.rc == 0 and "the run store was empty (0 bytes)" in r.err and "4 evaluated now" in r.out, r
+
+
+def test_a_run_store_that_is_a_directory_is_named_so(tmp_path):
+    small(tmp_path)
+    (tmp_path / "explore" / "deffe.db").mkdir(parents=True)
+    line = assert_user_error(run_deffe("-config", "config.json", cwd=tmp_path),
+                             "deffe.db is a directory, not a run store")
+    assert "free space" not in line
