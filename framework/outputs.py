@@ -97,6 +97,7 @@ def inputs(config: Any, args: Any, run_dir: Path | None) -> list[Item]:
             if e.pre_evaluated_data:
                 out.append(Item(f"the pre_evaluated_data of exploration '{e.name}'", e.pre_evaluated_data,
                                 Path(e.pre_evaluated_data), f"{e.where}.pre_evaluated_data"))
+        out += _evaluator_files(config)
         icp = config.section("model").get("initial_checkpoint")
         if isinstance(icp, str) and icp and not getattr(args, "inference_only", False):
             out.append(Item("the model.initial_checkpoint file", icp, config.resolve(icp), "model.initial_checkpoint"))
@@ -118,6 +119,34 @@ def inputs(config: Any, args: Any, run_dir: Path | None) -> list[Item]:
         out.append(Item("the run store", _shown(db), db))
         for suffix in ("-wal", "-shm"):
             out.append(Item("a file of the run store", _shown(db) + suffix, Path(str(db) + suffix)))
+    return out
+
+
+def _evaluator_files(config: Any) -> list[Item]:
+    """The files the evaluate and extract sections name (scripts, a Python evaluator's module): the user's
+    project, which no output may replace."""
+    out: list[Item] = []
+    for section in ("evaluate", "extract"):
+        try:
+            settings = config.section(section)
+        except (KeyError, TypeError):
+            continue
+        for key, value in settings.items():
+            if not isinstance(value, str) or not value.strip() or key.startswith("__") or len(value) > 4096:
+                continue
+            candidates = [config.resolve(value), Path(value)]
+            if key == "function" and ":" in value:   # "module:function": the module's file on the python_path
+                module = value.split(":", 1)[0].replace(".", "/")
+                candidates = [Path(d) / f"{module}.py" for d in config.python_paths()] + \
+                             [config.dir / f"{module}.py"]
+            for c in candidates:
+                try:
+                    if c is not None and c.is_file():
+                        out.append(Item(f"the file of {section}.{key}", str(c), c,
+                                        f"{section}.{key}"))
+                        break
+                except (OSError, ValueError):
+                    continue
     return out
 
 

@@ -220,6 +220,7 @@ CKPT = "explore/checkpoints/explore_0.ckpt"
 
 @pytest.mark.parametrize("output, what", [("in.csv", "is the -input file"), ("model.ckpt", "is the -icp checkpoint"),
                                           ("config.json", "is the config file"),
+                                          ("funcs.py", "is the file of evaluate.function"),
                                           ("explore/deffe.db", "is the run store")])
 def test_inference_never_writes_over_a_file_it_reads(trained, output, what):
     (trained / "in.csv").write_text("a,b,c\n2,x,1.5\n")
