@@ -343,7 +343,7 @@ def _run_config(args: argparse.Namespace, config) -> int:
         config.warnings.extend(outputs.skip_deffe_tables(config, reads))
     stored = run_dir / DB_NAME
     if args.fresh and stored.exists():   # (a dry run says what the real one would refuse)
-        outputs.check_move(run_dir, reads)
+        outputs.check_move(run_dir, reads, config_file=config.data.get("__origin__"))
     if not args.fresh:
         empty = check_store_file(stored)
         if empty:

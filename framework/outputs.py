@@ -233,8 +233,9 @@ def skip_deffe_tables(config: Any, reads: Iterable[Item], cwd: Path | None = Non
 
 
 # ----------------------------------------------------------------------------- moving a run aside
-def check_move(run_dir: Path, reads: Iterable[Item], why: str = "-fresh") -> None:
-    """Refuse to move ``run_dir`` aside when it holds the working directory or a file the run reads."""
+def check_move(run_dir: Path, reads: Iterable[Item], why: str = "-fresh", config_file: str | None = None) -> None:
+    """Refuse to move ``run_dir`` aside when it holds the working directory or a file the run reads
+    (``config_file``: the config that sets framework.run_directory, named in the error)."""
     run_dir = Path(run_dir)
     if not run_dir.exists():
         return
@@ -243,7 +244,7 @@ def check_move(run_dir: Path, reads: Iterable[Item], why: str = "-fresh") -> Non
     if inside(Path.cwd(), run_dir):
         what = "is the working directory" if _real(Path.cwd()) == _real(run_dir) else "holds the working directory"
         raise DeffeError(f"the run directory {shown} {what} (the project's files with it); {why} would move "
-                         "it aside",
+                         "it aside", file=config_file if why == "-fresh" else None,
                          where="framework.run_directory" if why == "-fresh" else None,
                          hint="give the run a directory of its own (framework.run_directory), or move the old run "
                               "yourself")

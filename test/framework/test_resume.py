@@ -113,7 +113,8 @@ def test_fresh_never_moves_the_project_it_runs_in(tmp_path, run_directory):
     small(project, run_directory=run_directory)
     assert run_deffe("-config", "config.json", cwd=project).rc == 0
     r = run_deffe("-config", "config.json", "-fresh", cwd=project)
-    assert_user_error(r, "the working directory", "-fresh would move it aside", "framework.run_directory")
+    assert_user_error(r, "error: config.json:framework.run_directory: the run directory", "the working directory",
+                      "-fresh would move it aside")
     assert (project / "config.json").is_file() and (project / "ev.py").is_file()
     assert not list(tmp_path.glob("*.1")) and not list(project.glob("*.1"))
 
