@@ -19,7 +19,7 @@ from .config.deffe_args import BATCH_WARNING
 from .config.schema import reference
 from .errors import DeffeError
 from .guard import RunLock, check_fingerprints, fingerprints, stored_run_fits
-from .store import DB_NAME, RunStore, move_aside
+from .store import DB_NAME, RunStore, check_store_file, move_aside
 from .threads import limit as limit_threads
 
 
@@ -151,6 +151,11 @@ def check_args(args: argparse.Namespace) -> None:
     if args.learning_rate is not None and not args.learning_rate > 0:
         raise DeffeError(f"must be above 0, got {args.learning_rate:g}",
                          where=spelled.get("learning_rate", "-learning-rate"))
+    if args.loss is not None and args.loss not in model["loss"].choices:
+        from .errors import did_you_mean
+        known = [c for c in model["loss"].choices]
+        raise DeffeError(f"'{args.loss}' is not a loss: one of {', '.join(known[:5])} (or Deffe's "
+                         f"{', '.join(known[5:])})", where="-loss", hint=did_you_mean(args.loss, known))
     custom = args.custom_samples
     if custom is not None:
         if any(n < 1 for n in custom) or any(b <= a for a, b in zip(custom, custom[1:])):
@@ -161,7 +166,41 @@ def check_args(args: argparse.Namespace) -> None:
                          where="-step-end")
 
 
-def _open_run(run_dir: Path, config, parts: dict[str, str], fresh: bool, keep: bool) -> tuple[RunStore, RunLock]:
+def flag_keys(args: argparse.Namespace) -> dict[str, str]:
+    """The config keys the command line set, and the flag (as the user spelled it) that set each: an error
+    about such a key is about the flag, not about the config file, which may not even have the key."""
+    spelled = getattr(args, "spelled_flags", None) or {}
+    given = {"model.epochs": ("epochs", "-epochs"), "model.loss": ("loss", "-loss"),
+             "model.train_test_split": ("train_test_split", "-train-test-split"),
+             "model.validation_split": ("validation_split", "-validation-split"),
+             "model.learning_rate": ("learning_rate", spelled.get("learning_rate", "-learning-rate")),
+             "model.freeze_layers": ("freeze_layers", "-freeze-layers"),
+             "model.initial_checkpoint": ("icp", "-icp"), "model.transfer_learning": ("tl_samples", "-tl-samples"),
+             "sampling.plugin": ("sampling_method", "-sampling-method"),
+             "exploration.samples_per_step": ("samples_per_step", spelled.get("samples_per_step",
+                                                                               "-samples-per-step")),
+             "exploration.max_samples": ("max_samples", "-max-samples"), "framework.seed": ("seed", "-seed"),
+             "framework.jobs": ("jobs", "-jobs"), "framework.executor": ("executor", "-executor")}
+    out = {key: flag for key, (dest, flag) in given.items() if getattr(args, dest, None) not in (None, False, [])}
+    batch = next((f for d, f in (("train_batch_size", "-train-batch-size"), ("mlmodel_batch_size",
+                  "-mlmodel-batch-size"), ("deffe_batch_size", "-batch-size")) if getattr(args, d, None)), None)
+    if batch:
+        out["model.train_batch_size"] = batch
+    return out
+
+
+def blame_flag(e: DeffeError, flags: dict[str, str], config) -> DeffeError:
+    """An error placed at a config key the command line set names the flag instead."""
+    from .outputs import config_files, same_file
+    flag = flags.get(e.where or "")
+    if flag is None or (e.file is not None and not any(same_file(Path(e.file), Path(f))
+                                                       for f in config_files(config))):
+        return e
+    return DeffeError(e.what, where=flag, hint=e.hint)
+
+
+def _open_run(run_dir: Path, config, parts: dict[str, str], fresh: bool, keep: bool,
+              reads=()) -> tuple[RunStore, RunLock]:
     """The run directory locked for this run, and its store (resumed, or started anew: -fresh, or a Deffe
     config whose stored run was made with other settings; the old one is moved aside, never deleted)."""
     lock = RunLock(run_dir).acquire()
@@ -171,7 +210,7 @@ def _open_run(run_dir: Path, config, parts: dict[str, str], fresh: bool, keep: b
         print(f"previous run moved to {moved}", file=sys.stderr)
         lock = RunLock(run_dir).acquire()
     store = RunStore(run_dir / DB_NAME)
-    if not stored_run_fits(store, config, parts, run_dir, dry=False, keep=keep):
+    if not stored_run_fits(store, config, parts, run_dir, dry=False, keep=keep, reads=reads):
         lock.release()
         lock = RunLock(run_dir).acquire()
         store = RunStore(run_dir / DB_NAME)
@@ -271,13 +310,46 @@ def run(argv: list[str] | None = None, config=None) -> int:
         return run_inference(args)
     config = load_config(args.config) if config is None else config
     config.find_pre_evaluated_data()
+    flags = flag_keys(args)
+    try:
+        return _run_config(args, config)
+    except DeffeError as e:
+        raise blame_flag(e, flags, config) from None
+
+
+def _run_config(args: argparse.Namespace, config) -> int:
+    """A run of the config (or Deffe's -model-extract-dir) with the command line applied."""
+    from . import outputs
     _apply_cli(config, args)
+    fwcfg = config.section("framework")
+    run_dir = Path(fwcfg["run_directory"]).expanduser().absolute()
+    dry = args.no_run
     if args.model_extract_dir:   # Deffe: measure checkpoints on the data, write the statistics, run nothing
         for w in config.warnings:
             print(f"warning: {w}", file=sys.stderr)
-        from .inference import evaluate_checkpoints
-        return evaluate_checkpoints(config, args, args.model_extract_dir, args.model_stats_output)
-    fwcfg = config.section("framework")
+        from .inference import EVALUATE_OUTPUT, evaluate_checkpoints
+        stats = args.model_stats_output or EVALUATE_OUTPUT
+        outputs.check_outputs(outputs.inputs(config, args, run_dir),
+                              [outputs.Item("the -model-stats-output file", stats, Path(stats),
+                                            "-model-stats-output")], probe=not dry)
+        return evaluate_checkpoints(config, args, args.model_extract_dir, args.model_stats_output, dry=dry)
+    # one check before anything is read, written or moved: what the run writes is none of what it reads
+    reads = outputs.inputs(config, args, run_dir)
+    if args.model_stats_output:
+        outputs.check_outputs(reads, [outputs.Item("the -model-stats-output file", args.model_stats_output,
+                                                   Path(args.model_stats_output), "-model-stats-output")],
+                              probe=not dry)
+    if config.deffe_tables:
+        config.warnings.extend(outputs.skip_deffe_tables(config, reads))
+    stored = run_dir / DB_NAME
+    if args.fresh and stored.exists():   # (a dry run says what the real one would refuse)
+        outputs.check_move(run_dir, reads, config_file=config.data.get("__origin__"))
+    if not args.fresh:
+        empty = check_store_file(stored)
+        if empty:
+            config.warnings.append(empty)
+    if args.pre_evaluated_data:   # a pipe (/dev/stdin, <(...)) is read once, then from a copy
+        args.pre_evaluated_file = outputs.spool(args.pre_evaluated_data)
     seed = args.seed if args.seed is not None else fwcfg["seed"]
     jobs = args.jobs if args.jobs is not None else fwcfg["jobs"]
     threads = limit_threads(config.section("model").get("threads") or jobs)
@@ -294,15 +366,15 @@ def run(argv: list[str] | None = None, config=None) -> int:
     parts = fingerprints(config, plugins)
     lock = None
     if dry:   # what a real run would do: from a copy of the stored run, if any; nothing is written
-        stored = run_dir / DB_NAME
-        store = RunStore.snapshot(stored) if stored.exists() and not args.fresh else RunStore(None)
-        if not stored_run_fits(store, config, parts, run_dir, dry=True, keep=args.keep_results):
+        store = RunStore.snapshot(stored) if stored.is_file() and stored.stat().st_size and not args.fresh \
+            else RunStore(None)
+        if not stored_run_fits(store, config, parts, run_dir, dry=True, keep=args.keep_results, reads=reads):
             store.close()
             store = RunStore(None)
         log = _setup_logging(None, "", args.quiet, args.debug)
     else:
         try:
-            store, lock = _open_run(run_dir, config, parts, args.fresh, args.keep_results)
+            store, lock = _open_run(run_dir, config, parts, args.fresh, args.keep_results, reads)
             log = _setup_logging(run_dir, fwcfg["output_log"], args.quiet, args.debug)
         except (OSError, sqlite3.Error) as e:
             raise _unwritable(run_dir, e) from None

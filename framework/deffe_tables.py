@@ -13,8 +13,11 @@ costs (lower case, as Deffe read them), and ``EvaluateTime``, ``ExtractTime``
 and ``RunDir``, cells separated by ``", "``. These are written from the run
 store next to our own tables (which stay in the run directory) when
 ``framework.deffe_tables`` says so (by default for a config that uses Deffe's
-own keys). Where Deffe wrote a failed evaluation as a row of zeros, the row is
-left out here: the run directory's tables have it with its status.
+own keys). A table that would replace a file the run reads (the
+pre-evaluated data is often a previous run's ``deffe_evaluation.csv``) is not
+written, with a warning (`framework.outputs.skip_deffe_tables`). Where Deffe
+wrote a failed evaluation as a row of zeros, the row is left out here: the run
+directory's tables have it with its status.
 """
 from __future__ import annotations
 
@@ -58,13 +61,21 @@ def write_deffe_tables(store: RunStore, run_dir: Path, explore: Explore, cost_na
         tables["prediction"] = predicted
     paths = []
     for kind, lines in tables.items():
-        name = Path(explore.deffe_tables[kind])
-        if several and not name.is_absolute():
-            name = name.with_name(f"{explore.name}-{name.name}")
-        path = name if name.is_absolute() else Path.cwd() / name
+        if kind not in explore.deffe_tables:   # left out: it would replace a file the run reads (outputs.py)
+            continue
+        path = deffe_table_path(explore, kind, several)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
         tmp.write_text("".join(f"{line}\n" for line in [", ".join(header), *lines]), encoding="utf-8")
         os.replace(tmp, path)
         paths.append(path)
     return paths
+
+
+def deffe_table_path(explore: Explore, kind: str, several: bool, cwd: Path | None = None) -> Path:
+    """Where the original Deffe's ``kind`` table of ``explore`` is written: its name, relative to the current
+    directory (with several explorations, prefixed by the exploration's name)."""
+    name = Path(explore.deffe_tables[kind])
+    if several and not name.is_absolute():
+        name = name.with_name(f"{explore.name}-{name.name}")
+    return name if name.is_absolute() else (cwd or Path.cwd()) / name

@@ -261,8 +261,8 @@ class Driver:
         if explore.pre_evaluated_data:   # found by Config.find_pre_evaluated_data
             sources.append((Path(explore.pre_evaluated_data), explore.pre_evaluated_data))
         cli = getattr(self.args, "pre_evaluated_data", None)
-        if cli:
-            sources.append((Path(cli), cli))
+        if cli:   # a pipe was copied once (cli.py, outputs.spool): every read is of the copy
+            sources.append((Path(getattr(self.args, "pre_evaluated_file", None) or cli), cli))
         return sources
 
     def _preload(self, explore: Explore) -> None:

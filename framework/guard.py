@@ -155,18 +155,24 @@ def check_fingerprints(store: RunStore, parts: dict[str, str], run_dir: Path, ke
 
 
 def stored_run_fits(store: RunStore, config: Any, parts: dict[str, str], run_dir: Path, dry: bool,
-                    keep: bool = False) -> bool:
+                    keep: bool = False, reads: Any = ()) -> bool:
     """Whether the stored run was made with these costs and evaluate/extract settings (then it is resumed).
 
     If not, a config of ours stops with the error that says so. A config written for the original Deffe
     starts anew, as Deffe always did (its test/run_deffe.sh runs three configs with two evaluate scripts in
-    one run directory): the stored run is moved aside, nothing is deleted."""
+    one run directory): the stored run is moved aside, nothing is deleted; not when the run directory holds the
+    working directory or one of ``reads``, the files the run reads (`outputs.check_move`): then an error."""
     try:
         check_fingerprints(store, parts, run_dir, keep)
         return True
     except DeffeError as e:
         if not config.deffe_keys:
             raise
+        from .outputs import check_move
+        try:
+            check_move(run_dir, reads, why="starting anew")
+        except DeffeError as refused:
+            raise DeffeError(f"{e.what}, and {refused.what}", file=e.file, hint=refused.hint) from None
         if dry:
             print(f"warning: {e.what}: this run would start anew, as Deffe's runs did (the stored run moved "
                   "aside)", file=sys.stderr)

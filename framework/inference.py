@@ -66,6 +66,9 @@ def run_inference(args: Any) -> int:
         raise DeffeError("-inference-only needs the points to predict: -input CSV")
     config = load_config(args.config)
     log = _logger(args)
+    source = Path(args.input)
+    output = Path(args.output) if args.output else source.with_name(f"{source.stem}-predicted.csv")
+    _check_outputs(config, args, output)
     meta = read_meta(icp)
     explore = pick_explore(config, meta, icp)
     space, costs = explore.space, config.cost_names
@@ -82,6 +85,11 @@ def run_inference(args: Any) -> int:
     if len(rows.bad) > SHOW_BAD:
         log.warning(f"warning: {args.input}: {len(rows.bad) - SHOW_BAD} more bad rows skipped")
 
+    if getattr(args, "no_run", False):   # a dry run: what would be written, and nothing written
+        stats = getattr(args, "model_stats_output", None)
+        print(f"-no-run: {len(rows.lines)} row{'s' if len(rows.lines) != 1 else ''} would be predicted -> {output}"
+              + (f"; the checkpoint's training history -> {stats}" if stats else "") + "; nothing is written")
+        return 0
     codes = np.array(rows.codes, dtype=float).reshape(-1, len(space))
     truth = np.array(rows.truth, dtype=float).reshape(-1, len(costs))
     pred = model.Predict(codes) if len(codes) else None
@@ -90,8 +98,6 @@ def run_inference(args: Any) -> int:
         if unknown:
             log.warning(f"warning: {icp}: the model never saw a value of {', '.join(unknown)} (no design of its "
                         "training data ran): left empty")
-    source = Path(args.input)
-    output = Path(args.output) if args.output else source.with_name(f"{source.stem}-predicted.csv")
     show_feasible = bool(getattr(getattr(model, "feasibility", None), "trained", False))
     write_output(output, space, costs, codes, pred, truth, has_truth, show_feasible)
 
@@ -117,6 +123,21 @@ def run_inference(args: Any) -> int:
     if not args.quiet:
         print("; ".join(summary))
     return 0
+
+
+def _check_outputs(config: Config, args: Any, output: Path) -> None:
+    """Before anything is read or predicted: what inference writes is none of the files it reads (the input,
+    the checkpoint, the config, the run store), and can be written."""
+    from . import outputs
+    run_dir = Path(config.section("framework")["run_directory"]).expanduser().absolute()
+    writes = [outputs.Item("the -output file", str(output), output, "-output")]
+    stats = getattr(args, "model_stats_output", None)
+    if stats:
+        writes.append(outputs.Item("the -model-stats-output file", stats, Path(stats), "-model-stats-output"))
+    if stats or config.section("model").get("plots"):   # the plot of predicted against true costs, if any
+        plot = output.with_name(f"{output.stem}-predicted-vs-true.png")
+        writes.append(outputs.Item("the plot of -output", str(plot), plot, "-output"))
+    outputs.check_outputs(outputs.inputs(config, args, run_dir), writes, probe=not getattr(args, "no_run", False))
 
 
 def _logger(args: Any) -> logging.Logger:
@@ -278,14 +299,16 @@ EVALUATE_COLUMNS = ["file", "step", "samples", "cost", "rows", "mape_percent", "
 EVALUATE_OUTPUT = "evaluate-model-output.csv"   # Deffe's default -model-stats-output with -model-extract-dir
 
 
-def evaluate_checkpoints(config: Config, args: Any, directory: str | Path, output: str | Path | None = None) -> int:
+def evaluate_checkpoints(config: Config, args: Any, directory: str | Path, output: str | Path | None = None,
+                         dry: bool = False) -> int:
     """Deffe's ``-model-extract-dir DIR``: every checkpoint (``*.ckpt``, sorted) of DIR measured on the
     pre-evaluated data (``-pre-evaluated-data``, else the exploration's ``pre_evaluated_data``), one row
     per checkpoint and cost in ``output`` (default ``evaluate-model-output.csv``): the checkpoint's step
     and samples, the rows with a true cost, MAPE (%), R^2, Kendall's tau; and Deffe's columns from its
     training history: Epoch (of the lowest validation loss, near the weights kept), CostIndex, TrainLoss,
     ValLoss, TestLoss (the hold-out's, when it was recorded). Every row of the data counts, including
-    those the checkpoint was trained on. Keras ``.hdf5`` files are skipped with one warning."""
+    those the checkpoint was trained on. Keras ``.hdf5`` files are skipped with one warning. ``dry`` (-no-run):
+    everything but the writing."""
     log = _logger(args)
     folder = Path(directory)
     if not folder.is_dir():
@@ -329,6 +352,10 @@ def evaluate_checkpoints(config: Config, args: Any, directory: str | Path, outpu
             table.append([str(path), meta.step, meta.samples, cost, *figures, epoch.get("epoch"), j,
                           epoch.get("train_loss"), epoch.get("val_loss"), epoch.get("test_loss")])
     out = Path(output or EVALUATE_OUTPUT)
+    if dry:   # -no-run: every checkpoint measured, nothing written
+        print(f"-no-run: {len(files)} checkpoint{'s' if len(files) > 1 else ''} measured; {len(table)} rows would "
+              f"be written to {out}; nothing is written")
+        return 0
     write_csv(out, EVALUATE_COLUMNS, table,
               lambda v: "" if v is None or (isinstance(v, float) and not math.isfinite(v))
               else (f"{v:.6g}" if isinstance(v, float) else str(v)))

@@ -276,6 +276,36 @@ class RunStore:
                 self.db.execute("SELECT step, info FROM steps WHERE explore=? ORDER BY step", (explore,))]
 
 
+# files of a run directory that are not results: a store alone with these holds nothing to lose
+_NOT_RESULTS = {DB_NAME, DB_NAME + "-wal", DB_NAME + "-shm", "deffe.lock", "deffe.log"}
+
+
+def check_store_file(path: Path) -> str | None:
+    """What is wrong with the file at a run store's place before it is opened: a directory is an error; an
+    empty file (a store cut short, e.g. by a full disk, or made by a run killed as it began) is started anew
+    with a warning (returned) when the run directory holds nothing else of a run, and is an error when it
+    does (its tables still hold the results a new run would write over)."""
+    path = Path(path)
+    if path.is_dir():
+        raise DeffeError(f"{path.name} is a directory, not a run store", file=str(path.parent),
+                         hint=f"move {path.name} away (or run with -fresh: the run directory is moved aside)")
+    try:
+        empty = path.is_file() and path.stat().st_size == 0
+    except OSError:
+        return None
+    if not empty:
+        return None
+    others = sorted(p.name for p in path.parent.iterdir() if p.name not in _NOT_RESULTS)
+    if others:
+        raise DeffeError("the run store is empty (0 bytes: cut short, e.g. by a full disk); the results it held "
+                         f"are lost, but the run directory's other files ({', '.join(others[:3])}"
+                         f"{', ...' if len(others) > 3 else ''}) still hold them and a new run would write over "
+                         "them", file=str(path),
+                         hint="run with -fresh to start over (the old run directory is moved aside, tables "
+                              "included), or move the run directory aside yourself")
+    return f"{path}: the run store was empty (0 bytes) and held nothing else: the run starts anew"
+
+
 def move_aside(run_dir: Path) -> Path | None:
     """``-fresh``: move an existing run directory to ``<dir>.1``, ``<dir>.2``, ... (never delete)."""
     if not run_dir.exists():

@@ -249,15 +249,20 @@ class ModelTrainer:
         path = Path(target)
         mode = "a" if self.stats_started else "w"
         self.stats_started = True
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(path, mode, newline="", encoding="utf-8") as fh:
-            w = csv_writer(fh)
-            if mode == "w":
-                w.writerow(STATS_COLUMNS)
-            for h in history:
-                w.writerow([h.get("epoch"), _num(h.get("train_loss")), _num(h.get("val_loss")),
-                            _num(h.get("test_loss")), step, report.get("train_count", report.get("train")),
-                            report.get("val_count", "")])
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with open(path, mode, newline="", encoding="utf-8") as fh:
+                w = csv_writer(fh)
+                if mode == "w":
+                    w.writerow(STATS_COLUMNS)
+                for h in history:
+                    w.writerow([h.get("epoch"), _num(h.get("train_loss")), _num(h.get("val_loss")),
+                                _num(h.get("test_loss")), step, report.get("train_count", report.get("train")),
+                                report.get("val_count", "")])
+        except OSError as e:   # checked before the run (outputs.py); a disk that filled up since, or the like
+            raise DeffeError(f"{target} cannot be written ({e.strerror or e})", where="-model-stats-output",
+                             hint="every result is stored: free space or name another file, then run the same "
+                                  "command to resume") from None
 
     def _plot(self, explore: Any, history: list[dict], test: TrainingData, test_ok: np.ndarray,
               predicted: Any) -> None:

@@ -79,3 +79,31 @@ def test_without_no_slurm_a_machine_without_slurm_is_told_so_in_one_line(tmp_pat
         assert db.execute("SELECT COUNT(*) FROM samples WHERE status != 'running'").fetchone()[0] == 0
     finally:
         db.close()
+
+
+def test_deffes_table_is_not_written_over_the_data_the_run_reads(tmp_path):
+    case = copy_case("original_test", tmp_path)
+    light = "run_deffe -no-slurm -no-train -config config_light_test1.json -init-batch-samples 10 -batch-size 10"
+    assert shell(light, case).rc == 0
+    data = (case / "deffe_evaluation.csv").read_text()
+    assert len(data.splitlines()) == 41
+    r = shell("run_deffe -config config_light_test1.json -no-train -pre-evaluated-data deffe_evaluation.csv "
+              "-only-preloaded-data-exploration -max-samples 3 -fresh", case)
+    assert r.rc == 0, r
+    assert "deffe_evaluation.csv: the original Deffe's evaluation table is not written: it is the " \
+           "-pre-evaluated-data file" in r.err, r
+    assert (case / "deffe_evaluation.csv").read_text() == data      # the data is untouched
+    assert len(deffe_table(case / "deffe_output.csv")) >= 3          # the other tables are written
+
+
+def test_a_stored_run_made_otherwise_is_not_moved_aside_with_the_data_the_run_reads(tmp_path):
+    case = copy_case("original_test", tmp_path)
+    light = "run_deffe -no-slurm -no-train -init-batch-samples 10 -batch-size 10"
+    assert shell(f"{light} -config config_light_test1.json", case).rc == 0
+    # the same knobs, the template's evaluate.sh: the stored run (made with evaluate.py) would start anew
+    text = (case / "config_light_test1.json").read_text()
+    (case / "other.json").write_text(text.replace(',\n    "evaluate" : { "sample_evaluate_script" : "evaluate.py" }', ""))
+    r = shell(f"{light} -config other.json -pre-evaluated-data explore/deffe_evaluation.csv", case)
+    assert r.rc == 2 and r.err.startswith("error: ") and len(r.err.strip().splitlines()) == 1, r
+    assert "the run directory explore holds the -pre-evaluated-data file" in r.err, r
+    assert not (case / "explore.1").exists() and len(read_csv(case / "explore" / "deffe_evaluation.csv")) == 40

@@ -280,6 +280,39 @@ def test_every_number_on_the_command_line_is_checked(tmp_path, flags, message):
     assert not (tmp_path / "explore").exists()
 
 
+@pytest.mark.parametrize("flags, message", [
+    (["-loss", "bogus"], "error: -loss: 'bogus' is not a loss"),
+    (["-sampling-method", "bogus"], "error: -sampling-method: plugin 'bogus' for sampling not found"),
+    (["-icp", "mlp.ckpt", "-freeze-layers", "1"], "error: -freeze-layers: freeze_layers applies to the torch models, not to sklearn_rf"),
+])
+def test_an_error_about_a_flag_names_the_flag_not_the_config(tmp_path, flags, message):
+    simple(tmp_path, model={"plugin": "sklearn_rf"})
+    write(tmp_path / "mlp.ckpt", "a checkpoint of a torch model")
+    line = assert_user_error(run_deffe("-config", "config.json", "-no-run", *flags, cwd=tmp_path), message)
+    assert "config.json" not in line
+
+
+def test_a_bad_loss_flag_is_found_before_anything_is_stored_or_moved(tmp_path):
+    simple(tmp_path, model={"plugin": "sklearn_rf"}, exploration={"max_samples": 4})
+    assert run_deffe("-config", "config.json", cwd=tmp_path).rc == 0
+    write(tmp_path / "pre.csv", "a,b,t\n0,1,1\n")
+    r = run_deffe("-config", "config.json", "-fresh", "-loss", "bogus", "-pre-evaluated-data", "pre.csv", cwd=tmp_path)
+    assert_user_error(r, "error: -loss:")
+    assert not (tmp_path / "explore.1").exists() and len(read_csv(tmp_path / "explore" / "deffe_evaluation.csv")) == 4
+
+
+def test_pre_evaluated_data_from_a_pipe_is_read_once(tmp_path):
+    import subprocess
+    import sys
+    from cli_helpers import RUN_DEFFE, deffe_env
+    simple(tmp_path)
+    p = subprocess.run([sys.executable, str(RUN_DEFFE), "-config", "config.json", "-pre-evaluated-data", "/dev/stdin",
+                        "-only-preloaded-data-exploration", "-no-train"], input="a,b,t\n0,1,1\n1,1,2\n2,1,3\n",
+                       cwd=tmp_path, env=deffe_env(), capture_output=True, text=True, timeout=900)
+    assert p.returncode == 0 and "0 evaluated now, 3 from the store" in p.stdout, p
+    assert len(read_csv(tmp_path / "explore" / "deffe_evaluation.csv")) == 3
+
+
 def test_a_number_written_as_text_is_refused_in_our_keys_and_read_in_deffes(tmp_path):
     simple(tmp_path, exploration={"max_samples": "5"})
     assert_user_error(run_deffe("-config", "config.json", cwd=tmp_path),

@@ -2,7 +2,9 @@
 import json
 from collections import Counter
 
-from cli_helpers import read_csv, run_deffe, write
+import pytest
+
+from cli_helpers import assert_user_error, read_csv, run_deffe, write
 
 EVALUATOR = '''
 import os, signal
@@ -95,3 +97,54 @@ def test_no_duplicate_evaluations_across_explorations(tmp_path):
     two = read_csv(tmp_path / "explore" / "two-deffe_evaluation.csv")
     assert len(two) == 24 and {int(r["b"]) for r in two} == {0, 1, 2}
     assert "24 from the store" in r.out
+
+
+def small(directory, **framework):
+    write(directory / "ev.py", "def evaluate(p):\n    return {'c': p['a'] * 10 + p['b']}\n")
+    write(directory / "config.json", json.dumps({
+        "python_path": ["."], "knobs": [{"name": "a", "values": "0-3"}, {"name": "b", "values": [0, 1]}],
+        "costs": ["c"], "evaluate": {"plugin": "python", "function": "ev:evaluate"},
+        "exploration": {"samples_per_step": 4, "max_samples": 4}, "model": {"plugin": None}, "framework": framework}))
+
+
+@pytest.mark.parametrize("run_directory", [".", ".."])
+def test_fresh_never_moves_the_project_it_runs_in(tmp_path, run_directory):
+    project = tmp_path / "project"
+    small(project, run_directory=run_directory)
+    assert run_deffe("-config", "config.json", cwd=project).rc == 0
+    r = run_deffe("-config", "config.json", "-fresh", cwd=project)
+    assert_user_error(r, "error: config.json:framework.run_directory: the run directory", "the working directory",
+                      "-fresh would move it aside")
+    assert (project / "config.json").is_file() and (project / "ev.py").is_file()
+    assert not list(tmp_path.glob("*.1")) and not list(project.glob("*.1"))
+
+
+def test_fresh_never_moves_away_the_data_it_reads(tmp_path):
+    small(tmp_path)
+    assert run_deffe("-config", "config.json", cwd=tmp_path).rc == 0
+    r = run_deffe("-config", "config.json", "-pre-evaluated-data", "explore/deffe_evaluation.csv",
+                  "-only-preloaded-data-exploration", "-fresh", cwd=tmp_path)
+    assert_user_error(r, "error: -pre-evaluated-data: the run directory explore holds the -pre-evaluated-data file")
+    assert not (tmp_path / "explore.1").exists() and len(read_csv(tmp_path / "explore" / "deffe_evaluation.csv")) == 4
+
+
+def test_an_empty_run_store_is_started_anew_only_when_nothing_else_is_there(tmp_path):
+    small(tmp_path)
+    assert run_deffe("-config", "config.json", cwd=tmp_path).rc == 0
+    (tmp_path / "explore" / "deffe.db").write_bytes(b"")   # cut short by a full disk
+    r = run_deffe("-config", "config.json", cwd=tmp_path)
+    assert_user_error(r, "deffe.db: the run store is empty (0 bytes", "-fresh")
+    assert len(read_csv(tmp_path / "explore" / "deffe_evaluation.csv")) == 4   # the tables still hold the results
+    alone = tmp_path / "alone"
+    small(alone)
+    write(alone / "explore" / "deffe.db", "")
+    r = run_deffe("-config", "config.json", cwd=alone)
+    assert r.rc == 0 and "the run store was empty (0 bytes)" in r.err and "4 evaluated now" in r.out, r
+
+
+def test_a_run_store_that_is_a_directory_is_named_so(tmp_path):
+    small(tmp_path)
+    (tmp_path / "explore" / "deffe.db").mkdir(parents=True)
+    line = assert_user_error(run_deffe("-config", "config.json", cwd=tmp_path),
+                             "deffe.db is a directory, not a run store")
+    assert "free space" not in line

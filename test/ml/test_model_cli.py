@@ -214,3 +214,74 @@ def test_auto_measures_a_guided_exploration_on_its_latest_points(tmp_path, explo
     latest = [f"hold-out of the last {round(n / 4)}" for n, _ in middle]
     assert [p for _, p in middle] == (latest if exploration == "surrogate" else quarter), chosen
     assert final[1] == f"hold-out of {round(final[0] / 4)}", chosen
+
+
+# ----------------------------------------------------------------------------- what inference writes
+CKPT = "explore/checkpoints/explore_0.ckpt"
+
+
+@pytest.mark.parametrize("output, what", [("in.csv", "is the -input file"), ("model.ckpt", "is the -icp checkpoint"),
+                                          ("config.json", "is the config file"),
+                                          ("funcs.py", "is the file of evaluate.function"),
+                                          ("explore/deffe.db", "is the run store")])
+def test_inference_never_writes_over_a_file_it_reads(trained, output, what):
+    (trained / "in.csv").write_text("a,b,c\n2,x,1.5\n")
+    (trained / "model.ckpt").write_bytes((trained / CKPT).read_bytes())
+    before = (trained / output).read_bytes()
+    r = run_deffe("-config", "config.json", "-inference-only", "-icp", "model.ckpt", "-input", "in.csv",
+                  "-output", output, cwd=trained)
+    one_line_error(r, f"error: -output: {output} {what}; it would be overwritten; name another file")
+    assert (trained / output).read_bytes() == before
+
+
+def test_an_inference_output_that_cannot_be_written_is_one_line_before_predicting(trained, tmp_path):
+    (trained / "in.csv").write_text("a,b,c\n2,x,1.5\n")
+    (trained / "outdir").mkdir(exist_ok=True)
+    r = run_deffe("-config", "config.json", "-inference-only", "-icp", CKPT, "-input", "in.csv", "-output", "outdir",
+                  cwd=trained)
+    one_line_error(r, "error: -output: outdir is a directory")
+    assert not [p for p in trained.iterdir() if ".tmp" in p.name]   # no temporary file left behind
+    r = run_deffe("-config", "config.json", "-inference-only", "-icp", CKPT, "-input", "in.csv",
+                  "-output", "/proc/x.csv", cwd=trained)
+    one_line_error(r, "error: -output: /proc/x.csv cannot be written")
+    r = run_deffe("-config", "config.json", "-inference-only", "-icp", CKPT, "-input", "in.csv",
+                  "-output", "fine.csv", "-model-stats-output", "outdir", cwd=trained)
+    one_line_error(r, "error: -model-stats-output: outdir is a directory")
+    assert not (trained / "fine.csv").exists()
+
+
+def test_no_run_with_inference_or_model_extract_dir_writes_nothing(trained):
+    (trained / "in.csv").write_text("a,b,c,f,g\n2,x,1.5,3,17\n3,z,2.0,18,23\n")
+    r = run_deffe("-config", "config.json", "-inference-only", "-icp", CKPT, "-input", "in.csv",
+                  "-output", "dry.csv", "-no-run", cwd=trained)
+    assert r.rc == 0 and "2 rows would be predicted -> dry.csv" in r.out, r
+    r = run_deffe("-config", "config.json", "-model-extract-dir", "explore/checkpoints", "-pre-evaluated-data",
+                  "in.csv", "-model-stats-output", "dry-stats.csv", "-no-run", cwd=trained)
+    assert r.rc == 0 and "would be written to dry-stats.csv" in r.out, r
+    assert not (trained / "dry.csv").exists() and not (trained / "dry-stats.csv").exists()
+
+
+def test_model_stats_output_never_writes_over_the_data(trained, tmp_path):
+    d = project(tmp_path / "stats")
+    data = "a,b,c,f,g\n2,x,1.5,3,17\n3,z,2.0,18,23\n1,y,1.0,2,11\n"
+    (d / "pre.csv").write_text(data)
+    r = run_deffe("-config", "config.json", "-pre-evaluated-data", "pre.csv", "-only-preloaded-data-exploration",
+                  "-model-stats-output", "pre.csv", cwd=d)
+    one_line_error(r, "error: -model-stats-output: pre.csv is the -pre-evaluated-data file; it would be overwritten")
+    assert not (d / "explore").exists()
+    r = run_deffe("-config", "config.json", "-model-extract-dir", trained / "explore" / "checkpoints",
+                  "-pre-evaluated-data", "pre.csv", "-model-stats-output", "pre.csv", cwd=d)
+    one_line_error(r, "error: -model-stats-output: pre.csv is the -pre-evaluated-data file")
+    assert (d / "pre.csv").read_text() == data
+
+
+def test_an_unwritable_model_stats_output_is_found_before_anything_runs(trained, tmp_path):
+    d = project(tmp_path / "statsdir")
+    (d / "statsdir").mkdir()
+    r = run_deffe("-config", "config.json", "-model-stats-output", "statsdir", cwd=d)
+    one_line_error(r, "error: -model-stats-output: statsdir is a directory")
+    assert not (d / "explore").exists()
+    (trained / "statsdir").mkdir(exist_ok=True)
+    r = run_deffe("-config", "config.json", "-fresh", "-model-stats-output", "statsdir", cwd=trained)
+    one_line_error(r, "error: -model-stats-output: statsdir is a directory")
+    assert not (trained / "explore.1").exists()   # the old run was not moved aside

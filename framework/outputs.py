@@ -1,0 +1,280 @@
+"""What a run writes is never what it reads, and what -fresh moves aside never holds what the run needs.
+
+One check, made before anything is written or moved: the files the command
+reads (`Inputs`: the config and the files it includes, -input, -icp,
+-pre-evaluated-data and the explorations' pre_evaluated_data, the checkpoints of
+-model-extract-dir, the run store) against the files it writes (-output,
+-model-stats-output, ...). An output that is one of the inputs (the same file
+under any name: `same_file`) is one error line, ``-output: in.csv is the -input
+file; it would be overwritten; name another file``; so is an output that cannot
+be written (a directory, a place no file can be made). The original Deffe's
+tables, written to the current directory, are skipped with a warning when one
+of them would replace an input (`skip_deffe_tables`).
+
+`check_move` refuses to move a run directory aside (-fresh, or the stored run of
+a Deffe config made with other settings) when it holds the working directory or
+an input of the run: the config, the data, the checkpoint would be moved away
+with it.
+"""
+from __future__ import annotations
+
+import os
+import stat
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable
+
+from .errors import DeffeError
+
+
+@dataclass
+class Item:
+    """A file the command reads or writes: how the user knows it (``label``), as given (``shown``), where."""
+
+    label: str
+    shown: str
+    path: Path
+    flag: str | None = None   # the flag or config key that names it
+
+
+def _real(path: Path) -> Path:
+    try:
+        return Path(os.path.realpath(Path(path).expanduser()))
+    except (OSError, ValueError):
+        return Path(path).expanduser().absolute()
+
+
+def same_file(a: Path, b: Path) -> bool:
+    """Whether two names are one file (links and ``a/../`` included), existing or not."""
+    try:
+        if os.path.exists(a) and os.path.exists(b):
+            return os.path.samefile(a, b)
+    except OSError:
+        pass
+    return _real(a) == _real(b)
+
+
+def inside(path: Path, directory: Path) -> bool:
+    """Whether ``path`` is ``directory`` or lies under it."""
+    p, d = _real(path), _real(directory)
+    return p == d or d in p.parents
+
+
+# ----------------------------------------------------------------------------- what is read
+def config_files(config: Any) -> list[str]:
+    """The config file and every file it includes (each key remembers the file that wrote it)."""
+    from .config.loader import KEYS, ORIGIN
+    found: dict[str, None] = {}
+
+    def walk(x: Any) -> None:
+        if isinstance(x, dict):
+            if isinstance(x.get(ORIGIN), str):
+                found[x[ORIGIN]] = None
+            for f in (x.get(KEYS) or {}).values() if isinstance(x.get(KEYS), dict) else ():
+                if isinstance(f, str):
+                    found[f] = None
+            for k, v in x.items():
+                if k not in (ORIGIN, KEYS):
+                    walk(v)
+        elif isinstance(x, list):
+            for v in x:
+                walk(v)
+
+    walk(getattr(config, "data", None))
+    return [f for f in found if f and os.path.isfile(f)]
+
+
+def inputs(config: Any, args: Any, run_dir: Path | None) -> list[Item]:
+    """Every file the command reads that a mistake on the command line could overwrite."""
+    out: list[Item] = []
+    if config is not None:
+        files = config_files(config)
+        top = config.data.get("__origin__") if isinstance(getattr(config, "data", None), dict) else None
+        for f in files:
+            out.append(Item("the config file" if f == top else "a file the config includes", f, Path(f)))
+        for e in config.explores:
+            if e.pre_evaluated_data:
+                out.append(Item(f"the pre_evaluated_data of exploration '{e.name}'", e.pre_evaluated_data,
+                                Path(e.pre_evaluated_data), f"{e.where}.pre_evaluated_data"))
+        out += _evaluator_files(config)
+        icp = config.section("model").get("initial_checkpoint")
+        if isinstance(icp, str) and icp and not getattr(args, "inference_only", False):
+            out.append(Item("the model.initial_checkpoint file", icp, config.resolve(icp), "model.initial_checkpoint"))
+    given = getattr(args, "pre_evaluated_data", None)
+    if given:
+        out.append(Item("the -pre-evaluated-data file", given, Path(given), "-pre-evaluated-data"))
+    if getattr(args, "inference_only", False) and getattr(args, "input", None):
+        out.append(Item("the -input file", args.input, Path(args.input), "-input"))
+    icp = getattr(args, "icp", None)
+    for f in ([icp] if isinstance(icp, str) else list(icp or [])):
+        out.append(Item("the -icp checkpoint", f, Path(f), "-icp"))
+    extract = getattr(args, "model_extract_dir", None)
+    if extract and os.path.isdir(extract):
+        for f in sorted(Path(extract).glob("*.ckpt")):
+            out.append(Item("a checkpoint of -model-extract-dir", str(f), f, "-model-extract-dir"))
+    if run_dir is not None:
+        from .store import DB_NAME
+        db = Path(run_dir) / DB_NAME
+        out.append(Item("the run store", _shown(db), db))
+        for suffix in ("-wal", "-shm"):
+            out.append(Item("a file of the run store", _shown(db) + suffix, Path(str(db) + suffix)))
+    return out
+
+
+def _evaluator_files(config: Any) -> list[Item]:
+    """The files the evaluate and extract sections name (scripts, a Python evaluator's module): the user's
+    project, which no output may replace."""
+    out: list[Item] = []
+    for section in ("evaluate", "extract"):
+        try:
+            settings = config.section(section)
+        except (KeyError, TypeError):
+            continue
+        for key, value in settings.items():
+            if not isinstance(value, str) or not value.strip() or key.startswith("__") or len(value) > 4096:
+                continue
+            candidates = [config.resolve(value), Path(value)]
+            if key == "function" and ":" in value:   # "module:function": the module's file on the python_path
+                module = value.split(":", 1)[0].replace(".", "/")
+                candidates = [Path(d) / f"{module}.py" for d in config.python_paths()] + \
+                             [config.dir / f"{module}.py"]
+            for c in candidates:
+                try:
+                    if c is not None and c.is_file():
+                        out.append(Item(f"the file of {section}.{key}", str(c), c,
+                                        f"{section}.{key}"))
+                        break
+                except (OSError, ValueError):
+                    continue
+    return out
+
+
+def _shown(path: Path) -> str:
+    try:
+        return os.path.relpath(path)
+    except ValueError:
+        return str(path)
+
+
+# ----------------------------------------------------------------------------- what is written
+def check_outputs(reads: Iterable[Item], writes: Iterable[Item], probe: bool = True) -> None:
+    """An output that is an input, another output, or a place that cannot be written: one error line.
+    ``probe``: make (and remove at once) a file next to each output to learn whether one can be made there
+    (a dry run, which writes nothing, only asks the system)."""
+    reads, writes = list(reads), list(writes)
+    for i, out in enumerate(writes):
+        for src in reads:
+            if same_file(out.path, src.path):
+                raise DeffeError(f"{out.shown} is {src.label}{_also(src)}; it would be overwritten",
+                                 where=out.flag, hint="name another file")
+        for other in writes[:i]:
+            if same_file(out.path, other.path):
+                raise DeffeError(f"{out.shown} is also {other.label}; one would overwrite the other",
+                                 where=out.flag, hint="name another file")
+        writable(out, probe)
+
+
+def _also(src: Item) -> str:
+    return f" ({src.shown})" if src.shown and src.label.startswith(("a file", "a checkpoint")) else ""
+
+
+def writable(out: Item, probe: bool = True) -> None:
+    """Whether a file can be written at ``out.path`` (its directories are made when missing)."""
+    p = Path(out.path).expanduser()
+    if p.is_dir():
+        raise DeffeError(f"{out.shown} is a directory", where=out.flag, hint="name a file (e.g. in that directory)")
+    if p.exists() and not stat.S_ISREG(p.stat().st_mode) and not os.access(p, os.W_OK):
+        raise DeffeError(f"{out.shown} cannot be written", where=out.flag, hint="name another file")
+    parent = p.absolute().parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise DeffeError(f"{out.shown} cannot be written: {parent} is not a directory", where=out.flag,
+                         hint="name another file")
+    if p.exists() and stat.S_ISREG(p.stat().st_mode) and not os.access(p, os.W_OK):
+        raise DeffeError(f"{out.shown} cannot be written (the file is read-only)", where=out.flag,
+                         hint="name another file, or make it writable")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise DeffeError(f"{out.shown} cannot be written: no file can be made in {parent}", where=out.flag,
+                         hint="name a file in a directory you can write")
+    if probe:
+        try:
+            fd, tmp = tempfile.mkstemp(prefix=".deffe-probe-", dir=parent)
+        except OSError as e:
+            raise DeffeError(f"{out.shown} cannot be written: no file can be made in {parent} "
+                             f"({e.strerror or e})", where=out.flag,
+                             hint="name a file in a directory you can write") from None
+        os.close(fd)
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+
+
+# ----------------------------------------------------------------------------- the original Deffe's tables
+def skip_deffe_tables(config: Any, reads: Iterable[Item], cwd: Path | None = None) -> list[str]:
+    """Leave out the original Deffe's tables that would replace a file the run reads (they are written into the
+    current directory, where Deffe's data usually is); return a warning for each."""
+    from .deffe_tables import deffe_table_path
+    reads = list(reads)
+    several = len(config.explores) > 1
+    warnings = []
+    for explore in config.explores:
+        for kind in list(explore.deffe_tables):
+            path = deffe_table_path(explore, kind, several, cwd)
+            src = next((r for r in reads if same_file(path, r.path)), None)
+            if src is not None:
+                del explore.deffe_tables[kind]
+                warnings.append(f"{_shown(path)}: the original Deffe's {kind} table is not written: it is "
+                                f"{src.label}{_also(src)}, which it would overwrite (the run directory's tables "
+                                "have the results)")
+    return warnings
+
+
+# ----------------------------------------------------------------------------- moving a run aside
+def check_move(run_dir: Path, reads: Iterable[Item], why: str = "-fresh", config_file: str | None = None) -> None:
+    """Refuse to move ``run_dir`` aside when it holds the working directory or a file the run reads
+    (``config_file``: the config that sets framework.run_directory, named in the error)."""
+    run_dir = Path(run_dir)
+    if not run_dir.exists():
+        return
+    from .store import DB_NAME
+    shown = _shown(run_dir)
+    if inside(Path.cwd(), run_dir):
+        what = "is the working directory" if _real(Path.cwd()) == _real(run_dir) else "holds the working directory"
+        raise DeffeError(f"the run directory {shown} {what} (the project's files with it); {why} would move "
+                         "it aside", file=config_file if why == "-fresh" else None,
+                         where="framework.run_directory" if why == "-fresh" else None,
+                         hint="give the run a directory of its own (framework.run_directory), or move the old run "
+                              "yourself")
+    for src in reads:
+        if src.path.name.startswith(DB_NAME) and same_file(src.path.parent, run_dir):
+            continue   # the run's own store moves with it
+        if os.path.exists(src.path) and inside(src.path, run_dir):
+            raise DeffeError(f"the run directory {shown} holds {src.label} ({src.shown}); {why} would move it "
+                             "aside with the old run", where=src.flag,
+                             hint="give the run a directory of its own (framework.run_directory), copy the file "
+                                  "out of it first, or move the old run yourself")
+
+
+# ----------------------------------------------------------------------------- data from a pipe
+def spool(path: str) -> str | None:
+    """A file that can be read once only (a pipe, /dev/stdin, <(...)) copied into a temporary file, which is
+    read as often as needed (and removed at exit); None for a regular file (or one that is not there)."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return None
+    if stat.S_ISREG(mode) or stat.S_ISDIR(mode):
+        return None
+    import atexit
+    fd, tmp = tempfile.mkstemp(prefix="deffe-data-", suffix=".csv")
+    atexit.register(lambda: os.path.exists(tmp) and os.unlink(tmp))
+    with open(path, "rb") as src, os.fdopen(fd, "wb") as dst:
+        while True:
+            chunk = src.read(1 << 20)
+            if not chunk:
+                break
+            dst.write(chunk)
+    return tmp
