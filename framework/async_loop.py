@@ -94,6 +94,7 @@ class AsyncRun:
         self.queue: deque[np.ndarray] = deque()
         self.untold: list[tuple[np.ndarray, Result]] = []
         self.guided_keys: set[str] = set()   # points a search on the model proposed (Proposal.guided)
+        self.resumed: set[str] = set()       # stored points told at a resume (_resume), counted once already
         self.new_results = 0
         self.step = 0
         self.training: Future | None = None
@@ -306,15 +307,20 @@ class AsyncRun:
         if any(f.key == key for f in self.in_flight.values()):
             return   # proposed twice (an exploration without Pending): evaluated once
         s = store.lookup([key]).get(key)
-        self.fw.budget.used_samples += 1
         again = getattr(d.args, "retry_failed", False) and s is not None and s.status in ("failed", "timeout")
+        if key in self.resumed:
+            # told at the resume and counted then. Proposed again (a sampler's sequence starts over), it is
+            # told again (a search may wait for its value) but not counted against the budget a second time
+            self.resumed.discard(key)
+        else:
+            self.fw.budget.used_samples += 1
+            if s is not None and s.status != "running" and not again:
+                store.link(self.explore.name, [s.id], self.step)
+                self.told.append(s.id)
+                self.tally.add(s.result(), reused=True)
+                self.progress.update(cached=True)
         if s is not None and s.status != "running" and not again:
-            result = s.result()
-            store.link(self.explore.name, [s.id], self.step)
-            self.told.append(s.id)
-            self.tally.add(result, reused=True)
-            self.progress.update(cached=True)
-            self.untold.append((code, result))
+            self.untold.append((code, s.result()))
             return
         sid, sample = d._start_sample(self.explore, key, self.space.values(code), self.step)
         store.link(self.explore.name, [sid], self.step)
@@ -367,6 +373,7 @@ class AsyncRun:
             self.told.append(sid)
             self.tally.add(self.untold[-1][1], reused=True)
             self.progress.update(cached=True)
+            self.resumed.add(self.space.key(code))
         self.fw.budget.used_samples += len(kept)
         self.d.log.info(f"resuming asynchronously: {len(kept)} stored sample(s) told to the exploration")
         self._tell()
