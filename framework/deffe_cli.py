@@ -83,6 +83,9 @@ def apply(config: Any, args: argparse.Namespace) -> list[str]:
         args.jobs = args.evaluate_batch_size or batch
     method = args.sampling_method
     if method:
+        if method in DEFFE_METHODS_NEAREST:   # as in a config's "-method onedim" (config/deffe_args.py)
+            warnings.append(f"-sampling-method {method}: Deffe's sampling method '{method}' is not here: "
+                            f"'{DEFFE_METHODS_NEAREST[method]}' is used instead")
         method = DEFFE_METHODS_NEAREST.get(method, method)
         plugin, extra = DEFFE_METHODS.get(method, (method, {}))
         config.section("sampling").update(plugin=plugin, **extra)

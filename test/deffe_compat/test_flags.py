@@ -98,3 +98,16 @@ def test_deffes_batch_size_beyond_the_cores_warns_unless_jobs_is_given(tmp_path)
     assert r.rc == 0 and "400 evaluations in parallel on" in r.err and "give -jobs N for fewer" in r.err, r
     r = run_deffe("-config", "config.json", "-no-run", "-jobs", "2", cwd=tmp_path)
     assert r.rc == 0 and "in parallel" not in r.err, r
+
+
+def test_a_sampling_method_deffe_had_and_we_do_not_is_replaced_with_a_warning(tmp_path):
+    # as the same method in a config's "arguments": "-method onedim" (it was mapped without a word)
+    setup(tmp_path)
+    for method, nearest in (("onedim", "random"), ("smart", "random"), ("maximin", "lhs"),
+                            ("random_k_means", "lhs")):
+        r = run_deffe("-config", "config.json", "-no-run", "-sampling-method", method, cwd=tmp_path)
+        assert r.rc == 0, r
+        assert f"-sampling-method {method}: Deffe's sampling method '{method}' is not here: '{nearest}' is used" \
+            in r.err, r
+    r = run_deffe("-config", "config.json", "-no-run", "-sampling-method", "lhs", cwd=tmp_path)
+    assert r.rc == 0 and "warning" not in r.err, r
