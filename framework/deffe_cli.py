@@ -71,9 +71,59 @@ def add_flags(p: argparse.ArgumentParser) -> None:
       help=argparse.SUPPRESS)
 
 
+# training options that -no-train leaves with nothing to do (dest -> flag); Deffe's -batch-size is not one:
+# it sets the first step's size and the evaluations in parallel too
+TRAINING_FLAGS = {"icp": "-icp", "tl_samples": "-tl-samples", "epochs": "-epochs", "freeze_layers": "-freeze-layers",
+                  "learning_rate": "-learning-rate", "loss": "-loss", "train_test_split": "-train-test-split",
+                  "validation_split": "-validation-split", "train_batch_size": "-train-batch-size",
+                  "mlmodel_batch_size": "-mlmodel-batch-size"}
+
+
+def _given(args: argparse.Namespace, dests: dict[str, str]) -> list[str]:
+    """The flags of ``dests`` given on the command line, as the user spelled them."""
+    spelled = getattr(args, "spelled_flags", None) or {}
+    return [spelled.get(d, flag) for d, flag in dests.items() if getattr(args, d, None) not in (None, False, [])]
+
+
+def inference_warnings(args: argparse.Namespace) -> list[str]:
+    """-inference-only predicts the rows of -input with -icp and does nothing else: the flags of a run that
+    it leaves unused, one warning each."""
+    unused = {"model_extract_dir": "-model-extract-dir", "only_preloaded_data_exploration":
+              "-only-preloaded-data-exploration", "full_exploration": "-full-exploration",
+              "pre_evaluated_data": "-pre-evaluated-data"}
+    return [f"{flag}: ignored with -inference-only (it predicts the rows of -input with the model -icp, and "
+            "explores and measures nothing)" for flag in _given(args, unused)]
+
+
+def conflicts(args: argparse.Namespace) -> list[str]:
+    """Flags that another flag of the same command line makes pointless: one warning each, saying which
+    one is ignored and why. Read before `apply` sets flags from others (-batch-size sets the training
+    mini-batch, -input the pre-evaluated data)."""
+    warnings = []
+    if args.input and args.pre_evaluated_data and not args.inference_only:
+        warnings.append(f"-input {args.input}: ignored: -pre-evaluated-data {args.pre_evaluated_data} is the data "
+                        "explored (without -inference-only, -input is Deffe's way of giving it)")
+    if getattr(args, "full_exploration", False) and not (args.only_preloaded_data_exploration or args.input):
+        warnings.append("-full-exploration: ignored without -only-preloaded-data-exploration (it trains on all "
+                        "the pre-evaluated data in one step)")
+    if args.no_train and not args.model_extract_dir:
+        unused = _given(args, TRAINING_FLAGS)
+        if unused:
+            warnings.append(f"{', '.join(unused)}: ignored with -no-train (no model is trained)")
+    if args.custom_samples:
+        sizes = _given(args, {"init_batch_samples": "-init-batch-samples", "samples_per_step": "-samples-per-step"})
+        if sizes:
+            warnings.append(f"{', '.join(sizes)}: ignored: -custom-samples "
+                            f"{' '.join(map(str, args.custom_samples))} sets the size of every step")
+    if args.executor == "slurm" and args.no_slurm:
+        warnings.append("-executor slurm: ignored with -no-slurm (the evaluations run on this machine)")
+    return warnings
+
+
 def apply(config: Any, args: argparse.Namespace) -> list[str]:
     """Read Deffe's flags into the config and the other flags; return the warnings to show."""
     warnings = [text for dest, text in IGNORED.items() if getattr(args, dest, None)]
+    warnings.extend(conflicts(args))
     if args.step_increment not in (None, 1):
         warnings.append(f"-step-increment {args.step_increment}: steps are taken one at a time")
     batch = args.deffe_batch_size

@@ -111,3 +111,40 @@ def test_a_sampling_method_deffe_had_and_we_do_not_is_replaced_with_a_warning(tm
             in r.err, r
     r = run_deffe("-config", "config.json", "-no-run", "-sampling-method", "lhs", cwd=tmp_path)
     assert r.rc == 0 and "warning" not in r.err, r
+
+
+@pytest.mark.parametrize("flags, ignored", [
+    (["-input", "a.csv", "-pre-evaluated-data", "b.csv"], "-input a.csv: ignored: -pre-evaluated-data b.csv"),
+    (["-full-exploration"], "-full-exploration: ignored without -only-preloaded-data-exploration"),
+    (["-no-train", "-icp", "m.ckpt", "-tl-samples", "-epochs", "5"], "-icp, -tl-samples, -epochs: ignored with -no-train"),
+    (["-custom-samples", "5", "12", "-init-batch-samples", "3", "-fixed-samples", "2"],
+     "-init-batch-samples, -fixed-samples: ignored: -custom-samples 5 12"),
+    (["-executor", "slurm", "-no-slurm"], "-executor slurm: ignored with -no-slurm"),
+], ids=["input", "full-exploration", "no-train", "custom-samples", "no-slurm"])
+def test_a_flag_another_flag_makes_pointless_is_named_in_a_warning(tmp_path, flags, ignored):
+    setup(tmp_path)
+    write(tmp_path / "a.csv", "a,b,t\n1,1,11\n")
+    write(tmp_path / "b.csv", "a,b,t\n2,3,23\n")
+    r = run_deffe("-config", "config.json", "-no-run", *flags, cwd=tmp_path)
+    assert r.rc == 0, r
+    assert f"warning: {ignored}" in r.err, r
+
+
+def test_inference_only_names_the_run_flags_it_ignores(tmp_path):
+    setup(tmp_path, model={"plugin": "sklearn_rf"}, exploration={"plugin": "sampling", "max_samples": 6})
+    assert run_deffe("-config", "config.json", cwd=tmp_path).rc == 0
+    write(tmp_path / "a.csv", "a,b,t\n1,1,11\n")
+    r = run_deffe("-config", "config.json", "-inference-only", "-icp", "explore/checkpoints/explore_0.ckpt",
+                  "-input", "a.csv", "-output", "o.csv", "-model-extract-dir", "explore/checkpoints",
+                  "-only-preloaded-data-exploration", "-pre-evaluated-data", "a.csv", cwd=tmp_path)
+    assert r.rc == 0 and (tmp_path / "o.csv").is_file(), r
+    for flag in ("-model-extract-dir", "-only-preloaded-data-exploration", "-pre-evaluated-data"):
+        assert f"warning: {flag}: ignored with -inference-only" in r.err, (flag, r)
+
+
+def test_deffes_own_command_lines_get_no_conflict_warning(tmp_path):
+    # test/run_deffe.sh: -no-train with Deffe's overloaded -batch-size (the first step's size too)
+    setup(tmp_path)
+    r = run_deffe("-no-slurm", "-no-train", "-batch-size", "1", "-config", "config.json", "-init-batch-samples",
+                  "10", "-batch-size", "10", "-no-run", cwd=tmp_path)
+    assert r.rc == 0 and "ignored" not in r.err, r
