@@ -29,6 +29,7 @@ import os
 from typing import Any
 
 from .config.deffe_args import DEFFE_METHODS, DEFFE_METHODS_NEAREST, batch_warning
+from .errors import DeffeError
 
 # flags that change nothing here, and why (one warning each when given)
 IGNORED = {
@@ -120,6 +121,24 @@ def conflicts(args: argparse.Namespace) -> list[str]:
     return warnings
 
 
+def _need_data(config: Any, args: argparse.Namespace) -> None:
+    """-only-preloaded-data-exploration explores the pre-evaluated data and evaluates nothing: without data
+    it can do nothing at all (an empty run, exit 0, was all it did). Data whose every row is outside the
+    space is found when it is read (the driver's preflight)."""
+    if args.pre_evaluated_data:
+        return
+    for e in config.explores:
+        if e.pre_evaluated_data:
+            continue
+        hint = "give -pre-evaluated-data CSV, or leave out -only-preloaded-data-exploration to evaluate"
+        if e.missing_data:   # a warning otherwise (Deffe went on without it); here nothing would be left
+            raise DeffeError(f"{e.missing_data} not found (looked next to the config and in the current "
+                             "directory): -only-preloaded-data-exploration has no data to explore",
+                             file=e.file, where=f"{e.where}.pre_evaluated_data", hint=hint)
+        raise DeffeError(f"no pre-evaluated data to explore in exploration '{e.name}' (no -pre-evaluated-data, "
+                         "no pre_evaluated_data in the config)", where="-only-preloaded-data-exploration", hint=hint)
+
+
 def apply(config: Any, args: argparse.Namespace) -> list[str]:
     """Read Deffe's flags into the config and the other flags; return the warnings to show."""
     warnings = [text for dest, text in IGNORED.items() if getattr(args, dest, None)]
@@ -149,6 +168,8 @@ def apply(config: Any, args: argparse.Namespace) -> list[str]:
     if args.input and not args.inference_only:   # Deffe: explore the rows of -input
         args.pre_evaluated_data = args.pre_evaluated_data or args.input
         args.only_preloaded_data_exploration = True
+    if args.only_preloaded_data_exploration and not args.model_extract_dir:
+        _need_data(config, args)
     if args.no_inference and args.no_train:
         config.section("model")["plugin"] = None
     if args.jobs and (args.evaluate_batch_size or batch) and args.jobs > (os.cpu_count() or 1):

@@ -18,7 +18,7 @@ DEFFE_FLAGS = [["-disable-threading"], ["-no-run"], ["-no-train"], ["-no-inferen
                ["-fixed-samples", "2"], ["-max-samples", "10"], ["-train-test-split", "1.0"],
                ["-validation-split", "0.2"], ["-init-batch-samples", "3"], ["-load-train-test"], ["-debug"],
                ["-hold-evaluated-data"], ["-no-slurm"], ["-pipeline"], ["-loss", "custom_mean_abs_log_loss"],
-               ["-only-preloaded-data-exploration"], ["-full-exploration"], ["-model-stats-output", "stats.csv"]]
+               ["-only-preloaded-data-exploration", "-pre-evaluated-data", "rows.csv"], ["-full-exploration"], ["-model-stats-output", "stats.csv"]]
 
 
 def setup(tmp_path, **sections):
@@ -33,6 +33,7 @@ def setup(tmp_path, **sections):
 @pytest.mark.parametrize("flags", DEFFE_FLAGS, ids=lambda f: f[0])
 def test_each_flag_of_the_original_is_accepted(tmp_path, flags):
     setup(tmp_path)
+    write(tmp_path / "rows.csv", "a,b,t\n1,1,11\n")
     r = run_deffe("-config", "config.json", "-no-run", *flags, cwd=tmp_path)
     assert r.rc == 0, r
 
