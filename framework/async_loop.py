@@ -95,6 +95,7 @@ class AsyncRun:
         self.queue: deque[np.ndarray] = deque()
         self.untold: list[tuple[np.ndarray, Result]] = []
         self.guided_keys: set[str] = set()   # points a search on the model proposed (Proposal.guided)
+        self.resumed: set[str] = set()       # stored points told at a resume (_resume), counted once already
         self.new_results = 0
         self.step = 0
         self.training: Future | None = None
@@ -311,16 +312,21 @@ class AsyncRun:
         if any(f.key == key for f in self.in_flight.values()):
             return   # proposed twice (an exploration without Pending): evaluated once
         s = store.lookup([key]).get(key)
-        if key not in d.counted:
+        if key not in d.counted:   # the budget counts a point once, however often it is proposed
             d.counted.add(key)
             self.fw.budget.used_samples += 1
         again = getattr(d.args, "retry_failed", False) and s is not None and s.status in ("failed", "timeout")
         if s is not None and s.status != "running" and not again:
             result = s.result()
-            store.link(self.explore.name, [s.id], self.step)
-            self.told.append(s.id)
-            self.tally.add(result, reused=True)
-            self.progress.update(cached=True)
+            if key in self.resumed:
+                # told at the resume (linked and tallied then). Proposed again (a sampler's sequence starts
+                # over), it is told again (a search may wait for its value), nothing more
+                self.resumed.discard(key)
+            else:
+                store.link(self.explore.name, [s.id], self.step)
+                self.told.append(s.id)
+                self.tally.add(result, reused=True)
+                self.progress.update(cached=True)
             self.untold.append((code, result))
             return
         sid, sample = d._start_sample(self.explore, key, self.space.values(code), self.step)
@@ -374,6 +380,7 @@ class AsyncRun:
             self.told.append(sid)
             self.tally.add(self.untold[-1][1], reused=True)
             self.progress.update(cached=True)
+            self.resumed.add(self.space.key(code))
         keys = set(self.space.keys(np.array(codes, dtype=float).reshape(-1, len(self.space))))
         self.d.counted.update(keys)
         self.fw.budget.used_samples += len(keys)

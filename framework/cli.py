@@ -306,6 +306,8 @@ def run(argv: list[str] | None = None, config=None) -> int:
     os.environ["DEFFE_EXP_DIR"] = os.getcwd()
     os.environ["DEFFE_CONFIG_DIR"] = str(Path(args.config).expanduser().absolute().parent)
     if args.inference_only:
+        for w in deffe_cli.inference_warnings(args):   # the run's flags it leaves unused
+            print(f"warning: {w}", file=sys.stderr)
         from .inference import run_inference
         return run_inference(args)
     config = load_config(args.config) if config is None else config

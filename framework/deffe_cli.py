@@ -29,6 +29,7 @@ import os
 from typing import Any
 
 from .config.deffe_args import DEFFE_METHODS, DEFFE_METHODS_NEAREST, batch_warning
+from .errors import DeffeError
 
 # flags that change nothing here, and why (one warning each when given)
 IGNORED = {
@@ -71,9 +72,77 @@ def add_flags(p: argparse.ArgumentParser) -> None:
       help=argparse.SUPPRESS)
 
 
+# training options that -no-train leaves with nothing to do (dest -> flag); Deffe's -batch-size is not one:
+# it sets the first step's size and the evaluations in parallel too
+TRAINING_FLAGS = {"icp": "-icp", "tl_samples": "-tl-samples", "epochs": "-epochs", "freeze_layers": "-freeze-layers",
+                  "learning_rate": "-learning-rate", "loss": "-loss", "train_test_split": "-train-test-split",
+                  "validation_split": "-validation-split", "train_batch_size": "-train-batch-size",
+                  "mlmodel_batch_size": "-mlmodel-batch-size"}
+
+
+def _given(args: argparse.Namespace, dests: dict[str, str]) -> list[str]:
+    """The flags of ``dests`` given on the command line, as the user spelled them."""
+    spelled = getattr(args, "spelled_flags", None) or {}
+    return [spelled.get(d, flag) for d, flag in dests.items() if getattr(args, d, None) not in (None, False, [])]
+
+
+def inference_warnings(args: argparse.Namespace) -> list[str]:
+    """-inference-only predicts the rows of -input with -icp and does nothing else: the flags of a run that
+    it leaves unused, one warning each."""
+    unused = {"model_extract_dir": "-model-extract-dir", "only_preloaded_data_exploration":
+              "-only-preloaded-data-exploration", "full_exploration": "-full-exploration",
+              "pre_evaluated_data": "-pre-evaluated-data"}
+    return [f"{flag}: ignored with -inference-only (it predicts the rows of -input with the model -icp, and "
+            "explores and measures nothing)" for flag in _given(args, unused)]
+
+
+def conflicts(args: argparse.Namespace) -> list[str]:
+    """Flags that another flag of the same command line makes pointless: one warning each, saying which
+    one is ignored and why. Read before `apply` sets flags from others (-batch-size sets the training
+    mini-batch, -input the pre-evaluated data)."""
+    warnings = []
+    if args.input and args.pre_evaluated_data and not args.inference_only:
+        warnings.append(f"-input {args.input}: ignored: -pre-evaluated-data {args.pre_evaluated_data} is the data "
+                        "explored (without -inference-only, -input is Deffe's way of giving it)")
+    if getattr(args, "full_exploration", False) and not (args.only_preloaded_data_exploration or args.input):
+        warnings.append("-full-exploration: ignored without -only-preloaded-data-exploration (it trains on all "
+                        "the pre-evaluated data in one step)")
+    if args.no_train and not args.model_extract_dir:
+        unused = _given(args, TRAINING_FLAGS)
+        if unused:
+            warnings.append(f"{', '.join(unused)}: ignored with -no-train (no model is trained)")
+    if args.custom_samples:
+        sizes = _given(args, {"init_batch_samples": "-init-batch-samples", "samples_per_step": "-samples-per-step"})
+        if sizes:
+            warnings.append(f"{', '.join(sizes)}: ignored: -custom-samples "
+                            f"{' '.join(map(str, args.custom_samples))} sets the size of every step")
+    if args.executor == "slurm" and args.no_slurm:
+        warnings.append("-executor slurm: ignored with -no-slurm (the evaluations run on this machine)")
+    return warnings
+
+
+def _need_data(config: Any, args: argparse.Namespace) -> None:
+    """-only-preloaded-data-exploration explores the pre-evaluated data and evaluates nothing: without data
+    it can do nothing at all (an empty run, exit 0, was all it did). Data whose every row is outside the
+    space is found when it is read (the driver's preflight)."""
+    if args.pre_evaluated_data:
+        return
+    for e in config.explores:
+        if e.pre_evaluated_data:
+            continue
+        hint = "give -pre-evaluated-data CSV, or leave out -only-preloaded-data-exploration to evaluate"
+        if e.missing_data:   # a warning otherwise (Deffe went on without it); here nothing would be left
+            raise DeffeError(f"{e.missing_data} not found (looked next to the config and in the current "
+                             "directory): -only-preloaded-data-exploration has no data to explore",
+                             file=e.file, where=f"{e.where}.pre_evaluated_data", hint=hint)
+        raise DeffeError(f"no pre-evaluated data to explore in exploration '{e.name}' (no -pre-evaluated-data, "
+                         "no pre_evaluated_data in the config)", where="-only-preloaded-data-exploration", hint=hint)
+
+
 def apply(config: Any, args: argparse.Namespace) -> list[str]:
     """Read Deffe's flags into the config and the other flags; return the warnings to show."""
     warnings = [text for dest, text in IGNORED.items() if getattr(args, dest, None)]
+    warnings.extend(conflicts(args))
     if args.step_increment not in (None, 1):
         warnings.append(f"-step-increment {args.step_increment}: steps are taken one at a time")
     batch = args.deffe_batch_size
@@ -83,6 +152,9 @@ def apply(config: Any, args: argparse.Namespace) -> list[str]:
         args.jobs = args.evaluate_batch_size or batch
     method = args.sampling_method
     if method:
+        if method in DEFFE_METHODS_NEAREST:   # as in a config's "-method onedim" (config/deffe_args.py)
+            warnings.append(f"-sampling-method {method}: Deffe's sampling method '{method}' is not here: "
+                            f"'{DEFFE_METHODS_NEAREST[method]}' is used instead")
         method = DEFFE_METHODS_NEAREST.get(method, method)
         plugin, extra = DEFFE_METHODS.get(method, (method, {}))
         config.section("sampling").update(plugin=plugin, **extra)
@@ -96,6 +168,8 @@ def apply(config: Any, args: argparse.Namespace) -> list[str]:
     if args.input and not args.inference_only:   # Deffe: explore the rows of -input
         args.pre_evaluated_data = args.pre_evaluated_data or args.input
         args.only_preloaded_data_exploration = True
+    if args.only_preloaded_data_exploration and not args.model_extract_dir:
+        _need_data(config, args)
     if args.no_inference and args.no_train:
         config.section("model")["plugin"] = None
     if args.jobs and (args.evaluate_batch_size or batch) and args.jobs > (os.cpu_count() or 1):

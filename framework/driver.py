@@ -245,8 +245,15 @@ class Driver:
         for explore in self.config.explores:
             self.fw.enter(explore, self._budget(explore))
             self.fw.preloaded = []
-            for path, shown in self._preload_sources(explore):
-                load_csv(path, shown, explore.space, self.fw.costs)
+            read = [(shown, load_csv(path, shown, explore.space, self.fw.costs))
+                    for path, shown in self._preload_sources(explore)]
+            if read and getattr(self.args, "only_preloaded_data_exploration", False) and \
+                    not any(len(pre.codes) for _shown, pre in read):   # nothing it could explore (deffe_cli: no data)
+                shown, pre = read[0]
+                raise DeffeError(f"no row of {shown} is in the space of exploration '{explore.name}'"
+                                 + (f" (first: {pre.first_skip})" if pre.first_skip else ""),
+                                 where="-only-preloaded-data-exploration",
+                                 hint="check the data's columns and values against the knobs")
             _exploration, built["evaluate"], built["extract"], _model = self._make_plugins()
         self.fw.enter(self.config.explores[0], Budget())
         return built

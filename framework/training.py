@@ -343,7 +343,8 @@ def plot_learning_curve(history: list[dict], steps: list[tuple[int, dict]], cost
             if any(y is not None for y in ys):
                 a.plot(ep, [np.nan if y is None else y for y in ys], label=label)
         a.set_yscale("log")
-        a.legend()
+        if a.get_legend_handles_labels()[0]:
+            a.legend()
     a.set_xlabel("epoch")
     a.set_ylabel("loss")
     a.set_title("last training")
@@ -356,7 +357,7 @@ def plot_learning_curve(history: list[dict], steps: list[tuple[int, dict]], cost
     b.set_xlabel("training samples")
     b.set_ylabel("hold-out MAPE (%)")
     b.set_title("learning curve")
-    if costs:
+    if b.get_legend_handles_labels()[0]:   # no hold-out, no curve: a legend of nothing warned on stderr
         b.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=110)

@@ -147,6 +147,9 @@ def one_checkpoint(icp: str | Path | Sequence[str] | None) -> str | None:
     if len(files) <= 1:
         return files[0] if files else None
     if all(is_keras(f) for f in files):
+        missing = [f for f in files if not Path(f).exists()]
+        if missing:   # named .hdf5 but not there: not found, whatever its name says it would be
+            raise DeffeError(f"checkpoint file{'s' if len(missing) > 1 else ''} not found", file=", ".join(missing))
         raise keras_error(files)
     raise DeffeError(f"{len(files)} checkpoint files given ({', '.join(files)}): a checkpoint of this framework "
                      "holds every cost in one file", where="-icp", hint="give one .ckpt file")
@@ -154,7 +157,7 @@ def one_checkpoint(icp: str | Path | Sequence[str] | None) -> str | None:
 # ----------------------------------------------------------------------------- header
 def _open(path: str | Path, shown: str | None):
     shown = shown or str(path)
-    if Path(path).suffix.lower() in KERAS_SUFFIXES:
+    if Path(path).suffix.lower() in KERAS_SUFFIXES and Path(path).exists():   # one not there: "not found" below
         raise keras_error([shown])
     try:
         fh = open(path, "rb")

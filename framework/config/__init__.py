@@ -81,6 +81,7 @@ class Explore:
     file: str
     where: str
     deffe_tables: dict[str, str] = field(default_factory=dict)   # the original's tables: kind -> file name
+    missing_data: str | None = None   # a pre_evaluated_data not found (find_pre_evaluated_data): left out
 
 
 @dataclass
@@ -129,6 +130,7 @@ class Config:
             if found is None:
                 self.warnings.append(f"{e.file}:{e.where}.pre_evaluated_data: {e.pre_evaluated_data} not found "
                                      f"(looked at {' and '.join(map(str, looked))}); going on without it")
+                e.missing_data = e.pre_evaluated_data
             e.pre_evaluated_data = str(found) if found else None
 
     def python_paths(self) -> list[Path]:

@@ -162,7 +162,7 @@ def apply(cfg: dict) -> list[str]:
     # (-no-slurm turns it off again, as in Deffe; see cli.py)
     for section in ("evaluate", "extract"):
         slurm = cfg[section].get("slurm")
-        if slurm not in (None, False) and str(slurm).strip().lower() not in ("false", "0", "no", ""):
+        if _slurm_switch(slurm, file, f"{section}.slurm"):
             if isinstance(slurm, dict):
                 cfg["slurm"] = {**slurm, **cfg.get("slurm", {})}
             cfg["framework"]["executor"] = "slurm"
@@ -178,6 +178,23 @@ def apply(cfg: dict) -> list[str]:
     for e in cfg["exploration"]["explore"]:
         e.pop("valid_costs", None)
     return warnings
+
+
+SWITCH_WORDS = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False, "": False}
+
+
+def _slurm_switch(value, file: str, where: str) -> bool:
+    """Deffe's per-block "slurm": a JSON boolean, a switch written as text in any case ("True", "no", "0"),
+    or an object of SLURM settings (on). Anything else ("Flase", "maybe", 2) is an error: Deffe read every
+    text but "true" as off, an earlier version here every text but "false" as on."""
+    if value is None or isinstance(value, (bool, dict)):
+        return bool(value) or isinstance(value, dict)
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str) and value.strip().lower() in SWITCH_WORDS:
+        return SWITCH_WORDS[value.strip().lower()]
+    raise DeffeError(f"expected true or false (or an object of SLURM settings), got {value!r}", file=file,
+                     where=where, hint='write "True" or "False" (Deffe\'s text), or true or false')
 
 
 def _sampling(cfg: dict, file: str, warnings: list[str]) -> None:
@@ -217,8 +234,13 @@ def _model(cfg: dict, file: str, warnings: list[str]) -> None:
     if model.get("plugin") in (None, _default_plugin("model")):
         if script:
             model["plugin"] = DEFFE_MODELS.get(Path(script).name, script)
-        elif kind in DEFFE_MODEL_TYPES:
-            model["plugin"] = DEFFE_MODEL_TYPES[kind]
+        elif kind is not None and str(kind).strip().lower() in DEFFE_MODEL_TYPES:
+            model["plugin"] = DEFFE_MODEL_TYPES[str(kind).strip().lower()]
+        elif kind is not None:
+            # as an unknown sampling method: the run goes on with what is nearest (here the default model)
+            used = f"the model '{model['plugin']}' is used instead" if model.get("plugin") else "no model is trained"
+            warnings.append(f"{file}:model.ml_model_type: Deffe's model type '{kind}' is not keras_cnn, torch_cnn "
+                            f"or sklearn: {used}")
     if model.pop("exclude_costs", None):
         warnings.append(f"{file}:model.exclude_costs: ignored: the model learns every cost")
     margs = parse_option_string(model.pop("ml_arguments", "") or "", MODEL_OPTIONS, file,

@@ -30,9 +30,10 @@ _PLUGIN_COMMON = {
     "pyscript": Key("str", None, "Deffe's module of the block; mapped onto 'plugin'", deffe=True),
     "arguments": Key("str", "", "Deffe's option string for the block (e.g. '-method lhs')", deffe=True),
     "output_log": Key("str", None, "Deffe's log file of the block (we log to the run log)", deffe=True),
-    "slurm": Key("any", False, "Deffe's per-block SLURM switch: true sends the samples out as SLURM jobs with "
-                              "the slurm section's settings (framework.executor 'slurm'); -no-slurm turns it "
-                              "off", deffe=True),
+    "slurm": Key("any", False, "Deffe's per-block SLURM switch: true (or \"True\", \"yes\", 1, or an object of "
+                              "SLURM settings) sends the samples out as SLURM jobs with the slurm section's "
+                              "settings (framework.executor 'slurm'); false (\"False\", \"no\", 0) runs them "
+                              "here; other text is an error; -no-slurm turns it off", deffe=True),
     "batch_size": Key("int", None, "Deffe's parallel batch of a block: evaluate's and extract's become "
                                    "framework.jobs", deffe=True),
 }
@@ -221,7 +222,8 @@ MODEL = {
                                      "the cube of the points)", min=2),
     "ml_model_script": Key("str", None, "Deffe's model script (keras_cnn.py, ...)", deffe=True),
     "ml_arguments": Key("str", "", "Deffe's model option string ('-epochs 100 -loss ...')", deffe=True),
-    "ml_model_type": Key("str", None, "Deffe's model type (keras_cnn | torch_cnn | sklearn): mapped onto 'plugin'",
+    "ml_model_type": Key("str", None, "Deffe's model type (keras_cnn | torch_cnn | sklearn, in any case): mapped "
+                                      "onto 'plugin'; another is a warning and the default model is used",
                          deffe=True),
     "exclude_costs": Key("names", None, "Deffe option; accepted and unused (the model learns every cost)",
                          deffe=True),

@@ -18,7 +18,7 @@ DEFFE_FLAGS = [["-disable-threading"], ["-no-run"], ["-no-train"], ["-no-inferen
                ["-fixed-samples", "2"], ["-max-samples", "10"], ["-train-test-split", "1.0"],
                ["-validation-split", "0.2"], ["-init-batch-samples", "3"], ["-load-train-test"], ["-debug"],
                ["-hold-evaluated-data"], ["-no-slurm"], ["-pipeline"], ["-loss", "custom_mean_abs_log_loss"],
-               ["-only-preloaded-data-exploration"], ["-full-exploration"], ["-model-stats-output", "stats.csv"]]
+               ["-only-preloaded-data-exploration", "-pre-evaluated-data", "rows.csv"], ["-full-exploration"], ["-model-stats-output", "stats.csv"]]
 
 
 def setup(tmp_path, **sections):
@@ -33,6 +33,7 @@ def setup(tmp_path, **sections):
 @pytest.mark.parametrize("flags", DEFFE_FLAGS, ids=lambda f: f[0])
 def test_each_flag_of_the_original_is_accepted(tmp_path, flags):
     setup(tmp_path)
+    write(tmp_path / "rows.csv", "a,b,t\n1,1,11\n")
     r = run_deffe("-config", "config.json", "-no-run", *flags, cwd=tmp_path)
     assert r.rc == 0, r
 
@@ -98,3 +99,53 @@ def test_deffes_batch_size_beyond_the_cores_warns_unless_jobs_is_given(tmp_path)
     assert r.rc == 0 and "400 evaluations in parallel on" in r.err and "give -jobs N for fewer" in r.err, r
     r = run_deffe("-config", "config.json", "-no-run", "-jobs", "2", cwd=tmp_path)
     assert r.rc == 0 and "in parallel" not in r.err, r
+
+
+def test_a_sampling_method_deffe_had_and_we_do_not_is_replaced_with_a_warning(tmp_path):
+    # as the same method in a config's "arguments": "-method onedim" (it was mapped without a word)
+    setup(tmp_path)
+    for method, nearest in (("onedim", "random"), ("smart", "random"), ("maximin", "lhs"),
+                            ("random_k_means", "lhs")):
+        r = run_deffe("-config", "config.json", "-no-run", "-sampling-method", method, cwd=tmp_path)
+        assert r.rc == 0, r
+        assert f"-sampling-method {method}: Deffe's sampling method '{method}' is not here: '{nearest}' is used" \
+            in r.err, r
+    r = run_deffe("-config", "config.json", "-no-run", "-sampling-method", "lhs", cwd=tmp_path)
+    assert r.rc == 0 and "warning" not in r.err, r
+
+
+@pytest.mark.parametrize("flags, ignored", [
+    (["-input", "a.csv", "-pre-evaluated-data", "b.csv"], "-input a.csv: ignored: -pre-evaluated-data b.csv"),
+    (["-full-exploration"], "-full-exploration: ignored without -only-preloaded-data-exploration"),
+    (["-no-train", "-icp", "m.ckpt", "-tl-samples", "-epochs", "5"], "-icp, -tl-samples, -epochs: ignored with -no-train"),
+    (["-custom-samples", "5", "12", "-init-batch-samples", "3", "-fixed-samples", "2"],
+     "-init-batch-samples, -fixed-samples: ignored: -custom-samples 5 12"),
+    (["-executor", "slurm", "-no-slurm"], "-executor slurm: ignored with -no-slurm"),
+], ids=["input", "full-exploration", "no-train", "custom-samples", "no-slurm"])
+def test_a_flag_another_flag_makes_pointless_is_named_in_a_warning(tmp_path, flags, ignored):
+    setup(tmp_path)
+    write(tmp_path / "a.csv", "a,b,t\n1,1,11\n")
+    write(tmp_path / "b.csv", "a,b,t\n2,3,23\n")
+    r = run_deffe("-config", "config.json", "-no-run", *flags, cwd=tmp_path)
+    assert r.rc == 0, r
+    assert f"warning: {ignored}" in r.err, r
+
+
+def test_inference_only_names_the_run_flags_it_ignores(tmp_path):
+    setup(tmp_path, model={"plugin": "sklearn_rf"}, exploration={"plugin": "sampling", "max_samples": 6})
+    assert run_deffe("-config", "config.json", cwd=tmp_path).rc == 0
+    write(tmp_path / "a.csv", "a,b,t\n1,1,11\n")
+    r = run_deffe("-config", "config.json", "-inference-only", "-icp", "explore/checkpoints/explore_0.ckpt",
+                  "-input", "a.csv", "-output", "o.csv", "-model-extract-dir", "explore/checkpoints",
+                  "-only-preloaded-data-exploration", "-pre-evaluated-data", "a.csv", cwd=tmp_path)
+    assert r.rc == 0 and (tmp_path / "o.csv").is_file(), r
+    for flag in ("-model-extract-dir", "-only-preloaded-data-exploration", "-pre-evaluated-data"):
+        assert f"warning: {flag}: ignored with -inference-only" in r.err, (flag, r)
+
+
+def test_deffes_own_command_lines_get_no_conflict_warning(tmp_path):
+    # test/run_deffe.sh: -no-train with Deffe's overloaded -batch-size (the first step's size too)
+    setup(tmp_path)
+    r = run_deffe("-no-slurm", "-no-train", "-batch-size", "1", "-config", "config.json", "-init-batch-samples",
+                  "10", "-batch-size", "10", "-no-run", cwd=tmp_path)
+    assert r.rc == 0 and "ignored" not in r.err, r

@@ -160,6 +160,25 @@ def test_a_resumed_async_run_reuses_the_store_and_only_adds_what_the_budget_allo
     assert "16 from the store" in r.out
 
 
+def test_a_resumed_async_sampling_run_counts_its_stored_samples_once(tmp_path):
+    """A sampling exploration proposes its sequence again from the start when resumed: the samples told to
+    it at the resume are taken from the store without spending the budget a second time. A run cut short
+    (here by a smaller budget) and resumed ends with as many rows as a run never cut; so does a budget raised
+    after a finished run (before: 12 -> 18 left the table at 12 rows, "18 from the store")."""
+    setup(tmp_path, 12, {"asynchronous": True}, plugin="sampling", sleep=0.02)
+    assert run_deffe("-config", "config.json", "-no-train", "-max-samples", "5", cwd=tmp_path).rc == 0
+    r = run_deffe("-config", "config.json", "-no-train", cwd=tmp_path)
+    assert r.rc == 0, r
+    assert len(read_csv(tmp_path / "explore" / "deffe_evaluation.csv")) == 12
+    assert "7 evaluated now, 5 from the store" in r.out
+    r = run_deffe("-config", "config.json", "-no-train", "-max-samples", "18", cwd=tmp_path)
+    assert r.rc == 0, r
+    assert len(read_csv(tmp_path / "explore" / "deffe_evaluation.csv")) == 18
+    assert "6 evaluated now, 12 from the store" in r.out
+    rows = stored(tmp_path)
+    assert len(rows) == 18 and len({k for k, _ in rows}) == 18
+
+
 def test_pending_points_are_never_proposed_again_and_keep_their_distance():
     """The surrogate exploration's Pending(): in-flight points are excluded from candidates and count as
     already picked for the diversity rule."""

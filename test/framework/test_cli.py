@@ -75,6 +75,25 @@ def test_only_preloaded_data_exploration(tmp_path):
     assert r.rc == 0 and "0 evaluated now, 3 from the store" in r.out, r
 
 
+def test_only_preloaded_data_exploration_without_usable_data_is_an_error(tmp_path):
+    # the flag explores the data and evaluates nothing: without data it can do nothing (it was an empty run,
+    # exit 0, "the exploration finished", a table of headers)
+    simple(tmp_path)
+    r = run_deffe("-config", "config.json", "-only-preloaded-data-exploration", cwd=tmp_path)
+    assert_user_error(r, "-only-preloaded-data-exploration", "no pre-evaluated data", "-pre-evaluated-data CSV")
+    write(tmp_path / "out.csv", "a,b,t\n9,1,3\n8,2,4\n")   # every row outside the space
+    r = run_deffe("-config", "config.json", "-only-preloaded-data-exploration", "-pre-evaluated-data", "out.csv",
+                  cwd=tmp_path)
+    assert_user_error(r, "-only-preloaded-data-exploration", "no row of out.csv is in the space", "line 2")
+    simple(tmp_path, exploration={"explore": [{"name": "e", "pre_evaluated_data": "gone.csv"}]})
+    for dry in ([], ["-no-run"]):
+        r = run_deffe("-config", "config.json", "-only-preloaded-data-exploration", *dry, cwd=tmp_path)
+        assert_user_error(r, "config.json:exploration.explore[0].pre_evaluated_data", "gone.csv not found")
+    assert not (tmp_path / "explore").exists()
+    r = run_deffe("-config", "config.json", "-max-samples", "2", cwd=tmp_path)   # without the flag: a warning
+    assert r.rc == 0 and "gone.csv not found" in r.err, r
+
+
 def test_a_guided_exploration_of_preloaded_data_walks_the_data_and_ends(tmp_path):
     # a space far too large to enumerate: the guided steps must choose among the data's points (before,
     # they searched the whole space and proposed points outside the data for ever)

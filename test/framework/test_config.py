@@ -274,3 +274,28 @@ def test_an_error_in_a_list_names_the_entry_by_its_index_in_its_own_file(tmp_pat
     with pytest.raises(DeffeError) as e:
         cfg(tmp_path, {"include": "base.json", "costs": [{"name": "u", "min": 2, "max": 1}]})
     assert "config.json:costs[0]: min 2 is above max 1" in str(e.value)
+
+
+def test_deffe_slurm_switch_is_true_or_false_and_nothing_else(tmp_path):
+    # Deffe's "slurm": "True" / "False" in evaluate or extract; "Flase" was read as SLURM without a word
+    base = {"knobs": [{"name": "a", "values": [1]}], "costs": ["t"]}
+    for setting, executor in (("True", "slurm"), ("yes", "slurm"), (True, "slurm"), (1, "slurm"),
+                              ({"nodes": 1}, "slurm"), ("False", "local"), ("NO", "local"), (False, "local"),
+                              ("0", "local"), ("", "local")):
+        c = cfg(tmp_path, {**base, "evaluate": {"slurm": setting}})
+        assert c.section("framework")["executor"] == executor, setting
+    for setting in ("Flase", "Maybe", 2):
+        with pytest.raises(DeffeError) as e:
+            cfg(tmp_path, {**base, "extract": {"slurm": setting}})
+        assert "extract.slurm" in str(e.value) and "true or false" in str(e.value), str(e.value)
+
+
+def test_deffe_model_type_maps_in_any_case_and_an_unknown_one_says_what_is_used(tmp_path):
+    base = {"knobs": [{"name": "a", "values": [1]}], "costs": ["t"]}
+    for kind, plugin in (("keras_cnn", "torch_cnn"), ("Keras_CNN", "torch_cnn"), ("sklearn", "sklearn_rf")):
+        c = cfg(tmp_path, {**base, "model": {"ml_model_type": kind}})
+        assert c.section("model")["plugin"] == plugin and not c.warnings, (kind, c.warnings)
+    c = cfg(tmp_path, {**base, "model": {"ml_model_type": "xgboost"}})   # was 'auto' without a word
+    assert c.section("model")["plugin"] == "auto"
+    assert any("model.ml_model_type" in w and "'xgboost'" in w and "'auto' is used instead" in w
+               for w in c.warnings), c.warnings

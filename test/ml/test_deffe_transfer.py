@@ -180,13 +180,21 @@ def test_inference_prefers_the_exploration_with_the_checkpoints_names(tmp_path, 
 def test_keras_checkpoints_of_deffe_are_named_with_what_to_do(tmp_path):
     (tmp_path / "kmeans.hdf5").write_bytes(HDF5)
     (tmp_path / "renamed.ckpt").write_bytes(HDF5)
-    for icp in (tmp_path / "kmeans.hdf5", tmp_path / "renamed.ckpt", tmp_path / "absent.h5"):
+    for icp in (tmp_path / "kmeans.hdf5", tmp_path / "renamed.ckpt"):
         with pytest.raises(DeffeError) as e:
             model(framework(tmp_path / "run", args=Namespace(icp=str(icp))), "torch_mlp")
         text = str(e.value)
         assert text.startswith(f"{icp}: {KERAS}; ") and "\n" not in text
         assert "-only-preloaded-data-exploration -pre-evaluated-data <the csv> -full-exploration" in text
         assert "checkpoints/<explore>.ckpt" in text
+    # a .h5 or .hdf5 name that is not there is not found (it was called a Keras checkpoint)
+    for icp, missing in ((str(tmp_path / "absent.h5"), "absent.h5"),
+                         ([str(tmp_path / "a.hdf5"), str(tmp_path / "kmeans.hdf5")], "a.hdf5")):
+        with pytest.raises(DeffeError) as e:
+            model(framework(tmp_path / "run", args=Namespace(icp=icp)), "torch_mlp")
+        text = str(e.value)
+        assert missing in text and text.endswith("not found"), text
+        assert "Keras" not in text and "kmeans.hdf5" not in text, text
     with pytest.raises(DeffeError, match=f"kmeans.hdf5: {KERAS}"):   # model.initial_checkpoint, next to the config
         model(framework(tmp_path, model={"initial_checkpoint": "kmeans.hdf5"}), "torch_mlp")
     args = Namespace(config=str(kernel_config(tmp_path / "inf")), icp=[str(tmp_path / "kmeans.hdf5")],
@@ -200,9 +208,11 @@ def test_deffe_gave_a_checkpoint_per_cost(tmp_path, kmeans):
     with pytest.raises(DeffeError, match=r"^-icp: 2 checkpoint files given \(a.ckpt, b.ckpt\): a checkpoint of "
                                          "this framework holds every cost in one file; give one .ckpt file$"):
         one_checkpoint(["a.ckpt", "b.ckpt"])
-    with pytest.raises(DeffeError, match="^a.hdf5, b.hdf5: are Keras checkpoints of the original Deffe: they "
+    for name in ("a.hdf5", "b.hdf5"):
+        (tmp_path / name).write_bytes(HDF5)
+    with pytest.raises(DeffeError, match="a.hdf5, .*b.hdf5: are Keras checkpoints of the original Deffe: they "
                                          "cannot be read without TensorFlow"):
-        one_checkpoint(["a.hdf5", "b.hdf5"])
+        one_checkpoint([str(tmp_path / "a.hdf5"), str(tmp_path / "b.hdf5")])
     m = model(kernel_framework(tmp_path, args=Namespace(icp=[str(kmeans)])), "torch_mlp")
     assert m.initial is not None
 

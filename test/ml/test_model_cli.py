@@ -70,6 +70,23 @@ def test_stats_checkpoint_and_plots(trained):
         assert (trained / "explore" / name).read_bytes()[:4] == b"\x89PNG"
 
 
+def test_stats_without_a_hold_out_write_their_plots_without_a_warning(tmp_path):
+    # no hold-out (train_test_split 1): no learning curve to draw; matplotlib's "No artists with labels found
+    # to put in legend" and its source line reached stderr, even with -quiet
+    data = {"knobs": [{"name": "a", "values": "0-6"}, {"name": "b", "values": [1, 2]}], "costs": ["t"],
+            "evaluate": {"plugin": "python", "function": "ev:evaluate"}, "python_path": ["."],
+            "exploration": {"plugin": "sampling", "samples_per_step": 10},
+            "model": {"plugin": "torch_mlp", "epochs": 30, "patience": 10, "ensemble": 2, "hidden": [8],
+                      "train_test_split": 1}}
+    (tmp_path / "ev.py").write_text("def evaluate(p):\n    raise RuntimeError('nothing is evaluated here')\n")
+    (tmp_path / "config.json").write_text(json.dumps(data))
+    (tmp_path / "pre.csv").write_text("a,b,t\n1,2,13\n4,2,44\n3,1,32\n0,1,3\n2,1,22\n")
+    r = run_deffe("-config", "config.json", "-pre-evaluated-data", "pre.csv", "-only-preloaded-data-exploration",
+                  "-model-stats-output", "s.csv", "-quiet", cwd=tmp_path, real=True)   # (pytest catches warnings)
+    assert r.rc == 0 and r.out == "" and r.err == "", r
+    assert (tmp_path / "explore" / "model_learning_curve.png").read_bytes()[:4] == b"\x89PNG"
+
+
 def test_the_hold_out_is_the_same_points_at_every_step():
     keys = [f"point-{i}" for i in range(1000)]
     held = holdout_mask(keys, 0.8, seed=3)
