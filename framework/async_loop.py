@@ -285,7 +285,11 @@ class AsyncRun:
         # checked by the driver's _call (codes of points of the space); each point once, the budget's new ones
         # at most what it has left (a point told already, or in flight, is not counted again)
         codes, new = self.d._fresh(self.space, proposal.codes, budget.remaining_samples())
-        if not new:   # only points it was told or is being told: as if it had proposed nothing
+        if not new:   # only points it was told or is being told: as if it had proposed nothing ...
+            replayed = [c for c, k in zip(codes, self.space.keys(codes)) if k in self.resumed] if len(codes) else []
+            if replayed:   # ... unless it proposes again what it was told at a resume (a sampler starts over):
+                self.queue.extend(replayed)   # told again (_submit), then it goes on
+                return
             if self.in_flight:
                 self.wait_for_result = True
             else:
