@@ -164,10 +164,89 @@ def _placement(spec: str, network) -> tuple[Any, Any]:
     return network, values[0] if len(values) == 1 else values
 
 
+def _check_output_names(args) -> None:
+    """Before anything is read: an output flag must name a file (an empty name wrote nothing; a prefix '.'
+    wrote the hidden files '..gpu0.txt' and '..png')."""
+    if args.trace is not None and not args.trace.strip():
+        raise SimulatorError("--trace needs a file name (an empty one was given)")
+    if args.memory_timeline is not None:
+        prefix = args.memory_timeline
+        if not prefix.strip() or os.path.basename(prefix) in ("", ".", ".."):
+            raise SimulatorError(f"--memory-timeline {prefix!r} is not a file name prefix; give one such as "
+                                 "'out/step' (it writes out/step.<device>.txt and out/step.png)")
+
+
+def _input_files(args) -> list[tuple[str, str]]:
+    """(flag, path) of every file the run reads: the network, the device graph, the placement (bundled files
+    included), a model's Python file."""
+    from . import data
+    found = []
+    specs = [("--network", args.network), ("--devices", args.devices), ("--placement", args.placement.strip())]
+    if ":" in args.network:
+        where = args.network.rpartition(":")[0]
+        specs += [("--network", where), ("--network", where + ".py")]
+    for flag, spec in specs:
+        if spec and os.path.isfile(spec):
+            found.append((flag, spec))
+    for flag, spec, kind in (("--network", args.network, data.NETWORKS), ("--devices", args.devices,
+                                                                          data.DEVICE_GRAPHS)):
+        try:
+            found.append((flag, data.locate(spec, kind)))
+        except SimulatorError:
+            pass
+    return found
+
+
+def _output_files(args, device_names: Sequence[str]) -> list[tuple[str, str]]:
+    """(flag, path) of every file the run may write."""
+    from .memory_timeline import timeline_path
+    out = [("--trace", args.trace)] if args.trace else []
+    if args.memory_timeline:
+        out += [("--memory-timeline", timeline_path(args.memory_timeline, d)) for d in device_names]
+        out += [("--memory-timeline", args.memory_timeline + ".png")]
+    return out
+
+
+def _check_outputs(outputs: list[tuple[str, str]], inputs: list[tuple[str, str]]) -> None:
+    """Before anything is written: no output is an input (the network file was replaced by the trace), a
+    directory, in a missing directory, or another output."""
+    seen: dict[str, str] = {}
+    for flag, path in outputs:
+        real = os.path.realpath(path)
+        if real in seen:
+            raise SimulatorError(f"{flag} and {seen[real]} would both write this file", source=path)
+        seen[real] = flag
+        if os.path.exists(path):
+            for in_flag, in_path in inputs:
+                if os.path.exists(in_path) and os.path.samefile(path, in_path):
+                    raise SimulatorError(f"{flag} names the {in_flag} file: writing it would replace an input; "
+                                         "choose another name", source=path)
+            if os.path.isdir(path):
+                raise SimulatorError(f"{flag}: this is a directory, not a file", source=path)
+            if not os.access(path, os.W_OK):
+                raise SimulatorError(f"{flag}: cannot write this file (permission denied)", source=path)
+        else:
+            parent = os.path.dirname(path) or "."
+            if not os.path.isdir(parent):
+                raise SimulatorError(f"{flag}: no directory '{parent}' to write it in", source=path)
+            if not os.access(parent, os.W_OK):
+                raise SimulatorError(f"{flag}: cannot write in directory '{parent}' (permission denied)",
+                                     source=path)
+
+
+def _write(path: str, write) -> None:
+    """`write(path)`, an OSError (a full disk) as one line naming the file."""
+    try:
+        write(path)
+    except OSError as err:
+        raise SimulatorError(f"cannot write: {err.strerror or err}", source=err.filename or path) from None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     from .api import simulate
     try:
+        _check_output_names(args)
         network = _load_network(args.network)
         if args.groups is not None:
             network = network.regroup(args.groups, by=args.group_by)
@@ -183,12 +262,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.remat != "off":
             settings["remat"] = "all" if args.remat == "all" else [d.strip() for d in args.remat.split(",")]
         want_trace = bool(args.trace or args.memory_timeline)
+        _check_outputs(_output_files(args, [d.name for d in devices.devices]), _input_files(args))
         result = simulate(network, devices, placement, trace=want_trace, **settings)
         if args.trace:
-            result.save_trace(args.trace)
+            _write(args.trace, result.save_trace)
         if args.memory_timeline:
-            result.memory.save(args.memory_timeline)
-            result.memory.plot(args.memory_timeline + ".png")
+            _write(args.memory_timeline, result.memory.save)
+            _write(args.memory_timeline + ".png", result.memory.plot)
     except SimulatorError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

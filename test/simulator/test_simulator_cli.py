@@ -176,3 +176,57 @@ def test_a_pytorch_model_from_a_python_file(capsys, tmp_path):
     code, _, err = run(["--network", f"{tmp_path / 'mynet.py'}:make", "--devices", "cpu+2xV100-pcie3",
                         "--placement", "1"], capsys)
     assert code == 2 and err.startswith("error: ") and "has no attribute 'make'" in err and len(err.splitlines()) == 1
+
+
+BAD_INPUTS = REPO / "test" / "bad_inputs" / "simulator"
+
+
+@pytest.fixture
+def tiny(tmp_path, monkeypatch):
+    """A directory with the small network and device graph of test/bad_inputs/simulator, as the cwd."""
+    for name in ("net_good.json", "dev_good.json"):
+        (tmp_path / name).write_bytes((BAD_INPUTS / name).read_bytes())
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+TINY = ["--network", "net_good.json", "--devices", "dev_good.json"]
+
+
+@pytest.mark.parametrize("output", [["--trace", "net_good.json"], ["--trace", "dev_good.json"],
+                                    ["--trace", "place.json"], ["--memory-timeline", "net"]])
+def test_an_output_that_names_an_input_is_an_error_and_the_input_is_untouched(capsys, tiny, output):
+    (tiny / "place.json").write_text('{"*": 1}')
+    (tiny / "net.gpu0.txt").write_bytes((tiny / "net_good.json").read_bytes())   # a network file of that name
+    network = "net.gpu0.txt" if output[0] == "--memory-timeline" else "net_good.json"
+    before = {p.name: p.read_bytes() for p in tiny.iterdir()}
+    code, out, err = run(["--network", network, "--devices", "dev_good.json", "--placement", "place.json"]
+                         + output, capsys)
+    assert code == 2 and out == "" and len(err.splitlines()) == 1
+    assert "writing it would replace an input" in err, err
+    assert {p.name: p.read_bytes() for p in tiny.iterdir()} == before
+
+
+@pytest.mark.parametrize("output, message", [
+    (["--memory-timeline", "."], "error: --memory-timeline '.' is not a file name prefix"),
+    (["--memory-timeline", "out/"], "error: --memory-timeline 'out/' is not a file name prefix"),
+    (["--memory-timeline", ""], "error: --memory-timeline '' is not a file name prefix"),
+    (["--trace", ""], "error: --trace needs a file name"),
+    (["--trace", "t.json", "--memory-timeline", "m"], "error: m.png: --memory-timeline: this is a directory"),
+    (["--trace", "nodir/t.json"], "error: nodir/t.json: --trace: no directory 'nodir' to write it in"),
+    (["--trace", "q.png", "--memory-timeline", "q"], "error: q.png: --memory-timeline and --trace would both"),
+])
+def test_output_paths_are_checked_before_anything_is_written(capsys, tiny, output, message):
+    (tiny / "m.png").mkdir()
+    (tiny / "out").mkdir()
+    before = sorted(p.name for p in tiny.rglob("*"))
+    code, out, err = run(TINY + ["--placement", "1"] + output, capsys)
+    assert code == 2 and out == "" and len(err.splitlines()) == 1 and err.startswith(message), err
+    assert sorted(p.name for p in tiny.rglob("*")) == before
+
+
+def test_a_write_that_fails_names_the_file(capsys, tiny):
+    if not os.path.exists("/dev/full"):
+        pytest.skip("no /dev/full")
+    code, out, err = run(TINY + ["--placement", "1", "--trace", "/dev/full"], capsys)
+    assert code == 2 and out == "" and err == "error: /dev/full: cannot write: No space left on device\n"
