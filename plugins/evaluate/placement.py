@@ -35,7 +35,8 @@ not fit), ``comm_bytes``,
 ``comm_time`` (s), ``remat_time`` (s of recompute added by rematerialisation) and
 ``feasible`` (1 or 0). A placement that does not fit in memory is
 ``infeasible`` (its costs are stored, with the step time it would take), unless
-``simulator.memory`` is ``penalty``.
+``simulator.memory`` is ``penalty`` (stored ok with the penalised step time and ``feasible`` 0) or ``ignore``
+(stored ok with the simulated step time and ``feasible`` 0).
 """
 from __future__ import annotations
 
@@ -229,14 +230,17 @@ class PlacementEvaluate:
             # only where the machine is a knob (Initialize checked the devices of a fixed one): a placement on
             # a device this machine lacks (device 6 of 4 GPUs) is a design that cannot run, not a failure
             raise Infeasible(str(e)) from None
-        costs = {"step_time": float(r.raw_step_time if not r.feasible else r.step_time),
+        mode = self.opts.get("memory") or "infeasible"
+        # "infeasible": the step time it would take (the simulator's is inf), stored infeasible; "penalty": the
+        # penalised time; "ignore": the simulated time
+        costs = {"step_time": float(r.raw_step_time if mode == "infeasible" else r.step_time),
                  "throughput": float(r.throughput), "peak_memory": float(max(r.peak_memory)),
                  "memory_use": _memory_use(r.peak_memory, r.memory_budget),
                  "comm_bytes": float(r.comm_bytes), "comm_time": float(r.comm_time),
                  "remat_time": float(sum(o for o in r.remat_overhead if math.isfinite(o))),
                  "feasible": 1.0 if r.feasible else 0.0}
         costs = {k: v for k, v in costs.items() if k in self.framework.cost_names}
-        if not r.feasible and (self.opts.get("memory") or "infeasible") == "infeasible":
+        if not r.feasible and mode == "infeasible":
             over = [f"{n} needs {m / 1e9:.2f} GB of {c / 1e9:.2f} GB"
                     + (" (rematerialising does not fit either)" if used else "") for n, m, c, used in
                     zip(r.device_names, r.peak_memory, r.memory_budget, r.remat_used) if m > c]

@@ -1,4 +1,5 @@
 """The placement evaluator: the simulator behind a config, costs equal to simulating directly."""
+import dataclasses
 import json
 
 import numpy as np
@@ -49,6 +50,27 @@ def test_memory_cap_makes_points_infeasible(tmp_path):
     assert run_deffe("-config", "config.json", cwd=tmp_path).rc == 0
     status = {row["memory_cap_gb"]: row["status"] for row in read_csv(tmp_path / "explore" / "deffe_evaluation.csv")}
     assert status == {"1": "infeasible", "40": "ok"}
+
+
+def test_the_memory_mode_sets_the_step_time_stored_for_a_placement_that_does_not_fit(tmp_path):
+    # "penalty" stored the raw step time (as "infeasible" does), not the penalised one the docs promise
+    net = sim.zoo.load("resnet50").regroup(8)
+    capped = sim.devices.preset("cpu+4xV100-pcie3")
+    capped = sim.DeviceGraph([d if d.kind != "gpu" else dataclasses.replace(d, memory=1e9)
+                              for d in capped.devices], capped.channels, capped.links)
+    for mode in ("penalty", "ignore", "infeasible"):
+        (tmp_path / mode).mkdir()
+        config(tmp_path / mode, [{"name": "device", "type": "categorical", "values": [1], "count": 8}],
+               max_samples=1, memory=mode, memory_cap_gb=1)
+        assert run_deffe("-config", "config.json", cwd=tmp_path / mode).rc == 0
+        [row] = read_csv(tmp_path / mode / "explore" / "deffe_evaluation.csv")
+        res = sim.simulate(net, capped, 1, batch_size=64, memory=mode)
+        assert not res.feasible and row["feasible"] == "0"
+        expected = {"penalty": res.step_time, "ignore": res.raw_step_time, "infeasible": res.raw_step_time}[mode]
+        assert float(row["step_time"]) == expected
+        assert row["status"] == ("infeasible" if mode == "infeasible" else "ok")
+        if mode == "penalty":
+            assert res.step_time > 2 * res.raw_step_time
 
 
 def test_paleo_network_on_an_exprimo_device_graph(tmp_path):
