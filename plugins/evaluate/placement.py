@@ -45,6 +45,8 @@ import math
 import re
 from typing import Any
 
+import numpy as np
+
 from framework.errors import DeffeError, did_you_mean
 from framework.guard import file_digests
 from framework.plugins import find_module
@@ -104,9 +106,19 @@ class PlacementEvaluate:
         self._graphs: dict[Any, Any] = {}
         self._prepared: dict[Any, Any] = {}
         # every fixed part is checked now: a bad preset or setting is a config error, not a failed sample
-        prepared = self._prepare({n: fw.space[n].value(0) for n in self.point_settings})
-        if self.device_knobs and "devices" not in self.point_settings and not self.template:
+        first = {n: fw.space[n].value(0) for n in self.point_settings}
+        prepared = self._prepare(first)
+        fixed_machine = "devices" not in self.point_settings and not self.template
+        self._check_setting_knobs(first, prepared.devices if fixed_machine else None)
+        if self.device_knobs and fixed_machine:
             self._check_devices(prepared.devices, family)
+        if not self.device_knobs and fixed_machine:
+            from simulator.placement import device_index
+            try:
+                device_index(int(self.opts["default_device"]), prepared.devices, "default_device")
+            except self.sim.SimulatorError as e:
+                raise DeffeError(str(e).partition(": ")[2], file=self.file, where="evaluate.simulator.default_device",
+                                 hint="it places every group when there is no device knob") from None
         from simulator import kernel
         if not kernel.is_cached():
             fw.log.info("compiling the simulator (once per machine, 10 to 30 s; later runs load it from the cache)")
@@ -121,8 +133,11 @@ class PlacementEvaluate:
                 knob = self.framework.space[setting]
                 names += [str(knob.value(i)) for i in range(knob.size)] if knob.finite else []
         kinds = {self.opts["network"]: self.sim.data.NETWORKS}
-        files = [self._resolve(n, kinds.get(n, self.sim.data.DEVICE_GRAPHS)) for n in names
-                 if str(n).endswith(".json") and "{" not in str(n)]
+        try:
+            files = [self._resolve(n, kinds.get(n, self.sim.data.DEVICE_GRAPHS)) for n in names
+                     if str(n).endswith(".json") and "{" not in str(n)]
+        except self.sim.SimulatorError as e:   # Initialize reports it first; this is for a caller that did not
+            raise DeffeError(str(e), file=self.file, where="evaluate.simulator") from None
         files += [self.network_source] if getattr(self, "network_source", None) else []   # a model's Python file
         found = {"simulator": self.sim.__version__, "files": file_digests(files)}
         if getattr(self, "network_source", None):   # a PyTorch model: how the importer converts it counts too
@@ -148,6 +163,45 @@ class PlacementEvaluate:
                     raise DeffeError(f"knob '{family}': {e}", file=self.file, where="knobs",
                                      hint=f"its values are devices of '{self.opts['devices']}', by index or "
                                           "by name") from None
+
+    def _check_setting_knobs(self, first: dict, graph) -> None:
+        """Every value of a knob that sets a simulator setting (its range's ends for a continuous one) is a
+        valid setting on its own: a bad one ("schedule": ["gpipe", "zb"]) is a config error now, not every
+        sample that draws it stored infeasible. Each value is checked with the fixed settings and the
+        simulator's defaults for the other knobs, so a value that only fails with some other knob's values
+        (a batch not divisible by one of the micro-batch counts) stays an infeasible combination."""
+        from simulator.remat_placement import budgets, remat_mask
+        from simulator.settings import Settings
+        fixed = {k: self.opts[k] for k in SIM_SETTINGS if self.opts.get(k) is not None and k not in first}
+        for name in self.point_settings:
+            if name in self.template and name not in POINT_SETTINGS:
+                continue
+            knob = self.framework.space[name]
+            if knob.finite:
+                values = [knob.value(i) for i in range(min(knob.size, 100_000))]
+            else:
+                values = [v for v in (knob.low, knob.high) if v is not None]
+            seen = set()
+            for value in values:
+                if repr(value) in seen:
+                    continue
+                seen.add(repr(value))
+                try:
+                    if name in SIM_SETTINGS:
+                        s = Settings.make(**{**fixed, name: value})
+                        s.split_batch(s.batch_size or self.network.batch_size or 1)
+                        if graph is not None:
+                            names = [d.name for d in graph.devices]
+                            budgets(s.memory_budget, np.array([d.memory for d in graph.devices], float), names)
+                            remat_mask(s.remat, names)
+                    elif name == "memory_cap_gb":
+                        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0 \
+                                or not math.isfinite(value):
+                            raise self.sim.SimulatorError(f"memory_cap_gb must be a number of GB > 0, not {value!r}")
+                    elif name == "devices" and "{" not in str(value):
+                        self._graph(str(value), first.get("memory_cap_gb", self.opts.get("memory_cap_gb")))
+                except self.sim.SimulatorError as e:
+                    raise DeffeError(f"knob '{name}': value {value!r}: {e}", file=self.file, where="knobs") from None
 
     # ------------------------------------------------------------------ fixed parts
     def _resolve(self, name: str, kind: str) -> str:

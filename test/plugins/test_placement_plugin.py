@@ -3,6 +3,7 @@ import dataclasses
 import json
 
 import numpy as np
+import pytest
 
 import simulator as sim
 from cli_helpers import assert_user_error, read_csv, run_deffe, write
@@ -240,3 +241,37 @@ def test_a_users_model_is_fingerprinted_with_the_importer_that_converts_it(tmp_p
     monkeypatch.setattr(torch_fx, "IMPORTER_VERSION", torch_fx.IMPORTER_VERSION + 1)
     assert evaluate_fingerprint("mynet:build") != user
     assert evaluate_fingerprint("resnet18", groups=6) == zoo
+
+
+@pytest.mark.parametrize("knob, message", [
+    ({"name": "schedule", "values": ["gpipe", "zb"]}, "knob 'schedule': value 'zb': schedule must be one of"),
+    ({"name": "remat", "values": ["off", "bogus"]}, "knob 'remat': value 'bogus': remat names device 'bogus'"),
+    ({"name": "memory_budget", "values": [0.5, -1]}, "knob 'memory_budget': value -1: memory_budget"),
+    ({"name": "memory_cap_gb", "values": [8, 0]}, "knob 'memory_cap_gb': value 0: memory_cap_gb must be"),
+    ({"name": "devices", "values": ["cpu+4xV100-pcie3", "cpu+4xV10-pcie3"]},
+     "knob 'devices': value 'cpu+4xV10-pcie3': device preset 'cpu+4xV10-pcie3': unknown GPU 'V10'"),
+    ({"name": "devices", "values": ["cpu+4xV100-pcie3", "nofile.json"]}, "knob 'devices': value 'nofile.json'"),
+    ({"name": "micro_batches", "values": [1, 3]}, "knob 'micro_batches': value 3: batch size 64 is not divisible"),
+])
+def test_every_value_of_a_setting_knob_is_checked_at_the_start(tmp_path, knob, message):
+    # only the first value was: the others made every sample that drew them infeasible (or a traceback
+    # for a device file that does not exist)
+    config(tmp_path, [DEVICES, knob])
+    assert_user_error(run_deffe("-config", "config.json", cwd=tmp_path), "config.json", "knobs", message)
+    assert not (tmp_path / "explore").exists()
+
+
+def test_a_value_that_fails_only_with_another_knobs_value_is_an_infeasible_combination(tmp_path):
+    config(tmp_path, [DEVICES, {"name": "batch_size", "values": [64, 60]}, {"name": "micro_batches",
+                                                                          "values": [1, 8]}], max_samples=8)
+    assert run_deffe("-config", "config.json", cwd=tmp_path).rc == 0
+    rows = read_csv(tmp_path / "explore" / "deffe_evaluation.csv")
+    assert {r["status"] for r in rows if (r["batch_size"], r["micro_batches"]) == ("60", "8")} <= {"infeasible"}
+    assert {r["status"] for r in rows if (r["batch_size"], r["micro_batches"]) != ("60", "8")} == {"ok"}
+
+
+def test_a_default_device_the_machine_lacks_is_a_config_error(tmp_path):
+    config(tmp_path, [{"name": "micro_batches", "values": [1, 2]}], default_device=5)
+    assert_user_error(run_deffe("-config", "config.json", cwd=tmp_path), "evaluate.simulator.default_device",
+                      "device 5 does not exist (5 devices: 0=cpu0")
+    assert not (tmp_path / "explore").exists()
