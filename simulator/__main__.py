@@ -104,9 +104,23 @@ def _user_network(spec: str):
             sys.path.insert(0, os.getcwd())
             module = importlib.import_module(where)
         built = getattr(module, name)()
-    except Exception as e:   # the user's code: one line
-        raise SimulatorError(f"{spec}: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}") from None
-    return from_built(built, spec)
+    except KeyboardInterrupt:
+        raise
+    except BaseException as e:   # the user's code (sys.exit() too: it ended the run silently): one line
+        raise SimulatorError(f"{spec}: {_one_line(e)}") from None
+    try:
+        return from_built(built, spec)   # runs the model's forward
+    except SimulatorError:
+        raise
+    except KeyboardInterrupt:
+        raise
+    except BaseException as e:
+        raise SimulatorError(f"{spec}: {_one_line(e)} (while tracing the model)") from None
+
+
+def _one_line(err: BaseException) -> str:
+    text = str(err).strip()
+    return f"{type(err).__name__}: {text.splitlines()[0] if text else ''}".rstrip(": ")
 
 
 def _load_devices(spec: str):

@@ -232,10 +232,17 @@ class PlacementEvaluate:
         self.network_source = getattr(module, "__file__", None)
         try:
             built = fn(**(self.opts.get("network_config") or {}))
-        except Exception as e:   # the user's code: one line, not a traceback
-            raise DeffeError(f"{spec} failed: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}",
-                             file=self.file, where=where) from None
-        return self.sim.from_built(built, spec)   # a SimulatorError: Initialize names the setting
+        except KeyboardInterrupt:
+            raise
+        except BaseException as e:   # the user's code (sys.exit() too: it ended the run silently): one line
+            raise DeffeError(f"{spec} failed: {_one_line(e)}", file=self.file, where=where) from None
+        try:
+            return self.sim.from_built(built, spec)   # a SimulatorError: Initialize names the setting
+        except (self.sim.SimulatorError, KeyboardInterrupt):
+            raise
+        except BaseException as e:   # the model's forward, run while it is traced
+            raise DeffeError(f"{spec} failed while tracing the model: {_one_line(e)}", file=self.file,
+                             where=where) from None
 
     def _graph(self, name: str, cap_gb: float | None):
         key = (name, cap_gb)
@@ -308,6 +315,11 @@ def _device_value(value):
     """A device knob's value as the simulator takes it (an index, "1" or a name such as "gpu0", which
     simulator.placement.device_index reads): an integral float (1.0) as the index it stands for."""
     return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+def _one_line(err: BaseException) -> str:
+    text = str(err).strip()
+    return f"{type(err).__name__}: {text.splitlines()[0] if text else ''}".rstrip(": ")
 
 
 def _memory_use(peak, capacity) -> float:

@@ -214,6 +214,36 @@ def test_a_users_model_function_that_fails_or_is_missing_is_one_line(tmp_path):
     assert_user_error(run_deffe("-config", "config.json", cwd=tmp_path), "nonet")
 
 
+EXITS = """import sys
+import torch
+import torch.nn as nn
+
+
+class Quits(nn.Module):
+    def forward(self, x):
+        sys.exit(5)
+
+
+def exits():
+    sys.exit(3)
+
+
+def quits_in_forward():
+    return Quits(), torch.randn(2, 4)
+"""
+
+
+def test_a_users_model_function_that_calls_sys_exit_is_one_line(tmp_path):
+    # run_deffe ended with the function's status and no word
+    write(tmp_path / "mynet.py", EXITS)
+    user_config(tmp_path, "mynet:exits")
+    assert_user_error(run_deffe("-config", "config.json", cwd=tmp_path), "evaluate.simulator.network",
+                      "mynet:exits failed: SystemExit: 3")
+    user_config(tmp_path, "mynet:quits_in_forward")
+    assert_user_error(run_deffe("-config", "config.json", cwd=tmp_path), "evaluate.simulator.network",
+                      "mynet:quits_in_forward failed while tracing the model: SystemExit: 5")
+
+
 def test_a_users_model_is_fingerprinted_with_the_importer_that_converts_it(tmp_path, monkeypatch):
     # results stored under another conversion of the model (an older importer: other layers or groups) are
     # not reused silently; a zoo network's fingerprint does not depend on the importer

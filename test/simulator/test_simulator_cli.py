@@ -178,6 +178,16 @@ def test_a_pytorch_model_from_a_python_file(capsys, tmp_path):
     assert code == 2 and err.startswith("error: ") and "has no attribute 'make'" in err and len(err.splitlines()) == 1
 
 
+def test_a_model_file_that_calls_sys_exit_is_one_line(capsys, tmp_path):
+    # the CLI ended silently with the status the user's code gave sys.exit()
+    (tmp_path / "m.py").write_text(MODEL + "\n\ndef exits():\n    import sys\n    sys.exit(3)\n")
+    (tmp_path / "atimport.py").write_text("import sys\nsys.exit(4)\n")
+    for spec, message in ((f"{tmp_path / 'm.py'}:exits", "SystemExit: 3"),
+                          (f"{tmp_path / 'atimport.py'}:f", "SystemExit: 4")):
+        code, out, err = run(["--network", spec, "--devices", "cpu+2xV100-pcie3", "--placement", "1"], capsys)
+        assert code == 2 and out == "" and err == f"error: {spec}: {message}\n"
+
+
 BAD_INPUTS = REPO / "test" / "bad_inputs" / "simulator"
 
 
