@@ -136,7 +136,7 @@ def _placement_file(path: str, network) -> dict:
     ResNet-50's) and its code applies what the network has: names of no layer or group are dropped, with a
     note, when the rest places every layer (else the placement's own error says which are missing)."""
     try:
-        with open(path, encoding="utf-8") as f:
+        with open(path, encoding="utf-8-sig") as f:   # a BOM (Windows editors) is not content
             value = json.load(f)
     except json.JSONDecodeError as err:
         raise SimulatorError(f"not valid JSON: {err.msg}", source=path, where=f"line {err.lineno}") from None

@@ -29,7 +29,7 @@ def load_device_graph(path: str | os.PathLike) -> DeviceGraph:
     path = bundled.locate(path, bundled.DEVICE_GRAPHS)
     src = os.path.basename(path)
     try:
-        with open(path, encoding="utf-8") as f:
+        with open(path, encoding="utf-8-sig") as f:   # a BOM (Windows editors) is not content
             data = json.load(f)
     except json.JSONDecodeError as err:
         raise SimulatorError(f"not valid JSON: {err.msg}", source=src, where=f"line {err.lineno}") from None

@@ -240,3 +240,10 @@ def test_a_write_that_fails_names_the_file(capsys, tiny):
         pytest.skip("no /dev/full")
     code, out, err = run(TINY + ["--placement", "1", "--trace", "/dev/full"], capsys)
     assert code == 2 and out == "" and err == "error: /dev/full: cannot write: No space left on device\n"
+
+
+def test_a_placement_file_with_a_bom_is_read(capsys, tiny):
+    # Windows editors write one; it was "not valid JSON: Unexpected UTF-8 BOM"
+    (tiny / "place.json").write_bytes(b'\xef\xbb\xbf{"*": 1}\r\n')
+    code, out, err = run(TINY + ["--placement", "place.json", "--json"], capsys)
+    assert code == 0 and err == "" and json.loads(out)["devices"][1]["busy_time"] > 0
