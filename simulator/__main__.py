@@ -256,6 +256,23 @@ def _write(path: str, write) -> None:
         raise SimulatorError(f"cannot write: {err.strerror or err}", source=err.filename or path) from None
 
 
+def _check_placement(spec: str, network, devices, placement) -> None:
+    """A placement's error names where the placement came from: the placement file, or the network file and
+    the layer for `file` (it said "placement[1]: device 99 does not exist")."""
+    from .placement import device_index, layer_devices
+    text = spec.strip()
+    if text == "file":
+        for group, device in zip(network.groups, placement):
+            device_index(device, devices, f"{network.source or network.name}: layer '{group.name}': \"device\"")
+        return
+    try:
+        layer_devices(placement, network, devices)
+    except SimulatorError as err:
+        if text.startswith("{") or not (text.endswith(".json") or os.path.isfile(text)):
+            raise
+        raise SimulatorError(str(err), source=text) from None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     from .api import simulate
@@ -265,7 +282,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.groups is not None:
             network = network.regroup(args.groups, by=args.group_by)
         devices = _load_devices(args.devices)
+        if args.groups is not None and args.placement.strip() == "file":
+            raise SimulatorError("--groups does not apply with --placement file: the file's devices make the "
+                                 "groups (runs of consecutive layers on one device); leave --groups out")
         network, placement = _placement(args.placement, network)
+        _check_placement(args.placement, network, devices, placement)
         settings = dict(cost_model=args.cost_model, batch_size=args.batch_size, ppp_comp=args.ppp_comp,
                         ppp_comm=args.ppp_comm, micro_batches=args.micro_batches, schedule=args.schedule,
                         replicas=args.replicas, precision=args.precision, optimizer=args.optimizer,

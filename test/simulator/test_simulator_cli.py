@@ -56,7 +56,7 @@ def test_an_exprimo_assignment_file_places_the_layers_it_names_of_this_network(c
     del names[next(iter(names))]
     path.write_text(json.dumps({**names, "res2a_branch1": 1}))
     code, _, err = run(base + ["--placement", str(path)], capsys)
-    assert code == 2 and "error: placement names 'res2a_branch1', which is neither a layer" in err, err
+    assert code == 2 and f"error: {path}: placement names 'res2a_branch1', which is neither a layer" in err, err
     path.write_text("[1, 2]")
     code, _, err = run(base + ["--placement", str(path)], capsys)
     assert code == 2 and err == f"error: {path}: a placement file must hold a JSON object {{layer or group: device}}\n"
@@ -247,3 +247,28 @@ def test_a_placement_file_with_a_bom_is_read(capsys, tiny):
     (tiny / "place.json").write_bytes(b'\xef\xbb\xbf{"*": 1}\r\n')
     code, out, err = run(TINY + ["--placement", "place.json", "--json"], capsys)
     assert code == 0 and err == "" and json.loads(out)["devices"][1]["busy_time"] > 0
+
+
+def test_a_placement_error_names_the_file_it_came_from(capsys, tiny):
+    (tiny / "place.json").write_text('{"data": 0, "conv1": 9, "fc": 1, "prob": 1}')
+    code, out, err = run(TINY + ["--placement", "place.json"], capsys)
+    assert code == 2 and err.startswith("error: place.json: placement['conv1']: device 9 does not exist"), err
+    (tiny / "place.json").write_text('{"data": 0, "conv1": 1}')
+    code, out, err = run(TINY + ["--placement", "place.json"], capsys)
+    assert code == 2 and err.startswith("error: place.json: placement does not say where to put fc, prob"), err
+    # --placement file: the devices are the network file's, named by layer (it said "placement[1]: device 99")
+    doc = json.loads((tiny / "net_good.json").read_text())
+    doc["layers"]["data"]["device"], doc["layers"]["fc"]["device"] = 0, 99
+    (tiny / "net99.json").write_text(json.dumps(doc))
+    code, out, err = run(["--network", "net99.json", "--devices", "dev_good.json", "--placement", "file"], capsys)
+    assert code == 2 and err.startswith('error: net99.json: layer \'fc\': "device": device 99 does not exist'), err
+
+
+def test_groups_with_the_files_placement_is_an_error(capsys, tiny):
+    # the file's devices make the groups: --groups was dropped without a word
+    doc = json.loads((tiny / "net_good.json").read_text())
+    doc["layers"]["fc"]["device"] = 1
+    (tiny / "net1.json").write_text(json.dumps(doc))
+    code, out, err = run(["--network", "net1.json", "--devices", "dev_good.json", "--placement", "file",
+                          "--groups", "2"], capsys)
+    assert code == 2 and out == "" and err.startswith("error: --groups does not apply with --placement file"), err
