@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 from typing import Any, NoReturn, Sequence
@@ -273,6 +274,17 @@ def _check_placement(spec: str, network, devices, placement) -> None:
         raise SimulatorError(str(err), source=text) from None
 
 
+def _plain_json(value: Any) -> Any:
+    """Standard JSON: a number that is not finite (a setting such as --memory-penalty inf) as null."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _plain_json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain_json(v) for v in value]
+    return value
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     from .api import simulate
@@ -314,7 +326,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         out = result.to_dict()
         out.update(network=network.name, device_graph=devices.name, groups=len(network.groups),
                    settings={k: v for k, v in settings.items()})
-        print(json.dumps(out))
+        print(json.dumps(_plain_json(out), allow_nan=False))
     else:
         print(f"network        {network.name} ({len(network.layers)} layers, {len(network.groups)} groups)")
         print(f"devices        {devices.name} ({len(devices.devices)} devices)")

@@ -272,3 +272,25 @@ def test_groups_with_the_files_placement_is_an_error(capsys, tiny):
     code, out, err = run(["--network", "net1.json", "--devices", "dev_good.json", "--placement", "file",
                           "--groups", "2"], capsys)
     assert code == 2 and out == "" and err.startswith("error: --groups does not apply with --placement file"), err
+
+
+def test_infinite_times_are_null_in_json_and_no_warning_in_the_table(capsys, tiny):
+    # a device of 1e-300 GFLOP/s and a huge batch: "busy_time": Infinity (not JSON), and "inf nan%" with
+    # numpy's RuntimeWarning in the table
+    doc = json.loads((tiny / "dev_good.json").read_text())
+    doc["devices"][1]["peak_gflops"] = 1e-300
+    (tiny / "slow.json").write_text(json.dumps(doc))
+    args = ["--network", "net_good.json", "--devices", "slow.json", "--placement", "1",
+            "--batch-size", "99999999999999999999", "--memory-penalty", "inf"]
+
+    def refuse(constant):
+        raise AssertionError(f"non-standard JSON constant {constant}")
+    code, out, err = run(args + ["--json"], capsys)
+    data = json.loads(out, parse_constant=refuse)
+    assert code == 0 and err == "" and data["devices"][1]["busy_time"] is None
+    assert data["settings"]["memory_penalty"] is None
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        code, out, err = run(args, capsys)
+    assert code == 0 and err == "" and "nan" not in out
