@@ -166,6 +166,12 @@ def test_a_device_listed_as_its_own_neighbour_is_read_as_exprimo_reads_it(refere
     (lambda d: d["devices"][2].update(peak_gflops=-1), "devices[2]: 'peak_gflops' must be a positive number"),
     (lambda d: d["devices"][0].pop("clock"), "devices[0]: missing 'clock'"),
     (lambda d: d["comm_channels"][3].update(bandwidth="fast"), "comm_channels[3]: 'bandwidth' must be"),
+    # a misspelt key silently took the default (68 GB/s), a device without a type became a CPU
+    (lambda d: d["devices"][1].update(mem_bandwith=d["devices"][1].pop("mem_bandwidth")),
+     "devices[1]: unknown key 'mem_bandwith' (did you mean 'mem_bandwidth'?)"),
+    (lambda d: d["devices"][2].pop("type"), "devices[2]: missing 'type' ('cpu' or 'gpu')"),
+    (lambda d: d["comm_channels"][0].update(latency=1), "comm_channels[0]: unknown key 'latency' (keys: type, "),
+    (lambda d: d["devices"][0]["neighbours"][0].update(channel=0), "devices[0].neighbours[0]: unknown key 'channel'"),
 ])
 def test_bad_exprimo_files_name_the_file_and_the_place(reference, tmp_path, edit, message):
     data = json.loads((reference / "exprimo-device-graphs" / "malvik-4gpu.json").read_text())
