@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 import re
 from typing import Any
 
@@ -135,7 +136,7 @@ class PlacementEvaluate:
         kinds = {self.opts["network"]: self.sim.data.NETWORKS}
         try:
             files = [self._resolve(n, kinds.get(n, self.sim.data.DEVICE_GRAPHS)) for n in names
-                     if str(n).endswith(".json") and "{" not in str(n)]
+                     if self._is_file(str(n)) and "{" not in str(n)]
         except self.sim.SimulatorError as e:   # Initialize reports it first; this is for a caller that did not
             raise DeffeError(str(e), file=self.file, where="evaluate.simulator") from None
         files += [self.network_source] if getattr(self, "network_source", None) else []   # a model's Python file
@@ -204,13 +205,18 @@ class PlacementEvaluate:
                     raise DeffeError(f"knob '{name}': value {value!r}: {e}", file=self.file, where="knobs") from None
 
     # ------------------------------------------------------------------ fixed parts
+    def _is_file(self, name: str) -> bool:
+        """A network or device-graph setting that names a file: a JSON name (in any case) or a path that exists
+        beside the config ("net.JSON" was taken for a zoo model)."""
+        return name.lower().endswith(".json") or os.path.isfile(os.path.join(self.framework.config.dir, name))
+
     def _resolve(self, name: str, kind: str) -> str:
         """A JSON file relative to the config file, else the bundled file of that name."""
         return self.sim.data.locate(name, kind, base=self.framework.config.dir)
 
     def _network(self):
         name = self.opts["network"]
-        if name.endswith(".json"):
+        if self._is_file(name):
             net = self.sim.load_network(self._resolve(name, self.sim.data.NETWORKS))
         elif ":" in name:
             net = self._user_network(name)
@@ -247,7 +253,7 @@ class PlacementEvaluate:
     def _graph(self, name: str, cap_gb: float | None):
         key = (name, cap_gb)
         if key not in self._graphs:
-            if name.endswith(".json"):
+            if self._is_file(name):
                 g = self.sim.load_device_graph(self._resolve(name, self.sim.data.DEVICE_GRAPHS))
             else:
                 g = self.sim.devices.preset(name)

@@ -101,6 +101,18 @@ def test_a_file_next_to_the_config_wins_over_a_bundled_one(tmp_path):
     assert {row["status"] for row in read_csv(run_dir / "explore" / "deffe_evaluation.csv")} == {"infeasible"}
 
 
+def test_network_and_device_files_are_read_whatever_the_case_of_their_extension(tmp_path):
+    # "net.JSON" was taken for a zoo model name: "unknown zoo model 'net.JSON'"
+    bad = REFERENCE.parent.parent / "test" / "bad_inputs" / "simulator"
+    (tmp_path / "net.JSON").write_bytes((bad / "net_good.json").read_bytes())
+    (tmp_path / "devices.Json").write_bytes((bad / "dev_good.json").read_bytes())
+    config(tmp_path, [{"name": "device", "type": "categorical", "values": [0, 1], "count": 4}],
+           costs=("step_time",), max_samples=2, network="net.JSON", devices="devices.Json", groups=4, batch_size=8)
+    r = run_deffe("-config", "config.json", cwd=tmp_path)
+    assert r.rc == 0, r
+    assert {row["status"] for row in read_csv(tmp_path / "explore" / "deffe_evaluation.csv")} == {"ok"}
+
+
 def test_bad_settings_are_config_errors(tmp_path):
     config(tmp_path, [DEVICES], costs=("step_time", "energy"))
     assert_user_error(run_deffe("-config", "config.json", cwd=tmp_path), "costs", "no cost 'energy'")
