@@ -157,6 +157,9 @@ class Simulator:
             raise SimulatorError(f"expected a DeviceGraph, not {type(devices).__name__}")
         if not network.groups:
             raise SimulatorError(f"network '{network.name}' has no layer groups", source=network.source)
+        if all(layer.op.kind == "input" for layer in network.layers):   # it simulated as a step of time 0
+            raise SimulatorError(f"network '{network.name}' has no layer to train (only inputs)",
+                                 source=network.source)
         self.network = network
         self.devices = devices
         batch = self.settings.batch_size or network.batch_size
