@@ -138,7 +138,7 @@ def _placement_file(path: str, network) -> dict:
     note, when the rest places every layer (else the placement's own error says which are missing)."""
     try:
         with open(path, encoding="utf-8-sig") as f:   # a BOM (Windows editors) is not content
-            value = json.load(f)
+            value = json.load(f, object_pairs_hook=_no_duplicate_keys(path))
     except json.JSONDecodeError as err:
         raise SimulatorError(f"not valid JSON: {err.msg}", source=path, where=f"line {err.lineno}") from None
     except (OSError, UnicodeDecodeError) as err:
@@ -157,6 +157,20 @@ def _placement_file(path: str, network) -> dict:
     return value
 
 
+def _no_duplicate_keys(source: str | None):
+    """A json object_pairs_hook: a key given twice ({"*": 1, "*": 0}) is an error, as in network files (the
+    last one won without a word)."""
+    def hook(pairs):
+        out = {}
+        for key, value in pairs:
+            if key in out:
+                raise SimulatorError(f"{'' if source else '--placement: '}key {key!r} is given twice",
+                                     source=source)
+            out[key] = value
+        return out
+    return hook
+
+
 def _placement(spec: str, network) -> tuple[Any, Any]:
     """(network, placement): `file` regroups the network by the file's devices."""
     text = spec.strip()
@@ -164,7 +178,7 @@ def _placement(spec: str, network) -> tuple[Any, Any]:
         return network.file_placement_groups()
     if text.startswith("{"):
         try:
-            value = json.loads(text)
+            value = json.loads(text, object_pairs_hook=_no_duplicate_keys(None))
         except json.JSONDecodeError as err:
             raise SimulatorError(f"--placement is not valid JSON: {err.msg} (column {err.colno})") from None
         if not isinstance(value, dict):

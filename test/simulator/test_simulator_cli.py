@@ -294,3 +294,12 @@ def test_infinite_times_are_null_in_json_and_no_warning_in_the_table(capsys, tin
         warnings.simplefilter("error")
         code, out, err = run(args, capsys)
     assert code == 0 and err == "" and "nan" not in out
+
+
+def test_a_placement_that_gives_a_key_twice_is_an_error(capsys, tiny):
+    # the last one won without a word; network files already refuse it
+    (tiny / "place.json").write_text('{"*": 1, "*": 0}')
+    code, out, err = run(TINY + ["--placement", "place.json"], capsys)
+    assert code == 2 and out == "" and err == "error: place.json: key '*' is given twice\n"
+    code, out, err = run(TINY + ["--placement", '{"*": 1, "fc": 0, "fc": 1}'], capsys)
+    assert code == 2 and out == "" and err == "error: --placement: key 'fc' is given twice\n"
