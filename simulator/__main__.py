@@ -22,6 +22,7 @@ Bad input prints one line `error: ...` and exits with status 2.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import os
@@ -90,12 +91,17 @@ def _load_network(spec: str):
 def _user_network(spec: str):
     """'file.py:function' or 'module:function': the function returns a PyTorch model and a sample input
     (traced with torch.fx) or a Network, as the placement evaluator's network setting."""
-    import importlib
-    import importlib.util
-    from .importers.torch_fx import from_built
     where, _, name = spec.rpartition(":")
     if where.endswith(".py") and not os.path.isfile(where):
         raise SimulatorError(f"no file {where}")
+    with contextlib.redirect_stdout(sys.stderr):   # the model's prints must not mix with --json's output
+        return _run_user_network(spec, where, name)
+
+
+def _run_user_network(spec: str, where: str, name: str):
+    import importlib
+    import importlib.util
+    from .importers.torch_fx import from_built
     try:
         if where.endswith(".py"):
             loader = importlib.util.spec_from_file_location(os.path.basename(where)[:-3], where)

@@ -303,3 +303,40 @@ def test_a_placement_that_gives_a_key_twice_is_an_error(capsys, tiny):
     assert code == 2 and out == "" and err == "error: place.json: key '*' is given twice\n"
     code, out, err = run(TINY + ["--placement", '{"*": 1, "fc": 0, "fc": 1}'], capsys)
     assert code == 2 and out == "" and err == "error: --placement: key 'fc' is given twice\n"
+
+
+PRINTS = """import torch
+import torch.nn as nn
+
+
+class Loud(nn.Linear):
+    def forward(self, x):
+        print("in forward")
+        return super().forward(x)
+
+
+print("importing")
+
+
+def build():
+    print("building")
+    return nn.Sequential(nn.Linear(16, 8), nn.ReLU(), nn.Linear(8, 4)), torch.randn(2, 16)
+
+
+def five():
+    return nn.Linear(16, 4), torch.randn(2, 16), 5
+"""
+
+
+def test_a_models_prints_go_to_stderr_and_a_bad_batch_dimension_is_named(capsys, tmp_path):
+    # the prints corrupted --json's output; (model, input, 5) was "returned tuple; it must return (...)"
+    (tmp_path / "loud.py").write_text(PRINTS)
+    code, out, err = run(["--network", f"{tmp_path / 'loud.py'}:build", "--devices", "cpu+2xV100-pcie3",
+                          "--placement", "1", "--json"], capsys)
+    assert code == 0 and json.loads(out)["step_time"] > 0
+    assert "importing" in err and "building" in err
+    code, out, err = run(["--network", f"{tmp_path / 'loud.py'}:five", "--devices", "cpu+2xV100-pcie3",
+                          "--placement", "1"], capsys)
+    assert code == 2 and out == "" and err.splitlines()[0] == "importing"   # the module's own print
+    assert len(err.splitlines()) == 2 and err.splitlines()[1].startswith("error: ")
+    assert "returned (model, sample input, 5): the third item is the batch's dimension" in err, err
