@@ -22,7 +22,9 @@ Bad input prints one line `error: ...` and exits with status 2.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import math
 import os
 import sys
 from typing import Any, NoReturn, Sequence
@@ -89,12 +91,17 @@ def _load_network(spec: str):
 def _user_network(spec: str):
     """'file.py:function' or 'module:function': the function returns a PyTorch model and a sample input
     (traced with torch.fx) or a Network, as the placement evaluator's network setting."""
-    import importlib
-    import importlib.util
-    from .importers.torch_fx import from_built
     where, _, name = spec.rpartition(":")
     if where.endswith(".py") and not os.path.isfile(where):
         raise SimulatorError(f"no file {where}")
+    with contextlib.redirect_stdout(sys.stderr):   # the model's prints must not mix with --json's output
+        return _run_user_network(spec, where, name)
+
+
+def _run_user_network(spec: str, where: str, name: str):
+    import importlib
+    import importlib.util
+    from .importers.torch_fx import from_built
     try:
         if where.endswith(".py"):
             loader = importlib.util.spec_from_file_location(os.path.basename(where)[:-3], where)
@@ -104,9 +111,23 @@ def _user_network(spec: str):
             sys.path.insert(0, os.getcwd())
             module = importlib.import_module(where)
         built = getattr(module, name)()
-    except Exception as e:   # the user's code: one line
-        raise SimulatorError(f"{spec}: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}") from None
-    return from_built(built, spec)
+    except KeyboardInterrupt:
+        raise
+    except BaseException as e:   # the user's code (sys.exit() too: it ended the run silently): one line
+        raise SimulatorError(f"{spec}: {_one_line(e)}") from None
+    try:
+        return from_built(built, spec)   # runs the model's forward
+    except SimulatorError:
+        raise
+    except KeyboardInterrupt:
+        raise
+    except BaseException as e:
+        raise SimulatorError(f"{spec}: {_one_line(e)} (while tracing the model)") from None
+
+
+def _one_line(err: BaseException) -> str:
+    text = str(err).strip()
+    return f"{type(err).__name__}: {text.splitlines()[0] if text else ''}".rstrip(": ")
 
 
 def _load_devices(spec: str):
@@ -122,8 +143,8 @@ def _placement_file(path: str, network) -> dict:
     ResNet-50's) and its code applies what the network has: names of no layer or group are dropped, with a
     note, when the rest places every layer (else the placement's own error says which are missing)."""
     try:
-        with open(path, encoding="utf-8") as f:
-            value = json.load(f)
+        with open(path, encoding="utf-8-sig") as f:   # a BOM (Windows editors) is not content
+            value = json.load(f, object_pairs_hook=_no_duplicate_keys(path))
     except json.JSONDecodeError as err:
         raise SimulatorError(f"not valid JSON: {err.msg}", source=path, where=f"line {err.lineno}") from None
     except (OSError, UnicodeDecodeError) as err:
@@ -142,6 +163,20 @@ def _placement_file(path: str, network) -> dict:
     return value
 
 
+def _no_duplicate_keys(source: str | None):
+    """A json object_pairs_hook: a key given twice ({"*": 1, "*": 0}) is an error, as in network files (the
+    last one won without a word)."""
+    def hook(pairs):
+        out = {}
+        for key, value in pairs:
+            if key in out:
+                raise SimulatorError(f"{'' if source else '--placement: '}key {key!r} is given twice",
+                                     source=source)
+            out[key] = value
+        return out
+    return hook
+
+
 def _placement(spec: str, network) -> tuple[Any, Any]:
     """(network, placement): `file` regroups the network by the file's devices."""
     text = spec.strip()
@@ -149,7 +184,7 @@ def _placement(spec: str, network) -> tuple[Any, Any]:
         return network.file_placement_groups()
     if text.startswith("{"):
         try:
-            value = json.loads(text)
+            value = json.loads(text, object_pairs_hook=_no_duplicate_keys(None))
         except json.JSONDecodeError as err:
             raise SimulatorError(f"--placement is not valid JSON: {err.msg} (column {err.colno})") from None
         if not isinstance(value, dict):
@@ -164,15 +199,126 @@ def _placement(spec: str, network) -> tuple[Any, Any]:
     return network, values[0] if len(values) == 1 else values
 
 
+def _check_output_names(args) -> None:
+    """Before anything is read: an output flag must name a file (an empty name wrote nothing; a prefix '.'
+    wrote the hidden files '..gpu0.txt' and '..png')."""
+    if args.trace is not None and not args.trace.strip():
+        raise SimulatorError("--trace needs a file name (an empty one was given)")
+    if args.memory_timeline is not None:
+        prefix = args.memory_timeline
+        if not prefix.strip() or os.path.basename(prefix) in ("", ".", ".."):
+            raise SimulatorError(f"--memory-timeline {prefix!r} is not a file name prefix; give one such as "
+                                 "'out/step' (it writes out/step.<device>.txt and out/step.png)")
+
+
+def _input_files(args) -> list[tuple[str, str]]:
+    """(flag, path) of every file the run reads: the network, the device graph, the placement (bundled files
+    included), a model's Python file."""
+    from . import data
+    found = []
+    specs = [("--network", args.network), ("--devices", args.devices), ("--placement", args.placement.strip())]
+    if ":" in args.network:
+        where = args.network.rpartition(":")[0]
+        specs += [("--network", where), ("--network", where + ".py")]
+    for flag, spec in specs:
+        if spec and os.path.isfile(spec):
+            found.append((flag, spec))
+    for flag, spec, kind in (("--network", args.network, data.NETWORKS), ("--devices", args.devices,
+                                                                          data.DEVICE_GRAPHS)):
+        try:
+            found.append((flag, data.locate(spec, kind)))
+        except SimulatorError:
+            pass
+    return found
+
+
+def _output_files(args, device_names: Sequence[str]) -> list[tuple[str, str]]:
+    """(flag, path) of every file the run may write."""
+    from .memory_timeline import timeline_path
+    out = [("--trace", args.trace)] if args.trace else []
+    if args.memory_timeline:
+        out += [("--memory-timeline", timeline_path(args.memory_timeline, d)) for d in device_names]
+        out += [("--memory-timeline", args.memory_timeline + ".png")]
+    return out
+
+
+def _check_outputs(outputs: list[tuple[str, str]], inputs: list[tuple[str, str]]) -> None:
+    """Before anything is written: no output is an input (the network file was replaced by the trace), a
+    directory, in a missing directory, or another output."""
+    seen: dict[str, str] = {}
+    for flag, path in outputs:
+        real = os.path.realpath(path)
+        if real in seen:
+            raise SimulatorError(f"{flag} and {seen[real]} would both write this file", source=path)
+        seen[real] = flag
+        if os.path.exists(path):
+            for in_flag, in_path in inputs:
+                if os.path.exists(in_path) and os.path.samefile(path, in_path):
+                    raise SimulatorError(f"{flag} names the {in_flag} file: writing it would replace an input; "
+                                         "choose another name", source=path)
+            if os.path.isdir(path):
+                raise SimulatorError(f"{flag}: this is a directory, not a file", source=path)
+            if not os.access(path, os.W_OK):
+                raise SimulatorError(f"{flag}: cannot write this file (permission denied)", source=path)
+        else:
+            parent = os.path.dirname(path) or "."
+            if not os.path.isdir(parent):
+                raise SimulatorError(f"{flag}: no directory '{parent}' to write it in", source=path)
+            if not os.access(parent, os.W_OK):
+                raise SimulatorError(f"{flag}: cannot write in directory '{parent}' (permission denied)",
+                                     source=path)
+
+
+def _write(path: str, write) -> None:
+    """`write(path)`, an OSError (a full disk) as one line naming the file."""
+    try:
+        write(path)
+    except OSError as err:
+        raise SimulatorError(f"cannot write: {err.strerror or err}", source=err.filename or path) from None
+
+
+def _check_placement(spec: str, network, devices, placement) -> None:
+    """A placement's error names where the placement came from: the placement file, or the network file and
+    the layer for `file` (it said "placement[1]: device 99 does not exist")."""
+    from .placement import device_index, layer_devices
+    text = spec.strip()
+    if text == "file":
+        for group, device in zip(network.groups, placement):
+            device_index(device, devices, f"{network.source or network.name}: layer '{group.name}': \"device\"")
+        return
+    try:
+        layer_devices(placement, network, devices)
+    except SimulatorError as err:
+        if text.startswith("{") or not (text.endswith(".json") or os.path.isfile(text)):
+            raise
+        raise SimulatorError(str(err), source=text) from None
+
+
+def _plain_json(value: Any) -> Any:
+    """Standard JSON: a number that is not finite (a setting such as --memory-penalty inf) as null."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _plain_json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain_json(v) for v in value]
+    return value
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     from .api import simulate
     try:
+        _check_output_names(args)
         network = _load_network(args.network)
         if args.groups is not None:
             network = network.regroup(args.groups, by=args.group_by)
         devices = _load_devices(args.devices)
+        if args.groups is not None and args.placement.strip() == "file":
+            raise SimulatorError("--groups does not apply with --placement file: the file's devices make the "
+                                 "groups (runs of consecutive layers on one device); leave --groups out")
         network, placement = _placement(args.placement, network)
+        _check_placement(args.placement, network, devices, placement)
         settings = dict(cost_model=args.cost_model, batch_size=args.batch_size, ppp_comp=args.ppp_comp,
                         ppp_comm=args.ppp_comm, micro_batches=args.micro_batches, schedule=args.schedule,
                         replicas=args.replicas, precision=args.precision, optimizer=args.optimizer,
@@ -183,12 +329,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.remat != "off":
             settings["remat"] = "all" if args.remat == "all" else [d.strip() for d in args.remat.split(",")]
         want_trace = bool(args.trace or args.memory_timeline)
+        _check_outputs(_output_files(args, [d.name for d in devices.devices]), _input_files(args))
         result = simulate(network, devices, placement, trace=want_trace, **settings)
         if args.trace:
-            result.save_trace(args.trace)
+            _write(args.trace, result.save_trace)
         if args.memory_timeline:
-            result.memory.save(args.memory_timeline)
-            result.memory.plot(args.memory_timeline + ".png")
+            _write(args.memory_timeline, result.memory.save)
+            _write(args.memory_timeline + ".png", result.memory.plot)
     except SimulatorError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
@@ -199,7 +346,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         out = result.to_dict()
         out.update(network=network.name, device_graph=devices.name, groups=len(network.groups),
                    settings={k: v for k, v in settings.items()})
-        print(json.dumps(out))
+        print(json.dumps(_plain_json(out), allow_nan=False))
     else:
         print(f"network        {network.name} ({len(network.layers)} layers, {len(network.groups)} groups)")
         print(f"devices        {devices.name} ({len(devices.devices)} devices)")

@@ -62,13 +62,14 @@ class Result:
         self.trace.save(path)
 
     def to_dict(self) -> dict:
+        """The result as plain JSON values: a number that is not finite (an infinite step time) is None."""
         finite = lambda x: None if not np.isfinite(x) else float(x)
         return {
             "step_time": finite(self.step_time), "raw_step_time": finite(self.raw_step_time),
-            "throughput": float(self.throughput), "feasible": bool(self.feasible),
+            "throughput": finite(self.throughput), "feasible": bool(self.feasible),
             "batch_size": self.batch_size,
-            "comm_bytes": float(self.comm_bytes), "comm_time": float(self.comm_time),
-            "devices": [{"name": n, "busy_time": float(b), "peak_memory": float(m), "memory": float(c)}
+            "comm_bytes": finite(self.comm_bytes), "comm_time": finite(self.comm_time),
+            "devices": [{"name": n, "busy_time": finite(b), "peak_memory": finite(m), "memory": finite(c)}
                         for n, b, m, c in zip(self.device_names, self.busy_time, self.peak_memory,
                                               self.memory_capacity)],
         } | self._remat_dict()
@@ -91,8 +92,9 @@ class Result:
                  "",
                  f"{'device':12s} {'busy ms':>12s} {'util':>6s} {'peak MB':>12s} {'memory MB':>12s}"]
         for n, b, m, c in zip(self.device_names, self.busy_time, self.peak_memory, self.memory_capacity):
-            util = b / self.raw_step_time if self.raw_step_time > 0 else 0.0
-            lines.append(f"{n:12s} {b * 1e3:12.4f} {util:6.1%} {m / 1e6:12.2f} {c / 1e6:12.0f}")
+            util = f"{b / self.raw_step_time:6.1%}" if np.isfinite(b) and np.isfinite(self.raw_step_time) \
+                and self.raw_step_time > 0 else f"{'-' if b else '0.0%':>6s}"
+            lines.append(f"{n:12s} {b * 1e3:12.4f} {util} {m / 1e6:12.2f} {c / 1e6:12.0f}")
         for n, bud, o, u in zip(self.device_names, self.memory_budget, self.remat_overhead, self.remat_used):
             if u:
                 lines.append(f"remat on {n}: budget {bud / 1e6:.2f} MB, "
@@ -155,6 +157,9 @@ class Simulator:
             raise SimulatorError(f"expected a DeviceGraph, not {type(devices).__name__}")
         if not network.groups:
             raise SimulatorError(f"network '{network.name}' has no layer groups", source=network.source)
+        if all(layer.op.kind == "input" for layer in network.layers):   # it simulated as a step of time 0
+            raise SimulatorError(f"network '{network.name}' has no layer to train (only inputs)",
+                                 source=network.source)
         self.network = network
         self.devices = devices
         batch = self.settings.batch_size or network.batch_size

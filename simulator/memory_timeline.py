@@ -74,7 +74,7 @@ class MemoryTimeline:
         for d in self.devices:
             if not len(d.bytes):
                 continue
-            path = f"{os.fspath(prefix)}.{_safe(d.device)}.txt"
+            path = timeline_path(prefix, d.device)
             with open(path, "w", encoding="utf-8") as f:
                 f.write("\n".join(d.lines()) + "\n")
             paths.append(path)
@@ -97,6 +97,11 @@ class MemoryTimeline:
         fig.tight_layout()
         fig.savefig(path, dpi=120)
         plt.close(fig)
+
+
+def timeline_path(prefix: str | os.PathLike, device: str) -> str:
+    """The file `save` writes for `device`'s timeline: `<prefix>.<device>.txt`."""
+    return f"{os.fspath(prefix)}.{_safe(device)}.txt"
 
 
 def _safe(name: str) -> str:

@@ -98,14 +98,14 @@ def route_tables(devices: DeviceGraph) -> tuple[np.ndarray, np.ndarray, np.ndarr
     """CSR of routes: pair (a, b) -> hops [route_ptr[a*D+b], route_ptr[a*D+b+1]).
     Unreachable pairs have no hops (the kernel reports them)."""
     D = len(devices.devices)
-    routes = devices.routes()
     ptr = np.zeros(D * D + 1, dtype=np.int64)
     chans: list[int] = []
     froms: list[int] = []
     max_hops = 0
+    route = devices.route_or_none   # a direct link without a search; Dijkstra only from sources that need it
     for a in range(D):
         for b in range(D):
-            hops = routes.get((a, b), []) if a != b else []
+            hops = route(a, b) or []
             for ch, sender in hops:
                 chans.append(ch)
                 froms.append(sender)

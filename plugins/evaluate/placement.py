@@ -35,14 +35,18 @@ not fit), ``comm_bytes``,
 ``comm_time`` (s), ``remat_time`` (s of recompute added by rematerialisation) and
 ``feasible`` (1 or 0). A placement that does not fit in memory is
 ``infeasible`` (its costs are stored, with the step time it would take), unless
-``simulator.memory`` is ``penalty``.
+``simulator.memory`` is ``penalty`` (stored ok with the penalised step time and ``feasible`` 0) or ``ignore``
+(stored ok with the simulated step time and ``feasible`` 0).
 """
 from __future__ import annotations
 
 import dataclasses
 import math
+import os
 import re
 from typing import Any
+
+import numpy as np
 
 from framework.errors import DeffeError, did_you_mean
 from framework.guard import file_digests
@@ -103,9 +107,19 @@ class PlacementEvaluate:
         self._graphs: dict[Any, Any] = {}
         self._prepared: dict[Any, Any] = {}
         # every fixed part is checked now: a bad preset or setting is a config error, not a failed sample
-        prepared = self._prepare({n: fw.space[n].value(0) for n in self.point_settings})
-        if self.device_knobs and "devices" not in self.point_settings and not self.template:
+        first = {n: fw.space[n].value(0) for n in self.point_settings}
+        prepared = self._prepare(first)
+        fixed_machine = "devices" not in self.point_settings and not self.template
+        self._check_setting_knobs(first, prepared.devices if fixed_machine else None)
+        if self.device_knobs and fixed_machine:
             self._check_devices(prepared.devices, family)
+        if not self.device_knobs and fixed_machine:
+            from simulator.placement import device_index
+            try:
+                device_index(int(self.opts["default_device"]), prepared.devices, "default_device")
+            except self.sim.SimulatorError as e:
+                raise DeffeError(str(e).partition(": ")[2], file=self.file, where="evaluate.simulator.default_device",
+                                 hint="it places every group when there is no device knob") from None
         from simulator import kernel
         if not kernel.is_cached():
             fw.log.info("compiling the simulator (once per machine, 10 to 30 s; later runs load it from the cache)")
@@ -120,8 +134,11 @@ class PlacementEvaluate:
                 knob = self.framework.space[setting]
                 names += [str(knob.value(i)) for i in range(knob.size)] if knob.finite else []
         kinds = {self.opts["network"]: self.sim.data.NETWORKS}
-        files = [self._resolve(n, kinds.get(n, self.sim.data.DEVICE_GRAPHS)) for n in names
-                 if str(n).endswith(".json") and "{" not in str(n)]
+        try:
+            files = [self._resolve(n, kinds.get(n, self.sim.data.DEVICE_GRAPHS)) for n in names
+                     if self._is_file(str(n)) and "{" not in str(n)]
+        except self.sim.SimulatorError as e:   # Initialize reports it first; this is for a caller that did not
+            raise DeffeError(str(e), file=self.file, where="evaluate.simulator") from None
         files += [self.network_source] if getattr(self, "network_source", None) else []   # a model's Python file
         found = {"simulator": self.sim.__version__, "files": file_digests(files)}
         if getattr(self, "network_source", None):   # a PyTorch model: how the importer converts it counts too
@@ -148,14 +165,58 @@ class PlacementEvaluate:
                                      hint=f"its values are devices of '{self.opts['devices']}', by index or "
                                           "by name") from None
 
+    def _check_setting_knobs(self, first: dict, graph) -> None:
+        """Every value of a knob that sets a simulator setting (its range's ends for a continuous one) is a
+        valid setting on its own: a bad one ("schedule": ["gpipe", "zb"]) is a config error now, not every
+        sample that draws it stored infeasible. Each value is checked with the fixed settings and the
+        simulator's defaults for the other knobs, so a value that only fails with some other knob's values
+        (a batch not divisible by one of the micro-batch counts) stays an infeasible combination."""
+        from simulator.remat_placement import budgets, remat_mask
+        from simulator.settings import Settings
+        fixed = {k: self.opts[k] for k in SIM_SETTINGS if self.opts.get(k) is not None and k not in first}
+        for name in self.point_settings:
+            if name in self.template and name not in POINT_SETTINGS:
+                continue
+            knob = self.framework.space[name]
+            if knob.finite:
+                values = [knob.value(i) for i in range(min(knob.size, 100_000))]
+            else:
+                values = [v for v in (knob.low, knob.high) if v is not None]
+            seen = set()
+            for value in values:
+                if repr(value) in seen:
+                    continue
+                seen.add(repr(value))
+                try:
+                    if name in SIM_SETTINGS:
+                        s = Settings.make(**{**fixed, name: value})
+                        s.split_batch(s.batch_size or self.network.batch_size or 1)
+                        if graph is not None:
+                            names = [d.name for d in graph.devices]
+                            budgets(s.memory_budget, np.array([d.memory for d in graph.devices], float), names)
+                            remat_mask(s.remat, names)
+                    elif name == "memory_cap_gb":
+                        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0 \
+                                or not math.isfinite(value):
+                            raise self.sim.SimulatorError(f"memory_cap_gb must be a number of GB > 0, not {value!r}")
+                    elif name == "devices" and "{" not in str(value):
+                        self._graph(str(value), first.get("memory_cap_gb", self.opts.get("memory_cap_gb")))
+                except self.sim.SimulatorError as e:
+                    raise DeffeError(f"knob '{name}': value {value!r}: {e}", file=self.file, where="knobs") from None
+
     # ------------------------------------------------------------------ fixed parts
+    def _is_file(self, name: str) -> bool:
+        """A network or device-graph setting that names a file: a JSON name (in any case) or a path that exists
+        beside the config ("net.JSON" was taken for a zoo model)."""
+        return name.lower().endswith(".json") or os.path.isfile(os.path.join(self.framework.config.dir, name))
+
     def _resolve(self, name: str, kind: str) -> str:
         """A JSON file relative to the config file, else the bundled file of that name."""
         return self.sim.data.locate(name, kind, base=self.framework.config.dir)
 
     def _network(self):
         name = self.opts["network"]
-        if name.endswith(".json"):
+        if self._is_file(name):
             net = self.sim.load_network(self._resolve(name, self.sim.data.NETWORKS))
         elif ":" in name:
             net = self._user_network(name)
@@ -177,15 +238,22 @@ class PlacementEvaluate:
         self.network_source = getattr(module, "__file__", None)
         try:
             built = fn(**(self.opts.get("network_config") or {}))
-        except Exception as e:   # the user's code: one line, not a traceback
-            raise DeffeError(f"{spec} failed: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}",
-                             file=self.file, where=where) from None
-        return self.sim.from_built(built, spec)   # a SimulatorError: Initialize names the setting
+        except KeyboardInterrupt:
+            raise
+        except BaseException as e:   # the user's code (sys.exit() too: it ended the run silently): one line
+            raise DeffeError(f"{spec} failed: {_one_line(e)}", file=self.file, where=where) from None
+        try:
+            return self.sim.from_built(built, spec)   # a SimulatorError: Initialize names the setting
+        except (self.sim.SimulatorError, KeyboardInterrupt):
+            raise
+        except BaseException as e:   # the model's forward, run while it is traced
+            raise DeffeError(f"{spec} failed while tracing the model: {_one_line(e)}", file=self.file,
+                             where=where) from None
 
     def _graph(self, name: str, cap_gb: float | None):
         key = (name, cap_gb)
         if key not in self._graphs:
-            if name.endswith(".json"):
+            if self._is_file(name):
                 g = self.sim.load_device_graph(self._resolve(name, self.sim.data.DEVICE_GRAPHS))
             else:
                 g = self.sim.devices.preset(name)
@@ -229,14 +297,17 @@ class PlacementEvaluate:
             # only where the machine is a knob (Initialize checked the devices of a fixed one): a placement on
             # a device this machine lacks (device 6 of 4 GPUs) is a design that cannot run, not a failure
             raise Infeasible(str(e)) from None
-        costs = {"step_time": float(r.raw_step_time if not r.feasible else r.step_time),
+        mode = self.opts.get("memory") or "infeasible"
+        # "infeasible": the step time it would take (the simulator's is inf), stored infeasible; "penalty": the
+        # penalised time; "ignore": the simulated time
+        costs = {"step_time": float(r.raw_step_time if mode == "infeasible" else r.step_time),
                  "throughput": float(r.throughput), "peak_memory": float(max(r.peak_memory)),
                  "memory_use": _memory_use(r.peak_memory, r.memory_budget),
                  "comm_bytes": float(r.comm_bytes), "comm_time": float(r.comm_time),
                  "remat_time": float(sum(o for o in r.remat_overhead if math.isfinite(o))),
                  "feasible": 1.0 if r.feasible else 0.0}
         costs = {k: v for k, v in costs.items() if k in self.framework.cost_names}
-        if not r.feasible and (self.opts.get("memory") or "infeasible") == "infeasible":
+        if not r.feasible and mode == "infeasible":
             over = [f"{n} needs {m / 1e9:.2f} GB of {c / 1e9:.2f} GB"
                     + (" (rematerialising does not fit either)" if used else "") for n, m, c, used in
                     zip(r.device_names, r.peak_memory, r.memory_budget, r.remat_used) if m > c]
@@ -250,6 +321,11 @@ def _device_value(value):
     """A device knob's value as the simulator takes it (an index, "1" or a name such as "gpu0", which
     simulator.placement.device_index reads): an integral float (1.0) as the index it stands for."""
     return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+def _one_line(err: BaseException) -> str:
+    text = str(err).strip()
+    return f"{type(err).__name__}: {text.splitlines()[0] if text else ''}".rstrip(": ")
 
 
 def _memory_use(peak, capacity) -> float:

@@ -79,7 +79,10 @@ class DeviceGraph:
     links: dict[tuple[int, int], int]
     name: str = "devices"
     source: str | None = None  # file it came from, for messages
-    _routes: dict[tuple[int, int], list[Hop]] | None = field(default=None, repr=False)
+    _routes: dict[tuple[int, int], list[Hop]] | None = field(default=None, repr=False, compare=False)
+    # computed on demand: each device's outgoing links, and the routes from each source Dijkstra ran from
+    _out_links: dict[int, list[tuple[int, int]]] | None = field(default=None, repr=False, compare=False)
+    _routes_from: dict[int, dict[int, list[Hop]]] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         names = [d.name for d in self.devices]
@@ -109,16 +112,27 @@ class DeviceGraph:
 
     def route(self, a: int, b: int) -> list[Hop]:
         """The hops a transfer from device a to device b takes (empty if a == b)."""
-        if a == b:
-            return []
-        routes = self.routes()
-        if (a, b) not in routes:
+        hops = self.route_or_none(a, b)
+        if hops is None:
             raise SimulatorError(f"no route between devices {self.devices[a].name} and "
                                  f"{self.devices[b].name}", source=self.source)
-        return routes[(a, b)]
+        return hops
+
+    def route_or_none(self, a: int, b: int) -> list[Hop] | None:
+        """The hops from a to b ([] if a == b), None if b cannot be reached. A direct link is the route (the
+        device file's own statement); otherwise Dijkstra runs from a, once, on first need: a graph where
+        every pair is linked (the presets) needs no search at all."""
+        if a == b:
+            return []
+        ch = self.links.get((a, b))
+        if ch is not None:
+            return [(ch, a)]
+        if a not in self._routes_from:
+            self._routes_from[a] = {v: hops for (_, v), hops in self._dijkstra(a).items()}
+        return self._routes_from[a].get(b)
 
     def routes(self) -> dict[tuple[int, int], list[Hop]]:
-        """All reachable pairs; computed once."""
+        """All reachable pairs; computed once (route() computes only what it is asked for)."""
         if self._routes is None:
             self._routes = {}
             for a in range(len(self.devices)):
@@ -130,9 +144,11 @@ class DeviceGraph:
         return c.latency + _ROUTE_PROBE_BYTES / c.bandwidth
 
     def _dijkstra(self, src: int) -> dict[tuple[int, int], list[Hop]]:
-        out_links: dict[int, list[tuple[int, int]]] = {}
-        for (a, b), ch in sorted(self.links.items()):
-            out_links.setdefault(a, []).append((b, ch))
+        if self._out_links is None:   # built once: sorting every link for every source made routes() O(n^3 log n)
+            self._out_links = {}
+            for (a, b), ch in sorted(self.links.items()):
+                self._out_links.setdefault(a, []).append((b, ch))
+        out_links = self._out_links
         # key: (cost, hops, path of device indices) -> deterministic ties
         best: dict[int, tuple[float, int, tuple[int, ...]]] = {src: (0.0, 0, (src,))}
         heap = [(0.0, 0, (src,))]

@@ -22,14 +22,20 @@ import os
 
 from .. import data as bundled
 from ..devices.model import Channel, Device, DeviceGraph
-from ..graph import SimulatorError
+from ..graph import SimulatorError, did_you_mean
+
+# the keys Exprimo's DeviceGraph.load_from_file reads ("id" too, which it passes on); any other is a typo that
+# would silently take a default ("mem_bandwith": 68 GB/s)
+DEVICE_KEYS = ("type", "model", "clock", "peak_gflops", "memory", "mem_bandwidth", "neighbours", "id")
+CHANNEL_KEYS = ("type", "bandwidth")
+NEIGHBOUR_KEYS = ("device", "comm_channel")
 
 
 def load_device_graph(path: str | os.PathLike) -> DeviceGraph:
     path = bundled.locate(path, bundled.DEVICE_GRAPHS)
     src = os.path.basename(path)
     try:
-        with open(path, encoding="utf-8") as f:
+        with open(path, encoding="utf-8-sig") as f:   # a BOM (Windows editors) is not content
             data = json.load(f)
     except json.JSONDecodeError as err:
         raise SimulatorError(f"not valid JSON: {err.msg}", source=src, where=f"line {err.lineno}") from None
@@ -48,6 +54,7 @@ def load_device_graph(path: str | os.PathLike) -> DeviceGraph:
     channels = []
     for i, ch in enumerate(data["comm_channels"]):
         where = f"comm_channels[{i}]"
+        _known_keys(ch, CHANNEL_KEYS, src, where)
         bw = _number(ch, "bandwidth", src, where)
         kind = str(ch.get("type", "link")) if isinstance(ch, dict) else "link"
         try:
@@ -63,7 +70,10 @@ def load_device_graph(path: str | os.PathLike) -> DeviceGraph:
         where = f"devices[{i}]"
         if not isinstance(d, dict):
             raise SimulatorError("expected an object", source=src, where=where)
-        kind = str(d.get("type", "cpu")).lower()
+        _known_keys(d, DEVICE_KEYS, src, where)
+        if "type" not in d:   # Exprimo makes it a CPU; its own files always say, and a GPU taken for a CPU is wrong
+            raise SimulatorError("missing 'type' ('cpu' or 'gpu')", source=src, where=where)
+        kind = str(d["type"]).lower()
         if kind not in ("cpu", "gpu"):
             raise SimulatorError(f"type must be 'cpu' or 'gpu', not {kind!r}", source=src, where=where)
         peak = _number(d, "peak_gflops", src, where) * 1e9
@@ -83,12 +93,23 @@ def load_device_graph(path: str | os.PathLike) -> DeviceGraph:
             raise SimulatorError("'neighbours' must be a list", source=src, where=where)
         for k, nb in enumerate(neigh):
             w = f"{where}.neighbours[{k}]"
+            _known_keys(nb, NEIGHBOUR_KEYS, src, w)
             j = _index(nb, "device", n, src, w, "device", "devices")
             c = _index(nb, "comm_channel", len(channels), src, w, "comm_channel", "channels")
             if j == i:   # Exprimo's own colocrl-2.json has one; Exprimo never reads it (no transfer to itself)
                 continue
             links[(i, j)] = c
     return DeviceGraph(devices, channels, links, name=os.path.splitext(src)[0], source=src)
+
+
+def _known_keys(obj, known: tuple[str, ...], src: str, where: str) -> None:
+    if not isinstance(obj, dict):
+        return   # the readers say what is wrong with it
+    for key in obj:
+        if key not in known:
+            raise SimulatorError(f"unknown key {key!r}" + (did_you_mean(str(key), known)
+                                                           or f" (keys: {', '.join(known)})"),
+                                 source=src, where=where)
 
 
 def _number(obj, key: str, src: str, where: str, default: float | None = None) -> float:

@@ -78,7 +78,7 @@ def load_paleo_network(path: str | os.PathLike) -> Network:
     """Read a Paleo network file (a bare name that names no file: the bundled network of that name)."""
     source = bundled.locate(path, bundled.NETWORKS)
     try:
-        with open(source, encoding="utf-8") as f:
+        with open(source, encoding="utf-8-sig") as f:   # a BOM (Windows editors) is not content
             text = f.read()
     except OSError as err:
         raise SimulatorError(f"cannot read the file: {err.strerror}", source=source) from None

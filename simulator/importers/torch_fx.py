@@ -236,7 +236,10 @@ def from_built(built, spec: str) -> Network:
         return built
     if isinstance(built, tuple) and len(built) == 2:
         return from_torch(*built)
-    if isinstance(built, tuple) and len(built) == 3 and built[2] in (0, 1) and not isinstance(built[2], bool):
+    if isinstance(built, tuple) and len(built) == 3:
+        if isinstance(built[2], bool) or built[2] not in (0, 1):
+            raise SimulatorError(f"{spec} returned (model, sample input, {built[2]!r}): the third item is the "
+                                 "batch's dimension of the sample input, 0 (batch first) or 1 (sequence first)")
         return from_torch(built[0], built[1], batch_dim=built[2])
     raise SimulatorError(f"{spec} returned {type(built).__name__}; it must return (PyTorch model, sample input), "
                          "(PyTorch model, sample input, batch dimension) or a Network")

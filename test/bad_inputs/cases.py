@@ -175,6 +175,7 @@ SIMULATOR = _cases("network", [
     ("net_no_parents_key.json", ["net_no_parents_key.json: layer 'fc': missing required key 'parents'"]),
     ("net_not_utf8.json", ["net_not_utf8.json: the file is not UTF-8 text"]),
     ("net_good.json", ["step time"], True),
+    ("net_windows_bom_crlf.json", ["step time"], True),   # a BOM was 'Unexpected UTF-8 BOM'
 ]) + _cases("devices", [
     ("dev_broken_json.json", ["dev_broken_json.json: line 20: not valid JSON"]),
     ("dev_missing_field.json", ["dev_missing_field.json: devices[1]: missing 'memory'"]),
@@ -188,6 +189,7 @@ SIMULATOR = _cases("network", [
     ("dev_infinite_peak.json", ["dev_infinite_peak.json: devices[1]: 'peak_gflops' must be a positive number"]),
     ("dev_not_utf8.json", ["dev_not_utf8.json: the file is not UTF-8 text"]),
     ("dev_good.json", ["step time"], True),
+    ("dev_windows_bom_crlf.json", ["step time"], True),
 ])
 
 CASES = CONFIGS + CSVS + INFERENCE + SIMULATOR

@@ -1,7 +1,9 @@
 """The placement evaluator: the simulator behind a config, costs equal to simulating directly."""
+import dataclasses
 import json
 
 import numpy as np
+import pytest
 
 import simulator as sim
 from cli_helpers import assert_user_error, read_csv, run_deffe, write
@@ -51,6 +53,27 @@ def test_memory_cap_makes_points_infeasible(tmp_path):
     assert status == {"1": "infeasible", "40": "ok"}
 
 
+def test_the_memory_mode_sets_the_step_time_stored_for_a_placement_that_does_not_fit(tmp_path):
+    # "penalty" stored the raw step time (as "infeasible" does), not the penalised one the docs promise
+    net = sim.zoo.load("resnet50").regroup(8)
+    capped = sim.devices.preset("cpu+4xV100-pcie3")
+    capped = sim.DeviceGraph([d if d.kind != "gpu" else dataclasses.replace(d, memory=1e9)
+                              for d in capped.devices], capped.channels, capped.links)
+    for mode in ("penalty", "ignore", "infeasible"):
+        (tmp_path / mode).mkdir()
+        config(tmp_path / mode, [{"name": "device", "type": "categorical", "values": [1], "count": 8}],
+               max_samples=1, memory=mode, memory_cap_gb=1)
+        assert run_deffe("-config", "config.json", cwd=tmp_path / mode).rc == 0
+        [row] = read_csv(tmp_path / mode / "explore" / "deffe_evaluation.csv")
+        res = sim.simulate(net, capped, 1, batch_size=64, memory=mode)
+        assert not res.feasible and row["feasible"] == "0"
+        expected = {"penalty": res.step_time, "ignore": res.raw_step_time, "infeasible": res.raw_step_time}[mode]
+        assert float(row["step_time"]) == expected
+        assert row["status"] == ("infeasible" if mode == "infeasible" else "ok")
+        if mode == "penalty":
+            assert res.step_time > 2 * res.raw_step_time
+
+
 def test_paleo_network_on_an_exprimo_device_graph(tmp_path):
     reference = REFERENCE
     # bare names that name no file next to the config: the files bundled with the simulator
@@ -76,6 +99,18 @@ def test_a_file_next_to_the_config_wins_over_a_bundled_one(tmp_path):
     run_dir.mkdir()
     assert run_deffe("-config", "../config.json", cwd=run_dir).rc == 0  # relative to the config, not the cwd
     assert {row["status"] for row in read_csv(run_dir / "explore" / "deffe_evaluation.csv")} == {"infeasible"}
+
+
+def test_network_and_device_files_are_read_whatever_the_case_of_their_extension(tmp_path):
+    # "net.JSON" was taken for a zoo model name: "unknown zoo model 'net.JSON'"
+    bad = REFERENCE.parent.parent / "test" / "bad_inputs" / "simulator"
+    (tmp_path / "net.JSON").write_bytes((bad / "net_good.json").read_bytes())
+    (tmp_path / "devices.Json").write_bytes((bad / "dev_good.json").read_bytes())
+    config(tmp_path, [{"name": "device", "type": "categorical", "values": [0, 1], "count": 4}],
+           costs=("step_time",), max_samples=2, network="net.JSON", devices="devices.Json", groups=4, batch_size=8)
+    r = run_deffe("-config", "config.json", cwd=tmp_path)
+    assert r.rc == 0, r
+    assert {row["status"] for row in read_csv(tmp_path / "explore" / "deffe_evaluation.csv")} == {"ok"}
 
 
 def test_bad_settings_are_config_errors(tmp_path):
@@ -191,6 +226,36 @@ def test_a_users_model_function_that_fails_or_is_missing_is_one_line(tmp_path):
     assert_user_error(run_deffe("-config", "config.json", cwd=tmp_path), "nonet")
 
 
+EXITS = """import sys
+import torch
+import torch.nn as nn
+
+
+class Quits(nn.Module):
+    def forward(self, x):
+        sys.exit(5)
+
+
+def exits():
+    sys.exit(3)
+
+
+def quits_in_forward():
+    return Quits(), torch.randn(2, 4)
+"""
+
+
+def test_a_users_model_function_that_calls_sys_exit_is_one_line(tmp_path):
+    # run_deffe ended with the function's status and no word
+    write(tmp_path / "mynet.py", EXITS)
+    user_config(tmp_path, "mynet:exits")
+    assert_user_error(run_deffe("-config", "config.json", cwd=tmp_path), "evaluate.simulator.network",
+                      "mynet:exits failed: SystemExit: 3")
+    user_config(tmp_path, "mynet:quits_in_forward")
+    assert_user_error(run_deffe("-config", "config.json", cwd=tmp_path), "evaluate.simulator.network",
+                      "mynet:quits_in_forward failed while tracing the model: SystemExit: 5")
+
+
 def test_a_users_model_is_fingerprinted_with_the_importer_that_converts_it(tmp_path, monkeypatch):
     # results stored under another conversion of the model (an older importer: other layers or groups) are
     # not reused silently; a zoo network's fingerprint does not depend on the importer
@@ -218,3 +283,37 @@ def test_a_users_model_is_fingerprinted_with_the_importer_that_converts_it(tmp_p
     monkeypatch.setattr(torch_fx, "IMPORTER_VERSION", torch_fx.IMPORTER_VERSION + 1)
     assert evaluate_fingerprint("mynet:build") != user
     assert evaluate_fingerprint("resnet18", groups=6) == zoo
+
+
+@pytest.mark.parametrize("knob, message", [
+    ({"name": "schedule", "values": ["gpipe", "zb"]}, "knob 'schedule': value 'zb': schedule must be one of"),
+    ({"name": "remat", "values": ["off", "bogus"]}, "knob 'remat': value 'bogus': remat names device 'bogus'"),
+    ({"name": "memory_budget", "values": [0.5, -1]}, "knob 'memory_budget': value -1: memory_budget"),
+    ({"name": "memory_cap_gb", "values": [8, 0]}, "knob 'memory_cap_gb': value 0: memory_cap_gb must be"),
+    ({"name": "devices", "values": ["cpu+4xV100-pcie3", "cpu+4xV10-pcie3"]},
+     "knob 'devices': value 'cpu+4xV10-pcie3': device preset 'cpu+4xV10-pcie3': unknown GPU 'V10'"),
+    ({"name": "devices", "values": ["cpu+4xV100-pcie3", "nofile.json"]}, "knob 'devices': value 'nofile.json'"),
+    ({"name": "micro_batches", "values": [1, 3]}, "knob 'micro_batches': value 3: batch size 64 is not divisible"),
+])
+def test_every_value_of_a_setting_knob_is_checked_at_the_start(tmp_path, knob, message):
+    # only the first value was: the others made every sample that drew them infeasible (or a traceback
+    # for a device file that does not exist)
+    config(tmp_path, [DEVICES, knob])
+    assert_user_error(run_deffe("-config", "config.json", cwd=tmp_path), "config.json", "knobs", message)
+    assert not (tmp_path / "explore").exists()
+
+
+def test_a_value_that_fails_only_with_another_knobs_value_is_an_infeasible_combination(tmp_path):
+    config(tmp_path, [DEVICES, {"name": "batch_size", "values": [64, 60]}, {"name": "micro_batches",
+                                                                          "values": [1, 8]}], max_samples=8)
+    assert run_deffe("-config", "config.json", cwd=tmp_path).rc == 0
+    rows = read_csv(tmp_path / "explore" / "deffe_evaluation.csv")
+    assert {r["status"] for r in rows if (r["batch_size"], r["micro_batches"]) == ("60", "8")} <= {"infeasible"}
+    assert {r["status"] for r in rows if (r["batch_size"], r["micro_batches"]) != ("60", "8")} == {"ok"}
+
+
+def test_a_default_device_the_machine_lacks_is_a_config_error(tmp_path):
+    config(tmp_path, [{"name": "micro_batches", "values": [1, 2]}], default_device=5)
+    assert_user_error(run_deffe("-config", "config.json", cwd=tmp_path), "evaluate.simulator.default_device",
+                      "device 5 does not exist (5 devices: 0=cpu0")
+    assert not (tmp_path / "explore").exists()

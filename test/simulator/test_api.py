@@ -163,3 +163,12 @@ def test_settings_taken_out_of_numpy_arrays_are_numbers():
     b = sim.simulate(net, "cpu+2xV100-pcie3", 1, batch_size=32, memory_budget=budget[0], remat="all")
     c = sim.simulate(net, "cpu+2xV100-pcie3", 1, batch_size=32, memory_budget={"gpu0": budget[0]}, remat="all")
     assert a.step_time == b.step_time == c.step_time and a.feasible
+
+
+def test_a_network_of_inputs_only_is_an_error(tmp_path):
+    # it simulated as step time 0, throughput 0.00, feasible
+    path = tmp_path / "inputs.json"
+    path.write_text(json.dumps({"layers": {"data": {"type": "Input", "parents": [], "tensor": [8, 32, 32, 3]}}}))
+    with pytest.raises(SimulatorError) as err:
+        sim.simulate(sim.load_network(str(path)), "cpu+1xV100-pcie3", 1)
+    assert str(err.value) == f"{path}: network 'inputs' has no layer to train (only inputs)"

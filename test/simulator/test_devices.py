@@ -98,6 +98,38 @@ def test_multi_hop_route_when_there_is_no_direct_link():
     assert g2.route(0, 2) == [(2, 0)]  # a direct link always wins
 
 
+def test_routes_asked_for_one_by_one_are_those_of_the_all_pairs_search(device_graphs):
+    # route() computes only what it is asked for (a direct link without a search, Dijkstra from a source on
+    # first need); routes() runs the search from every device: the same hops for every pair
+    import random
+    rng = random.Random(3)
+    graphs = [sim.load_device_graph(p) for p in sorted(device_graphs.glob("*.json"))]
+    graphs += [preset("cpu+4xV100-pcie3"), preset("2x(cpu+8xH100-nvlink4)-ndr")]
+    for seed in range(20):   # sparse random graphs: multi-hop routes, ties, unreachable pairs
+        n = rng.randint(2, 9)
+        chans = [Channel(f"c{i}", "t", rng.choice([1e9, 2e9, 1e10]), rng.choice([0.0, 1e-6])) for i in range(4)]
+        links = {(a, b): rng.randrange(4) for a in range(n) for b in range(n) if a != b and rng.random() < 0.3}
+        graphs.append(DeviceGraph([gpu(f"d{i}") for i in range(n)], chans, links))
+    for g in graphs:
+        fresh = DeviceGraph(g.devices, g.channels, g.links)
+        every = fresh.routes()
+        lazy = DeviceGraph(g.devices, g.channels, g.links)
+        pairs = [(a, b) for a in range(len(g.devices)) for b in range(len(g.devices)) if a != b]
+        rng.shuffle(pairs)
+        for a, b in pairs:
+            assert lazy.route_or_none(a, b) == every.get((a, b)), (g.name, a, b)
+
+
+def test_a_graph_with_every_pair_linked_needs_no_route_search():
+    # cpu+256xV100-pcie3 took 14 s to prepare (Dijkstra from every device over every link, each time
+    # re-sorting the links); its route table is its links
+    from simulator.schedule import route_tables
+    g = preset("cpu+64xV100-pcie3")
+    ptr, chans, froms, max_hops = route_tables(g)
+    assert max_hops == 1 and len(chans) == len(g.links) and not g._routes_from
+    assert chans[ptr[3 * 65 + 7]] == g.links[(3, 7)] and froms[ptr[3 * 65 + 7]] == 3
+
+
 def test_no_route_is_a_clear_error():
     g = DeviceGraph([gpu("a"), gpu("b")], [], {})
     with pytest.raises(SimulatorError, match="no route between devices a and b"):
@@ -134,6 +166,12 @@ def test_a_device_listed_as_its_own_neighbour_is_read_as_exprimo_reads_it(refere
     (lambda d: d["devices"][2].update(peak_gflops=-1), "devices[2]: 'peak_gflops' must be a positive number"),
     (lambda d: d["devices"][0].pop("clock"), "devices[0]: missing 'clock'"),
     (lambda d: d["comm_channels"][3].update(bandwidth="fast"), "comm_channels[3]: 'bandwidth' must be"),
+    # a misspelt key silently took the default (68 GB/s), a device without a type became a CPU
+    (lambda d: d["devices"][1].update(mem_bandwith=d["devices"][1].pop("mem_bandwidth")),
+     "devices[1]: unknown key 'mem_bandwith' (did you mean 'mem_bandwidth'?)"),
+    (lambda d: d["devices"][2].pop("type"), "devices[2]: missing 'type' ('cpu' or 'gpu')"),
+    (lambda d: d["comm_channels"][0].update(latency=1), "comm_channels[0]: unknown key 'latency' (keys: type, "),
+    (lambda d: d["devices"][0]["neighbours"][0].update(channel=0), "devices[0].neighbours[0]: unknown key 'channel'"),
 ])
 def test_bad_exprimo_files_name_the_file_and_the_place(reference, tmp_path, edit, message):
     data = json.loads((reference / "exprimo-device-graphs" / "malvik-4gpu.json").read_text())

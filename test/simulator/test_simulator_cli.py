@@ -56,7 +56,7 @@ def test_an_exprimo_assignment_file_places_the_layers_it_names_of_this_network(c
     del names[next(iter(names))]
     path.write_text(json.dumps({**names, "res2a_branch1": 1}))
     code, _, err = run(base + ["--placement", str(path)], capsys)
-    assert code == 2 and "error: placement names 'res2a_branch1', which is neither a layer" in err, err
+    assert code == 2 and f"error: {path}: placement names 'res2a_branch1', which is neither a layer" in err, err
     path.write_text("[1, 2]")
     code, _, err = run(base + ["--placement", str(path)], capsys)
     assert code == 2 and err == f"error: {path}: a placement file must hold a JSON object {{layer or group: device}}\n"
@@ -176,3 +176,167 @@ def test_a_pytorch_model_from_a_python_file(capsys, tmp_path):
     code, _, err = run(["--network", f"{tmp_path / 'mynet.py'}:make", "--devices", "cpu+2xV100-pcie3",
                         "--placement", "1"], capsys)
     assert code == 2 and err.startswith("error: ") and "has no attribute 'make'" in err and len(err.splitlines()) == 1
+
+
+def test_a_model_file_that_calls_sys_exit_is_one_line(capsys, tmp_path):
+    # the CLI ended silently with the status the user's code gave sys.exit()
+    (tmp_path / "m.py").write_text(MODEL + "\n\ndef exits():\n    import sys\n    sys.exit(3)\n")
+    (tmp_path / "atimport.py").write_text("import sys\nsys.exit(4)\n")
+    for spec, message in ((f"{tmp_path / 'm.py'}:exits", "SystemExit: 3"),
+                          (f"{tmp_path / 'atimport.py'}:f", "SystemExit: 4")):
+        code, out, err = run(["--network", spec, "--devices", "cpu+2xV100-pcie3", "--placement", "1"], capsys)
+        assert code == 2 and out == "" and err == f"error: {spec}: {message}\n"
+
+
+BAD_INPUTS = REPO / "test" / "bad_inputs" / "simulator"
+
+
+@pytest.fixture
+def tiny(tmp_path, monkeypatch):
+    """A directory with the small network and device graph of test/bad_inputs/simulator, as the cwd."""
+    for name in ("net_good.json", "dev_good.json"):
+        (tmp_path / name).write_bytes((BAD_INPUTS / name).read_bytes())
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+TINY = ["--network", "net_good.json", "--devices", "dev_good.json"]
+
+
+@pytest.mark.parametrize("output", [["--trace", "net_good.json"], ["--trace", "dev_good.json"],
+                                    ["--trace", "place.json"], ["--memory-timeline", "net"]])
+def test_an_output_that_names_an_input_is_an_error_and_the_input_is_untouched(capsys, tiny, output):
+    (tiny / "place.json").write_text('{"*": 1}')
+    (tiny / "net.gpu0.txt").write_bytes((tiny / "net_good.json").read_bytes())   # a network file of that name
+    network = "net.gpu0.txt" if output[0] == "--memory-timeline" else "net_good.json"
+    before = {p.name: p.read_bytes() for p in tiny.iterdir()}
+    code, out, err = run(["--network", network, "--devices", "dev_good.json", "--placement", "place.json"]
+                         + output, capsys)
+    assert code == 2 and out == "" and len(err.splitlines()) == 1
+    assert "writing it would replace an input" in err, err
+    assert {p.name: p.read_bytes() for p in tiny.iterdir()} == before
+
+
+@pytest.mark.parametrize("output, message", [
+    (["--memory-timeline", "."], "error: --memory-timeline '.' is not a file name prefix"),
+    (["--memory-timeline", "out/"], "error: --memory-timeline 'out/' is not a file name prefix"),
+    (["--memory-timeline", ""], "error: --memory-timeline '' is not a file name prefix"),
+    (["--trace", ""], "error: --trace needs a file name"),
+    (["--trace", "t.json", "--memory-timeline", "m"], "error: m.png: --memory-timeline: this is a directory"),
+    (["--trace", "nodir/t.json"], "error: nodir/t.json: --trace: no directory 'nodir' to write it in"),
+    (["--trace", "q.png", "--memory-timeline", "q"], "error: q.png: --memory-timeline and --trace would both"),
+])
+def test_output_paths_are_checked_before_anything_is_written(capsys, tiny, output, message):
+    (tiny / "m.png").mkdir()
+    (tiny / "out").mkdir()
+    before = sorted(p.name for p in tiny.rglob("*"))
+    code, out, err = run(TINY + ["--placement", "1"] + output, capsys)
+    assert code == 2 and out == "" and len(err.splitlines()) == 1 and err.startswith(message), err
+    assert sorted(p.name for p in tiny.rglob("*")) == before
+
+
+def test_a_write_that_fails_names_the_file(capsys, tiny):
+    if not os.path.exists("/dev/full"):
+        pytest.skip("no /dev/full")
+    code, out, err = run(TINY + ["--placement", "1", "--trace", "/dev/full"], capsys)
+    assert code == 2 and out == "" and err == "error: /dev/full: cannot write: No space left on device\n"
+
+
+def test_a_placement_file_with_a_bom_is_read(capsys, tiny):
+    # Windows editors write one; it was "not valid JSON: Unexpected UTF-8 BOM"
+    (tiny / "place.json").write_bytes(b'\xef\xbb\xbf{"*": 1}\r\n')
+    code, out, err = run(TINY + ["--placement", "place.json", "--json"], capsys)
+    assert code == 0 and err == "" and json.loads(out)["devices"][1]["busy_time"] > 0
+
+
+def test_a_placement_error_names_the_file_it_came_from(capsys, tiny):
+    (tiny / "place.json").write_text('{"data": 0, "conv1": 9, "fc": 1, "prob": 1}')
+    code, out, err = run(TINY + ["--placement", "place.json"], capsys)
+    assert code == 2 and err.startswith("error: place.json: placement['conv1']: device 9 does not exist"), err
+    (tiny / "place.json").write_text('{"data": 0, "conv1": 1}')
+    code, out, err = run(TINY + ["--placement", "place.json"], capsys)
+    assert code == 2 and err.startswith("error: place.json: placement does not say where to put fc, prob"), err
+    # --placement file: the devices are the network file's, named by layer (it said "placement[1]: device 99")
+    doc = json.loads((tiny / "net_good.json").read_text())
+    doc["layers"]["data"]["device"], doc["layers"]["fc"]["device"] = 0, 99
+    (tiny / "net99.json").write_text(json.dumps(doc))
+    code, out, err = run(["--network", "net99.json", "--devices", "dev_good.json", "--placement", "file"], capsys)
+    assert code == 2 and err.startswith('error: net99.json: layer \'fc\': "device": device 99 does not exist'), err
+
+
+def test_groups_with_the_files_placement_is_an_error(capsys, tiny):
+    # the file's devices make the groups: --groups was dropped without a word
+    doc = json.loads((tiny / "net_good.json").read_text())
+    doc["layers"]["fc"]["device"] = 1
+    (tiny / "net1.json").write_text(json.dumps(doc))
+    code, out, err = run(["--network", "net1.json", "--devices", "dev_good.json", "--placement", "file",
+                          "--groups", "2"], capsys)
+    assert code == 2 and out == "" and err.startswith("error: --groups does not apply with --placement file"), err
+
+
+def test_infinite_times_are_null_in_json_and_no_warning_in_the_table(capsys, tiny):
+    # a device of 1e-300 GFLOP/s and a huge batch: "busy_time": Infinity (not JSON), and "inf nan%" with
+    # numpy's RuntimeWarning in the table
+    doc = json.loads((tiny / "dev_good.json").read_text())
+    doc["devices"][1]["peak_gflops"] = 1e-300
+    (tiny / "slow.json").write_text(json.dumps(doc))
+    args = ["--network", "net_good.json", "--devices", "slow.json", "--placement", "1",
+            "--batch-size", "99999999999999999999", "--memory-penalty", "inf"]
+
+    def refuse(constant):
+        raise AssertionError(f"non-standard JSON constant {constant}")
+    code, out, err = run(args + ["--json"], capsys)
+    data = json.loads(out, parse_constant=refuse)
+    assert code == 0 and err == "" and data["devices"][1]["busy_time"] is None
+    assert data["settings"]["memory_penalty"] is None
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        code, out, err = run(args, capsys)
+    assert code == 0 and err == "" and "nan" not in out
+
+
+def test_a_placement_that_gives_a_key_twice_is_an_error(capsys, tiny):
+    # the last one won without a word; network files already refuse it
+    (tiny / "place.json").write_text('{"*": 1, "*": 0}')
+    code, out, err = run(TINY + ["--placement", "place.json"], capsys)
+    assert code == 2 and out == "" and err == "error: place.json: key '*' is given twice\n"
+    code, out, err = run(TINY + ["--placement", '{"*": 1, "fc": 0, "fc": 1}'], capsys)
+    assert code == 2 and out == "" and err == "error: --placement: key 'fc' is given twice\n"
+
+
+PRINTS = """import torch
+import torch.nn as nn
+
+
+class Loud(nn.Linear):
+    def forward(self, x):
+        print("in forward")
+        return super().forward(x)
+
+
+print("importing")
+
+
+def build():
+    print("building")
+    return nn.Sequential(nn.Linear(16, 8), nn.ReLU(), nn.Linear(8, 4)), torch.randn(2, 16)
+
+
+def five():
+    return nn.Linear(16, 4), torch.randn(2, 16), 5
+"""
+
+
+def test_a_models_prints_go_to_stderr_and_a_bad_batch_dimension_is_named(capsys, tmp_path):
+    # the prints corrupted --json's output; (model, input, 5) was "returned tuple; it must return (...)"
+    (tmp_path / "loud.py").write_text(PRINTS)
+    code, out, err = run(["--network", f"{tmp_path / 'loud.py'}:build", "--devices", "cpu+2xV100-pcie3",
+                          "--placement", "1", "--json"], capsys)
+    assert code == 0 and json.loads(out)["step_time"] > 0
+    assert "importing" in err and "building" in err
+    code, out, err = run(["--network", f"{tmp_path / 'loud.py'}:five", "--devices", "cpu+2xV100-pcie3",
+                          "--placement", "1"], capsys)
+    assert code == 2 and out == "" and err.splitlines()[0] == "importing"   # the module's own print
+    assert len(err.splitlines()) == 2 and err.splitlines()[1].startswith("error: ")
+    assert "returned (model, sample input, 5): the third item is the batch's dimension" in err, err
