@@ -83,6 +83,9 @@ class ArithLevels(Levels):
 
     def __init__(self, low: float, step: float, n: int, integer: bool):
         self.low, self.step, self.n, self.integer = low, step, n, integer
+        # the decimals the user wrote: 0 to 1 in steps of 0.1 gives 0.3, not 0.1 + 2 x 0.1 = 0.30000000000000004
+        # (a value an evaluator receives, a script as its argument, and the tables show)
+        self.decimals = None if integer else _written_decimals(low, step)
 
     def __len__(self): return self.n
 
@@ -90,7 +93,9 @@ class ArithLevels(Levels):
         if not 0 <= i < self.n:
             raise IndexError(i)
         v = self.low + i * self.step
-        return int(round(v)) if self.integer else float(v)
+        if self.integer:
+            return int(round(v))
+        return float(round(v, self.decimals)) if self.decimals is not None else float(v)
 
     def index(self, value):
         key = value_key(value)
@@ -103,7 +108,24 @@ class ArithLevels(Levels):
         raise ValueError(value)
 
     def numbers(self):
-        return self.low + np.arange(self.n) * self.step
+        v = self.low + np.arange(self.n) * self.step
+        return np.round(v, self.decimals) if self.decimals is not None else v
+
+
+def _written_decimals(*numbers: float) -> int | None:
+    """The most decimals of the numbers as Python writes them (0.25: 2, 1e-05: 5); None when one of them needs
+    more than 12 (1/3: no rounding to what was written)."""
+    most = 0
+    for x in numbers:
+        text = repr(float(x))
+        if "e" in text:
+            mantissa, exponent = text.split("e")
+            d = len(mantissa.split(".")[1].rstrip("0")) if "." in mantissa else 0
+            d -= int(exponent)
+        else:
+            d = len(text.split(".")[1].rstrip("0"))
+        most = max(most, d)
+    return most if most <= 12 else None
 
 
 class GeomLevels(Levels):

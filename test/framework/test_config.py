@@ -299,3 +299,13 @@ def test_deffe_model_type_maps_in_any_case_and_an_unknown_one_says_what_is_used(
     assert c.section("model")["plugin"] == "auto"
     assert any("model.ml_model_type" in w and "'xgboost'" in w and "'auto' is used instead" in w
                for w in c.warnings), c.warnings
+
+
+def test_a_real_range_with_a_step_gives_the_values_as_written(tmp_path):
+    """0 to 1 in steps of 0.1 gave 0.30000000000000004 and 0.6000000000000001 to the evaluator and the tables."""
+    c = cfg(tmp_path, {"knobs": [{"name": "a", "type": "real", "min": 0, "max": 1, "step": 0.1},
+                                 {"name": "b", "type": "real", "min": 1e-5, "max": 4e-5, "step": 1e-5}],
+                       "costs": ["t"]})
+    assert values(c)["a"] == [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0]
+    assert values(c)["b"] == [1e-5, 2e-5, 3e-5, 4e-5]
+    assert c.explores[0].space.knobs[0].levels.index(0.3) == 3
