@@ -618,9 +618,17 @@ class Driver:
         paths = write_tables(self.store, self.run_dir, explore, self.fw.cost_names, several)
         self._write_manifest(explore, paths, several)
         if self.config.deffe_tables:
-            from .deffe_tables import write_deffe_tables
+            from .deffe_tables import deffe_table_path, write_deffe_tables
             ours = {p.resolve() for p in paths.values()}
-            if not any((Path.cwd() / name).resolve() in ours for name in explore.deffe_tables.values()):
+            # a run directory that is the current directory: a Deffe table named like one of ours (with several
+            # explorations both are prefixed by the exploration's name) is left out, ours kept
+            for kind in list(explore.deffe_tables):
+                path = deffe_table_path(explore, kind, several)
+                if path.resolve() in ours:
+                    del explore.deffe_tables[kind]
+                    self.log.warning(f"warning: {path}: the original Deffe's {kind} table is not written: it "
+                                     "would replace this run's table of the same name")
+            if explore.deffe_tables:
                 write_deffe_tables(self.store, self.run_dir, explore, self.fw.cost_names, several,
                                    predicts=self.fw.model is not None)
         return paths

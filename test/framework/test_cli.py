@@ -393,3 +393,18 @@ def test_a_knob_repeated_thousands_of_times_runs_and_prints_its_space_and_front_
     front = [line for line in run.out.splitlines() if line.strip().startswith("d=[")]
     assert front and all("(4968 more)" in line and len(line) < 200 for line in front)
     assert len(read_csv(tmp_path / "explore" / "deffe_evaluation.csv")) == 2
+
+
+def test_deffes_tables_never_replace_the_runs_own_in_the_same_directory(tmp_path):
+    """run_directory '.' with two explorations: Deffe's e1-deffe_output.csv (its 'all' table) replaced ours of
+    the same name, the prefix being left out of the check; Deffe's tables of other names are still written."""
+    simple(tmp_path, knobs=[{"name": "a", "values": "0-6", "groups": "g1"}, {"name": "b", "values": [1, 2], "groups": "g2"}],
+           exploration={"explore": [{"name": "e1", "groups": "g1"}, {"name": "e2", "groups": "g2"}]},
+           framework={"run_directory": ".", "deffe_tables": True}, model={"plugin": None})
+    write(tmp_path / "ev.py", "def evaluate(p):\n    return {'t': p.get('a', 0) * 10 + p.get('b', 0)}\n")
+    run = run_deffe("-config", "config.json", cwd=tmp_path)
+    assert run.rc == 0, run
+    for e in ("e1", "e2"):
+        assert "status" in read_csv(tmp_path / f"{e}-deffe_output.csv")[0]   # ours, not Deffe's
+        assert (tmp_path / f"{e}-deffe_eval_predict.csv").exists()           # Deffe's, of another name
+    assert "the original Deffe's all table is not written" in run.err
