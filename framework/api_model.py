@@ -16,6 +16,7 @@ import pandas as pd
 
 from .checkpoint import read_meta
 from .config import Config, Explore
+from .contract import predicted
 from .errors import DeffeError
 from .inference import load_model
 from .preload import cells_of, match_columns
@@ -58,7 +59,8 @@ class Model:
         of ``points`` and the knob columns first."""
         points = _as_frame(points)
         codes = self.codes(points)
-        pred = self.plugin.Predict(codes) if len(codes) else None
+        pred = predicted(self.plugin, codes, len(self.costs), read_meta(self.checkpoint).plugin,
+                         str(self.checkpoint)) if len(codes) else None
         found = self._found([str(c) for c in points.columns])
         out = points.iloc[:, [i for i in found.values() if i is not None]].copy()
         for j, cost in enumerate(self.costs):

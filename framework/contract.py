@@ -211,3 +211,21 @@ CHECKS: dict[tuple[str, str], Callable[[Any, tuple, Any], Any]] = {
     ("ml_model", "Predict"): lambda value, args, fw: prediction_of(value, len(np.atleast_2d(args[0])),
                                                                    len(fw.cost_names)),
 }
+
+
+def predicted(model: Any, codes: np.ndarray, c: int, name: str, file: str | None = None) -> Prediction:
+    """``model.Predict(codes)`` where no driver's `_call` stands between (inference, the Python API): its
+    crash or an answer that is no Prediction of those points is one error naming the model plugin."""
+    from .errors import DeffeError
+    try:
+        value = model.Predict(codes)
+    except (DeffeError, KeyboardInterrupt):
+        raise
+    except (Exception, SystemExit) as e:
+        raise DeffeError(f"ml_model plugin '{name}' failed in Predict(): {type(e).__name__}: {e}", file=file,
+                         where="model.plugin") from e
+    try:
+        return prediction_of(value, len(codes), c)
+    except Broken as e:
+        raise DeffeError(f"ml_model plugin '{name}': Predict() {e.what}", file=file, where="model.plugin",
+                         hint=e.hint) from None

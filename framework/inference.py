@@ -35,6 +35,7 @@ import numpy as np
 from .checkpoint import KERAS_SUFFIXES, match, one_checkpoint, read_meta
 from .config import Config, Explore, load_config
 from .context import Budget, Framework
+from .contract import predicted
 from .encoding import Encoding
 from .errors import DeffeError
 from .metrics import evaluate
@@ -92,7 +93,7 @@ def run_inference(args: Any) -> int:
         return 0
     codes = np.array(rows.codes, dtype=float).reshape(-1, len(space))
     truth = np.array(rows.truth, dtype=float).reshape(-1, len(costs))
-    pred = model.Predict(codes) if len(codes) else None
+    pred = predicted(model, codes, len(costs), meta.plugin, str(icp)) if len(codes) else None
     if pred is not None:   # a model trained before any design ran knows the constraints' costs only
         unknown = [c for j, c in enumerate(costs) if np.isnan(pred.mean[:, j]).all()]
         if unknown:
@@ -344,7 +345,8 @@ def evaluate_checkpoints(config: Config, args: Any, directory: str | Path, outpu
         model = load_model(config, args, explore, meta, path, log, threads)
         codes = np.array(rows.codes, dtype=float).reshape(-1, len(explore.space))
         truth = np.array(rows.truth, dtype=float).reshape(-1, len(costs))
-        pred = model.Predict(codes).mean if len(codes) else np.empty((0, len(costs)))
+        pred = predicted(model, codes, len(costs), meta.plugin, str(path)).mean if len(codes) else \
+            np.empty((0, len(costs)))
         epoch = _kept_epoch(meta.history)
         for j, cost in enumerate(costs):
             m = evaluate(truth[:, j], pred[:, j]) if has_truth[j] else None

@@ -181,6 +181,19 @@ def test_predict_names_what_it_takes(tmp_path, monkeypatch):
     assert len(model.predict([{"a": 1, "b": 2}, {"a": 2, "b": 3}])) == 2
 
 
+def test_a_model_plugin_predicting_the_wrong_thing_is_named(tmp_path, monkeypatch):
+    """Where no driver checks its answers (the Python API, -inference-only), a model's Prediction of the wrong
+    shape was a numpy IndexError deep in predict()."""
+    import numpy as np
+    from framework.protocols import Prediction
+    monkeypatch.chdir(tmp_path)
+    model = framework.explore(learnable_dict(tmp_path), max_samples=12).model
+    model.predict([{"a": 1, "b": 2}])   # loads the plugin
+    monkeypatch.setattr(model.plugin, "Predict", lambda codes: Prediction(np.zeros((len(codes) + 3, 1))))
+    with pytest.raises(DeffeError, match=r"model\.plugin: ml_model plugin '.+': Predict\(\) returned .*mean"):
+        model.predict([{"a": 1, "b": 2}])
+
+
 def test_seed_decides_the_run(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     runs = [framework.explore(minimal_dict(), run_dir=tmp_path / name, seed=seed, max_samples=8, no_train=True)
