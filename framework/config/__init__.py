@@ -273,7 +273,9 @@ def _build_costs(data: dict, shown: str) -> list[Cost]:
 # the columns the run's tables write beside the knobs and the costs (tables.py, report.py, inference.py, and
 # the original Deffe's tables, deffe_tables.py): a knob or cost of that name made a table with a column twice,
 # which the driver then refused to read back (-pre-evaluated-data of its own table)
-TABLE_COLUMNS = ("status", "source", "rank", "scenario", "feasible", "EvaluateTime", "ExtractTime", "RunDir")
+# ('feasible' is not among them: the inference output's column of that name stands beside the predicted-<cost>
+# columns, and the placement evaluator gives a cost 'feasible')
+TABLE_COLUMNS = ("status", "source", "rank", "scenario", "EvaluateTime", "ExtractTime", "RunDir")
 TABLE_PREFIXES = ("predicted-", "std-")
 
 
