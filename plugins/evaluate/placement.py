@@ -108,8 +108,18 @@ class PlacementEvaluate:
         self._prepared: dict[Any, Any] = {}
         # every fixed part is checked now: a bad preset or setting is a config error, not a failed sample
         first = {n: fw.space[n].value(0) for n in self.point_settings}
-        prepared = self._prepare(first)
         fixed_machine = "devices" not in self.point_settings and not self.template
+        try:
+            prepared = self._prepare(first)
+        except DeffeError:   # a knob's first value may be what is bad: then it is named as the knob's
+            graph = None
+            if fixed_machine:
+                try:
+                    graph = self._graph(self.opts["devices"], first.get("memory_cap_gb", self.opts.get("memory_cap_gb")))
+                except Exception:  # noqa: BLE001 - the machine itself is what is wrong: the error below says so
+                    graph = None
+            self._check_setting_knobs(first, graph)
+            raise
         self._check_setting_knobs(first, prepared.devices if fixed_machine else None)
         if self.device_knobs and fixed_machine:
             self._check_devices(prepared.devices, family)

@@ -303,6 +303,18 @@ def test_every_value_of_a_setting_knob_is_checked_at_the_start(tmp_path, knob, m
     assert not (tmp_path / "explore").exists()
 
 
+@pytest.mark.parametrize("knob, message", [
+    ({"name": "schedule", "values": ["zb", "gpipe"]}, "knob 'schedule': value 'zb': schedule must be one of"),
+    ({"name": "remat", "values": ["bogus", "off"]}, "knob 'remat': value 'bogus': remat names device 'bogus'"),
+    ({"name": "memory_budget", "values": [-1, 0.5]}, "knob 'memory_budget': value -1: memory_budget"),
+    ({"name": "devices", "values": ["cpu+4xV10-pcie3", "cpu+4xV100-pcie3"]}, "knob 'devices': value 'cpu+4xV10"),
+])
+def test_a_bad_first_value_of_a_setting_knob_is_named_as_the_knobs(tmp_path, knob, message):
+    # it was blamed on evaluate.simulator, a section without that key
+    config(tmp_path, [DEVICES, knob])
+    assert_user_error(run_deffe("-config", "config.json", cwd=tmp_path), "config.json:knobs", message)
+
+
 def test_a_value_that_fails_only_with_another_knobs_value_is_an_infeasible_combination(tmp_path):
     config(tmp_path, [DEVICES, {"name": "batch_size", "values": [64, 60]}, {"name": "micro_batches",
                                                                           "values": [1, 8]}], max_samples=8)
