@@ -386,4 +386,7 @@ def _float(n: int | float, cost: str, text: str, shown: str, line: int) -> float
     try:
         return float(n)
     except OverflowError:   # an integer beyond any float
-        raise DeffeError(f"cost '{cost}' is too large: {text[:40]!r}", file=shown, where=f"line {line}") from None
+        digits = len(text.strip().lstrip("+-"))
+        raise DeffeError(f"cost '{cost}' is too large: an integer of {digits} digits ({text.strip()[:12]}...), "
+                         "beyond any floating-point number (about 1.8e308)", file=shown, where=f"line {line}",
+                         hint="check the column; a cost is a measurement") from None

@@ -24,6 +24,14 @@ def test_an_infinite_cost_is_an_error_naming_its_line(tmp_path, cost):
     assert str(e.value).startswith(f"pre.csv:line 3: cost 't' is infinite: '{cost}'; a row that was not measured")
 
 
+def test_an_integer_cost_beyond_any_float_says_how_long_it_is(tmp_path):
+    # it quoted the first 40 digits as the number, and a 40-digit cost is fine
+    write(tmp_path / "pre.csv", "a,c,t\n1,x,1" + "0" * 400 + "\n")
+    with pytest.raises(DeffeError) as e:
+        load_csv(tmp_path / "pre.csv", "pre.csv", SPACE, ["t"])
+    assert "pre.csv:line 2: cost 't' is too large: an integer of 401 digits (100000000000...)" in str(e.value)
+
+
 def test_an_infeasible_row_may_say_its_cost_is_infinite(tmp_path):
     write(tmp_path / "pre.csv", "a,c,t,status\n1,x,inf,infeasible\n")
     pre = load_csv(tmp_path / "pre.csv", "pre.csv", SPACE, ["t"])
