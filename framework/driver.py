@@ -360,6 +360,10 @@ class Driver:
                 t0 = time.perf_counter()
                 proposal = self._call(exploration, "Run")   # checked: None, or codes of points of the space
                 if proposal is None or len(proposal.codes) == 0:
+                    if step == 0 and not told:   # nothing at all: a plugin that gives no point (a missing return?)
+                        reason = "the exploration proposed no point at all"
+                        log.warning(f"warning: exploration '{explore.name}' proposed no point at all: its "
+                                    f"exploration plugin (or the sampler it asks) gave none on its first call")
                     break
                 seconds = time.perf_counter() - t0   # searching the model can take a while: say so
                 (log.info if seconds >= 1 else log.debug)(
