@@ -384,6 +384,9 @@ class DesignSpace:
                 bad = np.isnan(col) | (col < k.low) | (col > k.high)
             if bad.any():
                 i = int(np.flatnonzero(bad)[0])
+                if k.finite:   # a code is a level's index: say which, beside the values they stand for
+                    return (f"row {i}: {float(col[i]):g} is not a code of knob '{k.name}' (its codes are the "
+                            f"indices 0 to {k.size - 1} of its values {domain_text(k)})")
                 return f"row {i}: {float(col[i]):g} is not a code of knob '{k.name}' ({domain_text(k)})"
         return None
 

@@ -79,7 +79,8 @@ def test_the_python_api_raises_a_deffe_error_for_a_plugin_calling_sys_exit(tmp_p
     ("{'codes': [[1.0, 2.0]]}", "Run() returned a dict, not a Proposal"),
     ("Proposal([['a', 'b']])", "Run() proposed a point outside the space: row 0: ['a', 'b'] is not a row of numbers"),
     ("Proposal([[1.0, 2.0], [3.0]])", "Run() proposed a point outside the space: row 1: [3.0] is not a row of 2"),
-    ("Proposal([[99.0, 2.0]])", "Run() proposed a point outside the space: row 0: 99 is not a code of knob 'x'"),
+    ("Proposal([[99.0, 2.0]])", "Run() proposed a point outside the space: row 0: 99 is not a code of knob 'x' "
+                                "(its codes are the indices 0 to 11 of its values 1, 2"),
 ])
 def test_an_exploration_returning_no_proposal_or_bad_codes_is_named(tmp_path, returned, fragment, flags):
     # a traceback (AttributeError: no attribute 'codes', could not convert string to float, inhomogeneous
