@@ -18,6 +18,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from .errors import DeffeError
 from .protocols import Prediction, Proposal
 
 
@@ -216,7 +217,6 @@ CHECKS: dict[tuple[str, str], Callable[[Any, tuple, Any], Any]] = {
 def predicted(model: Any, codes: np.ndarray, c: int, name: str, file: str | None = None) -> Prediction:
     """``model.Predict(codes)`` where no driver's `_call` stands between (inference, the Python API): its
     crash or an answer that is no Prediction of those points is one error naming the model plugin."""
-    from .errors import DeffeError
     try:
         value = model.Predict(codes)
     except (DeffeError, KeyboardInterrupt):

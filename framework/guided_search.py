@@ -64,10 +64,10 @@ class ModelSearch:
         for _round in range(100):   # a sampler that breaks its promise and repeats itself cannot loop forever
             if len(out) >= n:
                 break
-            codes = self.framework.sampling.Run(n - len(out))
-            if codes is None or len(codes) == 0:   # it has no more points (None: "none", plugins.md)
+            codes = self.framework.sampling.Run(n - len(out))   # checked (contract.sampled): None is no rows
+            if len(codes) == 0:   # it has no more points
                 break
-            out = self._unseen(np.vstack([out, self._sampled(np.atleast_2d(np.asarray(codes, dtype=float)))]))
+            out = self._unseen(np.vstack([out, self._sampled(codes)]))
         return out[:n]
 
     def _keys(self, codes: np.ndarray) -> list[bytes]:

@@ -47,6 +47,10 @@ def json_kind(value: Any) -> str:
     return type(value).__name__
 
 
+# a switch written as text, in any case (a config's "true", Deffe's "True"): what it means
+SWITCH_WORDS = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
+
+
 def to_number(text: str) -> int | float | None:
     """The number a piece of text spells, or None."""
     t = text.strip()

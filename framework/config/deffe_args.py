@@ -14,7 +14,7 @@ import shlex
 from pathlib import Path
 
 from ..errors import DeffeError
-from ..values import to_number
+from ..values import SWITCH_WORDS, to_number
 from .loader import ORIGIN
 from .schema import DEFFE_PYSCRIPTS
 
@@ -180,7 +180,7 @@ def apply(cfg: dict) -> list[str]:
     return warnings
 
 
-SWITCH_WORDS = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False, "": False}
+DEFFE_SWITCH_WORDS = {**SWITCH_WORDS, "": False}   # Deffe's configs leave a switch off as ""
 
 
 def _slurm_switch(value, file: str, where: str) -> bool:
@@ -191,8 +191,8 @@ def _slurm_switch(value, file: str, where: str) -> bool:
         return bool(value) or isinstance(value, dict)
     if isinstance(value, int) and value in (0, 1):
         return bool(value)
-    if isinstance(value, str) and value.strip().lower() in SWITCH_WORDS:
-        return SWITCH_WORDS[value.strip().lower()]
+    if isinstance(value, str) and value.strip().lower() in DEFFE_SWITCH_WORDS:
+        return DEFFE_SWITCH_WORDS[value.strip().lower()]
     raise DeffeError(f"expected true or false (or an object of SLURM settings), got {value!r}", file=file,
                      where=where, hint='write "True" or "False" (Deffe\'s text), or true or false')
 

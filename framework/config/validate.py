@@ -11,7 +11,7 @@ import math
 from typing import Any
 
 from ..errors import DeffeError, did_you_mean, join_hints
-from ..values import json_kind as _kind, to_number
+from ..values import SWITCH_WORDS, json_kind as _kind, to_number
 from . import schema
 from .loader import KEYS, ORIGIN, POSITION, origin_of
 
@@ -73,21 +73,15 @@ def coerce(value: Any, key: schema.Key, file: str, where: str) -> Any:
         if not _finite(n):
             raise DeffeError(f"expected a finite number, got {n!r}", file=file, where=where)
         out = n
-    elif t == "bool|auto":
-        # 'auto' or a switch; anything else ("maybe", 2) is a mistake, not a silent false
-        if isinstance(value, str) and value.strip().lower() == "auto":
+    elif t in ("bool", "bool|auto"):
+        # a switch (as text too); bool|auto also 'auto'; anything else ("maybe", 2) is a mistake, not a silent false
+        word = value.strip().lower() if isinstance(value, str) else None
+        if t == "bool|auto" and word == "auto":
             out = "auto"
         elif isinstance(value, bool):
             out = value
-        elif isinstance(value, str) and value.strip().lower() in ("true", "false", "yes", "no", "1", "0"):
-            out = value.strip().lower() in ("true", "yes", "1")
-        else:
-            bad()
-    elif t == "bool":
-        if isinstance(value, bool):
-            out = value
-        elif isinstance(value, str) and value.strip().lower() in ("true", "false", "yes", "no", "1", "0"):
-            out = value.strip().lower() in ("true", "yes", "1")
+        elif word in SWITCH_WORDS:
+            out = SWITCH_WORDS[word]
         else:
             bad()
     elif t == "names":
