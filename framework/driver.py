@@ -80,14 +80,13 @@ class CrashWatch:
     count: int = 0
     first: str | None = None
     same: bool = True
-    block: str = "evaluate"  # the plugin that crashed first: evaluate, or extract by its traceback
+    block: str = "evaluate"  # the plugin that crashed first: evaluate or extract
 
     def note(self, result: Result) -> None:
         crash = result.crash if result.status == "failed" else None
         if self.count == 0:
             self.first = crash
-            # run_sample's line that calls the extract plugin, in the traceback the executor stored
-            self.block = "extract" if crash and "extract.Run(" in (result.error or "") else "evaluate"
+            self.block = result.block if crash else "evaluate"
         self.count += 1
         self.same = self.same and crash is not None and crash == self.first
 

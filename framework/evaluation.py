@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from .protocols import STATUSES, EvaluationOutput, Infeasible, Result, Sample
+from .protocols import STATUSES, EvaluationFailed, EvaluationOutput, Infeasible, Result, Sample
 from .values import to_number
 
 
@@ -129,8 +129,27 @@ def _status(output: EvaluationOutput) -> str:
     return status
 
 
+CRASHED_IN = "deffe_crashed_in"   # attribute of an exception an extract plugin raised: which block to blame
+
+
+def _extract(extract: Any, sample: Sample, output: Any) -> Any:
+    """The extract plugin's answer; an unexpected exception leaves marked as the extract block's, so that a
+    run stopped by a systematic crash names that plugin however deep in it the exception was raised."""
+    try:
+        return extract.Run(sample, output)
+    except (Infeasible, CostError, EvaluationFailed):
+        raise
+    except Exception as e:
+        try:
+            setattr(e, CRASHED_IN, "extract")
+        except (AttributeError, TypeError):   # an exception type that takes no attributes: blamed on evaluate
+            pass
+        raise
+
+
 def run_sample(evaluate: Any, extract: Any, sample: Sample, cost_names: list[str]) -> Result:
     t0 = time.perf_counter()
+    block = "evaluate"   # the block whose answer is being read, for a systematic CostError
     try:
         output = evaluate.Run(sample)
         if isinstance(output, EvaluationOutput):
@@ -143,10 +162,12 @@ def run_sample(evaluate: Any, extract: Any, sample: Sample, cost_names: list[str
         if is_costs(output):
             costs = as_costs(output, cost_names, "the evaluator")
         else:
-            costs = as_costs(extract.Run(sample, output), cost_names, "the extract plugin")
+            block = "extract"
+            costs = as_costs(_extract(extract, sample, output), cost_names, "the extract plugin")
         return Result("ok", costs, None, time.perf_counter() - t0)
     except Infeasible as e:
         costs = {k: float(v) for k, v in e.costs.items()}
         return Result("infeasible", costs, str(e), time.perf_counter() - t0)
     except CostError as e:
-        return Result("failed", {}, str(e), time.perf_counter() - t0, crash=str(e) if e.systematic else None)
+        return Result("failed", {}, str(e), time.perf_counter() - t0, crash=str(e) if e.systematic else None,
+                      block=block)

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from typing import Any, Callable, Iterator
 
+from .evaluation import CRASHED_IN
 from .protocols import EvaluationFailed, Result
 from .threads import limit as limit_threads
 
@@ -73,7 +74,8 @@ def safe_call(task_fn: TaskFn, payload: Any, in_worker: bool = False) -> Result:
             raise
         tb = traceback.format_exc(limit=-6)
         crash = f"{type(e).__name__}: {e}" if str(e) else type(e).__name__
-        result = Result("failed", error=f"{crash}\n{tb}", crash=crash)
+        result = Result("failed", error=f"{crash}\n{tb}", crash=crash,
+                        block=getattr(e, CRASHED_IN, "evaluate"))
     if result.duration is None:
         result.duration = time.perf_counter() - t0
     return result

@@ -50,6 +50,7 @@ class Result:
     cached: bool = False                 # taken from the store, not evaluated now
     origin: str = "evaluated"            # evaluated | pre-evaluated
     crash: str | None = None             # failed by an unexpected exception of a plugin: "TypeError: ..."
+    block: str = "evaluate"              # the plugin a crash came from: evaluate or extract
 
     @property
     def ok(self) -> bool:

@@ -220,3 +220,21 @@ def test_a_sampler_that_only_repeats_itself_ends_the_exploration(tmp_path, flags
     r = run(tmp_path, *flags)
     assert r.rc == 0 and "proposed only points already evaluated in this run; 1 evaluated now" in r.out, r
     assert len(read_csv(tmp_path / "explore" / "deffe_evaluation.csv")) == 1
+
+
+def test_an_extract_plugin_crashing_deep_inside_is_the_one_named(tmp_path):
+    # raised ten calls deep, the extract.Run( line fell out of the stored traceback's last frames: the run
+    # stopped blaming "a bug in the python evaluation"
+    setup(tmp_path, exp="    def Run(self, sample, output): return deep(10)\n"
+                        "def deep(n):\n    if n == 0:\n        raise RuntimeError('deep boom')\n"
+                        "    return deep(n - 1)\n")
+    write(tmp_path / "ev.py", "def evaluate(p):\n    return 'output'\n")
+    assert_runtime_error(run(tmp_path), "cfg.json:extract.plugin:", "RuntimeError: deep boom",
+                         "a bug in the extract plugin 'exp'")
+
+
+def test_an_extract_plugin_whose_costs_never_match_is_the_one_named(tmp_path):
+    # a cost the config names that the extract plugin never gives: blamed on the evaluation
+    setup(tmp_path, exp="    def Run(self, sample, output): return {'other': 1.0}\n")
+    write(tmp_path / "ev.py", "def evaluate(p):\n    return 'output'\n")
+    assert_runtime_error(run(tmp_path), "cfg.json:extract.plugin:", "a bug in the extract plugin 'exp'")
