@@ -220,4 +220,5 @@ def _config_of(data: run_data.RunData) -> Config:
         raise DeffeError("the run's config is gone and the manifest does not hold its text",
                          file=str(data.run_dir / run_data.MANIFEST))
     from .config.loader import read_json_text
-    return load_config(path, data=read_json_text(data.config_text, str(data.run_dir / run_data.MANIFEST)))
+    return load_config(path, data=read_json_text(data.config_text, str(data.run_dir / run_data.MANIFEST),
+                                                  once=False))   # a run of an older version kept it

@@ -57,11 +57,12 @@ def read_json(path: Path, shown: str) -> Any:
     return read_json_text(text, shown)
 
 
-def read_json_text(text: str, shown: str) -> Any:
-    """A config's text (JSON with comments) as data; ``shown`` names it in errors."""
+def read_json_text(text: str, shown: str, once: bool = True) -> Any:
+    """A config's text (JSON with comments) as data; ``shown`` names it in errors. ``once``: a key written
+    twice in one object is an error (JSON parsers keep the last silently: the first is lost unseen)."""
     if not text.strip():
         raise DeffeError("the file is empty", file=shown, hint="a config is a JSON object")
-    data = _fast_json(text, shown)
+    data = _fast_json(text, shown, once)
     if data is not _NOT_PLAIN:
         return data
     try:
@@ -91,14 +92,50 @@ def _refuse_constant(name: str):
     raise ValueError(name)
 
 
-def _fast_json(text: str, shown: str) -> Any:
+class _Repeated(Exception):
+    pass
+
+
+def _unique_keys(pairs: list) -> dict:
+    data = dict(pairs)
+    if len(data) < len(pairs):
+        raise _Repeated()
+    return data
+
+
+def _repeated_key(plain: str) -> tuple[str, str, str]:
+    """The first key written twice in one object of a valid JSON text: (key, where, where first)."""
+    objects: list[dict | None] = []   # per open bracket: an object's keys and their positions; None: a list
+    for m in re.finditer(r'"(?:[^"\\\n]|\\.)*"(\s*:)?|[{}\[\]]', plain):   # strings whole: "[" in one is text
+        token = m.group(0)
+        if token in "{[":
+            objects.append({} if token == "{" else None)
+        elif token in "}]":
+            objects.pop()
+        elif m.group(1) and objects and objects[-1] is not None:
+            key = json.loads(token[:token.rindex(":")])
+            line = plain.count("\n", 0, m.start()) + 1
+            where = f"{line}:{m.start() - plain.rfind(chr(10), 0, m.start())}"
+            if key in objects[-1]:
+                return key, where, objects[-1][key]
+            objects[-1][key] = where
+    raise AssertionError("no repeated key")   # the parser saw one: unreachable
+
+
+def _fast_json(text: str, shown: str, once: bool = True) -> Any:
     """The config read by the standard library's parser once comments and trailing commas (what commentjson
     accepts beyond JSON) are blanked out. commentjson's own parser takes time and memory that grow with the
     square of a list's length (a list of 40,000 values: 12 GB; 100,000: killed): it is kept only for the
     errors of a text this parser refuses, whose line and column it reports."""
     plain = _STRING_OR_TRAILING_COMMA.sub(_blank, _STRING_OR_COMMENT.sub(_blank, text))
     try:
-        return json.loads(plain, parse_constant=_refuse_constant)   # NaN / Infinity: not JSON
+        return json.loads(plain, parse_constant=_refuse_constant,   # NaN / Infinity: not JSON
+                          object_pairs_hook=_unique_keys if once else None)
+    except _Repeated:
+        key, where, first = _repeated_key(plain)
+        raise DeffeError(f"the key '{key}' is written twice in one object (first at {first}); JSON keeps only "
+                         "the last, silently", file=shown, where=where,
+                         hint="remove one of them, or merge them into one") from None
     except (ValueError, RecursionError) as e:
         if len(text) > 200_000:   # too long for commentjson: the standard parser's position
             where = f"{e.lineno}:{e.colno}" if isinstance(e, json.JSONDecodeError) else None

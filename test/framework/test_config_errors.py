@@ -148,6 +148,19 @@ def test_invalid_json_names_the_line(tmp_path):
     assert "config.json:3:" in line
 
 
+def test_a_key_written_twice_in_one_object_is_named_where_it_repeats(tmp_path):
+    # JSON parsers keep the last silently: the first 'evaluate' (or a whole knob list) was dropped unseen
+    text = ('{\n  "knobs": [{"name": "a", "values": [1, 2]}, {"name": "b", "values": "x{,y["}],\n'
+            '  "costs": ["c"], // "costs": twice in a comment is no key\n'
+            '  "evaluate": {"script": "run.sh", "timeout": 5, "timeout": 10}\n}\n')
+    line = check(tmp_path, None, "the key 'timeout' is written twice in one object (first at 4:36)", text=text)
+    assert "config.json:4:50:" in line
+    # the same key in two different objects is no repetition
+    ok = text.replace('"timeout": 5, "timeout": 10', '"timeout": 5')
+    config_with(tmp_path, text=ok)
+    assert run_deffe("-config", "config.json", "-no-run", cwd=tmp_path).rc == 0
+
+
 def test_missing_config_file(tmp_path):
     r = run_deffe("-config", "nope.json", cwd=tmp_path)
     assert_user_error(r, "nope.json", "not found")
