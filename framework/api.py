@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -53,9 +54,34 @@ def explore(config: dict | str | os.PathLike, *, run_dir: str | os.PathLike | No
             fw["run_directory"] = str(Path(run_dir).expanduser().absolute())
         elif isinstance(config, dict):
             fw["run_directory"] = str(base / Path(fw["run_directory"]).expanduser())
-        cli.run(["-config", str(cfg.path), *argv], config=cfg)
+        try:
+            cli.run(["-config", str(cfg.path), *argv], config=cfg)
+        except DeffeError as e:
+            raise in_api_terms(e) from e.__cause__
         where = Path(fw["run_directory"]).expanduser().absolute()
     return Run(run_data.load_run(where), config=cfg)
+
+
+def in_api_terms(e: DeffeError) -> DeffeError:
+    """The error with the command line's flags it suggests said as explore()'s keywords: '-fresh' is
+    'fresh=True', '-jobs N' 'jobs=N' (a caller of the API has no command line to add them to)."""
+    from .cli import build_parser
+    actions = {flag: a for a in build_parser()._actions for flag in a.option_strings}
+
+    def keyword(m: re.Match) -> str:
+        action = actions.get(m.group(1))
+        if action is None or action.dest in NOT_RUN_OPTIONS:   # no keyword of explore() (-inference-only)
+            return m.group(0)
+        if action.nargs == 0:
+            return f"{action.dest}=True"
+        return f"{action.dest}={m.group(2) or '...'}"
+
+    def said(text: str | None) -> str | None:
+        return None if text is None else _FLAG.sub(keyword, text)
+    return DeffeError(said(e.what), file=e.file, where=e.where, hint=said(e.hint))
+
+
+_FLAG = re.compile(r"(?<![\w./-])(-[a-z][a-z0-9-]*)(?: ([A-Z][A-Z_]*)\b)?")   # a flag, and its argument's name
 
 
 def load_run(run_dir: str | os.PathLike) -> "Run":

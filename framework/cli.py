@@ -204,17 +204,21 @@ def _open_run(run_dir: Path, config, parts: dict[str, str], fresh: bool, keep: b
     """The run directory locked for this run, and its store (resumed, or started anew: -fresh, or a Deffe
     config whose stored run was made with other settings; the old one is moved aside, never deleted)."""
     lock = RunLock(run_dir).acquire()
-    if fresh and (run_dir / DB_NAME).exists():
-        moved = move_aside(run_dir)   # the lock file goes with it; this run locks the new directory
-        lock.release()
-        print(f"previous run moved to {moved}", file=sys.stderr)
-        lock = RunLock(run_dir).acquire()
-    store = RunStore(run_dir / DB_NAME)
-    if not stored_run_fits(store, config, parts, run_dir, dry=False, keep=keep, reads=reads):
-        lock.release()
-        lock = RunLock(run_dir).acquire()
+    try:
+        if fresh and (run_dir / DB_NAME).exists():
+            moved = move_aside(run_dir)   # the lock file goes with it; this run locks the new directory
+            lock.release()
+            print(f"previous run moved to {moved}", file=sys.stderr)
+            lock = RunLock(run_dir).acquire()
         store = RunStore(run_dir / DB_NAME)
-        check_fingerprints(store, parts, run_dir)
+        if not stored_run_fits(store, config, parts, run_dir, dry=False, keep=keep, reads=reads):
+            lock.release()
+            lock = RunLock(run_dir).acquire()
+            store = RunStore(run_dir / DB_NAME)
+            check_fingerprints(store, parts, run_dir)
+    except BaseException:   # a stored run of other settings, say: the process goes on (the Python API)
+        lock.release()      # and may run here again
+        raise
     return store, lock
 
 

@@ -251,3 +251,19 @@ def test_calls_leave_the_process_as_it_was(tmp_path, monkeypatch):
     assert str(tmp_path / "two") not in log_one and "exploration 'application1_explore'" in log_one
     opened = [h for h in logging.getLogger("deffe").handlers if isinstance(h, logging.FileHandler)]
     assert not opened
+
+
+def test_errors_suggest_explore_keywords_not_command_line_flags(tmp_path, monkeypatch):
+    # "run with -fresh to start over": a notebook has no command line to add -fresh to
+    monkeypatch.chdir(tmp_path)
+    cfg = minimal_dict()
+    framework.explore(cfg, run_dir=tmp_path / "r", max_samples=4, no_train=True)
+    cfg["extract"]["cost_output"] = "other.out"   # the extract settings changed since the stored run
+    with pytest.raises(DeffeError) as e:
+        framework.explore(cfg, run_dir=tmp_path / "r", max_samples=4, no_train=True)
+    text = str(e.value)
+    assert "run with fresh=True to start over" in text and "or keep_results=True if" in text, text
+    assert " -fresh" not in text and "-keep-results" not in text, text
+    cfg["extract"]["cost_output"] = "results.out"
+    again = framework.explore(cfg, run_dir=tmp_path / "r", max_samples=4, no_train=True, fresh=True)
+    assert len(again.evaluations) == 4
