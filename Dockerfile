@@ -2,8 +2,8 @@
 # and the repository (examples, tests, benchmarks) in /opt/deffe.
 #   make -f Makefile.docker build     the image
 #   make -f Makefile.docker run       the main example; its run directory lands in ./runs
-#   make -f Makefile.docker test      the tests, in the image
-FROM python:3.11-slim
+#   make -f Makefile.docker test      the tests, in the image's test stage (the image plus Chromium and SLURM)
+FROM python:3.11-slim AS runtime
 
 ENV PYTHONDONTWRITEBYTECODE=1 PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 
@@ -31,3 +31,18 @@ VOLUME /runs
 
 # The main example (in a checkout: python3 framework/run_deffe.py -config example/config.json).
 CMD ["run_deffe", "-config", "/opt/deffe/example/config.json"]
+
+# The tests' stage (make -f Makefile.docker test): the image plus the programs the tests start themselves,
+# as .ci/run installs them: Chromium opens the HTML report headless, SLURM with munge is a one-node cluster
+# on loopback. The image users run stays without them.
+FROM runtime AS test
+# Debian's package versions change with each point release of the base image: pinned, the build would break
+# hadolint ignore=DL3008
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends chromium slurm-wlm munge \
+    && rm -rf /var/lib/apt/lists/*
+WORKDIR /opt/deffe
+CMD ["python3", "-m", "pytest", "-q"]
+
+# The default target (docker build .): the image without the test programs.
+FROM runtime

@@ -9,16 +9,32 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def instructions() -> list[tuple[str, str]]:
-    """(INSTRUCTION, arguments) of the Dockerfile, continuation lines joined, comments dropped."""
+def stages() -> list[tuple[str, list[tuple[str, str]]]]:
+    """(stage name, its instructions from its FROM on) of the Dockerfile, continuation lines joined,
+    comments dropped; a stage without AS is named by its position."""
     text = re.sub(r"\\\n", " ", (ROOT / "Dockerfile").read_text())
-    out = []
+    out: list[tuple[str, list[tuple[str, str]]]] = []
     for line in text.splitlines():
         line = line.strip()
         if line and not line.startswith("#"):
             word, _, rest = line.partition(" ")
-            out.append((word.upper(), rest.strip()))
+            if word.upper() == "FROM":
+                parts = rest.split()
+                name = parts[2] if len(parts) == 3 and parts[1].upper() == "AS" else str(len(out))
+                out.append((name, []))
+            out[-1][1].append((word.upper(), rest.strip()))
     return out
+
+
+def instructions(target: str | None = None) -> list[tuple[str, str]]:
+    """What a build of a stage runs (default: the last stage, what `docker build .` makes), from the base
+    image on: a stage FROM another stage runs that one's instructions first."""
+    named = dict(stages())
+    steps = named[target] if target else stages()[-1][1]
+    base = steps[0][1].split()[0]
+    if base in named:
+        return instructions(base) + steps[1:]
+    return steps
 
 
 def makefile_targets() -> dict[str, list[str]]:
@@ -34,7 +50,7 @@ def makefile_targets() -> dict[str, list[str]]:
 
 def test_the_image_installs_the_pinned_requirements_with_cpu_torch_then_the_repository():
     steps = instructions()
-    assert steps[0] == ("FROM", "python:3.11-slim")
+    assert steps[0][0] == "FROM" and steps[0][1].split()[0] == "python:3.11-slim"
     copies = [i for i, (w, a) in enumerate(steps) if w == "COPY"]
     first = steps[copies[0]][1].split()
     assert first[0] == "requirements.txt"
@@ -61,6 +77,22 @@ def test_the_default_command_runs_the_main_example():
     assert in_repo == ROOT / "example" / "config.json" and in_repo.is_file()
     assert "python3 framework/run_deffe.py -config example/config.json" in (ROOT / "README.md").read_text()
     assert steps["WORKDIR"] == steps["VOLUME"]  # run directories go to the mounted volume
+
+
+def test_the_tests_run_in_a_stage_with_the_programs_they_start():
+    # `make test` ran the suite in the users' image, which has neither Chromium nor SLURM: its report and
+    # SLURM tests failed there
+    ci = (ROOT / ".ci" / "run").read_text()
+    wanted = set(re.search(r"apt-get install[^\n]*?--no-install-recommends ([^>\n]+)", ci).group(1).split())
+    steps = instructions("test")
+    installs = [a for w, a in steps if w == "RUN" and "apt-get install" in a]
+    assert len(installs) == 1 and wanted <= set(shlex.split(installs[0])), (wanted, installs)
+    assert dict(steps)["WORKDIR"] == next(a.split()[1] for w, a in steps if w == "COPY" and a.split()[0] == ".")
+    assert not any("apt-get" in a for w, a in instructions()), "the users' image stays without them"
+    test = makefile_targets()["test"]
+    built = next(c for c in test if c.startswith("docker build "))
+    tag = shlex.split(built)[shlex.split(built).index("-t") + 1]
+    assert "--target test" in built and any(c.startswith("docker run ") and f" {tag} " in c for c in test)
 
 
 def test_makefile_builds_runs_and_tests():
