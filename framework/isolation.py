@@ -30,10 +30,12 @@ def preserved() -> Iterator[None]:
     torch_threads = torch.get_num_threads() if torch is not None and hasattr(torch, "get_num_threads") else None
     from threadpoolctl import threadpool_limits
     pools = threadpool_limits(limits=None)   # remembers the pools loaded now, changes nothing
+    loaded = {p["filepath"] for p in _pools()}
     try:
         yield
     finally:
         pools.restore_original_limits()
+        _free_new_pools(loaded, env)
         if torch_threads is not None and torch.get_num_threads() != torch_threads:
             torch.set_num_threads(torch_threads)
         for name, state in loggers.items():
@@ -46,6 +48,35 @@ def preserved() -> Iterator[None]:
                 os.environ[k] = v
         if os.getcwd() != cwd:
             os.chdir(cwd)
+
+
+# the variables a pool of each kind reads when its library loads, first found first
+_POOL_VARS = {"openblas": ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"), "mkl": ("MKL_NUM_THREADS", "OMP_NUM_THREADS"),
+              "blis": ("BLIS_NUM_THREADS", "OMP_NUM_THREADS"), "openmp": ("OMP_NUM_THREADS",)}
+
+
+def _free_new_pools(loaded: set[str], env: dict[str, str]) -> None:
+    """A library loaded during the run (scipy's OpenBLAS, scikit-learn's OpenMP) started under the run's
+    limit and would keep it: it gets what it would have had loaded outside the run, its variable in the
+    caller's environment, or else one thread per processor."""
+    from threadpoolctl import ThreadpoolController
+    controller = ThreadpoolController()
+    for pool in controller.info():
+        if pool["filepath"] in loaded:
+            continue
+        wanted = next((env[v] for v in _POOL_VARS.get(pool["internal_api"], ("OMP_NUM_THREADS",)) if env.get(v)),
+                      None)
+        try:
+            n = int(wanted) if wanted else os.cpu_count() or 1
+        except ValueError:   # a variable that is no number: the library kept what it made of it
+            continue
+        if n >= 1 and n != pool["num_threads"]:
+            controller.select(filepath=pool["filepath"]).limit(limits=n)
+
+
+def _pools() -> list[dict]:
+    from threadpoolctl import threadpool_info
+    return threadpool_info()
 
 
 def _logger_state(log: logging.Logger) -> tuple:

@@ -233,7 +233,14 @@ def _process_state():
     return {"cwd": os.getcwd(), "root": list(logging.getLogger().handlers),
             "deffe": (list(deffe.handlers), deffe.level, deffe.propagate),
             "env": dict(os.environ),
-            "pools": [p["num_threads"] for p in threadpool_info()]}
+            "pools": {p["filepath"]: p["num_threads"] for p in threadpool_info()}}
+
+
+def _same_process(before: dict) -> None:
+    """The process as it was; a thread pool the run loaded is checked apart (see the test below)."""
+    now = _process_state()
+    now["pools"] = {k: v for k, v in now["pools"].items() if k in before["pools"]}
+    assert now == before
 
 
 def test_calls_leave_the_process_as_it_was(tmp_path, monkeypatch):
@@ -242,15 +249,47 @@ def test_calls_leave_the_process_as_it_was(tmp_path, monkeypatch):
     monkeypatch.delenv("DEFFE_DIR", raising=False)   # the run sets it for its config's $VARS: it stayed set
     before = _process_state()
     one = framework.explore(minimal_dict(), run_dir=tmp_path / "one", max_samples=5, no_train=True, jobs=2)
-    assert _process_state() == before
+    _same_process(before)
     two = framework.explore(minimal_dict(), run_dir=tmp_path / "two", max_samples=3, no_train=True)
-    assert _process_state() == before
+    _same_process(before)
     # each run logged into its own file only, and holds none open
     assert len(one.evaluations) == 5 and len(two.evaluations) == 3
     log_one = (tmp_path / "one" / "deffe.log").read_text()
     assert str(tmp_path / "two") not in log_one and "exploration 'application1_explore'" in log_one
     opened = [h for h in logging.getLogger("deffe").handlers if isinstance(h, logging.FileHandler)]
     assert not opened
+
+
+POOLS_AFTER = """
+import json, sys
+from threadpoolctl import threadpool_info
+if sys.argv[1] == "explore":
+    import framework
+    framework.explore(json.loads(sys.argv[2]), run_dir=sys.argv[3], jobs=1, max_samples=6)
+else:
+    import scipy.linalg, sklearn.ensemble   # what the run loads, loaded outside any run
+print(json.dumps(sorted((p["internal_api"], p["num_threads"]) for p in threadpool_info())))
+"""
+
+
+def test_libraries_loaded_during_a_call_do_not_keep_its_thread_limit(tmp_path):
+    # scipy's OpenBLAS and scikit-learn's OpenMP, first loaded by the run under its limit (jobs=1), kept one
+    # thread after explore() returned; a process that loaded them itself has one per processor
+    import subprocess
+    import sys
+    cfg = learnable_dict(tmp_path)
+    cfg["model"] = {"plugin": "sklearn_rf"}
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_NUM_THREADS")}
+    env["PYTHONPATH"] = str(ROOT)
+
+    def pools(*argv):
+        r = subprocess.run([sys.executable, "-c", POOLS_AFTER, *argv], cwd=tmp_path, env=env, capture_output=True,
+                           text=True, timeout=600)
+        assert r.returncode == 0, r.stderr
+        return json.loads(r.stdout.strip().splitlines()[-1])
+    after = pools("explore", json.dumps(cfg), str(tmp_path / "r"))
+    assert after == pools("fresh"), after
+    assert {n for _, n in after} == {os.cpu_count()}
 
 
 def test_errors_suggest_explore_keywords_not_command_line_flags(tmp_path, monkeypatch):
