@@ -110,6 +110,15 @@ def counts(ex: Explored) -> dict[str, int]:
     return out
 
 
+def no_front(ex: ExploreData) -> str:
+    """Why an exploration's front is empty: its table is not written yet, or no design was feasible."""
+    table = ex.files.get("exploration")
+    if table is not None and table.is_file():
+        return (f"no feasible design: none of the {len(ex.evaluations)} evaluations succeeded and met every "
+                f"constraint ({table.name} is empty)")
+    return "no front yet: deffe_exploration.csv is written at the end of the run"
+
+
 def best_designs(run: RunData, ex: Explored) -> pd.DataFrame:
     """The feasible evaluation best in each objective (with scenarios, in each scenario too): a row per
     objective (and scenario), its knobs and every cost."""

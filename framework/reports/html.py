@@ -142,7 +142,8 @@ def _explore(run: RunData, ex: Explored, plots: dict[str, Path], n: int, several
                    + _table(_costs_first(best, run), run, sortable=True, cls="best"))
     front = d.front
     if front.empty:
-        out.append("<h3>Front</h3><p>No front yet: deffe_exploration.csv is written at the end of the run.</p>")
+        why = c.no_front(d)
+        out.append(f"<h3>Front</h3><p>{e(why[0].upper() + why[1:])}.</p>")
     else:
         what = "the Pareto front" if len(run.objectives) > 1 else "the top designs"
         out.append(f"<h3>Front</h3><p class=\"meta\">{what} ({len(front)} rows of "

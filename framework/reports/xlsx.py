@@ -36,7 +36,7 @@ def write_xlsx(run: RunData, explored: list[Explored], path: Path) -> Path:
         d = ex.data
         _table(wb, f"{p}evaluations", d.evaluations, head, note, "no evaluation yet")
         _table(wb, f"{p}predictions", d.predictions, head, note, "the model predicted no point before its evaluation")
-        _table(wb, f"{p}front", d.front, head, note, "no front yet (deffe_exploration.csv is written at the end)")
+        _table(wb, f"{p}front", d.front, head, note, c.no_front(d))
         _table(wb, f"{p}model accuracy", c.learning_table(d), head, note, "no model was trained")
         ki = c.knob_importance(d.knob_importance)
         if ki.empty and d.knob_importance is not None:   # a format this reader does not know: the text as is

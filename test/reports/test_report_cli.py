@@ -7,7 +7,7 @@ import sqlite3
 
 import commentjson
 
-from cli_helpers import ROOT, assert_user_error, run_deffe
+from cli_helpers import ROOT, assert_user_error, run_deffe, write
 from framework.reports import reports_after_run
 
 
@@ -109,3 +109,28 @@ def test_a_run_writes_its_reports_unless_told_not_to(tmp_path):
                   env={"DEFFE_REPORTS": ""})
     assert r.rc == 0, r
     assert not (tmp_path / "quiet" / "deffe_report.html").exists()
+
+
+def test_a_finished_run_without_a_feasible_design_says_so(tmp_path):
+    # "No front yet: deffe_exploration.csv is written at the end of the run", of a run that had ended
+    write(tmp_path / "ev.py", "def evaluate(p):\n    raise ValueError('never')\n")
+    write(tmp_path / "config.json", json.dumps({
+        "python_path": ["."], "knobs": [{"name": "a", "values": "0-9"}], "costs": ["t"],
+        "evaluate": {"plugin": "python", "function": "ev:evaluate"}, "model": {"plugin": None},
+        "exploration": {"max_samples": 2}}))
+    assert run_deffe("-config", "config.json", "-quiet", cwd=tmp_path).rc == 0
+    r = run_deffe("-report", "explore", cwd=tmp_path)
+    assert r.rc == 0, r
+    html = (tmp_path / "explore" / "deffe_report.html").read_text()
+    assert "No feasible design: none of the 2 evaluations succeeded" in html and "front yet" not in html
+
+
+def test_a_report_that_cannot_be_written_names_the_run_directory_and_a_way_out(minimal_run, tmp_path):
+    # "error: .../report_progress.png.tmp: cannot write the reports (Read-only file system)": an internal
+    # file, and no way forward
+    run = tmp_path / "run"
+    shutil.copytree(minimal_run, run)
+    (run / "report_progress.png.tmp").mkdir()   # what the system refuses to replace, as a read-only disk would
+    line = assert_user_error(run_deffe("-report", run, cwd=tmp_path), f"{run}: cannot write report_progress.png (",
+                             "copy the run directory somewhere writable and give the copy to -report")
+    assert ".tmp" not in line
