@@ -68,6 +68,10 @@ def run_inference(args: Any) -> int:
     config = load_config(args.config)
     log = _logger(args)
     source = Path(args.input)
+    if not args.output and source.exists() and not source.is_file():
+        # /dev/stdin, a pipe: the default output beside it would be /dev/stdin-predicted.csv
+        raise DeffeError(f"-input {args.input} is no regular file, so the predictions have no default place beside "
+                         "it", hint="name their file with -output FILE.csv")
     output = Path(args.output) if args.output else source.with_name(f"{source.stem}-predicted.csv")
     _check_outputs(config, args, output)
     meta = read_meta(icp)

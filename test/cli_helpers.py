@@ -58,11 +58,11 @@ def deffe_env(env: dict | None = None) -> dict:
     return e
 
 
-def run_deffe(*args, cwd, env: dict | None = None, real: bool = False) -> Run:
-    """``python3 framework/run_deffe.py ARGS`` in ``cwd``."""
+def run_deffe(*args, cwd, env: dict | None = None, real: bool = False, input: str | None = None) -> Run:
+    """``python3 framework/run_deffe.py ARGS`` in ``cwd`` (``input``: its standard input, in a real process)."""
     argv = [str(a) for a in args]
-    if real:
-        proc = subprocess.run([sys.executable, str(RUN_DEFFE), *argv], cwd=cwd, env=deffe_env(env),
+    if real or input is not None:
+        proc = subprocess.run([sys.executable, str(RUN_DEFFE), *argv], cwd=cwd, env=deffe_env(env), input=input,
                               capture_output=True, text=True, timeout=HANG_GUARD)
         return Run(proc.returncode, proc.stdout, proc.stderr)
     return run_forked(RUN_DEFFE, argv, cwd, deffe_env(env))

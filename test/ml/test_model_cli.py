@@ -267,6 +267,16 @@ def test_an_inference_output_that_cannot_be_written_is_one_line_before_predictin
     assert not (trained / "fine.csv").exists()
 
 
+def test_an_input_that_is_no_file_needs_an_output(trained):
+    # -input /dev/stdin without -output: the predictions went to /dev/stdin-predicted.csv (as root)
+    r = run_deffe("-config", "config.json", "-inference-only", "-icp", CKPT, "-input", "/dev/stdin",
+                  cwd=trained, input="a,b,c\n2,x,1.5\n")
+    one_line_error(r, "error: -input /dev/stdin is no regular file", "name their file with -output FILE.csv")
+    r = run_deffe("-config", "config.json", "-inference-only", "-icp", CKPT, "-input", "/dev/stdin",
+                  "-output", "piped.csv", cwd=trained, input="a,b,c\n2,x,1.5\n")
+    assert r.returncode == 0 and len(read_csv(trained / "piped.csv")) == 1, r.stderr
+
+
 def test_no_run_with_inference_or_model_extract_dir_writes_nothing(trained):
     (trained / "in.csv").write_text("a,b,c,f,g\n2,x,1.5,3,17\n3,z,2.0,18,23\n")
     r = run_deffe("-config", "config.json", "-inference-only", "-icp", CKPT, "-input", "in.csv",
