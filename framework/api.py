@@ -25,7 +25,7 @@ from .isolation import preserved
 
 # flags that do not make a run (a dry run writes nothing, the others do something else)
 NOT_RUN_OPTIONS = {"help", "config", "no_run", "show_defaults", "inference_only", "input", "output", "strict",
-                   "model_extract_dir"}
+                   "model_extract_dir", "report"}
 DICT_FILE = "<config dict>"   # the name a dict config stands under in its base directory
 
 
@@ -134,9 +134,12 @@ def _argv(options: dict[str, Any]) -> list[str]:
         action = actions.get(key)
         if action is None or key in NOT_RUN_OPTIONS:
             usable = sorted(k for k in actions if k not in NOT_RUN_OPTIONS)
-            raise DeffeError(f"'{key}' is not an option of explore()", where="explore()",
-                             hint=did_you_mean(key, usable) or "the command line's options, e.g. epochs=50, "
-                                                               "no_train=True")
+            if key == "report":   # -report makes no run: a run's results are load_run()'s
+                hint = "framework.load_run(run_dir) reads a run's results; framework.reports.build_reports(run_dir) " \
+                       "rebuilds its reports"
+            else:
+                hint = did_you_mean(key, usable) or "the command line's options, e.g. epochs=50, no_train=True"
+            raise DeffeError(f"'{key}' is not an option of explore()", where="explore()", hint=hint)
         if value is None or value is False:
             continue
         flag = action.option_strings[0]
