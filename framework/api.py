@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -59,7 +60,7 @@ def explore(config: dict | str | os.PathLike, *, run_dir: str | os.PathLike | No
         except DeffeError as e:
             raise in_api_terms(e) from e.__cause__
         where = Path(fw["run_directory"]).expanduser().absolute()
-    return Run(run_data.load_run(where), config=cfg)
+    return Run(_loaded(where), config=cfg)
 
 
 def in_api_terms(e: DeffeError) -> DeffeError:
@@ -88,7 +89,16 @@ def load_run(run_dir: str | os.PathLike) -> "Run":
     """A run directory written by `explore` or ``run_deffe.py`` (it needs the run's deffe_run.json only, not
     the config file: the manifest holds the config's text)."""
     _path_arg(run_dir, "run_dir", "load_run()", required=True)
-    return Run(run_data.load_run(run_dir))
+    return Run(_loaded(run_dir))
+
+
+def _loaded(run_dir: str | os.PathLike) -> run_data.RunData:
+    """The run's data; what the reader should know of it (evaluations shown from the run store, not yet in
+    the tables of a run stopped mid-step) as Python warnings."""
+    data = run_data.load_run(run_dir)
+    for note in data.warnings:
+        warnings.warn(note, UserWarning, stacklevel=3)
+    return data
 
 
 def _path_arg(value: Any, name: str, where: str, required: bool = False) -> None:
