@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,7 @@ from .isolation import preserved
 
 # flags that do not make a run (a dry run writes nothing, the others do something else)
 NOT_RUN_OPTIONS = {"help", "config", "no_run", "show_defaults", "inference_only", "input", "output", "strict",
-                   "model_extract_dir"}
+                   "model_extract_dir", "report"}
 DICT_FILE = "<config dict>"   # the name a dict config stands under in its base directory
 
 
@@ -59,7 +60,7 @@ def explore(config: dict | str | os.PathLike, *, run_dir: str | os.PathLike | No
         except DeffeError as e:
             raise in_api_terms(e) from e.__cause__
         where = Path(fw["run_directory"]).expanduser().absolute()
-    return Run(run_data.load_run(where), config=cfg)
+    return Run(_loaded(where), config=cfg)
 
 
 def in_api_terms(e: DeffeError) -> DeffeError:
@@ -88,7 +89,16 @@ def load_run(run_dir: str | os.PathLike) -> "Run":
     """A run directory written by `explore` or ``run_deffe.py`` (it needs the run's deffe_run.json only, not
     the config file: the manifest holds the config's text)."""
     _path_arg(run_dir, "run_dir", "load_run()", required=True)
-    return Run(run_data.load_run(run_dir))
+    return Run(_loaded(run_dir))
+
+
+def _loaded(run_dir: str | os.PathLike) -> run_data.RunData:
+    """The run's data; what the reader should know of it (evaluations shown from the run store, not yet in
+    the tables of a run stopped mid-step) as Python warnings."""
+    data = run_data.load_run(run_dir)
+    for note in data.warnings:
+        warnings.warn(note, UserWarning, stacklevel=3)
+    return data
 
 
 def _path_arg(value: Any, name: str, where: str, required: bool = False) -> None:
@@ -134,9 +144,12 @@ def _argv(options: dict[str, Any]) -> list[str]:
         action = actions.get(key)
         if action is None or key in NOT_RUN_OPTIONS:
             usable = sorted(k for k in actions if k not in NOT_RUN_OPTIONS)
-            raise DeffeError(f"'{key}' is not an option of explore()", where="explore()",
-                             hint=did_you_mean(key, usable) or "the command line's options, e.g. epochs=50, "
-                                                               "no_train=True")
+            if key == "report":   # -report makes no run: a run's results are load_run()'s
+                hint = "framework.load_run(run_dir) reads a run's results; framework.reports.build_reports(run_dir) " \
+                       "rebuilds its reports"
+            else:
+                hint = did_you_mean(key, usable) or "the command line's options, e.g. epochs=50, no_train=True"
+            raise DeffeError(f"'{key}' is not an option of explore()", where="explore()", hint=hint)
         if value is None or value is False:
             continue
         flag = action.option_strings[0]

@@ -166,6 +166,32 @@ def check_args(args: argparse.Namespace) -> None:
                          where="-step-end")
 
 
+# what -report goes with: it reads no config (the run directory holds its own) and runs nothing
+REPORT_FLAGS = {"report", "config", "quiet", "debug", "help"}
+
+
+def check_report_args(args: argparse.Namespace) -> None:
+    """-report RUN_DIR rebuilds the reports of a run and runs nothing: an empty RUN_DIR (an unset shell
+    variable) or a flag that makes or changes a run with it is an error, not ignored."""
+    if not args.report.strip():
+        raise DeffeError("the run directory is empty text (an unset shell variable?)",
+                         where="-report", hint="-report RUN_DIR rebuilds the reports of the run in RUN_DIR")
+    spelled = getattr(args, "spelled_flags", None) or {}
+    given = []
+    for action in build_parser()._actions:
+        if action.dest in REPORT_FLAGS or not action.option_strings or action.dest in {d for d, _f in given}:
+            continue
+        value = getattr(args, action.dest, action.default)
+        if value is not None and value is not False and value != [] and value != action.default:
+            given.append((action.dest, spelled.get(action.dest, action.option_strings[0])))
+    if given:
+        flags = " ".join(f for _d, f in given)
+        raise DeffeError(f"{flags}: not with -report (it rebuilds the reports of the run in {args.report} "
+                         "from its files, and runs, evaluates and changes nothing)", where="-report",
+                         hint=f"run_deffe.py -report {args.report} alone; run the command with "
+                              f"{flags} separately")
+
+
 def flag_keys(args: argparse.Namespace) -> dict[str, str]:
     """The config keys the command line set, and the flag (as the user spelled it) that set each: an error
     about such a key is about the flag, not about the config file, which may not even have the key."""
@@ -302,7 +328,8 @@ def run(argv: list[str] | None = None, config=None) -> int:
     if args.show_defaults:
         print(json.dumps(reference(), indent=2))
         return 0
-    if args.report:   # from the run directory alone: no config is read, nothing is evaluated
+    if args.report is not None:   # from the run directory alone: no config is read, nothing is evaluated
+        check_report_args(args)
         from .reports import build_reports_cli
         return build_reports_cli(args.report)
     # Deffe's directories, for $VARS in the config's values as for its scripts: where the run was started,

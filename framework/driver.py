@@ -643,7 +643,7 @@ class Driver:
             "exploration": table_path(self.run_dir, explore, "exploration", several),
             "model_metrics": self.run_dir / f"{explore.name + '-' if several else ''}model_metrics.csv"}
         write_manifest(self.run_dir, manifest(self.config, self.fw.costs, self.config.explores,
-                                              self._table_paths, self._objectives()))
+                                              self._table_paths, self._objectives(), self.run_dir))
 
     def _objectives(self) -> list[str]:
         """The costs the front (or the best) is over: exploration.objectives, else every cost."""

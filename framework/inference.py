@@ -226,7 +226,8 @@ def read_input(path: Path, shown: str, space: Any, costs: list[str]) -> tuple[Ro
                     continue
                 n = _number(text)
                 if n is None:
-                    problem = f"cost '{c}' is not a number: {text[:40]!r}"
+                    problem = f"cost '{c}' is not a number: {text[:40]!r}" if _spelled_nan(text) else \
+                        f"cost '{c}' is not a finite number: {text[:40]!r}"
                     break
                 truth.append(n)
         if problem is not None:
@@ -239,9 +240,16 @@ def read_input(path: Path, shown: str, space: Any, costs: list[str]) -> tuple[Ro
 
 
 def _number(text: str) -> float | None:
-    """A true cost: a number, not NaN (an empty cell says there is none)."""
+    """A true cost: a finite number, not NaN nor inf (an empty cell says there is none; an error measured
+    against inf is no error at all)."""
     f = to_float(text)
-    return None if f is None or math.isnan(f) else f
+    return None if f is None or not math.isfinite(f) else f
+
+
+def _spelled_nan(text: str) -> bool:
+    """Text that is no number at all ('oops', 'nan'), not an infinite one ('inf', '-1e999')."""
+    f = to_float(text)
+    return f is not None and math.isnan(f)
 
 
 def write_output(path: Path, space: Any, costs: list[str], codes: np.ndarray, pred: Any, truth: np.ndarray,

@@ -7,11 +7,17 @@ own text. With it a run directory is self-describing: ``run_deffe.py -report RUN
 moved since the run).
 
 The tables are the run's CSV files (what a user sees), the per-step records come from the run store.
+The manifest names the tables inside the run directory relative to it, so a run directory copied, moved,
+or moved aside by ``-fresh`` (``run.1``) reads its own tables and checkpoints, never those of the
+directory it came from.
 """
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
+import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,8 +32,9 @@ MANIFEST_FORMAT = 1
 
 
 def manifest(config: Any, costs: list, explores: list, table_paths: dict[str, dict[str, Path]],
-             objectives: list[str]) -> dict:
-    """What a report needs of a run, from the driver's objects (plain data, JSON-ready)."""
+             objectives: list[str], run_dir: Path | None = None) -> dict:
+    """What a report needs of a run, from the driver's objects (plain data, JSON-ready). Tables inside
+    ``run_dir`` are named relative to it: a copy of the run directory reads its own."""
     text = getattr(config, "text", None)   # a config given as a dict (the Python API) has no file
     if text is None:
         try:
@@ -43,9 +50,20 @@ def manifest(config: Any, costs: list, explores: list, table_paths: dict[str, di
         "constraints": [c.text for c in config.constraints],
         "explores": [{"name": e.name, "knobs": list(e.space.names),
                       "scenarios": [n for n, k in zip(e.space.names, e.space.knobs) if getattr(k, "scenario", False)],
-                      "tables": {kind: str(p) for kind, p in table_paths.get(e.name, {}).items()}}
+                      "tables": {kind: _relative(p, run_dir) for kind, p in table_paths.get(e.name, {}).items()}}
                      for e in explores],
     }
+
+
+def _relative(path: Path, run_dir: Path | None) -> str:
+    """A table's path as the manifest keeps it: relative to the run directory when inside it."""
+    path = Path(path)
+    if run_dir is not None:
+        try:
+            return Path(path).absolute().relative_to(Path(run_dir).absolute()).as_posix()
+        except ValueError:
+            pass
+    return str(path)
 
 
 def write_manifest(run_dir: Path, data: dict) -> None:
@@ -84,6 +102,9 @@ class RunData:
     config_text: str | None
     config_path: str | None
     explores: dict[str, ExploreData]
+    # what a reader should know of the data (evaluations shown from the store, a table's missing column):
+    # -report says them on stderr, load_run() as Python warnings
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def cost_names(self) -> list[str]:
@@ -111,7 +132,9 @@ def _costs_numeric(df: pd.DataFrame, names: list[str]) -> pd.DataFrame:
 
 
 def load_run(run_dir: str | os.PathLike) -> RunData:
-    """Read a run directory written by the driver (its manifest, tables and store)."""
+    """Read a run directory written by the driver (its manifest, tables and store). What the reader should
+    know of what it got (evaluations shown from the store, a table without its status column) is in
+    ``RunData.warnings``."""
     run_dir = Path(run_dir).expanduser().absolute()
     path = run_dir / MANIFEST
     if not run_dir.is_dir():
@@ -122,29 +145,50 @@ def load_run(run_dir: str | os.PathLike) -> RunData:
         raise DeffeError(f"{path}: not found: {run_dir} is not a run directory", hint=hint)
     try:
         m = json.loads(path.read_text())
-        if not isinstance(m, dict) or not isinstance(m.get("explores"), list):
+        if not isinstance(m, dict) or "explores" not in m:
             raise ValueError("not a manifest")
     except (ValueError, OSError) as e:
         raise DeffeError(f"{path}: not a run manifest ({e})") from None
+    check_manifest(m, str(path))
     names = [c["name"] for c in m.get("costs", [])]
-    store = RunStore.snapshot(run_dir / DB_NAME) if (run_dir / DB_NAME).exists() else None
+    store = _open_store(run_dir / DB_NAME)
     explores: dict[str, ExploreData] = {}
+    notes: list[str] = []
     try:
         for e in m["explores"]:
-            files = {k: _moved(Path(v), run_dir) for k, v in e.get("tables", {}).items()}
+            files = {k: in_run(v, run_dir) for k, v in (e.get("tables") or {}).items()}
             metrics = files.get("model_metrics")
+            knobs = list(e.get("knobs", []))
+            asked = store.explore_samples(e["name"], include_running=True) if store is not None else []
+            stored = [(st, s) for st, s in asked if s.status != "running"]
+            if len(asked) > len(stored):
+                notes.append(f"{len(asked) - len(stored)} sample(s) of exploration '{e['name']}' are marked running "
+                             f"in the run store: being evaluated now, or in flight when the run stopped (running "
+                             f"the command that made the run again evaluates them)")
+            evaluations = _read_table(files["evaluation"]) if "evaluation" in files else pd.DataFrame()
+            if len(stored) > len(evaluations):   # a run killed (or still running) mid-step: tables at step ends
+                table = files.get("evaluation", run_dir / "deffe_evaluation.csv")
+                notes.append(f"{table}: {len(stored) - len(evaluations)} of the {len(stored)} evaluations in the "
+                             f"run store are not in this table (the run stopped, or is still running, in the "
+                             f"middle of a step: tables are written at the end of each step); they are shown "
+                             f"from the store; running the command that made the run again resumes it and "
+                             f"rewrites its tables")
+                evaluations = _stored_evaluations(stored, knobs, names)
+            elif len(evaluations) and "status" not in evaluations:
+                notes.append(f"{files['evaluation']}: no 'status' column (edited?): rows with every cost are "
+                             "counted as evaluated ok, the others as failed")
             explores[e["name"]] = ExploreData(
-                name=e["name"], knobs=list(e.get("knobs", [])), scenarios=list(e.get("scenarios", [])),
-                evaluations=_costs_numeric(_read_table(files["evaluation"]), names) if "evaluation" in files
-                else pd.DataFrame(),
+                name=e["name"], knobs=knobs, scenarios=list(e.get("scenarios", [])),
+                evaluations=_costs_numeric(evaluations, names),
                 predictions=_costs_numeric(_read_table(files["prediction"]), names) if "prediction" in files
                 else pd.DataFrame(),
                 front=_costs_numeric(_read_table(files["exploration"]), names) if "exploration" in files
                 else pd.DataFrame(),
                 model_metrics=_read_table(metrics) if metrics is not None and metrics.is_file() else None,
-                steps=[{"step": s, **info} for s, info in store.steps(e["name"])] if store is not None else [],
+                steps=[{"step": s, **_own_checkpoint(info, run_dir)} for s, info in store.steps(e["name"])]
+                if store is not None else [],
                 files=files,
-                sample_steps=[st for st, _s in store.explore_samples(e["name"])] if store is not None else [],
+                sample_steps=[st for st, _s in stored],
                 knob_importance=_existing(run_dir / f"{e['name'] + '-' if len(m['explores']) > 1 else ''}"
                                                     "knob_importance.txt"))
     finally:
@@ -152,15 +196,145 @@ def load_run(run_dir: str | os.PathLike) -> RunData:
             store.close()
     return RunData(run_dir=run_dir, costs=list(m.get("costs", [])), objectives=list(m.get("objectives", [])),
                    constraints=list(m.get("constraints", [])), config_text=m.get("config_text"),
-                   config_path=m.get("config_path"), explores=explores)
+                   config_path=m.get("config_path"), explores=explores, warnings=notes)
 
 
-def _moved(path: Path, run_dir: Path) -> Path:
-    """A table of the manifest (written with the absolute path of the time), in a run directory that has been
-    moved or copied since: the file of that name in the run directory."""
-    if not path.exists() and (run_dir / path.name).is_file():
-        return run_dir / path.name
+REWRITE = "run the command that made the run again: it resumes the run and rewrites deffe_run.json"
+
+
+def check_manifest(m: Any, shown: str) -> None:
+    """The manifest's structure, as the driver writes it: a hand-edited or damaged one is one DeffeError
+    naming the place, never a KeyError of the code reading it."""
+    def bad(where: str | None, what: str) -> None:
+        raise DeffeError(what, file=shown, where=where, hint=REWRITE)
+
+    def texts(value: Any, where: str, what: str) -> None:
+        if not isinstance(value, list):
+            bad(where, f"{what}, not {_kind(value)}")
+        for i, v in enumerate(value):
+            if not isinstance(v, str):
+                bad(f"{where}[{i}]", f"a name (text), not {_kind(v)}")
+
+    if not isinstance(m, dict):
+        bad(None, f"not a run manifest (a JSON object), but {_kind(m)}")
+    costs = m.get("costs", [])
+    if not isinstance(costs, list):
+        bad("costs", f"a list of costs, not {_kind(costs)}")
+    for i, c in enumerate(costs):
+        if not isinstance(c, dict):
+            bad(f"costs[{i}]", f"a cost is an object with a name, not {_kind(c)}")
+        if not isinstance(c.get("name"), str) or not c["name"]:
+            bad(f"costs[{i}]", "no 'name'" if "name" not in c else f"a cost's name is text, not {_kind(c['name'])}")
+        if c.get("direction", "min") not in ("min", "max"):
+            bad(f"costs[{i}].direction", f"'min' or 'max', not {_kind(c['direction'])}")
+        if not isinstance(c.get("unit"), (str, type(None))):
+            bad(f"costs[{i}].unit", f"a unit is text, not {_kind(c['unit'])}")
+    for key, what in (("objectives", "a list of cost names"), ("constraints", "a list of constraints (text)")):
+        texts(m.get(key, []), key, what)
+    for key in ("config_text", "config_path"):
+        if not isinstance(m.get(key), (str, type(None))):
+            bad(key, f"text, not {_kind(m[key])}")
+    explores = m.get("explores")
+    if not isinstance(explores, list):
+        bad("explores", f"a list of explorations, not {_kind(explores)}")
+    seen = set()
+    for i, e in enumerate(explores):
+        where = f"explores[{i}]"
+        if not isinstance(e, dict):
+            bad(where, f"an exploration is an object with a name, not {_kind(e)}")
+        if "name" not in e:
+            bad(where, "no 'name'")
+        if not isinstance(e["name"], str) or not e["name"]:
+            bad(f"{where}.name", f"an exploration's name is text, not {_kind(e['name'])}")
+        if e["name"] in seen:
+            bad(f"{where}.name", f"'{e['name']}' is the name of an exploration before it")
+        seen.add(e["name"])
+        for key in ("knobs", "scenarios"):
+            texts(e.get(key, []), f"{where}.{key}", "a list of knob names")
+        tables = e.get("tables", {})
+        if not isinstance(tables, dict):
+            bad(f"{where}.tables", f"an object of the exploration's table files, not {_kind(tables)}")
+        for kind, file in tables.items():
+            if not isinstance(file, str) or not file:
+                bad(f"{where}.tables.{kind}", f"a table's file is a path (text), not {_kind(file)}")
+
+
+def _kind(value: Any) -> str:
+    return "null" if value is None else f"{type(value).__name__} {json.dumps(value, default=str)}"[:60]
+
+
+STORE_HINT = "restore deffe.db from a copy of the run, or run the command that made the run again with -fresh " \
+             "to start it anew (the run directory is moved aside, nothing is deleted)"
+_STORE_TABLES = ("meta", "samples", "membership", "predictions", "steps")
+
+
+def _open_store(path: Path) -> RunStore | None:
+    """A copy of the run store, or None without one; a store that is not one (emptied, another tool's SQLite
+    file, a table missing) is one DeffeError naming it."""
+    if not path.exists():
+        return None
+    if path.is_dir():
+        raise DeffeError(f"{path.name} is a directory, not a run store", file=str(path), hint=STORE_HINT)
+    if path.stat().st_size == 0:
+        raise DeffeError("the run store is empty (0 bytes: cut short, e.g. by a full disk, or emptied): the "
+                         "run's steps and evaluations cannot be read", file=str(path), hint=STORE_HINT)
+    try:
+        store = RunStore.snapshot(path)
+    except sqlite3.Error as e:
+        raise DeffeError(f"not a run store of run_deffe.py ({e})", file=str(path), hint=STORE_HINT) from None
+    try:
+        have = {r[0] for r in store.db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    except sqlite3.Error as e:
+        store.close()
+        raise DeffeError(f"not a readable run store ({e})", file=str(path), hint=STORE_HINT) from None
+    missing = [t for t in _STORE_TABLES if t not in have]
+    if missing:
+        store.close()
+        raise DeffeError(f"not a run store of run_deffe.py (no table {', '.join(missing)})", file=str(path),
+                         hint=STORE_HINT)
+    return store
+
+
+def _stored_evaluations(stored: list, knobs: list[str], costs: list[str]) -> pd.DataFrame:
+    """The evaluations of the store as deffe_evaluation.csv would hold them (the driver's own rows, read
+    back as the table is): the run's files are not written."""
+    from .tables import evaluation_table
+    header, rows = evaluation_table(stored, knobs, costs)
+    text = io.StringIO()
+    writer = csv.writer(text, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    text.seek(0)
+    return pd.read_csv(text, keep_default_na=True)
+
+
+def in_run(text: str | os.PathLike, run_dir: Path) -> Path:
+    """A file the manifest (or the store) names, in the run directory read. A relative name is relative to
+    it. An absolute one (a manifest of an older version, the store's checkpoints) is the file of that name
+    (and place) here where there is one; else, one in another run directory (the one this was copied from,
+    or the new run of -fresh) is this run's file of the same place, which is missing; else the path itself
+    (a table the config placed outside the run directory)."""
+    path = Path(text)
+    if not path.is_absolute():
+        return run_dir / path
+    if path.is_relative_to(run_dir):
+        return path
+    for k in range(min(3, len(path.parts) - 1), 0, -1):
+        here = run_dir.joinpath(*path.parts[-k:])
+        if here.is_file():
+            return here
+    owner = next((d for d in list(path.parents)[:3] if (d / MANIFEST).is_file()), None)
+    if owner is not None:
+        return run_dir / path.relative_to(owner)
     return path
+
+
+def _own_checkpoint(info: dict, run_dir: Path) -> dict:
+    """A step's record, with the checkpoint it names (written as an absolute path) in the run directory read."""
+    model = info.get("model")
+    if isinstance(model, dict) and isinstance(model.get("checkpoint"), str):
+        return {**info, "model": {**model, "checkpoint": str(in_run(model["checkpoint"], run_dir))}}
+    return info
 
 
 def _existing(path: Path) -> Path | None:

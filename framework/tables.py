@@ -66,20 +66,31 @@ def table_path(run_dir: Path, explore: Explore, kind: str, several: bool) -> Pat
     return run_dir / (f"{explore.name}-{name}" if several else name)
 
 
-def write_tables(store: RunStore, run_dir: Path, explore: Explore, cost_names: list[str],
-                 several: bool) -> dict[str, Path]:
-    names = explore.space.names
-    samples = store.explore_samples(explore.name)
-    n, c = len(names), len(cost_names)
-
+def _formatter(n: int, c: int) -> Callable[[list], list[str]]:
     def fmt(row: list) -> list[str]:   # knob values as they are, costs as costs, the rest as text
         return [cell(v) for v in row[:n]] + [cost_cell(v) for v in row[n:n + 2 * c]] + \
             [cell(v) for v in row[n + 2 * c:]]
+    return fmt
 
-    eval_rows = [fmt([s.params.get(k) for k in names] + [s.costs.get(k) for k in cost_names] + [s.status])
-                 for _step, s in samples]
+
+def evaluation_table(samples: list, names: list[str], cost_names: list[str]) -> tuple[list[str], list[list[str]]]:
+    """deffe_evaluation.csv's header and rows (as text) of the stored samples ``[(step, sample)]``."""
+    fmt = _formatter(len(names), len(cost_names))
+    return names + cost_names + ["status"], \
+        [fmt([s.params.get(k) for k in names] + [s.costs.get(k) for k in cost_names] + [s.status])
+         for _step, s in samples]
+
+
+def write_tables(store: RunStore, run_dir: Path, explore: Explore, cost_names: list[str],
+                 several: bool) -> dict[str, Path]:
+    names = list(explore.space.names)
+    samples = store.explore_samples(explore.name)
+    c = len(cost_names)
+    fmt = _formatter(len(names), c)
+
+    header, eval_rows = evaluation_table(samples, names, cost_names)
     paths = {k: table_path(run_dir, explore, k, several) for k in ("evaluation", "prediction", "output")}
-    write_csv(paths["evaluation"], names + cost_names + ["status"], eval_rows, str)
+    write_csv(paths["evaluation"], header, eval_rows, str)
 
     # every prediction the model made of a point before (or instead of) its evaluation
     preds = store.predictions(explore.name)

@@ -23,13 +23,16 @@ from .content import explorations
 __all__ = ["build_reports", "build_reports_cli", "reports_after_run"]
 
 
-def build_reports(run_dir: str | os.PathLike) -> dict[str, Path]:
+def build_reports(run_dir: str | os.PathLike, warn=None) -> dict[str, Path]:
     """Write every report of the run in ``run_dir`` into it; {name: path}: "xlsx", "html", and each plot
-    by its file name without .png. A directory that is not a run raises DeffeError."""
+    by its file name without .png. A directory that is not a run raises DeffeError. What the reader should
+    know of the data (evaluations shown from the run store) goes to ``warn`` (default: stderr)."""
     from .html import NAME as HTML, write_html
     from .plots import write_plots
     from .xlsx import NAME as XLSX, write_xlsx
     run = load_run(run_dir)
+    for note in run.warnings:
+        (warn or (lambda text: print(text, file=sys.stderr)))(f"warning: {note}")
     explored = explorations(run)
     try:
         plots = write_plots(run, explored)
@@ -56,7 +59,7 @@ def reports_after_run(run_dir: str | os.PathLike, log: logging.Logger | None = N
     warning, never the run's failure — every result is stored, and ``-report`` builds them again later."""
     log = log or logging.getLogger("deffe")
     try:
-        paths = build_reports(run_dir)
+        paths = build_reports(run_dir, log.warning)
     except Exception as e:  # noqa: BLE001 - the run's results are safe whatever a plot does
         log.warning(f"warning: reports not written: {e}; run_deffe.py -report {run_dir} tries again")
         log.debug("report failure", exc_info=sys.exc_info())

@@ -30,6 +30,7 @@ class Explored:
     prefix: str                 # '' for a run of one exploration, else a short name for sheets and files
     feasible: pd.Series         # per evaluation: status ok, every constraint met, every objective known
     scenario: pd.Series | None  # per evaluation: its scenario label ('size=16'), None without scenarios
+    status: pd.Series | None = None   # per evaluation: its status (from the costs without a status column)
 
 
 def explorations(run: RunData) -> list[Explored]:
@@ -44,7 +45,8 @@ def explorations(run: RunData) -> list[Explored]:
             if prefix in used:   # two names alike in their first characters
                 prefix = f"{prefix[:10]}_{i}"
             used.add(prefix)
-        out.append(Explored(ex, prefix, feasible_mask(run, ex.evaluations), scenario_labels(ex)))
+        out.append(Explored(ex, prefix, feasible_mask(run, ex.evaluations), scenario_labels(ex),
+                            statuses(run, ex.evaluations)))
     return out
 
 
@@ -63,7 +65,7 @@ def feasible_mask(run: RunData, ev: pd.DataFrame) -> pd.Series:
     (as the driver's Tracker decides)."""
     if ev.empty:
         return pd.Series([], dtype=bool)
-    ok = ev["status"].astype(str).eq("ok") if "status" in ev else pd.Series(True, index=ev.index)
+    ok = statuses(run, ev).eq("ok")
     for text in run.constraints:
         m = _CONSTRAINT.match(text)
         if not m or m.group(1) not in ev:
@@ -95,14 +97,27 @@ def scenario_labels(ex: ExploreData) -> pd.Series | None:
                      index=ev.index, dtype=object)
 
 
+def statuses(run: RunData, ev: pd.DataFrame) -> pd.Series:
+    """Each evaluation's status; a table without its status column (edited in a spreadsheet): 'ok' where
+    every cost is a number, 'failed' elsewhere (load_run warns of it)."""
+    if "status" in ev:
+        return ev["status"].astype(str)
+    costs = [c for c in run.cost_names if c in ev]
+    if len(costs) < len(run.cost_names):
+        return pd.Series("failed", index=ev.index, dtype=object)
+    known = np.isfinite(ev[costs].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)).all(axis=1)
+    return pd.Series(np.where(known, "ok", "failed"), index=ev.index, dtype=object)
+
+
 def counts(ex: Explored) -> dict[str, int]:
     """Evaluated, feasible, and how the others ended (infeasible, failed, timed out, constraint broken)."""
     ev = ex.data.evaluations
-    status = ev["status"].astype(str) if "status" in ev else pd.Series([], dtype=str)
+    status = ex.status if ex.status is not None else \
+        ev["status"].astype(str) if "status" in ev else pd.Series([], dtype=str)
     out = {"evaluated": int(len(ev)), "feasible": int(ex.feasible.sum()),
            "infeasible": int(status.eq("infeasible").sum()),
            "failed": int((~status.isin(["ok", "infeasible"])).sum())}
-    out["constraint violated"] = int(status.eq("ok").sum()) - out["feasible"]
+    out["constraint violated"] = max(0, int(status.eq("ok").sum()) - out["feasible"])
     if "status" in ev:
         for s, n in status.value_counts().items():
             if s not in ("ok", "infeasible"):

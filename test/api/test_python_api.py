@@ -216,6 +216,8 @@ def test_bad_input_is_a_deffe_error_not_an_exit(tmp_path, monkeypatch):
         framework.explore(minimal_dict(), run_dir=tmp_path / "r", max_samples=0)
     with pytest.raises(DeffeError, match="not an option"):
         framework.explore(minimal_dict(), no_run=True)   # a dry run makes no run to return
+    with pytest.raises(DeffeError, match=r"'report' is not an option of explore\(\); framework.load_run"):
+        framework.explore(minimal_dict(), report=tmp_path / "r")   # rebuilt reports, printed, ran nothing
     with pytest.raises(DeffeError, match="not a run directory"):
         framework.load_run(tmp_path)
     # arguments of the wrong type were a TypeError from deep inside (Path(5))

@@ -137,6 +137,24 @@ def test_inference_strict_and_missing_columns(trained):
     one_line_error(r, "-inference-only needs the model to predict with: -icp FILE")
 
 
+def test_an_infinite_true_cost_is_a_bad_row_like_nan(trained):
+    """'inf' and '-inf' in a cost column were taken as "no true cost" (and -strict accepted them)."""
+    (trained / "inf.csv").write_text("a,b,c,f\n2,x,1.5,nan\n2,x,1.5,inf\n2,x,1.5,-inf\n2,x,1.5,3.0\n")
+    r = run_deffe("-config", "config.json", "-inference-only", "-icp", "explore/checkpoints/explore_0.ckpt",
+                  "-input", "inf.csv", "-output", "inf-out.csv", cwd=trained)
+    assert r.returncode == 0, r.stderr
+    warnings = [l for l in r.stderr.splitlines() if l.startswith("warning:")]
+    assert [w.split(":")[2] for w in warnings] == ["line 2", "line 3", "line 4"]
+    assert "cost 'f' is not a finite number: 'inf'" in warnings[1] and "'-inf'" in warnings[2]
+    assert "1 row predicted" in r.stdout and "3 bad rows skipped" in r.stdout
+    assert [row["f"] for row in read_csv(trained / "inf-out.csv")] == ["3.0"]
+    (trained / "inf1.csv").write_text("a,b,c,f\n2,x,1.5,inf\n")
+    r = run_deffe("-config", "config.json", "-inference-only", "-icp", "explore/checkpoints/explore_0.ckpt",
+                  "-input", "inf1.csv", "-output", "inf1-out.csv", "-strict", cwd=trained)
+    one_line_error(r, "inf1.csv:line 2", "cost 'f' is not a finite number: 'inf'")
+    assert not (trained / "inf1-out.csv").exists()
+
+
 def test_a_checkpoint_for_other_knobs_is_refused_with_nothing_written(trained, tmp_path):
     other = project(tmp_path / "other", knobs=[dict(KNOBS[0], values=[1, 2, 3, 4]), *KNOBS[1:]])
     ckpt = trained / "explore" / "checkpoints" / "explore_0.ckpt"

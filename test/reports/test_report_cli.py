@@ -53,6 +53,33 @@ def test_report_on_a_missing_directory(tmp_path):
     assert_user_error(r, str(tmp_path / "nowhere"))
 
 
+def test_an_empty_run_dir_is_an_error_not_a_run(tmp_path):
+    """`-report "$RUN_DIR"` with RUN_DIR unset was no -report at all: it started a run from ./config.json."""
+    for name in ("config.json", "evaluate.sh"):
+        shutil.copy(ROOT / "test" / name, tmp_path / name)
+    before = sorted(p.name for p in tmp_path.iterdir())
+    for empty in ("", "  "):
+        r = run_deffe("-report", empty, "-quiet", cwd=tmp_path)
+        assert_user_error(r, "-report: the run directory is empty text")
+    assert sorted(p.name for p in tmp_path.iterdir()) == before   # no run directory made
+
+
+def test_flags_that_make_or_change_a_run_are_refused_with_report(minimal_run, tmp_path):
+    """-report with -no-run, -fresh, -inference-only, ... ignored them and rewrote the reports."""
+    html = minimal_run / "deffe_report.html"
+    stamp = html.stat().st_mtime_ns
+    for flags, named in ((["-no-run"], "-no-run"), (["-fresh"], "-fresh"),
+                         (["-inference-only", "-icp", "x.ckpt", "-input", "x.csv"], "-icp -inference-only -input"),
+                         (["-seed", "0"], "-seed"), (["-fixed-samples", "3"], "-fixed-samples")):
+        r = run_deffe("-report", minimal_run, *flags, cwd=tmp_path)
+        assert_user_error(r, f"-report: {named}: not with -report")
+    assert html.stat().st_mtime_ns == stamp and (minimal_run / "deffe.db").is_file()
+    assert not (minimal_run.parent / (minimal_run.name + ".1")).exists()   # -fresh moved nothing aside
+    # what has no effect on a run goes with it
+    r = run_deffe("-report", minimal_run, "-quiet", "-config", "elsewhere.json", cwd=tmp_path)
+    assert r.rc == 0, r
+
+
 def test_the_flag_is_listed():
     r = run_deffe("-h", cwd=".")
     assert r.rc == 0 and "-report RUN_DIR" in r.out
