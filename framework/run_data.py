@@ -114,11 +114,22 @@ class RunData:
         return next(iter(self.explores.values()))
 
 
-def _read_table(path: Path) -> pd.DataFrame:
-    if not path.is_file() or path.stat().st_size == 0:
+# what pandas reads as missing by default: right for costs and numbers, wrong for a knob's text value
+_MISSING = ["", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN", "<NA>", "N/A",
+            "NA", "NULL", "NaN", "None", "n/a", "nan", "null"]
+
+
+def _read_table(path: Path | io.StringIO, knobs: list[str] = ()) -> pd.DataFrame:
+    """A run's table; the knobs' columns as written ("NA", "None" are text values there, only an empty cell
+    is missing), the others with pandas' missing values."""
+    if isinstance(path, Path) and (not path.is_file() or path.stat().st_size == 0):
         return pd.DataFrame()
     try:
-        return pd.read_csv(path, keep_default_na=True)
+        header = pd.read_csv(path, nrows=0).columns
+        if isinstance(path, io.StringIO):
+            path.seek(0)
+        missing = {c: ([""] if c in knobs else _MISSING) for c in header}
+        return pd.read_csv(path, keep_default_na=False, na_values=missing)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as e:
         raise DeffeError(f"{path}: cannot read the table ({type(e).__name__}: {str(e).splitlines()[0]})") from None
 
@@ -165,7 +176,7 @@ def load_run(run_dir: str | os.PathLike) -> RunData:
                 notes.append(f"{len(asked) - len(stored)} sample(s) of exploration '{e['name']}' are marked running "
                              f"in the run store: being evaluated now, or in flight when the run stopped (running "
                              f"the command that made the run again evaluates them)")
-            evaluations = _read_table(files["evaluation"]) if "evaluation" in files else pd.DataFrame()
+            evaluations = _read_table(files["evaluation"], knobs) if "evaluation" in files else pd.DataFrame()
             if len(stored) > len(evaluations):   # a run killed (or still running) mid-step: tables at step ends
                 table = files.get("evaluation", run_dir / "deffe_evaluation.csv")
                 notes.append(f"{table}: {len(stored) - len(evaluations)} of the {len(stored)} evaluations in the "
@@ -180,9 +191,9 @@ def load_run(run_dir: str | os.PathLike) -> RunData:
             explores[e["name"]] = ExploreData(
                 name=e["name"], knobs=knobs, scenarios=list(e.get("scenarios", [])),
                 evaluations=_costs_numeric(evaluations, names),
-                predictions=_costs_numeric(_read_table(files["prediction"]), names) if "prediction" in files
+                predictions=_costs_numeric(_read_table(files["prediction"], knobs), names) if "prediction" in files
                 else pd.DataFrame(),
-                front=_costs_numeric(_read_table(files["exploration"]), names) if "exploration" in files
+                front=_costs_numeric(_read_table(files["exploration"], knobs), names) if "exploration" in files
                 else pd.DataFrame(),
                 model_metrics=_read_table(metrics) if metrics is not None and metrics.is_file() else None,
                 steps=[{"step": s, **_own_checkpoint(info, run_dir)} for s, info in store.steps(e["name"])]
@@ -305,7 +316,7 @@ def _stored_evaluations(stored: list, knobs: list[str], costs: list[str]) -> pd.
     writer.writerow(header)
     writer.writerows(rows)
     text.seek(0)
-    return pd.read_csv(text, keep_default_na=True)
+    return _read_table(text, knobs)
 
 
 def in_run(text: str | os.PathLike, run_dir: Path) -> Path:

@@ -186,3 +186,21 @@ def test_a_table_without_its_status_column_counts_nothing_negative(small_run, tm
     n = counts(explorations(load_run(d))[0])
     assert n["evaluated"] == 20 and n["feasible"] == 19 and n["failed"] == 1
     assert n["constraint violated"] == 0 and min(n.values()) >= 0
+
+
+def test_text_knob_values_that_pandas_calls_missing_come_back_as_written(tmp_path):
+    # "NA" and "None" (an activation, a policy) were read back as NaN: load_run showed NaN, the workbook empty
+    # cells, and run.model.predict(run.evaluations) refused "value 'nan' of 'act'"
+    write(tmp_path / "ev.py", "def evaluate(p):\n"
+                              "    return {'time': {'None': 1.0, 'NA': 1.5, 'relu': 0.7}[p['act']] * int(p['tile'])}\n")
+    write(tmp_path / "cfg.json", json.dumps({
+        "python_path": ["."], "knobs": [{"name": "tile", "values": "8-20"},
+                                        {"name": "act", "values": ["None", "NA", "relu"]}],
+        "costs": ["time"], "evaluate": {"plugin": "python", "function": "ev:evaluate"},
+        "model": {"plugin": "sklearn_rf"}, "exploration": {"samples_per_step": 12, "max_samples": 24},
+        "framework": {"run_directory": "run"}}))
+    assert run_deffe("-config", "cfg.json", "-quiet", cwd=tmp_path).rc == 0
+    run = framework.load_run(tmp_path / "run")
+    assert set(run.evaluations["act"]) == {"None", "NA", "relu"}
+    assert set(run.front["act"]) <= {"None", "NA", "relu"} and not run.evaluations["time"].isna().any()
+    assert len(run.model.predict(run.evaluations)) == 24
