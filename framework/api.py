@@ -241,7 +241,8 @@ class Run:
         """The run's config: the one it ran with, else rebuilt from the text the manifest keeps (the file
         may have changed or gone since)."""
         if self._config is None:
-            with preserved():
+            from .config.loader import included_texts
+            with preserved(), included_texts(self.data.config_includes):   # the files it included, as they were
                 self._config = _config_of(self.data)
         return self._config
 

@@ -45,6 +45,7 @@ def manifest(config: Any, costs: list, explores: list, table_paths: dict[str, di
         "format": MANIFEST_FORMAT,
         "config_path": str(config.path),
         "config_text": text,
+        "config_includes": dict(getattr(config, "included", {}) or {}),   # rebuilt without them on the disk
         "costs": [{"name": c.name, "direction": c.direction, "unit": c.unit} for c in costs],
         "objectives": list(objectives),
         "constraints": [c.text for c in config.constraints],
@@ -105,6 +106,7 @@ class RunData:
     # what a reader should know of the data (evaluations shown from the store, a table's missing column):
     # -report says them on stderr, load_run() as Python warnings
     warnings: list[str] = field(default_factory=list)
+    config_includes: dict[str, str] = field(default_factory=dict)   # the included files' texts, by path
 
     @property
     def cost_names(self) -> list[str]:
@@ -207,7 +209,8 @@ def load_run(run_dir: str | os.PathLike) -> RunData:
             store.close()
     return RunData(run_dir=run_dir, costs=list(m.get("costs", [])), objectives=list(m.get("objectives", [])),
                    constraints=list(m.get("constraints", [])), config_text=m.get("config_text"),
-                   config_path=m.get("config_path"), explores=explores, warnings=notes)
+                   config_path=m.get("config_path"), explores=explores, warnings=notes,
+                   config_includes=dict(m.get("config_includes") or {}))
 
 
 REWRITE = "run the command that made the run again: it resumes the run and rewrites deffe_run.json"
@@ -245,6 +248,9 @@ def check_manifest(m: Any, shown: str) -> None:
     for key in ("config_text", "config_path"):
         if not isinstance(m.get(key), (str, type(None))):
             bad(key, f"text, not {_kind(m[key])}")
+    includes = m.get("config_includes") or {}
+    if not isinstance(includes, dict) or not all(isinstance(v, str) for v in includes.values()):
+        bad("config_includes", f"an object of the included files' texts, not {_kind(includes)}")
     explores = m.get("explores")
     if not isinstance(explores, list):
         bad("explores", f"a list of explorations, not {_kind(explores)}")

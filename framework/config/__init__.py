@@ -19,7 +19,7 @@ from ..errors import DeffeError
 from ..space import DesignSpace
 from . import deffe_args, schema
 from .knobs import KnobEntry, build_entry, parse_explore_groups, select
-from .loader import ORIGIN, ensure_deffe_dir, load_tree, origin_of
+from .loader import _INCLUDED, ORIGIN, ensure_deffe_dir, included_texts, load_tree, origin_of
 from . import validate as validate_mod
 from .validate import validate
 
@@ -94,6 +94,7 @@ class Config:
     constraints: list[Constraint] = field(default_factory=list)
     deffe_keys: list[str] = field(default_factory=list)   # keys only the original Deffe's configs use
     text: str | None = None   # a config given as a dict: its JSON (there is no file to read it from)
+    included: dict[str, str] = field(default_factory=dict)   # the included files' texts, by resolved path
 
     @property
     def deffe_tables(self) -> bool:
@@ -177,7 +178,9 @@ DICT_SHOWN = "<config dict>"
 def _load_config(path: str | Path, given: dict | None, shown: str) -> Config:
     ensure_deffe_dir()
     path = Path(path)
-    raw = load_tree(path, _shown=shown, data=given)
+    with included_texts(_INCLUDED.get()) as texts:   # (a replay's texts, when a run's config is rebuilt)
+        raw = load_tree(path, _shown=shown, data=given)
+    included = {k: v for k, v in texts.items() if k != str(path.resolve())}
     deffe_keys = validate_mod.deffe_keys(raw)
     data = validate(raw, shown)
     warnings = deffe_args.apply(data)
@@ -189,7 +192,7 @@ def _load_config(path: str | Path, given: dict | None, shown: str) -> Config:
     _check_sections(data, costs, raw, shown)
     text = None if given is None else json.dumps(given, indent=1, default=str)
     return Config(path=path.resolve(), data=data, costs=costs, explores=explores, warnings=warnings,
-                  constraints=constraints, deffe_keys=deffe_keys, text=text)
+                  constraints=constraints, deffe_keys=deffe_keys, text=text, included=included)
 
 
 _CONSTRAINT = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_.\-]*)\s*(<=|>=|<|>)\s*(\S+)\s*$")

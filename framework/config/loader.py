@@ -14,12 +14,14 @@ so errors found after merging still name the right file.
 """
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import copy
 import json
 import os
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import commentjson
 
@@ -42,7 +44,28 @@ def ensure_deffe_dir() -> None:
     os.environ.setdefault("DEFFE_DIR", str(repo_root()))
 
 
+# the included files' texts: recorded while a config loads (a run keeps them in its manifest), or given back
+# (a run's config rebuilt from its manifest reads them there, not from the disk, where they may have changed)
+_INCLUDED: contextvars.ContextVar[dict[str, str] | None] = contextvars.ContextVar("included", default=None)
+
+
+@contextlib.contextmanager
+def included_texts(texts: dict[str, str] | None = None) -> Iterator[dict[str, str]]:
+    """Within: every included file read is recorded in the dict yielded by its resolved path; with
+    ``texts``, a file of those is read from there rather than from the disk."""
+    record = dict(texts or {})
+    token = _INCLUDED.set(record)
+    try:
+        yield record
+    finally:
+        _INCLUDED.reset(token)
+
+
 def read_json(path: Path, shown: str) -> Any:
+    texts = _INCLUDED.get()
+    key = str(path.resolve())
+    if texts is not None and key in texts:
+        return read_json_text(texts[key], shown)
     try:
         text = path.read_text(encoding="utf-8-sig")   # a byte-order mark (Windows editors) is not JSON
     except FileNotFoundError:
@@ -54,6 +77,8 @@ def read_json(path: Path, shown: str) -> Any:
                          where=f"{line}:{column}", hint="save the config as UTF-8") from None
     except (OSError, ValueError) as e:   # a directory, no permission, a name the system refuses
         raise DeffeError(f"cannot read the file ({getattr(e, 'strerror', None) or e})", file=shown) from None
+    if texts is not None:
+        texts[key] = text
     return read_json_text(text, shown)
 
 
@@ -180,12 +205,12 @@ def load_tree(path: str | os.PathLike, _stack: tuple[Path, ...] = (), _shown: st
         if not inc_path.is_absolute():
             inc_path = p.parent / inc_path
         where = "include" if isinstance(data.get("include"), str) else f"include[{i}]"
-        if not inc_path.exists():
+        if not inc_path.exists() and str(inc_path.resolve()) not in (_INCLUDED.get() or {}):
             unset = ""
             if "$" in expanded:
                 unset = f" (is {expanded[expanded.index('$'):].split('/')[0]} set?)"
             raise DeffeError(f"included file '{inc}' not found{unset}", file=shown, where=where)
-        if inc_path.is_dir():
+        if inc_path.is_dir() and str(inc_path.resolve()) not in (_INCLUDED.get() or {}):
             raise DeffeError(f"included file '{inc}' is a directory", file=shown, where=where)
         if inc_path.resolve() in _stack + (real,):
             chain = " -> ".join(s.name for s in _stack + (real, inc_path.resolve()))
