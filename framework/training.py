@@ -178,6 +178,7 @@ class ModelTrainer:
         report["train"] = int((~held).sum())
         report["holdout"] = int(test_ok.sum())
         report["failed"] = int((~ok).sum())
+        report["train_failed"] = int((~ok & ~held).sum())   # in "train": the feasibility part learns from them
 
         metrics: dict[str, dict] = {}
         predicted = None
@@ -318,7 +319,8 @@ def _write_csv(path: Path, header: list[str], rows: list[list]) -> None:
 
 def _summary(step: int, report: dict) -> str:
     chosen = f" ({report['chosen']})" if report.get("chosen") else ""
-    text = (f"step {step}: model{chosen} trained on {report['train']} of {report['samples']} samples "
+    failed = f" ({report['train_failed']} of them failed)" if report.get("train_failed") else ""
+    text = (f"step {step}: model{chosen} trained on {report['train']} of {report['samples']} samples{failed} "
             f"in {report['train_seconds']:.2f} s")
     parts = []
     for cost, m in (report.get("metrics") or {}).items():
