@@ -26,6 +26,15 @@ def test_deffe_value_syntax_keeps_written_order(tmp_path):
                          "d": ["core0x", "core1x", "core2x"], "e": [7]}
 
 
+def test_deffe_decimal_ranges_are_ranges(tmp_path):
+    # Deffe's np.arange for a range with a decimal point; they were one text value "0.5-2.0-0.5"
+    c = cfg(tmp_path, {"knobs": [{"name": "f", "values": "0.5-2.0-0.5"}, {"name": "v", "values": "1.5-3"},
+                                 {"name": "s", "values": "0.1-0.5-0.1"}, {"name": "n", "values": "-1-5"},
+                                 {"name": "p", "values": "x[0.5-1.5-0.25]"}], "costs": ["t"]})
+    assert values(c) == {"f": [0.5, 1.0, 1.5], "v": [1.5, 2.5], "s": [0.1, 0.2, 0.3, 0.4],
+                         "n": ["-1-5"], "p": ["x0.5", "x0.75", "x1.0", "x1.25"]}
+
+
 def test_comments_are_allowed(tmp_path):
     c = cfg(tmp_path, '{\n // a comment\n "knobs": [{"name": "a", "values": [1]}], # another\n "costs": ["t"]\n}\n')
     assert values(c) == {"a": [1]}
