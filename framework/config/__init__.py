@@ -180,7 +180,7 @@ def _load_config(path: str | Path, given: dict | None, shown: str) -> Config:
     raw = load_tree(path, _shown=shown, data=given)
     deffe_keys = validate_mod.deffe_keys(raw)
     data = validate(raw, shown)
-    warnings = deffe_args.apply(data)
+    warnings = deffe_args.apply(data, raw)
     _expand_paths(data)
     costs = _build_costs(data, shown)
     constraints = _build_constraints(data, costs, origin_of(raw, "constraints", shown))

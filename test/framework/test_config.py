@@ -135,6 +135,20 @@ def test_deffe_option_strings_are_mapped(tmp_path):
     assert c.section("framework")["executor"] == "slurm"   # Deffe's "slurm": "True": the samples go to SLURM
 
 
+def test_deffe_model_scripts_train_on_every_point_by_default(tmp_path):
+    # Deffe's keras_cnn.py, torch_cnn.py and sklearn_rf.py default -train-test-split to 1.00; it was our 0.8
+    base = {"knobs": [{"name": "a", "values": [1, 2]}], "costs": ["t"]}
+    for model in ({"ml_model_script": "torch_cnn.py", "ml_arguments": "-tl-samples -epochs 5 -validation-split 0.4"},
+                  {"ml_model_type": "sklearn"}, {"ml_arguments": "-epochs 5"}):
+        assert cfg(tmp_path, dict(base, model=model)).section("model")["train_test_split"] == 1.0, model
+    # what the config writes wins, as does a config of our own keys
+    written = {"ml_model_script": "torch_cnn.py", "train_test_split": 0.8}
+    assert cfg(tmp_path, dict(base, model=written)).section("model")["train_test_split"] == 0.8
+    given = {"ml_model_script": "torch_cnn.py", "ml_arguments": "-train-test-split 0.7"}
+    assert cfg(tmp_path, dict(base, model=given)).section("model")["train_test_split"] == 0.7
+    assert cfg(tmp_path, dict(base, model={"plugin": "torch_cnn"})).section("model")["train_test_split"] == 0.8
+
+
 def test_errors_name_the_included_file(tmp_path):
     write(tmp_path / "base.json", json.dumps({"knobs": [{"name": "a", "values": []}]}))
     with pytest.raises(DeffeError) as e:
