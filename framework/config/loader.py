@@ -24,7 +24,7 @@ from typing import Any
 import commentjson
 
 from ..errors import DeffeError
-from ..values import json_kind
+from ..values import format_value, json_kind, parse_values
 from .schema import SECTIONS
 
 ORIGIN = "__origin__"
@@ -207,7 +207,21 @@ def _anchor_python_path(data: dict, base: Path) -> None:
         data["python_path"] = [os.path.abspath(base / os.path.expandvars(x)) for x in pp]
 
 
+def _costs_list(data: dict, shown: str) -> None:
+    """Deffe read "costs" with its value syntax: "cpu_cycles, power" is two costs (as "groups" and "values")."""
+    costs = data.get("costs")
+    if isinstance(costs, str):
+        try:
+            data["costs"] = [format_value(v) for v in parse_values(costs, "costs")]
+        except DeffeError as e:
+            raise e.located(file=shown) from None
+    elif costs is not None and not isinstance(costs, list):
+        raise DeffeError(f"expected a list of costs, got {json_kind(costs)}", file=shown, where="costs",
+                         hint='write "costs": ["exec_time", "power"] (or Deffe\'s "exec_time, power")')
+
+
 def _mark_origin(data: dict, shown: str) -> None:
+    _costs_list(data, shown)
     for key in LISTS:
         items = data.get(key)
         if isinstance(items, list):

@@ -149,6 +149,12 @@ def test_deffe_model_scripts_train_on_every_point_by_default(tmp_path):
     assert cfg(tmp_path, dict(base, model={"plugin": "torch_cnn"})).section("model")["train_test_split"] == 0.8
 
 
+def test_deffe_costs_as_one_string_are_a_list(tmp_path):
+    # Deffe read "costs" with its value syntax; the string was refused ("expected a list, got text")
+    c = cfg(tmp_path, {"knobs": [{"name": "a", "values": [1, 2]}], "costs": "cpu_cycles, power::max"})
+    assert [(x.name, x.direction) for x in c.costs] == [("cpu_cycles", "min"), ("power", "max")]
+
+
 def test_errors_name_the_included_file(tmp_path):
     write(tmp_path / "base.json", json.dumps({"knobs": [{"name": "a", "values": []}]}))
     with pytest.raises(DeffeError) as e:
