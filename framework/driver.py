@@ -623,16 +623,16 @@ class Driver:
         if self.config.deffe_tables:
             from .deffe_tables import deffe_table_path, write_deffe_tables
             ours = {p.resolve() for p in paths.values()}
-            # a run directory that is the current directory: a Deffe table named like one of ours (with several
-            # explorations both are prefixed by the exploration's name) is left out, ours kept
+            # a run directory that is the current directory: a Deffe table named like one of ours is left out,
+            # ours kept
             for kind in list(explore.deffe_tables):
-                path = deffe_table_path(explore, kind, several)
+                path = deffe_table_path(explore, kind)
                 if path.resolve() in ours:
                     del explore.deffe_tables[kind]
                     self.log.warning(f"warning: {path}: the original Deffe's {kind} table is not written: it "
                                      "would replace this run's table of the same name")
             if explore.deffe_tables:
-                write_deffe_tables(self.store, self.run_dir, explore, self.fw.cost_names, several,
+                write_deffe_tables(self.store, self.run_dir, explore, self.fw.cost_names,
                                    predicts=self.fw.model is not None)
         return paths
 
