@@ -155,6 +155,23 @@ def test_deffe_costs_as_one_string_are_a_list(tmp_path):
     assert [(x.name, x.direction) for x in c.costs] == [("cpu_cycles", "min"), ("power", "max")]
 
 
+def test_an_include_of_the_original_deffes_deffe_dir_says_what_to_do(tmp_path, monkeypatch):
+    # Deffe's setup.source exports DEFFE_DIR=<deffe>/src/deffe, which has no templates/: the error showed only
+    # '$DEFFE_DIR/templates/deffe_framework.json' not found
+    old = tmp_path / "deffe" / "src" / "deffe"
+    old.mkdir(parents=True)
+    monkeypatch.setenv("DEFFE_DIR", str(old))
+    with pytest.raises(DeffeError) as e:
+        cfg(tmp_path, {"include": ["$DEFFE_DIR/templates/deffe_framework.json"], "knobs": [{"name": "a", "values": [1]}],
+                       "costs": ["t"]})
+    text = str(e.value)
+    assert f"(looked for {old}/templates/deffe_framework.json)" in text
+    assert f"DEFFE_DIR is {old} (which has no templates/" in text and "unset DEFFE_DIR" in text
+    monkeypatch.delenv("NOT_SET_HERE", raising=False)
+    with pytest.raises(DeffeError, match=r"included file '\$NOT_SET_HERE/a.json' not found \(is \$NOT_SET_HERE set\?\)"):
+        cfg(tmp_path, {"include": "$NOT_SET_HERE/a.json", "costs": ["t"]})
+
+
 def test_errors_name_the_included_file(tmp_path):
     write(tmp_path / "base.json", json.dumps({"knobs": [{"name": "a", "values": []}]}))
     with pytest.raises(DeffeError) as e:
