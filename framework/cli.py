@@ -302,10 +302,14 @@ def _setup_logging(run_dir: Path | None, log_name: str, quiet: bool, debug: bool
 
 def _apply_cli(config, args) -> None:
     chosen = args.jobs is not None   # -jobs N: the user has set the evaluations in parallel
-    config.warnings.extend(deffe_cli.apply(config, args))
-    # nothing is evaluated with the data only, and -jobs overrides Deffe's batch sizes: no warning of them
-    if args.only_preloaded_data_exploration or chosen:
+    flags = deffe_cli.apply(config, args)   # (Deffe's -batch-size N / -evaluate-batch-size N set -jobs N)
+    # nothing is evaluated with the data only, and -jobs (or Deffe's batch flags) overrides the config's batch
+    # sizes: no warning of them
+    if args.only_preloaded_data_exploration or args.jobs is not None:
         config.warnings[:] = [w for w in config.warnings if BATCH_WARNING not in w]
+    if args.only_preloaded_data_exploration or chosen:
+        flags = [w for w in flags if BATCH_WARNING not in w]
+    config.warnings.extend(flags)
     model = config.section("model")
     for key in ("epochs", "loss", "train_batch_size", "train_test_split", "validation_split"):
         v = getattr(args, key, None)

@@ -13,7 +13,9 @@ costs (lower case, as Deffe read them), and ``EvaluateTime``, ``ExtractTime``
 and ``RunDir``, cells separated by ``", "``. These are written from the run
 store next to our own tables (which stay in the run directory) when
 ``framework.deffe_tables`` says so (by default for a config that uses Deffe's
-own keys). A table that would replace a file the run reads (the
+own keys). A file named by the entries of two explorations (Deffe's default
+names, left as they are) is written once per exploration, prefixed by its
+name, with a warning (there, the later replaced the earlier). A table that would replace a file the run reads (the
 pre-evaluated data is often a previous run's ``deffe_evaluation.csv``) is not
 written, with a warning (`framework.outputs.skip_deffe_tables`). Where Deffe
 wrote a failed evaluation as a row of zeros, the row is left out here: the run
@@ -31,7 +33,7 @@ from .tables import cell, cost_cell
 EXTRA = ["EvaluateTime", "ExtractTime", "RunDir"]
 
 
-def write_deffe_tables(store: RunStore, run_dir: Path, explore: Explore, cost_names: list[str], several: bool,
+def write_deffe_tables(store: RunStore, run_dir: Path, explore: Explore, cost_names: list[str],
                        predicts: bool) -> list[Path]:
     """Write the four tables (the prediction table only when a model ``predicts``); return their paths."""
     names = sorted(explore.space.names)
@@ -63,7 +65,7 @@ def write_deffe_tables(store: RunStore, run_dir: Path, explore: Explore, cost_na
     for kind, lines in tables.items():
         if kind not in explore.deffe_tables:   # left out: it would replace a file the run reads (outputs.py)
             continue
-        path = deffe_table_path(explore, kind, several)
+        path = deffe_table_path(explore, kind)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
         tmp.write_text("".join(f"{line}\n" for line in [", ".join(header), *lines]), encoding="utf-8")
@@ -72,10 +74,9 @@ def write_deffe_tables(store: RunStore, run_dir: Path, explore: Explore, cost_na
     return paths
 
 
-def deffe_table_path(explore: Explore, kind: str, several: bool, cwd: Path | None = None) -> Path:
-    """Where the original Deffe's ``kind`` table of ``explore`` is written: its name, relative to the current
-    directory (with several explorations, prefixed by the exploration's name)."""
+def deffe_table_path(explore: Explore, kind: str, cwd: Path | None = None) -> Path:
+    """Where the original Deffe's ``kind`` table of ``explore`` is written: the name its explore entry gives,
+    relative to the current directory (a name two explorations give is prefixed by each one's name when the
+    config is read: config._separate_deffe_tables)."""
     name = Path(explore.deffe_tables[kind])
-    if several and not name.is_absolute():
-        name = name.with_name(f"{explore.name}-{name.name}")
     return name if name.is_absolute() else (cwd or Path.cwd()) / name

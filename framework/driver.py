@@ -303,6 +303,7 @@ class Driver:
         self.counted: set[str] = set()   # keys of the points the budget counted (see _fresh)
         self._preload(explore)
         exploration, evaluate, extract, model = self._make_plugins()
+        self._dry_evaluate = evaluate if self.dry_run else None
         cost_names = fw.cost_names
         space = explore.space
         log.info(f"exploration '{explore.name}': {len(space)} knobs "
@@ -514,6 +515,7 @@ class Driver:
                 results[i] = Result("skipped", error="not evaluated (dry run)")
                 tally.would += 1
                 print(f"would evaluate: {_point_text(params, limit=None)}")
+                self._dry_commands(params)
                 continue
             sid, sample = self._start_sample(explore, key, params, step)
             tally.retried += again
@@ -540,6 +542,21 @@ class Driver:
             if results[i] is None:
                 results[i] = results[first_index[key]]
         return results  # type: ignore[return-value]
+
+    DRY_COMMANDS = 3   # points of a dry run whose commands are shown
+
+    def _dry_commands(self, params: dict) -> None:
+        """A dry run shows, for its first points, the commands the evaluate plugin would run (its optional
+        DryRun(values): the script evaluator's substituted scripts), writing nothing."""
+        evaluate = getattr(self, "_dry_evaluate", None)
+        if evaluate is None or not callable(getattr(getattr(evaluate, "_deffe_plugin", evaluate), "DryRun", None)):
+            return
+        self._dry_shown = getattr(self, "_dry_shown", 0) + 1
+        if self._dry_shown <= self.DRY_COMMANDS:
+            for line in self._call(evaluate, "DryRun", params) or []:
+                print(f"    {line}")
+        elif self._dry_shown == self.DRY_COMMANDS + 1:
+            print(f"    (the commands of the points after the first {self.DRY_COMMANDS} are not shown)")
 
     def _start_sample(self, explore: Explore, key: str, params: dict, step: int) -> tuple[int, Sample]:
         """Reserve the point's row in the store (status running) and describe it for the evaluator."""
@@ -623,16 +640,16 @@ class Driver:
         if self.config.deffe_tables:
             from .deffe_tables import deffe_table_path, write_deffe_tables
             ours = {p.resolve() for p in paths.values()}
-            # a run directory that is the current directory: a Deffe table named like one of ours (with several
-            # explorations both are prefixed by the exploration's name) is left out, ours kept
+            # a run directory that is the current directory: a Deffe table named like one of ours is left out,
+            # ours kept
             for kind in list(explore.deffe_tables):
-                path = deffe_table_path(explore, kind, several)
+                path = deffe_table_path(explore, kind)
                 if path.resolve() in ours:
                     del explore.deffe_tables[kind]
                     self.log.warning(f"warning: {path}: the original Deffe's {kind} table is not written: it "
                                      "would replace this run's table of the same name")
             if explore.deffe_tables:
-                write_deffe_tables(self.store, self.run_dir, explore, self.fw.cost_names, several,
+                write_deffe_tables(self.store, self.run_dir, explore, self.fw.cost_names,
                                    predicts=self.fw.model is not None)
         return paths
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import sys
 from array import array
 from dataclasses import dataclass, field
@@ -32,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from .checkpoint import KERAS_SUFFIXES, match, one_checkpoint, read_meta
+from .checkpoint import KERAS_SUFFIXES, keras_error, match, one_checkpoint, read_meta
 from .config import Config, Explore, load_config
 from .context import Budget, Framework
 from .contract import predicted
@@ -59,13 +60,17 @@ class Rows:
 
 
 def run_inference(args: Any) -> int:
-    icp = one_checkpoint(args.icp)
-    if not icp:
+    if not args.icp:
         raise DeffeError("-inference-only needs the model to predict with: -icp FILE",
                          hint="a .ckpt file from a run directory's checkpoints/")
     if not args.input:
         raise DeffeError("-inference-only needs the points to predict: -input CSV")
     config = load_config(args.config)
+    run_dir = Path(config.section("framework")["run_directory"]).expanduser()
+    try:
+        icp = one_checkpoint(args.icp)
+    except DeffeError as e:   # Deffe's .hdf5 files: the error names where a training here writes its checkpoints
+        raise (keras_error(e.keras_files, run_dir) if getattr(e, "keras_files", None) else e) from None
     log = _logger(args)
     source = Path(args.input)
     if not args.output and source.exists() and not source.is_file():
@@ -74,7 +79,10 @@ def run_inference(args: Any) -> int:
                          "it", hint="name their file with -output FILE.csv")
     output = Path(args.output) if args.output else source.with_name(f"{source.stem}-predicted.csv")
     _check_outputs(config, args, output)
-    meta = read_meta(icp)
+    try:
+        meta = read_meta(icp)
+    except DeffeError as e:
+        raise (keras_error(e.keras_files, run_dir) if getattr(e, "keras_files", None) else e) from None
     explore = pick_explore(config, meta, icp)
     space, costs = explore.space, config.cost_names
     # the input is read and checked before the model is loaded: its mistakes cost nothing
@@ -312,6 +320,36 @@ EVALUATE_COLUMNS = ["file", "step", "samples", "cost", "rows", "mape_percent", "
 EVALUATE_OUTPUT = "evaluate-model-output.csv"   # Deffe's default -model-stats-output with -model-extract-dir
 
 
+def _checkpoint_folder(config: Config, directory: str | Path, log: logging.Logger) -> Path:
+    """The directory of -model-extract-dir DIR. Deffe wrote its checkpoints into ./checkpoints, this framework
+    into the run directory's checkpoints/: a DIR not found here but in the config's run directory (Deffe's
+    README: train, then -model-extract-dir checkpoints in the same directory) is that one, said on stderr."""
+    folder = Path(directory)
+    if folder.is_dir():
+        return folder
+    run_dir = Path(os.path.expandvars(config.section("framework")["run_directory"])).expanduser()
+    if not run_dir.is_absolute():
+        run_dir = Path.cwd() / run_dir
+    there = run_dir / folder
+    if not folder.is_absolute() and there.is_dir():
+        log.warning(f"note: {directory}: no such directory; measuring {_shown(there)}, the one in the config's run "
+                    "directory (checkpoints are written there, not into the current directory as in Deffe)")
+        return there
+    ours = run_dir / "checkpoints"
+    raise DeffeError("no such directory", file=str(directory), hint=(
+        f"this config's runs write their checkpoints to {_shown(ours)}/ (the run directory's checkpoints/, not "
+        "./checkpoints as in Deffe)" if ours.is_dir() else
+        f"-model-extract-dir DIR: a directory of .ckpt files, e.g. a run's checkpoints/ ({_shown(ours)}/ for "
+        "this config)"))
+
+
+def _shown(path: Path) -> str:
+    try:
+        return os.path.relpath(path)
+    except ValueError:
+        return str(path)
+
+
 def evaluate_checkpoints(config: Config, args: Any, directory: str | Path, output: str | Path | None = None,
                          dry: bool = False) -> int:
     """Deffe's ``-model-extract-dir DIR``: every checkpoint (``*.ckpt``, sorted) of DIR measured on the
@@ -323,10 +361,7 @@ def evaluate_checkpoints(config: Config, args: Any, directory: str | Path, outpu
     those the checkpoint was trained on. Keras ``.hdf5`` files are skipped with one warning. ``dry`` (-no-run):
     everything but the writing."""
     log = _logger(args)
-    folder = Path(directory)
-    if not folder.is_dir():
-        raise DeffeError("no such directory", file=str(directory), hint="-model-extract-dir DIR: a directory of "
-                                                                      ".ckpt files, e.g. a run's checkpoints/")
+    folder = _checkpoint_folder(config, directory, log)
     keras = [p for p in folder.iterdir() if p.suffix.lower() in KERAS_SUFFIXES]
     if keras:
         log.warning(f"warning: {directory}: {len(keras)} Keras checkpoint{'s' if len(keras) > 1 else ''} of the "

@@ -218,11 +218,10 @@ def skip_deffe_tables(config: Any, reads: Iterable[Item], cwd: Path | None = Non
     current directory, where Deffe's data usually is); return a warning for each."""
     from .deffe_tables import deffe_table_path
     reads = list(reads)
-    several = len(config.explores) > 1
     warnings = []
     for explore in config.explores:
         for kind in list(explore.deffe_tables):
-            path = deffe_table_path(explore, kind, several, cwd)
+            path = deffe_table_path(explore, kind, cwd)
             src = next((r for r in reads if same_file(path, r.path)), None)
             if src is not None:
                 del explore.deffe_tables[kind]

@@ -4,6 +4,9 @@ A knob's ``values`` may be a list, a scalar, or a string:
 
 * ``"1,2-4,5"``   -> 1, 2, 3, 5   (a range ``a-b`` excludes ``b``, as in Deffe)
 * ``"0-100-25"``  -> 0, 25, 50, 75 (``a-b-step``)
+* ``"0.5-2.0-0.5"`` -> 0.5, 1.0, 1.5 and ``"1.5-3"`` -> 1.5, 2.5 (a decimal range, Deffe's np.arange,
+  counted in the decimals written: 0.1 steps give 0.3, never 0.30000000000000004, and the end is
+  always excluded, where np.arange's rounding sometimes lists it)
 * ``"core[0-3]x"`` -> core0x, core1x, core2x (a range inside brackets keeps its prefix/postfix)
 * ``[1, 2, "10-12"]`` -> 1, 2, 10, 11
 * ``"$HOME/bin"`` -> environment variables expanded in plain values
@@ -13,6 +16,7 @@ compare by value everywhere; anything else stays text.
 """
 from __future__ import annotations
 
+import decimal
 import math
 import os
 import re
@@ -21,6 +25,8 @@ from typing import Any
 from .errors import DeffeError
 
 _RANGE = re.compile(r"^\s*(\d+)\s*-\s*(\d+)(?:\s*-\s*(\d+))?\s*$")
+# Deffe's decimal range (a field with a '.'): like Deffe, a range starts with a digit, so "-1-5" is text
+_DECIMAL_RANGE = re.compile(r"^\s*(\d+(?:\.\d*)?)\s*-\s*(\d+(?:\.\d*)?)(?:\s*-\s*(\d+(?:\.\d*)?))?\s*$")
 _BRACKET = re.compile(r"^(.*)\[(.*)\](.*)$")
 _INT = re.compile(r"^[+-]?\d+$")
 _CONTROL = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f]")   # control characters but the tab
@@ -121,8 +127,43 @@ def _expand(piece: str, where: str) -> list[Value]:
             raise DeffeError(f"range '{piece}' is empty (the end is excluded, as in Deffe)",
                              where=where, hint=f"write '{start}-{start + step}' for the single value {start}")
         return [typed(v) for v in out] if not (prefix or postfix) else out
+    d = _DECIMAL_RANGE.match(core)
+    if d:
+        out = [f"{prefix}{v}{postfix}" for v in _decimal_range(piece, d, where)]
+        return [typed(v) for v in out] if not (prefix or postfix) else out
     text = os.path.expandvars(piece.strip())
     return [typed(text)] if text != "" else []
+
+
+def _decimals(text: str) -> int:
+    return len(text.split(".", 1)[1]) if "." in text else 0
+
+
+def _decimal_range(piece: str, m: re.Match, where: str) -> list[str]:
+    """Deffe's np.arange(start, end, step) of a range with a decimal point, as the texts of its values,
+    computed in decimal so that no value has more decimals than the start and the step have."""
+    fields = [m.group(1), m.group(2), m.group(3) or "1"]
+    with decimal.localcontext() as ctx:
+        ctx.prec = 50 + sum(len(f) for f in fields)
+        start, end, step = (decimal.Decimal(f) for f in fields)
+        if step == 0:
+            raise DeffeError(f"range '{piece}' has a step of 0", where=where)
+        n = max(0, int(((end - start) / step).to_integral_value(rounding=decimal.ROUND_CEILING)))
+        if n > MAX_LISTED:
+            raise DeffeError(f"range '{piece}' lists {n:,} values", where=where,
+                             hint=f'list at most {MAX_LISTED:,}; a long range is a knob of its own: '
+                                  f'{{"type": "real", "min": {fields[0]}, "max": {fields[1]}, "step": {fields[2]}}}')
+        if n == 0:
+            raise DeffeError(f"range '{piece}' is empty (the end is excluded, as in Deffe)", where=where,
+                             hint=f"write '{fields[0]}-{start + step}-{fields[2]}' for the single value {fields[0]}")
+        quantum = decimal.Decimal(1).scaleb(-max(1, _decimals(fields[0]), _decimals(fields[2])))
+        return [_shortest(start + i * step, quantum) for i in range(n)]
+
+
+def _shortest(value: decimal.Decimal, quantum: decimal.Decimal) -> str:
+    """A decimal value's text as Deffe's str(float) writes it: 1.0, 0.75, 2.5."""
+    text = format(value.quantize(quantum).normalize(), "f")
+    return text if "." in text else text + ".0"
 
 
 def parse_values(raw: Any, where: str, delim: str = ",") -> list[Value]:

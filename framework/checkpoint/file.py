@@ -120,14 +120,28 @@ def read_state(meta: CheckpointMeta, payload: bytes, shown: str, trust_pickle: b
         raise DeffeError(f"cannot read the model's weights: {e}", file=shown, hint=DAMAGED_HINT) from None
 
 # ----------------------------------------------------------------------------- Keras, -icp
-def keras_error(files: Sequence[str]) -> DeffeError:
-    """The one-line error for Keras checkpoints (.hdf5) of the original Deffe."""
+def keras_error(files: Sequence[str], run_dir: str | os.PathLike | None = None) -> DeffeError:
+    """The one-line error for Keras checkpoints (.hdf5) of the original Deffe; ``run_dir``: the run directory
+    whose checkpoints/ a training here would write (callers that know it re-raise with it: `keras_files`)."""
     one = len(files) == 1
-    return DeffeError(f"{'is a Keras checkpoint' if one else 'are Keras checkpoints'} of the original Deffe: "
-                      f"{'it' if one else 'they'} cannot be read without TensorFlow", file=", ".join(files),
-                      hint="train a model here on the same data (e.g. -only-preloaded-data-exploration "
-                           "-pre-evaluated-data <the csv> -full-exploration), then give its "
-                           "checkpoints/<explore>.ckpt")
+    where = f"{_relative(run_dir)}/checkpoints" if run_dir is not None else "<run directory>/checkpoints"
+    e = DeffeError(f"{'is a Keras checkpoint' if one else 'are Keras checkpoints'} of the original Deffe: "
+                   f"{'it' if one else 'they'} cannot be read without TensorFlow", file=", ".join(files),
+                   hint="train a model here on the same data (e.g. -only-preloaded-data-exploration "
+                        f"-pre-evaluated-data <the csv> -full-exploration), then give {where}/<explore>.ckpt "
+                        "(checkpoints are written into the run directory)")
+    e.keras_files = list(files)
+    return e
+
+
+def _relative(path: str | os.PathLike) -> str:
+    """A directory as the user sees it: relative to the current one when inside it."""
+    full = os.path.abspath(path)
+    try:
+        inside = os.path.commonpath([full, os.getcwd()]) == os.getcwd()
+    except ValueError:   # another drive
+        inside = False
+    return os.path.relpath(full) if inside else full
 
 def is_keras(path: str | Path) -> bool:
     """A Keras checkpoint of the original Deffe: by its suffix, or the HDF5 signature at its start."""

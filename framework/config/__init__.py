@@ -183,7 +183,7 @@ def _load_config(path: str | Path, given: dict | None, shown: str) -> Config:
     included = {k: v for k, v in texts.items() if k != str(path.resolve())}
     deffe_keys = validate_mod.deffe_keys(raw)
     data = validate(raw, shown)
-    warnings = deffe_args.apply(data)
+    warnings = deffe_args.apply(data, raw)
     _expand_paths(data)
     costs = _build_costs(data, shown)
     constraints = _build_constraints(data, costs, origin_of(raw, "constraints", shown))
@@ -191,8 +191,42 @@ def _load_config(path: str | Path, given: dict | None, shown: str) -> Config:
     explores = _build_explores(data, entries, costs, shown)
     _check_sections(data, costs, raw, shown)
     text = None if given is None else json.dumps(given, indent=1, default=str)
-    return Config(path=path.resolve(), data=data, costs=costs, explores=explores, warnings=warnings,
-                  constraints=constraints, deffe_keys=deffe_keys, text=text, included=included)
+    config = Config(path=path.resolve(), data=data, costs=costs, explores=explores, warnings=warnings,
+                    constraints=constraints, deffe_keys=deffe_keys, text=text, included=included)
+    shared = _separate_deffe_tables(explores)
+    if config.deffe_tables:   # (only then are they written)
+        warnings.extend(shared)
+    return config
+
+
+def _separate_deffe_tables(explores: list[Explore]) -> list[str]:
+    """The original Deffe's tables are written where each explore entry names them; a file that entries of
+    two explorations name (both leaving Deffe's default deffe_evaluation.csv: there, the later replaced
+    the earlier) becomes one per exploration, prefixed by its name. Returns the warning saying so."""
+    import os
+    named: dict[str, list[tuple[Explore, str]]] = {}
+    for explore in explores:
+        for kind, name in explore.deffe_tables.items():
+            key = os.path.normcase(os.path.normpath(os.path.join(os.getcwd(), name)))
+            named.setdefault(key, []).append((explore, kind))
+    shared, explorations = [], {}
+    for users in named.values():
+        if len({e.name for e, _kind in users}) < 2:
+            continue
+        first, kind = users[0]
+        shared.append(first.deffe_tables[kind])
+        for explore, k in users:
+            shown = Path(explore.deffe_tables[k])
+            explore.deffe_tables[k] = str(shown.with_name(f"{explore.name}-{shown.name}"))
+            explorations.setdefault(explore.name, explore)
+    if not shared:
+        return []
+    first = next(iter(explorations.values()))
+    example = next(iter(explorations))
+    return [f"{first.file}:exploration.explore: the explorations {', '.join(map(repr, explorations))} name the "
+            f"same original Deffe's tables ({', '.join(shared)}; there, the later replaced the earlier): each "
+            f"exploration's are written prefixed by its name ({example}-{Path(shared[0]).name}, ...); name a "
+            "table per explore entry (evaluation_table, ...) to choose"]
 
 
 _CONSTRAINT = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_.\-]*)\s*(<=|>=|<|>)\s*(\S+)\s*$")

@@ -129,10 +129,12 @@ def parse_option_string(text: str, options: dict, file: str, where: str,
     return out
 
 
-def apply(cfg: dict) -> list[str]:
-    """Map Deffe's keys of a validated config onto the structured ones; return warnings."""
+def apply(cfg: dict, raw: dict | None = None) -> list[str]:
+    """Map Deffe's keys of a validated config onto the structured ones; return warnings. ``raw`` is the
+    config as written (before defaults were filled in): what the user gave, where Deffe's defaults differ."""
     file = cfg.get(ORIGIN, "")
     warnings: list[str] = []
+    written = (raw or {}).get("model") if isinstance((raw or {}).get("model"), dict) else {}
 
     for section, builtins in DEFFE_PYSCRIPTS.items():
         sec = cfg[section]
@@ -142,7 +144,7 @@ def apply(cfg: dict) -> list[str]:
                 sec["plugin"] = script  # a user module standing in for the block
 
     _sampling(cfg, file, warnings)
-    _model(cfg, file, warnings)
+    _model(cfg, file, warnings, written)
 
     ev = cfg["evaluate"]
     legacy = ev.pop("sample_evaluate_script", None)
@@ -227,10 +229,15 @@ def _sampling(cfg: dict, file: str, warnings: list[str]) -> None:
         explo["_deffe_fixed_samples"] = args["samples_per_step"]   # Deffe's -fixed-samples: steps of that size
 
 
-def _model(cfg: dict, file: str, warnings: list[str]) -> None:
+# Deffe's model scripts (keras_cnn.py, torch_cnn.py, sklearn_rf.py) trained on every evaluated point
+DEFFE_TRAIN_TEST_SPLIT = 1.0
+
+
+def _model(cfg: dict, file: str, warnings: list[str], written: dict) -> None:
     model = cfg["model"]
     script = model.pop("ml_model_script", None)
     kind = model.pop("ml_model_type", None)
+    deffe_model = script is not None or kind is not None or "ml_arguments" in model
     if model.get("plugin") in (None, _default_plugin("model")):
         if script:
             model["plugin"] = DEFFE_MODELS.get(Path(script).name, script)
@@ -249,6 +256,8 @@ def _model(cfg: dict, file: str, warnings: list[str]) -> None:
         margs["freeze_layers"] = keras_frozen_weight_layers(int(margs["freeze_layers"]), int(margs.get("convs", 2)))
     margs.update(parse_option_string(model.pop("arguments", "") or "", MODEL_OPTIONS, file,
                                      "model.arguments", warnings))
+    if deffe_model and "train_test_split" not in written:
+        margs.setdefault("train_test_split", DEFFE_TRAIN_TEST_SPLIT)   # their -train-test-split default 1.00
     for k, v in margs.items():
         if model.get(k) in (None, _schema_default("model", k)):
             model[k] = v

@@ -26,7 +26,7 @@ from typing import Any, Iterator
 import commentjson
 
 from ..errors import DeffeError
-from ..values import json_kind
+from ..values import format_value, json_kind, parse_values
 from .schema import SECTIONS
 
 ORIGIN = "__origin__"
@@ -205,12 +205,10 @@ def load_tree(path: str | os.PathLike, _stack: tuple[Path, ...] = (), _shown: st
         if not inc_path.is_absolute():
             inc_path = p.parent / inc_path
         where = "include" if isinstance(data.get("include"), str) else f"include[{i}]"
-        if not inc_path.exists() and str(inc_path.resolve()) not in (_INCLUDED.get() or {}):
-            unset = ""
-            if "$" in expanded:
-                unset = f" (is {expanded[expanded.index('$'):].split('/')[0]} set?)"
-            raise DeffeError(f"included file '{inc}' not found{unset}", file=shown, where=where)
-        if inc_path.is_dir() and str(inc_path.resolve()) not in (_INCLUDED.get() or {}):
+        replayed = str(inc_path.resolve()) in (_INCLUDED.get() or {})   # a run's config rebuilt: kept text
+        if not inc_path.exists() and not replayed:
+            raise _include_not_found(inc, inc_path, shown, where)
+        if inc_path.is_dir() and not replayed:
             raise DeffeError(f"included file '{inc}' is a directory", file=shown, where=where)
         if inc_path.resolve() in _stack + (real,):
             chain = " -> ".join(s.name for s in _stack + (real, inc_path.resolve()))
@@ -220,6 +218,50 @@ def load_tree(path: str | os.PathLike, _stack: tuple[Path, ...] = (), _shown: st
         merged = merge(sub, merged) if merged else sub
     body = {k: v for k, v in data.items() if k != "include"}
     return merge(body, merged)
+
+
+_VARIABLE = re.compile(r"\$(?:\{(\w+)\}|(\w+))")
+
+
+def _include_not_found(inc: str, inc_path: Path, shown: str, where: str) -> DeffeError:
+    """The error of an included file not found: with the path looked for when variables were expanded, and for
+    the original Deffe's $DEFFE_DIR (its setup.source sets it to <deffe>/src/deffe, which has no templates/)
+    what to do."""
+    names = [a or b for a, b in _VARIABLE.findall(inc)]
+    unset = [n for n in names if n not in os.environ]
+    if unset:
+        return DeffeError(f"included file '{inc}' not found (is ${unset[0]} set?)", file=shown, where=where)
+    if not names:
+        return DeffeError(f"included file '{inc}' not found", file=shown, where=where)
+    hint = None
+    if "DEFFE_DIR" in names and Path(os.environ["DEFFE_DIR"]).resolve() != repo_root().resolve():
+        ours = Path(_VARIABLE.sub(lambda m: str(repo_root()) if (m.group(1) or m.group(2)) == "DEFFE_DIR"
+                                  else m.group(0), inc))
+        ours = Path(os.path.expandvars(str(ours)))
+        has = f"which has no {_first_missing(inc_path, Path(os.environ['DEFFE_DIR']))}" if \
+            _inside(inc_path, Path(os.environ["DEFFE_DIR"])) else "not this checkout"
+        hint = (f"DEFFE_DIR is {os.environ['DEFFE_DIR']} ({has}; the original Deffe's setup.source sets it so): "
+                f"unset DEFFE_DIR to use this checkout's ({ours}), or source this checkout's setup.source"
+                if ours.exists() else f"DEFFE_DIR is {os.environ['DEFFE_DIR']}")
+    return DeffeError(f"included file '{inc}' not found (looked for {inc_path})", file=shown, where=where,
+                      hint=hint)
+
+
+def _first_missing(path: Path, folder: Path) -> str:
+    """The first part of ``path`` (inside ``folder``) that does not exist: 'templates/', 'templates/x.json'."""
+    parts = path.relative_to(folder).parts
+    for i in range(1, len(parts) + 1):
+        if not (folder.joinpath(*parts[:i])).exists():
+            return "/".join(parts[:i]) + ("/" if i < len(parts) else "")
+    return "/".join(parts)
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    try:
+        path.relative_to(folder)
+        return True
+    except ValueError:
+        return False
 
 
 def _anchor_python_path(data: dict, base: Path) -> None:
@@ -232,7 +274,21 @@ def _anchor_python_path(data: dict, base: Path) -> None:
         data["python_path"] = [os.path.abspath(base / os.path.expandvars(x)) for x in pp]
 
 
+def _costs_list(data: dict, shown: str) -> None:
+    """Deffe read "costs" with its value syntax: "cpu_cycles, power" is two costs (as "groups" and "values")."""
+    costs = data.get("costs")
+    if isinstance(costs, str):
+        try:
+            data["costs"] = [format_value(v) for v in parse_values(costs, "costs")]
+        except DeffeError as e:
+            raise e.located(file=shown) from None
+    elif costs is not None and not isinstance(costs, list):
+        raise DeffeError(f"expected a list of costs, got {json_kind(costs)}", file=shown, where="costs",
+                         hint='write "costs": ["exec_time", "power"] (or Deffe\'s "exec_time, power")')
+
+
 def _mark_origin(data: dict, shown: str) -> None:
+    _costs_list(data, shown)
     for key in LISTS:
         items = data.get(key)
         if isinstance(items, list):

@@ -43,7 +43,7 @@ TOP = {
     "python_path": Key("str|list", [], "directories (relative to the config) searched for user plugins"),
     "knobs": Key("list", [], "the design knobs"),
     "scenarios": Key("list", [], "application scenarios: parameters that are not design decisions"),
-    "costs": Key("list", [], "names of the costs to measure; 'name::min' / 'name::max' give a direction"),
+    "costs": Key("list", [], "names of the costs to measure (a list, or Deffe's text 'a, b'); 'name::min' / 'name::max' give a direction"),
     "constraints": Key("list", [], "conditions designs must meet, on costs: 'peak_memory <= 16e9'"),
     "sampling": Key("dict", {}, ""),
     "evaluate": Key("dict", {}, ""),

@@ -51,6 +51,7 @@ import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
+from types import SimpleNamespace
 from pathlib import Path
 from typing import Any
 
@@ -251,6 +252,40 @@ class ScriptEvaluate:
         commands = [self._command_file(v) for k in self.framework.space.knobs
                     if {k.name, k.map} & set(COMMAND_NAMES) and k.levels is not None for v in k.levels]
         return file_digests([self.path, *self.sources, *commands])
+
+    DRY_LINES = 40   # lines of one script a dry run shows
+
+    def DryRun(self, values: dict) -> list[str]:
+        """What -no-run prints for a point: the commands a real run would run in the sample's directory, with
+        the point's values substituted as they would be; nothing is written (Deffe's -no-run wrote the
+        directories). ``<N>`` stands for the sample's id ($evaluate_index), which the run store gives."""
+        s = self.scripts
+        token = "DEFFEDRYRUNINDEX"   # the id to come, shown as <N>
+        folder = Path(self.framework.run_dir) / f"explore_{token}"
+        ctx = s.context(SimpleNamespace(values=values, id=token, directory=folder))
+        here = os.path.relpath(folder) if Path(folder).is_absolute() else str(folder)
+        lines = []
+        scripts = [(self._command_file(ctx.point[n]), [], set(), None) for n in COMMAND_NAMES if n in ctx.point]
+        scripts.append((self.path, self.fixed, self.excludes, self.options.get("interpreter")))
+        for path, fixed, excludes, interpreter in scripts:
+            if path.suffix == ".py":
+                ref = lambda m: ctx.texts.get(m.group(2), ctx.env.get(m.group(2), m.group(0)))  # noqa: E731
+                argv = ["python", path.name, *(REFERENCE.sub(ref, w) for w in fixed),
+                        *flag_arguments(ctx.point, excludes)]
+                lines.append(f"in {here}/: {shlex.join(argv)}")
+                continue
+            text = substitute(s.text(path), ctx.texts).splitlines()
+            program = shlex.split(interpreter) if interpreter else []
+            if not program and text and text[0].startswith("#!"):
+                program = shlex.split(text[0][2:])
+            lines.append(f"in {here}/: {shlex.join(program or ['bash'])} {path.name}, which would read:")
+            body = [line for line in text if line.strip()]
+            lines += [f"  {line}" for line in body[:self.DRY_LINES]]
+            if len(body) > self.DRY_LINES:
+                lines.append(f"  ... ({len(body) - self.DRY_LINES} more lines)")
+        if self.sources:
+            lines.insert(0, f"after sourcing {', '.join(str(p) for p in self.sources)}:")
+        return [line.replace(token, "<N>") for line in lines]
 
     def _command_file(self, value) -> Path:
         """A command script named by a point: as given (from where the driver started), else in the config's

@@ -43,8 +43,8 @@ from typing import Any
 import numpy as np
 
 from framework.checkpoint import (DAMAGED_HINT, PICKLE_FORMAT, CheckpointMeta, PayloadError, State,
-                                  check_compatible, config_digest, read_checkpoint, read_state, trusts_pickle,
-                                  write_checkpoint)
+                                  check_compatible, config_digest, keras_error, read_checkpoint, read_state,
+                                  trusts_pickle, write_checkpoint)
 from framework.errors import DeffeError
 from framework.protocols import Prediction, TrainingData
 from framework.training import model_options
@@ -69,7 +69,10 @@ class SurrogateModel:
     def __init__(self, framework: Any):
         self.framework = framework
         self.file = framework.config.data.get("__origin__")
-        self.opts = model_options(framework.section("model"), framework.args, self.file)
+        try:
+            self.opts = model_options(framework.section("model"), framework.args, self.file)
+        except DeffeError as e:
+            raise self._keras_here(e) from None
         self.encoding = framework.encoding
         self.cost_names = list(framework.cost_names)
         seed = self.opts.get("seed")
@@ -104,7 +107,10 @@ class SurrogateModel:
         if icp:
             self._check_initial()
             path = self._initial_path(icp)
-            self.Load(path, shown=str(icp))
+            try:
+                self.Load(path, shown=str(icp))
+            except DeffeError as e:
+                raise self._keras_here(e) from None
             self.initial = path
             self.framework.log.debug(f"model: starting from {icp} (step {self.step}, {self.samples} samples)")
 
@@ -266,6 +272,11 @@ class SurrogateModel:
         return bool(self._learned(data, ok)[0].any())
 
     # ------------------------------------------------------------------ helpers
+    def _keras_here(self, e: DeffeError) -> DeffeError:
+        """A Keras checkpoint's error naming where this run writes the checkpoints to give instead."""
+        files = getattr(e, "keras_files", None)
+        return keras_error(files, self.framework.run_dir) if files else e
+
     def _initial_path(self, icp: str) -> Path:
         if getattr(self.framework.args, "icp", None):
             return Path(icp)                      # from the command line: relative to the current directory

@@ -1,6 +1,7 @@
 """Every flag of the original's command line is accepted; those that mean something here mean what they
 meant there, and those that do not say so."""
 import json
+import os
 import sqlite3
 
 import pytest
@@ -99,6 +100,13 @@ def test_deffes_batch_size_beyond_the_cores_warns_unless_jobs_is_given(tmp_path)
     assert r.rc == 0 and "400 evaluations in parallel on" in r.err and "give -jobs N for fewer" in r.err, r
     r = run_deffe("-config", "config.json", "-no-run", "-jobs", "2", cwd=tmp_path)
     assert r.rc == 0 and "in parallel" not in r.err, r
+    # Deffe's run_deffe.sh: -batch-size 1 overrides the config's 400 (the warning said 400 would run at once)
+    for flag in ("-batch-size", "-evaluate-batch-size"):
+        r = run_deffe("-config", "config.json", "-no-run", flag, "1", cwd=tmp_path)
+        assert r.rc == 0 and "in parallel" not in r.err, r
+    more = (os.cpu_count() or 1) + 1   # its own batch beyond the cores: its own warning
+    r = run_deffe("-config", "config.json", "-no-run", "-batch-size", str(more), cwd=tmp_path)
+    assert r.rc == 0 and f"{more} evaluations in parallel on" in r.err and "400" not in r.err, r
 
 
 def test_a_sampling_method_deffe_had_and_we_do_not_is_replaced_with_a_warning(tmp_path):

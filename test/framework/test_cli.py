@@ -408,3 +408,34 @@ def test_deffes_tables_never_replace_the_runs_own_in_the_same_directory(tmp_path
         assert "status" in read_csv(tmp_path / f"{e}-deffe_output.csv")[0]   # ours, not Deffe's
         assert (tmp_path / f"{e}-deffe_eval_predict.csv").exists()           # Deffe's, of another name
     assert "the original Deffe's all table is not written" in run.err
+
+
+def test_deffes_tables_of_several_explorations_are_written_under_the_names_each_entry_gives(tmp_path):
+    """Two explore entries naming t1.csv and t2.csv: Deffe's tables were written as e1-t1.csv and e2-t2.csv
+    (and with run_directory '.', not at all); now t1.csv and t2.csv. Entries sharing Deffe's default names
+    have theirs prefixed by the exploration's name, with one warning saying so."""
+    knobs = [{"name": "a", "values": "0-6", "groups": "g1"}, {"name": "b", "values": [1, 2], "groups": "g2"}]
+    write(tmp_path / "ev.py", "def evaluate(p):\n    return {'t': p.get('a', 0) * 10 + p.get('b', 0)}\n")
+    named = [{"name": "e1", "groups": "g1", "evaluation_table": "t1.csv"},
+             {"name": "e2", "groups": "g2", "evaluation_table": "t2.csv"}]
+    for run_dir in ("explore", "."):
+        d = tmp_path / run_dir.replace(".", "here")
+        d.mkdir()
+        simple(d, knobs=knobs, exploration={"explore": named}, model={"plugin": None},
+               framework={"run_directory": run_dir, "deffe_tables": True})
+        write(d / "ev.py", (tmp_path / "ev.py").read_text())
+        run = run_deffe("-config", "config.json", cwd=d)
+        assert run.rc == 0, run
+        assert len((d / "t1.csv").read_text().splitlines()) == 7 and (d / "t1.csv").read_text().startswith("a, t")
+        assert len((d / "t2.csv").read_text().splitlines()) == 3
+        assert not [w for w in run.err.splitlines() if w.startswith("warning") and ("t1.csv" in w or "t2.csv" in w)]
+    d = tmp_path / "defaults"
+    d.mkdir()
+    simple(d, knobs=knobs, exploration={"explore": [{"name": "e1", "groups": "g1"}, {"name": "e2", "groups": "g2"}]},
+           model={"plugin": None}, framework={"deffe_tables": True})
+    write(d / "ev.py", (tmp_path / "ev.py").read_text())
+    run = run_deffe("-config", "config.json", cwd=d)
+    assert run.rc == 0, run
+    assert (d / "e1-deffe_evaluation.csv").exists() and (d / "e2-deffe_evaluation.csv").exists()
+    assert not (d / "deffe_evaluation.csv").exists()
+    assert run.err.count("the explorations 'e1', 'e2' name the same original Deffe's tables") == 1

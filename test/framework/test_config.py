@@ -26,6 +26,15 @@ def test_deffe_value_syntax_keeps_written_order(tmp_path):
                          "d": ["core0x", "core1x", "core2x"], "e": [7]}
 
 
+def test_deffe_decimal_ranges_are_ranges(tmp_path):
+    # Deffe's np.arange for a range with a decimal point; they were one text value "0.5-2.0-0.5"
+    c = cfg(tmp_path, {"knobs": [{"name": "f", "values": "0.5-2.0-0.5"}, {"name": "v", "values": "1.5-3"},
+                                 {"name": "s", "values": "0.1-0.5-0.1"}, {"name": "n", "values": "-1-5"},
+                                 {"name": "p", "values": "x[0.5-1.5-0.25]"}], "costs": ["t"]})
+    assert values(c) == {"f": [0.5, 1.0, 1.5], "v": [1.5, 2.5], "s": [0.1, 0.2, 0.3, 0.4],
+                         "n": ["-1-5"], "p": ["x0.5", "x0.75", "x1.0", "x1.25"]}
+
+
 def test_comments_are_allowed(tmp_path):
     c = cfg(tmp_path, '{\n // a comment\n "knobs": [{"name": "a", "values": [1]}], # another\n "costs": ["t"]\n}\n')
     assert values(c) == {"a": [1]}
@@ -124,6 +133,43 @@ def test_deffe_option_strings_are_mapped(tmp_path):
     assert c.section("framework")["jobs"] == 400                                       # Deffe's parallel batch
     assert any("-something 3" in w for w in c.warnings)
     assert c.section("framework")["executor"] == "slurm"   # Deffe's "slurm": "True": the samples go to SLURM
+
+
+def test_deffe_model_scripts_train_on_every_point_by_default(tmp_path):
+    # Deffe's keras_cnn.py, torch_cnn.py and sklearn_rf.py default -train-test-split to 1.00; it was our 0.8
+    base = {"knobs": [{"name": "a", "values": [1, 2]}], "costs": ["t"]}
+    for model in ({"ml_model_script": "torch_cnn.py", "ml_arguments": "-tl-samples -epochs 5 -validation-split 0.4"},
+                  {"ml_model_type": "sklearn"}, {"ml_arguments": "-epochs 5"}):
+        assert cfg(tmp_path, dict(base, model=model)).section("model")["train_test_split"] == 1.0, model
+    # what the config writes wins, as does a config of our own keys
+    written = {"ml_model_script": "torch_cnn.py", "train_test_split": 0.8}
+    assert cfg(tmp_path, dict(base, model=written)).section("model")["train_test_split"] == 0.8
+    given = {"ml_model_script": "torch_cnn.py", "ml_arguments": "-train-test-split 0.7"}
+    assert cfg(tmp_path, dict(base, model=given)).section("model")["train_test_split"] == 0.7
+    assert cfg(tmp_path, dict(base, model={"plugin": "torch_cnn"})).section("model")["train_test_split"] == 0.8
+
+
+def test_deffe_costs_as_one_string_are_a_list(tmp_path):
+    # Deffe read "costs" with its value syntax; the string was refused ("expected a list, got text")
+    c = cfg(tmp_path, {"knobs": [{"name": "a", "values": [1, 2]}], "costs": "cpu_cycles, power::max"})
+    assert [(x.name, x.direction) for x in c.costs] == [("cpu_cycles", "min"), ("power", "max")]
+
+
+def test_an_include_of_the_original_deffes_deffe_dir_says_what_to_do(tmp_path, monkeypatch):
+    # Deffe's setup.source exports DEFFE_DIR=<deffe>/src/deffe, which has no templates/: the error showed only
+    # '$DEFFE_DIR/templates/deffe_framework.json' not found
+    old = tmp_path / "deffe" / "src" / "deffe"
+    old.mkdir(parents=True)
+    monkeypatch.setenv("DEFFE_DIR", str(old))
+    with pytest.raises(DeffeError) as e:
+        cfg(tmp_path, {"include": ["$DEFFE_DIR/templates/deffe_framework.json"], "knobs": [{"name": "a", "values": [1]}],
+                       "costs": ["t"]})
+    text = str(e.value)
+    assert f"(looked for {old}/templates/deffe_framework.json)" in text
+    assert f"DEFFE_DIR is {old} (which has no templates/" in text and "unset DEFFE_DIR" in text
+    monkeypatch.delenv("NOT_SET_HERE", raising=False)
+    with pytest.raises(DeffeError, match=r"included file '\$NOT_SET_HERE/a.json' not found \(is \$NOT_SET_HERE set\?\)"):
+        cfg(tmp_path, {"include": "$NOT_SET_HERE/a.json", "costs": ["t"]})
 
 
 def test_errors_name_the_included_file(tmp_path):

@@ -131,6 +131,11 @@ def test_no_costs(tmp_path):
     check(tmp_path, lambda d: d.update(costs=[]), "costs", "no costs")
 
 
+def test_costs_of_a_wrong_type_say_what_to_write(tmp_path):
+    line = check(tmp_path, lambda d: d.update(costs=5), "costs", "expected a list of costs, got a number")
+    assert '"costs": ["exec_time", "power"]' in line
+
+
 def test_bad_cost_direction(tmp_path):
     check(tmp_path, lambda d: d.update(costs=["c::minimum"]), "costs[0]", "min or max")
 

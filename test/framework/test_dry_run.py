@@ -62,3 +62,21 @@ def test_a_sampling_exploration_is_listed_step_by_step_within_its_budget(tmp_pat
     r = run_deffe("-config", "config.json", "-no-run", "-max-samples", "11", cwd=tmp_path)
     assert r.rc == 0, r
     assert len(would(r)) == 11 and len(set(would(r))) == 11
+
+
+def test_a_dry_run_of_a_script_evaluator_shows_the_substituted_scripts_of_its_first_points(tmp_path):
+    """Deffe's -no-run wrote each sample's directory with the substituted evaluate script to check before a long
+    campaign; ours wrote nothing and showed no script. Now it prints them, still writing nothing."""
+    write(tmp_path / "evaluate.sh", '#!/bin/bash\necho "running a=$a"\n\necho $a > results.out\n')
+    write(tmp_path / "config.json", json.dumps({
+        "knobs": [{"name": "a", "values": "1-6"}], "costs": ["t"], "model": {"plugin": None},
+        "evaluate": {"script": "evaluate.sh"}, "exploration": {"plugin": "sampling", "samples_per_step": 5}}))
+    before = sorted(p.name for p in tmp_path.iterdir())
+    r = run_deffe("-config", "config.json", "-no-run", cwd=tmp_path)
+    assert r.rc == 0, r
+    assert len(would(r)) == 5
+    first = would(r)[0].split("=")[1]
+    assert f'would evaluate: a={first}\n    in explore/explore_<N>/: /bin/bash evaluate.sh, which would read:\n' \
+           f'      #!/bin/bash\n      echo "running a={first}"\n      echo {first} > results.out\n' in r.out
+    assert r.out.count("which would read:") == 3 and "after the first 3 are not shown" in r.out
+    assert sorted(p.name for p in tmp_path.iterdir()) == before   # nothing written

@@ -186,7 +186,7 @@ def test_keras_checkpoints_of_deffe_are_named_with_what_to_do(tmp_path):
         text = str(e.value)
         assert text.startswith(f"{icp}: {KERAS}; ") and "\n" not in text
         assert "-only-preloaded-data-exploration -pre-evaluated-data <the csv> -full-exploration" in text
-        assert "checkpoints/<explore>.ckpt" in text
+        assert f"then give {tmp_path / 'run' / 'explore' / 'checkpoints'}/<explore>.ckpt" in text   # where they are
     # a .h5 or .hdf5 name that is not there is not found (it was called a Keras checkpoint)
     for icp, missing in ((str(tmp_path / "absent.h5"), "absent.h5"),
                          ([str(tmp_path / "a.hdf5"), str(tmp_path / "kmeans.hdf5")], "a.hdf5")):
@@ -199,8 +199,9 @@ def test_keras_checkpoints_of_deffe_are_named_with_what_to_do(tmp_path):
         model(framework(tmp_path, model={"initial_checkpoint": "kmeans.hdf5"}), "torch_mlp")
     args = Namespace(config=str(kernel_config(tmp_path / "inf")), icp=[str(tmp_path / "kmeans.hdf5")],
                      input="in.csv", output=None)
-    with pytest.raises(DeffeError, match=KERAS):
+    with pytest.raises(DeffeError, match=KERAS) as e:
         run_inference(args)
+    assert "then give explore/checkpoints/<explore>.ckpt" in str(e.value)   # the config's run directory
 
 
 def test_deffe_gave_a_checkpoint_per_cost(tmp_path, kmeans):

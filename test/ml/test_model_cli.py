@@ -320,6 +320,23 @@ def test_no_run_with_inference_or_model_extract_dir_writes_nothing(trained):
     assert not (trained / "dry.csv").exists() and not (trained / "dry-stats.csv").exists()
 
 
+def test_model_extract_dir_checkpoints_as_in_deffe_finds_the_run_directorys(trained, tmp_path):
+    """Deffe's README: train, then '-model-extract-dir checkpoints' in the same directory. Deffe wrote ./checkpoints,
+    this framework <run directory>/checkpoints: it was 'checkpoints: no such directory'."""
+    (trained / "pts.csv").write_text("a,b,c,f,g\n2,x,1.5,3,17\n3,z,2.0,18,23\n")
+    r = run_deffe("-config", "config.json", "-model-extract-dir", "checkpoints", "-pre-evaluated-data", "pts.csv",
+                  "-model-stats-output", "extract-stats.csv", cwd=trained)
+    assert r.rc == 0, r
+    assert "note: checkpoints: no such directory; measuring explore/checkpoints, the one in the config's run " \
+           "directory" in r.err
+    assert [row["rows"] for row in read_csv(trained / "extract-stats.csv")] == ["2", "2"]
+    # a directory found nowhere: the error says where this config's checkpoints are
+    r = run_deffe("-config", "config.json", "-model-extract-dir", "ckpts", "-pre-evaluated-data", "pts.csv",
+                  cwd=trained)
+    one_line_error(r, "error: ckpts: no such directory; this config's runs write their checkpoints to "
+                      "explore/checkpoints/")
+
+
 def test_model_stats_output_never_writes_over_the_data(trained, tmp_path):
     d = project(tmp_path / "stats")
     data = "a,b,c,f,g\n2,x,1.5,3,17\n3,z,2.0,18,23\n1,y,1.0,2,11\n"

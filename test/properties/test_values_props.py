@@ -57,6 +57,20 @@ def test_a_range_excludes_its_end(start, end, step):
 
 
 @FAST
+@given(st.integers(0, 500), st.integers(0, 500), st.integers(1, 50), st.integers(1, 3))
+def test_a_decimal_range_excludes_its_end_and_keeps_the_written_decimals(start, end, step, places):
+    scale = 10 ** places
+    text = f"{start / scale:.{places}f}-{end / scale:.{places}f}-{step / scale:.{places}f}"
+    try:
+        values = parse_values(text, "v")
+    except DeffeError as e:
+        assert start >= end and "empty" in e.what
+        return
+    assert [format_value(v) for v in values] == [repr(float(f"{i / scale:.{places}f}"))
+                                                 for i in range(start, end, step)]
+
+
+@FAST
 @given(st.text(alphabet="abc_", min_size=1, max_size=4), st.integers(0, 20), st.integers(0, 20),
        st.text(alphabet="xyz", max_size=3))
 def test_a_bracket_range_keeps_its_prefix_and_postfix(prefix, start, end, postfix):
