@@ -29,7 +29,7 @@ from .memory import apply_memory_policy, apply_training_algorithm
 from .memory_timeline import MemoryTimeline, memory_timeline, plan_arrays
 from .placement import batch_layer_devices, layer_devices
 from .remat_placement import apply_remat, budgets, remat_mask
-from .schedule import build_plan, trace_capacity
+from .schedule import build_plan, trace_bytes, trace_capacity, workspace_bytes
 from .settings import Settings
 from .trace import Trace
 
@@ -170,6 +170,7 @@ class Simulator:
         self.direct_grad, self.bwd_alloc = apply_training_algorithm(
             self.costs, network, self.settings.training_algorithm, self.settings.precision)
         self.plan = build_plan(network, devices, self.costs, self.settings)
+        _check_size(self.plan, workspace_bytes(self.plan), "simulating")
         arrays = plan_arrays(self.plan)
         if self.direct_grad:  # every backward waits for its micro-batch's loss only: all are "sinks"
             arrays["sinks"] = np.flatnonzero(self.costs.has_bwd).astype(np.int64)
@@ -231,6 +232,8 @@ class Simulator:
             # current task (for the order of the memory timeline)
             "tr_count": np.zeros(2 + D + C, dtype=np.int64),
         }
+        if trace:
+            _check_size(self.plan, trace_bytes(self.plan), "a trace of")
         cap = trace_capacity(self.plan) if trace else 0
         out["tr_i"] = np.zeros((cap, 10), dtype=np.int64)  # 7 of the Trace, start and end order, transfer id
         out["tr_f"] = np.zeros((cap, 3), dtype=np.float64)
@@ -251,6 +254,8 @@ class Simulator:
             raise SimulatorError(f"{prefix}replicas={self.settings.replicas}: no free device of model "
                                  f"'{dev.model}' for replica {b} of {dev.name}; replicas need disjoint "
                                  "device sets of the same models")
+        if status == kernel.STATUS_WORKSPACE:
+            raise RuntimeError(f"{prefix}internal error: the kernel's workspace was too small")
         if status == kernel.STATUS_NO_ROUTE:
             raise SimulatorError(f"{prefix}no route between devices {self.device_names[a]} and "
                                  f"{self.device_names[b]}", source=self.devices.source)
@@ -272,6 +277,31 @@ class Simulator:
                            channel_busy=out["chan"], raw_step_time=raw, batch_size=self.batch_size,
                            device_names=self.device_names, memory_capacity=self.capacity,
                            memory_budget=self.budget, remat_overhead=overhead, remat_used=used)
+
+
+def _memory_limit() -> int:
+    """The bytes one simulation may allocate: the machine's physical memory."""
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return 64 << 30
+
+
+def _size(nbytes: float) -> str:
+    return f"{nbytes / 1e9:.1f} GB" if nbytes >= 1e8 else f"{nbytes / 1e6:.2f} MB"
+
+
+def _check_size(plan, nbytes: int, what: str) -> None:
+    """Refuse, before allocating anything, a simulation that cannot fit in memory."""
+    M, R = plan.micro_batches, plan.replicas
+    if M >= 1 << 24:  # the kernel's task keys hold the micro-batch in 24 bits
+        raise SimulatorError(f"micro_batches={M} is too many: at most {(1 << 24) - 1}")
+    limit = _memory_limit()
+    if nbytes > limit:
+        raise SimulatorError(
+            f"{what} {plan.n_layers} layers x {M} micro-batches x {R} replicas on {plan.n_devices} devices "
+            f"needs {_size(nbytes)} of memory, more than this machine's {_size(limit)}; "
+            "use fewer replicas or micro-batches" + (" or no trace" if what.startswith("a trace") else ""))
 
 
 # ---------------------------------------------------------------- the cache

@@ -117,6 +117,17 @@ def test_bad_input_is_one_line_and_status_2(capsys, args, message):
     assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0]
 
 
+def test_a_simulation_larger_than_memory_is_one_line_and_status_2(capsys, monkeypatch):
+    import simulator.api
+    monkeypatch.setattr(simulator.api, "_memory_limit", lambda: 10_000)
+    code, out, err = run(["--network", "resnet18", "--devices", "cpu+2xV100-pcie3", "--placement", "1",
+                          "--replicas", "2", "--batch-size", "2"], capsys)
+    assert code == 2 and out == ""
+    assert err.startswith("error: simulating ") and err.endswith(" of memory, more than this machine's 0.01 MB; "
+                                                                 "use fewer replicas or micro-batches\n")
+    assert len(err.splitlines()) == 1
+
+
 def test_module_entry_point_exit_status():
     proc = subprocess.run([sys.executable, "-m", "simulator", "--network", "resnet18", "--devices",
                            "cpu+1xV100-pcie3", "--placement", "3"], capture_output=True, text=True,
