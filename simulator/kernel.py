@@ -281,7 +281,7 @@ def run_batch(
     fwd_left_mb = np.zeros(R * M, np.int64)
     used = np.zeros(D, np.int64)
     taken = np.zeros(D, np.int64)
-    first_layer = np.zeros(D, np.int64)
+    first_stage = np.zeros(D, np.int64)
     repdev = np.zeros((R, D), np.int64)
     dev_rep = np.zeros(D, np.int64)
     limit = np.zeros(D, np.int64)
@@ -334,7 +334,7 @@ def run_batch(
         out_step, out_peak, out_busy, out_chan_busy, out_comm_bytes, out_status, out_err,
         trace_on, tr_i, tr_f, tr_count,
         fdep, bdep, act_uses, gprim, part, copy_uses, gpart, dst_ptr, dst_dev, dst_nchild,
-        dst_uses, par_j, act_uses0, bdep0, nparents, fwd_left_mb, used, taken, first_layer, repdev,
+        dst_uses, par_j, act_uses0, bdep0, nparents, fwd_left_mb, used, taken, first_stage, repdev,
         dev_rep, limit, inflight, mb_started, mb_left, tasks_dev, fwd_left_dev, heap, hsize,
         dev_busy, dev_start, dev_key, mem, peak, busy, coll_cnt, coll_bytes, coll_slot, coll_upd, coll_list,
         xi, xnext, xbytes, xfree, q_head, q_tail, chan_busy, chan_start, chan_x, chan_time, ev_t, ev_r,
@@ -346,7 +346,7 @@ def _prepare_placement(
         p, pl, par_ptr, par_keep, ch_ptr, ch_idx, ch_slot, has_bwd, keep_out, layer_group, n_groups,
         upd_t, grad_bytes, static_bytes, dev_model, M, R, sched, direct_grad, out_err,
         fdep, bdep, act_uses, gprim, part, copy_uses, gpart, dst_ptr, dst_dev, dst_nchild, dst_uses,
-        par_j, act_uses0, bdep0, nparents, fwd_left_mb, used, taken, first_layer, repdev, dev_rep,
+        par_j, act_uses0, bdep0, nparents, fwd_left_mb, used, taken, first_stage, repdev, dev_rep,
         limit, inflight, mb_started, mb_left, tasks_dev, fwd_left_dev, heap, hsize, dev_busy, mem,
         peak, busy, coll_cnt, coll_bytes, coll_slot, coll_upd, coll_list, q_head, q_tail, chan_busy, chan_time,
         dirty, dlist, st):
@@ -363,14 +363,11 @@ def _prepare_placement(
     for d in range(D):
         used[d] = 0
         taken[d] = 0
-        first_layer[d] = L
         dev_rep[d] = -1
     for l in range(L):
         d = pl[l]
         used[d] = 1
         taken[d] = 1
-        if first_layer[d] > l:
-            first_layer[d] = l
     for d in range(D):
         repdev[0, d] = d if used[d] == 1 else -1
     for k in range(1, R):
@@ -397,19 +394,29 @@ def _prepare_placement(
         for d in range(D):
             if used[d] == 1:
                 dev_rep[repdev[k, d]] = k
-    # 1f1b: a device's stage is its rank by first layer; at most (stages - rank) in flight
+    # 1f1b: the stages are the runs of consecutive layers (in layer order) on one device. A device
+    # whose first stage is s of S keeps at most S - s micro-batches in flight if it holds one stage (a
+    # contiguous pipeline: s is its rank), ceil((S - s) / v) + 1 if it holds v > 1 (interleaved: one
+    # micro-batch there passes v of its stages). `taken` now counts each device's stages.
     nst = 0
     for d in range(D):
-        nst += used[d]
         limit[d] = 0
+        taken[d] = 0
+        first_stage[d] = -1
+    for l in range(L):
+        if l == 0 or pl[l] != pl[l - 1]:
+            d = pl[l]
+            if first_stage[d] < 0:
+                first_stage[d] = nst
+            taken[d] += 1
+            nst += 1
     for d in range(D):
         if used[d] == 1:
-            rank = 0
-            for d2 in range(D):
-                if used[d2] == 1 and first_layer[d2] < first_layer[d]:
-                    rank += 1
             for k in range(R):
-                limit[repdev[k, d]] = nst - rank
+                if taken[d] == 1:
+                    limit[repdev[k, d]] = nst - first_stage[d]
+                else:
+                    limit[repdev[k, d]] = (nst - first_stage[d] + taken[d] - 1) // taken[d] + 1
 
     # ------------------------------------------------ per-layer consumers
     nj = 0
@@ -541,7 +548,7 @@ def _simulate_all(
         out_step, out_peak, out_busy, out_chan_busy, out_comm_bytes, out_status, out_err,
         trace_on, tr_i, tr_f, tr_count,
         fdep, bdep, act_uses, gprim, part, copy_uses, gpart, dst_ptr, dst_dev, dst_nchild,
-        dst_uses, par_j, act_uses0, bdep0, nparents, fwd_left_mb, used, taken, first_layer, repdev,
+        dst_uses, par_j, act_uses0, bdep0, nparents, fwd_left_mb, used, taken, first_stage, repdev,
         dev_rep, limit, inflight, mb_started, mb_left, tasks_dev, fwd_left_dev, heap, hsize,
         dev_busy, dev_start, dev_key, mem, peak, busy, coll_cnt, coll_bytes, coll_slot, coll_upd, coll_list,
         xi, xnext, xbytes, xfree, q_head, q_tail, chan_busy, chan_start, chan_x, chan_time, ev_t, ev_r,
@@ -566,7 +573,7 @@ def _simulate_all(
             p, pl, par_ptr, par_keep, ch_ptr, ch_idx, ch_slot, has_bwd, keep_out, layer_group,
             n_groups, upd_t, grad_bytes, static_bytes, dev_model, M, R, sched, direct_grad, out_err,
             fdep, bdep, act_uses, gprim, part, copy_uses, gpart, dst_ptr, dst_dev, dst_nchild,
-            dst_uses, par_j, act_uses0, bdep0, nparents, fwd_left_mb, used, taken, first_layer,
+            dst_uses, par_j, act_uses0, bdep0, nparents, fwd_left_mb, used, taken, first_stage,
             repdev, dev_rep, limit, inflight, mb_started, mb_left, tasks_dev, fwd_left_dev, heap,
             hsize, dev_busy, mem, peak, busy, coll_cnt, coll_bytes, coll_slot, coll_upd, coll_list, q_head,
             q_tail, chan_busy, chan_time, dirty, dlist, st)

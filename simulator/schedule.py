@@ -36,12 +36,16 @@ topological order, updates by bucket.
 
 Pipelining. `micro_batches=m` splits the replica's batch into m equal
 micro-batches. gpipe: a device starts no backward before it has run all its
-forwards (all forwards, then all backwards). 1f1b: backward first, and a
-device at pipeline stage s (devices ranked by the first layer they hold) of
-p stages keeps at most p - s micro-batches in flight (started, not finished
-on that device); a blocked forward waits. If that bound alone would stall
-every device (possible only when a device holds non-contiguous stages), the
-stalled device's bound is raised by one.
+forwards (all forwards, then all backwards). 1f1b: backward first, and each
+device bounds the micro-batches it has in flight (started, not finished on
+that device); a blocked forward waits. The stages are the runs of
+consecutive layers (in layer order) on one device, S in all; a device whose
+first stage is s keeps at most S - s in flight if it holds one stage (a
+contiguous pipeline of p devices: p - rank), and ceil((S - s) / v) + 1 if
+it holds v > 1 stages (interleaved 1F1B: a micro-batch's round trip from
+stage s passes v of the device's stages, and one more micro-batch lets it
+start the next one's first stage meanwhile). If that bound alone would stall
+every device, the stalled device's bound is raised by one.
 
 Replicas. `replicas=r` runs r copies of the placement on disjoint device
 sets, each with batch / r samples. Replica 0 uses the placement's devices;
