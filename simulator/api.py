@@ -30,7 +30,7 @@ from .memory_timeline import MemoryTimeline, memory_timeline, plan_arrays
 from .placement import batch_layer_devices, layer_devices
 from .remat_placement import apply_remat, budgets, remat_mask
 from .schedule import build_plan, trace_bytes, trace_capacity, workspace_bytes
-from .settings import Settings
+from .settings import Settings, check_keys
 from .trace import Trace
 
 
@@ -162,6 +162,7 @@ class Simulator:
                                  source=network.source)
         self.network = network
         self.devices = devices
+        check_keys(self.settings, network, devices)
         batch = self.settings.batch_size or network.batch_size
         if batch is None:
             raise SimulatorError(f"network '{network.name}' has no batch size: pass batch_size=...")
