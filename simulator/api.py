@@ -69,9 +69,10 @@ class Result:
             "throughput": finite(self.throughput), "feasible": bool(self.feasible),
             "batch_size": self.batch_size,
             "comm_bytes": finite(self.comm_bytes), "comm_time": finite(self.comm_time),
-            "devices": [{"name": n, "busy_time": finite(b), "peak_memory": finite(m), "memory": finite(c)}
-                        for n, b, m, c in zip(self.device_names, self.busy_time, self.peak_memory,
-                                              self.memory_capacity)],
+            "devices": [{"name": n, "busy_time": finite(b), "peak_memory": finite(m), "memory": finite(c),
+                         "memory_budget": finite(u)}
+                        for n, b, m, c, u in zip(self.device_names, self.busy_time, self.peak_memory,
+                                                 self.memory_capacity, self._budgets())],
         } | self._remat_dict()
 
     def _remat_dict(self) -> dict:
@@ -82,19 +83,31 @@ class Result:
                           for n, b, o, u in zip(self.device_names, self.memory_budget, self.remat_overhead,
                                                 self.remat_used) if u]}
 
+    def _budgets(self) -> np.ndarray:
+        """(devices,) bytes each device may hold: memory_budget, else its memory."""
+        if len(self.memory_budget) == len(self.memory_capacity):
+            return self.memory_budget
+        return self.memory_capacity
+
     def table(self) -> str:
         step = "inf" if not np.isfinite(self.step_time) else f"{self.step_time * 1e3:.4f} ms"
+        budget = self._budgets()
+        limited = bool((budget < self.memory_capacity).any())  # a memory_budget: its column
         lines = [f"step time      {step}" + ("" if self.feasible else
-                                              f"  (raw {self.raw_step_time * 1e3:.4f} ms, memory does not fit)"),
+                                              f"  (raw {self.raw_step_time * 1e3:.4f} ms, memory does not fit"
+                                              + (" the budget)" if limited else ")")),
                  f"throughput     {self.throughput:.2f} samples/s (batch {self.batch_size})",
                  f"feasible       {'yes' if self.feasible else 'no'}",
                  f"communication  {self.comm_bytes / 1e6:.3f} MB, {self.comm_time * 1e3:.4f} ms channel time",
                  "",
-                 f"{'device':12s} {'busy ms':>12s} {'util':>6s} {'peak MB':>12s} {'memory MB':>12s}"]
-        for n, b, m, c in zip(self.device_names, self.busy_time, self.peak_memory, self.memory_capacity):
+                 f"{'device':12s} {'busy ms':>12s} {'util':>6s} {'peak MB':>12s} {'memory MB':>12s}"
+                 + (f" {'budget MB':>12s}" if limited else "")]
+        for n, b, m, c, u in zip(self.device_names, self.busy_time, self.peak_memory, self.memory_capacity,
+                                 budget):
             util = f"{b / self.raw_step_time:6.1%}" if np.isfinite(b) and np.isfinite(self.raw_step_time) \
                 and self.raw_step_time > 0 else f"{'-' if b else '0.0%':>6s}"
-            lines.append(f"{n:12s} {b * 1e3:12.4f} {util} {m / 1e6:12.2f} {c / 1e6:12.0f}")
+            lines.append(f"{n:12s} {b * 1e3:12.4f} {util} {m / 1e6:12.2f} {c / 1e6:12.0f}"
+                         + (f" {u / 1e6:12.2f}" if limited else ""))
         for n, bud, o, u in zip(self.device_names, self.memory_budget, self.remat_overhead, self.remat_used):
             if u:
                 lines.append(f"remat on {n}: budget {bud / 1e6:.2f} MB, "
