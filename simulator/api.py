@@ -152,7 +152,7 @@ class BatchResult:
 class Simulator:
     """A network on a device graph with fixed settings, ready to run placements."""
 
-    def __init__(self, network: Network, devices: DeviceGraph, **settings: Any):
+    def __init__(self, network: Network, devices: DeviceGraph | str | os.PathLike, **settings: Any):
         self.settings = Settings.make(**settings)
         self._setup(network, devices)
 
@@ -163,11 +163,10 @@ class Simulator:
         self._setup(network, devices)
         return self
 
-    def _setup(self, network: Network, devices: DeviceGraph) -> None:
+    def _setup(self, network: Network, devices: DeviceGraph | str | os.PathLike) -> None:
         if not isinstance(network, Network):
             raise SimulatorError(f"expected a Network, not {type(network).__name__}")
-        if not isinstance(devices, DeviceGraph):
-            raise SimulatorError(f"expected a DeviceGraph, not {type(devices).__name__}")
+        devices = _resolve_devices(devices)  # a preset name or a device-graph file, as simulate() takes
         if not network.groups:
             raise SimulatorError(f"network '{network.name}' has no layer groups", source=network.source)
         if all(layer.op.kind == "input" for layer in network.layers):   # it simulated as a step of time 0

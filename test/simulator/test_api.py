@@ -158,6 +158,18 @@ def test_unknown_device_graph_inputs():
         sim.simulate(n, "cpu+4xV100-pcie9", 0)
     with pytest.raises(SimulatorError, match="devices must be a DeviceGraph"):
         sim.simulate(n, 42, 0)
+    with pytest.raises(SimulatorError, match="devices must be a DeviceGraph"):
+        sim.Simulator(n, 42)
+
+
+def test_a_prepared_simulator_takes_a_preset_name_or_a_file_as_simulate_does(resnet, machine, reference):
+    # sim.Simulator(net, "cpu+4xV100-pcie3") was "expected a DeviceGraph, not str"
+    by_name = sim.Simulator(resnet, "cpu+4xV100-pcie3").run(1)
+    assert by_name.step_time == sim.Simulator(resnet, machine).run(1).step_time
+    assert by_name.device_names == ["cpu0", "gpu0", "gpu1", "gpu2", "gpu3"]
+    by_file = sim.Simulator(resnet, reference / "exprimo-device-graphs" / "malvik-4gpu.json").run(1)
+    assert by_file.step_time == sim.simulate(resnet, reference / "exprimo-device-graphs" / "malvik-4gpu.json",
+                                             1).step_time
 
 
 def test_deterministic(resnet, machine):
