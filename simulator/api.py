@@ -29,8 +29,8 @@ from .memory import apply_memory_policy, apply_training_algorithm
 from .memory_timeline import MemoryTimeline, memory_timeline, plan_arrays
 from .placement import batch_layer_devices, layer_devices
 from .remat_placement import apply_remat, budgets, remat_mask
-from .schedule import build_plan, trace_capacity
-from .settings import Settings
+from .schedule import build_plan, trace_bytes, trace_capacity, workspace_bytes
+from .settings import Settings, check_keys
 from .trace import Trace
 
 
@@ -69,9 +69,10 @@ class Result:
             "throughput": finite(self.throughput), "feasible": bool(self.feasible),
             "batch_size": self.batch_size,
             "comm_bytes": finite(self.comm_bytes), "comm_time": finite(self.comm_time),
-            "devices": [{"name": n, "busy_time": finite(b), "peak_memory": finite(m), "memory": finite(c)}
-                        for n, b, m, c in zip(self.device_names, self.busy_time, self.peak_memory,
-                                              self.memory_capacity)],
+            "devices": [{"name": n, "busy_time": finite(b), "peak_memory": finite(m), "memory": finite(c),
+                         "memory_budget": finite(u)}
+                        for n, b, m, c, u in zip(self.device_names, self.busy_time, self.peak_memory,
+                                                 self.memory_capacity, self._budgets())],
         } | self._remat_dict()
 
     def _remat_dict(self) -> dict:
@@ -82,19 +83,31 @@ class Result:
                           for n, b, o, u in zip(self.device_names, self.memory_budget, self.remat_overhead,
                                                 self.remat_used) if u]}
 
+    def _budgets(self) -> np.ndarray:
+        """(devices,) bytes each device may hold: memory_budget, else its memory."""
+        if len(self.memory_budget) == len(self.memory_capacity):
+            return self.memory_budget
+        return self.memory_capacity
+
     def table(self) -> str:
         step = "inf" if not np.isfinite(self.step_time) else f"{self.step_time * 1e3:.4f} ms"
+        budget = self._budgets()
+        limited = bool((budget < self.memory_capacity).any())  # a memory_budget: its column
         lines = [f"step time      {step}" + ("" if self.feasible else
-                                              f"  (raw {self.raw_step_time * 1e3:.4f} ms, memory does not fit)"),
+                                              f"  (raw {self.raw_step_time * 1e3:.4f} ms, memory does not fit"
+                                              + (" the budget)" if limited else ")")),
                  f"throughput     {self.throughput:.2f} samples/s (batch {self.batch_size})",
                  f"feasible       {'yes' if self.feasible else 'no'}",
                  f"communication  {self.comm_bytes / 1e6:.3f} MB, {self.comm_time * 1e3:.4f} ms channel time",
                  "",
-                 f"{'device':12s} {'busy ms':>12s} {'util':>6s} {'peak MB':>12s} {'memory MB':>12s}"]
-        for n, b, m, c in zip(self.device_names, self.busy_time, self.peak_memory, self.memory_capacity):
+                 f"{'device':12s} {'busy ms':>12s} {'util':>6s} {'peak MB':>12s} {'memory MB':>12s}"
+                 + (f" {'budget MB':>12s}" if limited else "")]
+        for n, b, m, c, u in zip(self.device_names, self.busy_time, self.peak_memory, self.memory_capacity,
+                                 budget):
             util = f"{b / self.raw_step_time:6.1%}" if np.isfinite(b) and np.isfinite(self.raw_step_time) \
                 and self.raw_step_time > 0 else f"{'-' if b else '0.0%':>6s}"
-            lines.append(f"{n:12s} {b * 1e3:12.4f} {util} {m / 1e6:12.2f} {c / 1e6:12.0f}")
+            lines.append(f"{n:12s} {b * 1e3:12.4f} {util} {m / 1e6:12.2f} {c / 1e6:12.0f}"
+                         + (f" {u / 1e6:12.2f}" if limited else ""))
         for n, bud, o, u in zip(self.device_names, self.memory_budget, self.remat_overhead, self.remat_used):
             if u:
                 lines.append(f"remat on {n}: budget {bud / 1e6:.2f} MB, "
@@ -139,7 +152,7 @@ class BatchResult:
 class Simulator:
     """A network on a device graph with fixed settings, ready to run placements."""
 
-    def __init__(self, network: Network, devices: DeviceGraph, **settings: Any):
+    def __init__(self, network: Network, devices: DeviceGraph | str | os.PathLike, **settings: Any):
         self.settings = Settings.make(**settings)
         self._setup(network, devices)
 
@@ -150,11 +163,10 @@ class Simulator:
         self._setup(network, devices)
         return self
 
-    def _setup(self, network: Network, devices: DeviceGraph) -> None:
+    def _setup(self, network: Network, devices: DeviceGraph | str | os.PathLike) -> None:
         if not isinstance(network, Network):
             raise SimulatorError(f"expected a Network, not {type(network).__name__}")
-        if not isinstance(devices, DeviceGraph):
-            raise SimulatorError(f"expected a DeviceGraph, not {type(devices).__name__}")
+        devices = _resolve_devices(devices)  # a preset name or a device-graph file, as simulate() takes
         if not network.groups:
             raise SimulatorError(f"network '{network.name}' has no layer groups", source=network.source)
         if all(layer.op.kind == "input" for layer in network.layers):   # it simulated as a step of time 0
@@ -162,6 +174,7 @@ class Simulator:
                                  source=network.source)
         self.network = network
         self.devices = devices
+        check_keys(self.settings, network, devices)
         batch = self.settings.batch_size or network.batch_size
         if batch is None:
             raise SimulatorError(f"network '{network.name}' has no batch size: pass batch_size=...")
@@ -170,6 +183,7 @@ class Simulator:
         self.direct_grad, self.bwd_alloc = apply_training_algorithm(
             self.costs, network, self.settings.training_algorithm, self.settings.precision)
         self.plan = build_plan(network, devices, self.costs, self.settings)
+        _check_size(self.plan, workspace_bytes(self.plan), "simulating")
         arrays = plan_arrays(self.plan)
         if self.direct_grad:  # every backward waits for its micro-batch's loss only: all are "sinks"
             arrays["sinks"] = np.flatnonzero(self.costs.has_bwd).astype(np.int64)
@@ -231,6 +245,8 @@ class Simulator:
             # current task (for the order of the memory timeline)
             "tr_count": np.zeros(2 + D + C, dtype=np.int64),
         }
+        if trace:
+            _check_size(self.plan, trace_bytes(self.plan), "a trace of")
         cap = trace_capacity(self.plan) if trace else 0
         out["tr_i"] = np.zeros((cap, 10), dtype=np.int64)  # 7 of the Trace, start and end order, transfer id
         out["tr_f"] = np.zeros((cap, 3), dtype=np.float64)
@@ -251,6 +267,8 @@ class Simulator:
             raise SimulatorError(f"{prefix}replicas={self.settings.replicas}: no free device of model "
                                  f"'{dev.model}' for replica {b} of {dev.name}; replicas need disjoint "
                                  "device sets of the same models")
+        if status == kernel.STATUS_WORKSPACE:
+            raise RuntimeError(f"{prefix}internal error: the kernel's workspace was too small")
         if status == kernel.STATUS_NO_ROUTE:
             raise SimulatorError(f"{prefix}no route between devices {self.device_names[a]} and "
                                  f"{self.device_names[b]}", source=self.devices.source)
@@ -272,6 +290,31 @@ class Simulator:
                            channel_busy=out["chan"], raw_step_time=raw, batch_size=self.batch_size,
                            device_names=self.device_names, memory_capacity=self.capacity,
                            memory_budget=self.budget, remat_overhead=overhead, remat_used=used)
+
+
+def _memory_limit() -> int:
+    """The bytes one simulation may allocate: the machine's physical memory."""
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return 64 << 30
+
+
+def _size(nbytes: float) -> str:
+    return f"{nbytes / 1e9:.1f} GB" if nbytes >= 1e8 else f"{nbytes / 1e6:.2f} MB"
+
+
+def _check_size(plan, nbytes: int, what: str) -> None:
+    """Refuse, before allocating anything, a simulation that cannot fit in memory."""
+    M, R = plan.micro_batches, plan.replicas
+    if M >= 1 << 24:  # the kernel's task keys hold the micro-batch in 24 bits
+        raise SimulatorError(f"micro_batches={M} is too many: at most {(1 << 24) - 1}")
+    limit = _memory_limit()
+    if nbytes > limit:
+        raise SimulatorError(
+            f"{what} {plan.n_layers} layers x {M} micro-batches x {R} replicas on {plan.n_devices} devices "
+            f"needs {_size(nbytes)} of memory, more than this machine's {_size(limit)}; "
+            "use fewer replicas or micro-batches" + (" or no trace" if what.startswith("a trace") else ""))
 
 
 # ---------------------------------------------------------------- the cache

@@ -35,7 +35,9 @@ Speed (exact shortcuts of the rules above, never changes of them):
   that instant and no waiting task outranks it, the kernel starts it at once
   and, while each such task ends before any other event, completes it in a
   few lines instead of the general path (`chain_next`, `chain_prev`);
-- `run_batch` allocates the workspace once; `_simulate_all` allocates
+- `run_batch` allocates the workspace once, sized by what can exist at once
+  (`_transfer_slots`: a finished transfer's slot is reused; its id for the
+  trace is its request number); `_simulate_all` allocates
   nothing and is compiled without reference counting (`_nrt=False`), which
   makes the helper calls cheap; byte counts are integers held in float64, so
   memory sums are exact whatever the order of additions.
@@ -53,7 +55,25 @@ from numba import njit
 
 KIND_F, KIND_B, KIND_U = 0, 1, 2
 X_ACT, X_GRAD, X_RING = 0, 1, 2
-STATUS_OK, STATUS_REPLICA, STATUS_DEADLOCK, STATUS_NO_ROUTE = 0, 1, 2, 3
+STATUS_OK, STATUS_REPLICA, STATUS_DEADLOCK, STATUS_NO_ROUTE, STATUS_WORKSPACE = 0, 1, 2, 3, 4
+
+
+def _bucket_slots(L, D, n_groups, R):
+    """The most weight buckets (group, replica-0 device) a placement can have: each holds a layer, and
+    the R replicas use disjoint device sets, so replica 0 uses at most D // R devices."""
+    return max(1, min(L, n_groups * max(1, D // R)))
+
+
+def _transfer_slots(M, R, E, n_buckets):
+    """The most transfers in flight at once: an activation and an output gradient per (edge,
+    micro-batch, replica), and per bucket one ring chunk per replica (each replica's next chunk is
+    sent once its previous one has arrived)."""
+    return 2 * M * R * E + R * n_buckets + 1
+
+
+# schedule.workspace_bytes sizes the same workspace with the plain functions
+bucket_slots = njit(cache=True)(_bucket_slots)
+transfer_slots = njit(cache=True)(_transfer_slots)
 
 
 @njit(cache=True, _nrt=False)
@@ -182,13 +202,22 @@ def _ev_pop(ev_t, ev_r, st):
 
 @njit(cache=True, _nrt=False)
 def _new_transfer(xi, xbytes, kind, l, j, m, k, src, dst, nbytes, route_ptr, route_chan,
-                  q_head, q_tail, xnext, D, dirty, dlist, st):
+                  q_head, q_tail, xnext, D, dirty, dlist, st, xfree):
     """Request a transfer now; returns False if there is no route from src to dst."""
     r0 = route_ptr[src * D + dst]
     if route_ptr[src * D + dst + 1] == r0:
         return False
-    x = st[1]
-    st[1] = x + 1
+    if st[4] > 0:               # a slot freed by a finished transfer
+        st[4] -= 1
+        x = xfree[st[4]]
+    elif st[3] < xi.shape[0]:   # a fresh slot
+        x = st[3]
+        st[3] = x + 1
+    else:                       # cannot happen (the workspace bounds the live transfers): report it
+        st[5] = 1
+        return True
+    xi[x, 8] = st[1]            # the transfer's id (the trace's column 9): unique, slots are reused
+    st[1] += 1
     xi[x, 0] = kind
     xi[x, 1] = l
     xi[x, 2] = j
@@ -252,7 +281,7 @@ def run_batch(
     fwd_left_mb = np.zeros(R * M, np.int64)
     used = np.zeros(D, np.int64)
     taken = np.zeros(D, np.int64)
-    first_layer = np.zeros(D, np.int64)
+    first_stage = np.zeros(D, np.int64)
     repdev = np.zeros((R, D), np.int64)
     dev_rep = np.zeros(D, np.int64)
     limit = np.zeros(D, np.int64)
@@ -261,7 +290,8 @@ def run_batch(
     mb_left = np.zeros(D * M, np.int64)
     tasks_dev = np.zeros(D, np.int64)
     fwd_left_dev = np.zeros(D, np.int64)
-    hcap = 2 * M * L + NB + 1
+    NBK = bucket_slots(L, D, n_groups, R)
+    hcap = 2 * M * L + min(n_groups, L) + 1   # a device's forwards, backwards and updates
     heap = np.zeros((D, hcap), np.int64)
     hsize = np.zeros(D, np.int64)
     dev_busy = np.zeros(D, np.int64)
@@ -272,12 +302,14 @@ def run_batch(
     busy = np.zeros(D, np.float64)
     coll_cnt = np.zeros(NB, np.int64)
     coll_bytes = np.zeros(NB, np.float64)
-    coll_upd = np.zeros((R, NB), np.float64)
-    coll_list = np.zeros(NB, np.int64)
-    xcap = 2 * M * R * E + 2 * R * R * NB + 1
+    coll_slot = np.zeros(NB, np.int64)
+    coll_upd = np.zeros((R, NBK), np.float64)
+    coll_list = np.zeros(NBK, np.int64)
+    xcap = transfer_slots(M, R, E, NBK)
     # per transfer: kind, layer or bucket, consumer entry or ring step, micro-batch, replica,
-    # source, destination, hop
-    xi = np.zeros((xcap, 8), np.int64)
+    # source, destination, hop, id. A finished transfer's slot is reused (xfree).
+    xi = np.zeros((xcap, 9), np.int64)
+    xfree = np.zeros(xcap, np.int64)
     xnext = np.zeros(xcap, np.int64)
     xbytes = np.zeros(xcap, np.float64)
     q_head = np.zeros(C, np.int64)
@@ -290,7 +322,9 @@ def run_batch(
     ev_r = np.zeros(D + C + 1, np.int64)
     dirty = np.zeros(D + C, np.int64)
     dlist = np.zeros(D + C, np.int64)
-    st = np.zeros(3, np.int64)  # dirty count, transfer count, completion-heap size
+    # dirty count, transfers requested, completion-heap size, fresh transfer slot, freed slots,
+    # workspace overflow (never: the bounds above hold)
+    st = np.zeros(6, np.int64)
     _simulate_all(
         par_ptr, par_idx, par_keep, ch_ptr, ch_idx, ch_slot, sinks, chain_next, chain_prev,
         has_bwd, is_view, keep_out, layer_group, n_groups,
@@ -300,10 +334,10 @@ def run_batch(
         out_step, out_peak, out_busy, out_chan_busy, out_comm_bytes, out_status, out_err,
         trace_on, tr_i, tr_f, tr_count,
         fdep, bdep, act_uses, gprim, part, copy_uses, gpart, dst_ptr, dst_dev, dst_nchild,
-        dst_uses, par_j, act_uses0, bdep0, nparents, fwd_left_mb, used, taken, first_layer, repdev,
+        dst_uses, par_j, act_uses0, bdep0, nparents, fwd_left_mb, used, taken, first_stage, repdev,
         dev_rep, limit, inflight, mb_started, mb_left, tasks_dev, fwd_left_dev, heap, hsize,
-        dev_busy, dev_start, dev_key, mem, peak, busy, coll_cnt, coll_bytes, coll_upd, coll_list,
-        xi, xnext, xbytes, q_head, q_tail, chan_busy, chan_start, chan_x, chan_time, ev_t, ev_r,
+        dev_busy, dev_start, dev_key, mem, peak, busy, coll_cnt, coll_bytes, coll_slot, coll_upd, coll_list,
+        xi, xnext, xbytes, xfree, q_head, q_tail, chan_busy, chan_start, chan_x, chan_time, ev_t, ev_r,
         dirty, dlist, st)
 
 
@@ -312,9 +346,9 @@ def _prepare_placement(
         p, pl, par_ptr, par_keep, ch_ptr, ch_idx, ch_slot, has_bwd, keep_out, layer_group, n_groups,
         upd_t, grad_bytes, static_bytes, dev_model, M, R, sched, direct_grad, out_err,
         fdep, bdep, act_uses, gprim, part, copy_uses, gpart, dst_ptr, dst_dev, dst_nchild, dst_uses,
-        par_j, act_uses0, bdep0, nparents, fwd_left_mb, used, taken, first_layer, repdev, dev_rep,
+        par_j, act_uses0, bdep0, nparents, fwd_left_mb, used, taken, first_stage, repdev, dev_rep,
         limit, inflight, mb_started, mb_left, tasks_dev, fwd_left_dev, heap, hsize, dev_busy, mem,
-        peak, busy, coll_cnt, coll_bytes, coll_upd, coll_list, q_head, q_tail, chan_busy, chan_time,
+        peak, busy, coll_cnt, coll_bytes, coll_slot, coll_upd, coll_list, q_head, q_tail, chan_busy, chan_time,
         dirty, dlist, st):
     """Everything one placement needs before its first event: the replicas' device sets,
     the 1f1b bounds, the consumers of every output, the weight buckets, the counters
@@ -329,14 +363,11 @@ def _prepare_placement(
     for d in range(D):
         used[d] = 0
         taken[d] = 0
-        first_layer[d] = L
         dev_rep[d] = -1
     for l in range(L):
         d = pl[l]
         used[d] = 1
         taken[d] = 1
-        if first_layer[d] > l:
-            first_layer[d] = l
     for d in range(D):
         repdev[0, d] = d if used[d] == 1 else -1
     for k in range(1, R):
@@ -363,19 +394,29 @@ def _prepare_placement(
         for d in range(D):
             if used[d] == 1:
                 dev_rep[repdev[k, d]] = k
-    # 1f1b: a device's stage is its rank by first layer; at most (stages - rank) in flight
+    # 1f1b: the stages are the runs of consecutive layers (in layer order) on one device. A device
+    # whose first stage is s of S keeps at most S - s micro-batches in flight if it holds one stage (a
+    # contiguous pipeline: s is its rank), ceil((S - s) / v) + 1 if it holds v > 1 (interleaved: one
+    # micro-batch there passes v of its stages). `taken` now counts each device's stages.
     nst = 0
     for d in range(D):
-        nst += used[d]
         limit[d] = 0
+        taken[d] = 0
+        first_stage[d] = -1
+    for l in range(L):
+        if l == 0 or pl[l] != pl[l - 1]:
+            d = pl[l]
+            if first_stage[d] < 0:
+                first_stage[d] = nst
+            taken[d] += 1
+            nst += 1
     for d in range(D):
         if used[d] == 1:
-            rank = 0
-            for d2 in range(D):
-                if used[d2] == 1 and first_layer[d2] < first_layer[d]:
-                    rank += 1
             for k in range(R):
-                limit[repdev[k, d]] = nst - rank
+                if taken[d] == 1:
+                    limit[repdev[k, d]] = nst - first_stage[d]
+                else:
+                    limit[repdev[k, d]] = (nst - first_stage[d] + taken[d] - 1) // taken[d] + 1
 
     # ------------------------------------------------ per-layer consumers
     nj = 0
@@ -425,15 +466,20 @@ def _prepare_placement(
         if grad_bytes[l] > 0.0 and has_bwd[l] == 1:
             b = layer_group[l] * D + pl[l]
             if coll_cnt[b] == 0:
+                if ncoll == coll_list.shape[0]:  # cannot happen: bucket_slots bounds them
+                    for i in range(ncoll):
+                        coll_cnt[coll_list[i]] = 0
+                    return STATUS_WORKSPACE, 0, 0
                 coll_list[ncoll] = b
+                coll_slot[b] = ncoll
                 ncoll += 1
                 coll_bytes[b] = 0.0
                 for k in range(R):
-                    coll_upd[k, b] = 0.0
+                    coll_upd[k, ncoll - 1] = 0.0
             coll_cnt[b] += M * R
             coll_bytes[b] += grad_bytes[l]
             for k in range(R):
-                coll_upd[k, b] += upd_t[l, repdev[k, pl[l]]]
+                coll_upd[k, coll_slot[b]] += upd_t[l, repdev[k, pl[l]]]
     n_tasks += R * ncoll
 
     # ------------------------------------------------ counters
@@ -479,6 +525,9 @@ def _prepare_placement(
     st[0] = 0
     st[1] = 0
     st[2] = 0
+    st[3] = 0
+    st[4] = 0
+    st[5] = 0
     for k in range(R):
         for m in range(M):
             for l in range(L):
@@ -499,10 +548,10 @@ def _simulate_all(
         out_step, out_peak, out_busy, out_chan_busy, out_comm_bytes, out_status, out_err,
         trace_on, tr_i, tr_f, tr_count,
         fdep, bdep, act_uses, gprim, part, copy_uses, gpart, dst_ptr, dst_dev, dst_nchild,
-        dst_uses, par_j, act_uses0, bdep0, nparents, fwd_left_mb, used, taken, first_layer, repdev,
+        dst_uses, par_j, act_uses0, bdep0, nparents, fwd_left_mb, used, taken, first_stage, repdev,
         dev_rep, limit, inflight, mb_started, mb_left, tasks_dev, fwd_left_dev, heap, hsize,
-        dev_busy, dev_start, dev_key, mem, peak, busy, coll_cnt, coll_bytes, coll_upd, coll_list,
-        xi, xnext, xbytes, q_head, q_tail, chan_busy, chan_start, chan_x, chan_time, ev_t, ev_r,
+        dev_busy, dev_start, dev_key, mem, peak, busy, coll_cnt, coll_bytes, coll_slot, coll_upd, coll_list,
+        xi, xnext, xbytes, xfree, q_head, q_tail, chan_busy, chan_start, chan_x, chan_time, ev_t, ev_r,
         dirty, dlist, st):
     """The event simulation of every placement; allocates nothing (compiled without
     reference counting)."""
@@ -524,9 +573,9 @@ def _simulate_all(
             p, pl, par_ptr, par_keep, ch_ptr, ch_idx, ch_slot, has_bwd, keep_out, layer_group,
             n_groups, upd_t, grad_bytes, static_bytes, dev_model, M, R, sched, direct_grad, out_err,
             fdep, bdep, act_uses, gprim, part, copy_uses, gpart, dst_ptr, dst_dev, dst_nchild,
-            dst_uses, par_j, act_uses0, bdep0, nparents, fwd_left_mb, used, taken, first_layer,
+            dst_uses, par_j, act_uses0, bdep0, nparents, fwd_left_mb, used, taken, first_stage,
             repdev, dev_rep, limit, inflight, mb_started, mb_left, tasks_dev, fwd_left_dev, heap,
-            hsize, dev_busy, mem, peak, busy, coll_cnt, coll_bytes, coll_upd, coll_list, q_head,
+            hsize, dev_busy, mem, peak, busy, coll_cnt, coll_bytes, coll_slot, coll_upd, coll_list, q_head,
             q_tail, chan_busy, chan_time, dirty, dlist, st)
         if status != STATUS_OK:
             out_status[p] = status
@@ -599,7 +648,7 @@ def _simulate_all(
                     base = (k * M + m) * L
                     jb = (k * M + m) * NJ
                     if cls == cls_u:
-                        dur = coll_upd[k, order]
+                        dur = coll_upd[k, coll_slot[order]]
                     elif cls == cls_f:
                         l = order
                         if mb_started[d * M + m] == 0:
@@ -761,7 +810,7 @@ def _simulate_all(
                             dst = repdev[k, dst_dev[j]]
                             if not _new_transfer(xi, xbytes, X_ACT, l, j, m, k, d, dst, xfer_bytes[l],
                                                  route_ptr, route_chan, q_head, q_tail, xnext, D,
-                                                 dirty, dlist, st):
+                                                 dirty, dlist, st, xfree):
                                 status = STATUS_NO_ROUTE
                                 out_err[p, 0] = d
                                 out_err[p, 1] = dst
@@ -815,7 +864,7 @@ def _simulate_all(
                                     dst = repdev[k, pl[pp]]
                                     if not _new_transfer(xi, xbytes, X_GRAD, pp, j, m, k, d, dst,
                                                          xfer_bytes[pp], route_ptr, route_chan, q_head,
-                                                         q_tail, xnext, D, dirty, dlist, st):
+                                                         q_tail, xnext, D, dirty, dlist, st, xfree):
                                         status = STATUS_NO_ROUTE
                                         out_err[p, 0] = d
                                         out_err[p, 1] = dst
@@ -832,7 +881,7 @@ def _simulate_all(
                                         dst = repdev[(k2 + 1) % R, d0]
                                         if not _new_transfer(xi, xbytes, X_RING, b, 0, 0, k2, src, dst,
                                                              coll_bytes[b] / R, route_ptr, route_chan,
-                                                             q_head, q_tail, xnext, D, dirty, dlist, st):
+                                                             q_head, q_tail, xnext, D, dirty, dlist, st, xfree):
                                             status = STATUS_NO_ROUTE
                                             out_err[p, 0] = src
                                             out_err[p, 1] = dst
@@ -987,7 +1036,7 @@ def _simulate_all(
                         tr_i[r, 7] = tr_count[2 + D + c]
                         tr_count[1] += 1
                         tr_i[r, 8] = tr_count[1]
-                        tr_i[r, 9] = x  # links the hops of one transfer (its final destination)
+                        tr_i[r, 9] = xi[x, 8]  # links the hops of one transfer (its final destination)
                         tr_f[r, 0] = chan_start[c]
                         tr_f[r, 1] = t
                         tr_f[r, 2] = xbytes[x]
@@ -1005,8 +1054,13 @@ def _simulate_all(
                     if hop + 1 < nh:
                         _enqueue(x, route_chan[h + 1], q_head, q_tail, xnext, D, dirty, dlist, st)
                         continue
+                    # arrived: its slot is free for the next transfer
+                    xj = xi[x, 2]
+                    xb = xbytes[x]
+                    xfree[st[4]] = x
+                    st[4] += 1
                     if kind == X_ACT:
-                        j = xi[x, 2]
+                        j = xj
                         for e in range(ch_ptr[lx], ch_ptr[lx + 1]):
                             cc = ch_idx[e]
                             if pl[cc] == dst_dev[j]:
@@ -1021,14 +1075,14 @@ def _simulate_all(
                                        dirty, dlist, st)
                     else:
                         b = lx
-                        step = xi[x, 2]
+                        step = xj
                         d0 = b % D
                         k2 = (kx + 1) % R
                         if step + 1 < 2 * (R - 1):
                             # the route exists: the same pair was checked at step 0
                             _new_transfer(xi, xbytes, X_RING, b, step + 1, 0, k2, repdev[k2, d0],
-                                          repdev[(k2 + 1) % R, d0], xbytes[x], route_ptr, route_chan,
-                                          q_head, q_tail, xnext, D, dirty, dlist, st)
+                                          repdev[(k2 + 1) % R, d0], xb, route_ptr, route_chan,
+                                          q_head, q_tail, xnext, D, dirty, dlist, st, xfree)
                         else:
                             _push_task(heap, hsize, dstd, (cls_u << 48) + b, dirty, dlist, st)
             if status != STATUS_OK:
@@ -1036,6 +1090,8 @@ def _simulate_all(
 
         for i in range(ncoll):
             coll_cnt[coll_list[i]] = 0  # leave the bucket counters clean for the next placement
+        if status == STATUS_OK and st[5] != 0:
+            status = STATUS_WORKSPACE
         if status == STATUS_OK and done != n_tasks:
             status = STATUS_DEADLOCK
         out_status[p] = status

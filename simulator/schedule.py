@@ -36,12 +36,16 @@ topological order, updates by bucket.
 
 Pipelining. `micro_batches=m` splits the replica's batch into m equal
 micro-batches. gpipe: a device starts no backward before it has run all its
-forwards (all forwards, then all backwards). 1f1b: backward first, and a
-device at pipeline stage s (devices ranked by the first layer they hold) of
-p stages keeps at most p - s micro-batches in flight (started, not finished
-on that device); a blocked forward waits. If that bound alone would stall
-every device (possible only when a device holds non-contiguous stages), the
-stalled device's bound is raised by one.
+forwards (all forwards, then all backwards). 1f1b: backward first, and each
+device bounds the micro-batches it has in flight (started, not finished on
+that device); a blocked forward waits. The stages are the runs of
+consecutive layers (in layer order) on one device, S in all; a device whose
+first stage is s keeps at most S - s in flight if it holds one stage (a
+contiguous pipeline of p devices: p - rank), and ceil((S - s) / v) + 1 if
+it holds v > 1 stages (interleaved 1F1B: a micro-batch's round trip from
+stage s passes v of the device's stages, and one more micro-batch lets it
+start the next one's first stage meanwhile). If that bound alone would stall
+every device, the stalled device's bound is raised by one.
 
 Replicas. `replicas=r` runs r copies of the placement on disjoint device
 sets, each with batch / r samples. Replica 0 uses the placement's devices;
@@ -63,6 +67,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .costs import CostTables
+from .kernel import _bucket_slots, _transfer_slots
 from .devices.model import DeviceGraph
 from .graph import Network
 
@@ -181,6 +186,26 @@ def build_plan(network: Network, devices: DeviceGraph, costs: CostTables, settin
 def trace_capacity(plan: Plan) -> int:
     """Enough rows for every task and every hop of one placement."""
     L, M, R, D = plan.n_layers, plan.micro_batches, plan.replicas, plan.n_devices
-    tasks = 2 * L * M * R + plan.n_groups * D * R
-    transfers = 2 * M * R * plan.n_edges + 2 * R * R * plan.n_groups * D
+    buckets = _bucket_slots(L, D, plan.n_groups, R)
+    tasks = 2 * L * M * R + buckets * R
+    transfers = 2 * M * R * plan.n_edges + 2 * R * (R - 1) * buckets  # a ring: 2(r-1) steps of r chunks
     return tasks + transfers * plan.max_hops + 1
+
+
+def workspace_bytes(plan: Plan) -> int:
+    """The bytes `kernel.run_batch` allocates for its workspace (its arrays, as it sizes them)."""
+    L, M, R, D, C = plan.n_layers, plan.micro_batches, plan.replicas, plan.n_devices, plan.n_channels
+    E = max(plan.n_edges, 1)
+    NB = plan.n_groups * D
+    buckets = _bucket_slots(L, D, plan.n_groups, R)
+    words = (4 * R * M * L + 3 * R * M * E + R * M          # per (replica, micro-batch) counters
+             + R * D + 2 * D * M + D * (2 * M * L + min(plan.n_groups, L) + 1)  # replica sets, heaps
+             + 2 * NB + R * buckets + buckets                 # weight buckets
+             + 12 * _transfer_slots(M, R, E, buckets)         # transfers in flight
+             + 6 * L + 4 * E + 20 * (D + C))
+    return 8 * words
+
+
+def trace_bytes(plan: Plan) -> int:
+    """The bytes of a trace's arrays (13 numbers per record)."""
+    return 8 * 13 * trace_capacity(plan)

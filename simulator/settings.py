@@ -26,20 +26,75 @@ DEFAULT_DEVICE_EFFICIENCY: dict[str, float] = {"gpu": 1.0, "cpu": 0.5}
 DEFAULT_LAUNCH_OVERHEAD: dict[str, float] = {"gpu": 5e-6, "cpu": 2e-6}
 
 
+# the settings keyed by op kind (the rest: by device name, model or kind)
+OP_KIND_SETTINGS = ("efficiency", "memory_efficiency")
+DEVICE_SETTINGS = ("device_efficiency", "launch_overhead")
+
+
+def _check_value(name: str, v: Any) -> None:
+    """An efficiency is a fraction of the peak in (0, 1]; a launch overhead a finite number of seconds >= 0."""
+    number = not isinstance(v, bool) and isinstance(v, (int, float))
+    if name == "launch_overhead":
+        if not number or not 0 <= v < float("inf"):
+            raise SimulatorError(f"must be a number of seconds >= 0, not {v!r}")
+    elif not number or not 0 < v <= 1:
+        raise SimulatorError(f"must be a number in (0, 1] (a fraction of the peak), not {v!r}")
+
+
 def _frozen(mapping: Mapping[str, float] | float | None, default: Mapping[str, float],
             name: str) -> tuple[tuple[str, float], ...]:
     """A mapping merged over its defaults, as a hashable sorted tuple."""
     merged = dict(default)
     if isinstance(mapping, (int, float)) and not isinstance(mapping, bool):
+        try:
+            _check_value(name, mapping)
+        except SimulatorError as err:
+            raise SimulatorError(f"{name} {err.message}") from None
         merged = {k: float(mapping) for k in merged} | {"default": float(mapping)}
     elif mapping is not None:
         if not isinstance(mapping, Mapping):
             raise SimulatorError(f"{name} must be a number or a mapping, not {mapping!r}")
         for k, v in mapping.items():
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not v >= 0:
-                raise SimulatorError(f"{name}[{k!r}] must be a number >= 0, not {v!r}")
+            try:
+                _check_value(name, v)
+            except SimulatorError as err:
+                raise SimulatorError(f"{name}[{k!r}] {err.message}") from None
             merged[str(k)] = float(v)
     return tuple(sorted(merged.items()))
+
+
+def op_kinds() -> set[str]:
+    """Every op kind of the catalogue (the keys `efficiency` and `memory_efficiency` may name)."""
+    from . import ops
+    from .ops.elementwise import ACTIVATIONS
+    kinds = set(ACTIVATIONS) | {"add", "sub", "mul", "div"}
+    todo = [ops.OpBase]
+    while todo:
+        cls = todo.pop()
+        todo.extend(cls.__subclasses__())
+        kind = cls.__dict__.get("kind")
+        if isinstance(kind, str) and kind != "op":
+            kinds.add(kind)
+    return kinds
+
+
+def check_keys(settings: "Settings", network, devices) -> None:
+    """Every key of a per-op-kind or per-device setting names something: an op kind of the catalogue or
+    of this network, "default" (and "optimizer" for efficiency); a device name, model or kind of this
+    device graph, or "gpu", "cpu" or "default". A misspelt key would otherwise be ignored silently."""
+    from .graph import did_you_mean
+    kinds = op_kinds() | {layer.kind for layer in network.layers} | {"default"}
+    dev_keys = {"default", "gpu", "cpu"} | {x for d in devices.devices for x in (d.name, d.model, d.kind)}
+    for name in OP_KIND_SETTINGS + DEVICE_SETTINGS:
+        if name in OP_KIND_SETTINGS:
+            known = kinds | ({"optimizer"} if name == "efficiency" else set())
+            what = "op kinds, 'default'" + (" and 'optimizer'" if name == "efficiency" else "")
+        else:
+            known = dev_keys
+            what = f"the device names, models and kinds of {devices.name or 'the device graph'}, and 'default'"
+        for k in sorted({k for k, _ in getattr(settings, name)} - known):  # the defaults' keys are known
+            near = did_you_mean(k, sorted(known)) or did_you_mean(k.lower(), sorted(known))
+            raise SimulatorError(f"{name}: unknown key {k!r}{near}; its keys are {what}")
 
 
 @dataclass(frozen=True)
@@ -108,9 +163,12 @@ class Settings:
         if self.cost_model == "paleo" and self.precision != "fp32":
             raise SimulatorError("the paleo cost model counts 4-byte floats only; use precision='fp32' "
                                  "or cost_model='roofline'")
-        for k, v in self.efficiency + self.memory_efficiency + self.device_efficiency:
-            if not v > 0:
-                raise SimulatorError(f"efficiency {k!r} must be > 0, not {v!r}")
+        for name in OP_KIND_SETTINGS + DEVICE_SETTINGS:
+            for k, v in getattr(self, name):
+                try:
+                    _check_value(name, v)
+                except SimulatorError as err:
+                    raise SimulatorError(f"{name}[{k!r}] {err.message}") from None
 
     def split_batch(self, batch: int) -> int:
         """Samples per micro-batch per replica; the batch must divide evenly."""

@@ -262,6 +262,10 @@ class PlacementEvaluate:
 
     def _graph(self, name: str, cap_gb: float | None):
         key = (name, cap_gb)
+        if cap_gb is not None and (isinstance(cap_gb, bool) or not isinstance(cap_gb, (int, float))
+                                   or not 0 < cap_gb < math.inf):
+            # it was blamed on the devices: "device 'gpu0': memory must be > 0"
+            raise self.sim.SimulatorError(f"memory_cap_gb must be a number of GB > 0, not {cap_gb!r}")
         if key not in self._graphs:
             if self._is_file(name):
                 g = self.sim.load_device_graph(self._resolve(name, self.sim.data.DEVICE_GRAPHS))

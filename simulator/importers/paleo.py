@@ -41,8 +41,9 @@ is one group per top-level layer and per block when that gives at most 32
 groups, otherwise 16 groups of consecutive layers (see `simulator.grouping`).
 
 Bad input raises `SimulatorError` naming the file and the layer: invalid JSON
-(with line and column), a missing required key, an unknown layer type (with a
-suggestion), a missing parent, a cycle, inconsistent shapes.
+(with line and column), a missing required key, an unknown layer type or an
+unknown key of a layer (with a suggestion: a misspelt ``"device"`` would put
+the layer on device 0), a missing parent, a cycle, inconsistent shapes.
 """
 from __future__ import annotations
 
@@ -62,6 +63,15 @@ SPLIT = "__splits__"   # set on a convolution of a ModelParallel block: its shar
 # known to Paleo, not to this importer
 UNSUPPORTED = ("Deconvolution", "UpSampling2D", "Generic")
 MAX_INT = 2 ** 31 - 1   # a size, count or index above this is no network's (and overflows numpy's int64)
+# the keys a layer of each type may have (Paleo's graph.py and its network files; "device" is Exprimo's;
+# activation_fn, normalizer_fn and a convolution's bias are in Paleo's files and ignored, as Paleo does)
+COMMON_KEYS = ("type", "parents", "device", "activation_fn", "normalizer_fn")
+LAYER_KEYS: dict[str, tuple[str, ...]] = {
+    "Input": ("tensor",), "Convolution": ("filter", "strides", "padding", "bias", "splits"),
+    "Pooling": ("ksize", "strides", "padding"), "AvgPool": ("ksize", "strides", "padding"),
+    "InnerProduct": ("num_outputs", "bias"), "Concatenate": ("dim",), "Dropout": ("dropout_keep_prob",),
+    "Elementwise": (), "Softmax": ("num_classes",), "Sigmoid": (), "Reshape": ("output_shape",),
+    "Block": ("layers", "endpoint"), "ModelParallel": ("layers", "splits", "endpoint")}
 
 
 def _integer(v: Any) -> bool:
@@ -258,6 +268,12 @@ class _Importer:
             raise self.error(f"layer type '{kind}' is not supported by this importer", lname)
         if kind not in LAYER_TYPES:
             raise self.error(f"unknown layer type '{kind}'" + did_you_mean(kind, LAYER_TYPES), lname)
+        known = COMMON_KEYS + LAYER_KEYS[kind]
+        for key in spec:
+            if key not in known:
+                article = "an" if kind[0] in "AEIOU" else "a"
+                raise self.error(f"unknown key {key!r} for {article} {kind} layer" + did_you_mean(str(key), known)
+                                 + f"; its keys are {', '.join(known)}", lname)
         return spec
 
     def parents(self, lname: str, spec: dict) -> list[str]:

@@ -128,6 +128,9 @@ class FunctionNodes:
                 F.hardtanh: "hardtanh", F.relu6: "hardtanh", F.hardsigmoid: "hardsigmoid",
                 F.hardswish: "hardswish", F.elu: "elu", F.softplus: "softplus", F.mish: "mish"}
         key = method if method is not None else fn
+        # torch.max_pool2d (and 1d, 3d) are F.max_pool2d's kernels, with the same arguments but return_indices
+        key = {torch.max_pool1d: F.max_pool1d, torch.max_pool2d: F.max_pool2d,
+               torch.max_pool3d: F.max_pool3d}.get(key, key) if _hashable(key) else key
         value = self.tensor_function(node, meta, key, args, kwargs, expect, done)
         if value is not None:
             return value

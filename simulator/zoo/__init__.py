@@ -14,8 +14,11 @@ figures (for the default configuration).
 from __future__ import annotations
 
 import inspect
+import numbers
 from dataclasses import dataclass
 from typing import Callable
+
+import numpy as np
 
 from simulator.graph import Network, SimulatorError, did_you_mean
 from simulator.zoo import cnn, inception, resnet, seq2seq, transformers
@@ -81,6 +84,7 @@ def load(name: str, batch_size: int | None = None, **config) -> Network:
             listed = ", ".join(options) or "none"
             raise SimulatorError(f"zoo model '{name}' has no option '{key}' (options: {listed})"
                                  + did_you_mean(key, options))
+    config = {key: _checked(name, key, value, options[key]) for key, value in config.items()}
     batch = entry.default_batch if batch_size is None else batch_size
     if not isinstance(batch, int) or isinstance(batch, bool) or batch < 1:
         raise SimulatorError(f"batch size must be a positive integer, not {batch!r}")
@@ -96,6 +100,28 @@ def load(name: str, batch_size: int | None = None, **config) -> Network:
     elif changed & SIZE_ONLY:  # same parameters, other input size: the published FLOPs no longer apply
         net.meta.pop("published_macs", None)
     return net
+
+
+def _checked(name: str, key: str, value: object, default: object) -> object:
+    """An option's value, of its default's type: a positive integer for a size or count (layers=0 built no
+    LSTM at all), True or False for a switch (aux_logits="false" was true), a string for a choice."""
+    def bad(what: str) -> SimulatorError:
+        return SimulatorError(f"{key} must be {what}, not {value!r}", source=f"zoo '{name}'")
+    if isinstance(default, bool):
+        if not isinstance(value, (bool, np.bool_)):
+            raise bad("true or false (a boolean)")
+        return bool(value)
+    if isinstance(default, int):
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+            raise bad("a positive integer")
+        return int(value)
+    if isinstance(default, float):
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise bad("a number")
+        return float(value)
+    if isinstance(default, str) and not isinstance(value, str):
+        raise bad("a string")
+    return value
 
 
 def _entry(name: str) -> ZooEntry:

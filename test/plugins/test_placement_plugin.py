@@ -131,6 +131,9 @@ def test_bad_settings_are_config_errors(tmp_path):
                       "malvik-8gpu.json: no such file (bundled device graphs: ", "malvik-4gpu.json")
     config(tmp_path, [DEVICES], micro_batches=0)
     assert_user_error(run_deffe("-config", "config.json", cwd=tmp_path), "evaluate.simulator.micro_batches")
+    config(tmp_path, [DEVICES], memory_cap_gb=0)  # was "device 'gpu0': memory must be > 0"
+    assert_user_error(run_deffe("-config", "config.json", cwd=tmp_path), "evaluate.simulator",
+                      "memory_cap_gb must be a number of GB > 0, not 0")
     assert not (tmp_path / "explore").exists()
 
 

@@ -103,11 +103,44 @@ def test_bad_placements(resnet, machine, placement, message):
     (dict(schedule="interleaved"), "schedule must be one of gpipe, 1f1b"),
     (dict(memory="spill"), "memory must be one of infeasible, penalty, ignore"),
     (dict(batch_size=0), "batch_size must be an integer >= 1, not 0"),
+    # misspelt keys were ignored, efficiencies above 1 (faster than the peak) accepted, and messages named
+    # 'efficiency' whatever the setting
+    (dict(efficiency={"Conv2d": 0.1}), "efficiency: unknown key 'Conv2d' (did you mean 'conv2d'?); its keys "
+     "are op kinds, 'default' and 'optimizer'"),
+    (dict(memory_efficiency={"conv2dd": 0.1}), "memory_efficiency: unknown key 'conv2dd' (did you mean "
+     "'conv2d'?); its keys are op kinds, 'default'"),
+    (dict(device_efficiency={"gpuu": 0.1}), "device_efficiency: unknown key 'gpuu' (did you mean 'gpu'?); its "
+     "keys are the device names, models and kinds of cpu+4xV100-pcie3, and 'default'"),
+    (dict(launch_overhead={"gpu9": 1.0}), "launch_overhead: unknown key 'gpu9' (did you mean 'gpu'?)"),
+    (dict(efficiency={"conv2d": 2.0}),
+     "efficiency['conv2d'] must be a number in (0, 1] (a fraction of the peak), not 2.0"),
+    (dict(efficiency={"conv2d": float("inf")}), "efficiency['conv2d'] must be a number in (0, 1] (a fraction "
+     "of the peak), not inf"),
+    (dict(efficiency={"conv2d": float("nan")}), "efficiency['conv2d'] must be a number in (0, 1] (a fraction "
+     "of the peak), not nan"),
+    (dict(memory_efficiency=5),
+     "memory_efficiency must be a number in (0, 1] (a fraction of the peak), not 5"),
+    (dict(memory_efficiency=0),
+     "memory_efficiency must be a number in (0, 1] (a fraction of the peak), not 0"),
+    (dict(device_efficiency={"gpu": 0}), "device_efficiency['gpu'] must be a number in (0, 1] (a fraction "
+     "of the peak), not 0"),
+    (dict(launch_overhead={"gpu": -1e-6}), "launch_overhead['gpu'] must be a number of seconds >= 0, not -1e-06"),
 ])
 def test_bad_settings(resnet, machine, settings, message):
     with pytest.raises(SimulatorError) as err:
         sim.simulate(resnet, machine, 1, **settings)
     assert message in str(err.value)
+
+
+def test_efficiency_keys_may_name_any_op_kind_device_name_model_or_kind(resnet, machine):
+    base = sim.simulate(resnet, machine, 1).step_time
+    # an op kind this network lacks, the optimizer, a device name, a model, a kind of another graph
+    same = sim.simulate(resnet, machine, 1, efficiency={"lstm": 0.2, "optimizer": 0.5},
+                        memory_efficiency={"layer_norm": 0.5, "default": 0.8}, device_efficiency={"cpu": 0.5},
+                        launch_overhead={"gpu3": 5e-6, "NVIDIA V100-PCIE-32GB": 5e-6}).step_time
+    assert same == base
+    slower = sim.simulate(resnet, machine, 1, efficiency={"conv2d": 0.3}, device_efficiency={"gpu0": 0.5})
+    assert slower.step_time > base
 
 
 def test_no_route_is_reported_when_a_placement_needs_it():
@@ -125,6 +158,18 @@ def test_unknown_device_graph_inputs():
         sim.simulate(n, "cpu+4xV100-pcie9", 0)
     with pytest.raises(SimulatorError, match="devices must be a DeviceGraph"):
         sim.simulate(n, 42, 0)
+    with pytest.raises(SimulatorError, match="devices must be a DeviceGraph"):
+        sim.Simulator(n, 42)
+
+
+def test_a_prepared_simulator_takes_a_preset_name_or_a_file_as_simulate_does(resnet, machine, reference):
+    # sim.Simulator(net, "cpu+4xV100-pcie3") was "expected a DeviceGraph, not str"
+    by_name = sim.Simulator(resnet, "cpu+4xV100-pcie3").run(1)
+    assert by_name.step_time == sim.Simulator(resnet, machine).run(1).step_time
+    assert by_name.device_names == ["cpu0", "gpu0", "gpu1", "gpu2", "gpu3"]
+    by_file = sim.Simulator(resnet, reference / "exprimo-device-graphs" / "malvik-4gpu.json").run(1)
+    assert by_file.step_time == sim.simulate(resnet, reference / "exprimo-device-graphs" / "malvik-4gpu.json",
+                                             1).step_time
 
 
 def test_deterministic(resnet, machine):

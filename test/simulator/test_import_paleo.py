@@ -142,6 +142,30 @@ def test_error_unknown_type_suggests(tmp_path):
     assert "not supported by this importer" in error_of(tmp_path, layers)
 
 
+def test_error_unknown_key_of_a_layer_suggests(tmp_path):
+    # a misspelt key was ignored: "devcie" put the layer on device 0, "num_clases" skipped its check
+    layers = base_layers()
+    layers["pool"]["devcie"] = 1
+    assert error_of(tmp_path, layers) == (
+        "layer 'pool': unknown key 'devcie' for a Pooling layer (did you mean 'device'?); its keys are type, "
+        "parents, device, activation_fn, normalizer_fn, ksize, strides, padding")
+    layers = base_layers()
+    layers["fc"] = {"type": "InnerProduct", "parents": ["pool"], "num_outputs": 10}
+    layers["sm"] = {"type": "Softmax", "parents": ["fc"], "num_clases": 7}
+    assert error_of(tmp_path, layers).startswith(
+        "layer 'sm': unknown key 'num_clases' for a Softmax layer (did you mean 'num_classes'?)")
+    layers = base_layers()
+    layers["b"] = {"type": "Block", "parents": ["pool"], "endpoint": "c",
+                   "layers": {"c": {"type": "Convolution", "parents": [], "filter": [1, 1, -1, 4],
+                                    "strides": [1, 1, 1, 1], "padding": "SAME", "stride": 2}}}
+    assert error_of(tmp_path, layers).startswith(
+        "layer 'b/c': unknown key 'stride' for a Convolution layer (did you mean 'strides'?)")
+    # the keys of Paleo's own files that Paleo ignores load: activation_fn, normalizer_fn, a convolution's bias
+    layers = base_layers()
+    layers["conv"] |= {"activation_fn": None, "normalizer_fn": "batch_norm", "bias": [8], "device": 0}
+    assert len(load_paleo_network(write(tmp_path, layers))) == 3
+
+
 def test_error_missing_parent(tmp_path):
     layers = base_layers()
     layers["pool"]["parents"] = ["cnov"]

@@ -100,6 +100,22 @@ def test_functional_pooling_costs_what_the_modules_cost():
         from_torch(Dilated(), x)
 
 
+def test_torch_max_pool_functions_are_the_functional_ones():
+    # torch.max_pool2d(x, 2) was "unsupported operation 'max_pool2d'" while F.max_pool2d(x, 2) worked
+    class Torch(nn.Module):
+        def forward(self, x):
+            return torch.max_pool2d(x, 3, 2, 1), torch.max_pool1d(x.flatten(2), 2), torch.max_pool3d(x[:, None], 2)
+
+    class Functional(nn.Module):
+        def forward(self, x):
+            return F.max_pool2d(x, 3, 2, 1), F.max_pool1d(x.flatten(2), 2), F.max_pool3d(x[:, None], 2)
+
+    x = torch.randn(2, 4, 8, 8)
+    a, b = from_torch(Torch(), x), from_torch(Functional(), x)
+    assert [(l.op, l.out_shape) for l in a.layers] == [(l.op, l.out_shape) for l in b.layers]
+    assert fwd(a) == fwd(b) > 0
+
+
 class Block(nn.Module):
     def __init__(self, drop):
         super().__init__()

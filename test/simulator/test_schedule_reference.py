@@ -48,12 +48,15 @@ def reference_sim(s: sim.Simulator, pl: list[int]) -> tuple[float, list[float]]:
             taken.add(e)
         rep.append(m_)
     dev = lambda l, k: rep[k][pl[l]]  # noqa: E731
-    first = {d: min(l for l in range(L) if pl[l] == d) for d in used}
+    # 1f1b stages: runs of consecutive layers on one device; S - s in flight for a device holding one
+    # stage (its first is s), ceil((S - s) / v) + 1 for one holding v > 1
+    stages = [pl[l] for l in range(L) if l == 0 or pl[l] != pl[l - 1]]
+    S = len(stages)
     limit = {}
     for d in used:
-        rank = sum(first[x] < first[d] for x in used)
+        s, v = stages.index(d), stages.count(d)
         for k in range(R):
-            limit[rep[k][d]] = len(used) - rank
+            limit[rep[k][d]] = S - s if v == 1 else -(-(S - s) // v) + 1
     dests = {}  # other devices that consume l's output, in the order its consumers come
     for l in range(L):
         dests[l] = []

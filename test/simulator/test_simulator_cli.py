@@ -117,6 +117,34 @@ def test_bad_input_is_one_line_and_status_2(capsys, args, message):
     assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0]
 
 
+def test_a_simulation_larger_than_memory_is_one_line_and_status_2(capsys, monkeypatch):
+    import simulator.api
+    monkeypatch.setattr(simulator.api, "_memory_limit", lambda: 10_000)
+    code, out, err = run(["--network", "resnet18", "--devices", "cpu+2xV100-pcie3", "--placement", "1",
+                          "--replicas", "2", "--batch-size", "2"], capsys)
+    assert code == 2 and out == ""
+    assert err.startswith("error: simulating ") and err.endswith(" of memory, more than this machine's 0.01 MB; "
+                                                                 "use fewer replicas or micro-batches\n")
+    assert len(err.splitlines()) == 1
+
+
+def test_a_memory_budget_is_shown_in_the_table_and_the_json(capsys):
+    # without --remat the table said "memory does not fit" beside the device's full 32000 MB, never the budget
+    args = ["--network", "alexnet", "--devices", "cpu+2xV100-pcie3", "--placement", "1", "--memory-budget", "0.02"]
+    code, out, err = run(args, capsys)
+    assert code == 0 and err == ""
+    assert "(raw " in out and "memory does not fit the budget)" in out
+    header = next(l for l in out.splitlines() if l.startswith("device "))
+    assert header.split()[-2:] == ["budget", "MB"]
+    gpu0 = next(l for l in out.splitlines() if l.startswith("gpu0 "))
+    assert gpu0.split()[-2:] == ["32000", "640.00"]
+    code, out, err = run(args + ["--json"], capsys)
+    devices = json.loads(out)["devices"]
+    assert [(d["memory"], d["memory_budget"]) for d in devices[1:]] == [(32e9, 640e6), (32e9, 640e6)]
+    code, out, err = run(args[:-2], capsys)  # no budget: no column, the budget is the memory
+    assert "budget" not in out
+
+
 def test_module_entry_point_exit_status():
     proc = subprocess.run([sys.executable, "-m", "simulator", "--network", "resnet18", "--devices",
                            "cpu+1xV100-pcie3", "--placement", "3"], capture_output=True, text=True,

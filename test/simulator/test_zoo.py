@@ -1,6 +1,7 @@
 """Zoo models: exact published parameter counts, FLOPs within stated tolerances."""
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from simulator import zoo
@@ -123,6 +124,29 @@ def test_load_errors_and_options():
     assert zoo.config_options("gpt2") == {"size": "small", "seq_len": 1024, "dropout": 0.1}
     assert "published_params" not in zoo.load("resnet50", num_classes=10).meta
     assert zoo.load("resnet50", image_size=128).meta["published_params"] == 25_557_032
+
+
+@pytest.mark.parametrize("name, config, message", [
+    # layers=0 or -1 built a "seq2seq" without any LSTM; 1.5 and size=None were bare TypeErrors;
+    # aux_logits="false" was true
+    ("lstm_seq2seq", {"layers": 0}, "zoo 'lstm_seq2seq': layers must be a positive integer, not 0"),
+    ("lstm_seq2seq", {"layers": -1}, "zoo 'lstm_seq2seq': layers must be a positive integer, not -1"),
+    ("lstm_seq2seq", {"layers": 1.5}, "zoo 'lstm_seq2seq': layers must be a positive integer, not 1.5"),
+    ("lstm_seq2seq", {"src_len": True}, "zoo 'lstm_seq2seq': src_len must be a positive integer, not True"),
+    ("gpt2", {"size": None}, "zoo 'gpt2': size must be a string, not None"),
+    ("gpt2", {"dropout": "x"}, "zoo 'gpt2': dropout must be a number, not 'x'"),
+    ("inception_v3", {"aux_logits": "false"},
+     "zoo 'inception_v3': aux_logits must be true or false (a boolean), not 'false'"),
+])
+def test_option_values_of_the_wrong_type_are_one_line_errors_naming_the_option(name, config, message):
+    with pytest.raises(SimulatorError) as err:
+        zoo.load(name, batch_size=2, **config)
+    assert str(err.value) == message
+
+
+def test_option_values_from_numpy_are_their_numbers():
+    assert zoo.load("lstm_seq2seq", layers=np.int64(2)).meta["config"]["layers"] == 2
+    assert zoo.load("inception_v3", aux_logits=np.bool_(False)).params == 23_834_568
 
 
 def test_every_zoo_model_builds_fast_and_consistently():
