@@ -31,6 +31,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing as mp
+import pickle
 import signal
 import threading
 import time
@@ -152,6 +153,20 @@ def _run_sample(token: str, blob: bytes, payload: Any, timeout: float | None, ma
     _give_back(token, executor)
     Event(marker).clear()
     return result
+
+
+class _Call:
+    """``fn(*args)`` as pickle bytes whose unpickling makes the call: the Dask task is ``pickle.loads(bytes)``.
+    Dask's scheduler unpickles every task it is sent; a task naming this module's functions would need the
+    project importable on the scheduler too (it failed each sample with "Error during deserialization of the
+    task graph" when it was not). The standard library's ``pickle.loads`` and bytes need nothing: only the
+    worker that runs the task imports ``framework``."""
+
+    def __init__(self, fn, *args):
+        self.fn, self.args = fn, args
+
+    def __reduce__(self):
+        return self.fn, self.args
 
 
 def _stop_samples(token: str) -> int:
@@ -390,8 +405,9 @@ class DaskExecutor:
         while self._queue and len(self._running) < self.jobs:
             task_id, payload, key = self._queue.popleft()
             name = f"deffe-{key if key is not None else 'sample'}-{self._token}-{task_id}"
-            future = self.client.submit(_run_sample, self._token, self._blob, payload, self.timeout,
-                                        f"{name}-started", key=name, pure=False, retries=0)
+            call = cloudpickle.dumps(_Call(_run_sample, self._token, self._blob, payload, self.timeout,
+                                           f"{name}-started"))
+            future = self.client.submit(pickle.loads, call, key=name, pure=False, retries=0)
             self._running[future.key] = (task_id, future, time.monotonic())
             if self._completed is not None:
                 self._completed.add(future)

@@ -65,8 +65,9 @@ def _env(daemonic_workers: bool = False, project: bool = True) -> dict[str, str]
 
 def _start_scheduler(tmp: Path) -> tuple[str, subprocess.Popen]:
     port = _free_port()
+    # as docs/executors.md starts it: without the project on its path (only the workers import it)
     proc = _start(["distributed.cli.dask_scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
-                  tmp / "scheduler.log", _env())
+                  tmp / "scheduler.log", _env(project=False))
     return f"tcp://127.0.0.1:{port}", proc
 
 
