@@ -31,6 +31,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing as mp
+import os
 import pickle
 import signal
 import threading
@@ -258,8 +259,10 @@ class DaskExecutor:
     thread of the cluster), the rest queued here."""
 
     def __init__(self, task_fn: TaskFn, jobs: int | None = 1, timeout: float | None = None,
-                 address: str | None = None, workers: int | None = None, log: logging.Logger | None = None):
+                 address: str | None = None, workers: int | None = None, log: logging.Logger | None = None,
+                 file: str | None = None):
         self.log = log or logging.getLogger("deffe")
+        self._file = file   # the config's, for the warnings
         self.timeout = evaluation_timeout(timeout)
         self.address = address
         self._token = uuid.uuid4().hex[:12]
@@ -283,7 +286,8 @@ class DaskExecutor:
             "distributed.scheduler.worker-ttl": None,
         })
         try:
-            self.client = self._connect(address) if address else self._start_cluster(workers or jobs or 1)
+            self.client = (self._connect(address) if address else
+                           self._start_cluster(workers or jobs or 1, "framework.dask.workers" if workers else "-jobs"))
             self._every_thread = not jobs   # as many in flight as the cluster has threads, which may change
             self.jobs = max(1, int(jobs)) if jobs else self._cluster_threads()
         except BaseException:
@@ -291,8 +295,16 @@ class DaskExecutor:
             raise
 
     # ---- lifecycle
-    def _start_cluster(self, workers: int) -> Client:
-        self._cluster = LocalCluster(n_workers=max(1, int(workers)), threads_per_worker=1, processes=True,
+    def _start_cluster(self, workers: int, setting: str) -> Client:
+        workers = max(1, int(workers))
+        cores = os.cpu_count() or 1
+        if workers > cores:   # each worker is a Python process started up front: 1000 of them never came up
+            place = f"{self._file}:{setting}" if self._file and setting.startswith("framework") else setting
+            self.log.warning(f"warning: {place}: {workers} Dask workers on {cores} cores; the local cluster "
+                             f"starts {cores}, one core per sample (give framework.dask.address to use a larger "
+                             f"cluster)")
+            workers = cores
+        self._cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                                      host="127.0.0.1", dashboard_address="127.0.0.1:0", memory_limit=0,
                                      silence_logs=logging.WARNING)
         client = Client(self._cluster, set_as_default=False)

@@ -113,7 +113,9 @@ def parse_time(value: Any, where: str = "slurm.time") -> int | None:
     else:                     # MM
         seconds = int(a) * 60
     if seconds <= 0:
-        raise DeffeError(f"time limit {value!r} is zero", where=where)
+        raise DeffeError(f"time limit {value!r} is zero", where=where,
+                         hint="write \"unlimited\" for no limit (sbatch's 0), a positive limit ('30', "
+                              "'02:00:00'), or leave the key out for the partition's default limit")
     return math.ceil(seconds / 60)
 
 

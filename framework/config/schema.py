@@ -386,8 +386,8 @@ FRAMEWORK = {
                                     "cluster (framework.dask) or SLURM jobs through submitit (the slurm section); "
                                     "-executor on the command line", choices=("local", "dask", "slurm")),
     "dask": Key("dict", {}, "the Dask executor: address (tcp://host:port of a running scheduler; without it a "
-                            "local cluster of 'workers' processes, default -jobs, is started for the run) and "
-                            "workers; at most -jobs evaluations are in flight"),
+                            "local cluster of 'workers' processes, default -jobs, at most one per core, is started for the "
+                            "run) and workers; at most -jobs evaluations are in flight"),
     "retrain_after": Key("int", None, "asynchronous exploration: new results between two trainings of the model "
                                       "(default: the number of workers, -jobs)", min=1),
     "asynchronous": Key("bool", False, "keep every worker busy: propose a new point as each result arrives and "
@@ -414,6 +414,12 @@ SLURM = {
     "source_scripts": Key("str|list", [], "scripts sourced in each job before the evaluation"),
     "pyscript": Key("str", None, "Deffe's SLURM module; accepted", deffe=True),
     "user_script_configured": Key("bool", False, "Deffe option; accepted and unused", deffe=True),
+}
+
+# framework.dask (checked by validate.py; documented by the framework.dask key above)
+DASK = {
+    "address": Key("str", None, "tcp://host:port of a running scheduler"),
+    "workers": Key("int", None, "worker processes of the local cluster (default: -jobs)", min=1),
 }
 
 SECTIONS = {

@@ -199,6 +199,9 @@ def validate(data: dict, main_file: str) -> dict:
         section = top.get(name) or {}
         top[name] = check_keys(section, spec, file, name)
 
+    dask = top["framework"].get("dask") or {}
+    top["framework"]["dask"] = check_keys(dask, schema.DASK, origin_of(data.get("framework"), "dask", file),
+                                          "framework.dask", fill_defaults=False)
     if top["evaluate"].get("simulator"):
         top["evaluate"]["simulator"] = check_keys(top["evaluate"]["simulator"], schema.PLACEMENT, file,
                                                   "evaluate.simulator")

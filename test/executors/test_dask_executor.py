@@ -222,6 +222,32 @@ def test_an_unreachable_scheduler_is_a_one_line_error(monkeypatch):
     assert address in str(err.value) and "\n" not in str(err.value)
 
 
+def test_an_unreachable_scheduler_names_the_config_file(tmp_path):
+    from cli_helpers import assert_user_error, run_deffe, write
+    import json
+    write(tmp_path / "ev.py", "def evaluate(p):\n    return {'t': p['a']}\n")
+    write(tmp_path / "config.json", json.dumps({
+        "python_path": ["."], "knobs": [{"name": "a", "values": [0, 1]}], "costs": ["t"], "model": None,
+        "evaluate": {"plugin": "python", "function": "ev:evaluate"},
+        "exploration": {"samples_per_step": 2, "max_samples": 2},
+        "framework": {"executor": "dask", "dask": {"address": "tcp://127.0.0.1:1"}}}))
+    r = run_deffe("-config", "config.json", "-quiet", cwd=tmp_path, real=True)
+    assert_user_error(r, "error: config.json:framework.dask.address: cannot reach the Dask scheduler")
+
+
+def test_a_local_cluster_has_at_most_one_worker_per_core(monkeypatch, caplog):
+    # framework.dask.workers: 1000 started 1000 worker processes on 2 cores and hung
+    monkeypatch.setattr(executor_dask.os, "cpu_count", lambda: 1)
+    with caplog.at_level("WARNING", logger="deffe"):
+        with DaskExecutor(dask_tasks.task, jobs=3, workers=1000, file="config.json") as ex:
+            assert len(ex.client.nthreads()) == 1
+            ex.submit(("square", 3))
+            [(_, r)] = list(ex.results())
+            assert r.status == "ok"
+    assert ("warning: config.json:framework.dask.workers: 1000 Dask workers on 1 cores; the local cluster starts 1"
+            in caplog.text)
+
+
 def test_jobs_none_uses_every_worker_thread(scheduler):
     from distributed import Client
     with Client(scheduler, timeout=30, set_as_default=False) as client:

@@ -17,7 +17,7 @@ import pytest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from slurm_cluster import ClusterError, SlurmCluster  # noqa: E402
 
-from cli_helpers import ROOT, read_csv, run_deffe  # noqa: E402
+from cli_helpers import ROOT, assert_user_error, read_csv, run_deffe  # noqa: E402
 
 from framework.errors import DeffeError  # noqa: E402
 from framework.executor_slurm import SlurmExecutor, parse_time, slurm_parameters  # noqa: E402
@@ -140,6 +140,17 @@ def test_bad_settings_name_their_key(settings, where):
     with pytest.raises(DeffeError) as e:
         slurm_parameters(settings)
     assert str(e.value).startswith(where + ":") and "\n" not in str(e.value)
+
+
+def test_a_bad_setting_of_a_run_names_the_config_file_and_a_way_forward(tmp_path):
+    # the errors said "error: slurm.time: ..." without the file, and "time limit '0' is zero" with no hint
+    (tmp_path / "ev.py").write_text("def evaluate(p):\n    return {'t': p['a']}\n")
+    (tmp_path / "config.json").write_text(json.dumps({
+        "python_path": ["."], "knobs": [{"name": "a", "values": [0, 1]}], "costs": ["t"], "model": None,
+        "evaluate": {"plugin": "python", "function": "ev:evaluate"}, "slurm": {"time": "0"},
+        "exploration": {"samples_per_step": 2, "max_samples": 2}, "framework": {"executor": "slurm"}}))
+    r = run_deffe("-config", "config.json", "-quiet", cwd=tmp_path)
+    assert_user_error(r, "error: config.json:slurm.time: time limit '0' is zero; ", '"unlimited"')
 
 
 # ----------------------------------------------------------------------------- on the cluster
