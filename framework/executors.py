@@ -50,7 +50,7 @@ def make_executor(kind: str, task_fn: Callable, local_task: Callable, *, jobs: i
         from .executor_slurm import SlurmExecutor
         try:
             return SlurmExecutor(task_fn, jobs=jobs, timeout=timeout, settings=dict(config.section("slurm")),
-                                 folder=run_dir / "slurm", log=log)
+                                 folder=run_dir / "slurm", log=log, file=config.data.get("__origin__"))
         except DeffeError as e:   # slurm.time, slurm.mem, ...: the config's file in front
             raise (e.located(file=config.data.get("__origin__")) if str(e.where).startswith("slurm.")
                    else e) from e

@@ -122,8 +122,9 @@ def test_settings_map_onto_submitit_parameters():
     assert p["time"] == 90 and p["mem"] == "16G" and p["array_parallelism"] == 3
     assert p["additional_parameters"] == {"account": "proj", "constraint": "haswell", "exclude": "n[1-3]",
                                           "nodelist": "n7", "mail-type": "END", "mail-user": "me@x.org"}
-    assert p["setup"] == ["source $HOME/env.sh", "source /opt/setup.sh"]
-    assert slurm_parameters({"source_scripts": "a.sh"})["setup"] == ["source a.sh"]
+    assert [line.rsplit("; ", 1)[1] for line in p["setup"]] == ["source $HOME/env.sh", "source /opt/setup.sh"]
+    [line] = slurm_parameters({"source_scripts": "a.sh"})["setup"]
+    assert line.startswith("_deffe_source=(a.sh); ") and line.endswith("; source a.sh")
     assert slurm_parameters(None)["time"] is None
 
 
@@ -181,6 +182,19 @@ def test_settings_reach_the_job(cluster, tmp_path):
     text = next((tmp_path / "slurm").glob("*/*_submission.sh")).read_text()
     for line in ("--time=5", "--mem=100M", "--signal=B:USR2@60", f"source {script}", "exec "):
         assert line in text, line
+
+
+def test_a_source_script_the_job_cannot_read_fails_the_sample(cluster, tmp_path, caplog):
+    # the job ran "source /nonexistent/modules.sh", bash said "No such file" into the job's log only, and the
+    # sample was evaluated without its environment and stored ok
+    missing = tmp_path / "nowhere" / "modules.sh"
+    with caplog.at_level("WARNING", logger="deffe"):
+        ex = make(environment, tmp_path / "slurm", settings={"source_scripts": [f"{missing} --quiet"]})
+    assert f"slurm.source_scripts: {missing} is not found here" in caplog.text
+    tid = ex.submit("HOME")
+    got = collect(ex)
+    assert got[tid].status == "failed"
+    assert f"slurm.source_scripts[0]: cannot read '{missing}' on " in got[tid].error, got[tid].error
 
 
 def test_timeout_and_failures_are_results(cluster, tmp_path):
