@@ -319,3 +319,14 @@ def test_dask_workers_is_a_positive_integer(tmp_path, workers, message):
         cfg(tmp_path, {"knobs": [{"name": "a", "values": [0, 1]}], "costs": ["t"],
                        "framework": {"executor": "dask", "dask": {"workers": workers}}})
     assert str(e.value) == f"{tmp_path / 'config.json'}:framework.dask.workers: {message}"
+
+
+@pytest.mark.parametrize("text,hint", [("True", "write true (lower case, without quotes)"),
+                                       ("false", "write false (lower case, without quotes)"),
+                                       ("yes", "write true (lower case, without quotes)")])
+def test_a_switch_written_as_text_gets_a_hint_that_is_json(tmp_path, text, hint):
+    # "True" got "write True without quotes", and True without quotes is not JSON
+    with pytest.raises(DeffeError) as e:
+        cfg(tmp_path, {"knobs": [{"name": "a", "values": [0, 1]}], "costs": ["t"],
+                       "framework": {"asynchronous": text}})
+    assert str(e.value).endswith(f"got text ({text!r}); {hint}"), str(e.value)
