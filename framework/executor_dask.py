@@ -199,9 +199,17 @@ def _is_daemonic() -> bool:
 
 
 # ----------------------------------------------------------------------------- driver side
+SILENT = logging.CRITICAL + 1
+
+
 def quiet_dask_logs(level: int = logging.WARNING) -> None:
+    """Dask's loggers at ``level`` while an executor runs. Its client's own errors (a scheduler gone: "Failed to
+    reconnect ...") are silent: the executor says them in its own words. After the executor closed they all stay
+    silent: a local cluster's scheduler and nannies, and the client's reconnection attempts, go on logging
+    about the workers they stop ("Removing worker ...") until the process ends, after the driver's last line."""
     for name in _NOISY_LOGGERS:
         logging.getLogger(name).setLevel(level)
+    logging.getLogger("distributed.client").setLevel(SILENT if level < SILENT else level)
 
 
 def _pickle_task(task_fn: TaskFn) -> bytes:
@@ -355,8 +363,9 @@ class DaskExecutor:
     def _shutdown(self) -> None:
         client = getattr(self, "client", None)
         # on a busy machine a local worker can be slow to exit and its nanny (in this process) warns that it
-        # killed it: the shutdown is ours, its warnings are noise
-        quiet_dask_logs(logging.ERROR)
+        # killed it, and a Ctrl-C leaves the scheduler reporting its workers' removal after the driver's last
+        # line: the shutdown is ours, its messages are noise (a new DaskExecutor sets the levels again)
+        quiet_dask_logs(SILENT)
         try:
             for part in (client, self._cluster):
                 if part is not None:
@@ -365,7 +374,6 @@ class DaskExecutor:
                     except Exception as e:  # noqa: BLE001 - a scheduler gone already is closed enough
                         self.log.debug(f"dask: closing {type(part).__name__}: {type(e).__name__}: {e}")
         finally:
-            quiet_dask_logs()
             self._config.__exit__(None, None, None)
 
     def __enter__(self):

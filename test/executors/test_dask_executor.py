@@ -290,14 +290,25 @@ def test_unfit_workers_and_a_lost_scheduler_are_one_line_errors(tmp_path, monkey
 
 
 def test_close_stops_running_samples_and_dask_stays_quiet(tmp_path, capfd):
+    import logging
+    shown = []   # what Dask's own handler (stderr, as it was when distributed was imported) would print
+    handler = logging.Handler()
+    handler.emit = lambda record: shown.append(record.getMessage())
+    logging.getLogger("distributed").addHandler(handler)
     pidfile = tmp_path / "script.pid"
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         ex = DaskExecutor(dask_tasks.task, jobs=1, timeout=60)
         ex.submit(("script", str(pidfile)))
         pid = _wait_for(pidfile)
+        # a scheduler gone mid-run: the executor says it in its own words (lost the connection ...)
+        logging.getLogger("distributed.client").error("Failed to reconnect to scheduler after 10 s")
         ex.close()
     assert _gone(pid), "the sample's shell script outlived its executor"
+    # what a local cluster's scheduler said after a Ctrl-C, below the driver's "interrupted" line
+    logging.getLogger("distributed.scheduler").warning("Removing worker 'tcp://127.0.0.1:1'")
+    logging.getLogger("distributed").removeHandler(handler)
+    assert not [m for m in shown if "Failed to reconnect" in m or "Removing worker" in m], shown
     out, err = capfd.readouterr()
     assert not [str(w.message) for w in caught if "distributed" in w.filename or "dask" in w.filename]
     assert "bokeh" not in (out + err).lower() and "INFO" not in err and "WARNING" not in err, err
