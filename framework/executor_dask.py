@@ -31,6 +31,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing as mp
+import os
+import pickle
 import signal
 import threading
 import time
@@ -154,6 +156,20 @@ def _run_sample(token: str, blob: bytes, payload: Any, timeout: float | None, ma
     return result
 
 
+class _Call:
+    """``fn(*args)`` as pickle bytes whose unpickling makes the call: the Dask task is ``pickle.loads(bytes)``.
+    Dask's scheduler unpickles every task it is sent; a task naming this module's functions would need the
+    project importable on the scheduler too (it failed each sample with "Error during deserialization of the
+    task graph" when it was not). The standard library's ``pickle.loads`` and bytes need nothing: only the
+    worker that runs the task imports ``framework``."""
+
+    def __init__(self, fn, *args):
+        self.fn, self.args = fn, args
+
+    def __reduce__(self):
+        return self.fn, self.args
+
+
 def _stop_samples(token: str) -> int:
     """Close a closing DaskExecutor's executors here, killing the process groups of the samples still
     running (its driver stops waiting for them); how many were killed."""
@@ -183,9 +199,17 @@ def _is_daemonic() -> bool:
 
 
 # ----------------------------------------------------------------------------- driver side
+SILENT = logging.CRITICAL + 1
+
+
 def quiet_dask_logs(level: int = logging.WARNING) -> None:
+    """Dask's loggers at ``level`` while an executor runs. Its client's own errors (a scheduler gone: "Failed to
+    reconnect ...") are silent: the executor says them in its own words. After the executor closed they all stay
+    silent: a local cluster's scheduler and nannies, and the client's reconnection attempts, go on logging
+    about the workers they stop ("Removing worker ...") until the process ends, after the driver's last line."""
     for name in _NOISY_LOGGERS:
         logging.getLogger(name).setLevel(level)
+    logging.getLogger("distributed.client").setLevel(SILENT if level < SILENT else level)
 
 
 def _pickle_task(task_fn: TaskFn) -> bytes:
@@ -243,8 +267,10 @@ class DaskExecutor:
     thread of the cluster), the rest queued here."""
 
     def __init__(self, task_fn: TaskFn, jobs: int | None = 1, timeout: float | None = None,
-                 address: str | None = None, workers: int | None = None, log: logging.Logger | None = None):
+                 address: str | None = None, workers: int | None = None, log: logging.Logger | None = None,
+                 file: str | None = None):
         self.log = log or logging.getLogger("deffe")
+        self._file = file   # the config's, for the warnings
         self.timeout = evaluation_timeout(timeout)
         self.address = address
         self._token = uuid.uuid4().hex[:12]
@@ -268,7 +294,8 @@ class DaskExecutor:
             "distributed.scheduler.worker-ttl": None,
         })
         try:
-            self.client = self._connect(address) if address else self._start_cluster(workers or jobs or 1)
+            self.client = (self._connect(address) if address else
+                           self._start_cluster(workers or jobs or 1, "framework.dask.workers" if workers else "-jobs"))
             self._every_thread = not jobs   # as many in flight as the cluster has threads, which may change
             self.jobs = max(1, int(jobs)) if jobs else self._cluster_threads()
         except BaseException:
@@ -276,8 +303,16 @@ class DaskExecutor:
             raise
 
     # ---- lifecycle
-    def _start_cluster(self, workers: int) -> Client:
-        self._cluster = LocalCluster(n_workers=max(1, int(workers)), threads_per_worker=1, processes=True,
+    def _start_cluster(self, workers: int, setting: str) -> Client:
+        workers = max(1, int(workers))
+        cores = os.cpu_count() or 1
+        if workers > cores:   # each worker is a Python process started up front: 1000 of them never came up
+            place = f"{self._file}:{setting}" if self._file and setting.startswith("framework") else setting
+            self.log.warning(f"warning: {place}: {workers} Dask workers on {cores} cores; the local cluster "
+                             f"starts {cores}, one core per sample (give framework.dask.address to use a larger "
+                             f"cluster)")
+            workers = cores
+        self._cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                                      host="127.0.0.1", dashboard_address="127.0.0.1:0", memory_limit=0,
                                      silence_logs=logging.WARNING)
         client = Client(self._cluster, set_as_default=False)
@@ -328,8 +363,9 @@ class DaskExecutor:
     def _shutdown(self) -> None:
         client = getattr(self, "client", None)
         # on a busy machine a local worker can be slow to exit and its nanny (in this process) warns that it
-        # killed it: the shutdown is ours, its warnings are noise
-        quiet_dask_logs(logging.ERROR)
+        # killed it, and a Ctrl-C leaves the scheduler reporting its workers' removal after the driver's last
+        # line: the shutdown is ours, its messages are noise (a new DaskExecutor sets the levels again)
+        quiet_dask_logs(SILENT)
         try:
             for part in (client, self._cluster):
                 if part is not None:
@@ -338,7 +374,6 @@ class DaskExecutor:
                     except Exception as e:  # noqa: BLE001 - a scheduler gone already is closed enough
                         self.log.debug(f"dask: closing {type(part).__name__}: {type(e).__name__}: {e}")
         finally:
-            quiet_dask_logs()
             self._config.__exit__(None, None, None)
 
     def __enter__(self):
@@ -390,8 +425,9 @@ class DaskExecutor:
         while self._queue and len(self._running) < self.jobs:
             task_id, payload, key = self._queue.popleft()
             name = f"deffe-{key if key is not None else 'sample'}-{self._token}-{task_id}"
-            future = self.client.submit(_run_sample, self._token, self._blob, payload, self.timeout,
-                                        f"{name}-started", key=name, pure=False, retries=0)
+            call = cloudpickle.dumps(_Call(_run_sample, self._token, self._blob, payload, self.timeout,
+                                           f"{name}-started"))
+            future = self.client.submit(pickle.loads, call, key=name, pure=False, retries=0)
             self._running[future.key] = (task_id, future, time.monotonic())
             if self._completed is not None:
                 self._completed.add(future)

@@ -113,7 +113,9 @@ def parse_time(value: Any, where: str = "slurm.time") -> int | None:
     else:                     # MM
         seconds = int(a) * 60
     if seconds <= 0:
-        raise DeffeError(f"time limit {value!r} is zero", where=where)
+        raise DeffeError(f"time limit {value!r} is zero", where=where,
+                         hint="write \"unlimited\" for no limit (sbatch's 0), a positive limit ('30', "
+                              "'02:00:00'), or leave the key out for the partition's default limit")
     return math.ceil(seconds / 60)
 
 
@@ -142,11 +144,31 @@ def _mem(value: Any, where: str) -> str:
     return text
 
 
+def _source(line: str, where: str) -> str:
+    """The job script's line sourcing ``line`` (a script, maybe with arguments). A script the job cannot read
+    ends the job with the reason in its stderr, which becomes the sample's error: bash alone only printed
+    "No such file" into the log and the evaluation ran without the environment it needed."""
+    # the words as the shell splits and expands them for 'source' (an array: the script is its first word)
+    return (f"_deffe_source=({line}); [ -r \"$_deffe_source\" ] || {{ echo \"{where}: cannot read "
+            f"'$_deffe_source' on $(hostname)\" >&2; exit 1; }}; source {line}")
+
+
 def _scripts(value: Any, where: str) -> list[str]:
     if isinstance(value, str):
-        return [f"source {_text(value, where)}"]
+        return [_source(_text(value, where), where)]
     # left unquoted on purpose: Deffe's configs write "$DEFFE_DIR/setup.source" for the job's shell to expand
-    return [f"source {_text(s, f'{where}[{i}]')}" for i, s in enumerate(value)]
+    return [_source(_text(s, f'{where}[{i}]'), f'{where}[{i}]') for i, s in enumerate(value)]
+
+
+def missing_scripts(settings: dict | None) -> list[str]:
+    """The slurm.source_scripts this machine cannot read (their first word, $VARIABLES and ~ expanded here)."""
+    value = (settings or {}).get("source_scripts") or []
+    missing = []
+    for line in [value] if isinstance(value, str) else value:
+        words = os.path.expanduser(os.path.expandvars(str(line))).split()
+        if words and not os.access(words[0], os.R_OK):
+            missing.append(words[0])
+    return missing
 
 
 def slurm_parameters(settings: dict | None, jobs: int = 1, section: str = "slurm") -> dict[str, Any]:
@@ -347,10 +369,14 @@ class SlurmExecutor:
     take to show its result file before the sample counts as failed (15 s, for NFS caches)."""
 
     def __init__(self, task_fn: TaskFn, jobs: int = 1, timeout: float | None = None, settings: dict | None = None,
-                 folder: Path = Path("slurm"), log: logging.Logger | None = None, poll_interval: float = 1.0):
+                 folder: Path = Path("slurm"), log: logging.Logger | None = None, poll_interval: float = 1.0,
+                 file: str | None = None):
         self.log = log or logging.getLogger("deffe")
         params = slurm_parameters(settings, max(1, int(jobs)))   # a mistake in the settings is said first
         check_reachable()
+        for script in missing_scripts(settings):   # the nodes may see what this machine does not: a warning
+            self.log.warning(f"warning: {file + ':' if file else ''}slurm.source_scripts: {script} is not found "
+                             f"here; a job that cannot read it either fails")
         self.jobs = max(1, int(jobs))
         self.timeout = evaluation_timeout(timeout)
         self.poll_interval = max(0.05, float(poll_interval))

@@ -40,11 +40,19 @@ def make_executor(kind: str, task_fn: Callable, local_task: Callable, *, jobs: i
         if unknown:
             raise DeffeError(f"framework.dask.{unknown[0]}: unknown key (known: address, workers)",
                              file=config.data.get("__origin__"), where="framework.dask")
-        return DaskExecutor(task_fn, jobs=jobs, timeout=timeout, address=dask.get("address"),
-                            workers=dask.get("workers"), log=log)
+        try:
+            return DaskExecutor(task_fn, jobs=jobs, timeout=timeout, address=dask.get("address"),
+                                workers=dask.get("workers"), log=log, file=config.data.get("__origin__"))
+        except DeffeError as e:   # an unreachable framework.dask.address: the config's file in front
+            raise (e.located(file=config.data.get("__origin__")) if str(e.where).startswith("framework.dask")
+                   else e) from e
     if kind == "slurm":
         from .executor_slurm import SlurmExecutor
-        return SlurmExecutor(task_fn, jobs=jobs, timeout=timeout, settings=dict(config.section("slurm")),
-                             folder=run_dir / "slurm", log=log)
+        try:
+            return SlurmExecutor(task_fn, jobs=jobs, timeout=timeout, settings=dict(config.section("slurm")),
+                                 folder=run_dir / "slurm", log=log, file=config.data.get("__origin__"))
+        except DeffeError as e:   # slurm.time, slurm.mem, ...: the config's file in front
+            raise (e.located(file=config.data.get("__origin__")) if str(e.where).startswith("slurm.")
+                   else e) from e
     raise DeffeError(f"framework.executor: '{kind}' is not an executor (one of {', '.join(KINDS)})",
                      file=config.data.get("__origin__"), where="framework.executor")

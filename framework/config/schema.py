@@ -111,14 +111,16 @@ EVALUATE = {
                                "--name value arguments, any other as a copy with $name / ${name} substituted"),
     "sample_evaluate_script": Key("str", None, "Deffe's name for 'script'", deffe=True),
     "function": Key("str", None, "python: 'module:function' (module on python_path or a .py path) taking the point, returning costs"),
-    "timeout": Key("number", None, "seconds one evaluation may take before it is stopped and stored as 'timeout'", min=0),
+    "timeout": Key("number", None, "seconds one evaluation may take before it is stopped and stored as 'timeout'; 0 or "
+                                         "unset: no limit", min=0),
     "env": Key("dict", {}, "extra environment variables for the script"),
     "interpreter": Key("str", None, "program that runs a non-.py script (default: its #! line, else bash, else sh)"),
     "keep_directories": Key("bool", True, "keep each sample's run directory (Deffe's explore_<N>); false: it is "
                                           "removed once the sample's costs are stored (failed samples keep "
                                           "theirs, for diagnosis)"),
     "retries": Key("int", 0, "an evaluation that fails or times out is evaluated again, up to this many more "
-                             "times, before it is stored as failed", min=0),
+                             "times; the last try's outcome is stored: 'timeout' if it timed out, else 'failed' "
+                             "(its error says after how many tries)", min=0),
     "simulator": Key("dict", {}, "placement: the simulation settings (see evaluate.simulator below)"),
     "output_log": Key("str", "evaluate.log", "script: the log of each sample's scripts, in its directory"),
     "sample_evaluate_arguments": Key("str", None, "script, .py: fixed arguments before the point's --name value "
@@ -386,8 +388,8 @@ FRAMEWORK = {
                                     "cluster (framework.dask) or SLURM jobs through submitit (the slurm section); "
                                     "-executor on the command line", choices=("local", "dask", "slurm")),
     "dask": Key("dict", {}, "the Dask executor: address (tcp://host:port of a running scheduler; without it a "
-                            "local cluster of 'workers' processes, default -jobs, is started for the run) and "
-                            "workers; at most -jobs evaluations are in flight"),
+                            "local cluster of 'workers' processes, default -jobs, at most one per core, is started for the "
+                            "run) and workers; at most -jobs evaluations are in flight"),
     "retrain_after": Key("int", None, "asynchronous exploration: new results between two trainings of the model "
                                       "(default: the number of workers, -jobs)", min=1),
     "asynchronous": Key("bool", False, "keep every worker busy: propose a new point as each result arrives and "
@@ -414,6 +416,12 @@ SLURM = {
     "source_scripts": Key("str|list", [], "scripts sourced in each job before the evaluation"),
     "pyscript": Key("str", None, "Deffe's SLURM module; accepted", deffe=True),
     "user_script_configured": Key("bool", False, "Deffe option; accepted and unused", deffe=True),
+}
+
+# framework.dask (checked by validate.py; documented by the framework.dask key above)
+DASK = {
+    "address": Key("str", None, "tcp://host:port of a running scheduler"),
+    "workers": Key("int", None, "worker processes of the local cluster (default: -jobs)", min=1),
 }
 
 SECTIONS = {

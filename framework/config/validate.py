@@ -46,8 +46,10 @@ def coerce(value: Any, key: schema.Key, file: str, where: str) -> Any:
     if isinstance(value, str) and t in ("int", "number", "bool") and not key.deffe:
         # Deffe's own keys were written as text ("400", "True") and are read so; ours take JSON's own types,
         # so that "5" where a number belongs is not silently a different thing than the user meant
-        bad(f"write {value.strip()} without quotes" if to_number(value) is not None or
-            value.strip().lower() in ("true", "false") else None)
+        word = value.strip().lower()
+        if t == "bool" and word in SWITCH_WORDS:   # JSON's true is lower case: "True" unquoted is no JSON
+            bad(f"write {str(SWITCH_WORDS[word]).lower()} (lower case, without quotes)")
+        bad(f"write {value.strip()} without quotes" if to_number(value) is not None else None)
 
     if t == "any":
         out = value
@@ -199,6 +201,9 @@ def validate(data: dict, main_file: str) -> dict:
         section = top.get(name) or {}
         top[name] = check_keys(section, spec, file, name)
 
+    dask = top["framework"].get("dask") or {}
+    top["framework"]["dask"] = check_keys(dask, schema.DASK, origin_of(data.get("framework"), "dask", file),
+                                          "framework.dask", fill_defaults=False)
     if top["evaluate"].get("simulator"):
         top["evaluate"]["simulator"] = check_keys(top["evaluate"]["simulator"], schema.PLACEMENT, file,
                                                   "evaluate.simulator")

@@ -65,8 +65,9 @@ def _env(daemonic_workers: bool = False, project: bool = True) -> dict[str, str]
 
 def _start_scheduler(tmp: Path) -> tuple[str, subprocess.Popen]:
     port = _free_port()
+    # as docs/executors.md starts it: without the project on its path (only the workers import it)
     proc = _start(["distributed.cli.dask_scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
-                  tmp / "scheduler.log", _env())
+                  tmp / "scheduler.log", _env(project=False))
     return f"tcp://127.0.0.1:{port}", proc
 
 
@@ -221,6 +222,32 @@ def test_an_unreachable_scheduler_is_a_one_line_error(monkeypatch):
     assert address in str(err.value) and "\n" not in str(err.value)
 
 
+def test_an_unreachable_scheduler_names_the_config_file(tmp_path):
+    from cli_helpers import assert_user_error, run_deffe, write
+    import json
+    write(tmp_path / "ev.py", "def evaluate(p):\n    return {'t': p['a']}\n")
+    write(tmp_path / "config.json", json.dumps({
+        "python_path": ["."], "knobs": [{"name": "a", "values": [0, 1]}], "costs": ["t"], "model": None,
+        "evaluate": {"plugin": "python", "function": "ev:evaluate"},
+        "exploration": {"samples_per_step": 2, "max_samples": 2},
+        "framework": {"executor": "dask", "dask": {"address": "tcp://127.0.0.1:1"}}}))
+    r = run_deffe("-config", "config.json", "-quiet", cwd=tmp_path, real=True)
+    assert_user_error(r, "error: config.json:framework.dask.address: cannot reach the Dask scheduler")
+
+
+def test_a_local_cluster_has_at_most_one_worker_per_core(monkeypatch, caplog):
+    # framework.dask.workers: 1000 started 1000 worker processes on 2 cores and hung
+    monkeypatch.setattr(executor_dask.os, "cpu_count", lambda: 1)
+    with caplog.at_level("WARNING", logger="deffe"):
+        with DaskExecutor(dask_tasks.task, jobs=3, workers=1000, file="config.json") as ex:
+            assert len(ex.client.nthreads()) == 1
+            ex.submit(("square", 3))
+            [(_, r)] = list(ex.results())
+            assert r.status == "ok"
+    assert ("warning: config.json:framework.dask.workers: 1000 Dask workers on 1 cores; the local cluster starts 1"
+            in caplog.text)
+
+
 def test_jobs_none_uses_every_worker_thread(scheduler):
     from distributed import Client
     with Client(scheduler, timeout=30, set_as_default=False) as client:
@@ -263,14 +290,25 @@ def test_unfit_workers_and_a_lost_scheduler_are_one_line_errors(tmp_path, monkey
 
 
 def test_close_stops_running_samples_and_dask_stays_quiet(tmp_path, capfd):
+    import logging
+    shown = []   # what Dask's own handler (stderr, as it was when distributed was imported) would print
+    handler = logging.Handler()
+    handler.emit = lambda record: shown.append(record.getMessage())
+    logging.getLogger("distributed").addHandler(handler)
     pidfile = tmp_path / "script.pid"
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         ex = DaskExecutor(dask_tasks.task, jobs=1, timeout=60)
         ex.submit(("script", str(pidfile)))
         pid = _wait_for(pidfile)
+        # a scheduler gone mid-run: the executor says it in its own words (lost the connection ...)
+        logging.getLogger("distributed.client").error("Failed to reconnect to scheduler after 10 s")
         ex.close()
     assert _gone(pid), "the sample's shell script outlived its executor"
+    # what a local cluster's scheduler said after a Ctrl-C, below the driver's "interrupted" line
+    logging.getLogger("distributed.scheduler").warning("Removing worker 'tcp://127.0.0.1:1'")
+    logging.getLogger("distributed").removeHandler(handler)
+    assert not [m for m in shown if "Failed to reconnect" in m or "Removing worker" in m], shown
     out, err = capfd.readouterr()
     assert not [str(w.message) for w in caught if "distributed" in w.filename or "dask" in w.filename]
     assert "bokeh" not in (out + err).lower() and "INFO" not in err and "WARNING" not in err, err

@@ -17,7 +17,7 @@ import pytest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from slurm_cluster import ClusterError, SlurmCluster  # noqa: E402
 
-from cli_helpers import ROOT, read_csv, run_deffe  # noqa: E402
+from cli_helpers import ROOT, assert_user_error, read_csv, run_deffe  # noqa: E402
 
 from framework.errors import DeffeError  # noqa: E402
 from framework.executor_slurm import SlurmExecutor, parse_time, slurm_parameters  # noqa: E402
@@ -122,8 +122,9 @@ def test_settings_map_onto_submitit_parameters():
     assert p["time"] == 90 and p["mem"] == "16G" and p["array_parallelism"] == 3
     assert p["additional_parameters"] == {"account": "proj", "constraint": "haswell", "exclude": "n[1-3]",
                                           "nodelist": "n7", "mail-type": "END", "mail-user": "me@x.org"}
-    assert p["setup"] == ["source $HOME/env.sh", "source /opt/setup.sh"]
-    assert slurm_parameters({"source_scripts": "a.sh"})["setup"] == ["source a.sh"]
+    assert [line.rsplit("; ", 1)[1] for line in p["setup"]] == ["source $HOME/env.sh", "source /opt/setup.sh"]
+    [line] = slurm_parameters({"source_scripts": "a.sh"})["setup"]
+    assert line.startswith("_deffe_source=(a.sh); ") and line.endswith("; source a.sh")
     assert slurm_parameters(None)["time"] is None
 
 
@@ -140,6 +141,17 @@ def test_bad_settings_name_their_key(settings, where):
     with pytest.raises(DeffeError) as e:
         slurm_parameters(settings)
     assert str(e.value).startswith(where + ":") and "\n" not in str(e.value)
+
+
+def test_a_bad_setting_of_a_run_names_the_config_file_and_a_way_forward(tmp_path):
+    # the errors said "error: slurm.time: ..." without the file, and "time limit '0' is zero" with no hint
+    (tmp_path / "ev.py").write_text("def evaluate(p):\n    return {'t': p['a']}\n")
+    (tmp_path / "config.json").write_text(json.dumps({
+        "python_path": ["."], "knobs": [{"name": "a", "values": [0, 1]}], "costs": ["t"], "model": None,
+        "evaluate": {"plugin": "python", "function": "ev:evaluate"}, "slurm": {"time": "0"},
+        "exploration": {"samples_per_step": 2, "max_samples": 2}, "framework": {"executor": "slurm"}}))
+    r = run_deffe("-config", "config.json", "-quiet", cwd=tmp_path)
+    assert_user_error(r, "error: config.json:slurm.time: time limit '0' is zero; ", '"unlimited"')
 
 
 # ----------------------------------------------------------------------------- on the cluster
@@ -170,6 +182,19 @@ def test_settings_reach_the_job(cluster, tmp_path):
     text = next((tmp_path / "slurm").glob("*/*_submission.sh")).read_text()
     for line in ("--time=5", "--mem=100M", "--signal=B:USR2@60", f"source {script}", "exec "):
         assert line in text, line
+
+
+def test_a_source_script_the_job_cannot_read_fails_the_sample(cluster, tmp_path, caplog):
+    # the job ran "source /nonexistent/modules.sh", bash said "No such file" into the job's log only, and the
+    # sample was evaluated without its environment and stored ok
+    missing = tmp_path / "nowhere" / "modules.sh"
+    with caplog.at_level("WARNING", logger="deffe"):
+        ex = make(environment, tmp_path / "slurm", settings={"source_scripts": [f"{missing} --quiet"]})
+    assert f"slurm.source_scripts: {missing} is not found here" in caplog.text
+    tid = ex.submit("HOME")
+    got = collect(ex)
+    assert got[tid].status == "failed"
+    assert f"slurm.source_scripts[0]: cannot read '{missing}' on " in got[tid].error, got[tid].error
 
 
 def test_timeout_and_failures_are_results(cluster, tmp_path):

@@ -76,6 +76,22 @@ def test_retries_are_made_as_configured(tmp_path):
     assert "(after 3 tries)" in error and "8 failed" not in r.out and ", 1 failed (11%)" in r.out, r
 
 
+def test_timeout_0_is_no_limit_and_a_sample_timing_out_on_every_try_is_stored_as_timeout(tmp_path):
+    # as docs/config.md (evaluate.timeout, evaluate.retries) and docs/executors.md say
+    for timeout, status in ((0, "ok"), (0.5, "timeout")):
+        d = tmp_path / str(timeout)
+        write(d / "ev.py", "import time\ndef evaluate(p):\n    time.sleep(1.5)\n    return {'t': p['a']}\n")
+        write(d / "config.json", json.dumps({
+            "python_path": ["."], "knobs": [{"name": "a", "values": [1]}], "costs": ["t"],
+            "evaluate": {"plugin": "python", "function": "ev:evaluate", "timeout": timeout, "retries": 1},
+            "model": {"plugin": None}, "exploration": {"plugin": "sampling", "samples_per_step": 1}}))
+        r = run_deffe("-config", "config.json", cwd=d)
+        assert r.rc == 0, r
+        [row] = read_csv(d / "explore" / "deffe_evaluation.csv")
+        assert row["status"] == status, (timeout, row)
+    assert "(after 2 tries)" in r.out + r.err, r
+
+
 def test_a_run_where_a_third_fails_completes_and_learns_only_measurements(tmp_path):
     write(tmp_path / "ev.py", "def evaluate(p):\n    if (p['a'] * 7 + p['b']) % 3 == 0:\n"
                               "        raise ValueError(f\"bad point {p['a']} {p['b']}\")\n"

@@ -355,3 +355,24 @@ def test_a_real_range_with_a_step_gives_the_values_as_written(tmp_path):
     assert values(c)["a"] == [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0]
     assert values(c)["b"] == [1e-5, 2e-5, 3e-5, 4e-5]
     assert c.explores[0].space.knobs[0].levels.index(0.3) == 3
+
+
+@pytest.mark.parametrize("workers,message", [("abc", "expected an integer, got text ('abc')"),
+                                             (0, "must be at least 1, got 0"), (-2, "must be at least 1, got -2")])
+def test_dask_workers_is_a_positive_integer(tmp_path, workers, message):
+    # "abc" was a Python traceback from int(); 0 and -2 silently ran one worker
+    with pytest.raises(DeffeError) as e:
+        cfg(tmp_path, {"knobs": [{"name": "a", "values": [0, 1]}], "costs": ["t"],
+                       "framework": {"executor": "dask", "dask": {"workers": workers}}})
+    assert str(e.value) == f"{tmp_path / 'config.json'}:framework.dask.workers: {message}"
+
+
+@pytest.mark.parametrize("text,hint", [("True", "write true (lower case, without quotes)"),
+                                       ("false", "write false (lower case, without quotes)"),
+                                       ("yes", "write true (lower case, without quotes)")])
+def test_a_switch_written_as_text_gets_a_hint_that_is_json(tmp_path, text, hint):
+    # "True" got "write True without quotes", and True without quotes is not JSON
+    with pytest.raises(DeffeError) as e:
+        cfg(tmp_path, {"knobs": [{"name": "a", "values": [0, 1]}], "costs": ["t"],
+                       "framework": {"asynchronous": text}})
+    assert str(e.value).endswith(f"got text ({text!r}); {hint}"), str(e.value)
