@@ -17,6 +17,9 @@ from typing import Iterator
 
 # the loggers the command line sets up (cli._setup_logging, the preflight's filter, inference's own)
 LOGGERS = ("deffe", "deffe.preflight", "deffe.inference")
+# libraries' loggers whose level a run sets (the Dask executor silences Dask until the process ends): only
+# their levels are put back (their handlers are the libraries' own, added when imported)
+LEVELS = ("distributed", "distributed.client", "dask", "tornado", "bokeh")
 
 
 @contextlib.contextmanager
@@ -26,6 +29,7 @@ def preserved() -> Iterator[None]:
     env = dict(os.environ)   # every variable: the run's own (DEFFE_DIR, ...) and its libraries' (KMP_...)
     loggers = {name: _logger_state(logging.getLogger(name)) for name in LOGGERS}
     root = _logger_state(logging.getLogger())
+    levels = {name: logging.getLogger(name).level for name in LEVELS}
     torch = sys.modules.get("torch")
     torch_threads = torch.get_num_threads() if torch is not None and hasattr(torch, "get_num_threads") else None
     from threadpoolctl import threadpool_limits
@@ -41,6 +45,8 @@ def preserved() -> Iterator[None]:
         for name, state in loggers.items():
             _restore_logger(logging.getLogger(name), state)
         _restore_logger(logging.getLogger(), root)
+        for name, level in levels.items():
+            logging.getLogger(name).setLevel(level)
         for k in [k for k in os.environ if k not in env]:
             del os.environ[k]
         for k, v in env.items():

@@ -328,3 +328,18 @@ def test_a_loaded_run_needs_none_of_the_files_its_config_included(tmp_path, monk
     again = framework.load_run(tmp_path / "explore")
     assert len(again.config.explores[0].space.knobs[0].levels) == 8   # as the run had it: 0-8, its end excluded
     assert len(again.model.predict(again.evaluations)) == 24
+
+
+def test_a_dask_run_puts_back_the_levels_of_dasks_loggers(tmp_path, monkeypatch):
+    # the Dask executor silences Dask's loggers until the process ends (a local cluster logs about the workers it
+    # stops after the run's last line): a notebook that goes on with Dask got none of its messages any more
+    monkeypatch.chdir(tmp_path)
+    names = ("distributed", "distributed.client", "dask")
+    for name in names:
+        monkeypatch.setattr(logging.getLogger(name), "level", logging.INFO)
+    cfg = learnable_dict(tmp_path)
+    cfg["model"] = {"plugin": None}
+    cfg["framework"].update(executor="dask", dask={"workers": 1})
+    run = framework.explore(cfg, max_samples=4)
+    assert len(run.evaluations) == 4
+    assert [logging.getLogger(n).level for n in names] == [logging.INFO] * 3
