@@ -263,13 +263,14 @@ class Driver:
             self._run_explore(explore, several)
 
     def _preload_sources(self, explore: Explore) -> list[tuple[Path, str]]:
-        sources = []
-        if explore.pre_evaluated_data:   # found by Config.find_pre_evaluated_data
-            sources.append((Path(explore.pre_evaluated_data), explore.pre_evaluated_data))
+        """The pre-evaluated data of an exploration: -pre-evaluated-data (or -input) when given, which
+        replaces the explore entry's ``pre_evaluated_data``, as in Deffe; else that entry's file."""
         cli = getattr(self.args, "pre_evaluated_data", None)
         if cli:   # a pipe was copied once (cli.py, outputs.spool): every read is of the copy
-            sources.append((Path(getattr(self.args, "pre_evaluated_file", None) or cli), cli))
-        return sources
+            return [(Path(getattr(self.args, "pre_evaluated_file", None) or cli), cli)]
+        if explore.pre_evaluated_data:   # found by Config.find_pre_evaluated_data
+            return [(Path(explore.pre_evaluated_data), explore.pre_evaluated_data)]
+        return []
 
     def _preload(self, explore: Explore) -> None:
         for path, shown in self._preload_sources(explore):

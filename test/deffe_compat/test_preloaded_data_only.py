@@ -4,7 +4,9 @@
 import json
 import sqlite3
 
-from cli_helpers import run_deffe, write
+import pytest
+
+from cli_helpers import read_csv, run_deffe, write
 
 ROWS = [(a, b, size) for size in (100, 500, 1000) for a in (1, 3, 5) for b in (1, 2)]
 
@@ -54,3 +56,40 @@ def test_the_data_of_a_large_scenario_range_are_explored_as_they_are(tmp_path):
                   "-init-batch-samples", "6", "-fixed-samples", "4", "-fresh", cwd=tmp_path, env=env)
     assert r.rc == 0, r
     assert used(tmp_path) == set(ROWS), r.out
+
+
+def grid_setup(tmp_path, pre_evaluated_data=None, **sections):
+    """Knobs a (1 to 10) and b (1 to 6; Deffe's ranges leave out their end), the config's explore entry reading all_data.csv (every point), and
+    part.csv: the 10 points with a >= 6 and b <= 2."""
+    write(tmp_path / "ev.py", "def evaluate(p):\n    raise RuntimeError('nothing is evaluated')\n")
+    explore = {"name": "e", **({"pre_evaluated_data": pre_evaluated_data} if pre_evaluated_data else {})}
+    write(tmp_path / "config.json", json.dumps({
+        "python_path": ["."], "knobs": [{"name": "a", "values": "1-11"}, {"name": "b", "values": "1-7"}],
+        "costs": ["t"], "evaluate": {"plugin": "python", "function": "ev:evaluate"},
+        "model": {"plugin": "sklearn_rf"}, "exploration": {"explore": [explore], **sections.pop("exploration", {})},
+        **sections}))
+    write(tmp_path / "all_data.csv", "a,b,t\n" + "".join(f"{a},{b},{a * 10 + b}\n"
+                                                          for a in range(1, 11) for b in range(1, 7)))
+    write(tmp_path / "part.csv", "a,b,t\n" + "".join(f"{a},{b},{a * 10 + b}\n"
+                                                     for a in range(6, 11) for b in range(1, 3)))
+
+
+def membership(tmp_path) -> list[tuple[int, int, int]]:
+    """(step, a, b) of every point the run's exploration was told, in step order."""
+    with sqlite3.connect(tmp_path / "explore" / "deffe.db") as db:
+        rows = db.execute("SELECT m.step, s.params FROM samples s JOIN membership m ON m.sample = s.id "
+                          "ORDER BY m.step").fetchall()
+    return [(step, json.loads(p)["a"], json.loads(p)["b"]) for step, p in rows]
+
+
+@pytest.mark.parametrize("flag", ["-pre-evaluated-data", "-input"])
+def test_the_data_given_on_the_command_line_replaces_the_configs(tmp_path, flag):
+    # Deffe: load_data_file = args.input / args.pre_evaluated_data, in place of the explore entry's file
+    grid_setup(tmp_path, pre_evaluated_data="all_data.csv")
+    r = run_deffe("-config", "config.json", flag, "part.csv", "-only-preloaded-data-exploration", "-no-train",
+                  cwd=tmp_path)
+    assert r.rc == 0, r
+    assert "all_data.csv" not in r.err, r.err
+    assert sorted((a, b) for _s, a, b in membership(tmp_path)) == \
+        [(a, b) for a in range(6, 11) for b in range(1, 3)], r
+    assert len(read_csv(tmp_path / "explore" / "deffe_evaluation.csv")) == 10
