@@ -312,6 +312,9 @@ class Driver:
         timeout = self.config.section("evaluate").get("timeout")
         inline = bool(getattr(self.args, "debug", False))
         only_pre = getattr(self.args, "only_preloaded_data_exploration", False)
+        # -full-exploration: the model trains once on all the data (Deffe put every row in its step 0, whatever
+        # the first step's size), and the exploration is not asked
+        whole = only_pre and getattr(self.args, "full_exploration", False)
         step_start = getattr(self.args, "step_start", None) or 0
         step_end = getattr(self.args, "step_end", None)
         retry = getattr(self.args, "retry_failed", False)
@@ -351,14 +354,19 @@ class Driver:
             while not asynchronous:
                 why = fw.budget.exhausted()
                 if why:
-                    reason = why
+                    reason = "every pre-evaluated point explored in one step (-full-exploration)" \
+                        if whole and fw.budget.used_samples >= len(fw.sampling.pool) else why
                     break
                 if step_end is not None and step >= step_end:
                     reason = f"-step-end {step_end} reached"
                     cut_short = True
                     break
                 t0 = time.perf_counter()
-                proposal = self._call(exploration, "Run")   # checked: None, or codes of points of the space
+                if whole and step == 0:   # Deffe's full exploration: every point of the data in one step
+                    proposal = Proposal(fw.sampling.Run(len(fw.sampling.pool)),
+                                        note="every pre-evaluated point (-full-exploration)")
+                else:
+                    proposal = self._call(exploration, "Run")   # checked: None, or codes of points of the space
                 if proposal is None or len(proposal.codes) == 0:
                     if step == 0 and not told:   # nothing at all: a plugin that gives no point (a missing return?)
                         reason = "the exploration proposed no point at all"

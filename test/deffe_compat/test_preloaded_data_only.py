@@ -93,3 +93,18 @@ def test_the_data_given_on_the_command_line_replaces_the_configs(tmp_path, flag)
     assert sorted((a, b) for _s, a, b in membership(tmp_path)) == \
         [(a, b) for a in range(6, 11) for b in range(1, 3)], r
     assert len(read_csv(tmp_path / "explore" / "deffe_evaluation.csv")) == 10
+
+
+@pytest.mark.parametrize("flags", [[], ["-batch-size", "10"], ["-custom-samples", "10", "20"]],
+                         ids=["default", "batch-size", "custom-samples"])
+def test_full_exploration_trains_once_on_all_the_data(tmp_path, flags):
+    # Deffe's _sampling.Initialize with full_exploration: every row in step 0, whatever the first step's size
+    grid_setup(tmp_path, pre_evaluated_data="all_data.csv")
+    r = run_deffe("-config", "config.json", "-only-preloaded-data-exploration", "-full-exploration", *flags,
+                  cwd=tmp_path)
+    assert r.rc == 0, r
+    assert [step for step, _a, _b in membership(tmp_path)] == [0] * 60, r
+    assert "60/60 samples" in r.err and "every pre-evaluated point explored in one step" in r.out, r
+    with sqlite3.connect(tmp_path / "explore" / "deffe.db") as db:
+        trained = db.execute("SELECT COUNT(*) FROM steps").fetchone()[0]
+    assert trained == 1, r
