@@ -303,6 +303,8 @@ class Driver:
         fw.preloaded = []
         self.counted: set[str] = set()   # keys of the points the budget counted (see _fresh)
         self._preload(explore)
+        if not self.dry_run:
+            self._leave_out_others(explore)
         exploration, evaluate, extract, model = self._make_plugins()
         cost_names = fw.cost_names
         space = explore.space
@@ -407,13 +409,15 @@ class Driver:
                 # a dry run trains as the real run would only where the next proposals depend on the model
                 if model is not None and (evaluate_now or only_pre) and not would and \
                         (adaptive or not self.dry_run):
-                    self._train(model, explore, step, final=self._spent(only_pre))
-                    records = store.steps(explore.name)
-                    fw.training_report = records[-1][1].get("model") if records else None
+                    # this run's model only: the store's latest step may be another run's (a config that shared
+                    # the run directory and the exploration's name, or a longer earlier run)
+                    if self._train(model, explore, step, final=self._spent(only_pre)) is not None:
+                        fw.training_report = dict(store.steps(explore.name)).get(step, {}).get("model")
                     progress.model((fw.training_report or {}).get("holdout_mape"))
                 self._call(exploration, "Tell", codes, results)
                 if not self.dry_run:
-                    progress.best(best_text(self._track(tracker, explore, step), fw.costs, tracker.objectives))
+                    progress.best(best_text(self._track(tracker, explore, step, told), fw.costs,
+                                            tracker.objectives))
                     self._write_tables(explore, several)
                 step += 1
             finished = True
@@ -445,6 +449,36 @@ class Driver:
         log.debug(summary)
         if sec["analysis"]:
             self._analyse(explore, model, several)
+
+    def _leave_out_others(self, explore: Explore) -> None:
+        """The exploration's stored members that this run cannot explore leave it (their results stay in the
+        store): points outside its space, and with -only-preloaded-data-exploration points not in its data.
+        Another config sharing the run directory and the exploration's name (Deffe's config_kmeans.json and
+        config_kmeans_tl_samples.json) left them there; the tables, the best and the reports are of this run's
+        points."""
+        space = explore.space
+        data = None
+        if getattr(self.args, "only_preloaded_data_exploration", False):
+            data = set(space.keys(np.array(self.fw.preloaded, dtype=float).reshape(-1, len(space))))
+        members = self.store.explore_samples(explore.name, include_running=True)
+        keep = [s.id for _st, s in members if self._explorable(space, s, data)]
+        if len(keep) < len(members):
+            left = self.store.keep_members(explore.name, keep)
+            self.log.info(f"exploration '{explore.name}': {left} stored sample{'s' if left != 1 else ''} of an "
+                          "earlier run outside " + ("its data" if data is not None else "its space")
+                          + " left out of its tables (still in the store)")
+
+    @staticmethod
+    def _explorable(space: Any, sample: Any, data: set[str] | None) -> bool:
+        if data is not None:
+            return sample.key in data
+        if len(sample.params) != len(space.names):
+            return False
+        try:
+            space.code_row(sample.params)
+        except DeffeError:
+            return False
+        return True
 
     def _asynchronous(self) -> bool:
         """framework.asynchronous, -async or Deffe's -pipeline; never for a dry run, pre-evaluated data only
@@ -678,9 +712,11 @@ class Driver:
         self.store.add_predictions(explore.name, keys, params, proposal.prediction.mean,
                                    proposal.prediction.std, step)
 
-    def _track(self, tracker: Tracker, explore: Explore, step: int) -> None:
-        """Best value or hypervolume of the evaluated designs after this step, into the store."""
-        samples = [s for _st, s in self.store.explore_samples(explore.name)]
+    def _track(self, tracker: Tracker, explore: Explore, step: int, told: list[int]) -> None:
+        """Best value or hypervolume of the designs this run's exploration was told (``told``: their ids) after
+        this step, into the store."""
+        told_ids = set(told)
+        samples = [s for _st, s in self.store.explore_samples(explore.name) if s.id in told_ids]
         if not samples:
             return None
         costs = np.array([[s.costs.get(c, math.nan) for c in self.fw.cost_names] for s in samples], dtype=float)
@@ -778,12 +814,12 @@ class Driver:
                                                    len(self.config.explores) > 1, self.dry_run)
         return trainer
 
-    def _train(self, model: Any, explore: Explore, step: int, final: bool = False) -> None:
+    def _train(self, model: Any, explore: Explore, step: int, final: bool = False) -> dict | None:
         """Fit the model on everything evaluated, measure it on a hold-out, record (see training.py).
         ``final``: no step follows (the model a user keeps; a model may then choose its form again)."""
         data = self.training_data(explore, step)
         data.final = final
-        self._trainer_for().step(model, explore, step, data, call=self._call)
+        return self._trainer_for().step(model, explore, step, data, call=self._call)
 
     def _spent(self, only_pre: bool) -> bool:
         """Whether the budget is spent after this step (or, with pre-evaluated data only, the data)."""

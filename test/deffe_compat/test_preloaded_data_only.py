@@ -58,13 +58,13 @@ def test_the_data_of_a_large_scenario_range_are_explored_as_they_are(tmp_path):
     assert used(tmp_path) == set(ROWS), r.out
 
 
-def grid_setup(tmp_path, pre_evaluated_data=None, **sections):
+def grid_setup(tmp_path, pre_evaluated_data=None, config="config.json", a="1-11", **sections):
     """Knobs a (1 to 10) and b (1 to 6; Deffe's ranges leave out their end), the config's explore entry reading all_data.csv (every point), and
     part.csv: the 10 points with a >= 6 and b <= 2."""
     write(tmp_path / "ev.py", "def evaluate(p):\n    raise RuntimeError('nothing is evaluated')\n")
     explore = {"name": "e", **({"pre_evaluated_data": pre_evaluated_data} if pre_evaluated_data else {})}
-    write(tmp_path / "config.json", json.dumps({
-        "python_path": ["."], "knobs": [{"name": "a", "values": "1-11"}, {"name": "b", "values": "1-7"}],
+    write(tmp_path / config, json.dumps({
+        "python_path": ["."], "knobs": [{"name": "a", "values": a}, {"name": "b", "values": "1-7"}],
         "costs": ["t"], "evaluate": {"plugin": "python", "function": "ev:evaluate"},
         "model": {"plugin": "sklearn_rf"}, "exploration": {"explore": [explore], **sections.pop("exploration", {})},
         **sections}))
@@ -108,3 +108,42 @@ def test_full_exploration_trains_once_on_all_the_data(tmp_path, flags):
     with sqlite3.connect(tmp_path / "explore" / "deffe.db") as db:
         trained = db.execute("SELECT COUNT(*) FROM steps").fetchone()[0]
     assert trained == 1, r
+
+
+def test_a_config_sharing_the_run_directory_shows_its_own_points_and_model(tmp_path):
+    # Deffe's config_kmeans.json, then a config of a smaller space over the same data, in the same run
+    # directory and exploration: the second one's best, model error and tables are of its own points
+    grid_setup(tmp_path, pre_evaluated_data="all_data.csv", config="A.json", model={"plugin": "sklearn_rf"})
+    r = run_deffe("-config", "A.json", "-only-preloaded-data-exploration", "-init-batch-samples", "10",
+                  "-step-end", "2", cwd=tmp_path)
+    assert r.rc == 0 and "best t 11," in r.err and "model MAPE" in r.err, r
+    grid_setup(tmp_path, pre_evaluated_data="all_data.csv", config="B.json", a="5-11",   # a in 5..10
+               model={"plugin": "sklearn_rf", "train_test_split": 1.0})
+    r = run_deffe("-config", "B.json", "-only-preloaded-data-exploration", "-custom-samples", "5",
+                  cwd=tmp_path)
+    assert r.rc == 0, r
+    rows = read_csv(tmp_path / "explore" / "deffe_evaluation.csv")
+    assert len(rows) == 5 and all(int(x["a"]) >= 5 for x in rows), rows
+    progress = [line for line in r.err.splitlines() if "samples (" in line][-1]
+    assert f"best t {min(int(x['t']) for x in rows)}," in progress, r
+    assert "model MAPE" not in progress, r   # B's model holds nothing out
+
+
+def test_only_preloaded_tables_hold_the_data_only(tmp_path):
+    # a config evaluated three points of the space; another, in the same run directory, explores its data only
+    grid_setup(tmp_path, config="A.json")
+    evaluator = "def evaluate(p):\n    return {'t': p['a'] * 1000 + p['b']}\n"
+    write(tmp_path / "ev.py", evaluator)
+    r = run_deffe("-config", "A.json", "-no-train", "-max-samples", "3", cwd=tmp_path)
+    assert r.rc == 0 and "3 evaluated now" in r.out, r
+    write(tmp_path / "data.csv", "a,b,t\n" + "".join(f"{a},{b},{a * 10 + b}\n" for a in range(1, 6) for b in range(1, 7)))
+    grid_setup(tmp_path, pre_evaluated_data="data.csv", config="B.json", framework={"deffe_tables": True})
+    write(tmp_path / "ev.py", evaluator)   # the same evaluation settings: the same run
+    r = run_deffe("-config", "B.json", "-only-preloaded-data-exploration", "-init-batch-samples", "256",
+                  "-step-end", "1", cwd=tmp_path)
+    assert r.rc == 0 and "30/30 samples" in r.err, r
+    for table in (tmp_path / "explore" / "deffe_evaluation.csv", tmp_path / "explore" / "deffe_output.csv"):
+        rows = read_csv(table)
+        assert len(rows) == 30 and all(int(x["t"]) < 1000 for x in rows), (table, rows)
+    deffe = (tmp_path / "deffe_output.csv").read_text().splitlines()[1:]   # the original's all_table
+    assert len(deffe) == 30 and all(int(line.split(", ")[2]) < 1000 for line in deffe), deffe
