@@ -335,8 +335,8 @@ class Driver:
         asynchronous = self._asynchronous()
 
         total = fw.budget.max_samples or (space.size if space.finite and space.size < 10 ** 12 else None)
-        if only_pre:
-            total = min(x for x in (total, len(fw.preloaded)) if x is not None) if fw.preloaded else total
+        if only_pre:   # the data's distinct points: a point given twice (in a file or by two) is one
+            total = min(x for x in (total, len(fw.sampling.pool)) if x is not None) if fw.preloaded else total
         progress = Progress(total, f"{explore.name}", enabled=self.show_progress and not self.dry_run,
                             max_time=fw.budget.max_time)
         tracker = Tracker(fw.costs, self.config.constraints, self._objectives())

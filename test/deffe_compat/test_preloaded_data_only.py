@@ -147,3 +147,12 @@ def test_only_preloaded_tables_hold_the_data_only(tmp_path):
         assert len(rows) == 30 and all(int(x["t"]) < 1000 for x in rows), (table, rows)
     deffe = (tmp_path / "deffe_output.csv").read_text().splitlines()[1:]   # the original's all_table
     assert len(deffe) == 30 and all(int(line.split(", ")[2]) < 1000 for line in deffe), deffe
+
+
+def test_a_point_given_twice_counts_once_in_the_samples_to_explore(tmp_path):
+    grid_setup(tmp_path)
+    rows = (tmp_path / "part.csv").read_text().splitlines()
+    write(tmp_path / "twice.csv", "\n".join(rows + rows[1:]) + "\n")   # its 10 points, each on two lines
+    r = run_deffe("-config", "config.json", "-pre-evaluated-data", "twice.csv", "-only-preloaded-data-exploration",
+                  cwd=tmp_path)
+    assert r.rc == 0 and "10/10 samples" in r.err and "0 evaluated now, 10 from the store" in r.out, r
