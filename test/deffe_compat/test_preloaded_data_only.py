@@ -156,3 +156,19 @@ def test_a_point_given_twice_counts_once_in_the_samples_to_explore(tmp_path):
     r = run_deffe("-config", "config.json", "-pre-evaluated-data", "twice.csv", "-only-preloaded-data-exploration",
                   cwd=tmp_path)
     assert r.rc == 0 and "10/10 samples" in r.err and "0 evaluated now, 10 from the store" in r.out, r
+
+
+def test_custom_samples_are_kept_on_data_short_of_a_scenarios_share(tmp_path):
+    # sizes 2 and 3 have 4 points each in the data: their share of a guided step is more than is left
+    write(tmp_path / "ev.py", "def evaluate(p):\n    raise RuntimeError('nothing is evaluated')\n")
+    write(tmp_path / "config.json", json.dumps({
+        "python_path": ["."], "knobs": [{"name": "a", "values": "1-11"}, {"name": "b", "values": "1-7"}],
+        "scenarios": [{"name": "size", "values": [1, 2, 3]}], "costs": ["t"],
+        "evaluate": {"plugin": "python", "function": "ev:evaluate"}, "model": {"plugin": "sklearn_rf"}}))
+    rows = [(a, b, 1) for a in range(1, 11) for b in range(1, 4)] + [(a, 1, s) for s in (2, 3) for a in range(1, 5)]
+    write(tmp_path / "data.csv", "a,b,size,t\n" + "".join(f"{a},{b},{s},{a * 10 + b * s}\n" for a, b, s in rows))
+    r = run_deffe("-config", "config.json", "-pre-evaluated-data", "data.csv", "-only-preloaded-data-exploration",
+                  "-custom-samples", "6", "18", "30", cwd=tmp_path)
+    assert r.rc == 0, r
+    steps = [step for step, _a, _b in membership(tmp_path)]
+    assert [steps.count(i) for i in range(3)] == [6, 12, 12], r
