@@ -406,8 +406,10 @@ class Driver:
                     break
                 self._stop_if_broken(explore, several)
                 fw.history.add(codes, results, guided=proposal.guided)
-                # a dry run trains as the real run would only where the next proposals depend on the model
-                if model is not None and (evaluate_now or only_pre) and not would and \
+                # a dry run trains as the real run would only where the next proposals depend on the model;
+                # with the data only, -step-start S is Deffe's: the steps before S are sampled and not trained,
+                # the first model learns step S's cumulative samples
+                if model is not None and step >= step_start and not would and \
                         (adaptive or not self.dry_run):
                     # this run's model only: the store's latest step may be another run's (a config that shared
                     # the run directory and the exploration's name, or a longer earlier run)
@@ -424,6 +426,9 @@ class Driver:
         finally:
             executor.close()
             progress.close()
+        if only_pre and model is not None and step_start and not asynchronous and step <= step_start:
+            log.warning(f"warning: -step-start {step_start}: exploration '{explore.name}' ended after {step} "
+                        f"step{'s' if step != 1 else ''} of its data, before step {step_start}: no model was trained")
         if self.dry_run:
             if not tally.would:
                 reason += "; nothing to evaluate"
@@ -448,7 +453,7 @@ class Driver:
         self.summaries.append(summary)
         log.debug(summary)
         if sec["analysis"]:
-            self._analyse(explore, model, several)
+            self._analyse(explore, model if fw.training_report is not None else None, several)   # untrained: none
 
     def _leave_out_others(self, explore: Explore) -> None:
         """The exploration's stored members that this run cannot explore leave it (their results stay in the

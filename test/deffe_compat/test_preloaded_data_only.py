@@ -172,3 +172,19 @@ def test_custom_samples_are_kept_on_data_short_of_a_scenarios_share(tmp_path):
     assert r.rc == 0, r
     steps = [step for step, _a, _b in membership(tmp_path)]
     assert [steps.count(i) for i in range(3)] == [6, 12, 12], r
+
+
+def test_step_start_on_the_data_trains_first_on_that_steps_samples(tmp_path):
+    # Deffe's -step-start S moves its sampler S steps ahead: the first model learns step S's cumulative samples
+    grid_setup(tmp_path, pre_evaluated_data="all_data.csv")
+    r = run_deffe("-config", "config.json", "-only-preloaded-data-exploration", "-init-batch-samples", "4",
+                  "-fixed-samples", "1", "-step-start", "2", "-step-end", "3", cwd=tmp_path)
+    assert r.rc == 0, r
+    trained = [line for line in r.err.splitlines() if "model trained on" in line]
+    assert len(trained) == 1 and trained[0].startswith("step 2: model trained on 6 of 6 samples"), r
+    # all the data in step 0: nothing left to train at step 1, and the run says so
+    r = run_deffe("-config", "config.json", "-only-preloaded-data-exploration", "-full-exploration",
+                  "-step-start", "1", "-fresh", cwd=tmp_path)
+    assert r.rc == 0 and "model trained on" not in r.err, r
+    assert "warning: -step-start 1: exploration 'e' ended after 1 step of its data, before step 1: no model was " \
+           "trained" in r.err, r
