@@ -391,8 +391,7 @@ class AsyncRun:
         self.d.log.info(f"resuming asynchronously: {len(kept)} stored sample(s) told to the exploration")
         self._tell()
         if self.model is not None:
-            self.d._train(self.model, self.explore, self._record_step())
-            self._publish(self.model)
+            self._publish(self.model, self.d._train(self.model, self.explore, self._record_step()))
             self.trained_once = True
 
     # ------------------------------------------------------------------ training in the background
@@ -438,20 +437,22 @@ class AsyncRun:
             if not self.fw.training_report:
                 self.no_first_model = True
             return
-        self.d._trainer_for().record(self.model, self.explore, self._record_step(), fitted, call=self.d._call)
-        self._publish(self.model)
+        self._publish(self.model, self.d._trainer_for().record(self.model, self.explore, self._record_step(), fitted,
+                                                               call=self.d._call))
         if not self.d.dry_run:
             self._track()
             self.d._write_tables(self.explore, len(self.d.config.explores) > 1)
 
     def _track(self) -> None:
-        info = self.d._track(self.tracker, self.explore, self.recorded)
+        info = self.d._track(self.tracker, self.explore, self.recorded, self.told)
         self.progress.best(best_text(info, self.fw.costs, self.tracker.objectives))
 
-    def _publish(self, model: Any) -> None:
+    def _publish(self, model: Any, report: dict | None) -> None:
+        """``model`` serves the exploration from now on; ``report``: its training's (None: too few points to
+        train on, the previous one stays). Never the store's latest step: it may be another run's."""
         self.fw.model = None if getattr(self.d.args, "no_inference", False) else checked(self.d, model, "Predict")
-        records = self.d.store.steps(self.explore.name)
-        self.fw.training_report = records[-1][1].get("model") if records else None
+        if report is not None:
+            self.fw.training_report = dict(self.d.store.steps(self.explore.name)).get(self.recorded, {}).get("model")
         self.progress.model((self.fw.training_report or {}).get("holdout_mape"))
 
     def _final_training(self) -> None:
@@ -463,7 +464,6 @@ class AsyncRun:
         # Even when the last background training saw every result: it was not trained as the final one, so
         # a model that chooses its form again at the end (auto) would keep an older choice. A synchronous run
         # trains its last step as the final one; so does this.
-        self.d._train(model, self.explore, self._record_step(), final=True)
-        self._publish(model)
+        self._publish(model, self.d._train(model, self.explore, self._record_step(), final=True))
         self._track()
 

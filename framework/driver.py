@@ -263,13 +263,14 @@ class Driver:
             self._run_explore(explore, several)
 
     def _preload_sources(self, explore: Explore) -> list[tuple[Path, str]]:
-        sources = []
-        if explore.pre_evaluated_data:   # found by Config.find_pre_evaluated_data
-            sources.append((Path(explore.pre_evaluated_data), explore.pre_evaluated_data))
+        """The pre-evaluated data of an exploration: -pre-evaluated-data (or -input) when given, which
+        replaces the explore entry's ``pre_evaluated_data``, as in Deffe; else that entry's file."""
         cli = getattr(self.args, "pre_evaluated_data", None)
         if cli:   # a pipe was copied once (cli.py, outputs.spool): every read is of the copy
-            sources.append((Path(getattr(self.args, "pre_evaluated_file", None) or cli), cli))
-        return sources
+            return [(Path(getattr(self.args, "pre_evaluated_file", None) or cli), cli)]
+        if explore.pre_evaluated_data:   # found by Config.find_pre_evaluated_data
+            return [(Path(explore.pre_evaluated_data), explore.pre_evaluated_data)]
+        return []
 
     def _preload(self, explore: Explore) -> None:
         for path, shown in self._preload_sources(explore):
@@ -302,6 +303,8 @@ class Driver:
         fw.preloaded = []
         self.counted: set[str] = set()   # keys of the points the budget counted (see _fresh)
         self._preload(explore)
+        if not self.dry_run:
+            self._leave_out_others(explore)
         exploration, evaluate, extract, model = self._make_plugins()
         self._dry_evaluate = evaluate if self.dry_run else None
         cost_names = fw.cost_names
@@ -312,6 +315,9 @@ class Driver:
         timeout = self.config.section("evaluate").get("timeout")
         inline = bool(getattr(self.args, "debug", False))
         only_pre = getattr(self.args, "only_preloaded_data_exploration", False)
+        # -full-exploration: the model trains once on all the data (Deffe put every row in its step 0, whatever
+        # the first step's size), and the exploration is not asked
+        whole = only_pre and getattr(self.args, "full_exploration", False)
         step_start = getattr(self.args, "step_start", None) or 0
         step_end = getattr(self.args, "step_end", None)
         retry = getattr(self.args, "retry_failed", False)
@@ -330,8 +336,8 @@ class Driver:
         asynchronous = self._asynchronous()
 
         total = fw.budget.max_samples or (space.size if space.finite and space.size < 10 ** 12 else None)
-        if only_pre:
-            total = min(x for x in (total, len(fw.preloaded)) if x is not None) if fw.preloaded else total
+        if only_pre:   # the data's distinct points: a point given twice (in a file or by two) is one
+            total = min(x for x in (total, len(fw.sampling.pool)) if x is not None) if fw.preloaded else total
         progress = Progress(total, f"{explore.name}", enabled=self.show_progress and not self.dry_run,
                             max_time=fw.budget.max_time)
         tracker = Tracker(fw.costs, self.config.constraints, self._objectives())
@@ -351,14 +357,19 @@ class Driver:
             while not asynchronous:
                 why = fw.budget.exhausted()
                 if why:
-                    reason = why
+                    reason = "every pre-evaluated point explored in one step (-full-exploration)" \
+                        if whole and fw.budget.used_samples >= len(fw.sampling.pool) else why
                     break
                 if step_end is not None and step >= step_end:
                     reason = f"-step-end {step_end} reached"
                     cut_short = True
                     break
                 t0 = time.perf_counter()
-                proposal = self._call(exploration, "Run")   # checked: None, or codes of points of the space
+                if whole and step == 0:   # Deffe's full exploration: every point of the data in one step
+                    proposal = Proposal(fw.sampling.Run(len(fw.sampling.pool)),
+                                        note="every pre-evaluated point (-full-exploration)")
+                else:
+                    proposal = self._call(exploration, "Run")   # checked: None, or codes of points of the space
                 if proposal is None or len(proposal.codes) == 0:
                     if step == 0 and not told:   # nothing at all: a plugin that gives no point (a missing return?)
                         reason = "the exploration proposed no point at all"
@@ -396,22 +407,29 @@ class Driver:
                     break
                 self._stop_if_broken(explore, several)
                 fw.history.add(codes, results, guided=proposal.guided)
-                # a dry run trains as the real run would only where the next proposals depend on the model
-                if model is not None and (evaluate_now or only_pre) and not would and \
+                # a dry run trains as the real run would only where the next proposals depend on the model;
+                # with the data only, -step-start S is Deffe's: the steps before S are sampled and not trained,
+                # the first model learns step S's cumulative samples
+                if model is not None and step >= step_start and not would and \
                         (adaptive or not self.dry_run):
-                    self._train(model, explore, step, final=self._spent(only_pre))
-                    records = store.steps(explore.name)
-                    fw.training_report = records[-1][1].get("model") if records else None
+                    # this run's model only: the store's latest step may be another run's (a config that shared
+                    # the run directory and the exploration's name, or a longer earlier run)
+                    if self._train(model, explore, step, final=self._spent(only_pre)) is not None:
+                        fw.training_report = dict(store.steps(explore.name)).get(step, {}).get("model")
                     progress.model((fw.training_report or {}).get("holdout_mape"))
                 self._call(exploration, "Tell", codes, results)
                 if not self.dry_run:
-                    progress.best(best_text(self._track(tracker, explore, step), fw.costs, tracker.objectives))
+                    progress.best(best_text(self._track(tracker, explore, step, told), fw.costs,
+                                            tracker.objectives))
                     self._write_tables(explore, several)
                 step += 1
             finished = True
         finally:
             executor.close()
             progress.close()
+        if only_pre and model is not None and step_start and not asynchronous and step <= step_start:
+            log.warning(f"warning: -step-start {step_start}: exploration '{explore.name}' ended after {step} "
+                        f"step{'s' if step != 1 else ''} of its data, before step {step_start}: no model was trained")
         if self.dry_run:
             if not tally.would:
                 reason += "; nothing to evaluate"
@@ -436,7 +454,37 @@ class Driver:
         self.summaries.append(summary)
         log.debug(summary)
         if sec["analysis"]:
-            self._analyse(explore, model, several)
+            self._analyse(explore, model if fw.training_report is not None else None, several)   # untrained: none
+
+    def _leave_out_others(self, explore: Explore) -> None:
+        """The exploration's stored members that this run cannot explore leave it (their results stay in the
+        store): points outside its space, and with -only-preloaded-data-exploration points not in its data.
+        Another config sharing the run directory and the exploration's name (Deffe's config_kmeans.json and
+        config_kmeans_tl_samples.json) left them there; the tables, the best and the reports are of this run's
+        points."""
+        space = explore.space
+        data = None
+        if getattr(self.args, "only_preloaded_data_exploration", False):
+            data = set(space.keys(np.array(self.fw.preloaded, dtype=float).reshape(-1, len(space))))
+        members = self.store.explore_samples(explore.name, include_running=True)
+        keep = [s.id for _st, s in members if self._explorable(space, s, data)]
+        if len(keep) < len(members):
+            left = self.store.keep_members(explore.name, keep)
+            self.log.info(f"exploration '{explore.name}': {left} stored sample{'s' if left != 1 else ''} of an "
+                          "earlier run outside " + ("its data" if data is not None else "its space")
+                          + " left out of its tables (still in the store)")
+
+    @staticmethod
+    def _explorable(space: Any, sample: Any, data: set[str] | None) -> bool:
+        if data is not None:
+            return sample.key in data
+        if len(sample.params) != len(space.names):
+            return False
+        try:
+            space.code_row(sample.params)
+        except DeffeError:
+            return False
+        return True
 
     def _asynchronous(self) -> bool:
         """framework.asynchronous, -async or Deffe's -pipeline; never for a dry run, pre-evaluated data only
@@ -686,9 +734,11 @@ class Driver:
         self.store.add_predictions(explore.name, keys, params, proposal.prediction.mean,
                                    proposal.prediction.std, step)
 
-    def _track(self, tracker: Tracker, explore: Explore, step: int) -> None:
-        """Best value or hypervolume of the evaluated designs after this step, into the store."""
-        samples = [s for _st, s in self.store.explore_samples(explore.name)]
+    def _track(self, tracker: Tracker, explore: Explore, step: int, told: list[int]) -> None:
+        """Best value or hypervolume of the designs this run's exploration was told (``told``: their ids) after
+        this step, into the store."""
+        told_ids = set(told)
+        samples = [s for _st, s in self.store.explore_samples(explore.name) if s.id in told_ids]
         if not samples:
             return None
         costs = np.array([[s.costs.get(c, math.nan) for c in self.fw.cost_names] for s in samples], dtype=float)
@@ -786,12 +836,12 @@ class Driver:
                                                    len(self.config.explores) > 1, self.dry_run)
         return trainer
 
-    def _train(self, model: Any, explore: Explore, step: int, final: bool = False) -> None:
+    def _train(self, model: Any, explore: Explore, step: int, final: bool = False) -> dict | None:
         """Fit the model on everything evaluated, measure it on a hold-out, record (see training.py).
         ``final``: no step follows (the model a user keeps; a model may then choose its form again)."""
         data = self.training_data(explore, step)
         data.final = final
-        self._trainer_for().step(model, explore, step, data, call=self._call)
+        return self._trainer_for().step(model, explore, step, data, call=self._call)
 
     def _spent(self, only_pre: bool) -> bool:
         """Whether the budget is spent after this step (or, with pre-evaluated data only, the data)."""

@@ -185,9 +185,36 @@ class GuidedExploration(ModelSearch):
             else:
                 scores, _ = self._scores(cand, s)
                 batch.append(self._select(cand, scores, count, s))
-        if not batch:
+        picked = np.vstack(batch) if batch else np.empty((0, self.k))
+        if len(picked) < n and getattr(fw.sampling, "pool", None) is not None:
+            picked = self._fill(picked, n, serve, seeking, budget)
+        if not len(picked):
             return None
-        return Proposal(np.vstack(batch), note=f"step {self.step}: {self._describe(shares, seeking)}", guided=True)
+        return Proposal(picked, note=f"step {self.step}: {self._describe(shares, seeking)}", guided=True)
+
+    def _fill(self, picked: np.ndarray, n: int, serve: list[int], seeking: set[int], budget: int) -> np.ndarray:
+        """On pre-evaluated data only (the sampler's ``pool``), a scenario combination with fewer unused points
+        of the data than its share of the step leaves the rest to the others, the combinations with the
+        fewest points first: the step keeps its size (-custom-samples as given) while the data has points."""
+        taken = set(self._keys(picked))
+        counts = self._counts()
+        for s in sorted(serve, key=lambda t: counts[t]):
+            need = n - len(picked)
+            if need <= 0:
+                break
+            kind = "feasible" if s in seeking else None
+            cand = self._candidates(s, budget, kind)
+            cand = cand[[k not in taken for k in self._keys(cand)]] if len(cand) else cand
+            if not len(cand):
+                continue
+            if s in seeking:
+                more = self._likeliest_feasible(cand, s, need)
+            else:
+                scores, _ = self._scores(cand, s)
+                more = self._select(cand, scores, need, s)
+            picked = np.vstack([picked, more])
+            taken.update(self._keys(more))
+        return picked
 
     def _describe(self, shares: dict[int, int], seeking: set[int]) -> str:
         how = self.acq if self.m == 1 else self.mo

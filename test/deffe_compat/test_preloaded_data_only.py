@@ -4,7 +4,9 @@
 import json
 import sqlite3
 
-from cli_helpers import run_deffe, write
+import pytest
+
+from cli_helpers import read_csv, run_deffe, write
 
 ROWS = [(a, b, size) for size in (100, 500, 1000) for a in (1, 3, 5) for b in (1, 2)]
 
@@ -54,3 +56,135 @@ def test_the_data_of_a_large_scenario_range_are_explored_as_they_are(tmp_path):
                   "-init-batch-samples", "6", "-fixed-samples", "4", "-fresh", cwd=tmp_path, env=env)
     assert r.rc == 0, r
     assert used(tmp_path) == set(ROWS), r.out
+
+
+def grid_setup(tmp_path, pre_evaluated_data=None, config="config.json", a="1-11", **sections):
+    """Knobs a (1 to 10) and b (1 to 6; Deffe's ranges leave out their end), the config's explore entry reading all_data.csv (every point), and
+    part.csv: the 10 points with a >= 6 and b <= 2."""
+    write(tmp_path / "ev.py", "def evaluate(p):\n    raise RuntimeError('nothing is evaluated')\n")
+    explore = {"name": "e", **({"pre_evaluated_data": pre_evaluated_data} if pre_evaluated_data else {})}
+    write(tmp_path / config, json.dumps({
+        "python_path": ["."], "knobs": [{"name": "a", "values": a}, {"name": "b", "values": "1-7"}],
+        "costs": ["t"], "evaluate": {"plugin": "python", "function": "ev:evaluate"},
+        "model": {"plugin": "sklearn_rf"}, "exploration": {"explore": [explore], **sections.pop("exploration", {})},
+        **sections}))
+    write(tmp_path / "all_data.csv", "a,b,t\n" + "".join(f"{a},{b},{a * 10 + b}\n"
+                                                          for a in range(1, 11) for b in range(1, 7)))
+    write(tmp_path / "part.csv", "a,b,t\n" + "".join(f"{a},{b},{a * 10 + b}\n"
+                                                     for a in range(6, 11) for b in range(1, 3)))
+
+
+def membership(tmp_path) -> list[tuple[int, int, int]]:
+    """(step, a, b) of every point the run's exploration was told, in step order."""
+    with sqlite3.connect(tmp_path / "explore" / "deffe.db") as db:
+        rows = db.execute("SELECT m.step, s.params FROM samples s JOIN membership m ON m.sample = s.id "
+                          "ORDER BY m.step").fetchall()
+    return [(step, json.loads(p)["a"], json.loads(p)["b"]) for step, p in rows]
+
+
+@pytest.mark.parametrize("flag", ["-pre-evaluated-data", "-input"])
+def test_the_data_given_on_the_command_line_replaces_the_configs(tmp_path, flag):
+    # Deffe: load_data_file = args.input / args.pre_evaluated_data, in place of the explore entry's file
+    grid_setup(tmp_path, pre_evaluated_data="all_data.csv")
+    r = run_deffe("-config", "config.json", flag, "part.csv", "-only-preloaded-data-exploration", "-no-train",
+                  cwd=tmp_path)
+    assert r.rc == 0, r
+    assert "all_data.csv" not in r.err, r.err
+    assert sorted((a, b) for _s, a, b in membership(tmp_path)) == \
+        [(a, b) for a in range(6, 11) for b in range(1, 3)], r
+    assert len(read_csv(tmp_path / "explore" / "deffe_evaluation.csv")) == 10
+
+
+@pytest.mark.parametrize("flags", [[], ["-batch-size", "10"], ["-custom-samples", "10", "20"]],
+                         ids=["default", "batch-size", "custom-samples"])
+def test_full_exploration_trains_once_on_all_the_data(tmp_path, flags):
+    # Deffe's _sampling.Initialize with full_exploration: every row in step 0, whatever the first step's size
+    grid_setup(tmp_path, pre_evaluated_data="all_data.csv")
+    r = run_deffe("-config", "config.json", "-only-preloaded-data-exploration", "-full-exploration", *flags,
+                  cwd=tmp_path)
+    assert r.rc == 0, r
+    assert [step for step, _a, _b in membership(tmp_path)] == [0] * 60, r
+    assert "60/60 samples" in r.err and "every pre-evaluated point explored in one step" in r.out, r
+    with sqlite3.connect(tmp_path / "explore" / "deffe.db") as db:
+        trained = db.execute("SELECT COUNT(*) FROM steps").fetchone()[0]
+    assert trained == 1, r
+
+
+def test_a_config_sharing_the_run_directory_shows_its_own_points_and_model(tmp_path):
+    # Deffe's config_kmeans.json, then a config of a smaller space over the same data, in the same run
+    # directory and exploration: the second one's best, model error and tables are of its own points
+    grid_setup(tmp_path, pre_evaluated_data="all_data.csv", config="A.json", model={"plugin": "sklearn_rf"})
+    r = run_deffe("-config", "A.json", "-only-preloaded-data-exploration", "-init-batch-samples", "10",
+                  "-step-end", "2", cwd=tmp_path)
+    assert r.rc == 0 and "best t 11," in r.err and "model MAPE" in r.err, r
+    grid_setup(tmp_path, pre_evaluated_data="all_data.csv", config="B.json", a="5-11",   # a in 5..10
+               model={"plugin": "sklearn_rf", "train_test_split": 1.0})
+    r = run_deffe("-config", "B.json", "-only-preloaded-data-exploration", "-custom-samples", "5",
+                  cwd=tmp_path)
+    assert r.rc == 0, r
+    rows = read_csv(tmp_path / "explore" / "deffe_evaluation.csv")
+    assert len(rows) == 5 and all(int(x["a"]) >= 5 for x in rows), rows
+    progress = [line for line in r.err.splitlines() if "samples (" in line][-1]
+    assert f"best t {min(int(x['t']) for x in rows)}," in progress, r
+    assert "model MAPE" not in progress, r   # B's model holds nothing out
+
+
+def test_only_preloaded_tables_hold_the_data_only(tmp_path):
+    # a config evaluated three points of the space; another, in the same run directory, explores its data only
+    grid_setup(tmp_path, config="A.json")
+    evaluator = "def evaluate(p):\n    return {'t': p['a'] * 1000 + p['b']}\n"
+    write(tmp_path / "ev.py", evaluator)
+    r = run_deffe("-config", "A.json", "-no-train", "-max-samples", "3", cwd=tmp_path)
+    assert r.rc == 0 and "3 evaluated now" in r.out, r
+    write(tmp_path / "data.csv", "a,b,t\n" + "".join(f"{a},{b},{a * 10 + b}\n" for a in range(1, 6) for b in range(1, 7)))
+    grid_setup(tmp_path, pre_evaluated_data="data.csv", config="B.json", framework={"deffe_tables": True})
+    write(tmp_path / "ev.py", evaluator)   # the same evaluation settings: the same run
+    r = run_deffe("-config", "B.json", "-only-preloaded-data-exploration", "-init-batch-samples", "256",
+                  "-step-end", "1", cwd=tmp_path)
+    assert r.rc == 0 and "30/30 samples" in r.err, r
+    for table in (tmp_path / "explore" / "deffe_evaluation.csv", tmp_path / "explore" / "deffe_output.csv"):
+        rows = read_csv(table)
+        assert len(rows) == 30 and all(int(x["t"]) < 1000 for x in rows), (table, rows)
+    deffe = (tmp_path / "deffe_output.csv").read_text().splitlines()[1:]   # the original's all_table
+    assert len(deffe) == 30 and all(int(line.split(", ")[2]) < 1000 for line in deffe), deffe
+
+
+def test_a_point_given_twice_counts_once_in_the_samples_to_explore(tmp_path):
+    grid_setup(tmp_path)
+    rows = (tmp_path / "part.csv").read_text().splitlines()
+    write(tmp_path / "twice.csv", "\n".join(rows + rows[1:]) + "\n")   # its 10 points, each on two lines
+    r = run_deffe("-config", "config.json", "-pre-evaluated-data", "twice.csv", "-only-preloaded-data-exploration",
+                  cwd=tmp_path)
+    assert r.rc == 0 and "10/10 samples" in r.err and "0 evaluated now, 10 from the store" in r.out, r
+
+
+def test_custom_samples_are_kept_on_data_short_of_a_scenarios_share(tmp_path):
+    # sizes 2 and 3 have 4 points each in the data: their share of a guided step is more than is left
+    write(tmp_path / "ev.py", "def evaluate(p):\n    raise RuntimeError('nothing is evaluated')\n")
+    write(tmp_path / "config.json", json.dumps({
+        "python_path": ["."], "knobs": [{"name": "a", "values": "1-11"}, {"name": "b", "values": "1-7"}],
+        "scenarios": [{"name": "size", "values": [1, 2, 3]}], "costs": ["t"],
+        "evaluate": {"plugin": "python", "function": "ev:evaluate"}, "model": {"plugin": "sklearn_rf"}}))
+    rows = [(a, b, 1) for a in range(1, 11) for b in range(1, 4)] + [(a, 1, s) for s in (2, 3) for a in range(1, 5)]
+    write(tmp_path / "data.csv", "a,b,size,t\n" + "".join(f"{a},{b},{s},{a * 10 + b * s}\n" for a, b, s in rows))
+    r = run_deffe("-config", "config.json", "-pre-evaluated-data", "data.csv", "-only-preloaded-data-exploration",
+                  "-custom-samples", "6", "18", "30", cwd=tmp_path)
+    assert r.rc == 0, r
+    steps = [step for step, _a, _b in membership(tmp_path)]
+    assert [steps.count(i) for i in range(3)] == [6, 12, 12], r
+
+
+def test_step_start_on_the_data_trains_first_on_that_steps_samples(tmp_path):
+    # Deffe's -step-start S moves its sampler S steps ahead: the first model learns step S's cumulative samples
+    grid_setup(tmp_path, pre_evaluated_data="all_data.csv")
+    r = run_deffe("-config", "config.json", "-only-preloaded-data-exploration", "-init-batch-samples", "4",
+                  "-fixed-samples", "1", "-step-start", "2", "-step-end", "3", cwd=tmp_path)
+    assert r.rc == 0, r
+    trained = [line for line in r.err.splitlines() if "model trained on" in line]
+    assert len(trained) == 1 and trained[0].startswith("step 2: model trained on 6 of 6 samples"), r
+    # all the data in step 0: nothing left to train at step 1, and the run says so
+    r = run_deffe("-config", "config.json", "-only-preloaded-data-exploration", "-full-exploration",
+                  "-step-start", "1", "-fresh", cwd=tmp_path)
+    assert r.rc == 0 and "model trained on" not in r.err, r
+    assert "warning: -step-start 1: exploration 'e' ended after 1 step of its data, before step 1: no model was " \
+           "trained" in r.err, r
