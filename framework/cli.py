@@ -9,15 +9,17 @@ import argparse
 import json
 import logging
 import os
+import signal
 import sqlite3
 import sys
+import threading
 from pathlib import Path
 
 from . import deffe_cli
 from .config import ensure_deffe_dir, load_config
 from .config.deffe_args import BATCH_WARNING
 from .config.schema import reference
-from .errors import DeffeError
+from .errors import DeffeError, Stopped
 from .guard import RunLock, check_fingerprints, fingerprints, stored_run_fits
 from .store import DB_NAME, RunStore, check_store_file, move_aside
 from .threads import limit as limit_threads
@@ -444,6 +446,7 @@ def main(argv: list[str] | None = None) -> int:
     """The command line (``run_deffe`` when installed, ``framework/run_deffe.py`` in a checkout)."""
     ensure_deffe_dir()
     debug = "-debug" in (argv if argv is not None else sys.argv[1:])
+    before = _stop_on_signals()
     try:
         return run(argv)
     except DeffeError as e:
@@ -451,7 +454,41 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"error: {e}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("interrupted: every finished evaluation is stored; run the same command again to resume",
-              file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as e:
+        by = f" by {signal.Signals(e.signum).name}" if isinstance(e, Stopped) else ""
+        try:   # (a closed terminal may take stderr with it)
+            print(f"interrupted{by}: every finished evaluation is stored; run the same command again to resume",
+                  file=sys.stderr)
+        except OSError:
+            pass
+        return 128 + e.signum if isinstance(e, Stopped) else 130
+    finally:
+        for signum, handler in before.items():
+            signal.signal(signum, handler)
+
+
+STOP_SIGNALS = ("SIGTERM", "SIGHUP")
+
+
+def _stop(signum: int, _frame) -> None:
+    """SIGTERM (kill, timeout, a batch system) or SIGHUP (the terminal closed): stop as on a Ctrl-C; a second
+    one while the run stops is ignored (the samples' processes are being killed, the store closed)."""
+    for name in STOP_SIGNALS:
+        if signal.getsignal(getattr(signal, name)) is _stop:
+            signal.signal(getattr(signal, name), signal.SIG_IGN)
+    raise Stopped(signum)
+
+
+def _stop_on_signals() -> dict:
+    """Handle SIGTERM and SIGHUP as a Ctrl-C (without this the driver died at once and the processes its samples
+    started ran on, adopted by init); a signal ignored already (nohup) stays ignored. Returns the handlers
+    replaced. (Workers forked later set them back to the default: executor.py.)"""
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+    before = {}
+    for name in STOP_SIGNALS:
+        signum = getattr(signal, name, None)
+        if signum is None or signal.getsignal(signum) == signal.SIG_IGN:
+            continue
+        before[signum] = signal.signal(signum, _stop)
+    return before

@@ -33,6 +33,15 @@ class DeffeError(Exception):
                           hint=self.hint)
 
 
+class Stopped(KeyboardInterrupt):
+    """The driver was sent SIGTERM (``kill``, ``timeout``, a batch system) or SIGHUP (its terminal closed): it
+    stops as on a Ctrl-C (the samples running are killed with what they started, the store stays whole)."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
 def did_you_mean(word: str, choices: Iterable[str]) -> str | None:
     """A ``did you mean 'x'?`` hint for a near miss, or None."""
     close = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.6)

@@ -44,6 +44,9 @@ def _worker_main(conn: Connection, inherited: list[Connection], task_fn: TaskFn)
     os.setsid()  # own process group: a timeout kills the sample's children too
     _die_with_parent()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the driver decides what happens on Ctrl-C
+    for signum in (signal.SIGTERM, signal.SIGHUP):   # the driver's handlers (cli.py) are not the worker's
+        if callable(signal.getsignal(signum)):
+            signal.signal(signum, signal.SIG_DFL)
     limit_threads(1)  # -jobs workers in parallel: one core each
     while True:
         try:

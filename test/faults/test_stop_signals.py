@@ -1,0 +1,106 @@
+"""What a run leaves behind when it is stopped, and when its samples end: SIGTERM (kill, timeout, a batch
+system) and SIGHUP (a closed terminal) stop it as a Ctrl-C does, and no process a sample started outlives
+the sample."""
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+
+import pytest
+
+from cli_helpers import HANG_GUARD, RUN_DEFFE, deffe_env, run_deffe, write
+
+# each evaluation starts a helper process (a simulator, a daemon) and writes its pid; with the file 'hold'
+# present it then waits, as a long evaluation does
+EVALUATOR = '''
+import os, subprocess, sys, time
+
+def evaluate(p):
+    helper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+    with open(f"helper_{p['a']}.pid", "w") as fh:
+        fh.write(str(helper.pid))
+    while os.path.exists("hold"):
+        time.sleep(0.1)
+    return {"t": p["a"]}
+'''
+
+
+def setup(folder, hold: bool):
+    write(folder / "ev.py", EVALUATOR)
+    write(folder / "config.json", json.dumps({
+        "python_path": ["."], "knobs": [{"name": "a", "values": [0, 1, 2, 3]}], "costs": ["t"],
+        "evaluate": {"plugin": "python", "function": "ev:evaluate", "timeout": 300},
+        "exploration": {"plugin": "sampling", "samples_per_step": 4, "max_samples": 4}, "model": None,
+        "framework": {"progress": False}}))
+    if hold:
+        (folder / "hold").write_text("")
+
+
+def alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] not in "ZX"
+    except FileNotFoundError:
+        return False
+
+
+def helpers(folder) -> list[int]:
+    return [int(p.read_text()) for p in folder.glob("helper_*.pid") if p.read_text()]
+
+
+def gone(pids: list[int], seconds: float = 10) -> list[int]:
+    """The pids still alive after at most ``seconds`` (a killed process takes a moment to go)."""
+    end = time.monotonic() + seconds
+    while any(alive(p) for p in pids) and time.monotonic() < end:
+        time.sleep(0.1)
+    return [p for p in pids if alive(p)]
+
+
+def statuses(folder) -> dict[str, int]:
+    with sqlite3.connect(folder / "explore" / "deffe.db") as db:
+        return dict(db.execute("SELECT status, COUNT(*) FROM samples GROUP BY status").fetchall())
+
+
+@pytest.fixture(autouse=True)
+def no_leftovers(tmp_path):
+    """Whatever a test finds, the helpers it started do not outlive it."""
+    yield
+    for pid in helpers(tmp_path):
+        if alive(pid):
+            os.kill(pid, signal.SIGKILL)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP])
+def test_sigterm_and_sighup_stop_the_run_as_ctrl_c_does(tmp_path, sig):
+    setup(tmp_path, hold=True)
+    # output to files: a process left behind holding a pipe would keep the test waiting
+    with open(tmp_path / "out.txt", "w") as out, open(tmp_path / "err.txt", "w") as err:
+        driver = subprocess.Popen([sys.executable, str(RUN_DEFFE), "-config", "config.json", "-jobs", "2"],
+                                  cwd=tmp_path, env=deffe_env(), stdout=out, stderr=err)
+    try:
+        end = time.monotonic() + HANG_GUARD
+        while len(helpers(tmp_path)) < 2 and driver.poll() is None and time.monotonic() < end:
+            time.sleep(0.1)
+        started = helpers(tmp_path)
+        assert len(started) == 2, (tmp_path / "err.txt").read_text()
+        driver.send_signal(sig)
+        driver.wait(timeout=HANG_GUARD)
+    finally:
+        if driver.poll() is None:
+            driver.kill()
+    out, err = (tmp_path / "out.txt").read_text(), (tmp_path / "err.txt").read_text()
+    name = signal.Signals(sig).name
+    assert driver.returncode == 128 + sig, (out, err)
+    assert err.strip().splitlines()[-1] == (f"interrupted by {name}: every finished evaluation is stored; "
+                                            "run the same command again to resume"), err
+    assert "Traceback" not in err
+    assert gone(started) == []            # the samples' processes were stopped with them
+    # the rerun evaluates the samples that were running, and nothing is left running
+    (tmp_path / "hold").unlink()
+    r = run_deffe("-config", "config.json", "-jobs", "2", cwd=tmp_path)
+    assert r.rc == 0, r
+    assert "in flight" in r.err, r
+    assert statuses(tmp_path) == {"ok": 4}
