@@ -150,7 +150,9 @@ def test_data_parallel_on_the_1000_gpu_preset_needs_little_memory():
     assert proc.returncode == 0, proc.stderr[-2000:]
     step, busy_devices, max_rss_kb = proc.stdout.split()
     assert float(step) > 0 and int(busy_devices) == 100
-    assert int(max_rss_kb) < 1_000_000  # < 1 GB (about 0.4 GB of it is Python, numpy and numba)
+    # < 3 GB: about 0.4 GB is Python, numpy and numba, up to 0.8 GB more when the kernel is compiled first (a
+    # fresh clone); the old workspace needed about 30 GB here (7.5 GB at 50 replicas, growing as their square)
+    assert int(max_rss_kb) < 3_000_000
 
 
 def test_a_simulation_larger_than_memory_is_refused_before_it_allocates(monkeypatch):
