@@ -367,11 +367,26 @@ class AsyncRun:
         self.d._call(self.exploration, "Tell", codes, results)
 
     def _resume(self) -> None:
-        """A resumed run: the exploration first learns everything stored for this exploration."""
-        stored = [(s.id, s) for _st, s in self.d.store.explore_samples(self.explore.name)
-                  if s.status != "running"]
-        if not stored:
-            return
+        """A resumed run: the exploration first learns everything stored for this exploration, and the points
+        that were in flight when the run stopped are evaluated first (the synchronous mode replays the course
+        and meets them again; an asynchronous course depends on arrival order and might never ask them again)."""
+        members = self.d.store.explore_samples(self.explore.name, include_running=True)
+        stored = [(s.id, s) for _st, s in members if s.status != "running"]
+        if stored:
+            self._tell_stored(stored)
+        room = int(min(self.fw.budget.remaining_samples(), 1e9))
+        for _st, s in members:
+            if s.status == "running" and room > 0:
+                try:
+                    self.queue.append(np.asarray(self.space.code_row(s.params), dtype=float))
+                    room -= 1
+                except DeffeError:
+                    continue   # a point from before a change of the knob values
+        if self.queue:
+            self.d.log.info(f"resuming asynchronously: {len(self.queue)} sample(s) in flight when the run "
+                            "stopped are evaluated first")
+
+    def _tell_stored(self, stored: list) -> None:
         codes, kept = [], []
         for sid, s in stored:
             try:

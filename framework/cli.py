@@ -20,6 +20,7 @@ from .config import ensure_deffe_dir, load_config
 from .config.deffe_args import BATCH_WARNING
 from .config.schema import reference
 from .errors import DeffeError, Stopped
+from .executors import executor_kind
 from .guard import RunLock, check_fingerprints, fingerprints, stored_run_fits
 from .store import DB_NAME, RunStore, check_store_file, move_aside
 from .threads import limit as limit_threads
@@ -419,8 +420,10 @@ def _run_config(args: argparse.Namespace, config) -> int:
             raise _unwritable(run_dir, e) from None
         interrupted = store.interrupted()
         if interrupted:
-            log.info(f"resuming: {interrupted} sample(s) were in flight when the last run stopped; "
-                     "they are evaluated again")
+            again = "their SLURM jobs are attached to if still queued or running, else they are evaluated again" \
+                if executor_kind(config, args) == "slurm" else "they are evaluated again"
+            log.info(f"resuming: {interrupted} sample(s) were in flight when the last run stopped; {again} "
+                     "when the exploration asks for them")
     for w in config.warnings:
         log.warning(w if w.startswith("warning:") else f"warning: {w}")
     driver = Driver(config, args, run_dir, store, log, seed, jobs, dry_run=dry,

@@ -120,6 +120,7 @@ class Driver:
         self.dry_run = dry_run
         self.show_progress = progress
         self.fw = Framework(config, args, run_dir, seed, log, threads)
+        self.started = time.time()   # samples 'running' since before this are of a run that was killed
         self.summaries: list[str] = []
         self._names: dict[int, tuple[str, str]] = {}
         self.crashes = CrashWatch()
@@ -261,6 +262,11 @@ class Driver:
         several = len(self.config.explores) > 1
         for explore in self.config.explores:
             self._run_explore(explore, several)
+        if not self.dry_run:
+            gone = self.store.forget_interrupted(self.started)
+            if gone:
+                self.log.info(f"{gone} sample(s) in flight when an earlier run stopped were not asked for again "
+                              "by this run: removed from the run store (they were never evaluated)")
 
     def _preload_sources(self, explore: Explore) -> list[tuple[Path, str]]:
         """The pre-evaluated data of an exploration: -pre-evaluated-data (or -input) when given, which

@@ -180,8 +180,9 @@ class RunStore:
                 self.db.execute("UPDATE samples SET status='running', costs=NULL, error=NULL, started=?, "
                                 "finished=NULL, duration=NULL, step=? WHERE id=?", (now, step, row[0]))
                 return row[0]
-            cur = self.db.execute("INSERT INTO samples(key, explore, params, status, step, started) "
-                                  "VALUES(?, ?, ?, 'running', ?, ?)", (key, explore, _dumps(params), step, now))
+            cur = self.db.execute("INSERT INTO samples(id, key, explore, params, status, step, started) "
+                                  f"VALUES({self._NEXT_ID}, ?, ?, ?, 'running', ?, ?)",
+                                  (self._id_floor(), key, explore, _dumps(params), step, now))
             return cur.lastrowid
 
     def finish(self, sample_id: int, result: Result) -> None:
@@ -194,15 +195,37 @@ class RunStore:
         """Insert a point evaluated elsewhere (pre-evaluated data); None if the point is known."""
         with self.db:
             cur = self.db.execute(
-                "INSERT INTO samples(key, explore, params, costs, status, error, origin, step, finished) "
-                "VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(key) DO NOTHING",
-                (key, explore, _dumps(params), _dumps(result.costs), result.status, result.error,
-                 result.origin, step, time.time()))
+                "INSERT INTO samples(id, key, explore, params, costs, status, error, origin, step, finished) "
+                f"VALUES({self._NEXT_ID}, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(key) DO NOTHING",
+                (self._id_floor(), key, explore, _dumps(params), _dumps(result.costs), result.status,
+                 result.error, result.origin, step, time.time()))
             return cur.lastrowid if cur.rowcount else None
 
     def interrupted(self) -> int:
         """Samples left 'running' by a run that was killed."""
         return self.db.execute("SELECT COUNT(*) FROM samples WHERE status='running'").fetchone()[0]
+
+    # A sample's id names its directory (explore_<id>) and its SLURM job in the record of jobs: an id is never
+    # given twice, also after forget_interrupted removed the newest rows (SQLite would reuse the largest id)
+    _NEXT_ID = "MAX((SELECT COALESCE(MAX(id), 0) + 1 FROM samples), ?)"
+
+    def _id_floor(self) -> int:
+        return int(self.get_meta("next_id") or 0)
+
+    def forget_interrupted(self, before: float) -> int:
+        """Remove the samples a killed run left 'running' (started before ``before``) that no exploration
+        holds any more: the run that finished did not ask for them again (a smaller budget, another course),
+        and they were never evaluated. Returns how many went."""
+        with self.db:
+            rows = [r[0] for r in self.db.execute(
+                "SELECT id FROM samples WHERE status='running' AND COALESCE(started, 0) < ? "
+                "AND id NOT IN (SELECT sample FROM membership)", (before,))]
+            if not rows:
+                return 0
+            top = self.db.execute("SELECT MAX(id) FROM samples").fetchone()[0]
+            self.set_meta("next_id", str(max(self._id_floor(), top + 1)))
+            self.db.executemany("DELETE FROM samples WHERE id=?", [(i,) for i in rows])
+        return len(rows)
 
     # ---- membership
     def link(self, explore: str, sample_ids: Iterable[int], step: int) -> None:

@@ -148,3 +148,56 @@ def test_a_run_store_that_is_a_directory_is_named_so(tmp_path):
     line = assert_user_error(run_deffe("-config", "config.json", cwd=tmp_path),
                              "deffe.db is a directory, not a run store")
     assert "free space" not in line
+
+
+def _statuses(tmp_path):
+    import sqlite3
+    db = sqlite3.connect(tmp_path / "explore" / "deffe.db")
+    try:
+        return dict(db.execute("SELECT status, COUNT(*) FROM samples GROUP BY status").fetchall()), \
+            [r[0] for r in db.execute("SELECT id FROM samples ORDER BY id")]
+    finally:
+        db.close()
+
+
+def test_asynchronous_resume_evaluates_the_points_in_flight(tmp_path):
+    # an asynchronous course depends on the order results arrive: a resumed run may never ask again for the
+    # points in flight when the driver died; they were left 'running' in the store for good, and every later
+    # run said they "are evaluated again"
+    setup(tmp_path)
+    env = {"CALLS_DIR": str(tmp_path), "KILL_AT": "12"}
+    cmd = ("-config", "config.json", "-jobs", "2", "-async", "-max-samples", "24")
+    assert run_deffe(*cmd, cwd=tmp_path, env=env).rc == -9
+    left, _ = _statuses(tmp_path)
+    assert left.get("running", 0) >= 1, left
+    r = run_deffe(*cmd, cwd=tmp_path, env={"CALLS_DIR": str(tmp_path)})
+    assert r.rc == 0, r
+    assert "in flight when the last run stopped" in r.err and "are evaluated first" in r.err, r
+    statuses, _ = _statuses(tmp_path)
+    assert set(statuses) == {"ok"}, statuses
+    rows = read_csv(tmp_path / "explore" / "deffe_evaluation.csv")
+    assert len(rows) == 24 and all(row["status"] == "ok" for row in rows)
+    r = run_deffe(*cmd, cwd=tmp_path, env={"CALLS_DIR": str(tmp_path)})
+    assert r.rc == 0 and "in flight" not in r.err, r
+
+
+def test_points_in_flight_not_asked_again_leave_the_store(tmp_path):
+    # resumed with a smaller budget, the run does not reach the points in flight when the driver died: they
+    # leave the store at its end (never evaluated), so that later runs do not announce them again; their ids
+    # are not given to new points (an id names a sample's directory and its SLURM job)
+    setup(tmp_path)
+    env = {"CALLS_DIR": str(tmp_path), "KILL_AT": "20"}
+    assert run_deffe("-config", "config.json", "-jobs", "2", cwd=tmp_path, env=env).rc == -9
+    left, ids = _statuses(tmp_path)
+    assert left.get("running", 0) >= 1, left
+    r = run_deffe("-config", "config.json", "-jobs", "2", "-max-samples", "14", cwd=tmp_path,
+                  env={"CALLS_DIR": str(tmp_path)})
+    assert r.rc == 0, r
+    assert "removed from the run store" in r.err, r
+    statuses, after = _statuses(tmp_path)
+    assert "running" not in statuses, statuses
+    r = run_deffe("-config", "config.json", "-jobs", "2", cwd=tmp_path, env={"CALLS_DIR": str(tmp_path)})
+    assert r.rc == 0 and "in flight" not in r.err, r
+    statuses, final = _statuses(tmp_path)
+    assert set(statuses) == {"ok"}, statuses
+    assert min(set(final) - set(after)) > max(ids)   # new points got new ids
