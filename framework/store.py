@@ -105,6 +105,7 @@ class RunStore:
         target = str(self.path) if self.path is not None else ":memory:"
         try:
             self.db = sqlite3.connect(target, timeout=30, isolation_level=None)
+            self._check_ours(target)   # before the journal mode is set: that alone rewrites the file's header
             self.db.execute("PRAGMA journal_mode=WAL" if self.path is not None else "PRAGMA journal_mode=MEMORY")
             self.db.execute("PRAGMA synchronous=NORMAL")
             self.db.executescript(_SCHEMA)
@@ -114,6 +115,16 @@ class RunStore:
             raise DeffeError(f"the run store is not a readable SQLite database ({e})", file=target,
                              hint="move the run directory aside, or run with -fresh") from None
         self._check_format(target)
+
+    def _check_ours(self, shown: str) -> None:
+        """A database with tables but none of a run store's is someone else's: a run must not add its tables
+        to it (nor a dry run read it)."""
+        names = sorted(r[0] for r in self.db.execute("SELECT name FROM sqlite_master WHERE type='table'"))
+        if names and "meta" not in names:
+            self.db.close()
+            raise DeffeError(f"an SQLite database that is not a run store (its tables: {', '.join(names[:5])}"
+                             f"{', ...' if len(names) > 5 else ''})", file=shown,
+                             hint="move it aside, or choose another framework.run_directory")
 
     def _check_format(self, shown: str) -> None:
         fmt = self.get_meta("format")
@@ -140,6 +151,7 @@ class RunStore:
         except sqlite3.DatabaseError as e:
             raise DeffeError(f"the run store is not a readable SQLite database ({e})", file=str(path),
                              hint="move the run directory aside, or run with -fresh") from None
+        store._check_ours(str(path))
         store._check_format(str(path))
         return store
 

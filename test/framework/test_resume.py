@@ -150,6 +150,23 @@ def test_a_run_store_that_is_a_directory_is_named_so(tmp_path):
     assert "free space" not in line
 
 
+def test_someone_elses_sqlite_database_is_not_taken_for_a_run_store(tmp_path):
+    # a run added its tables to it; a dry run printed a traceback
+    import sqlite3
+    small(tmp_path)
+    db_path = tmp_path / "explore" / "deffe.db"
+    db_path.parent.mkdir()
+    db = sqlite3.connect(db_path)
+    db.execute("CREATE TABLE results(x)")
+    db.commit()
+    db.close()
+    before = db_path.read_bytes()
+    for flags in (("-no-run",), ()):
+        assert_user_error(run_deffe("-config", "config.json", *flags, cwd=tmp_path),
+                          "deffe.db: an SQLite database that is not a run store (its tables: results)")
+    assert db_path.read_bytes() == before
+
+
 def _statuses(tmp_path):
     import sqlite3
     db = sqlite3.connect(tmp_path / "explore" / "deffe.db")
