@@ -349,7 +349,12 @@ def run(argv: list[str] | None = None, config=None) -> int:
         from .inference import run_inference
         return run_inference(args)
     config = load_config(args.config) if config is None else config
-    config.find_pre_evaluated_data()
+    # -pre-evaluated-data (or Deffe's -input) replaces every entry's file, as in Deffe: those are not looked for
+    if getattr(args, "pre_evaluated_data", None) or getattr(args, "input", None):
+        for e in config.explores:
+            e.pre_evaluated_data = None
+    else:
+        config.find_pre_evaluated_data()
     flags = flag_keys(args)
     try:
         return _run_config(args, config)

@@ -317,7 +317,7 @@ MODEL = {
 EXPLORE = {
     "name": Key("str", None, "name of this exploration"),
     "groups": Key("names", None, "groups (and knob names) it uses; 'name::v1;v2' overrides a knob's values"),
-    "pre_evaluated_data": Key("str", None, "CSV of rows evaluated elsewhere, loaded into the run store"),
+    "pre_evaluated_data": Key("str", None, "CSV of rows evaluated elsewhere, loaded into the run store (-pre-evaluated-data, or -input, replaces it, as in Deffe)"),
     "evaluation_table": Key("str", "deffe_evaluation.csv", "every evaluated sample"),
     "ml_predict_table": Key("str", "deffe_prediction.csv", "points whose costs were predicted"),
     "output_table": Key("str", "deffe_output.csv", "evaluated and predicted points together"),

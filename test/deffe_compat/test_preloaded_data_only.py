@@ -95,6 +95,16 @@ def test_the_data_given_on_the_command_line_replaces_the_configs(tmp_path, flag)
     assert len(read_csv(tmp_path / "explore" / "deffe_evaluation.csv")) == 10
 
 
+@pytest.mark.parametrize("flag", ["-pre-evaluated-data", "-input"])
+def test_a_missing_file_of_the_config_replaced_on_the_command_line_is_no_warning(tmp_path, flag):
+    # the config's file is not read at all: "not found ... going on without it" was a false alarm
+    grid_setup(tmp_path, pre_evaluated_data="gone.csv")
+    r = run_deffe("-config", "config.json", flag, "part.csv", "-only-preloaded-data-exploration", "-no-train",
+                  cwd=tmp_path)
+    assert r.rc == 0 and "gone.csv" not in r.err and "warning" not in r.err, r
+    assert len(read_csv(tmp_path / "explore" / "deffe_evaluation.csv")) == 10
+
+
 @pytest.mark.parametrize("flags", [[], ["-batch-size", "10"], ["-custom-samples", "10", "20"]],
                          ids=["default", "batch-size", "custom-samples"])
 def test_full_exploration_trains_once_on_all_the_data(tmp_path, flags):
