@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from typing import Any, Callable, Iterator
 
+from .errors import exit_status
 from .evaluation import CRASHED_IN
 from .protocols import EvaluationFailed, Result
 from .threads import limit as limit_threads
@@ -239,9 +240,8 @@ class LocalExecutor:
                 except (EOFError, OSError):
                     w.process.join(1)
                     code = w.process.exitcode
-                    why = f"killed by signal {-code}" if code is not None and code < 0 else f"exit status {code}"
                     self._replace(i)
-                    yield task_id, Result("failed", error=f"the evaluation process died ({why})",
+                    yield task_id, Result("failed", error=f"the evaluation process died: it {exit_status(code)}",
                                           duration=now - started)
                     continue
                 w.task = None
@@ -249,9 +249,9 @@ class LocalExecutor:
             elif w.process.sentinel in ready:
                 w.process.join(1)
                 code = w.process.exitcode
-                why = f"killed by signal {-code}" if code is not None and code < 0 else f"exit status {code}"
                 self._replace(i)
-                yield task_id, Result("failed", error=f"the evaluation process died ({why})", duration=now - started)
+                yield task_id, Result("failed", error=f"the evaluation process died: it {exit_status(code)}",
+                                      duration=now - started)
             elif self.timeout is not None and now - started >= self.timeout:
                 self._replace(i)  # kills the worker's whole process group
                 yield task_id, Result("timeout", error=f"the evaluation took longer than {self.timeout:g} s "

@@ -47,7 +47,7 @@ def test_failures_are_stored_and_the_run_goes_on(tmp_path):
     db = sqlite3.connect(tmp_path / "explore" / "deffe.db")
     errors = dict(db.execute("SELECT json_extract(params, '$.a'), error FROM samples"))
     assert errors[1].startswith("ValueError: bad point")
-    assert "died" in errors[2] and "exit status 3" in errors[2]
+    assert "died" in errors[2] and "exited with status 3" in errors[2]
     assert "longer than 2 s" in errors[3]
     assert "not a number" in errors[5]
     assert "no value for t" in errors[6]
