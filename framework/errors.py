@@ -8,6 +8,7 @@ there.
 from __future__ import annotations
 
 import difflib
+import signal
 from typing import Iterable
 
 
@@ -51,3 +52,17 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str | None:
 def join_hints(*hints: str | None) -> str | None:
     parts = [h for h in hints if h]
     return "; ".join(parts) if parts else None
+
+
+def exit_status(returncode: int | None) -> str:
+    """How a process ended, for a message: "exited with status 3", or, for Python's negative returncode of a
+    process killed by a signal, "was killed by signal 11 (SIGSEGV)"."""
+    if returncode is None:
+        return "exited with an unknown status"
+    if returncode >= 0:
+        return f"exited with status {returncode}"
+    try:
+        name = f" ({signal.Signals(-returncode).name})"
+    except ValueError:   # a number this system has no name for
+        name = ""
+    return f"was killed by signal {-returncode}{name}"

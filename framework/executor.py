@@ -6,6 +6,14 @@ sample that crashes its worker (segfault, ``os._exit``) costs that sample only:
 the worker is replaced and the run goes on. Results come back as they finish,
 in completion order; the driver commits each one to the store at once.
 
+What an evaluation started and left running when it returned (a helper, ``cmd &``
+in a script) is stopped by the worker after it sent the result: SIGTERM, then
+SIGKILL after `GRACE` seconds (`stop_leftovers`). They are the processes of the
+worker's session, found in ``/proc`` (Linux), whatever their process group; a
+process that started a session of its own (``setsid``, a daemon) has left on
+purpose and is not followed. Where there is no ``/proc``, a timeout or the end of
+the run stops the worker's process group.
+
 With ``inline=True`` (``-debug``) samples run in the driver's own process, so
 that tracebacks and debuggers work; timeouts are not enforced then.
 """
@@ -21,6 +29,7 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from typing import Any, Callable, Iterator
 
+from .errors import exit_status
 from .evaluation import CRASHED_IN
 from .protocols import EvaluationFailed, Result
 from .threads import limit as limit_threads
@@ -38,10 +47,83 @@ def _die_with_parent() -> None:
         pass
 
 
+GRACE = 1.0   # seconds a process left behind by an evaluation has between SIGTERM and SIGKILL
+
+
+def left_by(leader: int) -> list[int]:
+    """The live processes of the session that `leader` started (a worker: `os.setsid`), whatever their process
+    group, `leader` left out; none where there is no /proc (Linux). A session id stays taken while a process has
+    it: a worker's session is still its own after it died."""
+    try:
+        names = os.listdir("/proc")
+    except OSError:
+        return []
+    found = []
+    for name in names:
+        if not name.isdigit() or int(name) == leader:
+            continue
+        try:
+            with open(f"/proc/{name}/stat", "rb") as fh:
+                fields = fh.read().rsplit(b")", 1)[1].split()   # the command (in parentheses) may hold anything
+            if int(fields[3]) == leader and fields[0] not in (b"Z", b"X"):   # session; zombies have ended
+                found.append(int(name))
+        except (OSError, IndexError, ValueError):
+            continue   # gone meanwhile
+    return found
+
+
+def _signal_all(pids: list[int], signum: int) -> set[int]:
+    """Send `signum` to each of `pids`; those it may not signal (another user's: a setuid program)."""
+    denied = set()
+    for pid in pids:
+        try:
+            os.kill(pid, signum)
+        except ProcessLookupError:
+            pass
+        except PermissionError:
+            denied.add(pid)
+    return denied
+
+
+def _reap() -> None:
+    """Collect the exit status of the worker's children that ended."""
+    while True:
+        try:
+            pid, _status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+
+
+def stop_leftovers(grace: float = GRACE) -> int:
+    """In a worker, after an evaluation: stop every process it started and left running (SIGTERM, then SIGKILL
+    after ``grace`` seconds) and reap them; the worker itself goes on. Returns how many there were."""
+    me = os.getpid()
+    left = left_by(me)
+    if not left:
+        _reap()   # a child that ended and was never waited for: no zombie kept for the rest of the run
+        return 0
+    count = len(left)
+    denied = _signal_all(left, signal.SIGTERM)   # out of reach: not waited for
+    _signal_all(left, signal.SIGCONT)   # a stopped process acts on SIGTERM once it runs
+    killed_at = time.monotonic() + grace
+    give_up = killed_at + 5.0
+    while True:
+        _reap()
+        left = [p for p in left_by(me) if p not in denied]
+        if not left or time.monotonic() > give_up:
+            _reap()   # those that ended since
+            return count
+        if time.monotonic() >= killed_at:
+            _signal_all(left, signal.SIGKILL)
+        time.sleep(0.02)
+
+
 def _worker_main(conn: Connection, inherited: list[Connection], task_fn: TaskFn) -> None:
     for c in inherited:  # the driver's ends of every pipe: holding them would hide the driver's death
         c.close()
-    os.setsid()  # own process group: a timeout kills the sample's children too
+    os.setsid()  # own session and process group: a timeout kills the sample's children too
     _die_with_parent()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the driver decides what happens on Ctrl-C
     for signum in (signal.SIGTERM, signal.SIGHUP):   # the driver's handlers (cli.py) are not the worker's
@@ -61,6 +143,8 @@ def _worker_main(conn: Connection, inherited: list[Connection], task_fn: TaskFn)
             conn.send((task_id, result))
         except (BrokenPipeError, OSError):
             return
+        finally:
+            stop_leftovers()   # the result is sent: what the evaluation left running goes (the worker stays)
 
 
 def safe_call(task_fn: TaskFn, payload: Any, in_worker: bool = False) -> Result:
@@ -132,13 +216,15 @@ class LocalExecutor:
                     w.conn.send(None)
             except (BrokenPipeError, OSError):
                 pass
-        deadline = time.time() + 2
+        deadline = time.time() + 2 + GRACE   # an idle worker may be stopping what its last sample left
         for w in self._workers:
             if w.task is not None:
                 self._kill(w)
             w.process.join(max(0.0, deadline - time.time()))
             if w.process.is_alive():
                 self._kill(w)
+            else:   # nothing an evaluation started outlives the run
+                _signal_all(left_by(w.process.pid), signal.SIGKILL)
             w.conn.close()
         self._workers = []
 
@@ -150,13 +236,18 @@ class LocalExecutor:
 
     @staticmethod
     def _kill(w: _Worker) -> None:
+        """Kill a worker with every process its sample started: its session, whatever their process group."""
+        pid = w.process.pid
+        left = left_by(pid)
         try:
-            os.killpg(w.process.pid, signal.SIGKILL)
+            os.killpg(pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass  # not (yet) a group leader: kill the worker itself
+        _signal_all(left, signal.SIGKILL)
         if w.process.is_alive():
             w.process.kill()
         w.process.join(1)
+        _signal_all(left_by(pid), signal.SIGKILL)   # started meanwhile, in its session
 
     # ---- work
     def submit(self, payload: Any, key: str | None = None) -> int:
@@ -187,11 +278,13 @@ class LocalExecutor:
         killed = 0
         for w in list(self._workers):
             if w.task is not None:
+                left = left_by(w.process.pid)
                 try:
                     os.killpg(w.process.pid, signal.SIGKILL)
                     killed += 1
                 except (ProcessLookupError, PermissionError):
                     pass
+                _signal_all(left, signal.SIGKILL)
         return killed
 
     def cancel_pending(self) -> int:
@@ -217,6 +310,8 @@ class LocalExecutor:
         old = self._workers[i]
         if old.process.is_alive():
             self._kill(old)
+        else:   # it died (a crash, os._exit): what its sample started is still in its session
+            _signal_all(left_by(old.process.pid), signal.SIGKILL)
         old.conn.close()
         self._workers[i] = self._spawn()
 
@@ -239,9 +334,8 @@ class LocalExecutor:
                 except (EOFError, OSError):
                     w.process.join(1)
                     code = w.process.exitcode
-                    why = f"killed by signal {-code}" if code is not None and code < 0 else f"exit status {code}"
                     self._replace(i)
-                    yield task_id, Result("failed", error=f"the evaluation process died ({why})",
+                    yield task_id, Result("failed", error=f"the evaluation process died: it {exit_status(code)}",
                                           duration=now - started)
                     continue
                 w.task = None
@@ -249,9 +343,9 @@ class LocalExecutor:
             elif w.process.sentinel in ready:
                 w.process.join(1)
                 code = w.process.exitcode
-                why = f"killed by signal {-code}" if code is not None and code < 0 else f"exit status {code}"
                 self._replace(i)
-                yield task_id, Result("failed", error=f"the evaluation process died ({why})", duration=now - started)
+                yield task_id, Result("failed", error=f"the evaluation process died: it {exit_status(code)}",
+                                      duration=now - started)
             elif self.timeout is not None and now - started >= self.timeout:
                 self._replace(i)  # kills the worker's whole process group
                 yield task_id, Result("timeout", error=f"the evaluation took longer than {self.timeout:g} s "

@@ -55,7 +55,7 @@ from types import SimpleNamespace
 from pathlib import Path
 from typing import Any
 
-from framework.errors import DeffeError
+from framework.errors import DeffeError, exit_status
 from framework.guard import file_digests
 from framework.protocols import EvaluationFailed
 from framework.threads import user_environment
@@ -316,7 +316,7 @@ class ScriptEvaluate:
                     break
         if status != 0:
             last = tail(log)
-            raise ScriptFailed(f"{what} exited with status {status}"
+            raise ScriptFailed(f"{what} {exit_status(status)}"
                                + (f"; {self.log_name} ends: {last}" if last else ""))
         return ScriptOutput(d, status, log)
 

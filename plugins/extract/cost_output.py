@@ -29,6 +29,7 @@ import json
 import re
 from pathlib import Path
 
+from framework.errors import exit_status
 from framework.evaluation import describe
 from framework.guard import file_digests
 from framework.protocols import EvaluationFailed
@@ -101,7 +102,7 @@ class CostOutputExtract:
             status = s.run(argv, d, ctx.env, out)
         if status != 0:   # Deffe read the costs whatever the status: only when there are none does it count
             last = tail(log)
-            return (f"the extract script exited with status {status}"
+            return (f"the extract script {exit_status(status)}"
                     + (f"; {self.log_name} ends: {last}" if last else ""))
         return None
 

@@ -46,6 +46,35 @@ def test_every_way_of_failing_is_stored_with_its_reason_and_the_run_goes_on(tmp_
     assert "9 evaluated now, 0 from the store, 7 failed (78%)" in r.out, r
 
 
+
+def test_a_script_killed_by_a_signal_is_a_failed_sample_naming_the_signal(tmp_path):
+    # it said "exited with status -11" (Python's returncode), and "died (killed by signal 11)" for a worker
+    write(tmp_path / "run.sh", "case $a in\n  0) kill -SEGV $$ ;;\n  1) : ;;\n  2) kill -TERM $PPID ;;\n"
+                               "  3) echo 3 > results.out ;;\nesac\n")
+    write(tmp_path / "extract.sh", "case $a in\n  1) kill -SEGV $$ ;;\nesac\n")
+    write(tmp_path / "config.json", json.dumps({
+        "knobs": [{"name": "a", "values": [0, 1, 2, 3]}], "costs": ["t"],
+        "evaluate": {"script": "run.sh"}, "extract": {"sample_extract_script": "extract.sh"},
+        "model": {"plugin": None}, "exploration": {"plugin": "sampling", "samples_per_step": 4}}))
+    r = run_deffe("-config", "config.json", "-jobs", "2", cwd=tmp_path)
+    assert r.rc == 0, r
+    with sqlite3.connect(tmp_path / "explore" / "deffe.db") as db:
+        rows = {json.loads(p)["a"]: (s, e or "") for p, s, e in db.execute("SELECT params, status, error FROM samples")}
+    assert rows[0] == ("failed", "the script was killed by signal 11 (SIGSEGV)"), rows
+    assert rows[1] == ("failed", "the extract script was killed by signal 11 (SIGSEGV)"), rows
+    # the worker (the script's parent); not SIGSEGV: pytest's faulthandler, inherited by the fork, would print
+    assert rows[2] == ("failed", "the evaluation process died: it was killed by signal 15 (SIGTERM)"), rows
+    assert rows[3] == ("ok", ""), rows
+    assert "-11" not in r.out + r.err
+
+
+def test_how_a_process_ended_is_said_in_words():
+    from framework.errors import exit_status
+    assert exit_status(3) == "exited with status 3" and exit_status(0) == "exited with status 0"
+    assert exit_status(-9) == "was killed by signal 9 (SIGKILL)"
+    assert exit_status(-200) == "was killed by signal 200"     # no name on this system
+
+
 FLAKY = '''
 import os
 def evaluate(p):

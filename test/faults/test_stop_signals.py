@@ -107,3 +107,45 @@ def test_sigterm_and_sighup_stop_the_run_as_ctrl_c_does(tmp_path, sig):
     assert r.rc == 0, r
     assert "in flight" in r.err, r
     assert statuses(tmp_path) == {"ok": 4}
+
+
+# each evaluation starts a helper and returns, leaving it running (a simulator's daemon, a forgotten job); the
+# helper of a = 1 ignores SIGTERM. Each also notes its worker and the state of the helpers started before it.
+LEAVES = '''
+import json, os, subprocess
+
+def state(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return "gone"
+
+def evaluate(p):
+    before = {f: state(int(open(f).read())) for f in os.listdir(".") if f.startswith("helper_")}
+    argv = ["bash", "-c", "trap '' TERM; exec sleep 300"] if p["a"] == 1 else ["sleep", "300"]
+    helper = subprocess.Popen(argv)
+    with open(f"helper_{p['a']}.pid", "w") as fh:
+        fh.write(str(helper.pid))
+    with open(f"seen_{p['a']}.json", "w") as fh:
+        json.dump({"worker": os.getpid(), "before": before}, fh)
+    return {"t": p["a"]}
+'''
+
+
+def test_what_an_evaluation_leaves_running_is_stopped_when_it_returns_and_the_worker_goes_on(tmp_path):
+    # the helpers outlived their sample, the worker and the run: N `sleep 300` left after every run
+    write(tmp_path / "ev.py", LEAVES)
+    write(tmp_path / "config.json", json.dumps({
+        "python_path": ["."], "knobs": [{"name": "a", "values": [0, 1, 2]}], "costs": ["t"],
+        "evaluate": {"plugin": "python", "function": "ev:evaluate", "timeout": 300},
+        "exploration": {"plugin": "sampling", "samples_per_step": 3, "max_samples": 3}, "model": None}))
+    r = run_deffe("-config", "config.json", "-jobs", "1", cwd=tmp_path)
+    assert r.rc == 0 and statuses(tmp_path) == {"ok": 3}, r
+    seen = [json.loads(f.read_text()) for f in tmp_path.glob("seen_*.json")]
+    assert len({s["worker"] for s in seen}) == 1          # one worker ran the three samples: it was not killed
+    before = [state for s in seen for state in s["before"].values()]
+    # when the next sample started, the helpers of the earlier ones had been stopped and reaped (no zombie),
+    # the one ignoring SIGTERM too
+    assert sorted(before) == ["gone"] * 3, seen
+    assert len(helpers(tmp_path)) == 3 and gone(helpers(tmp_path), seconds=2) == []

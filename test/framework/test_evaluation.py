@@ -1,5 +1,7 @@
 """Evaluations that fail, crash, hang or are infeasible never stop the run; extract formats."""
 import json
+import os
+import time
 from pathlib import Path
 
 from cli_helpers import read_csv, run_deffe, write
@@ -47,7 +49,7 @@ def test_failures_are_stored_and_the_run_goes_on(tmp_path):
     db = sqlite3.connect(tmp_path / "explore" / "deffe.db")
     errors = dict(db.execute("SELECT json_extract(params, '$.a'), error FROM samples"))
     assert errors[1].startswith("ValueError: bad point")
-    assert "died" in errors[2] and "exit status 3" in errors[2]
+    assert "died" in errors[2] and "exited with status 3" in errors[2]
     assert "longer than 2 s" in errors[3]
     assert "not a number" in errors[5]
     assert "no value for t" in errors[6]
@@ -81,6 +83,29 @@ def test_script_timeout_kills_the_script_and_its_children(tmp_path):
     assert read_csv(tmp_path / "explore" / "deffe_evaluation.csv")[0]["status"] == "timeout"
     child = int(next((tmp_path / "explore").glob("explore_*/child.pid")).read_text())
     assert not _alive(child), "the script's background child outlived the timeout"
+
+
+
+def test_what_a_script_leaves_running_does_not_outlive_its_sample(tmp_path):
+    # `cmd &` outlived the sample and the run (only a timeout stopped the process group), and a job in a group
+    # of its own (`set -m`: job control) even a timeout
+    write(tmp_path / "config.json", json.dumps({
+        "knobs": [{"name": "a", "values": [1, 2]}], "costs": ["t"],
+        "evaluate": {"script": "run.sh", "timeout": 2}}))
+    write(tmp_path / "run.sh", "sleep 300 &\necho $! > $DEFFE_SAMPLE_DIR/child.pid\n"
+                               "set -m\nsleep 300 &\necho $! > $DEFFE_SAMPLE_DIR/grouped.pid\n"
+                               "[ $a = 2 ] && sleep 300\necho 1 > results.out\n")
+    r = run_deffe("-config", "config.json", "-jobs", "2", cwd=tmp_path)
+    assert r.rc == 0, r
+    assert sorted(row["status"] for row in read_csv(tmp_path / "explore" / "deffe_evaluation.csv")) == \
+        ["ok", "timeout"]
+    pids = [int(f.read_text()) for f in (tmp_path / "explore").glob("explore_*/*.pid")]
+    assert len(pids) == 4
+    time.sleep(0.5)   # a process sent SIGKILL takes a moment to go
+    left = [p for p in pids if _alive(p)]
+    for p in left:   # not to leave them to the next tests
+        os.kill(p, 9)
+    assert left == [], "a process the script started outlived the run"
 
 
 def _alive(pid: int) -> bool:
