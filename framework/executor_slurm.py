@@ -56,7 +56,7 @@ from submitit.core.utils import pickle_load
 from submitit.helpers import Checkpointable
 
 from .config.schema import SLURM
-from .errors import DeffeError, did_you_mean
+from .errors import DeffeError, did_you_mean, exit_status
 from .executor import LocalExecutor, TaskFn, evaluation_timeout
 from .remote import pickle_task
 from .protocols import Result
@@ -680,7 +680,7 @@ def check_reachable() -> None:
         r = _run(["sinfo", "-h", "-o", "%P"], timeout=30)
         lines = [ln.strip() for ln in (r.stderr or r.stdout or "").splitlines() if ln.strip()]
         # sinfo's last word says it best ("sinfo: fatal: Could not establish a configuration source")
-        problem = None if r.returncode == 0 else (lines[-1] if lines else f"sinfo exit status {r.returncode}")
+        problem = None if r.returncode == 0 else (lines[-1] if lines else f"sinfo {exit_status(r.returncode)}")
     except FileNotFoundError:
         problem = "sinfo and sbatch are not installed here"
     except subprocess.TimeoutExpired:
