@@ -29,6 +29,7 @@ retrying (``evaluate.retries``).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import multiprocessing as mp
 import os
@@ -212,6 +213,33 @@ def quiet_dask_logs(level: int = logging.WARNING) -> None:
     logging.getLogger("distributed.client").setLevel(SILENT if level < SILENT else level)
 
 
+@contextlib.contextmanager
+def _signals_deferred() -> Iterator[None]:
+    """Ctrl-C, SIGTERM and SIGHUP wait while the executor closes (a few seconds: its samples' processes are
+    killed, the cluster stopped in order), then have their effect. A terminal's Ctrl-C often comes twice (an
+    impatient user; ``timeout`` passes its own on to the process group): cut short, the closing left the
+    samples' processes running, and a local cluster's scheduler and workers, closed at the interpreter's exit
+    with tasks still running, warned about them after the driver's last line (or held up the exit). (Only
+    the main thread sets signal handlers; a signal ignored stays ignored.)"""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[tuple[int, Any]] = []
+    handlers = {}
+    for name in ("SIGINT", "SIGTERM", "SIGHUP"):
+        signum = getattr(signal, name, None)
+        if signum is not None and callable(signal.getsignal(signum)):
+            handlers[signum] = signal.signal(signum, lambda signum, frame: caught.append((signum, frame)))
+    try:
+        yield
+    finally:
+        for signum, handler in handlers.items():
+            signal.signal(signum, handler)
+    if caught:   # (when closing raised, that exception is on its way already)
+        signum, frame = caught[0]
+        handlers[signum](signum, frame)
+
+
 def _pickle_task(task_fn: TaskFn) -> bytes:
     return pickle_task(task_fn, "Dask workers")
 
@@ -340,8 +368,11 @@ class DaskExecutor:
             return
         self._closed = True
         self._queue.clear()
-        self._stop_running()
-        self._shutdown()
+        with _signals_deferred():
+            try:
+                self._stop_running()
+            finally:
+                self._shutdown()
 
     def _stop_running(self) -> None:
         # cancelling a Dask task does not stop a running one: its processes are killed on the workers, then

@@ -10,6 +10,13 @@ what it saw before, such as ``auto``, goes on deciding). After each fit it sends
 state and what the driver records (training.ModelTrainer.fit); the driver copies the state into its
 own instance, the one the exploration predicts with. The reference to the framework object is not
 sent: each side's instance keeps its own (pickle's persistent ids).
+
+The child ignores Ctrl-C: a terminal sends it to the driver's whole process group, this child included,
+and the driver decides (it stops the child in ``close``, as it stops its evaluation workers). SIGINT is
+blocked from the child's first instruction (the mask is inherited through the spawn's exec), so that a
+Ctrl-C while the child starts up does not print a traceback either. The child ends when the driver closes
+it, when the driver's end of the pipe closes (the driver died), or, at the latest, when the driver exits
+(a daemonic process).
 """
 from __future__ import annotations
 
@@ -17,7 +24,9 @@ import io
 import logging
 import multiprocessing as mp
 import pickle
+import signal
 import traceback
+from multiprocessing import resource_tracker
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -49,6 +58,8 @@ class _In(pickle.Unpickler):
 def _child(conn: Connection, config: Any, args: Any, run_dir: Any, seed: int, explore_index: int,
            threads: int) -> None:
     """The training process: one model instance, fitted on each TrainingData the driver sends."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)   # the driver decides what happens on Ctrl-C (module doc)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     from .context import Budget, Framework
     from .plugins import make_plugin
     from .threads import limit
@@ -73,15 +84,19 @@ def _child(conn: Connection, config: Any, args: Any, run_dir: Any, seed: int, ex
         if data is None:
             return
         if failure is not None:
-            conn.send(("error", failure))
-            continue
+            answer = ("error", failure)
+        else:
+            try:
+                fitted = trainer.fit(model, explore, data)
+                buf = io.BytesIO()
+                _Out(buf, fw).dump((vars(model), fitted))
+                answer = ("ok", buf.getvalue())
+            except BaseException as e:  # noqa: BLE001 - a plugin's failure is the driver's error to report
+                answer = ("error", f"{type(e).__name__}: {e}\n{traceback.format_exc(limit=-4)}")
         try:
-            fitted = trainer.fit(model, explore, data)
-            buf = io.BytesIO()
-            _Out(buf, fw).dump((vars(model), fitted))
-            conn.send(("ok", buf.getvalue()))
-        except BaseException as e:  # noqa: BLE001 - a plugin's failure is the driver's error to report
-            conn.send(("error", f"{type(e).__name__}: {e}\n{traceback.format_exc(limit=-4)}"))
+            conn.send(answer)
+        except OSError:   # the driver died while the model trained: nobody to answer
+            return
 
 
 class Fit:
@@ -107,7 +122,15 @@ class TrainingProcess:
         self.conn, child = ctx.Pipe(duplex=True)
         self.process = ctx.Process(target=_child, args=(child, config, args, run_dir, fw.seed, explore_index,
                                                         threads), daemon=True, name="deffe-training")
-        self.process.start()
+        # SIGINT blocked in this thread while it starts the child, which inherits the mask (module doc); a
+        # Ctrl-C meanwhile waits, or reaches another thread of the driver, and is not lost. The resource tracker
+        # first: starting it, multiprocessing blocks SIGINT and then unblocks it, whatever it was before
+        resource_tracker.ensure_running()
+        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        try:
+            self.process.start()
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
         child.close()
 
     def fit(self, data: Any) -> Fit:

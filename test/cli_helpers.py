@@ -163,3 +163,53 @@ def assert_runtime_error(run: Run, *fragments: str) -> str:
     for f in fragments:
         assert f in last, (f, last)
     return last
+
+
+def ctrl_c(folder: Path, args: list[str], ready, *, presses: int = 1, env: dict | None = None) -> tuple[Run, list]:
+    """A terminal's Ctrl-C on ``run_deffe.py ARGS``: the run in a session of its own, SIGINT to its whole process
+    group once ``ready(process)`` is true (the driver's psutil.Process) (``presses`` times, 0.2 s apart, as an impatient user, or ``timeout`` passing
+    its own on, sends it). The run's outcome, and the processes it had started when it was interrupted that
+    are still alive 10 s after it ended (killed then)."""
+    import time
+    import psutil
+    with open(folder / "out.txt", "w") as out, open(folder / "err.txt", "w") as err:   # (files: a process left
+        driver = subprocess.Popen([sys.executable, str(RUN_DEFFE), *args], cwd=folder, env=deffe_env(env),
+                                  stdout=out, stderr=err, start_new_session=True,   # behind holding a pipe would
+                                  # Ctrl-C at its default: a test suite run in the background ignores it
+                                  preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))   # hang)
+    started = []
+    try:
+        process = psutil.Process(driver.pid)
+        end = time.monotonic() + HANG_GUARD
+        while not ready(process) and driver.poll() is None and time.monotonic() < end:
+            time.sleep(0.1)
+        assert driver.poll() is None, (folder / "err.txt").read_text()
+        started = process.children(recursive=True)
+        for press in range(presses):
+            if press:
+                time.sleep(0.2)
+            os.killpg(driver.pid, signal.SIGINT)
+        driver.wait(timeout=HANG_GUARD)
+    finally:
+        if driver.poll() is None:
+            os.killpg(driver.pid, signal.SIGKILL)
+            driver.wait()
+    left = []
+    for p in psutil.wait_procs(started, timeout=10)[1]:
+        try:
+            left.append(f"{p.pid} {' '.join(p.cmdline())}")
+            p.kill()
+        except psutil.NoSuchProcess:
+            pass
+    return Run(driver.returncode, (folder / "out.txt").read_text(), (folder / "err.txt").read_text()), left
+
+
+def assert_interrupted_quietly(run: Run, left: list) -> None:
+    """What a Ctrl-C leaves: the driver's own line last, exit status 130, no traceback or Dask message of any of
+    the run's processes, none of them running."""
+    assert run.rc == 130, run
+    assert run.err.strip().splitlines()[-1] == ("interrupted: every finished evaluation is stored; run the same "
+                                                "command again to resume"), run
+    assert "Traceback" not in run.err and "KeyboardInterrupt" not in run.err, run
+    assert "distributed." not in run.err and "Exception ignored" not in run.err, run
+    assert left == [], left

@@ -348,6 +348,37 @@ def test_ctrl_c_stops_the_run_quietly(tmp_path):
     assert _gone(pid), "the sample's shell script outlived Ctrl-C"
 
 
+
+SECOND_CTRL_C_DRIVER = CTRL_C_DRIVER.replace("""            list(ex.results())""", """            stop = ex._stop_running
+
+            def pressed_again():   # a second Ctrl-C (an impatient user) while the executor closes
+                os.kill(os.getpid(), signal.SIGINT)
+                stop()
+
+            ex._stop_running = pressed_again
+            list(ex.results())""").replace("import signal, sys", "import os, signal, sys")
+
+
+def test_a_second_ctrl_c_does_not_cut_the_closing_short(tmp_path):
+    """A second Ctrl-C while the executor closed interrupted it: the sample's processes ran on, and the local
+    cluster, left to the interpreter's exit, printed its scheduler's and workers' warnings. Now the closing
+    finishes, then the interrupt has its effect."""
+    pidfile = tmp_path / "script.pid"
+    driver = tmp_path / "driver.py"
+    driver.write_text(SECOND_CTRL_C_DRIVER.format(path=[str(ROOT), str(HERE)], pidfile=str(pidfile)))
+    proc = subprocess.Popen([sys.executable, str(driver)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, start_new_session=True)
+    try:
+        pid = _wait_for(pidfile)
+        os.killpg(proc.pid, signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert out.strip() == "interrupted" and err == "", err
+    assert _gone(pid), "the sample's shell script outlived Ctrl-C"
+
+
 # ----------------------------------------------------------------------------- the driver on Dask
 EVALUATOR = '''
 import os
@@ -384,3 +415,41 @@ def test_a_guided_asynchronous_exploration_runs_on_dask(where, tmp_path, request
     assert len({(x["p"], x["q"]) for x in rows}) == 20
     assert len({x["pid"] for x in rows}) >= 2
     assert read_csv(tmp_path / "explore" / "model_metrics.csv")
+
+
+HELD = '''
+import os, subprocess, sys, time
+
+def evaluate(p):
+    helper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+    with open(f"helper_{p['a']}.pid", "w") as fh:
+        fh.write(str(helper.pid))
+    while os.path.exists("hold"):
+        time.sleep(0.1)
+    return {"t": p["a"]}
+'''
+
+
+@pytest.mark.parametrize("mode", ["steps", "asynchronous"])
+def test_ctrl_c_on_a_run_with_a_local_cluster_says_nothing_but_deffe(mode, tmp_path):
+    """A local cluster is documented as printing no Dask message: a terminal's Ctrl-C (here pressed twice, as
+    ``timeout`` passes its own on to the process group) printed the scheduler's and the workers' warnings below
+    the driver's "interrupted" line (the second one cut the executor's closing short), and with -async the
+    training process's traceback. Now: the driver's lines only, and none of the run's processes left."""
+    from cli_helpers import assert_interrupted_quietly, ctrl_c, write
+    import json
+    write(tmp_path / "ev.py", HELD)
+    (tmp_path / "hold").write_text("")
+    write(tmp_path / "config.json", json.dumps({
+        "python_path": ["."], "knobs": [{"name": "a", "values": [0, 1, 2, 3]}], "costs": ["t"],
+        "evaluate": {"plugin": "python", "function": "ev:evaluate", "timeout": 300},
+        "exploration": {"plugin": "sampling", "samples_per_step": 4, "max_samples": 4},
+        "model": {"plugin": "sklearn_rf"} if mode == "asynchronous" else None,
+        "framework": {"progress": False, "executor": "dask", "asynchronous": mode == "asynchronous"}}))
+
+    def ready(driver):
+        return len(list(tmp_path.glob("helper_*.pid"))) == 2 and all(p.read_text() for p in tmp_path.glob("helper_*"))
+
+    run, left = ctrl_c(tmp_path, ["-config", "config.json", "-jobs", "2"], ready, presses=2,
+                       env={"PYTHONPATH": str(ROOT)})
+    assert_interrupted_quietly(run, left)

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from cli_helpers import HANG_GUARD, RUN_DEFFE, deffe_env, run_deffe, write
+from cli_helpers import HANG_GUARD, RUN_DEFFE, assert_interrupted_quietly, ctrl_c, deffe_env, run_deffe, write
 
 # each evaluation starts a helper process (a simulator, a daemon) and writes its pid; with the file 'hold'
 # present it then waits, as a long evaluation does
@@ -28,12 +28,12 @@ def evaluate(p):
 '''
 
 
-def setup(folder, hold: bool):
+def setup(folder, hold: bool, model=None):
     write(folder / "ev.py", EVALUATOR)
     write(folder / "config.json", json.dumps({
         "python_path": ["."], "knobs": [{"name": "a", "values": [0, 1, 2, 3]}], "costs": ["t"],
         "evaluate": {"plugin": "python", "function": "ev:evaluate", "timeout": 300},
-        "exploration": {"plugin": "sampling", "samples_per_step": 4, "max_samples": 4}, "model": None,
+        "exploration": {"plugin": "sampling", "samples_per_step": 4, "max_samples": 4}, "model": model,
         "framework": {"progress": False}}))
     if hold:
         (folder / "hold").write_text("")
@@ -149,3 +149,17 @@ def test_what_an_evaluation_leaves_running_is_stopped_when_it_returns_and_the_wo
     # the one ignoring SIGTERM too
     assert sorted(before) == ["gone"] * 3, seen
     assert len(helpers(tmp_path)) == 3 and gone(helpers(tmp_path), seconds=2) == []
+
+
+def test_ctrl_c_stops_an_asynchronous_run_quietly(tmp_path):
+    """A terminal's Ctrl-C reaches the whole process group, the model's training process (train_process.py)
+    included: it printed a traceback ending in KeyboardInterrupt above the driver's line. Now the driver alone
+    decides, stops it and its samples' processes, and says it in one line."""
+    setup(tmp_path, hold=True, model={"plugin": "sklearn_rf"})
+
+    def ready(driver):   # the samples running, and the training process started
+        return len(helpers(tmp_path)) == 2 and any("spawn_main" in " ".join(p.cmdline()) for p in driver.children())
+
+    run, left = ctrl_c(tmp_path, ["-config", "config.json", "-jobs", "2", "-async"], ready)
+    assert_interrupted_quietly(run, left)
+    assert gone(helpers(tmp_path)) == []
