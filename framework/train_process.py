@@ -30,7 +30,7 @@ from multiprocessing import resource_tracker
 from multiprocessing.connection import Connection
 from typing import Any
 
-from .errors import DeffeError
+from .errors import DeffeError, exit_status
 
 _FRAMEWORK = "framework"   # the persistent id standing for the framework object in a pickled state
 
@@ -142,7 +142,7 @@ class TrainingProcess:
             return self.conn.recv()
         except (EOFError, OSError):
             code = self.process.exitcode
-            raise DeffeError(f"the model's training process died (exit status {code})", where="model.plugin",
+            raise DeffeError(f"the model's training process died: it {exit_status(code)}", where="model.plugin",
                              hint="run without framework.asynchronous to see the error in the driver") from None
 
     def receive(self) -> dict | None:
