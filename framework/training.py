@@ -225,6 +225,13 @@ class ModelTrainer:
         if not opts.get("checkpoints") or not callable(getattr(model, "Save", None)):
             return None
         path = self.run_dir / "checkpoints" / f"{explore.name}.ckpt"
+        try:   # a user's Save(path) writes the file it is given: its directory is there (the built-ins make it too)
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise DeffeError(f"the checkpoints' directory {path.parent} cannot be made ({e.strerror or e})",
+                             where="model.checkpoints",
+                             hint="free space or fix the run directory's permissions (or set \"checkpoints\": "
+                                  "false), then run the same command to resume") from None
         call(model, "Save", path)
         return path
 
