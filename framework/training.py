@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 
 from .checkpoint import one_checkpoint
+from .contract import Broken, model_report_of, prediction_of
 from .errors import DeffeError, did_you_mean
 from .metrics import evaluate
 from .protocols import TrainingData
@@ -170,10 +171,12 @@ class ModelTrainer:
             # the per-epoch test loss costs a pass over the hold-out every epoch: only when it is shown
             call(model, "SetMonitor", test.codes[test_ok], test.costs[test_ok])
         t0 = time.perf_counter()
-        report = dict(call(model, "Run", train) or {})
+        # checked here too: the asynchronous exploration's training process calls the plugin without the driver
+        report = _checked(fw, "Run", lambda: model_report_of(call(model, "Run", train))) or {}
         seconds = time.perf_counter() - t0
         history = report.pop("history", None) or []
-        report.setdefault("train_seconds", seconds)
+        if report.get("train_seconds") is None:
+            report["train_seconds"] = seconds
         report["samples"] = len(data.status)
         report["train"] = int((~held).sum())
         report["holdout"] = int(test_ok.sum())
@@ -183,7 +186,8 @@ class ModelTrainer:
         metrics: dict[str, dict] = {}
         predicted = None
         if test_ok.any():
-            predicted = call(model, "Predict", test.codes)
+            predicted = _checked(fw, "Predict", lambda: prediction_of(call(model, "Predict", test.codes),
+                                                                      len(test.codes), len(fw.costs)))
             for j, cost in enumerate(fw.costs):
                 m = evaluate(test.costs[test_ok, j], predicted.mean[test_ok, j], int(opts["top_k"]),
                              maximize=cost.direction == "max")
@@ -285,6 +289,16 @@ class ModelTrainer:
 
 
 # ----------------------------------------------------------------------------- helpers
+def _checked(fw: Any, method: str, answer):
+    """``answer()``: a model plugin's answer through its contract check (contract.py); what breaks it is one
+    error naming the plugin, as the driver's `_call` words it."""
+    try:
+        return answer()
+    except Broken as e:
+        raise DeffeError(f"ml_model plugin '{fw.section('model').get('plugin')}': {method}() {e.what}",
+                         file=fw.config.data.get("__origin__"), where="model.plugin", hint=e.hint) from None
+
+
 def selection_text(selection: dict | None) -> str:
     """A model's choice among candidates, for one cell: 'name score=0.12 mape=8.1% (5-fold); ...'.
 

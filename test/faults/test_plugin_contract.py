@@ -133,6 +133,43 @@ def test_a_model_whose_run_returns_no_dict_is_named(tmp_path):
     assert_runtime_error(run(tmp_path), "ml_model plugin 'mp': Run() returned a list, not a dict")
 
 
+@pytest.mark.parametrize("flags", [(), ("-async",)])
+@pytest.mark.parametrize("report,fragment", [
+    ("{'history': [0.5, 0.4]}", "Run() returned a report whose 'history' record 0 is 0.5: expected a dict"),
+    ("{'history': [{'epoch': 0, 'train_loss': 'n/a'}]}",
+     "Run() returned a report whose 'history' record 0 has train_loss 'n/a': expected a number or None"),
+    ("{'history': [{'train_loss': 0.5}]}", "'history' record 0 has epoch None: expected a number"),
+    ("{'history': 0.5}", "'history' is a float (0.5): expected a list of per-epoch dicts"),
+    ("{'selection': {'k': 3}}", "Run() returned a report whose 'selection' gives 'k' 3: expected a dict"),
+    ("{'selection': {'k': {'score': 'low'}}}", "'selection' gives 'k' score 'low': expected a number or None"),
+    ("{'train_seconds': 'fast'}", "Run() returned a report whose 'train_seconds' is 'fast': expected a number"),
+    ("{'chosen': 3}", "Run() returned a report whose 'chosen' is 3: expected a name"),
+])
+def test_a_model_report_the_framework_cannot_read_is_named(tmp_path, report, fragment, flags):
+    # tracebacks (exit status 1): AttributeError 'float' object has no attribute 'get' (history of numbers,
+    # with -model-stats-output; a selection entry that is no dict), ValueError: Unknown format code 'g' (a text
+    # loss), TypeError (train_seconds)
+    setup(tmp_path, mp=f"    def Run(self, data): return {report}\n" + PREDICT, **SURROGATE)
+    err = assert_runtime_error(run(tmp_path, "-model-stats-output", "stats.csv", *flags), "model.plugin:", fragment)
+    assert "ml_model plugin 'mp'" in err
+
+
+def test_a_model_report_is_stored_as_json_with_its_keys_as_text(tmp_path):
+    # a tuple key: TypeError: keys must be str, int, float, bool or None, not tuple (a traceback, exit status 1)
+    setup(tmp_path, mp="    def Run(self, data): return {('t', 'mape'): 0.1, 'weights': np.arange(3),"
+                       " 'n': np.int64(4), 'metrics': 'mine', 'checkpoint': '/etc/passwd'}\n" + PREDICT, **SURROGATE)
+    r = run(tmp_path)
+    assert r.rc == 0, r
+    import sqlite3
+    with sqlite3.connect(tmp_path / "explore" / "deffe.db") as db:
+        texts = [row[0] for row in db.execute("SELECT info FROM steps")]
+    reports = [json.loads(t)["model"] for t in texts if "model" in json.loads(t)]
+    assert reports
+    for rep in reports:
+        assert rep["('t', 'mape')"] == 0.1 and rep["weights"] == [0, 1, 2] and rep["n"] == 4
+        assert rep["metrics"] != "mine" and rep.get("checkpoint") != "/etc/passwd"   # the framework's own keys
+
+
 @pytest.mark.parametrize("exploration", ["surrogate", "genetic", "hill_climbing"])
 def test_a_sampler_that_crashes_under_another_exploration_is_the_one_named(tmp_path, exploration):
     # "exploration plugin 'surrogate' failed in Run(): ZeroDivisionError" ('genetic' ... in Initialize())
