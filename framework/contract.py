@@ -289,6 +289,18 @@ def units_of(value: Any) -> dict[str, str]:
     return value
 
 
+def frozen(value: Any) -> Any:
+    """An array as a plugin receives it (a model's Predict(codes), ...): a read-only copy, so that a plugin
+    that scales its input in place (``X = np.asarray(codes); X /= 5``) fails in its own method, where it is
+    named, instead of changing the caller's points (the exploration's candidates: the exploration was blamed
+    for points outside the space). Anything else as it is. Copying 20,000 candidates of 10 knobs: 0.2 ms."""
+    if not isinstance(value, np.ndarray):
+        return value
+    out = np.array(value)
+    out.flags.writeable = False
+    return out
+
+
 class Checked:
     """A plugin as another plugin sees it (``framework.sampling``, ``framework.model``): its ``methods`` go
     through the driver's ``_call`` (their answers checked, the plugin named when they fail); anything else is
@@ -300,8 +312,8 @@ class Checked:
     def __getattr__(self, attr: str) -> Any:
         if attr in ("_deffe_plugin", "_driver", "_methods"):   # not set yet (a copy being made)
             raise AttributeError(attr)
-        if attr in self._methods:
-            return lambda *args: self._driver._call(self._deffe_plugin, attr, *args)
+        if attr in self._methods:   # arrays go as read-only copies: a plugin never changes the caller's
+            return lambda *args: self._driver._call(self._deffe_plugin, attr, *(frozen(a) for a in args))
         return getattr(self._deffe_plugin, attr)
 
 
@@ -326,7 +338,7 @@ def predicted(model: Any, codes: np.ndarray, c: int, name: str, file: str | None
     """``model.Predict(codes)`` where no driver's `_call` stands between (inference, the Python API): its
     crash or an answer that is no Prediction of those points is one error naming the model plugin."""
     try:
-        value = model.Predict(codes)
+        value = model.Predict(frozen(codes))   # the rows written next to the predictions: never changed
     except (DeffeError, KeyboardInterrupt):
         raise
     except (Exception, SystemExit) as e:

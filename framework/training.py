@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 
 from .checkpoint import one_checkpoint
-from .contract import Broken, model_report_of, prediction_of
+from .contract import Broken, frozen, model_report_of, prediction_of
 from .errors import DeffeError, did_you_mean
 from .metrics import evaluate
 from .protocols import TrainingData
@@ -186,7 +186,7 @@ class ModelTrainer:
         metrics: dict[str, dict] = {}
         predicted = None
         if test_ok.any():
-            predicted = _checked(fw, "Predict", lambda: prediction_of(call(model, "Predict", test.codes),
+            predicted = _checked(fw, "Predict", lambda: prediction_of(call(model, "Predict", frozen(test.codes)),
                                                                       len(test.codes), len(fw.costs)))
             for j, cost in enumerate(fw.costs):
                 m = evaluate(test.costs[test_ok, j], predicted.mean[test_ok, j], int(opts["top_k"]),

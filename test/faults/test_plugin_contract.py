@@ -128,6 +128,40 @@ def test_a_model_predicting_the_wrong_thing_is_named(tmp_path, predict, fragment
     assert_runtime_error(run(tmp_path), "model.plugin:", "ml_model plugin 'mp':", fragment)
 
 
+@pytest.mark.parametrize("flags", [(), ("-async",)])
+def test_a_model_changing_the_codes_it_predicts_is_named_not_the_exploration(tmp_path, flags):
+    # Predict scaled its codes in place: the surrogate exploration's candidates changed under it, and the run
+    # stopped with "exploration plugin 'surrogate': Run() proposed a point outside the space"
+    setup(tmp_path, mp="    def Run(self, data): return {}\n"
+                       "    def Predict(self, codes):\n        X = np.asarray(codes)\n        X /= 5.0\n"
+                       "        return Prediction(X[:, :1].copy(), np.ones((len(X), 1)))\n", **SURROGATE)
+    err = assert_runtime_error(run(tmp_path, *flags), "model.plugin:", "ValueError: output array is read-only")
+    assert "surrogate" not in err
+    if not flags:   # (the asynchronous run's training process says "the model plugin failed in training")
+        assert "ml_model plugin 'mp' failed in Predict(): ValueError:" in err
+
+
+def test_inference_predicts_with_read_only_codes_and_writes_the_rows_it_read(tmp_path):
+    # -inference-only wrote the rows as the model had changed them
+    import numpy as np
+    from framework.protocols import Prediction
+    from framework.contract import frozen, predicted
+    from framework.errors import DeffeError
+
+    class Scaling:
+        def Predict(self, codes):
+            X = np.asarray(codes)
+            X /= 5.0
+            return Prediction(X[:, :1].copy())
+
+    codes = np.array([[1.0, 2.0], [3.0, 4.0]])
+    with pytest.raises(DeffeError, match=r"ml_model plugin 'sc' failed in Predict\(\): ValueError: .*read-only"):
+        predicted(Scaling(), codes, 1, "sc")
+    assert codes.tolist() == [[1.0, 2.0], [3.0, 4.0]]
+    out = frozen(codes)
+    assert not out.flags.writeable and out is not codes and codes.flags.writeable
+
+
 def test_a_model_whose_run_returns_no_dict_is_named(tmp_path):
     setup(tmp_path, mp="    def Run(self, data): return [1, 2]\n" + PREDICT, **SURROGATE)
     assert_runtime_error(run(tmp_path), "ml_model plugin 'mp': Run() returned a list, not a dict")
