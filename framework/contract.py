@@ -95,11 +95,19 @@ _PREDICTION_HINT = ("a framework.protocols.Prediction(mean, std, feasible, membe
 
 def prediction_of(value: Any, n: int, c: int, lead: str = "returned") -> Prediction:
     """A Prediction of ``n`` points and ``c`` costs, its fields float arrays; Broken if it is not one.
-    ``std``: not negative (NaN only where the mean is NaN: nothing is known there); ``feasible``: a
+    ``mean``: finite, or NaN where nothing is known (not everywhere); ``std``: not negative (NaN only where the mean is NaN: nothing is known there); ``feasible``: a
     probability."""
     if not isinstance(value, Prediction):
         raise Broken(f"{lead} a {_kind(value)}, not a Prediction", hint=_PREDICTION_HINT)
     mean = _floats(value.mean, "mean", (n, c), "(n, c)", lead)
+    infinite = np.isinf(mean)
+    if infinite.any():
+        i, j = (int(x[0]) for x in np.nonzero(infinite))
+        raise Broken(f"{lead} a Prediction whose mean is {mean[i, j]:g} (row {i}, cost {j}): a predicted cost is a "
+                     "finite number (NaN where nothing is known of it)", hint=_PREDICTION_HINT)
+    if mean.size and np.isnan(mean).all():
+        raise Broken(f"{lead} a Prediction whose mean is NaN for every point and cost: it predicts nothing "
+                     "(NaN is for a cost nothing is known of yet)", hint=_PREDICTION_HINT)
     std = feasible = members = None
     if value.std is not None:
         std = _floats(value.std, "std", (n, c), "(n, c)", lead)

@@ -114,6 +114,9 @@ def test_a_proposal_with_a_malformed_prediction_is_named_before_anything_is_eval
     ("np.zeros((len(codes), 1))", "Predict() returned a numpy.ndarray, not a Prediction"),
     ("None", "Predict() returned a None, not a Prediction"),
     ("Prediction(np.full((len(codes), 1), 'a'))", "Predict() returned a Prediction whose mean is not numbers"),
+    ("Prediction(np.full((len(codes), 1), np.nan))", "whose mean is NaN for every point and cost"),
+    ("Prediction(np.full((len(codes), 1), np.inf))", "whose mean is inf (row 0, cost 0): a predicted cost is a finite"),
+    ("Prediction(np.where(np.arange(len(codes))[:, None] == 1, -np.inf, 1.0))", "whose mean is -inf (row 1, cost 0)"),
     ("Prediction(np.zeros((len(codes), 1)), -np.ones((len(codes), 1)))", "whose std is -1"),
     ("Prediction(np.zeros((len(codes), 1)), np.full((len(codes), 1), np.nan))", "whose std is nan"),
     ("Prediction(np.zeros((len(codes), 1)), None, np.full(len(codes), 2.0))", "whose feasible is 2"),
@@ -160,6 +163,26 @@ def test_inference_predicts_with_read_only_codes_and_writes_the_rows_it_read(tmp
     assert codes.tolist() == [[1.0, 2.0], [3.0, 4.0]]
     out = frozen(codes)
     assert not out.flags.writeable and out is not codes and codes.flags.writeable
+
+
+def test_inference_refuses_an_infinite_or_empty_prediction_naming_the_model():
+    # -inference-only and run.model.predict() wrote inf, or nothing at all, without a word
+    import numpy as np
+    from framework.contract import predicted
+    from framework.errors import DeffeError
+    from framework.protocols import Prediction
+
+    class Constant:
+        def __init__(self, value): self.value = value
+        def Predict(self, codes): return Prediction(np.full((len(codes), 2), self.value))
+
+    codes = np.array([[1.0, 2.0], [3.0, 4.0]])
+    for value, what in ((np.inf, "mean is inf"), (np.nan, "mean is NaN for every point and cost")):
+        with pytest.raises(DeffeError, match=rf"ml_model plugin 'c': Predict\(\) returned a Prediction whose {what}"):
+            predicted(Constant(value), codes, 2, "c")
+    half = Constant(1.0)
+    half.Predict = lambda codes: Prediction(np.column_stack([np.ones(len(codes)), np.full(len(codes), np.nan)]))
+    assert np.isnan(predicted(half, codes, 2, "c").mean[:, 1]).all()   # a cost nothing is known of: NaN is fine
 
 
 def test_a_model_whose_run_returns_no_dict_is_named(tmp_path):
