@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from cli_helpers import run_deffe, write
+from cli_helpers import assert_user_error, read_csv, run_deffe, write
 
 MODEL = '''import json, numpy as np
 from framework.protocols import Prediction
@@ -42,3 +42,48 @@ def test_a_user_models_save_gets_a_path_whose_directory_exists(tmp_path):
     r = run_deffe("-config", "cfg.json", "-jobs", "1", cwd=tmp_path)
     assert r.rc == 0, r
     assert "mu" in json.loads((tmp_path / "run" / "checkpoints" / "explore_0.ckpt").read_text())
+
+
+def _trained(tmp_path, model=MODEL):
+    project(tmp_path, model)
+    r = run_deffe("-config", "cfg.json", "-jobs", "1", cwd=tmp_path)
+    assert r.rc == 0, r
+    write(tmp_path / "in.csv", "a,b,t\n1,1,11\n6,4,64\n")
+    return json.loads((tmp_path / "run" / "checkpoints" / "explore_0.ckpt").read_text())["mu"]
+
+
+def test_inference_and_the_python_api_load_a_user_models_checkpoint_through_its_load(tmp_path):
+    # "run/checkpoints/explore_0.ckpt: not a model checkpoint of this framework", from -inference-only and from
+    # load_run(...).model.predict(), though the docs say Save/Load serve -inference-only
+    mu = _trained(tmp_path)
+    assert (tmp_path / "run" / "checkpoints" / "explore_0.ckpt.meta.json").is_file()
+    r = run_deffe("-config", "cfg.json", "-inference-only", "-icp", "run/checkpoints/explore_0.ckpt",
+                  "-input", "in.csv", "-output", "pred.csv", cwd=tmp_path)
+    assert r.rc == 0 and "2 rows predicted" in r.out, r
+    rows = read_csv(tmp_path / "pred.csv")
+    assert [float(row["predicted-t"]) for row in rows] == [mu, mu]
+    import framework
+    pred = framework.load_run(tmp_path / "run").model.predict({"a": 6, "b": 4})
+    assert list(pred["predicted-t"]) == [mu]
+
+
+def test_a_user_models_checkpoint_whose_plugin_is_not_found_names_the_python_path(tmp_path):
+    _trained(tmp_path)
+    cfg = json.loads((tmp_path / "cfg.json").read_text())
+    cfg["python_path"] = []
+    (tmp_path / "elsewhere").mkdir()
+    write(tmp_path / "elsewhere" / "cfg.json", json.dumps(cfg))
+    r = run_deffe("-config", "elsewhere/cfg.json", "-inference-only", "-icp", "run/checkpoints/explore_0.ckpt",
+                  "-input", "in.csv", "-output", "pred.csv", cwd=tmp_path)
+    line = assert_user_error(r, "written by the model plugin 'my_model', which is not found",
+                             f"give the python_path the training run had ({tmp_path.resolve()})")
+    assert "Traceback" not in r.err and line
+    assert not (tmp_path / "pred.csv").exists()
+
+
+def test_a_user_models_load_that_crashes_is_one_line_naming_it(tmp_path):
+    _trained(tmp_path, MODEL.replace('json.load(f)["mu"]', 'json.load(f)["nu"]'))
+    r = run_deffe("-config", "cfg.json", "-inference-only", "-icp", "run/checkpoints/explore_0.ckpt",
+                  "-input", "in.csv", "-output", "pred.csv", cwd=tmp_path)
+    assert_user_error(r, "ml_model plugin 'my_model' failed in Load(): KeyError: 'nu'")
+    assert not (tmp_path / "pred.csv").exists()
