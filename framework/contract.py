@@ -224,8 +224,8 @@ def _history(value: Any) -> list[dict]:
     out = []
     for i, record in enumerate(value):
         if not isinstance(record, dict):
-            raise Broken(f"{lead} record {i} is {_short(record)}: expected a dict of that epoch's epoch, "
-                         "train_loss, val_loss, test_loss", hint=_HISTORY_HINT)
+            raise Broken(f"{lead} record {i} is {_short(record)}: expected a dict of one epoch "
+                         "(epoch, train_loss, val_loss, test_loss)", hint=_HISTORY_HINT)
         if not _number(record.get("epoch")):
             raise Broken(f"{lead} record {i} has epoch {_short(record.get('epoch'))}: expected a number",
                          hint=_HISTORY_HINT)
