@@ -184,12 +184,44 @@ def load_model(config: Config, args: Any, explore: Explore, meta: Any, path: str
     seed = args.seed if getattr(args, "seed", None) is not None else fwcfg["seed"]
     fw = Framework(config, args, Path(fwcfg["run_directory"]).expanduser().absolute(), seed, log, threads)
     fw.enter(explore, Budget())
-    model = make_plugin("ml_model", meta.plugin, fw, config.dir, config.python_paths(),
-                        file=config.data.get("__origin__"))
+    builtin = meta.plugin in builtin_names("ml_model")
+    try:
+        model = make_plugin("ml_model", meta.plugin, fw, config.dir, config.python_paths(),
+                            file=config.data.get("__origin__"))
+    except DeffeError as e:
+        found = [p for p in (meta.info.get("python_path") or []) if isinstance(p, str)]
+        if builtin or not e.what.endswith("not found"):
+            raise
+        # a checkpoint of a user's plugin (its sidecar names the directories the training found it in)
+        raise DeffeError(f"the checkpoint was written by the model plugin '{meta.plugin}', which is not found with "
+                         f"this config's python_path ({', '.join(map(str, config.python_paths())) or 'none'})",
+                         file=str(path), hint=f"give the python_path the training run had ({', '.join(found)})"
+                         if found else "add the plugin's directory to the config's python_path") from None
     if not callable(getattr(model, "Load", None)):
         raise DeffeError(f"model plugin '{meta.plugin}' cannot load checkpoints (it has no Load(path))",
                          file=str(path))
-    model.Load(path)
+    # a user's plugin is set up as in a training run (Initialize, then Load); a built-in one loads on its own
+    if builtin:
+        model.Load(path)
+        return model
+    trained = meta.info.get("model")
+    if isinstance(trained, dict):   # the plugin is built with this config's settings: say which differ
+        now = config.section("model")
+        differ = [k for k in sorted(set(trained) | set(now), key=str) if trained.get(k) != now.get(k)]
+        if differ:
+            log.warning(f"warning: {path}: trained with other model settings ({', '.join(map(str, differ[:6]))}"
+                        f"{', ...' if len(differ) > 6 else ''}); the plugin '{meta.plugin}' is built with this "
+                        "config's")
+    for method, given in (("Initialize", ()), ("Load", (path,))):
+        try:
+            getattr(model, method)(*given)
+        except (DeffeError, KeyboardInterrupt):
+            raise
+        except (Exception, SystemExit) as e:
+            if getattr(args, "debug", False):
+                raise
+            raise DeffeError(f"ml_model plugin '{meta.plugin}' failed in {method}(): {type(e).__name__}: {e}",
+                             file=str(path), hint="run with -debug for the traceback") from e
     return model
 
 

@@ -37,7 +37,10 @@ from typing import Any
 
 import numpy as np
 
-from .checkpoint import one_checkpoint
+from .checkpoint import (CheckpointMeta, config_digest, is_framework_file, one_checkpoint, sidecar_path,
+                         write_sidecar)
+from .contract import Broken, frozen, model_report_of, prediction_of
+from .encoding import Encoding
 from .errors import DeffeError, did_you_mean
 from .metrics import evaluate
 from .protocols import TrainingData
@@ -170,10 +173,12 @@ class ModelTrainer:
             # the per-epoch test loss costs a pass over the hold-out every epoch: only when it is shown
             call(model, "SetMonitor", test.codes[test_ok], test.costs[test_ok])
         t0 = time.perf_counter()
-        report = dict(call(model, "Run", train) or {})
+        # checked here too: the asynchronous exploration's training process calls the plugin without the driver
+        report = _checked(fw, "Run", lambda: model_report_of(call(model, "Run", train))) or {}
         seconds = time.perf_counter() - t0
         history = report.pop("history", None) or []
-        report.setdefault("train_seconds", seconds)
+        if report.get("train_seconds") is None:
+            report["train_seconds"] = seconds
         report["samples"] = len(data.status)
         report["train"] = int((~held).sum())
         report["holdout"] = int(test_ok.sum())
@@ -183,7 +188,8 @@ class ModelTrainer:
         metrics: dict[str, dict] = {}
         predicted = None
         if test_ok.any():
-            predicted = call(model, "Predict", test.codes)
+            predicted = _checked(fw, "Predict", lambda: prediction_of(call(model, "Predict", frozen(test.codes)),
+                                                                      len(test.codes), len(fw.costs)))
             for j, cost in enumerate(fw.costs):
                 m = evaluate(test.costs[test_ok, j], predicted.mean[test_ok, j], int(opts["top_k"]),
                              maximize=cost.direction == "max")
@@ -208,7 +214,7 @@ class ModelTrainer:
         report, history, opts = fitted["report"], fitted["history"], fitted["opts"]
         test, test_ok, predicted = fitted["test"], fitted["test_ok"], fitted["predicted"]
         if not self.dry_run:
-            ckpt = self._checkpoint(model, explore, opts, call)
+            ckpt = self._checkpoint(model, explore, opts, call, step, report, history)
             if ckpt:
                 report["checkpoint"] = str(ckpt)
         self.store.record_step(explore.name, step, {"model": report})
@@ -221,12 +227,45 @@ class ModelTrainer:
         return report
 
     # ------------------------------------------------------------------ outputs
-    def _checkpoint(self, model: Any, explore: Any, opts: dict, call) -> Path | None:
+    def _checkpoint(self, model: Any, explore: Any, opts: dict, call, step: int | None = None,
+                    report: dict | None = None, history: list | None = None) -> Path | None:
         if not opts.get("checkpoints") or not callable(getattr(model, "Save", None)):
             return None
         path = self.run_dir / "checkpoints" / f"{explore.name}.ckpt"
+        try:   # a user's Save(path) writes the file it is given: its directory is there (the built-ins make it too)
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise DeffeError(f"the checkpoints' directory {path.parent} cannot be made ({e.strerror or e})",
+                             where="model.checkpoints",
+                             hint="free space or fix the run directory's permissions (or set \"checkpoints\": "
+                                  "false), then run the same command to resume") from None
         call(model, "Save", path)
+        self._describe(path, explore, step, report or {}, history or [])
         return path
+
+    def _describe(self, path: Path, explore: Any, step: int | None, report: dict, history: list) -> None:
+        """A checkpoint a user's plugin wrote in its own format gets ``<path>.meta.json`` beside it (which plugin,
+        space, costs, settings: checkpoint.write_sidecar), read by -inference-only and the Python API; one in the
+        framework's format (a built-in model's) carries all that in its header."""
+        side = sidecar_path(path)
+        try:
+            if is_framework_file(path):
+                side.unlink(missing_ok=True)   # a previous plugin's description would be stale
+                return
+            fw = self.fw
+            section = fw.section("model")
+            meta = CheckpointMeta(plugin=str(section.get("plugin")), signature=Encoding(explore.space).signature(),
+                                  costs=list(fw.cost_names), config_digest=config_digest(fw.config),
+                                  explore=explore.name, step=step, samples=report.get("train"),
+                                  info={"python_path": [str(p) for p in fw.config.python_paths()],
+                                        "model": dict(section)},
+                                  history=[{k: v for k, v in h.items() if v is None or isinstance(v, (bool, int, float, str))}
+                                           for h in history if isinstance(h, dict)])
+            write_sidecar(path, meta)
+        except OSError as e:
+            raise DeffeError(f"{side} cannot be written ({e.strerror or e})", where="model.checkpoints",
+                             hint="free space or fix the run directory's permissions (or set \"checkpoints\": "
+                                  "false), then run the same command to resume") from None
 
     def _write_metrics(self, explore: Any) -> None:
         rows = []
@@ -278,6 +317,16 @@ class ModelTrainer:
 
 
 # ----------------------------------------------------------------------------- helpers
+def _checked(fw: Any, method: str, answer):
+    """``answer()``: a model plugin's answer through its contract check (contract.py); what breaks it is one
+    error naming the plugin, as the driver's `_call` words it."""
+    try:
+        return answer()
+    except Broken as e:
+        raise DeffeError(f"ml_model plugin '{fw.section('model').get('plugin')}': {method}() {e.what}",
+                         file=fw.config.data.get("__origin__"), where="model.plugin", hint=e.hint) from None
+
+
 def selection_text(selection: dict | None) -> str:
     """A model's choice among candidates, for one cell: 'name score=0.12 mape=8.1% (5-fold); ...'.
 

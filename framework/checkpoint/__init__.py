@@ -43,16 +43,25 @@ outputs have the same shape:
 
 Keras ``.hdf5`` files of the original Deffe are recognised and refused with
 what to do instead.
+
+A user's model plugin writes its checkpoint in its own format (its ``Save(path)``); the trainer then writes
+``<path>.meta.json`` beside it (`write_sidecar`): the same header as JSON (the plugin, the encoding
+signature, the costs, the step, the history; in ``info`` the model settings and the python_path it was
+found on), which `read_meta` returns for a file that is not in this format. -inference-only and the Python
+API then build that plugin (only the config's ``model.plugin``: a file never chooses a module) and call its
+``Load(path)``.
 """
 from .file import (DAMAGED_HINT, DIGEST_SECTIONS, FORMAT, HDF5_SIGNATURE, KERAS_SUFFIXES, MAGIC, PICKLE_FORMAT,
                    TRUST_FLAG, TRUST_KEY, CheckpointMeta, FormatError, config_digest, is_keras, keras_error,
-                   meta_from_header, one_checkpoint, pickle_refused, read_checkpoint, read_meta, read_state,
-                   trusts_pickle, write_checkpoint)
+                   SIDECAR_SUFFIX, is_framework_file, meta_from_header, one_checkpoint, pickle_refused,
+                   read_checkpoint, read_meta, read_state, sidecar_path, trusts_pickle, write_checkpoint,
+                   write_sidecar)
 from .fit import Fit, check_compatible, incompatibility, match
 from .payload import ARRAY_KINDS, STATE_ENTRY, PayloadError, State, check_settings, pack, quoted, unpack
 
 __all__ = ["ARRAY_KINDS", "DAMAGED_HINT", "DIGEST_SECTIONS", "FORMAT", "HDF5_SIGNATURE", "KERAS_SUFFIXES", "MAGIC",
-           "PICKLE_FORMAT", "STATE_ENTRY", "TRUST_FLAG", "TRUST_KEY", "CheckpointMeta", "Fit", "FormatError",
+           "PICKLE_FORMAT", "SIDECAR_SUFFIX", "STATE_ENTRY", "TRUST_FLAG", "TRUST_KEY", "CheckpointMeta", "Fit", "FormatError",
            "PayloadError", "State", "check_compatible", "check_settings", "config_digest", "incompatibility",
-           "is_keras", "keras_error", "match", "meta_from_header", "one_checkpoint", "pack", "pickle_refused",
-           "quoted", "read_checkpoint", "read_meta", "read_state", "trusts_pickle", "unpack", "write_checkpoint"]
+           "is_framework_file", "is_keras", "keras_error", "match", "meta_from_header", "one_checkpoint", "pack", "pickle_refused",
+           "quoted", "read_checkpoint", "read_meta", "read_state", "sidecar_path", "trusts_pickle", "unpack",
+           "write_checkpoint", "write_sidecar"]

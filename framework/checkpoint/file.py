@@ -82,6 +82,57 @@ def _jsonable(x: Any) -> Any:
         pass
     return str(x)
 
+# ----------------------------------------------------------------------------- a user plugin's own files
+SIDECAR_SUFFIX = ".meta.json"
+SIDECAR_KIND = "deffe-model-sidecar"
+
+
+def sidecar_path(path: str | Path) -> Path:
+    """Where the framework describes a checkpoint a user's model plugin wrote in its own format (its
+    ``Save(path)``): ``<path>.meta.json``, beside it."""
+    path = Path(path)
+    return path.with_name(path.name + SIDECAR_SUFFIX)
+
+
+def is_framework_file(path: str | Path) -> bool:
+    """A checkpoint in this framework's own format (the built-in models'), by its first bytes."""
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(len(MAGIC)) == MAGIC
+    except OSError:
+        return False
+
+
+def write_sidecar(path: str | Path, meta: CheckpointMeta) -> Path:
+    """Describe the checkpoint a user's model plugin wrote at ``path`` (which plugin, the space, the costs, its
+    training's step and history, the model settings and python_path in ``info``), so that -inference-only and
+    the Python API can rebuild the plugin and call its ``Load(path)``. Written atomically."""
+    target = sidecar_path(path)
+    meta.format = FORMAT
+    text = json.dumps({"kind": SIDECAR_KIND, "file": Path(path).name, "meta": asdict(meta)}, default=_jsonable,
+                      indent=1)
+    tmp = target.with_name(f".{target.name}.tmp{os.getpid()}")
+    tmp.write_text(text + "\n", encoding="utf-8")
+    os.replace(tmp, target)
+    return target
+
+
+def _sidecar_meta(path: str | Path, shown: str) -> CheckpointMeta | None:
+    """The description of a user plugin's checkpoint (`write_sidecar`), or None when it has none."""
+    side = sidecar_path(path)
+    if not side.is_file():
+        return None
+    try:
+        d = json.loads(side.read_text(encoding="utf-8"))
+        if not isinstance(d, dict) or d.get("kind") != SIDECAR_KIND:
+            raise ValueError(f"it is not a {SIDECAR_KIND} file")
+        return meta_from_header(d.get("meta"))
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as e:
+        raise DeffeError(f"the description of this model plugin's checkpoint, {side.name}, cannot be read "
+                         f"({' '.join(str(e).split())[:160]})", file=shown,
+                         hint="train again (the run writes it beside the checkpoint)") from None
+
+
 # ----------------------------------------------------------------------------- pickle (format 1): opt-in only
 def trusts_pickle(section: dict | None, args: Any) -> bool:
     """Whether the user allowed old pickle checkpoints: ``-trust-pickle`` or ``model.trust_pickle: true`` (exactly
@@ -290,7 +341,12 @@ def _is_history(v: Any) -> bool:
         for h in v for k, x in h.items())
 
 def read_meta(path: str | Path, shown: str | None = None) -> CheckpointMeta:
-    """The header alone (any readable format: reading it runs nothing)."""
+    """The header alone (any readable format: reading it runs nothing); for a checkpoint a user's model plugin
+    wrote in its own format, the description the framework wrote beside it (`write_sidecar`)."""
+    if not is_framework_file(path) and Path(path).suffix.lower() not in KERAS_SUFFIXES:
+        meta = _sidecar_meta(path, shown or str(path))
+        if meta is not None:
+            return meta
     fh, meta = _open(path, shown)
     fh.close()
     return meta

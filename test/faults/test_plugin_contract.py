@@ -114,6 +114,9 @@ def test_a_proposal_with_a_malformed_prediction_is_named_before_anything_is_eval
     ("np.zeros((len(codes), 1))", "Predict() returned a numpy.ndarray, not a Prediction"),
     ("None", "Predict() returned a None, not a Prediction"),
     ("Prediction(np.full((len(codes), 1), 'a'))", "Predict() returned a Prediction whose mean is not numbers"),
+    ("Prediction(np.full((len(codes), 1), np.nan))", "whose mean is NaN for every point and cost"),
+    ("Prediction(np.full((len(codes), 1), np.inf))", "whose mean is inf (row 0, cost 0): a predicted cost is a finite"),
+    ("Prediction(np.where(np.arange(len(codes))[:, None] == 1, -np.inf, 1.0))", "whose mean is -inf (row 1, cost 0)"),
     ("Prediction(np.zeros((len(codes), 1)), -np.ones((len(codes), 1)))", "whose std is -1"),
     ("Prediction(np.zeros((len(codes), 1)), np.full((len(codes), 1), np.nan))", "whose std is nan"),
     ("Prediction(np.zeros((len(codes), 1)), None, np.full(len(codes), 2.0))", "whose feasible is 2"),
@@ -128,9 +131,100 @@ def test_a_model_predicting_the_wrong_thing_is_named(tmp_path, predict, fragment
     assert_runtime_error(run(tmp_path), "model.plugin:", "ml_model plugin 'mp':", fragment)
 
 
+@pytest.mark.parametrize("flags", [(), ("-async",)])
+def test_a_model_changing_the_codes_it_predicts_is_named_not_the_exploration(tmp_path, flags):
+    # Predict scaled its codes in place: the surrogate exploration's candidates changed under it, and the run
+    # stopped with "exploration plugin 'surrogate': Run() proposed a point outside the space"
+    setup(tmp_path, mp="    def Run(self, data): return {}\n"
+                       "    def Predict(self, codes):\n        X = np.asarray(codes)\n        X /= 5.0\n"
+                       "        return Prediction(X[:, :1].copy(), np.ones((len(X), 1)))\n", **SURROGATE)
+    err = assert_runtime_error(run(tmp_path, *flags), "model.plugin:", "ValueError: output array is read-only")
+    assert "surrogate" not in err
+    if not flags:   # (the asynchronous run's training process says "the model plugin failed in training")
+        assert "ml_model plugin 'mp' failed in Predict(): ValueError:" in err
+
+
+def test_inference_predicts_with_read_only_codes_and_writes_the_rows_it_read(tmp_path):
+    # -inference-only wrote the rows as the model had changed them
+    import numpy as np
+    from framework.protocols import Prediction
+    from framework.contract import frozen, predicted
+    from framework.errors import DeffeError
+
+    class Scaling:
+        def Predict(self, codes):
+            X = np.asarray(codes)
+            X /= 5.0
+            return Prediction(X[:, :1].copy())
+
+    codes = np.array([[1.0, 2.0], [3.0, 4.0]])
+    with pytest.raises(DeffeError, match=r"ml_model plugin 'sc' failed in Predict\(\): ValueError: .*read-only"):
+        predicted(Scaling(), codes, 1, "sc")
+    assert codes.tolist() == [[1.0, 2.0], [3.0, 4.0]]
+    out = frozen(codes)
+    assert not out.flags.writeable and out is not codes and codes.flags.writeable
+
+
+def test_inference_refuses_an_infinite_or_empty_prediction_naming_the_model():
+    # -inference-only and run.model.predict() wrote inf, or nothing at all, without a word
+    import numpy as np
+    from framework.contract import predicted
+    from framework.errors import DeffeError
+    from framework.protocols import Prediction
+
+    class Constant:
+        def __init__(self, value): self.value = value
+        def Predict(self, codes): return Prediction(np.full((len(codes), 2), self.value))
+
+    codes = np.array([[1.0, 2.0], [3.0, 4.0]])
+    for value, what in ((np.inf, "mean is inf"), (np.nan, "mean is NaN for every point and cost")):
+        with pytest.raises(DeffeError, match=rf"ml_model plugin 'c': Predict\(\) returned a Prediction whose {what}"):
+            predicted(Constant(value), codes, 2, "c")
+    half = Constant(1.0)
+    half.Predict = lambda codes: Prediction(np.column_stack([np.ones(len(codes)), np.full(len(codes), np.nan)]))
+    assert np.isnan(predicted(half, codes, 2, "c").mean[:, 1]).all()   # a cost nothing is known of: NaN is fine
+
+
 def test_a_model_whose_run_returns_no_dict_is_named(tmp_path):
     setup(tmp_path, mp="    def Run(self, data): return [1, 2]\n" + PREDICT, **SURROGATE)
     assert_runtime_error(run(tmp_path), "ml_model plugin 'mp': Run() returned a list, not a dict")
+
+
+@pytest.mark.parametrize("flags", [(), ("-async",)])
+@pytest.mark.parametrize("report,fragment", [
+    ("{'history': [0.5, 0.4]}", "Run() returned a report whose 'history' record 0 is 0.5: expected a dict"),
+    ("{'history': [{'epoch': 0, 'train_loss': 'n/a'}]}",
+     "Run() returned a report whose 'history' record 0 has train_loss 'n/a': expected a number or None"),
+    ("{'history': [{'train_loss': 0.5}]}", "'history' record 0 has epoch None: expected a number"),
+    ("{'history': 0.5}", "'history' is a float (0.5): expected a list of per-epoch dicts"),
+    ("{'selection': {'k': 3}}", "Run() returned a report whose 'selection' gives 'k' 3: expected a dict"),
+    ("{'selection': {'k': {'score': 'low'}}}", "'selection' gives 'k' score 'low': expected a number or None"),
+    ("{'train_seconds': 'fast'}", "Run() returned a report whose 'train_seconds' is 'fast': expected a number"),
+    ("{'chosen': 3}", "Run() returned a report whose 'chosen' is 3: expected a name"),
+])
+def test_a_model_report_the_framework_cannot_read_is_named(tmp_path, report, fragment, flags):
+    # tracebacks (exit status 1): AttributeError 'float' object has no attribute 'get' (history of numbers,
+    # with -model-stats-output; a selection entry that is no dict), ValueError: Unknown format code 'g' (a text
+    # loss), TypeError (train_seconds)
+    setup(tmp_path, mp=f"    def Run(self, data): return {report}\n" + PREDICT, **SURROGATE)
+    err = assert_runtime_error(run(tmp_path, "-model-stats-output", "stats.csv", *flags), "model.plugin:", fragment)
+    assert "ml_model plugin 'mp'" in err
+
+
+def test_a_model_report_is_stored_as_json_with_its_keys_as_text(tmp_path):
+    # a tuple key: TypeError: keys must be str, int, float, bool or None, not tuple (a traceback, exit status 1)
+    setup(tmp_path, mp="    def Run(self, data): return {('t', 'mape'): 0.1, 'weights': np.arange(3),"
+                       " 'n': np.int64(4), 'metrics': 'mine', 'checkpoint': '/etc/passwd'}\n" + PREDICT, **SURROGATE)
+    r = run(tmp_path)
+    assert r.rc == 0, r
+    import sqlite3
+    with sqlite3.connect(tmp_path / "explore" / "deffe.db") as db:
+        texts = [row[0] for row in db.execute("SELECT info FROM steps")]
+    reports = [json.loads(t)["model"] for t in texts if "model" in json.loads(t)]
+    assert reports
+    for rep in reports:
+        assert rep["('t', 'mape')"] == 0.1 and rep["weights"] == [0, 1, 2] and rep["n"] == 4
+        assert rep["metrics"] != "mine" and rep.get("checkpoint") != "/etc/passwd"   # the framework's own keys
 
 
 @pytest.mark.parametrize("exploration", ["surrogate", "genetic", "hill_climbing"])
