@@ -75,7 +75,7 @@ def _child(conn: Connection, config: Any, args: Any, run_dir: Any, seed: int, ex
         model.Initialize()
         trainer = ModelTrainer(fw, None, run_dir, len(config.explores) > 1, dry_run=True)
     except BaseException as e:  # noqa: BLE001 - the answer to every fit: the driver stops with it
-        failure = f"{type(e).__name__}: {e}"
+        failure = _failure(e, "Initialize")
     while True:
         try:
             data = conn.recv()
@@ -92,11 +92,19 @@ def _child(conn: Connection, config: Any, args: Any, run_dir: Any, seed: int, ex
                 _Out(buf, fw).dump((vars(model), fitted))
                 answer = ("ok", buf.getvalue())
             except BaseException as e:  # noqa: BLE001 - a plugin's failure is the driver's error to report
-                answer = ("error", f"{type(e).__name__}: {e}\n{traceback.format_exc(limit=-4)}")
+                answer = _failure(e, None)
         try:
             conn.send(answer)
         except OSError:   # the driver died while the model trained: nobody to answer
             return
+
+
+def _failure(e: BaseException, method: str | None) -> tuple[str, Any]:
+    """The answer for a failed fit: a DeffeError (a contract check names the plugin and the place) travels
+    whole, to be raised again as it is; any other exception is the plugin's, named as the driver names it."""
+    if isinstance(e, DeffeError):
+        return "deffe", (e.what, e.file, e.where, e.hint)
+    return "error", (method, f"{type(e).__name__}: {e}", traceback.format_exc(limit=-4))
 
 
 class Fit:
@@ -117,7 +125,7 @@ class Fit:
 class TrainingProcess:
     def __init__(self, model: Any, fw: Any, config: Any, args: Any, run_dir: Any, explore_index: int,
                  threads: int):
-        self.model, self.fw = model, fw
+        self.model, self.fw, self.config = model, fw, config
         ctx = mp.get_context("spawn")
         self.conn, child = ctx.Pipe(duplex=True)
         self.process = ctx.Process(target=_child, args=(child, config, args, run_dir, fw.seed, explore_index,
@@ -147,9 +155,17 @@ class TrainingProcess:
 
     def receive(self) -> dict | None:
         kind, payload = self._recv()
+        if kind == "deffe":
+            what, file, where, hint = payload
+            raise DeffeError(what, file=file, where=where, hint=hint)
         if kind == "error":
-            raise DeffeError(f"the model plugin failed in training: {payload.splitlines()[0]}",
-                             where="model.plugin", hint="run with -debug for the traceback")
+            method, what, trace = payload
+            self.fw.log.debug(f"the training process's traceback:\n{trace}")
+            plugin = self.config.section("model")["plugin"]
+            step = f"in {method}()" if method else "while training (Run(), or Predict() on the hold-out)"
+            raise DeffeError(f"ml_model plugin '{plugin}' failed {step} in the training process: {what}",
+                             file=self.config.data.get("__origin__"), where="model.plugin",
+                             hint="run with -debug for the traceback")
         state, fitted = _In(io.BytesIO(payload), self.fw).load()
         vars(self.model).update(state)
         return fitted

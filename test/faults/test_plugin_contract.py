@@ -140,8 +140,10 @@ def test_a_model_changing_the_codes_it_predicts_is_named_not_the_exploration(tmp
                        "        return Prediction(X[:, :1].copy(), np.ones((len(X), 1)))\n", **SURROGATE)
     err = assert_runtime_error(run(tmp_path, *flags), "model.plugin:", "ValueError: output array is read-only")
     assert "surrogate" not in err
-    if not flags:   # (the asynchronous run's training process says "the model plugin failed in training")
+    if not flags:
         assert "ml_model plugin 'mp' failed in Predict(): ValueError:" in err
+    else:   # in the training process: named once, not "the model plugin failed in training: DeffeError: ..."
+        assert "ml_model plugin 'mp' failed while training" in err and "DeffeError" not in err, err
 
 
 def test_inference_predicts_with_read_only_codes_and_writes_the_rows_it_read(tmp_path):
