@@ -24,7 +24,7 @@ from .config import Config, Explore
 from .contract import CHECKS, Broken, checked, units_of
 from .context import Budget, Framework
 from .errors import DeffeError
-from .evaluation import run_sample
+from .evaluation import describe as _describe, run_sample
 from .async_loop import AsyncRun
 from .executor import LocalExecutor
 from .executors import executor_kind, make_executor
@@ -607,10 +607,28 @@ class Driver:
             return
         self._dry_shown = getattr(self, "_dry_shown", 0) + 1
         if self._dry_shown <= self.DRY_COMMANDS:
-            for line in self._call(evaluate, "DryRun", params) or []:
+            for line in self._dry_lines(evaluate, self._call(evaluate, "DryRun", params)):
                 print(f"    {line}")
         elif self._dry_shown == self.DRY_COMMANDS + 1:
             print(f"    (the commands of the points after the first {self.DRY_COMMANDS} are not shown)")
+
+    def _dry_lines(self, evaluate: Any, lines: Any) -> list[str]:
+        """What an evaluate plugin's DryRun() returned as lines: a str is one (or the lines it holds), a list
+        or tuple of str are lines, None is none; anything else is the plugin's mistake, named."""
+        if lines is None:
+            return []
+        if isinstance(lines, str):
+            return lines.splitlines()
+        if isinstance(lines, (list, tuple)) and all(isinstance(line, str) for line in lines):
+            return [part for line in lines for part in (line.splitlines() or [""])]
+        obj = getattr(evaluate, "_deffe_plugin", evaluate)
+        block, name = self._names.get(id(obj), ("evaluate", type(obj).__name__))
+        bad = next((line for line in lines if not isinstance(line, str)), None) \
+            if isinstance(lines, (list, tuple)) else None
+        what = f"a {type(lines).__name__} holding {_describe(bad)}" if isinstance(lines, (list, tuple)) \
+            else _describe(lines)
+        raise self._plugin_error(block, name, f"DryRun() returned {what}, not lines",
+                                 "return the lines -no-run prints: a str, or a list of str")
 
     def _start_sample(self, explore: Explore, key: str, params: dict, step: int) -> tuple[int, Sample]:
         """Reserve the point's row in the store (status running) and describe it for the evaluator."""

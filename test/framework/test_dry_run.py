@@ -1,7 +1,7 @@
 """-no-run shows what a real run would evaluate next, from what the run directory holds, and always ends."""
 import json
 
-from cli_helpers import read_csv, run_deffe, write
+from cli_helpers import assert_runtime_error, read_csv, run_deffe, write
 
 EVALUATOR = "def evaluate(p):\n    return {'t': (p['a'] - 3) ** 2 + p['b'] + 0.1 * p['c']}\n"
 
@@ -80,3 +80,31 @@ def test_a_dry_run_of_a_script_evaluator_shows_the_substituted_scripts_of_its_fi
            f'      #!/bin/bash\n      echo "running a={first}"\n      echo {first} > results.out\n' in r.out
     assert r.out.count("which would read:") == 3 and "after the first 3 are not shown" in r.out
     assert sorted(p.name for p in tmp_path.iterdir()) == before   # nothing written
+
+
+DRY_EVALUATOR = '''
+class E:
+    def __init__(self, fw): pass
+    def Initialize(self): pass
+    def Run(self, sample): return {"t": 1.0}
+    def DryRun(self, values): return RETURN
+def GetObject(framework): return E(framework)
+'''
+
+
+def test_an_evaluate_plugins_dry_run_lines_may_be_one_str_and_anything_else_is_its_mistake(tmp_path):
+    # a str was printed one character per line
+    write(tmp_path / "config.json", json.dumps({
+        "python_path": ["."], "knobs": [{"name": "a", "values": "1-6"}], "costs": ["t"],
+        "evaluate": {"plugin": "my_eval"}, "model": {"plugin": None},
+        "exploration": {"plugin": "sampling", "samples_per_step": 1, "max_samples": 1}}))
+    write(tmp_path / "my_eval.py", DRY_EVALUATOR.replace("RETURN", '"simulate a=%s" % values["a"]'))
+    r = run_deffe("-config", "config.json", "-no-run", cwd=tmp_path)
+    assert r.rc == 0, r
+    a = would(r)[0].split("=")[1]
+    assert f"would evaluate: a={a}\n    simulate a={a}\nexploration" in r.out, r
+    write(tmp_path / "my_eval.py", DRY_EVALUATOR.replace("RETURN", '["x", 2]'))
+    r = run_deffe("-config", "config.json", "-no-run", cwd=tmp_path)
+    assert_runtime_error(r, "config.json:evaluate.plugin: evaluate plugin 'my_eval': DryRun() returned a list "
+                            "holding a int (2), not lines; return the lines -no-run prints: a str, or a list of str")
+    assert not (tmp_path / "explore").exists()
