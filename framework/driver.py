@@ -558,8 +558,9 @@ class Driver:
             if s is not None and s.status != "running" and not again:
                 results[i] = s.result()
                 linked.append(s.id)
-                tally.add(results[i], reused=True)
-                progress.update(cached=True)
+                if key not in self.counted:   # told again (evaluated in an earlier step of this run): tallied then
+                    tally.add(results[i], reused=True)
+                    progress.update(cached=True)
                 continue
             if not evaluate_now:
                 results[i] = Result("skipped", error="not evaluated (before -step-start / preloaded only)")
@@ -567,6 +568,9 @@ class Driver:
             params = space.values(codes[i])
             if self.dry_run:
                 results[i] = Result("skipped", error="not evaluated (dry run)")
+                if key in self.counted:   # listed in an earlier step already: the real run evaluates it once
+                    continue
+                self.counted.add(key)     # the budget counts it as the real run's would (see _fresh)
                 tally.would += 1
                 print(f"would evaluate: {_point_text(params, limit=None)}")
                 self._dry_commands(params)

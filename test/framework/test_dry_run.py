@@ -108,3 +108,43 @@ def test_an_evaluate_plugins_dry_run_lines_may_be_one_str_and_anything_else_is_i
     assert_runtime_error(r, "config.json:evaluate.plugin: evaluate plugin 'my_eval': DryRun() returned a list "
                             "holding a int (2), not lines; return the lines -no-run prints: a str, or a list of str")
     assert not (tmp_path / "explore").exists()
+
+
+REPEATING = '''
+import numpy as np
+from framework.protocols import Proposal
+STEPS = [[1, 2, 3], [4, 1, 2], [2, 2, 5]]    # values of a: points proposed again in later steps
+class X:
+    adaptive = False
+    def __init__(self, fw): self.fw = fw; self.step = 0
+    def Initialize(self): self.space = self.fw.space
+    def Run(self):
+        self.step += 1
+        if self.step > len(STEPS):
+            return None
+        return Proposal(np.array([self.space.code_row({"a": a}) for a in STEPS[self.step - 1]]))
+    def Tell(self, codes, results): pass
+def GetObject(framework): return X(framework)
+'''
+
+
+def test_a_non_adaptive_exploration_proposing_points_again_is_listed_and_counted_as_the_real_run_does(tmp_path):
+    # the dry run listed every proposal, repeats included, and said "evaluation budget of 8 samples reached"
+    # where the real run evaluated 5 points and finished; the real run's summary said "3 from the store" in
+    # a new run directory (the points it told again)
+    write(tmp_path / "ev.py", "def evaluate(p):\n    return {'t': p['a']}\n")
+    write(tmp_path / "my_x.py", REPEATING)
+    write(tmp_path / "config.json", json.dumps({
+        "python_path": ["."], "knobs": [{"name": "a", "values": "1-9"}], "costs": ["t"],
+        "evaluate": {"plugin": "python", "function": "ev:evaluate"}, "model": {"plugin": None},
+        "exploration": {"plugin": "my_x", "max_samples": 8}}))
+    r = run_deffe("-config", "config.json", "-no-run", cwd=tmp_path)
+    assert r.rc == 0, r
+    assert would(r) == [f"would evaluate: a={a}" for a in (1, 2, 3, 4, 5)], r
+    assert "exploration 'explore_0': the exploration finished (dry run: nothing written)" in r.out, r
+    r = run_deffe("-config", "config.json", cwd=tmp_path)
+    assert r.rc == 0, r
+    assert "exploration 'explore_0': the exploration finished; 5 evaluated now, 0 from the store, 0 failed" in r.out, r
+    assert sorted(int(row["a"]) for row in read_csv(tmp_path / "explore" / "deffe_evaluation.csv")) == [1, 2, 3, 4, 5]
+    r = run_deffe("-config", "config.json", cwd=tmp_path)   # a rerun: each stored point once from the store
+    assert "0 evaluated now, 5 from the store, 0 failed" in r.out, r
