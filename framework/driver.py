@@ -14,7 +14,7 @@ import logging
 import math
 import shutil
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,7 @@ from .config import Config, Explore
 from .contract import CHECKS, Broken, checked, units_of
 from .context import Budget, Framework
 from .errors import DeffeError
-from .evaluation import run_sample
+from .evaluation import describe as _describe, run_sample
 from .async_loop import AsyncRun
 from .executor import LocalExecutor
 from .executors import executor_kind, make_executor
@@ -108,7 +108,62 @@ class _NotEvaluating:
         raise self.why
 
 
+@dataclass
+class _Built:
+    """One exploration's plugins as the preflight built and initialised them, for the run to use (one object
+    per block per exploration), with the framework state they were initialised with."""
+
+    exploration: Any
+    evaluate: Any
+    extract: Any
+    model: Any
+    sampling: Any                 # the sampler itself (the framework's is a contract.Checked of it)
+    costs: list                   # fw.costs with the evaluator's units
+    budget: Budget
+    history: Any
+    encoding: Any
+    said: list = field(default_factory=list)   # what the plugins logged (_Held)
+
+
+class _Held(logging.Filter):
+    """The plugins' logger during the preflight: what they log below WARNING passes (to the terminal: a
+    compilation that takes a while), their warnings are held; the run says the warnings when it uses the
+    plugins and writes the rest to its log file (as the driver's own, said again by the run). Once the run
+    has the plugins, everything passes."""
+
+    def __init__(self):
+        super().__init__()
+        self.held: list[tuple[int, str, bool]] | None = []   # (level, message, shown on the terminal already)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self.held is None:
+            return True
+        shown = record.levelno < logging.WARNING
+        self.held.append((record.levelno, record.getMessage(), shown))
+        return shown
+
+    def take(self) -> list[tuple[int, str, bool]]:
+        held, self.held = self.held or [], []
+        return held
+
+
+class _Fingerprints:
+    """Every exploration's evaluate (or extract) plugin as the run's fingerprint sees them (guard.fingerprints):
+    their Fingerprint() answers, one when they agree (as a single exploration's), else the list of them."""
+
+    def __init__(self, objects: list[Any]):
+        self.objects = objects
+
+    def Fingerprint(self) -> Any:
+        said = [o.Fingerprint() if callable(getattr(o, "Fingerprint", None)) else None for o in self.objects]
+        return said[0] if all(x == said[0] for x in said) else said
+
+
 class Driver:
+    # the preflight's plugins, waiting for the run of the same config and command line (cli.py makes both
+    # drivers): (config, args, framework, {explore index: _Built}, plugin names, held-warnings filter)
+    _handover: tuple | None = None
+
     def __init__(self, config: Config, args: Any, run_dir: Path, store: RunStore, log: logging.Logger,
                  seed: int, jobs: int, dry_run: bool = False, progress: bool = True, threads: int = 1):
         self.config = config
@@ -130,6 +185,16 @@ class Driver:
         evaluate = config.section("evaluate")
         self.retries = int(evaluate.get("retries") or 0)
         self.keep_directories = evaluate.get("keep_directories", True) is not False
+        self._built: dict[int, _Built] = {}
+        handed, Driver._handover = Driver._handover, None
+        if handed is not None and handed[0] is config and handed[1] is args and handed[2].seed == seed \
+                and handed[2].run_dir == run_dir:
+            # the plugins the preflight built are this run's: one object per block per exploration
+            _config, _args, self.fw, self._built, names, held = handed
+            self.fw.log = log
+            self.fw.costs = config.costs   # as a new framework's: each exploration's, with its units, when it runs
+            self._names.update(names)
+            held.held = None   # a plugin that kept the preflight's logger now logs as the run's
 
     # ------------------------------------------------------------------ plugins
     def _plugin(self, block: str, name: str):
@@ -167,6 +232,8 @@ class Driver:
                           where=f"{section}.plugin", hint=hint)
 
     def _make_plugins(self) -> tuple[Any, Any, Any, Any]:
+        """Build and initialise one exploration's plugins (the framework entered it): the preflight does, for
+        every exploration, and hands them to the run (`_use_built`)."""
         cfg = self.config
         sampling = self._plugin("sampling", cfg.section("sampling")["plugin"])
         self._call(sampling, "Initialize")
@@ -211,9 +278,33 @@ class Driver:
         except DeffeError as e:
             if not getattr(self.args, "only_preloaded_data_exploration", False):
                 raise
-            self.log.warning(f"{block} block not usable ({e.what}); not needed with "
+            stand_in = _NotEvaluating(e)
+            self._not_usable(block, stand_in)
+            return stand_in
+
+    def _not_usable(self, block: str, stand_in: Any) -> None:
+        if isinstance(stand_in, _NotEvaluating):
+            self.log.warning(f"{block} block not usable ({stand_in.why.what}); not needed with "
                              "-only-preloaded-data-exploration, which evaluates nothing")
-            return _NotEvaluating(e)
+
+    def _use_built(self, built: _Built) -> tuple[Any, Any, Any, Any]:
+        """The plugins the preflight built for this exploration, as `_make_plugins` would give them: the
+        framework as they were initialised with (the same budget, history and costs), what they said."""
+        fw = self.fw
+        fw.costs = built.costs
+        fw.sampling = checked(self, built.sampling, "Run")
+        fw.model = None if getattr(self.args, "no_inference", False) else checked(self, built.model, "Predict")
+        for level, message, shown in built.said:
+            if not shown:
+                self.log.log(level, message)
+                continue
+            record = self.log.makeRecord(self.log.name, level, __file__, 0, message, None, None)
+            for handler in self.log.handlers:   # the run's log file (the terminal had it)
+                if isinstance(handler, logging.FileHandler) and level >= handler.level:
+                    handler.handle(record)
+        self._not_usable("evaluate", built.evaluate)
+        self._not_usable("extract", built.extract)
+        return built.exploration, built.evaluate, built.extract, built.model
 
     # ------------------------------------------------------------------ budget
     def _budget(self, explore: Explore) -> Budget:
@@ -239,14 +330,22 @@ class Driver:
     # ------------------------------------------------------------------ run
     def preflight(self) -> dict[str, Any]:
         """Build and initialise every plugin of every exploration once, before anything is written,
-        so that a mistake in the config or a plugin is reported with nothing on disk. Returns the evaluate
-        and extract plugins (what they read is part of the run's fingerprint)."""
-        built: dict[str, Any] = {}
+        so that a mistake in the config or a plugin is reported with nothing on disk; the run's driver (of
+        the same config and command line) uses these objects (one per block per exploration, see
+        `_handover`). Returns, for the run's fingerprint, the evaluate and extract plugins of every
+        exploration (what they read is part of it)."""
+        held = _Held()
+        plugins_log = logging.getLogger(f"{self.log.name}.plugins")
+        plugins_log.filters = [held]
+        self.fw.log = plugins_log
+        built: dict[int, _Built] = {}
         for explore in self.config.explores:
             self.fw.enter(explore, self._budget(explore))
             self.fw.preloaded = []
             read = [(shown, load_csv(path, shown, explore.space, self.fw.costs))
                     for path, shown in self._preload_sources(explore)]
+            for _shown, pre in read:   # as the run's _preload: the points a preloaded sampler draws from
+                self.fw.preloaded.extend(pre.codes)
             if read and getattr(self.args, "only_preloaded_data_exploration", False) and \
                     not any(len(pre.codes) for _shown, pre in read):   # nothing it could explore (deffe_cli: no data)
                 shown, pre = read[0]
@@ -254,9 +353,14 @@ class Driver:
                                  + (f" (first: {pre.first_skip})" if pre.first_skip else ""),
                                  where="-only-preloaded-data-exploration",
                                  hint="check the data's columns and values against the knobs")
-            _exploration, built["evaluate"], built["extract"], _model = self._make_plugins()
-        self.fw.enter(self.config.explores[0], Budget())
-        return built
+            exploration, evaluate, extract, model = self._make_plugins()
+            fw = self.fw
+            built[explore.index] = _Built(exploration, evaluate, extract, model,
+                                          getattr(fw.sampling, "_deffe_plugin", fw.sampling), fw.costs, fw.budget,
+                                          fw.history, fw.encoding, held.take())
+        Driver._handover = (self.config, self.args, self.fw, built, dict(self._names), held)
+        return {block: _Fingerprints([getattr(b, block) for b in built.values()])
+                for block in ("evaluate", "extract")}
 
     def run(self) -> None:
         several = len(self.config.explores) > 1
@@ -305,13 +409,21 @@ class Driver:
 
     def _run_explore(self, explore: Explore, several: bool) -> None:
         fw, store, log = self.fw, self.store, self.log
-        fw.enter(explore, self._budget(explore))
+        built = self._built.pop(explore.index, None)
+        budget = self._budget(explore)
+        if built is None:
+            fw.enter(explore, budget)
+        else:   # the framework as the preflight initialised this exploration's plugins with, the budget from now
+            fw.enter(explore, built.budget)
+            for name in ("max_samples", "max_steps", "max_time", "started", "used_samples", "steps"):
+                setattr(built.budget, name, getattr(budget, name))
+            fw.history, fw.encoding = built.history, built.encoding
         fw.preloaded = []
         self.counted: set[str] = set()   # keys of the points the budget counted (see _fresh)
         self._preload(explore)
         if not self.dry_run:
             self._leave_out_others(explore)
-        exploration, evaluate, extract, model = self._make_plugins()
+        exploration, evaluate, extract, model = self._make_plugins() if built is None else self._use_built(built)
         self._dry_evaluate = evaluate if self.dry_run else None
         cost_names = fw.cost_names
         space = explore.space
@@ -558,8 +670,9 @@ class Driver:
             if s is not None and s.status != "running" and not again:
                 results[i] = s.result()
                 linked.append(s.id)
-                tally.add(results[i], reused=True)
-                progress.update(cached=True)
+                if key not in self.counted:   # told again (evaluated in an earlier step of this run): tallied then
+                    tally.add(results[i], reused=True)
+                    progress.update(cached=True)
                 continue
             if not evaluate_now:
                 results[i] = Result("skipped", error="not evaluated (before -step-start / preloaded only)")
@@ -567,6 +680,9 @@ class Driver:
             params = space.values(codes[i])
             if self.dry_run:
                 results[i] = Result("skipped", error="not evaluated (dry run)")
+                if key in self.counted:   # listed in an earlier step already: the real run evaluates it once
+                    continue
+                self.counted.add(key)     # the budget counts it as the real run's would (see _fresh)
                 tally.would += 1
                 print(f"would evaluate: {_point_text(params, limit=None)}")
                 self._dry_commands(params)
@@ -607,10 +723,28 @@ class Driver:
             return
         self._dry_shown = getattr(self, "_dry_shown", 0) + 1
         if self._dry_shown <= self.DRY_COMMANDS:
-            for line in self._call(evaluate, "DryRun", params) or []:
+            for line in self._dry_lines(evaluate, self._call(evaluate, "DryRun", params)):
                 print(f"    {line}")
         elif self._dry_shown == self.DRY_COMMANDS + 1:
             print(f"    (the commands of the points after the first {self.DRY_COMMANDS} are not shown)")
+
+    def _dry_lines(self, evaluate: Any, lines: Any) -> list[str]:
+        """What an evaluate plugin's DryRun() returned as lines: a str is one (or the lines it holds), a list
+        or tuple of str are lines, None is none; anything else is the plugin's mistake, named."""
+        if lines is None:
+            return []
+        if isinstance(lines, str):
+            return lines.splitlines()
+        if isinstance(lines, (list, tuple)) and all(isinstance(line, str) for line in lines):
+            return [part for line in lines for part in (line.splitlines() or [""])]
+        obj = getattr(evaluate, "_deffe_plugin", evaluate)
+        block, name = self._names.get(id(obj), ("evaluate", type(obj).__name__))
+        bad = next((line for line in lines if not isinstance(line, str)), None) \
+            if isinstance(lines, (list, tuple)) else None
+        what = f"a {type(lines).__name__} holding {_describe(bad)}" if isinstance(lines, (list, tuple)) \
+            else _describe(lines)
+        raise self._plugin_error(block, name, f"DryRun() returned {what}, not lines",
+                                 "return the lines -no-run prints: a str, or a list of str")
 
     def _start_sample(self, explore: Explore, key: str, params: dict, step: int) -> tuple[int, Sample]:
         """Reserve the point's row in the store (status running) and describe it for the evaluator."""

@@ -7,6 +7,7 @@ failure becomes the sample's result; nothing here stops the run.
 """
 from __future__ import annotations
 
+import json
 import math
 import numbers
 import time
@@ -74,27 +75,66 @@ def as_costs(raw: Any, cost_names: list[str], source: str, finite: bool = True) 
         items = list(zip(cost_names, raw))
     else:
         raise CostError(f"{source} gave {describe(raw)}, not costs")
-    out: dict[str, float] = {}
-    for name, v in items:
-        if isinstance(v, (bool, np.bool_)):
-            v = float(v)
-        if isinstance(v, str):
-            n = to_number(v)
-            if n is None:
-                raise CostError(f"{source}: cost '{name}' is not a number: {v!r}")
-            v = n
+    return {name: _cost_value(name, v, source, finite) for name, v in items}
+
+
+def _cost_value(name: str, v: Any, source: str, finite: bool) -> float:
+    """One cost's value as a float, or a CostError saying why it is none."""
+    if isinstance(v, (bool, np.bool_)):
+        v = float(v)
+    if isinstance(v, str):
+        n = to_number(v)
+        if n is None:
+            raise CostError(f"{source}: cost '{name}' is not a number: {v!r}")
+        v = n
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        raise CostError(f"{source}: cost '{name}' is not a number: {_short(v)}") from None
+    except OverflowError:   # an integer (or Decimal) beyond any float
+        raise CostError(f"{source}: cost '{name}' is too large: {_short(v)}") from None
+    if math.isnan(f):
+        raise CostError(f"{source}: cost '{name}' is NaN")
+    if finite and math.isinf(f):
+        raise CostError(f"{source}: cost '{name}' is infinite")
+    return f
+
+
+def some_costs(raw: Any, cost_names: list[str], source: str) -> dict[str, float]:
+    """The costs an infeasible point gave (``Infeasible(reason, costs)``): as `as_costs`, infinite ones
+    allowed, but a mapping may give only some of them (its other keys are kept as they were); nothing: {}."""
+    if raw is None or (isinstance(raw, (Mapping, list, tuple)) and len(raw) == 0):
+        return {}
+    if not isinstance(raw, Mapping):
+        return as_costs(raw, cost_names, source, finite=False)
+    named = {}
+    for cost in cost_names:   # the cost's own name, else one equal but for case (as as_costs)
+        alike = [k for k in raw if k == cost] or [k for k in raw if isinstance(k, str) and k.lower() == cost.lower()]
+        if len(alike) > 1:
+            raise CostError(f"{source} gave {' and '.join(map(repr, alike))}: which one is '{cost}'?")
+        if alike:
+            named[alike[0]] = cost
+    return {named.get(k, str(k)): _cost_value(named.get(k, str(k)), v, source, False) for k, v in raw.items()}
+
+
+def note_text(note: Any) -> str | None:
+    """An `EvaluationOutput`'s note as the text stored as the sample's error: a str as it is, a dict or list
+    as JSON, an exception as "Type: message", anything else as str()."""
+    if note is None or isinstance(note, str):
+        return note
+    if isinstance(note, BaseException):
+        return f"{type(note).__name__}: {note}" if str(note) else type(note).__name__
+    if isinstance(note, bytes):
+        return note.decode("utf-8", "replace")
+    if isinstance(note, (Mapping, list, tuple)):
         try:
-            f = float(v)
-        except (TypeError, ValueError):
-            raise CostError(f"{source}: cost '{name}' is not a number: {_short(v)}") from None
-        except OverflowError:   # an integer (or Decimal) beyond any float
-            raise CostError(f"{source}: cost '{name}' is too large: {_short(v)}") from None
-        if math.isnan(f):
-            raise CostError(f"{source}: cost '{name}' is NaN")
-        if finite and math.isinf(f):
-            raise CostError(f"{source}: cost '{name}' is infinite")
-        out[name] = f
-    return out
+            return json.dumps(note, default=str)
+        except (TypeError, ValueError):   # keys JSON cannot take, a cycle
+            pass
+    try:
+        return str(note)
+    except Exception:   # a __str__ that fails
+        return repr(note) if type(note).__repr__ is not object.__repr__ else describe(note)
 
 
 def _short(v: Any) -> str:
@@ -158,7 +198,7 @@ def run_sample(evaluate: Any, extract: Any, sample: Sample, cost_names: list[str
                 costs = as_costs(output.costs if output.costs is not None else {}, cost_names, "the evaluator")
             else:                # failed, timeout, infeasible: the costs it has, if any (infinite ones too)
                 costs = as_costs(output.costs, cost_names, "the evaluator", finite=False) if output.costs else {}
-            return Result(status, costs, output.note, time.perf_counter() - t0)
+            return Result(status, costs, note_text(output.note), time.perf_counter() - t0)
         if is_costs(output):
             costs = as_costs(output, cost_names, "the evaluator")
         else:
@@ -166,7 +206,10 @@ def run_sample(evaluate: Any, extract: Any, sample: Sample, cost_names: list[str
             costs = as_costs(_extract(extract, sample, output), cost_names, "the extract plugin")
         return Result("ok", costs, None, time.perf_counter() - t0)
     except Infeasible as e:
-        costs = {k: float(v) for k, v in e.costs.items()}
+        try:   # read as any other costs: a cost that is no number fails the sample saying so
+            costs = some_costs(e.costs, cost_names, "the evaluator's Infeasible")
+        except CostError as bad:
+            return Result("failed", {}, f"{bad} (reason: {e})", time.perf_counter() - t0)
         return Result("infeasible", costs, str(e), time.perf_counter() - t0)
     except CostError as e:
         return Result("failed", {}, str(e), time.perf_counter() - t0, crash=str(e) if e.systematic else None,

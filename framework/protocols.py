@@ -18,6 +18,7 @@ Codes are float arrays, one column per knob of the space (see `space.py`).
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
@@ -74,7 +75,9 @@ class Infeasible(Exception):
 
     def __init__(self, reason: str = "infeasible", costs: dict[str, float] | None = None):
         super().__init__(reason)
-        self.costs = dict(costs or {})
+        # kept as given (a dict, or a number or list in cost order): the framework reads them as any costs
+        # and fails the sample saying why when it cannot
+        self.costs = dict(costs) if isinstance(costs, Mapping) else ({} if costs is None else costs)
 
 
 @dataclass

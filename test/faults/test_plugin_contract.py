@@ -334,3 +334,41 @@ def test_an_extract_plugin_whose_costs_never_match_is_the_one_named(tmp_path):
     setup(tmp_path, exp="    def Run(self, sample, output): return {'other': 1.0}\n")
     write(tmp_path / "ev.py", "def evaluate(p):\n    return 'output'\n")
     assert_runtime_error(run(tmp_path), "cfg.json:extract.plugin:", "a bug in the extract plugin 'exp'")
+
+
+LIFE = ("    def __init__(self, fw):\n        self.fw = fw; self.step = 0\n"
+        "        open('life.txt', 'a').write(f'NAME GetObject {fw.explore.name}\\n')\n"
+        "    def Initialize(self):\n        self.name = self.fw.explore.name\n"
+        "        open('life.txt', 'a').write(f'NAME Initialize {self.name}\\n')\n")
+
+
+def test_each_plugin_is_made_and_initialised_once_per_exploration_and_fingerprinted_for_each(tmp_path):
+    # every plugin was built and initialised twice per exploration (a preflight copy, dropped), a search's
+    # sampler was asked for its start points for nothing, and the fingerprint read only the last
+    # exploration's evaluate plugin: a file only the first one's costs depend on could change unnoticed
+    setup(tmp_path, evp="    def Run(self, s): return {'t': s.values['x'] * s.values['z']}\n"
+                        "    def Fingerprint(self):\n        from framework.guard import file_digests\n"
+                        "        return file_digests([self.name + '.dat'])\n",
+          sp="    def Run(self, n):\n        open('life.txt', 'a').write(f'sp Run {self.name}\\n')\n"
+             "        return np.array([[i % 12, 1.0 + i] for i in range(n)])\n",
+          exploration={"plugin": "genetic", "options": {"population": 4}, "max_samples": 8,
+                       "explore": [{"name": "e1"}, {"name": "e2"}]})
+    for name in ("evp", "sp"):   # the plugins note their life in life.txt
+        path = tmp_path / f"{name}.py"
+        path.write_text(path.read_text().replace(
+            "    def __init__(self, fw): self.fw = fw; self.step = 0\n    def Initialize(self): pass\n",
+            LIFE.replace("NAME", name)))
+    write(tmp_path / "e1.dat", "1")
+    write(tmp_path / "e2.dat", "2")
+    life = tmp_path / "life.txt"
+    expected = [f"{m} {what} {e}" for e in ("e1", "e2") for m in ("sp", "evp") for what in ("GetObject", "Initialize")]
+    for flags in (("-no-run",), ()):
+        r = run(tmp_path, *flags)
+        assert r.rc == 0, r
+        lines = life.read_text().splitlines()
+        assert sorted(line for line in lines if " Run " not in line) == sorted(expected), lines
+        if flags:   # the dry run: each exploration's sampler gives the start population once
+            assert [line for line in lines if " Run " in line] == ["sp Run e1", "sp Run e2"], lines
+        life.unlink()
+    write(tmp_path / "e1.dat", "changed")   # what the first exploration's costs depend on
+    assert_user_error(run(tmp_path), "the stored run was made with different evaluate settings")

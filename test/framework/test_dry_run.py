@@ -1,7 +1,7 @@
 """-no-run shows what a real run would evaluate next, from what the run directory holds, and always ends."""
 import json
 
-from cli_helpers import read_csv, run_deffe, write
+from cli_helpers import assert_runtime_error, read_csv, run_deffe, write
 
 EVALUATOR = "def evaluate(p):\n    return {'t': (p['a'] - 3) ** 2 + p['b'] + 0.1 * p['c']}\n"
 
@@ -80,3 +80,71 @@ def test_a_dry_run_of_a_script_evaluator_shows_the_substituted_scripts_of_its_fi
            f'      #!/bin/bash\n      echo "running a={first}"\n      echo {first} > results.out\n' in r.out
     assert r.out.count("which would read:") == 3 and "after the first 3 are not shown" in r.out
     assert sorted(p.name for p in tmp_path.iterdir()) == before   # nothing written
+
+
+DRY_EVALUATOR = '''
+class E:
+    def __init__(self, fw): pass
+    def Initialize(self): pass
+    def Run(self, sample): return {"t": 1.0}
+    def DryRun(self, values): return RETURN
+def GetObject(framework): return E(framework)
+'''
+
+
+def test_an_evaluate_plugins_dry_run_lines_may_be_one_str_and_anything_else_is_its_mistake(tmp_path):
+    # a str was printed one character per line
+    write(tmp_path / "config.json", json.dumps({
+        "python_path": ["."], "knobs": [{"name": "a", "values": "1-6"}], "costs": ["t"],
+        "evaluate": {"plugin": "my_eval"}, "model": {"plugin": None},
+        "exploration": {"plugin": "sampling", "samples_per_step": 1, "max_samples": 1}}))
+    write(tmp_path / "my_eval.py", DRY_EVALUATOR.replace("RETURN", '"simulate a=%s" % values["a"]'))
+    r = run_deffe("-config", "config.json", "-no-run", cwd=tmp_path)
+    assert r.rc == 0, r
+    a = would(r)[0].split("=")[1]
+    assert f"would evaluate: a={a}\n    simulate a={a}\nexploration" in r.out, r
+    write(tmp_path / "my_eval.py", DRY_EVALUATOR.replace("RETURN", '["x", 2]'))
+    r = run_deffe("-config", "config.json", "-no-run", cwd=tmp_path)
+    assert_runtime_error(r, "config.json:evaluate.plugin: evaluate plugin 'my_eval': DryRun() returned a list "
+                            "holding a int (2), not lines; return the lines -no-run prints: a str, or a list of str")
+    assert not (tmp_path / "explore").exists()
+
+
+REPEATING = '''
+import numpy as np
+from framework.protocols import Proposal
+STEPS = [[1, 2, 3], [4, 1, 2], [2, 2, 5]]    # values of a: points proposed again in later steps
+class X:
+    adaptive = False
+    def __init__(self, fw): self.fw = fw; self.step = 0
+    def Initialize(self): self.space = self.fw.space
+    def Run(self):
+        self.step += 1
+        if self.step > len(STEPS):
+            return None
+        return Proposal(np.array([self.space.code_row({"a": a}) for a in STEPS[self.step - 1]]))
+    def Tell(self, codes, results): pass
+def GetObject(framework): return X(framework)
+'''
+
+
+def test_a_non_adaptive_exploration_proposing_points_again_is_listed_and_counted_as_the_real_run_does(tmp_path):
+    # the dry run listed every proposal, repeats included, and said "evaluation budget of 8 samples reached"
+    # where the real run evaluated 5 points and finished; the real run's summary said "3 from the store" in
+    # a new run directory (the points it told again)
+    write(tmp_path / "ev.py", "def evaluate(p):\n    return {'t': p['a']}\n")
+    write(tmp_path / "my_x.py", REPEATING)
+    write(tmp_path / "config.json", json.dumps({
+        "python_path": ["."], "knobs": [{"name": "a", "values": "1-9"}], "costs": ["t"],
+        "evaluate": {"plugin": "python", "function": "ev:evaluate"}, "model": {"plugin": None},
+        "exploration": {"plugin": "my_x", "max_samples": 8}}))
+    r = run_deffe("-config", "config.json", "-no-run", cwd=tmp_path)
+    assert r.rc == 0, r
+    assert would(r) == [f"would evaluate: a={a}" for a in (1, 2, 3, 4, 5)], r
+    assert "exploration 'explore_0': the exploration finished (dry run: nothing written)" in r.out, r
+    r = run_deffe("-config", "config.json", cwd=tmp_path)
+    assert r.rc == 0, r
+    assert "exploration 'explore_0': the exploration finished; 5 evaluated now, 0 from the store, 0 failed" in r.out, r
+    assert sorted(int(row["a"]) for row in read_csv(tmp_path / "explore" / "deffe_evaluation.csv")) == [1, 2, 3, 4, 5]
+    r = run_deffe("-config", "config.json", cwd=tmp_path)   # a rerun: each stored point once from the store
+    assert "0 evaluated now, 5 from the store, 0 failed" in r.out, r

@@ -266,3 +266,51 @@ def test_an_evaluator_whose_every_status_is_unknown_stops_the_run_naming_it(tmp_
     assert len(error) == 1 and "the evaluator returned the status 'crashed', which is not one of ok, failed, " \
         "timeout, infeasible" in error[0], r
     assert {row["status"] for row in read_csv(tmp_path / "explore" / "deffe_evaluation.csv")} == {"failed"}
+
+
+NOTES_AND_INFEASIBLE = '''
+from framework.protocols import EvaluationOutput, Infeasible
+
+def evaluate(p):
+    a = p["a"]
+    if a == 0:
+        return EvaluationOutput({}, status="failed", note={"solver": "diverged", "iters": 500})
+    if a == 1:
+        return EvaluationOutput({}, status="failed", note=RuntimeError("solver diverged"))
+    if a == 2:
+        return EvaluationOutput({"t": 1.0}, note=[1, (2, 3)])
+    if a == 3:
+        raise Infeasible("out of memory", {"t": "n/a"})
+    if a == 4:
+        raise Infeasible("out of memory", [float("inf")])
+    if a == 5:
+        raise Infeasible("out of memory", {"t": "12", "mem": 3})
+    raise Infeasible("out of memory", "much")
+'''
+
+
+def test_a_note_that_is_no_text_is_stored_as_text_and_infeasible_costs_are_read_as_any_costs(tmp_path):
+    # a note that was a dict or an exception stopped the run with "cannot write the run directory (Error
+    # binding parameter 3 ...) ... free space or make it writable"; Infeasible's costs that were no numbers
+    # stopped it with "every evaluation so far failed with the same error: ValueError: could not convert
+    # string to float: 'n/a'", a list of them was a TypeError raised by Infeasible itself
+    write(tmp_path / "ev.py", NOTES_AND_INFEASIBLE)
+    write(tmp_path / "config.json", json.dumps({
+        "python_path": ["."], "knobs": [{"name": "a", "values": "0-7"}], "costs": ["t"],
+        "evaluate": {"plugin": "python", "function": "ev:evaluate"}, "model": {"plugin": None},
+        "sampling": {"plugin": "factorial"}}))
+    r = run_deffe("-config", "config.json", "-jobs", "1", cwd=tmp_path)
+    assert r.rc == 0 and "Traceback" not in r.err + r.out and "error:" not in r.err, r
+    import sqlite3
+    with sqlite3.connect(tmp_path / "explore" / "deffe.db") as db:
+        rows = {json.loads(p)["a"]: (s, json.loads(c or "{}"), e or "")
+                for p, s, c, e in db.execute("SELECT params, status, costs, error FROM samples")}
+    assert rows[0] == ("failed", {}, '{"solver": "diverged", "iters": 500}')
+    assert rows[1] == ("failed", {}, "RuntimeError: solver diverged")
+    assert rows[2] == ("ok", {"t": 1.0}, "[1, [2, 3]]")
+    assert rows[3] == ("failed", {}, "the evaluator's Infeasible: cost 't' is not a number: 'n/a' "
+                                     "(reason: out of memory)")
+    assert rows[4] == ("infeasible", {"t": float("inf")}, "out of memory")
+    assert rows[5] == ("infeasible", {"t": 12.0, "mem": 3.0}, "out of memory")
+    assert rows[6][0] == "failed" and rows[6][2].startswith("the evaluator's Infeasible gave a str ('much'), not costs")
+    assert "7 evaluated now, 0 from the store, 4 failed" in r.out, r
