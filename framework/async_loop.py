@@ -316,7 +316,8 @@ class AsyncRun:
         if any(f.key == key for f in self.in_flight.values()):
             return   # proposed twice (an exploration without Pending): evaluated once
         s = store.lookup([key]).get(key)
-        if key not in d.counted:   # the budget counts a point once, however often it is proposed
+        fresh = key not in d.counted
+        if fresh:   # the budget counts a point once, however often it is proposed
             d.counted.add(key)
             self.fw.budget.used_samples += 1
         again = getattr(d.args, "retry_failed", False) and s is not None and s.status in ("failed", "timeout")
@@ -326,7 +327,7 @@ class AsyncRun:
                 # told at the resume (linked and tallied then). Proposed again (a sampler's sequence starts
                 # over), it is told again (a search may wait for its value), nothing more
                 self.resumed.discard(key)
-            else:
+            elif fresh:   # (a point evaluated earlier in this run and proposed again was tallied then)
                 store.link(self.explore.name, [s.id], self.step)
                 self.told.append(s.id)
                 self.tally.add(result, reused=True)

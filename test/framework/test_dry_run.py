@@ -148,3 +148,7 @@ def test_a_non_adaptive_exploration_proposing_points_again_is_listed_and_counted
     assert sorted(int(row["a"]) for row in read_csv(tmp_path / "explore" / "deffe_evaluation.csv")) == [1, 2, 3, 4, 5]
     r = run_deffe("-config", "config.json", cwd=tmp_path)   # a rerun: each stored point once from the store
     assert "0 evaluated now, 5 from the store, 0 failed" in r.out, r
+    # the asynchronous mode told the same: a point proposed again after it was evaluated counted as stored
+    (tmp_path / "explore").rename(tmp_path / "steps")
+    r = run_deffe("-config", "config.json", "-async", cwd=tmp_path)
+    assert r.rc == 0 and "5 evaluated now, 0 from the store, 0 failed" in r.out, r
