@@ -320,7 +320,10 @@ class AsyncRun:
         if fresh:   # the budget counts a point once, however often it is proposed
             d.counted.add(key)
             self.fw.budget.used_samples += 1
-        again = getattr(d.args, "retry_failed", False) and s is not None and s.status in ("failed", "timeout")
+        again = getattr(d.args, "retry_failed", False) and s is not None and s.status in ("failed", "timeout") \
+            and (fresh or key in self.resumed)   # a failure of this run proposed again is not tried again
+        if again:
+            self.resumed.discard(key)   # tried again once: from now on a failure of this run
         if s is not None and s.status != "running" and not again:
             result = s.result()
             if key in self.resumed:

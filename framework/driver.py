@@ -666,7 +666,8 @@ class Driver:
                 continue
             first_index[key] = i
             s = stored.get(key)
-            again = s is not None and retry and s.status in ("failed", "timeout")
+            # -retry-failed: failures stored before this run; one of this run's, proposed again, stays as it is
+            again = s is not None and retry and s.status in ("failed", "timeout") and key not in self.counted
             if s is not None and s.status != "running" and not again:
                 results[i] = s.result()
                 linked.append(s.id)

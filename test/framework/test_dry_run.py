@@ -1,6 +1,8 @@
 """-no-run shows what a real run would evaluate next, from what the run directory holds, and always ends."""
 import json
 
+import pytest
+
 from cli_helpers import assert_runtime_error, read_csv, run_deffe, write
 
 EVALUATOR = "def evaluate(p):\n    return {'t': (p['a'] - 3) ** 2 + p['b'] + 0.1 * p['c']}\n"
@@ -152,3 +154,20 @@ def test_a_non_adaptive_exploration_proposing_points_again_is_listed_and_counted
     (tmp_path / "explore").rename(tmp_path / "steps")
     r = run_deffe("-config", "config.json", "-async", cwd=tmp_path)
     assert r.rc == 0 and "5 evaluated now, 0 from the store, 0 failed" in r.out, r
+
+
+@pytest.mark.parametrize("flags", [(), ("-async",)])
+def test_retry_failed_tries_again_failures_of_earlier_runs_not_of_this_one(tmp_path, flags):
+    # a point that failed earlier in the same run and was proposed again was evaluated again at each proposal
+    write(tmp_path / "ev.py", "import os\ndef evaluate(p):\n    open(f\"calls_{p['a']}\", 'a').write('x')\n"
+                              "    if p['a'] == 2:\n        raise RuntimeError('no')\n    return {'t': p['a']}\n")
+    write(tmp_path / "my_x.py", REPEATING)
+    write(tmp_path / "config.json", json.dumps({
+        "python_path": ["."], "knobs": [{"name": "a", "values": "1-9"}], "costs": ["t"],
+        "evaluate": {"plugin": "python", "function": "ev:evaluate"}, "model": {"plugin": None},
+        "exploration": {"plugin": "my_x", "max_samples": 8}}))
+    r = run_deffe("-config", "config.json", "-retry-failed", *flags, cwd=tmp_path)
+    assert r.rc == 0, r
+    assert (tmp_path / "calls_2").read_text() == "x", r    # proposed in the three steps, evaluated once
+    r = run_deffe("-config", "config.json", "-retry-failed", *flags, cwd=tmp_path)
+    assert r.rc == 0 and (tmp_path / "calls_2").read_text() == "xx", r   # a failure of the run before: again
