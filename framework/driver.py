@@ -215,8 +215,9 @@ class Driver:
         except (Exception, SystemExit) as e:
             if getattr(self.args, "debug", False):
                 raise
-            raise self._plugin_error(block, name, f"failed in {method}(): {type(e).__name__}: {e}",
-                                     "run with -debug for the traceback") from e
+            hint = "the arrays a plugin is given are read-only: change a copy (np.array(codes))" \
+                if isinstance(e, ValueError) and "read-only" in str(e) else "run with -debug for the traceback"
+            raise self._plugin_error(block, name, f"failed in {method}(): {type(e).__name__}: {e}", hint) from e
         check = CHECKS.get((block, method))
         if check is None:
             return value
