@@ -116,6 +116,9 @@ def make_plugin(block: str, name: str, framework: Any, config_dir: Path, python_
     """Load the plugin module, call its GetObject(framework), check the object's methods."""
     section, _proto, methods = BLOCKS[block]
     where = f"{section}.plugin"
+    config = getattr(framework, "config", None)
+    if callable(getattr(config, "file_of", None)) and file == config.data.get("__origin__"):
+        file = config.file_of(where)   # an included file's name for a plugin it names
     module = find_module(block, name, config_dir, python_paths, file, where)
     factory = getattr(module, "GetObject", None)
     if not callable(factory):

@@ -1,5 +1,8 @@
 """Every config mistake: exit status 2, one line naming the file and the key path, nothing written."""
 import json
+import os
+
+import pytest
 
 from cli_helpers import assert_user_error, run_deffe, write
 
@@ -207,6 +210,24 @@ def test_plugin_that_fails_to_import(tmp_path):
     write(tmp_path / "mysampler.py", "import not_a_module_anywhere\n")
     check(tmp_path, lambda d: d.update(python_path=["."], sampling={"plugin": "mysampler"}),
           "sampling.plugin", "failed to import", "ModuleNotFoundError")
+
+
+@pytest.mark.parametrize("evaluate, fragments", [
+    ({"plugin": "my_evall"}, ("evaluate.plugin", "plugin 'my_evall' for evaluate not found")),
+    ({"plugin": "tools/my_eval.py"}, ("evaluate.plugin", "plugin file 'tools/my_eval.py' for evaluate not found")),
+    ({"script": "tools/run.sh"}, ("evaluate.script", "evaluate script 'tools/run.sh' not found")),
+    ({"plugin": "python", "function": "nomodule:evaluate"}, ("evaluate.function", "'nomodule'", "not found"))])
+def test_a_plugin_or_script_an_included_file_names_is_said_in_that_file(tmp_path, evaluate, fragments):
+    """config.md: "An error in an included file names that file": a plugin, a script or a function it names
+    that is not found too, not only a schema error (these said the including file, which has no such key)."""
+    data = json.loads(json.dumps(BASE))
+    data["evaluate"] = evaluate
+    write(tmp_path / "common" / "base.json", json.dumps(data))
+    write(tmp_path / "proj" / "top.json", '{"include": "../common/base.json", "python_path": ["."]}')
+    r = run_deffe("-config", "top.json", cwd=tmp_path / "proj")
+    line = assert_user_error(r, *fragments)
+    assert line.startswith("error: " + os.path.join("..", "common", "base.json") + ":evaluate."), line
+    assert not (tmp_path / "proj" / "explore").exists()
 
 
 def test_continuous_knob_without_budget(tmp_path):
