@@ -19,7 +19,7 @@ from ..errors import DeffeError
 from ..space import DesignSpace
 from . import deffe_args, schema
 from .knobs import KnobEntry, build_entry, parse_explore_groups, select
-from .loader import _INCLUDED, KEYS, ORIGIN, ensure_deffe_dir, included_texts, load_tree, origin_of
+from .loader import _INCLUDED, KEYS, ORIGIN, ensure_deffe_dir, included_texts, load_tree, origin_of, path_notes
 from . import validate as validate_mod
 from .validate import validate
 
@@ -189,12 +189,13 @@ DICT_SHOWN = "<config dict>"
 def _load_config(path: str | Path, given: dict | None, shown: str) -> Config:
     ensure_deffe_dir()
     path = Path(path)
-    with included_texts(_INCLUDED.get()) as texts:   # (a replay's texts, when a run's config is rebuilt)
+    with included_texts(_INCLUDED.get()) as texts, path_notes() as notes:   # (texts: a replay's)
         raw = load_tree(path, _shown=shown, data=given)
     included = {k: v for k, v in texts.items() if k != str(path.resolve())}
     deffe_keys = validate_mod.deffe_keys(raw)
     data = validate(raw, shown)
     warnings = deffe_args.apply(data, raw)
+    warnings.extend(dict.fromkeys(notes))   # (a directory an including file names again: once)
     _expand_paths(data)
     costs = _build_costs(data, shown)
     constraints = _build_constraints(data, costs, origin_of(raw, "constraints", shown))

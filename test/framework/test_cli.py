@@ -199,6 +199,15 @@ def test_user_plugin_by_path(tmp_path):
     assert [(x["a"], x["b"], x["t"]) for x in rows] == [("0", "1", "1"), ("5", "2", "52")]
 
 
+def test_a_python_path_module_named_like_one_of_pythons_is_named_with_its_file(tmp_path):
+    simple(tmp_path, model={"plugin": None}, exploration={"max_samples": 2})
+    write(tmp_path / "xml.py", "x = 1\n")
+    r = run_deffe("-config", "config.json", cwd=tmp_path)
+    assert r.rc == 0, r
+    assert f"warning: config.json:python_path[0]: {tmp_path / 'xml.py'} has the name of Python's own module " \
+           "'xml'" in r.err, r
+
+
 def test_quiet_and_log_file(tmp_path):
     simple(tmp_path)
     r = run_deffe("-config", "config.json", "-quiet", cwd=tmp_path)

@@ -230,6 +230,31 @@ def test_a_plugin_or_script_an_included_file_names_is_said_in_that_file(tmp_path
     assert not (tmp_path / "proj" / "explore").exists()
 
 
+@pytest.mark.parametrize("key, value, where, got", [
+    ("python_path", [".", 2], "python_path[1]", "expected text, got a number (2)"),
+    ("python_path", [None], "python_path[0]", "expected text, got null"),
+    ("python_path", [["plugins"]], "python_path[0]", "expected text, got a list"),
+    ("source_scripts", [1], "evaluate.source_scripts[0]", "expected text, got a number (1)")])
+def test_a_list_of_paths_with_an_entry_that_is_no_text_names_the_entry(tmp_path, key, value, where, got):
+    """Once: 'expected text or a list, got a list', naming neither the entry nor its index."""
+    def patch(d):
+        if key == "source_scripts":
+            d["evaluate"][key] = value
+        else:
+            d[key] = value
+    check(tmp_path, patch, f"config.json:{where}: {got}")
+
+
+def test_a_python_path_entry_that_is_no_directory_is_a_warning_naming_it(tmp_path):
+    write(tmp_path / "ev.py", "x = 1\n")
+    config_with(tmp_path, lambda d: d.update(python_path=[".", "nothere", "ev.py"]))
+    r = run_deffe("-config", "config.json", "-no-run", cwd=tmp_path)
+    assert r.rc == 0, r
+    assert f"warning: config.json:python_path[1]: 'nothere' not found (looked for {tmp_path / 'nothere'})" in r.err, r
+    assert "warning: config.json:python_path[2]: 'ev.py' is a file, not a directory" in r.err, r
+    assert "python_path[0]" not in r.err, r
+
+
 def test_continuous_knob_without_budget(tmp_path):
     def patch(d):
         d["knobs"][0] = {"name": "a", "type": "real", "min": 0.5, "max": 2}
