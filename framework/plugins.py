@@ -21,11 +21,15 @@ user's folder or module named like one of the project's packages (a
 ``plugins/`` folder next to the config, a ``simulator.py``) never stands in
 for it (``plugins.my_eval`` in such a folder is loaded from its file).
 
-A user's module is loaded from its file under a name of its own; `user_source`
-says which files a plugin name leads to.
+A user's module is loaded from its file under a name of its own, again once the
+file changed; `user_source` says which files a plugin name leads to (their
+text is part of a run's fingerprint, `guard.fingerprints`), and
+`user_modules_forgotten` puts the import path and the modules back after a
+call of the Python API.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib
 import importlib.util
@@ -33,7 +37,7 @@ import os
 import sys
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, Iterator
 
 from .errors import DeffeError, did_you_mean, join_hints
 from .protocols import BLOCKS
@@ -113,9 +117,9 @@ def _builtin(block: str, name: str) -> ModuleType:
 
 def _load_file(path: Path, block: str) -> ModuleType:
     """The module of a file (a package: a folder), loaded under a name of its own (the user's file never
-    takes the name of another module)."""
+    takes the name of another module). Loaded again once its file changed (a notebook's second run)."""
     target = path / "__init__.py" if path.is_dir() else path
-    digest = hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:8]
+    digest = hashlib.sha1(f"{path.resolve()}:{_stamp(path)}".encode()).hexdigest()[:8]
     mod_name = f"{USER_PREFIX}{block}_{path.stem}_{digest}"
     if mod_name in sys.modules:
         return sys.modules[mod_name]
@@ -132,6 +136,14 @@ def _load_file(path: Path, block: str) -> ModuleType:
 
 
 USER_PREFIX = "deffe_user_"
+
+
+def _stamp(path: Path) -> str:
+    """When a plugin's file (a package's files) last changed, and their sizes."""
+    try:
+        return ",".join(f"{s.st_mtime_ns}-{s.st_size}" for s in (f.stat() for f in source_files(path)))
+    except OSError:
+        return ""
 
 
 def source_files(path: Path) -> list[Path]:
@@ -227,6 +239,38 @@ def find_module(block: str, name: str, config_dir: Path, python_paths: list[Path
 def _inside_any(module: ModuleType, roots: list[Path]) -> bool:
     places = [getattr(module, "__file__", None), *list(getattr(module, "__path__", None) or [])]
     return any(p and _inside(Path(p), roots) for p in places)
+
+
+@contextlib.contextmanager
+def user_modules_forgotten(dirs: list[Path]) -> Iterator[None]:
+    """Within: the import path and the modules as they were before: afterwards, the directories a run put on
+    the import path are taken off, and the user's modules it loaded (its plugins, and what they imported from
+    ``dirs``, the config's and python_path directories) forgotten, so that a next run in the same process (the
+    Python API) loads them afresh, edited or not."""
+    path = list(sys.path)
+    before = set(sys.modules)
+    try:
+        yield
+    finally:
+        sys.path[:] = path
+        roots = [Path(d) for d in dirs]
+        for key in [k for k in sys.modules if k not in before]:
+            module = sys.modules[key]
+            if key.startswith(USER_PREFIX) or (module is not None and not _ours(module) and
+                                               _inside_any(module, roots) and not _installed(module)):
+                del sys.modules[key]
+
+
+def _installed(module: ModuleType) -> bool:
+    """A module of Python's own or of an installed package (never forgotten: a user's directory may hold
+    them, python_path "/")."""
+    f = getattr(module, "__file__", None)
+    if not f:
+        return True
+    prefixes = {Path(p).resolve() for p in (sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix)}
+    path = Path(f).resolve()
+    return "site-packages" in path.parts or "dist-packages" in path.parts or \
+        any(path.is_relative_to(p) for p in prefixes)
 
 
 def make_plugin(block: str, name: str, framework: Any, config_dir: Path, python_paths: list[Path],
