@@ -72,10 +72,22 @@ def _holds_project(entry: str) -> bool:
         return False
 
 
+def _places(module: Any) -> list[str]:
+    """Where a module's file (a package's folders) is; nothing for one without (a built-in module, or an odd
+    object a library put in sys.modules, such as torch's _classes)."""
+    try:
+        places = [getattr(module, "__file__", None)]
+        path = getattr(module, "__path__", None)
+        if isinstance(path, (list, tuple)) or type(path).__name__ == "_NamespacePath":
+            places += list(path)
+        return [p for p in places if isinstance(p, str) and p]
+    except Exception:
+        return []
+
+
 def _ours(module: ModuleType | None) -> bool:
     """Whether a module is one of this project's (not a user's of the same name)."""
-    places = [getattr(module, "__file__", None), *list(getattr(module, "__path__", None) or [])]
-    return any(p and Path(p).resolve().is_relative_to(PROJECT_ROOT) for p in places)
+    return any(Path(p).resolve().is_relative_to(PROJECT_ROOT) for p in _places(module))
 
 
 def _project_package(name: str) -> None:
@@ -237,8 +249,7 @@ def find_module(block: str, name: str, config_dir: Path, python_paths: list[Path
 
 
 def _inside_any(module: ModuleType, roots: list[Path]) -> bool:
-    places = [getattr(module, "__file__", None), *list(getattr(module, "__path__", None) or [])]
-    return any(p and _inside(Path(p), roots) for p in places)
+    return any(_inside(Path(p), roots) for p in _places(module))
 
 
 @contextlib.contextmanager
@@ -264,9 +275,10 @@ def user_modules_forgotten(dirs: list[Path]) -> Iterator[None]:
 def _installed(module: ModuleType) -> bool:
     """A module of Python's own or of an installed package (never forgotten: a user's directory may hold
     them, python_path "/")."""
-    f = getattr(module, "__file__", None)
-    if not f:
+    places = _places(module)
+    if not places:
         return True
+    f = places[0]
     prefixes = {Path(p).resolve() for p in (sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix)}
     path = Path(f).resolve()
     return "site-packages" in path.parts or "dist-packages" in path.parts or \
