@@ -164,9 +164,15 @@ def _fingerprint(plugin: Any, section: str, config: Any) -> Any:
         raise
     except (Exception, SystemExit) as e:
         raise DeffeError(f"{section} plugin '{config.section(section).get('plugin')}' failed in Fingerprint(): "
-                         f"{type(e).__name__}: {e}", file=config.data.get("__origin__"), where=f"{section}.plugin",
+                         f"{type(e).__name__}: {e}", file=_file_of(config, f"{section}.plugin"),
+                         where=f"{section}.plugin",
                          hint="Fingerprint() returns what the costs depend on besides the config (e.g. "
                               "framework.guard.file_digests(paths)); fix it or remove it") from e
+
+
+def _file_of(config: Any, where: str) -> str | None:
+    """The file that wrote a key (an included file's name for a key it wrote)."""
+    return config.file_of(where) if callable(getattr(config, "file_of", None)) else config.data.get("__origin__")
 
 
 def check_fingerprints(store: RunStore, parts: dict[str, str], run_dir: Path, keep: bool = False) -> None:
