@@ -23,6 +23,7 @@ from .api_model import Model
 from .config import Config, load_config
 from .errors import DeffeError, did_you_mean
 from .isolation import preserved
+from .plugins import user_modules_forgotten
 
 # flags that do not make a run (a dry run writes nothing, the others do something else)
 NOT_RUN_OPTIONS = {"help", "config", "no_run", "show_defaults", "inference_only", "input", "output", "strict",
@@ -56,7 +57,9 @@ def explore(config: dict | str | os.PathLike, *, run_dir: str | os.PathLike | No
         elif isinstance(config, dict):
             fw["run_directory"] = str(base / Path(fw["run_directory"]).expanduser())
         try:
-            cli.run(["-config", str(cfg.path), *argv], config=cfg)
+            # the import path put back and the user's plugin modules forgotten: a next call loads them afresh
+            with user_modules_forgotten([cfg.dir, *cfg.python_paths()]):
+                cli.run(["-config", str(cfg.path), *argv], config=cfg)
         except DeffeError as e:
             raise in_api_terms(e) from e.__cause__
         where = Path(fw["run_directory"]).expanduser().absolute()

@@ -11,7 +11,9 @@ same question.
   evaluate and extract sections (the simulator's settings included), and what
   the evaluate and extract plugins say they read (`Fingerprint()`: the text of
   scripts, the source of a Python evaluator, the network and device files of
-  the simulator). A stored run made with other ones is not resumed.
+  the simulator), and the source of a user's evaluate or extract plugin module
+  (its file, or a package's files; a built-in is the framework's version). A
+  stored run made with other ones is not resumed.
 """
 from __future__ import annotations
 
@@ -110,12 +112,47 @@ def _digest(obj: Any) -> str:
 
 def fingerprints(config: Any, plugins: dict[str, Any] | None = None) -> dict[str, str]:
     """The fingerprint of each part the stored results depend on: costs, evaluate, extract."""
-    out = {"costs": _digest(config.cost_names)}
+    out = Parts(costs=_digest(config.cost_names))
     for section in ("evaluate", "extract"):
         settings = {k: v for k, v in config.section(section).items() if k not in NOT_COSTS[section]}
         plugin = (plugins or {}).get(section)
         said = _fingerprint(plugin, section, config) if callable(getattr(plugin, "Fingerprint", None)) else None
         out[section] = _digest({"settings": settings, "plugin": said})
+        source = _user_source(config, section)
+        if source:   # a part of its own: a run stored before it was recorded resumes, and records it
+            out[f"{section}{SOURCE}"] = _digest(source)
+            out.shown[section] = f"'{config.section(section).get('plugin')}': " + ", ".join(f for f, _ in source)
+    return out
+
+
+class Parts(dict):
+    """The fingerprints by part; ``shown``: what the errors say of a user's plugin module (its files)."""
+
+    def __init__(self, **parts: str):
+        super().__init__(**parts)
+        self.shown: dict[str, str] = {}
+
+
+SOURCE = " plugin source"   # the part of a user's evaluate or extract plugin module's source
+
+
+def _user_source(config: Any, section: str) -> list[list[str]]:
+    """[file, digest] of the user's module an evaluate or extract plugin name leads to (a package: each of its
+    files, by their names inside it); nothing for a built-in, which the framework's version covers."""
+    from .plugins import user_source
+    try:
+        files = user_source(section, config.section(section).get("plugin"), config.dir, config.python_paths())
+    except (OSError, TypeError, ValueError):
+        return []
+    if not files:
+        return []
+    top = files[0].parent if len(files) == 1 else Path(os.path.commonpath([str(f) for f in files]))
+    out = []
+    for f in files:
+        try:
+            out.append([f.relative_to(top).as_posix(), hashlib.sha256(f.read_bytes()).hexdigest()[:16]])
+        except OSError:
+            out.append([f.relative_to(top).as_posix(), "unreadable"])
     return out
 
 
@@ -127,9 +164,15 @@ def _fingerprint(plugin: Any, section: str, config: Any) -> Any:
         raise
     except (Exception, SystemExit) as e:
         raise DeffeError(f"{section} plugin '{config.section(section).get('plugin')}' failed in Fingerprint(): "
-                         f"{type(e).__name__}: {e}", file=config.data.get("__origin__"), where=f"{section}.plugin",
+                         f"{type(e).__name__}: {e}", file=_file_of(config, f"{section}.plugin"),
+                         where=f"{section}.plugin",
                          hint="Fingerprint() returns what the costs depend on besides the config (e.g. "
                               "framework.guard.file_digests(paths)); fix it or remove it") from e
+
+
+def _file_of(config: Any, where: str) -> str | None:
+    """The file that wrote a key (an included file's name for a key it wrote)."""
+    return config.file_of(where) if callable(getattr(config, "file_of", None)) else config.data.get("__origin__")
 
 
 def check_fingerprints(store: RunStore, parts: dict[str, str], run_dir: Path, keep: bool = False) -> None:
@@ -142,16 +185,25 @@ def check_fingerprints(store: RunStore, parts: dict[str, str], run_dir: Path, ke
             store.set_meta(f"fingerprint:{part}", fp)
         if old is not None and old != fp:
             changed.append(part)
+    sources = [p[:-len(SOURCE)] for p in changed if p.endswith(SOURCE)]
+    settings = [p for p in changed if not p.endswith(SOURCE)]
+    shown = getattr(parts, "shown", {})
+    source = f"source of the {' and '.join(sources)} plugin module " \
+             f"({'; '.join(shown[s] for s in sources if s in shown)})"
     if changed and keep:
-        print(f"warning: the {' and '.join(changed)} settings (or what they read) changed since the stored run; "
+        said = ([f"the {' and '.join(settings)} settings (or what they read)"] if settings else []) + \
+            ([f"the {source}"] if sources else [])
+        print(f"warning: {' and '.join(said)} changed since the stored run; "
               "its results are kept, as -keep-results says", file=sys.stderr)
     elif changed:
-        raise DeffeError(f"the stored run was made with different {' and '.join(changed)} settings (or "
-                         f"{'scripts, files' if 'costs' not in changed else 'costs'} they read)",
-                         file=str(run_dir / DB_NAME),
+        said = ([f"different {' and '.join(settings)} settings (or "
+                 f"{'scripts, files' if 'costs' not in settings else 'costs'} they read)"] if settings else []) + \
+            ([f"another {source}"] if sources else [])
+        raise DeffeError(f"the stored run was made with {' and '.join(said)}", file=str(run_dir / DB_NAME),
                          hint="run with -fresh to start over (the old run is moved aside), or -keep-results if "
                               "the stored results still hold (a fix that only made failures work: with "
-                              "-retry-failed); or restore the config")
+                              "-retry-failed); or restore the config" + (" and the plugin's source" if sources
+                                                                           else ""))
 
 
 def stored_run_fits(store: RunStore, config: Any, parts: dict[str, str], run_dir: Path, dry: bool,

@@ -15,22 +15,38 @@ import a module from anywhere else on the machine (a path leading out of
 those folders is refused, and a dotted name is looked for in them only).
 
 The framework never imports ``plugins`` by itself: built-ins are found by
-name, like any other plugin.
+name, like any other plugin. They are always the project's: the user's
+``python_path`` directories go on the import path after the project, and a
+user's folder or module named like one of the project's packages (a
+``plugins/`` folder next to the config, a ``simulator.py``) never stands in
+for it (``plugins.my_eval`` in such a folder is loaded from its file).
+
+A user's module is loaded from its file under a name of its own, again once the
+file changed; `user_source` says which files a plugin name leads to (their
+text is part of a run's fingerprint, `guard.fingerprints`), and
+`user_modules_forgotten` puts the import path and the modules back after a
+call of the Python API.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib
 import importlib.util
+import os
 import sys
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, Iterator
 
 from .errors import DeffeError, did_you_mean, join_hints
 from .protocols import BLOCKS
 
-PLUGIN_ROOT = Path(__file__).resolve().parents[1] / "plugins"
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+PLUGIN_ROOT = PROJECT_ROOT / "plugins"
+# the project's own top-level packages: a user's module or package of one of these names (a plugins/ folder
+# of their own next to the config, a simulator.py) never stands in for them
+PROJECT_PACKAGES = ("framework", "plugins", "simulator")
 
 
 def builtin_names(block: str) -> list[str]:
@@ -39,18 +55,86 @@ def builtin_names(block: str) -> list[str]:
 
 
 def _add_python_paths(dirs: list[Path]) -> None:
+    """The user's directories go on the import path right after the entry that holds this project (like
+    PYTHONPATH, before the installed packages), so that the project's own packages are found before a user's
+    module of the same name."""
+    at = next((i + 1 for i, entry in enumerate(sys.path) if _holds_project(entry)), 0)
     for d in reversed(dirs):
         s = str(d)
         if s not in sys.path:
-            sys.path.insert(0, s)
+            sys.path.insert(at, s)
+
+
+def _holds_project(entry: str) -> bool:
+    try:
+        return Path(entry or os.curdir).resolve() == PROJECT_ROOT
+    except (OSError, RuntimeError):
+        return False
+
+
+def _places(module: Any) -> list[str]:
+    """Where a module's file (a package's folders) is; nothing for one without (a built-in module, or an odd
+    object a library put in sys.modules, such as torch's _classes)."""
+    try:
+        places = [getattr(module, "__file__", None)]
+        path = getattr(module, "__path__", None)
+        if isinstance(path, (list, tuple)) or type(path).__name__ == "_NamespacePath":
+            places += list(path)
+        return [p for p in places if isinstance(p, str) and p]
+    except Exception:
+        return []
+
+
+def _ours(module: ModuleType | None) -> bool:
+    """Whether a module is one of this project's (not a user's of the same name)."""
+    return any(Path(p).resolve().is_relative_to(PROJECT_ROOT) for p in _places(module))
+
+
+def _project_package(name: str) -> None:
+    """Make ``import <name>`` (plugins, simulator) give this project's package, whatever the import path
+    holds before it (a user's plugins/ folder in the working directory, a simulator.py next to a config)."""
+    module = sys.modules.get(name)
+    if module is not None:
+        if _ours(module):
+            return
+    else:
+        try:
+            spec = importlib.util.find_spec(name)
+        except (ImportError, ValueError):
+            spec = None
+        if spec is not None and any(p and Path(p).resolve().is_relative_to(PROJECT_ROOT)
+                                    for p in [spec.origin, *(spec.submodule_search_locations or [])]):
+            return
+    folder = PROJECT_ROOT / name
+    if not (folder / "__init__.py").is_file():
+        return
+    for key in [k for k in sys.modules if k.startswith(name + ".") and not _ours(sys.modules[k])]:
+        del sys.modules[key]   # a user's sub-modules of that name
+    spec = importlib.util.spec_from_file_location(name, folder / "__init__.py",
+                                                  submodule_search_locations=[str(folder)])
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[name]
+        raise
+
+
+def _builtin(block: str, name: str) -> ModuleType:
+    for package in ("plugins", "simulator"):
+        _project_package(package)
+    return importlib.import_module(f"plugins.{block}.{name}")
 
 
 def _load_file(path: Path, block: str) -> ModuleType:
-    digest = hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:8]
-    mod_name = f"deffe_user_{block}_{path.stem}_{digest}"
+    """The module of a file (a package: a folder), loaded under a name of its own (the user's file never
+    takes the name of another module). Loaded again once its file changed (a notebook's second run)."""
+    target = path / "__init__.py" if path.is_dir() else path
+    digest = hashlib.sha1(f"{path.resolve()}:{_stamp(path)}".encode()).hexdigest()[:8]
+    mod_name = f"{USER_PREFIX}{block}_{path.stem}_{digest}"
     if mod_name in sys.modules:
         return sys.modules[mod_name]
-    target = path / "__init__.py" if path.is_dir() else path
     spec = importlib.util.spec_from_file_location(mod_name, target,
                                                   submodule_search_locations=[str(path)] if path.is_dir() else None)
     module = importlib.util.module_from_spec(spec)
@@ -63,47 +147,60 @@ def _load_file(path: Path, block: str) -> ModuleType:
     return module
 
 
+USER_PREFIX = "deffe_user_"
+
+
+def _stamp(path: Path) -> str:
+    """When a plugin's file (a package's files) last changed, and their sizes."""
+    try:
+        return ",".join(f"{s.st_mtime_ns}-{s.st_size}" for s in (f.stat() for f in source_files(path)))
+    except OSError:
+        return ""
+
+
+def source_files(path: Path) -> list[Path]:
+    """The source of a user's plugin module: its file, or a package's .py files."""
+    if path.is_dir():
+        return sorted(f for f in path.rglob("*.py") if "__pycache__" not in f.parts)
+    return [path]
+
+
 def _inside(path: Path, roots: list[Path]) -> bool:
     path = path.resolve()
     return any(path.is_relative_to(r.resolve()) for r in roots)
 
 
-def find_module(block: str, name: str, config_dir: Path, python_paths: list[Path],
-                file: str | None, where: str) -> ModuleType:
-    """The module a plugin name stands for; DeffeError if none."""
-    _add_python_paths(python_paths)
+def locate(block: str, name: str, config_dir: Path, python_paths: list[Path], file: str | None,
+           where: str) -> tuple[str, Any]:
+    """Where a plugin name leads, nothing imported: ("file", path) for a user's file or package, ("builtin",
+    name), ("dotted", (name, path)) for a dotted module in a python_path directory; DeffeError if nowhere."""
     roots = [config_dir, *python_paths]
     looked: list[str] = []
-    try:
-        if name.endswith(".py") or "/" in name or "\\" in name:
-            for base in roots:
-                candidate = (base / name) if not Path(name).is_absolute() else Path(name)
-                looked.append(str(candidate))
-                if candidate.is_file():
-                    if not _inside(candidate, roots):
-                        raise DeffeError(f"plugin file '{name}' for {block} is outside the config's directory "
-                                         "and python_path", file=file, where=where,
-                                         hint=f"add its directory to python_path to trust it ({candidate.parent})")
-                    return _load_file(candidate, block)
-            raise DeffeError(f"plugin file '{name}' for {block} not found", file=file, where=where,
-                             hint=f"looked at {', '.join(looked)}")
-        for base in python_paths:
-            for candidate in (base / f"{name}.py", base / name):
-                if candidate.is_file() or (candidate.is_dir() and (candidate / "__init__.py").is_file()):
-                    return _load_file(candidate, block)
-        if (PLUGIN_ROOT / block / f"{name}.py").is_file():
-            return importlib.import_module(f"plugins.{block}.{name}")
-        if "." in name:
-            parts = name.split(".")
-            for base in python_paths:   # a dotted module, looked for in the python_path directories only
-                stem = base.joinpath(*parts)
-                if stem.with_suffix(".py").is_file() or (stem / "__init__.py").is_file():
-                    return importlib.import_module(name)
-    except DeffeError:
-        raise
-    except (Exception, SystemExit) as e:  # the user's module failed (or called exit) while importing
-        raise DeffeError(f"plugin '{name}' for {block} failed to import: {type(e).__name__}: {e}",
-                         file=file, where=where, hint="run with -debug for the traceback") from e
+    if name.endswith(".py") or "/" in name or "\\" in name:
+        for base in roots:
+            candidate = (base / name) if not Path(name).is_absolute() else Path(name)
+            looked.append(str(candidate))
+            if candidate.is_file():
+                if not _inside(candidate, roots):
+                    raise DeffeError(f"plugin file '{name}' for {block} is outside the config's directory "
+                                     "and python_path", file=file, where=where,
+                                     hint=f"add its directory to python_path to trust it ({candidate.parent})")
+                return "file", candidate
+        raise DeffeError(f"plugin file '{name}' for {block} not found", file=file, where=where,
+                         hint=f"looked at {', '.join(dict.fromkeys(looked))}")
+    for base in python_paths:
+        for candidate in (base / f"{name}.py", base / name):
+            if candidate.is_file() or (candidate.is_dir() and (candidate / "__init__.py").is_file()):
+                return "file", candidate
+    if (PLUGIN_ROOT / block / f"{name}.py").is_file():
+        return "builtin", name
+    if "." in name:
+        parts = name.split(".")
+        for base in python_paths:   # a dotted module, looked for in the python_path directories only
+            stem = base.joinpath(*parts)
+            for candidate in (stem.with_suffix(".py"), stem):
+                if candidate.is_file() or (candidate / "__init__.py").is_file():
+                    return "dotted", (name, candidate)
     builtins = builtin_names(block)
     raise DeffeError(f"plugin '{name}' for {block} not found", file=file, where=where,
                      hint=join_hints(did_you_mean(name, builtins),
@@ -111,11 +208,91 @@ def find_module(block: str, name: str, config_dir: Path, python_paths: list[Path
                                      f"python_path directory"))
 
 
+def user_source(block: str, name: Any, config_dir: Path, python_paths: list[Path]) -> list[Path]:
+    """The files of the user's module a plugin name leads to (none for a built-in, or a name that leads
+    nowhere): what the costs of a user's evaluate or extract plugin depend on besides the config."""
+    if not isinstance(name, str) or not name:
+        return []
+    try:
+        kind, found = locate(block, name, config_dir, python_paths, None, "")
+    except DeffeError:
+        return []
+    if kind == "file":
+        return source_files(found)
+    if kind == "dotted":
+        return source_files(found[1])
+    return []
+
+
+def find_module(block: str, name: str, config_dir: Path, python_paths: list[Path],
+                file: str | None, where: str) -> ModuleType:
+    """The module a plugin name stands for; DeffeError if none."""
+    _add_python_paths(python_paths)
+    kind, found = locate(block, name, config_dir, python_paths, file, where)
+    try:
+        if kind == "file":
+            return _load_file(found, block)
+        if kind == "builtin":
+            return _builtin(block, found)
+        dotted, path = found
+        top = sys.modules.get(dotted.split(".")[0])
+        if dotted.split(".")[0] in PROJECT_PACKAGES or (top is not None and not _inside_any(top, python_paths)):
+            # its first name is one of the project's packages (a user's plugins/ folder), or a module
+            # imported from elsewhere: the user's file, loaded by its path
+            return _load_file(path, block)
+        return importlib.import_module(dotted)
+    except DeffeError:
+        raise
+    except (Exception, SystemExit) as e:  # the user's module failed (or called exit) while importing
+        raise DeffeError(f"plugin '{name}' for {block} failed to import: {type(e).__name__}: {e}",
+                         file=file, where=where, hint="run with -debug for the traceback") from e
+
+
+def _inside_any(module: ModuleType, roots: list[Path]) -> bool:
+    return any(_inside(Path(p), roots) for p in _places(module))
+
+
+@contextlib.contextmanager
+def user_modules_forgotten(dirs: list[Path]) -> Iterator[None]:
+    """Within: the import path and the modules as they were before: afterwards, the directories a run put on
+    the import path are taken off, and the user's modules it loaded (its plugins, and what they imported from
+    ``dirs``, the config's and python_path directories) forgotten, so that a next run in the same process (the
+    Python API) loads them afresh, edited or not."""
+    path = list(sys.path)
+    before = set(sys.modules)
+    try:
+        yield
+    finally:
+        sys.path[:] = path
+        roots = [Path(d) for d in dirs]
+        for key in [k for k in sys.modules if k not in before]:
+            module = sys.modules[key]
+            if key.startswith(USER_PREFIX) or (module is not None and not _ours(module) and
+                                               _inside_any(module, roots) and not _installed(module)):
+                del sys.modules[key]
+
+
+def _installed(module: ModuleType) -> bool:
+    """A module of Python's own or of an installed package (never forgotten: a user's directory may hold
+    them, python_path "/")."""
+    places = _places(module)
+    if not places:
+        return True
+    f = places[0]
+    prefixes = {Path(p).resolve() for p in (sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix)}
+    path = Path(f).resolve()
+    return "site-packages" in path.parts or "dist-packages" in path.parts or \
+        any(path.is_relative_to(p) for p in prefixes)
+
+
 def make_plugin(block: str, name: str, framework: Any, config_dir: Path, python_paths: list[Path],
                 file: str | None = None) -> Any:
     """Load the plugin module, call its GetObject(framework), check the object's methods."""
     section, _proto, methods = BLOCKS[block]
     where = f"{section}.plugin"
+    config = getattr(framework, "config", None)
+    if callable(getattr(config, "file_of", None)) and file == config.data.get("__origin__"):
+        file = config.file_of(where)   # an included file's name for a plugin it names
     module = find_module(block, name, config_dir, python_paths, file, where)
     factory = getattr(module, "GetObject", None)
     if not callable(factory):

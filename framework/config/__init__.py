@@ -19,7 +19,7 @@ from ..errors import DeffeError
 from ..space import DesignSpace
 from . import deffe_args, schema
 from .knobs import KnobEntry, build_entry, parse_explore_groups, select
-from .loader import _INCLUDED, ORIGIN, ensure_deffe_dir, included_texts, load_tree, origin_of
+from .loader import _INCLUDED, KEYS, ORIGIN, ensure_deffe_dir, included_texts, load_tree, origin_of, path_notes
 from . import validate as validate_mod
 from .validate import validate
 
@@ -95,6 +95,7 @@ class Config:
     deffe_keys: list[str] = field(default_factory=list)   # keys only the original Deffe's configs use
     text: str | None = None   # a config given as a dict: its JSON (there is no file to read it from)
     included: dict[str, str] = field(default_factory=dict)   # the included files' texts, by resolved path
+    origins: dict[str, str] = field(default_factory=dict)   # "section.key" (or "key") -> the file that wrote it
 
     @property
     def deffe_tables(self) -> bool:
@@ -112,6 +113,16 @@ class Config:
 
     def section(self, name: str) -> dict:
         return self.data[name]
+
+    def file_of(self, where: str) -> str | None:
+        """The file that wrote the key at ``where`` ("evaluate.script"): an included file's name for a key it
+        wrote (errors found after loading name it, as the schema's do), else the config's."""
+        parts = where.split(".")
+        for n in range(min(len(parts), 2), 0, -1):
+            found = self.origins.get(".".join(parts[:n]))
+            if found:
+                return found
+        return self.data.get(ORIGIN)
 
     def resolve(self, relative: str | None) -> Path | None:
         """A file named in the config: relative to the config's directory."""
@@ -178,12 +189,13 @@ DICT_SHOWN = "<config dict>"
 def _load_config(path: str | Path, given: dict | None, shown: str) -> Config:
     ensure_deffe_dir()
     path = Path(path)
-    with included_texts(_INCLUDED.get()) as texts:   # (a replay's texts, when a run's config is rebuilt)
+    with included_texts(_INCLUDED.get()) as texts, path_notes() as notes:   # (texts: a replay's)
         raw = load_tree(path, _shown=shown, data=given)
     included = {k: v for k, v in texts.items() if k != str(path.resolve())}
     deffe_keys = validate_mod.deffe_keys(raw)
     data = validate(raw, shown)
     warnings = deffe_args.apply(data, raw)
+    warnings.extend(dict.fromkeys(notes))   # (a directory an including file names again: once)
     _expand_paths(data)
     costs = _build_costs(data, shown)
     constraints = _build_constraints(data, costs, origin_of(raw, "constraints", shown))
@@ -192,11 +204,21 @@ def _load_config(path: str | Path, given: dict | None, shown: str) -> Config:
     _check_sections(data, costs, raw, shown)
     text = None if given is None else json.dumps(given, indent=1, default=str)
     config = Config(path=path.resolve(), data=data, costs=costs, explores=explores, warnings=warnings,
-                    constraints=constraints, deffe_keys=deffe_keys, text=text, included=included)
+                    constraints=constraints, deffe_keys=deffe_keys, text=text, included=included,
+                    origins=_origins(raw))
     shared = _separate_deffe_tables(explores)
     if config.deffe_tables:   # (only then are they written)
         warnings.extend(shared)
     return config
+
+
+def _origins(raw: dict) -> dict[str, str]:
+    """The file that wrote each key of the top level and of the sections (the loader marks them)."""
+    out = dict(raw.get(KEYS, {}))
+    for section in schema.SECTIONS:
+        if isinstance(raw.get(section), dict):
+            out.update({f"{section}.{k}": f for k, f in raw[section].get(KEYS, {}).items()})
+    return out
 
 
 def _separate_deffe_tables(explores: list[Explore]) -> list[str]:

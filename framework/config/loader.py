@@ -189,7 +189,7 @@ def load_tree(path: str | os.PathLike, _stack: tuple[Path, ...] = (), _shown: st
     if not isinstance(data, dict):
         raise DeffeError(f"a config must be a JSON object, not {type(data).__name__}", file=shown)
     _mark_origin(data, shown)
-    _anchor_python_path(data, p.parent)
+    _anchor_python_path(data, p.parent, shown)
     includes = data.get("include")
     if includes is None:
         return data
@@ -264,14 +264,64 @@ def _inside(path: Path, folder: Path) -> bool:
         return False
 
 
-def _anchor_python_path(data: dict, base: Path) -> None:
+def _anchor_python_path(data: dict, base: Path, shown: str) -> None:
     """python_path entries are relative to the file that writes them (an included template's own): they
-    become absolute paths, without ``a/../`` (a config in a sub-directory may include ``../base.json``)."""
+    become absolute paths, without ``a/../`` (a config in a sub-directory may include ``../base.json``).
+    An entry that is no directory, or one holding a module named like one of Python's own, is a warning
+    (`path_notes`)."""
     pp = data.get("python_path")
-    if isinstance(pp, str):
+    single = isinstance(pp, str)
+    if single:
         pp = [pp]
     if isinstance(pp, list) and all(isinstance(x, str) for x in pp):
         data["python_path"] = [os.path.abspath(base / os.path.expandvars(x)) for x in pp]
+        notes = _NOTES.get()
+        if notes is not None:
+            for i, (written, folder) in enumerate(zip(pp, data["python_path"])):
+                notes.extend(_python_path_notes(written, Path(folder),
+                                                f"{shown}:python_path" + ("" if single else f"[{i}]")))
+
+
+# Python's own modules a user's module may hide without harm (the test suite, jokes)
+_HARMLESS = {"test", "this", "antigravity", "idlelib", "turtledemo"}
+
+
+def _python_path_notes(written: str, folder: Path, where: str) -> list[str]:
+    """Warnings on a python_path directory: not there, a file; a module in it named like one of Python's own
+    (on the import path before Python's, it is imported in its place, by the framework too)."""
+    if not folder.exists():
+        return [f"{where}: '{written}' not found (looked for {folder}); no plugin is looked for there"]
+    if not folder.is_dir():
+        return [f"{where}: '{written}' is a file, not a directory; python_path lists the directories that hold "
+                f"plugin modules: write '{os.path.dirname(written) or '.'}'"]
+    import sys
+    out = []
+    try:
+        entries = sorted(folder.iterdir())
+    except OSError:
+        return []
+    for entry in entries:
+        name = entry.stem if entry.suffix == ".py" else entry.name
+        if name in sys.stdlib_module_names and name not in _HARMLESS and \
+                ((entry.suffix == ".py" and entry.is_file()) or (entry.is_dir() and (entry / "__init__.py").is_file())):
+            out.append(f"{where}: {entry} has the name of Python's own module '{name}', which it hides from the "
+                       f"whole run (the framework's reports use Python's modules too); rename it")
+    return out
+
+
+# the warnings of the python_path entries of the files a config loads (`path_notes`)
+_NOTES: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar("python_path_notes", default=None)
+
+
+@contextlib.contextmanager
+def path_notes() -> Iterator[list[str]]:
+    """Within: the warnings on python_path entries of the files loaded go to the list yielded."""
+    notes: list[str] = []
+    token = _NOTES.set(notes)
+    try:
+        yield notes
+    finally:
+        _NOTES.reset(token)
 
 
 def _costs_list(data: dict, shown: str) -> None:

@@ -40,7 +40,7 @@ _PLUGIN_COMMON = {
 
 TOP = {
     "include": Key("str|list", None, "file(s) merged under this one; this file wins"),
-    "python_path": Key("str|list", [], "directories (relative to the config) searched for user plugins"),
+    "python_path": Key("str|list", [], "directories (relative to the config) searched for user plugins, on the import path after the project's; one that is no directory is a warning"),
     "knobs": Key("list", [], "the design knobs"),
     "scenarios": Key("list", [], "application scenarios: parameters that are not design decisions"),
     "costs": Key("list", [], "names of the costs to measure (a list, or Deffe's text 'a, b'); 'name::min' / 'name::max' give a direction"),

@@ -115,6 +115,11 @@ def coerce(value: Any, key: schema.Key, file: str, where: str) -> Any:
             out = [value]
         elif isinstance(value, list) and all(isinstance(v, str) for v in value):
             out = value
+        elif isinstance(value, list):   # the element that is not text, not "got a list"
+            i = next(i for i, v in enumerate(value) if not isinstance(v, str))
+            raise DeffeError(f"expected text, got {_kind(value[i])}" +
+                             (f" ({value[i]!r})" if isinstance(value[i], (int, float)) else ""),
+                             file=file, where=f"{where}[{i}]", hint="write each entry as text (in quotes)")
         else:
             bad()
     else:  # pragma: no cover - a schema mistake

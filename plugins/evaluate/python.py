@@ -23,7 +23,7 @@ class PythonEvaluate:
 
     def Initialize(self) -> None:
         cfg = self.framework.config
-        file = cfg.data.get("__origin__")
+        file = cfg.file_of("evaluate.function")
         spec = self.options.get("function")
         if not spec or ":" not in spec:
             raise DeffeError("the python evaluator needs 'function' as 'module:function'", file=file,

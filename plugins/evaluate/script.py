@@ -221,8 +221,8 @@ class ScriptEvaluate:
         if not path.is_absolute():
             path = cfg.dir / name
         if not path.is_file():
-            raise DeffeError(f"evaluate script '{name}' not found (looked at {path})", file=origin,
-                             where="evaluate.script")
+            raise DeffeError(f"evaluate script '{name}' not found (looked at {path})",
+                             file=cfg.file_of("evaluate.script"), where="evaluate.script")
         self.path = path
         self.scripts = Scripts(self.framework)
         self.log_name = self.options.get("output_log") or "evaluate.log"
@@ -234,7 +234,8 @@ class ScriptEvaluate:
         self.sources = [cfg.resolve(os.path.expandvars(s)) for s in parse_names(sources, "evaluate.source_scripts")]
         for s in self.sources:
             if not s.is_file():
-                raise DeffeError(f"source script '{s}' not found", file=origin, where="evaluate.source_scripts")
+                raise DeffeError(f"source script '{s}' not found", file=cfg.file_of("evaluate.source_scripts"),
+                                 where="evaluate.source_scripts")
         if self.sources and not self.scripts.bash:
             raise DeffeError("source_scripts are sourced by bash, which is not installed", file=origin,
                              where="evaluate.source_scripts")

@@ -5,6 +5,7 @@ import logging
 import math
 import os
 import shutil
+import sys
 from pathlib import Path
 
 import commentjson
@@ -234,7 +235,7 @@ def _process_state():
     deffe = logging.getLogger("deffe")
     return {"cwd": os.getcwd(), "root": list(logging.getLogger().handlers),
             "deffe": (list(deffe.handlers), deffe.level, deffe.propagate),
-            "env": dict(os.environ),
+            "env": dict(os.environ), "sys.path": list(sys.path),
             "pools": {p["filepath"]: p["num_threads"] for p in threadpool_info()}}
 
 
@@ -260,6 +261,29 @@ def test_calls_leave_the_process_as_it_was(tmp_path, monkeypatch):
     assert str(tmp_path / "two") not in log_one and "exploration 'application1_explore'" in log_one
     opened = [h for h in logging.getLogger("deffe").handlers if isinstance(h, logging.FileHandler)]
     assert not opened
+
+
+USER_EVALUATE = ("class E:\n    def __init__(self, fw): pass\n    def Initialize(self): pass\n"
+                 "    def Run(self, sample): return {'t': sample.values['a'] * FACTOR}\n"
+                 "def GetObject(fw): return E(fw)\n")
+
+
+def test_a_user_plugin_edited_between_calls_is_loaded_afresh(tmp_path, monkeypatch):
+    """A notebook editing its evaluate plugin between two explore() calls: the second ran the old code (the
+    module stayed cached) and the config's directory stayed on the import path."""
+    monkeypatch.chdir(tmp_path)
+    cfg = {"python_path": ["."], "knobs": [{"name": "a", "values": [1, 2, 3]}], "costs": ["t"],
+           "evaluate": {"plugin": "my_eval"}, "model": {"plugin": None},
+           "exploration": {"plugin": "sampling", "samples_per_step": 3},
+           "framework": {"progress": False, "report_files": False}}
+    path, modules = list(sys.path), set(sys.modules)
+    for factor, run in ((10, "r1"), (1000, "r2")):
+        (tmp_path / "my_eval.py").write_text(USER_EVALUATE.replace("FACTOR", str(factor)))
+        os.utime(tmp_path / "my_eval.py", (1_000_000 + factor, 1_000_000 + factor))   # same size: the time
+        result = framework.explore(cfg, run_dir=tmp_path / run, base_dir=tmp_path)
+        assert sorted(result.evaluations["t"]) == [factor, 2 * factor, 3 * factor]
+        assert sys.path == path
+        assert not [m for m in set(sys.modules) - modules if "my_eval" in m]
 
 
 POOLS_AFTER = """

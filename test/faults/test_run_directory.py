@@ -171,3 +171,34 @@ def test_a_changed_script_or_evaluator_source_is_not_reused(tmp_path):
     assert run_deffe("-config", "config.json", cwd=tmp_path / "py").rc == 0
     python_config(tmp_path / "py", "def evaluate(p):\n    return {'t': p['a'] * 1000 + p['b']}\n")
     assert_user_error(run_deffe("-config", "config.json", cwd=tmp_path / "py"), "different evaluate settings")
+
+
+USER_EVALUATE = ("class E:\n    def __init__(self, fw): pass\n    def Initialize(self): pass\n"
+                 "    def Run(self, sample): return {'t': sample.values['a'] * FACTOR}\n"
+                 "def GetObject(fw): return E(fw)\n")
+
+
+def test_an_edited_user_evaluate_plugin_is_not_resumed_as_if_it_were_the_same(tmp_path):
+    """The source of a user's evaluate plugin module (a file, or a package's files) is part of the run's
+    fingerprint, as a python evaluator's is: after an edit, the same command is refused rather than mixing the
+    costs of the old and the new code; -keep-results keeps them, -fresh starts over."""
+    for plugin, module in (("my_eval", "my_eval.py"), ("my_pkg", "my_pkg/__init__.py")):
+        folder = tmp_path / plugin
+        write(folder / module, USER_EVALUATE.replace("FACTOR", "10"))
+        write(folder / "config.json", json.dumps({
+            "python_path": ["."], "knobs": [{"name": "a", "values": [1, 2, 3, 4]}], "costs": ["t"],
+            "evaluate": {"plugin": plugin}, "model": {"plugin": None},
+            "exploration": {"plugin": "sampling", "samples_per_step": 2}}))
+        assert run_deffe("-config", "config.json", "-max-samples", "2", cwd=folder).rc == 0
+        assert run_deffe("-config", "config.json", "-max-samples", "2", cwd=folder).rc == 0   # unchanged: resumed
+        write(folder / module, USER_EVALUATE.replace("FACTOR", "1000"))
+        table = (folder / "explore" / "deffe_evaluation.csv").read_bytes()
+        assert_user_error(run_deffe("-config", "config.json", cwd=folder), "deffe.db",
+                          "the stored run was made with another source of the evaluate plugin module",
+                          f"'{plugin}'", "-fresh", "-keep-results")
+        assert (folder / "explore" / "deffe_evaluation.csv").read_bytes() == table   # nothing mixed in
+        kept = run_deffe("-config", "config.json", "-keep-results", "-max-samples", "2", cwd=folder)
+        assert kept.rc == 0 and "the source of the evaluate plugin module" in kept.err, kept
+        assert run_deffe("-config", "config.json", "-fresh", cwd=folder).rc == 0
+        assert {row["t"] for row in read_csv(folder / "explore" / "deffe_evaluation.csv")} == \
+            {"1000", "2000", "3000", "4000"}

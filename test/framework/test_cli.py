@@ -199,6 +199,37 @@ def test_user_plugin_by_path(tmp_path):
     assert [(x["a"], x["b"], x["t"]) for x in rows] == [("0", "1", "1"), ("5", "2", "52")]
 
 
+USER_EVALUATE = ("class E:\n    def __init__(self, fw): pass\n    def Initialize(self): pass\n"
+                 "    def Run(self, sample): return {'t': sample.values['a'] * 10 + sample.values['b']}\n"
+                 "def GetObject(fw): return E(fw)\n")
+
+
+@pytest.mark.parametrize("package, plugin", [(True, "plugins/my_eval.py"), (True, "plugins.my_eval"),
+                                             (False, "plugins.my_eval")])
+def test_a_users_own_plugins_folder_hides_no_built_in(tmp_path, package, plugin):
+    """A user's plugins/ folder next to the config (python_path ".") once hid the project's plugins package:
+    the built-in sampler failed to import ('No module named plugins.sampling'), and the dotted form the docs
+    give, plugins.my_eval, was not found. The built-ins are the project's, the user's module the user's."""
+    simple(tmp_path, evaluate={"plugin": plugin}, model={"plugin": None},
+           exploration={"max_samples": 4})   # the built-in 'random' sampler
+    write(tmp_path / "plugins" / "my_eval.py", USER_EVALUATE)
+    if package:
+        write(tmp_path / "plugins" / "__init__.py", "")
+    r = run_deffe("-config", "config.json", cwd=tmp_path, real=True)   # a fresh process: nothing imported yet
+    assert r.rc == 0, r
+    rows = read_csv(tmp_path / "explore" / "deffe_evaluation.csv")
+    assert len(rows) == 4 and all(int(x["t"]) == int(x["a"]) * 10 + int(x["b"]) for x in rows)
+
+
+def test_a_python_path_module_named_like_one_of_pythons_is_named_with_its_file(tmp_path):
+    simple(tmp_path, model={"plugin": None}, exploration={"max_samples": 2})
+    write(tmp_path / "xml.py", "x = 1\n")
+    r = run_deffe("-config", "config.json", cwd=tmp_path)
+    assert r.rc == 0, r
+    assert f"warning: config.json:python_path[0]: {tmp_path / 'xml.py'} has the name of Python's own module " \
+           "'xml'" in r.err, r
+
+
 def test_quiet_and_log_file(tmp_path):
     simple(tmp_path)
     r = run_deffe("-config", "config.json", "-quiet", cwd=tmp_path)

@@ -1,5 +1,8 @@
 """Every config mistake: exit status 2, one line naming the file and the key path, nothing written."""
 import json
+import os
+
+import pytest
 
 from cli_helpers import assert_user_error, run_deffe, write
 
@@ -207,6 +210,53 @@ def test_plugin_that_fails_to_import(tmp_path):
     write(tmp_path / "mysampler.py", "import not_a_module_anywhere\n")
     check(tmp_path, lambda d: d.update(python_path=["."], sampling={"plugin": "mysampler"}),
           "sampling.plugin", "failed to import", "ModuleNotFoundError")
+
+
+@pytest.mark.parametrize("evaluate, fragments", [
+    ({"plugin": "my_evall"}, ("evaluate.plugin", "plugin 'my_evall' for evaluate not found")),
+    ({"plugin": "tools/my_eval.py"}, ("evaluate.plugin", "plugin file 'tools/my_eval.py' for evaluate not found")),
+    ({"script": "tools/run.sh"}, ("evaluate.script", "evaluate script 'tools/run.sh' not found")),
+    ({"plugin": "python", "function": "nomodule:evaluate"}, ("evaluate.function", "'nomodule'", "not found")),
+    ({"plugin": "fpboom"}, ("evaluate.plugin", "evaluate plugin 'fpboom' failed in Fingerprint(): RuntimeError"))])
+def test_a_plugin_or_script_an_included_file_names_is_said_in_that_file(tmp_path, evaluate, fragments):
+    """config.md: "An error in an included file names that file": a plugin, a script or a function it names
+    that is not found too, not only a schema error (these said the including file, which has no such key)."""
+    data = json.loads(json.dumps(BASE))
+    data["evaluate"] = evaluate
+    write(tmp_path / "common" / "base.json", json.dumps(data))
+    write(tmp_path / "proj" / "top.json", '{"include": "../common/base.json", "python_path": ["."]}')
+    write(tmp_path / "proj" / "fpboom.py", "class E:\n    def Initialize(self): pass\n    def Run(self, s): return 1\n"
+                                           "    def Fingerprint(self): raise RuntimeError('boom')\n"
+                                           "def GetObject(fw): return E()\n")
+    r = run_deffe("-config", "top.json", cwd=tmp_path / "proj")
+    line = assert_user_error(r, *fragments)
+    assert line.startswith("error: " + os.path.join("..", "common", "base.json") + ":evaluate."), line
+    assert not (tmp_path / "proj" / "explore").exists()
+
+
+@pytest.mark.parametrize("key, value, where, got", [
+    ("python_path", [".", 2], "python_path[1]", "expected text, got a number (2)"),
+    ("python_path", [None], "python_path[0]", "expected text, got null"),
+    ("python_path", [["plugins"]], "python_path[0]", "expected text, got a list"),
+    ("source_scripts", [1], "evaluate.source_scripts[0]", "expected text, got a number (1)")])
+def test_a_list_of_paths_with_an_entry_that_is_no_text_names_the_entry(tmp_path, key, value, where, got):
+    """Once: 'expected text or a list, got a list', naming neither the entry nor its index."""
+    def patch(d):
+        if key == "source_scripts":
+            d["evaluate"][key] = value
+        else:
+            d[key] = value
+    check(tmp_path, patch, f"config.json:{where}: {got}")
+
+
+def test_a_python_path_entry_that_is_no_directory_is_a_warning_naming_it(tmp_path):
+    write(tmp_path / "ev.py", "x = 1\n")
+    config_with(tmp_path, lambda d: d.update(python_path=[".", "nothere", "ev.py"]))
+    r = run_deffe("-config", "config.json", "-no-run", cwd=tmp_path)
+    assert r.rc == 0, r
+    assert f"warning: config.json:python_path[1]: 'nothere' not found (looked for {tmp_path / 'nothere'})" in r.err, r
+    assert "warning: config.json:python_path[2]: 'ev.py' is a file, not a directory" in r.err, r
+    assert "python_path[0]" not in r.err, r
 
 
 def test_continuous_knob_without_budget(tmp_path):
