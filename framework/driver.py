@@ -229,7 +229,7 @@ class Driver:
     def _plugin_error(self, block: str, name: str, what: str, hint: str | None) -> DeffeError:
         section = {"ml_model": "model"}.get(block, block)
         return DeffeError(f"{block} plugin '{name}': {what}" if not what.startswith("failed in")
-                          else f"{block} plugin '{name}' {what}", file=self.config.data.get("__origin__"),
+                          else f"{block} plugin '{name}' {what}", file=self.config.file_of(f"{section}.plugin"),
                           where=f"{section}.plugin", hint=hint)
 
     def _make_plugins(self) -> tuple[Any, Any, Any, Any]:
@@ -800,7 +800,7 @@ class Driver:
         plugin = self.config.section(watch.block)["plugin"]
         culprit = f"the {plugin} evaluation" if watch.block == "evaluate" else f"the extract plugin '{plugin}'"
         raise DeffeError(f"every evaluation so far ({watch.count}) failed with the same error: {watch.first}",
-                         file=self.config.data.get("__origin__"), where=f"{watch.block}.plugin",
+                         file=self.config.file_of(f"{watch.block}.plugin"), where=f"{watch.block}.plugin",
                          hint=f"a bug in {culprit} rather than bad points; the failures are stored "
                               "(deffe_evaluation.csv, deffe.log); fix it and rerun with -retry-failed "
                               "-keep-results, or run with -debug for the traceback")

@@ -217,7 +217,8 @@ def test_plugin_that_fails_to_import(tmp_path):
     ({"plugin": "tools/my_eval.py"}, ("evaluate.plugin", "plugin file 'tools/my_eval.py' for evaluate not found")),
     ({"script": "tools/run.sh"}, ("evaluate.script", "evaluate script 'tools/run.sh' not found")),
     ({"plugin": "python", "function": "nomodule:evaluate"}, ("evaluate.function", "'nomodule'", "not found")),
-    ({"plugin": "fpboom"}, ("evaluate.plugin", "evaluate plugin 'fpboom' failed in Fingerprint(): RuntimeError"))])
+    ({"plugin": "fpboom"}, ("evaluate.plugin", "evaluate plugin 'fpboom' failed in Fingerprint(): RuntimeError")),
+    ({"plugin": "initboom"}, ("evaluate.plugin", "evaluate plugin 'initboom' failed in Initialize(): RuntimeError"))])
 def test_a_plugin_or_script_an_included_file_names_is_said_in_that_file(tmp_path, evaluate, fragments):
     """config.md: "An error in an included file names that file": a plugin, a script or a function it names
     that is not found too, not only a schema error (these said the including file, which has no such key)."""
@@ -228,6 +229,8 @@ def test_a_plugin_or_script_an_included_file_names_is_said_in_that_file(tmp_path
     write(tmp_path / "proj" / "fpboom.py", "class E:\n    def Initialize(self): pass\n    def Run(self, s): return 1\n"
                                            "    def Fingerprint(self): raise RuntimeError('boom')\n"
                                            "def GetObject(fw): return E()\n")
+    write(tmp_path / "proj" / "initboom.py", "class E:\n    def Initialize(self): raise RuntimeError('boom')\n    def Run(self, s): return 1\n"
+                                             "def GetObject(fw): return E()\n")
     r = run_deffe("-config", "top.json", cwd=tmp_path / "proj")
     line = assert_user_error(r, *fragments)
     assert line.startswith("error: " + os.path.join("..", "common", "base.json") + ":evaluate."), line
