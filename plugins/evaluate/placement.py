@@ -121,6 +121,7 @@ class PlacementEvaluate:
             self._check_setting_knobs(first, graph)
             raise
         self._check_setting_knobs(first, prepared.devices if fixed_machine else None)
+        self._peak_notes(prepared.devices if fixed_machine else None)
         if self.device_knobs and fixed_machine:
             self._check_devices(prepared.devices, family)
         if not self.device_knobs and fixed_machine:
@@ -155,6 +156,29 @@ class PlacementEvaluate:
             from simulator.importers.torch_fx import IMPORTER_VERSION
             found["torch_importer"] = IMPORTER_VERSION
         return found
+
+    def _peak_notes(self, graph) -> None:
+        """A warning per device file and precision of the run that the file gives no peak for (Exprimo's files
+        give one, fp32: an fp16 run took the fp32 peak without a word); `graph` is the fixed machine, else the
+        files a devices knob names are looked at."""
+        from simulator.importers.exprimo import fp32_peak_note
+        space = self.framework.space
+        if "precision" in self.point_settings:
+            knob = space["precision"]
+            precisions = [str(knob.value(i)) for i in range(knob.size)] if knob.finite else []
+        else:
+            precisions = [str(self.opts.get("precision") or "fp32")]
+        graphs = [graph] if graph is not None else []
+        if graph is None and "devices" in self.point_settings and not self.template and space["devices"].finite:
+            for i in range(space["devices"].size):
+                try:
+                    graphs.append(self._graph(str(space["devices"].value(i)), self.opts.get("memory_cap_gb")))
+                except self.sim.SimulatorError:   # with memory_cap_gb a knob, say; a bad file fails its samples
+                    continue
+        notes = dict.fromkeys(fp32_peak_note(g, p) for g in graphs for p in dict.fromkeys(precisions))
+        for note in notes:
+            if note:
+                self.framework.log.warning(f"warning: {note}")
 
     def _check_devices(self, graph, family: str) -> None:
         """Every value of the device knob names a device of the (fixed) graph, by index or by name: a value
@@ -274,7 +298,10 @@ class PlacementEvaluate:
             if cap_gb is not None:
                 devices = [dataclasses.replace(d, memory=min(d.memory, cap_gb * 1e9)) if d.kind == "gpu" else d
                            for d in g.devices]
-                g = self.sim.DeviceGraph(devices, g.channels, g.links, name=f"{g.name} (GPU memory {cap_gb:g} GB)")
+                capped = self.sim.DeviceGraph(devices, g.channels, g.links, name=f"{g.name} (GPU memory {cap_gb:g} GB)",
+                                              source=g.source)
+                capped.fp32_peak_only = getattr(g, "fp32_peak_only", {})   # for the warning of _peak_notes
+                g = capped
             self._graphs[key] = g
         return self._graphs[key]
 

@@ -89,6 +89,20 @@ def test_paleo_network_on_an_exprimo_device_graph(tmp_path):
     assert [float(row["step_time"]) for row in rows] == list(batch.step_time)
 
 
+def test_a_precision_the_device_file_gives_no_peak_for_is_warned_about(tmp_path):
+    # Exprimo's files give one peak: an fp16 run took the fp32 peak without a word
+    config(tmp_path, [{"name": "precision", "values": ["fp32", "fp16"]}], costs=("step_time",), max_samples=2,
+           network="mnist.json", devices="malvik-4gpu.json", groups=None, default_device=1, batch_size=8)
+    r = run_deffe("-config", "config.json", cwd=tmp_path)
+    assert r.rc == 0, r.err
+    assert (r.out + r.err).count("warning: ") == 1 and "no 'peak_gflops_fp16' for its devices: fp16 runs at the fp32 " \
+        "'peak_gflops' there" in (r.out + r.err), (r.out + r.err)
+    config(tmp_path, [{"name": "micro_batches", "values": [1, 2]}], costs=("step_time",), max_samples=2,
+           network="mnist.json", devices="malvik-4gpu.json", groups=None, default_device=1, batch_size=8)
+    r = run_deffe("-config", "config.json", cwd=tmp_path)
+    assert r.rc == 0 and "peak_gflops" not in (r.out + r.err), (r.out + r.err)
+
+
 def test_a_file_next_to_the_config_wins_over_a_bundled_one(tmp_path):
     doc = json.loads((REFERENCE / "exprimo-device-graphs" / "malvik-4gpu.json").read_text())
     for d in doc["devices"][1:]:

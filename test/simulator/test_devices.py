@@ -183,6 +183,33 @@ def test_bad_exprimo_files_name_the_file_and_the_place(reference, tmp_path, edit
     assert str(err.value).startswith("broken.json: ") and message in str(err.value)
 
 
+def test_an_exprimo_device_may_give_its_fp16_and_bf16_peaks(reference, tmp_path):
+    # Exprimo's files give one peak: fp16 ran at it without a word (215 ms where the preset V100 takes 55 ms)
+    from simulator.importers.exprimo import fp32_peak_note
+    g = sim.load_device_graph(reference / "exprimo-device-graphs" / "malvik-4gpu.json")
+    assert g.devices[1].peak_flops["fp16"] == g.devices[1].peak_flops["fp32"] == 14000e9
+    assert fp32_peak_note(g, "fp32") is None
+    assert fp32_peak_note(g, "fp16") == ("malvik-4gpu.json: no 'peak_gflops_fp16' for its devices: fp16 runs at "
+                                         "the fp32 'peak_gflops' there (add 'peak_gflops_fp16' to a device, in "
+                                         "GFLOP/s, for its fp16 rate)")
+    data = json.loads((reference / "exprimo-device-graphs" / "malvik-4gpu.json").read_text())
+    for d in data["devices"][1:]:
+        d.update(peak_gflops_fp16=112000)
+    path = tmp_path / "tensor.json"
+    path.write_text(json.dumps(data))
+    g = sim.load_device_graph(path)
+    assert g.devices[1].peak_flops["fp16"] == 112000e9 and g.devices[1].peak_flops["bf16"] == 14000e9
+    assert fp32_peak_note(g, "fp16").endswith("tensor.json: no 'peak_gflops_fp16' for cpu0: fp16 runs at the fp32 "
+                                              "'peak_gflops' there (add 'peak_gflops_fp16' to a device, in GFLOP/s, "
+                                              "for its fp16 rate)")
+    assert "for its devices" in fp32_peak_note(g, "bf16")
+    assert fp32_peak_note(sim.devices.preset("cpu+1xV100-pcie3"), "fp16") is None
+    data["devices"][2]["peak_gflops_bf16"] = 0
+    path.write_text(json.dumps(data))
+    with pytest.raises(SimulatorError, match=r"devices\[2\]: 'peak_gflops_bf16' must be a positive number"):
+        sim.load_device_graph(path)
+
+
 def test_unreadable_device_files(tmp_path):
     bad = tmp_path / "bad.json"
     bad.write_text("{\n  \"devices\": [,]\n}")

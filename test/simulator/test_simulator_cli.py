@@ -263,6 +263,22 @@ def test_output_paths_are_checked_before_anything_is_written(capsys, tiny, outpu
     assert sorted(p.name for p in tiny.rglob("*")) == before
 
 
+def test_fp16_on_a_device_file_without_its_peak_says_the_fp32_peak_is_used(capsys, tiny):
+    # an Exprimo file gives one peak: --precision fp16 ran at it without a word
+    code, out, err = run(TINY + ["--placement", "1", "--precision", "fp16"], capsys)
+    assert code == 0 and err == ("note: dev_good.json: no 'peak_gflops_fp16' for its devices: fp16 runs at the "
+                                 "fp32 'peak_gflops' there (add 'peak_gflops_fp16' to a device, in GFLOP/s, for "
+                                 "its fp16 rate)\n")
+    slow = float(out.split("step time")[1].split()[0])
+    doc = json.loads((tiny / "dev_good.json").read_text())
+    for d in doc["devices"]:
+        d["peak_gflops_fp16"] = 8 * d["peak_gflops"]
+    (tiny / "dev_good.json").write_text(json.dumps(doc))
+    code, out, err = run(TINY + ["--placement", "1", "--precision", "fp16"], capsys)
+    assert code == 0 and err == "" and float(out.split("step time")[1].split()[0]) < slow
+    assert run(TINY + ["--placement", "1"], capsys)[2] == ""
+
+
 def test_a_write_that_fails_names_the_file(capsys, tiny):
     if not os.path.exists("/dev/full"):
         pytest.skip("no /dev/full")
