@@ -8,7 +8,7 @@ against these decimal GB/s figures) from the SI values, so nothing is lost here.
 A device's neighbour entry `{"device": j, "comm_channel": c}` means transfers
 from this device to j use channel c. Channels carry no latency in the format.
 Devices are named by kind in file order: cpu0, gpu0, gpu1, ...
-A neighbour entry naming the device itself is ignored, as Exprimo ignores it
+A neighbour listed twice by one device is an error. A neighbour entry naming the device itself is ignored, as Exprimo ignores it
 (its `colocrl-2.json` lists device 2 as its own neighbour where device 0 was
 meant); a pair with no direct link goes through neighbours (`DeviceGraph`).
 A bare file name that names no file is looked up among the bundled graphs
@@ -113,6 +113,10 @@ def load_device_graph(path: str | os.PathLike) -> DeviceGraph:
             c = _index(nb, "comm_channel", len(channels), src, w, "comm_channel", "channels")
             if j == i:   # Exprimo's own colocrl-2.json has one; Exprimo never reads it (no transfer to itself)
                 continue
+            if (i, j) in links:   # the last one won without a word: reordering the list changed the result 80x
+                first = next(m for m, e in enumerate(neigh) if isinstance(e, dict) and e.get("device") == j)
+                raise SimulatorError(f"device {j} is listed twice as a neighbour (first at neighbours[{first}], "
+                                     f"channel {links[(i, j)]}; here channel {c}); keep one", source=src, where=w)
             links[(i, j)] = c
     graph = DeviceGraph(devices, channels, links, name=os.path.splitext(src)[0], source=src)
     graph.fp32_peak_only = {p: tuple(names) for p, names in fp32_only.items()}

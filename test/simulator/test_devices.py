@@ -172,6 +172,10 @@ def test_a_device_listed_as_its_own_neighbour_is_read_as_exprimo_reads_it(refere
     (lambda d: d["devices"][2].pop("type"), "devices[2]: missing 'type' ('cpu' or 'gpu')"),
     (lambda d: d["comm_channels"][0].update(latency=1), "comm_channels[0]: unknown key 'latency' (keys: type, "),
     (lambda d: d["devices"][0]["neighbours"][0].update(channel=0), "devices[0].neighbours[0]: unknown key 'channel'"),
+    # a neighbour listed twice: the last entry won without a word
+    (lambda d: d["devices"][1]["neighbours"].append({"device": 0, "comm_channel": 3}),
+     "devices[1].neighbours[4]: device 0 is listed twice as a neighbour (first at neighbours[0], channel 0; here "
+     "channel 3); keep one"),
 ])
 def test_bad_exprimo_files_name_the_file_and_the_place(reference, tmp_path, edit, message):
     data = json.loads((reference / "exprimo-device-graphs" / "malvik-4gpu.json").read_text())
