@@ -284,12 +284,15 @@ class PlacementEvaluate:
             raise DeffeError(f"{spec} failed while tracing the model: {_one_line(e)}", file=self.file,
                              where=where) from None
 
-    def _graph(self, name: str, cap_gb: float | None):
-        key = (name, cap_gb)
+    def _check_cap(self, cap_gb: float | None) -> None:
         if cap_gb is not None and (isinstance(cap_gb, bool) or not isinstance(cap_gb, (int, float))
                                    or not 0 < cap_gb < math.inf):
             # it was blamed on the devices: "device 'gpu0': memory must be > 0"
             raise self.sim.SimulatorError(f"memory_cap_gb must be a number of GB > 0, not {cap_gb!r}")
+
+    def _graph(self, name: str, cap_gb: float | None):
+        key = (name, cap_gb)
+        self._check_cap(cap_gb)
         if key not in self._graphs:
             if self._is_file(name):
                 g = self.sim.load_device_graph(self._resolve(name, self.sim.data.DEVICE_GRAPHS))
@@ -315,6 +318,12 @@ class PlacementEvaluate:
         cap = point_values.get("memory_cap_gb", self.opts.get("memory_cap_gb"))
         key = (devices, cap, repr(sorted(settings.items())))  # repr: a budget may be a dict
         if key not in self._prepared:
+            for setting, check in (("memory_cap_gb", lambda: self._check_cap(cap)),
+                                   ("devices", lambda: self._graph(devices, cap))):
+                try:   # named as the setting, not evaluate.simulator: a device file's error is the file's
+                    check()
+                except self.sim.SimulatorError as e:
+                    raise DeffeError(str(e), file=self.file, where=f"evaluate.simulator.{setting}") from None
             try:
                 self._prepared[key] = self.sim.prepare(self.network, self._graph(devices, cap), **settings)
             except self.sim.SimulatorError as e:

@@ -41,8 +41,8 @@ NEIGHBOUR_KEYS = ("device", "comm_channel")
 
 
 def load_device_graph(path: str | os.PathLike) -> DeviceGraph:
-    path = bundled.locate(path, bundled.DEVICE_GRAPHS)
-    src = os.path.basename(path)
+    src = os.fspath(path)   # messages name the file as it was given (its base name left machines/a.json and
+    path = bundled.locate(path, bundled.DEVICE_GRAPHS)   # other/a.json apart), a bundled one by its name
     try:
         with open(path, encoding="utf-8-sig") as f:   # a BOM (Windows editors) is not content
             data = json.load(f)
@@ -51,7 +51,7 @@ def load_device_graph(path: str | os.PathLike) -> DeviceGraph:
     except UnicodeDecodeError:
         raise SimulatorError("the file is not UTF-8 text", source=src) from None
     except OSError as err:
-        raise SimulatorError(f"cannot read: {err.strerror}", source=path) from None
+        raise SimulatorError(f"cannot read: {err.strerror}", source=src) from None
     except (ValueError, RecursionError) as err:   # an integer of thousands of digits, nesting too deep
         raise SimulatorError(f"not valid JSON: {str(err).split(';')[0]}", source=src) from None
     if not isinstance(data, dict):
@@ -118,7 +118,7 @@ def load_device_graph(path: str | os.PathLike) -> DeviceGraph:
                 raise SimulatorError(f"device {j} is listed twice as a neighbour (first at neighbours[{first}], "
                                      f"channel {links[(i, j)]}; here channel {c}); keep one", source=src, where=w)
             links[(i, j)] = c
-    graph = DeviceGraph(devices, channels, links, name=os.path.splitext(src)[0], source=src)
+    graph = DeviceGraph(devices, channels, links, name=os.path.splitext(os.path.basename(src))[0], source=src)
     graph.fp32_peak_only = {p: tuple(names) for p, names in fp32_only.items()}
     return graph
 

@@ -136,18 +136,26 @@ def test_bad_settings_are_config_errors(tmp_path):
     assert_user_error(run_deffe("-config", "config.json", cwd=tmp_path), "stands for 5 layer groups",
                       "has 8")
     config(tmp_path, [DEVICES], devices="cpu+4xV1000-pcie3")
-    assert_user_error(run_deffe("-config", "config.json", cwd=tmp_path), "evaluate.simulator", "V1000")
+    assert_user_error(run_deffe("-config", "config.json", cwd=tmp_path), "evaluate.simulator.devices: ", "V1000")
     config(tmp_path, [DEVICES], network="resnet5")
     assert_user_error(run_deffe("-config", "config.json", cwd=tmp_path), "evaluate.simulator.network",
                       "resnet50")
     config(tmp_path, [DEVICES], devices="malvik-8gpu.json")
-    assert_user_error(run_deffe("-config", "config.json", cwd=tmp_path), "evaluate.simulator",
+    assert_user_error(run_deffe("-config", "config.json", cwd=tmp_path), "evaluate.simulator.devices: ",
                       "malvik-8gpu.json: no such file (bundled device graphs: ", "malvik-4gpu.json")
     config(tmp_path, [DEVICES], micro_batches=0)
     assert_user_error(run_deffe("-config", "config.json", cwd=tmp_path), "evaluate.simulator.micro_batches")
     config(tmp_path, [DEVICES], memory_cap_gb=0)  # was "device 'gpu0': memory must be > 0"
-    assert_user_error(run_deffe("-config", "config.json", cwd=tmp_path), "evaluate.simulator",
+    assert_user_error(run_deffe("-config", "config.json", cwd=tmp_path), "evaluate.simulator.memory_cap_gb: ",
                       "memory_cap_gb must be a number of GB > 0, not 0")
+    # a device file's error names the file by its path and the setting that names it (it said
+    # 'evaluate.simulator: a.json: ...')
+    write(tmp_path / "machines" / "a.json", json.dumps({"comm_channels": [], "devices": [
+        {"type": "gpu", "model": "g", "clock": 1500, "peak_gflops": -5, "memory": 16, "neighbours": []}]}))
+    config(tmp_path, [DEVICES], devices="machines/a.json")
+    line = assert_user_error(run_deffe("-config", "config.json", cwd=tmp_path))
+    assert line.endswith(f"config.json:evaluate.simulator.devices: {tmp_path / 'machines' / 'a.json'}: devices[0]: "
+                         "'peak_gflops' must be a positive number, not -5"), line
     assert not (tmp_path / "explore").exists()
 
 

@@ -184,7 +184,8 @@ def test_bad_exprimo_files_name_the_file_and_the_place(reference, tmp_path, edit
     path.write_text(json.dumps(data))
     with pytest.raises(SimulatorError) as err:
         sim.load_device_graph(path)
-    assert str(err.value).startswith("broken.json: ") and message in str(err.value)
+    # the path as given (its base name left machines/a.json and other/a.json apart)
+    assert str(err.value).startswith(f"{path}: ") and message in str(err.value)
 
 
 def test_an_exprimo_device_may_give_its_fp16_and_bf16_peaks(reference, tmp_path):
@@ -193,7 +194,7 @@ def test_an_exprimo_device_may_give_its_fp16_and_bf16_peaks(reference, tmp_path)
     g = sim.load_device_graph(reference / "exprimo-device-graphs" / "malvik-4gpu.json")
     assert g.devices[1].peak_flops["fp16"] == g.devices[1].peak_flops["fp32"] == 14000e9
     assert fp32_peak_note(g, "fp32") is None
-    assert fp32_peak_note(g, "fp16") == ("malvik-4gpu.json: no 'peak_gflops_fp16' for its devices: fp16 runs at "
+    assert fp32_peak_note(g, "fp16") == (f"{reference / 'exprimo-device-graphs' / 'malvik-4gpu.json'}: no 'peak_gflops_fp16' for its devices: fp16 runs at "
                                          "the fp32 'peak_gflops' there (add 'peak_gflops_fp16' to a device, in "
                                          "GFLOP/s, for its fp16 rate)")
     data = json.loads((reference / "exprimo-device-graphs" / "malvik-4gpu.json").read_text())
@@ -203,15 +204,32 @@ def test_an_exprimo_device_may_give_its_fp16_and_bf16_peaks(reference, tmp_path)
     path.write_text(json.dumps(data))
     g = sim.load_device_graph(path)
     assert g.devices[1].peak_flops["fp16"] == 112000e9 and g.devices[1].peak_flops["bf16"] == 14000e9
-    assert fp32_peak_note(g, "fp16").endswith("tensor.json: no 'peak_gflops_fp16' for cpu0: fp16 runs at the fp32 "
-                                              "'peak_gflops' there (add 'peak_gflops_fp16' to a device, in GFLOP/s, "
-                                              "for its fp16 rate)")
+    assert fp32_peak_note(g, "fp16") == (f"{path}: no 'peak_gflops_fp16' for cpu0: fp16 runs at the fp32 "
+                                         "'peak_gflops' there (add 'peak_gflops_fp16' to a device, in GFLOP/s, "
+                                         "for its fp16 rate)")
     assert "for its devices" in fp32_peak_note(g, "bf16")
     assert fp32_peak_note(sim.devices.preset("cpu+1xV100-pcie3"), "fp16") is None
     data["devices"][2]["peak_gflops_bf16"] = 0
     path.write_text(json.dumps(data))
     with pytest.raises(SimulatorError, match=r"devices\[2\]: 'peak_gflops_bf16' must be a positive number"):
         sim.load_device_graph(path)
+
+
+def test_device_file_errors_name_the_path_as_given(tmp_path, monkeypatch, capsys):
+    # only the base name was named: machines/a.json and other/a.json could not be told apart
+    from simulator.__main__ import main
+    (tmp_path / "machines").mkdir()
+    (tmp_path / "machines" / "a.json").write_text(json.dumps({"comm_channels": [], "devices": [
+        {"type": "gpu", "model": "g", "clock": 1500, "peak_gflops": -5, "memory": 16, "neighbours": []}]}))
+    monkeypatch.chdir(tmp_path)
+    for given in ("machines/a.json", str(tmp_path / "machines" / "a.json")):
+        with pytest.raises(SimulatorError) as err:
+            sim.load_device_graph(given)
+        assert str(err.value) == f"{given}: devices[0]: 'peak_gflops' must be a positive number, not -5"
+        assert main(["--network", "mnist.json", "--devices", given, "--placement", "0"]) == 2
+        assert capsys.readouterr().err == f"error: {err.value}\n"
+    g = sim.load_device_graph("malvik-4gpu.json")   # a bundled one: its name
+    assert (g.source, g.name) == ("malvik-4gpu.json", "malvik-4gpu")
 
 
 def test_unreadable_device_files(tmp_path):
