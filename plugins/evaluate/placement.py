@@ -358,9 +358,8 @@ class PlacementEvaluate:
                  "feasible": 1.0 if r.feasible else 0.0}
         costs = {k: v for k, v in costs.items() if k in self.framework.cost_names}
         if not r.feasible and mode == "infeasible":
-            over = [f"{n} needs {m / 1e9:.2f} GB of {c / 1e9:.2f} GB"
-                    + (" (rematerialising does not fit either)" if used else "") for n, m, c, used in
-                    zip(r.device_names, r.peak_memory, r.memory_budget, r.remat_used) if m > c]
+            over = [f"{n} needs {_need_of(m, c)}" + (" (rematerialising does not fit either)" if used else "")
+                    for n, m, c, used in zip(r.device_names, r.peak_memory, r.memory_budget, r.remat_used) if m > c]
             raise Infeasible("out of memory: " + "; ".join(over), costs)
         if not math.isfinite(costs.get("step_time", 0.0)):
             return EvaluationOutput(costs, "infeasible", "the step time is infinite")
@@ -371,6 +370,22 @@ def _device_value(value):
     """A device knob's value as the simulator takes it (an index, "1" or a name such as "gpu0", which
     simulator.placement.device_index reads): an integral float (1.0) as the index it stands for."""
     return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+def _fmt_bytes(n: float, digits: int = 2) -> str:
+    """Bytes in the decimal unit that fits (GB, MB, kB, B): a 1 MB device's '0.00 GB of 0.00 GB' said nothing."""
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if abs(n) >= scale:
+            return f"{n / scale:.{digits}f} {unit}"
+    return f"{n:.0f} B"
+
+
+def _need_of(need: float, capacity: float) -> str:
+    """'4.81 MB of 1.00 MB', with more digits where two figures would read the same."""
+    a, b = _fmt_bytes(need), _fmt_bytes(capacity)
+    if a == b:
+        a, b = _fmt_bytes(need, 6), _fmt_bytes(capacity, 6)
+    return f"{a} of {b}"
 
 
 def _one_line(err: BaseException) -> str:

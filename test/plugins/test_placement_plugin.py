@@ -53,6 +53,26 @@ def test_memory_cap_makes_points_infeasible(tmp_path):
     assert status == {"1": "infeasible", "40": "ok"}
 
 
+def test_out_of_memory_names_the_bytes_in_a_unit_that_fits(tmp_path):
+    # a 1 MB device: "out of memory: gpu0 needs 0.00 GB of 0.00 GB"
+    write(tmp_path / "machine.json", json.dumps({"comm_channels": [], "devices": [
+        {"type": "gpu", "model": "tiny", "clock": 1500, "peak_gflops": 10000, "memory": 0.001, "mem_bandwidth": 500,
+         "neighbours": []}]}))
+    config(tmp_path, [{"name": "micro_batches", "values": [1]}], costs=("step_time", "peak_memory"), max_samples=1,
+           network="mnist.json", devices="machine.json", groups=None, default_device=0, batch_size=8)
+    r = run_deffe("-config", "config.json", cwd=tmp_path)
+    [row] = read_csv(tmp_path / "explore" / "deffe_evaluation.csv")
+    assert r.rc == 0 and row["status"] == "infeasible"
+    need = float(row["peak_memory"])
+    assert 1e6 < need < 1e9 and f"out of memory: gpu0 needs {need / 1e6:.2f} MB of 1.00 MB" in r.out + r.err, r
+
+
+def test_byte_figures_keep_their_digits():
+    from plugins.evaluate.placement import _fmt_bytes, _need_of
+    assert [_fmt_bytes(n) for n in (512, 4_810, 4.81e6, 32e9)] == ["512 B", "4.81 kB", "4.81 MB", "32.00 GB"]
+    assert _need_of(32.0004e9, 32e9) == "32.000400 GB of 32.000000 GB"   # over, by less than the 2 digits show
+
+
 def test_the_memory_mode_sets_the_step_time_stored_for_a_placement_that_does_not_fit(tmp_path):
     # "penalty" stored the raw step time (as "infeasible" does), not the penalised one the docs promise
     net = sim.zoo.load("resnet50").regroup(8)
