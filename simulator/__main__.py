@@ -141,7 +141,9 @@ def _placement_file(path: str, network) -> dict:
     """A file's {layer or group: device} (Exprimo's nets/device_assignments/). Exprimo's files assign the
     layers of several networks at once (its resnet50-handplaced.json names 230 layers, 74 of them
     ResNet-50's) and its code applies what the network has: names of no layer or group are dropped, with a
-    note, when the rest places every layer (else the placement's own error says which are missing)."""
+    note naming them, when the rest places every layer by name. A file with a "*" default (not Exprimo's) is
+    read as the same object given inline: a name of no layer is an error with a did-you-mean (a misspelt
+    layer went to the default device, with a note that did not say which name)."""
     try:
         with open(path, encoding="utf-8-sig") as f:   # a BOM (Windows editors) is not content
             value = json.load(f, object_pairs_hook=_no_duplicate_keys(path))
@@ -156,9 +158,11 @@ def _placement_file(path: str, network) -> dict:
     own = {k: v for k, v in value.items() if k in known}
     named = {network.index[k] for k in own if k in network.index}
     named |= {i for g in network.groups if g.name in own for i in g.layers}
-    if len(own) < len(value) and ("*" in own or len(named) == len(network.layers)):
-        print(f"note: {path}: {len(value) - len(own)} of its {len(value)} names are not layers of "
-              f"'{network.name}' (ignored)", file=sys.stderr)
+    if len(own) < len(value) and "*" not in own and len(named) == len(network.layers):
+        others = [k for k in value if k not in own]
+        shown = ", ".join(repr(k) for k in others[:3]) + (", ..." if len(others) > 3 else "")
+        print(f"note: {path}: {len(others)} of its {len(value)} names are not layers of "
+              f"'{network.name}' (ignored: {shown})", file=sys.stderr)
         return own
     return value
 
@@ -308,6 +312,7 @@ def _plain_json(value: Any) -> Any:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     from .api import simulate
+    from .importers.exprimo import fp32_peak_note
     try:
         _check_output_names(args)
         network = _load_network(args.network)
@@ -331,6 +336,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         want_trace = bool(args.trace or args.memory_timeline)
         _check_outputs(_output_files(args, [d.name for d in devices.devices]), _input_files(args))
         result = simulate(network, devices, placement, trace=want_trace, **settings)
+        note = fp32_peak_note(devices, args.precision)
+        if note:   # an Exprimo file gives one peak: fp16 ran 4x slower than on the preset's V100 without a word
+            print(f"note: {note}", file=sys.stderr)
         if args.trace:
             _write(args.trace, result.save_trace)
         if args.memory_timeline:

@@ -121,6 +121,7 @@ class PlacementEvaluate:
             self._check_setting_knobs(first, graph)
             raise
         self._check_setting_knobs(first, prepared.devices if fixed_machine else None)
+        self._peak_notes(prepared.devices if fixed_machine else None)
         if self.device_knobs and fixed_machine:
             self._check_devices(prepared.devices, family)
         if not self.device_knobs and fixed_machine:
@@ -155,6 +156,29 @@ class PlacementEvaluate:
             from simulator.importers.torch_fx import IMPORTER_VERSION
             found["torch_importer"] = IMPORTER_VERSION
         return found
+
+    def _peak_notes(self, graph) -> None:
+        """A warning per device file and precision of the run that the file gives no peak for (Exprimo's files
+        give one, fp32: an fp16 run took the fp32 peak without a word); `graph` is the fixed machine, else the
+        files a devices knob names are looked at."""
+        from simulator.importers.exprimo import fp32_peak_note
+        space = self.framework.space
+        if "precision" in self.point_settings:
+            knob = space["precision"]
+            precisions = [str(knob.value(i)) for i in range(knob.size)] if knob.finite else []
+        else:
+            precisions = [str(self.opts.get("precision") or "fp32")]
+        graphs = [graph] if graph is not None else []
+        if graph is None and "devices" in self.point_settings and not self.template and space["devices"].finite:
+            for i in range(space["devices"].size):
+                try:
+                    graphs.append(self._graph(str(space["devices"].value(i)), self.opts.get("memory_cap_gb")))
+                except self.sim.SimulatorError:   # with memory_cap_gb a knob, say; a bad file fails its samples
+                    continue
+        notes = dict.fromkeys(fp32_peak_note(g, p) for g in graphs for p in dict.fromkeys(precisions))
+        for note in notes:
+            if note:
+                self.framework.log.warning(f"warning: {note}")
 
     def _check_devices(self, graph, family: str) -> None:
         """Every value of the device knob names a device of the (fixed) graph, by index or by name: a value
@@ -260,12 +284,15 @@ class PlacementEvaluate:
             raise DeffeError(f"{spec} failed while tracing the model: {_one_line(e)}", file=self.file,
                              where=where) from None
 
-    def _graph(self, name: str, cap_gb: float | None):
-        key = (name, cap_gb)
+    def _check_cap(self, cap_gb: float | None) -> None:
         if cap_gb is not None and (isinstance(cap_gb, bool) or not isinstance(cap_gb, (int, float))
                                    or not 0 < cap_gb < math.inf):
             # it was blamed on the devices: "device 'gpu0': memory must be > 0"
             raise self.sim.SimulatorError(f"memory_cap_gb must be a number of GB > 0, not {cap_gb!r}")
+
+    def _graph(self, name: str, cap_gb: float | None):
+        key = (name, cap_gb)
+        self._check_cap(cap_gb)
         if key not in self._graphs:
             if self._is_file(name):
                 g = self.sim.load_device_graph(self._resolve(name, self.sim.data.DEVICE_GRAPHS))
@@ -274,7 +301,10 @@ class PlacementEvaluate:
             if cap_gb is not None:
                 devices = [dataclasses.replace(d, memory=min(d.memory, cap_gb * 1e9)) if d.kind == "gpu" else d
                            for d in g.devices]
-                g = self.sim.DeviceGraph(devices, g.channels, g.links, name=f"{g.name} (GPU memory {cap_gb:g} GB)")
+                capped = self.sim.DeviceGraph(devices, g.channels, g.links, name=f"{g.name} (GPU memory {cap_gb:g} GB)",
+                                              source=g.source)
+                capped.fp32_peak_only = getattr(g, "fp32_peak_only", {})   # for the warning of _peak_notes
+                g = capped
             self._graphs[key] = g
         return self._graphs[key]
 
@@ -288,6 +318,12 @@ class PlacementEvaluate:
         cap = point_values.get("memory_cap_gb", self.opts.get("memory_cap_gb"))
         key = (devices, cap, repr(sorted(settings.items())))  # repr: a budget may be a dict
         if key not in self._prepared:
+            for setting, check in (("memory_cap_gb", lambda: self._check_cap(cap)),
+                                   ("devices", lambda: self._graph(devices, cap))):
+                try:   # named as the setting, not evaluate.simulator: a device file's error is the file's
+                    check()
+                except self.sim.SimulatorError as e:
+                    raise DeffeError(str(e), file=self.file, where=f"evaluate.simulator.{setting}") from None
             try:
                 self._prepared[key] = self.sim.prepare(self.network, self._graph(devices, cap), **settings)
             except self.sim.SimulatorError as e:
@@ -322,9 +358,8 @@ class PlacementEvaluate:
                  "feasible": 1.0 if r.feasible else 0.0}
         costs = {k: v for k, v in costs.items() if k in self.framework.cost_names}
         if not r.feasible and mode == "infeasible":
-            over = [f"{n} needs {m / 1e9:.2f} GB of {c / 1e9:.2f} GB"
-                    + (" (rematerialising does not fit either)" if used else "") for n, m, c, used in
-                    zip(r.device_names, r.peak_memory, r.memory_budget, r.remat_used) if m > c]
+            over = [f"{n} needs {_need_of(m, c)}" + (" (rematerialising does not fit either)" if used else "")
+                    for n, m, c, used in zip(r.device_names, r.peak_memory, r.memory_budget, r.remat_used) if m > c]
             raise Infeasible("out of memory: " + "; ".join(over), costs)
         if not math.isfinite(costs.get("step_time", 0.0)):
             return EvaluationOutput(costs, "infeasible", "the step time is infinite")
@@ -335,6 +370,22 @@ def _device_value(value):
     """A device knob's value as the simulator takes it (an index, "1" or a name such as "gpu0", which
     simulator.placement.device_index reads): an integral float (1.0) as the index it stands for."""
     return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+def _fmt_bytes(n: float, digits: int = 2) -> str:
+    """Bytes in the decimal unit that fits (GB, MB, kB, B): a 1 MB device's '0.00 GB of 0.00 GB' said nothing."""
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if abs(n) >= scale:
+            return f"{n / scale:.{digits}f} {unit}"
+    return f"{n:.0f} B"
+
+
+def _need_of(need: float, capacity: float) -> str:
+    """'4.81 MB of 1.00 MB', with more digits where two figures would read the same."""
+    a, b = _fmt_bytes(need), _fmt_bytes(capacity)
+    if a == b:
+        a, b = _fmt_bytes(need, 6), _fmt_bytes(capacity, 6)
+    return f"{a} of {b}"
 
 
 def _one_line(err: BaseException) -> str:

@@ -3,17 +3,24 @@
 Settings go in ``evaluate.options``; each may also be a knob (the knob wins):
 
 * ``trace``: a DTR log (JSON lines, or DTR's ``logs.zip`` with ``model``), a
-  Paleo network JSON file (relative to the config), or a zoo network name
+  Paleo network JSON file (relative to the config, else a bundled one: ``mnist.json``), or a zoo network name
   (``resnet50``, ...). Networks become traces with ``trace_from_network`` on
-  ``device`` (default a V100) with ``cost_model``, ``precision`` and ``batch_size``;
-* ``model``: the model inside ``logs.zip`` (``resnet32``, ``lstm``, ...);
+  ``device`` (default a V100; a GPU name, a preset or an Exprimo device file,
+  relative to the config: its first GPU) with ``cost_model``, ``precision`` and
+  ``batch_size`` (networks only: with a log it is an error, as ``--batch-size`` is);
+* ``model``: the model inside ``logs.zip`` (``resnet32``, ``lstm``, ...; with a
+  network trace it is an error, as ``--model`` is, unless ``trace`` is a knob);
 * ``budget_ratio`` (default 0.5): the budget as a fraction of the trace's own
   peak without a budget;
 * ``heuristic`` (default ``dtr_eq``): dtr, dtr_eq, dtr_local, msps, lru, largest, random;
 * ``runtime`` (default ``eager_free``): ``eager_free`` (a released tensor is
   freed at once), ``banish`` (also forget evicted tensors nothing can need) or
   ``lazy`` (released tensors stay until evicted);
-* ``thrash_limit`` (default 2): a replay beyond this overhead stops (thrashing); ``seed`` (random).
+* ``thrash_limit`` (default 2, a number > 0): a replay beyond this overhead stops (thrashing); ``seed``
+  (random; an integer in [0, 2**32)).
+
+Every option (and every value of a knob that sets one) is checked in ``Initialize``:
+a bad one is a config error naming it (``evaluate.options.seed``), not every sample failed.
 
 Costs: ``overhead`` (compute with the budget / compute without), ``peak_memory``
 (bytes held at most), ``feasible`` (1, or 0 when the replay ran out of memory or
@@ -25,6 +32,7 @@ is never mistaken for the one the stored results came from.
 from __future__ import annotations
 
 import math
+import os
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +81,7 @@ class RematEvaluate:
                              where="knobs", hint=f"its knobs: {', '.join(KNOBS)}")
         self.knobs = names
         self._traces: dict[tuple, Any] = {}
+        self._devices: dict[str, Any] = {}   # device files, loaded
         # every value the run can meet is checked now: a bad file or name is a config error, not a failed point
         for values in self._fixed_combinations():
             self._check(values)
@@ -110,11 +119,71 @@ class RematEvaluate:
             if rt not in RUNTIMES:
                 raise DeffeError(f"unknown runtime {rt!r}", file=self.file, where=self._where("runtime"),
                                  hint=f"runtimes: {', '.join(RUNTIMES)}")
+        # every sample failed with them ("SimulatorError: seed must be ..."), the run exiting 0
+        for seed in self._values_of("seed"):
+            if not _integral(seed) or not 0 <= seed < 2 ** 32:
+                raise DeffeError(f"seed must be an integer in [0, 2**32), not {seed!r}", file=self.file,
+                                 where=self._where("seed"))
+        for limit in self._values_of("thrash_limit"):
+            if isinstance(limit, bool) or not isinstance(limit, (int, float)) or not limit > 0:
+                raise DeffeError(f"thrash_limit must be a number > 0 (the overhead a replay stops at), "
+                                 f"not {limit!r}", file=self.file, where=self._where("thrash_limit"))
+        # named as themselves (they were reported at evaluate.options.trace)
+        from simulator.settings import Settings
+        for key in ("cost_model", "precision", "batch_size"):
+            try:
+                Settings.make(**{key: v[key]})
+            except self.sim.SimulatorError as e:
+                raise DeffeError(str(e), file=self.file, where=self._where(key)) from None
+        try:
+            self._device(v["device"])
+        except self.sim.SimulatorError as e:
+            raise DeffeError(str(e), file=self.file, where="evaluate.options.device") from None
+        # what applies to one kind of trace only is an error with the other, as on the command line
+        kind = self._kind(v["trace"])
+        if kind == "network" and v["model"] is not None and "trace" not in self.knobs:
+            raise DeffeError(f"model applies to DTR's logs.zip, not to the network trace {v['trace']!r}",
+                             file=self.file, where=self._where("model"), hint="leave it out")
+        if kind == "log" and v["batch_size"] is not None and "trace" not in self.knobs:
+            raise DeffeError(f"batch_size applies to networks, not to the log {v['trace']!r}", file=self.file,
+                             where=self._where("batch_size"), hint="leave it out")
+
+    def _kind(self, trace) -> str | None:
+        """'network' (a zoo name, a Paleo network file), 'log' (a DTR log) or None (no such file or name:
+        _trace says so)."""
+        path = self._path(trace)
+        if path is None:
+            return "network" if str(trace) in self.sim.zoo.names() else None
+        if not path.exists():
+            return None
+        return "network" if path.suffix == ".json" and not self.remat.is_dtr_log(path) else "log"
+
+    def _device(self, device):
+        """The device option as trace_from_network takes it: a device file (relative to the config, else a
+        bundled one) loaded, with a warning when its peak for the precision is the fp32 one."""
+        if isinstance(device, str) and (device.lower().endswith(".json")
+                                        or os.path.isfile(os.path.join(self.framework.config.dir, device))):
+            if device not in self._devices:
+                from simulator.importers.exprimo import fp32_peak_note, fp32_peak_only
+                path = self.sim.data.locate(device, self.sim.data.DEVICE_GRAPHS, base=self.framework.config.dir)
+                graph = self.sim.load_device_graph(path)
+                chosen = self.remat.from_network.one_device(graph).devices[0].name
+                if chosen in fp32_peak_only(graph, str(self.opts["precision"])):
+                    self.framework.log.warning(f"warning: {fp32_peak_note(graph, str(self.opts['precision']))}")
+                self._devices[device] = graph
+            return self._devices[device]
+        self.remat.from_network.one_device(device)   # a bad name: its error now
+        return device
 
     def _path(self, trace: str) -> Path | None:
         """The file a trace names (relative to the config), or None for a zoo name."""
         p = Path(str(trace))
         p = p if p.is_absolute() else Path(self.framework.config.dir) / p
+        if not p.exists() and str(trace).endswith(".json"):   # a bundled network by name, as the CLI takes it
+            try:
+                return Path(self.sim.data.locate(str(trace), self.sim.data.NETWORKS, base=self.framework.config.dir))
+            except self.sim.SimulatorError:
+                return p
         if p.exists() or str(trace).endswith((".json",) + LOG_SUFFIXES):
             return p
         return None
@@ -145,7 +214,7 @@ class RematEvaluate:
         return trace
 
     def _from_network(self, net, v: dict):
-        return self.remat.trace_from_network(net, device=v["device"], cost_model=v["cost_model"],
+        return self.remat.trace_from_network(net, device=self._device(v["device"]), cost_model=v["cost_model"],
                                              precision=v["precision"], batch_size=v["batch_size"])
 
     def Fingerprint(self) -> dict:
@@ -168,6 +237,11 @@ class RematEvaluate:
             raise Infeasible(("out of memory" if r.oom else "thrashing") + f" at {budget / 1e6:.1f} MB "
                              f"({v['budget_ratio']:g} of {peak / 1e6:.1f} MB)", costs)
         return costs
+
+
+def _integral(x) -> bool:
+    """An integer, or a float that is one (a knob's 3.0); not a bool, 1.5 or inf."""
+    return not isinstance(x, bool) and isinstance(x, (int, float)) and math.isfinite(x) and float(x).is_integer()
 
 
 def GetObject(framework):

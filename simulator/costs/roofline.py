@@ -9,7 +9,8 @@ kind]; memory_eff = memory_efficiency[op kind] (else "default"). A kernel with
 no work (a view, the input) costs nothing, not even the launch.
 
 Bytes per kernel (b = samples, s = bytes per element of the precision):
-  forward        (read + write activation elements) * b * s + params * s
+  forward        (read + write activation elements) * b * s + params * s; an embedding reads
+                 the rows it looks up instead of its table: (ids + 2 * output) * b * s
   data gradient  (output grad + input grads needed + own saved tensors) * b * s + params * s
   weight grad    (saved inputs + output grad) * b * s + params * s (written)
   update         params * (12 + 8 * optimizer states) bytes (see memory.py),
@@ -24,6 +25,7 @@ from ..graph import Layer
 from ..memory import OPTIMIZER_STATES
 
 UPDATE_FLOPS_PER_PARAM = {"sgd": 2.0, "momentum": 4.0, "adam": 12.0}
+GATHER_KINDS = frozenset({"embedding"})  # forward reads the rows looked up (one per output row), not the table
 
 
 def _lookup(table: dict[str, float], *keys: str, default: float) -> float:
@@ -39,7 +41,11 @@ def phase_work(layer: Layer, grad_parent: list[bool], has_bwd: bool, b: int, s: 
     if layer.is_view or layer.kind == "input":
         return [(0.0, 0.0)] * 3
     w = layer.params * s
-    fwd = (layer.fwd_flops * b, (layer.fwd_read + layer.fwd_write) * b * s + w)
+    # an embedding's forward gathers one table row per output row: its output's size, whatever the vocabulary
+    # (it was charged the whole table, ~1 GB per forward for a 1M-word vocabulary); its weight gradient
+    # below stays dense, the table's size written, as PyTorch's default nn.Embedding does
+    w_fwd = layer.out_elems * b * s if layer.kind in GATHER_KINDS else w
+    fwd = (layer.fwd_flops * b, (layer.fwd_read + layer.fwd_write) * b * s + w_fwd)
     dgrad = wgrad = (0.0, 0.0)
     if has_bwd and any(grad_parent):
         in_grads = sum(_elems(sh) for sh, g in zip(layer.in_shapes, grad_parent) if g)

@@ -390,7 +390,7 @@ class _Importer:
                 raise self.error(f"'dim' must be an integer, got {_short(dim)}", lname)
             if dim == 0:
                 raise self.error("cannot concatenate along the batch dimension (dim 0)", lname)
-            return Concat(axis=dim - 1 if dim > 0 else dim)
+            return Concat(axis=dim - 1 if dim > 0 else dim, batch_counted=True)
         if kind == "Dropout":
             self.one_parent(lname, kind, parents)
             keep = self.require(lname, spec, "dropout_keep_prob")

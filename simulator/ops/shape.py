@@ -92,16 +92,22 @@ class Concat(OpBase):
     min_inputs: ClassVar[int] = 1
     max_inputs: ClassVar[int | None] = None
     axis: int = -1
+    # the user counted the axes with the batch (a Paleo file's 'dim', axis + 1): an error says their number
+    batch_counted: bool = False
 
     def _infer(self, ins: tuple[Shape, ...]) -> Shape:
         rank = len(ins[0])
         if any(len(s) != rank for s in ins):
             fail("concat of inputs with different ranks: " + ", ".join(str(s) for s in ins))
+        if self.batch_counted and not -rank <= self.axis < rank:   # 'dim 4' was 'axis 3 ... for a 3-D input'
+            dim = self.axis + 1 if self.axis >= 0 else self.axis
+            fail(f"concat: 'dim' {dim} is out of range for inputs of {rank + 1} dimensions with the batch "
+                 f"(give 1 to {rank} or -{rank} to -1; 0 is the batch)")
         axis = _axis(self.axis, rank, "concat")
         for s in ins[1:]:
             if s[:axis] + s[axis + 1:] != ins[0][:axis] + ins[0][axis + 1:]:
-                fail(f"concat along axis {axis}: other axes differ: "
-                     + ", ".join(str(s) for s in ins))
+                along = f"'dim' {axis + 1}" if self.batch_counted else f"axis {axis}"
+                fail(f"concat along {along}: other axes differ: " + ", ".join(str(s) for s in ins))
         return ins[0][:axis] + (sum(s[axis] for s in ins),) + ins[0][axis + 1:]
 
     def counts(self, ins, out) -> Counts:

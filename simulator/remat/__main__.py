@@ -22,7 +22,7 @@ from typing import NoReturn, Sequence
 
 from ..graph import SimulatorError
 from .replay import HEURISTICS, RematResult, baseline, replay
-from .sweep import RATIOS, plot_sweep, sweep_to_csv
+from .sweep import RATIOS, plot_file, plot_sweep, sweep_to_csv
 
 JSON_KEYS = ("baseline_peak_bytes", "baseline_compute_s", "overhead", "peak_bytes", "oom", "thrash", "seconds")
 
@@ -72,6 +72,36 @@ def _load(args):
     return trace_from_network(zoo.load(path, batch_size=args.batch_size))
 
 
+def _input_files(args) -> list[tuple[str, str]]:
+    """(flag, path) of the file --trace reads: the path given, or the bundled network of that name."""
+    from .. import data
+    found = [("--trace", args.trace)] if os.path.isfile(args.trace) else []
+    try:
+        found.append(("--trace", data.locate(args.trace, data.NETWORKS)))
+    except SimulatorError:
+        pass
+    return found
+
+
+def _check_outputs(args) -> None:
+    """Before the trace is read or replayed: --csv and --plot name files that can be written, neither the
+    --trace file (it was replaced by the CSV) nor each other, and --plot a format matplotlib writes (it
+    failed with a traceback after the whole sweep)."""
+    from ..__main__ import _check_outputs as check
+    outputs = []
+    for flag, path in (("--csv", args.csv), ("--plot", args.plot)):
+        if path is not None and not path.strip():
+            raise SimulatorError(f"{flag} needs a file name (an empty one was given)")
+        if path is not None and flag == "--plot":
+            try:
+                path = plot_file(path)
+            except SimulatorError as err:
+                raise SimulatorError(f"--plot: {err.message}", source=err.source) from None
+        if path is not None:
+            outputs.append((flag, path))
+    check(outputs, _input_files(args))
+
+
 def _fmt_bytes(n: float) -> str:
     return f"{n / 1e6:,.1f} MB"
 
@@ -95,6 +125,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise SimulatorError(f"unknown heuristic '{args.heuristic}'; known: {', '.join(HEURISTICS)}")
         if not (args.budget_ratio > 0 and math.isfinite(args.budget_ratio)):
             raise SimulatorError(f"--budget-ratio must be a number > 0, not {args.budget_ratio}")
+        _check_outputs(args)
         trace = _load(args)
         peak, compute = baseline(trace)
         ratios = list(RATIOS) if args.sweep else [args.budget_ratio]

@@ -23,6 +23,7 @@ it and by the backward ops that saved it, and is released after the last.
 """
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from ..costs import build_costs
@@ -34,12 +35,19 @@ from .trace import OpTrace, TraceBuilder
 DEFAULT_DEVICE = "V100-PCIE"
 
 
-def _one_device(device: Any) -> DeviceGraph:
+def one_device(device: Any) -> DeviceGraph:
+    """The one-device graph `trace_from_network` runs on: a Device, the first GPU (else device) of a
+    DeviceGraph, of a preset or of an Exprimo device file, or a GPU name (default a V100 PCIe)."""
     if device is None:
         device = DEFAULT_DEVICE
     if isinstance(device, DeviceGraph):
         gpus = [d for d in device.devices if d.kind == "gpu"]
         device = gpus[0] if gpus else device.devices[0]
+    if isinstance(device, os.PathLike) or (isinstance(device, str) and (
+            device.lower().endswith(".json") or os.path.isfile(device))):
+        # an Exprimo device file (a bundled one by name), as every other devices setting takes: its first GPU
+        from ..importers.exprimo import load_device_graph
+        device = one_device(load_device_graph(device)).devices[0]
     if isinstance(device, str):
         if device in GPUS or device.split("-")[0] in {k.split("-")[0] for k in GPUS}:
             device = make_device(device, "gpu0")
@@ -48,7 +56,7 @@ def _one_device(device: Any) -> DeviceGraph:
             gpus = [d for d in graph.devices if d.kind == "gpu"]
             device = gpus[0] if gpus else graph.devices[0]
     if not isinstance(device, Device):
-        raise SimulatorError(f"device must be a Device, a DeviceGraph, a GPU name or a preset, "
+        raise SimulatorError(f"device must be a Device, a DeviceGraph, a GPU name, a preset or a device file, "
                              f"not {type(device).__name__}")
     return DeviceGraph(devices=[device], channels=[], links={}, name=device.name)
 
@@ -60,7 +68,7 @@ def trace_from_network(network: Network, *, device: Any = None, cost_model: str 
     op's seconds from the simulator's per-layer cost model."""
     if not isinstance(network, Network):
         raise SimulatorError(f"expected a Network, not {type(network).__name__}")
-    graph = _one_device(device)
+    graph = one_device(device)
     settings = Settings.make(cost_model=cost_model, precision=precision, optimizer=optimizer,
                              batch_size=batch_size)
     batch = settings.batch_size or network.batch_size

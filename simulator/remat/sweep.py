@@ -54,10 +54,30 @@ def sweep_to_csv(results: Sequence[RematResult], ratios: Sequence[float], path: 
         raise SimulatorError(f"cannot write: {err.strerror}", source=os.fspath(path)) from None
 
 
+def plot_file(path: str | os.PathLike) -> str:
+    """The file `plot_sweep` writes for `path`: `path` itself, or with matplotlib's default extension
+    ('.png') added when it has none; a one-line `SimulatorError` listing the formats when matplotlib has
+    none for its extension (checked before a sweep, not after it)."""
+    import matplotlib
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    text = os.fspath(path)
+    ext = os.path.splitext(text)[1][1:].lower()
+    if not ext:
+        return text.rstrip(".") + "." + matplotlib.rcParams["savefig.format"]
+    formats = FigureCanvasAgg.get_supported_filetypes()
+    if ext not in formats:
+        raise SimulatorError(f"no plot format for '.{ext}' files; name a file ending in one of "
+                             f"{', '.join('.' + f for f in sorted(formats))}", source=text)
+    return text
+
+
 def plot_sweep(results_by_heuristic: dict[str, Sequence[RematResult]], ratios: Sequence[float],
                path: str | os.PathLike, title: str | None = None) -> None:
     """Overhead against budget ratio, one line per heuristic (runs that did not finish —
-    out of memory or thrashing — are left out of the line and marked at the top)."""
+    out of memory or thrashing — are left out of the line and marked at the top). `path` without an
+    extension gets '.png' (see `plot_file`)."""
+    path = plot_file(path)
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt

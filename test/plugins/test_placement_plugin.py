@@ -53,6 +53,26 @@ def test_memory_cap_makes_points_infeasible(tmp_path):
     assert status == {"1": "infeasible", "40": "ok"}
 
 
+def test_out_of_memory_names_the_bytes_in_a_unit_that_fits(tmp_path):
+    # a 1 MB device: "out of memory: gpu0 needs 0.00 GB of 0.00 GB"
+    write(tmp_path / "machine.json", json.dumps({"comm_channels": [], "devices": [
+        {"type": "gpu", "model": "tiny", "clock": 1500, "peak_gflops": 10000, "memory": 0.001, "mem_bandwidth": 500,
+         "neighbours": []}]}))
+    config(tmp_path, [{"name": "micro_batches", "values": [1]}], costs=("step_time", "peak_memory"), max_samples=1,
+           network="mnist.json", devices="machine.json", groups=None, default_device=0, batch_size=8)
+    r = run_deffe("-config", "config.json", cwd=tmp_path)
+    [row] = read_csv(tmp_path / "explore" / "deffe_evaluation.csv")
+    assert r.rc == 0 and row["status"] == "infeasible"
+    need = float(row["peak_memory"])
+    assert 1e6 < need < 1e9 and f"out of memory: gpu0 needs {need / 1e6:.2f} MB of 1.00 MB" in r.out + r.err, r
+
+
+def test_byte_figures_keep_their_digits():
+    from plugins.evaluate.placement import _fmt_bytes, _need_of
+    assert [_fmt_bytes(n) for n in (512, 4_810, 4.81e6, 32e9)] == ["512 B", "4.81 kB", "4.81 MB", "32.00 GB"]
+    assert _need_of(32.0004e9, 32e9) == "32.000400 GB of 32.000000 GB"   # over, by less than the 2 digits show
+
+
 def test_the_memory_mode_sets_the_step_time_stored_for_a_placement_that_does_not_fit(tmp_path):
     # "penalty" stored the raw step time (as "infeasible" does), not the penalised one the docs promise
     net = sim.zoo.load("resnet50").regroup(8)
@@ -89,6 +109,20 @@ def test_paleo_network_on_an_exprimo_device_graph(tmp_path):
     assert [float(row["step_time"]) for row in rows] == list(batch.step_time)
 
 
+def test_a_precision_the_device_file_gives_no_peak_for_is_warned_about(tmp_path):
+    # Exprimo's files give one peak: an fp16 run took the fp32 peak without a word
+    config(tmp_path, [{"name": "precision", "values": ["fp32", "fp16"]}], costs=("step_time",), max_samples=2,
+           network="mnist.json", devices="malvik-4gpu.json", groups=None, default_device=1, batch_size=8)
+    r = run_deffe("-config", "config.json", cwd=tmp_path)
+    assert r.rc == 0, r.err
+    assert (r.out + r.err).count("warning: ") == 1 and "no 'peak_gflops_fp16' for its devices: fp16 runs at the fp32 " \
+        "'peak_gflops' there" in (r.out + r.err), (r.out + r.err)
+    config(tmp_path, [{"name": "micro_batches", "values": [1, 2]}], costs=("step_time",), max_samples=2,
+           network="mnist.json", devices="malvik-4gpu.json", groups=None, default_device=1, batch_size=8)
+    r = run_deffe("-config", "config.json", cwd=tmp_path)
+    assert r.rc == 0 and "peak_gflops" not in (r.out + r.err), (r.out + r.err)
+
+
 def test_a_file_next_to_the_config_wins_over_a_bundled_one(tmp_path):
     doc = json.loads((REFERENCE / "exprimo-device-graphs" / "malvik-4gpu.json").read_text())
     for d in doc["devices"][1:]:
@@ -122,18 +156,26 @@ def test_bad_settings_are_config_errors(tmp_path):
     assert_user_error(run_deffe("-config", "config.json", cwd=tmp_path), "stands for 5 layer groups",
                       "has 8")
     config(tmp_path, [DEVICES], devices="cpu+4xV1000-pcie3")
-    assert_user_error(run_deffe("-config", "config.json", cwd=tmp_path), "evaluate.simulator", "V1000")
+    assert_user_error(run_deffe("-config", "config.json", cwd=tmp_path), "evaluate.simulator.devices: ", "V1000")
     config(tmp_path, [DEVICES], network="resnet5")
     assert_user_error(run_deffe("-config", "config.json", cwd=tmp_path), "evaluate.simulator.network",
                       "resnet50")
     config(tmp_path, [DEVICES], devices="malvik-8gpu.json")
-    assert_user_error(run_deffe("-config", "config.json", cwd=tmp_path), "evaluate.simulator",
+    assert_user_error(run_deffe("-config", "config.json", cwd=tmp_path), "evaluate.simulator.devices: ",
                       "malvik-8gpu.json: no such file (bundled device graphs: ", "malvik-4gpu.json")
     config(tmp_path, [DEVICES], micro_batches=0)
     assert_user_error(run_deffe("-config", "config.json", cwd=tmp_path), "evaluate.simulator.micro_batches")
     config(tmp_path, [DEVICES], memory_cap_gb=0)  # was "device 'gpu0': memory must be > 0"
-    assert_user_error(run_deffe("-config", "config.json", cwd=tmp_path), "evaluate.simulator",
+    assert_user_error(run_deffe("-config", "config.json", cwd=tmp_path), "evaluate.simulator.memory_cap_gb: ",
                       "memory_cap_gb must be a number of GB > 0, not 0")
+    # a device file's error names the file by its path and the setting that names it (it said
+    # 'evaluate.simulator: a.json: ...')
+    write(tmp_path / "machines" / "a.json", json.dumps({"comm_channels": [], "devices": [
+        {"type": "gpu", "model": "g", "clock": 1500, "peak_gflops": -5, "memory": 16, "neighbours": []}]}))
+    config(tmp_path, [DEVICES], devices="machines/a.json")
+    line = assert_user_error(run_deffe("-config", "config.json", cwd=tmp_path))
+    assert line.endswith(f"config.json:evaluate.simulator.devices: {tmp_path / 'machines' / 'a.json'}: devices[0]: "
+                         "'peak_gflops' must be a positive number, not -5"), line
     assert not (tmp_path / "explore").exists()
 
 

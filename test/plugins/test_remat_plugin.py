@@ -95,15 +95,48 @@ def test_a_changed_trace_file_changes_the_fingerprint(tmp_path):
     ({"trace": "resnet18"}, [{"name": "runtime", "values": ["eager", "banish"]}], "knobs: unknown runtime 'eager'"),
     ({"trace": "resnet18", "budget": 3}, [], "'budget' means nothing to the remat evaluator"),
     ({"trace": "broken.log"}, [], "broken.log"),
+    # every sample failed ("SimulatorError: seed must be ..."), exit 0
+    ({"trace": "resnet18", "batch_size": 2, "seed": -1}, [{"name": "budget_ratio", "values": [0.5]}], "evaluate.options.seed: seed must be an integer in [0, 2**32), not -1"),
+    ({"trace": "resnet18", "batch_size": 2, "seed": 1.5}, [{"name": "budget_ratio", "values": [0.5]}], "evaluate.options.seed: seed must be an integer"),
+    ({"trace": "resnet18", "batch_size": 2, "thrash_limit": -1}, [], "evaluate.options.thrash_limit: thrash_limit must be a number > 0"),
+    ({"trace": "resnet18", "batch_size": 2}, [{"name": "seed", "values": [0, -2]}], "knobs: seed must be an integer"),
+    # named at evaluate.options.trace
+    ({"trace": "resnet18", "device": "gpu9"}, [], "evaluate.options.device: unknown device preset 'gpu9'"),
+    ({"trace": "resnet18", "precision": "fp8"}, [], "evaluate.options.precision: precision must be one of"),
+    ({"trace": "resnet18", "cost_model": "paleoo"}, [], "evaluate.options.cost_model: cost_model must be one of"),
+    ({"trace": "resnet18", "batch_size": 0}, [], "evaluate.options.batch_size: batch_size must be an integer >= 1"),
+    # silently ignored; the command line rejects --model with a network, --batch-size with a log
+    ({"trace": "resnet18", "model": "lstm"}, [], "evaluate.options.model: model applies to DTR's logs.zip, not to "
+                                                  "the network trace 'resnet18'"),
+    ({"trace": "chain.log", "batch_size": 8}, [], "evaluate.options.batch_size: batch_size applies to networks, not "
+                                                   "to the log 'chain.log'"),
+    ({"trace": "resnet18", "device": "nodevice.json"}, [], "evaluate.options.device: "),
 ])
 def test_bad_input_is_one_line(tmp_path, options, knobs, message):
     write(tmp_path / "broken.log", '{"INSTRUCTION": "CALL", "NAME": "f", "ARGS": ["nobody"], "RESULT": ["y"], '
                                    '"TIME": 1}\n')
+    write(tmp_path / "chain.log", dtr_log())
     remat_config(tmp_path, knobs or [{"name": "seed", "values": [0]}], options, max_samples=1)
     r = run_deffe("-config", "config.json", cwd=tmp_path)
     assert r.rc == 2, r
     lines = [line for line in r.err.splitlines() if line.startswith("error:")]
     assert len(lines) == 1 and message in lines[0] and "Traceback" not in r.err, r.err
+
+
+def test_an_exprimo_device_file_as_the_device(tmp_path):
+    # every other devices setting takes a device file; this one said "unknown device preset"
+    remat_config(tmp_path, [{"name": "budget_ratio", "values": [1.0]}],
+                 {"trace": "mnist.json", "batch_size": 8, "device": "malvik-4gpu.json", "precision": "fp16"},
+                 costs=("overhead", "compute_time"), max_samples=1)
+    r = run_deffe("-config", "config.json", cwd=tmp_path)
+    assert r.rc == 0, r
+    assert "malvik-4gpu.json: no 'peak_gflops_fp16' for its devices" in (r.out + r.err).split("warning: ")[1]
+    [row] = read_csv(tmp_path / "explore" / "deffe_evaluation.csv")
+    graph = sim.load_device_graph("malvik-4gpu.json")
+    trace = remat.trace_from_network(sim.load_network("mnist.json"), device=graph, batch_size=8, precision="fp16")
+    assert float(row["compute_time"]) == remat.baseline(trace)[1]
+    assert remat.trace_from_network(sim.load_network("mnist.json"), device="malvik-4gpu.json", batch_size=8,
+                                    precision="fp16").summary() == trace.summary()
 
 
 def placement_config(tmp_path, knobs, **simulator):

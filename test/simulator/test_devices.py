@@ -172,6 +172,10 @@ def test_a_device_listed_as_its_own_neighbour_is_read_as_exprimo_reads_it(refere
     (lambda d: d["devices"][2].pop("type"), "devices[2]: missing 'type' ('cpu' or 'gpu')"),
     (lambda d: d["comm_channels"][0].update(latency=1), "comm_channels[0]: unknown key 'latency' (keys: type, "),
     (lambda d: d["devices"][0]["neighbours"][0].update(channel=0), "devices[0].neighbours[0]: unknown key 'channel'"),
+    # a neighbour listed twice: the last entry won without a word
+    (lambda d: d["devices"][1]["neighbours"].append({"device": 0, "comm_channel": 3}),
+     "devices[1].neighbours[4]: device 0 is listed twice as a neighbour (first at neighbours[0], channel 0; here "
+     "channel 3); keep one"),
 ])
 def test_bad_exprimo_files_name_the_file_and_the_place(reference, tmp_path, edit, message):
     data = json.loads((reference / "exprimo-device-graphs" / "malvik-4gpu.json").read_text())
@@ -180,7 +184,52 @@ def test_bad_exprimo_files_name_the_file_and_the_place(reference, tmp_path, edit
     path.write_text(json.dumps(data))
     with pytest.raises(SimulatorError) as err:
         sim.load_device_graph(path)
-    assert str(err.value).startswith("broken.json: ") and message in str(err.value)
+    # the path as given (its base name left machines/a.json and other/a.json apart)
+    assert str(err.value).startswith(f"{path}: ") and message in str(err.value)
+
+
+def test_an_exprimo_device_may_give_its_fp16_and_bf16_peaks(reference, tmp_path):
+    # Exprimo's files give one peak: fp16 ran at it without a word (215 ms where the preset V100 takes 55 ms)
+    from simulator.importers.exprimo import fp32_peak_note
+    g = sim.load_device_graph(reference / "exprimo-device-graphs" / "malvik-4gpu.json")
+    assert g.devices[1].peak_flops["fp16"] == g.devices[1].peak_flops["fp32"] == 14000e9
+    assert fp32_peak_note(g, "fp32") is None
+    assert fp32_peak_note(g, "fp16") == (f"{reference / 'exprimo-device-graphs' / 'malvik-4gpu.json'}: no 'peak_gflops_fp16' for its devices: fp16 runs at "
+                                         "the fp32 'peak_gflops' there (add 'peak_gflops_fp16' to a device, in "
+                                         "GFLOP/s, for its fp16 rate)")
+    data = json.loads((reference / "exprimo-device-graphs" / "malvik-4gpu.json").read_text())
+    for d in data["devices"][1:]:
+        d.update(peak_gflops_fp16=112000)
+    path = tmp_path / "tensor.json"
+    path.write_text(json.dumps(data))
+    g = sim.load_device_graph(path)
+    assert g.devices[1].peak_flops["fp16"] == 112000e9 and g.devices[1].peak_flops["bf16"] == 14000e9
+    assert fp32_peak_note(g, "fp16") == (f"{path}: no 'peak_gflops_fp16' for cpu0: fp16 runs at the fp32 "
+                                         "'peak_gflops' there (add 'peak_gflops_fp16' to a device, in GFLOP/s, "
+                                         "for its fp16 rate)")
+    assert "for its devices" in fp32_peak_note(g, "bf16")
+    assert fp32_peak_note(sim.devices.preset("cpu+1xV100-pcie3"), "fp16") is None
+    data["devices"][2]["peak_gflops_bf16"] = 0
+    path.write_text(json.dumps(data))
+    with pytest.raises(SimulatorError, match=r"devices\[2\]: 'peak_gflops_bf16' must be a positive number"):
+        sim.load_device_graph(path)
+
+
+def test_device_file_errors_name_the_path_as_given(tmp_path, monkeypatch, capsys):
+    # only the base name was named: machines/a.json and other/a.json could not be told apart
+    from simulator.__main__ import main
+    (tmp_path / "machines").mkdir()
+    (tmp_path / "machines" / "a.json").write_text(json.dumps({"comm_channels": [], "devices": [
+        {"type": "gpu", "model": "g", "clock": 1500, "peak_gflops": -5, "memory": 16, "neighbours": []}]}))
+    monkeypatch.chdir(tmp_path)
+    for given in ("machines/a.json", str(tmp_path / "machines" / "a.json")):
+        with pytest.raises(SimulatorError) as err:
+            sim.load_device_graph(given)
+        assert str(err.value) == f"{given}: devices[0]: 'peak_gflops' must be a positive number, not -5"
+        assert main(["--network", "mnist.json", "--devices", given, "--placement", "0"]) == 2
+        assert capsys.readouterr().err == f"error: {err.value}\n"
+    g = sim.load_device_graph("malvik-4gpu.json")   # a bundled one: its name
+    assert (g.source, g.name) == ("malvik-4gpu.json", "malvik-4gpu")
 
 
 def test_unreadable_device_files(tmp_path):

@@ -183,7 +183,13 @@ def test_error_elementwise_of_different_shapes(tmp_path):
 def test_error_concat_mismatch(tmp_path):
     layers = base_layers()
     layers["cat"] = {"type": "Concatenate", "parents": ["conv", "pool"], "dim": 3}
-    assert "layer 'cat': concat along axis 2: other axes differ" in error_of(tmp_path, layers)
+    # the user's number, counted with the batch (it said 'axis 2')
+    assert "layer 'cat': concat along 'dim' 3: other axes differ" in error_of(tmp_path, layers)
+    for dim in (4, -4):   # it said 'axis 3 is out of range for a 3-D input' for dim 4
+        layers["cat"]["dim"] = dim
+        assert error_of(tmp_path, layers).endswith(
+            f"layer 'cat': concat: 'dim' {dim} is out of range for inputs of 4 dimensions with the batch (give 1 "
+            "to 3 or -3 to -1; 0 is the batch)")
     layers["cat"]["dim"] = 0
     assert "batch dimension" in error_of(tmp_path, layers)
 

@@ -49,7 +49,8 @@ def test_an_exprimo_assignment_file_places_the_layers_it_names_of_this_network(c
     path.write_text(json.dumps({**names, "res2a_branch1": 1, "Conv2d_1a_3x3": 2}))
     base = ["--network", "mnist.json", "--devices", "malvik.json", "--cost-model", "paleo", "--json"]
     code, out, err = run(base + ["--placement", str(path)], capsys)
-    assert code == 0 and f"note: {path}: 2 of its {len(names) + 2} names are not layers of" in err, err
+    assert code == 0 and f"note: {path}: 2 of its {len(names) + 2} names are not layers of 'Keras MNIST CNN' " \
+        "(ignored: 'res2a_branch1', 'Conv2d_1a_3x3')" in err, err
     code, same, _ = run(base + ["--placement", json.dumps(names)], capsys)
     assert json.loads(out)["step_time"] == json.loads(same)["step_time"]
     # a file that leaves a layer of this network out is an error that names what it misses, as a dict is
@@ -263,6 +264,22 @@ def test_output_paths_are_checked_before_anything_is_written(capsys, tiny, outpu
     assert sorted(p.name for p in tiny.rglob("*")) == before
 
 
+def test_fp16_on_a_device_file_without_its_peak_says_the_fp32_peak_is_used(capsys, tiny):
+    # an Exprimo file gives one peak: --precision fp16 ran at it without a word
+    code, out, err = run(TINY + ["--placement", "1", "--precision", "fp16"], capsys)
+    assert code == 0 and err == ("note: dev_good.json: no 'peak_gflops_fp16' for its devices: fp16 runs at the "
+                                 "fp32 'peak_gflops' there (add 'peak_gflops_fp16' to a device, in GFLOP/s, for "
+                                 "its fp16 rate)\n")
+    slow = float(out.split("step time")[1].split()[0])
+    doc = json.loads((tiny / "dev_good.json").read_text())
+    for d in doc["devices"]:
+        d["peak_gflops_fp16"] = 8 * d["peak_gflops"]
+    (tiny / "dev_good.json").write_text(json.dumps(doc))
+    code, out, err = run(TINY + ["--placement", "1", "--precision", "fp16"], capsys)
+    assert code == 0 and err == "" and float(out.split("step time")[1].split()[0]) < slow
+    assert run(TINY + ["--placement", "1"], capsys)[2] == ""
+
+
 def test_a_write_that_fails_names_the_file(capsys, tiny):
     if not os.path.exists("/dev/full"):
         pytest.skip("no /dev/full")
@@ -322,6 +339,17 @@ def test_infinite_times_are_null_in_json_and_no_warning_in_the_table(capsys, tin
         warnings.simplefilter("error")
         code, out, err = run(args, capsys)
     assert code == 0 and err == "" and "nan" not in out
+
+
+def test_a_placement_file_with_a_default_and_a_misspelt_layer_is_an_error_as_inline(capsys, tiny):
+    # the misspelt layer went to the "*" device with only "note: 1 of its 2 names are not layers"
+    (tiny / "place.json").write_text('{"*": 1, "fcc": 0}')
+    code, out, err = run(TINY + ["--placement", "place.json"], capsys)
+    inline = run(TINY + ["--placement", '{"*": 1, "fcc": 0}'], capsys)
+    assert code == inline[0] == 2 and out == ""
+    assert err == "error: place.json: placement names 'fcc', which is neither a layer nor a group of network " \
+                  "'tiny' (did you mean 'fc'?)\n"
+    assert inline[2] == err.replace("place.json: ", "")
 
 
 def test_a_placement_that_gives_a_key_twice_is_an_error(capsys, tiny):

@@ -66,7 +66,7 @@ def test_zip_and_zoo(log, tmp_path, capsys):
     (["--trace", "resnet1000"], "unknown zoo model"),
     (["--trace", "nope.json"], "nope.json: no such file"),
     (["--trace", "LOG", "--batch-size", "8"], "--batch-size applies to networks"),
-    (["--trace", "LOG", "--plot", "/no/such/dir/p.png"], "cannot write"),
+    (["--trace", "LOG", "--plot", "/no/such/dir/p.png"], "--plot: no directory '/no/such/dir'"),
     (["--budget-ratio", "0.5"], "required: --trace"),
 ])
 def test_bad_input_is_one_line_and_status_2(log, capsys, argv, text):
@@ -78,6 +78,45 @@ def test_bad_input_is_one_line_and_status_2(log, capsys, argv, text):
     err = capsys.readouterr().err
     assert status == 2
     assert err.startswith("error: ") and text in err and err.count("\n") == 1
+
+
+def _status(argv) -> int:
+    try:
+        return main(argv)
+    except SystemExit as stop:
+        return stop.code
+
+
+def test_outputs_never_replace_the_trace(tmp_path, capsys):
+    # --csv naming the --trace network replaced it with the CSV, exit 0
+    net = tmp_path / "net.json"
+    net.write_text(json.dumps({"name": "mlp", "layers": {
+        "data": {"type": "Input", "tensor": [4, 8], "parents": []},
+        "fc1": {"type": "InnerProduct", "num_outputs": 16, "parents": ["data"]}}}))
+    before = net.read_bytes()
+    assert _status(["--trace", str(net), "--sweep", "--csv", str(net)]) == 2
+    err = capsys.readouterr().err
+    assert err == f"error: {net}: --csv names the --trace file: writing it would replace an input; " \
+                  "choose another name\n"
+    assert net.read_bytes() == before
+    png = tmp_path / "s.png"
+    assert _status(["--trace", str(net), "--csv", str(png), "--plot", str(tmp_path / "s")]) == 2
+    assert "--plot and --csv would both write this file" in capsys.readouterr().err
+    assert not png.exists()
+
+
+def test_plot_format_is_checked_before_the_sweep(log, tmp_path, capsys, monkeypatch):
+    # --plot out.txt: a matplotlib traceback after the whole sweep
+    import simulator.remat.__main__ as cli
+    monkeypatch.setattr(cli, "replay", lambda *a, **k: pytest.fail("replayed before the check"))
+    assert _status(["--trace", str(log), "--sweep", "--plot", str(tmp_path / "sweep.txt")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {tmp_path / 'sweep.txt'}: --plot: no plot format for '.txt' files; ")
+    assert ".png" in err and ".pdf" in err and err.count("\n") == 1
+    assert list(tmp_path.iterdir()) == []
+    monkeypatch.undo()
+    assert _status(["--trace", str(log), "--budget-ratio", "1", "--plot", str(tmp_path / "sweep")]) == 0
+    assert (tmp_path / "sweep.png").stat().st_size > 1000  # no extension: matplotlib's png
 
 
 def test_module_runs_as_a_program(log):
