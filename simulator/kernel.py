@@ -10,7 +10,9 @@ Semantics (see schedule.py for the full statement):
   bucket of weights; a device runs one task at a time;
 - transfers: activations (once per consumer device), output gradients (once
   per consumer device, summed there) and ring all-reduce chunks; each hop
-  waits for its channel, first come first served;
+  waits for its channel, which has two first-come-first-served queues:
+  activations and gradients, then (only when that one is empty) all-reduce
+  chunks (q_head[c], q_head[C + c]);
 - time: the simulation advances to the earliest completion; all completions
   at that time are handled (devices by index, then channels by index), and
   only then do idle devices pick a ready task (by priority key) and idle
@@ -146,14 +148,16 @@ def _push_task(heap, hsize, d, key, dirty, dlist, st):
 
 
 @njit(cache=True, _nrt=False)
-def _enqueue(x, ch, q_head, q_tail, xnext, D, dirty, dlist, st):
-    """Append transfer x to channel ch's FIFO queue."""
+def _enqueue(x, ch, ring, q_head, q_tail, xnext, D, dirty, dlist, st):
+    """Append transfer x to channel ch's FIFO queue of its class: activations and gradients (queue
+    ch), or all-reduce chunks (ring, queue C + ch: served only when the first is empty)."""
+    q = ch + (q_head.shape[0] >> 1) * ring
     xnext[x] = -1
-    if q_tail[ch] < 0:
-        q_head[ch] = x
+    if q_tail[q] < 0:
+        q_head[q] = x
     else:
-        xnext[q_tail[ch]] = x
-    q_tail[ch] = x
+        xnext[q_tail[q]] = x
+    q_tail[q] = x
     _mark(D + ch, dirty, dlist, st)
 
 
@@ -227,7 +231,7 @@ def _new_transfer(xi, xbytes, kind, l, j, m, k, src, dst, nbytes, route_ptr, rou
     xi[x, 6] = dst
     xi[x, 7] = 0  # hop
     xbytes[x] = nbytes
-    _enqueue(x, route_chan[r0], q_head, q_tail, xnext, D, dirty, dlist, st)
+    _enqueue(x, route_chan[r0], 1 if kind == X_RING else 0, q_head, q_tail, xnext, D, dirty, dlist, st)
     return True
 
 
@@ -312,8 +316,8 @@ def run_batch(
     xfree = np.zeros(xcap, np.int64)
     xnext = np.zeros(xcap, np.int64)
     xbytes = np.zeros(xcap, np.float64)
-    q_head = np.zeros(C, np.int64)
-    q_tail = np.zeros(C, np.int64)
+    q_head = np.zeros(2 * C, np.int64)   # channel c's FIFO queues: c for activations and gradients,
+    q_tail = np.zeros(2 * C, np.int64)   # C + c for all-reduce chunks (served when c's is empty)
     chan_busy = np.zeros(C, np.int64)
     chan_start = np.zeros(C, np.float64)
     chan_x = np.zeros(C, np.int64)
@@ -355,7 +359,7 @@ def _prepare_placement(
     and the first ready tasks. Returns (status, tasks to run, buckets)."""
     L = par_ptr.shape[0] - 1
     D = mem.shape[0]
-    C = q_head.shape[0]
+    C = chan_busy.shape[0]
     NJ = max(part.shape[0] // (R * M), 1)
     cls_f = 0 if sched == 0 else 1
     status = STATUS_OK
@@ -515,9 +519,10 @@ def _prepare_placement(
         for m in range(M):
             mb_started[d * M + m] = 0
             mb_left[d * M + m] = tasks_dev[d]
+    for q in range(2 * C):
+        q_head[q] = -1
+        q_tail[q] = -1
     for c in range(C):
-        q_head[c] = -1
-        q_tail[c] = -1
         chan_busy[c] = 0
         chan_time[c] = 0.0
     for r in range(D + C):
@@ -694,12 +699,15 @@ def _simulate_all(
                         _ev_push(ev_t, ev_r, st, t + dur, d)
                 else:
                     c = rr - D
-                    if chan_busy[c] == 1 or q_head[c] < 0:
+                    if chan_busy[c] == 1:
                         continue
-                    x = q_head[c]
-                    q_head[c] = xnext[x]
-                    if q_head[c] < 0:
-                        q_tail[c] = -1
+                    q = c if q_head[c] >= 0 else C + c  # activations and gradients before all-reduce chunks
+                    x = q_head[q]
+                    if x < 0:
+                        continue
+                    q_head[q] = xnext[x]
+                    if q_head[q] < 0:
+                        q_tail[q] = -1
                     h = route_ptr[xi[x, 5] * D + xi[x, 6]] + xi[x, 7]
                     dur = chan_lat[c] + max(dev_floor[route_from[h]], xbytes[x] * chan_spb[c])
                     if xi[x, 7] == 0:
@@ -1052,7 +1060,8 @@ def _simulate_all(
                             mem[src] -= xbytes[x]
                     xi[x, 7] = hop + 1
                     if hop + 1 < nh:
-                        _enqueue(x, route_chan[h + 1], q_head, q_tail, xnext, D, dirty, dlist, st)
+                        _enqueue(x, route_chan[h + 1], 1 if kind == X_RING else 0, q_head, q_tail,
+                                 xnext, D, dirty, dlist, st)
                         continue
                     # arrived: its slot is free for the next transfer
                     xj = xi[x, 2]

@@ -20,9 +20,15 @@ first weights) have no backward and receive no gradient.
 
 Transfers. A layer's output goes once to each other device that consumes it.
 A transfer follows its route hop by hop (store and forward); each hop waits
-for its channel, first come first served in the order of request time, and
-takes latency + bytes / bandwidth (Paleo: max(one cycle of the sending
-device, bytes / 2^30 / (Gbit/s / 8) / ppp_comm)).
+for its channel and takes latency + bytes / bandwidth (Paleo: max(one cycle
+of the sending device, bytes / 2^30 / (Gbit/s / 8) / ppp_comm)). A channel
+serves two classes, each first come first served in the order of request
+time: activations and output gradients (the pipeline's transfers) first,
+all-reduce chunks only when no pipeline transfer waits (a chunk being sent
+is not interrupted). Frameworks send these on separate streams, the
+gradient all-reduce in the background; with one first-come-first-served
+queue a chunk requested a little earlier (a faster link elsewhere) could
+hold up a gradient on the critical path and make the step slower.
 
 Time order and priorities. Events are processed in strict time order: the
 simulation jumps to the earliest completion, handles every completion at that

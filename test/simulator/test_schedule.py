@@ -1,6 +1,7 @@
 """The event simulation against closed forms and hand-worked schedules."""
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -125,6 +126,50 @@ def test_all_reduce_overlaps_with_the_rest_of_the_backward():
     ring_l1 = [e for e in events(r, "all-reduce") if e.name.startswith("g1")]
     bwd_l0 = events(r, "backward", "l0")[0]
     assert min(e.start for e in ring_l1) < bwd_l0.end
+
+
+def fc_chain(path: Path) -> Path:
+    """The fault report's network: 9 fully connected layers of 4096 outputs, batch 64."""
+    layers = {"data": {"type": "Input", "tensor": [64, 1], "parents": []}}
+    prev = "data"
+    for i in range(9):
+        layers[f"fc{i}"] = {"type": "InnerProduct", "num_outputs": 4096, "parents": [prev]}
+        prev = f"fc{i}"
+    path.write_text(json.dumps({"name": "chain", "layers": layers}))
+    return path
+
+
+def four_gpus(path: Path, bandwidth0: float) -> Path:
+    """4 GPUs, each sending on its own channel (32 Gbit/s; gpu0's `bandwidth0`)."""
+    dev = lambda i: {"type": "gpu", "model": "g", "clock": 1500, "peak_gflops": 10000, "memory": 16,  # noqa: E731
+                     "mem_bandwidth": 500,
+                     "neighbours": [{"device": j, "comm_channel": i} for j in range(4) if j != i]}
+    path.write_text(json.dumps({"comm_channels": [{"type": "x", "bandwidth": b} for b in (bandwidth0, 32, 32, 32)],
+                                "devices": [dev(i) for i in range(4)]}))
+    return path
+
+
+def test_data_parallel_a_faster_link_does_not_make_the_step_slower(tmp_path):
+    # 2 replicas of a 2-GPU placement, gpu0's link from 32 to 1000 Gbit/s: the step went from 0.674 to
+    # 0.798 ms (branch) and 87.1 to 120.6 ms (chain): an all-reduce chunk requested earlier went first
+    # on a first-come-first-served channel, ahead of replica 1's gradient on the critical path. Now a
+    # channel serves activations and gradients before all-reduce chunks.
+    (tmp_path / "branch.json").write_text(json.dumps({"name": "branch", "layers": {
+        "data": {"type": "Input", "tensor": [8, 32, 32, 3], "parents": []},
+        "a": {"type": "Convolution", "filter": [3, 3, 3, 16], "padding": "SAME", "strides": [1, 1, 1, 1],
+              "parents": ["data"]},
+        "b": {"type": "Convolution", "filter": [1, 1, 3, 16], "padding": "SAME", "strides": [1, 1, 1, 1],
+              "parents": ["data"]},
+        "join": {"type": "Elementwise", "parents": ["a", "b"]},
+        "cat": {"type": "Concatenate", "dim": 3, "parents": ["a", "join"]},
+        "fc": {"type": "InnerProduct", "num_outputs": 10, "parents": ["cat"]},
+        "prob": {"type": "Softmax", "parents": ["fc"]}}}))
+    branch = sim.load_network(tmp_path / "branch.json")
+    chain9 = sim.load_network(fc_chain(tmp_path / "chain.json"))
+    for n, placement in ((branch, [0, 0, 0, 1, 0, 0, 0]), (chain9, [1, 0, 1, 1, 1, 0, 0, 0, 0, 0])):
+        slow, fast = (sim.simulate(n, four_gpus(tmp_path / f"{b}.json", b), placement, replicas=2).step_time
+                      for b in (32, 1000))
+        assert fast <= slow, n.name
 
 
 def test_replicas_use_the_next_free_devices_of_the_same_model():

@@ -112,7 +112,8 @@ def reference_sim(s: sim.Simulator, pl: list[int]) -> tuple[float, list[float]]:
         ready[d].append(((cls[kind], m, order), task))
 
     busy = [None] * D          # (end, task, start)
-    chan_q = [[] for _ in g.channels]
+    chan_q = [[] for _ in g.channels]       # activations and output gradients, FIFO
+    ring_q = [[] for _ in g.channels]       # all-reduce chunks, FIFO, served when chan_q is empty
     chan_busy = [None] * len(g.channels)
     routes = {(a, b): g.route(a, b) for a in range(D) for b in range(D) if a != b}
     transfers = []
@@ -120,7 +121,7 @@ def reference_sim(s: sim.Simulator, pl: list[int]) -> tuple[float, list[float]]:
     def request(kind, obj, m, k, src, dst, nbytes, extra):
         transfers.append(dict(kind=kind, obj=obj, m=m, k=k, src=src, dst=dst, bytes=nbytes,
                               hop=0, extra=extra))
-        chan_q[routes[src, dst][0][0]].append(len(transfers) - 1)
+        (ring_q if kind == "ring" else chan_q)[routes[src, dst][0][0]].append(len(transfers) - 1)
 
     def release(l, slot, k, m):
         p = parents[l][slot]
@@ -192,9 +193,9 @@ def reference_sim(s: sim.Simulator, pl: list[int]) -> tuple[float, list[float]]:
                     dur = c.bwd[a, d]
             busy[d] = (t + dur, pick[1], t)
         for ch in range(len(g.channels)):
-            if chan_busy[ch] is not None or not chan_q[ch]:
+            if chan_busy[ch] is not None or not (chan_q[ch] or ring_q[ch]):
                 continue
-            x = chan_q[ch].pop(0)
+            x = (chan_q[ch] or ring_q[ch]).pop(0)
             tr = transfers[x]
             hop_ch, sender = routes[tr["src"], tr["dst"]][tr["hop"]]
             dur = g.channels[ch].latency + max(c.dev_floor[sender], tr["bytes"] * c.chan_sec_per_byte[ch])
@@ -295,7 +296,7 @@ def reference_sim(s: sim.Simulator, pl: list[int]) -> tuple[float, list[float]]:
             tr["hop"] += 1
             route = routes[tr["src"], tr["dst"]]
             if tr["hop"] < len(route):
-                chan_q[route[tr["hop"]][0]].append(x)
+                (ring_q if tr["kind"] == "ring" else chan_q)[route[tr["hop"]][0]].append(x)
                 continue
             if tr["kind"] == "act":
                 for ch2, _ in kids[a]:
@@ -349,7 +350,8 @@ def line_graph(n: int):
 
 
 CASES = [dict(), dict(micro_batches=4), dict(micro_batches=4, schedule="1f1b"),
-         dict(replicas=2), dict(replicas=2, micro_batches=2, schedule="1f1b"), dict(optimizer="adam")]
+         dict(replicas=2), dict(replicas=2, micro_batches=2, schedule="1f1b"), dict(optimizer="adam"),
+         dict(replicas=2, micro_batches=4)]
 
 
 @pytest.mark.parametrize("case", range(len(CASES)))
