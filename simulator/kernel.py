@@ -10,11 +10,20 @@ Semantics (see schedule.py for the full statement):
   bucket of weights; a device runs one task at a time;
 - transfers: activations (once per consumer device), output gradients (once
   per consumer device, summed there) and ring all-reduce chunks; each hop
-  waits for its channel, first come first served;
+  waits for its channel, which has two first-come-first-served queues:
+  activations and gradients, then (only when that one is empty) all-reduce
+  chunks (q_head[c], q_head[C + c]);
 - time: the simulation advances to the earliest completion; all completions
   at that time are handled (devices by index, then channels by index), and
   only then do idle devices pick a ready task (by priority key) and idle
   channels start the transfer at the head of their queue.
+- 1f1b (`_may_start`): a device picks the best ready task it may start. Its
+  stage-level op (class, micro-batch, stage: `cur_op`, `cur_stage`; tasks
+  left in `op_left`) once begun is finished first; a forward of a new
+  micro-batch waits while `limit` are in flight; a device holding one stage
+  (ordered = 1) begins B(i) only once F(i + limit - 1) has started, which
+  gives Megatron's 1F1B order; one holding several (ordered = 2) keeps the
+  first two rules; a stalled step sets ordered = 0 on the stalled device.
 - training algorithms without a backward chain (direct_grad = 1, DFA; see
   simulator/memory.py): every backward waits only for its micro-batch's loss,
   holds bwd_alloc bytes while it runs, and neither allocates nor sends
@@ -146,14 +155,38 @@ def _push_task(heap, hsize, d, key, dirty, dlist, st):
 
 
 @njit(cache=True, _nrt=False)
-def _enqueue(x, ch, q_head, q_tail, xnext, D, dirty, dlist, st):
-    """Append transfer x to channel ch's FIFO queue."""
+def _may_start(key, d, L, M, cls_f, cls_u, mb_started, inflight, limit, ordered, cur_op, cur_stage, stage_of):
+    """1f1b: whether device d may start the ready task `key` now. Updates always may. Stage-level
+    ops (ordered >= 1): the forward (backward) of a micro-batch on a stage, once begun on d, is
+    finished before another stage-level op starts there. A device holding one stage (ordered = 1)
+    begins the backward of micro-batch i only once the forward of i + limit - 1 has started (if it
+    exists). Everywhere a forward of a micro-batch not yet started waits while `limit` are in flight."""
+    cl = key >> 48
+    if cl == cls_u:
+        return True
+    if ordered[d] >= 1 and cur_op[d] >= 0:
+        if (key >> 24) != cur_op[d]:
+            return False
+        l = (key & 0xFFFFFF) if cl == cls_f else L - 1 - (key & 0xFFFFFF)
+        return stage_of[l] == cur_stage[d]
+    m = (key >> 24) & 0xFFFFFF
+    if ordered[d] == 1 and cl != cls_f:
+        i = m + limit[d] - 1
+        return i >= M or mb_started[d * M + i] == 1
+    return cl != cls_f or mb_started[d * M + m] == 1 or inflight[d] < limit[d]
+
+
+@njit(cache=True, _nrt=False)
+def _enqueue(x, ch, ring, q_head, q_tail, xnext, D, dirty, dlist, st):
+    """Append transfer x to channel ch's FIFO queue of its class: activations and gradients (queue
+    ch), or all-reduce chunks (ring, queue C + ch: served only when the first is empty)."""
+    q = ch + (q_head.shape[0] >> 1) * ring
     xnext[x] = -1
-    if q_tail[ch] < 0:
-        q_head[ch] = x
+    if q_tail[q] < 0:
+        q_head[q] = x
     else:
-        xnext[q_tail[ch]] = x
-    q_tail[ch] = x
+        xnext[q_tail[q]] = x
+    q_tail[q] = x
     _mark(D + ch, dirty, dlist, st)
 
 
@@ -227,7 +260,7 @@ def _new_transfer(xi, xbytes, kind, l, j, m, k, src, dst, nbytes, route_ptr, rou
     xi[x, 6] = dst
     xi[x, 7] = 0  # hop
     xbytes[x] = nbytes
-    _enqueue(x, route_chan[r0], q_head, q_tail, xnext, D, dirty, dlist, st)
+    _enqueue(x, route_chan[r0], 1 if kind == X_RING else 0, q_head, q_tail, xnext, D, dirty, dlist, st)
     return True
 
 
@@ -288,6 +321,13 @@ def run_batch(
     inflight = np.zeros(D, np.int64)
     mb_started = np.zeros(D * M, np.int64)
     mb_left = np.zeros(D * M, np.int64)
+    op_left = np.zeros(RML, np.int64)     # tasks left of (replica, micro-batch, stage, forward or backward)
+    stage_of = np.zeros(L, np.int64)
+    st_nf = np.zeros(L, np.int64)
+    st_nb = np.zeros(L, np.int64)
+    cur_op = np.zeros(D, np.int64)
+    cur_stage = np.zeros(D, np.int64)
+    ordered = np.zeros(D, np.int64)
     tasks_dev = np.zeros(D, np.int64)
     fwd_left_dev = np.zeros(D, np.int64)
     NBK = bucket_slots(L, D, n_groups, R)
@@ -312,8 +352,8 @@ def run_batch(
     xfree = np.zeros(xcap, np.int64)
     xnext = np.zeros(xcap, np.int64)
     xbytes = np.zeros(xcap, np.float64)
-    q_head = np.zeros(C, np.int64)
-    q_tail = np.zeros(C, np.int64)
+    q_head = np.zeros(2 * C, np.int64)   # channel c's FIFO queues: c for activations and gradients,
+    q_tail = np.zeros(2 * C, np.int64)   # C + c for all-reduce chunks (served when c's is empty)
     chan_busy = np.zeros(C, np.int64)
     chan_start = np.zeros(C, np.float64)
     chan_x = np.zeros(C, np.int64)
@@ -335,7 +375,7 @@ def run_batch(
         trace_on, tr_i, tr_f, tr_count,
         fdep, bdep, act_uses, gprim, part, copy_uses, gpart, dst_ptr, dst_dev, dst_nchild,
         dst_uses, par_j, act_uses0, bdep0, nparents, fwd_left_mb, used, taken, first_stage, repdev,
-        dev_rep, limit, inflight, mb_started, mb_left, tasks_dev, fwd_left_dev, heap, hsize,
+        dev_rep, limit, inflight, mb_started, mb_left, op_left, stage_of, st_nf, st_nb, cur_op, cur_stage, ordered, tasks_dev, fwd_left_dev, heap, hsize,
         dev_busy, dev_start, dev_key, mem, peak, busy, coll_cnt, coll_bytes, coll_slot, coll_upd, coll_list,
         xi, xnext, xbytes, xfree, q_head, q_tail, chan_busy, chan_start, chan_x, chan_time, ev_t, ev_r,
         dirty, dlist, st)
@@ -347,7 +387,7 @@ def _prepare_placement(
         upd_t, grad_bytes, static_bytes, dev_model, M, R, sched, direct_grad, out_err,
         fdep, bdep, act_uses, gprim, part, copy_uses, gpart, dst_ptr, dst_dev, dst_nchild, dst_uses,
         par_j, act_uses0, bdep0, nparents, fwd_left_mb, used, taken, first_stage, repdev, dev_rep,
-        limit, inflight, mb_started, mb_left, tasks_dev, fwd_left_dev, heap, hsize, dev_busy, mem,
+        limit, inflight, mb_started, mb_left, op_left, stage_of, st_nf, st_nb, cur_op, cur_stage, ordered, tasks_dev, fwd_left_dev, heap, hsize, dev_busy, mem,
         peak, busy, coll_cnt, coll_bytes, coll_slot, coll_upd, coll_list, q_head, q_tail, chan_busy, chan_time,
         dirty, dlist, st):
     """Everything one placement needs before its first event: the replicas' device sets,
@@ -355,7 +395,7 @@ def _prepare_placement(
     and the first ready tasks. Returns (status, tasks to run, buckets)."""
     L = par_ptr.shape[0] - 1
     D = mem.shape[0]
-    C = q_head.shape[0]
+    C = chan_busy.shape[0]
     NJ = max(part.shape[0] // (R * M), 1)
     cls_f = 0 if sched == 0 else 1
     status = STATUS_OK
@@ -409,14 +449,24 @@ def _prepare_placement(
             if first_stage[d] < 0:
                 first_stage[d] = nst
             taken[d] += 1
+            st_nf[nst] = 0
+            st_nb[nst] = 0
             nst += 1
+        stage_of[l] = nst - 1
+        st_nf[nst - 1] += 1
+        st_nb[nst - 1] += has_bwd[l]
+    for d in range(D):
+        ordered[d] = 0
+        cur_op[d] = -1
     for d in range(D):
         if used[d] == 1:
             for k in range(R):
                 if taken[d] == 1:
                     limit[repdev[k, d]] = nst - first_stage[d]
+                    ordered[repdev[k, d]] = 1 if sched == 1 else 0  # 1F1B's order of stage-level ops
                 else:
                     limit[repdev[k, d]] = (nst - first_stage[d] + taken[d] - 1) // taken[d] + 1
+                    ordered[repdev[k, d]] = 2 if sched == 1 else 0  # stage-level ops, no fixed order
 
     # ------------------------------------------------ per-layer consumers
     nj = 0
@@ -496,6 +546,10 @@ def _prepare_placement(
             copy_uses[jb + j] = dst_uses[j]
             gpart[jb + j] = 0
         fwd_left_mb[km] = L
+        if sched == 1:
+            for l in range(L):
+                if l == 0 or stage_of[l] != stage_of[l - 1]:
+                    op_left[base + stage_of[l]] = st_nf[stage_of[l]]
     for d in range(D):
         mem[d] = 0.0
         busy[d] = 0.0
@@ -515,9 +569,10 @@ def _prepare_placement(
         for m in range(M):
             mb_started[d * M + m] = 0
             mb_left[d * M + m] = tasks_dev[d]
+    for q in range(2 * C):
+        q_head[q] = -1
+        q_tail[q] = -1
     for c in range(C):
-        q_head[c] = -1
-        q_tail[c] = -1
         chan_busy[c] = 0
         chan_time[c] = 0.0
     for r in range(D + C):
@@ -549,7 +604,7 @@ def _simulate_all(
         trace_on, tr_i, tr_f, tr_count,
         fdep, bdep, act_uses, gprim, part, copy_uses, gpart, dst_ptr, dst_dev, dst_nchild,
         dst_uses, par_j, act_uses0, bdep0, nparents, fwd_left_mb, used, taken, first_stage, repdev,
-        dev_rep, limit, inflight, mb_started, mb_left, tasks_dev, fwd_left_dev, heap, hsize,
+        dev_rep, limit, inflight, mb_started, mb_left, op_left, stage_of, st_nf, st_nb, cur_op, cur_stage, ordered, tasks_dev, fwd_left_dev, heap, hsize,
         dev_busy, dev_start, dev_key, mem, peak, busy, coll_cnt, coll_bytes, coll_slot, coll_upd, coll_list,
         xi, xnext, xbytes, xfree, q_head, q_tail, chan_busy, chan_start, chan_x, chan_time, ev_t, ev_r,
         dirty, dlist, st):
@@ -574,7 +629,7 @@ def _simulate_all(
             n_groups, upd_t, grad_bytes, static_bytes, dev_model, M, R, sched, direct_grad, out_err,
             fdep, bdep, act_uses, gprim, part, copy_uses, gpart, dst_ptr, dst_dev, dst_nchild,
             dst_uses, par_j, act_uses0, bdep0, nparents, fwd_left_mb, used, taken, first_stage,
-            repdev, dev_rep, limit, inflight, mb_started, mb_left, tasks_dev, fwd_left_dev, heap,
+            repdev, dev_rep, limit, inflight, mb_started, mb_left, op_left, stage_of, st_nf, st_nb, cur_op, cur_stage, ordered, tasks_dev, fwd_left_dev, heap,
             hsize, dev_busy, mem, peak, busy, coll_cnt, coll_bytes, coll_slot, coll_upd, coll_list, q_head,
             q_tail, chan_busy, chan_time, dirty, dlist, st)
         if status != STATUS_OK:
@@ -603,19 +658,22 @@ def _simulate_all(
                     cls = key >> 48
                     m = (key >> 24) & MASK
                     pos = 0
-                    if cls == cls_f and not gpipe and mb_started[d * M + m] == 0 and inflight[d] >= limit[d]:
+                    if gpipe:
+                        if cls == cls_b and fwd_left_dev[d] > 0:
+                            continue
+                    elif not _may_start(key, d, L, M, cls_f, cls_u, mb_started, inflight, limit, ordered, cur_op,
+                                        cur_stage, stage_of):
                         pos = -1
                         best = -1
                         for i in range(hsize[d]):
                             kk = heap[d, i]
-                            if (kk >> 48) != cls_f or mb_started[d * M + ((kk >> 24) & MASK)] == 1:
-                                if best < 0 or kk < best:
-                                    best = kk
-                                    pos = i
+                            if (best < 0 or kk < best) and _may_start(kk, d, L, M, cls_f, cls_u, mb_started,
+                                                                      inflight, limit, ordered, cur_op,
+                                                                      cur_stage, stage_of):
+                                best = kk
+                                pos = i
                         if pos < 0:
                             continue
-                    elif cls == cls_b and gpipe and fwd_left_dev[d] > 0:
-                        continue
                     # remove heap entry `pos` (written out: a call here costs more than the work)
                     key = heap[d, pos]
                     hn = hsize[d] - 1
@@ -647,6 +705,9 @@ def _simulate_all(
                     k = dev_rep[d]
                     base = (k * M + m) * L
                     jb = (k * M + m) * NJ
+                    if cls != cls_u and cur_op[d] < 0 and not gpipe:
+                        cur_op[d] = key >> 24   # this stage-level op (class, micro-batch, stage) begins
+                        cur_stage[d] = stage_of[order if cls == cls_f else L - 1 - order]
                     if cls == cls_u:
                         dur = coll_upd[k, coll_slot[order]]
                     elif cls == cls_f:
@@ -694,12 +755,15 @@ def _simulate_all(
                         _ev_push(ev_t, ev_r, st, t + dur, d)
                 else:
                     c = rr - D
-                    if chan_busy[c] == 1 or q_head[c] < 0:
+                    if chan_busy[c] == 1:
                         continue
-                    x = q_head[c]
-                    q_head[c] = xnext[x]
-                    if q_head[c] < 0:
-                        q_tail[c] = -1
+                    q = c if q_head[c] >= 0 else C + c  # activations and gradients before all-reduce chunks
+                    x = q_head[q]
+                    if x < 0:
+                        continue
+                    q_head[q] = xnext[x]
+                    if q_head[q] < 0:
+                        q_tail[q] = -1
                     h = route_ptr[xi[x, 5] * D + xi[x, 6]] + xi[x, 7]
                     dur = chan_lat[c] + max(dev_floor[route_from[h]], xbytes[x] * chan_spb[c])
                     if xi[x, 7] == 0:
@@ -730,12 +794,14 @@ def _simulate_all(
                 t = fast_t
             elif st[2] == 0:
                 if done < n_tasks and not gpipe:
-                    # The in-flight bound alone stalls every device (possible when a device
-                    # holds non-contiguous stages): let the stalled device run one more.
+                    # The 1f1b rules alone stall every device (possible when a device holds
+                    # non-contiguous stages): the first stalled device runs one more micro-batch
+                    # and no longer keeps stage-level ops whole or their order.
                     forced = False
                     for d in range(D):
                         if hsize[d] > 0 and dev_busy[d] == 0:
                             limit[d] += 1
+                            ordered[d] = 0  # and it no longer keeps 1F1B's order of stage-level ops
                             _mark(d, dirty, dlist, st)
                             forced = True
                             break
@@ -801,7 +867,7 @@ def _simulate_all(
                             if pl[c] == pl[l]:
                                 fdep[base + c] -= 1
                                 if fdep[base + c] == 0:
-                                    if c == chain_next[l]:
+                                    if c == chain_next[l] and (gpipe or stage_of[c] == stage_of[l]):
                                         direct = (cls_f << 48) + (m << 24) + c
                                     else:
                                         _push_task(heap, hsize, d, (cls_f << 48) + (m << 24) + c,
@@ -852,7 +918,7 @@ def _simulate_all(
                             if pl[pp] == pl[l]:
                                 bdep[base + pp] -= 1
                                 if bdep[base + pp] == 0:
-                                    if chain_next[pp] == l:
+                                    if chain_next[pp] == l and (gpipe or stage_of[pp] == stage_of[l]):
                                         direct = (cls_b << 48) + (m << 24) + (L - 1 - pp)
                                     else:
                                         _push_task(heap, hsize, d, (cls_b << 48) + (m << 24) + (L - 1 - pp),
@@ -888,6 +954,14 @@ def _simulate_all(
                     mb_left[d * M + m] -= 1
                     if mb_left[d * M + m] == 0:
                         inflight[d] -= 1
+                    if not gpipe:
+                        sg = stage_of[order if cls == cls_f else L - 1 - order]
+                        op_left[base + sg] -= 1
+                        if op_left[base + sg] == 0:  # its stage-level op is finished
+                            if cls == cls_f:
+                                op_left[base + sg] = st_nb[sg]
+                            if cur_op[d] == (key >> 24) and cur_stage[d] == sg:
+                                cur_op[d] = -1
                     if direct >= 0:
                         # The successor in a chain starts right now if the generic dispatch would
                         # start it now: nothing else happened (d is the only resource marked), no
@@ -939,11 +1013,12 @@ def _simulate_all(
                                 nxt = -1
                                 if (key >> 48) == cls_f:
                                     c2 = chain_next[c]
-                                    if c2 >= 0 and pl[c2] == pl[c]:
+                                    if c2 >= 0 and pl[c2] == pl[c] and (gpipe or stage_of[c2] == stage_of[c]):
                                         nxt = (cls_f << 48) + (m << 24) + c2
                                 else:
                                     c2 = chain_prev[c]
-                                    if c2 >= 0 and pl[c2] == pl[c] and has_bwd[c2] == 1 and direct_grad == 0:
+                                    if (c2 >= 0 and pl[c2] == pl[c] and has_bwd[c2] == 1 and direct_grad == 0
+                                            and (gpipe or stage_of[c2] == stage_of[c])):
                                         if grad_bytes[c] > 0.0 and R > 1:
                                             b = layer_group[c] * D + pl[c]
                                             if coll_cnt[b] == 1:
@@ -1004,6 +1079,8 @@ def _simulate_all(
                                         if coll_cnt[b] == 0:  # R == 1 here: its update is ready
                                             _heap_push(heap, hsize, d, (cls_u << 48) + b)
                                 mb_left[d * M + m] -= 1
+                                if not gpipe:
+                                    op_left[base + stage_of[c]] -= 1  # not its last: c2 is of its op
                                 key = nxt
                         else:
                             _push_task(heap, hsize, d, direct, dirty, dlist, st)
@@ -1052,7 +1129,8 @@ def _simulate_all(
                             mem[src] -= xbytes[x]
                     xi[x, 7] = hop + 1
                     if hop + 1 < nh:
-                        _enqueue(x, route_chan[h + 1], q_head, q_tail, xnext, D, dirty, dlist, st)
+                        _enqueue(x, route_chan[h + 1], 1 if kind == X_RING else 0, q_head, q_tail,
+                                 xnext, D, dirty, dlist, st)
                         continue
                     # arrived: its slot is free for the next transfer
                     xj = xi[x, 2]

@@ -20,9 +20,15 @@ first weights) have no backward and receive no gradient.
 
 Transfers. A layer's output goes once to each other device that consumes it.
 A transfer follows its route hop by hop (store and forward); each hop waits
-for its channel, first come first served in the order of request time, and
-takes latency + bytes / bandwidth (Paleo: max(one cycle of the sending
-device, bytes / 2^30 / (Gbit/s / 8) / ppp_comm)).
+for its channel and takes latency + bytes / bandwidth (Paleo: max(one cycle
+of the sending device, bytes / 2^30 / (Gbit/s / 8) / ppp_comm)). A channel
+serves two classes, each first come first served in the order of request
+time: activations and output gradients (the pipeline's transfers) first,
+all-reduce chunks only when no pipeline transfer waits (a chunk being sent
+is not interrupted). Frameworks send these on separate streams, the
+gradient all-reduce in the background; with one first-come-first-served
+queue a chunk requested a little earlier (a faster link elsewhere) could
+hold up a gradient on the critical path and make the step slower.
 
 Time order and priorities. Events are processed in strict time order: the
 simulation jumps to the earliest completion, handles every completion at that
@@ -36,16 +42,37 @@ topological order, updates by bucket.
 
 Pipelining. `micro_batches=m` splits the replica's batch into m equal
 micro-batches. gpipe: a device starts no backward before it has run all its
-forwards (all forwards, then all backwards). 1f1b: backward first, and each
-device bounds the micro-batches it has in flight (started, not finished on
-that device); a blocked forward waits. The stages are the runs of
-consecutive layers (in layer order) on one device, S in all; a device whose
-first stage is s keeps at most S - s in flight if it holds one stage (a
-contiguous pipeline of p devices: p - rank), and ceil((S - s) / v) + 1 if
-it holds v > 1 stages (interleaved 1F1B: a micro-batch's round trip from
-stage s passes v of the device's stages, and one more micro-batch lets it
-start the next one's first stage meanwhile). If that bound alone would stall
-every device, the stalled device's bound is raised by one.
+forwards (all forwards, then all backwards). 1f1b (PipeDream-flush, as in
+Megatron-LM): the stages are the runs of consecutive layers (in layer order)
+on one device, S in all, and a stage-level op is the forward, or the
+backward, of one micro-batch on one stage (all its layers there). The rules
+for a device, on top of the priority above:
+  (a) a stage-level op begun on the device is finished before another
+      stage-level op starts there (a device waits for the rest of its op's
+      inputs rather than start another micro-batch's work; updates are not
+      held back);
+  (b) the in-flight bound: a device keeps at most `limit` micro-batches in
+      flight (started, not finished on that device); a forward of a
+      micro-batch not yet started waits. A device whose first stage is s
+      has limit S - s if it holds one stage (a contiguous pipeline of p
+      devices: p - rank), ceil((S - s) / v) + 1 if it holds v > 1 stages
+      (interleaved 1F1B: a micro-batch's round trip from stage s passes v
+      of the device's stages, and one more micro-batch lets it start the
+      next one's first stage meanwhile);
+  (c) a device holding one stage begins the backward of micro-batch i only
+      once the forward of micro-batch i + limit - 1 has started (if m has
+      it).
+So a device holding one stage runs exactly Megatron's order: the warm-up
+forwards 0 .. w-1 (w = min(limit - 1, m)), then F(w + i), B(i) in turn, then
+the cool-down backwards; its bubble is GPipe's ((p - 1) / m of the ideal
+step: on a balanced contiguous pipeline without communication the step time
+of gpipe) while it holds at most limit micro-batches. A device holding
+several stages keeps (a) and (b) but not (c): it runs stage-level ops
+whole, backward first, with no fixed order between its stages. If these
+rules would stall every device (possible when a device holds non-contiguous
+stages of a network with skip connections), the first stalled device (by
+index) has its bound raised by one and drops rules (a) and (c) for the rest
+of the step.
 
 Replicas. `replicas=r` runs r copies of the placement on disjoint device
 sets, each with batch / r samples. Replica 0 uses the placement's devices;
@@ -198,11 +225,11 @@ def workspace_bytes(plan: Plan) -> int:
     E = max(plan.n_edges, 1)
     NB = plan.n_groups * D
     buckets = _bucket_slots(L, D, plan.n_groups, R)
-    words = (4 * R * M * L + 3 * R * M * E + R * M          # per (replica, micro-batch) counters
+    words = (5 * R * M * L + 3 * R * M * E + R * M          # per (replica, micro-batch) counters
              + R * D + 2 * D * M + D * (2 * M * L + min(plan.n_groups, L) + 1)  # replica sets, heaps
              + 2 * NB + R * buckets + buckets                 # weight buckets
              + 12 * _transfer_slots(M, R, E, buckets)         # transfers in flight
-             + 6 * L + 4 * E + 20 * (D + C))
+             + 9 * L + 4 * E + 22 * (D + C))
     return 8 * words
 
 

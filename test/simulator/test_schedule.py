@@ -1,6 +1,7 @@
 """The event simulation against closed forms and hand-worked schedules."""
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -100,6 +101,114 @@ def test_1f1b_with_a_device_holding_non_contiguous_stages_loses_no_more_time_wit
     assert idle[0] > idle[1] > idle[2] > idle[3]
 
 
+def stage_ops(result, device):
+    """The device's forwards and backwards in start order, as (kind, micro-batch) runs: one entry per
+    stage-level op if each op's layers ran back to back."""
+    runs = []
+    for e in sorted(result.trace.events, key=lambda e: e.start):
+        if e.resource == device and e.kind in ("forward", "backward"):
+            op = (e.kind[0].upper(), e.micro_batch)
+            if not runs or runs[-1] != op:
+                runs.append(op)
+    return runs
+
+
+def megatron_1f1b(p: int, s: int, m: int) -> list[tuple[str, int]]:
+    """PipeDream-flush / Megatron-LM 1F1B on stage s of p: warm-up forwards, then one forward and
+    one backward in turn, then the cool-down backwards."""
+    w = min(p - s - 1, m)
+    ops = [("F", i) for i in range(w)]
+    for i in range(m - w):
+        ops += [("F", w + i), ("B", i)]
+    return ops + [("B", i) for i in range(m - w, m)]
+
+
+@pytest.mark.parametrize("bandwidth, latency", [(1e30, 0.0), (1e10, 1e-5)])
+@pytest.mark.parametrize("m", [1, 2, 4, 8, 16])
+@pytest.mark.parametrize("p", [2, 3, 4])
+def test_1f1b_takes_the_step_time_of_gpipe_on_a_balanced_contiguous_pipeline(p, m, bandwidth, latency):
+    # p stages of two layers each: 1F1B's bubble is GPipe's, (p - 1) / m of the ideal step
+    n = chain(2 * p, batch=m, width=10_000, fwd=1e9, dgrad=1e9, wgrad=1e9)
+    g = device_graph(p, bandwidth=bandwidth, latency=latency)
+    placement = [i // 2 for i in range(2 * p)]
+    gp = sim.simulate(n, g, placement, micro_batches=m, schedule="gpipe", **EXACT)
+    of = sim.simulate(n, g, placement, micro_batches=m, schedule="1f1b", **EXACT)
+    assert of.step_time == pytest.approx(gp.step_time, rel=0.01)
+
+
+@pytest.mark.parametrize("m", [2, 5, 8])
+def test_1f1b_runs_the_megatron_order_of_stage_level_ops_on_a_contiguous_pipeline(m):
+    # 3 stages of 4, 3 and 2 layers, some communication. The old rule (any ready backward first,
+    # layer by layer) ran stage 0's B0 and B1 back to back before F3 (F0 F1 F2 B0 B1 F3 F4 B2 ...),
+    # and split a forward between its layers by a backward
+    p = 3
+    n = chain(9, batch=m, width=100_000, fwd=1e9, dgrad=1e9, wgrad=1e9)
+    g = device_graph(p, bandwidth=2e10, latency=1e-5)
+    r = sim.simulate(n, g, [0, 0, 0, 0, 1, 1, 1, 2, 2], micro_batches=m, schedule="1f1b", trace=True,
+                     **EXACT)
+    for s in range(p):
+        assert stage_ops(r, f"gpu{s}") == megatron_1f1b(p, s, m), s
+        # at most p - s micro-batches in flight on stage s (started, not finished there)
+        spans = {}
+        for e in events(r):
+            if e.resource == f"gpu{s}" and e.kind in ("forward", "backward"):
+                a, b = spans.get(e.micro_batch, (e.start, e.end))
+                spans[e.micro_batch] = (min(a, e.start), max(b, e.end))
+        most = max(sum(1 for a, b in spans.values() if a <= t < b) for t, _ in spans.values())
+        assert most == min(p - s, m)
+
+
+def test_1f1b_keeps_its_memory_advantage_over_gpipe_with_the_megatron_order():
+    p, m = 3, 8
+    n = chain(2 * p, batch=m, width=100_000, keep_input=True, fwd=1e9, dgrad=1e9, wgrad=1e9)
+    g = device_graph(p, bandwidth=2e10, latency=1e-5)
+    placement = [i // 2 for i in range(2 * p)]
+    gp = sim.simulate(n, g, placement, micro_batches=m, schedule="gpipe", **EXACT)
+    of = sim.simulate(n, g, placement, micro_batches=m, schedule="1f1b", **EXACT)
+    assert of.peak_memory[0] < gp.peak_memory[0]
+    assert of.step_time <= gp.step_time * 1.01
+
+
+def fc_chain(path: Path) -> Path:
+    """The fault report's network: 9 fully connected layers of 4096 outputs, batch 64."""
+    layers = {"data": {"type": "Input", "tensor": [64, 1], "parents": []}}
+    prev = "data"
+    for i in range(9):
+        layers[f"fc{i}"] = {"type": "InnerProduct", "num_outputs": 4096, "parents": [prev]}
+        prev = f"fc{i}"
+    path.write_text(json.dumps({"name": "chain", "layers": layers}))
+    return path
+
+
+def test_1f1b_a_faster_link_does_not_make_the_step_slower(tmp_path):
+    # 3 GPUs, each sending on its own channel; gpu1's from 10 to 20 Gbit/s: 1f1b took 9.61 ms,
+    # then 10.45 ms (the old rule let stage 0 run two backwards before its next forward)
+    n = sim.load_network(fc_chain(tmp_path / "net.json"))
+    steps = []
+    for link in (10, 20):
+        dev = lambda i: {"type": "gpu", "model": "g", "clock": 1500, "peak_gflops": 10000, "memory": 32,  # noqa: E731
+                         "mem_bandwidth": 500,
+                         "neighbours": [{"device": j, "comm_channel": i} for j in range(3) if j != i]}
+        (tmp_path / "dev.json").write_text(json.dumps({
+            "comm_channels": [{"type": "x", "bandwidth": b} for b in (64, link, 64)],
+            "devices": [dev(i) for i in range(3)]}))
+        g = sim.load_device_graph(tmp_path / "dev.json")
+        steps.append(sim.simulate(n, g, [0, 0, 0, 1, 1, 1, 1, 1, 1, 2], micro_batches=2,
+                                  schedule="1f1b").step_time)
+    assert steps[1] <= steps[0]
+    # PCIe 5 against PCIe 4 on the same A100 machine (a placement with non-contiguous stages):
+    # 2.28 ms, then 2.66 ms
+    pcie4, pcie5 = (sim.simulate(n, f"cpu+4xA100-{v}", [3, 2, 2, 3, 3, 1, 2, 4, 1, 3], micro_batches=4,
+                                 schedule="1f1b").step_time for v in ("pcie4", "pcie5"))
+    assert pcie5 <= pcie4
+    # a contiguous 3-stage pipeline on V100s: 1f1b took 6.96 ms against gpipe's 6.02 (4 micro-batches)
+    # and 21.09 against 16.70 (16)
+    for m in (4, 16):
+        gp, of = (sim.simulate(n, "cpu+4xV100-pcie3", [1, 1, 1, 1, 1, 2, 2, 2, 3, 3], micro_batches=m,
+                               schedule=s).step_time for s in ("gpipe", "1f1b"))
+        assert of <= gp * 1.01
+
+
 def test_ring_all_reduce_time_matches_the_closed_form():
     n_rep, params, lat, bw = 4, 1_000_000, 2e-6, 10e9
     spec = [("x", Input((1,)), ()), ("w", Work(fwd=0, dgrad=0, wgrad=0, params=params), ("x",))]
@@ -125,6 +234,39 @@ def test_all_reduce_overlaps_with_the_rest_of_the_backward():
     ring_l1 = [e for e in events(r, "all-reduce") if e.name.startswith("g1")]
     bwd_l0 = events(r, "backward", "l0")[0]
     assert min(e.start for e in ring_l1) < bwd_l0.end
+
+
+def four_gpus(path: Path, bandwidth0: float) -> Path:
+    """4 GPUs, each sending on its own channel (32 Gbit/s; gpu0's `bandwidth0`)."""
+    dev = lambda i: {"type": "gpu", "model": "g", "clock": 1500, "peak_gflops": 10000, "memory": 16,  # noqa: E731
+                     "mem_bandwidth": 500,
+                     "neighbours": [{"device": j, "comm_channel": i} for j in range(4) if j != i]}
+    path.write_text(json.dumps({"comm_channels": [{"type": "x", "bandwidth": b} for b in (bandwidth0, 32, 32, 32)],
+                                "devices": [dev(i) for i in range(4)]}))
+    return path
+
+
+def test_data_parallel_a_faster_link_does_not_make_the_step_slower(tmp_path):
+    # 2 replicas of a 2-GPU placement, gpu0's link from 32 to 1000 Gbit/s: the step went from 0.674 to
+    # 0.798 ms (branch) and 87.1 to 120.6 ms (chain): an all-reduce chunk requested earlier went first
+    # on a first-come-first-served channel, ahead of replica 1's gradient on the critical path. Now a
+    # channel serves activations and gradients before all-reduce chunks.
+    (tmp_path / "branch.json").write_text(json.dumps({"name": "branch", "layers": {
+        "data": {"type": "Input", "tensor": [8, 32, 32, 3], "parents": []},
+        "a": {"type": "Convolution", "filter": [3, 3, 3, 16], "padding": "SAME", "strides": [1, 1, 1, 1],
+              "parents": ["data"]},
+        "b": {"type": "Convolution", "filter": [1, 1, 3, 16], "padding": "SAME", "strides": [1, 1, 1, 1],
+              "parents": ["data"]},
+        "join": {"type": "Elementwise", "parents": ["a", "b"]},
+        "cat": {"type": "Concatenate", "dim": 3, "parents": ["a", "join"]},
+        "fc": {"type": "InnerProduct", "num_outputs": 10, "parents": ["cat"]},
+        "prob": {"type": "Softmax", "parents": ["fc"]}}}))
+    branch = sim.load_network(tmp_path / "branch.json")
+    chain9 = sim.load_network(fc_chain(tmp_path / "chain.json"))
+    for n, placement in ((branch, [0, 0, 0, 1, 0, 0, 0]), (chain9, [1, 0, 1, 1, 1, 0, 0, 0, 0, 0])):
+        slow, fast = (sim.simulate(n, four_gpus(tmp_path / f"{b}.json", b), placement, replicas=2).step_time
+                      for b in (32, 1000))
+        assert fast <= slow, n.name
 
 
 def test_replicas_use_the_next_free_devices_of_the_same_model():

@@ -49,14 +49,36 @@ def reference_sim(s: sim.Simulator, pl: list[int]) -> tuple[float, list[float]]:
         rep.append(m_)
     dev = lambda l, k: rep[k][pl[l]]  # noqa: E731
     # 1f1b stages: runs of consecutive layers on one device; S - s in flight for a device holding one
-    # stage (its first is s), ceil((S - s) / v) + 1 for one holding v > 1
+    # stage (its first is s), ceil((S - s) / v) + 1 for one holding v > 1. Stage-level ops (the forward
+    # or backward of a micro-batch on a stage) run as units; a device holding one stage also keeps
+    # 1F1B's order (ordered 1), one holding several only the units (ordered 2)
     stages = [pl[l] for l in range(L) if l == 0 or pl[l] != pl[l - 1]]
+    stage = [0] * L
+    for l in range(1, L):
+        stage[l] = stage[l - 1] + (pl[l] != pl[l - 1])
     S = len(stages)
-    limit = {}
+    limit, ordered = {}, [0] * D
     for d in used:
         s, v = stages.index(d), stages.count(d)
         for k in range(R):
             limit[rep[k][d]] = S - s if v == 1 else -(-(S - s) // v) + 1
+            ordered[rep[k][d]] = 0 if gpipe else (1 if v == 1 else 2)
+    op_left = {}
+    for l in range(L):
+        for k in range(R):
+            for m in range(M):
+                op_left["F", m, k, stage[l]] = op_left.get(("F", m, k, stage[l]), 0) + 1
+                op_left["B", m, k, stage[l]] = op_left.get(("B", m, k, stage[l]), 0) + hb[l]
+    cur = [None] * D  # the stage-level op begun and not finished on the device
+
+    def may_start(d, kind, a, m):
+        if kind == "U":
+            return True
+        if ordered[d] and cur[d] is not None:
+            return cur[d] == (kind, m, stage[a])
+        if ordered[d] == 1 and kind == "B":
+            return m + limit[d] - 1 >= M or (d, m + limit[d] - 1) in started
+        return kind != "F" or (d, m) in started or inflight[d] < limit[d]
     dests = {}  # other devices that consume l's output, in the order its consumers come
     for l in range(L):
         dests[l] = []
@@ -112,7 +134,8 @@ def reference_sim(s: sim.Simulator, pl: list[int]) -> tuple[float, list[float]]:
         ready[d].append(((cls[kind], m, order), task))
 
     busy = [None] * D          # (end, task, start)
-    chan_q = [[] for _ in g.channels]
+    chan_q = [[] for _ in g.channels]       # activations and output gradients, FIFO
+    ring_q = [[] for _ in g.channels]       # all-reduce chunks, FIFO, served when chan_q is empty
     chan_busy = [None] * len(g.channels)
     routes = {(a, b): g.route(a, b) for a in range(D) for b in range(D) if a != b}
     transfers = []
@@ -120,7 +143,7 @@ def reference_sim(s: sim.Simulator, pl: list[int]) -> tuple[float, list[float]]:
     def request(kind, obj, m, k, src, dst, nbytes, extra):
         transfers.append(dict(kind=kind, obj=obj, m=m, k=k, src=src, dst=dst, bytes=nbytes,
                               hop=0, extra=extra))
-        chan_q[routes[src, dst][0][0]].append(len(transfers) - 1)
+        (ring_q if kind == "ring" else chan_q)[routes[src, dst][0][0]].append(len(transfers) - 1)
 
     def release(l, slot, k, m):
         p = parents[l][slot]
@@ -154,7 +177,7 @@ def reference_sim(s: sim.Simulator, pl: list[int]) -> tuple[float, list[float]]:
             pick = None
             for key, task in cand:
                 kind, a, m, k = task
-                if kind == "F" and not gpipe and (d, m) not in started and inflight[d] >= limit[d]:
+                if not gpipe and not may_start(d, kind, a, m):
                     continue
                 if kind == "B" and gpipe and fwd_left_dev[d] > 0:
                     continue
@@ -170,6 +193,8 @@ def reference_sim(s: sim.Simulator, pl: list[int]) -> tuple[float, list[float]]:
                 if (d, m) not in started:
                     started.add((d, m))
                     inflight[d] += 1
+                if not gpipe and cur[d] is None:
+                    cur[d] = (kind, m, stage[a])
                 if kind == "F":
                     alloc(d, c.alloc_bytes[a] + c.private_bytes[a])
                     dur = c.fwd[a, d]
@@ -192,9 +217,9 @@ def reference_sim(s: sim.Simulator, pl: list[int]) -> tuple[float, list[float]]:
                     dur = c.bwd[a, d]
             busy[d] = (t + dur, pick[1], t)
         for ch in range(len(g.channels)):
-            if chan_busy[ch] is not None or not chan_q[ch]:
+            if chan_busy[ch] is not None or not (chan_q[ch] or ring_q[ch]):
                 continue
-            x = chan_q[ch].pop(0)
+            x = (chan_q[ch] or ring_q[ch]).pop(0)
             tr = transfers[x]
             hop_ch, sender = routes[tr["src"], tr["dst"]][tr["hop"]]
             dur = g.channels[ch].latency + max(c.dev_floor[sender], tr["bytes"] * c.chan_sec_per_byte[ch])
@@ -210,6 +235,7 @@ def reference_sim(s: sim.Simulator, pl: list[int]) -> tuple[float, list[float]]:
             if not gpipe and any(ready):
                 d = next(d for d in range(D) if ready[d] and busy[d] is None)
                 limit[d] += 1
+                ordered[d] = 0
                 continue
             break
         t = min(ends)
@@ -278,6 +304,9 @@ def reference_sim(s: sim.Simulator, pl: list[int]) -> tuple[float, list[float]]:
             mb_left[d, m] -= 1
             if mb_left[d, m] == 0:
                 inflight[d] -= 1
+            op_left[kind, m, k, stage[a]] -= 1
+            if op_left[kind, m, k, stage[a]] == 0 and cur[d] == (kind, m, stage[a]):
+                cur[d] = None
         for ch in range(len(g.channels)):
             if chan_busy[ch] is None or chan_busy[ch][0] != t:
                 continue
@@ -295,7 +324,7 @@ def reference_sim(s: sim.Simulator, pl: list[int]) -> tuple[float, list[float]]:
             tr["hop"] += 1
             route = routes[tr["src"], tr["dst"]]
             if tr["hop"] < len(route):
-                chan_q[route[tr["hop"]][0]].append(x)
+                (ring_q if tr["kind"] == "ring" else chan_q)[route[tr["hop"]][0]].append(x)
                 continue
             if tr["kind"] == "act":
                 for ch2, _ in kids[a]:
@@ -349,7 +378,8 @@ def line_graph(n: int):
 
 
 CASES = [dict(), dict(micro_batches=4), dict(micro_batches=4, schedule="1f1b"),
-         dict(replicas=2), dict(replicas=2, micro_batches=2, schedule="1f1b"), dict(optimizer="adam")]
+         dict(replicas=2), dict(replicas=2, micro_batches=2, schedule="1f1b"), dict(optimizer="adam"),
+         dict(micro_batches=8, schedule="1f1b"), dict(replicas=2, micro_batches=4)]
 
 
 @pytest.mark.parametrize("case", range(len(CASES)))
