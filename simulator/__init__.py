@@ -14,7 +14,10 @@ from typing import Any
 
 # the version of the cost model: raise it whenever a change gives other costs for the same inputs, so that
 # runs stored with the old ones are not resumed as if they were the new
-__version__ = "0.2.0"   # 0.2.0: 1f1b's in-flight bound for a device holding several stages (interleaved)
+# 0.2.0: 1f1b's in-flight bound for a device holding several stages (interleaved). 0.3.0: 1f1b runs Megatron's
+# order of stage-level ops; a channel serves pipeline transfers before all-reduce chunks; an embedding's forward
+# reads the rows it looks up, not its table
+__version__ = "0.3.0"
 
 from . import data, devices
 from .api import BatchResult, Result, Simulator, prepare, simulate, simulate_batch
