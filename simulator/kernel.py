@@ -795,17 +795,20 @@ def _simulate_all(
             elif st[2] == 0:
                 if done < n_tasks and not gpipe:
                     # The 1f1b rules alone stall every device (possible when a device holds
-                    # non-contiguous stages): the first stalled device runs one more micro-batch
-                    # and no longer keeps stage-level ops whole or their order.
-                    forced = False
+                    # non-contiguous stages): the stalled device whose most urgent ready task
+                    # ranks first (its key: class, micro-batch, layer; not the device's index, so
+                    # that renaming exchangeable devices changes nothing) runs one more
+                    # micro-batch and no longer keeps stage-level ops whole or their order.
+                    pick = -1
                     for d in range(D):
                         if hsize[d] > 0 and dev_busy[d] == 0:
-                            limit[d] += 1
-                            ordered[d] = 0  # and it no longer keeps 1F1B's order of stage-level ops
-                            _mark(d, dirty, dlist, st)
-                            forced = True
-                            break
-                    if forced:
+                            if pick < 0 or heap[d, 0] < heap[pick, 0] or \
+                                    (heap[d, 0] == heap[pick, 0] and dev_rep[d] < dev_rep[pick]):
+                                pick = d
+                    if pick >= 0:
+                        limit[pick] += 1
+                        ordered[pick] = 0  # and it no longer keeps 1F1B's order of stage-level ops
+                        _mark(pick, dirty, dlist, st)
                         continue
                 break
             else:

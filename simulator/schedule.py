@@ -70,9 +70,11 @@ of gpipe) while it holds at most limit micro-batches. A device holding
 several stages keeps (a) and (b) but not (c): it runs stage-level ops
 whole, backward first, with no fixed order between its stages. If these
 rules would stall every device (possible when a device holds non-contiguous
-stages of a network with skip connections), the first stalled device (by
-index) has its bound raised by one and drops rules (a) and (c) for the rest
-of the step.
+stages of a network with skip connections), the stalled device whose most
+urgent ready task ranks first (by the priority key above; between replicas
+the lower one; never by the device's index, so that renaming exchangeable
+devices changes nothing) has its bound raised by one and drops rules (a) and
+(c) for the rest of the step.
 
 Replicas. `replicas=r` runs r copies of the placement on disjoint device
 sets, each with batch / r samples. Replica 0 uses the placement's devices;

@@ -233,7 +233,9 @@ def reference_sim(s: sim.Simulator, pl: list[int]) -> tuple[float, list[float]]:
         ends = [b[0] for b in busy if b] + [b[0] for b in chan_busy if b]
         if not ends:
             if not gpipe and any(ready):
-                d = next(d for d in range(D) if ready[d] and busy[d] is None)
+                # the stalled device whose most urgent ready task ranks first, then the lower replica
+                d = min((d for d in range(D) if ready[d] and busy[d] is None),
+                        key=lambda d: (min(ready[d])[0], min(ready[d])[1][3]))
                 limit[d] += 1
                 ordered[d] = 0
                 continue
