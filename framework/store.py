@@ -122,9 +122,10 @@ class RunStore:
         names = sorted(r[0] for r in self.db.execute("SELECT name FROM sqlite_master WHERE type='table'"))
         if names and "meta" not in names:
             self.db.close()
-            raise DeffeError(f"an SQLite database that is not a run store (its tables: {', '.join(names[:5])}"
-                             f"{', ...' if len(names) > 5 else ''})", file=shown,
-                             hint="move it aside, or choose another framework.run_directory")
+            raise DeffeError(f"not a run store of run_deffe.py but another SQLite database (its tables: "
+                             f"{', '.join(names[:5])}{', ...' if len(names) > 5 else ''})", file=shown,
+                             hint="move it aside, choose another framework.run_directory, or run with -fresh "
+                                  "(the run directory is moved aside, nothing is deleted)")
 
     def _check_format(self, shown: str) -> None:
         fmt = self.get_meta("format")

@@ -163,7 +163,8 @@ def test_someone_elses_sqlite_database_is_not_taken_for_a_run_store(tmp_path):
     before = db_path.read_bytes()
     for flags in (("-no-run",), ()):
         assert_user_error(run_deffe("-config", "config.json", *flags, cwd=tmp_path),
-                          "deffe.db: an SQLite database that is not a run store (its tables: results)")
+                          "deffe.db: not a run store of run_deffe.py but another SQLite database (its tables: results)",
+                          "-fresh")
     assert db_path.read_bytes() == before
 
 

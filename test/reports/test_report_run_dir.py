@@ -134,7 +134,7 @@ def _no_steps(db):
 
 @pytest.mark.parametrize("damage, what", [
     (lambda db: db.write_bytes(b""), "the run store is empty (0 bytes"),
-    (_foreign, "not a run store of run_deffe.py (no such table: meta)"),
+    (_foreign, "not a run store of run_deffe.py but another SQLite database (its tables: t)"),
     (_no_steps, "not a run store of run_deffe.py (no table steps)"),
 ])
 def test_a_store_that_is_not_one_is_one_error_naming_it(small_run, tmp_path, damage, what):
