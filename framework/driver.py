@@ -14,7 +14,7 @@ import logging
 import math
 import shutil
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -35,133 +35,17 @@ from .remote import PluginTask
 from .report import Tracker, exploration_table, front_text, scenario_labels
 from .protocols import Proposal, Result, Sample, TrainingData
 from .store import RunStore
+from .handover import Built, Fingerprints, Held, NotEvaluating
+from .tally import CrashWatch, Tally
 from .run_data import manifest, write_manifest
 from .space import count_text
 from .tables import table_path, write_tables
 from .values import parse_names
 
 
-@dataclass
-class Tally:
-    """What one run of an exploration did with the samples it was told (one line of the summary)."""
-
-    evaluated: int = 0     # evaluated now (retries included)
-    reused: int = 0        # found in the store
-    failed: int = 0        # failed or timed out, evaluated now or found so
-    infeasible: int = 0
-    retried: int = 0       # stored failures evaluated again (-retry-failed)
-    would: int = 0         # dry run: points a real run would evaluate
-
-    def add(self, result: Result, reused: bool) -> None:
-        if reused:
-            self.reused += 1
-        else:
-            self.evaluated += 1
-        self.failed += result.status in ("failed", "timeout")
-        self.infeasible += result.status == "infeasible"
-
-    def text(self) -> str:
-        parts = [f"{self.evaluated} evaluated now"]
-        if self.retried:
-            parts[0] += f" ({self.retried} of them retried failures)"
-        parts.append(f"{self.reused} from the store")
-        told = self.evaluated + self.reused
-        parts.append(f"{self.failed} failed" + (f" ({100 * self.failed / told:.0f}%)" if self.failed and told else ""))
-        if self.infeasible:
-            parts.append(f"{self.infeasible} infeasible")
-        return ", ".join(parts)
-
-
-@dataclass
-class CrashWatch:
-    """Whether every evaluation of the run so far crashed with one and the same exception."""
-
-    least: int = 3          # evaluations that must have failed alike before the run stops
-    count: int = 0
-    first: str | None = None
-    same: bool = True
-    block: str = "evaluate"  # the plugin that crashed first: evaluate or extract
-
-    def note(self, result: Result) -> None:
-        crash = result.crash if result.status == "failed" else None
-        if self.count == 0:
-            self.first = crash
-            self.block = result.block if crash else "evaluate"
-        self.count += 1
-        self.same = self.same and crash is not None and crash == self.first
-
-    def broken(self) -> bool:
-        return self.same and self.count >= self.least
-
-
-class _NotEvaluating:
-    """Stands for an evaluate or extract block that could not be built in a run that evaluates nothing
-    (-only-preloaded-data-exploration); asked to run after all, it says why it cannot."""
-
-    def __init__(self, why: DeffeError):
-        self.why = why
-
-    def Initialize(self) -> None:
-        pass
-
-    def Run(self, *args) -> Any:
-        raise self.why
-
-
-@dataclass
-class _Built:
-    """One exploration's plugins as the preflight built and initialised them, for the run to use (one object
-    per block per exploration), with the framework state they were initialised with."""
-
-    exploration: Any
-    evaluate: Any
-    extract: Any
-    model: Any
-    sampling: Any                 # the sampler itself (the framework's is a contract.Checked of it)
-    costs: list                   # fw.costs with the evaluator's units
-    budget: Budget
-    history: Any
-    encoding: Any
-    said: list = field(default_factory=list)   # what the plugins logged (_Held)
-
-
-class _Held(logging.Filter):
-    """The plugins' logger during the preflight: what they log below WARNING passes (to the terminal: a
-    compilation that takes a while), their warnings are held; the run says the warnings when it uses the
-    plugins and writes the rest to its log file (as the driver's own, said again by the run). Once the run
-    has the plugins, everything passes."""
-
-    def __init__(self):
-        super().__init__()
-        self.held: list[tuple[int, str, bool]] | None = []   # (level, message, shown on the terminal already)
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if self.held is None:
-            return True
-        shown = record.levelno < logging.WARNING
-        self.held.append((record.levelno, record.getMessage(), shown))
-        return shown
-
-    def take(self) -> list[tuple[int, str, bool]]:
-        held, self.held = self.held or [], []
-        return held
-
-
-class _Fingerprints:
-    """Every exploration's evaluate (or extract) plugin as the run's fingerprint sees them (guard.fingerprints):
-    their Fingerprint() answers, one when they agree (as a single exploration's), else the list of them."""
-
-    def __init__(self, objects: list[Any]):
-        self.objects = objects
-
-    def Fingerprint(self) -> Any:
-        said = [o.Fingerprint() if callable(getattr(o, "Fingerprint", None)) else None for o in self.objects]
-        return said[0] if all(x == said[0] for x in said) else said
-
-
 class Driver:
     # the preflight's plugins, waiting for the run of the same config and command line (cli.py makes both
-    # drivers): (config, args, framework, {explore index: _Built}, plugin names, held-warnings filter)
+    # drivers): (config, args, framework, {explore index: Built}, plugin names, held-warnings filter)
     _handover: tuple | None = None
 
     def __init__(self, config: Config, args: Any, run_dir: Path, store: RunStore, log: logging.Logger,
@@ -185,7 +69,7 @@ class Driver:
         evaluate = config.section("evaluate")
         self.retries = int(evaluate.get("retries") or 0)
         self.keep_directories = evaluate.get("keep_directories", True) is not False
-        self._built: dict[int, _Built] = {}
+        self._built: dict[int, Built] = {}
         handed, Driver._handover = Driver._handover, None
         if handed is not None and handed[0] is config and handed[1] is args and handed[2].seed == seed \
                 and handed[2].run_dir == run_dir:
@@ -279,16 +163,16 @@ class Driver:
         except DeffeError as e:
             if not getattr(self.args, "only_preloaded_data_exploration", False):
                 raise
-            stand_in = _NotEvaluating(e)
+            stand_in = NotEvaluating(e)
             self._not_usable(block, stand_in)
             return stand_in
 
     def _not_usable(self, block: str, stand_in: Any) -> None:
-        if isinstance(stand_in, _NotEvaluating):
+        if isinstance(stand_in, NotEvaluating):
             self.log.warning(f"{block} block not usable ({stand_in.why.what}); not needed with "
                              "-only-preloaded-data-exploration, which evaluates nothing")
 
-    def _use_built(self, built: _Built) -> tuple[Any, Any, Any, Any]:
+    def _use_built(self, built: Built) -> tuple[Any, Any, Any, Any]:
         """The plugins the preflight built for this exploration, as `_make_plugins` would give them: the
         framework as they were initialised with (the same budget, history and costs), what they said."""
         fw = self.fw
@@ -335,11 +219,11 @@ class Driver:
         the same config and command line) uses these objects (one per block per exploration, see
         `_handover`). Returns, for the run's fingerprint, the evaluate and extract plugins of every
         exploration (what they read is part of it)."""
-        held = _Held()
+        held = Held()
         plugins_log = logging.getLogger(f"{self.log.name}.plugins")
         plugins_log.filters = [held]
         self.fw.log = plugins_log
-        built: dict[int, _Built] = {}
+        built: dict[int, Built] = {}
         for explore in self.config.explores:
             self.fw.enter(explore, self._budget(explore))
             self.fw.preloaded = []
@@ -356,11 +240,11 @@ class Driver:
                                  hint="check the data's columns and values against the knobs")
             exploration, evaluate, extract, model = self._make_plugins()
             fw = self.fw
-            built[explore.index] = _Built(exploration, evaluate, extract, model,
+            built[explore.index] = Built(exploration, evaluate, extract, model,
                                           getattr(fw.sampling, "_deffe_plugin", fw.sampling), fw.costs, fw.budget,
                                           fw.history, fw.encoding, held.take())
         Driver._handover = (self.config, self.args, self.fw, built, dict(self._names), held)
-        return {block: _Fingerprints([getattr(b, block) for b in built.values()])
+        return {block: Fingerprints([getattr(b, block) for b in built.values()])
                 for block in ("evaluate", "extract")}
 
     def run(self) -> None:
