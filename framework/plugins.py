@@ -55,10 +55,14 @@ def builtin_names(block: str) -> list[str]:
 
 
 def _add_python_paths(dirs: list[Path]) -> None:
-    """The user's directories go on the import path right after the entry that holds this project (like
-    PYTHONPATH, before the installed packages), so that the project's own packages are found before a user's
-    module of the same name."""
+    """The user's directories go on the import path right after the entry that holds this project's checkout
+    (like PYTHONPATH, before the installed packages), so that the project's own packages are found before a
+    user's module of the same name. Installed (`pip install .`), the project's entry is the installed packages'
+    folder: the user's directories go first, still before the installed packages (a helper module of the
+    user's is not hidden by a package of the same name), and `_project_package` keeps the built-ins ours."""
     at = next((i + 1 for i, entry in enumerate(sys.path) if _holds_project(entry)), 0)
+    if not (PROJECT_ROOT / "pyproject.toml").is_file():   # installed: the folder of the installed packages
+        at = 0
     for d in reversed(dirs):
         s = str(d)
         if s not in sys.path:

@@ -49,3 +49,9 @@ def test_the_installed_command_and_packages_work_outside_the_checkout(tmp_path):
         "evaluate": {"plugin": "python", "function": "ev:evaluate"}, "model": {"plugin": None}}))
     r = run(str(site / "bin" / "run_deffe"), "-config", "config.json")
     assert r.returncode == 0 and "3 evaluated now" in r.stdout, r
+    # a plugins/ folder of the user's own beside the config (python_path ".") hides no built-in, installed too
+    (away / "plugins").mkdir()
+    (away / "plugins" / "__init__.py").write_text("")
+    (away / "plugins" / "my_eval.py").write_text("x = 1\n")
+    r = run(str(site / "bin" / "run_deffe"), "-config", "config.json", "-fresh")
+    assert r.returncode == 0 and "3 evaluated now" in r.stdout, r
