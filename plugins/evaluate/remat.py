@@ -93,6 +93,14 @@ class RematEvaluate:
             return [knob.value(i) for i in range(knob.size)] if knob.finite else [self.opts[name]]
         return [self.opts[name]]
 
+    def _ends(self, name: str) -> list:
+        """The values of a setting to check at the start: a continuous knob's two ends (every value between
+        is checked by them for a bound), else every value it can take."""
+        if name in self.knobs and not self.framework.space[name].finite:
+            knob = self.framework.space[name]
+            return [knob.low, knob.high]
+        return self._values_of(name)
+
     def _fixed_combinations(self):
         for trace in self._values_of("trace"):
             for model in self._values_of("model"):
@@ -106,7 +114,7 @@ class RematEvaluate:
         if v["trace"] in (None, ""):
             raise DeffeError("the remat evaluator needs a trace", file=self.file, where="evaluate.options.trace",
                              hint="a DTR log, a Paleo network JSON file or a zoo network name")
-        for ratio in self._values_of("budget_ratio"):
+        for ratio in self._ends("budget_ratio"):
             if isinstance(ratio, bool) or not isinstance(ratio, (int, float)) or not ratio >= 0:
                 raise DeffeError(f"budget_ratio must be a number >= 0, not {ratio!r}", file=self.file,
                                  where=self._where("budget_ratio"))
@@ -120,11 +128,14 @@ class RematEvaluate:
                 raise DeffeError(f"unknown runtime {rt!r}", file=self.file, where=self._where("runtime"),
                                  hint=f"runtimes: {', '.join(RUNTIMES)}")
         # every sample failed with them ("SimulatorError: seed must be ..."), the run exiting 0
+        if "seed" in self.knobs and not self.framework.space["seed"].finite:
+            raise DeffeError("seed must take integer values: a continuous range gives fractions", file=self.file,
+                             where=self._where("seed"), hint="give a list or an integer range (\"0-9\")")
         for seed in self._values_of("seed"):
             if not _integral(seed) or not 0 <= seed < 2 ** 32:
                 raise DeffeError(f"seed must be an integer in [0, 2**32), not {seed!r}", file=self.file,
                                  where=self._where("seed"))
-        for limit in self._values_of("thrash_limit"):
+        for limit in self._ends("thrash_limit"):
             if isinstance(limit, bool) or not isinstance(limit, (int, float)) or not limit > 0:
                 raise DeffeError(f"thrash_limit must be a number > 0 (the overhead a replay stops at), "
                                  f"not {limit!r}", file=self.file, where=self._where("thrash_limit"))
