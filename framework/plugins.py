@@ -206,6 +206,12 @@ def locate(block: str, name: str, config_dir: Path, python_paths: list[Path], fi
                 if candidate.is_file() or (candidate / "__init__.py").is_file():
                     return "dotted", (name, candidate)
     builtins = builtin_names(block)
+    beside = next((c for c in (config_dir / f"{name}.py", config_dir / name)
+                   if c.is_file() or (c / "__init__.py").is_file()), None) if "." not in name else None
+    if beside is not None:   # where a newcomer puts it: only python_path directories are looked in
+        raise DeffeError(f"plugin '{name}' for {block} not found on python_path", file=file, where=where,
+                         hint=f"{beside} is next to the config: add \".\" to python_path (as Deffe's configs "
+                              "do), or name the file (\"plugin\": \"" + beside.name + "\")")
     raise DeffeError(f"plugin '{name}' for {block} not found", file=file, where=where,
                      hint=join_hints(did_you_mean(name, builtins),
                                      f"built-in: {', '.join(builtins) or 'none'}; or put {name}.py in a "

@@ -206,6 +206,13 @@ def test_plugin_object_without_required_method(tmp_path):
           "sampling.plugin", "no Run()")
 
 
+def test_a_plugin_next_to_the_config_but_not_on_python_path_is_named_with_the_way_out(tmp_path):
+    # "plugin 'my_eval' for evaluate not found", listing the built-ins, while my_eval.py sat next to the config
+    write(tmp_path / "my_eval.py", "def GetObject(fw): return None\n")
+    check(tmp_path, lambda d: d.update(evaluate={"plugin": "my_eval"}),
+          "evaluate.plugin", "not found on python_path", "my_eval.py is next to the config: add \".\" to python_path")
+
+
 def test_plugin_that_fails_to_import(tmp_path):
     write(tmp_path / "mysampler.py", "import not_a_module_anywhere\n")
     check(tmp_path, lambda d: d.update(python_path=["."], sampling={"plugin": "mysampler"}),
