@@ -114,15 +114,7 @@ def _project_package(name: str) -> None:
         return
     for key in [k for k in sys.modules if k.startswith(name + ".") and not _ours(sys.modules[k])]:
         del sys.modules[key]   # a user's sub-modules of that name
-    spec = importlib.util.spec_from_file_location(name, folder / "__init__.py",
-                                                  submodule_search_locations=[str(folder)])
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    try:
-        spec.loader.exec_module(module)
-    except BaseException:
-        del sys.modules[name]
-        raise
+    _exec_file(name, folder / "__init__.py", folder)
 
 
 def _builtin(block: str, name: str) -> ModuleType:
@@ -139,14 +131,20 @@ def _load_file(path: Path, block: str) -> ModuleType:
     mod_name = f"{USER_PREFIX}{block}_{path.stem}_{digest}"
     if mod_name in sys.modules:
         return sys.modules[mod_name]
-    spec = importlib.util.spec_from_file_location(mod_name, target,
-                                                  submodule_search_locations=[str(path)] if path.is_dir() else None)
+    return _exec_file(mod_name, target, path if path.is_dir() else None)
+
+
+def _exec_file(name: str, target: Path, package: Path | None) -> ModuleType:
+    """Run the module file `target` as sys.modules[name] (a package's ``__init__.py`` with its folder); a
+    module that fails while it runs is not left half-made in sys.modules."""
+    spec = importlib.util.spec_from_file_location(name, target,
+                                                  submodule_search_locations=[str(package)] if package else None)
     module = importlib.util.module_from_spec(spec)
-    sys.modules[mod_name] = module
+    sys.modules[name] = module
     try:
         spec.loader.exec_module(module)
     except BaseException:
-        del sys.modules[mod_name]
+        del sys.modules[name]
         raise
     return module
 

@@ -213,3 +213,18 @@ def assert_interrupted_quietly(run: Run, left: list) -> None:
     assert "Traceback" not in run.err and "KeyboardInterrupt" not in run.err, run
     assert "distributed." not in run.err and "Exception ignored" not in run.err, run
     assert left == [], left
+
+
+# an evaluation that starts a helper process (a simulator, a daemon) and writes its pid to helper_<a>.pid; while
+# the file 'hold' exists it then waits, as a long evaluation does (the tests of stopping a run use it)
+HOLDING_EVALUATOR = '''
+import os, subprocess, sys, time
+
+def evaluate(p):
+    helper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+    with open(f"helper_{p['a']}.pid", "w") as fh:
+        fh.write(str(helper.pid))
+    while os.path.exists("hold"):
+        time.sleep(0.1)
+    return {"t": p["a"]}
+'''

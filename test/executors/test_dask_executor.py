@@ -332,15 +332,22 @@ if __name__ == "__main__":
 
 def test_ctrl_c_stops_the_run_quietly(tmp_path):
     # Ctrl-C reaches the whole foreground process group: the driver and its local cluster's workers
+    _ctrl_c_driver(tmp_path, CTRL_C_DRIVER, timeout=20)
+
+
+def _ctrl_c_driver(tmp_path, source: str, timeout: float) -> None:
+    """Run a driver script (`source`, formatted with the import path and the sample's pid file) in a session of
+    its own, press Ctrl-C once its sample runs (SIGINT to the whole process group, as a terminal does), and
+    check it says "interrupted", nothing on stderr, and leaves no sample process behind."""
     pidfile = tmp_path / "script.pid"
     driver = tmp_path / "driver.py"
-    driver.write_text(CTRL_C_DRIVER.format(path=[str(ROOT), str(HERE)], pidfile=str(pidfile)))
+    driver.write_text(source.format(path=[str(ROOT), str(HERE)], pidfile=str(pidfile)))
     proc = subprocess.Popen([sys.executable, str(driver)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, start_new_session=True)
     try:
         pid = _wait_for(pidfile)
         os.killpg(proc.pid, signal.SIGINT)
-        out, err = proc.communicate(timeout=20)
+        out, err = proc.communicate(timeout=timeout)
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
@@ -363,20 +370,7 @@ def test_a_second_ctrl_c_does_not_cut_the_closing_short(tmp_path):
     """A second Ctrl-C while the executor closed interrupted it: the sample's processes ran on, and the local
     cluster, left to the interpreter's exit, printed its scheduler's and workers' warnings. Now the closing
     finishes, then the interrupt has its effect."""
-    pidfile = tmp_path / "script.pid"
-    driver = tmp_path / "driver.py"
-    driver.write_text(SECOND_CTRL_C_DRIVER.format(path=[str(ROOT), str(HERE)], pidfile=str(pidfile)))
-    proc = subprocess.Popen([sys.executable, str(driver)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, start_new_session=True)
-    try:
-        pid = _wait_for(pidfile)
-        os.killpg(proc.pid, signal.SIGINT)
-        out, err = proc.communicate(timeout=30)
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-    assert out.strip() == "interrupted" and err == "", err
-    assert _gone(pid), "the sample's shell script outlived Ctrl-C"
+    _ctrl_c_driver(tmp_path, SECOND_CTRL_C_DRIVER, timeout=30)
 
 
 # ----------------------------------------------------------------------------- the driver on Dask
@@ -417,28 +411,15 @@ def test_a_guided_asynchronous_exploration_runs_on_dask(where, tmp_path, request
     assert read_csv(tmp_path / "explore" / "model_metrics.csv")
 
 
-HELD = '''
-import os, subprocess, sys, time
-
-def evaluate(p):
-    helper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
-    with open(f"helper_{p['a']}.pid", "w") as fh:
-        fh.write(str(helper.pid))
-    while os.path.exists("hold"):
-        time.sleep(0.1)
-    return {"t": p["a"]}
-'''
-
-
 @pytest.mark.parametrize("mode", ["steps", "asynchronous"])
 def test_ctrl_c_on_a_run_with_a_local_cluster_says_nothing_but_deffe(mode, tmp_path):
     """A local cluster is documented as printing no Dask message: a terminal's Ctrl-C (here pressed twice, as
     ``timeout`` passes its own on to the process group) printed the scheduler's and the workers' warnings below
     the driver's "interrupted" line (the second one cut the executor's closing short), and with -async the
     training process's traceback. Now: the driver's lines only, and none of the run's processes left."""
-    from cli_helpers import assert_interrupted_quietly, ctrl_c, write
+    from cli_helpers import HOLDING_EVALUATOR, assert_interrupted_quietly, ctrl_c, write
     import json
-    write(tmp_path / "ev.py", HELD)
+    write(tmp_path / "ev.py", HOLDING_EVALUATOR)
     (tmp_path / "hold").write_text("")
     write(tmp_path / "config.json", json.dumps({
         "python_path": ["."], "knobs": [{"name": "a", "values": [0, 1, 2, 3]}], "costs": ["t"],

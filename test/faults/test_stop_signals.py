@@ -11,25 +11,12 @@ import time
 
 import pytest
 
-from cli_helpers import HANG_GUARD, RUN_DEFFE, assert_interrupted_quietly, ctrl_c, deffe_env, run_deffe, write
-
-# each evaluation starts a helper process (a simulator, a daemon) and writes its pid; with the file 'hold'
-# present it then waits, as a long evaluation does
-EVALUATOR = '''
-import os, subprocess, sys, time
-
-def evaluate(p):
-    helper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
-    with open(f"helper_{p['a']}.pid", "w") as fh:
-        fh.write(str(helper.pid))
-    while os.path.exists("hold"):
-        time.sleep(0.1)
-    return {"t": p["a"]}
-'''
+from cli_helpers import (HANG_GUARD, HOLDING_EVALUATOR, RUN_DEFFE, assert_interrupted_quietly, ctrl_c, deffe_env,
+                         run_deffe, write)
 
 
 def setup(folder, hold: bool, model=None):
-    write(folder / "ev.py", EVALUATOR)
+    write(folder / "ev.py", HOLDING_EVALUATOR)
     write(folder / "config.json", json.dumps({
         "python_path": ["."], "knobs": [{"name": "a", "values": [0, 1, 2, 3]}], "costs": ["t"],
         "evaluate": {"plugin": "python", "function": "ev:evaluate", "timeout": 300},
