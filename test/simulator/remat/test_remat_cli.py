@@ -80,6 +80,16 @@ def test_bad_input_is_one_line_and_status_2(log, capsys, argv, text):
     assert err.startswith("error: ") and text in err and err.count("\n") == 1
 
 
+def test_a_malformed_log_is_one_line_with_file_and_line_not_a_traceback(log, tmp_path, capsys):
+    # a RELEASE whose NAME is a list gave "TypeError: unhashable type: 'list'" and exit 1
+    bad = tmp_path / "bad.log"
+    bad.write_text(log.read_text() + '{"INSTRUCTION": "RELEASE", "NAME": ["a"]}\n')
+    n = len(bad.read_text().splitlines())
+    assert _status(["--trace", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert err == f"error: {bad}: line {n}: NAME must be a name (a string), not ['a']\n"
+
+
 def _status(argv) -> int:
     try:
         return main(argv)
