@@ -219,6 +219,10 @@ class RematEvaluate:
                 trace = self._from_network(sim.load_network(str(path)), v)
             else:
                 trace = remat.load_dtr_log(path, v["model"])
+        except remat.dtr_log.ModelNotInArchive as e:   # the model is wrong (or missing), not the trace
+            raise DeffeError(str(e), file=self.file, where=self._where("model"),
+                             hint=None if v["model"] is not None
+                             else "name one with evaluate.options.model or a model knob") from None
         except sim.SimulatorError as e:
             raise DeffeError(str(e), file=self.file, where=where) from None
         self._traces[key] = trace

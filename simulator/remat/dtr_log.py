@@ -14,7 +14,8 @@ Instructions (names are program references; the replay starts at the last
   COPY_FROM{DST, SRC}                         DST lets go of its storage and refers to SRC's
   RELEASE{NAME}                               the reference is given back
   ANNOTATE{ANNOTATION}                        START / BACKWARD markers
-A malformed log is a `SimulatorError` naming the file and the line.
+A malformed log is a `SimulatorError` naming the file and the line; a model that logs.zip does not hold
+(or none named) is a `ModelNotInArchive`, one kind of SimulatorError.
 """
 from __future__ import annotations
 
@@ -28,6 +29,10 @@ from .trace import OpTrace, TraceBuilder
 
 MAX_INTEGER = 2 ** 53  # sizes and times are summed in float64: exact up to here
 _KNOWN = {"CONSTANT", "MEMORY", "CALL", "ALIAS", "MUTATE", "COPY", "COPY_FROM", "RELEASE", "ANNOTATE"}
+
+
+class ModelNotInArchive(SimulatorError):
+    """A logs.zip has no log of the model asked for, or no model was named: the model is wrong, not the file."""
 
 
 def is_dtr_log(path: str | os.PathLike) -> bool:
@@ -57,8 +62,8 @@ def _zip_member(path: str, model: str | None) -> tuple[str, str]:
         raise SimulatorError(f"cannot read the zip archive: {err}", source=path) from None
     keys = {os.path.basename(n).split("-")[0]: n for n in members}
     if model is None:
-        raise SimulatorError(f"a zip of logs needs a model name (one of: {', '.join(sorted(keys))})",
-                             source=path)
+        raise ModelNotInArchive(f"a zip of logs needs a model name (one of: {', '.join(sorted(keys))})",
+                                source=path)
     want = model.lower()
     if want in keys:
         return keys[want], want
@@ -67,8 +72,8 @@ def _zip_member(path: str, model: str | None) -> tuple[str, str]:
     aliases = {k.removeprefix("tv_"): k for k in keys}
     if want in aliases:
         return keys[aliases[want]], aliases[want]
-    raise SimulatorError(f"no log of model '{model}' in the archive" + did_you_mean(want, keys)
-                         + f"; models: {', '.join(sorted(keys))}", source=path)
+    raise ModelNotInArchive(f"no log of model '{model}' in the archive" + did_you_mean(want, keys)
+                            + f"; models: {', '.join(sorted(keys))}", source=path)
 
 
 def _lines(path: str, model: str | None) -> tuple[list[str], str, str]:

@@ -130,6 +130,25 @@ def test_bad_input_is_one_line(tmp_path, options, knobs, message):
     assert len(lines) == 1 and message in lines[0] and "Traceback" not in r.err, r.err
 
 
+@pytest.mark.parametrize("options, knobs, where, what", [
+    ({"trace": "logs.zip", "model": "nosuch"}, [], "evaluate.options.model", "no log of model 'nosuch' in the archive"),
+    ({"trace": "logs.zip"}, [{"name": "model", "values": ["chain", "nosuch"]}], "knobs",
+     "no log of model 'nosuch' in the archive"),
+    ({"trace": "logs.zip"}, [], "evaluate.options.model", "a zip of logs needs a model name (one of: chain)"),
+])
+def test_a_model_logs_zip_does_not_hold_is_blamed_on_the_model_not_the_trace(tmp_path, options, knobs, where, what):
+    # it said "config.json:evaluate.options.trace: ...logs.zip: no log of model 'nosuch'": the trace was right
+    import zipfile
+    with zipfile.ZipFile(tmp_path / "logs.zip", "w") as z:
+        z.writestr("logs/chain-1.log", dtr_log())
+    remat_config(tmp_path, knobs or [{"name": "seed", "values": [0]}], options, max_samples=1)
+    r = run_deffe("-config", "config.json", cwd=tmp_path)
+    assert r.rc == 2, r
+    lines = [line for line in r.err.splitlines() if line.startswith("error:")]
+    assert len(lines) == 1 and lines[0].startswith(f"error: config.json:{where}: "), r.err
+    assert f"logs.zip: {what}" in lines[0]
+
+
 def test_an_exprimo_device_file_as_the_device(tmp_path):
     # every other devices setting takes a device file; this one said "unknown device preset"
     remat_config(tmp_path, [{"name": "budget_ratio", "values": [1.0]}],
