@@ -5,8 +5,8 @@ Settings go in ``evaluate.options``; each may also be a knob (the knob wins):
 * ``trace``: a DTR log (JSON lines, or DTR's ``logs.zip`` with ``model``), a
   Paleo network JSON file (relative to the config, else a bundled one: ``mnist.json``), or a zoo network name
   (``resnet50``, ...). Networks become traces with ``trace_from_network`` on
-  ``device`` (default a V100; a GPU name, a preset or an Exprimo device file,
-  relative to the config: its first GPU) with ``cost_model``, ``precision`` and
+  ``device`` (default a V100 PCIe; a GPU: a variant such as ``A100-SXM4`` or a family such as
+  ``A100``, its PCIe variant; a preset or an Exprimo device file, relative to the config: its first GPU) with ``cost_model``, ``precision`` and
   ``batch_size`` (networks only: with a log it is an error, as ``--batch-size`` is);
 * ``model``: the model inside ``logs.zip`` (``resnet32``, ``lstm``, ...; with a
   network trace it is an error, as ``--model`` is, unless ``trace`` is a knob);

@@ -108,7 +108,8 @@ def test_a_changed_trace_file_changes_the_fingerprint(tmp_path):
     ({"trace": "resnet18", "batch_size": 2}, [{"name": "seed", "type": "real", "min": 0, "max": 9}],
      "knobs: seed must take integer values"),
     # named at evaluate.options.trace
-    ({"trace": "resnet18", "device": "gpu9"}, [], "evaluate.options.device: unknown device preset 'gpu9'"),
+    ({"trace": "resnet18", "device": "gpu9"}, [], "evaluate.options.device: unknown device 'gpu9'; give a GPU family"),
+    ({"trace": "resnet18", "device": "cpu+2xV100-pcie9"}, [], "evaluate.options.device: device preset "),
     ({"trace": "resnet18", "precision": "fp8"}, [], "evaluate.options.precision: precision must be one of"),
     ({"trace": "resnet18", "cost_model": "paleoo"}, [], "evaluate.options.cost_model: cost_model must be one of"),
     ({"trace": "resnet18", "batch_size": 0}, [], "evaluate.options.batch_size: batch_size must be an integer >= 1"),
