@@ -150,6 +150,32 @@ def test_a_model_logs_zip_does_not_hold_is_blamed_on_the_model_not_the_trace(tmp
     assert f"logs.zip: {what}" in lines[0]
 
 
+def test_a_batch_size_range_builds_the_traces_of_its_ends_at_the_start_and_the_others_when_needed(tmp_path):
+    # Initialize built a trace for every batch size of the knob: a minute of silence for 1..2000
+    import logging
+    from argparse import Namespace
+    from types import SimpleNamespace
+
+    from framework.config import load_config
+    from framework.context import Budget, Framework
+    from plugins.evaluate import remat as remat_plugin
+
+    remat_config(tmp_path, [{"name": "batch_size", "type": "integer", "min": 1, "max": 2000}],
+                 {"trace": "resnet18", "budget_ratio": 0.7}, costs=("overhead", "peak_memory"))
+    config = load_config(tmp_path / "config.json")
+    fw = Framework(config, Namespace(), tmp_path / "explore", 0, logging.getLogger("test.remat_batch"))
+    fw.enter(config.explores[0], Budget())
+    plugin = remat_plugin.GetObject(fw)
+    plugin.Initialize()
+    assert sorted(key[2] for key in plugin._traces) == [1, 2000]
+    costs = plugin.Run(SimpleNamespace(values={"batch_size": 37}))
+    assert sorted(key[2] for key in plugin._traces) == [1, 37, 2000]
+    trace = remat.trace_from_network(sim.zoo.load("resnet18", batch_size=37), batch_size=37)
+    peak, _ = remat.baseline(trace)
+    assert costs == {"overhead": remat.replay(trace, 0.7 * peak).overhead,
+                     "peak_memory": float(remat.replay(trace, 0.7 * peak).peak_bytes)}
+
+
 def test_an_exprimo_device_file_as_the_device(tmp_path):
     # every other devices setting takes a device file; this one said "unknown device preset"
     remat_config(tmp_path, [{"name": "budget_ratio", "values": [1.0]}],
