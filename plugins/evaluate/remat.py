@@ -262,8 +262,9 @@ class RematEvaluate:
                  "remats": float(r.remats)}
         costs = {k: float(x) for k, x in costs.items() if k in self.framework.cost_names and math.isfinite(x)}
         if not r.ok:
-            raise Infeasible(("out of memory" if r.oom else "thrashing") + f" at {budget / 1e6:.1f} MB "
-                             f"({v['budget_ratio']:g} of {peak / 1e6:.1f} MB)", costs)
+            fmt = self.remat.format_bytes
+            raise Infeasible(("out of memory" if r.oom else "thrashing") + f" at {fmt(budget)} "
+                             f"({v['budget_ratio']:g} of {fmt(peak)})", costs)
         return costs
 
 

@@ -27,6 +27,7 @@ from typing import Iterator
 from ..graph import SimulatorError, did_you_mean
 from .trace import OpTrace, TraceBuilder
 
+LOG_SUFFIXES = (".log", ".zip", ".jsonl", ".txt")   # a file named so is read as a log (missing: "no such file")
 MAX_INTEGER = 2 ** 53  # sizes and times are summed in float64: exact up to here
 _KNOWN = {"CONSTANT", "MEMORY", "CALL", "ALIAS", "MUTATE", "COPY", "COPY_FROM", "RELEASE", "ANNOTATE"}
 

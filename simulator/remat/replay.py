@@ -67,6 +67,18 @@ class RematResult:
         return out
 
 
+def format_bytes(n: float) -> str:
+    """Bytes for people, in a unit that keeps them readable: '1,234.5 MB', '45.2 kB', '900 B' (a budget of a
+    few kB printed as '0.0 MB')."""
+    if not math.isfinite(n):
+        return str(n)
+    if abs(n) >= 1e6:
+        return f"{n / 1e6:,.1f} MB"
+    if abs(n) >= 1e3:
+        return f"{n / 1e3:.1f} kB"
+    return f"{n:.0f} B"
+
+
 def _neighbours(trace: OpTrace) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Storage dependency graph (CSR): parents = storages read by the ops of a storage's chain;
     children = the reverse. Cached on the trace."""

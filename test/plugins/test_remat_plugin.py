@@ -176,6 +176,30 @@ def test_a_batch_size_range_builds_the_traces_of_its_ends_at_the_start_and_the_o
                      "peak_memory": float(remat.replay(trace, 0.7 * peak).peak_bytes)}
 
 
+def test_an_infeasible_point_of_a_small_trace_says_its_budget_in_readable_units(tmp_path):
+    # it said "out of memory at 0.0 MB (0.05 of 0.0 MB)"
+    import logging
+    from argparse import Namespace
+    from types import SimpleNamespace
+
+    from framework.config import load_config
+    from framework.context import Budget, Framework
+    from framework.protocols import Infeasible
+    from plugins.evaluate import remat as remat_plugin
+
+    write(tmp_path / "chain.log", dtr_log(nbytes=1000))
+    remat_config(tmp_path, [{"name": "budget_ratio", "values": [0.05]}], {"trace": "chain.log"})
+    config = load_config(tmp_path / "config.json")
+    fw = Framework(config, Namespace(), tmp_path / "explore", 0, logging.getLogger("test.remat_units"))
+    fw.enter(config.explores[0], Budget())
+    plugin = remat_plugin.GetObject(fw)
+    plugin.Initialize()
+    peak, _ = remat.baseline(remat.load_dtr_log(tmp_path / "chain.log"))
+    with pytest.raises(Infeasible) as err:
+        plugin.Run(SimpleNamespace(values={"budget_ratio": 0.05}))
+    assert str(err.value) == f"out of memory at {0.05 * peak:.0f} B (0.05 of {peak / 1e3:.1f} kB)"
+
+
 def test_an_exprimo_device_file_as_the_device(tmp_path):
     # every other devices setting takes a device file; this one said "unknown device preset"
     remat_config(tmp_path, [{"name": "budget_ratio", "values": [1.0]}],
