@@ -273,10 +273,10 @@ def _check_outputs(outputs: list[tuple[str, str]], inputs: list[tuple[str, str]]
                                      source=path)
 
 
-def _write(path: str, write) -> None:
-    """`write(path)`, an OSError (a full disk) as one line naming the file."""
+def _write(path: str, write):
+    """`write(path)` (what it returns), an OSError (a full disk) as one line naming the file."""
     try:
-        write(path)
+        return write(path)
     except OSError as err:
         raise SimulatorError(f"cannot write: {err.strerror or err}", source=err.filename or path) from None
 
@@ -341,9 +341,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"note: {note}", file=sys.stderr)
         if args.trace:
             _write(args.trace, result.save_trace)
+        timeline_files: list[str] = []
         if args.memory_timeline:
-            _write(args.memory_timeline, result.memory.save)
+            from .memory_timeline import timeline_path
+            timeline_files = _write(args.memory_timeline, result.memory.save) + [args.memory_timeline + ".png"]
             _write(args.memory_timeline + ".png", result.memory.plot)
+            # a device that holds nothing gets no file: one left by an earlier run is not this run's
+            for d in result.memory.devices:
+                old = timeline_path(args.memory_timeline, d.device)
+                if old not in timeline_files and os.path.exists(old):
+                    print(f"note: {old} is not from this run ({d.device} holds nothing in it): left as it was",
+                          file=sys.stderr)
     except SimulatorError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
@@ -364,7 +372,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.trace:
             print(f"trace          {args.trace}")
         if args.memory_timeline:
-            print(f"memory         {args.memory_timeline}.<device>.txt, {args.memory_timeline}.png")
+            print(f"memory         {', '.join(timeline_files)}")
     return 0
 
 

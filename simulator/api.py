@@ -28,7 +28,7 @@ from .graph import Network, SimulatorError
 from .memory import apply_memory_policy, apply_training_algorithm
 from .memory_timeline import MemoryTimeline, memory_timeline, plan_arrays
 from .placement import batch_layer_devices, layer_devices
-from .remat_placement import apply_remat, budgets, remat_mask
+from .remat_placement import apply_remat, budgets, remat_mask, remat_timeline
 from .schedule import build_plan, trace_bytes, trace_capacity, workspace_bytes
 from .settings import Settings, check_keys
 from .trace import Trace
@@ -208,6 +208,8 @@ class Simulator:
             single.trace = self._trace(out)
             n = int(out["tr_count"][0])
             single.memory = memory_timeline(self, per_layer[0], out["tr_i"][:n], out["tr_f"][:n])
+            if single.remat_used.any():
+                remat_timeline(self, single, per_layer[0], single.memory)
         return single
 
     def _trace(self, out: dict) -> Trace:

@@ -46,6 +46,7 @@ class DeviceMemory:
     bytes: np.ndarray     # (rows,) in use after the change
     delta: np.ndarray     # (rows,)
     op: list[str]
+    remat: bool = False   # the rows come from the device's remat replay (see remat_placement.remat_timeline)
 
     def peak(self) -> float:
         return float(self.bytes.max()) if len(self.bytes) else 0.0
@@ -89,7 +90,7 @@ class MemoryTimeline:
             if len(d.bytes) and d.peak() > 0:
                 # a step plot: the value holds until the next change
                 ax.step(np.r_[d.time, d.time[-1]] * 1e3, np.r_[d.bytes, d.bytes[-1]] / 1e6, where="post",
-                        label=f"{d.device} (peak {d.peak() / 1e6:.1f} MB)")
+                        label=f"{d.device} ({'with remat, ' if d.remat else ''}peak {d.peak() / 1e6:.1f} MB)")
         ax.set_xlabel("simulated time (ms)")
         ax.set_ylabel("memory in use (MB)")
         ax.set_title(title)

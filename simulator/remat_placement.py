@@ -23,7 +23,7 @@ memory if <= 1; the device's memory by default):
    schedule's bookkeeping (it has no transfer buffers), so the ratio, not the
    bytes, is what carries over.
 3. if the replay does not run out of memory (or thrash beyond 2x), the device
-   fits: its peak becomes static + the replay's peak scaled back, and the
+   fits: its peak becomes static + the replay's peak scaled back (whole bytes), and the
    recompute seconds (replay compute - baseline compute) are added to its
    busy time and to the step time. Adding them to the step is the
    approximation: recompute happens inside the device's backward, which in a
@@ -34,6 +34,7 @@ memory if <= 1; the device's memory by default):
 """
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from typing import Any
 
@@ -166,8 +167,11 @@ def _static_per_device(sim, per_layer: np.ndarray) -> np.ndarray:
     return out
 
 
-def remat_device(sim, trace, device: int, peak: float, budget: float, static: float) -> tuple[bool, float, float]:
-    """(fits, peak after, seconds of recompute) for one device over its budget."""
+def remat_device(sim, trace, device: int, peak: float, budget: float, static: float,
+                 profile: list | None = None) -> tuple[bool, float, float]:
+    """(fits, peak after, seconds of recompute) for one device over its budget. With `profile` (a list), a
+    device that fits appends (op trace, per-instruction replay record, the function from trace bytes to
+    device bytes) to it, for the memory timeline."""
     from .remat import baseline, replay
     if budget <= static or peak <= static:
         return False, peak, float("inf")
@@ -176,11 +180,17 @@ def remat_device(sim, trace, device: int, peak: float, budget: float, static: fl
     if trace_peak <= 0:
         return False, peak, float("inf")
     ratio = (budget - static) / (peak - static)
-    r = replay(op_trace, ratio * trace_peak, sim.settings.remat_heuristic)
+    rec = np.zeros((op_trace.n_instructions, 3)) if profile is not None else None
+    r = replay(op_trace, ratio * trace_peak, sim.settings.remat_heuristic, profile=rec)
     if not r.ok:
         return False, peak, float("inf")
-    after = static + (peak - static) * r.peak_bytes / trace_peak
-    return True, min(after, budget), max(r.compute_s - r.baseline_compute_s, 0.0)
+
+    def scaled(nbytes):  # the same arithmetic for the peak and every row of the timeline, in whole bytes
+        return np.floor(np.minimum(static + (peak - static) * nbytes / trace_peak, budget))
+
+    if profile is not None:
+        profile.extend((op_trace, rec, scaled))
+    return True, float(scaled(r.peak_bytes)), max(r.compute_s - r.baseline_compute_s, 0.0)
 
 
 def apply_remat(sim, per_layer: np.ndarray, out: dict) -> tuple[Any, ...]:
@@ -208,3 +218,48 @@ def apply_remat(sim, per_layer: np.ndarray, out: dict) -> tuple[Any, ...]:
         busy[p] += np.array([extra.get(d, 0.0) for d in range(D)])
         raw[p] += sum(extra.values())
     return raw, peak, busy, overhead, used
+
+
+def remat_timeline(sim, result, per_layer: np.ndarray, timeline) -> None:
+    """Replace, in `timeline` (what `memory_timeline` replayed from the kernel's trace), the rows of every
+    device that fit its budget by rematerialising with the rows of its remat replay: static bytes at 0,
+    then at the start of each of its forwards and backwards the most bytes held during it (recomputes and
+    the received tensors it reads included) and at its end the bytes held after it, all scaled as its
+    peak is (`remat_device`), so that the timeline's peak is the result's peak."""
+    from .memory_timeline import DeviceMemory
+    from .remat.trace import OP
+    static = _static_per_device(sim, per_layer)
+    for d in np.flatnonzero(result.remat_used & np.isfinite(result.remat_overhead)):
+        d = int(d)
+        old = timeline.devices[d]
+        profile: list = []
+        fits, after, _ = remat_device(sim, result.trace, d, old.peak(), float(sim.budget[d]), float(static[d]),
+                                      profile)
+        if not fits or after != result.peak_memory[d]:
+            raise RuntimeError(f"internal error: the remat replay of {sim.device_names[d]} differs from the "
+                               "run's")
+        op_trace, rec, scaled = profile
+        events = [e for e in result.trace.events
+                  if e.resource == sim.device_names[d] and e.kind in ("forward", "backward")]
+        ops = np.flatnonzero(op_trace.prog_kind == OP)
+        if len(ops) != len(events):
+            raise RuntimeError("internal error: the op trace of a device does not match its events")
+        tag = (lambda k: f"/r{k}") if sim.settings.replicas > 1 else (lambda k: "")
+        times, values, names = [0.0], [float(static[d])], ["static"]
+        first = 0
+        for i, (pc, e) in enumerate(zip(ops.tolist(), events)):
+            nxt = ops[i + 1] if i + 1 < len(ops) else len(rec)
+            layer = re.sub(r"\s+", "_", e.name)
+            what = f"{e.kind}/{layer}/mb{e.micro_batch}{tag(e.replica)}"
+            remade = int(rec[pc, 2] - (rec[first - 1, 2] if first > 0 else 0))
+            times += [e.start, e.end]
+            values += [float(rec[first:pc + 1, 0].max()), float(rec[nxt - 1, 1])]
+            names += [what + (f"/remat{remade}" if remade else ""), what + "/end"]
+            first = pc + 1
+        nb = np.array(values)
+        nb[1:] = scaled(nb[1:])
+        delta = np.diff(nb, prepend=0.0)
+        keep = np.r_[True, delta[1:] != 0]
+        timeline.devices[d] = DeviceMemory(device=old.device, time=np.array(times)[keep], bytes=nb[keep],
+                                           delta=delta[keep], op=[n for n, k in zip(names, keep) if k],
+                                           remat=True)

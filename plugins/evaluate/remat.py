@@ -5,8 +5,8 @@ Settings go in ``evaluate.options``; each may also be a knob (the knob wins):
 * ``trace``: a DTR log (JSON lines, or DTR's ``logs.zip`` with ``model``), a
   Paleo network JSON file (relative to the config, else a bundled one: ``mnist.json``), or a zoo network name
   (``resnet50``, ...). Networks become traces with ``trace_from_network`` on
-  ``device`` (default a V100; a GPU name, a preset or an Exprimo device file,
-  relative to the config: its first GPU) with ``cost_model``, ``precision`` and
+  ``device`` (default a V100 PCIe; a GPU: a variant such as ``A100-SXM4`` or a family such as
+  ``A100``, its PCIe variant; a preset or an Exprimo device file, relative to the config: its first GPU) with ``cost_model``, ``precision`` and
   ``batch_size`` (networks only: with a log it is an error, as ``--batch-size`` is);
 * ``model``: the model inside ``logs.zip`` (``resnet32``, ``lstm``, ...; with a
   network trace it is an error, as ``--model`` is, unless ``trace`` is a knob);
@@ -19,8 +19,9 @@ Settings go in ``evaluate.options``; each may also be a knob (the knob wins):
 * ``thrash_limit`` (default 2, a number > 0): a replay beyond this overhead stops (thrashing); ``seed``
   (random; an integer in [0, 2**32)).
 
-Every option (and every value of a knob that sets one) is checked in ``Initialize``:
-a bad one is a config error naming it (``evaluate.options.seed``), not every sample failed.
+Every option (and every value of a knob that sets one; both ends of a ``batch_size`` range, whose
+other traces are built when a sample first needs them) is checked in ``Initialize``: a bad one is a
+config error naming it (``evaluate.options.seed``), not every sample failed.
 
 Costs: ``overhead`` (compute with the budget / compute without), ``peak_memory``
 (bytes held at most), ``feasible`` (1, or 0 when the replay ran out of memory or
@@ -82,7 +83,9 @@ class RematEvaluate:
         self.knobs = names
         self._traces: dict[tuple, Any] = {}
         self._devices: dict[str, Any] = {}   # device files, loaded
-        # every value the run can meet is checked now: a bad file or name is a config error, not a failed point
+        # every trace and model the run can meet is checked now (a bad file or name is a config error, not a
+        # failed point), at both ends of a batch_size range (a trace per size took 27 ms each, a minute of
+        # silence for 1..2000 before the first line); the other traces are built when a sample needs them
         for values in self._fixed_combinations():
             self._check(values)
             self._trace(values)
@@ -101,10 +104,20 @@ class RematEvaluate:
             return [knob.low, knob.high]
         return self._values_of(name)
 
+    def _checked_values(self, name: str) -> list:
+        """The values of a setting whose traces are built at the start: a range knob's two ends, else every
+        value (a list's values are what the user wrote, each may be wrong its own way)."""
+        from framework.space import ListLevels
+        if name in self.knobs:
+            levels = self.framework.space[name].levels
+            if levels is not None and not isinstance(levels, ListLevels) and len(levels) > 2:
+                return [levels[0], levels[len(levels) - 1]]
+        return self._values_of(name)
+
     def _fixed_combinations(self):
         for trace in self._values_of("trace"):
             for model in self._values_of("model"):
-                for batch in self._values_of("batch_size"):
+                for batch in self._checked_values("batch_size"):
                     yield self.opts | {"trace": trace, "model": model, "batch_size": batch}
 
     def _where(self, name: str) -> str:
@@ -219,6 +232,10 @@ class RematEvaluate:
                 trace = self._from_network(sim.load_network(str(path)), v)
             else:
                 trace = remat.load_dtr_log(path, v["model"])
+        except remat.dtr_log.ModelNotInArchive as e:   # the model is wrong (or missing), not the trace
+            raise DeffeError(str(e), file=self.file, where=self._where("model"),
+                             hint=None if v["model"] is not None
+                             else "name one with evaluate.options.model or a model knob") from None
         except sim.SimulatorError as e:
             raise DeffeError(str(e), file=self.file, where=where) from None
         self._traces[key] = trace
@@ -245,8 +262,9 @@ class RematEvaluate:
                  "remats": float(r.remats)}
         costs = {k: float(x) for k, x in costs.items() if k in self.framework.cost_names and math.isfinite(x)}
         if not r.ok:
-            raise Infeasible(("out of memory" if r.oom else "thrashing") + f" at {budget / 1e6:.1f} MB "
-                             f"({v['budget_ratio']:g} of {peak / 1e6:.1f} MB)", costs)
+            fmt = self.remat.format_bytes
+            raise Infeasible(("out of memory" if r.oom else "thrashing") + f" at {fmt(budget)} "
+                             f"({v['budget_ratio']:g} of {fmt(peak)})", costs)
         return costs
 
 

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from .dtr_log import is_dtr_log, load_dtr_log
 from .from_network import trace_from_network
-from .replay import HEURISTICS, RematResult, baseline, replay
+from .replay import HEURISTICS, RematResult, baseline, format_bytes, replay
 from .sweep import RATIOS, plot_sweep, sweep, sweep_to_csv
 from .trace import OpTrace, TraceBuilder
 
-__all__ = ["HEURISTICS", "OpTrace", "RATIOS", "RematResult", "TraceBuilder", "baseline", "is_dtr_log",
-           "load_dtr_log", "plot_sweep", "replay", "sweep", "sweep_to_csv", "trace_from_network"]
+__all__ = ["HEURISTICS", "OpTrace", "RATIOS", "RematResult", "TraceBuilder", "baseline", "format_bytes",
+           "is_dtr_log", "load_dtr_log", "plot_sweep", "replay", "sweep", "sweep_to_csv", "trace_from_network"]

@@ -54,7 +54,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _load(args):
-    from .dtr_log import is_dtr_log, load_dtr_log
+    from .dtr_log import LOG_SUFFIXES, is_dtr_log, load_dtr_log
     from .from_network import trace_from_network
     path = args.trace
     if path.endswith(".json") and not (os.path.exists(path) and is_dtr_log(path)):
@@ -62,7 +62,7 @@ def _load(args):
             raise SimulatorError("--model applies to logs.zip, not to networks", source=path)
         from .. import load_network
         return trace_from_network(load_network(path), batch_size=args.batch_size)
-    if os.path.exists(path) or path.endswith((".log", ".zip", ".jsonl")):
+    if os.path.exists(path) or path.endswith(LOG_SUFFIXES):   # a missing log is "no such file", not a zoo name
         if args.batch_size is not None:
             raise SimulatorError("--batch-size applies to networks, not to logs", source=path)
         return load_dtr_log(path, args.model)
@@ -103,7 +103,8 @@ def _check_outputs(args) -> None:
 
 
 def _fmt_bytes(n: float) -> str:
-    return f"{n / 1e6:,.1f} MB"
+    from .replay import format_bytes
+    return format_bytes(n)
 
 
 def _line(ratio: float, r: RematResult) -> str:

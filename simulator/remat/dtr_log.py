@@ -14,7 +14,8 @@ Instructions (names are program references; the replay starts at the last
   COPY_FROM{DST, SRC}                         DST lets go of its storage and refers to SRC's
   RELEASE{NAME}                               the reference is given back
   ANNOTATE{ANNOTATION}                        START / BACKWARD markers
-A malformed log is a `SimulatorError` naming the file and the line.
+A malformed log is a `SimulatorError` naming the file and the line; a model that logs.zip does not hold
+(or none named) is a `ModelNotInArchive`, one kind of SimulatorError.
 """
 from __future__ import annotations
 
@@ -26,7 +27,13 @@ from typing import Iterator
 from ..graph import SimulatorError, did_you_mean
 from .trace import OpTrace, TraceBuilder
 
+LOG_SUFFIXES = (".log", ".zip", ".jsonl", ".txt")   # a file named so is read as a log (missing: "no such file")
+MAX_INTEGER = 2 ** 53  # sizes and times are summed in float64: exact up to here
 _KNOWN = {"CONSTANT", "MEMORY", "CALL", "ALIAS", "MUTATE", "COPY", "COPY_FROM", "RELEASE", "ANNOTATE"}
+
+
+class ModelNotInArchive(SimulatorError):
+    """A logs.zip has no log of the model asked for, or no model was named: the model is wrong, not the file."""
 
 
 def is_dtr_log(path: str | os.PathLike) -> bool:
@@ -56,8 +63,8 @@ def _zip_member(path: str, model: str | None) -> tuple[str, str]:
         raise SimulatorError(f"cannot read the zip archive: {err}", source=path) from None
     keys = {os.path.basename(n).split("-")[0]: n for n in members}
     if model is None:
-        raise SimulatorError(f"a zip of logs needs a model name (one of: {', '.join(sorted(keys))})",
-                             source=path)
+        raise ModelNotInArchive(f"a zip of logs needs a model name (one of: {', '.join(sorted(keys))})",
+                                source=path)
     want = model.lower()
     if want in keys:
         return keys[want], want
@@ -66,8 +73,8 @@ def _zip_member(path: str, model: str | None) -> tuple[str, str]:
     aliases = {k.removeprefix("tv_"): k for k in keys}
     if want in aliases:
         return keys[aliases[want]], aliases[want]
-    raise SimulatorError(f"no log of model '{model}' in the archive" + did_you_mean(want, keys)
-                         + f"; models: {', '.join(sorted(keys))}", source=path)
+    raise ModelNotInArchive(f"no log of model '{model}' in the archive" + did_you_mean(want, keys)
+                            + f"; models: {', '.join(sorted(keys))}", source=path)
 
 
 def _lines(path: str, model: str | None) -> tuple[list[str], str, str]:
@@ -116,7 +123,8 @@ class _Reader:
                 obj = json.loads(text)
             except ValueError as err:
                 raise self.fail(f"not valid JSON ({err.msg})", line_no) from None
-            if not isinstance(obj, dict) or obj.get("INSTRUCTION") not in _KNOWN:
+            if not isinstance(obj, dict) or not isinstance(obj.get("INSTRUCTION"), str) \
+                    or obj["INSTRUCTION"] not in _KNOWN:
                 what = obj.get("INSTRUCTION") if isinstance(obj, dict) else type(obj).__name__
                 raise self.fail(f"unknown instruction {what!r}", line_no)
             return line_no, obj
@@ -128,14 +136,31 @@ class _Reader:
         return obj[key]
 
     def integer(self, obj: dict, key: str, line: int, low: int = 0) -> int:
+        """A whole number (DTR writes them as strings: "4000"); 4000.7 or true is refused, not truncated."""
         value = self.field(obj, key, line)
-        try:
+        n = None
+        if isinstance(value, int) and not isinstance(value, bool):
+            n = value
+        elif isinstance(value, float) and value.is_integer():
             n = int(value)
-        except (TypeError, ValueError):
-            raise self.fail(f"{key} must be an integer, not {value!r}", line) from None
+        elif isinstance(value, str):
+            try:
+                n = int(value.strip())
+            except ValueError:
+                pass
+        if n is None:
+            raise self.fail(f"{key} must be an integer, not {value!r}", line)
         if n < low:
             raise self.fail(f"{key} must be >= {low}, not {n}", line)
+        if n > MAX_INTEGER:
+            raise self.fail(f"{key} {n} is too large (at most 2**53 = {MAX_INTEGER})", line)
         return n
+
+    def name(self, obj: dict, key: str, line: int) -> str:
+        value = self.field(obj, key, line)
+        if not isinstance(value, str):
+            raise self.fail(f"{key} must be a name (a string), not {value!r}", line)
+        return value
 
     def names(self, obj: dict, key: str, line: int) -> list[str]:
         value = self.field(obj, key, line)
@@ -184,7 +209,7 @@ def load_dtr_log(path: str | os.PathLike, model: str | None = None) -> OpTrace:
         if kind == "ANNOTATE":
             continue
         if kind == "CONSTANT":
-            n = rd.field(obj, "NAME", line)
+            n = rd.name(obj, "NAME", line)
             nxt = next(rd, None)
             if nxt is None or nxt[1]["INSTRUCTION"] != "MEMORY" or nxt[1].get("NAME") != n:
                 raise rd.fail(f"CONSTANT '{n}' is not followed by its MEMORY", line)
@@ -216,19 +241,20 @@ def load_dtr_log(path: str | os.PathLike, model: str | None = None) -> OpTrace:
         elif kind == "MUTATE":
             args = rd.names(obj, "ARGS", line)
             which = rd.field(obj, "MUTATE", line)
-            if not isinstance(which, list) or not all(isinstance(k, int) and 0 <= k < len(args) for k in which):
+            if not isinstance(which, list) or not all(isinstance(k, int) and not isinstance(k, bool) and 0 <= k < len(args)
+                                                     for k in which):
                 raise rd.fail(f"MUTATE must list argument positions below {len(args)}, not {which!r}", line)
             arg_refs = [ref(a, line) for a in args]
             b.mutate(obj.get("NAME", "?"), arg_refs, [arg_refs[k] for k in which],
                      rd.integer(obj, "TIME", line) * 1e-9)
         elif kind in ("COPY", "COPY_FROM"):
-            dst = rd.field(obj, "DST", line)
-            src = ref(rd.field(obj, "SRC", line), line)
+            dst = rd.name(obj, "DST", line)
+            src = ref(rd.name(obj, "SRC", line), line)
             if kind == "COPY_FROM" and dst not in refs:
                 raise rd.fail(f"COPY_FROM into unknown name '{dst}'", line)
             bind(dst, b.copy(src), line)
         elif kind == "RELEASE":
-            n = rd.field(obj, "NAME", line)
+            n = rd.name(obj, "NAME", line)
             b.release(ref(n, line))
             del refs[n]
         else:  # a MEMORY or ALIAS out of place

@@ -28,16 +28,29 @@ from typing import Any
 
 from ..costs import build_costs
 from ..devices import BYTES_PER_ELEMENT, Device, DeviceGraph, GPUS, device as make_device, preset
-from ..graph import Network, SimulatorError
+from ..devices.catalog import GPU_FAMILIES
+from ..graph import Network, SimulatorError, did_you_mean
 from ..settings import Settings
 from .trace import OpTrace, TraceBuilder
 
 DEFAULT_DEVICE = "V100-PCIE"
 
 
+def gpu_name(name: str) -> str | None:
+    """The catalogue GPU a name means, any case: a variant ("A100-SXM4") is itself, a family ("A100") its PCIe
+    variant ("A100-PCIE"; H200: "H200-NVL"), as in the cpu+NxGPU-pcie presets and the default V100; else None."""
+    key = name.strip().upper()
+    if key in GPUS:
+        return key
+    if key in GPU_FAMILIES:
+        return GPU_FAMILIES[key]["pcie"]
+    return None
+
+
 def one_device(device: Any) -> DeviceGraph:
     """The one-device graph `trace_from_network` runs on: a Device, the first GPU (else device) of a
-    DeviceGraph, of a preset or of an Exprimo device file, or a GPU name (default a V100 PCIe)."""
+    DeviceGraph, of a preset or of an Exprimo device file, or a GPU name (`gpu_name`: a family is its PCIe
+    variant; default a V100 PCIe)."""
     if device is None:
         device = DEFAULT_DEVICE
     if isinstance(device, DeviceGraph):
@@ -49,10 +62,21 @@ def one_device(device: Any) -> DeviceGraph:
         from ..importers.exprimo import load_device_graph
         device = one_device(load_device_graph(device)).devices[0]
     if isinstance(device, str):
-        if device in GPUS or device.split("-")[0] in {k.split("-")[0] for k in GPUS}:
-            device = make_device(device, "gpu0")
+        key = gpu_name(device)
+        if key is not None:
+            device = make_device(key, "gpu0")
         else:
-            graph = preset(device)
+            try:
+                graph = preset(device)
+            except SimulatorError:
+                if "+" in device or device.strip().lower() == "cpu":
+                    raise   # a preset's own error says what is wrong with it
+                variants = [k for k in GPUS if k not in GPU_FAMILIES]
+                raise SimulatorError(
+                    f"unknown device {device!r}" + did_you_mean(device.upper(), list(GPU_FAMILIES) + list(GPUS))
+                    + f"; give a GPU family ({', '.join(GPU_FAMILIES)}: its PCIe variant) or variant "
+                    f"({', '.join(variants)}), a preset such as 'cpu+4xV100-pcie3' or an Exprimo device file"
+                ) from None
             gpus = [d for d in graph.devices if d.kind == "gpu"]
             device = gpus[0] if gpus else graph.devices[0]
     if not isinstance(device, Device):

@@ -401,8 +401,10 @@ def _rematerialise(ist, fst, sc, cand, target, op_cost, op_args_ptr, op_args, si
 def replay_kernel(op_cost, op_args_ptr, op_args, op_out_ptr, op_out, op_mut_ptr, op_mut,
                   size, constant, chain_ptr, chain, prog_kind, prog_arg,
                   par_ptr, par, ch_ptr, ch, budget, heuristic, seed, compute_limit,
-                  eager_free, banish):
-    """Replay the program; returns the scalar table (see the C_* slots)."""
+                  eager_free, banish, rec):
+    """Replay the program; returns the scalar table (see the C_* slots). If `rec` has a row per
+    instruction, row pc gets (the most memory held during instruction pc, memory held after it, remats so
+    far); pass a (0, 3) array to record nothing."""
     np.random.seed(seed)
     n = len(size)
     ist = np.zeros((9, n), dtype=np.int64)
@@ -420,9 +422,18 @@ def replay_kernel(op_cost, op_args_ptr, op_args, op_out_ptr, op_out, op_mut_ptr,
     fr_k = np.zeros(n + 1, dtype=np.int64)
     fr_j = np.zeros(n + 1, dtype=np.int64)
 
+    record = len(rec) == len(prog_kind)
+    peak_so_far = 0.0
     for pc in range(len(prog_kind)):
         kind = prog_kind[pc]
         x = prog_arg[pc]
+        if record:
+            if pc > 0:
+                rec[pc - 1, 0] = sc[C_PEAK]
+                rec[pc - 1, 1] = sc[C_MEM]
+                rec[pc - 1, 2] = sc[C_REMAT]
+            peak_so_far = max(peak_so_far, sc[C_PEAK])
+            sc[C_PEAK] = sc[C_MEM]
         if kind == P_CONST:
             if not _make_room(ist, fst, sc, cand, size[x], size, par_ptr, par, ch_ptr, ch,
                               heuristic, banish, stack, lower):
@@ -486,4 +497,11 @@ def replay_kernel(op_cost, op_args_ptr, op_args, op_out_ptr, op_out, op_mut_ptr,
                 fst[F_LAST, a] = now
             if not ok:
                 break
+    if record and len(prog_kind) > 0:
+        last = len(prog_kind) - 1
+        if sc[C_STATUS] == STATUS_OK:
+            rec[last, 0] = sc[C_PEAK]
+            rec[last, 1] = sc[C_MEM]
+            rec[last, 2] = sc[C_REMAT]
+        sc[C_PEAK] = max(peak_so_far, sc[C_PEAK])
     return sc

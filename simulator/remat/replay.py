@@ -67,6 +67,18 @@ class RematResult:
         return out
 
 
+def format_bytes(n: float) -> str:
+    """Bytes for people, in a unit that keeps them readable: '1,234.5 MB', '45.2 kB', '900 B' (a budget of a
+    few kB printed as '0.0 MB')."""
+    if not math.isfinite(n):
+        return str(n)
+    if abs(n) >= 1e6:
+        return f"{n / 1e6:,.1f} MB"
+    if abs(n) >= 1e3:
+        return f"{n / 1e3:.1f} kB"
+    return f"{n:.0f} B"
+
+
 def _neighbours(trace: OpTrace) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Storage dependency graph (CSR): parents = storages read by the ops of a storage's chain;
     children = the reverse. Cached on the trace."""
@@ -98,13 +110,15 @@ def _neighbours(trace: OpTrace) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.
 
 
 def _run(trace: OpTrace, budget: float, code: int, seed: int, limit: float, eager_free: bool,
-         banish: bool) -> np.ndarray:
+         banish: bool, rec: np.ndarray | None = None) -> np.ndarray:
     par_ptr, par, ch_ptr, ch = _neighbours(trace)
+    if rec is None:
+        rec = np.zeros((0, 3))
     return kernel.replay_kernel(trace.op_cost, trace.op_args_ptr, trace.op_args, trace.op_out_ptr,
                                 trace.op_out, trace.op_mut_ptr, trace.op_mut, trace.size, trace.constant,
                                 trace.chain_ptr, trace.chain, trace.prog_kind, trace.prog_arg,
                                 par_ptr, par, ch_ptr, ch, float(budget), code, int(seed), float(limit),
-                                bool(eager_free), bool(banish))
+                                bool(eager_free), bool(banish), rec)
 
 
 def _check_trace(trace) -> None:
@@ -124,10 +138,13 @@ def baseline(trace: OpTrace) -> tuple[int, float]:
 
 
 def replay(trace: OpTrace, budget_bytes: float, heuristic: str = "dtr_eq", *, seed: int = 0,
-           thrash_limit: float = 2.0, eager_free: bool = True, banish: bool = False) -> RematResult:
+           thrash_limit: float = 2.0, eager_free: bool = True, banish: bool = False,
+           profile: np.ndarray | None = None) -> RematResult:
     """Replay `trace` with at most `budget_bytes` resident, evicting by `heuristic`
     (one of HEURISTICS). Stops at the first op that cannot fit (oom) or once the
-    compute exceeds `thrash_limit` times the baseline's (thrash)."""
+    compute exceeds `thrash_limit` times the baseline's (thrash). With `profile`, a float array of shape
+    (instructions, 3), row i gets the most bytes held during instruction i of the program (what it
+    rematerialised and made included), the bytes held after it, and the remats so far."""
     _check_trace(trace)
     if heuristic not in _CODES:
         raise SimulatorError(f"unknown heuristic {heuristic!r}" + did_you_mean(str(heuristic), _CODES)
@@ -145,7 +162,10 @@ def replay(trace: OpTrace, budget_bytes: float, heuristic: str = "dtr_eq", *, se
     base_peak, base_compute = baseline(trace)
     t0 = time.perf_counter()
     limit = thrash_limit * base_compute if base_compute > 0 else math.inf
-    sc = _run(trace, budget, _CODES[heuristic], seed, limit, eager_free, banish)
+    if profile is not None and (not isinstance(profile, np.ndarray) or profile.dtype != np.float64
+                                or profile.shape != (len(trace.prog_kind), 3)):
+        raise SimulatorError(f"profile must be a float64 array of shape ({len(trace.prog_kind)}, 3)")
+    sc = _run(trace, budget, _CODES[heuristic], seed, limit, eager_free, banish, profile)
     seconds = time.perf_counter() - t0
     status = int(sc[kernel.C_STATUS])
     compute = float(sc[kernel.C_COMPUTE])

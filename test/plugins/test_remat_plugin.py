@@ -108,7 +108,8 @@ def test_a_changed_trace_file_changes_the_fingerprint(tmp_path):
     ({"trace": "resnet18", "batch_size": 2}, [{"name": "seed", "type": "real", "min": 0, "max": 9}],
      "knobs: seed must take integer values"),
     # named at evaluate.options.trace
-    ({"trace": "resnet18", "device": "gpu9"}, [], "evaluate.options.device: unknown device preset 'gpu9'"),
+    ({"trace": "resnet18", "device": "gpu9"}, [], "evaluate.options.device: unknown device 'gpu9'; give a GPU family"),
+    ({"trace": "resnet18", "device": "cpu+2xV100-pcie9"}, [], "evaluate.options.device: device preset "),
     ({"trace": "resnet18", "precision": "fp8"}, [], "evaluate.options.precision: precision must be one of"),
     ({"trace": "resnet18", "cost_model": "paleoo"}, [], "evaluate.options.cost_model: cost_model must be one of"),
     ({"trace": "resnet18", "batch_size": 0}, [], "evaluate.options.batch_size: batch_size must be an integer >= 1"),
@@ -128,6 +129,75 @@ def test_bad_input_is_one_line(tmp_path, options, knobs, message):
     assert r.rc == 2, r
     lines = [line for line in r.err.splitlines() if line.startswith("error:")]
     assert len(lines) == 1 and message in lines[0] and "Traceback" not in r.err, r.err
+
+
+@pytest.mark.parametrize("options, knobs, where, what", [
+    ({"trace": "logs.zip", "model": "nosuch"}, [], "evaluate.options.model", "no log of model 'nosuch' in the archive"),
+    ({"trace": "logs.zip"}, [{"name": "model", "values": ["chain", "nosuch"]}], "knobs",
+     "no log of model 'nosuch' in the archive"),
+    ({"trace": "logs.zip"}, [], "evaluate.options.model", "a zip of logs needs a model name (one of: chain)"),
+])
+def test_a_model_logs_zip_does_not_hold_is_blamed_on_the_model_not_the_trace(tmp_path, options, knobs, where, what):
+    # it said "config.json:evaluate.options.trace: ...logs.zip: no log of model 'nosuch'": the trace was right
+    import zipfile
+    with zipfile.ZipFile(tmp_path / "logs.zip", "w") as z:
+        z.writestr("logs/chain-1.log", dtr_log())
+    remat_config(tmp_path, knobs or [{"name": "seed", "values": [0]}], options, max_samples=1)
+    r = run_deffe("-config", "config.json", cwd=tmp_path)
+    assert r.rc == 2, r
+    lines = [line for line in r.err.splitlines() if line.startswith("error:")]
+    assert len(lines) == 1 and lines[0].startswith(f"error: config.json:{where}: "), r.err
+    assert f"logs.zip: {what}" in lines[0]
+
+
+def test_a_batch_size_range_builds_the_traces_of_its_ends_at_the_start_and_the_others_when_needed(tmp_path):
+    # Initialize built a trace for every batch size of the knob: a minute of silence for 1..2000
+    import logging
+    from argparse import Namespace
+    from types import SimpleNamespace
+
+    from framework.config import load_config
+    from framework.context import Budget, Framework
+    from plugins.evaluate import remat as remat_plugin
+
+    remat_config(tmp_path, [{"name": "batch_size", "type": "integer", "min": 1, "max": 2000}],
+                 {"trace": "resnet18", "budget_ratio": 0.7}, costs=("overhead", "peak_memory"))
+    config = load_config(tmp_path / "config.json")
+    fw = Framework(config, Namespace(), tmp_path / "explore", 0, logging.getLogger("test.remat_batch"))
+    fw.enter(config.explores[0], Budget())
+    plugin = remat_plugin.GetObject(fw)
+    plugin.Initialize()
+    assert sorted(key[2] for key in plugin._traces) == [1, 2000]
+    costs = plugin.Run(SimpleNamespace(values={"batch_size": 37}))
+    assert sorted(key[2] for key in plugin._traces) == [1, 37, 2000]
+    trace = remat.trace_from_network(sim.zoo.load("resnet18", batch_size=37), batch_size=37)
+    peak, _ = remat.baseline(trace)
+    assert costs == {"overhead": remat.replay(trace, 0.7 * peak).overhead,
+                     "peak_memory": float(remat.replay(trace, 0.7 * peak).peak_bytes)}
+
+
+def test_an_infeasible_point_of_a_small_trace_says_its_budget_in_readable_units(tmp_path):
+    # it said "out of memory at 0.0 MB (0.05 of 0.0 MB)"
+    import logging
+    from argparse import Namespace
+    from types import SimpleNamespace
+
+    from framework.config import load_config
+    from framework.context import Budget, Framework
+    from framework.protocols import Infeasible
+    from plugins.evaluate import remat as remat_plugin
+
+    write(tmp_path / "chain.log", dtr_log(nbytes=1000))
+    remat_config(tmp_path, [{"name": "budget_ratio", "values": [0.05]}], {"trace": "chain.log"})
+    config = load_config(tmp_path / "config.json")
+    fw = Framework(config, Namespace(), tmp_path / "explore", 0, logging.getLogger("test.remat_units"))
+    fw.enter(config.explores[0], Budget())
+    plugin = remat_plugin.GetObject(fw)
+    plugin.Initialize()
+    peak, _ = remat.baseline(remat.load_dtr_log(tmp_path / "chain.log"))
+    with pytest.raises(Infeasible) as err:
+        plugin.Run(SimpleNamespace(values={"budget_ratio": 0.05}))
+    assert str(err.value) == f"out of memory at {0.05 * peak:.0f} B (0.05 of {peak / 1e3:.1f} kB)"
 
 
 def test_an_exprimo_device_file_as_the_device(tmp_path):

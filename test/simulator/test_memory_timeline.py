@@ -116,3 +116,23 @@ def test_files_in_zpp_mem_format_and_plot(tmp_path):
 def test_no_memory_timeline_without_trace():
     r = sim.simulate(hand_chain(), device_graph(2), 0, **EXACT)
     assert r.memory is None
+
+
+def test_timeline_under_remat_is_the_remat_replay(tmp_path):
+    # a device that fits its budget by rematerialising: its timeline (API, files, plot) peaks at the run's
+    # peak, under the budget, not at the peak without remat
+    net = sim.zoo.load("resnet18", batch_size=8).regroup(4)
+    r = sim.simulate(net, "cpu+2xV100-pcie3", [1, 1, 2, 2], micro_batches=2, schedule="1f1b", trace=True,
+                     memory_budget=120e6, remat="all")
+    assert r.remat_used.tolist() == [False, True, False] and r.feasible
+    assert r.memory.peak().tolist() == r.peak_memory.tolist()
+    assert r.peak_memory[1] <= 120e6
+    gpu0 = r.memory["gpu0"]
+    assert gpu0.remat and not r.memory["gpu1"].remat
+    assert gpu0.op[0] == "static" and any(o.endswith("/end") for o in gpu0.op)
+    assert any("/remat" in o for o in gpu0.op)
+    assert (np.diff(gpu0.time) >= 0).all()
+    paths = r.memory.save(tmp_path / "step")
+    rows = [line.split(" ") for line in open(paths[0]).read().splitlines()]
+    used = [int(row[1]) for row in rows]
+    assert max(used) == r.peak_memory[1] and np.cumsum([int(row[2]) for row in rows]).tolist() == used

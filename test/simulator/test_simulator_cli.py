@@ -187,6 +187,23 @@ def test_memory_timeline_and_rematerialisation_from_the_command_line(capsys, tmp
     assert remat["devices"][1]["peak_memory"] <= float(budget)
 
 
+def test_the_memory_line_lists_the_files_written_and_an_earlier_runs_file_is_named(capsys, tmp_path):
+    # the line said "tl.<device>.txt, tl.png" and the first run's tl.gpu0.txt stayed, unmentioned, beside the
+    # second run's files
+    prefix = str(tmp_path / "tl")
+    args = ["--network", "resnet18", "--batch-size", "8", "--devices", "cpu+2xV100-pcie3", "--groups", "2",
+            "--memory-timeline", prefix, "--placement"]
+    code, out, err = run(args + ["1,2"], capsys)
+    assert code == 0 and err == ""
+    assert f"memory         {prefix}.gpu0.txt, {prefix}.gpu1.txt, {prefix}.png\n" in out
+    first = (tmp_path / "tl.gpu0.txt").read_text()
+    code, out, err = run(args + ["2,2"], capsys)
+    assert code == 0
+    assert f"memory         {prefix}.gpu1.txt, {prefix}.png\n" in out
+    assert err == f"note: {prefix}.gpu0.txt is not from this run (gpu0 holds nothing in it): left as it was\n"
+    assert (tmp_path / "tl.gpu0.txt").read_text() == first   # the user's to keep or delete
+
+
 MODEL = """import torch
 import torch.nn as nn
 

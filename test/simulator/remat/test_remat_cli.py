@@ -28,6 +28,19 @@ def test_table(log, capsys):
     assert out.strip().splitlines()[-1].split()[0] == "0.70"
 
 
+def test_small_sizes_are_printed_in_kb_and_bytes(tmp_path, capsys):
+    # a 5 kB trace printed "baseline peak 0.0 MB" and a budget of "0.0 MB"
+    log = tmp_path / "tiny.log"
+    log.write_text('{"INSTRUCTION": "CONSTANT", "NAME": "w"}\n{"INSTRUCTION": "MEMORY", "NAME": "w", "MEMORY": "1000"}\n'
+                   '{"INSTRUCTION": "CALL", "NAME": "f", "ARGS": ["w"], "RESULT": ["a"], "TIME": "100"}\n'
+                   '{"INSTRUCTION": "MEMORY", "NAME": "a", "MEMORY": "4000"}\n'
+                   '{"INSTRUCTION": "ALIAS", "NAME": "a", "ALIAS": "-1"}\n')
+    assert main(["--trace", str(log), "--budget-ratio", "0.1"]) == 0
+    out = capsys.readouterr().out
+    assert "baseline peak        5.0 kB\n" in out
+    assert out.splitlines()[-1].split()[1:3] == ["500", "B"]
+
+
 def test_json(log, capsys):
     assert main(["--trace", str(log), "--budget-ratio", "0.7", "--json"]) == 0
     d = json.loads(capsys.readouterr().out)
@@ -65,6 +78,7 @@ def test_zip_and_zoo(log, tmp_path, capsys):
     (["--trace", "LOG", "--budget-ratio", "half"], "invalid float value"),
     (["--trace", "resnet1000"], "unknown zoo model"),
     (["--trace", "nope.json"], "nope.json: no such file"),
+    (["--trace", "nope.txt"], "nope.txt: no such file"),   # a log by its name, as the remat evaluator takes it
     (["--trace", "LOG", "--batch-size", "8"], "--batch-size applies to networks"),
     (["--trace", "LOG", "--plot", "/no/such/dir/p.png"], "--plot: no directory '/no/such/dir'"),
     (["--budget-ratio", "0.5"], "required: --trace"),
@@ -78,6 +92,16 @@ def test_bad_input_is_one_line_and_status_2(log, capsys, argv, text):
     err = capsys.readouterr().err
     assert status == 2
     assert err.startswith("error: ") and text in err and err.count("\n") == 1
+
+
+def test_a_malformed_log_is_one_line_with_file_and_line_not_a_traceback(log, tmp_path, capsys):
+    # a RELEASE whose NAME is a list gave "TypeError: unhashable type: 'list'" and exit 1
+    bad = tmp_path / "bad.log"
+    bad.write_text(log.read_text() + '{"INSTRUCTION": "RELEASE", "NAME": ["a"]}\n')
+    n = len(bad.read_text().splitlines())
+    assert _status(["--trace", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert err == f"error: {bad}: line {n}: NAME must be a name (a string), not ['a']\n"
 
 
 def _status(argv) -> int:

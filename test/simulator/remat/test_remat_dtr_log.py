@@ -87,6 +87,20 @@ GOOD = ['{"INSTRUCTION":"ANNOTATE","ANNOTATION":"START"}',
     ('{"INSTRUCTION":"MUTATE","NAME":"relu_","ARGS":["x1"],"MUTATE":[3],"TIME":"5"}', 4, "argument positions"),
     ('{"INSTRUCTION":"MEMORY","NAME":"x1","MEMORY":"64"}', 4, "does not follow"),
     ('{"INSTRUCTION":"CONSTANT","NAME":"x5"}', 4, "not followed by its MEMORY"),
+    # a name or an instruction that is a list or an object, a size too large or not whole: no traceback
+    ('{"INSTRUCTION":"RELEASE","NAME":["x1"]}', 4, r"NAME must be a name \(a string\), not \['x1'\]"),
+    ('{"INSTRUCTION":["RELEASE"],"NAME":"x1"}', 4, r"unknown instruction \['RELEASE'\]"),
+    ('{"INSTRUCTION":"COPY","DST":["z"],"SRC":"x1"}', 4, "DST must be a name"),
+    ('{"INSTRUCTION":"COPY_FROM","DST":{"a":1},"SRC":"x1"}', 4, "DST must be a name"),
+    ('{"INSTRUCTION":"COPY","DST":"z","SRC":["x1"]}', 4, "SRC must be a name"),
+    ('{"INSTRUCTION":"CONSTANT","NAME":["x5"]}', 4, "NAME must be a name"),
+    ('{"INSTRUCTION":"CONSTANT","NAME":"x5"}\n{"INSTRUCTION":"MEMORY","NAME":"x5","MEMORY":"100000000000000000000"}',
+     5, r"MEMORY 100000000000000000000 is too large \(at most 2\*\*53"),
+    ('{"INSTRUCTION":"CONSTANT","NAME":"x5"}\n{"INSTRUCTION":"MEMORY","NAME":"x5","MEMORY":4000.7}',
+     5, "MEMORY must be an integer, not 4000.7"),
+    ('{"INSTRUCTION":"CONSTANT","NAME":"x5"}\n{"INSTRUCTION":"MEMORY","NAME":"x5","MEMORY":true}',
+     5, "MEMORY must be an integer, not True"),
+    ('{"INSTRUCTION":"MUTATE","NAME":"relu_","ARGS":["x1"],"MUTATE":[true],"TIME":"5"}', 4, "argument positions"),
 ])
 def test_malformed_logs_name_file_and_line(tmp_path, bad, line, text):
     path = _write(tmp_path / "bad.log", GOOD + [bad])

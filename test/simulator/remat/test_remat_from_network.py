@@ -79,6 +79,24 @@ def test_torch_fx_network():
     assert sum(n.endswith(".backward") for n in t.op_names) == 3
 
 
+@pytest.mark.parametrize("name, model", [("A100", "A100-PCIE"), ("v100", "V100-PCIE"), ("H100", "H100-PCIE"),
+                                         ("H200", "H200-NVL"), ("A10", "A10"), ("A100-SXM4", "A100-SXM4")])
+def test_a_gpu_family_is_its_pcie_variant(name, model):
+    # "A100" was refused with "did you mean 'A10'?", V100 and H100 too
+    from simulator.devices import device
+    from simulator.remat.from_network import one_device
+    assert one_device(name).devices[0].model == device(model, "gpu0").model
+
+
+def test_an_unknown_device_lists_the_gpus():
+    from simulator.remat.from_network import one_device
+    with pytest.raises(SimulatorError) as err:
+        one_device("A1000")
+    msg = str(err.value)
+    assert msg.startswith("unknown device 'A1000' (did you mean 'A100'?); give a GPU family (K80, P100, V100, A100")
+    assert "A100-SXM4" in msg and "cpu+4xV100-pcie3" in msg and "device file" in msg
+
+
 def test_bad_inputs(resnet18):
     with pytest.raises(SimulatorError, match="expected a Network"):
         trace_from_network("resnet18")

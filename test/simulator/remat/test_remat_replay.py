@@ -198,3 +198,19 @@ def test_bad_arguments_are_one_line_errors(kw, text):
     with pytest.raises(SimulatorError, match=text) as err:
         replay(three_then_join(), args.pop("budget_bytes"), args.pop("heuristic"), **args)
     assert "\n" not in str(err.value)
+
+
+def test_profile_records_each_instruction_without_changing_the_replay():
+    import dataclasses
+
+    import numpy as np
+    trace = three_then_join()
+    rec = np.zeros((trace.n_instructions, 3))
+    r = replay(trace, 22, "dtr_eq", profile=rec)
+    plain = replay(trace, 22, "dtr_eq")
+    assert dataclasses.replace(plain, seconds=r.seconds) == r
+    assert rec[:, 0].max() == r.peak_bytes == 22   # h remakes a: x + a + c + h
+    assert rec[-1, 1] == 0 and rec[-1, 2] == r.remats == 1
+    assert (rec[:, 1] <= rec[:, 0]).all()
+    with pytest.raises(SimulatorError, match="profile must be"):
+        replay(trace, 22, profile=np.zeros((1, 3)))
