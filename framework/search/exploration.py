@@ -8,8 +8,9 @@
     Run()          the algorithm's next batch as a `Proposal` (the driver trims it to the
                    budget), or None when the algorithm is done
     Tell()         results -> values to minimise: each cost times its direction's sign
-                   (``Cost.sign``); failed / timeout / infeasible points and missing costs
-                   are +inf
+                   (``Cost.sign``); failed / timeout / infeasible points, points that break
+                   one of the config's ``constraints`` and missing costs are +inf (with how
+                   much a point breaks the constraints, for nsga2's constrained domination)
 
 Options understood here (besides the algorithm's own, see ``ALGORITHMS[name].OPTIONS``):
     objective   the cost a single-objective algorithm minimises (default: the first cost)
@@ -77,6 +78,8 @@ class SearchExploration:
                                  file=file, where="exploration.options.objectives")
             chosen = [names[0] if objective is None else self._cost(objective, names, file, "objective")]
         self.columns = [names.index(c) for c in chosen]
+        self.constraints = list(fw.config.constraints)
+        self.constraint_columns = [names.index(c.cost) for c in self.constraints]
         self.signs = np.array([fw.costs[i].sign for i in self.columns])
         self.objective_names = chosen
         if seed is None:
@@ -193,18 +196,37 @@ class SearchExploration:
             return
         names = self.framework.cost_names
         values = np.full((len(told), len(self.columns)), math.inf)
+        violation = np.full(len(told), math.inf)
         for row, i in enumerate(told):
             r = results[i]
             if r.status == "ok":
-                v = r.cost_vector(names)[self.columns] * self.signs
-                values[row] = np.where(np.isfinite(v), v, math.inf)
+                raw = r.cost_vector(names)
+                violation[row] = self._violation(raw)
+                if violation[row] == 0:
+                    v = raw[self.columns] * self.signs
+                    values[row] = np.where(np.isfinite(v), v, math.inf)
         codes = codes[told]
         where = self.scen.index(codes)
         for s, algo in enumerate(self.searches):
             mine = where == s
             if mine.any():
                 part = codes[mine][:, self.scen.design_columns] if self.scen.active else codes[mine]
-                algo.tell(part, values[mine])
+                algo.tell(part, values[mine], violation[mine])
+
+    def _violation(self, raw: np.ndarray) -> float:
+        """By how much a design's costs miss the config's constraints: the sum of each constraint's
+        shortfall relative to its bound; 0 when all hold; +inf when a constraint's cost is missing.
+        A design that misses one is told to the search as a failed one (+inf), with this amount."""
+        total = 0.0
+        for c, j in zip(self.constraints, self.constraint_columns):
+            value = float(raw[j])
+            if not math.isfinite(value):
+                return math.inf
+            if not c.holds(value):
+                excess = (value - c.bound) if c.upper else (c.bound - value)
+                scale = abs(c.bound) if c.bound else 1.0
+                total += max(excess / scale, 1e-12)   # '<' at the bound itself: broken, by a hair
+        return total
 
     def Report(self) -> dict:
         """The scenario combinations served (the exploration table gives a front per combination)."""
@@ -224,7 +246,8 @@ class SearchExploration:
         if algo.m == 1:
             best = algo.best
             if best is None:
-                log.info(f"{algo.name}{where}: no successful evaluation")
+                log.info(f"{algo.name}{where}: " + ("no evaluated design meets the constraints" if self.constraints
+                                                     else "no successful evaluation"))
                 return
             code, value = best
             full = self._full(np.atleast_2d(code), s)[0]
@@ -234,4 +257,4 @@ class SearchExploration:
         else:
             codes, _ = algo.front
             log.info(f"{algo.name}{where}: {len(codes)} non-dominated point(s) over "
-                     f"{', '.join(self.objective_names)}")
+                     f"{', '.join(self.objective_names)}" + (" meeting the constraints" if self.constraints else ""))

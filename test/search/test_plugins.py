@@ -31,6 +31,10 @@ PLACE = ["gpu0", "gpu0", "gpu0", "gpu1", "gpu1", "cpu"]
 def placement(p):
     return {"time": sum(p[f"dev_{i}"] != d for i, d in enumerate(PLACE)) + 0.5 * (p["micro"] != 2)}
 
+def sum_ab(p):
+    """v (maximised) and m grow together: under 'm <= 4' the best is v = 4, far from the free optimum 18."""
+    return {"v": p["a"] + p["b"], "m": p["a"] + p["b"], "w": p["a"] - p["b"]}
+
 def two_costs(p):
     a, b, d = p["a"], p["b"], p["d"]
     return {"time": (a - 2) ** 2 + (b - 2) ** 2 + d + 3 * (p["c"] == "x"), "quality": a + b + d}
@@ -90,6 +94,39 @@ def test_infeasible_points_are_avoided_not_chosen(tmp_path):
     best = min(ok, key=lambda x: float(x["cost"]))
     assert float(best["cost"]) == 1 and best["a"] == "2"
     assert "annealing: best cost = 1 at a=2, b=7, c=z, d=1" in (tmp_path / "explore" / "deffe.log").read_text()
+
+
+@pytest.mark.parametrize("plugin,options", [("annealing", {}), ("hill_climbing", {}), ("genetic", {"population": 8})])
+def test_a_point_breaking_a_constraint_is_no_best_for_the_search(tmp_path, plugin, options):
+    # before: the searches climbed to v = 18 (m = 18), the log said "best v = 18" while the summary said 4,
+    # and only 3-4 of the 40 evaluations met m <= 4
+    setup(tmp_path, [{"name": "a", "values": DIGITS}, {"name": "b", "values": DIGITS}], ["v::max", "m"], "sum_ab",
+          {"plugin": plugin, "max_samples": 40, "objectives": ["v"], "options": {"objective": "v", **options}}, seed=1)
+    with open(tmp_path / "config.json") as f:
+        config = json.load(f)
+    config["constraints"] = ["m <= 4"]
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    r = run_deffe("-config", "config.json", cwd=tmp_path)
+    assert r.rc == 0, r
+    rows = evaluated(tmp_path)
+    assert sum(float(x["m"]) <= 4 for x in rows) >= 6, rows       # 15 of the 100 points meet it
+    log = (tmp_path / "explore" / "deffe.log").read_text()
+    assert f"{plugin}: best v = 4 at " in log
+
+
+def test_nsga2_front_in_its_log_meets_the_constraints(tmp_path):
+    # v (max) and w = a - b (min): the free front is every a=0 point (10); under m <= 4 it is a=0, b=4 alone
+    setup(tmp_path, [{"name": "a", "values": DIGITS}, {"name": "b", "values": DIGITS}], ["v::max", "w", "m"],
+          "sum_ab", {"plugin": "nsga2", "max_samples": 60, "objectives": ["v", "w"],
+                     "options": {"objectives": ["v", "w"], "population": 10}}, seed=1)
+    with open(tmp_path / "config.json") as f:
+        config = json.load(f)
+    config["constraints"] = ["m <= 4"]
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    r = run_deffe("-config", "config.json", cwd=tmp_path)
+    assert r.rc == 0, r
+    log = (tmp_path / "explore" / "deffe.log").read_text()
+    assert "nsga2: 1 non-dominated point(s) over v, w meeting the constraints" in log
 
 
 def test_a_dry_run_shows_the_first_batch_and_stops(tmp_path):
