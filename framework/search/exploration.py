@@ -21,7 +21,8 @@ unless ``options.batch`` is given.
 
 Scenarios (``scenarios.py``) are conditions, not choices: with scenarios, one search of the design knobs
 runs per scenario combination (its own seed, start points and population), each step asks every search
-still going, and each is told the results of its own scenario only. So every problem size gets its own
+still going, and each is told the results of its own scenario only. A step's proposal takes the searches'
+batches round-robin, so a budget that cuts it shares the points evenly between the combinations. So every problem size gets its own
 best designs, as with the surrogate exploration; a search does not drift to the scenario whose costs
 happen to be smallest.
 """
@@ -172,7 +173,17 @@ class SearchExploration:
             self.stopped = self.halted[0] if len(self.searches) == 1 else \
                 f"{self.algorithm.name}: every scenario's search stopped"
             return None
-        return Proposal(np.vstack(batches), note=f"{self.algorithm.name} step {self.step}")
+        return Proposal(self._interleave(batches), note=f"{self.algorithm.name} step {self.step}")
+
+    @staticmethod
+    def _interleave(batches: list[np.ndarray]) -> np.ndarray:
+        """The scenario searches' batches taken round-robin (a point of each in turn): the driver cuts a
+        proposal to the budget from its start, so each scenario gets its share, to within one point (one
+        batch after another gave everything to the first scenario under a small budget)."""
+        if len(batches) == 1:
+            return batches[0]
+        rows = [b[i] for i in range(max(len(b) for b in batches)) for b in batches if i < len(b)]
+        return np.array(rows, dtype=float)
 
     def Pending(self, codes: np.ndarray) -> None:
         """Asynchronous exploration: the points still being evaluated. A generation (or a batch of moves)
