@@ -13,8 +13,10 @@
                    much a point breaks the constraints, for nsga2's constrained domination)
 
 Options understood here (besides the algorithm's own, see ``ALGORITHMS[name].OPTIONS``):
-    objective   the cost a single-objective algorithm minimises (default: the first cost)
-    objectives  the costs a multi-objective algorithm uses (default: every cost)
+    objective   the cost a single-objective algorithm minimises (default: the first of
+                exploration.objectives, else the first cost)
+    objectives  the costs a multi-objective algorithm uses (default: exploration.objectives,
+                else every cost); either must be among exploration.objectives when both are given
     seed        the algorithm's seed (default: derived from framework.seed and the exploration)
 Random and exhaustive search take ``batch`` from the exploration's ``samples_per_step``
 unless ``options.batch`` is given.
@@ -37,7 +39,7 @@ from ..errors import DeffeError, did_you_mean
 from ..protocols import Proposal, Result
 from ..scenarios import ScenarioSet
 from ..space import DesignSpace
-from ..values import format_value
+from ..values import format_value, parse_names
 from . import ALGORITHMS
 from .base import Algorithm, OptionError
 
@@ -69,15 +71,29 @@ class SearchExploration:
         objective = options.pop("objective", None)
         objectives = options.pop("objectives", None)
         seed = options.pop("seed", None)
+        # the exploration's objectives (what the summary and tables rank by) are the search's default
+        ranked = parse_names(section.get("objectives"), "exploration.objectives")
         if cls.multi_objective:
             if objective is not None and objectives is None:
-                objectives = [objective]
-            chosen = names if objectives is None else self._cost_list(objectives, names, file)
+                chosen = [self._cost(objective, names, file, "objective")]
+                key = "objective"
+            else:
+                chosen = (ranked or names) if objectives is None else self._cost_list(objectives, names, file)
+                key = "objectives"
         else:
             if objectives is not None:
                 raise DeffeError(f"{self.algorithm_name} minimises one cost: use 'objective', not 'objectives'",
                                  file=file, where="exploration.options.objectives")
-            chosen = [names[0] if objective is None else self._cost(objective, names, file, "objective")]
+            chosen = [(ranked or names)[0] if objective is None else self._cost(objective, names, file, "objective")]
+            key = "objective"
+        if ranked and (objective is not None or objectives is not None):
+            other = [c for c in chosen if c not in ranked]
+            if other:
+                raise DeffeError(f"the search would optimise {', '.join(other)}, which exploration.objectives "
+                                 f"({', '.join(ranked)}) does not rank by", file=file,
+                                 where=f"exploration.options.{key}",
+                                 hint="name the same costs in both places, or leave this option out (the search "
+                                      "then takes exploration.objectives)")
         self.columns = [names.index(c) for c in chosen]
         self.constraints = list(fw.config.constraints)
         self.constraint_columns = [names.index(c.cost) for c in self.constraints]

@@ -144,6 +144,25 @@ def test_objective_option_picks_the_cost(tmp_path):
     assert min(float(x["other"]) for x in evaluated(tmp_path)) == 0          # a=0, b=0, c=x
 
 
+def test_exploration_objectives_are_the_default_objective(tmp_path):
+    # before: the search took the first cost (m, minimised: "hill_climbing: best m = 0") while the summary
+    # ranked by exploration.objectives (v)
+    setup(tmp_path, [{"name": "a", "values": DIGITS}, {"name": "b", "values": DIGITS}], ["m", "v::max"], "sum_ab",
+          {"plugin": "hill_climbing", "max_samples": 40, "objectives": ["v"], "options": {"strategy": "best"}})
+    r = run_deffe("-config", "config.json", cwd=tmp_path)
+    assert r.rc == 0, r
+    assert max(float(x["v"]) for x in evaluated(tmp_path)) == 18
+    assert "hill_climbing: best v = 18 at a=9, b=9" in (tmp_path / "explore" / "deffe.log").read_text()
+
+
+def test_an_objective_option_the_exploration_does_not_rank_by_is_an_error(tmp_path):
+    setup(tmp_path, [{"name": "a", "values": DIGITS}, {"name": "b", "values": DIGITS}], ["m", "v::max"], "sum_ab",
+          {"plugin": "annealing", "max_samples": 40, "objectives": ["v"], "options": {"objective": "m"}})
+    assert_user_error(run_deffe("-config", "config.json", cwd=tmp_path), "config.json:exploration.options.objective",
+                      "the search would optimise m, which exploration.objectives (v) does not rank by")
+    assert not (tmp_path / "explore").exists()
+
+
 def test_map_elites_finds_a_placement(tmp_path):
     knobs = [{"name": "dev", "values": ["cpu", "gpu0", "gpu1"], "count": 6, "type": "categorical"},
              {"name": "micro", "values": [1, 2, 4]}]
@@ -208,6 +227,10 @@ def test_mistakes_in_the_options_are_one_line_errors(tmp_path):
           {"plugin": "genetic", "options": {"objective": "cots"}, "max_samples": 9})
     assert_user_error(run_deffe("-config", "config.json", cwd=tmp_path),
                       "exploration.options.objective", "'cots' is not a cost", "did you mean 'cost'")
+    setup(tmp_path, BOWL_KNOBS, ["cost"], "bowl",
+          {"plugin": "random_search", "options": {"objective": "cots"}, "max_samples": 9})
+    assert_user_error(run_deffe("-config", "config.json", cwd=tmp_path),
+                      "exploration.options.objective:", "'cots' is not a cost")   # not options.objectives
     setup(tmp_path, BOWL_KNOBS + [{"name": "r", "type": "real", "min": 0, "max": 1}], ["cost"], "bowl",
           {"plugin": "exhaustive", "max_samples": 9})
     assert_user_error(run_deffe("-config", "config.json", cwd=tmp_path),
