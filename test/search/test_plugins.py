@@ -208,6 +208,18 @@ def test_random_and_exhaustive_cover_a_small_space_once_and_stop(tmp_path, plugi
     assert min(float(x["cost"]) for x in rows) == 0
 
 
+@pytest.mark.parametrize("plugin", ["hill_climbing", "annealing", "genetic", "nsga2", "random_search"])
+def test_a_one_point_space_is_evaluated_once_and_the_search_ends(tmp_path, plugin):
+    # before: hill_climbing failed in Run() with "ValueError: attempt to get argmin of an empty sequence"
+    knobs = [{"name": "a", "values": [3]}, {"name": "b", "values": [7]}, {"name": "c", "values": ["z"]},
+             {"name": "d", "values": [1]}]
+    setup(tmp_path, knobs, ["cost"], "bowl", {"plugin": plugin, "max_samples": 6})
+    r = run_deffe("-config", "config.json", cwd=tmp_path)
+    assert r.rc == 0, r
+    assert "the exploration finished; 1 evaluated now" in r.out
+    assert len(evaluated(tmp_path)) == 1
+
+
 def test_a_seeded_run_is_repeatable(tmp_path):
     runs = []
     for name in ("one", "two"):
