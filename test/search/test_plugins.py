@@ -250,3 +250,29 @@ def test_mistakes_in_the_options_are_one_line_errors(tmp_path):
     setup(tmp_path, BOWL_KNOBS, ["cost"], "bowl", {"plugin": "map_elites", "max_samples": 9})
     assert_user_error(run_deffe("-config", "config.json", cwd=tmp_path), "options.sequence")
     assert not (tmp_path / "explore").exists()                # nothing written before the error
+
+
+MAP_KNOBS = [{"name": "dev", "values": ["cpu", "gpu0", "gpu1"], "count": 4, "type": "categorical"}]
+
+
+@pytest.mark.parametrize("plugin,knobs,options,where,what", [
+    # before: at exploration.plugin, "the space has no repeated knob and fewer than 2 categorical knobs"
+    ("map_elites", MAP_KNOBS, {"sequence": ["dev_0"]}, "exploration.options.sequence",
+     "names 1 knob ('dev_0'); the descriptors (values used, jumps) read a sequence of at least 2; "
+     "name a repeated knob (e.g. 'dev' for dev_0, dev_1, dev_2 ...)"),
+    # before: each of these ran without a word
+    ("map_elites", MAP_KNOBS, {"descriptors": []}, "exploration.options.descriptors", "is empty"),
+    ("map_elites", MAP_KNOBS, {"descriptors": ["jumps", "mode", "jumps"]}, "exploration.options.descriptors",
+     "'jumps' is named twice"),
+    ("annealing", BOWL_KNOBS, {"t_max": 1, "t_min": 5}, "exploration.options.t_min",
+     "must be at most t_max (1), got 5"),
+    ("annealing", BOWL_KNOBS, {"t_max": 0}, "exploration.options.t_max", "must be above 0, got 0"),
+    ("genetic", BOWL_KNOBS, {"population": 6, "tournament": 8}, "exploration.options.tournament",
+     "must be at most population (6), got 8"),
+])
+def test_options_that_cannot_work_are_one_line_errors_before_anything_runs(tmp_path, plugin, knobs, options,
+                                                                           where, what):
+    setup(tmp_path, knobs, ["time"], "placement" if plugin == "map_elites" else "bowl",
+          {"plugin": plugin, "max_samples": 9, "options": options})
+    assert_user_error(run_deffe("-config", "config.json", cwd=tmp_path), f"config.json:{where}: {what}")
+    assert not (tmp_path / "explore").exists()
