@@ -348,7 +348,8 @@ EXPLORATION = {
     "max_steps": Key("int", None, "budget: steps per exploration", min=1),
     "max_time": Key("number", None, "budget: wall seconds per exploration", min=0),
     # the surrogate-guided exploration
-    "objectives": Key("names", None, "surrogate: the costs it optimises (default: every cost; several = a Pareto front)"),
+    "objectives": Key("names", None, "the costs the best designs (several: the Pareto front) are over and the surrogate "
+                                         "optimises; a search plugin's default options.objective(s) (default: every cost)"),
     "acquisition": Key("str", "ei", "surrogate: ei (expected improvement) | lcb (lower confidence bound) | "
                                     "thompson | exploit", choices=("ei", "lcb", "thompson", "exploit")),
     "kappa": Key("number", 2.0, "surrogate: weight of the uncertainty in lcb", min=0),

@@ -30,7 +30,7 @@ import math
 
 import numpy as np
 
-from .base import Algorithm, Option, row_keys
+from .base import Algorithm, Option, OptionError, row_keys
 from .operators import LEVEL_MOVE_DOC, LEVEL_MOVES, random_neighbour
 
 
@@ -40,9 +40,10 @@ class SimulatedAnnealing(Algorithm):
     OPTIONS = {
         "k": Option("int", 8, "proposals per step, evaluated as one batch", min=1),
         "steps": Option("int", 100, "steps over which T cools from t_max to t_min", min=1),
-        "t_max": Option("float", None, "start temperature, in objective units (null: calibrated from the "
-                                       "first uphill proposals)", min=0, nullable=True),
-        "t_min": Option("float", None, "end temperature (null: t_max / 100)", min=0, nullable=True),
+        "t_max": Option("float", None, "start temperature, in objective units, above 0 (null: calibrated from "
+                                       "the first uphill proposals)", min=0, nullable=True),
+        "t_min": Option("float", None, "end temperature, above 0 and at most t_max (null: t_max / 100)", min=0,
+                        nullable=True),
         "moves": Option("int", 1, "knobs changed per proposal", min=1),
         "level_move": Option("str", "mixed", LEVEL_MOVE_DOC, choices=LEVEL_MOVES),
         "step": Option("float", 0.1, "continuous knobs: standard deviation of a move in the unit cube", min=1e-9),
@@ -53,6 +54,15 @@ class SimulatedAnnealing(Algorithm):
     }
 
     def setup(self) -> None:
+        for name in ("t_max", "t_min"):
+            t = getattr(self.o, name)
+            if t is not None and t <= 0:
+                raise OptionError(name, f"must be above 0, got {t:g}: the temperature cools exponentially "
+                                        "from t_max to t_min", "a tiny value (1e-9) makes the walk a descent; "
+                                                               "null calibrates t_max from the objective")
+        if self.o.t_max is not None and self.o.t_min is not None and self.o.t_min > self.o.t_max:
+            raise OptionError("t_min", f"must be at most t_max ({self.o.t_max:g}), got {self.o.t_min:g}: the "
+                                       "temperature cools from t_max down to t_min")
         self.current: np.ndarray | None = None
         self.energy = math.inf
         self.t_max = self.o.t_max

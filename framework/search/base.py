@@ -173,6 +173,7 @@ class Algorithm:
         self.rng = np.random.default_rng(seed)
         self.initial = None if initial is None else self._check_codes(initial, "initial points")
         self.cache: dict[bytes, np.ndarray] = {}
+        self.violations: dict[bytes, float] = {}   # points that broke a constraint: by how much (see tell)
         self.done = False
         self.reason: str | None = None
         self.steps = 0                       # completed steps (batches whose values are all known)
@@ -240,8 +241,14 @@ class Algorithm:
                     self._finish(f"no new point in {self.MAX_IDLE} steps in a row")
         return np.array(out, dtype=float).reshape(-1, self.k)
 
-    def tell(self, codes: np.ndarray, values: np.ndarray) -> None:
-        """Values (n, m) of codes (n, k), to minimise; NaN / +inf: failed or infeasible."""
+    def tell(self, codes: np.ndarray, values: np.ndarray, violation: np.ndarray | None = None) -> None:
+        """Values (n, m) of codes (n, k), to minimise; NaN / +inf: failed or infeasible.
+
+        ``violation`` (n,), optional: by how much each point breaks the constraints (0: meets them;
+        +inf: unknown, as for a failed point). A point with a positive violation should be told with
+        +inf values (it is no candidate for the best); algorithms that can use the amount (nsga2's
+        constrained domination) read it from ``violation_of``.
+        """
         codes = self._check_codes(codes, "told codes")
         values = clean_values(values, len(codes), self.m)
         if not len(codes):
@@ -251,6 +258,8 @@ class Algorithm:
         foreign: list[int] = []
         for i, key in enumerate(row_keys(codes)):
             self.cache[key] = values[i]
+            if violation is not None and violation[i] > 0:
+                self.violations[key] = float(violation[i])
             waiting = self._waiting.pop(key, None)
             if waiting is None:
                 foreign.append(i)
@@ -294,6 +303,13 @@ class Algorithm:
             else:
                 self._stacked = (np.empty((0, self.k)), np.empty((0, self.m)))
         return self._stacked
+
+    def violation_of(self, codes: np.ndarray, values: np.ndarray) -> np.ndarray:
+        """By how much each point breaks the constraints: 0 for a point with finite values, the
+        amount told for one that broke a constraint, +inf for a failed point (nothing known)."""
+        ok = np.isfinite(values).all(axis=1)
+        return np.array([0.0 if good else self.violations.get(key, math.inf)
+                         for key, good in zip(row_keys(codes), ok)])
 
     def known(self, codes: np.ndarray) -> np.ndarray:
         """Whether each code row's value is known (told)."""

@@ -8,19 +8,23 @@
     Run()          the algorithm's next batch as a `Proposal` (the driver trims it to the
                    budget), or None when the algorithm is done
     Tell()         results -> values to minimise: each cost times its direction's sign
-                   (``Cost.sign``); failed / timeout / infeasible points and missing costs
-                   are +inf
+                   (``Cost.sign``); failed / timeout / infeasible points, points that break
+                   one of the config's ``constraints`` and missing costs are +inf (with how
+                   much a point breaks the constraints, for nsga2's constrained domination)
 
 Options understood here (besides the algorithm's own, see ``ALGORITHMS[name].OPTIONS``):
-    objective   the cost a single-objective algorithm minimises (default: the first cost)
-    objectives  the costs a multi-objective algorithm uses (default: every cost)
+    objective   the cost a single-objective algorithm minimises (default: the first of
+                exploration.objectives, else the first cost)
+    objectives  the costs a multi-objective algorithm uses (default: exploration.objectives,
+                else every cost); either must be among exploration.objectives when both are given
     seed        the algorithm's seed (default: derived from framework.seed and the exploration)
 Random and exhaustive search take ``batch`` from the exploration's ``samples_per_step``
 unless ``options.batch`` is given.
 
 Scenarios (``scenarios.py``) are conditions, not choices: with scenarios, one search of the design knobs
 runs per scenario combination (its own seed, start points and population), each step asks every search
-still going, and each is told the results of its own scenario only. So every problem size gets its own
+still going, and each is told the results of its own scenario only. A step's proposal takes the searches'
+batches round-robin, so a budget that cuts it shares the points evenly between the combinations. So every problem size gets its own
 best designs, as with the surrogate exploration; a search does not drift to the scenario whose costs
 happen to be smallest.
 """
@@ -35,7 +39,7 @@ from ..errors import DeffeError, did_you_mean
 from ..protocols import Proposal, Result
 from ..scenarios import ScenarioSet
 from ..space import DesignSpace
-from ..values import format_value
+from ..values import format_value, parse_names
 from . import ALGORITHMS
 from .base import Algorithm, OptionError
 
@@ -67,16 +71,32 @@ class SearchExploration:
         objective = options.pop("objective", None)
         objectives = options.pop("objectives", None)
         seed = options.pop("seed", None)
+        # the exploration's objectives (what the summary and tables rank by) are the search's default
+        ranked = parse_names(section.get("objectives"), "exploration.objectives")
         if cls.multi_objective:
             if objective is not None and objectives is None:
-                objectives = [objective]
-            chosen = names if objectives is None else self._cost_list(objectives, names, file)
+                chosen = [self._cost(objective, names, file, "objective")]
+                key = "objective"
+            else:
+                chosen = (ranked or names) if objectives is None else self._cost_list(objectives, names, file)
+                key = "objectives"
         else:
             if objectives is not None:
                 raise DeffeError(f"{self.algorithm_name} minimises one cost: use 'objective', not 'objectives'",
                                  file=file, where="exploration.options.objectives")
-            chosen = [names[0] if objective is None else self._cost(objective, names, file, "objective")]
+            chosen = [(ranked or names)[0] if objective is None else self._cost(objective, names, file, "objective")]
+            key = "objective"
+        if ranked and (objective is not None or objectives is not None):
+            other = [c for c in chosen if c not in ranked]
+            if other:
+                raise DeffeError(f"the search would optimise {', '.join(other)}, which exploration.objectives "
+                                 f"({', '.join(ranked)}) does not rank by", file=file,
+                                 where=f"exploration.options.{key}",
+                                 hint="name the same costs in both places, or leave this option out (the search "
+                                      "then takes exploration.objectives)")
         self.columns = [names.index(c) for c in chosen]
+        self.constraints = list(fw.config.constraints)
+        self.constraint_columns = [names.index(c.cost) for c in self.constraints]
         self.signs = np.array([fw.costs[i].sign for i in self.columns])
         self.objective_names = chosen
         if seed is None:
@@ -169,7 +189,17 @@ class SearchExploration:
             self.stopped = self.halted[0] if len(self.searches) == 1 else \
                 f"{self.algorithm.name}: every scenario's search stopped"
             return None
-        return Proposal(np.vstack(batches), note=f"{self.algorithm.name} step {self.step}")
+        return Proposal(self._interleave(batches), note=f"{self.algorithm.name} step {self.step}")
+
+    @staticmethod
+    def _interleave(batches: list[np.ndarray]) -> np.ndarray:
+        """The scenario searches' batches taken round-robin (a point of each in turn): the driver cuts a
+        proposal to the budget from its start, so each scenario gets its share, to within one point (one
+        batch after another gave everything to the first scenario under a small budget)."""
+        if len(batches) == 1:
+            return batches[0]
+        rows = [b[i] for i in range(max(len(b) for b in batches)) for b in batches if i < len(b)]
+        return np.array(rows, dtype=float)
 
     def Pending(self, codes: np.ndarray) -> None:
         """Asynchronous exploration: the points still being evaluated. A generation (or a batch of moves)
@@ -193,18 +223,37 @@ class SearchExploration:
             return
         names = self.framework.cost_names
         values = np.full((len(told), len(self.columns)), math.inf)
+        violation = np.full(len(told), math.inf)
         for row, i in enumerate(told):
             r = results[i]
             if r.status == "ok":
-                v = r.cost_vector(names)[self.columns] * self.signs
-                values[row] = np.where(np.isfinite(v), v, math.inf)
+                raw = r.cost_vector(names)
+                violation[row] = self._violation(raw)
+                if violation[row] == 0:
+                    v = raw[self.columns] * self.signs
+                    values[row] = np.where(np.isfinite(v), v, math.inf)
         codes = codes[told]
         where = self.scen.index(codes)
         for s, algo in enumerate(self.searches):
             mine = where == s
             if mine.any():
                 part = codes[mine][:, self.scen.design_columns] if self.scen.active else codes[mine]
-                algo.tell(part, values[mine])
+                algo.tell(part, values[mine], violation[mine])
+
+    def _violation(self, raw: np.ndarray) -> float:
+        """By how much a design's costs miss the config's constraints: the sum of each constraint's
+        shortfall relative to its bound; 0 when all hold; +inf when a constraint's cost is missing.
+        A design that misses one is told to the search as a failed one (+inf), with this amount."""
+        total = 0.0
+        for c, j in zip(self.constraints, self.constraint_columns):
+            value = float(raw[j])
+            if not math.isfinite(value):
+                return math.inf
+            if not c.holds(value):
+                excess = (value - c.bound) if c.upper else (c.bound - value)
+                scale = abs(c.bound) if c.bound else 1.0
+                total += max(excess / scale, 1e-12)   # '<' at the bound itself: broken, by a hair
+        return total
 
     def Report(self) -> dict:
         """The scenario combinations served (the exploration table gives a front per combination)."""
@@ -224,7 +273,8 @@ class SearchExploration:
         if algo.m == 1:
             best = algo.best
             if best is None:
-                log.info(f"{algo.name}{where}: no successful evaluation")
+                log.info(f"{algo.name}{where}: " + ("no evaluated design meets the constraints" if self.constraints
+                                                     else "no successful evaluation"))
                 return
             code, value = best
             full = self._full(np.atleast_2d(code), s)[0]
@@ -234,4 +284,4 @@ class SearchExploration:
         else:
             codes, _ = algo.front
             log.info(f"{algo.name}{where}: {len(codes)} non-dominated point(s) over "
-                     f"{', '.join(self.objective_names)}")
+                     f"{', '.join(self.objective_names)}" + (" meeting the constraints" if self.constraints else ""))

@@ -28,7 +28,7 @@ class GeneticAlgorithm(Algorithm):
     OPTIONS = {
         "population": Option("int", 24, "individuals per generation", min=2),
         "elites": Option("int", 2, "best individuals copied unchanged into the next generation", min=0),
-        "tournament": Option("int", 2, "contestants per tournament selection", min=1),
+        "tournament": Option("int", 2, "contestants per tournament selection (at most population)", min=1),
         "crossover": Option("str", "uniform", "uniform, or one_point (a cut along the knob order)",
                             choices=CROSSOVERS),
         "crossover_rate": Option("float", 0.9, "probability that a child is a crossover of two parents",
@@ -44,6 +44,10 @@ class GeneticAlgorithm(Algorithm):
     def setup(self) -> None:
         if self.o.elites >= self.o.population:
             raise OptionError("elites", f"must be less than population ({self.o.population}), got {self.o.elites}")
+        if self.o.tournament > self.o.population:
+            raise OptionError("tournament", f"must be at most population ({self.o.population}), got "
+                                            f"{self.o.tournament}", "a tournament draws its contestants from the "
+                                                                    "population; 2 to 4 is usual")
         self.pop_codes: np.ndarray | None = None
         self.pop_values: np.ndarray | None = None
         self.generation = 0

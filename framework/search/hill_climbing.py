@@ -72,8 +72,11 @@ class HillClimbing(Algorithm):
         v = values[:, 0]
         if self._phase == "start":
             i = int(np.argmin(v))
+            self._phase = "climb"      # before the move: a point without neighbours restarts (or ends) at once
             self._move(codes[i], v[i])
-            self._phase = "climb"
+            return
+        if not len(v):                 # nothing left to scan (an empty neighbourhood)
+            self._local_optimum()
             return
         i = int(np.argmin(v))
         if v[i] < self.current_value:

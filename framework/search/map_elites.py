@@ -80,6 +80,7 @@ class MapElites(Algorithm):
             self.members = np.empty(0, dtype=int)
             self._same_levels = False
             return
+        self._check_descriptors()
         self.members = self._sequence()
         knobs = [self.space.knobs[j] for j in self.members]
         ids: dict[tuple, int] = {}
@@ -96,6 +97,16 @@ class MapElites(Algorithm):
                                 all(value_key(a) == value_key(b) for a, b in zip(k.levels, first)) for k in knobs)
         self.describe = self._describe
 
+    def _check_descriptors(self) -> None:
+        names = self.o.descriptors
+        if not names:
+            raise OptionError("descriptors", "is empty; the grid needs at least one axis",
+                              f"name one or more of {', '.join(DESCRIPTORS)}")
+        twice = [d for i, d in enumerate(names) if d in names[:i]]
+        if twice:
+            raise OptionError("descriptors", f"'{twice[0]}' is named twice; each axis of the grid is one "
+                                             f"descriptor", f"e.g. {', '.join(dict.fromkeys(names))}")
+
     def _sequence(self) -> np.ndarray:
         space = self.space
         families = space.families()
@@ -111,6 +122,13 @@ class MapElites(Algorithm):
             bad = [n for n in names if not space[n].finite]
             if bad:
                 raise OptionError("sequence", f"knob '{bad[0]}' is continuous; the descriptors need finite knobs")
+            if len(names) < 2:
+                family = max(families.items(), key=lambda f: len(f[1]), default=None)
+                raise OptionError("sequence", f"names 1 knob ('{names[0]}'); the descriptors (values used, "
+                                              f"jumps) read a sequence of at least 2",
+                                  f"name a repeated knob (e.g. '{family[0]}' for {', '.join(family[1][:3])}"
+                                  f"{' ...' if len(family[1]) > 3 else ''}) or 2 or more knobs in order"
+                                  if family else "name 2 or more finite knobs in order")
         elif families:
             names = max(families.values(), key=len)
         else:

@@ -6,7 +6,10 @@ as in the genetic algorithm; parents and children together are sorted into
 non-dominated fronts and the next population is filled front by front, the
 last front that fits partly by largest crowding distance (the most isolated
 points, to keep the front spread out). Failed points (+inf) rank below every
-feasible one.
+feasible one. Points that broke a constraint (told with +inf values and their
+violation, see `Algorithm.tell`) follow Deb's constrained domination: below
+every point that meets the constraints, and among themselves the smaller
+violation first (each violation a front of its own); failed points come last.
 
 Children equal to a known point or to a sibling are mutated again (up to 10
 times) rather than re-evaluated. ``front`` gives the non-dominated set of every
@@ -19,23 +22,39 @@ import numpy as np
 
 from .base import Algorithm, Option
 from .operators import CROSSOVERS, LEVEL_MOVE_DOC, LEVEL_MOVES, crossover, mutate
-from .pareto import crowding_distance, non_dominated_sort
+from .pareto import crowding_distance, feasible, non_dominated_sort
 
 
-def rank_and_crowding(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def constrained_sort(values: np.ndarray, violation: np.ndarray | None = None) -> list[np.ndarray]:
+    """Fronts of row indices, best first, by constrained domination (Deb 2002): the rows with finite
+    values by non-dominated sorting, then the others by ascending ``violation`` (one front per
+    distinct amount; +inf, a failed point, last)."""
+    fronts = non_dominated_sort(values)
+    bad = ~feasible(values)
+    if violation is None or not bad.any():
+        return fronts
+    fronts = fronts[:-1]          # non_dominated_sort puts the non-finite rows in one last front
+    rows = np.flatnonzero(bad)
+    amount = np.asarray(violation, dtype=float)[rows]
+    for a in np.unique(amount):   # ascending, +inf last
+        fronts.append(rows[amount == a])
+    return fronts
+
+
+def rank_and_crowding(values: np.ndarray, violation: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Front rank (0 = non-dominated) and crowding distance within its front, for each row."""
     rank = np.zeros(len(values), dtype=np.int64)
     crowd = np.zeros(len(values))
-    for r, front in enumerate(non_dominated_sort(values)):
+    for r, front in enumerate(constrained_sort(values, violation)):
         rank[front] = r
         crowd[front] = crowding_distance(np.nan_to_num(values[front], posinf=0.0))
     return rank, crowd
 
 
-def survivors(values: np.ndarray, n: int) -> np.ndarray:
+def survivors(values: np.ndarray, n: int, violation: np.ndarray | None = None) -> np.ndarray:
     """Indices of the n rows NSGA-II keeps: whole fronts, then the most crowded-apart of the next."""
     keep: list[int] = []
-    for front in non_dominated_sort(values):
+    for front in constrained_sort(values, violation):
         if len(keep) + len(front) <= n:
             keep.extend(front.tolist())
             if len(keep) == n:
@@ -89,9 +108,10 @@ class NSGA2(Algorithm):
             all_codes = np.vstack([self.pop_codes, codes])
             all_values = np.vstack([self.pop_values, values])
             self.generation += 1
-        keep = survivors(all_values, self.o.population)
+        violation = self.violation_of(all_codes, all_values)
+        keep = survivors(all_values, self.o.population, violation)
         self.pop_codes, self.pop_values = all_codes[keep], all_values[keep]
-        self._rank, self._crowd = rank_and_crowding(self.pop_values)
+        self._rank, self._crowd = rank_and_crowding(self.pop_values, violation[keep])
 
     def _tournament(self, n: int) -> np.ndarray:
         size = len(self.pop_codes)

@@ -8,7 +8,7 @@ from framework.search import ALGORITHMS, OptionError, make, minimize, row_keys
 from framework.search.annealing import SimulatedAnnealing
 from framework.search.genetic import GeneticAlgorithm
 from framework.search.map_elites import MapElites
-from framework.search.nsga2 import NSGA2, survivors
+from framework.search.nsga2 import NSGA2, constrained_sort, survivors
 from framework.search.pareto import hypervolume, non_dominated_sort, pareto_front
 from framework.space import DesignSpace
 from search_helpers import (categorical_knob, grid_objective, grid_space, integer_knob, mixed_objective,
@@ -305,3 +305,12 @@ def test_best_is_for_one_objective_front_for_several():
     algo = NSGA2(tiny_space(), m=2)
     with pytest.raises(ValueError, match="use .front"):
         algo.best
+
+
+def test_nsga2_ranks_points_breaking_a_constraint_by_their_violation():
+    # Deb's constrained domination: feasible fronts first, then the smaller violation, a failed point last
+    inf = math.inf
+    values = np.array([[1, 2], [inf, inf], [inf, inf], [2, 1], [inf, inf], [3, 3]], dtype=float)
+    fronts = constrained_sort(values, np.array([0, 0.5, 0.1, 0, inf, 0]))
+    assert [sorted(f.tolist()) for f in fronts] == [[0, 3], [5], [2], [1], [4]]
+    assert survivors(values, 4, np.array([0, 0.5, 0.1, 0, inf, 0])).tolist()[3] == 2

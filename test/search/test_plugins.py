@@ -31,6 +31,10 @@ PLACE = ["gpu0", "gpu0", "gpu0", "gpu1", "gpu1", "cpu"]
 def placement(p):
     return {"time": sum(p[f"dev_{i}"] != d for i, d in enumerate(PLACE)) + 0.5 * (p["micro"] != 2)}
 
+def sum_ab(p):
+    """v (maximised) and m grow together: under 'm <= 4' the best is v = 4, far from the free optimum 18."""
+    return {"v": p["a"] + p["b"], "m": p["a"] + p["b"], "w": p["a"] - p["b"]}
+
 def two_costs(p):
     a, b, d = p["a"], p["b"], p["d"]
     return {"time": (a - 2) ** 2 + (b - 2) ** 2 + d + 3 * (p["c"] == "x"), "quality": a + b + d}
@@ -92,6 +96,39 @@ def test_infeasible_points_are_avoided_not_chosen(tmp_path):
     assert "annealing: best cost = 1 at a=2, b=7, c=z, d=1" in (tmp_path / "explore" / "deffe.log").read_text()
 
 
+@pytest.mark.parametrize("plugin,options", [("annealing", {}), ("hill_climbing", {}), ("genetic", {"population": 8})])
+def test_a_point_breaking_a_constraint_is_no_best_for_the_search(tmp_path, plugin, options):
+    # before: the searches climbed to v = 18 (m = 18), the log said "best v = 18" while the summary said 4,
+    # and only 3-4 of the 40 evaluations met m <= 4
+    setup(tmp_path, [{"name": "a", "values": DIGITS}, {"name": "b", "values": DIGITS}], ["v::max", "m"], "sum_ab",
+          {"plugin": plugin, "max_samples": 40, "objectives": ["v"], "options": {"objective": "v", **options}}, seed=1)
+    with open(tmp_path / "config.json") as f:
+        config = json.load(f)
+    config["constraints"] = ["m <= 4"]
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    r = run_deffe("-config", "config.json", cwd=tmp_path)
+    assert r.rc == 0, r
+    rows = evaluated(tmp_path)
+    assert sum(float(x["m"]) <= 4 for x in rows) >= 6, rows       # 15 of the 100 points meet it
+    log = (tmp_path / "explore" / "deffe.log").read_text()
+    assert f"{plugin}: best v = 4 at " in log
+
+
+def test_nsga2_front_in_its_log_meets_the_constraints(tmp_path):
+    # v (max) and w = a - b (min): the free front is every a=0 point (10); under m <= 4 it is a=0, b=4 alone
+    setup(tmp_path, [{"name": "a", "values": DIGITS}, {"name": "b", "values": DIGITS}], ["v::max", "w", "m"],
+          "sum_ab", {"plugin": "nsga2", "max_samples": 60, "objectives": ["v", "w"],
+                     "options": {"objectives": ["v", "w"], "population": 10}}, seed=1)
+    with open(tmp_path / "config.json") as f:
+        config = json.load(f)
+    config["constraints"] = ["m <= 4"]
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    r = run_deffe("-config", "config.json", cwd=tmp_path)
+    assert r.rc == 0, r
+    log = (tmp_path / "explore" / "deffe.log").read_text()
+    assert "nsga2: 1 non-dominated point(s) over v, w meeting the constraints" in log
+
+
 def test_a_dry_run_shows_the_first_batch_and_stops(tmp_path):
     setup(tmp_path, BOWL_KNOBS, ["cost"], "bowl", {"plugin": "genetic", "max_samples": 250,
                                                    "options": {"population": 6}})
@@ -105,6 +142,25 @@ def test_objective_option_picks_the_cost(tmp_path):
           {"plugin": "hill_climbing", "max_samples": 120, "options": {"objective": "other", "strategy": "best"}})
     assert run_deffe("-config", "config.json", cwd=tmp_path).rc == 0
     assert min(float(x["other"]) for x in evaluated(tmp_path)) == 0          # a=0, b=0, c=x
+
+
+def test_exploration_objectives_are_the_default_objective(tmp_path):
+    # before: the search took the first cost (m, minimised: "hill_climbing: best m = 0") while the summary
+    # ranked by exploration.objectives (v)
+    setup(tmp_path, [{"name": "a", "values": DIGITS}, {"name": "b", "values": DIGITS}], ["m", "v::max"], "sum_ab",
+          {"plugin": "hill_climbing", "max_samples": 40, "objectives": ["v"], "options": {"strategy": "best"}})
+    r = run_deffe("-config", "config.json", cwd=tmp_path)
+    assert r.rc == 0, r
+    assert max(float(x["v"]) for x in evaluated(tmp_path)) == 18
+    assert "hill_climbing: best v = 18 at a=9, b=9" in (tmp_path / "explore" / "deffe.log").read_text()
+
+
+def test_an_objective_option_the_exploration_does_not_rank_by_is_an_error(tmp_path):
+    setup(tmp_path, [{"name": "a", "values": DIGITS}, {"name": "b", "values": DIGITS}], ["m", "v::max"], "sum_ab",
+          {"plugin": "annealing", "max_samples": 40, "objectives": ["v"], "options": {"objective": "m"}})
+    assert_user_error(run_deffe("-config", "config.json", cwd=tmp_path), "config.json:exploration.options.objective",
+                      "the search would optimise m, which exploration.objectives (v) does not rank by")
+    assert not (tmp_path / "explore").exists()
 
 
 def test_map_elites_finds_a_placement(tmp_path):
@@ -152,6 +208,18 @@ def test_random_and_exhaustive_cover_a_small_space_once_and_stop(tmp_path, plugi
     assert min(float(x["cost"]) for x in rows) == 0
 
 
+@pytest.mark.parametrize("plugin", ["hill_climbing", "annealing", "genetic", "nsga2", "random_search"])
+def test_a_one_point_space_is_evaluated_once_and_the_search_ends(tmp_path, plugin):
+    # before: hill_climbing failed in Run() with "ValueError: attempt to get argmin of an empty sequence"
+    knobs = [{"name": "a", "values": [3]}, {"name": "b", "values": [7]}, {"name": "c", "values": ["z"]},
+             {"name": "d", "values": [1]}]
+    setup(tmp_path, knobs, ["cost"], "bowl", {"plugin": plugin, "max_samples": 6})
+    r = run_deffe("-config", "config.json", cwd=tmp_path)
+    assert r.rc == 0, r
+    assert "the exploration finished; 1 evaluated now" in r.out
+    assert len(evaluated(tmp_path)) == 1
+
+
 def test_a_seeded_run_is_repeatable(tmp_path):
     runs = []
     for name in ("one", "two"):
@@ -171,6 +239,10 @@ def test_mistakes_in_the_options_are_one_line_errors(tmp_path):
           {"plugin": "genetic", "options": {"objective": "cots"}, "max_samples": 9})
     assert_user_error(run_deffe("-config", "config.json", cwd=tmp_path),
                       "exploration.options.objective", "'cots' is not a cost", "did you mean 'cost'")
+    setup(tmp_path, BOWL_KNOBS, ["cost"], "bowl",
+          {"plugin": "random_search", "options": {"objective": "cots"}, "max_samples": 9})
+    assert_user_error(run_deffe("-config", "config.json", cwd=tmp_path),
+                      "exploration.options.objective:", "'cots' is not a cost")   # not options.objectives
     setup(tmp_path, BOWL_KNOBS + [{"name": "r", "type": "real", "min": 0, "max": 1}], ["cost"], "bowl",
           {"plugin": "exhaustive", "max_samples": 9})
     assert_user_error(run_deffe("-config", "config.json", cwd=tmp_path),
@@ -178,3 +250,29 @@ def test_mistakes_in_the_options_are_one_line_errors(tmp_path):
     setup(tmp_path, BOWL_KNOBS, ["cost"], "bowl", {"plugin": "map_elites", "max_samples": 9})
     assert_user_error(run_deffe("-config", "config.json", cwd=tmp_path), "options.sequence")
     assert not (tmp_path / "explore").exists()                # nothing written before the error
+
+
+MAP_KNOBS = [{"name": "dev", "values": ["cpu", "gpu0", "gpu1"], "count": 4, "type": "categorical"}]
+
+
+@pytest.mark.parametrize("plugin,knobs,options,where,what", [
+    # before: at exploration.plugin, "the space has no repeated knob and fewer than 2 categorical knobs"
+    ("map_elites", MAP_KNOBS, {"sequence": ["dev_0"]}, "exploration.options.sequence",
+     "names 1 knob ('dev_0'); the descriptors (values used, jumps) read a sequence of at least 2; "
+     "name a repeated knob (e.g. 'dev' for dev_0, dev_1, dev_2 ...)"),
+    # before: each of these ran without a word
+    ("map_elites", MAP_KNOBS, {"descriptors": []}, "exploration.options.descriptors", "is empty"),
+    ("map_elites", MAP_KNOBS, {"descriptors": ["jumps", "mode", "jumps"]}, "exploration.options.descriptors",
+     "'jumps' is named twice"),
+    ("annealing", BOWL_KNOBS, {"t_max": 1, "t_min": 5}, "exploration.options.t_min",
+     "must be at most t_max (1), got 5"),
+    ("annealing", BOWL_KNOBS, {"t_max": 0}, "exploration.options.t_max", "must be above 0, got 0"),
+    ("genetic", BOWL_KNOBS, {"population": 6, "tournament": 8}, "exploration.options.tournament",
+     "must be at most population (6), got 8"),
+])
+def test_options_that_cannot_work_are_one_line_errors_before_anything_runs(tmp_path, plugin, knobs, options,
+                                                                           where, what):
+    setup(tmp_path, knobs, ["time"], "placement" if plugin == "map_elites" else "bowl",
+          {"plugin": plugin, "max_samples": 9, "options": options})
+    assert_user_error(run_deffe("-config", "config.json", cwd=tmp_path), f"config.json:{where}: {what}")
+    assert not (tmp_path / "explore").exists()

@@ -41,3 +41,25 @@ def test_each_scenario_gets_its_own_search_and_its_own_best(tmp_path, plugin):
     assert best["16"] <= 16 * 5 and best["512"] <= 512 * 5, best
     log = (tmp_path / "explore" / "deffe.log").read_text()
     assert "(size=512)" in log and "(size=16)" in log
+
+
+@pytest.mark.parametrize("plugin", ["random_search", "genetic"])
+def test_a_budget_smaller_than_a_step_is_shared_between_the_scenarios(tmp_path, plugin):
+    # before: the step's proposal was each search's batch one after another, and the budget cut it:
+    # all 15 evaluations went to n=1, and n=2, n=3 had none
+    write(tmp_path / "model.py", "def evaluate(p):\n    return {'t': p['a'] * p['n'] + p['b']}\n")
+    write(tmp_path / "config.json", json.dumps({
+        "python_path": ["."],
+        "knobs": [{"name": "a", "values": [1, 2, 3, 4, 5, 6]}, {"name": "b", "values": [0, 1, 2, 3, 4, 5]}],
+        "scenarios": [{"name": "n", "values": [1, 2, 3]}],
+        "costs": ["t"],
+        "evaluate": {"plugin": "python", "function": "model:evaluate"},
+        "model": {"plugin": None},
+        "exploration": {"plugin": plugin, "max_samples": 16},
+        "framework": {"seed": 1},
+    }))
+    r = run_deffe("-config", "config.json", cwd=tmp_path)
+    assert r.rc == 0, r
+    rows = read_csv(tmp_path / "explore" / "deffe_evaluation.csv")
+    assert len(rows) == 16
+    assert sorted(Counter(x["n"] for x in rows).values()) == [5, 5, 6]
