@@ -136,7 +136,8 @@ def no_front(ex: ExploreData) -> str:
 
 def best_designs(run: RunData, ex: Explored) -> pd.DataFrame:
     """The feasible evaluation best in each objective (with scenarios, in each scenario too): a row per
-    objective (and scenario), its knobs and every cost."""
+    objective (and scenario), its knobs and every cost. A tie goes to the design best in the other
+    objectives (lexicographically, in their order), so the design shown is on the front."""
     ev = ex.data.evaluations
     if ev.empty or not ex.feasible.any():
         return pd.DataFrame()
@@ -149,8 +150,14 @@ def best_designs(run: RunData, ex: Explored) -> pd.DataFrame:
         if not mask.any():
             continue
         for o in run.objectives:
-            signed = pd.to_numeric(ev.loc[mask, o], errors="coerce") * cost_sign(run, o)
-            i = signed.idxmin()
+            # ties broken by the other objectives in turn: the design shown is never dominated by another
+            order = [o] + [q for q in run.objectives if q != o]
+            signed = pd.DataFrame({n: pd.to_numeric(ev.loc[mask, q], errors="coerce") * cost_sign(run, q)
+                                   for n, q in enumerate(order)})
+            signed = signed[signed[0].notna()].fillna(np.inf)
+            if signed.empty:
+                continue
+            i = signed.sort_values(list(signed.columns), kind="stable").index[0]
             rows.append({"best in": o, **({"scenario": label} if label else {}),
                          **{k: ev.at[i, k] for k in ex.data.knobs if k in ev},
                          **{c: ev.at[i, c] for c in run.cost_names if c in ev}})
