@@ -160,7 +160,23 @@ def exploration_table(store: RunStore, run_dir: Path, explore, costs: list[Cost]
                     ([scen.label(s)] if scen.active else []) + [kind, rank[s]])
     path = table_path(run_dir, explore, "exploration", several)
     write_csv(path, header, rows)
-    return path, rows
+    out = FrontRows(rows)
+    if scen.active:   # the summary's sections: the combinations served, each with its evaluated designs
+        served = scen if report and report.get("scenario_codes") is not None else ScenarioSet.of(space)
+        if served.active and not served.representative:
+            at = served.index(codes) if len(codes) else np.zeros(0, dtype=int)
+            out.evaluated = {served.label(s): int((at == s).sum()) for s in range(len(served))}
+        elif served.active:
+            out.evaluated = {scen.label(s): int((where == s).sum()) for s in range(len(scen))
+                             if s in set(groups)}
+    return path, out
+
+
+class FrontRows(list):
+    """exploration_table's rows, and for the summary (`front_text`) the scenario combinations served with
+    how many designs each had evaluated (``evaluated``: label -> count, in the order served; None without
+    scenarios)."""
+    evaluated: dict[str, int] | None = None
 
 
 def _predicted_points(report: dict | None, space: DesignSpace, done: np.ndarray,
@@ -219,22 +235,33 @@ def front_text(rows: list[list], space: DesignSpace, costs: list[Cost], limit: i
     Nothing is cut off. The knobs that differ between the designs shown come first (they are what the
     choice is about); knobs set alike in all of them are listed once. A repeated knob (``device_0`` ..
     ``device_15``) is shown as one list. With scenarios, one section per scenario combination (rows of
-    exploration_table carry its label before source and rank), each with its own front.
+    exploration_table carry its label before source and rank), each with its own front, headed by how many
+    designs of the combination were evaluated (when exploration_table says: its `FrontRows`), how many of
+    them the front (or top-k) lists, and how many predicted designs follow.
     """
     scenario_knobs = [j for j, k in enumerate(space.knobs) if k.scenario and not (k.finite and k.size == 1)]
     if not scenario_knobs:
         return _front_lines(rows, space, costs, limit, [])
-    scen = ScenarioSet.of(space)
-    # every combination of finite scenarios gets its section, one without a feasible design too
-    sections: dict[str, list[list]] = {} if scen.representative else {scen.label(s): [] for s in range(len(scen))}
+    counts = getattr(rows, "evaluated", None)
+    if counts is not None:   # the combinations the exploration served (exploration_table), in its order
+        sections: dict[str, list[list]] = {label: [] for label in counts}
+    else:   # every combination of finite scenarios gets its section, one without a feasible design too
+        scen = ScenarioSet.of(space)
+        sections = {} if scen.representative else {scen.label(s): [] for s in range(len(scen))}
     for row in rows:
         sections.setdefault(str(row[-3]), []).append(row)
     if not sections:
         return "  (no feasible design evaluated in any scenario)"
     lines = []
     for label, group in sections.items():
-        n_eval = sum(1 for row in group if row[-2] == "evaluated")
-        lines.append(f"  {label} ({n_eval} evaluated design{'s' if n_eval != 1 else ''}):")
+        listed = sum(1 for row in group if row[-2] == "evaluated")
+        parts = [] if counts is None else [f"{counts.get(label, 0)} evaluated design"
+                                           f"{'s' if counts.get(label, 0) != 1 else ''}"]
+        if listed or counts is None:
+            parts.append(f"{listed} listed")
+        if len(group) > listed:
+            parts.append(f"{len(group) - listed} predicted")
+        lines.append(f"  {label} ({', '.join(parts)}):")
         lines.append(textwrap.indent(_front_lines(group, space, costs, limit, scenario_knobs), "  "))
     return "\n".join(lines)
 
