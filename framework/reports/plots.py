@@ -7,6 +7,7 @@ state, no display needed, safe next to other code of the process that uses pyplo
 from __future__ import annotations
 
 import itertools
+import math
 from pathlib import Path
 
 import numpy as np
@@ -192,7 +193,9 @@ def _predicted(run: RunData, ex: Explored) -> Figure | None:
             ax.set_xscale("log")
             ax.set_yscale("log")
         with np.errstate(divide="ignore", invalid="ignore"):
-            mape = float(np.nanmean(np.abs(p - t) / np.abs(t))) * 100
+            ratio = np.abs(p - t) / np.abs(t)
+        ratio = ratio[~np.isnan(ratio)]   # 0/0 where a cost is 0 (none at all: no MAPE, and no numpy warning)
+        mape = float(ratio.mean()) * 100 if len(ratio) else math.nan
         _axis(ax, "x", run, cost)
         ax.set_xlabel(f"true {cost}")
         _axis(ax, "y", run, cost)

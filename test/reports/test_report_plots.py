@@ -84,3 +84,23 @@ def test_without_the_store_the_tables_are_enough(two_cost_run, tmp_path):
     for prefix in ("first", "second_one"):
         assert_png(paths[f"report_{prefix}_progress"])
         assert_png(paths[f"report_{prefix}_learning"])   # from model_metrics.csv
+
+
+def test_a_cost_zero_everywhere_draws_without_a_numpy_warning(minimal_run, tmp_path):
+    """A cost that is 0 for every point (the simulator's remat_time where nothing is rematerialised) made the
+    report print numpy's 'RuntimeWarning: Mean of empty slice' and a line of plots.py: its MAPE is 0/0."""
+    import warnings
+    import pandas as pd
+    run = _copy(minimal_run, tmp_path / "run")
+    for f in run.glob("deffe.db*"):
+        f.unlink()
+    ev, pred = pd.read_csv(run / "deffe_evaluation.csv"), pd.read_csv(run / "deffe_prediction.csv")
+    cost = next(c[len("predicted-"):] for c in pred.columns if c.startswith("predicted-"))
+    ev[cost], pred[f"predicted-{cost}"] = 0, 0.0
+    ev.to_csv(run / "deffe_evaluation.csv", index=False)
+    pred.to_csv(run / "deffe_prediction.csv", index=False)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        paths = build_reports(run)
+    assert_png(paths["report_predicted"], least_bytes=5000)
+    assert not [w for w in caught if issubclass(w.category, RuntimeWarning)], [str(w.message) for w in caught]
