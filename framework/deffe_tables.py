@@ -28,7 +28,7 @@ from pathlib import Path
 
 from .config import Explore
 from .store import RunStore
-from .tables import cell, cost_cell
+from .tables import cell, cost_cell, course_predictions
 
 EXTRA = ["EvaluateTime", "ExtractTime", "RunDir"]
 
@@ -53,7 +53,7 @@ def write_deffe_tables(store: RunStore, run_dir: Path, explore: Explore, cost_na
         line = row(s.params, [s.costs.get(c) for c in cost_names], s.duration,
                    str(directory) if directory.is_dir() else "")
         (pre_evaluated if s.origin == "pre-evaluated" else evaluated).append(line)
-    predictions = store.predictions(explore.name)
+    predictions = course_predictions(store, explore.name)
     predicted = [row(params, mean, None, "") for _key, params, mean, _std in predictions]
     only_predicted = [row(params, mean, None, "") for key, params, mean, _std in predictions if key not in known]
 

@@ -58,7 +58,7 @@ import numpy as np
 
 from .acquisition import ObjectiveScale
 from .encoding import Relabelling
-from .guided_search import ModelSearch
+from .guided_search import ModelSearch, _subset
 from .protocols import Prediction, Proposal, Result
 from .scenarios import ScenarioSet, balanced_shares
 from .search.pareto import hypervolume, pareto_front, reference_point
@@ -298,9 +298,10 @@ class GuidedExploration(ModelSearch):
             order = self._predicted_best(cand, pred, max(shares.get(s, 0), keep), s)
             picks.append(cand[order[:shares.get(s, 0)]])
             if keep:
-                shown.append(cand[order[:keep]])
-                preds.append(_subset(pred, order[:keep]))
-        if keep and shown:
+                mine = self._predicted_front(cand, pred, order[:keep], s)
+                shown.append(cand[mine])
+                preds.append(_subset(pred, mine))
+        if keep and sum(len(c) for c in shown):
             self.predicted = (np.vstack(shown), _concat(preds))
         batch = np.vstack(picks) if picks else np.empty((0, self.k))
         if not len(batch):
@@ -420,12 +421,6 @@ class GuidedExploration(ModelSearch):
             if self.tracks[0].best_history:
                 out["best"] = self.tracks[0].best_history
         return out
-
-
-def _subset(pred: Prediction, idx: np.ndarray) -> Prediction:
-    return Prediction(pred.mean[idx], None if pred.std is None else pred.std[idx],
-                      None if pred.feasible is None else pred.feasible[idx],
-                      None if pred.members is None else pred.members[:, idx])
 
 
 def _concat(preds: list[Prediction]) -> Prediction:

@@ -257,17 +257,17 @@ class ModelSearch:
                              f"{len(self.framework.cost_names)} costs", where="model.plugin")
         return pred
 
-    def _p_ok(self, pred: Prediction, codes: np.ndarray | None = None) -> np.ndarray:
-        """The probability that each point runs and meets every constraint. Failures no constraint explains
-        bring in the model's classifier, or, while it says one rate everywhere (too few points of an outcome
-        to learn from) or the model has none, the estimate from the distances to the points that ran and
-        failed (`_near_runs`)."""
+    def _p_ok(self, pred: Prediction, codes: np.ndarray | None = None, constraints: bool = True) -> np.ndarray:
+        """The probability that each point runs and meets every constraint (with ``constraints=False``: that
+        it runs). Failures no constraint explains bring in the model's classifier, or, while it says one rate
+        everywhere (too few points of an outcome to learn from) or the model has none, the estimate from the
+        distances to the points that ran and failed (`_near_runs`)."""
         n = len(pred.mean)
         use = pred.feasible is not None and (self.unexplained or not self.constraints)
         p = np.clip(np.asarray(pred.feasible, dtype=float), 0, 1) if use else np.ones(n)
         if codes is not None and self.unexplained and (pred.feasible is None or np.ptp(p) == 0):
             p = self._near_runs(codes)
-        for c, j in zip(self.constraints, self.con_idx):
+        for c, j in zip(self.constraints if constraints else [], self.con_idx):
             mu = pred.mean[:, j]
             sd = np.zeros(n) if pred.std is None else pred.std[:, j]
             below = probability_below(mu, sd, c.bound)
@@ -472,3 +472,33 @@ class ModelSearch:
             front = np.vstack([front, mu[rest[best]][None, :]]) if len(front) else mu[rest[best]][None, :]
         picked += [int(i) for i in order if i not in picked][:n - len(picked)]
         return np.array(picked, dtype=int)
+
+    def _predicted_front(self, cand: np.ndarray, pred: Prediction, idx: np.ndarray, s: int) -> np.ndarray:
+        """Of the candidates idx of scenario s (`_predicted_best` order), those shown as the predicted front
+        after ``accuracy_target``: predicted to run (the model's classifier, where it has one, at 50% or
+        more) and to meet every constraint (the predicted costs, not the probability: several constraints
+        each met by the mean would multiply to less than a half); with several costs, also not dominated by
+        the scenario's evaluated front nor by another of them. The order of idx is kept.
+
+        The confirmation step still evaluates `_predicted_best`'s points whatever they are (it spends the
+        budget on the likeliest improvements); only what is stored and printed as predictions is filtered:
+        a design the model itself predicts to be dominated or to break a constraint is no part of a front."""
+        idx = np.asarray(idx, dtype=int)
+        if not len(idx):
+            return idx
+        runs = self._p_ok(_subset(pred, idx), cand[idx], constraints=False) >= 0.5
+        idx = idx[runs & (self._violations(pred.mean[idx]) == 0)]
+        if self.m == 1 or not len(idx):
+            return idx
+        mu, _ = self._moments(_subset(pred, idx))
+        front = self._front_values(s)
+        values = np.vstack([front, mu]) if len(front) else mu
+        kept = pareto_front(values) - len(front)
+        return idx[np.sort(kept[kept >= 0])]
+
+
+def _subset(pred: Prediction, idx: np.ndarray) -> Prediction:
+    """The prediction of the points idx only (also guided.py's)."""
+    return Prediction(pred.mean[idx], None if pred.std is None else pred.std[idx],
+                      None if pred.feasible is None else pred.feasible[idx],
+                      None if pred.members is None else pred.members[:, idx])

@@ -125,38 +125,96 @@ def exploration_table(store: RunStore, run_dir: Path, explore, costs: list[Cost]
     ok = tracker.feasible(cost_arr, status) if len(status) else np.zeros(0, dtype=bool)
     scen = ScenarioSet.from_report(space, report) or ScenarioSet.observed(space, codes)
     where = scen.index(codes) if len(codes) else np.zeros(0, dtype=int)
-    pred_codes = np.empty((0, len(space)))
-    if report and report.get("predicted_codes") is not None:
-        keys_done = {space.key(c) for c in codes}
-        pred_codes = np.array([c for c in report["predicted_codes"] if space.key(c) not in keys_done],
-                              dtype=float).reshape(-1, len(space))
+    pred_codes, pred_mean = _predicted_points(report, space, codes, len(names))
     pred_where = scen.index(pred_codes) if len(pred_codes) else np.zeros(0, dtype=int)
-    rows_codes, true, kinds, groups = [], [], [], []
-    for s in range(len(scen)):
-        chosen = _best_rows(np.flatnonzero(ok & (where == s)), cost_arr, tracker, top_k)
-        extra = [c for c, w in zip(pred_codes, pred_where) if w == s]
-        rows_codes += [codes[i] for i in chosen] + extra
-        true += [cost_arr[i] for i in chosen] + [np.full(len(names), math.nan)] * len(extra)
-        kinds += ["evaluated"] * len(chosen) + ["predicted"] * len(extra)
-        groups += [s] * (len(chosen) + len(extra))
-    predicted = None
-    if model is not None and rows_codes:
+    chosen = [_best_rows(np.flatnonzero(ok & (where == s)), cost_arr, tracker, top_k) for s in range(len(scen))]
+    shown = np.concatenate(chosen).astype(int) if chosen else np.zeros(0, dtype=int)
+    model_mean = None   # the model's prediction of the evaluated rows shown, then of the predicted points
+    if model is not None and (len(shown) or len(pred_codes)):
         try:
-            predicted = model.Predict(np.array(rows_codes)).mean
+            model_mean = np.asarray(model.Predict(np.vstack([codes[shown], pred_codes])).mean, dtype=float)
         except Exception:  # noqa: BLE001 - a model that cannot predict leaves the column empty
-            predicted = None
+            model_mean = None
+        if model_mean is not None and model_mean.shape != (len(shown) + len(pred_codes), len(names)):
+            model_mean = None
+    if model_mean is not None:   # the predicted points are judged by the model whose predictions the table shows
+        pred_mean = model_mean[len(shown):]
+    evaluated_mean = dict(zip(shown.tolist(), model_mean)) if model_mean is not None else {}
+    rows_codes, true, kinds, groups, predicted = [], [], [], [], []
+    for s in range(len(scen)):
+        extra = _predicted_front(np.flatnonzero(pred_where == s), pred_mean, cost_arr[chosen[s]], tracker)
+        rows_codes += [codes[i] for i in chosen[s]] + [pred_codes[i] for i in extra]
+        true += [cost_arr[i] for i in chosen[s]] + [np.full(len(names), math.nan)] * len(extra)
+        kinds += ["evaluated"] * len(chosen[s]) + ["predicted"] * len(extra)
+        groups += [s] * (len(chosen[s]) + len(extra))
+        if model_mean is not None:
+            predicted += [evaluated_mean[int(i)] for i in chosen[s]] + [pred_mean[i] for i in extra]
     header = space.names + names + [f"predicted-{c}" for c in names] + \
         (["scenario"] if scen.active else []) + ["source", "rank"]
     rows, rank = [], {}
     for r, (c, t, kind, s) in enumerate(zip(rows_codes, true, kinds, groups)):
         values = space.values(c)
-        p = predicted[r] if predicted is not None else [math.nan] * len(names)
+        p = predicted[r] if predicted else [math.nan] * len(names)
         rank[s] = rank.get(s, 0) + 1
         rows.append([values[n] for n in space.names] + list(t) + list(p) +
                     ([scen.label(s)] if scen.active else []) + [kind, rank[s]])
     path = table_path(run_dir, explore, "exploration", several)
     write_csv(path, header, rows)
-    return path, rows
+    out = FrontRows(rows)
+    if scen.active:   # the summary's sections: the combinations served, each with its evaluated designs
+        served = scen if report and report.get("scenario_codes") is not None else ScenarioSet.of(space)
+        if served.active and not served.representative:
+            at = served.index(codes) if len(codes) else np.zeros(0, dtype=int)
+            out.evaluated = {served.label(s): int((at == s).sum()) for s in range(len(served))}
+        elif served.active:
+            out.evaluated = {scen.label(s): int((where == s).sum()) for s in range(len(scen))
+                             if s in set(groups)}
+    return path, out
+
+
+class FrontRows(list):
+    """exploration_table's rows, and for the summary (`front_text`) the scenario combinations served with
+    how many designs each had evaluated (``evaluated``: label -> count, in the order served; None without
+    scenarios)."""
+    evaluated: dict[str, int] | None = None
+
+
+def _predicted_points(report: dict | None, space: DesignSpace, done: np.ndarray,
+                      n_costs: int) -> tuple[np.ndarray, np.ndarray]:
+    """The points an exploration predicted without evaluating them (its Report()'s "predicted_codes", those
+    evaluated since left out) and the costs it predicted for them (NaN where it gave none)."""
+    empty = np.empty((0, len(space))), np.empty((0, n_costs))
+    if not report or report.get("predicted_codes") is None:
+        return empty
+    every = np.asarray(report["predicted_codes"], dtype=float).reshape(-1, len(space))
+    keys_done = {space.key(c) for c in done}
+    keep = [i for i, c in enumerate(every) if space.key(c) not in keys_done]
+    mean = getattr(report.get("prediction"), "mean", None)
+    mean = np.asarray(mean, dtype=float) if mean is not None else None
+    if mean is None or mean.shape != (len(every), n_costs):
+        mean = np.full((len(every), n_costs), math.nan)
+    return every[keep], mean[keep]
+
+
+def _predicted_front(idx: np.ndarray, mean: np.ndarray, evaluated: np.ndarray, tracker: Tracker) -> list[int]:
+    """Of the predicted points idx (of one scenario combination), those the table shows: predicted to meet
+    every constraint and, with several objectives, not dominated by the evaluated front shown (its true
+    costs) nor by another of them. With one objective the table is the top_k, and the predicted points
+    that meet the constraints follow the evaluated ones. Without a prediction of a point's costs (no
+    model, a plugin that gives none) it cannot be judged and is shown."""
+    keep = []
+    for i in idx:
+        p = mean[i]
+        if not np.isnan(p).all() and not tracker.feasible(p[None, :], ["ok"])[0]:
+            continue
+        keep.append(int(i))
+    if len(tracker.idx) == 1 or not keep:
+        return keep
+    judged = [i for i in keep if not np.isnan(mean[i]).all()]
+    v = np.vstack([signed(evaluated[:, tracker.idx], tracker.signs).reshape(-1, len(tracker.idx)),
+                   signed(mean[judged][:, tracker.idx], tracker.signs)])
+    front = set((pareto_front(v) - len(evaluated)).tolist())
+    return [i for j, i in enumerate(judged) if j in front] + [i for i in keep if i not in judged]
 
 
 def _best_rows(idx: np.ndarray, cost_arr: np.ndarray, tracker: Tracker, top_k: int) -> np.ndarray:
@@ -177,22 +235,33 @@ def front_text(rows: list[list], space: DesignSpace, costs: list[Cost], limit: i
     Nothing is cut off. The knobs that differ between the designs shown come first (they are what the
     choice is about); knobs set alike in all of them are listed once. A repeated knob (``device_0`` ..
     ``device_15``) is shown as one list. With scenarios, one section per scenario combination (rows of
-    exploration_table carry its label before source and rank), each with its own front.
+    exploration_table carry its label before source and rank), each with its own front, headed by how many
+    designs of the combination were evaluated (when exploration_table says: its `FrontRows`), how many of
+    them the front (or top-k) lists, and how many predicted designs follow.
     """
     scenario_knobs = [j for j, k in enumerate(space.knobs) if k.scenario and not (k.finite and k.size == 1)]
     if not scenario_knobs:
         return _front_lines(rows, space, costs, limit, [])
-    scen = ScenarioSet.of(space)
-    # every combination of finite scenarios gets its section, one without a feasible design too
-    sections: dict[str, list[list]] = {} if scen.representative else {scen.label(s): [] for s in range(len(scen))}
+    counts = getattr(rows, "evaluated", None)
+    if counts is not None:   # the combinations the exploration served (exploration_table), in its order
+        sections: dict[str, list[list]] = {label: [] for label in counts}
+    else:   # every combination of finite scenarios gets its section, one without a feasible design too
+        scen = ScenarioSet.of(space)
+        sections = {} if scen.representative else {scen.label(s): [] for s in range(len(scen))}
     for row in rows:
         sections.setdefault(str(row[-3]), []).append(row)
     if not sections:
         return "  (no feasible design evaluated in any scenario)"
     lines = []
     for label, group in sections.items():
-        n_eval = sum(1 for row in group if row[-2] == "evaluated")
-        lines.append(f"  {label} ({n_eval} evaluated design{'s' if n_eval != 1 else ''}):")
+        listed = sum(1 for row in group if row[-2] == "evaluated")
+        parts = [] if counts is None else [f"{counts.get(label, 0)} evaluated design"
+                                           f"{'s' if counts.get(label, 0) != 1 else ''}"]
+        if listed or counts is None:
+            parts.append(f"{listed} listed")
+        if len(group) > listed:
+            parts.append(f"{len(group) - listed} predicted")
+        lines.append(f"  {label} ({', '.join(parts)}):")
         lines.append(textwrap.indent(_front_lines(group, space, costs, limit, scenario_knobs), "  "))
     return "\n".join(lines)
 

@@ -81,6 +81,31 @@ def evaluation_table(samples: list, names: list[str], cost_names: list[str]) -> 
          for _step, s in samples]
 
 
+def course_predictions(store: RunStore, explore: str) -> list[tuple[str, dict, list[float], list[float] | None]]:
+    """The stored predictions (`RunStore.predictions`) that belong to the exploration's course: the one the
+    last run to finish followed, whose samples are the exploration's members, as deffe_evaluation.csv lists
+    them (a rerun with a smaller budget or another course keeps only what it was told, `keep_members`).
+
+    Kept: the predictions of member points (the model predicted them before they were evaluated), and of
+    points never evaluated for this exploration (an exploration's predicted front) stored at a step the
+    course reaches. Left out: points evaluated for the exploration that are no members (an abandoned course
+    evaluated them: they have real costs and are no prediction of this course), and never-evaluated points
+    predicted at a later step than the course's last. Everything stays in the store, as samples do."""
+    members = store.explore_samples(explore, include_running=True)
+    keys = {s.key for _st, s in members}
+    last = max((st for st, _s in members), default=-1)
+    preds = store.predictions(explore)
+    others = [p[0] for p in preds if p[0] not in keys]
+    evaluated = {k for k, s in store.lookup(others).items() if s.explore == explore and s.status != "running"}
+    step = dict(store.db.execute("SELECT key, step FROM predictions WHERE explore=?", (explore,)))
+
+    def mine(key: str) -> bool:
+        if key in keys:
+            return True
+        return key not in evaluated and (step.get(key) is None or step[key] <= last)
+    return [p for p in preds if mine(p[0])]
+
+
 def write_tables(store: RunStore, run_dir: Path, explore: Explore, cost_names: list[str],
                  several: bool) -> dict[str, Path]:
     names = list(explore.space.names)
@@ -92,8 +117,8 @@ def write_tables(store: RunStore, run_dir: Path, explore: Explore, cost_names: l
     paths = {k: table_path(run_dir, explore, k, several) for k in ("evaluation", "prediction", "output")}
     write_csv(paths["evaluation"], header, eval_rows, str)
 
-    # every prediction the model made of a point before (or instead of) its evaluation
-    preds = store.predictions(explore.name)
+    # every prediction the model made of a point before (or instead of) its evaluation, in this course
+    preds = course_predictions(store, explore.name)
     pred_rows = [fmt([params.get(k) for k in names] + list(mean) + (list(std) if std is not None else [None] * c))
                  for _key, params, mean, std in preds]
     write_csv(paths["prediction"], names + [f"predicted-{k}" for k in cost_names] + [f"std-{k}" for k in cost_names],

@@ -97,6 +97,18 @@ def scenario_labels(ex: ExploreData) -> pd.Series | None:
                      index=ev.index, dtype=object)
 
 
+def scenario_order(ex: Explored) -> list[str]:
+    """The scenario labels of the evaluations in the order the run wrote them: that of deffe_exploration.csv
+    and of the summary (the combinations in the order of the config's values), then any other in the order
+    evaluated (a combination without a feasible design has no row in the front)."""
+    if ex.scenario is None:
+        return []
+    front = ex.data.front
+    written = [str(v) for v in front["scenario"]] if "scenario" in front else []
+    present = set(ex.scenario)
+    return list(dict.fromkeys(label for label in written + list(ex.scenario) if label in present))
+
+
 def statuses(run: RunData, ev: pd.DataFrame) -> pd.Series:
     """Each evaluation's status; a table without its status column (edited in a spreadsheet): 'ok' where
     every cost is a number, 'failed' elsewhere (load_run warns of it)."""
@@ -136,21 +148,27 @@ def no_front(ex: ExploreData) -> str:
 
 def best_designs(run: RunData, ex: Explored) -> pd.DataFrame:
     """The feasible evaluation best in each objective (with scenarios, in each scenario too): a row per
-    objective (and scenario), its knobs and every cost."""
+    objective (and scenario), its knobs and every cost. A tie goes to the design best in the other
+    objectives (lexicographically, in their order), so the design shown is on the front."""
     ev = ex.data.evaluations
     if ev.empty or not ex.feasible.any():
         return pd.DataFrame()
     groups = [("", ex.feasible)]
     if ex.scenario is not None:
-        groups = [(label, ex.feasible & ex.scenario.eq(label))
-                  for label in sorted(dict.fromkeys(ex.scenario), key=natural)]
+        groups = [(label, ex.feasible & ex.scenario.eq(label)) for label in scenario_order(ex)]
     rows = []
     for label, mask in groups:
         if not mask.any():
             continue
         for o in run.objectives:
-            signed = pd.to_numeric(ev.loc[mask, o], errors="coerce") * cost_sign(run, o)
-            i = signed.idxmin()
+            # ties broken by the other objectives in turn: the design shown is never dominated by another
+            order = [o] + [q for q in run.objectives if q != o]
+            signed = pd.DataFrame({n: pd.to_numeric(ev.loc[mask, q], errors="coerce") * cost_sign(run, q)
+                                   for n, q in enumerate(order)})
+            signed = signed[signed[0].notna()].fillna(np.inf)
+            if signed.empty:
+                continue
+            i = signed.sort_values(list(signed.columns), kind="stable").index[0]
             rows.append({"best in": o, **({"scenario": label} if label else {}),
                          **{k: ev.at[i, k] for k in ex.data.knobs if k in ev},
                          **{c: ev.at[i, c] for c in run.cost_names if c in ev}})
@@ -289,11 +307,6 @@ def read_timeline(path: Path) -> tuple[np.ndarray, np.ndarray, str, str]:
 def cost_text(run: RunData, name: str, value) -> str:
     """A cost for people: with its unit ('206.6 ms'); empty where there is none."""
     return quantity_text(float(value), cost_unit(run, name)) if finite(value) else ""
-
-
-def natural(text: str) -> list:
-    """Sort key of labels with numbers in them: 'size=16' before 'size=128'."""
-    return [(0, int(p), "") if p.isdigit() else (1, 0, p) for p in re.split(r"(\d+)", str(text))]
 
 
 def finite(x) -> bool:

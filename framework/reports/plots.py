@@ -7,6 +7,7 @@ state, no display needed, safe next to other code of the process that uses pyplo
 from __future__ import annotations
 
 import itertools
+import math
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +24,9 @@ from .content import Explored
 
 DPI = 110
 FRONT_COLOR, EVAL_COLOR, BAD_COLOR, PRED_COLOR = "#c0392b", "#9aa5b1", "#e67e22", "#2471a3"
+FAILED_COLOR = "#5d6d7e"
 MAX_PAIRS = 6   # objective pairs drawn for more than two objectives (the first four objectives)
+MAX_SCENARIO_PANELS = 8   # scenario combinations of the front plot, a row of panels each
 
 
 def plot_name(prefix: str, kind: str) -> str:
@@ -85,52 +88,84 @@ def _wide(values: np.ndarray) -> bool:
 
 
 def _front(run: RunData, ex: Explored) -> Figure | None:
+    """The evaluated designs and the front, a panel per pair of objectives; with scenarios, a row of panels
+    per scenario combination (its designs and its front only: a design of one problem size does not
+    compete with another's), the first MAX_SCENARIO_PANELS in the order written."""
     objs = [o for o in run.objectives if o in ex.data.evaluations][:4]
     ev = ex.data.evaluations
     if len(objs) < 2 or not ex.feasible.any():
         return None
     pairs = list(itertools.combinations(objs, 2))[:MAX_PAIRS]
+    labels: list[str | None] = [None]
+    if ex.scenario is not None:
+        written = c.scenario_order(ex)
+        labels = written[:MAX_SCENARIO_PANELS]
+        pairs = pairs[:max(1, MAX_PAIRS // len(labels))]
     cols = min(len(pairs), 3)
-    rows = (len(pairs) + cols - 1) // cols
+    per_label = (len(pairs) + cols - 1) // cols
+    rows = per_label * len(labels)
     fig = Figure(figsize=(6.4 * cols, 4.8 * rows))
     front = ex.data.front
+    status = ex.status.to_numpy(dtype=object) if ex.status is not None else np.full(len(ev), "ok", dtype=object)
+    failed = np.isin(status, ["failed", "timeout"])
+    n = 0
+    for label in labels:
+        mine = np.ones(len(ev), dtype=bool) if label is None else ex.scenario.eq(label).to_numpy()
+        rows_front = front if label is None or "scenario" not in front else \
+            front[front["scenario"].astype(str).eq(label)]
+        for a, b in pairs:
+            n += 1
+            ax = fig.add_subplot(rows, cols, n)
+            one_front = label is not None or "scenario" not in front   # not the fronts of several scenarios
+            _front_panel(ax, run, ev, ex.feasible.to_numpy() & mine, mine & ~ex.feasible.to_numpy(),
+                         failed, rows_front, a, b, steps=len(objs) == 2 and one_front)
+            if label is not None:
+                ax.set_title(label, fontsize=10)
+    more = f" (the first {len(labels)} of {len(written)} scenario combinations)" \
+        if ex.scenario is not None and len(written) > len(labels) else ""
+    fig.suptitle(f"Pareto front{_of(ex)}{more}")
+    return fig
+
+
+def _front_panel(ax, run: RunData, ev: pd.DataFrame, feas: np.ndarray, others: np.ndarray, failed: np.ndarray,
+                 front: pd.DataFrame, a: str, b: str, steps: bool) -> None:
+    """One panel of `_front`: the feasible designs, the others (failed ones apart: their costs, where they
+    returned some, say nothing of a constraint), the front of the rows ``front`` of deffe_exploration.csv."""
     evaluated_front = front[front["source"].astype(str).eq("evaluated")] if "source" in front else front
     only_predicted = front[front["source"].astype(str).eq("predicted")] if "source" in front else front.iloc[:0]
-    feas = ex.feasible.to_numpy()
-    for n, (a, b) in enumerate(pairs, start=1):
-        ax = fig.add_subplot(rows, cols, n)
-        xa, xb = _numeric(ev, a), _numeric(ev, b)
-        ax.scatter(xa[feas], xb[feas], s=14, color=EVAL_COLOR, label=f"evaluated ({int(feas.sum())})", zorder=2)
-        if (~feas).any():
-            ax.scatter(xa[~feas], xb[~feas], s=18, marker="x", color=BAD_COLOR, zorder=2,
-                       label="infeasible or against a constraint")
-        # the front of this pair of objectives, drawn from the table the run wrote (with more than two
-        # objectives a point of the whole front need not be on the front of a pair: all are marked)
-        fa, fb = _numeric(evaluated_front, a), _numeric(evaluated_front, b)
-        ax.scatter(fa, fb, s=36, color=FRONT_COLOR, edgecolor="black", linewidth=0.5, zorder=4,
-                   label=f"front ({len(evaluated_front)})")
-        if len(objs) == 2 and "scenario" not in front:
-            signed = np.column_stack([fa * c.cost_sign(run, a), fb * c.cost_sign(run, b)])
-            keep = pareto_front(signed)
-            order = keep[np.argsort(fa[keep])]
-            ax.step(fa[order], fb[order], where="post", color=FRONT_COLOR, linewidth=1, zorder=3)
-        pa, pb = _numeric(evaluated_front, f"predicted-{a}"), _numeric(evaluated_front, f"predicted-{b}")
-        has = np.isfinite(pa) & np.isfinite(pb)
-        if has.any():
-            ax.scatter(pa[has], pb[has], s=36, facecolor="none", edgecolor=PRED_COLOR, zorder=4,
-                       label="front, as the model predicted it")
-            for x0, y0, x1, y1 in zip(fa[has], fb[has], pa[has], pb[has]):
-                ax.plot([x0, x1], [y0, y1], color=PRED_COLOR, linewidth=0.6, alpha=0.6, zorder=3)
-        qa, qb = _numeric(only_predicted, f"predicted-{a}"), _numeric(only_predicted, f"predicted-{b}")
-        if np.isfinite(qa).any():
-            ax.scatter(qa, qb, s=40, marker="^", facecolor="none", edgecolor=PRED_COLOR, zorder=4,
-                       label="predicted only, not evaluated")
-        _axis(ax, "x", run, a)
-        _axis(ax, "y", run, b)
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=7, loc="best")
-    fig.suptitle(f"Pareto front{_of(ex)}")
-    return fig
+    xa, xb = _numeric(ev, a), _numeric(ev, b)
+    ax.scatter(xa[feas], xb[feas], s=14, color=EVAL_COLOR, label=f"evaluated ({int(feas.sum())})", zorder=2)
+    bad, broke = others & ~failed, others & failed
+    if bad.any():
+        ax.scatter(xa[bad], xb[bad], s=18, marker="x", color=BAD_COLOR, zorder=2,
+                   label="infeasible or against a constraint")
+    if broke.any():
+        ax.scatter(xa[broke], xb[broke], s=18, marker="+", color=FAILED_COLOR, zorder=2, label="failed")
+    # the front of this pair of objectives, drawn from the table the run wrote (with more than two
+    # objectives a point of the whole front need not be on the front of a pair: all are marked)
+    fa, fb = _numeric(evaluated_front, a), _numeric(evaluated_front, b)
+    ax.scatter(fa, fb, s=36, color=FRONT_COLOR, edgecolor="black", linewidth=0.5, zorder=4,
+               label=f"front ({len(evaluated_front)})")
+    if steps and len(fa):
+        signed = np.column_stack([fa * c.cost_sign(run, a), fb * c.cost_sign(run, b)])
+        keep = pareto_front(signed)
+        order = keep[np.argsort(fa[keep])]
+        ax.step(fa[order], fb[order], where="post", color=FRONT_COLOR, linewidth=1, zorder=3)
+    pa, pb = _numeric(evaluated_front, f"predicted-{a}"), _numeric(evaluated_front, f"predicted-{b}")
+    has = np.isfinite(pa) & np.isfinite(pb)
+    if has.any():
+        ax.scatter(pa[has], pb[has], s=36, facecolor="none", edgecolor=PRED_COLOR, zorder=4,
+                   label="front, as the model predicted it")
+        for x0, y0, x1, y1 in zip(fa[has], fb[has], pa[has], pb[has]):
+            ax.plot([x0, x1], [y0, y1], color=PRED_COLOR, linewidth=0.6, alpha=0.6, zorder=3)
+    qa, qb = _numeric(only_predicted, f"predicted-{a}"), _numeric(only_predicted, f"predicted-{b}")
+    if np.isfinite(qa).any():
+        ax.scatter(qa, qb, s=40, marker="^", facecolor="none", edgecolor=PRED_COLOR, zorder=4,
+                   label="predicted only, not evaluated")
+    _axis(ax, "x", run, a)
+    _axis(ax, "y", run, b)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, loc="best")
 
 
 def _of(ex: Explored) -> str:
@@ -149,7 +184,7 @@ def _progress(run: RunData, ex: Explored) -> Figure | None:
         n = np.arange(1, len(ev) + 1)
         feas = ex.feasible.to_numpy()
         ax.scatter(n[feas], y[feas], s=10, color=EVAL_COLOR, label="each feasible evaluation", zorder=2)
-        labels = sorted(dict.fromkeys(ex.scenario), key=c.natural) if ex.scenario is not None else []
+        labels = c.scenario_order(ex)
         if 1 < len(labels) <= c.MAX_SCENARIO_LINES:   # problem sizes apart: one best each
             for label in labels:
                 x, best = c.best_so_far(run, ex, ex.scenario.eq(label))
@@ -192,7 +227,9 @@ def _predicted(run: RunData, ex: Explored) -> Figure | None:
             ax.set_xscale("log")
             ax.set_yscale("log")
         with np.errstate(divide="ignore", invalid="ignore"):
-            mape = float(np.nanmean(np.abs(p - t) / np.abs(t))) * 100
+            ratio = np.abs(p - t) / np.abs(t)
+        ratio = ratio[~np.isnan(ratio)]   # 0/0 where a cost is 0 (none at all: no MAPE, and no numpy warning)
+        mape = float(ratio.mean()) * 100 if len(ratio) else math.nan
         _axis(ax, "x", run, cost)
         ax.set_xlabel(f"true {cost}")
         _axis(ax, "y", run, cost)

@@ -85,7 +85,19 @@ class TwoLevel(DoepySampler):
 
 
 class FullFactorial(DoepySampler):
+    """Every level of every knob. The points come in a spread order, not doepy's (first knob fastest, the
+    scenarios, last in the space, slowest: a design cut short by the budget held one scenario value and
+    one value of most knobs): point p is the design's cell that the p-th point of a Halton sequence over
+    the knobs' levels falls in (cells met again skipped), the scenarios on its first dimensions (base 2, 3,
+    ...: two scenario values alternate), so every prefix spreads over the scenario values and the knobs.
+    The design's set of points is doepy's; cells the sequence has not met after 8 times the design's
+    size follow in doepy's order."""
+
     kind = "full_fact"
+
+    def design(self) -> np.ndarray:
+        out = super().design()
+        return out[_spread_order(out, self._varying, [j for j in self._varying if self.space.knobs[j].scenario])]
 
     def factor_levels(self, varying):
         levels = int(self.options.get("levels") or 3)
@@ -150,3 +162,37 @@ class CentralComposite(DoepySampler):
     def build(self, doepy_build, factors):
         c = max(1, int(self.options.get("center") or 1))
         return doepy_build.central_composite(factors, center=(c, c), face=self.options.get("face") or "ccf")
+
+
+def _spread_order(codes: np.ndarray, varying: list[int], first: list[int]) -> np.ndarray:
+    """A permutation of the rows of a full factorial design (`FullFactorial`): the order in which a Halton
+    sequence over the levels of the columns ``varying`` (those in ``first`` on its first dimensions) meets
+    the rows' cells, then the rows it did not meet."""
+    n = len(codes)
+    if n <= 1 or not varying:
+        return np.arange(n)
+    dims = list(first) + [j for j in varying if j not in first]
+    levels = [np.unique(codes[:, j], return_inverse=True) for j in dims]
+    radices = np.array([len(u) for u, _ in levels])
+    cell = np.zeros(n, dtype=np.int64)
+    for (_u, inv), r in zip(levels, radices):
+        cell = cell * r + inv.reshape(-1)
+    row_of = {int(c): i for i, c in enumerate(cell)}
+    from scipy.stats import qmc
+    halton = qmc.Halton(len(dims), scramble=False)
+    order: list[int] = []
+    taken = np.zeros(n, dtype=bool)
+    drawn = 0
+    while len(order) < n and drawn < 8 * n:
+        u = halton.random(min(max(n, 64), 8 * n - drawn))
+        drawn += len(u)
+        at = np.minimum((u * radices).astype(np.int64), radices - 1)
+        flat = np.zeros(len(u), dtype=np.int64)
+        for k, r in enumerate(radices):
+            flat = flat * r + at[:, k]
+        for c in flat:
+            i = row_of.get(int(c))
+            if i is not None and not taken[i]:
+                taken[i] = True
+                order.append(i)
+    return np.array(order + [int(i) for i in np.flatnonzero(~taken)], dtype=int)

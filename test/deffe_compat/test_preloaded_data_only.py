@@ -198,3 +198,26 @@ def test_step_start_on_the_data_trains_first_on_that_steps_samples(tmp_path):
     assert r.rc == 0 and "model trained on" not in r.err, r
     assert "warning: -step-start 1: exploration 'e' ended after 1 step of its data, before step 1: no model was " \
            "trained" in r.err, r
+
+
+def test_the_summary_has_only_the_scenario_values_the_data_hold_and_counts_their_evaluations(tmp_path):
+    """The data hold s=1 and 2 of the scenario's 1, 2, 3: the summary printed a section
+    's=3 (0 evaluated designs): (no feasible design evaluated)', and '(10 evaluated designs)' for the 10
+    designs listed (top_k) of the 12 evaluated."""
+    write(tmp_path / "prob.py", "def f(p):\n    raise RuntimeError('not used: only the data are explored')\n")
+    write(tmp_path / "data.csv", "x,y,s,t\n" + "".join(
+        f"{x},{y},{s},{(x - s) ** 2 + y}\n" for x in range(4) for y in range(4) for s in (1, 2)))
+    write(tmp_path / "c.json", json.dumps({
+        "python_path": ["."], "knobs": [{"name": "x", "values": [0, 1, 2, 3]}, {"name": "y", "values": [0, 1, 2, 3]}],
+        "scenarios": [{"name": "s", "values": [1, 2, 3]}], "costs": ["t"],
+        "evaluate": {"plugin": "python", "function": "prob:f"}, "model": {"plugin": "sklearn_rf", "estimators": 10},
+        "exploration": {"samples_per_step": 8, "max_samples": 24, "analysis": False},
+        "framework": {"run_directory": "run", "seed": 1}}))
+    r = run_deffe("-config", "c.json", "-pre-evaluated-data", "data.csv", "-only-preloaded-data-exploration",
+                  cwd=tmp_path)
+    assert r.rc == 0, r
+    evaluated = read_csv(tmp_path / "run" / "deffe_evaluation.csv")
+    heads = [line for line in r.out.splitlines() if line.startswith("  s=")]
+    assert heads == [f"  s={s} ({sum(row['s'] == str(s) for row in evaluated)} evaluated designs, 10 listed):"
+                     for s in (1, 2)], r.out
+    assert "s=3" not in r.out

@@ -246,9 +246,10 @@ def test_the_summary_has_a_section_for_every_scenario_even_without_a_feasible_de
                          Knob("size", "ordinal", ListLevels([512, 2048]), scenario=True)])
     rows = [[2, 512, 3.0, 3.1, "size=512", "evaluated", 1], [1, 512, 4.0, 4.2, "size=512", "evaluated", 2]]
     text = front_text(rows, space, [Cost("t")])
-    assert text.splitlines()[0] == "  size=512 (2 evaluated designs):"
+    # plain rows do not say how many designs were evaluated: the heading counts the designs listed
+    assert text.splitlines()[0] == "  size=512 (2 listed):"
     assert "      1. t=3\n         a=2" in text and "size=512, a" not in text.replace("  size=512 (", "")
-    assert text.endswith("  size=2048 (0 evaluated designs):\n    (no feasible design evaluated)")
+    assert text.endswith("  size=2048 (0 listed):\n    (no feasible design evaluated)")
 
 
 def test_finishing_on_predictions_gives_a_predicted_front_per_scenario(tmp_path):
@@ -264,6 +265,44 @@ def test_finishing_on_predictions_gives_a_predicted_front_per_scenario(tmp_path)
         assert {row["source"] for row in mine} == {"evaluated", "predicted"}, mine
         assert [int(row["rank"]) for row in mine] == list(range(1, len(mine) + 1))
         assert all(row["size"] == str(size) for row in mine)
+
+
+def test_the_predicted_front_holds_no_design_predicted_dominated_or_against_a_constraint(tmp_path):
+    """After accuracy_target, the predicted rows of deffe_exploration.csv (and of the printed front) used to
+    include designs the model itself predicted to break `m <= 5` or to be dominated by the scenario's
+    evaluated front (the confirmation step had since evaluated a design better in both objectives)."""
+    write(tmp_path / "prob.py", """
+def rich(p):
+    x, y, s = float(p["x"]), float(p["y"]), float(p["s"])
+    c = {"red": 0, "green": 1, "blue": 2}[p["c"]]
+    return {"f1": s * ((x - 2) ** 2 + 0.5 * y + c), "g": s * (x + y) - c, "m": x + y + c}
+""")
+    write(tmp_path / "at.json", json.dumps({
+        "python_path": ["."],
+        "knobs": [{"name": "x", "values": [3, 0, 4, 1, 2]}, {"name": "y", "values": "0-5"},
+                  {"name": "c", "values": ["red", "green", "blue"]}],
+        "costs": ["f1", "g::max", "m"], "constraints": ["m <= 5"],
+        "scenarios": [{"name": "s", "values": [2, 1]}],
+        "evaluate": {"plugin": "python", "function": "prob:rich"},
+        "model": {"plugin": "sklearn_rf", "estimators": 20},
+        "exploration": {"samples_per_step": 10, "max_samples": 100, "accuracy_target": 0.9, "confirm": 2,
+                        "objectives": ["f1", "g"], "top_k": 3},
+        "framework": {"run_directory": "at", "seed": 1, "report_files": False}}))
+    r = run_deffe("-config", "at.json", cwd=tmp_path)
+    assert r.rc == 0 and "finishing on predictions" in r.out, r
+    table = read_csv(tmp_path / "at" / "deffe_exploration.csv")
+    for label in ("s=2", "s=1"):
+        mine = [row for row in table if row["scenario"] == label]
+        evaluated = [(float(row["f1"]), float(row["g"])) for row in mine if row["source"] == "evaluated"]
+        predicted = [(float(row["predicted-f1"]), float(row["predicted-g"]), float(row["predicted-m"]))
+                     for row in mine if row["source"] == "predicted"]
+        assert evaluated, mine
+        for f1, g, m in predicted:
+            assert m <= 5, mine
+            assert not any(ef <= f1 and eg >= g and (ef, eg) != (f1, g) for ef, eg in evaluated), mine
+            assert not any(pf <= f1 and pg >= g and (pf, pg) != (f1, g) for pf, pg, _ in predicted), mine
+        shown = r.out.split(f"  {label} (")[1].split("\n  s=")[0].split("knobs that matter")[0]
+        assert shown.count("(predicted)") == 3 * len(predicted), shown
 
 
 def test_a_continuous_scenario_spends_the_whole_budget_on_distinct_points(tmp_path):

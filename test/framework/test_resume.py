@@ -219,3 +219,32 @@ def test_points_in_flight_not_asked_again_leave_the_store(tmp_path):
     statuses, final = _statuses(tmp_path)
     assert set(statuses) == {"ok"}, statuses
     assert min(set(final) - set(after)) > max(ids)   # new points got new ids
+
+
+def test_a_rerun_with_a_smaller_budget_writes_every_table_as_a_fresh_run_does(tmp_path):
+    """Run with -max-samples 40, then again with 20: deffe_evaluation.csv followed the shorter course, but
+    deffe_prediction.csv kept the 40-sample run's predictions (30 rows against a fresh run's 10) and
+    deffe_output.csv listed 20 points as only predicted that the longer run had evaluated."""
+    write(tmp_path / "prob.py", 'def f(p):\n    x, y = float(p["x"]), float(p["y"])\n'
+          '    c = {"red": 0, "green": 1, "blue": 2}[p["c"]]\n'
+          '    return {"f1": (x - 2) ** 2 + 0.5 * y + c, "g": x + y - c}\n')
+    for run in ("again", "fresh"):
+        write(tmp_path / f"{run}.json", json.dumps({
+            "python_path": ["."],
+            "knobs": [{"name": "x", "values": [3, 0, 4, 1, 2]}, {"name": "y", "values": "0-5"},
+                      {"name": "c", "values": ["red", "green", "blue"]}],
+            "costs": ["f1", "g::max"],
+            "evaluate": {"plugin": "python", "function": "prob:f"},
+            "model": {"plugin": "sklearn_rf", "estimators": 20},
+            "exploration": {"samples_per_step": 10, "confirm": 2, "analysis": False},
+            "framework": {"run_directory": run, "seed": 1, "report_files": False}}))
+    for args in (("again", "40"), ("again", "20"), ("fresh", "20")):
+        r = run_deffe("-config", f"{args[0]}.json", "-quiet", "-max-samples", args[1], cwd=tmp_path)
+        assert r.rc == 0, r
+
+    def points(run, table):
+        return sorted((row["x"], row["y"], row["c"], row.get("source")) for row in read_csv(tmp_path / run / table))
+    assert len(points("again", "deffe_evaluation.csv")) == 20
+    for table in ("deffe_evaluation.csv", "deffe_prediction.csv", "deffe_output.csv"):
+        assert points("again", table) == points("fresh", table), table
+    assert {row["source"] for row in read_csv(tmp_path / "again" / "deffe_output.csv")} == {"evaluated"}

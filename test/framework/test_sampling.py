@@ -51,6 +51,27 @@ def test_factorial_is_index_order(tmp_path):
     assert list(fw.space.index_of(codes)) == [0, 1, 2, 3, 4]
 
 
+def test_full_factorial_cut_short_spreads_over_the_scenario_values_and_the_knobs(tmp_path):
+    """The first 10 points of full_factorial (doepy's order: first knob fastest, the scenario slowest) were
+    all s=1 and c=red; the whole design is still every point of the space, once."""
+    from helpers import framework_for
+    from framework.plugins import make_plugin
+    fw = framework_for(tmp_path, {
+        "knobs": [{"name": "x", "values": [0, 1, 2, 3, 4]}, {"name": "y", "values": [0, 1, 2, 3, 4]},
+                  {"name": "c", "values": ["red", "green", "blue"]}],
+        "scenarios": [{"name": "s", "values": [1, 2]}], "costs": ["cost"],
+        "sampling": {"plugin": "full_factorial"}, "evaluate": {"plugin": "python", "function": "x:y"}})
+    s = make_plugin("sampling", "full_factorial", fw, fw.config.dir, fw.config.python_paths())
+    s.Initialize()
+    head = s.Run(10)
+    first = fw.space.decode(head)
+    assert sorted(p["s"] for p in first) == [1] * 5 + [2] * 5, first
+    for knob in ("x", "y", "c"):
+        assert len({p[knob] for p in first}) >= 3, first
+    rest = drain(s)
+    assert len(set(fw.space.keys(np.vstack([head, rest])))) == len(head) + len(rest) == fw.space.size == 150
+
+
 def test_huge_space_samples_without_materialising(tmp_path):
     knobs = [{"name": "d", "values": "0-10", "count": 30}]  # 10**30 points
     fw, s = sampler(tmp_path, knobs, "random")

@@ -53,6 +53,31 @@ def test_summary_and_sections(two_cost_run):
     assert page.count('<table class="sortable front">') == 2
 
 
+def best_designs_table(run_dir: Path) -> list[list[str]]:
+    """The rows (header first) of the report's "Best designs" table, as text."""
+    page = (run_dir / "deffe_report.html").read_text()
+    table = re.search(r'<table class="sortable best">(.*?)</table>', page, re.S).group(1)
+    return [[html.unescape(re.sub("<[^>]+>", "", c)) for c in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", row, re.S)]
+            for row in re.findall(r"<tr>(.*?)</tr>", table, re.S)]
+
+
+def test_a_tie_in_best_designs_goes_to_the_design_best_in_the_other_objectives(tmp_path):
+    """"best in f1" showed the first of the designs with f1=0, (x=0, y=0) with f2=1, though (x=0, y=1)
+    with f2=0 dominates it."""
+    from cli_helpers import run_deffe, write
+    write(tmp_path / "prob.py", 'def f(p):\n    return {"f1": int(p["x"]), "f2": 1 - int(p["y"])}\n')
+    write(tmp_path / "c.json", json.dumps({
+        "python_path": ["."], "knobs": [{"name": "x", "values": [0, 1]}, {"name": "y", "values": [0, 1]}],
+        "costs": ["f1", "f2"], "sampling": {"plugin": "factorial"},
+        "evaluate": {"plugin": "python", "function": "prob:f"}, "model": {"plugin": None},
+        "exploration": {"plugin": "sampling", "samples_per_step": 4}, "framework": {"run_directory": "run"}}))
+    r = run_deffe("-config", "c.json", "-quiet", cwd=tmp_path, env={"DEFFE_REPORTS": "on"})
+    assert r.rc == 0, r
+    rows = best_designs_table(tmp_path / "run")
+    assert rows[0] == ["best in", "f1", "f2", "x", "y"], rows
+    assert rows[1:] == [["f1", "0", "0", "0", "1"], ["f2", "0", "0", "0", "1"]], rows
+
+
 # ---------------------------------------------------------------- a minimal DevTools client
 
 class DevTools:

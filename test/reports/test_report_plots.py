@@ -84,3 +84,63 @@ def test_without_the_store_the_tables_are_enough(two_cost_run, tmp_path):
     for prefix in ("first", "second_one"):
         assert_png(paths[f"report_{prefix}_progress"])
         assert_png(paths[f"report_{prefix}_learning"])   # from model_metrics.csv
+
+
+def test_a_cost_zero_everywhere_draws_without_a_numpy_warning(minimal_run, tmp_path):
+    """A cost that is 0 for every point (the simulator's remat_time where nothing is rematerialised) made the
+    report print numpy's 'RuntimeWarning: Mean of empty slice' and a line of plots.py: its MAPE is 0/0."""
+    import warnings
+    import pandas as pd
+    run = _copy(minimal_run, tmp_path / "run")
+    for f in run.glob("deffe.db*"):
+        f.unlink()
+    ev, pred = pd.read_csv(run / "deffe_evaluation.csv"), pd.read_csv(run / "deffe_prediction.csv")
+    cost = next(c[len("predicted-"):] for c in pred.columns if c.startswith("predicted-"))
+    ev[cost], pred[f"predicted-{cost}"] = 0, 0.0
+    ev.to_csv(run / "deffe_evaluation.csv", index=False)
+    pred.to_csv(run / "deffe_prediction.csv", index=False)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        paths = build_reports(run)
+    assert_png(paths["report_predicted"], least_bytes=5000)
+    assert not [w for w in caught if issubclass(w.category, RuntimeWarning)], [str(w.message) for w in caught]
+
+
+def test_the_front_plot_has_a_row_per_scenario_and_marks_failed_designs_failed(tmp_path):
+    """report_front.png drew every scenario's designs and fronts in one chart (a front design could look
+    dominated by another problem size's), plotted a failed sample that returned costs as 'infeasible or
+    against a constraint', and Best designs listed the scenarios by natural sort, not in the written order
+    of deffe_exploration.csv and the summary."""
+    import pandas as pd
+    from cli_helpers import run_deffe, write
+    from framework.reports import content, plots
+    write(tmp_path / "prob.py", 'def f(p):\n    x, y, s = int(p["x"]), int(p["y"]), int(p["s"])\n'
+          '    return {"f1": s * (x + 1), "f2": s * (5 - x + y)}\n')
+    write(tmp_path / "c.json", json.dumps({
+        "python_path": ["."], "knobs": [{"name": "x", "values": "0-4"}, {"name": "y", "values": "0-2"}],
+        "scenarios": [{"name": "s", "values": [10, 2]}], "costs": ["f1", "f2"],
+        "sampling": {"plugin": "factorial"}, "evaluate": {"plugin": "python", "function": "prob:f"},
+        "model": {"plugin": None}, "exploration": {"plugin": "sampling", "samples_per_step": 30, "max_samples": 30},
+        "framework": {"run_directory": "run"}}))
+    r = run_deffe("-config", "c.json", "-quiet", cwd=tmp_path)
+    assert r.rc == 0, r
+    run_dir = tmp_path / "run"
+    for f in run_dir.glob("deffe.db*"):
+        f.unlink()
+    ev = pd.read_csv(run_dir / "deffe_evaluation.csv")
+    assert len(ev) == 16   # "0-4": 0 to 3, as in Deffe
+    ev.loc[(ev.s == 2) & (ev.x == 3) & (ev.y == 1), "status"] = "failed"   # its costs kept
+    ev.to_csv(run_dir / "deffe_evaluation.csv", index=False)
+    run = load_run(run_dir)
+    ex = content.explorations(run)[0]
+    fig = plots._front(run, ex)
+    axes = fig.get_axes()
+    assert [ax.get_title() for ax in axes] == ["s=10", "s=2"]    # the written order, a row each
+    legends = [[t.get_text() for t in ax.get_legend().get_texts()] for ax in axes]
+    assert "failed" in legends[1] and "infeasible or against a constraint" not in legends[1], legends
+    assert "failed" not in legends[0], legends
+    for ax, s in zip(axes, (10, 2)):   # each panel: that scenario's designs only
+        xs = sorted(x for coll in ax.collections for x, _y in coll.get_offsets())
+        assert all(x % s == 0 for x in xs), (s, xs)
+    best = content.best_designs(run, ex)
+    assert list(dict.fromkeys(best["scenario"])) == ["s=10", "s=2"]
