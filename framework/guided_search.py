@@ -14,6 +14,7 @@ import math
 import numpy as np
 
 from .acquisition import TIE_BREAK, probability_below, utility, weigh
+from .config import violations
 from .errors import DeffeError
 from .protocols import Prediction
 from .scenarios import balanced_shares
@@ -169,16 +170,9 @@ class ModelSearch:
 
     # ------------------------------------------------------------------ before a design meets the constraints
     def _violations(self, raw: np.ndarray) -> np.ndarray:
-        """Per row of costs (evaluated or predicted), by how much it misses the constraints: the sum of each
-        constraint's shortfall relative to its bound (0 where all hold; inf where a constraint's cost is
-        missing, as for a design that failed before it was measured)."""
-        raw = np.atleast_2d(np.asarray(raw, dtype=float))
-        total = np.zeros(len(raw))
-        for c, j in zip(self.constraints, self.con_idx):
-            excess = (raw[:, j] - c.bound) if c.upper else (c.bound - raw[:, j])
-            scale = abs(c.bound) if c.bound else 1.0
-            total += np.where(np.isfinite(raw[:, j]), np.maximum(excess, 0.0) / scale, np.inf)
-        return total
+        """Per row of costs (evaluated or predicted), by how much it misses the constraints
+        (`framework.config.violations`)."""
+        return violations(self.constraints, self.con_idx, raw)
 
     def _least_violating(self, count: int, s: int) -> np.ndarray:
         """The evaluated points of scenario s that miss the constraints by the least (none without

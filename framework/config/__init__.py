@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from ..errors import DeffeError
 from ..space import DesignSpace
 from . import deffe_args, schema
@@ -66,6 +68,24 @@ class Constraint:
     def upper(self) -> bool:
         """The cost must stay below the bound (else above it)."""
         return self.op in ("<=", "<")
+
+
+def violations(constraints: list[Constraint], columns: list[int], raw) -> np.ndarray:
+    """Per row of costs (evaluated or predicted; columns: each constraint's cost column), by how much it
+    misses the constraints: the sum of each constraint's shortfall relative to its bound (|bound|, or 1 at
+    a bound of 0). 0 where all hold; a strict bound met exactly is missed by a hair (1e-12); inf where a
+    constraint's cost is missing, as for a design that failed before it was measured. What the searches
+    and the guided exploration rank designs that miss the constraints by."""
+    raw = np.atleast_2d(np.asarray(raw, dtype=float))
+    total = np.zeros(len(raw))
+    for c, j in zip(constraints, columns):
+        v = raw[:, j]
+        with np.errstate(invalid="ignore"):
+            excess = (v - c.bound) if c.upper else (c.bound - v)
+            missed = excess >= 0 if c.op in ("<", ">") else excess > 0
+        scale = abs(c.bound) if c.bound else 1.0
+        total += np.where(np.isfinite(v), np.where(missed, np.maximum(excess / scale, 1e-12), 0.0), np.inf)
+    return total
 
 
 @dataclass

@@ -35,6 +35,7 @@ from typing import Any
 
 import numpy as np
 
+from ..config import violations
 from ..errors import DeffeError, did_you_mean
 from ..protocols import Proposal, Result
 from ..scenarios import ScenarioSet
@@ -241,19 +242,9 @@ class SearchExploration:
                 algo.tell(part, values[mine], violation[mine])
 
     def _violation(self, raw: np.ndarray) -> float:
-        """By how much a design's costs miss the config's constraints: the sum of each constraint's
-        shortfall relative to its bound; 0 when all hold; +inf when a constraint's cost is missing.
-        A design that misses one is told to the search as a failed one (+inf), with this amount."""
-        total = 0.0
-        for c, j in zip(self.constraints, self.constraint_columns):
-            value = float(raw[j])
-            if not math.isfinite(value):
-                return math.inf
-            if not c.holds(value):
-                excess = (value - c.bound) if c.upper else (c.bound - value)
-                scale = abs(c.bound) if c.bound else 1.0
-                total += max(excess / scale, 1e-12)   # '<' at the bound itself: broken, by a hair
-        return total
+        """By how much a design's costs miss the config's constraints (`framework.config.violations`: 0 when
+        all hold). A design that misses one is told to the search as a failed one (+inf), with this amount."""
+        return float(violations(self.constraints, self.constraint_columns, raw)[0])
 
     def Report(self) -> dict:
         """The scenario combinations served (the exploration table gives a front per combination)."""

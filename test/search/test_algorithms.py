@@ -314,3 +314,19 @@ def test_nsga2_ranks_points_breaking_a_constraint_by_their_violation():
     fronts = constrained_sort(values, np.array([0, 0.5, 0.1, 0, inf, 0]))
     assert [sorted(f.tolist()) for f in fronts] == [[0, 3], [5], [2], [1], [4]]
     assert survivors(values, 4, np.array([0, 0.5, 0.1, 0, inf, 0])).tolist()[3] == 2
+
+
+def test_violations_of_a_row_of_costs_measure_the_shortfall_relative_to_each_bound():
+    """What the searches and the guided exploration rank designs that miss the constraints by: 0 when all
+    hold, the relative shortfall summed otherwise, a strict bound met exactly missed by a hair, inf where a
+    constraint's cost is missing."""
+    from framework.config import Constraint, violations
+    cons = [Constraint("m", "<=", 4.0, "m <= 4"), Constraint("t", ">", 0.0, "t > 0")]
+    raw = np.array([[3.0, 9.0, 1.0],      # both hold
+                    [6.0, 9.0, 1.0],      # m misses by half its bound
+                    [4.0, 9.0, 0.0],      # m at its bound holds; t at a strict bound does not
+                    [6.0, 9.0, -2.0],     # m by 0.5, t by 2 (a bound of 0 scales by 1)
+                    [np.nan, 9.0, 1.0]])  # m not measured
+    v = violations(cons, [0, 2], raw)
+    assert v[0] == 0 and v[1] == pytest.approx(0.5) and 0 < v[2] < 1e-9
+    assert v[3] == pytest.approx(2.5) and v[4] == np.inf
