@@ -92,6 +92,7 @@ class SurrogateModel:
         self.final = False      # this training is the exploration's last (TrainingData.final)
         self.guided_tail = 0    # the last rows learned from were chosen in order by a search on the model
         self.pickled = False                 # loaded from an old pickle checkpoint, not trained since
+        self.train_costs: np.ndarray | None = None   # the costs of the training in progress (Run)
         self.loading: str | None = None      # the checkpoint being loaded (for messages of _restore)
         # the run's thread budget (model.threads, else -jobs): prediction splits large batches across it
         self.threads = max(1, int(self.opts.get("threads") or getattr(framework, "threads", 1) or 1))
@@ -136,6 +137,7 @@ class SurrogateModel:
         else:                     # ... and predicts within the range of everything it has now seen
             self.targets = replace(self.targets, low=targets.low, high=targets.high, margin=targets.margin)
         Z = self.targets.forward(costs)
+        self.train_costs = costs   # the costs Z was made of (auto measures MAPEs on them, not on inverse(Z))
         monitor = None
         if self.monitor is not None:
             monitor = (self._encode(self.monitor[0]), self.targets.forward(self.monitor[1]))
