@@ -19,13 +19,33 @@ def test_deffe_losses_on_the_cost_itself():
     args = (torch.as_tensor(tg.log), torch.as_tensor(tg.mean, dtype=torch.float32),
             torch.as_tensor(tg.std, dtype=torch.float32))
     exp_loss = make_loss("custom_mean_abs_exp_loss", *args)(out, z, mask)
-    assert float(exp_loss) == pytest.approx(np.mean(np.abs(predicted - costs) / costs), rel=1e-5)
+    # Deffe's relative error when over-predicting; log(cost / predicted) when under-predicting (6 for 8)
+    relative = np.where(predicted >= costs, (predicted - costs) / costs, np.log(costs / predicted))
+    assert float(exp_loss) == pytest.approx(np.mean(relative), rel=1e-5)
     log_loss = make_loss("custom_mean_abs_log_loss", *args)(out, z, mask)
     expect = np.mean(np.abs(np.log(predicted) - np.log(costs)) / np.abs(np.log(costs)))
     assert float(log_loss) == pytest.approx(expect, rel=1e-5)
     mask[0, 1, 0] = 0.0                                                         # an unknown cost is left out
     masked = make_loss("custom_mean_abs_exp_loss", *args)(out, z, mask)
-    assert float(masked) == pytest.approx(np.mean((np.abs(predicted - costs) / costs)[[0, 2]]), rel=1e-5)
+    assert float(masked) == pytest.approx(np.mean(relative[[0, 2]]), rel=1e-5)
+
+
+def test_exp_loss_learns_costs_spanning_several_decades(tmp_path):
+    """Deffe's relative loss on costs from 0.015 to 6.5e4: Deffe's 1 - predicted / cost saturated at 1 when
+    under-predicting, and every prediction collapsed to about 0.01, ranked backwards (tau -0.72)."""
+    from framework.metrics import kendall_tau
+    from framework.protocols import TrainingData
+    knobs = [{"name": "x1", "values": list(range(1, 21))}, {"name": "x2", "values": [1, 2, 4, 8, 16, 32]}]
+    fw = framework(tmp_path, knobs=knobs, costs=["y"], model={"loss": "custom_mean_abs_exp_loss", "epochs": 300,
+                                                                         "patience": 100})
+    codes = fw.space.random(np.random.default_rng(1), 40)
+    y = 1e-3 * np.exp(0.6 * (codes[:, 0] + 1)) * (2.0 ** codes[:, 1]) ** 1.5
+    assert y.max() / y.min() > 1e4
+    m = model(fw, "torch_mlp")
+    m.Run(TrainingData(codes, fw.encoding.transform(codes), y[:, None], ["ok"] * 40, 0))
+    predicted = m.Predict(codes).mean[:, 0]
+    assert kendall_tau(y, predicted) > 0.8
+    assert np.median(np.abs(predicted - y) / y) < 0.5
 
 
 @pytest.mark.parametrize("loss", ["huber", "mae", "custom_mean_abs_exp_loss", "custom_mean_abs_log_loss"])
