@@ -50,6 +50,7 @@ LOSSES = ("mse", "huber", "mae", "custom_mean_abs_log_loss", "custom_mean_abs_ex
 # Deffe's other loss names: its network predicted log(cost), so these are the same losses here
 LOSS_ALIASES = {"mean_squared_error": "mse", "mean_squared_error_int": "mse",
                 "custom_mean_abs_loss": "custom_mean_abs_exp_loss"}
+NO_HOLDOUT_WARNING = 10   # samples from which a train_test_split that leaves no hold-out is warned about
 STATS_COLUMNS = ["Epoch", "TrainLoss", "ValLoss", "TestLoss", "Step", "TrainCount", "ValCount"]
 
 
@@ -106,6 +107,10 @@ def model_options(section: dict, args: Any = None, file: str | None = None) -> d
     return opts
 
 
+def _explore_of(explore: Any, several: bool) -> str:
+    return f"exploration '{explore.name}': " if several else ""
+
+
 # ----------------------------------------------------------------------------- hold-out
 def holdout_mask(keys: list[str], train_fraction: float, seed: int) -> np.ndarray:
     """True for points held out: a hash of each point's key, so membership never changes between steps."""
@@ -137,6 +142,25 @@ class ModelTrainer:
         self.dry_run = dry_run
         self.stats_started = False
 
+    def _warn_once(self, key: str, text: str) -> None:
+        warned = self.__dict__.setdefault("warned", set())
+        if key not in warned:
+            warned.add(key)
+            self.fw.log.warning(text)
+
+    def _warn_no_holdout(self, explore: Any, split: float, samples: int, measured: bool) -> None:
+        """A train_test_split that leaves no hold-out because of its value (not the chance of a few points):
+        below 1, from NO_HOLDOUT_WARNING successful samples on, when it expects fewer than 2 of them to train
+        on or less than 1 to hold out."""
+        if measured or split >= 1 or samples < NO_HOLDOUT_WARNING:
+            return
+        if split * samples < 2 or (1 - split) * samples < 1:
+            self._warn_once(f"holdout:{explore.name}",
+                            f"warning: {_explore_of(explore, self.several)}train_test_split {split:g} leaves no "
+                            f"hold-out of the {samples} samples (with fewer than 2 to train on, the model trains "
+                            "on all of them): its accuracy is not measured (model_metrics.csv has no figures); a "
+                            "split such as 0.8 holds one point in five out")
+
     def _prefix(self, explore: Any) -> str:
         return f"{explore.name}-" if self.several else ""
 
@@ -153,6 +177,10 @@ class ModelTrainer:
         opts = model_options(fw.section("model"), fw.args, fw.config.data.get("__origin__"))
         ok = np.array([s == "ok" for s in data.status], dtype=bool)
         if len(ok) < 2:
+            self._warn_once(f"few:{explore.name}", f"warning: {_explore_of(explore, self.several)}"
+                            f"{len(ok)} sample{'' if len(ok) == 1 else 's'} {'is' if len(ok) == 1 else 'are'} too few "
+                            "to train the model: no model was trained and no checkpoint written (at least 2 samples "
+                            "are needed)")
             return None
         if not ok.any():   # one design that ran is enough beside others that failed; none, only for a model that
             # learns the constraints' costs from the designs that missed them (CanLearn; a plugin without it: no)
@@ -163,6 +191,7 @@ class ModelTrainer:
         held = holdout_mask(space.keys(data.codes), float(opts["train_test_split"]), fw.seed)
         if (ok & ~held).sum() < 2:   # too few to learn from yet: train on everything, measure nothing
             held[:] = False
+        self._warn_no_holdout(explore, float(opts["train_test_split"]), int(ok.sum()), bool((ok & held).any()))
         refit = bool(opts.get("refit")) and held.any()
         train = _subset(data, ~held)
         train.fresh = refit   # the weights of the last refit saw the hold-out: measure a model that did not
