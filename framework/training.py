@@ -51,15 +51,21 @@ LOSSES = ("mse", "huber", "mae", "custom_mean_abs_log_loss", "custom_mean_abs_ex
 LOSS_ALIASES = {"mean_squared_error": "mse", "mean_squared_error_int": "mse",
                 "custom_mean_abs_loss": "custom_mean_abs_exp_loss"}
 NO_HOLDOUT_WARNING = 10   # samples from which a train_test_split that leaves no hold-out is warned about
+# Keras's standard names (a Deffe user's ml_arguments may hold them), not accepted: the loss here they mean
+KERAS_LOSSES = {"mean_absolute_error": "mae", "huber_loss": "huber", "log_cosh": "huber", "logcosh": "huber",
+                "mean_squared_logarithmic_error": "mse", "msle": "mse",   # mse of log costs is the default
+                "mean_absolute_percentage_error": "custom_mean_abs_exp_loss",   # the relative error
+                "mape": "custom_mean_abs_exp_loss"}
 STATS_COLUMNS = ["Epoch", "TrainLoss", "ValLoss", "TestLoss", "Step", "TrainCount", "ValCount"]
 
 
 # ----------------------------------------------------------------------------- options
-def model_options(section: dict, args: Any = None, file: str | None = None) -> dict:
+def model_options(section: dict, args: Any = None, file: str | None = None, config: Any = None) -> dict:
     """The model section with the command line's model options applied, checked.
 
     Options that `cli._apply_cli` does not copy into the config (-icp,
-    -freeze-layers, -tl-samples, -learning-rate) are read here.
+    -freeze-layers, -tl-samples, -learning-rate) are read here. ``config``: where the keys came from (a loss
+    the schema did not check came from Deffe's option string, model.ml_arguments or model.arguments).
     """
     opts = dict(section)
     a = args
@@ -75,8 +81,16 @@ def model_options(section: dict, args: Any = None, file: str | None = None) -> d
     where = "model"
     loss = opts["loss"] = LOSS_ALIASES.get(opts.get("loss"), opts.get("loss"))
     if loss not in LOSSES:
-        raise DeffeError(f"loss '{loss}' is not one of {', '.join(LOSSES)}", file=file, where=f"{where}.loss",
-                         hint=did_you_mean(str(loss), LOSSES + tuple(LOSS_ALIASES)))
+        key, origins = "loss", getattr(config, "origins", None) or {}
+        for option in ("ml_arguments", "arguments"):   # the schema checked model.loss: an option string's -loss
+            if f"{where}.{option}" in origins:
+                key, file = option, origins[f"{where}.{option}"]
+                break
+        keras = KERAS_LOSSES.get(str(loss).lower())
+        hint = (f"write '{keras}', Keras's {loss} here" if keras
+                else did_you_mean(str(loss), LOSSES + tuple(LOSS_ALIASES)))
+        raise DeffeError(f"loss '{loss}' is not one of {', '.join(LOSSES)} (or Deffe's {', '.join(LOSS_ALIASES)})",
+                         file=file, where=f"{where}.{key}", hint=hint)
     for key in ("train_test_split", "validation_split", "dropout"):
         v = opts.get(key)
         if v is None and key == "validation_split":   # automatic (see the torch plugins' validation_split_for)
@@ -174,7 +188,7 @@ class ModelTrainer:
         runs this in a background thread. Returns what `record` needs, or None if too few points."""
         fw = self.fw
         call = call or (lambda obj, method, *a: getattr(obj, method)(*a))
-        opts = model_options(fw.section("model"), fw.args, fw.config.data.get("__origin__"))
+        opts = model_options(fw.section("model"), fw.args, fw.config.data.get("__origin__"), fw.config)
         ok = np.array([s == "ok" for s in data.status], dtype=bool)
         if len(ok) < 2:
             self._warn_once(f"few:{explore.name}", f"warning: {_explore_of(explore, self.several)}"

@@ -70,7 +70,7 @@ class SurrogateModel:
         self.framework = framework
         self.file = framework.config.data.get("__origin__")
         try:
-            self.opts = model_options(framework.section("model"), framework.args, self.file)
+            self.opts = model_options(framework.section("model"), framework.args, self.file, framework.config)
         except DeffeError as e:
             raise self._keras_here(e) from None
         self.encoding = framework.encoding

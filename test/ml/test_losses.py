@@ -69,6 +69,11 @@ def test_bad_model_options_are_one_clear_error(tmp_path):
         model(framework(tmp_path / "a", model={"loss": "mean_squared"}), "torch_mlp")
     with pytest.raises(DeffeError, match="loss 'mean_square' is not one of .*did you mean 'mean_squared_error'"):
         model(framework(tmp_path / "a2", model={"ml_arguments": "-loss mean_square"}), "torch_mlp")
+    # a Keras name in Deffe's option string: the error named model.loss and suggested mean_squared_error
+    with pytest.raises(DeffeError, match=r"config.json:model.ml_arguments: loss 'mean_absolute_error' is not one "
+                                         r"of mse, huber, mae, .* \(or Deffe's mean_squared_error, .*\); write 'mae', "
+                                         r"Keras's mean_absolute_error here"):
+        model(framework(tmp_path / "k", model={"ml_arguments": "-loss mean_absolute_error"}), "torch_mlp")
     deffe = model(framework(tmp_path / "a3", model={"ml_arguments": "-loss custom_mean_abs_loss"}), "torch_mlp")
     assert deffe.opts["loss"] == "custom_mean_abs_exp_loss"
     with pytest.raises(DeffeError, match="train_test_split must be a fraction"):
