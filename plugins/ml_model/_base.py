@@ -50,7 +50,7 @@ from framework.protocols import Prediction, TrainingData
 from framework.training import model_options
 
 from ._feasibility import Feasibility
-from ._targets import Targets
+from ._targets import Targets, UnscalableCost
 
 def summarise_members(targets: Targets, z: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Members' standardised predictions z (k, n, c) -> their point prediction (their mean on the learned
@@ -125,7 +125,16 @@ class SurrogateModel:
         self._check_costs(costs)
         self.feasibility.fit(X, ok)
         self.pickled = False
-        targets = Targets.fit(costs, bool(self.opts["log_costs"]), self.opts.get("bound_margin"))
+        try:
+            targets = Targets.fit(costs, bool(self.opts["log_costs"]), self.opts.get("bound_margin"))
+        except UnscalableCost as e:
+            raise DeffeError(f"cost '{self.cost_names[e.column]}' cannot be scaled for the model: its values, up to "
+                             f"{e.largest:.3g} in magnitude and {e.signs}, are too large for their spread to be a "
+                             "finite number (" + ("a model learns the log of a cost only when it is positive)"
+                                                  if self.opts["log_costs"] else "model.log_costs is false)"),
+                             file=self.file, where="costs",
+                             hint="rescale the cost, e.g. divide it by a power of ten in the extract step (or "
+                                  "measure it in larger units)") from None
         self.final = data.final
         self.guided_tail = data.guided_tail_of(learn)
         # (a cost first seen now, e.g. the objective once a design ran, has an untrained output: train anew)

@@ -21,6 +21,18 @@ import numpy as np
 DEFAULT_MARGIN = 0.25
 
 
+class UnscalableCost(ValueError):
+    """A cost whose mean or spread is not a finite float (values beyond about 1e154 in magnitude that are not
+    all positive, so not learned on a log scale: their squares overflow). ``column``: which cost."""
+
+    def __init__(self, column: int, values: np.ndarray):
+        self.column = column
+        self.largest = float(np.max(np.abs(values)))
+        self.signs = "of both signs" if (values < 0).any() and (values > 0).any() else (
+            "with zeros" if (values == 0).any() else "negative" if (values < 0).all() else "positive")
+        super().__init__(f"cost {column}: its spread is not a finite number")
+
+
 @dataclass
 class Targets:
     """Per cost: t = log(cost) (or cost), then z = (t - mean) / std. NaN stays NaN (a missing cost)."""
@@ -43,8 +55,11 @@ class Targets:
             log[j] = bool(log_costs and col.size and np.all(col > 0))
             t = np.log(col) if log[j] else col
             if t.size:
-                mean[j] = float(t.mean())
-                s = float(t.std())
+                with np.errstate(over="ignore", invalid="ignore"):
+                    mean[j] = float(t.mean())
+                    s = float(t.std())
+                if not (np.isfinite(mean[j]) and np.isfinite(s)):
+                    raise UnscalableCost(j, col)
                 std[j] = s if s > 1e-12 * max(1.0, abs(mean[j])) else 1.0
         return cls(log, mean, std, margin=DEFAULT_MARGIN if margin is None else float(margin)).ranged(costs)
 

@@ -1,4 +1,6 @@
 """Deffe's relative losses compute what they say; the framework-level options are checked."""
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -95,6 +97,22 @@ def test_targets_use_log_only_for_positive_costs():
     assert tg.log.tolist() == [True, False]
     back = tg.inverse(tg.forward(np.array([[4.0, -1.0]])))
     assert np.allclose(back, [[4.0, -1.0]])
+
+
+def test_costs_too_large_to_scale_are_one_error_naming_the_cost(tmp_path):
+    # signed costs of about 1e200: their spread overflowed, the default model predicted NaN with numpy warnings,
+    # and the run stopped blaming the ml_model plugin 'auto' for a broken Prediction
+    fw = framework(tmp_path)
+    data = synthetic(fw, 30)
+    data.costs[:, 1] = (data.codes[:, 0] - 3) * 1e200
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")   # no numpy RuntimeWarning on the way
+        with pytest.raises(DeffeError, match=r"config.json:costs: cost 'g' cannot be scaled for the model: its "
+                                             r"values, up to .*e\+200 in magnitude and of both signs, .*; rescale the "
+                                             r"cost, e.g. divide it by a power of ten in the extract step"):
+            model(fw, "auto").Run(data)
+    data.costs[:, 1] = np.abs(data.costs[:, 1]) + 1e199   # positive: learned on a log scale, no limit
+    assert model(fw, "sklearn_rf").Run(data)["plugin"] == "sklearn_rf"
 
 
 def test_a_cnn_works_with_a_single_knob(tmp_path):
