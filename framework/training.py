@@ -50,15 +50,22 @@ LOSSES = ("mse", "huber", "mae", "custom_mean_abs_log_loss", "custom_mean_abs_ex
 # Deffe's other loss names: its network predicted log(cost), so these are the same losses here
 LOSS_ALIASES = {"mean_squared_error": "mse", "mean_squared_error_int": "mse",
                 "custom_mean_abs_loss": "custom_mean_abs_exp_loss"}
+NO_HOLDOUT_WARNING = 10   # samples from which a train_test_split that leaves no hold-out is warned about
+# Keras's standard names (a Deffe user's ml_arguments may hold them), not accepted: the loss here they mean
+KERAS_LOSSES = {"mean_absolute_error": "mae", "huber_loss": "huber", "log_cosh": "huber", "logcosh": "huber",
+                "mean_squared_logarithmic_error": "mse", "msle": "mse",   # mse of log costs is the default
+                "mean_absolute_percentage_error": "custom_mean_abs_exp_loss",   # the relative error
+                "mape": "custom_mean_abs_exp_loss"}
 STATS_COLUMNS = ["Epoch", "TrainLoss", "ValLoss", "TestLoss", "Step", "TrainCount", "ValCount"]
 
 
 # ----------------------------------------------------------------------------- options
-def model_options(section: dict, args: Any = None, file: str | None = None) -> dict:
+def model_options(section: dict, args: Any = None, file: str | None = None, config: Any = None) -> dict:
     """The model section with the command line's model options applied, checked.
 
     Options that `cli._apply_cli` does not copy into the config (-icp,
-    -freeze-layers, -tl-samples, -learning-rate) are read here.
+    -freeze-layers, -tl-samples, -learning-rate) are read here. ``config``: where the keys came from (a loss
+    the schema did not check came from Deffe's option string, model.ml_arguments or model.arguments).
     """
     opts = dict(section)
     a = args
@@ -74,8 +81,16 @@ def model_options(section: dict, args: Any = None, file: str | None = None) -> d
     where = "model"
     loss = opts["loss"] = LOSS_ALIASES.get(opts.get("loss"), opts.get("loss"))
     if loss not in LOSSES:
-        raise DeffeError(f"loss '{loss}' is not one of {', '.join(LOSSES)}", file=file, where=f"{where}.loss",
-                         hint=did_you_mean(str(loss), LOSSES + tuple(LOSS_ALIASES)))
+        key, origins = "loss", getattr(config, "origins", None) or {}
+        for option in ("ml_arguments", "arguments"):   # the schema checked model.loss: an option string's -loss
+            if f"{where}.{option}" in origins:
+                key, file = option, origins[f"{where}.{option}"]
+                break
+        keras = KERAS_LOSSES.get(str(loss).lower())
+        hint = (f"write '{keras}', Keras's {loss} here" if keras
+                else did_you_mean(str(loss), LOSSES + tuple(LOSS_ALIASES)))
+        raise DeffeError(f"loss '{loss}' is not one of {', '.join(LOSSES)} (or Deffe's {', '.join(LOSS_ALIASES)})",
+                         file=file, where=f"{where}.{key}", hint=hint)
     for key in ("train_test_split", "validation_split", "dropout"):
         v = opts.get(key)
         if v is None and key == "validation_split":   # automatic (see the torch plugins' validation_split_for)
@@ -104,6 +119,10 @@ def model_options(section: dict, args: Any = None, file: str | None = None) -> d
         if v is None or int(v) < 1:
             raise DeffeError(f"{key} must be a positive integer, got {v}", file=file, where=f"{where}.{key}")
     return opts
+
+
+def _explore_of(explore: Any, several: bool) -> str:
+    return f"exploration '{explore.name}': " if several else ""
 
 
 # ----------------------------------------------------------------------------- hold-out
@@ -137,6 +156,25 @@ class ModelTrainer:
         self.dry_run = dry_run
         self.stats_started = False
 
+    def _warn_once(self, key: str, text: str) -> None:
+        warned = self.__dict__.setdefault("warned", set())
+        if key not in warned:
+            warned.add(key)
+            self.fw.log.warning(text)
+
+    def _warn_no_holdout(self, explore: Any, split: float, samples: int, measured: bool) -> None:
+        """A train_test_split that leaves no hold-out because of its value (not the chance of a few points):
+        below 1, from NO_HOLDOUT_WARNING successful samples on, when it expects fewer than 2 of them to train
+        on or less than 1 to hold out."""
+        if measured or split >= 1 or samples < NO_HOLDOUT_WARNING:
+            return
+        if split * samples < 2 or (1 - split) * samples < 1:
+            self._warn_once(f"holdout:{explore.name}",
+                            f"warning: {_explore_of(explore, self.several)}train_test_split {split:g} leaves no "
+                            f"hold-out of the {samples} samples (with fewer than 2 to train on, the model trains "
+                            "on all of them): its accuracy is not measured (model_metrics.csv has no figures); a "
+                            "split such as 0.8 holds one point in five out")
+
     def _prefix(self, explore: Any) -> str:
         return f"{explore.name}-" if self.several else ""
 
@@ -150,9 +188,13 @@ class ModelTrainer:
         runs this in a background thread. Returns what `record` needs, or None if too few points."""
         fw = self.fw
         call = call or (lambda obj, method, *a: getattr(obj, method)(*a))
-        opts = model_options(fw.section("model"), fw.args, fw.config.data.get("__origin__"))
+        opts = model_options(fw.section("model"), fw.args, fw.config.data.get("__origin__"), fw.config)
         ok = np.array([s == "ok" for s in data.status], dtype=bool)
         if len(ok) < 2:
+            self._warn_once(f"few:{explore.name}", f"warning: {_explore_of(explore, self.several)}"
+                            f"{len(ok)} sample{'' if len(ok) == 1 else 's'} {'is' if len(ok) == 1 else 'are'} too few "
+                            "to train the model: no model was trained and no checkpoint written (at least 2 samples "
+                            "are needed)")
             return None
         if not ok.any():   # one design that ran is enough beside others that failed; none, only for a model that
             # learns the constraints' costs from the designs that missed them (CanLearn; a plugin without it: no)
@@ -163,6 +205,7 @@ class ModelTrainer:
         held = holdout_mask(space.keys(data.codes), float(opts["train_test_split"]), fw.seed)
         if (ok & ~held).sum() < 2:   # too few to learn from yet: train on everything, measure nothing
             held[:] = False
+        self._warn_no_holdout(explore, float(opts["train_test_split"]), int(ok.sum()), bool((ok & held).any()))
         refit = bool(opts.get("refit")) and held.any()
         train = _subset(data, ~held)
         train.fresh = refit   # the weights of the last refit saw the hold-out: measure a model that did not

@@ -194,6 +194,22 @@ def _relative(path: str | os.PathLike) -> str:
         inside = False
     return os.path.relpath(full) if inside else full
 
+def _missing_hint(path: str | Path) -> str:
+    """What to do about a checkpoint that is not there: a training run writes <run directory>/checkpoints/
+    <explore>.ckpt once it has trained a model; in a run's directory, why that run may have written none."""
+    path = Path(path)
+    folder = path.parent
+    if folder.name == "checkpoints" and (folder.parent / "deffe_run.json").exists():
+        there = sorted(p.name for p in folder.glob("*.ckpt")) if folder.is_dir() else []
+        if there:
+            return f"that run wrote {', '.join(there[:5])}{' ...' if len(there) > 5 else ''} in {folder}"
+        return (f"the run directory {folder.parent}{os.sep} holds no checkpoint: its run trained no model (a model "
+                "needs at least 2 samples; see its deffe.log) or ran with model.checkpoints false; train on more "
+                "samples, then give the .ckpt it writes")
+    return ("give the .ckpt a training run wrote (<run directory>/checkpoints/<explore>.ckpt, written once the "
+            "run has trained a model)")
+
+
 def is_keras(path: str | Path) -> bool:
     """A Keras checkpoint of the original Deffe: by its suffix, or the HDF5 signature at its start."""
     if Path(path).suffix.lower() in KERAS_SUFFIXES:
@@ -227,7 +243,7 @@ def _open(path: str | Path, shown: str | None):
     try:
         fh = open(path, "rb")
     except FileNotFoundError:
-        raise DeffeError("checkpoint file not found", file=shown) from None
+        raise DeffeError("checkpoint file not found", file=shown, hint=_missing_hint(path)) from None
     except IsADirectoryError:
         raise DeffeError("is a directory, not a checkpoint file", file=shown) from None
     except OSError as e:

@@ -52,7 +52,7 @@ def _same_knobs(mine: dict, signature: dict) -> str | None:
     old_knobs = {k["name"]: k for k in mine.get("knobs", [])}
     for name, k in {k["name"]: k for k in signature.get("knobs", [])}.items():
         if k != old_knobs[name]:
-            return f"knob '{name}' differs: trained with {_domain(old_knobs[name])}, the config has {_domain(k)}"
+            return _knob_differs(old_knobs[name], k)
     if mine.get("families") != signature.get("families"):
         return "the repeated knobs (count / exchangeable) differ from the config's"
     old_f, new_f = list(mine.get("features", [])), list(signature.get("features", []))
@@ -82,7 +82,7 @@ def _same_shape(mine: dict, signature: dict) -> tuple[str | None, list[tuple[str
     for i, (o, n) in enumerate(zip(old_v, new_v)):
         if o["name"] == n["name"]:
             if o != n:
-                return f"knob '{o['name']}' differs: trained with {_domain(o)}, the config has {_domain(n)}", []
+                return _knob_differs(o, n), []
             continue
         pair = f"knob {i + 1} ('{o['name']}' in the checkpoint, '{n['name']}' in the config)"
         if (o.get("kind"), o.get("encoding")) != (n.get("kind"), n.get("encoding")):
@@ -124,12 +124,46 @@ def incompatibility(meta: CheckpointMeta, signature: dict, costs: list[str],
     """Why a checkpoint cannot serve a config with this encoding signature and these costs, or None."""
     return match(meta, signature, costs, plugin).why
 
-def _domain(k: dict) -> str:
+def _knob_differs(old: dict, new: dict) -> str:
+    """What differs in a knob between the checkpoint and the config, shown so that the two sides differ (the
+    first six values of each were the same text when only the end of a list had moved)."""
+    head = f"knob '{new['name']}' differs: "
+    if (old.get("kind"), old.get("encoding")) != (new.get("kind"), new.get("encoding")):
+        return head + (f"trained as {old.get('kind')} ({old.get('encoding')}) {_domain(old, kind=False)}, the "
+                       f"config has {new.get('kind')} ({new.get('encoding')}) {_domain(new, kind=False)}")
+    a, b = old.get("values"), new.get("values")
+    if a is None or b is None or "count" in old or "count" in new:
+        text_a, text_b = _domain(old), _domain(new)
+        if text_a != text_b:
+            return head + f"trained with {text_a}, the config has {text_b}"
+    else:
+        ends = f"trained with {_count(a)}, the config has {_count(b)}"
+        first = next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), None)
+        if first is not None:
+            return head + (f"value {first + 1} is {a[first]} in the checkpoint and {b[first]} in the config"
+                           + (f" ({ends})" if len(a) != len(b) else ""))
+        if len(a) != len(b):
+            longer, shorter = (b, a) if len(b) > len(a) else (a, b)
+            extra = longer[len(shorter):]
+            shown = ", ".join(map(str, extra[:4])) + (", ..." if len(extra) > 4 else "")
+            side = "the config adds" if longer is b else "the config lacks"
+            return head + f"{ends}: {side} {shown}"
+    keys = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
+    return head + "; ".join(f"{k} {old.get(k)!r} in the checkpoint, {new.get(k)!r} in the config" for k in keys)
+
+
+def _count(values: list) -> str:
+    return f"{len(values)} value{'' if len(values) == 1 else 's'} ({values[0]} to {values[-1]})" if values \
+        else "no values"
+
+
+def _domain(k: dict, kind: bool = True) -> str:
+    prefix = f"{k.get('kind')} " if kind else ""
     if "values" in k:
         vals = k["values"]
         text = ", ".join(map(str, vals[:6])) + (", ..." if len(vals) > 6 else "")
-        return f"{k.get('kind')} [{text}]" + (f" ({k['count']} values)" if "count" in k else "")
-    return f"{k.get('kind')} {k.get('low')} to {k.get('high')}" + (" (log)" if k.get("log") else "")
+        return prefix + f"[{text}]" + (f" ({k['count']} values)" if "count" in k else "")
+    return prefix + f"{k.get('low')} to {k.get('high')}" + (" (log)" if k.get("log") else "")
 
 def check_compatible(meta: CheckpointMeta, signature: dict, costs: list[str], shown: str,
                      plugin: str | None = None, log: Any = None) -> Fit:

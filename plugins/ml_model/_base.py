@@ -50,13 +50,15 @@ from framework.protocols import Prediction, TrainingData
 from framework.training import model_options
 
 from ._feasibility import Feasibility
-from ._targets import Targets
+from ._targets import Targets, UnscalableCost
 
 def summarise_members(targets: Targets, z: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Members' standardised predictions z (k, n, c) -> their point prediction (their mean on the learned
-    scale, back in costs), the standard deviation of their costs, and their costs (see the docstring)."""
+    scale, back in costs), the standard deviation of their costs (where the bound moved the mean, not
+    narrower than before it: `Targets.widened`), and their costs (see the docstring)."""
     costs = targets.inverse(z)
-    return targets.inverse(z.mean(axis=0)), costs.std(axis=0), costs
+    centre = z.mean(axis=0)
+    return targets.inverse(centre), targets.widened(centre, z.std(axis=0), costs.std(axis=0)), costs
 
 
 PREDICT_CHUNK = 4096   # rows per piece of work: small enough to stay in the CPU's cache
@@ -70,7 +72,7 @@ class SurrogateModel:
         self.framework = framework
         self.file = framework.config.data.get("__origin__")
         try:
-            self.opts = model_options(framework.section("model"), framework.args, self.file)
+            self.opts = model_options(framework.section("model"), framework.args, self.file, framework.config)
         except DeffeError as e:
             raise self._keras_here(e) from None
         self.encoding = framework.encoding
@@ -92,6 +94,7 @@ class SurrogateModel:
         self.final = False      # this training is the exploration's last (TrainingData.final)
         self.guided_tail = 0    # the last rows learned from were chosen in order by a search on the model
         self.pickled = False                 # loaded from an old pickle checkpoint, not trained since
+        self.train_costs: np.ndarray | None = None   # the costs of the training in progress (Run)
         self.loading: str | None = None      # the checkpoint being loaded (for messages of _restore)
         # the run's thread budget (model.threads, else -jobs): prediction splits large batches across it
         self.threads = max(1, int(self.opts.get("threads") or getattr(framework, "threads", 1) or 1))
@@ -124,7 +127,16 @@ class SurrogateModel:
         self._check_costs(costs)
         self.feasibility.fit(X, ok)
         self.pickled = False
-        targets = Targets.fit(costs, bool(self.opts["log_costs"]), self.opts.get("bound_margin"))
+        try:
+            targets = Targets.fit(costs, bool(self.opts["log_costs"]), self.opts.get("bound_margin"))
+        except UnscalableCost as e:
+            raise DeffeError(f"cost '{self.cost_names[e.column]}' cannot be scaled for the model: its values, up to "
+                             f"{e.largest:.3g} in magnitude and {e.signs}, are too large for their spread to be a "
+                             "finite number (" + ("a model learns the log of a cost only when it is positive)"
+                                                  if self.opts["log_costs"] else "model.log_costs is false)"),
+                             file=self.file, where="costs",
+                             hint="rescale the cost, e.g. divide it by a power of ten in the extract step (or "
+                                  "measure it in larger units)") from None
         self.final = data.final
         self.guided_tail = data.guided_tail_of(learn)
         # (a cost first seen now, e.g. the objective once a design ran, has an untrained output: train anew)
@@ -136,6 +148,7 @@ class SurrogateModel:
         else:                     # ... and predicts within the range of everything it has now seen
             self.targets = replace(self.targets, low=targets.low, high=targets.high, margin=targets.margin)
         Z = self.targets.forward(costs)
+        self.train_costs = costs   # the costs Z was made of (auto measures MAPEs on them, not on inverse(Z))
         monitor = None
         if self.monitor is not None:
             monitor = (self._encode(self.monitor[0]), self.targets.forward(self.monitor[1]))

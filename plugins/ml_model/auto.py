@@ -316,7 +316,10 @@ class AutoModel(SurrogateModel):
             folds = [order[:held]]
             protocol = f"hold-out of {held}"
         folds = _trainable(folds, Z)
-        costs = self.targets.inverse(Z, bounded=False)
+        costs = self.targets.inverse(Z, bounded=False)   # (what the folds' ranges have always been taken from)
+        # the MAPEs are measured on the costs themselves: inverse(Z) turns a cost of 0 into about 1e-14 (the
+        # standardisation's round trip), which the MAPE then divided by (1e17%)
+        true = self.train_costs if self.train_costs is not None and np.shape(self.train_costs) == Z.shape else costs
         out: dict[str, dict] = {}
         preds: dict[str, np.ndarray] = {}
         for name in self.names:
@@ -345,7 +348,7 @@ class AutoModel(SurrogateModel):
                 z = model._members(X[0][test] if X.ndim == 3 else X[test]).mean(axis=0)
                 pred[test] = (fold_targets.bound(z * self.targets.std + self.targets.mean)
                               - self.targets.mean) / self.targets.std
-            out[name] = _scores(Z, pred, self.targets) | {"protocol": protocol}
+            out[name] = _scores(Z, pred, self.targets, true) | {"protocol": protocol}
         if self.opts.get("blend", True):
             # per cost, the average of its two best, scored on the same predictions (nothing trained again)
             for j in range(Z.shape[1]):
@@ -357,7 +360,7 @@ class AutoModel(SurrogateModel):
                 if a + BLEND + b not in out:
                     both = np.isfinite(preds[a]) & np.isfinite(preds[b])
                     blend = np.where(both, (preds[a] + preds[b]) / 2, np.nan)
-                    out[a + BLEND + b] = _scores(Z, blend, self.targets) | {"protocol": protocol, "for": []}
+                    out[a + BLEND + b] = _scores(Z, blend, self.targets, true) | {"protocol": protocol, "for": []}
                 out[a + BLEND + b]["for"].append(j)
         return out
 
@@ -459,8 +462,10 @@ def _trainable(folds: list[np.ndarray], Z: np.ndarray) -> list[np.ndarray]:
     return keep
 
 
-def _scores(Z: np.ndarray, pred: np.ndarray, targets: Any) -> dict:
-    """Mean absolute error of the standardised costs (averaged over costs) and MAPE in cost units (worst cost)."""
+def _scores(Z: np.ndarray, pred: np.ndarray, targets: Any, costs: np.ndarray) -> dict:
+    """Mean absolute error of the standardised costs (averaged over costs) and MAPE in cost units (worst cost),
+    against ``costs``, the costs Z standardises (the points whose cost is 0 left out, as in the hold-out's
+    MAPE)."""
     errs, mapes = [], []
     for j in range(Z.shape[1]):
         ok = np.isfinite(Z[:, j]) & np.isfinite(pred[:, j])
@@ -468,7 +473,7 @@ def _scores(Z: np.ndarray, pred: np.ndarray, targets: Any) -> dict:
             errs.append(None)
             continue
         errs.append(float(np.mean(np.abs(pred[ok, j] - Z[ok, j]))))
-        true = targets.inverse(Z[ok])[:, j]
+        true = costs[ok, j]
         guess = targets.inverse(pred[ok], bounded=False)[:, j]
         nz = true != 0
         if nz.any():

@@ -405,3 +405,16 @@ def test_when_few_designs_ran_auto_scores_only_folds_that_keep_one_of_them_for_t
     g_scores = {k: v["costs"]["g"] for k, v in report["selection"].items() if v.get("costs")}
     assert m.choices[0] == "sklearn_rf" and m.choices[1] == min(g_scores, key=g_scores.get) == "sklearn_gp"
     assert np.isfinite(m.Predict(data.codes).mean).all()
+
+
+def test_selection_mape_of_a_cost_with_zeros_leaves_the_zeros_out(tmp_path):
+    """A cost that is 0 at some points: the selection's MAPE leaves those points out, as the hold-out's MAPE
+    does (it reported about 1e17%: the zeros came back from the standardisation as about 1e-14 and were
+    divided by). The scores, on the standardised costs, were never affected."""
+    fw = framework(tmp_path)
+    data = synthetic(fw, 30, seed=1)
+    data.costs[::3, 0] = 0.0    # (on these costs the round trip gives 1.8e-15)
+    report = model(fw, "auto").Run(data)
+    mapes = [v["mape"] for v in report["selection"].values() if v.get("score") is not None]
+    assert len(mapes) == 3 and all(0 < m < 10 for m in mapes), mapes
+    assert "e+" not in selection_text(report["selection"])

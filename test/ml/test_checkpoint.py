@@ -39,6 +39,22 @@ def test_other_knob_values_are_refused(tmp_path, saved):
     assert "\n" not in str(e.value) and str(saved[0]) in str(e.value)
 
 
+
+def test_a_knob_that_differs_past_its_first_values_says_what_differs(tmp_path, saved):
+    # a knob widened from 1..8 to 1..16 showed "trained with ordinal [1, 2, 3, 4, 5, 6, ...], the config has
+    # ordinal [1, 2, 3, 4, 5, 6, ...]": the same text on both sides
+    wider = [dict(KNOBS[0], values=list(range(1, 17))), *KNOBS[1:]]
+    with pytest.raises(DeffeError, match=r"knob 'a' differs: trained with 8 values \(1 to 8\), the config has 16 "
+                                         r"values \(1 to 16\): the config adds 9, 10, 11, 12, \.\.\."):
+        load_into(tmp_path / "wider", saved[0], knobs=wider)
+    narrower = [dict(KNOBS[0], values=list(range(1, 8))), *KNOBS[1:]]
+    with pytest.raises(DeffeError, match=r"trained with 8 values \(1 to 8\), the config has 7 values \(1 to 7\): "
+                                         r"the config lacks 8"):
+        load_into(tmp_path / "narrower", saved[0], knobs=narrower)
+    moved = [dict(KNOBS[0], values=[1, 2, 3, 4, 5, 6, 7, 9]), *KNOBS[1:]]
+    with pytest.raises(DeffeError, match="knob 'a' differs: value 8 is 8 in the checkpoint and 9 in the config"):
+        load_into(tmp_path / "moved", saved[0], knobs=moved)
+
 def test_other_knobs_costs_or_plugin_are_refused(tmp_path, saved):
     with pytest.raises(DeffeError, match="the config has a knob 'd'"):
         load_into(tmp_path / "1", saved[0], knobs=KNOBS + [{"name": "d", "values": [1, 2]}])

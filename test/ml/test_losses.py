@@ -1,4 +1,6 @@
 """Deffe's relative losses compute what they say; the framework-level options are checked."""
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -19,13 +21,33 @@ def test_deffe_losses_on_the_cost_itself():
     args = (torch.as_tensor(tg.log), torch.as_tensor(tg.mean, dtype=torch.float32),
             torch.as_tensor(tg.std, dtype=torch.float32))
     exp_loss = make_loss("custom_mean_abs_exp_loss", *args)(out, z, mask)
-    assert float(exp_loss) == pytest.approx(np.mean(np.abs(predicted - costs) / costs), rel=1e-5)
+    # Deffe's relative error when over-predicting; log(cost / predicted) when under-predicting (6 for 8)
+    relative = np.where(predicted >= costs, (predicted - costs) / costs, np.log(costs / predicted))
+    assert float(exp_loss) == pytest.approx(np.mean(relative), rel=1e-5)
     log_loss = make_loss("custom_mean_abs_log_loss", *args)(out, z, mask)
     expect = np.mean(np.abs(np.log(predicted) - np.log(costs)) / np.abs(np.log(costs)))
     assert float(log_loss) == pytest.approx(expect, rel=1e-5)
     mask[0, 1, 0] = 0.0                                                         # an unknown cost is left out
     masked = make_loss("custom_mean_abs_exp_loss", *args)(out, z, mask)
-    assert float(masked) == pytest.approx(np.mean((np.abs(predicted - costs) / costs)[[0, 2]]), rel=1e-5)
+    assert float(masked) == pytest.approx(np.mean(relative[[0, 2]]), rel=1e-5)
+
+
+def test_exp_loss_learns_costs_spanning_several_decades(tmp_path):
+    """Deffe's relative loss on costs from 0.015 to 6.5e4: Deffe's 1 - predicted / cost saturated at 1 when
+    under-predicting, and every prediction collapsed to about 0.01, ranked backwards (tau -0.72)."""
+    from framework.metrics import kendall_tau
+    from framework.protocols import TrainingData
+    knobs = [{"name": "x1", "values": list(range(1, 21))}, {"name": "x2", "values": [1, 2, 4, 8, 16, 32]}]
+    fw = framework(tmp_path, knobs=knobs, costs=["y"], model={"loss": "custom_mean_abs_exp_loss", "epochs": 300,
+                                                                         "patience": 100})
+    codes = fw.space.random(np.random.default_rng(1), 40)
+    y = 1e-3 * np.exp(0.6 * (codes[:, 0] + 1)) * (2.0 ** codes[:, 1]) ** 1.5
+    assert y.max() / y.min() > 1e4
+    m = model(fw, "torch_mlp")
+    m.Run(TrainingData(codes, fw.encoding.transform(codes), y[:, None], ["ok"] * 40, 0))
+    predicted = m.Predict(codes).mean[:, 0]
+    assert kendall_tau(y, predicted) > 0.8
+    assert np.median(np.abs(predicted - y) / y) < 0.5
 
 
 @pytest.mark.parametrize("loss", ["huber", "mae", "custom_mean_abs_exp_loss", "custom_mean_abs_log_loss"])
@@ -49,6 +71,11 @@ def test_bad_model_options_are_one_clear_error(tmp_path):
         model(framework(tmp_path / "a", model={"loss": "mean_squared"}), "torch_mlp")
     with pytest.raises(DeffeError, match="loss 'mean_square' is not one of .*did you mean 'mean_squared_error'"):
         model(framework(tmp_path / "a2", model={"ml_arguments": "-loss mean_square"}), "torch_mlp")
+    # a Keras name in Deffe's option string: the error named model.loss and suggested mean_squared_error
+    with pytest.raises(DeffeError, match=r"config.json:model.ml_arguments: loss 'mean_absolute_error' is not one "
+                                         r"of mse, huber, mae, .* \(or Deffe's mean_squared_error, .*\); write 'mae', "
+                                         r"Keras's mean_absolute_error here"):
+        model(framework(tmp_path / "k", model={"ml_arguments": "-loss mean_absolute_error"}), "torch_mlp")
     deffe = model(framework(tmp_path / "a3", model={"ml_arguments": "-loss custom_mean_abs_loss"}), "torch_mlp")
     assert deffe.opts["loss"] == "custom_mean_abs_exp_loss"
     with pytest.raises(DeffeError, match="train_test_split must be a fraction"):
@@ -70,6 +97,22 @@ def test_targets_use_log_only_for_positive_costs():
     assert tg.log.tolist() == [True, False]
     back = tg.inverse(tg.forward(np.array([[4.0, -1.0]])))
     assert np.allclose(back, [[4.0, -1.0]])
+
+
+def test_costs_too_large_to_scale_are_one_error_naming_the_cost(tmp_path):
+    # signed costs of about 1e200: their spread overflowed, the default model predicted NaN with numpy warnings,
+    # and the run stopped blaming the ml_model plugin 'auto' for a broken Prediction
+    fw = framework(tmp_path)
+    data = synthetic(fw, 30)
+    data.costs[:, 1] = (data.codes[:, 0] - 3) * 1e200
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")   # no numpy RuntimeWarning on the way
+        with pytest.raises(DeffeError, match=r"config.json:costs: cost 'g' cannot be scaled for the model: its "
+                                             r"values, up to .*e\+200 in magnitude and of both signs, .*; rescale the "
+                                             r"cost, e.g. divide it by a power of ten in the extract step"):
+            model(fw, "auto").Run(data)
+    data.costs[:, 1] = np.abs(data.costs[:, 1]) + 1e199   # positive: learned on a log scale, no limit
+    assert model(fw, "sklearn_rf").Run(data)["plugin"] == "sklearn_rf"
 
 
 def test_a_cnn_works_with_a_single_knob(tmp_path):

@@ -101,6 +101,49 @@ def test_stats_without_a_hold_out_write_their_plots_without_a_warning(tmp_path):
     assert (tmp_path / "explore" / "model_learning_curve.png").read_bytes()[:4] == b"\x89PNG"
 
 
+
+def few_rows(tmp_path, rows, model=None):
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    data = {"knobs": [{"name": "a", "values": "0-6"}, {"name": "b", "values": [1, 2]}], "costs": ["t"],
+            "evaluate": {"plugin": "python", "function": "ev:evaluate"}, "python_path": ["."],
+            "model": {"plugin": "sklearn_rf", "estimators": 10, **(model or {})}}
+    (tmp_path / "ev.py").write_text("def evaluate(p):\n    raise RuntimeError('nothing is evaluated here')\n")
+    (tmp_path / "config.json").write_text(json.dumps(data))
+    (tmp_path / "pre.csv").write_text("a,b,t\n" + "".join(f"{a},{b},{3 + a * b}\n" for a, b in rows))
+    return run_deffe("-config", "config.json", "-pre-evaluated-data", "pre.csv", "-only-preloaded-data-exploration",
+                     "-full-exploration", cwd=tmp_path)
+
+
+def test_one_sample_trains_no_model_and_says_so(tmp_path):
+    # one pre-evaluated row: the run ended with exit status 0 and said nothing of the model; the -inference-only
+    # that followed failed with "checkpoint file not found" and nothing more
+    r = few_rows(tmp_path, [(3, 2)])
+    assert r.rc == 0, r
+    assert "1 sample is too few to train the model: no model was trained and no checkpoint written (at least 2 " \
+           "samples are needed)" in r.out + r.err
+    assert not (tmp_path / "explore" / "checkpoints").exists()
+    (tmp_path / "in.csv").write_text("a,b\n3,2\n")
+    r = run_deffe("-config", "config.json", "-inference-only", "-icp", "explore/checkpoints/explore.ckpt",
+                  "-input", "in.csv", "-output", "out.csv", cwd=tmp_path)
+    line = one_line_error(r, "explore/checkpoints/explore.ckpt: checkpoint file not found; ",
+                          "holds no checkpoint: its run trained no model (a model needs at least 2 samples")
+    assert not (tmp_path / "out.csv").exists(), line
+
+
+def test_a_split_that_leaves_no_hold_out_is_warned_about(tmp_path):
+    # train_test_split 0.01 held out nearly every point, left fewer than 2 to train on, and so trained on all of
+    # them with no hold-out, quietly
+    rows = [(a, b) for a in range(6) for b in (1, 2)]
+    r = few_rows(tmp_path / "tiny", rows, model={"train_test_split": 0.01})
+    assert r.rc == 0, r
+    assert "train_test_split 0.01 leaves no hold-out of the 12 samples" in r.out + r.err
+    assert read_csv(tmp_path / "tiny" / "explore" / "model_metrics.csv")[-1]["holdout"] == "0"
+    r = few_rows(tmp_path / "default", rows)   # 0.8: a hold-out, no warning
+    assert r.rc == 0 and "hold-out of" in r.out + r.err and "leaves no hold-out" not in r.out + r.err, r
+    r = few_rows(tmp_path / "none", rows, model={"train_test_split": 1})   # none asked for: none warned about
+    assert r.rc == 0 and "leaves no hold-out" not in r.out + r.err, r
+
+
 def test_the_hold_out_is_the_same_points_at_every_step():
     keys = [f"point-{i}" for i in range(1000)]
     held = holdout_mask(keys, 0.8, seed=3)
