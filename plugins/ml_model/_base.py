@@ -54,11 +54,9 @@ from ._targets import Targets, UnscalableCost
 
 def summarise_members(targets: Targets, z: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Members' standardised predictions z (k, n, c) -> their point prediction (their mean on the learned
-    scale, back in costs), the standard deviation of their costs (where the bound moved the mean, not
-    narrower than before it: `Targets.widened`), and their costs (see the docstring)."""
+    scale, back in costs), the standard deviation of their costs, and their costs (see the docstring)."""
     costs = targets.inverse(z)
-    centre = z.mean(axis=0)
-    return targets.inverse(centre), targets.widened(centre, z.std(axis=0), costs.std(axis=0)), costs
+    return targets.inverse(z.mean(axis=0)), costs.std(axis=0), costs
 
 
 PREDICT_CHUNK = 4096   # rows per piece of work: small enough to stay in the CPU's cache

@@ -103,36 +103,6 @@ class Targets:
         # output says
         return np.where(np.isnan(t) | self.unseen, np.nan, out)
 
-    def widened(self, z_mean: np.ndarray, z_spread: np.ndarray, std: np.ndarray) -> np.ndarray:
-        """The standard deviations ``std`` (cost units) of predictions whose mean the bound brought back, widened
-        so that they do not shrink as the points get farther from the data. ``z_mean``: the point predictions
-        (standardised, before the bound), ``z_spread``: their spread on that scale (the members' standard
-        deviation, a GP's, half a quantile interval). Computed after the bound, the spread of a point predicted
-        beyond the range was squashed with it (tanh flattens there): trained on x of 1 to 50 (y = x^2), a GP's
-        std was 49 at x = 100, 35 at x = 1000 (0.15% of a prediction 83 times too low). Where the mean was
-        moved, the spread on the learned scale is at least the spread before the bound and the distance the
-        bound moved the mean, at most the bound's reach m w (what it lets the mean go beyond the range: a
-        factor exp(m w) of the cost on a log scale; beyond it nothing is believed, and a spread of the whole
-        width, half the largest cost seen for a point below the range, would draw a search to any point
-        predicted beyond it), and the standard deviation is at least that spread either side of the bounded
-        mean, in cost units: it grows with the distance the bound moved the mean until the reach, then stays.
-        Inside the range (nothing moved) it stays as it is; with a margin of 0 (no reach) too."""
-        std = np.asarray(std, dtype=float)
-        if self.low is None or self.high is None:
-            return std
-        t = np.asarray(z_mean, dtype=float) * self.std + self.mean
-        with np.errstate(invalid="ignore"):
-            outside = (t > self.high) | (t < self.low)
-        if not outside.any():
-            return std
-        reach = self.margin * np.where(np.isfinite(self.high - self.low), self.high - self.low, 0.0)
-        b = self.bound(t)
-        spread = np.minimum(np.maximum(np.abs(np.asarray(z_spread, dtype=float)) * self.std, np.abs(t - b)), reach)
-        with np.errstate(over="ignore", invalid="ignore"):
-            wide = np.where(self.log, (np.exp(np.minimum(b + spread, 700.0)) - np.exp(np.minimum(b - spread, 700.0)))
-                            / 2.0, spread)
-        return np.where(outside & np.isfinite(wide), np.maximum(std, wide), std)
-
     def forward(self, costs: np.ndarray) -> np.ndarray:
         return (self._scale(np.asarray(costs, dtype=float)) - self.mean) / self.std
 

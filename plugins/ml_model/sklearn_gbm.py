@@ -42,8 +42,7 @@ class SklearnGBM(SklearnModel):
     def _spread(self, X: np.ndarray):
         parts = [np.stack([m[i].predict(X) for m in self.models], axis=-1) for i in range(3)]
         mean, lo, hi = (self.targets.inverse(p) for p in parts)
-        # (where the bound moved the mean, not narrower than before it: Targets.widened)
-        return mean, self.targets.widened(parts[0], (parts[2] - parts[1]) / 2.0, np.abs(hi - lo) / 2.0)
+        return mean, np.abs(hi - lo) / 2.0
 
 
 def GetObject(framework: Any) -> SklearnGBM:

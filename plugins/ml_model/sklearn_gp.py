@@ -139,9 +139,7 @@ class SklearnGP(SklearnModel):
         mu, sd = np.stack(mu, axis=-1), np.stack(sd, axis=-1)
         mean = self.targets.inverse(mu)
         # one standard deviation either side, in cost units (on a log scale the interval is not symmetric)
-        # (where the bound moved the mean, not narrower than before it: Targets.widened)
-        std = np.abs(self.targets.inverse(mu + sd) - self.targets.inverse(mu - sd)) / 2.0
-        return mean, self.targets.widened(mu, sd, std)
+        return mean, np.abs(self.targets.inverse(mu + sd) - self.targets.inverse(mu - sd)) / 2.0
 
 
 def GetObject(framework: Any) -> SklearnGP:
