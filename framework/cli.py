@@ -155,10 +155,10 @@ def check_args(args: argparse.Namespace) -> None:
         raise DeffeError(f"must be above 0, got {args.learning_rate:g}",
                          where=spelled.get("learning_rate", "-learning-rate"))
     if args.loss is not None and args.loss not in model["loss"].choices:
-        from .errors import did_you_mean
+        from .config.schema import choice_hint
         known = [c for c in model["loss"].choices]
         raise DeffeError(f"'{args.loss}' is not a loss: one of {', '.join(known[:5])} (or Deffe's "
-                         f"{', '.join(known[5:])})", where="-loss", hint=did_you_mean(args.loss, known))
+                         f"{', '.join(known[5:])})", where="-loss", hint=choice_hint(args.loss, model["loss"]))
     custom = args.custom_samples
     if custom is not None:
         if any(n < 1 for n in custom) or any(b <= a for a, b in zip(custom, custom[1:])):

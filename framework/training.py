@@ -41,7 +41,8 @@ from .checkpoint import (CheckpointMeta, config_digest, is_framework_file, one_c
                          write_sidecar)
 from .contract import Broken, frozen, model_report_of, prediction_of
 from .encoding import Encoding
-from .errors import DeffeError, did_you_mean
+from .config.schema import KERAS_LOSSES, Key, choice_hint
+from .errors import DeffeError
 from .metrics import evaluate
 from .protocols import TrainingData
 from .tables import csv_writer, write_csv
@@ -51,11 +52,6 @@ LOSSES = ("mse", "huber", "mae", "custom_mean_abs_log_loss", "custom_mean_abs_ex
 LOSS_ALIASES = {"mean_squared_error": "mse", "mean_squared_error_int": "mse",
                 "custom_mean_abs_loss": "custom_mean_abs_exp_loss"}
 NO_HOLDOUT_WARNING = 10   # samples from which a train_test_split that leaves no hold-out is warned about
-# Keras's standard names (a Deffe user's ml_arguments may hold them), not accepted: the loss here they mean
-KERAS_LOSSES = {"mean_absolute_error": "mae", "huber_loss": "huber", "log_cosh": "huber", "logcosh": "huber",
-                "mean_squared_logarithmic_error": "mse", "msle": "mse",   # mse of log costs is the default
-                "mean_absolute_percentage_error": "custom_mean_abs_exp_loss",   # the relative error
-                "mape": "custom_mean_abs_exp_loss"}
 STATS_COLUMNS = ["Epoch", "TrainLoss", "ValLoss", "TestLoss", "Step", "TrainCount", "ValCount"]
 
 
@@ -86,9 +82,7 @@ def model_options(section: dict, args: Any = None, file: str | None = None, conf
             if f"{where}.{option}" in origins:
                 key, file = option, origins[f"{where}.{option}"]
                 break
-        keras = KERAS_LOSSES.get(str(loss).lower())
-        hint = (f"write '{keras}', Keras's {loss} here" if keras
-                else did_you_mean(str(loss), LOSSES + tuple(LOSS_ALIASES)))
+        hint = choice_hint(str(loss), Key("str", choices=LOSSES + tuple(LOSS_ALIASES), foreign=KERAS_LOSSES))
         raise DeffeError(f"loss '{loss}' is not one of {', '.join(LOSSES)} (or Deffe's {', '.join(LOSS_ALIASES)})",
                          file=file, where=f"{where}.{key}", hint=hint)
     for key in ("train_test_split", "validation_split", "dropout"):

@@ -21,6 +21,22 @@ class Key:
     min: float | None = None
     deffe: bool = False       # accepted for Deffe compatibility
     nullable: bool = False    # null means "none" (model.plugin: no model), not "the default"
+    foreign: dict | None = None   # other tools' names for a choice (lower case) -> the choice to write
+
+
+# Keras's standard loss names (a Deffe user's ml_arguments or -loss may hold them), not accepted: the loss
+# here each means (the default mse is of log costs, so msle's meaning too)
+KERAS_LOSSES = {"mean_absolute_error": "mae", "huber_loss": "huber", "log_cosh": "huber", "logcosh": "huber",
+                "mean_squared_logarithmic_error": "mse", "msle": "mse",
+                "mean_absolute_percentage_error": "custom_mean_abs_exp_loss", "mape": "custom_mean_abs_exp_loss"}
+
+
+def choice_hint(value: str, key: Key) -> str | None:
+    """The hint for a value not among a key's choices: what to write for another tool's name of one
+    (Keras's mean_absolute_error is mae here), else the nearest choice."""
+    from ..errors import did_you_mean
+    meant = (key.foreign or {}).get(str(value).lower())
+    return f"write '{meant}' (the name here of {value})" if meant else did_you_mean(str(value), key.choices)
 
 
 # Keys every plugin section has.
@@ -236,7 +252,8 @@ MODEL = {
                               "positive costs only); Deffe's mean_squared_error and custom_mean_abs_loss are "
                               "read as mse and custom_mean_abs_exp_loss",
                 choices=("mse", "huber", "mae", "custom_mean_abs_log_loss", "custom_mean_abs_exp_loss",
-                         "mean_squared_error", "mean_squared_error_int", "custom_mean_abs_loss")),
+                         "mean_squared_error", "mean_squared_error_int", "custom_mean_abs_loss"),
+                foreign=KERAS_LOSSES),
     "train_batch_size": Key("int", None, "torch: mini-batch size of training (null: 256 below 500 training "
                                          "points; from 500 on, a 32nd of the points, between 32 and 256, so "
                                          "that an epoch takes at least 32 steps)", min=1),

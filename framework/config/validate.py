@@ -126,7 +126,7 @@ def coerce(value: Any, key: schema.Key, file: str, where: str) -> Any:
         raise AssertionError(t)
     if key.choices and out not in key.choices:
         raise DeffeError(f"'{out}' is not one of {', '.join(map(str, key.choices))}", file=file,
-                         where=where, hint=did_you_mean(out, key.choices))
+                         where=where, hint=schema.choice_hint(out, key))
     if key.min is not None and isinstance(out, (int, float)) and out < key.min:
         raise DeffeError(f"must be at least {key.min:g}, got {out}", file=file, where=where)
     return out

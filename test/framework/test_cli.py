@@ -332,6 +332,10 @@ def test_every_number_on_the_command_line_is_checked(tmp_path, flags, message):
 
 @pytest.mark.parametrize("flags, message", [
     (["-loss", "bogus"], "error: -loss: 'bogus' is not a loss"),
+    # Keras's name of a loss here: it suggested 'mean_squared_error', a squared loss
+    (["-loss", "mean_absolute_error"], "is not a loss: one of mse, huber, mae, custom_mean_abs_log_loss, "
+                                       "custom_mean_abs_exp_loss (or Deffe's mean_squared_error, mean_squared_error_int, "
+                                       "custom_mean_abs_loss); write 'mae' (the name here of mean_absolute_error)"),
     (["-sampling-method", "bogus"], "error: -sampling-method: plugin 'bogus' for sampling not found"),
     (["-icp", "mlp.ckpt", "-freeze-layers", "1"], "error: -freeze-layers: freeze_layers applies to the torch models, not to sklearn_rf"),
 ])
@@ -340,6 +344,15 @@ def test_an_error_about_a_flag_names_the_flag_not_the_config(tmp_path, flags, me
     write(tmp_path / "mlp.ckpt", "a checkpoint of a torch model")
     line = assert_user_error(run_deffe("-config", "config.json", "-no-run", *flags, cwd=tmp_path), message)
     assert "config.json" not in line
+
+
+def test_a_keras_loss_in_the_config_gets_the_loss_it_means_here(tmp_path):
+    simple(tmp_path, model={"loss": "Mean_Absolute_Error"})
+    assert_user_error(run_deffe("-config", "config.json", "-no-run", cwd=tmp_path),
+                      "config.json:model.loss: 'Mean_Absolute_Error' is not one of mse, huber, mae, ")
+    simple(tmp_path, model={"loss": "mape"})
+    line = assert_user_error(run_deffe("-config", "config.json", "-no-run", cwd=tmp_path), "model.loss")
+    assert line.endswith("write 'custom_mean_abs_exp_loss' (the name here of mape)"), line
 
 
 def test_a_bad_loss_flag_is_found_before_anything_is_stored_or_moved(tmp_path):

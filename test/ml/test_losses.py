@@ -73,8 +73,8 @@ def test_bad_model_options_are_one_clear_error(tmp_path):
         model(framework(tmp_path / "a2", model={"ml_arguments": "-loss mean_square"}), "torch_mlp")
     # a Keras name in Deffe's option string: the error named model.loss and suggested mean_squared_error
     with pytest.raises(DeffeError, match=r"config.json:model.ml_arguments: loss 'mean_absolute_error' is not one "
-                                         r"of mse, huber, mae, .* \(or Deffe's mean_squared_error, .*\); write 'mae', "
-                                         r"Keras's mean_absolute_error here"):
+                                         r"of mse, huber, mae, .* \(or Deffe's mean_squared_error, .*\); write 'mae' "
+                                         r"\(the name here of mean_absolute_error\)"):
         model(framework(tmp_path / "k", model={"ml_arguments": "-loss mean_absolute_error"}), "torch_mlp")
     deffe = model(framework(tmp_path / "a3", model={"ml_arguments": "-loss custom_mean_abs_loss"}), "torch_mlp")
     assert deffe.opts["loss"] == "custom_mean_abs_exp_loss"
