@@ -442,6 +442,8 @@ class Driver:
             # the exploration's tables list what this run's exploration was told: samples an earlier run
             # asked for and this one did not (its course changed with -retry-failed, say) stay in the store
             store.keep_members(explore.name, told)
+            if not asynchronous:   # the steps it made are 0 .. step - 1 (the asynchronous loop numbers its own)
+                store.forget_steps_from(explore.name, step)
         finish = getattr(exploration, "Finish", None)
         if callable(finish):
             self._call(exploration, "Finish")

@@ -307,6 +307,13 @@ class RunStore:
             self.db.execute("INSERT INTO steps(explore, step, info) VALUES(?,?,?) ON CONFLICT(explore, step) "
                             "DO UPDATE SET info=excluded.info", (explore, step, _dumps(merged)))
 
+    def forget_steps_from(self, explore: str, step: int) -> int:
+        """Remove the step records of an exploration from ``step`` on: a run that finished after fewer steps
+        than an earlier one (a smaller budget) leaves no record of the earlier run's later steps, whose best
+        and hypervolume the reports would plot as its own. Returns how many went."""
+        with self.db:
+            return self.db.execute("DELETE FROM steps WHERE explore=? AND step>=?", (explore, step)).rowcount
+
     def steps(self, explore: str) -> list[tuple[int, dict]]:
         return [(s, json.loads(i)) for s, i in
                 self.db.execute("SELECT step, info FROM steps WHERE explore=? ORDER BY step", (explore,))]

@@ -248,3 +248,29 @@ def test_a_rerun_with_a_smaller_budget_writes_every_table_as_a_fresh_run_does(tm
     for table in ("deffe_evaluation.csv", "deffe_prediction.csv", "deffe_output.csv"):
         assert points("again", table) == points("fresh", table), table
     assert {row["source"] for row in read_csv(tmp_path / "again" / "deffe_output.csv")} == {"evaluated"}
+
+
+def test_a_rerun_with_a_smaller_budget_keeps_no_record_of_the_longer_runs_later_steps(tmp_path):
+    """Run with -max-samples 40 (steps 0-4), then again with 20 (steps 0-2): the store kept the 40-sample run's
+    records of steps 3 and 4 (their best, their hypervolume), which the report's progress plot drew as this
+    run's."""
+    from framework.run_data import load_run
+    write(tmp_path / "prob.py", 'def f(p):\n    x, y = float(p["x"]), float(p["y"])\n'
+          '    return {"f1": (x - 2) ** 2 + 0.5 * y, "g": x + y}\n')
+    for run in ("again", "fresh"):
+        write(tmp_path / f"{run}.json", json.dumps({
+            "python_path": ["."],
+            "knobs": [{"name": "x", "values": "0-9"}, {"name": "y", "values": "0-9"}],
+            "costs": ["f1", "g::max"],
+            "evaluate": {"plugin": "python", "function": "prob:f"},
+            "model": {"plugin": "sklearn_rf", "estimators": 10},
+            "exploration": {"samples_per_step": 10, "analysis": False},
+            "framework": {"run_directory": run, "seed": 1, "report_files": False}}))
+    for run, budget in (("again", "40"), ("again", "20"), ("fresh", "20")):
+        assert run_deffe("-config", f"{run}.json", "-quiet", "-max-samples", budget, cwd=tmp_path).rc == 0
+
+    def steps(run):
+        data = load_run(tmp_path / run)
+        return [(s["step"], s.get("hypervolume")) for s in next(iter(data.explores.values())).steps]
+    assert [s for s, _ in steps("again")] == [s for s, _ in steps("fresh")]
+    assert steps("again") == steps("fresh")
