@@ -45,8 +45,8 @@ class MapElites(Algorithm):
     OPTIONS = {
         "batch": Option("int", 16, "children per step", min=1),
         "initial_size": Option("int", 32, "random start points (plus the uniform sequences)", min=1),
-        "sequence": Option("names", None, "the knobs read by the descriptors: a repeated knob's name or knob "
-                                          "names in order (null: the largest family, else every categorical "
+        "sequence": Option("names", None, "the knobs read by the descriptors, in order: knob names and "
+                                          "repeated knobs' names (one stands for its members in order) (null: the largest family, else every categorical "
                                           "knob)", nullable=True),
         "descriptors": Option("names", ["distinct", "jumps"], "grid axes, from distinct (values used), jumps, "
                                                               "mode (most frequent value)", choices=DESCRIPTORS),
@@ -112,8 +112,17 @@ class MapElites(Algorithm):
         families = space.families()
         names = self.o.sequence
         if names:
-            if len(names) == 1 and names[0] in families:
-                names = families[names[0]]
+            given = list(names)
+            # a repeated knob's name stands for its members in order, alone or among other knobs
+            names = [m for n in given for m in (families[n] if n in families else [n])]
+            twice = [n for i, n in enumerate(names) if n in names[:i]]
+            if twice:
+                via = [g for g in given if g in families and twice[0] in families[g]]
+                raise OptionError("sequence", f"'{twice[0]}' is named twice"
+                                              f"{f' (also as a member of the repeated knob {via[0]!r})' if via and twice[0] != via[0] else ''}"
+                                              f"; each knob is one place of the sequence",
+                                  "name each knob once, in order" if not via else
+                                  f"name '{via[0]}' or its members, not both")
             missing = [n for n in names if n not in space.names]
             if missing:
                 raise OptionError("sequence", f"'{missing[0]}' is neither a knob nor a repeated knob of the "

@@ -63,7 +63,12 @@ class DoepySampler(DesignSampler):
         out = np.zeros((len(coded), len(space)))
         for col, j in enumerate(varying):
             out[:, j] = [self.to_code(space.knobs[j], c, col) for c in coded[:, col]]
-        return out
+        return self.arrange(out)
+
+    def arrange(self, out: np.ndarray) -> np.ndarray:
+        """The design's points as given to the exploration: every value of a finite scenario knob in the
+        design, and a prefix cut short by the budget spread over them (`_cover_scenarios`)."""
+        return _cover_scenarios(out, self.space, self._varying)
 
     def factor_levels(self, varying):
         raise NotImplementedError
@@ -95,8 +100,7 @@ class FullFactorial(DoepySampler):
 
     kind = "full_fact"
 
-    def design(self) -> np.ndarray:
-        out = super().design()
+    def arrange(self, out: np.ndarray) -> np.ndarray:
         return out[_spread_order(out, self._varying, [j for j in self._varying if self.space.knobs[j].scenario])]
 
     def factor_levels(self, varying):
@@ -196,3 +200,36 @@ def _spread_order(codes: np.ndarray, varying: list[int], first: list[int]) -> np
                 taken[i] = True
                 order.append(i)
     return np.array(order + [int(i) for i in np.flatnonzero(~taken)], dtype=int)
+
+
+def _cover_scenarios(codes: np.ndarray, space, varying: list[int]) -> np.ndarray:
+    """The rows of a two- or three-level design (all but `FullFactorial`) with every value of each finite
+    scenario knob. Such a design puts a knob at its ends (and middle), so a scenario of 3 or more values
+    missed its other values, the values the exploration must serve. Each scenario value goes with the
+    design level nearest it (ties to the lower); the rows at a level take the level's own value, then the
+    others of its group in turn, so the design knobs keep their structure and the scenario its low/high
+    split. The rows are then ordered round robin over the scenario values met (rows of one value keep
+    their order), so a design cut short by the budget still holds every scenario value."""
+    scen = [j for j in varying if space.knobs[j].scenario and space.knobs[j].finite]
+    if not scen or len(codes) <= 1:
+        return codes
+    out = codes.copy()
+    for j in scen:
+        n = space.knobs[j].size
+        col = codes[:, j]
+        levels = np.unique(col)
+        if len(levels) >= n:
+            continue
+        owner = np.abs(np.arange(n)[:, None] - levels[None, :]).argmin(axis=1)
+        for li, lv in enumerate(levels):
+            group = [float(lv)] + [float(v) for v in np.flatnonzero(owner == li) if v != lv]
+            rows = np.flatnonzero(col == lv)
+            out[rows, j] = [group[k % len(group)] for k in range(len(rows))]
+    queues: dict[tuple, list[int]] = {}
+    for i, row in enumerate(out[:, scen]):
+        queues.setdefault(tuple(row), []).append(i)
+    order: list[int] = []
+    lists = list(queues.values())
+    for k in range(max(len(q) for q in lists)):
+        order.extend(q[k] for q in lists if k < len(q))
+    return out[np.array(order, dtype=int)]

@@ -123,10 +123,13 @@ class _Reader:
                 obj = json.loads(text)
             except ValueError as err:
                 raise self.fail(f"not valid JSON ({err.msg})", line_no) from None
-            if not isinstance(obj, dict) or not isinstance(obj.get("INSTRUCTION"), str) \
-                    or obj["INSTRUCTION"] not in _KNOWN:
-                what = obj.get("INSTRUCTION") if isinstance(obj, dict) else type(obj).__name__
-                raise self.fail(f"unknown instruction {what!r}", line_no)
+            if not isinstance(obj, dict):
+                raise self.fail(f"not a JSON object (a JSON {_json_kind(obj)}); each line of a DTR log is "
+                                f"one object such as {{\"INSTRUCTION\": \"CALL\", ...}}", line_no)
+            if "INSTRUCTION" not in obj:
+                raise self.fail("has no INSTRUCTION", line_no)
+            if not isinstance(obj["INSTRUCTION"], str) or obj["INSTRUCTION"] not in _KNOWN:
+                raise self.fail(f"unknown instruction {obj['INSTRUCTION']!r}", line_no)
             return line_no, obj
         raise StopIteration
 
@@ -150,10 +153,11 @@ class _Reader:
                 pass
         if n is None:
             raise self.fail(f"{key} must be an integer, not {value!r}", line)
+        shown = value if isinstance(value, float) else n     # 1e+300 as written, not its 301 digits
         if n < low:
-            raise self.fail(f"{key} must be >= {low}, not {n}", line)
+            raise self.fail(f"{key} must be >= {low}, not {shown}", line)
         if n > MAX_INTEGER:
-            raise self.fail(f"{key} {n} is too large (at most 2**53 = {MAX_INTEGER})", line)
+            raise self.fail(f"{key} {shown} is too large (at most 2**53 = {MAX_INTEGER})", line)
         return n
 
     def name(self, obj: dict, key: str, line: int) -> str:
@@ -167,6 +171,15 @@ class _Reader:
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise self.fail(f"{key} must be a list of names", line)
         return value
+
+
+def _json_kind(value) -> str:
+    """JSON's name of a parsed value's type (array, not list)."""
+    if isinstance(value, bool):
+        return "boolean"
+    if value is None:
+        return "null"
+    return {list: "array", str: "string", int: "number", float: "number"}.get(type(value), type(value).__name__)
 
 
 def _start(lines: list[str], source: str) -> int:

@@ -135,6 +135,28 @@ def test_two_level_designs_use_the_ends(tmp_path):
         assert {p["q"] for p in points} == {"lo", "hi"}
 
 
+@pytest.mark.parametrize("plugin,n", [("fractional_factorial", 8), ("plackett_burman", 8), ("box_behnken", 6),
+                                       ("central_composite", 6)])
+def test_two_and_three_level_designs_cover_every_value_of_a_small_scenario(tmp_path, plugin, n):
+    """The two-level designs put the scenario s in {1, 2, 3} at its ends (s=2 never in step 0); box_behnken
+    cut to 6 points held s=2 only. The design knobs keep their levels; the whole design is new points."""
+    from helpers import framework_for
+    from framework.plugins import make_plugin
+    fw = framework_for(tmp_path, {
+        "knobs": [{"name": "x", "values": [0, 1, 2, 3, 4]}, {"name": "y", "values": [0, 1, 2, 3, 4]},
+                  {"name": "c", "values": ["red", "green", "blue"]}],
+        "scenarios": [{"name": "s", "values": [1, 2, 3]}], "costs": ["cost"],
+        "sampling": {"plugin": plugin}, "evaluate": {"plugin": "python", "function": "x:y"}})
+    s = make_plugin("sampling", plugin, fw, fw.config.dir, fw.config.python_paths())
+    s.Initialize()
+    head = fw.space.decode(s.Run(n))
+    assert {p["s"] for p in head} == {1, 2, 3}, head
+    points = head + fw.space.decode(drain(s))
+    if plugin in ("fractional_factorial", "plackett_burman"):
+        assert {p["x"] for p in points} == {0, 4} and {p["c"] for p in points} == {"red", "blue"}
+    assert len({tuple(sorted(p.items())) for p in points}) == len(points)
+
+
 def test_central_composite_clips_axial_points(tmp_path):
     knobs = [{"name": "p", "type": "real", "min": 0.0, "max": 1.0}, {"name": "q", "values": [1, 2, 3, 4, 5]}]
     fw, s = sampler(tmp_path, knobs, "central_composite", face="ccc")

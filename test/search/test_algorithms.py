@@ -243,6 +243,19 @@ def test_map_elites_descriptors_are_values_used_and_jumps():
     assert algo.members.tolist() == list(range(8))           # the family, found without being named
 
 
+def test_map_elites_sequence_expands_a_repeated_knob_in_place_and_refuses_a_knob_named_twice():
+    """["dev", "micro"] said "'dev' is neither a knob nor a repeated knob" (["dev"] alone was accepted);
+    ["micro", "micro"] ran, although ["micro"] is refused as naming 1 knob."""
+    space = placement_space(layers=4)
+    algo = MapElites(space, sequence=["dev", "micro"])
+    assert algo.members.tolist() == [0, 1, 2, 3, 4]                # dev_0 .. dev_3, then micro
+    assert MapElites(space, sequence=["micro", "dev"]).members.tolist() == [4, 0, 1, 2, 3]
+    with pytest.raises(OptionError, match="'micro' is named twice"):
+        MapElites(space, sequence=["micro", "micro"])
+    with pytest.raises(OptionError, match="'dev_1' is named twice .*repeated knob 'dev'"):
+        MapElites(space, sequence=["dev", "dev_1"])
+
+
 def test_map_elites_archive_holds_the_best_of_each_cell():
     space = placement_space()
     target = np.array([1, 1, 1, 2, 2, 2, 3, 3])

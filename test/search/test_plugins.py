@@ -262,6 +262,8 @@ MAP_KNOBS = [{"name": "dev", "values": ["cpu", "gpu0", "gpu1"], "count": 4, "typ
      "name a repeated knob (e.g. 'dev' for dev_0, dev_1, dev_2 ...)"),
     # before: each of these ran without a word
     ("map_elites", MAP_KNOBS, {"descriptors": []}, "exploration.options.descriptors", "is empty"),
+    ("map_elites", MAP_KNOBS, {"sequence": ["dev_0", "dev_0"]}, "exploration.options.sequence",
+     "'dev_0' is named twice"),
     ("map_elites", MAP_KNOBS, {"descriptors": ["jumps", "mode", "jumps"]}, "exploration.options.descriptors",
      "'jumps' is named twice"),
     ("annealing", BOWL_KNOBS, {"t_max": 1, "t_min": 5}, "exploration.options.t_min",

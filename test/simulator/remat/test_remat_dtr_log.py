@@ -101,6 +101,14 @@ GOOD = ['{"INSTRUCTION":"ANNOTATE","ANNOTATION":"START"}',
     ('{"INSTRUCTION":"CONSTANT","NAME":"x5"}\n{"INSTRUCTION":"MEMORY","NAME":"x5","MEMORY":true}',
      5, "MEMORY must be an integer, not True"),
     ('{"INSTRUCTION":"MUTATE","NAME":"relu_","ARGS":["x1"],"MUTATE":[true],"TIME":"5"}', 4, "argument positions"),
+    # before: "unknown instruction 'list'" / 'None', and the 301 digits of int(1e300)
+    ('["RELEASE", "x1"]', 4, r"not a JSON object \(a JSON array\)"),
+    ('"RELEASE"', 4, r"not a JSON object \(a JSON string\)"),
+    ('{"NAME":"x1"}', 4, "has no INSTRUCTION"),
+    ('{"INSTRUCTION":"CONSTANT","NAME":"x5"}\n{"INSTRUCTION":"MEMORY","NAME":"x5","MEMORY":1e300}',
+     5, r"MEMORY 1e\+300 is too large \(at most 2\*\*53"),
+    ('{"INSTRUCTION":"CONSTANT","NAME":"x5"}\n{"INSTRUCTION":"MEMORY","NAME":"x5","MEMORY":-1e300}',
+     5, r"MEMORY must be >= 0, not -1e\+300$"),
 ])
 def test_malformed_logs_name_file_and_line(tmp_path, bad, line, text):
     path = _write(tmp_path / "bad.log", GOOD + [bad])
