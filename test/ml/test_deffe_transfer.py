@@ -193,8 +193,10 @@ def test_keras_checkpoints_of_deffe_are_named_with_what_to_do(tmp_path):
         with pytest.raises(DeffeError) as e:
             model(framework(tmp_path / "run", args=Namespace(icp=icp)), "torch_mlp")
         text = str(e.value)
-        assert missing in text and text.endswith("not found"), text
+        assert missing in text and e.value.what.endswith("not found"), text
         assert "Keras" not in text and "kmeans.hdf5" not in text, text
+        if isinstance(icp, str):   # what to give instead
+            assert "<run directory>/checkpoints/<explore>.ckpt" in e.value.hint, text
     with pytest.raises(DeffeError, match=f"kmeans.hdf5: {KERAS}"):   # model.initial_checkpoint, next to the config
         model(framework(tmp_path, model={"initial_checkpoint": "kmeans.hdf5"}), "torch_mlp")
     args = Namespace(config=str(kernel_config(tmp_path / "inf")), icp=[str(tmp_path / "kmeans.hdf5")],
