@@ -256,7 +256,7 @@ class ModelTrainer:
                 report["checkpoint"] = str(ckpt)
         self.store.record_step(explore.name, step, {"model": report})
         if not self.dry_run:
-            self._write_metrics(explore)
+            self.write_metrics(explore)
             self._write_stats(history, step, report)
             if opts.get("plots") or getattr(fw.args, "model_stats_output", None):
                 self._plot(explore, history, test, test_ok, predicted)
@@ -304,7 +304,8 @@ class ModelTrainer:
                              hint="free space or fix the run directory's permissions (or set \"checkpoints\": "
                                   "false), then run the same command to resume") from None
 
-    def _write_metrics(self, explore: Any) -> None:
+    def write_metrics(self, explore: Any) -> None:
+        """model_metrics.csv from the store's step records (rewritten when a rerun's fewer steps drop some)."""
         rows = []
         for step, info in self.store.steps(explore.name):
             rep = info.get("model")
