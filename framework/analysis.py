@@ -31,6 +31,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from .metrics import huge_scale
 from .space import DesignSpace
 from .values import Value, format_value
 
@@ -195,19 +196,26 @@ def permutation_importance(model: Any, space: DesignSpace, codes: np.ndarray, y:
         raise ValueError("permutation importance needs at least 2 points with a finite cost")
     predict = _predictor(model, column)
     rng = np.random.default_rng(seed)
-    base = float(np.mean((predict(codes) - y) ** 2))
+    fitted = predict(codes)
+    # costs whose squares would overflow (beyond 1e100) are measured in units of their largest magnitude:
+    # the ranking, the shares and R^2 do not change
+    scale = huge_scale(y, fitted)
+    base = float(np.mean(((fitted - y) / scale) ** 2))
     k = len(space)
     scores, spread = np.zeros(k), np.zeros(k)
     for j in range(k):
         batch = np.repeat(codes[None, :, :], repeats, axis=0)
         for r in range(repeats):
             batch[r, :, j] = codes[rng.permutation(len(codes)), j]
-        err = ((predict(batch.reshape(-1, k)).reshape(repeats, -1) - y[None, :]) ** 2).mean(axis=1) - base
+        err = (((predict(batch.reshape(-1, k)).reshape(repeats, -1) - y[None, :]) / scale) ** 2).mean(axis=1) \
+            - base
         scores[j], spread[j] = err.mean(), err.std()
-    var = float(np.var(y))
+    var = float(np.var(y / scale))
     r2 = 1 - base / var if var > 0 else math.nan
+    unit = f" (costs divided by {scale:.3g}: their squares would overflow)" if scale != 1.0 else ""
     return Importance("permutation", cost, list(space.names), scores, spread,
-                      note=f"{len(y)} points, {repeats} shuffles per knob; model MSE {base:.4g}, R^2 {r2:.3f}")
+                      note=f"{len(y)} points, {repeats} shuffles per knob; model MSE {base:.4g}, R^2 {r2:.3f}"
+                           + unit)
 
 
 # ----------------------------------------------------------------------------- lasso credit

@@ -348,7 +348,7 @@ class Driver:
         tally = Tally()
         told: list[int] = []          # ids of the stored samples this run's exploration was told, in order
         reason = "the exploration finished"
-        finished = cut_short = False
+        finished = False
         executor = make_executor(kind, remote, task, jobs=self.jobs, timeout=timeout, inline=inline,
                                  config=self.config, run_dir=self.run_dir, log=log) \
             if not self.dry_run else LocalExecutor(task, jobs=self.jobs, timeout=timeout, inline=inline)
@@ -365,7 +365,6 @@ class Driver:
                     break
                 if step_end is not None and step >= step_end:
                     reason = f"-step-end {step_end} reached"
-                    cut_short = True
                     break
                 t0 = time.perf_counter()
                 if whole and step == 0:   # Deffe's full exploration: every point of the data in one step
@@ -438,12 +437,15 @@ class Driver:
                 reason += "; nothing to evaluate"
             self.summaries.append(f"exploration '{explore.name}': {reason} (dry run: nothing written)")
             return
-        if finished and not cut_short:
+        if finished:
             # the exploration's tables list what this run's exploration was told: samples an earlier run
-            # asked for and this one did not (its course changed with -retry-failed, say) stay in the store
+            # asked for and this one did not (its course changed with -retry-failed, say) stay in the store.
+            # A run stopped by -step-end finished too (Deffe's "stop after this step"): a rerun with a smaller
+            # -step-end shows its own course; a later -step-start run re-proposes the earlier steps from the store
             store.keep_members(explore.name, told)
             if not asynchronous:   # the steps it made are 0 .. step - 1 (the asynchronous loop numbers its own)
-                store.forget_steps_from(explore.name, step)
+                if store.forget_steps_from(explore.name, step) and model is not None:
+                    self._trainer_for().write_metrics(explore)   # model_metrics.csv: this run's steps only
         finish = getattr(exploration, "Finish", None)
         if callable(finish):
             self._call(exploration, "Finish")

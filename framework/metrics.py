@@ -21,6 +21,18 @@ def _pairs(y_true, y_pred) -> tuple[np.ndarray, np.ndarray]:
     return t[keep], p[keep]
 
 
+# beyond this magnitude, squares of costs (and of their differences, summed) may overflow a float (1.8e308)
+HUGE = 1e100
+
+
+def huge_scale(*arrays) -> float:
+    """1.0, or for values of a magnitude beyond ``HUGE`` the largest magnitude among the finite ones: what to
+    divide them by before squaring (the figures that are ratios of squares do not change)."""
+    top = max((float(np.max(np.abs(a[np.isfinite(a)]), initial=0.0)) for a in map(np.asarray, arrays)),
+              default=0.0)
+    return top if top > HUGE else 1.0
+
+
 def mape(y_true, y_pred) -> float:
     """Mean absolute percentage error, as a fraction (0.02 is 2%); points whose true value is 0 are left out."""
     t, p = _pairs(y_true, y_pred)
@@ -35,6 +47,9 @@ def r2(y_true, y_pred) -> float:
     t, p = _pairs(y_true, y_pred)
     if t.size < 2:
         return math.nan
+    scale = huge_scale(t, p)   # R^2 is scale-free: costs whose squares would overflow are divided first
+    if scale != 1.0:
+        t, p = t / scale, p / scale
     total = float(np.sum((t - t.mean()) ** 2))
     if total == 0:
         return math.nan

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import DeffeError
+from ..values import value_key
 from .file import CheckpointMeta
 
 @dataclass
@@ -51,14 +52,14 @@ def match(meta: CheckpointMeta, signature: dict, costs: list[str], plugin: str |
 def _same_knobs(mine: dict, signature: dict) -> str | None:
     old_knobs = {k["name"]: k for k in mine.get("knobs", [])}
     for name, k in {k["name"]: k for k in signature.get("knobs", [])}.items():
-        if k != old_knobs[name]:
+        if not _same_knob(old_knobs[name], k):
             return _knob_differs(old_knobs[name], k)
     if mine.get("families") != signature.get("families"):
         return "the repeated knobs (count / exchangeable) differ from the config's"
     old_f, new_f = list(mine.get("features", [])), list(signature.get("features", []))
-    if old_f != new_f:
+    if len(old_f) != len(new_f) or not all(map(_same_feature, old_f, new_f)):
         for i, (a, b) in enumerate(zip(old_f, new_f)):
-            if a != b:
+            if not _same_feature(a, b):
                 return f"feature {i} is '{a}' in the checkpoint and '{b}' in the config"
         return f"it has {len(old_f)} features, the config gives {len(new_f)}"
     return None
@@ -81,7 +82,7 @@ def _same_shape(mine: dict, signature: dict) -> tuple[str | None, list[tuple[str
     renamed = []
     for i, (o, n) in enumerate(zip(old_v, new_v)):
         if o["name"] == n["name"]:
-            if o != n:
+            if not _same_knob(o, n):
                 return _knob_differs(o, n), []
             continue
         pair = f"knob {i + 1} ('{o['name']}' in the checkpoint, '{n['name']}' in the config)"
@@ -100,6 +101,24 @@ def _same_shape(mine: dict, signature: dict) -> tuple[str | None, list[tuple[str
     if len(old_f) != len(new_f):
         return f"it has {len(old_f)} features, the config gives {len(new_f)}", []
     return None, renamed
+
+def _same_values(a: list, b: list) -> bool:
+    """Two value lists alike as the run reads them: 1 and 1.0 are the same value (values.value_key)."""
+    return len(a) == len(b) and all(value_key(x) == value_key(y) for x, y in zip(a, b))
+
+def _same_knob(old: dict, new: dict) -> bool:
+    """A knob of the checkpoint and of the config alike: its values compared as values, not as text."""
+    if set(old) != set(new):
+        return False
+    return all(_same_values(old[k], new[k]) if k == "values" and isinstance(old[k], list) and
+               isinstance(new[k], list) else old[k] == new[k] for k in old)
+
+def _same_feature(a: str, b: str) -> bool:
+    """A feature's name alike on both sides: a one-hot column's 'x2=1' is 'x2=1.0'."""
+    if a == b:
+        return True
+    (na, sep_a, va), (nb, sep_b, vb) = a.rpartition("="), b.rpartition("=")
+    return bool(sep_a and sep_b) and na == nb and value_key(va) == value_key(vb)
 
 def _moved(olds: list[str], news: list[str], what: str) -> str | None:
     """A name on both sides at another position (matching by position would swap them)."""
@@ -138,9 +157,10 @@ def _knob_differs(old: dict, new: dict) -> str:
             return head + f"trained with {text_a}, the config has {text_b}"
     else:
         ends = f"trained with {_count(a)}, the config has {_count(b)}"
-        first = next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), None)
+        first = next((i for i, (x, y) in enumerate(zip(a, b)) if value_key(x) != value_key(y)), None)
         if first is not None:
-            return head + (f"value {first + 1} is {a[first]} in the checkpoint and {b[first]} in the config"
+            return head + (f"the {_ordinal(first + 1)} value is {a[first]} in the checkpoint and {b[first]} in "
+                           "the config"
                            + (f" ({ends})" if len(a) != len(b) else ""))
         if len(a) != len(b):
             longer, shorter = (b, a) if len(b) > len(a) else (a, b)
@@ -150,6 +170,11 @@ def _knob_differs(old: dict, new: dict) -> str:
             return head + f"{ends}: {side} {shown}"
     keys = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
     return head + "; ".join(f"{k} {old.get(k)!r} in the checkpoint, {new.get(k)!r} in the config" for k in keys)
+
+
+def _ordinal(n: int) -> str:
+    """1st, 2nd, 3rd, 4th, 11th, 21st."""
+    return f"{n}{'th' if 10 <= n % 100 <= 20 else {1: 'st', 2: 'nd', 3: 'rd'}.get(n % 10, 'th')}"
 
 
 def _count(values: list) -> str:

@@ -80,6 +80,21 @@ def batch_warning(jobs: int) -> str:
     return f"{jobs} {BATCH_WARNING} {os.cpu_count()} cores (Deffe's batch size); give -jobs N for fewer"
 
 
+def _equals_split(tokens: list[str], options: dict, file: str, where: str) -> list[str]:
+    """Deffe's argparse reads '-loss=mae' as '-loss mae': the same for the options we share."""
+    out = []
+    for tok in tokens:
+        opt, eq, value = tok.partition("=")
+        if not eq or not tok.startswith("-") or opt not in options:
+            out.append(tok)
+            continue
+        if options[opt][1] == "flag":
+            raise DeffeError(f"option {opt} takes no value, got '{tok}'", file=file, where=where,
+                             hint=f"write {opt} alone")
+        out += [opt, value]
+    return out
+
+
 def parse_option_string(text: str, options: dict, file: str, where: str,
                         warnings: list[str]) -> dict:
     """Structured values of the options we share; the others become warnings."""
@@ -87,6 +102,7 @@ def parse_option_string(text: str, options: dict, file: str, where: str,
         tokens = shlex.split(text)
     except ValueError as e:
         raise DeffeError(f"cannot split the option string ({e})", file=file, where=where) from None
+    tokens = _equals_split(tokens, options, file, where)
     out: dict = {}
     i = 0
     while i < len(tokens):

@@ -36,7 +36,11 @@ def choice_hint(value: str, key: Key) -> str | None:
     (Keras's mean_absolute_error is mae here), else the nearest choice."""
     from ..errors import did_you_mean
     meant = (key.foreign or {}).get(str(value).lower())
-    return f"write '{meant}' (the name here of {value})" if meant else did_you_mean(str(value), key.choices)
+    if meant:
+        return f"write '{meant}' (the name here of {value})"
+    # the choices are spelled as they are ('MAE' is not accepted) but suggested whatever the case: 'mae'
+    same = [c for c in key.choices or () if str(c).lower() == str(value).lower()]
+    return f"did you mean '{same[0]}'?" if same else did_you_mean(str(value), key.choices or ())
 
 
 # Keys every plugin section has.

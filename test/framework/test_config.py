@@ -135,6 +135,24 @@ def test_deffe_option_strings_are_mapped(tmp_path):
     assert c.section("framework")["executor"] == "slurm"   # Deffe's "slurm": "True": the samples go to SLURM
 
 
+def test_deffe_option_strings_read_the_equals_form_as_argparse_does(tmp_path):
+    # "-loss=mae -epochs=5" warned "Deffe option '-loss=mae' is not used here (ignored)" and trained with the
+    # defaults; Deffe's argparse reads -opt=value as -opt value
+    c = cfg(tmp_path, {"knobs": [{"name": "a", "values": [1, 2]}], "costs": ["t"],
+                       "sampling": {"arguments": "-fixed-samples=4"},
+                       "model": {"ml_model_script": "keras_cnn.py",
+                                 "ml_arguments": "-loss=mae -epochs=5 -lr=0.01 -other=2"}})
+    m = c.section("model")
+    assert m["loss"] == "mae" and m["epochs"] == 5 and m["learning_rate"] == 0.01, m
+    assert c.explores[0].settings["samples_per_step"] == 4
+    assert [w for w in c.warnings if "not used here" in w] == \
+        [f"{tmp_path / 'config.json'}:model.ml_arguments: Deffe option '-other=2' is not used here (ignored)"]
+    with pytest.raises(DeffeError, match="option -tl-samples takes no value, got '-tl-samples=1'; write "
+                                         "-tl-samples alone"):
+        cfg(tmp_path, {"knobs": [{"name": "a", "values": [1, 2]}], "costs": ["t"],
+                       "model": {"ml_arguments": "-tl-samples=1"}})
+
+
 def test_deffe_model_scripts_train_on_every_point_by_default(tmp_path):
     # Deffe's keras_cnn.py, torch_cnn.py and sklearn_rf.py default -train-test-split to 1.00; it was our 0.8
     base = {"knobs": [{"name": "a", "values": [1, 2]}], "costs": ["t"]}

@@ -1,5 +1,6 @@
 """A run killed with kill -9 resumes: nothing finished is evaluated again; -fresh moves the run aside."""
 import json
+import re
 from collections import Counter
 
 import pytest
@@ -274,3 +275,38 @@ def test_a_rerun_with_a_smaller_budget_keeps_no_record_of_the_longer_runs_later_
         return [(s["step"], s.get("hypervolume")) for s in next(iter(data.explores.values())).steps]
     assert [s for s, _ in steps("again")] == [s for s, _ in steps("fresh")]
     assert steps("again") == steps("fresh")
+    # model_metrics.csv too: it listed steps 0-4 of the abandoned course
+    metric_steps = lambda run: sorted({int(r["step"]) for r in read_csv(tmp_path / run / "model_metrics.csv")})
+    assert metric_steps("again") == metric_steps("fresh") == [s for s, _ in steps("fresh")]
+
+
+def test_a_rerun_with_a_smaller_step_end_writes_the_tables_of_a_fresh_run(tmp_path):
+    """-step-end 4, then -step-end 2 in the same run directory: the tables kept the longer course (32 rows, model
+    steps 0-3) where a fresh run of the same command writes 16 rows and steps 0-1 (Deffe's -step-end: stop
+    after this step). A part of a split run (-step-start 2 -step-end 4) still continues the first part."""
+    write(tmp_path / "prob.py", 'def f(p):\n    x, y = float(p["x"]), float(p["y"])\n'
+          '    return {"f1": (x - 2) ** 2 + 0.5 * y, "g": x + y}\n')
+    for run in ("again", "fresh"):
+        write(tmp_path / f"{run}.json", json.dumps({
+            "python_path": ["."],
+            "knobs": [{"name": "x", "values": "0-9"}, {"name": "y", "values": "0-9"}],
+            "costs": ["f1", "g::max"],
+            "evaluate": {"plugin": "python", "function": "prob:f"},
+            "model": {"plugin": "sklearn_rf", "estimators": 5},
+            "exploration": {"samples_per_step": 8, "analysis": False},
+            "framework": {"run_directory": run, "seed": 1, "report_files": False}}))
+    for run, end in (("again", "4"), ("again", "2"), ("fresh", "2")):
+        assert run_deffe("-config", f"{run}.json", "-quiet", "-step-end", end, cwd=tmp_path).rc == 0
+
+    def tables(run):
+        rows = {t: len(read_csv(tmp_path / run / t)) for t in ("deffe_evaluation.csv", "deffe_prediction.csv",
+                                                                "deffe_output.csv")}
+        return rows, sorted({int(r["step"]) for r in read_csv(tmp_path / run / "model_metrics.csv")})
+    assert tables("again") == tables("fresh")
+    assert tables("fresh")[0]["deffe_evaluation.csv"] == 16 and tables("fresh")[1] == [0, 1]
+    # the split run's second part (steps 0-1 from the store, untrained before step 2) continues the first
+    r = run_deffe("-config", "fresh.json", "-step-start", "2", "-step-end", "4", cwd=tmp_path)
+    told = re.search(r"(\d+) evaluated now, (\d+) from the store", r.out)
+    assert r.rc == 0 and told and int(told[1]) > 0 and int(told[2]) > 0, r
+    assert tables("fresh")[0]["deffe_evaluation.csv"] == int(told[1]) + int(told[2])
+    assert tables("fresh")[1] == [0, 1, 2, 3]

@@ -52,8 +52,22 @@ def test_a_knob_that_differs_past_its_first_values_says_what_differs(tmp_path, s
                                          r"the config lacks 8"):
         load_into(tmp_path / "narrower", saved[0], knobs=narrower)
     moved = [dict(KNOBS[0], values=[1, 2, 3, 4, 5, 6, 7, 9]), *KNOBS[1:]]
-    with pytest.raises(DeffeError, match="knob 'a' differs: value 8 is 8 in the checkpoint and 9 in the config"):
+    with pytest.raises(DeffeError, match="knob 'a' differs: the 8th value is 8 in the checkpoint and 9 in the "
+                                         "config"):
         load_into(tmp_path / "moved", saved[0], knobs=moved)
+
+
+def test_knob_values_are_compared_as_values_and_the_first_true_difference_named(tmp_path, saved):
+    # [1.0, ..., 8.0] was refused for a model trained on [1, ..., 8] ("value 1 is 1 in the checkpoint and 1.0 in
+    # the config") though a run reads 1 as 1.0; with a true difference at the end the message named the 1 vs 1.0
+    floats = [float(v) for v in KNOBS[0]["values"]]
+    load_into(tmp_path / "floats", saved[0], knobs=[dict(KNOBS[0], values=floats), *KNOBS[1:]])
+    with pytest.raises(DeffeError, match=r"knob 'a' differs: the 8th value is 8 in the checkpoint and 8\.5 in the "
+                                         "config"):
+        load_into(tmp_path / "end", saved[0], knobs=[dict(KNOBS[0], values=floats[:7] + [8.5]), *KNOBS[1:]])
+    # a reversed list: "value 1 is 1 in the checkpoint and 8 in the config" mixed a position with a value
+    with pytest.raises(DeffeError, match="knob 'a' differs: the 1st value is 1 in the checkpoint and 8\\.0 in the config"):
+        load_into(tmp_path / "reversed", saved[0], knobs=[dict(KNOBS[0], values=floats[::-1]), *KNOBS[1:]])
 
 def test_other_knobs_costs_or_plugin_are_refused(tmp_path, saved):
     with pytest.raises(DeffeError, match="the config has a knob 'd'"):

@@ -76,6 +76,11 @@ def test_bad_model_options_are_one_clear_error(tmp_path):
                                          r"of mse, huber, mae, .* \(or Deffe's mean_squared_error, .*\); write 'mae' "
                                          r"\(the name here of mean_absolute_error\)"):
         model(framework(tmp_path / "k", model={"ml_arguments": "-loss mean_absolute_error"}), "torch_mlp")
+    # another case of a name here: refused, but suggested (difflib's ratio of 'MAE' and 'mae' is 0: no hint)
+    with pytest.raises(DeffeError, match=r"model.loss: 'MAE' is not one of .*; did you mean 'mae'\?"):
+        model(framework(tmp_path / "up", model={"loss": "MAE"}), "torch_mlp")
+    with pytest.raises(DeffeError, match=r"loss 'Huber' is not one of .*; did you mean 'huber'\?"):
+        model(framework(tmp_path / "up2", model={"ml_arguments": "-loss Huber"}), "torch_mlp")
     deffe = model(framework(tmp_path / "a3", model={"ml_arguments": "-loss custom_mean_abs_loss"}), "torch_mlp")
     assert deffe.opts["loss"] == "custom_mean_abs_exp_loss"
     with pytest.raises(DeffeError, match="train_test_split must be a fraction"):

@@ -23,6 +23,16 @@ def test_r2_and_tau_against_their_definitions():
     assert math.isnan(r2([1.0], [1.0])) and math.isnan(kendall_tau([1, 1, 1], [1, 2, 3]))
 
 
+def test_r2_of_costs_whose_squares_overflow_is_that_of_the_same_costs_scaled(recwarn):
+    # positive costs of 3e300..6e301 printed numpy's "overflow encountered in square" and gave no R^2
+    rng = np.random.default_rng(0)
+    t = rng.uniform(1, 20, size=30)
+    p = t * rng.normal(1, 0.05, size=30)
+    for scale in (1e301, 1e152, -1e152):
+        assert r2(t * scale, p * scale) == pytest.approx(r2(t, p), rel=1e-9)
+    assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)], [str(w.message) for w in recwarn]
+
+
 def test_top_k_recall_direction_and_ties():
     t = np.array([5.0, 1.0, 3.0, 2.0, 4.0])
     assert top_k_recall(t, t, 2) == 1.0

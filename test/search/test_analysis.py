@@ -63,6 +63,20 @@ def test_permutation_importance_on_a_model():
     assert np.allclose(same.scores, imp.scores)
 
 
+def test_permutation_importance_of_costs_whose_squares_overflow(recwarn):
+    # costs of 3e300..6e301: numpy's overflow warnings, "model MSE inf, R^2 nan" and every score nan; now the
+    # scores are those of the costs divided by their largest magnitude (the ranking and the shares alike)
+    sp, codes, y = data()
+    base = permutation_importance(truth, sp, codes, y, repeats=4, seed=1)
+    scale = 1e300 / float(np.max(np.abs(y[np.isfinite(y)])))
+    huge = permutation_importance(lambda c: truth(c) * scale * 10, sp, codes, y * scale * 10, repeats=4, seed=1)
+    assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)], [str(w.message) for w in recwarn]
+    assert np.isfinite(huge.scores).all() and np.isfinite(huge.spread).all()
+    assert [n for n, _ in huge.ranking()] == [n for n, _ in base.ranking()]
+    assert np.allclose(huge.scores / huge.scores.sum(), base.scores / base.scores.sum())
+    assert "R^2 1.000 (costs divided by 1e+301: their squares would overflow)" in huge.note, huge.note
+
+
 def test_failed_rows_are_dropped_and_too_little_data_is_refused():
     sp, codes, y = data(60)
     y[:20] = np.nan
