@@ -32,7 +32,6 @@ from __future__ import annotations
 import hashlib
 import math
 import time
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -170,17 +169,6 @@ class ModelTrainer:
                             "on all of them): its accuracy is not measured (model_metrics.csv has no figures); a "
                             "split such as 0.8 holds one point in five out")
 
-    def _warn_too_few(self, explore: Any, names: list, measured: np.ndarray, status: Any) -> None:
-        """One warning: too few samples with a measured cost to train (failed ones counted apart)."""
-        what = names[0] if len(names) == 1 else "cost"
-        n = int(measured.sum())
-        others = Counter(str(s) if s != "ok" else "without a value" for s, m in zip(status, measured) if not m)
-        apart = f" ({', '.join(f'{k} {v}' for v, k in sorted(others.items()))})" if others else ""
-        head = (f"no sample has a measured {what}{apart}: " if n == 0 else
-                f"{n} sample with a measured {what}{apart}: too few to train the model: ")
-        self._warn_once(f"few:{explore.name}", f"warning: {_explore_of(explore, self.several)}{head}no model was "
-                        f"trained and no checkpoint written (at least 2 samples with a measured {what} are needed)")
-
     def _prefix(self, explore: Any) -> str:
         return f"{explore.name}-" if self.several else ""
 
@@ -196,17 +184,19 @@ class ModelTrainer:
         call = call or (lambda obj, method, *a: getattr(obj, method)(*a))
         opts = model_options(fw.section("model"), fw.args, fw.config.data.get("__origin__"), fw.config)
         ok = np.array([s == "ok" for s in data.status], dtype=bool)
-        names = list(fw.cost_names)
-        costs = np.asarray(data.costs, dtype=float).reshape(len(ok), -1)
-        # the samples with a measured cost (a single cost: its value finite too); failed ones teach no cost
-        measured = ok & np.isfinite(costs).all(axis=1) if len(names) == 1 and costs.shape[1] == 1 else ok
-        if int(measured.sum()) < 2:
-            # a model that learns the constraints' costs from the designs that missed them trains on those
-            # (CanLearn: the objectives stay unknown until a design runs); any other would learn one value, or
-            # none, and claim to be certain of it
+        if len(ok) < 2:
+            self._warn_once(f"few:{explore.name}", f"warning: {_explore_of(explore, self.several)}"
+                            f"{len(ok)} sample{'' if len(ok) == 1 else 's'} {'is' if len(ok) == 1 else 'are'} too few "
+                            "to train the model: no model was trained and no checkpoint written (at least 2 samples "
+                            "are needed)")
+            return None
+        if not ok.any():   # one design that ran is enough beside others that failed; none, only for a model that
+            # learns the constraints' costs from the designs that missed them (CanLearn; a plugin without it: no)
             can = getattr(model, "CanLearn", None)
-            if len(ok) < 2 or not callable(can) or not call(model, "CanLearn", _subset(data, ~measured)):
-                self._warn_too_few(explore, names, measured, data.status)
+            if not callable(can) or not call(model, "CanLearn", data):
+                self._warn_once(f"few:{explore.name}", f"warning: {_explore_of(explore, self.several)}{len(ok)} "
+                                "samples, none of which ran: no model was trained and no checkpoint written (a "
+                                "model needs at least one sample with measured costs)")
                 return None
         space = explore.space
         held = holdout_mask(space.keys(data.codes), float(opts["train_test_split"]), fw.seed)

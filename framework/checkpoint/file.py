@@ -204,7 +204,7 @@ def _missing_hint(path: str | Path) -> str:
         if there:
             return f"that run wrote {', '.join(there[:5])}{' ...' if len(there) > 5 else ''} in {folder}"
         return (f"the run directory {folder.parent}{os.sep} holds no checkpoint: its run trained no model (a model "
-                "needs at least 2 samples with a measured cost; its deffe.log says how many it had) or ran with model.checkpoints false; train on more "
+                "needs at least 2 samples, one of which ran; see its deffe.log) or ran with model.checkpoints false; train on more "
                 "samples, then give the .ckpt it writes")
     return ("give the .ckpt a training run wrote (<run directory>/checkpoints/<explore>.ckpt, written once the "
             "run has trained a model)")
