@@ -251,11 +251,8 @@ def test_a_rerun_with_a_smaller_budget_writes_every_table_as_a_fresh_run_does(tm
     assert {row["source"] for row in read_csv(tmp_path / "again" / "deffe_output.csv")} == {"evaluated"}
 
 
-def test_a_rerun_with_a_smaller_budget_keeps_no_record_of_the_longer_runs_later_steps(tmp_path):
-    """Run with -max-samples 40 (steps 0-4), then again with 20 (steps 0-2): the store kept the 40-sample run's
-    records of steps 3 and 4 (their best, their hypervolume), which the report's progress plot drew as this
-    run's."""
-    from framework.run_data import load_run
+def _again_and_fresh(tmp_path, estimators, per_step):
+    """Two configs alike but for their run directories, again/ and fresh/, over a 10 x 10 two-cost problem."""
     write(tmp_path / "prob.py", 'def f(p):\n    x, y = float(p["x"]), float(p["y"])\n'
           '    return {"f1": (x - 2) ** 2 + 0.5 * y, "g": x + y}\n')
     for run in ("again", "fresh"):
@@ -264,9 +261,17 @@ def test_a_rerun_with_a_smaller_budget_keeps_no_record_of_the_longer_runs_later_
             "knobs": [{"name": "x", "values": "0-9"}, {"name": "y", "values": "0-9"}],
             "costs": ["f1", "g::max"],
             "evaluate": {"plugin": "python", "function": "prob:f"},
-            "model": {"plugin": "sklearn_rf", "estimators": 10},
-            "exploration": {"samples_per_step": 10, "analysis": False},
+            "model": {"plugin": "sklearn_rf", "estimators": estimators},
+            "exploration": {"samples_per_step": per_step, "analysis": False},
             "framework": {"run_directory": run, "seed": 1, "report_files": False}}))
+
+
+def test_a_rerun_with_a_smaller_budget_keeps_no_record_of_the_longer_runs_later_steps(tmp_path):
+    """Run with -max-samples 40 (steps 0-4), then again with 20 (steps 0-2): the store kept the 40-sample run's
+    records of steps 3 and 4 (their best, their hypervolume), which the report's progress plot drew as this
+    run's."""
+    from framework.run_data import load_run
+    _again_and_fresh(tmp_path, estimators=10, per_step=10)
     for run, budget in (("again", "40"), ("again", "20"), ("fresh", "20")):
         assert run_deffe("-config", f"{run}.json", "-quiet", "-max-samples", budget, cwd=tmp_path).rc == 0
 
@@ -284,17 +289,7 @@ def test_a_rerun_with_a_smaller_step_end_writes_the_tables_of_a_fresh_run(tmp_pa
     """-step-end 4, then -step-end 2 in the same run directory: the tables kept the longer course (32 rows, model
     steps 0-3) where a fresh run of the same command writes 16 rows and steps 0-1 (Deffe's -step-end: stop
     after this step). A part of a split run (-step-start 2 -step-end 4) still continues the first part."""
-    write(tmp_path / "prob.py", 'def f(p):\n    x, y = float(p["x"]), float(p["y"])\n'
-          '    return {"f1": (x - 2) ** 2 + 0.5 * y, "g": x + y}\n')
-    for run in ("again", "fresh"):
-        write(tmp_path / f"{run}.json", json.dumps({
-            "python_path": ["."],
-            "knobs": [{"name": "x", "values": "0-9"}, {"name": "y", "values": "0-9"}],
-            "costs": ["f1", "g::max"],
-            "evaluate": {"plugin": "python", "function": "prob:f"},
-            "model": {"plugin": "sklearn_rf", "estimators": 5},
-            "exploration": {"samples_per_step": 8, "analysis": False},
-            "framework": {"run_directory": run, "seed": 1, "report_files": False}}))
+    _again_and_fresh(tmp_path, estimators=5, per_step=8)
     for run, end in (("again", "4"), ("again", "2"), ("fresh", "2")):
         assert run_deffe("-config", f"{run}.json", "-quiet", "-step-end", end, cwd=tmp_path).rc == 0
 

@@ -45,13 +45,15 @@ BOWL_KNOBS = [{"name": "a", "values": DIGITS}, {"name": "b", "values": DIGITS},
               {"name": "c", "values": ["x", "y", "z"]}, {"name": "d", "values": DIGITS}]
 
 
-def setup(tmp_path, knobs, costs, function, exploration, seed=11):
+def setup(tmp_path, knobs, costs, function, exploration, seed=11, constraints=None):
     """A search exploration with no model: these algorithms search the real evaluator, and training a
     surrogate after each of their small steps (what a run does by default) would only slow the tests."""
     (tmp_path / "funcs.py").write_text(FUNCTIONS)
     config = {"python_path": ["."], "knobs": knobs, "costs": costs,
               "evaluate": {"plugin": "python", "function": f"funcs:{function}"}, "model": {"plugin": None},
               "exploration": exploration, "framework": {"seed": seed, "progress": False}}
+    if constraints:
+        config["constraints"] = constraints
     (tmp_path / "config.json").write_text(json.dumps(config, indent=1))
     return tmp_path
 
@@ -101,11 +103,8 @@ def test_a_point_breaking_a_constraint_is_no_best_for_the_search(tmp_path, plugi
     # before: the searches climbed to v = 18 (m = 18), the log said "best v = 18" while the summary said 4,
     # and only 3-4 of the 40 evaluations met m <= 4
     setup(tmp_path, [{"name": "a", "values": DIGITS}, {"name": "b", "values": DIGITS}], ["v::max", "m"], "sum_ab",
-          {"plugin": plugin, "max_samples": 40, "objectives": ["v"], "options": {"objective": "v", **options}}, seed=1)
-    with open(tmp_path / "config.json") as f:
-        config = json.load(f)
-    config["constraints"] = ["m <= 4"]
-    (tmp_path / "config.json").write_text(json.dumps(config))
+          {"plugin": plugin, "max_samples": 40, "objectives": ["v"], "options": {"objective": "v", **options}}, seed=1,
+          constraints=["m <= 4"])
     r = run_deffe("-config", "config.json", cwd=tmp_path)
     assert r.rc == 0, r
     rows = evaluated(tmp_path)
@@ -118,11 +117,7 @@ def test_nsga2_front_in_its_log_meets_the_constraints(tmp_path):
     # v (max) and w = a - b (min): the free front is every a=0 point (10); under m <= 4 it is a=0, b=4 alone
     setup(tmp_path, [{"name": "a", "values": DIGITS}, {"name": "b", "values": DIGITS}], ["v::max", "w", "m"],
           "sum_ab", {"plugin": "nsga2", "max_samples": 60, "objectives": ["v", "w"],
-                     "options": {"objectives": ["v", "w"], "population": 10}}, seed=1)
-    with open(tmp_path / "config.json") as f:
-        config = json.load(f)
-    config["constraints"] = ["m <= 4"]
-    (tmp_path / "config.json").write_text(json.dumps(config))
+                     "options": {"objectives": ["v", "w"], "population": 10}}, seed=1, constraints=["m <= 4"])
     r = run_deffe("-config", "config.json", cwd=tmp_path)
     assert r.rc == 0, r
     log = (tmp_path / "explore" / "deffe.log").read_text()
