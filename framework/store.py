@@ -290,6 +290,10 @@ class RunStore:
                     (explore, k, _dumps(p), _dumps(list(map(float, mean[i]))),
                      None if std is None else _dumps(list(map(float, std[i]))), step, now))
 
+    def prediction_steps(self, explore: str) -> dict[str, int]:
+        """The step at which each point the exploration's model predicted was stored, by key."""
+        return dict(self.db.execute("SELECT key, step FROM predictions WHERE explore=?", (explore,)))
+
     def predictions(self, explore: str) -> list[tuple[str, dict, list[float], list[float] | None]]:
         """(key, params, predicted costs, their std or None) of the points the exploration's model predicted."""
         rows = self.db.execute("SELECT key, params, mean, std FROM predictions WHERE explore=? "

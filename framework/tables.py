@@ -97,7 +97,7 @@ def course_predictions(store: RunStore, explore: str) -> list[tuple[str, dict, l
     preds = store.predictions(explore)
     others = [p[0] for p in preds if p[0] not in keys]
     evaluated = {k for k, s in store.lookup(others).items() if s.explore == explore and s.status != "running"}
-    step = dict(store.db.execute("SELECT key, step FROM predictions WHERE explore=?", (explore,)))
+    step = store.prediction_steps(explore)
 
     def mine(key: str) -> bool:
         if key in keys:
