@@ -98,6 +98,7 @@ class GuidedExploration(ModelSearch):
         self.mo = sec["multi_objective"]
         self.budget_candidates = int(sec["candidates"])
         self.diversity = float(sec["diversity"])
+        self.local_share = float(sec["local_share"])
         self.patience = sec.get("patience")
         self.accuracy_target = sec.get("accuracy_target")
         self.confirm = int(sec["confirm"])
@@ -183,8 +184,7 @@ class GuidedExploration(ModelSearch):
             if s in seeking:
                 batch.append(self._likeliest_feasible(cand, s, count))
             else:
-                scores, _ = self._scores(cand, s)
-                batch.append(self._select(cand, scores, count, s))
+                batch.append(self._choose(cand, count, s, budget))
         picked = np.vstack(batch) if batch else np.empty((0, self.k))
         if len(picked) < n and getattr(fw.sampling, "pool", None) is not None:
             picked = self._fill(picked, n, serve, seeking, budget)

@@ -19,6 +19,7 @@ class Key:
     doc: str = ""
     choices: tuple = ()
     min: float | None = None
+    max: float | None = None
     deffe: bool = False       # accepted for Deffe compatibility
     nullable: bool = False    # null means "none" (model.plugin: no model), not "the default"
     foreign: dict | None = None   # other tools' names for a choice (lower case) -> the choice to write
@@ -383,6 +384,9 @@ EXPLORATION = {
                                        "least); false: propose what the sampler gives until one does "
                                        "(docs/exploration.md)"),
     "diversity": Key("number", 0.1, "surrogate: least fraction of knobs two points of one batch differ in", min=0),
+    "local_share": Key("number", 0.0, "surrogate: fraction of each step's points chosen among the trust region's "
+                                      "moves of the best designs only (TuRBO's focus; 0: the whole search's "
+                                      "candidates compete for every point)", min=0, max=1),
     "patience": Key("int", None, "stop after this many steps without improving the best (or the hypervolume), "
                                   "counted per scenario combination", min=1),
     "accuracy_target": Key("number", None, "surrogate: once the model's hold-out error (MAPE, a fraction) is "

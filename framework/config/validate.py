@@ -129,6 +129,8 @@ def coerce(value: Any, key: schema.Key, file: str, where: str) -> Any:
                          where=where, hint=schema.choice_hint(out, key))
     if key.min is not None and isinstance(out, (int, float)) and out < key.min:
         raise DeffeError(f"must be at least {key.min:g}, got {out}", file=file, where=where)
+    if key.max is not None and isinstance(out, (int, float)) and out > key.max:
+        raise DeffeError(f"must be at most {key.max:g}, got {out}", file=file, where=where)
     return out
 
 

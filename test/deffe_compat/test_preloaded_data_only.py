@@ -221,3 +221,19 @@ def test_the_summary_has_only_the_scenario_values_the_data_hold_and_counts_their
     assert heads == [f"  s={s} ({sum(row['s'] == str(s) for row in evaluated)} evaluated designs, 10 listed):"
                      for s in (1, 2)], r.out
     assert "s=3" not in r.out
+
+
+def test_a_local_share_chooses_among_the_data_too(tmp_path):
+    # exploration.local_share's moves of the best designs would be designs the data do not hold: dropped, they
+    # left a step short of -fixed-samples
+    env = setup(tmp_path)
+    config = json.loads((tmp_path / "config.json").read_text())
+    config["exploration"] = {"local_share": 0.5}
+    write(tmp_path / "config.json", json.dumps(config))
+    r = run_deffe("-config", "config.json", "-pre-evaluated-data", "data.csv", "-only-preloaded-data-exploration",
+                  "-init-batch-samples", "6", "-fixed-samples", "4", cwd=tmp_path, env=env)
+    assert r.rc == 0, r
+    assert used(tmp_path) == set(ROWS), r.out
+    with sqlite3.connect(tmp_path / "explore" / "deffe.db") as db:
+        sizes = [n for (_, n) in db.execute("SELECT step, count(*) FROM membership GROUP BY step ORDER BY step")]
+    assert sizes == [6, 4, 4, 4], r.out
