@@ -22,7 +22,8 @@ where it is, so a remaining budget buys new exploration rather than nothing.
 Energies are cached (no state is evaluated twice) and the best state ever seen
 is kept (``best``), whatever the walk is doing now. A failed proposal
 (+inf) is never accepted, except from a failed state, where the walk moves on
-regardless until it reaches a feasible one.
+regardless until it reaches a feasible one: to the proposal that misses the
+constraints by the least (Deb's rules, `Algorithm.least`), where they are told.
 """
 from __future__ import annotations
 
@@ -116,7 +117,7 @@ class SimulatedAnnealing(Algorithm):
     def update(self, codes, values):
         e = values[:, 0]
         if self.current is None:
-            i = int(np.argmin(e))
+            i, _ = self.least(codes, values)
             self.current, self.energy = codes[i].copy(), float(e[i])
             return
         if not len(e):
@@ -124,7 +125,9 @@ class SimulatedAnnealing(Algorithm):
             return
         if self.t_max is None:
             self._calibrate(e)
-        i = int(np.argmin(e))
+        # the best of the k by Deb's rules: from a state that breaks a constraint the walk moves on to the
+        # proposal that misses it by the least (it used to take the first, at random)
+        i, _ = self.least(codes, values)
         if self._accept(float(e[i])):
             self.accepts += 1
             self.improves += e[i] < self.energy

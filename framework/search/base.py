@@ -311,6 +311,14 @@ class Algorithm:
         return np.array([0.0 if good else self.violations.get(key, math.inf)
                          for key, good in zip(row_keys(codes), ok)])
 
+    def least(self, codes: np.ndarray, values: np.ndarray) -> tuple[int, float]:
+        """(index, violation) of the best of a batch of one objective by Deb's rules: a point that meets
+        the constraints beats one that breaks them, and of two that break them the one that misses by less
+        is better; failed points (nothing known) come last. Without constraints told, the smallest value."""
+        viol = self.violation_of(codes, values)
+        order = np.lexsort((values[:, 0], viol))
+        return int(order[0]), float(viol[order[0]])
+
     def known(self, codes: np.ndarray) -> np.ndarray:
         """Whether each code row's value is known (told)."""
         return np.array([k in self.cache for k in row_keys(codes)], dtype=bool)

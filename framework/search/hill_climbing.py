@@ -16,7 +16,8 @@ At a local optimum (no neighbour strictly better) the continuous step is halved
 while it is above ``min_step``; then the climb restarts from a new random point
 (``restarts`` times, or until the budget ends). Every local optimum is kept in
 ``optima``. Neighbours already evaluated, by this climb or an earlier one, come
-from the cache.
+from the cache. Points are compared by Deb's rules (`Algorithm.least`): from a
+point that breaks a constraint, the climb descends on by how much it misses.
 """
 from __future__ import annotations
 
@@ -54,6 +55,7 @@ class HillClimbing(Algorithm):
         self._start = self.initial_points(self.o.initial_size)
         self.current: np.ndarray | None = None
         self.current_value = np.inf
+        self.current_violation = np.inf      # by how much the current point breaks the constraints
         self._order: np.ndarray | None = None
         self._pos = 0
 
@@ -71,16 +73,18 @@ class HillClimbing(Algorithm):
     def update(self, codes, values):
         v = values[:, 0]
         if self._phase == "start":
-            i = int(np.argmin(v))
+            i, viol = self.least(codes, values)
             self._phase = "climb"      # before the move: a point without neighbours restarts (or ends) at once
-            self._move(codes[i], v[i])
+            self._move(codes[i], v[i], viol)
             return
         if not len(v):                 # nothing left to scan (an empty neighbourhood)
             self._local_optimum()
             return
-        i = int(np.argmin(v))
-        if v[i] < self.current_value:
-            self._move(codes[i], v[i])
+        # Deb's rules: from a design that breaks a constraint, the climb descends on by how much it misses
+        # (a placement over its memory cap moves towards one that fits), not at random
+        i, viol = self.least(codes, values)
+        if (viol, v[i]) < (self.current_violation, self.current_value):
+            self._move(codes[i], v[i], viol)
             return
         if self.o.strategy == "first":
             self._pos += self.o.batch
@@ -89,8 +93,8 @@ class HillClimbing(Algorithm):
         self._local_optimum()
 
     # ------------------------------------------------------------------ moves
-    def _move(self, code: np.ndarray, value: float) -> None:
-        self.current, self.current_value = code.copy(), float(value)
+    def _move(self, code: np.ndarray, value: float, violation: float = 0.0) -> None:
+        self.current, self.current_value, self.current_violation = code.copy(), float(value), violation
         self._new_neighbourhood()
 
     def _new_neighbourhood(self) -> None:
