@@ -150,7 +150,7 @@ def apply(cfg: dict, raw: dict | None = None) -> list[str]:
     config as written (before defaults were filled in): what the user gave, where Deffe's defaults differ."""
     file = cfg.get(ORIGIN, "")
     warnings: list[str] = []
-    written = (raw or {}).get("model") if isinstance((raw or {}).get("model"), dict) else {}
+    written = _written(raw, "model")
 
     for section, builtins in DEFFE_PYSCRIPTS.items():
         sec = cfg[section]
@@ -159,7 +159,7 @@ def apply(cfg: dict, raw: dict | None = None) -> list[str]:
             if Path(script).name not in builtins:
                 sec["plugin"] = script  # a user module standing in for the block
 
-    _sampling(cfg, file, warnings)
+    _sampling(cfg, file, warnings, _written(raw, "sampling"))
     _model(cfg, file, warnings, written)
 
     ev = cfg["evaluate"]
@@ -215,23 +215,32 @@ def _slurm_switch(value, file: str, where: str) -> bool:
                      where=where, hint='write "True" or "False" (Deffe\'s text), or true or false')
 
 
-def _sampling(cfg: dict, file: str, warnings: list[str]) -> None:
+def _written(raw: dict | None, section: str) -> dict:
+    """A section as the user wrote it (no defaults filled in); {} if not written."""
+    sec = (raw or {}).get(section)
+    return sec if isinstance(sec, dict) else {}
+
+
+def _sampling(cfg: dict, file: str, warnings: list[str], written: dict) -> None:
     sampling = cfg["sampling"]
     args = parse_option_string(sampling.pop("arguments", "") or "", SAMPLING_OPTIONS, file,
                                "sampling.arguments", warnings)
-    method = sampling.pop("method", None) or args.pop("method", None)
+    given = sampling.pop("method", None)
+    method = given or args.pop("method", None)
+    where = "sampling.method" if given else "sampling.arguments"
     if method in DEFFE_METHODS_NEAREST:
         warnings.append(f"{file}:sampling: Deffe's sampling method '{method}' is not here: "
                         f"'{DEFFE_METHODS_NEAREST[method]}' is used instead")
         method = DEFFE_METHODS_NEAREST[method]
     if method:
-        if method in DEFFE_METHODS:
-            plugin, extra = DEFFE_METHODS[method]
-            sampling["plugin"] = plugin
-            for k, v in extra.items():
-                sampling[k] = v
-        else:
-            sampling["plugin"] = method
+        plugin, extra = DEFFE_METHODS.get(method, (method, {}))
+        # the structured keys the user wrote win over Deffe's method (docs/config.md)
+        for key, value in {"plugin": plugin, **extra}.items():
+            if key not in written:
+                sampling[key] = value
+            elif str(written[key]) != str(value):
+                warnings.append(f"{file}:{where}: Deffe's method '{method}' ignored for sampling.{key}: "
+                                f"the config's {key} '{written[key]}' is used")
     for key in ("validate_module", "optimize_sample_sequence_module"):
         if sampling.pop(key, None):
             warnings.append(f"{file}:sampling.{key}: Deffe's sample-filtering and reordering modules are not "

@@ -118,7 +118,7 @@ SAMPLING = {
     "resolution": Key("int", 3, "fractional_factorial: resolution of the 2-level design", min=3),
     "face": Key("str", "ccf", "central_composite: ccf (faced) | cci (inscribed) | ccc (circumscribed, clipped)",
                 choices=("ccf", "cci", "ccc")),
-    "center": Key("int", 1, "central_composite: centre points (duplicates are dropped)", min=0),
+    "center": Key("int", 1, "central_composite, box_behnken: centre points, 0 for none (duplicates are dropped)", min=0),
     "validate_module": Key("str", None, "Deffe's module that filters samples; not supported (warned)", deffe=True),
     "optimize_sample_sequence_module": Key("str", None, "Deffe's module that reorders samples; not supported "
                                                         "(warned): the surrogate exploration does this", deffe=True),

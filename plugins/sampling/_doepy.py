@@ -6,11 +6,14 @@ Plackett-Burman and Box-Behnken (they return the codes 0, 1, 2 instead of
 the values asked for). So doepy is always handed identity level lists
 ([0, 1], [0, 1, 2], [0 .. n-1]): whichever pandas runs, what comes back is a
 level code, and the mapping to knob values happens here, where it is tested.
+The full factorial, and the fractional factorial and Plackett-Burman designs
+doepy (pyDOE) cannot build, are built here with numpy, as the same codes.
 """
 from __future__ import annotations
 
 import contextlib
 import io
+import math
 import warnings
 
 import numpy as np
@@ -29,41 +32,54 @@ def _level_code(knob, position: float) -> float:
 
 class DoepySampler(DesignSampler):
     kind = ""          # full_fact | frac_fact_res | plackett_burman | box_behnken | central_composite
+    plugin = ""        # the sampling plugin's name, as the user writes it (in messages)
     min_factors = 1
 
     @property
     def name(self):
         return self.kind
 
-    def build(self, doepy_build, factors):
+    def build(self, factors: dict):
+        """The design over ``factors`` (name -> identity level list): doepy's table or an array of codes."""
         raise NotImplementedError
 
     def design(self) -> np.ndarray:
-        from doepy import build as doepy_build
-
         space = self.space
         varying = [j for j, k in enumerate(space.knobs) if not (k.finite and k.size == 1)]
         if len(varying) < self.min_factors:
-            raise DeffeError(f"{self.kind} needs at least {self.min_factors} knobs that take several values; "
-                             f"exploration '{self.framework.explore.name}' has {len(varying)}",
-                             file=self.framework.config.data.get("__origin__"), where="sampling.plugin",
-                             hint="choose another sampling plugin")
+            need = "one knob that takes" if self.min_factors == 1 else f"{self.min_factors} knobs that take"
+            raise DeffeError(f"{self.plugin} needs at least {need} several values; exploration "
+                             f"'{self.framework.explore.name}' has {len(varying)}",
+                             file=self.origin, where="sampling.plugin",
+                             hint="choose another sampling plugin (random, lhs, sobol, factorial), "
+                                  "or give more knobs several values")
         self._varying = varying
         factors = {f"f{j}": lv for j, lv in zip(varying, self.factor_levels(varying))}
         try:
             with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
                 warnings.simplefilter("ignore")
-                frame = self.build(doepy_build, factors)
+                built = self.build(factors)
         except DeffeError:
             raise
         except Exception as e:
-            raise DeffeError(f"{self.kind} design failed: {type(e).__name__}: {e}",
-                             file=self.framework.config.data.get("__origin__"), where="sampling") from None
-        coded = frame[list(factors)].to_numpy(dtype=float)
+            raise DeffeError(f"the {self.plugin} design over {len(varying)} knobs failed: "
+                             f"{type(e).__name__}: {e}".rstrip(": "),
+                             file=self.origin, where="sampling.plugin",
+                             hint="choose another sampling plugin (random, lhs, sobol, factorial), "
+                                  "or change the knobs") from None
+        # doepy gives a table, the designs built here an array, both in the order of ``factors``
+        coded = built[list(factors)].to_numpy(dtype=float) if hasattr(built, "columns") else np.asarray(built, float)
         out = np.zeros((len(coded), len(space)))
         for col, j in enumerate(varying):
-            out[:, j] = [self.to_code(space.knobs[j], c, col) for c in coded[:, col]]
+            out[:, j] = self.to_codes(space.knobs[j], coded[:, col], col)
         return self.arrange(out)
+
+    @property
+    def origin(self):
+        return self.framework.config.data.get("__origin__")
+
+    def to_codes(self, knob, coded: np.ndarray, col: int) -> np.ndarray:
+        return np.array([self.to_code(knob, c, col) for c in coded], dtype=float)
 
     def arrange(self, out: np.ndarray) -> np.ndarray:
         """The design's points as given to the exploration: every value of a finite scenario knob in the
@@ -89,16 +105,24 @@ class TwoLevel(DoepySampler):
         return _level_code(knob, coded)
 
 
+# The largest full factorial design built, in points. The design is held whole (a table of codes and its
+# spread order: tens of bytes a point per knob), so a larger one is refused at once instead of filling
+# the memory; `factorial` gives every point of any space one at a time.
+FULL_FACTORIAL_LIMIT = 1_000_000
+
+
 class FullFactorial(DoepySampler):
-    """Every level of every knob. The points come in a spread order, not doepy's (first knob fastest, the
-    scenarios, last in the space, slowest: a design cut short by the budget held one scenario value and
-    one value of most knobs): point p is the design's cell that the p-th point of a Halton sequence over
-    the knobs' levels falls in (cells met again skipped), the scenarios on its first dimensions (base 2, 3,
-    ...: two scenario values alternate), so every prefix spreads over the scenario values and the knobs.
-    The design's set of points is doepy's; cells the sequence has not met after 8 times the design's
-    size follow in doepy's order."""
+    """Every level of every knob, built with numpy (doepy filled a pandas table one cell at a time: a
+    160,000-point design took half a minute before the first sample); at most `FULL_FACTORIAL_LIMIT`
+    points. The points come in a spread order, not the factorial's (first knob fastest, the scenarios,
+    last in the space, slowest: a design cut short by the budget held one scenario value and one value of
+    most knobs): point p is the design's cell that the p-th point of a Halton sequence over the knobs'
+    levels falls in (cells met again skipped), the scenarios on its first dimensions (base 2, 3, ...: two
+    scenario values alternate), so every prefix spreads over the scenario values and the knobs. Cells the
+    sequence has not met after 8 times the design's size follow in the factorial's order."""
 
     kind = "full_fact"
+    plugin = "full_factorial"
 
     def arrange(self, out: np.ndarray) -> np.ndarray:
         return out[_spread_order(out, self._varying, [j for j in self._varying if self.space.knobs[j].scenario])]
@@ -108,37 +132,89 @@ class FullFactorial(DoepySampler):
         self._levels = [self.space.knobs[j].size if self.space.knobs[j].finite else levels for j in varying]
         return [list(range(n)) for n in self._levels]
 
-    def to_code(self, knob, coded, col):
+    def to_codes(self, knob, coded, col):
         if knob.finite:
-            return float(int(round(coded)))
-        return _level_code(knob, coded / (self._levels[col] - 1))
+            return coded.astype(float)
+        n = self._levels[col]
+        return np.array([_level_code(knob, i / (n - 1)) for i in range(n)])[coded.astype(int)]
 
-    def build(self, doepy_build, factors):
-        return doepy_build.full_fact(factors)
+    def build(self, factors):
+        size = math.prod(self._levels)
+        if size > FULL_FACTORIAL_LIMIT:
+            shown = f"{size:,}" if size < 10 ** 9 else f"{size:.3g}"
+            raise DeffeError(f"the full_factorial design has {shown} points (every combination of the levels of "
+                             f"{len(self._levels)} knobs), more than the {FULL_FACTORIAL_LIMIT:,} it builds",
+                             file=self.origin, where="sampling.plugin",
+                             hint="use factorial (every point, one at a time), random or lhs, "
+                                  "or fewer knobs or levels")
+        return _every_combination(self._levels)
+
+
+def _every_combination(levels: list[int]) -> np.ndarray:
+    """Every combination of level codes 0 .. levels[k]-1, the first column fastest (doepy's order)."""
+    return np.indices(levels[::-1]).reshape(len(levels), -1)[::-1].T
 
 
 class FractionalFactorial(TwoLevel):
     kind = "frac_fact_res"
+    plugin = "fractional_factorial"
 
-    def build(self, doepy_build, factors):
+    def build(self, factors):
+        from doepy import build as doepy_build
+
         res = int(self.options.get("resolution") or 3)
-        if len(factors) <= res:
-            # too few knobs for a fraction of this resolution: every corner is the design
-            return doepy_build.full_fact(factors)
-        return doepy_build.frac_fact_res(factors, res=res)
+        n = len(factors)
+        if n > res:
+            return doepy_build.frac_fact_res(factors, res=res)
+        if n == res:
+            # doepy wants more knobs than the resolution, but the half fraction I = AB...N (the last knob at
+            # the product of the others' signs) has exactly this resolution: half of the corners
+            # (pyDOE's ff2n does not run under numpy 2)
+            half = 2 * _every_combination([2] * (n - 1)) - 1
+            return (np.column_stack([half, half.prod(axis=1)]) + 1) / 2
+        # fewer knobs than the resolution: no fraction has it, every corner is the design
+        return _every_combination([2] * n)
+
+
+def _plackett_burman_buildable(runs: int) -> bool:
+    """pyDOE's pbdesign builds Plackett-Burman designs of 2^a, 12 * 2^a and 20 * 2^a runs only."""
+    for base in (1, 12, 20):
+        q, r = divmod(runs, base)
+        if r == 0 and q >= 1 and q & (q - 1) == 0:
+            return True
+    return False
 
 
 class PlackettBurman(TwoLevel):
     kind = "plackett_burman"
+    plugin = "plackett_burman"
 
-    def build(self, doepy_build, factors):
-        return doepy_build.plackett_burman(factors)
+    def build(self, factors):
+        from doepy import build as doepy_build
+        from pyDOE import pbdesign
+
+        k = len(factors)
+        runs = 4 * (k // 4 + 1)   # the smallest Plackett-Burman design for k knobs (pbdesign's choice)
+        if _plackett_burman_buildable(runs):
+            return doepy_build.plackett_burman(factors)
+        # 24 knobs need 28 runs, which pyDOE cannot build: the first k columns of the next size it builds
+        # (32 runs) are a design too, their columns balanced and orthogonal as all of that design's are
+        while not _plackett_burman_buildable(runs):
+            runs += 4
+        return (pbdesign(runs - 1)[:, :k] + 1) / 2
+
+
+def _center_points(options) -> int:
+    """sampling.center: 0 is no centre point (the schema's default is 1)."""
+    center = options.get("center")
+    return 1 if center is None else int(center)
 
 
 class BoxBehnken(DoepySampler):
     """Each knob at its low end, middle or high end (three levels)."""
 
     kind = "box_behnken"
+    plugin = "box_behnken"
     min_factors = 3
 
     def factor_levels(self, varying):
@@ -147,14 +223,16 @@ class BoxBehnken(DoepySampler):
     def to_code(self, knob, coded, col):
         return _level_code(knob, coded / 2.0)
 
-    def build(self, doepy_build, factors):
-        return doepy_build.box_behnken(factors, center=max(1, int(self.options.get("center") or 1)))
+    def build(self, factors):
+        from doepy import build as doepy_build
+        return doepy_build.box_behnken(factors, center=_center_points(self.options))
 
 
 class CentralComposite(DoepySampler):
     """Factorial corners, axial points and the centre; axial points beyond the range are clipped."""
 
     kind = "central_composite"
+    plugin = "central_composite"
     min_factors = 2
 
     def factor_levels(self, varying):
@@ -163,9 +241,14 @@ class CentralComposite(DoepySampler):
     def to_code(self, knob, coded, col):
         return _level_code(knob, coded)
 
-    def build(self, doepy_build, factors):
-        c = max(1, int(self.options.get("center") or 1))
+    def build(self, factors):
+        from doepy import build as doepy_build
+        c = _center_points(self.options)
         return doepy_build.central_composite(factors, center=(c, c), face=self.options.get("face") or "ccf")
+
+
+# Halton points drawn at once by `_spread_order` (its memory: this many times the knobs, in floats)
+_SPREAD_CHUNK = 1 << 17
 
 
 def _spread_order(codes: np.ndarray, varying: list[int], first: list[int]) -> np.ndarray:
@@ -177,29 +260,30 @@ def _spread_order(codes: np.ndarray, varying: list[int], first: list[int]) -> np
         return np.arange(n)
     dims = list(first) + [j for j in varying if j not in first]
     levels = [np.unique(codes[:, j], return_inverse=True) for j in dims]
-    radices = np.array([len(u) for u, _ in levels])
-    cell = np.zeros(n, dtype=np.int64)
-    for (_u, inv), r in zip(levels, radices):
-        cell = cell * r + inv.reshape(-1)
-    row_of = {int(c): i for i, c in enumerate(cell)}
+    radices = np.array([len(u) for u, _ in levels], dtype=np.int64)
+    # a cell's number: its levels as digits in mixed radix, the first dimension most significant
+    weights = np.concatenate([np.cumprod(radices[::-1])[::-1][1:], [1]]).astype(np.int64)
+    cell = sum(inv.reshape(-1).astype(np.int64) * w for (_u, inv), w in zip(levels, weights))
+    row_of = np.full(int(np.prod(radices)), -1, dtype=np.int64)
+    row_of[cell] = np.arange(n)
     from scipy.stats import qmc
     halton = qmc.Halton(len(dims), scramble=False)
-    order: list[int] = []
+    order: list[np.ndarray] = []
     taken = np.zeros(n, dtype=bool)
-    drawn = 0
-    while len(order) < n and drawn < 8 * n:
-        u = halton.random(min(max(n, 64), 8 * n - drawn))
+    met = drawn = 0
+    while met < n and drawn < 8 * n:
+        u = halton.random(min(max(n, 64), 8 * n - drawn, _SPREAD_CHUNK))
         drawn += len(u)
         at = np.minimum((u * radices).astype(np.int64), radices - 1)
-        flat = np.zeros(len(u), dtype=np.int64)
-        for k, r in enumerate(radices):
-            flat = flat * r + at[:, k]
-        for c in flat:
-            i = row_of.get(int(c))
-            if i is not None and not taken[i]:
-                taken[i] = True
-                order.append(i)
-    return np.array(order + [int(i) for i in np.flatnonzero(~taken)], dtype=int)
+        rows = row_of[at @ weights]
+        rows = rows[rows >= 0]
+        _, once = np.unique(rows, return_index=True)   # each row where the sequence first meets it
+        rows = rows[np.sort(once)]
+        rows = rows[~taken[rows]]
+        taken[rows] = True
+        met += len(rows)
+        order.append(rows)
+    return np.concatenate(order + [np.flatnonzero(~taken)]).astype(int)
 
 
 def _cover_scenarios(codes: np.ndarray, space, varying: list[int]) -> np.ndarray:
@@ -208,8 +292,8 @@ def _cover_scenarios(codes: np.ndarray, space, varying: list[int]) -> np.ndarray
     missed its other values, the values the exploration must serve. Each scenario value goes with the
     design level nearest it (ties to the lower); the rows at a level take the level's own value, then the
     others of its group in turn, so the design knobs keep their structure and the scenario its low/high
-    split. The rows are then ordered round robin over the scenario values met (rows of one value keep
-    their order), so a design cut short by the budget still holds every scenario value."""
+    split. The rows are then ordered so that a design cut short by the budget still holds every value of
+    each scenario (`_cover_order`)."""
     scen = [j for j in varying if space.knobs[j].scenario and space.knobs[j].finite]
     if not scen or len(codes) <= 1:
         return codes
@@ -225,11 +309,38 @@ def _cover_scenarios(codes: np.ndarray, space, varying: list[int]) -> np.ndarray
             group = [float(lv)] + [float(v) for v in np.flatnonzero(owner == li) if v != lv]
             rows = np.flatnonzero(col == lv)
             out[rows, j] = [group[k % len(group)] for k in range(len(rows))]
-    queues: dict[tuple, list[int]] = {}
-    for i, row in enumerate(out[:, scen]):
-        queues.setdefault(tuple(row), []).append(i)
+    return out[_cover_order(out[:, scen].astype(np.int64), [space.knobs[j].size for j in scen])]
+
+
+def _cover_order(values: np.ndarray, sizes: list[int]) -> np.ndarray:
+    """An order of rows of scenario values (row i: the value codes of each scenario) in rounds: a round
+    takes, one at a time, the next row of the combination of values that brings the most values not yet in
+    the round (ties: the combination met first in the design; rows of one combination keep their order),
+    until no row brings one. With one scenario a round is a row of each value; with several, the first
+    rows hold every value of each scenario as soon as the design's combinations allow (a round of 4 rows
+    for scenarios of 3 and 4 values). Round robin over the combinations instead missed values: 6 rows of a
+    design held 6 combinations of the first values."""
+    combos, first, inverse = np.unique(values, axis=0, return_index=True, return_inverse=True)
+    by_first = np.argsort(first)
+    combos = combos[by_first]
+    rank = np.empty(len(by_first), dtype=np.int64)
+    rank[by_first] = np.arange(len(by_first))
+    queues = [[] for _ in combos]
+    for i, c in enumerate(rank[inverse.reshape(-1)]):
+        queues[c].append(i)
+    heads = np.zeros(len(combos), dtype=np.int64)
+    lengths = np.array([len(q) for q in queues])
+    offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
+    cells = combos + offsets           # each combination's values as positions in one table of seen values
+    seen = np.zeros(int(sum(sizes)), dtype=bool)
     order: list[int] = []
-    lists = list(queues.values())
-    for k in range(max(len(q) for q in lists)):
-        order.extend(q[k] for q in lists if k < len(q))
-    return out[np.array(order, dtype=int)]
+    while len(order) < len(values):
+        gain = np.where(heads < lengths, (~seen[cells]).sum(axis=1), -1)
+        c = int(np.argmax(gain))       # the first of the best
+        if gain[c] == 0:
+            seen[:] = False            # every value the rows left can bring is in the round: a new round
+            continue
+        order.append(queues[c][heads[c]])
+        heads[c] += 1
+        seen[cells[c]] = True
+    return np.array(order, dtype=int)

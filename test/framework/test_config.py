@@ -394,3 +394,18 @@ def test_a_switch_written_as_text_gets_a_hint_that_is_json(tmp_path, text, hint)
         cfg(tmp_path, {"knobs": [{"name": "a", "values": [0, 1]}], "costs": ["t"],
                        "framework": {"asynchronous": text}})
     assert str(e.value).endswith(f"got text ({text!r}); {hint}"), str(e.value)
+
+
+def test_deffe_method_does_not_override_the_structured_sampling_keys(tmp_path):
+    """docs/config.md: the structured keys win when both are given. '-method full_fact' replaced an explicit
+    "plugin": "lhs" without a word, '-method central_composite_cci' an explicit "face": "ccc"."""
+    knobs = [{"name": "a", "values": [1, 2, 3]}, {"name": "b", "values": [1, 2, 3]}]
+    c = cfg(tmp_path, {"knobs": knobs, "costs": ["t"], "sampling": {"plugin": "lhs", "arguments": "-method full_fact"}})
+    assert c.section("sampling")["plugin"] == "lhs"
+    assert any("'full_fact' ignored for sampling.plugin" in w for w in c.warnings), c.warnings
+    c = cfg(tmp_path, {"knobs": knobs, "costs": ["t"], "sampling": {"plugin": "central_composite", "face": "ccc",
+                                                                     "arguments": "-method central_composite_cci"}})
+    assert (c.section("sampling")["plugin"], c.section("sampling")["face"]) == ("central_composite", "ccc")
+    assert any("sampling.face" in w for w in c.warnings), c.warnings
+    c = cfg(tmp_path, {"knobs": knobs, "costs": ["t"], "sampling": {"method": "box_behnken"}})
+    assert c.section("sampling")["plugin"] == "box_behnken" and not c.warnings   # no plugin written: the method

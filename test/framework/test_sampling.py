@@ -169,3 +169,112 @@ def test_design_with_too_few_knobs_is_a_clear_error(tmp_path):
     from framework.errors import DeffeError
     with pytest.raises(DeffeError, match="box_behnken needs at least 3"):
         sampler(tmp_path, KNOBS[:2], "box_behnken")
+
+
+def _design(tmp_path, plugin, knobs, scenarios=(), **options):
+    """A doepy-design sampler over knobs and scenarios, initialised."""
+    from helpers import framework_for
+    from framework.plugins import make_plugin
+    fw = framework_for(tmp_path, {"knobs": knobs, "scenarios": list(scenarios), "costs": ["cost"],
+                                  "sampling": {"plugin": plugin, **options},
+                                  "evaluate": {"plugin": "python", "function": "x:y"}})
+    s = make_plugin("sampling", plugin, fw, fw.config.dir, fw.config.python_paths())
+    s.Initialize()
+    return fw, s
+
+
+def test_full_factorial_over_a_huge_space_is_refused_at_once_with_a_way_forward(tmp_path):
+    """10**12 points ended in doepy's 'full_fact design failed: MemoryError' (no hint); 4**50 points (more than
+    an int64 holds) hung in doepy, filling the memory, with max_samples 8."""
+    from framework.errors import DeffeError
+    for name, knobs, size in (("six", [{"name": "k", "type": "integer", "min": 1, "max": 100, "count": 6}], "1e+12"),
+                              ("fifty", [{"name": "d", "values": [0, 1, 2, 3], "count": 50}], "1.27e+30")):
+        with pytest.raises(DeffeError) as e:
+            sampler(tmp_path / name, knobs, "full_factorial")
+        assert e.value.where == "sampling.plugin"
+        assert f"the full_factorial design has {size} points" in e.value.what, e.value
+        assert "1,000,000" in e.value.what and "factorial" in e.value.hint and "lhs" in e.value.hint
+
+
+def test_full_factorial_of_160000_points_gives_its_first_samples_in_a_few_seconds(tmp_path):
+    """doepy filled a pandas table cell by cell and the spread order looped in Python: 25 s for this
+    space (factorial: under a second). The points and their spread order are unchanged."""
+    import time
+    knobs = [{"name": "a", "type": "integer", "min": 1, "max": 400}, {"name": "b", "type": "integer", "min": 1, "max": 400}]
+    start = time.perf_counter()
+    fw, s = sampler(tmp_path, knobs, "full_factorial")
+    head = s.Run(10)
+    assert time.perf_counter() - start < 8
+    assert head[:4].tolist() == [[0, 0], [200, 133], [100, 266], [300, 44]]   # the Halton sequence's cells
+    whole = np.vstack([head, drain(s, step=40000)])
+    assert len(whole) == len(set(fw.space.keys(whole))) == 160000
+
+
+@pytest.mark.parametrize("n", [3, 4, 5])
+def test_fractional_factorial_with_as_many_knobs_as_the_resolution_is_the_half_fraction(tmp_path, n):
+    """3 knobs at resolution 3 gave all 8 corners: the half fraction I = ABC (4 corners) has resolution 3."""
+    fw, s = sampler(tmp_path, [{"name": "k", "values": [0, 1], "count": n}], "fractional_factorial", resolution=n)
+    codes = drain(s)
+    assert len(codes) == len(set(fw.space.keys(codes))) == 2 ** (n - 1)
+    signs = 2 * codes - 1
+    assert (signs.prod(axis=1) == 1).all()                     # defining relation I = AB...N
+    assert (signs.sum(axis=0) == 0).all()                      # each knob balanced
+    assert (signs[:, :-1].T @ signs[:, :-1] == 2 ** (n - 1) * np.eye(n - 1)).all()   # a full factorial of the others
+
+
+@pytest.mark.parametrize("plugin,n", [("central_composite", 4), ("box_behnken", 4)])
+def test_a_design_cut_short_holds_every_value_of_each_of_two_scenarios(tmp_path, plugin, n):
+    """Round robin over the combinations of scenario values: central_composite cut to 6 points never had
+    s1=2 nor s2=z, box_behnken cut to 5 never s2=w. 4 points (the most values of a scenario) hold them all."""
+    fw, s = _design(tmp_path, plugin, [{"name": "a", "values": [1, 2, 3]}, {"name": "b", "values": [10, 20, 30]},
+                                       {"name": "c", "values": [100, 200, 300]}],
+                    [{"name": "s1", "values": [1, 2, 3]}, {"name": "s2", "values": ["x", "y", "z", "w"]}])
+    head = fw.space.decode(s.Run(n))
+    assert {p["s1"] for p in head} == {1, 2, 3} and {p["s2"] for p in head} == {"x", "y", "z", "w"}, head
+    points = head + fw.space.decode(drain(s))
+    assert len({tuple(sorted(p.items(), key=str)) for p in points}) == len(points)
+
+
+@pytest.mark.parametrize("plugin,n", [("central_composite", 14), ("box_behnken", 12)])
+def test_center_zero_is_a_design_without_the_centre_point(tmp_path, plugin, n):
+    """center: 0 was read as 1: the centre (2, 20, 200) was evaluated all the same."""
+    knobs = [{"name": "a", "values": [1, 2, 3]}, {"name": "b", "values": [10, 20, 30]}, {"name": "c", "values": [100, 200, 300]}]
+    fw, s = sampler(tmp_path, knobs, plugin, center=0)
+    points = fw.space.decode(drain(s))
+    assert len(points) == n and {"a": 2, "b": 20, "c": 200} not in points
+    _, with_centre = sampler(tmp_path / "1", knobs, plugin)
+    assert len(drain(with_centre)) == n + 1
+
+
+@pytest.mark.parametrize("k,runs", [(24, 32), (27, 32), (33, 40), (40, 48)])
+def test_plackett_burman_builds_a_design_for_any_number_of_knobs(tmp_path, k, runs):
+    """24-27, 32-35, 40-43 ... knobs stopped with pyDOE's 'n must be a multiple of 4' (it builds 2^a,
+    12 * 2^a and 20 * 2^a runs only): the next size it builds, cut to k columns, is still balanced and
+    orthogonal."""
+    fw, s = sampler(tmp_path, [{"name": "g", "values": [0, 1], "count": k}], "plackett_burman")
+    codes = drain(s, step=100)
+    assert codes.shape == (runs, k) and len(set(fw.space.keys(codes))) == runs
+    signs = 2 * codes - 1
+    assert (signs.T @ signs == runs * np.eye(k)).all()
+
+
+def test_design_errors_name_the_plugin_the_user_wrote_and_say_what_to_do(tmp_path, monkeypatch):
+    """They named doepy's functions ('full_fact needs at least 1 knobs', 'frac_fact_res needs ...'), and a
+    failed design gave no hint."""
+    from framework.errors import DeffeError
+    fixed = [{"name": "a", "values": [5]}, {"name": "b", "values": ["x"]}]
+    for plugin, need in (("full_factorial", "at least one knob that takes several values"),
+                         ("fractional_factorial", "at least 2 knobs that take several values")):
+        with pytest.raises(DeffeError) as e:
+            sampler(tmp_path / plugin, fixed, plugin)
+        assert e.value.what.startswith(f"{plugin} needs {need}"), e.value
+        assert e.value.hint and "random" in e.value.hint
+    from doepy import build
+
+    def fails(*args, **kwargs):
+        raise ValueError("no such design")
+    monkeypatch.setattr(build, "central_composite", fails)
+    with pytest.raises(DeffeError) as e:
+        sampler(tmp_path / "cc", KNOBS, "central_composite")
+    assert "central_composite design" in e.value.what and "no such design" in e.value.what
+    assert "central_composite_" not in e.value.what and e.value.hint and "random" in e.value.hint
