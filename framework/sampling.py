@@ -108,6 +108,12 @@ class RandomSampler(Sampler):
             return space.point_at(self.rng.integers(0, space.size, size=max(n, 1)))
         return space.random(self.rng, max(n, 1))
 
+    def on_dry(self) -> bool:
+        # a shuffled space says itself when it is used up (candidates() returns None): until then every round
+        # reads entries of the permutation not read before, so rounds of points already given (by the
+        # low-discrepancy sequence this fills in for) are progress, not a sign of the end
+        return self._perm is None
+
 
 class UnitSampler(Sampler):
     """Points from a sequence on the unit cube, mapped to the knobs' levels.
@@ -137,7 +143,9 @@ class UnitSampler(Sampler):
         return self.space.from_unit(u)
 
     def on_dry(self) -> bool:
-        if not self.space.finite or self._fallback is not None:
+        if self._fallback is not None:
+            return self._fallback.on_dry()
+        if not self.space.finite:
             return True
         self.framework.log.info(f"sampling {self.name}: the sequence repeats points; filling with random new points")
         fb = RandomSampler(self.framework)
