@@ -127,9 +127,12 @@ class Framework:
         self.sampling = None
         self.model = None
 
-    def rng(self, purpose: str) -> np.random.Generator:
+    def rng(self, purpose: str, seed: int | None = None) -> np.random.Generator:
+        """The stream of a purpose; ``seed`` in place of the run's (a plugin's own seed option, so that
+        writing out its default, framework.seed, draws what leaving it out does)."""
         name = self.explore.name if self.explore else ""
-        return np.random.default_rng(np.random.SeedSequence(seed_entropy(self.seed, name, purpose)))
+        seed = self.seed if seed is None else seed
+        return np.random.default_rng(np.random.SeedSequence(seed_entropy(seed, name, purpose)))
 
     def seed_for(self, purpose: str) -> int:
         return int(self.rng(purpose).integers(0, 2 ** 31 - 1))

@@ -31,10 +31,9 @@ class Sampler:
 
     def Initialize(self) -> None:
         self.space = self.framework.space
-        seed = self.options.get("seed")
-        # a negative seed (framework.seed takes one) as its 64-bit two's complement: numpy takes none below 0
-        self.rng = (np.random.default_rng(seed if seed >= 0 else seed & 0xFFFF_FFFF_FFFF_FFFF) if seed is not None
-                    else self.framework.rng(f"sampling:{self.name}"))
+        # sampling.seed stands in for framework.seed in the sampler's stream: its documented default written
+        # out (sampling.seed equal to framework.seed) gives the points of leaving it unset
+        self.rng = self.framework.rng(f"sampling:{self.name}", seed=self.options.get("seed"))
         self._given = set()
         self.exhausted = False
         self.setup()

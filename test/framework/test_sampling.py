@@ -181,3 +181,21 @@ def test_low_discrepancy_samplers_give_every_point_of_a_finite_space(tmp_path, p
         fw, s = sampler(tmp_path / str(seed), knobs, plugin, seed=seed)
         codes = drain(s, step=step)
         assert len(codes) == len(set(fw.space.keys(codes))) == side * side, (seed, len(codes))
+
+
+@pytest.mark.parametrize("plugin", ["random", "lhs", "sobol"])
+def test_sampling_seed_written_out_as_its_default_gives_the_same_points(tmp_path, plugin):
+    """sampling.seed defaults to framework.seed: writing that out (framework.seed 1, sampling.seed 1) drew
+    other points than leaving it unset. Another sampling.seed still gives other points."""
+    knobs = [{"name": "a", "type": "integer", "min": 1, "max": 10}, {"name": "b", "type": "integer", "min": 1, "max": 10}]
+    from helpers import framework_for
+    from framework.plugins import make_plugin
+
+    def six(name, **seed):
+        fw = framework_for(tmp_path / name, {"knobs": knobs, "costs": ["cost"], "sampling": {"plugin": plugin, **seed},
+                                             "evaluate": {"plugin": "python", "function": "x:y"}}, seed=1)
+        s = make_plugin("sampling", plugin, fw, fw.config.dir, fw.config.python_paths())
+        s.Initialize()
+        return s.Run(6)
+    a, b, c = six("unset"), six("same", seed=1), six("other", seed=2)
+    assert np.array_equal(a, b) and not np.array_equal(a, c)
