@@ -199,3 +199,23 @@ def test_sampling_seed_written_out_as_its_default_gives_the_same_points(tmp_path
         return s.Run(6)
     a, b, c = six("unset"), six("same", seed=1), six("other", seed=2)
     assert np.array_equal(a, b) and not np.array_equal(a, c)
+
+
+def test_a_budget_smaller_than_a_step_gets_a_whole_latin_hypercube(tmp_path):
+    """max_samples 10 with the default 20 samples per step: the 10 points evaluated were the first half of a
+    20-point hypercube (7 of the 10 values of a). The step now asks for what the budget allows."""
+    import json
+    from cli_helpers import read_csv, run_deffe, write
+    write(tmp_path / "ev.py", "def evaluate(p):\n    return {'cost': p['a'] + p['b']}\n")
+    write(tmp_path / "config.json", json.dumps({
+        "python_path": ["."], "knobs": [{"name": "a", "type": "integer", "min": 1, "max": 10},
+                                        {"name": "b", "type": "real", "min": 0, "max": 1}],
+        "costs": ["cost"], "sampling": {"plugin": "lhs"}, "evaluate": {"plugin": "python", "function": "ev:evaluate"},
+        "model": {"plugin": None}, "exploration": {"plugin": "sampling", "max_samples": 10},
+        "framework": {"seed": 1}}))
+    r = run_deffe("-config", "config.json", "-quiet", cwd=tmp_path)
+    assert r.rc == 0, r
+    rows = read_csv(tmp_path / "explore" / "deffe_evaluation.csv")
+    assert len(rows) == 10
+    assert sorted(int(x["a"]) for x in rows) == list(range(1, 11))
+    assert sorted(int(float(x["b"]) * 10) for x in rows) == list(range(10))
