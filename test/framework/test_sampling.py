@@ -219,3 +219,13 @@ def test_a_budget_smaller_than_a_step_gets_a_whole_latin_hypercube(tmp_path):
     assert len(rows) == 10
     assert sorted(int(x["a"]) for x in rows) == list(range(1, 11))
     assert sorted(int(float(x["b"]) * 10) for x in rows) == list(range(10))
+
+
+def test_sobol_with_more_knobs_than_it_has_dimensions_is_refused_at_setup(tmp_path):
+    """24,000 two-valued knobs: sobol stopped once the run was under way, with scipy's text and no way on."""
+    from framework.errors import DeffeError
+    knobs = [{"name": n, "values": [0, 1], "count": 8000} for n in "fgh"]
+    with pytest.raises(DeffeError) as e:
+        sampler(tmp_path, knobs, "sobol")
+    assert "21,201" in str(e.value) and "24,000" in str(e.value)
+    assert "lhs, halton or random" in str(e.value) and e.value.where == "sampling.plugin"
