@@ -90,9 +90,17 @@ class RandomSampler(Sampler):
     def setup(self) -> None:
         self._perm = None
         self._pos = 0
+        # an integer log range is drawn log-uniformly (Knob.log_cells), which a shuffle of the space's
+        # points (uniform over them) is not: such a space is drawn through the unit cube until the draws
+        # keep repeating, then (a finite space, shuffled) the points not given yet fill it up
+        self._weighted = space_has_log_cells(self.space)
 
     def candidates(self, n):
         space = self.space
+        if self._weighted:
+            if space.finite and self.given() >= space.size:
+                return None
+            return space.random(self.rng, max(n, 1))
         if space.finite and space.size <= PERMUTATION_LIMIT:
             if self._perm is None:
                 self._perm = self.rng.permutation(space.size)
@@ -108,10 +116,17 @@ class RandomSampler(Sampler):
         return space.random(self.rng, max(n, 1))
 
     def on_dry(self) -> bool:
+        if self._weighted and self.space.finite and self.space.size <= PERMUTATION_LIMIT:
+            self._weighted = False   # the rest from the shuffle
+            return False
         # a shuffled space says itself when it is used up (candidates() returns None): until then every round
         # reads entries of the permutation not read before, so rounds of points already given (by the
         # low-discrepancy sequence this fills in for) are progress, not a sign of the end
         return self._perm is None
+
+
+def space_has_log_cells(space: DesignSpace) -> bool:
+    return any(k.log_cells for k in space.knobs)
 
 
 class UnitSampler(Sampler):
@@ -150,6 +165,7 @@ class UnitSampler(Sampler):
         fb = RandomSampler(self.framework)
         fb.space, fb.rng, fb._given = self.space, self.rng, self._given
         fb.setup()
+        fb._weighted = False   # the points not given yet, straight from the shuffle
         self._fallback = fb
         return False
 

@@ -214,11 +214,27 @@ class Knob:
         p = np.clip(np.asarray(position, dtype=float), 0.0, 1.0)
         return np.where(p == 0.0, self.low, np.where(p == 1.0, self.high, self._along(p)))
 
+    @property
+    def log_cells(self) -> bool:
+        """A log range of evenly spaced levels (an integer range with 'log' and no step): its levels are
+        not log-spaced, so the unit cube maps to them through the log of their values, each level v
+        owning the cell [v, v + step) of a log-uniform draw (1 to 1024: half of the draws below 32).
+        Log ranges with a step factor (GeomLevels) are log-spaced already: uniform over their levels."""
+        return self.log and isinstance(self.levels, ArithLevels) and self.levels.n > 1
+
+    def _log_span(self) -> tuple[float, float]:
+        lv = self.levels
+        return math.log(lv.low), math.log(lv.low + lv.n * lv.step)
+
     def from_unit(self, u: np.ndarray) -> np.ndarray:
         """Map points of [0, 1) to codes, uniform over levels (log-uniform for log ranges)."""
         u = np.clip(np.asarray(u, dtype=float), 0.0, np.nextafter(1.0, 0.0))
         if self.levels is None:
             return self._along(u)
+        if self.log_cells:
+            a, b = self._log_span()
+            x = np.exp(a + u * (b - a))
+            return np.clip(np.floor((x - self.levels.low) / self.levels.step), 0, self.levels.n - 1)
         return np.floor(u * len(self.levels))
 
     def to_unit(self, codes: np.ndarray) -> np.ndarray:
@@ -228,6 +244,10 @@ class Knob:
             if self.log:
                 return (np.log(codes) - np.log(self.low)) / (np.log(self.high) - np.log(self.low))
             return (codes - self.low) / (self.high - self.low)
+        if self.log_cells:
+            a, b = self._log_span()
+            start = self.levels.low + codes * self.levels.step
+            return (0.5 * (np.log(start) + np.log(start + self.levels.step)) - a) / (b - a)
         return (codes + 0.5) / len(self.levels)
 
     def describe(self) -> dict:

@@ -229,3 +229,38 @@ def test_sobol_with_more_knobs_than_it_has_dimensions_is_refused_at_setup(tmp_pa
         sampler(tmp_path, knobs, "sobol")
     assert "21,201" in str(e.value) and "24,000" in str(e.value)
     assert "lhs, halton or random" in str(e.value) and e.value.where == "sampling.plugin"
+
+
+def test_an_integer_log_range_is_sampled_log_uniformly_with_its_codes_unchanged(tmp_path):
+    """docs/config.md, log: "sampling is log-uniform". An integer range 1-1024 with log and no step was
+    sampled uniformly over its integers (3% below 32) and the designs' middle was 513."""
+    knobs = [{"name": "n", "type": "integer", "min": 1, "max": 1024, "log": True},
+             {"name": "z", "values": [1, 2, 3]}, {"name": "w", "values": [1, 2, 3]}]
+    fw, s = sampler(tmp_path / "r", knobs, "random", seed=1)
+    n = fw.space["n"]
+    assert n.describe()["values"] == ["1", "1024"] and n.size == 1024 and n.value(31) == 32   # codes as before
+    codes = np.arange(1024.0)
+    assert np.array_equal(n.from_unit(n.to_unit(codes)), codes)
+    for plugin in ("random", "lhs", "sobol"):
+        fw, s = sampler(tmp_path / plugin, knobs, plugin, seed=1)
+        values = np.array([p["n"] for p in fw.space.decode(s.Run(100))])   # uniform: 3% below 32
+        assert 0.35 < (values < 32).mean() < 0.65, plugin
+    fw, s = sampler(tmp_path / "bb", knobs, "box_behnken")
+    assert {p["n"] for p in fw.space.decode(drain(s))} == {1, 32, 1024}
+    small = [{"name": "n", "type": "integer", "min": 1, "max": 64, "log": True}, {"name": "z", "values": [1, 2, 3]}]
+    for plugin in ("random", "lhs", "halton"):   # and a finite space is still given whole
+        fw, s = sampler(tmp_path / f"all_{plugin}", small, plugin)
+        codes = drain(s, step=50)
+        assert len(codes) == len(set(fw.space.keys(codes))) == 192, plugin
+
+
+def test_the_middle_of_an_even_number_of_values_is_the_lower_middle(tmp_path):
+    """round() broke ties to the even index: of 4 values the 3rd, of 6 the 3rd, of 8 the 5th."""
+    knobs = [{"name": "k4", "values": [1, 2, 3, 4]}, {"name": "k6", "values": [1, 2, 3, 4, 5, 6]},
+             {"name": "k8", "values": [1, 2, 3, 4, 5, 6, 7, 8]}]
+    for plugin in ("box_behnken", "central_composite"):
+        fw, s = sampler(tmp_path / plugin, knobs, plugin)
+        points = fw.space.decode(drain(s))
+        assert {p["k4"] for p in points} == {1, 2, 4}, plugin
+        assert {p["k6"] for p in points} == {1, 3, 6}, plugin
+        assert {p["k8"] for p in points} == {1, 4, 8}, plugin
