@@ -142,6 +142,21 @@ class GeomLevels(Levels):
         v = self.low * self.factor ** i
         return int(round(v)) if self.integer else float(v)
 
+    def repeated(self) -> int | None:
+        """An integer value two levels round to (1 x 1.5 and 1 x 1.5**2 are both 2), or None."""
+        if not self.integer:
+            return None
+        previous = self[0]
+        for i in range(1, self.n):
+            current = self[i]
+            if current == previous:
+                return current
+            # levels more than 1 apart round apart, and the gaps only grow: no repeat beyond
+            if self.low * self.factor ** (i - 1) * (self.factor - 1) > 1:
+                return None
+            previous = current
+        return None
+
     def index(self, value):
         key = value_key(value)
         if key[0] != "n" or key[1] <= 0:
