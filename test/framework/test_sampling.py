@@ -264,3 +264,17 @@ def test_the_middle_of_an_even_number_of_values_is_the_lower_middle(tmp_path):
         assert {p["k4"] for p in points} == {1, 2, 4}, plugin
         assert {p["k6"] for p in points} == {1, 3, 6}, plugin
         assert {p["k8"] for p in points} == {1, 4, 8}, plugin
+
+
+def test_an_lhs_step_over_finite_knobs_gives_each_level_its_share(tmp_path):
+    """One hypercube per step: 9 points over 3 knobs of 3 values hold each value 3 times. A point that
+    landed twice was dropped and replaced from a new hypercube: counts 2, 2, 5."""
+    from collections import Counter
+    knobs = [{"name": n, "values": [1, 2, 3]} for n in "abc"]
+    for seed in range(8):
+        fw, s = sampler(tmp_path / str(seed), knobs, "lhs", seed=seed)
+        steps = [s.Run(9) for _ in range(3)]
+        for step in steps:
+            for j in range(3):
+                assert sorted(Counter(step[:, j]).values()) == [3, 3, 3], (seed, step)
+        assert len(set(fw.space.keys(np.vstack(steps)))) == 27
