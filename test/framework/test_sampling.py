@@ -187,7 +187,8 @@ def test_low_discrepancy_samplers_give_every_point_of_a_finite_space(tmp_path, p
 def test_sampling_seed_written_out_as_its_default_gives_the_same_points(tmp_path, plugin):
     """sampling.seed defaults to framework.seed: writing that out (framework.seed 1, sampling.seed 1) drew
     other points than leaving it unset. Another sampling.seed still gives other points."""
-    knobs = [{"name": "a", "type": "integer", "min": 1, "max": 10}, {"name": "b", "type": "integer", "min": 1, "max": 10}]
+    knobs = [{"name": "a", "type": "integer", "min": 1, "max": 10},
+             {"name": "b", "type": "integer", "min": 1, "max": 10}]
     from helpers import framework_for
     from framework.plugins import make_plugin
 
