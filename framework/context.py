@@ -127,11 +127,26 @@ class Framework:
         self.sampling = None
         self.model = None
 
-    def rng(self, purpose: str) -> np.random.Generator:
+    def rng(self, purpose: str, seed: int | None = None) -> np.random.Generator:
+        """The stream of a purpose; ``seed`` in place of the run's (a plugin's own seed option, so that
+        writing out its default, framework.seed, draws what leaving it out does)."""
         name = self.explore.name if self.explore else ""
-        seq = np.random.SeedSequence([self.seed & 0xFFFFFFFF, zlib.crc32(name.encode()),
-                                      zlib.crc32(purpose.encode())])
-        return np.random.default_rng(seq)
+        seed = self.seed if seed is None else seed
+        return np.random.default_rng(np.random.SeedSequence(seed_entropy(seed, name, purpose)))
 
     def seed_for(self, purpose: str) -> int:
         return int(self.rng(purpose).integers(0, 2 ** 31 - 1))
+
+
+def seed_entropy(seed: int, name: str, purpose: str) -> list[int]:
+    """The words a run's seed, an exploration's name and a purpose seed a generator with.
+
+    A seed of 0 to 2**32 - 1 gives the three words every earlier run used (their points stay the same). Any
+    other seed (framework.seed takes a negative one or one beyond 32 bits) adds the rest of its magnitude
+    and its sign, so that seeds differing beyond the low 32 bits (1 and 2**32 + 1, 1 and -1) differ.
+    """
+    words = [abs(seed) & 0xFFFFFFFF, zlib.crc32(name.encode()), zlib.crc32(purpose.encode())]
+    if not 0 <= seed <= 0xFFFFFFFF:
+        # a nonzero last word: SeedSequence pads short entropy with zeros, which must not make a collision
+        words += [abs(seed) >> 32, 1 if seed < 0 else 2]
+    return words

@@ -159,6 +159,9 @@ class GuidedExploration(ModelSearch):
             n = self.initial if self.step == 0 else min(self.per_step, limit or self.per_step)
             codes = self._from_sampler(n)
             if len(codes) == 0:
+                if self.scen.representative:   # the sampler still gives points, but none new once moved
+                    fw.log.info(f"surrogate exploration: the sampler's points, moved to the {len(self.scen)} "
+                                "representative scenario combinations, are all evaluated already")
                 return None
             return Proposal(codes, note="initial design" if self.step == 0 else "sampling (no model yet)")
         serve = [s for s in range(len(self.scen)) if not self._stalled(s)]

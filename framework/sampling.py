@@ -31,10 +31,9 @@ class Sampler:
 
     def Initialize(self) -> None:
         self.space = self.framework.space
-        seed = self.options.get("seed")
-        # a negative seed (framework.seed takes one) as its 64-bit two's complement: numpy takes none below 0
-        self.rng = (np.random.default_rng(seed if seed >= 0 else seed & 0xFFFF_FFFF_FFFF_FFFF) if seed is not None
-                    else self.framework.rng(f"sampling:{self.name}"))
+        # sampling.seed stands in for framework.seed in the sampler's stream: its documented default written
+        # out (sampling.seed equal to framework.seed) gives the points of leaving it unset
+        self.rng = self.framework.rng(f"sampling:{self.name}", seed=self.options.get("seed"))
         self._given = set()
         self.exhausted = False
         self.setup()
@@ -91,9 +90,17 @@ class RandomSampler(Sampler):
     def setup(self) -> None:
         self._perm = None
         self._pos = 0
+        # an integer log range is drawn log-uniformly (Knob.log_cells), which a shuffle of the space's
+        # points (uniform over them) is not: such a space is drawn through the unit cube until the draws
+        # keep repeating, then (a finite space, shuffled) the points not given yet fill it up
+        self._weighted = space_has_log_cells(self.space)
 
     def candidates(self, n):
         space = self.space
+        if self._weighted:
+            if space.finite and self.given() >= space.size:
+                return None
+            return space.random(self.rng, max(n, 1))
         if space.finite and space.size <= PERMUTATION_LIMIT:
             if self._perm is None:
                 self._perm = self.rng.permutation(space.size)
@@ -107,6 +114,19 @@ class RandomSampler(Sampler):
                 return None
             return space.point_at(self.rng.integers(0, space.size, size=max(n, 1)))
         return space.random(self.rng, max(n, 1))
+
+    def on_dry(self) -> bool:
+        if self._weighted and self.space.finite and self.space.size <= PERMUTATION_LIMIT:
+            self._weighted = False   # the rest from the shuffle
+            return False
+        # a shuffled space says itself when it is used up (candidates() returns None): until then every round
+        # reads entries of the permutation not read before, so rounds of points already given (by the
+        # low-discrepancy sequence this fills in for) are progress, not a sign of the end
+        return self._perm is None
+
+
+def space_has_log_cells(space: DesignSpace) -> bool:
+    return any(k.log_cells for k in space.knobs)
 
 
 class UnitSampler(Sampler):
@@ -137,12 +157,15 @@ class UnitSampler(Sampler):
         return self.space.from_unit(u)
 
     def on_dry(self) -> bool:
-        if not self.space.finite or self._fallback is not None:
+        if self._fallback is not None:
+            return self._fallback.on_dry()
+        if not self.space.finite:
             return True
         self.framework.log.info(f"sampling {self.name}: the sequence repeats points; filling with random new points")
         fb = RandomSampler(self.framework)
         fb.space, fb.rng, fb._given = self.space, self.rng, self._given
         fb.setup()
+        fb._weighted = False   # the points not given yet, straight from the shuffle
         self._fallback = fb
         return False
 

@@ -141,7 +141,8 @@ class ScenarioSet:
         lost = np.flatnonzero(idx < 0)
         if len(lost):
             knobs = [self.space.knobs[j] for j in self.columns]
-            unit = np.column_stack([k.to_unit(out[lost][:, i]) for i, k in enumerate(knobs)])
+            # the scenario's own column of the rows (out's columns are the whole space's; combos' the scenarios')
+            unit = np.column_stack([k.to_unit(out[lost][:, j]) for j, k in zip(self.columns, knobs)])
             centres = np.column_stack([k.to_unit(self.combos[:, i]) for i, k in enumerate(knobs)])
             nearest = np.argmin(((unit[:, None, :] - centres[None, :, :]) ** 2).sum(axis=2), axis=1)
             out[np.ix_(lost, self.columns)] = self.combos[nearest]

@@ -142,6 +142,21 @@ class GeomLevels(Levels):
         v = self.low * self.factor ** i
         return int(round(v)) if self.integer else float(v)
 
+    def repeated(self) -> int | None:
+        """An integer value two levels round to (1 x 1.5 and 1 x 1.5**2 are both 2), or None."""
+        if not self.integer:
+            return None
+        previous = self[0]
+        for i in range(1, self.n):
+            current = self[i]
+            if current == previous:
+                return current
+            # levels more than 1 apart round apart, and the gaps only grow: no repeat beyond
+            if self.low * self.factor ** (i - 1) * (self.factor - 1) > 1:
+                return None
+            previous = current
+        return None
+
     def index(self, value):
         key = value_key(value)
         if key[0] != "n" or key[1] <= 0:
@@ -214,11 +229,27 @@ class Knob:
         p = np.clip(np.asarray(position, dtype=float), 0.0, 1.0)
         return np.where(p == 0.0, self.low, np.where(p == 1.0, self.high, self._along(p)))
 
+    @property
+    def log_cells(self) -> bool:
+        """A log range of evenly spaced levels (an integer range with 'log' and no step): its levels are
+        not log-spaced, so the unit cube maps to them through the log of their values, each level v
+        owning the cell [v, v + step) of a log-uniform draw (1 to 1024: half of the draws below 32).
+        Log ranges with a step factor (GeomLevels) are log-spaced already: uniform over their levels."""
+        return self.log and isinstance(self.levels, ArithLevels) and self.levels.n > 1
+
+    def _log_span(self) -> tuple[float, float]:
+        lv = self.levels
+        return math.log(lv.low), math.log(lv.low + lv.n * lv.step)
+
     def from_unit(self, u: np.ndarray) -> np.ndarray:
         """Map points of [0, 1) to codes, uniform over levels (log-uniform for log ranges)."""
         u = np.clip(np.asarray(u, dtype=float), 0.0, np.nextafter(1.0, 0.0))
         if self.levels is None:
             return self._along(u)
+        if self.log_cells:
+            a, b = self._log_span()
+            x = np.exp(a + u * (b - a))
+            return np.clip(np.floor((x - self.levels.low) / self.levels.step), 0, self.levels.n - 1)
         return np.floor(u * len(self.levels))
 
     def to_unit(self, codes: np.ndarray) -> np.ndarray:
@@ -228,6 +259,10 @@ class Knob:
             if self.log:
                 return (np.log(codes) - np.log(self.low)) / (np.log(self.high) - np.log(self.low))
             return (codes - self.low) / (self.high - self.low)
+        if self.log_cells:
+            a, b = self._log_span()
+            start = self.levels.low + codes * self.levels.step
+            return (0.5 * (np.log(start) + np.log(start + self.levels.step)) - a) / (b - a)
         return (codes + 0.5) / len(self.levels)
 
     def describe(self) -> dict:

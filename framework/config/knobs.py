@@ -130,6 +130,12 @@ def _build_knob(entry: dict, name: str, file: str, where: str, scenario: bool) -
                                  file=file, where=f"{where}.step")
             n = int(math.floor(math.log(hi / lo) / math.log(step) + 1e-9)) + 1
             levels = GeomLevels(float(lo), float(step), n, kind == "integer")
+            twice = levels.repeated()
+            # one value at two codes: a space counted larger than it is, a value drawn twice as often
+            if twice is not None:
+                raise DeffeError(f"integer knob '{name}': the factor {step:g} from {lo} gives the value {twice} twice "
+                                 "(its levels are rounded to integers)", file=file, where=f"{where}.step",
+                                 hint="use a larger step or min, or list the values")
         elif step is not None:
             if kind == "integer" and not float(step).is_integer():
                 raise DeffeError("an integer range needs an integer step", file=file, where=f"{where}.step")

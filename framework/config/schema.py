@@ -112,7 +112,8 @@ SAMPLING = {
     "plugin": Key("str", "random", "random | factorial | lhs | sobol | halton | full_factorial | "
                                    "fractional_factorial | plackett_burman | box_behnken | central_composite | a user module"),
     "method": Key("str", None, "same as 'plugin' (Deffe's -method)"),
-    "seed": Key("int", None, "seed of the sampler (default: framework.seed)"),
+    "seed": Key("int", None, "seed of the sampler, in place of framework.seed (default: framework.seed; "
+                             "written out, the same points)"),
     "scramble": Key("bool", True, "sobol / halton: scrambled (Owen) sequences"),
     "levels": Key("int", 3, "factorial designs: levels taken from a continuous knob", min=2),
     "resolution": Key("int", 3, "fractional_factorial: resolution of the 2-level design", min=3),

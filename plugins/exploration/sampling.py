@@ -3,8 +3,9 @@
 Step 0 asks ``initial_samples`` points (default ``samples_per_step``), each
 later step ``samples_per_step``; with ``custom_samples`` (Deffe's
 ``-custom-samples``, cumulative counts) step i brings the total to the i-th
-count. It ends when the sampler has nothing new (a finite space fully
-evaluated, a design used up) or when the driver's budget is spent.
+count. A step asks no more than the rest of the sample budget. It ends when
+the sampler has nothing new (a finite space fully evaluated, a design used
+up) or when the driver's budget is spent.
 """
 from __future__ import annotations
 
@@ -33,6 +34,11 @@ class SamplingExploration:
             n = self.custom[self.step] - self.asked
         else:
             n = self.initial if self.step == 0 else self.per_step
+        # no more than the budget takes: the driver would cut the rest off, and a step of lhs (one
+        # hypercube) or of sobol cut to a prefix loses its balance
+        left = self.framework.budget.remaining_samples()
+        if left < n:
+            n = int(left)
         codes = self.framework.sampling.Run(max(n, 0)) if n > 0 else None
         if codes is None or len(codes) == 0:
             return None

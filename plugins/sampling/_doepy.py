@@ -23,10 +23,22 @@ from framework.sampling import DesignSampler
 
 
 def _level_code(knob, position: float) -> float:
-    """Code of a knob at a position in [0, 1] of its range (0 = low end, 1 = high end)."""
+    """Code of a knob at a position in [0, 1] of its range (0 = low end, 1 = high end).
+
+    A finite knob takes the level nearest the position, a tie to the lower one (the middle of 4 values is
+    the 2nd, as the scenario mapping does; round() sent ties to the even index: the 3rd of 4, the 3rd of
+    6). A log range of evenly spaced levels (an integer range with 'log' and no step) is placed along the
+    log of its values, as it is sampled: the middle of 1 to 1024 is 32, not 513."""
     position = float(np.clip(position, 0.0, 1.0))
     if knob.finite:
-        return float(int(round(position * (knob.size - 1))))
+        if knob.log_cells:
+            lv = knob.levels
+            first, last = np.log(lv.low), np.log(lv.low + (lv.n - 1) * lv.step)
+            at = (float(np.exp(first + position * (last - first))) - lv.low) / lv.step
+        else:
+            at = position * (knob.size - 1)
+        # nearest level, ties down; the tolerance keeps 1.5000000000000002 (a position as a quotient) a tie
+        return float(min(max(int(np.ceil(at - 0.5 - 1e-9)), 0), knob.size - 1))
     return float(knob.at_position(position))
 
 

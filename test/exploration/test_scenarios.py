@@ -190,6 +190,44 @@ def test_scenario_sets():
     assert balanced_shares(4, [0, 0, 0], [1, 2]) == {1: 2, 2: 2}   # a stalled scenario (0) gets none
 
 
+def test_a_point_snaps_to_the_representative_nearest_its_own_scenario_value():
+    """The scenario after design knobs: snap measured the distance from the first design knob's code, so
+    every point with a=1 got one load and every point with a=3 another, whatever load the sampler chose."""
+    space = DesignSpace([Knob("a", "ordinal", ListLevels([1, 2, 3])), Knob("b", "ordinal", ListLevels([10, 20])),
+                         Knob("load", "real", None, low=1.0, high=5.0, scenario=True)])
+    scen = ScenarioSet.of(space, np.random.default_rng(1))
+    rng = np.random.default_rng(0)
+    rows = np.column_stack([rng.integers(0, 3, 50), rng.integers(0, 2, 50), rng.uniform(1, 5, 50)])
+    snapped = scen.snap(rows)
+    loads = scen.combos[:, 0]
+    nearest = loads[np.argmin(np.abs(rows[:, 2:3] - loads[None, :]), axis=1)]
+    assert np.array_equal(snapped[:, 2], nearest) and np.array_equal(snapped[:, :2], rows[:, :2])
+    assert len(np.unique(snapped[:, 2])) > 10
+
+
+def test_a_continuous_scenario_keeps_the_initial_design_whole(tmp_path):
+    """lhs, 30 initial samples and a scenario load 1-5: the run evaluated 6 points on 2 loads and ended."""
+    def run(d, budget):
+        write(d / "ev.py", "def evaluate(p):\n    return {'cost': p['a'] + p['b'] + p['load']}\n")
+        write(d / "config.json", json.dumps({
+            "python_path": ["."], "knobs": [{"name": "a", "values": [1, 2, 3]}, {"name": "b", "values": [10, 20]}],
+            "scenarios": [{"name": "load", "type": "real", "min": 1, "max": 5}], "costs": ["cost"],
+            "sampling": {"plugin": "lhs"}, "evaluate": {"plugin": "python", "function": "ev:evaluate"},
+            "model": {"plugin": None}, "exploration": {"plugin": "surrogate", "initial_samples": 30,
+                                                       "samples_per_step": 10, "max_samples": budget},
+            "framework": {"seed": 1}}))
+        r = run_deffe("-config", "config.json", cwd=d)
+        assert r.rc == 0, r
+        return r, read_csv(d / "explore" / "deffe_evaluation.csv")
+    _, rows = run(tmp_path / "30", 30)
+    assert len(rows) == 30 and len({(x["a"], x["b"], x["load"]) for x in rows}) == 30
+    assert len({x["load"] for x in rows}) > 10
+    # a budget beyond the 6 designs x 32 representative loads: all 192, then the run says why it ends
+    r, rows = run(tmp_path / "250", 250)
+    assert len(rows) == 192
+    assert "32 representative scenario combinations, are all evaluated already" in r.out + r.err
+
+
 def test_step_records_and_knob_shares_per_scenario():
     from framework.analysis import Importance
     from framework.config import Cost

@@ -111,6 +111,21 @@ def test_log_range_needs_positive_min(tmp_path):
     check(tmp_path, patch, "knobs[0].min", "log")
 
 
+def test_integer_log_step_that_rounds_two_levels_to_one_value(tmp_path):
+    """1 to 10 by a factor of 1.5 gave the levels 1, 2, 2, 3, 5, 8: "space of 12 points" for 10 distinct,
+    the value 2 drawn twice as often. A list with a value twice is refused; so is this."""
+    def patch(d):
+        d["knobs"][0] = {"name": "n", "type": "integer", "min": 1, "max": 10, "log": True, "step": 1.5}
+    line = check(tmp_path, patch, "knobs[0].step", "'n'", "2 twice", "larger step")
+    assert line.count("error:") == 1
+    # factors whose rounded levels stay apart are kept as they were
+    from framework.config import load_config
+    for lo, step, values in [(3, 1.4, [3, 4, 6, 8, 12]), (16, 2, [16, 32, 64, 128])]:
+        path = config_with(tmp_path, lambda d: d["knobs"].__setitem__(0, {
+            "name": "n", "type": "integer", "min": lo, "max": values[-1], "log": True, "step": step}))
+        assert list(load_config(path).explores[0].space["n"].levels) == values
+
+
 def test_duplicate_knob_names_in_one_exploration(tmp_path):
     check(tmp_path, lambda d: d["knobs"].append({"name": "a", "values": [3]}), "two knobs named 'a'")
 

@@ -30,3 +30,24 @@ def test_same_seed_same_run_other_seed_other_run(tmp_path):
         assert len(one) == 15 and len(set(one)) == 15
         assert one == two, method
         assert one != other, method
+
+
+def test_seeds_beyond_32_bits_give_their_own_points_and_smaller_ones_keep_theirs(tmp_path):
+    """-seed 1, 4294967297 (2**32 + 1) and -4294967295 gave the same samples: rng() kept the low 32 bits."""
+    import zlib
+
+    import numpy as np
+    from helpers import framework_for
+    config = {"knobs": [{"name": "a", "values": "0-50"}], "costs": ["f"],
+              "evaluate": {"plugin": "python", "function": "x:y"}}
+    draws = {}
+    for seed in (1, 2 ** 32 + 1, -(2 ** 32) + 1, -1, 2 ** 32 - 1, 2 ** 64 + 1):
+        fw = framework_for(tmp_path / str(seed), config, seed=seed)
+        draws[seed] = tuple(fw.rng("sampling:random").integers(0, 2 ** 62, 4))
+    assert len(set(draws.values())) == len(draws), draws
+    # seeds of 0 to 2**32 - 1 keep the stream of every earlier run (stored runs and benchmarks)
+    for seed in (0, 1, 7, 2 ** 31, 2 ** 32 - 1):
+        fw = framework_for(tmp_path / f"k{seed}", config, seed=seed)
+        old = np.random.default_rng(np.random.SeedSequence(
+            [seed, zlib.crc32(fw.explore.name.encode()), zlib.crc32(b"sampling:random")]))
+        assert np.array_equal(fw.rng("sampling:random").random(5), old.random(5))

@@ -276,3 +276,113 @@ def test_design_errors_name_the_plugin_the_user_wrote_and_say_what_to_do(tmp_pat
         sampler(tmp_path / "cc", KNOBS, "central_composite")
     assert "central_composite design" in e.value.what and "no such design" in e.value.what
     assert "central_composite_" not in e.value.what and e.value.hint and "random" in e.value.hint
+
+
+@pytest.mark.parametrize("plugin,side,step", [("sobol", 30, 300), ("lhs", 30, 300), ("halton", 20, 50)])
+def test_low_discrepancy_samplers_give_every_point_of_a_finite_space(tmp_path, plugin, side, step):
+    """No budget: a finite space is evaluated completely. Once the sequence repeated itself and random new
+    points filled in, rounds that read only a few of them gave up: 897 of 900 points (399 of 400 for halton)."""
+    knobs = [{"name": "a", "type": "integer", "min": 1, "max": side},
+             {"name": "b", "type": "integer", "min": 1, "max": side}]
+    for seed in (1, 2):
+        fw, s = sampler(tmp_path / str(seed), knobs, plugin, seed=seed)
+        codes = drain(s, step=step)
+        assert len(codes) == len(set(fw.space.keys(codes))) == side * side, (seed, len(codes))
+
+
+@pytest.mark.parametrize("plugin", ["random", "lhs", "sobol"])
+def test_sampling_seed_written_out_as_its_default_gives_the_same_points(tmp_path, plugin):
+    """sampling.seed defaults to framework.seed: writing that out (framework.seed 1, sampling.seed 1) drew
+    other points than leaving it unset. Another sampling.seed still gives other points."""
+    knobs = [{"name": "a", "type": "integer", "min": 1, "max": 10},
+             {"name": "b", "type": "integer", "min": 1, "max": 10}]
+    from helpers import framework_for
+    from framework.plugins import make_plugin
+
+    def six(name, **seed):
+        fw = framework_for(tmp_path / name, {"knobs": knobs, "costs": ["cost"], "sampling": {"plugin": plugin, **seed},
+                                             "evaluate": {"plugin": "python", "function": "x:y"}}, seed=1)
+        s = make_plugin("sampling", plugin, fw, fw.config.dir, fw.config.python_paths())
+        s.Initialize()
+        return s.Run(6)
+    a, b, c = six("unset"), six("same", seed=1), six("other", seed=2)
+    assert np.array_equal(a, b) and not np.array_equal(a, c)
+
+
+def test_a_budget_smaller_than_a_step_gets_a_whole_latin_hypercube(tmp_path):
+    """max_samples 10 with the default 20 samples per step: the 10 points evaluated were the first half of a
+    20-point hypercube (7 of the 10 values of a). The step now asks for what the budget allows."""
+    import json
+    from cli_helpers import read_csv, run_deffe, write
+    write(tmp_path / "ev.py", "def evaluate(p):\n    return {'cost': p['a'] + p['b']}\n")
+    write(tmp_path / "config.json", json.dumps({
+        "python_path": ["."], "knobs": [{"name": "a", "type": "integer", "min": 1, "max": 10},
+                                        {"name": "b", "type": "real", "min": 0, "max": 1}],
+        "costs": ["cost"], "sampling": {"plugin": "lhs"}, "evaluate": {"plugin": "python", "function": "ev:evaluate"},
+        "model": {"plugin": None}, "exploration": {"plugin": "sampling", "max_samples": 10},
+        "framework": {"seed": 1}}))
+    r = run_deffe("-config", "config.json", "-quiet", cwd=tmp_path)
+    assert r.rc == 0, r
+    rows = read_csv(tmp_path / "explore" / "deffe_evaluation.csv")
+    assert len(rows) == 10
+    assert sorted(int(x["a"]) for x in rows) == list(range(1, 11))
+    assert sorted(int(float(x["b"]) * 10) for x in rows) == list(range(10))
+
+
+def test_sobol_with_more_knobs_than_it_has_dimensions_is_refused_at_setup(tmp_path):
+    """24,000 two-valued knobs: sobol stopped once the run was under way, with scipy's text and no way on."""
+    from framework.errors import DeffeError
+    knobs = [{"name": n, "values": [0, 1], "count": 8000} for n in "fgh"]
+    with pytest.raises(DeffeError) as e:
+        sampler(tmp_path, knobs, "sobol")
+    assert "21,201" in str(e.value) and "24,000" in str(e.value)
+    assert "lhs, halton or random" in str(e.value) and e.value.where == "sampling.plugin"
+
+
+def test_an_integer_log_range_is_sampled_log_uniformly_with_its_codes_unchanged(tmp_path):
+    """docs/config.md, log: "sampling is log-uniform". An integer range 1-1024 with log and no step was
+    sampled uniformly over its integers (3% below 32) and the designs' middle was 513."""
+    knobs = [{"name": "n", "type": "integer", "min": 1, "max": 1024, "log": True},
+             {"name": "z", "values": [1, 2, 3]}, {"name": "w", "values": [1, 2, 3]}]
+    fw, s = sampler(tmp_path / "r", knobs, "random", seed=1)
+    n = fw.space["n"]
+    assert n.describe()["values"] == ["1", "1024"] and n.size == 1024 and n.value(31) == 32   # codes as before
+    codes = np.arange(1024.0)
+    assert np.array_equal(n.from_unit(n.to_unit(codes)), codes)
+    for plugin in ("random", "lhs", "sobol"):
+        fw, s = sampler(tmp_path / plugin, knobs, plugin, seed=1)
+        values = np.array([p["n"] for p in fw.space.decode(s.Run(100))])   # uniform: 3% below 32
+        assert 0.35 < (values < 32).mean() < 0.65, plugin
+    fw, s = sampler(tmp_path / "bb", knobs, "box_behnken")
+    assert {p["n"] for p in fw.space.decode(drain(s))} == {1, 32, 1024}
+    small = [{"name": "n", "type": "integer", "min": 1, "max": 64, "log": True}, {"name": "z", "values": [1, 2, 3]}]
+    for plugin in ("random", "lhs", "halton"):   # and a finite space is still given whole
+        fw, s = sampler(tmp_path / f"all_{plugin}", small, plugin)
+        codes = drain(s, step=50)
+        assert len(codes) == len(set(fw.space.keys(codes))) == 192, plugin
+
+
+def test_the_middle_of_an_even_number_of_values_is_the_lower_middle(tmp_path):
+    """round() broke ties to the even index: of 4 values the 3rd, of 6 the 3rd, of 8 the 5th."""
+    knobs = [{"name": "k4", "values": [1, 2, 3, 4]}, {"name": "k6", "values": [1, 2, 3, 4, 5, 6]},
+             {"name": "k8", "values": [1, 2, 3, 4, 5, 6, 7, 8]}]
+    for plugin in ("box_behnken", "central_composite"):
+        fw, s = sampler(tmp_path / plugin, knobs, plugin)
+        points = fw.space.decode(drain(s))
+        assert {p["k4"] for p in points} == {1, 2, 4}, plugin
+        assert {p["k6"] for p in points} == {1, 3, 6}, plugin
+        assert {p["k8"] for p in points} == {1, 4, 8}, plugin
+
+
+def test_an_lhs_step_over_finite_knobs_gives_each_level_its_share(tmp_path):
+    """One hypercube per step: 9 points over 3 knobs of 3 values hold each value 3 times. A point that
+    landed twice was dropped and replaced from a new hypercube: counts 2, 2, 5."""
+    from collections import Counter
+    knobs = [{"name": n, "values": [1, 2, 3]} for n in "abc"]
+    for seed in range(8):
+        fw, s = sampler(tmp_path / str(seed), knobs, "lhs", seed=seed)
+        steps = [s.Run(9) for _ in range(3)]
+        for step in steps:
+            for j in range(3):
+                assert sorted(Counter(step[:, j]).values()) == [3, 3, 3], (seed, step)
+        assert len(set(fw.space.keys(np.vstack(steps)))) == 27
