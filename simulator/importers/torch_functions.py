@@ -275,6 +275,9 @@ class FunctionNodes:
             return self.sdpa(node, args, kwargs, name, expect, done)
         if key in (torch.matmul, operator.matmul, torch.bmm, "matmul", "bmm", torch.mm, "mm"):
             a, b = (self.tensor(node, x, PLAIN) for x in args[:2])
+            layer = self.weight_product(node, a, b, False, None, expect) if key is not torch.bmm else None
+            if layer is not None:   # x @ self.W: nn.Linear's layer (torch_weights.py)
+                return layer
             return done(MatMul(), [a, b], PLAIN if PLAIN in (a.layout, b.layout) else SHARED)
         if key in (F.glu, "glu"):   # a gated linear unit: the first half times the sigmoid of the second
             x = self.as_layout(node, self.tensor(node, args[0]), PLAIN)

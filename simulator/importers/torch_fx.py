@@ -112,14 +112,16 @@ from .torch_nodes import (NCHW, PLAIN, SHARED, _Complex, _Const, _Merged, _Moved
 from .torch_norms import NormFunctions
 from .torch_seqfirst import SeqFirstNodes, swapped_meta
 from .torch_tensors import TensorNodes
+from .torch_weights import WeightNodes
 from .torch_writes import WriteNodes
 
 
 # raised whenever a PyTorch model converts differently (other layers, costs or default groups): a run that
 # stored results for a user's model under an older conversion is then refused, not silently resumed. 5: a
 # forward that passes **kwargs on is traced with use_cache=False (RWKV: 2 layers fewer), and x.max(d).values
-# is the maximum (it had been dropped from what used it)
-IMPORTER_VERSION = 5
+# is the maximum (it had been dropped from what used it). 6: a parameter multiplied by a network tensor in forward
+# (F.linear, x @ self.W, addmm) is a linear layer holding it (torch_weights.py)
+IMPORTER_VERSION = 6
 
 
 def from_torch(module, sample_input, name: str | None = None, batch_dim: int = 0) -> Network:
@@ -323,7 +325,7 @@ def _defaults_after(module, given: int) -> dict:
 
 
 class _Converter(ModuleNodes, FunctionNodes, TensorNodes, WriteNodes, SeqFirstNodes, NormFunctions,
-                 ExpertNodes):
+                 ExpertNodes, WeightNodes):
     def __init__(self, modules: dict, params: dict, buffers: dict, batch: int, source: str, batch_dim: int = 0):
         self.modules = modules
         self.params = params

@@ -196,6 +196,10 @@ class TensorNodes:
         if key is F.linear:
             given = dict(zip(("input", "weight", "bias"), args), **kwargs)
             x, w = self.tensor(node, given["input"], PLAIN), self.tensor(node, given["weight"])
+            bias = self.tensor(node, given["bias"]) if given.get("bias") is not None else None
+            layer = self.weight_product(node, x, w, True, bias, expect)
+            if layer is not None:   # a parameter as the weight: nn.Linear's layer (torch_weights.py)
+                return layer
             if given.get("bias") is None:
                 return done(MatMul(transpose_b=True), [x, w], PLAIN)
             y = self.add(node, f"{node.name}:matmul", MatMul(transpose_b=True), [x, w], PLAIN, expect)
@@ -207,6 +211,11 @@ class TensorNodes:
             given = dict(zip(("input", "batch1", "batch2") if batched else ("input", "mat1", "mat2"), args), **kwargs)
             first, second = ("batch1", "batch2") if batched else ("mat1", "mat2")
             a, b = self.tensor(node, given[first], PLAIN), self.tensor(node, given[second])
+            plain = not batched and given.get("alpha", 1) == 1 and given.get("beta", 1) == 1
+            layer = self.weight_product(node, a, b, False, self.tensor(node, given["input"]), expect) \
+                if plain else None
+            if layer is not None:   # Hugging Face's Conv1D: nn.Linear's layer (torch_weights.py)
+                return layer
             layout = PLAIN if PLAIN in (a.layout, b.layout) else SHARED
             y = self.add(node, f"{node.name}:matmul", MatMul(), [a, b], layout, None)
             if given.get("alpha", 1) != 1:
