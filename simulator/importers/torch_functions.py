@@ -33,6 +33,19 @@ _ON_INDICES = {"to", "long", "int", "flatten", "reshape", "view", "masked_fill",
                "clone", "detach"}
 
 
+def _out_of_place(node, name: str):
+    """The out-of-place form of an in-place method or torch function (mul_ -> mul, torch.relu_ -> torch.relu),
+    else None. What reads the tensor afterwards reads the call's result (torch_fx._thread_in_place), so the
+    in-place form costs what the out-of-place one does, whichever of its forms the importer supports."""
+    import torch
+    if not name.endswith("_") or name.endswith("__") or name.startswith("_"):
+        return None
+    base = name[:-1]
+    if node.op == "call_method":
+        return base if hasattr(torch.Tensor, base) else None
+    return getattr(torch, base, None) if getattr(torch, name, None) is node.target else None
+
+
 class FunctionNodes:
     """The converter's handling of call_function and call_method nodes."""
 
@@ -331,6 +344,13 @@ class FunctionNodes:
             axes = tuple(self.axis(node, x, d) for d in dims)
             return done(Mean(axes, keep), [x], x.layout)
         what = key if isinstance(key, str) else getattr(key, "__name__", repr(key))
+        if key == "copy_" and len(args) > 1:   # y.copy_(z): y holds z's values from here on (threaded through)
+            y, z = self.tensor(node, args[0]), self.tensor(node, args[1])
+            return z if tuple(z.torch_shape) == tuple(y.torch_shape) else self.arithmetic(node, "add", args[:2], done)
+        base = _out_of_place(node, what)
+        if base is not None:   # y.mul_(2), torch.relu_(y): the work of y.mul(2), read from here on as y
+            node.target = base
+            return self.call_function(node, meta)
         raise self.fail(node, f"unsupported operation '{what}'")
 
     def arithmetic(self, node, fn: str, args, done):

@@ -701,8 +701,11 @@ def _thread_in_place(graph) -> None:
     import torch
     order = {n: i for i, n in enumerate(graph.nodes)}
     for node in list(graph.nodes):
-        in_place = node.op == "call_method" and isinstance(node.target, str) and node.target.endswith("_") and \
-            not node.target.endswith("__")
+        # a method (y.mul_(2)) or a torch function (torch.relu_(y)) named with a trailing underscore
+        target = node.target if node.op == "call_method" else getattr(node.target, "__name__", "") \
+            if node.op == "call_function" and getattr(torch, getattr(node.target, "__name__", ""), None) is \
+            node.target else ""
+        in_place = isinstance(target, str) and target.endswith("_") and not target.endswith("__")
         if (in_place or node.op == "call_function" and node.target is assigned) and node.args and \
                 isinstance(node.args[0], torch.fx.Node):
             at = order[node]

@@ -328,3 +328,25 @@ def test_swin_window_attention_and_patch_merging_are_written_out():
     lookup = next(l for l in net.layers if l.kind == "embedding")
     assert lookup.shares_weights_with == "table" and lookup.params == 0
     assert layers["_patch_merging_pad"].kind == "pixel_shuffle" and layers["merge"].out_shape == (4, 5, 16)
+
+
+@pytest.mark.parametrize("in_place, out_of_place", [
+    ("y.mul_(2)", "y.mul(2)"), ("y.relu_()", "y.relu()"), ("y.clamp_(0, 1)", "y.clamp(0, 1)"),
+    ("y.div_(2.0)", "y.div(2.0)"), ("y.sub_(z)", "y.sub(z)"), ("y.sigmoid_()", "y.sigmoid()"),
+    ("torch.relu_(y)", "torch.relu(y)"), ("y.clamp_min_(0.1)", "y.clamp_min(0.1)"), ("y.copy_(z)", "z")])
+def test_in_place_methods_cost_what_their_out_of_place_forms_cost(in_place, out_of_place):
+    class M(nn.Module):
+        def __init__(self, code, keep):
+            super().__init__()
+            self.code, self.keep = code, keep
+            self.a, self.b, self.c = nn.Linear(16, 16), nn.Linear(16, 16), nn.Linear(16, 4)
+
+        def forward(self, x):
+            y, z = self.a(x), self.b(x)
+            out = eval(self.code, {"y": y, "z": z, "torch": torch})
+            return self.c(y if self.keep else out)   # in place: what reads y later reads the result
+
+    ours = from_torch(M(in_place, True), torch.randn(2, 16))
+    theirs = from_torch(M(out_of_place, False), torch.randn(2, 16))
+    assert [l.kind for l in ours.layers] == [l.kind for l in theirs.layers]
+    assert ours.forward_flops == theirs.forward_flops and ours.params == theirs.params
