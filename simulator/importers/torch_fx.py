@@ -151,26 +151,13 @@ def from_torch(module, sample_input, name: str | None = None, batch_dim: int = 0
         raise SimulatorError(f"sample inputs disagree on the batch size ({where} dimension)",
                              source=label)
 
+    state = _state_of(module)   # the user's model, as it is put back whatever happens
     module = _positional(_rooted(module), len(inputs), label, keywords)
-    buffers = dict(module.named_buffers())
-    tracer = _Tracer()
     try:
-        graph = tracer.trace(module, len(inputs))
-    except Exception as err:  # torch.fx raises many types; one line for the user
-        # a forward that asks its tensors about their sizes or types in Python: trace again knowing the values
-        # of the sample input (torch_concrete.py), on a copy (the forward runs, in the module's mode)
-        import copy
-        _buffers_restored(module, buffers)
-        tracer = _Tracer(inputs)
-        try:
-            graph = tracer.trace(copy.deepcopy(module), len(inputs))
-        except Exception as again:
-            raise SimulatorError(f"torch.fx cannot trace the module: {_one_line(err)}; traced on the sample "
-                                 f"input: {_one_line(again)}", source=label) from None
+        gm, tracer = _traced(module, inputs, label, state)
     finally:
-        _buffers_restored(module, buffers)
-    _buffers_restored(tracer.root, buffers)
-    gm = torch.fx.GraphModule(tracer.root, graph)
+        _state_restored(state)
+    graph = gm.graph
     _thread_in_place(gm.graph)
     if tracer.concrete:   # what only decided a branch in Python (x.sum() > 0) is not a layer
         gm.graph.eliminate_dead_code()
@@ -213,6 +200,51 @@ def from_torch(module, sample_input, name: str | None = None, batch_dim: int = 0
     conv.choose_blocks()
     return Network.build(label, conv.layers, source=label, batch_size=batch,
                          meta={"format": "torch.fx"})
+
+
+def _traced(module, inputs: tuple, label: str, state):
+    """(GraphModule, tracer) of `module` traced symbolically, or, when torch.fx cannot, on the sample inputs."""
+    import copy
+
+    import torch.fx
+    buffers = dict(module.named_buffers())
+    tracer = _Tracer()
+    try:
+        graph = tracer.trace(module, len(inputs))
+    except Exception as err:  # torch.fx raises many types; one line for the user
+        # a forward that asks its tensors about their sizes or types in Python: trace again knowing the values
+        # of the sample input (torch_concrete.py), on a copy (the forward runs, in the module's mode) of the
+        # model as it was before the trace
+        _state_restored(state)
+        tracer = _Tracer(inputs)
+        try:
+            graph = tracer.trace(copy.deepcopy(module), len(inputs))
+        except Exception as again:
+            raise SimulatorError(f"torch.fx cannot trace the module: {_one_line(err)}; traced on the sample "
+                                 f"input: {_one_line(again)}", source=label) from None
+    _buffers_restored(tracer.root, buffers)
+    # built before the user's model is put back: the trace's constants (_tensor_constant0) are attributes of
+    # the traced root, which the GraphModule copies
+    return torch.fx.GraphModule(tracer.root, graph), tracer
+
+
+def _state_of(module) -> list:
+    """Every module's attributes, parameters, buffers and submodules (references, not copies)."""
+    return [(m, dict(m.__dict__), dict(m._parameters), dict(m._buffers), dict(m._modules)) for m in module.modules()]
+
+
+def _state_restored(state: list) -> None:
+    """The modules as `_state_of` saw them: a forward run by the trace may assign attributes (``self.keep =
+    0.9 * self.keep + ...`` leaves a torch.fx Proxy where a tensor was, CTRL reassigns a buffer), and torch.fx
+    adds its constants to the root; none of that may stay in the user's model."""
+    for m, attrs, params, buffers, modules in state:
+        for key in [k for k in m.__dict__ if k not in attrs]:
+            del m.__dict__[key]
+        m.__dict__.update(attrs)
+        for now, before in ((m._parameters, params), (m._buffers, buffers), (m._modules, modules)):
+            if now.keys() != before.keys() or any(now[k] is not v for k, v in before.items()):
+                now.clear()
+                now.update(before)
 
 
 def _shape_prop(gm):

@@ -547,3 +547,27 @@ def test_a_structure_of_outputs_is_the_networks_outputs():
     model = WithAux()
     assert from_torch(model, torch.randn(2, 8)).params == torch_params(model)          # training: the aux head
     assert from_torch(model.eval(), torch.randn(2, 8)).params == torch_params(model) - 16 * 4 - 4
+
+
+@pytest.mark.parametrize("fails", [False, True])
+def test_the_users_model_is_left_as_it_was_whether_the_import_succeeds_or_fails(fails):
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.l, self.keep = nn.Linear(8, 8), torch.zeros(8)   # a plain tensor attribute, not a buffer
+
+        def forward(self, x):
+            y = self.l(x)
+            stat = y.mean(0) if fails else torch.ones(8)   # a statistic over the batch cannot be imported
+            self.keep = 0.9 * self.keep + 0.1 * stat.detach()
+            return y - self.keep
+
+    m = Net()
+    keep, attrs = m.keep, dict(m.__dict__)
+    if fails:
+        with pytest.raises(SimulatorError):
+            from_torch(m, torch.randn(2, 8))
+    else:
+        from_torch(m, torch.randn(2, 8))
+    assert m.keep is keep and m.__dict__.keys() == attrs.keys()
+    assert isinstance(m(torch.randn(2, 8)), torch.Tensor)
