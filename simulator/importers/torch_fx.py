@@ -103,6 +103,7 @@ from simulator.graph import Layer, Network, SimulatorError, did_you_mean
 from simulator.ops import Input, OpBase, Parameter, Reshape
 from simulator.ops.base import prod
 
+from .torch_checks import mark_node, refuse_hooks, warn_unmodelled
 from .torch_concrete import assigned
 from .torch_experts import ExpertNodes
 from .torch_functions import FunctionNodes
@@ -151,6 +152,7 @@ def from_torch(module, sample_input, name: str | None = None, batch_dim: int = 0
         raise SimulatorError(f"sample inputs disagree on the batch size ({where} dimension)",
                              source=label)
 
+    refuse_hooks(module, lambda m: _kind(m) is not None, label)
     state = _state_of(module)   # the user's model, as it is put back whatever happens
     module = _positional(_rooted(module), len(inputs), label, keywords)
     try:
@@ -198,6 +200,7 @@ def from_torch(module, sample_input, name: str | None = None, batch_dim: int = 0
             raise conv.fail(node, f"cannot be converted ({_one_line(err)})") from None
     conv.drop_unread_parameters()
     conv.choose_blocks()
+    warn_unmodelled(module, graph, label)
     return Network.build(label, conv.layers, source=label, batch_size=batch,
                          meta={"format": "torch.fx"})
 
@@ -297,6 +300,11 @@ def _make_tracer_class():
         def is_leaf_module(self, m, qualname):  # noqa: D401
             return _kind(m) is not None
 
+        def create_node(self, *args, **kwargs):
+            node = super().create_node(*args, **kwargs)
+            mark_node(node, getattr(self, "grad_at_start", True))   # no_grad, checkpoint: torch_checks.py
+            return node
+
         def call_module(self, m, forward, args, kwargs):
             # a module made outside the model's tree (Hugging Face's hub kernels wrap functions such as
             # apply_rotary_pos_emb in one): traced through, as the function it stands for
@@ -323,6 +331,8 @@ class _Tracer:
         self.root = None
 
     def trace(self, module, given: int = 1):
+        import torch
+        self._impl.grad_at_start = torch.is_grad_enabled()
         graph = self._impl.trace(module, concrete_args=_defaults_after(module, given) or None)
         self.root = self._impl.root
         return graph

@@ -571,3 +571,53 @@ def test_the_users_model_is_left_as_it_was_whether_the_import_succeeds_or_fails(
         from_torch(m, torch.randn(2, 8))
     assert m.keep is keep and m.__dict__.keys() == attrs.keys()
     assert isinstance(m(torch.randn(2, 8)), torch.Tensor)
+
+
+def test_a_forward_hook_on_a_module_kept_whole_is_refused_by_name():
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.enc = nn.Sequential(nn.Linear(16, 16))
+            self.adapter = nn.Linear(16, 16)
+            self.enc[0].register_forward_hook(lambda m, i, o: o + self.adapter(o))
+
+        def forward(self, x):
+            return self.enc(x)
+
+    with pytest.raises(SimulatorError, match=r"^Net: module 'enc\.0' \(Linear\): has a forward hook.*; call"):
+        from_torch(Net(), torch.randn(2, 16))
+    traced = nn.Sequential(nn.Sequential(nn.Linear(8, 8)), nn.Linear(8, 2))
+    traced[0].register_forward_hook(lambda m, i, o: o * 2)   # on a module traced through: its work is traced
+    assert [l.name for l in from_torch(traced, torch.randn(2, 8)).layers] == ["input_1", "0.0", "mul", "1"]
+
+
+class Probe(nn.Module):
+    def __init__(self, how):
+        super().__init__()
+        self.how, self.bb, self.head = how, nn.Sequential(nn.Linear(16, 16), nn.ReLU()), nn.Linear(16, 2)
+        if how == "frozen":
+            self.bb.requires_grad_(False)
+
+    def forward(self, x):
+        if self.how == "no_grad":
+            with torch.no_grad():
+                f = self.bb(x)
+        elif self.how == "checkpoint":
+            f = torch.utils.checkpoint.checkpoint(self.bb, x, use_reentrant=False)
+        else:
+            f = self.bb(x).detach() if self.how == "detach" else self.bb(x)
+        return self.head(f)
+
+
+@pytest.mark.parametrize("how, said", [("frozen", r"requires_grad=False in bb\)"), ("detach", r"\.detach\(\)"),
+                                       ("no_grad", r"torch\.no_grad\(\) around bb\.0"),
+                                       ("checkpoint", r"torch\.utils\.checkpoint is not modelled \(in bb\)")])
+def test_gradient_stops_and_checkpoints_are_named_in_one_warning(how, said, recwarn):
+    from simulator.importers.torch_checks import TorchImportWarning
+    with pytest.warns(TorchImportWarning, match=said) as caught:
+        from_torch(Probe(how), torch.randn(2, 16))
+    assert len(caught) == 1 and "\n" not in str(caught[0].message)
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        from_torch(Probe("all"), torch.randn(2, 16))   # nothing stopped: no warning
