@@ -507,7 +507,8 @@ class _Converter(ModuleNodes, FunctionNodes, TensorNodes, WriteNodes, SeqFirstNo
                 raise self.fail(node, "operations along a parameter's leading size-1 axes are not supported")
             return dim - self.lead(t)
         if dim == 0:
-            raise self.fail(node, "operations along the batch dimension are not supported")
+            raise self.fail(node, "operations along the batch dimension are not supported (they mix the samples of "
+                                  "a batch); leave them out of the model imported (in the loss, say)")
         return {1: 2, 2: 0, 3: 1}[dim] if t.layout == NCHW else dim - 1
 
     def lead(self, t: _Tensor) -> int:
@@ -519,7 +520,10 @@ class _Converter(ModuleNodes, FunctionNodes, TensorNodes, WriteNodes, SeqFirstNo
 
     # -------------------------------------------------------------- nodes
     def visit(self, node) -> None:
-        if node.op == "output":
+        if node.op == "output":   # a result with its batch moved (y.T of (batch, features)) is not the network's
+            for a in node.all_input_nodes:
+                if isinstance(self.env.get(a), _Moved):
+                    self.tensor(node, a)   # the one-line refusal of a batch moved
             return
         meta = node.meta.get("tensor_meta")
         if node.op == "placeholder":

@@ -123,6 +123,10 @@ class TensorNodes:
             if any(hasattr(a, "op") and isinstance(self.env.get(a), (_Tensor, _Const)) for a in args[1:]):
                 return self.arithmetic(node, "mul", args, done)   # a tensor exponent or bound
             x = self.tensor(node, args[0])
+            if getattr(key, "__name__", key) in ("cumsum", "cumprod"):   # along the batch: it mixes the samples
+                dim = args[1] if len(args) > 1 else kwargs.get("dim")
+                if isinstance(dim, int):
+                    self.axis(node, x, dim)
             return done(Elementwise("mul"), [x], x.layout)
         if key in ("copysign", torch.copysign):   # x's magnitudes with y's signs: one operation per element
             return self.arithmetic(node, "mul", args, done)

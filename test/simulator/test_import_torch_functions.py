@@ -350,3 +350,21 @@ def test_in_place_methods_cost_what_their_out_of_place_forms_cost(in_place, out_
     theirs = from_torch(M(out_of_place, False), torch.randn(2, 16))
     assert [l.kind for l in ours.layers] == [l.kind for l in theirs.layers]
     assert ours.forward_flops == theirs.forward_flops and ours.params == theirs.params
+
+
+@pytest.mark.parametrize("expr", ["y.softmax(0)", "y.cumsum(0)", "y.cumprod(dim=0)", "torch.cumsum(y, 0)", "y.T"])
+def test_operations_mixing_the_samples_of_the_batch_are_refused_in_one_line(expr):
+    class M(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = nn.Linear(8, 8)
+
+        def forward(self, x):
+            y = self.lin(x)
+            return eval(expr, {"y": y, "torch": torch})
+
+    with pytest.raises(SimulatorError, match="(along|moving) the batch dimension (is|are) not supported") as err:
+        from_torch(M(), torch.randn(4, 8))
+    assert "\n" not in str(err.value)
+    assert from_torch(type("Along", (M,), {"forward": lambda self, x: self.lin(x).cumsum(1)})(),
+                      torch.randn(4, 8)).layers[-1].out_shape == (8,)
