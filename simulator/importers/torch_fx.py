@@ -135,22 +135,8 @@ def from_torch(module, sample_input, name: str | None = None, batch_dim: int = 0
     import torch.fx
 
     label = name or type(module).__name__
-    if not isinstance(module, torch.nn.Module):
-        raise SimulatorError(f"expected a torch.nn.Module, got {type(module).__name__}", source=label)
-    if batch_dim not in (0, 1):
-        raise SimulatorError(f"batch_dim must be 0 (batch first) or 1 (sequence first), not {batch_dim!r}",
-                             source=label)
-    keywords = list(sample_input) if isinstance(sample_input, Mapping) else None   # inputs by name
-    inputs = (tuple(sample_input.values()) if keywords is not None else tuple(sample_input)
-              if isinstance(sample_input, (tuple, list)) else (sample_input,))
-    where = "first" if batch_dim == 0 else "second"
-    if not inputs or not all(isinstance(t, torch.Tensor) and t.dim() > batch_dim for t in inputs):
-        raise SimulatorError(f"sample_input must be a tensor (or a tuple or dict of tensors) with a batch "
-                             f"dimension {where}", source=label)
+    keywords, inputs = _checked(module, sample_input, batch_dim, label)
     batch = int(inputs[0].shape[batch_dim])
-    if any(int(t.shape[batch_dim]) != batch for t in inputs):
-        raise SimulatorError(f"sample inputs disagree on the batch size ({where} dimension)",
-                             source=label)
 
     refuse_hooks(module, lambda m: _kind(m) is not None, label)
     state = _state_of(module)   # the user's model, as it is put back whatever happens
@@ -266,18 +252,53 @@ def _shape_prop(gm):
     return Values(gm)
 
 
+def _checked(module, sample_input, batch_dim, label: str, returned: str = "") -> tuple:
+    """(the names of the inputs given by name or None, the inputs), or a one-line error naming `label` (the
+    model, or the user's builder function, which `returned` the model: what to return then)."""
+    import torch
+    fix = f"; return {returned}" if returned else ""
+    if not isinstance(module, torch.nn.Module):
+        raise SimulatorError(f"expected a torch.nn.Module as the model, got {type(module).__name__}{fix}",
+                             source=label)
+    if type(batch_dim) is not int or batch_dim not in (0, 1):   # 1.0 or True for 1 would index shapes
+        if returned:
+            raise SimulatorError(f"returned (model, sample input, {batch_dim!r}): the third item is the batch's "
+                                 "dimension of the sample input, the integer 0 (batch first) or 1 (sequence "
+                                 "first)", source=label)
+        raise SimulatorError(f"batch_dim must be 0 (batch first) or 1 (sequence first), not {batch_dim!r}",
+                             source=label)
+    keywords = list(sample_input) if isinstance(sample_input, Mapping) else None   # inputs by name
+    inputs = (tuple(sample_input.values()) if keywords is not None else tuple(sample_input)
+              if isinstance(sample_input, (tuple, list)) else (sample_input,))
+    where = "first" if batch_dim == 0 else "second"
+    for i, t in enumerate(inputs):
+        if not (isinstance(t, torch.Tensor) and t.dim() > batch_dim):
+            which = (f"sample input {keywords[i]!r}" if keywords is not None else
+                     f"sample input {i + 1}" if len(inputs) > 1 else "sample input")
+            what = f"a tensor of shape {tuple(t.shape)}" if isinstance(t, torch.Tensor) else type(t).__name__
+            raise SimulatorError(f"the {which} is {what}: sample_input must be a tensor (or a tuple or dict of "
+                                 f"tensors) with a batch dimension {where}{fix or '; pass the others as defaults'}",
+                                 source=label)
+    if not inputs:
+        raise SimulatorError(f"sample_input is empty: give a tensor (or a tuple or dict of tensors){fix}",
+                             source=label)
+    batch = int(inputs[0].shape[batch_dim])
+    if any(int(t.shape[batch_dim]) != batch for t in inputs):
+        raise SimulatorError(f"sample inputs disagree on the batch size ({where} dimension){fix}", source=label)
+    return keywords, inputs
+
+
 def from_built(built, spec: str) -> Network:
     """What a user's network function returned (`spec`, 'module:function'): a Network, or a PyTorch model and
-    its sample input (and, for a sequence-first input, the batch's dimension, 1), traced here."""
+    its sample input (and, for a sequence-first input, the batch's dimension, 1), traced here. A mistake in
+    what it returned names `spec`."""
     if isinstance(built, Network):
         return built
-    if isinstance(built, tuple) and len(built) == 2:
-        return from_torch(*built)
-    if isinstance(built, tuple) and len(built) == 3:
-        if isinstance(built[2], bool) or built[2] not in (0, 1):
-            raise SimulatorError(f"{spec} returned (model, sample input, {built[2]!r}): the third item is the "
-                                 "batch's dimension of the sample input, 0 (batch first) or 1 (sequence first)")
-        return from_torch(built[0], built[1], batch_dim=built[2])
+    returned = "(PyTorch model, sample input tensors) or (model, sample input, 1) for a sequence-first input"
+    if isinstance(built, tuple) and len(built) in (2, 3):
+        batch_dim = built[2] if len(built) == 3 else 0
+        _checked(built[0], built[1], batch_dim, spec, returned)
+        return from_torch(built[0], built[1], batch_dim=batch_dim)
     raise SimulatorError(f"{spec} returned {type(built).__name__}; it must return (PyTorch model, sample input), "
                          "(PyTorch model, sample input, batch dimension) or a Network")
 

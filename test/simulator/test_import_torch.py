@@ -621,3 +621,15 @@ def test_gradient_stops_and_checkpoints_are_named_in_one_warning(how, said, recw
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         from_torch(Probe("all"), torch.randn(2, 16))   # nothing stopped: no warning
+
+
+@pytest.mark.parametrize("returned, said", [
+    ("3, torch.randn(2, 4)", "expected a torch.nn.Module as the model, got int; return"),
+    ("nn.Linear(4, 4), torch.tensor(3.0)", r"the sample input is a tensor of shape \(\): .*; return"),
+    ("nn.Linear(4, 4), {'input': torch.randn(2, 4), 'scale': 2.0}", "the sample input 'scale' is float: .*; return"),
+    ("nn.LSTM(4, 4), torch.randn(5, 2, 4), 1.0", r"returned \(model, sample input, 1.0\): the third item is")])
+def test_a_builders_mistake_names_the_builder(returned, said):
+    from simulator.importers.torch_fx import from_built
+    with pytest.raises(SimulatorError, match=f"^bad.py:build: {said}") as err:
+        from_built(eval(returned), "bad.py:build")
+    assert "\n" not in str(err.value)
