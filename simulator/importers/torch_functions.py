@@ -351,7 +351,8 @@ class FunctionNodes:
         if base is not None:   # y.mul_(2), torch.relu_(y): the work of y.mul(2), read from here on as y
             node.target = base
             return self.call_function(node, meta)
-        raise self.fail(node, f"unsupported operation '{what}'")
+        raise self.fail(node, f"unsupported operation '{what}'; write it with the operations docs/simulator.md "
+                              "lists for from_torch, or import the model without it")
 
     def arithmetic(self, node, fn: str, args, done):
         """Tensors are the inputs; scalars are constants of the operation."""

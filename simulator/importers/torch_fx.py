@@ -209,12 +209,27 @@ def _traced(module, inputs: tuple, label: str, state):
         try:
             graph = tracer.trace(copy.deepcopy(module), len(inputs))
         except Exception as again:
+            if _packed(err) or _packed(again):   # torch.fx fails inside torch's packing with a cryptic TypeError
+                raise SimulatorError("packed sequences (pack_padded_sequence, PackedSequence) are not supported; "
+                                     "pass the padded tensor to the recurrent layer instead (costed at its "
+                                     "padded length)", source=label) from None
             raise SimulatorError(f"torch.fx cannot trace the module: {_one_line(err)}; traced on the sample "
                                  f"input: {_one_line(again)}", source=label) from None
     _buffers_restored(tracer.root, buffers)
     # built before the user's model is put back: the trace's constants (_tensor_constant0) are attributes of
     # the traced root, which the GraphModule copies
     return torch.fx.GraphModule(tracer.root, graph), tracer
+
+
+def _packed(err: BaseException) -> bool:
+    """Whether `err` was raised in torch's packed sequences (torch/nn/utils/rnn.py)."""
+    import os
+    tb = err.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename.endswith(os.path.join("nn", "utils", "rnn.py")):
+            return True
+        tb = tb.tb_next
+    return False
 
 
 def _state_of(module) -> list:
@@ -412,8 +427,11 @@ class _Converter(ModuleNodes, FunctionNodes, TensorNodes, WriteNodes, SeqFirstNo
     def fail(self, node, message: str) -> SimulatorError:
         target = node.target if isinstance(node.target, str) else getattr(
             node.target, "__name__", repr(node.target))
+        # inside a submodule, its path (a model's forward calls many; the node's name alone may be anywhere)
+        inside = self.stack_of(node) if node.op in ("call_function", "call_method") else []
+        module = f"module '{inside[-1]}': " if inside else ""
         return SimulatorError(message, source=self.source,
-                              where=f"node '{node.name}' ({node.op} {target})")
+                              where=f"{module}node '{node.name}' ({node.op} {target})")
 
     # ------------------------------------------------------------- layers
     def unique(self, wanted: str) -> str:

@@ -633,3 +633,43 @@ def test_a_builders_mistake_names_the_builder(returned, said):
     with pytest.raises(SimulatorError, match=f"^bad.py:build: {said}") as err:
         from_built(eval(returned), "bad.py:build")
     assert "\n" not in str(err.value)
+
+
+def test_an_unsupported_function_in_a_submodule_names_the_module_and_a_way_forward():
+    class Odd(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = nn.Linear(8, 8)
+
+        def forward(self, x):
+            return F.softmin(self.lin(x), -1)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.enc = nn.ModuleList([nn.Linear(8, 8), Odd()])
+
+        def forward(self, x):
+            for m in self.enc:
+                x = m(x)
+            return x
+
+    with pytest.raises(SimulatorError, match=r"^Net: module 'enc\.1': node 'softmin' \(call_function softmin\): "
+                                             r"unsupported operation 'softmin'; write it with"):
+        from_torch(Net(), torch.randn(2, 8))
+
+
+def test_packed_sequences_are_refused_with_what_to_pass_instead():
+    from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.r, self.o = nn.LSTM(8, 16, batch_first=True), nn.Linear(16, 3)
+
+        def forward(self, x, lengths):
+            o, _ = self.r(pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False))
+            return self.o(pad_packed_sequence(o, batch_first=True)[0])
+
+    with pytest.raises(SimulatorError, match=r"^Net: packed sequences .* not supported; pass the padded tensor"):
+        from_torch(Net(), (torch.randn(3, 5, 8), torch.tensor([5, 3, 2])))
