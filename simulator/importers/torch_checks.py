@@ -9,11 +9,16 @@
   one warning names them.
 - torch.utils.checkpoint: costed as without it (the simulator's own rematerialisation is a setting, remat=);
   one warning names the checkpointed modules.
+
+And the checks around the trace that keep the user's model and mistakes in one line: what a builder returned
+(`checked_inputs`), the model's attributes saved and put back (`model_state`, `state_restored`), a trace that fails in
+torch's packed sequences (`packed_error`).
 """
 from __future__ import annotations
 
 import os
 import warnings
+from collections.abc import Mapping
 
 from simulator.graph import SimulatorError
 
@@ -118,3 +123,68 @@ def _places(graph, chosen, outer: bool = False) -> list[str]:
 def _listed(names: list[str], most: int = 4) -> str:
     shown = ", ".join(names[:most])
     return shown + (f" and {len(names) - most} more" if len(names) > most else "")
+
+
+def checked_inputs(module, sample_input, batch_dim, label: str, returned: str = "") -> tuple:
+    """(the names of the inputs given by name or None, the inputs), or a one-line error naming `label` (the
+    model, or the user's builder function, which `returned` the model: what to return then)."""
+    import torch
+    fix = f"; return {returned}" if returned else ""
+    if not isinstance(module, torch.nn.Module):
+        raise SimulatorError(f"expected a torch.nn.Module as the model, got {type(module).__name__}{fix}",
+                             source=label)
+    if type(batch_dim) is not int or batch_dim not in (0, 1):   # 1.0 or True for 1 would index shapes
+        if returned:
+            raise SimulatorError(f"returned (model, sample input, {batch_dim!r}): the third item is the batch's "
+                                 "dimension of the sample input, the integer 0 (batch first) or 1 (sequence "
+                                 "first)", source=label)
+        raise SimulatorError(f"batch_dim must be 0 (batch first) or 1 (sequence first), not {batch_dim!r}",
+                             source=label)
+    keywords = list(sample_input) if isinstance(sample_input, Mapping) else None   # inputs by name
+    inputs = (tuple(sample_input.values()) if keywords is not None else tuple(sample_input)
+              if isinstance(sample_input, (tuple, list)) else (sample_input,))
+    where = "first" if batch_dim == 0 else "second"
+    for i, t in enumerate(inputs):
+        if not (isinstance(t, torch.Tensor) and t.dim() > batch_dim):
+            which = (f"sample input {keywords[i]!r}" if keywords is not None else
+                     f"sample input {i + 1}" if len(inputs) > 1 else "sample input")
+            what = f"a tensor of shape {tuple(t.shape)}" if isinstance(t, torch.Tensor) else type(t).__name__
+            raise SimulatorError(f"the {which} is {what}: sample_input must be a tensor (or a tuple or dict of "
+                                 f"tensors) with a batch dimension {where}{fix or '; give tensors only (other arguments keep the forward defaults)'}",
+                                 source=label)
+    if not inputs:
+        raise SimulatorError(f"sample_input is empty: give a tensor (or a tuple or dict of tensors){fix}",
+                             source=label)
+    batch = int(inputs[0].shape[batch_dim])
+    if any(int(t.shape[batch_dim]) != batch for t in inputs):
+        raise SimulatorError(f"sample inputs disagree on the batch size ({where} dimension){fix}", source=label)
+    return keywords, inputs
+
+
+def packed_error(err: BaseException) -> bool:
+    """Whether `err` was raised in torch's packed sequences (torch/nn/utils/rnn.py)."""
+    tb = err.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename.endswith(os.path.join("nn", "utils", "rnn.py")):
+            return True
+        tb = tb.tb_next
+    return False
+
+
+def model_state(module) -> list:
+    """Every module's attributes, parameters, buffers and submodules (references, not copies)."""
+    return [(m, dict(m.__dict__), dict(m._parameters), dict(m._buffers), dict(m._modules)) for m in module.modules()]
+
+
+def state_restored(state: list) -> None:
+    """The modules as `model_state` saw them: a forward run by the trace may assign attributes (``self.keep =
+    0.9 * self.keep + ...`` leaves a torch.fx Proxy where a tensor was, CTRL reassigns a buffer), and torch.fx
+    adds its constants to the root; none of that may stay in the user's model."""
+    for m, attrs, params, buffers, modules in state:
+        for key in [k for k in m.__dict__ if k not in attrs]:
+            del m.__dict__[key]
+        m.__dict__.update(attrs)
+        for now, before in ((m._parameters, params), (m._buffers, buffers), (m._modules, modules)):
+            if now.keys() != before.keys() or any(now[k] is not v for k, v in before.items()):
+                now.clear()
+                now.update(before)

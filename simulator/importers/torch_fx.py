@@ -103,7 +103,8 @@ from simulator.graph import Layer, Network, SimulatorError, did_you_mean
 from simulator.ops import Input, OpBase, Parameter, Reshape
 from simulator.ops.base import prod
 
-from .torch_checks import mark_node, refuse_hooks, warn_unmodelled
+from .torch_checks import (checked_inputs, mark_node, model_state, packed_error, refuse_hooks, state_restored,
+                           warn_unmodelled)
 from .torch_concrete import assigned
 from .torch_experts import ExpertNodes
 from .torch_functions import FunctionNodes
@@ -135,16 +136,16 @@ def from_torch(module, sample_input, name: str | None = None, batch_dim: int = 0
     import torch.fx
 
     label = name or type(module).__name__
-    keywords, inputs = _checked(module, sample_input, batch_dim, label)
+    keywords, inputs = checked_inputs(module, sample_input, batch_dim, label)
     batch = int(inputs[0].shape[batch_dim])
 
     refuse_hooks(module, lambda m: _kind(m) is not None, label)
-    state = _state_of(module)   # the user's model, as it is put back whatever happens
+    state = model_state(module)   # the user's model, as it is put back whatever happens
     module = _positional(_rooted(module), len(inputs), label, keywords)
     try:
         gm, tracer = _traced(module, inputs, label, state)
     finally:
-        _state_restored(state)
+        state_restored(state)
     graph = gm.graph
     _thread_in_place(gm.graph)
     if tracer.concrete:   # what only decided a branch in Python (x.sum() > 0) is not a layer
@@ -204,12 +205,12 @@ def _traced(module, inputs: tuple, label: str, state):
         # a forward that asks its tensors about their sizes or types in Python: trace again knowing the values
         # of the sample input (torch_concrete.py), on a copy (the forward runs, in the module's mode) of the
         # model as it was before the trace
-        _state_restored(state)
+        state_restored(state)
         tracer = _Tracer(inputs)
         try:
             graph = tracer.trace(copy.deepcopy(module), len(inputs))
         except Exception as again:
-            if _packed(err) or _packed(again):   # torch.fx fails inside torch's packing with a cryptic TypeError
+            if packed_error(err) or packed_error(again):   # torch.fx fails inside torch's packing with a cryptic TypeError
                 raise SimulatorError("packed sequences (pack_padded_sequence, PackedSequence) are not supported; "
                                      "pass the padded tensor to the recurrent layer instead (costed at its "
                                      "padded length)", source=label) from None
@@ -219,36 +220,6 @@ def _traced(module, inputs: tuple, label: str, state):
     # built before the user's model is put back: the trace's constants (_tensor_constant0) are attributes of
     # the traced root, which the GraphModule copies
     return torch.fx.GraphModule(tracer.root, graph), tracer
-
-
-def _packed(err: BaseException) -> bool:
-    """Whether `err` was raised in torch's packed sequences (torch/nn/utils/rnn.py)."""
-    import os
-    tb = err.__traceback__
-    while tb is not None:
-        if tb.tb_frame.f_code.co_filename.endswith(os.path.join("nn", "utils", "rnn.py")):
-            return True
-        tb = tb.tb_next
-    return False
-
-
-def _state_of(module) -> list:
-    """Every module's attributes, parameters, buffers and submodules (references, not copies)."""
-    return [(m, dict(m.__dict__), dict(m._parameters), dict(m._buffers), dict(m._modules)) for m in module.modules()]
-
-
-def _state_restored(state: list) -> None:
-    """The modules as `_state_of` saw them: a forward run by the trace may assign attributes (``self.keep =
-    0.9 * self.keep + ...`` leaves a torch.fx Proxy where a tensor was, CTRL reassigns a buffer), and torch.fx
-    adds its constants to the root; none of that may stay in the user's model."""
-    for m, attrs, params, buffers, modules in state:
-        for key in [k for k in m.__dict__ if k not in attrs]:
-            del m.__dict__[key]
-        m.__dict__.update(attrs)
-        for now, before in ((m._parameters, params), (m._buffers, buffers), (m._modules, modules)):
-            if now.keys() != before.keys() or any(now[k] is not v for k, v in before.items()):
-                now.clear()
-                now.update(before)
 
 
 def _shape_prop(gm):
@@ -267,42 +238,6 @@ def _shape_prop(gm):
     return Values(gm)
 
 
-def _checked(module, sample_input, batch_dim, label: str, returned: str = "") -> tuple:
-    """(the names of the inputs given by name or None, the inputs), or a one-line error naming `label` (the
-    model, or the user's builder function, which `returned` the model: what to return then)."""
-    import torch
-    fix = f"; return {returned}" if returned else ""
-    if not isinstance(module, torch.nn.Module):
-        raise SimulatorError(f"expected a torch.nn.Module as the model, got {type(module).__name__}{fix}",
-                             source=label)
-    if type(batch_dim) is not int or batch_dim not in (0, 1):   # 1.0 or True for 1 would index shapes
-        if returned:
-            raise SimulatorError(f"returned (model, sample input, {batch_dim!r}): the third item is the batch's "
-                                 "dimension of the sample input, the integer 0 (batch first) or 1 (sequence "
-                                 "first)", source=label)
-        raise SimulatorError(f"batch_dim must be 0 (batch first) or 1 (sequence first), not {batch_dim!r}",
-                             source=label)
-    keywords = list(sample_input) if isinstance(sample_input, Mapping) else None   # inputs by name
-    inputs = (tuple(sample_input.values()) if keywords is not None else tuple(sample_input)
-              if isinstance(sample_input, (tuple, list)) else (sample_input,))
-    where = "first" if batch_dim == 0 else "second"
-    for i, t in enumerate(inputs):
-        if not (isinstance(t, torch.Tensor) and t.dim() > batch_dim):
-            which = (f"sample input {keywords[i]!r}" if keywords is not None else
-                     f"sample input {i + 1}" if len(inputs) > 1 else "sample input")
-            what = f"a tensor of shape {tuple(t.shape)}" if isinstance(t, torch.Tensor) else type(t).__name__
-            raise SimulatorError(f"the {which} is {what}: sample_input must be a tensor (or a tuple or dict of "
-                                 f"tensors) with a batch dimension {where}{fix or '; pass the others as defaults'}",
-                                 source=label)
-    if not inputs:
-        raise SimulatorError(f"sample_input is empty: give a tensor (or a tuple or dict of tensors){fix}",
-                             source=label)
-    batch = int(inputs[0].shape[batch_dim])
-    if any(int(t.shape[batch_dim]) != batch for t in inputs):
-        raise SimulatorError(f"sample inputs disagree on the batch size ({where} dimension){fix}", source=label)
-    return keywords, inputs
-
-
 def from_built(built, spec: str) -> Network:
     """What a user's network function returned (`spec`, 'module:function'): a Network, or a PyTorch model and
     its sample input (and, for a sequence-first input, the batch's dimension, 1), traced here. A mistake in
@@ -312,7 +247,7 @@ def from_built(built, spec: str) -> Network:
     returned = "(PyTorch model, sample input tensors) or (model, sample input, 1) for a sequence-first input"
     if isinstance(built, tuple) and len(built) in (2, 3):
         batch_dim = built[2] if len(built) == 3 else 0
-        _checked(built[0], built[1], batch_dim, spec, returned)
+        checked_inputs(built[0], built[1], batch_dim, spec, returned)
         return from_torch(built[0], built[1], batch_dim=batch_dim)
     raise SimulatorError(f"{spec} returned {type(built).__name__}; it must return (PyTorch model, sample input), "
                          "(PyTorch model, sample input, batch dimension) or a Network")
