@@ -22,7 +22,9 @@ Batch-free layers: a `parameter` layer, and a layer all of whose parents are
 batch-free (work on parameters alone), are the same for every sample. Their
 work is done once per step: their per-sample counts are the step's divided by
 `batch_size`. A layer reading one does not keep it for the backward (the
-weights are kept anyway) and reads it once per step.
+weights are kept anyway) and reads it once per step. A view that spreads one
+to every sample (an op with ``spread=True``: a class token expanded to the
+batch) is a tensor of each sample again.
 
 Groups: a placement names one device per `Group` of layers. `Network.build`
 always sets a default grouping (see `simulator.grouping.default_groups`);
@@ -195,7 +197,8 @@ class Network:
                 raise SimulatorError(err.message, source=source, where=where) from None
             parent_grad = [requires_grad[j] for j in parent_ids]
             free_parent = [batch_free[j] for j in parent_ids]
-            batch_free.append(getattr(layer.op, "kind", "") == "parameter" or bool(parent_ids) and all(free_parent))
+            batch_free.append(getattr(layer.op, "kind", "") == "parameter" or bool(parent_ids) and all(free_parent)
+                              and not getattr(layer.op, "spread", False))
             # a batch-free input (a weight read in forward) is read once per step and kept anyway, not per sample
             once = (1.0 / batch_size) if batch_size and isinstance(batch_size, int) and batch_size > 0 else 1.0
             per_step = once if batch_free[-1] else 1.0

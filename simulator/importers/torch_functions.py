@@ -683,8 +683,8 @@ class FunctionNodes:
             if self.shapes[x.layer] != theirs[1:]:
                 x = self.add(node, f"{node.name}:full", Reshape(theirs[1:]), [x], SHARED, None)
             x = self.add(node, f"{node.name}:spread", Repeat(wanted[1:]), [x], SHARED, None)
-        return self.add(node, node.name, Reshape(self.per_sample(node, expect, PLAIN)), [x], PLAIN, expect,
-                        to_batch=True)
+        return self.add(node, node.name, Reshape(self.per_sample(node, expect, PLAIN), spread=True), [x], PLAIN,
+                        expect, to_batch=True)
 
     def interleaved_rows(self, node, key, x: _Tensor, args, kwargs, expect):
         """``x.repeat_interleave(r, dim=0)``: each sample's tensor copied r times, next to each other (GCViT's

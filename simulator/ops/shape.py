@@ -123,6 +123,9 @@ class Reshape(OpBase):
 
     kind: ClassVar[str] = "reshape"
     shape: Shape = ()
+    # a tensor the same for every sample viewed as each sample's (a class token expanded to the batch): what reads
+    # it works per sample (see graph.py's batch-free layers)
+    spread: bool = False
 
     def __post_init__(self):
         shape = tuple(self.shape)

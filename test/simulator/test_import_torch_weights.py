@@ -91,3 +91,17 @@ def test_a_weight_read_twice_is_counted_once():
     net = from_torch(Twice(), torch.randn(4, 64))
     assert net.params == 64 * 64
     assert sum(l.wgrad_flops for l in net.layers) == 2 * 2 * 64 * 64
+
+
+def test_a_parameter_spread_to_the_batch_is_worked_on_per_sample():
+    class ClassToken(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.cls, self.pos = nn.Parameter(torch.zeros(1, 1, 16)), nn.Parameter(torch.zeros(1, 6, 16))
+
+        def forward(self, x):   # a ViT's class token, each sample's copy, and its positions
+            return torch.cat([self.cls.expand(x.shape[0], -1, -1), x], 1) + self.pos
+
+    net = from_torch(ClassToken(), torch.randn(8, 5, 16))
+    assert net.layer("cat").fwd_read == 6 * 16 and net.layer("add").fwd_flops == 6 * 16
+    assert net.layer("add").saved_inputs == () or 1 not in net.layer("add").saved_inputs
