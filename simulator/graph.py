@@ -18,6 +18,14 @@ parameters or when any parent's output requires grad; input data does not.
 grad (so the first convolution after the data computes no data gradient, as in
 PyTorch and in Paleo), and `needs_dgrad` says whether any is needed at all.
 
+Batch-free layers: a `parameter` layer, and a layer all of whose parents are
+batch-free (work on parameters alone), are the same for every sample. Their
+work is done once per step: their per-sample counts are the step's divided by
+`batch_size`. A layer reading one does not keep it for the backward (the
+weights are kept anyway) and reads it once per step. A view that spreads one
+to every sample (an op with ``spread=True``: a class token expanded to the
+batch) is a tensor of each sample again.
+
 Groups: a placement names one device per `Group` of layers. `Network.build`
 always sets a default grouping (see `simulator.grouping.default_groups`);
 `Network.regroup` returns a new network with another grouping and never
@@ -170,6 +178,9 @@ class Network:
         ordered = _topological_order(list(layers), source)
         index = {l.name: i for i, l in enumerate(ordered)}
         requires_grad: list[bool] = []
+        # a layer of parameters and constants alone (a torch model's ``self.W + self.B @ self.A``) is the same for
+        # every sample: its work is done once per step, so its per-sample counts are the step's divided by the batch
+        batch_free: list[bool] = []
         built: list[Layer] = []
         for i, layer in enumerate(ordered):
             where = f"layer '{layer.name}'"
@@ -185,12 +196,21 @@ class Network:
             except SimulatorError as err:
                 raise SimulatorError(err.message, source=source, where=where) from None
             parent_grad = [requires_grad[j] for j in parent_ids]
+            free_parent = [batch_free[j] for j in parent_ids]
+            batch_free.append(getattr(layer.op, "kind", "") == "parameter" or bool(parent_ids) and all(free_parent)
+                              and not getattr(layer.op, "spread", False))
+            # a batch-free input (a weight read in forward) is read once per step and kept anyway, not per sample
+            once = (1.0 / batch_size) if batch_size and isinstance(batch_size, int) and batch_size > 0 else 1.0
+            per_step = once if batch_free[-1] else 1.0
+            kept = tuple(k for k in counts.saved_inputs if not free_parent[k] or batch_free[-1])
+            shared_read = 0.0 if batch_free[-1] else sum(
+                _elems(s) for s, free in zip(in_shapes, free_parent) if free) * (1.0 - once)
             own_weights = counts.params > 0 or layer.shares_weights_with is not None
             requires_grad.append(own_weights or any(parent_grad))
-            dgrad = sum(g for g, needed in zip(counts.dgrad, parent_grad) if needed)
-            saved = (sum(_elems(in_shapes[k]) for k in counts.saved_inputs)
+            dgrad = sum(g for g, needed in zip(counts.dgrad, parent_grad) if needed) * per_step
+            saved = (sum(_elems(in_shapes[k]) for k in kept)
                      + (_elems(out_shape) if counts.saves_output else 0)
-                     + counts.saved_private)
+                     + counts.saved_private) * per_step
             extra = dict(layer.extra)
             # Paleo skips a convolution's data gradient when its parent is the input.
             extra["paleo_backprop"] = not any(
@@ -200,17 +220,17 @@ class Network:
                 in_shapes=in_shapes,
                 out_shape=out_shape,
                 params=0 if layer.shares_weights_with is not None else int(counts.params),
-                fwd_flops=float(counts.fwd),
+                fwd_flops=float(counts.fwd) * per_step,
                 dgrad_flops=float(dgrad),
-                wgrad_flops=float(counts.wgrad) if own_weights else 0.0,
-                fwd_read=float(counts.read),
-                fwd_write=float(counts.write),
+                wgrad_flops=float(counts.wgrad) * per_step if own_weights else 0.0,
+                fwd_read=max(float(counts.read) - shared_read, 0.0) * per_step,
+                fwd_write=float(counts.write) * per_step,
                 saved=float(saved),
                 extra=extra,
                 needs_dgrad=any(parent_grad),
-                saved_inputs=tuple(counts.saved_inputs),
+                saved_inputs=kept,
                 saves_output=bool(counts.saves_output),
-                saved_private=float(counts.saved_private),
+                saved_private=float(counts.saved_private) * per_step,
                 is_view=bool(counts.view),
             ))
         children: list[list[int]] = [[] for _ in built]

@@ -33,6 +33,19 @@ _ON_INDICES = {"to", "long", "int", "flatten", "reshape", "view", "masked_fill",
                "clone", "detach"}
 
 
+def _out_of_place(node, name: str):
+    """The out-of-place form of an in-place method or torch function (mul_ -> mul, torch.relu_ -> torch.relu),
+    else None. What reads the tensor afterwards reads the call's result (torch_fx._thread_in_place), so the
+    in-place form costs what the out-of-place one does, whichever of its forms the importer supports."""
+    import torch
+    if not name.endswith("_") or name.endswith("__") or name.startswith("_"):
+        return None
+    base = name[:-1]
+    if node.op == "call_method":
+        return base if hasattr(torch.Tensor, base) else None
+    return getattr(torch, base, None) if getattr(torch, name, None) is node.target else None
+
+
 class FunctionNodes:
     """The converter's handling of call_function and call_method nodes."""
 
@@ -275,6 +288,9 @@ class FunctionNodes:
             return self.sdpa(node, args, kwargs, name, expect, done)
         if key in (torch.matmul, operator.matmul, torch.bmm, "matmul", "bmm", torch.mm, "mm"):
             a, b = (self.tensor(node, x, PLAIN) for x in args[:2])
+            layer = self.weight_product(node, a, b, False, None, expect) if key is not torch.bmm else None
+            if layer is not None:   # x @ self.W: nn.Linear's layer (torch_weights.py)
+                return layer
             return done(MatMul(), [a, b], PLAIN if PLAIN in (a.layout, b.layout) else SHARED)
         if key in (F.glu, "glu"):   # a gated linear unit: the first half times the sigmoid of the second
             x = self.as_layout(node, self.tensor(node, args[0]), PLAIN)
@@ -328,7 +344,15 @@ class FunctionNodes:
             axes = tuple(self.axis(node, x, d) for d in dims)
             return done(Mean(axes, keep), [x], x.layout)
         what = key if isinstance(key, str) else getattr(key, "__name__", repr(key))
-        raise self.fail(node, f"unsupported operation '{what}'")
+        if key == "copy_" and len(args) > 1:   # y.copy_(z): y holds z's values from here on (threaded through)
+            y, z = self.tensor(node, args[0]), self.tensor(node, args[1])
+            return z if tuple(z.torch_shape) == tuple(y.torch_shape) else self.arithmetic(node, "add", args[:2], done)
+        base = _out_of_place(node, what)
+        if base is not None:   # y.mul_(2), torch.relu_(y): the work of y.mul(2), read from here on as y
+            node.target = base
+            return self.call_function(node, meta)
+        raise self.fail(node, f"unsupported operation '{what}'; write it with the operations docs/simulator.md "
+                              "lists for from_torch, or import the model without it")
 
     def arithmetic(self, node, fn: str, args, done):
         """Tensors are the inputs; scalars are constants of the operation."""
@@ -659,8 +683,8 @@ class FunctionNodes:
             if self.shapes[x.layer] != theirs[1:]:
                 x = self.add(node, f"{node.name}:full", Reshape(theirs[1:]), [x], SHARED, None)
             x = self.add(node, f"{node.name}:spread", Repeat(wanted[1:]), [x], SHARED, None)
-        return self.add(node, node.name, Reshape(self.per_sample(node, expect, PLAIN)), [x], PLAIN, expect,
-                        to_batch=True)
+        return self.add(node, node.name, Reshape(self.per_sample(node, expect, PLAIN), spread=True), [x], PLAIN,
+                        expect, to_batch=True)
 
     def interleaved_rows(self, node, key, x: _Tensor, args, kwargs, expect):
         """``x.repeat_interleave(r, dim=0)``: each sample's tensor copied r times, next to each other (GCViT's

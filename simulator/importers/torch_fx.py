@@ -103,6 +103,8 @@ from simulator.graph import Layer, Network, SimulatorError, did_you_mean
 from simulator.ops import Input, OpBase, Parameter, Reshape
 from simulator.ops.base import prod
 
+from .torch_checks import (checked_inputs, mark_node, model_state, packed_error, refuse_hooks, state_restored,
+                           warn_unmodelled)
 from .torch_concrete import assigned
 from .torch_experts import ExpertNodes
 from .torch_functions import FunctionNodes
@@ -112,14 +114,16 @@ from .torch_nodes import (NCHW, PLAIN, SHARED, _Complex, _Const, _Merged, _Moved
 from .torch_norms import NormFunctions
 from .torch_seqfirst import SeqFirstNodes, swapped_meta
 from .torch_tensors import TensorNodes
+from .torch_weights import WeightNodes
 from .torch_writes import WriteNodes
 
 
 # raised whenever a PyTorch model converts differently (other layers, costs or default groups): a run that
 # stored results for a user's model under an older conversion is then refused, not silently resumed. 5: a
 # forward that passes **kwargs on is traced with use_cache=False (RWKV: 2 layers fewer), and x.max(d).values
-# is the maximum (it had been dropped from what used it)
-IMPORTER_VERSION = 5
+# is the maximum (it had been dropped from what used it). 6: a parameter multiplied by a network tensor in forward
+# (F.linear, x @ self.W, addmm) is a linear layer holding it (torch_weights.py)
+IMPORTER_VERSION = 6
 
 
 def from_torch(module, sample_input, name: str | None = None, batch_dim: int = 0) -> Network:
@@ -132,43 +136,17 @@ def from_torch(module, sample_input, name: str | None = None, batch_dim: int = 0
     import torch.fx
 
     label = name or type(module).__name__
-    if not isinstance(module, torch.nn.Module):
-        raise SimulatorError(f"expected a torch.nn.Module, got {type(module).__name__}", source=label)
-    if batch_dim not in (0, 1):
-        raise SimulatorError(f"batch_dim must be 0 (batch first) or 1 (sequence first), not {batch_dim!r}",
-                             source=label)
-    keywords = list(sample_input) if isinstance(sample_input, Mapping) else None   # inputs by name
-    inputs = (tuple(sample_input.values()) if keywords is not None else tuple(sample_input)
-              if isinstance(sample_input, (tuple, list)) else (sample_input,))
-    where = "first" if batch_dim == 0 else "second"
-    if not inputs or not all(isinstance(t, torch.Tensor) and t.dim() > batch_dim for t in inputs):
-        raise SimulatorError(f"sample_input must be a tensor (or a tuple or dict of tensors) with a batch "
-                             f"dimension {where}", source=label)
+    keywords, inputs = checked_inputs(module, sample_input, batch_dim, label)
     batch = int(inputs[0].shape[batch_dim])
-    if any(int(t.shape[batch_dim]) != batch for t in inputs):
-        raise SimulatorError(f"sample inputs disagree on the batch size ({where} dimension)",
-                             source=label)
 
+    refuse_hooks(module, lambda m: _kind(m) is not None, label)
+    state = model_state(module)   # the user's model, as it is put back whatever happens
     module = _positional(_rooted(module), len(inputs), label, keywords)
-    buffers = dict(module.named_buffers())
-    tracer = _Tracer()
     try:
-        graph = tracer.trace(module, len(inputs))
-    except Exception as err:  # torch.fx raises many types; one line for the user
-        # a forward that asks its tensors about their sizes or types in Python: trace again knowing the values
-        # of the sample input (torch_concrete.py), on a copy (the forward runs, in the module's mode)
-        import copy
-        _buffers_restored(module, buffers)
-        tracer = _Tracer(inputs)
-        try:
-            graph = tracer.trace(copy.deepcopy(module), len(inputs))
-        except Exception as again:
-            raise SimulatorError(f"torch.fx cannot trace the module: {_one_line(err)}; traced on the sample "
-                                 f"input: {_one_line(again)}", source=label) from None
+        gm, tracer = _traced(module, inputs, label, state)
     finally:
-        _buffers_restored(module, buffers)
-    _buffers_restored(tracer.root, buffers)
-    gm = torch.fx.GraphModule(tracer.root, graph)
+        state_restored(state)
+    graph = gm.graph
     _thread_in_place(gm.graph)
     if tracer.concrete:   # what only decided a branch in Python (x.sum() > 0) is not a layer
         gm.graph.eliminate_dead_code()
@@ -209,8 +187,39 @@ def from_torch(module, sample_input, name: str | None = None, batch_dim: int = 0
             raise conv.fail(node, f"cannot be converted ({_one_line(err)})") from None
     conv.drop_unread_parameters()
     conv.choose_blocks()
+    warn_unmodelled(module, graph, label)
     return Network.build(label, conv.layers, source=label, batch_size=batch,
                          meta={"format": "torch.fx"})
+
+
+def _traced(module, inputs: tuple, label: str, state):
+    """(GraphModule, tracer) of `module` traced symbolically, or, when torch.fx cannot, on the sample inputs."""
+    import copy
+
+    import torch.fx
+    buffers = dict(module.named_buffers())
+    tracer = _Tracer()
+    try:
+        graph = tracer.trace(module, len(inputs))
+    except Exception as err:  # torch.fx raises many types; one line for the user
+        # a forward that asks its tensors about their sizes or types in Python: trace again knowing the values
+        # of the sample input (torch_concrete.py), on a copy (the forward runs, in the module's mode) of the
+        # model as it was before the trace
+        state_restored(state)
+        tracer = _Tracer(inputs)
+        try:
+            graph = tracer.trace(copy.deepcopy(module), len(inputs))
+        except Exception as again:
+            if packed_error(err) or packed_error(again):   # torch.fx fails inside torch's packing with a cryptic TypeError
+                raise SimulatorError("packed sequences (pack_padded_sequence, PackedSequence) are not supported; "
+                                     "pass the padded tensor to the recurrent layer instead (costed at its "
+                                     "padded length)", source=label) from None
+            raise SimulatorError(f"torch.fx cannot trace the module: {_one_line(err)}; traced on the sample "
+                                 f"input: {_one_line(again)}", source=label) from None
+    _buffers_restored(tracer.root, buffers)
+    # built before the user's model is put back: the trace's constants (_tensor_constant0) are attributes of
+    # the traced root, which the GraphModule copies
+    return torch.fx.GraphModule(tracer.root, graph), tracer
 
 
 def _shape_prop(gm):
@@ -231,16 +240,15 @@ def _shape_prop(gm):
 
 def from_built(built, spec: str) -> Network:
     """What a user's network function returned (`spec`, 'module:function'): a Network, or a PyTorch model and
-    its sample input (and, for a sequence-first input, the batch's dimension, 1), traced here."""
+    its sample input (and, for a sequence-first input, the batch's dimension, 1), traced here. A mistake in
+    what it returned names `spec`."""
     if isinstance(built, Network):
         return built
-    if isinstance(built, tuple) and len(built) == 2:
-        return from_torch(*built)
-    if isinstance(built, tuple) and len(built) == 3:
-        if isinstance(built[2], bool) or built[2] not in (0, 1):
-            raise SimulatorError(f"{spec} returned (model, sample input, {built[2]!r}): the third item is the "
-                                 "batch's dimension of the sample input, 0 (batch first) or 1 (sequence first)")
-        return from_torch(built[0], built[1], batch_dim=built[2])
+    returned = "(PyTorch model, sample input tensors) or (model, sample input, 1) for a sequence-first input"
+    if isinstance(built, tuple) and len(built) in (2, 3):
+        batch_dim = built[2] if len(built) == 3 else 0
+        checked_inputs(built[0], built[1], batch_dim, spec, returned)
+        return from_torch(built[0], built[1], batch_dim=batch_dim)
     raise SimulatorError(f"{spec} returned {type(built).__name__}; it must return (PyTorch model, sample input), "
                          "(PyTorch model, sample input, batch dimension) or a Network")
 
@@ -262,6 +270,11 @@ def _make_tracer_class():
 
         def is_leaf_module(self, m, qualname):  # noqa: D401
             return _kind(m) is not None
+
+        def create_node(self, *args, **kwargs):
+            node = super().create_node(*args, **kwargs)
+            mark_node(node, getattr(self, "grad_at_start", True))   # no_grad, checkpoint: torch_checks.py
+            return node
 
         def call_module(self, m, forward, args, kwargs):
             # a module made outside the model's tree (Hugging Face's hub kernels wrap functions such as
@@ -289,6 +302,8 @@ class _Tracer:
         self.root = None
 
     def trace(self, module, given: int = 1):
+        import torch
+        self._impl.grad_at_start = torch.is_grad_enabled()
         graph = self._impl.trace(module, concrete_args=_defaults_after(module, given) or None)
         self.root = self._impl.root
         return graph
@@ -323,7 +338,7 @@ def _defaults_after(module, given: int) -> dict:
 
 
 class _Converter(ModuleNodes, FunctionNodes, TensorNodes, WriteNodes, SeqFirstNodes, NormFunctions,
-                 ExpertNodes):
+                 ExpertNodes, WeightNodes):
     def __init__(self, modules: dict, params: dict, buffers: dict, batch: int, source: str, batch_dim: int = 0):
         self.modules = modules
         self.params = params
@@ -347,8 +362,11 @@ class _Converter(ModuleNodes, FunctionNodes, TensorNodes, WriteNodes, SeqFirstNo
     def fail(self, node, message: str) -> SimulatorError:
         target = node.target if isinstance(node.target, str) else getattr(
             node.target, "__name__", repr(node.target))
+        # inside a submodule, its path (a model's forward calls many; the node's name alone may be anywhere)
+        inside = self.stack_of(node) if node.op in ("call_function", "call_method") else []
+        module = f"module '{inside[-1]}': " if inside else ""
         return SimulatorError(message, source=self.source,
-                              where=f"node '{node.name}' ({node.op} {target})")
+                              where=f"{module}node '{node.name}' ({node.op} {target})")
 
     # ------------------------------------------------------------- layers
     def unique(self, wanted: str) -> str:
@@ -463,7 +481,8 @@ class _Converter(ModuleNodes, FunctionNodes, TensorNodes, WriteNodes, SeqFirstNo
                 raise self.fail(node, "operations along a parameter's leading size-1 axes are not supported")
             return dim - self.lead(t)
         if dim == 0:
-            raise self.fail(node, "operations along the batch dimension are not supported")
+            raise self.fail(node, "operations along the batch dimension are not supported (they mix the samples of "
+                                  "a batch); leave them out of the model imported (in the loss, say)")
         return {1: 2, 2: 0, 3: 1}[dim] if t.layout == NCHW else dim - 1
 
     def lead(self, t: _Tensor) -> int:
@@ -475,7 +494,10 @@ class _Converter(ModuleNodes, FunctionNodes, TensorNodes, WriteNodes, SeqFirstNo
 
     # -------------------------------------------------------------- nodes
     def visit(self, node) -> None:
-        if node.op == "output":
+        if node.op == "output":   # a result with its batch moved (y.T of (batch, features)) is not the network's
+            for a in node.all_input_nodes:
+                if isinstance(self.env.get(a), _Moved):
+                    self.tensor(node, a)   # the one-line refusal of a batch moved
             return
         meta = node.meta.get("tensor_meta")
         if node.op == "placeholder":
@@ -699,8 +721,11 @@ def _thread_in_place(graph) -> None:
     import torch
     order = {n: i for i, n in enumerate(graph.nodes)}
     for node in list(graph.nodes):
-        in_place = node.op == "call_method" and isinstance(node.target, str) and node.target.endswith("_") and \
-            not node.target.endswith("__")
+        # a method (y.mul_(2)) or a torch function (torch.relu_(y)) named with a trailing underscore
+        target = node.target if node.op == "call_method" else getattr(node.target, "__name__", "") \
+            if node.op == "call_function" and getattr(torch, getattr(node.target, "__name__", ""), None) is \
+            node.target else ""
+        in_place = isinstance(target, str) and target.endswith("_") and not target.endswith("__")
         if (in_place or node.op == "call_function" and node.target is assigned) and node.args and \
                 isinstance(node.args[0], torch.fx.Node):
             at = order[node]

@@ -36,6 +36,7 @@ _DIM_SLOTS = {name: ((1, "dim"),) for name in (
 _DIM_SLOTS.update({name: ((2, "dim"),) for name in ("split", "chunk", "normalize")})
 _DIM_SLOTS["flatten"] = ((1, "start_dim"), (2, "end_dim"))
 _REORDERS = ("transpose", "swapaxes", "swapdims", "permute")
+_PRODUCTS = ("matmul", "mm", "bmm", "addmm", "linear")
 
 
 def _name(target) -> str:
@@ -70,6 +71,12 @@ class SeqFirstNodes:
         inputs = node.all_input_nodes
         for a in inputs:   # a permute that put the batch second, used otherwise than indexed back: made now
             value = self.env.get(a)
+            if isinstance(value, _Moved) and value.perm[-1] == 0 and _name(node.target) in _PRODUCTS:
+                # img @ txt.T (CLIP's, SimCLR's logits): every sample times every other, not a sequence
+                raise self.fail(node, "a product with the batch moved last (img @ txt.T: a (batch, batch) matrix "
+                                      "of logits) mixes the samples of the batch, which the simulator does not "
+                                      "model; import the model without it (return the embeddings: the loss's "
+                                      "product is small next to the encoders)")
             if isinstance(value, _Moved) and len(value.perm) > 1 and value.perm[1] == 0 and not self._picks(node, a):
                 self.env[a] = self._seq_from_moved(a, value)
                 self.seq.add(a)

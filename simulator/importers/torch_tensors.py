@@ -123,6 +123,10 @@ class TensorNodes:
             if any(hasattr(a, "op") and isinstance(self.env.get(a), (_Tensor, _Const)) for a in args[1:]):
                 return self.arithmetic(node, "mul", args, done)   # a tensor exponent or bound
             x = self.tensor(node, args[0])
+            if getattr(key, "__name__", key) in ("cumsum", "cumprod"):   # along the batch: it mixes the samples
+                dim = args[1] if len(args) > 1 else kwargs.get("dim")
+                if isinstance(dim, int):
+                    self.axis(node, x, dim)
             return done(Elementwise("mul"), [x], x.layout)
         if key in ("copysign", torch.copysign):   # x's magnitudes with y's signs: one operation per element
             return self.arithmetic(node, "mul", args, done)
@@ -196,6 +200,10 @@ class TensorNodes:
         if key is F.linear:
             given = dict(zip(("input", "weight", "bias"), args), **kwargs)
             x, w = self.tensor(node, given["input"], PLAIN), self.tensor(node, given["weight"])
+            bias = self.tensor(node, given["bias"]) if given.get("bias") is not None else None
+            layer = self.weight_product(node, x, w, True, bias, expect)
+            if layer is not None:   # a parameter as the weight: nn.Linear's layer (torch_weights.py)
+                return layer
             if given.get("bias") is None:
                 return done(MatMul(transpose_b=True), [x, w], PLAIN)
             y = self.add(node, f"{node.name}:matmul", MatMul(transpose_b=True), [x, w], PLAIN, expect)
@@ -207,6 +215,11 @@ class TensorNodes:
             given = dict(zip(("input", "batch1", "batch2") if batched else ("input", "mat1", "mat2"), args), **kwargs)
             first, second = ("batch1", "batch2") if batched else ("mat1", "mat2")
             a, b = self.tensor(node, given[first], PLAIN), self.tensor(node, given[second])
+            plain = not batched and given.get("alpha", 1) == 1 and given.get("beta", 1) == 1
+            layer = self.weight_product(node, a, b, False, self.tensor(node, given["input"]), expect) \
+                if plain else None
+            if layer is not None:   # Hugging Face's Conv1D: nn.Linear's layer (torch_weights.py)
+                return layer
             layout = PLAIN if PLAIN in (a.layout, b.layout) else SHARED
             y = self.add(node, f"{node.name}:matmul", MatMul(), [a, b], layout, None)
             if given.get("alpha", 1) != 1:

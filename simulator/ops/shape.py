@@ -5,7 +5,7 @@ None of these computes anything (0 FLOPs) except `mean`.
 | op | params | reads / writes | data gradient | notes |
 |---|---|---|---|---|
 | input | 0 | 0 / 0 (the data loader writes it) | - | a data source: no parents |
-| parameter | prod(shape) (0 for a buffer) | 0 / 0 | - | a free weight tensor (torch get_attr); its gradient is counted by the layers that use it |
+| parameter | prod(shape) (0 for a buffer) | 0 / 0 (a view: no activation per sample) | - | a free weight tensor (torch get_attr); its gradient is counted by the layers that use it |
 | concat | 0 | all inputs / output (a copy) | 0 (slices) | along one axis |
 | reshape, flatten | 0 | 0 / 0 (a view of input 0) | 0 | element count preserved |
 | transpose | 0 | input / output (a copy) | 0 | a permutation of the axes |
@@ -81,7 +81,9 @@ class Parameter(OpBase):
         return self.shape
 
     def counts(self, ins, out) -> Counts:
-        return Counts(params=prod(self.shape) if self.trainable else 0)
+        # the tensor itself, not an activation of each sample: nothing allocated per sample (a parameter's bytes
+        # are the weights'; a constant's are not counted)
+        return Counts(params=prod(self.shape) if self.trainable else 0, view=True)
 
 
 @dataclass(frozen=True)
@@ -121,6 +123,9 @@ class Reshape(OpBase):
 
     kind: ClassVar[str] = "reshape"
     shape: Shape = ()
+    # a tensor the same for every sample viewed as each sample's (a class token expanded to the batch): what reads
+    # it works per sample (see graph.py's batch-free layers)
+    spread: bool = False
 
     def __post_init__(self):
         shape = tuple(self.shape)

@@ -547,3 +547,129 @@ def test_a_structure_of_outputs_is_the_networks_outputs():
     model = WithAux()
     assert from_torch(model, torch.randn(2, 8)).params == torch_params(model)          # training: the aux head
     assert from_torch(model.eval(), torch.randn(2, 8)).params == torch_params(model) - 16 * 4 - 4
+
+
+@pytest.mark.parametrize("fails", [False, True])
+def test_the_users_model_is_left_as_it_was_whether_the_import_succeeds_or_fails(fails):
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.l, self.keep = nn.Linear(8, 8), torch.zeros(8)   # a plain tensor attribute, not a buffer
+
+        def forward(self, x):
+            y = self.l(x)
+            stat = y.mean(0) if fails else torch.ones(8)   # a statistic over the batch cannot be imported
+            self.keep = 0.9 * self.keep + 0.1 * stat.detach()
+            return y - self.keep
+
+    m = Net()
+    keep, attrs = m.keep, dict(m.__dict__)
+    if fails:
+        with pytest.raises(SimulatorError):
+            from_torch(m, torch.randn(2, 8))
+    else:
+        from_torch(m, torch.randn(2, 8))
+    assert m.keep is keep and m.__dict__.keys() == attrs.keys()
+    assert isinstance(m(torch.randn(2, 8)), torch.Tensor)
+
+
+def test_a_forward_hook_on_a_module_kept_whole_is_refused_by_name():
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.enc = nn.Sequential(nn.Linear(16, 16))
+            self.adapter = nn.Linear(16, 16)
+            self.enc[0].register_forward_hook(lambda m, i, o: o + self.adapter(o))
+
+        def forward(self, x):
+            return self.enc(x)
+
+    with pytest.raises(SimulatorError, match=r"^Net: module 'enc\.0' \(Linear\): has a forward hook.*; call"):
+        from_torch(Net(), torch.randn(2, 16))
+    traced = nn.Sequential(nn.Sequential(nn.Linear(8, 8)), nn.Linear(8, 2))
+    traced[0].register_forward_hook(lambda m, i, o: o * 2)   # on a module traced through: its work is traced
+    assert [l.name for l in from_torch(traced, torch.randn(2, 8)).layers] == ["input_1", "0.0", "mul", "1"]
+
+
+class Probe(nn.Module):
+    def __init__(self, how):
+        super().__init__()
+        self.how, self.bb, self.head = how, nn.Sequential(nn.Linear(16, 16), nn.ReLU()), nn.Linear(16, 2)
+        if how == "frozen":
+            self.bb.requires_grad_(False)
+
+    def forward(self, x):
+        if self.how == "no_grad":
+            with torch.no_grad():
+                f = self.bb(x)
+        elif self.how == "checkpoint":
+            f = torch.utils.checkpoint.checkpoint(self.bb, x, use_reentrant=False)
+        else:
+            f = self.bb(x).detach() if self.how == "detach" else self.bb(x)
+        return self.head(f)
+
+
+@pytest.mark.parametrize("how, said", [("frozen", r"requires_grad=False in bb\)"), ("detach", r"\.detach\(\)"),
+                                       ("no_grad", r"torch\.no_grad\(\) around bb\.0"),
+                                       ("checkpoint", r"torch\.utils\.checkpoint is not modelled \(in bb\)")])
+def test_gradient_stops_and_checkpoints_are_named_in_one_warning(how, said, recwarn):
+    from simulator.importers.torch_checks import TorchImportWarning
+    with pytest.warns(TorchImportWarning, match=said) as caught:
+        from_torch(Probe(how), torch.randn(2, 16))
+    assert len(caught) == 1 and "\n" not in str(caught[0].message)
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        from_torch(Probe("all"), torch.randn(2, 16))   # nothing stopped: no warning
+
+
+@pytest.mark.parametrize("returned, said", [
+    ("3, torch.randn(2, 4)", "expected a torch.nn.Module as the model, got int; return"),
+    ("nn.Linear(4, 4), torch.tensor(3.0)", r"the sample input is a tensor of shape \(\): .*; return"),
+    ("nn.Linear(4, 4), {'input': torch.randn(2, 4), 'scale': 2.0}", "the sample input 'scale' is float: .*; return"),
+    ("nn.LSTM(4, 4), torch.randn(5, 2, 4), 1.0", r"returned \(model, sample input, 1.0\): the third item is")])
+def test_a_builders_mistake_names_the_builder(returned, said):
+    from simulator.importers.torch_fx import from_built
+    with pytest.raises(SimulatorError, match=f"^bad.py:build: {said}") as err:
+        from_built(eval(returned), "bad.py:build")
+    assert "\n" not in str(err.value)
+
+
+def test_an_unsupported_function_in_a_submodule_names_the_module_and_a_way_forward():
+    class Odd(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = nn.Linear(8, 8)
+
+        def forward(self, x):
+            return F.softmin(self.lin(x), -1)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.enc = nn.ModuleList([nn.Linear(8, 8), Odd()])
+
+        def forward(self, x):
+            for m in self.enc:
+                x = m(x)
+            return x
+
+    with pytest.raises(SimulatorError, match=r"^Net: module 'enc\.1': node 'softmin' \(call_function softmin\): "
+                                             r"unsupported operation 'softmin'; write it with"):
+        from_torch(Net(), torch.randn(2, 8))
+
+
+def test_packed_sequences_are_refused_with_what_to_pass_instead():
+    from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.r, self.o = nn.LSTM(8, 16, batch_first=True), nn.Linear(16, 3)
+
+        def forward(self, x, lengths):
+            o, _ = self.r(pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False))
+            return self.o(pad_packed_sequence(o, batch_first=True)[0])
+
+    with pytest.raises(SimulatorError, match=r"^Net: packed sequences .* not supported; pass the padded tensor"):
+        from_torch(Net(), (torch.randn(3, 5, 8), torch.tensor([5, 3, 2])))

@@ -328,3 +328,43 @@ def test_swin_window_attention_and_patch_merging_are_written_out():
     lookup = next(l for l in net.layers if l.kind == "embedding")
     assert lookup.shares_weights_with == "table" and lookup.params == 0
     assert layers["_patch_merging_pad"].kind == "pixel_shuffle" and layers["merge"].out_shape == (4, 5, 16)
+
+
+@pytest.mark.parametrize("in_place, out_of_place", [
+    ("y.mul_(2)", "y.mul(2)"), ("y.relu_()", "y.relu()"), ("y.clamp_(0, 1)", "y.clamp(0, 1)"),
+    ("y.div_(2.0)", "y.div(2.0)"), ("y.sub_(z)", "y.sub(z)"), ("y.sigmoid_()", "y.sigmoid()"),
+    ("torch.relu_(y)", "torch.relu(y)"), ("y.clamp_min_(0.1)", "y.clamp_min(0.1)"), ("y.copy_(z)", "z")])
+def test_in_place_methods_cost_what_their_out_of_place_forms_cost(in_place, out_of_place):
+    class M(nn.Module):
+        def __init__(self, code, keep):
+            super().__init__()
+            self.code, self.keep = code, keep
+            self.a, self.b, self.c = nn.Linear(16, 16), nn.Linear(16, 16), nn.Linear(16, 4)
+
+        def forward(self, x):
+            y, z = self.a(x), self.b(x)
+            out = eval(self.code, {"y": y, "z": z, "torch": torch})
+            return self.c(y if self.keep else out)   # in place: what reads y later reads the result
+
+    ours = from_torch(M(in_place, True), torch.randn(2, 16))
+    theirs = from_torch(M(out_of_place, False), torch.randn(2, 16))
+    assert [l.kind for l in ours.layers] == [l.kind for l in theirs.layers]
+    assert ours.forward_flops == theirs.forward_flops and ours.params == theirs.params
+
+
+@pytest.mark.parametrize("expr", ["y.softmax(0)", "y.cumsum(0)", "y.cumprod(dim=0)", "torch.cumsum(y, 0)", "y.T"])
+def test_operations_mixing_the_samples_of_the_batch_are_refused_in_one_line(expr):
+    class M(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = nn.Linear(8, 8)
+
+        def forward(self, x):
+            y = self.lin(x)
+            return eval(expr, {"y": y, "torch": torch})
+
+    with pytest.raises(SimulatorError, match="(along|moving) the batch dimension (is|are) not supported") as err:
+        from_torch(M(), torch.randn(4, 8))
+    assert "\n" not in str(err.value)
+    assert from_torch(type("Along", (M,), {"forward": lambda self, x: self.lin(x).cumsum(1)})(),
+                      torch.randn(4, 8)).layers[-1].out_shape == (8,)

@@ -619,7 +619,8 @@ class MetaRotary(nn.Module):
 
 def test_rotary_embeddings_in_complex_numbers_and_stacked_parameters():
     model = MetaRotary()
-    net = from_torch(model, torch.randn(3, 6, 8))
+    with pytest.warns(UserWarning, match=r"requires_grad=False in positions\)"):   # a frozen table: said
+        net = from_torch(model, torch.randn(3, 6, 8))
     layers = {layer.name: layer for layer in net.layers}
     assert layers["mul"].kind == "mul" and layers["mul"].out_shape == (6, 2, 2, 2)   # the pairs, rotated
     assert layers["flatten"].out_shape == (6, 2, 4)

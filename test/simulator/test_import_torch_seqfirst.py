@@ -261,3 +261,17 @@ def test_a_plain_rnn_over_time_major_letters_classifies_its_final_state():
     assert [l.kind for l in net.layers] == ["input", "rnn", "select", "linear", "softmax"]
     assert net.params == torch_params(model) and net.layer("rnn").out_shape == (11, 128)
     assert net.layers[2].op.index == 10   # hidden[0] of the one layer: the last step's output
+
+
+@pytest.mark.parametrize("batch", [4, 6, 64])
+def test_contrastive_logits_are_refused_as_mixing_the_batch_at_every_batch_size(batch):
+    class Clip(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.i, self.t = nn.Linear(32, 16), nn.Linear(24, 16)
+
+        def forward(self, img, txt):
+            return self.i(img) @ self.t(txt).T
+
+    with pytest.raises(SimulatorError, match="mixes the samples of the batch.*; import the model without it"):
+        from_torch(Clip(), (torch.randn(batch, 32), torch.randn(batch, 24)))

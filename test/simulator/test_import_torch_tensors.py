@@ -451,8 +451,9 @@ def test_rows_that_merge_the_batch_with_the_tokens_until_a_view_restores_it():
     model = LanguageModel()
     net = from_torch(model, torch.randint(0, 100, (3, 7)))
     assert net.params == torch_params(model)
-    assert net.layer("proj.weight").params == 16 * 32
-    assert next(l for l in net.layers if l.name.startswith("addmm")).fwd_flops == 2 * 7 * 16 * 32
+    addmm = next(l for l in net.layers if l.name.startswith("addmm"))   # nn.Linear's layer, holding the weights
+    assert addmm.kind == "linear" and addmm.params == 16 * 32 + 32
+    assert addmm.fwd_flops == 2 * 7 * 16 * 32 + 7 * 32
     assert net.layer("dec").out_shape == (7, 100) and net.layer("dec").fwd_flops == 2 * 7 * 24 * 100 + 7 * 100
     assert net.layers[-1].out_shape == (7, 100)
 
