@@ -330,6 +330,24 @@ def test_a_users_model_is_fingerprinted_with_the_importer_that_converts_it(tmp_p
     assert evaluate_fingerprint("resnet18", groups=6) == zoo
 
 
+def test_a_change_in_a_module_the_users_model_imports_is_not_mixed_with_stored_results(tmp_path):
+    # the fingerprint hashed only the model's file: a wider block in layers.py beside it, which the model file
+    # imports, reused every stored result of the narrower model without a word
+    write(tmp_path / "layers.py", "import torch.nn as nn\n\n\ndef block(w):\n"
+                                  "    return nn.Sequential(nn.Linear(w, w), nn.ReLU())\n")
+    write(tmp_path / "mynet.py", "import torch\nimport torch.nn as nn\nfrom layers import block\n\n\n"
+                                 "def build():\n    return nn.Sequential(nn.Linear(16, 32), *[block(32) for _ in "
+                                 "range(4)], nn.Linear(32, 10)), torch.randn(2, 16)\n")
+    user_config(tmp_path, "mynet:build", max_samples=2)
+    assert run_deffe("-config", "config.json", cwd=tmp_path).rc == 0
+    again = run_deffe("-config", "config.json", cwd=tmp_path)   # unchanged: resumed from the store
+    assert again.rc == 0 and "0 evaluated now, 2 from the store" in again.out + again.err
+    text = (tmp_path / "layers.py").read_text()
+    write(tmp_path / "layers.py", text.replace("nn.Linear(w, w), nn.ReLU()",
+                                               "nn.Linear(w, 4 * w), nn.ReLU(), nn.Linear(4 * w, w)"))
+    assert_user_error(run_deffe("-config", "config.json", cwd=tmp_path), "different evaluate settings")
+
+
 @pytest.mark.parametrize("knob, message", [
     ({"name": "schedule", "values": ["gpipe", "zb"]}, "knob 'schedule': value 'zb': schedule must be one of"),
     ({"name": "remat", "values": ["off", "bogus"]}, "knob 'remat': value 'bogus': remat names device 'bogus'"),
