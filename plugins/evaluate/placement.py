@@ -255,6 +255,10 @@ class PlacementEvaluate:
     def _network(self):
         name = self.opts["network"]
         if self._is_file(name):
+            if self.opts.get("network_config"):   # a JSON file has no settings: it was ignored without a word
+                raise DeffeError(f"network_config means nothing to the Paleo JSON network '{name}'", file=self.file,
+                                 where="evaluate.simulator.network_config",
+                                 hint="it applies to zoo names and module:function builders; remove it")
             net = self.sim.load_network(self._resolve(name, self.sim.data.NETWORKS))
         elif ":" in name:
             net = self._user_network(name)

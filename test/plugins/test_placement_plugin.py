@@ -348,6 +348,18 @@ def test_a_change_in_a_module_the_users_model_imports_is_not_mixed_with_stored_r
     assert_user_error(run_deffe("-config", "config.json", cwd=tmp_path), "different evaluate settings")
 
 
+@pytest.mark.parametrize("network", ["resnet50.json", "mine.json"])
+def test_network_config_for_a_paleo_json_network_is_a_config_error(tmp_path, network):
+    # it was ignored without a word, whatever it held: a JSON file has no settings to give it
+    write(tmp_path / "mine.json", json.dumps({"name": "tiny", "layers": {
+        "data": {"parents": [], "type": "Input", "tensor": [8, 16, 16, 3]},
+        "fc": {"parents": ["data"], "type": "InnerProduct", "num_outputs": 10}}}))
+    config(tmp_path, [{"name": "device", "type": "categorical", "values": [1], "count": 1}], max_samples=1,
+           network=network, groups=1, network_config={"nonsense": -1})
+    assert_user_error(run_deffe("-config", "config.json", cwd=tmp_path), "config.json:evaluate.simulator.network_config",
+                      "network_config means nothing", "zoo names and module:function builders")
+
+
 @pytest.mark.parametrize("knob, message", [
     ({"name": "schedule", "values": ["gpipe", "zb"]}, "knob 'schedule': value 'zb': schedule must be one of"),
     ({"name": "remat", "values": ["off", "bogus"]}, "knob 'remat': value 'bogus': remat names device 'bogus'"),
