@@ -731,15 +731,24 @@ def _simulate_all(
                             pp = par_idx[e]
                             if has_bwd[pp] == 0:
                                 continue
+                            # a whole view (reshape, permute) passes its own gradient on as its input's, as
+                            # PyTorch does (a view of it): the first to reach the input's buffer takes none
+                            hand = is_view[l] == 1 and e == par_ptr[l] and xfer_bytes[l] == xfer_bytes[pp]
                             if pl[pp] == pl[l]:
                                 if gprim[base + pp] == 0:
                                     gprim[base + pp] = 1
-                                    _alloc(mem, peak, d, xfer_bytes[pp])
+                                    if hand:
+                                        gprim[base + l] = 2  # its gradient now is the input's: kept at its end
+                                    else:
+                                        _alloc(mem, peak, d, xfer_bytes[pp])
                             else:
                                 j = par_j[e]
                                 if gpart[jb + j] == 0:
                                     gpart[jb + j] = 1
-                                    _alloc(mem, peak, d, xfer_bytes[pp])
+                                    if hand:
+                                        gprim[base + l] = 2  # the partial sent is its own gradient
+                                    else:
+                                        _alloc(mem, peak, d, xfer_bytes[pp])
                         dur = bwd_t[l, d]
                     dev_busy[d] = 1
                     dev_start[d] = t
@@ -902,6 +911,8 @@ def _simulate_all(
                         l = L - 1 - order
                         if direct_grad == 1:
                             mem[d] -= bwd_alloc[l] + private_bytes[l]
+                        elif gprim[base + l] == 2:   # a view that handed its gradient to its input
+                            mem[d] -= private_bytes[l]
                         else:
                             mem[d] -= xfer_bytes[l] + private_bytes[l]  # own output gradient, private tensors
                         for e in range(par_ptr[l], par_ptr[l + 1]):

@@ -23,7 +23,11 @@ Dynamic, tracked by the event simulation per micro-batch (see schedule.py):
     transfer) and freed when the layer's backward ends (on the layer's
     device) or when it has been sent (on a consumer's device). Gradients
     arriving are summed into that buffer; forwarding buffers of multi-hop
-    routes and all-reduce chunks are not counted.
+    routes and all-reduce chunks are not counted. The backward of a view of
+    its whole input (reshape, flatten) allocates no gradient for that input:
+    its own output gradient becomes the input's when it is the first
+    contribution (PyTorch's view backward returns a view of it); a view of a
+    part (select, slice) allocates the input's whole gradient.
 
 A placement whose peak exceeds a device's capacity:
   memory="infeasible" (default): feasible=False and step_time = inf

@@ -182,6 +182,7 @@ def memory_timeline(sim, per_layer: np.ndarray, tr_i: np.ndarray, tr_f: np.ndarr
     copy_uses: dict[tuple, int] = {}
     gprim: set = set()
     gpart: set = set()
+    handed: set = set()   # (replica, micro-batch, view) whose gradient became its input's
     mem = np.zeros(D)
     changes: list[tuple] = []  # (order, time, device, delta, op)
 
@@ -267,13 +268,21 @@ def memory_timeline(sim, per_layer: np.ndarray, tr_i: np.ndarray, tr_f: np.ndarr
                     pp = int(par_idx[e])
                     if not has_bwd[pp]:
                         continue
+                    # the kernel's rule: a whole view's gradient becomes its input's (no buffer of its own)
+                    hand = is_view[l] and e == par_ptr[l] and xfer[l] == xfer[pp]
                     if pl[pp] == pl[l]:
                         if (k, m, pp) not in gprim:
                             gprim.add((k, m, pp))
-                            grow += xfer[pp]
+                            if hand:
+                                handed.add((k, m, l))
+                            else:
+                                grow += xfer[pp]
                     elif (k, m, int(par_j[e])) not in gpart:
                         gpart.add((k, m, int(par_j[e])))
-                        grow += xfer[pp]
+                        if hand:
+                            handed.add((k, m, l))
+                        else:
+                            grow += xfer[pp]
                 change(seq, t, d, grow, what)
             elif kind == 0:
                 freed = [0.0]
@@ -287,7 +296,8 @@ def memory_timeline(sim, per_layer: np.ndarray, tr_i: np.ndarray, tr_f: np.ndarr
                     freed[0] -= private[l]
                 change(seq, t, d, freed[0], what + "/end")
             else:
-                freed = [-(bwd_alloc[l] if direct else xfer[l]) - private[l]]
+                own = bwd_alloc[l] if direct else (0.0 if (k, m, l) in handed else xfer[l])
+                freed = [-own - private[l]]
                 for e in range(par_ptr[l], par_ptr[l + 1]):
                     if par_keep[e]:
                         release_input(e, l, d, k, m, freed)

@@ -138,7 +138,9 @@ class PlacementEvaluate:
 
     def Fingerprint(self) -> dict:
         """The simulator's version and the network and device files it reads (settings are in the config); for a
-        user's PyTorch model, its file and the version of the importer that converts it."""
+        user's PyTorch model, its file, the version of the importer that converts it and a digest of the network
+        it converts to: the model file's digest misses the modules it imports (layers.py beside it), whose
+        change reused every stored result silently."""
         names = [self.opts["network"], self.opts["devices"]]
         for setting in ("network", "devices"):
             if setting in self.framework.space.names:
@@ -155,6 +157,8 @@ class PlacementEvaluate:
         if getattr(self, "network_source", None):   # a PyTorch model: how the importer converts it counts too
             from simulator.importers.torch_fx import IMPORTER_VERSION
             found["torch_importer"] = IMPORTER_VERSION
+            if getattr(self, "network", None) is not None:   # Initialize built it (a caller may not have)
+                found["network"] = network_digest(self.network)
         return found
 
     def _peak_notes(self, graph) -> None:
@@ -251,6 +255,10 @@ class PlacementEvaluate:
     def _network(self):
         name = self.opts["network"]
         if self._is_file(name):
+            if self.opts.get("network_config"):   # a JSON file has no settings: it was ignored without a word
+                raise DeffeError(f"network_config means nothing to the Paleo JSON network '{name}'", file=self.file,
+                                 where="evaluate.simulator.network_config",
+                                 hint="it applies to zoo names and module:function builders; remove it")
             net = self.sim.load_network(self._resolve(name, self.sim.data.NETWORKS))
         elif ":" in name:
             net = self._user_network(name)
@@ -364,6 +372,21 @@ class PlacementEvaluate:
         if not math.isfinite(costs.get("step_time", 0.0)):
             return EvaluationOutput(costs, "infeasible", "the step time is infinite")
         return costs
+
+
+def network_digest(net) -> str:
+    """A digest of what the simulator reads of a network: every layer's op (a frozen dataclass, whose repr
+    holds its attributes), parents, shapes and counts, the weight sharing, the groups and the default batch.
+    Taken of the converted network, it covers whatever code the model's file imports."""
+    import hashlib
+    import json
+    layers = [[l.name, repr(l.op), l.parents, l.in_shapes, l.out_shape, l.params, l.fwd_flops, l.dgrad_flops,
+               l.wgrad_flops, l.fwd_read, l.fwd_write, l.saved, l.saved_inputs, l.saves_output, l.saved_private,
+               l.is_view, l.needs_dgrad, l.shares_weights_with, l.block, sorted(l.extra.items())]
+              for l in net.layers]
+    groups = [[g.name, list(g.layers)] for g in net.groups]
+    text = json.dumps([layers, groups, net.batch_size], default=repr)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def _device_value(value):

@@ -330,6 +330,36 @@ def test_a_users_model_is_fingerprinted_with_the_importer_that_converts_it(tmp_p
     assert evaluate_fingerprint("resnet18", groups=6) == zoo
 
 
+def test_a_change_in_a_module_the_users_model_imports_is_not_mixed_with_stored_results(tmp_path):
+    # the fingerprint hashed only the model's file: a wider block in layers.py beside it, which the model file
+    # imports, reused every stored result of the narrower model without a word
+    write(tmp_path / "layers.py", "import torch.nn as nn\n\n\ndef block(w):\n"
+                                  "    return nn.Sequential(nn.Linear(w, w), nn.ReLU())\n")
+    write(tmp_path / "mynet.py", "import torch\nimport torch.nn as nn\nfrom layers import block\n\n\n"
+                                 "def build():\n    return nn.Sequential(nn.Linear(16, 32), *[block(32) for _ in "
+                                 "range(4)], nn.Linear(32, 10)), torch.randn(2, 16)\n")
+    user_config(tmp_path, "mynet:build", max_samples=2)
+    assert run_deffe("-config", "config.json", cwd=tmp_path).rc == 0
+    again = run_deffe("-config", "config.json", cwd=tmp_path)   # unchanged: resumed from the store
+    assert again.rc == 0 and "0 evaluated now, 2 from the store" in again.out + again.err
+    text = (tmp_path / "layers.py").read_text()
+    write(tmp_path / "layers.py", text.replace("nn.Linear(w, w), nn.ReLU()",
+                                               "nn.Linear(w, 4 * w), nn.ReLU(), nn.Linear(4 * w, w)"))
+    assert_user_error(run_deffe("-config", "config.json", cwd=tmp_path), "different evaluate settings")
+
+
+@pytest.mark.parametrize("network", ["resnet50.json", "mine.json"])
+def test_network_config_for_a_paleo_json_network_is_a_config_error(tmp_path, network):
+    # it was ignored without a word, whatever it held: a JSON file has no settings to give it
+    write(tmp_path / "mine.json", json.dumps({"name": "tiny", "layers": {
+        "data": {"parents": [], "type": "Input", "tensor": [8, 16, 16, 3]},
+        "fc": {"parents": ["data"], "type": "InnerProduct", "num_outputs": 10}}}))
+    config(tmp_path, [{"name": "device", "type": "categorical", "values": [1], "count": 1}], max_samples=1,
+           network=network, groups=1, network_config={"nonsense": -1})
+    assert_user_error(run_deffe("-config", "config.json", cwd=tmp_path), "config.json:evaluate.simulator.network_config",
+                      "network_config means nothing", "zoo names and module:function builders")
+
+
 @pytest.mark.parametrize("knob, message", [
     ({"name": "schedule", "values": ["gpipe", "zb"]}, "knob 'schedule': value 'zb': schedule must be one of"),
     ({"name": "remat", "values": ["off", "bogus"]}, "knob 'remat': value 'bogus': remat names device 'bogus'"),

@@ -86,3 +86,24 @@ def test_memory_policy_on_arrays():
     assert f.tolist() == [True, False] and s.tolist() == [1.0, 2.0 * (1 + 10 * 0.2)]
     s, f = apply_memory_policy(step, peak, cap, "ignore", 10.0)
     assert s.tolist() == [1.0, 2.0] and f.tolist() == [True, False]
+
+
+@pytest.mark.parametrize("where", [{"*": 0}, {"c": 1, "*": 0}, {"v": 1, "c": 1, "*": 0}])
+def test_a_view_hands_its_gradient_to_its_input(where):
+    # in PyTorch a reshape's gradient is a view of its output's gradient: the backward of x -> a -> reshape ->
+    # c (which, as a mean, keeps none of its input) holds what that of x -> a -> c holds (it allocated a second copy of a's gradient, doubling the peak
+    # of a ConvNeXt-style `conv(x).mean((2, 3))`), wherever the view and its consumer are
+    from simulator.ops import Reshape
+    with_view = net([("x", Input((1000,)), ()),
+                     ("a", Work(width=2000, params=10, keep_input=True), ("x",)),
+                     ("v", Reshape((40, 50)), ("a",)),
+                     ("c", Work(width=500, params=30), ("v",))], batch=2)
+    without = net([("x", Input((1000,)), ()),
+                   ("a", Work(width=2000, params=10, keep_input=True), ("x",)),
+                   ("c", Work(width=500, params=30), ("a",))], batch=2)
+    plain = {k: v for k, v in where.items() if k != "v"}
+    r = sim.simulate(with_view, device_graph(2), where, trace=True, **EXACT)
+    assert r.peak_memory.tolist() == sim.simulate(without, device_graph(2), plain, **EXACT).peak_memory.tolist()
+    assert r.memory.peak().tolist() == r.peak_memory.tolist()   # the timeline replays the same rule
+    for dev in r.memory.devices:   # and nothing leaks: each device ends at its static bytes
+        assert not len(dev.bytes) or dev.bytes[-1] == (dev.delta[0] if dev.op[0] == "static" else 0)
