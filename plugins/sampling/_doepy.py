@@ -131,7 +131,9 @@ class FullFactorial(DoepySampler):
     most knobs): point p is the design's cell that the p-th point of a Halton sequence over the knobs'
     levels falls in (cells met again skipped), the scenarios on its first dimensions (base 2, 3, ...: two
     scenario values alternate), so every prefix spreads over the scenario values and the knobs. Cells the
-    sequence has not met after 8 times the design's size follow in the factorial's order."""
+    sequence has not met after 8 times the design's size follow in the factorial's order. With two or more
+    scenarios the first max(#values) points are chosen to hold every value of each scenario
+    (`_cover_first_round`); with none or one the order is the sequence's."""
 
     kind = "full_fact"
     plugin = "full_factorial"
@@ -295,7 +297,30 @@ def _spread_order(codes: np.ndarray, varying: list[int], first: list[int]) -> np
         taken[rows] = True
         met += len(rows)
         order.append(rows)
-    return np.concatenate(order + [np.flatnonzero(~taken)]).astype(int)
+    order = np.concatenate(order + [np.flatnonzero(~taken)]).astype(int)
+    return _cover_first_round(codes, order, list(first)) if len(first) >= 2 else order
+
+
+def _cover_first_round(codes: np.ndarray, order: np.ndarray, scen: list[int]) -> np.ndarray:
+    """The spread order ``order`` of a full factorial with its first max(#values) rows chosen to hold every
+    value of each scenario (columns ``scen``, two or more). The Halton sequence met s2=w of scenarios of 3
+    and 4 values only at its 6th point. Round i (i < max(#values)) takes, for each scenario, its
+    (i mod #values)-th value in the order the spread order first meets them; each of these combinations
+    comes with its first row in the spread order, the rows kept in that order, the others after them as
+    they were. A full factorial holds every combination, so the round is always there."""
+    vals = [np.unique(codes[order, j], return_inverse=True)[1].reshape(-1).astype(np.int64) for j in scen]
+    sizes = np.array([int(v.max()) + 1 for v in vals], dtype=np.int64)
+    m = int(sizes.max())
+    met = []                          # each scenario's values in the order the spread order meets them
+    for v in vals:
+        u, at = np.unique(v, return_index=True)
+        met.append(u[np.argsort(at)])
+    weights = np.concatenate([np.cumprod(sizes[::-1])[::-1][1:], [1]]).astype(np.int64)
+    combo = sum(v * w for v, w in zip(vals, weights))          # each row's combination, as a number
+    want = sum(s[np.arange(m) % len(s)] * w for s, w in zip(met, weights))
+    ids, at = np.unique(combo, return_index=True)              # the first row of each combination
+    head = np.sort(at[np.searchsorted(ids, want)])
+    return np.concatenate([order[head], np.delete(order, head)])
 
 
 def _cover_scenarios(codes: np.ndarray, space, varying: list[int]) -> np.ndarray:

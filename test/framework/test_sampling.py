@@ -386,3 +386,34 @@ def test_an_lhs_step_over_finite_knobs_gives_each_level_its_share(tmp_path):
             for j in range(3):
                 assert sorted(Counter(step[:, j]).values()) == [3, 3, 3], (seed, step)
         assert len(set(fw.space.keys(np.vstack(steps)))) == 27
+
+
+_FF_KNOBS = [{"name": "a", "values": [1, 2, 3]}, {"name": "b", "values": [10, 20, 30]},
+             {"name": "c", "values": [100, 200, 300]}, {"name": "d", "values": [1, 2]}]
+
+
+def test_full_factorial_cut_short_holds_every_value_of_each_of_two_scenarios(tmp_path):
+    """full_factorial cut to 4 or 5 points never had s2=w (the Halton sequence met it at its 6th point);
+    fractional_factorial had every value in 4. The first 4 points (the most values of a scenario) hold them
+    all, the first 8 every level of each knob, and the design is still every point of the space, once."""
+    fw, s = _design(tmp_path, "full_factorial", _FF_KNOBS,
+                    [{"name": "s1", "values": [1, 2, 3]}, {"name": "s2", "values": ["x", "y", "z", "w"]}])
+    head = fw.space.decode(s.Run(4))
+    assert {p["s1"] for p in head} == {1, 2, 3} and {p["s2"] for p in head} == {"x", "y", "z", "w"}, head
+    head += fw.space.decode(s.Run(4))
+    for knob in _FF_KNOBS:
+        assert {p[knob["name"]] for p in head} == set(knob["values"]), (knob["name"], head)
+    points = head + fw.space.decode(drain(s))
+    assert len({tuple(sorted(p.items(), key=str)) for p in points}) == len(points) == fw.space.size == 648
+
+
+@pytest.mark.parametrize("scenarios,first,checksum", [
+    ([], [0, 24, 14, 38, 11, 31, 19, 44, 22, 6, 49, 3], 40274),
+    ([{"name": "s1", "values": [1, 2, 3]}], [0, 55, 126, 26, 96, 121, 16, 77, 129, 40, 63, 116], 1078385)])
+def test_full_factorial_order_without_scenarios_or_with_one_is_unchanged(tmp_path, scenarios, first, checksum):
+    """Stored runs rely on the spread order of a design with no scenario or one: covering the values of
+    several scenarios in the first points leaves it as it was (pinned: the first points and the whole order)."""
+    fw, s = _design(tmp_path, "full_factorial", _FF_KNOBS, scenarios)
+    idx = [int(i) for i in fw.space.index_of(drain(s))]
+    assert idx[:12] == first
+    assert sum(i * k for k, i in enumerate(idx)) == checksum
