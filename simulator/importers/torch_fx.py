@@ -122,8 +122,9 @@ from .torch_writes import WriteNodes
 # stored results for a user's model under an older conversion is then refused, not silently resumed. 5: a
 # forward that passes **kwargs on is traced with use_cache=False (RWKV: 2 layers fewer), and x.max(d).values
 # is the maximum (it had been dropped from what used it). 6: a parameter multiplied by a network tensor in forward
-# (F.linear, x @ self.W, addmm) is a linear layer holding it (torch_weights.py)
-IMPORTER_VERSION = 6
+# (F.linear, x @ self.W, addmm) is a linear layer holding it (torch_weights.py). 7: so is one read transposed
+# (x @ self.W.T, W.t(), W.transpose(0, 1)) or by einsum ('bi,ij->bj'): no transpose layer, no per-sample weight
+IMPORTER_VERSION = 7
 
 
 def from_torch(module, sample_input, name: str | None = None, batch_dim: int = 0) -> Network:
