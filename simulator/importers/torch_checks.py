@@ -1,6 +1,6 @@
 """What the torch.fx importer cannot see in a trace, said in one line rather than costed wrongly in silence.
 
-- Forward hooks and pre-hooks of the modules kept whole (nn.Linear, nn.LSTM, ...): torch.fx records the module's
+- Forward hooks and pre-hooks of the model itself and of the modules kept whole (nn.Linear, nn.LSTM, ...): torch.fx records the module's
   call, not its hooks, so the hook's work would be dropped (an adapter added by a hook: 1.05M parameters of
   9.44M). Refused, naming the module; torch's own hooks (the older weight_norm's) are the module's own work.
 - Gradient stops: parameters with requires_grad=False (a frozen backbone), ``.detach()`` and modules called
@@ -39,6 +39,10 @@ def refuse_hooks(module, is_leaf, label: str) -> None:
                              "not trace hooks; remove it, or call its work in a forward", source=label)
     for path, m in module.named_modules():
         hooks = [*m._forward_hooks.values(), *m._forward_pre_hooks.values()]
+        if not path and any(not _torchs(h) for h in hooks):   # the model's own: torch.fx traces its forward alone
+            raise SimulatorError("has a forward hook or pre-hook, which torch.fx does not trace (its work would be "
+                                 "dropped); call the hook's work in a forward (a module wrapping the model) instead",
+                                 source=label, where=f"the model ({type(m).__name__})")
         if path and is_leaf(m) and any(not _torchs(h) for h in hooks):
             raise SimulatorError("has a forward hook or pre-hook, which torch.fx does not trace (its work would be "
                                  "dropped); call the hook's work in a forward (a module wrapping this one) instead",

@@ -591,6 +591,26 @@ def test_a_forward_hook_on_a_module_kept_whole_is_refused_by_name():
     assert [l.name for l in from_torch(traced, torch.randn(2, 8)).layers] == ["input_1", "0.0", "mul", "1"]
 
 
+@pytest.mark.parametrize("kind", ["forward hook", "pre-hook"])
+def test_a_forward_hook_on_the_model_itself_is_refused_naming_its_class(kind):
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.l, self.adapter = nn.Linear(16, 16), nn.Linear(16, 16)
+
+        def forward(self, x):
+            return self.l(x)
+
+    for m in (Net(), nn.Linear(16, 16)):
+        if kind == "forward hook":   # an adapter added by the hook: its work would be dropped
+            m.register_forward_hook(lambda mod, i, o: o + o)
+        else:
+            m.register_forward_pre_hook(lambda mod, i: (i[0] * 2,))
+        name = type(m).__name__
+        with pytest.raises(SimulatorError, match=rf"the model \({name}\): has a forward hook or pre-hook.*; call"):
+            from_torch(m, torch.randn(2, 16))
+
+
 class Probe(nn.Module):
     def __init__(self, how):
         super().__init__()
