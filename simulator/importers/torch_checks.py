@@ -176,15 +176,43 @@ def packed_error(err: BaseException) -> bool:
 
 
 def model_state(module) -> list:
-    """Every module's attributes, parameters, buffers and submodules (references, not copies)."""
-    return [(m, dict(m.__dict__), dict(m._parameters), dict(m._buffers), dict(m._modules)) for m in module.modules()]
+    """Every module's attributes, parameters, buffers and submodules (references), the contents of its container
+    attributes (lists, dicts, sets, nested ones too: shallow copies) and of its buffers (copies)."""
+    import torch
+    out = []
+    for m in module.modules():
+        own = {id(m._parameters), id(m._buffers), id(m._modules)}   # put back whole, as they were
+        seen: set = set(own)
+        containers = [c for k, v in m.__dict__.items() if id(v) not in own for c in _contents(v, seen)]
+        with torch.no_grad():
+            values = {k: (t, t._version, t.detach().clone()) for k, t in m._buffers.items()
+                      if isinstance(t, torch.Tensor)}
+        out.append((m, dict(m.__dict__), dict(m._parameters), dict(m._buffers), dict(m._modules), containers,
+                    values))
+    return out
+
+
+def _contents(value, seen: set) -> list:
+    """(container, its items) for `value` and the containers in it, when it is a list, dict, set or tuple (a
+    tuple holds its items for good, but a list in it may change)."""
+    if not isinstance(value, (list, dict, set, tuple)) or id(value) in seen:
+        return []
+    seen.add(id(value))
+    items = dict(value) if isinstance(value, dict) else list(value)
+    out = [] if isinstance(value, tuple) else [(value, items)]
+    for item in (items.values() if isinstance(items, dict) else items):
+        out.extend(_contents(item, seen))
+    return out
 
 
 def state_restored(state: list) -> None:
     """The modules as `model_state` saw them: a forward run by the trace may assign attributes (``self.keep =
-    0.9 * self.keep + ...`` leaves a torch.fx Proxy where a tensor was, CTRL reassigns a buffer), and torch.fx
-    adds its constants to the root; none of that may stay in the user's model."""
-    for m, attrs, params, buffers, modules in state:
+    0.9 * self.keep + ...`` leaves a torch.fx Proxy where a tensor was, CTRL reassigns a buffer), append to a list
+    or set a dict's item (a feature collector's ``self.hist.append(y)``: a Proxy), update a buffer in place
+    (``self.steps.add_(1)``, when the traced module runs on the sample input), and torch.fx adds its constants
+    to the root; none of that may stay in the user's model."""
+    import torch
+    for m, attrs, params, buffers, modules, containers, values in state:
         for key in [k for k in m.__dict__ if k not in attrs]:
             del m.__dict__[key]
         m.__dict__.update(attrs)
@@ -192,3 +220,17 @@ def state_restored(state: list) -> None:
             if now.keys() != before.keys() or any(now[k] is not v for k, v in before.items()):
                 now.clear()
                 now.update(before)
+        for container, items in containers:   # the same objects (the user may hold them), their old items
+            if isinstance(container, list):
+                container[:] = items
+            elif isinstance(container, dict) and (container.keys() != items.keys() or
+                                                  any(container[k] is not v for k, v in items.items())):
+                container.clear()
+                container.update(items)
+            elif isinstance(container, set):   # not compared: a Proxy's == is a node of the trace
+                container.clear()
+                container.update(items)
+        for tensor, version, saved in values.values():
+            if tensor._version != version:
+                with torch.no_grad():
+                    tensor.copy_(saved)

@@ -573,6 +573,37 @@ def test_the_users_model_is_left_as_it_was_whether_the_import_succeeds_or_fails(
     assert isinstance(m(torch.randn(2, 8)), torch.Tensor)
 
 
+@pytest.mark.parametrize("fails", [False, True])
+def test_the_models_lists_dicts_and_buffers_changed_by_forward_are_left_as_they_were(fails):
+    class Collector(nn.Module):   # a feature collector, a stats dict, a step counter kept as a buffer
+        def __init__(self):
+            super().__init__()
+            self.l, self.hist, self.stats, self.seen = nn.Linear(8, 8), [], {"n": 0, "per_layer": [[]]}, set()
+            self.register_buffer("steps", torch.zeros(8))
+
+        def forward(self, x):
+            y = self.l(x)
+            self.hist.append(y)
+            self.stats["last"] = y
+            self.stats["per_layer"][0].append(y)
+            self.seen.add(y)
+            self.steps.add_(1.0)
+            return y.mean(0) if fails else y   # a statistic over the batch cannot be imported
+
+    m = Collector()
+    hist, stats, inner, steps = m.hist, m.stats, m.stats["per_layer"][0], m.steps
+    if fails:
+        with pytest.raises(SimulatorError):
+            from_torch(m, torch.randn(2, 8))
+    else:
+        from_torch(m, torch.randn(2, 8))
+    assert m.hist is hist and m.hist == [] and m.stats is stats and list(m.stats) == ["n", "per_layer"]
+    assert m.stats["per_layer"][0] is inner and inner == [] and m.seen == set()
+    assert m.steps is steps and m.steps.tolist() == [0.0] * 8
+    m(torch.randn(2, 8))   # the user's own run afterwards: tensors, not torch.fx Proxies
+    assert isinstance(torch.stack(m.hist), torch.Tensor) and m.steps.tolist() == [1.0] * 8
+
+
 def test_a_forward_hook_on_a_module_kept_whole_is_refused_by_name():
     class Net(nn.Module):
         def __init__(self):
