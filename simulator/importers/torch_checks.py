@@ -30,6 +30,22 @@ class TorchImportWarning(UserWarning):
 _CHECKPOINT_FILE = os.path.join("torch", "utils", "checkpoint.py")
 
 
+def reporting_warnings(call, report):
+    """call(), each TorchImportWarning it raises handed to `report` as one line ('warning: <model>: ...', for the
+    simulator's CLI or Deffe's log) rather than shown as Python's warning (its file, line and source line); other
+    warnings go on as they were raised."""
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            return call()
+    finally:   # outside the recording: a warning raised again is not recorded again
+        for w in caught:
+            if issubclass(w.category, TorchImportWarning):
+                report(f"warning: {w.message}")
+            else:
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno, source=w.source)
+
+
 def refuse_hooks(module, is_leaf, label: str) -> None:
     """A one-line error for a user's forward hook or pre-hook on a module the trace keeps whole (`is_leaf`)."""
     import torch.nn.modules.module as torch_module

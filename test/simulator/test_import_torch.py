@@ -674,6 +674,34 @@ def test_gradient_stops_and_checkpoints_are_named_in_one_warning(how, said, recw
         from_torch(Probe("all"), torch.randn(2, 16))   # nothing stopped: no warning
 
 
+def test_the_cli_and_the_evaluator_say_the_gradient_stop_warning_in_one_line(tmp_path, monkeypatch, capsys):
+    (tmp_path / "probe_net.py").write_text(
+        "import torch, torch.nn as nn\n"
+        "class P(nn.Module):\n"
+        "    def __init__(s): super().__init__(); s.bb = nn.Linear(16, 16); s.h = nn.Linear(16, 2)\n"
+        "    def forward(s, x): return s.h(s.bb(x).detach())\n"
+        "def build(): return P(), torch.randn(2, 16)\n")
+    monkeypatch.chdir(tmp_path)
+    from simulator.__main__ import _run_user_network   # what `python -m simulator --network probe_net.py:build` runs
+    assert _run_user_network("probe_net.py:build", "probe_net.py", "build").layers
+    err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert err == ["warning: P: gradient stops are not modelled (.detach() in node 'detach'): costed as trained "
+                   "(weight gradients, optimizer state and updates, gradients flowing through)"]
+    # the evaluator hands the same line to Deffe's log (deffe.log), other warnings go on as they were
+    import warnings
+
+    from simulator.importers.torch_checks import reporting_warnings
+    from simulator.importers.torch_fx import from_built
+    logged = []
+
+    def build():
+        warnings.warn("the user's own", DeprecationWarning)
+        return from_built((Probe("detach"), torch.randn(2, 16)), "net:build")
+    with pytest.warns(DeprecationWarning, match="the user's own") as others:
+        net = reporting_warnings(build, logged.append)
+    assert net.layers and logged == [err[0].replace("warning: P:", "warning: Probe:")] and len(others) == 1
+
+
 @pytest.mark.parametrize("returned, said", [
     ("3, torch.randn(2, 4)", "expected a torch.nn.Module as the model, got int; return"),
     ("nn.Linear(4, 4), torch.tensor(3.0)", r"the sample input is a tensor of shape \(\): .*; return"),
