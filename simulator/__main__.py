@@ -101,6 +101,7 @@ def _user_network(spec: str):
 def _run_user_network(spec: str, where: str, name: str):
     import importlib
     import importlib.util
+    from .importers.torch_checks import reporting_warnings
     from .importers.torch_fx import from_built
     try:
         if where.endswith(".py"):
@@ -116,7 +117,8 @@ def _run_user_network(spec: str, where: str, name: str):
     except BaseException as e:   # the user's code (sys.exit() too: it ended the run silently): one line
         raise SimulatorError(f"{spec}: {_one_line(e)}") from None
     try:
-        return from_built(built, spec)   # runs the model's forward
+        # runs the model's forward; what the import costs otherwise than PyTorch runs it: one line on stderr
+        return reporting_warnings(lambda: from_built(built, spec), lambda line: print(line, file=sys.stderr))
     except SimulatorError:
         raise
     except KeyboardInterrupt:

@@ -285,7 +285,10 @@ class PlacementEvaluate:
         except BaseException as e:   # the user's code (sys.exit() too: it ended the run silently): one line
             raise DeffeError(f"{spec} failed: {_one_line(e)}", file=self.file, where=where) from None
         try:
-            return self.sim.from_built(built, spec)   # a SimulatorError: Initialize names the setting
+            # a SimulatorError: Initialize names the setting; what the import costs otherwise than PyTorch runs
+            # it (gradient stops, checkpointing): one line on the console and in deffe.log
+            from simulator.importers.torch_checks import reporting_warnings
+            return reporting_warnings(lambda: self.sim.from_built(built, spec), self.framework.log.warning)
         except (self.sim.SimulatorError, KeyboardInterrupt):
             raise
         except BaseException as e:   # the model's forward, run while it is traced

@@ -1,6 +1,6 @@
 """What the torch.fx importer cannot see in a trace, said in one line rather than costed wrongly in silence.
 
-- Forward hooks and pre-hooks of the modules kept whole (nn.Linear, nn.LSTM, ...): torch.fx records the module's
+- Forward hooks and pre-hooks of the model itself and of the modules kept whole (nn.Linear, nn.LSTM, ...): torch.fx records the module's
   call, not its hooks, so the hook's work would be dropped (an adapter added by a hook: 1.05M parameters of
   9.44M). Refused, naming the module; torch's own hooks (the older weight_norm's) are the module's own work.
 - Gradient stops: parameters with requires_grad=False (a frozen backbone), ``.detach()`` and modules called
@@ -30,6 +30,22 @@ class TorchImportWarning(UserWarning):
 _CHECKPOINT_FILE = os.path.join("torch", "utils", "checkpoint.py")
 
 
+def reporting_warnings(call, report):
+    """call(), each TorchImportWarning it raises handed to `report` as one line ('warning: <model>: ...', for the
+    simulator's CLI or Deffe's log) rather than shown as Python's warning (its file, line and source line); other
+    warnings go on as they were raised."""
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            return call()
+    finally:   # outside the recording: a warning raised again is not recorded again
+        for w in caught:
+            if issubclass(w.category, TorchImportWarning):
+                report(f"warning: {w.message}")
+            else:
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno, source=w.source)
+
+
 def refuse_hooks(module, is_leaf, label: str) -> None:
     """A one-line error for a user's forward hook or pre-hook on a module the trace keeps whole (`is_leaf`)."""
     import torch.nn.modules.module as torch_module
@@ -39,6 +55,10 @@ def refuse_hooks(module, is_leaf, label: str) -> None:
                              "not trace hooks; remove it, or call its work in a forward", source=label)
     for path, m in module.named_modules():
         hooks = [*m._forward_hooks.values(), *m._forward_pre_hooks.values()]
+        if not path and any(not _torchs(h) for h in hooks):   # the model's own: torch.fx traces its forward alone
+            raise SimulatorError("has a forward hook or pre-hook, which torch.fx does not trace (its work would be "
+                                 "dropped); call the hook's work in a forward (a module wrapping the model) instead",
+                                 source=label, where=f"the model ({type(m).__name__})")
         if path and is_leaf(m) and any(not _torchs(h) for h in hooks):
             raise SimulatorError("has a forward hook or pre-hook, which torch.fx does not trace (its work would be "
                                  "dropped); call the hook's work in a forward (a module wrapping this one) instead",
@@ -172,15 +192,43 @@ def packed_error(err: BaseException) -> bool:
 
 
 def model_state(module) -> list:
-    """Every module's attributes, parameters, buffers and submodules (references, not copies)."""
-    return [(m, dict(m.__dict__), dict(m._parameters), dict(m._buffers), dict(m._modules)) for m in module.modules()]
+    """Every module's attributes, parameters, buffers and submodules (references), the contents of its container
+    attributes (lists, dicts, sets, nested ones too: shallow copies) and of its buffers (copies)."""
+    import torch
+    out = []
+    for m in module.modules():
+        own = {id(m._parameters), id(m._buffers), id(m._modules)}   # put back whole, as they were
+        seen: set = set(own)
+        containers = [c for k, v in m.__dict__.items() if id(v) not in own for c in _contents(v, seen)]
+        with torch.no_grad():
+            values = {k: (t, t._version, t.detach().clone()) for k, t in m._buffers.items()
+                      if isinstance(t, torch.Tensor)}
+        out.append((m, dict(m.__dict__), dict(m._parameters), dict(m._buffers), dict(m._modules), containers,
+                    values))
+    return out
+
+
+def _contents(value, seen: set) -> list:
+    """(container, its items) for `value` and the containers in it, when it is a list, dict, set or tuple (a
+    tuple holds its items for good, but a list in it may change)."""
+    if not isinstance(value, (list, dict, set, tuple)) or id(value) in seen:
+        return []
+    seen.add(id(value))
+    items = dict(value) if isinstance(value, dict) else list(value)
+    out = [] if isinstance(value, tuple) else [(value, items)]
+    for item in (items.values() if isinstance(items, dict) else items):
+        out.extend(_contents(item, seen))
+    return out
 
 
 def state_restored(state: list) -> None:
     """The modules as `model_state` saw them: a forward run by the trace may assign attributes (``self.keep =
-    0.9 * self.keep + ...`` leaves a torch.fx Proxy where a tensor was, CTRL reassigns a buffer), and torch.fx
-    adds its constants to the root; none of that may stay in the user's model."""
-    for m, attrs, params, buffers, modules in state:
+    0.9 * self.keep + ...`` leaves a torch.fx Proxy where a tensor was, CTRL reassigns a buffer), append to a list
+    or set a dict's item (a feature collector's ``self.hist.append(y)``: a Proxy), update a buffer in place
+    (``self.steps.add_(1)``, when the traced module runs on the sample input), and torch.fx adds its constants
+    to the root; none of that may stay in the user's model."""
+    import torch
+    for m, attrs, params, buffers, modules, containers, values in state:
         for key in [k for k in m.__dict__ if k not in attrs]:
             del m.__dict__[key]
         m.__dict__.update(attrs)
@@ -188,3 +236,17 @@ def state_restored(state: list) -> None:
             if now.keys() != before.keys() or any(now[k] is not v for k, v in before.items()):
                 now.clear()
                 now.update(before)
+        for container, items in containers:   # the same objects (the user may hold them), their old items
+            if isinstance(container, list):
+                container[:] = items
+            elif isinstance(container, dict) and (container.keys() != items.keys() or
+                                                  any(container[k] is not v for k, v in items.items())):
+                container.clear()
+                container.update(items)
+            elif isinstance(container, set):   # not compared: a Proxy's == is a node of the trace
+                container.clear()
+                container.update(items)
+        for tensor, version, saved in values.values():
+            if tensor._version != version:
+                with torch.no_grad():
+                    tensor.copy_(saved)

@@ -312,6 +312,13 @@ class FunctionNodes:
             if dim is None:
                 raise self.fail(node, "softmax needs an explicit dim")
             return self.softmax(node, x, dim, name, done)
+        if key in ("t", torch.t):   # x.t(): the transpose of a matrix (of a vector or scalar: itself)
+            x = self.tensor(node, args[0])
+            if len(x.torch_shape) < 2:
+                return x
+            if len(x.torch_shape) > 2:
+                raise self.fail(node, f"t() expects a tensor of at most 2 dimensions, got {len(x.torch_shape)}")
+            return self.transposed(node, x, [1, 0], expect, done)
         swaps = ("transpose", torch.transpose, "swapaxes", torch.swapaxes, "swapdims", torch.swapdims)
         if key in swaps + ("permute", torch.permute):
             rows = self.env.get(args[0])

@@ -122,8 +122,9 @@ from .torch_writes import WriteNodes
 # stored results for a user's model under an older conversion is then refused, not silently resumed. 5: a
 # forward that passes **kwargs on is traced with use_cache=False (RWKV: 2 layers fewer), and x.max(d).values
 # is the maximum (it had been dropped from what used it). 6: a parameter multiplied by a network tensor in forward
-# (F.linear, x @ self.W, addmm) is a linear layer holding it (torch_weights.py)
-IMPORTER_VERSION = 6
+# (F.linear, x @ self.W, addmm) is a linear layer holding it (torch_weights.py). 7: so is one read transposed
+# (x @ self.W.T, W.t(), W.transpose(0, 1)) or by einsum ('bi,ij->bj'): no transpose layer, no per-sample weight
+IMPORTER_VERSION = 7
 
 
 def from_torch(module, sample_input, name: str | None = None, batch_dim: int = 0) -> Network:
@@ -141,55 +142,58 @@ def from_torch(module, sample_input, name: str | None = None, batch_dim: int = 0
 
     refuse_hooks(module, lambda m: _kind(m) is not None, label)
     state = model_state(module)   # the user's model, as it is put back whatever happens
-    module = _positional(_rooted(module), len(inputs), label, keywords)
-    try:
-        gm, tracer = _traced(module, inputs, label, state)
+    try:   # put back again at the end: running the traced module may update a buffer in place
+        module = _positional(_rooted(module), len(inputs), label, keywords)
+        try:
+            gm, tracer = _traced(module, inputs, label, state)
+        finally:
+            state_restored(state)
+        graph = gm.graph
+        _thread_in_place(gm.graph)
+        if tracer.concrete:   # what only decided a branch in Python (x.sum() > 0) is not a layer
+            gm.graph.eliminate_dead_code()
+            gm.recompile()
+            graph = gm.graph
+        placeholders = [n for n in graph.nodes if n.op == "placeholder"]
+        for extra in placeholders[len(inputs):]:   # an optional argument left at its default
+            _drop_guards(graph, extra)
+        placeholders = [n for n in graph.nodes if n.op == "placeholder"]
+        if len(placeholders) != len(inputs):
+            raise SimulatorError(f"the module's forward takes {len(placeholders)} input(s), "
+                                 f"sample_input has {len(inputs)}", source=label)
+        modes = {m: m.training for m in module.modules()}
+        try:
+            module.eval()
+            with torch.no_grad():
+                with contextlib.redirect_stderr(io.StringIO()):   # torch's ShapeProp prints the traceback it raises
+                    # on copies: a forward that writes into its input (x[:, 0] = ...) must not change the user's
+                    _shape_prop(gm).propagate(*(t.clone() if isinstance(t, torch.Tensor) else t for t in inputs))
+        except Exception as err:
+            # ShapeProp wraps the error in one naming the node: say both, shortly
+            cause = err.__cause__ if isinstance(err.__cause__, Exception) else err
+            where = next((n.name for n in graph.nodes if n.name in str(err).split("node=%")[-1].split(" ")[:1]), None)
+            raise SimulatorError(f"running the module on the sample input failed{f' at node {where!r}' if where else ''}: "
+                                 f"{_one_line(cause)}", source=label) from None
+        finally:
+            for m, mode in modes.items():
+                m.training = mode
+
+        conv = _Converter(dict(module.named_modules()), dict(module.named_parameters()),
+                          dict(module.named_buffers()), batch, label, batch_dim)
+        for node in graph.nodes:
+            try:
+                conv.visit(node)
+            except SimulatorError:
+                raise
+            except Exception as err:   # the importer's own failure on a node it did not foresee: one line naming it
+                raise conv.fail(node, f"cannot be converted ({_one_line(err)})") from None
+        conv.drop_unread_parameters()
+        conv.choose_blocks()
+        warn_unmodelled(module, graph, label)
+        return Network.build(label, conv.layers, source=label, batch_size=batch,
+                             meta={"format": "torch.fx"})
     finally:
         state_restored(state)
-    graph = gm.graph
-    _thread_in_place(gm.graph)
-    if tracer.concrete:   # what only decided a branch in Python (x.sum() > 0) is not a layer
-        gm.graph.eliminate_dead_code()
-        gm.recompile()
-        graph = gm.graph
-    placeholders = [n for n in graph.nodes if n.op == "placeholder"]
-    for extra in placeholders[len(inputs):]:   # an optional argument left at its default
-        _drop_guards(graph, extra)
-    placeholders = [n for n in graph.nodes if n.op == "placeholder"]
-    if len(placeholders) != len(inputs):
-        raise SimulatorError(f"the module's forward takes {len(placeholders)} input(s), "
-                             f"sample_input has {len(inputs)}", source=label)
-    modes = {m: m.training for m in module.modules()}
-    try:
-        module.eval()
-        with torch.no_grad():
-            with contextlib.redirect_stderr(io.StringIO()):   # torch's ShapeProp prints the traceback it raises
-                # on copies: a forward that writes into its input (x[:, 0] = ...) must not change the user's
-                _shape_prop(gm).propagate(*(t.clone() if isinstance(t, torch.Tensor) else t for t in inputs))
-    except Exception as err:
-        # ShapeProp wraps the error in one naming the node: say both, shortly
-        cause = err.__cause__ if isinstance(err.__cause__, Exception) else err
-        where = next((n.name for n in graph.nodes if n.name in str(err).split("node=%")[-1].split(" ")[:1]), None)
-        raise SimulatorError(f"running the module on the sample input failed{f' at node {where!r}' if where else ''}: "
-                             f"{_one_line(cause)}", source=label) from None
-    finally:
-        for m, mode in modes.items():
-            m.training = mode
-
-    conv = _Converter(dict(module.named_modules()), dict(module.named_parameters()),
-                      dict(module.named_buffers()), batch, label, batch_dim)
-    for node in graph.nodes:
-        try:
-            conv.visit(node)
-        except SimulatorError:
-            raise
-        except Exception as err:   # the importer's own failure on a node it did not foresee: one line naming it
-            raise conv.fail(node, f"cannot be converted ({_one_line(err)})") from None
-    conv.drop_unread_parameters()
-    conv.choose_blocks()
-    warn_unmodelled(module, graph, label)
-    return Network.build(label, conv.layers, source=label, batch_size=batch,
-                         meta={"format": "torch.fx"})
 
 
 def _traced(module, inputs: tuple, label: str, state):

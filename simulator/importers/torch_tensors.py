@@ -516,6 +516,12 @@ class TensorNodes:
         right = [c for c in out if c in lb and c not in la]
         inner = [c for c in la if c in lb and c not in out]
         name = node.name
+        if len(lb) == 2 and not batch and len(inner) == 1 and len(right) == 1 and la and la[-1] == inner[0] \
+                and out == la[:-1] + right[0] and a.layout != SHARED:
+            # x @ W (or x @ W.T) written as einsum ('bi,ij->bj'): a parameter's, nn.Linear's layer (torch_weights.py)
+            layer = self.weight_product(node, a, b, lb == right[0] + inner[0], None, expect)
+            if layer is not None:
+                return layer
 
         def matrix(t, subs_of, order, rows, cols, tag):
             perm = tuple(subs_of.index(c) for c in order)

@@ -8,7 +8,7 @@ It is the work of a `Linear` layer: so it becomes one, holding the weight (and t
 parameter too) as nn.Linear's layer does, and costs what nn.Linear costs."""
 from __future__ import annotations
 
-from simulator.ops import Elementwise, Linear, Parameter
+from simulator.ops import Elementwise, Linear, Parameter, Transpose
 
 from .torch_nodes import PLAIN, SHARED, _Tensor
 
@@ -18,11 +18,15 @@ class WeightNodes:
 
     def weight_product(self, node, x: _Tensor, w: _Tensor, transposed: bool, bias: _Tensor | None, expect):
         """x @ W (W as (in, out)) or, `transposed`, x @ W.T (W as (out, in), F.linear's): a `Linear` layer, or
-        None when W is not a 2-D trainable parameter read as it is, or x is not a tensor of every sample."""
+        None when W is not a 2-D trainable parameter read as it is (or transposed: W.T, W.t(), W.transpose(0, 1),
+        W.mT), or x is not a tensor of every sample."""
+        w, transposed, dropped = self.untransposed(w, transposed)
         owner = self.parameter_layer(w)
         if owner is None or x.layout == SHARED or len(w.torch_shape) != 2 or \
                 int(w.torch_shape[0 if transposed else 1]) != (expect[-1] if expect else None):
             return None
+        if dropped is not None:   # the parameter read transposed: the transpose's copy is no layer of its own
+            self.layers.remove(dropped)
         out = int(w.torch_shape[0 if transposed else 1])
 
         def done(op, parents, layout, shares=None):
@@ -45,6 +49,20 @@ class WeightNodes:
             return done(Linear(out, bias=False), [x], PLAIN, shares=shares)
         y = self.add(node, f"{node.name}:linear", Linear(out, bias=False), [x], PLAIN, None, shares=shares)
         return done(Elementwise("add"), [y, bias], PLAIN)
+
+    def untransposed(self, w, transposed: bool):
+        """(the parameter, `transposed` flipped, the transpose layer to drop) when `w` is a 2-D trainable
+        parameter's transpose that nothing else reads, else (w, transposed, None)."""
+        if not isinstance(w, _Tensor) or w.layout != SHARED or len(w.torch_shape) != 2:
+            return w, transposed, None
+        layer = next((l for l in reversed(self.layers) if l.name == w.layer), None)
+        if layer is None or not isinstance(layer.op, Transpose) or tuple(layer.op.perm) != (1, 0) or \
+                len(layer.parents) != 1 or not self.adoptable(layer):
+            return w, transposed, None
+        source = _Tensor(layer.parents[0], SHARED, tuple(reversed(w.torch_shape)))
+        if self.parameter_layer(source) is None:
+            return w, transposed, None
+        return source, not transposed, layer
 
     def parameter_layer(self, t):
         """The `parameter` layer of a trainable parameter that `t` is, as forward read it, else None."""

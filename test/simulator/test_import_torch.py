@@ -573,6 +573,37 @@ def test_the_users_model_is_left_as_it_was_whether_the_import_succeeds_or_fails(
     assert isinstance(m(torch.randn(2, 8)), torch.Tensor)
 
 
+@pytest.mark.parametrize("fails", [False, True])
+def test_the_models_lists_dicts_and_buffers_changed_by_forward_are_left_as_they_were(fails):
+    class Collector(nn.Module):   # a feature collector, a stats dict, a step counter kept as a buffer
+        def __init__(self):
+            super().__init__()
+            self.l, self.hist, self.stats, self.seen = nn.Linear(8, 8), [], {"n": 0, "per_layer": [[]]}, set()
+            self.register_buffer("steps", torch.zeros(8))
+
+        def forward(self, x):
+            y = self.l(x)
+            self.hist.append(y)
+            self.stats["last"] = y
+            self.stats["per_layer"][0].append(y)
+            self.seen.add(y)
+            self.steps.add_(1.0)
+            return y.mean(0) if fails else y   # a statistic over the batch cannot be imported
+
+    m = Collector()
+    hist, stats, inner, steps = m.hist, m.stats, m.stats["per_layer"][0], m.steps
+    if fails:
+        with pytest.raises(SimulatorError):
+            from_torch(m, torch.randn(2, 8))
+    else:
+        from_torch(m, torch.randn(2, 8))
+    assert m.hist is hist and m.hist == [] and m.stats is stats and list(m.stats) == ["n", "per_layer"]
+    assert m.stats["per_layer"][0] is inner and inner == [] and m.seen == set()
+    assert m.steps is steps and m.steps.tolist() == [0.0] * 8
+    m(torch.randn(2, 8))   # the user's own run afterwards: tensors, not torch.fx Proxies
+    assert isinstance(torch.stack(m.hist), torch.Tensor) and m.steps.tolist() == [1.0] * 8
+
+
 def test_a_forward_hook_on_a_module_kept_whole_is_refused_by_name():
     class Net(nn.Module):
         def __init__(self):
@@ -589,6 +620,26 @@ def test_a_forward_hook_on_a_module_kept_whole_is_refused_by_name():
     traced = nn.Sequential(nn.Sequential(nn.Linear(8, 8)), nn.Linear(8, 2))
     traced[0].register_forward_hook(lambda m, i, o: o * 2)   # on a module traced through: its work is traced
     assert [l.name for l in from_torch(traced, torch.randn(2, 8)).layers] == ["input_1", "0.0", "mul", "1"]
+
+
+@pytest.mark.parametrize("kind", ["forward hook", "pre-hook"])
+def test_a_forward_hook_on_the_model_itself_is_refused_naming_its_class(kind):
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.l, self.adapter = nn.Linear(16, 16), nn.Linear(16, 16)
+
+        def forward(self, x):
+            return self.l(x)
+
+    for m in (Net(), nn.Linear(16, 16)):
+        if kind == "forward hook":   # an adapter added by the hook: its work would be dropped
+            m.register_forward_hook(lambda mod, i, o: o + o)
+        else:
+            m.register_forward_pre_hook(lambda mod, i: (i[0] * 2,))
+        name = type(m).__name__
+        with pytest.raises(SimulatorError, match=rf"the model \({name}\): has a forward hook or pre-hook.*; call"):
+            from_torch(m, torch.randn(2, 16))
 
 
 class Probe(nn.Module):
@@ -621,6 +672,34 @@ def test_gradient_stops_and_checkpoints_are_named_in_one_warning(how, said, recw
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         from_torch(Probe("all"), torch.randn(2, 16))   # nothing stopped: no warning
+
+
+def test_the_cli_and_the_evaluator_say_the_gradient_stop_warning_in_one_line(tmp_path, monkeypatch, capsys):
+    (tmp_path / "probe_net.py").write_text(
+        "import torch, torch.nn as nn\n"
+        "class P(nn.Module):\n"
+        "    def __init__(s): super().__init__(); s.bb = nn.Linear(16, 16); s.h = nn.Linear(16, 2)\n"
+        "    def forward(s, x): return s.h(s.bb(x).detach())\n"
+        "def build(): return P(), torch.randn(2, 16)\n")
+    monkeypatch.chdir(tmp_path)
+    from simulator.__main__ import _run_user_network   # what `python -m simulator --network probe_net.py:build` runs
+    assert _run_user_network("probe_net.py:build", "probe_net.py", "build").layers
+    err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert err == ["warning: P: gradient stops are not modelled (.detach() in node 'detach'): costed as trained "
+                   "(weight gradients, optimizer state and updates, gradients flowing through)"]
+    # the evaluator hands the same line to Deffe's log (deffe.log), other warnings go on as they were
+    import warnings
+
+    from simulator.importers.torch_checks import reporting_warnings
+    from simulator.importers.torch_fx import from_built
+    logged = []
+
+    def build():
+        warnings.warn("the user's own", DeprecationWarning)
+        return from_built((Probe("detach"), torch.randn(2, 16)), "net:build")
+    with pytest.warns(DeprecationWarning, match="the user's own") as others:
+        net = reporting_warnings(build, logged.append)
+    assert net.layers and logged == [err[0].replace("warning: P:", "warning: Probe:")] and len(others) == 1
 
 
 @pytest.mark.parametrize("returned, said", [

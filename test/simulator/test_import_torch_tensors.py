@@ -139,8 +139,9 @@ def test_einsum_costs_what_the_matmul_it_is_costs():
     model, T, d = Attention(), 10, 16
     net = from_torch(model, torch.randn(3, T, d))
     assert net.params == torch_params(model)
-    products = [l for l in net.layers if l.op.kind == "matmul"]
+    products = [l for l in net.layers if l.op.kind in ("matmul", "linear")]
     assert [l.fwd_flops for l in products] == [2 * T * T * d, 2 * T * T * d, 2 * T * d * 24]
+    assert products[-1].op.kind == "linear"   # times a parameter: nn.Linear's layer (torch_weights.py)
     assert net.layers[-1].out_shape == (T, 24)
     # the first has K transposed (a copy); the other two multiply as they are
     assert [l.op.kind for l in net.layers].count("transpose") == 1

@@ -61,6 +61,48 @@ def test_a_parameter_read_in_forward_costs_what_nn_linear_costs(make):
         assert step == pytest.approx(step_ref, rel=0.03) and peak == pytest.approx(peak_ref, rel=0.03)
 
 
+class Transposed(nn.Module):
+    """A parameter (out, in) read through a transpose, or through einsum."""
+
+    def __init__(self, f):
+        super().__init__()
+        self.W, self.f = nn.Parameter(torch.randn(N, N)), f
+
+    def forward(self, x):
+        return self.f(x, self.W)
+
+
+_TRANSPOSED = {"x@W.T": lambda x, W: x @ W.T, "x@W.t()": lambda x, W: x @ W.t(),
+               "matmul W.transpose": lambda x, W: torch.matmul(x, W.transpose(0, 1)),
+               "torch.t": lambda x, W: torch.mm(x, torch.t(W)), "x@W.mT": lambda x, W: x @ W.mT,
+               "einsum bi,ij": lambda x, W: torch.einsum("bi,ij->bj", x, W),
+               "einsum bi,ji": lambda x, W: torch.einsum("bi,ji->bj", x, W),
+               "F.linear W.T": lambda x, W: F.linear(x, W.T)}
+
+
+@pytest.mark.parametrize("form", list(_TRANSPOSED))
+def test_a_parameter_read_transposed_or_by_einsum_costs_what_nn_linear_costs(form):
+    for batch in (8, 64):
+        net, step, peak = _cost(Transposed(_TRANSPOSED[form]), batch)
+        _, step_ref, peak_ref = _cost(nn.Linear(N, N, bias=False), batch)
+        assert step == pytest.approx(step_ref, rel=0.03) and peak == pytest.approx(peak_ref, rel=0.03)
+        assert "transpose" not in [l.op.kind for l in net.layers]
+
+
+def test_a_parameter_transposed_and_read_twice_is_still_correct():
+    class Twice(nn.Module):   # the transpose is read by two products: kept, the weights counted once
+        def __init__(self):
+            super().__init__()
+            self.W = nn.Parameter(torch.randn(N, N))
+
+        def forward(self, x):
+            t = self.W.T
+            return x @ t + (x * 2) @ t
+
+    net = from_torch(nn.Sequential(nn.Linear(N, N), Twice()), torch.randn(4, N))
+    assert net.params == 2 * N * N + N
+
+
 def test_work_on_parameters_alone_is_counted_once_per_step():
     class LoraMerged(nn.Module):
         def __init__(self):
