@@ -86,7 +86,7 @@ ALL_METHODS = ["surrogate", "tpe", "gp", "nsga2", "random", "annealing", "geneti
 # surrogate 13: never proposes a renaming of a design evaluated or in its batch (exchangeable GPUs)
 # (model.constraint_model "network", measured as a version 14 and not kept: docs/exploration.md)
 # tpe, gp, nsga2 2: a renaming of a design evaluated is answered from the cache (Problem.design_key)
-METHOD_VERSION = {"surrogate": 13, "tpe": 2, "gp": 2, "nsga2": 2, "random": 1, "annealing": 1, "genetic": 1}
+METHOD_VERSION = {"surrogate": 15, "tpe": 2, "gp": 2, "nsga2": 2, "random": 1, "annealing": 1, "genetic": 1}
 
 
 # ----------------------------------------------------------------------------- best known

@@ -385,9 +385,10 @@ EXPLORATION = {
                                        "least); false: propose what the sampler gives until one does "
                                        "(docs/exploration.md)"),
     "diversity": Key("number", 0.1, "surrogate: least fraction of knobs two points of one batch differ in", min=0),
-    "local_share": Key("number", 0.0, "surrogate: fraction of each step's points chosen among the trust region's "
-                                      "moves of the best designs only (TuRBO's focus; 0: the whole search's "
-                                      "candidates compete for every point)", min=0, max=1),
+    "local_share": Key("number", None, "surrogate: fraction of each step's points chosen among the trust region's "
+                                       "moves of the best designs only (TuRBO's focus; 0: the whole search's "
+                                       "candidates compete for every point); default 0.3 with one objective, 0 "
+                                       "with several (docs/exploration.md)", min=0, max=1),
     "patience": Key("int", None, "stop after this many steps without improving the best (or the hypervolume), "
                                   "counted per scenario combination", min=1),
     "accuracy_target": Key("number", None, "surrogate: once the model's hold-out error (MAPE, a fraction) is "
