@@ -134,8 +134,10 @@ class Framework:
         seed = self.seed if seed is None else seed
         return np.random.default_rng(np.random.SeedSequence(seed_entropy(seed, name, purpose)))
 
-    def seed_for(self, purpose: str) -> int:
-        return int(self.rng(purpose).integers(0, 2 ** 31 - 1))
+    def seed_for(self, purpose: str, seed: int | None = None) -> int:
+        """An integer seed for a library (numpy, scikit-learn, torch) drawn from the purpose's stream; ``seed``
+        as in ``rng``: a plugin's seed option written out as framework.seed gives what leaving it out does."""
+        return int(self.rng(purpose, seed=seed).integers(0, 2 ** 31 - 1))
 
 
 def seed_entropy(seed: int, name: str, purpose: str) -> list[int]:

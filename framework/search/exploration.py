@@ -100,10 +100,11 @@ class SearchExploration:
         self.constraint_columns = [names.index(c.cost) for c in self.constraints]
         self.signs = np.array([fw.costs[i].sign for i in self.columns])
         self.objective_names = chosen
-        if seed is None:
-            seed = fw.seed_for(f"exploration:{self.algorithm_name}")
-        elif isinstance(seed, bool) or not isinstance(seed, int):
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
             raise DeffeError(f"seed must be an integer, got {seed!r}", file=file, where="exploration.options.seed")
+        # the search's seed option stands in for framework.seed in its stream: written out as framework.seed
+        # it gives what leaving it out does
+        seed = fw.seed_for(f"exploration:{self.algorithm_name}", seed=seed)
         settings = dict(options)
         if "batch" in cls.OPTIONS and "batch" not in settings and not cls.uses_initial:
             settings["batch"] = self._samples_per_step()

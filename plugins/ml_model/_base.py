@@ -75,10 +75,10 @@ class SurrogateModel:
             raise self._keras_here(e) from None
         self.encoding = framework.encoding
         self.cost_names = list(framework.cost_names)
-        seed = self.opts.get("seed")
-        # scikit-learn takes seeds of 0 to 2^32 - 1 and numpy none below 0: any integer the config allows
-        # (framework.seed takes -1) is folded into 0 .. 2^31 - 1, where the seeds of every earlier run were
-        self.seed = int(seed) % 2 ** 31 if seed is not None else framework.seed_for("model")
+        # model.seed stands in for framework.seed in the model's stream (as sampling.seed does in the
+        # sampler's): writing out its documented default gives what leaving it out does; the draw lies in
+        # 0 .. 2^31 - 1, which scikit-learn, numpy and torch all take, whatever integer the config gave
+        self.seed = framework.seed_for("model", seed=self.opts.get("seed"))
         self.targets: Targets | None = None
         self.feasibility = Feasibility(self.seed)
         self.fitted = False

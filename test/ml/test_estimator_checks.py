@@ -133,3 +133,15 @@ def test_a_missing_cost_is_masked_not_dropped(tmp_path, plugin):
     test = synthetic(fw, 100, seed=6)
     p = m.Predict(test.codes)
     assert mape(test.costs[:, 0], p.mean[:, 0]) < 0.25 and mape(test.costs[:, 1], p.mean[:, 1]) < 0.25
+
+
+@pytest.mark.parametrize("seed", [3, -1])
+def test_model_seed_written_out_as_framework_seed_is_leaving_it_out(tmp_path, seed):
+    """model.seed defaults to framework.seed: writing that default out drew another model than leaving it
+    unset (the option was taken as the library's seed itself, the default derived from framework.seed), as
+    sampling.seed once did. Another model.seed still draws another model."""
+    unset = model(framework(tmp_path / "unset", seed=seed), "torch_mlp")
+    written = model(framework(tmp_path / "written", seed=seed, model={"seed": seed}), "torch_mlp")
+    other = model(framework(tmp_path / "other", seed=seed, model={"seed": seed + 1}), "torch_mlp")
+    assert written.seed == unset.seed and other.seed != unset.seed
+    assert 0 <= other.seed < 2 ** 31

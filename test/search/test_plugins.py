@@ -273,3 +273,17 @@ def test_options_that_cannot_work_are_one_line_errors_before_anything_runs(tmp_p
           {"plugin": plugin, "max_samples": 9, "options": options})
     assert_user_error(run_deffe("-config", "config.json", cwd=tmp_path), f"config.json:{where}: {what}")
     assert not (tmp_path / "explore").exists()
+
+
+def test_search_seed_written_out_as_framework_seed_is_leaving_it_out(tmp_path):
+    """exploration.options.seed defaults to what framework.seed gives: writing framework.seed out drew
+    another search than leaving it unset (the option was the algorithm's seed itself)."""
+    runs = []
+    for name, options in (("unset", {}), ("written", {"seed": 11}), ("other", {"seed": 12})):
+        d = tmp_path / name
+        d.mkdir()
+        setup(d, BOWL_KNOBS, ["cost"], "bowl", {"plugin": "annealing", "max_samples": 30, "options": options},
+              seed=11)
+        assert run_deffe("-config", "config.json", cwd=d).rc == 0
+        runs.append((d / "explore" / "deffe_evaluation.csv").read_text())
+    assert runs[0] == runs[1] and runs[2] != runs[0]
