@@ -325,7 +325,7 @@ MODEL = {
     "threads": Key("int", 0, "CPU threads of the driver's libraries: the model's training and prediction, the "
                              "exploration's search (0: as many as -jobs); torch training itself uses one, the "
                              "fastest for small mini-batches", min=0),
-    "seed": Key("int", None, "seed of model training (default: framework.seed)"),
+    "seed": Key("int", None, "seed of model training, in place of framework.seed (default: framework.seed; written out, the same model)"),
     "trust_pickle": Key("bool", False, "read old (format 1) checkpoints, whose weights are Python pickle data that "
                                        "can run any code when loaded (-trust-pickle); only for files from a source "
                                        "you trust. Checkpoints written now hold only numbers and JSON and need no "
