@@ -15,7 +15,7 @@ work does not, so each is written as the copy it costs.
 - complex numbers as rotary embeddings (``view_as_complex``, a product, ``view_as_real``), kept as their real
   pairs, and torch.fft's transforms that keep their sizes: an `fft` layer.
 
-What reads x after an in-place write reads the write's result (torch_fx.py threads it through the graph).
+What reads x after an in-place write reads the write's result (torch_rewrites.py threads it through the graph).
 """
 from __future__ import annotations
 
