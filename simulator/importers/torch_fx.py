@@ -77,7 +77,8 @@ boolean mask picking as many rows in every sample (a gather), and some pieces of
 Per-sample index tensors that keep each sample's elements (a padding mask's rows), boolean and / or, tensors
 stacked before the batch only to be averaged or summed over it, and repeat_interleave along the batch (rows
 of copies). In-place methods (``out.add_(y)``, ``mask.scatter_(...)``) change what later nodes read, even
-where Python discards their result. scatter / scatter_ (a scalar written at an index leaves the tensor as it
+where Python discards their result; on a view (``y[:, :8].mul_(2)``, through views and transposes)
+they change the tensor it views too, written back as ``y[:, :8] = ...`` is (torch_rewrites.py). scatter / scatter_ (a scalar written at an index leaves the tensor as it
 is; a tensor's values are padded into place and added; torch_writes.py, with gather, x[key] = y, the picks per
 sample and the complex numbers), argmax / argmin (a reduction) and ``x[arange(B), i]``
 with ``i`` one position per sample (a row's select), torch.fft's complex transforms keeping their sizes (an
@@ -116,8 +117,10 @@ from .torch_trace import _positional, _rooted, _shape_prop, _traced
 # forward that passes **kwargs on is traced with use_cache=False (RWKV: 2 layers fewer), and x.max(d).values
 # is the maximum (it had been dropped from what used it). 6: a parameter multiplied by a network tensor in forward
 # (F.linear, x @ self.W, addmm) is a linear layer holding it (torch_weights.py). 7: so is one read transposed
-# (x @ self.W.T, W.t(), W.transpose(0, 1)) or by einsum ('bi,ij->bj'): no transpose layer, no per-sample weight
-IMPORTER_VERSION = 7
+# (x @ self.W.T, W.t(), W.transpose(0, 1)) or by einsum ('bi,ij->bj'): no transpose layer, no per-sample weight. 8:
+# an in-place operation on a view (y[:, :8].mul_(2)) changes what reads the viewed tensor afterwards (written back
+# as y[:, :8] = ... is: a pad and an add), where it had been a dead end
+IMPORTER_VERSION = 8
 
 
 def from_torch(module, sample_input, name: str | None = None, batch_dim: int = 0) -> Network:
