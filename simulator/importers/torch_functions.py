@@ -60,7 +60,7 @@ class FunctionNodes(SpatialFunctions, ShapeFunctions, IndexFunctions, ProductFun
             return self.add(node, name, op, parents, layout, out_shape)
 
         if fn is getattr and len(args) == 2 and args[1] in ("real", "imag", "data", "T", "mT") and \
-                hasattr(meta, "shape") and isinstance(self.env.get(args[0]), (_Tensor, _Const, _Merged)):
+                hasattr(meta, "shape") and isinstance(self.env.get(args[0]), (_Tensor, _Const, _Merged, _Moved)):
             return self.attribute(node, args[0], args[1], expect, done)
         if fn is getattr and len(args) == 2 and args[1] in ("values", "indices") and \
                 isinstance(self.env.get(args[0]), _Multi):   # x.topk(k).indices, x.max(dim).values: by position

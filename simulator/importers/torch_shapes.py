@@ -23,6 +23,10 @@ def _broadcasts(user) -> bool:
         getattr(user.target, "__name__", user.target) in ELEMENTWISE_NAMES
 
 
+def _rank(x) -> int:
+    return len(x.perm) if isinstance(x, _Moved) else len(x.torch_shape)
+
+
 class ShapeFunctions:
     """The converter's views, transposes, expansions, repeats and concatenations."""
 
@@ -103,11 +107,11 @@ class ShapeFunctions:
         if key == "contiguous":
             return self.tensor(node, args[0])
         if key in ("t", torch.t):   # x.t(): the transpose of a matrix (of a vector or scalar: itself)
-            x = self.tensor(node, args[0])
-            if len(x.torch_shape) < 2:
+            x = self.reorderable(node, args[0])
+            if _rank(x) < 2:
                 return x
-            if len(x.torch_shape) > 2:
-                raise self.fail(node, f"t() expects a tensor of at most 2 dimensions, got {len(x.torch_shape)}")
+            if _rank(x) > 2:
+                raise self.fail(node, f"t() expects a tensor of at most 2 dimensions, got {_rank(x)}")
             return self.transposed(node, x, [1, 0], expect, done)
         swaps = ("transpose", torch.transpose, "swapaxes", torch.swapaxes, "swapdims", torch.swapdims)
         if key in swaps + ("permute", torch.permute):
@@ -116,8 +120,8 @@ class ShapeFunctions:
             if isinstance(rows, _Merged) and key in ("permute", torch.permute) and dims and dims[0] != 0 \
                     and not node.meta.get("merged_permute"):
                 return self.moved_rows(node, rows, dims)   # the rows moved (timm's Swin qkv.permute(2, 0, ...))
-            x = self.tensor(node, args[0])
-            rank = len(x.torch_shape)
+            x = self.reorderable(node, args[0])
+            rank = _rank(x)
             if key in swaps:
                 d0, d1 = (a % rank for a in args[1:3])
                 perm = list(range(rank))
@@ -208,13 +212,25 @@ class ShapeFunctions:
         input @ self.weight.T)."""
         if attr in ("real", "imag", "data"):
             return self.env[arg]
-        x = self.tensor(node, arg)
-        rank = len(x.torch_shape)
+        x = self.reorderable(node, arg)
+        rank = _rank(x)
         perm = list(reversed(range(rank))) if attr == "T" else list(range(rank - 2)) + [rank - 1, rank - 2]
         return self.transposed(node, x, perm, expect, done)
 
+    def reorderable(self, node, arg):
+        """What a transpose or permute reads: a tensor, or a batch moved away (not merged rows), which the new
+        order moves again (y.mT.mT, a batch moved last and brought back)."""
+        value = self.env.get(arg) if hasattr(arg, "op") else None
+        if isinstance(value, _Moved) and value.prefix is None:
+            return value
+        return self.tensor(node, arg)
+
     def transposed(self, node, x: _Tensor, perm: list, expect, done):
         """x with its torch axes in the order `perm` (permute, transpose, .T, .mT)."""
+        if isinstance(x, _Moved):   # a batch moved, moved again: one permutation of its source
+            perm, x = [x.perm[p] for p in perm], x.source
+            if perm == list(range(len(perm))):
+                return x
         rank = len(x.torch_shape)
         lead = self.lead(x)   # the axes before ours: the batch, or a parameter's leading size-1 axes
         if x.layout != SHARED and perm[0] != 0:
