@@ -12,7 +12,7 @@
 
 And the checks around the trace that keep the user's model and mistakes in one line: what a builder returned
 (`checked_inputs`), the model's attributes saved and put back (`model_state`, `state_restored`), a trace that fails in
-torch's packed sequences (`packed_error`).
+torch's packed sequences (`packed_error`), an error said in one line (`_one_line`).
 """
 from __future__ import annotations
 
@@ -250,3 +250,8 @@ def state_restored(state: list) -> None:
             if tensor._version != version:
                 with torch.no_grad():
                     tensor.copy_(saved)
+
+
+def _one_line(err: Exception) -> str:
+    text = str(err).strip().splitlines()
+    return f"{type(err).__name__}: {text[0] if text else ''}".rstrip(": ")

@@ -10,14 +10,19 @@ transposes (same per-sample shape (T, ...), same layer), and the converter's fx 
 shape has axes 0 and 1 exchanged, so do its dimension arguments (``softmax(dim=-1)`` stays, ``mean(0)``, a
 mean over the sequence, becomes a mean over per-sample axis 0), its indices (``out[-1]``, the last step)
 and the constants and parameters it broadcasts with (a positional table of shape (T, 1, D) becomes (T, D)
-per sample). Its result is sequence-first again when its batch is still second. A transpose or permute that
-brings the batch back to the front (``x.transpose(0, 1)``) is a view of the same tensor (or the remaining
-permutation); one that moves the batch of a batch-first tensor to the second axis makes it sequence-first.
-The recurrent and attention modules are checked against the tensor they get: ``batch_first=False`` wants a
-sequence-first one.
+per sample). Its result is sequence-first again when its batch is still second. A transpose or permute (or
+``t()``, ``.T``, ``.mT``) that brings the batch back to the front (``x.transpose(0, 1)``) is a view of the same
+tensor (or the remaining permutation); one that moves the batch of a batch-first tensor to the second axis makes
+it sequence-first, whatever its sizes, so a batch-first model that moves its batch away and back (a (batch,
+features) tensor transposed for an element-wise operation) imports as if it had stayed. The recurrent and
+attention modules are checked against the tensor they get: ``batch_first=False`` wants a sequence-first one. An
+operation along the batch of a sequence-first tensor (``x.transpose(0, 1).sum(1)``) is refused as one mixing
+the samples.
 
 Shapes are all the importer sees of the batch, so a sample input whose sequence length equals its batch
-size cannot be followed: such a node fails with a message saying to change the sample's batch size.
+size cannot be followed, nor can an operation's result of such sizes unless it has the shape of a
+sequence-first tensor it reads (an element-wise operation): such a node fails with a message saying to change
+the sample's batch size.
 """
 from __future__ import annotations
 
@@ -35,7 +40,7 @@ _DIM_SLOTS = {name: ((1, "dim"),) for name in (
     "size")}
 _DIM_SLOTS.update({name: ((2, "dim"),) for name in ("split", "chunk", "normalize")})
 _DIM_SLOTS["flatten"] = ((1, "start_dim"), (2, "end_dim"))
-_REORDERS = ("transpose", "swapaxes", "swapdims", "permute")
+_SWAPS = ("transpose", "swapaxes", "swapdims")
 _PRODUCTS = ("matmul", "mm", "bmm", "addmm", "linear")
 
 
@@ -46,6 +51,26 @@ def _name(target) -> str:
 def _swap(shape) -> tuple:
     shape = tuple(int(d) for d in shape)
     return (shape[1], shape[0]) + shape[2:] if len(shape) >= 2 else shape
+
+
+def _reorder(node, rank: int):
+    """The torch axes, in their new order, of what a transpose / swapaxes / permute / t() / .T / .mT node makes of
+    its input of `rank` axes; None for another node."""
+    args, name = node.args, _name(node.target)
+    if node.target is getattr and len(args) == 2 and args[1] in ("T", "mT") and rank >= 2:
+        return list(reversed(range(rank))) if args[1] == "T" else list(range(rank - 2)) + [rank - 1, rank - 2]
+    if name == "t" and rank == 2:
+        return [1, 0]
+    if name in _SWAPS and len(args) >= 3 and all(isinstance(d, int) for d in args[1:3]):
+        perm = list(range(rank))
+        d0, d1 = (d % rank for d in args[1:3])
+        perm[d0], perm[d1] = perm[d1], perm[d0]
+        return perm
+    if name == "permute":
+        dims = args[1] if len(args) == 2 and isinstance(args[1], (tuple, list)) else args[1:]
+        if len(dims) == rank and all(isinstance(d, int) for d in dims):
+            return [d % rank for d in dims]
+    return None
 
 
 def swapped_meta(meta):
@@ -108,11 +133,20 @@ class SeqFirstNodes:
 
     def _seq_shaped(self, node, shape) -> bool:
         """Whether a tensor of torch `shape` is sequence-first (its batch second); a batch as long as the
-        sequence cannot be told apart."""
+        sequence cannot be told apart, but for the result of an operation on a sequence-first tensor of the same
+        shape (an element-wise one), which is sequence-first as that tensor is."""
         shape = tuple(int(d) for d in shape)
         if len(shape) >= 2 and shape[0] == shape[1] == self.batch:
-            raise self.fail(node, f"a sequence-first tensor of shape {shape} has its sequence as long as the "
-                                  f"batch ({self.batch}): give a sample input with another batch size")
+            if any(a in self.seq and tuple(_swap(a.meta["tensor_meta"].shape)) == shape
+                   for a in node.all_input_nodes if hasattr(a.meta.get("tensor_meta"), "shape")):
+                return True
+            if node.op == "placeholder":
+                raise self.fail(node, f"a sequence-first tensor of shape {shape} has its sequence as long as the "
+                                      f"batch ({self.batch}): give a sample input with another batch size")
+            raise self.fail(node, f"a tensor of shape {shape} made from one whose batch is second (sequence-first, "
+                                  f"or moved there by a transpose or permute) has its first axis as long as the batch "
+                                  f"({self.batch}), which the importer tells apart by their sizes only: give a sample "
+                                  "input with another batch size")
         return len(shape) >= 2 and shape[1] == self.batch
 
     # ------------------------------------------------------------- how
@@ -123,12 +157,20 @@ class SeqFirstNodes:
         metas = [a.meta.get("tensor_meta") for a in node.all_input_nodes if a in self.seq]
         rank = max((len(m.shape) for m in metas if hasattr(m, "shape")), default=0)
         module = node.op == "call_module"
+        # a transpose or permute: where the batch goes is its permutation's, whatever the sizes
+        perm = _reorder(node, rank) if node.args and node.args[0] in self.seq and node.op != "call_module" else None
         if hasattr(meta, "shape"):
-            seq_out = self._seq_shaped(node, meta.shape)
-            if not seq_out and (not len(meta.shape) or int(meta.shape[0]) != self.batch) and \
-                    _name(node.target) not in _REORDERS + ("view", "reshape"):
-                raise self.fail(node, f"the result {tuple(meta.shape)} of an operation on a sequence-first tensor "
-                                      "keeps the batch neither first nor second")
+            seq_out = perm.index(1) == 1 if perm is not None else self._seq_shaped(node, meta.shape)
+            if not seq_out and (not len(meta.shape) or int(meta.shape[0]) != self.batch) and perm is None and \
+                    _name(node.target) not in ("view", "reshape"):
+                along = self._along_batch(node, rank)
+                if along is not None:
+                    raise self.fail(node, f"an operation along the batch dimension (dim {along} of a tensor whose "
+                                          "batch is second) mixes the samples of a batch, which the simulator does "
+                                          f"not model: its result {tuple(meta.shape)} keeps the batch neither first "
+                                          "nor second; leave it out of the model imported (in the loss, say)")
+                raise self.fail(node, f"the result {tuple(meta.shape)} of an operation on a tensor whose batch is "
+                                      "second (sequence-first) keeps the batch neither first nor second")
             swapped = swapped_meta(meta) if seq_out else meta
         elif isinstance(meta, (tuple, list)) and meta:
             parts = [meta[0]] if module else list(meta)
@@ -139,8 +181,8 @@ class SeqFirstNodes:
         else:
             seq_out, swapped = False, meta
         node.meta["tensor_meta"] = swapped
-        if _name(node.target) in _REORDERS:
-            value, seq_out = self._seq_reorder(node, swapped)
+        if perm is not None:
+            value, seq_out = self._seq_reorder(node, swapped, perm)
         else:
             self._translate(node, rank)
             saved = {a: self.env[a] for a in node.all_input_nodes if a in self.env}
@@ -155,6 +197,15 @@ class SeqFirstNodes:
         if seq_out:
             self.seq.add(node)
         return value
+
+    def _along_batch(self, node, rank: int):
+        """The dimension argument of `node` that names the batch of its sequence-first tensors (axis 1), or None."""
+        for slot, key in _DIM_SLOTS.get(_name(node.target), ()) if node.op != "call_module" else ():
+            dims = node.kwargs[key] if key in node.kwargs else node.args[slot] if len(node.args) > slot else None
+            for d in dims if isinstance(dims, (tuple, list)) else (dims,):
+                if isinstance(d, int) and rank and -rank <= d < rank and d % rank == 1:
+                    return d
+        return None
 
     def _translate(self, node, rank: int) -> None:
         """The node's dimension arguments and indices, from torch's sequence-first axes to batch-first ones."""
@@ -207,18 +258,11 @@ class SeqFirstNodes:
         return self.env[key]
 
     # ------------------------------------------------------------- transposes
-    def _seq_reorder(self, node, meta):
-        """A transpose / permute of a sequence-first tensor: (value, whether the result is sequence-first)."""
+    def _seq_reorder(self, node, meta, perm: list):
+        """A transpose / permute (torch's axes in the order `perm`) of a sequence-first tensor: (value, whether the
+        result is sequence-first)."""
         x = self.tensor(node, node.args[0])
         rank = len(x.torch_shape)
-        rest = node.args[1:]
-        if _name(node.target) == "permute":
-            dims = rest[0] if len(rest) == 1 and isinstance(rest[0], (tuple, list)) else rest
-            perm = [d % rank for d in dims]
-        else:
-            d0, d1 = (d % rank for d in rest[:2])
-            perm = list(range(rank))
-            perm[d0], perm[d1] = perm[d1], perm[d0]
 
         def s(a):
             return 1 - a if a in (0, 1) else a
@@ -236,8 +280,8 @@ class SeqFirstNodes:
         perm = moved.perm
         q = [0, perm[0]] + list(perm[2:])
         shape = a.meta["tensor_meta"].shape
-        if self._seq_shaped(a, shape):
-            a.meta["tensor_meta"] = swapped_meta(a.meta["tensor_meta"])
+        # the batch is second by the permutation, whatever the sizes (a (4, 4) tensor transposed)
+        a.meta["tensor_meta"] = swapped_meta(a.meta["tensor_meta"])
         return self._permuted(a, moved.source, q, _swap(shape))
 
     def _permuted(self, node, x: _Tensor, q, expect) -> _Tensor:

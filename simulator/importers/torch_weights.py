@@ -14,7 +14,7 @@ from .torch_nodes import PLAIN, SHARED, _Tensor
 
 
 class WeightNodes:
-    """The converter's products of a network tensor and a parameter (a mixin of torch_fx._Converter)."""
+    """The converter's products of a network tensor and a parameter (a mixin of torch_converter._Converter)."""
 
     def weight_product(self, node, x: _Tensor, w: _Tensor, transposed: bool, bias: _Tensor | None, expect):
         """x @ W (W as (in, out)) or, `transposed`, x @ W.T (W as (out, in), F.linear's): a `Linear` layer, or

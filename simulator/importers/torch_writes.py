@@ -15,7 +15,7 @@ work does not, so each is written as the copy it costs.
 - complex numbers as rotary embeddings (``view_as_complex``, a product, ``view_as_real``), kept as their real
   pairs, and torch.fft's transforms that keep their sizes: an `fft` layer.
 
-What reads x after an in-place write reads the write's result (torch_fx.py threads it through the graph).
+What reads x after an in-place write reads the write's result (torch_rewrites.py threads it through the graph).
 """
 from __future__ import annotations
 
@@ -91,7 +91,8 @@ class WriteNodes:
         v = self.env.get(value) if hasattr(value, "op") else None
         if not isinstance(v, (_Tensor, _Merged)):
             return x
-        items = list(key) if isinstance(key, tuple) else [key]
+        # an axis added (x[:, None, :4] = y) is one of size 1 in the values, which are viewed without it below
+        items = [i for i in (key if isinstance(key, tuple) else (key,)) if i is not None]
         if items.count(Ellipsis) == 1:   # x[..., i, :i] = y (Kimi's forward substitution): full slices for the dots
             at = items.index(Ellipsis)
             items[at:at + 1] = [slice(None)] * max(len(x.torch_shape) - len(items) + 1, 0)

@@ -352,6 +352,29 @@ def test_in_place_methods_cost_what_their_out_of_place_forms_cost(in_place, out_
     assert ours.forward_flops == theirs.forward_flops and ours.params == theirs.params
 
 
+@pytest.mark.parametrize("code", [
+    "y[:, :8].mul_(2)", "y[:, 3].add_(1.0)", "y[..., 4:12].relu_()", "y[:, :8][:, 2:].mul_(2)",
+    "y.view(-1, 2, 8)[:, 0].mul_(2)", "y.view(-1, 2, 8).transpose(1, 2).sigmoid_()", "y.unsqueeze(1).mul_(2)",
+    "y.view(-1, 4, 4).permute(0, 2, 1)[:, 0].clamp_(0, 1)", "y.view(-1, 4, 4).mT.mul_(2)",
+    "y[:, None, :4].mul_(2)"])
+def test_an_in_place_operation_on_a_view_changes_what_later_reads_its_base(code):
+    class M(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc, self.out = nn.Linear(16, 16), nn.Linear(16, 4)
+
+        def forward(self, x):
+            y = self.fc(x)
+            eval(code, {"y": y})   # its result discarded: y itself holds it
+            return self.out(y)
+
+    net = from_torch(M(), torch.randn(2, 16))
+    ops = [l.name for l in net.layers if l.name.split("_")[0] in ("mul", "add", "relu", "sigmoid", "clamp")]
+    assert ops and ops[0].endswith("_")   # the in-place operation is costed ...
+    read = {p for layer in net.layers for p in layer.parents}
+    assert [l.name for l in net.layers if l.name not in read] == ["out"]   # ... and is no dead end: out reads it
+
+
 @pytest.mark.parametrize("expr", ["y.softmax(0)", "y.cumsum(0)", "y.cumprod(dim=0)", "torch.cumsum(y, 0)", "y.T"])
 def test_operations_mixing_the_samples_of_the_batch_are_refused_in_one_line(expr):
     class M(nn.Module):

@@ -275,3 +275,56 @@ def test_contrastive_logits_are_refused_as_mixing_the_batch_at_every_batch_size(
 
     with pytest.raises(SimulatorError, match="mixes the samples of the batch.*; import the model without it"):
         from_torch(Clip(), (torch.randn(batch, 32), torch.randn(batch, 24)))
+
+
+class Away(nn.Module):
+    """A batch-first model that moves its batch away (``transpose(0, 1)``, ``permute(1, 0, 2)``, ``.T``,
+    ``.mT``) for an element-wise operation and back: no sequence anywhere."""
+
+    def __init__(self, there=None, back=None, width=16, out=4):
+        super().__init__()
+        self.there, self.back = there, back
+        self.fc, self.out = nn.Linear(16, width), nn.Linear(width, out)
+
+    def forward(self, x):
+        y = self.fc(x)
+        if self.there is not None:
+            y = eval(self.back, {"y": torch.relu(eval(self.there, {"y": y}))})
+        else:
+            y = torch.relu(y)
+        return self.out(y)
+
+
+@pytest.mark.parametrize("there, back, shape, width, out", [
+    ("y.mT", "y.mT", (4, 16), 16, 4),                       # the output as wide as the batch
+    ("y.T", "y.T", (4, 16), 16, 4),
+    ("y.t()", "y.t()", (4, 16), 16, 4),
+    ("y.transpose(0, 1)", "y.transpose(0, 1)", (4, 16), 4, 5),   # features as many as the samples
+    ("y.mT", "y.transpose(1, 0)", (4, 16), 4, 4),
+    ("y.permute(1, 0, 2)", "y.permute(1, 0, 2)", (4, 4, 16), 16, 5),   # tokens as many as the samples
+    ("y.permute(1, 0, 2)", "y.transpose(0, 1)", (4, 6, 16), 16, 4),
+    ("y.permute(1, 0, 2)", "y.mT.mT.transpose(0, 1)", (3, 4, 16), 3, 5)])
+def test_a_batch_moved_away_and_back_imports_as_if_it_had_stayed(there, back, shape, width, out):
+    net = from_torch(Away(there, back, width, out), torch.randn(*shape))
+    same_network(net, from_torch(Away(width=width, out=out), torch.randn(*shape)))
+
+
+@pytest.mark.parametrize("code", ["y.transpose(0, 1).sum(1)", "y.permute(1, 0, 2).mean(dim=1)", "y.mT.mean(1)"])
+def test_a_reduction_over_a_batch_moved_second_is_refused_as_one_along_the_batch(code):
+    class Reduces(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(16, 16)
+
+        def forward(self, x):
+            return eval(code, {"y": self.fc(x)})
+
+    shape = (4, 16) if ".mT" in code else (4, 6, 16)
+    with pytest.raises(SimulatorError, match=r"along the batch dimension .*mixes the samples of a batch") as err:
+        from_torch(Reduces(), torch.randn(*shape))
+    assert "sequence-first" not in str(err.value) and "\n" not in str(err.value)
+
+
+def test_a_batch_moved_last_is_refused_as_moving_the_batch():
+    with pytest.raises(SimulatorError, match=r"node 'relu' .*moving the batch dimension is not supported"):
+        from_torch(Away("y.permute(1, 0, 2).mT", "y.mT.transpose(0, 1)", 3, 5), torch.randn(3, 4, 16))
