@@ -21,8 +21,9 @@ the constraint memory_use <= 1:
   random     uniform random designs
   annealing, genetic  this project's search algorithms on the simulator, on the one number rule for a
              design that does not fit: the simulator's memory="penalty" step time (x (1 + 10 x overflow))
-A budget counts distinct designs evaluated (an Optuna trial that repeats a design, or a renaming of one where
-the GPUs are exchangeable, is answered from a cache and not counted).
+A budget counts distinct designs evaluated: every method's proposal that repeats a design, or a renaming of one
+where the GPUs are exchangeable, is answered from the method's cache and not counted
+(exploration_methods.Designs).
 
 "Best known": the best feasible step time of long searches of the simulator (cached in bench/results/:
 4 genetic searches, and the surrogate exploration with the simulator itself as its model,
@@ -86,7 +87,8 @@ ALL_METHODS = ["surrogate", "tpe", "gp", "nsga2", "random", "annealing", "geneti
 # surrogate 13: never proposes a renaming of a design evaluated or in its batch (exchangeable GPUs)
 # (model.constraint_model "network", measured as a version 14 and not kept: docs/exploration.md)
 # tpe, gp, nsga2 2: a renaming of a design evaluated is answered from the cache (Problem.design_key)
-METHOD_VERSION = {"surrogate": 15, "tpe": 2, "gp": 2, "nsga2": 2, "random": 1, "annealing": 1, "genetic": 1}
+# random, annealing, genetic 2: the same rule (exploration_methods.Designs): a repeat or a renaming is not counted
+METHOD_VERSION = {"surrogate": 15, "tpe": 2, "gp": 2, "nsga2": 2, "random": 2, "annealing": 2, "genetic": 2}
 
 
 # ----------------------------------------------------------------------------- best known
