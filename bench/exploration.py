@@ -21,17 +21,23 @@ the constraint memory_use <= 1:
   random     uniform random designs
   annealing, genetic  this project's search algorithms on the simulator, on the one number rule for a
              design that does not fit: the simulator's memory="penalty" step time (x (1 + 10 x overflow))
-A budget counts distinct designs evaluated (an Optuna trial that repeats a design, or a renaming of one where
-the GPUs are exchangeable, is answered from a cache and not counted).
+A budget counts distinct designs evaluated: every method's proposal that repeats a design, or a renaming of one
+where the GPUs are exchangeable, is answered from the method's cache and not counted
+(exploration_methods.Designs).
 
-"Best known": the best feasible step time of long searches of the simulator (cached in bench/results/:
-4 genetic searches, and the surrogate exploration with the simulator itself as its model,
-bench/reference/simulator_as_model.py) and of every run of this benchmark. The second also shows how
-far the search alone gets with a perfect model, i.e. how much of a method's shortfall is its model's.
-Per method and problem: the median over seeds of the evaluations to within 1% of it (a run that never gets there counts as infinite: the median is
-"not reached" when more than half the runs miss) with the min-max over seeds, how many seeds reach it,
-the median best found and the median wall time. The goal: the surrogate within 1% in a tenth of the
-evaluations of the best Optuna sampler, on every problem. Last line: JSON.
+"Best known": the best feasible step time of long searches of the simulator (4 genetic searches, and the
+surrogate exploration with the simulator itself as its model, bench/reference/simulator_as_model.py) and
+of every run of this benchmark any command has made, kept per problem in
+bench/results/best-known-<problem>.json (each command's runs improve it and it is saved back): it does
+not depend on the --methods or --seeds of a command, and the table says which search or run found it.
+The second long search also shows how far the search alone gets with a perfect model, i.e. how much of a
+method's shortfall is its model's. Per method and problem: the median over seeds of the evaluations to
+within 1% of it (a run that never gets there counts as infinite: the median is "not reached" when half
+the runs or more miss) with the min-max over seeds, how many seeds reach it, the median best found and
+the median wall time (the simulator kernel is compiled before any run is timed). A stored run measured
+under other code (its code digest differs from today's) is still reused, with a note. The goal: the
+surrogate within 1% in a tenth of the evaluations of the best Optuna sampler, on every problem. Last
+line: JSON.
 
     python bench/exploration.py [--seeds 5] [--budget 2000] [--surrogate-budget 300] [--gp-budget 150]
                                 [--problems ...] [--methods ...] [--quick] [--reuse]
@@ -44,10 +50,14 @@ evaluations of the best Optuna sampler, on every problem. Last line: JSON.
 from __future__ import annotations
 
 import argparse
+import fcntl
 import hashlib
+import itertools
 import json
 import math
 import os
+import shutil
+import signal
 import sys
 import tempfile
 import time
@@ -86,7 +96,8 @@ ALL_METHODS = ["surrogate", "tpe", "gp", "nsga2", "random", "annealing", "geneti
 # surrogate 13: never proposes a renaming of a design evaluated or in its batch (exchangeable GPUs)
 # (model.constraint_model "network", measured as a version 14 and not kept: docs/exploration.md)
 # tpe, gp, nsga2 2: a renaming of a design evaluated is answered from the cache (Problem.design_key)
-METHOD_VERSION = {"surrogate": 15, "tpe": 2, "gp": 2, "nsga2": 2, "random": 1, "annealing": 1, "genetic": 1}
+# random, annealing, genetic 2: the same rule (exploration_methods.Designs): a repeat or a renaming is not counted
+METHOD_VERSION = {"surrogate": 15, "tpe": 2, "gp": 2, "nsga2": 2, "random": 2, "annealing": 2, "genetic": 2}
 
 
 # ----------------------------------------------------------------------------- best known
@@ -95,15 +106,78 @@ ORACLE_VERSION = 2   # bump when the guided search (framework/guided*.py) change
 # (2: no renamed copies)
 
 
+def _cache_path(p: Problem) -> Path:
+    return RESULTS / f"best-known-{p.name}.json"
+
+
+def _update_cache(p: Problem, change) -> dict:
+    """Read bench/results/best-known-<problem>.json, let ``change(data)`` edit it and write it back, under a
+    lock (commands run in parallel, --runs-only in parts, share the file). Returns the data."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    cache = _cache_path(p)
+    with open(RESULTS / f".best-known-{p.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        data = json.loads(cache.read_text()) if cache.exists() else {}
+        if change(data) is not False:
+            tmp = cache.with_name(cache.name + f".{os.getpid()}.tmp")
+            tmp.write_text(json.dumps(data, indent=1))
+            os.replace(tmp, cache)
+    return data
+
+
+def record_runs(p: Problem, found: list[tuple[float, str, int, int]]) -> None:
+    """Keep the best feasible step time of the runs made or reused by this command ((best, method, seed,
+    budget) each) in the problem's best-known file, if it improves on what every earlier command stored."""
+    finite = [f for f in found if math.isfinite(f[0])]
+    if not finite:
+        return
+    best, method, seed, budget = min(finite, key=lambda f: f[0])
+    key = f"{p.digest()}|runs"
+
+    def change(data: dict):
+        if key in data and data[key]["best"] <= best:
+            return False
+        data[key] = {"best": best, "method": method, "seed": seed, "budget": budget,
+                     "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
+    _update_cache(p, change)
+
+
+def _source(key: str, v: dict) -> str:
+    """Which search or run found a best-known entry, in words."""
+    what = key.split("|", 1)[1]
+    if what.isdigit():
+        return f"the long genetic searches (4 x {int(what):,} evaluations)"
+    if what.startswith("oracle-"):
+        seeds = [s for s, vs in zip(ORACLE_SEEDS, v.get("values", [])) if min(
+            (x for x in vs if x is not None), default=math.inf) == v["best"]]
+        return (f"the surrogate's search with the simulator as its model ({what.split('-')[1]}, seed "
+                f"{seeds[0] if seeds else '?'}, budget {what.rsplit('-', 1)[1]})")
+    if what == "runs":
+        return f"{v['method']} seed {v['seed']} (budget {v['budget']}, a run of {v['when']})"
+    return what
+
+
+def stored_best(p: Problem) -> tuple[float, str]:
+    """The stored best known of the problem: the minimum over every entry of its best-known file under the
+    problem's digest (every long search, whatever its effort, and the best of every run stored by
+    record_runs), and which search or run found it."""
+    cache = _cache_path(p)
+    data = json.loads(cache.read_text()) if cache.exists() else {}
+    digest = p.digest()
+    entries = [(v["best"], _source(k, v)) for k, v in data.items()
+               if k.split("|")[0] == digest and isinstance(v, dict) and v.get("best") is not None]
+    return min(entries, key=lambda e: e[0]) if entries else (math.inf, "nothing stored")
+
+
 def best_known(p: Problem, effort: int, budget: int, workdir: Path) -> tuple[float, dict]:
     """The best feasible step time of two kinds of long search of the simulator, each cached per problem in
     bench/results/best-known-<problem>.json: 4 genetic searches of `effort` evaluations (penalised
     objective; a cached search of at least this effort is used), and the surrogate exploration run with
     the simulator as its model (ORACLE_SEEDS, the surrogate's budget of evaluations, 20,000 exact
     predictions a step). Returns the best and, per kind, what it found (the oracle's runs, evaluation by
-    evaluation, also say how far the search alone gets)."""
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    cache = RESULTS / f"best-known-{p.name}.json"
+    evaluation, also say how far the search alone gets). The benchmark's target is stored_best(), which
+    also counts every long search stored and every run of the benchmark."""
+    cache = _cache_path(p)
     data = json.loads(cache.read_text()) if cache.exists() else {}
     digest = p.digest()
     done = [(int(k.split("|")[1]), v) for k, v in data.items()
@@ -112,20 +186,20 @@ def best_known(p: Problem, effort: int, budget: int, workdir: Path) -> tuple[flo
     if done:
         genetic = min(v["best"] for _, v in done)
     else:
-        genetic = _genetic_reference(p, effort)
-        data = json.loads(cache.read_text()) if cache.exists() else {}
-        data[f"{digest}|{effort}"] = genetic
-        cache.write_text(json.dumps(data, indent=1))
-        genetic = genetic["best"]
+        found = _genetic_reference(p, effort)
+        _update_cache(p, lambda data: data.__setitem__(f"{digest}|{effort}", found))
+        genetic = found["best"]
     key = f"{digest}|oracle-v{ORACLE_VERSION}-{budget}"
     if key not in data:
-        data[key] = _oracle_reference(p, budget, workdir)
-        cache.write_text(json.dumps(data, indent=1))
+        found = _oracle_reference(p, budget, workdir)
+        data = _update_cache(p, lambda data: data.__setitem__(key, found))
     oracle = data[key]
     return min(genetic, oracle["best"]), {"genetic": genetic, "oracle": oracle}
 
 
 def _genetic_reference(p: Problem, effort: int) -> dict:
+    if effort < 1:
+        raise ValueError(f"the best known's genetic searches need an effort of at least 1 evaluation, got {effort}")
     t0 = time.perf_counter()
     best, best_code = math.inf, None
     for seed in range(4):
@@ -157,20 +231,85 @@ def run_key(p: Problem, method: str, seed: int, budget: int) -> Path:
     return RUNS / f"{p.name}-{method}-{seed}-{budget}-{h[:10]}.json"
 
 
-def one_run(p: Problem, method: str, seed: int, budget: int, workdir: Path, reuse: bool) -> tuple[np.ndarray, float]:
+_DIGESTS: dict[str, str] = {}
+
+
+def code_digest(method: str) -> str:
+    """A digest of the code a method's result depends on: the benchmark's methods and problems, the simulator,
+    the spaces and encodings, framework/search (annealing, genetic); for the surrogate every module of
+    framework/ and plugins/; for the Optuna samplers Optuna's version too."""
+    if method not in _DIGESTS:
+        files = [ROOT / "bench" / "exploration_methods.py", ROOT / "bench" / "exploration_problems.py",
+                 *ROOT.glob("simulator/**/*.py"), *ROOT.glob("framework/search/*.py"),
+                 *[ROOT / "framework" / f for f in ("space.py", "encoding.py", "values.py")]]
+        if method == "surrogate":
+            files += [*ROOT.glob("framework/**/*.py"), *ROOT.glob("plugins/**/*.py")]
+        h = hashlib.sha256()
+        for f in sorted(set(files)):
+            if f.exists():
+                h.update(str(f.relative_to(ROOT)).encode())
+                h.update(f.read_bytes())
+        if method in M.OPTUNA:
+            from importlib.metadata import version
+            h.update(f"optuna=={version('optuna')}".encode())
+        _DIGESTS[method] = h.hexdigest()[:12]
+    return _DIGESTS[method]
+
+
+_WARM: set[str] = set()
+
+
+def warm_up(p: Problem, method: str) -> None:
+    """Before a run is timed: compile the simulator's kernel (numba, one-off: about a minute in a fresh
+    clone) and prepare the simulator of every combination of training settings by one evaluation each, and
+    import Optuna, so that no method's wall time holds them."""
+    if not getattr(p, "warm", False):
+        p.warm = True
+        combos = np.array(list(itertools.product(*[range(len(v)) for v in p.spec.extra.values()])), dtype=np.int64)
+        codes = np.zeros((len(combos), p.spec.groups), dtype=np.int64)
+        p.evaluate(np.hstack([codes, combos.reshape(len(combos), -1)]))
+    if method in M.OPTUNA and "optuna" not in _WARM:
+        _WARM.add("optuna")
+        M._optuna()
+
+
+def one_run(p: Problem, method: str, seed: int, budget: int, workdir: Path, reuse: bool
+            ) -> tuple[np.ndarray, float, dict]:
+    """(the step time of each evaluation, the wall time, {"code": digest, "when": date} of the code it ran
+    under): a stored run (``reuse``) whatever code it was measured under, else a new run (stored with
+    ``reuse``)."""
     path = run_key(p, method, seed, budget)
     if reuse and path.exists():
         d = json.loads(path.read_text())
-        return np.array([math.inf if v is None else v for v in d["values"]]), d["seconds"]
+        return (np.array([math.inf if v is None else v for v in d["values"]]), d["seconds"],
+                {"code": d.get("code"), "when": d.get("when")})
+    warm_up(p, method)
     if method == "surrogate":
         values, seconds = M.timed(M.run_surrogate, p, seed, budget, workdir)
     else:
         values, seconds = M.timed(M.METHODS[method], p, seed, budget)
+    meta = {"code": code_digest(method), "when": time.strftime("%Y-%m-%d", time.gmtime())}
     if reuse:
         RUNS.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps({"values": [v if math.isfinite(v) else None for v in values.tolist()],
-                                    "seconds": seconds}))
-    return values, seconds
+                                    "seconds": seconds, **meta}))
+    return values, seconds, meta
+
+
+def other_code(method: str, metas: list[dict]) -> str | None:
+    """The note for runs measured under other code than today's, or None."""
+    now = code_digest(method)
+    old = [m for m in metas if m["code"] != now]
+    if not old:
+        return None
+    said = sorted({f"{m['code'] or 'no digest stored'}, {m['when'] or 'date unknown'}" for m in old})
+    return (f"measured under other code ({'; '.join(said)}; today's digest {now}): "
+            f"{len(old)} of {len(metas)} seeds")
+
+
+def format_median(x: float) -> str:
+    """A median of counts: an integer, or with its .5."""
+    return f"{x:.0f}" if float(x).is_integer() else f"{x:.1f}"
 
 
 def best_so_far(values: np.ndarray, budget: int) -> np.ndarray:
@@ -217,46 +356,101 @@ def main() -> None:
     args = ap.parse_args()
     if args.quick:
         args.seeds, args.budget, args.surrogate_budget, args.gp_budget, args.best_known_effort = 1, 300, 100, 40, 10000
+    args.methods = list(dict.fromkeys(args.methods))      # a name given twice is taken once
+    args.problems = list(dict.fromkeys(args.problems))
+    check_args(args)
     args.reuse = args.reuse or args.runs_only
     M._SURROGATE_ENV.update(_ENV)
-    workdir = Path(tempfile.mkdtemp(prefix="deffe-bench-exploration-"))
     budgets = {m: args.surrogate_budget if m == "surrogate" else args.gp_budget if m == "gp" else args.budget
                for m in args.methods}
+    problems = {pname: Problem(pname) for pname in args.problems}
+    if args.cached_only:
+        check_stored(args, problems, budgets)
+    workdir = Path(tempfile.mkdtemp(prefix="deffe-bench-exploration-"))
+    # removed at exit, also on an exception, Ctrl-C or a SIGTERM (timeout, kill)
+    previous = signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
+    try:
+        run(args, problems, budgets, workdir)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+        signal.signal(signal.SIGTERM, previous)
+
+
+def fail(what: str) -> None:
+    """One line, exit status 2 (as argparse's errors)."""
+    print(f"error: {what}", file=sys.stderr)
+    sys.exit(2)
+
+
+def check_args(args: argparse.Namespace) -> None:
+    for name in ("seeds", "budget", "surrogate_budget", "gp_budget", "best_known_effort"):
+        v = getattr(args, name)
+        if v < 1:
+            fail(f"--{name.replace('_', '-')} {v}: it must be at least 1; give a positive number "
+                 f"(or leave it out for its default)")
+
+
+def _settings(args: argparse.Namespace, problems: list[str]) -> str:
+    return (f"--problems {' '.join(problems)} --methods {' '.join(args.methods)} --seeds {args.seeds} "
+            f"--budget {args.budget} --surrogate-budget {args.surrogate_budget} --gp-budget {args.gp_budget}")
+
+
+def check_stored(args: argparse.Namespace, problems: dict, budgets: dict) -> None:
+    """--cached-only: every problem needs at least one stored run of these settings."""
+    empty = [pname for pname, p in problems.items()
+             if not any(run_key(p, m, seed, budgets[m]).exists() for m in args.methods for seed in range(args.seeds))]
+    if empty:
+        fail(f"--cached-only: no run stored in {RUNS.relative_to(ROOT)} for {_settings(args, empty)}; make them "
+             f"with: python bench/exploration.py --runs-only {_settings(args, empty)}")
+
+
+def run(args: argparse.Namespace, problems: dict, budgets: dict, workdir: Path) -> None:
     out: dict = {"settings": {"seeds": args.seeds, "budgets": budgets, "best_known_effort": args.best_known_effort},
                  "problems": {}}
-    problems = {pname: Problem(pname) for pname in args.problems}
     runs: dict = {pname: {m: [] for m in args.methods} for pname in args.problems}
     seconds: dict = {pname: {m: [] for m in args.methods} for pname in args.problems}
+    metas: dict = {pname: {m: [] for m in args.methods} for pname in args.problems}
+    found: dict = {pname: [] for pname in args.problems}
     # seed by seed over every problem and method: an interrupted run leaves whole seeds (--reuse)
     for seed in range(args.seeds):
         for pname, p in problems.items():
             for method in args.methods:
                 if args.cached_only and not run_key(p, method, seed, budgets[method]).exists():
                     continue
-                values, s = one_run(p, method, seed, budgets[method], workdir, args.reuse or args.cached_only)
+                values, s, meta = one_run(p, method, seed, budgets[method], workdir, args.reuse or args.cached_only)
                 runs[pname][method].append(values)
                 seconds[pname][method].append(s)
+                metas[pname][method].append(meta)
+                found[pname].append((float(np.min(values)) if len(values) else math.inf, method, seed,
+                                     budgets[method]))
                 print(f"  {pname} {method} seed {seed}: {len(values)} evaluations, best {np.min(values):.6f} s, "
                       f"{s:.1f} s", file=sys.stderr, flush=True)
+    notes = {pname: {m: other_code(m, ms) for m, ms in per.items() if ms} for pname, per in metas.items()}
+    for pname, p in problems.items():
+        record_runs(p, found[pname])      # the stored best known: every command's runs improve it
     if args.runs_only:
+        for pname, per in notes.items():
+            for method, note in per.items():
+                if note:
+                    print(f"note: {pname} {method}: {note}", file=sys.stderr)
         return
     curves: dict = {}
     rows = []
     for pname, p in problems.items():
         bk, refs = best_known(p, args.best_known_effort, args.surrogate_budget, workdir)
-        prob_runs = {m: v for m, v in runs[pname].items() if v}
-        found = min(float(np.min(v)) for vs in prob_runs.values() for v in vs)
-        best = min(bk, found)
+        best, source = stored_best(p)
         target = 1.01 * best
         oracle = [np.array([math.inf if x is None else x for x in v]) for v in refs["oracle"]["values"]]
         oracle_evals = [evals_to(best_so_far(v, len(v)), target) for v in oracle]
-        out["problems"][pname] = {"best_known": best, "best_known_by_search": bk,
+        out["problems"][pname] = {"best_known": best, "best_known_found_by": source, "best_known_by_search": bk,
                                   "best_known_by_genetic": refs["genetic"],
                                   "oracle": {"evals_to_1pct": oracle_evals,
                                              "best": [float(np.min(v)) for v in oracle]},
                                   "methods": {}}
         curves[pname] = {}
-        for method, vs in prob_runs.items():
+        for method, vs in runs[pname].items():
+            if not vs:
+                continue
             budget = budgets[method]
             cs = [best_so_far(v, budget) for v in vs]
             curves[pname][method] = np.median(np.vstack(cs), axis=0)
@@ -267,6 +461,8 @@ def main() -> None:
                    "seeds_reaching": hits, "seeds": len(cs), "best": med_best,
                    "best_min": float(np.min(bests)), "best_max": float(np.max(bests)),
                    "budget": budget, "seconds": float(np.median(seconds[pname][method]))}
+            if notes[pname].get(method):
+                rec["note"] = notes[pname][method]
             out["problems"][pname]["methods"][method] = {k: (None if isinstance(v, float) and not math.isfinite(v)
                                                              else v) for k, v in rec.items()}
             rows.append((pname, method, rec))
@@ -293,24 +489,25 @@ def verdict(prob: dict, budgets: dict) -> None:
     if s is None:
         met, why = False, "the surrogate does not get within 1% (median) in its budget"
     elif best is not None and reached[best] < 10 * s:
-        met, why = False, f"{best} gets there in {reached[best]:.0f} evaluations, less than 10 x {s:.0f}"
+        met, why = False, (f"{best} gets there in {format_median(reached[best])} evaluations, less than "
+                           f"10 x {format_median(s)}")
     else:
         short = [m for m in samplers if m not in reached and ms[m]["budget"] < 10 * s]
         if short:
             met = None
             why = (f"{', '.join(short)} did not get there in {', '.join(str(ms[m]['budget']) for m in short)} "
-                   f"evaluations; telling needs a budget of 10 x {s:.0f}")
+                   f"evaluations; telling needs a budget of 10 x {format_median(s)}")
         else:
             met = True
-            why = "; ".join(f"{m}: {reached[m]:.0f}" if m in reached else f"{m}: > {ms[m]['budget']}"
-                            for m in samplers) + f"; surrogate {s:.0f}"
+            why = "; ".join(f"{m}: {format_median(reached[m])}" if m in reached else f"{m}: > {ms[m]['budget']}"
+                            for m in samplers) + f"; surrogate {format_median(s)}"
     prob["goal"] = {"met": met, "best_optuna": best, "best_optuna_evals": reached.get(best) if best else None,
                     "surrogate_evals": s, "why": why}
 
 
 def _fmt_evals(rec: dict) -> str:
     med = rec["evals_to_1pct"]
-    text = "not reached" if med is None else f"{med:.0f}"
+    text = "not reached" if med is None else format_median(med)
     if rec["seeds_reaching"]:
         lo, hi = rec["evals_to_1pct_min"], rec["evals_to_1pct_max"]
         text += f" [{lo}-{hi}]" if lo != hi else f" [{lo}]"
@@ -325,12 +522,17 @@ def print_table(rows, out: dict, budgets: dict) -> None:
         gap = rec["best"] / best - 1 if math.isfinite(rec["best"]) else math.inf
         print(f"{pname:15s} {method:10s} {rec['budget']:6d} {_fmt_evals(rec):>32s} {rec['best']:16.6f} "
               f"{gap:7.2%} {rec['best_min']:9.5f}-{rec['best_max']:9.5f} {rec['seconds']:9.1f}")
+    for pname, method, rec in rows:
+        if rec.get("note"):
+            print(f"note: {pname} {method}: {rec['note']}")
     for pname, prob in out["problems"].items():
         oracle = prob["oracle"]
         reached = ", ".join("not reached" if e is None else str(e) for e in oracle["evals_to_1pct"])
-        print(f"{pname}: best known {prob['best_known']:.6f} s (long genetic searches: "
-              f"{prob['best_known_by_genetic']:.6f} s; the surrogate's search with the simulator as its model: "
-              f"{min(oracle['best']):.6f} s); target within 1%: {1.01 * prob['best_known']:.6f} s")
+        print(f"{pname}: best known {prob['best_known']:.6f} s, found by {prob['best_known_found_by']} (the best of "
+              f"bench/results/best-known-{pname}.json: every long search and every run of any command; these "
+              f"settings' long genetic searches: {prob['best_known_by_genetic']:.6f} s, the surrogate's search "
+              f"with the simulator as its model: {min(oracle['best']):.6f} s); target within 1%: "
+              f"{1.01 * prob['best_known']:.6f} s")
         print(f"  the search with a perfect model reaches the target in {reached} evaluations "
               f"(seeds {', '.join(map(str, ORACLE_SEEDS))}): what a better model could gain")
         g = prob.get("goal")

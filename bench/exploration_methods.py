@@ -19,27 +19,93 @@ from pathlib import Path
 
 import numpy as np
 
-from exploration_problems import ROOT, Problem
+from exploration_problems import MEMORY_PENALTY, ROOT, Problem
 
-from framework.search import make, minimize  # noqa: E402
+from framework.search import make  # noqa: E402
 
 
 def _finite(values) -> np.ndarray:
     return np.asarray(values, dtype=float)
 
 
+# ----------------------------------------------------------------------------- one rule for every method
+class Designs:
+    """What a method evaluated, one design at a time: a repeated proposal, or where the GPUs are exchangeable a
+    renaming of a design evaluated (Problem.design_key), is answered from this cache and is not counted. Every
+    method of the benchmark evaluates through one, so a budget counts distinct designs for all of them."""
+
+    def __init__(self, p: Problem):
+        self.p = p
+        self.cache: dict[tuple, tuple[float, float, bool]] = {}   # design -> (raw step time, memory_use, fits)
+        self.values: list[float] = []    # the step time of each distinct design in order, inf where it does not fit
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    def evaluate(self, codes, limit: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+        """(raw step time, memory_use, fits) of the rows of ``codes`` and how many rows were answered: new
+        designs are evaluated in one batch, at most ``limit`` of them (the rows after the one that would
+        exceed it are left unanswered: the rows answered are the first ones returned)."""
+        codes = np.atleast_2d(np.asarray(codes)).astype(np.int64)
+        keys = [self.p.design_key(c) for c in codes]
+        new: dict[tuple, int] = {}
+        n = len(codes)
+        for i, k in enumerate(keys):
+            if k not in self.cache and k not in new:
+                if limit is not None and len(new) >= limit:
+                    n = i
+                    break
+                new[k] = i
+        if new:
+            raw, mem, ok = self.p.evaluate(codes[list(new.values())])
+            for j, k in enumerate(new):
+                self.cache[k] = (float(raw[j]), float(mem[j]), bool(ok[j]))
+                self.values.append(float(raw[j]) if ok[j] else math.inf)
+        out = np.array([self.cache[k] for k in keys[:n]], dtype=float).reshape(-1, 3)
+        return out[:, 0], out[:, 1], out[:, 2].astype(bool), n
+
+    def feasible(self, codes) -> np.ndarray:
+        raw, _, ok, _ = self.evaluate(codes)
+        return np.where(ok, raw, math.inf)
+
+    def result(self) -> np.ndarray:
+        return np.array(self.values, dtype=float)
+
+
+def penalised(raw: np.ndarray, mem: np.ndarray) -> np.ndarray:
+    """The one number for methods that need one (Problem.penalised): the simulator's memory="penalty" rule."""
+    return raw * (1.0 + MEMORY_PENALTY * np.maximum(0.0, mem - 1.0))
+
+
 # ----------------------------------------------------------------------------- ours, on the simulator
 def run_random(p: Problem, seed: int, budget: int) -> np.ndarray:
+    """Uniform random designs until ``budget`` distinct ones are evaluated (a repeat or renaming is drawn again)."""
     rng = np.random.default_rng(seed)
-    return p.feasible_values(p.random_codes(rng, budget))
+    d = Designs(p)
+    draws = 0
+    while len(d) < budget and draws < 20 * budget:
+        codes = p.random_codes(rng, budget - len(d))
+        draws += len(codes)
+        d.evaluate(codes)
+    return d.result()
 
 
 def run_search(p: Problem, seed: int, budget: int, name: str, **options) -> np.ndarray:
-    """One of framework.search's algorithms on the penalised step time; returns feasible step times."""
+    """One of framework.search's algorithms on the penalised step time, ask/tell as framework.search.minimize
+    does, but through Designs: ``budget`` distinct designs. Returns their feasible step times in order."""
     algo = make(name, p.space, m=1, seed=seed, **options)
-    res = minimize(algo, lambda codes: p.penalised(codes)[:, None], budget)
-    codes = np.vstack(res.codes) if isinstance(res.codes, list) else np.asarray(res.codes)
-    return p.feasible_values(codes)
+    d = Designs(p)
+    asked = 0
+    while len(d) < budget and asked < 20 * budget:
+        codes = algo.ask()
+        if not len(codes):
+            if algo.done:
+                break
+            raise RuntimeError(f"{name} is waiting for values it was never told")
+        asked += len(codes)
+        raw, mem, _, n = d.evaluate(codes, limit=budget - len(d))
+        algo.tell(codes[:n], penalised(raw, mem)[:, None])
+    return d.result()
 
 
 def run_annealing(p: Problem, seed: int, budget: int) -> np.ndarray:
@@ -78,29 +144,24 @@ def run_optuna(p: Problem, seed: int, budget: int, sampler: str) -> np.ndarray:
     """Ask/tell with an Optuna sampler. Device knobs are categorical, training settings integers over
     their (ordered) levels. Every trial returns the simulated step time and sets the constraint
     memory_use - 1 <= 0, Optuna's documented way. A point asked again, or a renaming of one evaluated
-    where the GPUs are exchangeable (Problem.design_key), is answered from a cache and not counted: the
-    budget is of distinct designs, as for the surrogate exploration, told the same."""
+    where the GPUs are exchangeable (Problem.design_key), is answered from a cache and not counted (Designs): the
+    budget is of distinct designs, as for every method."""
     optuna = _optuna()
     study = optuna.create_study(direction="minimize", sampler=optuna_sampler(sampler, seed))
     g = p.spec.groups
-    cache: dict[tuple, tuple[float, float, bool]] = {}
-    values: list[float] = []
+    d = Designs(p)
     trials = 0
-    while len(values) < budget and trials < 5 * budget:
+    while len(d) < budget and trials < 5 * budget:
         trial = study.ask()
         trials += 1
         code = [p.levels[i].index(trial.suggest_categorical(n, p.levels[i])) for i, n in enumerate(p.knob_names[:g])]
         code += [trial.suggest_int(n, 0, len(p.levels[g + j]) - 1) for j, n in enumerate(p.knob_names[g:])]
-        key = p.design_key(code)
-        if key not in cache:
-            raw, mem, ok = p.evaluate(np.array([code]))
-            cache[key] = (float(raw[0]), float(mem[0]), bool(ok[0]))
-            values.append(cache[key][0] if cache[key][2] else math.inf)
-        raw, mem, ok = cache[key]
+        r, m, o, _ = d.evaluate(np.array([code]))
+        raw, mem, ok = float(r[0]), float(m[0]), bool(o[0])
         trial.set_constraint("memory_use", mem - 1.0 if ok or mem > 1 else 1.0)
         study.tell(trial, raw if math.isfinite(raw) else None,
                    state=None if math.isfinite(raw) else optuna.trial.TrialState.FAIL)
-    return np.array(values)
+    return d.result()
 
 
 # ----------------------------------------------------------------------------- the surrogate

@@ -273,8 +273,11 @@ def cached_legacy(args: argparse.Namespace) -> dict:
     """Part 1, its table printed; cached in bench/results/ like the suite's problems."""
     import contextlib
     import io
+    # the data, the protocol and the model (the code is the digest suite.cached compares, bench/surrogate.py's in it)
     key = {"data": problems.digest(problems.legacy_problem(SETTINGS)),
-           "transfer": problems.digest(problems.legacy_problem(TRANSFER)), "quick": args.quick, "model": MODEL}
+           "transfer": problems.digest(problems.legacy_problem(TRANSFER)), "quick": args.quick, "model": MODEL,
+           "protocol": {"headline": HEADLINE, "split_seed": SPLIT_SEED, "fractions": list(FRACTIONS),
+                        "transfer_sizes": list(TRANSFER_SIZES)}}
     path, saved = suite.cached("part1", key, args.resume, args.fresh)
     if saved is not None:
         print(f"(part 1: {saved['note']})")
@@ -315,11 +318,18 @@ def main() -> None:
                          "processes; the JSON line then lacks part 1's keys)")
     args = ap.parse_args()
     logging.getLogger("bench").addHandler(logging.NullHandler())
-    names = (args.problems.split(",") if args.problems else list(QUICK) if args.quick
-             else list(problems.PROBLEMS))
+    if args.problems is not None and not args.problems.strip():
+        ap.exit(2, f"error: --problems is empty; name problems, comma-separated ({', '.join(problems.PROBLEMS)}), "
+                   "or leave it out for all\n")
+    names = ([n.strip() for n in args.problems.split(",")] if args.problems is not None else list(QUICK)
+             if args.quick else list(problems.PROBLEMS))
+    if "" in names:
+        ap.exit(2, f"error: --problems {args.problems!r} holds an empty name; name problems separated by single "
+                   f"commas ({', '.join(problems.PROBLEMS)})\n")
     unknown = [n for n in names if n not in problems.PROBLEMS]
     if unknown:
-        raise SystemExit(f"unknown problem(s) {', '.join(unknown)}; known: {', '.join(problems.PROBLEMS)}")
+        ap.exit(2, f"error: unknown problem(s) {', '.join(unknown)}; known: {', '.join(problems.PROBLEMS)}\n")
+    names = list(dict.fromkeys(names))
     out: dict = {}
     t0 = time.perf_counter()
     if LEGACY in names and not args.skip_part1:

@@ -125,10 +125,11 @@ def fit_predict(problem, plugin: str, codes: np.ndarray, y: np.ndarray, train: n
 # ----------------------------------------------------------------------------- one problem
 def _code_digest() -> str:
     """The code a measurement depends on: the model plugins, the features, the metrics, the model defaults,
-    the encoding's and the suite's own modules (the simulator's version is in the data digest)."""
+    the encoding's and the benchmark's own modules, bench/surrogate.py (part 1's protocol) among them (the
+    simulator's version is in the data digest)."""
     h = hashlib.sha256()
     repo = problems.REPO
-    files = sorted([*repo.glob("plugins/ml_model/*.py"), *repo.glob("bench/surrogate_*.py"),
+    files = sorted([*repo.glob("plugins/ml_model/*.py"), *repo.glob("bench/surrogate*.py"),
                     *[repo / f for f in ("framework/encoding.py", "framework/space.py", "framework/metrics.py",
                                          "framework/config/schema.py", "framework/plugins.py")]])
     for f in files:
