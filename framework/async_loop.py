@@ -244,7 +244,9 @@ class AsyncRun:
         # for a gap that never comes, and the exploration would go on with its first model
         self._start_training()
         codes = np.array([f.code for f in self.in_flight.values()], dtype=float).reshape(-1, len(self.space))
-        limit = max(1, min(max(self._free(), self.base), int(budget.remaining_samples())))
+        # no max_samples (a finite space evaluated completely, or a time budget alone): no limit but the free
+        # places (the budget's remaining samples are then infinite, which int() refuses)
+        limit = max(1, int(min(max(self._free(), self.base), budget.remaining_samples())))
         self.effort = self._effort()
         self.thinking = self.think_pool.submit(self._think, codes, limit, self.effort)
         return True

@@ -438,6 +438,8 @@ def _run_config(args: argparse.Namespace, config) -> int:
         if not dry and fwcfg.get("report_files", True) and reports_wanted():
             from .reports import reports_after_run   # under the lock: no other driver writes meanwhile
             reports_after_run(run_dir, log)
+    except BrokenPipeError:   # stdout's reader went away (`-no-run | head -1`): not the run directory; main()
+        raise                 # ends quietly
     except (OSError, sqlite3.Error) as e:   # the run directory's own files: the plugins' errors are wrapped
         raise _unwritable(run_dir, e) from None
     finally:
@@ -456,7 +458,12 @@ def main(argv: list[str] | None = None) -> int:
     debug = "-debug" in (argv if argv is not None else sys.argv[1:])
     before = _stop_on_signals()
     try:
-        return run(argv)
+        status = run(argv)
+        sys.stdout.flush()   # here, where a reader gone is caught, not at the interpreter's exit
+        return status
+    except BrokenPipeError:   # stdout's reader went away (`run_deffe ... | head -1`): stop quietly, as the
+        _stdout_to_devnull()  # Python docs advise, with the status of a process stopped by SIGPIPE
+        return 128 + SIGPIPE
     except DeffeError as e:
         if debug:
             raise
@@ -473,6 +480,18 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         for signum, handler in before.items():
             signal.signal(signum, handler)
+
+
+SIGPIPE = 13   # (signal.SIGPIPE, which Windows lacks)
+
+
+def _stdout_to_devnull() -> None:
+    """What is left in stdout's buffer goes nowhere: the interpreter's flush at exit would fail again and
+    print an 'Exception ignored' message."""
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
 
 
 STOP_SIGNALS = ("SIGTERM", "SIGHUP")

@@ -42,7 +42,7 @@ from .errors import DeffeError
 from .metrics import evaluate
 from .plugins import builtin_names, make_plugin
 from .preload import cells_of, cost_columns, match_columns, read_rows
-from .tables import csv_writer, write_csv
+from .tables import cost_cell, csv_writer, write_csv
 from .threads import limit as limit_threads
 from .values import format_value, to_float
 
@@ -313,10 +313,10 @@ def write_output(path: Path, space: Any, costs: list[str], codes: np.ndarray, pr
             p = float(pred.mean[i, j])
             t = float(truth[i, j])
             if has_truth[j]:
-                cells.append(_num(t))
-            cells.append(_num(p))
+                cells.append(_cost(t))
+            cells.append(_cost(p))
             if with_std:
-                cells.append(_num(float(pred.std[i, j])))
+                cells.append(_cost(float(pred.std[i, j])))
             if has_truth[j]:
                 err = p - t                                 # NaN without a true cost
                 # Deffe's error-<cost> = |true - predicted| and error-percent-<cost> = that / true (a fraction,
@@ -331,6 +331,11 @@ def write_output(path: Path, space: Any, costs: list[str], codes: np.ndarray, pr
 
 def _num(x: float) -> str:
     return "" if not math.isfinite(x) else repr(float(x))
+
+
+def _cost(x: float) -> str:
+    """A cost (true, predicted, or its std) as in the run's tables: a whole number without '.0'."""
+    return "" if not math.isfinite(x) else cost_cell(float(x))
 
 
 def write_stats(path: Path, meta: Any) -> None:

@@ -23,7 +23,7 @@ from .scenarios import ScenarioSet
 from .search.pareto import hypervolume, pareto_front, reference_point
 from .space import DesignSpace
 from .store import RunStore
-from .tables import table_path, write_csv
+from .tables import row_formatter, table_path, write_csv
 from .values import format_value, quantity_text
 
 
@@ -159,7 +159,9 @@ def exploration_table(store: RunStore, run_dir: Path, explore, costs: list[Cost]
         rows.append([values[n] for n in space.names] + list(t) + list(p) +
                     ([scen.label(s)] if scen.active else []) + [kind, rank[s]])
     path = table_path(run_dir, explore, "exploration", several)
-    write_csv(path, header, rows)
+    # the costs (true and predicted) as in deffe_evaluation.csv: a whole number without '.0' (16, not 16.0)
+    fmt = row_formatter(len(space.names), len(names))
+    write_csv(path, header, [fmt(row) for row in rows], str)
     out = FrontRows(rows)
     if scen.active:   # the summary's sections: the combinations served, each with its evaluated designs
         served = scen if report and report.get("scenario_codes") is not None else ScenarioSet.of(space)

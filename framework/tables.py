@@ -66,7 +66,9 @@ def table_path(run_dir: Path, explore: Explore, kind: str, several: bool) -> Pat
     return run_dir / (f"{explore.name}-{name}" if several else name)
 
 
-def _formatter(n: int, c: int) -> Callable[[list], list[str]]:
+def row_formatter(n: int, c: int) -> Callable[[list], list[str]]:
+    """The cells of a row of n knob values, then 2c costs (a table's costs and predicted costs, or predicted
+    costs and their std), then the rest: the costs by cost_cell, whole numbers without '.0'."""
     def fmt(row: list) -> list[str]:   # knob values as they are, costs as costs, the rest as text
         return [cell(v) for v in row[:n]] + [cost_cell(v) for v in row[n:n + 2 * c]] + \
             [cell(v) for v in row[n + 2 * c:]]
@@ -75,7 +77,7 @@ def _formatter(n: int, c: int) -> Callable[[list], list[str]]:
 
 def evaluation_table(samples: list, names: list[str], cost_names: list[str]) -> tuple[list[str], list[list[str]]]:
     """deffe_evaluation.csv's header and rows (as text) of the stored samples ``[(step, sample)]``."""
-    fmt = _formatter(len(names), len(cost_names))
+    fmt = row_formatter(len(names), len(cost_names))
     return names + cost_names + ["status"], \
         [fmt([s.params.get(k) for k in names] + [s.costs.get(k) for k in cost_names] + [s.status])
          for _step, s in samples]
@@ -111,7 +113,7 @@ def write_tables(store: RunStore, run_dir: Path, explore: Explore, cost_names: l
     names = list(explore.space.names)
     samples = store.explore_samples(explore.name)
     c = len(cost_names)
-    fmt = _formatter(len(names), c)
+    fmt = row_formatter(len(names), c)
 
     header, eval_rows = evaluation_table(samples, names, cost_names)
     paths = {k: table_path(run_dir, explore, k, several) for k in ("evaluation", "prediction", "output")}

@@ -39,6 +39,23 @@ def repo_root() -> Path:
     return Path(__file__).resolve().parents[2]
 
 
+def templates_dir() -> Path:
+    """The templates of Deffe's convention (``$DEFFE_DIR/templates/deffe_framework.json``): package data of
+    ``framework``, so that an installed run_deffe has them too (the checkout's templates/ links here)."""
+    return Path(__file__).resolve().parents[1] / "templates"
+
+
+def _packaged_template(path: Path) -> Path | None:
+    """``$DEFFE_DIR/templates/<name>`` not found where the default $DEFFE_DIR points (an installed package:
+    the folder holding the packages has no templates/): the packaged template of that name, if any."""
+    try:
+        rest = path.absolute().relative_to(repo_root() / "templates")
+    except ValueError:
+        return None
+    packaged = templates_dir() / rest
+    return packaged if rest.parts and packaged.is_file() else None
+
+
 def ensure_deffe_dir() -> None:
     """``$DEFFE_DIR`` defaults to this checkout, as in Deffe."""
     os.environ.setdefault("DEFFE_DIR", str(repo_root()))
@@ -205,6 +222,8 @@ def load_tree(path: str | os.PathLike, _stack: tuple[Path, ...] = (), _shown: st
         if not inc_path.is_absolute():
             inc_path = p.parent / inc_path
         where = "include" if isinstance(data.get("include"), str) else f"include[{i}]"
+        if not inc_path.exists() and _packaged_template(inc_path) is not None:
+            inc_path = _packaged_template(inc_path)
         replayed = str(inc_path.resolve()) in (_INCLUDED.get() or {})   # a run's config rebuilt: kept text
         if not inc_path.exists() and not replayed:
             raise _include_not_found(inc, inc_path, shown, where)

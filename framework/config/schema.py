@@ -143,7 +143,7 @@ EVALUATE = {
     "retries": Key("int", 0, "an evaluation that fails or times out is evaluated again, up to this many more "
                              "times; the last try's outcome is stored: 'timeout' if it timed out, else 'failed' "
                              "(its error says after how many tries)", min=0),
-    "simulator": Key("dict", {}, "placement: the simulation settings (see evaluate.simulator below)"),
+    "simulator": Key("dict", {}, "placement: the simulation settings (see evaluate.simulator in this reference)"),
     "output_log": Key("str", "evaluate.log", "script: the log of each sample's scripts, in its directory"),
     "sample_evaluate_arguments": Key("str", None, "script, .py: fixed arguments before the point's --name value "
                                                   "arguments (Deffe's key)"),

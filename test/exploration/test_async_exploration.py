@@ -215,3 +215,30 @@ def test_a_generational_search_waits_for_its_generation_instead_of_stopping(tmp_
     assert r.rc == 0, r
     rows = stored(tmp_path)
     assert len(rows) == 30 and len({k for k, _ in rows}) == 30
+
+
+def test_async_without_max_samples_evaluates_a_finite_space_completely(tmp_path):
+    """No max_samples: the asynchronous mode, as the synchronous one, evaluates a finite space completely
+    (it asked int(infinity) points and crashed with an OverflowError)."""
+    write(tmp_path / "ev.py", "def f(p):\n    return {'t': p['a'] * p['b']}\n")
+    write(tmp_path / "config.json", json.dumps({
+        "python_path": ["."], "knobs": [{"name": "a", "values": [1, 2, 3, 4]}, {"name": "b", "values": [1, 2, 3]}],
+        "costs": ["t"], "evaluate": {"plugin": "python", "function": "ev:f"}, "model": {"plugin": "sklearn_rf"},
+        "exploration": {"samples_per_step": 4}, "framework": {"seed": 1, "jobs": 2}}))
+    r = run_deffe("-config", "config.json", "-async", cwd=tmp_path)
+    assert r.rc == 0, r
+    rows = stored(tmp_path)
+    assert len(rows) == 12 and all(s == "ok" for _, s in rows)
+
+
+def test_async_with_only_a_time_budget_stops_at_it(tmp_path):
+    """exploration.max_time alone, a continuous knob (an infinite space): the run ends on the time budget."""
+    write(tmp_path / "ev.py", "def f(p):\n    return {'t': (p['a'] - 3) ** 2}\n")
+    write(tmp_path / "config.json", json.dumps({
+        "python_path": ["."], "knobs": [{"name": "a", "type": "real", "min": 0, "max": 10}], "costs": ["t"],
+        "evaluate": {"plugin": "python", "function": "ev:f"}, "model": {"plugin": "sklearn_rf"},
+        "exploration": {"samples_per_step": 5, "max_time": 3}, "framework": {"seed": 1, "jobs": 2}}))
+    r = run_deffe("-config", "config.json", "-async", cwd=tmp_path)
+    assert r.rc == 0, r
+    assert len(stored(tmp_path)) >= 1
+    assert "time budget of 3 s reached" in (tmp_path / "explore" / "deffe.log").read_text()

@@ -483,3 +483,26 @@ def test_deffes_tables_of_several_explorations_are_written_under_the_names_each_
     assert (d / "e1-deffe_evaluation.csv").exists() and (d / "e2-deffe_evaluation.csv").exists()
     assert not (d / "deffe_evaluation.csv").exists()
     assert run.err.count("the explorations 'e1', 'e2' name the same original Deffe's tables") == 1
+
+
+@pytest.mark.parametrize("flags", [["-show-defaults"], ["-config", "config.json", "-no-run"]])
+def test_output_into_a_reader_that_stopped_ends_quietly(tmp_path, flags):
+    """`run_deffe ... | head -1`: a reader gone before the output is written (a pipe whose reading end is
+    closed, so that every write fails, whatever the timing) ends quietly with the status of SIGPIPE: no
+    traceback, and no 'cannot write the run directory' (the run directory is fine; -no-run writes none)."""
+    import os
+    import subprocess
+    import sys
+
+    from cli_helpers import HANG_GUARD, RUN_DEFFE, deffe_env
+    simple(tmp_path)
+    read, written = os.pipe()
+    os.close(read)
+    try:
+        proc = subprocess.run([sys.executable, str(RUN_DEFFE), *flags], cwd=tmp_path, env=deffe_env(),
+                              stdout=written, stderr=subprocess.PIPE, text=True, timeout=HANG_GUARD)
+    finally:
+        os.close(written)
+    assert proc.returncode == 141, (proc.returncode, proc.stderr)
+    assert not any(w in proc.stderr for w in ("Traceback", "error", "Exception", "Broken pipe")), proc.stderr
+    assert not (tmp_path / "explore").exists()

@@ -67,6 +67,8 @@ def test_tables_have_predictions_with_their_spread_unix_lines_and_whole_numbers(
         assert b"\r\n" not in (explore / name).read_bytes(), name
     rows = read_csv(explore / "deffe_evaluation.csv")
     assert {row["ops"] for row in rows} == {"512"}                    # not 512.0
+    front = read_csv(explore / "deffe_exploration.csv")                # the result table too (it wrote 512.0)
+    assert front and {row["ops"] for row in front if row["source"] == "evaluated"} == {"512"}
     out = read_csv(explore / "deffe_output.csv")
     assert len(out) == len(rows) == 32                                # predicted points that were evaluated: once
 

@@ -189,6 +189,7 @@ def test_inference_predicts_good_rows_and_reports_bad_ones(trained):
         assert float(row["signed-error-f"]) == pytest.approx(err)
         assert float(row["percent-error-f"]) == pytest.approx(100 * err / true)
     assert out[2]["f"] == "" and out[2]["error-f"] == "" and out[2]["signed-error-f"] == ""   # no true cost
+    assert [row["f"] for row in out[:2]] == ["3", "18"]   # whole costs as in the run's tables (it wrote 3.0)
     assert all(0 <= float(r["feasible"]) <= 1 for r in out)
 
 

@@ -55,3 +55,12 @@ def test_the_installed_command_and_packages_work_outside_the_checkout(tmp_path):
     (away / "plugins" / "my_eval.py").write_text("x = 1\n")
     r = run(str(site / "bin" / "run_deffe"), "-config", "config.json", "-fresh")
     assert r.returncode == 0 and "3 evaluated now" in r.stdout, r
+    # Deffe's "$DEFFE_DIR/templates/..." includes: $DEFFE_DIR is the folder of the installed packages, which has
+    # no templates/; the templates are the installed framework's package data
+    (away / "deffe.json").write_text(json.dumps({
+        "include": ["$DEFFE_DIR/templates/deffe_framework.json", "$DEFFE_DIR/templates/slurm.json"],
+        "python_path": ["."], "knobs": [{"name": "a", "values": [1, 2, 3]}], "costs": ["t"],
+        "evaluate": {"plugin": "python", "function": "ev:evaluate"}}))
+    r = run(str(site / "bin" / "run_deffe"), "-config", "deffe.json", "-no-run")
+    assert r.returncode == 0 and "would evaluate:" in r.stdout, r
+    assert (site / "framework" / "templates" / "deffe_framework.json").is_file()

@@ -65,3 +65,45 @@ def test_package_data_ships_the_bundled_networks_device_graphs_and_notices():
     assert on_disk == shipped
     assert {"paleo-nets/resnet50.json", "exprimo-device-graphs/malvik-4gpu.json", "README.md",
             "LICENSE-exprimo", "LICENSE-paleo"} <= shipped
+
+
+def test_package_data_ships_deffe_templates():
+    """Deffe's configs include "$DEFFE_DIR/templates/deffe_framework.json": the templates are package data of
+    framework (the checkout's templates/ links there), so that an installed run_deffe has them."""
+    data = PYPROJECT["tool"]["setuptools"]["package-data"]["framework"]
+    folder = ROOT / "framework"
+    shipped = {f for pattern in data for f in glob.glob(pattern, root_dir=folder)}
+    assert shipped == {f"templates/{p.name}" for p in (ROOT / "templates").glob("*.json")}
+    assert {"templates/deffe_framework.json", "templates/slurm.json"} <= shipped
+
+
+def test_an_installed_layout_finds_the_templates_through_deffe_dir(tmp_path):
+    """The installed layout (the three packages in a folder of their own, as `pip install` puts them, with
+    the package data declared; no checkout): $DEFFE_DIR defaults to that folder, which has no templates/,
+    and "$DEFFE_DIR/templates/..." includes still find the packaged ones."""
+    import json
+    import os
+    import shutil
+    import subprocess
+    import sys
+    site = tmp_path / "site"
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "templates")
+    for name in ("framework", "plugins", "simulator"):
+        shutil.copytree(ROOT / name, site / name, ignore=ignore)
+    for pattern in PYPROJECT["tool"]["setuptools"]["package-data"].get("framework", []):
+        for f in glob.glob(pattern, root_dir=ROOT / "framework"):
+            (site / "framework" / f).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(ROOT / "framework" / f, site / "framework" / f)
+    proj = tmp_path / "proj"
+    proj.mkdir()
+    (proj / "ev.py").write_text("def f(p):\n    return {'t': p['a']}\n")
+    (proj / "config.json").write_text(json.dumps({
+        "include": ["$DEFFE_DIR/templates/deffe_framework.json", "$DEFFE_DIR/templates/slurm.json"],
+        "python_path": ["."], "knobs": [{"name": "a", "values": [1, 2, 3]}], "costs": ["t"],
+        "evaluate": {"plugin": "python", "function": "ev:f"}}))
+    env = {k: v for k, v in os.environ.items() if k not in ("DEFFE_DIR", "PYTHONPATH")}
+    env["PYTHONPATH"] = str(site)
+    r = subprocess.run([sys.executable, "-c", "import sys; from framework.cli import main; "
+                        "sys.argv = ['run_deffe', '-config', 'config.json', '-no-run']; sys.exit(main())"],
+                       cwd=proj, env=env, capture_output=True, text=True)
+    assert r.returncode == 0 and "would evaluate:" in r.stdout, r.stderr
