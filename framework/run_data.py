@@ -1,6 +1,7 @@
 """A finished (or running) run, read back as pandas DataFrames: what reports and the Python API show.
 
-The driver writes ``deffe_run.json`` (the manifest) into the run directory after each step: the costs
+The driver writes ``deffe_run.json`` (the manifest) into the run directory when an exploration starts
+(before its first evaluation) and after each step: the costs
 (direction, unit), objectives, constraints, each exploration's knobs and table files, and the config's
 own text. With it a run directory is self-describing: ``run_deffe.py -report RUN_DIR`` and
 ``framework.load_run(RUN_DIR)`` need nothing else, not even the config file (which may have changed or
@@ -153,8 +154,9 @@ def load_run(run_dir: str | os.PathLike) -> RunData:
     if not run_dir.is_dir():
         raise DeffeError(f"{run_dir}: no such run directory")
     if not path.is_file():
-        hint = "it was written by an older version: run the same command again to resume and write it" \
-            if (run_dir / DB_NAME).exists() else "run_deffe.py writes it in the run directory of each run"
+        hint = "run_deffe.py writes it when a run starts; a run directory without it (a run stopped before " \
+               "its first evaluation, or made by an older version) gets it when the same command is run again " \
+               "to resume" if (run_dir / DB_NAME).exists() else "run_deffe.py writes it in the run directory of each run"
         raise DeffeError(f"{path}: not found: {run_dir} is not a run directory", hint=hint)
     try:
         m = json.loads(path.read_text())

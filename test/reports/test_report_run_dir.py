@@ -204,3 +204,37 @@ def test_text_knob_values_that_pandas_calls_missing_come_back_as_written(tmp_pat
     assert set(run.evaluations["act"]) == {"None", "NA", "relu"}
     assert set(run.front["act"]) <= {"None", "NA", "relu"} and not run.evaluations["time"].isna().any()
     assert len(run.model.predict(run.evaluations)) == 24
+
+
+KILLS_ITS_DRIVER = '''
+import os, signal, time
+
+def evaluate(p):
+    with open("calls.log", "a") as fh:
+        fh.write("x")
+    if os.path.getsize("calls.log") == 7:   # the 7th evaluation of the first step: the driver is killed
+        os.kill(os.getppid(), signal.SIGKILL)
+        time.sleep(600)   # the worker dies with its driver
+    return {"time": float(p["tile"]) * p["unroll"]}
+'''
+
+
+def test_a_run_killed_in_its_first_step_is_read_from_its_store(tmp_path):
+    """-report and load_run on a run killed (or still going on) in its first step: 'deffe_run.json: not found
+    ... written by an older version', though the store held its evaluations: the manifest was written at the
+    first step's end only."""
+    write(tmp_path / "ev.py", KILLS_ITS_DRIVER)
+    cfg = json.loads(config(40))
+    cfg["model"] = None
+    cfg["exploration"] = {"initial_samples": 10, "samples_per_step": 10, "max_samples": 20}
+    write(tmp_path / "config.json", json.dumps(cfg))
+    r = run_deffe("-config", "config.json", "-jobs", "1", cwd=tmp_path)
+    assert r.rc == -9, r
+    d = tmp_path / "run"
+    assert not (d / "deffe_evaluation.csv").exists()   # killed before any table
+    r = run_deffe("-report", d, cwd=tmp_path)
+    assert r.rc == 0, r
+    assert "6 of the 6 evaluations in the run store are not in this table" in r.err, r.err
+    with pytest.warns(UserWarning):
+        loaded = framework.load_run(d)
+    assert len(loaded.evaluations) == 6 and set(loaded.evaluations["status"]) == {"ok"}
