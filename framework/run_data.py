@@ -25,6 +25,7 @@ from typing import Any
 
 import pandas as pd
 
+from .atomic import replacing
 from .errors import DeffeError
 from .store import DB_NAME, RunStore
 
@@ -70,10 +71,8 @@ def _relative(path: Path, run_dir: Path | None) -> str:
 
 def write_manifest(run_dir: Path, data: dict) -> None:
     """Atomically: a report built while the run goes on never reads half a file."""
-    path = Path(run_dir) / MANIFEST
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(data, indent=1, default=str))
-    os.replace(tmp, path)
+    with replacing(Path(run_dir) / MANIFEST) as tmp:
+        tmp.write_text(json.dumps(data, indent=1, default=str))
 
 
 @dataclass

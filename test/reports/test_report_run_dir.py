@@ -238,3 +238,24 @@ def test_a_run_killed_in_its_first_step_is_read_from_its_store(tmp_path):
     with pytest.warns(UserWarning):
         loaded = framework.load_run(d)
     assert len(loaded.evaluations) == 6 and set(loaded.evaluations["status"]) == {"ok"}
+
+
+def test_two_report_writers_at_once_each_write_whole_files(small_run, tmp_path, monkeypatch):
+    """Two -report runs at once (or one beside the driver's end-of-run reports) wrote the same temporary names
+    (report_front.png.tmp, ...): one writer's rename took the other's half-written file, and the other failed
+    with 'cannot write report_front.png (No such file or directory); free some space'. Here a second writer
+    runs whole in the middle of the first one's first picture, after its file was written, before its rename."""
+    from matplotlib.figure import Figure
+    from framework.reports import build_reports
+    d = _copy(small_run, tmp_path / "run")
+    savefig, inside = Figure.savefig, []
+
+    def interleaved(fig, *args, **kwargs):
+        savefig(fig, *args, **kwargs)
+        if not inside:
+            inside.append(True)
+            build_reports(d, warn=lambda text: None)   # the second writer
+    monkeypatch.setattr(Figure, "savefig", interleaved)
+    paths = build_reports(d, warn=lambda text: None)
+    assert inside and paths["html"].is_file() and paths["xlsx"].is_file()
+    assert not [p.name for p in d.iterdir() if ".tmp" in p.name]
