@@ -33,6 +33,6 @@ def replacing(path: str | os.PathLike) -> Iterator[Path]:
             tmp.unlink()
         except OSError:
             pass
-        if isinstance(e, OSError) and e.errno is not None and str(path) not in (e.filename, e.filename2):
+        if isinstance(e, OSError) and e.errno is not None and e.filename != str(path):
             raise OSError(e.errno, e.strerror, str(path)) from None   # the same subclass (errno), the file written
         raise

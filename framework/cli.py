@@ -273,6 +273,10 @@ def _unwritable(run_dir: Path, e: Exception) -> DeffeError:
                           hint="move the run directory aside, or run with -fresh")
     what = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
     where = getattr(e, "filename", None) or str(run_dir)
+    if isinstance(e, IsADirectoryError) and Path(where).is_dir():   # a directory where the run writes a file
+        return DeffeError(f"cannot write the run directory: a directory is in the place of this file ({what})",
+                          file=str(where), hint="every result committed before is kept: move the directory "
+                                                "aside, then run the same command to resume")
     return DeffeError(f"cannot write the run directory ({what})", file=str(where),
                       hint="every result committed before is kept: free space or make it writable, then run "
                            "the same command to resume")

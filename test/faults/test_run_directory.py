@@ -222,3 +222,19 @@ def test_a_damaged_store_page_is_reported_as_a_damaged_store_not_a_full_disk(tmp
         assert "free space" not in line and "writable" not in line, line
     r = run_deffe("-config", "config.json", "-fresh", cwd=tmp_path)   # the way on it gives
     assert r.rc == 0, r
+
+
+def test_a_directory_in_the_place_of_a_table_is_named_and_no_temporary_file_stays(tmp_path):
+    """'.deffe_evaluation.csv.tmp8871: cannot write the run directory (Is a directory); ... free space': the
+    hidden temporary name, never the table in the way, and that temporary file left in the run directory."""
+    python_config(tmp_path, exploration={"max_samples": 20, "samples_per_step": 10})
+    r = run_deffe("-config", "config.json", cwd=tmp_path)
+    assert r.rc == 0, r
+    d = tmp_path / "explore"
+    (d / "deffe_evaluation.csv").unlink()
+    (d / "deffe_evaluation.csv").mkdir()
+    r = run_deffe("-config", "config.json", cwd=tmp_path)
+    line = assert_runtime_error(r, f"error: {d / 'deffe_evaluation.csv'}: cannot write the run directory",
+                                "move the directory aside")
+    assert ".tmp" not in line and "free space" not in line, line
+    assert [p.name for p in d.iterdir() if ".tmp" in p.name] == []
