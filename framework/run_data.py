@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from .atomic import replacing
@@ -191,6 +192,14 @@ def load_run(run_dir: str | os.PathLike) -> RunData:
             elif len(evaluations) and "status" not in evaluations:
                 notes.append(f"{files['evaluation']}: no 'status' column (edited?): rows with every cost are "
                              "counted as evaluated ok, the others as failed")
+            elif stored:   # the store is the record: a table edited by hand is not what the run measured
+                record = _costs_numeric(_stored_evaluations(stored, knobs, names), names)
+                edited = _edited_rows(_costs_numeric(evaluations.copy(), names), record, knobs, names)
+                if edited:
+                    notes.append(f"{files['evaluation']}: {edited} of its {len(evaluations)} rows differ from the "
+                                 f"run store (a cost or status edited by hand?): the store's values are shown; "
+                                 f"running the command that made the run again rewrites the table")
+                    evaluations = record
             explores[e["name"]] = ExploreData(
                 name=e["name"], knobs=knobs, scenarios=list(e.get("scenarios", [])),
                 evaluations=_costs_numeric(evaluations, names),
@@ -324,6 +333,28 @@ def _stored_evaluations(stored: list, knobs: list[str], costs: list[str]) -> pd.
     writer.writerows(rows)
     text.seek(0)
     return _read_table(text, knobs)
+
+
+def _edited_rows(table: pd.DataFrame, record: pd.DataFrame, knobs: list[str], costs: list[str]) -> int:
+    """How many rows of an evaluation table differ from the store's (``record``, the table as the run wrote
+    it): a point whose costs or status are not the stored ones, or that the store does not hold. Rows are
+    matched by their knob values, so a table sorted in a spreadsheet is still the same table."""
+    if any(k not in table for k in knobs) or not len(table):
+        return 0   # not the run's table at all: its own warnings say so
+
+    def keys(df: pd.DataFrame) -> list[tuple]:
+        return list(zip(*[df[k].astype(str) for k in knobs])) if knobs else [()] * len(df)
+    where = {k: j for j, k in enumerate(keys(record))}
+    found = np.array([where.get(k, -1) for k in keys(table)])
+    ok = found >= 0
+    edited = int((~ok).sum())   # a point the store does not hold (a row added, a knob value changed)
+    cols = [c for c in costs if c in table and c in record]
+    mine = table[cols].to_numpy(dtype=float)[ok]
+    theirs = record[cols].to_numpy(dtype=float)[found[ok]]
+    same = np.isclose(mine, theirs, rtol=1e-12, atol=0.0, equal_nan=True).all(axis=1)
+    if "status" in table and "status" in record:
+        same &= table["status"].astype(str).to_numpy()[ok] == record["status"].astype(str).to_numpy()[found[ok]]
+    return edited + int((~same).sum())
 
 
 def in_run(text: str | os.PathLike, run_dir: Path) -> Path:

@@ -259,3 +259,28 @@ def test_two_report_writers_at_once_each_write_whole_files(small_run, tmp_path, 
     paths = build_reports(d, warn=lambda text: None)
     assert inside and paths["html"].is_file() and paths["xlsx"].is_file()
     assert not [p.name for p in d.iterdir() if ".tmp" in p.name]
+
+
+def test_costs_edited_by_hand_in_the_table_are_said_and_the_stores_are_shown(small_run, tmp_path):
+    """A cost turned into text ('n/a', NaN in a row still 'ok') or into a better number (0.001) in
+    deffe_evaluation.csv: -report and load_run showed them as the run's measurements, without a word."""
+    d = _copy(small_run, tmp_path / "run")
+    table = d / "deffe_evaluation.csv"
+    measured = _quiet_load(d).evaluations
+    edited = pd.read_csv(table, dtype=str, keep_default_na=False)
+    edited.loc[0, "time"] = "n/a"
+    edited.loc[1, "time"] = "0.001"
+    edited.to_csv(table, index=False)
+    r = run_deffe("-report", d, cwd=tmp_path)
+    assert r.rc == 0, r
+    said = [line for line in r.err.splitlines() if line.startswith("warning: ")]
+    assert said == [f"warning: {table}: 2 of its 20 rows differ from the run store (a cost or status edited by "
+                    "hand?): the store's values are shown; running the command that made the run again rewrites "
+                    "the table"], r.err
+    with pytest.warns(UserWarning, match="2 of its 20 rows differ from the run store"):
+        loaded = framework.load_run(d)
+    pd.testing.assert_frame_equal(loaded.evaluations, measured)
+    # a table sorted in a spreadsheet is the same table: nothing to say
+    pd.read_csv(small_run / "deffe_evaluation.csv", dtype=str, keep_default_na=False) \
+        .sort_values("tile").to_csv(table, index=False)
+    assert len(_quiet_load(d).evaluations) == 20
