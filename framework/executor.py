@@ -146,6 +146,19 @@ def stop_session(leader: int, grace: float = GRACE) -> None:
         time.sleep(0.02)
 
 
+_WATCHDOG_FDS: set[int] = set()   # the driver's ends of every watchdog's pipe (several executors at once)
+
+
+def _close_watchdog_fds() -> None:
+    """In a forked child (a worker, another watchdog): holding a watchdog's pipe would hide the driver's end."""
+    for fd in list(_WATCHDOG_FDS):
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+    _WATCHDOG_FDS.clear()
+
+
 class _Watchdog:
     """A process that stops the samples' sessions when the driver dies without stopping them (kill -9).
 
@@ -161,6 +174,7 @@ class _Watchdog:
         if self.pid == 0:   # pragma: no cover - the child process
             try:
                 os.close(self.fd)
+                _close_watchdog_fds()
                 for c in close_in_child:
                     c.close()
                 os.setsid()
@@ -170,6 +184,7 @@ class _Watchdog:
             finally:
                 os._exit(0)
         os.close(read_fd)
+        _WATCHDOG_FDS.add(self.fd)
 
     def _say(self, word: str) -> None:
         try:
@@ -186,6 +201,7 @@ class _Watchdog:
     def close(self) -> None:
         """A clean end: the sessions are stopped already; the watchdog ends without touching anything."""
         self._say("q")
+        _WATCHDOG_FDS.discard(self.fd)
         os.close(self.fd)
         try:
             os.waitpid(self.pid, 0)
@@ -218,12 +234,10 @@ def _watch(fd: int) -> None:
         stop_session(leader)
 
 
-def _worker_main(conn: Connection, inherited: list[Connection], task_fn: TaskFn,
-                 watchdog_fd: int | None = None) -> None:
+def _worker_main(conn: Connection, inherited: list[Connection], task_fn: TaskFn) -> None:
     for c in inherited:  # the driver's ends of every pipe: holding them would hide the driver's death
         c.close()
-    if watchdog_fd is not None:   # the watchdog's pipe: the same
-        os.close(watchdog_fd)
+    _close_watchdog_fds()   # the watchdogs' pipes: the same
     os.setsid()  # own session and process group: a timeout kills the sample's children too
     _die_with_parent()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the driver decides what happens on Ctrl-C
@@ -301,8 +315,7 @@ class LocalExecutor:
             self._watchdog = _Watchdog([w.conn for w in self._workers])
         parent, child = self._ctx.Pipe(duplex=True)
         inherited = [w.conn for w in self._workers] + [parent]
-        p = self._ctx.Process(target=_worker_main, args=(child, inherited, self.task_fn, self._watchdog.fd),
-                              daemon=True)
+        p = self._ctx.Process(target=_worker_main, args=(child, inherited, self.task_fn), daemon=True)
         p.start()
         child.close()
         self._watchdog.watch(p.pid)   # before it runs any sample
