@@ -284,3 +284,21 @@ def test_costs_edited_by_hand_in_the_table_are_said_and_the_stores_are_shown(sma
     pd.read_csv(small_run / "deffe_evaluation.csv", dtype=str, keep_default_na=False) \
         .sort_values("tile").to_csv(table, index=False)
     assert len(_quiet_load(d).evaluations) == 20
+
+
+def test_costs_edited_by_hand_in_the_front_are_said_and_the_stores_are_shown(small_run, tmp_path):
+    """The best designs (deffe_exploration.csv) hold the measured costs of their evaluated rows: a better
+    number typed there was shown as the run's best design."""
+    d = _copy(small_run, tmp_path / "run")
+    table = d / "deffe_exploration.csv"
+    measured = _quiet_load(d).front
+    edited = pd.read_csv(table, dtype=str, keep_default_na=False)
+    first = edited.index[edited["source"] == "evaluated"][0]
+    edited.loc[first, "time"] = "1e-9"
+    edited.to_csv(table, index=False)
+    with pytest.warns(UserWarning) as caught:
+        loaded = framework.load_run(d)
+    assert [str(w.message) for w in caught] == [
+        f"{table}: the costs of 1 of its evaluated designs differ from the run store (edited by hand?): the "
+        "store's values are shown; running the command that made the run again rewrites the table"]
+    assert loaded.front["time"].tolist() == pytest.approx(measured["time"].tolist(), rel=1e-12, nan_ok=True)
