@@ -126,11 +126,15 @@ def stop_leftovers(grace: float = GRACE) -> int:
         time.sleep(0.02)
 
 
-def stop_session(leader: int, grace: float = GRACE) -> None:
-    """Stop the session `leader` started (a worker whose driver died): the leader at once, the rest with
-    SIGTERM, then SIGKILL after ``grace`` seconds, until none is left (at most ``grace`` + 5 s)."""
-    _signal_all([leader], signal.SIGKILL)
-    left = left_by(leader)
+def stop_sessions(leaders: list[int], grace: float = GRACE) -> None:
+    """Stop the sessions the `leaders` started (workers whose driver died): the leaders at once, the rest of
+    every session with SIGTERM, then SIGKILL after ``grace`` seconds, until none is left (at most ``grace`` + 5
+    s, whatever the number of sessions)."""
+    _signal_all(leaders, signal.SIGKILL)
+
+    def members() -> list[int]:
+        return [p for leader in leaders for p in left_by(leader)]
+    left = members()
     if not left:
         return
     denied = _signal_all(left, signal.SIGTERM)
@@ -138,7 +142,7 @@ def stop_session(leader: int, grace: float = GRACE) -> None:
     killed_at = time.monotonic() + grace
     give_up = killed_at + 5.0
     while True:
-        left = [p for p in left_by(leader) if p not in denied]
+        left = [p for p in members() if p not in denied]
         if not left or time.monotonic() > give_up:
             return
         if time.monotonic() >= killed_at:
@@ -165,7 +169,7 @@ class _Watchdog:
     The driver keeps the write end of a pipe and writes ``+pid`` for each worker it starts (a worker leads the
     session of its sample's processes), ``-pid`` for a worker it stopped itself, ``q`` at a clean end. Nothing
     else holds that end (the workers close it), so the watchdog reads end of file exactly when the driver is
-    gone: it then stops the sessions it was told about (`stop_session`) and ends. It runs in a session of its
+    gone: it then stops the sessions it was told about (`stop_sessions`) and ends. It runs in a session of its
     own, out of reach of the terminal's Ctrl-C and of a signal sent to the driver's process group."""
 
     def __init__(self, close_in_child: list[Connection]):
@@ -230,8 +234,7 @@ def _watch(fd: int) -> None:
                 sessions.add(int(line[1:]))
             elif line[:1] == b"-":
                 sessions.discard(int(line[1:]))
-    for leader in sessions:   # the driver died: nothing it started outlives it
-        stop_session(leader)
+    stop_sessions(sorted(sessions))   # the driver died: nothing it started outlives it
 
 
 def _worker_main(conn: Connection, inherited: list[Connection], task_fn: TaskFn) -> None:
