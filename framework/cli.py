@@ -251,10 +251,32 @@ def _open_run(run_dir: Path, config, parts: dict[str, str], fresh: bool, keep: b
     return store, lock
 
 
+_DAMAGED = (11, 26)   # SQLITE_CORRUPT ("database disk image is malformed"), SQLITE_NOTADB ("file is not a database")
+
+
+def damaged_store(e: Exception) -> bool:
+    """An error of a run store that is damaged (a bad page, a bad copy), not of a disk that cannot be written:
+    no free space or permission makes it readable again."""
+    if not isinstance(e, sqlite3.DatabaseError) or isinstance(e, sqlite3.OperationalError):
+        return False
+    code = getattr(e, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF in _DAMAGED
+    return "malformed" in str(e) or "not a database" in str(e)
+
+
 def _unwritable(run_dir: Path, e: Exception) -> DeffeError:
-    """A full disk, a read-only or vanished run directory: one line, and the way on."""
+    """A full disk, a read-only or vanished run directory: one line, and the way on. A damaged run store gets
+    the message of a store that is not a readable one (store.py), whatever query met the damage."""
+    if damaged_store(e):
+        return DeffeError(f"the run store is not a readable SQLite database ({e})", file=str(run_dir / DB_NAME),
+                          hint="move the run directory aside, or run with -fresh")
     what = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
     where = getattr(e, "filename", None) or str(run_dir)
+    if isinstance(e, IsADirectoryError) and Path(where).is_dir():   # a directory where the run writes a file
+        return DeffeError(f"cannot write the run directory: a directory is in the place of this file ({what})",
+                          file=str(where), hint="every result committed before is kept: move the directory "
+                                                "aside, then run the same command to resume")
     return DeffeError(f"cannot write the run directory ({what})", file=str(where),
                       hint="every result committed before is kept: free space or make it writable, then run "
                            "the same command to resume")

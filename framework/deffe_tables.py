@@ -23,9 +23,9 @@ directory's tables have it with its status.
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
+from .atomic import replacing
 from .config import Explore
 from .store import RunStore
 from .tables import cell, cost_cell, course_predictions
@@ -67,9 +67,8 @@ def write_deffe_tables(store: RunStore, run_dir: Path, explore: Explore, cost_na
             continue
         path = deffe_table_path(explore, kind)
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-        tmp.write_text("".join(f"{line}\n" for line in [", ".join(header), *lines]), encoding="utf-8")
-        os.replace(tmp, path)
+        with replacing(path) as tmp:
+            tmp.write_text("".join(f"{line}\n" for line in [", ".join(header), *lines]), encoding="utf-8")
         paths.append(path)
     return paths
 

@@ -349,6 +349,11 @@ class Driver:
         told: list[int] = []          # ids of the stored samples this run's exploration was told, in order
         reason = "the exploration finished"
         finished = False
+        if not self.dry_run:
+            # deffe_run.json before the first evaluation: -report and load_run read a run still in its first
+            # step, or killed there (the tables are written at the end of each step)
+            self._write_manifest(explore, {k: table_path(self.run_dir, explore, k, several)
+                                           for k in ("evaluation", "prediction", "output")}, several)
         executor = make_executor(kind, remote, task, jobs=self.jobs, timeout=timeout, inline=inline,
                                  config=self.config, run_dir=self.run_dir, log=log) \
             if not self.dry_run else LocalExecutor(task, jobs=self.jobs, timeout=timeout, inline=inline)

@@ -14,6 +14,12 @@ process that started a session of its own (``setsid``, a daemon) has left on
 purpose and is not followed. Where there is no ``/proc``, a timeout or the end of
 the run stops the worker's process group.
 
+A driver killed outright (``kill -9``, the out-of-memory killer) cannot stop
+anything: its workers die with it (``PR_SET_PDEATHSIG``), and a `_Watchdog`, a
+small process forked with the first worker in a session of its own, stops what
+their samples still run: it learns each worker's session through a pipe from
+the driver and acts when the pipe reports the driver's end (Linux).
+
 With ``inline=True`` (``-debug``) samples run in the driver's own process, so
 that tracebacks and debuggers work; timeouts are not enforced then.
 """
@@ -120,9 +126,121 @@ def stop_leftovers(grace: float = GRACE) -> int:
         time.sleep(0.02)
 
 
+def stop_sessions(leaders: list[int], grace: float = GRACE) -> None:
+    """Stop the sessions the `leaders` started (workers whose driver died): the leaders at once, the rest of
+    every session with SIGTERM, then SIGKILL after ``grace`` seconds, until none is left (at most ``grace`` + 5
+    s, whatever the number of sessions)."""
+    _signal_all(leaders, signal.SIGKILL)
+
+    def members() -> list[int]:
+        return [p for leader in leaders for p in left_by(leader)]
+    left = members()
+    if not left:
+        return
+    denied = _signal_all(left, signal.SIGTERM)
+    _signal_all(left, signal.SIGCONT)
+    killed_at = time.monotonic() + grace
+    give_up = killed_at + 5.0
+    while True:
+        left = [p for p in members() if p not in denied]
+        if not left or time.monotonic() > give_up:
+            return
+        if time.monotonic() >= killed_at:
+            _signal_all(left, signal.SIGKILL)
+        time.sleep(0.02)
+
+
+_WATCHDOG_FDS: set[int] = set()   # the driver's ends of every watchdog's pipe (several executors at once)
+
+
+def _close_watchdog_fds() -> None:
+    """In a forked child (a worker, another watchdog): holding a watchdog's pipe would hide the driver's end."""
+    for fd in list(_WATCHDOG_FDS):
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+    _WATCHDOG_FDS.clear()
+
+
+class _Watchdog:
+    """A process that stops the samples' sessions when the driver dies without stopping them (kill -9).
+
+    The driver keeps the write end of a pipe and writes ``+pid`` for each worker it starts (a worker leads the
+    session of its sample's processes), ``-pid`` for a worker it stopped itself, ``q`` at a clean end. Nothing
+    else holds that end (the workers close it), so the watchdog reads end of file exactly when the driver is
+    gone: it then stops the sessions it was told about (`stop_sessions`) and ends. It runs in a session of its
+    own, out of reach of the terminal's Ctrl-C and of a signal sent to the driver's process group."""
+
+    def __init__(self, close_in_child: list[Connection]):
+        read_fd, self.fd = os.pipe()   # not inherited by what the processes exec
+        self.pid = os.fork()
+        if self.pid == 0:   # pragma: no cover - the child process
+            try:
+                os.close(self.fd)
+                _close_watchdog_fds()
+                for c in close_in_child:
+                    c.close()
+                os.setsid()
+                for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+                    signal.signal(signum, signal.SIG_IGN if signum == signal.SIGINT else signal.SIG_DFL)
+                _watch(read_fd)
+            finally:
+                os._exit(0)
+        os.close(read_fd)
+        _WATCHDOG_FDS.add(self.fd)
+
+    def _say(self, word: str) -> None:
+        try:
+            os.write(self.fd, word.encode() + b"\n")
+        except OSError:
+            pass   # the watchdog is gone (killed): nothing to tell it
+
+    def watch(self, pid: int) -> None:
+        self._say(f"+{pid}")
+
+    def forget(self, pid: int) -> None:
+        self._say(f"-{pid}")
+
+    def close(self) -> None:
+        """A clean end: the sessions are stopped already; the watchdog ends without touching anything."""
+        self._say("q")
+        _WATCHDOG_FDS.discard(self.fd)
+        os.close(self.fd)
+        try:
+            os.waitpid(self.pid, 0)
+        except ChildProcessError:
+            pass
+
+
+def _watch(fd: int) -> None:
+    sessions: set[int] = set()
+    pending = b""
+    while True:
+        try:
+            chunk = os.read(fd, 4096)
+        except InterruptedError:
+            continue
+        except OSError:
+            chunk = b""
+        if not chunk:
+            break
+        pending += chunk
+        *lines, pending = pending.split(b"\n")
+        for line in lines:
+            if line == b"q":
+                return
+            if line[:1] == b"+":
+                sessions.add(int(line[1:]))
+            elif line[:1] == b"-":
+                sessions.discard(int(line[1:]))
+    stop_sessions(sorted(sessions))   # the driver died: nothing it started outlives it
+
+
 def _worker_main(conn: Connection, inherited: list[Connection], task_fn: TaskFn) -> None:
     for c in inherited:  # the driver's ends of every pipe: holding them would hide the driver's death
         c.close()
+    _close_watchdog_fds()   # the watchdogs' pipes: the same
     os.setsid()  # own session and process group: a timeout kills the sample's children too
     _die_with_parent()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the driver decides what happens on Ctrl-C
@@ -192,14 +310,18 @@ class LocalExecutor:
         self._queue: deque[tuple[int, Any]] = deque()
         self._next_id = 0
         self._done: deque[tuple[int, Result]] = deque()
+        self._watchdog: _Watchdog | None = None
 
     # ---- lifecycle
     def _spawn(self) -> _Worker:
+        if self._watchdog is None:
+            self._watchdog = _Watchdog([w.conn for w in self._workers])
         parent, child = self._ctx.Pipe(duplex=True)
         inherited = [w.conn for w in self._workers] + [parent]
         p = self._ctx.Process(target=_worker_main, args=(child, inherited, self.task_fn), daemon=True)
         p.start()
         child.close()
+        self._watchdog.watch(p.pid)   # before it runs any sample
         return _Worker(p, parent)
 
     def _ensure_workers(self) -> None:
@@ -227,6 +349,9 @@ class LocalExecutor:
                 _signal_all(left_by(w.process.pid), signal.SIGKILL)
             w.conn.close()
         self._workers = []
+        if self._watchdog is not None:
+            self._watchdog.close()
+            self._watchdog = None
 
     def __enter__(self):
         return self
@@ -313,6 +438,8 @@ class LocalExecutor:
         else:   # it died (a crash, os._exit): what its sample started is still in its session
             _signal_all(left_by(old.process.pid), signal.SIGKILL)
         old.conn.close()
+        if self._watchdog is not None:
+            self._watchdog.forget(old.process.pid)
         self._workers[i] = self._spawn()
 
     def _collect(self) -> Iterator[tuple[int, Result]]:

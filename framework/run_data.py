@@ -1,6 +1,7 @@
 """A finished (or running) run, read back as pandas DataFrames: what reports and the Python API show.
 
-The driver writes ``deffe_run.json`` (the manifest) into the run directory after each step: the costs
+The driver writes ``deffe_run.json`` (the manifest) into the run directory when an exploration starts
+(before its first evaluation) and after each step: the costs
 (direction, unit), objectives, constraints, each exploration's knobs and table files, and the config's
 own text. With it a run directory is self-describing: ``run_deffe.py -report RUN_DIR`` and
 ``framework.load_run(RUN_DIR)`` need nothing else, not even the config file (which may have changed or
@@ -22,8 +23,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
+from .atomic import replacing
 from .errors import DeffeError
 from .store import DB_NAME, RunStore
 
@@ -69,10 +72,8 @@ def _relative(path: Path, run_dir: Path | None) -> str:
 
 def write_manifest(run_dir: Path, data: dict) -> None:
     """Atomically: a report built while the run goes on never reads half a file."""
-    path = Path(run_dir) / MANIFEST
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(data, indent=1, default=str))
-    os.replace(tmp, path)
+    with replacing(Path(run_dir) / MANIFEST) as tmp:
+        tmp.write_text(json.dumps(data, indent=1, default=str))
 
 
 @dataclass
@@ -153,8 +154,9 @@ def load_run(run_dir: str | os.PathLike) -> RunData:
     if not run_dir.is_dir():
         raise DeffeError(f"{run_dir}: no such run directory")
     if not path.is_file():
-        hint = "it was written by an older version: run the same command again to resume and write it" \
-            if (run_dir / DB_NAME).exists() else "run_deffe.py writes it in the run directory of each run"
+        hint = "run_deffe.py writes it when a run starts; a run directory without it (a run stopped before " \
+               "its first evaluation, or made by an older version) gets it when the same command is run again " \
+               "to resume" if (run_dir / DB_NAME).exists() else "run_deffe.py writes it in the run directory of each run"
         raise DeffeError(f"{path}: not found: {run_dir} is not a run directory", hint=hint)
     try:
         m = json.loads(path.read_text())
@@ -179,6 +181,8 @@ def load_run(run_dir: str | os.PathLike) -> RunData:
                              f"in the run store: being evaluated now, or in flight when the run stopped (running "
                              f"the command that made the run again evaluates them)")
             evaluations = _read_table(files["evaluation"], knobs) if "evaluation" in files else pd.DataFrame()
+            # the store is the record: what the tables show of the evaluations is checked against it
+            record = _costs_numeric(_stored_evaluations(stored, knobs, names), names) if stored else None
             if len(stored) > len(evaluations):   # a run killed (or still running) mid-step: tables at step ends
                 table = files.get("evaluation", run_dir / "deffe_evaluation.csv")
                 notes.append(f"{table}: {len(stored) - len(evaluations)} of the {len(stored)} evaluations in the "
@@ -186,17 +190,31 @@ def load_run(run_dir: str | os.PathLike) -> RunData:
                              f"middle of a step: tables are written at the end of each step); they are shown "
                              f"from the store; running the command that made the run again resumes it and "
                              f"rewrites its tables")
-                evaluations = _stored_evaluations(stored, knobs, names)
+                evaluations = record.copy()
             elif len(evaluations) and "status" not in evaluations:
                 notes.append(f"{files['evaluation']}: no 'status' column (edited?): rows with every cost are "
                              "counted as evaluated ok, the others as failed")
+            elif record is not None:   # a table edited by hand is not what the run measured
+                edited = _edited_rows(_costs_numeric(evaluations.copy(), names), record, knobs, names)
+                if edited:
+                    notes.append(f"{files['evaluation']}: {edited} of its {len(evaluations)} rows differ from the "
+                                 f"run store (a cost or status edited by hand?): the store's values are shown; "
+                                 f"running the command that made the run again rewrites the table")
+                    evaluations = record.copy()
+            front = _costs_numeric(_read_table(files["exploration"], knobs), names) if "exploration" in files \
+                else pd.DataFrame()
+            if record is not None:
+                front, edited = _stored_front_costs(front, record, knobs, names)
+                if edited:
+                    notes.append(f"{files['exploration']}: the costs of {edited} of its evaluated designs differ "
+                                 f"from the run store (edited by hand?): the store's values are shown; running "
+                                 f"the command that made the run again rewrites the table")
             explores[e["name"]] = ExploreData(
                 name=e["name"], knobs=knobs, scenarios=list(e.get("scenarios", [])),
                 evaluations=_costs_numeric(evaluations, names),
                 predictions=_costs_numeric(_read_table(files["prediction"], knobs), names) if "prediction" in files
                 else pd.DataFrame(),
-                front=_costs_numeric(_read_table(files["exploration"], knobs), names) if "exploration" in files
-                else pd.DataFrame(),
+                front=front,
                 model_metrics=_read_table(metrics) if metrics is not None and metrics.is_file() else None,
                 steps=[{"step": s, **_own_checkpoint(info, run_dir)} for s, info in store.steps(e["name"])]
                 if store is not None else [],
@@ -323,6 +341,54 @@ def _stored_evaluations(stored: list, knobs: list[str], costs: list[str]) -> pd.
     writer.writerows(rows)
     text.seek(0)
     return _read_table(text, knobs)
+
+
+def _compare(table: pd.DataFrame, record: pd.DataFrame, knobs: list[str], costs: list[str]):
+    """For each row of ``table``: the row of ``record`` (the store's evaluations) of the same point (-1: none),
+    and whether its costs (and status, where both have one) are the stored ones. Rows are matched by their
+    knob values, so a table sorted in a spreadsheet is still the same table."""
+    def keys(df: pd.DataFrame) -> list[tuple]:
+        return list(zip(*[df[k].astype(str) for k in knobs])) if knobs else [()] * len(df)
+    where = {k: j for j, k in enumerate(keys(record))}
+    found = np.array([where.get(k, -1) for k in keys(table)], dtype=int)
+    ok = found >= 0
+    cols = [c for c in costs if c in table and c in record]
+    same = np.zeros(len(table), dtype=bool)
+    mine = table[cols].to_numpy(dtype=float)[ok]
+    theirs = record[cols].to_numpy(dtype=float)[found[ok]]
+    same[ok] = np.isclose(mine, theirs, rtol=1e-12, atol=0.0, equal_nan=True).all(axis=1)
+    if "status" in table and "status" in record:
+        same[ok] &= table["status"].astype(str).to_numpy()[ok] == record["status"].astype(str).to_numpy()[found[ok]]
+    return found, same
+
+
+def _edited_rows(table: pd.DataFrame, record: pd.DataFrame, knobs: list[str], costs: list[str]) -> int:
+    """How many rows of an evaluation table differ from the store's (``record``, the table as the run wrote
+    it): a point whose costs or status are not the stored ones, or that the store does not hold (a row added,
+    a knob value changed)."""
+    if any(k not in table for k in knobs) or not len(table):
+        return 0   # not the run's table at all: its own warnings say so
+    _found, same = _compare(table, record, knobs, costs)
+    return int((~same).sum())
+
+
+def _stored_front_costs(front: pd.DataFrame, record: pd.DataFrame, knobs: list[str],
+                        costs: list[str]) -> tuple[pd.DataFrame, int]:
+    """The front table (deffe_exploration.csv) with the store's costs in its evaluated rows, and how many of
+    those differed (edited by hand); its predicted rows are the model's and stay as they are."""
+    if any(k not in front for k in knobs) or "source" not in front or not len(front):
+        return front, 0
+    evaluated = (front["source"].astype(str) == "evaluated").to_numpy()
+    found, same = _compare(front, record, knobs, costs)
+    differ = evaluated & ~same
+    fix = differ & (found >= 0)
+    cols = [c for c in costs if c in front and c in record]
+    if fix.any():
+        front = front.copy()
+        for c in cols:
+            front[c] = front[c].astype(float)
+        front.loc[fix, cols] = record[cols].to_numpy(dtype=float)[found[fix]]
+    return front, int(differ.sum())
 
 
 def in_run(text: str | os.PathLike, run_dir: Path) -> Path:

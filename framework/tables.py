@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import csv
 import math
-import os
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
+from .atomic import replacing
 from .config import Explore
 from .store import RunStore
 from .values import format_value
@@ -49,13 +49,11 @@ def csv_writer(fh):
 def write_csv(path: Path, header: list[str], rows: Iterable[list], fmt: Callable[[Any], str] = cell) -> None:
     """Write a table atomically: a run killed while writing leaves the previous complete file."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    with open(tmp, "w", newline="", encoding="utf-8") as fh:
+    with replacing(path) as tmp, open(tmp, "w", newline="", encoding="utf-8") as fh:
         w = csv_writer(fh)
         w.writerow(header)
         for row in rows:
             w.writerow([fmt(v) for v in row])
-    os.replace(tmp, path)
 
 
 def table_path(run_dir: Path, explore: Explore, kind: str, several: bool) -> Path:

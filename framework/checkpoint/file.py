@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
+from ..atomic import replacing
 from ..errors import DeffeError
 from .payload import PayloadError, pack, quoted, unpack
 
@@ -62,13 +63,11 @@ def write_checkpoint(path: str | Path, meta: CheckpointMeta, state: dict) -> Pat
     meta.format = FORMAT
     header = json.dumps(asdict(meta), default=_jsonable).encode()
     payload = pack(state)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    with open(tmp, "wb") as fh:
+    with replacing(path) as tmp, open(tmp, "wb") as fh:
         fh.write(MAGIC)
         fh.write(len(header).to_bytes(8, "big"))
         fh.write(header)
         fh.write(payload)
-    os.replace(tmp, path)
     return path
 
 def _jsonable(x: Any) -> Any:
@@ -111,9 +110,8 @@ def write_sidecar(path: str | Path, meta: CheckpointMeta) -> Path:
     meta.format = FORMAT
     text = json.dumps({"kind": SIDECAR_KIND, "file": Path(path).name, "meta": asdict(meta)}, default=_jsonable,
                       indent=1)
-    tmp = target.with_name(f".{target.name}.tmp{os.getpid()}")
-    tmp.write_text(text + "\n", encoding="utf-8")
-    os.replace(tmp, target)
+    with replacing(target) as tmp:
+        tmp.write_text(text + "\n", encoding="utf-8")
     return target
 
 

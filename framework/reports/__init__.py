@@ -39,7 +39,7 @@ def build_reports(run_dir: str | os.PathLike, warn=None) -> dict[str, Path]:
         out = {"xlsx": write_xlsx(run, explored, run.run_dir / XLSX)}
         out["html"] = write_html(run, explored, plots, run.run_dir / HTML)
     except OSError as e:   # a full disk, a read-only run directory
-        name = Path(e.filename).name.removesuffix(".tmp") if getattr(e, "filename", None) else "the reports"
+        name = Path(e.filename).name if getattr(e, "filename", None) else "the reports"
         raise DeffeError(f"cannot write {name} ({e.strerror or e})", file=str(run.run_dir),
                          hint="free some space, or copy the run directory somewhere writable and give "
                               "the copy to -report (a run directory describes itself)") from None

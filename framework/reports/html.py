@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..atomic import replacing
 from ..run_data import RunData
 from . import content as c
 from .content import Explored
@@ -109,9 +110,8 @@ def write_html(run: RunData, explored: list[Explored], plots: dict[str, Path], p
                  "</summary><pre>" + e(run.config_text or "(not readable when the run wrote it)")
                  + "</pre></details>")
     parts.append(f"<script>{_JS}</script></body></html>\n")
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text("\n".join(parts), encoding="utf-8")
-    tmp.replace(path)
+    with replacing(path) as tmp:   # another writer of the same report (a second -report) writes its own
+        tmp.write_text("\n".join(parts), encoding="utf-8")
     return path
 
 

@@ -16,6 +16,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
+from ..atomic import replacing
 from ..run_data import RunData
 from ..search.pareto import pareto_front
 from ..values import quantity_text
@@ -62,9 +63,8 @@ def write_plots(run: RunData, explored: list[Explored]) -> dict[str, Path]:
 def _save(fig: Figure, path: Path) -> None:
     FigureCanvasAgg(fig)
     fig.tight_layout()
-    tmp = path.with_name(path.name + ".tmp")
-    fig.savefig(tmp, dpi=DPI, format="png")
-    tmp.replace(path)   # a report being read never sees half a picture
+    with replacing(path) as tmp:   # a report being read never sees half a picture
+        fig.savefig(tmp, dpi=DPI, format="png")
 
 
 def _axis(ax, which: str, run: RunData, cost: str) -> None:

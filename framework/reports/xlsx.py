@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import xlsxwriter
 
+from ..atomic import replacing
 from ..run_data import RunData
 from ..values import to_number
 from . import content as c
@@ -25,7 +26,12 @@ WIDTH_ROWS = 500                   # rows looked at to size a column: a long tab
 
 
 def write_xlsx(run: RunData, explored: list[Explored], path: Path) -> Path:
-    tmp = path.with_name(path.name + ".tmp")
+    with replacing(path) as tmp:
+        _workbook(run, explored, tmp)
+    return path
+
+
+def _workbook(run: RunData, explored: list[Explored], tmp: Path) -> None:
     wb = xlsxwriter.Workbook(str(tmp), {"nan_inf_to_errors": False})
     head = wb.add_format({"bold": True, "bg_color": "#dde6f0", "bottom": 1, "text_wrap": True, "valign": "top"})
     note = wb.add_format({"italic": True, "font_color": "#555555"})
@@ -51,8 +57,6 @@ def write_xlsx(run: RunData, explored: list[Explored], path: Path) -> Path:
     ws.set_column(0, 0, 110)
     ws.freeze_panes(1, 0)
     wb.close()
-    tmp.replace(path)
-    return path
 
 
 def _summary(run: RunData, explored: list[Explored]) -> pd.DataFrame:

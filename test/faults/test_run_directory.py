@@ -202,3 +202,39 @@ def test_an_edited_user_evaluate_plugin_is_not_resumed_as_if_it_were_the_same(tm
         assert run_deffe("-config", "config.json", "-fresh", cwd=folder).rc == 0
         assert {row["t"] for row in read_csv(folder / "explore" / "deffe_evaluation.csv")} == \
             {"1000", "2000", "3000", "4000"}
+
+
+def test_a_damaged_store_page_is_reported_as_a_damaged_store_not_a_full_disk(tmp_path):
+    """A deffe.db with a damaged page (a bad sector, a bad copy) was 'cannot write the run directory (database
+    disk image is malformed) ... free space or make it writable, then run the same command to resume', at
+    every try: the wrong cause and a way on that never works."""
+    python_config(tmp_path, exploration={"max_samples": 60, "samples_per_step": 30})
+    r = run_deffe("-config", "config.json", cwd=tmp_path)
+    assert r.rc == 0, r
+    db = tmp_path / "explore" / "deffe.db"
+    assert db.stat().st_size >= 6 * 4096
+    with open(db, "r+b") as fh:   # pages 3 to 5, whatever tables they hold, overwritten with garbage
+        fh.seek(2 * 4096)
+        fh.write(bytes(range(7, 247)) * 52)
+    for _ in range(2):   # the same answer again: nothing about it changes on its own
+        r = run_deffe("-config", "config.json", cwd=tmp_path)
+        line = assert_user_error(r, f"{db}: the run store is not a readable SQLite database (", "-fresh")
+        assert "free space" not in line and "writable" not in line, line
+    r = run_deffe("-config", "config.json", "-fresh", cwd=tmp_path)   # the way on it gives
+    assert r.rc == 0, r
+
+
+def test_a_directory_in_the_place_of_a_table_is_named_and_no_temporary_file_stays(tmp_path):
+    """'.deffe_evaluation.csv.tmp8871: cannot write the run directory (Is a directory); ... free space': the
+    hidden temporary name, never the table in the way, and that temporary file left in the run directory."""
+    python_config(tmp_path, exploration={"max_samples": 20, "samples_per_step": 10})
+    r = run_deffe("-config", "config.json", cwd=tmp_path)
+    assert r.rc == 0, r
+    d = tmp_path / "explore"
+    (d / "deffe_evaluation.csv").unlink()
+    (d / "deffe_evaluation.csv").mkdir()
+    r = run_deffe("-config", "config.json", cwd=tmp_path)
+    line = assert_runtime_error(r, f"error: {d / 'deffe_evaluation.csv'}: cannot write the run directory",
+                                "move the directory aside")
+    assert ".tmp" not in line and "free space" not in line, line
+    assert [p.name for p in d.iterdir() if ".tmp" in p.name] == []

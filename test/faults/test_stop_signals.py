@@ -150,3 +150,30 @@ def test_ctrl_c_stops_an_asynchronous_run_quietly(tmp_path):
     run, left = ctrl_c(tmp_path, ["-config", "config.json", "-jobs", "2", "-async"], ready)
     assert_interrupted_quietly(run, left)
     assert gone(helpers(tmp_path)) == []
+
+
+def test_a_driver_killed_with_sigkill_leaves_no_sample_process_running(tmp_path):
+    """kill -9 of the driver: its workers died with it (PR_SET_PDEATHSIG), but what their samples had started
+    was re-parented to pid 1 and ran on to its end (a simulator for hours), beside the resumed run that evaluates
+    the same points again. Now the workers' watchdog stops the samples' sessions."""
+    setup(tmp_path, hold=True)
+    with open(tmp_path / "out.txt", "w") as out, open(tmp_path / "err.txt", "w") as err:
+        driver = subprocess.Popen([sys.executable, str(RUN_DEFFE), "-config", "config.json", "-jobs", "2"],
+                                  cwd=tmp_path, env=deffe_env(), stdout=out, stderr=err)
+    try:
+        end = time.monotonic() + HANG_GUARD
+        while len(helpers(tmp_path)) < 2 and driver.poll() is None and time.monotonic() < end:
+            time.sleep(0.1)
+        started = helpers(tmp_path)
+        assert len(started) == 2, (tmp_path / "err.txt").read_text()
+        driver.kill()
+        driver.wait(timeout=HANG_GUARD)
+    finally:
+        if driver.poll() is None:
+            driver.kill()
+            driver.wait()
+    assert driver.returncode == -signal.SIGKILL
+    assert gone(started, seconds=120) == []   # a deadline for a loaded machine, not a measure
+    (tmp_path / "hold").unlink()
+    r = run_deffe("-config", "config.json", "-jobs", "2", cwd=tmp_path)
+    assert r.rc == 0 and statuses(tmp_path) == {"ok": 4}, r

@@ -157,7 +157,11 @@ def test_a_report_that_cannot_be_written_names_the_run_directory_and_a_way_out(m
     # file, and no way forward
     run = tmp_path / "run"
     shutil.copytree(minimal_run, run)
-    (run / "report_progress.png.tmp").mkdir()   # what the system refuses to replace, as a read-only disk would
+    # what the system refuses to replace, as a read-only disk would (the temporary names are unique: the
+    # report's own place is taken)
+    (run / "report_progress.png").unlink(missing_ok=True)
+    (run / "report_progress.png").mkdir()
     line = assert_user_error(run_deffe("-report", run, cwd=tmp_path), f"{run}: cannot write report_progress.png (",
                              "copy the run directory somewhere writable and give the copy to -report")
     assert ".tmp" not in line
+    assert not [p.name for p in run.iterdir() if ".tmp" in p.name]   # the temporary file was removed

@@ -204,3 +204,101 @@ def test_text_knob_values_that_pandas_calls_missing_come_back_as_written(tmp_pat
     assert set(run.evaluations["act"]) == {"None", "NA", "relu"}
     assert set(run.front["act"]) <= {"None", "NA", "relu"} and not run.evaluations["time"].isna().any()
     assert len(run.model.predict(run.evaluations)) == 24
+
+
+KILLS_ITS_DRIVER = '''
+import os, signal, time
+
+def evaluate(p):
+    with open("calls.log", "a") as fh:
+        fh.write("x")
+    if os.path.getsize("calls.log") == 7:   # the 7th evaluation of the first step: the driver is killed
+        os.kill(os.getppid(), signal.SIGKILL)
+        time.sleep(600)   # the worker dies with its driver
+    return {"time": float(p["tile"]) * p["unroll"]}
+'''
+
+
+def test_a_run_killed_in_its_first_step_is_read_from_its_store(tmp_path):
+    """-report and load_run on a run killed (or still going on) in its first step: 'deffe_run.json: not found
+    ... written by an older version', though the store held its evaluations: the manifest was written at the
+    first step's end only."""
+    write(tmp_path / "ev.py", KILLS_ITS_DRIVER)
+    cfg = json.loads(config(40))
+    cfg["model"] = None
+    cfg["exploration"] = {"initial_samples": 10, "samples_per_step": 10, "max_samples": 20}
+    write(tmp_path / "config.json", json.dumps(cfg))
+    r = run_deffe("-config", "config.json", "-jobs", "1", cwd=tmp_path)
+    assert r.rc == -9, r
+    d = tmp_path / "run"
+    assert not (d / "deffe_evaluation.csv").exists()   # killed before any table
+    r = run_deffe("-report", d, cwd=tmp_path)
+    assert r.rc == 0, r
+    assert "6 of the 6 evaluations in the run store are not in this table" in r.err, r.err
+    with pytest.warns(UserWarning):
+        loaded = framework.load_run(d)
+    assert len(loaded.evaluations) == 6 and set(loaded.evaluations["status"]) == {"ok"}
+
+
+def test_two_report_writers_at_once_each_write_whole_files(small_run, tmp_path, monkeypatch):
+    """Two -report runs at once (or one beside the driver's end-of-run reports) wrote the same temporary names
+    (report_front.png.tmp, ...): one writer's rename took the other's half-written file, and the other failed
+    with 'cannot write report_front.png (No such file or directory); free some space'. Here a second writer
+    runs whole in the middle of the first one's first picture, after its file was written, before its rename."""
+    from matplotlib.figure import Figure
+    from framework.reports import build_reports
+    d = _copy(small_run, tmp_path / "run")
+    savefig, inside = Figure.savefig, []
+
+    def interleaved(fig, *args, **kwargs):
+        savefig(fig, *args, **kwargs)
+        if not inside:
+            inside.append(True)
+            build_reports(d, warn=lambda text: None)   # the second writer
+    monkeypatch.setattr(Figure, "savefig", interleaved)
+    paths = build_reports(d, warn=lambda text: None)
+    assert inside and paths["html"].is_file() and paths["xlsx"].is_file()
+    assert not [p.name for p in d.iterdir() if ".tmp" in p.name]
+
+
+def test_costs_edited_by_hand_in_the_table_are_said_and_the_stores_are_shown(small_run, tmp_path):
+    """A cost turned into text ('n/a', NaN in a row still 'ok') or into a better number (0.001) in
+    deffe_evaluation.csv: -report and load_run showed them as the run's measurements, without a word."""
+    d = _copy(small_run, tmp_path / "run")
+    table = d / "deffe_evaluation.csv"
+    measured = _quiet_load(d).evaluations
+    edited = pd.read_csv(table, dtype=str, keep_default_na=False)
+    edited.loc[0, "time"] = "n/a"
+    edited.loc[1, "time"] = "0.001"
+    edited.to_csv(table, index=False)
+    r = run_deffe("-report", d, cwd=tmp_path)
+    assert r.rc == 0, r
+    said = [line for line in r.err.splitlines() if line.startswith("warning: ")]
+    assert said == [f"warning: {table}: 2 of its 20 rows differ from the run store (a cost or status edited by "
+                    "hand?): the store's values are shown; running the command that made the run again rewrites "
+                    "the table"], r.err
+    with pytest.warns(UserWarning, match="2 of its 20 rows differ from the run store"):
+        loaded = framework.load_run(d)
+    pd.testing.assert_frame_equal(loaded.evaluations, measured)
+    # a table sorted in a spreadsheet is the same table: nothing to say
+    pd.read_csv(small_run / "deffe_evaluation.csv", dtype=str, keep_default_na=False) \
+        .sort_values("tile").to_csv(table, index=False)
+    assert len(_quiet_load(d).evaluations) == 20
+
+
+def test_costs_edited_by_hand_in_the_front_are_said_and_the_stores_are_shown(small_run, tmp_path):
+    """The best designs (deffe_exploration.csv) hold the measured costs of their evaluated rows: a better
+    number typed there was shown as the run's best design."""
+    d = _copy(small_run, tmp_path / "run")
+    table = d / "deffe_exploration.csv"
+    measured = _quiet_load(d).front
+    edited = pd.read_csv(table, dtype=str, keep_default_na=False)
+    first = edited.index[edited["source"] == "evaluated"][0]
+    edited.loc[first, "time"] = "1e-9"
+    edited.to_csv(table, index=False)
+    with pytest.warns(UserWarning) as caught:
+        loaded = framework.load_run(d)
+    assert [str(w.message) for w in caught] == [
+        f"{table}: the costs of 1 of its evaluated designs differ from the run store (edited by hand?): the "
+        "store's values are shown; running the command that made the run again rewrites the table"]
+    assert loaded.front["time"].tolist() == pytest.approx(measured["time"].tolist(), rel=1e-12, nan_ok=True)
