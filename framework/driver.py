@@ -249,6 +249,7 @@ class Driver:
 
     def run(self) -> None:
         several = len(self.config.explores) > 1
+        self._rejudge()
         for explore in self.config.explores:
             self._run_explore(explore, several)
         if not self.dry_run:
@@ -644,14 +645,16 @@ class Driver:
 
     def _commit(self, sample: Sample, result: Result, attempt: int, progress, tally: Tally) -> Result | None:
         """Store one evaluation's result as it arrives; None when it failed and is to be tried again."""
+        measured = result.costs if result.status == "ok" else None
         result = self._valid(result)
+        measured = measured if result.status == "failed" else None   # outside a valid range: kept aside
         failed = result.status in ("failed", "timeout")
         if failed and attempt <= self.retries:
             self.log.debug(f"sample {sample.id}: {result.status} (try {attempt}); trying again")
             return None
         if attempt > 1 and failed:
             result.error = f"{result.error or result.status} (after {attempt} tries)"
-        self.store.finish(sample.id, result)
+        self.store.finish(sample.id, result, measured)
         self._tidy(sample, result)
         tally.add(result, reused=False)
         self.crashes.note(result)
@@ -665,11 +668,23 @@ class Driver:
         """A measurement outside its cost's valid range (costs[].min / max) makes the sample failed."""
         if result.status != "ok":
             return result
-        for cost in self.fw.costs:
-            why = cost.invalid(result.costs[cost.name]) if cost.name in result.costs else None
-            if why:
-                return Result("failed", {}, f"{why}: not a valid measurement", result.duration)
+        why = out_of_range(self.fw.costs, result.costs)
+        if why:
+            return Result("failed", {}, f"{why}: not a valid measurement", result.duration)
         return result
+
+    def _rejudge(self) -> None:
+        """The stored measurements judged by the costs' valid ranges of this config, as this run would judge
+        them if it evaluated them now (a range added, narrowed or widened since they were stored)."""
+        costs = self.config.costs
+        if not any(c.low is not None or c.high is not None for c in costs) and \
+                not self.store.db.execute("SELECT 1 FROM samples WHERE measured IS NOT NULL LIMIT 1").fetchone():
+            return
+        failed, ok = self.store.rejudge(lambda measured: out_of_range(costs, measured))
+        if failed or ok:
+            said = ([f"{failed} now failed (outside a cost's valid range)"] if failed else []) + \
+                ([f"{ok} ok again (inside the costs' valid ranges now)"] if ok else [])
+            self.log.info(f"stored results judged by the costs' valid ranges of this config: {', '.join(said)}")
 
     def _tidy(self, sample: Sample, result: Result) -> None:
         """evaluate.keep_directories false: a sample's directory goes once its costs are stored; a failed
@@ -880,6 +895,15 @@ class Driver:
             return True
         pool = getattr(fw.sampling, "pool", None)
         return bool(only_pre and pool is not None and fw.budget.used_samples >= len(pool))
+
+
+def out_of_range(costs: Any, measured: dict[str, float]) -> str | None:
+    """Why a measurement is outside a cost's valid range (costs[].min / max), or None."""
+    for cost in costs:
+        why = cost.invalid(measured[cost.name]) if cost.name in measured else None
+        if why:
+            return why
+    return None
 
 
 def _shares(importance: Any, top: int = 5) -> str:

@@ -8,7 +8,9 @@ writes here; plugins hand their values back to it.
 
 Tables
   meta        key/value facts of the run (format, config fingerprints)
-  samples     one row per point: params, costs, status, error, timings
+  samples     one row per point: params, costs, status, error, timings; ``measured``: the costs of a
+              measurement outside a cost's valid range (costs[].min / max), kept so that a rerun with
+              another range judges it again (`rejudge`)
   membership  which exploration asked for which sample, in which step (table order)
   predictions predicted costs of points per exploration
   steps       per-step records of an exploration (model statistics, notes)
@@ -43,7 +45,8 @@ CREATE TABLE IF NOT EXISTS samples (
     step INTEGER,
     started REAL,
     finished REAL,
-    duration REAL
+    duration REAL,
+    measured TEXT
 );
 CREATE TABLE IF NOT EXISTS membership (
     explore TEXT NOT NULL,
@@ -116,6 +119,12 @@ class RunStore:
                              hint="move the run directory aside, or run with -fresh") from None
         self._check_format(target)
 
+    def _add_columns(self) -> None:
+        """A store written before a column was added gets it (empty)."""
+        have = {r[1] for r in self.db.execute("PRAGMA table_info(samples)")}
+        if "measured" not in have:
+            self.db.execute("ALTER TABLE samples ADD COLUMN measured TEXT")
+
     def _check_ours(self, shown: str) -> None:
         """A database with tables but none of a run store's is someone else's: a run must not add its tables
         to it (nor a dry run read it)."""
@@ -134,6 +143,7 @@ class RunStore:
         elif int(fmt) != FORMAT:
             raise DeffeError(f"run store format {fmt} is not the supported format {FORMAT}", file=shown,
                              hint="run with -fresh to start a new run (the old one is moved aside)")
+        self._add_columns()
 
     @classmethod
     def snapshot(cls, path: Path) -> "RunStore":
@@ -190,19 +200,45 @@ class RunStore:
         with self.db:
             row = self.db.execute("SELECT id FROM samples WHERE key=?", (key,)).fetchone()
             if row:
-                self.db.execute("UPDATE samples SET status='running', costs=NULL, error=NULL, started=?, "
-                                "finished=NULL, duration=NULL, step=? WHERE id=?", (now, step, row[0]))
+                self.db.execute("UPDATE samples SET status='running', costs=NULL, error=NULL, measured=NULL, "
+                                "started=?, finished=NULL, duration=NULL, step=? WHERE id=?", (now, step, row[0]))
                 return row[0]
             cur = self.db.execute("INSERT INTO samples(id, key, explore, params, status, step, started) "
                                   f"VALUES({self._NEXT_ID}, ?, ?, ?, 'running', ?, ?)",
                                   (self._id_floor(), key, explore, _dumps(params), step, now))
             return cur.lastrowid
 
-    def finish(self, sample_id: int, result: Result) -> None:
+    def finish(self, sample_id: int, result: Result, measured: dict[str, float] | None = None) -> None:
+        """Store a result; ``measured``: the costs of a measurement the valid ranges made failed."""
         with self.db:
-            self.db.execute("UPDATE samples SET status=?, costs=?, error=?, finished=?, duration=?, origin=? "
-                            "WHERE id=?", (result.status, _dumps(result.costs), result.error, time.time(),
-                                           result.duration, result.origin, sample_id))
+            self.db.execute("UPDATE samples SET status=?, costs=?, error=?, finished=?, duration=?, origin=?, "
+                            "measured=? WHERE id=?",
+                            (result.status, _dumps(result.costs), result.error, time.time(), result.duration,
+                             result.origin, None if measured is None else _dumps(measured), sample_id))
+
+    def rejudge(self, judge) -> tuple[int, int]:
+        """Judge the stored measurements again by the costs' valid ranges of now: ``judge(costs)`` says why
+        they are no valid measurement, or None. A measurement now outside a range becomes failed (its costs
+        kept aside in ``measured``), one failed only by a range it is now inside is ok again. Returns
+        (now failed, ok again)."""
+        failed, ok, still = [], [], []
+        for sid, costs, status, measured in self.db.execute(
+                "SELECT id, costs, status, measured FROM samples WHERE status='ok' OR "
+                "(status='failed' AND measured IS NOT NULL)").fetchall():
+            why = judge(_loads_costs(costs if status == "ok" else measured))
+            if status == "ok" and why:
+                failed.append((f"{why}: not a valid measurement", costs, sid))
+            elif status != "ok" and not why:
+                ok.append((measured, sid))
+            elif status != "ok":   # still outside a range (perhaps another one)
+                still.append((f"{why}: not a valid measurement", sid))
+        with self.db:
+            self.db.executemany("UPDATE samples SET status='failed', costs='{}', error=?, measured=? WHERE id=?",
+                                failed)
+            self.db.executemany("UPDATE samples SET status='ok', costs=?, error=NULL, measured=NULL WHERE id=?",
+                                ok)
+            self.db.executemany("UPDATE samples SET error=? WHERE id=?", still)
+        return len(failed), len(ok)
 
     def add_evaluated(self, key: str, explore: str, params: dict, result: Result, step: int | None) -> int | None:
         """Insert a point evaluated elsewhere (pre-evaluated data); None if the point is known."""

@@ -305,3 +305,41 @@ def test_a_rerun_with_a_smaller_step_end_writes_the_tables_of_a_fresh_run(tmp_pa
     assert r.rc == 0 and told and int(told[1]) > 0 and int(told[2]) > 0, r
     assert tables("fresh")[0]["deffe_evaluation.csv"] == int(told[1]) + int(told[2])
     assert tables("fresh")[1] == [0, 1, 2, 3]
+
+
+def _range_config(tmp_path, name, costs, run_directory="explore"):
+    write(tmp_path / name, json.dumps({
+        "python_path": ["."],
+        "knobs": [{"name": "a", "values": "0-10"}, {"name": "b", "values": "0-10"}],
+        "costs": costs, "evaluate": {"plugin": "python", "function": "rng:evaluate"},
+        "exploration": {"initial_samples": 6, "samples_per_step": 6, "max_samples": 12},
+        "framework": {"seed": 4, "progress": False, "run_directory": run_directory}}))
+
+
+def test_a_cost_range_changed_before_a_rerun_judges_the_stored_results_again(tmp_path):
+    """A valid range (costs[].max) added before a rerun makes the stored measurements outside it failed, as
+    a fresh run of the same config marks them; widening it again makes them ok again (the store keeps the
+    measurement aside)."""
+    write(tmp_path / "rng.py", 'def evaluate(p):\n    return {"t": (p["a"] - 5) ** 2 + (p["b"] - 2) ** 2, '
+                               '"m": p["a"] + p["b"]}\n')
+    _range_config(tmp_path, "c1.json", ["t", "m"])
+    _range_config(tmp_path, "c2.json", [{"name": "t", "max": 10}, "m"])
+    _range_config(tmp_path, "fresh.json", [{"name": "t", "max": 10}, "m"], run_directory="fresh")
+    assert run_deffe("-config", "c1.json", "-no-train", cwd=tmp_path).rc == 0
+    wide = (tmp_path / "explore" / "deffe_evaluation.csv").read_text()
+    r = run_deffe("-config", "c2.json", "-no-train", cwd=tmp_path)
+    assert r.rc == 0, r
+    assert "0 evaluated now" in r.out
+    assert run_deffe("-config", "fresh.json", "-no-train", cwd=tmp_path).rc == 0
+    rows = read_csv(tmp_path / "explore" / "deffe_evaluation.csv")
+    assert any(row["status"] == "failed" for row in rows)
+    assert not any(row["status"] == "ok" and float(row["t"]) > 10 for row in rows)
+    for table in ("deffe_evaluation.csv", "deffe_exploration.csv"):
+        assert (tmp_path / "explore" / table).read_text() == (tmp_path / "fresh" / table).read_text(), table
+    r = run_deffe("-config", "c1.json", "-no-train", cwd=tmp_path)   # the range taken away: ok again
+    assert r.rc == 0, r
+    assert "0 evaluated now" in r.out and "0 failed" in r.out
+    assert (tmp_path / "explore" / "deffe_evaluation.csv").read_text() == wide
+    _range_config(tmp_path, "fresh_wide.json", ["t", "m"], run_directory="fresh")   # failed when evaluated
+    assert run_deffe("-config", "fresh_wide.json", "-no-train", cwd=tmp_path).rc == 0
+    assert (tmp_path / "fresh" / "deffe_evaluation.csv").read_text() == wide
