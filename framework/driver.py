@@ -66,6 +66,10 @@ class Driver:
         self._table_paths: dict[str, dict[str, Path]] = {}
         self.reported = 0   # failures shown on the terminal
         self.counted: set[str] = set()   # keys of the points the exploration's budget counted (see _fresh)
+        # keys of the points this run found evaluated or evaluated, any exploration's, pre-evaluated data
+        # included: what a fresh run would hold in its store at that moment (see _predict_batch)
+        self.seen: set[str] = set()
+        self.predicted: set[str] = set()   # keys of the points this run's model predicted, this exploration
         evaluate = config.section("evaluate")
         self.retries = int(evaluate.get("retries") or 0)
         self.keep_directories = evaluate.get("keep_directories", True) is not False
@@ -272,6 +276,7 @@ class Driver:
         for path, shown in self._preload_sources(explore):
             pre = load_csv(path, shown, explore.space, self.fw.costs)
             keys = explore.space.keys(pre.codes) if len(pre.codes) else []
+            self.seen.update(keys)
             added, new, known = 0, set(), []
             for i, (key, row, result) in enumerate(zip(keys, pre.codes, pre.results)):
                 sid = self.store.add_evaluated(key, explore.name, explore.space.values(row), result, None) \
@@ -306,6 +311,7 @@ class Driver:
             fw.history, fw.encoding = built.history, built.encoding
         fw.preloaded = []
         self.counted: set[str] = set()   # keys of the points the budget counted (see _fresh)
+        self.predicted = set()
         self._preload(explore)
         if not self.dry_run:
             self._leave_out_others(explore)
@@ -389,7 +395,7 @@ class Driver:
                     break
                 evaluate_now = step >= step_start and not only_pre
                 if evaluate_now and fw.model is not None and fw.training_report and not self.dry_run:
-                    self._predict_batch(model, explore, codes, step)
+                    self._predict_batch(model, explore, codes, step, replay=True)
                 would_before = tally.would
                 results = self._evaluate_batch(explore, codes, step, executor, evaluate_now, retry,
                                                progress, tally, told)
@@ -444,6 +450,10 @@ class Driver:
             # A run stopped by -step-end finished too (Deffe's "stop after this step"): a rerun with a smaller
             # -step-end shows its own course; a later -step-start run re-proposes the earlier steps from the store
             store.keep_members(explore.name, told)
+            if not asynchronous:   # and its predictions are this run's: an earlier course's model's go (not
+                # those of the steps before -step-start, which this run did not make; an asynchronous resume
+                # does not replay its course: its predictions stay)
+                store.keep_predictions(explore.name, self.predicted, step_start)
             if not asynchronous:   # the steps it made are 0 .. step - 1 (the asynchronous loop numbers its own)
                 if store.forget_steps_from(explore.name, step) and model is not None:
                     self._trainer_for().write_metrics(explore)   # model_metrics.csv: this run's steps only
@@ -602,6 +612,7 @@ class Driver:
         for i, key in enumerate(keys):
             if results[i] is None:
                 results[i] = results[first_index[key]]
+        self.seen.update(k for k, r in zip(keys, results) if r.status != "skipped")
         return results  # type: ignore[return-value]
 
     DRY_COMMANDS = 3   # points of a dry run whose commands are shown
@@ -760,15 +771,23 @@ class Driver:
         return parse_names(self.config.section("exploration").get("objectives"), "exploration.objectives") \
             or self.fw.cost_names
 
-    def _predict_batch(self, model: Any, explore: Explore, codes: np.ndarray, step: int) -> None:
+    def _predict_batch(self, model: Any, explore: Explore, codes: np.ndarray, step: int,
+                       replay: bool = False) -> None:
         """What the model expects of the points about to be evaluated (deffe_prediction.csv): how good
-        its guesses were can be read next to the true costs."""
+        its guesses were can be read next to the true costs. ``replay`` (the synchronous steps, which a
+        resumed run replays): the points a fresh run would evaluate now, those this run has not met yet,
+        also when the store holds them (an earlier course's, or this course's before it was interrupted),
+        so that the predictions are this course's model's, as a fresh run's."""
         keys = explore.space.keys(codes)
-        stored = self.store.lookup(keys)
-        new = [i for i, k in enumerate(keys) if k not in stored]
+        if replay:
+            new = [i for i, k in enumerate(keys) if k not in self.seen]
+        else:
+            stored = self.store.lookup(keys)
+            new = [i for i, k in enumerate(keys) if k not in stored]
         if not new:
             return
         pred = self._call(model, "Predict", codes[new])
+        self.predicted.update(keys[i] for i in new)
         self.store.add_predictions(explore.name, [keys[i] for i in new], explore.space.decode(codes[new]),
                                    pred.mean, pred.std, step)
 
@@ -776,6 +795,7 @@ class Driver:
         pcodes = np.atleast_2d(proposal.predicted)
         keys = explore.space.keys(pcodes)
         params = explore.space.decode(pcodes)
+        self.predicted.update(keys)
         self.store.add_predictions(explore.name, keys, params, proposal.prediction.mean,
                                    proposal.prediction.std, step)
 

@@ -320,11 +320,21 @@ class RunStore:
         with self.db:
             for i, (k, p) in enumerate(zip(keys, params)):
                 self.db.execute(
-                    "INSERT INTO predictions(explore, key, params, mean, std, step, created) VALUES(?,?,?,?,?,?,?) "
-                    "ON CONFLICT(explore, key) DO UPDATE SET mean=excluded.mean, std=excluded.std, "
-                    "step=excluded.step, created=excluded.created",
+                    # a point predicted again is listed where it was predicted last (a new row)
+                    "INSERT OR REPLACE INTO predictions(explore, key, params, mean, std, step, created) "
+                    "VALUES(?,?,?,?,?,?,?)",
                     (explore, k, _dumps(p), _dumps(list(map(float, mean[i]))),
                      None if std is None else _dumps(list(map(float, std[i]))), step, now))
+
+    def keep_predictions(self, explore: str, keys: set[str], from_step: int = 0) -> int:
+        """Keep of the exploration's predictions stored at ``from_step`` or later only those of ``keys`` (what
+        the run that finished predicted: an earlier course's model's go). Returns how many went."""
+        with self.db:
+            rows = [k for (k,) in self.db.execute("SELECT key FROM predictions WHERE explore=? AND "
+                                                   "COALESCE(step, 0) >= ?", (explore, from_step))
+                    if k not in keys]
+            self.db.executemany("DELETE FROM predictions WHERE explore=? AND key=?", [(explore, k) for k in rows])
+        return len(rows)
 
     def prediction_steps(self, explore: str) -> dict[str, int]:
         """The step at which each point the exploration's model predicted was stored, by key."""

@@ -343,3 +343,27 @@ def test_a_cost_range_changed_before_a_rerun_judges_the_stored_results_again(tmp
     _range_config(tmp_path, "fresh_wide.json", ["t", "m"], run_directory="fresh")   # failed when evaluated
     assert run_deffe("-config", "fresh_wide.json", "-no-train", cwd=tmp_path).rc == 0
     assert (tmp_path / "fresh" / "deffe_evaluation.csv").read_text() == wide
+
+
+def test_a_rerun_on_another_course_lists_its_own_predictions(tmp_path):
+    """A finished run rerun with another -seed (or a raised budget) takes another course: deffe_prediction.csv
+    is that course's model's, as a fresh run's, not the earlier course's predictions (other values and steps,
+    points the new course took from its sampler)."""
+    write(tmp_path / "ev3.py", 'def evaluate(p):\n    return {"t": (p["a"] - 5) ** 2 + (p["b"] - 2) ** 2 + '
+                               '0.5 * p["c"], "m": p["a"] + p["b"]}\n')
+    for name in ("rerun", "fresh"):
+        write(tmp_path / f"{name}.json", json.dumps({
+            "python_path": ["."],
+            "knobs": [{"name": k, "values": "0-10"} for k in "abc"],
+            "costs": ["t", "m"], "evaluate": {"plugin": "python", "function": "ev3:evaluate"},
+            "model": {"plugin": "torch_mlp", "epochs": 30, "ensemble": 2},
+            "exploration": {"initial_samples": 10, "samples_per_step": 10, "max_samples": 40, "analysis": False},
+            "framework": {"seed": 4, "progress": False, "run_directory": name, "report_files": False}}))
+    assert run_deffe("-config", "fresh.json", "-seed", "5", cwd=tmp_path).rc == 0
+    assert run_deffe("-config", "rerun.json", cwd=tmp_path).rc == 0
+    first = (tmp_path / "rerun" / "deffe_prediction.csv").read_text()
+    r = run_deffe("-config", "rerun.json", "-seed", "5", cwd=tmp_path)
+    assert r.rc == 0, r
+    for table in ("deffe_evaluation.csv", "deffe_prediction.csv", "deffe_output.csv"):
+        assert (tmp_path / "rerun" / table).read_text() == (tmp_path / "fresh" / table).read_text(), table
+    assert first != (tmp_path / "fresh" / "deffe_prediction.csv").read_text()   # the courses differ
