@@ -22,7 +22,7 @@ from .config.schema import reference
 from .errors import DeffeError, Stopped
 from .executors import executor_kind
 from .guard import RunLock, check_fingerprints, fingerprints, stored_run_fits
-from .store import DB_NAME, RunStore, check_store_file, move_aside
+from .store import DB_NAME, RunStore, check_store_file, move_aside, run_files
 from .threads import limit as limit_threads
 
 
@@ -234,7 +234,7 @@ def _open_run(run_dir: Path, config, parts: dict[str, str], fresh: bool, keep: b
     config whose stored run was made with other settings; the old one is moved aside, never deleted)."""
     lock = RunLock(run_dir).acquire()
     try:
-        if fresh and (run_dir / DB_NAME).exists():
+        if fresh and ((run_dir / DB_NAME).exists() or run_files(run_dir)):
             moved = move_aside(run_dir)   # the lock file goes with it; this run locks the new directory
             lock.release()
             print(f"previous run moved to {moved}", file=sys.stderr)
@@ -387,7 +387,7 @@ def _run_config(args: argparse.Namespace, config) -> int:
     if config.deffe_tables:
         config.warnings.extend(outputs.skip_deffe_tables(config, reads))
     stored = run_dir / DB_NAME
-    if args.fresh and stored.exists():   # (a dry run says what the real one would refuse)
+    if args.fresh and (stored.exists() or run_files(run_dir)):   # (a dry run says what the real one would refuse)
         outputs.check_move(run_dir, reads, config_file=config.data.get("__origin__"))
     if not args.fresh:
         empty = check_store_file(stored)

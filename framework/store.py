@@ -373,12 +373,39 @@ class RunStore:
 _NOT_RESULTS = {DB_NAME, DB_NAME + "-wal", DB_NAME + "-shm", "deffe.lock", "deffe.log"}
 
 
+# the file every run writes beside its store with its tables (run_data.py): a run's files are there (not the
+# tables of the original Deffe, say, in a directory a first run is given)
+_MANIFEST = "deffe_run.json"
+_RUN_TABLES = ("deffe_evaluation.csv", "deffe_exploration.csv", "deffe_prediction.csv", "model_metrics.csv")
+
+
+def run_files(run_dir: Path) -> list[str]:
+    """The files of a run of ours in ``run_dir`` (its manifest, then its tables); none when there is none."""
+    try:
+        names = [p.name for p in Path(run_dir).iterdir()]
+    except OSError:
+        return []
+    if _MANIFEST not in names:
+        return []
+    return sorted(n for n in names if n.endswith(_RUN_TABLES)) + [_MANIFEST]
+
+
 def check_store_file(path: Path) -> str | None:
     """What is wrong with the file at a run store's place before it is opened: a directory is an error; an
     empty file (a store cut short, e.g. by a full disk, or made by a run killed as it began) is started anew
     with a warning (returned) when the run directory holds nothing else of a run, and is an error when it
-    does (its tables still hold the results a new run would write over)."""
+    does (its tables still hold the results a new run would write over); no store at all beside a run's
+    tables (deleted, or not copied with them) is that error too."""
     path = Path(path)
+    if not path.exists() and not path.is_symlink():
+        found = run_files(path.parent)
+        if found:
+            raise DeffeError(f"the run store is missing, but the run directory holds a run's files "
+                             f"({', '.join(found[:3])}{', ...' if len(found) > 3 else ''}) and a new run would "
+                             "write over them", file=str(path),
+                             hint=f"restore {path.name} if you have a copy (with its -wal file), or run with "
+                                  "-fresh to start over (the run directory is moved aside, tables included)")
+        return None
     if path.is_dir():
         raise DeffeError(f"{path.name} is a directory, not a run store", file=str(path.parent),
                          hint=f"move {path.name} away (or run with -fresh: the run directory is moved aside)")

@@ -143,6 +143,23 @@ def test_an_empty_run_store_is_started_anew_only_when_nothing_else_is_there(tmp_
     assert r.rc == 0 and "the run store was empty (0 bytes)" in r.err and "4 evaluated now" in r.out, r
 
 
+def test_a_deleted_run_store_beside_a_run_s_tables_is_refused_and_fresh_moves_them(tmp_path):
+    """A deffe.db deleted (or not copied with its tables) is as an empty one: one line, nothing evaluated or
+    written over; -fresh moves the old run directory aside."""
+    small(tmp_path)
+    assert run_deffe("-config", "config.json", cwd=tmp_path).rc == 0
+    run_dir = tmp_path / "explore"
+    for name in ("deffe.db", "deffe.db-wal", "deffe.db-shm"):
+        (run_dir / name).unlink(missing_ok=True)
+    before = {p.name: p.read_bytes() for p in run_dir.iterdir() if p.is_file()}
+    r = run_deffe("-config", "config.json", cwd=tmp_path)
+    assert_user_error(r, "deffe.db: the run store is missing", "deffe_evaluation.csv", "-fresh")
+    assert {p.name: p.read_bytes() for p in run_dir.iterdir() if p.is_file()} == before
+    r = run_deffe("-config", "config.json", "-fresh", cwd=tmp_path)
+    assert r.rc == 0 and "4 evaluated now" in r.out, r
+    assert (tmp_path / "explore.1" / "deffe_evaluation.csv").read_bytes() == before["deffe_evaluation.csv"]
+
+
 def test_a_run_store_that_is_a_directory_is_named_so(tmp_path):
     small(tmp_path)
     (tmp_path / "explore" / "deffe.db").mkdir(parents=True)
