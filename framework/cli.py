@@ -20,7 +20,7 @@ from .config import ensure_deffe_dir, load_config
 from .config.deffe_args import BATCH_WARNING
 from .config.schema import reference
 from .errors import DeffeError, Stopped
-from .executors import executor_kind
+from .executors import check_executor, executor_kind
 from .guard import RunLock, check_fingerprints, fingerprints, stored_run_fits
 from .store import DB_NAME, RunStore, check_store_file, move_aside, run_files
 from .threads import limit as limit_threads
@@ -409,6 +409,11 @@ def _run_config(args: argparse.Namespace, config) -> int:
     plugins = Driver(config, args, run_dir, RunStore(None), preflight_log, seed, jobs,
                      dry_run=True, progress=False, threads=threads).preflight()
     parts = fingerprints(config, plugins)
+    # the executor's settings, and its scheduler or controller reached, before the run directory is made or
+    # a previous run moved aside (a dry run sends nothing: its settings only); with the data only, or -debug,
+    # the evaluations (if any) are local
+    if not args.only_preloaded_data_exploration and not args.debug:
+        check_executor(executor_kind(config, args), config, jobs, reach=not dry)
     lock = None
     if dry:   # what a real run would do: from a copy of the stored run, if any; nothing is written
         store = RunStore.snapshot(stored) if stored.is_file() and stored.stat().st_size and not args.fresh \
