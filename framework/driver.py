@@ -418,8 +418,10 @@ class Driver:
                 fw.history.add(codes, results, guided=proposal.guided)
                 # a dry run trains as the real run would only where the next proposals depend on the model;
                 # with the data only, -step-start S is Deffe's: the steps before S are sampled and not trained,
-                # the first model learns step S's cumulative samples
-                if model is not None and step >= step_start and not would and \
+                # the first model learns step S's cumulative samples. A run that evaluates trains in the steps
+                # before S as a rerun does (on their stored results): a -step-start E run after a -step-end E
+                # run continues the same course
+                if model is not None and (step >= step_start or not only_pre) and not would and \
                         (adaptive or not self.dry_run):
                     # this run's model only: the store's latest step may be another run's (a config that shared
                     # the run directory and the exploration's name, or a longer earlier run)

@@ -316,7 +316,7 @@ def test_a_rerun_with_a_smaller_step_end_writes_the_tables_of_a_fresh_run(tmp_pa
         return rows, sorted({int(r["step"]) for r in read_csv(tmp_path / run / "model_metrics.csv")})
     assert tables("again") == tables("fresh")
     assert tables("fresh")[0]["deffe_evaluation.csv"] == 16 and tables("fresh")[1] == [0, 1]
-    # the split run's second part (steps 0-1 from the store, untrained before step 2) continues the first
+    # the split run's second part (steps 0-1 from the store, trained as in a rerun) continues the first
     r = run_deffe("-config", "fresh.json", "-step-start", "2", "-step-end", "4", cwd=tmp_path)
     told = re.search(r"(\d+) evaluated now, (\d+) from the store", r.out)
     assert r.rc == 0 and told and int(told[1]) > 0 and int(told[2]) > 0, r
@@ -384,3 +384,25 @@ def test_a_rerun_on_another_course_lists_its_own_predictions(tmp_path):
     for table in ("deffe_evaluation.csv", "deffe_prediction.csv", "deffe_output.csv"):
         assert (tmp_path / "rerun" / table).read_text() == (tmp_path / "fresh" / table).read_text(), table
     assert first != (tmp_path / "fresh" / "deffe_prediction.csv").read_text()   # the courses differ
+
+
+def test_step_start_after_step_end_continues_as_the_uninterrupted_run(tmp_path):
+    """-step-end 2, then -step-start 2: the second part replays steps 0-1 from the store with their model (as
+    a plain rerun does), so step 1's model-guided points stay in the course; the tables are the uninterrupted
+    run's. (It replayed them without a model: step 1's points left the course, 20 new ones were evaluated.)"""
+    write(tmp_path / "ev3.py", 'def evaluate(p):\n    return {"t": (p["a"] - 5) ** 2 + (p["b"] - 2) ** 2 + '
+                               '0.5 * p["c"], "m": p["a"] + p["b"]}\n')
+    for name in ("whole", "split"):
+        write(tmp_path / f"{name}.json", json.dumps({
+            "python_path": ["."],
+            "knobs": [{"name": k, "values": "0-10"} for k in "abc"],
+            "costs": ["t", "m"], "evaluate": {"plugin": "python", "function": "ev3:evaluate"},
+            "model": {"plugin": "torch_mlp", "epochs": 30, "ensemble": 2},
+            "exploration": {"initial_samples": 10, "samples_per_step": 10, "max_samples": 40, "analysis": False},
+            "framework": {"seed": 4, "progress": False, "run_directory": name, "report_files": False}}))
+    assert run_deffe("-config", "whole.json", cwd=tmp_path).rc == 0
+    assert run_deffe("-config", "split.json", "-step-end", "2", cwd=tmp_path).rc == 0
+    r = run_deffe("-config", "split.json", "-step-start", "2", cwd=tmp_path)
+    assert r.rc == 0 and "20 evaluated now, 20 from the store" in r.out, r
+    for table in ("deffe_evaluation.csv", "deffe_exploration.csv", "deffe_prediction.csv", "deffe_output.csv"):
+        assert (tmp_path / "split" / table).read_text() == (tmp_path / "whole" / table).read_text(), table
