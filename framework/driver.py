@@ -279,8 +279,8 @@ class Driver:
             self.seen.update(keys)
             added, new, known = 0, set(), []
             for i, (key, row, result) in enumerate(zip(keys, pre.codes, pre.results)):
-                sid = self.store.add_evaluated(key, explore.name, explore.space.values(row), result, None) \
-                    if not self.dry_run else None
+                sid = self.store.add_evaluated(key, explore.name, explore.space.values(row), result, None,
+                                               pre.results.measured.get(i)) if not self.dry_run else None
                 added += sid is not None
                 if sid is not None:
                     new.add(key)

@@ -240,14 +240,16 @@ class RunStore:
             self.db.executemany("UPDATE samples SET error=? WHERE id=?", still)
         return len(failed), len(ok)
 
-    def add_evaluated(self, key: str, explore: str, params: dict, result: Result, step: int | None) -> int | None:
-        """Insert a point evaluated elsewhere (pre-evaluated data); None if the point is known."""
+    def add_evaluated(self, key: str, explore: str, params: dict, result: Result, step: int | None,
+                      measured: dict[str, float] | None = None) -> int | None:
+        """Insert a point evaluated elsewhere (pre-evaluated data); None if the point is known. ``measured``:
+        the costs of a row a valid range made failed."""
         with self.db:
             cur = self.db.execute(
-                "INSERT INTO samples(id, key, explore, params, costs, status, error, origin, step, finished) "
-                f"VALUES({self._NEXT_ID}, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(key) DO NOTHING",
+                "INSERT INTO samples(id, key, explore, params, costs, status, error, origin, step, finished, "
+                f"measured) VALUES({self._NEXT_ID}, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(key) DO NOTHING",
                 (self._id_floor(), key, explore, _dumps(params), _dumps(result.costs), result.status,
-                 result.error, result.origin, step, time.time()))
+                 result.error, result.origin, step, time.time(), None if measured is None else _dumps(measured)))
             return cur.lastrowid if cur.rowcount else None
 
     def interrupted(self) -> int:

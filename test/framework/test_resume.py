@@ -406,3 +406,20 @@ def test_step_start_after_step_end_continues_as_the_uninterrupted_run(tmp_path):
     assert r.rc == 0 and "20 evaluated now, 20 from the store" in r.out, r
     for table in ("deffe_evaluation.csv", "deffe_exploration.csv", "deffe_prediction.csv", "deffe_output.csv"):
         assert (tmp_path / "split" / table).read_text() == (tmp_path / "whole" / table).read_text(), table
+
+
+def test_a_widened_cost_range_makes_a_pre_evaluated_row_it_failed_ok_again(tmp_path):
+    small(tmp_path)
+    write(tmp_path / "pre.csv", "a,b,c\n0,1,50\n1,1,11\n")
+    cfg = json.loads((tmp_path / "config.json").read_text())
+    cfg["costs"] = [{"name": "c", "max": 10}]
+    write(tmp_path / "config.json", json.dumps(cfg))
+    status = lambda: {(r["a"], r["b"]): (r["c"], r["status"]) for r in
+                      read_csv(tmp_path / "explore" / "deffe_evaluation.csv")}
+    assert run_deffe("-config", "config.json", "-pre-evaluated-data", "pre.csv", cwd=tmp_path).rc == 0
+    assert status()[("0", "1")] == ("", "failed")
+    cfg["costs"] = ["c"]
+    write(tmp_path / "config.json", json.dumps(cfg))
+    r = run_deffe("-config", "config.json", "-pre-evaluated-data", "pre.csv", cwd=tmp_path)
+    assert r.rc == 0 and "0 evaluated now" in r.out, r
+    assert status()[("0", "1")] == ("50", "ok")
