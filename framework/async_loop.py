@@ -318,6 +318,7 @@ class AsyncRun:
         if any(f.key == key for f in self.in_flight.values()):
             return   # proposed twice (an exploration without Pending): evaluated once
         s = store.lookup([key]).get(key)
+        d.seen.add(key)   # (a synchronous exploration after this one predicts only points not met: see _predict_batch)
         fresh = key not in d.counted
         if fresh:   # the budget counts a point once, however often it is proposed
             d.counted.add(key)

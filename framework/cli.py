@@ -20,9 +20,9 @@ from .config import ensure_deffe_dir, load_config
 from .config.deffe_args import BATCH_WARNING
 from .config.schema import reference
 from .errors import DeffeError, Stopped
-from .executors import executor_kind
+from .executors import check_executor, executor_kind
 from .guard import RunLock, check_fingerprints, fingerprints, stored_run_fits
-from .store import DB_NAME, RunStore, check_store_file, move_aside
+from .store import DB_NAME, RunStore, check_store_file, move_aside, run_files
 from .threads import limit as limit_threads
 
 
@@ -234,7 +234,7 @@ def _open_run(run_dir: Path, config, parts: dict[str, str], fresh: bool, keep: b
     config whose stored run was made with other settings; the old one is moved aside, never deleted)."""
     lock = RunLock(run_dir).acquire()
     try:
-        if fresh and (run_dir / DB_NAME).exists():
+        if fresh and ((run_dir / DB_NAME).exists() or run_files(run_dir)):
             moved = move_aside(run_dir)   # the lock file goes with it; this run locks the new directory
             lock.release()
             print(f"previous run moved to {moved}", file=sys.stderr)
@@ -409,7 +409,7 @@ def _run_config(args: argparse.Namespace, config) -> int:
     if config.deffe_tables:
         config.warnings.extend(outputs.skip_deffe_tables(config, reads))
     stored = run_dir / DB_NAME
-    if args.fresh and stored.exists():   # (a dry run says what the real one would refuse)
+    if args.fresh and (stored.exists() or run_files(run_dir)):   # (a dry run says what the real one would refuse)
         outputs.check_move(run_dir, reads, config_file=config.data.get("__origin__"))
     if not args.fresh:
         empty = check_store_file(stored)
@@ -431,6 +431,11 @@ def _run_config(args: argparse.Namespace, config) -> int:
     plugins = Driver(config, args, run_dir, RunStore(None), preflight_log, seed, jobs,
                      dry_run=True, progress=False, threads=threads).preflight()
     parts = fingerprints(config, plugins)
+    # the executor's settings, and its scheduler or controller reached, before the run directory is made or
+    # a previous run moved aside (a dry run sends nothing: its settings only); with the data only, or -debug,
+    # the evaluations (if any) are local
+    if not args.only_preloaded_data_exploration and not args.debug:
+        check_executor(executor_kind(config, args), config, jobs, reach=not dry)
     lock = None
     if dry:   # what a real run would do: from a copy of the stored run, if any; nothing is written
         store = RunStore.snapshot(stored) if stored.is_file() and stored.stat().st_size and not args.fresh \

@@ -66,6 +66,10 @@ class Driver:
         self._table_paths: dict[str, dict[str, Path]] = {}
         self.reported = 0   # failures shown on the terminal
         self.counted: set[str] = set()   # keys of the points the exploration's budget counted (see _fresh)
+        # keys of the points this run found evaluated or evaluated, any exploration's, pre-evaluated data
+        # included: what a fresh run would hold in its store at that moment (see _predict_batch)
+        self.seen: set[str] = set()
+        self.predicted: set[str] = set()   # keys of the points this run's model predicted, this exploration
         evaluate = config.section("evaluate")
         self.retries = int(evaluate.get("retries") or 0)
         self.keep_directories = evaluate.get("keep_directories", True) is not False
@@ -249,6 +253,7 @@ class Driver:
 
     def run(self) -> None:
         several = len(self.config.explores) > 1
+        self._rejudge()
         for explore in self.config.explores:
             self._run_explore(explore, several)
         if not self.dry_run:
@@ -271,10 +276,11 @@ class Driver:
         for path, shown in self._preload_sources(explore):
             pre = load_csv(path, shown, explore.space, self.fw.costs)
             keys = explore.space.keys(pre.codes) if len(pre.codes) else []
+            self.seen.update(keys)
             added, new, known = 0, set(), []
             for i, (key, row, result) in enumerate(zip(keys, pre.codes, pre.results)):
-                sid = self.store.add_evaluated(key, explore.name, explore.space.values(row), result, None) \
-                    if not self.dry_run else None
+                sid = self.store.add_evaluated(key, explore.name, explore.space.values(row), result, None,
+                                               pre.results.measured.get(i)) if not self.dry_run else None
                 added += sid is not None
                 if sid is not None:
                     new.add(key)
@@ -305,6 +311,7 @@ class Driver:
             fw.history, fw.encoding = built.history, built.encoding
         fw.preloaded = []
         self.counted: set[str] = set()   # keys of the points the budget counted (see _fresh)
+        self.predicted = set()
         self._preload(explore)
         if not self.dry_run:
             self._leave_out_others(explore)
@@ -393,7 +400,7 @@ class Driver:
                     break
                 evaluate_now = step >= step_start and not only_pre
                 if evaluate_now and fw.model is not None and fw.training_report and not self.dry_run:
-                    self._predict_batch(model, explore, codes, step)
+                    self._predict_batch(model, explore, codes, step, replay=True)
                 would_before = tally.would
                 results = self._evaluate_batch(explore, codes, step, executor, evaluate_now, retry,
                                                progress, tally, told)
@@ -416,8 +423,10 @@ class Driver:
                 fw.history.add(codes, results, guided=proposal.guided)
                 # a dry run trains as the real run would only where the next proposals depend on the model;
                 # with the data only, -step-start S is Deffe's: the steps before S are sampled and not trained,
-                # the first model learns step S's cumulative samples
-                if model is not None and step >= step_start and not would and \
+                # the first model learns step S's cumulative samples. A run that evaluates trains in the steps
+                # before S as a rerun does (on their stored results): a -step-start E run after a -step-end E
+                # run continues the same course
+                if model is not None and (step >= step_start or not only_pre) and not would and \
                         (adaptive or not self.dry_run):
                     # this run's model only: the store's latest step may be another run's (a config that shared
                     # the run directory and the exploration's name, or a longer earlier run)
@@ -448,6 +457,10 @@ class Driver:
             # A run stopped by -step-end finished too (Deffe's "stop after this step"): a rerun with a smaller
             # -step-end shows its own course; a later -step-start run re-proposes the earlier steps from the store
             store.keep_members(explore.name, told)
+            if not asynchronous:   # and its predictions are this run's: an earlier course's model's go (not
+                # those of the steps before -step-start, which this run did not make; an asynchronous resume
+                # does not replay its course: its predictions stay)
+                store.keep_predictions(explore.name, self.predicted, step_start)
             if not asynchronous:   # the steps it made are 0 .. step - 1 (the asynchronous loop numbers its own)
                 if store.forget_steps_from(explore.name, step) and model is not None:
                     self._trainer_for().write_metrics(explore)   # model_metrics.csv: this run's steps only
@@ -606,6 +619,7 @@ class Driver:
         for i, key in enumerate(keys):
             if results[i] is None:
                 results[i] = results[first_index[key]]
+        self.seen.update(k for k, r in zip(keys, results) if r.status != "skipped")
         return results  # type: ignore[return-value]
 
     DRY_COMMANDS = 3   # points of a dry run whose commands are shown
@@ -649,14 +663,16 @@ class Driver:
 
     def _commit(self, sample: Sample, result: Result, attempt: int, progress, tally: Tally) -> Result | None:
         """Store one evaluation's result as it arrives; None when it failed and is to be tried again."""
+        measured = result.costs if result.status == "ok" else None
         result = self._valid(result)
+        measured = measured if result.status == "failed" else None   # outside a valid range: kept aside
         failed = result.status in ("failed", "timeout")
         if failed and attempt <= self.retries:
             self.log.debug(f"sample {sample.id}: {result.status} (try {attempt}); trying again")
             return None
         if attempt > 1 and failed:
             result.error = f"{result.error or result.status} (after {attempt} tries)"
-        self.store.finish(sample.id, result)
+        self.store.finish(sample.id, result, measured)
         self._tidy(sample, result)
         tally.add(result, reused=False)
         self.crashes.note(result)
@@ -670,11 +686,23 @@ class Driver:
         """A measurement outside its cost's valid range (costs[].min / max) makes the sample failed."""
         if result.status != "ok":
             return result
-        for cost in self.fw.costs:
-            why = cost.invalid(result.costs[cost.name]) if cost.name in result.costs else None
-            if why:
-                return Result("failed", {}, f"{why}: not a valid measurement", result.duration)
+        why = out_of_range(self.fw.costs, result.costs)
+        if why:
+            return Result("failed", {}, f"{why}: not a valid measurement", result.duration)
         return result
+
+    def _rejudge(self) -> None:
+        """The stored measurements judged by the costs' valid ranges of this config, as this run would judge
+        them if it evaluated them now (a range added, narrowed or widened since they were stored)."""
+        costs = self.config.costs
+        if not any(c.low is not None or c.high is not None for c in costs) and \
+                not self.store.db.execute("SELECT 1 FROM samples WHERE measured IS NOT NULL LIMIT 1").fetchone():
+            return
+        failed, ok = self.store.rejudge(lambda measured: out_of_range(costs, measured))
+        if failed or ok:
+            said = ([f"{failed} now failed (outside a cost's valid range)"] if failed else []) + \
+                ([f"{ok} ok again (inside the costs' valid ranges now)"] if ok else [])
+            self.log.info(f"stored results judged by the costs' valid ranges of this config: {', '.join(said)}")
 
     def _tidy(self, sample: Sample, result: Result) -> None:
         """evaluate.keep_directories false: a sample's directory goes once its costs are stored; a failed
@@ -750,15 +778,23 @@ class Driver:
         return parse_names(self.config.section("exploration").get("objectives"), "exploration.objectives") \
             or self.fw.cost_names
 
-    def _predict_batch(self, model: Any, explore: Explore, codes: np.ndarray, step: int) -> None:
+    def _predict_batch(self, model: Any, explore: Explore, codes: np.ndarray, step: int,
+                       replay: bool = False) -> None:
         """What the model expects of the points about to be evaluated (deffe_prediction.csv): how good
-        its guesses were can be read next to the true costs."""
+        its guesses were can be read next to the true costs. ``replay`` (the synchronous steps, which a
+        resumed run replays): the points a fresh run would evaluate now, those this run has not met yet,
+        also when the store holds them (an earlier course's, or this course's before it was interrupted),
+        so that the predictions are this course's model's, as a fresh run's."""
         keys = explore.space.keys(codes)
-        stored = self.store.lookup(keys)
-        new = [i for i, k in enumerate(keys) if k not in stored]
+        if replay:
+            new = [i for i, k in enumerate(keys) if k not in self.seen]
+        else:
+            stored = self.store.lookup(keys)
+            new = [i for i, k in enumerate(keys) if k not in stored]
         if not new:
             return
         pred = self._call(model, "Predict", codes[new])
+        self.predicted.update(keys[i] for i in new)
         self.store.add_predictions(explore.name, [keys[i] for i in new], explore.space.decode(codes[new]),
                                    pred.mean, pred.std, step)
 
@@ -766,6 +802,7 @@ class Driver:
         pcodes = np.atleast_2d(proposal.predicted)
         keys = explore.space.keys(pcodes)
         params = explore.space.decode(pcodes)
+        self.predicted.update(keys)
         self.store.add_predictions(explore.name, keys, params, proposal.prediction.mean,
                                    proposal.prediction.std, step)
 
@@ -885,6 +922,15 @@ class Driver:
             return True
         pool = getattr(fw.sampling, "pool", None)
         return bool(only_pre and pool is not None and fw.budget.used_samples >= len(pool))
+
+
+def out_of_range(costs: Any, measured: dict[str, float]) -> str | None:
+    """Why a measurement is outside a cost's valid range (costs[].min / max), or None."""
+    for cost in costs:
+        why = cost.invalid(measured[cost.name]) if cost.name in measured else None
+        if why:
+            return why
+    return None
 
 
 def _shares(importance: Any, top: int = 5) -> str:

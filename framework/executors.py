@@ -27,6 +27,39 @@ def executor_kind(config: Any, args: Any) -> str:
     return kind
 
 
+def check_executor(kind: str, config: Any, jobs: int, reach: bool = True) -> None:
+    """The executor's settings checked, and (``reach``) its scheduler or controller reached, before the run
+    directory is created or a previous run moved aside: such a mistake writes nothing (`make_executor` then
+    builds the executor, when the exploration starts)."""
+    file = config.data.get("__origin__")
+    if kind == "local":
+        return
+    if kind == "dask":
+        dask = dict(config.section("framework").get("dask") or {})
+        unknown = sorted(set(dask) - {"address", "workers"})
+        if unknown:
+            raise DeffeError(f"framework.dask.{unknown[0]}: unknown key (known: address, workers)",
+                             file=file, where="framework.dask")
+        if reach and dask.get("address"):
+            from .executor_dask import _reach
+            try:
+                _reach(dask["address"])
+            except DeffeError as e:   # an unreachable framework.dask.address: the config's file in front
+                raise (e.located(file=file) if str(e.where).startswith("framework.dask") else e) from e
+        return
+    if kind == "slurm":
+        from .executor_slurm import check_reachable, slurm_parameters
+        try:
+            slurm_parameters(dict(config.section("slurm")), max(1, int(jobs)))
+        except DeffeError as e:   # slurm.time, slurm.mem, ...: the config's file in front
+            raise (e.located(file=file) if str(e.where).startswith("slurm.") else e) from e
+        if reach:
+            check_reachable()
+        return
+    raise DeffeError(f"framework.executor: '{kind}' is not an executor (one of {', '.join(KINDS)})",
+                     file=file, where="framework.executor")
+
+
 def make_executor(kind: str, task_fn: Callable, local_task: Callable, *, jobs: int, timeout: float | None,
                   inline: bool, config: Any, run_dir: Path, log: logging.Logger):
     """The executor of a run. ``local_task`` is the driver's closure over its own plugins (a fork inherits

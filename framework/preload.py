@@ -61,9 +61,10 @@ class PreloadedResults(Sequence):
     file of a million rows does not become a million dicts."""
 
     def __init__(self, statuses: bytes, costs: np.ndarray, cost_names: list[str],
-                 errors: dict[int, str] | None = None):
+                 errors: dict[int, str] | None = None, measured: dict[int, dict[str, float]] | None = None):
         self.statuses, self.costs, self.cost_names = statuses, costs, cost_names
         self.errors = errors or {}   # row -> why it is failed, for the few rows the reader made failed
+        self.measured = measured or {}   # row -> its costs, of those rows (outside a valid range: kept aside)
 
     def __len__(self) -> int:
         return len(self.statuses)
@@ -243,6 +244,7 @@ def load_csv(path: Path, shown: str, space: DesignSpace, costs: Sequence[Any]) -
     lines = array("I")   # 4 bytes a row
     statuses = bytearray()
     errors: dict[int, str] = {}
+    aside: dict[int, dict[str, float]] = {}
     skipped, first_skip = 0, None
     for line, cells in rows:
         if len(cells) < len(header):
@@ -277,7 +279,8 @@ def load_csv(path: Path, shown: str, space: DesignSpace, costs: Sequence[Any]) -
         if status == "ok":
             why = next((w for cost, v in zip(ranges, measured) if cost is not None and (w := cost.invalid(v))),
                        None)
-            if why:   # as an evaluation's (driver._valid): failed, its costs no measurement
+            if why:   # as an evaluation's (driver._valid): failed, its costs no measurement (kept aside)
+                aside[len(statuses)] = dict(zip(cost_names, measured))
                 status, measured = "failed", [math.nan] * len(cost_names)
                 errors[len(statuses)] = f"{why}: not a valid measurement ({shown}, line {line})"
         values.extend(measured)
@@ -286,7 +289,7 @@ def load_csv(path: Path, shown: str, space: DesignSpace, costs: Sequence[Any]) -
         statuses.append(STATUSES.index(status))
     arr = np.frombuffer(codes, dtype=float).reshape(-1, len(space.names))
     cost_arr = np.frombuffer(values, dtype=float).reshape(-1, len(cost_names))
-    results = PreloadedResults(bytes(statuses), cost_arr, list(cost_names), errors)
+    results = PreloadedResults(bytes(statuses), cost_arr, list(cost_names), errors, aside)
     notes = []
     if errors:
         first = min(errors)

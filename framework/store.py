@@ -8,7 +8,9 @@ writes here; plugins hand their values back to it.
 
 Tables
   meta        key/value facts of the run (format, config fingerprints)
-  samples     one row per point: params, costs, status, error, timings
+  samples     one row per point: params, costs, status, error, timings; ``measured``: the costs of a
+              measurement outside a cost's valid range (costs[].min / max), kept so that a rerun with
+              another range judges it again (`rejudge`)
   membership  which exploration asked for which sample, in which step (table order)
   predictions predicted costs of points per exploration
   steps       per-step records of an exploration (model statistics, notes)
@@ -43,7 +45,8 @@ CREATE TABLE IF NOT EXISTS samples (
     step INTEGER,
     started REAL,
     finished REAL,
-    duration REAL
+    duration REAL,
+    measured TEXT
 );
 CREATE TABLE IF NOT EXISTS membership (
     explore TEXT NOT NULL,
@@ -116,6 +119,12 @@ class RunStore:
                              hint="move the run directory aside, or run with -fresh") from None
         self._check_format(target)
 
+    def _add_columns(self) -> None:
+        """A store written before a column was added gets it (empty)."""
+        have = {r[1] for r in self.db.execute("PRAGMA table_info(samples)")}
+        if "measured" not in have:
+            self.db.execute("ALTER TABLE samples ADD COLUMN measured TEXT")
+
     def _check_ours(self, shown: str) -> None:
         """A database with tables but none of a run store's is someone else's: a run must not add its tables
         to it (nor a dry run read it)."""
@@ -134,6 +143,7 @@ class RunStore:
         elif int(fmt) != FORMAT:
             raise DeffeError(f"run store format {fmt} is not the supported format {FORMAT}", file=shown,
                              hint="run with -fresh to start a new run (the old one is moved aside)")
+        self._add_columns()
 
     @classmethod
     def snapshot(cls, path: Path) -> "RunStore":
@@ -190,28 +200,56 @@ class RunStore:
         with self.db:
             row = self.db.execute("SELECT id FROM samples WHERE key=?", (key,)).fetchone()
             if row:
-                self.db.execute("UPDATE samples SET status='running', costs=NULL, error=NULL, started=?, "
-                                "finished=NULL, duration=NULL, step=? WHERE id=?", (now, step, row[0]))
+                self.db.execute("UPDATE samples SET status='running', costs=NULL, error=NULL, measured=NULL, "
+                                "started=?, finished=NULL, duration=NULL, step=? WHERE id=?", (now, step, row[0]))
                 return row[0]
             cur = self.db.execute("INSERT INTO samples(id, key, explore, params, status, step, started) "
                                   f"VALUES({self._NEXT_ID}, ?, ?, ?, 'running', ?, ?)",
                                   (self._id_floor(), key, explore, _dumps(params), step, now))
             return cur.lastrowid
 
-    def finish(self, sample_id: int, result: Result) -> None:
+    def finish(self, sample_id: int, result: Result, measured: dict[str, float] | None = None) -> None:
+        """Store a result; ``measured``: the costs of a measurement the valid ranges made failed."""
         with self.db:
-            self.db.execute("UPDATE samples SET status=?, costs=?, error=?, finished=?, duration=?, origin=? "
-                            "WHERE id=?", (result.status, _dumps(result.costs), result.error, time.time(),
-                                           result.duration, result.origin, sample_id))
+            self.db.execute("UPDATE samples SET status=?, costs=?, error=?, finished=?, duration=?, origin=?, "
+                            "measured=? WHERE id=?",
+                            (result.status, _dumps(result.costs), result.error, time.time(), result.duration,
+                             result.origin, None if measured is None else _dumps(measured), sample_id))
 
-    def add_evaluated(self, key: str, explore: str, params: dict, result: Result, step: int | None) -> int | None:
-        """Insert a point evaluated elsewhere (pre-evaluated data); None if the point is known."""
+    def rejudge(self, judge) -> tuple[int, int]:
+        """Judge the stored measurements again by the costs' valid ranges of now: ``judge(costs)`` says why
+        they are no valid measurement, or None. A measurement now outside a range becomes failed (its costs
+        kept aside in ``measured``), one failed only by a range it is now inside is ok again. Returns
+        (now failed, ok again)."""
+        failed, ok, still = [], [], []
+        for sid, costs, status, measured in self.db.execute(
+                "SELECT id, costs, status, measured FROM samples WHERE status='ok' OR "
+                "(status='failed' AND measured IS NOT NULL)").fetchall():
+            why = judge(_loads_costs(costs if status == "ok" else measured))
+            if status == "ok" and why:
+                failed.append((f"{why}: not a valid measurement", costs, sid))
+            elif status != "ok" and not why:
+                ok.append((measured, sid))
+            elif status != "ok":   # still outside a range (perhaps another one)
+                still.append((f"{why}: not a valid measurement", sid))
+        with self.db:
+            self.db.executemany("UPDATE samples SET status='failed', costs='{}', error=?, measured=? WHERE id=?",
+                                failed)
+            self.db.executemany("UPDATE samples SET status='ok', costs=?, error=NULL, measured=NULL WHERE id=?",
+                                ok)
+            self.db.executemany("UPDATE samples SET error=? WHERE id=?", still)
+        return len(failed), len(ok)
+
+    def add_evaluated(self, key: str, explore: str, params: dict, result: Result, step: int | None,
+                      measured: dict[str, float] | None = None) -> int | None:
+        """Insert a point evaluated elsewhere (pre-evaluated data); None if the point is known. ``measured``:
+        the costs of a row a valid range made failed."""
         with self.db:
             cur = self.db.execute(
-                "INSERT INTO samples(id, key, explore, params, costs, status, error, origin, step, finished) "
-                f"VALUES({self._NEXT_ID}, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(key) DO NOTHING",
+                "INSERT INTO samples(id, key, explore, params, costs, status, error, origin, step, finished, "
+                f"measured) VALUES({self._NEXT_ID}, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(key) DO NOTHING",
                 (self._id_floor(), key, explore, _dumps(params), _dumps(result.costs), result.status,
-                 result.error, result.origin, step, time.time()))
+                 result.error, result.origin, step, time.time(), None if measured is None else _dumps(measured)))
             return cur.lastrowid if cur.rowcount else None
 
     def interrupted(self) -> int:
@@ -284,11 +322,21 @@ class RunStore:
         with self.db:
             for i, (k, p) in enumerate(zip(keys, params)):
                 self.db.execute(
-                    "INSERT INTO predictions(explore, key, params, mean, std, step, created) VALUES(?,?,?,?,?,?,?) "
-                    "ON CONFLICT(explore, key) DO UPDATE SET mean=excluded.mean, std=excluded.std, "
-                    "step=excluded.step, created=excluded.created",
+                    # a point predicted again is listed where it was predicted last (a new row)
+                    "INSERT OR REPLACE INTO predictions(explore, key, params, mean, std, step, created) "
+                    "VALUES(?,?,?,?,?,?,?)",
                     (explore, k, _dumps(p), _dumps(list(map(float, mean[i]))),
                      None if std is None else _dumps(list(map(float, std[i]))), step, now))
+
+    def keep_predictions(self, explore: str, keys: set[str], from_step: int = 0) -> int:
+        """Keep of the exploration's predictions stored at ``from_step`` or later only those of ``keys`` (what
+        the run that finished predicted: an earlier course's model's go). Returns how many went."""
+        with self.db:
+            rows = [k for (k,) in self.db.execute("SELECT key FROM predictions WHERE explore=? AND "
+                                                   "COALESCE(step, 0) >= ?", (explore, from_step))
+                    if k not in keys]
+            self.db.executemany("DELETE FROM predictions WHERE explore=? AND key=?", [(explore, k) for k in rows])
+        return len(rows)
 
     def prediction_steps(self, explore: str) -> dict[str, int]:
         """The step at which each point the exploration's model predicted was stored, by key."""
@@ -327,12 +375,39 @@ class RunStore:
 _NOT_RESULTS = {DB_NAME, DB_NAME + "-wal", DB_NAME + "-shm", "deffe.lock", "deffe.log"}
 
 
+# the file every run writes beside its store with its tables (run_data.py): a run's files are there (not the
+# tables of the original Deffe, say, in a directory a first run is given)
+_MANIFEST = "deffe_run.json"
+_RUN_TABLES = ("deffe_evaluation.csv", "deffe_exploration.csv", "deffe_prediction.csv", "model_metrics.csv")
+
+
+def run_files(run_dir: Path) -> list[str]:
+    """The files of a run of ours in ``run_dir`` (its manifest, then its tables); none when there is none."""
+    try:
+        names = [p.name for p in Path(run_dir).iterdir()]
+    except OSError:
+        return []
+    if _MANIFEST not in names:
+        return []
+    return sorted(n for n in names if n.endswith(_RUN_TABLES)) + [_MANIFEST]
+
+
 def check_store_file(path: Path) -> str | None:
     """What is wrong with the file at a run store's place before it is opened: a directory is an error; an
     empty file (a store cut short, e.g. by a full disk, or made by a run killed as it began) is started anew
     with a warning (returned) when the run directory holds nothing else of a run, and is an error when it
-    does (its tables still hold the results a new run would write over)."""
+    does (its tables still hold the results a new run would write over); no store at all beside a run's
+    tables (deleted, or not copied with them) is that error too."""
     path = Path(path)
+    if not path.exists() and not path.is_symlink():
+        found = run_files(path.parent)
+        if found:
+            raise DeffeError(f"the run store is missing, but the run directory holds a run's files "
+                             f"({', '.join(found[:3])}{', ...' if len(found) > 3 else ''}) and a new run would "
+                             "write over them", file=str(path),
+                             hint=f"restore {path.name} if you have a copy (with its -wal file), or run with "
+                                  "-fresh to start over (the run directory is moved aside, tables included)")
+        return None
     if path.is_dir():
         raise DeffeError(f"{path.name} is a directory, not a run store", file=str(path.parent),
                          hint=f"move {path.name} away (or run with -fresh: the run directory is moved aside)")

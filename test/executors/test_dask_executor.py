@@ -233,6 +233,26 @@ def test_an_unreachable_scheduler_names_the_config_file(tmp_path):
         "framework": {"executor": "dask", "dask": {"address": "tcp://127.0.0.1:1"}}}))
     r = run_deffe("-config", "config.json", "-quiet", cwd=tmp_path, real=True)
     assert_user_error(r, "error: config.json:framework.dask.address: cannot reach the Dask scheduler")
+    assert not (tmp_path / "explore").exists()   # nothing written
+
+
+def test_an_unreachable_scheduler_with_fresh_leaves_the_finished_run_where_it_is(tmp_path):
+    """The scheduler is reached before the run directory is made or a previous run moved aside."""
+    from cli_helpers import assert_user_error, run_deffe, write
+    import json
+    write(tmp_path / "ev.py", "def evaluate(p):\n    return {'t': p['a']}\n")
+    config = {"python_path": ["."], "knobs": [{"name": "a", "values": [0, 1]}], "costs": ["t"], "model": None,
+              "evaluate": {"plugin": "python", "function": "ev:evaluate"},
+              "exploration": {"samples_per_step": 2, "max_samples": 2}}
+    write(tmp_path / "config.json", json.dumps(config))
+    assert run_deffe("-config", "config.json", "-quiet", cwd=tmp_path).rc == 0
+    before = sorted(p.name for p in (tmp_path / "explore").iterdir())
+    config["framework"] = {"executor": "dask", "dask": {"address": "tcp://127.0.0.1:1"}}
+    write(tmp_path / "config.json", json.dumps(config))
+    r = run_deffe("-config", "config.json", "-quiet", "-fresh", cwd=tmp_path, real=True)
+    assert_user_error(r, "error: config.json:framework.dask.address: cannot reach the Dask scheduler")
+    assert not (tmp_path / "explore.1").exists()
+    assert sorted(p.name for p in (tmp_path / "explore").iterdir()) == before
 
 
 def test_a_local_cluster_has_at_most_one_worker_per_core(monkeypatch, caplog):

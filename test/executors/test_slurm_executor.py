@@ -152,6 +152,24 @@ def test_a_bad_setting_of_a_run_names_the_config_file_and_a_way_forward(tmp_path
         "exploration": {"samples_per_step": 2, "max_samples": 2}, "framework": {"executor": "slurm"}}))
     r = run_deffe("-config", "config.json", "-quiet", cwd=tmp_path)
     assert_user_error(r, "error: config.json:slurm.time: time limit '0' is zero; ", '"unlimited"')
+    assert not (tmp_path / "explore").exists()   # nothing written
+
+
+def test_a_bad_setting_with_fresh_leaves_the_finished_run_where_it_is(tmp_path):
+    """The executor's settings are checked before a previous run is moved aside (or a store made)."""
+    (tmp_path / "ev.py").write_text("def evaluate(p):\n    return {'t': p['a']}\n")
+    config = {"python_path": ["."], "knobs": [{"name": "a", "values": [0, 1]}], "costs": ["t"], "model": None,
+              "evaluate": {"plugin": "python", "function": "ev:evaluate"},
+              "exploration": {"samples_per_step": 2, "max_samples": 2}}
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    assert run_deffe("-config", "config.json", "-quiet", cwd=tmp_path).rc == 0
+    before = sorted(p.name for p in (tmp_path / "explore").iterdir())
+    config.update({"slurm": {"time": "2h"}, "framework": {"executor": "slurm"}})
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    r = run_deffe("-config", "config.json", "-quiet", "-fresh", cwd=tmp_path)
+    assert_user_error(r, "error: config.json:slurm.time: time limit '2h' is not in SLURM's syntax")
+    assert not (tmp_path / "explore.1").exists()
+    assert sorted(p.name for p in (tmp_path / "explore").iterdir()) == before
 
 
 # ----------------------------------------------------------------------------- on the cluster

@@ -143,6 +143,23 @@ def test_an_empty_run_store_is_started_anew_only_when_nothing_else_is_there(tmp_
     assert r.rc == 0 and "the run store was empty (0 bytes)" in r.err and "4 evaluated now" in r.out, r
 
 
+def test_a_deleted_run_store_beside_a_run_s_tables_is_refused_and_fresh_moves_them(tmp_path):
+    """A deffe.db deleted (or not copied with its tables) is as an empty one: one line, nothing evaluated or
+    written over; -fresh moves the old run directory aside."""
+    small(tmp_path)
+    assert run_deffe("-config", "config.json", cwd=tmp_path).rc == 0
+    run_dir = tmp_path / "explore"
+    for name in ("deffe.db", "deffe.db-wal", "deffe.db-shm"):
+        (run_dir / name).unlink(missing_ok=True)
+    before = {p.name: p.read_bytes() for p in run_dir.iterdir() if p.is_file()}
+    r = run_deffe("-config", "config.json", cwd=tmp_path)
+    assert_user_error(r, "deffe.db: the run store is missing", "deffe_evaluation.csv", "-fresh")
+    assert {p.name: p.read_bytes() for p in run_dir.iterdir() if p.is_file()} == before
+    r = run_deffe("-config", "config.json", "-fresh", cwd=tmp_path)
+    assert r.rc == 0 and "4 evaluated now" in r.out, r
+    assert (tmp_path / "explore.1" / "deffe_evaluation.csv").read_bytes() == before["deffe_evaluation.csv"]
+
+
 def test_a_run_store_that_is_a_directory_is_named_so(tmp_path):
     small(tmp_path)
     (tmp_path / "explore" / "deffe.db").mkdir(parents=True)
@@ -299,9 +316,110 @@ def test_a_rerun_with_a_smaller_step_end_writes_the_tables_of_a_fresh_run(tmp_pa
         return rows, sorted({int(r["step"]) for r in read_csv(tmp_path / run / "model_metrics.csv")})
     assert tables("again") == tables("fresh")
     assert tables("fresh")[0]["deffe_evaluation.csv"] == 16 and tables("fresh")[1] == [0, 1]
-    # the split run's second part (steps 0-1 from the store, untrained before step 2) continues the first
+    # the split run's second part (steps 0-1 from the store, trained as in a rerun) continues the first
     r = run_deffe("-config", "fresh.json", "-step-start", "2", "-step-end", "4", cwd=tmp_path)
     told = re.search(r"(\d+) evaluated now, (\d+) from the store", r.out)
     assert r.rc == 0 and told and int(told[1]) > 0 and int(told[2]) > 0, r
     assert tables("fresh")[0]["deffe_evaluation.csv"] == int(told[1]) + int(told[2])
     assert tables("fresh")[1] == [0, 1, 2, 3]
+
+
+def _range_config(tmp_path, name, costs, run_directory="explore"):
+    write(tmp_path / name, json.dumps({
+        "python_path": ["."],
+        "knobs": [{"name": "a", "values": "0-10"}, {"name": "b", "values": "0-10"}],
+        "costs": costs, "evaluate": {"plugin": "python", "function": "rng:evaluate"},
+        "exploration": {"initial_samples": 6, "samples_per_step": 6, "max_samples": 12},
+        "framework": {"seed": 4, "progress": False, "run_directory": run_directory}}))
+
+
+def test_a_cost_range_changed_before_a_rerun_judges_the_stored_results_again(tmp_path):
+    """A valid range (costs[].max) added before a rerun makes the stored measurements outside it failed, as
+    a fresh run of the same config marks them; widening it again makes them ok again (the store keeps the
+    measurement aside)."""
+    write(tmp_path / "rng.py", 'def evaluate(p):\n    return {"t": (p["a"] - 5) ** 2 + (p["b"] - 2) ** 2, '
+                               '"m": p["a"] + p["b"]}\n')
+    _range_config(tmp_path, "c1.json", ["t", "m"])
+    _range_config(tmp_path, "c2.json", [{"name": "t", "max": 10}, "m"])
+    _range_config(tmp_path, "fresh.json", [{"name": "t", "max": 10}, "m"], run_directory="fresh")
+    assert run_deffe("-config", "c1.json", "-no-train", cwd=tmp_path).rc == 0
+    wide = (tmp_path / "explore" / "deffe_evaluation.csv").read_text()
+    r = run_deffe("-config", "c2.json", "-no-train", cwd=tmp_path)
+    assert r.rc == 0, r
+    assert "0 evaluated now" in r.out
+    assert run_deffe("-config", "fresh.json", "-no-train", cwd=tmp_path).rc == 0
+    rows = read_csv(tmp_path / "explore" / "deffe_evaluation.csv")
+    assert any(row["status"] == "failed" for row in rows)
+    assert not any(row["status"] == "ok" and float(row["t"]) > 10 for row in rows)
+    for table in ("deffe_evaluation.csv", "deffe_exploration.csv"):
+        assert (tmp_path / "explore" / table).read_text() == (tmp_path / "fresh" / table).read_text(), table
+    r = run_deffe("-config", "c1.json", "-no-train", cwd=tmp_path)   # the range taken away: ok again
+    assert r.rc == 0, r
+    assert "0 evaluated now" in r.out and "0 failed" in r.out
+    assert (tmp_path / "explore" / "deffe_evaluation.csv").read_text() == wide
+    _range_config(tmp_path, "fresh_wide.json", ["t", "m"], run_directory="fresh")   # failed when evaluated
+    assert run_deffe("-config", "fresh_wide.json", "-no-train", cwd=tmp_path).rc == 0
+    assert (tmp_path / "fresh" / "deffe_evaluation.csv").read_text() == wide
+
+
+def test_a_rerun_on_another_course_lists_its_own_predictions(tmp_path):
+    """A finished run rerun with another -seed (or a raised budget) takes another course: deffe_prediction.csv
+    is that course's model's, as a fresh run's, not the earlier course's predictions (other values and steps,
+    points the new course took from its sampler)."""
+    write(tmp_path / "ev3.py", 'def evaluate(p):\n    return {"t": (p["a"] - 5) ** 2 + (p["b"] - 2) ** 2 + '
+                               '0.5 * p["c"], "m": p["a"] + p["b"]}\n')
+    for name in ("rerun", "fresh"):
+        write(tmp_path / f"{name}.json", json.dumps({
+            "python_path": ["."],
+            "knobs": [{"name": k, "values": "0-10"} for k in "abc"],
+            "costs": ["t", "m"], "evaluate": {"plugin": "python", "function": "ev3:evaluate"},
+            "model": {"plugin": "torch_mlp", "epochs": 30, "ensemble": 2},
+            "exploration": {"initial_samples": 10, "samples_per_step": 10, "max_samples": 40, "analysis": False},
+            "framework": {"seed": 4, "progress": False, "run_directory": name, "report_files": False}}))
+    assert run_deffe("-config", "fresh.json", "-seed", "5", cwd=tmp_path).rc == 0
+    assert run_deffe("-config", "rerun.json", cwd=tmp_path).rc == 0
+    first = (tmp_path / "rerun" / "deffe_prediction.csv").read_text()
+    r = run_deffe("-config", "rerun.json", "-seed", "5", cwd=tmp_path)
+    assert r.rc == 0, r
+    for table in ("deffe_evaluation.csv", "deffe_prediction.csv", "deffe_output.csv"):
+        assert (tmp_path / "rerun" / table).read_text() == (tmp_path / "fresh" / table).read_text(), table
+    assert first != (tmp_path / "fresh" / "deffe_prediction.csv").read_text()   # the courses differ
+
+
+def test_step_start_after_step_end_continues_as_the_uninterrupted_run(tmp_path):
+    """-step-end 2, then -step-start 2: the second part replays steps 0-1 from the store with their model (as
+    a plain rerun does), so step 1's model-guided points stay in the course; the tables are the uninterrupted
+    run's. (It replayed them without a model: step 1's points left the course, 20 new ones were evaluated.)"""
+    write(tmp_path / "ev3.py", 'def evaluate(p):\n    return {"t": (p["a"] - 5) ** 2 + (p["b"] - 2) ** 2 + '
+                               '0.5 * p["c"], "m": p["a"] + p["b"]}\n')
+    for name in ("whole", "split"):
+        write(tmp_path / f"{name}.json", json.dumps({
+            "python_path": ["."],
+            "knobs": [{"name": k, "values": "0-10"} for k in "abc"],
+            "costs": ["t", "m"], "evaluate": {"plugin": "python", "function": "ev3:evaluate"},
+            "model": {"plugin": "torch_mlp", "epochs": 30, "ensemble": 2},
+            "exploration": {"initial_samples": 10, "samples_per_step": 10, "max_samples": 40, "analysis": False},
+            "framework": {"seed": 4, "progress": False, "run_directory": name, "report_files": False}}))
+    assert run_deffe("-config", "whole.json", cwd=tmp_path).rc == 0
+    assert run_deffe("-config", "split.json", "-step-end", "2", cwd=tmp_path).rc == 0
+    r = run_deffe("-config", "split.json", "-step-start", "2", cwd=tmp_path)
+    assert r.rc == 0 and "20 evaluated now, 20 from the store" in r.out, r
+    for table in ("deffe_evaluation.csv", "deffe_exploration.csv", "deffe_prediction.csv", "deffe_output.csv"):
+        assert (tmp_path / "split" / table).read_text() == (tmp_path / "whole" / table).read_text(), table
+
+
+def test_a_widened_cost_range_makes_a_pre_evaluated_row_it_failed_ok_again(tmp_path):
+    small(tmp_path)
+    write(tmp_path / "pre.csv", "a,b,c\n0,1,50\n1,1,11\n")
+    cfg = json.loads((tmp_path / "config.json").read_text())
+    cfg["costs"] = [{"name": "c", "max": 10}]
+    write(tmp_path / "config.json", json.dumps(cfg))
+    status = lambda: {(r["a"], r["b"]): (r["c"], r["status"]) for r in
+                      read_csv(tmp_path / "explore" / "deffe_evaluation.csv")}
+    assert run_deffe("-config", "config.json", "-pre-evaluated-data", "pre.csv", cwd=tmp_path).rc == 0
+    assert status()[("0", "1")] == ("", "failed")
+    cfg["costs"] = ["c"]
+    write(tmp_path / "config.json", json.dumps(cfg))
+    r = run_deffe("-config", "config.json", "-pre-evaluated-data", "pre.csv", cwd=tmp_path)
+    assert r.rc == 0 and "0 evaluated now" in r.out, r
+    assert status()[("0", "1")] == ("50", "ok")
