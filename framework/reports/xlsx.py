@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import xlsxwriter
+import xlsxwriter.exceptions
 
 from ..atomic import replacing
 from ..run_data import RunData
@@ -26,8 +27,14 @@ WIDTH_ROWS = 500                   # rows looked at to size a column: a long tab
 
 
 def write_xlsx(run: RunData, explored: list[Explored], path: Path) -> Path:
-    with replacing(path) as tmp:
-        _workbook(run, explored, tmp)
+    try:
+        with replacing(path) as tmp:
+            _workbook(run, explored, tmp)
+    except xlsxwriter.exceptions.FileCreateError as e:
+        # xlsxwriter wraps the OSError of a full disk or an unwritable place in an exception of its own: give
+        # it back as the OSError every other report raises, named by the workbook, not its temporary file
+        err = e.args[0] if e.args and isinstance(e.args[0], OSError) else None
+        raise OSError(getattr(err, "errno", None), getattr(err, "strerror", None) or str(e), str(path)) from None
     return path
 
 

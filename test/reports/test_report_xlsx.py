@@ -159,3 +159,27 @@ def test_missing_values_are_empty_cells():
     for v in (None, math.nan, pd.NA):
         _cell(ws, 1, 0, v)
     assert ws.calls == []
+
+
+def test_a_workbook_that_cannot_be_written_is_the_one_line_error_of_every_report(minimal_run, tmp_path, monkeypatch):
+    """xlsxwriter wraps a full disk's OSError in its own FileCreateError, which the reports' one-line error
+    did not catch: a traceback. Now: the workbook named, the system's reason, a way out, no temporary file."""
+    import shutil
+
+    import xlsxwriter
+    from xlsxwriter.exceptions import FileCreateError
+
+    from framework.errors import DeffeError
+    from framework.reports import build_reports
+
+    run = tmp_path / "run"
+    shutil.copytree(minimal_run, run)
+
+    def full_disk(self):
+        raise FileCreateError(OSError(28, "No space left on device"))
+    monkeypatch.setattr(xlsxwriter.Workbook, "close", full_disk)
+    with pytest.raises(DeffeError) as e:
+        build_reports(run)
+    text = str(e.value)
+    assert "cannot write deffe_report.xlsx (No space left on device)" in text and "free some space" in text
+    assert not [p.name for p in run.iterdir() if ".tmp" in p.name]
