@@ -417,3 +417,35 @@ def test_full_factorial_order_without_scenarios_or_with_one_is_unchanged(tmp_pat
     idx = [int(i) for i in fw.space.index_of(drain(s))]
     assert idx[:12] == first
     assert sum(i * k for k, i in enumerate(idx)) == checksum
+
+
+@pytest.mark.parametrize("plugin, knobs, options, size", [
+    ("central_composite", 100, {}, "1.27e+30"),       # 2^100 corners: 22 GB, then the kernel killed the run
+    ("central_composite", 20, {"center": 0}, "1,048,616"),
+    ("box_behnken", 710, {}, "1,006,781"),            # 2 k (k - 1) + 1 points
+    ("box_behnken", 300, {}, "179,401"),              # fewer points, but 54 million codes
+    ("fractional_factorial", 40, {"resolution": 30}, "1.07e+09"),   # 2^30
+])
+def test_a_design_too_large_to_build_is_refused_from_its_size_before_it_is_built(tmp_path, monkeypatch, plugin,
+                                                                                  knobs, options, size):
+    """central_composite built all 2^k corners (18 knobs 76 s, 100 knobs 22 GB then an OOM kill, no message);
+    every design whose size grows fast with the knobs is now checked, from the formula of its size, as
+    full_factorial is: nothing is built."""
+    import doepy.build
+    from framework.errors import DeffeError
+
+    def built(*a, **k):
+        raise AssertionError("the design was built")
+    for name in ("central_composite", "box_behnken", "frac_fact_res"):
+        monkeypatch.setattr(doepy.build, name, built)
+    with pytest.raises(DeffeError) as e:
+        fw, s = sampler(tmp_path, [{"name": "k", "values": [1, 2, 3], "count": knobs}], plugin, **options)
+        s.Run(20)
+    assert e.value.where == "sampling.plugin"
+    assert f"the {plugin} design has {size} points" in e.value.what, e.value
+    assert "it builds" in e.value.what and "lhs" in e.value.hint
+
+
+def test_a_design_under_the_size_limit_is_still_built(tmp_path):
+    fw, s = sampler(tmp_path, [{"name": "k", "values": [1, 2, 3], "count": 6}], "central_composite")
+    assert len(drain(s)) > 0
