@@ -92,7 +92,9 @@ class DoepySampler(DesignSampler):
         return self.framework.config.data.get("__origin__")
 
     def to_codes(self, knob, coded: np.ndarray, col: int) -> np.ndarray:
-        return np.array([self.to_code(knob, c, col) for c in coded], dtype=float)
+        """The knob's codes of a design column: `to_code` once for each level the column holds."""
+        levels, at = np.unique(np.asarray(coded, dtype=float), return_inverse=True)
+        return np.array([self.to_code(knob, c, col) for c in levels], dtype=float)[at.reshape(-1)]
 
     def arrange(self, out: np.ndarray) -> np.ndarray:
         """The design's points as given to the exploration: every value of a finite scenario knob in the
@@ -292,8 +294,21 @@ class BoxBehnken(DoepySampler):
         return _level_code(knob, coded / 2.0)
 
     def build(self, factors):
-        from doepy import build as doepy_build
-        return doepy_build.box_behnken(factors, center=_center_points(self.options))
+        return box_behnken_codes(len(factors), _center_points(self.options))
+
+
+def box_behnken_codes(k: int, center: int) -> np.ndarray:
+    """doepy's Box-Behnken design over ``k`` knobs as its level codes 0, 1, 2 (pyDOE's bbdesign + 1), built
+    with numpy: for each pair of knobs (i < j, in order) the 4 corners (-1, -1), (1, -1), (-1, 1), (1, 1)
+    with the other knobs in the middle, then ``center`` centre points. doepy filled a pandas table cell by
+    cell: 100 knobs (19,801 points) took 211 s."""
+    i, j = np.triu_indices(k, 1)
+    pairs = len(i)
+    out = np.zeros((4 * pairs + center, k))
+    rows = np.arange(4 * pairs).reshape(pairs, 4)
+    out[rows, i[:, None]] = [-1, 1, -1, 1]
+    out[rows, j[:, None]] = [-1, -1, 1, 1]
+    return out + 1
 
 
 class CentralComposite(DoepySampler):
