@@ -47,6 +47,13 @@ class Sampler:
 
     def Run(self, count: int) -> np.ndarray:
         k = len(self.space)
+        if self.space.finite:
+            # never ask for more points than a finite space has left: a step of 1,000,000 lhs points on a
+            # 4-point space drew and swapped a hypercube of a million points (quadratic), sobol ran for minutes
+            left = max(self.space.size - self.given(), 0)
+            if count > 0 and left == 0:
+                self.exhausted = True
+            count = min(count, left)
         out: list[np.ndarray] = []
         got = 0
         dry_rounds = 0

@@ -78,6 +78,33 @@ class ListLevels(Levels):
         return dup
 
 
+class RangeLevels(ListLevels):
+    """A list of values that is a range of integers (the string syntax "1-1000000"), held as the range: the
+    levels, codes and keys of the `ListLevels` of its values, without a Python object, a key and a text per
+    value (a million values took 18 s and 530 MB before the first sample)."""
+
+    def __init__(self, values: range):
+        self.values = values
+        self.numeric = True
+
+    def index(self, value):
+        try:
+            key = value_key(value)
+        except TypeError:
+            raise ValueError(value) from None
+        if key[0] == "n" and float(key[1]).is_integer():
+            at, off = divmod(int(key[1]) - self.values.start, self.values.step)
+            if off == 0 and 0 <= at < len(self.values):
+                return at
+        raise ValueError(value)
+
+    def duplicates(self) -> list[Value]:
+        return []
+
+    def numbers(self) -> np.ndarray:
+        return np.arange(self.values.start, self.values.stop, self.values.step, dtype=np.int64).astype(float)
+
+
 class ArithLevels(Levels):
     """low, low+step, ... (n levels); integers stay integers."""
 

@@ -81,7 +81,8 @@ def evaluation_table(samples: list, names: list[str], cost_names: list[str]) -> 
          for _step, s in samples]
 
 
-def course_predictions(store: RunStore, explore: str) -> list[tuple[str, dict, list[float], list[float] | None]]:
+def course_predictions(store: RunStore, explore: str, members: list | None = None
+                       ) -> list[tuple[str, dict, list[float], list[float] | None]]:
     """The stored predictions (`RunStore.predictions`) that belong to the exploration's course: the one the
     last run to finish followed, whose samples are the exploration's members, as deffe_evaluation.csv lists
     them (a rerun with a smaller budget or another course keeps only what it was told, `keep_members`).
@@ -90,8 +91,10 @@ def course_predictions(store: RunStore, explore: str) -> list[tuple[str, dict, l
     points never evaluated for this exploration (an exploration's predicted front) stored at a step the
     course reaches. Left out: points evaluated for the exploration that are no members (an abandoned course
     evaluated them: they have real costs and are no prediction of this course), and never-evaluated points
-    predicted at a later step than the course's last. Everything stays in the store, as samples do."""
-    members = store.explore_samples(explore, include_running=True)
+    predicted at a later step than the course's last. Everything stays in the store, as samples do.
+    ``members``: the exploration's stored samples with the running ones (`RunStore.explore_samples`), if read."""
+    if members is None:
+        members = store.explore_samples(explore, include_running=True)
     keys = {s.key for _st, s in members}
     last = max((st for st, _s in members), default=-1)
     preds = store.predictions(explore)
@@ -106,19 +109,38 @@ def course_predictions(store: RunStore, explore: str) -> list[tuple[str, dict, l
     return [p for p in preds if mine(p[0])]
 
 
+def _row_cache(store: RunStore, explore: str, names: list[str], cost_names: list[str]) -> dict:
+    """The rows as text of the samples of the last tables written with these columns, by sample."""
+    caches = store.__dict__.setdefault("_table_rows", {})
+    return caches.setdefault((explore, tuple(names), tuple(cost_names)), {})
+
+
 def write_tables(store: RunStore, run_dir: Path, explore: Explore, cost_names: list[str],
                  several: bool) -> dict[str, Path]:
     names = list(explore.space.names)
-    samples = store.explore_samples(explore.name)
+    members = store.explore_samples(explore.name, include_running=True)   # the one read of the step
+    samples = [(st, s) for st, s in members if s.status != "running"]
     c = len(cost_names)
     fmt = row_formatter(len(names), c)
+    # each sample's rows as text, made once: a sample read again (the store shares it while its row is
+    # unchanged) is not formatted again at every step
+    cache = _row_cache(store, explore.name, names, cost_names)
+    rows = []
+    for _step, s in samples:
+        hit = cache.get(id(s))
+        if hit is None or hit[0] is not s:
+            values = [s.params.get(k) for k in names] + [s.costs.get(k) for k in cost_names]
+            hit = (s, fmt(values + [s.status]), fmt(values + [s.status, s.origin]))
+        rows.append(hit)
+    cache.clear()
+    cache.update((id(h[0]), h) for h in rows)
 
-    header, eval_rows = evaluation_table(samples, names, cost_names)
+    header = names + cost_names + ["status"]
     paths = {k: table_path(run_dir, explore, k, several) for k in ("evaluation", "prediction", "output")}
-    write_csv(paths["evaluation"], header, eval_rows, str)
+    write_csv(paths["evaluation"], header, [h[1] for h in rows], str)
 
     # every prediction the model made of a point before (or instead of) its evaluation, in this course
-    preds = course_predictions(store, explore.name)
+    preds = course_predictions(store, explore.name, members)
     pred_rows = [fmt([params.get(k) for k in names] + list(mean) + (list(std) if std is not None else [None] * c))
                  for _key, params, mean, std in preds]
     write_csv(paths["prediction"], names + [f"predicted-{k}" for k in cost_names] + [f"std-{k}" for k in cost_names],
@@ -126,8 +148,7 @@ def write_tables(store: RunStore, run_dir: Path, explore: Explore, cost_names: l
 
     # evaluated points with their true costs, and the points only predicted
     evaluated = {s.key for _step, s in samples}
-    out_rows = [fmt([s.params.get(k) for k in names] + [s.costs.get(k) for k in cost_names] + [s.status, s.origin])
-                for _step, s in samples]
+    out_rows = [h[2] for h in rows]
     out_rows += [fmt([params.get(k) for k in names] + list(mean) + ["predicted", "predicted"])
                  for key, params, mean, _std in preds if key not in evaluated]
     write_csv(paths["output"], names + cost_names + ["status", "source"], out_rows, str)

@@ -187,6 +187,26 @@ def parse_values(raw: Any, where: str, delim: str = ",") -> list[Value]:
                      where=where)
 
 
+def whole_range(raw: Any, delim: str = ",") -> range | None:
+    """The integers of a values entry that is one plain range of the string syntax ("1-1000000", "0-100-5",
+    or a list of that one string), as a range: the values `parse_values` lists, without making them. None for
+    anything else (several pieces, a prefix or suffix, a decimal range, an empty range or a step of 0, which
+    `parse_values` reports), and for integers beyond 2**53 (their keys are floats)."""
+    if isinstance(raw, list) and len(raw) == 1:
+        raw = raw[0]
+    if not isinstance(raw, str) or delim in raw or _BRACKET.match(raw):
+        return None
+    r = _RANGE.match(raw.strip())
+    if not r:
+        return None
+    start, end = int(r.group(1)), int(r.group(2))
+    step = int(r.group(3)) if r.group(3) else 1
+    if step == 0 or max(start, end) > 2 ** 53:
+        return None
+    values = range(start, end, step)
+    return values if 0 < len(values) <= MAX_LISTED else None
+
+
 def parse_string(text: str, where: str, delim: str = ",") -> list[Value]:
     out: list[Value] = []
     for piece in re.split(r"\s*" + re.escape(delim) + r"\s*", text.strip()):

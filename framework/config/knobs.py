@@ -6,8 +6,8 @@ import re
 from dataclasses import dataclass, replace
 
 from ..errors import DeffeError, did_you_mean
-from ..space import ArithLevels, DesignSpace, GeomLevels, Knob, ListLevels
-from ..values import format_value, parse_names, parse_values, value_key
+from ..space import ArithLevels, DesignSpace, GeomLevels, Knob, ListLevels, RangeLevels
+from ..values import format_value, parse_names, parse_values, value_key, whole_range
 from .loader import ORIGIN
 
 
@@ -156,10 +156,14 @@ def _build_knob(entry: dict, name: str, file: str, where: str, scenario: bool) -
         return Knob(name=name, kind=kind, levels=levels, low=float(lo), high=float(hi), log=log,
                     encoding=encoding, scenario=scenario, map=entry.get("map"))
 
-    values = parse_values(entry["values"], f"{where}.values")
-    if not values:
-        raise DeffeError(f"knob '{name}' has an empty list of values", file=file, where=f"{where}.values")
-    levels = ListLevels(values)
+    values = whole_range(entry["values"])   # "1-1000000": held as a range, not a million values
+    if values is not None:
+        levels = RangeLevels(values)
+    else:
+        values = parse_values(entry["values"], f"{where}.values")
+        if not values:
+            raise DeffeError(f"knob '{name}' has an empty list of values", file=file, where=f"{where}.values")
+        levels = ListLevels(values)
     dup = levels.duplicates()
     if dup:
         raise DeffeError(f"value {format_value(dup[0])} is listed twice", file=file, where=f"{where}.values")

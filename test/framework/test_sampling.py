@@ -417,3 +417,103 @@ def test_full_factorial_order_without_scenarios_or_with_one_is_unchanged(tmp_pat
     idx = [int(i) for i in fw.space.index_of(drain(s))]
     assert idx[:12] == first
     assert sum(i * k for k, i in enumerate(idx)) == checksum
+
+
+@pytest.mark.parametrize("plugin, knobs, options, size", [
+    ("central_composite", 100, {}, "1.27e+30"),       # 2^100 corners: 22 GB, then the kernel killed the run
+    ("central_composite", 20, {"center": 0}, "1,048,616"),
+    ("box_behnken", 710, {}, "1,006,781"),            # 2 k (k - 1) + 1 points
+    ("box_behnken", 300, {}, "179,401"),              # fewer points, but 54 million codes
+    ("fractional_factorial", 40, {"resolution": 30}, "1.07e+09"),   # 2^30
+])
+def test_a_design_too_large_to_build_is_refused_from_its_size_before_it_is_built(tmp_path, monkeypatch, plugin,
+                                                                                  knobs, options, size):
+    """central_composite built all 2^k corners (18 knobs 76 s, 100 knobs 22 GB then an OOM kill, no message);
+    every design whose size grows fast with the knobs is now checked, from the formula of its size, as
+    full_factorial is: nothing is built."""
+    import doepy.build
+    from framework.errors import DeffeError
+
+    def built(*a, **k):
+        raise AssertionError("the design was built")
+    for name in ("central_composite", "box_behnken", "frac_fact_res"):
+        monkeypatch.setattr(doepy.build, name, built)
+    with pytest.raises(DeffeError) as e:
+        fw, s = sampler(tmp_path, [{"name": "k", "values": [1, 2, 3], "count": knobs}], plugin, **options)
+        s.Run(20)
+    assert e.value.where == "sampling.plugin"
+    assert f"the {plugin} design has {size} points" in e.value.what, e.value
+    assert "it builds" in e.value.what and "lhs" in e.value.hint
+
+
+def test_a_design_under_the_size_limit_is_still_built(tmp_path):
+    fw, s = sampler(tmp_path, [{"name": "k", "values": [1, 2, 3], "count": 6}], "central_composite")
+    assert len(drain(s)) > 0
+
+
+@pytest.mark.parametrize("plugin", ["lhs", "sobol", "halton", "random", "central_composite", "factorial"])
+def test_a_step_never_asks_for_more_points_than_a_finite_space_has_left(tmp_path, plugin):
+    """lhs drew (and swapped apart) a hypercube of the step's size whatever the space: a step of 1,000,000
+    points on a 4-point space never ended, sobol ran for more than 10 minutes; random capped its step."""
+    fw, s = sampler(tmp_path, [{"name": "a", "values": [1, 2]}, {"name": "b", "values": [1, 2]}], plugin)
+    asked = []
+    candidates = s.candidates
+
+    def spy(n):
+        asked.append(n)
+        return candidates(n)
+    s.candidates = spy
+    first = s.Run(100)   # (10 ** 6 on the old code: hours)
+    assert max(asked) <= 4, asked
+    asked.clear()
+    rest = s.Run(100)
+    assert len(fw.space.keys(np.vstack([first, rest]))) == len(set(fw.space.keys(np.vstack([first, rest]))))
+    assert len(first) + len(rest) == 4 and s.exhausted
+
+
+def test_lhs_repeat_removal_keeps_its_points(tmp_path):
+    """The swaps that move a hypercube's repeats apart are O(log n) each instead of rebuilding the list of
+    repeats and the counts (quadratic: 1000 points of a 1000-point space took 51 s): the same points."""
+    import hashlib
+    h = hashlib.sha256()
+    for seed in range(4):
+        for i, (knobs, step) in enumerate((
+                ([{"name": n, "values": [1, 2, 3]} for n in "abc"], 9),
+                ([{"name": "a", "values": list(range(12))}, {"name": "b", "values": list(range(12))}], 30),
+                ([{"name": "a", "values": [1, 2, 3, 4]}, {"name": "r", "type": "real", "min": 0, "max": 1},
+                  {"name": "b", "values": [0, 1]}], 7))):
+            fw, s = sampler(tmp_path / f"{seed}_{i}", knobs, "lhs", seed=seed)
+            for _ in range(3):
+                h.update(np.round(s.Run(step), 9).tobytes())
+    assert h.hexdigest()[:16] == "066aa3f60d5b9ed2"
+
+
+def test_box_behnken_built_with_numpy_is_doepys_design():
+    """doepy filled a pandas table cell by cell (100 knobs: 211 s); the design built with numpy is its own."""
+    import contextlib
+    import io
+    import warnings
+    from doepy import build
+    from plugins.sampling._doepy import box_behnken_codes
+    for k in (3, 4, 5, 7):
+        for center in (0, 1, 3):
+            with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                table = build.box_behnken({f"f{i}": [0, 1, 2] for i in range(k)}, center=center)
+            assert np.array_equal(table[[f"f{i}" for i in range(k)]].to_numpy(dtype=float),
+                                  box_behnken_codes(k, center)), (k, center)
+
+
+def test_doepy_designs_give_the_points_they_gave(tmp_path):
+    """The codes of a design's levels are made once per level of a column instead of once per cell: the
+    same points, in the same order (the old code's digest)."""
+    import hashlib
+    h = hashlib.sha256()
+    knobs = [{"name": "a", "values": [1, 2, 3, 4]}, {"name": "b", "values": ["x", "y", "z"]},
+             {"name": "r", "type": "real", "min": 0.5, "max": 4}, {"name": "g", "type": "integer", "min": 1,
+                                                                   "max": 1024, "log": True},
+             {"name": "e", "values": [1, 2, 3, 4, 5, 6]}]
+    for plugin in ("box_behnken", "central_composite", "fractional_factorial", "plackett_burman", "full_factorial"):
+        fw, s = sampler(tmp_path / plugin, knobs, plugin)
+        h.update(plugin.encode() + np.round(drain(s), 9).tobytes())
+    assert h.hexdigest()[:16] == "785ccf160cd115e2"

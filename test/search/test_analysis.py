@@ -107,3 +107,32 @@ def test_table_plot_and_families(tmp_path):
     assert dict(fam.ranking())["dev"] == pytest.approx(dict(imp.ranking())["dev_0"] + dict(imp.ranking())["dev_1"])
     path = imp.plot(tmp_path / "importance.png")
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and path.stat().st_size > 5000
+
+
+def _many_knobs(k, n, seed=0):
+    sp = DesignSpace([Knob(f"k{i}", "integer", ListLevels(list(range(10)))) for i in range(k)])
+    rng = np.random.default_rng(seed)
+    codes = rng.integers(0, 10, size=(n, k)).astype(float)
+    return sp, codes, codes.sum(axis=1) + 1 + rng.normal(size=n) * 0.1
+
+
+def test_lasso_credit_of_a_large_problem_is_bounded_and_seeded():
+    """200 knobs of 10 values and 2000 points took 3 min 23 s at the end of a run (LassoCV, 100 alphas,
+    5 folds, max_iter 20000, on every point): beyond LASSO_FULL_CELLS it is a shorter, seeded fit, and says so."""
+    from framework import analysis
+    sp, codes, y = _many_knobs(60, 2400)
+    assert codes.shape[0] * 60 * 10 > analysis.LASSO_FULL_CELLS
+    a = lasso_credit(sp, codes, y, log_cost=True, seed=4)
+    assert "a large problem: 2000 of the 2400 points" in a.note and "3-fold CV over 20 alphas" in a.note, a.note
+    b = lasso_credit(sp, codes, y, log_cost=True, seed=4)
+    assert np.array_equal(a.scores, b.scores)
+    assert (a.scores > 0).sum() >= 55          # every knob adds to the cost: (nearly) every knob credited
+
+
+def test_lasso_credit_of_a_small_problem_is_unchanged():
+    """Below the bound the fit is the one it was (the README's shares come from a small run)."""
+    sp, codes, y = _many_knobs(8, 300, seed=1)
+    imp = lasso_credit(sp, codes, y, log_cost=True, seed=0)
+    assert "by 5-fold CV," in imp.note
+    assert np.allclose(imp.scores, [0.239199, 0.289457, 0.275093, 0.252435, 0.255623, 0.255617, 0.243321, 0.275658],
+                       atol=2e-6), imp.scores.tolist()   # the old code's
