@@ -26,6 +26,7 @@ import contextlib
 import json
 import math
 import os
+import signal
 import sys
 from typing import Any, NoReturn, Sequence
 
@@ -382,7 +383,7 @@ if __name__ == "__main__":
     try:
         status = main()
         sys.stdout.flush()
-    except BrokenPipeError:  # the reader went away (`... | head -1`): stop quietly, as the Python docs advise
+    except BrokenPipeError:  # the reader went away (`... | head -1`): stop quietly, as the Python docs advise,
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        status = 1
+        status = 128 + signal.SIGPIPE   # with the status of a process the pipe stopped, as run_deffe's
     sys.exit(status)

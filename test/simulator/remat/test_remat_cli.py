@@ -149,3 +149,17 @@ def test_module_runs_as_a_program(log):
     ok = subprocess.run([sys.executable, "-m", "simulator.remat", "--trace", str(log), "--json"],
                         capture_output=True, text=True, env=env, cwd=REPO, timeout=120)
     assert ok.returncode == 0 and json.loads(ok.stdout)["oom"] is False
+
+
+def test_a_reader_that_goes_away_ends_the_output_quietly(log):
+    # `python -m simulator.remat ... | head -1` ended in a BrokenPipeError traceback; now quietly, with the
+    # status of a process the pipe stopped (128 + SIGPIPE), as `python -m simulator` and run_deffe
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        proc = subprocess.run([sys.executable, "-m", "simulator.remat", "--trace", str(log), "--budget-ratio", "1"],
+                              stdout=write_end, stderr=subprocess.PIPE, text=True, cwd=REPO, timeout=120,
+                              env=dict(os.environ, PYTHONPATH=str(REPO)))
+    finally:
+        os.close(write_end)
+    assert proc.stderr == "" and proc.returncode == 141, (proc.returncode, proc.stderr)
