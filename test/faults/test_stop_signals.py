@@ -38,6 +38,16 @@ def helpers(folder) -> list[int]:
     return [int(p.read_text()) for p in folder.glob("helper_*.pid") if p.read_text()]
 
 
+def both_samples_started(tmp_path, driver) -> list:
+    """The helper processes of the two samples in flight, once both run (the driver's stderr if not)."""
+    end = time.monotonic() + HANG_GUARD
+    while len(helpers(tmp_path)) < 2 and driver.poll() is None and time.monotonic() < end:
+        time.sleep(0.1)
+    started = helpers(tmp_path)
+    assert len(started) == 2, (tmp_path / "err.txt").read_text()
+    return started
+
+
 def gone(pids: list[int], seconds: float = 10) -> list[int]:
     """The pids still alive after at most ``seconds`` (a killed process takes a moment to go)."""
     end = time.monotonic() + seconds
@@ -71,11 +81,7 @@ def test_sigterm_and_sighup_stop_the_run_as_ctrl_c_does(tmp_path, sig):
                                   cwd=tmp_path, env=deffe_env(), stdout=out, stderr=err,
                                   preexec_fn=lambda: signal.signal(sig, signal.SIG_DFL))
     try:
-        end = time.monotonic() + HANG_GUARD
-        while len(helpers(tmp_path)) < 2 and driver.poll() is None and time.monotonic() < end:
-            time.sleep(0.1)
-        started = helpers(tmp_path)
-        assert len(started) == 2, (tmp_path / "err.txt").read_text()
+        started = both_samples_started(tmp_path, driver)
         driver.send_signal(sig)
         driver.wait(timeout=HANG_GUARD)
     finally:
@@ -161,11 +167,7 @@ def test_a_driver_killed_with_sigkill_leaves_no_sample_process_running(tmp_path)
         driver = subprocess.Popen([sys.executable, str(RUN_DEFFE), "-config", "config.json", "-jobs", "2"],
                                   cwd=tmp_path, env=deffe_env(), stdout=out, stderr=err)
     try:
-        end = time.monotonic() + HANG_GUARD
-        while len(helpers(tmp_path)) < 2 and driver.poll() is None and time.monotonic() < end:
-            time.sleep(0.1)
-        started = helpers(tmp_path)
-        assert len(started) == 2, (tmp_path / "err.txt").read_text()
+        started = both_samples_started(tmp_path, driver)
         driver.kill()
         driver.wait(timeout=HANG_GUARD)
     finally:

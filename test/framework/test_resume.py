@@ -362,13 +362,12 @@ def test_a_cost_range_changed_before_a_rerun_judges_the_stored_results_again(tmp
     assert (tmp_path / "fresh" / "deffe_evaluation.csv").read_text() == wide
 
 
-def test_a_rerun_on_another_course_lists_its_own_predictions(tmp_path):
-    """A finished run rerun with another -seed (or a raised budget) takes another course: deffe_prediction.csv
-    is that course's model's, as a fresh run's, not the earlier course's predictions (other values and steps,
-    points the new course took from its sampler)."""
+def _guided_configs(tmp_path, names) -> None:
+    """A config per name (its run directory that name) of a small model-guided run: 40 points of a bowl over
+    three knobs, steps of 10, seed 4."""
     write(tmp_path / "ev3.py", 'def evaluate(p):\n    return {"t": (p["a"] - 5) ** 2 + (p["b"] - 2) ** 2 + '
                                '0.5 * p["c"], "m": p["a"] + p["b"]}\n')
-    for name in ("rerun", "fresh"):
+    for name in names:
         write(tmp_path / f"{name}.json", json.dumps({
             "python_path": ["."],
             "knobs": [{"name": k, "values": "0-10"} for k in "abc"],
@@ -376,6 +375,13 @@ def test_a_rerun_on_another_course_lists_its_own_predictions(tmp_path):
             "model": {"plugin": "torch_mlp", "epochs": 30, "ensemble": 2},
             "exploration": {"initial_samples": 10, "samples_per_step": 10, "max_samples": 40, "analysis": False},
             "framework": {"seed": 4, "progress": False, "run_directory": name, "report_files": False}}))
+
+
+def test_a_rerun_on_another_course_lists_its_own_predictions(tmp_path):
+    """A finished run rerun with another -seed (or a raised budget) takes another course: deffe_prediction.csv
+    is that course's model's, as a fresh run's, not the earlier course's predictions (other values and steps,
+    points the new course took from its sampler)."""
+    _guided_configs(tmp_path, ("rerun", "fresh"))
     assert run_deffe("-config", "fresh.json", "-seed", "5", cwd=tmp_path).rc == 0
     assert run_deffe("-config", "rerun.json", cwd=tmp_path).rc == 0
     first = (tmp_path / "rerun" / "deffe_prediction.csv").read_text()
@@ -390,16 +396,7 @@ def test_step_start_after_step_end_continues_as_the_uninterrupted_run(tmp_path):
     """-step-end 2, then -step-start 2: the second part replays steps 0-1 from the store with their model (as
     a plain rerun does), so step 1's model-guided points stay in the course; the tables are the uninterrupted
     run's. (It replayed them without a model: step 1's points left the course, 20 new ones were evaluated.)"""
-    write(tmp_path / "ev3.py", 'def evaluate(p):\n    return {"t": (p["a"] - 5) ** 2 + (p["b"] - 2) ** 2 + '
-                               '0.5 * p["c"], "m": p["a"] + p["b"]}\n')
-    for name in ("whole", "split"):
-        write(tmp_path / f"{name}.json", json.dumps({
-            "python_path": ["."],
-            "knobs": [{"name": k, "values": "0-10"} for k in "abc"],
-            "costs": ["t", "m"], "evaluate": {"plugin": "python", "function": "ev3:evaluate"},
-            "model": {"plugin": "torch_mlp", "epochs": 30, "ensemble": 2},
-            "exploration": {"initial_samples": 10, "samples_per_step": 10, "max_samples": 40, "analysis": False},
-            "framework": {"seed": 4, "progress": False, "run_directory": name, "report_files": False}}))
+    _guided_configs(tmp_path, ("whole", "split"))
     assert run_deffe("-config", "whole.json", cwd=tmp_path).rc == 0
     assert run_deffe("-config", "split.json", "-step-end", "2", cwd=tmp_path).rc == 0
     r = run_deffe("-config", "split.json", "-step-start", "2", cwd=tmp_path)
