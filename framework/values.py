@@ -270,8 +270,11 @@ def quantity_text(value: float, unit: str | None = None, digits: int = 4) -> str
     v = float(value)
     if not math.isfinite(v):
         return f"{v:g}" + (f" {unit}" if unit else "")
-    if not unit:   # a count (cycles, instructions) in full, anything else to `digits` places
-        return f"{int(v):,}" if v.is_integer() and abs(v) < 1e15 else f"{v:.{digits}g}"
+    if not unit:   # a count (cycles, instructions) in full, as any number of 1,000 or more: 2,992 and 3,128,
+        # never 2,992 beside 3128 (3127.8 to 4 places) and 1.195e+04; below 1,000 to `digits` places
+        if abs(v) < 1e15 and (v.is_integer() or abs(v) >= 999.5):
+            return f"{round(v):,}"
+        return f"{v:.{digits}g}"
     if unit in _PREFIXED and v != 0:
         for factor, prefix in _PREFIXES:
             if abs(v) >= factor or factor == 1e-9:
