@@ -70,6 +70,13 @@ def to_number(text: str) -> int | float | None:
     return None
 
 
+def shorten(text: str, limit: int = 60, quote: bool = True) -> str:
+    """A value for a one-line message: quoted, its first ``limit`` characters and '...' (a stray quote makes the
+    rest of a file one cell)."""
+    cut = text if len(text) <= limit else text[:limit]
+    return (repr(cut) if quote else cut) + ("..." if len(text) > limit else "")
+
+
 def to_float(text: str) -> float | None:
     """The float a piece of text spells (NaN when it spells no number), or None for an integer beyond
     any float: callers decide which of NaN and inf they accept."""
