@@ -33,6 +33,13 @@ QUOTE_HINT = ("a '\"' at the start of a cell opens a quoted cell that runs to th
               "quote, or quote the whole cell and double the quotes in it (\"12\"\"in\")")
 
 
+_EXTRA_HINTS = {   # a row of more cells than the header: what holds a separator
+    ",": "quote a cell that holds the separator ',' (\"1,000\"), or write the number without it (1000)",
+    ";": "quote a cell that holds the separator {sep!r}, or leave it out",
+    " ": "in a table separated by spaces a cell holds no space; write it without, or separate the cells by commas",
+}
+
+
 class _Lines:
     """The lines of a file, counted (the reader names the line where a row starts); a line holding bytes that
     are not UTF-8 is an error naming it."""
@@ -163,9 +170,7 @@ class Rows:
                 if len(row) > len(header) and any(c.strip() for c in row[len(header):]):
                     raise DeffeError(f"the row has {len(row)} cells where the header (line 1) has {len(header)}",
                                      file=shown, where=f"line {start}",
-                                     hint=f"quote a cell that holds the separator '{self.sep}' "
-                                          "(\"1,000\"), or write the number without it (1000)"
-                                     if self.sep != " " else "a cell of a table separated by spaces holds none")
+                                     hint=_EXTRA_HINTS.get(self.sep, _EXTRA_HINTS[";"]).format(sep=self.sep))
                 if order is not None:
                     row = [row[i] if i < len(row) else "" for i in order]
                 if end > start:

@@ -204,6 +204,10 @@ def test_a_table_separated_by_spaces_is_read_as_deffe_read_it(tmp_path):
     pre = load_csv(path, "d.txt", SPACE, ["t"])
     assert [(SPACE.values(c), r.costs) for c, r in zip(pre.codes, pre.results)] == [
         ({"a": 1, "c": "x"}, {"t": 3.0}), ({"a": 2, "c": "y"}, {"t": 4.0})]
+    path = write(tmp_path / "e.txt", "a c t\n1 x fast run 3\n")
+    assert _error(path) == ("e.txt:line 2: the row has 5 cells where the header (line 1) has 3; in a table "
+                            "separated by spaces a cell holds no space; write it without, or separate the cells "
+                            "by commas")
     # a one-column input whose column is named with spaces stays one column
     one = DesignSpace([Knob("batch size", "integer", ListLevels([1, 2]))])
     rows, _ = read_input(write(tmp_path / "one.csv", "batch size\n2\n"), "one.csv", one, [])
