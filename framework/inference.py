@@ -41,7 +41,8 @@ from .encoding import Encoding
 from .errors import DeffeError
 from .metrics import evaluate
 from .plugins import builtin_names, make_plugin
-from .preload import cells_of, cost_columns, match_columns, read_rows
+from .csv_rows import read_rows
+from .preload import cells_of, column_names, cost_columns, match_columns, short_row
 from .tables import cost_cell, csv_writer, write_csv
 from .threads import limit as limit_threads
 from .values import format_value, to_float
@@ -244,12 +245,17 @@ def pick_explore(config: Config, meta: Any, shown: str) -> Explore:
 
 def read_input(path: Path, shown: str, space: Any, costs: list[str]) -> tuple[Rows, list[bool]]:
     """The rows of an input file, read one at a time (a file of any size is never held whole)."""
-    header, raw = read_rows(path, shown)
+    header, raw = read_rows(path, shown, column_names(space, costs))
     knob_cols = match_columns(header, space, shown)
     cost_cols = cost_columns(header, costs, shown)
     has_truth = [cost_cols[c] is not None for c in costs]
+    read = [i for i in [*knob_cols.values(), *cost_cols.values()] if i is not None]
+    last_knob = max((i for i in knob_cols.values() if i is not None), default=-1)
     out = Rows()
-    for line, cells in raw:
+    for line, cells in raw.read(read):
+        if len(cells) <= last_knob:   # cut short before a knob's cell (a cost's may be left off: no true cost)
+            out.bad.append((line, short_row(cells, header)))
+            continue
         cells = cells + [""] * (len(header) - len(cells))
         values = cells_of(cells, knob_cols, space)
         problem = next((f"no value for '{n}'" for n, v in zip(space.names, values) if v == ""), None)

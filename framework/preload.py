@@ -3,7 +3,9 @@
 Values are matched by value, not by text: "1.0" in the CSV matches the knob
 value 1. Columns: every knob of the exploration (extra columns are ignored),
 every cost, and optionally ``status``. Rows whose values lie outside the
-exploration's space are skipped and counted; a cost that is not a number, or a
+exploration's space are skipped and counted; a row cut short (fewer cells than
+the header where a knob or cost is read) is an error; a cost that is not a number
+(NaN and empty cells are "not measured" in a row whose status says so), or a
 measured (ok) cost that is infinite, is an error naming its line; a measured
 cost outside its valid range (``costs[].min``/``max``) makes the row failed, as
 it makes an evaluation failed. A point given again with other costs keeps its
@@ -11,8 +13,7 @@ first row (the store is never overwritten), and the reader says which lines it
 did not take (`Preloaded.notes`). The file is read row by row and the rows kept are held
 as numbers, so a file of millions of rows needs memory for its numbers only.
 
-A file with ';' between cells (Excel where the decimal mark is a comma) has its numbers' decimal commas
-read as points: ``12,5`` is 12.5.
+How the cells are read (separators, quotes, a repeated header, decimal commas): `csv_rows`.
 
 Files written by the original Deffe are read as it read them (`match_columns`):
 ``, `` separators, a column named by a knob's ``map`` alias, headers in another
@@ -21,22 +22,20 @@ exploration (Deffe's tables may leave out a single-valued scenario).
 """
 from __future__ import annotations
 
-import csv
-import itertools
 import math
-import re
 from array import array
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from .csv_rows import read_rows
 from .errors import DeffeError
 from .protocols import STATUSES, Result
 from .space import DesignSpace
-from .values import format_value, to_number
+from .values import format_value, shorten, to_number
 
 
 @dataclass
@@ -50,10 +49,12 @@ class Preloaded:
 
 
 def result_text(result: Result, names: Sequence[str]) -> str:
-    """A row's outcome for a message: 't=10, m=2' when measured, else its status."""
+    """A row's outcome for a message: 't=10, m=2' when measured, else its status, and the costs it gives
+    ('infeasible (t=inf)'): two rows of one status differ by them."""
+    costs = ", ".join(f"{c}={result.costs[c]:g}" for c in names if c in result.costs)
     if result.status != "ok":
-        return result.status
-    return ", ".join(f"{c}={result.costs[c]:g}" for c in names if c in result.costs)
+        return f"{result.status} ({costs})" if costs else result.status
+    return costs
 
 
 class PreloadedResults(Sequence):
@@ -76,91 +77,6 @@ class PreloadedResults(Sequence):
         i = range(len(self))[i]   # a negative index counts from the end
         return Result(STATUSES[self.statuses[i]], costs, self.errors.get(i), None, cached=True,
                       origin="pre-evaluated")
-
-
-_UNDECODED = re.compile("[\udc80-\udcff]")   # bytes that are not UTF-8, as surrogateescape keeps them
-
-
-def read_rows(path: Path, shown: str) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
-    """Header and (line number, cells) of each row of a CSV file that holds a cell. The rows are read as they
-    are iterated: a file of any size is never held whole."""
-    try:
-        # utf-8-sig: a CSV saved by Excel starts with a byte-order mark, which is not part of the first column;
-        # bytes that are not UTF-8 are kept (as surrogates) until their line is known
-        fh = open(path, newline="", encoding="utf-8-sig", errors="surrogateescape")
-    except FileNotFoundError:
-        raise DeffeError("file not found", file=shown) from None
-    except IsADirectoryError:
-        raise DeffeError("is a directory, not a CSV file", file=shown) from None
-    except (OSError, ValueError) as e:   # no permission, a name the system refuses
-        raise DeffeError(f"cannot read the file ({getattr(e, 'strerror', None) or e})", file=shown) from None
-    lines = _utf8_lines(fh, shown)
-    try:
-        first = next(lines, "")
-    except BaseException:
-        fh.close()
-        raise
-    sep = separator(first)
-    reader = csv.reader(itertools.chain([first] if first else [], lines), delimiter=sep,
-                        skipinitialspace=True)   # Deffe wrote ", " between cells
-    try:
-        header = _next_row(reader, shown)
-        if header is None:
-            raise DeffeError("the file is empty", file=shown, hint="the first line of a CSV file names its columns")
-        if not any(h.strip() for h in header):
-            raise DeffeError("the first line is empty", file=shown, where="line 1",
-                             hint="the first line of a CSV file names its columns")
-    except BaseException:
-        fh.close()
-        raise
-    return [h.strip() for h in header], _body(fh, reader, shown, decimal_comma=sep == ";")
-
-
-def separator(header: str) -> str:
-    """The cells' separator, from the header line: a comma, else a semicolon (Excel's CSV where the decimal
-    mark is a comma), else a tab (a sheet's cells pasted as text)."""
-    for sep in (",", ";", "\t"):
-        if sep in header:
-            return sep
-    return ","
-
-
-def _next_row(reader, shown: str) -> list[str] | None:
-    try:
-        row = next(reader)
-    except StopIteration:
-        return None
-    except csv.Error as e:
-        raise DeffeError(f"not a readable CSV row ({e})", file=shown, where=f"line {reader.line_num}") from None
-    except OSError as e:
-        raise DeffeError(f"cannot read the file ({e.strerror or e})", file=shown,
-                         where=f"line {reader.line_num + 1}") from None
-    return row
-
-
-def _utf8_lines(fh, shown: str) -> Iterator[str]:
-    """The lines of a file; a line holding bytes that are not UTF-8 is an error naming it."""
-    for n, line in enumerate(fh, 1):
-        if _UNDECODED.search(line):
-            raise DeffeError("not UTF-8 text", file=shown, where=f"line {n}",
-                             hint="save the file as UTF-8 (Excel: 'CSV UTF-8')")
-        yield line
-
-
-# a number written with a decimal comma (12,5  -0,25  1,5e-3), as Excel writes it where ';' separates cells
-_DECIMAL_COMMA = re.compile(r"\s*[+-]?(\d+,\d*|,\d+)([eE][+-]?\d+)?\s*")
-
-
-def _body(fh, reader, shown: str, decimal_comma: bool = False) -> Iterator[tuple[int, list[str]]]:
-    """The rows; with ``decimal_comma`` (cells separated by ';') a cell that is a number with a decimal comma
-    reads as that number with a point: '12,5' is 12.5."""
-    with fh:
-        while (row := _next_row(reader, shown)) is not None:
-            text = "".join(row)
-            if text and not text.isspace():   # a row of empty cells is no row
-                if decimal_comma and "," in text:
-                    row = [c.replace(",", ".") if "," in c and _DECIMAL_COMMA.fullmatch(c) else c for c in row]
-                yield reader.line_num, row
 
 
 def find_column(header: list[str], *names: str) -> int | None:
@@ -232,7 +148,7 @@ def load_csv(path: Path, shown: str, space: DesignSpace, costs: Sequence[Any]) -
     names."""
     cost_names = [c if isinstance(c, str) else c.name for c in costs]
     ranges = [None if isinstance(c, str) else c for c in costs]
-    header, rows = read_rows(path, shown)
+    header, rows = read_rows(path, shown, column_names(space, cost_names))
     knob_cols = match_columns(header, space, shown)
     cost_cols = cost_columns(header, cost_names, shown)
     missing_costs = [c for c, i in cost_cols.items() if i is None]
@@ -246,8 +162,12 @@ def load_csv(path: Path, shown: str, space: DesignSpace, costs: Sequence[Any]) -
     errors: dict[int, str] = {}
     aside: dict[int, dict[str, float]] = {}
     skipped, first_skip = 0, None
-    for line, cells in rows:
+    needed = [i for i in [*knob_cols.values(), *cost_cols.values()] if i is not None]
+    for line, cells in rows.read(needed + ([status_col] if status_col is not None else [])):
         if len(cells) < len(header):
+            if max(needed, default=-1) >= len(cells):   # a row cut short is no point outside the space
+                raise DeffeError(short_row(cells, header), file=shown, where=f"line {line}",
+                                 hint="a row has a cell for each column of the header; was the file cut short?")
             cells = cells + [""] * (len(header) - len(cells))
         try:
             row = space.code_list(cells_of(cells, knob_cols, space))
@@ -264,16 +184,19 @@ def load_csv(path: Path, shown: str, space: DesignSpace, costs: Sequence[Any]) -
         measured = []
         for c in cost_names:
             text = cells[cost_cols[c]].strip()
-            if text == "" and status != "ok":
-                measured.append(math.nan)   # not measured
-                continue
             n = to_number(text)
+            if status != "ok" and (text == "" or n is None and text.lower() in NO_NUMBER
+                                   or isinstance(n, float) and math.isnan(n)):
+                # not measured: empty, or NaN as pandas and numpy write a missing measurement (an infinite cost
+                # stays: an infeasible row may say its cost is infinite)
+                measured.append(math.nan)
+                continue
             if n is None or (isinstance(n, float) and math.isnan(n)):
-                raise DeffeError(f"cost '{c}' is not a number: {text!r}", file=shown, where=f"line {line}",
+                raise DeffeError(f"cost '{c}' is not a number: {shorten(text)}", file=shown, where=f"line {line}",
                                  hint=NOT_MEASURED)
             f = _float(n, c, text, shown, line)
             if math.isinf(f) and status == "ok":
-                raise DeffeError(f"cost '{c}' is infinite: {text[:40]!r}", file=shown, where=f"line {line}",
+                raise DeffeError(f"cost '{c}' is infinite: {shorten(text, 40)}", file=shown, where=f"line {line}",
                                  hint=NOT_MEASURED)
             measured.append(f)
         if status == "ok":
@@ -318,6 +241,19 @@ def _same(a: Result, b: Result, names: list[str]) -> bool:
         return False
     return all(a.costs.get(c) == b.costs.get(c) or (c in a.costs and c in b.costs and math.isnan(a.costs[c])
                                                      and math.isnan(b.costs[c])) for c in names)
+
+
+# what tools write for a missing number (pandas' NA, R's NA, numpy's nan are spelled so)
+NO_NUMBER = {"na", "n/a", "nan", "null", "none", "-nan", "<na>"}
+
+
+def column_names(space: DesignSpace, costs: Sequence[str]) -> list[str]:
+    """The names of the columns a reader looks for: knobs (or their Deffe alias) and costs."""
+    return [*space.names, *(k.map for k in space.knobs if k.map), *costs]
+
+
+def short_row(cells: list[str], header: list[str]) -> str:
+    return f"the row has {len(cells)} cell{'s' if len(cells) != 1 else ''} where the header (line 1) has {len(header)}"
 
 
 NOT_MEASURED = ("a row that was not measured says so in a 'status' column (failed, infeasible or timeout), "

@@ -9,6 +9,7 @@ fastest, like ``itertools.product``) without ever materialising it: a space of
 """
 from __future__ import annotations
 
+import bisect
 import json
 import math
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Sequence
 import numpy as np
 
 from .errors import DeffeError
-from .values import Value, format_value, value_key
+from .values import Value, format_value, shorten, value_key
 
 if TYPE_CHECKING:   # the encoding imports this module
     from .encoding import Encoding
@@ -64,9 +65,39 @@ class ListLevels(Levels):
         if isinstance(value, str) and value in self._texts:
             return self._texts[value]
         try:
-            return self._keys[value_key(value)]
-        except (KeyError, TypeError):
+            key = value_key(value)
+            return self._keys[key]
+        except KeyError:
+            i = self._nearest(key)
+            if i is None:
+                raise ValueError(value) from None
+            return i
+        except TypeError:
             raise ValueError(value) from None
+
+    # A value within this fraction of the gap to a neighbouring level is that level, for levels that are
+    # floats: a decimal range "0.1-1.0-0.1" lists 0.3, which np.arange or a Python sweep writes as
+    # 0.30000000000000004 (float noise is ~1e-16 of the value). Integer levels match exactly (14.00000000001
+    # is no 14), as does text.
+    TOLERANCE = 1e-9
+
+    def _nearest(self, key: tuple) -> int | None:
+        if key[0] != "n" or not math.isfinite(key[1]):
+            return None
+        floats = getattr(self, "_floats", None)
+        if floats is None:   # made at the first miss: the sorted numeric levels, and which of them are floats
+            nums = sorted((float(v), i) for i, v in enumerate(self.values)
+                          if isinstance(v, (int, float)) and not isinstance(v, bool))
+            floats = self._floats = ([x for x, _ in nums], [i for _, i in nums],
+                                     [isinstance(self.values[i], float) for _, i in nums])
+        xs, idx, isfloat = floats
+        j = bisect.bisect_left(xs, key[1])
+        best = min((k for k in (j - 1, j) if 0 <= k < len(xs)), key=lambda k: abs(xs[k] - key[1]), default=None)
+        if best is None or not isfloat[best]:
+            return None
+        gaps = [abs(xs[k] - xs[best]) for k in (best - 1, best + 1) if 0 <= k < len(xs)]
+        scale = min(gaps) if gaps else abs(xs[best]) or 1.0
+        return idx[best] if abs(xs[best] - key[1]) <= self.TOLERANCE * scale else None
 
     def duplicates(self) -> list[Value]:
         seen, dup = set(), []
@@ -406,7 +437,8 @@ class DesignSpace:
             try:
                 row[j] = k.code(v)
             except (ValueError, TypeError):
-                raise DeffeError(f"value {v!r} of '{k.name}' is outside its domain ({domain_text(k)})",
+                raise DeffeError(f"value {shorten(v) if isinstance(v, str) else repr(v)} of '{k.name}' is outside "
+                                 f"its domain ({domain_text(k)})",
                                  where=where or None) from None
         return row
 

@@ -70,6 +70,13 @@ def to_number(text: str) -> int | float | None:
     return None
 
 
+def shorten(text: str, limit: int = 60, quote: bool = True) -> str:
+    """A value for a one-line message: quoted, its first ``limit`` characters and '...' (a stray quote makes the
+    rest of a file one cell)."""
+    cut = text if len(text) <= limit else text[:limit]
+    return (repr(cut) if quote else cut) + ("..." if len(text) > limit else "")
+
+
 def to_float(text: str) -> float | None:
     """The float a piece of text spells (NaN when it spells no number), or None for an integer beyond
     any float: callers decide which of NaN and inf they accept."""
@@ -270,8 +277,11 @@ def quantity_text(value: float, unit: str | None = None, digits: int = 4) -> str
     v = float(value)
     if not math.isfinite(v):
         return f"{v:g}" + (f" {unit}" if unit else "")
-    if not unit:   # a count (cycles, instructions) in full, anything else to `digits` places
-        return f"{int(v):,}" if v.is_integer() and abs(v) < 1e15 else f"{v:.{digits}g}"
+    if not unit:   # a count (cycles, instructions) in full, as any number of 1,000 or more: 2,992 and 3,128,
+        # never 2,992 beside 3128 (3127.8 to 4 places) and 1.195e+04; below 1,000 to `digits` places
+        if abs(v) < 1e15 and (v.is_integer() or abs(v) >= 999.5):
+            return f"{round(v):,}"
+        return f"{v:.{digits}g}"
     if unit in _PREFIXED and v != 0:
         for factor, prefix in _PREFIXES:
             if abs(v) >= factor or factor == 1e-9:

@@ -7,9 +7,11 @@ import pytest
 from cli_helpers import write
 from framework.config import Cost
 from framework.errors import DeffeError
+from framework.inference import read_input
 from framework.preload import load_csv, other_than_stored
 from framework.protocols import Result
 from framework.space import DesignSpace, Knob, ListLevels
+from framework.values import parse_values
 
 SPACE = DesignSpace([Knob("a", "integer", ListLevels([0, 1, 2, 3, 4])),
                      Knob("c", "categorical", ListLevels(["x", "y"]))])
@@ -69,3 +71,153 @@ def test_a_point_the_store_holds_with_other_costs_is_named(tmp_path):
         "1 row gives other costs than the store holds for its point, whose stored costs are kept "
         "(line 2: t=77 where the store holds t=10)")
     assert other_than_stored(pre, [1], stored[1:], ["t"]) is None
+
+
+# ---- how the cells are read (framework/csv_rows.py); -inference-only's input is read by the same reader
+ARANGE = DesignSpace([Knob("f", "real", ListLevels(parse_values("0.1-1.0-0.1", "f"))),
+                      Knob("n", "integer", ListLevels([1, 2, 14]))])
+
+
+def _error(path, space=SPACE, costs=("t",)):
+    with pytest.raises(DeffeError) as e:
+        load_csv(path, path.name, space, list(costs))
+    return str(e.value)
+
+
+def _bad_input(path, space=SPACE, costs=("t",)):
+    """What -inference-only says of an input: (its error, or None; the bad rows)."""
+    try:
+        rows, _ = read_input(path, path.name, space, list(costs))
+    except DeffeError as e:
+        return str(e), None
+    return None, rows.bad
+
+
+def test_a_quote_never_closed_is_an_error_naming_the_line_it_opened(tmp_path):
+    # a note '"approx. 12in' swallowed every later line: inference predicted 5 of 2,000 rows, exit 0, and the
+    # preload named the last line with a 32 KB "value"
+    notes = ['"approx. 12in' if i == 4 else "fine" for i in range(2000)]
+    body = "".join(f"{i % 5},x,{i},{note}\n" for i, note in enumerate(notes))
+    path = write(tmp_path / "in.csv", "a,c,t,note\n" + body)
+    want = ("in.csv:line 6: a quoted cell opened on line 6 is never closed: it runs to the end of the file "
+            "(line 2001); a '\"' at the start of a cell opens a quoted cell")
+    for said in (_error(path), _bad_input(path)[0]):
+        assert said.startswith(want) and len(said) < 300
+
+
+def test_a_quote_beyond_the_field_limit_names_the_line_it_opened(tmp_path):
+    # csv's 128 KiB limit was met 8,000 lines later, and that line was named
+    quotes = ['"' if i == 4 else "" for i in range(20000)]
+    body = "".join(f"{i % 5},x,{q}{i}\n" for i, q in enumerate(quotes))
+    said = _error(write(tmp_path / "big.csv", "a,c,t\n" + body))
+    assert said.startswith("big.csv:line 6: not a readable CSV row (field larger than field limit")
+    assert "a '\"' at the start of a cell" in said and len(said) < 400
+
+
+def test_a_quoted_cell_of_several_lines_is_read_only_in_a_column_not_read(tmp_path):
+    path = write(tmp_path / "note.csv", 'a,c,t,note\n1,x,3,"two\nlines"\n2,y,4,one\n')
+    assert list(load_csv(path, "note.csv", SPACE, ["t"]).lines) == [2, 4]
+    path = write(tmp_path / "cost.csv", 'a,c,t\n1,x,"3\n2,y,4"\n3,x,5\n')
+    assert _error(path).startswith("cost.csv:line 2: the quoted cell of column 't' runs from line 2 to line 3; ")
+
+
+def test_a_value_in_a_message_is_cut_short(tmp_path):
+    with pytest.raises(DeffeError) as e:
+        SPACE.code_row(["1", "y" * 5000])
+    assert str(e.value) == f"value '{'y' * 60}'... of 'c' is outside its domain (x, y)"
+
+
+def test_a_row_with_more_cells_than_the_header_is_an_error(tmp_path):
+    # '1,000' read as 1 and the next cost's text: the columns after it shifted, silently
+    path = write(tmp_path / "x.csv", "a,c,t,u\n1,x,1,000,5\n3,y,7,8\n")
+    want = ("x.csv:line 2: the row has 5 cells where the header (line 1) has 4; quote a cell that holds the "
+            "separator ',' (\"1,000\"), or write the number without it (1000)")
+    assert _error(path, costs=("t", "u")) == want
+    assert _bad_input(path, costs=["t", "u"])[0] == want
+    # empty cells after the last column (a spreadsheet's ragged rows) hold nothing to shift
+    path = write(tmp_path / "ragged.csv", "a,c,t\n1,x,3,,\n")
+    assert load_csv(path, "ragged.csv", SPACE, ["t"]).results[0].costs == {"t": 3.0}
+
+
+def test_a_row_cut_short_says_so(tmp_path):
+    path = write(tmp_path / "cut.csv", "a,c,t\n1,x,3\n1\n")
+    assert _error(path) == ("cut.csv:line 3: the row has 1 cell where the header (line 1) has 3; a row has a cell "
+                            "for each column of the header; was the file cut short?")
+    assert _bad_input(path) == (None, [(3, "the row has 1 cell where the header (line 1) has 3")])
+
+
+def test_decimal_range_values_written_by_arange_match_their_level(tmp_path):
+    # np.arange(0.1, 1.0, 0.1) writes 0.30000000000000004 and 0.7000000000000001: skipped as outside the domain
+    import numpy as np
+    rows = "".join(f"{v!s},1,{i}\n" for i, v in enumerate(np.arange(0.1, 1.0, 0.1)))
+    path = write(tmp_path / "d.csv", "f,n,t\n" + rows)
+    pre = load_csv(path, "d.csv", ARANGE, ["t"])
+    assert pre.skipped == 0 and [ARANGE.values(c)["f"] for c in pre.codes] == [
+        0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9]
+    assert _bad_input(path, ARANGE)[1] == []
+    # not a value near one, and an integer that is not one
+    path = write(tmp_path / "e.csv", "f,n,t\n0.3000001,1,1\n0.3,14.00000000001,2\n")
+    pre = load_csv(path, "e.csv", ARANGE, ["t"])
+    assert pre.skipped == 2 and not len(pre.codes)
+
+
+def test_a_semicolon_file_reads_its_numbers_with_one_decimal_mark(tmp_path):
+    # '12,5' was 12.5 and then '1.000' (a thousand, as Excel shows it there) 1
+    path = write(tmp_path / "s.csv", "a;c;t\n1;x;12,5\n4;x;1.000\n")
+    assert _error(path) == ("s.csv:line 3: '1.000' in column 't' has a decimal point where line 2 has a decimal "
+                            "comma ('12,5'): in a file separated by ';' a '.' may separate thousands; write the "
+                            "numbers with one decimal mark and no thousands separator")
+    assert _bad_input(path)[0] == _error(path)
+    path = write(tmp_path / "both.csv", "a;c;t\n4;x;1.000,5\n")
+    assert _error(path).startswith("both.csv:line 2: '1.000,5' in column 't' has both a '.' and a ','")
+    # one mark in the whole file: read with it
+    for mark in (",", "."):
+        path = write(tmp_path / "one.csv", f"a;c;t;note\n1;x;12{mark}5;v1.2\n2;y;3;x,y\n")
+        assert [r.costs["t"] for r in load_csv(path, "one.csv", SPACE, ["t"]).results] == [12.5, 3.0]
+
+
+def test_a_header_repeated_by_joining_files_is_no_row_and_its_order_is_followed(tmp_path):
+    # the second header was a row outside the space, and the rows under it were read in the first's order
+    path = write(tmp_path / "all.csv", "a,c,t,u\n1,x,0.08,6\na,c,u,t\n2,x,10,0.24\na,c,t,u\n3,x,1,2\n")
+    pre = load_csv(path, "all.csv", SPACE, ["t", "u"])
+    assert pre.skipped == 0 and list(pre.lines) == [2, 4, 6]
+    assert [r.costs for r in pre.results] == [{"t": 0.08, "u": 6}, {"t": 0.24, "u": 10}, {"t": 1, "u": 2}]
+    rows, _ = read_input(path, "all.csv", SPACE, ["t", "u"])
+    assert list(rows.truth) == [0.08, 6, 0.24, 10, 1, 2]
+    path = write(tmp_path / "other.csv", "a,c,t\n1,x,1\na,c,t,note\n2,x,3,n\n")
+    assert _error(path).startswith("other.csv:line 3: line 3 is a header with other columns than line 1's "
+                                   "(a, c, t, note); join only files of the same columns")
+
+
+def test_nan_costs_are_not_measured_in_a_row_whose_status_says_so(tmp_path):
+    path = write(tmp_path / "nan.csv", "a,c,t,status\n1,x,3,ok\n4,y,nan,timeout\n2,y,NaN,failed\n")
+    pre = load_csv(path, "nan.csv", SPACE, ["t"])
+    assert [(r.status, r.costs) for r in pre.results] == [("ok", {"t": 3.0}), ("timeout", {}), ("failed", {})]
+    # measured: no measurement
+    path = write(tmp_path / "ok.csv", "a,c,t,status\n1,x,nan,ok\n")
+    assert _error(path).startswith("ok.csv:line 2: cost 't' is not a number: 'nan'")
+
+
+def test_a_table_separated_by_spaces_is_read_as_deffe_read_it(tmp_path):
+    # Deffe split a line without a comma on whitespace; the header was one column "a c t"
+    path = write(tmp_path / "d.txt", "a c t\n1 x 3\n2  y\t 4\n\n")
+    pre = load_csv(path, "d.txt", SPACE, ["t"])
+    assert [(SPACE.values(c), r.costs) for c, r in zip(pre.codes, pre.results)] == [
+        ({"a": 1, "c": "x"}, {"t": 3.0}), ({"a": 2, "c": "y"}, {"t": 4.0})]
+    path = write(tmp_path / "e.txt", "a c t\n1 x fast run 3\n")
+    assert _error(path) == ("e.txt:line 2: the row has 5 cells where the header (line 1) has 3; in a table "
+                            "separated by spaces a cell holds no space; write it without, or separate the cells "
+                            "by commas")
+    # a one-column input whose column is named with spaces stays one column
+    one = DesignSpace([Knob("batch size", "integer", ListLevels([1, 2]))])
+    rows, _ = read_input(write(tmp_path / "one.csv", "batch size\n2\n"), "one.csv", one, [])
+    assert list(rows.codes) == [1.0]
+
+
+def test_rows_of_one_status_and_other_costs_say_which_costs(tmp_path):
+    # "line 3: timeout where the store holds timeout"
+    path = write(tmp_path / "inf.csv", "a,c,t,status\n4,x,-inf,timeout\n")
+    pre = load_csv(path, "inf.csv", SPACE, ["t"])
+    assert other_than_stored(pre, [0], [Result("timeout", {})], ["t"]) == (
+        "1 row gives other costs than the store holds for its point, whose stored costs are kept "
+        "(line 2: timeout (t=-inf) where the store holds timeout)")

@@ -109,3 +109,9 @@ def test_names_are_a_list_of_text_or_a_deffe_error(raw):
 @given(st.floats(), st.sampled_from([None, "", "s", "B", "FLOP/s", "samples/s"]), st.integers(1, 8))
 def test_quantities_are_always_shown(value, unit, digits):
     assert isinstance(quantity_text(value, unit, digits), str)
+
+
+def test_costs_without_a_unit_are_written_in_one_format():
+    # a run's summary listed t=2,992, t=3128 (3127.8) and t=1.195e+04 (11954.3) side by side
+    assert [quantity_text(v) for v in (2992, 3127.8, 11954.3, 12.345, 0.5)] == [
+        "2,992", "3,128", "11,954", "12.35", "0.5"]
