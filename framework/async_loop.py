@@ -281,7 +281,7 @@ class AsyncRun:
         if np.size(proposal.codes) == 0:   # nothing now (a search waiting for the points in flight) ...
             if self.in_flight:
                 self.wait_for_result = True
-            else:
+            elif not self.untold:          # (values that came in during the ask: told, then it is asked again)
                 self.done = True           # ... and nothing will come: it is finished
             return
         # checked by the driver's _call (codes of points of the space); each point once, the budget's new ones
@@ -294,7 +294,7 @@ class AsyncRun:
                 return
             if self.in_flight:
                 self.wait_for_result = True
-            else:
+            elif not self.untold:   # (values that came in during the ask: told, then it is asked again)
                 self.done = True
                 self.reason = "the exploration proposed only points already evaluated in this run"
             return

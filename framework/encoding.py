@@ -48,6 +48,7 @@ device, so that no transfer happens between them and their loads add up):
 """
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -59,6 +60,7 @@ from .values import format_value, value_key
 # under another encoding is refused even when the feature names agree.
 ENCODING_VERSION = 4
 _CHUNK = 65536  # rows encoded at a time in family blocks (bounds the temporaries)
+_SAID: set[tuple] = set()   # wide categorical knobs whose ordinal feature was logged (once each set)
 
 
 @dataclass
@@ -95,6 +97,7 @@ class Encoding:
     _columns: list[tuple] = field(default_factory=list, repr=False)
 
     def __post_init__(self):
+        _say_ordinal(self.space)
         families = _families(self.space)
         member_of = {p: f for f in families.values() for p in f.positions}
         self.knob_names: list[str] = []
@@ -297,6 +300,24 @@ class Encoding:
                     for f in (col[1] for col in self._columns if col[0] == "family")}
         return {"version": ENCODING_VERSION, "features": list(self.feature_names),
                 "knobs": self.space.describe(), "families": families}
+
+
+def _say_ordinal(space: DesignSpace) -> None:
+    """Categorical knobs of more than ONEHOT_DEFAULT_MAX values are one ordinal feature each unless the config
+    says otherwise (config/knobs.py): said once, so that a user who wants a column per value knows to ask."""
+    from .config.knobs import ONEHOT_DEFAULT_MAX
+    wide = tuple((k.name, k.size) for k in space.knobs
+                 if k.finite and k.kind == "categorical" and k.encoding == "ordinal" and k.size > ONEHOT_DEFAULT_MAX)
+    if not wide or wide in _SAID:
+        return
+    _SAID.add(wide)
+    names = ", ".join(f"'{n}'" for n, _ in wide[:5]) + (f" and {len(wide) - 5} more" if len(wide) > 5 else "")
+    sizes = sorted({n for _, n in wide})
+    size = f"{sizes[0]}" if len(sizes) == 1 else f"{sizes[0]} to {sizes[-1]}"
+    logging.getLogger("deffe").info(
+        f"knob{'s' if len(wide) > 1 else ''} {names} ({size} categorical values): one ordinal model feature "
+        f"each, their place in the list, not a one-hot column per value (the default beyond {ONEHOT_DEFAULT_MAX} "
+        'values; "encoding": "onehot" on a knob gives a column per value)')
 
 
 def _scalar_spec(j: int, k: Knob) -> tuple:

@@ -89,7 +89,8 @@ KNOB = {
     "map": Key("str", None, "another name for the knob in evaluate scripts ($map)"),
     "exchangeable": Key("any", False, "with count: true, or the list of values that are interchangeable labels "
                                       "(e.g. identical GPUs), so points equal up to relabelling are alike to models"),
-    "encoding": Key("str", None, "model feature: numeric | onehot | ordinal (default by type)",
+    "encoding": Key("str", None, "model feature: numeric | onehot | ordinal (default by type; a categorical "
+                                 "knob of more than 64 values: ordinal)",
                     choices=("numeric", "onehot", "ordinal")),
     "doc": Key("str", None, "free text describing the knob"),
     "base": Key("any", None, "Deffe's base value for its 'onedim' sampling; accepted and unused", deffe=True),

@@ -274,6 +274,17 @@ class Algorithm:
         if foreign:
             self.observe(codes[foreign], values[foreign])
 
+    def ask_again(self, codes: np.ndarray) -> None:
+        """Points asked but never told (their evaluation was left out: a step before -step-start whose point
+        is not stored) are asked again by the next ``ask``, first and in their order; their step still waits
+        for them. Points told meanwhile, or not asked, are ignored."""
+        codes = self._check_codes(codes, "codes asked again")
+        queued = {key for key, _ in self._queue}
+        for key, row in reversed(list(zip(row_keys(codes), codes))):
+            if key in self._waiting and key not in self.cache and key not in queued:
+                self._queue.appendleft((key, row.copy()))
+                queued.add(key)
+
     # ------------------------------------------------------------------ results
     @property
     def best(self) -> tuple[np.ndarray, float] | None:

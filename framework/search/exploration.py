@@ -220,8 +220,13 @@ class SearchExploration:
         codes = np.atleast_2d(np.asarray(codes, dtype=float))
         self.step += 1
         told = [i for i, r in enumerate(results) if r.status != "skipped"]
-        if not told:
+        left_out = [i for i, r in enumerate(results) if r.status == "skipped"]
+        if left_out and self._replays():
+            self._ask_again(codes[left_out])
+        elif not told:
             self.stopped = "no values came back (dry run, or steps before -step-start)"
+            return
+        if not told:
             return
         names = self.framework.cost_names
         values = np.full((len(told), len(self.columns)), math.inf)
@@ -241,6 +246,22 @@ class SearchExploration:
             if mine.any():
                 part = codes[mine][:, self.scen.design_columns] if self.scen.active else codes[mine]
                 algo.tell(part, values[mine], violation[mine])
+
+    def _replays(self) -> bool:
+        """-step-start S (evaluating): the points of the steps before S that are not stored were left out;
+        the search asks them again, so they are evaluated from step S on. Without this a search waited for
+        them for ever: a fresh run directory evaluated nothing and said the exploration had finished. (With
+        the pre-evaluated data only, a point outside the data is never evaluated: nothing to ask again.)"""
+        args = self.framework.args
+        return bool(getattr(args, "step_start", None)) and \
+            not getattr(args, "only_preloaded_data_exploration", False)
+
+    def _ask_again(self, codes: np.ndarray) -> None:
+        where = self.scen.index(codes)
+        for s, algo in enumerate(self.searches):
+            mine = where == s
+            if mine.any():
+                algo.ask_again(codes[mine][:, self.scen.design_columns] if self.scen.active else codes[mine])
 
     def _violation(self, raw: np.ndarray) -> float:
         """By how much a design's costs miss the config's constraints (`framework.config.violations`: 0 when

@@ -98,36 +98,56 @@ def random_neighbour(space: DesignSpace, codes: np.ndarray, rng: np.random.Gener
     return out
 
 
+class Neighbours:
+    """The one-knob neighbourhood of ``code`` (see `neighbourhood`), numbered 0 .. size-1 without being
+    built: knob by knob in config order, each knob's options in `neighbourhood`'s order. `rows` builds only
+    the neighbours asked for, so a search can draw a few of a neighbourhood of millions (12 knobs of
+    100,001 levels: 1.2 million rows, 115 MB, per move) in memory that does not grow with the levels."""
+
+    def __init__(self, space: DesignSpace, code: np.ndarray, mode: str = "all", step: float = 0.1):
+        self.code = np.asarray(code, dtype=float).reshape(-1).copy()
+        self.options: list[tuple[int, np.ndarray | None]] = []   # (knob, its values; None: every other level)
+        counts = []
+        for j in varying_knobs(space):
+            knob = space.knobs[j]
+            if knob.finite:
+                cur = int(self.code[j])
+                if mode == "adjacent" and is_ordered(knob):
+                    values = np.array([lv for lv in (cur - 1, cur + 1) if 0 <= lv < knob.size], dtype=float)
+                else:
+                    values = None
+            else:
+                u = float(knob.to_unit(np.array([self.code[j]]))[0])
+                moved = [float(knob.from_unit(np.array([min(max(u + d, 0.0), _TOP)]))[0]) for d in (-step, step)]
+                values = np.array([v for v in moved if v != self.code[j]], dtype=float)
+            self.options.append((j, values))
+            counts.append(knob.size - 1 if values is None else len(values))
+        self.starts = np.concatenate([[0], np.cumsum(counts, dtype=np.int64)]).astype(np.int64)
+        self.size = int(self.starts[-1])
+
+    def rows(self, index: np.ndarray) -> np.ndarray:
+        """The neighbours numbered ``index`` (in that order), as code rows."""
+        index = np.asarray(index, dtype=np.int64).reshape(-1)
+        out = np.repeat(self.code[None, :], len(index), axis=0)
+        which = np.searchsorted(self.starts, index, side="right") - 1
+        offset = index - self.starts[which]
+        for w in np.unique(which):
+            sel = which == w
+            j, values = self.options[w]
+            off = offset[sel]
+            out[sel, j] = off + (off >= int(self.code[j])) if values is None else values[off]
+        return out
+
+
 def neighbourhood(space: DesignSpace, code: np.ndarray, mode: str = "all", step: float = 0.1) -> np.ndarray:
-    """Every point one knob away from ``code``.
+    """Every point one knob away from ``code`` (built whole: `Neighbours` numbers them without building).
 
     Finite knobs: every other level (``mode="all"``), or the adjacent levels of an
     ordered knob (``mode="adjacent"``; categorical knobs still offer every level).
     Continuous knobs: +-``step`` in the unit cube, clipped to the range.
     """
-    code = np.asarray(code, dtype=float).reshape(-1)
-    rows: list[np.ndarray] = []
-    for j in varying_knobs(space):
-        knob = space.knobs[j]
-        if knob.finite:
-            cur = int(code[j])
-            if mode == "adjacent" and is_ordered(knob):
-                levels = [lv for lv in (cur - 1, cur + 1) if 0 <= lv < knob.size]
-            else:
-                levels = [lv for lv in range(knob.size) if lv != cur]
-            for lv in levels:
-                r = code.copy()
-                r[j] = lv
-                rows.append(r)
-        else:
-            u = float(knob.to_unit(np.array([code[j]]))[0])
-            for d in (-step, step):
-                v = float(knob.from_unit(np.array([min(max(u + d, 0.0), _TOP)]))[0])
-                if v != code[j]:
-                    r = code.copy()
-                    r[j] = v
-                    rows.append(r)
-    return np.array(rows, dtype=float).reshape(-1, len(space))
+    nb = Neighbours(space, code, mode, step)
+    return nb.rows(np.arange(nb.size)).reshape(-1, len(space))
 
 
 def neighbourhood_size(space: DesignSpace, mode: str = "all") -> int:

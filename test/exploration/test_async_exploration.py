@@ -217,6 +217,22 @@ def test_a_generational_search_waits_for_its_generation_instead_of_stopping(tmp_
     assert len(rows) == 30 and len({k for k, _ in rows}) == 30
 
 
+def test_a_search_whose_points_came_back_during_its_ask_is_asked_again_not_ended(tmp_path):
+    """Annealing and hill climbing step from one point at a time, genetic from a whole generation: asked while
+    their points were in flight they have nothing yet; when those values came back before the ask ended, the
+    run said "the exploration finished" after 1 point (genetic after 46 of 60). They are told and asked again,
+    so the budget is spent."""
+    for plugin in ("annealing", "hill_climbing", "genetic"):
+        directory = tmp_path / plugin
+        directory.mkdir()
+        setup(directory, 30, {"asynchronous": True}, plugin=plugin, sleep=0)
+        r = run_deffe("-config", "config.json", "-no-train", cwd=directory)
+        assert r.rc == 0, r
+        rows = stored(directory)
+        assert len(rows) == 30 and len({k for k, _ in rows}) == 30, (plugin, len(rows))
+        assert "budget of 30 samples reached" in r.out + r.err, plugin
+
+
 def test_async_without_max_samples_evaluates_a_finite_space_completely(tmp_path):
     """No max_samples: the asynchronous mode, as the synchronous one, evaluates a finite space completely
     (it asked int(infinity) points and crashed with an OverflowError)."""

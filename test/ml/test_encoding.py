@@ -179,3 +179,34 @@ def test_an_evenly_spaced_list_of_positive_sizes_gives_its_log_value():
     assert np.allclose(x[:, 1], [0, 1 / 3, 2 / 3]) and x[1, 0] < 0.01
     assert np.allclose(enc.knob_values(np.array([[0, 0], [9, 1], [99, 2]]))[:, 0], x[:, 1])  # the CNN reads the log
     assert np.allclose(enc.knob_values(np.array([[0, 0], [9, 1], [99, 2]]))[:, 1], [0, 0.5, 1])
+
+
+def test_a_categorical_knob_of_many_values_is_one_ordinal_feature_unless_the_config_says_otherwise(caplog):
+    """10 knobs "v[0-2000]" were 20,000 one-hot model columns: a surrogate step 15-20x slower (62 s, 556 MB)
+    than with "encoding": "ordinal". Beyond 64 values a categorical knob now defaults to one ordinal feature
+    (said once in the log); up to 64 values it keeps its one-hot columns; an explicit encoding always wins."""
+    import logging
+    from framework.config.knobs import build_entry
+
+    def knob(values, **extra):
+        return build_entry({"name": "c", "values": values, **extra}, "knobs[0]", False).knobs[0]
+
+    wide = [build_entry({"name": f"c{i}", "values": "v[0-2000]"}, f"knobs[{i}]", False).knobs[0]
+            for i in range(10)]
+    getattr(encoding, "_SAID", set()).clear()   # (said once per process)
+    with caplog.at_level(logging.INFO, logger="deffe"):
+        enc = Encoding(DesignSpace(wide))
+        Encoding(DesignSpace(wide))
+    assert len(enc.feature_names) == 10
+    assert [k.encoding for k in wide] == ["ordinal"] * 10
+    said = [r.getMessage() for r in caplog.records if "one ordinal model feature" in r.getMessage()]
+    assert len(said) == 1 and "'c0'" in said[0] and '"encoding": "onehot"' in said[0]
+    # the text keeps its order: v0 .. v2000 over [0, 1]
+    x = enc.transform(np.zeros((1, 10)) + np.array([[0, 1000] + [0] * 8]))
+    assert x[0, 0] == 0 and 0.4 < x[0, 1] < 0.6
+    assert knob([f"s{i}" for i in range(64)]).encoding == "onehot"            # few values: as before
+    assert knob("v[0-20]").encoding == "onehot"
+    assert knob([f"s{i}" for i in range(65)]).encoding == "ordinal"
+    assert knob([f"s{i}" for i in range(65)], encoding="onehot").encoding == "onehot"   # explicit wins
+    assert len(Encoding(DesignSpace([knob([f"s{i}" for i in range(65)], encoding="onehot")])).feature_names) == 65
+    assert knob(list(range(100)), type="categorical").encoding == "ordinal"

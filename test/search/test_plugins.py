@@ -215,6 +215,28 @@ def test_a_one_point_space_is_evaluated_once_and_the_search_ends(tmp_path, plugi
     assert len(evaluated(tmp_path)) == 1
 
 
+@pytest.mark.parametrize("plugin", ["annealing", "genetic", "hill_climbing"])
+def test_step_start_on_a_fresh_run_directory_spends_the_budget(tmp_path, plugin):
+    """-step-start 3 with nothing stored: the points of steps 0-2 are not evaluated, so the search asks them
+    again and they are evaluated from step 3 on (it evaluated nothing and said the exploration finished)."""
+    setup(tmp_path, BOWL_KNOBS, ["cost"], "bowl", {"plugin": plugin, "max_samples": 30, "samples_per_step": 8})
+    r = run_deffe("-config", "config.json", "-step-start", "3", cwd=tmp_path)
+    assert r.rc == 0, r
+    assert "budget of 30 samples reached; 30 evaluated now" in r.out, r
+    assert len(evaluated(tmp_path)) == 30
+
+
+def test_step_start_after_an_earlier_step_end_goes_on_from_the_store(tmp_path):
+    """-step-end 2, then -step-start 4: steps 2 and 3 never ran; the search goes on to spend the budget."""
+    setup(tmp_path, BOWL_KNOBS, ["cost"], "bowl", {"plugin": "annealing", "max_samples": 30})
+    assert run_deffe("-config", "config.json", "-step-end", "2", cwd=tmp_path).rc == 0
+    first = len(evaluated(tmp_path))
+    r = run_deffe("-config", "config.json", "-step-start", "4", cwd=tmp_path)
+    assert r.rc == 0, r
+    assert f"budget of 30 samples reached; {30 - first} evaluated now, {first} from the store" in r.out, r
+    assert len(evaluated(tmp_path)) == 30
+
+
 def test_a_seeded_run_is_repeatable(tmp_path):
     runs = []
     for name in ("one", "two"):
