@@ -72,7 +72,8 @@ class Track:
     radius: int                                  # trust region: design knobs a local move may change
     best_value: float = math.inf                 # one objective, on its scale
     stale: int = 0                               # steps in a row without improvement
-    ref: np.ndarray | None = None                # several objectives: hypervolume reference point
+    ref: np.ndarray | None = None                # several objectives: hypervolume reference point (this step's)
+    front: np.ndarray | None = None              # several objectives: the front after the last step it served
     hv_history: list[float] = field(default_factory=list)
     best_history: list[float] = field(default_factory=list)
 
@@ -396,10 +397,15 @@ class GuidedExploration(ModelSearch):
             track.best_value = min(track.best_value, best)
             track.best_history.append(track.best_value)
         else:
-            if track.ref is None:
-                track.ref = reference_point(y[ok])
-            hv = hypervolume(y[ok], track.ref)
-            improved = not track.hv_history or hv > track.hv_history[-1] * (1 + 1e-9)
+            # the reference covers every feasible point so far, not those of the first step: a box fixed
+            # around one early point gave later front points (worse in one objective) no volume, so a
+            # growing front counted as stale and its points as worth nothing to the HVI
+            track.ref = reference_point(y[ok])
+            front = y[ok][pareto_front(y[ok])]
+            hv = hypervolume(front, track.ref)
+            before = hypervolume(track.front, track.ref) if track.front is not None else -math.inf
+            improved = hv > before + 1e-9 * abs(before) if math.isfinite(before) else True
+            track.front = front
             track.hv_history.append(hv)
         design = max(1, len(self.scen.design_columns))
         if improved:

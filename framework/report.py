@@ -81,12 +81,13 @@ class Tracker:
             best = float(self.signs[0] * v[:, 0].min())
             history.append(best)
             return {"feasible": int(ok.sum()), "best": best}
+        # the reference covers every feasible point so far (as the surrogate exploration's, guided.py): one
+        # fixed from the first step's points gave later front points outside its box no volume
+        ref = reference_point(v)
         if label is None:
-            if self.ref is None:
-                self.ref = reference_point(v)
-            ref = self.ref
+            self.ref = ref
         else:
-            ref = self.scenario_refs.setdefault(label, reference_point(v))
+            self.scenario_refs[label] = ref
         hv = hypervolume(v, ref)
         history.append(hv)
         return {"feasible": int(ok.sum()), "hypervolume": hv, "front": int(len(pareto_front(v)))}

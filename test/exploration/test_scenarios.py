@@ -358,3 +358,33 @@ def test_a_continuous_scenario_spends_the_whole_budget_on_distinct_points(tmp_pa
     rows = read_csv(tmp_path / "explore" / "deffe_evaluation.csv")
     assert len(rows) == 40 and len({(r["a"], r["b"], r["r"]) for r in rows}) == 40
     assert "40 evaluated now, 0 from the store" in run.out + run.err
+
+
+def test_a_growing_front_is_progress_whatever_the_first_step_held():
+    # the hypervolume reference was fixed from the first step's feasible points: with one point there, a
+    # later front point worse than it in one objective added no volume, and `patience` stalled the scenario
+    # with its front still growing
+    from types import SimpleNamespace
+    from framework.guided import GuidedExploration, Track
+    g = GuidedExploration.__new__(GuidedExploration)
+    g.m, g.tracks, g.step, g.scen = 2, [Track(1)], 1, SimpleNamespace(design_columns=[0, 1])
+    seen = {}
+    g._arrays = lambda s: (None, seen["y"], np.ones(len(seen["y"]), dtype=bool))
+    for y in ([[1.0, 1.0]], [[1.0, 1.0], [0.5, 3.0]], [[1.0, 1.0], [0.5, 3.0], [3.0, 0.2]]):
+        seen["y"] = np.array(y)
+        g._progress(0)
+        assert g.tracks[0].stale == 0, y
+        # every front point lies inside the box of the reference the HVI is measured against
+        assert (np.array(y) < g.tracks[0].ref).all()
+    seen["y"] = np.array([[1.0, 1.0], [0.5, 3.0], [3.0, 0.2], [2.0, 2.0]])   # dominated: no progress
+    g._progress(0)
+    assert g.tracks[0].stale == 1
+
+
+def test_step_records_count_front_points_beyond_the_first_steps_box():
+    from framework.config import Cost
+    from framework.report import Tracker
+    tracker = Tracker([Cost("t"), Cost("m")], [], ["t", "m"])
+    first = tracker.update(np.array([[1.0, 1.0]]), ["ok"], ["s=1"])["hypervolume"]
+    later = tracker.update(np.array([[1.0, 1.0], [0.5, 3.0]]), ["ok", "ok"], ["s=1"] * 2)["hypervolume"]
+    assert later > first
