@@ -74,6 +74,7 @@ class Track:
     stale: int = 0                               # steps in a row without improvement
     ref: np.ndarray | None = None                # several objectives: hypervolume reference point (this step's)
     front: np.ndarray | None = None              # several objectives: the front after the last step it served
+    least_violation: float = math.inf            # before any design meets the constraints: the smallest miss
     hv_history: list[float] = field(default_factory=list)
     best_history: list[float] = field(default_factory=list)
 
@@ -388,9 +389,21 @@ class GuidedExploration(ModelSearch):
     def _progress(self, s: int) -> None:
         """Best (or hypervolume) of scenario s after this step; its trust region follows success."""
         _, y, ok = self._arrays(s)
-        if not ok.any():
-            return
         track = self.tracks[s]
+        if not ok.any():
+            # no design of s meets the constraints: a step that served it counts as stale unless it came
+            # closer (a smaller least violation), or a combination no design fits would never stall under
+            # `patience` and take every remaining point; the trust region is left as it was
+            raw = np.array(self.raw).reshape(len(self.raw), -1)
+            mine = np.array(self.where) == s if self.scen.active else np.ones(len(raw), dtype=bool)
+            v = self._violations(raw[mine]) if self.constraints and mine.any() else np.zeros(0)
+            v = v[np.isfinite(v)]
+            least = float(v.min()) if len(v) else math.inf
+            if least < track.least_violation - 1e-12:
+                track.least_violation, track.stale = least, 0
+            else:
+                track.stale += 1
+            return
         if self.m == 1:
             best = float(y[ok, 0].min())
             improved = best < track.best_value - 1e-12

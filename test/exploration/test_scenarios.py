@@ -388,3 +388,25 @@ def test_step_records_count_front_points_beyond_the_first_steps_box():
     first = tracker.update(np.array([[1.0, 1.0]]), ["ok"], ["s=1"])["hypervolume"]
     later = tracker.update(np.array([[1.0, 1.0], [0.5, 3.0]]), ["ok", "ok"], ["s=1"] * 2)["hypervolume"]
     assert later > first
+
+
+def test_patience_stalls_a_combination_no_design_fits():
+    # a scenario value no design can fit never counted a stale step, so it never stalled and took every
+    # remaining point; now a step that serves it without coming closer to the constraints is stale
+    from types import SimpleNamespace
+    from framework.config import Constraint
+    from framework.guided import GuidedExploration, Track
+    g = GuidedExploration.__new__(GuidedExploration)
+    g.m, g.tracks, g.step, g.patience = 2, [Track(1)], 1, 2
+    g.scen = SimpleNamespace(active=True, design_columns=[0])
+    g.constraints, g.con_idx, g.raw, g.where, g.codes = [Constraint("t", "<=", 2.0, "t <= 2")], [0], [], [], []
+    g._arrays = lambda s: (None, np.zeros((len(g.raw), 2)), np.zeros(len(g.raw), dtype=bool))
+    stale = []
+    for t in (5.0, 6.0, 4.0, 4.0, 7.0):   # closer, not, closer, not, not
+        g.raw.append(np.array([t]))
+        g.where.append(0)
+        g.codes.append(np.zeros(1))
+        g._progress(0)
+        stale.append(g.tracks[0].stale)
+    assert stale == [0, 1, 0, 1, 2] and g._stalled(0)
+    assert g.tracks[0].radius == 1   # the trust region is left alone while nothing fits
