@@ -257,7 +257,9 @@ class GuidedExploration(ModelSearch):
         """Points of this guided step: samples_per_step, less what the confirmation step needs at the end
         of a sample budget; 0 when this step must be the confirmation (the budget allows no other)."""
         budget = self.framework.budget
-        reserve = self._reserve()
+        # -custom-samples steps are kept as given: a reservation would cut the last of them for a
+        # confirmation step that never comes (the list has no step after it)
+        reserve = 0 if self.custom is not None else self._reserve()
         limit = getattr(self.framework, "ask_limit", None)   # asynchronous: as many as there are free workers
         n = min(self.per_step if limit is None else min(self.per_step, limit), budget.remaining_samples() - reserve)
         if reserve and budget.max_steps is not None and budget.steps >= budget.max_steps - 1:

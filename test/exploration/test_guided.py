@@ -159,3 +159,11 @@ def test_without_a_model_it_samples(tmp_path):
     r = run_deffe("-config", "config.json", "-no-train", cwd=tmp_path)
     assert r.rc == 0, r
     assert len(read_csv(tmp_path / "explore" / "deffe_evaluation.csv")) == 30
+
+
+def test_custom_samples_are_kept_as_given_under_a_sample_budget(tmp_path):
+    # the last custom step was cut to leave room for a confirmation step that never came (28 of 30 evaluated)
+    setup(tmp_path, max_samples=30, custom_samples=[14, 24, 30], confirm=2)
+    r = run_deffe("-config", "config.json", cwd=tmp_path)
+    assert r.rc == 0, r
+    assert len(read_csv(tmp_path / "explore" / "deffe_evaluation.csv")) == 30
