@@ -154,11 +154,19 @@ class GuidedExploration(ModelSearch):
             if self.step >= len(self.custom):
                 return None
             self.per_step = self.initial = max(self.custom[self.step] - self.asked, 1)
-        if self.step > 0 and self._seeking_feasible() and self._step_size() > 0:
-            codes, modelled = self._feasibility_batch(self._step_size())
+        if self.step > 0 and self._seeking_feasible():
+            n = self._step_size()
+            last = n <= 0
+            if last:   # the confirmation's points: with nothing that meets the constraints to confirm, they
+                # keep seeking a design that does (they went to the sampler, logged "no model yet")
+                n = int(min(self._reserve(), self.framework.budget.remaining_samples()))
+            codes, modelled = self._feasibility_batch(n) if n > 0 else (np.empty((0, self.k)), False)
             if len(codes):
-                return Proposal(codes, note=f"step {self.step}: towards a design that meets the constraints",
-                                guided=modelled)
+                if last:
+                    self.finished = "no design meets the constraints: the confirmation's points sought one"
+                    self.framework.log.info(f"surrogate exploration: {self.finished}")
+                return Proposal(codes, note=f"step {self.step}: towards a design that meets the constraints"
+                                + (" (the last step: nothing to confirm)" if last else ""), guided=modelled)
         if self.step == 0 or not self._model_ready():
             limit = getattr(fw, "ask_limit", None)   # asynchronous: as many as there are free workers
             n = self.initial if self.step == 0 else min(self.per_step, limit or self.per_step)
@@ -168,7 +176,9 @@ class GuidedExploration(ModelSearch):
                     fw.log.info(f"surrogate exploration: the sampler's points, moved to the {len(self.scen)} "
                                 "representative scenario combinations, are all evaluated already")
                 return None
-            return Proposal(codes, note="initial design" if self.step == 0 else "sampling (no model yet)")
+            trained = fw.model is not None and getattr(fw, "training_report", None) is not None
+            return Proposal(codes, note="initial design" if self.step == 0 else
+                            "sampling (no design meets the constraints yet)" if trained else "sampling (no model yet)")
         serve = [s for s in range(len(self.scen)) if not self._stalled(s)]
         if not serve:
             stale = min(t.stale for t in self.tracks)
