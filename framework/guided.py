@@ -138,6 +138,7 @@ class GuidedExploration(ModelSearch):
         self.finished: str | None = None
         self.predicted: tuple[np.ndarray, Prediction] | None = None
         self.warned_no_model = False
+        self.warned_no_confirm = False
         self.last_ask: float | None = None       # when the previous step was asked (time budgets)
         self.step_seconds: float | None = None   # how long the last step took, asking to asking
 
@@ -170,6 +171,20 @@ class GuidedExploration(ModelSearch):
         if self.step == 0 or not self._model_ready():
             limit = getattr(fw, "ask_limit", None)   # asynchronous: as many as there are free workers
             n = self.initial if self.step == 0 else min(self.per_step, limit or self.per_step)
+            if self.step > 0 and limit is not None and self.custom is None:
+                # asynchronous, before the first model: the sampler must not take the confirmation's points
+                # (a fast evaluator spent the whole budget on it); with the model on its way, the last ones
+                # wait for it (an empty proposal: the loop trains it, then asks again)
+                room = self.framework.budget.remaining_samples() - self._reserve()
+                coming = getattr(fw, "model_coming", False) and getattr(fw, "training_report", None) is None
+                if room < n and coming:
+                    n = int(max(room, 0))
+                    if n == 0:
+                        return Proposal(np.empty((0, self.k)), note="the confirmation's points wait for the model")
+                elif room < n and self._reserve() and not self.warned_no_confirm:
+                    fw.log.info("surrogate exploration: no model for the confirmation step: the sampler's "
+                                "points take its place")
+                    self.warned_no_confirm = True
             codes = self._from_sampler(n)
             if len(codes) == 0:
                 if self.scen.representative:   # the sampler still gives points, but none new once moved
