@@ -203,7 +203,8 @@ def _predicted_front(idx: np.ndarray, mean: np.ndarray, evaluated: np.ndarray, t
     """Of the predicted points idx (of one scenario combination), those the table shows: predicted to meet
     every constraint and, with several objectives, not dominated by the evaluated front shown (its true
     costs) nor by another of them. With one objective the table is the top_k, and the predicted points
-    that meet the constraints follow the evaluated ones. Without a prediction of a point's costs (no
+    that meet the constraints and are predicted at least as good as the best evaluated one follow the
+    evaluated ones, best first. Without a prediction of a point's costs (no
     model, a plugin that gives none) it cannot be judged and is shown."""
     keep = []
     for i in idx:
@@ -211,9 +212,14 @@ def _predicted_front(idx: np.ndarray, mean: np.ndarray, evaluated: np.ndarray, t
         if not np.isnan(p).all() and not tracker.feasible(p[None, :], ["ok"])[0]:
             continue
         keep.append(int(i))
-    if len(tracker.idx) == 1 or not keep:
+    if not keep:
         return keep
     judged = [i for i in keep if not np.isnan(mean[i]).all()]
+    if len(tracker.idx) == 1:   # after the evaluated rows: none predicted worse than their best, best first
+        v = signed(mean[judged][:, tracker.idx], tracker.signs)[:, 0] if judged else np.zeros(0)
+        best = signed(evaluated[:, tracker.idx], tracker.signs)[:, 0].min() if len(evaluated) else math.inf
+        order = [judged[j] for j in np.argsort(v, kind="stable") if v[j] <= best]
+        return order + [i for i in keep if i not in judged]
     v = np.vstack([signed(evaluated[:, tracker.idx], tracker.signs).reshape(-1, len(tracker.idx)),
                    signed(mean[judged][:, tracker.idx], tracker.signs)])
     front = set((pareto_front(v) - len(evaluated)).tolist())
