@@ -20,6 +20,7 @@ import numpy as np
 from ..errors import DeffeError
 from ..space import DesignSpace
 from . import deffe_args, schema
+from .ignored import ignored_keys
 from .table_names import check_table_names
 from .knobs import KnobEntry, build_entry, parse_explore_groups, select
 from .loader import _INCLUDED, KEYS, ORIGIN, ensure_deffe_dir, included_texts, load_tree, origin_of, path_notes
@@ -224,6 +225,7 @@ def _load_config(path: str | Path, given: dict | None, shown: str) -> Config:
     explores = _build_explores(data, entries, costs, shown)
     check_table_names(explores, data["framework"].get("output_log"), data["framework"].get("run_directory"))
     _check_sections(data, costs, raw, shown)
+    warnings.extend(ignored_keys(data, costs, raw, shown))
     text = None if given is None else json.dumps(given, indent=1, default=str)
     config = Config(path=path.resolve(), data=data, costs=costs, explores=explores, warnings=warnings,
                     constraints=constraints, deffe_keys=deffe_keys, text=text, included=included,

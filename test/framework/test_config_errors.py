@@ -336,3 +336,32 @@ def test_run_file_names_match_the_modules_that_write_them():
     from framework.reports import html, xlsx
     for name in (store.DB_NAME, guard.LOCK_NAME, run_data.MANIFEST, html.NAME, xlsx.NAME):
         assert name in RUN_FILES
+
+
+@pytest.mark.parametrize("exploration, costs, warned", [
+    # silently ignored: an NSGA-II or random search ran its whole budget with patience set
+    ({"plugin": "random_search", "patience": 2}, ["c"],
+     "warning: config.json:exploration.patience: the 'random_search' exploration ignores patience"),
+    ({"plugin": "nsga2", "patience": 2}, ["c", "d"], "the 'nsga2' exploration ignores patience"),
+    # several objectives: ei and thompson chose what lcb chooses, silently
+    ({"acquisition": "thompson"}, ["c", "d"],
+     "warning: config.json:exploration.acquisition: with several objectives acquisition 'thompson' acts as 'lcb'"),
+    ({"acquisition": "ei", "objectives": ["c", "d"]}, ["c", "d", "e"], "acquisition 'ei' acts as 'lcb'"),
+])
+def test_exploration_keys_the_exploration_ignores_are_warned(tmp_path, exploration, costs, warned):
+    config_with(tmp_path, lambda d: d.update(costs=costs, exploration=exploration))
+    r = run_deffe("-config", "config.json", "-no-run", cwd=tmp_path)
+    assert r.rc == 0 and warned in r.err, r
+    assert len([line for line in r.err.splitlines() if "ignores patience" in line or "acts as" in line]) == 1
+
+
+@pytest.mark.parametrize("exploration, costs", [
+    ({"plugin": "surrogate", "patience": 2}, ["c"]),
+    ({"acquisition": "thompson"}, ["c"]),
+    ({"acquisition": "exploit"}, ["c", "d"]),
+    ({"acquisition": "ei", "objectives": ["c"]}, ["c", "d"]),
+])
+def test_exploration_keys_that_apply_are_not_warned(tmp_path, exploration, costs):
+    config_with(tmp_path, lambda d: d.update(costs=costs, exploration=exploration))
+    r = run_deffe("-config", "config.json", "-no-run", cwd=tmp_path)
+    assert r.rc == 0 and "ignores patience" not in r.err and "acts as" not in r.err, r
