@@ -8,6 +8,7 @@ its entry's name (framework.tables.table_path), and so are the entry's own files
 from __future__ import annotations
 
 import fnmatch
+import re
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,8 @@ KEYS = {"evaluation": "evaluation_table", "prediction": "ml_predict_table", "out
 # run_data.MANIFEST, reports/html.NAME, reports/xlsx.NAME (test_config checks it). The log is added from
 # framework.output_log.
 RUN_FILES = ("deffe.db", "deffe.db-wal", "deffe.db-shm", "deffe.db-journal", "deffe.lock", "deffe_run.json",
-             "deffe_report.html", "deffe_report.xlsx", "checkpoints", "slurm", "report_*.png", "explore_[0-9]*")
+             "deffe_report.html", "deffe_report.xlsx", "checkpoints", "slurm", "report_*.png")
+SAMPLE_DIR = re.compile(r"explore_[0-9]+")   # each sample's directory (not an entry named explore_2's tables)
 # files of one explore entry, prefixed by its name when there are several (training.py, driver.py)
 ENTRY_FILES = ("model_metrics.csv", "model_learning_curve.png", "model_predicted_vs_true.png",
                "knob_importance.txt", "knob_importance_*.png")
@@ -55,6 +57,8 @@ def check_table_names(explores: list[Any], log_name: str | None, run_dir: str | 
                                  file=e.file, where=where, hint="give each table its own file name")
             taken[written] = f"{e.where}.{key}"
             hit = next((n for n in mine if plain is not None and fnmatch.fnmatchcase(plain, n)), None)
+            if hit is None and plain is not None and SAMPLE_DIR.fullmatch(plain):
+                hit = plain
             if hit is not None:
                 raise DeffeError(f"table {name!r} would replace {plain}, a file the run writes for itself",
                                  file=e.file, where=where,

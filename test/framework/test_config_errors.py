@@ -313,6 +313,7 @@ def test_objective_listed_twice(tmp_path):
     ({"exploration_table": "deffe_report.html"}, "explore[0].exploration_table", "deffe_report.html"),
     ({"output_table": "deffe.log"}, "explore[0].output_table", "would replace deffe.log"),
     ({"ml_predict_table": "deffe.db-wal"}, "explore[0].ml_predict_table", "deffe.db-wal"),
+    ({"output_table": "explore_12"}, "explore[0].output_table", "would replace explore_12"),   # a sample's directory
 ])
 def test_table_names_that_collide(tmp_path, tables, key, fragment):
     check(tmp_path, lambda d: d.update(exploration={"explore": [dict(name="e", **tables)]}), key, fragment)
