@@ -284,7 +284,7 @@ class GuidedExploration(ModelSearch):
         budget = self.framework.budget
         # -custom-samples steps are kept as given: a reservation would cut the last of them for a
         # confirmation step that never comes (the list has no step after it)
-        reserve = 0 if self.custom is not None else self._reserve()
+        reserve = 0 if getattr(self, "custom", None) is not None else self._reserve()
         limit = getattr(self.framework, "ask_limit", None)   # asynchronous: as many as there are free workers
         n = min(self.per_step if limit is None else min(self.per_step, limit), budget.remaining_samples() - reserve)
         if reserve and budget.max_steps is not None and budget.steps >= budget.max_steps - 1:
