@@ -111,6 +111,7 @@ class AsyncRun:
         self.think_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="deffe-ask")
         self.thinking: Future | None = None   # the exploration's ask running in the asking thread
         self.wait_for_result = False          # the exploration had nothing to propose until a result comes
+        self.wait_for_model = False           # ... nor until the first model is trained (its confirmation)
         self.usage = Utilisation(self.workers)
         self.trained_once = False
         self.no_first_model = False         # the first training had too little to learn from: go on without
@@ -229,7 +230,7 @@ class AsyncRun:
     def _start_ask(self) -> bool:
         """Ask the exploration, in the asking thread, for as many points as there are free places; False when
         no ask starts (one runs already, the budget is spent, the exploration is done or waits for results)."""
-        if self.thinking is not None or self.done or self.wait_for_result:
+        if self.thinking is not None or self.done or self.wait_for_result or self.wait_for_model:
             return False
         budget = self.fw.budget
         why = budget.exhausted()
@@ -258,11 +259,14 @@ class AsyncRun:
             self.d._call(self.exploration, "Pending", pending)
         self.fw.ask_limit = limit
         self.fw.ask_effort = None if effort >= 1.0 else effort
+        # whether a model will come if the exploration waits for one (the surrogate's confirmation does)
+        self.fw.model_coming = self.trainer is not None and not self.no_first_model
         t0 = time.monotonic()
         try:
             return self.d._call(self.exploration, "Run"), time.monotonic() - t0
         finally:
             self.fw.ask_limit = self.fw.ask_effort = None
+            self.fw.model_coming = False
 
     def _collect_ask(self) -> None:
         """A finished ask's points join the queue (checked, trimmed to the budget, predictions stored)."""
@@ -281,7 +285,11 @@ class AsyncRun:
         if np.size(proposal.codes) == 0:   # nothing now (a search waiting for the points in flight) ...
             if self.in_flight:
                 self.wait_for_result = True
-            elif not self.untold:          # (values that came in during the ask: told, then it is asked again)
+            elif self.untold:                # values that came in during the ask: told, then it is asked again
+                pass
+            elif not self.fw.training_report and self.trainer is not None and not self.no_first_model:
+                self.wait_for_model = True   # ... or the first model (trained next: _first_model_pending)
+            else:
                 self.done = True           # ... and nothing will come: it is finished
             return
         # checked by the driver's _call (codes of points of the space); each point once, the budget's new ones
@@ -455,6 +463,7 @@ class AsyncRun:
         training to end; only between asks: the asking thread predicts with this instance)."""
         fitted = self.training.result()   # copies the trained state into self.model; a failure raises here
         self.training = None
+        self.wait_for_model = False
         if fitted is None:   # too few successful points to learn from yet
             if not self.fw.training_report:
                 self.no_first_model = True

@@ -72,7 +72,9 @@ class Track:
     radius: int                                  # trust region: design knobs a local move may change
     best_value: float = math.inf                 # one objective, on its scale
     stale: int = 0                               # steps in a row without improvement
-    ref: np.ndarray | None = None                # several objectives: hypervolume reference point
+    ref: np.ndarray | None = None                # several objectives: hypervolume reference point (this step's)
+    front: np.ndarray | None = None              # several objectives: the front after the last step it served
+    least_violation: float = math.inf            # before any design meets the constraints: the smallest miss
     hv_history: list[float] = field(default_factory=list)
     best_history: list[float] = field(default_factory=list)
 
@@ -136,6 +138,7 @@ class GuidedExploration(ModelSearch):
         self.finished: str | None = None
         self.predicted: tuple[np.ndarray, Prediction] | None = None
         self.warned_no_model = False
+        self.warned_no_confirm = False
         self.last_ask: float | None = None       # when the previous step was asked (time budgets)
         self.step_seconds: float | None = None   # how long the last step took, asking to asking
 
@@ -152,21 +155,45 @@ class GuidedExploration(ModelSearch):
             if self.step >= len(self.custom):
                 return None
             self.per_step = self.initial = max(self.custom[self.step] - self.asked, 1)
-        if self.step > 0 and self._seeking_feasible() and self._step_size() > 0:
-            codes, modelled = self._feasibility_batch(self._step_size())
+        if self.step > 0 and self._seeking_feasible():
+            n = self._step_size()
+            last = n <= 0
+            if last:   # the confirmation's points: with nothing that meets the constraints to confirm, they
+                # keep seeking a design that does (they went to the sampler, logged "no model yet")
+                n = int(min(self._reserve(), self.framework.budget.remaining_samples()))
+            codes, modelled = self._feasibility_batch(n) if n > 0 else (np.empty((0, self.k)), False)
             if len(codes):
-                return Proposal(codes, note=f"step {self.step}: towards a design that meets the constraints",
-                                guided=modelled)
+                if last:
+                    self.finished = "no design meets the constraints: the confirmation's points sought one"
+                    self.framework.log.info(f"surrogate exploration: {self.finished}")
+                return Proposal(codes, note=f"step {self.step}: towards a design that meets the constraints"
+                                + (" (the last step: nothing to confirm)" if last else ""), guided=modelled)
         if self.step == 0 or not self._model_ready():
             limit = getattr(fw, "ask_limit", None)   # asynchronous: as many as there are free workers
             n = self.initial if self.step == 0 else min(self.per_step, limit or self.per_step)
+            if self.step > 0 and limit is not None and self.custom is None:
+                # asynchronous, before the first model: the sampler must not take the confirmation's points
+                # (a fast evaluator spent the whole budget on it); with the model on its way, the last ones
+                # wait for it (an empty proposal: the loop trains it, then asks again)
+                room = self.framework.budget.remaining_samples() - self._reserve()
+                coming = getattr(fw, "model_coming", False) and getattr(fw, "training_report", None) is None
+                if room < n and coming:
+                    n = int(max(room, 0))
+                    if n == 0:
+                        return Proposal(np.empty((0, self.k)), note="the confirmation's points wait for the model")
+                elif room < n and self._reserve() and not self.warned_no_confirm:
+                    fw.log.info("surrogate exploration: no model for the confirmation step: the sampler's "
+                                "points take its place")
+                    self.warned_no_confirm = True
             codes = self._from_sampler(n)
             if len(codes) == 0:
                 if self.scen.representative:   # the sampler still gives points, but none new once moved
                     fw.log.info(f"surrogate exploration: the sampler's points, moved to the {len(self.scen)} "
                                 "representative scenario combinations, are all evaluated already")
                 return None
-            return Proposal(codes, note="initial design" if self.step == 0 else "sampling (no model yet)")
+            trained = fw.model is not None and getattr(fw, "training_report", None) is not None
+            return Proposal(codes, note="initial design" if self.step == 0 else
+                            "sampling (no design meets the constraints yet)" if trained else "sampling (no model yet)")
         serve = [s for s in range(len(self.scen)) if not self._stalled(s)]
         if not serve:
             stale = min(t.stale for t in self.tracks)
@@ -255,7 +282,9 @@ class GuidedExploration(ModelSearch):
         """Points of this guided step: samples_per_step, less what the confirmation step needs at the end
         of a sample budget; 0 when this step must be the confirmation (the budget allows no other)."""
         budget = self.framework.budget
-        reserve = self._reserve()
+        # -custom-samples steps are kept as given: a reservation would cut the last of them for a
+        # confirmation step that never comes (the list has no step after it)
+        reserve = 0 if getattr(self, "custom", None) is not None else self._reserve()
         limit = getattr(self.framework, "ask_limit", None)   # asynchronous: as many as there are free workers
         n = min(self.per_step if limit is None else min(self.per_step, limit), budget.remaining_samples() - reserve)
         if reserve and budget.max_steps is not None and budget.steps >= budget.max_steps - 1:
@@ -387,19 +416,36 @@ class GuidedExploration(ModelSearch):
     def _progress(self, s: int) -> None:
         """Best (or hypervolume) of scenario s after this step; its trust region follows success."""
         _, y, ok = self._arrays(s)
-        if not ok.any():
-            return
         track = self.tracks[s]
+        if not ok.any():
+            # no design of s meets the constraints: a step that served it counts as stale unless it came
+            # closer (a smaller least violation), or a combination no design fits would never stall under
+            # `patience` and take every remaining point; the trust region is left as it was
+            raw = np.array(self.raw).reshape(len(self.raw), -1)
+            mine = np.array(self.where) == s if self.scen.active else np.ones(len(raw), dtype=bool)
+            v = self._violations(raw[mine]) if self.constraints and mine.any() else np.zeros(0)
+            v = v[np.isfinite(v)]
+            least = float(v.min()) if len(v) else math.inf
+            if least < track.least_violation - 1e-12:
+                track.least_violation, track.stale = least, 0
+            else:
+                track.stale += 1
+            return
         if self.m == 1:
             best = float(y[ok, 0].min())
             improved = best < track.best_value - 1e-12
             track.best_value = min(track.best_value, best)
             track.best_history.append(track.best_value)
         else:
-            if track.ref is None:
-                track.ref = reference_point(y[ok])
-            hv = hypervolume(y[ok], track.ref)
-            improved = not track.hv_history or hv > track.hv_history[-1] * (1 + 1e-9)
+            # the reference covers every feasible point so far, not those of the first step: a box fixed
+            # around one early point gave later front points (worse in one objective) no volume, so a
+            # growing front counted as stale and its points as worth nothing to the HVI
+            track.ref = reference_point(y[ok])
+            front = y[ok][pareto_front(y[ok])]
+            hv = hypervolume(front, track.ref)
+            before = hypervolume(track.front, track.ref) if track.front is not None else -math.inf
+            improved = hv > before + 1e-9 * abs(before) if math.isfinite(before) else True
+            track.front = front
             track.hv_history.append(hv)
         design = max(1, len(self.scen.design_columns))
         if improved:

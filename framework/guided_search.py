@@ -517,10 +517,13 @@ class ModelSearch:
             return idx
         runs = self._p_ok(_subset(pred, idx), cand[idx], constraints=False) >= 0.5
         idx = idx[runs & (self._violations(pred.mean[idx]) == 0)]
-        if self.m == 1 or not len(idx):
+        if not len(idx):
             return idx
         mu, _ = self._moments(_subset(pred, idx))
         front = self._front_values(s)
+        if self.m == 1:   # shown after the evaluated best: none predicted worse than it, best first
+            better = np.flatnonzero(mu[:, 0] <= front[:, 0].min()) if len(front) else np.arange(len(idx))
+            return idx[better[np.argsort(mu[better, 0], kind="stable")]]
         values = np.vstack([front, mu]) if len(front) else mu
         kept = pareto_front(values) - len(front)
         return idx[np.sort(kept[kept >= 0])]

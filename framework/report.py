@@ -81,12 +81,13 @@ class Tracker:
             best = float(self.signs[0] * v[:, 0].min())
             history.append(best)
             return {"feasible": int(ok.sum()), "best": best}
+        # the reference covers every feasible point so far (as the surrogate exploration's, guided.py): one
+        # fixed from the first step's points gave later front points outside its box no volume
+        ref = reference_point(v)
         if label is None:
-            if self.ref is None:
-                self.ref = reference_point(v)
-            ref = self.ref
+            self.ref = ref
         else:
-            ref = self.scenario_refs.setdefault(label, reference_point(v))
+            self.scenario_refs[label] = ref
         hv = hypervolume(v, ref)
         history.append(hv)
         return {"feasible": int(ok.sum()), "hypervolume": hv, "front": int(len(pareto_front(v)))}
@@ -202,7 +203,8 @@ def _predicted_front(idx: np.ndarray, mean: np.ndarray, evaluated: np.ndarray, t
     """Of the predicted points idx (of one scenario combination), those the table shows: predicted to meet
     every constraint and, with several objectives, not dominated by the evaluated front shown (its true
     costs) nor by another of them. With one objective the table is the top_k, and the predicted points
-    that meet the constraints follow the evaluated ones. Without a prediction of a point's costs (no
+    that meet the constraints and are predicted at least as good as the best evaluated one follow the
+    evaluated ones, best first. Without a prediction of a point's costs (no
     model, a plugin that gives none) it cannot be judged and is shown."""
     keep = []
     for i in idx:
@@ -210,9 +212,14 @@ def _predicted_front(idx: np.ndarray, mean: np.ndarray, evaluated: np.ndarray, t
         if not np.isnan(p).all() and not tracker.feasible(p[None, :], ["ok"])[0]:
             continue
         keep.append(int(i))
-    if len(tracker.idx) == 1 or not keep:
+    if not keep:
         return keep
     judged = [i for i in keep if not np.isnan(mean[i]).all()]
+    if len(tracker.idx) == 1:   # after the evaluated rows: none predicted worse than their best, best first
+        v = signed(mean[judged][:, tracker.idx], tracker.signs)[:, 0] if judged else np.zeros(0)
+        best = signed(evaluated[:, tracker.idx], tracker.signs)[:, 0].min() if len(evaluated) else math.inf
+        order = [judged[j] for j in np.argsort(v, kind="stable") if v[j] <= best]
+        return order + [i for i in keep if i not in judged]
     v = np.vstack([signed(evaluated[:, tracker.idx], tracker.signs).reshape(-1, len(tracker.idx)),
                    signed(mean[judged][:, tracker.idx], tracker.signs)])
     front = set((pareto_front(v) - len(evaluated)).tolist())

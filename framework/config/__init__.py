@@ -20,6 +20,8 @@ import numpy as np
 from ..errors import DeffeError
 from ..space import DesignSpace
 from . import deffe_args, schema
+from .ignored import ignored_keys
+from .table_names import check_table_names
 from .knobs import KnobEntry, build_entry, parse_explore_groups, select
 from .loader import _INCLUDED, KEYS, ORIGIN, ensure_deffe_dir, included_texts, load_tree, origin_of, path_notes
 from . import validate as validate_mod
@@ -221,7 +223,9 @@ def _load_config(path: str | Path, given: dict | None, shown: str) -> Config:
     constraints = _build_constraints(data, costs, origin_of(raw, "constraints", shown))
     entries = _build_entries(data)
     explores = _build_explores(data, entries, costs, shown)
+    check_table_names(explores, data["framework"].get("output_log"), data["framework"].get("run_directory"))
     _check_sections(data, costs, raw, shown)
+    warnings.extend(ignored_keys(data, costs, raw, shown))
     text = None if given is None else json.dumps(given, indent=1, default=str)
     config = Config(path=path.resolve(), data=data, costs=costs, explores=explores, warnings=warnings,
                     constraints=constraints, deffe_keys=deffe_keys, text=text, included=included,
@@ -466,7 +470,12 @@ def _check_sections(data: dict, costs: list[Cost], raw: dict, shown: str) -> Non
         from ..errors import did_you_mean
         from ..values import parse_names
         names = [c.name for c in costs]
+        listed: list[str] = []
         for o in parse_names(objectives, "exploration.objectives"):
+            if o in listed:   # run as two objectives, the front would weigh one cost twice
+                raise DeffeError(f"objective '{o}' is listed twice", file=at("exploration", "objectives"),
+                                 where="exploration.objectives", hint="list each cost once")
+            listed.append(o)
             if o not in names:
                 raise DeffeError(f"'{o}' is not a cost", file=at("exploration", "objectives"),
                                  where="exploration.objectives",

@@ -375,7 +375,9 @@ EXPLORATION = {
     "objectives": Key("names", None, "the costs the best designs (several: the Pareto front) are over and the surrogate "
                                          "optimises; a search plugin's default options.objective(s) (default: every cost)"),
     "acquisition": Key("str", "ei", "surrogate: ei (expected improvement) | lcb (lower confidence bound) | "
-                                    "thompson | exploit", choices=("ei", "lcb", "thompson", "exploit")),
+                                    "thompson | exploit; with several objectives multi_objective chooses, on "
+                                    "the optimistic costs (mean - kappa x std): ei and thompson act as lcb "
+                                    "(warned), exploit uses the mean", choices=("ei", "lcb", "thompson", "exploit")),
     "kappa": Key("number", 2.0, "surrogate: weight of the uncertainty in lcb", min=0),
     "multi_objective": Key("str", "hvi", "surrogate, several costs: hvi (hypervolume improvement) | parego "
                                          "(random scalarisations)", choices=("hvi", "parego")),
@@ -390,8 +392,9 @@ EXPLORATION = {
                                        "moves of the best designs only (TuRBO's focus; 0: the whole search's "
                                        "candidates compete for every point); default 0.3 with one objective, 0 "
                                        "with several (docs/exploration.md)", min=0, max=1),
-    "patience": Key("int", None, "stop after this many steps without improving the best (or the hypervolume), "
-                                  "counted per scenario combination", min=1),
+    "patience": Key("int", None, "surrogate: stop after this many steps without improving the best (or the "
+                                  "front), counted per scenario combination; the other explorations ignore it "
+                                  "(warned)", min=1),
     "accuracy_target": Key("number", None, "surrogate: once the model's hold-out error (MAPE, a fraction) is "
                                            "below this, finish on predictions (after a confirmation step)", min=0),
     "confirm": Key("int", 5, "surrogate: the last evaluations of the budget go to the predicted-best points not "

@@ -188,21 +188,27 @@ def best_so_far(run: RunData, ex: Explored, mask: pd.Series | None = None) -> tu
     return np.arange(1, len(v) + 1), best
 
 
-def hypervolume_progress(run: RunData, ex: Explored) -> tuple[np.ndarray, np.ndarray, str]:
+def hypervolume_progress(run: RunData, ex: Explored, label: str | None = None
+                         ) -> tuple[np.ndarray, np.ndarray, str]:
     """(evaluations, hypervolume, where from) for several objectives: the run's own per-step figures
     (recorded by the driver, its reference point) at the evaluation count each step ended at; without
-    them, computed here after each evaluation with a reference point from every feasible design."""
-    steps = [s for s in ex.data.steps if finite(s.get("hypervolume"))]
+    them, computed here after each evaluation with a reference point from every feasible design. With
+    ``label``, of that scenario combination's designs only (its own record: a front pooled over problem
+    sizes loses the larger size's designs to the smaller's)."""
+    def record(s: dict) -> dict:
+        return s if label is None else (s.get("scenarios") or {}).get(label) or {}
+    steps = [s for s in ex.data.steps if finite(record(s).get("hypervolume"))]
     if steps and len(ex.data.sample_steps):
         ends = np.array(ex.data.sample_steps)
         x = np.array([int((ends <= s["step"]).sum()) for s in steps])
-        return x, np.array([float(s["hypervolume"]) for s in steps]), "per step, as recorded by the run"
+        return x, np.array([float(record(s)["hypervolume"]) for s in steps]), "per step, as recorded by the run"
     ev = ex.data.evaluations
-    if ev.empty or not ex.feasible.any():
+    mine = ex.feasible if label is None else ex.feasible & ex.scenario.eq(label)
+    if ev.empty or not mine.any():
         return np.zeros(0), np.zeros(0), ""
     signed = np.column_stack([pd.to_numeric(ev[o], errors="coerce").to_numpy(dtype=float) * cost_sign(run, o)
                               for o in run.objectives])
-    ok = ex.feasible.to_numpy()
+    ok = mine.to_numpy()
     ref = reference_point(signed[ok])
     n = len(ev)
     xs = np.unique(np.linspace(1, n, min(n, 200)).round().astype(int))   # at most 200 points: fast on any run

@@ -100,11 +100,13 @@ def _front(run: RunData, ex: Explored) -> Figure | None:
     if ex.scenario is not None:
         written = c.scenario_order(ex)
         labels = written[:MAX_SCENARIO_PANELS]
-        pairs = pairs[:max(1, MAX_PAIRS // len(labels))]
+    # every pair for every combination (the docs promise each pair of the first four objectives; cutting
+    # pairs to fit more combinations dropped some silently); smaller panels when there are many rows
     cols = min(len(pairs), 3)
     per_label = (len(pairs) + cols - 1) // cols
     rows = per_label * len(labels)
-    fig = Figure(figsize=(6.4 * cols, 4.8 * rows))
+    scale = 1.0 if rows <= 4 else 0.75
+    fig = Figure(figsize=(6.4 * cols * scale, 4.8 * rows * scale))
     front = ex.data.front
     status = ex.status.to_numpy(dtype=object) if ex.status is not None else np.full(len(ev), "ok", dtype=object)
     failed = np.isin(status, ["failed", "timeout"])
@@ -120,7 +122,7 @@ def _front(run: RunData, ex: Explored) -> Figure | None:
             _front_panel(ax, run, ev, ex.feasible.to_numpy() & mine, mine & ~ex.feasible.to_numpy(),
                          failed, rows_front, a, b, steps=len(objs) == 2 and one_front)
             if label is not None:
-                ax.set_title(label, fontsize=10)
+                ax.set_title(label if len(pairs) == 1 else f"{label}: {a} / {b}", fontsize=10)
     more = f" (the first {len(labels)} of {len(written)} scenario combinations)" \
         if ex.scenario is not None and len(written) > len(labels) else ""
     fig.suptitle(f"Pareto front{_of(ex)}{more}")
@@ -197,11 +199,21 @@ def _progress(run: RunData, ex: Explored) -> Figure | None:
         _axis(ax, "y", run, o)
         ax.set_title(f"best {o} against evaluations{_of(ex)}")
     else:
-        x, hv, how = c.hypervolume_progress(run, ex)
-        if not len(x):
+        labels = c.scenario_order(ex)
+        if 1 < len(labels) <= c.MAX_SCENARIO_LINES:   # problem sizes apart: one front each, as one best each
+            curves = [(f"{label}", *c.hypervolume_progress(run, ex, label)) for label in labels]
+        else:
+            curves = [(None, *c.hypervolume_progress(run, ex))]
+        curves = [cv for cv in curves if len(cv[1])]
+        if not curves:
             return None
-        ax.plot(x, hv, marker="o" if len(x) <= 50 else None, color=FRONT_COLOR)
-        ax.set_ylabel("hypervolume of the front")
+        for name, x, hv, how in curves:
+            ax.plot(x, hv, marker="o" if len(x) <= 50 else None, label=name,
+                    **({} if name is not None else {"color": FRONT_COLOR}))
+        how = curves[0][3]
+        if len(curves) > 1 and _wide(np.concatenate([cv[2] for cv in curves])):   # sizes orders apart
+            ax.set_yscale("log")
+        ax.set_ylabel("hypervolume of the front" + (" of each scenario" if curves[0][0] is not None else ""))
         ax.set_title(f"hypervolume against evaluations{_of(ex)}\n({how})", fontsize=10)
     ax.set_xlabel("evaluations")
     ax.grid(alpha=0.3)

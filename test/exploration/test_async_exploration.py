@@ -258,3 +258,15 @@ def test_async_with_only_a_time_budget_stops_at_it(tmp_path):
     assert r.rc == 0, r
     assert len(stored(tmp_path)) >= 1
     assert "time budget of 3 s reached" in (tmp_path / "explore" / "deffe.log").read_text()
+
+
+def test_a_fast_evaluator_leaves_the_confirmation_to_the_model(tmp_path):
+    # with evaluations much faster than a training, the sampler handed out the whole budget, the
+    # confirmation's slots too, before any model was ready: no confirmation step at all
+    setup(tmp_path, 24, {"asynchronous": True}, sleep=0.0)
+    r = run_deffe("-config", "config.json", cwd=tmp_path)
+    assert r.rc == 0, r
+    log = (tmp_path / "explore" / "deffe.log").read_text()
+    asks = [line for line in log.splitlines() if "asynchronous ask" in line]
+    assert "(confirmation:" in asks[-1], "\n".join(asks)
+    assert len(stored(tmp_path)) >= 20

@@ -124,3 +124,15 @@ def test_while_nothing_meets_the_constraints_no_point_is_proposed_twice(tmp_path
     rows = read_csv(tmp_path / "explore" / "deffe_evaluation.csv")
     assert len(rows) == 24 and len({(r["a"], r["b"]) for r in rows}) == 24
     assert "24 evaluated now, 0 from the store" in run.out + run.err
+
+
+def test_with_nothing_that_fits_the_last_step_keeps_seeking_and_says_so(tmp_path):
+    # the confirmation's points went to the sampler, logged "sampling (no model yet)" after a model was
+    # trained at every step
+    setup(tmp_path, "never", seed=1, initial_samples=12, samples_per_step=6, max_samples=24, confirm=3)
+    r = run_deffe("-config", "config.json", cwd=tmp_path)
+    assert r.rc == 0, r
+    log = (tmp_path / "explore" / "deffe.log").read_text()
+    assert "no model yet" not in log, log[-2000:]
+    assert "towards a design that meets the constraints (the last step: nothing to confirm)" in log, log[-2000:]
+    assert len(read_csv(tmp_path / "explore" / "deffe_evaluation.csv")) == 24

@@ -294,3 +294,75 @@ def test_bad_command_line_option(tmp_path):
     config_with(tmp_path)
     r = run_deffe("-config", "config.json", "-frsh", cwd=tmp_path)
     assert_user_error(r, "-frsh")
+
+
+def test_objective_listed_twice(tmp_path):
+    # ["c", "c"] ran as a two-objective problem over one cost (a front of ties, a hypervolume of a line)
+    def patch(d):
+        d["costs"] = ["c", "d"]
+        d["exploration"] = {"objectives": ["c", "c"]}
+    check(tmp_path, patch, "exploration.objectives", "objective 'c' is listed twice")
+
+
+@pytest.mark.parametrize("tables, key, fragment", [
+    # the evaluation table was replaced by the front
+    ({"evaluation_table": "r.csv", "exploration_table": "r.csv"}, "explore[0].exploration_table",
+     "also exploration.explore[0].evaluation_table"),
+    # the run store became CSV text
+    ({"evaluation_table": "deffe.db"}, "explore[0].evaluation_table", "would replace deffe.db"),
+    ({"exploration_table": "deffe_report.html"}, "explore[0].exploration_table", "deffe_report.html"),
+    ({"output_table": "deffe.log"}, "explore[0].output_table", "would replace deffe.log"),
+    ({"ml_predict_table": "deffe.db-wal"}, "explore[0].ml_predict_table", "deffe.db-wal"),
+    ({"output_table": "explore_12"}, "explore[0].output_table", "would replace explore_12"),   # a sample's directory
+])
+def test_table_names_that_collide(tmp_path, tables, key, fragment):
+    check(tmp_path, lambda d: d.update(exploration={"explore": [dict(name="e", **tables)]}), key, fragment)
+
+
+def test_table_names_of_several_entries_compare_as_written(tmp_path):
+    # with several entries each table is prefixed by its entry's name: a-r.csv and b-r.csv are two files, but
+    # an entry's table named model_metrics.csv is a-model_metrics.csv, the entry's own metrics file
+    def same_name(d):
+        d["exploration"] = {"explore": [{"name": "a", "evaluation_table": "r.csv"},
+                                        {"name": "b", "evaluation_table": "r.csv"}]}
+    config_with(tmp_path, same_name)
+    assert run_deffe("-config", "config.json", "-no-run", cwd=tmp_path).rc == 0
+    check(tmp_path, lambda d: d.update(exploration={"explore": [{"name": "a"}, {"name": "b",
+          "output_table": "model_metrics.csv"}]}), "explore[1].output_table", "b-model_metrics.csv")
+
+
+def test_run_file_names_match_the_modules_that_write_them():
+    from framework import guard, run_data, store
+    from framework.config.table_names import RUN_FILES
+    from framework.reports import html, xlsx
+    for name in (store.DB_NAME, guard.LOCK_NAME, run_data.MANIFEST, html.NAME, xlsx.NAME):
+        assert name in RUN_FILES
+
+
+@pytest.mark.parametrize("exploration, costs, warned", [
+    # silently ignored: an NSGA-II or random search ran its whole budget with patience set
+    ({"plugin": "random_search", "patience": 2}, ["c"],
+     "warning: config.json:exploration.patience: the 'random_search' exploration ignores patience"),
+    ({"plugin": "nsga2", "patience": 2}, ["c", "d"], "the 'nsga2' exploration ignores patience"),
+    # several objectives: ei and thompson chose what lcb chooses, silently
+    ({"acquisition": "thompson"}, ["c", "d"],
+     "warning: config.json:exploration.acquisition: with several objectives acquisition 'thompson' acts as 'lcb'"),
+    ({"acquisition": "ei", "objectives": ["c", "d"]}, ["c", "d", "e"], "acquisition 'ei' acts as 'lcb'"),
+])
+def test_exploration_keys_the_exploration_ignores_are_warned(tmp_path, exploration, costs, warned):
+    config_with(tmp_path, lambda d: d.update(costs=costs, exploration=exploration))
+    r = run_deffe("-config", "config.json", "-no-run", cwd=tmp_path)
+    assert r.rc == 0 and warned in r.err, r
+    assert len([line for line in r.err.splitlines() if "ignores patience" in line or "acts as" in line]) == 1
+
+
+@pytest.mark.parametrize("exploration, costs", [
+    ({"plugin": "surrogate", "patience": 2}, ["c"]),
+    ({"acquisition": "thompson"}, ["c"]),
+    ({"acquisition": "exploit"}, ["c", "d"]),
+    ({"acquisition": "ei", "objectives": ["c"]}, ["c", "d"]),
+])
+def test_exploration_keys_that_apply_are_not_warned(tmp_path, exploration, costs):
+    config_with(tmp_path, lambda d: d.update(costs=costs, exploration=exploration))
+    r = run_deffe("-config", "config.json", "-no-run", cwd=tmp_path)
+    assert r.rc == 0 and "ignores patience" not in r.err and "acts as" not in r.err, r

@@ -144,3 +144,44 @@ def test_the_front_plot_has_a_row_per_scenario_and_marks_failed_designs_failed(t
         assert all(x % s == 0 for x in xs), (s, xs)
     best = content.best_designs(run, ex)
     assert list(dict.fromkeys(best["scenario"])) == ["s=10", "s=2"]
+
+
+def test_the_progress_plot_draws_a_hypervolume_per_scenario(tmp_path):
+    """With several objectives and scenarios report_progress.png drew one hypervolume of a front pooled over
+    the scenario values: s=100's designs lost to s=1's and its progress did not show (a flat curve)."""
+    from cli_helpers import run_deffe, write
+    from framework.reports import content, plots
+    write(tmp_path / "ev.py", 'def evaluate(p):\n    x, y, s = p["x"], p["y"], p["s"]\n'
+          '    return {"time": float((x + 1) * s), "mem": float((4 - x) * s + y)}\n')
+    write(tmp_path / "c.json", json.dumps({
+        "python_path": ["."], "knobs": [{"name": "x", "values": [0, 1, 2, 3, 4]}, {"name": "y", "values": [0, 1]}],
+        "scenarios": [{"name": "s", "values": [1, 100]}], "costs": ["time", "mem"],
+        "evaluate": {"plugin": "python", "function": "ev:evaluate"}, "model": {"plugin": None},
+        "exploration": {"plugin": "sampling", "samples_per_step": 5}, "framework": {"run_directory": "run"}}))
+    r = run_deffe("-config", "c.json", "-quiet", cwd=tmp_path)
+    assert r.rc == 0, r
+    run = load_run(tmp_path / "run")
+    ex = content.explorations(run)[0]
+    lines = plots._progress(run, ex).get_axes()[0].get_lines()
+    assert [line.get_label() for line in lines] == ["s=1", "s=100"]
+    recorded = [s["scenarios"]["s=100"]["hypervolume"] for s in ex.data.steps]
+    assert list(lines[1].get_ydata()) == recorded
+
+
+def test_the_front_plot_draws_every_pair_of_objectives_for_every_scenario(tmp_path):
+    """With three objectives and three scenario values each row drew 2 of the 3 pairs (thr / mem left out)."""
+    from cli_helpers import run_deffe, write
+    from framework.reports import content, plots
+    write(tmp_path / "ev.py", 'def evaluate(p):\n    x, y, s = p["x"], p["y"], p["s"]\n'
+          '    return {"time": float((x + 1) * s), "thr": float(2 * x + 3 * y + s), "mem": float(x + y)}\n')
+    write(tmp_path / "c.json", json.dumps({
+        "python_path": ["."], "knobs": [{"name": "x", "values": [0, 1, 2, 3]}, {"name": "y", "values": [0, 1, 2]}],
+        "scenarios": [{"name": "s", "values": [1, 2, 3]}], "costs": ["time", "thr::max", "mem"],
+        "evaluate": {"plugin": "python", "function": "ev:evaluate"}, "model": {"plugin": None},
+        "exploration": {"plugin": "sampling", "samples_per_step": 36}, "framework": {"run_directory": "run"}}))
+    r = run_deffe("-config", "c.json", "-quiet", cwd=tmp_path)
+    assert r.rc == 0, r
+    run = load_run(tmp_path / "run")
+    titles = [ax.get_title() for ax in plots._front(run, content.explorations(run)[0]).get_axes()]
+    assert titles == [f"s={s}: {a} / {b}" for s in (1, 2, 3)
+                      for a, b in (("time", "thr"), ("time", "mem"), ("thr", "mem"))]
