@@ -409,3 +409,15 @@ def test_deffe_method_does_not_override_the_structured_sampling_keys(tmp_path):
     assert any("sampling.face" in w for w in c.warnings), c.warnings
     c = cfg(tmp_path, {"knobs": knobs, "costs": ["t"], "sampling": {"method": "box_behnken"}})
     assert c.section("sampling")["plugin"] == "box_behnken" and not c.warnings   # no plugin written: the method
+
+
+def test_a_deffe_pyscript_sampler_with_a_method_is_the_users_module(tmp_path):
+    # "sampling": {"pyscript": "my_sampling.py", "arguments": "-method random"} silently ran the built-in
+    # random sampler; Deffe used the user's module, its option string being the module's own settings
+    write(tmp_path / "my_sampling.py", "def GetObject(fw):\n    return None\n")
+    c = cfg(tmp_path, {"python_path": ["."], "knobs": [{"name": "a", "values": [1, 2]}], "costs": ["t"],
+                       "sampling": {"pyscript": "my_sampling.py", "arguments": "-method smart -other 3"}})
+    s = c.section("sampling")
+    assert s["plugin"] == "my_sampling.py" and s["method"] == "smart"
+    assert s["arguments"] == "-method smart -other 3"
+    assert not [w for w in c.warnings if "sampling" in w], c.warnings
