@@ -139,9 +139,10 @@ SOURCE = " plugin source"   # the part of a user's evaluate or extract plugin mo
 def _user_source(config: Any, section: str) -> list[list[str]]:
     """[file, digest] of the user's module an evaluate or extract plugin name leads to (a package: each of its
     files, by their names inside it); nothing for a built-in, which the framework's version covers."""
-    from .plugins import user_source
+    from .plugins import named_by_config, user_source
+    name = config.section(section).get("plugin")
     try:
-        files = user_source(section, config.section(section).get("plugin"), config.dir, config.python_paths())
+        files = user_source(section, name, config.dir, config.python_paths(), named_by_config(config, section, name))
     except (OSError, TypeError, ValueError):
         return []
     if not files:

@@ -5,9 +5,15 @@ A plugin is named in its config section by ``plugin``:
 1. a path (``my_eval.py``, ``tools/sampler.py``): relative to the config file,
    then to each ``python_path`` directory;
 2. a module name (``my_sampler``): a ``<name>.py`` or package in a
-   ``python_path`` directory (so a user module can stand in for a built-in);
+   ``python_path`` directory (so a user module can stand in for a built-in,
+   as in Deffe; a warning names both, `make_plugin`);
 3. a built-in of the block: ``plugins/<block>/<name>.py``;
 4. a dotted module (``mypackage.sampler``) inside a ``python_path`` directory.
+
+A block's default plugin (one the config does not name: the exploration's
+``surrogate``, the sampler's ``random``) is always the built-in: a user's
+``surrogate.py`` written as a model, or a ``random.py`` helper, in a
+``python_path`` directory does not take over a block that never asked for it.
 
 Code is loaded only from the built-ins, the config's own directory and the
 ``python_path`` directories: a config from elsewhere cannot make the driver
@@ -172,11 +178,27 @@ def _inside(path: Path, roots: list[Path]) -> bool:
     return any(path.is_relative_to(r.resolve()) for r in roots)
 
 
+def named_by_config(config: Any, block: str, name: Any) -> bool:
+    """Whether the config asked for this plugin by name (wrote the block's ``plugin``, or a plugin other than
+    the block's default): only then may a user's module of a built-in's name stand in for it."""
+    from .config.schema import SECTIONS
+    section = BLOCKS[block][0] if block in BLOCKS else block
+    try:
+        default = SECTIONS[section]["plugin"].default
+    except KeyError:
+        return True
+    origins = getattr(config, "origins", None)
+    return name != default or not isinstance(origins, dict) or f"{section}.plugin" in origins
+
+
 def locate(block: str, name: str, config_dir: Path, python_paths: list[Path], file: str | None,
-           where: str) -> tuple[str, Any]:
+           where: str, named: bool = True) -> tuple[str, Any]:
     """Where a plugin name leads, nothing imported: ("file", path) for a user's file or package, ("builtin",
-    name), ("dotted", (name, path)) for a dotted module in a python_path directory; DeffeError if nowhere."""
+    name), ("dotted", (name, path)) for a dotted module in a python_path directory; DeffeError if nowhere.
+    ``named``: the config asked for it by name (else a built-in of that name is taken first)."""
     roots = [config_dir, *python_paths]
+    if not named and (PLUGIN_ROOT / block / f"{name}.py").is_file():
+        return "builtin", name
     looked: list[str] = []
     if name.endswith(".py") or "/" in name or "\\" in name:
         for base in roots:
@@ -216,13 +238,26 @@ def locate(block: str, name: str, config_dir: Path, python_paths: list[Path], fi
                                      f"python_path directory"))
 
 
-def user_source(block: str, name: Any, config_dir: Path, python_paths: list[Path]) -> list[Path]:
+def shadowed_builtin(block: str, name: Any, config_dir: Path, python_paths: list[Path]) -> Path | None:
+    """The user's file a plugin name the config wrote leads to, where a built-in of the block has that name
+    too (the user's file is used, as Deffe searched python_path; a warning names both)."""
+    if not isinstance(name, str) or not name or not (PLUGIN_ROOT / block / f"{name}.py").is_file():
+        return None
+    try:
+        kind, found = locate(block, name, config_dir, python_paths, None, "")
+    except DeffeError:
+        return None
+    return found if kind == "file" else None
+
+
+def user_source(block: str, name: Any, config_dir: Path, python_paths: list[Path],
+                named: bool = True) -> list[Path]:
     """The files of the user's module a plugin name leads to (none for a built-in, or a name that leads
     nowhere): what the costs of a user's evaluate or extract plugin depend on besides the config."""
     if not isinstance(name, str) or not name:
         return []
     try:
-        kind, found = locate(block, name, config_dir, python_paths, None, "")
+        kind, found = locate(block, name, config_dir, python_paths, None, "", named)
     except DeffeError:
         return []
     if kind == "file":
@@ -233,10 +268,10 @@ def user_source(block: str, name: Any, config_dir: Path, python_paths: list[Path
 
 
 def find_module(block: str, name: str, config_dir: Path, python_paths: list[Path],
-                file: str | None, where: str) -> ModuleType:
+                file: str | None, where: str, named: bool = True) -> ModuleType:
     """The module a plugin name stands for; DeffeError if none."""
     _add_python_paths(python_paths)
-    kind, found = locate(block, name, config_dir, python_paths, file, where)
+    kind, found = locate(block, name, config_dir, python_paths, file, where, named)
     try:
         if kind == "file":
             return _load_file(found, block)
@@ -293,6 +328,9 @@ def _installed(module: ModuleType) -> bool:
         any(path.is_relative_to(p) for p in prefixes)
 
 
+_SHADOW_WARNED: set[tuple[int, str, str]] = set()
+
+
 def make_plugin(block: str, name: str, framework: Any, config_dir: Path, python_paths: list[Path],
                 file: str | None = None) -> Any:
     """Load the plugin module, call its GetObject(framework), check the object's methods."""
@@ -301,10 +339,19 @@ def make_plugin(block: str, name: str, framework: Any, config_dir: Path, python_
     config = getattr(framework, "config", None)
     if callable(getattr(config, "file_of", None)) and file == config.data.get("__origin__"):
         file = config.file_of(where)   # an included file's name for a plugin it names
-    module = find_module(block, name, config_dir, python_paths, file, where)
+    named = named_by_config(config, block, name)
+    module = find_module(block, name, config_dir, python_paths, file, where, named)
+    shadowing = shadowed_builtin(block, name, config_dir, python_paths) if named else None
+    # what the errors below add: the user's file of a built-in's name is what was loaded
+    instead = f" (this is {shadowing}, not the built-in '{name}')" if shadowing else ""
+    log = getattr(framework, "log", None)
+    if shadowing and (id(config), block, str(shadowing)) not in _SHADOW_WARNED and hasattr(log, "warning"):
+        _SHADOW_WARNED.add((id(config), block, str(shadowing)))   # once a run, not once an exploration
+        log.warning(f"warning: {file}:{where}: '{name}' is the user's {shadowing} (found on python_path), not the "
+                    f"built-in {block} plugin '{name}'; rename the file to use the built-in")
     factory = getattr(module, "GetObject", None)
     if not callable(factory):
-        raise DeffeError(f"plugin '{name}' for {block} has no GetObject(framework) function", file=file,
+        raise DeffeError(f"plugin '{name}' for {block}{instead} has no GetObject(framework) function", file=file,
                          where=where, hint="a plugin module defines GetObject(framework) returning its object")
     try:
         obj = factory(framework)
@@ -315,7 +362,8 @@ def make_plugin(block: str, name: str, framework: Any, config_dir: Path, python_
                          file=file, where=where, hint="run with -debug for the traceback") from e
     missing = [m for m in methods if not callable(getattr(obj, m, None))]
     if missing:
-        raise DeffeError(f"plugin '{name}' for {block}: its object has no {', '.join(m + '()' for m in missing)}",
+        raise DeffeError(f"plugin '{name}' for {block}{instead}: its object has no "
+                         f"{', '.join(m + '()' for m in missing)}",
                          file=file, where=where,
                          hint=f"{'an' if block[0] in 'aeiou' else 'a'} {block} plugin's object needs "
                               f"{', '.join(m + '()' for m in methods)}")

@@ -372,3 +372,26 @@ def test_each_plugin_is_made_and_initialised_once_per_exploration_and_fingerprin
         life.unlink()
     write(tmp_path / "e1.dat", "changed")   # what the first exploration's costs depend on
     assert_user_error(run(tmp_path), "the stored run was made with different evaluate settings")
+
+
+def test_a_users_file_named_like_a_builtin_takes_only_a_block_that_names_it(tmp_path):
+    # a user's random.py (a helper, or a sampler) on python_path replaced the default sampler, which the config
+    # never named ("plugin 'random' for sampling has no GetObject"); a model saved as surrogate.py became the
+    # default exploration
+    setup(tmp_path)
+    write(tmp_path / "random.py", "HELPER = 1\n")
+    r = run(tmp_path)
+    assert r.rc == 0, r
+    assert len(read_csv(tmp_path / "explore" / "deffe_evaluation.csv")) == 12
+    # named by the config: the user's file wins (python_path is searched first, as in Deffe), and a warning
+    # names both
+    write(tmp_path / "sobol.py", HEAD + "class P:\n    def __init__(self, fw): self.fw = fw\n"
+                                        "    def Initialize(self): pass\n"
+                                        "    def Run(self, n): return np.array([[3.0, 50.0]])\n"
+                                        "def GetObject(fw): return P(fw)\n")
+    setup(tmp_path, sampling={"plugin": "sobol"})
+    r = run(tmp_path, "-fresh")
+    assert r.rc == 0, r
+    line = next(x for x in r.err.splitlines() if "sobol.py" in x)
+    assert line.startswith("warning: cfg.json:sampling.plugin:") and "built-in sampling plugin 'sobol'" in line
+    assert [row["x"] for row in read_csv(tmp_path / "explore" / "deffe_evaluation.csv")] == ["4"]
