@@ -357,7 +357,7 @@ def make_plugin(block: str, name: str, framework: Any, config_dir: Path, python_
         obj = factory(framework)
     except DeffeError:
         raise
-    except Exception as e:
+    except (Exception, SystemExit) as e:   # sys.exit() in GetObject too: a crash like any other, not the run's end
         raise DeffeError(f"plugin '{name}' for {block}: GetObject failed: {type(e).__name__}: {e}",
                          file=file, where=where, hint="run with -debug for the traceback") from e
     missing = [m for m in methods if not callable(getattr(obj, m, None))]

@@ -63,6 +63,20 @@ def test_a_plugin_calling_sys_exit_is_a_one_line_error(tmp_path, case):
     assert_runtime_error(run(tmp_path), *fragments)
 
 
+@pytest.mark.parametrize("call,shown", [("sys.exit(0)", "SystemExit: 0"), ("sys.exit('tool missing')",
+                                                                         "SystemExit: tool missing")])
+def test_a_plugin_calling_sys_exit_in_get_object_is_a_one_line_error(tmp_path, monkeypatch, call, shown):
+    # the run ended silently with status 0 (sys.exit("msg"): the bare text, status 1); explore() raised SystemExit
+    import framework
+    from framework.errors import DeffeError
+    setup(tmp_path, sp="    def Run(self, n): return None\n")
+    write(tmp_path / "sp.py", f"import sys\ndef GetObject(fw):\n    {call}\n")
+    assert_user_error(run(tmp_path), "cfg.json:sampling.plugin:", f"'sp' for sampling: GetObject failed: {shown}")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(DeffeError, match=f"GetObject failed: {shown}"):
+        framework.explore(tmp_path / "cfg.json", run_dir=tmp_path / "r")
+
+
 def test_the_python_api_raises_a_deffe_error_for_a_plugin_calling_sys_exit(tmp_path, monkeypatch):
     import framework
     from framework.errors import DeffeError
