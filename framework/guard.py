@@ -157,18 +157,53 @@ def _user_source(config: Any, section: str) -> list[list[str]]:
     return out
 
 
+FINGERPRINT_HINT = ("Fingerprint() returns what the costs depend on besides the config (e.g. "
+                    "framework.guard.file_digests(paths))")
+
+
 def _fingerprint(plugin: Any, section: str, config: Any) -> Any:
-    """What the plugin's optional Fingerprint() says; its crash is one line naming it."""
+    """What the plugin's optional Fingerprint() says; its crash, or an answer that is not plain JSON (a set's
+    text differs between processes, as Python randomises string hashing: the run could never be resumed), is
+    one line naming it."""
+    name = config.section(section).get("plugin")
     try:
-        return plugin.Fingerprint()
+        said = plugin.Fingerprint()
     except DeffeError:
         raise
     except (Exception, SystemExit) as e:
-        raise DeffeError(f"{section} plugin '{config.section(section).get('plugin')}' failed in Fingerprint(): "
+        raise DeffeError(f"{section} plugin '{name}' failed in Fingerprint(): "
                          f"{type(e).__name__}: {e}", file=_file_of(config, f"{section}.plugin"),
-                         where=f"{section}.plugin",
-                         hint="Fingerprint() returns what the costs depend on besides the config (e.g. "
-                              "framework.guard.file_digests(paths)); fix it or remove it") from e
+                         where=f"{section}.plugin", hint=f"{FINGERPRINT_HINT}; fix it or remove it") from e
+    odd = _not_plain_json(said, "")
+    if odd is not None:
+        at, kind = odd
+        raise DeffeError(f"{section} plugin '{name}': Fingerprint() returned a {kind}{' at ' + at if at else ''}, "
+                         "whose text is not the same in every run (a stored run could not be resumed)",
+                         file=_file_of(config, f"{section}.plugin"), where=f"{section}.plugin",
+                         hint=f"{FINGERPRINT_HINT}: plain JSON only (str, number, bool, None, list, dict with "
+                              "str keys); a set: sorted(...)")
+    return said
+
+
+def _not_plain_json(value: Any, at: str) -> tuple[str, str] | None:
+    """Where (and what type) the first value that is not plain JSON is in a Fingerprint() answer."""
+    if value is None or isinstance(value, (str, bool, int, float)):
+        return None
+    if isinstance(value, (list, tuple)):
+        for i, v in enumerate(value):
+            odd = _not_plain_json(v, f"{at}[{i}]")
+            if odd is not None:
+                return odd
+        return None
+    if isinstance(value, dict):
+        for k, v in value.items():
+            if not isinstance(k, str):
+                return f"{at}[{k!r}]", f"key of type {type(k).__name__}"
+            odd = _not_plain_json(v, f"{at}[{k!r}]")
+            if odd is not None:
+                return odd
+        return None
+    return at, type(value).__name__
 
 
 def _file_of(config: Any, where: str) -> str | None:

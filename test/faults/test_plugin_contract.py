@@ -297,6 +297,20 @@ def test_an_evaluate_plugin_whose_fingerprint_crashes_is_named(tmp_path):
     assert not (tmp_path / "explore").exists()
 
 
+def test_an_evaluate_fingerprint_that_is_not_plain_json_is_refused_at_the_first_run(tmp_path):
+    # a set's text differs between processes (string hashing is randomised): the run was accepted, and the same
+    # command on the same files then refused to resume ("made with different evaluate settings")
+    setup(tmp_path, evp="    def Run(self, s): return {'t': s.values['x'] * s.values['z']}\n"
+                         "    def Fingerprint(self): return {'inputs': {'a.dat', 'b.dat'}}\n")
+    assert_user_error(run(tmp_path), "cfg.json:evaluate.plugin:", "evaluate plugin 'evp': Fingerprint() returned a "
+                      "set at ['inputs']", "plain JSON only")
+    assert not (tmp_path / "explore").exists()
+    # plain JSON (a list of digests, None) is what it may say
+    setup(tmp_path, evp="    def Run(self, s): return {'t': s.values['x'] * s.values['z']}\n"
+                         "    def Fingerprint(self): return [['a.dat', 'ab12'], None, 1.5]\n")
+    assert run(tmp_path).rc == 0
+
+
 @pytest.mark.parametrize("units", ["'s'", "['s']"])
 def test_evaluate_units_that_are_no_dict_are_named(tmp_path, units):
     setup(tmp_path, evp="    def Run(self, s): return {'t': s.values['x'] * s.values['z']}\n"
