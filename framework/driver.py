@@ -94,7 +94,10 @@ class Driver:
     def _call(self, obj: Any, method: str, *args):
         """Call a plugin method; its crash (an exception, sys.exit() too) or an answer that breaks its block's
         contract (contract.py) becomes one clear error naming the plugin (the stored results stay)."""
-        obj = getattr(obj, "_deffe_plugin", obj)   # a contract.Checked stand-in: the plugin itself
+        try:
+            obj = getattr(obj, "_deffe_plugin", obj)   # a contract.Checked stand-in: the plugin itself
+        except Exception:   # a plugin's own __getattr__ raising (a KeyError of a proxy): no stand-in, the plugin
+            pass
         block, name = self._names.get(id(obj), ("?", type(obj).__name__))
         try:
             value = getattr(obj, method)(*args)
@@ -150,11 +153,21 @@ class Driver:
         return exploration, evaluate, extract, model
 
     def _units(self, evaluate: Any) -> dict[str, str]:
+        block, name = self._names.get(id(evaluate), ("evaluate", type(evaluate).__name__))
         try:
             return units_of(getattr(evaluate, "units", None))
         except Broken as e:
-            block, name = self._names.get(id(evaluate), ("evaluate", type(evaluate).__name__))
             raise self._plugin_error(block, name, f"its units attribute {e.what}", e.hint) from None
+        except DeffeError:
+            raise
+        except (Exception, SystemExit) as e:   # a units property (or __getattr__) of the plugin's that raises
+            if getattr(self.args, "debug", False):
+                raise
+            hint = "an attribute it does not have raises AttributeError (the framework reads getattr(obj, " \
+                "'units', None)); run with -debug for the traceback" if isinstance(e, LookupError) else \
+                "run with -debug for the traceback"
+            raise self._plugin_error(block, name, f"reading its units attribute failed: {type(e).__name__}: {e}",
+                                     hint) from e
 
     def _evaluation_block(self, block: str) -> Any:
         """The evaluate or extract plugin, initialised. With -only-preloaded-data-exploration nothing is

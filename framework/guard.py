@@ -116,7 +116,7 @@ def fingerprints(config: Any, plugins: dict[str, Any] | None = None) -> dict[str
     for section in ("evaluate", "extract"):
         settings = {k: v for k, v in config.section(section).items() if k not in NOT_COSTS[section]}
         plugin = (plugins or {}).get(section)
-        said = _fingerprint(plugin, section, config) if callable(getattr(plugin, "Fingerprint", None)) else None
+        said = _fingerprint(plugin, section, config)
         out[section] = _digest({"settings": settings, "plugin": said})
         source = _user_source(config, section)
         if source:   # a part of its own: a run stored before it was recorded resumes, and records it
@@ -167,7 +167,10 @@ def _fingerprint(plugin: Any, section: str, config: Any) -> Any:
     one line naming it."""
     name = config.section(section).get("plugin")
     try:
-        said = plugin.Fingerprint()
+        method = getattr(plugin, "Fingerprint", None)   # optional; a proxy's __getattr__ may raise: named below
+        if not callable(method):
+            return None
+        said = method()
     except DeffeError:
         raise
     except (Exception, SystemExit) as e:

@@ -360,7 +360,12 @@ def make_plugin(block: str, name: str, framework: Any, config_dir: Path, python_
     except (Exception, SystemExit) as e:   # sys.exit() in GetObject too: a crash like any other, not the run's end
         raise DeffeError(f"plugin '{name}' for {block}: GetObject failed: {type(e).__name__}: {e}",
                          file=file, where=where, hint="run with -debug for the traceback") from e
-    missing = [m for m in methods if not callable(getattr(obj, m, None))]
+    try:
+        missing = [m for m in methods if not callable(getattr(obj, m, None))]
+    except (Exception, SystemExit) as e:   # its __getattr__ (a proxy's) raising other than AttributeError
+        raise DeffeError(f"plugin '{name}' for {block}{instead}: reading its object's methods failed: "
+                         f"{type(e).__name__}: {e}", file=file, where=where,
+                         hint="a missing attribute raises AttributeError (so getattr(obj, name, None) works)") from e
     if missing:
         raise DeffeError(f"plugin '{name}' for {block}{instead}: its object has no "
                          f"{', '.join(m + '()' for m in missing)}",

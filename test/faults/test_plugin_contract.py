@@ -423,3 +423,35 @@ def test_a_users_file_named_like_a_builtin_takes_only_a_block_that_names_it(tmp_
     line = next(x for x in r.err.splitlines() if "sobol.py" in x)
     assert line.startswith("warning: cfg.json:sampling.plugin:") and "built-in sampling plugin 'sobol'" in line
     assert [row["x"] for row in read_csv(tmp_path / "explore" / "deffe_evaluation.csv")] == ["4"]
+
+
+PROXY = ("class Impl:\n    def Initialize(self): pass\n    def Run(self, s): return {'t': s.values['x'] * s.values['z']}\n"
+         "class Proxy:\n    def __init__(self): i = Impl(); self.table = {'Initialize': i.Initialize, 'Run': i.Run}\n"
+         "    def __getattr__(self, name): return self.table[name]\n")
+
+
+@pytest.mark.parametrize("body,fragment", [
+    ("class P:\n    def __init__(self, fw): pass\n    def Initialize(self): pass\n"
+     "    def Run(self, s): return 1.0\n    @property\n    def units(self): return open('units.json').read()\n"
+     "def GetObject(fw): return P(fw)\n",
+     "evaluate plugin 'evp': reading its units attribute failed: FileNotFoundError"),
+    (PROXY + "def GetObject(fw): return Proxy()\n", "evaluate plugin 'evp': reading its units attribute failed: "
+                                                   "KeyError: 'units'"),
+])
+def test_a_plugin_attribute_that_raises_is_a_one_line_error_naming_it(tmp_path, body, fragment):
+    # a units property that raised, or a proxy whose __getattr__ raised KeyError ('_deffe_plugin'), ended in a
+    # traceback
+    setup(tmp_path, evp="    def Run(self, s): return 1.0\n")
+    write(tmp_path / "evp.py", body)
+    assert_user_error(run(tmp_path), "cfg.json:evaluate.plugin:", fragment)
+
+
+def test_a_proxy_plugin_whose_getattr_raises_key_error_for_private_names_runs(tmp_path):
+    # KeyError: '_deffe_plugin' (the driver's look-up of its own stand-in) ended in a traceback
+    setup(tmp_path, evp="    def Run(self, s): return 1.0\n")
+    write(tmp_path / "evp.py", PROXY.replace("return self.table[name]", "return self.table[name] if "
+                                             "name in self.table or name.startswith('_') else getattr(Impl(), name)")
+          + "def GetObject(fw): return Proxy()\n")
+    r = run(tmp_path)
+    assert r.rc == 0, r
+    assert len(read_csv(tmp_path / "explore" / "deffe_evaluation.csv")) == 12
