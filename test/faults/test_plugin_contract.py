@@ -290,6 +290,17 @@ def test_an_extract_plugin_that_always_crashes_is_the_one_named(tmp_path):
                          "a bug in the extract plugin 'exp'")
 
 
+def test_an_extract_plugin_crashing_with_each_samples_path_is_the_one_named(tmp_path):
+    # FileNotFoundError: .../explore_7/results.txt: the message differed in each sample's directory, so the bug
+    # was not seen as one: all 12 samples failed and the run ended with status 0
+    setup(tmp_path, exp="    def Run(self, sample, output):\n"
+                         "        return {'t': float((sample.directory / 'results.txt').read_text())}\n")
+    write(tmp_path / "ev.py", "def evaluate(p):\n    return 'output'\n")
+    r = run(tmp_path)
+    assert_runtime_error(r, "cfg.json:extract.plugin:", "FileNotFoundError", "a bug in the extract plugin 'exp'")
+    assert len(read_csv(tmp_path / "explore" / "deffe_evaluation.csv")) < 12
+
+
 def test_an_evaluate_plugin_whose_fingerprint_crashes_is_named(tmp_path):
     setup(tmp_path, evp="    def Run(self, s): return {'t': s.values['x'] * s.values['z']}\n"
                              "    def Fingerprint(self): raise RuntimeError('fp boom')\n")
