@@ -466,3 +466,12 @@ def test_a_proxy_plugin_whose_getattr_raises_key_error_for_private_names_runs(tm
     r = run(tmp_path)
     assert r.rc == 0, r
     assert len(read_csv(tmp_path / "explore" / "deffe_evaluation.csv")) == 12
+
+
+def test_a_plugin_message_of_several_lines_is_a_one_line_error(tmp_path):
+    # the error took three lines, "; run with -debug" on one without the 'error:' prefix
+    setup(tmp_path, sp="    def Initialize(self):\n"
+                       "        raise ValueError('cannot read the table:\\n  row 3: bad\\n  row 7: bad')\n"
+                       "    def Run(self, n): return None\n")
+    line = assert_user_error(run(tmp_path), "sampling plugin 'sp' failed in Initialize()")
+    assert "cannot read the table: | row 3: bad | row 7: bad; run with -debug" in line
