@@ -475,3 +475,21 @@ def test_a_plugin_message_of_several_lines_is_a_one_line_error(tmp_path):
                        "    def Run(self, n): return None\n")
     line = assert_user_error(run(tmp_path), "sampling plugin 'sp' failed in Initialize()")
     assert "cannot read the table: | row 3: bad | row 7: bad; run with -debug" in line
+
+
+def test_a_float32_code_at_a_continuous_bound_is_the_bound(tmp_path):
+    # "0.3 is not a code of knob 'z' (0.1 to 0.3)": the sampler's float32 0.3 is 0.30000001192
+    setup(tmp_path, sp="    def Run(self, n):\n        if self.step: return None\n        self.step = 1\n"
+                       "        return np.array([[0, 0.1], [1, 0.3]], dtype=np.float32)\n")
+    data = json.loads((tmp_path / "cfg.json").read_text())
+    data["knobs"][1].update({"min": 0.1, "max": 0.3})
+    write(tmp_path / "cfg.json", json.dumps(data))
+    r = run(tmp_path)
+    assert r.rc == 0, r
+    assert sorted(float(row["z"]) for row in read_csv(tmp_path / "explore" / "deffe_evaluation.csv")) == [0.1, 0.3]
+
+
+def test_a_proposal_of_none_is_named_as_such(tmp_path):
+    # "got an array of shape (1, 1)"
+    setup(tmp_path, xp="    def Run(self): return Proposal(None)\n" + TELL)
+    assert_runtime_error(run(tmp_path), "exploration plugin 'xp': Run() returned a Proposal whose codes are None")
