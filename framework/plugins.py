@@ -330,6 +330,58 @@ def _installed(module: ModuleType) -> bool:
 
 _SHADOW_WARNED: set[tuple[int, str, str]] = set()
 
+DEFFE_SECTION = "see docs/plugins.md 'From the original Deffe'"
+# the original Deffe's methods of a block's object -> what this framework calls instead
+DEFFE_ERA_METHODS = {
+    "sampling": ("GetBatch", "GetNewBatch", "IsCompleted", "SetStepInfo"),
+    "ml_model": ("Train", "PreLoadData", "InitializeModel", "Inference", "EvaluateModel"),
+    "exploration": ("Explore", "RunExploration"),
+    "evaluate": ("GetBatch", "RunEvaluation"),
+    "extract": ("GetBatch", "RunExtraction"),
+}
+EXPECTED_RUN = {"sampling": "Run(count) returning codes of up to count new points (None when done)",
+                "evaluate": "Run(sample) returning the costs", "extract": "Run(sample, output) returning the costs",
+                "ml_model": "Run(data) training on the evaluated points and Predict(codes)",
+                "exploration": "Run() returning a Proposal, and Tell(codes, results)"}
+
+
+def deffe_hint_of_error(e: BaseException) -> str | None:
+    """What to do instead, for an error a plugin written for the original Deffe gets from this framework's
+    objects (``framework.config.GetSampling()``: the config has no Get* methods here)."""
+    import re
+    if isinstance(e, AttributeError) and re.search(r"has no attribute 'Get[A-Z]\w*'", str(e)):
+        return ("this framework's framework.config has no Get*() methods of the original Deffe: read a block's "
+                f"settings as a dict with framework.config.section('sampling'); {DEFFE_SECTION}")
+    return None
+
+
+def deffe_hint_of_call(obj: Any, method: str, args: tuple, e: BaseException) -> str | None:
+    """For a TypeError calling a plugin's method that wants more arguments than this framework gives (Deffe's
+    Initialize(parameters, n_samples, ...)): how this framework calls it."""
+    import inspect
+    if not isinstance(e, TypeError):
+        return None
+    try:
+        sig = inspect.signature(getattr(obj, method))
+    except (TypeError, ValueError, AttributeError):
+        return None
+    required = [p for p in sig.parameters.values() if p.default is p.empty and
+                p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    if len(required) <= len(args):
+        return None
+    given = "no arguments" if not args else f"{len(args)} argument{'s' if len(args) > 1 else ''}"
+    if method == "Initialize":
+        return (f"this framework calls Initialize() with {given}: read settings from framework.config.section(...) "
+                f"and the space from framework.space; {DEFFE_SECTION}")
+    return f"this framework calls {method}() with {given}; {DEFFE_SECTION}"
+
+
+def _has(obj: Any, attr: str) -> bool:
+    try:
+        return callable(getattr(obj, attr, None))
+    except Exception:
+        return False
+
 
 def make_plugin(block: str, name: str, framework: Any, config_dir: Path, python_paths: list[Path],
                 file: str | None = None) -> Any:
@@ -359,7 +411,8 @@ def make_plugin(block: str, name: str, framework: Any, config_dir: Path, python_
         raise
     except (Exception, SystemExit) as e:   # sys.exit() in GetObject too: a crash like any other, not the run's end
         raise DeffeError(f"plugin '{name}' for {block}: GetObject failed: {type(e).__name__}: {e}",
-                         file=file, where=where, hint="run with -debug for the traceback") from e
+                         file=file, where=where,
+                         hint=join_hints(deffe_hint_of_error(e), "run with -debug for the traceback")) from e
     try:
         missing = [m for m in methods if not callable(getattr(obj, m, None))]
     except (Exception, SystemExit) as e:   # its __getattr__ (a proxy's) raising other than AttributeError
@@ -367,9 +420,12 @@ def make_plugin(block: str, name: str, framework: Any, config_dir: Path, python_
                          f"{type(e).__name__}: {e}", file=file, where=where,
                          hint="a missing attribute raises AttributeError (so getattr(obj, name, None) works)") from e
     if missing:
+        deffe = [m for m in DEFFE_ERA_METHODS.get(block, ()) if _has(obj, m)]
         raise DeffeError(f"plugin '{name}' for {block}{instead}: its object has no "
                          f"{', '.join(m + '()' for m in missing)}",
                          file=file, where=where,
                          hint=f"{'an' if block[0] in 'aeiou' else 'a'} {block} plugin's object needs "
-                              f"{', '.join(m + '()' for m in methods)}")
+                              f"{', '.join(m + '()' for m in methods)}" +
+                              (f"; the original Deffe's {', '.join(m + '()' for m in deffe)} are "
+                               f"{EXPECTED_RUN[block]} here; {DEFFE_SECTION}" if deffe else ""))
     return obj

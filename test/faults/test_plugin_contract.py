@@ -493,3 +493,29 @@ def test_a_proposal_of_none_is_named_as_such(tmp_path):
     # "got an array of shape (1, 1)"
     setup(tmp_path, xp="    def Run(self): return Proposal(None)\n" + TELL)
     assert_runtime_error(run(tmp_path), "exploration plugin 'xp': Run() returned a Proposal whose codes are None")
+
+
+DEFFE_ERA = ("class S:\n    def __init__(self, fw): self.config = fw.config.GetSampling()\n"
+             "    def Initialize(self, parameters, n_samples, min_samples, max_samples): pass\n"
+             "    def IsCompleted(self): return False\n    def GetBatch(self): return np.arange(2)\n"
+             "def GetObject(fw): return S(fw)\n")
+
+
+@pytest.mark.parametrize("edit,fragments", [
+    ((), ("AttributeError: 'Config' object has no attribute 'GetSampling'",
+          "framework.config.section('sampling')", "'From the original Deffe'")),
+    ((("fw.config.GetSampling()", "None"),), ("its object has no Run()", "the original Deffe's GetBatch(), "
+                                            "IsCompleted() are Run(count)", "'From the original Deffe'")),
+    ((("fw.config.GetSampling()", "None"), ("    def GetBatch", "    def Run(self, n): return None\n    def GetBatch")),
+     ("failed in Initialize(): TypeError", "this framework calls Initialize() with no arguments",
+      "'From the original Deffe'")),
+])
+def test_a_plugin_written_for_the_original_deffe_is_told_what_is_expected_instead(tmp_path, edit, fragments):
+    # bare Python errors, one at a time: 'Config' object has no attribute 'GetSampling', "Initialize() missing 4
+    # required positional arguments"
+    setup(tmp_path, sp="    def Run(self, n): return None\n")
+    text = DEFFE_ERA
+    for old, new in edit:
+        text = text.replace(old, new)
+    write(tmp_path / "sp.py", "import numpy as np\n" + text)
+    assert_user_error(run(tmp_path), "cfg.json:sampling.plugin:", *fragments)
