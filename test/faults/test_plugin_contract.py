@@ -519,3 +519,13 @@ def test_a_plugin_written_for_the_original_deffe_is_told_what_is_expected_instea
         text = text.replace(old, new)
     write(tmp_path / "sp.py", "import numpy as np\n" + text)
     assert_user_error(run(tmp_path), "cfg.json:sampling.plugin:", *fragments)
+
+
+def test_an_async_model_whose_state_cannot_be_pickled_is_named_with_the_attribute(tmp_path):
+    # blamed on training: "failed while training (Run(), or Predict() on the hold-out) ...: cannot pickle
+    # '_thread.lock' object"
+    setup(tmp_path, mp="    def Initialize(self):\n        import threading\n        self.lock = threading.Lock()\n"
+                       "    def Run(self, data): return {}\n" + PREDICT, **SURROGATE)
+    last = assert_runtime_error(run(tmp_path, "-async"), "cfg.json:model.plugin:", "ml_model plugin 'mp' trained, "
+                                "but its attribute 'lock' cannot be sent back to the driver", "run without -async")
+    assert "failed while training" not in last
