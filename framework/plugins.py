@@ -232,8 +232,14 @@ def locate(block: str, name: str, config_dir: Path, python_paths: list[Path], fi
         raise DeffeError(f"plugin '{name}' for {block} not found on python_path", file=file, where=where,
                          hint=f"{beside} is next to the config: add \".\" to python_path (as Deffe's configs "
                               "do), or name the file (\"plugin\": \"" + beside.name + "\")")
+    # a python_path directory that is not there (moved aside with a run directory by -fresh, say): where the
+    # module most likely was; the config's warning saying so comes only once the plugins are made
+    gone = [str(d) for d in python_paths if not d.is_dir()]
     raise DeffeError(f"plugin '{name}' for {block} not found", file=file, where=where,
-                     hint=join_hints(did_you_mean(name, builtins),
+                     hint=join_hints(f"the python_path director{'ies' if len(gone) > 1 else 'y'} "
+                                     f"{', '.join(gone)} {'are' if len(gone) > 1 else 'is'} not there" if gone
+                                     else None,
+                                     did_you_mean(name, builtins),
                                      f"built-in: {', '.join(builtins) or 'none'}; or put {name}.py in a "
                                      f"python_path directory"))
 

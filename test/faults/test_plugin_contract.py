@@ -529,3 +529,14 @@ def test_an_async_model_whose_state_cannot_be_pickled_is_named_with_the_attribut
     last = assert_runtime_error(run(tmp_path, "-async"), "cfg.json:model.plugin:", "ml_model plugin 'mp' trained, "
                                 "but its attribute 'lock' cannot be sent back to the driver", "run without -async")
     assert "failed while training" not in last
+
+
+def test_a_plugin_not_found_names_a_python_path_directory_that_is_not_there(tmp_path):
+    # after -fresh moved run/plugins aside with the old run, the next run said only "plugin not found" (the
+    # config's warning of the missing directory comes after the plugins are made)
+    setup(tmp_path, sampling={"plugin": "mysampler"})
+    data = json.loads((tmp_path / "cfg.json").read_text())
+    data["python_path"] = [".", "run/plugins"]
+    write(tmp_path / "cfg.json", json.dumps(data))
+    assert_user_error(run(tmp_path), "plugin 'mysampler' for sampling not found; the python_path directory "
+                                     f"{tmp_path / 'run' / 'plugins'} is not there")
