@@ -540,3 +540,16 @@ def test_a_plugin_not_found_names_a_python_path_directory_that_is_not_there(tmp_
     write(tmp_path / "cfg.json", json.dumps(data))
     assert_user_error(run(tmp_path), "plugin 'mysampler' for sampling not found; the python_path directory "
                                      f"{tmp_path / 'run' / 'plugins'} is not there")
+
+
+def test_a_plugin_changing_the_working_directory_moves_no_deffe_table(tmp_path):
+    # the original Deffe's tables went to the plugin's new working directory, replacing a file of the user's there
+    setup(tmp_path, sp="    def Initialize(self):\n        import os\n        os.chdir('tool')\n"
+                       "        self.rng = self.fw.rng('s')\n"
+                       "    def Run(self, n): return self.fw.space.random(self.rng, n)\n",
+          framework={"deffe_tables": True})
+    write(tmp_path / "tool" / "deffe_output.csv", "my own notes\n")
+    r = run(tmp_path)
+    assert r.rc == 0, r
+    assert (tmp_path / "tool" / "deffe_output.csv").read_text() == "my own notes\n"
+    assert (tmp_path / "deffe_output.csv").read_text().startswith("x, z, t, EvaluateTime")
