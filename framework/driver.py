@@ -104,14 +104,15 @@ class Driver:
         except (DeffeError, KeyboardInterrupt):
             raise
         except (Exception, SystemExit) as e:
-            if getattr(self.args, "debug", False):
-                raise
+            debug = getattr(self.args, "debug", False)
+            if debug and not isinstance(e, SystemExit):
+                raise   # (sys.exit() would end the run quietly: the error below, whose cause -debug shows)
             from .errors import join_hints
             from .plugins import deffe_hint_of_call, deffe_hint_of_error   # (a plugin of the original Deffe's)
             hint = "the arrays a plugin is given are read-only: change a copy (np.array(codes))" \
                 if isinstance(e, ValueError) and "read-only" in str(e) else \
                 join_hints(deffe_hint_of_call(obj, method, args, e) or deffe_hint_of_error(e),
-                           "run with -debug for the traceback")
+                           None if debug else "run with -debug for the traceback")
             raise self._plugin_error(block, name, f"failed in {method}(): {type(e).__name__}: {e}", hint) from e
         check = CHECKS.get((block, method))
         if check is None:

@@ -416,9 +416,12 @@ def make_plugin(block: str, name: str, framework: Any, config_dir: Path, python_
     except DeffeError:
         raise
     except (Exception, SystemExit) as e:   # sys.exit() in GetObject too: a crash like any other, not the run's end
+        # under -debug the traceback is shown (the command line raises this error again, its cause with it)
+        debug = getattr(getattr(framework, "args", None), "debug", False)
         raise DeffeError(f"plugin '{name}' for {block}: GetObject failed: {type(e).__name__}: {e}",
                          file=file, where=where,
-                         hint=join_hints(deffe_hint_of_error(e), "run with -debug for the traceback")) from e
+                         hint=join_hints(deffe_hint_of_error(e),
+                                         None if debug else "run with -debug for the traceback")) from e
     try:
         missing = [m for m in methods if not callable(getattr(obj, m, None))]
     except (Exception, SystemExit) as e:   # its __getattr__ (a proxy's) raising other than AttributeError

@@ -553,3 +553,18 @@ def test_a_plugin_changing_the_working_directory_moves_no_deffe_table(tmp_path):
     assert r.rc == 0, r
     assert (tmp_path / "tool" / "deffe_output.csv").read_text() == "my own notes\n"
     assert (tmp_path / "deffe_output.csv").read_text().startswith("x, z, t, EvaluateTime")
+
+
+@pytest.mark.parametrize("case", ["getobject", "tell"])
+def test_under_debug_a_plugin_calling_sys_exit_shows_its_traceback_without_the_debug_hint(tmp_path, case):
+    # -debug: sys.exit(0) in Tell ended the run quietly with status 0; GetObject's error said "run with -debug"
+    if case == "tell":
+        setup(tmp_path, xp=STEPS + "    def Tell(self, codes, results): sys.exit(0)\n")
+        said = "exploration plugin 'xp' failed in Tell(): SystemExit: 0"
+    else:
+        setup(tmp_path, sp="    def Run(self, n): return None\n")
+        write(tmp_path / "sp.py", "import sys\ndef GetObject(fw):\n    sys.exit('tool missing')\n")
+        said = "GetObject failed: SystemExit: tool missing"
+    r = run(tmp_path, "-debug")
+    assert r.rc != 0 and "Traceback" in r.err and said in r.err, r
+    assert "run with -debug" not in r.err, r
