@@ -53,12 +53,33 @@ def codes_of(value: Any, space: Any, what: str = "proposed") -> np.ndarray:
                      hint=f"codes are numbers, one row of {k} per point (see docs/plugins.md)")
     if arr.size == 0:
         return np.empty((0, k))
-    arr = np.atleast_2d(arr)
+    arr = _at_bounds(np.atleast_2d(arr), value, space)
     bad = space.invalid(arr)
     if bad:
         raise Broken(f"{what} a point outside the space: {bad}",
                      hint=f"codes are numbers, one row of {k} per point: a level's index for a finite "
                           "knob, the value for a continuous one (see docs/plugins.md)")
+    return arr
+
+
+def _at_bounds(arr: np.ndarray, value: Any, space: Any) -> np.ndarray:
+    """Codes given in a narrower float (float32: a torch tensor's, a sampler's np.float32 array) that are a
+    continuous knob's bound as that float rounds it (0.3 as float32 is 0.30000001192) become the bound: the
+    point the plugin meant, not one outside the space."""
+    try:
+        dtype = np.dtype(getattr(value, "dtype", None) or float)
+    except TypeError:   # a dtype numpy does not know (a torch tensor's)
+        return arr
+    if not np.issubdtype(dtype, np.floating) or np.finfo(dtype).bits >= 64 \
+            or arr.ndim != 2 or arr.shape[1] != len(space):
+        return arr
+    arr = arr.copy()
+    for j, k in enumerate(space.knobs):
+        if k.finite:
+            continue
+        for bound in (k.low, k.high):
+            rounded = float(np.asarray(bound, dtype=dtype))
+            arr[arr[:, j] == rounded, j] = bound
     return arr
 
 
@@ -150,6 +171,10 @@ def proposal_of(value: Any, space: Any, c: int) -> Proposal | None:
         return None
     if not isinstance(value, Proposal):
         raise Broken(f"returned a {_kind(value)}, not a Proposal", hint=_PROPOSAL_HINT)
+    if value.codes is None:   # (read as numbers it was "an array of shape (1, 1)")
+        raise Broken("returned a Proposal whose codes are None",
+                     hint="return None from Run() when done, or Proposal(codes) with rows of codes (an empty "
+                          "array: nothing this step)")
     codes = codes_of(value.codes, space)
     predicted = prediction = None
     if value.predicted is not None or value.prediction is not None:

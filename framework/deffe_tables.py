@@ -78,4 +78,10 @@ def deffe_table_path(explore: Explore, kind: str, cwd: Path | None = None) -> Pa
     relative to the current directory (a name two explorations give is prefixed by each one's name when the
     config is read: config._separate_deffe_tables)."""
     name = Path(explore.deffe_tables[kind])
-    return name if name.is_absolute() else (cwd or Path.cwd()) / name
+    if name.is_absolute():
+        return name
+    if cwd is None:
+        # the current directory of the first look (the run's start: outputs.skip_deffe_tables), kept: a plugin
+        # that changes the working directory (to its tool's folder) moves no table, nor overwrites a file there
+        cwd = vars(explore).setdefault("_deffe_tables_cwd", Path.cwd())
+    return cwd / name

@@ -94,17 +94,25 @@ class Driver:
     def _call(self, obj: Any, method: str, *args):
         """Call a plugin method; its crash (an exception, sys.exit() too) or an answer that breaks its block's
         contract (contract.py) becomes one clear error naming the plugin (the stored results stay)."""
-        obj = getattr(obj, "_deffe_plugin", obj)   # a contract.Checked stand-in: the plugin itself
+        try:
+            obj = getattr(obj, "_deffe_plugin", obj)   # a contract.Checked stand-in: the plugin itself
+        except Exception:   # a plugin's own __getattr__ raising (a KeyError of a proxy): no stand-in, the plugin
+            pass
         block, name = self._names.get(id(obj), ("?", type(obj).__name__))
         try:
             value = getattr(obj, method)(*args)
         except (DeffeError, KeyboardInterrupt):
             raise
         except (Exception, SystemExit) as e:
-            if getattr(self.args, "debug", False):
-                raise
+            debug = getattr(self.args, "debug", False)
+            if debug and not isinstance(e, SystemExit):
+                raise   # (sys.exit() would end the run quietly: the error below, whose cause -debug shows)
+            from .errors import join_hints
+            from .plugins import deffe_hint_of_call, deffe_hint_of_error   # (a plugin of the original Deffe's)
             hint = "the arrays a plugin is given are read-only: change a copy (np.array(codes))" \
-                if isinstance(e, ValueError) and "read-only" in str(e) else "run with -debug for the traceback"
+                if isinstance(e, ValueError) and "read-only" in str(e) else \
+                join_hints(deffe_hint_of_call(obj, method, args, e) or deffe_hint_of_error(e),
+                           None if debug else "run with -debug for the traceback")
             raise self._plugin_error(block, name, f"failed in {method}(): {type(e).__name__}: {e}", hint) from e
         check = CHECKS.get((block, method))
         if check is None:
@@ -150,11 +158,21 @@ class Driver:
         return exploration, evaluate, extract, model
 
     def _units(self, evaluate: Any) -> dict[str, str]:
+        block, name = self._names.get(id(evaluate), ("evaluate", type(evaluate).__name__))
         try:
             return units_of(getattr(evaluate, "units", None))
         except Broken as e:
-            block, name = self._names.get(id(evaluate), ("evaluate", type(evaluate).__name__))
             raise self._plugin_error(block, name, f"its units attribute {e.what}", e.hint) from None
+        except DeffeError:
+            raise
+        except (Exception, SystemExit) as e:   # a units property (or __getattr__) of the plugin's that raises
+            if getattr(self.args, "debug", False):
+                raise
+            hint = "an attribute it does not have raises AttributeError (the framework reads getattr(obj, " \
+                "'units', None)); run with -debug for the traceback" if isinstance(e, LookupError) else \
+                "run with -debug for the traceback"
+            raise self._plugin_error(block, name, f"reading its units attribute failed: {type(e).__name__}: {e}",
+                                     hint) from e
 
     def _evaluation_block(self, block: str) -> Any:
         """The evaluate or extract plugin, initialised. With -only-preloaded-data-exploration nothing is

@@ -23,15 +23,23 @@ class DeffeError(Exception):
 
     def __str__(self) -> str:
         place = ":".join(str(p) for p in (self.file, self.where) if p not in (None, ""))
-        text = f"{place}: {self.what}" if place else self.what
+        text = f"{place}: {self.what}" if place else str(self.what)
         if self.hint:
             text += f"; {self.hint}"
-        return text
+        return one_line(text)
 
     def located(self, file: str | None = None, where: str | None = None) -> "DeffeError":
         """The same error with a file / place filled in where it was missing."""
         return DeffeError(self.what, file=self.file or file, where=self.where or where,
                           hint=self.hint)
+
+
+def one_line(text: str) -> str:
+    """A message on one line, whatever a plugin's exception said (its lines joined by ' | '): an error is
+    always the one line ``error: ...`` a user (or a script reading stderr) can take as such."""
+    if "\n" not in text and "\r" not in text:
+        return text
+    return " | ".join(line.strip() for line in text.splitlines() if line.strip())
 
 
 class Stopped(KeyboardInterrupt):

@@ -248,6 +248,14 @@ def _worker_main(conn: Connection, inherited: list[Connection], task_fn: TaskFn)
         if callable(signal.getsignal(signum)):
             signal.signal(signum, signal.SIG_DFL)
     limit_threads(1)  # -jobs workers in parallel: one core each
+    # the driver starts its workers as daemons (stopped with it at exit), and multiprocessing refuses children to
+    # a daemon ("daemonic processes are not allowed to have children"): an evaluation of the user's may run a
+    # ProcessPoolExecutor. What it starts is in the worker's session, stopped as the sample's other processes are
+    # (after the sample, on its timeout, by the watchdog when the driver is killed)
+    try:
+        mp.current_process().daemon = False
+    except AssertionError:   # (only the driver's side of the process object could say it was started)
+        pass
     while True:
         try:
             msg = conn.recv()

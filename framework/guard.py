@@ -116,7 +116,7 @@ def fingerprints(config: Any, plugins: dict[str, Any] | None = None) -> dict[str
     for section in ("evaluate", "extract"):
         settings = {k: v for k, v in config.section(section).items() if k not in NOT_COSTS[section]}
         plugin = (plugins or {}).get(section)
-        said = _fingerprint(plugin, section, config) if callable(getattr(plugin, "Fingerprint", None)) else None
+        said = _fingerprint(plugin, section, config)
         out[section] = _digest({"settings": settings, "plugin": said})
         source = _user_source(config, section)
         if source:   # a part of its own: a run stored before it was recorded resumes, and records it
@@ -139,9 +139,10 @@ SOURCE = " plugin source"   # the part of a user's evaluate or extract plugin mo
 def _user_source(config: Any, section: str) -> list[list[str]]:
     """[file, digest] of the user's module an evaluate or extract plugin name leads to (a package: each of its
     files, by their names inside it); nothing for a built-in, which the framework's version covers."""
-    from .plugins import user_source
+    from .plugins import named_by_config, user_source
+    name = config.section(section).get("plugin")
     try:
-        files = user_source(section, config.section(section).get("plugin"), config.dir, config.python_paths())
+        files = user_source(section, name, config.dir, config.python_paths(), named_by_config(config, section, name))
     except (OSError, TypeError, ValueError):
         return []
     if not files:
@@ -156,18 +157,56 @@ def _user_source(config: Any, section: str) -> list[list[str]]:
     return out
 
 
+FINGERPRINT_HINT = ("Fingerprint() returns what the costs depend on besides the config (e.g. "
+                    "framework.guard.file_digests(paths))")
+
+
 def _fingerprint(plugin: Any, section: str, config: Any) -> Any:
-    """What the plugin's optional Fingerprint() says; its crash is one line naming it."""
+    """What the plugin's optional Fingerprint() says; its crash, or an answer that is not plain JSON (a set's
+    text differs between processes, as Python randomises string hashing: the run could never be resumed), is
+    one line naming it."""
+    name = config.section(section).get("plugin")
     try:
-        return plugin.Fingerprint()
+        method = getattr(plugin, "Fingerprint", None)   # optional; a proxy's __getattr__ may raise: named below
+        if not callable(method):
+            return None
+        said = method()
     except DeffeError:
         raise
     except (Exception, SystemExit) as e:
-        raise DeffeError(f"{section} plugin '{config.section(section).get('plugin')}' failed in Fingerprint(): "
+        raise DeffeError(f"{section} plugin '{name}' failed in Fingerprint(): "
                          f"{type(e).__name__}: {e}", file=_file_of(config, f"{section}.plugin"),
-                         where=f"{section}.plugin",
-                         hint="Fingerprint() returns what the costs depend on besides the config (e.g. "
-                              "framework.guard.file_digests(paths)); fix it or remove it") from e
+                         where=f"{section}.plugin", hint=f"{FINGERPRINT_HINT}; fix it or remove it") from e
+    odd = _not_plain_json(said, "")
+    if odd is not None:
+        at, kind = odd
+        raise DeffeError(f"{section} plugin '{name}': Fingerprint() returned a {kind}{' at ' + at if at else ''}, "
+                         "whose text is not the same in every run (a stored run could not be resumed)",
+                         file=_file_of(config, f"{section}.plugin"), where=f"{section}.plugin",
+                         hint=f"{FINGERPRINT_HINT}: plain JSON only (str, number, bool, None, list, dict with "
+                              "str keys); a set: sorted(...)")
+    return said
+
+
+def _not_plain_json(value: Any, at: str) -> tuple[str, str] | None:
+    """Where (and what type) the first value that is not plain JSON is in a Fingerprint() answer."""
+    if value is None or isinstance(value, (str, bool, int, float)):
+        return None
+    if isinstance(value, (list, tuple)):
+        for i, v in enumerate(value):
+            odd = _not_plain_json(v, f"{at}[{i}]")
+            if odd is not None:
+                return odd
+        return None
+    if isinstance(value, dict):
+        for k, v in value.items():
+            if not isinstance(k, str):
+                return f"{at}[{k!r}]", f"key of type {type(k).__name__}"
+            odd = _not_plain_json(v, f"{at}[{k!r}]")
+            if odd is not None:
+                return odd
+        return None
+    return at, type(value).__name__
 
 
 def _file_of(config: Any, where: str) -> str | None:

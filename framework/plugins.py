@@ -5,9 +5,15 @@ A plugin is named in its config section by ``plugin``:
 1. a path (``my_eval.py``, ``tools/sampler.py``): relative to the config file,
    then to each ``python_path`` directory;
 2. a module name (``my_sampler``): a ``<name>.py`` or package in a
-   ``python_path`` directory (so a user module can stand in for a built-in);
+   ``python_path`` directory (so a user module can stand in for a built-in,
+   as in Deffe; a warning names both, `make_plugin`);
 3. a built-in of the block: ``plugins/<block>/<name>.py``;
 4. a dotted module (``mypackage.sampler``) inside a ``python_path`` directory.
+
+A block's default plugin (one the config does not name: the exploration's
+``surrogate``, the sampler's ``random``) is always the built-in: a user's
+``surrogate.py`` written as a model, or a ``random.py`` helper, in a
+``python_path`` directory does not take over a block that never asked for it.
 
 Code is loaded only from the built-ins, the config's own directory and the
 ``python_path`` directories: a config from elsewhere cannot make the driver
@@ -172,11 +178,27 @@ def _inside(path: Path, roots: list[Path]) -> bool:
     return any(path.is_relative_to(r.resolve()) for r in roots)
 
 
+def named_by_config(config: Any, block: str, name: Any) -> bool:
+    """Whether the config asked for this plugin by name (wrote the block's ``plugin``, or a plugin other than
+    the block's default): only then may a user's module of a built-in's name stand in for it."""
+    from .config.schema import SECTIONS
+    section = BLOCKS[block][0] if block in BLOCKS else block
+    try:
+        default = SECTIONS[section]["plugin"].default
+    except KeyError:
+        return True
+    origins = getattr(config, "origins", None)
+    return name != default or not isinstance(origins, dict) or f"{section}.plugin" in origins
+
+
 def locate(block: str, name: str, config_dir: Path, python_paths: list[Path], file: str | None,
-           where: str) -> tuple[str, Any]:
+           where: str, named: bool = True) -> tuple[str, Any]:
     """Where a plugin name leads, nothing imported: ("file", path) for a user's file or package, ("builtin",
-    name), ("dotted", (name, path)) for a dotted module in a python_path directory; DeffeError if nowhere."""
+    name), ("dotted", (name, path)) for a dotted module in a python_path directory; DeffeError if nowhere.
+    ``named``: the config asked for it by name (else a built-in of that name is taken first)."""
     roots = [config_dir, *python_paths]
+    if not named and (PLUGIN_ROOT / block / f"{name}.py").is_file():
+        return "builtin", name
     looked: list[str] = []
     if name.endswith(".py") or "/" in name or "\\" in name:
         for base in roots:
@@ -210,19 +232,38 @@ def locate(block: str, name: str, config_dir: Path, python_paths: list[Path], fi
         raise DeffeError(f"plugin '{name}' for {block} not found on python_path", file=file, where=where,
                          hint=f"{beside} is next to the config: add \".\" to python_path (as Deffe's configs "
                               "do), or name the file (\"plugin\": \"" + beside.name + "\")")
+    # a python_path directory that is not there (moved aside with a run directory by -fresh, say): where the
+    # module most likely was; the config's warning saying so comes only once the plugins are made
+    gone = [str(d) for d in python_paths if not d.is_dir()]
     raise DeffeError(f"plugin '{name}' for {block} not found", file=file, where=where,
-                     hint=join_hints(did_you_mean(name, builtins),
+                     hint=join_hints(f"the python_path director{'ies' if len(gone) > 1 else 'y'} "
+                                     f"{', '.join(gone)} {'are' if len(gone) > 1 else 'is'} not there" if gone
+                                     else None,
+                                     did_you_mean(name, builtins),
                                      f"built-in: {', '.join(builtins) or 'none'}; or put {name}.py in a "
                                      f"python_path directory"))
 
 
-def user_source(block: str, name: Any, config_dir: Path, python_paths: list[Path]) -> list[Path]:
+def shadowed_builtin(block: str, name: Any, config_dir: Path, python_paths: list[Path]) -> Path | None:
+    """The user's file a plugin name the config wrote leads to, where a built-in of the block has that name
+    too (the user's file is used, as Deffe searched python_path; a warning names both)."""
+    if not isinstance(name, str) or not name or not (PLUGIN_ROOT / block / f"{name}.py").is_file():
+        return None
+    try:
+        kind, found = locate(block, name, config_dir, python_paths, None, "")
+    except DeffeError:
+        return None
+    return found if kind == "file" else None
+
+
+def user_source(block: str, name: Any, config_dir: Path, python_paths: list[Path],
+                named: bool = True) -> list[Path]:
     """The files of the user's module a plugin name leads to (none for a built-in, or a name that leads
     nowhere): what the costs of a user's evaluate or extract plugin depend on besides the config."""
     if not isinstance(name, str) or not name:
         return []
     try:
-        kind, found = locate(block, name, config_dir, python_paths, None, "")
+        kind, found = locate(block, name, config_dir, python_paths, None, "", named)
     except DeffeError:
         return []
     if kind == "file":
@@ -233,10 +274,10 @@ def user_source(block: str, name: Any, config_dir: Path, python_paths: list[Path
 
 
 def find_module(block: str, name: str, config_dir: Path, python_paths: list[Path],
-                file: str | None, where: str) -> ModuleType:
+                file: str | None, where: str, named: bool = True) -> ModuleType:
     """The module a plugin name stands for; DeffeError if none."""
     _add_python_paths(python_paths)
-    kind, found = locate(block, name, config_dir, python_paths, file, where)
+    kind, found = locate(block, name, config_dir, python_paths, file, where, named)
     try:
         if kind == "file":
             return _load_file(found, block)
@@ -293,6 +334,61 @@ def _installed(module: ModuleType) -> bool:
         any(path.is_relative_to(p) for p in prefixes)
 
 
+_SHADOW_WARNED: set[tuple[int, str, str]] = set()
+
+DEFFE_SECTION = "see docs/plugins.md 'From the original Deffe'"
+# the original Deffe's methods of a block's object -> what this framework calls instead
+DEFFE_ERA_METHODS = {
+    "sampling": ("GetBatch", "GetNewBatch", "IsCompleted", "SetStepInfo"),
+    "ml_model": ("Train", "PreLoadData", "InitializeModel", "Inference", "EvaluateModel"),
+    "exploration": ("Explore", "RunExploration"),
+    "evaluate": ("GetBatch", "RunEvaluation"),
+    "extract": ("GetBatch", "RunExtraction"),
+}
+EXPECTED_RUN = {"sampling": "Run(count) returning codes of up to count new points (None when done)",
+                "evaluate": "Run(sample) returning the costs", "extract": "Run(sample, output) returning the costs",
+                "ml_model": "Run(data) training on the evaluated points and Predict(codes)",
+                "exploration": "Run() returning a Proposal, and Tell(codes, results)"}
+
+
+def deffe_hint_of_error(e: BaseException) -> str | None:
+    """What to do instead, for an error a plugin written for the original Deffe gets from this framework's
+    objects (``framework.config.GetSampling()``: the config has no Get* methods here)."""
+    import re
+    if isinstance(e, AttributeError) and re.search(r"has no attribute 'Get[A-Z]\w*'", str(e)):
+        return ("this framework's framework.config has no Get*() methods of the original Deffe: read a block's "
+                f"settings as a dict with framework.config.section('sampling'); {DEFFE_SECTION}")
+    return None
+
+
+def deffe_hint_of_call(obj: Any, method: str, args: tuple, e: BaseException) -> str | None:
+    """For a TypeError calling a plugin's method that wants more arguments than this framework gives (Deffe's
+    Initialize(parameters, n_samples, ...)): how this framework calls it."""
+    import inspect
+    if not isinstance(e, TypeError):
+        return None
+    try:
+        sig = inspect.signature(getattr(obj, method))
+    except (TypeError, ValueError, AttributeError):
+        return None
+    required = [p for p in sig.parameters.values() if p.default is p.empty and
+                p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    if len(required) <= len(args):
+        return None
+    given = "no arguments" if not args else f"{len(args)} argument{'s' if len(args) > 1 else ''}"
+    if method == "Initialize":
+        return (f"this framework calls Initialize() with {given}: read settings from framework.config.section(...) "
+                f"and the space from framework.space; {DEFFE_SECTION}")
+    return f"this framework calls {method}() with {given}; {DEFFE_SECTION}"
+
+
+def _has(obj: Any, attr: str) -> bool:
+    try:
+        return callable(getattr(obj, attr, None))
+    except Exception:
+        return False
+
+
 def make_plugin(block: str, name: str, framework: Any, config_dir: Path, python_paths: list[Path],
                 file: str | None = None) -> Any:
     """Load the plugin module, call its GetObject(framework), check the object's methods."""
@@ -301,22 +397,44 @@ def make_plugin(block: str, name: str, framework: Any, config_dir: Path, python_
     config = getattr(framework, "config", None)
     if callable(getattr(config, "file_of", None)) and file == config.data.get("__origin__"):
         file = config.file_of(where)   # an included file's name for a plugin it names
-    module = find_module(block, name, config_dir, python_paths, file, where)
+    named = named_by_config(config, block, name)
+    module = find_module(block, name, config_dir, python_paths, file, where, named)
+    shadowing = shadowed_builtin(block, name, config_dir, python_paths) if named else None
+    # what the errors below add: the user's file of a built-in's name is what was loaded
+    instead = f" (this is {shadowing}, not the built-in '{name}')" if shadowing else ""
+    log = getattr(framework, "log", None)
+    if shadowing and (id(config), block, str(shadowing)) not in _SHADOW_WARNED and hasattr(log, "warning"):
+        _SHADOW_WARNED.add((id(config), block, str(shadowing)))   # once a run, not once an exploration
+        log.warning(f"warning: {file}:{where}: '{name}' is the user's {shadowing} (found on python_path), not the "
+                    f"built-in {block} plugin '{name}'; rename the file to use the built-in")
     factory = getattr(module, "GetObject", None)
     if not callable(factory):
-        raise DeffeError(f"plugin '{name}' for {block} has no GetObject(framework) function", file=file,
+        raise DeffeError(f"plugin '{name}' for {block}{instead} has no GetObject(framework) function", file=file,
                          where=where, hint="a plugin module defines GetObject(framework) returning its object")
     try:
         obj = factory(framework)
     except DeffeError:
         raise
-    except Exception as e:
+    except (Exception, SystemExit) as e:   # sys.exit() in GetObject too: a crash like any other, not the run's end
+        # under -debug the traceback is shown (the command line raises this error again, its cause with it)
+        debug = getattr(getattr(framework, "args", None), "debug", False)
         raise DeffeError(f"plugin '{name}' for {block}: GetObject failed: {type(e).__name__}: {e}",
-                         file=file, where=where, hint="run with -debug for the traceback") from e
-    missing = [m for m in methods if not callable(getattr(obj, m, None))]
+                         file=file, where=where,
+                         hint=join_hints(deffe_hint_of_error(e),
+                                         None if debug else "run with -debug for the traceback")) from e
+    try:
+        missing = [m for m in methods if not callable(getattr(obj, m, None))]
+    except (Exception, SystemExit) as e:   # its __getattr__ (a proxy's) raising other than AttributeError
+        raise DeffeError(f"plugin '{name}' for {block}{instead}: reading its object's methods failed: "
+                         f"{type(e).__name__}: {e}", file=file, where=where,
+                         hint="a missing attribute raises AttributeError (so getattr(obj, name, None) works)") from e
     if missing:
-        raise DeffeError(f"plugin '{name}' for {block}: its object has no {', '.join(m + '()' for m in missing)}",
+        deffe = [m for m in DEFFE_ERA_METHODS.get(block, ()) if _has(obj, m)]
+        raise DeffeError(f"plugin '{name}' for {block}{instead}: its object has no "
+                         f"{', '.join(m + '()' for m in missing)}",
                          file=file, where=where,
                          hint=f"{'an' if block[0] in 'aeiou' else 'a'} {block} plugin's object needs "
-                              f"{', '.join(m + '()' for m in methods)}")
+                              f"{', '.join(m + '()' for m in methods)}" +
+                              (f"; the original Deffe's {', '.join(m + '()' for m in deffe)} are "
+                               f"{EXPECTED_RUN[block]} here; {DEFFE_SECTION}" if deffe else ""))
     return obj

@@ -2,6 +2,7 @@
 whose every evaluation crashed alike."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from .protocols import Result
@@ -54,7 +55,16 @@ class CrashWatch:
             self.first = crash
             self.block = result.block if crash else "evaluate"
         self.count += 1
-        self.same = self.same and crash is not None and crash == self.first
+        self.same = self.same and crash is not None and alike(crash) == alike(self.first)
 
     def broken(self) -> bool:
         return self.same and self.count >= self.least
+
+
+_NUMBER = re.compile(r"\d+")
+
+
+def alike(crash: str | None) -> str | None:
+    """A crash's message without what differs from sample to sample: the numbers (a sample's directory,
+    .../explore_7/results.txt; its values), so that one bug naming each sample's file is seen as one."""
+    return None if crash is None else _NUMBER.sub("#", crash)

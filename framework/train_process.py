@@ -88,15 +88,30 @@ def _child(conn: Connection, config: Any, args: Any, run_dir: Any, seed: int, ex
         else:
             try:
                 fitted = trainer.fit(model, explore, data)
-                buf = io.BytesIO()
-                _Out(buf, fw).dump((vars(model), fitted))
-                answer = ("ok", buf.getvalue())
             except BaseException as e:  # noqa: BLE001 - a plugin's failure is the driver's error to report
                 answer = _failure(e, None)
+            else:
+                answer = _state(model, fitted, fw)
         try:
             conn.send(answer)
         except OSError:   # the driver died while the model trained: nobody to answer
             return
+
+
+def _state(model: Any, fitted: Any, fw: Any) -> tuple[str, Any]:
+    """The answer for a fit done: the trained state pickled; or, when it cannot be (a lock, an open file, a
+    generator among the model's attributes), which attribute, not a failure of Run()."""
+    try:
+        buf = io.BytesIO()
+        _Out(buf, fw).dump((vars(model), fitted))
+        return "ok", buf.getvalue()
+    except Exception as e:  # noqa: BLE001 - whatever pickle raises
+        for key, value in vars(model).items():
+            try:
+                _Out(io.BytesIO(), fw).dump(value)
+            except Exception as part:  # noqa: BLE001
+                return "state", (key, f"{type(part).__name__}: {part}")
+        return "state", (None, f"{type(e).__name__}: {e}")
 
 
 def _failure(e: BaseException, method: str | None) -> tuple[str, Any]:
@@ -166,6 +181,15 @@ class TrainingProcess:
             raise DeffeError(f"ml_model plugin '{plugin}' failed {step} in the training process: {what}",
                              file=self.config.data.get("__origin__"), where="model.plugin",
                              hint="run with -debug for the traceback")
+        if kind == "state":
+            attribute, what = payload
+            plugin = self.config.section("model")["plugin"]
+            held = f"its attribute '{attribute}'" if attribute else "its state"
+            raise DeffeError(f"ml_model plugin '{plugin}' trained, but {held} cannot be sent back to the driver: "
+                             f"{what}", file=self.config.data.get("__origin__"), where="model.plugin",
+                             hint="with -async the model trains in a process of its own and its attributes are "
+                                  "pickled back to the driver: keep what cannot be pickled (a lock, an open file) "
+                                  "out of them (make it where it is used), or run without -async")
         state, fitted = _In(io.BytesIO(payload), self.fw).load()
         vars(self.model).update(state)
         return fitted

@@ -151,6 +151,7 @@ def apply(cfg: dict, raw: dict | None = None) -> list[str]:
     file = cfg.get(ORIGIN, "")
     warnings: list[str] = []
     written = _written(raw, "model")
+    user_scripts = set()
 
     for section, builtins in DEFFE_PYSCRIPTS.items():
         sec = cfg[section]
@@ -158,8 +159,9 @@ def apply(cfg: dict, raw: dict | None = None) -> list[str]:
         if script and sec.get("plugin") in (None, _default_plugin(section)) and section != "slurm":
             if Path(script).name not in builtins:
                 sec["plugin"] = script  # a user module standing in for the block
+                user_scripts.add(section)
 
-    _sampling(cfg, file, warnings, _written(raw, "sampling"))
+    _sampling(cfg, file, warnings, _written(raw, "sampling"), "sampling" in user_scripts)
     _model(cfg, file, warnings, written)
 
     ev = cfg["evaluate"]
@@ -221,18 +223,25 @@ def _written(raw: dict | None, section: str) -> dict:
     return sec if isinstance(sec, dict) else {}
 
 
-def _sampling(cfg: dict, file: str, warnings: list[str], written: dict) -> None:
+def _sampling(cfg: dict, file: str, warnings: list[str], written: dict, user_script: bool = False) -> None:
     sampling = cfg["sampling"]
-    args = parse_option_string(sampling.pop("arguments", "") or "", SAMPLING_OPTIONS, file,
-                               "sampling.arguments", warnings)
+    text = sampling.pop("arguments", "") or ""
+    # the user's own sampler gets the whole option string: no option of it is "not used here"
+    args = parse_option_string(text, SAMPLING_OPTIONS, file, "sampling.arguments", [] if user_script else warnings)
     given = sampling.pop("method", None)
     method = given or args.pop("method", None)
     where = "sampling.method" if given else "sampling.arguments"
-    if method in DEFFE_METHODS_NEAREST:
+    if method in DEFFE_METHODS_NEAREST and not user_script:
         warnings.append(f"{file}:sampling: Deffe's sampling method '{method}' is not here: "
                         f"'{DEFFE_METHODS_NEAREST[method]}' is used instead")
         method = DEFFE_METHODS_NEAREST[method]
-    if method:
+    if user_script:
+        # the user's own sampler (Deffe's pyscript) is the block, as in Deffe: its method and option string
+        # are its settings (framework.config.section("sampling")), never a built-in taking its place
+        sampling["arguments"] = text
+        if method:
+            sampling["method"] = method
+    elif method:
         plugin, extra = DEFFE_METHODS.get(method, (method, {}))
         # the structured keys the user wrote win over Deffe's method (docs/config.md)
         for key, value in {"plugin": plugin, **extra}.items():

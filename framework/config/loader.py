@@ -321,11 +321,50 @@ def _python_path_notes(written: str, folder: Path, where: str) -> list[str]:
         return []
     for entry in entries:
         name = entry.stem if entry.suffix == ".py" else entry.name
-        if name in sys.stdlib_module_names and name not in _HARMLESS and \
-                ((entry.suffix == ".py" and entry.is_file()) or (entry.is_dir() and (entry / "__init__.py").is_file())):
+        if not ((entry.suffix == ".py" and entry.is_file()) or (entry.is_dir() and (entry / "__init__.py").is_file())):
+            continue
+        if name in sys.stdlib_module_names and name not in _HARMLESS:
             out.append(f"{where}: {entry} has the name of Python's own module '{name}', which it hides from the "
                        f"whole run (the framework's reports use Python's modules too); rename it")
+        elif name in _PROJECT_MODULES:
+            # the project's package always wins (framework/plugins.py): the user's own `import simulator` would
+            # get the project's, and their code fail far from here
+            out.append(f"{where}: {entry} has the name of this project's package '{name}', which is imported in "
+                       f"its place (an 'import {name}' of your code gets the project's); rename it")
+        elif name.isidentifier() and name != "plugins":   # (a plugins/ folder of the user's is read by its path)
+            other = _installed_module(name, folder)
+            if other:
+                out.append(f"{where}: {entry} has the name of the installed package '{name}' ({other}): one hides "
+                           f"the other from the whole run (the framework and its models import {name} too, or "
+                           f"your code gets the installed one); rename it")
     return out
+
+
+_PROJECT_MODULES = ("framework", "simulator")
+
+
+def _installed_module(name: str, folder: Path) -> str | None:
+    """Where an installed module or package of this name is (not the user's folder, not the project), or None."""
+    import importlib.machinery
+    import sys
+    project = Path(__file__).resolve().parents[2]
+    here = folder.resolve()
+    paths = []
+    for p in sys.path:
+        try:
+            resolved = Path(p or os.curdir).resolve()
+        except (OSError, RuntimeError):
+            continue
+        if resolved not in (here, project) and ("site-packages" in resolved.parts or "dist-packages" in resolved.parts):
+            paths.append(p)
+    try:
+        spec = importlib.machinery.PathFinder.find_spec(name, paths)
+    except (ImportError, ValueError, OSError):
+        return None
+    if spec is None:
+        return None
+    return spec.origin if spec.origin not in (None, "namespace") else \
+        next(iter(spec.submodule_search_locations or []), None)
 
 
 # the warnings of the python_path entries of the files a config loads (`path_notes`)

@@ -63,6 +63,20 @@ def test_a_plugin_calling_sys_exit_is_a_one_line_error(tmp_path, case):
     assert_runtime_error(run(tmp_path), *fragments)
 
 
+@pytest.mark.parametrize("call,shown", [("sys.exit(0)", "SystemExit: 0"), ("sys.exit('tool missing')",
+                                                                         "SystemExit: tool missing")])
+def test_a_plugin_calling_sys_exit_in_get_object_is_a_one_line_error(tmp_path, monkeypatch, call, shown):
+    # the run ended silently with status 0 (sys.exit("msg"): the bare text, status 1); explore() raised SystemExit
+    import framework
+    from framework.errors import DeffeError
+    setup(tmp_path, sp="    def Run(self, n): return None\n")
+    write(tmp_path / "sp.py", f"import sys\ndef GetObject(fw):\n    {call}\n")
+    assert_user_error(run(tmp_path), "cfg.json:sampling.plugin:", f"'sp' for sampling: GetObject failed: {shown}")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(DeffeError, match=f"GetObject failed: {shown}"):
+        framework.explore(tmp_path / "cfg.json", run_dir=tmp_path / "r")
+
+
 def test_the_python_api_raises_a_deffe_error_for_a_plugin_calling_sys_exit(tmp_path, monkeypatch):
     import framework
     from framework.errors import DeffeError
@@ -276,11 +290,36 @@ def test_an_extract_plugin_that_always_crashes_is_the_one_named(tmp_path):
                          "a bug in the extract plugin 'exp'")
 
 
+def test_an_extract_plugin_crashing_with_each_samples_path_is_the_one_named(tmp_path):
+    # FileNotFoundError: .../explore_7/results.txt: the message differed in each sample's directory, so the bug
+    # was not seen as one: all 12 samples failed and the run ended with status 0
+    setup(tmp_path, exp="    def Run(self, sample, output):\n"
+                         "        return {'t': float((sample.directory / 'results.txt').read_text())}\n")
+    write(tmp_path / "ev.py", "def evaluate(p):\n    return 'output'\n")
+    r = run(tmp_path)
+    assert_runtime_error(r, "cfg.json:extract.plugin:", "FileNotFoundError", "a bug in the extract plugin 'exp'")
+    assert len(read_csv(tmp_path / "explore" / "deffe_evaluation.csv")) < 12
+
+
 def test_an_evaluate_plugin_whose_fingerprint_crashes_is_named(tmp_path):
     setup(tmp_path, evp="    def Run(self, s): return {'t': s.values['x'] * s.values['z']}\n"
                              "    def Fingerprint(self): raise RuntimeError('fp boom')\n")
     assert_user_error(run(tmp_path), "evaluate plugin 'evp' failed in Fingerprint(): RuntimeError: fp boom")
     assert not (tmp_path / "explore").exists()
+
+
+def test_an_evaluate_fingerprint_that_is_not_plain_json_is_refused_at_the_first_run(tmp_path):
+    # a set's text differs between processes (string hashing is randomised): the run was accepted, and the same
+    # command on the same files then refused to resume ("made with different evaluate settings")
+    setup(tmp_path, evp="    def Run(self, s): return {'t': s.values['x'] * s.values['z']}\n"
+                         "    def Fingerprint(self): return {'inputs': {'a.dat', 'b.dat'}}\n")
+    assert_user_error(run(tmp_path), "cfg.json:evaluate.plugin:", "evaluate plugin 'evp': Fingerprint() returned a "
+                      "set at ['inputs']", "plain JSON only")
+    assert not (tmp_path / "explore").exists()
+    # plain JSON (a list of digests, None) is what it may say
+    setup(tmp_path, evp="    def Run(self, s): return {'t': s.values['x'] * s.values['z']}\n"
+                         "    def Fingerprint(self): return [['a.dat', 'ab12'], None, 1.5]\n")
+    assert run(tmp_path).rc == 0
 
 
 @pytest.mark.parametrize("units", ["'s'", "['s']"])
@@ -372,3 +411,160 @@ def test_each_plugin_is_made_and_initialised_once_per_exploration_and_fingerprin
         life.unlink()
     write(tmp_path / "e1.dat", "changed")   # what the first exploration's costs depend on
     assert_user_error(run(tmp_path), "the stored run was made with different evaluate settings")
+
+
+def test_a_users_file_named_like_a_builtin_takes_only_a_block_that_names_it(tmp_path):
+    # a user's random.py (a helper, or a sampler) on python_path replaced the default sampler, which the config
+    # never named ("plugin 'random' for sampling has no GetObject"); a model saved as surrogate.py became the
+    # default exploration
+    setup(tmp_path)
+    write(tmp_path / "random.py", "HELPER = 1\n")
+    r = run(tmp_path)
+    assert r.rc == 0, r
+    assert len(read_csv(tmp_path / "explore" / "deffe_evaluation.csv")) == 12
+    # named by the config: the user's file wins (python_path is searched first, as in Deffe), and a warning
+    # names both
+    write(tmp_path / "sobol.py", HEAD + "class P:\n    def __init__(self, fw): self.fw = fw\n"
+                                        "    def Initialize(self): pass\n"
+                                        "    def Run(self, n): return np.array([[3.0, 50.0]])\n"
+                                        "def GetObject(fw): return P(fw)\n")
+    setup(tmp_path, sampling={"plugin": "sobol"})
+    r = run(tmp_path, "-fresh")
+    assert r.rc == 0, r
+    line = next(x for x in r.err.splitlines() if "sobol.py" in x)
+    assert line.startswith("warning: cfg.json:sampling.plugin:") and "built-in sampling plugin 'sobol'" in line
+    assert [row["x"] for row in read_csv(tmp_path / "explore" / "deffe_evaluation.csv")] == ["4"]
+
+
+PROXY = ("class Impl:\n    def Initialize(self): pass\n    def Run(self, s): return {'t': s.values['x'] * s.values['z']}\n"
+         "class Proxy:\n    def __init__(self): i = Impl(); self.table = {'Initialize': i.Initialize, 'Run': i.Run}\n"
+         "    def __getattr__(self, name): return self.table[name]\n")
+
+
+@pytest.mark.parametrize("body,fragment", [
+    ("class P:\n    def __init__(self, fw): pass\n    def Initialize(self): pass\n"
+     "    def Run(self, s): return 1.0\n    @property\n    def units(self): return open('units.json').read()\n"
+     "def GetObject(fw): return P(fw)\n",
+     "evaluate plugin 'evp': reading its units attribute failed: FileNotFoundError"),
+    (PROXY + "def GetObject(fw): return Proxy()\n", "evaluate plugin 'evp': reading its units attribute failed: "
+                                                   "KeyError: 'units'"),
+])
+def test_a_plugin_attribute_that_raises_is_a_one_line_error_naming_it(tmp_path, body, fragment):
+    # a units property that raised, or a proxy whose __getattr__ raised KeyError ('_deffe_plugin'), ended in a
+    # traceback
+    setup(tmp_path, evp="    def Run(self, s): return 1.0\n")
+    write(tmp_path / "evp.py", body)
+    assert_user_error(run(tmp_path), "cfg.json:evaluate.plugin:", fragment)
+
+
+def test_a_proxy_plugin_whose_getattr_raises_key_error_for_private_names_runs(tmp_path):
+    # KeyError: '_deffe_plugin' (the driver's look-up of its own stand-in) ended in a traceback
+    setup(tmp_path, evp="    def Run(self, s): return 1.0\n")
+    write(tmp_path / "evp.py", PROXY.replace("return self.table[name]", "return self.table[name] if "
+                                             "name in self.table or name.startswith('_') else getattr(Impl(), name)")
+          + "def GetObject(fw): return Proxy()\n")
+    r = run(tmp_path)
+    assert r.rc == 0, r
+    assert len(read_csv(tmp_path / "explore" / "deffe_evaluation.csv")) == 12
+
+
+def test_a_plugin_message_of_several_lines_is_a_one_line_error(tmp_path):
+    # the error took three lines, "; run with -debug" on one without the 'error:' prefix
+    setup(tmp_path, sp="    def Initialize(self):\n"
+                       "        raise ValueError('cannot read the table:\\n  row 3: bad\\n  row 7: bad')\n"
+                       "    def Run(self, n): return None\n")
+    line = assert_user_error(run(tmp_path), "sampling plugin 'sp' failed in Initialize()")
+    assert "cannot read the table: | row 3: bad | row 7: bad; run with -debug" in line
+
+
+def test_a_float32_code_at_a_continuous_bound_is_the_bound(tmp_path):
+    # "0.3 is not a code of knob 'z' (0.1 to 0.3)": the sampler's float32 0.3 is 0.30000001192
+    setup(tmp_path, sp="    def Run(self, n):\n        if self.step: return None\n        self.step = 1\n"
+                       "        return np.array([[0, 0.1], [1, 0.3]], dtype=np.float32)\n")
+    data = json.loads((tmp_path / "cfg.json").read_text())
+    data["knobs"][1].update({"min": 0.1, "max": 0.3})
+    write(tmp_path / "cfg.json", json.dumps(data))
+    r = run(tmp_path)
+    assert r.rc == 0, r
+    assert sorted(float(row["z"]) for row in read_csv(tmp_path / "explore" / "deffe_evaluation.csv")) == [0.1, 0.3]
+
+
+def test_a_proposal_of_none_is_named_as_such(tmp_path):
+    # "got an array of shape (1, 1)"
+    setup(tmp_path, xp="    def Run(self): return Proposal(None)\n" + TELL)
+    assert_runtime_error(run(tmp_path), "exploration plugin 'xp': Run() returned a Proposal whose codes are None")
+
+
+DEFFE_ERA = ("class S:\n    def __init__(self, fw): self.config = fw.config.GetSampling()\n"
+             "    def Initialize(self, parameters, n_samples, min_samples, max_samples): pass\n"
+             "    def IsCompleted(self): return False\n    def GetBatch(self): return np.arange(2)\n"
+             "def GetObject(fw): return S(fw)\n")
+
+
+@pytest.mark.parametrize("edit,fragments", [
+    ((), ("AttributeError: 'Config' object has no attribute 'GetSampling'",
+          "framework.config.section('sampling')", "'From the original Deffe'")),
+    ((("fw.config.GetSampling()", "None"),), ("its object has no Run()", "the original Deffe's GetBatch(), "
+                                            "IsCompleted() are Run(count)", "'From the original Deffe'")),
+    ((("fw.config.GetSampling()", "None"), ("    def GetBatch", "    def Run(self, n): return None\n    def GetBatch")),
+     ("failed in Initialize(): TypeError", "this framework calls Initialize() with no arguments",
+      "'From the original Deffe'")),
+])
+def test_a_plugin_written_for_the_original_deffe_is_told_what_is_expected_instead(tmp_path, edit, fragments):
+    # bare Python errors, one at a time: 'Config' object has no attribute 'GetSampling', "Initialize() missing 4
+    # required positional arguments"
+    setup(tmp_path, sp="    def Run(self, n): return None\n")
+    text = DEFFE_ERA
+    for old, new in edit:
+        text = text.replace(old, new)
+    write(tmp_path / "sp.py", "import numpy as np\n" + text)
+    assert_user_error(run(tmp_path), "cfg.json:sampling.plugin:", *fragments)
+
+
+def test_an_async_model_whose_state_cannot_be_pickled_is_named_with_the_attribute(tmp_path):
+    # blamed on training: "failed while training (Run(), or Predict() on the hold-out) ...: cannot pickle
+    # '_thread.lock' object"
+    setup(tmp_path, mp="    def Initialize(self):\n        import threading\n        self.lock = threading.Lock()\n"
+                       "    def Run(self, data): return {}\n" + PREDICT, **SURROGATE)
+    last = assert_runtime_error(run(tmp_path, "-async"), "cfg.json:model.plugin:", "ml_model plugin 'mp' trained, "
+                                "but its attribute 'lock' cannot be sent back to the driver", "run without -async")
+    assert "failed while training" not in last
+
+
+def test_a_plugin_not_found_names_a_python_path_directory_that_is_not_there(tmp_path):
+    # after -fresh moved run/plugins aside with the old run, the next run said only "plugin not found" (the
+    # config's warning of the missing directory comes after the plugins are made)
+    setup(tmp_path, sampling={"plugin": "mysampler"})
+    data = json.loads((tmp_path / "cfg.json").read_text())
+    data["python_path"] = [".", "run/plugins"]
+    write(tmp_path / "cfg.json", json.dumps(data))
+    assert_user_error(run(tmp_path), "plugin 'mysampler' for sampling not found; the python_path directory "
+                                     f"{tmp_path / 'run' / 'plugins'} is not there")
+
+
+def test_a_plugin_changing_the_working_directory_moves_no_deffe_table(tmp_path):
+    # the original Deffe's tables went to the plugin's new working directory, replacing a file of the user's there
+    setup(tmp_path, sp="    def Initialize(self):\n        import os\n        os.chdir('tool')\n"
+                       "        self.rng = self.fw.rng('s')\n"
+                       "    def Run(self, n): return self.fw.space.random(self.rng, n)\n",
+          framework={"deffe_tables": True})
+    write(tmp_path / "tool" / "deffe_output.csv", "my own notes\n")
+    r = run(tmp_path)
+    assert r.rc == 0, r
+    assert (tmp_path / "tool" / "deffe_output.csv").read_text() == "my own notes\n"
+    assert (tmp_path / "deffe_output.csv").read_text().startswith("x, z, t, EvaluateTime")
+
+
+@pytest.mark.parametrize("case", ["getobject", "tell"])
+def test_under_debug_a_plugin_calling_sys_exit_shows_its_traceback_without_the_debug_hint(tmp_path, case):
+    # -debug: sys.exit(0) in Tell ended the run quietly with status 0; GetObject's error said "run with -debug"
+    if case == "tell":
+        setup(tmp_path, xp=STEPS + "    def Tell(self, codes, results): sys.exit(0)\n")
+        said = "exploration plugin 'xp' failed in Tell(): SystemExit: 0"
+    else:
+        setup(tmp_path, sp="    def Run(self, n): return None\n")
+        write(tmp_path / "sp.py", "import sys\ndef GetObject(fw):\n    sys.exit('tool missing')\n")
+        said = "GetObject failed: SystemExit: tool missing"
+    r = run(tmp_path, "-debug")
+    assert r.rc != 0 and "Traceback" in r.err and said in r.err, r
+    assert "run with -debug" not in r.err, r

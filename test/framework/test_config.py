@@ -409,3 +409,36 @@ def test_deffe_method_does_not_override_the_structured_sampling_keys(tmp_path):
     assert any("sampling.face" in w for w in c.warnings), c.warnings
     c = cfg(tmp_path, {"knobs": knobs, "costs": ["t"], "sampling": {"method": "box_behnken"}})
     assert c.section("sampling")["plugin"] == "box_behnken" and not c.warnings   # no plugin written: the method
+
+
+def test_a_deffe_pyscript_sampler_with_a_method_is_the_users_module(tmp_path):
+    # "sampling": {"pyscript": "my_sampling.py", "arguments": "-method random"} silently ran the built-in
+    # random sampler; Deffe used the user's module, its option string being the module's own settings
+    write(tmp_path / "my_sampling.py", "def GetObject(fw):\n    return None\n")
+    c = cfg(tmp_path, {"python_path": ["."], "knobs": [{"name": "a", "values": [1, 2]}], "costs": ["t"],
+                       "sampling": {"pyscript": "my_sampling.py", "arguments": "-method smart -other 3"}})
+    s = c.section("sampling")
+    assert s["plugin"] == "my_sampling.py" and s["method"] == "smart"
+    assert s["arguments"] == "-method smart -other 3"
+    assert not [w for w in c.warnings if "sampling" in w], c.warnings
+
+
+@pytest.mark.parametrize("name,fragment", [("simulator.py", "this project's package 'simulator'"),
+                                           ("scipy.py", "the installed package 'scipy'"),
+                                           ("numpy", "the installed package 'numpy'")])
+def test_a_python_path_module_named_like_the_projects_or_a_dependency_is_a_warning(tmp_path, name, fragment):
+    # a user's simulator.py was silently swapped for the project's package (their code failed with
+    # "module 'simulator' has no attribute ..."); a scipy.py broke the model ("'scipy' is not a package"),
+    # both blamed on a plugin
+    write(tmp_path / (name if name.endswith(".py") else f"{name}/__init__.py"), "X = 1\n")
+    c = cfg(tmp_path, {"python_path": ["."], "knobs": [{"name": "a", "values": [1, 2]}], "costs": ["t"]})
+    shown = tmp_path / name
+    assert [w for w in c.warnings if f"python_path[0]: {shown} has the name of {fragment}" in w and "rename it" in w], \
+        c.warnings
+
+
+def test_a_python_path_of_plain_helper_modules_is_no_warning(tmp_path):
+    for name in ("my_eval.py", "helpers.py", "plugins/__init__.py"):
+        write(tmp_path / name, "X = 1\n")
+    c = cfg(tmp_path, {"python_path": ["."], "knobs": [{"name": "a", "values": [1, 2]}], "costs": ["t"]})
+    assert not [w for w in c.warnings if "python_path" in w], c.warnings

@@ -58,6 +58,25 @@ def test_failures_are_stored_and_the_run_goes_on(tmp_path):
     assert "0 evaluated now, 8 from the store" in r.out, r
 
 
+def test_a_python_evaluator_may_run_a_process_pool(tmp_path):
+    # "daemonic processes are not allowed to have children": every sample failed, the run stopped
+    write(tmp_path / "ev.py", "from concurrent.futures import ProcessPoolExecutor\n"
+                              "def part(x):\n    return x * 2\n"
+                              "def evaluate(point):\n"
+                              "    with ProcessPoolExecutor(2) as pool:\n"
+                              "        return {'t': sum(pool.map(part, [point['a'], 1]))}\n")
+    write(tmp_path / "config.json", json.dumps({
+        "python_path": ["."], "knobs": [{"name": "a", "values": "0-3"}], "costs": ["t"],
+        "evaluate": {"plugin": "python", "function": "ev:evaluate", "timeout": 60},
+        "sampling": {"plugin": "factorial"}, "model": {"plugin": None},
+        "exploration": {"plugin": "sampling"}}))
+    r = run_deffe("-config", "config.json", "-jobs", "2", cwd=tmp_path)
+    assert r.rc == 0, r
+    rows = read_csv(tmp_path / "explore" / "deffe_evaluation.csv")
+    assert {(row["a"], row["t"], row["status"]) for row in rows} == \
+        {(str(a), str(2 * a + 2), "ok") for a in range(3)}
+
+
 def test_retry_failed(tmp_path):
     write(tmp_path / "ev.py", "def evaluate(p):\n    raise RuntimeError('no')\n")
     write(tmp_path / "config.json", json.dumps({
