@@ -8,10 +8,12 @@
    to its first new evaluation (start-up, replay of the stored steps, model training), the median.
 2. Every case of the bad-input corpus (test/bad_inputs/): refused cleanly means exit status 2, one
    `error:` line naming the file, no traceback, the run directory unchanged.
-3. A large pre-evaluated CSV file (``--csv-mb``, default 100) read as the driver reads it: seconds, and the
-   peak memory of the process against the file's size (the text is streamed; the rows are kept as numbers).
+3. A run over pre-evaluated data of distinct points (``--preload-rows``, default 200,000; a CSV file of 4 MB):
+   the whole process, ``run_deffe.py -pre-evaluated-data F -only-preloaded-data-exploration -no-train``, timed
+   from start to exit, with its peak memory: the file parsed, every row stored, the run made. ``--root DIR``
+   measures another checkout's run_deffe.py the same way (the code before a change, in the same session).
 
-    python3 bench/faults.py [--kills 20] [--samples 100] [--csv-mb 100]
+    python3 bench/faults.py [--kills 20] [--samples 100] [--preload-rows 200000] [--only-preload] [--root DIR]
 """
 from __future__ import annotations
 
@@ -118,48 +120,55 @@ def bad_inputs() -> tuple[int, int, list[str]]:
     return len(bad), len(bad) - len(failures), failures
 
 
-BIG_CSV_READER = """
-import resource, sys, time
-sys.path.insert(0, sys.argv[3])
-from pathlib import Path
-from framework.config import load_config
-from framework.preload import load_csv
-space = load_config(sys.argv[1]).explores[0].space
-t0 = time.perf_counter()
-pre = load_csv(Path(sys.argv[2]), sys.argv[2], space, ["t"])
-print(len(pre.results), time.perf_counter() - t0, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
-"""
-
-
-def big_csv(megabytes: int) -> dict:
-    """Read a CSV file of this size as -pre-evaluated-data is read: rows, seconds, peak memory (MB)."""
-    d = Path(tempfile.mkdtemp(prefix="deffe-bench-csv-"))
+def preload_run(rows: int, root: Path = ROOT) -> dict:
+    """The whole process of a run over ``rows`` pre-evaluated rows, each a distinct point: seconds, peak
+    memory (MB), and what it said of the rows."""
+    import resource
+    d = Path(tempfile.mkdtemp(prefix="deffe-bench-preload-"))
+    (d / "x.sh").write_text("echo 1 > results.out\n")
     (d / "config.json").write_text(json.dumps({
-        "knobs": [{"name": "a", "values": "0-1000"}, {"name": "b", "values": "0-1000"},
-                  {"name": "c", "values": ["fast", "slow"]}], "costs": ["t"], "evaluate": {"script": "x.sh"}}))
-    line = "{a},{b},{c},{t}\n"
-    with open(d / "big.csv", "w") as fh:
+        "knobs": [{"name": "a", "values": "0-1000"}, {"name": "b", "values": "0-10000"},
+                  {"name": "c", "values": ["fast", "slow"]}], "costs": ["t"], "evaluate": {"script": "x.sh"},
+        "framework": {"report_files": False}, "exploration": {"samples_per_step": 10, "max_samples": 10}}))
+    with open(d / "data.csv", "w") as fh:   # a = i % 1000, b = i // 1000 (then c): every row another point
         fh.write("a,b,c,t\n")
-        chunk = "".join(line.format(a=i % 1000, b=(i * 7) % 1000, c="fast" if i % 3 else "slow", t=i * 0.5)
-                        for i in range(100_000))
-        for _ in range(max(1, megabytes * 2**20 // len(chunk))):
-            fh.write(chunk)
-    size = (d / "big.csv").stat().st_size / 2**20
-    out = subprocess.run([sys.executable, "-c", BIG_CSV_READER, str(d / "config.json"), str(d / "big.csv"), str(ROOT)],
-                         capture_output=True, text=True, check=True).stdout.split()
-    (d / "big.csv").unlink()
-    return {"file_mb": size, "rows": int(out[0]), "seconds": float(out[1]), "peak_mb": float(out[2])}
+        for start in range(0, rows, 100_000):
+            fh.write("".join(f"{i % 1000},{(i // 1000) % 10000},{'slow' if (i // 10_000_000) % 2 else 'fast'},"
+                             f"{i * 0.5}\n" for i in range(start, min(rows, start + 100_000))))
+    size = (d / "data.csv").stat().st_size / 2**20
+    t0 = time.perf_counter()
+    done = subprocess.run([sys.executable, str(root / "framework" / "run_deffe.py"), "-config", "config.json",
+                           "-pre-evaluated-data", "data.csv", "-only-preloaded-data-exploration", "-no-train"],
+                          cwd=d, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(root)})
+    seconds = time.perf_counter() - t0
+    said = next((line for line in done.stderr.splitlines() if "rows read" in line), done.stderr.strip()[-200:])
+    (d / "data.csv").unlink()
+    return {"file_mb": size, "rows": rows, "seconds": seconds, "rc": done.returncode, "said": said,
+            "peak_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--kills", type=int, default=20)
     ap.add_argument("--samples", type=int, default=100)
-    ap.add_argument("--csv-mb", type=int, default=100)
+    ap.add_argument("--preload-rows", type=int, default=200_000)
+    ap.add_argument("--only-preload", action="store_true", help="measure the run over pre-evaluated data only")
+    ap.add_argument("--root", type=Path, default=ROOT, help="the checkout whose run_deffe.py the preload runs")
     args = ap.parse_args()
+    pre = preload_run(args.preload_rows, args.root.resolve())
+    rate = pre["rows"] / pre["seconds"]
+    preload = [f"{'pre-evaluated data: file (MB) / distinct rows':52s} {pre['file_mb']:>6.0f} / {pre['rows']}",
+               f"{'the whole run: seconds / rows a second':52s} {pre['seconds']:>6.1f} / {rate:,.0f}",
+               f"{'the whole run: peak memory (MB) / exit status':52s} {pre['peak_mb']:>6.0f} / {pre['rc']}",
+               f"  it said: {pre['said']}"]
+    summary = {"preload_rows": pre["rows"], "preload_seconds": round(pre["seconds"], 1),
+               "preload_peak_mb": round(pre["peak_mb"]), "preload_rc": pre["rc"]}
+    if args.only_preload:
+        print("\n".join(preload))
+        print(json.dumps(summary))
+        return
     k = kills_survived(args.kills, args.samples)
     tried, clean, failures = bad_inputs()
-    big = big_csv(args.csv_mb)
     print(f"{'what':52s} {'value':>10s}")
     print(f"{'kills (kill -9 of the driver at random moments)':52s} {k['kills']:>10d}")
     print(f"{'driver lives until the exploration finished':52s} {k['lives']:>10d}")
@@ -171,14 +180,9 @@ def main() -> None:
     print(f"{'bad inputs refused cleanly':52s} {clean:>10d}")
     for f in failures:
         print(f"  not clean: {f}")
-    print(f"{'large CSV read: file (MB) / rows':52s} {big['file_mb']:>6.0f} / {big['rows']}")
-    print(f"{'large CSV read: seconds / peak memory of the process (MB)':52s} {big['seconds']:>6.1f} / "
-          f"{big['peak_mb']:.0f}")
+    print("\n".join(preload))
     print(json.dumps({"kills": k["kills"], "lost": k["lost"], "duplicates": k["duplicates"], "bad_inputs": tried,
-                      "refused_cleanly": clean, "resume_seconds": round(k["resume_seconds"], 2),
-                      "csv_mb": round(big["file_mb"]), "csv_rows": big["rows"], "csv_seconds": round(big["seconds"], 1),
-                      "csv_peak_mb": round(big["peak_mb"])}))
-
+                      "refused_cleanly": clean, "resume_seconds": round(k["resume_seconds"], 2), **summary}))
 
 if __name__ == "__main__":
     main()

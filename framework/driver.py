@@ -10,10 +10,12 @@ until the budget (samples, steps, time) is spent or the exploration is done.
 """
 from __future__ import annotations
 
+import gc
 import logging
 import math
 import shutil
 import time
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -30,6 +32,7 @@ from .executor import LocalExecutor
 from .executors import executor_kind, make_executor
 from .plugins import make_plugin
 from .preload import load_csv, other_than_stored
+from .preload_rows import RowText
 from .progress import Progress, best_text
 from .remote import PluginTask
 from .report import Tracker, exploration_table, front_text, scenario_labels
@@ -74,11 +77,14 @@ class Driver:
         self.retries = int(evaluate.get("retries") or 0)
         self.keep_directories = evaluate.get("keep_directories", True) is not False
         self._built: dict[int, Built] = {}
+        # the pre-evaluated data the preflight parsed, per exploration: the run stores them without reading
+        # the file again (a file of millions of rows took as long to parse twice as to store)
+        self._read: dict[int, list[tuple[str, Any]]] = {}
         handed, Driver._handover = Driver._handover, None
         if handed is not None and handed[0] is config and handed[1] is args and handed[2].seed == seed \
                 and handed[2].run_dir == run_dir:
             # the plugins the preflight built are this run's: one object per block per exploration
-            _config, _args, self.fw, self._built, names, held = handed
+            _config, _args, self.fw, self._built, names, held, self._read = handed
             self.fw.log = log
             self.fw.costs = config.costs   # as a new framework's: each exploration's, with its units, when it runs
             self._names.update(names)
@@ -221,6 +227,8 @@ class Driver:
             s["max_samples"] = a.max_samples
         if getattr(a, "full_exploration", False) and getattr(a, "only_preloaded_data_exploration", False):
             s["max_steps"] = 1
+            if getattr(a, "max_samples", None) is None:   # all the data (Deffe's meaning), whatever the config's
+                s["max_samples"] = None                     # budget; a -max-samples given with it does cap it
         budget = Budget(s.get("max_samples"), s.get("max_steps"), s.get("max_time"))
         space = explore.space
         if budget.max_samples is None and budget.max_steps is None and budget.max_time is None:
@@ -246,16 +254,25 @@ class Driver:
         plugins_log.filters = [held]
         self.fw.log = plugins_log
         built: dict[int, Built] = {}
+        # a file the run reads (a previous run's deffe_evaluation.csv given as its data) that the run's own
+        # tables would replace: refused before anything is read or written
+        from . import outputs
+        outputs.check_run_writes(outputs.inputs(self.config, self.args, self.run_dir),
+                                 outputs.run_writes(self.config, self.run_dir))
         for explore in self.config.explores:
             self.fw.enter(explore, self._budget(explore))
             self.fw.preloaded = []
-            read = [(shown, load_csv(path, shown, explore.space, self.fw.costs))
-                    for path, shown in self._preload_sources(explore)]
+            read = [(shown, self._load(path, shown, explore)) for path, shown in self._preload_sources(explore)]
+            self._read[explore.index] = read
             for _shown, pre in read:   # as the run's _preload: the points a preloaded sampler draws from
                 self.fw.preloaded.extend(pre.codes)
             if read and getattr(self.args, "only_preloaded_data_exploration", False) and \
                     not any(len(pre.codes) for _shown, pre in read):   # nothing it could explore (deffe_cli: no data)
                 shown, pre = read[0]
+                if not any(len(p.results) + p.skipped for _s, p in read):   # a header alone: no row at all
+                    raise DeffeError("the file has no data rows, only its header: "
+                                     "-only-preloaded-data-exploration has nothing to explore", file=shown,
+                                     hint="give a file with the evaluated rows under its header")
                 raise DeffeError(f"no row of {shown} is in the space of exploration '{explore.name}'"
                                  + (f" (first: {pre.first_skip})" if pre.first_skip else ""),
                                  where="-only-preloaded-data-exploration",
@@ -265,7 +282,7 @@ class Driver:
             built[explore.index] = Built(exploration, evaluate, extract, model,
                                           getattr(fw.sampling, "_deffe_plugin", fw.sampling), fw.costs, fw.budget,
                                           fw.history, fw.encoding, held.take())
-        Driver._handover = (self.config, self.args, self.fw, built, dict(self._names), held)
+        Driver._handover = (self.config, self.args, self.fw, built, dict(self._names), held, self._read)
         return {block: Fingerprints([getattr(b, block) for b in built.values()])
                 for block in ("evaluate", "extract")}
 
@@ -290,26 +307,53 @@ class Driver:
             return [(Path(explore.pre_evaluated_data), explore.pre_evaluated_data)]
         return []
 
-    def _preload(self, explore: Explore) -> None:
-        for path, shown in self._preload_sources(explore):
+    BIG_FILE = 10 * 2 ** 20   # bytes of pre-evaluated data from which reading it is announced (seconds)
+
+    def _load(self, path: Path, shown: str, explore: Explore) -> Any:
+        """A pre-evaluated data file parsed (preload.load_csv); a large one is announced, and its time said."""
+        try:
+            size = path.stat().st_size
+        except OSError:
+            size = 0   # not there: load_csv says so
+        if size >= self.BIG_FILE:
+            self.log.info(f"{shown}: reading {size / 2 ** 20:.0f} MB of pre-evaluated data ...")
+        t0 = time.perf_counter()
+        with _no_collection():
             pre = load_csv(path, shown, explore.space, self.fw.costs)
-            keys = explore.space.keys(pre.codes) if len(pre.codes) else []
+        if size >= self.BIG_FILE:
+            self.log.info(f"{shown}: {len(pre.results) + pre.skipped} rows parsed in {time.perf_counter() - t0:.1f} s")
+        return pre
+
+    def _preload(self, explore: Explore) -> None:
+        self._data_keys: list[str] = []   # the keys of the exploration's pre-evaluated rows
+        read = self._read.pop(explore.index, None)
+        if read is None:   # no preflight handed them over
+            read = [(shown, self._load(path, shown, explore)) for path, shown in self._preload_sources(explore)]
+        for shown, pre in read:
+            t0 = time.perf_counter()
+            n = len(pre.results)
+            if n >= 100_000:
+                self.log.info(f"{shown}: storing {n} rows ...")
+            keys: list[str] = []
+            # a dry run's store is a copy in memory (cli.py): the rows enter it as they enter the real run's, and
+            # the dry run then explores them as the real run would
+            with _no_collection():
+                fresh = self.store.add_evaluated_many(explore.name, _stored_rows(explore.space, pre, keys))
             self.seen.update(keys)
-            added, new, known = 0, set(), []
-            for i, (key, row, result) in enumerate(zip(keys, pre.codes, pre.results)):
-                sid = self.store.add_evaluated(key, explore.name, explore.space.values(row), result, None,
-                                               pre.results.measured.get(i)) if not self.dry_run else None
-                added += sid is not None
-                if sid is not None:
-                    new.add(key)
-                elif not self.dry_run and key not in new:   # held before this file (a repeat in it: a note)
-                    known.append(i)
+            self._data_keys.extend(keys)
+            added = sum(fresh)
+            known: list[int] = []   # rows whose point the store held before this file (a repeat in it: a note)
+            if added < len(keys):
+                new = {k for k, f in zip(keys, fresh) if f}
+                known = [i for i, (k, f) in enumerate(zip(keys, fresh)) if not f and k not in new]
+                del new
             self.fw.preloaded.extend(pre.codes)
-            read = len(pre.results) + pre.skipped
-            msg = f"{shown}: {read} row{'s' if read != 1 else ''} read, {added} new in the store"
+            read_rows = len(pre.results) + pre.skipped
+            msg = f"{shown}: {read_rows} row{'s' if read_rows != 1 else ''} read, {added} new in the store"
             if pre.skipped:
                 msg += f", {pre.skipped} outside the space skipped (first: {pre.first_skip})"
-            self.log.info(msg)
+            seconds = time.perf_counter() - t0
+            self.log.info(msg + (f" ({seconds:.1f} s)" if seconds >= 1 else ""))
             stored = self.store.lookup([keys[i] for i in known]) if known else {}
             clash = other_than_stored(pre, known, [stored[keys[i]].result() for i in known], self.fw.cost_names) \
                 if known else None
@@ -363,6 +407,8 @@ class Driver:
                             self.config.digest("evaluate", "extract")) if kind != "local" else None
         asynchronous = self._asynchronous()
 
+        if whole and fw.preloaded:
+            self._say_full_budget(explore)
         total = fw.budget.max_samples or (space.size if space.finite and space.size < 10 ** 12 else None)
         if only_pre:   # the data's distinct points: a point given twice (in a file or by two) is one
             total = min(x for x in (total, len(fw.sampling.pool)) if x is not None) if fw.preloaded else total
@@ -467,6 +513,8 @@ class Driver:
         if self.dry_run:
             if not tally.would:
                 reason += "; nothing to evaluate"
+            if tally.reused:   # the points it would explore without evaluating them (pre-evaluated, stored)
+                reason += f"; {tally.reused} point{'s' if tally.reused != 1 else ''} from the store"
             self.summaries.append(f"exploration '{explore.name}': {reason} (dry run: nothing written)")
             return
         if finished:
@@ -499,6 +547,19 @@ class Driver:
         if sec["analysis"]:
             self._analyse(explore, model if fw.training_report is not None else None, several)   # untrained: none
 
+    def _say_full_budget(self, explore: Explore) -> None:
+        """-full-exploration takes all the data: say so where the config's max_samples would have cut it, and
+        warn where -max-samples does."""
+        points = len(self.fw.sampling.pool)
+        given = getattr(self.args, "max_samples", None)
+        configured = explore.settings.get("max_samples")
+        if given is not None and given < points:
+            self.log.warning(f"warning: -full-exploration: -max-samples {given} explores {given} of the data's "
+                             f"{points} points; leave -max-samples out to explore them all")
+        elif given is None and configured is not None and configured < points:
+            self.log.info(f"-full-exploration: all {points} points of the data, beyond the config's max_samples "
+                          f"({configured}); -max-samples N explores fewer")
+
     def _leave_out_others(self, explore: Explore) -> None:
         """The exploration's stored members that this run cannot explore leave it (their results stay in the
         store): points outside its space, and with -only-preloaded-data-exploration points not in its data.
@@ -507,9 +568,10 @@ class Driver:
         points."""
         space = explore.space
         data = None
-        if getattr(self.args, "only_preloaded_data_exploration", False):
-            data = set(space.keys(np.array(self.fw.preloaded, dtype=float).reshape(-1, len(space))))
         members = self.store.explore_samples(explore.name, include_running=True)
+        if getattr(self.args, "only_preloaded_data_exploration", False):
+            # the members in the data (_preload's keys of its rows, not made again)
+            data = {s.key for _st, s in members}.intersection(self._data_keys)
         keep = [s.id for _st, s in members if self._explorable(space, s, data)]
         if len(keep) < len(members):
             left = self.store.keep_members(explore.name, keep)
@@ -940,6 +1002,37 @@ class Driver:
             return True
         pool = getattr(fw.sampling, "pool", None)
         return bool(only_pre and pool is not None and fw.budget.used_samples >= len(pool))
+
+
+@contextmanager
+def _no_collection():
+    """The cyclic garbage collector paused while many rows are read or stored: they make no cycles, and each
+    of its passes walked every object of the process (the plugins' libraries included) again and again, which
+    took half the time of storing 200,000 rows."""
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _stored_rows(space: Any, pre: Any, keys: list[str], chunk: int = 20_000):
+    """The rows of pre-evaluated data (preload.Preloaded) as RunStore.add_evaluated_many takes them, made a
+    chunk at a time (the text of a million rows is not held at once): each cost read from the array, with no
+    Result made per row. Their keys are appended to ``keys``."""
+    from .preload import STATUSES
+    results, text = pre.results, RowText(space)
+    names, errors, measured = results.cost_names, results.errors, results.measured
+    for start in range(0, len(pre.codes), chunk):
+        part, params = text.texts(pre.codes[start:start + chunk])
+        keys.extend(part)
+        costs = results.costs[start:start + chunk].tolist()
+        for i, (key, values, status, row) in enumerate(zip(part, params, results.statuses[start:start + chunk],
+                                                           costs), start):
+            yield (key, values, STATUSES[status], {c: v for c, v in zip(names, row) if v == v},   # v == v: not NaN
+                   errors.get(i), "pre-evaluated", measured.get(i))
 
 
 def out_of_range(costs: Any, measured: dict[str, float]) -> str | None:

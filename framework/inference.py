@@ -114,7 +114,9 @@ def run_inference(args: Any) -> int:
             log.warning(f"warning: {icp}: the model never saw a value of {', '.join(unknown)} (no design of its "
                         "training data ran): left empty")
     show_feasible = bool(getattr(getattr(model, "feasibility", None), "trained", False))
-    write_output(output, space, costs, codes, pred, truth, has_truth, show_feasible)
+    write_output(output, space, costs, codes, pred, truth, has_truth, show_feasible,
+                 with_std=pred.std is not None if pred is not None else
+                 _gives_std(model, space, len(costs), meta.plugin, str(icp)))
 
     summary = [f"{len(rows.lines)} row{'s' if len(rows.lines) != 1 else ''} predicted -> {output}"]
     if rows.bad:
@@ -299,9 +301,19 @@ def _spelled_nan(text: str) -> bool:
     return f is not None and math.isnan(f)
 
 
+def _gives_std(model: Any, space: Any, c: int, name: str, file: str) -> bool:
+    """Whether the model gives an uncertainty, asked of one point of the space (the middle of every knob): an
+    input without rows gets the columns an input with rows gets (std-<cost> included)."""
+    probe = space.from_unit(np.full((1, len(space)), 0.5))
+    return predicted(model, probe, c, name, file).std is not None
+
+
 def write_output(path: Path, space: Any, costs: list[str], codes: np.ndarray, pred: Any, truth: np.ndarray,
-                 has_truth: list[bool], show_feasible: bool) -> None:
-    with_std = pred is not None and pred.std is not None
+                 has_truth: list[bool], show_feasible: bool, with_std: bool | None = None) -> None:
+    """The predictions' table. ``with_std``: whether it has std-<cost> columns (default: whether ``pred`` has
+    a std); with no rows (``pred`` None) the caller says, so that the columns are those of rows."""
+    if with_std is None:
+        with_std = pred is not None and pred.std is not None
     header = list(space.names)
     for j, c in enumerate(costs):
         if has_truth[j]:

@@ -11,6 +11,12 @@ be written (a directory, a place no file can be made). The original Deffe's
 tables, written to the current directory, are skipped with a warning when one
 of them would replace an input (`skip_deffe_tables`).
 
+`check_run_writes` refuses a file the run reads that is one the run writes into
+its run directory (`run_writes`: every explore entry's tables, prefixed or not,
+model_metrics.csv, deffe_run.json, the log): a previous run's
+deffe_evaluation.csv given as -pre-evaluated-data would be replaced by the new
+run's table.
+
 `check_move` refuses to move a run directory aside (-fresh, or the stored run of
 a Deffe config made with other settings) when it holds the working directory or
 an input of the run: the config, the data, the checkpoint would be moved away
@@ -210,6 +216,40 @@ def writable(out: Item, probe: bool = True) -> None:
             os.unlink(tmp)
         except OSError:
             pass
+
+
+# ----------------------------------------------------------------------------- the run directory's own files
+def run_writes(config: Any, run_dir: Path) -> list[Item]:
+    """The files a run writes into its run directory: every explore entry's tables (prefixed by its name when
+    there are several), its model_metrics.csv and knob_importance.txt, deffe_run.json and the run log."""
+    from .run_data import MANIFEST
+    from .tables import table_path
+    run_dir = Path(run_dir)
+    several = len(config.explores) > 1
+    out: list[Item] = []
+    for e in config.explores:
+        prefix = f"{e.name}-" if several else ""
+        paths = [table_path(run_dir, e, kind, several) for kind in e.tables] + \
+            [run_dir / f"{prefix}model_metrics.csv", run_dir / f"{prefix}knob_importance.txt"]
+        out += [Item("a table this run writes", _shown(p), p) for p in paths]
+    log = config.section("framework").get("output_log")
+    out += [Item("a file this run writes", _shown(p), p)
+            for p in [run_dir / MANIFEST] + ([run_dir / log] if isinstance(log, str) and log else [])]
+    return out
+
+
+def check_run_writes(reads: Iterable[Item], writes: Iterable[Item]) -> None:
+    """A file the run reads (its pre-evaluated data, above all: a previous run's deffe_evaluation.csv) that is
+    one the run writes into its run directory would be replaced by the run's own table: one error line."""
+    writes = list(writes)
+    for src in reads:
+        if not os.path.exists(src.path):
+            continue
+        out = next((w for w in writes if same_file(w.path, src.path)), None)
+        if out is not None:
+            raise DeffeError(f"{src.shown} ({src.label}) is {out.label} into its run directory; the run "
+                             "would overwrite it", where=src.flag,
+                             hint=f"copy it out of the run directory first (cp {src.shown} data.csv) and give the copy")
 
 
 # ----------------------------------------------------------------------------- the original Deffe's tables

@@ -99,7 +99,10 @@ def test_a_stored_run_made_otherwise_is_not_moved_aside_with_the_data_the_run_re
     # the same knobs, the template's evaluate.sh: the stored run (made with evaluate.py) would start anew
     text = (case / "config_light_test1.json").read_text()
     (case / "other.json").write_text(text.replace(',\n    "evaluate" : { "sample_evaluate_script" : "evaluate.py" }', ""))
-    r = shell(f"{light} -config other.json -pre-evaluated-data explore/deffe_evaluation.csv", case)
+    # data kept in the run directory (a copy of its table: the table itself is refused before this, as one
+    # the run would overwrite, test_preloaded_data_only.py)
+    (case / "explore" / "old.csv").write_bytes((case / "explore" / "deffe_evaluation.csv").read_bytes())
+    r = shell(f"{light} -config other.json -pre-evaluated-data explore/old.csv", case)
     assert r.rc == 2 and r.err.startswith("error: ") and len(r.err.strip().splitlines()) == 1, r
     assert "the run directory explore holds the -pre-evaluated-data file" in r.err, r
     assert not (case / "explore.1").exists() and len(read_csv(case / "explore" / "deffe_evaluation.csv")) == 40

@@ -2,11 +2,12 @@
 -full-exploration` on config_kmeans.json, a cluster config with "slurm": "True" and a scenario range of
 1,000 object counts, of which the table holds a few) run here as they ran there."""
 import json
+import os
 import sqlite3
 
 import pytest
 
-from cli_helpers import read_csv, run_deffe, write
+from cli_helpers import assert_user_error, read_csv, run_deffe, write
 
 ROWS = [(a, b, size) for size in (100, 500, 1000) for a in (1, 3, 5) for b in (1, 2)]
 
@@ -237,3 +238,89 @@ def test_a_local_share_chooses_among_the_data_too(tmp_path):
     with sqlite3.connect(tmp_path / "explore" / "deffe.db") as db:
         sizes = [n for (_, n) in db.execute("SELECT step, count(*) FROM membership GROUP BY step ORDER BY step")]
     assert sizes == [6, 4, 4, 4], r.out
+
+
+@pytest.mark.parametrize("given", ["explore/deffe_evaluation.csv", "link.csv"], ids=["the-table", "a-hard-link"])
+def test_data_that_is_one_of_the_runs_own_tables_is_refused_untouched(tmp_path, given):
+    # a previous run's deffe_evaluation.csv given as the data was rewritten by the run's table: 60 rows given,
+    # 10 left, no warning
+    grid_setup(tmp_path)
+    assert run_deffe("-config", "config.json", "-pre-evaluated-data", "all_data.csv",
+                     "-only-preloaded-data-exploration", "-full-exploration", "-no-train", cwd=tmp_path).rc == 0
+    table = tmp_path / "explore" / "deffe_evaluation.csv"
+    if given == "link.csv":
+        os.link(table, tmp_path / "link.csv")
+    before = table.read_bytes()
+    r = run_deffe("-config", "config.json", "-pre-evaluated-data", given, "-only-preloaded-data-exploration",
+                  "-max-samples", "10", "-no-train", cwd=tmp_path)
+    assert_user_error(r, f"-pre-evaluated-data: {given} (the -pre-evaluated-data file) is a table this run writes",
+                      "copy it out of the run directory first")
+    assert table.read_bytes() == before
+
+
+def test_data_named_as_one_explore_entrys_table_of_several_is_refused(tmp_path):
+    grid_setup(tmp_path)
+    config = json.loads((tmp_path / "config.json").read_text())
+    config["exploration"]["explore"] = [{"name": "e1"}, {"name": "e2"}]
+    write(tmp_path / "config.json", json.dumps(config))
+    table = tmp_path / "explore" / "e2-deffe_output.csv"
+    write(table, (tmp_path / "all_data.csv").read_text())
+    r = run_deffe("-config", "config.json", "-pre-evaluated-data", "explore/e2-deffe_output.csv",
+                  "-only-preloaded-data-exploration", "-no-train", cwd=tmp_path)
+    assert_user_error(r, "explore/e2-deffe_output.csv (the -pre-evaluated-data file) is a table this run writes")
+    assert table.read_text() == (tmp_path / "all_data.csv").read_text()
+    assert not (tmp_path / "explore" / "deffe.db").exists()
+
+
+def test_full_exploration_takes_all_the_data_whatever_the_configs_budget(tmp_path):
+    # Deffe's -full-exploration: every row in one step; the config's max_samples cut it to 10 of 60 silently
+    grid_setup(tmp_path, pre_evaluated_data="all_data.csv", exploration={"max_samples": 10})
+    r = run_deffe("-config", "config.json", "-only-preloaded-data-exploration", "-full-exploration", "-no-train",
+                  cwd=tmp_path)
+    assert r.rc == 0, r
+    assert len(membership(tmp_path)) == 60 and "beyond the config's max_samples (10)" in r.err, r
+    # a -max-samples given with it caps it, and a warning says so
+    r = run_deffe("-config", "config.json", "-only-preloaded-data-exploration", "-full-exploration", "-no-train",
+                  "-max-samples", "20", cwd=tmp_path)
+    assert r.rc == 0 and len(membership(tmp_path)) == 20, r
+    assert "warning: -full-exploration: -max-samples 20 explores 20 of the data's 60 points" in r.err, r
+
+
+def test_a_dry_run_reports_the_data_as_the_run_uses_it(tmp_path):
+    # -no-run said "60 rows read, 0 new in the store" and "step 0 proposed no pre-evaluated point"; the real
+    # run stores 60 and explores 20
+    grid_setup(tmp_path, pre_evaluated_data="all_data.csv")
+    r = run_deffe("-config", "config.json", "-only-preloaded-data-exploration", "-max-samples", "20", "-no-run",
+                  cwd=tmp_path)
+    assert r.rc == 0, r
+    assert "all_data.csv: 60 rows read, 60 new in the store" in r.err, r
+    assert "proposed no pre-evaluated point" not in r.out and "20 points from the store (dry run" in r.out, r
+    assert not (tmp_path / "explore").exists()
+    r = run_deffe("-config", "config.json", "-only-preloaded-data-exploration", "-max-samples", "20", cwd=tmp_path)
+    assert r.rc == 0 and "60 new in the store" in r.err and len(membership(tmp_path)) == 20, r
+
+
+def test_a_data_file_with_only_its_header_is_said_to_have_no_rows(tmp_path):
+    grid_setup(tmp_path)
+    write(tmp_path / "hdr.csv", "a,b,t\n")
+    r = run_deffe("-config", "config.json", "-pre-evaluated-data", "hdr.csv", "-only-preloaded-data-exploration",
+                  cwd=tmp_path)
+    line = assert_user_error(r, "hdr.csv: the file has no data rows, only its header")
+    assert "check the data's columns" not in line
+
+
+def test_the_data_file_is_parsed_once(tmp_path, monkeypatch):
+    # the preflight parsed it and the run parsed it again: a file of millions of rows took twice as long
+    import framework.driver as driver
+    parse = driver.load_csv
+
+    def counted(path, *a, **k):
+        with open(tmp_path / "parsed.txt", "a") as fh:
+            fh.write(f"{path}\n")
+        return parse(path, *a, **k)
+    monkeypatch.setattr(driver, "load_csv", counted)
+    grid_setup(tmp_path)
+    r = run_deffe("-config", "config.json", "-pre-evaluated-data", "all_data.csv", "-only-preloaded-data-exploration",
+                  "-no-train", cwd=tmp_path)
+    assert r.rc == 0 and "60 rows read, 60 new in the store" in r.err, r
+    assert (tmp_path / "parsed.txt").read_text().splitlines() == ["all_data.csv"]

@@ -1,7 +1,9 @@
 """Reading pre-evaluated data (-pre-evaluated-data): what a row that cannot be a measurement becomes, and what
 the reader says of a point given twice. End-to-end runs of the same files are in test_cli.py."""
+import json
 import math
 
+import numpy as np
 import pytest
 
 from cli_helpers import write
@@ -221,3 +223,27 @@ def test_rows_of_one_status_and_other_costs_say_which_costs(tmp_path):
     assert other_than_stored(pre, [0], [Result("timeout", {})], ["t"]) == (
         "1 row gives other costs than the store holds for its point, whose stored costs are kept "
         "(line 2: timeout (t=-inf) where the store holds timeout)")
+
+
+def test_many_rows_enter_the_store_at_once_with_the_keys_and_values_of_their_points(tmp_path):
+    # the rows entered one transaction each (200,000 rows: a minute); now in batches, with the same text
+    from framework.preload_rows import RowText
+    from framework.store import RunStore
+    space = DesignSpace([Knob("n", "integer", ListLevels([1, 2, 4])), Knob("f", "real", ListLevels([0.5, 1.0])),
+                         Knob("s", "categorical", ListLevels(["x", "y, z", 'q"'])),
+                         Knob("b", "categorical", ListLevels([True, False]))])
+    codes = np.array([[i % 3, i % 2, i % 3, (i // 6) % 2] for i in range(6)] * 2, dtype=float)   # 6 points twice
+    keys, params = RowText(space).texts(codes)
+    assert keys == space.keys(codes) and len(set(keys)) == 6
+    assert [json.loads(p) for p in params] == space.decode(codes)
+    store = RunStore(tmp_path / "deffe.db")
+    store.add_evaluated_many("e", [(keys[0], params[0], "ok", {"t": 1.0}, None, "pre-evaluated", None)])
+    rows = [(k, p, "ok", {"t": float(i)}, None, "pre-evaluated", None) for i, (k, p) in enumerate(zip(keys, params))]
+    added = store.add_evaluated_many("e", rows, chunk=5)   # a point held, and points given twice
+    assert added == [False] + [i < 6 for i in range(1, 12)]
+    store.close()
+    store = RunStore(tmp_path / "deffe.db")   # committed
+    held = store.lookup(keys)
+    assert len(held) == 6 and held[keys[0]].costs == {"t": 1.0} and held[keys[5]].costs == {"t": 5.0}
+    assert held[keys[3]].params == space.values(codes[3]) and held[keys[3]].origin == "pre-evaluated"
+    assert sorted(s.id for s in held.values()) == list(range(1, 7))

@@ -417,3 +417,17 @@ def test_an_unwritable_model_stats_output_is_found_before_anything_runs(trained,
     r = run_deffe("-config", "config.json", "-fresh", "-model-stats-output", "statsdir", cwd=trained)
     one_line_error(r, "error: -model-stats-output: statsdir is a directory")
     assert not (trained / "explore.1").exists()   # the old run was not moved aside
+
+
+def test_an_input_without_rows_gets_the_columns_of_one_with_rows(trained):
+    # a header alone (0 rows) wrote no std-<cost> columns where rows got them: scripts reading outputs by
+    # column broke on the empty case
+    (trained / "some.csv").write_text("a,b,c\n2,x,1.5\n")
+    (trained / "none.csv").write_text("a,b,c\n")
+    for name in ("some", "none"):
+        r = run_deffe("-config", "config.json", "-inference-only", "-icp", "explore/checkpoints/explore_0.ckpt",
+                      "-input", f"{name}.csv", "-output", f"out-{name}.csv", cwd=trained)
+        assert r.returncode == 0, r
+    some = (trained / "out-some.csv").read_text().splitlines()
+    none = (trained / "out-none.csv").read_text().splitlines()
+    assert "std-f" in some[0] and none == [some[0]]
