@@ -126,3 +126,19 @@ def test_best_text_says_the_best_with_its_unit_or_the_front():
 def test_durations_read_at_a_glance():
     assert [duration_text(s) for s in (0, 44.6, 200, 7500, 3 * 86400 + 4 * 3600)] == \
         ["0s", "45s", "3m20s", "2h05m", "3d04h"]
+
+
+def test_best_text_with_scenarios_says_each_combinations_own():
+    # it showed one hypervolume (or best) pooled over the scenario values: a front of one problem size
+    # dominated another's, whose own growing front left the line unchanged
+    costs = [Cost("exec_time", unit="s"), Cost("memory", unit="B")]
+    two = {"feasible": 9, "hypervolume": 5.0, "front": 4, "scenarios": {
+        "size=1": {"feasible": 5, "hypervolume": 0.5, "front": 3},
+        "size=100": {"feasible": 4, "hypervolume": 49230.0, "front": 2}}}
+    assert best_text(two, costs, ["exec_time", "memory"]) == \
+        "size=1 front 3, hv 0.5; size=100 front 2, hv 4.92e+04"
+    one = {"feasible": 6, "best": 0.001, "scenarios": {f"n={i}": {"feasible": 1, "best": 0.001 * i}
+                                                       for i in range(1, 7)}}
+    one["scenarios"]["n=2"] = {"feasible": 0}
+    assert best_text(one, costs, ["exec_time"]) == \
+        "best exec_time: n=1 1 ms; n=2 no feasible design yet; n=3 3 ms; n=4 4 ms; 2 more"
