@@ -104,6 +104,9 @@ def inputs(config: Any, args: Any, run_dir: Path | None) -> list[Item]:
                 out.append(Item(f"the pre_evaluated_data of exploration '{e.name}'", e.pre_evaluated_data,
                                 Path(e.pre_evaluated_data), f"{e.where}.pre_evaluated_data"))
         out += _evaluator_files(config)
+        # the plugins' folders: -fresh moving one aside with the old run left "plugin not found" behind
+        for i, (entry, folder) in enumerate(zip(config.data.get("python_path") or [], _python_paths(config))):
+            out.append(Item("a python_path folder", str(entry), folder, f"python_path[{i}]"))
         icp = config.section("model").get("initial_checkpoint")
         if isinstance(icp, str) and icp and not getattr(args, "inference_only", False):
             out.append(Item("the model.initial_checkpoint file", icp, config.resolve(icp), "model.initial_checkpoint"))
@@ -272,6 +275,13 @@ def skip_deffe_tables(config: Any, reads: Iterable[Item], cwd: Path | None = Non
 
 
 # ----------------------------------------------------------------------------- moving a run aside
+def _python_paths(config: Any) -> list[Path]:
+    try:
+        return list(config.python_paths())
+    except (AttributeError, TypeError):   # a config made by hand (the Python API's tests) may have none
+        return []
+
+
 def check_move(run_dir: Path, reads: Iterable[Item], why: str = "-fresh", config_file: str | None = None) -> None:
     """Refuse to move ``run_dir`` aside when it holds the working directory or a file the run reads
     (``config_file``: the config that sets framework.run_directory, named in the error)."""
@@ -291,10 +301,12 @@ def check_move(run_dir: Path, reads: Iterable[Item], why: str = "-fresh", config
         if src.path.name.startswith(DB_NAME) and same_file(src.path.parent, run_dir):
             continue   # the run's own store moves with it
         if os.path.exists(src.path) and inside(src.path, run_dir):
+            from_config = bool(src.flag) and not src.flag.startswith("-")   # a config key, not a flag
             raise DeffeError(f"the run directory {shown} holds {src.label} ({src.shown}); {why} would move it "
-                             "aside with the old run", where=src.flag,
-                             hint="give the run a directory of its own (framework.run_directory), copy the file "
-                                  "out of it first, or move the old run yourself")
+                             "aside with the old run", file=config_file if from_config else None, where=src.flag,
+                             hint="give the run a directory of its own (framework.run_directory), copy "
+                                  f"{'the folder' if src.path.is_dir() else 'the file'} out of it first, or move "
+                                  "the old run yourself")
 
 
 # ----------------------------------------------------------------------------- data from a pipe

@@ -120,6 +120,21 @@ def test_fresh_never_moves_the_project_it_runs_in(tmp_path, run_directory):
     assert not list(tmp_path.glob("*.1")) and not list(project.glob("*.1"))
 
 
+def test_fresh_never_moves_away_a_python_path_folder(tmp_path):
+    # the user's plugins in run/plugins went aside with the old run (explore.1/plugins): the next run said
+    # only "plugin not found"
+    small(tmp_path, run_directory="explore")
+    data = json.loads((tmp_path / "config.json").read_text())
+    data["python_path"] = [".", "explore/plugins"]
+    write(tmp_path / "config.json", json.dumps(data))
+    write(tmp_path / "explore" / "plugins" / "helper.py", "X = 1\n")
+    assert run_deffe("-config", "config.json", cwd=tmp_path).rc == 0
+    r = run_deffe("-config", "config.json", "-fresh", cwd=tmp_path)
+    assert_user_error(r, "error: config.json:python_path[1]: the run directory", "holds a python_path folder",
+                      "-fresh would move it aside", "copy the folder out of it first")
+    assert (tmp_path / "explore" / "plugins" / "helper.py").is_file() and not list(tmp_path.glob("*.1"))
+
+
 def test_fresh_never_moves_away_the_data_it_reads(tmp_path):
     small(tmp_path)
     assert run_deffe("-config", "config.json", cwd=tmp_path).rc == 0
