@@ -62,9 +62,11 @@ class CrashWatch:
 
 
 _NUMBER = re.compile(r"\d+")
+_PATH = re.compile(r"[^\s'\"]*[/\\][^\s'\"]*")   # a token with a / or \ in it
 
 
 def alike(crash: str | None) -> str | None:
-    """A crash's message without what differs from sample to sample: the numbers (a sample's directory,
-    .../explore_7/results.txt; its values), so that one bug naming each sample's file is seen as one."""
-    return None if crash is None else _NUMBER.sub("#", crash)
+    """A crash's message without the sample's own paths (.../explore_7/results.txt: their numbers), so that
+    one bug naming each sample's file is seen as one. Numbers elsewhere stay: "point 3 is bad" and "point 4
+    is bad" are points failing each their own way, not a broken plugin."""
+    return None if crash is None else _PATH.sub(lambda m: _NUMBER.sub("#", m.group(0)), crash)
