@@ -185,4 +185,9 @@ def main() -> None:
                       "refused_cleanly": clean, "resume_seconds": round(k["resume_seconds"], 2), **summary}))
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+        sys.stdout.flush()   # here, where a reader gone is caught, not at the interpreter's exit
+    except BrokenPipeError:   # stdout's reader went away (`faults.py ... | head -1`): stop quietly, as the Python
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())   # docs advise, with the status of a
+        sys.exit(128 + 13)   # process stopped by SIGPIPE (13), as run_deffe's

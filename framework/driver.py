@@ -11,6 +11,7 @@ until the budget (samples, steps, time) is spent or the exploration is done.
 from __future__ import annotations
 
 import gc
+import json
 import logging
 import math
 import shutil
@@ -1025,13 +1026,20 @@ def _stored_rows(space: Any, pre: Any, keys: list[str], chunk: int = 20_000):
     from .preload import STATUSES
     results, text = pre.results, RowText(space)
     names, errors, measured = results.cost_names, results.errors, results.measured
+    # a row's costs as the store writes them (store._dumps of {name: cost}), made here: json.dumps per row took
+    # a second of 200,000 rows. A float is written as its repr, an infinite one as JSON's Infinity
+    prefix = [json.dumps(c) + ":" for c in names]
+
+    def cost_text(row: list[float]) -> str:
+        return "{" + ",".join(p + (repr(v) if v - v == 0 else "Infinity" if v > 0 else "-Infinity")
+                              for p, v in zip(prefix, row) if v == v) + "}"   # v == v: not NaN
     for start in range(0, len(pre.codes), chunk):
         part, params = text.texts(pre.codes[start:start + chunk])
         keys.extend(part)
         costs = results.costs[start:start + chunk].tolist()
         for i, (key, values, status, row) in enumerate(zip(part, params, results.statuses[start:start + chunk],
                                                            costs), start):
-            yield (key, values, STATUSES[status], {c: v for c, v in zip(names, row) if v == v},   # v == v: not NaN
+            yield (key, values, STATUSES[status], cost_text(row),
                    errors.get(i), "pre-evaluated", measured.get(i))
 
 

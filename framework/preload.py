@@ -23,6 +23,7 @@ exploration (Deffe's tables may leave out a single-valued scenario).
 from __future__ import annotations
 
 import math
+import re
 from array import array
 from collections.abc import Sequence
 from typing import Any
@@ -163,6 +164,11 @@ def load_csv(path: Path, shown: str, space: DesignSpace, costs: Sequence[Any]) -
     aside: dict[int, dict[str, float]] = {}
     skipped, first_skip = 0, None
     needed = [i for i in [*knob_cols.values(), *cost_cols.values()] if i is not None]
+    # each knob's codes of the texts met (a finite knob takes few values: a cell's text is matched once, not on
+    # every row); a knob without a column reads its one value
+    knob_read = [(k, knob_cols[k.name], {} if k.finite else None,
+                  None if knob_cols[k.name] is not None else format_value(k.value(0))) for k in space.knobs]
+    cost_read = [(c, cost_cols[c]) for c in cost_names]
     for line, cells in rows.read(needed + ([status_col] if status_col is not None else [])):
         if len(cells) < len(header):
             if max(needed, default=-1) >= len(cells):   # a row cut short is no point outside the space
@@ -170,20 +176,29 @@ def load_csv(path: Path, shown: str, space: DesignSpace, costs: Sequence[Any]) -
                                  hint="a row has a cell for each column of the header; was the file cut short?")
             cells = cells + [""] * (len(header) - len(cells))
         try:
-            row = space.code_list(cells_of(cells, knob_cols, space))
-        except DeffeError as e:
-            skipped += 1
-            if first_skip is None:
-                first_skip = f"line {line}: {e.what}"
-            continue
+            row = [_code(m, k, cells[i].strip() if i is not None else fixed_text)
+                   for k, i, m, fixed_text in knob_read]
+        except (ValueError, TypeError):   # outside the space: the space's own reading names the value
+            try:
+                row = space.code_list(cells_of(cells, knob_cols, space))
+            except DeffeError as e:
+                skipped += 1
+                if first_skip is None:
+                    first_skip = f"line {line}: {e.what}"
+                continue
         status = cells[status_col].strip() if status_col is not None else "ok"
         status = status or "ok"
         if status not in STATUSES:
             raise DeffeError(f"status '{status}' is not one of {', '.join(STATUSES)}", file=shown,
                              where=f"line {line}")
         measured = []
-        for c in cost_names:
-            text = cells[cost_cols[c]].strip()
+        for c, col in cost_read:
+            text = cells[col].strip()
+            if _PLAIN.match(text):   # a plain number: what to_number reads it as, without its two regexes
+                f = float(text)
+                if f - f == 0 and f != 0:   # finite (else: as below, an integer beyond a float too); -0 is 0
+                    measured.append(f)
+                    continue
             n = to_number(text)
             if status != "ok" and (text == "" or n is None and text.lower() in NO_NUMBER
                                    or isinstance(n, float) and math.isnan(n)):
@@ -319,6 +334,23 @@ def _repeats(codes: np.ndarray, results: PreloadedResults, lines: Sequence[int],
     more = "; ..." if len(other) > 3 else ""
     return [f"{_rows(len(other))} give{'s' if len(other) == 1 else ''} other costs for a point of an earlier row, "
             f"whose costs are kept ({shown}{more})"]
+
+
+# a number as to_number reads it, ASCII digits only (float() also takes '1_000', 'infinity' and other digits)
+_PLAIN = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\Z", re.ASCII)
+
+
+def _code(memo: dict[str, float] | None, knob: Any, text: str) -> float:
+    """A knob's code of a cell's text, remembered (``memo``, for a finite knob); ValueError or TypeError when
+    the text is no value of the knob."""
+    if memo is None:
+        return knob.code(text)
+    code = memo.get(text)
+    if code is None:
+        code = knob.code(text)
+        if len(memo) < 1_000_000:
+            memo[text] = code
+    return code
 
 
 def _float(n: int | float, cost: str, text: str, shown: str, line: int) -> float:

@@ -48,17 +48,20 @@ class RowText:
             return [], []
         if not self.shared:
             return space.keys(codes), [_dumps(space.values(row)) for row in codes]
-        keys, values = [], []
-        kt, vt = self._key, self._values
-        n = range(len(space.knobs))
-        for row in codes.tolist():
-            try:
-                key = "[" + ",".join(kt[j][row[j]] for j in self._order) + "]"
-                value = "{" + ",".join(vt[j][row[j]] for j in n) + "}"
-            except (KeyError, TypeError):   # a value not met yet (TypeError: no row learned yet)
-                self._learn(row)
-                key = "[" + ",".join(kt[j][row[j]] for j in self._order) + "]"
-                value = "{" + ",".join(vt[j][row[j]] for j in n) + "}"
-            keys.append(key)
-            values.append(value)
+        for j, column in enumerate(codes.T):   # a value not met yet: its texts learned from a row holding it
+            for code in np.unique(column).tolist():
+                if code not in self._key[j]:
+                    self._learn(codes[int(np.flatnonzero(column == code)[0])].tolist())
+        # joined a knob at a time over all the rows (numpy's loop over object arrays), not a row at a time
+        keys = self._joined(self._key, codes, self._order, "[", "]")
+        values = self._joined(self._values, codes, range(len(space.knobs)), "{", "}")
         return keys, values
+
+    @staticmethod
+    def _joined(texts: list[dict[float, str]], codes: np.ndarray, order, opening: str, closing: str) -> list[str]:
+        out: np.ndarray | None = None
+        for j in order:
+            column, at = np.unique(codes[:, j], return_inverse=True)
+            part = np.array([texts[j][c] for c in column.tolist()], dtype=object)[at.reshape(-1)]
+            out = opening + part if out is None else out + ("," + part)
+        return (out + closing).tolist()

@@ -23,8 +23,10 @@ class PreloadedSampler:
         rows = self.framework.preloaded
         space = self.framework.space
         codes = np.array(rows, dtype=float).reshape(-1, len(space))
-        # one row per point, first occurrence kept
-        _, first = np.unique(np.array(space.keys(codes)), return_index=True) if len(codes) else ([], [])
+        # one row per point, first occurrence kept: the same codes are the same point (a finite knob's values
+        # are distinct, a continuous knob's code is its value; + 0.0 makes -0.0 the 0.0 its key says), compared
+        # as numbers, without the text of a key per row (200,000 keys took 1.4 s, a million 1 GB)
+        _, first = np.unique(codes + 0.0, axis=0, return_index=True) if len(codes) else ([], [])
         codes = codes[np.sort(first)] if len(codes) else codes
         if not self.ordered and len(codes):
             codes = codes[self.framework.rng("preloaded-order").permutation(len(codes))]

@@ -247,3 +247,53 @@ def test_many_rows_enter_the_store_at_once_with_the_keys_and_values_of_their_poi
     assert len(held) == 6 and held[keys[0]].costs == {"t": 1.0} and held[keys[5]].costs == {"t": 5.0}
     assert held[keys[3]].params == space.values(codes[3]) and held[keys[3]].origin == "pre-evaluated"
     assert sorted(s.id for s in held.values()) == list(range(1, 7))
+
+
+def test_a_finite_knobs_cell_text_is_matched_once_and_a_value_outside_is_still_named(tmp_path, monkeypatch):
+    # each cell went through space.code (value_key, to_number) on every row: 200,000 rows took 2 s of it
+    from framework.space import Knob as KnobClass
+    calls = []
+    code = KnobClass.code
+    monkeypatch.setattr(KnobClass, "code", lambda self, value: calls.append((self.name, value)) or code(self, value))
+    write(tmp_path / "pre.csv", "a,c,t\n" + "1,x,2\n2,y,3\n" * 50 + "9,x,1\n")
+    pre = load_csv(tmp_path / "pre.csv", "pre.csv", SPACE, ["t"])
+    assert len(pre.results) == 100 and pre.skipped == 1 and pre.first_skip.startswith("line 102: value '9' of 'a'")
+    assert sorted(set(calls)) == [("a", "1"), ("a", "2"), ("a", "9"), ("c", "x"), ("c", "y")]
+    assert calls.count(("a", "1")) == 1 and calls.count(("c", "x")) == 1   # the row outside is read again to name it
+
+
+def test_costs_read_as_numbers_keep_what_to_number_made_of_them(tmp_path):
+    # a plain number is read by float(): -0 stays the 0 it was, '1_0' and other digits are still no number
+    write(tmp_path / "pre.csv", "a,c,t,m\n0,x,-0,1e2\n1,x,-0.0,.5\n2,x,12345678901234567890123,7.\n")
+    pre = load_csv(tmp_path / "pre.csv", "pre.csv", SPACE, ["t", "m"])
+    assert [r.costs for r in pre.results] == [{"t": 0.0, "m": 100.0}, {"t": -0.0, "m": 0.5},
+                                             {"t": 1.2345678901234568e22, "m": 7.0}]
+    assert str(pre.results[0].costs["t"]) == "0.0" and str(pre.results[1].costs["t"]) == "-0.0"
+    write(tmp_path / "bad.csv", "a,c,t\n0,x,1_0\n")
+    with pytest.raises(DeffeError, match="line 2: cost 't' is not a number: '1_0'"):
+        load_csv(tmp_path / "bad.csv", "bad.csv", SPACE, ["t"])
+
+
+def test_the_preloaded_sampler_finds_each_point_once_without_the_keys_text(monkeypatch):
+    # the text key of every row was made to find the points given twice (a million rows: 1 GB)
+    from types import SimpleNamespace
+    from framework.preloaded_sampler import PreloadedSampler
+    space = DesignSpace([Knob("a", "integer", ListLevels([0, 1, 2])), Knob("x", "real", None, low=-1.0, high=1.0)])
+    monkeypatch.setattr(DesignSpace, "keys", lambda *a: pytest.fail("keys made"))
+    rows = np.array([[1, 0.5], [0, 0.0], [1, 0.5], [2, -0.0], [0, -0.0], [2, 0.0]])   # -0.0 is the point 0.0
+    sampler = PreloadedSampler(SimpleNamespace(preloaded=list(rows), space=space), None, ordered=True)
+    sampler.Initialize()
+    assert sampler.codes.tolist() == [[1, 0.5], [0, 0.0], [2, -0.0]]
+
+
+def test_the_costs_text_handed_to_the_store_is_what_the_store_writes_of_them(tmp_path):
+    # made without json.dumps per row: the same text, infinite and not measured costs included
+    from framework.driver import _stored_rows
+    from framework.store import _dumps
+    write(tmp_path / "pre.csv", "a,c,t,m,status\n0,x,1.5,-0,ok\n1,x,inf,,infeasible\n2,y,-inf,nan,infeasible\n"
+                                "3,y,1e-300,2,failed\n")
+    pre = load_csv(tmp_path / "pre.csv", "pre.csv", SPACE, ["t", "m"])
+    keys: list[str] = []
+    rows = list(_stored_rows(SPACE, pre, keys))
+    assert [r[3] for r in rows] == [_dumps(r.costs) for r in pre.results]
+    assert [r[3] for r in rows][:3] == ['{"t":1.5,"m":0.0}', '{"t":Infinity}', '{"t":-Infinity}']
