@@ -255,7 +255,7 @@ class AsyncRun:
     def _think(self, pending: np.ndarray, limit: int, effort: float):
         """The asking thread: the exploration is used by no other thread meanwhile (the driver tells it
         results and swaps models only between asks)."""
-        if callable(getattr(self.exploration, "Pending", None)):
+        if callable(self.d._optional(self.exploration, "Pending")):
             self.d._call(self.exploration, "Pending", pending)
         self.fw.ask_limit = limit
         self.fw.ask_effort = None if effort >= 1.0 else effort

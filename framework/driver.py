@@ -181,6 +181,23 @@ class Driver:
             raise self._plugin_error(block, name, f"reading its units attribute failed: {type(e).__name__}: {e}",
                                      hint) from e
 
+    def _optional(self, obj: Any, attr: str, default: Any = None) -> Any:
+        """A plugin's optional attribute (adaptive, Finish, Report, Pending): one whose property or
+        __getattr__ raises anything but AttributeError is a one-line error naming the plugin, not a traceback."""
+        try:
+            return getattr(obj, attr, default)
+        except DeffeError:
+            raise
+        except (Exception, SystemExit) as e:
+            if getattr(self.args, "debug", False):
+                raise
+            block, name = self._names.get(id(obj), ("exploration", type(obj).__name__))
+            hint = f"an attribute it does not have raises AttributeError (the framework reads getattr(obj, " \
+                f"'{attr}', None)); run with -debug for the traceback" if isinstance(e, LookupError) else \
+                "run with -debug for the traceback"
+            raise self._plugin_error(block, name, f"reading its {attr} attribute failed: {type(e).__name__}: {e}",
+                                     hint) from e
+
     def _evaluation_block(self, block: str) -> Any:
         """The evaluate or extract plugin, initialised. With -only-preloaded-data-exploration nothing is
         evaluated, so one that cannot be built (Deffe's evaluate script or a simulator that is not on this
@@ -396,7 +413,7 @@ class Driver:
         retry = getattr(self.args, "retry_failed", False)
         # an exploration whose proposals do not depend on the results (the sampling exploration) can be
         # listed step by step in a dry run; for the others only the next batch is known
-        adaptive = getattr(exploration, "adaptive", True)
+        adaptive = self._optional(exploration, "adaptive", True)
 
         def task(sample: Sample) -> Result:
             return run_sample(evaluate, extract, sample, cost_names)
@@ -531,11 +548,11 @@ class Driver:
             if not asynchronous:   # the steps it made are 0 .. step - 1 (the asynchronous loop numbers its own)
                 if store.forget_steps_from(explore.name, step) and model is not None:
                     self._trainer_for().write_metrics(explore)   # model_metrics.csv: this run's steps only
-        finish = getattr(exploration, "Finish", None)
+        finish = self._optional(exploration, "Finish")
         if callable(finish):
             self._call(exploration, "Finish")
         paths = self._write_tables(explore, several)
-        report = self._call(exploration, "Report") if callable(getattr(exploration, "Report", None)) else None
+        report = self._call(exploration, "Report") if callable(self._optional(exploration, "Report")) else None
         sec = self.config.section("exploration")
         table, rows = exploration_table(store, self.run_dir, explore, fw.costs, self.config.constraints,
                                         tracker.objectives, sec["top_k"], model, report, several)

@@ -568,3 +568,12 @@ def test_under_debug_a_plugin_calling_sys_exit_shows_its_traceback_without_the_d
     r = run(tmp_path, "-debug")
     assert r.rc != 0 and "Traceback" in r.err and said in r.err, r
     assert "run with -debug" not in r.err, r
+
+
+@pytest.mark.parametrize("attr", ["Report", "Finish", "adaptive"])
+def test_an_exploration_attribute_that_raises_is_a_one_line_error_naming_it(tmp_path, attr):
+    # a property of the exploration's (Report, Finish, adaptive) that raised ended in a traceback
+    setup(tmp_path, xp=STEPS + TELL + f"    @property\n    def {attr}(self): raise RuntimeError('not ready')\n")
+    line = assert_runtime_error(run(tmp_path, *(["-no-run"] if attr == "adaptive" else [])),
+                             "cfg.json:exploration.plugin:", f"reading its {attr} attribute failed")
+    assert "RuntimeError: not ready" in line
