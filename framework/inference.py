@@ -12,9 +12,12 @@ original Deffe wrote them; ``signed-error-<cost>`` = predicted - true and
 probability that the point evaluates ok) when the model's feasibility
 classifier was trained on failures.
 
-A bad row (an empty cell, a value outside a knob's domain, a cost that is not
-a number) is reported with its line number and skipped; ``-strict`` makes any
-bad row an error (exit status 2, nothing written).
+A bad row (an empty cell, a value outside a knob's domain, a row cut short
+before a knob's cell, a cost that is not a number or is NaN or infinite) is
+reported with its line number and skipped; ``-strict`` makes any bad row an
+error (exit status 2, nothing written). A row with more cells than the header,
+or a quote never closed, is an error in any case: the columns after it could
+not be told apart (framework/csv_rows.py).
 
 `evaluate_checkpoints` is Deffe's ``-model-extract-dir DIR``: every checkpoint
 of a directory measured on the pre-evaluated data, a row per checkpoint and
