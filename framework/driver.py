@@ -165,25 +165,17 @@ class Driver:
         return exploration, evaluate, extract, model
 
     def _units(self, evaluate: Any) -> dict[str, str]:
-        block, name = self._names.get(id(evaluate), ("evaluate", type(evaluate).__name__))
+        units = self._optional(evaluate, "units", block="evaluate")
         try:
-            return units_of(getattr(evaluate, "units", None))
+            return units_of(units)
         except Broken as e:
+            block, name = self._names.get(id(evaluate), ("evaluate", type(evaluate).__name__))
             raise self._plugin_error(block, name, f"its units attribute {e.what}", e.hint) from None
-        except DeffeError:
-            raise
-        except (Exception, SystemExit) as e:   # a units property (or __getattr__) of the plugin's that raises
-            if getattr(self.args, "debug", False):
-                raise
-            hint = "an attribute it does not have raises AttributeError (the framework reads getattr(obj, " \
-                "'units', None)); run with -debug for the traceback" if isinstance(e, LookupError) else \
-                "run with -debug for the traceback"
-            raise self._plugin_error(block, name, f"reading its units attribute failed: {type(e).__name__}: {e}",
-                                     hint) from e
 
-    def _optional(self, obj: Any, attr: str, default: Any = None) -> Any:
-        """A plugin's optional attribute (adaptive, Finish, Report, Pending): one whose property or
-        __getattr__ raises anything but AttributeError is a one-line error naming the plugin, not a traceback."""
+    def _optional(self, obj: Any, attr: str, default: Any = None, block: str = "exploration") -> Any:
+        """A plugin's optional attribute (units, adaptive, Finish, Report, Pending): one whose property or
+        __getattr__ raises anything but AttributeError is a one-line error naming the plugin (``block``: its
+        block when the driver did not make it), not a traceback."""
         try:
             return getattr(obj, attr, default)
         except DeffeError:
@@ -191,7 +183,7 @@ class Driver:
         except (Exception, SystemExit) as e:
             if getattr(self.args, "debug", False):
                 raise
-            block, name = self._names.get(id(obj), ("exploration", type(obj).__name__))
+            block, name = self._names.get(id(obj), (block, type(obj).__name__))
             hint = f"an attribute it does not have raises AttributeError (the framework reads getattr(obj, " \
                 f"'{attr}', None)); run with -debug for the traceback" if isinstance(e, LookupError) else \
                 "run with -debug for the traceback"
