@@ -95,8 +95,26 @@ def _user_network(spec: str):
     where, _, name = spec.rpartition(":")
     if where.endswith(".py") and not os.path.isfile(where):
         raise SimulatorError(f"no file {where}")
-    with contextlib.redirect_stdout(sys.stderr):   # the model's prints must not mix with --json's output
+    # a file's own directory first on the import path, as Python runs a script (a module: the current one),
+    # for the import, the builder and the tracing; taken off afterwards
+    folder = os.path.dirname(os.path.abspath(where)) if where.endswith(".py") else os.getcwd()
+    with contextlib.redirect_stdout(sys.stderr), _first_on_path(folder):   # prints must not mix with --json's
         return _run_user_network(spec, where, name)
+
+
+@contextlib.contextmanager
+def _first_on_path(folder: str):
+    """Within: `folder` first on sys.path (not added again if it is first already); afterwards taken off."""
+    added = not sys.path or sys.path[0] != folder
+    if added:
+        sys.path.insert(0, folder)
+    try:
+        yield
+    finally:
+        if added and sys.path and sys.path[0] == folder:
+            del sys.path[0]
+        elif added and folder in sys.path:   # the user's code put entries before it
+            sys.path.remove(folder)
 
 
 def _run_user_network(spec: str, where: str, name: str):
@@ -110,7 +128,6 @@ def _run_user_network(spec: str, where: str, name: str):
             module = importlib.util.module_from_spec(loader)
             loader.loader.exec_module(module)
         else:
-            sys.path.insert(0, os.getcwd())
             module = importlib.import_module(where)
         built = getattr(module, name)()
     except KeyboardInterrupt:
