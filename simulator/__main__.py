@@ -31,6 +31,7 @@ import sys
 from typing import Any, NoReturn, Sequence
 
 from .graph import SimulatorError
+from .output import check_output
 
 
 class _Parser(argparse.ArgumentParser):
@@ -268,7 +269,7 @@ def _output_files(args, device_names: Sequence[str]) -> list[tuple[str, str]]:
 
 def _check_outputs(outputs: list[tuple[str, str]], inputs: list[tuple[str, str]]) -> None:
     """Before anything is written: no output is an input (the network file was replaced by the trace), a
-    directory, in a missing directory, or another output."""
+    directory, in a missing directory (output.check_output, as the API's writers check), or another output."""
     seen: dict[str, str] = {}
     for flag, path in outputs:
         real = os.path.realpath(path)
@@ -280,25 +281,7 @@ def _check_outputs(outputs: list[tuple[str, str]], inputs: list[tuple[str, str]]
                 if os.path.exists(in_path) and os.path.samefile(path, in_path):
                     raise SimulatorError(f"{flag} names the {in_flag} file: writing it would replace an input; "
                                          "choose another name", source=path)
-            if os.path.isdir(path):
-                raise SimulatorError(f"{flag}: this is a directory, not a file", source=path)
-            if not os.access(path, os.W_OK):
-                raise SimulatorError(f"{flag}: cannot write this file (permission denied)", source=path)
-        else:
-            parent = os.path.dirname(path) or "."
-            if not os.path.isdir(parent):
-                raise SimulatorError(f"{flag}: no directory '{parent}' to write it in", source=path)
-            if not os.access(parent, os.W_OK):
-                raise SimulatorError(f"{flag}: cannot write in directory '{parent}' (permission denied)",
-                                     source=path)
-
-
-def _write(path: str, write):
-    """`write(path)` (what it returns), an OSError (a full disk) as one line naming the file."""
-    try:
-        return write(path)
-    except OSError as err:
-        raise SimulatorError(f"cannot write: {err.strerror or err}", source=err.filename or path) from None
+        check_output(path, f"{flag}: ")
 
 
 def _check_placement(spec: str, network, devices, placement) -> None:
@@ -360,12 +343,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         if note:   # an Exprimo file gives one peak: fp16 ran 4x slower than on the preset's V100 without a word
             print(f"note: {note}", file=sys.stderr)
         if args.trace:
-            _write(args.trace, result.save_trace)
+            result.save_trace(args.trace)   # each writer reports its OSError as one line naming its file
         timeline_files: list[str] = []
         if args.memory_timeline:
             from .memory_timeline import timeline_path
-            timeline_files = _write(args.memory_timeline, result.memory.save) + [args.memory_timeline + ".png"]
-            _write(args.memory_timeline + ".png", result.memory.plot)
+            timeline_files = result.memory.save(args.memory_timeline) + [args.memory_timeline + ".png"]
+            result.memory.plot(args.memory_timeline + ".png")
             # a device that holds nothing gets no file: one left by an earlier run is not this run's
             for d in result.memory.devices:
                 old = timeline_path(args.memory_timeline, d.device)
