@@ -31,6 +31,7 @@ import sys
 from typing import Any, NoReturn, Sequence
 
 from .graph import SimulatorError
+from .output import check_output
 
 
 class _Parser(argparse.ArgumentParser):
@@ -95,8 +96,26 @@ def _user_network(spec: str):
     where, _, name = spec.rpartition(":")
     if where.endswith(".py") and not os.path.isfile(where):
         raise SimulatorError(f"no file {where}")
-    with contextlib.redirect_stdout(sys.stderr):   # the model's prints must not mix with --json's output
+    # a file's own directory first on the import path, as Python runs a script (a module: the current one),
+    # for the import, the builder and the tracing; taken off afterwards
+    folder = os.path.dirname(os.path.abspath(where)) if where.endswith(".py") else os.getcwd()
+    with contextlib.redirect_stdout(sys.stderr), _first_on_path(folder):   # prints must not mix with --json's
         return _run_user_network(spec, where, name)
+
+
+@contextlib.contextmanager
+def _first_on_path(folder: str):
+    """Within: `folder` first on sys.path (not added again if it is first already); afterwards taken off."""
+    added = not sys.path or sys.path[0] != folder
+    if added:
+        sys.path.insert(0, folder)
+    try:
+        yield
+    finally:
+        if added and sys.path and sys.path[0] == folder:
+            del sys.path[0]
+        elif added and folder in sys.path:   # the user's code put entries before it
+            sys.path.remove(folder)
 
 
 def _run_user_network(spec: str, where: str, name: str):
@@ -110,7 +129,6 @@ def _run_user_network(spec: str, where: str, name: str):
             module = importlib.util.module_from_spec(loader)
             loader.loader.exec_module(module)
         else:
-            sys.path.insert(0, os.getcwd())
             module = importlib.import_module(where)
         built = getattr(module, name)()
     except KeyboardInterrupt:
@@ -251,7 +269,7 @@ def _output_files(args, device_names: Sequence[str]) -> list[tuple[str, str]]:
 
 def _check_outputs(outputs: list[tuple[str, str]], inputs: list[tuple[str, str]]) -> None:
     """Before anything is written: no output is an input (the network file was replaced by the trace), a
-    directory, in a missing directory, or another output."""
+    directory, in a missing directory (output.check_output, as the API's writers check), or another output."""
     seen: dict[str, str] = {}
     for flag, path in outputs:
         real = os.path.realpath(path)
@@ -263,25 +281,7 @@ def _check_outputs(outputs: list[tuple[str, str]], inputs: list[tuple[str, str]]
                 if os.path.exists(in_path) and os.path.samefile(path, in_path):
                     raise SimulatorError(f"{flag} names the {in_flag} file: writing it would replace an input; "
                                          "choose another name", source=path)
-            if os.path.isdir(path):
-                raise SimulatorError(f"{flag}: this is a directory, not a file", source=path)
-            if not os.access(path, os.W_OK):
-                raise SimulatorError(f"{flag}: cannot write this file (permission denied)", source=path)
-        else:
-            parent = os.path.dirname(path) or "."
-            if not os.path.isdir(parent):
-                raise SimulatorError(f"{flag}: no directory '{parent}' to write it in", source=path)
-            if not os.access(parent, os.W_OK):
-                raise SimulatorError(f"{flag}: cannot write in directory '{parent}' (permission denied)",
-                                     source=path)
-
-
-def _write(path: str, write):
-    """`write(path)` (what it returns), an OSError (a full disk) as one line naming the file."""
-    try:
-        return write(path)
-    except OSError as err:
-        raise SimulatorError(f"cannot write: {err.strerror or err}", source=err.filename or path) from None
+        check_output(path, f"{flag}: ")
 
 
 def _check_placement(spec: str, network, devices, placement) -> None:
@@ -343,12 +343,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         if note:   # an Exprimo file gives one peak: fp16 ran 4x slower than on the preset's V100 without a word
             print(f"note: {note}", file=sys.stderr)
         if args.trace:
-            _write(args.trace, result.save_trace)
+            result.save_trace(args.trace)   # each writer reports its OSError as one line naming its file
         timeline_files: list[str] = []
         if args.memory_timeline:
             from .memory_timeline import timeline_path
-            timeline_files = _write(args.memory_timeline, result.memory.save) + [args.memory_timeline + ".png"]
-            _write(args.memory_timeline + ".png", result.memory.plot)
+            timeline_files = result.memory.save(args.memory_timeline) + [args.memory_timeline + ".png"]
+            result.memory.plot(args.memory_timeline + ".png")
             # a device that holds nothing gets no file: one left by an earlier run is not this run's
             for d in result.memory.devices:
                 old = timeline_path(args.memory_timeline, d.device)

@@ -34,6 +34,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .graph import SimulatorError, did_you_mean
+from .output import check_output, write_output
+
 _TASK_KINDS = ("forward", "backward", "update")
 
 
@@ -67,21 +70,26 @@ class MemoryTimeline:
         for d in self.devices:
             if d.device == name:
                 return d
-        raise KeyError(name)
+        names = [d.device for d in self.devices]
+        raise NoSuchDevice(f"no device {name!r} in this timeline{did_you_mean(str(name), names)}; name one of "
+                           f"{', '.join(names)}")
 
     def save(self, prefix: str | os.PathLike) -> list[str]:
-        """One ZPP-MEM trace per device that holds anything: `<prefix>.<device>.txt`. Returns the paths."""
-        paths = []
-        for d in self.devices:
-            if not len(d.bytes):
-                continue
-            path = timeline_path(prefix, d.device)
-            with open(path, "w", encoding="utf-8") as f:
-                f.write("\n".join(d.lines()) + "\n")
-            paths.append(path)
-        return paths
+        """One ZPP-MEM trace per device that holds anything: `<prefix>.<device>.txt`. Returns the paths.
+        Every path is checked before any is written; each file is written whole or not at all."""
+        files = [(timeline_path(prefix, d.device), d) for d in self.devices if len(d.bytes)]
+        for path, _ in files:
+            check_output(path)
+        for path, d in files:
+            write_output(path, lambda name, d=d: _write_text(name, "\n".join(d.lines()) + "\n"))
+        return [path for path, _ in files]
 
     def plot(self, path: str | os.PathLike, title: str = "memory in use") -> None:
+        """Bytes in use over time to `path`, in the format its extension names (none: '.png' added); an
+        extension matplotlib has no format for is an error listing those it has, before anything is drawn."""
+        from .remat.sweep import plot_file
+        path = plot_file(path)
+        check_output(path)
         import matplotlib
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
@@ -96,8 +104,22 @@ class MemoryTimeline:
         ax.set_title(title)
         ax.legend(loc="best", fontsize=8)
         fig.tight_layout()
-        fig.savefig(path, dpi=120)
-        plt.close(fig)
+        try:
+            write_output(path, lambda name: fig.savefig(name, dpi=120))
+        finally:
+            plt.close(fig)
+
+
+class NoSuchDevice(SimulatorError, KeyError):
+    """`timeline[name]` of a device it does not have: a SimulatorError (one line naming the devices there
+    are), and a KeyError as a mapping's lookup gives."""
+
+    __str__ = SimulatorError.__str__
+
+
+def _write_text(path: str, text: str) -> None:
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(text)
 
 
 def timeline_path(prefix: str | os.PathLike, device: str) -> str:

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .output import write_output
+
 KIND_NAMES = {0: "forward", 1: "backward", 2: "update", 3: "activation", 4: "gradient", 5: "all-reduce"}
 
 
@@ -74,5 +76,8 @@ class Trace:
         return {"traceEvents": out, "displayTimeUnit": "ms"}
 
     def save(self, path: str | os.PathLike) -> None:
-        with open(path, "w", encoding="utf-8") as f:
-            json.dump(self.to_chrome(), f)
+        """The Chrome trace JSON to `path`, whole or not at all (see simulator/output.py)."""
+        def write(name: str) -> None:
+            with open(name, "w", encoding="utf-8") as f:
+                json.dump(self.to_chrome(), f)
+        write_output(path, write)

@@ -70,6 +70,27 @@ def test_trace_is_chrome_trace_json(tmp_path, resnet, machine):
         sim.simulate(resnet, machine, 1).save_trace(tmp_path / "none.json")
 
 
+def test_save_trace_errors_are_one_line_and_a_failed_write_keeps_the_old_file(tmp_path, monkeypatch):
+    # they were IsADirectoryError, FileNotFoundError; a full disk left a partial file in place of a good one
+    r = sim.simulate(chain(3), "cpu+2xV100-pcie3", 1, trace=True)
+    for path, message in ((tmp_path, "this is a directory, not a file; give a file name"),
+                          (tmp_path / "nodir" / "t.json", f"no directory '{tmp_path / 'nodir'}' to write it in; ")):
+        with pytest.raises(SimulatorError) as err:
+            r.save_trace(path)
+        assert str(err.value).startswith(f"{path}: {message}") and "\n" not in str(err.value)
+    good = tmp_path / "t.json"
+    r.save_trace(good)
+    before = good.read_bytes()
+
+    def full_disk(value, f):
+        f.write("{")
+        raise OSError(28, "No space left on device")
+    monkeypatch.setattr("simulator.trace.json.dump", full_disk)
+    with pytest.raises(SimulatorError, match=f"^{good}: cannot write: No space left on device$"):
+        r.save_trace(good)
+    assert good.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["t.json"]
+
+
 def test_prepared_simulator_is_reused_through_the_cache(resnet, machine):
     a = sim.prepare(resnet, machine, batch_size=32)
     assert sim.prepare(resnet, machine, batch_size=32) is a

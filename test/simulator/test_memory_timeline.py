@@ -113,6 +113,35 @@ def test_files_in_zpp_mem_format_and_plot(tmp_path):
     assert png.stat().st_size > 1000
 
 
+def test_bad_outputs_and_device_names_are_one_line_errors(tmp_path, monkeypatch):
+    # they were FileNotFoundError, matplotlib's ValueError and KeyError; a failed plot replaced a good one
+    r = sim.simulate(hand_chain(), device_graph(2), 1, trace=True, **EXACT)
+    names = [d.device for d in r.memory.devices]
+    with pytest.raises(sim.SimulatorError, match=f"^no device 'gpu7' in this timeline.*; name one of "
+                                                 f"{', '.join(names)}$"):
+        r.memory["gpu7"]
+    with pytest.raises(KeyError):   # still a mapping's lookup error
+        r.memory["gpu7"]
+    missing = tmp_path / "nodir" / "m"
+    with pytest.raises(sim.SimulatorError, match=f"^{missing}\\.{names[1]}\\.txt: no directory '{missing.parent}' "
+                                                 "to write it in; "):
+        r.memory.save(missing)
+    with pytest.raises(sim.SimulatorError, match=r"m\.xyz: no plot format for '\.xyz' files; name a file ending "
+                                                 r"in one of .*\.png"):
+        r.memory.plot(tmp_path / "m.xyz")
+    png = tmp_path / "m.png"
+    r.memory.plot(png)
+    before = png.read_bytes()
+
+    def fails(self, name, **kwargs):
+        open(name, "wb").write(b"partial")
+        raise OSError(28, "No space left on device")
+    monkeypatch.setattr("matplotlib.figure.Figure.savefig", fails)
+    with pytest.raises(sim.SimulatorError, match=f"^{png}: cannot write: No space left on device$"):
+        r.memory.plot(png)
+    assert png.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["m.png"]
+
+
 def test_no_memory_timeline_without_trace():
     r = sim.simulate(hand_chain(), device_graph(2), 0, **EXACT)
     assert r.memory is None

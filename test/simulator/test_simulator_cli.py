@@ -234,6 +234,22 @@ def test_a_model_file_that_calls_sys_exit_is_one_line(capsys, tmp_path):
         assert code == 2 and out == "" and err == f"error: {spec}: {message}\n"
 
 
+def test_a_model_file_imports_the_modules_beside_it_from_any_directory(capsys, tmp_path, monkeypatch):
+    # as Python runs a script: its own directory first on the import path (it was ModuleNotFoundError
+    # unless run from that directory); taken off the path afterwards
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "s3_sibling_layers.py").write_text(MODEL)
+    (tmp_path / "sub" / "mynet.py").write_text("from s3_sibling_layers import build as make\n\n\n"
+                                               "def build():\n    return make()\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    before = list(sys.path)
+    code, out, err = run(["--network", "sub/mynet.py:build", "--devices", "cpu+2xV100-pcie3", "--placement", "1",
+                          "--json"], capsys)
+    assert code == 0 and err == "" and json.loads(out)["step_time"] > 0, err
+    assert sys.path == before
+
+
 BAD_INPUTS = REPO / "test" / "bad_inputs" / "simulator"
 
 
