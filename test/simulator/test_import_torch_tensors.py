@@ -397,6 +397,45 @@ def test_convolutions_called_as_functions_with_their_weights():
     assert convs[2].out_shape == (4, 48) and convs[2].fwd_flops == 2 * 5 * 8 * 4 * 48
 
 
+@pytest.mark.parametrize("standardise", [
+    lambda w: w - w.mean(), lambda w: w / w.sum(), lambda w: w / w.norm(), lambda w: (w - w.mean()) / w.std(),
+    lambda w: w - torch.mean(w)])
+def test_a_parameter_reduced_over_every_dimension_has_no_batch_to_mix(standardise):
+    # they were refused as "a mean over every dimension mixes the batch": a parameter has no batch
+    class WS(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.w = nn.Parameter(torch.randn(8, 3, 3, 3))
+            self.l = nn.Linear(8 * 64, 4)
+            self.g = nn.Parameter(torch.ones(4))
+
+        def forward(self, x):
+            return self.l(F.conv2d(x, standardise(self.w), padding=1).flatten(1)) * self.g.sum()
+
+    model = WS()
+    net = from_torch(model, torch.randn(2, 3, 8, 8))
+    assert net.params == torch_params(model)
+    conv = next(l for l in net.layers if l.kind == "conv2d")
+    assert conv.out_shape == (8, 8, 8) and conv.fwd_flops == 2 * 27 * 8 * 64
+    means = [l for l in net.layers if l.kind == "mean"]
+    assert means and {l.in_shapes[0] for l in means} <= {(8, 3, 3, 3), (4,)} and all(l.out_shape == () for l in means)
+
+
+@pytest.mark.parametrize("reduce", [lambda y: y.mean(), lambda y: y.sum(), lambda y: torch.mean(y)])
+def test_a_batch_tensor_reduced_over_every_dimension_is_refused(reduce):
+    class Everything(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.l = nn.Linear(4, 4)
+
+        def forward(self, x):
+            y = self.l(x)
+            return y - reduce(y)
+
+    with pytest.raises(SimulatorError, match="over every dimension mixes the batch; give dim"):
+        from_torch(Everything(), torch.randn(2, 4))
+
+
 def test_an_expanded_view_combined_element_wise_is_the_tensor_broadcast():
     class SqueezeExcite(nn.Module):
         def __init__(self, c=16):
