@@ -41,6 +41,7 @@ class _Converter(ModuleNodes, FunctionNodes, TensorNodes, WriteNodes, SeqFirstNo
         self.env: dict[Any, Any] = {}
         self.owner: dict[Any, str] = {}  # module or attribute -> first layer that used it
         self.stacks: dict[str, list[str]] = {}  # layer -> module path (outermost first)
+        self.final_states: dict[str, _Tensor] = {}   # recurrent layer -> its final state's layer, once made
         self.names: set[str] = set()
         self.batch_dim = batch_dim   # 1: the inputs are sequence-first (torch_seqfirst.py)
         self.seq: set = set()        # the fx nodes whose tensors are sequence-first

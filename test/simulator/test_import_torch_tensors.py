@@ -11,6 +11,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+import simulator as sim
 from simulator.graph import SimulatorError
 from simulator.importers.torch_fx import from_torch
 
@@ -272,7 +273,28 @@ def test_an_rnn_final_state_classifies_and_initialises_a_decoder():
     model = Seq2Seq()
     net = from_torch(model, (torch.randint(0, 100, (2, 9)), torch.randint(0, 100, (2, 5))))
     assert net.params == torch_params(model)
-    assert net.layer("dec").parents[1] == "enc"    # the decoder waits for the encoder's final state
+    # the decoder waits for the encoder's final state h_n, and reads that, not the encoder's output sequence
+    assert net.layer("dec").parents[1] == "enc_state" and net.layer("dec").in_shapes[1] == (1, 1, 16)
+
+    class LSTMSeq2Seq(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.src, self.tgt, self.out = nn.Embedding(100, 8), nn.Embedding(100, 8), nn.Linear(16, 100)
+            self.enc, self.dec = nn.LSTM(8, 16, 2, batch_first=True), nn.LSTM(8, 16, 2, batch_first=True)
+
+        def forward(self, src, tgt):
+            _, (h, c) = self.enc(self.src(src))
+            y, _ = self.dec(self.tgt(tgt), (h, c))
+            return self.out(y)
+
+    net = from_torch(LSTMSeq2Seq(), (torch.randint(0, 100, (2, 40)), torch.randint(0, 100, (2, 40))))
+    assert net.layer("dec").in_shapes[1] == (2, 2, 16)    # h_n and c_n of 2 layers, not (40, 16)
+    names = [l.name for l in net.layers]
+    assert names[names.index("enc") + 1] == "enc_state"   # with its encoder, in its group
+    encoder = ["src", "src_2", "enc", "enc_state"]
+    result = sim.simulate(net, "cpu+2xA100-pcie4", {"*": 2, **{n: 1 for n in encoder}}, batch_size=32,
+                          memory="ignore")
+    assert result.comm_bytes == 2 * 4 * 16 * 32 * 4   # the states forward, their gradient back
 
     class Inner(nn.Module):
         def __init__(self):
