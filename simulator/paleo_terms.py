@@ -302,7 +302,7 @@ def _pool3d(layer: Layer, n: int, phase: str) -> list[PaleoWork]:
 
 
 def _dropout(layer: Layer, n: int, phase: str) -> list[PaleoWork]:
-    if phase == "weight_grad":
+    if phase == "weight_grad" or layer.is_view:  # rate 0 (keep 1): the input itself, no work
         return []
     elems = n * prod(layer.in_shapes[0])
     return [PaleoWork(float(elems), (float(elems * BYTES_FLOAT), float(elems * BYTES_FLOAT)))]

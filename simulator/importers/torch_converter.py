@@ -41,6 +41,7 @@ class _Converter(ModuleNodes, FunctionNodes, TensorNodes, WriteNodes, SeqFirstNo
         self.env: dict[Any, Any] = {}
         self.owner: dict[Any, str] = {}  # module or attribute -> first layer that used it
         self.stacks: dict[str, list[str]] = {}  # layer -> module path (outermost first)
+        self.final_states: dict[str, _Tensor] = {}   # recurrent layer -> its final state's layer, once made
         self.names: set[str] = set()
         self.batch_dim = batch_dim   # 1: the inputs are sequence-first (torch_seqfirst.py)
         self.seq: set = set()        # the fx nodes whose tensors are sequence-first
@@ -172,6 +173,14 @@ class _Converter(ModuleNodes, FunctionNodes, TensorNodes, WriteNodes, SeqFirstNo
             raise self.fail(node, "operations along the batch dimension are not supported (they mix the samples of "
                                   "a batch); leave them out of the model imported (in the loss, say)")
         return {1: 2, 2: 0, 3: 1}[dim] if t.layout == NCHW else dim - 1
+
+    def every_dim(self, node, t: _Tensor, what: str) -> list[int]:
+        """The torch dimensions of a reduction over every dimension (dim=None) of `t`: allowed only on a tensor
+        with no batch axis (computed from parameters and buffers alone: w - w.mean() in weight standardisation),
+        for over a batch tensor it would mix the samples."""
+        if t.layout != SHARED:
+            raise self.fail(node, f"{what} over every dimension mixes the batch; give dim")
+        return list(range(self.lead(t), len(t.torch_shape)))
 
     def lead(self, t: _Tensor) -> int:
         """How many of t's torch axes come before our per-sample ones: the batch, or the leading size-1 axes of a

@@ -215,7 +215,7 @@ class FunctionNodes(SpatialFunctions, ShapeFunctions, IndexFunctions, ProductFun
             x = self.tensor(node, args[0])
             dims = args[1] if len(args) > 1 else kwargs.get("dim")
             if dims is None:
-                raise self.fail(node, "a mean over every dimension mixes the batch; give dim")
+                dims = self.every_dim(node, x, "a mean")
             dims = [dims] if isinstance(dims, int) else list(dims)
             keep = bool(args[2] if len(args) > 2 else kwargs.get("keepdim", False))
             if not keep:  # the remaining axes keep PyTorch's order

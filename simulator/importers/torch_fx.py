@@ -119,8 +119,9 @@ from .torch_trace import _positional, _rooted, _shape_prop, _traced
 # (F.linear, x @ self.W, addmm) is a linear layer holding it (torch_weights.py). 7: so is one read transposed
 # (x @ self.W.T, W.t(), W.transpose(0, 1)) or by einsum ('bi,ij->bj'): no transpose layer, no per-sample weight. 8:
 # an in-place operation on a view (y[:, :8].mul_(2)) changes what reads the viewed tensor afterwards (written back
-# as y[:, :8] = ... is: a pad and an add), where it had been a dead end
-IMPORTER_VERSION = 8
+# as y[:, :8] = ... is: a pad and an add), where it had been a dead end. 9: an RNN started from another's final
+# state reads that state (an rnn_state layer after the encoder, h_n and c_n), not the encoder's output sequence
+IMPORTER_VERSION = 9
 
 
 def from_torch(module, sample_input, name: str | None = None, batch_dim: int = 0) -> Network:

@@ -10,6 +10,7 @@ from simulator.ops import (GRU, LSTM, RNN, Activation, AdaptiveAvgPool2d, BatchN
                            ConvTranspose2d, Dropout, Elementwise, Embedding, GroupNorm, GRUCell, LayerNorm, Linear,
                            LSTMCell, MultiHeadAttention, OpBase, Parameter, Pool2d, RMSNorm, RNNCell,
                            Softmax)
+from simulator.ops.recurrent import final_state
 
 from .torch_nodes import NCHW, PLAIN, SHARED, _Merged, _Multi, _pair, _State, _Tensor, torch_padding
 
@@ -313,8 +314,21 @@ class ModuleNodes:
             source = value.source.first
             width = m.hidden_size * (2 if m.bidirectional else 1)
             if self.shapes[source.layer][-1] == width:
-                return [source]
+                return [self.final_state_of(node, source)]
         return []
+
+    def final_state_of(self, node, source: _Tensor) -> _Tensor:
+        """The layer of recurrent layer `source`'s final state (h_n, c_n), what a decoder started from it reads
+        (its output sequence would be sent to another device in its place); one per recurrent layer, right
+        after it and in its module, so that it goes where the encoder goes."""
+        if source.layer not in self.final_states:
+            op = next(l.op for l in self.layers if l.name == source.layer)
+            state = self.add(node, f"{source.layer}_state", final_state(op), [source], PLAIN, None,
+                             stack=self.stacks.get(source.layer))
+            layer = self.layers.pop()
+            self.layers.insert(next(i for i, l in enumerate(self.layers) if l.name == source.layer) + 1, layer)
+            self.final_states[source.layer] = state
+        return self.final_states[source.layer]
 
     def mha(self, node, m, args, meta, name, done):
         kwargs = dict(node.kwargs)

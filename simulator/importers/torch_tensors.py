@@ -306,7 +306,7 @@ class TensorNodes:
         x = self.tensor(node, args[0])
         dims = args[1] if len(args) > 1 else kwargs.get("dim")
         if dims is None:
-            raise self.fail(node, "a reduction over every dimension mixes the batch; give dim")
+            dims = self.every_dim(node, x, "a reduction")
         dims = [dims] if isinstance(dims, int) else list(dims)
         if merged is not None:   # the dims of the merged view, on the tensor itself
             rank = len(x.torch_shape) - len(merged) + 1

@@ -23,7 +23,7 @@ formulas:
 - `simulator.ops.norm`: batch_norm, layer_norm, group_norm, rms_norm
 - `simulator.ops.shape`: input, parameter, concat, reshape, flatten, transpose,
   select, slice, mean, pad, pixel_shuffle, repeat, gather, unfold
-- `simulator.ops.recurrent`: lstm_cell, gru_cell, rnn_cell, lstm, gru, rnn
+- `simulator.ops.recurrent`: lstm_cell, gru_cell, rnn_cell, lstm, gru, rnn, rnn_state
 - `simulator.ops.spectral`: fft
 
 Paleo's own per-layer work for these ops is in `simulator.paleo_terms`.
@@ -36,7 +36,7 @@ from simulator.ops.dense import (AttentionContext, AttentionScores, Embedding, L
                                  MultiHeadAttention, PositionEmbedding, TriangularSolve)
 from simulator.ops.elementwise import ACTIVATIONS, Activation, Dropout, Elementwise, Softmax
 from simulator.ops.norm import BatchNorm, GroupNorm, LayerNorm, RMSNorm
-from simulator.ops.recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
+from simulator.ops.recurrent import GRU, LSTM, RNN, FinalState, GRUCell, LSTMCell, RNNCell
 from simulator.ops.shape import (Concat, Flatten, Gather, Input, Mean, Pad, Parameter, PixelShuffle, Repeat, Reshape,
                                  Select, Slice, Transpose, Unfold)
 from simulator.ops.spectral import FFT
@@ -74,7 +74,7 @@ __all__ = [
     "Embedding", "PositionEmbedding",
     "ACTIVATIONS", "Activation", "Elementwise", "Dropout", "Softmax",
     "BatchNorm", "GroupNorm", "LayerNorm", "RMSNorm",
-    "LSTM", "LSTMCell", "GRU", "GRUCell", "RNN", "RNNCell",
+    "LSTM", "LSTMCell", "GRU", "GRUCell", "RNN", "RNNCell", "FinalState",
     "Input", "Parameter", "Concat", "Reshape", "Flatten", "Transpose", "Select", "Slice", "Mean", "Pad", "PixelShuffle", "Repeat", "Unfold",
     "Gather", "FFT",
     "relu", "gelu", "tanh", "sigmoid", "silu", "add",

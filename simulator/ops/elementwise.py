@@ -21,6 +21,7 @@ FLOPs per element count every arithmetic operation and every transcendental
 | mul of k inputs | k-1 (1 with a constant) | k-1 per input (+1 if broadcast) | inputs (nothing with a constant) |
 | div | 1 | numerator 1, denominator 3 (+1 if broadcast) | inputs (nothing with a constant) |
 | dropout | 2 (compare with the random draw, scale) | 1 (scale by the kept mask) | mask (output-sized) |
+| dropout of rate 0 | 0: a view of its input (F.dropout(x, 0.0) is x) | 0 | nothing |
 | softmax over the last axis | 5 (max, sub, exp, sum, div) | 4 (dot of g and y, sub, mul) | output |
 
 Forward reads every input element and writes every output element.
@@ -149,6 +150,9 @@ class Dropout(OpBase):
         return ins[0]
 
     def counts(self, ins, out) -> Counts:
+        if self.rate == 0:
+            # F.dropout(x, 0.0, training=True) returns x itself: no kernel, no mask, no new tensor
+            return Counts(dgrad=(0.0,), view=True)
         n = prod(out)
         return Counts(fwd=DROPOUT_FWD * n, dgrad=(DROPOUT_DGRAD * n,), read=n, write=n,
                       saved_private=n)

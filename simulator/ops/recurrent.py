@@ -30,6 +30,12 @@ gate blocks where the LSTM has four, and no cell state:
 The recurrent part of n is a GEMM of its own (r multiplies it before the sum),
 so the GEMM work is that of one [Din + H, 3H] product, as counted.
 
+A decoder started from an encoder's final state reads that state, not the encoder's output sequence: the
+encoder's `rnn_state` layer (`FinalState`) is its h_n (and c_n for an LSTM), one H-vector per layer and
+direction and state, (layers x directions, states, H) per sample. It is a view of what the recurrent layer wrote (no work, no copy; c_n's few
+vectors are not counted apart), so that another device receives the state and sends its gradient back, not
+the sequence's T steps.
+
 A plain (Elman) RNN (nn.RNN, nn.RNNCell: h = tanh(W x + U h + b), or ReLU) has one gate block: params
 H*(Din + H) + b*H, forward 2H*(Din + H) + b*H + H (the activation at 1), data gradient 2H*Din + 2H towards
 x and 2H*H towards h; the backward needs only the step's output (tanh' = 1 - h^2), nothing private.
@@ -132,11 +138,43 @@ class RNNCell(LSTMCell):
 
 
 @dataclass(frozen=True)
+class FinalState(OpBase):
+    """The final state of a recurrent layer over a sequence, (T, width) -> (`layers`, `states`, `hidden`): h_n
+    (and c_n) of each of its layers and directions, what it hands to a decoder. A view: no work of its own.
+    Three axes, so that a recurrent layer's (T, width) output is never taken for a state."""
+
+    kind: ClassVar[str] = "rnn_state"
+    layers: int = 1     # layers x directions
+    states: int = 2     # h and c for an LSTM, h for a GRU or an RNN
+    hidden: int = 1
+
+    def __post_init__(self):
+        positive(self.layers, "layers")
+        positive(self.states, "states")
+        positive(self.hidden, "hidden")
+
+    def _infer(self, ins: tuple[Shape, ...]) -> Shape:
+        (x,) = ins
+        if len(x) != 2 or x[1] % self.hidden:
+            fail(f"a final state of width {self.hidden} must come from a recurrent layer's (T, H * directions) "
+                 f"output, got {x}")
+        return (self.layers, self.states, self.hidden)
+
+    def counts(self, ins, out) -> Counts:
+        return Counts(dgrad=(0.0,), view=True)
+
+
+def final_state(op: "LSTM") -> FinalState:
+    """The `FinalState` of recurrent layer `op`: its cell's states for each of its layers and directions."""
+    return FinalState(op.num_layers * op.directions, op.cell.states, op.hidden)
+
+
+@dataclass(frozen=True)
 class LSTM(OpBase):
     """An LSTM over a sequence: (T, Din) -> (T, H * directions), all steps' h.
 
-    An optional second input is the layer whose final state initialises this
-    one (an encoder feeding a decoder); only its last step is read.
+    An optional second input is the final state that initialises this one (an
+    encoder feeding a decoder): a `FinalState` layer after the encoder, (layers, states, H).
     """
 
     kind: ClassVar[str] = "lstm"
@@ -161,8 +199,11 @@ class LSTM(OpBase):
         if len(ins[0]) != 2:
             fail(f"{self.kind.upper()} expects a sequence (T, Din) per sample, got {ins[0]}")
         width = self.hidden * self.directions
-        if len(ins) == 2 and (len(ins[1]) != 2 or ins[1][1] != width):
-            fail(f"{self.kind.upper()} initial state must come from a (T, {width}) sequence, got {ins[1]}")
+        if len(ins) == 2 and (len(ins[1]) != 3 or ins[1][2] != self.hidden):
+            # an edge sends its parent's whole output: a sequence would be sent where its final state is read
+            fail(f"{self.kind.upper()} initial state must be a final state (layers, states, {self.hidden}), got "
+                 f"{ins[1]}; "
+                 f"give it the encoder through a FinalState (rnn_state) layer")
         return (ins[0][0], width)
 
     def counts(self, ins, out) -> Counts:

@@ -14,14 +14,16 @@ LSTM weights 8 layers * 4*1000*(1000+1000) = 64,000,000; output projection
 1000*80,000 = 80,000,000 -- the paper's 384M exactly -- plus biases
 8 * 4000 + 80,000 = 112,000: 384,112,000 parameters in all.
 
-The decoder's layer i starts from the encoder's layer i final state (the
-second parent of each decoder LSTM). Sentence lengths are a choice: 32 source
+The decoder's layer i starts from the encoder's layer i final state (h, c):
+the second parent of each decoder LSTM is that state (`encoder_lstm{i}_state`,
+2 x 1000 per sentence, with the encoder's layer), not its output sequence. Sentence lengths are a choice: 32 source
 and 32 target tokens by default.
 """
 from __future__ import annotations
 
 from simulator.graph import Network
 from simulator.ops import LSTM, Embedding, Input, Linear, Softmax
+from simulator.ops.recurrent import final_state
 from simulator.zoo._builder import NetBuilder
 
 
@@ -35,8 +37,9 @@ def lstm_seq2seq(batch_size: int, src_vocab: int = 160_000, tgt_vocab: int = 80_
     encoder = []
     for i in range(1, layers + 1):
         with b.block(f"encoder_lstm{i}", prefix=False):
-            x = b.add(f"encoder_lstm{i}", LSTM(hidden, bias_vectors=1), x)
-            encoder.append(x)
+            lstm = LSTM(hidden, bias_vectors=1)
+            x = b.add(f"encoder_lstm{i}", lstm, x)
+            encoder.append(b.add(f"encoder_lstm{i}_state", final_state(lstm), x))
     tgt = b.add("tgt_tokens", Input((tgt_len,)))
     with b.block("decoder_embedding", prefix=False):
         y = b.add("tgt_embedding", Embedding(tgt_vocab, embed), tgt)

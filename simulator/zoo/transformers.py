@@ -6,7 +6,8 @@ Each attention is written as its kernels: fused QKV projection (one D x 3D
 linear; BERT's three D x D projections have the same parameters and FLOPs),
 scores (causal in GPT-2), softmax, attention dropout, context, output
 projection, residual dropout, residual add. Dropout layers are included
-(training).
+(training); with dropout=0.0 they are views of their inputs that cost nothing,
+as F.dropout(x, 0.0) is x.
 
 GPT-2: pre-LN blocks, learned positions (1024), GELU MLP of width 4D, final
 layer norm, LM head tied to the token embedding (no extra parameters, its

@@ -169,6 +169,31 @@ def test_embedding_forward_reads_the_rows_looked_up_not_the_table():
         _roofline(rows, (ids + rows) * 4 + 1_000_000 * 256 * 4, 14e12, 900e9, 0.5, 0.8), rel=1e-12)
 
 
+@pytest.mark.parametrize("cost_model", ["roofline", "paleo"])
+def test_dropout_with_rate_zero_is_the_identity(cost_model):
+    # F.dropout(x, 0.0, training=True) is x: no kernel, no mask, no new tensor (it was costed as a real dropout,
+    # so the zoo's dropout=0.0 changed nothing); a rate above 0 keeps its costs
+    from simulator.graph import Layer, Network
+    from simulator.ops import Dropout, Input, Linear
+    g = sim.devices.preset("cpu+1xV100-pcie3")
+
+    def run(*drops):
+        layers, x = [Layer("x", Input((512,)))], "x"
+        for k, rate in enumerate(drops):
+            layers += [Layer(f"fc{k}", Linear(512), (x,))]
+            x = f"fc{k}"
+            if rate is not None:
+                layers += [Layer(f"drop{k}", Dropout(rate), (x,))]
+                x = f"drop{k}"
+        r = sim.simulate(Network.build("mlp", layers, batch_size=64), g, 1, cost_model=cost_model)
+        return r.step_time, r.peak_memory[1]
+
+    plain = run(None, None)
+    assert run(0.0, 0.0) == plain
+    step, peak = run(0.1, 0.1)
+    assert step > plain[0] and peak > plain[1]
+
+
 @pytest.mark.parametrize("optimizer, bytes_per_param, flops_per_param", [
     ("sgd", 12, 2), ("momentum", 20, 4), ("adam", 28, 12)])
 def test_optimizer_update_reads_and_writes_its_state(zoo_resnet, optimizer, bytes_per_param,

@@ -178,7 +178,7 @@ class Seq2Seq(nn.Module):
 def test_a_time_major_decoder_waits_for_its_encoder_and_a_network_function_may_name_the_batch_axis():
     built = (Seq2Seq(), (torch.randint(0, 100, (9, 2)), torch.randint(0, 100, (7, 2))), 1)
     net = from_built(built, "models:seq2seq")
-    assert net.batch_size == 2 and net.layer("dec").parents == ("emb_1", "enc")
+    assert net.batch_size == 2 and net.layer("dec").parents == ("emb_1", "enc_state")
     assert net.layer("dec").out_shape == (7, 32)
 
 

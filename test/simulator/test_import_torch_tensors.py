@@ -11,6 +11,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+import simulator as sim
 from simulator.graph import SimulatorError
 from simulator.importers.torch_fx import from_torch
 
@@ -272,7 +273,28 @@ def test_an_rnn_final_state_classifies_and_initialises_a_decoder():
     model = Seq2Seq()
     net = from_torch(model, (torch.randint(0, 100, (2, 9)), torch.randint(0, 100, (2, 5))))
     assert net.params == torch_params(model)
-    assert net.layer("dec").parents[1] == "enc"    # the decoder waits for the encoder's final state
+    # the decoder waits for the encoder's final state h_n, and reads that, not the encoder's output sequence
+    assert net.layer("dec").parents[1] == "enc_state" and net.layer("dec").in_shapes[1] == (1, 1, 16)
+
+    class LSTMSeq2Seq(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.src, self.tgt, self.out = nn.Embedding(100, 8), nn.Embedding(100, 8), nn.Linear(16, 100)
+            self.enc, self.dec = nn.LSTM(8, 16, 2, batch_first=True), nn.LSTM(8, 16, 2, batch_first=True)
+
+        def forward(self, src, tgt):
+            _, (h, c) = self.enc(self.src(src))
+            y, _ = self.dec(self.tgt(tgt), (h, c))
+            return self.out(y)
+
+    net = from_torch(LSTMSeq2Seq(), (torch.randint(0, 100, (2, 40)), torch.randint(0, 100, (2, 40))))
+    assert net.layer("dec").in_shapes[1] == (2, 2, 16)    # h_n and c_n of 2 layers, not (40, 16)
+    names = [l.name for l in net.layers]
+    assert names[names.index("enc") + 1] == "enc_state"   # with its encoder, in its group
+    encoder = ["src", "src_2", "enc", "enc_state"]
+    result = sim.simulate(net, "cpu+2xA100-pcie4", {"*": 2, **{n: 1 for n in encoder}}, batch_size=32,
+                          memory="ignore")
+    assert result.comm_bytes == 2 * 4 * 16 * 32 * 4   # the states forward, their gradient back
 
     class Inner(nn.Module):
         def __init__(self):
@@ -395,6 +417,45 @@ def test_convolutions_called_as_functions_with_their_weights():
     assert [l.kind for l in convs] == ["conv2d", "conv2d", "conv1d"] and all(l.params == 0 for l in convs)
     assert convs[0].fwd_flops == 2 * 27 * 8 * 100 + 8 * 100 and convs[1].fwd_flops == 2 * 9 * 8 * 100
     assert convs[2].out_shape == (4, 48) and convs[2].fwd_flops == 2 * 5 * 8 * 4 * 48
+
+
+@pytest.mark.parametrize("standardise", [
+    lambda w: w - w.mean(), lambda w: w / w.sum(), lambda w: w / w.norm(), lambda w: (w - w.mean()) / w.std(),
+    lambda w: w - torch.mean(w)])
+def test_a_parameter_reduced_over_every_dimension_has_no_batch_to_mix(standardise):
+    # they were refused as "a mean over every dimension mixes the batch": a parameter has no batch
+    class WS(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.w = nn.Parameter(torch.randn(8, 3, 3, 3))
+            self.l = nn.Linear(8 * 64, 4)
+            self.g = nn.Parameter(torch.ones(4))
+
+        def forward(self, x):
+            return self.l(F.conv2d(x, standardise(self.w), padding=1).flatten(1)) * self.g.sum()
+
+    model = WS()
+    net = from_torch(model, torch.randn(2, 3, 8, 8))
+    assert net.params == torch_params(model)
+    conv = next(l for l in net.layers if l.kind == "conv2d")
+    assert conv.out_shape == (8, 8, 8) and conv.fwd_flops == 2 * 27 * 8 * 64
+    means = [l for l in net.layers if l.kind == "mean"]
+    assert means and {l.in_shapes[0] for l in means} <= {(8, 3, 3, 3), (4,)} and all(l.out_shape == () for l in means)
+
+
+@pytest.mark.parametrize("reduce", [lambda y: y.mean(), lambda y: y.sum(), lambda y: torch.mean(y)])
+def test_a_batch_tensor_reduced_over_every_dimension_is_refused(reduce):
+    class Everything(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.l = nn.Linear(4, 4)
+
+        def forward(self, x):
+            y = self.l(x)
+            return y - reduce(y)
+
+    with pytest.raises(SimulatorError, match="over every dimension mixes the batch; give dim"):
+        from_torch(Everything(), torch.randn(2, 4))
 
 
 def test_an_expanded_view_combined_element_wise_is_the_tensor_broadcast():

@@ -234,6 +234,15 @@ def test_lstm_cell_and_layer():
     assert layer.fwd == t * 2 * (step1 + step2)
     with pytest.raises(SimulatorError, match="sequence"):
         LSTM(h).infer([(din,)])
+    # a decoder's initial state is its encoder's final state (h_n and c_n per layer and direction), a view: an
+    # encoder's output sequence given in its place (what was sent to the decoder's device) is refused
+    from simulator.ops.recurrent import final_state
+    state = final_state(LSTM(h, num_layers=2, bidirectional=True))
+    assert state.infer([(t, 2 * h)]) == (4, 2, h) and state.counts([(t, 2 * h)], (4, 2, h)).view
+    assert final_state(RNN(h)).infer([(t, h)]) == (1, 1, h)
+    assert LSTM(h, num_layers=2, bidirectional=True).infer([(t, din), (4, 2, h)]) == (t, 2 * h)
+    with pytest.raises(SimulatorError, match=r"must be a final state \(layers, states, 20\), got \(7, 20\); give"):
+        LSTM(h).infer([(t, din), (t, h)])
 
 
 def test_fourier_transform_hand_worked():
