@@ -17,7 +17,8 @@ from typing import Any
 # 0.2.0: 1f1b's in-flight bound for a device holding several stages (interleaved). 0.3.0: 1f1b runs Megatron's
 # order of stage-level ops; a channel serves pipeline transfers before all-reduce chunks; an embedding's forward
 # reads the rows it looks up, not its table
-__version__ = "0.3.0"
+# 0.4.0 (schedule): regular interleaved 1f1b runs Megatron's interleaved order; DFA sends the output error to each stage
+__version__ = "0.4.0"
 
 from . import data, devices
 from .api import BatchResult, Result, Simulator, prepare, simulate, simulate_batch
