@@ -18,7 +18,8 @@ from typing import Any
 # order of stage-level ops; a channel serves pipeline transfers before all-reduce chunks; an embedding's forward
 # reads the rows it looks up, not its table
 # 0.4.0: a dropout of rate 0 is its input (no kernel, no mask, no tensor); a seq2seq decoder reads its encoder's
-# final state (h, c), not its output sequence
+# final state (h, c), not its output sequence;
+# regular interleaved 1f1b runs Megatron's interleaved order; DFA sends the output error to each stage
 __version__ = "0.4.0"
 
 from . import data, devices

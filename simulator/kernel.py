@@ -22,12 +22,16 @@ Semantics (see schedule.py for the full statement):
   left in `op_left`) once begun is finished first; a forward of a new
   micro-batch waits while `limit` are in flight; a device holding one stage
   (ordered = 1) begins B(i) only once F(i + limit - 1) has started, which
-  gives Megatron's 1F1B order; one holding several (ordered = 2) keeps the
-  first two rules; a stalled step sets ordered = 0 on the stalled device.
+  gives Megatron's 1F1B order; a device of a regular interleaved placement
+  (ordered = 3) runs only the op Megatron's interleaved order puts next
+  (`_interleaved_op`, its position `op_pos`); any other holding several
+  (ordered = 2) keeps the first two rules; a stalled step sets ordered = 0 on
+  the stalled device.
 - training algorithms without a backward chain (direct_grad = 1, DFA; see
-  simulator/memory.py): every backward waits only for its micro-batch's loss,
-  holds bwd_alloc bytes while it runs, and neither allocates nor sends
-  gradients for its parents;
+  simulator/memory.py): every backward waits only for its micro-batch's loss
+  (on the loss device) or for the output error sent from there (X_ERR, one
+  per micro-batch and device; not traced, no memory), holds bwd_alloc bytes
+  while it runs, and neither allocates nor sends gradients for its parents;
 - with a trace, each record also has the order of its start and of its end
   among all starts and ends (columns 7, 8; tr_count[1] counts them) and, for
   a transfer hop, the transfer's id (column 9): the memory timeline replays
@@ -63,7 +67,7 @@ import numpy as np
 from numba import njit
 
 KIND_F, KIND_B, KIND_U = 0, 1, 2
-X_ACT, X_GRAD, X_RING = 0, 1, 2
+X_ACT, X_GRAD, X_RING, X_ERR = 0, 1, 2, 3  # X_ERR: DFA's output error, sent to a stage
 STATUS_OK, STATUS_REPLICA, STATUS_DEADLOCK, STATUS_NO_ROUTE, STATUS_WORKSPACE = 0, 1, 2, 3, 4
 
 
@@ -73,11 +77,12 @@ def _bucket_slots(L, D, n_groups, R):
     return max(1, min(L, n_groups * max(1, D // R)))
 
 
-def _transfer_slots(M, R, E, n_buckets):
+def _transfer_slots(M, R, E, n_buckets, D):
     """The most transfers in flight at once: an activation and an output gradient per (edge,
-    micro-batch, replica), and per bucket one ring chunk per replica (each replica's next chunk is
-    sent once its previous one has arrived)."""
-    return 2 * M * R * E + R * n_buckets + 1
+    micro-batch, replica), per bucket one ring chunk per replica (each replica's next chunk is
+    sent once its previous one has arrived), and DFA's output error to each device per (micro-batch,
+    replica)."""
+    return 2 * M * R * E + R * n_buckets + M * R * D + 1
 
 
 # schedule.workspace_bytes sizes the same workspace with the plain functions
@@ -155,15 +160,52 @@ def _push_task(heap, hsize, d, key, dirty, dlist, st):
 
 
 @njit(cache=True, _nrt=False)
-def _may_start(key, d, L, M, cls_f, cls_u, mb_started, inflight, limit, ordered, cur_op, cur_stage, stage_of):
-    """1f1b: whether device d may start the ready task `key` now. Updates always may. Stage-level
-    ops (ordered >= 1): the forward (backward) of a micro-batch on a stage, once begun on d, is
-    finished before another stage-level op starts there. A device holding one stage (ordered = 1)
-    begins the backward of micro-batch i only once the forward of i + limit - 1 has started (if it
-    exists). Everywhere a forward of a micro-batch not yet started waits while `limit` are in flight."""
+def _interleaved_op(q, r, p, v, M):
+    """The q-th stage-level op of rank r in Megatron-LM's interleaved 1F1B (Narayanan et al., SC'21)
+    on p devices holding v stages each, stage i on rank i mod p: (is forward, micro-batch, stage).
+    A warm-up of (p - r - 1) * 2 + (v - 1) * p forwards (all of them when M == p), then one forward
+    and one backward in turn, then the cool-down backwards. The k-th forward takes the micro-batches
+    in groups of p, each group through the device's stages (chunks) in turn; backwards the same with
+    the chunks reversed. Megatron needs M to be a multiple of p: otherwise this is the order for M
+    rounded up to one, whose ops on micro-batches >= M the caller skips (a subsequence of a
+    deadlock-free order, with holes: the idle time stays bounded)."""
+    Mp = (M + p - 1) // p * p
+    total = Mp * v
+    w = total if Mp == p else min((p - r - 1) * 2 + (v - 1) * p, total)
+    steady = total - w
+    if q < w:
+        fwd = True
+        k = q
+    elif q - w < 2 * steady:
+        fwd = (q - w) % 2 == 0
+        k = w + (q - w) // 2 if fwd else (q - w) // 2
+    else:
+        fwd = False
+        k = q - w - steady
+    chunk = (k % (p * v)) // p
+    mb = (k // (p * v)) * p + k % p
+    if not fwd:
+        chunk = v - 1 - chunk
+    return fwd, mb, chunk * p + r
+
+
+@njit(cache=True, _nrt=False)
+def _may_start(key, d, L, M, cls_f, cls_u, mb_started, inflight, limit, ordered, cur_op, cur_stage, stage_of,
+               op_pos, op_rank, ilv_p, ilv_v):
+    """1f1b: whether device d may start the ready task `key` now. Updates always may. A device of a
+    regular interleaved placement (ordered = 3) runs only the stage-level op Megatron's order puts
+    next (`_interleaved_op`). Stage-level ops (ordered >= 1): the forward (backward) of a micro-batch
+    on a stage, once begun on d, is finished before another stage-level op starts there. A device
+    holding one stage (ordered = 1) begins the backward of micro-batch i only once the forward of
+    i + limit - 1 has started (if it exists). Everywhere else a forward of a micro-batch not yet
+    started waits while `limit` are in flight."""
     cl = key >> 48
     if cl == cls_u:
         return True
+    if ordered[d] == 3:
+        fwd, mb, sg = _interleaved_op(op_pos[d], op_rank[d], ilv_p, ilv_v, M)
+        l = (key & 0xFFFFFF) if cl == cls_f else L - 1 - (key & 0xFFFFFF)
+        return (cl == cls_f) == fwd and ((key >> 24) & 0xFFFFFF) == mb and stage_of[l] == sg
     if ordered[d] >= 1 and cur_op[d] >= 0:
         if (key >> 24) != cur_op[d]:
             return False
@@ -174,6 +216,19 @@ def _may_start(key, d, L, M, cls_f, cls_u, mb_started, inflight, limit, ordered,
         i = m + limit[d] - 1
         return i >= M or mb_started[d * M + i] == 1
     return cl != cls_f or mb_started[d * M + m] == 1 or inflight[d] < limit[d]
+
+
+@njit(cache=True, _nrt=False)
+def _release_backward(sinks, pl, d0, base, m, k, L, cls_b, bdep, repdev, heap, hsize, dirty, dlist, st):
+    """Micro-batch m of replica k: the loss (or DFA's output error on replica-0 device d0 >= 0) is
+    known; the backwards of the sinks (on d0 only, if d0 >= 0) waiting for nothing else are ready."""
+    for si in range(sinks.shape[0]):
+        s = sinks[si]
+        if d0 >= 0 and pl[s] != d0:
+            continue
+        bdep[base + s] -= 1
+        if bdep[base + s] == 0:
+            _push_task(heap, hsize, repdev[k, pl[s]], (cls_b << 48) + (m << 24) + (L - 1 - s), dirty, dlist, st)
 
 
 @njit(cache=True, _nrt=False)
@@ -328,6 +383,9 @@ def run_batch(
     cur_op = np.zeros(D, np.int64)
     cur_stage = np.zeros(D, np.int64)
     ordered = np.zeros(D, np.int64)
+    op_pos = np.zeros(D, np.int64)        # ordered = 3: the device's next op in Megatron's interleaved order
+    op_rank = np.zeros(D, np.int64)       # and its rank in that pipeline
+    err_need = np.zeros(D, np.int64)      # DFA: 1 for a replica-0 device whose backwards need the output error
     tasks_dev = np.zeros(D, np.int64)
     fwd_left_dev = np.zeros(D, np.int64)
     NBK = bucket_slots(L, D, n_groups, R)
@@ -345,7 +403,7 @@ def run_batch(
     coll_slot = np.zeros(NB, np.int64)
     coll_upd = np.zeros((R, NBK), np.float64)
     coll_list = np.zeros(NBK, np.int64)
-    xcap = transfer_slots(M, R, E, NBK)
+    xcap = transfer_slots(M, R, E, NBK, D)
     # per transfer: kind, layer or bucket, consumer entry or ring step, micro-batch, replica,
     # source, destination, hop, id. A finished transfer's slot is reused (xfree).
     xi = np.zeros((xcap, 9), np.int64)
@@ -375,7 +433,7 @@ def run_batch(
         trace_on, tr_i, tr_f, tr_count,
         fdep, bdep, act_uses, gprim, part, copy_uses, gpart, dst_ptr, dst_dev, dst_nchild,
         dst_uses, par_j, act_uses0, bdep0, nparents, fwd_left_mb, used, taken, first_stage, repdev,
-        dev_rep, limit, inflight, mb_started, mb_left, op_left, stage_of, st_nf, st_nb, cur_op, cur_stage, ordered, tasks_dev, fwd_left_dev, heap, hsize,
+        dev_rep, limit, inflight, mb_started, mb_left, op_left, stage_of, st_nf, st_nb, cur_op, cur_stage, ordered, op_pos, op_rank, err_need, tasks_dev, fwd_left_dev, heap, hsize,
         dev_busy, dev_start, dev_key, mem, peak, busy, coll_cnt, coll_bytes, coll_slot, coll_upd, coll_list,
         xi, xnext, xbytes, xfree, q_head, q_tail, chan_busy, chan_start, chan_x, chan_time, ev_t, ev_r,
         dirty, dlist, st)
@@ -384,15 +442,16 @@ def run_batch(
 @njit(cache=True, _nrt=False)
 def _prepare_placement(
         p, pl, par_ptr, par_keep, ch_ptr, ch_idx, ch_slot, has_bwd, keep_out, layer_group, n_groups,
-        upd_t, grad_bytes, static_bytes, dev_model, M, R, sched, direct_grad, out_err,
+        upd_t, grad_bytes, static_bytes, xfer_bytes, dev_model, M, R, sched, direct_grad, out_err,
         fdep, bdep, act_uses, gprim, part, copy_uses, gpart, dst_ptr, dst_dev, dst_nchild, dst_uses,
         par_j, act_uses0, bdep0, nparents, fwd_left_mb, used, taken, first_stage, repdev, dev_rep,
-        limit, inflight, mb_started, mb_left, op_left, stage_of, st_nf, st_nb, cur_op, cur_stage, ordered, tasks_dev, fwd_left_dev, heap, hsize, dev_busy, mem,
+        limit, inflight, mb_started, mb_left, op_left, stage_of, st_nf, st_nb, cur_op, cur_stage, ordered, op_pos, op_rank, err_need, tasks_dev, fwd_left_dev, heap, hsize, dev_busy, mem,
         peak, busy, coll_cnt, coll_bytes, coll_slot, coll_upd, coll_list, q_head, q_tail, chan_busy, chan_time,
         dirty, dlist, st):
     """Everything one placement needs before its first event: the replicas' device sets,
     the 1f1b bounds, the consumers of every output, the weight buckets, the counters
-    and the first ready tasks. Returns (status, tasks to run, buckets)."""
+    and the first ready tasks. Returns (status, tasks to run, buckets, the interleaved pipeline's p and
+    v (0 unless regular), DFA's loss device and error bytes)."""
     L = par_ptr.shape[0] - 1
     D = mem.shape[0]
     C = chan_busy.shape[0]
@@ -429,7 +488,7 @@ def _prepare_placement(
         if status != STATUS_OK:
             break
     if status != STATUS_OK:
-        return status, 0, 0
+        return status, 0, 0, 0, 0, -1, 0.0
     for k in range(R):
         for d in range(D):
             if used[d] == 1:
@@ -467,6 +526,33 @@ def _prepare_placement(
                 else:
                     limit[repdev[k, d]] = (nst - first_stage[d] + taken[d] - 1) // taken[d] + 1
                     ordered[repdev[k, d]] = 2 if sched == 1 else 0  # stage-level ops, no fixed order
+    # A regular interleaved placement (p devices holding v > 1 stages each, stage i on the device of
+    # stage i mod p) runs Megatron's interleaved order (ordered = 3), whose bubble is (p - 1) stage
+    # round trips whatever the number of micro-batches; the bound of rule (b) alone let the idle time
+    # grow with it. Other placements with several stages per device keep ordered = 2.
+    ilv_p = 0
+    ilv_v = 0
+    if sched == 1 and nst > 1:
+        for d in range(D):
+            ilv_p += used[d]
+        ilv_v = nst // ilv_p
+        regular = ilv_v > 1 and nst == ilv_p * ilv_v
+        for d in range(D):
+            if used[d] == 1 and (taken[d] != ilv_v or first_stage[d] >= ilv_p):
+                regular = False
+        for l in range(L):
+            if (l == 0 or pl[l] != pl[l - 1]) and stage_of[l] % ilv_p != first_stage[pl[l]]:
+                regular = False
+        if regular:
+            for d in range(D):
+                if used[d] == 1:
+                    for k in range(R):
+                        ordered[repdev[k, d]] = 3
+                        op_rank[repdev[k, d]] = first_stage[d]
+                        op_pos[repdev[k, d]] = 0
+        else:
+            ilv_p = 0
+            ilv_v = 0
 
     # ------------------------------------------------ per-layer consumers
     nj = 0
@@ -509,6 +595,21 @@ def _prepare_placement(
             bdep0[l] = 0
         n_tasks += R * M * (1 + has_bwd[l])
     dst_ptr[L] = nj
+    # DFA: every backward needs the output error e, which the loss gives on the device of the last
+    # output layer (a layer without consumers); each other device holding a backward receives e
+    # (the outputs' bytes) once per micro-batch before its backwards may start.
+    loss_dev = -1
+    err_bytes = 0.0
+    for d in range(D):
+        err_need[d] = 0
+    if direct_grad == 1:
+        for l in range(L):
+            if has_bwd[l] == 1 and ch_ptr[l + 1] == ch_ptr[l]:
+                loss_dev = pl[l]
+                err_bytes += xfer_bytes[l]
+        for l in range(L):
+            if has_bwd[l] == 1 and pl[l] != loss_dev and loss_dev >= 0:
+                err_need[pl[l]] = 1
 
     # ------------------------------------------------ weight buckets
     ncoll = 0
@@ -519,7 +620,7 @@ def _prepare_placement(
                 if ncoll == coll_list.shape[0]:  # cannot happen: bucket_slots bounds them
                     for i in range(ncoll):
                         coll_cnt[coll_list[i]] = 0
-                    return STATUS_WORKSPACE, 0, 0
+                    return STATUS_WORKSPACE, 0, 0, 0, 0, -1, 0.0
                 coll_list[ncoll] = b
                 coll_slot[b] = ncoll
                 ncoll += 1
@@ -590,7 +691,7 @@ def _prepare_placement(
                     _push_task(heap, hsize, repdev[k, pl[l]], (cls_f << 48) + (m << 24) + l,
                                dirty, dlist, st)
 
-    return status, n_tasks, ncoll
+    return status, n_tasks, ncoll, ilv_p, ilv_v, loss_dev, err_bytes
 
 
 @njit(cache=True, _nrt=False)
@@ -604,7 +705,7 @@ def _simulate_all(
         trace_on, tr_i, tr_f, tr_count,
         fdep, bdep, act_uses, gprim, part, copy_uses, gpart, dst_ptr, dst_dev, dst_nchild,
         dst_uses, par_j, act_uses0, bdep0, nparents, fwd_left_mb, used, taken, first_stage, repdev,
-        dev_rep, limit, inflight, mb_started, mb_left, op_left, stage_of, st_nf, st_nb, cur_op, cur_stage, ordered, tasks_dev, fwd_left_dev, heap, hsize,
+        dev_rep, limit, inflight, mb_started, mb_left, op_left, stage_of, st_nf, st_nb, cur_op, cur_stage, ordered, op_pos, op_rank, err_need, tasks_dev, fwd_left_dev, heap, hsize,
         dev_busy, dev_start, dev_key, mem, peak, busy, coll_cnt, coll_bytes, coll_slot, coll_upd, coll_list,
         xi, xnext, xbytes, xfree, q_head, q_tail, chan_busy, chan_start, chan_x, chan_time, ev_t, ev_r,
         dirty, dlist, st):
@@ -624,12 +725,12 @@ def _simulate_all(
 
     for p in range(P):
         pl = placements[p]
-        status, n_tasks, ncoll = _prepare_placement(
+        status, n_tasks, ncoll, ilv_p, ilv_v, loss_dev, err_bytes = _prepare_placement(
             p, pl, par_ptr, par_keep, ch_ptr, ch_idx, ch_slot, has_bwd, keep_out, layer_group,
-            n_groups, upd_t, grad_bytes, static_bytes, dev_model, M, R, sched, direct_grad, out_err,
+            n_groups, upd_t, grad_bytes, static_bytes, xfer_bytes, dev_model, M, R, sched, direct_grad, out_err,
             fdep, bdep, act_uses, gprim, part, copy_uses, gpart, dst_ptr, dst_dev, dst_nchild,
             dst_uses, par_j, act_uses0, bdep0, nparents, fwd_left_mb, used, taken, first_stage,
-            repdev, dev_rep, limit, inflight, mb_started, mb_left, op_left, stage_of, st_nf, st_nb, cur_op, cur_stage, ordered, tasks_dev, fwd_left_dev, heap,
+            repdev, dev_rep, limit, inflight, mb_started, mb_left, op_left, stage_of, st_nf, st_nb, cur_op, cur_stage, ordered, op_pos, op_rank, err_need, tasks_dev, fwd_left_dev, heap,
             hsize, dev_busy, mem, peak, busy, coll_cnt, coll_bytes, coll_slot, coll_upd, coll_list, q_head,
             q_tail, chan_busy, chan_time, dirty, dlist, st)
         if status != STATUS_OK:
@@ -662,14 +763,15 @@ def _simulate_all(
                         if cls == cls_b and fwd_left_dev[d] > 0:
                             continue
                     elif not _may_start(key, d, L, M, cls_f, cls_u, mb_started, inflight, limit, ordered, cur_op,
-                                        cur_stage, stage_of):
+                                        cur_stage, stage_of, op_pos, op_rank, ilv_p, ilv_v):
                         pos = -1
                         best = -1
                         for i in range(hsize[d]):
                             kk = heap[d, i]
                             if (best < 0 or kk < best) and _may_start(kk, d, L, M, cls_f, cls_u, mb_started,
                                                                       inflight, limit, ordered, cur_op,
-                                                                      cur_stage, stage_of):
+                                                                      cur_stage, stage_of, op_pos, op_rank,
+                                                                      ilv_p, ilv_v):
                                 best = kk
                                 pos = i
                         if pos < 0:
@@ -900,13 +1002,20 @@ def _simulate_all(
                         fwd_left_dev[d] -= 1
                         fwd_left_mb[km] -= 1
                         if fwd_left_mb[km] == 0:
-                            # the micro-batch's loss is known: its backward may start
-                            for si in range(sinks.shape[0]):
-                                s = sinks[si]
-                                bdep[base + s] -= 1
-                                if bdep[base + s] == 0:
-                                    _push_task(heap, hsize, repdev[k, pl[s]],
-                                               (cls_b << 48) + (m << 24) + (L - 1 - s), dirty, dlist, st)
+                            # the micro-batch's loss is known: its backward may start (DFA: on the
+                            # loss device; the others once the output error has arrived)
+                            _release_backward(sinks, pl, loss_dev if direct_grad == 1 else -1, base, m, k,
+                                              L, cls_b, bdep, repdev, heap, hsize, dirty, dlist, st)
+                            if direct_grad == 1:
+                                for d2 in range(D):
+                                    if err_need[d2] == 1:
+                                        dst = repdev[k, d2]
+                                        if not _new_transfer(xi, xbytes, X_ERR, d2, 0, m, k, repdev[k, loss_dev],
+                                                             dst, err_bytes, route_ptr, route_chan, q_head,
+                                                             q_tail, xnext, D, dirty, dlist, st, xfree):
+                                            status = STATUS_NO_ROUTE
+                                            out_err[p, 0] = repdev[k, loss_dev]
+                                            out_err[p, 1] = dst
                     else:
                         l = L - 1 - order
                         if direct_grad == 1:
@@ -976,6 +1085,16 @@ def _simulate_all(
                                 op_left[base + sg] = st_nb[sg]
                             if cur_op[d] == (key >> 24) and cur_stage[d] == sg:
                                 cur_op[d] = -1
+                            if ordered[d] == 3:
+                                # Megatron's next op; a stage without backwards has no backward op,
+                                # and the order's micro-batches beyond M (see _interleaved_op) none
+                                while True:
+                                    op_pos[d] += 1
+                                    if op_pos[d] >= 2 * ((M + ilv_p - 1) // ilv_p * ilv_p) * ilv_v:
+                                        break
+                                    fwd, mb, sg = _interleaved_op(op_pos[d], op_rank[d], ilv_p, ilv_v, M)
+                                    if mb < M and (fwd or st_nb[sg] > 0):
+                                        break
                     if direct >= 0:
                         # The successor in a chain starts right now if the generic dispatch would
                         # start it now: nothing else happened (d is the only resource marked), no
@@ -1114,7 +1233,9 @@ def _simulate_all(
                     kx = xi[x, 4]
                     base = (kx * M + mx) * L
                     jb = (kx * M + mx) * NJ
-                    if trace_on and tr_count[0] < tr_cap:
+                    # DFA's error is not in the trace: its kinds (and the memory timeline that replays
+                    # it) have no such transfer; it is tiny and held in no modelled buffer
+                    if trace_on and tr_count[0] < tr_cap and kind != X_ERR:
                         r = tr_count[0]
                         tr_count[0] += 1
                         tr_i[r, 0] = 3 + kind
@@ -1165,6 +1286,9 @@ def _simulate_all(
                         if bdep[base + lx] == 0:
                             _push_task(heap, hsize, dstd, (cls_b << 48) + (mx << 24) + (L - 1 - lx),
                                        dirty, dlist, st)
+                    elif kind == X_ERR:  # lx: the replica-0 device whose backwards it releases
+                        _release_backward(sinks, pl, lx, base, mx, kx, L, cls_b, bdep, repdev, heap, hsize,
+                                          dirty, dlist, st)
                     else:
                         b = lx
                         step = xj

@@ -16,7 +16,14 @@ consumers (the loss) once *every* forward of m (of that replica) is done, as
 output from every consumer: local consumers' backwards, and one transfer per
 consumer device (the consumers on that device sum their contributions there
 first). Layers whose output needs no gradient (the data, layers before the
-first weights) have no backward and receive no gradient.
+first weights) have no backward and receive no gradient. Under direct feedback
+alignment (DFA and ME-DFA, `direct_grad`) a backward needs no gradient from
+its consumers, only the output error e of its micro-batch: the backwards on
+the device of the last output layer (the loss) start once every forward of
+m is done; every other device holding a backward first receives e (the bytes
+of the outputs that have a backward) from there, one transfer per
+micro-batch and device. These transfers count in the traffic and the
+channels' time; the trace does not list them and e's memory is not counted.
 
 Transfers. A layer's output goes once to each other device that consumes it.
 A transfer follows its route hop by hop (store and forward); each hop waits
@@ -56,9 +63,9 @@ for a device, on top of the priority above:
       micro-batch not yet started waits. A device whose first stage is s
       has limit S - s if it holds one stage (a contiguous pipeline of p
       devices: p - rank), ceil((S - s) / v) + 1 if it holds v > 1 stages
-      (interleaved 1F1B: a micro-batch's round trip from stage s passes v
-      of the device's stages, and one more micro-batch lets it start the
-      next one's first stage meanwhile);
+      (a micro-batch's round trip from stage s passes v of the device's
+      stages, and one more micro-batch lets it start the next one's first
+      stage meanwhile);
   (c) a device holding one stage begins the backward of micro-batch i only
       once the forward of micro-batch i + limit - 1 has started (if m has
       it).
@@ -66,15 +73,26 @@ So a device holding one stage runs exactly Megatron's order: the warm-up
 forwards 0 .. w-1 (w = min(limit - 1, m)), then F(w + i), B(i) in turn, then
 the cool-down backwards; its bubble is GPipe's ((p - 1) / m of the ideal
 step: on a balanced contiguous pipeline without communication the step time
-of gpipe) while it holds at most limit micro-batches. A device holding
-several stages keeps (a) and (b) but not (c): it runs stage-level ops
-whole, backward first, with no fixed order between its stages. If these
+of gpipe) while it holds at most limit micro-batches. A regular
+interleaved placement (p devices holding v > 1 stages each, stage i on the
+device of stage i mod p) runs Megatron-LM's interleaved order instead
+(kernel._interleaved_op): on rank r a warm-up of (p - r - 1) * 2 + (v - 1) * p
+stage-level forwards (all when m = p), then one forward and one backward in
+turn, then the cool-down backwards; micro-batches in groups of p, each group
+through the device's stages in turn (backwards in reverse). A device runs
+only the op its order puts next. Its bubble is p - 1 stage round trips
+whatever m: (m v + p - 1)(t_f + t_b) on equal stages without communication.
+For m not a multiple of p (which Megatron requires) the order is that of m
+rounded up to one, without the missing micro-batches' ops. In other
+placements a device holding several stages keeps (a) and (b) but not (c): it
+runs stage-level ops whole, backward first, with no fixed order between its
+stages (its idle time may grow with m). If these
 rules would stall every device (possible when a device holds non-contiguous
 stages of a network with skip connections), the stalled device whose most
 urgent ready task ranks first (by the priority key above; between replicas
 the lower one; never by the device's index, so that renaming exchangeable
 devices changes nothing) has its bound raised by one and drops rules (a) and
-(c) for the rest of the step.
+(c) and Megatron's order for the rest of the step.
 
 Replicas. `replicas=r` runs r copies of the placement on disjoint device
 sets, each with batch / r samples. Replica 0 uses the placement's devices;
@@ -230,8 +248,8 @@ def workspace_bytes(plan: Plan) -> int:
     words = (5 * R * M * L + 3 * R * M * E + R * M          # per (replica, micro-batch) counters
              + R * D + 2 * D * M + D * (2 * M * L + min(plan.n_groups, L) + 1)  # replica sets, heaps
              + 2 * NB + R * buckets + buckets                 # weight buckets
-             + 12 * _transfer_slots(M, R, E, buckets)         # transfers in flight
-             + 9 * L + 4 * E + 22 * (D + C))
+             + 12 * _transfer_slots(M, R, E, buckets, D)      # transfers in flight
+             + 9 * L + 4 * E + 22 * (D + C) + 3 * D)
     return 8 * words
 
 

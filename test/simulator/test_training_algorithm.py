@@ -62,8 +62,30 @@ def test_dfa_has_no_backward_chain_across_a_pipeline():
     assert not any(e.kind == "gradient" for e in dfa.trace.events)
     first_bwd = {e.resource: e.start for e in reversed(dfa.trace.events) if e.kind == "backward"}
     fwd_end = max(e.end for e in dfa.trace.events if e.kind == "forward")
-    # every stage's first backward starts at the end of the forward (the loss), not after the next stage
-    assert all(t == fwd_end for t in first_bwd.values())
+    # the last stage's backward starts at the end of the forward (the loss); the others as soon as the
+    # output error has come (a few hundred bytes: microseconds), not after the next stage's backward
+    assert first_bwd.pop("gpu3") == fwd_end
+    assert all(fwd_end < t < fwd_end + 1e-4 for t in first_bwd.values())
+
+
+@pytest.mark.parametrize("algorithm", ["direct_feedback_alignment", "memory_efficient_dfa"])
+@pytest.mark.parametrize("m", [1, 2])
+def test_dfa_sends_the_output_error_to_every_other_stage_before_its_backward(algorithm, m):
+    # every layer's backward needs the output error e (batch x n_out), which the loss gives on the last
+    # stage's device: a stage elsewhere starts its backward only once e has come over the link, and e
+    # is sent once per micro-batch to each such device. Before, gpu0's backward started the instant
+    # the forward ended and the traffic was the activations' alone
+    lat, bw = 1e-3, 1e9
+    r = run(algorithm, {"x": 0, "a": 0, "b": 0, "c": 1}, devices=device_graph(2, bandwidth=bw, latency=lat),
+            micro_batches=m, trace=True)
+    e_bytes = 4 * N_OUT * 2 // m                     # c's output, fp32, per micro-batch of 2 // m samples
+    acts = sum(e.bytes for e in r.trace.events if e.kind == "activation")
+    assert r.comm_bytes == acts + m * e_bytes
+    for mb in range(m):
+        loss = max(e.end for e in r.trace.events if e.kind == "forward" and e.micro_batch == mb)
+        first = min(e.start for e in r.trace.events
+                    if e.kind == "backward" and e.resource == "gpu0" and e.micro_batch == mb)
+        assert first >= loss + lat + e_bytes / bw - 1e-12
 
 
 def test_deep_cnn_memory_and_time_ordering():
