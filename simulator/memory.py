@@ -62,7 +62,9 @@ matrices stored in the compute precision for the whole step (static bytes).
     saved from the forward to the layer's update, as in backprop. The backward
     is costed as backprop's (data gradient replaced by the projection; an
     upper bound for convolutions, whose projection is cheaper). The error
-    vector itself (n_out per sample) is tiny and its broadcast is not costed.
+    vector (n_out per sample) is sent from the loss device to every other
+    device holding a backward, once per micro-batch, before its backwards start
+    (simulator 0.4.0; its few bytes are not counted in memory).
   memory_efficient_dfa (ME-DFA, ZPP-MEM's MEM-DFA): a first forward computes
     the error without saving anything for later (inference memory); a second
     forward recomputes each layer and applies its DFA update at once, so only
