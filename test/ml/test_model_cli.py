@@ -247,6 +247,18 @@ def test_fine_tuning_a_checkpoint_with_frozen_layers(trained, tmp_path):
     assert all(rep["frozen_layers"] == 1 for rep in reports)
 
 
+def test_fresh_with_too_many_frozen_layers_refuses_with_nothing_moved(trained):
+    # the check was made at the first training: the previous run was in explore.1 by then, and explore/ held a
+    # new run of 20 evaluations that had stopped
+    (trained / "start.ckpt").write_bytes((trained / CKPT).read_bytes())
+    before = sorted(p.name for p in (trained / "explore").iterdir())
+    r = run_deffe("-config", "config.json", "-quiet", "-fresh", "-icp", "start.ckpt", "-freeze-layers", "99",
+                  cwd=trained)
+    one_line_error(r, "error: -freeze-layers: freeze_layers 99 would freeze every layer of the network")
+    assert "moved" not in r.err and not (trained / "explore.1").exists()
+    assert sorted(p.name for p in (trained / "explore").iterdir()) == before
+
+
 def test_inference_reads_an_excel_csv_and_writes_next_to_it(trained):
     folder = trained / "points"
     folder.mkdir(exist_ok=True)
