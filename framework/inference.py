@@ -147,7 +147,7 @@ def run_inference(args: Any) -> int:
 
 def _check_outputs(config: Config, args: Any, output: Path) -> None:
     """Before anything is read or predicted: what inference writes is none of the files it reads (the input,
-    the checkpoint, the config, the run store), and can be written."""
+    the checkpoint, the config, the run store) or the run directory's own files, and can be written."""
     from . import outputs
     run_dir = Path(config.section("framework")["run_directory"]).expanduser().absolute()
     writes = [outputs.Item("the -output file", str(output), output, "-output")]
@@ -158,6 +158,7 @@ def _check_outputs(config: Config, args: Any, output: Path) -> None:
         plot = output.with_name(f"{output.stem}-predicted-vs-true.png")
         writes.append(outputs.Item("the plot of -output", str(plot), plot, "-output"))
     outputs.check_outputs(outputs.inputs(config, args, run_dir), writes, probe=not getattr(args, "no_run", False))
+    outputs.check_run_files(config, run_dir, writes)   # the run's manifest, tables, checkpoints: not to replace
 
 
 def _logger(args: Any) -> logging.Logger:

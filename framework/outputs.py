@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
+from .atomic import special
 from .errors import DeffeError
 
 
@@ -193,8 +194,12 @@ def writable(out: Item, probe: bool = True) -> None:
     p = Path(out.path).expanduser()
     if p.is_dir():
         raise DeffeError(f"{out.shown} is a directory", where=out.flag, hint="name a file (e.g. in that directory)")
-    if p.exists() and not stat.S_ISREG(p.stat().st_mode) and not os.access(p, os.W_OK):
-        raise DeffeError(f"{out.shown} cannot be written", where=out.flag, hint="name another file")
+    if special(p):   # a pipe, a terminal, a device: written in place (atomic.py), no file is made beside it
+        if not os.access(p, os.W_OK):
+            raise DeffeError(f"{out.shown} cannot be written", where=out.flag, hint="name another file")
+        return
+    if p.is_symlink():   # its target is replaced, by a file made beside the target
+        p = _real(p)
     parent = p.absolute().parent
     while not parent.exists() and parent != parent.parent:
         parent = parent.parent
@@ -222,6 +227,28 @@ def writable(out: Item, probe: bool = True) -> None:
 
 
 # ----------------------------------------------------------------------------- the run directory's own files
+def check_run_files(config: Any, run_dir: Path, writes: Iterable[Item]) -> None:
+    """An output that is one of the files a run of ``config`` keeps in ``run_dir`` (its manifest, tables, lock,
+    log, reports, checkpoints, model metrics, samples' directories; by name, as the run writes them, wherever
+    the output's name leads): one error line. -output run/deffe_run.json replaced the manifest, and the run
+    could no longer be reported on or loaded."""
+    import fnmatch
+    from .config.table_names import ENTRY_FILES, RUN_FILES, SAMPLE_DIR
+    run_dir = Path(run_dir)
+    names = list(RUN_FILES)   # patterns of the first name under the run directory
+    for e in config.explores:
+        names += [(f"{e.name}-" if len(config.explores) > 1 else "") + n for n in ENTRY_FILES]
+    exact = [_real(w.path) for w in run_writes(config, run_dir)]   # tables (anywhere), the manifest, the log
+    root = _real(run_dir)
+    for out in writes:
+        p = _real(out.path)
+        first = p.relative_to(root).parts[0] if root in p.parents else None
+        if p in exact or first is not None and (SAMPLE_DIR.fullmatch(first) is not None or
+                                                any(fnmatch.fnmatchcase(first, n) for n in names)):
+            raise DeffeError(f"{out.shown} is a file of the run in {_shown(run_dir)}; it would be overwritten",
+                             where=out.flag, hint="name a file the run does not keep (e.g. outside its directory)")
+
+
 def run_writes(config: Any, run_dir: Path) -> list[Item]:
     """The files a run writes into its run directory: every explore entry's tables (prefixed by its name when
     there are several), its model_metrics.csv and knob_importance.txt, deffe_run.json and the run log."""

@@ -97,7 +97,14 @@ def match_columns(header: list[str], space: DesignSpace, shown: str) -> dict[str
     cols: dict[str, int | None] = {}
     missing = []
     for knob in space.knobs:
-        i = find_column(header, knob.name, *([knob.map] if knob.map else []))
+        i = find_column(header, knob.name)
+        alias = find_column(header, knob.map) if knob.map else None
+        if i is not None and alias is not None and alias != i:
+            # one would be read and the other dropped in silence, even where the two disagree
+            raise DeffeError(f"columns '{header[i]}' (knob {knob.name}) and '{header[alias]}' (its map alias) both "
+                             f"give knob {knob.name} (columns {i + 1} and {alias + 1})", file=shown,
+                             where="line 1", hint="remove one of the two columns")
+        i = alias if i is None else i
         if i is None and not (knob.finite and knob.size == 1):
             missing.append(knob.name)
         cols[knob.name] = i

@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from .atomic import replacing
+from .config import _CONSTRAINT as CONSTRAINT   # how the config reads a constraint: 'cost <= bound'
 from .errors import DeffeError
 from .store import DB_NAME, RunStore
 
@@ -141,7 +142,8 @@ def _costs_numeric(df: pd.DataFrame, names: list[str]) -> pd.DataFrame:
     for col in df.columns:
         base = col.split("-", 1)[1] if col.startswith(("predicted-", "std-")) else col
         if base in names:
-            df[col] = pd.to_numeric(df[col], errors="coerce")
+            # floats always (docs/api.md): a column of whole numbers would read back as int64
+            df[col] = pd.to_numeric(df[col], errors="coerce").astype(float)
     return df
 
 
@@ -263,6 +265,17 @@ def check_manifest(m: Any, shown: str) -> None:
             bad(f"costs[{i}].unit", f"a unit is text, not {_kind(c['unit'])}")
     for key, what in (("objectives", "a list of cost names"), ("constraints", "a list of constraints (text)")):
         texts(m.get(key, []), key, what)
+    # an objective or constraint on no cost would count every design as infeasible in the report
+    names = [c["name"] for c in costs]
+    if names:
+        for i, o in enumerate(m.get("objectives", [])):
+            if o not in names:
+                bad(f"objectives[{i}]", f"'{o}' is not one of the run's costs ({', '.join(names)})")
+        for i, text in enumerate(m.get("constraints", [])):
+            found = CONSTRAINT.match(text)
+            if found is None or found.group(1) not in names:
+                bad(f"constraints[{i}]", f"'{text}' is not a constraint 'COST <= BOUND' on one of the run's "
+                                         f"costs ({', '.join(names)})")
     for key in ("config_text", "config_path"):
         if not isinstance(m.get(key), (str, type(None))):
             bad(key, f"text, not {_kind(m[key])}")

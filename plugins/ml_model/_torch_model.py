@@ -64,7 +64,7 @@ class TorchEnsemble(SurrogateModel):
     def _fit(self, X: np.ndarray, Z: np.ndarray, monitor) -> dict:
         import torch
         from ._losses import make_loss
-        from ._nets import build, weight_layer_count
+        from ._nets import build
         from ._trainer import FitSettings, batch_size_for, fit_ensemble, validation_split_for
 
         o = self.opts
@@ -84,11 +84,7 @@ class TorchEnsemble(SurrogateModel):
             source = "scratch"
         if config is None:
             config = self._net_config(X.shape[-1], Z.shape[1], X.shape[-2])
-        n_layers = weight_layer_count(config)
-        if freeze >= n_layers:
-            raise DeffeError(f"freeze_layers {freeze} would freeze every layer of the network ({n_layers} weight "
-                             f"layers)", file=self.file, where="model.freeze_layers",
-                             hint=f"freeze at most {n_layers - 1}")
+        self._check_freeze(config, freeze)
         seed = self.seed + 7919 * self.runs        # each step draws afresh, repeatably
         net = build(config, seed)
         if init_state is not None:
@@ -195,6 +191,20 @@ class TorchEnsemble(SurrogateModel):
         if st.has("pooling"):
             config["pooling"] = _checked_pooling(st.sub("pooling"), config["inputs"])
         return config
+
+    def Initialize(self) -> None:
+        super().Initialize()
+        # the checkpoint's network is known now, before the run starts (-fresh moves nothing on this error)
+        if self.start_config is not None:
+            self._check_freeze(self.start_config, int(self.opts.get("freeze_layers") or 0))
+
+    def _check_freeze(self, config: dict, freeze: int) -> None:
+        from ._nets import weight_layer_count
+        n_layers = weight_layer_count(config)
+        if freeze >= n_layers:
+            raise DeffeError(f"freeze_layers {freeze} would freeze every layer of the network ({n_layers} weight "
+                             f"layers)", file=self.file, where="model.freeze_layers",
+                             hint=f"freeze at most {n_layers - 1}")
 
     def Load(self, path, shown=None) -> CheckpointMeta:
         meta = super().Load(path, shown)

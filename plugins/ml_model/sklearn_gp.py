@@ -81,7 +81,7 @@ class ScaledGP:
                   + WhiteKernel(1e-2, (1e-8, 1.0)))
         self.gp = GaussianProcessRegressor(kernel, optimizer=self._optimizer, normalize_y=False,
                                            n_restarts_optimizer=self.restarts, random_state=self.random_state)
-        with warnings.catch_warnings():   # a bound reached by a hyper-parameter is no error of the user's
+        with warnings.catch_warnings(), one_blas_thread():   # a bound reached is no error of the user's
             warnings.simplefilter("ignore")
             self.gp.fit(self.even(X), np.asarray(z, dtype=float))
         return self
@@ -91,6 +91,14 @@ class ScaledGP:
 
     def predict(self, X: np.ndarray, return_std: bool = False):
         return self.gp.predict(self.even(np.asarray(X, dtype=float)), return_std=return_std)
+
+
+def one_blas_thread():
+    """BLAS on one thread for a block: its sums (Cholesky, solves) are then added in one order, whatever
+    -jobs is. On 2 threads the optimiser's path moved in the 5th digit (docs/exploration.md, "Determinism");
+    on at most gp_max_points points one thread costs little."""
+    from threadpoolctl import threadpool_limits
+    return threadpool_limits(limits=1, user_api="blas")
 
 
 def even_scale(x: np.ndarray, levels: np.ndarray) -> np.ndarray:
@@ -133,6 +141,9 @@ class SklearnGP(SklearnModel):
 
     def _members(self, X: np.ndarray) -> np.ndarray:
         return np.stack([m[0].predict(X) for m in self.models], axis=-1)[None]
+
+    def _predict_context(self):
+        return one_blas_thread()   # parallel chunks, not parallel BLAS (see _base.Predict): the same sums
 
     def _spread(self, X: np.ndarray):
         mu, sd = zip(*(m[0].predict(X, return_std=True) for m in self.models))

@@ -68,6 +68,16 @@ def test_explore_from_a_dict_gives_the_runs_tables(tmp_path, monkeypatch):
     assert json.loads(run.data.config_text)["costs"] == ["exec_time"]
 
 
+def test_costs_of_whole_numbers_come_back_as_floats(tmp_path, monkeypatch):
+    """docs/api.md: costs are floats (NaN for none), even when every value is a whole number (the tables
+    write 12, not 12.0): a user's arithmetic or NaN assignment on them must not meet int64."""
+    monkeypatch.chdir(tmp_path)
+    run = framework.explore(minimal_dict(), run_dir=tmp_path / "r", max_samples=6, no_train=True)
+    assert (run.evaluations["exec_time"] % 1 == 0).all()   # whole numbers, as the table writes them
+    for table in (run.evaluations, run.front, framework.load_run(run.run_dir).evaluations):
+        assert table["exec_time"].dtype == np.float64
+
+
 def test_relative_names_of_a_dict_resolve_against_base_dir(tmp_path, monkeypatch):
     minimal_copy(tmp_path / "proj")
     monkeypatch.chdir(tmp_path)

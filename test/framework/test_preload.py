@@ -19,6 +19,23 @@ SPACE = DesignSpace([Knob("a", "integer", ListLevels([0, 1, 2, 3, 4])),
                      Knob("c", "categorical", ListLevels(["x", "y"]))])
 
 
+ALIASED = DesignSpace([Knob("a", "integer", ListLevels([0, 1, 2, 3, 4])),
+                       Knob("size", "integer", ListLevels([64, 128]), scenario=True, map="options")])
+
+
+@pytest.mark.parametrize("header", ["a,size,options,t", "a,Options,size,t"])
+def test_a_knob_and_its_map_alias_both_given_is_an_error_naming_both(tmp_path, header):
+    # size=64 was read and options=128 dropped in silence (the -inference-only input and the API's predict
+    # read their columns the same way)
+    write(tmp_path / "pre.csv", f"{header}\n1,64,128,5\n")
+    with pytest.raises(DeffeError) as e:
+        load_csv(tmp_path / "pre.csv", "pre.csv", ALIASED, ["t"])
+    assert str(e.value).startswith("pre.csv:line 1: columns 'size' (knob size) and ") and \
+        "(its map alias) both give knob size" in str(e.value) and "remove one of the two columns" in str(e.value)
+    write(tmp_path / "one.csv", "a,options,t\n1,128,5\n")   # the alias alone names the knob, as in Deffe
+    assert ALIASED.values(load_csv(tmp_path / "one.csv", "one.csv", ALIASED, ["t"]).codes[0])["size"] == 128
+
+
 @pytest.mark.parametrize("cost", ["1e400", "-inf", "inf"])
 def test_an_infinite_cost_is_an_error_naming_its_line(tmp_path, cost):
     # it was stored ok, and became the best design ("best t 3" with -inf in the table) or trained the model

@@ -247,6 +247,18 @@ def test_fine_tuning_a_checkpoint_with_frozen_layers(trained, tmp_path):
     assert all(rep["frozen_layers"] == 1 for rep in reports)
 
 
+def test_fresh_with_too_many_frozen_layers_refuses_with_nothing_moved(trained):
+    # the check was made at the first training: the previous run was in explore.1 by then, and explore/ held a
+    # new run of 20 evaluations that had stopped
+    (trained / "start.ckpt").write_bytes((trained / CKPT).read_bytes())
+    before = sorted(p.name for p in (trained / "explore").iterdir())
+    r = run_deffe("-config", "config.json", "-quiet", "-fresh", "-icp", "start.ckpt", "-freeze-layers", "99",
+                  cwd=trained)
+    one_line_error(r, "error: -freeze-layers: freeze_layers 99 would freeze every layer of the network")
+    assert "moved" not in r.err and not (trained / "explore.1").exists()
+    assert sorted(p.name for p in (trained / "explore").iterdir()) == before
+
+
 def test_inference_reads_an_excel_csv_and_writes_next_to_it(trained):
     folder = trained / "points"
     folder.mkdir(exist_ok=True)
@@ -339,6 +351,24 @@ def test_inference_never_writes_over_a_file_it_reads(trained, output, what):
     assert (trained / output).read_bytes() == before
 
 
+@pytest.mark.parametrize("flag, output", [
+    ("-output", "explore/deffe_run.json"), ("-output", "explore/deffe_evaluation.csv"),
+    ("-output", "explore/model_metrics.csv"), ("-output", "explore/checkpoints/best.ckpt"),
+    ("-output", "explore/deffe.log"), ("-output", "explore/../explore/deffe_report.html"),
+    ("-model-stats-output", "explore/deffe_prediction.csv")])
+def test_inference_never_writes_over_the_runs_own_files(trained, flag, output):
+    # -output explore/deffe_run.json replaced the manifest: -report and load_run failed on the run after it
+    (trained / "in.csv").write_text("a,b,c\n2,x,1.5\n")
+    target = trained / output
+    before = target.read_bytes() if target.exists() else None
+    args = ["-output", "fine.csv"] if flag != "-output" else []
+    r = run_deffe("-config", "config.json", "-inference-only", "-icp", CKPT, "-input", "in.csv", flag, output,
+                  *args, cwd=trained)
+    one_line_error(r, f"error: {flag}: {output} is a file of the run in explore; it would be overwritten; name a "
+                      "file the run does not keep")
+    assert (target.read_bytes() if target.exists() else None) == before
+
+
 def test_an_inference_output_that_cannot_be_written_is_one_line_before_predicting(trained, tmp_path):
     (trained / "in.csv").write_text("a,b,c\n2,x,1.5\n")
     (trained / "outdir").mkdir(exist_ok=True)
@@ -363,6 +393,35 @@ def test_an_input_that_is_no_file_needs_an_output(trained):
     r = run_deffe("-config", "config.json", "-inference-only", "-icp", CKPT, "-input", "/dev/stdin",
                   "-output", "piped.csv", cwd=trained, input="a,b,c\n2,x,1.5\n")
     assert r.returncode == 0 and len(read_csv(trained / "piped.csv")) == 1, r.stderr
+
+
+def test_an_output_that_is_a_link_or_a_pipe_is_written_through_not_replaced(trained):
+    """-output through a symbolic link writes its target, the link stays; -output a pipe (as /dev/stdout is
+    one) streams into it, the pipe stays. Both were replaced by an ordinary file (as root, /dev/stdout too)."""
+    import os
+    import stat
+    (trained / "in.csv").write_text("a,b,c\n2,x,1.5\n3,z,2.0\n")
+    real, link = trained / "real.csv", trained / "link.csv"
+    real.write_text("")
+    link.unlink(missing_ok=True)
+    link.symlink_to("real.csv")
+    r = run_deffe("-config", "config.json", "-inference-only", "-icp", CKPT, "-input", "in.csv", "-output",
+                  "link.csv", cwd=trained)
+    assert r.rc == 0, r
+    assert link.is_symlink() and os.readlink(link) == "real.csv" and len(read_csv(real)) == 2
+    fifo = trained / "pipe.csv"
+    fifo.unlink(missing_ok=True)
+    os.mkfifo(fifo)
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)   # a reader is there: the writer's open never waits
+    try:
+        r = run_deffe("-config", "config.json", "-inference-only", "-icp", CKPT, "-input", "in.csv", "-output",
+                      "pipe.csv", cwd=trained)
+        got = os.read(reader, 1 << 16).decode()   # two rows: far less than the pipe holds
+    finally:
+        os.close(reader)
+    assert r.rc == 0, r
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode) and got.startswith("a,b,c,predicted-f") and got.count("\n") == 3, got
+    assert not [p for p in trained.iterdir() if ".tmp" in p.name]
 
 
 def test_no_run_with_inference_or_model_extract_dir_writes_nothing(trained):

@@ -103,6 +103,9 @@ def test_a_copy_and_a_run_moved_aside_read_their_own_tables_and_model(tmp_path):
      "a table's file is a path (text), not int 123"),
     (lambda m: m["costs"][0].update(direction="down"), "costs[0].direction", "'min' or 'max'"),
     (lambda m: m.update(objectives=[1]), "objectives[0]", "a name (text)"),
+    # a name that is no cost: the report counted every design as missing its constraints
+    (lambda m: m.update(objectives=["zzz"]), "objectives[0]", "'zzz' is not one of the run's costs (time)"),
+    (lambda m: m.update(constraints=["zzz <= 1"]), "constraints[0]", "'zzz <= 1' is not a constraint"),
 ])
 def test_a_hand_edited_manifest_is_one_error_naming_the_place(small_run, tmp_path, edit, where, what):
     d = _copy(small_run, tmp_path / "run")
