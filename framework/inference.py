@@ -136,10 +136,13 @@ def run_inference(args: Any) -> int:
         write_stats(Path(args.model_stats_output), meta)
     if pred is not None and any(has_truth) and (getattr(args, "model_stats_output", None)
                                                 or config.section("model").get("plots")):
-        from .training import plot_predicted_vs_true
-        plot = output.with_name(f"{output.stem}-predicted-vs-true.png")
-        plot_predicted_vs_true(truth, pred.mean, costs, plot, title="(inference)")
-        summary.append(f"plot: {plot}")
+        plot = _plot_path(args, output)
+        if plot is None:
+            summary.append("no plot: -output is not a file to name it after (give -model-stats-output)")
+        else:
+            from .training import plot_predicted_vs_true
+            plot_predicted_vs_true(truth, pred.mean, costs, plot, title="(inference)")
+            summary.append(f"plot: {plot}")
     if not args.quiet:
         print("; ".join(summary))
     return 0
@@ -154,11 +157,23 @@ def _check_outputs(config: Config, args: Any, output: Path) -> None:
     stats = getattr(args, "model_stats_output", None)
     if stats:
         writes.append(outputs.Item("the -model-stats-output file", stats, Path(stats), "-model-stats-output"))
-    if stats or config.section("model").get("plots"):   # the plot of predicted against true costs, if any
-        plot = output.with_name(f"{output.stem}-predicted-vs-true.png")
+    plot = _plot_path(args, output) if stats or config.section("model").get("plots") else None
+    if plot is not None:   # the plot of predicted against true costs, if any
         writes.append(outputs.Item("the plot of -output", str(plot), plot, "-output"))
     outputs.check_outputs(outputs.inputs(config, args, run_dir), writes, probe=not getattr(args, "no_run", False))
     outputs.check_run_files(config, run_dir, writes)   # the run's manifest, tables, checkpoints: not to replace
+
+
+def _plot_path(args: Any, output: Path) -> Path | None:
+    """Where the plot of predicted against true costs goes: beside -output, named after it; when -output is no
+    file (/dev/stdout, a pipe), beside -model-stats-output, else nowhere (not /dev/stdout-predicted-vs-true.png)."""
+    from .atomic import special
+    if special(output):
+        stats = getattr(args, "model_stats_output", None)
+        if not stats or special(stats):
+            return None
+        output = Path(stats)
+    return output.with_name(f"{output.stem}-predicted-vs-true.png")
 
 
 def _logger(args: Any) -> logging.Logger:

@@ -490,3 +490,22 @@ def test_an_input_without_rows_gets_the_columns_of_one_with_rows(trained):
     some = (trained / "out-some.csv").read_text().splitlines()
     none = (trained / "out-none.csv").read_text().splitlines()
     assert "std-f" in some[0] and none == [some[0]]
+
+
+def test_a_plot_of_an_output_that_is_a_pipe_goes_beside_the_stats_file_not_beside_the_pipe(trained):
+    """The plot of predicted against true costs was named after -output: with -output /dev/stdout (as root) it
+    went to /dev/stdout-predicted-vs-true.png. A pipe's plot goes beside -model-stats-output."""
+    import os
+    (trained / "truth.csv").write_text("a,b,c,f,g\n2,x,1.5,3,17\n3,z,2.0,18,23\n")
+    fifo = trained / "pipe2.csv"
+    fifo.unlink(missing_ok=True)
+    os.mkfifo(fifo)
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        r = run_deffe("-config", "config.json", "-inference-only", "-icp", CKPT, "-input", "truth.csv", "-output",
+                      "pipe2.csv", "-model-stats-output", "st.csv", cwd=trained)
+        os.read(reader, 1 << 16)
+    finally:
+        os.close(reader)
+    assert r.rc == 0, r
+    assert (trained / "st-predicted-vs-true.png").is_file() and not (trained / "pipe2-predicted-vs-true.png").exists()
