@@ -158,6 +158,9 @@ def apply(config: Any, args: argparse.Namespace) -> list[str]:
         method = DEFFE_METHODS_NEAREST.get(method, method)
         plugin, extra = DEFFE_METHODS.get(method, (method, {}))
         config.section("sampling").update(plugin=plugin, **extra)
+        origins = getattr(config, "origins", None)
+        if isinstance(origins, dict):   # the flag wrote the key, not an included template: an error about it
+            origins["sampling.plugin"] = config.data.get("__origin__")   # is the flag's (cli.blame_flag)
     init = args.init_batch_samples or batch
     if init:
         fixed = args.samples_per_step or config.section("exploration").get("_deffe_fixed_samples")
