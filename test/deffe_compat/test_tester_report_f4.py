@@ -25,3 +25,23 @@ def test_an_unknown_sampling_method_flag_is_blamed_on_the_flag_not_an_included_t
     line = r.err.strip().splitlines()[-1]
     assert line.startswith("error: -sampling-method: plugin 'lhs_typo'"), r.err
     assert "tpl.json" not in r.err, r.err
+
+
+def _would_evaluate(r):
+    return [line for line in r.out.splitlines() + r.err.splitlines() if line.startswith("would evaluate:")]
+
+
+def test_deffes_factorial_method_draws_the_whole_grid_in_a_seeded_random_order(tmp_path):
+    # Deffe: np.arange(every point), then np.random.shuffle; a budget of 8 on a 5 x 5 grid is not one corner
+    write(tmp_path / "evaluate.sh", EVALUATE)
+    grid = {"knobs": [{"name": "x", "groups": "g", "values": "1-6"}, {"name": "y", "groups": "g", "values": "1-6"}]}
+    deffe_config(tmp_path, sampling={"pyscript": "_sampling.py", "arguments": "-method factorial"}, **grid)
+    flags = ("-config", "config.json", "-no-train", "-max-samples", "8", "-no-run")
+    first, again = (_would_evaluate(run_deffe(*flags, cwd=tmp_path)) for _ in range(2))
+    in_order = [f"would evaluate: x={x}, y={y}" for x in range(1, 6) for y in range(1, 6)][:8]   # "1-6": 1 to 5
+    assert len(first) == 8 and len(set(first)) == 8, first
+    assert first != in_order and {line.split(",")[0] for line in first} != {"would evaluate: x=1", "would evaluate: x=2"}
+    assert again == first   # seeded by the run's seed
+    # this project's own factorial plugin keeps its documented order
+    deffe_config(tmp_path, sampling={"plugin": "factorial"}, **grid)
+    assert _would_evaluate(run_deffe(*flags, cwd=tmp_path)) == in_order
