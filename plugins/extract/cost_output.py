@@ -42,16 +42,18 @@ class ExtractFailed(EvaluationFailed):
 
 
 def parse_lines(text: str, cost_names: list[str], source: str):
-    lines = [l.strip() for l in text.splitlines() if l.strip() and not l.strip().startswith("#")]
-    if not lines:
+    lines = [l.strip() for l in text.splitlines()]
+    if not any(lines):
         raise ExtractFailed(f"{source} is empty")
-    numbers = [to_number(l) for l in lines]
     n = len(cost_names)
-    if all(x is not None for x in numbers[:n]):
+    # by position, as Deffe read lines[index] for each cost: a blank line (a grep that found nothing) must
+    # not let the next line's value stand in for its cost
+    numbers = [to_number(l) for l in lines[:n]]
+    if all(x is not None for x in numbers):
         if len(numbers) < n:
             raise ExtractFailed(f"{source} has {len(numbers)} number(s) for {n} costs ({', '.join(cost_names)}): "
                                 "one number per line in cost order")
-        return numbers[:n]   # later lines are ignored, as in Deffe
+        return numbers   # later lines are ignored, as in Deffe
     pairs = {}
     for l in lines:
         m = re.match(r"^([A-Za-z_][\w.\-]*)\s*[:=\s]\s*(\S+)\s*$", l)
@@ -59,7 +61,10 @@ def parse_lines(text: str, cost_names: list[str], source: str):
             pairs[m.group(1)] = m.group(2)
     if pairs:
         return pairs
-    raise ExtractFailed(f"{source}: cannot read costs (expected one number per line, or 'name value' lines)")
+    bad = next(i for i, x in enumerate(numbers) if x is None)
+    found = "is blank" if not lines[bad] else f"is {lines[bad][:40]!r}, not a number"
+    raise ExtractFailed(f"{source}: line {bad + 1} (cost {cost_names[bad]}) {found}: the first {n} line(s) are "
+                        "the costs, one number per line in cost order (or write 'name value' lines)")
 
 
 class CostOutputExtract:
