@@ -122,8 +122,7 @@ class Config:
     @property
     def deffe_tables(self) -> bool:
         """Whether to write the original's tables too (framework.deffe_tables; auto: a Deffe config)."""
-        setting = self.data["framework"].get("deffe_tables", "auto")   # validated: "auto" or a bool
-        return bool(self.deffe_keys) if setting == "auto" else bool(setting)
+        return _writes_deffe_tables(self.data, self.deffe_keys)
 
     @property
     def dir(self) -> Path:
@@ -223,6 +222,8 @@ def _load_config(path: str | Path, given: dict | None, shown: str) -> Config:
     constraints = _build_constraints(data, costs, origin_of(raw, "constraints", shown))
     entries = _build_entries(data)
     explores = _build_explores(data, entries, costs, shown)
+    if _writes_deffe_tables(data, deffe_keys):
+        _own_tables_in_run_dir(explores, data["framework"].get("run_directory"))
     check_table_names(explores, data["framework"].get("output_log"), data["framework"].get("run_directory"))
     _check_sections(data, costs, raw, shown)
     warnings.extend(ignored_keys(data, costs, raw, shown))
@@ -234,6 +235,25 @@ def _load_config(path: str | Path, given: dict | None, shown: str) -> Config:
     if config.deffe_tables:   # (only then are they written)
         warnings.extend(shared)
     return config
+
+
+def _writes_deffe_tables(data: dict, deffe_keys: list[str]) -> bool:
+    setting = data["framework"].get("deffe_tables", "auto")   # validated: "auto" or a bool
+    return bool(deffe_keys) if setting == "auto" else bool(setting)
+
+
+def _own_tables_in_run_dir(explores: list[Explore], run_dir: Any) -> None:
+    """An absolute name of a table Deffe writes too (Deffe expanded "$DEFFE_EXP_DIR/tabs/ev.csv") is where
+    Deffe's table goes; ours stays in the run directory, as for a relative name: under its path from the
+    current directory, or under its file name when it is elsewhere. (A name inside the run directory is
+    ours, as before: Deffe's would replace it and is left out with a warning.)"""
+    cwd = Path.cwd()
+    run = Path(run_dir).expanduser().absolute() if isinstance(run_dir, str) else None
+    for e in explores:
+        for kind in e.deffe_tables.keys() & e.tables.keys():
+            p = Path(e.tables[kind]).expanduser()
+            if p.is_absolute() and not (run is not None and p.is_relative_to(run)):
+                e.tables[kind] = str(p.relative_to(cwd)) if p.is_relative_to(cwd) else p.name
 
 
 def _origins(raw: dict) -> dict[str, str]:

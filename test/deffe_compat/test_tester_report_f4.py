@@ -45,3 +45,14 @@ def test_deffes_factorial_method_draws_the_whole_grid_in_a_seeded_random_order(t
     # this project's own factorial plugin keeps its documented order
     deffe_config(tmp_path, sampling={"plugin": "factorial"}, **grid)
     assert _would_evaluate(run_deffe(*flags, cwd=tmp_path)) == in_order
+
+
+def test_an_absolute_evaluation_table_gets_deffes_table_and_ours_stays_in_the_run_directory(tmp_path):
+    # Deffe expanded "$DEFFE_EXP_DIR/tabs/ev.csv": its table there, ours in the run directory as for "tabs/ev.csv"
+    write(tmp_path / "evaluate.sh", EVALUATE)
+    deffe_config(tmp_path, exploration={"explore": [{"name": "e", "groups": "g",
+                                                     "evaluation_table": "$DEFFE_EXP_DIR/tabs/ev.csv"}]})
+    r = run_deffe("-config", "config.json", "-no-train", cwd=tmp_path)
+    assert r.rc == 0 and "would replace" not in r.err, r
+    assert (tmp_path / "tabs" / "ev.csv").read_text().splitlines()[0] == "x, cpu_cycles, EvaluateTime, ExtractTime, RunDir"
+    assert (tmp_path / "explore" / "tabs" / "ev.csv").read_text().splitlines()[0] == "x,cpu_cycles,status"
