@@ -34,7 +34,7 @@ from framework.evaluation import describe
 from framework.guard import file_digests
 from framework.protocols import EvaluationFailed
 from framework.values import parse_names, to_number
-from plugins.evaluate.script import Scripts, split_words, tail
+from plugins.evaluate.script import Scripts, find_script, split_words, tail
 
 
 class ExtractFailed(EvaluationFailed):
@@ -80,10 +80,11 @@ class CostOutputExtract:
         self.patterns = {c: re.compile(p, re.MULTILINE) for c, p in (self.options.get("regex") or {}).items()}
         self.cost_names = self.framework.cost_names
         script = self.options.get("sample_extract_script")
-        self.script = cfg.resolve(script) if script else None
-        if self.script is None or not self.script.is_file():
-            self.script = None   # Deffe configs name extract.sh even when there is none
-            return
+        # in the current directory or next to the config, as Deffe looked
+        self.script = find_script(self.framework, script, "extract.sample_extract_script", "extract script")[0] \
+            if script else None
+        if self.script is None:
+            return   # Deffe configs name extract.sh even when there is none
         self.scripts = Scripts(self.framework)
         self.log_name = self.options.get("output_log") or "extract.log"
         self.fixed = split_words(self.options.get("sample_extract_arguments"), origin,

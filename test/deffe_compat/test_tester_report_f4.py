@@ -56,3 +56,65 @@ def test_an_absolute_evaluation_table_gets_deffes_table_and_ours_stays_in_the_ru
     assert r.rc == 0 and "would replace" not in r.err, r
     assert (tmp_path / "tabs" / "ev.csv").read_text().splitlines()[0] == "x, cpu_cycles, EvaluateTime, ExtractTime, RunDir"
     assert (tmp_path / "explore" / "tabs" / "ev.csv").read_text().splitlines()[0] == "x,cpu_cycles,status"
+
+
+def _cwd_and_cfg(tmp_path, **sections):
+    """A Deffe config in <tmp>/cfg, run from <tmp>/run (Deffe looked in the current directory first)."""
+    (tmp_path / "run").mkdir()
+    (tmp_path / "cfg").mkdir()
+    deffe_config(tmp_path / "cfg", **sections)
+    return tmp_path / "run"
+
+
+def test_scripts_in_the_current_directory_are_found_as_deffe_found_them(tmp_path):
+    run = _cwd_and_cfg(tmp_path, extract={"sample_extract_script": "extract.sh", "cost_output": "results.out"})
+    write(run / "evaluate.sh", "#! /bin/bash\necho \"raw $(( $x * 3 ))\" > stats.txt\n")
+    write(run / "extract.sh", "#! /bin/bash\nawk '{print $2}' stats.txt > results.out\n")
+    r = run_deffe("-config", "../cfg/config.json", "-no-train", cwd=run)
+    assert r.rc == 0 and "failed" not in r.err, r
+    assert (run / "explore" / "explore_1" / "extract.log").exists()
+    assert (run / "deffe_evaluation.csv").read_text().count(", ") >= 8   # two rows of costs read by extract.sh
+
+
+def test_a_script_in_neither_place_says_where_it_looked_and_what_to_do(tmp_path):
+    run = _cwd_and_cfg(tmp_path)
+    r = run_deffe("-config", "../cfg/config.json", "-no-train", cwd=run)
+    assert r.rc == 2, r
+    line = r.err.strip().splitlines()[-1]
+    assert f"looked at {run / 'evaluate.sh'} and {tmp_path / 'cfg' / 'evaluate.sh'}" in line, line
+    assert "; put it in the current directory or next to the config" in line, line
+
+
+def test_data_of_one_name_in_both_places_that_differ_is_one_error_naming_both(tmp_path):
+    run = _cwd_and_cfg(tmp_path, exploration={"explore": [{"name": "e", "groups": "g", "pre_evaluated_data": "data.csv"}]})
+    write(run / "data.csv", "x, cpu_cycles\n1, 111\n2, 222\n")
+    write(tmp_path / "cfg" / "data.csv", "x, cpu_cycles\n1, 5\n2, 6\n")
+    r = run_deffe("-config", "../cfg/config.json", "-no-train", "-only-preloaded-data-exploration", cwd=run)
+    assert r.rc == 2 and not (run / "explore").exists(), r
+    line = r.err.strip().splitlines()[-1]
+    assert line.startswith("error: ") and str(run / "data.csv") in line and str(tmp_path / "cfg" / "data.csv") in line
+    assert "keep one of them, or give an absolute path" in line, line
+    # the same file in both places is no conflict: the current directory's, as Deffe read it
+    write(tmp_path / "cfg" / "data.csv", "x, cpu_cycles\n1, 111\n2, 222\n")
+    r = run_deffe("-config", "../cfg/config.json", "-no-train", "-only-preloaded-data-exploration", cwd=run)
+    assert r.rc == 0, r
+    assert "111" in (run / "deffe_output.csv").read_text()
+
+
+def test_an_icp_in_ml_arguments_is_found_in_the_current_directory(tmp_path):
+    rows = "x, y, cpu_cycles\n" + "".join(f"{x}, {y}, {x * 3 + y}\n" for x in range(1, 7) for y in range(1, 7))
+    write(tmp_path / "data.csv", rows)
+    space = {"knobs": [{"name": "x", "groups": "g", "values": "1-9"}, {"name": "y", "groups": "g", "values": "1-9"}],
+             "exploration": {"explore": [{"name": "k", "groups": "g", "pre_evaluated_data": str(tmp_path / "data.csv")}]}}
+    run = _cwd_and_cfg(tmp_path, model={"ml_model_script": "keras_cnn.py", "ml_arguments": "-epochs 1"}, **space)
+    flags = ("-config", "../cfg/config.json", "-only-preloaded-data-exploration", "-max-samples", "12", "-quiet")
+    assert run_deffe(*flags, cwd=run).rc == 0
+    # Deffe's run.sh kept the checkpoint in the current directory: not there yet, the error says where it looked
+    deffe_config(tmp_path / "cfg", model={"ml_model_script": "keras_cnn.py", "ml_arguments": "-icp k.ckpt -epochs 1"},
+                 **{**space, "framework": {"run_directory": "tl"}})
+    r = run_deffe(*flags, cwd=run)
+    assert r.rc == 2, r
+    assert f"(looked at {run / 'k.ckpt'} and {tmp_path / 'cfg' / 'k.ckpt'})" in r.err.strip().splitlines()[-1], r.err
+    (run / "k.ckpt").write_bytes((run / "explore" / "checkpoints" / "k.ckpt").read_bytes())
+    r = run_deffe(*flags, cwd=run)
+    assert r.rc == 0, r
