@@ -241,7 +241,7 @@ def _load_config(path: str | Path, given: dict | None, shown: str) -> Config:
     costs = _build_costs(data, shown)
     constraints = _build_constraints(data, costs, origin_of(raw, "constraints", shown))
     entries = _build_entries(data)
-    explores = _build_explores(data, entries, costs, shown)
+    explores = _build_explores(data, entries, costs, shown, warnings)
     if _writes_deffe_tables(data, deffe_keys):
         _own_tables_in_run_dir(explores, data["framework"].get("run_directory"))
     check_table_names(explores, data["framework"].get("output_log"), data["framework"].get("run_directory"))
@@ -434,7 +434,8 @@ def _build_entries(data: dict) -> list[KnobEntry]:
     return entries
 
 
-def _build_explores(data: dict, entries: list[KnobEntry], costs: list[Cost], shown: str) -> list[Explore]:
+def _build_explores(data: dict, entries: list[KnobEntry], costs: list[Cost], shown: str,
+                    notes: list[str] | None = None) -> list[Explore]:
     explo = data["exploration"]
     items = explo["explore"] or [dict(schema_defaults_explore(), **{ORIGIN: shown, "_where": "exploration"})]
     out: list[Explore] = []
@@ -459,7 +460,7 @@ def _build_explores(data: dict, entries: list[KnobEntry], costs: list[Cost], sho
                 tokens, overrides = None, {}
             else:
                 tokens, overrides = parse_explore_groups(e["groups"], file, f"{where}.groups")
-            space = select(entries, tokens, overrides, file, where)
+            space = select(entries, tokens, overrides, file, where, notes)
         except DeffeError as err:
             raise err.located(file=file) from None
         clash = [n for n in space.names if n in cost_names]

@@ -118,3 +118,29 @@ def test_an_icp_in_ml_arguments_is_found_in_the_current_directory(tmp_path):
     (run / "k.ckpt").write_bytes((run / "explore" / "checkpoints" / "k.ckpt").read_bytes())
     r = run_deffe(*flags, cwd=run)
     assert r.rc == 0, r
+
+
+def test_same_named_scenarios_of_two_groups_in_one_exploration_are_merged_as_deffe_did(tmp_path):
+    # Deffe's test/config.json: "size" in application1 and application2, explored by the group "all"
+    write(tmp_path / "evaluate.sh", "#! /bin/bash\necho $(( $param1 * $size )) > results.out\n")
+    scenarios = [{"name": "size", "map": "options", "groups": "application1", "values": [16, 32]},
+                 {"name": "size", "map": "options", "groups": "application2", "values": "100-300-100"}]
+    for exploration in ({"explore": [{"name": "e", "groups": "all"}]}, {"explore": [{"name": "e"}]}, None):
+        deffe_config(tmp_path, knobs=[{"name": "param1", "groups": "set1", "values": "1-3"}], scenarios=scenarios,
+                     **({"exploration": exploration} if exploration else {}))
+        if exploration is None:
+            config = json.loads((tmp_path / "config.json").read_text())
+            del config["exploration"]
+            write(tmp_path / "config.json", json.dumps(config))
+        r = run_deffe("-config", "config.json", "-no-train", "-no-run", cwd=tmp_path)
+        assert r.rc == 0, r
+        sizes = {line.split("size=")[1] for line in _would_evaluate(r)}
+        assert sizes == {"16", "32", "100", "200"}, (exploration, r)
+        assert "named 'size'" in r.err and "merged" in r.err, r.err
+    # values that cannot be one list are refused, with a hint that can fix it
+    scenarios[1]["map"] = "other"
+    deffe_config(tmp_path, knobs=[{"name": "param1", "groups": "set1", "values": "1-3"}], scenarios=scenarios,
+                 exploration={"explore": [{"name": "e", "groups": "all"}]})
+    r = run_deffe("-config", "config.json", "-no-train", "-no-run", cwd=tmp_path)
+    assert r.rc == 2 and "cannot be merged: their maps differ" in r.err, r
+    assert "explore their groups in separate explore entries" in r.err, r.err
