@@ -144,3 +144,25 @@ def test_same_named_scenarios_of_two_groups_in_one_exploration_are_merged_as_def
     r = run_deffe("-config", "config.json", "-no-train", "-no-run", cwd=tmp_path)
     assert r.rc == 2 and "cannot be merged: their maps differ" in r.err, r
     assert "explore their groups in separate explore entries" in r.err, r.err
+
+
+def test_data_without_a_column_for_one_cost_is_used_for_the_costs_it_has(tmp_path):
+    # a cost added to the config after the data was made: Deffe said "Couldn't find data for power" and went on
+    write(tmp_path / "evaluate.sh", "#! /bin/bash\necho $(( $x * 3 + $y )) > results.out\necho $(( $x + $y )) >> results.out\n")
+    write(tmp_path / "old_data.csv", "x, y, cpu_cycles\n1, 1, 4\n2, 1, 7\n3, 2, 11\n")
+    deffe_config(tmp_path, knobs=[{"name": "x", "groups": "g", "values": "1-4"}, {"name": "y", "groups": "g", "values": "1-3"}],
+                 costs=["cpu_cycles", "power"],
+                 exploration={"explore": [{"name": "e", "groups": "g", "pre_evaluated_data": "old_data.csv"}]})
+    r = run_deffe("-config", "config.json", "-no-train", cwd=tmp_path)
+    assert r.rc == 0, r
+    warned = [line for line in r.err.splitlines() if "no column for cost power" in line]
+    assert len(warned) == 1 and "old_data.csv" in warned[0] and warned[0].startswith("warning: "), r.err
+    rows = (tmp_path / "explore" / "deffe_evaluation.csv").read_text().splitlines()
+    assert "2,1,7,,ok" in rows and "1,2,5,3,ok" in rows, rows   # the data's row unmeasured for power only
+    # no column for any cost: nothing to use, an error with a remedy, nothing written
+    write(tmp_path / "old_data.csv", "x, y, cycles\n1, 1, 4\n")
+    r = run_deffe("-config", "config.json", "-no-train", "-fresh", cwd=tmp_path)
+    assert r.rc == 2, r
+    line = r.err.strip().splitlines()[-1]
+    assert line.startswith("error: ") and "old_data.csv:line 1: no column for any cost" in line, line
+    assert "name a cost's column as the config's costs" in line, line
