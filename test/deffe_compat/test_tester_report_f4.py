@@ -166,3 +166,22 @@ def test_data_without_a_column_for_one_cost_is_used_for_the_costs_it_has(tmp_pat
     line = r.err.strip().splitlines()[-1]
     assert line.startswith("error: ") and "old_data.csv:line 1: no column for any cost" in line, line
     assert "name a cost's column as the config's costs" in line, line
+
+
+def test_training_flags_with_model_extract_dir_say_they_change_nothing(tmp_path):
+    # Deffe's transfer_learning_samples/*/run.sh ran -model-extract-dir with -loss ...: here they are not used,
+    # and the user is told so instead of getting identical files silently
+    rows = "x, cpu_cycles\n1, 3\n2, 6\n3, 9\n"
+    write(tmp_path / "data.csv", rows)
+    write(tmp_path / "evaluate.sh", EVALUATE)
+    deffe_config(tmp_path, knobs=[{"name": "x", "groups": "g", "values": "1-4"}],
+                 model={"ml_model_script": "keras_cnn.py", "ml_arguments": "-epochs 1"},
+                 exploration={"explore": [{"name": "k", "groups": "g", "pre_evaluated_data": "data.csv"}]})
+    assert run_deffe("-config", "config.json", "-only-preloaded-data-exploration", "-quiet", cwd=tmp_path).rc == 0
+    r = run_deffe("-model-extract-dir", "explore/checkpoints", "-config", "config.json", "-only-preloaded-data-exploration",
+                  "-train-test-split", "0.5", "-loss", "custom_mean_abs_log_loss", "-model-stats-output", "out.csv",
+                  cwd=tmp_path)
+    assert r.rc == 0 and (tmp_path / "out.csv").exists(), r
+    for flag in ("-train-test-split", "-loss"):
+        warned = [line for line in r.err.splitlines() if line.startswith(f"warning: {flag}: ignored with -model-extract-dir")]
+        assert len(warned) == 1, (flag, r.err)
