@@ -27,8 +27,10 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from pathlib import Path
 
+from framework.deffe_tables import EXTRACT_TIME_FILE
 from framework.errors import exit_status
 from framework.evaluation import describe
 from framework.guard import file_digests
@@ -104,8 +106,11 @@ class CostOutputExtract:
         argv = s.command(self.script, d, ctx, self.fixed, self.excludes)
         log = d / self.log_name
         log.parent.mkdir(parents=True, exist_ok=True)
+        t0 = time.perf_counter()
         with open(log, "wb") as out:
             status = s.run(argv, d, ctx.env, out)
+        # for Deffe's ExtractTime column (framework.deffe_tables), as its extract log's `time -p` lines were
+        (d / EXTRACT_TIME_FILE).write_text(f"{time.perf_counter() - t0:.6f}\n")
         if status != 0:   # Deffe read the costs whatever the status: only when there are none does it count
             last = tail(log)
             return (f"the extract script {exit_status(status)}"

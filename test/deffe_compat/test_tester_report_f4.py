@@ -185,3 +185,16 @@ def test_training_flags_with_model_extract_dir_say_they_change_nothing(tmp_path)
     for flag in ("-train-test-split", "-loss"):
         warned = [line for line in r.err.splitlines() if line.startswith(f"warning: {flag}: ignored with -model-extract-dir")]
         assert len(warned) == 1, (flag, r.err)
+
+
+def test_deffes_table_puts_the_extract_scripts_time_in_extract_time_not_evaluate_time(tmp_path):
+    write(tmp_path / "evaluate.sh", EVALUATE)
+    write(tmp_path / "extract.sh", "#! /bin/bash\nsleep 1\n")
+    deffe_config(tmp_path, knobs=[{"name": "x", "groups": "g", "values": [1]}],
+                 extract={"sample_extract_script": "extract.sh", "cost_output": "results.out"})
+    r = run_deffe("-config", "config.json", "-no-train", "-quiet", cwd=tmp_path)
+    assert r.rc == 0, r
+    header, row = (line.split(", ") for line in (tmp_path / "deffe_evaluation.csv").read_text().splitlines())
+    cells = dict(zip(header, row))
+    assert float(cells["ExtractTime"]) >= 0.9, cells   # the extract script sleeps 1 s
+    assert float(cells["EvaluateTime"]) < float(cells["ExtractTime"]), cells
