@@ -107,6 +107,13 @@ def conflicts(args: argparse.Namespace) -> list[str]:
     if getattr(args, "full_exploration", False) and not (args.only_preloaded_data_exploration or args.input):
         warnings.append("-full-exploration: ignored without -only-preloaded-data-exploration (it trains on all "
                         "the pre-evaluated data in one step)")
+    if args.model_extract_dir:
+        # the checkpoints are measured as they are, on every row of the data: Deffe's EvaluateModel re-scored
+        # them with -loss on its -train-test-split hold-out, which needs the plugin's target scaling (plugins/)
+        warnings.extend(f"{flag}: ignored with -model-extract-dir (it trains nothing: each checkpoint is measured "
+                        "on every row of the data by MAPE, R^2 and Kendall's tau; TrainLoss, ValLoss and TestLoss "
+                        "are those its training recorded, with its own loss and split)"
+                        for flag in _given(args, TRAINING_FLAGS))
     if args.no_train and not args.model_extract_dir:
         unused = _given(args, TRAINING_FLAGS)
         if unused:
@@ -158,6 +165,9 @@ def apply(config: Any, args: argparse.Namespace) -> list[str]:
         method = DEFFE_METHODS_NEAREST.get(method, method)
         plugin, extra = DEFFE_METHODS.get(method, (method, {}))
         config.section("sampling").update(plugin=plugin, **extra)
+        origins = getattr(config, "origins", None)
+        if isinstance(origins, dict):   # the flag wrote the key, not an included template: an error about it
+            origins["sampling.plugin"] = config.data.get("__origin__")   # is the flag's (cli.blame_flag)
     init = args.init_batch_samples or batch
     if init:
         fixed = args.samples_per_step or config.section("exploration").get("_deffe_fixed_samples")

@@ -31,6 +31,16 @@ from .store import RunStore
 from .tables import cell, cost_cell, course_predictions
 
 EXTRA = ["EvaluateTime", "ExtractTime", "RunDir"]
+# the seconds of a sample's extract script, written in its directory by the extract plugin (Deffe read them
+# from the `time -p` lines of its extract log): the sample's duration covers evaluate and extract together
+EXTRACT_TIME_FILE = ".deffe_extract_seconds"
+
+
+def _extract_seconds(directory: Path) -> float | None:
+    try:
+        return float((directory / EXTRACT_TIME_FILE).read_text())
+    except (OSError, ValueError):
+        return None
 
 
 def write_deffe_tables(store: RunStore, run_dir: Path, explore: Explore, cost_names: list[str],
@@ -39,9 +49,9 @@ def write_deffe_tables(store: RunStore, run_dir: Path, explore: Explore, cost_na
     names = sorted(explore.space.names)
     header = names + [c.lower() for c in cost_names] + EXTRA
 
-    def row(params: dict, costs: list, seconds: float | None, directory: str) -> str:
+    def row(params: dict, costs: list, seconds: float | None, directory: str, extract: float | None = None) -> str:
         cells = [cell(params.get(n)) for n in names] + [cost_cell(v) for v in costs]
-        cells += [f"{seconds:.3f}" if seconds is not None else "0.0", "0.0", directory]
+        cells += [f"{x:.3f}" if x is not None else "0.0" for x in (seconds, extract)] + [directory]
         return ", ".join(cells)
 
     evaluated, pre_evaluated, known = [], [], set()
@@ -50,8 +60,10 @@ def write_deffe_tables(store: RunStore, run_dir: Path, explore: Explore, cost_na
         if s.status != "ok":
             continue
         directory = run_dir / f"explore_{s.id}"
-        line = row(s.params, [s.costs.get(c) for c in cost_names], s.duration,
-                   str(directory) if directory.is_dir() else "")
+        extract = _extract_seconds(directory) if s.origin != "pre-evaluated" else None
+        evaluate = s.duration if s.duration is None or extract is None else max(s.duration - extract, 0.0)
+        line = row(s.params, [s.costs.get(c) for c in cost_names], evaluate,
+                   str(directory) if directory.is_dir() else "", extract)
         (pre_evaluated if s.origin == "pre-evaluated" else evaluated).append(line)
     predictions = course_predictions(store, explore.name)
     predicted = [row(params, mean, None, "") for _key, params, mean, _std in predictions]

@@ -160,9 +160,17 @@ def load_csv(path: Path, shown: str, space: DesignSpace, costs: Sequence[Any]) -
     knob_cols = match_columns(header, space, shown)
     cost_cols = cost_columns(header, cost_names, shown)
     missing_costs = [c for c, i in cost_cols.items() if i is None]
-    if missing_costs:
-        raise DeffeError(f"no column for cost{'s' if len(missing_costs) > 1 else ''} {', '.join(missing_costs)}",
-                         file=shown, where="line 1", hint=_columns_hint(header))
+    if len(missing_costs) == len(cost_names):
+        raise DeffeError(f"no column for cost {missing_costs[0]}" if len(missing_costs) == 1 else
+                         f"no column for any cost ({', '.join(missing_costs)})", file=shown, where="line 1",
+                         hint=f"{_columns_hint(header)}; name a cost's column as the config's costs, or give "
+                              "data that has them")
+    notes = []
+    if missing_costs:   # as Deffe ("Couldn't find data for power in preloaded data file"), which went on
+        s = "s" if len(missing_costs) > 1 else ""
+        notes.append(f"no column for cost{s} {', '.join(missing_costs)}: its rows are measured for "
+                     f"{', '.join(c for c in cost_names if c not in missing_costs)} only (a model learns "
+                     f"{'those costs' if s else 'that cost'} from other rows)")
     status_col = cost_columns(header, ["status"], shown)["status"]
     codes, values = array("d"), array("d")   # the rows kept, as numbers
     lines = array("I")   # 4 bytes a row
@@ -200,6 +208,9 @@ def load_csv(path: Path, shown: str, space: DesignSpace, costs: Sequence[Any]) -
                              where=f"line {line}")
         measured = []
         for c, col in cost_read:
+            if col is None:   # a cost the file has no column for: not measured (a NaN, as an empty cell)
+                measured.append(math.nan)
+                continue
             text = cells[col].strip()
             if _PLAIN.match(text):   # a plain number: what to_number reads it as, without its two regexes
                 f = float(text)
@@ -235,7 +246,6 @@ def load_csv(path: Path, shown: str, space: DesignSpace, costs: Sequence[Any]) -
     arr = np.frombuffer(codes, dtype=float).reshape(-1, len(space.names))
     cost_arr = np.frombuffer(values, dtype=float).reshape(-1, len(cost_names))
     results = PreloadedResults(bytes(statuses), cost_arr, list(cost_names), errors, aside)
-    notes = []
     if errors:
         first = min(errors)
         notes.append(f"{_rows(len(errors))} outside a cost's valid range stored as failed (first: line "

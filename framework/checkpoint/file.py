@@ -192,6 +192,13 @@ def _relative(path: str | os.PathLike) -> str:
         inside = False
     return os.path.relpath(full) if inside else full
 
+def _looked(path: str | Path, shown: str) -> str:
+    """Where a checkpoint named relatively was looked for: a config's name (model.initial_checkpoint, Deffe's
+    -icp in ml_arguments) in the current directory and next to the config (Config.find_file)."""
+    places = list(dict.fromkeys(str(p) for p in (Path(shown).absolute(), Path(path).absolute())))
+    return f" (looked at {' and '.join(places)})" if not Path(shown).is_absolute() else ""
+
+
 def _missing_hint(path: str | Path) -> str:
     """What to do about a checkpoint that is not there: a training run writes <run directory>/checkpoints/
     <explore>.ckpt once it has trained a model; in a run's directory, why that run may have written none."""
@@ -241,7 +248,8 @@ def _open(path: str | Path, shown: str | None):
     try:
         fh = open(path, "rb")
     except FileNotFoundError:
-        raise DeffeError("checkpoint file not found", file=shown, hint=_missing_hint(path)) from None
+        raise DeffeError(f"checkpoint file not found{_looked(path, shown)}", file=shown,
+                         hint=_missing_hint(path)) from None
     except IsADirectoryError:
         raise DeffeError("is a directory, not a checkpoint file", file=shown) from None
     except OSError as e:

@@ -7,6 +7,7 @@ make in a config is a `DeffeError` naming the file and the key path.
 """
 from __future__ import annotations
 
+import filecmp
 import hashlib
 import json
 import math
@@ -118,12 +119,12 @@ class Config:
     text: str | None = None   # a config given as a dict: its JSON (there is no file to read it from)
     included: dict[str, str] = field(default_factory=dict)   # the included files' texts, by resolved path
     origins: dict[str, str] = field(default_factory=dict)   # "section.key" (or "key") -> the file that wrote it
+    located: dict[str, Path] = field(default_factory=dict)   # names found where Deffe looked first (find_file)
 
     @property
     def deffe_tables(self) -> bool:
         """Whether to write the original's tables too (framework.deffe_tables; auto: a Deffe config)."""
-        setting = self.data["framework"].get("deffe_tables", "auto")   # validated: "auto" or a bool
-        return bool(self.deffe_keys) if setting == "auto" else bool(setting)
+        return _writes_deffe_tables(self.data, self.deffe_keys)
 
     @property
     def dir(self) -> Path:
@@ -150,17 +151,35 @@ class Config:
         """A file named in the config: relative to the config's directory."""
         if relative is None:
             return None
+        if relative in self.located:
+            return self.located[relative]
         p = Path(relative).expanduser()
         return p if p.is_absolute() else (self.dir / p)
 
+    def find_file(self, name: str, file: str | None, where: str, what: str) -> tuple[Path | None, list[Path]]:
+        """A file named as Deffe named its scripts and data (evaluate and extract scripts, pre_evaluated_data,
+        -icp): Deffe looked in the current directory first, then next to the config. Returns the file (None
+        when in neither place) and the places looked at. In both places and different: a DeffeError at
+        ``file``:``where`` naming both, as either could be the one meant."""
+        given = Path(name).expanduser()
+        if given.is_absolute():
+            return (given if given.is_file() else None), [given]
+        looked = list(dict.fromkeys([given.absolute(), self.dir / given]))
+        found = [p for p in looked if p.is_file()]
+        if len(found) > 1 and not filecmp.cmp(found[0], found[1], shallow=False):
+            raise DeffeError(f"{what} '{name}' is both {found[0]} (the current directory's, which Deffe used) and "
+                             f"{found[1]} (next to the config), and they differ", file=file, where=where,
+                             hint="keep one of them, or give an absolute path")
+        return (found[0] if found else None), looked
+
     def find_pre_evaluated_data(self) -> None:
-        """Each exploration's ``pre_evaluated_data``, looked for next to the config, then in the current
-        directory (where Deffe looked first); a file in neither is left out with a warning, as Deffe does."""
+        """Each exploration's ``pre_evaluated_data``, looked for in the current directory and next to the config
+        (find_file); a file in neither is left out with a warning, as Deffe does."""
         for e in self.explores:
             if not e.pre_evaluated_data:
                 continue
-            looked = list(dict.fromkeys([self.resolve(e.pre_evaluated_data), Path(e.pre_evaluated_data).absolute()]))
-            found = next((p for p in looked if p.is_file()), None)
+            found, looked = self.find_file(e.pre_evaluated_data, e.file, f"{e.where}.pre_evaluated_data",
+                                           "pre_evaluated_data")
             if found is None:
                 self.warnings.append(f"{e.file}:{e.where}.pre_evaluated_data: {e.pre_evaluated_data} not found "
                                      f"(looked at {' and '.join(map(str, looked))}); going on without it")
@@ -222,7 +241,9 @@ def _load_config(path: str | Path, given: dict | None, shown: str) -> Config:
     costs = _build_costs(data, shown)
     constraints = _build_constraints(data, costs, origin_of(raw, "constraints", shown))
     entries = _build_entries(data)
-    explores = _build_explores(data, entries, costs, shown)
+    explores = _build_explores(data, entries, costs, shown, warnings)
+    if _writes_deffe_tables(data, deffe_keys):
+        _own_tables_in_run_dir(explores, data["framework"].get("run_directory"))
     check_table_names(explores, data["framework"].get("output_log"), data["framework"].get("run_directory"))
     _check_sections(data, costs, raw, shown)
     warnings.extend(ignored_keys(data, costs, raw, shown))
@@ -230,10 +251,41 @@ def _load_config(path: str | Path, given: dict | None, shown: str) -> Config:
     config = Config(path=path.resolve(), data=data, costs=costs, explores=explores, warnings=warnings,
                     constraints=constraints, deffe_keys=deffe_keys, text=text, included=included,
                     origins=_origins(raw))
+    _locate_initial_checkpoint(config)
     shared = _separate_deffe_tables(explores)
     if config.deffe_tables:   # (only then are they written)
         warnings.extend(shared)
     return config
+
+
+def _locate_initial_checkpoint(config: Config) -> None:
+    """model.initial_checkpoint (Deffe's -icp in ml_arguments: its run.sh kept kmeans.hdf5 in the current
+    directory) is looked for in the current directory too, as Deffe did (find_file)."""
+    icp = config.data["model"].get("initial_checkpoint")
+    if isinstance(icp, str) and icp:
+        found, _looked = config.find_file(icp, config.file_of("model.initial_checkpoint"), "model.initial_checkpoint",
+                                          "the initial checkpoint")
+        if found is not None:
+            config.located[icp] = found
+
+
+def _writes_deffe_tables(data: dict, deffe_keys: list[str]) -> bool:
+    setting = data["framework"].get("deffe_tables", "auto")   # validated: "auto" or a bool
+    return bool(deffe_keys) if setting == "auto" else bool(setting)
+
+
+def _own_tables_in_run_dir(explores: list[Explore], run_dir: Any) -> None:
+    """An absolute name of a table Deffe writes too (Deffe expanded "$DEFFE_EXP_DIR/tabs/ev.csv") is where
+    Deffe's table goes; ours stays in the run directory, as for a relative name: under its path from the
+    current directory, or under its file name when it is elsewhere. (A name inside the run directory is
+    ours, as before: Deffe's would replace it and is left out with a warning.)"""
+    cwd = Path.cwd()
+    run = Path(run_dir).expanduser().absolute() if isinstance(run_dir, str) else None
+    for e in explores:
+        for kind in e.deffe_tables.keys() & e.tables.keys():
+            p = Path(e.tables[kind]).expanduser()
+            if p.is_absolute() and not (run is not None and p.is_relative_to(run)):
+                e.tables[kind] = str(p.relative_to(cwd)) if p.is_relative_to(cwd) else p.name
 
 
 def _origins(raw: dict) -> dict[str, str]:
@@ -382,7 +434,8 @@ def _build_entries(data: dict) -> list[KnobEntry]:
     return entries
 
 
-def _build_explores(data: dict, entries: list[KnobEntry], costs: list[Cost], shown: str) -> list[Explore]:
+def _build_explores(data: dict, entries: list[KnobEntry], costs: list[Cost], shown: str,
+                    notes: list[str] | None = None) -> list[Explore]:
     explo = data["exploration"]
     items = explo["explore"] or [dict(schema_defaults_explore(), **{ORIGIN: shown, "_where": "exploration"})]
     out: list[Explore] = []
@@ -407,7 +460,7 @@ def _build_explores(data: dict, entries: list[KnobEntry], costs: list[Cost], sho
                 tokens, overrides = None, {}
             else:
                 tokens, overrides = parse_explore_groups(e["groups"], file, f"{where}.groups")
-            space = select(entries, tokens, overrides, file, where)
+            space = select(entries, tokens, overrides, file, where, notes)
         except DeffeError as err:
             raise err.located(file=file) from None
         clash = [n for n in space.names if n in cost_names]

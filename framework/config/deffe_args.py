@@ -27,7 +27,9 @@ DEFFE_METHODS = {
     "halton": ("halton", {}),
     "sobol": ("sobol", {}),
     "full_fact": ("factorial", {}),
-    "factorial": ("factorial", {}),
+    # Deffe's factorial is np.arange of every point, shuffled: the whole space in random order, which is
+    # what random (without replacement, seeded) draws; this project's factorial walks the grid in order
+    "factorial": ("random", {}),
     "frac_fact_res": ("fractional_factorial", {}),
     "plackett_burman": ("plackett_burman", {}),
     "box_behnken": ("box_behnken", {}),

@@ -216,31 +216,33 @@ def parse_explore_groups(raw, file: str, where: str) -> tuple[list[str], dict[st
 
 
 def select(entries: list[KnobEntry], tokens: list[str] | None, overrides: dict[str, list],
-           file: str, where: str) -> DesignSpace:
-    """The space of one exploration: the entries its groups select, overrides applied."""
-    chosen: list[Knob] = []
+           file: str, where: str, notes: list[str] | None = None) -> DesignSpace:
+    """The space of one exploration: the entries its groups select, overrides applied. Same-named knobs
+    (or scenarios) of the entries selected are one knob with the values of both, as Deffe's
+    Parameters.Initialize merged them (a note for each goes to ``notes``)."""
     everything = tokens is None or "all" in tokens
     wanted = set(tokens or [])
     matched: set[str] = set()
-    seen: dict[str, KnobEntry] = {}
+    picked: dict[str, tuple[Knob, KnobEntry, tuple[str, ...]]] = {}   # by name, in written order
     for e in entries:
         hit = wanted & e.tokens
         if not (everything or not e.groups or hit):
             continue
         matched |= hit
         for k in e.knobs:
-            if k.name in seen:
-                other = seen[k.name]
-                raise DeffeError(f"two knobs named '{k.name}' are in the same exploration "
-                                 f"({other.where} in {other.file} and {e.where})", file=e.file, where=where,
-                                 hint="give them different groups or different names")
-            seen[k.name] = e
-            for tok in (k.name, k.family, *e.groups):
-                if tok in overrides:
-                    k = _override(k, overrides[tok], file, where, tok)
-                    matched.add(tok)
-                    break
-            chosen.append(k)
+            if k.name in picked:
+                first, entry, groups = picked[k.name]
+                picked[k.name] = (_merge(first, k, entry, e, file, where, notes), entry, groups + e.groups)
+            else:
+                picked[k.name] = (k, e, e.groups)
+    chosen: list[Knob] = []
+    for k, _entry, groups in picked.values():
+        for tok in (k.name, k.family, *groups):
+            if tok in overrides:
+                k = _override(k, overrides[tok], file, where, tok)
+                matched.add(tok)
+                break
+        chosen.append(k)
     unknown = [t for t in wanted if t not in matched and t != "all"]
     if unknown:
         known = sorted({t for e in entries for t in e.tokens})
@@ -249,6 +251,30 @@ def select(entries: list[KnobEntry], tokens: list[str] | None, overrides: dict[s
     if not chosen:
         raise DeffeError("this exploration selects no knob or scenario", file=file, where=where)
     return DesignSpace(chosen)
+
+
+def _merge(k: Knob, other: Knob, first: KnobEntry, e: KnobEntry, file: str, where: str,
+           notes: list[str] | None) -> Knob:
+    """One knob of two same-named ones an exploration selects: the first's values, then the other's new ones
+    (Deffe merged them so); refused where their values cannot be one list."""
+    what = "scenario" if k.scenario else "knob"
+    why = ("one is a continuous range" if not (k.finite and other.finite) else
+           "one is a knob and the other a scenario" if k.scenario != other.scenario else
+           f"their maps differ ({k.map} and {other.map})" if k.map != other.map else
+           "one has numbers and the other text" if k.levels.numeric != other.levels.numeric else
+           "one is log-scaled and the other not" if k.log != other.log else
+           "one is part of a repeated knob" if (k.family, k.member) != (other.family, other.member) else None)
+    if why is not None:
+        raise DeffeError(f"two {what}s named '{k.name}' are in the same exploration ({first.where} in {first.file} "
+                         f"and {e.where} in {e.file}) and cannot be merged: {why}", file=file, where=where,
+                         hint="give them different names, or explore their groups in separate explore entries")
+    known = set(k.levels)
+    values = list(k.levels) + [v for v in other.levels if v not in known]
+    base = k if k.kind == other.kind else replace(k, kind="ordinal" if k.levels.numeric else "categorical")
+    if notes is not None:
+        notes.append(f"{e.file}:{where}: the {what}s named '{k.name}' of {first.where} and {e.where} are merged "
+                     f"into one, as in Deffe ({len(values)} values)")
+    return _override(base, values, file, where, k.name)
 
 
 def _override(k: Knob, values: list, file: str, where: str, tok: str) -> Knob:

@@ -205,6 +205,16 @@ class Scripts:
             raise ScriptFailed(f"cannot run {argv[0]!r} (permission denied)") from None
 
 
+def find_script(framework, name: str, where: str, what: str) -> tuple[Path | None, list[Path]]:
+    """A script named as Deffe named it: in the current directory or next to the config (Config.find_file),
+    and the places looked at; an info line says which was used when both were looked at."""
+    cfg = framework.config
+    found, looked = cfg.find_file(name, cfg.file_of(where), where, what)
+    if found is not None and len(looked) > 1:
+        framework.log.info(f"{what} {name}: {found}")
+    return found, looked
+
+
 class ScriptEvaluate:
     def __init__(self, framework):
         self.framework = framework
@@ -217,13 +227,11 @@ class ScriptEvaluate:
         if not name:
             raise DeffeError("the script evaluator needs a script", file=origin,
                              where="evaluate.script", hint='e.g. "evaluate": {"script": "evaluate.sh"}')
-        path = Path(name)
-        if not path.is_absolute():
-            path = cfg.dir / name
-        if not path.is_file():
-            raise DeffeError(f"evaluate script '{name}' not found (looked at {path})",
-                             file=cfg.file_of("evaluate.script"), where="evaluate.script")
-        self.path = path
+        self.path, looked = find_script(self.framework, name, "evaluate.script", "evaluate script")
+        if self.path is None:
+            raise DeffeError(f"evaluate script '{name}' not found (looked at {' and '.join(map(str, looked))})",
+                             file=cfg.file_of("evaluate.script"), where="evaluate.script",
+                             hint="put it in the current directory or next to the config, or give its path")
         self.scripts = Scripts(self.framework)
         self.log_name = self.options.get("output_log") or "evaluate.log"
         self.fixed = split_words(self.options.get("sample_evaluate_arguments"), origin,

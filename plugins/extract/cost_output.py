@@ -27,14 +27,16 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from pathlib import Path
 
+from framework.deffe_tables import EXTRACT_TIME_FILE
 from framework.errors import exit_status
 from framework.evaluation import describe
 from framework.guard import file_digests
 from framework.protocols import EvaluationFailed
 from framework.values import parse_names, to_number
-from plugins.evaluate.script import Scripts, split_words, tail
+from plugins.evaluate.script import Scripts, find_script, split_words, tail
 
 
 class ExtractFailed(EvaluationFailed):
@@ -42,16 +44,18 @@ class ExtractFailed(EvaluationFailed):
 
 
 def parse_lines(text: str, cost_names: list[str], source: str):
-    lines = [l.strip() for l in text.splitlines() if l.strip() and not l.strip().startswith("#")]
-    if not lines:
+    lines = [l.strip() for l in text.splitlines()]
+    if not any(lines):
         raise ExtractFailed(f"{source} is empty")
-    numbers = [to_number(l) for l in lines]
     n = len(cost_names)
-    if all(x is not None for x in numbers[:n]):
+    # by position, as Deffe read lines[index] for each cost: a blank line (a grep that found nothing) must
+    # not let the next line's value stand in for its cost
+    numbers = [to_number(l) for l in lines[:n]]
+    if all(x is not None for x in numbers):
         if len(numbers) < n:
             raise ExtractFailed(f"{source} has {len(numbers)} number(s) for {n} costs ({', '.join(cost_names)}): "
                                 "one number per line in cost order")
-        return numbers[:n]   # later lines are ignored, as in Deffe
+        return numbers   # later lines are ignored, as in Deffe
     pairs = {}
     for l in lines:
         m = re.match(r"^([A-Za-z_][\w.\-]*)\s*[:=\s]\s*(\S+)\s*$", l)
@@ -59,7 +63,10 @@ def parse_lines(text: str, cost_names: list[str], source: str):
             pairs[m.group(1)] = m.group(2)
     if pairs:
         return pairs
-    raise ExtractFailed(f"{source}: cannot read costs (expected one number per line, or 'name value' lines)")
+    bad = next(i for i, x in enumerate(numbers) if x is None)
+    found = "is blank" if not lines[bad] else f"is {lines[bad][:40]!r}, not a number"
+    raise ExtractFailed(f"{source}: line {bad + 1} (cost {cost_names[bad]}) {found}: the first {n} line(s) are "
+                        "the costs, one number per line in cost order (or write 'name value' lines)")
 
 
 class CostOutputExtract:
@@ -75,10 +82,11 @@ class CostOutputExtract:
         self.patterns = {c: re.compile(p, re.MULTILINE) for c, p in (self.options.get("regex") or {}).items()}
         self.cost_names = self.framework.cost_names
         script = self.options.get("sample_extract_script")
-        self.script = cfg.resolve(script) if script else None
-        if self.script is None or not self.script.is_file():
-            self.script = None   # Deffe configs name extract.sh even when there is none
-            return
+        # in the current directory or next to the config, as Deffe looked
+        self.script = find_script(self.framework, script, "extract.sample_extract_script", "extract script")[0] \
+            if script else None
+        if self.script is None:
+            return   # Deffe configs name extract.sh even when there is none
         self.scripts = Scripts(self.framework)
         self.log_name = self.options.get("output_log") or "extract.log"
         self.fixed = split_words(self.options.get("sample_extract_arguments"), origin,
@@ -98,8 +106,11 @@ class CostOutputExtract:
         argv = s.command(self.script, d, ctx, self.fixed, self.excludes)
         log = d / self.log_name
         log.parent.mkdir(parents=True, exist_ok=True)
+        t0 = time.perf_counter()
         with open(log, "wb") as out:
             status = s.run(argv, d, ctx.env, out)
+        # for Deffe's ExtractTime column (framework.deffe_tables), as its extract log's `time -p` lines were
+        (d / EXTRACT_TIME_FILE).write_text(f"{time.perf_counter() - t0:.6f}\n")
         if status != 0:   # Deffe read the costs whatever the status: only when there are none does it count
             last = tail(log)
             return (f"the extract script {exit_status(status)}"

@@ -70,7 +70,7 @@ CONFIGS = _cases("config", [
                                       "holds a control character"]),
     ("duplicate_knob.json", ["duplicate_knob.json:exploration: two knobs named 'b'", "scenarios[0]"]),
     ("duplicate_knob_in_one_file.json", ["duplicate_knob_in_one_file.json:exploration: two knobs named 'a'",
-                                         "knobs[0] in config.json and knobs[0]"]),
+                                         "knobs[0] in config.json and knobs[1]", "cannot be merged"]),
     ("duplicate_value.json", ["duplicate_value.json:knobs[0].values: value 3 is listed twice"]),
     ("duplicate_cost.json", ["duplicate_cost.json:costs[2]: cost 't' is listed twice (also at costs[0])"]),
     ("no_costs.json", ["no_costs.json:costs: no costs are listed"]),

@@ -127,7 +127,9 @@ def test_integer_log_step_that_rounds_two_levels_to_one_value(tmp_path):
 
 
 def test_duplicate_knob_names_in_one_exploration(tmp_path):
-    check(tmp_path, lambda d: d["knobs"].append({"name": "a", "values": [3]}), "two knobs named 'a'")
+    # same-named knobs are merged as in Deffe, unless their values cannot make one list
+    check(tmp_path, lambda d: d["knobs"].append({"name": "a", "values": ["x"]}), "two knobs named 'a'",
+          "cannot be merged: one has numbers and the other text")
 
 
 def test_same_name_in_disjoint_groups_is_allowed(tmp_path):
