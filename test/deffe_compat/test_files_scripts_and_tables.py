@@ -1,5 +1,6 @@
-"""Deffe compatibility faults an outside tester found (flags, lookups, orders, tables): each test is what a
-user coming from Deffe relies on."""
+"""Deffe's conventions for files, flags, orders and tables: where scripts, data and checkpoints are looked for,
+what -method factorial draws, Deffe's table columns and paths, merged same-named knobs. Each test is what a user
+coming from Deffe relies on."""
 import json
 
 from cli_helpers import run_deffe, write
