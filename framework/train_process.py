@@ -84,7 +84,7 @@ def _child(conn: Connection, config: Any, args: Any, run_dir: Any, seed: int, ex
         if data is None:
             return
         if failure is not None:
-            answer = ("error", failure)
+            answer = failure   # already ("error" | "deffe", payload), as a failed fit answers
         else:
             try:
                 fitted = trainer.fit(model, explore, data)

@@ -577,3 +577,16 @@ def test_an_exploration_attribute_that_raises_is_a_one_line_error_naming_it(tmp_
     line = assert_runtime_error(run(tmp_path, *(["-no-run"] if attr == "adaptive" else [])),
                              "cfg.json:exploration.plugin:", f"reading its {attr} attribute failed")
     assert "RuntimeError: not ready" in line
+
+
+def test_a_model_whose_initialize_fails_only_in_the_training_process_is_named(tmp_path):
+    # with -async the model is built again in a process of its own; an Initialize() failing there (a file
+    # gone, a device busy) was answered as ("error", ("error", ...)) and the driver stopped with a traceback:
+    # "ValueError: not enough values to unpack"
+    setup(tmp_path, mp="    def Initialize(self):\n"
+                       "        import multiprocessing\n"
+                       "        if multiprocessing.parent_process() is not None: raise OSError('no GPU left')\n"
+                       "    def Run(self, data): return {}\n"
+                       "    def Predict(self, codes): return Prediction(np.ones((len(codes), 1)))\n", **SURROGATE)
+    err = assert_runtime_error(run(tmp_path, "-async"), "model.plugin:")
+    assert "ml_model plugin 'mp' failed in Initialize() in the training process: OSError: no GPU left" in err, err

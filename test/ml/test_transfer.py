@@ -74,9 +74,9 @@ def test_fine_tuning_beats_scratch_on_a_related_task(tmp_path, source):
 
 
 def test_freezing_needs_a_layer_left(tmp_path, source):   # without a checkpoint: test_deffe_transfer.py
-    m = model(framework(tmp_path / "b", args=Namespace(icp=str(source), freeze_layers=3)), "torch_mlp")
+    # refused when the model is built from the checkpoint, before anything runs (-fresh then moves nothing)
     with pytest.raises(DeffeError, match="would freeze every layer of the network"):
-        m.Run(synthetic(m.framework, 20))
+        model(framework(tmp_path / "b", args=Namespace(icp=str(source), freeze_layers=3)), "torch_mlp")
     with pytest.raises(DeffeError, match="freeze_layers applies to the torch models"):
         model(framework(tmp_path / "c", args=Namespace(icp=str(source), freeze_layers=1)), "sklearn_rf")
 
