@@ -662,7 +662,8 @@ class SlurmExecutor:
         elif now - self._unreachable_since > UNREACHABLE_LIMIT:
             raise DeffeError(f"SLURM's controller has not answered squeue for {UNREACHABLE_LIMIT:g} s",
                              where="framework.executor",
-                             hint=f"the jobs go on; run again with -resume to attach to them ({self._record_path()})")
+                             hint=f"the jobs go on; run the same command again to attach to them "
+                                  f"({self._record_path()})")
 
 
 def _tail(path: Path, lines: int = STDERR_TAIL) -> str:
