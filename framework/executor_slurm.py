@@ -4,8 +4,9 @@
 samples and takes their results as they complete. Samples submitted together
 (between two looks at the results) go out as one job array, at most ``jobs``
 of them running at a time; a sample submitted while results are being taken
-(an asynchronous exploration) goes out at the next poll, with whatever else was
-submitted meanwhile. Inside its job a sample runs through a one-worker
+(an asynchronous exploration) goes out at the next poll with a slot free, with
+whatever else was submitted meanwhile: ``jobs`` bounds the samples of all the
+arrays in flight together. Inside its job a sample runs through a one-worker
 `LocalExecutor`, so what the local executor guarantees holds on the cluster
 too: a sample that overruns ``timeout`` is stopped with every process it
 started, and a crash of the evaluation's process is that sample's failure.
@@ -288,6 +289,7 @@ class _Task:
     payload: Any
     key: str | None
     job: Any = None                    # submitit.SlurmJob once submitted
+    limit: int = 1                     # how many tasks of its job array SLURM may run at once (its %limit)
     submitted: float = 0.0
     ended: float | None = None         # when SLURM first said the job was over and no result was there yet
 
@@ -482,7 +484,7 @@ class SlurmExecutor:
         self._next_id += 1
         job = self._reattach(task.key)
         if job is not None:
-            task.job, task.submitted = job, time.time()
+            task.job, task.submitted, task.limit = job, time.time(), self.jobs   # (its array's limit, as sent)
             self._running[task.id] = task
             self._record[task.key] = self._entry(job)
             self._write_record()
@@ -503,7 +505,7 @@ class SlurmExecutor:
             for task, result in done:
                 self._forget(task)
                 yield task.id, result
-            if self._queue:
+            if self._queue and self._slots() > 0:
                 continue   # submitted while we yielded: out they go at once
             if self._running and not done:
                 time.sleep(self.poll_interval)
@@ -520,12 +522,28 @@ class SlurmExecutor:
         return n + len(waiting)
 
     # ---- sending
+    def _slots(self) -> int:
+        """How many more samples may run at once: ``jobs`` less what the arrays in flight may still run. An
+        array's %limit holds for that array only: two arrays of %jobs (an asynchronous exploration's asks) ran
+        twice ``jobs`` samples at once."""
+        unfinished: dict[str, int] = {}
+        limits: dict[str, int] = {}
+        for t in self._running.values():
+            array = t.job.job_id.split("_")[0]
+            unfinished[array] = unfinished.get(array, 0) + 1
+            limits[array] = t.limit
+        return self.jobs - sum(min(n, limits[a]) for a, n in unfinished.items())
+
     def _send(self) -> None:
-        """Everything queued goes out as one job array."""
-        if not self._queue:
+        """What is queued goes out as one job array: all of it, limited to ``jobs`` at a time, when no other
+        array is in flight (a step's samples); beside other arrays, only as many as may start now, the rest
+        held here until slots free up."""
+        slots = self._slots()
+        if not self._queue or slots <= 0:
             return
-        tasks = list(self._queue)
-        self._queue.clear()
+        n = len(self._queue) if slots == self.jobs else min(len(self._queue), slots)
+        tasks = [self._queue.popleft() for _ in range(n)]
+        self._submitter.update_parameters(array_parallelism=slots)
         try:
             with self._submitter.batch():
                 jobs = [self._submitter.submit(self._evaluation, t.payload) for t in tasks]
@@ -534,7 +552,7 @@ class SlurmExecutor:
                              hint=f"see the submission scripts in {self.folder}") from e
         now = time.time()
         for t, job in zip(tasks, jobs):
-            t.job, t.submitted = job, now
+            t.job, t.submitted, t.limit = job, now, slots
             self._running[t.id] = t
             if t.key is not None:
                 self._record[t.key] = self._entry(job)

@@ -41,6 +41,17 @@ def nap(payload):
     return Result("ok", costs={"y": float(value)})
 
 
+def logged_nap(payload):
+    """(value, seconds, log): appends 'start value' and 'end value' around its sleep."""
+    value, seconds, log = payload
+    with open(log, "a") as f:
+        f.write(f"start {value}\n")
+    time.sleep(seconds)
+    with open(log, "a") as f:
+        f.write(f"end {value}\n")
+    return Result("ok", costs={"y": float(value)})
+
+
 def environment(name):
     return Result("ok", costs={"value": float(os.environ.get(name, "nan"))})
 
@@ -187,6 +198,27 @@ def test_a_batch_goes_out_as_one_array(cluster, tmp_path):
     assert all(r.status == "ok" for r in got.values()) and ex.pending() == 0
     assert record(tmp_path / "slurm") == {}
     assert "--array=0-4%2" in next((tmp_path / "slurm").glob("*/*_submission.sh")).read_text()
+
+
+def test_jobs_bounds_the_samples_of_every_array_in_flight(cluster, tmp_path):
+    """-jobs 1 with samples submitted while an array runs (an asynchronous exploration): one evaluation at a
+    time, not one per array (the node has two CPUs: SLURM itself would run two)."""
+    log = tmp_path / "evals.log"
+    ex = make(logged_nap, tmp_path / "slurm", jobs=1)
+    for x in range(2):
+        ex.submit((x, 2, str(log)))
+    got = []
+    for tid, result in ex.results():
+        if not got:   # the second of the first array is about to start: these wait for it
+            for x in range(2, 4):
+                ex.submit((x, 2, str(log)))
+        got.append(result.costs["y"])
+    assert sorted(got) == [0.0, 1.0, 2.0, 3.0]
+    running = most = 0
+    for line in log.read_text().split("\n"):
+        running += {"start": 1, "end": -1}.get(line.split(" ")[0], 0)
+        most = max(most, running)
+    assert most == 1, log.read_text()
 
 
 def test_settings_reach_the_job(cluster, tmp_path):
