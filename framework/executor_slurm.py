@@ -31,8 +31,10 @@ environment (the same interpreter path) and the folder must be visible there
 """
 from __future__ import annotations
 
+import contextlib
 import getpass
 import hashlib
+import io
 import json
 import logging
 import math
@@ -375,7 +377,8 @@ class SlurmExecutor:
                  file: str | None = None):
         self.log = log or logging.getLogger("deffe")
         params = slurm_parameters(settings, max(1, int(jobs)))   # a mistake in the settings is said first
-        check_reachable()
+        check_reachable(params.get("partition"))
+        self._file = file   # the config's, in front of the key of a setting sbatch refuses
         for script in missing_scripts(settings):   # the nodes may see what this machine does not: a warning
             self.log.warning(f"warning: {file + ':' if file else ''}slurm.source_scripts: {script} is not found "
                              f"here; a job that cannot read it either fails")
@@ -544,11 +547,14 @@ class SlurmExecutor:
         n = len(self._queue) if slots == self.jobs else min(len(self._queue), slots)
         tasks = [self._queue.popleft() for _ in range(n)]
         self._submitter.update_parameters(array_parallelism=slots)
+        said = io.StringIO()   # submitit prints a refusing sbatch's stderr: it belongs in the one line below
         try:
-            with self._submitter.batch():
+            with contextlib.redirect_stderr(said), self._submitter.batch():
                 jobs = [self._submitter.submit(self._evaluation, t.payload) for t in tasks]
         except Exception as e:  # noqa: BLE001 - sbatch's refusal (bad partition, account) is a config error
-            raise DeffeError(f"sbatch refused the jobs: {_sbatch_error(e)}", where="slurm",
+            self.log.debug(f"sbatch: {said.getvalue().strip()}")
+            why = _sbatch_error(e)
+            raise DeffeError(f"sbatch refused the jobs: {why}", file=self._file, where=_refused_key(why),
                              hint=f"see the submission scripts in {self.folder}") from e
         now = time.time()
         for t, job in zip(tasks, jobs):
@@ -692,11 +698,13 @@ def _tail(path: Path, lines: int = STDERR_TAIL) -> str:
     return "\n".join(text.strip().splitlines()[-lines:])
 
 
-def check_reachable() -> None:
+def check_reachable(partition: str | None = None) -> None:
     """Stop at once, in one line, when this machine cannot talk to a SLURM controller: a config written for
-    a cluster (Deffe's "slurm": "True") run on a laptop gets Deffe's way out, not a failure per sample."""
+    a cluster (Deffe's "slurm": "True") run on a laptop gets Deffe's way out, not a failure per sample. So
+    does a ``partition`` (sbatch's comma-separated list) the controller does not have, before anything is
+    written, where sbatch would refuse the first jobs only after the run directory was made."""
     try:
-        r = _run(["sinfo", "-h", "-o", "%P"], timeout=30)
+        r = _run(["sinfo", "-a", "-h", "-o", "%P"], timeout=30)   # -a: hidden partitions too
         lines = [ln.strip() for ln in (r.stderr or r.stdout or "").splitlines() if ln.strip()]
         # sinfo's last word says it best ("sinfo: fatal: Could not establish a configuration source")
         problem = None if r.returncode == 0 else (lines[-1] if lines else f"sinfo {exit_status(r.returncode)}")
@@ -708,6 +716,22 @@ def check_reachable() -> None:
         raise DeffeError(f"this run sends its samples to SLURM (framework.executor \"slurm\", or Deffe's "
                          f"evaluate.slurm), and SLURM is not reachable from here: {problem}", where="slurm",
                          hint="run with -no-slurm (or -executor local) to evaluate on this machine")
+    names = [ln.strip().rstrip("*") for ln in r.stdout.splitlines() if ln.strip()]
+    for name in (partition or "").split(","):
+        if name.strip() and names and name.strip() not in names:
+            raise DeffeError(f"partition '{name.strip()}' does not exist (SLURM's partitions: {', '.join(names)})",
+                             where="slurm.partition", hint=did_you_mean(name.strip(), names) or
+                             "write one of them, or leave slurm.partition out for the default partition")
+
+
+# words of sbatch's refusals -> the setting of the slurm section they are about
+_REFUSED = (("partition", "slurm.partition"), ("account", "slurm.account"), ("feature", "slurm.constraint"),
+            ("constraint", "slurm.constraint"), ("memory", "slurm.mem"), ("time limit", "slurm.time"))
+
+
+def _refused_key(why: str) -> str:
+    """The key of the slurm section sbatch's refusal names, else the section."""
+    return next((key for word, key in _REFUSED if word in why.lower()), "slurm")
 
 
 def _sbatch_error(e: BaseException) -> str:

@@ -19,6 +19,7 @@ from slurm_cluster import ClusterError, SlurmCluster  # noqa: E402
 
 from cli_helpers import ROOT, assert_user_error, read_csv, run_deffe  # noqa: E402
 
+from framework import executor_slurm  # noqa: E402
 from framework.errors import DeffeError  # noqa: E402
 from framework.executor_slurm import SlurmExecutor, parse_time, slurm_parameters  # noqa: E402
 from framework.protocols import EvaluationFailed, Result  # noqa: E402
@@ -406,12 +407,32 @@ def test_cancel_pending_leaves_the_running_job(cluster, tmp_path):
     cluster.wait_state(jobs["k0"], {"CANCELLED"})
 
 
-def test_sbatch_refusing_the_jobs_is_a_config_error(cluster, tmp_path):
-    ex = make(square, tmp_path / "slurm", settings={"partition": "nosuchpartition"})
+def test_a_partition_slurm_does_not_have_is_named_before_anything_is_written(cluster, tmp_path):
+    """sinfo knows the partitions: one line naming config.json:slurm.partition and the partitions there are,
+    before the run directory is made (sbatch's refusal came after it, with sbatch's stderr printed raw)."""
+    (tmp_path / "ev.py").write_text("def evaluate(p):\n    return {'t': p['a']}\n")
+    (tmp_path / "config.json").write_text(json.dumps({
+        "python_path": ["."], "knobs": [{"name": "a", "values": [0, 1]}], "costs": ["t"], "model": None,
+        "evaluate": {"plugin": "python", "function": "ev:evaluate"}, "slurm": {"partition": "nope"},
+        "exploration": {"samples_per_step": 2, "max_samples": 2}, "framework": {"executor": "slurm"}}))
+    r = run_deffe("-config", "config.json", "-quiet", cwd=tmp_path, env={"SLURM_CONF": str(cluster.conf)})
+    assert_user_error(r, "error: config.json:slurm.partition: partition 'nope' does not exist", "debug")
+    assert not (tmp_path / "explore").exists()   # nothing written
+
+
+def test_sbatch_refusing_the_jobs_is_a_config_error(cluster, tmp_path, monkeypatch, capfd):
+    """A refusal the checks before the run could not foresee (here: the check skipped, as for a partition
+    removed meanwhile): one line with the config's file and key, sbatch's own words in it, none printed raw."""
+    monkeypatch.setattr(executor_slurm, "check_reachable", lambda partition=None: None)
+    ex = SlurmExecutor(square, settings={"partition": "nosuchpartition"}, folder=tmp_path / "slurm",
+                       poll_interval=POLL, file="config.json")
     ex.submit(1)
     with pytest.raises(DeffeError) as e:
         list(ex.results())
-    assert "nosuchpartition" in str(e.value) and "\n" not in str(e.value)
+    message = str(e.value)
+    assert message.startswith("config.json:slurm.partition: sbatch refused the jobs: ") and "\n" not in message
+    assert "nosuchpartition" in message
+    assert "sbatch" not in capfd.readouterr().err
 
 
 def test_a_run_with_the_slurm_executor(cluster, tmp_path):
