@@ -258,20 +258,41 @@ def _unreachable(address: str, e: BaseException) -> DeffeError:
                            "scheduler's port, not its dashboard's)")
 
 
-def _reach(address: str) -> None:
-    """DeffeError unless a Dask server answers at ``address``. Tried before making the Client: a Client that
-    fails half-way (a malformed address, another service on the port) lingers and holds up the interpreter's
-    exit with a traceback."""
-    async def handshake() -> None:
+def _reach(address: str, workers: bool = False) -> None:
+    """DeffeError unless a Dask server answers at ``address`` (and, with ``workers``, a scheduler there has a
+    worker within WORKER_WAIT seconds: the check made before the run directory is). Tried before making the
+    Client: a Client that fails half-way (a malformed address, another service on the port) lingers and holds
+    up the interpreter's exit with a traceback."""
+    async def handshake() -> bool:
         comm = await connect(address, timeout=CONNECT_TIMEOUT)
-        await comm.close()
+        try:
+            deadline = time.monotonic() + WORKER_WAIT
+            while workers:
+                await comm.write({"op": "identity", "reply": True, "n_workers": -1})
+                info = await comm.read()
+                if not isinstance(info, dict) or info.get("type") != "Scheduler" or info.get("workers"):
+                    break   # (not a scheduler: the Client says what is wrong)
+                if time.monotonic() > deadline:
+                    return False
+                await asyncio.sleep(0.2)
+            return True
+        finally:
+            await comm.close()
 
     # a thread of its own: the caller may have an event loop running already (a notebook)
     with ThreadPoolExecutor(1) as pool:
         try:
-            pool.submit(asyncio.run, handshake()).result()
+            has_workers = pool.submit(asyncio.run, handshake()).result()
         except Exception as e:  # noqa: BLE001 - refused, timed out, bad address, not speaking Dask
             raise _unreachable(address, e) from e
+    if not has_workers:
+        raise _no_workers_at_start(address)
+
+
+def _no_workers_at_start(address: str) -> DeffeError:
+    return DeffeError(f"the Dask scheduler at {address} has no workers (none joined within {WORKER_WAIT:g} s)",
+                      where="framework.dask.address",
+                      hint=f"{_start_workers_hint(address)}, then run the same command again")
 
 
 def _start_workers_hint(address: str) -> str:
@@ -286,9 +307,7 @@ def _check_workers(client: Client, address: str) -> None:
     try:
         client.wait_for_workers(1, timeout=WORKER_WAIT)
     except TimeoutError:
-        raise DeffeError(f"the Dask scheduler at {address} has no workers (none joined within {WORKER_WAIT:g} s)",
-                         where="framework.dask.address",
-                         hint=f"{_start_workers_hint(address)}, then run the same command again") from None
+        raise _no_workers_at_start(address) from None
     answers = client.run(_is_daemonic, on_error="return")
     broken = {w: a for w, a in answers.items() if isinstance(a, BaseException)}
     if broken:

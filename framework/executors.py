@@ -43,7 +43,7 @@ def check_executor(kind: str, config: Any, jobs: int, reach: bool = True) -> Non
         if reach and dask.get("address"):
             from .executor_dask import _reach
             try:
-                _reach(dask["address"])
+                _reach(dask["address"], workers=True)   # a scheduler without workers: nothing would run
             except DeffeError as e:   # an unreachable framework.dask.address: the config's file in front
                 raise (e.located(file=file) if str(e.where).startswith("framework.dask") else e) from e
         return

@@ -47,6 +47,7 @@ def test_a_scheduler_without_workers_stops_the_run_with_one_line_naming_the_addr
     r = Run(p.returncode, p.stdout, p.stderr)
     assert_user_error(r, f"error: config.json:framework.dask.address: the Dask scheduler at {scheduler} has no "
                          f"workers", f"dask worker {scheduler}")
+    assert not (tmp_path / "explore").exists()   # said before the run directory is made
 
 
 def test_a_cluster_left_without_workers_warns_then_stops_the_run(scheduler, tmp_path, monkeypatch, caplog):
