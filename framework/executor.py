@@ -12,7 +12,8 @@ SIGKILL after `GRACE` seconds (`stop_leftovers`). They are the processes of the
 worker's session, found in ``/proc`` (Linux), whatever their process group; a
 process that started a session of its own (``setsid``, a daemon) has left on
 purpose and is not followed. Where there is no ``/proc``, a timeout or the end of
-the run stops the worker's process group.
+the run stops the worker's process group. The worker says when it starts a sample, after that stopping:
+a sample's timeout counts from there, never the time spent on its predecessor's leftovers.
 
 A driver killed outright (``kill -9``, the out-of-memory killer) cannot stop
 anything: its workers die with it (``PR_SET_PDEATHSIG``), and a `_Watchdog`, a
@@ -54,6 +55,7 @@ def _die_with_parent() -> None:
 
 
 GRACE = 1.0   # seconds a process left behind by an evaluation has between SIGTERM and SIGKILL
+STARTED = "started"   # what a worker sends the driver as it starts a sample (before the sample's result)
 
 
 def left_by(leader: int) -> list[int]:
@@ -264,6 +266,10 @@ def _worker_main(conn: Connection, inherited: list[Connection], task_fn: TaskFn)
         if msg is None:
             return
         task_id, payload = msg
+        try:   # the sample's timeout counts from here, not from the driver's send: this worker may have spent
+            conn.send(STARTED)   # up to GRACE + 5 s stopping what its previous sample left running
+        except (BrokenPipeError, OSError):
+            return
         result = safe_call(task_fn, payload, in_worker=True)
         try:
             conn.send((task_id, result))
@@ -298,7 +304,7 @@ def safe_call(task_fn: TaskFn, payload: Any, in_worker: bool = False) -> Result:
 class _Worker:
     process: Any
     conn: Connection
-    task: tuple[int, float] | None = None  # (task id, start time)
+    task: tuple[int, float | None] | None = None  # (task id, start time: None until the worker says it started)
 
 
 def evaluation_timeout(timeout: float | None) -> float | None:
@@ -434,7 +440,7 @@ class LocalExecutor:
                 task_id, payload = self._queue.popleft()
                 try:
                     w.conn.send((task_id, payload))
-                    w.task = (task_id, time.monotonic())
+                    w.task = (task_id, None)
                 except (BrokenPipeError, OSError):
                     self._queue.appendleft((task_id, payload))
                     self._replace(i)
@@ -455,24 +461,29 @@ class LocalExecutor:
         if not busy:
             return
         wait_for = None
-        if self.timeout is not None:
-            now = time.monotonic()
-            wait_for = max(0.0, min(w.task[1] + self.timeout - now for _, w in busy))
+        starts = [w.task[1] for _, w in busy if w.task[1] is not None]
+        if self.timeout is not None and starts:
+            wait_for = max(0.0, min(starts) + self.timeout - time.monotonic())
         handles = [w.conn for _, w in busy] + [w.process.sentinel for _, w in busy]
         ready = wait(handles, timeout=wait_for)
         now = time.monotonic()
         for i, w in busy:
             task_id, started = w.task
+            ran = now - started if started is not None else 0.0
             if w.conn in ready:
                 try:
-                    got_id, result = w.conn.recv()
+                    message = w.conn.recv()
                 except (EOFError, OSError):
                     w.process.join(1)
                     code = w.process.exitcode
                     self._replace(i)
                     yield task_id, Result("failed", error=f"the evaluation process died: it {exit_status(code)}",
-                                          duration=now - started)
+                                          duration=ran)
                     continue
+                if message == STARTED:   # its clock starts now; the result follows on the same pipe
+                    w.task = (task_id, time.monotonic())
+                    continue
+                got_id, result = message
                 w.task = None
                 yield got_id, result
             elif w.process.sentinel in ready:
@@ -480,8 +491,8 @@ class LocalExecutor:
                 code = w.process.exitcode
                 self._replace(i)
                 yield task_id, Result("failed", error=f"the evaluation process died: it {exit_status(code)}",
-                                      duration=now - started)
-            elif self.timeout is not None and now - started >= self.timeout:
+                                      duration=ran)
+            elif self.timeout is not None and started is not None and ran >= self.timeout:
                 self._replace(i)  # kills the worker's whole process group
                 yield task_id, Result("timeout", error=f"the evaluation took longer than {self.timeout:g} s "
-                                                         "and was stopped", duration=now - started)
+                                                         "and was stopped", duration=ran)

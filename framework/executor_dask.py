@@ -57,6 +57,10 @@ from .threads import limit as limit_threads
 
 CONNECT_TIMEOUT = 10.0   # seconds to reach a scheduler before saying it cannot be reached
 STOP_WAIT = 3.0          # seconds close() gives the tasks of the samples it killed to end
+WORKER_WAIT = 10.0       # seconds a scheduler without workers gets at the start for one to join
+WORKER_CHECK = 2.0       # seconds between two looks at the workers while samples wait for a result
+NO_WORKER_WARN = 30.0    # seconds without any worker, samples pending, before a warning
+NO_WORKER_LIMIT = 600.0  # seconds without any worker, samples pending, before the run stops
 WORKER_DIED = "the Dask worker running the evaluation died"
 DAEMONIC = "the Dask worker is a daemonic process and cannot start the evaluation's process"
 DAEMON_HINT = ("start the workers with DASK_DISTRIBUTED__WORKER__DAEMON=False in their environment "
@@ -254,25 +258,56 @@ def _unreachable(address: str, e: BaseException) -> DeffeError:
                            "scheduler's port, not its dashboard's)")
 
 
-def _reach(address: str) -> None:
-    """DeffeError unless a Dask server answers at ``address``. Tried before making the Client: a Client that
-    fails half-way (a malformed address, another service on the port) lingers and holds up the interpreter's
-    exit with a traceback."""
-    async def handshake() -> None:
+def _reach(address: str, workers: bool = False) -> None:
+    """DeffeError unless a Dask server answers at ``address`` (and, with ``workers``, a scheduler there has a
+    worker within WORKER_WAIT seconds: the check made before the run directory is). Tried before making the
+    Client: a Client that fails half-way (a malformed address, another service on the port) lingers and holds
+    up the interpreter's exit with a traceback."""
+    async def handshake() -> bool:
         comm = await connect(address, timeout=CONNECT_TIMEOUT)
-        await comm.close()
+        try:
+            deadline = time.monotonic() + WORKER_WAIT
+            while workers:
+                await comm.write({"op": "identity", "reply": True, "n_workers": -1})
+                info = await comm.read()
+                if not isinstance(info, dict) or info.get("type") != "Scheduler" or info.get("workers"):
+                    break   # (not a scheduler: the Client says what is wrong)
+                if time.monotonic() > deadline:
+                    return False
+                await asyncio.sleep(0.2)
+            return True
+        finally:
+            await comm.close()
 
     # a thread of its own: the caller may have an event loop running already (a notebook)
     with ThreadPoolExecutor(1) as pool:
         try:
-            pool.submit(asyncio.run, handshake()).result()
+            has_workers = pool.submit(asyncio.run, handshake()).result()
         except Exception as e:  # noqa: BLE001 - refused, timed out, bad address, not speaking Dask
             raise _unreachable(address, e) from e
+    if not has_workers:
+        raise _no_workers_at_start(address)
+
+
+def _no_workers_at_start(address: str) -> DeffeError:
+    return DeffeError(f"the Dask scheduler at {address} has no workers (none joined within {WORKER_WAIT:g} s)",
+                      where="framework.dask.address",
+                      hint=f"{_start_workers_hint(address)}, then run the same command again")
+
+
+def _start_workers_hint(address: str) -> str:
+    return f"start workers with 'dask worker {address}' (see docs/executors.md)"
 
 
 def _check_workers(client: Client, address: str) -> None:
     """DeffeError for workers that would fail every sample: better said once, before the run, than per sample.
-    (Workers that join later are not checked; their samples fail with the same message.)"""
+    (Workers that join later are not checked; their samples fail with the same message.) A scheduler without
+    workers is one too: it holds every task, and the run would wait without a word (a scheduler restarted
+    alone has none: its workers exit with the one before)."""
+    try:
+        client.wait_for_workers(1, timeout=WORKER_WAIT)
+    except TimeoutError:
+        raise _no_workers_at_start(address) from None
     answers = client.run(_is_daemonic, on_error="return")
     broken = {w: a for w, a in answers.items() if isinstance(a, BaseException)}
     if broken:
@@ -321,6 +356,10 @@ class DaskExecutor:
             "distributed.admin.tick.limit": "1h",
             "distributed.scheduler.worker-ttl": None,
         })
+        if address and workers:   # the scheduler's workers are whatever was started with 'dask worker'
+            place = f"{file}:framework.dask.workers" if file else "framework.dask.workers"
+            self.log.warning(f"warning: {place}: applies only to a local cluster (without framework.dask.address);"
+                             f" ignored: the run uses the workers of the scheduler at {address}")
         try:
             self.client = (self._connect(address) if address else
                            self._start_cluster(workers or jobs or 1, "framework.dask.workers" if workers else "-jobs"))
@@ -440,13 +479,56 @@ class DaskExecutor:
                 self._dispatch()
                 if not self._running:
                     return
-                future = next(self._completed)
+                future = self._next_done()
                 task_id, _, submitted = self._running.pop(future.key)
                 if future.status in ("cancelled", "lost") and self._scheduler_gone():
                     raise self._lost()
                 yield task_id, self._outcome(future, time.monotonic() - submitted)
         finally:
             self._completed = None
+
+    def _next_done(self):
+        """The next future done. A scheduler left without workers holds the tasks for ever: the wait is said
+        in the log after NO_WORKER_WARN seconds and ends the run after NO_WORKER_LIMIT (a local cluster's
+        nannies restart its workers themselves)."""
+        completed, cond = self._completed, self._completed.thread_condition
+        alone_since, warned, looked = None, False, time.monotonic()
+        while not completed.is_empty():
+            with cond:   # checked under the condition as_completed notifies under: no wake-up is missed
+                if completed.has_ready():
+                    break
+                cond.wait(timeout=WORKER_CHECK)
+            now = time.monotonic()
+            if not self.address or now - looked < WORKER_CHECK:
+                continue
+            looked = now
+            if self._worker_count() != 0:
+                alone_since, warned = None, False
+                continue
+            alone_since = alone_since or now
+            if now - alone_since >= NO_WORKER_LIMIT:
+                # the run stops as when the scheduler is lost: the samples in flight stay unfinished in the store
+                raise self._no_workers(f"has had no worker for {NO_WORKER_LIMIT:g} s",
+                                       "then run the same command again: the samples it held are evaluated again")
+            if not warned and now - alone_since >= NO_WORKER_WARN:
+                warned = True
+                waiting = f"{self.pending()} samples wait; the run stops after {NO_WORKER_LIMIT:g} s without one"
+                self.log.warning(f"warning: {self._no_workers(f'has had no worker for {NO_WORKER_WARN:g} s', waiting)}")
+        return next(completed)
+
+    def _worker_count(self) -> int | None:
+        """How many workers the scheduler has; None when it did not say (gone: as_completed reports it)."""
+        if self.client.status != "running":
+            return None
+        try:
+            return len(self.client.nthreads(callback_timeout=CONNECT_TIMEOUT))
+        except Exception as e:  # noqa: BLE001 - a scheduler going away: its futures tell the rest
+            self.log.debug(f"dask: asking for the workers: {type(e).__name__}: {e}")
+            return None
+
+    def _no_workers(self, what: str, then: str) -> DeffeError:
+        return DeffeError(f"the Dask scheduler at {self.address} {what}", file=self._file,
+                          where="framework.dask.address", hint=f"{_start_workers_hint(self.address)}; {then}")
 
     def _dispatch(self) -> None:
         """Send queued samples to the cluster while fewer than ``jobs`` are there: the rest wait here, where
@@ -476,6 +558,7 @@ class DaskExecutor:
         # them, where failing them would have spent the driver's retries on a network outage
         at = f" at {self.address}" if self.address else ""
         return DeffeError(f"lost the connection to the Dask scheduler{at}",
+                          file=self._file if self.address else None,
                           where="framework.dask.address" if self.address else None,
                           hint="the samples it was running are evaluated again when the run is resumed")
 

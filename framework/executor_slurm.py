@@ -4,8 +4,9 @@
 samples and takes their results as they complete. Samples submitted together
 (between two looks at the results) go out as one job array, at most ``jobs``
 of them running at a time; a sample submitted while results are being taken
-(an asynchronous exploration) goes out at the next poll, with whatever else was
-submitted meanwhile. Inside its job a sample runs through a one-worker
+(an asynchronous exploration) goes out at the next poll with a slot free, with
+whatever else was submitted meanwhile: ``jobs`` bounds the samples of all the
+arrays in flight together. Inside its job a sample runs through a one-worker
 `LocalExecutor`, so what the local executor guarantees holds on the cluster
 too: a sample that overruns ``timeout`` is stopped with every process it
 started, and a crash of the evaluation's process is that sample's failure.
@@ -30,8 +31,10 @@ environment (the same interpreter path) and the folder must be visible there
 """
 from __future__ import annotations
 
+import contextlib
 import getpass
 import hashlib
+import io
 import json
 import logging
 import math
@@ -288,6 +291,7 @@ class _Task:
     payload: Any
     key: str | None
     job: Any = None                    # submitit.SlurmJob once submitted
+    limit: int = 1                     # how many tasks of its job array SLURM may run at once (its %limit)
     submitted: float = 0.0
     ended: float | None = None         # when SLURM first said the job was over and no result was there yet
 
@@ -373,7 +377,8 @@ class SlurmExecutor:
                  file: str | None = None):
         self.log = log or logging.getLogger("deffe")
         params = slurm_parameters(settings, max(1, int(jobs)))   # a mistake in the settings is said first
-        check_reachable()
+        check_reachable(params.get("partition"))
+        self._file = file   # the config's, in front of the key of a setting sbatch refuses
         for script in missing_scripts(settings):   # the nodes may see what this machine does not: a warning
             self.log.warning(f"warning: {file + ':' if file else ''}slurm.source_scripts: {script} is not found "
                              f"here; a job that cannot read it either fails")
@@ -482,7 +487,7 @@ class SlurmExecutor:
         self._next_id += 1
         job = self._reattach(task.key)
         if job is not None:
-            task.job, task.submitted = job, time.time()
+            task.job, task.submitted, task.limit = job, time.time(), self.jobs   # (its array's limit, as sent)
             self._running[task.id] = task
             self._record[task.key] = self._entry(job)
             self._write_record()
@@ -503,7 +508,7 @@ class SlurmExecutor:
             for task, result in done:
                 self._forget(task)
                 yield task.id, result
-            if self._queue:
+            if self._queue and self._slots() > 0:
                 continue   # submitted while we yielded: out they go at once
             if self._running and not done:
                 time.sleep(self.poll_interval)
@@ -520,21 +525,40 @@ class SlurmExecutor:
         return n + len(waiting)
 
     # ---- sending
+    def _slots(self) -> int:
+        """How many more samples may run at once: ``jobs`` less what the arrays in flight may still run. An
+        array's %limit holds for that array only: two arrays of %jobs (an asynchronous exploration's asks) ran
+        twice ``jobs`` samples at once."""
+        unfinished: dict[str, int] = {}
+        limits: dict[str, int] = {}
+        for t in self._running.values():
+            array = t.job.job_id.split("_")[0]
+            unfinished[array] = unfinished.get(array, 0) + 1
+            limits[array] = t.limit
+        return self.jobs - sum(min(n, limits[a]) for a, n in unfinished.items())
+
     def _send(self) -> None:
-        """Everything queued goes out as one job array."""
-        if not self._queue:
+        """What is queued goes out as one job array: all of it, limited to ``jobs`` at a time, when no other
+        array is in flight (a step's samples); beside other arrays, only as many as may start now, the rest
+        held here until slots free up."""
+        slots = self._slots()
+        if not self._queue or slots <= 0:
             return
-        tasks = list(self._queue)
-        self._queue.clear()
+        n = len(self._queue) if slots == self.jobs else min(len(self._queue), slots)
+        tasks = [self._queue.popleft() for _ in range(n)]
+        self._submitter.update_parameters(array_parallelism=slots)
+        said = io.StringIO()   # submitit prints a refusing sbatch's stderr: it belongs in the one line below
         try:
-            with self._submitter.batch():
+            with contextlib.redirect_stderr(said), self._submitter.batch():
                 jobs = [self._submitter.submit(self._evaluation, t.payload) for t in tasks]
         except Exception as e:  # noqa: BLE001 - sbatch's refusal (bad partition, account) is a config error
-            raise DeffeError(f"sbatch refused the jobs: {_sbatch_error(e)}", where="slurm",
+            self.log.debug(f"sbatch: {said.getvalue().strip()}")
+            why = _sbatch_error(e)
+            raise DeffeError(f"sbatch refused the jobs: {why}", file=self._file, where=_refused_key(why),
                              hint=f"see the submission scripts in {self.folder}") from e
         now = time.time()
         for t, job in zip(tasks, jobs):
-            t.job, t.submitted = job, now
+            t.job, t.submitted, t.limit = job, now, slots
             self._running[t.id] = t
             if t.key is not None:
                 self._record[t.key] = self._entry(job)
@@ -662,7 +686,8 @@ class SlurmExecutor:
         elif now - self._unreachable_since > UNREACHABLE_LIMIT:
             raise DeffeError(f"SLURM's controller has not answered squeue for {UNREACHABLE_LIMIT:g} s",
                              where="framework.executor",
-                             hint=f"the jobs go on; run again with -resume to attach to them ({self._record_path()})")
+                             hint=f"the jobs go on; run the same command again to attach to them "
+                                  f"({self._record_path()})")
 
 
 def _tail(path: Path, lines: int = STDERR_TAIL) -> str:
@@ -673,11 +698,13 @@ def _tail(path: Path, lines: int = STDERR_TAIL) -> str:
     return "\n".join(text.strip().splitlines()[-lines:])
 
 
-def check_reachable() -> None:
+def check_reachable(partition: str | None = None) -> None:
     """Stop at once, in one line, when this machine cannot talk to a SLURM controller: a config written for
-    a cluster (Deffe's "slurm": "True") run on a laptop gets Deffe's way out, not a failure per sample."""
+    a cluster (Deffe's "slurm": "True") run on a laptop gets Deffe's way out, not a failure per sample. So
+    does a ``partition`` (sbatch's comma-separated list) the controller does not have, before anything is
+    written, where sbatch would refuse the first jobs only after the run directory was made."""
     try:
-        r = _run(["sinfo", "-h", "-o", "%P"], timeout=30)
+        r = _run(["sinfo", "-a", "-h", "-o", "%P"], timeout=30)   # -a: hidden partitions too
         lines = [ln.strip() for ln in (r.stderr or r.stdout or "").splitlines() if ln.strip()]
         # sinfo's last word says it best ("sinfo: fatal: Could not establish a configuration source")
         problem = None if r.returncode == 0 else (lines[-1] if lines else f"sinfo {exit_status(r.returncode)}")
@@ -689,6 +716,22 @@ def check_reachable() -> None:
         raise DeffeError(f"this run sends its samples to SLURM (framework.executor \"slurm\", or Deffe's "
                          f"evaluate.slurm), and SLURM is not reachable from here: {problem}", where="slurm",
                          hint="run with -no-slurm (or -executor local) to evaluate on this machine")
+    names = [ln.strip().rstrip("*") for ln in r.stdout.splitlines() if ln.strip()]
+    for name in (partition or "").split(","):
+        if name.strip() and names and name.strip() not in names:
+            raise DeffeError(f"partition '{name.strip()}' does not exist (SLURM's partitions: {', '.join(names)})",
+                             where="slurm.partition", hint=did_you_mean(name.strip(), names) or
+                             "write one of them, or leave slurm.partition out for the default partition")
+
+
+# words of sbatch's refusals -> the setting of the slurm section they are about
+_REFUSED = (("partition", "slurm.partition"), ("account", "slurm.account"), ("feature", "slurm.constraint"),
+            ("constraint", "slurm.constraint"), ("memory", "slurm.mem"), ("time limit", "slurm.time"))
+
+
+def _refused_key(why: str) -> str:
+    """The key of the slurm section sbatch's refusal names, else the section."""
+    return next((key for word, key in _REFUSED if word in why.lower()), "slurm")
 
 
 def _sbatch_error(e: BaseException) -> str:

@@ -43,18 +43,18 @@ def check_executor(kind: str, config: Any, jobs: int, reach: bool = True) -> Non
         if reach and dask.get("address"):
             from .executor_dask import _reach
             try:
-                _reach(dask["address"])
+                _reach(dask["address"], workers=True)   # a scheduler without workers: nothing would run
             except DeffeError as e:   # an unreachable framework.dask.address: the config's file in front
                 raise (e.located(file=file) if str(e.where).startswith("framework.dask") else e) from e
         return
     if kind == "slurm":
         from .executor_slurm import check_reachable, slurm_parameters
         try:
-            slurm_parameters(dict(config.section("slurm")), max(1, int(jobs)))
-        except DeffeError as e:   # slurm.time, slurm.mem, ...: the config's file in front
+            params = slurm_parameters(dict(config.section("slurm")), max(1, int(jobs)))
+            if reach:
+                check_reachable(params.get("partition"))
+        except DeffeError as e:   # slurm.time, slurm.mem, slurm.partition ...: the config's file in front
             raise (e.located(file=file) if str(e.where).startswith("slurm.") else e) from e
-        if reach:
-            check_reachable()
         return
     raise DeffeError(f"framework.executor: '{kind}' is not an executor (one of {', '.join(KINDS)})",
                      file=file, where="framework.executor")

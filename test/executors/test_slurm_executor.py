@@ -19,6 +19,7 @@ from slurm_cluster import ClusterError, SlurmCluster  # noqa: E402
 
 from cli_helpers import ROOT, assert_user_error, read_csv, run_deffe  # noqa: E402
 
+from framework import executor_slurm  # noqa: E402
 from framework.errors import DeffeError  # noqa: E402
 from framework.executor_slurm import SlurmExecutor, parse_time, slurm_parameters  # noqa: E402
 from framework.protocols import EvaluationFailed, Result  # noqa: E402
@@ -38,6 +39,17 @@ def nap(payload):
         with open(marker[0], "a") as f:
             f.write(f"{value}\n")
     time.sleep(seconds)
+    return Result("ok", costs={"y": float(value)})
+
+
+def logged_nap(payload):
+    """(value, seconds, log): appends 'start value' and 'end value' around its sleep."""
+    value, seconds, log = payload
+    with open(log, "a") as f:
+        f.write(f"start {value}\n")
+    time.sleep(seconds)
+    with open(log, "a") as f:
+        f.write(f"end {value}\n")
     return Result("ok", costs={"y": float(value)})
 
 
@@ -187,6 +199,27 @@ def test_a_batch_goes_out_as_one_array(cluster, tmp_path):
     assert all(r.status == "ok" for r in got.values()) and ex.pending() == 0
     assert record(tmp_path / "slurm") == {}
     assert "--array=0-4%2" in next((tmp_path / "slurm").glob("*/*_submission.sh")).read_text()
+
+
+def test_jobs_bounds_the_samples_of_every_array_in_flight(cluster, tmp_path):
+    """-jobs 1 with samples submitted while an array runs (an asynchronous exploration): one evaluation at a
+    time, not one per array (the node has two CPUs: SLURM itself would run two)."""
+    log = tmp_path / "evals.log"
+    ex = make(logged_nap, tmp_path / "slurm", jobs=1)
+    for x in range(2):
+        ex.submit((x, 2, str(log)))
+    got = []
+    for tid, result in ex.results():
+        if not got:   # the second of the first array is about to start: these wait for it
+            for x in range(2, 4):
+                ex.submit((x, 2, str(log)))
+        got.append(result.costs["y"])
+    assert sorted(got) == [0.0, 1.0, 2.0, 3.0]
+    running = most = 0
+    for line in log.read_text().split("\n"):
+        running += {"start": 1, "end": -1}.get(line.split(" ")[0], 0)
+        most = max(most, running)
+    assert most == 1, log.read_text()
 
 
 def test_settings_reach_the_job(cluster, tmp_path):
@@ -374,12 +407,32 @@ def test_cancel_pending_leaves_the_running_job(cluster, tmp_path):
     cluster.wait_state(jobs["k0"], {"CANCELLED"})
 
 
-def test_sbatch_refusing_the_jobs_is_a_config_error(cluster, tmp_path):
-    ex = make(square, tmp_path / "slurm", settings={"partition": "nosuchpartition"})
+def test_a_partition_slurm_does_not_have_is_named_before_anything_is_written(cluster, tmp_path):
+    """sinfo knows the partitions: one line naming config.json:slurm.partition and the partitions there are,
+    before the run directory is made (sbatch's refusal came after it, with sbatch's stderr printed raw)."""
+    (tmp_path / "ev.py").write_text("def evaluate(p):\n    return {'t': p['a']}\n")
+    (tmp_path / "config.json").write_text(json.dumps({
+        "python_path": ["."], "knobs": [{"name": "a", "values": [0, 1]}], "costs": ["t"], "model": None,
+        "evaluate": {"plugin": "python", "function": "ev:evaluate"}, "slurm": {"partition": "nope"},
+        "exploration": {"samples_per_step": 2, "max_samples": 2}, "framework": {"executor": "slurm"}}))
+    r = run_deffe("-config", "config.json", "-quiet", cwd=tmp_path, env={"SLURM_CONF": str(cluster.conf)})
+    assert_user_error(r, "error: config.json:slurm.partition: partition 'nope' does not exist", "debug")
+    assert not (tmp_path / "explore").exists()   # nothing written
+
+
+def test_sbatch_refusing_the_jobs_is_a_config_error(cluster, tmp_path, monkeypatch, capfd):
+    """A refusal the checks before the run could not foresee (here: the check skipped, as for a partition
+    removed meanwhile): one line with the config's file and key, sbatch's own words in it, none printed raw."""
+    monkeypatch.setattr(executor_slurm, "check_reachable", lambda partition=None: None)
+    ex = SlurmExecutor(square, settings={"partition": "nosuchpartition"}, folder=tmp_path / "slurm",
+                       poll_interval=POLL, file="config.json")
     ex.submit(1)
     with pytest.raises(DeffeError) as e:
         list(ex.results())
-    assert "nosuchpartition" in str(e.value) and "\n" not in str(e.value)
+    message = str(e.value)
+    assert message.startswith("config.json:slurm.partition: sbatch refused the jobs: ") and "\n" not in message
+    assert "nosuchpartition" in message
+    assert "sbatch" not in capfd.readouterr().err
 
 
 def test_a_run_with_the_slurm_executor(cluster, tmp_path):
