@@ -512,7 +512,7 @@ class DaskExecutor:
                                        "then run the same command again: the samples it held are evaluated again")
             if not warned and now - alone_since >= NO_WORKER_WARN:
                 warned = True
-                waiting = f"{self.pending()} samples wait; the run stops after {NO_WORKER_LIMIT:g} s without one"
+                waiting = f"{self.pending()} sample(s) wait; the run stops after {NO_WORKER_LIMIT:g} s without one"
                 self.log.warning(f"warning: {self._no_workers(f'has had no worker for {NO_WORKER_WARN:g} s', waiting)}")
         return next(completed)
 

@@ -81,7 +81,7 @@ def test_a_cluster_left_without_workers_warns_then_stops_the_run(scheduler, tmp_
     assert message.startswith(f"config.json:framework.dask.address: the Dask scheduler at {scheduler} has had no "
                               f"worker for 4 s") and f"dask worker {scheduler}" in message and "\n" not in message
     warnings = [r.getMessage() for r in caplog.records if "has had no worker for 1 s" in r.getMessage()]
-    assert len(warnings) == 1 and "1 samples wait" in warnings[0], caplog.text
+    assert len(warnings) == 1 and "1 sample(s) wait" in warnings[0], caplog.text
 
 
 def test_workers_with_an_address_is_said_to_be_ignored(scheduler, tmp_path, caplog):
