@@ -19,7 +19,8 @@ from typing import Any
 # reads the rows it looks up, not its table
 # 0.4.0: a dropout of rate 0 is its input (no kernel, no mask, no tensor); a seq2seq decoder reads its encoder's
 # final state (h, c), not its output sequence;
-# regular interleaved 1f1b runs Megatron's interleaved order; DFA sends the output error to each stage
+# regular interleaved 1f1b runs Megatron's interleaved order; DFA sends the output error to each stage; a layer
+# sharing weights with a layer on another device holds, updates and exchanges the gradient of a copy there
 __version__ = "0.4.0"
 
 from . import data, devices

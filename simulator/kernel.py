@@ -10,7 +10,9 @@ Semantics (see schedule.py for the full statement):
   bucket of weights; a device runs one task at a time;
 - transfers: activations (once per consumer device), output gradients (once
   per consumer device, summed there) and ring all-reduce chunks; each hop
-  waits for its channel, which has two first-come-first-served queues:
+  waits for its channel (a tied copy's gradient, exchanged between the owner's
+  bucket and the copy's before their updates, is an all-reduce chunk of step
+  2(R - 1): `_bucket_ready`), which has two first-come-first-served queues:
   activations and gradients, then (only when that one is empty) all-reduce
   chunks (q_head[c], q_head[C + c]);
 - time: the simulation advances to the earliest completion; all completions
@@ -77,12 +79,12 @@ def _bucket_slots(L, D, n_groups, R):
     return max(1, min(L, n_groups * max(1, D // R)))
 
 
-def _transfer_slots(M, R, E, n_buckets, D):
+def _transfer_slots(M, R, E, n_buckets, D, n_shared):
     """The most transfers in flight at once: an activation and an output gradient per (edge,
     micro-batch, replica), per bucket one ring chunk per replica (each replica's next chunk is
-    sent once its previous one has arrived), and DFA's output error to each device per (micro-batch,
-    replica)."""
-    return 2 * M * R * E + R * n_buckets + M * R * D + 1
+    sent once its previous one has arrived), DFA's output error to each device per (micro-batch,
+    replica), and a tied copy's gradient each way per replica (at most one copy per sharing layer)."""
+    return 2 * M * R * E + R * n_buckets + M * R * D + 2 * R * n_shared + 1
 
 
 # schedule.workspace_bytes sizes the same workspace with the plain functions
@@ -319,6 +321,37 @@ def _new_transfer(xi, xbytes, kind, l, j, m, k, src, dst, nbytes, route_ptr, rou
     return True
 
 
+@njit(cache=True, _nrt=False)
+def _bucket_ready(b, k, R, ntie, cls_u, coll_slot, upd_wait, tie_o, tie_bo, tie_bs, tie_ready, grad_bytes, repdev,
+                  heap, hsize, xi, xbytes, route_ptr, route_chan, q_head, q_tail, xnext, dirty, dlist, st, xfree):
+    """Bucket b of replica k has its gradient (its backwards done and, with replicas, its all-reduce): its
+    update is ready, unless it holds weights shared with another device. Then, once the other bucket of
+    that pair is ready too, the gradient's bytes go each way between the two devices (as Megatron-LM's
+    all-reduce of the tied embedding between the first and last stage; on the all-reduce queues, marked
+    as the step after the replicas' ring, 2(R - 1)); each bucket's update waits for its arrivals.
+    Returns -1, or src * D + dst of a pair without a route."""
+    D = repdev.shape[1]
+    if upd_wait[k, coll_slot[b]] == 0:
+        _push_task(heap, hsize, repdev[k, b % D], (cls_u << 48) + b, dirty, dlist, st)
+        return -1
+    NT = tie_o.shape[0]
+    for i in range(ntie):
+        if tie_bo[i] != b and tie_bs[i] != b:
+            continue
+        tie_ready[k * NT + i] += 1
+        if tie_ready[k * NT + i] == 2:
+            a = repdev[k, tie_bo[i] % D]
+            s = repdev[k, tie_bs[i] % D]
+            for j in range(2):
+                src = a if j == 0 else s
+                dst = s if j == 0 else a
+                bd = tie_bs[i] if j == 0 else tie_bo[i]
+                if not _new_transfer(xi, xbytes, X_RING, bd, 2 * (R - 1), 0, k, src, dst, grad_bytes[tie_o[i]],
+                                     route_ptr, route_chan, q_head, q_tail, xnext, D, dirty, dlist, st, xfree):
+                    return src * D + dst
+    return -1
+
+
 @njit(cache=True)
 def run_batch(
         # network (flat CSR)
@@ -326,6 +359,8 @@ def run_batch(
         has_bwd, is_view, keep_out, layer_group, n_groups,
         # costs
         fwd_t, bwd_t, upd_t, xfer_bytes, alloc_bytes, private_bytes, grad_bytes, static_bytes,
+        # owner (L,): the layer whose weights a layer shares, or -1
+        owner,
         # devices
         route_ptr, route_chan, route_from, chan_spb, chan_lat, dev_floor, dev_model,
         # settings
@@ -403,7 +438,20 @@ def run_batch(
     coll_slot = np.zeros(NB, np.int64)
     coll_upd = np.zeros((R, NBK), np.float64)
     coll_list = np.zeros(NBK, np.int64)
-    xcap = transfer_slots(M, R, E, NBK, D)
+    NS = 0
+    for l in range(L):
+        NS += 1 if owner[l] >= 0 else 0
+    NT = max(NS, 1)
+    # tied copies (a sharing layer on another device than its owner): per (owner, sharer device) the owner
+    # layer, its bucket and the sharer's; per (replica, copy) how many of its two buckets are ready;
+    # per layer its bucket (-1: none); per (replica, bucket) the tied gradients it still waits for
+    tie_o = np.zeros(NT, np.int64)
+    tie_bo = np.zeros(NT, np.int64)
+    tie_bs = np.zeros(NT, np.int64)
+    tie_ready = np.zeros(R * NT, np.int64)
+    lbk = np.zeros(L, np.int64)
+    upd_wait = np.zeros((R, NBK), np.int64)
+    xcap = transfer_slots(M, R, E, NBK, D, NS)
     # per transfer: kind, layer or bucket, consumer entry or ring step, micro-batch, replica,
     # source, destination, hop, id. A finished transfer's slot is reused (xfree).
     xi = np.zeros((xcap, 9), np.int64)
@@ -426,7 +474,7 @@ def run_batch(
     _simulate_all(
         par_ptr, par_idx, par_keep, ch_ptr, ch_idx, ch_slot, sinks, chain_next, chain_prev,
         has_bwd, is_view, keep_out, layer_group, n_groups,
-        fwd_t, bwd_t, upd_t, xfer_bytes, alloc_bytes, private_bytes, grad_bytes, static_bytes,
+        fwd_t, bwd_t, upd_t, xfer_bytes, alloc_bytes, private_bytes, grad_bytes, static_bytes, owner,
         route_ptr, route_chan, route_from, chan_spb, chan_lat, dev_floor, dev_model,
         M, R, sched, direct_grad, bwd_alloc, placements,
         out_step, out_peak, out_busy, out_chan_busy, out_comm_bytes, out_status, out_err,
@@ -435,6 +483,7 @@ def run_batch(
         dst_uses, par_j, act_uses0, bdep0, nparents, fwd_left_mb, used, taken, first_stage, repdev,
         dev_rep, limit, inflight, mb_started, mb_left, op_left, stage_of, st_nf, st_nb, cur_op, cur_stage, ordered, op_pos, op_rank, err_need, tasks_dev, fwd_left_dev, heap, hsize,
         dev_busy, dev_start, dev_key, mem, peak, busy, coll_cnt, coll_bytes, coll_slot, coll_upd, coll_list,
+        tie_o, tie_bo, tie_bs, tie_ready, lbk, upd_wait,
         xi, xnext, xbytes, xfree, q_head, q_tail, chan_busy, chan_start, chan_x, chan_time, ev_t, ev_r,
         dirty, dlist, st)
 
@@ -442,16 +491,16 @@ def run_batch(
 @njit(cache=True, _nrt=False)
 def _prepare_placement(
         p, pl, par_ptr, par_keep, ch_ptr, ch_idx, ch_slot, has_bwd, keep_out, layer_group, n_groups,
-        upd_t, grad_bytes, static_bytes, xfer_bytes, dev_model, M, R, sched, direct_grad, out_err,
+        upd_t, grad_bytes, static_bytes, owner, xfer_bytes, dev_model, M, R, sched, direct_grad, out_err,
         fdep, bdep, act_uses, gprim, part, copy_uses, gpart, dst_ptr, dst_dev, dst_nchild, dst_uses,
         par_j, act_uses0, bdep0, nparents, fwd_left_mb, used, taken, first_stage, repdev, dev_rep,
         limit, inflight, mb_started, mb_left, op_left, stage_of, st_nf, st_nb, cur_op, cur_stage, ordered, op_pos, op_rank, err_need, tasks_dev, fwd_left_dev, heap, hsize, dev_busy, mem,
-        peak, busy, coll_cnt, coll_bytes, coll_slot, coll_upd, coll_list, q_head, q_tail, chan_busy, chan_time,
-        dirty, dlist, st):
+        peak, busy, coll_cnt, coll_bytes, coll_slot, coll_upd, coll_list, tie_o, tie_bo, tie_bs, tie_ready, lbk,
+        upd_wait, q_head, q_tail, chan_busy, chan_time, dirty, dlist, st):
     """Everything one placement needs before its first event: the replicas' device sets,
     the 1f1b bounds, the consumers of every output, the weight buckets, the counters
     and the first ready tasks. Returns (status, tasks to run, buckets, the interleaved pipeline's p and
-    v (0 unless regular), DFA's loss device and error bytes)."""
+    v (0 unless regular), DFA's loss device and error bytes, the tied copies)."""
     L = par_ptr.shape[0] - 1
     D = mem.shape[0]
     C = chan_busy.shape[0]
@@ -488,7 +537,7 @@ def _prepare_placement(
         if status != STATUS_OK:
             break
     if status != STATUS_OK:
-        return status, 0, 0, 0, 0, -1, 0.0
+        return status, 0, 0, 0, 0, -1, 0.0, 0
     for k in range(R):
         for d in range(D):
             if used[d] == 1:
@@ -612,25 +661,61 @@ def _prepare_placement(
                 err_need[pl[l]] = 1
 
     # ------------------------------------------------ weight buckets
+    # A layer sharing the weights of a layer on another device computes with its own copy there (as
+    # Megatron-LM's tied embedding on the last stage): one copy per (owner, sharer device), in the bucket
+    # of the first such layer there, with the owner's gradient bytes and update; each sharing layer's
+    # backward counts in that bucket. A sharing layer on its owner's device uses the owner's weights.
+    ntie = 0
+    for l in range(L):
+        lbk[l] = -1
+        o = owner[l]
+        if has_bwd[l] == 0:
+            continue
+        if o < 0:
+            if grad_bytes[l] > 0.0:
+                lbk[l] = layer_group[l] * D + pl[l]
+        elif pl[o] != pl[l] and grad_bytes[o] > 0.0 and has_bwd[o] == 1:
+            i = 0
+            while i < ntie and not (tie_o[i] == o and tie_bs[i] % D == pl[l]):
+                i += 1
+            if i == ntie:
+                tie_o[i] = o
+                tie_bo[i] = layer_group[o] * D + pl[o]
+                tie_bs[i] = layer_group[l] * D + pl[l]
+                ntie += 1
+            lbk[l] = tie_bs[i]
     ncoll = 0
     for l in range(L):
-        if grad_bytes[l] > 0.0 and has_bwd[l] == 1:
-            b = layer_group[l] * D + pl[l]
+        if lbk[l] >= 0:
+            b = lbk[l]
             if coll_cnt[b] == 0:
                 if ncoll == coll_list.shape[0]:  # cannot happen: bucket_slots bounds them
                     for i in range(ncoll):
                         coll_cnt[coll_list[i]] = 0
-                    return STATUS_WORKSPACE, 0, 0, 0, 0, -1, 0.0
+                    return STATUS_WORKSPACE, 0, 0, 0, 0, -1, 0.0, 0
                 coll_list[ncoll] = b
                 coll_slot[b] = ncoll
                 ncoll += 1
                 coll_bytes[b] = 0.0
                 for k in range(R):
                     coll_upd[k, ncoll - 1] = 0.0
+                    upd_wait[k, ncoll - 1] = 0
             coll_cnt[b] += M * R
-            coll_bytes[b] += grad_bytes[l]
-            for k in range(R):
-                coll_upd[k, coll_slot[b]] += upd_t[l, repdev[k, pl[l]]]
+            if owner[l] < 0:
+                coll_bytes[b] += grad_bytes[l]
+                for k in range(R):
+                    coll_upd[k, coll_slot[b]] += upd_t[l, repdev[k, pl[l]]]
+    for i in range(ntie):
+        # the copy's gradient is all-reduced between replicas with its bucket, and updated there; both
+        # buckets of the pair wait for the other's gradient before their update (_bucket_ready)
+        o = tie_o[i]
+        bs = tie_bs[i]
+        coll_bytes[bs] += grad_bytes[o]
+        for k in range(R):
+            coll_upd[k, coll_slot[bs]] += upd_t[o, repdev[k, bs % D]]
+            upd_wait[k, coll_slot[bs]] += 1
+            upd_wait[k, coll_slot[tie_bo[i]]] += 1
+            tie_ready[k * tie_o.shape[0] + i] = 0
     n_tasks += R * ncoll
 
     # ------------------------------------------------ counters
@@ -665,6 +750,9 @@ def _prepare_placement(
             mem[d] += static_bytes[l]
             fwd_left_dev[d] += M
             tasks_dev[d] += 1 + has_bwd[l]
+    for i in range(ntie):
+        for k in range(R):
+            mem[repdev[k, tie_bs[i] % D]] += static_bytes[tie_o[i]]  # the tied copy's weights, gradient, state
     for d in range(D):
         peak[d] = mem[d]
         for m in range(M):
@@ -691,14 +779,14 @@ def _prepare_placement(
                     _push_task(heap, hsize, repdev[k, pl[l]], (cls_f << 48) + (m << 24) + l,
                                dirty, dlist, st)
 
-    return status, n_tasks, ncoll, ilv_p, ilv_v, loss_dev, err_bytes
+    return status, n_tasks, ncoll, ilv_p, ilv_v, loss_dev, err_bytes, ntie
 
 
 @njit(cache=True, _nrt=False)
 def _simulate_all(
         par_ptr, par_idx, par_keep, ch_ptr, ch_idx, ch_slot, sinks, chain_next, chain_prev,
         has_bwd, is_view, keep_out, layer_group, n_groups,
-        fwd_t, bwd_t, upd_t, xfer_bytes, alloc_bytes, private_bytes, grad_bytes, static_bytes,
+        fwd_t, bwd_t, upd_t, xfer_bytes, alloc_bytes, private_bytes, grad_bytes, static_bytes, owner,
         route_ptr, route_chan, route_from, chan_spb, chan_lat, dev_floor, dev_model,
         M, R, sched, direct_grad, bwd_alloc, placements,
         out_step, out_peak, out_busy, out_chan_busy, out_comm_bytes, out_status, out_err,
@@ -707,6 +795,7 @@ def _simulate_all(
         dst_uses, par_j, act_uses0, bdep0, nparents, fwd_left_mb, used, taken, first_stage, repdev,
         dev_rep, limit, inflight, mb_started, mb_left, op_left, stage_of, st_nf, st_nb, cur_op, cur_stage, ordered, op_pos, op_rank, err_need, tasks_dev, fwd_left_dev, heap, hsize,
         dev_busy, dev_start, dev_key, mem, peak, busy, coll_cnt, coll_bytes, coll_slot, coll_upd, coll_list,
+        tie_o, tie_bo, tie_bs, tie_ready, lbk, upd_wait,
         xi, xnext, xbytes, xfree, q_head, q_tail, chan_busy, chan_start, chan_x, chan_time, ev_t, ev_r,
         dirty, dlist, st):
     """The event simulation of every placement; allocates nothing (compiled without
@@ -725,14 +814,15 @@ def _simulate_all(
 
     for p in range(P):
         pl = placements[p]
-        status, n_tasks, ncoll, ilv_p, ilv_v, loss_dev, err_bytes = _prepare_placement(
+        status, n_tasks, ncoll, ilv_p, ilv_v, loss_dev, err_bytes, ntie = _prepare_placement(
             p, pl, par_ptr, par_keep, ch_ptr, ch_idx, ch_slot, has_bwd, keep_out, layer_group,
-            n_groups, upd_t, grad_bytes, static_bytes, xfer_bytes, dev_model, M, R, sched, direct_grad, out_err,
+            n_groups, upd_t, grad_bytes, static_bytes, owner, xfer_bytes, dev_model, M, R, sched, direct_grad,
+            out_err,
             fdep, bdep, act_uses, gprim, part, copy_uses, gpart, dst_ptr, dst_dev, dst_nchild,
             dst_uses, par_j, act_uses0, bdep0, nparents, fwd_left_mb, used, taken, first_stage,
             repdev, dev_rep, limit, inflight, mb_started, mb_left, op_left, stage_of, st_nf, st_nb, cur_op, cur_stage, ordered, op_pos, op_rank, err_need, tasks_dev, fwd_left_dev, heap,
-            hsize, dev_busy, mem, peak, busy, coll_cnt, coll_bytes, coll_slot, coll_upd, coll_list, q_head,
-            q_tail, chan_busy, chan_time, dirty, dlist, st)
+            hsize, dev_busy, mem, peak, busy, coll_cnt, coll_bytes, coll_slot, coll_upd, coll_list, tie_o, tie_bo,
+            tie_bs, tie_ready, lbk, upd_wait, q_head, q_tail, chan_busy, chan_time, dirty, dlist, st)
         if status != STATUS_OK:
             out_status[p] = status
             out_step[p] = np.nan
@@ -1057,13 +1147,20 @@ def _simulate_all(
                                         status = STATUS_NO_ROUTE
                                         out_err[p, 0] = d
                                         out_err[p, 1] = dst
-                        if grad_bytes[l] > 0.0:
-                            b = layer_group[l] * D + pl[l]
+                        b = lbk[l]
+                        if b >= 0:
                             coll_cnt[b] -= 1
                             if coll_cnt[b] == 0:
-                                d0 = pl[l]
+                                d0 = b % D
                                 if R == 1:
-                                    _push_task(heap, hsize, d0, (cls_u << 48) + b, dirty, dlist, st)
+                                    bad = _bucket_ready(b, 0, R, ntie, cls_u, coll_slot, upd_wait, tie_o, tie_bo,
+                                                        tie_bs, tie_ready, grad_bytes, repdev, heap, hsize, xi,
+                                                        xbytes, route_ptr, route_chan, q_head, q_tail, xnext,
+                                                        dirty, dlist, st, xfree)
+                                    if bad >= 0:
+                                        status = STATUS_NO_ROUTE
+                                        out_err[p, 0] = bad // D
+                                        out_err[p, 1] = bad % D
                                 else:
                                     for k2 in range(R):
                                         src = repdev[k2, d0]
@@ -1152,10 +1249,10 @@ def _simulate_all(
                                     c2 = chain_prev[c]
                                     if (c2 >= 0 and pl[c2] == pl[c] and has_bwd[c2] == 1 and direct_grad == 0
                                             and (gpipe or stage_of[c2] == stage_of[c])):
-                                        if grad_bytes[c] > 0.0 and R > 1:
-                                            b = layer_group[c] * D + pl[c]
+                                        b = lbk[c]
+                                        if b >= 0 and (R > 1 or upd_wait[0, coll_slot[b]] > 0):
                                             if coll_cnt[b] == 1:
-                                                c2 = -1  # its all-reduce would start: general path
+                                                c2 = -1  # its all-reduce or tied exchange would start: general path
                                         if c2 >= 0:
                                             nxt = (cls_b << 48) + (m << 24) + (L - 1 - c2)
                                 if nxt < 0 or (hsize[d] > 0 and heap[d, 0] < nxt):
@@ -1206,10 +1303,10 @@ def _simulate_all(
                                         if act_uses[base + c] == 0:
                                             mem[d] -= alloc_bytes[c]
                                     bdep[base + c2] -= 1
-                                    if grad_bytes[c] > 0.0:
-                                        b = layer_group[c] * D + pl[c]
+                                    b = lbk[c]
+                                    if b >= 0:
                                         coll_cnt[b] -= 1
-                                        if coll_cnt[b] == 0:  # R == 1 here: its update is ready
+                                        if coll_cnt[b] == 0:  # R == 1 and not tied here: its update is ready
                                             _heap_push(heap, hsize, d, (cls_u << 48) + b)
                                 mb_left[d * M + m] -= 1
                                 if not gpipe:
@@ -1294,13 +1391,23 @@ def _simulate_all(
                         step = xj
                         d0 = b % D
                         k2 = (kx + 1) % R
-                        if step + 1 < 2 * (R - 1):
+                        if step == 2 * (R - 1):  # a tied copy's gradient from the other device (_bucket_ready)
+                            upd_wait[kx, coll_slot[b]] -= 1
+                            if upd_wait[kx, coll_slot[b]] == 0:
+                                _push_task(heap, hsize, dstd, (cls_u << 48) + b, dirty, dlist, st)
+                        elif step + 1 < 2 * (R - 1):
                             # the route exists: the same pair was checked at step 0
                             _new_transfer(xi, xbytes, X_RING, b, step + 1, 0, k2, repdev[k2, d0],
                                           repdev[(k2 + 1) % R, d0], xb, route_ptr, route_chan,
                                           q_head, q_tail, xnext, D, dirty, dlist, st, xfree)
                         else:
-                            _push_task(heap, hsize, dstd, (cls_u << 48) + b, dirty, dlist, st)
+                            bad = _bucket_ready(b, k2, R, ntie, cls_u, coll_slot, upd_wait, tie_o, tie_bo, tie_bs,
+                                                tie_ready, grad_bytes, repdev, heap, hsize, xi, xbytes, route_ptr,
+                                                route_chan, q_head, q_tail, xnext, dirty, dlist, st, xfree)
+                            if bad >= 0:
+                                status = STATUS_NO_ROUTE
+                                out_err[p, 0] = bad // D
+                                out_err[p, 1] = bad % D
             if status != STATUS_OK:
                 break
 

@@ -149,9 +149,20 @@ def replica_devices(per_layer: np.ndarray, dev_model: np.ndarray, replicas: int,
 # what `schedule.build_plan` puts in Plan.arrays, in order (run_batch's arguments up to the settings)
 PLAN_ARRAYS = ("par_ptr", "par_idx", "par_keep", "ch_ptr", "ch_idx", "ch_slot", "sinks", "chain_next", "chain_prev",
                "has_bwd", "is_view", "keep_out", "layer_group", "n_groups", "fwd", "bwd", "upd", "xfer_bytes",
-               "alloc_bytes", "private_bytes", "grad_bytes", "static_bytes", "route_ptr", "route_chan",
+               "alloc_bytes", "private_bytes", "grad_bytes", "static_bytes", "owner", "route_ptr", "route_chan",
                "route_from", "chan_sec_per_byte", "chan_latency", "dev_floor", "dev_model", "micro_batches",
                "replicas", "schedule")
+
+
+def tied_copies(pl, owner, has_bwd, grad_bytes) -> list[tuple[int, int]]:
+    """(owner layer, device) of every copy of shared weights the kernel adds (`_prepare_placement`): a layer with a
+    backward sharing the weights (with a gradient) of a layer on another device, once per (owner, device)."""
+    out: list[tuple[int, int]] = []
+    for l, o in enumerate(owner):
+        if o >= 0 and has_bwd[l] and pl[o] != pl[l] and grad_bytes[o] > 0 and has_bwd[o]:
+            if (int(o), int(pl[l])) not in out:
+                out.append((int(o), int(pl[l])))
+    return out
 
 
 def plan_arrays(plan) -> dict:
@@ -243,6 +254,8 @@ def memory_timeline(sim, per_layer: np.ndarray, tr_i: np.ndarray, tr_f: np.ndarr
         for l in range(L):
             d = rep[k, pl[l]]
             mem[d] += static[l]
+        for o, d in tied_copies(pl, a["owner"], has_bwd, a["grad_bytes"]):
+            mem[rep[k, d]] += static[o]
     start = [(0, 0.0, d, float(mem[d]), "static") for d in range(D) if mem[d] > 0]
     mem[:] = 0.0
     for order, t, d, delta, op in start:

@@ -105,6 +105,15 @@ bucket's backwards: 2(r-1) steps, each sending bytes / r to the next device,
 a step starting when the previous chunk has arrived; it overlaps with the
 rest of the backward. Every replica then runs the bucket's update.
 
+Shared weights. A layer sharing the weights of a layer on another device
+(`owner`) computes with a copy of them on its own device (Megatron-LM's tied
+embedding on the last stage): once per (owner, device) the device holds the
+owner's static bytes and its bucket (that of the first such layer there)
+the owner's gradient bytes and update. Once the owner's bucket and the
+copy's have their gradient (after the ring, with replicas), the gradient's
+bytes go each way between the two devices (all-reduce queues); both updates
+wait for them. On its owner's device a sharing layer adds nothing.
+
 Result. The step time is the latest completion of any task or transfer.
 """
 from __future__ import annotations
@@ -134,6 +143,7 @@ class Plan:
     n_groups: int
     replicas: int
     micro_batches: int
+    n_shared: int = 0  # layers sharing another's weights: at most one tied copy each
 
 
 def device_models(devices: DeviceGraph) -> np.ndarray:
@@ -215,11 +225,13 @@ def build_plan(network: Network, devices: DeviceGraph, costs: CostTables, settin
     n_groups = int(group_of.max()) + 1 if L else 0
     route_ptr, route_chan, route_from, max_hops = route_tables(devices)
     i64 = lambda xs: np.asarray(xs, dtype=np.int64)
+    # owner[l]: the layer whose weights l shares (holding them: importers and the zoo name the first user), or -1
+    owner = i64([-1 if l.shares_weights_with is None else idx[l.shares_weights_with] for l in network.layers])
     arrays = (
         par_ptr, i64(par_idx), i64(par_keep), ch_ptr, i64(ch_idx), i64(ch_slot), sinks, chain_next, chain_prev,
         has_bwd, costs.is_view.astype(np.int64), keep_out, group_of, n_groups,
         np.ascontiguousarray(costs.fwd), np.ascontiguousarray(costs.bwd), np.ascontiguousarray(costs.upd),
-        costs.xfer_bytes, costs.alloc_bytes, costs.private_bytes, costs.grad_bytes, costs.static_bytes,
+        costs.xfer_bytes, costs.alloc_bytes, costs.private_bytes, costs.grad_bytes, costs.static_bytes, owner,
         route_ptr, route_chan, route_from,
         np.asarray(costs.chan_sec_per_byte, dtype=np.float64), np.asarray(costs.chan_latency, dtype=np.float64),
         np.asarray(costs.dev_floor, dtype=np.float64), device_models(devices),
@@ -227,7 +239,8 @@ def build_plan(network: Network, devices: DeviceGraph, costs: CostTables, settin
     )
     return Plan(arrays=arrays, n_layers=L, n_devices=len(devices.devices),
                 n_channels=len(devices.channels), max_hops=max(max_hops, 1), n_edges=len(par_idx),
-                n_groups=n_groups, replicas=settings.replicas, micro_batches=settings.micro_batches)
+                n_groups=n_groups, replicas=settings.replicas, micro_batches=settings.micro_batches,
+                n_shared=int((owner >= 0).sum()))
 
 
 def trace_capacity(plan: Plan) -> int:
@@ -235,7 +248,8 @@ def trace_capacity(plan: Plan) -> int:
     L, M, R, D = plan.n_layers, plan.micro_batches, plan.replicas, plan.n_devices
     buckets = _bucket_slots(L, D, plan.n_groups, R)
     tasks = 2 * L * M * R + buckets * R
-    transfers = 2 * M * R * plan.n_edges + 2 * R * (R - 1) * buckets  # a ring: 2(r-1) steps of r chunks
+    transfers = (2 * M * R * plan.n_edges + 2 * R * (R - 1) * buckets  # a ring: 2(r-1) steps of r chunks
+                 + 2 * R * plan.n_shared)                              # a tied copy's gradient, each way
     return tasks + transfers * plan.max_hops + 1
 
 
@@ -245,11 +259,13 @@ def workspace_bytes(plan: Plan) -> int:
     E = max(plan.n_edges, 1)
     NB = plan.n_groups * D
     buckets = _bucket_slots(L, D, plan.n_groups, R)
+    T = max(plan.n_shared, 1)
     words = (5 * R * M * L + 3 * R * M * E + R * M          # per (replica, micro-batch) counters
              + R * D + 2 * D * M + D * (2 * M * L + min(plan.n_groups, L) + 1)  # replica sets, heaps
-             + 2 * NB + R * buckets + buckets                 # weight buckets
-             + 12 * _transfer_slots(M, R, E, buckets, D)      # transfers in flight
-             + 9 * L + 4 * E + 22 * (D + C) + 3 * D)
+             + 2 * NB + 2 * R * buckets + buckets             # weight buckets
+             + (3 + R) * T                                    # tied copies
+             + 12 * _transfer_slots(M, R, E, buckets, D, plan.n_shared)  # transfers in flight
+             + 10 * L + 4 * E + 22 * (D + C) + 3 * D)
     return 8 * words
 
 
