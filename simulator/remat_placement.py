@@ -155,15 +155,20 @@ def device_trace(sim, trace, device: int):
 
 
 def _static_per_device(sim, per_layer: np.ndarray) -> np.ndarray:
-    from .memory_timeline import plan_arrays, replica_devices
+    """Each device's static bytes as the kernel counts them: its layers' weights, and the copy of shared
+    weights a device holds for a layer sharing them with one on another device (tied_copies)."""
+    from .memory_timeline import plan_arrays, replica_devices, tied_copies
     D = len(sim.device_names)
     plan = plan_arrays(sim.plan)
     rep = replica_devices(per_layer, plan["dev_model"], sim.settings.replicas, D)
     out = np.zeros(D)
     static = plan["static_bytes"]
+    copies = tied_copies(per_layer, plan["owner"], plan["has_bwd"], plan["grad_bytes"])
     for k in range(sim.settings.replicas):
         for l, d in enumerate(per_layer):
             out[rep[k, d]] += static[l]
+        for o, d in copies:
+            out[rep[k, d]] += static[o]
     return out
 
 
