@@ -65,8 +65,9 @@ def parse_lines(text: str, cost_names: list[str], source: str):
         return pairs
     bad = next(i for i, x in enumerate(numbers) if x is None)
     found = "is blank" if not lines[bad] else f"is {lines[bad][:40]!r}, not a number"
-    raise ExtractFailed(f"{source}: line {bad + 1} (cost {cost_names[bad]}) {found}: the first {n} line(s) are "
-                        "the costs, one number per line in cost order (or write 'name value' lines)")
+    raise ExtractFailed(f"{source}: cannot read costs: line {bad + 1} (cost {cost_names[bad]}) {found}: the "
+                        f"first {n} line(s) are the costs, one number per line in cost order (or write 'name value' "
+                        "lines)")
 
 
 class CostOutputExtract:
