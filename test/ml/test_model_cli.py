@@ -125,7 +125,7 @@ def test_one_sample_trains_no_model_and_says_so(tmp_path):
     (tmp_path / "in.csv").write_text("a,b\n3,2\n")
     r = run_deffe("-config", "config.json", "-inference-only", "-icp", "explore/checkpoints/explore.ckpt",
                   "-input", "in.csv", "-output", "out.csv", cwd=tmp_path)
-    line = one_line_error(r, "explore/checkpoints/explore.ckpt: checkpoint file not found; ",
+    line = one_line_error(r, "explore/checkpoints/explore.ckpt: checkpoint file not found (looked at ",
                           "holds no checkpoint: its run trained no model (a model needs at least 2 samples")
     assert not (tmp_path / "out.csv").exists(), line
 
