@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from .atomic import replacing
-from .config import _CONSTRAINT as CONSTRAINT   # how the config reads a constraint: 'cost <= bound'
+from .config import CONSTRAINT   # how the config reads a constraint: 'cost <= bound'
 from .errors import DeffeError
 from .store import DB_NAME, RunStore
 

@@ -327,7 +327,8 @@ def _separate_deffe_tables(explores: list[Explore]) -> list[str]:
             "table per explore entry (evaluation_table, ...) to choose"]
 
 
-_CONSTRAINT = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_.\-]*)\s*(<=|>=|<|>)\s*(\S+)\s*$")
+# a constraint as written in a config: "cost <= bound" (the run manifest and the reports read it back so)
+CONSTRAINT = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_.\-]*)\s*(<=|>=|<|>)\s*(\S+)\s*$")
 
 
 def _build_constraints(data: dict, costs: list[Cost], shown: str) -> list[Constraint]:
@@ -337,7 +338,7 @@ def _build_constraints(data: dict, costs: list[Cost], shown: str) -> list[Constr
         where = f"constraints[{i}]"
         if not isinstance(text, str):
             raise DeffeError("a constraint is text such as 'peak_memory <= 16e9'", file=shown, where=where)
-        m = _CONSTRAINT.match(text)
+        m = CONSTRAINT.match(text)
         bound = _finite_number(m.group(3)) if m else None
         if not m or bound is None:
             raise DeffeError(f"cannot read constraint {text!r}", file=shown, where=where,

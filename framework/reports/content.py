@@ -12,12 +12,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..config import CONSTRAINT   # the config's constraint syntax, read back from the manifest's text
 from ..run_data import ExploreData, RunData
 from ..search.pareto import hypervolume, reference_point
 from ..values import format_value, quantity_text, value_key
 
-# the constraint syntax of the config ('peak_memory <= 16e9'), read back from the manifest's text
-_CONSTRAINT = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_.\-]*)\s*(<=|>=|<|>)\s*(\S+)\s*$")
 _OPS = {"<=": np.less_equal, "<": np.less, ">=": np.greater_equal, ">": np.greater}
 MAX_SCENARIO_LINES = 8   # more scenario curves in one plot are unreadable: then only the overall one
 
@@ -67,7 +66,7 @@ def feasible_mask(run: RunData, ev: pd.DataFrame) -> pd.Series:
         return pd.Series([], dtype=bool)
     ok = statuses(run, ev).eq("ok")
     for text in run.constraints:
-        m = _CONSTRAINT.match(text)
+        m = CONSTRAINT.match(text)
         if not m or m.group(1) not in ev:
             continue
         try:
