@@ -10,36 +10,31 @@ until the budget (samples, steps, time) is spent or the exploration is done.
 """
 from __future__ import annotations
 
-import gc
-import json
 import logging
 import math
-import shutil
 import time
-from contextlib import contextmanager
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from .config import Config, Explore
-from .contract import CHECKS, Broken, checked, units_of
 from .context import Budget, Framework
 from .errors import DeffeError
-from .evaluation import describe as _describe, run_sample
+from .evaluation import run_sample
 from .async_loop import AsyncRun
 from .executor import LocalExecutor
 from .executors import executor_kind, make_executor
-from .plugins import make_plugin
-from .preload import load_csv, other_than_stored
-from .preload_rows import RowText
 from .progress import Progress, best_text
 from .remote import PluginTask
 from .report import Tracker, exploration_table, front_text, scenario_labels
-from .protocols import Proposal, Result, Sample, TrainingData
+from .protocols import Proposal, Result, Sample
 from .store import RunStore
-from .handover import Built, Fingerprints, Held, NotEvaluating
+from .handover import Built, Fingerprints, Held
+from .driver_batch import BatchSteps
+from .driver_model import ModelSteps
+from .driver_plugins import PluginCalls
+from .driver_preload import PreloadSteps
 from .tally import CrashWatch, Tally
 from .run_data import manifest, write_manifest
 from .space import count_text
@@ -47,7 +42,9 @@ from .tables import table_path, write_tables
 from .values import parse_names
 
 
-class Driver:
+class Driver(PluginCalls, PreloadSteps, BatchSteps, ModelSteps):
+    """One run of a config: the preflight, then every exploration's loop; its plugins, pre-evaluated data,
+    batches and model are the mixins' (driver_plugins, driver_preload, driver_batch, driver_model)."""
     # the preflight's plugins, waiting for the run of the same config and command line (cli.py makes both
     # drivers): (config, args, framework, {explore index: Built}, plugin names, held-warnings filter)
     _handover: tuple | None = None
@@ -90,144 +87,6 @@ class Driver:
             self.fw.costs = config.costs   # as a new framework's: each exploration's, with its units, when it runs
             self._names.update(names)
             held.held = None   # a plugin that kept the preflight's logger now logs as the run's
-
-    # ------------------------------------------------------------------ plugins
-    def _plugin(self, block: str, name: str):
-        obj = make_plugin(block, name, self.fw, self.config.dir, self.config.python_paths(),
-                          file=self.config.data.get("__origin__"))
-        self._names[id(obj)] = (block, name)
-        return obj
-
-    def _call(self, obj: Any, method: str, *args):
-        """Call a plugin method; its crash (an exception, sys.exit() too) or an answer that breaks its block's
-        contract (contract.py) becomes one clear error naming the plugin (the stored results stay)."""
-        try:
-            obj = getattr(obj, "_deffe_plugin", obj)   # a contract.Checked stand-in: the plugin itself
-        except Exception:   # a plugin's own __getattr__ raising (a KeyError of a proxy): no stand-in, the plugin
-            pass
-        block, name = self._names.get(id(obj), ("?", type(obj).__name__))
-        try:
-            value = getattr(obj, method)(*args)
-        except (DeffeError, KeyboardInterrupt):
-            raise
-        except (Exception, SystemExit) as e:
-            debug = getattr(self.args, "debug", False)
-            if debug and not isinstance(e, SystemExit):
-                raise   # (sys.exit() would end the run quietly: the error below, whose cause -debug shows)
-            from .errors import join_hints
-            from .plugins import deffe_hint_of_call, deffe_hint_of_error   # (a plugin of the original Deffe's)
-            hint = "the arrays a plugin is given are read-only: change a copy (np.array(codes))" \
-                if isinstance(e, ValueError) and "read-only" in str(e) else \
-                join_hints(deffe_hint_of_call(obj, method, args, e) or deffe_hint_of_error(e),
-                           None if debug else "run with -debug for the traceback")
-            raise self._plugin_error(block, name, f"failed in {method}(): {type(e).__name__}: {e}", hint) from e
-        check = CHECKS.get((block, method))
-        if check is None:
-            return value
-        try:
-            return check(value, args, self.fw)
-        except Broken as e:
-            raise self._plugin_error(block, name, f"{method}() {e.what}", e.hint) from None
-
-    def _plugin_error(self, block: str, name: str, what: str, hint: str | None) -> DeffeError:
-        section = {"ml_model": "model"}.get(block, block)
-        return DeffeError(f"{block} plugin '{name}': {what}" if not what.startswith("failed in")
-                          else f"{block} plugin '{name}' {what}", file=self.config.file_of(f"{section}.plugin"),
-                          where=f"{section}.plugin", hint=hint)
-
-    def _make_plugins(self) -> tuple[Any, Any, Any, Any]:
-        """Build and initialise one exploration's plugins (the framework entered it): the preflight does, for
-        every exploration, and hands them to the run (`_use_built`)."""
-        cfg = self.config
-        sampling = self._plugin("sampling", cfg.section("sampling")["plugin"])
-        self._call(sampling, "Initialize")
-        if getattr(self.args, "only_preloaded_data_exploration", False):
-            from .preloaded_sampler import PreloadedSampler
-            sampling = PreloadedSampler(self.fw, self.store, ordered=getattr(self.args, "full_exploration", False))
-            self._call(sampling, "Initialize")
-        # the exploration calls the sampler and the model itself: through the driver, which checks their answers
-        # and names them when they fail
-        self.fw.sampling = checked(self, sampling, "Run")
-        model = None
-        model_name = cfg.section("model").get("plugin")
-        if model_name and not getattr(self.args, "no_train", False):
-            model = self._plugin("ml_model", model_name)
-            self._call(model, "Initialize")
-        # Deffe's -no-inference: the model trains, and its predictions choose nothing
-        self.fw.model = None if getattr(self.args, "no_inference", False) else checked(self, model, "Predict")
-        evaluate = self._evaluation_block("evaluate")
-        units = self._units(evaluate)   # an evaluator may say the units of its costs
-        self.fw.costs = [c if c.unit or not units.get(c.name) else replace(c, unit=units[c.name])
-                         for c in cfg.costs]
-        extract = self._evaluation_block("extract")
-        exploration = self._plugin("exploration", cfg.section("exploration")["plugin"])
-        self._call(exploration, "Initialize")
-        return exploration, evaluate, extract, model
-
-    def _units(self, evaluate: Any) -> dict[str, str]:
-        units = self._optional(evaluate, "units", block="evaluate")
-        try:
-            return units_of(units)
-        except Broken as e:
-            block, name = self._names.get(id(evaluate), ("evaluate", type(evaluate).__name__))
-            raise self._plugin_error(block, name, f"its units attribute {e.what}", e.hint) from None
-
-    def _optional(self, obj: Any, attr: str, default: Any = None, block: str = "exploration") -> Any:
-        """A plugin's optional attribute (units, adaptive, Finish, Report, Pending): one whose property or
-        __getattr__ raises anything but AttributeError is a one-line error naming the plugin (``block``: its
-        block when the driver did not make it), not a traceback."""
-        try:
-            return getattr(obj, attr, default)
-        except DeffeError:
-            raise
-        except (Exception, SystemExit) as e:
-            if getattr(self.args, "debug", False):
-                raise
-            block, name = self._names.get(id(obj), (block, type(obj).__name__))
-            hint = f"an attribute it does not have raises AttributeError (the framework reads getattr(obj, " \
-                f"'{attr}', None)); run with -debug for the traceback" if isinstance(e, LookupError) else \
-                "run with -debug for the traceback"
-            raise self._plugin_error(block, name, f"reading its {attr} attribute failed: {type(e).__name__}: {e}",
-                                     hint) from e
-
-    def _evaluation_block(self, block: str) -> Any:
-        """The evaluate or extract plugin, initialised. With -only-preloaded-data-exploration nothing is
-        evaluated, so one that cannot be built (Deffe's evaluate script or a simulator that is not on this
-        machine, next to data measured elsewhere) is not needed: say so and go on without it."""
-        try:
-            obj = self._plugin(block, self.config.section(block)["plugin"])
-            self._call(obj, "Initialize")
-            return obj
-        except DeffeError as e:
-            if not getattr(self.args, "only_preloaded_data_exploration", False):
-                raise
-            stand_in = NotEvaluating(e)
-            self._not_usable(block, stand_in)
-            return stand_in
-
-    def _not_usable(self, block: str, stand_in: Any) -> None:
-        if isinstance(stand_in, NotEvaluating):
-            self.log.warning(f"{block} block not usable ({stand_in.why.what}); not needed with "
-                             "-only-preloaded-data-exploration, which evaluates nothing")
-
-    def _use_built(self, built: Built) -> tuple[Any, Any, Any, Any]:
-        """The plugins the preflight built for this exploration, as `_make_plugins` would give them: the
-        framework as they were initialised with (the same budget, history and costs), what they said."""
-        fw = self.fw
-        fw.costs = built.costs
-        fw.sampling = checked(self, built.sampling, "Run")
-        fw.model = None if getattr(self.args, "no_inference", False) else checked(self, built.model, "Predict")
-        for level, message, shown in built.said:
-            if not shown:
-                self.log.log(level, message)
-                continue
-            record = self.log.makeRecord(self.log.name, level, __file__, 0, message, None, None)
-            for handler in self.log.handlers:   # the run's log file (the terminal had it)
-                if isinstance(handler, logging.FileHandler) and level >= handler.level:
-                    handler.handle(record)
-        self._not_usable("evaluate", built.evaluate)
-        self._not_usable("extract", built.extract)
-        return built.exploration, built.evaluate, built.extract, built.model
 
     # ------------------------------------------------------------------ budget
     def _budget(self, explore: Explore) -> Budget:
@@ -306,69 +165,6 @@ class Driver:
             if gone:
                 self.log.info(f"{gone} sample(s) in flight when an earlier run stopped were not asked for again "
                               "by this run: removed from the run store (they were never evaluated)")
-
-    def _preload_sources(self, explore: Explore) -> list[tuple[Path, str]]:
-        """The pre-evaluated data of an exploration: -pre-evaluated-data (or -input) when given, which
-        replaces the explore entry's ``pre_evaluated_data``, as in Deffe; else that entry's file."""
-        cli = getattr(self.args, "pre_evaluated_data", None)
-        if cli:   # a pipe was copied once (cli.py, outputs.spool): every read is of the copy
-            return [(Path(getattr(self.args, "pre_evaluated_file", None) or cli), cli)]
-        if explore.pre_evaluated_data:   # found by Config.find_pre_evaluated_data
-            return [(Path(explore.pre_evaluated_data), explore.pre_evaluated_data)]
-        return []
-
-    BIG_FILE = 10 * 2 ** 20   # bytes of pre-evaluated data from which reading it is announced (seconds)
-
-    def _load(self, path: Path, shown: str, explore: Explore) -> Any:
-        """A pre-evaluated data file parsed (preload.load_csv); a large one is announced, and its time said."""
-        try:
-            size = path.stat().st_size
-        except OSError:
-            size = 0   # not there: load_csv says so
-        if size >= self.BIG_FILE:
-            self.log.info(f"{shown}: reading {size / 2 ** 20:.0f} MB of pre-evaluated data ...")
-        t0 = time.perf_counter()
-        with _no_collection():
-            pre = load_csv(path, shown, explore.space, self.fw.costs)
-        if size >= self.BIG_FILE:
-            self.log.info(f"{shown}: {len(pre.results) + pre.skipped} rows parsed in {time.perf_counter() - t0:.1f} s")
-        return pre
-
-    def _preload(self, explore: Explore) -> None:
-        self._data_keys: list[str] = []   # the keys of the exploration's pre-evaluated rows
-        read = self._read.pop(explore.index, None)
-        if read is None:   # no preflight handed them over
-            read = [(shown, self._load(path, shown, explore)) for path, shown in self._preload_sources(explore)]
-        for shown, pre in read:
-            t0 = time.perf_counter()
-            n = len(pre.results)
-            if n >= 100_000:
-                self.log.info(f"{shown}: storing {n} rows ...")
-            keys: list[str] = []
-            # a dry run's store is a copy in memory (cli.py): the rows enter it as they enter the real run's, and
-            # the dry run then explores them as the real run would
-            with _no_collection():
-                fresh = self.store.add_evaluated_many(explore.name, _stored_rows(explore.space, pre, keys))
-            self.seen.update(keys)
-            self._data_keys.extend(keys)
-            added = sum(fresh)
-            known: list[int] = []   # rows whose point the store held before this file (a repeat in it: a note)
-            if added < len(keys):
-                new = {k for k, f in zip(keys, fresh) if f}
-                known = [i for i, (k, f) in enumerate(zip(keys, fresh)) if not f and k not in new]
-                del new
-            self.fw.preloaded.extend(pre.codes)
-            read_rows = len(pre.results) + pre.skipped
-            msg = f"{shown}: {read_rows} row{'s' if read_rows != 1 else ''} read, {added} new in the store"
-            if pre.skipped:
-                msg += f", {pre.skipped} outside the space skipped (first: {pre.first_skip})"
-            seconds = time.perf_counter() - t0
-            self.log.info(msg + (f" ({seconds:.1f} s)" if seconds >= 1 else ""))
-            stored = self.store.lookup([keys[i] for i in known]) if known else {}
-            clash = other_than_stored(pre, known, [stored[keys[i]].result() for i in known], self.fw.cost_names) \
-                if known else None
-            for note in pre.notes + ([clash] if clash else []):
-                self.log.warning(f"warning: {shown}: {note}")
 
     def _run_explore(self, explore: Explore, several: bool) -> None:
         fw, store, log = self.fw, self.store, self.log
@@ -570,37 +366,6 @@ class Driver:
             self.log.info(f"-full-exploration: all {points} points of the data, beyond the config's max_samples "
                           f"({configured}); -max-samples N explores fewer")
 
-    def _leave_out_others(self, explore: Explore) -> None:
-        """The exploration's stored members that this run cannot explore leave it (their results stay in the
-        store): points outside its space, and with -only-preloaded-data-exploration points not in its data.
-        Another config sharing the run directory and the exploration's name (Deffe's config_kmeans.json and
-        config_kmeans_tl_samples.json) left them there; the tables, the best and the reports are of this run's
-        points."""
-        space = explore.space
-        data = None
-        members = self.store.explore_samples(explore.name, include_running=True)
-        if getattr(self.args, "only_preloaded_data_exploration", False):
-            # the members in the data (_preload's keys of its rows, not made again)
-            data = {s.key for _st, s in members}.intersection(self._data_keys)
-        keep = [s.id for _st, s in members if self._explorable(space, s, data)]
-        if len(keep) < len(members):
-            left = self.store.keep_members(explore.name, keep)
-            self.log.info(f"exploration '{explore.name}': {left} stored sample{'s' if left != 1 else ''} of an "
-                          "earlier run outside " + ("its data" if data is not None else "its space")
-                          + " left out of its tables (still in the store)")
-
-    @staticmethod
-    def _explorable(space: Any, sample: Any, data: set[str] | None) -> bool:
-        if data is not None:
-            return sample.key in data
-        if len(sample.params) != len(space.names):
-            return False
-        try:
-            space.code_row(sample.params)
-        except DeffeError:
-            return False
-        return True
-
     def _asynchronous(self) -> bool:
         """framework.asynchronous, -async or Deffe's -pipeline; never for a dry run, pre-evaluated data only
         or step windows (they are defined by synchronous steps)."""
@@ -618,221 +383,6 @@ class Driver:
                              "exploration is off for this run")
             return False
         return True
-
-    # ------------------------------------------------------------------ the budget's samples
-    def _fresh(self, space: Any, codes: np.ndarray, remaining: float) -> tuple[np.ndarray, int]:
-        """A proposal's rows to evaluate or look up: each point once, and no more points the budget has not
-        counted yet than ``remaining`` (a point the exploration was told already in this run is not counted
-        again); and how many of them the budget has not counted."""
-        keep: list[int] = []
-        seen: set[str] = set()
-        new = 0
-        for i, key in enumerate(space.keys(codes)):
-            if key in seen:
-                continue
-            seen.add(key)
-            if key not in self.counted:
-                if new >= remaining:
-                    continue
-                new += 1
-            keep.append(i)
-        return codes[keep], new
-
-    def _count(self, keys: list[str], results: list[Result]) -> int:
-        """The budget's samples of a step: the points evaluated or found in the store that it had not counted
-        yet in this run (the budget counts distinct points: a max_samples of 60 is 60 rows)."""
-        added = 0
-        for key, result in zip(keys, results):
-            if result.status != "skipped" and key not in self.counted:
-                self.counted.add(key)
-                added += 1
-        return added
-
-    # ------------------------------------------------------------------ one batch
-    def _evaluate_batch(self, explore: Explore, codes: np.ndarray, step: int, executor: LocalExecutor,
-                        evaluate_now: bool, retry: bool, progress, tally: Tally, told: list[int]) -> list[Result]:
-        space, store = explore.space, self.store
-        keys = space.keys(codes)
-        stored = store.lookup(keys)
-        results: list[Result | None] = [None] * len(keys)
-        first_index: dict[str, int] = {}
-        pending: dict[int, tuple[int, int, Sample, int]] = {}  # task id -> (row in batch, sample id, sample, try)
-        linked: list[int] = []
-        for i, key in enumerate(keys):
-            if key in first_index:  # the same point twice in one batch: evaluated once
-                continue
-            first_index[key] = i
-            s = stored.get(key)
-            # -retry-failed: failures stored before this run; one of this run's, proposed again, stays as it is
-            again = s is not None and retry and s.status in ("failed", "timeout") and key not in self.counted
-            if s is not None and s.status != "running" and not again:
-                results[i] = s.result()
-                linked.append(s.id)
-                if key not in self.counted:   # told again (evaluated in an earlier step of this run): tallied then
-                    tally.add(results[i], reused=True)
-                    progress.update(cached=True)
-                continue
-            if not evaluate_now:
-                results[i] = Result("skipped", error="not evaluated (before -step-start / preloaded only)")
-                continue
-            params = space.values(codes[i])
-            if self.dry_run:
-                results[i] = Result("skipped", error="not evaluated (dry run)")
-                if key in self.counted:   # listed in an earlier step already: the real run evaluates it once
-                    continue
-                self.counted.add(key)     # the budget counts it as the real run's would (see _fresh)
-                tally.would += 1
-                print(f"would evaluate: {_point_text(params, limit=None)}")
-                self._dry_commands(params)
-                continue
-            sid, sample = self._start_sample(explore, key, params, step)
-            tally.retried += again
-            linked.append(sid)
-            tid = executor.submit(sample, key=str(sid))
-            pending[tid] = (i, sid, sample, 1)
-        if linked:
-            store.link(explore.name, linked, step)
-            told.extend(linked)
-        if pending:
-            try:
-                for tid, result in executor.results():
-                    i, sid, sample, attempt = pending.pop(tid)
-                    result = self._commit(sample, result, attempt, progress, tally)
-                    if result is None:   # failed, with tries left
-                        pending[executor.submit(sample, key=str(sid))] = (i, sid, sample, attempt + 1)
-                        continue
-                    results[i] = result
-            except BaseException:
-                executor.cancel_pending()
-                raise
-        # duplicates within the batch share the first occurrence's result
-        for i, key in enumerate(keys):
-            if results[i] is None:
-                results[i] = results[first_index[key]]
-        self.seen.update(k for k, r in zip(keys, results) if r.status != "skipped")
-        return results  # type: ignore[return-value]
-
-    DRY_COMMANDS = 3   # points of a dry run whose commands are shown
-
-    def _dry_commands(self, params: dict) -> None:
-        """A dry run shows, for its first points, the commands the evaluate plugin would run (its optional
-        DryRun(values): the script evaluator's substituted scripts), writing nothing."""
-        evaluate = getattr(self, "_dry_evaluate", None)
-        if evaluate is None or not callable(getattr(getattr(evaluate, "_deffe_plugin", evaluate), "DryRun", None)):
-            return
-        self._dry_shown = getattr(self, "_dry_shown", 0) + 1
-        if self._dry_shown <= self.DRY_COMMANDS:
-            for line in self._dry_lines(evaluate, self._call(evaluate, "DryRun", params)):
-                print(f"    {line}")
-        elif self._dry_shown == self.DRY_COMMANDS + 1:
-            print(f"    (the commands of the points after the first {self.DRY_COMMANDS} are not shown)")
-
-    def _dry_lines(self, evaluate: Any, lines: Any) -> list[str]:
-        """What an evaluate plugin's DryRun() returned as lines: a str is one (or the lines it holds), a list
-        or tuple of str are lines, None is none; anything else is the plugin's mistake, named."""
-        if lines is None:
-            return []
-        if isinstance(lines, str):
-            return lines.splitlines()
-        if isinstance(lines, (list, tuple)) and all(isinstance(line, str) for line in lines):
-            return [part for line in lines for part in (line.splitlines() or [""])]
-        obj = getattr(evaluate, "_deffe_plugin", evaluate)
-        block, name = self._names.get(id(obj), ("evaluate", type(obj).__name__))
-        bad = next((line for line in lines if not isinstance(line, str)), None) \
-            if isinstance(lines, (list, tuple)) else None
-        what = f"a {type(lines).__name__} holding {_describe(bad)}" if isinstance(lines, (list, tuple)) \
-            else _describe(lines)
-        raise self._plugin_error(block, name, f"DryRun() returned {what}, not lines",
-                                 "return the lines -no-run prints: a str, or a list of str")
-
-    def _start_sample(self, explore: Explore, key: str, params: dict, step: int) -> tuple[int, Sample]:
-        """Reserve the point's row in the store (status running) and describe it for the evaluator."""
-        sid = self.store.start(key, explore.name, params, step)
-        return sid, Sample(sid, params, self.run_dir / f"explore_{sid}", explore.name,
-                           self.config.section("evaluate").get("timeout"))
-
-    def _commit(self, sample: Sample, result: Result, attempt: int, progress, tally: Tally) -> Result | None:
-        """Store one evaluation's result as it arrives; None when it failed and is to be tried again."""
-        measured = result.costs if result.status == "ok" else None
-        result = self._valid(result)
-        measured = measured if result.status == "failed" else None   # outside a valid range: kept aside
-        failed = result.status in ("failed", "timeout")
-        if failed and attempt <= self.retries:
-            self.log.debug(f"sample {sample.id}: {result.status} (try {attempt}); trying again")
-            return None
-        if attempt > 1 and failed:
-            result.error = f"{result.error or result.status} (after {attempt} tries)"
-        self.store.finish(sample.id, result, measured)
-        self._tidy(sample, result)
-        tally.add(result, reused=False)
-        self.crashes.note(result)
-        if result.status != "ok":
-            self._report(sample.id, sample.values, result)
-        progress.update(failed=failed)
-        return result
-
-    # ------------------------------------------------------------------ results
-    def _valid(self, result: Result) -> Result:
-        """A measurement outside its cost's valid range (costs[].min / max) makes the sample failed."""
-        if result.status != "ok":
-            return result
-        why = out_of_range(self.fw.costs, result.costs)
-        if why:
-            return Result("failed", {}, f"{why}: not a valid measurement", result.duration)
-        return result
-
-    def _rejudge(self) -> None:
-        """The stored measurements judged by the costs' valid ranges of this config, as this run would judge
-        them if it evaluated them now (a range added, narrowed or widened since they were stored)."""
-        costs = self.config.costs
-        if not any(c.low is not None or c.high is not None for c in costs) and \
-                not self.store.db.execute("SELECT 1 FROM samples WHERE measured IS NOT NULL LIMIT 1").fetchone():
-            return
-        failed, ok = self.store.rejudge(lambda measured: out_of_range(costs, measured))
-        if failed or ok:
-            said = ([f"{failed} now failed (outside a cost's valid range)"] if failed else []) + \
-                ([f"{ok} ok again (inside the costs' valid ranges now)"] if ok else [])
-            self.log.info(f"stored results judged by the costs' valid ranges of this config: {', '.join(said)}")
-
-    def _tidy(self, sample: Sample, result: Result) -> None:
-        """evaluate.keep_directories false: a sample's directory goes once its costs are stored; a failed
-        sample's stays, for diagnosis."""
-        if not self.keep_directories and result.status in ("ok", "infeasible"):
-            shutil.rmtree(sample.directory, ignore_errors=True)
-
-    # ------------------------------------------------------------------ failures
-    def _stop_if_broken(self, explore: Explore, several: bool) -> None:
-        """Every evaluation so far crashed with the same exception (a bug in a plugin, not a bad point):
-        stop with one error line instead of spending the whole budget on it."""
-        watch = self.crashes
-        if not watch.broken():
-            return
-        self._write_tables(explore, several)
-        plugin = self.config.section(watch.block)["plugin"]
-        culprit = f"the {plugin} evaluation" if watch.block == "evaluate" else f"the extract plugin '{plugin}'"
-        raise DeffeError(f"every evaluation so far ({watch.count}) failed with the same error: {watch.first}",
-                         file=self.config.file_of(f"{watch.block}.plugin"), where=f"{watch.block}.plugin",
-                         hint=f"a bug in {culprit} rather than bad points; the failures are stored "
-                              "(deffe_evaluation.csv, deffe.log); fix it and rerun with -retry-failed "
-                              "-keep-results, or run with -debug for the traceback")
-
-    QUIET_AFTER = 20  # failures shown on the terminal; the rest go to the log file only
-
-    def _report(self, sid: int, values: dict, result: Result) -> None:
-        first = (result.error or "").strip().splitlines()
-        line = f"sample {sid} ({_point_text(values)}): {result.status}" + (f": {first[0]}" if first else "")
-        if result.status == "infeasible":  # an answer, not a failure
-            self.log.info(line)
-            return
-        self.reported += 1
-        if self.reported <= self.QUIET_AFTER:
-            self.log.warning(line)
-            if self.reported == self.QUIET_AFTER:
-                self.log.warning("(further failures are written to the run log only)")
-        else:
-            self.log.debug(line)
-        if result.error and "\n" in result.error.strip():
-            self.log.debug(f"sample {sid} error:\n{result.error}")
 
     def _write_tables(self, explore: Explore, several: bool) -> dict[str, Path]:
         """Our tables in the run directory, and the original Deffe's where it wrote them (deffe_tables.py)."""
@@ -868,34 +418,6 @@ class Driver:
         return parse_names(self.config.section("exploration").get("objectives"), "exploration.objectives") \
             or self.fw.cost_names
 
-    def _predict_batch(self, model: Any, explore: Explore, codes: np.ndarray, step: int,
-                       replay: bool = False) -> None:
-        """What the model expects of the points about to be evaluated (deffe_prediction.csv): how good
-        its guesses were can be read next to the true costs. ``replay`` (the synchronous steps, which a
-        resumed run replays): the points a fresh run would evaluate now, those this run has not met yet,
-        also when the store holds them (an earlier course's, or this course's before it was interrupted),
-        so that the predictions are this course's model's, as a fresh run's."""
-        keys = explore.space.keys(codes)
-        if replay:
-            new = [i for i, k in enumerate(keys) if k not in self.seen]
-        else:
-            stored = self.store.lookup(keys)
-            new = [i for i, k in enumerate(keys) if k not in stored]
-        if not new:
-            return
-        pred = self._call(model, "Predict", codes[new])
-        self.predicted.update(keys[i] for i in new)
-        self.store.add_predictions(explore.name, [keys[i] for i in new], explore.space.decode(codes[new]),
-                                   pred.mean, pred.std, step)
-
-    def _store_predictions(self, explore: Explore, proposal: Proposal, step: int) -> None:
-        pcodes = np.atleast_2d(proposal.predicted)
-        keys = explore.space.keys(pcodes)
-        params = explore.space.decode(pcodes)
-        self.predicted.update(keys)
-        self.store.add_predictions(explore.name, keys, params, proposal.prediction.mean,
-                                   proposal.prediction.std, step)
-
     def _track(self, tracker: Tracker, explore: Explore, step: int, told: list[int]) -> None:
         """Best value or hypervolume of the designs this run's exploration was told (``told``: their ids) after
         this step, into the store."""
@@ -909,172 +431,6 @@ class Driver:
                               scenario_labels(explore.space, [s.params for s in samples]))
         self.store.record_step(explore.name, step, info)
         return info
-
-    def _analyse(self, explore: Explore, model: Any, several: bool) -> None:
-        """Knob importance for every cost (lasso credit, and permutation importance on the model): the full
-        tables to knob_importance.txt and plots, one line per cost to the terminal."""
-        from .analysis import lasso_credit, permutation_importance
-        data = self.training_data(explore, -1, everything=True)
-        space = explore.space
-        if len(space.varying()) == 0:
-            return
-        prefix = f"{explore.name}-" if several else ""
-        tables, lines = [], []
-        for j, cost in enumerate(self.fw.cost_names):
-            ok = np.array([st == "ok" for st in data.status], dtype=bool) & np.isfinite(data.costs[:, j])
-            if ok.sum() < 10 or np.ptp(data.costs[ok, j]) == 0:
-                continue
-            codes, y = data.codes[ok], data.costs[ok, j]
-            try:
-                credit = lasso_credit(space, codes, y, cost=cost, log_cost=bool((y > 0).all()), seed=self.fw.seed)
-                credit.plot(self.run_dir / f"{prefix}knob_importance_lasso_{cost}.png")
-                tables.append(credit.table(top=10))
-                shown = credit
-                if model is not None:
-                    perm = permutation_importance(model, space, codes, y, cost=cost, column=j, seed=self.fw.seed)
-                    perm.plot(self.run_dir / f"{prefix}knob_importance_permutation_{cost}.png")
-                    tables.append(perm.table(top=10))
-                    shown = perm
-            except (ValueError, np.linalg.LinAlgError) as e:
-                self.log.info(f"knob importance for {cost} skipped: {e}")
-                continue
-            lines.append(f"  {cost}: {_shares(shown.by_family(space))}")
-        if not tables:
-            return
-        path = self.run_dir / f"{prefix}knob_importance.txt"
-        path.write_text("\n\n".join(tables) + "\n")
-        how = "the model's reliance on each knob" if model is not None else "the lasso credit of each knob"
-        self.summaries.append(f"knobs that matter ({how}, as shares; details in {path.name}):\n" + "\n".join(lines))
-
-    # ------------------------------------------------------------------ model
-    def training_data(self, explore: Explore, step: int, everything: bool = False) -> TrainingData:
-        """What the model learns from: the points this run's exploration has been told so far (so that
-        a resumed run trains on what the first run had at the same step), plus pre-evaluated data;
-        ``everything``: every sample of the exploration in the store (the end-of-run analysis)."""
-        space, names = explore.space, self.fw.cost_names
-        rows, costs, status = [], [], []
-        seen: set[str] = set()
-        guided: list[bool] = []   # per row: chosen by a search on the model (Proposal.guided)
-
-        def add(row, cost_of, st, by_model=False):
-            key = space.key(row)
-            if key not in seen:
-                seen.add(key)
-                rows.append(row)
-                costs.append([cost_of(c) for c in names])
-                status.append(st)
-                guided.append(by_model)
-
-        if everything:
-            for _st, s in self.store.explore_samples(explore.name):
-                try:
-                    add(space.code_row(s.params), lambda c: s.costs.get(c, math.nan), s.status)
-                except DeffeError:
-                    continue  # a point from before a change of the knob values
-        else:
-            history = self.fw.history
-            for row, r, by_model in zip(history.codes, history.results, history.guided):
-                if r.status != "skipped":
-                    add(row, lambda c: r.costs.get(c, math.nan), r.status, by_model)
-            if self.fw.preloaded and not getattr(self.args, "only_preloaded_data_exploration", False):
-                pre = self.store.lookup(space.keys(np.array(self.fw.preloaded)))
-                for row in self.fw.preloaded:
-                    s = pre.get(space.key(row))
-                    if s is not None:
-                        add(row, lambda c: s.costs.get(c, math.nan), s.status)
-        codes = np.array(rows, dtype=float).reshape(-1, len(space))
-        data = TrainingData(codes, self.fw.encoding.transform(codes) if len(codes) else
-                            np.empty((0, self.fw.encoding.n_features), dtype=np.float32),
-                            np.array(costs, dtype=float).reshape(-1, len(names)), status, step)
-        # how many of the last rows a search on the model chose, in order (none when pre-evaluated rows follow)
-        data.guided_tail = len(guided) - max((i + 1 for i, g in enumerate(guided) if not g), default=0)
-        return data
-
-    def _trainer_for(self):
-        from .training import ModelTrainer
-        trainer = getattr(self, "_trainer", None)
-        if trainer is None:
-            trainer = self._trainer = ModelTrainer(self.fw, self.store, self.run_dir,
-                                                   len(self.config.explores) > 1, self.dry_run)
-        return trainer
-
-    def _train(self, model: Any, explore: Explore, step: int, final: bool = False) -> dict | None:
-        """Fit the model on everything evaluated, measure it on a hold-out, record (see training.py).
-        ``final``: no step follows (the model a user keeps; a model may then choose its form again)."""
-        data = self.training_data(explore, step)
-        data.final = final
-        return self._trainer_for().step(model, explore, step, data, call=self._call)
-
-    def _spent(self, only_pre: bool) -> bool:
-        """Whether the budget is spent after this step (or, with pre-evaluated data only, the data)."""
-        fw = self.fw
-        if fw.budget.exhausted():
-            return True
-        pool = getattr(fw.sampling, "pool", None)
-        return bool(only_pre and pool is not None and fw.budget.used_samples >= len(pool))
-
-
-@contextmanager
-def _no_collection():
-    """The cyclic garbage collector paused while many rows are read or stored: they make no cycles, and each
-    of its passes walked every object of the process (the plugins' libraries included) again and again, which
-    took half the time of storing 200,000 rows."""
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if collecting:
-            gc.enable()
-
-
-def _stored_rows(space: Any, pre: Any, keys: list[str], chunk: int = 20_000):
-    """The rows of pre-evaluated data (preload.Preloaded) as RunStore.add_evaluated_many takes them, made a
-    chunk at a time (the text of a million rows is not held at once): each cost read from the array, with no
-    Result made per row. Their keys are appended to ``keys``."""
-    from .preload import STATUSES
-    results, text = pre.results, RowText(space)
-    names, errors, measured = results.cost_names, results.errors, results.measured
-    # a row's costs as the store writes them (store._dumps of {name: cost}), made here: json.dumps per row took
-    # a second of 200,000 rows. A float is written as its repr, an infinite one as JSON's Infinity
-    prefix = [json.dumps(c) + ":" for c in names]
-
-    def cost_text(row: list[float]) -> str:
-        return "{" + ",".join(p + (repr(v) if v - v == 0 else "Infinity" if v > 0 else "-Infinity")
-                              for p, v in zip(prefix, row) if v == v) + "}"   # v == v: not NaN
-    for start in range(0, len(pre.codes), chunk):
-        part, params = text.texts(pre.codes[start:start + chunk])
-        keys.extend(part)
-        costs = results.costs[start:start + chunk].tolist()
-        for i, (key, values, status, row) in enumerate(zip(part, params, results.statuses[start:start + chunk],
-                                                           costs), start):
-            yield (key, values, STATUSES[status], cost_text(row),
-                   errors.get(i), "pre-evaluated", measured.get(i))
-
-
-def out_of_range(costs: Any, measured: dict[str, float]) -> str | None:
-    """Why a measurement is outside a cost's valid range (costs[].min / max), or None."""
-    for cost in costs:
-        why = cost.invalid(measured[cost.name]) if cost.name in measured else None
-        if why:
-            return why
-    return None
-
-
-def _shares(importance: Any, top: int = 5) -> str:
-    """'micro_batches 52%, device 30%, ...': each knob's share of the total importance (negative = 0)."""
-    ranking = [(name, max(0.0, score)) for name, score in importance.ranking()]
-    total = sum(score for _n, score in ranking)
-    if total <= 0:
-        return "no knob stands out"
-    parts = [f"{name} {100 * score / total:.0f}%" for name, score in ranking[:top] if score > 0]
-    return ", ".join(parts) + (", ..." if sum(1 for _n, s in ranking if s > 0) > top else "")
-
-
-def _point_text(values: dict, limit: int | None = 160) -> str:
-    from .values import format_value
-    text = ", ".join(f"{k}={format_value(v)}" for k, v in values.items())
-    return text if limit is None or len(text) <= limit else text[:limit - 3] + "..."
 
 
 def _knob_list(space: Any) -> str:

@@ -235,7 +235,7 @@ def load_csv(path: Path, shown: str, space: DesignSpace, costs: Sequence[Any]) -
         if status == "ok":
             why = next((w for cost, v in zip(ranges, measured) if cost is not None and (w := cost.invalid(v))),
                        None)
-            if why:   # as an evaluation's (driver._valid): failed, its costs no measurement (kept aside)
+            if why:   # as an evaluation's (driver_batch's _valid): failed, its costs no measurement (kept aside)
                 aside[len(statuses)] = dict(zip(cost_names, measured))
                 status, measured = "failed", [math.nan] * len(cost_names)
                 errors[len(statuses)] = f"{why}: not a valid measurement ({shown}, line {line})"

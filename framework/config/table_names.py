@@ -23,7 +23,7 @@ KEYS = {"evaluation": "evaluation_table", "prediction": "ml_predict_table", "out
 RUN_FILES = ("deffe.db", "deffe.db-wal", "deffe.db-shm", "deffe.db-journal", "deffe.lock", "deffe_run.json",
              "deffe_report.html", "deffe_report.xlsx", "checkpoints", "slurm", "report_*.png")
 SAMPLE_DIR = re.compile(r"explore_[0-9]+")   # each sample's directory (not an entry named explore_2's tables)
-# files of one explore entry, prefixed by its name when there are several (training.py, driver.py)
+# files of one explore entry, prefixed by its name when there are several (training.py, driver.py, driver_model.py)
 ENTRY_FILES = ("model_metrics.csv", "model_learning_curve.png", "model_predicted_vs_true.png",
                "knob_importance.txt", "knob_importance_*.png")
 

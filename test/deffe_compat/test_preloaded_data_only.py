@@ -311,7 +311,7 @@ def test_a_data_file_with_only_its_header_is_said_to_have_no_rows(tmp_path):
 
 def test_the_data_file_is_parsed_once(tmp_path, monkeypatch):
     # the preflight parsed it and the run parsed it again: a file of millions of rows took twice as long
-    import framework.driver as driver
+    import framework.driver_preload as driver
     parse = driver.load_csv
 
     def counted(path, *a, **k):

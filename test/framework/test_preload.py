@@ -305,7 +305,7 @@ def test_the_preloaded_sampler_finds_each_point_once_without_the_keys_text(monke
 
 def test_the_costs_text_handed_to_the_store_is_what_the_store_writes_of_them(tmp_path):
     # made without json.dumps per row: the same text, infinite and not measured costs included
-    from framework.driver import _stored_rows
+    from framework.driver_preload import _stored_rows
     from framework.store import _dumps
     write(tmp_path / "pre.csv", "a,c,t,m,status\n0,x,1.5,-0,ok\n1,x,inf,,infeasible\n2,y,-inf,nan,infeasible\n"
                                 "3,y,1e-300,2,failed\n")
