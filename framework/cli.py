@@ -397,16 +397,14 @@ def _run_config(args: argparse.Namespace, config) -> int:
         from .inference import EVALUATE_OUTPUT, evaluate_checkpoints
         stats = args.model_stats_output or EVALUATE_OUTPUT
         writes = [outputs.Item("the -model-stats-output file", stats, Path(stats), "-model-stats-output")]
-        outputs.check_outputs(outputs.inputs(config, args, run_dir), writes, probe=not dry)
-        outputs.check_run_files(config, run_dir, writes)
+        outputs.check_extra_outputs(config, run_dir, outputs.inputs(config, args, run_dir), writes, probe=not dry)
         return evaluate_checkpoints(config, args, args.model_extract_dir, args.model_stats_output, dry=dry)
     # one check before anything is read, written or moved: what the run writes is none of what it reads
     reads = outputs.inputs(config, args, run_dir)
     if args.model_stats_output:
         writes = [outputs.Item("the -model-stats-output file", args.model_stats_output,
                                Path(args.model_stats_output), "-model-stats-output")]
-        outputs.check_outputs(reads, writes, probe=not dry)
-        outputs.check_run_files(config, run_dir, writes)
+        outputs.check_extra_outputs(config, run_dir, reads, writes, probe=not dry)
     if config.deffe_tables:
         config.warnings.extend(outputs.skip_deffe_tables(config, reads))
     stored = run_dir / DB_NAME

@@ -160,8 +160,9 @@ def _check_outputs(config: Config, args: Any, output: Path) -> None:
     plot = _plot_path(args, output) if stats or config.section("model").get("plots") else None
     if plot is not None:   # the plot of predicted against true costs, if any
         writes.append(outputs.Item("the plot of -output", str(plot), plot, "-output"))
-    outputs.check_outputs(outputs.inputs(config, args, run_dir), writes, probe=not getattr(args, "no_run", False))
-    outputs.check_run_files(config, run_dir, writes)   # the run's manifest, tables, checkpoints: not to replace
+    # none is an input, nor the run's manifest, tables or checkpoints
+    outputs.check_extra_outputs(config, run_dir, outputs.inputs(config, args, run_dir), writes,
+                                probe=not getattr(args, "no_run", False))
 
 
 def _plot_path(args: Any, output: Path) -> Path | None:

@@ -249,6 +249,16 @@ def check_run_files(config: Any, run_dir: Path, writes: Iterable[Item]) -> None:
                              where=out.flag, hint="name a file the run does not keep (e.g. outside its directory)")
 
 
+def check_extra_outputs(config: Any, run_dir: Path, reads: Iterable[Item], writes: Iterable[Item],
+                        probe: bool = True) -> None:
+    """The files a command writes besides the run's own (-output, -model-stats-output, a plot): none is an
+    input, another of them, a place that cannot be written (check_outputs) or a file the run keeps
+    (check_run_files)."""
+    writes = list(writes)
+    check_outputs(reads, writes, probe)
+    check_run_files(config, run_dir, writes)
+
+
 def run_writes(config: Any, run_dir: Path) -> list[Item]:
     """The files a run writes into its run directory: every explore entry's tables (prefixed by its name when
     there are several), its model_metrics.csv and knob_importance.txt, deffe_run.json and the run log."""
