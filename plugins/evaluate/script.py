@@ -307,8 +307,8 @@ class ScriptEvaluate:
         self.scripts = Scripts(self.framework)
         self.interpreter = self._interpreter()
         # the sample's directory also holds these: the log must not be written over one of them
-        extract = self.framework.section("extract")
-        taken = {"param.json", extract.get("cost_output") or "results.out"}
+        # (a log named as the costs file is allowed: the script's printed output is then its costs)
+        taken = {"param.json"}
         if self.path.suffix != ".py":
             taken.add(self.path.name)   # its copy
         self.log_name = log_name(self.options.get("output_log") or "evaluate.log", taken,
@@ -356,6 +356,12 @@ class ScriptEvaluate:
         if program and (os.path.isabs(program[0]) or "/" not in program[0]):
             path = self.scripts.env_extra.get("PATH", os.environ.get("PATH", os.defpath))
             if shutil.which(program[0], path=path) is None:
+                from framework.executors import executor_kind
+                if executor_kind(self.framework.config, self.framework.args) != "local":
+                    # the cluster's nodes run the scripts: a program there may be missing on this machine
+                    self.framework.log.warning(f"warning: evaluate.interpreter: '{program[0]}' is not found on "
+                                               "this machine; the cluster's nodes must have it")
+                    return str(interpreter)
                 raise DeffeError(f"'{program[0]}' is not an executable program" +
                                  ("" if os.path.isabs(program[0]) else " found on PATH"), file=file,
                                  where="evaluate.interpreter", hint="give the path of the program that runs the "

@@ -68,19 +68,32 @@ def test_an_interpreter_that_cannot_run_is_a_config_error(tmp_path, monkeypatch,
     assert "evaluate.interpreter" in error, error
 
 
+def test_an_interpreter_missing_here_is_left_to_the_cluster_nodes(tmp_path, monkeypatch, caplog):
+    # the cluster's nodes run the scripts: a program missing on the login node may be there
+    setup(tmp_path, monkeypatch, {**KNOBS, "framework": {"executor": "slurm"},
+                                  "evaluate": {"script": "evaluate.sh", "interpreter": "no-such-program-here"}},
+          {"evaluate.sh": "echo 1 > results.out\n"})
+    assert "'no-such-program-here' is not found on this machine" in caplog.text
+
+
 def test_an_interpreter_on_path_runs_the_script(tmp_path, monkeypatch):
     result, _ = run_script(tmp_path, monkeypatch, "echo 1 > results.out\n", {"interpreter": "sh -e"})
     assert result.status == "ok", result
 
 
 @pytest.mark.parametrize("log, fragment", [
-    ("evaluate.sh", "is taken"), ("param.json", "is taken"), ("results.out", "is taken"),
+    ("evaluate.sh", "is taken"), ("param.json", "is taken"),
     (".", "is a directory"), ("logs/", "is a directory"), ("../../shared.log", "not a path out of it"),
     ("/tmp/evaluate.log", "not a path out of it"),
 ])
 def test_an_output_log_over_another_file_or_not_a_file_is_a_config_error(tmp_path, monkeypatch, log, fragment):
     error = config_error(tmp_path, monkeypatch, {"output_log": log})
     assert "evaluate.output_log" in error and fragment in error, error
+
+
+def test_an_output_log_named_as_the_costs_file_makes_the_printed_output_the_costs(tmp_path, monkeypatch):
+    result, _ = run_script(tmp_path, monkeypatch, "echo 7\n", {"output_log": "results.out"})
+    assert result.status == "ok" and result.costs == {"t": 7.0}, result
 
 
 def test_an_output_log_in_a_subdirectory_is_written(tmp_path, monkeypatch):
