@@ -271,6 +271,12 @@ def _unwritable(run_dir: Path, e: Exception) -> DeffeError:
     if damaged_store(e):
         return DeffeError(f"the run store is not a readable SQLite database ({e})", file=str(run_dir / DB_NAME),
                           hint="move the run directory aside, or run with -fresh")
+    if isinstance(e, OSError) and os.path.lexists(run_dir) and not run_dir.is_dir():
+        # (a file, or a link to nothing, in its place: no free space or permission would help)
+        what = (f"a link to {os.readlink(run_dir)}, which does not exist," if run_dir.is_symlink() and
+                not run_dir.exists() else "a file,")
+        return DeffeError(f"the run directory is {what} not a directory", file=str(run_dir),
+                          hint="move it aside, or choose another framework.run_directory")
     what = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
     where = getattr(e, "filename", None) or str(run_dir)
     if isinstance(e, IsADirectoryError) and Path(where).is_dir():   # a directory where the run writes a file
@@ -524,11 +530,15 @@ STOP_SIGNALS = ("SIGTERM", "SIGHUP")
 
 
 def _stop(signum: int, _frame) -> None:
-    """SIGTERM (kill, timeout, a batch system) or SIGHUP (the terminal closed): stop as on a Ctrl-C; a second
-    one while the run stops is ignored (the samples' processes are being killed, the store closed)."""
-    for name in STOP_SIGNALS:
+    """Ctrl-C, SIGTERM (kill, timeout, a batch system) or SIGHUP (the terminal closed): stop the run. The first
+    signal decides the message and the exit status; any second one while the run stops is ignored (the
+    samples' processes are being killed, the store closed): a SIGTERM after a Ctrl-C made it exit 143 after
+    saying it was a Ctrl-C."""
+    for name in ("SIGINT", *STOP_SIGNALS):
         if signal.getsignal(getattr(signal, name)) is _stop:
             signal.signal(getattr(signal, name), signal.SIG_IGN)
+    if signum == signal.SIGINT:
+        raise KeyboardInterrupt
     raise Stopped(signum)
 
 
@@ -544,4 +554,6 @@ def _stop_on_signals() -> dict:
         if signum is None or signal.getsignal(signum) == signal.SIG_IGN:
             continue
         before[signum] = signal.signal(signum, _stop)
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:   # (Ctrl-C as Python has it: so that
+        before[signal.SIGINT] = signal.signal(signal.SIGINT, _stop)      # a signal after it is ignored too)
     return before

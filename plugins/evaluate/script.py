@@ -56,6 +56,7 @@ from pathlib import Path
 from typing import Any
 
 from framework.errors import DeffeError, exit_status
+from framework.evaluation import describe
 from framework.guard import file_digests
 from framework.protocols import EvaluationFailed
 from framework.threads import user_environment
@@ -96,12 +97,46 @@ def substitute(text: str, values: dict[str, str]) -> str:
     return REFERENCE.sub(repl, text)
 
 
+TAIL_BYTES = 4096   # of a log, for a failed sample's message: a 10 MB progress bar is not read whole
+TAIL_LINE = 200     # characters of one line of it kept (its end, where an error message is)
+
+
 def tail(path: Path, lines: int = 3) -> str:
+    """The last `lines` lines of a log, each cut to its last TAIL_LINE characters ("…" says so), read from
+    its last TAIL_BYTES: the log of a failed script may be of any size and is stored in the sample's error."""
     try:
-        text = path.read_text(errors="replace").strip().splitlines()
+        with open(path, "rb") as fh:
+            start = max(0, fh.seek(0, os.SEEK_END) - TAIL_BYTES)
+            fh.seek(start)
+            text = fh.read().decode(errors="replace")
     except OSError:
         return ""
-    return " | ".join(text[-lines:])
+    if start:
+        text = "…" + text   # the first line read is the end of a longer one
+    kept = text.strip().splitlines()[-lines:]
+    return " | ".join(line if len(line) <= TAIL_LINE else "…" + line[1 - TAIL_LINE:] for line in kept)
+
+
+def printable(text: str) -> str:
+    """`text` read with surrogateescape, as it can be printed."""
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
+def check_text_script(path: Path, file: str | None, where: str, what: str) -> None:
+    """A script other than .py is copied with the point's values substituted and run by its #! line or bash:
+    a compiled program (NUL bytes, as git and grep tell binary files) would be mangled, and bash cannot run
+    it: a config error, not a failed sample each."""
+    if path.suffix == ".py":
+        return
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(8192)
+    except OSError as e:
+        raise DeffeError(f"{what} '{path}' cannot be read ({e.strerror})", file=file, where=where) from None
+    if b"\0" in head:
+        raise DeffeError(f"{what} '{path}' is a binary file (a compiled program?), not a script: it would be "
+                         "copied with the knob values substituted and run by bash", file=file, where=where,
+                         hint=f"wrap it in a shell script that runs it (exec {shlex.quote(str(path))} \"$@\")")
 
 
 def split_words(text: str | None, file: str | None, where: str) -> list[str]:
@@ -120,6 +155,23 @@ def flag_arguments(point: dict[str, Any], excludes: set[str]) -> list[str]:
             continue
         out += [f"--{name}"] if v is True or v == "True" else [f"--{name}", format_value(v)]
     return out
+
+
+def environment(env, file: str | None) -> dict[str, str]:
+    """``evaluate.env`` as the scripts' environment: checked here, once, as a config error (an illegal name
+    or a list given as a value failed every sample, or reached the scripts as a Python text)."""
+    where = "evaluate.env"
+    if not isinstance(env, dict):
+        raise DeffeError(f"is {describe(env)}, not an object of variable names and values", file=file,
+                         where=where, hint='e.g. "env": {"OMP_NUM_THREADS": "4"}')
+    for name, value in env.items():
+        if not name or "=" in name or "\0" in name:
+            raise DeffeError(f"{name!r} is not an environment variable name", file=file, where=where,
+                             hint="a name is not empty and has neither '=' nor a NUL character")
+        if not isinstance(value, (str, int, float)) or "\0" in str(value):   # (a bool is an int)
+            raise DeffeError(f"{name}: {json.dumps(value)} is not a value for the environment", file=file,
+                             where=where, hint="give a string, a number or a boolean (without NUL characters)")
+    return {k: str(v) for k, v in env.items()}
 
 
 @dataclass
@@ -141,8 +193,7 @@ class Scripts:
             self.dirs["DEFFE_DIR"] = os.environ["DEFFE_DIR"]
         self.alias = {k.name: k.map for k in framework.space.knobs if k.map and k.map != k.name}
         self.bash = shutil.which("bash")
-        env = framework.section("evaluate").get("env") or {}
-        self.env_extra = {str(k): str(v) for k, v in env.items()}
+        self.env_extra = environment(framework.section("evaluate").get("env") or {}, cfg.file_of("evaluate.env"))
         self._texts: dict[Path, str] = {}
 
     def context(self, sample) -> Context:
@@ -164,8 +215,10 @@ class Scripts:
         return Context(point, texts, env)
 
     def text(self, path: Path) -> str:
+        """The script's text; bytes that are not UTF-8 (a Latin-1 comment) kept as they are (surrogateescape),
+        so that its copy differs only where a value was substituted."""
         if path not in self._texts:
-            self._texts[path] = path.read_text(errors="replace")
+            self._texts[path] = path.read_bytes().decode("utf-8", "surrogateescape")
         return self._texts[path]
 
     def command(self, path: Path, directory: Path, ctx: Context, fixed: list[str] = (),
@@ -179,7 +232,7 @@ class Scripts:
             return [sys.executable, str(path), *(REFERENCE.sub(ref, w) for w in fixed),
                     *flag_arguments(ctx.point, excludes)]
         copy = directory / path.name
-        copy.write_text(substitute(text, ctx.texts))
+        copy.write_bytes(substitute(text, ctx.texts).encode("utf-8", "surrogateescape"))
         copy.chmod(path.stat().st_mode | 0o100)
         if interpreter:
             program = shlex.split(interpreter)
@@ -203,6 +256,24 @@ class Scripts:
             raise ScriptFailed(f"cannot run {argv[0]!r} (not found)") from None
         except PermissionError:
             raise ScriptFailed(f"cannot run {argv[0]!r} (permission denied)") from None
+
+
+def log_name(name, taken: set[str], file: str | None, where: str) -> str:
+    """A script's ``output_log``, checked: a file name (or relative path) inside the sample's directory that is
+    none of the `taken` files the plugins write or read there (a log named as the script's copy emptied the
+    script before it ran; "." failed every sample)."""
+    parts = Path(name).parts if isinstance(name, str) else ()
+    trouble = (f"is {describe(name)}, not a file name" if not isinstance(name, str)
+               else "must be a file in the sample's directory, not a path out of it" if Path(name).is_absolute()
+               or ".." in parts
+               else "is a directory, not a file name" if not parts or name.endswith(("/", "/.")) or parts[-1] == "."
+               else "is taken: the sample's directory holds a file of that name" if parts[0] in taken
+               else None)
+    if trouble:
+        raise DeffeError(f"{name!r} {trouble}", file=file, where=where,
+                         hint=f"give a file name such as {where.split('.')[0]}.log"
+                              + (f" (not {', '.join(sorted(taken))})" if taken else ""))
+    return name
 
 
 def find_script(framework, name: str, where: str, what: str) -> tuple[Path | None, list[Path]]:
@@ -232,8 +303,16 @@ class ScriptEvaluate:
             raise DeffeError(f"evaluate script '{name}' not found (looked at {' and '.join(map(str, looked))})",
                              file=cfg.file_of("evaluate.script"), where="evaluate.script",
                              hint="put it in the current directory or next to the config, or give its path")
+        check_text_script(self.path, cfg.file_of("evaluate.script"), "evaluate.script", "evaluate script")
         self.scripts = Scripts(self.framework)
-        self.log_name = self.options.get("output_log") or "evaluate.log"
+        self.interpreter = self._interpreter()
+        # the sample's directory also holds these: the log must not be written over one of them
+        # (a log named as the costs file is allowed: the script's printed output is then its costs)
+        taken = {"param.json"}
+        if self.path.suffix != ".py":
+            taken.add(self.path.name)   # its copy
+        self.log_name = log_name(self.options.get("output_log") or "evaluate.log", taken,
+                                 cfg.file_of("evaluate.output_log"), "evaluate.output_log")
         self.fixed = split_words(self.options.get("sample_evaluate_arguments"), origin,
                                  "evaluate.sample_evaluate_arguments")
         self.excludes = set(parse_names(self.options.get("sample_evaluate_excludes"),
@@ -255,6 +334,39 @@ class ScriptEvaluate:
                         raise DeffeError(f"{knob.name}: command script '{v}' not found (looked at "
                                          f"{self._command_file(v)})", file=origin,
                                          where="scenarios" if knob.scenario else "knobs")
+                    check_text_script(self._command_file(v), origin, "scenarios" if knob.scenario else "knobs",
+                                      f"{knob.name}: command script")
+                    if self._command_file(v).name == self.log_name:
+                        raise DeffeError(f"{knob.name}: the command script '{v}' is copied to the sample's "
+                                         f"directory as {self.log_name}, the evaluate log", file=origin,
+                                         where="evaluate.output_log", hint="give output_log another name")
+
+    def _interpreter(self) -> str | None:
+        """``evaluate.interpreter``, checked: one not found failed every sample and the run went on."""
+        interpreter = self.options.get("interpreter")
+        if not interpreter:
+            return None
+        file = self.framework.config.file_of("evaluate.interpreter")
+        try:
+            program = shlex.split(str(interpreter))
+        except ValueError as e:
+            raise DeffeError(f"cannot split {interpreter!r} ({e})", file=file, where="evaluate.interpreter") \
+                from None
+        # a relative path with a '/' is looked for from the sample's directory, which does not exist yet
+        if program and (os.path.isabs(program[0]) or "/" not in program[0]):
+            path = self.scripts.env_extra.get("PATH", os.environ.get("PATH", os.defpath))
+            if shutil.which(program[0], path=path) is None:
+                from framework.executors import executor_kind
+                if executor_kind(self.framework.config, self.framework.args) != "local":
+                    # the cluster's nodes run the scripts: a program there may be missing on this machine
+                    self.framework.log.warning(f"warning: evaluate.interpreter: '{program[0]}' is not found on "
+                                               "this machine; the cluster's nodes must have it")
+                    return str(interpreter)
+                raise DeffeError(f"'{program[0]}' is not an executable program" +
+                                 ("" if os.path.isabs(program[0]) else " found on PATH"), file=file,
+                                 where="evaluate.interpreter", hint="give the path of the program that runs the "
+                                                                   "script, e.g. /bin/bash")
+        return str(interpreter)
 
     def Fingerprint(self) -> dict:
         """What the costs depend on besides the config: the text of every script a sample runs."""
@@ -275,7 +387,7 @@ class ScriptEvaluate:
         here = os.path.relpath(folder) if Path(folder).is_absolute() else str(folder)
         lines = []
         scripts = [(self._command_file(ctx.point[n]), [], set(), None) for n in COMMAND_NAMES if n in ctx.point]
-        scripts.append((self.path, self.fixed, self.excludes, self.options.get("interpreter")))
+        scripts.append((self.path, self.fixed, self.excludes, self.interpreter))
         for path, fixed, excludes, interpreter in scripts:
             if path.suffix == ".py":
                 ref = lambda m: ctx.texts.get(m.group(2), ctx.env.get(m.group(2), m.group(0)))  # noqa: E731
@@ -283,7 +395,8 @@ class ScriptEvaluate:
                         *flag_arguments(ctx.point, excludes)]
                 lines.append(f"in {here}/: {shlex.join(argv)}")
                 continue
-            text = substitute(s.text(path), ctx.texts).splitlines()
+            # (shown: a byte that is not UTF-8 as U+FFFD; the copy keeps it)
+            text = printable(substitute(s.text(path), ctx.texts)).splitlines()
             program = shlex.split(interpreter) if interpreter else []
             if not program and text and text[0].startswith("#!"):
                 program = shlex.split(text[0][2:])
@@ -314,7 +427,7 @@ class ScriptEvaluate:
         (d / "param.json").write_text(json.dumps(params, indent=2, default=str))
         runs = [(f"command script '{ctx.texts[n]}'", s.command(self._command_file(ctx.point[n]), d, ctx))
                 for n in COMMAND_NAMES if n in ctx.point]
-        argv = s.command(self.path, d, ctx, self.fixed, self.excludes, self.options.get("interpreter"))
+        argv = s.command(self.path, d, ctx, self.fixed, self.excludes, self.interpreter)
         runs.append(("the script", s.sourced(self.sources, argv)))
         log = d / self.log_name
         log.parent.mkdir(parents=True, exist_ok=True)

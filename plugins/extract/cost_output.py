@@ -36,11 +36,43 @@ from framework.evaluation import describe
 from framework.guard import file_digests
 from framework.protocols import EvaluationFailed
 from framework.values import parse_names, to_number
-from plugins.evaluate.script import Scripts, find_script, split_words, tail
+from plugins.evaluate.script import ScriptOutput, Scripts, check_text_script, find_script, log_name, split_words, tail
 
 
 class ExtractFailed(EvaluationFailed):
     """The costs could not be read from the sample's output: a failed sample."""
+
+
+def same_value(a, b) -> bool:
+    """Two texts (or JSON values) of one cost that say the same ("5" and "5.0" do)."""
+    if a == b and type(a) is type(b):
+        return True
+    x, y = (v if isinstance(v, str) else json.dumps(v) for v in (a, b))   # (a JSON number, a line's text)
+    return to_number(x) is not None and to_number(x) == to_number(y)
+
+
+def once(pairs, source: str) -> dict:
+    """(name, value) pairs as a dict, or a failed sample when a name is given twice with different values
+    (the last one was kept without a word)."""
+    out = {}
+    for name, value in pairs:
+        if name in out and not same_value(out[name], value):
+            a, b = (v if isinstance(v, str) else json.dumps(v) for v in (out[name], value))
+            raise ExtractFailed(f"{source} gives '{name}' twice: {a} and {b}; write each cost once")
+        out[name] = value
+    return out
+
+
+def no_booleans(data, cost_names: list[str], source: str):
+    """`data` read from the file as JSON, with no true or false as a cost: a boolean is not a number (the line
+    'true' was refused already). (A Python evaluator's True is still 1.0: framework.evaluation.)"""
+    costs = {c.lower() for c in cost_names}   # (other keys are not read: a "verified": true is no trouble)
+    named = [(k, v) for k, v in data.items() if str(k).lower() in costs] if isinstance(data, dict) else zip(cost_names, data) if isinstance(data, list) \
+        else [(cost_names[0] if cost_names else "?", data)]
+    for name, value in named:
+        if isinstance(value, bool):
+            raise ExtractFailed(f"{source}: cost '{name}' is {json.dumps(value)}, not a number")
+    return data
 
 
 def parse_lines(text: str, cost_names: list[str], source: str):
@@ -56,11 +88,8 @@ def parse_lines(text: str, cost_names: list[str], source: str):
             raise ExtractFailed(f"{source} has {len(numbers)} number(s) for {n} costs ({', '.join(cost_names)}): "
                                 "one number per line in cost order")
         return numbers   # later lines are ignored, as in Deffe
-    pairs = {}
-    for l in lines:
-        m = re.match(r"^([A-Za-z_][\w.\-]*)\s*[:=\s]\s*(\S+)\s*$", l)
-        if m:
-            pairs[m.group(1)] = m.group(2)
+    matches = (re.match(r"^([A-Za-z_][\w.\-]*)\s*[:=\s]\s*(\S+)\s*$", l) for l in lines)
+    pairs = once((m.groups() for m in matches if m), source)
     if pairs:
         return pairs
     bad = next(i for i, x in enumerate(numbers) if x is None)
@@ -88,8 +117,14 @@ class CostOutputExtract:
             if script else None
         if self.script is None:
             return   # Deffe configs name extract.sh even when there is none
+        check_text_script(self.script, cfg.file_of("extract.sample_extract_script"), "extract.sample_extract_script",
+                          "extract script")
         self.scripts = Scripts(self.framework)
-        self.log_name = self.options.get("output_log") or "extract.log"
+        taken = {"param.json", self.file, EXTRACT_TIME_FILE}
+        if self.script.suffix != ".py":
+            taken.add(self.script.name)   # its copy
+        self.log_name = log_name(self.options.get("output_log") or "extract.log", taken,
+                                 cfg.file_of("extract.output_log"), "extract.output_log")
         self.fixed = split_words(self.options.get("sample_extract_arguments"), origin,
                                  "extract.sample_extract_arguments")
         self.excludes = set(parse_names(self.options.get("sample_extract_excludes"),
@@ -120,6 +155,8 @@ class CostOutputExtract:
 
     def Run(self, sample, output):
         d = Path(sample.directory).resolve()
+        if not d.is_dir() and isinstance(output, ScriptOutput):
+            raise ExtractFailed(f"the sample's directory {d} was removed by the script; {self.file} was not read")
         if not d.is_dir() and self.script is None:
             # nothing ran in a directory of the sample (a python evaluator): there is no file to read, and
             # what the evaluator returned is what went wrong
@@ -145,9 +182,9 @@ class CostOutputExtract:
         fmt = self.format
         if fmt in ("json", "auto"):
             try:
-                data = json.loads(text)
+                data = json.loads(text, object_pairs_hook=lambda pairs: once(pairs, self.file))
                 if fmt == "json" or isinstance(data, (dict, list)):
-                    return data
+                    return no_booleans(data, self.cost_names, self.file)
             except ValueError:
                 if fmt == "json":
                     raise ExtractFailed(f"{self.file} is not valid JSON") from None
