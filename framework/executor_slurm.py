@@ -59,6 +59,7 @@ from submitit.core.utils import pickle_load
 from submitit.helpers import Checkpointable
 
 from .config.schema import SLURM
+from .log_tail import log_tail
 from .errors import DeffeError, did_you_mean, exit_status
 from .executor import LocalExecutor, TaskFn, evaluation_timeout
 from .remote import pickle_task
@@ -691,11 +692,7 @@ class SlurmExecutor:
 
 
 def _tail(path: Path, lines: int = STDERR_TAIL) -> str:
-    try:
-        text = path.read_text(errors="replace")
-    except OSError:
-        return ""
-    return "\n".join(text.strip().splitlines()[-lines:])
+    return "\n".join(log_tail(path, lines))   # (a job's stderr may be of any size: its end only is read)
 
 
 def check_reachable(partition: str | None = None) -> None:

@@ -58,6 +58,7 @@ from typing import Any
 from framework.errors import DeffeError, exit_status
 from framework.evaluation import describe
 from framework.guard import file_digests
+from framework.log_tail import log_tail
 from framework.protocols import EvaluationFailed
 from framework.threads import user_environment
 from framework.values import format_value, parse_names
@@ -97,24 +98,9 @@ def substitute(text: str, values: dict[str, str]) -> str:
     return REFERENCE.sub(repl, text)
 
 
-TAIL_BYTES = 4096   # of a log, for a failed sample's message: a 10 MB progress bar is not read whole
-TAIL_LINE = 200     # characters of one line of it kept (its end, where an error message is)
-
-
 def tail(path: Path, lines: int = 3) -> str:
-    """The last `lines` lines of a log, each cut to its last TAIL_LINE characters ("…" says so), read from
-    its last TAIL_BYTES: the log of a failed script may be of any size and is stored in the sample's error."""
-    try:
-        with open(path, "rb") as fh:
-            start = max(0, fh.seek(0, os.SEEK_END) - TAIL_BYTES)
-            fh.seek(start)
-            text = fh.read().decode(errors="replace")
-    except OSError:
-        return ""
-    if start:
-        text = "…" + text   # the first line read is the end of a longer one
-    kept = text.strip().splitlines()[-lines:]
-    return " | ".join(line if len(line) <= TAIL_LINE else "…" + line[1 - TAIL_LINE:] for line in kept)
+    """The last `lines` lines of a log, joined for a failed sample's one-line message (framework.log_tail)."""
+    return " | ".join(log_tail(path, lines))
 
 
 def printable(text: str) -> str:

@@ -37,3 +37,14 @@ def test_an_unreachable_controller_tells_to_run_the_same_command_again(tmp_path,
     assert "has not answered squeue" in message and "\n" not in message
     assert "-resume" not in message
     assert "run the same command again" in message and str(tmp_path / "jobs.json") in message
+
+
+def test_a_failed_jobs_stderr_is_quoted_by_its_end_only(tmp_path):
+    # a job's stderr of any size (a progress bar of 1 MB without a newline): its last lines, each cut
+    from framework.executor_slurm import STDERR_TAIL, _tail
+    err = tmp_path / "job.err"
+    err.write_text("#" * 1_000_000 + "\n" + "".join(f"line {i}\n" for i in range(20)) + "=" * 500 + " Killed\n")
+    quoted = _tail(err)
+    assert len(quoted) < 1000, len(quoted)
+    lines = quoted.split("\n")
+    assert len(lines) == STDERR_TAIL and lines[-1].startswith("…=") and lines[-1].endswith("= Killed"), lines
