@@ -4,11 +4,14 @@ The rule (plugins/ml_model/_targets.py): in the learned scale t (log cost when p
 the training range [t_min, t_max] of width w is brought back smoothly (tanh) to at most m w beyond it
 (m = model.bound_margin, 0.25), keeping its order.
 """
+import warnings
+
 import numpy as np
 import pytest
 
 from framework.protocols import TrainingData
-from ml_helpers import PLUGINS, framework, model
+from ml_helpers import PLUGINS, framework, model, synthetic
+from plugins.ml_model._base import spread_of
 from plugins.ml_model._targets import Targets
 
 # one real knob x in [0, 10]; the cost exp(2x) + 1 grows by e^20 across the space: a model trained on x <= 4
@@ -84,3 +87,35 @@ def test_the_margin_is_an_option_and_survives_a_checkpoint(tmp_path):
     again = model(framework(tmp_path / "other", knobs=ONE_KNOB, costs=["f"]), "sklearn_gp")
     again.Load(path)
     assert again.targets.margin == 0.0 and np.array_equal(again.Predict(np.array([[10.0]])).mean, p.mean)
+
+
+
+def test_the_members_std_is_finite_and_scale_free_at_any_magnitude():
+    # squared, costs near 1e300 overflowed (std NaN, an empty std-<cost>) and costs near 1e-300 underflowed
+    # (std 0): the std of members' costs scales with the costs, whatever their magnitude
+    costs = np.array([[[1.0, 2.0]], [[3.0, 2.5]], [[2.0, 7.0]]])
+    ordinary = spread_of(costs)
+    assert ordinary.tobytes() == costs.std(axis=0).tobytes()      # ordinary costs: numpy's std, bit for bit
+    for scale in (1e300, 1e-300, 1e-310):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")      # no numpy overflow warning on the console either
+            assert np.allclose(spread_of(costs * scale) / scale, ordinary, rtol=1e-9)
+
+
+@pytest.mark.parametrize("plugin", ["torch_mlp", "sklearn_rf"])
+def test_a_model_of_costs_near_1e300_or_1e_minus_300_predicts_a_finite_positive_std(tmp_path, plugin):
+    # the same data on those scales is the same log-cost problem: a std of the same size relative to the costs
+    # (not the same bits: a tree's split or a float32 weight moves with the standardised targets' last bits)
+    fw = framework(tmp_path, costs=["f"], model={"ensemble": 2, "epochs": 20, "estimators": 10})
+    data = synthetic(fw, 40)
+    codes = synthetic(fw, 30, seed=3).codes
+    stds = {}
+    for scale in (1.0, 1e300, 1e-300):
+        m = model(fw, plugin)
+        m.Run(TrainingData(data.codes, data.features, data.costs[:, :1] * scale, data.status, 0))
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            p = m.Predict(codes)
+        assert np.all(np.isfinite(p.std)) and np.all(p.std > 0)
+        stds[scale] = np.median(p.std) / scale
+    assert stds[1e300] == pytest.approx(stds[1.0], rel=0.2) and stds[1e-300] == pytest.approx(stds[1.0], rel=0.2)
