@@ -56,7 +56,9 @@ def summarise_members(targets: Targets, z: np.ndarray) -> tuple[np.ndarray, np.n
     """Members' standardised predictions z (k, n, c) -> their point prediction (their mean on the learned
     scale, back in costs), the standard deviation of their costs, and their costs (see the docstring)."""
     costs = targets.inverse(z)
-    return targets.inverse(z.mean(axis=0)), spread_of(costs), costs
+    mean = z.mean(axis=0)
+    # far beyond the range the bound squeezes the members together: their own spread is the floor
+    return targets.inverse(mean), targets.floored(spread_of(costs), mean, z.std(axis=0)), costs
 
 
 def spread_of(costs: np.ndarray) -> np.ndarray:
