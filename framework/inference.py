@@ -128,7 +128,8 @@ def run_inference(args: Any) -> int:
         for j, c in enumerate(costs):
             if has_truth[j]:
                 t, p = truth[:, j], pred.mean[:, j]
-                keep = np.isfinite(t) & (t != 0)
+                # rows with a prediction too: a cost the model never learned is predicted as NaN (warned above)
+                keep = np.isfinite(t) & (t != 0) & np.isfinite(p)
                 if keep.any():
                     err = float(np.mean(np.abs(p[keep] - t[keep]) / np.abs(t[keep])))
                     summary.append(f"{c}: MAPE {100 * err:.3g}% over {int(keep.sum())} rows with the true cost")

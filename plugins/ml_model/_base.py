@@ -56,7 +56,23 @@ def summarise_members(targets: Targets, z: np.ndarray) -> tuple[np.ndarray, np.n
     """Members' standardised predictions z (k, n, c) -> their point prediction (their mean on the learned
     scale, back in costs), the standard deviation of their costs, and their costs (see the docstring)."""
     costs = targets.inverse(z)
-    return targets.inverse(z.mean(axis=0)), costs.std(axis=0), costs
+    mean = z.mean(axis=0)
+    # far beyond the range the bound squeezes the members together: their own spread is the floor
+    return targets.inverse(mean), targets.floored(spread_of(costs), mean, z.std(axis=0)), costs
+
+
+def spread_of(costs: np.ndarray) -> np.ndarray:
+    """The standard deviation of members' costs (k, n, c) over the members, finite whatever their scale: the
+    squares of costs near 1e300 overflow (NaN) and those of costs near 1e-300 underflow (0), so there the
+    costs are first divided by their largest magnitude. Elsewhere numpy's std as it is (the same bits)."""
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+        std = costs.std(axis=0)
+        top = np.max(np.abs(costs), axis=0)
+        extreme = np.isfinite(top) & (top > 0) & ((top > 1e150) | (top < 1e-150))
+        if not extreme.any():
+            return std
+        scale = np.where(extreme, top, 1.0)
+        return np.where(extreme, (costs / scale).std(axis=0) * scale, std)
 
 
 PREDICT_CHUNK = 4096   # rows per piece of work: small enough to stay in the CPU's cache

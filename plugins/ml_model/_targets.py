@@ -6,7 +6,8 @@ training values span [t_min, t_max], of width w. A prediction above t_max is bro
 t_max + m w tanh((t - t_max) / (m w)), and below t_min likewise, m being ``model.bound_margin`` (default 0.25).
 Inside the range nothing changes; outside, a prediction can go at most m w beyond it (a factor exp(m w) of the
 cost on a log scale) and keeps its order (tanh is increasing), so that a search over predictions still tells a
-point predicted better than anything seen from one predicted better still. Why: a regressor extrapolating
+point predicted better than anything seen from one predicted better still (beyond KNEE reaches the tail is
+not tanh, whose float64 value is 1.0 from about 19 on: see KNEE). Why: a regressor extrapolating
 its log output without limit predicted 4e28 cycles for 2.6e8 on the real kmeans table; no design measured in a
 run is ever that far from what was seen. Bound-free targets (an old checkpoint) have an infinite range. A cost no
 training point had a value of (trained before any design ran) is predicted as NaN.
@@ -19,6 +20,22 @@ from typing import Any
 import numpy as np
 
 DEFAULT_MARGIN = 0.25
+# Beyond KNEE reaches past the range the bound's tail is no longer tanh, which is 1.0 in float64 from about 19
+# reaches on (every prediction beyond the same number, its std 0), but 1 - c / (1 + a u): it meets tanh at the
+# knee with the same value and slope, still rises, and keeps predictions thousands of reaches out apart. Up to
+# the knee (1.5 widths of the range past it at the default margin) predictions are what they always were.
+KNEE = 6.0
+KNEE_TANH = float(np.tanh(KNEE))
+KNEE_SLOPE = 1.0 - KNEE_TANH ** 2
+
+
+def squash(u: np.ndarray) -> np.ndarray:
+    """tanh(u) up to |u| = KNEE (the same bits), beyond a tail of the same value and slope there that keeps
+    rising towards 1 (see KNEE)."""
+    u = np.asarray(u, dtype=float)
+    with np.errstate(invalid="ignore", over="ignore"):
+        tail = np.sign(u) * (1.0 - (1.0 - KNEE_TANH) / (1.0 + (1.0 + KNEE_TANH) * (np.abs(u) - KNEE)))
+    return np.where(np.abs(u) > KNEE, tail, np.tanh(u))
 
 
 class UnscalableCost(ValueError):
@@ -96,12 +113,41 @@ class Targets:
         reach = self.margin * width
         safe = np.where(reach > 0, reach, 1.0)
         with np.errstate(invalid="ignore", over="ignore"):
-            above = np.where(reach > 0, self.high + reach * np.tanh((t - self.high) / safe), self.high)
-            below = np.where(reach > 0, self.low + reach * np.tanh((t - self.low) / safe), self.low)
+            above = np.where(reach > 0, self.high + reach * squash((t - self.high) / safe), self.high)
+            below = np.where(reach > 0, self.low + reach * squash((t - self.low) / safe), self.low)
         out = np.where(t > self.high, above, np.where(t < self.low, below, t))
         # a cost of which no training point had a value is predicted as unknown, not as whatever an untrained
         # output says
         return np.where(np.isnan(t) | self.unseen, np.nan, out)
+
+    def spread_floor(self, z: np.ndarray, z_sd: np.ndarray) -> np.ndarray:
+        """The least std (..., c), in cost units, of a prediction whose standardised mean is z and spread z_sd:
+        0 up to KNEE reaches beyond the range, where the std of the bounded members or interval is what it
+        always was; beyond, where the bound flattens and would squeeze any spread towards 0, the model's own
+        spread at the bounded mean (ramping up from the bound's slope at the knee), at most half the range
+        predictions may take: the model is least sure where it extrapolates furthest."""
+        if self.low is None or self.high is None:
+            return np.zeros(np.shape(z))
+        z, z_sd = np.asarray(z, dtype=float), np.asarray(z_sd, dtype=float)
+        reach = self.margin * np.where(np.isfinite(self.high - self.low), self.high - self.low, 0.0)
+        safe = np.where(reach > 0, reach, 1.0)
+        t = z * self.std + self.mean
+        with np.errstate(invalid="ignore", over="ignore"):
+            beyond = np.maximum(t - self.high, self.low - t) / safe - KNEE
+            far = (reach > 0) & (beyond > 0)
+            if not far.any():
+                return np.zeros(z.shape)
+            ramp = 1.0 - (1.0 - KNEE_SLOPE) / (1.0 + (1.0 + KNEE_TANH) * beyond) ** 2
+            slope = np.where(self.log, self.inverse(z), 1.0)    # d cost / dt at the bounded mean
+            edges = self.inverse((np.stack([self.low - reach, self.high + reach]) - self.mean) / self.std,
+                                 bounded=False)
+            floor = np.minimum(z_sd * self.std * slope * ramp, (edges[1] - edges[0]) / 2.0)
+        return np.where(far & np.isfinite(floor), floor, 0.0)
+
+    def floored(self, std: np.ndarray, z: np.ndarray, z_sd: np.ndarray) -> np.ndarray:
+        """``std`` raised to ``spread_floor`` far beyond the range (elsewhere the same bits; NaN stays NaN)."""
+        floor = self.spread_floor(z, z_sd)
+        return np.where(floor > std, floor, std)
 
     def forward(self, costs: np.ndarray) -> np.ndarray:
         return (self._scale(np.asarray(costs, dtype=float)) - self.mean) / self.std

@@ -90,7 +90,9 @@ scores (overall and per cost) and MAPE of every candidate (model_metrics.csv:
 
 With the deep ensemble's own options (``transfer_learning``,
 ``initial_checkpoint`` / -icp, ``freeze_layers``) there is nothing to choose:
-those are torch_mlp's, and auto is torch_mlp. A checkpoint holds the choice,
+those are torch_mlp's, and auto is torch_mlp; but a checkpoint given with -icp keeps the model it
+holds (auto's choice, or the candidate plugin it was written by): a forest, boosting or GP there is trained
+anew at every step (with a warning; with ``freeze_layers``, an error). A checkpoint holds the choice,
 the samples it was made on, whether it was scored on the latest quarter (so
 that a resumed run's final training chooses again), and the chosen models'
 states (under ``model``: the one plugin's format, or a Blend's ``parts`` and
@@ -156,6 +158,7 @@ class AutoModel(SurrogateModel):
         self.decided_at = 0                  # training samples when the choice was made
         self.decided_on_tail = False         # ... scored on the latest quarter (selection_holdout: latest)
         self.scores: dict[str, dict] = {}    # of the last choice
+        self.kept: list[str] | None = None   # -icp: the checkpoint's choice, trained at every step (not chosen)
 
     def _candidate_names(self) -> list[str]:
         if any(self.opts.get(k) for k in TORCH_ONLY):
@@ -222,7 +225,11 @@ class AutoModel(SurrogateModel):
         decided = self._due(n)
         if decided:
             self.decided_on_tail = False   # _select sets it when it scores on the latest quarter
-            if len(self.names) == 1:   # nothing to choose (e.g. candidates: [sklearn_rf], or -icp)
+            if self.kept is not None:   # -icp: the checkpoint's model, whatever it is (see Initialize)
+                self.scores = {name: {"score": None, "note": "the -icp checkpoint's"}
+                               for name in dict.fromkeys(self.kept)}
+                choices = list(self.kept)
+            elif len(self.names) == 1:   # nothing to choose (e.g. candidates: [sklearn_rf])
                 self.scores = {self.names[0]: {"score": None, "note": "the only candidate"}}
                 choices = [self.names[0]] * Z.shape[1]
             else:
@@ -425,6 +432,28 @@ class AutoModel(SurrogateModel):
     def _check_initial(self) -> None:
         self.chosen = self.chosen or self._make("torch_mlp")
         self.chosen._check_initial()
+
+    def Initialize(self) -> None:
+        super().Initialize()
+        if self.initial is None:
+            return
+        # -icp: the checkpoint's choice is the model (auto's own, or a candidate plugin's checkpoint). Choosing
+        # torch_mlp instead, as with the other torch options, trained it from scratch and threw the checkpoint away.
+        shown = self.opts.get("initial_checkpoint") or str(self.initial)
+        self.kept = list(self.choices)
+        others = sorted({part for c in self.choices for part in c.split(BLEND) if part not in NETWORKS})
+        if not others:
+            return
+        choice = self.choice
+        if self.opts.get("freeze_layers"):
+            raise DeffeError(f"freeze_layers applies to the torch models, not to {choice}, the model of the -icp "
+                             f"checkpoint {shown}", file=self.file,
+                             where="model.freeze_layers",
+                             hint="drop -freeze-layers to start from that model, or fine-tune from a checkpoint of "
+                                  "a run with model.plugin torch_mlp")
+        self.framework.log.warning(f"warning: {shown}: its model ({choice}) has no network to fine-tune: it "
+                                   "predicts until the first training, then each step trains it anew (auto "
+                                   "chooses nothing with -icp)")
 
     def _info(self) -> dict:
         return {"chosen": self.choice, **(self.chosen._info() if self.chosen is not None else {})}

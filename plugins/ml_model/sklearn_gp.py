@@ -149,8 +149,10 @@ class SklearnGP(SklearnModel):
         mu, sd = zip(*(m[0].predict(X, return_std=True) for m in self.models))
         mu, sd = np.stack(mu, axis=-1), np.stack(sd, axis=-1)
         mean = self.targets.inverse(mu)
-        # one standard deviation either side, in cost units (on a log scale the interval is not symmetric)
-        return mean, np.abs(self.targets.inverse(mu + sd) - self.targets.inverse(mu - sd)) / 2.0
+        # one standard deviation either side, in cost units (on a log scale the interval is not symmetric); far
+        # beyond the range, where the bound squeezes the interval, the process's own spread is the floor
+        half = np.abs(self.targets.inverse(mu + sd) - self.targets.inverse(mu - sd)) / 2.0
+        return mean, self.targets.floored(half, mu, sd)
 
 
 def GetObject(framework: Any) -> SklearnGP:

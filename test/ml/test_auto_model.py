@@ -317,6 +317,31 @@ def test_auto_starts_from_a_torch_checkpoint_given_with_icp(tmp_path):
     assert report["chosen"] == "torch_mlp" and report["start"] == "checkpoint"
 
 
+
+def test_auto_keeps_the_model_of_an_auto_checkpoint_given_with_icp(tmp_path, caplog):
+    # an auto checkpoint whose choice was the GP: -icp once trained torch_mlp from scratch (model_metrics.csv:
+    # start=scratch) and threw the checkpoint away without a word
+    fw = framework(tmp_path / "src", model={"candidates": ["sklearn_gp"]})
+    src = model(fw, "auto")
+    src.Run(synthetic(fw, 30))
+    path = src.Save(tmp_path / "gp.ckpt")
+    codes = synthetic(fw, 20, seed=3).codes
+    with caplog.at_level("WARNING"):
+        m = model(framework(tmp_path / "dst", args=Namespace(icp=str(path))), "auto")
+    assert m.choice == "sklearn_gp"
+    assert "gp.ckpt: its model (sklearn_gp) has no network to fine-tune" in caplog.text
+    assert m.Predict(codes).mean.tobytes() == src.Predict(codes).mean.tobytes()   # until the first training
+    report = m.Run(synthetic(fw, 40, seed=4))
+    assert report["chosen"] == "sklearn_gp" and "start" not in report          # trained anew, not torch_mlp
+
+    # with -freeze-layers there is nothing to freeze: one line naming the option and the checkpoint's model
+    from framework.errors import DeffeError
+    with pytest.raises(DeffeError, match=r"freeze_layers applies to the torch models, not to sklearn_gp, the model "
+                                         r"of the -icp checkpoint .*gp\.ckpt") as e:
+        model(framework(tmp_path / "frozen", args=Namespace(icp=str(path), freeze_layers=1)), "auto")
+    assert "drop -freeze-layers" in str(e.value) and "\n" not in str(e.value)
+
+
 def test_unknown_candidates_are_a_config_error(tmp_path):
     from framework.errors import DeffeError
     with pytest.raises(DeffeError, match="auto: 'svm' is not a model it can choose"):

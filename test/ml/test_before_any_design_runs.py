@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from framework.protocols import TrainingData
+from cli_helpers import run_deffe
 from ml_helpers import framework, model
 
 CONSTRAINED = {"constraints": ["g <= 10"]}
@@ -69,3 +70,17 @@ def test_the_first_designs_that_run_train_the_objective_anew(tmp_path):
     m.Run(data)
     assert not m.continuing
     assert np.isfinite(m.Predict(codes).mean).all()
+
+
+def test_inference_gives_no_mape_for_the_cost_the_model_never_learned(tmp_path):
+    # rows with the true objective, a model that never saw it: the summary gave "f: MAPE nan%"
+    fw = framework(tmp_path, **CONSTRAINED)
+    m = model(fw, "sklearn_rf")
+    m.Run(overloaded(fw, 30))
+    m.Save(tmp_path / "m.ckpt")
+    (tmp_path / "q.csv").write_text("a,b,c,f,g\n1,x,1.0,1.0,11.0\n2,y,2.0,8.0,22.0\n")
+    r = run_deffe("-config", "config.json", "-inference-only", "-icp", "m.ckpt", "-input", "q.csv",
+                  "-output", "o.csv", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert "nan" not in r.stdout.lower() and "f: MAPE" not in r.stdout
+    assert "g: MAPE" in r.stdout and "over 2 rows with the true cost" in r.stdout

@@ -4,11 +4,14 @@ The rule (plugins/ml_model/_targets.py): in the learned scale t (log cost when p
 the training range [t_min, t_max] of width w is brought back smoothly (tanh) to at most m w beyond it
 (m = model.bound_margin, 0.25), keeping its order.
 """
+import warnings
+
 import numpy as np
 import pytest
 
 from framework.protocols import TrainingData
-from ml_helpers import PLUGINS, framework, model
+from ml_helpers import PLUGINS, framework, model, synthetic
+from plugins.ml_model._base import spread_of, summarise_members
 from plugins.ml_model._targets import Targets
 
 # one real knob x in [0, 10]; the cost exp(2x) + 1 grows by e^20 across the space: a model trained on x <= 4
@@ -84,3 +87,76 @@ def test_the_margin_is_an_option_and_survives_a_checkpoint(tmp_path):
     again = model(framework(tmp_path / "other", knobs=ONE_KNOB, costs=["f"]), "sklearn_gp")
     again.Load(path)
     assert again.targets.margin == 0.0 and np.array_equal(again.Predict(np.array([[10.0]])).mean, p.mean)
+
+
+
+def test_the_members_std_is_finite_and_scale_free_at_any_magnitude():
+    # squared, costs near 1e300 overflowed (std NaN, an empty std-<cost>) and costs near 1e-300 underflowed
+    # (std 0): the std of members' costs scales with the costs, whatever their magnitude
+    costs = np.array([[[1.0, 2.0]], [[3.0, 2.5]], [[2.0, 7.0]]])
+    ordinary = spread_of(costs)
+    assert ordinary.tobytes() == costs.std(axis=0).tobytes()      # ordinary costs: numpy's std, bit for bit
+    for scale in (1e300, 1e-300, 1e-310):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")      # no numpy overflow warning on the console either
+            assert np.allclose(spread_of(costs * scale) / scale, ordinary, rtol=1e-9)
+
+
+@pytest.mark.parametrize("plugin", ["torch_mlp", "sklearn_rf"])
+def test_a_model_of_costs_near_1e300_or_1e_minus_300_predicts_a_finite_positive_std(tmp_path, plugin):
+    # the same data on those scales is the same log-cost problem: a std of the same size relative to the costs
+    # (not the same bits: a tree's split or a float32 weight moves with the standardised targets' last bits)
+    fw = framework(tmp_path, costs=["f"], model={"ensemble": 2, "epochs": 20, "estimators": 10})
+    data = synthetic(fw, 40)
+    codes = synthetic(fw, 30, seed=3).codes
+    stds = {}
+    for scale in (1.0, 1e300, 1e-300):
+        m = model(fw, plugin)
+        m.Run(TrainingData(data.codes, data.features, data.costs[:, :1] * scale, data.status, 0))
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            p = m.Predict(codes)
+        assert np.all(np.isfinite(p.std)) and np.all(p.std > 0)
+        stds[scale] = np.median(p.std) / scale
+    assert stds[1e300] == pytest.approx(stds[1.0], rel=0.2) and stds[1e-300] == pytest.approx(stds[1.0], rel=0.2)
+
+
+def test_far_beyond_the_range_predictions_keep_their_order_and_their_spread():
+    tg = Targets.fit(np.array([[1.0], [100.0], [10.0]]), log_costs=True)
+    w = np.log(100.0)
+    reach = 0.25 * w
+    # up to six reaches beyond the range: the tanh bound, bit for bit
+    near = np.linspace(-6.0, 6.0, 121)
+    t = np.where(near > 0, w + near * reach, near * reach)
+    old = np.where(t > w, w + reach * np.tanh((t - w) / reach), np.where(t < 0, reach * np.tanh(t / reach), t))
+    assert tg.bound(t.reshape(-1, 1))[:, 0].tobytes() == old.tobytes()
+    # further, tanh is 1.0 in float64 (every prediction the same, its std 0): the tail still rises
+    reaches = np.array([10.0, 20.0, 50.0, 100.0, 1e3])
+    up = tg.bound((w + reaches * reach).reshape(-1, 1))[:, 0]
+    down = tg.bound((-reaches * reach).reshape(-1, 1))[:, 0]
+    assert np.all(np.diff(up) > 0) and np.all(up < w + reach) and np.all(np.diff(down) < 0) and np.all(down > -reach)
+    # members that agree far out keep their spread (at most half the range predictions may take), not 0
+    t = w + reach * np.array([20.0, 40.0, 60.0])      # three members 20 to 60 reaches beyond the range
+    z = ((t - tg.mean) / tg.std).reshape(3, 1, 1)
+    _, std, costs = summarise_members(tg, z)
+    assert np.ptp(costs) < 1e-3 * costs.mean()                     # squeezed together by the bound ...
+    assert 0.1 * costs.mean() < std[0, 0] <= (100.0 * np.exp(reach) - np.exp(-reach)) / 2 * (1 + 1e-12)   # ... not 0
+
+
+def test_the_gp_far_from_its_data_is_ordered_and_least_sure_there(tmp_path):
+    # a GP trained on b in [0, 1] of a 0..100 domain, a cost of both signs: at b = 10 and 100 its predictions all
+    # were the bound's edge (67.0795) and its std there exactly 0, while a training point's was 0.004
+    fw = framework(tmp_path, knobs=[{"name": "a", "values": [1, 2, 3, 4, 5, 6, 7, 8]},
+                                    {"name": "b", "type": "real", "min": 0.0, "max": 100.0}], costs=["c"])
+    rng = np.random.default_rng(2)
+    codes = np.column_stack([rng.integers(0, 4, 60), rng.uniform(0.0, 1.0, 60)])    # a in 1..4
+    costs = (10 * (codes[:, 0] + 1) * (1 + codes[:, 1]) - 25).reshape(-1, 1)
+    m = model(fw, "sklearn_gp")
+    m.Run(TrainingData(codes, fw.encoding.transform(codes), costs, ["ok"] * 60, 0))
+    far = np.array([[3, 10.0], [4, 10.0], [7, 10.0], [3, 100.0], [7, 100.0]])
+    p = m.Predict(np.vstack([[3, 0.5], far]))
+    latent = m._members(m._encode(far))[0, :, 0]
+    assert len(np.unique(p.mean[1:, 0])) == len(far)                                 # told apart ...
+    assert np.array_equal(np.argsort(p.mean[1:, 0]), np.argsort(latent))          # ... in the model's order
+    assert np.all(p.std[1:, 0] > 10 * p.std[0, 0])                                 # least sure far out
+    assert np.all(np.isfinite(p.std)) and np.all(p.mean <= costs.max() + 0.25 * np.ptp(costs))
