@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from .config import Constraint, Cost
-from .scenarios import ScenarioSet
+from .scenarios import ScenarioSet, combination_label
 from .search.pareto import hypervolume, pareto_front, reference_point
 from .space import DesignSpace
 from .store import RunStore
@@ -98,7 +98,7 @@ def scenario_labels(space: DesignSpace, params: list[dict]) -> list[str] | None:
     knobs = [k for k in space.knobs if k.scenario and not (k.finite and k.size == 1)]
     if not knobs:
         return None
-    return [", ".join(f"{k.name}={format_value(p.get(k.name))}" for k in knobs) for p in params]
+    return [combination_label((k.name, p.get(k.name)) for k in knobs) for p in params]
 
 
 def exploration_table(store: RunStore, run_dir: Path, explore, costs: list[Cost], constraints: list[Constraint],

@@ -94,6 +94,9 @@ class ExploreData:
     # evaluations a step's record stands for; empty without a store
     sample_steps: list[int] = field(default_factory=list)
     knob_importance: Path | None = None   # knob_importance.txt, where the run wrote one
+    # the scenario columns of `evaluations` as the table writes them (text, row for row): what the labels of
+    # scenario combinations are made of, as the run made those of its front table and step records
+    scenarios_as_written: pd.DataFrame | None = None
 
 
 @dataclass
@@ -183,8 +186,10 @@ def load_run(run_dir: str | os.PathLike) -> RunData:
                              f"in the run store: being evaluated now, or in flight when the run stopped (running "
                              f"the command that made the run again evaluates them)")
             evaluations = _read_table(files["evaluation"], knobs) if "evaluation" in files else pd.DataFrame()
+            shown = files.get("evaluation")   # the text `evaluations` come from
             # the store is the record: what the tables show of the evaluations is checked against it
-            record = _costs_numeric(_stored_evaluations(stored, knobs, names), names) if stored else None
+            stored_text = _stored_text(stored, knobs, names) if stored else None
+            record = _costs_numeric(_read_table(stored_text, knobs), names) if stored else None
             if len(stored) > len(evaluations):   # a run killed (or still running) mid-step: tables at step ends
                 table = files.get("evaluation", run_dir / "deffe_evaluation.csv")
                 notes.append(f"{table}: {len(stored) - len(evaluations)} of the {len(stored)} evaluations in the "
@@ -192,7 +197,7 @@ def load_run(run_dir: str | os.PathLike) -> RunData:
                              f"middle of a step: tables are written at the end of each step); they are shown "
                              f"from the store; running the command that made the run again resumes it and "
                              f"rewrites its tables")
-                evaluations = record.copy()
+                evaluations, shown = record.copy(), stored_text
             elif len(evaluations) and "status" not in evaluations:
                 notes.append(f"{files['evaluation']}: no 'status' column (edited?): rows with every cost are "
                              "counted as evaluated ok, the others as failed")
@@ -202,7 +207,7 @@ def load_run(run_dir: str | os.PathLike) -> RunData:
                     notes.append(f"{files['evaluation']}: {edited} of its {len(evaluations)} rows differ from the "
                                  f"run store (a cost or status edited by hand?): the store's values are shown; "
                                  f"running the command that made the run again rewrites the table")
-                    evaluations = record.copy()
+                    evaluations, shown = record.copy(), stored_text
             front = _costs_numeric(_read_table(files["exploration"], knobs), names) if "exploration" in files \
                 else pd.DataFrame()
             if record is not None:
@@ -213,6 +218,7 @@ def load_run(run_dir: str | os.PathLike) -> RunData:
                                  f"the command that made the run again rewrites the table")
             explores[e["name"]] = ExploreData(
                 name=e["name"], knobs=knobs, scenarios=list(e.get("scenarios", [])),
+                scenarios_as_written=_as_written(shown, list(e.get("scenarios", []))),
                 evaluations=_costs_numeric(evaluations, names),
                 predictions=_costs_numeric(_read_table(files["prediction"], knobs), names) if "prediction" in files
                 else pd.DataFrame(),
@@ -343,9 +349,9 @@ def _open_store(path: Path) -> RunStore | None:
     return store
 
 
-def _stored_evaluations(stored: list, knobs: list[str], costs: list[str]) -> pd.DataFrame:
-    """The evaluations of the store as deffe_evaluation.csv would hold them (the driver's own rows, read
-    back as the table is): the run's files are not written."""
+def _stored_text(stored: list, knobs: list[str], costs: list[str]) -> io.StringIO:
+    """The evaluations of the store as deffe_evaluation.csv would hold them (the driver's own rows): the run's
+    files are not written."""
     from .tables import evaluation_table
     header, rows = evaluation_table(stored, knobs, costs)
     text = io.StringIO()
@@ -353,7 +359,24 @@ def _stored_evaluations(stored: list, knobs: list[str], costs: list[str]) -> pd.
     writer.writerow(header)
     writer.writerows(rows)
     text.seek(0)
-    return _read_table(text, knobs)
+    return text
+
+
+def _as_written(source: Path | io.StringIO | None, columns: list[str]) -> pd.DataFrame | None:
+    """``columns`` of a table as its text (pandas reads '1' of a column with '2.5' as 1.0, which a label
+    built from it writes '1.0'); None without the table or the columns."""
+    if source is None or not columns or (isinstance(source, Path) and not source.is_file()):
+        return None
+    if isinstance(source, io.StringIO):
+        source.seek(0)
+    try:
+        header = pd.read_csv(source, nrows=0).columns
+        if isinstance(source, io.StringIO):
+            source.seek(0)
+        use = [c for c in columns if c in header]
+        return pd.read_csv(source, usecols=use, dtype=str, keep_default_na=False)[use] if use else None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError):
+        return None   # _read_table of the same table says what is wrong with it
 
 
 def _compare(table: pd.DataFrame, record: pd.DataFrame, knobs: list[str], costs: list[str]):
