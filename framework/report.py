@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from .config import Constraint, Cost
-from .scenarios import ScenarioSet, combination_label
+from .scenarios import MAX_SCENARIOS, ScenarioSet, combination_label
 from .search.pareto import hypervolume, pareto_front, reference_point
 from .space import DesignSpace
 from .store import RunStore
@@ -164,6 +164,7 @@ def exploration_table(store: RunStore, run_dir: Path, explore, costs: list[Cost]
     fmt = row_formatter(len(space.names), len(names))
     write_csv(path, header, [fmt(row) for row in rows], str)
     out = FrontRows(rows)
+    out.labelled = scen.active
     if scen.active:   # the summary's sections: the combinations served, each with its evaluated designs
         served = scen if report and report.get("scenario_codes") is not None else ScenarioSet.of(space)
         if served.active and not served.representative:
@@ -180,6 +181,9 @@ class FrontRows(list):
     how many designs each had evaluated (``evaluated``: label -> count, in the order served; None without
     scenarios)."""
     evaluated: dict[str, int] | None = None
+    # False: the rows carry no scenario label, one front over every combination (an exploration that does not
+    # say which it served, with more than MAX_SCENARIOS among its evaluated points)
+    labelled: bool = True
 
 
 def _predicted_points(report: dict | None, space: DesignSpace, done: np.ndarray,
@@ -251,6 +255,11 @@ def front_text(rows: list[list], space: DesignSpace, costs: list[Cost], limit: i
     scenario_knobs = [j for j, k in enumerate(space.knobs) if k.scenario and not (k.finite and k.size == 1)]
     if not scenario_knobs:
         return _front_lines(rows, space, costs, limit, [])
+    if not getattr(rows, "labelled", True):   # the table's one front: each row's row[-3] is a cost, not a label
+        listed = sum(1 for row in rows if row[-2] == "evaluated")
+        return (f"  every scenario combination together (more than {MAX_SCENARIOS} among the evaluated designs: "
+                f"one front over all; {listed} listed):\n"
+                + textwrap.indent(_front_lines(rows, space, costs, limit, []), "  "))
     counts = getattr(rows, "evaluated", None)
     if counts is not None:   # the combinations the exploration served (exploration_table), in its order
         sections: dict[str, list[list]] = {label: [] for label in counts}

@@ -10,16 +10,19 @@ EVALUATE = ('def f(p):\n    a, s = p["a"], float(p["s"])\n'
             '    return {"f1": float(a * s), "f2": float((6 - a) * s)}\n')
 
 
-def _run(tmp_path, scenario_values, exploration=None, **extra):
+def _run(tmp_path, scenario_values, exploration=None, out=None, **extra):
     write(tmp_path / "prob.py", EVALUATE)
     write(tmp_path / "c.json", json.dumps({
         "python_path": ["."], "knobs": [{"name": "a", "values": [1, 2, 3, 4, 5]}],
-        "scenarios": [{"name": "s", "values": scenario_values}], "costs": ["f1", "f2"],
+        "scenarios": [scenario_values if isinstance(scenario_values, dict) else {"name": "s", "values": scenario_values}],
+        "costs": ["f1", "f2"],
         "evaluate": {"plugin": "python", "function": "prob:f"}, "model": {"plugin": None},
         "exploration": exploration or {"plugin": "sampling", "samples_per_step": 10},
         "framework": {"run_directory": "run", "seed": 1}, **extra}))
-    r = run_deffe("-config", "c.json", "-quiet", cwd=tmp_path)
+    r = run_deffe("-config", "c.json", *(() if out is not None else ("-quiet",)), cwd=tmp_path)
     assert r.rc == 0, r
+    if out is not None:
+        out.append(r.out + r.err)
     run = load_run(tmp_path / "run")
     return run, content.explorations(run)[0]
 
@@ -48,3 +51,18 @@ def test_three_values_keep_the_order_of_the_config(tmp_path):
     assert content.scenario_order(ex) == ["s=1", "s=0.5", "s=2"]
     titles = [ax.get_title() for ax in plots._front(run, ex).get_axes()]
     assert titles == ["s=1", "s=0.5", "s=2"]
+
+
+def test_more_than_32_combinations_of_a_sampling_run_are_one_front_said_so(tmp_path):
+    # the table then holds one front over all combinations, without a scenario column: the summary headed it
+    # 'nan' (a cost cell taken for the label) and every panel of the front plot drew that front as its own
+    said = []
+    run, ex = _run(tmp_path, {"name": "s", "type": "integer", "min": 1, "max": 40},
+                   {"plugin": "sampling", "samples_per_step": 60}, out=said)
+    assert "scenario" not in ex.data.front
+    summary = said[0][said[0].index("front (f1, f2):"):]
+    heading = summary.splitlines()[1]
+    assert "nan" not in heading and "one front over all" in heading, summary
+    fig = plots._front(run, ex)
+    assert len(fig.get_axes()) == 1 and "one over all 40 scenario combinations" in fig._suptitle.get_text()
+    assert f"evaluated ({len(ex.data.evaluations)})" in _legend(fig.get_axes()[0])   # every design, one front
