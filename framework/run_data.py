@@ -17,6 +17,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import os
 import sqlite3
 from dataclasses import dataclass, field
@@ -30,6 +31,7 @@ from .atomic import replacing
 from .config import CONSTRAINT   # how the config reads a constraint: 'cost <= bound'
 from .errors import DeffeError
 from .store import DB_NAME, RunStore
+from .values import value_key
 
 MANIFEST = "deffe_run.json"
 MANIFEST_FORMAT = 1
@@ -383,8 +385,11 @@ def _compare(table: pd.DataFrame, record: pd.DataFrame, knobs: list[str], costs:
     """For each row of ``table``: the row of ``record`` (the store's evaluations) of the same point (-1: none),
     and whether its costs (and status, where both have one) are the stored ones. Rows are matched by their
     knob values, so a table sorted in a spreadsheet is still the same table."""
+    def key(v) -> tuple:   # 1 and 1.0 are one value: pandas types each table's column by its own cells
+        return ("s", "nan") if isinstance(v, float) and math.isnan(v) else value_key(v)
+
     def keys(df: pd.DataFrame) -> list[tuple]:
-        return list(zip(*[df[k].astype(str) for k in knobs])) if knobs else [()] * len(df)
+        return list(zip(*[[key(v) for v in df[k].tolist()] for k in knobs])) if knobs else [()] * len(df)
     where = {k: j for j, k in enumerate(keys(record))}
     found = np.array([where.get(k, -1) for k in keys(table)], dtype=int)
     ok = found >= 0
