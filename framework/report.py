@@ -173,6 +173,11 @@ def exploration_table(store: RunStore, run_dir: Path, explore, costs: list[Cost]
         elif served.active:
             out.evaluated = {scen.label(s): int((where == s).sum()) for s in range(len(scen))
                              if s in set(groups)}
+        # designs of combinations the exploration did not serve (preloaded data of more combinations than it
+        # serves, see scenarios.py) are in no front: the summary counts them rather than leave them out unsaid
+        outside = where < 0
+        if outside.any():
+            out.outside = (int(outside.sum()), len(np.unique(codes[outside][:, scen.columns], axis=0)), len(scen))
     return path, out
 
 
@@ -184,6 +189,8 @@ class FrontRows(list):
     # False: the rows carry no scenario label, one front over every combination (an exploration that does not
     # say which it served, with more than MAX_SCENARIOS among its evaluated points)
     labelled: bool = True
+    # evaluated designs of combinations not served, how many such combinations, how many were served
+    outside: tuple[int, int, int] | None = None
 
 
 def _predicted_points(report: dict | None, space: DesignSpace, done: np.ndarray,
@@ -281,6 +288,12 @@ def front_text(rows: list[list], space: DesignSpace, costs: list[Cost], limit: i
             parts.append(f"{len(group) - listed} predicted")
         lines.append(f"  {label} ({', '.join(parts)}):")
         lines.append(textwrap.indent(_front_lines(group, space, costs, limit, scenario_knobs), "  "))
+    outside = getattr(rows, "outside", None)
+    if outside:
+        n, combos, served = outside
+        lines.append(f"  ({n} more evaluated design{'s' if n != 1 else ''}, of {combos} other scenario "
+                     f"combination{'s' if combos != 1 else ''}, {'are' if n != 1 else 'is'} in no section: the "
+                     f"exploration serves {served} combinations; deffe_evaluation.csv lists every design)")
     return "\n".join(lines)
 
 
