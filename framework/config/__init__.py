@@ -387,6 +387,11 @@ def _build_costs(data: dict, shown: str) -> list[Cost]:
             d = d.strip().lower()
             if d not in ("min", "max"):
                 raise DeffeError(f"cost direction '{d}' must be min or max", file=file, where=where)
+            # both ways of saying it, each another direction: which one was meant is the user's to say
+            if entry.get("direction") is not None and entry["direction"] != d:
+                raise DeffeError(f"cost '{name.strip()}' is to {d}imise by its name '{entry['name']}' and to "
+                                 f"{entry['direction']}imise by its 'direction'", file=file, where=where,
+                                 hint="give the direction once, in 'direction' or after '::'")
             direction = d
         name = name.strip()
         if not re.match(r"^[A-Za-z_][A-Za-z0-9_.\-]*$", name):

@@ -36,3 +36,17 @@ def test_one_map_in_disjoint_explorations_is_allowed(tmp_path):
     config_with(tmp_path, patch)
     r = run_deffe("-config", "config.json", "-no-run", cwd=tmp_path)
     assert r.rc == 0, r
+
+
+# ---------------------------------------------------------------- a cost's direction given twice
+def test_two_directions_of_one_cost_are_an_error(tmp_path):
+    # '::max' won silently over "direction": "min"
+    check(tmp_path, lambda d: d.update(costs=[{"name": "c::max", "direction": "min"}]), "costs[0]",
+          "cost 'c'", "'c::max'", "'direction'")
+
+
+def test_one_direction_said_both_ways_is_fine(tmp_path):
+    from framework.config import load_config
+    for costs in ([{"name": "c::max", "direction": "max"}], ["c::max"], [{"name": "c", "direction": "max"}]):
+        config_with(tmp_path, lambda d: d.update(costs=costs))
+        assert [c.direction for c in load_config(tmp_path / "config.json").costs] == ["max"], costs
