@@ -166,7 +166,12 @@ def exploration_table(store: RunStore, run_dir: Path, explore, costs: list[Cost]
     out = FrontRows(rows)
     out.labelled = scen.active
     if scen.active:   # the summary's sections: the combinations served, each with its evaluated designs
-        served = scen if report and report.get("scenario_codes") is not None else ScenarioSet.of(space)
+        # an exploration that does not say which it served: every combination of the config, or, when the
+        # data gave every design (-only-preloaded-data-exploration), those the data gave (the config's others
+        # can have no design: listing them 'without a feasible design' says they were served)
+        from_data = bool(samples) and all(s.origin == "pre-evaluated" for s in samples)
+        served = scen if report and report.get("scenario_codes") is not None else \
+            ScenarioSet.observed(space, codes) if from_data else ScenarioSet.of(space)
         if served.active and not served.representative:
             at = served.index(codes) if len(codes) else np.zeros(0, dtype=int)
             out.evaluated = {served.label(s): int((at == s).sum()) for s in range(len(served))}

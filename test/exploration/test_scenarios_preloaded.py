@@ -37,3 +37,11 @@ def test_designs_of_combinations_beyond_the_32_served_are_counted(tmp_path):
     assert len(sections) == 32 and in_sections < 60, summary   # the case: designs outside the 32
     assert f"({60 - in_sections} more evaluated designs, of 2 other scenario combinations, are in no section" \
         in summary, summary
+
+
+def test_a_sampling_exploration_of_the_data_lists_only_the_combinations_the_data_hold(tmp_path):
+    # data for s=1 only, the config's s in [1, 2]: a section 's=2 (0 evaluated designs)' said it was served
+    _config(tmp_path, {"name": "s", "values": [1, 2]}, {"plugin": "sampling", "samples_per_step": 10},
+            [(a, 1) for a in range(1, 7)])
+    summary = _summary(tmp_path)
+    assert "  s=1 (6 evaluated designs" in summary and "s=2" not in summary, summary
