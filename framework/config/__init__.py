@@ -554,7 +554,13 @@ def _check_sections(data: dict, costs: list[Cost], raw: dict, shown: str) -> Non
         from ..values import parse_names
         names = [c.name for c in costs]
         listed: list[str] = []
-        for o in parse_names(objectives, "exploration.objectives"):
+        given = parse_names(objectives, "exploration.objectives")
+        if not given:   # it meant every cost, silently: leaving the key out says that
+            raise DeffeError("objectives lists no cost", file=at("exploration", "objectives"),
+                             where="exploration.objectives",
+                             hint=f"name the costs to optimise ({', '.join(names)}), or leave 'objectives' out "
+                                  "for every cost")
+        for o in given:
             if o in listed:   # run as two objectives, the front would weigh one cost twice
                 raise DeffeError(f"objective '{o}' is listed twice", file=at("exploration", "objectives"),
                                  where="exploration.objectives", hint="list each cost once")

@@ -50,3 +50,11 @@ def test_one_direction_said_both_ways_is_fine(tmp_path):
     for costs in ([{"name": "c::max", "direction": "max"}], ["c::max"], [{"name": "c", "direction": "max"}]):
         config_with(tmp_path, lambda d: d.update(costs=costs))
         assert [c.direction for c in load_config(tmp_path / "config.json").costs] == ["max"], costs
+
+
+# ---------------------------------------------------------------- objectives that name nothing
+def test_an_empty_list_of_objectives_is_an_error(tmp_path):
+    # it meant every cost, without a word; leaving the key out says that
+    for empty in ([], ""):
+        check(tmp_path, lambda d: d.update(exploration={"objectives": empty}), "exploration.objectives",
+              "lists no cost", "leave 'objectives' out")
