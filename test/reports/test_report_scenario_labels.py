@@ -14,7 +14,8 @@ def _run(tmp_path, scenario_values, exploration=None, out=None, **extra):
     write(tmp_path / "prob.py", EVALUATE)
     write(tmp_path / "c.json", json.dumps({
         "python_path": ["."], "knobs": [{"name": "a", "values": [1, 2, 3, 4, 5]}],
-        "scenarios": [scenario_values if isinstance(scenario_values, dict) else {"name": "s", "values": scenario_values}],
+        "scenarios": [scenario_values if isinstance(scenario_values, dict)
+                      else {"name": "s", "values": scenario_values}],
         "costs": ["f1", "f2"],
         "evaluate": {"plugin": "python", "function": "prob:f"}, "model": {"plugin": None},
         "exploration": exploration or {"plugin": "sampling", "samples_per_step": 10},
