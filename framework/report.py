@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from .config import Constraint, Cost
-from .scenarios import ScenarioSet
+from .scenarios import MAX_SCENARIOS, ScenarioSet, combination_label
 from .search.pareto import hypervolume, pareto_front, reference_point
 from .space import DesignSpace
 from .store import RunStore
@@ -98,7 +98,7 @@ def scenario_labels(space: DesignSpace, params: list[dict]) -> list[str] | None:
     knobs = [k for k in space.knobs if k.scenario and not (k.finite and k.size == 1)]
     if not knobs:
         return None
-    return [", ".join(f"{k.name}={format_value(p.get(k.name))}" for k in knobs) for p in params]
+    return [combination_label((k.name, p.get(k.name)) for k in knobs) for p in params]
 
 
 def exploration_table(store: RunStore, run_dir: Path, explore, costs: list[Cost], constraints: list[Constraint],
@@ -164,14 +164,25 @@ def exploration_table(store: RunStore, run_dir: Path, explore, costs: list[Cost]
     fmt = row_formatter(len(space.names), len(names))
     write_csv(path, header, [fmt(row) for row in rows], str)
     out = FrontRows(rows)
+    out.labelled = scen.active
     if scen.active:   # the summary's sections: the combinations served, each with its evaluated designs
-        served = scen if report and report.get("scenario_codes") is not None else ScenarioSet.of(space)
+        # an exploration that does not say which it served: every combination of the config, or, when the
+        # data gave every design (-only-preloaded-data-exploration), those the data gave (the config's others
+        # can have no design: listing them 'without a feasible design' says they were served)
+        from_data = bool(samples) and all(s.origin == "pre-evaluated" for s in samples)
+        served = scen if report and report.get("scenario_codes") is not None else \
+            ScenarioSet.observed(space, codes) if from_data else ScenarioSet.of(space)
         if served.active and not served.representative:
             at = served.index(codes) if len(codes) else np.zeros(0, dtype=int)
             out.evaluated = {served.label(s): int((at == s).sum()) for s in range(len(served))}
         elif served.active:
             out.evaluated = {scen.label(s): int((where == s).sum()) for s in range(len(scen))
                              if s in set(groups)}
+        # designs of combinations the exploration did not serve (preloaded data of more combinations than it
+        # serves, see scenarios.py) are in no front: the summary counts them rather than leave them out unsaid
+        outside = where < 0
+        if outside.any():
+            out.outside = (int(outside.sum()), len(np.unique(codes[outside][:, scen.columns], axis=0)), len(scen))
     return path, out
 
 
@@ -180,6 +191,11 @@ class FrontRows(list):
     how many designs each had evaluated (``evaluated``: label -> count, in the order served; None without
     scenarios)."""
     evaluated: dict[str, int] | None = None
+    # False: the rows carry no scenario label, one front over every combination (an exploration that does not
+    # say which it served, with more than MAX_SCENARIOS among its evaluated points)
+    labelled: bool = True
+    # evaluated designs of combinations not served, how many such combinations, how many were served
+    outside: tuple[int, int, int] | None = None
 
 
 def _predicted_points(report: dict | None, space: DesignSpace, done: np.ndarray,
@@ -251,6 +267,11 @@ def front_text(rows: list[list], space: DesignSpace, costs: list[Cost], limit: i
     scenario_knobs = [j for j, k in enumerate(space.knobs) if k.scenario and not (k.finite and k.size == 1)]
     if not scenario_knobs:
         return _front_lines(rows, space, costs, limit, [])
+    if not getattr(rows, "labelled", True):   # the table's one front: each row's row[-3] is a cost, not a label
+        listed = sum(1 for row in rows if row[-2] == "evaluated")
+        return (f"  every scenario combination together (more than {MAX_SCENARIOS} among the evaluated designs: "
+                f"one front over all; {listed} listed):\n"
+                + textwrap.indent(_front_lines(rows, space, costs, limit, []), "  "))
     counts = getattr(rows, "evaluated", None)
     if counts is not None:   # the combinations the exploration served (exploration_table), in its order
         sections: dict[str, list[list]] = {label: [] for label in counts}
@@ -272,6 +293,12 @@ def front_text(rows: list[list], space: DesignSpace, costs: list[Cost], limit: i
             parts.append(f"{len(group) - listed} predicted")
         lines.append(f"  {label} ({', '.join(parts)}):")
         lines.append(textwrap.indent(_front_lines(group, space, costs, limit, scenario_knobs), "  "))
+    outside = getattr(rows, "outside", None)
+    if outside:
+        n, combos, served = outside
+        lines.append(f"  ({n} more evaluated design{'s' if n != 1 else ''}, of {combos} other scenario "
+                     f"combination{'s' if combos != 1 else ''}, {'are' if n != 1 else 'is'} in no section: the "
+                     f"exploration serves {served} combinations; deffe_evaluation.csv lists every design)")
     return "\n".join(lines)
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import os
 import sqlite3
 from dataclasses import dataclass, field
@@ -30,6 +31,7 @@ from .atomic import replacing
 from .config import CONSTRAINT   # how the config reads a constraint: 'cost <= bound'
 from .errors import DeffeError
 from .store import DB_NAME, RunStore
+from .values import value_key
 
 MANIFEST = "deffe_run.json"
 MANIFEST_FORMAT = 1
@@ -94,6 +96,9 @@ class ExploreData:
     # evaluations a step's record stands for; empty without a store
     sample_steps: list[int] = field(default_factory=list)
     knob_importance: Path | None = None   # knob_importance.txt, where the run wrote one
+    # the scenario columns of `evaluations` as the table writes them (text, row for row): what the labels of
+    # scenario combinations are made of, as the run made those of its front table and step records
+    scenarios_as_written: pd.DataFrame | None = None
 
 
 @dataclass
@@ -183,8 +188,10 @@ def load_run(run_dir: str | os.PathLike) -> RunData:
                              f"in the run store: being evaluated now, or in flight when the run stopped (running "
                              f"the command that made the run again evaluates them)")
             evaluations = _read_table(files["evaluation"], knobs) if "evaluation" in files else pd.DataFrame()
+            shown = files.get("evaluation")   # the text `evaluations` come from
             # the store is the record: what the tables show of the evaluations is checked against it
-            record = _costs_numeric(_stored_evaluations(stored, knobs, names), names) if stored else None
+            stored_text = _stored_text(stored, knobs, names) if stored else None
+            record = _costs_numeric(_read_table(stored_text, knobs), names) if stored else None
             if len(stored) > len(evaluations):   # a run killed (or still running) mid-step: tables at step ends
                 table = files.get("evaluation", run_dir / "deffe_evaluation.csv")
                 notes.append(f"{table}: {len(stored) - len(evaluations)} of the {len(stored)} evaluations in the "
@@ -192,7 +199,7 @@ def load_run(run_dir: str | os.PathLike) -> RunData:
                              f"middle of a step: tables are written at the end of each step); they are shown "
                              f"from the store; running the command that made the run again resumes it and "
                              f"rewrites its tables")
-                evaluations = record.copy()
+                evaluations, shown = record.copy(), stored_text
             elif len(evaluations) and "status" not in evaluations:
                 notes.append(f"{files['evaluation']}: no 'status' column (edited?): rows with every cost are "
                              "counted as evaluated ok, the others as failed")
@@ -202,7 +209,7 @@ def load_run(run_dir: str | os.PathLike) -> RunData:
                     notes.append(f"{files['evaluation']}: {edited} of its {len(evaluations)} rows differ from the "
                                  f"run store (a cost or status edited by hand?): the store's values are shown; "
                                  f"running the command that made the run again rewrites the table")
-                    evaluations = record.copy()
+                    evaluations, shown = record.copy(), stored_text
             front = _costs_numeric(_read_table(files["exploration"], knobs), names) if "exploration" in files \
                 else pd.DataFrame()
             if record is not None:
@@ -213,6 +220,7 @@ def load_run(run_dir: str | os.PathLike) -> RunData:
                                  f"the command that made the run again rewrites the table")
             explores[e["name"]] = ExploreData(
                 name=e["name"], knobs=knobs, scenarios=list(e.get("scenarios", [])),
+                scenarios_as_written=_as_written(shown, list(e.get("scenarios", []))),
                 evaluations=_costs_numeric(evaluations, names),
                 predictions=_costs_numeric(_read_table(files["prediction"], knobs), names) if "prediction" in files
                 else pd.DataFrame(),
@@ -343,9 +351,9 @@ def _open_store(path: Path) -> RunStore | None:
     return store
 
 
-def _stored_evaluations(stored: list, knobs: list[str], costs: list[str]) -> pd.DataFrame:
-    """The evaluations of the store as deffe_evaluation.csv would hold them (the driver's own rows, read
-    back as the table is): the run's files are not written."""
+def _stored_text(stored: list, knobs: list[str], costs: list[str]) -> io.StringIO:
+    """The evaluations of the store as deffe_evaluation.csv would hold them (the driver's own rows): the run's
+    files are not written."""
     from .tables import evaluation_table
     header, rows = evaluation_table(stored, knobs, costs)
     text = io.StringIO()
@@ -353,15 +361,35 @@ def _stored_evaluations(stored: list, knobs: list[str], costs: list[str]) -> pd.
     writer.writerow(header)
     writer.writerows(rows)
     text.seek(0)
-    return _read_table(text, knobs)
+    return text
+
+
+def _as_written(source: Path | io.StringIO | None, columns: list[str]) -> pd.DataFrame | None:
+    """``columns`` of a table as its text (pandas reads '1' of a column with '2.5' as 1.0, which a label
+    built from it writes '1.0'); None without the table or the columns."""
+    if source is None or not columns or (isinstance(source, Path) and not source.is_file()):
+        return None
+    if isinstance(source, io.StringIO):
+        source.seek(0)
+    try:
+        header = pd.read_csv(source, nrows=0).columns
+        if isinstance(source, io.StringIO):
+            source.seek(0)
+        use = [c for c in columns if c in header]
+        return pd.read_csv(source, usecols=use, dtype=str, keep_default_na=False)[use] if use else None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError):
+        return None   # _read_table of the same table says what is wrong with it
 
 
 def _compare(table: pd.DataFrame, record: pd.DataFrame, knobs: list[str], costs: list[str]):
     """For each row of ``table``: the row of ``record`` (the store's evaluations) of the same point (-1: none),
     and whether its costs (and status, where both have one) are the stored ones. Rows are matched by their
     knob values, so a table sorted in a spreadsheet is still the same table."""
+    def key(v) -> tuple:   # 1 and 1.0 are one value: pandas types each table's column by its own cells
+        return ("s", "nan") if isinstance(v, float) and math.isnan(v) else value_key(v)
+
     def keys(df: pd.DataFrame) -> list[tuple]:
-        return list(zip(*[df[k].astype(str) for k in knobs])) if knobs else [()] * len(df)
+        return list(zip(*[[key(v) for v in df[k].tolist()] for k in knobs])) if knobs else [()] * len(df)
     where = {k: j for j, k in enumerate(keys(record))}
     found = np.array([where.get(k, -1) for k in keys(table)], dtype=int)
     ok = found >= 0

@@ -152,8 +152,15 @@ class ScenarioSet:
         """'size=512' (several scenarios: 'size=512, threads=4')."""
         if not self.active:
             return ""
-        return ", ".join(f"{self.space.knobs[j].name}={format_value(self.space.knobs[j].value(c))}"
-                         for j, c in zip(self.columns, self.combos[s]))
+        return combination_label((self.space.knobs[j].name, self.space.knobs[j].value(c))
+                                 for j, c in zip(self.columns, self.combos[s]))
+
+
+def combination_label(pairs) -> str:
+    """The one label of a scenario combination, from (name, value) pairs: the run's tables, its step records
+    and its reports match combinations by it. A value is written as the run's CSV files write it (an integer
+    of a list with decimals stays '1': read back by pandas as 1.0 it would be another label)."""
+    return ", ".join(f"{name}={format_value(value)}" for name, value in pairs)
 
 
 def _round(values: np.ndarray, knob) -> np.ndarray:

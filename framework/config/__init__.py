@@ -387,6 +387,11 @@ def _build_costs(data: dict, shown: str) -> list[Cost]:
             d = d.strip().lower()
             if d not in ("min", "max"):
                 raise DeffeError(f"cost direction '{d}' must be min or max", file=file, where=where)
+            # both ways of saying it, each another direction: which one was meant is the user's to say
+            if entry.get("direction") is not None and entry["direction"] != d:
+                raise DeffeError(f"cost '{name.strip()}' is to {d}imise by its name '{entry['name']}' and to "
+                                 f"{entry['direction']}imise by its 'direction'", file=file, where=where,
+                                 hint="give the direction once, in 'direction' or after '::'")
             direction = d
         name = name.strip()
         if not re.match(r"^[A-Za-z_][A-Za-z0-9_.\-]*$", name):
@@ -464,6 +469,7 @@ def _build_explores(data: dict, entries: list[KnobEntry], costs: list[Cost], sho
             space = select(entries, tokens, overrides, file, where, notes)
         except DeffeError as err:
             raise err.located(file=file) from None
+        _no_alias_clash(space, entries, name)
         clash = [n for n in space.names if n in cost_names]
         if clash:
             raise DeffeError(f"'{clash[0]}' is both a knob and a cost", file=file, where=where,
@@ -479,6 +485,29 @@ def _build_explores(data: dict, entries: list[KnobEntry], costs: list[Cost], sho
                  "all": e.get("all_table") or "deffe_output.csv"}
         out.append(Explore(name, i, space, settings, tables, e.get("pre_evaluated_data"), file, where, deffe))
     return out
+
+
+def _no_alias_clash(space, entries: list[KnobEntry], explore: str) -> None:
+    """A script gets each knob under its name and its `map` alias: an alias that is another knob's (or
+    scenario's) alias or name gave that variable one of the two values, silently (the other never reached the
+    script). Checked per exploration: Deffe's configs give knobs of disjoint groups one alias."""
+    def entry_of(name: str) -> KnobEntry:
+        return next(e for e in entries if any(k.name == name for k in e.knobs))
+
+    owner: dict[str, str] = {k.name: k.name for k in space.knobs}   # variable -> the knob it comes from
+    for k in space.knobs:
+        if not k.map or k.map == k.name:
+            continue
+        other = owner.get(k.map)
+        if other is not None and other != k.name:
+            mine, theirs = entry_of(k.name), entry_of(other)
+            what = "name" if other == k.map else "map"
+            raise DeffeError(f"the map '{k.map}' of '{k.name}' is also the {what} of '{other}' ({theirs.where}"
+                             f"{'' if theirs.file == mine.file else ' in ' + theirs.file}) in exploration "
+                             f"'{explore}'; a script would get only one of their values", file=mine.file,
+                             where=f"{mine.where}.map", hint="give each knob and scenario a map that no other "
+                             "one of the exploration uses as its name or map")
+        owner[k.map] = k.name
 
 
 def _not_a_file_name(name: str) -> str | None:
@@ -525,7 +554,13 @@ def _check_sections(data: dict, costs: list[Cost], raw: dict, shown: str) -> Non
         from ..values import parse_names
         names = [c.name for c in costs]
         listed: list[str] = []
-        for o in parse_names(objectives, "exploration.objectives"):
+        given = parse_names(objectives, "exploration.objectives")
+        if not given:   # it meant every cost, silently: leaving the key out says that
+            raise DeffeError("objectives lists no cost", file=at("exploration", "objectives"),
+                             where="exploration.objectives",
+                             hint=f"name the costs to optimise ({', '.join(names)}), or leave 'objectives' out "
+                                  "for every cost")
+        for o in given:
             if o in listed:   # run as two objectives, the front would weigh one cost twice
                 raise DeffeError(f"objective '{o}' is listed twice", file=at("exploration", "objectives"),
                                  where="exploration.objectives", hint="list each cost once")

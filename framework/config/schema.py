@@ -373,7 +373,8 @@ EXPLORATION = {
     "max_time": Key("number", None, "budget: wall seconds per exploration", min=0),
     # the surrogate-guided exploration
     "objectives": Key("names", None, "the costs the best designs (several: the Pareto front) are over and the surrogate "
-                                         "optimises; a search plugin's default options.objective(s) (default: every cost)"),
+                                         "optimises; a search plugin's default options.objective(s) (default, the key "
+                                         "left out: every cost; an empty list is an error)"),
     "acquisition": Key("str", "ei", "surrogate: ei (expected improvement) | lcb (lower confidence bound) | "
                                     "thompson | exploit; with several objectives multi_objective chooses, on "
                                     "the optimistic costs (mean - kappa x std): ei and thompson act as lcb "

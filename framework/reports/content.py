@@ -14,8 +14,9 @@ import pandas as pd
 
 from ..config import CONSTRAINT   # the config's constraint syntax, read back from the manifest's text
 from ..run_data import ExploreData, RunData
+from ..scenarios import combination_label
 from ..search.pareto import hypervolume, reference_point
-from ..values import format_value, quantity_text, value_key
+from ..values import quantity_text, value_key
 
 _OPS = {"<=": np.less_equal, "<": np.less, ">=": np.greater_equal, ">": np.greater}
 MAX_SCENARIO_LINES = 8   # more scenario curves in one plot are unreadable: then only the overall one
@@ -89,10 +90,15 @@ def scenario_labels(ex: ExploreData) -> pd.Series | None:
     """Each evaluation's scenario ('size=16'), as report.scenario_labels writes it; scenario knobs held at
     one value take no part."""
     ev = ex.evaluations
-    knobs = [k for k in ex.scenarios if k in ev and ev[k].nunique(dropna=False) > 1]
+    # the values as the table writes them where load_run has them: pandas' typed ones print an integer of a
+    # column with decimals as '1.0', which matches no label of the front table or the step records ('s=1')
+    text = ex.scenarios_as_written
+    if text is None or len(text) != len(ev):
+        text = ev
+    knobs = [k for k in ex.scenarios if k in text and text[k].nunique(dropna=False) > 1]
     if not knobs or ev.empty:
         return None
-    return pd.Series([", ".join(f"{k}={format_value(row[k])}" for k in knobs) for _i, row in ev.iterrows()],
+    return pd.Series([combination_label((k, row[k]) for k in knobs) for _i, row in text[knobs].iterrows()],
                      index=ev.index, dtype=object)
 
 

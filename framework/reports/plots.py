@@ -97,7 +97,10 @@ def _front(run: RunData, ex: Explored) -> Figure | None:
         return None
     pairs = list(itertools.combinations(objs, 2))[:MAX_PAIRS]
     labels: list[str | None] = [None]
-    if ex.scenario is not None:
+    # a panel per combination where the table holds a front per combination; without its scenario column it
+    # holds one front over all of them (more than 32 combinations evaluated), drawn so, over every design
+    per_scenario = ex.scenario is not None and "scenario" in ex.data.front
+    if per_scenario:
         written = c.scenario_order(ex)
         labels = written[:MAX_SCENARIO_PANELS]
     # every pair for every combination (the docs promise each pair of the first four objectives; cutting
@@ -113,8 +116,7 @@ def _front(run: RunData, ex: Explored) -> Figure | None:
     n = 0
     for label in labels:
         mine = np.ones(len(ev), dtype=bool) if label is None else ex.scenario.eq(label).to_numpy()
-        rows_front = front if label is None or "scenario" not in front else \
-            front[front["scenario"].astype(str).eq(label)]
+        rows_front = front if label is None else front[front["scenario"].astype(str).eq(label)]
         for a, b in pairs:
             n += 1
             ax = fig.add_subplot(rows, cols, n)
@@ -124,7 +126,8 @@ def _front(run: RunData, ex: Explored) -> Figure | None:
             if label is not None:
                 ax.set_title(label if len(pairs) == 1 else f"{label}: {a} / {b}", fontsize=10)
     more = f" (the first {len(labels)} of {len(written)} scenario combinations)" \
-        if ex.scenario is not None and len(written) > len(labels) else ""
+        if per_scenario and len(written) > len(labels) else \
+        f" (one over all {ex.scenario.nunique()} scenario combinations)" if ex.scenario is not None else ""
     fig.suptitle(f"Pareto front{_of(ex)}{more}")
     return fig
 

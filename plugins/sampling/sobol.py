@@ -1,13 +1,16 @@
-"""Sampling ``sobol``: a (scrambled) Sobol' sequence (scipy.stats.qmc), continued across steps."""
+"""Sampling ``sobol``: a (scrambled) Sobol' sequence (scipy.stats.qmc), continued across steps; its first points
+hold every value of each small finite scenario (`CoverScenarios`)."""
 from scipy.stats import qmc
 
 from framework.errors import DeffeError
 from framework.sampling import UnitSampler
 
+from ._cover import CoverScenarios
+
 MAX_DIMENSIONS = 21_201   # scipy's Sobol' direction numbers stop here (scipy.stats._qmc._MAXDIM)
 
 
-class SobolSampler(UnitSampler):
+class SobolSampler(CoverScenarios, UnitSampler):
     name = "sobol"
 
     def setup(self):
