@@ -319,6 +319,11 @@ def _setup_logging(run_dir: Path | None, log_name: str, quiet: bool, debug: bool
     log.handlers.clear()
     log.setLevel(logging.DEBUG)
     log.propagate = False
+    # tqdm's default lock holds a multiprocessing semaphore, shared by every process forked after it was made:
+    # one killed while writing (a worker at its timeout, a forked run killed) left it held, and the next line
+    # of any of them waited for ever. Only the driver draws bars and writes these lines: a lock of its threads
+    from tqdm import tqdm
+    tqdm.set_lock(threading.RLock())
     err = TqdmHandler()
     err.setLevel(logging.DEBUG if debug else (logging.WARNING if quiet else logging.INFO))
     err.setFormatter(logging.Formatter("%(message)s"))
