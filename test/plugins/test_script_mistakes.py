@@ -83,7 +83,7 @@ def test_an_interpreter_on_path_runs_the_script(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("log, fragment", [
     ("evaluate.sh", "is taken"), ("param.json", "is taken"),
-    (".", "is a directory"), ("logs/", "is a directory"), ("../../shared.log", "not a path out of it"),
+    (".", "is a directory"), ("logs/", "is a directory"), ("../../other.log", "not a path out of it"),
     ("/tmp/evaluate.log", "not a path out of it"),
 ])
 def test_an_output_log_over_another_file_or_not_a_file_is_a_config_error(tmp_path, monkeypatch, log, fragment):
