@@ -59,9 +59,9 @@ from submitit.core.utils import pickle_load
 from submitit.helpers import Checkpointable
 
 from .config.schema import SLURM
-from .log_tail import log_tail
 from .errors import DeffeError, did_you_mean, exit_status
 from .executor import LocalExecutor, TaskFn, evaluation_timeout
+from .log_tail import log_tail
 from .remote import pickle_task
 from .protocols import Result
 from .threads import ENV_VARS, user_environment

@@ -67,8 +67,12 @@ def no_booleans(data, cost_names: list[str], source: str):
     """`data` read from the file as JSON, with no true or false as a cost: a boolean is not a number (the line
     'true' was refused already). (A Python evaluator's True is still 1.0: framework.evaluation.)"""
     costs = {c.lower() for c in cost_names}   # (other keys are not read: a "verified": true is no trouble)
-    named = [(k, v) for k, v in data.items() if str(k).lower() in costs] if isinstance(data, dict) else zip(cost_names, data) if isinstance(data, list) \
-        else [(cost_names[0] if cost_names else "?", data)]
+    if isinstance(data, dict):
+        named = [(k, v) for k, v in data.items() if str(k).lower() in costs]
+    elif isinstance(data, list):   # values in cost order
+        named = list(zip(cost_names, data))
+    else:                          # a lone value: the first cost's
+        named = [(cost_names[0] if cost_names else "?", data)]
     for name, value in named:
         if isinstance(value, bool):
             raise ExtractFailed(f"{source}: cost '{name}' is {json.dumps(value)}, not a number")
