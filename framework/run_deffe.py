@@ -18,11 +18,7 @@ if _ROOT in sys.path:
     sys.path.remove(_ROOT)
 sys.path.insert(0, _ROOT)
 
-try:   # a second of imports (numpy, torch) before main() handles Ctrl-C: no traceback for a Ctrl-C in it
-    from framework.cli import main  # noqa: E402
-except KeyboardInterrupt:
-    print("interrupted while starting: nothing was run", file=sys.stderr)
-    sys.exit(130)
+from framework.launch import main  # noqa: E402  (handles a Ctrl-C during the imports: framework/launch.py)
 
 if __name__ == "__main__":
     sys.exit(main())

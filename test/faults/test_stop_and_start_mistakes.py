@@ -55,8 +55,24 @@ runpy.run_path(sys.argv[0], run_name="__main__")
 '''
 
 
-def test_a_ctrl_c_while_the_driver_starts_is_one_line(tmp_path):
-    p = subprocess.run([sys.executable, "-c", CTRL_C_IN_IMPORT, str(RUN_DEFFE)], cwd=tmp_path, env=deffe_env(),
+# what the `run_deffe` command that `pip install .` makes does: import its entry point from pyproject.toml, call it
+INSTALLED_COMMAND = '''
+import importlib, os, sys, tomllib
+sys.path.insert(0, os.path.dirname(sys.argv[1]))   # where pip puts the installed packages
+module, function = tomllib.load(open(sys.argv[1], "rb"))["project"]["scripts"]["run_deffe"].split(":")
+sys.argv = ["run_deffe", "-config", "config.json"]
+sys.exit(getattr(importlib.import_module(module), function)())
+'''
+
+
+@pytest.mark.parametrize("started_as", ["framework/run_deffe.py", "installed run_deffe"])
+def test_a_ctrl_c_while_the_driver_starts_is_one_line(tmp_path, started_as):
+    if started_as == "installed run_deffe":
+        script = CTRL_C_IN_IMPORT.split("sys.argv =")[0] + INSTALLED_COMMAND
+        args = [str(RUN_DEFFE.parents[1] / "pyproject.toml")]
+    else:
+        script, args = CTRL_C_IN_IMPORT, [str(RUN_DEFFE)]
+    p = subprocess.run([sys.executable, "-c", script, *args], cwd=tmp_path, env=deffe_env(),
                        capture_output=True, text=True, timeout=300)
     assert p.returncode == 130, p
     assert p.stderr.strip().splitlines() == ["interrupted while starting: nothing was run"], p

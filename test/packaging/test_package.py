@@ -38,7 +38,7 @@ def test_dependencies_are_the_runtime_pins_of_requirements_txt():
 
 
 def test_run_deffe_names_a_main_a_console_script_can_call():
-    assert PYPROJECT["project"]["scripts"] == {"run_deffe": "framework.cli:main"}
+    assert PYPROJECT["project"]["scripts"] == {"run_deffe": "framework.launch:main"}
     module, _, name = PYPROJECT["project"]["scripts"]["run_deffe"].partition(":")
     main = getattr(importlib.import_module(module), name)
     assert callable(main)
