@@ -10,8 +10,8 @@ Settings go in ``evaluate.options``; each may also be a knob (the knob wins):
   ``batch_size`` (networks only: with a log it is an error, as ``--batch-size`` is);
 * ``model``: the model inside ``logs.zip`` (``resnet32``, ``lstm``, ...; with a
   network trace it is an error, as ``--model`` is, unless ``trace`` is a knob);
-* ``budget_ratio`` (default 0.5): the budget as a fraction of the trace's own
-  peak without a budget;
+* ``budget_ratio`` (default 0.5, a number > 0, finite): the budget as a fraction of the trace's own
+  peak without a budget (1 or more: no eviction is needed);
 * ``heuristic`` (default ``dtr_eq``): dtr, dtr_eq, dtr_local, msps, lru, largest, random;
 * ``runtime`` (default ``eager_free``): ``eager_free`` (a released tensor is
   freed at once), ``banish`` (also forget evicted tensors nothing can need) or
@@ -127,10 +127,12 @@ class RematEvaluate:
         if v["trace"] in (None, ""):
             raise DeffeError("the remat evaluator needs a trace", file=self.file, where="evaluate.options.trace",
                              hint="a DTR log, a Paleo network JSON file or a zoo network name")
+        # > 0 and finite, as --budget-ratio: 0 or inf (1e999 in JSON) gave no budget and every sample failed
         for ratio in self._ends("budget_ratio"):
-            if isinstance(ratio, bool) or not isinstance(ratio, (int, float)) or not ratio >= 0:
-                raise DeffeError(f"budget_ratio must be a number >= 0, not {ratio!r}", file=self.file,
-                                 where=self._where("budget_ratio"))
+            if isinstance(ratio, bool) or not isinstance(ratio, (int, float)) or not 0 < ratio < math.inf:
+                raise DeffeError(f"budget_ratio must be a number > 0, not {ratio!r}", file=self.file,
+                                 where=self._where("budget_ratio"),
+                                 hint="a fraction of the trace's own peak (0.5: half of it; 1 or more: all of it)")
         for h in self._values_of("heuristic"):
             if h not in self.remat.HEURISTICS:
                 raise DeffeError(f"unknown heuristic {h!r}", file=self.file, where=self._where("heuristic"),

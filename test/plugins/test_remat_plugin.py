@@ -5,7 +5,7 @@ import json
 import pytest
 
 import simulator as sim
-from cli_helpers import read_csv, run_deffe, write
+from cli_helpers import assert_user_error, read_csv, run_deffe, write
 from simulator import remat
 
 
@@ -104,7 +104,12 @@ def test_a_changed_trace_file_changes_the_fingerprint(tmp_path):
     ({"trace": "resnet18", "batch_size": 2}, [{"name": "thrash_limit", "type": "real", "min": -1, "max": 2}],
      "knobs: thrash_limit must be a number > 0"),
     ({"trace": "resnet18", "batch_size": 2}, [{"name": "budget_ratio", "type": "real", "min": -0.5, "max": 1}],
-     "knobs: budget_ratio must be a number >= 0, not -0.5"),
+     "knobs: budget_ratio must be a number > 0, not -0.5"),
+    # 0 (a budget of nothing) was taken: every sample failed, the run exiting 0; --budget-ratio refuses it
+    ({"trace": "resnet18", "batch_size": 2, "budget_ratio": 0}, [],
+     "evaluate.options.budget_ratio: budget_ratio must be a number > 0, not 0"),
+    ({"trace": "resnet18", "batch_size": 2}, [{"name": "budget_ratio", "type": "real", "min": 0, "max": 1}],
+     "knobs: budget_ratio must be a number > 0, not 0"),
     ({"trace": "resnet18", "batch_size": 2}, [{"name": "seed", "type": "real", "min": 0, "max": 9}],
      "knobs: seed must take integer values"),
     # named at evaluate.options.trace
@@ -129,6 +134,17 @@ def test_bad_input_is_one_line(tmp_path, options, knobs, message):
     assert r.rc == 2, r
     lines = [line for line in r.err.splitlines() if line.startswith("error:")]
     assert len(lines) == 1 and message in lines[0] and "Traceback" not in r.err, r.err
+
+
+def test_an_infinite_budget_ratio_is_a_config_error(tmp_path):
+    # 1e999 is inf: every sample failed ("the evaluator gave no value for budget"), exit 0; --budget-ratio refuses it
+    remat_config(tmp_path, [{"name": "heuristic", "values": ["dtr_eq", "lru"]}],
+                 {"trace": "resnet18", "batch_size": 2, "budget_ratio": 0.5}, costs=("overhead", "budget"))
+    text = (tmp_path / "config.json").read_text()
+    write(tmp_path / "config.json", text.replace('"budget_ratio": 0.5', '"budget_ratio": 1e999'))
+    assert_user_error(run_deffe("-config", "config.json", cwd=tmp_path),
+                      "config.json:evaluate.options.budget_ratio: budget_ratio must be a number > 0, not inf")
+    assert not (tmp_path / "explore").exists()
 
 
 @pytest.mark.parametrize("options, knobs, where, what", [
