@@ -269,9 +269,7 @@ class PlacementEvaluate:
 
     # ------------------------------------------------------------------ fixed parts
     def _is_file(self, name: str) -> bool:
-        """A network or device-graph setting that names a file: a JSON name (in any case) or a path that exists
-        beside the config ("net.JSON" was taken for a zoo model)."""
-        return name.lower().endswith(".json") or os.path.isfile(os.path.join(self.framework.config.dir, name))
+        return names_file(name, self.framework.config.dir)
 
     def _resolve(self, name: str, kind: str) -> str:
         """A JSON file relative to the config file, else the bundled file of that name."""
@@ -400,6 +398,12 @@ class PlacementEvaluate:
         if not math.isfinite(costs.get("step_time", 0.0)):
             return EvaluationOutput(costs, "infeasible", "the step time is infinite")
         return costs
+
+
+def names_file(name: str, config_dir) -> bool:
+    """A network or device-graph setting that names a file: a JSON name (in any case) or a path that exists
+    beside the config ("net.JSON" was taken for a zoo model). The remat evaluator's device takes the same."""
+    return name.lower().endswith(".json") or os.path.isfile(os.path.join(config_dir, name))
 
 
 def network_digest(net) -> str:

@@ -7,6 +7,7 @@ import pytest
 import simulator as sim
 from cli_helpers import assert_user_error, read_csv, run_deffe, write
 from simulator import remat
+from simulator.data import DATA as REFERENCE
 
 
 def dtr_log(n: int = 10, nbytes: int = 1000) -> str:
@@ -214,6 +215,22 @@ def test_an_infeasible_point_of_a_small_trace_says_its_budget_in_readable_units(
     with pytest.raises(Infeasible) as err:
         plugin.Run(SimpleNamespace(values={"budget_ratio": 0.05}))
     assert str(err.value) == f"out of memory at {0.05 * peak:.0f} B (0.05 of {peak / 1e3:.1f} kB)"
+
+
+def test_a_changed_device_file_changes_the_fingerprint(tmp_path):
+    # a GPU made 10x slower in it reused the stored compute times ("0 evaluated now, 2 from the store")
+    graph = json.loads((REFERENCE / "exprimo-device-graphs" / "cluster1.json").read_text())
+    write(tmp_path / "mydev.json", json.dumps(graph))
+    remat_config(tmp_path, [{"name": "budget_ratio", "values": [0.7, 1.0]}],
+                 {"trace": "mnist.json", "batch_size": 8, "device": "mydev.json"},
+                 costs=("overhead", "compute_time"), max_samples=2)
+    assert run_deffe("-config", "config.json", cwd=tmp_path).rc == 0
+    assert run_deffe("-config", "config.json", cwd=tmp_path).rc == 0   # same file: the stored run is resumed
+    for device in graph["devices"]:
+        if "peak_gflops" in device:
+            device["peak_gflops"] /= 10
+    write(tmp_path / "mydev.json", json.dumps(graph))
+    assert_user_error(run_deffe("-config", "config.json", cwd=tmp_path), "different evaluate settings")
 
 
 def test_an_exprimo_device_file_as_the_device(tmp_path):
