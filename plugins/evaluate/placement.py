@@ -208,10 +208,10 @@ class PlacementEvaluate:
         valid setting on its own: a bad one ("schedule": ["gpipe", "zb"]) is a config error now, not every
         sample that draws it stored infeasible. Each value is checked with the fixed settings and the
         simulator's defaults for the other knobs, so a value that only fails with some other knob's values
-        (a batch not divisible by one of the micro-batch counts) stays an infeasible combination."""
-        from simulator.remat_placement import budgets, remat_mask
-        from simulator.settings import Settings
+        (a batch not divisible by one of the micro-batch counts) stays an infeasible combination. The fixed
+        settings are checked alone first: a bad one is theirs, not the first knob's checked with them."""
         fixed = {k: self.opts[k] for k in SIM_SETTINGS if self.opts.get(k) is not None and k not in first}
+        self._check_fixed_settings(fixed, graph)
         for name in self.point_settings:
             if name in self.template and name not in POINT_SETTINGS:
                 continue
@@ -227,12 +227,7 @@ class PlacementEvaluate:
                 seen.add(repr(value))
                 try:
                     if name in SIM_SETTINGS:
-                        s = Settings.make(**{**fixed, name: value})
-                        s.split_batch(s.batch_size or self.network.batch_size or 1)
-                        if graph is not None:
-                            names = [d.name for d in graph.devices]
-                            budgets(s.memory_budget, np.array([d.memory for d in graph.devices], float), names)
-                            remat_mask(s.remat, names)
+                        self._check_settings({**fixed, name: value}, graph)
                     elif name == "memory_cap_gb":
                         if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0 \
                                 or not math.isfinite(value):
@@ -242,11 +237,39 @@ class PlacementEvaluate:
                 except self.sim.SimulatorError as e:
                     raise DeffeError(f"knob '{name}': value {value!r}: {e}", file=self.file, where="knobs") from None
 
+    def _check_fixed_settings(self, fixed: dict, graph) -> None:
+        """The fixed settings (with the simulator's defaults for the knobs) are valid: else a config error at
+        the setting that gives the same error alone (evaluate.simulator.memory_budget), or at
+        evaluate.simulator for a combination of them (the same error: a key alone may fail otherwise, as
+        micro_batches 3 alone does with the network's batch of 64 where the config's batch_size is 9)."""
+        try:
+            self._check_settings(fixed, graph)
+            return
+        except self.sim.SimulatorError as e:
+            whole = str(e)
+        for key, value in fixed.items():
+            try:
+                self._check_settings({key: value}, graph)
+            except self.sim.SimulatorError as e:
+                if str(e) == whole:
+                    raise DeffeError(whole, file=self.file, where=f"evaluate.simulator.{key}") from None
+        raise DeffeError(whole, file=self.file, where="evaluate.simulator")
+
+    def _check_settings(self, settings: dict, graph) -> None:
+        """The simulator's error if these settings cannot run the network (on `graph`, the fixed machine; None
+        when the machine is a knob: its device names are not known)."""
+        from simulator.remat_placement import budgets, remat_mask
+        from simulator.settings import Settings
+        s = Settings.make(**settings)
+        s.split_batch(s.batch_size or self.network.batch_size or 1)
+        if graph is not None:
+            names = [d.name for d in graph.devices]
+            budgets(s.memory_budget, np.array([d.memory for d in graph.devices], float), names)
+            remat_mask(s.remat, names)
+
     # ------------------------------------------------------------------ fixed parts
     def _is_file(self, name: str) -> bool:
-        """A network or device-graph setting that names a file: a JSON name (in any case) or a path that exists
-        beside the config ("net.JSON" was taken for a zoo model)."""
-        return name.lower().endswith(".json") or os.path.isfile(os.path.join(self.framework.config.dir, name))
+        return names_file(name, self.framework.config.dir)
 
     def _resolve(self, name: str, kind: str) -> str:
         """A JSON file relative to the config file, else the bundled file of that name."""
@@ -375,6 +398,12 @@ class PlacementEvaluate:
         if not math.isfinite(costs.get("step_time", 0.0)):
             return EvaluationOutput(costs, "infeasible", "the step time is infinite")
         return costs
+
+
+def names_file(name: str, config_dir) -> bool:
+    """A network or device-graph setting that names a file: a JSON name (in any case) or a path that exists
+    beside the config ("net.JSON" was taken for a zoo model). The remat evaluator's device takes the same."""
+    return name.lower().endswith(".json") or os.path.isfile(os.path.join(config_dir, name))
 
 
 def network_digest(net) -> str:

@@ -10,8 +10,8 @@ Settings go in ``evaluate.options``; each may also be a knob (the knob wins):
   ``batch_size`` (networks only: with a log it is an error, as ``--batch-size`` is);
 * ``model``: the model inside ``logs.zip`` (``resnet32``, ``lstm``, ...; with a
   network trace it is an error, as ``--model`` is, unless ``trace`` is a knob);
-* ``budget_ratio`` (default 0.5): the budget as a fraction of the trace's own
-  peak without a budget;
+* ``budget_ratio`` (default 0.5, a number > 0, finite): the budget as a fraction of the trace's own
+  peak without a budget (1 or more: no eviction is needed);
 * ``heuristic`` (default ``dtr_eq``): dtr, dtr_eq, dtr_local, msps, lru, largest, random;
 * ``runtime`` (default ``eager_free``): ``eager_free`` (a released tensor is
   freed at once), ``banish`` (also forget evicted tensors nothing can need) or
@@ -27,19 +27,19 @@ Costs: ``overhead`` (compute with the budget / compute without), ``peak_memory``
 (bytes held at most), ``feasible`` (1, or 0 when the replay ran out of memory or
 thrashed: the point is then ``infeasible``), ``compute_time`` (s), ``budget``
 (bytes), ``evictions``, ``remats``. The fingerprint holds the simulator's
-version and the digest of every trace file the config names, so a changed log
-is never mistaken for the one the stored results came from.
+version and the digest of every trace file the config names and of the device
+file, so a changed log (or device) is never mistaken for the one the stored results came from.
 """
 from __future__ import annotations
 
 import math
-import os
 from pathlib import Path
 from typing import Any
 
 from framework.errors import DeffeError, did_you_mean
 from framework.guard import file_digests
 from framework.protocols import Infeasible
+from plugins.evaluate.placement import names_file
 
 COSTS = ("overhead", "peak_memory", "feasible", "compute_time", "budget", "evictions", "remats")
 UNITS = {"peak_memory": "B", "compute_time": "s", "budget": "B"}
@@ -127,10 +127,12 @@ class RematEvaluate:
         if v["trace"] in (None, ""):
             raise DeffeError("the remat evaluator needs a trace", file=self.file, where="evaluate.options.trace",
                              hint="a DTR log, a Paleo network JSON file or a zoo network name")
+        # > 0 and finite, as --budget-ratio: 0 or inf (1e999 in JSON) gave no budget and every sample failed
         for ratio in self._ends("budget_ratio"):
-            if isinstance(ratio, bool) or not isinstance(ratio, (int, float)) or not ratio >= 0:
-                raise DeffeError(f"budget_ratio must be a number >= 0, not {ratio!r}", file=self.file,
-                                 where=self._where("budget_ratio"))
+            if isinstance(ratio, bool) or not isinstance(ratio, (int, float)) or not 0 < ratio < math.inf:
+                raise DeffeError(f"budget_ratio must be a number > 0, not {ratio!r}", file=self.file,
+                                 where=self._where("budget_ratio"),
+                                 hint="a fraction of the trace's own peak (0.5: half of it; 1 or more: all of it)")
         for h in self._values_of("heuristic"):
             if h not in self.remat.HEURISTICS:
                 raise DeffeError(f"unknown heuristic {h!r}", file=self.file, where=self._where("heuristic"),
@@ -185,11 +187,10 @@ class RematEvaluate:
     def _device(self, device):
         """The device option as trace_from_network takes it: a device file (relative to the config, else a
         bundled one) loaded, with a warning when its peak for the precision is the fp32 one."""
-        if isinstance(device, str) and (device.lower().endswith(".json")
-                                        or os.path.isfile(os.path.join(self.framework.config.dir, device))):
+        path = self._device_file(device)
+        if path is not None:
             if device not in self._devices:
                 from simulator.importers.exprimo import fp32_peak_note, fp32_peak_only
-                path = self.sim.data.locate(device, self.sim.data.DEVICE_GRAPHS, base=self.framework.config.dir)
                 graph = self.sim.load_device_graph(path)
                 chosen = self.remat.from_network.one_device(graph).devices[0].name
                 if chosen in fp32_peak_only(graph, str(self.opts["precision"])):
@@ -198,6 +199,13 @@ class RematEvaluate:
             return self._devices[device]
         self.remat.from_network.one_device(device)   # a bad name: its error now
         return device
+
+    def _device_file(self, device) -> str | None:
+        """The device file the device option names (relative to the config, else a bundled one), as the
+        placement evaluator takes its devices; None for a GPU or preset name."""
+        if isinstance(device, str) and names_file(device, self.framework.config.dir):
+            return self.sim.data.locate(device, self.sim.data.DEVICE_GRAPHS, base=self.framework.config.dir)
+        return None
 
     def _path(self, trace: str) -> Path | None:
         """The file a trace names (relative to the config), or None for a zoo name."""
@@ -246,8 +254,13 @@ class RematEvaluate:
                                              precision=v["precision"], batch_size=v["batch_size"])
 
     def Fingerprint(self) -> dict:
-        """The simulator's version and the bytes of every trace file (a changed log gives other costs)."""
+        """The simulator's version and the bytes of every file it reads: the traces (a changed log gives other
+        costs) and the device file (a slower GPU gives other compute times; it reused the stored ones)."""
         files = [self._path(t) for t in self._values_of("trace")]
+        try:
+            files.append(self._device_file(self.opts["device"]))
+        except self.sim.SimulatorError as e:   # Initialize reports it first; this is for a caller that did not
+            raise DeffeError(str(e), file=self.file, where="evaluate.options.device") from None
         return {"simulator": self.sim.__version__, "files": file_digests([f for f in files if f is not None])}
 
     def Run(self, sample):

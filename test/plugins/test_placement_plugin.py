@@ -390,6 +390,25 @@ def test_a_bad_first_value_of_a_setting_knob_is_named_as_the_knobs(tmp_path, kno
     assert_user_error(run_deffe("-config", "config.json", cwd=tmp_path), "config.json:knobs", message)
 
 
+@pytest.mark.parametrize("knob, setting, where, message", [
+    ({"name": "micro_batches", "values": [1, 2]}, {"memory_budget": 0}, "evaluate.simulator.memory_budget",
+     "memory_budget['*'] must be a number > 0"),
+    ({"name": "micro_batches", "values": [1, 2]}, {"remat": ["gpu7"]}, "evaluate.simulator.remat",
+     "remat names device 'gpu7'"),
+    # neither is wrong alone: the pair is, in the section that holds them
+    ({"name": "schedule", "values": ["gpipe", "1f1b"]}, {"batch_size": 8, "micro_batches": 3}, "evaluate.simulator",
+     "batch size 8 is not divisible"),
+    # a knob's own bad value is still the knob's
+    ({"name": "memory_budget", "values": [0.5, -1]}, {"remat": "all"}, "knobs", "knob 'memory_budget': value -1"),
+])
+def test_a_bad_fixed_setting_is_named_as_itself_not_as_a_setting_knob(tmp_path, knob, setting, where, message):
+    # it said "config.json:knobs: knob 'micro_batches': value 1: memory_budget['*'] must be ...": the knob was right
+    config(tmp_path, [DEVICES, knob], **setting)
+    line = assert_user_error(run_deffe("-config", "config.json", cwd=tmp_path), message)
+    assert line.startswith(f"error: config.json:{where}: "), line
+    assert not (tmp_path / "explore").exists()
+
+
 def test_a_value_that_fails_only_with_another_knobs_value_is_an_infeasible_combination(tmp_path):
     config(tmp_path, [DEVICES, {"name": "batch_size", "values": [64, 60]}, {"name": "micro_batches",
                                                                           "values": [1, 8]}], max_samples=8)

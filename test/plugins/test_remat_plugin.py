@@ -5,8 +5,9 @@ import json
 import pytest
 
 import simulator as sim
-from cli_helpers import read_csv, run_deffe, write
+from cli_helpers import assert_user_error, read_csv, run_deffe, write
 from simulator import remat
+from simulator.data import DATA as REFERENCE
 
 
 def dtr_log(n: int = 10, nbytes: int = 1000) -> str:
@@ -104,7 +105,12 @@ def test_a_changed_trace_file_changes_the_fingerprint(tmp_path):
     ({"trace": "resnet18", "batch_size": 2}, [{"name": "thrash_limit", "type": "real", "min": -1, "max": 2}],
      "knobs: thrash_limit must be a number > 0"),
     ({"trace": "resnet18", "batch_size": 2}, [{"name": "budget_ratio", "type": "real", "min": -0.5, "max": 1}],
-     "knobs: budget_ratio must be a number >= 0, not -0.5"),
+     "knobs: budget_ratio must be a number > 0, not -0.5"),
+    # 0 (a budget of nothing) was taken: every sample failed, the run exiting 0; --budget-ratio refuses it
+    ({"trace": "resnet18", "batch_size": 2, "budget_ratio": 0}, [],
+     "evaluate.options.budget_ratio: budget_ratio must be a number > 0, not 0"),
+    ({"trace": "resnet18", "batch_size": 2}, [{"name": "budget_ratio", "type": "real", "min": 0, "max": 1}],
+     "knobs: budget_ratio must be a number > 0, not 0"),
     ({"trace": "resnet18", "batch_size": 2}, [{"name": "seed", "type": "real", "min": 0, "max": 9}],
      "knobs: seed must take integer values"),
     # named at evaluate.options.trace
@@ -129,6 +135,17 @@ def test_bad_input_is_one_line(tmp_path, options, knobs, message):
     assert r.rc == 2, r
     lines = [line for line in r.err.splitlines() if line.startswith("error:")]
     assert len(lines) == 1 and message in lines[0] and "Traceback" not in r.err, r.err
+
+
+def test_an_infinite_budget_ratio_is_a_config_error(tmp_path):
+    # 1e999 is inf: every sample failed ("the evaluator gave no value for budget"), exit 0; --budget-ratio refuses it
+    remat_config(tmp_path, [{"name": "heuristic", "values": ["dtr_eq", "lru"]}],
+                 {"trace": "resnet18", "batch_size": 2, "budget_ratio": 0.5}, costs=("overhead", "budget"))
+    text = (tmp_path / "config.json").read_text()
+    write(tmp_path / "config.json", text.replace('"budget_ratio": 0.5', '"budget_ratio": 1e999'))
+    assert_user_error(run_deffe("-config", "config.json", cwd=tmp_path),
+                      "config.json:evaluate.options.budget_ratio: budget_ratio must be a number > 0, not inf")
+    assert not (tmp_path / "explore").exists()
 
 
 @pytest.mark.parametrize("options, knobs, where, what", [
@@ -198,6 +215,22 @@ def test_an_infeasible_point_of_a_small_trace_says_its_budget_in_readable_units(
     with pytest.raises(Infeasible) as err:
         plugin.Run(SimpleNamespace(values={"budget_ratio": 0.05}))
     assert str(err.value) == f"out of memory at {0.05 * peak:.0f} B (0.05 of {peak / 1e3:.1f} kB)"
+
+
+def test_a_changed_device_file_changes_the_fingerprint(tmp_path):
+    # a GPU made 10x slower in it reused the stored compute times ("0 evaluated now, 2 from the store")
+    graph = json.loads((REFERENCE / "exprimo-device-graphs" / "cluster1.json").read_text())
+    write(tmp_path / "mydev.json", json.dumps(graph))
+    remat_config(tmp_path, [{"name": "budget_ratio", "values": [0.7, 1.0]}],
+                 {"trace": "mnist.json", "batch_size": 8, "device": "mydev.json"},
+                 costs=("overhead", "compute_time"), max_samples=2)
+    assert run_deffe("-config", "config.json", cwd=tmp_path).rc == 0
+    assert run_deffe("-config", "config.json", cwd=tmp_path).rc == 0   # same file: the stored run is resumed
+    for device in graph["devices"]:
+        if "peak_gflops" in device:
+            device["peak_gflops"] /= 10
+    write(tmp_path / "mydev.json", json.dumps(graph))
+    assert_user_error(run_deffe("-config", "config.json", cwd=tmp_path), "different evaluate settings")
 
 
 def test_an_exprimo_device_file_as_the_device(tmp_path):
