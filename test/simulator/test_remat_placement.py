@@ -69,7 +69,7 @@ def test_fraction_of_capacity_and_an_impossible_budget(net):
     s = sim.prepare(net, DEVICES, memory_budget=0.25)
     assert s.budget[1] == 0.25 * s.capacity[1]
     # a budget below the weights themselves cannot be met by rematerialising activations
-    r = sim.simulate(net, DEVICES, 1, memory_budget={"gpu0": 1e6}, remat="all")
+    r = sim.simulate(net, DEVICES, 1, memory_budget={"gpu0": 2e6}, remat="all")
     assert not r.feasible and r.remat_used[1] and r.remat_overhead[1] == np.inf
 
 
@@ -88,11 +88,20 @@ def test_batches_rematerialise_row_by_row(net):
     (dict(memory_budget={"gpu9": 1e9}), "memory_budget names device 'gpu9'"),
     (dict(memory_budget=-1), "memory_budget"),
     (dict(remat=["tpu"]), "remat names device 'tpu'"),
+    # above 1 and below 1 MiB: neither a fraction nor bytes (16 meant as 16 GB made every sample infeasible)
+    (dict(memory_budget=16), r"memory_budget\['\*'\] is 16: neither a fraction .*write 16 GB as 16e9"),
+    (dict(memory_budget={"gpu0": 1.5}), r"memory_budget\['gpu0'\] is 1.5: neither a fraction"),
     (dict(remat_heuristic="best"), "remat_heuristic must be one of"),
 ])
 def test_bad_settings_are_one_line_errors(net, settings, message):
     with pytest.raises(sim.SimulatorError, match=message):
         sim.simulate(net, DEVICES, 1, **settings)
+
+
+def test_a_budget_of_one_or_of_a_mib_is_taken(net):
+    # the edges of the refused range: 1 is the whole memory, 1 MiB is bytes
+    s = sim.prepare(net, DEVICES, memory_budget={"gpu0": 1, "gpu1": 2 ** 20})
+    assert s.budget[1] == s.capacity[1] and s.budget[2] == 2 ** 20
 
 
 def test_static_bytes_count_a_copy_of_shared_weights_on_another_device():
