@@ -11,7 +11,8 @@ memory if <= 1; the device's memory by default):
    trace=True)`): the forwards and backwards that ran on it, in the order they
    ran, with the simulator's per-layer seconds and bytes (`TraceBuilder`):
    a forward reads its inputs and makes its output (a view aliases its input)
-   and its private tensors; a backward reads what its layer saved and its
+   and its private tensors (the network's input batch is a constant that
+   its forward only views: data cannot be remade); a backward reads what its layer saved and its
    output gradient and makes its parents' gradients (a second contribution to
    a gradient reads the first and replaces it). A tensor received from
    another device is a constant there (pinned while referenced: remaking it
@@ -91,6 +92,12 @@ def device_trace(sim, trace, device: int):
     for e in events:
         l, m, k = net.index[e.name], e.micro_batch, e.replica
         act = lambda p: ("act", p, m, k)  # noqa: E731
+        if e.kind == "forward" and net.layers[l].kind == "input":
+            # the batch is data, not something an op can remake: a constant (pinned) that appears when the
+            # kernel allocates it, which the input's zero-cost op only views (one op per event, for the timeline)
+            data = ("input", l, m, k)
+            ops.append((f"forward {e.name} mb{m}", [data], [(act(l), 0, data)], float(c.fwd[l, device])))
+            continue
         if e.kind == "forward":
             args = [act(p) for p in parents[l]]
             outs = [(act(l), 0 if c.is_view[l] else int(c.xfer_bytes[l]), args[0] if c.is_view[l] and args else None)]
@@ -127,7 +134,7 @@ def device_trace(sim, trace, device: int):
     for i, (op_name, args, outs, seconds) in enumerate(ops):
         arg_refs = []
         for key in args:
-            if key not in ref:  # received from another device, or the loss gradient: not remade here
+            if key not in ref:  # the input batch, received from another device, or the loss gradient: not remade
                 nbytes = int(c.xfer_bytes[key[1]])
                 ref[key] = b.constant(f"{key[0]} {net.layers[key[1]].name} mb{key[2]}", nbytes)
             if ref[key] not in arg_refs:

@@ -52,9 +52,39 @@ def test_a_budget_below_the_peak_is_infeasible_without_remat_and_feasible_with_i
     assert yes.peak_memory[1] <= budget
     assert yes.step_time == pytest.approx(plain.raw_step_time + yes.remat_overhead[1], rel=1e-12)
     assert yes.busy_time[1] == pytest.approx(plain.busy_time[1] + yes.remat_overhead[1], rel=1e-12)
-    # less memory costs more recompute
-    tighter = sim.simulate(net, DEVICES, 1, memory_budget={"gpu0": 0.5 * plain.peak_memory[1]}, remat="all")
+    # less memory costs more recompute (0.5 of the peak is met only by evicting the input batch, which is data)
+    tighter = sim.simulate(net, DEVICES, 1, memory_budget={"gpu0": 0.6 * plain.peak_memory[1]}, remat="all")
     assert tighter.feasible and tighter.remat_overhead[1] > yes.remat_overhead[1]
+
+
+def _wide_input_net():
+    """Linear(8192->64) -> Linear(64->8192) -> ReLU -> Linear(8192->10), batch 1024: the input batch (33.5 MB)
+    is a quarter of the peak."""
+    import torch  # here, not at the top: only this test needs it
+    nn = torch.nn
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(8192, 64), nn.Linear(64, 8192), nn.ReLU(), nn.Linear(8192, 10))
+    return sim.from_torch(model, torch.zeros(1024, 8192))
+
+
+def test_the_input_batch_is_pinned_not_remade_for_free():
+    # the input's forward made its batch at 0 s, so DTR evicted it and "remade" it for nothing: a budget the
+    # input cannot fit in beside the widest activations was met at 0 s of recompute
+    wide = _wide_input_net()
+    batch = 1024 * 8192 * 4
+    plain = sim.simulate(wide, DEVICES, 1)
+    budget = float(plain.peak_memory[1]) - 0.5 * batch
+    r = sim.simulate(wide, DEVICES, 1, memory_budget=budget, remat="all")
+    assert r.remat_used[1]
+    assert not r.feasible or r.remat_overhead[1] > 0
+    # every micro-batch's input is a constant (never evicted) on the device that reads it
+    s = sim.prepare(wide, DEVICES, micro_batches=2)
+    trace = device_trace(s, s.run(1, trace=True).trace, 1)
+    inputs = [o for o, name in enumerate(trace.op_names) if name.startswith(f"forward {wide.layers[0].name} ")]
+    assert len(inputs) == 2
+    for o in inputs:
+        data = trace.args_of(o)
+        assert len(data) == 1 and trace.constant[data].all() and trace.size[data].tolist() == [batch // 2]
 
 
 def test_only_the_devices_named_rematerialise(net):
