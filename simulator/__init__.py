@@ -21,7 +21,9 @@ from typing import Any
 # final state (h, c), not its output sequence;
 # regular interleaved 1f1b runs Megatron's interleaved order; DFA sends the output error to each stage; a layer
 # sharing weights with a layer on another device holds, updates and exchanges the gradient of a copy there
-__version__ = "0.4.0"
+# 0.4.1: the placement remat pins the network's input batch (it was evicted and "remade" for free) and counts a
+# pipelined device's transfer buffers whole (they were scaled down with the trace)
+__version__ = "0.4.1"
 
 from . import data, devices
 from .api import BatchResult, Result, Simulator, prepare, simulate, simulate_batch

@@ -11,19 +11,27 @@ memory if <= 1; the device's memory by default):
    trace=True)`): the forwards and backwards that ran on it, in the order they
    ran, with the simulator's per-layer seconds and bytes (`TraceBuilder`):
    a forward reads its inputs and makes its output (a view aliases its input)
-   and its private tensors; a backward reads what its layer saved and its
+   and its private tensors (the network's input batch is a constant that
+   its forward only views: data cannot be remade); a backward reads what its layer saved and its
    output gradient and makes its parents' gradients (a second contribution to
    a gradient reads the first and replaces it). A tensor received from
    another device is a constant there (pinned while referenced: remaking it
    would need the sender), as is the loss gradient; each tensor is released
    after its last use on the device. Weights are static and not in the trace.
-2. the trace is replayed (`simulator.remat.replay`) under the budget left for
-   dynamic memory, in proportion: budget' = (budget - static) / (peak -
-   static) x the trace's own unbounded peak. The trace approximates the
-   schedule's bookkeeping (it has no transfer buffers), so the ratio, not the
-   bytes, is what carries over.
+2. what the kernel holds beyond that trace is measured (`outside_bytes`): on
+   a pipeline, the transfer buffers (an activation arriving before its
+   consumer runs or kept until it is sent, a gradient until it is sent or
+   from when it arrives), at most at any moment, by setting each row of the
+   kernel's memory timeline against the trace's bytes at that point (0 on
+   one device, where the unbounded trace holds exactly the kernel's dynamic
+   peak). They cannot be evicted, so they are counted whole: the trace is
+   replayed (`simulator.remat.replay`) under budget - static - those bytes.
+   (Scaling them down with the trace, as before 0.4.1, reported budgets as
+   met that the buffers alone nearly filled.) The bound is conservative: the
+   most transfer bytes are counted beside the replay's peak even when the two
+   do not coincide.
 3. if the replay does not run out of memory (or thrash beyond 2x), the device
-   fits: its peak becomes static + the replay's peak scaled back (whole bytes), and the
+   fits: its peak becomes static + the transfer bytes + the replay's peak (whole bytes), and the
    recompute seconds (replay compute - baseline compute) are added to its
    busy time and to the step time. Adding them to the step is the
    approximation: recompute happens inside the device's backward, which in a
@@ -91,6 +99,12 @@ def device_trace(sim, trace, device: int):
     for e in events:
         l, m, k = net.index[e.name], e.micro_batch, e.replica
         act = lambda p: ("act", p, m, k)  # noqa: E731
+        if e.kind == "forward" and net.layers[l].kind == "input":
+            # the batch is data, not something an op can remake: a constant (pinned) that appears when the
+            # kernel allocates it, which the input's zero-cost op only views (one op per event, for the timeline)
+            data = ("input", l, m, k)
+            ops.append((f"forward {e.name} mb{m}", [data], [(act(l), 0, data)], float(c.fwd[l, device])))
+            continue
         if e.kind == "forward":
             args = [act(p) for p in parents[l]]
             outs = [(act(l), 0 if c.is_view[l] else int(c.xfer_bytes[l]), args[0] if c.is_view[l] and args else None)]
@@ -127,7 +141,7 @@ def device_trace(sim, trace, device: int):
     for i, (op_name, args, outs, seconds) in enumerate(ops):
         arg_refs = []
         for key in args:
-            if key not in ref:  # received from another device, or the loss gradient: not remade here
+            if key not in ref:  # the input batch, received from another device, or the loss gradient: not remade
                 nbytes = int(c.xfer_bytes[key[1]])
                 ref[key] = b.constant(f"{key[0]} {net.layers[key[1]].name} mb{key[2]}", nbytes)
             if ref[key] not in arg_refs:
@@ -172,11 +186,59 @@ def _static_per_device(sim, per_layer: np.ndarray) -> np.ndarray:
     return out
 
 
-def remat_device(sim, trace, device: int, peak: float, budget: float, static: float,
+def _op_names(sim, events) -> list[str]:
+    """The kernel memory timeline's name of each event's start (`forward/<layer>/mb<m>[/r<k>]`)."""
+    tag = (lambda k: f"/r{k}") if sim.settings.replicas > 1 else (lambda k: "")
+    return [f"{e.kind}/{layer}/mb{e.micro_batch}{tag(e.replica)}"
+            for e, layer in zip(events, (re.sub(r"\s+", "_", e.name) for e in events))]
+
+
+def outside_bytes(sim, trace, device: int, op_trace, kernel_rows, static: float) -> float:
+    """The most bytes the kernel holds on `device` beyond its op trace at any moment: on a pipeline, the
+    transfer buffers (an activation arriving before its consumer runs, one kept until it is sent, a
+    gradient buffer until it is sent or from when it arrives); 0 on one device, where the trace is exact.
+
+    Each row of the kernel's memory timeline (`kernel_rows`) is set against the trace's bytes at the same
+    point of the unbounded replay: an op's start against the trace during that op, its end against the
+    trace after it, a transfer row (which falls between two ops) against the fewest bytes the trace holds
+    between them, so the result is never below what the trace misses."""
+    from .remat import replay
+    from .remat.trace import OP
+    rec = np.zeros((op_trace.n_instructions, 3))
+    replay(op_trace, float("inf"), profile=rec)
+    ops = np.flatnonzero(op_trace.prog_kind == OP)
+    ends = np.r_[ops[1:], len(rec)]
+    held = np.r_[0.0, rec[:, 1]]  # held[i]: bytes before instruction i (0 before the first)
+    events = [e for e in trace.events if e.resource == sim.device_names[device] and e.kind in ("forward", "backward")]
+    index = {n: j for j, n in enumerate(_op_names(sim, events))}
+    worst, pending, since = 0.0, [], 0  # since: the first state of the trace the pending rows may fall after
+    for nbytes, name in zip(kernel_rows.bytes.tolist(), kernel_rows.op):
+        if name == "static":
+            continue
+        end = name.endswith("/end")
+        j = index.get(name[:-4] if end else name)
+        if j is None:  # a transfer: somewhere between the last op row and the next
+            pending.append(nbytes - static)
+            continue
+        upto = ends[j] if end else ops[j] + 1
+        if pending:
+            worst = max(worst, max(pending) - held[since:upto + 1].min())
+            pending = []
+        # an end frees what the op no longer needs; the next op's received tensors appear in the trace later
+        traced = held[ops[j] + 1:ends[j] + 1].min() if end else rec[ops[j], 0]
+        worst = max(worst, nbytes - static - traced)
+        since = ops[j] + 1
+    if pending:
+        worst = max(worst, max(pending) - held[since:].min())
+    return float(worst)
+
+
+def remat_device(sim, trace, device: int, peak: float, budget: float, static: float, kernel_rows,
                  profile: list | None = None) -> tuple[bool, float, float]:
-    """(fits, peak after, seconds of recompute) for one device over its budget. With `profile` (a list), a
-    device that fits appends (op trace, per-instruction replay record, the function from trace bytes to
-    device bytes) to it, for the memory timeline."""
+    """(fits, peak after, seconds of recompute) for one device over its budget; `kernel_rows` is the device's
+    memory timeline from the kernel (`memory_timeline`). With `profile` (a list), a device that fits appends
+    (op trace, per-instruction replay record, the function from trace bytes to device bytes) to it, for the
+    memory timeline."""
     from .remat import baseline, replay
     if budget <= static or peak <= static:
         return False, peak, float("inf")
@@ -184,14 +246,17 @@ def remat_device(sim, trace, device: int, peak: float, budget: float, static: fl
     trace_peak, _ = baseline(op_trace)
     if trace_peak <= 0:
         return False, peak, float("inf")
-    ratio = (budget - static) / (peak - static)
+    # the transfer buffers are not in the trace and not evictable: counted whole, beside what the replay holds
+    outside = outside_bytes(sim, trace, device, op_trace, kernel_rows, static)
+    if budget - static - outside <= 0:
+        return False, peak, float("inf")
     rec = np.zeros((op_trace.n_instructions, 3)) if profile is not None else None
-    r = replay(op_trace, ratio * trace_peak, sim.settings.remat_heuristic, profile=rec)
+    r = replay(op_trace, budget - static - outside, sim.settings.remat_heuristic, profile=rec)
     if not r.ok:
         return False, peak, float("inf")
 
     def scaled(nbytes):  # the same arithmetic for the peak and every row of the timeline, in whole bytes
-        return np.floor(np.minimum(static + (peak - static) * nbytes / trace_peak, budget))
+        return np.floor(np.minimum(static + outside + nbytes, budget))
 
     if profile is not None:
         profile.extend((op_trace, rec, scaled))
@@ -207,14 +272,17 @@ def apply_remat(sim, per_layer: np.ndarray, out: dict) -> tuple[Any, ...]:
     overhead = np.zeros((P, D))
     used = np.zeros((P, D), dtype=bool)
     need = (peak > sim.budget[None, :]) & sim.remat_mask[None, :]
+    from .memory_timeline import memory_timeline
     for p in np.flatnonzero(need.any(axis=1)):
         traced = sim._kernel(per_layer[p:p + 1], True)
         trace = sim._trace(traced)
+        n = int(traced["tr_count"][0])
+        kernel_rows = memory_timeline(sim, per_layer[p], traced["tr_i"][:n], traced["tr_f"][:n]).devices
         static = _static_per_device(sim, per_layer[p])
         extra = defaultdict(float)
         for d in np.flatnonzero(need[p]):
             fits, after, seconds = remat_device(sim, trace, int(d), float(peak[p, d]), float(sim.budget[d]),
-                                                float(static[d]))
+                                                float(static[d]), kernel_rows[d])
             used[p, d] = True
             overhead[p, d] = seconds
             if fits:
@@ -239,7 +307,7 @@ def remat_timeline(sim, result, per_layer: np.ndarray, timeline) -> None:
         old = timeline.devices[d]
         profile: list = []
         fits, after, _ = remat_device(sim, result.trace, d, old.peak(), float(sim.budget[d]), float(static[d]),
-                                      profile)
+                                      old, profile)
         if not fits or after != result.peak_memory[d]:
             raise RuntimeError(f"internal error: the remat replay of {sim.device_names[d]} differs from the "
                                "run's")
@@ -249,13 +317,10 @@ def remat_timeline(sim, result, per_layer: np.ndarray, timeline) -> None:
         ops = np.flatnonzero(op_trace.prog_kind == OP)
         if len(ops) != len(events):
             raise RuntimeError("internal error: the op trace of a device does not match its events")
-        tag = (lambda k: f"/r{k}") if sim.settings.replicas > 1 else (lambda k: "")
         times, values, names = [0.0], [float(static[d])], ["static"]
         first = 0
-        for i, (pc, e) in enumerate(zip(ops.tolist(), events)):
+        for i, (pc, e, what) in enumerate(zip(ops.tolist(), events, _op_names(sim, events))):
             nxt = ops[i + 1] if i + 1 < len(ops) else len(rec)
-            layer = re.sub(r"\s+", "_", e.name)
-            what = f"{e.kind}/{layer}/mb{e.micro_batch}{tag(e.replica)}"
             remade = int(rec[pc, 2] - (rec[first - 1, 2] if first > 0 else 0))
             times += [e.start, e.end]
             values += [float(rec[first:pc + 1, 0].max()), float(rec[nxt - 1, 1])]

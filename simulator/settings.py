@@ -190,9 +190,13 @@ def _plain(value: Any) -> Any:
     return value
 
 
+MIN_BUDGET_BYTES = 2 ** 20  # a memory_budget above 1 counts bytes; below 1 MiB it is a unit mistake
+
+
 def _budget(value: Any) -> tuple[tuple[str, float], ...]:
     """memory_budget: None, one number for every device, or {device name or "*": number}. A number
-    <= 1 is a fraction of the device's memory, above 1 a count of bytes."""
+    <= 1 is a fraction of the device's memory, above 1 a count of bytes; between 1 and 1 MiB it is
+    neither (16 meant as 16 GB would make every sample infeasible, silently), so it is refused."""
     if value is None or value == ():
         return ()
     items = value.items() if isinstance(value, Mapping) else (("*", value),) if not isinstance(value, tuple) \
@@ -202,6 +206,9 @@ def _budget(value: Any) -> tuple[tuple[str, float], ...]:
         if isinstance(v, bool) or not isinstance(v, (int, float)) or not v > 0 or v == float("inf"):
             raise SimulatorError(f"memory_budget[{str(k)!r}] must be a number > 0 (bytes, or a fraction "
                                  f"of the device's memory if <= 1), not {v!r}")
+        if 1 < v < MIN_BUDGET_BYTES:
+            raise SimulatorError(f"memory_budget[{str(k)!r}] is {v!r}: neither a fraction (<= 1) nor a "
+                                 f"plausible number of bytes (>= 1 MiB); write 16 GB as 16e9")
         out.append((str(k), float(v)))
     return tuple(sorted(out))
 
