@@ -15,6 +15,7 @@ adds the plugin's name (`Driver._call`).
 from __future__ import annotations
 
 import numbers
+import os
 from typing import Any, Callable
 
 import numpy as np
@@ -355,6 +356,14 @@ def checked(driver: Any, plugin: Any, *methods: str) -> Any:
     return None if plugin is None else Checked(driver, plugin, methods)
 
 
+def saved(path: Any) -> None:
+    """A model's Save(path) wrote its checkpoint at ``path`` (the run then describes that file beside it, and
+    -inference-only and run.model call Load on it: a missing one would load nothing and predict)."""
+    if not os.path.exists(path):
+        raise Broken(f"wrote no file at {path}", hint="Save(path) writes the trained model to the path it is "
+                     "given (Load(path) reads it back for -inference-only and run.model); fix it and run again")
+
+
 # (block, method) -> the check of what the method returned, given the call's arguments and the driver's
 # framework object (its space and costs)
 CHECKS: dict[tuple[str, str], Callable[[Any, tuple, Any], Any]] = {
@@ -362,6 +371,7 @@ CHECKS: dict[tuple[str, str], Callable[[Any, tuple, Any], Any]] = {
     ("exploration", "Run"): lambda value, args, fw: proposal_of(value, fw.space, len(fw.cost_names)),
     ("exploration", "Report"): lambda value, args, fw: report_of(value, "Report()"),
     ("ml_model", "Run"): lambda value, args, fw: model_report_of(value),
+    ("ml_model", "Save"): lambda value, args, fw: saved(args[0]),
     ("ml_model", "Predict"): lambda value, args, fw: prediction_of(value, len(np.atleast_2d(args[0])),
                                                                    len(fw.cost_names)),
 }
