@@ -221,20 +221,21 @@ def _number(value: Any) -> bool:
     return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
 
 
-def _plain(value: Any, path: str, seen: tuple[int, ...] = ()) -> Any:
-    """``value`` in the forms JSON has: dict keys that are not text become str(key), tuples lists, numpy
-    numbers and arrays Python's; anything else is left to the run store (which writes it as its str())."""
+def _plain(value: Any, path: str, seen: tuple[int, ...] = (), text_keys: bool = True) -> Any:
+    """``value`` in the forms JSON has: dict keys that are not text become str(key) (``text_keys``; else they
+    are left for the caller to refuse), tuples lists, numpy numbers and arrays Python's; anything else is left
+    to the run store (which writes it as its str())."""
     if isinstance(value, (dict, list, tuple, np.ndarray)):
         if id(value) in seen:
             raise Broken(f"returned a report whose {path} contains itself", hint=_REPORT_HINT)
         seen = seen + (id(value),)
     if isinstance(value, dict):
-        return {(k if isinstance(k, str) else str(k)): _plain(v, f"{path}[{_short(k, 30)}]", seen)
-                for k, v in value.items()}
+        return {(k if isinstance(k, str) or not text_keys else str(k)):
+                _plain(v, f"{path}[{_short(k, 30)}]", seen, text_keys) for k, v in value.items()}
     if isinstance(value, np.ndarray):
         value = value.tolist()
     if isinstance(value, (list, tuple)):
-        return [_plain(v, f"{path}[{i}]", seen) for i, v in enumerate(value)]
+        return [_plain(v, f"{path}[{i}]", seen, text_keys) for i, v in enumerate(value)]
     if isinstance(value, np.generic):
         return value.item()
     return value
