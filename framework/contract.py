@@ -15,6 +15,7 @@ adds the plugin's name (`Driver._call`).
 from __future__ import annotations
 
 import numbers
+import os
 from typing import Any, Callable
 
 import numpy as np
@@ -220,20 +221,21 @@ def _number(value: Any) -> bool:
     return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
 
 
-def _plain(value: Any, path: str, seen: tuple[int, ...] = ()) -> Any:
-    """``value`` in the forms JSON has: dict keys that are not text become str(key), tuples lists, numpy
-    numbers and arrays Python's; anything else is left to the run store (which writes it as its str())."""
+def _plain(value: Any, path: str, seen: tuple[int, ...] = (), text_keys: bool = True) -> Any:
+    """``value`` in the forms JSON has: dict keys that are not text become str(key) (``text_keys``; else they
+    are left for the caller to refuse), tuples lists, numpy numbers and arrays Python's; anything else is left
+    to the run store (which writes it as its str())."""
     if isinstance(value, (dict, list, tuple, np.ndarray)):
         if id(value) in seen:
             raise Broken(f"returned a report whose {path} contains itself", hint=_REPORT_HINT)
         seen = seen + (id(value),)
     if isinstance(value, dict):
-        return {(k if isinstance(k, str) else str(k)): _plain(v, f"{path}[{_short(k, 30)}]", seen)
-                for k, v in value.items()}
+        return {(k if isinstance(k, str) or not text_keys else str(k)):
+                _plain(v, f"{path}[{_short(k, 30)}]", seen, text_keys) for k, v in value.items()}
     if isinstance(value, np.ndarray):
         value = value.tolist()
     if isinstance(value, (list, tuple)):
-        return [_plain(v, f"{path}[{i}]", seen) for i, v in enumerate(value)]
+        return [_plain(v, f"{path}[{i}]", seen, text_keys) for i, v in enumerate(value)]
     if isinstance(value, np.generic):
         return value.item()
     return value
@@ -355,6 +357,14 @@ def checked(driver: Any, plugin: Any, *methods: str) -> Any:
     return None if plugin is None else Checked(driver, plugin, methods)
 
 
+def saved(path: Any) -> None:
+    """A model's Save(path) wrote its checkpoint at ``path`` (the run then describes that file beside it, and
+    -inference-only and run.model call Load on it: a missing one would load nothing and predict)."""
+    if not os.path.exists(path):
+        raise Broken(f"wrote no file at {path}", hint="Save(path) writes the trained model to the path it is "
+                     "given (Load(path) reads it back for -inference-only and run.model); fix it and run again")
+
+
 # (block, method) -> the check of what the method returned, given the call's arguments and the driver's
 # framework object (its space and costs)
 CHECKS: dict[tuple[str, str], Callable[[Any, tuple, Any], Any]] = {
@@ -362,6 +372,7 @@ CHECKS: dict[tuple[str, str], Callable[[Any, tuple, Any], Any]] = {
     ("exploration", "Run"): lambda value, args, fw: proposal_of(value, fw.space, len(fw.cost_names)),
     ("exploration", "Report"): lambda value, args, fw: report_of(value, "Report()"),
     ("ml_model", "Run"): lambda value, args, fw: model_report_of(value),
+    ("ml_model", "Save"): lambda value, args, fw: saved(args[0]),
     ("ml_model", "Predict"): lambda value, args, fw: prediction_of(value, len(np.atleast_2d(args[0])),
                                                                    len(fw.cost_names)),
 }

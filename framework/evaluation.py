@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from .contract import _short   # one line: a Series' or array's repr has several
 from .protocols import STATUSES, EvaluationFailed, EvaluationOutput, Infeasible, Result, Sample
 from .values import to_number
 
@@ -135,11 +136,6 @@ def note_text(note: Any) -> str | None:
         return str(note)
     except Exception:   # a __str__ that fails
         return repr(note) if type(note).__repr__ is not object.__repr__ else describe(note)
-
-
-def _short(v: Any) -> str:
-    text = repr(v)
-    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def describe(v: Any) -> str:

@@ -26,6 +26,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from .contract import Broken, _plain
 from .errors import DeffeError
 from .store import DB_NAME, RunStore, move_aside
 
@@ -177,6 +178,12 @@ def _fingerprint(plugin: Any, section: str, config: Any) -> Any:
         raise DeffeError(f"{section} plugin '{name}' failed in Fingerprint(): "
                          f"{type(e).__name__}: {e}", file=_file_of(config, f"{section}.plugin"),
                          where=f"{section}.plugin", hint=f"{FINGERPRINT_HINT}; fix it or remove it") from e
+    try:   # numpy numbers (arr.sum(), shape[0]) as Python's, whose text is the same in every run; keys as given
+        said = _plain(said, "Fingerprint()", text_keys=False)
+    except Broken:   # it contains itself
+        raise DeffeError(f"{section} plugin '{name}': Fingerprint() returned a value that contains itself",
+                         file=_file_of(config, f"{section}.plugin"), where=f"{section}.plugin",
+                         hint=f"{FINGERPRINT_HINT}: plain JSON only") from None
     odd = _not_plain_json(said, "")
     if odd is not None:
         at, kind = odd

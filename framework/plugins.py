@@ -38,11 +38,13 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import importlib
+import importlib.machinery
 import importlib.util
+import inspect
 import os
 import sys
 from pathlib import Path
-from types import ModuleType
+from types import FunctionType, ModuleType
 from typing import Any, Iterator
 
 from .errors import DeffeError, did_you_mean, join_hints
@@ -129,15 +131,41 @@ def _builtin(block: str, name: str) -> ModuleType:
     return importlib.import_module(f"plugins.{block}.{name}")
 
 
-def _load_file(path: Path, block: str) -> ModuleType:
+def _load_file(path: Path, block: str, package: str | None = None) -> ModuleType:
     """The module of a file (a package: a folder), loaded under a name of its own (the user's file never
-    takes the name of another module). Loaded again once its file changed (a notebook's second run)."""
+    takes the name of another module), in ``package`` if given. Loaded again once its file changed (a
+    notebook's second run)."""
     target = path / "__init__.py" if path.is_dir() else path
     digest = hashlib.sha1(f"{path.resolve()}:{_stamp(path)}".encode()).hexdigest()[:8]
-    mod_name = f"{USER_PREFIX}{block}_{path.stem}_{digest}"
+    mod_name = f"{package + '.' if package else USER_PREFIX}{block}_{path.stem}_{digest}"
     if mod_name in sys.modules:
         return sys.modules[mod_name]
     return _exec_file(mod_name, target, path if path.is_dir() else None)
+
+
+def _load_in_folder(path: Path, block: str) -> ModuleType:
+    """A user's module a dotted name leads to whose first name is not the user's to import (``plugins.my_eval``
+    in a plugins/ folder of their own: ``plugins`` is the project's), loaded from its file as a module of a
+    package of a private name whose folder is the file's: its ``from . import helper`` finds the helper.py
+    beside it, and its ``import helper`` too, as a script's would (its folder is on the import path while it
+    loads). ``from plugins import helper`` still means the project's plugins, which it never shadows."""
+    folder = path.parent
+    package = f"{USER_PREFIX}{block}_in_{hashlib.sha1(str(folder.resolve()).encode()).hexdigest()[:8]}"
+    if package not in sys.modules:
+        if (folder / "__init__.py").is_file():
+            _exec_file(package, folder / "__init__.py", folder)
+        else:   # a folder without __init__.py: a package with nothing to run, as Python's namespace packages
+            spec = importlib.machinery.ModuleSpec(package, None, is_package=True)
+            spec.submodule_search_locations = [str(folder)]
+            sys.modules[package] = importlib.util.module_from_spec(spec)
+    added = str(folder) not in sys.path
+    if added:
+        _add_python_paths([folder])
+    try:
+        return _load_file(path, block, package)
+    finally:
+        if added and str(folder) in sys.path:
+            sys.path.remove(str(folder))
 
 
 def _exec_file(name: str, target: Path, package: Path | None) -> ModuleType:
@@ -287,14 +315,19 @@ def find_module(block: str, name: str, config_dir: Path, python_paths: list[Path
         top = sys.modules.get(dotted.split(".")[0])
         if dotted.split(".")[0] in PROJECT_PACKAGES or (top is not None and not _inside_any(top, python_paths)):
             # its first name is one of the project's packages (a user's plugins/ folder), or a module
-            # imported from elsewhere: the user's file, loaded by its path
-            return _load_file(path, block)
+            # imported from elsewhere: the user's file, loaded by its path, its folder a package of its own
+            return _load_in_folder(path, block)
         return importlib.import_module(dotted)
     except DeffeError:
         raise
     except (Exception, SystemExit) as e:  # the user's module failed (or called exit) while importing
+        top = name.split(".")[0]
+        # `from plugins import helper` in a plugins/ folder of the user's: that name is the project's package
+        ours = f"'{top}' is this project's package: import a module beside the plugin with `from . import " \
+            "helper` or `import helper`" if kind == "dotted" and top in PROJECT_PACKAGES and \
+            isinstance(e, ImportError) and e.name == top else None
         raise DeffeError(f"plugin '{name}' for {block} failed to import: {type(e).__name__}: {e}",
-                         file=file, where=where, hint="run with -debug for the traceback") from e
+                         file=file, where=where, hint=join_hints(ours, "run with -debug for the traceback")) from e
 
 
 def _inside_any(module: ModuleType, roots: list[Path]) -> bool:
@@ -422,6 +455,13 @@ def make_plugin(block: str, name: str, framework: Any, config_dir: Path, python_
                          file=file, where=where,
                          hint=join_hints(deffe_hint_of_error(e),
                                          None if debug else "run with -debug for the traceback")) from e
+    if isinstance(obj, type) and any(isinstance(inspect.getattr_static(obj, m, None), FunctionType) for m in methods):
+        # `return MySampler` for `return MySampler(framework)`: the class has the methods, so the slip would
+        # surface later as Initialize() missing 'self', whose hint points elsewhere (a class of static methods
+        # is an object that works: left alone)
+        raise DeffeError(f"plugin '{name}' for {block}{instead}: GetObject returned the class {obj.__name__}, not "
+                         "an object of it", file=file, where=where,
+                         hint=f"return {obj.__name__}(framework)")
     try:
         missing = [m for m in methods if not callable(getattr(obj, m, None))]
     except (Exception, SystemExit) as e:   # its __getattr__ (a proxy's) raising other than AttributeError

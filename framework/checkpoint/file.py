@@ -124,11 +124,17 @@ def _sidecar_meta(path: str | Path, shown: str) -> CheckpointMeta | None:
         d = json.loads(side.read_text(encoding="utf-8"))
         if not isinstance(d, dict) or d.get("kind") != SIDECAR_KIND:
             raise ValueError(f"it is not a {SIDECAR_KIND} file")
-        return meta_from_header(d.get("meta"))
+        meta = meta_from_header(d.get("meta"))
     except (OSError, UnicodeDecodeError, ValueError, RecursionError) as e:
         raise DeffeError(f"the description of this model plugin's checkpoint, {side.name}, cannot be read "
                          f"({' '.join(str(e).split())[:160]})", file=shown,
                          hint="train again (the run writes it beside the checkpoint)") from None
+    if not Path(path).exists():   # described, not there: its Load(path) would load nothing, and predict anyway
+        raise DeffeError(f"checkpoint file not found{_looked(path, shown)}: only its description {side.name} is "
+                         f"there", file=shown, hint=f"the model plugin '{meta.plugin}' wrote no file in its "
+                         "Save(path), or the file was moved; keep the two together (a Save(path) writing nothing: "
+                         "fix it and train again)")
+    return meta
 
 
 # ----------------------------------------------------------------------------- pickle (format 1): opt-in only
