@@ -6,7 +6,9 @@ Attributes a plugin may read (the contract of "Writing a plugin" in the README):
     args       the command-line options
     run_dir    the run directory (a `Path`)
     seed       the run's seed
-    threads    the threads the driver's libraries may use (``model.threads``, else ``-jobs``)
+    threads    the threads the libraries of the process the plugin runs in may use: the driver's budget
+               (``model.threads``, else ``-jobs``), 1 in an evaluation worker, half in an asynchronous
+               driver while the model trains beside it (kept up to date by `threads.limit`)
     log        a `logging.Logger` writing to the run log
     explore    the current exploration (`Explore`: name, space, settings, tables)
     space      its `DesignSpace`
@@ -36,6 +38,7 @@ from .config import Config, Cost, Explore
 from .protocols import Result
 from .encoding import Encoding
 from .space import DesignSpace
+from .threads import follow as follow_threads
 
 
 @dataclass
@@ -96,6 +99,7 @@ class Framework:
                  threads: int = 1):
         self.config = config
         self.threads = threads
+        follow_threads(self)   # a worker's or an asynchronous driver's limit is what its plugins are told
         self.args = args
         self.run_dir = run_dir
         self.seed = seed
