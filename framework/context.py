@@ -2,13 +2,15 @@
 
 Attributes a plugin may read (the contract of "Writing a plugin" in the README):
 
-    config     the validated `Config` (``config.section("sampling")`` etc.)
+    config     the validated `Config` (``config.section("sampling")`` etc.), as a `ConfigView`
     args       the command-line options
     run_dir    the run directory (a `Path`)
     seed       the run's seed
-    threads    the threads the driver's libraries may use (``model.threads``, else ``-jobs``)
+    threads    the threads the libraries of the process the plugin runs in may use: the driver's budget
+               (``model.threads``, else ``-jobs``), 1 in an evaluation worker, half in an asynchronous
+               driver while the model trains beside it (kept up to date by `threads.limit`)
     log        a `logging.Logger` writing to the run log
-    explore    the current exploration (`Explore`: name, space, settings, tables)
+    explore    the current exploration (`Explore`: name, space, settings, tables), as an `ExploreView`
     space      its `DesignSpace`
     encoding   its model features (`Encoding`)
     costs      the costs (`Cost`: name, direction)
@@ -19,9 +21,16 @@ Attributes a plugin may read (the contract of "Writing a plugin" in the README):
 
 and ``rng(purpose)``: a numpy Generator seeded from the run seed, the
 exploration and the purpose, so every plugin draws its own repeatable stream.
+
+The settings dicts a plugin reads (``config.section(...)``, ``config.data``,
+``explore.settings``, ``explore.tables``) are deep copies made at each access:
+the driver reads the same dicts after the plugins ran (max_samples, top_k,
+analysis), so a plugin that pops or sets a key must edit its own copy, not the
+run's settings.
 """
 from __future__ import annotations
 
+import copy
 import logging
 import math
 import time
@@ -36,6 +45,7 @@ from .config import Config, Cost, Explore
 from .protocols import Result
 from .encoding import Encoding
 from .space import DesignSpace
+from .threads import follow as follow_threads
 
 
 @dataclass
@@ -91,17 +101,67 @@ class History:
         return codes, costs, [r.status for r in self.results]
 
 
+class _View:
+    """One of the run's objects as plugins see it: its attributes, with those the run reads again (``COPIED``)
+    deep-copied at each access. Copies rather than read-only mappings: a plugin that keeps a section and edits
+    it as its own (``opts = framework.section("model"); opts.setdefault(...)``) goes on working."""
+
+    __slots__ = ("_of",)
+    COPIED: tuple[str, ...] = ()
+
+    def __init__(self, of: Any):
+        object.__setattr__(self, "_of", of._of if isinstance(of, _View) else of)
+
+    def __getattr__(self, name: str) -> Any:
+        value = getattr(object.__getattribute__(self, "_of"), name)
+        return copy.deepcopy(value) if name in self.COPIED else value
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"framework.{type(self).WHAT} is the run's and read-only to a plugin (setting "
+                             f"'{name}'); keep what you change in your plugin's own attributes (docs/plugins.md)")
+
+    def __reduce__(self) -> tuple:   # pickled as the object it shows (a trained model's state may hold one)
+        return type(self), (object.__getattribute__(self, "_of"),)
+
+    def __repr__(self) -> str:
+        return repr(object.__getattribute__(self, "_of"))
+
+
+class ExploreView(_View):
+    """An `Explore` as plugins see it (`_View`): its settings and tables are copies."""
+
+    __slots__ = ()
+    WHAT = "explore"
+    COPIED = ("settings", "tables", "deffe_tables")
+
+
+class ConfigView(_View):
+    """A `Config` as plugins see it (`_View`): its sections, data and explorations' settings are copies."""
+
+    __slots__ = ()
+    WHAT = "config"
+    COPIED = ("data",)
+
+    def section(self, name: str) -> dict:
+        return copy.deepcopy(self._of.section(name))
+
+    @property
+    def explores(self) -> list[ExploreView]:
+        return [ExploreView(e) for e in self._of.explores]
+
+
 class Framework:
     def __init__(self, config: Config, args: Any, run_dir: Path, seed: int, log: logging.Logger,
                  threads: int = 1):
-        self.config = config
+        self.config = ConfigView(config)   # the driver reads the settings after the plugins: they get copies
         self.threads = threads
+        follow_threads(self)   # a worker's or an asynchronous driver's limit is what its plugins are told
         self.args = args
         self.run_dir = run_dir
         self.seed = seed
         self.log = log
         self.costs: list[Cost] = config.costs
-        self.explore: Explore | None = None
+        self.explore: ExploreView | None = None
         self.space: DesignSpace | None = None
         self.encoding: Encoding | None = None
         self.sampling = None
@@ -119,7 +179,7 @@ class Framework:
         return self.config.section(name)
 
     def enter(self, explore: Explore, budget: Budget) -> None:
-        self.explore = explore
+        self.explore = ExploreView(explore)
         self.space = explore.space
         self.encoding = Encoding(explore.space)
         self.budget = budget

@@ -13,6 +13,9 @@ slower than on one thread. So:
   within the budget too (numba reads its variable once, at import);
 * each evaluation worker runs on one thread: ``-jobs`` workers in parallel use
   ``-jobs`` cores;
+* a plugin's framework object says the budget of the process it is in
+  (`follow`): a worker's copy says 1, an asynchronous driver's says its half,
+  so a plugin that sizes its library by ``framework.threads`` stays inside it;
 * scripts an evaluation starts get the environment the user started the
   driver with (`user_environment`): how many threads an external program uses
   is the user's business (set ``evaluate.env``).
@@ -24,12 +27,22 @@ from __future__ import annotations
 
 import os
 import sys
+import weakref
 
 ENV_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS",
             "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS", "NUMBA_NUM_THREADS")
 
 # the values the user started us with, before `limit` changed them (None: unset)
 _USER_ENV = {k: os.environ.get(k) for k in ENV_VARS}
+
+# the objects whose ``threads`` says this process's budget (plugins' framework objects): `limit` sets it. Forked
+# workers inherit the set with their copy of the driver's objects, so theirs follow the worker's own limit.
+_FOLLOWERS: weakref.WeakSet = weakref.WeakSet()
+
+
+def follow(obj: object) -> None:
+    """Set ``obj.threads`` to this process's budget at every later `limit` (not kept alive by this)."""
+    _FOLLOWERS.add(obj)
 
 
 def limit(threads: int) -> int:
@@ -48,6 +61,8 @@ def limit(threads: int) -> int:
             torch.set_num_threads(n)
     # numba: NUMBA_NUM_THREADS above caps it when it is imported later; once imported, its pool starts
     # only for parallel kernels (the simulator's are serial), and numba.set_num_threads would start it
+    for obj in list(_FOLLOWERS):
+        obj.threads = n
     return n
 
 
