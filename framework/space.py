@@ -189,8 +189,11 @@ def _written_decimals(*numbers: float) -> int | None:
 class GeomLevels(Levels):
     """low, low*factor, low*factor**2, ... (n levels): a log range with a step factor."""
 
-    def __init__(self, low: float, factor: float, n: int, integer: bool):
-        self.low, self.factor, self.n, self.integer = low, factor, n, integer
+    def __init__(self, low: float, factor: float, n: int, integer: bool, high: float | None = None):
+        self.low, self.factor, self.n, self.integer, self.high = low, factor, n, integer, high
+        # the decimals the user wrote, as ArithLevels keeps them: level i of 0.3 x 3**i has the low's decimals
+        # plus i times the factor's (0.9, not 0.8999999999999999); None where they are not a few
+        self.decimals = None if integer else (_written_decimals(low), _written_decimals(factor))
 
     def __len__(self): return self.n
 
@@ -198,7 +201,15 @@ class GeomLevels(Levels):
         if not 0 <= i < self.n:
             raise IndexError(i)
         v = self.low * self.factor ** i
-        return int(round(v)) if self.integer else float(v)
+        if self.integer:
+            v = int(round(v))
+        else:
+            low, factor = self.decimals
+            if low is not None and factor is not None and low + i * factor <= 12:
+                v = float(round(v, low + i * factor))
+            v = float(v)
+        # the level count allows float noise (0.1 x 3 = 0.30000000000000004 is the max 0.3): never above max
+        return v if self.high is None or v <= self.high else type(v)(self.high)
 
     def repeated(self) -> int | None:
         """An integer value two levels round to (1 x 1.5 and 1 x 1.5**2 are both 2), or None."""

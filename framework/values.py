@@ -245,15 +245,27 @@ def value_key(value: Value) -> tuple:
     if isinstance(value, bool):
         return ("b", value)
     if isinstance(value, (int, float)):
-        f = float(value)
-        return ("n", 0.0 if f == 0 else f)
+        return _number_key(value)
     if isinstance(value, str):
         n = to_number(value)
-        if n is not None:
-            f = float(n)
-            return ("n", 0.0 if f == 0 else f)
-        return ("s", value)
+        return _number_key(n) if n is not None else ("s", value)
     return ("s", str(value))
+
+
+def _number_key(n: int | float) -> tuple:
+    """A number's key: its float (3 and 3.0 are one value, and the keys of points stored by earlier runs stay
+    what they were), but an integer no float holds exactly keeps itself: 2**53 + 1 and 2**53 are two values
+    (as floats they were one, and a list of both was refused as listing one value twice)."""
+    if isinstance(n, int):
+        try:
+            f = float(n)
+        except OverflowError:
+            return ("n", n)
+        if f != n:
+            return ("n", n)
+    else:
+        f = n
+    return ("n", 0.0 if f == 0 else f)
 
 
 def format_value(value: Value) -> str:

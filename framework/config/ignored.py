@@ -12,6 +12,10 @@ from .loader import origin_of
 SEARCHES = ("sampling", "random_search", "exhaustive", "hill_climbing", "annealing", "genetic", "map_elites",
             "nsga2")
 
+# exploration keys that only the surrogate exploration reads (patience has a warning of its own, above)
+SURROGATE_ONLY = ("acquisition", "kappa", "multi_objective", "candidates", "seek_feasible", "diversity",
+                  "local_share", "accuracy_target", "confirm")
+
 
 def ignored_keys(data: dict, costs: list[Any], raw: dict, shown: str) -> list[str]:
     """One warning line per exploration key given in the config that its exploration ignores."""
@@ -25,6 +29,12 @@ def ignored_keys(data: dict, costs: list[Any], raw: dict, shown: str) -> list[st
     if sec.get("patience") is not None and plugin in SEARCHES:
         out.append(f"{at('patience')}: the '{plugin}' exploration ignores patience (only the surrogate "
                    "exploration stops on it): its budget (max_samples, max_steps, max_time) ends it")
+    # the surrogate's own keys, written by the user (their defaults are in every config): none does anything
+    # for a search, and a search plugin says nothing of them
+    for key in SURROGATE_ONLY:
+        if plugin in SEARCHES and given.get(key) is not None:
+            out.append(f"{at(key)}: the '{plugin}' exploration ignores {key} (only the surrogate exploration "
+                       "uses it)")
     objectives = parse_names(sec.get("objectives"), "exploration.objectives")
     several = len(objectives) > 1 if objectives else len(costs) > 1
     acq = given.get("acquisition")

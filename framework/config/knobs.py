@@ -132,7 +132,7 @@ def _build_knob(entry: dict, name: str, file: str, where: str, scenario: bool) -
                 raise DeffeError(f"with 'log', step is a factor and must be > 1, got {step:g}",
                                  file=file, where=f"{where}.step")
             n = int(math.floor(math.log(hi / lo) / math.log(step) + 1e-9)) + 1
-            levels = GeomLevels(float(lo), float(step), n, kind == "integer")
+            levels = GeomLevels(float(lo), float(step), n, kind == "integer", high=float(hi))
             twice = levels.repeated()
             # one value at two codes: a space counted larger than it is, a value drawn twice as often
             if twice is not None:
@@ -261,7 +261,7 @@ def _merge(k: Knob, other: Knob, first: KnobEntry, e: KnobEntry, file: str, wher
     why = ("one is a continuous range" if not (k.finite and other.finite) else
            "one is a knob and the other a scenario" if k.scenario != other.scenario else
            f"their maps differ ({k.map} and {other.map})" if k.map != other.map else
-           "one has numbers and the other text" if k.levels.numeric != other.levels.numeric else
+           f"one has {_holds(k)} and the other {_holds(other)}" if k.levels.numeric != other.levels.numeric else
            "one is log-scaled and the other not" if k.log != other.log else
            "one is part of a repeated knob" if (k.family, k.member) != (other.family, other.member) else None)
     if why is not None:
@@ -274,10 +274,46 @@ def _merge(k: Knob, other: Knob, first: KnobEntry, e: KnobEntry, file: str, wher
     if notes is not None:
         notes.append(f"{e.file}:{where}: the {what}s named '{k.name}' of {first.where} and {e.where} are merged "
                      f"into one, as in Deffe ({len(values)} values)")
-    return _override(base, values, file, where, k.name)
+    return _with_values(base, values, file, where, k.name)
+
+
+def _holds(k: Knob) -> str:
+    """What a finite knob's values are, in a user's words (a list of true/false has no text)."""
+    if k.levels.numeric:
+        return "numbers"
+    return "booleans" if all(isinstance(v, bool) for v in k.levels) else "text"
 
 
 def _override(k: Knob, values: list, file: str, where: str, tok: str) -> Knob:
+    """The knob as Deffe's override ``tok::v1;v2`` gives it values: each in the knob's own type and bounds
+    (the override's text is typed as any value list is: 'true' stays text, 4 is an int)."""
+    shown = f"override '{tok}::{';'.join(format_value(v) for v in values)}'"
+    return _with_values(k, [_own_type(k, v, shown, file, where) for v in values], file, where, tok)
+
+
+def _own_type(k: Knob, v, shown: str, file: str, where: str):
+    """An override's value as knob k holds it: an evaluator given the text 'false' for a boolean knob takes it
+    for true, and 64 for a range of 1 to 8 runs a design the config rules out."""
+    if k.finite and all(isinstance(x, bool) for x in k.levels):
+        word = v.strip().lower() if isinstance(v, str) else None
+        if isinstance(v, bool) or word in ("true", "false"):
+            return v if isinstance(v, bool) else word == "true"
+        raise DeffeError(f"{shown} gives {format_value(v)} to the boolean knob '{k.name}'", file=file,
+                         where=where, hint="give true or false")
+    if k.kind not in ("integer", "real") or isinstance(v, (bool, str)):
+        return v   # text for a number knob: _with_values says so
+    if k.log and v <= 0:
+        return v   # _with_values says a log knob takes positive numbers
+    if k.low is not None and k.high is not None and not k.low <= v <= k.high:
+        raise DeffeError(f"{shown} gives {format_value(v)} to '{k.name}', outside its range {k.low:g} to "
+                         f"{k.high:g}", file=file, where=where,
+                         hint="give values from its min to its max, or widen the knob's range")
+    if k.kind == "real":
+        return float(v)
+    return int(v) if float(v).is_integer() else v   # 2.5 for an integer knob: _with_values says so
+
+
+def _with_values(k: Knob, values: list, file: str, where: str, tok: str) -> Knob:
     levels = ListLevels(values)
     dup = levels.duplicates()
     if dup:

@@ -128,9 +128,44 @@ class SearchExploration:
                 raise DeffeError(f"exploration '{fw.explore.name}': {e}", file=file,
                                  where="exploration.plugin") from None
         self.algorithm = self.searches[0]
+        self.custom = self._custom_budget(file)
+        self.finished: str | None = None   # how the search ended, where the driver's "finished" would hide it
         self.halted: list[str | None] = [None] * len(self.searches)   # why each search stopped
         self.pending = False   # points in flight (asynchronous exploration, see Pending)
         self.step = 0
+
+    def _custom_budget(self, file: str | None) -> int | None:
+        """Deffe's custom_samples (cumulative counts per step): a search's steps are its algorithm's, so it takes
+        the last count as its budget, as the sampling exploration ends there (the driver's max_samples, when
+        smaller, ends it first). Ignored, it let a search evaluate the whole space."""
+        fw = self.framework
+        flag = getattr(fw.args, "custom_samples", None)
+        counts = flag or fw.explore.settings.get("custom_samples")
+        if not counts:
+            return None
+        where = "-custom-samples" if flag else f"{file}:exploration.custom_samples"
+        fw.log.warning(f"warning: {where}: the '{self.algorithm_name}' exploration takes the last count "
+                       f"({counts[-1]}) as its budget (max_samples, when smaller, ends it first); a search does "
+                       "not follow the per-step counts")
+        return int(counts[-1])
+
+    def _left(self) -> int | None:
+        """Points custom_samples' budget still allows (None: no such budget). The driver counts the budget's
+        samples (distinct points, evaluated or found in the store) before it asks again."""
+        return None if self.custom is None else max(0, self.custom - self.framework.budget.used_samples)
+
+    def _uncovered(self, why: str) -> str | None:
+        """How a search that ended by itself left a finite space, when it did not evaluate all of it: "the
+        exploration finished" read as the whole space evaluated (a search ends when it finds no new point)."""
+        fw = self.framework
+        if not fw.space.finite or getattr(fw.args, "only_preloaded_data_exploration", False) or \
+                not all(a.done for a in self.searches):
+            return None
+        used = fw.budget.used_samples
+        if used >= fw.space.size:
+            return None
+        return (f"{why}, with {used:,} of the space's {fw.space.size:,} points evaluated (a search stops when it "
+                "finds no new point, whatever its budget: the exhaustive exploration evaluates every point)")
 
     def _samples_per_step(self) -> int:
         fw = self.framework
@@ -170,6 +205,10 @@ class SearchExploration:
     def Run(self) -> Proposal | None:
         if self.stopped:
             return None
+        left = self._left()
+        if left == 0:
+            self.stopped = self.finished = f"custom_samples' last count of {self.custom} samples reached"
+            return None
         batches, waiting = [], False
         for s, algo in enumerate(self.searches):
             if self.halted[s]:
@@ -190,8 +229,10 @@ class SearchExploration:
         if not batches:
             self.stopped = self.halted[0] if len(self.searches) == 1 else \
                 f"{self.algorithm.name}: every scenario's search stopped"
+            self.finished = self._uncovered(self.stopped)
             return None
-        return Proposal(self._interleave(batches), note=f"{self.algorithm.name} step {self.step}")
+        codes = self._interleave(batches)
+        return Proposal(codes if left is None else codes[:left], note=f"{self.algorithm.name} step {self.step}")
 
     @staticmethod
     def _interleave(batches: list[np.ndarray]) -> np.ndarray:
@@ -269,10 +310,12 @@ class SearchExploration:
         return float(violations(self.constraints, self.constraint_columns, raw)[0])
 
     def Report(self) -> dict:
-        """The scenario combinations served (the exploration table gives a front per combination)."""
-        if not self.scen.active:
-            return {}
-        return {"scenario_codes": self.scen.combos.tolist(), "scenario_representative": self.scen.representative}
+        """The scenario combinations served (the exploration table gives a front per combination), and how the
+        search ended where "the exploration finished" would not say it (the driver's summary takes it)."""
+        out = {"finished": self.finished} if self.finished else {}
+        if self.scen.active:
+            out.update(scenario_codes=self.scen.combos.tolist(), scenario_representative=self.scen.representative)
+        return out
 
     def Finish(self) -> None:
         """Log what the search found (the driver writes the tables)."""
