@@ -199,11 +199,16 @@ class Exploration:
     @property
     def model(self) -> Model | None:
         """The trained model (loaded on first use), or None when the run trained none (model.plugin none,
-        -no-train, model.checkpoints false)."""
+        -no-train, model.checkpoints false). A checkpoint whose description is there without its file (a user
+        plugin's Save() that wrote none, in a run made before that was refused; a file moved) is an error
+        that says so, not None, which reads as "no model was trained"."""
         if not self._model_loaded:
+            from .checkpoint import read_meta, sidecar_path
             ckpt = self.checkpoint
+            described = self._run.run_dir / "checkpoints" / f"{self.name}.ckpt"
+            if ckpt is None and sidecar_path(described).is_file():
+                read_meta(described)   # raises: "checkpoint file not found ...: only its description ... is there"
             if ckpt is not None:
-                from .checkpoint import read_meta
                 from .inference import pick_explore
                 config = self._run.config
                 self._model = Model(config, pick_explore(config, read_meta(ckpt), str(ckpt)), ckpt)

@@ -3,6 +3,9 @@ the checkpoint the run describes beside it): the run ended well with nothing sai
 called Load() on a file that was not there and predicted from an unloaded model."""
 from __future__ import annotations
 
+import pytest
+
+import framework
 from cli_helpers import assert_runtime_error, assert_user_error, run_deffe
 from test_user_model_checkpoint import MODEL, _trained, project
 
@@ -28,3 +31,12 @@ def test_inference_refuses_a_described_checkpoint_whose_file_is_missing(tmp_path
     assert_user_error(r, "run/checkpoints/explore_0.ckpt:", "checkpoint file not found",
                       "only its description explore_0.ckpt.meta.json is there", "model plugin 'my_model'")
     assert not (tmp_path / "pred.csv").exists()
+
+
+def test_load_run_says_the_checkpoint_file_is_missing_rather_than_no_model(tmp_path):
+    # before: load_run(...).model was None, as for a run that trained no model
+    _trained(tmp_path)
+    (tmp_path / "run" / "checkpoints" / "explore_0.ckpt").unlink()   # the description stays
+    with pytest.raises(framework.DeffeError, match="checkpoint file not found.*only its description "
+                                                    "explore_0.ckpt.meta.json is there"):
+        framework.load_run(tmp_path / "run").model
