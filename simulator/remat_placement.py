@@ -24,7 +24,8 @@ memory if <= 1; the device's memory by default):
    from when it arrives), at most at any moment, by setting each row of the
    kernel's memory timeline against the trace's bytes at that point (0 on
    one device, where the unbounded trace holds exactly the kernel's dynamic
-   peak). They cannot be evicted, so they are counted whole: the trace is
+   peak: a step that runs on one device alone is not measured, which saves
+   about a quarter of its remat time). They cannot be evicted, so they are counted whole: the trace is
    replayed (`simulator.remat.replay`) under budget - static - those bytes.
    (Scaling them down with the trace, as before 0.4.1, reported budgets as
    met that the buffers alone nearly filled.) The bound is conservative: the
@@ -236,7 +237,8 @@ def outside_bytes(sim, trace, device: int, op_trace, kernel_rows, static: float)
 def remat_device(sim, trace, device: int, peak: float, budget: float, static: float, kernel_rows,
                  profile: list | None = None) -> tuple[bool, float, float]:
     """(fits, peak after, seconds of recompute) for one device over its budget; `kernel_rows` is the device's
-    memory timeline from the kernel (`memory_timeline`). With `profile` (a list), a device that fits appends
+    memory timeline from the kernel (`memory_timeline`), None when the step ran on this device alone
+    (`_runs_alone`). With `profile` (a list), a device that fits appends
     (op trace, per-instruction replay record, the function from trace bytes to device bytes) to it, for the
     memory timeline."""
     from .remat import baseline, replay
@@ -247,7 +249,8 @@ def remat_device(sim, trace, device: int, peak: float, budget: float, static: fl
     if trace_peak <= 0:
         return False, peak, float("inf")
     # the transfer buffers are not in the trace and not evictable: counted whole, beside what the replay holds
-    outside = outside_bytes(sim, trace, device, op_trace, kernel_rows, static)
+    # (None: the whole step ran on this device, where the trace is exact and there are none)
+    outside = 0.0 if kernel_rows is None else outside_bytes(sim, trace, device, op_trace, kernel_rows, static)
     if budget - static - outside <= 0:
         return False, peak, float("inf")
     rec = np.zeros((op_trace.n_instructions, 3)) if profile is not None else None
@@ -261,6 +264,12 @@ def remat_device(sim, trace, device: int, peak: float, budget: float, static: fl
     if profile is not None:
         profile.extend((op_trace, rec, scaled))
     return True, float(scaled(r.peak_bytes)), max(r.compute_s - r.baseline_compute_s, 0.0)
+
+
+def _runs_alone(sim, per_layer: np.ndarray, device: int) -> bool:
+    """Whether the whole step runs on `device` (one replica): then nothing is sent or received, the op trace
+    holds exactly the kernel's dynamic memory and its memory timeline need not be built to compare them."""
+    return sim.settings.replicas == 1 and bool((per_layer == device).all())
 
 
 def apply_remat(sim, per_layer: np.ndarray, out: dict) -> tuple[Any, ...]:
@@ -277,12 +286,14 @@ def apply_remat(sim, per_layer: np.ndarray, out: dict) -> tuple[Any, ...]:
         traced = sim._kernel(per_layer[p:p + 1], True)
         trace = sim._trace(traced)
         n = int(traced["tr_count"][0])
-        kernel_rows = memory_timeline(sim, per_layer[p], traced["tr_i"][:n], traced["tr_f"][:n]).devices
+        alone = [d for d in np.flatnonzero(need[p]) if _runs_alone(sim, per_layer[p], int(d))]
+        kernel_rows = None if alone else memory_timeline(sim, per_layer[p], traced["tr_i"][:n],
+                                                         traced["tr_f"][:n]).devices
         static = _static_per_device(sim, per_layer[p])
         extra = defaultdict(float)
         for d in np.flatnonzero(need[p]):
             fits, after, seconds = remat_device(sim, trace, int(d), float(peak[p, d]), float(sim.budget[d]),
-                                                float(static[d]), kernel_rows[d])
+                                                float(static[d]), None if alone else kernel_rows[d])
             used[p, d] = True
             overhead[p, d] = seconds
             if fits:
@@ -307,7 +318,7 @@ def remat_timeline(sim, result, per_layer: np.ndarray, timeline) -> None:
         old = timeline.devices[d]
         profile: list = []
         fits, after, _ = remat_device(sim, result.trace, d, old.peak(), float(sim.budget[d]), float(static[d]),
-                                      old, profile)
+                                      None if _runs_alone(sim, per_layer, d) else old, profile)
         if not fits or after != result.peak_memory[d]:
             raise RuntimeError(f"internal error: the remat replay of {sim.device_names[d]} differs from the "
                                "run's")

@@ -123,6 +123,27 @@ def test_the_transfer_buffers_the_trace_misses_are_counted(placement, settings):
             assert peak == r.peak_memory[d] - static[d] and outside == 0
 
 
+@pytest.mark.parametrize("settings", [dict(), dict(precision="fp16", optimizer="adam"),
+                                      dict(micro_batches=2, schedule="1f1b")])
+def test_a_step_on_one_device_remats_without_comparing_against_the_kernel_timeline(net, monkeypatch, settings):
+    # on one device the trace is exact (nothing sent or received): the kernel's memory timeline and the
+    # unbounded replay that measure what a pipelined trace misses are skipped, and the result is the same
+    s = sim.prepare(net, DEVICES, **settings)
+    plain = s.run([2] * 4)
+    kw = dict(memory_budget={"gpu1": 0.6 * plain.peak_memory[2]}, remat="all", trace=True, **settings)
+    measured = sim.simulate(net, DEVICES, [2] * 4, **kw)
+    assert measured.remat_used[2] and measured.feasible and measured.remat_overhead[2] > 0
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("compared against the kernel's timeline on one device")
+
+    monkeypatch.setattr(remat_placement, "outside_bytes", forbidden)
+    sim.api._CACHE.clear()
+    got = sim.simulate(net, DEVICES, [2] * 4, **kw)
+    assert got.step_time == measured.step_time and got.remat_overhead.tolist() == measured.remat_overhead.tolist()
+    assert got.peak_memory.tolist() == measured.peak_memory.tolist() == [got.memory.devices[d].peak() for d in range(5)]
+
+
 def _chain():
     """8 x (Linear(512, 512), ReLU), batch 64: 16 layer groups."""
     import torch  # here, not at the top: only these tests need it
