@@ -2,11 +2,16 @@
 
 Cache keys: files' bytes, the repository's modules some code imports, and the versions of the libraries that
 compute the figures (bench/surrogate_problems.py's data sets, bench/surrogate_suite.py's measurements); a cache
-keyed by less is reused, silently, after a change of the code that made it."""
+keyed by less is reused, silently, after a change of the code that made it.
+
+Flags: a count a user gives wrong is one error line and exit status 2, before anything runs
+(bench/exploration.py, bench/feasibility.py, bench/scenario_feasibility.py)."""
 from __future__ import annotations
 
+import argparse
 import ast
 import hashlib
+import sys
 from importlib import metadata
 from pathlib import Path
 
@@ -97,3 +102,19 @@ def imported_files(repo: Path, roots, packages: tuple[str, ...], opaque: tuple[s
                     todo.append(m)
     return seen
 
+
+# ----------------------------------------------------------------------------- flags
+def fail(what: str) -> None:
+    """One line, exit status 2 (as argparse's errors)."""
+    print(f"error: {what}", file=sys.stderr)
+    sys.exit(2)
+
+
+def check_counts(args: argparse.Namespace, names) -> None:
+    """Each of these counts (seeds, budgets, jobs) at least 1: a run of none would end in a traceback or
+    print an empty table that reads as a result."""
+    for name in names:
+        v = getattr(args, name)
+        if v < 1:
+            fail(f"--{name.replace('_', '-')} {v}: it must be at least 1; give a positive number "
+                 f"(or leave it out for its default)")

@@ -21,6 +21,8 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 sys.path.append(str(REPO / "bench"))   # after the repository: bench/simulator.py must not shadow simulator/
 
+import feasibility  # noqa: E402
+import scenario_feasibility  # noqa: E402
 import surrogate_problems as problems  # noqa: E402
 import surrogate_suite as suite  # noqa: E402
 
@@ -166,3 +168,28 @@ def test_the_suites_gp_is_fitted_on_all_the_training_points(tmp_path, monkeypatc
     assert models[-1]["gp_max_points"] == 1000
     assert fit.points == 1000     # reported as the row's fitted_on
 
+
+# ----------------------------------------------------------------------------- the feasibility benches' flags
+class Ran(Exception):
+    pass
+
+
+def _never(*a, **k):
+    raise Ran("a run started with counts that should have been refused")
+
+
+@pytest.mark.parametrize("bench,args", [
+    (feasibility, ["--budget", "0"]), (feasibility, ["--seeds", "-2"]), (feasibility, ["--seeds", "0"]),
+    (feasibility, ["--jobs", "0"]), (scenario_feasibility, ["--seeds", "0"]),
+    (scenario_feasibility, ["--budget", "0"]), (scenario_feasibility, ["--jobs", "-1"])])
+def test_the_feasibility_benches_refuse_counts_below_one_in_one_line(bench, args, monkeypatch, capsys, tmp_path):
+    for name in ("run", "random_fit_share", "problem"):
+        if hasattr(bench, name):
+            monkeypatch.setattr(bench, name, _never)
+    monkeypatch.setattr(sys, "argv", [f"{bench.__name__}.py", "--workdir", str(tmp_path), *args])
+    with pytest.raises(SystemExit) as e:
+        bench.main()
+    assert e.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"error: {args[0]} {args[1]}: ") and "; " in err[0], err
+    assert not list(tmp_path.iterdir())      # nothing made
