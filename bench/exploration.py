@@ -74,6 +74,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 import numpy as np  # noqa: E402
 
 import exploration_methods as M  # noqa: E402
+from bench_support import check_counts, fail  # noqa: E402
 from exploration_problems import SPECS, Problem  # noqa: E402
 from framework.search import make, minimize  # noqa: E402
 
@@ -119,10 +120,19 @@ def _update_cache(p: Problem, change) -> dict:
         fcntl.flock(lock, fcntl.LOCK_EX)
         data = json.loads(cache.read_text()) if cache.exists() else {}
         if change(data) is not False:
-            tmp = cache.with_name(cache.name + f".{os.getpid()}.tmp")
-            tmp.write_text(json.dumps(data, indent=1))
-            os.replace(tmp, cache)
+            write_atomic(cache, json.dumps(data, indent=1))
     return data
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write through a temporary file renamed over ``path``: a write cut short (Ctrl-C, a full disk, a kill)
+    leaves the old file or none, never a truncated one that a later command reads."""
+    tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
+    try:
+        tmp.write_text(text)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def record_runs(p: Problem, found: list[tuple[float, str, int, int]]) -> None:
@@ -280,9 +290,7 @@ def one_run(p: Problem, method: str, seed: int, budget: int, workdir: Path, reus
     ``reuse``)."""
     path = run_key(p, method, seed, budget)
     if reuse and path.exists():
-        d = json.loads(path.read_text())
-        return (np.array([math.inf if v is None else v for v in d["values"]]), d["seconds"],
-                {"code": d.get("code"), "when": d.get("when")})
+        return load_run(path)
     warm_up(p, method)
     if method == "surrogate":
         values, seconds = M.timed(M.run_surrogate, p, seed, budget, workdir)
@@ -291,9 +299,34 @@ def one_run(p: Problem, method: str, seed: int, budget: int, workdir: Path, reus
     meta = {"code": code_digest(method), "when": time.strftime("%Y-%m-%d", time.gmtime())}
     if reuse:
         RUNS.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps({"values": [v if math.isfinite(v) else None for v in values.tolist()],
-                                    "seconds": seconds, **meta}))
+        write_atomic(path, json.dumps({"values": [v if math.isfinite(v) else None for v in values.tolist()],
+                                       "seconds": seconds, **meta}))
     return values, seconds, meta
+
+
+def load_run(path: Path) -> tuple[np.ndarray, float, dict]:
+    """A stored run as one_run returns it; a damaged file (a write cut short before runs were written
+    atomically, an edit) is one error line naming it, not a traceback."""
+    where = ""
+    try:
+        d = json.loads(path.read_text())
+        values = np.array([math.inf if v is None else float(v) for v in d["values"]])
+        seconds = float(d["seconds"])
+        return values, seconds, {"code": d.get("code"), "when": d.get("when")}
+    except json.JSONDecodeError as e:
+        where, what = f":{e.lineno}:{e.colno}", f"not JSON ({e.msg}): a write cut short?"
+    except (KeyError, TypeError, ValueError, AttributeError, UnicodeDecodeError) as e:
+        what = f"not a stored run ({type(e).__name__}: {e})"
+    fail(f"{_shown(path)}{where}: {what}; delete it: the next --reuse or --runs-only makes the run anew "
+         f"(or leave out --reuse, --runs-only and --cached-only)")
+
+
+def _shown(path: Path) -> str:
+    """A path as the user knows it: relative to the repository when inside it."""
+    try:
+        return str(path.relative_to(ROOT))
+    except ValueError:
+        return str(path)
 
 
 def other_code(method: str, metas: list[dict]) -> str | None:
@@ -336,15 +369,22 @@ def summary(xs: list[int | None]) -> tuple[float | None, int | None, int | None,
 
 
 # ----------------------------------------------------------------------------- main
-def main() -> None:
+# the counts' defaults, and --quick's (a smoke run): each fills only a count the command line leaves out
+DEFAULTS = {"seeds": 5, "budget": 2000, "surrogate_budget": 300, "gp_budget": 150, "best_known_effort": 20000}
+QUICK = {"seeds": 1, "budget": 300, "surrogate_budget": 100, "gp_budget": 40, "best_known_effort": 10000}
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """The command line, its counts filled in (--quick's or the defaults) and checked (one line, exit 2)."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--seeds", type=int, default=5)
-    ap.add_argument("--budget", type=int, default=2000, help="distinct evaluations of tpe, nsga2, random, "
-                                                              "annealing and genetic")
-    ap.add_argument("--surrogate-budget", type=int, default=300)
-    ap.add_argument("--gp-budget", type=int, default=150, help="Optuna's GPSampler (slow per trial)")
-    ap.add_argument("--best-known-effort", type=int, default=20000, help="evaluations of each of the 4 genetic "
-                    "searches for the best known (population 200)")
+    ap.add_argument("--seeds", type=int, default=None, help=f"default {DEFAULTS['seeds']}")
+    ap.add_argument("--budget", type=int, default=None, help="distinct evaluations of tpe, nsga2, random, "
+                                                              f"annealing and genetic (default {DEFAULTS['budget']})")
+    ap.add_argument("--surrogate-budget", type=int, default=None, help=f"default {DEFAULTS['surrogate_budget']}")
+    ap.add_argument("--gp-budget", type=int, default=None,
+                    help=f"Optuna's GPSampler (slow per trial; default {DEFAULTS['gp_budget']})")
+    ap.add_argument("--best-known-effort", type=int, default=None, help="evaluations of each of the 4 genetic "
+                    f"searches for the best known (population 200; default {DEFAULTS['best_known_effort']})")
     ap.add_argument("--problems", nargs="+", default=list(SPECS), choices=list(SPECS))
     ap.add_argument("--methods", nargs="+", default=ALL_METHODS, choices=ALL_METHODS)
     ap.add_argument("--reuse", action="store_true", help=f"store every run in {RUNS.relative_to(ROOT)} and "
@@ -352,14 +392,22 @@ def main() -> None:
     ap.add_argument("--runs-only", action="store_true", help="make and store the runs (implies --reuse), no table")
     ap.add_argument("--cached-only", action="store_true", help="the table of the stored runs only (seeds missing "
                                                                "from the store are left out and counted)")
-    ap.add_argument("--quick", action="store_true", help="1 seed, small budgets (a smoke run)")
-    args = ap.parse_args()
-    if args.quick:
-        args.seeds, args.budget, args.surrogate_budget, args.gp_budget, args.best_known_effort = 1, 300, 100, 40, 10000
+    ap.add_argument("--quick", action="store_true",
+                    help="a smoke run: " + ", ".join(f"--{k.replace('_', '-')} {v}" for k, v in QUICK.items())
+                         + " unless given")
+    args = ap.parse_args(argv)
+    for name, default in (QUICK if args.quick else DEFAULTS).items():
+        if getattr(args, name) is None:      # an explicit count wins over --quick's, and is checked
+            setattr(args, name, default)
     args.methods = list(dict.fromkeys(args.methods))      # a name given twice is taken once
     args.problems = list(dict.fromkeys(args.problems))
     check_args(args)
     args.reuse = args.reuse or args.runs_only
+    return args
+
+
+def main() -> None:
+    args = parse_args()
     M._SURROGATE_ENV.update(_ENV)
     budgets = {m: args.surrogate_budget if m == "surrogate" else args.gp_budget if m == "gp" else args.budget
                for m in args.methods}
@@ -376,18 +424,11 @@ def main() -> None:
         signal.signal(signal.SIGTERM, previous)
 
 
-def fail(what: str) -> None:
-    """One line, exit status 2 (as argparse's errors)."""
-    print(f"error: {what}", file=sys.stderr)
-    sys.exit(2)
-
-
 def check_args(args: argparse.Namespace) -> None:
-    for name in ("seeds", "budget", "surrogate_budget", "gp_budget", "best_known_effort"):
-        v = getattr(args, name)
-        if v < 1:
-            fail(f"--{name.replace('_', '-')} {v}: it must be at least 1; give a positive number "
-                 f"(or leave it out for its default)")
+    check_counts(args, DEFAULTS)
+    if args.runs_only and args.cached_only:
+        fail("--runs-only --cached-only: one makes runs and prints no table, the other makes none and prints "
+             "the table of the stored runs; give one of them")
 
 
 def _settings(args: argparse.Namespace, problems: list[str]) -> str:
@@ -411,11 +452,13 @@ def run(args: argparse.Namespace, problems: dict, budgets: dict, workdir: Path) 
     seconds: dict = {pname: {m: [] for m in args.methods} for pname in args.problems}
     metas: dict = {pname: {m: [] for m in args.methods} for pname in args.problems}
     found: dict = {pname: [] for pname in args.problems}
+    missing: dict = {pname: {m: 0 for m in args.methods} for pname in args.problems}   # --cached-only
     # seed by seed over every problem and method: an interrupted run leaves whole seeds (--reuse)
     for seed in range(args.seeds):
         for pname, p in problems.items():
             for method in args.methods:
                 if args.cached_only and not run_key(p, method, seed, budgets[method]).exists():
+                    missing[pname][method] += 1
                     continue
                 values, s, meta = one_run(p, method, seed, budgets[method], workdir, args.reuse or args.cached_only)
                 runs[pname][method].append(values)
@@ -450,6 +493,8 @@ def run(args: argparse.Namespace, problems: dict, budgets: dict, workdir: Path) 
         curves[pname] = {}
         for method, vs in runs[pname].items():
             if not vs:
+                if missing[pname][method]:   # none stored: no row, but said (print_table) and in the JSON
+                    out["problems"][pname].setdefault("not_stored", {})[method] = missing[pname][method]
                 continue
             budget = budgets[method]
             cs = [best_so_far(v, budget) for v in vs]
@@ -460,7 +505,8 @@ def run(args: argparse.Namespace, problems: dict, budgets: dict, workdir: Path) 
             rec = {"evals_to_1pct": med, "evals_to_1pct_min": lo, "evals_to_1pct_max": hi,
                    "seeds_reaching": hits, "seeds": len(cs), "best": med_best,
                    "best_min": float(np.min(bests)), "best_max": float(np.max(bests)),
-                   "budget": budget, "seconds": float(np.median(seconds[pname][method]))}
+                   "budget": budget, "seconds": float(np.median(seconds[pname][method])),
+                   "missing": missing[pname][method]}   # seeds asked for (--seeds) but not stored
             if notes[pname].get(method):
                 rec["note"] = notes[pname][method]
             out["problems"][pname]["methods"][method] = {k: (None if isinstance(v, float) and not math.isfinite(v)
@@ -525,6 +571,12 @@ def print_table(rows, out: dict, budgets: dict) -> None:
     for pname, method, rec in rows:
         if rec.get("note"):
             print(f"note: {pname} {method}: {rec['note']}")
+        if rec.get("missing"):
+            print(f"note: {pname} {method}: {rec['missing']} of {out['settings']['seeds']} seeds not stored, left "
+                  f"out (--cached-only): the figures are of {rec['seeds']} seeds")
+    for pname, prob in out["problems"].items():
+        for method, n in prob.get("not_stored", {}).items():
+            print(f"note: {pname} {method}: none of {out['settings']['seeds']} seeds stored (--cached-only): no row")
     for pname, prob in out["problems"].items():
         oracle = prob["oracle"]
         reached = ", ".join("not reached" if e is None else str(e) for e in oracle["evals_to_1pct"])

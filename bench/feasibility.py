@@ -39,6 +39,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")   # each run is one process; two r
 sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT))
 import exploration_problems as problems  # noqa: E402
+from bench_support import check_counts  # noqa: E402
 from exploration_methods import run_surrogate  # noqa: E402
 
 CAPS_GB = {"gpt2_8gpu": 15.0, "vgg16_2node_dp": 1.4}
@@ -77,12 +78,13 @@ def main() -> None:
     ap.add_argument("--jobs", type=int, default=2, help="explorations run at a time")
     ap.add_argument("--workdir", default=str(ROOT / "bench" / "results" / "feasibility-runs"))
     a = ap.parse_args()
+    check_counts(a, ("seeds", "budget", "jobs"))   # before any run: one line, exit 2
     p = problem(a.problem)
     share = random_fit_share(p)
     workdir = Path(a.workdir) / a.problem
     seeds = list(range(a.seeds))
     jobs = [(seed, name) for seed in seeds for name in VARIANTS]
-    with ThreadPoolExecutor(max(1, a.jobs)) as pool:   # each run is a process of its own
+    with ThreadPoolExecutor(a.jobs) as pool:   # each run is a process of its own
         done = list(pool.map(lambda j: run(p, j[0], a.budget, VARIANTS[j[1]], workdir), jobs))
     res = {name: {seed: r for (seed, n), r in zip(jobs, done) if n == name} for name in VARIANTS}
 

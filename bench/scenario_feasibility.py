@@ -29,6 +29,8 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from bench_support import check_counts   # bench/, this script's directory
+
 ROOT = Path(__file__).resolve().parent.parent
 SIZES = (64, 1536)
 VARIANTS = {"seek": True, "off": False}
@@ -79,9 +81,10 @@ def main() -> None:
     ap.add_argument("--jobs", type=int, default=2, help="explorations run at a time")
     ap.add_argument("--workdir", default=str(ROOT / "bench" / "results" / "scenario-feasibility-runs"))
     a = ap.parse_args()
+    check_counts(a, ("seeds", "budget", "jobs"))   # before any run: one line, exit 2
     seeds = list(range(1, a.seeds + 1))
     jobs = [(seed, name) for seed in seeds for name in VARIANTS]
-    with ThreadPoolExecutor(max(1, a.jobs)) as pool:   # each run is a process of its own
+    with ThreadPoolExecutor(a.jobs) as pool:   # each run is a process of its own
         done = pool.map(lambda j: run(j[0], a.budget, VARIANTS[j[1]], Path(a.workdir)), jobs)
         res = {name: {} for name in VARIANTS}
         for (seed, name), r in zip(jobs, done):

@@ -346,7 +346,10 @@ def main() -> None:
             res, rows, info = suite.run_problem(problem, Path(tmp), quick=args.quick,
                                                 log=lambda m: print(m, file=sys.stderr, flush=True),
                                                 fresh=args.fresh, resume=args.resume)
-            results[name] = {model: {f: {"mape": m["mape"], "kendall_tau": m["kendall_tau"]}
+            # fitted_on: the points the model was fitted on (the training size; absent from results
+            # cached before it was recorded)
+            results[name] = {model: {f: {"mape": m["mape"], "kendall_tau": m["kendall_tau"],
+                                         **({"fitted_on": m["fitted_on"]} if "fitted_on" in m else {})}
                                      for f, m in per.items()} for model, per in res.items()}
             verdicts[name] = suite.verdict(problem, res)
             tables.append((problem, rows, info, res))

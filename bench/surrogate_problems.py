@@ -18,7 +18,9 @@ run-shaped placements are few, so once they are exhausted the draws are
 uniform ones); every other knob is uniform over its values.
 
 Data sets are cached in bench/results/, keyed by a hash of the problem's
-settings, the simulator's version and the network and device files read.
+settings, the simulator's version, the network and device files read, the
+code that draws and costs the points (this module, framework/encoding.py, the
+simulator package's source and data) and numpy's version.
 """
 from __future__ import annotations
 
@@ -39,6 +41,7 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+import bench_support as digests  # noqa: E402  (bench/, beside this module)
 from framework.config import load_config  # noqa: E402
 from framework.context import Budget, Framework  # noqa: E402
 from framework.encoding import canonical_labels  # noqa: E402
@@ -257,12 +260,25 @@ def _files(problem: Problem) -> list[Path]:
     return [DATA / x for x in (problem.network, problem.devices) if x.endswith(".json")]
 
 
+def _generator_files() -> list[Path]:
+    """The code that makes a data set: this module (the draws, the costs), framework/encoding.py (the
+    canonical keys that decide duplicates) and the whole simulator package, its source and data (a change
+    of its source need not bump its __version__, and still changes the costs)."""
+    sim = REPO / "simulator"
+    return [REPO / "bench" / "surrogate_problems.py", REPO / "framework" / "encoding.py",
+            *sim.rglob("*.py"), *sim.rglob("*.json")]
+
+
 def digest(problem: Problem) -> str:
+    """The key of the problem's data set: its settings, the files it reads, the code that draws and costs
+    the points (_generator_files) and numpy's version (its generators and sums)."""
     import simulator as sim
     h = hashlib.sha256(json.dumps(problem.describe(), sort_keys=True).encode())
     h.update(sim.__version__.encode())
     for f in _files(problem):
         h.update(f.read_bytes())
+    digests.update(h, REPO, _generator_files())
+    h.update(digests.library_versions(("numpy",)).encode())
     if problem.kind == "real":
         h.update((REAL / problem.csv).read_bytes())
     return h.hexdigest()[:16]

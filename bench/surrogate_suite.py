@@ -42,6 +42,7 @@ from pathlib import Path
 
 import numpy as np
 
+import bench_support as digests
 import surrogate_problems as problems
 from framework.metrics import evaluate
 from framework.plugins import make_plugin
@@ -103,12 +104,18 @@ class GPFallback:
 class Fit:
     pred: np.ndarray
     seconds: float
+    points: int       # the points the model was fitted on (the GP's plugin reports its own)
 
 
 def fit_predict(problem, plugin: str, codes: np.ndarray, y: np.ndarray, train: np.ndarray, test: np.ndarray,
                 workdir: Path, seed: int = 0) -> Fit:
+    model = {"seed": seed} if seed else {}
+    if plugin == "sklearn_gp":
+        # every method fitted on the same points: the plugin's cap (gp_max_points, 300 by default for an
+        # exploration's speed) would fit the GP on a subset of a training set the table says it had
+        model["gp_max_points"] = len(train)
     fw = problems.framework_for(problem, plugin if plugin != "gp_fallback" else "sklearn_rf", workdir,
-                                {"seed": seed} if seed else None, argparse.Namespace())
+                                model or None, argparse.Namespace())
     if plugin == "gp_fallback":
         m = GPFallback(fw)
     else:
@@ -117,25 +124,35 @@ def fit_predict(problem, plugin: str, codes: np.ndarray, y: np.ndarray, train: n
     c = codes.astype(float)
     data = TrainingData(c[train], fw.encoding.transform(c[train]), y[train, None], ["ok"] * len(train), 0)
     t0 = time.perf_counter()
-    m.Run(data)
+    report = m.Run(data) or {}
     seconds = time.perf_counter() - t0
-    return Fit(np.asarray(m.Predict(c[test]).mean)[:, 0], seconds)
+    # (only the GP's own report: auto's may hold a GP candidate's count)
+    points = int(report["gp_points"]) if plugin == "sklearn_gp" and "gp_points" in report else len(train)
+    return Fit(np.asarray(m.Predict(c[test]).mean)[:, 0], seconds, points)
 
 
 # ----------------------------------------------------------------------------- one problem
-def _code_digest() -> str:
-    """The code a measurement depends on: the model plugins, the features, the metrics, the model defaults,
-    the encoding's and the benchmark's own modules, bench/surrogate.py (part 1's protocol) among them (the
-    simulator's version is in the data digest)."""
-    h = hashlib.sha256()
+# besides what the model plugins import: the features, the metrics, the model defaults, the plugin loader
+CODE_ROOTS = ("framework/encoding.py", "framework/space.py", "framework/metrics.py", "framework/config/schema.py",
+              "framework/plugins.py")
+
+
+def _code_files() -> set[Path]:
+    """The code a measurement depends on: the model plugins and every module of framework/ and
+    plugins/ml_model/ they (and CODE_ROOTS) import, found in the import statements (a list kept by hand
+    missed framework/training.py, which resolves the model section), and the benchmark's own modules,
+    bench/surrogate.py (part 1's protocol) among them (the simulator's code is in the data digest)."""
     repo = problems.REPO
-    files = sorted([*repo.glob("plugins/ml_model/*.py"), *repo.glob("bench/surrogate*.py"),
-                    *[repo / f for f in ("framework/encoding.py", "framework/space.py", "framework/metrics.py",
-                                         "framework/config/schema.py", "framework/plugins.py")]])
-    for f in files:
-        if f.exists():
-            h.update(str(f.relative_to(repo)).encode())
-            h.update(f.read_bytes())
+    roots = [*repo.glob("plugins/ml_model/*.py"), *(repo / f for f in CODE_ROOTS)]
+    return {*digests.imported_files(repo, roots, ("framework", "plugins.ml_model"), ("framework/__init__.py",)),
+            *repo.glob("bench/surrogate*.py")}
+
+
+def _code_digest() -> str:
+    """A digest of _code_files() and of the versions of the libraries the models fit with."""
+    h = hashlib.sha256()
+    digests.update(h, problems.REPO, _code_files())
+    h.update(digests.library_versions().encode())
     return h.hexdigest()[:16]
 
 
@@ -163,8 +180,11 @@ def save(path: Path, payload: dict, code: str) -> None:
 
 
 def _cache_key(problem, quick: bool, key: str, plugin: str) -> dict:
-    return {"data": problems.digest(problem), "quick": quick, "pool": POOL, "fractions": FRACTIONS,
-            "real": REAL_FRACTIONS, "repeats": REPEATS, "seed": SPLIT_SEED, "model": key, "plugin": plugin}
+    key = {"data": problems.digest(problem), "quick": quick, "pool": POOL, "fractions": FRACTIONS,
+           "real": REAL_FRACTIONS, "repeats": REPEATS, "seed": SPLIT_SEED, "model": key, "plugin": plugin}
+    if plugin == "sklearn_gp":   # its protocol: all the training points (measured before on at most 300)
+        key["gp_points"] = "train"
+    return key
 
 
 def run_problem(problem, workdir: Path, quick: bool = False, log=print, fresh: bool = False,
@@ -216,7 +236,8 @@ def _run_problem(problem, workdir: Path, quick: bool, log, which: list[tuple[str
                 m = evaluate(y[test], fit.pred, top_k=50)
                 results.setdefault(key, {})[f"{f:g}"] = {
                     "mape": 100 * m.mape, "kendall_tau": m.kendall_tau, "top_k_recall": m.top_k_recall,
-                    "k": m.k, "train": int(k), "test": int(len(test)), "fit_seconds": fit.seconds}
+                    "k": m.k, "train": int(k), "test": int(len(test)), "fit_seconds": fit.seconds,
+                    "fitted_on": fit.points}
                 rows.append((key, plugin, f"{f:g}", k, len(test), 100 * m.mape, m.kendall_tau, m.top_k_recall,
                              m.k, fit.seconds))
                 log(f"  {problem.name} {key} {f:g}: MAPE {100 * m.mape:.3f}% tau {m.kendall_tau:.4f} "
@@ -227,7 +248,7 @@ def _run_problem(problem, workdir: Path, quick: bool, log, which: list[tuple[str
         fractions = (0.5,) if quick else REAL_FRACTIONS
         for key, plugin in which:
             for f in fractions:
-                preds, truth, taus, recalls, secs, sizes = [], [], [], [], [], []
+                preds, truth, taus, recalls, secs, sizes, fitted = [], [], [], [], [], [], []
                 if f == "loo":
                     splits = [(np.delete(np.arange(n), i), np.array([i])) for i in range(n)]
                 else:
@@ -243,6 +264,7 @@ def _run_problem(problem, workdir: Path, quick: bool, log, which: list[tuple[str
                     truth.append(y[test])
                     secs.append(fit.seconds)
                     sizes.append(len(train))
+                    fitted.append(fit.points)
                     if f != "loo":
                         mm = evaluate(y[test], fit.pred, top_k=3)
                         # predictions all alike rank nothing: tau 0, not an undefined value that voids the mean
@@ -256,7 +278,7 @@ def _run_problem(problem, workdir: Path, quick: bool, log, which: list[tuple[str
                 results.setdefault(key, {})[fkey] = {
                     "mape": 100 * pooled.mape, "kendall_tau": tau, "top_k_recall": recall, "k": pooled.k if
                     f == "loo" else 3, "train": int(sizes[0]), "test": int(len(t) // len(splits)),
-                    "repeats": len(splits), "fit_seconds": float(np.mean(secs))}
+                    "repeats": len(splits), "fit_seconds": float(np.mean(secs)), "fitted_on": int(min(fitted))}
                 rows.append((key, plugin, fkey, sizes[0], int(len(t) // len(splits)), 100 * pooled.mape, tau, recall,
                              results[key][fkey]["k"], float(np.mean(secs))))
                 log(f"  {problem.name} {key} {fkey}: MAPE {100 * pooled.mape:.2f}% tau {tau:.3f}")

@@ -166,3 +166,70 @@ def test_medians_keep_their_half():
            "seeds": 2}
     assert E._fmt_evals(rec).startswith("125.5 [100-151]")
     assert E._fmt_evals(dict(rec, evals_to_1pct=125.0)).startswith("125 [")
+
+
+# ----------------------------------------------------------------------------- --quick, the stored runs
+def test_quick_fills_only_the_counts_not_given():
+    args = E.parse_args(["--quick", "--seeds", "3", "--budget", "50"])
+    assert (args.seeds, args.budget) == (3, 50)                      # given: kept
+    assert (args.surrogate_budget, args.gp_budget, args.best_known_effort) == (
+        E.QUICK["surrogate_budget"], E.QUICK["gp_budget"], E.QUICK["best_known_effort"])   # not given: --quick's
+    assert E.parse_args([]).seeds == E.DEFAULTS["seeds"]
+    assert E.parse_args(["--runs-only"]).reuse          # --runs-only stores its runs
+
+
+@pytest.mark.parametrize("args", [["--quick", "--seeds", "0"], ["--quick", "--gp-budget", "-1"],
+                                  ["--runs-only", "--cached-only"]])
+def test_quick_checks_the_counts_given_and_contradictions_are_refused(capsys, args):
+    with pytest.raises(SystemExit) as e:
+        E.parse_args(args)
+    assert e.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"error: {args[-2] if args[0] == '--quick' else args[0]} ") \
+        and "; " in err[0], err
+
+
+def _stored(p: Problem, seed: int, budget: int = 20) -> Path:
+    path = E.run_key(p, "random", seed, budget)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"values": [20.0 - i / 10 for i in range(budget)], "seconds": 1.0,
+                                "code": E.code_digest("random"), "when": "2026-01-01"}))
+    return path
+
+
+def test_a_damaged_stored_run_is_one_line_naming_it(bench, capsys, tmp_path):
+    path = _stored(Problem(PROBLEM), 0)
+    original = path.read_text()
+    path.write_text(original[:100])          # what a write cut short leaves
+    with pytest.raises(SystemExit) as e:
+        bench(*TINY, "--methods", "random", "--reuse")
+    assert e.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: ") and path.name in err[0] and "delete it" in err[0], err
+    assert path.read_text() == original[:100]        # left for the user to look at, not overwritten
+
+
+def test_a_run_whose_store_is_cut_short_leaves_no_damaged_file(bench, capsys, monkeypatch):
+    p = Problem(PROBLEM)
+    monkeypatch.setattr(E, "warm_up", lambda p, method: None)
+    monkeypatch.setattr(M, "timed", lambda f, p, seed, budget: (np.arange(1.0, 21.0), 1.0))
+    write_text = Path.write_text
+
+    def cut_short(self, text, *a, **k):      # the process killed half-way through writing
+        write_text(self, text[:len(text) // 2], *a, **k)
+        raise KeyboardInterrupt
+    monkeypatch.setattr(Path, "write_text", cut_short)
+    with pytest.raises(KeyboardInterrupt):
+        E.one_run(p, "random", 0, 20, Path("."), reuse=True)
+    monkeypatch.setattr(Path, "write_text", write_text)
+    assert not E.run_key(p, "random", 0, 20).exists()
+    assert not list(E.RUNS.iterdir())        # nor its temporary file
+
+
+def test_cached_only_counts_the_seeds_not_stored(bench, capsys):
+    _stored(Problem(PROBLEM), 0)
+    bench(*TINY, "--methods", "random", "--cached-only", "--seeds", "3")
+    rec, out = _json(capsys)
+    random = rec["problems"][PROBLEM]["methods"]["random"]
+    assert (rec["settings"]["seeds"], random["seeds"], random["missing"]) == (3, 1, 2)
+    assert f"note: {PROBLEM} random: 2 of 3 seeds not stored" in out
