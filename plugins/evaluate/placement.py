@@ -33,8 +33,8 @@ Costs it gives: ``step_time`` (s), ``throughput`` (samples/s), ``peak_memory``
 its budget any device needs, its memory unless ``memory_budget``: above 1 does
 not fit), ``comm_bytes``,
 ``comm_time`` (s), ``remat_time`` (s of recompute added by rematerialisation) and
-``feasible`` (1 or 0). A placement that does not fit in memory is
-``infeasible`` (its costs are stored, with the step time it would take), unless
+``feasible`` (1 or 0). A placement that does not fit in memory is ``infeasible`` (its costs are
+stored, with the step time it would take and its throughput), unless
 ``simulator.memory`` is ``penalty`` (stored ok with the penalised step time and ``feasible`` 0) or ``ignore``
 (stored ok with the simulated step time and ``feasible`` 0).
 """
@@ -60,6 +60,7 @@ UNITS = {"step_time": "s", "throughput": "samples/s", "peak_memory": "B", "comm_
 SIM_SETTINGS = ("cost_model", "batch_size", "ppp_comp", "ppp_comm", "micro_batches", "schedule", "replicas",
                 "precision", "optimizer", "memory", "memory_penalty", "training_algorithm", "memory_budget",
                 "remat", "remat_heuristic")
+COMBINATIONS = 256   # knob value combinations Initialize tries at most, for one that runs (each ~1 ms)
 POINT_SETTINGS = ("batch_size", "micro_batches", "schedule", "replicas", "precision", "optimizer", "cost_model",
                   "devices", "memory_cap_gb", "training_algorithm", "memory_budget", "remat", "remat_heuristic")
 
@@ -104,23 +105,29 @@ class PlacementEvaluate:
                              f"{groups}", file=self.file, where="knobs",
                              hint=f"set its count to {groups}, or evaluate.simulator.groups to "
                                   f"{len(self.device_knobs)}")
+        self._check_set_twice()
         self._graphs: dict[Any, Any] = {}
         self._prepared: dict[Any, Any] = {}
+        # the values each setting knob takes: a continuous knob's range ends (its code 0 is the value 0.0,
+        # not its low end: a memory_budget of 0.2 to 1 was refused as 0)
+        self.choices = {n: _knob_values(fw.space[n]) for n in self.point_settings}
         # every fixed part is checked now: a bad preset or setting is a config error, not a failed sample
-        first = {n: fw.space[n].value(0) for n in self.point_settings}
+        first = {n: values[0] for n, values in self.choices.items()}
         fixed_machine = "devices" not in self.point_settings and not self.template
         try:
-            prepared = self._prepare(first)
-        except DeffeError:   # a knob's first value may be what is bad: then it is named as the knob's
-            graph = None
-            if fixed_machine:
-                try:
-                    graph = self._graph(self.opts["devices"], first.get("memory_cap_gb", self.opts.get("memory_cap_gb")))
-                except Exception:  # noqa: BLE001 - the machine itself is what is wrong: the error below says so
-                    graph = None
-            self._check_setting_knobs(first, graph)
-            raise
-        self._check_setting_knobs(first, prepared.devices if fixed_machine else None)
+            prepared, failed = self._prepare(first), None
+        except DeffeError as e:   # a knob's value may be what is bad (named as the knob's), or only the pair
+            prepared, failed = None, e
+        graph = None
+        if fixed_machine:
+            try:
+                graph = self._graph(self.opts["devices"], first.get("memory_cap_gb", self.opts.get("memory_cap_gb")))
+            except Exception:  # noqa: BLE001 - the machine itself is what is wrong: the first error says so
+                graph = None
+        self._check_setting_knobs(first, graph)
+        self._check_template_knobs()
+        if failed is not None:   # no value is wrong alone: the first values may just not go together
+            first, prepared = self._working_combination(failed)
         self._peak_notes(prepared.devices if fixed_machine else None)
         if self.device_knobs and fixed_machine:
             self._check_devices(prepared.devices, family)
@@ -215,16 +222,7 @@ class PlacementEvaluate:
         for name in self.point_settings:
             if name in self.template and name not in POINT_SETTINGS:
                 continue
-            knob = self.framework.space[name]
-            if knob.finite:
-                values = [knob.value(i) for i in range(min(knob.size, 100_000))]
-            else:
-                values = [v for v in (knob.low, knob.high) if v is not None]
-            seen = set()
-            for value in values:
-                if repr(value) in seen:
-                    continue
-                seen.add(repr(value))
+            for value in _distinct(self.choices[name]):
                 try:
                     if name in SIM_SETTINGS:
                         self._check_settings({**fixed, name: value}, graph)
@@ -236,6 +234,63 @@ class PlacementEvaluate:
                         self._graph(str(value), first.get("memory_cap_gb", self.opts.get("memory_cap_gb")))
                 except self.sim.SimulatorError as e:
                     raise DeffeError(f"knob '{name}': value {value!r}: {e}", file=self.file, where="knobs") from None
+
+    def _check_set_twice(self) -> None:
+        """A setting fixed in evaluate.simulator and a knob too is a config error: the knob's values were
+        used and the fixed one dropped without a word. `devices` always has a value (its default): only
+        one the config gives (not the default) counts."""
+        from framework.config.schema import PLACEMENT
+        for name in self.point_settings:
+            if name in POINT_SETTINGS and self.opts.get(name) is not None and \
+                    not (name == "devices" and self.opts[name] == PLACEMENT["devices"].default):
+                raise DeffeError(f"'{name}' is set both in evaluate.simulator and as a knob", file=self.file,
+                                 where=f"evaluate.simulator.{name}", hint="remove one")
+
+    def _check_template_knobs(self) -> None:
+        """Every value of a knob the devices template names makes a machine with some value of the template's
+        other knobs: one that makes none ("gpu": ["A100", "V1OO"]) is a config error naming the knob and the
+        value, not every sample that draws it stored infeasible; one that fails only with some values of the
+        others (V100 with nvlink3) is an infeasible combination. At most COMBINATIONS of the others are tried
+        per value, nearest their first values first."""
+        names = [n for n in self.template if n in self.choices]
+        for name in names:
+            others = [n for n in names if n != name]
+            for value in _distinct(self.choices[name]):
+                error = None
+                for combo in _nearest_first([len(self.choices[o]) for o in others], COMBINATIONS):
+                    point = {name: value, **{o: self.choices[o][i] for o, i in zip(others, combo)}}
+                    try:
+                        self._graph(self._devices_name(point), None)
+                        break
+                    except self.sim.SimulatorError as e:
+                        error = error or e
+                else:
+                    raise DeffeError(f"knob '{name}': value {value!r}: {error}", file=self.file, where="knobs",
+                                     hint=f"it fills {{{name}}} of the devices template "
+                                          f"'{self.opts['devices']}'") from None
+
+    def _working_combination(self, failed: DeffeError):
+        """The first combination of the setting knobs' values (nearest their first values first, at most
+        COMBINATIONS) that prepares, for Initialize's checks of the machine and the kernel's compile: the
+        first values need not go together (batch 30 with 4 micro-batches), which is an infeasible
+        combination, not a bad config. None runs: a config error naming the knobs, or the first error itself
+        when every combination fails with it (a fixed part is what is wrong)."""
+        names = list(self.choices)
+        errors = set()
+        tried = 0
+        for combo in _nearest_first([len(self.choices[n]) for n in names], COMBINATIONS):
+            point = {n: self.choices[n][i] for n, i in zip(names, combo)}
+            tried += 1
+            try:
+                return point, self._prepare(point)
+            except DeffeError as e:
+                errors.add((e.where, e.what))
+        if errors <= {(failed.where, failed.what)}:
+            raise failed
+        knobs = ", ".join(f"'{n}'" for n in names)
+        raise DeffeError(f"no combination of the values of knobs {knobs} runs ({tried} tried; the first: "
+                         f"{failed.what})", file=self.file, where="knobs",
+                         hint="give them values that work together") from None
 
     def _check_fixed_settings(self, fixed: dict, graph) -> None:
         """The fixed settings (with the simulator's defaults for the knobs) are valid: else a config error at
@@ -345,10 +400,7 @@ class PlacementEvaluate:
     def _prepare(self, point_values: dict):
         settings = {k: self.opts[k] for k in SIM_SETTINGS if self.opts.get(k) is not None}
         settings.update({k: v for k, v in point_values.items() if k in SIM_SETTINGS})
-        devices = point_values.get("devices", self.opts["devices"])
-        if self.template:
-            from framework.values import format_value
-            devices = devices.format(**{f: format_value(point_values[f]) for f in self.template})
+        devices = self._devices_name(point_values)
         cap = point_values.get("memory_cap_gb", self.opts.get("memory_cap_gb"))
         key = (devices, cap, repr(sorted(settings.items())))  # repr: a budget may be a dict
         if key not in self._prepared:
@@ -363,6 +415,14 @@ class PlacementEvaluate:
             except self.sim.SimulatorError as e:
                 raise DeffeError(str(e), file=self.file, where="evaluate.simulator") from None
         return self._prepared[key]
+
+    def _devices_name(self, point_values: dict) -> str:
+        """The device graph a point names: the devices knob's value or setting, its template filled in."""
+        devices = point_values.get("devices", self.opts["devices"])
+        if self.template:
+            from framework.values import format_value
+            devices = devices.format(**{f: format_value(point_values[f]) for f in self.template})
+        return devices
 
     # ------------------------------------------------------------------ one point
     def Run(self, sample):
@@ -384,8 +444,10 @@ class PlacementEvaluate:
         mode = self.opts.get("memory") or "infeasible"
         # "infeasible": the step time it would take (the simulator's is inf), stored infeasible; "penalty": the
         # penalised time; "ignore": the simulated time
+        # "infeasible": the throughput of that step too (the simulator's is 0, of its infinite step time)
         costs = {"step_time": float(r.raw_step_time if mode == "infeasible" else r.step_time),
-                 "throughput": float(r.throughput), "peak_memory": float(max(r.peak_memory)),
+                 "throughput": _throughput(r.batch_size, r.raw_step_time) if mode == "infeasible"
+                 else float(r.throughput), "peak_memory": float(max(r.peak_memory)),
                  "memory_use": _memory_use(r.peak_memory, r.memory_budget),
                  "comm_bytes": float(r.comm_bytes), "comm_time": float(r.comm_time),
                  "remat_time": float(sum(o for o in r.remat_overhead if math.isfinite(o))),
@@ -419,6 +481,47 @@ def network_digest(net) -> str:
     groups = [[g.name, list(g.layers)] for g in net.groups]
     text = json.dumps([layers, groups, net.batch_size], default=repr)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _knob_values(knob) -> list:
+    """A knob's values as the evaluator checks them: a finite knob's (the first 100,000), a continuous
+    knob's range ends, low first (its code 0 is the value 0.0, which may lie outside its range)."""
+    if knob.finite:
+        return [knob.value(i) for i in range(min(knob.size, 100_000))]
+    return [float(v) for v in (knob.low, knob.high) if v is not None]
+
+
+def _distinct(values: list) -> list:
+    """The values without repeats, in their order (by repr: 1 and 1.0 differ, a budget may be a dict)."""
+    return list({repr(v): v for v in values}.values())
+
+
+def _nearest_first(sizes: list[int], limit: int):
+    """Index tuples of the product of lists of these sizes, the smallest sum of indices first (the first
+    values' neighbours first), then in order; at most `limit`: deterministic and bounded however big the
+    product is."""
+    spare = [sum(s - 1 for s in sizes[i:]) for i in range(len(sizes) + 1)]   # the largest sum of the rest
+
+    def with_sum(i: int, total: int):
+        if i == len(sizes):
+            yield ()
+            return
+        for j in range(max(0, total - spare[i + 1]), min(sizes[i] - 1, total) + 1):
+            for rest in with_sum(i + 1, total - j):
+                yield (j, *rest)
+
+    count = 0
+    for total in range(spare[0] + 1):
+        for combo in with_sum(0, total):
+            yield combo
+            count += 1
+            if count >= limit:
+                return
+
+
+def _throughput(batch_size: int, step_time: float) -> float:
+    """Samples per second of a step, as the simulator counts them (0 for a step that takes no finite time)."""
+    return float(batch_size / step_time) if math.isfinite(step_time) and step_time > 0 else 0.0
 
 
 def _device_value(value):

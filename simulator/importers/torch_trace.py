@@ -20,6 +20,8 @@ def _traced(module, inputs: tuple, label: str, state):
 
     import torch.fx
     buffers = dict(module.named_buffers())
+    if getattr(module, "sample_inputs", None) is MHA_INPUTS and len(inputs) == 3 and inputs[2] is inputs[1]:
+        module.value_is_key = True   # a bare MHA given (query, key, key): see _rooted
     tracer = _Tracer()
     try:
         graph = tracer.trace(module, len(inputs))
@@ -152,6 +154,9 @@ def _positional(module, n: int, label: str, keywords: list[str] | None = None):
     import copy
     import inspect
     cls = type(module)
+    if getattr(module, "sample_inputs", None) is MHA_INPUTS and n not in MHA_INPUTS:   # the root of a bare MHA
+        raise SimulatorError(f"nn.MultiheadAttention as the model takes 3 sample inputs (query, key, value), or 1 "
+                             f"(self-attention); sample_input has {n}", source=label)
     code = getattr(getattr(cls, "forward", None), "__code__", None)
     if keywords is None and (code is None or not code.co_flags & (inspect.CO_VARARGS | inspect.CO_VARKEYWORDS)):
         return module
@@ -219,14 +224,33 @@ def _rooted(module):
         root.add_module(attr, module)
         return root
 
+    if kind == "mha":   # called its own way, (query, key, value), or on one input: self-attention
+        class Attention(nn.Module):
+            # key and value optional: given one sample input, _defaults_after makes them constants (None),
+            # not inputs of the traced graph; given three, they are its inputs (Root.forward(x) took one, so
+            # three were refused as "the module's forward takes 1 input(s)")
+            value_is_key = False   # set by _traced when the sample's value is its key, the one tensor
+
+            def forward(self, query, key=None, value=None):
+                if key is None and value is None:
+                    key = value = query
+                # the importer costs attention whose key and value are one tensor: the sample's two inputs
+                # are two placeholders, so the key stands for the value (else the converter refuses the pair)
+                return getattr(self, attr)(query, key, key if self.value_is_key else value, need_weights=False)[0]
+
+        root = Attention()
+        root.add_module(attr, module)
+        root.sample_inputs = MHA_INPUTS   # _positional refuses another count with the module's own terms
+        return root
+
     class Root(nn.Module):
         def forward(self, x):
-            leaf = getattr(self, attr)
-            if kind == "mha":
-                return leaf(x, x, x, need_weights=False)[0]
-            out = leaf(x)
+            out = getattr(self, attr)(x)
             return out[0] if kind in ("lstm", "gru", "rnn", "lstm_cell") else out
 
     root = Root()
     root.add_module(attr, module)
     return root
+
+
+MHA_INPUTS = (1, 3)   # the sample inputs a bare nn.MultiheadAttention takes: x (self-attention) or query, key, value

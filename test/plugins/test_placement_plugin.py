@@ -14,6 +14,7 @@ def config(tmp_path, knobs, costs=("step_time", "throughput", "peak_memory", "co
            max_samples=12, **simulator):
     settings = {"network": "resnet50", "devices": "cpu+4xV100-pcie3", "groups": 8, "batch_size": 64}
     settings.update(simulator)
+    settings = {k: v for k, v in settings.items() if v is not None}   # None: the setting is a knob
     write(tmp_path / "config.json", json.dumps({
         "knobs": knobs, "costs": list(costs),
         "evaluate": {"plugin": "placement", "simulator": settings},
@@ -89,6 +90,8 @@ def test_the_memory_mode_sets_the_step_time_stored_for_a_placement_that_does_not
         assert not res.feasible and row["feasible"] == "0"
         expected = {"penalty": res.step_time, "ignore": res.raw_step_time, "infeasible": res.raw_step_time}[mode]
         assert float(row["step_time"]) == expected
+        # the throughput of that step time: it was 0 for "infeasible", beside the step time it would take
+        assert float(row["throughput"]) == res.batch_size / expected
         assert row["status"] == ("infeasible" if mode == "infeasible" else "ok")
         if mode == "penalty":
             assert res.step_time > 2 * res.raw_step_time
@@ -180,11 +183,13 @@ def test_bad_settings_are_config_errors(tmp_path):
 
 
 def test_a_machine_that_does_not_exist_is_infeasible(tmp_path):
-    config(tmp_path, [DEVICES, {"name": "link", "values": ["pcie3", "nvlink3"]}], devices="cpu+4xV100-{link}",
-           max_samples=20)
+    # a combination (V100 on NVLink 3; A100 has it): a link no GPU of the knob has is a config error
+    config(tmp_path, [DEVICES, {"name": "gpu", "values": ["V100", "A100"]},
+                      {"name": "link", "values": ["pcie3", "nvlink3"]}], devices="cpu+4x{gpu}-{link}", max_samples=20)
     assert run_deffe("-config", "config.json", cwd=tmp_path).rc == 0
     rows = read_csv(tmp_path / "explore" / "deffe_evaluation.csv")
-    assert {row["status"] for row in rows if row["link"] == "nvlink3"} == {"infeasible"}
+    assert {row["status"] for row in rows if (row["gpu"], row["link"]) == ("V100", "nvlink3")} == {"infeasible"}
+    assert {row["status"] for row in rows if (row["gpu"], row["link"]) == ("A100", "nvlink3")} == {"ok"}
 
 
 def test_devices_by_name_give_the_costs_of_their_indices(tmp_path):
@@ -411,7 +416,8 @@ def test_a_bad_fixed_setting_is_named_as_itself_not_as_a_setting_knob(tmp_path, 
 
 def test_a_value_that_fails_only_with_another_knobs_value_is_an_infeasible_combination(tmp_path):
     config(tmp_path, [DEVICES, {"name": "batch_size", "values": [64, 60]}, {"name": "micro_batches",
-                                                                          "values": [1, 8]}], max_samples=8)
+                                                                          "values": [1, 8]}], max_samples=8,
+           batch_size=None)
     assert run_deffe("-config", "config.json", cwd=tmp_path).rc == 0
     rows = read_csv(tmp_path / "explore" / "deffe_evaluation.csv")
     assert {r["status"] for r in rows if (r["batch_size"], r["micro_batches"]) == ("60", "8")} <= {"infeasible"}

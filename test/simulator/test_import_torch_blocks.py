@@ -92,6 +92,22 @@ def test_a_leaf_module_given_as_the_network_itself():
     assert lstm.params == torch_params(nn.LSTM(8, 16)) and lstm.layers[-1].out_shape == (5, 16)
 
 
+def test_multihead_attention_given_as_the_network_takes_its_own_inputs():
+    # called its own way, (query, key, value): "the module's forward takes 1 input(s), sample_input has 3"
+    mha = nn.MultiheadAttention(16, 4, batch_first=True)
+    query, key = torch.randn(2, 5, 16), torch.randn(2, 7, 16)
+    net = from_torch(mha, (query, key, key))
+    assert net.params == torch_params(mha)
+    assert net.layer("multiheadattention.scores").out_shape == (4, 5, 7) and net.layers[-1].out_shape == (5, 16)
+    assert from_torch(mha, query).params == torch_params(mha)   # one input: self-attention, as before
+    with pytest.raises(SimulatorError, match=r"^MultiheadAttention: nn.MultiheadAttention as the model takes 3 "
+                                             r"sample inputs \(query, key, value\), or 1 \(self-attention\); "
+                                             r"sample_input has 2$"):
+        from_torch(mha, (query, key))
+    with pytest.raises(SimulatorError, match="key and value are the same tensor"):   # as inside a model
+        from_torch(mha, (query, key, key * 2))
+
+
 def test_a_time_major_encoder_layer_given_batch_first_input_is_refused_by_name():
     with pytest.raises(SimulatorError, match=r"TransformerEncoderLayer\(batch_first=False\) reads \(sequence, batch, "
                                              r"features\) but is given a tensor whose first axis is the batch"):
