@@ -16,9 +16,11 @@ import threading
 from pathlib import Path
 
 from . import deffe_cli
+from .deffe_cli import Spelled, spelled
 from .config import ensure_deffe_dir, load_config
 from .config.deffe_args import BATCH_WARNING
 from .config.schema import reference
+from .config.validate import coerce
 from .errors import DeffeError, Stopped
 from .executors import check_executor, executor_kind
 from .guard import RunLock, check_fingerprints, fingerprints, stored_run_fits
@@ -31,21 +33,11 @@ class _Parser(argparse.ArgumentParser):
         raise DeffeError(message, hint="run_deffe.py -h lists the options")
 
 
-class _Spelled(argparse.Action):
-    """Stores the value and the flag as the user spelled it: an error about -fixed-samples names -fixed-samples."""
-
-    def __call__(self, parser, namespace, values, option_string=None):
-        setattr(namespace, self.dest, values)
-        spelled = dict(getattr(namespace, "spelled_flags", None) or {})
-        spelled[self.dest] = option_string
-        namespace.spelled_flags = spelled
-
-
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog=Path(sys.argv[0]).name or "run_deffe.py", allow_abbrev=False,
                 description="Data-efficient design-space exploration: sample, evaluate, store, learn, explore.")
     a = p.add_argument
-    a("-config", default="config.json", help="the JSON config (comments allowed) [config.json]")
+    a("-config", default="config.json", metavar="FILE", help="the JSON config (comments allowed) [config.json]")
     g = p.add_argument_group("run")
     g.add_argument("-seed", type=int, default=None, help="seed of every random choice (overrides framework.seed)")
     g.add_argument("-jobs", type=int, default=None, help="evaluations in parallel, local processes (framework.jobs)")
@@ -70,9 +62,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="rebuild the reports of the run in RUN_DIR (deffe_report.html, deffe_report.xlsx, "
                         "report_*.png) from its tables and store, print their paths, and exit; evaluates nothing")
     s = p.add_argument_group("steps and budget")
-    s.add_argument("-samples-per-step", dest="samples_per_step", type=int, default=None, action=_Spelled,
+    s.add_argument("-samples-per-step", dest="samples_per_step", type=int, default=None, action=Spelled,
                    help="points proposed per step (exploration.samples_per_step)")
-    s.add_argument("-fixed-samples", dest="samples_per_step", type=int, action=_Spelled, help="Deffe's name of -samples-per-step")
+    s.add_argument("-fixed-samples", dest="samples_per_step", type=int, action=Spelled, help="Deffe's name of -samples-per-step")
     s.add_argument("-custom-samples", dest="custom_samples", type=int, nargs="+", default=None,
                    help="cumulative sample counts, one per step")
     s.add_argument("-max-samples", dest="max_samples", type=int, default=None,
@@ -81,7 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="evaluate from this step on (earlier steps use stored results only)")
     s.add_argument("-step-end", dest="step_end", type=int, default=None, help="stop before this step")
     d = p.add_argument_group("data")
-    d.add_argument("-pre-evaluated-data", dest="pre_evaluated_data", default=None,
+    d.add_argument("-pre-evaluated-data", dest="pre_evaluated_data", default=None, metavar="CSV",
                    help="CSV of samples evaluated elsewhere, entered into the store (matched by value)")
     d.add_argument("-only-preloaded-data-exploration", dest="only_preloaded_data_exploration",
                    action="store_true", help="explore only the pre-evaluated data; evaluate nothing")
@@ -102,11 +94,11 @@ def build_parser() -> argparse.ArgumentParser:
                         "measured on (model.train_test_split)")
     m.add_argument("-validation-split", dest="validation_split", type=float, default=None,
                    help="share of the training points kept for early stopping (model.validation_split)")
-    m.add_argument("-learning-rate", "-lr", dest="learning_rate", type=float, default=None, action=_Spelled,
+    m.add_argument("-learning-rate", "-lr", dest="learning_rate", type=float, default=None, action=Spelled,
                    help="learning rate of the torch models (model.learning_rate)")
     m.add_argument("-tl-samples", dest="tl_samples", action="store_true",
                    help="transfer learning: each step starts from the previous step's model (model.transfer_learning)")
-    m.add_argument("-icp", default=None, nargs="*", metavar="FILE",
+    m.add_argument("-icp", default=None, nargs="*", metavar="FILE", action=Spelled,
                    help="a model checkpoint (.ckpt): training starts from it (model.initial_checkpoint); with "
                         "-inference-only, the model that predicts")
     m.add_argument("-trust-pickle", dest="trust_pickle", action="store_true",
@@ -129,22 +121,49 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def check_text_values(args: argparse.Namespace) -> None:
+    """A flag given empty text (``-pre-evaluated-data "$DATA"`` with DATA unset) is an error: it was taken as
+    not given (or -config "" read the directory "."). -report has its own message (check_report_args)."""
+    for action in build_parser()._actions:
+        if not action.option_strings or action.nargs == 0 or action.type is not None or action.choices \
+                or action.dest == "report":
+            continue
+        value = getattr(args, action.dest, None)
+        if any(isinstance(v, str) and not v.strip() for v in (value if isinstance(value, list) else [value])):
+            flag = spelled(args, action.dest, action.option_strings[0])
+            raise DeffeError("empty text (an unset shell variable?)", where=flag,
+                             hint=f"give {flag} {action.metavar or action.dest.upper()}, or leave {flag} out")
+
+
 def check_args(args: argparse.Namespace) -> None:
-    """Every number on the command line obeys the rules of the config key it stands for."""
+    """Every number on the command line obeys the rules of the config key it stands for, and no flag is
+    given empty text."""
     from .config import schema
+    check_text_values(args)
     model, fw = schema.MODEL, schema.FRAMEWORK
-    spelled = getattr(args, "spelled_flags", None) or {}
+    # (None: no least value of its own; -custom-samples' counts are checked together below)
     ints = {"jobs": ("-jobs", fw["jobs"].min), "samples_per_step": ("-samples-per-step", 1),
             "max_samples": ("-max-samples", 1), "epochs": ("-epochs", model["epochs"].min),
             "train_batch_size": ("-train-batch-size", 1), "deffe_batch_size": ("-batch-size", 1),
             "step_start": ("-step-start", 0), "step_end": ("-step-end", 1),
             "freeze_layers": ("-freeze-layers", -1),   # Deffe wrote -1 for "no layer frozen"
             "init_batch_samples": ("-init-batch-samples", 1), "evaluate_batch_size": ("-evaluate-batch-size", 1),
-            "mlmodel_batch_size": ("-mlmodel-batch-size", 1)}
+            "mlmodel_batch_size": ("-mlmodel-batch-size", 1), "seed": ("-seed", None),
+            "custom_samples": ("-custom-samples", None), "step_increment": ("-step-increment", None),
+            "evaluate_out_flow": ("-evaluate-out-flow", None)}
+    whole = schema.Key("int")   # the config's rule of every integer (config/validate.py): below 2^63
     for dest, (flag, least) in ints.items():
         v = getattr(args, dest, None)
-        if v is not None and v < least:
-            raise DeffeError(f"must be at least {least:g}, got {v}", where=spelled.get(dest, flag))
+        where = spelled(args, dest, flag)
+        for n in v if isinstance(v, list) else [v]:
+            if n is None:
+                continue
+            try:
+                coerce(n, whole, None, where)
+            except DeffeError as e:
+                raise DeffeError(e.what, where=where, hint=f"give {where} a smaller number") from None
+            if least is not None and n < least:
+                raise DeffeError(f"must be at least {least:g}, got {n}", where=where)
     fractions = {"train_test_split": ("-train-test-split", 0.0, 1.0, "(0, 1]"),
                  "validation_split": ("-validation-split", 0.0, 1.0, "[0, 1)")}
     for dest, (flag, lo, hi, text) in fractions.items():
@@ -153,7 +172,7 @@ def check_args(args: argparse.Namespace) -> None:
             raise DeffeError(f"must be a fraction in {text}, got {v:g}", where=flag)
     if args.learning_rate is not None and not args.learning_rate > 0:
         raise DeffeError(f"must be above 0, got {args.learning_rate:g}",
-                         where=spelled.get("learning_rate", "-learning-rate"))
+                         where=spelled(args, "learning_rate", "-learning-rate"))
     if args.loss is not None and args.loss not in model["loss"].choices:
         from .config.schema import choice_hint
         known = [c for c in model["loss"].choices]
@@ -395,11 +414,25 @@ def run(argv: list[str] | None = None, config=None) -> int:
         raise blame_flag(e, flags, config) from None
 
 
+def _check_run_directory(config) -> None:
+    """A $VAR of framework.run_directory that is not set is an error before anything is made: expanding it
+    left the name as it was, and the run made a directory literally named '$VAR' (an include says the same
+    of its path)."""
+    from .config.loader import _VARIABLE
+    text = config.section("framework")["run_directory"]
+    unset = [a or b for a, b in _VARIABLE.findall(str(text)) if (a or b) not in os.environ]
+    if unset:
+        raise DeffeError(f"'{text}' names ${unset[0]}, which is not set",
+                         file=config.file_of("framework.run_directory"), where="framework.run_directory",
+                         hint=f"set {unset[0]} in the environment, or write the run directory without it")
+
+
 def _run_config(args: argparse.Namespace, config) -> int:
     """A run of the config (or Deffe's -model-extract-dir) with the command line applied."""
     from . import outputs
     _apply_cli(config, args)
     fwcfg = config.section("framework")
+    _check_run_directory(config)
     run_dir = Path(fwcfg["run_directory"]).expanduser().absolute()
     dry = args.no_run
     if args.model_extract_dir:   # Deffe: measure checkpoints on the data, write the statistics, run nothing

@@ -31,14 +31,30 @@ from typing import Any
 from .config.deffe_args import DEFFE_METHODS, DEFFE_METHODS_NEAREST, batch_warning
 from .errors import DeffeError
 
-# flags that change nothing here, and why (one warning each when given)
+# flags that change nothing here, and why (one warning each when given, naming the flag as spelled)
 IGNORED = {
-    "disable_threading": "-disable-threading: no threads to disable (evaluations run in processes, -jobs N)",
-    "validate_module": "-validate-module: Deffe's sample-filtering module is not supported",
-    "bounds_no_check": "-bounds-no-check: values are checked against the knobs' domains when they are read",
-    "evaluate_out_flow": "-evaluate-out-flow: results are stored as each evaluation completes",
-    "emulate_preload_feed": "-emulate-preload-feed: pre-evaluated data is used as it is read",
+    "disable_threading": ("-disable-threading", "no threads to disable (evaluations run in processes, -jobs N)"),
+    "validate_module": ("-validate-module", "Deffe's sample-filtering module is not supported"),
+    "bounds_no_check": ("-bounds-no-check", "values are checked against the knobs' domains when they are read"),
+    "evaluate_out_flow": ("-evaluate-out-flow", "results are stored as each evaluation completes"),
+    "emulate_preload_feed": ("-emulate-preload-feed", "pre-evaluated data is used as it is read"),
 }
+
+
+class Spelled(argparse.Action):
+    """Stores the value (``const`` for a switch, ``nargs=0``) and the flag as the user spelled it: an error
+    about -fixed-samples names -fixed-samples, not -samples-per-step."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        setattr(namespace, self.dest, self.const if self.nargs == 0 else values)
+        spelled = dict(getattr(namespace, "spelled_flags", None) or {})
+        spelled[self.dest] = option_string
+        namespace.spelled_flags = spelled
+
+
+def spelled(args: argparse.Namespace, dest: str, flag: str) -> str:
+    """The flag that set ``dest`` as the user spelled it (``flag``, its main name, when not recorded)."""
+    return (getattr(args, "spelled_flags", None) or {}).get(dest, flag)
 
 
 def add_flags(p: argparse.ArgumentParser) -> None:
@@ -47,7 +63,7 @@ def add_flags(p: argparse.ArgumentParser) -> None:
     a("-init-batch-samples", dest="init_batch_samples", type=int, default=None, metavar="N",
       help="Deffe: points of the first step (then 2N per step, or -fixed-samples)")
     a("-evaluate-batch-size", "-extract-batch-size", dest="evaluate_batch_size", type=int, default=None,
-      metavar="N", help="Deffe: evaluations in parallel (as -jobs)")
+      action=Spelled, metavar="N", help="Deffe: evaluations in parallel (as -jobs)")
     a("-mlmodel-batch-size", dest="mlmodel_batch_size", type=int, default=None, metavar="N",
       help="Deffe: training mini-batch (as -train-batch-size)")
     a("-sampling-method", dest="sampling_method", default=None, metavar="METHOD",
@@ -67,8 +83,9 @@ def add_flags(p: argparse.ArgumentParser) -> None:
     for flag, dest in (("-disable-threading", "disable_threading"),
                        ("-bounds-no-check", "bounds_no_check"), ("-emulate-preload-feed", "emulate_preload_feed")):
         a(flag, dest=dest, action="store_true", help=argparse.SUPPRESS)
-    a("-validate-module", "-validate-samples", dest="validate_module", action="store_true", help=argparse.SUPPRESS)
-    a("-evaluate-out-flow", "-extract-out-flow", dest="evaluate_out_flow", type=int, default=None,
+    a("-validate-module", "-validate-samples", dest="validate_module", action=Spelled, nargs=0, const=True,
+      default=False, help=argparse.SUPPRESS)
+    a("-evaluate-out-flow", "-extract-out-flow", dest="evaluate_out_flow", type=int, default=None, action=Spelled,
       help=argparse.SUPPRESS)
 
 
@@ -82,8 +99,7 @@ TRAINING_FLAGS = {"icp": "-icp", "tl_samples": "-tl-samples", "epochs": "-epochs
 
 def _given(args: argparse.Namespace, dests: dict[str, str]) -> list[str]:
     """The flags of ``dests`` given on the command line, as the user spelled them."""
-    spelled = getattr(args, "spelled_flags", None) or {}
-    return [spelled.get(d, flag) for d, flag in dests.items() if getattr(args, d, None) not in (None, False, [])]
+    return [spelled(args, d, flag) for d, flag in dests.items() if getattr(args, d, None) not in (None, False, [])]
 
 
 def inference_warnings(args: argparse.Namespace) -> list[str]:
@@ -107,6 +123,12 @@ def conflicts(args: argparse.Namespace) -> list[str]:
     if getattr(args, "full_exploration", False) and not (args.only_preloaded_data_exploration or args.input):
         warnings.append("-full-exploration: ignored without -only-preloaded-data-exploration (it trains on all "
                         "the pre-evaluated data in one step)")
+    if not args.inference_only:   # -inference-only's own flags (-input has a meaning without it: Deffe's)
+        warnings.extend(f"{flag}: ignored without -inference-only ({why})" for flag, why in (
+            ("-output", "it names the file of the predictions of -input's rows"),
+            ("-strict", "it makes a bad -input row an error when predicting")) if getattr(args, flag[1:]))
+    if "icp" in (getattr(args, "spelled_flags", None) or {}) and not args.icp:
+        warnings.append("-icp: ignored: no checkpoint file follows it (-icp FILE)")
     if args.model_extract_dir:
         # the checkpoints are measured as they are, on every row of the data: Deffe's EvaluateModel re-scored
         # them with -loss on its -train-test-split hold-out, which needs the plugin's target scaling (plugins/)
@@ -148,8 +170,13 @@ def _need_data(config: Any, args: argparse.Namespace) -> None:
 
 def apply(config: Any, args: argparse.Namespace) -> list[str]:
     """Read Deffe's flags into the config and the other flags; return the warnings to show."""
-    warnings = [text for dest, text in IGNORED.items() if getattr(args, dest, None)]
+    warnings = [f"{spelled(args, dest, flag)}: {why}" for dest, (flag, why) in IGNORED.items()
+                if getattr(args, dest, None)]
     warnings.extend(conflicts(args))
+    if config.section("model").get("plugin") is None and not args.no_train and not args.model_extract_dir:
+        unused = _given(args, TRAINING_FLAGS)   # (-no-train's own warning says the same of them)
+        if unused:
+            warnings.append(f"{', '.join(unused)}: ignored: the config trains no model (model.plugin is null)")
     if args.step_increment not in (None, 1):
         warnings.append(f"-step-increment {args.step_increment}: steps are taken one at a time")
     batch = args.deffe_batch_size

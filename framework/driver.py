@@ -313,9 +313,13 @@ class Driver(PluginCalls, PreloadSteps, BatchSteps, ModelSteps):
         finally:
             executor.close()
             progress.close()
-        if only_pre and model is not None and step_start and not asynchronous and step <= step_start:
+        if step_start and not asynchronous and step <= step_start and (model is not None or not only_pre):
+            # the steps are not known before they are made (the budget, the data or the exploration ends
+            # them): a -step-start past the last one is found here, and said, not taken for a finished run
             log.warning(f"warning: -step-start {step_start}: exploration '{explore.name}' ended after {step} "
-                        f"step{'s' if step != 1 else ''} of its data, before step {step_start}: no model was trained")
+                        f"step{'s' if step != 1 else ''}{' of its data' if only_pre else ''}, before step "
+                        f"{step_start}: " + ("no model was trained" if only_pre else
+                                             "nothing was evaluated (the steps before it use stored results only)"))
         if self.dry_run:
             if not tally.would:
                 reason += "; nothing to evaluate"

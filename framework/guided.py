@@ -151,6 +151,10 @@ class GuidedExploration(ModelSearch):
         self.last_ask = now
         if self.finished:
             return None  # the confirmation step was the last
+        if self.step > 0 and self._unevaluated() <= 0:   # a finite space used up: nothing is left to ask for
+            self.finished = "every point of the space is evaluated"
+            fw.log.info(f"surrogate exploration: {self.finished}")
+            return None
         if self.custom is not None:  # Deffe's -custom-samples: cumulative counts per step
             if self.step >= len(self.custom):
                 return None
@@ -286,13 +290,22 @@ class GuidedExploration(ModelSearch):
         # confirmation step that never comes (the list has no step after it)
         reserve = 0 if getattr(self, "custom", None) is not None else self._reserve()
         limit = getattr(self.framework, "ask_limit", None)   # asynchronous: as many as there are free workers
-        n = min(self.per_step if limit is None else min(self.per_step, limit), budget.remaining_samples() - reserve)
+        # never more than a finite space has left: without a sample budget, a samples_per_step above the
+        # space's size was asked for as is (and balanced_shares spun over 10**9 slots)
+        n = min(self.per_step if limit is None else min(self.per_step, limit), budget.remaining_samples() - reserve,
+                self._unevaluated())
         if reserve and budget.max_steps is not None and budget.steps >= budget.max_steps - 1:
             return 0
         if reserve and budget.max_time is not None and self.step_seconds is not None and \
                 budget.elapsed() + 1.5 * self.step_seconds >= budget.max_time:
             return 0
         return int(max(n, 0))
+
+    def _unevaluated(self) -> float:
+        """Points of a finite space not evaluated yet (inf for a continuous one); an upper bound where
+        relabelled copies count as one design (`keys`)."""
+        size = self.space.size
+        return math.inf if size is None else max(size - len(self.keys), 0)
 
     def _model_ready(self) -> bool:
         fw = self.framework

@@ -172,11 +172,26 @@ def _round(values: np.ndarray, knob) -> np.ndarray:
 def balanced_shares(n: int, counts: list[int], serve: list[int]) -> dict[int, int]:
     """How many of n slots each served scenario gets: slot by slot to the one with the fewest points
     so far (evaluated plus given this step), ties to the first in the list. A scenario the initial
-    design missed is served first; over steps every scenario gets its share, within one point."""
-    have = {s: counts[s] for s in serve}
-    shares = {s: 0 for s in serve}
-    for _ in range(n if serve else 0):
-        s = min(serve, key=lambda t: (have[t], serve.index(t)))
-        have[s] += 1
-        shares[s] += 1
+    design missed is served first; over steps every scenario gets its share, within one point.
+
+    Computed as water filling, not slot by slot: the time grows with the scenarios, not with n (a step
+    of 10**9 points spun for ever here)."""
+    if not serve or n <= 0:
+        return {}
+    have = sorted(counts[s] for s in serve)
+    # the level every scenario below it is filled up to: raise the lowest i+1 together until they reach
+    # the next one, or the slots run out
+    level, left = have[0], n
+    for i in range(len(have)):
+        step = (have[i + 1] - level) * (i + 1) if i + 1 < len(have) else None
+        if step is not None and step <= left:
+            level, left = have[i + 1], left - step
+            continue
+        level, left = level + left // (i + 1), left % (i + 1)
+        break
+    shares = {s: max(level - counts[s], 0) for s in serve}
+    for s in serve:   # the slots left over (fewer than the scenarios at the level): the first in the list
+        if left and counts[s] <= level:
+            shares[s] += 1
+            left -= 1
     return {s: c for s, c in shares.items() if c}

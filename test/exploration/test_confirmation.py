@@ -117,13 +117,17 @@ def test_step_sizes_leave_exactly_the_confirmation_and_a_time_budget_ends_with_i
     from framework.context import Budget
     from framework.guided import GuidedExploration
 
-    def explorer(budget, combinations=1, per_step=10, confirm=3, step_seconds=None):
+    def explorer(budget, combinations=1, per_step=10, confirm=3, step_seconds=None, size=None, evaluated=0):
         g = GuidedExploration(SimpleNamespace(budget=budget))
         g.per_step, g.confirm, g.step_seconds = per_step, confirm, step_seconds
         g.scen = [None] * combinations          # only its length counts here
+        g.space, g.keys = SimpleNamespace(size=size), set(range(evaluated))   # a continuous space by default
         return g
 
     assert explorer(Budget(max_samples=40, used_samples=20))._step_size() == 10
+    # a finite space: never more than the points it has left, with a budget or without
+    assert explorer(Budget(max_samples=40, used_samples=20), size=32, evaluated=26)._step_size() == 6
+    assert explorer(Budget(), per_step=10 ** 9, size=32, evaluated=20)._step_size() == 12
     assert explorer(Budget(max_samples=40, used_samples=30))._step_size() == 7
     assert explorer(Budget(max_samples=40, used_samples=37))._step_size() == 0      # the confirmation
     assert explorer(Budget(max_samples=40, used_samples=20), combinations=2)._step_size() == 10
