@@ -175,6 +175,11 @@ class GuidedExploration(ModelSearch):
         if self.step == 0 or not self._model_ready():
             limit = getattr(fw, "ask_limit", None)   # asynchronous: as many as there are free workers
             n = self.initial if self.step == 0 else min(self.per_step, limit or self.per_step)
+            # never more than the budget and the space have left: the proposal was cut to the budget after
+            # the sampler drew it, and an initial design of 10**9 points (samples_per_step 10**9, max_samples
+            # 12, a continuous knob) was drawn for ever; a design of the budget's size is also the better one
+            # (a prefix of a Latin hypercube is not one)
+            n = int(min(n, self.framework.budget.remaining_samples(), self._unevaluated()))
             if self.step > 0 and limit is not None and self.custom is None:
                 # asynchronous, before the first model: the sampler must not take the confirmation's points
                 # (a fast evaluator spent the whole budget on it); with the model on its way, the last ones

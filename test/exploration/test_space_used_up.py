@@ -35,6 +35,24 @@ def test_a_step_larger_than_the_space_ends_when_the_space_is_used_up(tmp_path):
     assert len({(r["x"], r["y"]) for r in rows}) == 32
 
 
+def test_an_initial_design_larger_than_the_budget_is_drawn_at_the_budget_size(tmp_path):
+    # a continuous knob (no finite space to bound it) and samples_per_step 10**9: the initial design was
+    # drawn at 10**9 points and cut to max_samples afterwards, for ever
+    write(tmp_path / "f.py", EVALUATOR)
+    write(tmp_path / "config.json", json.dumps({
+        "python_path": ["."],
+        "knobs": [{"name": "x", "type": "real", "min": 0, "max": 8}, {"name": "y", "values": [0, 1, 2, 3]}],
+        "costs": ["cost"], "evaluate": {"plugin": "python", "function": "f:evaluate"},
+        "model": {"plugin": "sklearn_rf"},
+        "exploration": {"plugin": "surrogate", "samples_per_step": 1000000000, "max_samples": 12},
+        "framework": {"seed": 1, "report_files": False, "progress": False}}))
+    proc = subprocess.run([sys.executable, str(RUN_DEFFE), "-config", "config.json"], cwd=tmp_path,
+                          env=deffe_env(), capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
+    rows = read_csv(tmp_path / "explore" / "deffe_evaluation.csv")
+    assert len(rows) == 12 and len({(r["x"], r["y"]) for r in rows}) == 12
+
+
 def _slot_by_slot(n, counts, serve):
     """The definition balanced_shares computes: each slot to the served scenario with the fewest points so
     far, ties to the first in the list."""
