@@ -74,6 +74,7 @@ class PluginCalls:
         if model_name and not getattr(self.args, "no_train", False):
             model = self._plugin("ml_model", model_name)
             self._call(model, "Initialize")
+        self._warn_no_stats(model)
         # Deffe's -no-inference: the model trains, and its predictions choose nothing
         self.fw.model = None if getattr(self.args, "no_inference", False) else checked(self, model, "Predict")
         evaluate = self._evaluation_block("evaluate")
@@ -84,6 +85,16 @@ class PluginCalls:
         exploration = self._plugin("exploration", cfg.section("exploration")["plugin"])
         self._call(exploration, "Initialize")
         return exploration, evaluate, extract, model
+
+    def _warn_no_stats(self, model: Any) -> None:
+        """-model-stats-output with no model to train: said once (not per exploration), as an output asked for
+        that never comes would otherwise read as lost."""
+        target = getattr(self.args, "model_stats_output", None)
+        if model is None and target and not getattr(self, "_stats_warned", False):
+            self._stats_warned = True
+            self.log.warning(f"warning: -model-stats-output {target}: no model is trained (model.plugin is null, "
+                             "or -no-train), so it has nothing to write and is not written; give a model to have "
+                             "its training statistics")
 
     def _units(self, evaluate: Any) -> dict[str, str]:
         units = self._optional(evaluate, "units", block="evaluate")
@@ -148,6 +159,7 @@ class PluginCalls:
                     handler.handle(record)
         self._not_usable("evaluate", built.evaluate)
         self._not_usable("extract", built.extract)
+        self._warn_no_stats(built.model)   # (the preflight's driver warned to no one: the run says it)
         return built.exploration, built.evaluate, built.extract, built.model
 
 
