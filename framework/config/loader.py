@@ -465,13 +465,32 @@ def merge(top: Any, base: Any, key: str | None = None, parent: str | None = None
         return out
     if isinstance(top, list) and isinstance(base, list):
         if any(isinstance(x, dict) for x in top + base):
-            return _merge_named(top, base)
+            return _merge_named(top, base, key in ("knobs", "scenarios"))
         if key == "python_path":
             return list(top) + [x for x in base if x not in top]
     return top
 
 
-def _merge_named(top: list, base: list) -> list:
+# a knob's two ways of giving its values: the including file's way replaces the included one's
+RANGE_KEYS = ("min", "max", "step")
+
+
+def _given(item: dict, keys: tuple) -> bool:
+    return any(item.get(k) is not None for k in keys)
+
+
+def _other_way_dropped(top: dict, base: dict) -> dict:
+    """``base`` (an included knob) without its values when ``top`` (the including file's knob of that name)
+    gives a range, or without its range when ``top`` gives values: overriding a knob, a user replaces how its
+    values are given (else the included list and the new range are both there, an error)."""
+    if _given(top, RANGE_KEYS) and not _given(top, ("values",)) and _given(base, ("values",)):
+        return {k: v for k, v in base.items() if k != "values"}
+    if _given(top, ("values",)) and not _given(top, RANGE_KEYS) and _given(base, RANGE_KEYS):
+        return {k: v for k, v in base.items() if k not in RANGE_KEYS}
+    return base
+
+
+def _merge_named(top: list, base: list, knobs: bool = False) -> list:
     out = list(base)
     positions: dict[Any, list[int]] = {}
     for i, item in enumerate(out):
@@ -485,7 +504,7 @@ def _merge_named(top: list, base: list) -> list:
         name = _hashable(item.get("name")) if isinstance(item, dict) else None
         hits = positions.get(name, []) if name is not None else []
         if len(hits) == 1 and written[name] == 1:
-            out[hits[0]] = merge(item, out[hits[0]])
+            out[hits[0]] = merge(item, _other_way_dropped(item, out[hits[0]]) if knobs else out[hits[0]])
         else:
             # a new entry, or a name used several times below (Deffe allows the same
             # scenario name in different groups): keep them all, the including file last
