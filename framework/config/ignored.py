@@ -1,12 +1,21 @@
-"""Warnings for exploration keys the chosen exploration does not use: a key given and silently ignored reads
-as if it had worked (a `patience` that never stops an NSGA-II run, an `acquisition` that with several costs
-picks the same points as another)."""
+"""Warnings for keys the chosen plugin does not use: a key given and silently ignored reads as if it had
+worked (a `patience` that never stops an NSGA-II run, an `acquisition` that with several costs picks the same
+points as another, an `epochs` given to a random forest, a `sampling.options.scramble` that sobol never reads).
+The exploration's are below; the sampling, evaluate, extract and model blocks' come from schema.READ_BY, for
+built-in plugins only (a user's own plugin may read any key)."""
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from ..values import parse_names
 from .loader import origin_of
+from .schema import READ_BY, SECTIONS
+
+# how a warning calls each block's plugin ("the 'sobol' sampling")
+BLOCK_WORDS = {"sampling": "sampling", "evaluate": "evaluator", "extract": "extract plugin", "model": "model"}
+# the plugins' folders under plugins/ (the model block's is ml_model)
+PLUGIN_FOLDERS = {"sampling": "sampling", "evaluate": "evaluate", "extract": "extract", "model": "ml_model"}
 
 # the built-in explorations other than the surrogate one: none stops on `patience` (their budget ends them)
 SEARCHES = ("sampling", "random_search", "exhaustive", "hill_climbing", "annealing", "genetic", "map_elites",
@@ -18,7 +27,8 @@ SURROGATE_ONLY = ("acquisition", "kappa", "multi_objective", "candidates", "seek
 
 
 def ignored_keys(data: dict, costs: list[Any], raw: dict, shown: str) -> list[str]:
-    """One warning line per exploration key given in the config that its exploration ignores."""
+    """One warning line per exploration key given in the config that its exploration ignores, then those of
+    the other plugin blocks (`unread_plugin_keys`)."""
     sec, given = data["exploration"], raw.get("exploration") if isinstance(raw.get("exploration"), dict) else {}
     plugin = str(sec.get("plugin") or "surrogate").strip().lower()
     out = []
@@ -42,4 +52,54 @@ def ignored_keys(data: dict, costs: list[Any], raw: dict, shown: str) -> list[st
         out.append(f"{at('acquisition')}: with several objectives acquisition '{acq}' acts as 'lcb': the "
                    f"optimistic costs (mean - kappa x std) go to multi_objective "
                    f"('{sec.get('multi_objective') or 'hvi'}'); only 'exploit' (the mean) chooses otherwise")
+    return out + unread_plugin_keys(data, raw, shown)
+
+
+def _builtin(section: str, name: Any, python_path: list) -> bool:
+    """Whether the block's plugin ``name`` is a built-in one: a module of plugins/<block>/ that no module of
+    the user's python_path stands in for (plugins.locate looks there first)."""
+    from ..plugins import builtin_names
+    if not isinstance(name, str) or name not in builtin_names(PLUGIN_FOLDERS[section]):
+        return False
+    return not any((Path(d) / f"{name}.py").is_file() or (Path(d) / name / "__init__.py").is_file()
+                   for d in python_path if isinstance(d, str))
+
+
+def _readers(section: str, plugin: str, data: dict) -> set[str]:
+    """The built-in plugins whose keys apply: the plugin, and for auto the candidates it trains too."""
+    out = {plugin}
+    if section == "model" and plugin == "auto":
+        out |= {str(c).split(":")[0] for c in parse_names(data["model"].get("candidates"), "model.candidates")
+                or ()}
+    return out
+
+
+def unread_plugin_keys(data: dict, raw: dict, shown: str) -> list[str]:
+    """One warning line per key of the sampling, evaluate, extract and model blocks that the block's built-in
+    plugin does not read (schema.READ_BY): a key only other plugins read, or an option of `options`, which only
+    a user's plugin reads (said with the key to write instead when there is one)."""
+    out = []
+    for section, read_by in READ_BY.items():
+        given = raw.get(section) if isinstance(raw.get(section), dict) else {}
+        plugin = (data.get(section) or {}).get("plugin")
+        if not given or not _builtin(section, plugin, data.get("python_path") or []):
+            continue
+        readers = _readers(section, plugin, data)
+        who = f"the '{plugin}' {BLOCK_WORDS[section]}"
+        file = origin_of(raw, section, shown)
+        own = [k for k, by in read_by.items() if readers & set(by) and k != "options"]
+        for key, value in given.items():
+            if key not in read_by or readers & set(read_by[key]) or value is None or SECTIONS[section][key].deffe:
+                continue
+            at = f"{origin_of(given, key, file)}:{section}.{key}"
+            if key != "options":
+                out.append(f"{at}: {who} ignores {key} (read by {', '.join(read_by[key])} only)")
+                continue
+            for option in (value if isinstance(value, dict) else {}):
+                there = option in read_by and readers & set(read_by[option]) or \
+                    option in SECTIONS[section] and option not in read_by
+                instead = f"put it at {section}.{option}" if there else \
+                    (f"it reads {', '.join(f'{section}.{k}' for k in own)}" if own else "")
+                out.append(f"{at}.{option}: {who} reads no options (they are for a plugin of your own)"
+                           + (f"; {instead}" if instead else ""))
     return out
