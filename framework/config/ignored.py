@@ -1,8 +1,9 @@
 """Warnings for keys the chosen plugin does not use: a key given and silently ignored reads as if it had
 worked (a `patience` that never stops an NSGA-II run, an `acquisition` that with several costs picks the same
 points as another, an `epochs` given to a random forest, a `sampling.options.scramble` that sobol never reads).
-The exploration's are below; the sampling, evaluate, extract and model blocks' come from schema.READ_BY, for
-built-in plugins only (a user's own plugin may read any key)."""
+The exploration's are below, said when the config loads; the sampling, evaluate, extract and model blocks'
+(`unread_plugin_keys`) come from schema.READ_BY, for built-in plugins only (a user's own plugin may read any
+key), said by the driver."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -27,8 +28,7 @@ SURROGATE_ONLY = ("acquisition", "kappa", "multi_objective", "candidates", "seek
 
 
 def ignored_keys(data: dict, costs: list[Any], raw: dict, shown: str) -> list[str]:
-    """One warning line per exploration key given in the config that its exploration ignores, then those of
-    the other plugin blocks (`unread_plugin_keys`)."""
+    """One warning line per exploration key given in the config that its exploration ignores."""
     sec, given = data["exploration"], raw.get("exploration") if isinstance(raw.get("exploration"), dict) else {}
     plugin = str(sec.get("plugin") or "surrogate").strip().lower()
     out = []
@@ -52,7 +52,7 @@ def ignored_keys(data: dict, costs: list[Any], raw: dict, shown: str) -> list[st
         out.append(f"{at('acquisition')}: with several objectives acquisition '{acq}' acts as 'lcb': the "
                    f"optimistic costs (mean - kappa x std) go to multi_objective "
                    f"('{sec.get('multi_objective') or 'hvi'}'); only 'exploit' (the mean) chooses otherwise")
-    return out + unread_plugin_keys(data, raw, shown)
+    return out
 
 
 def _builtin(section: str, name: Any, python_path: list) -> bool:
@@ -74,28 +74,32 @@ def _readers(section: str, plugin: str, data: dict) -> set[str]:
     return out
 
 
-def unread_plugin_keys(data: dict, raw: dict, shown: str) -> list[str]:
-    """One warning line per key of the sampling, evaluate, extract and model blocks that the block's built-in
-    plugin does not read (schema.READ_BY): a key only other plugins read, or an option of `options`, which only
-    a user's plugin reads (said with the key to write instead when there is one)."""
+def unread_plugin_keys(data: dict, origins: dict[str, str], blocks: tuple = tuple(READ_BY)) -> list[str]:
+    """One warning line per key of the sampling, evaluate, extract and model blocks (those of ``blocks``) that
+    the block's built-in plugin does not read (schema.READ_BY): a key only other plugins read, or an option of
+    `options`, which only a user's plugin reads (said with the key to write instead when there is one).
+    ``origins``: the file that wrote each key given ("model.epochs" -> file; Config.origins), so that a
+    default is never warned about. The driver says them once the plugins are known (the command line may
+    change them): before, an error of the command line stays the one line it is."""
     out = []
-    for section, read_by in READ_BY.items():
-        given = raw.get(section) if isinstance(raw.get(section), dict) else {}
-        plugin = (data.get(section) or {}).get("plugin")
+    for section in blocks:
+        read_by = READ_BY[section]
+        given = {k[len(section) + 1:]: f for k, f in origins.items() if k.startswith(f"{section}.")}
+        sec = data.get(section) or {}
+        plugin = sec.get("plugin")
         if not given or not _builtin(section, plugin, data.get("python_path") or []):
             continue
         readers = _readers(section, plugin, data)
         who = f"the '{plugin}' {BLOCK_WORDS[section]}"
-        file = origin_of(raw, section, shown)
         own = [k for k, by in read_by.items() if readers & set(by) and k != "options"]
-        for key, value in given.items():
-            if key not in read_by or readers & set(read_by[key]) or value is None or SECTIONS[section][key].deffe:
+        for key, file in given.items():
+            if key not in read_by or readers & set(read_by[key]) or SECTIONS[section][key].deffe:
                 continue
-            at = f"{origin_of(given, key, file)}:{section}.{key}"
+            at = f"{file}:{section}.{key}"
             if key != "options":
                 out.append(f"{at}: {who} ignores {key} (read by {', '.join(read_by[key])} only)")
                 continue
-            for option in (value if isinstance(value, dict) else {}):
+            for option in (sec.get("options") if isinstance(sec.get("options"), dict) else {}):
                 there = option in read_by and readers & set(read_by[option]) or \
                     option in SECTIONS[section] and option not in read_by
                 instead = f"put it at {section}.{option}" if there else \
