@@ -74,6 +74,8 @@ class PluginCalls:
         if model_name and not getattr(self.args, "no_train", False):
             model = self._plugin("ml_model", model_name)
             self._call(model, "Initialize")
+        self._warn_no_stats(model)
+        self._warn_unread_keys(model)
         # Deffe's -no-inference: the model trains, and its predictions choose nothing
         self.fw.model = None if getattr(self.args, "no_inference", False) else checked(self, model, "Predict")
         evaluate = self._evaluation_block("evaluate")
@@ -84,6 +86,27 @@ class PluginCalls:
         exploration = self._plugin("exploration", cfg.section("exploration")["plugin"])
         self._call(exploration, "Initialize")
         return exploration, evaluate, extract, model
+
+    def _warn_no_stats(self, model: Any) -> None:
+        """-model-stats-output with no model to train: said once (not per exploration), as an output asked for
+        that never comes would otherwise read as lost."""
+        target = getattr(self.args, "model_stats_output", None)
+        if model is None and target and not getattr(self, "_stats_warned", False):
+            self._stats_warned = True
+            self.log.warning(f"warning: -model-stats-output {target}: no model is trained (model.plugin is null, "
+                             "or -no-train), so it has nothing to write and is not written; give a model to have "
+                             "its training statistics")
+
+    def _warn_unread_keys(self, model: Any) -> None:
+        """Keys given for a built-in plugin that it never reads (config/ignored.py): once, with the plugins the
+        command line left (no model block's keys when no model trains)."""
+        if getattr(self, "_keys_warned", False):
+            return
+        self._keys_warned = True
+        from .config.ignored import READ_BY, unread_plugin_keys
+        blocks = tuple(b for b in READ_BY if b != "model" or model is not None)
+        for line in unread_plugin_keys(self.config.data, self.config.origins, blocks):
+            self.log.warning(f"warning: {line}")
 
     def _units(self, evaluate: Any) -> dict[str, str]:
         units = self._optional(evaluate, "units", block="evaluate")
@@ -148,6 +171,8 @@ class PluginCalls:
                     handler.handle(record)
         self._not_usable("evaluate", built.evaluate)
         self._not_usable("extract", built.extract)
+        self._warn_no_stats(built.model)   # (the preflight's driver warned to no one: the run says these)
+        self._warn_unread_keys(built.model)
         return built.exploration, built.evaluate, built.extract, built.model
 
 

@@ -43,6 +43,7 @@ class Item:
     shown: str
     path: Path
     flag: str | None = None   # the flag or config key that names it
+    file: str | None = None   # the config file that wrote that key (a config key's error names it)
 
 
 def _real(path: Path) -> Path:
@@ -269,13 +270,21 @@ def run_writes(config: Any, run_dir: Path) -> list[Item]:
     out: list[Item] = []
     for e in config.explores:
         prefix = f"{e.name}-" if several else ""
-        paths = [table_path(run_dir, e, kind, several) for kind in e.tables] + \
-            [run_dir / f"{prefix}model_metrics.csv", run_dir / f"{prefix}knob_importance.txt"]
-        out += [Item("a table this run writes", _shown(p), p) for p in paths]
+        out += [Item("a table this run writes", e.tables[kind], table_path(run_dir, e, kind, several),
+                     f"{e.where}.{TABLE_KEYS.get(kind, kind)}", e.file) for kind in e.tables]
+        out += [Item("a table this run writes", _shown(p), p)
+                for p in (run_dir / f"{prefix}model_metrics.csv", run_dir / f"{prefix}knob_importance.txt")]
+    out.append(Item("a file this run writes", _shown(run_dir / MANIFEST), run_dir / MANIFEST))
     log = config.section("framework").get("output_log")
-    out += [Item("a file this run writes", _shown(p), p)
-            for p in [run_dir / MANIFEST] + ([run_dir / log] if isinstance(log, str) and log else [])]
+    if isinstance(log, str) and log:
+        out.append(Item("the run's log", log, run_dir / log, "framework.output_log",
+                        config.file_of("framework.output_log")))
     return out
+
+
+# the key of an explore entry that names each of its tables (Explore.tables' kinds)
+TABLE_KEYS = {"evaluation": "evaluation_table", "prediction": "ml_predict_table", "output": "output_table",
+              "exploration": "exploration_table"}
 
 
 def check_run_writes(reads: Iterable[Item], writes: Iterable[Item]) -> None:
@@ -286,10 +295,17 @@ def check_run_writes(reads: Iterable[Item], writes: Iterable[Item]) -> None:
         if not os.path.exists(src.path):
             continue
         out = next((w for w in writes if same_file(w.path, src.path)), None)
-        if out is not None:
-            raise DeffeError(f"{src.shown} ({src.label}) is {out.label} into its run directory; the run "
-                             "would overwrite it", where=src.flag,
-                             hint=f"copy it out of the run directory first (cp {src.shown} data.csv) and give the copy")
+        if out is None:
+            continue
+        data = (src.flag or "").endswith(("pre_evaluated_data", "-pre-evaluated-data"))
+        if out.flag and not data:   # a table or log named like the user's evaluator or config: that name is wrong
+            raise DeffeError(f"{out.shown} would overwrite {_real(src.path)}, {src.label}", file=out.file,
+                             where=out.flag, hint=f"name another {'log' if 'output_log' in out.flag else 'table'}")
+        # data a previous run wrote there (its deffe_evaluation.csv): the data is right, its place is not
+        raise DeffeError(f"{src.shown} ({src.label}) is {out.label} into its run directory; the run "
+                         "would overwrite it", where=src.flag,
+                         hint=f"copy it out of the run directory first (cp {src.shown} data.csv) and give the copy"
+                         if data else "move it out of the run directory first and name it there")
 
 
 # ----------------------------------------------------------------------------- the original Deffe's tables

@@ -325,8 +325,11 @@ class ModelTrainer:
 
     def _write_stats(self, history: list[dict], step: int, report: dict) -> None:
         target = getattr(self.fw.args, "model_stats_output", None)
-        if not target or not history:
+        if not target:
             return
+        # a model without epochs (trees, a Gaussian process) gets a row per training, its losses empty: the file
+        # the flag promised is there, with each step's sizes (its hold-out figures are in model_metrics.csv)
+        history = history or [{}]
         path = Path(target)
         mode = "a" if self.stats_started else "w"
         self.stats_started = True

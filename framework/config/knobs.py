@@ -100,7 +100,8 @@ def _build_knob(entry: dict, name: str, file: str, where: str, scenario: bool) -
         raise DeffeError("give either 'values' or 'min'/'max', not both", file=file, where=where)
     if not has_range and not has_values:
         raise DeffeError(f"{'scenario' if scenario else 'knob'} '{name}' has no 'values' (or 'min' and 'max')",
-                         file=file, where=where)
+                         file=file, where=where, hint="give its values, e.g. \"values\": [1, 2, 4], or a range, "
+                                                      "\"min\": 1, \"max\": 8")
 
     if has_range:
         lo, hi = entry.get("min"), entry.get("max")

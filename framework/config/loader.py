@@ -86,7 +86,8 @@ def read_json(path: Path, shown: str) -> Any:
     try:
         text = path.read_text(encoding="utf-8-sig")   # a byte-order mark (Windows editors) is not JSON
     except FileNotFoundError:
-        raise DeffeError("file not found", file=shown) from None
+        raise DeffeError("file not found", file=shown, hint="check the name and the directory it is given from") \
+            from None
     except UnicodeDecodeError as e:
         before = e.object[:e.start]
         line, column = before.count(b"\n") + 1, e.start - before.rfind(b"\n")
@@ -204,7 +205,8 @@ def load_tree(path: str | os.PathLike, _stack: tuple[Path, ...] = (), _shown: st
     real = p.resolve()
     data = read_json(p, shown) if data is None else copy.deepcopy(data)   # the caller's dict stays as it was
     if not isinstance(data, dict):
-        raise DeffeError(f"a config must be a JSON object, not {type(data).__name__}", file=shown)
+        raise DeffeError(f"a config must be a JSON object, not {json_kind(data).replace('a list', 'a JSON array')}",
+                         file=shown, hint="write the config as { \"knobs\": [...], \"costs\": [...], ... }")
     _mark_origin(data, shown)
     _anchor_python_path(data, p.parent, shown)
     includes = data.get("include")
@@ -213,8 +215,9 @@ def load_tree(path: str | os.PathLike, _stack: tuple[Path, ...] = (), _shown: st
     if isinstance(includes, str):
         includes = [includes]
     if not isinstance(includes, list) or not all(isinstance(i, str) for i in includes):
-        raise DeffeError("'include' must be a file name or a list of file names", file=shown,
-                         where="include")
+        raise DeffeError(f"'include' must be a file name or a list of file names, not {json_kind(includes)}",
+                         file=shown, where="include", hint="write \"include\": \"base.json\" or "
+                                                           "[\"a.json\", \"b.json\"]")
     merged: dict = {}
     for i, inc in enumerate(includes):
         expanded = os.path.expandvars(inc)
@@ -222,13 +225,17 @@ def load_tree(path: str | os.PathLike, _stack: tuple[Path, ...] = (), _shown: st
         if not inc_path.is_absolute():
             inc_path = p.parent / inc_path
         where = "include" if isinstance(data.get("include"), str) else f"include[{i}]"
+        if not inc.strip():   # (it would name the config's own directory)
+            raise DeffeError("the include is empty text", file=shown, where=where,
+                             hint="name the file to include, or remove the include")
         if not inc_path.exists() and _packaged_template(inc_path) is not None:
             inc_path = _packaged_template(inc_path)
         replayed = str(inc_path.resolve()) in (_INCLUDED.get() or {})   # a run's config rebuilt: kept text
         if not inc_path.exists() and not replayed:
             raise _include_not_found(inc, inc_path, shown, where)
         if inc_path.is_dir() and not replayed:
-            raise DeffeError(f"included file '{inc}' is a directory", file=shown, where=where)
+            raise DeffeError(f"included file '{inc}' is a directory", file=shown, where=where,
+                             hint="name a config file in it")
         if inc_path.resolve() in _stack + (real,):
             chain = " -> ".join(s.name for s in _stack + (real, inc_path.resolve()))
             raise DeffeError(f"include cycle: {chain}", file=shown, where=where,
@@ -249,9 +256,11 @@ def _include_not_found(inc: str, inc_path: Path, shown: str, where: str) -> Deff
     names = [a or b for a, b in _VARIABLE.findall(inc)]
     unset = [n for n in names if n not in os.environ]
     if unset:
-        return DeffeError(f"included file '{inc}' not found (is ${unset[0]} set?)", file=shown, where=where)
+        return DeffeError(f"included file '{inc}' not found (is ${unset[0]} set?)", file=shown, where=where,
+                          hint=f"set {unset[0]}, or name the file without it")
     if not names:
-        return DeffeError(f"included file '{inc}' not found", file=shown, where=where)
+        return DeffeError(f"included file '{inc}' not found", file=shown, where=where,
+                          hint="check the name: it is relative to the including file's directory")
     hint = None
     if "DEFFE_DIR" in names and Path(os.environ["DEFFE_DIR"]).resolve() != repo_root().resolve():
         ours = Path(_VARIABLE.sub(lambda m: str(repo_root()) if (m.group(1) or m.group(2)) == "DEFFE_DIR"
@@ -456,13 +465,32 @@ def merge(top: Any, base: Any, key: str | None = None, parent: str | None = None
         return out
     if isinstance(top, list) and isinstance(base, list):
         if any(isinstance(x, dict) for x in top + base):
-            return _merge_named(top, base)
+            return _merge_named(top, base, key in ("knobs", "scenarios"))
         if key == "python_path":
             return list(top) + [x for x in base if x not in top]
     return top
 
 
-def _merge_named(top: list, base: list) -> list:
+# a knob's two ways of giving its values: the including file's way replaces the included one's
+RANGE_KEYS = ("min", "max", "step")
+
+
+def _given(item: dict, keys: tuple) -> bool:
+    return any(item.get(k) is not None for k in keys)
+
+
+def _other_way_dropped(top: dict, base: dict) -> dict:
+    """``base`` (an included knob) without its values when ``top`` (the including file's knob of that name)
+    gives a range, or without its range when ``top`` gives values: overriding a knob, a user replaces how its
+    values are given (else the included list and the new range are both there, an error)."""
+    if _given(top, RANGE_KEYS) and not _given(top, ("values",)) and _given(base, ("values",)):
+        return {k: v for k, v in base.items() if k != "values"}
+    if _given(top, ("values",)) and not _given(top, RANGE_KEYS) and _given(base, RANGE_KEYS):
+        return {k: v for k, v in base.items() if k not in RANGE_KEYS}
+    return base
+
+
+def _merge_named(top: list, base: list, knobs: bool = False) -> list:
     out = list(base)
     positions: dict[Any, list[int]] = {}
     for i, item in enumerate(out):
@@ -476,7 +504,7 @@ def _merge_named(top: list, base: list) -> list:
         name = _hashable(item.get("name")) if isinstance(item, dict) else None
         hits = positions.get(name, []) if name is not None else []
         if len(hits) == 1 and written[name] == 1:
-            out[hits[0]] = merge(item, out[hits[0]])
+            out[hits[0]] = merge(item, _other_way_dropped(item, out[hits[0]]) if knobs else out[hits[0]])
         else:
             # a new entry, or a name used several times below (Deffe allows the same
             # scenario name in different groups): keep them all, the including file last

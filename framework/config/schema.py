@@ -478,6 +478,32 @@ DEFFE_PYSCRIPTS = {
 }
 
 
+# The keys of a plugin block that only some of its built-in plugins read, and those plugins (a key not here
+# is read by every one, or by the framework for them). config/ignored.py warns of a key given for a built-in
+# plugin that does not read it; a user's own plugin may read any key. `options` is for a user's plugin.
+_TORCH = ("torch_mlp", "torch_cnn")
+READ_BY = {
+    "sampling": {"options": (), "scramble": ("sobol", "halton"), "levels": ("factorial", "full_factorial"),
+                 "resolution": ("fractional_factorial",), "face": ("central_composite",),
+                 "center": ("central_composite", "box_behnken")},
+    "evaluate": {"options": ("remat",), "function": ("python",), "simulator": ("placement",),
+                 **{k: ("script",) for k in ("script", "interpreter", "env", "output_log", "source_scripts",
+                                             "sample_evaluate_arguments", "sample_evaluate_excludes")}},
+    "extract": {"options": ()},
+    "model": {"options": (),
+              **{k: _TORCH for k in ("epochs", "loss", "train_batch_size", "learning_rate", "lr_schedule",
+                                     "weight_decay", "patience", "ensemble", "hidden", "dropout",
+                                     "retrain_growth")},
+              "validation_split": _TORCH + ("auto",),
+              **{k: ("torch_mlp", "auto") for k in ("family_pooling", "family_direct", "pooling_samples")},
+              "activation": ("torch_mlp",), "relabellings": ("torch_mlp",), "convs": ("torch_cnn",),
+              "estimators": ("sklearn_rf", "sklearn_gbm"), "max_depth": ("sklearn_rf", "sklearn_gbm"),
+              "gbm_learning_rate": ("sklearn_gbm",), "gp_max_points": ("sklearn_gp",),
+              **{k: ("auto",) for k in ("candidates", "blend", "selection_holdout", "constraint_model",
+                                        "redecide_growth")}},
+}
+
+
 def defaults() -> dict:
     """The defaults of every section, as JSON-ready data."""
     return {name: {k: v.default for k, v in spec.items() if not v.deffe}

@@ -39,6 +39,10 @@ def coerce(value: Any, key: schema.Key, file: str, where: str) -> Any:
     t = key.type
 
     def bad(extra: str | None = None):
+        if extra is None:   # what to write instead: a whole number near the one given, else the kind
+            whole = t == "int" and isinstance(value, float) and _finite(value)
+            extra = f"write a whole number, such as {math.floor(value)}" if whole else \
+                f"write {_TYPE_NAMES.get(t, t)} (or remove the key for its default)"
         raise DeffeError(f"expected {_TYPE_NAMES.get(t, t)}, got {_kind(value)}" +
                          (f" ({value!r})" if isinstance(value, (str, int, float)) else ""),
                          file=file, where=where, hint=extra)
@@ -66,14 +70,16 @@ def coerce(value: Any, key: schema.Key, file: str, where: str) -> Any:
         if isinstance(n, bool) or not isinstance(n, int):
             bad()
         if abs(n) >= 2 ** 63:   # 1e300 is integral too; no count, size or seed is that large
-            raise DeffeError(f"expected an integer below 2^63, got {value!r}", file=file, where=where)
+            raise DeffeError(f"expected an integer below 2^63, got {value!r}", file=file, where=where,
+                             hint="write a smaller number")
         out = n
     elif t == "number":
         n = to_number(value) if isinstance(value, str) else value
         if isinstance(n, bool) or not isinstance(n, (int, float)):
             bad()
         if not _finite(n):
-            raise DeffeError(f"expected a finite number, got {n!r}", file=file, where=where)
+            raise DeffeError(f"expected a finite number, got {n!r}", file=file, where=where,
+                             hint="write a number other than infinity or NaN")
         out = n
     elif t in ("bool", "bool|auto"):
         # a switch (as text too); bool|auto also 'auto'; anything else ("maybe", 2) is a mistake, not a silent false

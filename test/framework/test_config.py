@@ -317,6 +317,20 @@ def test_null_in_an_including_file_leaves_the_included_value(tmp_path):
     assert c.section("model")["plugin"] is None
 
 
+def test_an_including_file_turns_an_included_knobs_list_into_a_range_and_back(tmp_path):
+    """Overriding a knob by name replaces how its values are given: the included list stayed beside the new
+    range, and the including file was blamed for giving both."""
+    write(tmp_path / "base.json", json.dumps({
+        "knobs": [{"name": "a", "values": [1, 2, 3]}, {"name": "b", "type": "integer", "min": 1, "max": 3}],
+        "costs": ["t"]}))
+    c = cfg(tmp_path, {"include": "base.json", "knobs": [{"name": "a", "values": None, "type": "integer",
+                                                           "min": 4, "max": 6},
+                                                          {"name": "b", "values": [7, 9]}]})
+    assert values(c) == {"a": [4, 5, 6], "b": [7, 9]}
+    c = cfg(tmp_path, {"include": "base.json", "knobs": [{"name": "b", "max": 5}]})   # a range's bound alone
+    assert values(c)["b"] == [1, 2, 3, 4, 5]
+
+
 def test_a_list_of_names_with_something_else_names_that_element(tmp_path):
     with pytest.raises(DeffeError) as e:   # was "expected a name or a list of names, got a list"
         cfg(tmp_path, {"knobs": [{"name": "a", "values": [1]}], "costs": ["t"],
@@ -375,7 +389,8 @@ def test_a_real_range_with_a_step_gives_the_values_as_written(tmp_path):
     assert c.explores[0].space.knobs[0].levels.index(0.3) == 3
 
 
-@pytest.mark.parametrize("workers,message", [("abc", "expected an integer, got text ('abc')"),
+@pytest.mark.parametrize("workers,message", [("abc", "expected an integer, got text ('abc'); write an "
+                                                      "integer (or remove the key for its default)"),
                                              (0, "must be at least 1, got 0"), (-2, "must be at least 1, got -2")])
 def test_dask_workers_is_a_positive_integer(tmp_path, workers, message):
     # "abc" was a Python traceback from int(); 0 and -2 silently ran one worker

@@ -368,3 +368,26 @@ def test_exploration_keys_that_apply_are_not_warned(tmp_path, exploration, costs
     config_with(tmp_path, lambda d: d.update(costs=costs, exploration=exploration))
     r = run_deffe("-config", "config.json", "-no-run", cwd=tmp_path)
     assert r.rc == 0 and "ignores patience" not in r.err and "acts as" not in r.err, r
+
+
+@pytest.mark.parametrize("text, fragments", [
+    ("[1, 2]", ["config.json: a config must be a JSON object, not a JSON array; write the config as {"]),
+    ("null", ["config.json: a config must be a JSON object, not null; write"]),
+    ('{"include": ""}', ["config.json:include: the include is empty text; name the file to include"]),
+    ('{"include": "nope.json"}', ["config.json:include: included file 'nope.json' not found; check the name"]),
+    ('{"include": 5}', ["config.json:include: 'include' must be a file name or a list of file names, not a "
+                        "number; write \"include\": \"base.json\""]),
+    (json.dumps({**BASE, "framework": {"jobs": 2.5}}), ["config.json:framework.jobs: expected an integer, got a "
+                                                        "number (2.5); write a whole number, such as 2"]),
+    (json.dumps({**BASE, "knobs": [{"name": "a", "values": None}]}),
+     ["config.json:knobs[0]: knob 'a' has no 'values' (or 'min' and 'max'); give its values"]),
+])
+def test_each_error_line_says_what_to_do_in_json_words(tmp_path, text, fragments):
+    """`error: <file>:<where>: <what>; <what to do>`, with JSON's names (an array, null) and not Python's"""
+    line = check(tmp_path, None, *fragments, text=text)
+    assert "NoneType" not in line and "not list" not in line
+
+
+def test_a_missing_config_says_what_to_do(tmp_path):
+    r = run_deffe("-config", "no_such_config.json", cwd=tmp_path)
+    assert_user_error(r, "error: no_such_config.json: file not found; check the name")
