@@ -33,7 +33,7 @@ import warnings
 
 import numpy as np
 
-from .metrics import huge_scale
+from .metrics import HUGE
 from .space import DesignSpace
 from .values import Value, format_value
 
@@ -186,6 +186,15 @@ def _target(codes: np.ndarray, y: np.ndarray, column: int) -> tuple[np.ndarray, 
     return codes[ok], y[ok]
 
 
+def magnitude_scale(*arrays) -> float:
+    """1.0 for costs of ordinary magnitude; for costs beyond ``HUGE`` or all below 1/``HUGE`` in magnitude, the
+    largest finite magnitude: what to divide them by before squaring or fitting them (a square of 1e300
+    overflows, one of 1e-300 underflows to 0). Shares, rankings and R^2 do not depend on the unit."""
+    top = max((float(np.max(np.abs(a[np.isfinite(a)]), initial=0.0)) for a in map(np.asarray, arrays)),
+              default=0.0)
+    return top if top > HUGE or 0.0 < top < 1.0 / HUGE else 1.0
+
+
 def permutation_importance(model: Any, space: DesignSpace, codes: np.ndarray, y: np.ndarray,
                            cost: str = "cost", column: int = 0, repeats: int = 5, seed: int = 0) -> Importance:
     """Mean increase of the model's squared error when each knob's column is shuffled.
@@ -199,9 +208,9 @@ def permutation_importance(model: Any, space: DesignSpace, codes: np.ndarray, y:
     predict = _predictor(model, column)
     rng = np.random.default_rng(seed)
     fitted = predict(codes)
-    # costs whose squares would overflow (beyond 1e100) are measured in units of their largest magnitude:
-    # the ranking, the shares and R^2 do not change
-    scale = huge_scale(y, fitted)
+    # costs whose squares would overflow (beyond 1e100) or underflow (below 1e-100) are measured in units of
+    # their largest magnitude: the ranking, the shares and R^2 do not change
+    scale = magnitude_scale(y, fitted)
     base = float(np.mean(((fitted - y) / scale) ** 2))
     k = len(space)
     scores, spread = np.zeros(k), np.zeros(k)
@@ -214,7 +223,8 @@ def permutation_importance(model: Any, space: DesignSpace, codes: np.ndarray, y:
         scores[j], spread[j] = err.mean(), err.std()
     var = float(np.var(y / scale))
     r2 = 1 - base / var if var > 0 else math.nan
-    unit = f" (costs divided by {scale:.3g}: their squares would overflow)" if scale != 1.0 else ""
+    unit = (f" (costs divided by {scale:.3g}: their squares would {'overflow' if scale > 1 else 'underflow'})"
+            if scale != 1.0 else "")
     return Importance("permutation", cost, list(space.names), scores, spread,
                       note=f"{len(y)} points, {repeats} shuffles per knob; model MSE {base:.4g}, R^2 {r2:.3f}"
                            + unit)
@@ -274,6 +284,13 @@ def lasso_credit(space: DesignSpace, codes: np.ndarray, y: np.ndarray, cost: str
     if len(y) < 3:
         raise ValueError("lasso credit needs at least 3 points with a finite cost")
     x, meta = decision_matrix(space, codes)
+    # costs of an extreme magnitude (beyond 1e100 or below 1e-100) are fitted in units of their largest one:
+    # the lasso squares them (1e300 overflows and sklearn's CV then fails, 1e-300 underflows to no signal);
+    # alphas and credits are given back in cost units, the fit and its R^2 are the same in any unit
+    scale = magnitude_scale(y)
+    y = y / scale
+    if alpha is not None:
+        alpha = alpha / scale
     if alpha is None and x.size > LASSO_FULL_CELLS:
         # a large problem (200 knobs of 10 values, 2000 points: 3 min 23 s) is bounded: at most LASSO_ROWS
         # points (a seeded subsample), a shorter path of alphas, 3 folds, looser convergence
@@ -285,19 +302,20 @@ def lasso_credit(space: DesignSpace, codes: np.ndarray, y: np.ndarray, cost: str
             warnings.simplefilter("ignore")   # convergence warnings: the looser fit is the point
             fit = LassoCV(cv=3, random_state=seed, eps=1e-2, tol=1e-3, max_iter=1000,
                           **_alphas(LASSO_ALPHAS)).fit(x, y)
-        alpha_used = float(fit.alpha_)
+        alpha_used = float(fit.alpha_) * scale
         how = (f"alpha {alpha_used:.4g} by 3-fold CV over {LASSO_ALPHAS} alphas (a large problem"
                + (f": {len(y)} of the {shown} points, chosen at random" if len(y) < shown else "") + ")")
     elif alpha is None:
         folds = min(5, len(y))
         fit = LassoCV(cv=folds, random_state=seed, max_iter=20000).fit(x, y)
-        alpha_used = float(fit.alpha_)
+        alpha_used = float(fit.alpha_) * scale
         how = f"alpha {alpha_used:.4g} by {folds}-fold CV"
     else:
         fit = Lasso(alpha=alpha, max_iter=20000).fit(x, y)
-        alpha_used = float(alpha)
+        alpha_used = float(alpha) * scale
         how = f"alpha {alpha_used:.4g}"
-    coef = np.asarray(fit.coef_, dtype=float)
+    with np.errstate(over="ignore"):   # a credit beyond the largest float (costs near 1.8e308) is inf
+        coef = np.asarray(fit.coef_, dtype=float) * scale
     r2 = float(fit.score(x, y))
     counts = x.sum(axis=0)
     scores = np.zeros(len(space))

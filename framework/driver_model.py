@@ -70,6 +70,10 @@ class ModelSteps:
             except (ValueError, np.linalg.LinAlgError) as e:
                 self.log.info(f"knob importance for {cost} skipped: {e}")
                 continue
+            except Exception as e:   # noqa: BLE001 - a failed analysis must not lose the run's other reports
+                self.log.warning(f"warning: the knob importance for {cost} could not be computed "
+                                 f"({type(e).__name__}: {e}); the run's other reports are written")
+                continue
             lines.append(f"  {cost}: {_shares(shown.by_family(space))}")
         if not tables:
             return
@@ -150,9 +154,13 @@ class ModelSteps:
 def _shares(importance: Any, top: int = 5) -> str:
     """'micro_batches 52%, device 30%, ...': each knob's share of the total importance (negative = 0)."""
     ranking = [(name, max(0.0, score)) for name, score in importance.ranking()]
-    total = sum(score for _n, score in ranking)
-    if total <= 0:
+    # in units of the largest score: scores of costs near 1e300 would overflow their sum, and those of tiny
+    # costs underflow; the shares do not depend on the unit
+    largest = max((score for _n, score in ranking), default=0.0)
+    if not largest > 0 or not math.isfinite(largest):
         return "no knob stands out"
+    ranking = [(name, score / largest) for name, score in ranking]
+    total = sum(score for _n, score in ranking)
     parts = [f"{name} {100 * score / total:.0f}%" for name, score in ranking[:top] if score > 0]
     return ", ".join(parts) + (", ..." if sum(1 for _n, s in ranking if s > 0) > top else "")
 

@@ -209,5 +209,15 @@ def _one(info: dict, costs: list, objectives: list[str], short: bool = False) ->
         unit = next((getattr(c, "unit", None) for c in costs if getattr(c, "name", None) == name), None)
         return quantity_text(info['best'], unit) if short else f"best {name} {quantity_text(info['best'], unit)}"
     if info.get("hypervolume") is not None:
-        return f"front {info.get('front', '?')}, hv {info['hypervolume']:.3g}"
+        hv = hv_text(info["hypervolume"], info.get("hypervolume_exponent", 0))
+        return f"front {info.get('front', '?')}, hv {hv}"
     return None
+
+
+def hv_text(hv: float, exponent: int = 0) -> str:
+    """A hypervolume for people, in the costs' units: ``hv`` x 10^``exponent`` (a `Tracker` record of costs
+    near 1e-300 or 1e300, whose volume in their units is beyond a float: 1.61e-595)."""
+    if not exponent or not hv or not math.isfinite(hv):
+        return f"{hv:.3g}"
+    mantissa, power = f"{hv:.2e}".split("e")
+    return f"{mantissa.rstrip('0').rstrip('.')}e{int(power) + exponent:+03d}"

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from .config import Constraint, Cost
+from .metrics import HUGE
 from .scenarios import MAX_SCENARIOS, ScenarioSet, combination_label
 from .search.pareto import hypervolume, pareto_front, reference_point
 from .space import DesignSpace
@@ -43,6 +44,8 @@ class Tracker:
     history: list[float] = field(default_factory=list)
     scenario_refs: dict[str, np.ndarray] = field(default_factory=dict)
     scenario_history: dict[str, list[float]] = field(default_factory=dict)
+    # per scenario label (None: all designs): the power of ten each objective's hypervolume is measured in
+    exponents: dict = field(default_factory=dict)
 
     def __post_init__(self):
         names = [c.name for c in self.costs]
@@ -88,9 +91,26 @@ class Tracker:
             self.ref = ref
         else:
             self.scenario_refs[label] = ref
-        hv = hypervolume(v, ref)
+        # objectives of an extreme magnitude are measured in a power of ten of their own, fixed at the first
+        # step that had them: the volume of costs near 1e-300 (a product of ~1e-300 extents) underflowed to 0
+        # and that of costs near 1e300 overflowed; the record says which power of ten of the units it is in
+        exps = self.exponents.setdefault(label, _exponents(v))
+        scale = 10.0 ** exps
+        hv = hypervolume(v / scale, ref / scale) if exps.any() else hypervolume(v, ref)
         history.append(hv)
-        return {"feasible": int(ok.sum()), "hypervolume": hv, "front": int(len(pareto_front(v)))}
+        out = {"feasible": int(ok.sum()), "hypervolume": hv, "front": int(len(pareto_front(v)))}
+        if exps.any():
+            out["hypervolume_exponent"] = int(exps.sum())   # the volume is hypervolume x 10^this in cost units
+        return out
+
+
+def _exponents(v: np.ndarray) -> np.ndarray:
+    """Per objective (column of ``v``), 0 for values of ordinary magnitude, else the power of ten of the
+    largest finite magnitude (beyond 1e100 or below 1e-100): the unit its extents are measured in."""
+    with np.errstate(divide="ignore"):
+        top = np.max(np.where(np.isfinite(v), np.abs(v), 0.0), axis=0, initial=0.0)
+        extreme = (top > HUGE) | ((top > 0) & (top < 1.0 / HUGE))
+        return np.where(extreme, np.floor(np.log10(np.where(top > 0, top, 1.0))), 0.0).astype(int)
 
 
 def scenario_labels(space: DesignSpace, params: list[dict]) -> list[str] | None:

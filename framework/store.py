@@ -348,8 +348,36 @@ class RunStore:
                                 [(explore, sid, old.get(sid, 0), seq) for seq, sid in enumerate(ids)])
         return len(set(old) - set(ids))
 
+    def _sample_version(self) -> tuple | None:
+        """What changes whenever a sample or a membership changes: a counter this connection's writes bump (by
+        temporary triggers, which see every statement, wherever it is made) and SQLite's data_version (another
+        connection's commits). None where the triggers cannot be made: nothing is then reused."""
+        if not self.__dict__.get("_versioned"):
+            try:
+                self.db.execute("CREATE TEMP TABLE IF NOT EXISTS sample_version(n INTEGER)")
+                if self.db.execute("SELECT COUNT(*) FROM temp.sample_version").fetchone()[0] == 0:
+                    self.db.execute("INSERT INTO temp.sample_version VALUES(0)")
+                for table in ("samples", "membership"):
+                    for event in ("INSERT", "UPDATE", "DELETE"):
+                        self.db.execute(f"CREATE TEMP TRIGGER IF NOT EXISTS bump_{table}_{event.lower()} AFTER "
+                                        f"{event} ON main.{table} BEGIN UPDATE sample_version SET n = n + 1; END")
+            except sqlite3.Error:
+                return None
+            self._versioned = True
+        return (self.db.execute("SELECT n FROM temp.sample_version").fetchone()[0],
+                self.db.execute("PRAGMA data_version").fetchone()[0])
+
     def explore_samples(self, explore: str, include_running: bool = False) -> list[tuple[int, StoredSample]]:
         """The samples an exploration asked for, in the order it asked: (step, sample)."""
+        # nothing changed since the last read (the step's tables read what its progress record just read):
+        # that read again, without a query over every member
+        version = self._sample_version()
+        last = self.__dict__.setdefault("_last_read", {}).get(explore)
+        rows = last[1] if version is not None and last is not None and last[0] == version else \
+            self._read_members(explore, version)
+        return list(rows) if include_running else [(st, s) for st, s in rows if s.status != "running"]
+
+    def _read_members(self, explore: str, version: tuple | None) -> list[tuple[int, StoredSample]]:
         q = (f"SELECT m.step, {', '.join('s.' + c.strip() for c in self._COLS.split(','))} "
              "FROM membership m JOIN samples s ON s.id = m.sample WHERE m.explore=? ORDER BY m.seq")
         # a row read before, unchanged, is not decoded again: the samples of the last read are kept, by their
@@ -367,7 +395,8 @@ class RunStore:
             now[raw] = s
             rows.append((r[0], s))
         memos[explore] = now
-        return rows if include_running else [(st, s) for st, s in rows if s.status != "running"]
+        self._last_read[explore] = (version, rows)
+        return rows
 
     def count(self, explore: str) -> int:
         return self.db.execute("SELECT COUNT(*) FROM membership m JOIN samples s ON s.id=m.sample "

@@ -10,12 +10,16 @@
 
 Files are replaced atomically, so a run killed while writing leaves the
 previous complete table, and proper CSV quoting keeps text values with commas
-or quotes intact.
+or quotes intact. A step that only adds rows appends them in one write instead
+(the same bytes; the next run replaces every table whole again).
 """
 from __future__ import annotations
 
 import csv
+import io
 import math
+import os
+import stat
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
@@ -54,6 +58,36 @@ def write_csv(path: Path, header: list[str], rows: Iterable[list], fmt: Callable
         w.writerow(header)
         for row in rows:
             w.writerow([fmt(v) for v in row])
+
+
+def _signature(path: Path) -> tuple | None:
+    """What tells whether a regular file is still as it was written (None: missing, or not a regular file)."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_ino, st.st_size, st.st_mtime_ns) if stat.S_ISREG(st.st_mode) else None
+
+
+def _write_rows(store: RunStore, path: Path, header: list[str], rows: list[list[str]]) -> None:
+    """One of a run's tables, of rows already as text. A step that only adds rows after those this store last
+    wrote to the file, the file being as it left it, appends them (one write); otherwise the table is
+    replaced whole, atomically. The bytes are the same either way: rewriting three whole tables after every
+    step made a run of small steps quadratic (1,000 samples at 4 per step: 15 of 46 s)."""
+    written = store.__dict__.setdefault("_written_tables", {})
+    last = written.get(path)
+    now = _signature(path)
+    if last is not None and now is not None and last[2] == now and last[0] == header \
+            and len(rows) >= len(last[1]) and rows[:len(last[1])] == last[1]:
+        new = rows[len(last[1]):]
+        if new:
+            text = io.StringIO()
+            csv_writer(text).writerows(new)
+            with open(path, "a", newline="", encoding="utf-8") as fh:
+                fh.write(text.getvalue())
+    else:
+        write_csv(path, header, rows, str)
+    written[path] = (header, rows, _signature(path))
 
 
 def table_path(run_dir: Path, explore: Explore, kind: str, several: bool) -> Path:
@@ -137,19 +171,19 @@ def write_tables(store: RunStore, run_dir: Path, explore: Explore, cost_names: l
 
     header = names + cost_names + ["status"]
     paths = {k: table_path(run_dir, explore, k, several) for k in ("evaluation", "prediction", "output")}
-    write_csv(paths["evaluation"], header, [h[1] for h in rows], str)
+    _write_rows(store, paths["evaluation"], header, [h[1] for h in rows])
 
     # every prediction the model made of a point before (or instead of) its evaluation, in this course
     preds = course_predictions(store, explore.name, members)
     pred_rows = [fmt([params.get(k) for k in names] + list(mean) + (list(std) if std is not None else [None] * c))
                  for _key, params, mean, std in preds]
-    write_csv(paths["prediction"], names + [f"predicted-{k}" for k in cost_names] + [f"std-{k}" for k in cost_names],
-              pred_rows, str)
+    _write_rows(store, paths["prediction"],
+                names + [f"predicted-{k}" for k in cost_names] + [f"std-{k}" for k in cost_names], pred_rows)
 
     # evaluated points with their true costs, and the points only predicted
     evaluated = {s.key for _step, s in samples}
     out_rows = [h[2] for h in rows]
     out_rows += [fmt([params.get(k) for k in names] + list(mean) + ["predicted", "predicted"])
                  for key, params, mean, _std in preds if key not in evaluated]
-    write_csv(paths["output"], names + cost_names + ["status", "source"], out_rows, str)
+    _write_rows(store, paths["output"], names + cost_names + ["status", "source"], out_rows)
     return paths

@@ -118,12 +118,12 @@ def test_the_tables_written_at_each_step_are_unchanged(tmp_path, monkeypatch):
         "framework": {"seed": 3, "progress": False, "report_files": False}}))
     snaps = tmp_path / "snaps"
     snaps.mkdir()
-    original = tables.write_csv
+    original = tables._write_rows   # every write of a table, whole or appended
 
-    def snapshot(path, *a, **k):
-        original(path, *a, **k)
+    def snapshot(store, path, *a, **k):
+        original(store, path, *a, **k)
         shutil.copy(path, snaps / f"{len(list(snaps.iterdir())):04d}-{path.name}")
-    monkeypatch.setattr(tables, "write_csv", snapshot)
+    monkeypatch.setattr(tables, "_write_rows", snapshot)
     r = run_deffe("-config", "config.json", cwd=tmp_path)
     assert r.rc == 0, r
     h = hashlib.sha256()
