@@ -58,6 +58,7 @@ import numpy as np
 
 from .acquisition import ObjectiveScale
 from .encoding import Relabelling
+from .metrics import HUGE
 from .guided_search import ModelSearch, _subset
 from .protocols import Prediction, Proposal, Result
 from .scenarios import ScenarioSet, balanced_shares
@@ -449,9 +450,10 @@ class GuidedExploration(ModelSearch):
             else:
                 track.stale += 1
             return
+        unit = _units(y[ok])   # 1 but for costs beyond 1e100 or below 1e-100 (their volume and steps vanished)
         if self.m == 1:
             best = float(y[ok, 0].min())
-            improved = best < track.best_value - 1e-12
+            improved = best < track.best_value - 1e-12 * unit[0]
             track.best_value = min(track.best_value, best)
             track.best_history.append(track.best_value)
         else:
@@ -460,8 +462,8 @@ class GuidedExploration(ModelSearch):
             # growing front counted as stale and its points as worth nothing to the HVI
             track.ref = reference_point(y[ok])
             front = y[ok][pareto_front(y[ok])]
-            hv = hypervolume(front, track.ref)
-            before = hypervolume(track.front, track.ref) if track.front is not None else -math.inf
+            hv = hypervolume(front / unit, track.ref / unit)
+            before = hypervolume(track.front / unit, track.ref / unit) if track.front is not None else -math.inf
             improved = hv > before + 1e-9 * abs(before) if math.isfinite(before) else True
             track.front = front
             track.hv_history.append(hv)
@@ -499,3 +501,13 @@ def _concat(preds: list[Prediction]) -> Prediction:
         return None if any(p is None for p in parts) else np.concatenate(parts, axis=axis)
     return Prediction(np.concatenate([p.mean for p in preds]), join([p.std for p in preds]),
                       join([p.feasible for p in preds]), join([p.members for p in preds], axis=1))
+
+
+def _units(y: np.ndarray) -> np.ndarray:
+    """Per objective (column of ``y``): 1.0 for costs of ordinary magnitude (the same bits as ever), else their
+    largest finite magnitude, the unit a step's improvement and the front's volume are measured in: with
+    costs of 1e-300 the volume underflowed to 0 and no step of a run counted as an improvement."""
+    with np.errstate(invalid="ignore"):
+        top = np.max(np.where(np.isfinite(y), np.abs(y), 0.0), axis=0, initial=0.0)
+    extreme = (top > HUGE) | ((top > 0) & (top < 1.0 / HUGE))
+    return np.where(extreme, top, 1.0)

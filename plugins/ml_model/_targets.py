@@ -72,12 +72,18 @@ class Targets:
             log[j] = bool(log_costs and col.size and np.all(col > 0))
             t = np.log(col) if log[j] else col
             if t.size:
+                # costs beyond 1e100 or below 1e-100 (not logged: some are negative or 0) in units of their
+                # largest magnitude: the variance of costs of 1e-297 underflowed to 0, so they were all
+                # "constant" and the model learned nothing; others in their own units, the same bits as ever
+                mag = float(np.abs(t).max())
+                unit = mag if np.isfinite(mag) and 0 < mag and not 1e-100 <= mag <= 1e100 else 1.0
                 with np.errstate(over="ignore", invalid="ignore"):
-                    mean[j] = float(t.mean())
-                    s = float(t.std())
+                    mean[j] = float((t / unit).mean())
+                    s = float((t / unit).std())
                 if not (np.isfinite(mean[j]) and np.isfinite(s)):
                     raise UnscalableCost(j, col)
-                std[j] = s if s > 1e-12 * max(1.0, abs(mean[j])) else 1.0
+                std[j] = (s if s > 1e-12 * max(1.0, abs(mean[j])) else 1.0) * unit
+                mean[j] *= unit
         return cls(log, mean, std, margin=DEFAULT_MARGIN if margin is None else float(margin)).ranged(costs)
 
     def ranged(self, costs: np.ndarray) -> "Targets":

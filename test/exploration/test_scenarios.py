@@ -7,6 +7,7 @@ import json
 import sqlite3
 
 import numpy as np
+import pytest
 
 from cli_helpers import read_csv, run_deffe, write
 from framework.scenarios import MAX_SCENARIOS, ScenarioSet, balanced_shares
@@ -382,6 +383,30 @@ def test_a_growing_front_is_progress_whatever_the_first_step_held():
     seen["y"] = np.array([[1.0, 1.0], [0.5, 3.0], [3.0, 0.2], [2.0, 2.0]])   # dominated: no progress
     g._progress(0)
     assert g.tracks[0].stale == 1
+
+
+@pytest.mark.parametrize("unit", [1e-300, 1e300])
+@pytest.mark.parametrize("m", [1, 2])
+def test_progress_is_judged_alike_in_any_unit(unit, m):
+    # costs of 1e-300: the front's volume underflowed to 0 and a better single cost never beat the absolute
+    # 1e-12 margin, so no step counted as progress: the trust region shrank and `patience` stopped the run
+    from types import SimpleNamespace
+    from framework.guided import GuidedExploration, Track
+    stale = {}
+    for factor in (1.0, unit):
+        g = GuidedExploration.__new__(GuidedExploration)
+        g.m, g.tracks, g.step, g.scen = m, [Track(1)], 1, SimpleNamespace(design_columns=[0, 1])
+        seen = {}
+        g._arrays = lambda s: (None, seen["y"], np.ones(len(seen["y"]), dtype=bool))
+        got = []
+        for y in ([[1.0, 1.0]], [[1.0, 1.0], [0.5, 3.0]], [[1.0, 1.0], [0.5, 3.0], [3.0, 0.2]],
+                  [[1.0, 1.0], [0.5, 3.0], [3.0, 0.2], [2.0, 2.0]]):
+            seen["y"] = np.array(y)[:, :m] * factor
+            g._progress(0)
+            got.append((g.tracks[0].stale, g.tracks[0].radius))
+        stale[factor] = got
+    assert stale[unit] == stale[1.0]
+    assert stale[1.0][1][0] == 0   # the second step improved on the first
 
 
 def test_step_records_count_front_points_beyond_the_first_steps_box():

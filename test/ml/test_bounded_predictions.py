@@ -160,3 +160,18 @@ def test_the_gp_far_from_its_data_is_ordered_and_least_sure_there(tmp_path):
     assert np.array_equal(np.argsort(p.mean[1:, 0]), np.argsort(latent))          # ... in the model's order
     assert np.all(p.std[1:, 0] > 10 * p.std[0, 0])                                 # least sure far out
     assert np.all(np.isfinite(p.std)) and np.all(p.mean <= costs.max() + 0.25 * np.ptp(costs))
+
+
+def test_costs_of_any_magnitude_are_scaled_alike():
+    # costs of 1e-297 that are not logged (negative) were taken as constant (std 1): a forest on them never
+    # split and its MAPE was 608% against 68% on the same costs in other units
+    costs = np.array([[-3.0, 2.0], [-1.0, 5.0], [-2.5, 4.0], [-7.0, 9.0]])
+    unit = Targets.fit(costs, log_costs=True)
+    for factor in (1e-297, 1e-12, 1e12, 1e297):
+        scaled = Targets.fit(costs * factor, log_costs=True)
+        assert np.allclose(scaled.forward(costs * factor), unit.forward(costs), rtol=1e-9, atol=1e-12), factor
+        assert np.allclose(scaled.inverse(unit.forward(costs)), costs * factor, rtol=1e-9, atol=0), factor
+    # a cost constant within rounding stays constant, whatever its magnitude
+    for level in (0.5, -3e-300, 7e200):
+        flat = Targets.fit(np.array([[level], [level * (1 + 1e-15)], [level]]), log_costs=False)
+        assert np.all(np.abs(flat.forward(np.array([[level]]))) < 1e-3), level
