@@ -163,13 +163,14 @@ def check_args(args: argparse.Namespace) -> None:
             except DeffeError as e:
                 raise DeffeError(e.what, where=where, hint=f"give {where} a smaller number") from None
             if least is not None and n < least:
-                raise DeffeError(f"must be at least {least:g}, got {n}", where=where)
+                raise DeffeError(f"must be at least {least:g}, got {n}", where=where,
+                                 hint=f"give {where} {least:g} or more")
     fractions = {"train_test_split": ("-train-test-split", 0.0, 1.0, "(0, 1]"),
                  "validation_split": ("-validation-split", 0.0, 1.0, "[0, 1)")}
     for dest, (flag, lo, hi, text) in fractions.items():
         v = getattr(args, dest, None)
         if v is not None and not (lo < v <= hi if text == "(0, 1]" else lo <= v < hi):
-            raise DeffeError(f"must be a fraction in {text}, got {v:g}", where=flag)
+            raise DeffeError(f"must be a fraction in {text}, got {v:g}", where=flag, hint=f"give {flag} a fraction in {text}")
     if args.learning_rate is not None and not args.learning_rate > 0:
         raise DeffeError(f"must be above 0, got {args.learning_rate:g}",
                          where=spelled(args, "learning_rate", "-learning-rate"))

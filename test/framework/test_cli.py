@@ -310,7 +310,7 @@ def test_a_file_that_is_no_table_is_named_in_one_short_line(tmp_path):
     (["-max-samples", "-5"], "-max-samples: must be at least 1, got -5"),
     (["-samples-per-step", "0"], "-samples-per-step: must be at least 1, got 0"),
     (["-fixed-samples", "0"], "-fixed-samples: must be at least 1, got 0"),   # the flag as typed
-    (["-jobs", "0"], "-jobs: must be at least 1, got 0"),
+    (["-jobs", "0"], "-jobs: must be at least 1, got 0; give -jobs 1 or more"),   # and what to do
     (["-epochs", "0"], "-epochs: must be at least 1, got 0"),
     (["-custom-samples", "10", "5"], "-custom-samples: cumulative sample counts must be positive and increasing"),
     (["-train-test-split", "1.5"], "-train-test-split: must be a fraction in (0, 1], got 1.5"),
