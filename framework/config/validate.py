@@ -134,9 +134,11 @@ def coerce(value: Any, key: schema.Key, file: str, where: str) -> Any:
         raise DeffeError(f"'{out}' is not one of {', '.join(map(str, key.choices))}", file=file,
                          where=where, hint=schema.choice_hint(out, key))
     if key.min is not None and isinstance(out, (int, float)) and out < key.min:
-        raise DeffeError(f"must be at least {key.min:g}, got {out}", file=file, where=where)
+        raise DeffeError(f"must be at least {key.min:g}, got {out}", file=file, where=where,
+                         hint=f"give it {key.min:g} or more")
     if key.max is not None and isinstance(out, (int, float)) and out > key.max:
-        raise DeffeError(f"must be at most {key.max:g}, got {out}", file=file, where=where)
+        raise DeffeError(f"must be at most {key.max:g}, got {out}", file=file, where=where,
+                         hint=f"give it {key.max:g} or less")
     return out
 
 

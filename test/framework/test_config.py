@@ -391,7 +391,8 @@ def test_a_real_range_with_a_step_gives_the_values_as_written(tmp_path):
 
 @pytest.mark.parametrize("workers,message", [("abc", "expected an integer, got text ('abc'); write an "
                                                       "integer (or remove the key for its default)"),
-                                             (0, "must be at least 1, got 0"), (-2, "must be at least 1, got -2")])
+                                             (0, "must be at least 1, got 0; give it 1 or more"),
+                                             (-2, "must be at least 1, got -2; give it 1 or more")])
 def test_dask_workers_is_a_positive_integer(tmp_path, workers, message):
     # "abc" was a Python traceback from int(); 0 and -2 silently ran one worker
     with pytest.raises(DeffeError) as e:
