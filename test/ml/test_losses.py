@@ -104,18 +104,21 @@ def test_targets_use_log_only_for_positive_costs():
     assert np.allclose(back, [[4.0, -1.0]])
 
 
-def test_costs_too_large_to_scale_are_one_error_naming_the_cost(tmp_path):
-    # signed costs of about 1e200: their spread overflowed, the default model predicted NaN with numpy warnings,
-    # and the run stopped blaming the ml_model plugin 'auto' for a broken Prediction
+def test_costs_of_1e200_of_both_signs_are_learned(tmp_path):
+    # signed costs of about 1e200: their spread overflowed, the default model predicted NaN with numpy warnings;
+    # then they were refused ("rescale the cost"); now the model scales them in units of their magnitude
     fw = framework(tmp_path)
     data = synthetic(fw, 30)
     data.costs[:, 1] = (data.codes[:, 0] - 3) * 1e200
     with warnings.catch_warnings():
         warnings.simplefilter("error")   # no numpy RuntimeWarning on the way
-        with pytest.raises(DeffeError, match=r"config.json:costs: cost 'g' cannot be scaled for the model: its "
-                                             r"values, up to .*e\+200 in magnitude and of both signs, .*; rescale the "
-                                             r"cost, e.g. divide it by a power of ten in the extract step"):
-            model(fw, "auto").Run(data)
+        m = model(fw, "sklearn_rf")
+        m.Run(data)
+        pred = np.asarray(m.Predict(data.codes).mean)[:, 1]
+    assert np.all(np.isfinite(pred))
+    assert np.max(np.abs(pred)) <= 1.5 * np.max(np.abs(data.costs[:, 1]))
+    # the ranking the forest learned holds in those units
+    assert np.corrcoef(pred / 1e200, data.costs[:, 1] / 1e200)[0, 1] > 0.9
     data.costs[:, 1] = np.abs(data.costs[:, 1]) + 1e199   # positive: learned on a log scale, no limit
     assert model(fw, "sklearn_rf").Run(data)["plugin"] == "sklearn_rf"
 
