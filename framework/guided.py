@@ -58,7 +58,7 @@ import numpy as np
 
 from .acquisition import ObjectiveScale
 from .encoding import Relabelling
-from .metrics import HUGE
+from .metrics import magnitude_units
 from .guided_search import ModelSearch, _subset
 from .protocols import Prediction, Proposal, Result
 from .scenarios import ScenarioSet, balanced_shares
@@ -450,7 +450,7 @@ class GuidedExploration(ModelSearch):
             else:
                 track.stale += 1
             return
-        unit = _units(y[ok])   # 1 but for costs beyond 1e100 or below 1e-100 (their volume and steps vanished)
+        unit = magnitude_units(y[ok])   # 1 but for costs beyond 1e100 or below 1e-100 (their volume and steps vanished)
         if self.m == 1:
             best = float(y[ok, 0].min())
             improved = best < track.best_value - 1e-12 * unit[0]
@@ -502,12 +502,3 @@ def _concat(preds: list[Prediction]) -> Prediction:
     return Prediction(np.concatenate([p.mean for p in preds]), join([p.std for p in preds]),
                       join([p.feasible for p in preds]), join([p.members for p in preds], axis=1))
 
-
-def _units(y: np.ndarray) -> np.ndarray:
-    """Per objective (column of ``y``): 1.0 for costs of ordinary magnitude (the same bits as ever), else their
-    largest finite magnitude, the unit a step's improvement and the front's volume are measured in: with
-    costs of 1e-300 the volume underflowed to 0 and no step of a run counted as an improvement."""
-    with np.errstate(invalid="ignore"):
-        top = np.max(np.where(np.isfinite(y), np.abs(y), 0.0), axis=0, initial=0.0)
-    extreme = (top > HUGE) | ((top > 0) & (top < 1.0 / HUGE))
-    return np.where(extreme, top, 1.0)

@@ -25,6 +25,16 @@ def _pairs(y_true, y_pred) -> tuple[np.ndarray, np.ndarray]:
 HUGE = 1e100
 
 
+def magnitude_units(y: np.ndarray) -> np.ndarray:
+    """Per column of ``y``: 1.0 for values of ordinary magnitude (the same bits as ever), else their largest
+    finite magnitude (beyond ``HUGE`` or all below 1/``HUGE``), the unit to measure them in before products or
+    squares overflow or underflow (a front's volume, a step's improvement)."""
+    with np.errstate(invalid="ignore"):
+        top = np.max(np.where(np.isfinite(y), np.abs(y), 0.0), axis=0, initial=0.0)
+    extreme = (top > HUGE) | ((top > 0) & (top < 1.0 / HUGE))
+    return np.where(extreme, top, 1.0)
+
+
 def huge_scale(*arrays) -> float:
     """1.0, or for values of a magnitude beyond ``HUGE`` the largest magnitude among the finite ones: what to
     divide them by before squaring (the figures that are ratios of squares do not change)."""

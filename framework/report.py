@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from .config import Constraint, Cost
-from .metrics import HUGE
+from .metrics import magnitude_units
 from .scenarios import MAX_SCENARIOS, ScenarioSet, combination_label
 from .search.pareto import hypervolume, pareto_front, reference_point
 from .space import DesignSpace
@@ -107,10 +107,8 @@ class Tracker:
 def _exponents(v: np.ndarray) -> np.ndarray:
     """Per objective (column of ``v``), 0 for values of ordinary magnitude, else the power of ten of the
     largest finite magnitude (beyond 1e100 or below 1e-100): the unit its extents are measured in."""
-    with np.errstate(divide="ignore"):
-        top = np.max(np.where(np.isfinite(v), np.abs(v), 0.0), axis=0, initial=0.0)
-        extreme = (top > HUGE) | ((top > 0) & (top < 1.0 / HUGE))
-        return np.where(extreme, np.floor(np.log10(np.where(top > 0, top, 1.0))), 0.0).astype(int)
+    units = magnitude_units(v)
+    return np.where(units != 1.0, np.floor(np.log10(units)), 0.0).astype(int)
 
 
 def scenario_labels(space: DesignSpace, params: list[dict]) -> list[str] | None:
