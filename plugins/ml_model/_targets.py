@@ -19,6 +19,8 @@ from typing import Any
 
 import numpy as np
 
+from framework.metrics import magnitude_units
+
 DEFAULT_MARGIN = 0.25
 # Beyond KNEE reaches past the range the bound's tail is no longer tanh, which is 1.0 in float64 from about 19
 # reaches on (every prediction beyond the same number, its std 0), but 1 - c / (1 + a u): it meets tanh at the
@@ -72,11 +74,11 @@ class Targets:
             log[j] = bool(log_costs and col.size and np.all(col > 0))
             t = np.log(col) if log[j] else col
             if t.size:
-                # costs beyond 1e100 or below 1e-100 (not logged: some are negative or 0) in units of their
-                # largest magnitude: the variance of costs of 1e-297 underflowed to 0, so they were all
-                # "constant" and the model learned nothing; others in their own units, the same bits as ever
-                mag = float(np.abs(t).max())
-                unit = mag if np.isfinite(mag) and 0 < mag and not 1e-100 <= mag <= 1e100 else 1.0
+                # extreme costs (not logged: some are negative or 0) in units of their largest magnitude
+                # (metrics.magnitude_units, the rule the exploration's figures use too): the variance of costs
+                # of 1e-297 underflowed to 0, so they were all "constant" and the model learned nothing;
+                # others in their own units, the same bits as ever
+                unit = float(magnitude_units(t[:, None])[0])
                 with np.errstate(over="ignore", invalid="ignore"):
                     mean[j] = float((t / unit).mean())
                     s = float((t / unit).std())
