@@ -35,6 +35,14 @@ def magnitude_units(y: np.ndarray) -> np.ndarray:
     return np.where(extreme, top, 1.0)
 
 
+def magnitude_exponents(y: np.ndarray) -> np.ndarray:
+    """Per column of ``y``, 0 for values of ordinary magnitude, else the power of ten of its
+    `magnitude_units`: the unit a front's extents are measured in (a hypervolume is then in units of 10 to
+    the sum of these)."""
+    units = magnitude_units(y)
+    return np.where(units != 1.0, np.floor(np.log10(units)), 0.0).astype(int)
+
+
 def huge_scale(*arrays) -> float:
     """1.0, or for values of a magnitude beyond ``HUGE`` the largest magnitude among the finite ones: what to
     divide them by before squaring (the figures that are ratios of squares do not change)."""

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from .config import Constraint, Cost
-from .metrics import magnitude_units
+from .metrics import magnitude_exponents
 from .scenarios import MAX_SCENARIOS, ScenarioSet, combination_label
 from .search.pareto import hypervolume, pareto_front, reference_point
 from .space import DesignSpace
@@ -94,7 +94,7 @@ class Tracker:
         # objectives of an extreme magnitude are measured in a power of ten of their own, fixed at the first
         # step that had them: the volume of costs near 1e-300 (a product of ~1e-300 extents) underflowed to 0
         # and that of costs near 1e300 overflowed; the record says which power of ten of the units it is in
-        exps = self.exponents.setdefault(label, _exponents(v))
+        exps = self.exponents.setdefault(label, magnitude_exponents(v))
         scale = 10.0 ** exps
         hv = hypervolume(v / scale, ref / scale) if exps.any() else hypervolume(v, ref)
         history.append(hv)
@@ -102,13 +102,6 @@ class Tracker:
         if exps.any():
             out["hypervolume_exponent"] = int(exps.sum())   # the volume is hypervolume x 10^this in cost units
         return out
-
-
-def _exponents(v: np.ndarray) -> np.ndarray:
-    """Per objective (column of ``v``), 0 for values of ordinary magnitude, else the power of ten of the
-    largest finite magnitude (beyond 1e100 or below 1e-100): the unit its extents are measured in."""
-    units = magnitude_units(v)
-    return np.where(units != 1.0, np.floor(np.log10(units)), 0.0).astype(int)
 
 
 def scenario_labels(space: DesignSpace, params: list[dict]) -> list[str] | None:

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..metrics import magnitude_exponents
 from ..config import CONSTRAINT   # the config's constraint syntax, read back from the manifest's text
 from ..run_data import ExploreData, RunData
 from ..scenarios import combination_label
@@ -194,11 +195,13 @@ def best_so_far(run: RunData, ex: Explored, mask: pd.Series | None = None) -> tu
 
 
 def hypervolume_progress(run: RunData, ex: Explored, label: str | None = None
-                         ) -> tuple[np.ndarray, np.ndarray, str]:
-    """(evaluations, hypervolume, where from) for several objectives: the run's own per-step figures
-    (recorded by the driver, its reference point) at the evaluation count each step ended at; without
-    them, computed here after each evaluation with a reference point from every feasible design. With
-    ``label``, of that scenario combination's designs only (its own record: a front pooled over problem
+                         ) -> tuple[np.ndarray, np.ndarray, int, str]:
+    """(evaluations, hypervolume, its power of ten, where from) for several objectives: the volume is
+    hypervolume x 10^power in the costs' units (power 0 but for costs beyond 1e100 or below 1e-100, whose
+    volume in their own units under- or overflows: `metrics.magnitude_exponents`). The run's own per-step
+    figures (recorded by the driver, its reference point) at the evaluation count each step ended at;
+    without them, computed here after each evaluation with a reference point from every feasible design.
+    With ``label``, of that scenario combination's designs only (its own record: a front pooled over problem
     sizes loses the larger size's designs to the smaller's)."""
     def record(s: dict) -> dict:
         return s if label is None else (s.get("scenarios") or {}).get(label) or {}
@@ -206,19 +209,25 @@ def hypervolume_progress(run: RunData, ex: Explored, label: str | None = None
     if steps and len(ex.data.sample_steps):
         ends = np.array(ex.data.sample_steps)
         x = np.array([int((ends <= s["step"]).sum()) for s in steps])
-        return x, np.array([float(record(s)["hypervolume"]) for s in steps]), "per step, as recorded by the run"
+        powers = np.array([int(record(s).get("hypervolume_exponent") or 0) for s in steps])
+        power = int(powers.max())   # (one per run and scenario: the tracker fixes it at its first step)
+        hv = np.array([float(record(s)["hypervolume"]) for s in steps]) * 10.0 ** (powers - power)
+        return x, hv, power, "per step, as recorded by the run"
     ev = ex.data.evaluations
     mine = ex.feasible if label is None else ex.feasible & ex.scenario.eq(label)
     if ev.empty or not mine.any():
-        return np.zeros(0), np.zeros(0), ""
+        return np.zeros(0), np.zeros(0), 0, ""
     signed = np.column_stack([pd.to_numeric(ev[o], errors="coerce").to_numpy(dtype=float) * cost_sign(run, o)
                               for o in run.objectives])
     ok = mine.to_numpy()
+    exps = magnitude_exponents(signed[ok])
+    signed = signed / 10.0 ** exps
     ref = reference_point(signed[ok])
     n = len(ev)
     xs = np.unique(np.linspace(1, n, min(n, 200)).round().astype(int))   # at most 200 points: fast on any run
     hv = [hypervolume(signed[:k][ok[:k]], ref) if ok[:k].any() else np.nan for k in xs]
-    return xs, np.array(hv, dtype=float), "after each evaluation, reference point from all feasible designs"
+    return (xs, np.array(hv, dtype=float), int(exps.sum()),
+            "after each evaluation, reference point from all feasible designs")
 
 
 def predicted_vs_true(run: RunData, ex: ExploreData) -> pd.DataFrame:

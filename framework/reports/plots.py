@@ -210,13 +210,16 @@ def _progress(run: RunData, ex: Explored) -> Figure | None:
         curves = [cv for cv in curves if len(cv[1])]
         if not curves:
             return None
-        for name, x, hv, how in curves:
-            ax.plot(x, hv, marker="o" if len(x) <= 50 else None, label=name,
+        # costs of an extreme magnitude: volumes drawn in a power of ten of the units, the same for every curve
+        power = max(cv[3] for cv in curves)
+        for name, x, hv, p, how in curves:
+            ax.plot(x, hv * 10.0 ** (p - power), marker="o" if len(x) <= 50 else None, label=name,
                     **({} if name is not None else {"color": FRONT_COLOR}))
-        how = curves[0][3]
-        if len(curves) > 1 and _wide(np.concatenate([cv[2] for cv in curves])):   # sizes orders apart
-            ax.set_yscale("log")
-        ax.set_ylabel("hypervolume of the front" + (" of each scenario" if curves[0][0] is not None else ""))
+        how = curves[0][4]
+        if len(curves) > 1 and _wide(np.concatenate([cv[2] * 10.0 ** (cv[3] - power) for cv in curves])):
+            ax.set_yscale("log")   # sizes orders apart
+        ax.set_ylabel("hypervolume of the front" + (" of each scenario" if curves[0][0] is not None else "")
+                      + (f" (x 1e{power:+d})" if power else ""))
         ax.set_title(f"hypervolume against evaluations{_of(ex)}\n({how})", fontsize=10)
     ax.set_xlabel("evaluations")
     ax.grid(alpha=0.3)
