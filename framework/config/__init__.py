@@ -141,7 +141,7 @@ class Config:
         """The file that wrote the key at ``where`` ("evaluate.script"): an included file's name for a key it
         wrote (errors found after loading name it, as the schema's do), else the config's."""
         parts = where.split(".")
-        for n in range(min(len(parts), 2), 0, -1):
+        for n in range(min(len(parts), 3), 0, -1):
             found = self.origins.get(".".join(parts[:n]))
             if found:
                 return found
@@ -289,11 +289,15 @@ def _own_tables_in_run_dir(explores: list[Explore], run_dir: Any) -> None:
 
 
 def _origins(raw: dict) -> dict[str, str]:
-    """The file that wrote each key of the top level and of the sections (the loader marks them)."""
+    """The file that wrote each key of the top level, of the sections and of the objects in them
+    (evaluate.simulator.devices: the loader marks them); a key not here was not given (its default)."""
     out = dict(raw.get(KEYS, {}))
     for section in schema.SECTIONS:
         if isinstance(raw.get(section), dict):
             out.update({f"{section}.{k}": f for k, f in raw[section].get(KEYS, {}).items()})
+            for k, v in raw[section].items():
+                if isinstance(v, dict) and isinstance(k, str) and not k.startswith("__"):
+                    out.update({f"{section}.{k}.{kk}": f for kk, f in v.get(KEYS, {}).items()})
     return out
 
 

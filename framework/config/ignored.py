@@ -84,7 +84,8 @@ def unread_plugin_keys(data: dict, origins: dict[str, str], blocks: tuple = tupl
     out = []
     for section in blocks:
         read_by = READ_BY[section]
-        given = {k[len(section) + 1:]: f for k, f in origins.items() if k.startswith(f"{section}.")}
+        given = {k[len(section) + 1:]: f for k, f in origins.items()   # (the section's own keys, not deeper)
+                 if k.startswith(f"{section}.") and k.count(".") == 1}
         sec = data.get(section) or {}
         plugin = sec.get("plugin")
         if not given or not _builtin(section, plugin, data.get("python_path") or []):

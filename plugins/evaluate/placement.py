@@ -236,15 +236,15 @@ class PlacementEvaluate:
                     raise DeffeError(f"knob '{name}': value {value!r}: {e}", file=self.file, where="knobs") from None
 
     def _check_set_twice(self) -> None:
-        """A setting fixed in evaluate.simulator and a knob too is a config error: the knob's values were
-        used and the fixed one dropped without a word. `devices` always has a value (its default): only
-        one the config gives (not the default) counts."""
-        from framework.config.schema import PLACEMENT
+        """A setting the config fixes in evaluate.simulator and a knob too is a config error: the knob's
+        values were used and the fixed one dropped without a word. Settings with a default (`devices`) always
+        have a value: only one the config gives counts, even the default's own value."""
+        origins = self.framework.config.origins
         for name in self.point_settings:
-            if name in POINT_SETTINGS and self.opts.get(name) is not None and \
-                    not (name == "devices" and self.opts[name] == PLACEMENT["devices"].default):
-                raise DeffeError(f"'{name}' is set both in evaluate.simulator and as a knob", file=self.file,
-                                 where=f"evaluate.simulator.{name}", hint="remove one")
+            where = f"evaluate.simulator.{name}"
+            if name in POINT_SETTINGS and self.opts.get(name) is not None and where in origins:
+                raise DeffeError(f"'{name}' is set both in evaluate.simulator and as a knob",
+                                 file=origins[where], where=where, hint="remove one")
 
     def _check_template_knobs(self) -> None:
         """Every value of a knob the devices template names makes a machine with some value of the template's

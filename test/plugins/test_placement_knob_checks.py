@@ -85,3 +85,23 @@ def test_a_setting_both_fixed_and_a_knob_is_a_config_error(tmp_path):
                              "'micro_batches' is set both in evaluate.simulator and as a knob", "remove one")
     assert line.startswith("error: config.json:evaluate.simulator.micro_batches: "), line
     assert not (tmp_path / "explore").exists()
+
+
+def test_devices_fixed_at_the_default_and_a_knob_is_a_config_error(tmp_path):
+    # a fixed devices equal to its default was taken for no setting at all: the knob won without a word
+    config(tmp_path, [{"name": "devices", "values": ["cpu+4xA100-pcie4", "cpu+4xV100-pcie3"]}], batch_size=32)
+    line = assert_user_error(run_deffe("-config", "config.json", cwd=tmp_path),
+                             "'devices' is set both in evaluate.simulator and as a knob", "remove one")
+    assert line.startswith("error: config.json:evaluate.simulator.devices: "), line
+    assert not (tmp_path / "explore").exists()
+
+
+def test_a_devices_knob_alone_runs(tmp_path):
+    # (the setting keeps its default when the config does not give it: that is not "set twice")
+    config(tmp_path, [{"name": "devices", "values": ["cpu+4xA100-pcie4", "cpu+4xV100-pcie3"]}], batch_size=32,
+           max_samples=2)
+    cfg = json.loads((tmp_path / "config.json").read_text())
+    del cfg["evaluate"]["simulator"]["devices"]
+    write(tmp_path / "config.json", json.dumps(cfg))
+    assert run_deffe("-config", "config.json", cwd=tmp_path).rc == 0
+    assert {r["status"] for r in read_csv(tmp_path / "explore" / "deffe_evaluation.csv")} == {"ok"}

@@ -13,6 +13,8 @@ from simulator.data import DATA as REFERENCE
 def config(tmp_path, knobs, costs=("step_time", "throughput", "peak_memory", "comm_bytes", "feasible"),
            max_samples=12, **simulator):
     settings = {"network": "resnet50", "devices": "cpu+4xV100-pcie3", "groups": 8, "batch_size": 64}
+    if any(k.get("name") == "devices" for k in knobs):
+        del settings["devices"]   # (a knob: fixed too would be set twice)
     settings.update(simulator)
     settings = {k: v for k, v in settings.items() if v is not None}   # None: the setting is a knob
     write(tmp_path / "config.json", json.dumps({
