@@ -18,7 +18,11 @@ def test_lasso_credit_is_the_same_in_any_unit(unit):
         warnings.simplefilter("error", RuntimeWarning)   # no overflow / underflow warnings either
         scaled = lasso_credit(sp, codes, y * unit, cost="time", seed=1)
     assert [n for n, _ in scaled.ranking()][:4] == [n for n, _ in plain.ranking()][:4]
-    assert scaled.scores / abs(unit) == pytest.approx(plain.scores, rel=1e-6, abs=1e-9)
+    # the same credits up to the cross-validation's choice of alpha: on noise-free data the alphas' CV errors
+    # are near ties, and the rounding of another unit can move the choice one step of the grid (on some
+    # CPUs even for a unit of 2.0 without the rescaling), which moves the credits by about 1e-4 of the largest
+    top = plain.scores.max()
+    assert scaled.scores / abs(unit) == pytest.approx(plain.scores, rel=1e-3, abs=1e-3 * top)
     assert _shares(scaled.by_family(sp)) == _shares(plain.by_family(sp))
 
 
