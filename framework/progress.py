@@ -26,7 +26,7 @@ BAR_FORMAT = "{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} [{elapsed}{p
 OPEN_FORMAT = "{desc}: {n_fmt} samples [{elapsed}{postfix}]"   # no total: a count, no bar
 BAR_ROOM = 35     # columns of the bar line besides its label and postfix: percentage, 5 of bar, counts, elapsed
 SHOWN_ORDER = ("failed", "stored", "best", "model", "left")
-FALLBACK_COLUMNS = 80   # the width of a terminal that tells none (or 0)
+FALLBACK_COLUMNS, FALLBACK_ROWS = 80, 24   # the size of a terminal that tells none (or 0)
 
 
 class Progress:
@@ -49,14 +49,16 @@ class Progress:
         self.last_line = self.started   # when the last plain line was written
         self.last_text: str | None = None   # ... and what it said
         self.terminal = enabled and _isatty(self.stream)
-        if self.terminal and width is None and not _terminal_columns(self.stream):
-            # a terminal that tells no width (a pseudo-terminal without a size says 0 columns): tqdm drew an
-            # empty line there, so no progress was shown at all
-            width = FALLBACK_COLUMNS
+        rows = None
+        if self.terminal and width is None and not all(_terminal_size(self.stream)):
+            # a terminal that tells no size (a pseudo-terminal without one says 0 columns, 0 lines): tqdm took
+            # it for -1 lines, too few to draw its bar in, so no progress was shown at all
+            width = _terminal_size(self.stream)[0] or FALLBACK_COLUMNS
+            rows = FALLBACK_ROWS
         self.width = width
         self.finished = False   # closed: the exploration has ended, nothing is left to wait for
         self.bar = tqdm(total=total, desc=label, unit="sample", file=self.stream, disable=not self.terminal,
-                        dynamic_ncols=width is None, ncols=width, leave=True, smoothing=0.1,
+                        dynamic_ncols=width is None, ncols=width, nrows=rows, leave=True, smoothing=0.1,
                         bar_format=BAR_FORMAT if total else OPEN_FORMAT)
 
     # ------------------------------------------------------------------ what the driver tells
@@ -163,15 +165,16 @@ class Progress:
         print(self.last_text, file=self.stream, flush=True)
 
     def _columns(self) -> int:
-        return self.width or _terminal_columns(self.stream) or FALLBACK_COLUMNS
+        return self.width or _terminal_size(self.stream)[0] or FALLBACK_COLUMNS
 
 
-def _terminal_columns(stream: Any) -> int | None:
-    """The terminal's width, or None where it tells none (not a terminal, or 0 columns)."""
+def _terminal_size(stream: Any) -> tuple[int, int]:
+    """The terminal's columns and lines, 0 for what it does not tell (not a terminal, or no size)."""
     try:
-        return os.get_terminal_size(stream.fileno()).columns or None
+        size = os.get_terminal_size(stream.fileno())
     except (OSError, ValueError, AttributeError):
-        return None
+        return 0, 0
+    return max(0, size.columns), max(0, size.lines)
 
 
 def _isatty(stream: Any) -> bool:

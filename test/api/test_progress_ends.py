@@ -2,6 +2,7 @@
 no width (a pseudo-terminal without a size says 0 columns)."""
 import io
 import os
+import sys
 
 from framework.progress import Progress
 
@@ -46,12 +47,13 @@ def test_the_bar_of_an_exploration_that_ended_early_tells_no_time_left():
     assert "25/70" in final and "left" not in final
 
 
-def test_a_terminal_of_0_columns_shows_the_bar_at_a_sane_width():
-    master, slave = os.openpty()   # a fresh pseudo-terminal has no size: 0 columns, 0 rows
+def test_a_terminal_of_0_columns_shows_the_bar_at_a_sane_width(monkeypatch):
+    master, slave = os.openpty()   # a fresh pseudo-terminal has no size: 0 columns, 0 lines (script(1))
     try:
-        assert os.get_terminal_size(slave).columns == 0
+        assert tuple(os.get_terminal_size(slave)) == (0, 0)
         with os.fdopen(slave, "w", buffering=1, closefd=False) as stream:
-            p = Progress(10, "explore_0", stream=stream, clock=Clock())
+            monkeypatch.setattr(sys, "stderr", stream)   # tqdm asks the size of stderr's terminal itself
+            p = Progress(10, "explore_0", clock=Clock())
             for _ in range(10):
                 p.update()
             p.best("best thr 5")
