@@ -11,10 +11,15 @@ Two views, both on the codes of a `DesignSpace` and one cost:
 ``lasso_credit(space, codes, y)``
     The inlining project's sparse linear credit assignment: a lasso regression
     of the cost on the *decisions*, one indicator per (knob, level) of each finite
-    knob (a continuous knob enters as its position in its range, 0..1). The L1
-    penalty (chosen by cross-validation unless ``alpha`` is given) leaves most
+    knob (a continuous knob enters as its position in its range, 0..1), and for a
+    numeric finite knob of 3 or more values its trend too (its value's position
+    between its smallest and largest, `trend_columns`: a linear effect of a knob
+    of 40 values is one credit, not 40 small ones the penalty zeroes). The L1
+    penalty (chosen by cross-validation unless ``alpha`` is given; of alphas whose
+    errors tie, the largest) leaves most
     decisions at zero credit and gives the few that move the cost a coefficient
-    in cost units: what taking that decision adds to the cost. A knob's credit is
+    in cost units: what taking that decision adds to the cost (a numeric knob's
+    decision: its indicator's credit plus its trend's). A knob's credit is
     the spread of its decisions' credits (max - min over the levels seen): how
     much the cost can change by choosing that knob's level alone.
 
@@ -252,6 +257,35 @@ def decision_matrix(space: DesignSpace, codes: np.ndarray) -> tuple[np.ndarray, 
     return x, meta
 
 
+def trend_columns(space: DesignSpace, codes: np.ndarray) -> tuple[np.ndarray, list[int], list[np.ndarray]]:
+    """A trend column per numeric finite knob of 3 or more values (not a categorical one): its value's
+    position between its smallest and largest value, 0..1 (of their logarithms for a log knob). Returns
+    the columns, each one's knob, and each one's position of every level of that knob.
+
+    With indicators alone a knob's linear effect is spread over its levels (1/40 of the effect each for
+    40 values), which the lasso's L1 weight zeroes: it credited the knobs of few levels instead. A trend
+    carries such an effect in one credit; the indicators keep what is not linear."""
+    codes = np.atleast_2d(codes)
+    cols: list[np.ndarray] = []
+    knobs: list[int] = []
+    positions: list[np.ndarray] = []
+    for j, knob in enumerate(space.knobs):
+        if not (knob.finite and knob.numeric and knob.kind != "categorical" and knob.size >= 3):
+            continue
+        values = knob.levels.numbers()
+        if knob.log and (values > 0).all():
+            values = np.log(values)
+        spread = float(values.max() - values.min())
+        if not np.isfinite(spread) or spread <= 0:
+            continue
+        pos = (values - values.min()) / spread
+        cols.append(pos[codes[:, j].astype(np.int64)])
+        knobs.append(j)
+        positions.append(pos)
+    x = np.column_stack(cols) if cols else np.empty((len(codes), 0))
+    return x, knobs, positions
+
+
 # Beyond this many cells of the decision matrix (points times decisions: 100 knobs of 10 values and 1000
 # points took 26 s, 200 knobs and 2000 points 3 min 23 s) the lasso credit is bounded: LassoCV over
 # LASSO_ALPHAS alphas down to 1% of the largest, 3 folds, tolerance 1e-3 and at most 1000 iterations, on at
@@ -265,6 +299,24 @@ def _alphas(n: int) -> dict:
     """LassoCV's number of alphas, under the name the installed scikit-learn takes."""
     from sklearn.linear_model import LassoCV
     return {"n_alphas": n} if "n_alphas" in LassoCV().get_params() else {"alphas": n}
+
+
+# cross-validation errors within this fraction of the smallest are a tie, won by the largest alpha
+CV_TIE = 1e-6
+
+
+def _sparsest_tied(cv: Any, x: np.ndarray, y: np.ndarray, **fit_args) -> Any:
+    """The lasso of the largest alpha whose cross-validated error ties the smallest (a Lasso fitted on all
+    points). Where the errors are flat (the fits reach the noise, a trend and its indicators say the same)
+    LassoCV's argmin was a matter of rounding: the same costs in another unit got other credits."""
+    from sklearn.linear_model import Lasso
+    errors = np.asarray(cv.mse_path_, dtype=float).mean(axis=1)
+    alphas = np.asarray(cv.alphas_, dtype=float)
+    tied = np.isfinite(errors) & (errors <= np.nanmin(errors) * (1 + CV_TIE))
+    alpha = float(alphas[tied].max()) if tied.any() else float(cv.alpha_)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")   # convergence warnings, as LassoCV's own
+        return Lasso(alpha=alpha, **fit_args).fit(x, y)
 
 
 def lasso_credit(space: DesignSpace, codes: np.ndarray, y: np.ndarray, cost: str = "cost", column: int = 0,
@@ -284,6 +336,8 @@ def lasso_credit(space: DesignSpace, codes: np.ndarray, y: np.ndarray, cost: str
     if len(y) < 3:
         raise ValueError("lasso credit needs at least 3 points with a finite cost")
     x, meta = decision_matrix(space, codes)
+    trend, trend_knobs, positions = trend_columns(space, codes)
+    x = np.column_stack([x, trend])
     # costs of an extreme magnitude (beyond 1e100 or below 1e-100) are fitted in units of their largest one:
     # the lasso squares them (1e300 overflows and sklearn's CV then fails, 1e-300 underflows to no signal);
     # alphas and credits are given back in cost units, the fit and its R^2 are the same in any unit
@@ -300,15 +354,15 @@ def lasso_credit(space: DesignSpace, codes: np.ndarray, y: np.ndarray, cost: str
             x, y = x[keep], y[keep]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")   # convergence warnings: the looser fit is the point
-            fit = LassoCV(cv=3, random_state=seed, eps=1e-2, tol=1e-3, max_iter=1000,
-                          **_alphas(LASSO_ALPHAS)).fit(x, y)
-        alpha_used = float(fit.alpha_) * scale
+            fit = _sparsest_tied(LassoCV(cv=3, random_state=seed, eps=1e-2, tol=1e-3, max_iter=1000,
+                                         **_alphas(LASSO_ALPHAS)).fit(x, y), x, y, tol=1e-3, max_iter=1000)
+        alpha_used = float(fit.alpha) * scale
         how = (f"alpha {alpha_used:.4g} by 3-fold CV over {LASSO_ALPHAS} alphas (a large problem"
                + (f": {len(y)} of the {shown} points, chosen at random" if len(y) < shown else "") + ")")
     elif alpha is None:
         folds = min(5, len(y))
-        fit = LassoCV(cv=folds, random_state=seed, max_iter=20000).fit(x, y)
-        alpha_used = float(fit.alpha_) * scale
+        fit = _sparsest_tied(LassoCV(cv=folds, random_state=seed, max_iter=20000).fit(x, y), x, y, max_iter=20000)
+        alpha_used = float(fit.alpha) * scale
         how = f"alpha {alpha_used:.4g} by {folds}-fold CV"
     else:
         fit = Lasso(alpha=alpha, max_iter=20000).fit(x, y)
@@ -318,6 +372,8 @@ def lasso_credit(space: DesignSpace, codes: np.ndarray, y: np.ndarray, cost: str
         coef = np.asarray(fit.coef_, dtype=float) * scale
     r2 = float(fit.score(x, y))
     counts = x.sum(axis=0)
+    # a numeric knob's decision is credited its indicator's credit plus its trend's at the level's position
+    slope = {j: (c, pos) for j, c, pos in zip(trend_knobs, coef[len(meta):], positions)}
     scores = np.zeros(len(space))
     decisions: list[Decision] = []
     by_knob: dict[int, list[float]] = {}
@@ -329,11 +385,15 @@ def lasso_credit(space: DesignSpace, codes: np.ndarray, y: np.ndarray, cost: str
             continue
         if n == 0:
             continue                      # a level never evaluated: no evidence either way
+        if j in slope and slope[j][0] != 0:
+            with np.errstate(over="ignore", invalid="ignore"):
+                c = c + slope[j][0] * slope[j][1][level]
         by_knob.setdefault(j, []).append(c)
         decisions.append(Decision(knob.name, knob.levels[level], float(c), int(n)))
     for j, cs in by_knob.items():
         scores[j] = max(cs) - min(cs)
     unit = "log(cost)" if log_cost else "cost units"
     return Importance("lasso", cost, list(space.names), scores, None, decisions,
-                      note=f"{len(y)} points, {x.shape[1]} decisions, {how}, "
+                      note=f"{len(y)} points, {len(meta)} decisions"
+                           + (f" and {len(trend_knobs)} numeric knobs' trends" if trend_knobs else "") + f", {how}, "
                            f"{int((coef != 0).sum())} non-zero credits, R^2 {r2:.3f}, credits in {unit}")

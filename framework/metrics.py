@@ -43,14 +43,6 @@ def magnitude_exponents(y: np.ndarray) -> np.ndarray:
     return np.where(units != 1.0, np.floor(np.log10(units)), 0.0).astype(int)
 
 
-def huge_scale(*arrays) -> float:
-    """1.0, or for values of a magnitude beyond ``HUGE`` the largest magnitude among the finite ones: what to
-    divide them by before squaring (the figures that are ratios of squares do not change)."""
-    top = max((float(np.max(np.abs(a[np.isfinite(a)]), initial=0.0)) for a in map(np.asarray, arrays)),
-              default=0.0)
-    return top if top > HUGE else 1.0
-
-
 def mape(y_true, y_pred) -> float:
     """Mean absolute percentage error, as a fraction (0.02 is 2%); points whose true value is 0 are left out."""
     t, p = _pairs(y_true, y_pred)
@@ -65,9 +57,11 @@ def r2(y_true, y_pred) -> float:
     t, p = _pairs(y_true, y_pred)
     if t.size < 2:
         return math.nan
-    scale = huge_scale(t, p)   # R^2 is scale-free: costs whose squares would overflow are divided first
-    if scale != 1.0:
-        t, p = t / scale, p / scale
+    # R^2 is scale-free: costs whose squares would overflow (beyond 1e100) or underflow (all below 1e-100:
+    # their spread squared was 0, so R^2 was NaN) are measured in units of the largest magnitude first
+    unit = float(magnitude_units(np.concatenate([t, p])[:, None])[0])
+    if unit != 1.0:
+        t, p = t / unit, p / unit
     total = float(np.sum((t - t.mean()) ** 2))
     if total == 0:
         return math.nan

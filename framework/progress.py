@@ -26,6 +26,7 @@ BAR_FORMAT = "{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} [{elapsed}{p
 OPEN_FORMAT = "{desc}: {n_fmt} samples [{elapsed}{postfix}]"   # no total: a count, no bar
 BAR_ROOM = 35     # columns of the bar line besides its label and postfix: percentage, 5 of bar, counts, elapsed
 SHOWN_ORDER = ("failed", "stored", "best", "model", "left")
+FALLBACK_COLUMNS, FALLBACK_ROWS = 80, 24   # the size of a terminal that tells none (or 0)
 
 
 class Progress:
@@ -48,9 +49,16 @@ class Progress:
         self.last_line = self.started   # when the last plain line was written
         self.last_text: str | None = None   # ... and what it said
         self.terminal = enabled and _isatty(self.stream)
+        rows = None
+        if self.terminal and width is None and not all(_terminal_size(self.stream)):
+            # a terminal that tells no size (a pseudo-terminal without one says 0 columns, 0 lines): tqdm took
+            # it for -1 lines, too few to draw its bar in, so no progress was shown at all
+            width = _terminal_size(self.stream)[0] or FALLBACK_COLUMNS
+            rows = FALLBACK_ROWS
         self.width = width
+        self.finished = False   # closed: the exploration has ended, nothing is left to wait for
         self.bar = tqdm(total=total, desc=label, unit="sample", file=self.stream, disable=not self.terminal,
-                        dynamic_ncols=width is None, ncols=width, leave=True, smoothing=0.1,
+                        dynamic_ncols=width is None, ncols=width, nrows=rows, leave=True, smoothing=0.1,
                         bar_format=BAR_FORMAT if total else OPEN_FORMAT)
 
     # ------------------------------------------------------------------ what the driver tells
@@ -72,6 +80,9 @@ class Progress:
         self._show()
 
     def close(self) -> None:
+        self.finished = True   # the last line or bar tells no time left: the exploration is over
+        if self.enabled and self.terminal:
+            self.bar.set_postfix_str(self.postfix(), refresh=False)
         if self.enabled and not self.terminal and self.done and self.status_line() != self.last_text:
             self._write_line()   # the last line, unless the one just written says the same
         self.bar.close()
@@ -93,7 +104,7 @@ class Progress:
         """The postfix's parts as (kind, text), the most wanted first: a line too long loses the last ones."""
         parts = []
         left = self.seconds_left()
-        if left is not None and self.done < (self.total or math.inf):
+        if left is not None and not self.finished and self.done < (self.total or math.inf):
             parts.append(("left", f"{duration_text(left)} left"))
         if self.failed:
             parts.append(("failed", f"{self.failed} failed"))
@@ -130,7 +141,7 @@ class Progress:
             parts.append(f"model MAPE {100 * self.mape:.3g}%")
         parts.append(f"{duration_text(self.clock() - self.started)} elapsed")
         left = self.seconds_left()
-        if left is not None and self.done < (self.total or math.inf):
+        if left is not None and not self.finished and self.done < (self.total or math.inf):
             parts.append(f"about {duration_text(left)} left")
         return ", ".join(parts)
 
@@ -154,12 +165,16 @@ class Progress:
         print(self.last_text, file=self.stream, flush=True)
 
     def _columns(self) -> int:
-        if self.width:
-            return self.width
-        try:
-            return os.get_terminal_size(self.stream.fileno()).columns
-        except (OSError, ValueError, AttributeError):
-            return 80
+        return self.width or _terminal_size(self.stream)[0] or FALLBACK_COLUMNS
+
+
+def _terminal_size(stream: Any) -> tuple[int, int]:
+    """The terminal's columns and lines, 0 for what it does not tell (not a terminal, or no size)."""
+    try:
+        size = os.get_terminal_size(stream.fileno())
+    except (OSError, ValueError, AttributeError):
+        return 0, 0
+    return max(0, size.columns), max(0, size.lines)
 
 
 def _isatty(stream: Any) -> bool:

@@ -69,7 +69,11 @@ class Tracker:
         if scenarios is not None and len(set(scenarios)) > 1:
             labels = np.array(scenarios, dtype=object)
             info["scenarios"] = {}
-            for label in dict.fromkeys(scenarios):
+            # in the combinations' order (that of the knobs' values, as the tables and reports give them, which
+            # `scenario_labels` says), not in the order first evaluated: the progress line shows the first few
+            met = dict.fromkeys(scenarios)
+            order = [x for x in getattr(scenarios, "order", None) or [] if x in met]
+            for label in order + [x for x in met if x not in order]:
                 mine = labels == label
                 info["scenarios"][label] = self._summary(costs[mine], [s for s, m in zip(status, mine) if m],
                                                          label, self.scenario_history.setdefault(label, []))
@@ -104,12 +108,32 @@ class Tracker:
         return out
 
 
-def scenario_labels(space: DesignSpace, params: list[dict]) -> list[str] | None:
-    """Each point's scenario label ('size=512'), for `Tracker.update`; None without scenarios."""
+class ScenarioLabels(list):
+    """Each point's scenario label, and under ``order`` the distinct labels in the combinations' order."""
+    order: list[str]
+
+
+def scenario_labels(space: DesignSpace, params: list[dict]) -> ScenarioLabels | None:
+    """Each point's scenario label ('size=512'), for `Tracker.update`; None without scenarios. Its ``order``:
+    the labels met in the order of the knobs' values, the first scenario varying slowest (that of the
+    combinations in the tables and reports: size=16, 32, 64, not the order evaluated)."""
     knobs = [k for k in space.knobs if k.scenario and not (k.finite and k.size == 1)]
     if not knobs:
         return None
-    return [combination_label((k.name, p.get(k.name)) for k in knobs) for p in params]
+    out = ScenarioLabels(combination_label((k.name, p.get(k.name)) for k in knobs) for p in params)
+    keys: dict[str, tuple] = {}
+    for label, p in zip(out, params):
+        keys.setdefault(label, tuple(_value_rank(k, p.get(k.name)) for k in knobs))
+    out.order = sorted(keys, key=keys.__getitem__)   # stable: values no knob has keep the order met
+    return out
+
+
+def _value_rank(knob, value) -> float:
+    """Where a value stands among a knob's values (its code); a value it does not have goes last."""
+    try:
+        return float(knob.code(value))
+    except (ValueError, TypeError, KeyError):
+        return math.inf
 
 
 def exploration_table(store: RunStore, run_dir: Path, explore, costs: list[Cost], constraints: list[Constraint],

@@ -49,3 +49,13 @@ def test_evaluate_bundles_them():
     m = evaluate([1.0, 2.0, 3.0, 4.0], [1.1, 1.9, 3.3, 3.9], top_k=10)
     assert m.n == 4 and m.k == 4 and m.kendall_tau == 1.0 and m.top_k_recall == 1.0
     assert set(m.as_dict()) == {"n", "mape", "r2", "kendall_tau", "top_k_recall", "k"}
+
+
+def test_r2_of_costs_whose_squares_underflow_is_that_of_the_same_costs_scaled(recwarn):
+    # costs near 1e-300 (their spread squared is 0) gave an empty R^2 at every step while MAPE and tau were fine
+    rng = np.random.default_rng(1)
+    t = rng.uniform(1, 20, size=30)
+    p = t * rng.normal(1, 0.05, size=30)
+    for scale in (1e-300, 1e-160, -1e-200):
+        assert r2(t * scale, p * scale) == pytest.approx(r2(t, p), rel=1e-9)
+    assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)], [str(w.message) for w in recwarn]
