@@ -96,6 +96,7 @@ class AsyncRun:
         self.untold: list[tuple[np.ndarray, Result]] = []
         self.guided_keys: set[str] = set()   # points a search on the model proposed (Proposal.guided)
         self.resumed: set[str] = set()       # stored points told at a resume (_resume), counted once already
+        self.redone: set[str] = set()        # stored failures evaluated again at a resume (-retry-failed)
         self.new_results = 0
         self.step = 0
         self.training: Future | None = None
@@ -296,7 +297,8 @@ class AsyncRun:
         # at most what it has left (a point told already, or in flight, is not counted again)
         codes, new = self.d._fresh(self.space, proposal.codes, budget.remaining_samples())
         if not new:   # only points it was told or is being told: as if it had proposed nothing ...
-            replayed = [c for c, k in zip(codes, self.space.keys(codes)) if k in self.resumed] if len(codes) else []
+            replayed = [c for c, k in zip(codes, self.space.keys(codes)) if k in self.resumed or k in self.redone] \
+                if len(codes) else []
             if replayed:   # ... unless it proposes again what it was told at a resume (a sampler starts over):
                 self.queue.extend(replayed)   # told again (_submit), then it goes on
                 return
@@ -337,6 +339,7 @@ class AsyncRun:
             self.resumed.discard(key)   # tried again once: from now on a failure of this run
         if s is not None and s.status != "running" and not again:
             result = s.result()
+            self.redone.discard(key)   # a failure evaluated again at the resume, proposed again: told again
             if key in self.resumed:
                 # told at the resume (linked and tallied then). Proposed again (a sampler's sequence starts
                 # over), it is told again (a search may wait for its value), nothing more
@@ -352,6 +355,7 @@ class AsyncRun:
         store.link(self.explore.name, [sid], self.step)
         self.told.append(sid)
         tid = self.executor.submit(sample, key=str(sid))
+        self.tally.retried += again
         self.in_flight[tid] = InFlight(code, key, sample)
         if self.step == 1:
             self.first_ids.add(sid)
@@ -384,22 +388,47 @@ class AsyncRun:
     def _resume(self) -> None:
         """A resumed run: the exploration first learns everything stored for this exploration, and the points
         that were in flight when the run stopped are evaluated first (the synchronous mode replays the course
-        and meets them again; an asynchronous course depends on arrival order and might never ask them again)."""
+        and meets them again; an asynchronous course depends on arrival order and might never ask them again).
+        With -retry-failed the stored failures are evaluated first too, in the order the exploration asked
+        for them (the synchronous replay's order), instead of being told as known: the budget counts them
+        as they are evaluated (a finished run's failures are retried within its budget, as a synchronous
+        rerun's are)."""
         members = self.d.store.explore_samples(self.explore.name, include_running=True)
-        stored = [(s.id, s) for _st, s in members if s.status != "running"]
+        retry = bool(getattr(self.d.args, "retry_failed", False))
+
+        def redo(s) -> bool:   # evaluated again now: in flight when the run stopped, or a failure to retry
+            return s.status == "running" or retry and s.status in ("failed", "timeout")
+
+        stored = [(s.id, s) for _st, s in members if not redo(s)]
         if stored:
             self._tell_stored(stored)
         room = int(min(self.fw.budget.remaining_samples(), 1e9))
+        queued: set[str] = set()
+        running = failures = 0
         for _st, s in members:
-            if s.status == "running" and room > 0:
-                try:
-                    self.queue.append(np.asarray(self.space.code_row(s.params), dtype=float))
-                    room -= 1
-                except DeffeError:
-                    continue   # a point from before a change of the knob values
-        if self.queue:
-            self.d.log.info(f"resuming asynchronously: {len(self.queue)} sample(s) in flight when the run "
+            if not redo(s) or room <= 0:
+                continue
+            try:
+                code = np.asarray(self.space.code_row(s.params), dtype=float)
+            except DeffeError:
+                continue   # a point from before a change of the knob values
+            key = self.space.key(code)
+            if key in queued or key in self.d.counted:
+                continue   # a point asked twice (or told already): evaluated once
+            queued.add(key)
+            self.queue.append(code)
+            room -= 1
+            if s.status == "running":
+                running += 1
+            else:
+                failures += 1
+                self.redone.add(key)
+        if running:
+            self.d.log.info(f"resuming asynchronously: {running} sample(s) in flight when the run "
                             "stopped are evaluated first")
+        if failures:
+            self.d.log.info(f"resuming asynchronously: {failures} stored failure(s) are evaluated again first "
+                            "(-retry-failed)")
 
     def _tell_stored(self, stored: list) -> None:
         codes, kept = [], []
