@@ -19,6 +19,7 @@ import io
 import json
 import math
 import os
+import re
 import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -99,6 +100,10 @@ class ExploreData:
     # the scenario columns of `evaluations` as the table writes them (text, row for row): what the labels of
     # scenario combinations are made of, as the run made those of its front table and step records
     scenarios_as_written: pd.DataFrame | None = None
+    # whether `front` (deffe_exploration.csv, written at the end of the exploration) is of every evaluation
+    # shown: not on a run stopped, or still going on, before its end (no table yet, or the table of an earlier
+    # run resumed, older than the evaluations the store holds)
+    front_current: bool = True
 
 
 @dataclass
@@ -139,8 +144,13 @@ def _read_table(path: Path | io.StringIO, knobs: list[str] = ()) -> pd.DataFrame
             path.seek(0)
         missing = {c: ([""] if c in knobs else _MISSING) for c in header}
         return pd.read_csv(path, keep_default_na=False, na_values=missing)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as e:
-        raise DeffeError(f"{path}: cannot read the table ({type(e).__name__}: {str(e).splitlines()[0]})") from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError) as e:
+        text = (e.strerror or str(e)) if isinstance(e, OSError) else str(e).splitlines()[0]
+        line = re.search(r"\bline (\d+)", text)
+        where = f"byte {e.start}" if isinstance(e, UnicodeDecodeError) else f"line {line.group(1)}" if line else None
+        raise DeffeError(f"cannot read the table ({type(e).__name__}: {text})", file=str(path), where=where,
+                         hint="restore it from a copy of the run, or run the command that made the run again: "
+                              "it resumes the run and rewrites its tables") from None
 
 
 def _costs_numeric(df: pd.DataFrame, names: list[str]) -> pd.DataFrame:
@@ -165,20 +175,15 @@ def load_run(run_dir: str | os.PathLike) -> RunData:
                "its first evaluation, or made by an older version) gets it when the same command is run again " \
                "to resume" if (run_dir / DB_NAME).exists() else "run_deffe.py writes it in the run directory of each run"
         raise DeffeError(f"{path}: not found: {run_dir} is not a run directory", hint=hint)
-    try:
-        m = json.loads(path.read_text())
-        if not isinstance(m, dict) or "explores" not in m:
-            raise ValueError("not a manifest")
-    except (ValueError, OSError) as e:
-        raise DeffeError(f"{path}: not a run manifest ({e})") from None
-    check_manifest(m, str(path))
+    m = _read_manifest(path)
     names = [c["name"] for c in m.get("costs", [])]
     store = _open_store(run_dir / DB_NAME)
     explores: dict[str, ExploreData] = {}
     notes: list[str] = []
     try:
-        for e in m["explores"]:
-            files = {k: in_run(v, run_dir) for k, v in (e.get("tables") or {}).items()}
+        for i, e in enumerate(m["explores"]):
+            files = {k: _table_file(v, run_dir, m, f"explores[{i}].tables.{k}", str(path))
+                     for k, v in (e.get("tables") or {}).items()}
             metrics = files.get("model_metrics")
             knobs = list(e.get("knobs", []))
             asked = store.explore_samples(e["name"], include_running=True) if store is not None else []
@@ -192,7 +197,8 @@ def load_run(run_dir: str | os.PathLike) -> RunData:
             # the store is the record: what the tables show of the evaluations is checked against it
             stored_text = _stored_text(stored, knobs, names) if stored else None
             record = _costs_numeric(_read_table(stored_text, knobs), names) if stored else None
-            if len(stored) > len(evaluations):   # a run killed (or still running) mid-step: tables at step ends
+            stale = len(stored) > len(evaluations)
+            if stale:   # a run killed (or still running) mid-step: tables at step ends
                 table = files.get("evaluation", run_dir / "deffe_evaluation.csv")
                 notes.append(f"{table}: {len(stored) - len(evaluations)} of the {len(stored)} evaluations in the "
                              f"run store are not in this table (the run stopped, or is still running, in the "
@@ -213,11 +219,15 @@ def load_run(run_dir: str | os.PathLike) -> RunData:
             front = _costs_numeric(_read_table(files["exploration"], knobs), names) if "exploration" in files \
                 else pd.DataFrame()
             if record is not None:
-                front, edited = _stored_front_costs(front, record, knobs, names)
+                front, edited, unknown = _stored_front_costs(front, record, knobs, names)
                 if edited:
                     notes.append(f"{files['exploration']}: the costs of {edited} of its evaluated designs differ "
                                  f"from the run store (edited by hand?): the store's values are shown; running "
                                  f"the command that made the run again rewrites the table")
+                if unknown:
+                    notes.append(f"{files['exploration']}: {unknown} of its rows marked evaluated are designs the "
+                                 f"run store never evaluated (added or changed by hand?): they are left out; "
+                                 f"running the command that made the run again rewrites the table")
             explores[e["name"]] = ExploreData(
                 name=e["name"], knobs=knobs, scenarios=list(e.get("scenarios", [])),
                 scenarios_as_written=_as_written(shown, list(e.get("scenarios", []))),
@@ -230,6 +240,8 @@ def load_run(run_dir: str | os.PathLike) -> RunData:
                 if store is not None else [],
                 files=files,
                 sample_steps=[st for st, _s in stored],
+                front_current=not stale and (len(evaluations) == 0 or ("exploration" in files
+                                                                        and files["exploration"].is_file())),
                 knob_importance=_existing(run_dir / f"{e['name'] + '-' if len(m['explores']) > 1 else ''}"
                                                     "knob_importance.txt"))
     finally:
@@ -242,6 +254,32 @@ def load_run(run_dir: str | os.PathLike) -> RunData:
 
 
 REWRITE = "run the command that made the run again: it resumes the run and rewrites deffe_run.json"
+
+
+def _read_manifest(path: Path) -> dict:
+    """deffe_run.json, read and checked: what is not the manifest the driver writes (not JSON, not an object,
+    a key of the wrong kind) is one DeffeError naming the file, the place in it and the way on."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as e:
+        raise DeffeError(f"not a run manifest: not text (a byte 0x{e.object[e.start]:02x} that is not UTF-8)",
+                         file=str(path), where=f"byte {e.start}", hint=REWRITE) from None
+    except OSError as e:
+        raise DeffeError(f"cannot read the run manifest ({e.strerror or e})", file=str(path),
+                         hint="make it readable (or restore it from a copy of the run), then try again") from None
+    try:
+        m = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise DeffeError(f"not a run manifest: not JSON ({e.msg})", file=str(path),
+                         where=f"line {e.lineno} column {e.colno}", hint=REWRITE) from None
+    if not isinstance(m, dict):   # where the value starts: the place to look
+        start = len(text) - len(text.lstrip())
+        line = text.count("\n", 0, start) + 1
+        raise DeffeError(f"not a run manifest (a JSON object), but {_kind(m)}", file=str(path),
+                         where=f"line {line} column {start - (text.rfind(chr(10), 0, start) + 1) + 1}",
+                         hint=REWRITE)
+    check_manifest(m, str(path))
+    return m
 
 
 def check_manifest(m: Any, shown: str) -> None:
@@ -414,22 +452,27 @@ def _edited_rows(table: pd.DataFrame, record: pd.DataFrame, knobs: list[str], co
 
 
 def _stored_front_costs(front: pd.DataFrame, record: pd.DataFrame, knobs: list[str],
-                        costs: list[str]) -> tuple[pd.DataFrame, int]:
-    """The front table (deffe_exploration.csv) with the store's costs in its evaluated rows, and how many of
-    those differed (edited by hand); its predicted rows are the model's and stay as they are."""
+                        costs: list[str]) -> tuple[pd.DataFrame, int, int]:
+    """The front table (deffe_exploration.csv) with the store's costs in its evaluated rows; how many of those
+    differed (edited by hand); and how many rows marked evaluated are of designs the store does not hold (a
+    row added or a knob value changed by hand), which are left out, as a row added to deffe_evaluation.csv
+    is: the store is the record of what was evaluated. Its predicted rows are the model's and stay as they
+    are."""
     if any(k not in front for k in knobs) or "source" not in front or not len(front):
-        return front, 0
+        return front, 0, 0
     evaluated = (front["source"].astype(str) == "evaluated").to_numpy()
     found, same = _compare(front, record, knobs, costs)
-    differ = evaluated & ~same
-    fix = differ & (found >= 0)
+    unknown = evaluated & (found < 0)
+    fix = evaluated & ~same & (found >= 0)
     cols = [c for c in costs if c in front and c in record]
     if fix.any():
         front = front.copy()
         for c in cols:
             front[c] = front[c].astype(float)
         front.loc[fix, cols] = record[cols].to_numpy(dtype=float)[found[fix]]
-    return front, int(differ.sum())
+    if unknown.any():
+        front = front[~unknown].reset_index(drop=True)
+    return front, int(fix.sum()), int(unknown.sum())
 
 
 def in_run(text: str | os.PathLike, run_dir: Path) -> Path:
@@ -451,6 +494,21 @@ def in_run(text: str | os.PathLike, run_dir: Path) -> Path:
     if owner is not None:
         return run_dir / path.relative_to(owner)
     return path
+
+
+def _table_file(text: str, run_dir: Path, m: dict, where: str, shown: str) -> Path:
+    """A table the manifest names, in the run directory read (in_run). One outside it (an absolute name, or
+    one with '..') is the run's only where the run's config placed a table there (its text, or an included
+    file's, names that file): else the manifest was edited to point at another file (another run's table,
+    any file of the system), which is not this run's and is refused."""
+    file = in_run(text, run_dir)
+    if Path(os.path.normpath(file)).is_relative_to(run_dir):
+        return file
+    texts = [m.get("config_text")] + list((m.get("config_includes") or {}).values())
+    if m.get("config_text") is None or any(isinstance(t, str) and file.name in t for t in texts):
+        return file
+    raise DeffeError(f"'{text}' is outside the run directory, and the run's config names no table "
+                     f"'{file.name}': not a table this run wrote", file=shown, where=where, hint=REWRITE)
 
 
 def _own_checkpoint(info: dict, run_dir: Path) -> dict:

@@ -38,12 +38,33 @@ def build_reports(run_dir: str | os.PathLike, warn=None) -> dict[str, Path]:
         plots = write_plots(run, explored)
         out = {"xlsx": write_xlsx(run, explored, run.run_dir / XLSX)}
         out["html"] = write_html(run, explored, plots, run.run_dir / HTML)
-    except OSError as e:   # a full disk, a read-only run directory
-        name = Path(e.filename).name if getattr(e, "filename", None) else "the reports"
-        raise DeffeError(f"cannot write {name} ({e.strerror or e})", file=str(run.run_dir),
-                         hint="free some space, or copy the run directory somewhere writable and give "
-                              "the copy to -report (a run directory describes itself)") from None
+    except OSError as e:   # a full disk, a read-only run directory, a directory or a broken link in the way
+        raise _unwritable(run.run_dir, e) from None
     return {**out, **plots}
+
+
+def _unwritable(run_dir: Path, e: OSError) -> DeffeError:
+    """A report that cannot be written, named by its file, with the way on: what is in its place (a directory,
+    a link to nowhere) is no matter of free space."""
+    what = e.strerror or str(e)
+    if not getattr(e, "filename", None):
+        return DeffeError(f"cannot write the reports ({what})", file=str(run_dir), hint=_SPACE)
+    path = Path(e.filename)
+    name = path.name
+    if path.is_dir() and not path.is_symlink():   # (a link to a directory: its target is what is in the way)
+        return DeffeError(f"cannot write {name}: a directory is in the place of this file ({what})",
+                          file=str(path), hint="move the directory aside: the report is written in its place")
+    if path.is_symlink() and (path.is_dir() or not path.exists()):
+        target = os.readlink(path)
+        where = "a directory" if path.is_dir() else "nothing that can be written"
+        return DeffeError(f"cannot write {name}: it is a link to {target}, {where} ({what})", file=str(path),
+                          hint="remove the link (or make it point to a file that can be written): the report "
+                               "is written in its place")
+    return DeffeError(f"cannot write {name} ({what})", file=str(path), hint=_SPACE)
+
+
+_SPACE = "free some space, or copy the run directory somewhere writable and give the copy to -report (a run " \
+         "directory describes itself)"
 
 
 def build_reports_cli(run_dir: str | os.PathLike) -> int:

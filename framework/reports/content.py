@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +16,7 @@ from ..metrics import magnitude_exponents
 from ..config import CONSTRAINT   # the config's constraint syntax, read back from the manifest's text
 from ..run_data import ExploreData, RunData
 from ..scenarios import combination_label
-from ..search.pareto import hypervolume, reference_point
+from ..search.pareto import hypervolume, pareto_front, reference_point
 from ..values import quantity_text, value_key
 
 _OPS = {"<=": np.less_equal, "<": np.less, ">=": np.greater_equal, ">": np.greater}
@@ -32,6 +32,9 @@ class Explored:
     feasible: pd.Series         # per evaluation: status ok, every constraint met, every objective known
     scenario: pd.Series | None  # per evaluation: its scenario label ('size=16'), None without scenarios
     status: pd.Series | None = None   # per evaluation: its status (from the costs without a status column)
+    # data.front is not deffe_exploration.csv but the front of the feasible evaluations so far, computed here:
+    # the run stopped (or is still going on) before the end of the exploration, when the table is written
+    provisional: bool = False
 
 
 def explorations(run: RunData) -> list[Explored]:
@@ -46,9 +49,47 @@ def explorations(run: RunData) -> list[Explored]:
             if prefix in used:   # two names alike in their first characters
                 prefix = f"{prefix[:10]}_{i}"
             used.add(prefix)
-        out.append(Explored(ex, prefix, feasible_mask(run, ex.evaluations), scenario_labels(ex),
-                            statuses(run, ex.evaluations)))
+        feasible, scenario = feasible_mask(run, ex.evaluations), scenario_labels(ex)
+        provisional = not ex.front_current
+        if provisional:   # every report shows (and counts) the same front: that of the evaluations shown
+            ex = replace(ex, front=front_so_far(run, ex, feasible, scenario))
+        out.append(Explored(ex, prefix, feasible, scenario, statuses(run, ex.evaluations), provisional))
     return out
+
+
+TOP_K = 10   # rows of a run's top designs for one objective (exploration.top_k's default: not in the manifest)
+
+
+def front_so_far(run: RunData, ex: ExploreData, feasible: pd.Series, scenario: pd.Series | None) -> pd.DataFrame:
+    """The front (several objectives) or the TOP_K best designs (one) of the feasible evaluations, as
+    deffe_exploration.csv holds them (without the model's predictions): a front per scenario combination,
+    in the order first evaluated, with a ``scenario`` column and the rank counted within each. What the
+    reports show of a run stopped before the end of its exploration, where the table is written."""
+    ev = ex.evaluations
+    objectives = [o for o in run.objectives if o in ev]
+    columns = [k for k in ex.knobs if k in ev] + [c for c in run.cost_names if c in ev]
+    labels = list(dict.fromkeys(scenario[feasible])) if scenario is not None else []
+    if ev.empty or not objectives or not feasible.any():
+        return pd.DataFrame(columns=columns + (["scenario"] if labels else []) + ["source", "rank"])
+    signed = np.column_stack([pd.to_numeric(ev[o], errors="coerce").to_numpy(dtype=float) * cost_sign(run, o)
+                              for o in objectives])
+    groups = [(label, feasible & scenario.eq(label)) for label in labels] if labels else [(None, feasible)]
+    parts = []
+    for label, mask in groups:
+        idx = np.flatnonzero(mask.to_numpy())
+        v = signed[idx]
+        if len(objectives) == 1:
+            keep = idx[np.argsort(v[:, 0], kind="stable")[:TOP_K]]
+        else:
+            keep = idx[pareto_front(v)]
+            keep = keep[np.lexsort(signed[keep].T[::-1])]
+        part = ev.iloc[keep][columns].reset_index(drop=True)
+        if label is not None:
+            part["scenario"] = label
+        part["source"] = "evaluated"
+        part["rank"] = np.arange(1, len(part) + 1)
+        parts.append(part)
+    return pd.concat(parts, ignore_index=True)
 
 
 def cost_unit(run: RunData, name: str) -> str | None:
@@ -144,8 +185,15 @@ def counts(ex: Explored) -> dict[str, int]:
 
 
 def no_front(ex: ExploreData) -> str:
-    """Why an exploration's front is empty: its table is not written yet, or no design was feasible."""
+    """Why an exploration's front is empty: no design was feasible, in its table or (before the table is
+    written, at the end of the exploration) in the evaluations so far."""
     table = ex.files.get("exploration")
+    name = table.name if table is not None else "deffe_exploration.csv"
+    if not ex.front_current:
+        if ex.evaluations.empty:
+            return f"no front yet: no evaluation yet ({name} is written at the end of the exploration)"
+        return (f"no feasible design yet: none of the {len(ex.evaluations)} evaluations so far succeeded and met "
+                f"every constraint ({name} is written at the end of the exploration)")
     if table is not None and table.is_file():
         return (f"no feasible design: none of the {len(ex.evaluations)} evaluations succeeded and met every "
                 f"constraint ({table.name} is empty)")

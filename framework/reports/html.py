@@ -146,8 +146,11 @@ def _explore(run: RunData, ex: Explored, plots: dict[str, Path], n: int, several
         out.append(f"<h3>Front</h3><p>{e(why[0].upper() + why[1:])}.</p>")
     else:
         what = "the Pareto front" if len(run.objectives) > 1 else "the top designs"
-        out.append(f"<h3>Front</h3><p class=\"meta\">{what} ({len(front)} rows of "
-                   f"{e(d.files.get('exploration', Path('deffe_exploration.csv')).name)}); click a column to sort"
+        table = e(d.files.get('exploration', Path('deffe_exploration.csv')).name)
+        where = (f"{len(front)} rows of {table}" if not ex.provisional else
+                 f"{len(front)} rows, of the {len(d.evaluations)} evaluations so far: the run stopped, or is still "
+                 f"going on, before the end of the exploration, when {table} is written")
+        out.append(f"<h3>Front</h3><p class=\"meta\">{what} ({where}); click a column to sort"
                    "</p>" + _table(_costs_first(front, run), run, sortable=True, cls="front"))
     for kind in ("front", "progress", "predicted", "learning", "knob_importance"):
         p = plots.get(Path(plot_name(ex.prefix, kind)).stem)

@@ -81,7 +81,7 @@ def _summary(run: RunData, explored: list[Explored]) -> pd.DataFrame:
 
 def _table(wb, name: str, df: pd.DataFrame, head, note, empty: str = "") -> None:
     ws = wb.add_worksheet(name[:31])
-    if df is None or (df.empty and not len(df.columns)):
+    if df is None or df.empty:   # nothing to show (a header without rows is no table): one line saying why
         ws.write_string(0, 0, empty, note)
         ws.set_column(0, 0, len(empty) + 2)
         return
@@ -97,9 +97,7 @@ def _table(wb, name: str, df: pd.DataFrame, head, note, empty: str = "") -> None
     for j, w in enumerate(widths):
         ws.set_column(j, j, min(max(w + 2, MIN_WIDTH), MAX_WIDTH))
     ws.freeze_panes(1, 0)
-    ws.autofilter(0, 0, max(len(df), 1), len(df.columns) - 1)
-    if df.empty:
-        ws.write_string(1, 0, empty, note)
+    ws.autofilter(0, 0, len(df), len(df.columns) - 1)
 
 
 def _cell(ws, i: int, j: int, v) -> str:

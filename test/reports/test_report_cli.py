@@ -152,16 +152,20 @@ def test_a_finished_run_without_a_feasible_design_says_so(tmp_path):
     assert "No feasible design: none of the 2 evaluations succeeded" in html and "front yet" not in html
 
 
-def test_a_report_that_cannot_be_written_names_the_run_directory_and_a_way_out(minimal_run, tmp_path):
+def test_a_report_that_cannot_be_written_names_its_file_and_a_way_out(minimal_run, tmp_path):
     # "error: .../report_progress.png.tmp: cannot write the reports (Read-only file system)": an internal
-    # file, and no way forward
+    # file, and no way forward; then "error: RUN_DIR: cannot write report_progress.png (Is a directory); free
+    # some space, ...": the run directory, not the file, and a way that does not help (docs/running.md: a
+    # directory in the place of a file the run writes is named, with "move the directory aside")
     run = tmp_path / "run"
     shutil.copytree(minimal_run, run)
     # what the system refuses to replace, as a read-only disk would (the temporary names are unique: the
     # report's own place is taken)
     (run / "report_progress.png").unlink(missing_ok=True)
     (run / "report_progress.png").mkdir()
-    line = assert_user_error(run_deffe("-report", run, cwd=tmp_path), f"{run}: cannot write report_progress.png (",
-                             "copy the run directory somewhere writable and give the copy to -report")
+    line = assert_user_error(run_deffe("-report", run, cwd=tmp_path),
+                             f"error: {run / 'report_progress.png'}: cannot write report_progress.png: a directory "
+                             "is in the place of this file (", "; move the directory aside")
+    assert "free some space" not in line
     assert ".tmp" not in line
     assert not [p.name for p in run.iterdir() if ".tmp" in p.name]   # the temporary file was removed
