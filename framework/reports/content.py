@@ -20,7 +20,7 @@ from ..search.pareto import hypervolume, pareto_front, reference_point
 from ..values import quantity_text, value_key
 
 _OPS = {"<=": np.less_equal, "<": np.less, ">=": np.greater_equal, ">": np.greater}
-MAX_SCENARIO_LINES = 8   # more scenario curves in one plot are unreadable: then only the overall one
+MAX_SCENARIO_LINES = 8   # more scenario curves in one plot are unreadable: the first 8 are drawn, the title says so
 
 
 @dataclass
