@@ -158,7 +158,8 @@ def apply(cfg: dict, raw: dict | None = None) -> list[str]:
     for section, builtins in DEFFE_PYSCRIPTS.items():
         sec = cfg[section]
         script = sec.pop("pyscript", None)
-        if script and sec.get("plugin") in (None, _default_plugin(section)) and section != "slurm":
+        # a section without a plugin key (slurm: Deffe's SLURM module) takes its pyscript as accepted only
+        if script and _has_plugin(section) and sec.get("plugin") in (None, _default_plugin(section)):
             if Path(script).name not in builtins:
                 sec["plugin"] = script  # a user module standing in for the block
                 user_scripts.add(section)
@@ -307,6 +308,11 @@ def keras_frozen_weight_layers(n: int, convs: int) -> int:
     convolutions: 2 here."""
     positions = (2, 4, 7, 9, 10) if convs == 2 else (1, 3, 5, 7, 8)
     return sum(1 for p in positions if p < n)
+
+
+def _has_plugin(section: str) -> bool:
+    from .schema import SECTIONS
+    return "plugin" in SECTIONS[section]
 
 
 def _default_plugin(section: str):
