@@ -120,6 +120,7 @@ class Config:
     included: dict[str, str] = field(default_factory=dict)   # the included files' texts, by resolved path
     origins: dict[str, str] = field(default_factory=dict)   # "section.key" (or "key") -> the file that wrote it
     located: dict[str, Path] = field(default_factory=dict)   # names found where Deffe looked first (find_file)
+    slurm_from: str | None = None   # the key that sends the samples to SLURM (framework.executor, evaluate.slurm)
 
     @property
     def deffe_tables(self) -> bool:
@@ -250,7 +251,7 @@ def _load_config(path: str | Path, given: dict | None, shown: str) -> Config:
     text = None if given is None else json.dumps(given, indent=1, default=str)
     config = Config(path=path.resolve(), data=data, costs=costs, explores=explores, warnings=warnings,
                     constraints=constraints, deffe_keys=deffe_keys, text=text, included=included,
-                    origins=_origins(raw))
+                    origins=_origins(raw), slurm_from=deffe_args.slurm_from(raw, shown))
     _locate_initial_checkpoint(config)
     shared = _separate_deffe_tables(explores)
     if config.deffe_tables:   # (only then are they written)

@@ -16,7 +16,8 @@ from pathlib import Path
 from ..errors import DeffeError
 from ..values import SWITCH_WORDS, to_number
 from .loader import ORIGIN
-from .schema import DEFFE_PYSCRIPTS
+from .schema import DEFFE_PYSCRIPTS, SLURM
+from .validate import check_keys
 
 # Deffe's sampling methods -> (our sampling plugin, extra settings)
 DEFFE_METHODS = {
@@ -183,13 +184,20 @@ def apply(cfg: dict, raw: dict | None = None) -> list[str]:
             warnings.append(f"{file}:evaluate.batch_size: {batch_warning(max(batches))}")
     # Deffe's per-block "slurm": "True": the samples go out as SLURM jobs with the slurm section's settings
     # (-no-slurm turns it off again, as in Deffe; see cli.py)
+    # An object's keys are checked whether or not SLURM is used (-no-slurm): a misspelt one is a mistake either way.
+    # The slurm section's keys the user wrote win over the object's; its defaults do not.
+    switched = False
     for section in ("evaluate", "extract"):
         slurm = cfg[section].get("slurm")
-        if _slurm_switch(slurm, file, f"{section}.slurm"):
+        if isinstance(slurm, dict):
+            slurm = check_keys(slurm, SLURM, file, f"{section}.slurm", fill_defaults=False)
+        if _slurm_switch(slurm, file, f"{section}.slurm") and not switched:
+            switched = True
             if isinstance(slurm, dict):
-                cfg["slurm"] = {**slurm, **cfg.get("slurm", {})}
+                written = {k for k in _written(raw, "slurm") if isinstance(k, str) and not k.startswith("__")}
+                ours = cfg.get("slurm", {})
+                cfg["slurm"] = {**ours, **slurm, **{k: v for k, v in ours.items() if k in written}}
             cfg["framework"]["executor"] = "slurm"
-            break
     for section in ("sampling", "evaluate", "extract", "model", "exploration"):
         for k in ("batch_size", "slurm", "hold_evaluated_data", "output_flow", "batch"):
             cfg[section].pop(k, None)
@@ -218,6 +226,17 @@ def _slurm_switch(value, file: str, where: str) -> bool:
         return DEFFE_SWITCH_WORDS[value.strip().lower()]
     raise DeffeError(f"expected true or false (or an object of SLURM settings), got {value!r}", file=file,
                      where=where, hint='write "True" or "False" (Deffe\'s text), or true or false')
+
+
+def slurm_from(raw: dict | None, file: str) -> str | None:
+    """The key that sends this config's samples to SLURM, as a user would look for it: framework.executor
+    "slurm", else Deffe's evaluate.slurm or extract.slurm switched on; None when none does."""
+    if _written(raw, "framework").get("executor") == "slurm":
+        return "framework.executor"
+    for section in ("evaluate", "extract"):
+        if _slurm_switch(_written(raw, section).get("slurm"), file, f"{section}.slurm"):
+            return f"{section}.slurm"
+    return None
 
 
 def _written(raw: dict | None, section: str) -> dict:
