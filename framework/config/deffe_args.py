@@ -104,7 +104,8 @@ def parse_option_string(text: str, options: dict, file: str, where: str,
     try:
         tokens = shlex.split(text)
     except ValueError as e:
-        raise DeffeError(f"cannot split the option string ({e})", file=file, where=where) from None
+        raise DeffeError(f"cannot split the option string ({e})", file=file, where=where,
+                         hint="close the quotes the option string opens") from None
     tokens = _equals_split(tokens, options, file, where)
     out: dict = {}
     i = 0
@@ -130,17 +131,20 @@ def parse_option_string(text: str, options: dict, file: str, where: str,
                 vals.append(int(to_number(tokens[i])))
                 i += 1
             if not vals:
-                raise DeffeError(f"option {tok} needs at least one number", file=file, where=where)
+                raise DeffeError(f"option {tok} needs at least one number", file=file, where=where,
+                                 hint=f"give {tok} its numbers, e.g. '{tok} 20 40'")
             out[key] = vals
             continue
         if i + 1 >= len(tokens):
-            raise DeffeError(f"option {tok} needs a value", file=file, where=where)
+            raise DeffeError(f"option {tok} needs a value", file=file, where=where,
+                             hint=f"give {tok} its value, or remove {tok}")
         raw = tokens[i + 1]
         if kind in ("int", "float"):
             n = to_number(raw)
             if n is None or (kind == "int" and not float(n).is_integer()):
                 raise DeffeError(f"option {tok} needs {'an integer' if kind == 'int' else 'a number'}, got '{raw}'",
-                                 file=file, where=where)
+                                 file=file, where=where,
+                                 hint=f"give {tok} {'an integer' if kind == 'int' else 'a number'}")
             out[key] = int(n) if kind == "int" else float(n)
         else:
             out[key] = raw
