@@ -249,10 +249,27 @@ class Run:
         """The run's config: the one it ran with, else rebuilt from the text the manifest keeps (the file
         may have changed or gone since)."""
         if self._config is None:
-            from .config.loader import included_texts
-            with preserved(), included_texts(self.data.config_includes):   # the files it included, as they were
+            from .config.loader import included_texts, variables_set
+            # the files it included, as they were, and the $VARS it named with the values the run had
+            with preserved(), included_texts(self.data.config_includes), variables_set(_config_env(self.data)):
                 self._config = _config_of(self.data)
         return self._config
+
+
+def _config_env(data: run_data.RunData) -> dict[str, str | None]:
+    """The environment variables the run's config named and their values in the run (the manifest's
+    config_env; a run of an older version has none: its config is read in the environment of now)."""
+    path = data.run_dir / run_data.MANIFEST
+    try:
+        env = json.loads(path.read_text()).get("config_env") or {}
+    except (OSError, ValueError, AttributeError):
+        return {}
+    if not isinstance(env, dict) or not all(isinstance(k, str) and isinstance(v, (str, type(None)))
+                                            for k, v in env.items()):
+        raise DeffeError(f"config_env is an object of variables' values (text or null), not {_kind(env)}",
+                         file=str(path), where="config_env", hint="fix the key or remove it (the config is then "
+                         "read with the variables of now)")
+    return env
 
 
 def _config_of(data: run_data.RunData) -> Config:

@@ -21,7 +21,7 @@ from .config import ensure_deffe_dir, load_config
 from .config.deffe_args import BATCH_WARNING
 from .config.schema import reference
 from .config.validate import coerce
-from .errors import DeffeError, Stopped
+from .errors import DeffeError, Stopped, join_hints
 from .executors import check_executor, executor_kind
 from .guard import RunLock, check_fingerprints, fingerprints, stored_run_fits
 from .store import DB_NAME, RunStore, check_store_file, move_aside, run_files
@@ -173,7 +173,8 @@ def check_args(args: argparse.Namespace) -> None:
             raise DeffeError(f"must be a fraction in {text}, got {v:g}", where=flag, hint=f"give {flag} a fraction in {text}")
     if args.learning_rate is not None and not args.learning_rate > 0:
         raise DeffeError(f"must be above 0, got {args.learning_rate:g}",
-                         where=spelled(args, "learning_rate", "-learning-rate"))
+                         where=spelled(args, "learning_rate", "-learning-rate"),
+                         hint=f"give {spelled(args, 'learning_rate', '-learning-rate')} a positive number, such as 0.001")
     if args.loss is not None and args.loss not in model["loss"].choices:
         from .config.schema import choice_hint
         known = [c for c in model["loss"].choices]
@@ -186,7 +187,8 @@ def check_args(args: argparse.Namespace) -> None:
                              f"{' '.join(map(str, custom))}", where="-custom-samples", hint="e.g. 20 40 80")
     if args.step_start is not None and args.step_end is not None and args.step_end <= args.step_start:
         raise DeffeError(f"-step-end {args.step_end} is not after -step-start {args.step_start}",
-                         where="-step-end")
+                         where="-step-end",
+                         hint="give -step-end a step after -step-start, or leave one out")
 
 
 # what -report goes with: it reads no config (the run directory holds its own) and runs nothing
@@ -400,7 +402,10 @@ def run(argv: list[str] | None = None, config=None) -> int:
         for w in deffe_cli.inference_warnings(args):   # the run's flags it leaves unused
             print(f"warning: {w}", file=sys.stderr)
         from .inference import run_inference
-        return run_inference(args)
+        try:
+            return run_inference(args)
+        except DeffeError as e:
+            raise file_flag_located(crash_hinted(e, args), args) from (e.__cause__ if args.debug else None)
     config = load_config(args.config) if config is None else config
     # -pre-evaluated-data (or Deffe's -input) replaces every entry's file, as in Deffe: those are not looked for
     if getattr(args, "pre_evaluated_data", None) or getattr(args, "input", None):
@@ -412,7 +417,73 @@ def run(argv: list[str] | None = None, config=None) -> int:
     try:
         return _run_config(args, config)
     except DeffeError as e:
-        raise blame_flag(e, flags, config) from None
+        raise file_flag_located(blame_flag(e, flags, config), args, config) from None
+
+
+def crash_hinted(e: DeffeError, args: argparse.Namespace) -> DeffeError:
+    """A plugin's crash (an error made of another exception, not of a file the system could not read) says
+    where its traceback is, as a crash during a run says: -debug shows it."""
+    cause = e.__cause__
+    if args.debug or cause is None or isinstance(cause, (DeffeError, OSError)) or "-debug" in (e.hint or ""):
+        return e
+    hinted = DeffeError(e.what, file=e.file, where=e.where, hint=join_hints(e.hint, "run with -debug for the traceback"))
+    hinted.__cause__ = cause
+    return hinted
+
+
+# the flags that name a file the command reads
+FILE_FLAGS = (("input", "-input"), ("pre_evaluated_data", "-pre-evaluated-data"), ("icp", "-icp"))
+
+
+def file_flag_located(e: DeffeError, args: argparse.Namespace, config=None) -> DeffeError:
+    """An error about a whole file (not found, a directory, a Keras checkpoint: no place in it) at what named
+    the file: its flag (-input, -pre-evaluated-data, -icp), or the config's model.initial_checkpoint."""
+    if e.where or not e.file:
+        return e
+    for dest, flag in FILE_FLAGS:
+        value = getattr(args, dest, None)
+        if _names_file(value, e.file):
+            flag = spelled(args, dest, flag)
+            return DeffeError(f"{e.file}: {e.what}", where=flag, hint=e.hint or _file_hint(e.what, flag))
+    if config is not None and _names_file(config.section("model").get("initial_checkpoint"), e.file):
+        origins = getattr(config, "origins", None) or {}
+        # (Deffe's -icp in model.ml_arguments or model.arguments set it: the key the user wrote)
+        key = next((k for k in ("model.initial_checkpoint", "model.ml_arguments", "model.arguments") if k in origins),
+                   "model.initial_checkpoint")
+        return DeffeError(f"{e.file}: {e.what}", file=config.file_of(key), where=key,
+                          hint=e.hint or _file_hint(e.what, key))
+    return e
+
+
+def _names_file(value, file: str) -> bool:
+    names = [n for n in (value if isinstance(value, list) else [value]) if isinstance(n, str) and n]
+    if not names:
+        return False
+    if file in (", ".join(names), *names):
+        return True
+    try:
+        return any(Path(n).expanduser().absolute() == Path(file).expanduser().absolute() for n in names)
+    except (OSError, ValueError):
+        return False
+
+
+def _file_hint(what: str, flag: str) -> str | None:
+    if "not found" in what:
+        return f"check the name {flag} gives (a relative one is from the current directory)"
+    if "is a directory" in what:
+        return f"give {flag} a file, not a directory"
+    return None
+
+
+def _slurm_located(e: DeffeError, config, args: argparse.Namespace) -> DeffeError:
+    """An error of SLURM as a whole (not reachable: where "slurm") at what sent the samples there: the
+    -executor flag, or the config's key (framework.executor, Deffe's evaluate.slurm or extract.slurm)."""
+    if e.where != "slurm" or e.file:
+        return e
+    if getattr(args, "executor", None) == "slurm":
+        return DeffeError(e.what, where="-executor", hint=e.hint)
+    key = config.slurm_from or "slurm"
+    return DeffeError(e.what, file=config.file_of(key), where=key, hint=e.hint)
 
 
 def _check_run_directory(config) -> None:
@@ -479,7 +550,10 @@ def _run_config(args: argparse.Namespace, config) -> int:
     # a previous run moved aside (a dry run sends nothing: its settings only); with the data only, or -debug,
     # the evaluations (if any) are local
     if not args.only_preloaded_data_exploration and not args.debug:
-        check_executor(executor_kind(config, args), config, jobs, reach=not dry)
+        try:
+            check_executor(executor_kind(config, args), config, jobs, reach=not dry)
+        except DeffeError as e:
+            raise _slurm_located(e, config, args) from e
     lock = None
     if dry:   # what a real run would do: from a copy of the stored run, if any; nothing is written
         store = RunStore.snapshot(stored) if stored.is_file() and stored.stat().st_size and not args.fresh \

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from .config import Config, Explore
+from .config.loader import variables_of
 from .context import Budget, Framework
 from .errors import DeffeError
 from .evaluation import run_sample
@@ -414,8 +415,11 @@ class Driver(PluginCalls, PreloadSteps, BatchSteps, ModelSteps):
             **{k: Path(v) for k, v in paths.items()},
             "exploration": table_path(self.run_dir, explore, "exploration", several),
             "model_metrics": self.run_dir / f"{explore.name + '-' if several else ''}model_metrics.csv"}
-        write_manifest(self.run_dir, manifest(self.config, self.fw.costs, self.config.explores,
-                                              self._table_paths, self._objectives(), self.run_dir))
+        data = manifest(self.config, self.fw.costs, self.config.explores, self._table_paths, self._objectives(),
+                        self.run_dir)
+        # the $VARS the config named, as this run read them: load_run reads the config back with them
+        data["config_env"] = variables_of([data.get("config_text"), *self.config.included.values()])
+        write_manifest(self.run_dir, data)
 
     def _objectives(self) -> list[str]:
         """The costs the front (or the best) is over: exploration.objectives, else every cost."""

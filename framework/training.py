@@ -91,10 +91,13 @@ def model_options(section: dict, args: Any = None, file: str | None = None, conf
             continue
         if v is None or not 0 <= float(v) <= 1 or (key == "train_test_split" and float(v) == 0):
             raise DeffeError(f"{key} must be a fraction in {'(0, 1]' if key == 'train_test_split' else '[0, 1)'}, "
-                             f"got {v}", file=file, where=f"{where}.{key}")
+                             f"got {v}", file=file, where=f"{where}.{key}",
+                             hint=("give a fraction above 0 and up to 1 (1: every point trains, none is held out)"
+                                   if key == "train_test_split" else "give a fraction from 0 up to, not including, 1"))
     if float(opts["validation_split"] or 0) >= 1 or float(opts["dropout"]) >= 1:
         bad = "validation_split" if float(opts["validation_split"] or 0) >= 1 else "dropout"
-        raise DeffeError(f"{bad} must be below 1, got {opts[bad]}", file=file, where=f"{where}.{bad}")
+        raise DeffeError(f"{bad} must be below 1, got {opts[bad]}", file=file, where=f"{where}.{bad}",
+                         hint="give a fraction below 1 (0: none)")
     hidden = opts.get("hidden")
     if not isinstance(hidden, list) or not all(isinstance(h, int) and not isinstance(h, bool) and h >= 1
                                                for h in hidden):
@@ -103,7 +106,8 @@ def model_options(section: dict, args: Any = None, file: str | None = None, conf
     for key in ("learning_rate", "gbm_learning_rate"):   # 0 trains nothing (scikit-learn refuses it mid-run)
         v = opts.get(key)
         if v is not None and not float(v) > 0:
-            raise DeffeError(f"{key} must be above 0, got {v}", file=file, where=f"{where}.{key}")
+            raise DeffeError(f"{key} must be above 0, got {v}", file=file, where=f"{where}.{key}",
+                             hint="give a positive number, such as 0.001")
     fl = opts.get("freeze_layers")
     opts["freeze_layers"] = max(0, int(fl)) if fl is not None else 0   # Deffe wrote -1 for "none"
     for key in ("epochs", "train_batch_size", "ensemble", "patience", "estimators", "top_k"):
@@ -111,7 +115,8 @@ def model_options(section: dict, args: Any = None, file: str | None = None, conf
         if v is None and key == "train_batch_size":   # automatic (see the torch plugins' batch_size_for)
             continue
         if v is None or int(v) < 1:
-            raise DeffeError(f"{key} must be a positive integer, got {v}", file=file, where=f"{where}.{key}")
+            raise DeffeError(f"{key} must be a positive integer, got {v}", file=file, where=f"{where}.{key}",
+                             hint="give 1 or more")
     return opts
 
 

@@ -120,6 +120,7 @@ class Config:
     included: dict[str, str] = field(default_factory=dict)   # the included files' texts, by resolved path
     origins: dict[str, str] = field(default_factory=dict)   # "section.key" (or "key") -> the file that wrote it
     located: dict[str, Path] = field(default_factory=dict)   # names found where Deffe looked first (find_file)
+    slurm_from: str | None = None   # the key that sends the samples to SLURM (framework.executor, evaluate.slurm)
 
     @property
     def deffe_tables(self) -> bool:
@@ -250,7 +251,7 @@ def _load_config(path: str | Path, given: dict | None, shown: str) -> Config:
     text = None if given is None else json.dumps(given, indent=1, default=str)
     config = Config(path=path.resolve(), data=data, costs=costs, explores=explores, warnings=warnings,
                     constraints=constraints, deffe_keys=deffe_keys, text=text, included=included,
-                    origins=_origins(raw))
+                    origins=_origins(raw), slurm_from=deffe_args.slurm_from(raw, shown))
     _locate_initial_checkpoint(config)
     shared = _separate_deffe_tables(explores)
     if config.deffe_tables:   # (only then are they written)
@@ -341,7 +342,8 @@ def _build_constraints(data: dict, costs: list[Cost], shown: str) -> list[Constr
     for i, text in enumerate(data["constraints"]):
         where = f"constraints[{i}]"
         if not isinstance(text, str):
-            raise DeffeError("a constraint is text such as 'peak_memory <= 16e9'", file=shown, where=where)
+            raise DeffeError("a constraint is text such as 'peak_memory <= 16e9'", file=shown, where=where,
+                             hint='write it in quotes, e.g. "peak_memory <= 16e9"')
         m = CONSTRAINT.match(text)
         bound = _finite_number(m.group(3)) if m else None
         if not m or bound is None:
@@ -384,13 +386,15 @@ def _build_costs(data: dict, shown: str) -> list[Cost]:
         file, where = entry.get(ORIGIN, shown), entry["_where"]
         name = entry.get("name")
         if not isinstance(name, str) or not name.strip():
-            raise DeffeError("a cost needs a name", file=file, where=where)
+            raise DeffeError("a cost needs a name", file=file, where=where,
+                             hint='give it "name": "...", or list it by name')
         direction = entry.get("direction") or "min"
         if "::" in name:
             name, _, d = name.partition("::")
             d = d.strip().lower()
             if d not in ("min", "max"):
-                raise DeffeError(f"cost direction '{d}' must be min or max", file=file, where=where)
+                raise DeffeError(f"cost direction '{d}' must be min or max", file=file, where=where,
+                                 hint="write 'name::min' or 'name::max'")
             # both ways of saying it, each another direction: which one was meant is the user's to say
             if entry.get("direction") is not None and entry["direction"] != d:
                 raise DeffeError(f"cost '{name.strip()}' is to {d}imise by its name '{entry['name']}' and to "
@@ -400,14 +404,17 @@ def _build_costs(data: dict, shown: str) -> list[Cost]:
         name = name.strip()
         if not re.match(r"^[A-Za-z_][A-Za-z0-9_.\-]*$", name):
             raise DeffeError(f"cost name '{name}' must start with an ASCII letter or '_' and hold only ASCII "
-                             "letters, digits, '_', '.', '-'", file=file, where=where)
+                             "letters, digits, '_', '.', '-'", file=file, where=where,
+                             hint="rename it, e.g. with '_' for the other characters")
         if name in seen:
-            raise DeffeError(f"cost '{name}' is listed twice (also at {seen[name]})", file=file, where=where)
+            raise DeffeError(f"cost '{name}' is listed twice (also at {seen[name]})", file=file, where=where,
+                             hint="list each cost once")
         _not_a_table_column(name, "cost", file, where)
         seen[name] = where
         low, high = entry.get("min"), entry.get("max")
         if low is not None and high is not None and low > high:
-            raise DeffeError(f"min {low:g} is above max {high:g}", file=file, where=where)
+            raise DeffeError(f"min {low:g} is above max {high:g}", file=file, where=where,
+                             hint="swap them")
         costs.append(Cost(name, direction, entry.get("doc"), entry.get("unit"), low, high))
     if not costs:
         raise DeffeError("no costs are listed", file=shown, where="costs",
@@ -463,7 +470,8 @@ def _build_explores(data: dict, entries: list[KnobEntry], costs: list[Cost], sho
                                   "digits, '_', '-', '.'")
         if name in names:
             raise DeffeError(f"exploration name '{name}' is used twice (also at {names[name]})",
-                             file=file, where=f"{where}.name")
+                             file=file, where=f"{where}.name",
+                             hint="give each exploration a name of its own")
         names[name] = where
         try:
             if e.get("groups") is None:
@@ -582,26 +590,36 @@ def _check_sections(data: dict, costs: list[Cost], raw: dict, shown: str) -> Non
     if cs is not None:
         if not cs or not all(isinstance(x, int) and not isinstance(x, bool) and x > 0 for x in cs):
             raise DeffeError("custom_samples must be a list of positive integers",
-                             file=at("exploration", "custom_samples"), where="exploration.custom_samples")
+                             file=at("exploration", "custom_samples"), where="exploration.custom_samples",
+                             hint="e.g. [20, 40, 80]")
         if any(b <= a for a, b in zip(cs, cs[1:])):
             raise DeffeError("custom_samples are cumulative counts and must increase",
-                             file=at("exploration", "custom_samples"), where="exploration.custom_samples")
+                             file=at("exploration", "custom_samples"), where="exploration.custom_samples",
+                             hint="give each count larger than the one before, e.g. [20, 40, 80]")
     ex = data["extract"]
     if ex.get("format") == "regex" and not ex.get("regex"):
         raise DeffeError("format 'regex' needs a 'regex' object (cost name -> pattern)",
-                         file=at("extract", "format"), where="extract.regex")
+                         file=at("extract", "format"), where="extract.regex",
+                         hint='give "regex": {"<cost>": "time: ([0-9.]+)"}, or another format')
     if ex.get("regex"):
         file = at("extract", "regex")
         for cost, pattern in ex["regex"].items():
             if not isinstance(pattern, str):
-                raise DeffeError("a pattern must be text", file=file, where=f"extract.regex.{cost}")
+                raise DeffeError("a pattern must be text", file=file, where=f"extract.regex.{cost}",
+                                 hint='e.g. "time: ([0-9.]+)"')
             try:
                 compiled = re.compile(pattern)
             except re.error as e:
-                raise DeffeError(f"bad regular expression ({e})", file=file, where=f"extract.regex.{cost}") from None
+                raise DeffeError(f"bad regular expression ({e})", file=file, where=f"extract.regex.{cost}",
+                                 hint="fix the pattern (Python's re syntax)") from None
             if compiled.groups < 1:
                 raise DeffeError("the pattern needs a group ( ... ) around the value", file=file,
-                                 where=f"extract.regex.{cost}")
-        unknown = [c for c in ex["regex"] if c not in [x["name"].partition("::")[0] for x in data["costs"]]]
+                                 where=f"extract.regex.{cost}",
+                                 hint='put ( ) around the part that is the number, e.g. "time: ([0-9.]+)"')
+        cost_names = [x["name"].partition("::")[0] for x in data["costs"]]
+        unknown = [c for c in ex["regex"] if c not in cost_names]
         if unknown:
-            raise DeffeError(f"'{unknown[0]}' is not a cost", file=file, where=f"extract.regex.{unknown[0]}")
+            from ..errors import did_you_mean
+            raise DeffeError(f"'{unknown[0]}' is not a cost", file=file, where=f"extract.regex.{unknown[0]}",
+                             hint=did_you_mean(unknown[0], cost_names) or f"name one of the costs "
+                                                                           f"({', '.join(cost_names)})")

@@ -16,7 +16,8 @@ from pathlib import Path
 from ..errors import DeffeError
 from ..values import SWITCH_WORDS, to_number
 from .loader import ORIGIN
-from .schema import DEFFE_PYSCRIPTS
+from .schema import DEFFE_PYSCRIPTS, SLURM
+from .validate import check_keys
 
 # Deffe's sampling methods -> (our sampling plugin, extra settings)
 DEFFE_METHODS = {
@@ -103,7 +104,8 @@ def parse_option_string(text: str, options: dict, file: str, where: str,
     try:
         tokens = shlex.split(text)
     except ValueError as e:
-        raise DeffeError(f"cannot split the option string ({e})", file=file, where=where) from None
+        raise DeffeError(f"cannot split the option string ({e})", file=file, where=where,
+                         hint="close the quotes the option string opens") from None
     tokens = _equals_split(tokens, options, file, where)
     out: dict = {}
     i = 0
@@ -129,17 +131,20 @@ def parse_option_string(text: str, options: dict, file: str, where: str,
                 vals.append(int(to_number(tokens[i])))
                 i += 1
             if not vals:
-                raise DeffeError(f"option {tok} needs at least one number", file=file, where=where)
+                raise DeffeError(f"option {tok} needs at least one number", file=file, where=where,
+                                 hint=f"give {tok} its numbers, e.g. '{tok} 20 40'")
             out[key] = vals
             continue
         if i + 1 >= len(tokens):
-            raise DeffeError(f"option {tok} needs a value", file=file, where=where)
+            raise DeffeError(f"option {tok} needs a value", file=file, where=where,
+                             hint=f"give {tok} its value, or remove {tok}")
         raw = tokens[i + 1]
         if kind in ("int", "float"):
             n = to_number(raw)
             if n is None or (kind == "int" and not float(n).is_integer()):
                 raise DeffeError(f"option {tok} needs {'an integer' if kind == 'int' else 'a number'}, got '{raw}'",
-                                 file=file, where=where)
+                                 file=file, where=where,
+                                 hint=f"give {tok} {'an integer' if kind == 'int' else 'a number'}")
             out[key] = int(n) if kind == "int" else float(n)
         else:
             out[key] = raw
@@ -158,7 +163,8 @@ def apply(cfg: dict, raw: dict | None = None) -> list[str]:
     for section, builtins in DEFFE_PYSCRIPTS.items():
         sec = cfg[section]
         script = sec.pop("pyscript", None)
-        if script and sec.get("plugin") in (None, _default_plugin(section)) and section != "slurm":
+        # a section without a plugin key (slurm: Deffe's SLURM module) takes its pyscript as accepted only
+        if script and _has_plugin(section) and sec.get("plugin") in (None, _default_plugin(section)):
             if Path(script).name not in builtins:
                 sec["plugin"] = script  # a user module standing in for the block
                 user_scripts.add(section)
@@ -182,13 +188,20 @@ def apply(cfg: dict, raw: dict | None = None) -> list[str]:
             warnings.append(f"{file}:evaluate.batch_size: {batch_warning(max(batches))}")
     # Deffe's per-block "slurm": "True": the samples go out as SLURM jobs with the slurm section's settings
     # (-no-slurm turns it off again, as in Deffe; see cli.py)
+    # An object's keys are checked whether or not SLURM is used (-no-slurm): a misspelt one is a mistake either way.
+    # The slurm section's keys the user wrote win over the object's; its defaults do not.
+    switched = False
     for section in ("evaluate", "extract"):
         slurm = cfg[section].get("slurm")
-        if _slurm_switch(slurm, file, f"{section}.slurm"):
+        if isinstance(slurm, dict):
+            slurm = check_keys(slurm, SLURM, file, f"{section}.slurm", fill_defaults=False)
+        if _slurm_switch(slurm, file, f"{section}.slurm") and not switched:
+            switched = True
             if isinstance(slurm, dict):
-                cfg["slurm"] = {**slurm, **cfg.get("slurm", {})}
+                written = {k for k in _written(raw, "slurm") if isinstance(k, str) and not k.startswith("__")}
+                ours = cfg.get("slurm", {})
+                cfg["slurm"] = {**ours, **slurm, **{k: v for k, v in ours.items() if k in written}}
             cfg["framework"]["executor"] = "slurm"
-            break
     for section in ("sampling", "evaluate", "extract", "model", "exploration"):
         for k in ("batch_size", "slurm", "hold_evaluated_data", "output_flow", "batch"):
             cfg[section].pop(k, None)
@@ -217,6 +230,17 @@ def _slurm_switch(value, file: str, where: str) -> bool:
         return DEFFE_SWITCH_WORDS[value.strip().lower()]
     raise DeffeError(f"expected true or false (or an object of SLURM settings), got {value!r}", file=file,
                      where=where, hint='write "True" or "False" (Deffe\'s text), or true or false')
+
+
+def slurm_from(raw: dict | None, file: str) -> str | None:
+    """The key that sends this config's samples to SLURM, as a user would look for it: framework.executor
+    "slurm", else Deffe's evaluate.slurm or extract.slurm switched on; None when none does."""
+    if _written(raw, "framework").get("executor") == "slurm":
+        return "framework.executor"
+    for section in ("evaluate", "extract"):
+        if _slurm_switch(_written(raw, section).get("slurm"), file, f"{section}.slurm"):
+            return f"{section}.slurm"
+    return None
 
 
 def _written(raw: dict | None, section: str) -> dict:
@@ -307,6 +331,11 @@ def keras_frozen_weight_layers(n: int, convs: int) -> int:
     convolutions: 2 here."""
     positions = (2, 4, 7, 9, 10) if convs == 2 else (1, 3, 5, 7, 8)
     return sum(1 for p in positions if p < n)
+
+
+def _has_plugin(section: str) -> bool:
+    from .schema import SECTIONS
+    return "plugin" in SECTIONS[section]
 
 
 def _default_plugin(section: str):

@@ -36,22 +36,39 @@ def build_entry(entry: dict, where: str, scenario: bool) -> KnobEntry:
         raise e.located(file=entry.get(ORIGIN)) from None
 
 
+# what to do about a mistake in a list of values that values.parse_values reports without saying it
+_VALUES_HINTS = (("has a step of 0", "give the range a step other than 0 ('1-5-2'), or leave the step out for 1"),
+                 ("a value must be a number or a string", "write each value as a number or as text"),
+                 ("values must be a list", 'write a list such as [1, 2, 4], or text such as "1-5"'))
+
+
+def _parsed_values(raw, where: str, delim: str = ",") -> list:
+    try:
+        return parse_values(raw, where, delim=delim)
+    except DeffeError as e:
+        hint = e.hint or next((h for words, h in _VALUES_HINTS if words in str(e.what)), None)
+        raise DeffeError(e.what, file=e.file, where=e.where, hint=hint) from None
+
+
 def _build_entry(entry: dict, where: str, scenario: bool) -> KnobEntry:
     file = entry.get(ORIGIN, "")
     name = entry.get("name")
     what = "scenario" if scenario else "knob"
     if not isinstance(name, str) or not name.strip():
-        raise DeffeError(f"every {what} needs a 'name'", file=file, where=where)
+        raise DeffeError(f"every {what} needs a 'name'", file=file, where=where,
+                         hint='give it "name": "..."')
     name = name.strip()
     if not re.match(r"^[A-Za-z_][A-Za-z0-9_.\-]*$", name):
         raise DeffeError(f"knob name '{name}' must start with an ASCII letter or '_' and hold only ASCII "
                          "letters, digits, '_', '.', '-' (a script gets it as a shell variable)",
-                         file=file, where=f"{where}.name")
+                         file=file, where=f"{where}.name",
+                         hint="rename it, e.g. with '_' for the other characters")
     knob = _build_knob(entry, name, file, where, scenario)
     exchangeable = _exchangeable(entry.get("exchangeable"), knob, file, f"{where}.exchangeable")
     if exchangeable and entry.get("count") is None:
         raise DeffeError("'exchangeable' describes a repeated knob: give 'count' too", file=file,
-                         where=f"{where}.exchangeable")
+                         where=f"{where}.exchangeable",
+                         hint="give 'count' (how many knobs it stands for), or leave 'exchangeable' out")
     groups = tuple(parse_names(entry.get("groups"), f"{where}.groups"))
     count = entry.get("count")
     if count is not None and count > MAX_COUNT:
@@ -75,18 +92,22 @@ def _exchangeable(raw, knob: Knob, file: str, where: str):
     if raw is True:
         return True
     if not isinstance(raw, list) or isinstance(raw, bool):
-        raise DeffeError("exchangeable is true, false or a list of the knob's values", file=file, where=where)
+        raise DeffeError("exchangeable is true, false or a list of the knob's values", file=file, where=where,
+                         hint='write true, false or a list such as ["gpu0", "gpu1"]')
     if not knob.finite:
-        raise DeffeError("a continuous knob has no labels to exchange", file=file, where=where)
+        raise DeffeError("a continuous knob has no labels to exchange", file=file, where=where,
+                         hint="leave 'exchangeable' out, or give the knob a list of values")
     keys = []
     for v in raw:
         try:
             knob.levels.index(v)
         except ValueError:
-            raise DeffeError(f"{v!r} is not a value of '{knob.name}'", file=file, where=where) from None
+            raise DeffeError(f"{v!r} is not a value of '{knob.name}'", file=file, where=where,
+                             hint=f"list only values the knob '{knob.name}' has")
         keys.append(value_key(v))
     if len(set(keys)) < 2:
-        raise DeffeError("list at least two interchangeable values", file=file, where=where)
+        raise DeffeError("list at least two interchangeable values", file=file, where=where,
+                         hint="list two or more of the knob's values, or write true for all of them")
     return tuple(keys)
 
 
@@ -97,7 +118,8 @@ def _build_knob(entry: dict, name: str, file: str, where: str, scenario: bool) -
     log = bool(entry.get("log"))
     step = entry.get("step")
     if has_range and has_values:
-        raise DeffeError("give either 'values' or 'min'/'max', not both", file=file, where=where)
+        raise DeffeError("give either 'values' or 'min'/'max', not both", file=file, where=where,
+                         hint="keep the list of values, or the range, and remove the other")
     if not has_range and not has_values:
         raise DeffeError(f"{'scenario' if scenario else 'knob'} '{name}' has no 'values' (or 'min' and 'max')",
                          file=file, where=where, hint="give its values, e.g. \"values\": [1, 2, 4], or a range, "
@@ -107,9 +129,11 @@ def _build_knob(entry: dict, name: str, file: str, where: str, scenario: bool) -
         lo, hi = entry.get("min"), entry.get("max")
         if lo is None or hi is None:
             raise DeffeError("a range needs both 'min' and 'max'", file=file,
-                             where=f"{where}.{'max' if hi is None else 'min'}")
+                             where=f"{where}.{'max' if hi is None else 'min'}",
+                             hint="give both, or a list of 'values'")
         if lo > hi:
-            raise DeffeError(f"min ({lo:g}) is greater than max ({hi:g})", file=file, where=f"{where}.min")
+            raise DeffeError(f"min ({lo:g}) is greater than max ({hi:g})", file=file, where=f"{where}.min",
+                             hint="swap them")
         if kind is None:
             kind = "integer" if float(lo).is_integer() and float(hi).is_integer() and \
                 (step is None or float(step).is_integer()) else "real"
@@ -117,12 +141,15 @@ def _build_knob(entry: dict, name: str, file: str, where: str, scenario: bool) -
             raise DeffeError(f"a '{kind}' knob takes a list of 'values', not min/max", file=file,
                              where=f"{where}.type", hint="use type integer or real for a range")
         if log and lo <= 0:
-            raise DeffeError(f"a log range needs min > 0, got {lo:g}", file=file, where=f"{where}.min")
+            raise DeffeError(f"a log range needs min > 0, got {lo:g}", file=file, where=f"{where}.min",
+                             hint="give min a positive number, or leave 'log' out")
         if step is not None and step <= 0:
-            raise DeffeError(f"step must be positive, got {step:g}", file=file, where=f"{where}.step")
+            raise DeffeError(f"step must be positive, got {step:g}", file=file, where=f"{where}.step",
+                             hint="give a step above 0, or leave it out for a continuous range")
         if kind == "integer":
             if not (float(lo).is_integer() and float(hi).is_integer()):
-                raise DeffeError("an integer range needs integer min and max", file=file, where=where)
+                raise DeffeError("an integer range needs integer min and max", file=file, where=where,
+                                 hint="give whole numbers, or write type real")
             lo, hi = int(lo), int(hi)
         if not math.isfinite(float(hi) - float(lo)) or (log and not math.isfinite(float(hi) / float(lo))):
             raise DeffeError(f"the range from {lo:g} to {hi:g} is too wide for floating point", file=file,
@@ -131,7 +158,9 @@ def _build_knob(entry: dict, name: str, file: str, where: str, scenario: bool) -
         if log and step is not None:
             if step <= 1:
                 raise DeffeError(f"with 'log', step is a factor and must be > 1, got {step:g}",
-                                 file=file, where=f"{where}.step")
+                                 file=file, where=f"{where}.step",
+                                 hint="give a factor above 1 (2 doubles each value), or leave 'log' out for a step "
+                                      "added")
             n = int(math.floor(math.log(hi / lo) / math.log(step) + 1e-9)) + 1
             levels = GeomLevels(float(lo), float(step), n, kind == "integer", high=float(hi))
             twice = levels.repeated()
@@ -142,7 +171,8 @@ def _build_knob(entry: dict, name: str, file: str, where: str, scenario: bool) -
                                  hint="use a larger step or min, or list the values")
         elif step is not None:
             if kind == "integer" and not float(step).is_integer():
-                raise DeffeError("an integer range needs an integer step", file=file, where=f"{where}.step")
+                raise DeffeError("an integer range needs an integer step", file=file, where=f"{where}.step",
+                                 hint="give a whole step, or write type real")
             count = (hi - lo) / step
             n = int(math.floor(count + 1e-9)) + 1 if count < MAX_LEVELS else MAX_LEVELS + 1
             levels = ArithLevels(lo, step, n, kind == "integer")
@@ -156,7 +186,8 @@ def _build_knob(entry: dict, name: str, file: str, where: str, scenario: bool) -
         encoding = entry.get("encoding") or "numeric"
         if encoding == "onehot" and (levels is None or len(levels) > 4096):
             raise DeffeError("one-hot encoding needs a short list of values", file=file,
-                             where=f"{where}.encoding")
+                             where=f"{where}.encoding",
+                             hint="use ordinal or numeric encoding, or list fewer values (at most 4096)")
         return Knob(name=name, kind=kind, levels=levels, low=float(lo), high=float(hi), log=log,
                     encoding=encoding, scenario=scenario, map=entry.get("map"))
 
@@ -164,26 +195,32 @@ def _build_knob(entry: dict, name: str, file: str, where: str, scenario: bool) -
     if values is not None:
         levels = RangeLevels(values)
     else:
-        values = parse_values(entry["values"], f"{where}.values")
+        values = _parsed_values(entry["values"], f"{where}.values")
         if not values:
-            raise DeffeError(f"knob '{name}' has an empty list of values", file=file, where=f"{where}.values")
+            raise DeffeError(f"knob '{name}' has an empty list of values", file=file, where=f"{where}.values",
+                             hint='give at least one value, e.g. "values": [1, 2]')
         levels = ListLevels(values)
     dup = levels.duplicates()
     if dup:
-        raise DeffeError(f"value {format_value(dup[0])} is listed twice", file=file, where=f"{where}.values")
+        raise DeffeError(f"value {format_value(dup[0])} is listed twice", file=file, where=f"{where}.values",
+                         hint="list each value once (a range '1-4' already holds 1, 2 and 3)")
     if step is not None:
         raise DeffeError("'step' belongs to a min/max range, not to a list of values", file=file,
-                         where=f"{where}.step")
+                         where=f"{where}.step",
+                         hint="remove 'step', or give 'min' and 'max' instead of the list")
     if kind is None:
         kind = "ordinal" if levels.numeric else "categorical"
     if kind in ("integer", "real"):
         if not levels.numeric:
             raise DeffeError(f"a '{kind}' knob takes numbers, got {next(v for v in values if isinstance(v, str))!r}",
-                             file=file, where=f"{where}.values")
+                             file=file, where=f"{where}.values",
+                             hint="list numbers only, or leave 'type' out for a list of text")
         if kind == "integer" and not all(float(v).is_integer() for v in values):
-            raise DeffeError("an integer knob takes integers", file=file, where=f"{where}.values")
+            raise DeffeError("an integer knob takes integers", file=file, where=f"{where}.values",
+                             hint="list whole numbers only, or write type real")
     if log and not (levels.numeric and all(float(v) > 0 for v in values)):
-        raise DeffeError("'log' needs positive numbers", file=file, where=f"{where}.log")
+        raise DeffeError("'log' needs positive numbers", file=file, where=f"{where}.log",
+                         hint="list positive numbers only, or leave 'log' out")
     encoding = entry.get("encoding")
     if encoding is None:
         if kind == "categorical":
@@ -206,9 +243,10 @@ def parse_explore_groups(raw, file: str, where: str) -> tuple[list[str], dict[st
         if "::" in tok:
             head, _, vals = tok.partition("::")
             head = head.strip()
-            values = parse_values(vals, f"{where}[{i}]", delim=";")
+            values = _parsed_values(vals, f"{where}[{i}]", delim=";")
             if not values:
-                raise DeffeError(f"override '{tok}' gives no values", file=file, where=where)
+                raise DeffeError(f"override '{tok}' gives no values", file=file, where=where,
+                                 hint="give values after '::', separated by ';' (e.g. 'a::1;2')")
             overrides[head] = values
             tokens.append(head)
         else:
@@ -250,7 +288,8 @@ def select(entries: list[KnobEntry], tokens: list[str] | None, overrides: dict[s
         raise DeffeError(f"group '{unknown[0]}' matches no knob or scenario", file=file, where=f"{where}.groups",
                          hint=did_you_mean(unknown[0], known) or f"known groups and names: {', '.join(known)}")
     if not chosen:
-        raise DeffeError("this exploration selects no knob or scenario", file=file, where=where)
+        raise DeffeError("this exploration selects no knob or scenario", file=file, where=where,
+                         hint="give it groups (or knob names) that the knobs and scenarios have, or 'all'")
     return DesignSpace(chosen)
 
 
@@ -318,18 +357,22 @@ def _with_values(k: Knob, values: list, file: str, where: str, tok: str) -> Knob
     levels = ListLevels(values)
     dup = levels.duplicates()
     if dup:
-        raise DeffeError(f"override '{tok}::...' lists {format_value(dup[0])} twice", file=file, where=where)
+        raise DeffeError(f"override '{tok}::...' lists {format_value(dup[0])} twice", file=file, where=where,
+                         hint="list each value once")
     if k.numeric and not levels.numeric:
-        raise DeffeError(f"override of '{k.name}' gives text to a numeric knob", file=file, where=where)
+        raise DeffeError(f"override of '{k.name}' gives text to a numeric knob", file=file, where=where,
+                         hint=f"give '{k.name}' numbers after '::', or make the knob a list of text")
     # the rules of the knob's own values hold for the values an exploration gives it
     if k.kind == "integer" and not all(float(v).is_integer() for v in values):
         bad = next(v for v in values if not float(v).is_integer())
         raise DeffeError(f"override of '{k.name}' gives {format_value(bad)} to an integer knob", file=file,
-                         where=where)
+                         where=where,
+                         hint=f"give '{k.name}' whole numbers, or make it a real knob")
     if k.log and not all(float(v) > 0 for v in values):
         bad = next(v for v in values if not float(v) > 0)
         raise DeffeError(f"override of '{k.name}' gives {format_value(bad)} to a log knob, which takes "
-                         "positive numbers", file=file, where=where)
+                         "positive numbers", file=file, where=where,
+                         hint=f"give '{k.name}' positive numbers, or leave 'log' out of the knob")
     kind = k.kind if k.kind in ("categorical", "ordinal") or levels.numeric else "categorical"
     encoding = k.encoding
     if encoding == "numeric" and not levels.numeric:

@@ -21,7 +21,7 @@ import json
 import os
 import re
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator
 
 import commentjson
 
@@ -247,6 +247,34 @@ def load_tree(path: str | os.PathLike, _stack: tuple[Path, ...] = (), _shown: st
 
 
 _VARIABLE = re.compile(r"\$(?:\{(\w+)\}|(\w+))")
+
+
+def variables_of(texts: Iterable[str | None]) -> dict[str, str | None]:
+    """The environment variables the config's texts name (``$X``, ``${X}``) and their values now (None: unset):
+    what a run records, so that its config is read back later with the values it was read with."""
+    names = sorted({a or b for text in texts if text for a, b in _VARIABLE.findall(text)})
+    return {n: os.environ.get(n) for n in names}
+
+
+@contextlib.contextmanager
+def variables_set(values: dict[str, str | None] | None) -> Iterator[None]:
+    """Within: the environment variables as ``values`` has them (None: unset); put back after."""
+    values = dict(values or {})
+    before = {n: os.environ.get(n) for n in values}
+    try:
+        for n, v in values.items():
+            _set_variable(n, v)
+        yield
+    finally:
+        for n, v in before.items():
+            _set_variable(n, v)
+
+
+def _set_variable(name: str, value: str | None) -> None:
+    if value is None:
+        os.environ.pop(name, None)
+    else:
+        os.environ[name] = value
 
 
 def _include_not_found(inc: str, inc_path: Path, shown: str, where: str) -> DeffeError:

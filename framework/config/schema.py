@@ -41,7 +41,11 @@ def choice_hint(value: str, key: Key) -> str | None:
         return f"write '{meant}' (the name here of {value})"
     # the choices are spelled as they are ('MAE' is not accepted) but suggested whatever the case: 'mae'
     same = [c for c in key.choices or () if str(c).lower() == str(value).lower()]
-    return f"did you mean '{same[0]}'?" if same else did_you_mean(str(value), key.choices or ())
+    near = f"did you mean '{same[0]}'?" if same else did_you_mean(str(value), key.choices or ())
+    if near:
+        return near
+    # no near miss: which one to write
+    return "write one of them" + (f", or leave it out for the default '{key.default}'" if key.default is not None else "")
 
 
 # Keys every plugin section has.
