@@ -73,7 +73,8 @@ def test_without_no_slurm_a_machine_without_slurm_is_told_so_in_one_line(tmp_pat
     r = shell("env -u SLURM_CONF run_deffe -config config.json", case)
     assert r.rc == 2, r
     line = r.err.strip().splitlines()[-1]
-    assert line.startswith("error: slurm: ") and "SLURM is not reachable from here" in line and "-no-slurm" in line
+    assert line.startswith("error: config.json:evaluate.slurm: ") and "SLURM is not reachable from here" in line \
+        and "-no-slurm" in line
     assert not (case / "explore" / "deffe.db").exists()   # said before the run directory is made
 
 
