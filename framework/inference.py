@@ -413,13 +413,20 @@ def write_stats(path: Path, meta: Any) -> None:
     """The checkpoint's own training history, in the columns of -model-stats-output."""
     from .training import STATS_COLUMNS
     path.parent.mkdir(parents=True, exist_ok=True)
+    # a model without epochs (trees, a Gaussian process) has no history: one row for its training, losses empty,
+    # with its step and size, as the training run wrote it. A model with epochs validated on held-back points
+    # exactly when its epochs have a validation loss: none is ValCount 0, as the training run wrote; how many
+    # it held back is not in the checkpoint (left empty)
+    history = list(meta.history) or [{}]
+    validated = any(h.get("val_loss") is not None for h in history)
+    val_count = "" if not meta.history or validated else 0
     with open(path, "w", newline="", encoding="utf-8") as fh:
         w = csv_writer(fh)
         w.writerow(STATS_COLUMNS)
-        for h in meta.history:
+        for h in history:
             w.writerow([h.get("epoch"), *(("" if h.get(k) is None else f"{h[k]:.6g}")
                                           for k in ("train_loss", "val_loss", "test_loss")),
-                        meta.step, meta.samples, ""])
+                        meta.step, meta.samples, val_count])
 
 
 # ----------------------------------------------------------------------------- -model-extract-dir
