@@ -262,8 +262,8 @@ def pick_explore(config: Config, meta: Any, shown: str) -> Explore:
         return (exact or fine)[0]
     first, fit = fits[0]
     raise DeffeError(f"checkpoint does not fit this config (exploration '{first.name}'): {fit.why}", file=shown,
-                     hint="use the config the model was trained with, or a checkpoint trained on these knobs "
-                          "(or on inputs of the same shape)")
+                     hint=fit.hint or "use the config the model was trained with, or a checkpoint trained on "
+                                      "these knobs (or on inputs of the same shape)")
 
 
 def read_input(path: Path, shown: str, space: Any, costs: list[str]) -> tuple[Rows, list[bool]]:
