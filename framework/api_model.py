@@ -59,17 +59,21 @@ class Model:
         of ``points`` and the knob columns first."""
         points = _as_frame(points)
         codes = self.codes(points)
+        n = len(codes)
+        if not n:   # no rows: the model is asked about one point of the space (the middle of every knob), so that
+            # the columns (std-<cost>, feasible) are those rows get, and none of its answer is kept
+            codes = self.explore.space.from_unit(np.full((1, len(self.explore.space)), 0.5))
         pred = predicted(self.plugin, codes, len(self.costs), read_meta(self.checkpoint).plugin,
-                         str(self.checkpoint)) if len(codes) else None
+                         str(self.checkpoint))
         found = self._found([str(c) for c in points.columns])
         out = points.iloc[:, [i for i in found.values() if i is not None]].copy()
         for j, cost in enumerate(self.costs):
-            out[f"predicted-{cost}"] = pred.mean[:, j] if pred is not None else np.array([], dtype=float)
-            if pred is not None and pred.std is not None:
-                out[f"std-{cost}"] = pred.std[:, j]
-        if pred is not None and getattr(pred, "feasible", None) is not None and \
+            out[f"predicted-{cost}"] = np.asarray(pred.mean, dtype=float)[:n, j]
+            if pred.std is not None:
+                out[f"std-{cost}"] = np.asarray(pred.std, dtype=float)[:n, j]
+        if getattr(pred, "feasible", None) is not None and \
                 getattr(getattr(self.plugin, "feasibility", None), "trained", False):
-            out["feasible"] = np.asarray(pred.feasible, dtype=float)
+            out["feasible"] = np.asarray(pred.feasible, dtype=float)[:n]
         return out
 
     def codes(self, points: pd.DataFrame) -> np.ndarray:

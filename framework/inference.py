@@ -131,7 +131,7 @@ def run_inference(args: Any) -> int:
                 # rows with a prediction too: a cost the model never learned is predicted as NaN (warned above)
                 keep = np.isfinite(t) & (t != 0) & np.isfinite(p)
                 if keep.any():
-                    err = float(np.mean(np.abs(p[keep] - t[keep]) / np.abs(t[keep])))
+                    err = float(np.mean(relative_errors(p[keep], t[keep])))
                     summary.append(f"{c}: MAPE {100 * err:.3g}% over {int(keep.sum())} rows with the true cost")
     if getattr(args, "model_stats_output", None):
         write_stats(Path(args.model_stats_output), meta)
@@ -262,8 +262,8 @@ def pick_explore(config: Config, meta: Any, shown: str) -> Explore:
         return (exact or fine)[0]
     first, fit = fits[0]
     raise DeffeError(f"checkpoint does not fit this config (exploration '{first.name}'): {fit.why}", file=shown,
-                     hint="use the config the model was trained with, or a checkpoint trained on these knobs "
-                          "(or on inputs of the same shape)")
+                     hint=fit.hint or "use the config the model was trained with, or a checkpoint trained on "
+                                      "these knobs (or on inputs of the same shape)")
 
 
 def read_input(path: Path, shown: str, space: Any, costs: list[str]) -> tuple[Rows, list[bool]]:
@@ -390,14 +390,45 @@ def _cost_cells(cells: list[str], i: int, costs: list[str], pred: Any, truth: np
         if with_std:
             cells.append(_cost(float(pred.std[i, j])))
         if has_truth[j]:
-            err = p - t                                 # NaN without a true cost
+            err, rel = error_of(p, t)                   # NaN without a true cost
             # Deffe's error-<cost> = |true - predicted| and error-percent-<cost> = that / true (a fraction,
-            # despite its name); then ours: signed, and in percent
-            cells += [_num(abs(err)), _num(abs(err) / t if t != 0 else math.nan), _num(err),
-                      _num(100.0 * err / t if t != 0 else math.nan)]
+            # despite its name); then ours: signed, and in percent. Where the plain arithmetic overflows or
+            # underflows (costs near 1e308 or 1e-308), the ratio taken in the costs' own unit (error_of)
+            fraction = abs(err) / t if t != 0 else math.nan   # Python floats: inf where it overflows
+            percent = 100.0 * err / t if t != 0 else math.nan
+            if not (math.isfinite(fraction) and math.isfinite(percent) and (fraction != 0 or rel == 0)):
+                fraction, percent = (abs(rel) if t > 0 else -abs(rel)), 100.0 * rel
+            cells += [_num(abs(err)), _num(fraction), _num(err), _num(percent)]
     if show_feasible:
         cells.append(_num(float(pred.feasible[i])))
     return cells
+
+
+def error_of(p: float, t: float) -> tuple[float, float]:
+    """``p - t`` and ``(p - t) / t`` (NaN at t = 0 or without a true cost), at any magnitude: both are taken in the
+    unit of the larger's power of two (exact), so that costs near 1e308 (whose difference overflows) or 1e-308
+    still give their relative error; the difference itself is inf only where no float holds it."""
+    if not (math.isfinite(p) and math.isfinite(t)):
+        return math.nan, math.nan
+    e = math.frexp(max(abs(p), abs(t)))[1]
+    ps, ts = math.ldexp(p, -e), math.ldexp(t, -e)
+    d = ps - ts
+    try:
+        err = math.ldexp(d, e)
+    except OverflowError:
+        err = math.copysign(math.inf, d)
+    if ts == 0:   # t is 0, or too small beside p to be held in p's unit: the ratio is past any float
+        return err, (math.nan if t == 0 else math.copysign(math.inf, d * t))
+    return err, d / ts
+
+
+def relative_errors(p: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """|p - t| / |t| per element, as error_of takes it (finite at any magnitude; NaN where t is 0 or not finite)."""
+    p, t = np.asarray(p, dtype=float), np.asarray(t, dtype=float)
+    with np.errstate(all="ignore"):
+        e = np.frexp(np.maximum(np.abs(p), np.abs(t)))[1]
+        ps, ts = np.ldexp(p, -e), np.ldexp(t, -e)
+        return np.where(t == 0, np.nan, np.where(ts != 0, np.abs(ps - ts) / np.abs(ts), np.inf))
 
 
 def _num(x: float) -> str:
@@ -413,13 +444,20 @@ def write_stats(path: Path, meta: Any) -> None:
     """The checkpoint's own training history, in the columns of -model-stats-output."""
     from .training import STATS_COLUMNS
     path.parent.mkdir(parents=True, exist_ok=True)
+    # a model without epochs (trees, a Gaussian process) has no history: one row for its training, losses empty,
+    # with its step and size, as the training run wrote it. A model with epochs validated on held-back points
+    # exactly when its epochs have a validation loss: none is ValCount 0, as the training run wrote; how many
+    # it held back is not in the checkpoint (left empty)
+    history = list(meta.history) or [{}]
+    validated = any(h.get("val_loss") is not None for h in history)
+    val_count = "" if not meta.history or validated else 0
     with open(path, "w", newline="", encoding="utf-8") as fh:
         w = csv_writer(fh)
         w.writerow(STATS_COLUMNS)
-        for h in meta.history:
+        for h in history:
             w.writerow([h.get("epoch"), *(("" if h.get(k) is None else f"{h[k]:.6g}")
                                           for k in ("train_loss", "val_loss", "test_loss")),
-                        meta.step, meta.samples, ""])
+                        meta.step, meta.samples, val_count])
 
 
 # ----------------------------------------------------------------------------- -model-extract-dir

@@ -1,7 +1,9 @@
 """What a run writes is never what it reads, and what -fresh moves aside never holds what the run needs.
 
 One check, made before anything is written or moved: the files the command
-reads (`Inputs`: the config and the files it includes, -input, -icp,
+reads (`Inputs`: the config and the files it includes, the files the evaluation reads
+(`_evaluator_files`: any the evaluate, extract and slurm settings or the knob and
+scenario values name), -input, -icp,
 -pre-evaluated-data and the explorations' pre_evaluated_data, the checkpoints of
 -model-extract-dir, the run store) against the files it writes (-output,
 -model-stats-output, ...). An output that is one of the inputs (the same file
@@ -134,31 +136,80 @@ def inputs(config: Any, args: Any, run_dir: Path | None) -> list[Item]:
 
 
 def _evaluator_files(config: Any) -> list[Item]:
-    """The files the evaluate and extract sections name (scripts, a Python evaluator's module): the user's
-    project, which no output may replace."""
+    """The files the evaluation reads that the config names: every text of the evaluate, extract and slurm
+    sections, nested in lists and objects too (scripts, source_scripts, a Python evaluator's module, a network
+    or device-graph JSON file), and every knob or scenario value that names a file (Deffe's command_file and
+    command_option scripts, input files). A text names a file when one is there, as given (from the current
+    directory, $VARIABLES expanded) or next to the config: the user's project, which no output may replace."""
     out: list[Item] = []
-    for section in ("evaluate", "extract"):
+    seen: set[Path] = set()
+
+    def add(label: str, candidates: list, where: str, file: str | None, shown: str | None = None) -> None:
+        for c in candidates:
+            try:
+                if c is not None and c.is_file():
+                    real = _real(c)
+                    if real not in seen:
+                        seen.add(real)
+                        out.append(Item(label, shown or str(c), c, where, file))
+                    return
+            except (OSError, ValueError):
+                continue
+
+    def named(value: str) -> list:
+        expanded = os.path.expandvars(value)
+        return [config.resolve(value), Path(value), Path(expanded).expanduser(), config.dir / expanded]
+
+    def modules(value: str) -> list:   # "module:function" or a plugin's module: its file on the python_path
+        module = value.split(":", 1)[0].replace(".", "/")
+        return [Path(d) / f"{module}.py" for d in _python_paths(config)] + [config.dir / f"{module}.py"]
+
+    def walk(section: str, where: str, value: Any, depth: int = 0) -> None:
+        if depth > 4:
+            return
+        if isinstance(value, dict):
+            for k, v in value.items():
+                if isinstance(k, str) and not k.startswith("__"):
+                    walk(section, f"{where}.{k}", v, depth + 1)
+        elif isinstance(value, (list, tuple)):
+            for v in value[:1000]:
+                walk(section, where, v, depth + 1)
+        elif isinstance(value, str) and value.strip() and len(value) <= 4096:
+            key = where.rsplit(".", 1)[-1]
+            candidates = named(value)
+            if key in ("function", "plugin") and "/" not in value:
+                candidates = (modules(value) if ":" in value or key == "plugin" else []) + candidates
+            add(f"the file of {where}", candidates, where, _file_of(config, where))
+
+    for section in ("evaluate", "extract", "slurm"):
         try:
             settings = config.section(section)
         except (KeyError, TypeError):
             continue
-        for key, value in settings.items():
-            if not isinstance(value, str) or not value.strip() or key.startswith("__") or len(value) > 4096:
-                continue
-            candidates = [config.resolve(value), Path(value)]
-            if key == "function" and ":" in value:   # "module:function": the module's file on the python_path
-                module = value.split(":", 1)[0].replace(".", "/")
-                candidates = [Path(d) / f"{module}.py" for d in config.python_paths()] + \
-                             [config.dir / f"{module}.py"]
-            for c in candidates:
-                try:
-                    if c is not None and c.is_file():
-                        out.append(Item(f"the file of {section}.{key}", str(c), c,
-                                        f"{section}.{key}"))
-                        break
-                except (OSError, ValueError):
-                    continue
+        if isinstance(settings, dict):
+            walk(section, section, settings)
+    # the knobs' and scenarios' values that name files (read by the evaluation: a command script, an input)
+    knobs: dict[str, Any] = {}
+    for e in getattr(config, "explores", None) or []:
+        for knob in getattr(getattr(e, "space", None), "knobs", None) or []:
+            knobs.setdefault(knob.name, knob)
+    for knob in knobs.values():
+        values = getattr(knob.levels, "values", None)
+        if not isinstance(values, (list, tuple)):
+            continue
+        what = "scenario" if knob.scenario else "knob"
+        for v in [v for v in values if isinstance(v, str)][:1000]:
+            if v.strip() and len(v) <= 4096:
+                add(f"a file the {what} '{knob.name}' names", named(v), "scenarios" if knob.scenario else "knobs",
+                    _file_of(config, "scenarios" if knob.scenario else "knobs"), v)
     return out
+
+
+def _file_of(config: Any, where: str) -> str | None:
+    try:
+        return config.file_of(where)
+    except (AttributeError, KeyError, TypeError):
+        return None
 
 
 def _shown(path: Path) -> str:

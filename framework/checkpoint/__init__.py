@@ -31,8 +31,10 @@ knob domains, families), the cost names and a digest of the config sections a
 model depends on. A checkpoint fits a config (`match`) when its inputs and
 outputs have the same shape:
 
-* the same knobs and costs: silent (a different digest alone, i.e. another
-  network, evaluator or training settings, is what fine-tuning is for);
+* the same knobs and costs, in the same order: silent (a different digest
+  alone, i.e. another network, evaluator or training settings, is what
+  fine-tuning is for); the same names in another order are an error whose
+  hint (`Fit.hint`) gives the checkpoint's order: features are read by position;
 * other names (Deffe's transfer across kernels: the scenario ``kmeans_objects``
   of one config is ``matmul_size`` of the other): as many knobs that vary, and
   position by position the same kind, encoding and feature width (a one-hot

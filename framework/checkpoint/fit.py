@@ -16,6 +16,7 @@ class Fit:
     why: str | None = None
     knobs: list[tuple[str, str]] = field(default_factory=list)   # (checkpoint's name, config's name)
     costs: list[tuple[str, str]] = field(default_factory=list)
+    hint: str | None = None   # what to do, when more is known than "use another checkpoint"
 
     def note(self) -> str | None:
         """The warning line when names differ (None for an exact match)."""
@@ -36,7 +37,7 @@ def match(meta: CheckpointMeta, signature: dict, costs: list[str], plugin: str |
         return Fit(f"it predicts the costs {', '.join(old_c)}, the config has {', '.join(new_c)}")
     why = _moved(old_c, new_c, "cost")
     if why:
-        return Fit(why)
+        return Fit(why, hint=_reorder_hint(old_c, new_c, "costs") if set(old_c) == set(new_c) else None)
     renamed_costs = [(a, b) for a, b in zip(old_c, new_c) if a != b]
     mine = meta.signature
     if mine.get("version") != signature.get("version"):
@@ -44,6 +45,10 @@ def match(meta: CheckpointMeta, signature: dict, costs: list[str], plugin: str |
                    f"version {signature.get('version')}")
     old_k, new_k = mine.get("knobs", []), signature.get("knobs", [])
     if {k["name"] for k in old_k} == {k["name"] for k in new_k}:
+        olds, news = [k["name"] for k in old_k], [k["name"] for k in new_k]
+        if olds != news:   # the same knobs in another order: a model reads its inputs by position
+            return Fit(_moved(olds, news, "knob") + " (the config lists the same knobs in another order)",
+                       hint=_reorder_hint(olds, news, "knobs"))
         why, renamed = _same_knobs(mine, signature), []
     else:
         why, renamed = _same_shape(mine, signature)
@@ -128,6 +133,13 @@ def _moved(olds: list[str], news: list[str], what: str) -> str | None:
                     "the config")
     return None
 
+def _reorder_hint(olds: list[str], news: list[str], what: str) -> str:
+    """What to do about the same names in another order: list them as the checkpoint has them."""
+    shown = ", ".join(olds[:12]) + (f", ... ({len(olds)} in all)" if len(olds) > 12 else "")
+    return (f"list the config's {what} in the checkpoint's order ({shown}), as the model reads them by position, "
+            "or train a new model")
+
+
 def _levels(k: dict) -> int | None:
     """How many values a knob of a signature takes (None: a continuous range)."""
     if "values" not in k:
@@ -196,8 +208,8 @@ def check_compatible(meta: CheckpointMeta, signature: dict, costs: list[str], sh
     fit = match(meta, signature, costs, plugin)
     if fit.why:
         raise DeffeError(f"checkpoint does not fit this config: {fit.why}", file=shown,
-                         hint="use a checkpoint trained on the same knobs and costs (or on inputs of the same "
-                              "shape), or train a new model")
+                         hint=fit.hint or "use a checkpoint trained on the same knobs and costs (or on inputs of "
+                                          "the same shape), or train a new model")
     if log is not None and fit.note():
         log.warning(f"warning: {shown}: {fit.note()}")
     return fit
