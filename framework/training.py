@@ -319,7 +319,9 @@ class ModelTrainer:
             rep = info.get("model")
             if not rep:
                 continue
-            for cost, m in (rep.get("metrics") or {None: {}}).items():
+            # one row per cost, its figures empty when nothing was held out to measure it on
+            measured = rep.get("metrics") or {}
+            for cost, m in ((c.name, measured.get(c.name) or {}) for c in self.fw.costs):
                 rows.append([step, cost or "", rep.get("train"), rep.get("holdout"), rep.get("failed"),
                              _pct(m.get("mape")), m.get("r2"), m.get("kendall_tau"), m.get("top_k_recall"),
                              m.get("k"), rep.get("train_seconds"), rep.get("epochs"), rep.get("start"),
