@@ -1,7 +1,7 @@
 """The generic design-space exploration engine (knows nothing of DNNs).
 
 config -> DesignSpace -> driver loop (ask / evaluate / store / train / tell) -> tables.
-See DESIGN.md in the shared folder and the README.
+See the README and docs/running.md (what a run does) in the repository.
 """
 
 # The Python API (framework/api.py): ``from framework import explore, load_run``. Imported on first use,

@@ -3,6 +3,8 @@
     python3 -m framework.docs            rewrite them in README.md and docs/*.md
     python3 -m framework.docs --check    exit 1 if any page is stale (a test does this too)
 
+In a checkout only: an installed framework has no pages to check (one error line, status 2).
+
 Each part sits between ``<!-- NAME:start -->`` and ``<!-- NAME:end -->``, in
 whichever page holds those markers (the config reference is in docs/config.md,
 the search options in docs/exploration.md). The headings of a part sit one
@@ -94,7 +96,22 @@ def stale() -> list[Path]:
     return [p for p in holding_markers() if render(p.read_text()) != p.read_text()]
 
 
+USAGE = "usage: python3 -m framework.docs [--check]"
+
+
 def main(argv: list[str]) -> int:
+    """Rewrite the stale pages (0), or with --check say which are stale (1); a mistake: one line, 2."""
+    if argv in (["-h"], ["--help"]):
+        print(USAGE)
+        return 0
+    unknown = [a for a in argv if a != "--check"]
+    if unknown:
+        print(f"error: command line:{unknown[0]}: unknown argument; {USAGE}", file=sys.stderr)
+        return 2
+    if not README.is_file() or not DOCS.is_dir():
+        print(f"error: {ROOT}: no documentation here (no README.md and docs/: an installed package, not a "
+              f"checkout); run python3 -m framework.docs in a checkout of the repository", file=sys.stderr)
+        return 2
     check = "--check" in argv
     changed = stale()
     for page in changed:

@@ -7,7 +7,7 @@ shapes and per-sample counts the cost models and the scheduler read. Builders
 `Network.build`, which infers shapes, checks the graph and fills the counts;
 nothing downstream ever calls the op formulas again per placement.
 
-Conventions (SI, see DESIGN.md): shapes are per sample, without the batch
+Conventions (SI, see docs/simulator.md): shapes are per sample, without the batch
 dimension; tensors are channels-last for images (H, W, C) as in Paleo; counts
 are in elements and FLOPs, and a multiply-add is 2 FLOPs. Bytes come only from
 elements times the precision's size, in the cost models.

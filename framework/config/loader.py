@@ -294,11 +294,16 @@ def _include_not_found(inc: str, inc_path: Path, shown: str, where: str) -> Deff
         ours = Path(_VARIABLE.sub(lambda m: str(repo_root()) if (m.group(1) or m.group(2)) == "DEFFE_DIR"
                                   else m.group(0), inc))
         ours = Path(os.path.expandvars(str(ours)))
+        installed = not ours.exists() and _packaged_template(ours) is not None   # no checkout: package data
+        if installed:
+            ours = _packaged_template(ours)
         has = f"which has no {_first_missing(inc_path, Path(os.environ['DEFFE_DIR']))}" if \
-            _inside(inc_path, Path(os.environ["DEFFE_DIR"])) else "not this checkout"
+            _inside(inc_path, Path(os.environ["DEFFE_DIR"])) else \
+            ("not the installed package's folder" if installed else "not this checkout")
+        use = (f"unset DEFFE_DIR to use the installed package's template ({ours})" if installed else
+               f"unset DEFFE_DIR to use this checkout's ({ours}), or source this checkout's setup.source")
         hint = (f"DEFFE_DIR is {os.environ['DEFFE_DIR']} ({has}; the original Deffe's setup.source sets it so): "
-                f"unset DEFFE_DIR to use this checkout's ({ours}), or source this checkout's setup.source"
-                if ours.exists() else f"DEFFE_DIR is {os.environ['DEFFE_DIR']}")
+                f"{use}" if ours.exists() else f"DEFFE_DIR is {os.environ['DEFFE_DIR']}")
     return DeffeError(f"included file '{inc}' not found (looked for {inc_path})", file=shown, where=where,
                       hint=hint)
 
