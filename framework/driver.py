@@ -38,6 +38,7 @@ from .driver_plugins import PluginCalls
 from .driver_preload import PreloadSteps
 from .tally import CrashWatch, Tally
 from .run_data import manifest, write_manifest
+from .sampling import DesignSampler
 from .space import count_text
 from .tables import table_path, write_tables
 from .values import parse_names
@@ -101,16 +102,37 @@ class Driver(PluginCalls, PreloadSteps, BatchSteps, ModelSteps):
                 s["max_samples"] = None                     # budget; a -max-samples given with it does cap it
         budget = Budget(s.get("max_samples"), s.get("max_steps"), s.get("max_time"))
         space = explore.space
-        if budget.max_samples is None and budget.max_steps is None and budget.max_time is None:
-            if not space.finite and not getattr(a, "only_preloaded_data_exploration", False):
-                raise DeffeError(f"exploration '{explore.name}' has a continuous knob and no budget",
-                                 file=explore.file, where=explore.where,
-                                 hint="set exploration.max_samples (or max_steps / max_time), or -max-samples")
-            # with the data only, the data bounds the run: nothing else would be evaluated
-            if space.size and space.size > 1_000_000 and not getattr(a, "only_preloaded_data_exploration", False):
-                self.log.warning(f"exploration '{explore.name}': the space has {count_text(space.size)} points and no "
-                                 "budget: every point will be evaluated; set exploration.max_samples")
+        if self._unbounded(explore, budget) and not space.finite:
+            raise DeffeError(f"exploration '{explore.name}' has a continuous knob and no budget",
+                             file=explore.file, where=explore.where,
+                             hint="set exploration.max_samples (or max_steps / max_time), or -max-samples")
         return budget
+
+    def _unbounded(self, explore: Explore, budget: Budget) -> bool:
+        """No budget ends the exploration: no max_samples, max_steps or max_time, no custom_samples (every
+        exploration ends at its last count: docs/config.md) and not only the pre-evaluated data (the data
+        bounds the run: nothing else is evaluated)."""
+        a = self.args
+        return budget.max_samples is None and budget.max_steps is None and budget.max_time is None \
+            and not (getattr(a, "custom_samples", None) or explore.settings.get("custom_samples")) \
+            and not getattr(a, "only_preloaded_data_exploration", False)
+
+    def _warn_unbounded(self, explore: Explore, exploration: Any) -> None:
+        """Warn when an exploration without a budget will evaluate more than a million points: a finite space
+        evaluated completely, or, for an exploration that proposes only what its sampler gives (the sampling
+        exploration, not adaptive) with a finite design (a DesignSampler), that design."""
+        fw = self.fw
+        if not self._unbounded(explore, fw.budget) or not explore.space.finite:
+            return
+        points = explore.space.size
+        sampler = getattr(fw.sampling, "_deffe_plugin", fw.sampling)
+        design = getattr(sampler, "_design", None) if isinstance(sampler, DesignSampler) else None
+        if design is not None and not self._optional(exploration, "adaptive", True):
+            points = min(points, len(design))
+        if points > 1_000_000:
+            what = "the space has" if points == explore.space.size else "the design has"
+            self.log.warning(f"exploration '{explore.name}': {what} {count_text(points)} points and no "
+                             "budget: every point will be evaluated; set exploration.max_samples")
 
     # ------------------------------------------------------------------ run
     def preflight(self) -> dict[str, Any]:
@@ -185,6 +207,7 @@ class Driver(PluginCalls, PreloadSteps, BatchSteps, ModelSteps):
         if not self.dry_run:
             self._leave_out_others(explore)
         exploration, evaluate, extract, model = self._make_plugins() if built is None else self._use_built(built)
+        self._warn_unbounded(explore, exploration)
         self._dry_evaluate = evaluate if self.dry_run else None
         cost_names = fw.cost_names
         space = explore.space

@@ -100,12 +100,16 @@ class ListLevels(Levels):
         return idx[best] if abs(xs[best] - key[1]) <= self.TOLERANCE * scale else None
 
     def duplicates(self) -> list[Value]:
-        seen, dup = set(), []
+        """Values listed twice: one value (1, 1.0 and "1") or two written alike in the tables, scripts and
+        command lines (true and "true": format_value writes both as true, and a table read back cannot tell
+        them apart)."""
+        seen, texts, dup = set(), set(), []
         for v in self.values:
-            k = value_key(v)
-            if k in seen:
+            k, t = value_key(v), format_value(v)
+            if k in seen or t in texts:
                 dup.append(v)
             seen.add(k)
+            texts.add(t)
         return dup
 
 

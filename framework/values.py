@@ -7,7 +7,8 @@ A knob's ``values`` may be a list, a scalar, or a string:
 * ``"0.5-2.0-0.5"`` -> 0.5, 1.0, 1.5 and ``"1.5-3"`` -> 1.5, 2.5 (a decimal range, Deffe's np.arange,
   counted in the decimals written: 0.1 steps give 0.3, never 0.30000000000000004, and the end is
   always excluded, where np.arange's rounding sometimes lists it)
-* ``"core[0-3]x"`` -> core0x, core1x, core2x (a range inside brackets keeps its prefix/postfix)
+* ``"core[0-3]x"`` -> core0x, core1x, core2x (a range inside brackets keeps its prefix/postfix; one such
+  range per value: "a[1-3]b[1-3]" and an unclosed "x[1-3" are errors; other brackets are text: "arr[i]")
 * ``[1, 2, "10-12"]`` -> 1, 2, 10, 11
 * ``"$HOME/bin"`` -> environment variables expanded in plain values
 
@@ -115,38 +116,71 @@ def _plain(value: Value, where: str) -> Value:
 
 
 def _expand(piece: str, where: str) -> list[Value]:
-    prefix, core, postfix = "", piece, ""
-    m = _BRACKET.match(piece)
-    if m:
-        prefix, core, postfix = m.group(1), m.group(2), m.group(3)
+    prefix, core, postfix = _bracketed(piece, where)
     r = _RANGE.match(core)
     if r:
         start, end = int(r.group(1)), int(r.group(2))
         step = int(r.group(3)) if r.group(3) else 1
         if step == 0:
             raise DeffeError(f"range '{piece}' has a step of 0", where=where)
-        if len(range(start, end, step)) > MAX_LISTED:
-            raise DeffeError(f"range '{piece}' lists {len(range(start, end, step)):,} values", where=where,
+        count = range_count(start, end, step)   # counted, not len(range(...)): beyond sys.maxsize it overflows
+        if count > MAX_LISTED:
+            raise DeffeError(f"range '{piece}' lists {count:,} values", where=where,
                              hint=f'list at most {MAX_LISTED:,}; a long range is a knob of its own: '
                                   f'{{"type": "integer", "min": {start}, "max": {end - 1}}}')
+        if count == 0:
+            single = _wrap(prefix, f"{start}-{start + step}", postfix)
+            raise DeffeError(f"range '{piece}' is empty (the end is excluded, as in Deffe)", where=where,
+                             hint=f"write '{single}' for the single value {prefix}{start}{postfix}")
         out = [f"{prefix}{i}{postfix}" for i in range(start, end, step)]
-        if not out:
-            raise DeffeError(f"range '{piece}' is empty (the end is excluded, as in Deffe)",
-                             where=where, hint=f"write '{start}-{start + step}' for the single value {start}")
         return [typed(v) for v in out] if not (prefix or postfix) else out
     d = _DECIMAL_RANGE.match(core)
     if d:
-        out = [f"{prefix}{v}{postfix}" for v in _decimal_range(piece, d, where)]
+        out = [f"{prefix}{v}{postfix}" for v in _decimal_range(piece, d, where, prefix, postfix)]
         return [typed(v) for v in out] if not (prefix or postfix) else out
     text = os.path.expandvars(piece.strip())
     return [typed(text)] if text != "" else []
+
+
+def _is_range(text: str) -> bool:
+    return bool(_RANGE.match(text) or _DECIMAL_RANGE.match(text))
+
+
+def _wrap(prefix: str, core: str, postfix: str) -> str:
+    """A range as written with its prefix and postfix: 'x[3-4]y' (a bare range without either)."""
+    return f"{prefix}[{core}]{postfix}" if prefix or postfix else core
+
+
+def _bracketed(piece: str, where: str) -> tuple[str, str, str]:
+    """The prefix, range and postfix of a value with one range in brackets ("core[0-3]x"); the piece itself
+    (no prefix or postfix) for anything else. Brackets around anything but a range are text ("arr[i]"). Two
+    ranges in brackets, or a range whose bracket is not closed ("x[1-3"), are errors: they were read as one
+    text value, or one range beside literal text."""
+    groups = [g for g in re.finditer(r"\[([^\[\]]*)\]", piece) if _is_range(g.group(1))]
+    if len(groups) > 1:
+        raise DeffeError(f"value '{piece}' holds {len(groups)} ranges in brackets", where=where,
+                         hint="a value takes one range in brackets ('core[0-3]x'); list the combinations, "
+                              "or make each range a knob of its own")
+    if groups:
+        g = groups[0]
+        return piece[:g.start()], g.group(1), piece[g.end():]
+    if re.search(r"\[\s*\d[\d.]*\s*-\s*\d", piece) or re.search(r"\d\s*-\s*\d[\d.\s-]*\]", piece):
+        raise DeffeError(f"value '{piece}' has a range with an unbalanced bracket", where=where,
+                         hint="close the bracket ('x[1-3]' lists x1, x2) or remove it")
+    return "", piece, ""
+
+
+def range_count(start: int, end: int, step: int) -> int:
+    """How many values range(start, end, step) holds (step > 0), for integers of any size: len(range(...))
+    raises OverflowError beyond sys.maxsize."""
+    return max(0, (end - start + step - 1) // step)
 
 
 def _decimals(text: str) -> int:
     return len(text.split(".", 1)[1]) if "." in text else 0
 
 
-def _decimal_range(piece: str, m: re.Match, where: str) -> list[str]:
+def _decimal_range(piece: str, m: re.Match, where: str, prefix: str = "", postfix: str = "") -> list[str]:
     """Deffe's np.arange(start, end, step) of a range with a decimal point, as the texts of its values,
     computed in decimal so that no value has more decimals than the start and the step have."""
     fields = [m.group(1), m.group(2), m.group(3) or "1"]
@@ -162,7 +196,8 @@ def _decimal_range(piece: str, m: re.Match, where: str) -> list[str]:
                                   f'{{"type": "real", "min": {fields[0]}, "max": {fields[1]}, "step": {fields[2]}}}')
         if n == 0:
             raise DeffeError(f"range '{piece}' is empty (the end is excluded, as in Deffe)", where=where,
-                             hint=f"write '{fields[0]}-{start + step}-{fields[2]}' for the single value {fields[0]}")
+                             hint=f"write '{_wrap(prefix, f'{fields[0]}-{start + step}-{fields[2]}', postfix)}' "
+                                  f"for the single value {prefix}{fields[0]}{postfix}")
         quantum = decimal.Decimal(1).scaleb(-max(1, _decimals(fields[0]), _decimals(fields[2])))
         return [_shortest(start + i * step, quantum) for i in range(n)]
 
@@ -210,8 +245,7 @@ def whole_range(raw: Any, delim: str = ",") -> range | None:
     step = int(r.group(3)) if r.group(3) else 1
     if step == 0 or max(start, end) > 2 ** 53:
         return None
-    values = range(start, end, step)
-    return values if 0 < len(values) <= MAX_LISTED else None
+    return range(start, end, step) if 0 < range_count(start, end, step) <= MAX_LISTED else None
 
 
 def parse_string(text: str, where: str, delim: str = ",") -> list[Value]:

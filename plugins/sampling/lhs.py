@@ -1,12 +1,17 @@
 """Sampling ``lhs``: Latin hypercube points (scipy.stats.qmc), one hypercube per step.
 
-On finite knobs a hypercube of n points gives each level its share (n / levels, within one). Two of its
+On finite knobs a hypercube of n points gives each level its share (n / levels, within one): scipy's
+continuous hypercube floored onto the levels did not (7 levels, 5 points: one level twice), so each finite
+knob's column is a stratified permutation of its levels (every level n // levels times, the n % levels extra
+ones one in each of as many equal runs of levels, drawn with the seed, then shuffled); continuous knobs and
+log-spaced integer ranges (whose share is along the log) keep scipy's column. Two of its
 points may land in the same cell, or on a point an earlier step gave; dropping the repeat and drawing the
 missing point from a new hypercube unbalances the step (3 knobs of 3 values, 9 points: counts 2, 2, 5).
 So a repeat is first moved off by swapping one knob's level between it and another point of the hypercube:
 every column keeps its levels, hence its balance. Only what no swap can fix (the space nearly used up) is
 left to the base sampler's top-up.
 """
+import numpy as np
 from scipy.stats import qmc
 
 from framework.sampling import UnitSampler
@@ -23,7 +28,25 @@ class LHSSampler(UnitSampler):
         codes = super().candidates(n)
         if codes is None or self._fallback is not None or len(codes) < 2:
             return codes
+        codes = codes.copy()
+        for j in self._varying:
+            knob = self.space.knobs[j]
+            if knob.finite and not knob.log_cells:
+                codes[:, j] = self._stratified(len(codes), knob.size)
         return self._without_repeats(codes)
+
+    def _stratified(self, n: int, levels: int) -> np.ndarray:
+        """n codes of a knob of ``levels`` levels, each level n // levels or one more times, shuffled. The
+        n % levels levels that get one more are one in each of n % levels equal runs of consecutive levels (as a
+        hypercube of that many points would place them: spread over the knob, not bunched), drawn with the
+        seed."""
+        q, r = divmod(n, levels)
+        parts = [np.repeat(np.arange(levels, dtype=float), q)] if q else []
+        if r:
+            bounds = [i * levels // r for i in range(r + 1)]   # Python integers: levels may be near 2**53
+            parts.append(np.array([b + int(self.rng.integers(e - b)) for b, e in zip(bounds, bounds[1:])],
+                                  dtype=float))
+        return self.rng.permutation(np.concatenate(parts))
 
     def _without_repeats(self, codes):
         """The hypercube with its repeated points swapped apart, column by column, as far as swaps can.
