@@ -7,7 +7,9 @@ adjacent ones for ordered knobs with ``neighbourhood="adjacent"``), or a step of
 
 ``strategy="best"`` (steepest descent) evaluates the whole neighbourhood as one
 batch and moves to its best point if that is strictly better. ``"first"``
-scans the neighbourhood in a random order, ``batch`` points at a time, and
+scans the neighbourhood in a random order (a knob drawn uniformly, then one of
+its levels: for an ordered knob a log-uniform distance from the current level,
+see `operators.Neighbours.draw`), ``batch`` points at a time, and
 moves to the best improving point of the first batch that has one (with
 ``batch=1`` this is classic first-improvement; larger batches trade a few
 evaluations for parallelism). A neighbourhood of at most ``ENUMERATE`` points
@@ -114,19 +116,22 @@ class HillClimbing(Algorithm):
         if self.o.strategy == "best":
             self._order = nb.rows(np.arange(nb.size))
         elif nb.size <= ENUMERATE:
-            self._order = nb.rows(self.rng.permutation(nb.size))
+            # the order `Neighbours.draw` would draw them in, without replacement (exponential clocks): a
+            # knob first, then a level; a uniform shuffle spent 97% of a climb on a knob of 1,024 levels
+            keys = self.rng.exponential(size=nb.size) / nb.weights()
+            self._order = nb.rows(np.argsort(keys, kind="stable"))
         else:
             self._order = None   # drawn batch by batch (_draw)
         if not nb.size:
             self._local_optimum()
 
     def _draw(self, count: int) -> np.ndarray:
-        """Up to ``count`` neighbour numbers not drawn yet at this point, uniformly at random."""
+        """Up to ``count`` neighbour numbers not drawn yet at this point, as `Neighbours.draw` draws them."""
         size = self._neighbours.size
         count = min(count, size - len(self._tried))
         picked: list[int] = []
         for _ in range(20):
-            for i in self.rng.integers(0, size, size=2 * (count - len(picked)) + 2).tolist():
+            for i in self._neighbours.draw(self.rng, 2 * (count - len(picked)) + 2).tolist():
                 if i not in self._tried:
                     self._tried.add(i)
                     picked.append(i)
