@@ -117,6 +117,9 @@ class SearchExploration:
             initial = None
             if cls.uses_initial and fw.sampling is not None:
                 count = self._initial_count(cls, settings)
+                room = self._room(None)
+                if count and room:
+                    count = min(count, room)
                 if count:
                     initial = np.asarray(fw.sampling.Run(count), dtype=float).reshape(-1, len(fw.space))
                     initial = initial[:, self.scen.design_columns] if self.scen.active else initial
@@ -153,6 +156,12 @@ class SearchExploration:
         """Points custom_samples' budget still allows (None: no such budget). The driver counts the budget's
         samples (distinct points, evaluated or found in the store) before it asks again."""
         return None if self.custom is None else max(0, self.custom - self.framework.budget.used_samples)
+
+    def _room(self, left: int | None) -> int | None:
+        """Evaluations the run may still make: max_samples and custom_samples' budget (None: no such bound)."""
+        remaining = self.framework.budget.remaining_samples()
+        bounds = [int(b) for b in (remaining, left) if b is not None and math.isfinite(b)]
+        return min(bounds) if bounds else None
 
     def _uncovered(self, why: str) -> str | None:
         """How a search that ended by itself left a finite space, when it did not evaluate all of it: "the
@@ -210,9 +219,11 @@ class SearchExploration:
             self.stopped = self.finished = f"custom_samples' last count of {self.custom} samples reached"
             return None
         batches, waiting = [], False
+        room = self._room(left)
         for s, algo in enumerate(self.searches):
             if self.halted[s]:
                 continue
+            algo.budget_left = room     # a step draws no more than the budget can evaluate (`Algorithm.room`)
             codes = algo.ask()
             if not len(codes) and not algo.done and self.pending:
                 waiting = True   # asynchronous: its next step needs the values of points still in flight

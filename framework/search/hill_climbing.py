@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import Algorithm, Option
+from .base import STEP_MAX, Algorithm, Option
 from .operators import Neighbours, varying_knobs
 
 
@@ -46,13 +46,15 @@ class HillClimbing(Algorithm):
                                            "batch that improves", choices=("best", "first")),
         "neighbourhood": Option("str", "all", "all: any other level of one knob; adjacent: one level up or "
                                               "down for ordered knobs", choices=("all", "adjacent")),
-        "batch": Option("int", 8, "first-improvement: neighbours evaluated per step", min=1),
+        "batch": Option("int", 8, "first-improvement: neighbours evaluated per step (at most 100,000)",
+                        min=1, max=STEP_MAX),
         "step": Option("float", 0.1, "continuous knobs: neighbour distance in the unit cube", min=1e-9, max=1),
         "min_step": Option("float", 0.01, "continuous knobs: the step is halved at a local optimum down to "
                                           "this, before a restart", min=0, max=1),
         "restarts": Option("int", None, "random restarts after local optima (null: until the budget ends)",
                            min=0, nullable=True),
-        "initial_size": Option("int", 1, "start points; the first climb starts from the best", min=1),
+        "initial_size": Option("int", 1, "start points; the first climb starts from the best (at most 100,000)",
+                               min=1, max=STEP_MAX),
     }
 
     def setup(self) -> None:
@@ -61,7 +63,7 @@ class HillClimbing(Algorithm):
         self._continuous = any(not self.space.knobs[j].finite for j in varying_knobs(self.space))
         self._step = self.o.step
         self._phase = "start"
-        self._start = self.initial_points(self.o.initial_size)
+        self._start: np.ndarray | None = None   # drawn at the first step, within the budget left (`room`)
         self.current: np.ndarray | None = None
         self.current_value = np.inf
         self.current_violation = np.inf      # by how much the current point breaks the constraints
@@ -73,6 +75,8 @@ class HillClimbing(Algorithm):
     # ------------------------------------------------------------------ steps
     def propose(self, n):
         if self._phase == "start":
+            if self._start is None:
+                self._start = self.initial_points(self.o.initial_size)
             if not len(self._start):
                 self.reason = "no unvisited start point is left"
                 return None
@@ -80,8 +84,8 @@ class HillClimbing(Algorithm):
         if self.o.strategy == "best":
             return self._order
         if self._order is None:
-            return self._neighbours.rows(self._draw(self.o.batch))
-        return self._order[self._pos:self._pos + self.o.batch]
+            return self._neighbours.rows(self._draw(self.room(self.o.batch)))
+        return self._order[self._pos:self._pos + self.room(self.o.batch)]
 
     def update(self, codes, values):
         v = values[:, 0]
@@ -100,7 +104,7 @@ class HillClimbing(Algorithm):
             self._move(codes[i], v[i], viol)
             return
         if self.o.strategy == "first":
-            self._pos += self.o.batch
+            self._pos += len(codes)      # a step near the end of the budget is smaller (see `room`)
             if self._pos < self._neighbours.size:
                 return
         self._local_optimum()

@@ -8,7 +8,7 @@ may be in flight at once.
 """
 from __future__ import annotations
 
-from .base import Algorithm, Option
+from .base import STEP_MAX, Algorithm, Option
 
 PERMUTATION_LIMIT = 2_000_000
 
@@ -18,7 +18,7 @@ class RandomSearch(Algorithm):
     multi_objective = True
     independent = True
     OPTIONS = {
-        "batch": Option("int", 16, "points per step", min=1),
+        "batch": Option("int", 16, "points per step (at most 100,000)", min=1, max=STEP_MAX),
     }
 
     def setup(self) -> None:
@@ -37,7 +37,7 @@ class RandomSearch(Algorithm):
             idx = self._perm[self._pos:self._pos + n]
             self._pos += len(idx)
             return self.space.point_at(idx)
-        out = self.fresh_random(n)
+        out = self.fresh_random(n)     # no more than the budget (and the space) has left: see `room`
         if not len(out):
             self.reason = "no new random point could be drawn"
             return None
