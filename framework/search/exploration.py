@@ -48,9 +48,10 @@ ADAPTER_OPTIONS = ("objective", "objectives", "seed")
 
 
 class SearchExploration:
-    def __init__(self, framework: Any, algorithm: str):
+    def __init__(self, framework: Any, algorithm: str, label: str | None = None):
         self.framework = framework
         self.algorithm_name = algorithm
+        self.label = label or algorithm   # the plugin's name, as the config names it (errors and log)
         self.algorithm: Algorithm | None = None
         self.stopped: str | None = None
         self.columns: list[int] = []
@@ -59,6 +60,8 @@ class SearchExploration:
     def Initialize(self) -> None:
         fw = self.framework
         cls = ALGORITHMS[self.algorithm_name]
+        if cls.name != self.label:        # "random has no such option" named no plugin of the config
+            cls = type(cls.__name__, (cls,), {"name": self.label})
         section = fw.section("exploration")
         file = fw.config.data.get("__origin__")
         raw = section.get("options") or {}
@@ -207,7 +210,13 @@ class SearchExploration:
             value = [v.strip() for v in value.split(",") if v.strip()]
         if not isinstance(value, list) or not value:
             raise DeffeError("objectives must be a list of cost names", file=file,
-                             where="exploration.options.objectives")
+                             where="exploration.options.objectives",
+                             hint=f"name one or more of {', '.join(names)}, or leave the option out (the search "
+                                  "then takes exploration.objectives, else every cost)")
+        for i, v in enumerate(value):
+            if v in value[:i]:   # run as two objectives, the front would weigh one cost twice
+                raise DeffeError(f"objective '{v}' is listed twice", file=file, where="exploration.options.objectives",
+                                 hint="list each cost once")
         return [self._cost(v, names, file, "objectives") for v in value]
 
     # ------------------------------------------------------------------ Run / Tell
