@@ -77,3 +77,18 @@ def test_a_large_batch_within_the_bound_spends_the_budget(tmp_path):
     r = run(tmp_path, "random_search", {"batch": 100_000})
     assert r.rc == 0, r
     assert len(read_csv(tmp_path / "explore" / "deffe_evaluation.csv")) == 12
+
+
+def test_annealing_proposes_no_more_than_the_budget_has_left(monkeypatch):
+    import framework.search.annealing as annealing
+    rows = []
+    real = annealing.random_neighbour
+
+    def spy(space, codes, *args, **kwargs):
+        rows.append(len(codes))
+        return real(space, codes, *args, **kwargs)
+
+    monkeypatch.setattr(annealing, "random_neighbour", spy)
+    result = minimize(make("annealing", space(), seed=1, k=100_000), f, 12)
+    assert result.evaluations == 12
+    assert rows and max(rows) <= 12, max(rows)     # was 100,000 rows per step
