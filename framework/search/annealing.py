@@ -31,7 +31,7 @@ import math
 
 import numpy as np
 
-from .base import Algorithm, Option, OptionError, row_keys
+from .base import STEP_MAX, Algorithm, Option, OptionError, row_keys
 from .operators import LEVEL_MOVE_DOC, LEVEL_MOVES, random_neighbour
 
 
@@ -39,7 +39,7 @@ class SimulatedAnnealing(Algorithm):
     name = "annealing"
     uses_initial = True
     OPTIONS = {
-        "k": Option("int", 8, "proposals per step, evaluated as one batch", min=1),
+        "k": Option("int", 8, "proposals per step, evaluated as one batch (at most 100,000)", min=1, max=STEP_MAX),
         "steps": Option("int", 100, "steps over which T cools from t_max to t_min", min=1),
         "t_max": Option("float", None, "start temperature, in objective units, above 0 (null: calibrated from "
                                        "the first uphill proposals)", min=0, nullable=True),
@@ -51,7 +51,8 @@ class SimulatedAnnealing(Algorithm):
         "reheat": Option("int", 30, "steps in a row whose proposals were all known (a frozen walk) before "
                                     "the schedule restarts at t_max from the current state; 0: never",
                          min=0),
-        "initial_size": Option("int", 1, "start points; the walk starts from the best", min=1),
+        "initial_size": Option("int", 1, "start points; the walk starts from the best (at most 100,000)",
+                               min=1, max=STEP_MAX),
     }
 
     def setup(self) -> None:
@@ -73,7 +74,7 @@ class SimulatedAnnealing(Algorithm):
         self.improves = 0
         self.reheats = 0
         self._frozen = 0               # steps in a row with nothing new to evaluate
-        self._start = self.initial_points(self.o.initial_size)
+        self._start: np.ndarray | None = None   # drawn at the first step, within the budget left (`room`)
 
     def temperature(self, step: int | None = None) -> float:
         """T at an annealing step (the current one by default); NaN before calibration."""
@@ -87,6 +88,8 @@ class SimulatedAnnealing(Algorithm):
 
     def propose(self, n):
         if self.current is None:
+            if self._start is None:
+                self._start = self.initial_points(self.o.initial_size)
             if not len(self._start):
                 self.reason = "no start point"
                 return None
@@ -103,14 +106,15 @@ class SimulatedAnnealing(Algorithm):
         """k distinct neighbours of the current state (fewer if the neighbourhood is smaller)."""
         out: list[np.ndarray] = []
         seen: set[bytes] = {row_keys(self.current)[0]}
+        k = self.room(self.o.k)        # no more than the budget has left (k 2,000,000 ran for minutes)
         for _ in range(10):
-            cand = random_neighbour(self.space, np.repeat(self.current[None, :], self.o.k, axis=0), self.rng,
+            cand = random_neighbour(self.space, np.repeat(self.current[None, :], k, axis=0), self.rng,
                                     self.o.moves, self.o.level_move, self.o.step)
             for key, row in zip(row_keys(cand), cand):
                 if key not in seen:
                     seen.add(key)
                     out.append(row)
-                    if len(out) == self.o.k:
+                    if len(out) == k:
                         return np.array(out)
         return np.array(out, dtype=float).reshape(-1, self.k)
 

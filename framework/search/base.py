@@ -53,6 +53,9 @@ class Option:
     nullable: bool = False        # None is allowed (and means what the doc says)
 
 
+STEP_MAX = 100_000   # the most points an option may ask one step to draw (batch, k, population, ...)
+
+
 class OptionError(ValueError):
     """A setting of an algorithm is unknown or has a wrong value; ``name`` is the setting."""
 
@@ -116,6 +119,10 @@ def _check_option(name: str, opt: Option, value: Any) -> Any:
     if opt.min is not None and value < opt.min:
         raise OptionError(name, f"must be at least {opt.min:g}, got {value}")
     if opt.max is not None and value > opt.max:
+        if opt.type == "int":
+            raise OptionError(name, f"must be at most {int(opt.max):,}, got {value:,}",
+                              "give a smaller number: a step draws no more than the evaluation budget "
+                              "(max_samples) has left" if opt.max == STEP_MAX else None)
         raise OptionError(name, f"must be at most {opt.max:g}, got {value}")
     return value
 
@@ -176,6 +183,7 @@ class Algorithm:
         self.violations: dict[bytes, float] = {}   # points that broke a constraint: by how much (see tell)
         self.done = False
         self.reason: str | None = None
+        self.budget_left: int | None = None  # evaluations the run may still make (set by its driver; None: unknown)
         self.steps = 0                       # completed steps (batches whose values are all known)
         self._queue: deque[tuple[bytes, np.ndarray]] = deque()
         self._waiting: dict[bytes, list[tuple[_Batch, int]]] = {}
@@ -335,8 +343,20 @@ class Algorithm:
         return np.array([k in self.cache for k in row_keys(codes)], dtype=bool)
 
     # ------------------------------------------------------------------ helpers for subclasses
+    def room(self, n: int) -> int:
+        """``n`` bounded by what the run can still use: the budget left (``budget_left``) and the points of a
+        finite space neither known nor awaited; at least 1. A step sized by an option (batch 5,000,000 with
+        max_samples 12) drew its whole size: minutes and gigabytes for 12 evaluations."""
+        n = int(n)
+        if self.budget_left is not None:
+            n = min(n, self.budget_left)
+        if self.space.finite:
+            n = min(n, self.space.size - len(self.cache) - len(self._waiting))
+        return max(1, n)
+
     def fresh_random(self, n: int) -> np.ndarray:
-        """Up to ``n`` distinct uniform random points that are neither known nor awaited."""
+        """Up to ``n`` distinct uniform random points that are neither known nor awaited (at most `room`)."""
+        n = self.room(n) if n > 0 else 0
         space = self.space
         cache, waiting = self.cache, self._waiting
         out: list[np.ndarray] = []
@@ -479,6 +499,7 @@ def minimize(algorithm: Algorithm, objective: Objective, budget: int,
     values_log: list[np.ndarray] = []
     reason = f"budget of {budget} evaluations spent"
     while used < budget:
+        algorithm.budget_left = budget - used
         codes = algorithm.ask(batch)
         if not len(codes):
             if algorithm.done:

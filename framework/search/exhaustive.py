@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import Algorithm, Option
+from .base import STEP_MAX, Algorithm, Option
 from ..space import domain_text
 
 
@@ -17,7 +17,7 @@ class Exhaustive(Algorithm):
     multi_objective = True
     independent = True
     OPTIONS = {
-        "batch": Option("int", 64, "points per step", min=1),
+        "batch": Option("int", 64, "points per step (at most 100,000)", min=1, max=STEP_MAX),
         "max_points": Option("int", 1_000_000, "largest space exhaustive search accepts", min=1),
     }
 

@@ -48,9 +48,10 @@ ADAPTER_OPTIONS = ("objective", "objectives", "seed")
 
 
 class SearchExploration:
-    def __init__(self, framework: Any, algorithm: str):
+    def __init__(self, framework: Any, algorithm: str, label: str | None = None):
         self.framework = framework
         self.algorithm_name = algorithm
+        self.label = label or algorithm   # the plugin's name, as the config names it (errors and log)
         self.algorithm: Algorithm | None = None
         self.stopped: str | None = None
         self.columns: list[int] = []
@@ -59,6 +60,8 @@ class SearchExploration:
     def Initialize(self) -> None:
         fw = self.framework
         cls = ALGORITHMS[self.algorithm_name]
+        if cls.name != self.label:        # "random has no such option" named no plugin of the config
+            cls = type(cls.__name__, (cls,), {"name": self.label})
         section = fw.section("exploration")
         file = fw.config.data.get("__origin__")
         raw = section.get("options") or {}
@@ -117,6 +120,9 @@ class SearchExploration:
             initial = None
             if cls.uses_initial and fw.sampling is not None:
                 count = self._initial_count(cls, settings)
+                room = self._room(None)
+                if count and room:
+                    count = min(count, room)
                 if count:
                     initial = np.asarray(fw.sampling.Run(count), dtype=float).reshape(-1, len(fw.space))
                     initial = initial[:, self.scen.design_columns] if self.scen.active else initial
@@ -153,6 +159,12 @@ class SearchExploration:
         """Points custom_samples' budget still allows (None: no such budget). The driver counts the budget's
         samples (distinct points, evaluated or found in the store) before it asks again."""
         return None if self.custom is None else max(0, self.custom - self.framework.budget.used_samples)
+
+    def _room(self, left: int | None) -> int | None:
+        """Evaluations the run may still make: max_samples and custom_samples' budget (None: no such bound)."""
+        remaining = self.framework.budget.remaining_samples()
+        bounds = [int(b) for b in (remaining, left) if b is not None and math.isfinite(b)]
+        return min(bounds) if bounds else None
 
     def _uncovered(self, why: str) -> str | None:
         """How a search that ended by itself left a finite space, when it did not evaluate all of it: "the
@@ -198,7 +210,13 @@ class SearchExploration:
             value = [v.strip() for v in value.split(",") if v.strip()]
         if not isinstance(value, list) or not value:
             raise DeffeError("objectives must be a list of cost names", file=file,
-                             where="exploration.options.objectives")
+                             where="exploration.options.objectives",
+                             hint=f"name one or more of {', '.join(names)}, or leave the option out (the search "
+                                  "then takes exploration.objectives, else every cost)")
+        for i, v in enumerate(value):
+            if v in value[:i]:   # run as two objectives, the front would weigh one cost twice
+                raise DeffeError(f"objective '{v}' is listed twice", file=file, where="exploration.options.objectives",
+                                 hint="list each cost once")
         return [self._cost(v, names, file, "objectives") for v in value]
 
     # ------------------------------------------------------------------ Run / Tell
@@ -210,9 +228,11 @@ class SearchExploration:
             self.stopped = self.finished = f"custom_samples' last count of {self.custom} samples reached"
             return None
         batches, waiting = [], False
+        room = self._room(left)
         for s, algo in enumerate(self.searches):
             if self.halted[s]:
                 continue
+            algo.budget_left = room     # a step draws no more than the budget can evaluate (`Algorithm.room`)
             codes = algo.ask()
             if not len(codes) and not algo.done and self.pending:
                 waiting = True   # asynchronous: its next step needs the values of points still in flight

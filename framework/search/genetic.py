@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import Algorithm, Option, OptionError
+from .base import STEP_MAX, Algorithm, Option, OptionError
 from .operators import CROSSOVERS, LEVEL_MOVE_DOC, LEVEL_MOVES, crossover, mutate
 
 
@@ -26,7 +26,7 @@ class GeneticAlgorithm(Algorithm):
     name = "genetic"
     uses_initial = True
     OPTIONS = {
-        "population": Option("int", 24, "individuals per generation", min=2),
+        "population": Option("int", 24, "individuals per generation (at most 100,000)", min=2, max=STEP_MAX),
         "elites": Option("int", 2, "best individuals copied unchanged into the next generation", min=0),
         "tournament": Option("int", 2, "contestants per tournament selection (at most population)", min=1),
         "crossover": Option("str", "uniform", "uniform, or one_point (a cut along the knob order)",

@@ -32,7 +32,7 @@ from typing import Callable
 
 import numpy as np
 
-from .base import Algorithm, Option, OptionError
+from .base import STEP_MAX, Algorithm, Option, OptionError
 from .operators import LEVEL_MOVE_DOC, LEVEL_MOVES, crossover, mutate, segment_mutation
 from ..values import value_key
 
@@ -43,8 +43,9 @@ class MapElites(Algorithm):
     name = "map_elites"
     uses_initial = True
     OPTIONS = {
-        "batch": Option("int", 16, "children per step", min=1),
-        "initial_size": Option("int", 32, "random start points (plus the uniform sequences)", min=1),
+        "batch": Option("int", 16, "children per step (at most 100,000)", min=1, max=STEP_MAX),
+        "initial_size": Option("int", 32, "random start points (plus the uniform sequences) (at most 100,000)",
+                               min=1, max=STEP_MAX),
         "sequence": Option("names", None, "the knobs read by the descriptors, in order: knob names and "
                                           "repeated knobs' names (one stands for its members in order) (null: the largest family, else every categorical "
                                           "knob)", nullable=True),
@@ -213,7 +214,7 @@ class MapElites(Algorithm):
                 self.reason = "no feasible point and no new random point"
                 return None
             return fresh
-        return self._children(self.o.batch)
+        return self._children(self.room(self.o.batch))
 
     def update(self, codes, values):
         self._insert(codes, values)

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import Algorithm, Option
+from .base import STEP_MAX, Algorithm, Option
 from .operators import CROSSOVERS, LEVEL_MOVE_DOC, LEVEL_MOVES, crossover, mutate
 from .pareto import crowding_distance, feasible, non_dominated_sort
 
@@ -72,7 +72,8 @@ class NSGA2(Algorithm):
     multi_objective = True
     uses_initial = True
     OPTIONS = {
-        "population": Option("int", 40, "individuals per generation (children per generation too)", min=2),
+        "population": Option("int", 40, "individuals per generation (children per generation too) (at most 100,000)",
+                             min=2, max=STEP_MAX),
         "crossover": Option("str", "uniform", "uniform, or one_point (a cut along the knob order)",
                             choices=CROSSOVERS),
         "crossover_rate": Option("float", 0.9, "probability that a child is a crossover of two parents",

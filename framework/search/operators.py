@@ -107,6 +107,7 @@ class Neighbours:
     def __init__(self, space: DesignSpace, code: np.ndarray, mode: str = "all", step: float = 0.1):
         self.code = np.asarray(code, dtype=float).reshape(-1).copy()
         self.options: list[tuple[int, np.ndarray | None]] = []   # (knob, its values; None: every other level)
+        self.ordered: list[bool] = []
         counts = []
         for j in varying_knobs(space):
             knob = space.knobs[j]
@@ -122,8 +123,57 @@ class Neighbours:
                 values = np.array([v for v in moved if v != self.code[j]], dtype=float)
             self.options.append((j, values))
             counts.append(knob.size - 1 if values is None else len(values))
+            # every other level of an ordered knob: drawn by distance (see `draw`); else uniformly
+            self.ordered.append(values is None and is_ordered(knob))
         self.starts = np.concatenate([[0], np.cumsum(counts, dtype=np.int64)]).astype(np.int64)
         self.size = int(self.starts[-1])
+        self._sizes = [space.knobs[j].size for j, _ in self.options]
+
+    def _distance_weights(self, w: int) -> np.ndarray:
+        """Probabilities of option ``w``'s neighbours under `draw`: a distance d from the current level with
+        probability log((d + 1) / d) / log(n + 1) (n: the longer side), either side with probability 1/2,
+        renormalised over the levels that exist (a draw past the end is drawn again)."""
+        cur, size = int(self.code[self.options[w][0]]), self._sizes[w]
+        levels = np.arange(size, dtype=np.int64)
+        levels = levels[levels != cur]
+        d = np.abs(levels - cur).astype(float)
+        p = np.log1p(1.0 / d)
+        return p / p.sum()
+
+    def weights(self) -> np.ndarray:
+        """The probability of each neighbour (numbered as in `rows`) under one `draw`: each knob 1/knobs,
+        shared by its neighbours uniformly, or by distance for every other level of an ordered knob."""
+        out = np.empty(self.size)
+        knobs = int(np.count_nonzero(np.diff(self.starts)))
+        for w in range(len(self.options)):
+            a, b = int(self.starts[w]), int(self.starts[w + 1])
+            if b > a:
+                out[a:b] = (self._distance_weights(w) if self.ordered[w] else 1.0 / (b - a)) / knobs
+        return out
+
+    def draw(self, rng: np.random.Generator, count: int) -> np.ndarray:
+        """``count`` neighbour numbers drawn independently (repeats possible): a knob first, uniformly over
+        the knobs that have neighbours, then one of its neighbours. Uniform over all neighbours, a knob of
+        1,024 levels took 97% of the draws beside one of 21 levels; a climb changed little else. Every other
+        level of an ordered knob is drawn by a log-uniform distance from the current level (half of the
+        draws within the square root of the knob's levels), so the climb fine-tunes and still jumps."""
+        live = np.flatnonzero(np.diff(self.starts) > 0)
+        if not len(live) or count <= 0:
+            return np.empty(0, dtype=np.int64)
+        w = live[rng.integers(0, len(live), size=count)]
+        counts = self.starts[w + 1] - self.starts[w]
+        idx = self.starts[w] + np.minimum((rng.random(count) * counts).astype(np.int64), counts - 1)
+        for i in np.flatnonzero(np.array([self.ordered[x] for x in w], dtype=bool)):
+            x = int(w[i])
+            cur, size = int(self.code[self.options[x][0]]), self._sizes[x]
+            n = max(cur, size - 1 - cur)
+            while True:            # a level past an end is drawn again (the longer side always has one)
+                d = max(1, min(int((n + 1.0) ** rng.random()), n))
+                level = cur + (d if rng.random() < 0.5 else -d)
+                if 0 <= level < size:
+                    break
+            idx[i] = self.starts[x] + level - (level > cur)
+        return idx
 
     def rows(self, index: np.ndarray) -> np.ndarray:
         """The neighbours numbered ``index`` (in that order), as code rows."""

@@ -9,4 +9,4 @@ from framework.search.exploration import SearchExploration
 
 
 def GetObject(framework):
-    return SearchExploration(framework, "random")
+    return SearchExploration(framework, "random", label="random_search")
