@@ -257,7 +257,10 @@ def test_async_with_only_a_time_budget_stops_at_it(tmp_path):
     r = run_deffe("-config", "config.json", "-async", cwd=tmp_path)
     assert r.rc == 0, r
     assert len(stored(tmp_path)) >= 1
-    assert "time budget of 3 s reached" in (tmp_path / "explore" / "deffe.log").read_text()
+    # it ends on the time budget: when the clock runs out, or (a step slower than the time left, on a busy
+    # machine) when its last step is the confirmation the time budget leaves room for (guided._step_size)
+    log = (tmp_path / "explore" / "deffe.log").read_text()
+    assert "time budget of 3 s reached" in log or "the rest of the budget confirms the predicted best" in log, log
 
 
 def test_a_fast_evaluator_leaves_the_confirmation_to_the_model(tmp_path):
