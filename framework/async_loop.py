@@ -96,7 +96,7 @@ class AsyncRun:
         self.untold: list[tuple[np.ndarray, Result]] = []
         self.guided_keys: set[str] = set()   # points a search on the model proposed (Proposal.guided)
         self.resumed: set[str] = set()       # stored points told at a resume (_resume), counted once already
-        self.redone: set[str] = set()        # stored failures evaluated again at a resume (-retry-failed)
+        self.redone: set[str] = set()        # stored points evaluated again at a resume (in flight, -retry-failed)
         self.new_results = 0
         self.step = 0
         self.training: Future | None = None
@@ -297,8 +297,9 @@ class AsyncRun:
         # at most what it has left (a point told already, or in flight, is not counted again)
         codes, new = self.d._fresh(self.space, proposal.codes, budget.remaining_samples())
         if not new:   # only points it was told or is being told: as if it had proposed nothing ...
-            replayed = [c for c, k in zip(codes, self.space.keys(codes)) if k in self.resumed or k in self.redone] \
-                if len(codes) else []
+            flying = {f.key for f in self.in_flight.values()}   # (told when they come back: wait for them)
+            replayed = [c for c, k in zip(codes, self.space.keys(codes))
+                        if (k in self.resumed or k in self.redone) and k not in flying] if len(codes) else []
             if replayed:   # ... unless it proposes again what it was told at a resume (a sampler starts over):
                 self.queue.extend(replayed)   # told again (_submit), then it goes on
                 return
@@ -418,11 +419,14 @@ class AsyncRun:
             queued.add(key)
             self.queue.append(code)
             room -= 1
+            # evaluated again now, and told again when the exploration proposes it (a sampler starts its
+            # sequence over): a point in flight at the stop, evaluated before the first ask, then proposed
+            # with the others so evaluated ended the run early ("proposed only points already evaluated")
+            self.redone.add(key)
             if s.status == "running":
                 running += 1
             else:
                 failures += 1
-                self.redone.add(key)
         if running:
             self.d.log.info(f"resuming asynchronously: {running} sample(s) in flight when the run "
                             "stopped are evaluated first")
