@@ -11,7 +11,6 @@ draws, costs of an extreme magnitude drawn in a power of ten of their unit, and 
 """
 import json
 import math
-import shutil
 import warnings
 
 import numpy as np
@@ -21,7 +20,7 @@ from cli_helpers import run_deffe, write
 from framework.reports import build_reports
 from framework.reports import content as c
 from framework.reports import plots
-from framework.run_data import MANIFEST, load_run
+from framework.run_data import load_run
 
 EVALUATE = '''
 def evaluate(p):
@@ -68,13 +67,7 @@ def extreme(tmp_path_factory):
 
 # -- which files a build replaces or removes -------------------------------------------------------------
 
-def _copy(run_dir, to):
-    shutil.copytree(run_dir, to, ignore=shutil.ignore_patterns("explore_*", "checkpoints", "report_*"))
-    m = json.loads((to / MANIFEST).read_text())
-    for e in m["explores"]:
-        e["tables"] = {k: str(to / type(to)(v).name) for k, v in e["tables"].items()}
-    (to / MANIFEST).write_text(json.dumps(m))
-    return to
+from test_report_plots import _copy  # noqa: E402  (a copy of a run, its manifest naming the copy's tables)
 
 
 def test_a_build_leaves_the_users_own_png_files_alone(minimal_run, tmp_path):
