@@ -6,18 +6,7 @@ import sys
 
 from framework.progress import Progress
 
-
-class Clock:
-    def __init__(self):
-        self.t = 1000.0
-
-    def __call__(self):
-        return self.t
-
-
-class Terminal(io.StringIO):
-    def isatty(self):
-        return True
+from test_progress_info import Clock, Terminal   # the fake clock and terminal of the progress tests
 
 
 def test_the_last_plain_line_of_an_exploration_that_ended_early_tells_no_time_left():
