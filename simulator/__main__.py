@@ -81,6 +81,9 @@ def _parser() -> argparse.ArgumentParser:
 
 def _load_network(spec: str):
     from . import load_network, zoo
+    if spec.endswith(".py"):
+        raise SimulatorError(f"{spec} is a Python file: give the function that builds the network too, "
+                             f"as {spec}:function (it returns a PyTorch model and a sample input)")
     if spec.endswith(".json") or (os.path.exists(spec) and ":" not in spec):
         return load_network(spec)
     if ":" in spec:

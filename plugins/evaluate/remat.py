@@ -16,7 +16,7 @@ Settings go in ``evaluate.options``; each may also be a knob (the knob wins):
 * ``runtime`` (default ``eager_free``): ``eager_free`` (a released tensor is
   freed at once), ``banish`` (also forget evicted tensors nothing can need) or
   ``lazy`` (released tensors stay until evicted);
-* ``thrash_limit`` (default 2, a number > 0): a replay beyond this overhead stops (thrashing); ``seed``
+* ``thrash_limit`` (default 2, a number >= 1): a replay beyond this overhead stops (thrashing); ``seed``
   (random; an integer in [0, 2**32)).
 
 Every option (and every value of a knob that sets one; both ends of a ``batch_size`` range, whose
@@ -151,8 +151,9 @@ class RematEvaluate:
                 raise DeffeError(f"seed must be an integer in [0, 2**32), not {seed!r}", file=self.file,
                                  where=self._where("seed"))
         for limit in self._ends("thrash_limit"):
-            if isinstance(limit, bool) or not isinstance(limit, (int, float)) or not limit > 0:
-                raise DeffeError(f"thrash_limit must be a number > 0 (the overhead a replay stops at), "
+            if isinstance(limit, bool) or not isinstance(limit, (int, float)) or not limit >= 1:
+                raise DeffeError(f"thrash_limit must be a number >= 1 (the overhead a replay stops at, as a "
+                                 f"multiple of the baseline's compute), "
                                  f"not {limit!r}", file=self.file, where=self._where("thrash_limit"))
         # named as themselves (they were reported at evaluate.options.trace)
         from simulator.settings import Settings

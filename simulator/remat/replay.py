@@ -155,8 +155,11 @@ def replay(trace: OpTrace, budget_bytes: float, heuristic: str = "dtr_eq", *, se
         budget = math.nan
     if not budget >= 0:
         raise SimulatorError(f"budget must be a number of bytes >= 0, not {budget_bytes!r}")
-    if not (isinstance(thrash_limit, (int, float)) and thrash_limit > 0):
-        raise SimulatorError(f"thrash_limit must be a number > 0, not {thrash_limit!r}")
+    # the overhead is the replay's compute over the baseline's, never below 1: a limit under 1 would call every
+    # budget thrashing, the baseline's own included
+    if not (isinstance(thrash_limit, (int, float)) and not isinstance(thrash_limit, bool) and thrash_limit >= 1):
+        raise SimulatorError(f"thrash_limit must be a number >= 1 (the most compute allowed, as a multiple of "
+                             f"the baseline's), not {thrash_limit!r}")
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2 ** 32:
         raise SimulatorError(f"seed must be an integer in [0, 2**32), not {seed!r}")
     base_peak, base_compute = baseline(trace)

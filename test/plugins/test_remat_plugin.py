@@ -99,11 +99,12 @@ def test_a_changed_trace_file_changes_the_fingerprint(tmp_path):
     # every sample failed ("SimulatorError: seed must be ..."), exit 0
     ({"trace": "resnet18", "batch_size": 2, "seed": -1}, [{"name": "budget_ratio", "values": [0.5]}], "evaluate.options.seed: seed must be an integer in [0, 2**32), not -1"),
     ({"trace": "resnet18", "batch_size": 2, "seed": 1.5}, [{"name": "budget_ratio", "values": [0.5]}], "evaluate.options.seed: seed must be an integer"),
-    ({"trace": "resnet18", "batch_size": 2, "thrash_limit": -1}, [], "evaluate.options.thrash_limit: thrash_limit must be a number > 0"),
+    ({"trace": "resnet18", "batch_size": 2, "thrash_limit": -1}, [], "evaluate.options.thrash_limit: thrash_limit must be a number >= 1"),
+    ({"trace": "resnet18", "batch_size": 2, "thrash_limit": 0.5}, [], "evaluate.options.thrash_limit: thrash_limit must be a number >= 1"),
     ({"trace": "resnet18", "batch_size": 2}, [{"name": "seed", "values": [0, -2]}], "knobs: seed must be an integer"),
     # a continuous knob: only the option's default was checked, every sample beyond the bound failed
     ({"trace": "resnet18", "batch_size": 2}, [{"name": "thrash_limit", "type": "real", "min": -1, "max": 2}],
-     "knobs: thrash_limit must be a number > 0"),
+     "knobs: thrash_limit must be a number >= 1"),
     ({"trace": "resnet18", "batch_size": 2}, [{"name": "budget_ratio", "type": "real", "min": -0.5, "max": 1}],
      "knobs: budget_ratio must be a number > 0, not -0.5"),
     # 0 (a budget of nothing) was taken: every sample failed, the run exiting 0; --budget-ratio refuses it

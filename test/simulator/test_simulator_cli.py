@@ -222,6 +222,10 @@ def test_a_pytorch_model_from_a_python_file(capsys, tmp_path):
     code, _, err = run(["--network", f"{tmp_path / 'mynet.py'}:make", "--devices", "cpu+2xV100-pcie3",
                         "--placement", "1"], capsys)
     assert code == 2 and err.startswith("error: ") and "has no attribute 'make'" in err and len(err.splitlines()) == 1
+    # the file without its function was read as a Paleo JSON file: "invalid JSON at line 1, column 1"
+    code, _, err = run(["--network", str(tmp_path / "mynet.py"), "--devices", "cpu+2xV100-pcie3",
+                        "--placement", "1"], capsys)
+    assert code == 2 and len(err.splitlines()) == 1 and "mynet.py:function" in err and "JSON" not in err
 
 
 def test_a_model_file_that_calls_sys_exit_is_one_line(capsys, tmp_path):

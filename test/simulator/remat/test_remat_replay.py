@@ -191,6 +191,8 @@ def test_result_is_frozen_and_serialisable():
     (dict(budget_bytes=-1), "budget"),
     (dict(budget_bytes="lots"), "budget"),
     (dict(thrash_limit=0), "thrash_limit"),
+    (dict(thrash_limit=0.5), "thrash_limit must be a number >= 1"),   # every budget would thrash
+    (dict(thrash_limit=True), "thrash_limit"),
     (dict(seed=-1), "seed"),
 ])
 def test_bad_arguments_are_one_line_errors(kw, text):
