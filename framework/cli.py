@@ -524,7 +524,9 @@ def _run_config(args: argparse.Namespace, config) -> int:
     if config.deffe_tables:
         config.warnings.extend(outputs.skip_deffe_tables(config, reads))
     stored = run_dir / DB_NAME
-    if args.fresh and (stored.exists() or run_files(run_dir)):   # (a dry run says what the real one would refuse)
+    # (a dry run says what the real one would refuse); a run directory holding the working directory is refused
+    # before there is a run to move too, or only a second -fresh would say that it cannot work
+    if args.fresh and (stored.exists() or run_files(run_dir) or outputs.inside(Path.cwd(), run_dir)):
         outputs.check_move(run_dir, reads, config_file=config.data.get("__origin__"))
     if not args.fresh:
         empty = check_store_file(stored)

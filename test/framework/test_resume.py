@@ -112,6 +112,11 @@ def small(directory, **framework):
 def test_fresh_never_moves_the_project_it_runs_in(tmp_path, run_directory):
     project = tmp_path / "project"
     small(project, run_directory=run_directory)
+    # before any run there is nothing to move, and -fresh ran; only the second one said it cannot work
+    first = run_deffe("-config", "config.json", "-fresh", cwd=project)
+    assert_user_error(first, "error: config.json:framework.run_directory: the run directory",
+                      "the working directory", "-fresh would move it aside")
+    assert sorted(p.name for p in project.iterdir()) == ["config.json", "ev.py"]   # nothing written
     assert run_deffe("-config", "config.json", cwd=project).rc == 0
     r = run_deffe("-config", "config.json", "-fresh", cwd=project)
     assert_user_error(r, "error: config.json:framework.run_directory: the run directory", "the working directory",
