@@ -259,7 +259,7 @@ def _open_run(run_dir: Path, config, parts: dict[str, str], fresh: bool, keep: b
         if fresh and ((run_dir / DB_NAME).exists() or run_files(run_dir)):
             moved = move_aside(run_dir)   # the lock file goes with it; this run locks the new directory
             lock.release()
-            print(f"previous run moved to {moved}", file=sys.stderr)
+            logging.getLogger("deffe").info(f"previous run moved to {moved}")   # (-quiet: warnings only)
             lock = RunLock(run_dir).acquire()
         store = RunStore(run_dir / DB_NAME)
         if not stored_run_fits(store, config, parts, run_dir, dry=False, keep=keep, reads=reads):
@@ -393,7 +393,7 @@ def run(argv: list[str] | None = None, config=None) -> int:
     if args.report is not None:   # from the run directory alone: no config is read, nothing is evaluated
         check_report_args(args)
         from .reports import build_reports_cli
-        return build_reports_cli(args.report)
+        return build_reports_cli(args.report, quiet=args.quiet)
     # Deffe's directories, for $VARS in the config's values as for its scripts: where the run was started,
     # and the config's own directory
     os.environ["DEFFE_EXP_DIR"] = os.getcwd()

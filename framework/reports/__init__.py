@@ -67,11 +67,13 @@ _SPACE = "free some space, or copy the run directory somewhere writable and give
          "directory describes itself)"
 
 
-def build_reports_cli(run_dir: str | os.PathLike) -> int:
-    """``run_deffe.py -report RUN_DIR``: rebuild the reports, print their paths; exit status 0."""
+def build_reports_cli(run_dir: str | os.PathLike, quiet: bool = False) -> int:
+    """``run_deffe.py -report RUN_DIR``: rebuild the reports, print their paths (not with -quiet: warnings
+    only); exit status 0."""
     paths = build_reports(run_dir)
-    for path in paths.values():
-        print(path)
+    if not quiet:
+        for path in paths.values():
+            print(path)
     return 0
 
 

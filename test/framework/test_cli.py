@@ -236,6 +236,16 @@ def test_quiet_and_log_file(tmp_path):
     assert r.rc == 0 and r.out == "" and r.err == "", r
     log = (tmp_path / "explore" / "deffe.log").read_text()
     assert "exploration 'explore_0'" in log
+    # -fresh said "previous run moved to ..." and -report printed every path it wrote, -quiet or not
+    r = run_deffe("-config", "config.json", "-quiet", "-fresh", cwd=tmp_path)
+    assert r.rc == 0 and r.out == "" and r.err == "", r
+    assert (tmp_path / "explore.1" / "deffe.db").is_file()
+    r = run_deffe("-report", "explore", "-quiet", cwd=tmp_path)
+    assert r.rc == 0 and r.out == "" and r.err == "", r
+    assert (tmp_path / "explore" / "deffe_report.html").is_file()
+    r = run_deffe("-config", "config.json", "-fresh", cwd=tmp_path)
+    assert r.rc == 0 and f"previous run moved to {tmp_path / 'explore.2'}" in r.err, r
+    assert str(tmp_path / "explore" / "deffe_report.html") in run_deffe("-report", "explore", cwd=tmp_path).out
 
 
 def test_show_defaults(tmp_path):
