@@ -197,6 +197,7 @@ def load_csv(path: Path, shown: str, space: DesignSpace, costs: Sequence[Any]) -
             try:
                 row = space.code_list(cells_of(cells, knob_cols, space))
             except DeffeError as e:
+                _no_other_header(cells, header, cost_cols, shown, line)
                 skipped += 1
                 if first_skip is None:
                     first_skip = f"line {line}: {e.what}"
@@ -204,6 +205,7 @@ def load_csv(path: Path, shown: str, space: DesignSpace, costs: Sequence[Any]) -
         status = cells[status_col].strip() if status_col is not None else "ok"
         status = status or "ok"
         if status not in STATUSES:
+            _no_other_header(cells, header, cost_cols, shown, line)
             raise DeffeError(f"status '{status}' is not one of {', '.join(STATUSES)}", file=shown,
                              where=f"line {line}")
         measured = []
@@ -225,6 +227,7 @@ def load_csv(path: Path, shown: str, space: DesignSpace, costs: Sequence[Any]) -
                 measured.append(math.nan)
                 continue
             if n is None or (isinstance(n, float) and math.isnan(n)):
+                _no_other_header(cells, header, cost_cols, shown, line)
                 raise DeffeError(f"cost '{c}' is not a number: {shorten(text)}", file=shown, where=f"line {line}",
                                  hint=NOT_MEASURED)
             f = _float(n, c, text, shown, line)
@@ -252,6 +255,27 @@ def load_csv(path: Path, shown: str, space: DesignSpace, costs: Sequence[Any]) -
                      f"{lines[first]}: {errors[first].split(': not a valid')[0]})")
     notes += _repeats(arr, results, lines, cost_names)
     return Preloaded(arr, results, skipped, first_skip, lines, notes)
+
+
+def _no_other_header(cells: list[str], header: list[str], cost_cols: dict[str, int | None], shown: str,
+                     line: int) -> None:
+    """A row that is no point (outside the space, a status or a cost that is no value) but a header: files of
+    other columns joined with cat. A repeat of line 1 (in any order) is taken out by `csv_rows` already, and so
+    is a header whose first cell names a column; one that starts with a name line 1 lacks reached here, was
+    skipped as a point outside the space, and the rows after it read in line 1's order. It is a header when its
+    cost cells are the header's cost names, or when every cell under a name is text, no number, and its cost
+    cells name columns. Checked only on a row already refused: a file's good rows cost nothing."""
+    at = [i for i in cost_cols.values() if i is not None]
+    text = [c.strip().lower() for c in cells]
+    named = all(text[i] == header[i].lower() for i in at)
+    if not named:
+        names = {h.lower() for h in header if h}
+        named = all(text[i] in names for i in at) and \
+            all(c and to_number(c) is None for c, h in zip(text, header) if h)
+    if named:
+        raise DeffeError(f"line {line} is a header with other columns than line 1's "
+                         f"({shorten(', '.join(c.strip() for c in cells), 100, quote=False)})", file=shown,
+                         where=f"line {line}", hint="join only files of the same columns, or give each on its own")
 
 
 def other_than_stored(pre: Preloaded, rows: Sequence[int], stored: Sequence[Result], names: list[str]) -> str | None:

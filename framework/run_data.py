@@ -206,16 +206,24 @@ def load_run(run_dir: str | os.PathLike) -> RunData:
                              f"from the store; running the command that made the run again resumes it and "
                              f"rewrites its tables")
                 evaluations, shown = record.copy(), stored_text
-            elif len(evaluations) and "status" not in evaluations:
-                notes.append(f"{files['evaluation']}: no 'status' column (edited?): rows with every cost are "
-                             "counted as evaluated ok, the others as failed")
             elif record is not None:   # a table edited by hand is not what the run measured
                 edited = _edited_rows(_costs_numeric(evaluations.copy(), names), record, knobs, names)
-                if edited:
+                if len(evaluations) and "status" not in evaluations:
+                    # the store holds each row's status (and its costs, and knob values of their own types):
+                    # shown from it, not guessed from which costs a row has; the comparison above is of costs
+                    notes.append(f"{files['evaluation']}: no 'status' column (edited?), and {edited} of its "
+                                 f"{len(evaluations)} rows differ from the run store (a cost edited by hand?): "
+                                 f"the store's values and statuses are shown; running the command that made the "
+                                 f"run again rewrites the table")
+                    evaluations, shown = record.copy(), stored_text
+                elif edited:
                     notes.append(f"{files['evaluation']}: {edited} of its {len(evaluations)} rows differ from the "
                                  f"run store (a cost or status edited by hand?): the store's values are shown; "
                                  f"running the command that made the run again rewrites the table")
                     evaluations, shown = record.copy(), stored_text
+            elif len(evaluations) and "status" not in evaluations:   # no store to tell: guessed from the costs
+                notes.append(f"{files['evaluation']}: no 'status' column (edited?): rows with every cost are "
+                             "counted as evaluated ok, the others as failed")
             front = _costs_numeric(_read_table(files["exploration"], knobs), names) if "exploration" in files \
                 else pd.DataFrame()
             if record is not None:

@@ -208,6 +208,21 @@ def test_a_header_repeated_by_joining_files_is_no_row_and_its_order_is_followed(
                                    "(a, c, t, note); join only files of the same columns")
 
 
+def test_a_header_of_other_knob_columns_joined_by_cat_is_an_error_naming_its_line(tmp_path):
+    # a second header whose first cell names no column of line 1 was a row outside the space, skipped: its
+    # costs 't', 'u' never checked, and the rows after it read in line 1's order (exit 0)
+    for second in ("q,r,t,u", "q,r,u,t", "4,y,t,u", "Q,R,T,U"):
+        path = write(tmp_path / "cat.csv", f"a,c,t,u\n1,x,0.5,6\n{second}\n2,x,3,3\n")
+        assert _error(path, costs=("t", "u")) == (
+            f"cat.csv:line 3: line 3 is a header with other columns than line 1's ({second.replace(',', ', ')}); "
+            "join only files of the same columns, or give each on its own"), second
+    path = write(tmp_path / "status.csv", "a,c,t,status\n1,x,0.5,ok\n4,y,t,status\n")
+    assert _error(path).startswith("status.csv:line 3: line 3 is a header with other columns than line 1's")
+    # rows of text outside the space are still points outside it, skipped, and a repeated header no row
+    path = write(tmp_path / "data.csv", "a,c,t,u\n1,x,0.5,6\nq,r,1,2\nz,w,n/a,n/a\n9,x,1,2\na,c,t,u\n2,x,3,3\n")
+    pre = load_csv(path, "data.csv", SPACE, ["t", "u"])
+    assert pre.skipped == 3 and pre.first_skip.startswith("line 3:") and list(pre.lines) == [2, 7]
+
 def test_nan_costs_are_not_measured_in_a_row_whose_status_says_so(tmp_path):
     path = write(tmp_path / "nan.csv", "a,c,t,status\n1,x,3,ok\n4,y,nan,timeout\n2,y,NaN,failed\n")
     pre = load_csv(path, "nan.csv", SPACE, ["t"])

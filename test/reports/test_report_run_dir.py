@@ -178,8 +178,10 @@ def test_evaluations_stored_after_the_tables_are_shown_and_said(small_run, tmp_p
 
 
 def test_a_table_without_its_status_column_counts_nothing_negative(small_run, tmp_path):
-    """The summary counted '-20 constraint violated' (ok rows were counted from the missing column)."""
+    """The summary counted '-20 constraint violated' (ok rows were counted from the missing column). Without
+    the run store (which holds the statuses: see the next test) the statuses are guessed from the costs."""
     d = _copy(small_run, tmp_path / "run")
+    (d / "deffe.db").unlink()
     ev = pd.read_csv(d / "deffe_evaluation.csv").drop(columns=["status"])
     ev["time"] = ev["time"].astype(object)
     ev.loc[3, "time"] = ""   # a row without its cost: a failure
@@ -190,6 +192,30 @@ def test_a_table_without_its_status_column_counts_nothing_negative(small_run, tm
     assert n["evaluated"] == 20 and n["feasible"] == 19 and n["failed"] == 1
     assert n["constraint violated"] == 0 and min(n.values()) >= 0
 
+
+def test_a_table_without_its_status_column_is_shown_from_the_store(small_run, tmp_path):
+    """A table that lost its status column and had a cost made 'n/a' by hand: -report counted the edited row
+    as failed (19 of 20 feasible where the store says 20 ok), and load_run gave no 'status' column, integer
+    knobs as floats (2.0) and NaN for the stored cost; the comparison with the store was skipped."""
+    d = _copy(small_run, tmp_path / "run")
+    table = d / "deffe_evaluation.csv"
+    measured = _quiet_load(d).evaluations
+    edited = pd.read_csv(table, dtype=str, keep_default_na=False).drop(columns=["status"])
+    edited.loc[1, "time"] = "n/a"
+    edited.to_csv(table, index=False)
+    r = run_deffe("-report", d, cwd=tmp_path)
+    assert r.rc == 0, r
+    said = [line for line in r.err.splitlines() if line.startswith("warning: ")]
+    assert said == [f"warning: {table}: no 'status' column (edited?), and 1 of its 20 rows differ from the run "
+                    "store (a cost edited by hand?): the store's values and statuses are shown; running the "
+                    "command that made the run again rewrites the table"], r.err
+    assert _evaluated(d) == 20
+    n = counts(explorations(load_run(d))[0])
+    assert n["feasible"] == 20 and n["failed"] == 0
+    with pytest.warns(UserWarning, match="no 'status' column"):
+        loaded = framework.load_run(d)
+    pd.testing.assert_frame_equal(loaded.evaluations, measured)   # status, int knobs, the stored cost
+    assert set(loaded.evaluations["status"]) == {"ok"}
 
 def test_text_knob_values_that_pandas_calls_missing_come_back_as_written(tmp_path):
     # "NA" and "None" (an activation, a policy) were read back as NaN: load_run showed NaN, the workbook empty
