@@ -26,6 +26,29 @@ from .model import Channel, Device, DeviceGraph
 PCIE_GENS = ("pcie3", "pcie4", "pcie5")
 IB_KINDS = ("edr", "hdr", "ndr")
 
+# Devices in one built machine, hosts included. Every device pair gets a link (and a route-table entry),
+# so time and memory grow with the square of the count: with memory capped at 4 GB, cpu+1024xV100-pcie3
+# simulated in 4 s (0.6 GB), cpu+2048x in 9 s (1.1 GB; 16 s and 1.5 GB with 2048 replicas, 21 s with
+# NVLink), cpu+4096x in 40 s (3.2 GB), and cpu+100000x ran out of memory after 25 s. So one host and 2048
+# GPUs is the largest machine; a larger count is refused before anything is built.
+MAX_DEVICES = 2049
+
+
+def _count(value, what: str) -> int:
+    """A count parameter: a positive int (a bool is not a count, though Python counts it as an int)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise SimulatorError(f"{what} must be a positive integer, not {value!r}")
+    return value
+
+
+def _check_size(nodes: int, n: int) -> None:
+    """Refuse a machine of more than MAX_DEVICES devices before any of it is allocated."""
+    total = nodes * (n + 1)
+    if total > MAX_DEVICES:
+        hosts = f"{nodes} CPU hosts" if nodes > 1 else "1 CPU host"
+        raise SimulatorError(f"{total} devices ({nodes * n} GPUs and {hosts}) is more than the simulator "
+                             f"handles: at most {MAX_DEVICES} devices (e.g. cpu+{MAX_DEVICES - 1}xV100-pcie3)")
+
 
 def device(spec_name: str, name: str) -> Device:
     """A Device from a catalogue entry ("V100-SXM2", "Xeon-6132", ...)."""
@@ -64,8 +87,8 @@ def _resolve_gpu(gpu: str, interconnect: str) -> tuple[str, str]:
 def _node(gpu: str, n: int, link: str, cpu: str | None, prefix: str = ""
           ) -> tuple[list[Device], list[Channel], dict[tuple[int, int], int]]:
     """Devices, channels and links of one host with n GPUs (indices local to the node)."""
-    if not isinstance(n, int) or n < 1:
-        raise SimulatorError(f"the number of GPUs must be a positive integer, not {n!r}")
+    _count(n, "the number of GPUs")
+    _check_size(1, n)
     link = link.lower()
     nvlink = link.startswith("nvlink")
     gpu_key, family = _resolve_gpu(gpu, "nvlink" if nvlink else "pcie")
@@ -120,14 +143,16 @@ def nvlink(gpu: str = "A100", n: int = 8, cpu: str | None = None, link: str = "n
 def cluster(nodes: int = 2, gpu: str = "A100", n: int = 8, link: str = "nvlink", ib: str = "hdr",
             nics: int | None = None, cpu: str | None = None) -> DeviceGraph:
     """`nodes` hosts of n GPUs each, joined by InfiniBand (one NIC per GPU by default)."""
-    if not isinstance(nodes, int) or nodes < 1:
-        raise SimulatorError(f"nodes must be a positive integer, not {nodes!r}")
+    _count(nodes, "nodes")
+    _count(n, "the number of GPUs")
+    _check_size(nodes, n)  # before the first node is built
     ib = ib.lower().removeprefix("ib-")
     if ib not in IB_KINDS:
         raise SimulatorError(f"unknown InfiniBand kind {ib!r}" + _did_you_mean(ib, list(IB_KINDS)))
     nics = n if nics is None else nics
-    if not isinstance(nics, int) or nics < 1:
-        raise SimulatorError(f"nics must be a positive integer, not {nics!r}")
+    _count(nics, "nics")
+    if nics > n:  # GPU i uses NIC i % nics: the others would be channels nobody uses (nics=10**9 filled memory)
+        raise SimulatorError(f"nics must be at most the number of GPUs per node ({n}), not {nics}")
     devices: list[Device] = []
     channels: list[Channel] = []
     links: dict[tuple[int, int], int] = {}
@@ -186,22 +211,30 @@ def _canonical_presets() -> list[str]:
 PRESETS: list[str] = _canonical_presets()
 
 
+def _digits(text: str) -> int:
+    """A count written in a preset name; int() refuses more than 4300 digits with a ValueError."""
+    if len(text.lstrip("0")) > 100:
+        raise SimulatorError(f"a count of {len(text)} digits is more than the simulator handles: "
+                             f"at most {MAX_DEVICES} devices")
+    return int(text)
+
+
 def preset(name: str) -> DeviceGraph:
     """A built-in machine by name: "cpu", "cpu+4xV100-pcie3", "cpu+8xA100-nvlink3",
-    "2x(cpu+8xH100-nvlink4)-ndr"; any GPU count works."""
+    "2x(cpu+8xH100-nvlink4)-ndr"; any GPU count up to MAX_DEVICES devices in all (hosts included)."""
     text = name.strip()
     if text.lower() == "cpu":
         return DeviceGraph([device("Xeon-6132", "cpu0")], [], {}, name="cpu")
     try:
         m = _SINGLE.match(text)
         if m:
-            n, gpu, link = int(m.group(1)), m.group(2), m.group(3).lower()
+            n, gpu, link = _digits(m.group(1)), m.group(2), m.group(3).lower()
             g = pcie(gpu, n, link) if link.startswith("pcie") else nvlink(gpu, n, link=link)
             g.name = text
             return g
         m = _MULTI.match(text)
         if m:
-            nodes, n, gpu, link, ib = int(m.group(1)), int(m.group(2)), m.group(3), m.group(4), m.group(5)
+            nodes, n, gpu, link, ib = _digits(m.group(1)), _digits(m.group(2)), m.group(3), m.group(4), m.group(5)
             g = cluster(nodes, gpu, n, link=link.lower(), ib=ib)
             g.name = text
             return g

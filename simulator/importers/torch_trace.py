@@ -164,7 +164,11 @@ def _positional(module, n: int, label: str, keywords: list[str] | None = None):
         params = list(inspect.signature(module.forward).parameters.values())
     except (TypeError, ValueError):
         params = []
-    if keywords is not None:
+    leaf = getattr(module, "_rooted_leaf", None)   # the attribute holding the leaf module _rooted wrapped
+    passed = keywords
+    if keywords is not None and leaf is not None:
+        passed = _leaf_keywords(module, getattr(module, leaf), keywords, label)
+    elif keywords is not None:
         takes = {p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
         # **kwargs takes any name, but a forward that also names its inputs (Hugging Face's: input_ids, ...)
         # takes its tensors by those names: another name there is a typo
@@ -183,7 +187,7 @@ def _positional(module, n: int, label: str, keywords: list[str] | None = None):
         "use_cache" not in (keywords or ()) else {}
 
     def call(self, *xs):
-        out = cls.forward(self, **dict(zip(keywords, xs)), **extra) if keywords is not None else \
+        out = cls.forward(self, **dict(zip(passed, xs)), **extra) if keywords is not None else \
             cls.forward(self, *xs, **extra)
         # a ModelOutput (a dict: logits, the cache of keys and values, ...): its first entry, as model(...)[0]
         # reads it; torch.fx could not return the cache object
@@ -206,6 +210,45 @@ def _positional(module, n: int, label: str, keywords: list[str] | None = None):
     return root
 
 
+def _leaf_keywords(root, leaf, keywords: list[str], label: str) -> list[str]:
+    """The names of _rooted's wrapper (x, ...) for sample inputs given by the leaf's own names (nn.Linear's
+    input, nn.TransformerDecoderLayer's tgt and memory): the user named the leaf's forward, not the wrapper's,
+    which the user never sees."""
+    import inspect
+
+    def positional(forward) -> list[str]:
+        try:
+            params = inspect.signature(forward).parameters.values()
+        except (TypeError, ValueError):
+            return []
+        return [p.name for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    outer = positional(root.forward)                   # the wrapper's: (x), (x, y), (query, key, value)
+    inner = positional(leaf.forward)[:len(outer)]      # the leaf's names for the same inputs, in the same order
+    name = type(leaf).__name__
+    for k in keywords:
+        if k in inner:
+            continue
+        if isinstance(k, str) and k in positional(leaf.forward) + _keyword_only(leaf.forward):
+            # the wrapper passes only the leading inputs: the others stay at their defaults
+            raise SimulatorError(f"sample_input names {k!r}, which {name} as the model is not given (it takes "
+                                 f"{', '.join(inner)}): wrap it in a module whose forward passes {k}", source=label)
+        hint = did_you_mean(str(k), inner) or f" (it takes {', '.join(inner) or 'no names'})"
+        raise SimulatorError(f"sample_input names {k!r}, which {name}.forward does not take{hint}", source=label)
+    missing = [k for k in inner[:len(keywords)] if k not in keywords]
+    if missing:   # the wrapper takes its inputs in order: a later one given without an earlier one has no place
+        raise SimulatorError(f"sample_input names {', '.join(map(repr, keywords))} but not {missing[0]!r}: "
+                             f"{name} as the model takes its inputs in the order {', '.join(inner)}", source=label)
+    return [outer[inner.index(k)] for k in keywords]
+
+
+def _keyword_only(forward) -> list[str]:
+    import inspect
+    try:
+        return [p.name for p in inspect.signature(forward).parameters.values() if p.kind == p.KEYWORD_ONLY]
+    except (TypeError, ValueError):
+        return []
+
+
 def _rooted(module):
     """A module the importer keeps whole (an LSTM, an encoder layer, ...) given as the network itself: torch.fx
     traces the root's forward, not the leaf's, so it goes in a parent named after its class."""
@@ -222,6 +265,7 @@ def _rooted(module):
 
         root = Pair()
         root.add_module(attr, module)
+        root._rooted_leaf = attr   # sample inputs by name are the leaf's names: see _leaf_keywords
         return root
 
     if kind == "mha":   # called its own way, (query, key, value), or on one input: self-attention
@@ -240,6 +284,7 @@ def _rooted(module):
 
         root = Attention()
         root.add_module(attr, module)
+        root._rooted_leaf = attr   # sample inputs by name are the leaf's names: see _leaf_keywords
         root.sample_inputs = MHA_INPUTS   # _positional refuses another count with the module's own terms
         return root
 
@@ -250,6 +295,7 @@ def _rooted(module):
 
     root = Root()
     root.add_module(attr, module)
+    root._rooted_leaf = attr   # sample inputs by name are the leaf's names: see _leaf_keywords
     return root
 
 

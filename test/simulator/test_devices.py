@@ -89,6 +89,50 @@ def test_unknown_presets_say_what_is_wrong(name, hint):
     assert hint in str(err.value) and "\n" not in str(err.value)
 
 
+@pytest.mark.parametrize("name, count", [
+    ("cpu+2049xV100-pcie3", "2050 devices (2049 GPUs and 1 CPU host)"),
+    ("cpu+99999999xV100-pcie3", "100000000 devices"),   # filled the machine's memory: one link per device pair
+    ("cpu+4096xA100-nvlink3", "4097 devices"),
+    ("2x(cpu+1024xA100-nvlink3)-hdr", "2050 devices (2048 GPUs and 2 CPU hosts)"),
+    ("100000x(cpu+8xA100-nvlink3)-hdr", "900000 devices"),
+    ("cpu+" + "9" * 5000 + "xV100-pcie3", "a count of 5000 digits"),   # int() refuses it with a ValueError
+])
+def test_a_machine_beyond_the_device_limit_is_refused_before_it_is_built(name, count):
+    import time
+    start = time.perf_counter()
+    with pytest.raises(SimulatorError, match="preset") as err:
+        preset(name)
+    assert count in str(err.value) and "at most 2049 devices" in str(err.value) and "\n" not in str(err.value)
+    assert time.perf_counter() - start < 1
+
+
+def test_the_device_limit_counts_hosts_and_gpus_in_every_builder(monkeypatch):
+    with pytest.raises(SimulatorError, match=r"^2050 devices .* at most 2049 devices"):
+        topology("pcie", n=2049)
+    with pytest.raises(SimulatorError, match=r"^2050 devices .* at most 2049 devices"):
+        topology("cluster", nodes=1025, n=1)
+    with pytest.raises(SimulatorError, match=r"nics must be at most the number of GPUs per node \(8\)"):
+        topology("cluster", nodes=2, n=8, nics=10**9)   # a channel per NIC: nobody would use the 9th
+    from simulator.devices import topologies
+    monkeypatch.setattr(topologies, "MAX_DEVICES", 9)   # the limit itself builds (2049 devices take seconds)
+    assert len(preset("cpu+8xV100-pcie3")) == len(topology("cluster", nodes=3, n=2)) == 9
+    with pytest.raises(SimulatorError, match=r"^device preset 'cpu\+9xV100-pcie3': 10 devices .* at most 9 "):
+        preset("cpu+9xV100-pcie3")
+
+
+@pytest.mark.parametrize("kind, kwargs, said", [
+    ("pcie", {"n": True}, "the number of GPUs must be a positive integer, not True"),
+    ("nvlink", {"n": False}, "the number of GPUs must be a positive integer, not False"),
+    ("cluster", {"nodes": True}, "nodes must be a positive integer, not True"),
+    ("cluster", {"n": True}, "the number of GPUs must be a positive integer, not True"),
+    ("cluster", {"nics": True}, "nics must be a positive integer, not True"),
+])
+def test_a_boolean_is_not_a_device_count(kind, kwargs, said):
+    # Python counts True as 1: topology("pcie", n=True) built one GPU, where batch_size=True is refused
+    with pytest.raises(SimulatorError, match=f"^{said}$"):
+        topology(kind, **kwargs)
+
+
 def test_multi_hop_route_when_there_is_no_direct_link():
     devs = [gpu("a"), gpu("b"), gpu("c")]
     chans = [Channel("ab", "t", 10e9), Channel("bc", "t", 10e9), Channel("slow", "t", 1e6)]

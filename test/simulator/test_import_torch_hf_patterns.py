@@ -288,6 +288,29 @@ def test_inputs_by_name_that_the_forward_does_not_take_are_refused_in_one_line()
         from_torch(ToyLM(), tuple(torch.randint(0, 100, (2, 7)) for _ in range(5)))
 
 
+def test_a_bare_leaf_module_takes_its_inputs_by_its_own_names():
+    # a leaf given as the model is traced inside a wrapper whose forward takes x: the names were checked against
+    # the wrapper ("which Root.forward does not take (it takes x)"), though nn.Linear.forward takes input
+    x = torch.randn(2, 3)
+    by_name = from_torch(nn.Linear(3, 3), {"input": x})
+    assert by_name.params == 12 and by_name.layers[-1].out_shape == from_torch(nn.Linear(3, 3), x).layers[-1].out_shape
+    with pytest.raises(SimulatorError, match=r"^Linear: sample_input names 'x', which Linear.forward does not take "
+                                             r"\(it takes input\)$"):
+        from_torch(nn.Linear(3, 3), {"x": x})
+    # two inputs by the layer's names, in either order; one without the one before it has no place
+    layer = nn.TransformerDecoderLayer(8, 2, 16, batch_first=True)
+    tgt, memory = torch.randn(2, 4, 8), torch.randn(2, 5, 8)
+    net = from_torch(layer, {"memory": memory, "tgt": tgt})
+    assert [lay.name for lay in net.layers[:2]] == ["memory", "tgt"]
+    assert net.layers[-1].out_shape == from_torch(layer, (tgt, memory)).layers[-1].out_shape == (4, 8)
+    with pytest.raises(SimulatorError, match=r"names 'memory' but not 'tgt'"):
+        from_torch(layer, {"memory": memory})
+    with pytest.raises(SimulatorError, match=r"names 'tgt_mask', which TransformerDecoderLayer as the model is not "
+                                             r"given") as err:
+        from_torch(layer, {"tgt": tgt, "memory": memory, "tgt_mask": torch.zeros(2, 4)})
+    assert "\n" not in str(err.value)
+
+
 class MaskedEncoder(nn.Module):
     """Hugging Face's mask from the tokenizer's attention_mask: each sample's row picked by index tensors along
     the batch and the keys, and-ed with a causal mask, then read by scaled_dot_product_attention."""

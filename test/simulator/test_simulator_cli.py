@@ -31,6 +31,14 @@ def test_table_for_a_zoo_network_on_a_preset(capsys):
     assert "step time" in out and "throughput" in out and "gpu0" in out and "samples/s (batch 32)" in out
 
 
+def test_a_preset_of_too_many_gpus_is_one_line_not_an_out_of_memory_kill(capsys):
+    # cpu+99999999xV100-pcie3 built a link per device pair until the kernel killed the process
+    code, out, err = run(["--network", "resnet18", "--devices", "cpu+99999999xV100-pcie3", "--placement", "1"],
+                         capsys)
+    assert code == 2 and out == "" and err.count("\n") == 1
+    assert err.startswith("error: device preset 'cpu+99999999xV100-pcie3': 100000000 devices") and "2049" in err
+
+
 def test_json_for_a_paleo_file_with_its_stored_placement(capsys, paleo_nets, reference):
     code, out, _ = run(["--network", str(paleo_nets / "alex_v2.json"),
                         "--devices", str(reference / "exprimo-device-graphs" / "malvik-4gpu.json"),
