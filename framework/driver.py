@@ -364,6 +364,8 @@ class Driver(PluginCalls, PreloadSteps, BatchSteps, ModelSteps):
             if not asynchronous:   # the steps it made are 0 .. step - 1 (the asynchronous loop numbers its own)
                 if store.forget_steps_from(explore.name, step) and model is not None:
                     self._trainer_for().write_metrics(explore)   # model_metrics.csv: this run's steps only
+        if model is not None and getattr(self, "_trainer", None) is not None:
+            self._trainer.said_untrained(explore)   # an exploration that ended without enough samples to learn from
         finish = self._optional(exploration, "Finish")
         if callable(finish):
             self._call(exploration, "Finish")

@@ -161,6 +161,22 @@ class ModelTrainer:
             warned.add(key)
             self.fw.log.warning(text)
 
+    def _untrained(self, explore: Any, data: TrainingData, text: str) -> None:
+        """Too few samples to train on: said once the exploration ends without a model (`said_untrained`), or
+        at once at its last training. A search that evaluates one point per step (annealing, hill climbing)
+        has one sample at its first training and a model from its second: no warning for that."""
+        if getattr(data, "final", True):
+            self._warn_once(f"few:{explore.name}", text)
+        else:
+            self.__dict__.setdefault("pending", {})[explore.name] = text
+
+    def said_untrained(self, explore: Any) -> None:
+        """At the end of an exploration: the warning of a training that found too few samples, when no
+        training after it found enough."""
+        text = self.__dict__.get("pending", {}).pop(explore.name, None)
+        if text is not None:
+            self._warn_once(f"few:{explore.name}", text)
+
     def _warn_no_holdout(self, explore: Any, split: float, samples: int, measured: bool) -> None:
         """A train_test_split that leaves no hold-out because of its value (not the chance of a few points):
         below 1, from NO_HOLDOUT_WARNING successful samples on, when it expects fewer than 2 of them to train
@@ -190,7 +206,7 @@ class ModelTrainer:
         opts = model_options(fw.section("model"), fw.args, fw.config.data.get("__origin__"), fw.config)
         ok = np.array([s == "ok" for s in data.status], dtype=bool)
         if len(ok) < 2:
-            self._warn_once(f"few:{explore.name}", f"warning: {_explore_of(explore, self.several)}"
+            self._untrained(explore, data, f"warning: {_explore_of(explore, self.several)}"
                             f"{len(ok)} sample{'' if len(ok) == 1 else 's'} {'is' if len(ok) == 1 else 'are'} too few "
                             "to train the model: no model was trained and no checkpoint written (at least 2 samples "
                             "are needed)")
@@ -199,10 +215,11 @@ class ModelTrainer:
             # learns the constraints' costs from the designs that missed them (CanLearn; a plugin without it: no)
             can = getattr(model, "CanLearn", None)
             if not callable(can) or not call(model, "CanLearn", data):
-                self._warn_once(f"few:{explore.name}", f"warning: {_explore_of(explore, self.several)}{len(ok)} "
+                self._untrained(explore, data, f"warning: {_explore_of(explore, self.several)}{len(ok)} "
                                 "samples, none of which ran: no model was trained and no checkpoint written (a "
                                 "model needs at least one sample with measured costs)")
                 return None
+        self.__dict__.get("pending", {}).pop(explore.name, None)   # a model will be trained: nothing to say
         space = explore.space
         held = holdout_mask(space.keys(data.codes), float(opts["train_test_split"]), fw.seed)
         if (ok & ~held).sum() < 2:   # too few to learn from yet: train on everything, measure nothing

@@ -142,6 +142,34 @@ def test_samples_none_of_which_ran_train_no_model_and_say_so(tmp_path):
     assert not (tmp_path / "explore" / "checkpoints").exists()
 
 
+def one_per_step(tmp_path, values, evaluate="return {'t': p['a'] * 10 + p['b']}"):
+    """A run whose search evaluates one point per step (annealing), a model trained after each."""
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    (tmp_path / "ev.py").write_text(f"def evaluate(p):\n    {evaluate}\n")
+    (tmp_path / "config.json").write_text(json.dumps({
+        "knobs": [{"name": "a", "values": values}, {"name": "b", "values": [1]}], "costs": ["t"],
+        "evaluate": {"plugin": "python", "function": "ev:evaluate"}, "python_path": ["."],
+        "exploration": {"plugin": "annealing", "max_samples": 6},
+        "model": {"plugin": "sklearn_rf", "estimators": 5}}))
+    return run_deffe("-config", "config.json", cwd=tmp_path)
+
+
+def test_a_search_of_one_point_per_step_is_not_told_its_first_sample_is_too_few(tmp_path):
+    # annealing evaluates one point, then one per step: its first training warned "1 sample is too few to train
+    # the model: no model was trained", though every later step trained one
+    r = one_per_step(tmp_path / "many", "0-20")
+    assert r.rc == 0, r
+    assert "too few" not in r.out + r.err, r
+    assert (tmp_path / "many" / "explore" / "checkpoints" / "explore_0.ckpt").exists()
+    # an exploration that does end with one sample (its space holds one point) is still told so
+    r = one_per_step(tmp_path / "one", [3])
+    assert r.rc == 0, r
+    assert "1 sample is too few to train the model: no model was trained" in r.out + r.err, r
+    # and one whose samples all failed, though the budget had room for more
+    r = one_per_step(tmp_path / "failing", [1, 2], evaluate="raise RuntimeError('no')")
+    assert "none of which ran: no model was trained" in r.out + r.err, r
+
+
 def test_a_split_that_leaves_no_hold_out_is_warned_about(tmp_path):
     # train_test_split 0.01 held out nearly every point, left fewer than 2 to train on, and so trained on all of
     # them with no hold-out, quietly
