@@ -409,8 +409,10 @@ class Driver(PluginCalls, PreloadSteps, BatchSteps, ModelSteps):
                                           ("-step-start", getattr(a, "step_start", None)),
                                           ("-step-end", getattr(a, "step_end", None))) if on]
         if blockers:
-            self.log.warning(f"warning: {blockers[0]} runs in synchronous steps: the asynchronous "
-                             "exploration is off for this run")
+            if not getattr(self, "_said_synchronous", False):   # asked per exploration entry: said once a run
+                self._said_synchronous = True
+                self.log.warning(f"warning: {blockers[0]} runs in synchronous steps: the asynchronous "
+                                 "exploration is off for this run")
             return False
         return True
 

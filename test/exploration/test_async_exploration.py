@@ -273,3 +273,19 @@ def test_a_fast_evaluator_leaves_the_confirmation_to_the_model(tmp_path):
     asks = [line for line in log.splitlines() if "asynchronous ask" in line]
     assert "(confirmation:" in asks[-1], "\n".join(asks)
     assert len(stored(tmp_path)) >= 20
+
+
+def test_a_step_window_turning_async_off_is_said_once_for_several_explorations(tmp_path):
+    # each explore entry asked whether to run asynchronously, and each said "-step-end runs in synchronous
+    # steps": three entries, three copies of the one warning
+    setup(tmp_path, 8)
+    data = json.loads((tmp_path / "config.json").read_text())
+    data["knobs"] = [dict(k, groups=f"g{i}") for i, k in enumerate(data["knobs"])]
+    data["evaluate"]["function"] = "flat:evaluate"
+    write(tmp_path / "flat.py", "def evaluate(p):\n    return {'cost': sum(p.get(k, 0) for k in 'pqr') + 1.0}\n")
+    data["exploration"] = {"plugin": "sampling", "samples_per_step": 2, "max_samples": 4,
+                           "explore": [{"name": f"e{i}", "groups": f"g{i}"} for i in range(3)]}
+    write(tmp_path / "config.json", json.dumps(data))
+    r = run_deffe("-config", "config.json", "-async", "-step-end", "1", "-no-train", cwd=tmp_path)
+    assert r.rc == 0, r
+    assert r.err.count("-step-end runs in synchronous steps: the asynchronous exploration is off") == 1, r
