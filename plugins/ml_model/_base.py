@@ -103,6 +103,7 @@ class SurrogateModel:
         self.history: list[dict] = []
         self.monitor: tuple[np.ndarray, np.ndarray] | None = None
         self.initial: Path | None = None     # -icp: where the starting weights came from
+        self.initial_targets: Targets | None = None   # -icp: the checkpoint's targets
         self.runs = 0
         self.continuing = False
         self.final = False      # this training is the exploration's last (TrainingData.final)
@@ -129,6 +130,7 @@ class SurrogateModel:
             except DeffeError as e:
                 raise self._keras_here(e) from None
             self.initial = path
+            self.initial_targets = self.targets   # the scale the checkpoint's weights learned (_start_scale)
             self.framework.log.debug(f"model: starting from {icp} (step {self.step}, {self.samples} samples)")
 
     def Run(self, data: TrainingData) -> dict:
@@ -157,10 +159,14 @@ class SurrogateModel:
         self.continuing = (not data.fresh and self._continues(int(learn.sum())) and self.targets is not None
                            and np.array_equal(targets.log, self.targets.log)
                            and not (self.targets.unseen & ~targets.unseen).any())
-        if not self.continuing:   # a continued model keeps the scale its outputs were trained on
-            self.targets = targets
-        else:                     # ... and predicts within the range of everything it has now seen
-            self.targets = replace(self.targets, low=targets.low, high=targets.high, margin=targets.margin)
+        if not self.continuing:
+            # a training starting from weights (an -icp checkpoint, -tl-samples) keeps the scale they learned (see
+            # Targets.carried): fine-tuning starts from the checkpoint's function, not the network read anew
+            start = self._start_scale()
+            self.targets = targets if start is None else start.carried(costs, targets)
+        else:   # a continued model keeps the scale its outputs were trained on, and predicts within the range of
+            # everything it has now seen (what it started from too: an -icp checkpoint's range)
+            self.targets = replace(self.targets, margin=targets.margin).widened(targets)
         Z = self.targets.forward(costs)
         self.train_costs = costs   # the costs Z was made of (auto measures MAPEs on them, not on inverse(Z))
         monitor = None
@@ -368,6 +374,10 @@ class SurrogateModel:
         codes = np.asarray(data.codes, dtype=float).reshape(len(data.status), -1)[learn]
         r = min(r, max(1, MAX_VIEW_FLOATS // max(1, X.size)))   # bounded memory on large data sets
         return self.encoding.relabelled(codes, r + 1, rng)
+
+    def _start_scale(self) -> Targets | None:
+        """The scale (targets) of the weights the coming training starts from; None: it starts afresh."""
+        return None
 
     def _continues(self, samples: int) -> bool:
         """Whether this training goes on from the current model instead of starting anew (see torch)."""

@@ -8,7 +8,8 @@ Where a step's training starts:
 * otherwise, with ``initial_checkpoint`` (-icp), from that checkpoint, its first
   ``freeze_layers`` weight layers kept fixed (at every step);
 * otherwise from a fresh seeded initialisation.
-The architecture of a checkpoint it starts from wins over the config's.
+The architecture of a checkpoint it starts from wins over the config's (a warning names the settings the
+config gives otherwise); so does the scale of its targets (`Targets.carried`).
 
 A checkpoint holds the network's config (JSON, checked key by key) and its
 weights, the ``state_dict`` tensors as float32 arrays; loading builds the
@@ -52,6 +53,18 @@ class TorchEnsemble(SurrogateModel):
                 and not self.opts.get("transfer_learning")
                 and samples - self.full_samples < growth * self.full_samples)
 
+    def _source(self) -> str:
+        """Where this training starts (see the module's docstring)."""
+        if self.continuing:
+            return "continued"
+        if self.opts.get("transfer_learning") and self.net is not None and self.runs > 0:
+            return "previous step"
+        return "checkpoint" if self.start_state is not None else "scratch"
+
+    def _start_scale(self):
+        # the previous step's weights learned the current targets' scale, the checkpoint's its own
+        return {"previous step": self.targets, "checkpoint": self.initial_targets}.get(self._source())
+
     # subclasses: the architecture from the options
     def _net_config(self, n_in: int, n_out: int, samples: int = 0) -> dict:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -70,18 +83,17 @@ class TorchEnsemble(SurrogateModel):
         o = self.opts
         init_state, config, freeze = None, None, 0
         epochs, lr = int(o["epochs"]), float(o["learning_rate"])
-        if self.continuing:
-            config, init_state, source = self.net.config, self._weights(), "continued"
+        source = self._source()
+        if source == "continued":
+            config, init_state = self.net.config, self._weights()
             freeze = int(o["freeze_layers"]) if self.start_state is not None else 0
             epochs, lr = max(20, epochs // 10), lr / 10
-        elif o.get("transfer_learning") and self.net is not None and self.runs > 0:
-            config, init_state, source = self.net.config, self._weights(), "previous step"
+        elif source == "previous step":
+            config, init_state = self.net.config, self._weights()
             freeze = int(o["freeze_layers"]) if self.start_state is not None else 0
-        elif self.start_state is not None:
-            config, init_state, source = self.start_config, self.start_state, "checkpoint"
+        elif source == "checkpoint":
+            config, init_state = self.start_config, self.start_state
             freeze = int(o["freeze_layers"])
-        else:
-            source = "scratch"
         if config is None:
             config = self._net_config(X.shape[-1], Z.shape[1], X.shape[-2])
         self._check_freeze(config, freeze)
@@ -197,6 +209,33 @@ class TorchEnsemble(SurrogateModel):
         # the checkpoint's network is known now, before the run starts (-fresh moves nothing on this error)
         if self.start_config is not None:
             self._check_freeze(self.start_config, int(self.opts.get("freeze_layers") or 0))
+            self._note_architecture()
+
+    def _note_architecture(self) -> None:
+        """One warning naming the architecture settings the config gives that the -icp checkpoint's network,
+        which is fine-tuned as it is, does not have (they were ignored without a word). Only settings the user
+        wrote, or that differ from their default (an option string's -ensemble): a default is no request."""
+        from framework.config.schema import SECTIONS
+        config = self.framework.config
+        origins = getattr(config, "origins", None) or {}
+        given = config.section("model") if hasattr(config, "section") else {}
+        ours = self._net_config(self.start_config["inputs"], self.start_config["outputs"])
+        differ = []
+        for key, net_key in (("ensemble", "members"), ("hidden", "hidden"), ("activation", "activation"),
+                             ("convs", "convs"), ("dropout", "dropout")):
+            if net_key not in ours or net_key not in self.start_config or key not in given:
+                continue
+            default = SECTIONS["model"][key].default if key in SECTIONS["model"] else None
+            if f"model.{key}" not in origins and given[key] == default:
+                continue
+            if ours[net_key] != self.start_config[net_key]:
+                differ.append((key, self.start_config[net_key], ours[net_key]))
+        if differ:
+            shown = self.opts.get("initial_checkpoint") or str(self.initial)
+            self.framework.log.warning(
+                f"warning: {shown}: the checkpoint's network is fine-tuned as it is: its "
+                + ", ".join(f"{k} {v}" for k, v, _ in differ) + ", not the config's "
+                + ", ".join(f"{k} {w}" for k, _, w in differ))
 
     def _check_freeze(self, config: dict, freeze: int) -> None:
         from ._nets import weight_layer_count
