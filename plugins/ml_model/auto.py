@@ -433,10 +433,28 @@ class AutoModel(SurrogateModel):
         self.chosen = self.chosen or self._make("torch_mlp")
         self.chosen._check_initial()
 
+    def _start_scale(self):
+        """With -icp, the scale of the weights the chosen model starts from (its own rule, for a training that
+        does not continue: this one does not): auto fits the targets and hands them to it (_fit)."""
+        c = self.chosen
+        if self.initial is None or c is None or not hasattr(c, "_source"):
+            return None
+        was, c.continuing = c.continuing, False   # (its flag is the last step's until _fit sets it)
+        try:
+            return c._start_scale()
+        finally:
+            c.continuing = was
+
     def Initialize(self) -> None:
         super().Initialize()
         if self.initial is None:
             return
+        # the chosen model fine-tunes from the scale its loaded weights learned (Targets.carried), as torch_mlp
+        # given the checkpoint itself does; it re-fitted the scale on the few new points
+        self.chosen.initial_targets = self.chosen.targets
+        if callable(getattr(self.chosen, "_note_architecture", None)) and \
+                getattr(self.chosen, "start_config", None) is not None:
+            self.chosen._note_architecture()   # the config's network settings the checkpoint's overrides
         # -icp: the checkpoint's choice is the model (auto's own, or a candidate plugin's checkpoint). Choosing
         # torch_mlp instead, as with the other torch options, trained it from scratch and threw the checkpoint away.
         shown = self.opts.get("initial_checkpoint") or str(self.initial)

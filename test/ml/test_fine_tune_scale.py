@@ -85,6 +85,13 @@ def test_architecture_settings_the_checkpoint_overrides_are_named(tmp_path, sour
         fw = framework(tmp_path / "b", args=Namespace(icp=str(source)))
         model(fw, "torch_mlp")
     assert not [r for r in caplog.records if "fine-tuned as it is" in r.getMessage()]
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):   # auto, the default, loads it as its choice: the same word
+        fw = framework(tmp_path / "c", model={"ensemble": 2, "hidden": [8]}, args=Namespace(icp=str(source)))
+        model(fw, "auto")
+    assert [r.getMessage() for r in caplog.records if "fine-tuned as it is" in r.getMessage()] == [
+        f"warning: {source}: the checkpoint's network is fine-tuned as it is: its ensemble 3, hidden [16, 16], "
+        "not the config's ensemble 2, hidden [8]"]
 
 
 def test_each_tl_samples_step_keeps_the_scale_of_the_weights_it_starts_from(tmp_path):
@@ -107,3 +114,15 @@ def test_torch_cnn_names_its_convolutions_too(tmp_path, caplog):
     assert [r.getMessage() for r in caplog.records if "fine-tuned as it is" in r.getMessage()] == [
         f"warning: {ckpt}: the checkpoint's network is fine-tuned as it is: its convs 1, not the config's convs 2"]
     assert m.net.config["convs"] == 1
+
+
+def test_auto_the_default_fine_tunes_from_the_checkpoints_scale_too(tmp_path, source):
+    # auto loads a torch_mlp checkpoint given with -icp as its choice: the deep ensemble inside it re-fitted
+    # the scale on the few new points, as torch_mlp itself did before
+    fw = framework(tmp_path, model={"activation": "relu", "epochs": 1, "learning_rate": 1e-12},
+                   args=Namespace(icp=str(source)))
+    m = model(fw, "auto")
+    test = synthetic(fw, 300, seed=9)
+    before = m.Predict(test.codes).mean
+    m.Run(narrow(fw))
+    np.testing.assert_allclose(m.Predict(test.codes).mean, before, rtol=1e-6)
