@@ -316,7 +316,7 @@ def check_extra_outputs(config: Any, run_dir: Path, reads: Iterable[Item], write
 def run_writes(config: Any, run_dir: Path) -> list[Item]:
     """The files a run writes into its run directory: every explore entry's tables (prefixed by its name when
     there are several), its model_metrics.csv and knob_importance.txt, its checkpoint (unless model.checkpoints is
-    false), deffe_run.json and the run log."""
+    false or there is no model.plugin), deffe_run.json and the run log."""
     from .run_data import MANIFEST
     from .tables import table_path
     run_dir = Path(run_dir)
@@ -331,7 +331,7 @@ def run_writes(config: Any, run_dir: Path) -> list[Item]:
     out.append(Item("a file this run writes", _shown(run_dir / MANIFEST), run_dir / MANIFEST))
     model = config.section("model") if isinstance(getattr(config, "data", None), dict) and \
         isinstance(config.data.get("model"), dict) else {}
-    if model.get("checkpoints", True) is not False:
+    if model.get("plugin") and model.get("checkpoints", True) is not False:
         # each entry's model is saved to checkpoints/<entry>.ckpt (training.py) after every step: an -icp
         # checkpoint there, the one a previous run saved, was replaced by the new run's without a word
         for e in config.explores:
