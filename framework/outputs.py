@@ -15,9 +15,10 @@ of them would replace an input (`skip_deffe_tables`).
 
 `check_run_writes` refuses a file the run reads that is one the run writes into
 its run directory (`run_writes`: every explore entry's tables, prefixed or not,
-model_metrics.csv, deffe_run.json, the log): a previous run's
-deffe_evaluation.csv given as -pre-evaluated-data would be replaced by the new
-run's table.
+model_metrics.csv, its checkpoints/<entry>.ckpt, deffe_run.json, the log): a
+previous run's deffe_evaluation.csv given as -pre-evaluated-data would be
+replaced by the new run's table, its checkpoint given with -icp by the new
+run's model.
 
 `check_move` refuses to move a run directory aside (-fresh, or the stored run of
 a Deffe config made with other settings) when it holds the working directory or
@@ -113,7 +114,8 @@ def inputs(config: Any, args: Any, run_dir: Path | None) -> list[Item]:
             out.append(Item("a python_path folder", str(entry), folder, f"python_path[{i}]"))
         icp = config.section("model").get("initial_checkpoint")
         if isinstance(icp, str) and icp and not getattr(args, "inference_only", False):
-            out.append(Item("the model.initial_checkpoint file", icp, config.resolve(icp), "model.initial_checkpoint"))
+            out.append(Item("the model.initial_checkpoint file", icp, config.resolve(icp), "model.initial_checkpoint",
+                            _file_of(config, "model.initial_checkpoint")))
     given = getattr(args, "pre_evaluated_data", None)
     if given:
         out.append(Item("the -pre-evaluated-data file", given, Path(given), "-pre-evaluated-data"))
@@ -313,7 +315,8 @@ def check_extra_outputs(config: Any, run_dir: Path, reads: Iterable[Item], write
 
 def run_writes(config: Any, run_dir: Path) -> list[Item]:
     """The files a run writes into its run directory: every explore entry's tables (prefixed by its name when
-    there are several), its model_metrics.csv and knob_importance.txt, deffe_run.json and the run log."""
+    there are several), its model_metrics.csv and knob_importance.txt, its checkpoint (unless model.checkpoints is
+    false or there is no model.plugin), deffe_run.json and the run log."""
     from .run_data import MANIFEST
     from .tables import table_path
     run_dir = Path(run_dir)
@@ -326,6 +329,14 @@ def run_writes(config: Any, run_dir: Path) -> list[Item]:
         out += [Item("a table this run writes", _shown(p), p)
                 for p in (run_dir / f"{prefix}model_metrics.csv", run_dir / f"{prefix}knob_importance.txt")]
     out.append(Item("a file this run writes", _shown(run_dir / MANIFEST), run_dir / MANIFEST))
+    model = config.section("model") if isinstance(getattr(config, "data", None), dict) and \
+        isinstance(config.data.get("model"), dict) else {}
+    if model.get("plugin") and model.get("checkpoints", True) is not False:
+        # each entry's model is saved to checkpoints/<entry>.ckpt (training.py) after every step: an -icp
+        # checkpoint there, the one a previous run saved, was replaced by the new run's without a word
+        for e in config.explores:
+            ckpt = run_dir / "checkpoints" / f"{e.name}.ckpt"
+            out.append(Item("the checkpoint this run saves", _shown(ckpt), ckpt))
     log = config.section("framework").get("output_log")
     if isinstance(log, str) and log:
         out.append(Item("the run's log", log, run_dir / log, "framework.output_log",
@@ -349,6 +360,11 @@ def check_run_writes(reads: Iterable[Item], writes: Iterable[Item]) -> None:
         if out is None:
             continue
         data = (src.flag or "").endswith(("pre_evaluated_data", "-pre-evaluated-data"))
+        if src.flag in ("-icp", "model.initial_checkpoint"):   # the model to start from, saved over by the run's
+            raise DeffeError(f"{src.shown} ({src.label}) is {out.label} into its run directory; the run would "
+                             "overwrite it", file=src.file, where=src.flag,
+                             hint=f"copy it out of the run directory first (cp {src.shown} start.ckpt) and give "
+                                  "the copy, or give the run another run directory (framework.run_directory)")
         if out.flag and not data:   # a table or log named like the user's evaluator or config: that name is wrong
             raise DeffeError(f"{out.shown} would overwrite {_real(src.path)}, {src.label}", file=out.file,
                              where=out.flag, hint=f"name another {'log' if 'output_log' in out.flag else 'table'}")

@@ -1,5 +1,8 @@
 """Whether a checkpoint fits a config: the same knobs and costs, or inputs and outputs of the same shape under other
-names (matched by position, with a warning); anything else is an error naming the first difference."""
+names or of other values (matched by position, with a warning); anything else is an error naming the first
+difference. The warning also names inputs of another kind at the same position (a knob's log-scaled value in the
+checkpoint, its place in the list in the config): the model then reads one kind of number where it learned
+another, which the user should know of, but Deffe's transfer across kernels is just that, so it is no error."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -17,6 +20,8 @@ class Fit:
     knobs: list[tuple[str, str]] = field(default_factory=list)   # (checkpoint's name, config's name)
     costs: list[tuple[str, str]] = field(default_factory=list)
     hint: str | None = None   # what to do, when more is known than "use another checkpoint"
+    values: list[str] = field(default_factory=list)   # numeric knobs of the same name and other values, described
+    kinds: list[tuple[str, str]] = field(default_factory=list)   # features of another kind at the same position
 
     def note(self) -> str | None:
         """The warning line when names differ (None for an exact match)."""
@@ -24,6 +29,11 @@ class Fit:
         if self.knobs:
             parts.append("knobs matched by position (inputs of the same shape, other names): "
                          + ", ".join(f"{a} -> {b}" for a, b in self.knobs))
+        if self.values:
+            parts.append("numeric knobs of other values (each read as one scaled number): " + ", ".join(self.values))
+        if self.kinds:
+            parts.append("inputs of another kind at the same position: "
+                         + ", ".join(f"{a} ({_feature_kind(a)}) -> {b} ({_feature_kind(b)})" for a, b in self.kinds))
         if self.costs:
             parts.append("costs matched by position: " + ", ".join(f"{a} -> {b}" for a, b in self.costs))
         return "; ".join(parts) or None
@@ -31,7 +41,13 @@ class Fit:
 def match(meta: CheckpointMeta, signature: dict, costs: list[str], plugin: str | None = None) -> Fit:
     """Whether a checkpoint can serve a config with this encoding signature and these costs (see the module)."""
     if plugin is not None and meta.plugin != plugin:
-        return Fit(f"it holds a '{meta.plugin}' model, the config's model plugin is '{plugin}'")
+        why = f"it holds a '{meta.plugin}' model, the config's model plugin is '{plugin}'"
+        if match(meta, signature, costs).why is not None:   # the knobs or costs differ too: another checkpoint
+            return Fit(why)
+        # the checkpoint fits but for its plugin: "use a checkpoint trained on the same knobs" sent the user
+        # looking for what they had; naming the checkpoint's plugin in the config is the fix
+        return Fit(why, hint=f'set "plugin": "{meta.plugin}" in the config\'s model section (the checkpoint\'s '
+                             f"model), or train a '{plugin}' checkpoint on these knobs and costs")
     old_c, new_c = list(meta.costs), list(costs)
     if len(old_c) != len(new_c):
         return Fit(f"it predicts the costs {', '.join(old_c)}, the config has {', '.join(new_c)}")
@@ -49,63 +65,85 @@ def match(meta: CheckpointMeta, signature: dict, costs: list[str], plugin: str |
         if olds != news:   # the same knobs in another order: a model reads its inputs by position
             return Fit(_moved(olds, news, "knob") + " (the config lists the same knobs in another order)",
                        hint=_reorder_hint(olds, news, "knobs"))
-        why, renamed = _same_knobs(mine, signature), []
+        (why, values, kinds), renamed = _same_knobs(mine, signature), []
     else:
-        why, renamed = _same_shape(mine, signature)
-    return Fit(why, renamed, renamed_costs) if why is None else Fit(why)
+        why, renamed, values, kinds = _same_shape(mine, signature)
+    return Fit(why, renamed, renamed_costs, values=values, kinds=kinds) if why is None else Fit(why)
 
-def _same_knobs(mine: dict, signature: dict) -> str | None:
+def _same_knobs(mine: dict, signature: dict) -> tuple[str | None, list[str], list[tuple[str, str]]]:
+    """The same knobs: each alike, or a numeric one of other values (``_rescaled``, named in the warning, with
+    its features of another kind where its values changed them)."""
     old_knobs = {k["name"]: k for k in mine.get("knobs", [])}
+    values, rescaled = [], set()
     for name, k in {k["name"]: k for k in signature.get("knobs", [])}.items():
         if not _same_knob(old_knobs[name], k):
-            return _knob_differs(old_knobs[name], k)
+            if not _rescaled(old_knobs[name], k):
+                return _knob_differs(old_knobs[name], k), [], []
+            values.append(_other_values(old_knobs[name], k))
+            rescaled.add(name)
     if mine.get("families") != signature.get("families"):
-        return "the repeated knobs (count / exchangeable) differ from the config's"
+        return "the repeated knobs (count / exchangeable) differ from the config's", [], []
     old_f, new_f = list(mine.get("features", [])), list(signature.get("features", []))
-    if len(old_f) != len(new_f) or not all(map(_same_feature, old_f, new_f)):
-        for i, (a, b) in enumerate(zip(old_f, new_f)):
-            if not _same_feature(a, b):
-                return f"feature {i} is '{a}' in the checkpoint and '{b}' in the config"
-        return f"it has {len(old_f)} features, the config gives {len(new_f)}"
-    return None
+    kinds = []
+    for i, (a, b) in enumerate(zip(old_f, new_f)):
+        if _same_feature(a, b):
+            continue
+        # a rescaled knob's second feature: its place in the list or its log-scaled value, as its values decide
+        if _feature_base(a) == _feature_base(b) and _feature_base(a) in rescaled:
+            kinds.append((a, b))
+            continue
+        return f"feature {i} is '{a}' in the checkpoint and '{b}' in the config", [], []
+    if len(old_f) != len(new_f):
+        return f"it has {len(old_f)} features, the config gives {len(new_f)}", [], []
+    return None, values, kinds
 
-def _same_shape(mine: dict, signature: dict) -> tuple[str | None, list[tuple[str, str]]]:
-    """Knobs of other names: the inputs must have the same shape (single-valued knobs give none)."""
+def _same_shape(mine: dict, signature: dict) -> tuple[str | None, list[tuple[str, str]], list[str],
+                                                      list[tuple[str, str]]]:
+    """Knobs of other names: the inputs must have the same shape (single-valued knobs give none). Returns why
+    not, the knobs matched by position, the numeric knobs of the same name and other values, the features of
+    another kind."""
     old_v = [k for k in mine.get("knobs", []) if _levels(k) != 1]
     new_v = [k for k in signature.get("knobs", []) if _levels(k) != 1]
     olds, news = [k["name"] for k in old_v], [k["name"] for k in new_v]
     shape = f"its inputs are {len(olds)} knobs that vary, the config has {len(news)}"
     if len(news) > len(olds):
         extra = next(n for n in news if n not in olds)
-        return f"the config has a knob '{extra}' that it was not trained with ({shape})", []
+        return f"the config has a knob '{extra}' that it was not trained with ({shape})", [], [], []
     if len(olds) > len(news):
         gone = next(n for n in olds if n not in news)
-        return f"it was trained with a knob '{gone}' that the config does not have ({shape})", []
+        return f"it was trained with a knob '{gone}' that the config does not have ({shape})", [], [], []
     why = _moved(olds, news, "knob")
     if why:
-        return why, []
-    renamed = []
+        return why, [], [], []
+    renamed, values = [], []
     for i, (o, n) in enumerate(zip(old_v, new_v)):
         if o["name"] == n["name"]:
             if not _same_knob(o, n):
-                return _knob_differs(o, n), []
+                if not _rescaled(o, n):
+                    return _knob_differs(o, n), [], [], []
+                values.append(_other_values(o, n))
             continue
         pair = f"knob {i + 1} ('{o['name']}' in the checkpoint, '{n['name']}' in the config)"
         if (o.get("kind"), o.get("encoding")) != (n.get("kind"), n.get("encoding")):
             return (f"{pair} is {o.get('kind')} ({o.get('encoding')}) in the checkpoint and {n.get('kind')} "
-                    f"({n.get('encoding')}) in the config"), []
+                    f"({n.get('encoding')}) in the config"), [], [], []
         if _width(o) != _width(n):
-            return f"{pair} is one-hot over {_width(o)} values in the checkpoint and {_width(n)} in the config", []
+            return (f"{pair} is one-hot over {_width(o)} values in the checkpoint and {_width(n)} in the config",
+                    [], [], [])
         renamed.append((o["name"], n["name"]))
     to_new = dict(renamed)
     families = [([to_new.get(m, m) for m in f["members"]], f["exchangeable"], f["fixed"])
                 for f in mine.get("families", {}).values()]
     if families != [(f["members"], f["exchangeable"], f["fixed"]) for f in signature.get("families", {}).values()]:
-        return "the repeated knobs (count / exchangeable) differ from the config's", []
+        return "the repeated knobs (count / exchangeable) differ from the config's", [], [], []
     old_f, new_f = mine.get("features", []), signature.get("features", [])
     if len(old_f) != len(new_f):
-        return f"it has {len(old_f)} features, the config gives {len(new_f)}", []
-    return None, renamed
+        return f"it has {len(old_f)} features, the config gives {len(new_f)}", [], [], []
+    # the same shape, but a feature may be another kind of number at the same position (Deffe's evenly spaced
+    # kmeans sizes give their log-scaled value, matmul's powers of two their place in the list): said, as the
+    # model reads it as what it learned
+    kinds = [(a, b) for a, b in zip(old_f, new_f) if _feature_kind(a) != _feature_kind(b)]
+    return None, renamed, values, kinds
 
 def _same_values(a: list, b: list) -> bool:
     """Two value lists alike as the run reads them: 1 and 1.0 are the same value (values.value_key)."""
@@ -117,6 +155,41 @@ def _same_knob(old: dict, new: dict) -> bool:
         return False
     return all(_same_values(old[k], new[k]) if k == "values" and isinstance(old[k], list) and
                isinstance(new[k], list) else old[k] == new[k] for k in old)
+
+# the encoding's second feature of a numeric list (encoding.py: "<knob>:rank" or "<knob>:log"), by what it is
+_SECOND = {"rank": "place in the list", "log": "log-scaled value"}
+# what defines a knob's values in a signature (space.Knob.describe), as opposed to what it is
+_DOMAIN = ("values", "count", "spacing", "low", "high")
+
+
+def _feature_base(f: str) -> str:
+    """The knob a feature is of: 'a' for 'a' and 'a:rank'."""
+    base, sep, kind = f.rpartition(":")
+    return base if sep and kind in _SECOND else f
+
+
+def _feature_kind(f: str) -> str:
+    """What kind of number a feature is: a numeric list's second feature, else its scaled value."""
+    base, sep, kind = f.rpartition(":")
+    return _SECOND[kind] if sep and kind in _SECOND else "scaled value"
+
+
+def _rescaled(old: dict, new: dict) -> bool:
+    """A knob of the same name that is one scaled number on both sides (numeric encoding, the same kind) and
+    differs in its values alone: it fits as a renamed knob does (docs/models.md: a numeric knob's values may
+    differ). A one-hot knob is a column per value, so it is not one."""
+    if old.get("encoding") != "numeric" or new.get("encoding") != "numeric":
+        return False
+    return {k: v for k, v in old.items() if k not in _DOMAIN} == {k: v for k, v in new.items() if k not in _DOMAIN}
+
+
+def _other_values(old: dict, new: dict) -> str:
+    """A rescaled knob as the warning names it: 'l1d_size: 7 values (1 to 64) -> 5 values (1 to 16)'."""
+    def span(k: dict) -> str:
+        plain = isinstance(k.get("values"), list) and "count" not in k
+        return _count(k["values"]) if plain else _domain(k, kind=False)
+    return f"{new['name']}: {span(old)} -> {span(new)}"
+
 
 def _same_feature(a: str, b: str) -> bool:
     """A feature's name alike on both sides: a one-hot column's 'x2=1' is 'x2=1.0'."""

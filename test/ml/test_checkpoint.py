@@ -1,4 +1,6 @@
 """Checkpoints: what they record, and a clear error when they do not fit the config."""
+import logging
+
 import numpy as np
 import pytest
 
@@ -31,43 +33,65 @@ def load_into(tmp_path, path, plugin="torch_mlp", **kw):
     return m.Load(path)
 
 
-def test_other_knob_values_are_refused(tmp_path, saved):
-    knobs = [dict(KNOBS[0], values=[1, 2, 3]), *KNOBS[1:]]
+# knob 'a' read as its place in the list, not as its scaled value: its values must be the checkpoint's (a numeric
+# knob's may differ: test_checkpoint_fit_values.py)
+ORDINAL = [dict(KNOBS[0], encoding="ordinal"), *KNOBS[1:]]
+
+
+@pytest.fixture(scope="module")
+def ordinal(tmp_path_factory):
+    d = tmp_path_factory.mktemp("ckpt_ordinal")
+    fw = framework(d / "train", knobs=ORDINAL)
+    m = model(fw, "sklearn_rf")
+    m.Run(synthetic(fw, 40))
+    return m.Save(d / "model.ckpt")
+
+
+def load_ordinal(tmp_path, path, values):
+    return load_into(tmp_path, path, "sklearn_rf", knobs=[dict(ORDINAL[0], values=values), *ORDINAL[1:]])
+
+
+def test_other_knob_values_are_refused(tmp_path, ordinal):
     with pytest.raises(DeffeError) as e:
-        load_into(tmp_path, saved[0], knobs=knobs)
+        load_ordinal(tmp_path, ordinal, [1, 2, 3])
     assert "checkpoint does not fit this config: knob 'a' differs" in str(e.value)
-    assert "\n" not in str(e.value) and str(saved[0]) in str(e.value)
+    assert "\n" not in str(e.value) and str(ordinal) in str(e.value)
 
 
 
-def test_a_knob_that_differs_past_its_first_values_says_what_differs(tmp_path, saved):
+def test_a_numeric_knob_of_other_values_loads_with_a_warning(tmp_path, saved, caplog):
+    # refused ("the config lacks 8") while the same knob renamed loaded: a numeric knob is one scaled number
+    load_into(tmp_path, saved[0], knobs=[dict(KNOBS[0], values=list(range(1, 17))), *KNOBS[1:]])
+    assert [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING] == [
+        f"warning: {saved[0]}: numeric knobs of other values (each read as one scaled number): "
+        "a: 8 values (1 to 8) -> 16 values (1 to 16)"]
+
+
+def test_a_knob_that_differs_past_its_first_values_says_what_differs(tmp_path, ordinal):
     # a knob widened from 1..8 to 1..16 showed "trained with ordinal [1, 2, 3, 4, 5, 6, ...], the config has
     # ordinal [1, 2, 3, 4, 5, 6, ...]": the same text on both sides
-    wider = [dict(KNOBS[0], values=list(range(1, 17))), *KNOBS[1:]]
     with pytest.raises(DeffeError, match=r"knob 'a' differs: trained with 8 values \(1 to 8\), the config has 16 "
                                          r"values \(1 to 16\): the config adds 9, 10, 11, 12, \.\.\."):
-        load_into(tmp_path / "wider", saved[0], knobs=wider)
-    narrower = [dict(KNOBS[0], values=list(range(1, 8))), *KNOBS[1:]]
+        load_ordinal(tmp_path / "wider", ordinal, list(range(1, 17)))
     with pytest.raises(DeffeError, match=r"trained with 8 values \(1 to 8\), the config has 7 values \(1 to 7\): "
                                          r"the config lacks 8"):
-        load_into(tmp_path / "narrower", saved[0], knobs=narrower)
-    moved = [dict(KNOBS[0], values=[1, 2, 3, 4, 5, 6, 7, 9]), *KNOBS[1:]]
+        load_ordinal(tmp_path / "narrower", ordinal, list(range(1, 8)))
     with pytest.raises(DeffeError, match="knob 'a' differs: the 8th value is 8 in the checkpoint and 9 in the "
                                          "config"):
-        load_into(tmp_path / "moved", saved[0], knobs=moved)
+        load_ordinal(tmp_path / "moved", ordinal, [1, 2, 3, 4, 5, 6, 7, 9])
 
 
-def test_knob_values_are_compared_as_values_and_the_first_true_difference_named(tmp_path, saved):
+def test_knob_values_are_compared_as_values_and_the_first_true_difference_named(tmp_path, ordinal):
     # [1.0, ..., 8.0] was refused for a model trained on [1, ..., 8] ("value 1 is 1 in the checkpoint and 1.0 in
     # the config") though a run reads 1 as 1.0; with a true difference at the end the message named the 1 vs 1.0
     floats = [float(v) for v in KNOBS[0]["values"]]
-    load_into(tmp_path / "floats", saved[0], knobs=[dict(KNOBS[0], values=floats), *KNOBS[1:]])
+    load_ordinal(tmp_path / "floats", ordinal, floats)
     with pytest.raises(DeffeError, match=r"knob 'a' differs: the 8th value is 8 in the checkpoint and 8\.5 in the "
                                          "config"):
-        load_into(tmp_path / "end", saved[0], knobs=[dict(KNOBS[0], values=floats[:7] + [8.5]), *KNOBS[1:]])
+        load_ordinal(tmp_path / "end", ordinal, floats[:7] + [8.5])
     # a reversed list: "value 1 is 1 in the checkpoint and 8 in the config" mixed a position with a value
     with pytest.raises(DeffeError, match="knob 'a' differs: the 1st value is 1 in the checkpoint and 8\\.0 in the config"):
-        load_into(tmp_path / "reversed", saved[0], knobs=[dict(KNOBS[0], values=floats[::-1]), *KNOBS[1:]])
+        load_ordinal(tmp_path / "reversed", ordinal, floats[::-1])
 
 def test_other_knobs_costs_or_plugin_are_refused(tmp_path, saved):
     with pytest.raises(DeffeError, match="the config has a knob 'd'"):

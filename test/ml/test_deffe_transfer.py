@@ -95,8 +95,12 @@ def test_deffe_freeze_layers_minus_one_means_none(tmp_path, caplog):
 def test_a_checkpoint_of_another_kernel_starts_the_training(tmp_path, kmeans, caplog):
     fw = kernel_framework(tmp_path, args=Namespace(icp=str(kmeans), freeze_layers=1), kernels=("matmul",))
     m = model(fw, "torch_mlp")
+    # kmeans' sizes are evenly spaced (their second input the log-scaled value), matmul's powers of two (their
+    # place in the list): the model reads one where it learned the other, and the warning says so
     assert warnings_of(caplog) == [f"warning: {kmeans}: knobs matched by position (inputs of the same shape, "
-                                   "other names): kmeans_objects -> matmul_size"]
+                                   "other names): kmeans_objects -> matmul_size; inputs of another kind at the same "
+                                   "position: kmeans_objects:log (log-scaled value) -> matmul_size:rank (place in "
+                                   "the list)"]
     data = cycles(fw, 40, seed=2)
     assert np.all(np.isfinite(m.Predict(data.codes).mean))          # the kmeans model predicts matmul points
     report = m.Run(data)
@@ -111,8 +115,7 @@ def test_the_same_kernel_loads_silently(tmp_path, kmeans, caplog):
 def test_costs_of_other_names_are_matched_by_position(tmp_path, kmeans, caplog):
     model(kernel_framework(tmp_path, args=Namespace(icp=str(kmeans)), kernels=("matmul",), costs=["cycles"]),
           "torch_mlp")
-    assert warnings_of(caplog)[0].endswith("kmeans_objects -> matmul_size; costs matched by position: "
-                                           "cpu_cycles -> cycles")
+    assert warnings_of(caplog)[0].endswith("(place in the list); costs matched by position: cpu_cycles -> cycles")
 
 
 def refusal(tmp_path, icp, **kw):
@@ -134,7 +137,7 @@ def test_inputs_of_another_shape_are_refused_saying_what_differs(tmp_path, kmean
     moved = [CACHE[1], CACHE[0], CACHE[2]]
     assert "knob 'l1d_ways' is knob 1 of the checkpoint and knob 2 of the config" in \
         refusal(tmp_path / "c", kmeans, kernels=("matmul",), knobs=moved)
-    same_name = [dict(CACHE[0], values=[1, 2]), *CACHE[1:]]
+    same_name = [dict(CACHE[0], values=[1, 2], encoding="onehot"), *CACHE[1:]]
     assert "knob 'l1d_ways' differs" in refusal(tmp_path / "d", kmeans, kernels=("matmul",), knobs=same_name)
     assert "it predicts the costs cpu_cycles, the config has cpu_cycles, power" in \
         refusal(tmp_path / "e", kmeans, kernels=("matmul",), costs=["cpu_cycles", "power"])

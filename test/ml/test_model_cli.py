@@ -254,14 +254,15 @@ def test_an_infinite_true_cost_is_a_bad_row_like_nan(trained):
 
 
 def test_a_checkpoint_for_other_knobs_is_refused_with_nothing_written(trained, tmp_path):
-    other = project(tmp_path / "other", knobs=[dict(KNOBS[0], values=[1, 2, 3, 4]), *KNOBS[1:]])
+    # (knob 'b' is one-hot: a column per value, so it needs the checkpoint's values; a numeric knob's may differ)
+    other = project(tmp_path / "other", knobs=[KNOBS[0], dict(KNOBS[1], values=["x", "y"]), *KNOBS[2:]])
     ckpt = trained / "explore" / "checkpoints" / "explore_0.ckpt"
     r = run_deffe("-config", "config.json", "-icp", ckpt, cwd=other)
-    one_line_error(r, str(ckpt), "checkpoint does not fit this config: knob 'a' differs")
+    one_line_error(r, str(ckpt), "checkpoint does not fit this config: knob 'b' differs")
     assert not (other / "explore").exists()
     (other / "in.csv").write_text("a,b,c\n1,x,1.0\n")
     r = run_deffe("-config", "config.json", "-inference-only", "-icp", ckpt, "-input", "in.csv", cwd=other)
-    one_line_error(r, "checkpoint does not fit this config", "knob 'a' differs")
+    one_line_error(r, "checkpoint does not fit this config", "knob 'b' differs")
 
 
 def test_fine_tuning_a_checkpoint_with_frozen_layers(trained, tmp_path):
