@@ -107,7 +107,8 @@ def inputs(config: Any, args: Any, run_dir: Path | None) -> list[Item]:
         for e in config.explores:
             if e.pre_evaluated_data:
                 out.append(Item(f"the pre_evaluated_data of exploration '{e.name}'", e.pre_evaluated_data,
-                                Path(e.pre_evaluated_data), f"{e.where}.pre_evaluated_data"))
+                                Path(e.pre_evaluated_data), f"{e.where}.pre_evaluated_data",
+                                _file_of(config, f"{e.where}.pre_evaluated_data")))
         out += _evaluator_files(config)
         # the plugins' folders: -fresh moving one aside with the old run left "plugin not found" behind
         for i, (entry, folder) in enumerate(zip(config.data.get("python_path") or [], _python_paths(config))):
@@ -370,7 +371,7 @@ def check_run_writes(reads: Iterable[Item], writes: Iterable[Item]) -> None:
                              where=out.flag, hint=f"name another {'log' if 'output_log' in out.flag else 'table'}")
         # data a previous run wrote there (its deffe_evaluation.csv): the data is right, its place is not
         raise DeffeError(f"{src.shown} ({src.label}) is {out.label} into its run directory; the run "
-                         "would overwrite it", where=src.flag,
+                         "would overwrite it", file=src.file, where=src.flag,
                          hint=f"copy it out of the run directory first (cp {src.shown} data.csv) and give the copy"
                          if data else "move it out of the run directory first and name it there")
 

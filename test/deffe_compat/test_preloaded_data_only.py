@@ -270,6 +270,13 @@ def test_data_named_as_one_explore_entrys_table_of_several_is_refused(tmp_path):
     assert_user_error(r, "explore/e2-deffe_output.csv (the -pre-evaluated-data file) is a table this run writes")
     assert table.read_text() == (tmp_path / "all_data.csv").read_text()
     assert not (tmp_path / "explore" / "deffe.db").exists()
+    # given as the entry's own pre_evaluated_data, the line named the key but not the config that wrote it
+    config["exploration"]["explore"][1]["pre_evaluated_data"] = "explore/e2-deffe_output.csv"
+    write(tmp_path / "config.json", json.dumps(config))
+    r = run_deffe("-config", "config.json", "-no-train", cwd=tmp_path)
+    assert_user_error(r, "error: config.json:exploration.explore[1].pre_evaluated_data: ",
+                      "(the pre_evaluated_data of exploration 'e2') is a table this run writes")
+    assert table.read_text() == (tmp_path / "all_data.csv").read_text()
 
 
 def test_full_exploration_takes_all_the_data_whatever_the_configs_budget(tmp_path):
