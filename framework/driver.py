@@ -65,7 +65,7 @@ class Driver(PluginCalls, PreloadSteps, BatchSteps, ModelSteps):
         self.started = time.time()   # samples 'running' since before this are of a run that was killed
         self.summaries: list[str] = []
         self._names: dict[int, tuple[str, str]] = {}
-        self.crashes = CrashWatch()
+        self.crashes = CrashWatch()   # (made anew for each exploration entry: _run_explore)
         self._table_paths: dict[str, dict[str, Path]] = {}
         self.reported = 0   # failures shown on the terminal
         self.counted: set[str] = set()   # keys of the points the exploration's budget counted (see _fresh)
@@ -203,6 +203,10 @@ class Driver(PluginCalls, PreloadSteps, BatchSteps, ModelSteps):
         fw.preloaded = []
         self.counted: set[str] = set()   # keys of the points the budget counted (see _fresh)
         self.predicted = set()
+        # the crash watch is this entry's: another entry's successes (its evaluator's knobs, its points) say
+        # nothing of this one's, and with one watch for the run a bug hitting only a later entry spent its
+        # whole budget on one exception
+        self.crashes = CrashWatch()
         self._preload(explore)
         if not self.dry_run:
             self._leave_out_others(explore)

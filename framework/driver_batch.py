@@ -12,6 +12,7 @@ from .errors import DeffeError
 from .evaluation import describe as _describe
 from .executor import LocalExecutor
 from .protocols import Result, Sample
+from .tables import table_path
 from .tally import Tally
 
 
@@ -207,10 +208,15 @@ class BatchSteps:
         self._write_tables(explore, several)
         plugin = self.config.section(watch.block)["plugin"]
         culprit = f"the {plugin} evaluation" if watch.block == "evaluate" else f"the extract plugin '{plugin}'"
-        raise DeffeError(f"every evaluation so far ({watch.count}) failed with the same error: {watch.first}",
+        # the entry's table as written (e1-deffe_evaluation.csv with several entries, or its own name)
+        table = table_path(self.run_dir, explore, "evaluation", several)
+        table = table.name if table.parent == self.run_dir else str(table)
+        log = self.config.section("framework").get("output_log") or "deffe.log"
+        which = f" of exploration '{explore.name}'" if several else ""   # (the watch is the entry's own)
+        raise DeffeError(f"every evaluation{which} so far ({watch.count}) failed with the same error: {watch.first}",
                          file=self.config.file_of(f"{watch.block}.plugin"), where=f"{watch.block}.plugin",
                          hint=f"a bug in {culprit} rather than bad points; the failures are stored "
-                              "(deffe_evaluation.csv, deffe.log); fix it and rerun with -retry-failed "
+                              f"({table}, {log}); fix it and rerun with -retry-failed "
                               "-keep-results, or run with -debug for the traceback")
 
     QUIET_AFTER = 20  # failures shown on the terminal; the rest go to the log file only

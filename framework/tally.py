@@ -1,5 +1,5 @@
 """What one run of an exploration did with its samples (the summary's line), and the watch that stops a run
-whose every evaluation crashed alike."""
+when every evaluation of an exploration entry crashed alike."""
 from __future__ import annotations
 
 import re
@@ -41,7 +41,8 @@ class Tally:
 
 @dataclass
 class CrashWatch:
-    """Whether every evaluation of the run so far crashed with one and the same exception."""
+    """Whether every evaluation of one exploration entry so far crashed with one and the same exception (the
+    driver keeps one watch per entry)."""
 
     least: int = 3          # evaluations that must have failed alike before the run stops
     count: int = 0

@@ -8,6 +8,7 @@ its entry's name (framework.tables.table_path), and so are the entry's own files
 from __future__ import annotations
 
 import fnmatch
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -29,37 +30,56 @@ ENTRY_FILES = ("model_metrics.csv", "model_learning_curve.png", "model_predicted
 
 
 def check_table_names(explores: list[Any], log_name: str | None, run_dir: str | None) -> None:
-    """Raise a DeffeError naming the key of the first table that takes another table's name or a name the run
-    uses for itself."""
+    """Raise a DeffeError naming the key of the first table that takes another table's file or a file (or
+    folder) the run writes for itself.
+
+    Every table is compared by the path it is written to (relative names under the run directory with their
+    entry's prefix, absolute ones as given), never by its name alone: a path into checkpoints/ (relative, or
+    absolute into this run directory) wrote CSV text over a model checkpoint, and entry a's table
+    ``b-model_metrics.csv`` became ``a-b-model_metrics.csv``, entry a-b's own metrics file, so the own files of
+    every entry are checked against the tables of every entry."""
     several = len(explores) > 1
-    base = Path(run_dir).expanduser().absolute() if isinstance(run_dir, str) else None
-    own = list(RUN_FILES) + ([log_name] if isinstance(log_name, str) and "/" not in log_name else [])
-    taken: dict[str, str] = {}   # the file as written -> "explore[i].key"
+    base = Path(os.path.realpath(Path(run_dir if isinstance(run_dir, str) else ".").expanduser()))
+    # names (patterns) of the first component under the run directory that the run writes itself: one file
+    # or a folder and everything in it (checkpoints/, slurm/, each sample's explore_N/)
+    own = list(RUN_FILES)
+    for e in explores:
+        own += [(f"{e.name}-" if several else "") + n for n in ENTRY_FILES]
+    log = None
+    if isinstance(log_name, str) and log_name:
+        log = _real(base / Path(log_name).expanduser())   # (as cli.py opens it: run_dir / output_log)
+    taken: dict[Path, str] = {}   # the file as written -> "explore[i].key"
     for e in explores:
         prefix = f"{e.name}-" if several else ""
-        mine = own + [prefix + n for n in ENTRY_FILES]
         for kind, key in KEYS.items():
             name = e.tables.get(kind)
             if not isinstance(name, str):
                 continue
             where = f"{e.where}.{key}"
             p = Path(name).expanduser()
-            if p.is_absolute():
-                written = str(p)
-                inside = base is not None and p.parent == base
-                plain = p.name if inside else None
-            else:
-                written = prefix + name
-                plain = written if "/" not in name else None
-                written = str(base / written) if base is not None else written
-            if written in taken:
-                raise DeffeError(f"table {name!r} is also {taken[written]}: one would replace the other",
-                                 file=e.file, where=where, hint="give each table its own file name")
-            taken[written] = f"{e.where}.{key}"
-            hit = next((n for n in mine if plain is not None and fnmatch.fnmatchcase(plain, n)), None)
-            if hit is None and plain is not None and SAMPLE_DIR.fullmatch(plain):
-                hit = plain
+            written = _real(p if p.is_absolute() else base / (prefix + name))
+            for other, at in taken.items():
+                if other == written or other in written.parents or written in other.parents:
+                    raise DeffeError(f"table {name!r} is also {at}: one would replace the other",
+                                     file=e.file, where=where, hint="give each table its own file name")
+            taken[written] = where
+            rel = written.relative_to(base).parts if base in written.parents else None
+            hit = None
+            if log is not None and (written == log or log in written.parents):
+                hit = str(written.relative_to(base)) if rel else str(log)
+            elif rel:
+                first = rel[0]
+                if SAMPLE_DIR.fullmatch(first) or any(fnmatch.fnmatchcase(first, n) for n in own):
+                    hit = first
+            if hit is not None and rel is not None and len(rel) > 1 and hit == rel[0]:
+                raise DeffeError(f"table {name!r} would be written in {hit}/, a folder the run writes for itself",
+                                 file=e.file, where=where, hint=f"name a file outside {hit}/")
             if hit is not None:
-                raise DeffeError(f"table {name!r} would replace {plain}, a file the run writes for itself",
+                raise DeffeError(f"table {name!r} would replace {hit}, a file the run writes for itself",
                                  file=e.file, where=where,
                                  hint="choose another file name, e.g. one ending in .csv")
+
+
+def _real(p: Path) -> Path:
+    """The path with symbolic links and .. resolved (the file it names need not exist)."""
+    return Path(os.path.realpath(p))

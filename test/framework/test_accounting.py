@@ -95,3 +95,37 @@ def test_points_that_fail_each_their_own_way_do_not_stop_the_run(tmp_path):
         "exploration": {"plugin": "sampling", "samples_per_step": 5}}))
     r = run_deffe("-config", "config.json", cwd=tmp_path)
     assert r.rc == 0 and "10 evaluated now, 0 from the store, 10 failed" in r.out, r
+
+
+def two_entries(tmp_path, knob):
+    """Entries e1 (knobs a, b) and e2 (knobs b, c), and an evaluator that reads ``knob``."""
+    write(tmp_path / "ev.py", f"def evaluate(p):\n    return {{'t': float(p['{knob}']) + float(p['b'])}}\n")
+    write(tmp_path / "config.json", json.dumps({
+        "python_path": ["."],
+        "knobs": [{"name": "a", "groups": "g1", "values": "1-6"}, {"name": "b", "groups": "g1, g2", "values": "1-4"},
+                  {"name": "c", "groups": "g2", "values": "1-3"}],
+        "costs": ["t"], "evaluate": {"plugin": "python", "function": "ev:evaluate"}, "model": {"plugin": None},
+        "exploration": {"plugin": "sampling", "samples_per_step": 4, "explore": [
+            {"name": "e1", "groups": "g1", "max_samples": 8}, {"name": "e2", "groups": "g2", "max_samples": 12}]}}))
+
+
+def test_a_bug_that_hits_only_a_later_entry_stops_the_run(tmp_path):
+    # the evaluator reads knob a, which entry e2 has not: with one watch for the run, e1's successes covered
+    # e2's failures and e2 spent its whole budget on one KeyError, exit 0
+    two_entries(tmp_path, "a")
+    r = run_deffe("-config", "config.json", cwd=tmp_path)
+    line = assert_runtime_error(r, "config.json:evaluate.plugin", "every evaluation of exploration 'e2' so far (4) "
+                                   "failed with the same error: KeyError: 'a'")
+    assert "(e2-deffe_evaluation.csv, deffe.log)" in line          # the entry's table as it was written
+    assert [row["status"] for row in read_csv(tmp_path / "explore" / "e2-deffe_evaluation.csv")] == ["failed"] * 4
+    assert [row["status"] for row in read_csv(tmp_path / "explore" / "e1-deffe_evaluation.csv")] == ["ok"] * 8
+
+
+def test_the_crash_stop_names_the_entrys_table_as_written(tmp_path):
+    # the failures were said to be in deffe_evaluation.csv; with several entries the file is e1-deffe_evaluation.csv
+    two_entries(tmp_path, "c")
+    r = run_deffe("-config", "config.json", cwd=tmp_path)
+    line = assert_runtime_error(r, "every evaluation of exploration 'e1' so far (4) failed with the same error: "
+                                   "KeyError: 'c'")
+    assert "(e1-deffe_evaluation.csv, deffe.log)" in line
+    assert (tmp_path / "explore" / "e1-deffe_evaluation.csv").exists()

@@ -333,6 +333,46 @@ def test_table_names_of_several_entries_compare_as_written(tmp_path):
           "output_table": "model_metrics.csv"}]}), "explore[1].output_table", "b-model_metrics.csv")
 
 
+@pytest.mark.parametrize("entries, key, fragment", [
+    # entry a's table b-model_metrics.csv is a-b-model_metrics.csv: entry a-b's metrics file replaced it
+    ([{"name": "a", "evaluation_table": "b-model_metrics.csv"}, {"name": "a-b"}],
+     "explore[0].evaluation_table", "would replace a-b-model_metrics.csv"),
+    ([{"name": "a", "output_table": "b-knob_importance.txt"}, {"name": "a-b"}],
+     "explore[0].output_table", "would replace a-b-knob_importance.txt"),
+    # the later entry's own file, named by the earlier entry's table
+    ([{"name": "a-b"}, {"name": "a", "ml_predict_table": "b-model_metrics.csv"}],
+     "explore[1].ml_predict_table", "would replace a-b-model_metrics.csv"),
+])
+def test_a_table_named_as_another_entrys_own_file(tmp_path, entries, key, fragment):
+    check(tmp_path, lambda d: d.update(exploration={"explore": entries}), key, fragment)
+
+
+@pytest.mark.parametrize("several, table, fragment", [
+    # CSV text was written over the model checkpoint (then -inference-only: "not a model checkpoint")
+    (False, "checkpoints/e1.ckpt", "would be written in checkpoints/"),
+    (True, "{run}/checkpoints/e1.ckpt", "would be written in checkpoints/"),
+    (True, "{run}/e1-model_metrics.csv", "would replace e1-model_metrics.csv"),
+    (True, "{run}/deffe.db", "would replace deffe.db"),
+    (False, "sub/../deffe_run.json", "would replace deffe_run.json"),
+    (False, "explore_3/x.csv", "would be written in explore_3/"),
+])
+def test_a_table_path_into_the_runs_own_files(tmp_path, several, table, fragment):
+    table = table.format(run=tmp_path / "explore")
+    entries = [{"name": "e1"}, {"name": "e2", "exploration_table": table}] if several else \
+        [{"name": "e1", "exploration_table": table}]
+    key = f"explore[{1 if several else 0}].exploration_table"
+    check(tmp_path, lambda d: d.update(exploration={"explore": entries}), key, fragment)
+
+
+def test_two_tables_of_one_path_by_different_names(tmp_path):
+    # one file spelled two ways (an absolute path with .. in it) is still one file: the later table replaced it
+    run = tmp_path / "explore"
+    def same(d):
+        d["exploration"] = {"explore": [{"name": "e1", "evaluation_table": str(run / "t.csv")},
+                                        {"name": "e2", "output_table": str(run / "x" / ".." / "t.csv")}]}
+    check(tmp_path, same, "explore[1].output_table", "is also exploration.explore[0].evaluation_table")
+
+
 def test_run_file_names_match_the_modules_that_write_them():
     from framework import guard, run_data, store
     from framework.config.table_names import RUN_FILES
