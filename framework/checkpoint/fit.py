@@ -276,11 +276,14 @@ def _domain(k: dict, kind: bool = True) -> str:
     return prefix + f"{k.get('low')} to {k.get('high')}" + (" (log)" if k.get("log") else "")
 
 def check_compatible(meta: CheckpointMeta, signature: dict, costs: list[str], shown: str,
-                     plugin: str | None = None, log: Any = None) -> Fit:
-    """A DeffeError when the checkpoint does not fit; a warning to ``log`` when it fits by position."""
+                     plugin: str | None = None, log: Any = None, explore: str | None = None) -> Fit:
+    """A DeffeError when the checkpoint does not fit; a warning to ``log`` when it fits by position.
+    ``explore``: the exploration entry it was given to, named when the config has several (one -icp serves
+    them all, and the entry whose knobs it lacks is what the user must know)."""
     fit = match(meta, signature, costs, plugin)
     if fit.why:
-        raise DeffeError(f"checkpoint does not fit this config: {fit.why}", file=shown,
+        which = f" (exploration '{explore}')" if explore else ""
+        raise DeffeError(f"checkpoint does not fit this config{which}: {fit.why}", file=shown,
                          hint=fit.hint or "use a checkpoint trained on the same knobs and costs (or on inputs of "
                                           "the same shape), or train a new model")
     if log is not None and fit.note():

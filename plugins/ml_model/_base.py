@@ -263,7 +263,7 @@ class SurrogateModel:
         trust = trusts_pickle(self.framework.section("model"), self.framework.args)
         meta, payload = read_checkpoint(path, shown, trust_pickle=trust)
         check_compatible(meta, self.encoding.signature(), self.cost_names, shown, plugin=self.plugin,
-                         log=self.framework.log)
+                         log=self.framework.log, explore=self._entry_named())
         tree = read_state(meta, payload, shown, trust_pickle=trust, log=self.framework.log)
         self.loading = shown
         try:
@@ -305,6 +305,14 @@ class SurrogateModel:
         return bool(self._learned(data, ok)[0].any())
 
     # ------------------------------------------------------------------ helpers
+    def _entry_named(self) -> str | None:
+        """The exploration entry this model serves, when the config has several (errors name it)."""
+        fw = self.framework
+        try:
+            return fw.explore.name if len(fw.config.explores) > 1 else None
+        except (AttributeError, TypeError):   # a framework made by hand (tests, the Python API's inference)
+            return None
+
     def _keras_here(self, e: DeffeError) -> DeffeError:
         """A Keras checkpoint's error naming where this run writes the checkpoints to give instead."""
         files = getattr(e, "keras_files", None)

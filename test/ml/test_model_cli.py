@@ -538,3 +538,24 @@ def test_a_plot_of_an_output_that_is_a_pipe_goes_beside_the_stats_file_not_besid
         os.close(reader)
     assert r.rc == 0, r
     assert (trained / "st-predicted-vs-true.png").is_file() and not (trained / "pipe2-predicted-vs-true.png").exists()
+
+
+def test_a_checkpoint_that_fits_one_entry_of_several_names_the_entry_it_does_not_fit(tmp_path):
+    # one -icp serves every explore entry: e1's checkpoint, given to a config of e1 and e2, failed on e2's knobs
+    # with a line that named neither e2 nor anything but the checkpoint
+    (tmp_path / "ev.py").write_text("def evaluate(p):\n    return {'t': p.get('a', 1) * 10 + p.get('b', 1) + "
+                                    "p.get('c', 1)}\n")
+    data = {"python_path": ["."], "costs": ["t"], "evaluate": {"plugin": "python", "function": "ev:evaluate"},
+            "knobs": [{"name": "a", "groups": "g1", "values": "1-7"}, {"name": "b", "groups": "g1, g2",
+                                                                       "values": [1, 2, 3, 4]},
+                      {"name": "c", "groups": "g2", "values": [1, 2, 3]}],
+            "model": {"plugin": "sklearn_rf", "estimators": 5},
+            "exploration": {"plugin": "sampling", "samples_per_step": 6, "max_samples": 6,
+                            "explore": [{"name": "e1", "groups": "g1"}, {"name": "e2", "groups": "g2"}]},
+            "framework": {"run_directory": "first"}}
+    (tmp_path / "config.json").write_text(json.dumps(data))
+    assert run_deffe("-config", "config.json", cwd=tmp_path).rc == 0
+    data["framework"]["run_directory"] = "second"
+    (tmp_path / "config.json").write_text(json.dumps(data))
+    r = run_deffe("-config", "config.json", "-icp", "first/checkpoints/e1.ckpt", cwd=tmp_path)
+    one_line_error(r, "first/checkpoints/e1.ckpt: checkpoint does not fit this config (exploration 'e2'): ")
