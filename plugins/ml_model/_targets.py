@@ -99,7 +99,7 @@ class Targets:
                 low[j], high[j] = float(col.min()), float(col.max())
         return replace(self, low=low, high=high)
 
-    def carried(self, costs: np.ndarray, fresh: "Targets") -> "Targets":
+    def carried(self, costs: np.ndarray, fresh: "Targets", shift: np.ndarray | None = None) -> "Targets":
         """This scale, the one the weights a training starts from (an -icp checkpoint, the previous step) learned,
         for a training on ``costs`` (``fresh``: the scale fitted on them). Re-fitting the mean and std on a few new
         samples made the unchanged network read on another scale: fine-tuned on 15 points with a learning rate of
@@ -108,10 +108,16 @@ class Targets:
         not a number), or a cost the weights never learned (unseen: their output for it is untrained).
         Predictions are bounded to the union of this range and the new costs' (in the scale kept), so that where
         nothing new is learned the model predicts as its source did; without a recorded range (an old
-        checkpoint) to the new costs' only, as any model without one would be."""
+        checkpoint) to the new costs' only, as any model without one would be. ``shift``: per cost, what to add to
+        this scale's mean and range (the new costs are of another size: `SurrogateModel._offset`)."""
         costs = np.asarray(costs, dtype=float)
         positive = np.all(np.where(np.isfinite(costs), costs > 0, True), axis=0)
         keep = ~self.unseen & (~self.log | positive)
+        if shift is not None and np.any(shift):
+            shift = np.where(keep, np.nan_to_num(np.asarray(shift, dtype=float)), 0.0)
+            self = replace(self, mean=self.mean + shift,
+                           low=None if self.low is None else self.low + shift,
+                           high=None if self.high is None else self.high + shift)
         out = replace(fresh, log=np.where(keep, self.log, fresh.log), mean=np.where(keep, self.mean, fresh.mean),
                       std=np.where(keep, self.std, fresh.std)).ranged(costs)
         if self.low is None or self.high is None:
