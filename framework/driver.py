@@ -68,6 +68,7 @@ class Driver(PluginCalls, PreloadSteps, BatchSteps, ModelSteps):
         self.crashes = CrashWatch()   # (made anew for each exploration entry: _run_explore)
         self._table_paths: dict[str, dict[str, Path]] = {}
         self.reported = 0   # failures shown on the terminal
+        self.said_synchronous = False   # the "runs in synchronous steps" warning (asked per exploration entry)
         self.counted: set[str] = set()   # keys of the points the exploration's budget counted (see _fresh)
         # keys of the points this run found evaluated or evaluated, any exploration's, pre-evaluated data
         # included: what a fresh run would hold in its store at that moment (see _predict_batch)
@@ -413,8 +414,8 @@ class Driver(PluginCalls, PreloadSteps, BatchSteps, ModelSteps):
                                           ("-step-start", getattr(a, "step_start", None)),
                                           ("-step-end", getattr(a, "step_end", None))) if on]
         if blockers:
-            if not getattr(self, "_said_synchronous", False):   # asked per exploration entry: said once a run
-                self._said_synchronous = True
+            if not self.said_synchronous:
+                self.said_synchronous = True
                 self.log.warning(f"warning: {blockers[0]} runs in synchronous steps: the asynchronous "
                                  "exploration is off for this run")
             return False

@@ -330,8 +330,7 @@ def run_writes(config: Any, run_dir: Path) -> list[Item]:
         out += [Item("a table this run writes", _shown(p), p)
                 for p in (run_dir / f"{prefix}model_metrics.csv", run_dir / f"{prefix}knob_importance.txt")]
     out.append(Item("a file this run writes", _shown(run_dir / MANIFEST), run_dir / MANIFEST))
-    model = config.section("model") if isinstance(getattr(config, "data", None), dict) and \
-        isinstance(config.data.get("model"), dict) else {}
+    model = config.section("model")
     if model.get("plugin") and model.get("checkpoints", True) is not False:
         # each entry's model is saved to checkpoints/<entry>.ckpt (training.py) after every step: an -icp
         # checkpoint there, the one a previous run saved, was replaced by the new run's without a word

@@ -154,11 +154,12 @@ class ModelTrainer:
         self.several = several
         self.dry_run = dry_run
         self.stats_started = False
+        self.warned: set[str] = set()          # warnings said once a run
+        self.pending: dict[str, str] = {}      # per exploration: a too-few-samples warning not said yet
 
     def _warn_once(self, key: str, text: str) -> None:
-        warned = self.__dict__.setdefault("warned", set())
-        if key not in warned:
-            warned.add(key)
+        if key not in self.warned:
+            self.warned.add(key)
             self.fw.log.warning(text)
 
     def _untrained(self, explore: Any, data: TrainingData, text: str) -> None:
@@ -168,12 +169,12 @@ class ModelTrainer:
         if getattr(data, "final", True):
             self._warn_once(f"few:{explore.name}", text)
         else:
-            self.__dict__.setdefault("pending", {})[explore.name] = text
+            self.pending[explore.name] = text
 
     def said_untrained(self, explore: Any) -> None:
         """At the end of an exploration: the warning of a training that found too few samples, when no
         training after it found enough."""
-        text = self.__dict__.get("pending", {}).pop(explore.name, None)
+        text = self.pending.pop(explore.name, None)
         if text is not None:
             self._warn_once(f"few:{explore.name}", text)
 
@@ -219,7 +220,7 @@ class ModelTrainer:
                                 "samples, none of which ran: no model was trained and no checkpoint written (a "
                                 "model needs at least one sample with measured costs)")
                 return None
-        self.__dict__.get("pending", {}).pop(explore.name, None)   # a model will be trained: nothing to say
+        self.pending.pop(explore.name, None)   # a model will be trained: nothing to say
         space = explore.space
         held = holdout_mask(space.keys(data.codes), float(opts["train_test_split"]), fw.seed)
         if (ok & ~held).sum() < 2:   # too few to learn from yet: train on everything, measure nothing

@@ -113,16 +113,16 @@ class Targets:
         costs = np.asarray(costs, dtype=float)
         positive = np.all(np.where(np.isfinite(costs), costs > 0, True), axis=0)
         keep = ~self.unseen & (~self.log | positive)
+        own = self
         if shift is not None and np.any(shift):
             shift = np.where(keep, np.nan_to_num(np.asarray(shift, dtype=float)), 0.0)
-            self = replace(self, mean=self.mean + shift,
-                           low=None if self.low is None else self.low + shift,
-                           high=None if self.high is None else self.high + shift)
-        out = replace(fresh, log=np.where(keep, self.log, fresh.log), mean=np.where(keep, self.mean, fresh.mean),
-                      std=np.where(keep, self.std, fresh.std)).ranged(costs)
-        if self.low is None or self.high is None:
+            own = replace(self, mean=self.mean + shift, low=None if self.low is None else self.low + shift,
+                          high=None if self.high is None else self.high + shift)
+        out = replace(fresh, log=np.where(keep, own.log, fresh.log), mean=np.where(keep, own.mean, fresh.mean),
+                      std=np.where(keep, own.std, fresh.std)).ranged(costs)
+        if own.low is None or own.high is None:
             return out
-        return out.widened(self, keep)
+        return out.widened(own, keep)
 
     def widened(self, other: "Targets", where: np.ndarray | None = None) -> "Targets":
         """This range joined with ``other``'s (same scale; only for the costs ``where`` says, by default all).

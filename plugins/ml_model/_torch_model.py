@@ -55,15 +55,18 @@ class TorchEnsemble(SurrogateModel):
 
     def _source(self) -> str:
         """Where this training starts (see the module's docstring)."""
-        if self.continuing:
-            return "continued"
+        return "continued" if self.continuing else self._anew_from()
+
+    def _anew_from(self) -> str:
+        """Where a training that does not continue the current model starts."""
         if self.opts.get("transfer_learning") and self.net is not None and self.runs > 0:
             return "previous step"
         return "checkpoint" if self.start_state is not None else "scratch"
 
     def _start_scale(self):
-        # the previous step's weights learned the current targets' scale, the checkpoint's its own
-        return {"previous step": self.targets, "checkpoint": self.initial_targets}.get(self._source())
+        # (asked for a training that does not continue) the previous step's weights learned the current
+        # targets' scale, the checkpoint's its own
+        return {"previous step": self.targets, "checkpoint": self.initial_targets}.get(self._anew_from())
 
     # subclasses: the architecture from the options
     def _net_config(self, n_in: int, n_out: int, samples: int = 0) -> dict:  # pragma: no cover - abstract
@@ -215,6 +218,8 @@ class TorchEnsemble(SurrogateModel):
         """One warning naming the architecture settings the config gives that the -icp checkpoint's network,
         which is fine-tuned as it is, does not have (they were ignored without a word). Only settings the user
         wrote, or that differ from their default (an option string's -ensemble): a default is no request."""
+        if self.start_config is None:
+            return
         from framework.config.schema import SECTIONS
         config = self.framework.config
         origins = getattr(config, "origins", None) or {}

@@ -434,16 +434,9 @@ class AutoModel(SurrogateModel):
         self.chosen._check_initial()
 
     def _start_scale(self):
-        """With -icp, the scale of the weights the chosen model starts from (its own rule, for a training that
-        does not continue: this one does not): auto fits the targets and hands them to it (_fit)."""
-        c = self.chosen
-        if self.initial is None or c is None or not hasattr(c, "_source"):
-            return None
-        was, c.continuing = c.continuing, False   # (its flag is the last step's until _fit sets it)
-        try:
-            return c._start_scale()
-        finally:
-            c.continuing = was
+        """With -icp, the scale of the weights the chosen model starts from (its own rule): auto fits the targets
+        and hands them to it (_fit)."""
+        return None if self.initial is None or self.chosen is None else self.chosen._start_scale()
 
     def Initialize(self) -> None:
         super().Initialize()
@@ -452,8 +445,7 @@ class AutoModel(SurrogateModel):
         # the chosen model fine-tunes from the scale its loaded weights learned (Targets.carried), as torch_mlp
         # given the checkpoint itself does; it re-fitted the scale on the few new points
         self.chosen.initial_targets = self.chosen.targets
-        if callable(getattr(self.chosen, "_note_architecture", None)) and \
-                getattr(self.chosen, "start_config", None) is not None:
+        if callable(getattr(self.chosen, "_note_architecture", None)):
             self.chosen._note_architecture()   # the config's network settings the checkpoint's overrides
         # -icp: the checkpoint's choice is the model (auto's own, or a candidate plugin's checkpoint). Choosing
         # torch_mlp instead, as with the other torch options, trained it from scratch and threw the checkpoint away.

@@ -12,10 +12,11 @@ import framework.docs as docs
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def stale_checkout(tmp_path, monkeypatch) -> Path:
+def stale_checkout(tmp_path, monkeypatch, heading: str = "") -> Path:
+    """A checkout whose docs/ref.md holds a stale reference (under ``heading``, e.g. "## Reference\\n\\n")."""
     (tmp_path / "docs").mkdir()
     page = tmp_path / "docs" / "ref.md"
-    page.write_text("# Ref\n\n<!-- config-reference:start -->\nold\n<!-- config-reference:end -->\n")
+    page.write_text(f"# Ref\n\n{heading}<!-- config-reference:start -->\nold\n<!-- config-reference:end -->\n")
     (tmp_path / "README.md").write_text("# Readme\n")
     monkeypatch.setattr(docs, "ROOT", tmp_path)
     monkeypatch.setattr(docs, "README", tmp_path / "README.md")

@@ -28,13 +28,8 @@ def test_the_docs_check_command_passes_and_sees_every_page_with_markers():
 
 def test_the_check_fails_on_a_stale_page_and_keeps_headings_under_their_parent(tmp_path, monkeypatch):
     import framework.docs as docs
-    (tmp_path / "docs").mkdir()
-    page = tmp_path / "docs" / "ref.md"
-    page.write_text("# Ref\n\n## Reference\n\n<!-- config-reference:start -->\nold\n<!-- config-reference:end -->\n")
-    (tmp_path / "README.md").write_text("# Readme\n")
-    monkeypatch.setattr(docs, "ROOT", tmp_path)
-    monkeypatch.setattr(docs, "README", tmp_path / "README.md")
-    monkeypatch.setattr(docs, "DOCS", tmp_path / "docs")
+    from test_docs_command import stale_checkout   # the stale checkout of the docs command's tests
+    page = stale_checkout(tmp_path, monkeypatch, heading="## Reference\n\n")
     assert docs.main(["--check"]) == 1 and "old" in page.read_text()
     assert docs.main([]) == 0 and docs.main(["--check"]) == 0
     text = page.read_text()
